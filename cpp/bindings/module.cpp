@@ -1,0 +1,108 @@
+// The Python extension fastnn._C: exception mapping, dtypes, threads, and the bound families.
+#include "bindings/common.h"
+#include "fastnn/error.h"
+#include "fastnn/parallel.h"
+#include "fastnn/random.h"
+#include "fastnn/storage.h"
+
+namespace fastnn::bindings {
+namespace {
+// Leaked on purpose: a static py::object would be released after the interpreter is gone.
+py::object& size_class() {
+  static auto* cls = new py::object();
+  return *cls;
+}
+}  // namespace
+
+py::object make_size(const Shape& shape) {
+  py::tuple t(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) t[i] = py::int_(shape[i]);
+  return size_class() ? size_class()(t) : py::object(t);
+}
+
+int64_t int_arg(py::handle h, const char* op, const char* what) {
+  if (PyBool_Check(h.ptr()) || PyFloat_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
+    throw TypeError(str("[", op, "] ", what, " must be an int, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
+  int overflow = 0;
+  py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
+  if (!idx) throw py::error_already_set();
+  long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
+  if (overflow) throw std::invalid_argument(str("[", op, "] ", what, " does not fit in 64 bits"));
+  return v;
+}
+
+Shape shape_from_args(const py::args& args, const char* op) {
+  py::handle seq = args;
+  if (args.size() == 1 && (py::isinstance<py::tuple>(args[0]) || py::isinstance<py::list>(args[0]))) seq = args[0];
+  Shape shape;
+  for (py::handle h : seq) shape.push_back(int_arg(h, op, "size"));
+  return shape;
+}
+
+IntList dims_arg(py::handle h, const char* op) {
+  if (py::isinstance<py::tuple>(h) || py::isinstance<py::list>(h)) {
+    IntList dims;
+    for (py::handle d : h) dims.push_back(int_arg(d, op, "dim"));
+    return dims;
+  }
+  return {int_arg(h, op, "dim")};
+}
+
+bool is_operand(py::handle h) {
+  return py::isinstance<Tensor>(h) || PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()) ||
+         PyIndex_Check(h.ptr()) || py::hasattr(h, "__float__");
+}
+
+TensorPtr operand(py::handle h, const char* op) {
+  if (py::isinstance<Tensor>(h)) return h.cast<TensorPtr>();
+  if (PyBool_Check(h.ptr())) return scalar_tensor(h.ptr() == Py_True, DType::Bool, true);
+  if (PyLong_Check(h.ptr()) || (!PyFloat_Check(h.ptr()) && PyIndex_Check(h.ptr())))
+    return scalar_tensor(double(int_arg(h, op, "operand")), DType::Int64, true);
+  if (PyFloat_Check(h.ptr()) || py::hasattr(h, "__float__")) {
+    double v = PyFloat_AsDouble(h.ptr());
+    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    return scalar_tensor(v, DType::Float64, true);
+  }
+  throw TypeError(str("[", op, "] expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
+}
+
+}  // namespace fastnn::bindings
+
+PYBIND11_MODULE(_C, m) {
+  using namespace fastnn;
+  using namespace fastnn::bindings;
+  m.doc() = "fastnn's C++ engine";
+  py::register_exception<TypeError>(m, "TypeError_", PyExc_TypeError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    }
+  });
+
+  py::enum_<DType>(m, "dtype")
+      .value("bool", DType::Bool)
+      .value("int64", DType::Int64)
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .def("__repr__", [](DType t) { return std::string("fastnn.") + dtype_name(t); })
+      .def("__str__", [](DType t) { return std::string("fastnn.") + dtype_name(t); })
+      .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
+      .def_property_readonly("itemsize", [](DType t) { return itemsize(t); });
+
+  m.def("_set_size_class", [](py::object cls) { size_class() = cls; });
+  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("get_num_threads", &get_num_threads);
+  m.def("manual_seed", [](py::handle seed) { manual_seed(uint64_t(int_arg(seed, "manual_seed", "seed"))); }, py::arg("seed"));
+  m.def("initial_seed", &initial_seed);
+  m.def("_allocator_cached_bytes", &allocator_cached_bytes);
+  m.def("_allocator_empty_cache", &allocator_empty_cache);
+
+  TensorClass cls = bind_tensor(m);
+  bind_ops(m, cls);
+  bind_autograd(m);
+  bind_optim(m);
+}

@@ -1,0 +1,162 @@
+// Ops bound twice: as fastnn.<op>(input, ...) and as the Tensor method input.<op>(...).
+#include "bindings/common.h"
+#include "fastnn/error.h"
+
+namespace fastnn::bindings {
+namespace {
+
+using GilRelease = py::call_guard<py::gil_scoped_release>;
+
+// Binds `f` as module function `name` (first argument `input`) and as a Tensor method.
+template <class F, class... Extra>
+void def_op(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
+  m.def(name, f, py::arg("input"), extra...);
+  cls.def(name, f, extra...);
+}
+
+// namedtuple classes for (values, indices) results; leaked on purpose (see module.cpp).
+py::object& return_types() {
+  static auto* types = new py::object();
+  return *types;
+}
+
+py::object values_indices(const char* name, std::pair<TensorPtr, TensorPtr> r) {
+  return return_types()[name](py::cast(r.first), py::cast(r.second));
+}
+
+// torch.max / Tensor.max: whole tensor, along a dim (values, indices), or elementwise is not supported.
+py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max) {
+  if (dim.is_none()) return py::cast(is_max ? max(x) : min(x));
+  FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(dim), "[", is_max ? "max" : "min", "] comparing two tensors elementwise is "
+                    "not supported; use fastnn.where or clamp");
+  int64_t d = int_arg(dim, is_max ? "max" : "min", "dim");
+  std::pair<TensorPtr, TensorPtr> r;
+  {
+    py::gil_scoped_release nogil;
+    r = is_max ? max(x, d, keepdim) : min(x, d, keepdim);
+  }
+  return values_indices(is_max ? "max" : "min", r);
+}
+
+std::optional<int64_t> opt_dim(py::handle h, const char* op) {
+  if (h.is_none()) return std::nullopt;
+  return int_arg(h, op, "dim");
+}
+
+}  // namespace
+
+void bind_ops(py::module_& m, TensorClass& cls) {
+  py::object namedtuple = py::module_::import("collections").attr("namedtuple");
+  py::dict types;
+  types["max"] = namedtuple("max", "values indices");
+  types["min"] = namedtuple("min", "values indices");
+  return_types() = types;
+
+  // elementwise unary
+  def_op(m, cls, "neg", [](const TensorPtr& x) { return neg(x); }, GilRelease());
+  def_op(m, cls, "exp", [](const TensorPtr& x) { return exp(x); }, GilRelease());
+  def_op(m, cls, "log", [](const TensorPtr& x) { return log(x); }, GilRelease());
+  def_op(m, cls, "sqrt", [](const TensorPtr& x) { return sqrt(x); }, GilRelease());
+  def_op(m, cls, "abs", [](const TensorPtr& x) { return abs(x); }, GilRelease());
+  def_op(m, cls, "relu", [](const TensorPtr& x) { return relu(x); }, GilRelease());
+  def_op(m, cls, "sigmoid", [](const TensorPtr& x) { return sigmoid(x); }, GilRelease());
+  def_op(m, cls, "tanh", [](const TensorPtr& x) { return tanh(x); }, GilRelease());
+  auto clamp_fn = [](const TensorPtr& x, OptDouble lo, OptDouble hi) { return clamp(x, lo, hi); };
+  def_op(m, cls, "clamp", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none(), GilRelease());
+  def_op(m, cls, "clip", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none(), GilRelease());
+  def_op(m, cls, "pow", [](const TensorPtr& x, py::handle e) {
+    TensorPtr te = operand(e, "pow");
+    py::gil_scoped_release nogil;
+    if (te->is_wrapped_number() && te->dtype() != DType::Bool)
+      return pow(x, te->dtype() == DType::Float64 ? *te->data<double>() : double(*te->data<int64_t>()));
+    return pow(x, te);
+  }, py::arg("exponent"));
+
+  // elementwise binary
+  def_op(m, cls, "add", [](const TensorPtr& a, py::handle b, double alpha) {
+    TensorPtr tb = operand(b, "add");
+    py::gil_scoped_release nogil;
+    return add(a, tb, alpha);
+  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+  def_op(m, cls, "sub", [](const TensorPtr& a, py::handle b, double alpha) {
+    TensorPtr tb = operand(b, "sub");
+    py::gil_scoped_release nogil;
+    return sub(a, tb, alpha);
+  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+  def_op(m, cls, "mul", [](const TensorPtr& a, py::handle b) {
+    TensorPtr tb = operand(b, "mul");
+    py::gil_scoped_release nogil;
+    return mul(a, tb);
+  }, py::arg("other"));
+  def_op(m, cls, "div", [](const TensorPtr& a, py::handle b) {
+    TensorPtr tb = operand(b, "div");
+    py::gil_scoped_release nogil;
+    return div(a, tb);
+  }, py::arg("other"));
+  static const std::pair<const char*, CompareOp> comparisons[] = {{"eq", CompareOp::Eq}, {"ne", CompareOp::Ne},
+                                                                   {"lt", CompareOp::Lt}, {"le", CompareOp::Le},
+                                                                   {"gt", CompareOp::Gt}, {"ge", CompareOp::Ge}};
+  for (const auto& [name, op] : comparisons) {
+    CompareOp o = op;
+    const char* n = name;
+    def_op(m, cls, name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); }, py::arg("other"));
+  }
+
+  // reductions
+  m.attr("sum") = cls.attr("sum");
+  m.attr("mean") = cls.attr("mean");
+  def_op(m, cls, "max", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, true); },
+         py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(m, cls, "min", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, false); },
+         py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(m, cls, "argmax", [](const TensorPtr& x, py::object dim, bool keepdim) { return argmax(x, opt_dim(dim, "argmax"), keepdim); },
+         py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(m, cls, "argmin", [](const TensorPtr& x, py::object dim, bool keepdim) { return argmin(x, opt_dim(dim, "argmin"), keepdim); },
+         py::arg("dim") = py::none(), py::arg("keepdim") = false);
+
+  // linear algebra
+  def_op(m, cls, "matmul", [](const TensorPtr& a, const TensorPtr& b) { return matmul(a, b); }, py::arg("other"), GilRelease());
+  def_op(m, cls, "mm", [](const TensorPtr& a, const TensorPtr& b) { return mm(a, b); }, py::arg("mat2"), GilRelease());
+  def_op(m, cls, "bmm", [](const TensorPtr& a, const TensorPtr& b) { return bmm(a, b); }, py::arg("mat2"), GilRelease());
+  def_op(m, cls, "addmm", [](const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, double beta, double alpha) {
+    return addmm(bias, a, b, beta, alpha);
+  }, py::arg("mat1"), py::arg("mat2"), py::kw_only(), py::arg("beta") = 1.0, py::arg("alpha") = 1.0, GilRelease());
+
+  // along a dim
+  def_op(m, cls, "softmax", [](const TensorPtr& x, int64_t dim) { return softmax(x, dim); }, py::arg("dim"), GilRelease());
+  def_op(m, cls, "log_softmax", [](const TensorPtr& x, int64_t dim) { return log_softmax(x, dim); }, py::arg("dim"), GilRelease());
+
+  // shape functions at module level (methods are in tensor.cpp)
+  m.def("flatten", &flatten, py::arg("input"), py::arg("start_dim") = 0, py::arg("end_dim") = -1);
+  m.def("transpose", &transpose, py::arg("input"), py::arg("dim0"), py::arg("dim1"));
+  m.def("t", &t, py::arg("input"));
+  m.def("unsqueeze", &unsqueeze, py::arg("input"), py::arg("dim"));
+  m.def("reshape", [](const TensorPtr& x, const IntList& shape) { return reshape(x, shape); }, py::arg("input"), py::arg("shape"));
+  m.def("permute", [](const TensorPtr& x, const IntList& dims) { return permute(x, dims); }, py::arg("input"), py::arg("dims"));
+
+  // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
+  m.def("_conv2d", &conv2d, GilRelease());
+  m.def("_max_pool2d_with_indices", &max_pool2d_with_indices, GilRelease());
+  m.def("_avg_pool2d", &avg_pool2d, GilRelease());
+  m.def("_linear", &linear, GilRelease());
+  m.def("_mse_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return mse_loss(a, b, Reduction(r)); }, GilRelease());
+  m.def("_nll_loss", [](const TensorPtr& a, const TensorPtr& b, const TensorPtr& w, int r, int64_t ignore) {
+    return nll_loss(a, b, w, Reduction(r), ignore);
+  }, GilRelease());
+  m.def("_cross_entropy", [](const TensorPtr& a, const TensorPtr& b, const TensorPtr& w, int r, int64_t ignore, double ls) {
+    return cross_entropy(a, b, w, Reduction(r), ignore, ls);
+  }, GilRelease());
+
+  // factories (shape/dtype normalisation lives in python/fastnn/_factories.py)
+  m.def("_empty", &empty, GilRelease());
+  m.def("_zeros", &zeros, GilRelease());
+  m.def("_full", &full, GilRelease());
+  m.def("_arange", &arange, GilRelease());
+  m.def("_eye", &eye, GilRelease());
+  m.def("_randn", &randn, GilRelease());
+  m.def("_rand", &rand, GilRelease());
+  m.def("_randint", &randint, GilRelease());
+  m.def("_result_type", [](const TensorPtr& a, const TensorPtr& b) { return result_type({a.get(), b.get()}); });
+}
+
+}  // namespace fastnn::bindings

@@ -1,0 +1,337 @@
+// fastnn.Tensor: the C++ Tensor bound directly (shared_ptr holder), with torch's methods.
+#include <cstring>
+
+#include "bindings/common.h"
+#include "fastnn/autograd/engine.h"
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/autograd/node.h"
+#include "fastnn/error.h"
+
+namespace fastnn::bindings {
+namespace {
+
+using GilRelease = py::call_guard<py::gil_scoped_release>;
+
+py::dtype numpy_dtype(DType t) {
+  switch (t) {
+    case DType::Bool: return py::dtype::of<bool>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+  }
+  return py::dtype::of<float>();
+}
+
+std::optional<DType> dtype_of_numpy(const py::dtype& d) {
+  switch (d.kind()) {
+    case 'b': return DType::Bool;
+    case 'i':
+    case 'u': return d.itemsize() == 8 && d.kind() == 'i' ? std::optional<DType>(DType::Int64) : std::nullopt;
+    case 'f': return d.itemsize() == 4 ? std::optional<DType>(DType::Float32)
+                     : d.itemsize() == 8 ? std::optional<DType>(DType::Float64) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// A NumPy array viewing the tensor's memory; the array keeps the storage alive.
+py::array to_numpy(const TensorPtr& t) {
+  FASTNN_CHECK_STATE(!t->requires_grad(), "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
+  std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
+  for (int64_t s : t->strides()) strides.push_back(py::ssize_t(s * int64_t(itemsize(t->dtype()))));
+  auto* keep = new std::shared_ptr<Storage>(t->storage());
+  py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  return py::array(numpy_dtype(t->dtype()), shape, strides, t->raw_data(), owner);
+}
+
+// A tensor sharing the array's memory (copying only when its layout cannot be expressed).
+TensorPtr from_numpy(py::array arr, bool copy) {
+  auto dt = dtype_of_numpy(arr.dtype());
+  if (!dt) {
+    if (!copy) throw TypeError(str("[from_numpy] can't convert np.ndarray of type ", std::string(py::str(arr.dtype())),
+                                   ". The only supported types are: float64, float32, int64, and bool."));
+    // Copying conversions (tensor()): other ints to int64, other floats to float32.
+    char k = arr.dtype().kind();
+    py::dtype target = k == 'f' ? py::dtype::of<float>() : (k == 'i' || k == 'u') ? py::dtype::of<int64_t>() : py::dtype();
+    if (!target) throw TypeError(str("[tensor] can't convert data of type ", std::string(py::str(arr.dtype()))));
+    arr = arr.attr("astype")(target);
+    dt = dtype_of_numpy(arr.dtype());
+  }
+  size_t isz = itemsize(*dt);
+  Shape shape(arr.shape(), arr.shape() + arr.ndim()), strides;
+  bool expressible = true;
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    py::ssize_t s = arr.strides()[i];
+    if (s < 0 || s % py::ssize_t(isz) != 0) expressible = false;
+    strides.push_back(s / py::ssize_t(isz));
+  }
+  if (copy || !expressible) {
+    py::array c = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
+    TensorPtr t = Tensor::empty(shape, *dt, copy ? "tensor" : "from_numpy");
+    if (t->numel()) std::memcpy(t->raw_mutable_data(), c.data(), size_t(t->numel()) * isz);
+    return t;
+  }
+  auto* ref = new py::object(arr);
+  size_t span = 0;
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) span += size_t(arr.shape()[i] ? arr.shape()[i] - 1 : 0) * size_t(arr.strides()[i]);
+  auto storage = Storage::wrap(const_cast<void*>(arr.data()), span + isz, [ref]() {
+    py::gil_scoped_acquire gil;
+    delete ref;
+  });
+  return Tensor::make(storage, shape, strides, 0, *dt);
+}
+
+py::object item(const TensorPtr& t) {
+  FASTNN_CHECK_STATE(t->numel() == 1, "a Tensor with ", t->numel(), " elements cannot be converted to Scalar");
+  switch (t->dtype()) {
+    case DType::Bool: return py::bool_(*t->data<bool>());
+    case DType::Int64: return py::int_(*t->data<int64_t>());
+    case DType::Float32: return py::float_(*t->data<float>());
+    case DType::Float64: return py::float_(*t->data<double>());
+  }
+  return py::none();
+}
+
+// x[idx]: ints, slices, None and Ellipsis (alone or in a tuple) become select/slice/unsqueeze views.
+TensorPtr get_item(const TensorPtr& self, py::handle idx) {
+  std::vector<py::handle> items;
+  if (py::isinstance<py::tuple>(idx))
+    for (py::handle h : idx) items.push_back(h);
+  else
+    items.push_back(idx);
+  int64_t consumed = 0;
+  bool ellipsis_seen = false;
+  for (py::handle h : items) {
+    if (h.is_none()) continue;
+    if (h.ptr() == Py_Ellipsis) {
+      FASTNN_CHECK_INDEX(!ellipsis_seen, "[index] an index can only have a single ellipsis ('...')");
+      ellipsis_seen = true;
+      continue;
+    }
+    consumed++;
+  }
+  FASTNN_CHECK_INDEX(consumed <= self->dim(), "[index] too many indices for tensor of dimension ", self->dim(), " (got ",
+                     consumed, ")");
+  TensorPtr r = self;
+  int64_t dim = 0;
+  for (py::handle h : items) {
+    if (h.is_none()) {
+      r = unsqueeze(r, dim++);
+    } else if (h.ptr() == Py_Ellipsis) {
+      dim += self->dim() - consumed;
+    } else if (PySlice_Check(h.ptr())) {
+      Py_ssize_t start, stop, step;
+      if (PySlice_Unpack(h.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
+      r = slice(r, dim++, start, stop, step);
+    } else if (py::isinstance<Tensor>(h)) {
+      TensorPtr ti = h.cast<TensorPtr>();
+      if (ti->dim() == 0 && ti->dtype() == DType::Int64) {
+        r = select(r, dim, *ti->data<int64_t>());
+        continue;
+      }
+      throw TypeError("[index] indexing with a tensor of indices or a mask is not supported yet; use integers, "
+                      "slices, None and ...");
+    } else if (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+      r = select(r, dim, int_arg(h, "index", "index"));
+    } else {
+      throw TypeError(str("[index] only integers, slices (`:`), ellipsis (`...`) and None are valid indices (got ",
+                          std::string(py::str(py::type::of(h).attr("__name__"))), ")"));
+    }
+  }
+  return r;
+}
+
+void set_item(const TensorPtr& self, py::handle idx, py::handle value) {
+  TensorPtr target = get_item(self, idx);
+  if (py::isinstance<Tensor>(value)) {
+    copy_(target, value.cast<TensorPtr>());
+  } else {
+    TensorPtr v = operand(value, "setitem");
+    FASTNN_CHECK_TYPE(category(v->dtype()) <= category(target->dtype()) || target->dtype() == DType::Bool, "[setitem] cannot ",
+                      "assign a ", dtype_name(v->dtype()), " number to a ", dtype_name(target->dtype()), " tensor");
+    fill_(target, v->dtype() == DType::Bool ? double(*v->data<bool>()) : v->dtype() == DType::Int64 ? double(*v->data<int64_t>()) : *v->data<double>());
+  }
+}
+
+// Wraps a binary operator so unknown operand types give NotImplemented (Python then tries the other side).
+template <class F>
+auto binop(F f, const char* op) {
+  return [f, op](const TensorPtr& self, py::handle other) -> py::object {
+    if (!is_operand(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    TensorPtr o = operand(other, op);
+    TensorPtr r;
+    {
+      py::gil_scoped_release nogil;
+      r = f(self, o);
+    }
+    return py::cast(r);
+  };
+}
+
+std::optional<DType> opt_dtype(py::handle h) {
+  if (h.is_none()) return std::nullopt;
+  return h.cast<DType>();
+}
+
+}  // namespace
+
+TensorClass bind_tensor(py::module_& m) {
+  TensorClass cls(m, "Tensor");
+  cls.def(py::init([](const TensorPtr& t) { return t->detach(); }), py::arg("data"))
+      .def_property_readonly("shape", [](const TensorPtr& t) { return make_size(t->shape()); })
+      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("ndim", &Tensor::dim)
+      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def_property_readonly("_version", &Tensor::version)
+      .def_property_readonly("_base", &Tensor::base)
+      .def_property_readonly("grad_fn", &Tensor::grad_fn)
+      .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+      .def_property("grad", &Tensor::grad, [](const TensorPtr& t, const TensorPtr& g) { t->set_grad(g); })
+      .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
+      .def_property_readonly("retains_grad", &Tensor::retains_grad)
+      .def("size", [](const TensorPtr& t, py::object dim) -> py::object {
+        if (dim.is_none()) return make_size(t->shape());
+        return py::int_(t->shape().empty() ? 1 : t->shape()[wrap_dim(int_arg(dim, "size", "dim"), t->dim(), "size")]);
+      }, py::arg("dim") = py::none())
+      .def("stride", [](const TensorPtr& t, py::object dim) -> py::object {
+        if (dim.is_none()) return py::tuple(py::cast(t->strides()));
+        return py::int_(t->strides()[wrap_dim(int_arg(dim, "stride", "dim"), t->dim(), "stride")]);
+      }, py::arg("dim") = py::none())
+      .def("dim", &Tensor::dim)
+      .def("numel", &Tensor::numel)
+      .def("nelement", &Tensor::numel)
+      .def("element_size", [](const TensorPtr& t) { return itemsize(t->dtype()); })
+      .def("storage_offset", &Tensor::offset)
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("is_floating_point", [](const TensorPtr& t) { return is_floating(t->dtype()); })
+      .def("item", &item)
+      .def("numpy", &to_numpy)
+      .def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
+      .def("_is_view", [](const TensorPtr& t) { return t->base() != nullptr; })
+      // autograd
+      .def("detach", &Tensor::detach)
+      .def("detach_", [](const TensorPtr& t) {
+        t->set_history(nullptr, 0);
+        return t;
+      })
+      .def("requires_grad_", [](const TensorPtr& t, bool v) {
+        t->set_requires_grad(v);
+        return t;
+      }, py::arg("requires_grad") = true)
+      .def("retain_grad", &Tensor::retain_grad)
+      .def("backward", [](const TensorPtr& t, const TensorPtr& gradient, py::object retain_graph, bool create_graph,
+                          py::object inputs) {
+        FASTNN_CHECK_STATE(!create_graph, "[backward] create_graph=True (higher-order gradients) is not supported");
+        FASTNN_CHECK_STATE(inputs.is_none(), "[backward] the inputs= argument is not supported; use fastnn.autograd.grad");
+        bool retain = retain_graph.is_none() ? false : retain_graph.cast<bool>();
+        py::gil_scoped_release nogil;
+        backward({t}, {gradient}, retain);
+      }, py::arg("gradient") = nullptr, py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
+         py::arg("inputs") = py::none())
+      // conversions and copies
+      .def("contiguous", &contiguous, GilRelease())
+      .def("clone", &clone, GilRelease())
+      .def("_to_dtype", &to_dtype, GilRelease())
+      .def("float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); })
+      .def("double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); })
+      .def("long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); })
+      .def("bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); })
+      .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, GilRelease())
+      .def("fill_", [](TensorPtr t, py::handle v) {
+        TensorPtr s = operand(v, "fill_");
+        fill_(t, s->dtype() == DType::Float64 ? *s->data<double>() : s->dtype() == DType::Int64 ? double(*s->data<int64_t>()) : double(*s->data<bool>()));
+        return t;
+      })
+      .def("zero_", [](TensorPtr t) { zero_(t); return t; })
+      // views
+      .def("view", [](const TensorPtr& t, py::args a) { return view(t, shape_from_args(a, "view")); })
+      .def("reshape", [](const TensorPtr& t, py::args a) { return reshape(t, shape_from_args(a, "reshape")); })
+      .def("expand", [](const TensorPtr& t, py::args a) { return expand(t, shape_from_args(a, "expand")); })
+      .def("permute", [](const TensorPtr& t, py::args a) { return permute(t, shape_from_args(a, "permute")); })
+      .def("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1)
+      .def("squeeze", [](const TensorPtr& t, py::object dim) {
+        if (dim.is_none()) return squeeze(t);
+        TensorPtr r = t;
+        IntList dims = dims_arg(dim, "squeeze");
+        std::sort(dims.begin(), dims.end(), [&](int64_t a, int64_t b) { return wrap_dim(a, t->dim(), "squeeze") > wrap_dim(b, t->dim(), "squeeze"); });
+        for (int64_t d : dims) r = squeeze(r, d);
+        return r;
+      }, py::arg("dim") = py::none())
+      .def("unsqueeze", &unsqueeze, py::arg("dim"))
+      .def("transpose", &transpose, py::arg("dim0"), py::arg("dim1"))
+      .def("t", &t)
+      .def_property_readonly("T", [](const TensorPtr& x) {
+        IntList dims(x->dim());
+        for (int64_t i = 0; i < x->dim(); ++i) dims[i] = x->dim() - 1 - i;
+        return permute(x, dims);
+      })
+      .def("__getitem__", &get_item)
+      .def("__setitem__", &set_item)
+      .def("__len__", [](const TensorPtr& t) {
+        if (t->dim() == 0) throw TypeError("len() of a 0-d tensor");
+        return t->shape()[0];
+      })
+      .def("__hash__", [](py::handle self) { return py::int_(reinterpret_cast<uintptr_t>(self.ptr())); })
+      .def("__bool__", [](const TensorPtr& t) {
+        FASTNN_CHECK_STATE(t->numel() == 1, "Boolean value of Tensor with ", t->numel() == 0 ? "no values" : "more than one value",
+                           " is ambiguous");
+        return item(t).cast<bool>();
+      })
+      .def("__float__", [](const TensorPtr& t) { return item(t).cast<double>(); })
+      .def("__int__", [](const TensorPtr& t) { return py::int_(item(t)); })
+      .def("__index__", [](const TensorPtr& t) {
+        FASTNN_CHECK_TYPE(t->dtype() == DType::Int64 || t->dtype() == DType::Bool, "only integer tensors of a single element can be converted to an index");
+        return py::int_(item(t));
+      })
+      // arithmetic operators (numbers on either side)
+      .def("__add__", binop([](const TensorPtr& a, const TensorPtr& b) { return add(a, b, 1); }, "add"))
+      .def("__radd__", binop([](const TensorPtr& a, const TensorPtr& b) { return add(b, a, 1); }, "add"))
+      .def("__sub__", binop([](const TensorPtr& a, const TensorPtr& b) { return sub(a, b, 1); }, "sub"))
+      .def("__rsub__", binop([](const TensorPtr& a, const TensorPtr& b) { return sub(b, a, 1); }, "sub"))
+      .def("__mul__", binop([](const TensorPtr& a, const TensorPtr& b) { return mul(a, b); }, "mul"))
+      .def("__rmul__", binop([](const TensorPtr& a, const TensorPtr& b) { return mul(b, a); }, "mul"))
+      .def("__truediv__", binop([](const TensorPtr& a, const TensorPtr& b) { return div(a, b); }, "div"))
+      .def("__rtruediv__", binop([](const TensorPtr& a, const TensorPtr& b) { return div(b, a); }, "div"))
+      .def("__pow__", binop([](const TensorPtr& a, const TensorPtr& b) {
+        if (b->is_wrapped_number() && b->dtype() != DType::Bool)
+          return pow(a, b->dtype() == DType::Float64 ? *b->data<double>() : double(*b->data<int64_t>()));
+        return pow(a, b);
+      }, "pow"))
+      .def("__rpow__", binop([](const TensorPtr& a, const TensorPtr& b) { return pow(b, a); }, "pow"))
+      .def("__matmul__", binop([](const TensorPtr& a, const TensorPtr& b) { return matmul(a, b); }, "matmul"))
+      .def("__eq__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Eq); }, "eq"))
+      .def("__ne__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Ne); }, "ne"))
+      .def("__lt__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Lt); }, "lt"))
+      .def("__le__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Le); }, "le"))
+      .def("__gt__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Gt); }, "gt"))
+      .def("__ge__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Ge); }, "ge"))
+      .def("__neg__", [](const TensorPtr& t) { return neg(t); })
+      .def("__abs__", [](const TensorPtr& t) { return abs(t); })
+      .def("__iadd__", [](TensorPtr t, py::handle o) { add_(t, operand(o, "add_"), 1); return t; })
+      .def("__isub__", [](TensorPtr t, py::handle o) { sub_(t, operand(o, "sub_"), 1); return t; })
+      .def("__imul__", [](TensorPtr t, py::handle o) { mul_(t, operand(o, "mul_")); return t; })
+      .def("__itruediv__", [](TensorPtr t, py::handle o) { div_(t, operand(o, "div_")); return t; })
+      // in-place methods
+      .def("add_", [](TensorPtr t, py::handle o, double alpha) { add_(t, operand(o, "add_"), alpha); return t; },
+           py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
+      .def("sub_", [](TensorPtr t, py::handle o, double alpha) { sub_(t, operand(o, "sub_"), alpha); return t; },
+           py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
+      .def("mul_", [](TensorPtr t, py::handle o) { mul_(t, operand(o, "mul_")); return t; }, py::arg("other"))
+      .def("div_", [](TensorPtr t, py::handle o) { div_(t, operand(o, "div_")); return t; }, py::arg("other"))
+      .def("clamp_", [](TensorPtr t, OptDouble lo, OptDouble hi) { clamp_(t, lo, hi); return t; },
+           py::arg("min") = py::none(), py::arg("max") = py::none())
+      .def("relu_", [](TensorPtr t) { relu_(t); return t; })
+      // reductions with dtype
+      .def("sum", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
+        if (dim.is_none()) return keepdim ? sum(t, {}, true, opt_dtype(dtype)) : sum(t, opt_dtype(dtype));
+        return sum(t, dims_arg(dim, "sum"), keepdim, opt_dtype(dtype));
+      }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
+      .def("mean", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
+        TensorPtr x = dtype.is_none() ? t : to_dtype(t, dtype.cast<DType>());
+        if (dim.is_none()) return keepdim ? mean(x, {}, true) : mean(x);
+        return mean(x, dims_arg(dim, "mean"), keepdim);
+      }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
+  m.def("_from_numpy", &from_numpy, py::arg("array"), py::arg("copy"));
+  return cls;
+}
+
+}  // namespace fastnn::bindings

@@ -1,0 +1,18 @@
+// Backward pass: runs the graph's nodes in dependency order, iteratively.
+#pragma once
+#include <vector>
+
+#include "fastnn/tensor.h"
+
+namespace fastnn {
+
+// Computes gradients of `roots` (seeded with `grads`; a null grad means ones for a scalar root)
+// and accumulates them into the .grad of the leaves. Frees saved tensors unless retain_graph.
+void backward(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph);
+
+// Gradients of `outputs` with respect to `inputs` (torch.autograd.grad), without touching .grad.
+std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
+                            const std::vector<TensorPtr>& grad_outputs, bool retain_graph,
+                            bool allow_unused);
+
+}  // namespace fastnn

@@ -1,0 +1,21 @@
+// Grad mode: whether ops record the graph (thread-local, like torch).
+#pragma once
+
+namespace fastnn {
+
+struct GradMode {
+  static bool is_enabled();
+  static void set_enabled(bool enabled);
+};
+
+// Sets grad mode for a scope and restores it after.
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled) : prev_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
+  ~GradModeGuard() { GradMode::set_enabled(prev_); }
+
+ private:
+  bool prev_;
+};
+
+}  // namespace fastnn

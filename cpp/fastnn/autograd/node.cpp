@@ -1,0 +1,123 @@
+#include "fastnn/autograd/node.h"
+
+#include <atomic>
+
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/ops.h"
+
+namespace fastnn {
+namespace {
+
+std::atomic<uint64_t> next_sequence_nr{0};
+
+// Nodes whose last owner is a node being destroyed; freed in a loop, not by recursion, so a
+// 100,000-node chain does not overflow the C stack.
+thread_local std::vector<std::shared_ptr<Node>> graveyard;
+thread_local bool tearing_down = false;
+
+const char* type_name(DType t) {
+  switch (t) {
+    case DType::Bool: return "BoolTensor";
+    case DType::Int64: return "LongTensor";
+    case DType::Float32: return "FloatTensor";
+    case DType::Float64: return "DoubleTensor";
+  }
+  return "Tensor";
+}
+
+}  // namespace
+
+SavedTensor::SavedTensor(const TensorPtr& t) : data_(t->detach()), version_(t->version()), saved_(true) {}
+
+TensorPtr SavedTensor::unpack(const Node& owner) const {
+  FASTNN_CHECK_STATE(
+      data_, "Trying to backward through the graph a second time (or directly access saved tensors "
+             "after they have already been freed). Saved intermediate values of the graph are freed "
+             "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+             "backward through the graph a second time or if you need to access saved tensors after "
+             "calling backward. (node: ", owner.name(), ")");
+  FASTNN_CHECK_STATE(data_->version() == version_,
+                     "one of the variables needed for gradient computation has been modified by an "
+                     "inplace operation: [fastnn.", type_name(data_->dtype()), " ",
+                     shape_str(data_->shape()), "], which was saved by ", owner.name(), ", is at version ",
+                     data_->version(), "; expected version ", version_, " instead.");
+  return data_;
+}
+
+Node::Node() : sequence_nr_(next_sequence_nr++) {}
+
+Node::~Node() {
+  for (Edge& e : next_edges_)
+    if (e.fn && e.fn.use_count() == 1) graveyard.push_back(std::move(e.fn));
+  if (tearing_down) return;
+  tearing_down = true;
+  while (!graveyard.empty()) {
+    std::shared_ptr<Node> n = std::move(graveyard.back());
+    graveyard.pop_back();
+    n.reset();  // may push its own edges onto the graveyard
+  }
+  tearing_down = false;
+}
+
+void Node::retain_output(uint32_t output_nr, const TensorPtr& t) { retained_.push_back({output_nr, t}); }
+
+AccumulateGrad::AccumulateGrad(TensorPtr variable) : variable_(std::move(variable)) {
+  // Leaves run last, after every node that feeds them (torch gives them the highest priority).
+  sequence_nr_ = UINT64_MAX;
+  add_output_meta(*variable_);
+}
+
+std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
+  TensorPtr& g = grads[0];
+  if (!variable_->grad()) {
+    // Keep the incoming buffer when nobody else can see it; otherwise store a private copy.
+    bool exclusive = g.use_count() == 1 && g->is_contiguous() && !g->base() && !g->requires_grad();
+    variable_->set_grad(exclusive ? g : clone(g));
+  } else {
+    TensorPtr acc = variable_->grad();
+    add_(acc, g, 1.0);  // in place, as torch does when not creating a graph
+  }
+  return {};
+}
+
+Edge gradient_edge(const TensorPtr& t) {
+  if (t->grad_fn()) return {t->grad_fn(), t->output_nr()};
+  if (t->requires_grad()) return {t->grad_accumulator(), 0};
+  return {};
+}
+
+bool any_requires_grad(std::initializer_list<const TensorPtr*> inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const TensorPtr* t : inputs)
+    if (*t && (*t)->requires_grad()) return true;
+  return false;
+}
+
+void record(const std::shared_ptr<Node>& node, std::initializer_list<const TensorPtr*> inputs,
+            std::initializer_list<const TensorPtr*> outputs) {
+  std::vector<Edge> edges;
+  edges.reserve(inputs.size());
+  for (const TensorPtr* t : inputs) edges.push_back(*t ? gradient_edge(*t) : Edge{});
+  node->set_next_edges(std::move(edges));
+  uint32_t i = 0;
+  for (const TensorPtr* t : outputs) {
+    node->add_output_meta(**t);
+    (*t)->set_history(node, i++);
+  }
+}
+
+void record(const std::shared_ptr<Node>& node, const std::vector<TensorPtr>& inputs,
+            const std::vector<TensorPtr>& outputs) {
+  std::vector<Edge> edges;
+  edges.reserve(inputs.size());
+  for (const TensorPtr& t : inputs) edges.push_back(t ? gradient_edge(t) : Edge{});
+  node->set_next_edges(std::move(edges));
+  uint32_t i = 0;
+  for (const TensorPtr& t : outputs) {
+    node->add_output_meta(*t);
+    t->set_history(node, i++);
+  }
+}
+
+}  // namespace fastnn

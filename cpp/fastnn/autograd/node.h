@@ -1,0 +1,97 @@
+// Autograd graph: a Node is the backward of one recorded op (torch's grad_fn).
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fastnn/tensor.h"
+
+namespace fastnn {
+
+// Where a gradient goes: input `input_nr` of node `fn` (null fn: nowhere, the input needs no grad).
+struct Edge {
+  std::shared_ptr<Node> fn;
+  uint32_t input_nr = 0;
+};
+
+// Shape and dtype of one forward output: what the gradient arriving for it must look like.
+struct OutputMeta {
+  Shape shape;
+  DType dtype;
+};
+
+// A tensor kept for backward: its data (no history, so an op saving its own output makes no
+// reference cycle) and the version it had, to detect later in-place changes.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const TensorPtr& t);
+  // The saved data; throws if it was freed by a backward or modified in place since.
+  TensorPtr unpack(const Node& owner) const;
+  void reset() { data_.reset(); }
+  bool defined() const { return saved_; }
+
+ private:
+  TensorPtr data_;
+  uint64_t version_ = 0;
+  bool saved_ = false;
+};
+
+class Node {
+ public:
+  Node();
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // torch's class name for this node, e.g. "AddmmBackward0".
+  virtual std::string name() const = 0;
+  // Gradients w.r.t. the forward inputs (one per next edge; null where not needed), given the
+  // gradients w.r.t. the forward outputs (never null: the engine fills zeros).
+  virtual std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) = 0;
+  // Frees saved tensors (after a backward without retain_graph).
+  virtual void release_saved() {}
+
+  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  void set_next_edges(std::vector<Edge> edges) { next_edges_ = std::move(edges); }
+  // Whether input `i` of the forward op needs a gradient.
+  bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].fn; }
+  const std::vector<OutputMeta>& output_meta() const { return output_meta_; }
+  void add_output_meta(const Tensor& t) { output_meta_.push_back({t.shape(), t.dtype()}); }
+  uint64_t sequence_nr() const { return sequence_nr_; }
+  // Outputs whose gradient should be stored in their .grad (Tensor::retain_grad).
+  void retain_output(uint32_t output_nr, const TensorPtr& t);
+  const std::vector<std::pair<uint32_t, std::weak_ptr<Tensor>>>& retained() const { return retained_; }
+
+ protected:
+  uint64_t sequence_nr_;
+  std::vector<Edge> next_edges_;
+  std::vector<OutputMeta> output_meta_;
+  std::vector<std::pair<uint32_t, std::weak_ptr<Tensor>>> retained_;
+};
+
+// The sink of a leaf that requires grad: adds the incoming gradient into variable.grad.
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(TensorPtr variable);
+  std::string name() const override { return "AccumulateGrad"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override;
+  const TensorPtr& variable() const { return variable_; }
+
+ private:
+  TensorPtr variable_;
+};
+
+// Where the gradient of `t` flows: its grad_fn, its AccumulateGrad, or nowhere.
+Edge gradient_edge(const TensorPtr& t);
+// True when grad mode is on and any of `inputs` requires grad.
+bool any_requires_grad(std::initializer_list<const TensorPtr*> inputs);
+// Connects `node` to `inputs` and makes it the grad_fn of `outputs`.
+void record(const std::shared_ptr<Node>& node, std::initializer_list<const TensorPtr*> inputs,
+            std::initializer_list<const TensorPtr*> outputs);
+void record(const std::shared_ptr<Node>& node, const std::vector<TensorPtr>& inputs,
+            const std::vector<TensorPtr>& outputs);
+
+}  // namespace fastnn

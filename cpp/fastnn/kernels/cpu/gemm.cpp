@@ -1,0 +1,378 @@
+// Packed, cache-blocked GEMM (the BLIS loop structure):
+//   for each K block (fixed boundaries, in order):   pack A into MR-row panels, B into NR-column panels;
+//   for each tile of C (MC x NC_TILE, shared among threads): micro-kernels of MR x NR.
+// Every C element is owned by one tile, and its k-sum runs in the same order whichever thread owns
+// it, so results do not depend on the thread count. Micro-kernels exist for AVX-512, AVX2+FMA and
+// portable C++; the best one the CPU supports is picked at run time.
+#include "fastnn/kernels/cpu/gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
+
+#include "fastnn/error.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#define FASTNN_GEMM_X86 1
+#endif
+
+namespace fastnn::kernels {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Blocking (in elements): a K block's packed B micro-panel (KC x NR) stays in L1, a tile's packed
+// A (MC x KC) in L2. kMaxRowsBlock/kMaxColsBlock bound the packing buffers for huge matrices.
+constexpr int64_t kKC = 256;
+constexpr int64_t kTileRows = 144;
+constexpr int64_t kTileCols = 512;
+constexpr int64_t kMaxRowsBlock = 1536;
+constexpr int64_t kMaxColsBlock = 4096;
+// Tiles are halved until a block has this many (a rule on the shape only, not on threads).
+constexpr int64_t kMinTiles = 8;
+// B is read in place (not packed) when it is row-major and A has at most this many MR-row panels.
+constexpr int64_t kDirectBPanels = 4;
+// Below this many flops a GEMM runs on one thread; below kNaiveMacs multiply-adds, a plain loop.
+constexpr double kParallelFlops = 4e5;
+constexpr int64_t kNaiveMacs = 512;
+
+// ---------------------------------------------------------------- SIMD building blocks
+// The kernels are written once with GCC vector extensions and compiled per instruction set by the
+// thin target-attributed wrappers further down (always_inline bodies take the caller's target).
+#define FASTNN_INLINE inline __attribute__((always_inline))
+
+template <class T, int L>
+struct VecOf {
+  typedef T type __attribute__((vector_size(L * sizeof(T))));
+};
+// L lanes of T.
+template <class T, int L>
+using Vec = typename VecOf<T, L>::type;
+
+// One butterfly stage of an S x S transpose: swaps bit H of the row index with bit H of the
+// column index for the row pair (x, y = x + H).
+template <int H, class V, size_t... C>
+FASTNN_INLINE void swap_index_bit(V& x, V& y, std::index_sequence<C...>) {
+  constexpr int S = sizeof...(C);
+  const V lo = __builtin_shufflevector(x, y, ((C & H) ? S + C - H : C)...);
+  const V hi = __builtin_shufflevector(x, y, ((C & H) ? S + C : C + H)...);
+  x = lo;
+  y = hi;
+}
+
+// Transposes the S x S block held in r[0..S) in place (S a power of two).
+template <int S, int H = S / 2, class V>
+FASTNN_INLINE void transpose(V* r) {
+#pragma GCC unroll 16
+  for (int i = 0; i < S; ++i)
+    if (!(i & H)) swap_index_bit<H>(r[i], r[i + H], std::make_index_sequence<S>());
+  if constexpr (H > 1) transpose<S, H / 2>(r);
+}
+
+// Packs a panel: dst[k * W + r] = src[r * rs + k * ks] for r < n, zero for n <= r < W.
+// Used for A (r = row) and B (r = column); a source contiguous in k is transposed in S x S blocks.
+template <class T, int W, int S>
+FASTNN_INLINE void pack_body(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {
+  using V = Vec<T, S>;
+  if (rs == 1) {
+    for (int64_t k = 0; k < kc; ++k, dst += W) {
+      if (n == W) {
+        std::memcpy(dst, src + k * ks, W * sizeof(T));
+      } else {
+        for (int64_t r = 0; r < W; ++r) dst[r] = r < n ? src[k * ks + r] : T(0);
+      }
+    }
+  } else if (ks == 1) {
+    for (int r0 = 0; r0 < W; r0 += S) {
+      const int64_t m = std::clamp<int64_t>(n - r0, 0, S);
+      const T* s = src + r0 * rs;
+      T* d = dst + r0;
+      int64_t k = 0;
+      for (; k + S <= kc; k += S) {
+        V blk[S];
+#pragma GCC unroll 16
+        for (int i = 0; i < S; ++i) {
+          if (i < m) std::memcpy(&blk[i], s + i * rs + k, sizeof(V));
+          else blk[i] = V{};
+        }
+        transpose<S>(blk);
+#pragma GCC unroll 16
+        for (int i = 0; i < S; ++i) std::memcpy(d + (k + i) * W, &blk[i], sizeof(V));
+      }
+      for (; k < kc; ++k)
+        for (int i = 0; i < S; ++i) d[k * W + i] = i < m ? s[i * rs + k] : T(0);
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t r = 0; r < W; ++r) dst[k * W + r] = r < n ? src[r * rs + k * ks] : T(0);
+  }
+}
+
+// Micro-kernel: C[R x nr] (+)= A panel (kc x R, packed with row stride MR) * B panel (kc x V*L, row
+// stride ldb: packed, or B itself). Each element's k-sum is one multiply-add chain in k order, then
+// one add to C when beta.
+template <class T, int L, int MR, int R, int V>
+FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr,
+                              bool beta) {
+  using Vt = Vec<T, L>;
+  Vt acc[R][V];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) acc[i][v] = Vt{};
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb) {
+    Vt bv[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) std::memcpy(&bv[v], b + v * L, sizeof(Vt));
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const T ai = a[i];
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[i][v] += ai * bv[v];  // contracted to an FMA where the target has one
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i, c += ldc) {
+    if (nr == V * L) {
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) {
+        Vt x = acc[i][v];
+        if (beta) {
+          Vt old;
+          std::memcpy(&old, c + v * L, sizeof(Vt));
+          x = old + x;
+        }
+        std::memcpy(c + v * L, &x, sizeof(Vt));
+      }
+    } else {  // a partial tile goes through a buffer
+      T row[V * L];
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) std::memcpy(row + v * L, &acc[i][v], sizeof(Vt));
+      for (int64_t j = 0; j < nr; ++j) c[j] = beta ? c[j] + row[j] : row[j];
+    }
+  }
+}
+
+// ---------------------------------------------------------------- kernel sets, one per ISA
+// L lanes per vector, MR x (NV * L) micro-tiles; micro<R, V> handles R rows and V vectors.
+#define FASTNN_KERNEL_SET(Name, TARGET, VEC_BYTES, MR_)                                              \
+  template <class T>                                                                                 \
+  struct Name {                                                                                      \
+    static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L;                   \
+    template <int R, int V>                                                                          \
+    TARGET static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, \
+                             bool beta) {                                                            \
+      micro_body<T, L, MR, R, V>(kc, a, b, ldb, c, ldc, nr, beta);                                  \
+    }                                                                                                \
+    template <int W>                                                                                 \
+    TARGET static void pack(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {   \
+      pack_body<T, W, std::min(W, L)>(src, rs, ks, n, kc, dst);                                      \
+    }                                                                                                \
+  };
+
+FASTNN_KERNEL_SET(GenericKernel, , 16, 4)
+#ifdef FASTNN_GEMM_X86
+FASTNN_KERNEL_SET(Avx2Kernel, __attribute__((target("avx2,fma"))), 32, 4)
+FASTNN_KERNEL_SET(Avx512Kernel, __attribute__((target("avx512f,fma"))), 64, 8)
+#endif
+
+template <class T>
+using MicroFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, bool beta);
+
+// ---------------------------------------------------------------- driver
+// micro-kernels of a kernel set by [rows - 1][vectors - 1].
+template <class Kern, class T>
+struct MicroTable {
+  MicroFn<T> fn[Kern::MR][Kern::NV];
+  MicroTable() { fill(std::make_integer_sequence<int, Kern::MR>()); }
+  template <int... R>
+  void fill(std::integer_sequence<int, R...>) {
+    ((fn[R][0] = &Kern::template micro<R + 1, 1>, fn[R][1] = &Kern::template micro<R + 1, 2>), ...);
+  }
+};
+
+// Packing space reused across calls by the calling thread (64-byte aligned, grows on demand).
+template <class T>
+T* scratch(size_t n) {
+  struct Free { void operator()(void* p) const { std::free(p); } };
+  thread_local std::unique_ptr<void, Free> buf;
+  thread_local size_t cap = 0;
+  if (n > cap) {
+    const size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
+    buf.reset(std::aligned_alloc(64, bytes));
+    if (!buf) throw std::bad_alloc();
+    cap = bytes / sizeof(T);
+  }
+  return static_cast<T*>(buf.get());
+}
+
+// Calls f(i) for i in [0, n): shared among the team when `par` (the caller is then inside the
+// parallel region it opened), else in order on this thread.
+template <class F>
+void for_each_task(int64_t n, bool par, bool dynamic, const F& f) {
+#ifdef _OPENMP
+  if (par) {
+    if (dynamic) {
+#pragma omp for schedule(dynamic)
+      for (int64_t i = 0; i < n; ++i) f(i);
+    } else {
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < n; ++i) f(i);
+    }
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+template <class Kern, class T>
+void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B,
+                 int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool par) {
+  constexpr int MR = Kern::MR, NR = Kern::NR, L = Kern::L;
+  static const MicroTable<Kern, T> table;
+  // K blocks of near-equal size; their boundaries depend on K only.
+  const int64_t kblocks = ceil_div(K, kKC), kc_max = ceil_div(K, kblocks);
+  const int64_t rows_block = std::min(M, kMaxRowsBlock), cols_block = std::min(N, kMaxColsBlock);
+  const int64_t a_size = ceil_div(rows_block, MR) * MR * kc_max;
+  T* Ap = scratch<T>(a_size + ceil_div(cols_block, NR) * NR * kc_max);
+  T* Bp = Ap + a_size;
+
+  auto run = [&] {
+    for (int64_t jc = 0; jc < N; jc += kMaxColsBlock) {
+      const int64_t nc = std::min(kMaxColsBlock, N - jc), np = ceil_div(nc, NR);
+      for (int64_t ic = 0; ic < M; ic += kMaxRowsBlock) {
+        const int64_t mc = std::min(kMaxRowsBlock, M - ic), mp = ceil_div(mc, MR);
+        // Tile = tm x tn micro-panels.
+        int64_t tm = std::min<int64_t>(mp, kTileRows / MR), tn = std::min<int64_t>(np, kTileCols / NR);
+        while (ceil_div(mp, tm) * ceil_div(np, tn) < kMinTiles && (tm > 1 || tn > 1)) {
+          if (tn > 1 && tn >= tm) tn = ceil_div(tn, 2);
+          else tm = ceil_div(tm, 2);
+        }
+        const int64_t tiles_m = ceil_div(mp, tm), tiles = tiles_m * ceil_div(np, tn);
+        // With few row panels, full-width B panels are read in place (packing would cost more
+        // than it saves); the last, partial one is still packed (zero-padded).
+        const bool b_direct = b_cs == 1 && mp <= kDirectBPanels;
+        const int64_t b_packed0 = b_direct ? nc / NR : 0;
+        for (int64_t kb = 0; kb < kblocks; ++kb) {
+          const int64_t k0 = K * kb / kblocks, kc = K * (kb + 1) / kblocks - k0;
+          const bool beta = accumulate || kb > 0;
+          for_each_task(mp + np - b_packed0, par, true, [&](int64_t p) {
+            if (p < mp) {
+              Kern::template pack<MR>(A + (ic + p * MR) * a_rs + k0 * a_cs, a_rs, a_cs,
+                                      std::min<int64_t>(MR, mc - p * MR), kc, Ap + p * MR * kc);
+            } else {
+              const int64_t q = p - mp + b_packed0, cols = std::min<int64_t>(NR, nc - q * NR);
+              const T* src = B + k0 * b_rs + (jc + q * NR) * b_cs;
+              if (cols > L) Kern::template pack<NR>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
+              else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
+            }
+          });
+          for_each_task(tiles, par, true, [&](int64_t t) {
+            const int64_t p0 = t % tiles_m * tm, p1 = std::min(mp, p0 + tm);
+            const int64_t q0 = t / tiles_m * tn, q1 = std::min(np, q0 + tn);
+            for (int64_t q = q0; q < q1; ++q) {
+              const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
+              const int nv = ceil_div(cols, L);
+              const bool direct = q < b_packed0;
+              const T* bp = direct ? B + k0 * b_rs + jc + q * NR : Bp + q * NR * kc;
+              const int64_t ldb = direct ? b_rs : nv * L;
+              for (int64_t p = p0; p < p1; ++p) {
+                const int64_t rows = std::min<int64_t>(MR, mc - p * MR);
+                table.fn[rows - 1][nv - 1](kc, Ap + p * MR * kc, bp, ldb, C + (ic + p * MR) * ldc + jc + q * NR, ldc,
+                                           cols, beta);
+              }
+            }
+          });
+        }
+      }
+    }
+  };
+#ifdef _OPENMP
+  if (par) {
+#pragma omp parallel
+    run();
+    return;
+  }
+#endif
+  run();
+}
+
+// Tiny products: a direct loop beats packing.
+template <class T>
+void gemm_naive(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B,
+                int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T s = 0;
+      for (int64_t k = 0; k < K; ++k) s += A[i * a_rs + k * a_cs] * B[k * b_rs + j * b_cs];
+      C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
+    }
+}
+
+bool cpu_supports(GemmIsa isa) {
+#ifdef FASTNN_GEMM_X86
+  __builtin_cpu_init();
+  if (isa == GemmIsa::Avx512) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  if (isa == GemmIsa::Avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return isa == GemmIsa::Generic;
+}
+
+GemmIsa best_isa() {
+  for (GemmIsa isa : {GemmIsa::Avx512, GemmIsa::Avx2})
+    if (cpu_supports(isa)) return isa;
+  return GemmIsa::Generic;
+}
+
+std::atomic<GemmIsa> g_isa{best_isa()};
+
+}  // namespace
+
+GemmIsa gemm_isa() { return g_isa.load(std::memory_order_relaxed); }
+
+void set_gemm_isa(GemmIsa isa) {
+  FASTNN_CHECK(cpu_supports(isa), "[set_gemm_isa] this CPU does not support the requested instruction set");
+  g_isa.store(isa, std::memory_order_relaxed);
+}
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
+          int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+    return;
+  }
+  if (M * N * K <= kNaiveMacs) return gemm_naive(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate);
+  bool par = false;
+#ifdef _OPENMP
+  par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && omp_get_max_threads() > 1;
+#endif
+  switch (gemm_isa()) {
+#ifdef FASTNN_GEMM_X86
+    case GemmIsa::Avx512:
+      return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
+    case GemmIsa::Avx2:
+      return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
+#endif
+    default:
+      return gemm_packed<GenericKernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
+  }
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t,
+                          int64_t, float*, int64_t, bool);
+template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*, int64_t,
+                           int64_t, double*, int64_t, bool);
+
+}  // namespace fastnn::kernels

@@ -1,0 +1,17 @@
+// im2col / col2im on raw pointers: convolution as a GEMM. Zero padding, any stride and dilation.
+#pragma once
+#include <cstdint>
+
+namespace fastnn::kernels {
+
+// Unfolds one image (C,H,W) into col[(C*kH*kW), (outH*outW)] for convolution; zero padding.
+template <class T> void im2col(const T* im, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW,
+                               int64_t padH, int64_t padW, int64_t strideH, int64_t strideW,
+                               int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* col);
+
+// Adjoint of im2col: im[(C,H,W)] = sum of col entries that read each pixel (im is overwritten).
+template <class T> void col2im(const T* col, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW,
+                               int64_t padH, int64_t padW, int64_t strideH, int64_t strideW,
+                               int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* im);
+
+}  // namespace fastnn::kernels

@@ -1,0 +1,119 @@
+// softmax and log_softmax along one dim: rows made contiguous, each row by one thread.
+#include <cmath>
+
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/autograd/node.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/ops.h"
+#include "fastnn/parallel.h"
+
+namespace fastnn {
+namespace {
+
+// x with `dim` moved last and made contiguous, plus the permutation that moves it back.
+std::pair<TensorPtr, IntList> dim_last(const TensorPtr& x, int64_t dim) {
+  int64_t nd = x->dim();
+  IntList perm, inverse(nd);
+  for (int64_t d = 0; d < nd; ++d)
+    if (d != dim) perm.push_back(d);
+  perm.push_back(dim);
+  for (int64_t i = 0; i < nd; ++i) inverse[perm[i]] = i;
+  return {contiguous(permute(x->detach(), perm)), inverse};
+}
+
+// Row-wise softmax or log_softmax, max-shifted for stability.
+template <class T>
+void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
+  parallel_for(rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* xr = x + r * n;
+      T* yr = y + r * n;
+      T mx = -INFINITY;
+      for (int64_t i = 0; i < n; ++i) mx = xr[i] > mx || xr[i] != xr[i] ? xr[i] : mx;
+      if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid inf - inf
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += std::exp(double(xr[i] - mx));
+      if (log) {
+        T ls = T(std::log(s));
+        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - mx - ls;
+      } else {
+        T inv = T(1.0 / s);
+        for (int64_t i = 0; i < n; ++i) yr[i] = T(std::exp(xr[i] - mx)) * inv;
+      }
+    }
+  });
+}
+
+// softmax:     dx = y * (g - sum(g * y));   log_softmax: dx = g - exp(y) * sum(g)
+template <class T>
+void softmax_backward_rows(const T* g, const T* y, T* dx, int64_t rows, int64_t n, bool log) {
+  parallel_for(rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T *gr = g + r * n, *yr = y + r * n;
+      T* dr = dx + r * n;
+      double s = 0;
+      if (log) {
+        for (int64_t i = 0; i < n; ++i) s += gr[i];
+        for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - T(std::exp(yr[i]) * s);
+      } else {
+        for (int64_t i = 0; i < n; ++i) s += double(gr[i]) * yr[i];
+        for (int64_t i = 0; i < n; ++i) dr[i] = yr[i] * (gr[i] - T(s));
+      }
+    }
+  });
+}
+
+TensorPtr softmax_forward(const TensorPtr& x, int64_t dim, bool log) {
+  auto [rows, inverse] = dim_last(x, dim);
+  TensorPtr y = Tensor::empty(rows->shape(), rows->dtype(), log ? "log_softmax" : "softmax");
+  int64_t n = x->dim() ? x->shape()[dim] : 1;
+  FASTNN_DISPATCH_FLOAT(x->dtype(), log ? "log_softmax" : "softmax", [&] {
+    softmax_rows<scalar_t>(rows->data<scalar_t>(), y->mutable_data<scalar_t>(), n ? rows->numel() / n : 0, n, log);
+  });
+  return permute(y, inverse);
+}
+
+class SoftmaxBackward : public Node {
+ public:
+  SoftmaxBackward(const TensorPtr& y, int64_t dim, bool log) : y_(y), dim_(dim), log_(log) {}
+  std::string name() const override { return log_ ? "LogSoftmaxBackward0" : "SoftmaxBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr y = y_.unpack(*this);
+    auto [g_rows, inverse] = dim_last(grads[0], dim_);
+    TensorPtr y_rows = dim_last(y, dim_).first;
+    TensorPtr dx = Tensor::empty(g_rows->shape(), g_rows->dtype());
+    int64_t n = y->dim() ? y->shape()[dim_] : 1;
+    FASTNN_DISPATCH_FLOAT(dx->dtype(), name().c_str(), [&] {
+      softmax_backward_rows<scalar_t>(g_rows->data<scalar_t>(), y_rows->data<scalar_t>(), dx->mutable_data<scalar_t>(),
+                                      n ? dx->numel() / n : 0, n, log_);
+    });
+    return {contiguous(permute(dx, inverse))};
+  }
+  void release_saved() override { y_.reset(); }
+
+ private:
+  SavedTensor y_;
+  int64_t dim_;
+  bool log_;
+};
+
+TensorPtr softmax_op(const TensorPtr& x_in, int64_t dim, bool log) {
+  const char* op = log ? "log_softmax" : "softmax";
+  dim = wrap_dim(dim, x_in->dim(), op);
+  TensorPtr x = is_floating(x_in->dtype()) ? x_in : cast(x_in, DType::Float32);
+  TensorPtr y;
+  {
+    GradModeGuard no_grad(false);
+    y = contiguous(softmax_forward(x, dim, log));
+  }
+  if (any_requires_grad({&x_in})) record(std::make_shared<SoftmaxBackward>(y, dim, log), {&x_in}, {&y});
+  return y;
+}
+
+}  // namespace
+
+TensorPtr softmax(const TensorPtr& x, int64_t dim) { return softmax_op(x, dim, false); }
+TensorPtr log_softmax(const TensorPtr& x, int64_t dim) { return softmax_op(x, dim, true); }
+
+}  // namespace fastnn

@@ -1,0 +1,265 @@
+// Elementwise binary ops with broadcasting and torch's type promotion; their in-place forms.
+#include <cmath>
+
+#include "fastnn/autograd/functions.h"
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
+#include "fastnn/ops/ops.h"
+
+namespace fastnn {
+namespace {
+
+// Gradient for an operand: reduced over broadcast dims and converted to the operand's dtype.
+TensorPtr grad_for(const TensorPtr& g, const Shape& shape, DType dtype) { return cast(sum_to(g, shape), dtype); }
+
+// out = f(a, b) in the promoted dtype `compute` (result stored as `out_dtype`).
+template <class Kernel>
+TensorPtr binary_forward(const TensorPtr& a, const TensorPtr& b, DType compute, DType out_dtype, const char* op,
+                         const Kernel& kernel) {
+  Shape shape = broadcast_shapes(a->shape(), b->shape(), op);
+  TensorPtr ac = cast(a, compute), bc = cast(b, compute);
+  TensorPtr out = Tensor::empty(shape, out_dtype, op);
+  kernel(*out, *ac, *bc);
+  return out;
+}
+
+// Records a node whose input gradients need only the output gradient (add, sub).
+void record_linear(const char* name, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b, double alpha_b) {
+  Shape sa = a->shape(), sb = b->shape();
+  DType da = a->dtype(), db = b->dtype();
+  bool need_a = any_requires_grad({&a}), need_b = any_requires_grad({&b});
+  record_grad_only(name, out, {a, b}, [=](const TensorPtr& g) {
+    std::vector<TensorPtr> r(2);
+    if (need_a) r[0] = grad_for(g, sa, da);
+    if (need_b) r[1] = grad_for(alpha_b == 1 ? g : mul(g, scalar_tensor(alpha_b, DType::Float64, true)), sb, db);
+    return r;
+  });
+}
+
+// Backward of mul, div and pow: both operands saved (only those whose partner needs a grad).
+class ProductBackward : public Node {
+ public:
+  enum Kind { Mul, Div, Pow };
+  ProductBackward(Kind kind, const TensorPtr& a, const TensorPtr& b) : kind_(kind) {
+    bool need_a = any_requires_grad({&a}), need_b = any_requires_grad({&b});
+    if (need_b || kind != Mul) a_ = SavedTensor(a);
+    if (need_a || kind != Mul) b_ = SavedTensor(b);
+  }
+  std::string name() const override { return kind_ == Mul ? "MulBackward0" : kind_ == Div ? "DivBackward0" : "PowBackward1"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    const TensorPtr& g = grads[0];
+    std::vector<TensorPtr> r(2);
+    TensorPtr a = a_.defined() ? a_.unpack(*this) : nullptr, b = b_.defined() ? b_.unpack(*this) : nullptr;
+    const Shape& sa = output_shape_of(0);
+    const Shape& sb = output_shape_of(1);
+    if (kind_ == Mul) {
+      if (needs_input_grad(0)) r[0] = grad_for(mul(g, b), sa, a_type_);
+      if (needs_input_grad(1)) r[1] = grad_for(mul(g, a), sb, b_type_);
+    } else if (kind_ == Div) {
+      if (needs_input_grad(0)) r[0] = grad_for(div(g, b), sa, a_type_);
+      if (needs_input_grad(1)) r[1] = grad_for(neg(div(mul(g, a), mul(b, b))), sb, b_type_);
+    } else {
+      // d/da a^b = b * a^(b-1); d/db a^b = a^b * log(a), taken as 0 where a == 0 and b >= 0.
+      if (needs_input_grad(0)) r[0] = grad_for(mul(mul(g, b), pow(a, sub(b, scalar_tensor(1, DType::Int64, true), 1))), sa, a_type_);
+      if (needs_input_grad(1)) {
+        TensorPtr ab = pow(a, b);
+        TensorPtr la = log(a);
+        TensorPtr d = mul(g, mul(ab, la));
+        TensorPtr zero_mask = compare(a, scalar_tensor(0, DType::Int64, true), CompareOp::Eq);
+        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
+        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
+          map_binary<scalar_t, scalar_t>(*safe, *d, *cast(zero_mask, d->dtype()),
+                                         [](scalar_t v, scalar_t z) { return z != 0 ? scalar_t(0) : v; });
+        });
+        r[1] = grad_for(safe, sb, b_type_);
+      }
+    }
+    return r;
+  }
+  void release_saved() override {
+    a_.reset();
+    b_.reset();
+  }
+  void set_input_meta(const TensorPtr& a, const TensorPtr& b) {
+    shapes_[0] = a->shape();
+    shapes_[1] = b->shape();
+    a_type_ = a->dtype();
+    b_type_ = b->dtype();
+  }
+
+ private:
+  const Shape& output_shape_of(int i) const { return shapes_[i]; }
+  Kind kind_;
+  SavedTensor a_, b_;
+  Shape shapes_[2];
+  DType a_type_ = DType::Float32, b_type_ = DType::Float32;
+};
+
+TensorPtr product(ProductBackward::Kind kind, const TensorPtr& a, const TensorPtr& b, const TensorPtr& out) {
+  if (any_requires_grad({&a, &b})) {
+    auto node = std::make_shared<ProductBackward>(kind, a, b);
+    node->set_input_meta(a, b);
+    record(node, {&a, &b}, {&out});
+  }
+  return out;
+}
+
+void check_not_bool(const TensorPtr& a, const TensorPtr& b, const char* op) {
+  FASTNN_CHECK_TYPE(a->dtype() != DType::Bool || b->dtype() != DType::Bool, "[", op,
+                    "] not supported for two bool tensors");
+}
+
+template <class F>
+TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType compute, const F& f) {
+  return binary_forward(a, b, compute, compute, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
+    FASTNN_DISPATCH_NUMERIC(compute, op, [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
+  });
+}
+
+}  // namespace
+
+DType result_type(std::initializer_list<const Tensor*> operands) {
+  // Three priority classes; a lower class only wins when its kind (bool < int < float) is higher.
+  int have[3] = {0, 0, 0};
+  DType best[3] = {DType::Bool, DType::Bool, DType::Bool};
+  for (const Tensor* t : operands) {
+    int cls = t->is_wrapped_number() ? 2 : t->dim() == 0 ? 1 : 0;
+    best[cls] = have[cls] ? promote(best[cls], t->dtype()) : t->dtype();
+    have[cls] = 1;
+  }
+  if (have[2] && best[2] == DType::Float64) best[2] = DType::Float32;  // Python floats use the default dtype
+  DType r = DType::Bool;
+  bool any = false;
+  for (int cls = 0; cls < 3; ++cls) {
+    if (!have[cls]) continue;
+    if (!any || category(best[cls]) > category(r)) r = best[cls];
+    any = true;
+  }
+  return r;
+}
+
+// Functor builders for arith(): each returns a lambda for scalar_t.
+struct AddF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return x + al * y; }; } };
+struct AddOneF { template <class T> auto operator()() const { return [](T x, T y) { return x + y; }; } };
+struct SubF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return x - al * y; }; } };
+struct SubOneF { template <class T> auto operator()() const { return [](T x, T y) { return x - y; }; } };
+struct MulF { template <class T> auto operator()() const { return [](T x, T y) { return x * y; }; } };
+struct DivF { template <class T> auto operator()() const { return [](T x, T y) { return x / y; }; } };
+struct PowF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) -> T {
+      if constexpr (std::is_floating_point_v<T>) return std::pow(x, y);
+      else {  // integer power by squaring; negative exponents checked by the caller
+        T r = 1;
+        for (T e = y; e > 0; e >>= 1, x *= x)
+          if (e & 1) r *= x;
+        return r;
+      }
+    };
+  }
+};
+
+TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha) {
+  check_not_bool(a, b, "add");
+  DType dt = result_type({a.get(), b.get()});
+  TensorPtr out = alpha == 1 ? arith(a, b, "add", dt, AddOneF{}) : arith(a, b, "add", dt, AddF{alpha});
+  if (any_requires_grad({&a, &b})) record_linear("AddBackward0", out, a, b, alpha);
+  return out;
+}
+
+TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha) {
+  FASTNN_CHECK_TYPE(a->dtype() != DType::Bool && b->dtype() != DType::Bool,
+                    "[sub] subtraction with a bool tensor is not supported; use logical_xor or ~ instead");
+  DType dt = result_type({a.get(), b.get()});
+  TensorPtr out = alpha == 1 ? arith(a, b, "sub", dt, SubOneF{}) : arith(a, b, "sub", dt, SubF{alpha});
+  if (any_requires_grad({&a, &b})) record_linear("SubBackward0", out, a, b, -alpha);
+  return out;
+}
+
+TensorPtr mul(const TensorPtr& a, const TensorPtr& b) {
+  check_not_bool(a, b, "mul");
+  return product(ProductBackward::Mul, a, b, arith(a, b, "mul", result_type({a.get(), b.get()}), MulF{}));
+}
+
+TensorPtr div(const TensorPtr& a, const TensorPtr& b) {
+  DType dt = result_type({a.get(), b.get()});
+  if (!is_floating(dt)) dt = DType::Float32;  // true division
+  return product(ProductBackward::Div, a, b, arith(a, b, "div", dt, DivF{}));
+}
+
+TensorPtr pow(const TensorPtr& a, const TensorPtr& b) {
+  check_not_bool(a, b, "pow");
+  DType dt = result_type({a.get(), b.get()});
+  if (!is_floating(dt)) {
+    TensorPtr neg_exp = compare(b, scalar_tensor(0, DType::Int64, true), CompareOp::Lt);
+    TensorPtr any_neg = max(cast(neg_exp, DType::Int64));
+    FASTNN_CHECK(b->numel() == 0 || any_neg->data<int64_t>()[0] == 0,
+                 "[pow] integers to negative integer powers are not allowed");
+  }
+  return product(ProductBackward::Pow, a, b, arith(a, b, "pow", dt, PowF{}));
+}
+
+TensorPtr compare(const TensorPtr& a, const TensorPtr& b, CompareOp op) {
+  static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+  const char* name = names[int(op)];
+  DType dt = result_type({a.get(), b.get()});
+  return binary_forward(a, b, dt, DType::Bool, name, [&](Tensor& out, const Tensor& x, const Tensor& y) {
+    FASTNN_DISPATCH_ALL(dt, name, [&] {
+      switch (op) {
+        case CompareOp::Eq: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p == q; }); break;
+        case CompareOp::Ne: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p != q; }); break;
+        case CompareOp::Lt: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p < q; }); break;
+        case CompareOp::Le: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p <= q; }); break;
+        case CompareOp::Gt: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p > q; }); break;
+        case CompareOp::Ge: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p >= q; }); break;
+      }
+    });
+  });
+}
+
+// ---- in-place forms: direct kernel when autograd is not involved, else via the out-of-place op ----
+
+namespace {
+template <class F>
+void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, const F& f,
+                   const std::function<TensorPtr(const TensorPtr&)>& out_of_place) {
+  if (any_requires_grad({&self, &other})) {
+    inplace_with_history(self, op, true, out_of_place);
+    return;
+  }
+  check_inplace(self, op);
+  check_inplace_shape(self, broadcast_shapes(self->shape(), other->shape(), op), op);
+  DType dt = result_type({self.get(), other.get()});
+  FASTNN_CHECK_TYPE(category(dt) <= category(self->dtype()), "[", op, "] result type ", dtype_name(dt),
+                    " can't be cast to the desired output type ", dtype_name(self->dtype()));
+  // Read `other` in self's dtype; a copy when it overlaps self through another layout.
+  TensorPtr o = cast(other, self->dtype());
+  if (o->storage() == self->storage() && o != self) o = clone(o);
+  FASTNN_DISPATCH_NUMERIC(self->dtype(), op, [&] { map_binary<scalar_t, scalar_t>(*self, *self, *o, f.template operator()<scalar_t>()); });
+  self->bump_version();
+}
+}  // namespace
+
+void add_(TensorPtr& self, const TensorPtr& other, double alpha) {
+  auto oop = [&](const TensorPtr& s) { return add(s, other, alpha); };
+  if (alpha == 1) inplace_arith(self, other, "add_", AddOneF{}, oop);
+  else inplace_arith(self, other, "add_", AddF{alpha}, oop);
+}
+
+void sub_(TensorPtr& self, const TensorPtr& other, double alpha) {
+  inplace_arith(self, other, "sub_", SubF{alpha}, [&](const TensorPtr& s) { return sub(s, other, alpha); });
+}
+
+void mul_(TensorPtr& self, const TensorPtr& other) {
+  inplace_arith(self, other, "mul_", MulF{}, [&](const TensorPtr& s) { return mul(s, other); });
+}
+
+void div_(TensorPtr& self, const TensorPtr& other) {
+  FASTNN_CHECK_TYPE(is_floating(self->dtype()), "[div_] result type Float can't be cast to the desired output type ",
+                    dtype_name(self->dtype()));
+  inplace_arith(self, other, "div_", DivF{}, [&](const TensorPtr& s) { return div(s, other); });
+}
+
+}  // namespace fastnn

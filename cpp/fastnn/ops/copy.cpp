@@ -1,0 +1,140 @@
+// Copies, dtype conversions and the in-place writers copy_, fill_, zero_.
+#include <cstring>
+
+#include "fastnn/autograd/functions.h"
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
+#include "fastnn/ops/ops.h"
+
+namespace fastnn {
+namespace {
+
+// dst <- src elementwise (src broadcast to dst's shape), converting the element type.
+void copy_data(Tensor& dst, const Tensor& src) {
+  if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() && dst.shape() == src.shape()) {
+    std::memcpy(dst.raw_mutable_data(), src.raw_data(), size_t(dst.numel()) * itemsize(dst.dtype()));
+    return;
+  }
+  FASTNN_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
+    using out_t = scalar_t;
+    FASTNN_DISPATCH_ALL(src.dtype(), "copy_", [&] {
+      map_unary<scalar_t, out_t>(dst, src, [](scalar_t v) { return static_cast<out_t>(v); });
+    });
+  });
+}
+
+TensorPtr copy_of(const TensorPtr& t, DType dtype) {
+  TensorPtr out = Tensor::empty(t->shape(), dtype, "clone");
+  copy_data(*out, *t);
+  return out;
+}
+
+}  // namespace
+
+TensorPtr cast(const TensorPtr& t, DType dtype) { return t->dtype() == dtype ? t : copy_of(t, dtype); }
+
+void check_inplace_shape(const TensorPtr& self, const Shape& shape, const char* op) {
+  FASTNN_CHECK(shape == self->shape(), "[", op, "] output with shape ", shape_str(self->shape()),
+               " doesn't match the broadcast shape ", shape_str(shape));
+}
+
+void inplace_with_history(TensorPtr& self, const char* op, bool track,
+                          const std::function<TensorPtr(const TensorPtr&)>& compute) {
+  check_inplace(self, op);
+  TensorPtr snapshot = self;
+  if (track) {
+    snapshot = copy_of(self, self->dtype());
+    if (self->grad_fn()) snapshot->set_history(self->grad_fn(), self->output_nr());
+  }
+  TensorPtr result = compute(snapshot);
+  check_inplace_shape(self, result->shape(), op);
+  FASTNN_CHECK_TYPE(category(result->dtype()) <= category(self->dtype()), "[", op, "] result type ",
+                    dtype_name(result->dtype()), " can't be cast to the desired output type ", dtype_name(self->dtype()));
+  if (result->dtype() != self->dtype()) result = to_dtype(result, self->dtype());
+  copy_data(*self, *result);
+  self->bump_version();
+  if (track && result->grad_fn()) self->set_history(result->grad_fn(), result->output_nr());
+}
+
+void check_inplace(const TensorPtr& self, const char* op) {
+  if (GradMode::is_enabled()) {
+    FASTNN_CHECK_STATE(!(self->is_leaf() && self->requires_grad()),
+                       "a leaf Variable that requires grad is being used in an in-place operation. (", op, ")");
+    FASTNN_CHECK_STATE(!(self->base() && self->requires_grad()), "[", op,
+                       "] in-place modification of a view of a tensor that requires grad is not supported; "
+                       "use the out-of-place op");
+  }
+  for (size_t d = 0; d < self->shape().size(); ++d)
+    FASTNN_CHECK_STATE(self->strides()[d] != 0 || self->shape()[d] <= 1, "[", op,
+                       "] unsupported operation: more than one element of the written-to tensor refers to a "
+                       "single memory location. Please clone() the tensor before performing the operation.");
+}
+
+TensorPtr clone(const TensorPtr& t) {
+  TensorPtr out = copy_of(t, t->dtype());
+  record_grad_only("CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; });
+  return out;
+}
+
+TensorPtr contiguous(const TensorPtr& t) { return t->is_contiguous() ? t : clone(t); }
+
+TensorPtr to_dtype(const TensorPtr& t, DType dtype) {
+  if (t->dtype() == dtype) return t;
+  TensorPtr out = copy_of(t, dtype);
+  if (is_floating(dtype)) {
+    DType in = t->dtype();
+    record_grad_only("ToCopyBackward0", out, {t}, [in](const TensorPtr& g) {
+      return std::vector<TensorPtr>{to_dtype(g, in)};
+    });
+  }
+  return out;
+}
+
+void copy_(TensorPtr& self, const TensorPtr& src) {
+  check_inplace(self, "copy_");
+  broadcast_shapes(self->shape(), src->shape(), "copy_");
+  FASTNN_CHECK(broadcast_shapes(self->shape(), src->shape(), "copy_") == self->shape(), "[copy_] source of shape ",
+               src->shape(), " cannot be broadcast to the destination's shape ", self->shape());
+  // Reading and writing the same memory through different layouts needs a snapshot first.
+  TensorPtr from = src->storage() == self->storage() ? copy_of(src, src->dtype()) : src;
+  copy_data(*self, *from);
+  self->bump_version();
+  if (any_requires_grad({&self, &src})) {
+    Shape src_shape = src->shape();
+    DType src_dtype = src->dtype();
+    auto node = std::make_shared<GradOnlyBackward>("CopyBackwards", [src_shape, src_dtype](const TensorPtr& g) {
+      return std::vector<TensorPtr>{zeros(g->shape(), g->dtype()), to_dtype(sum_to(g, src_shape), src_dtype)};
+    });
+    record(node, {&self, &src}, {&self});
+  }
+}
+
+void fill_(TensorPtr& self, double value) {
+  check_inplace(self, "fill_");
+  FASTNN_DISPATCH_ALL(self->dtype(), "fill_", [&] {
+    scalar_t v = static_cast<scalar_t>(value);
+    TensorPtr vt = scalar_tensor(value, self->dtype(), false);
+    map_unary<scalar_t, scalar_t>(*self, *vt, [v](scalar_t) { return v; });
+  });
+  self->bump_version();
+  if (any_requires_grad({&self})) {
+    auto node = std::make_shared<GradOnlyBackward>("FillBackward0", [](const TensorPtr& g) {
+      return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())};
+    });
+    record(node, {&self}, {&self});
+  }
+}
+
+void zero_(TensorPtr& self) {
+  if (self->is_contiguous() && !any_requires_grad({&self})) {
+    check_inplace(self, "zero_");
+    std::memset(self->raw_mutable_data(), 0, size_t(self->numel()) * itemsize(self->dtype()));
+    self->bump_version();
+    return;
+  }
+  fill_(self, 0.0);
+}
+
+}  // namespace fastnn

@@ -1,0 +1,114 @@
+// Factories: new tensors filled with constants, ranges or random numbers.
+#include <cmath>
+#include <cstring>
+
+#include "fastnn/error.h"
+#include "fastnn/ops/ops.h"
+#include "fastnn/parallel.h"
+#include "fastnn/random.h"
+
+namespace fastnn {
+namespace {
+
+// Fills a fresh contiguous tensor: data[i] = gen(i), in parallel chunks.
+template <class T, class G>
+void fill_with(Tensor& t, const G& gen) {
+  T* p = t.mutable_data<T>();
+  parallel_for(t.numel(), kGrainSize, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) p[i] = gen(i);
+  });
+}
+
+}  // namespace
+
+TensorPtr empty(const Shape& shape, DType dtype) { return Tensor::empty(shape, dtype, "empty"); }
+
+TensorPtr zeros(const Shape& shape, DType dtype) {
+  TensorPtr t = Tensor::empty(shape, dtype, "zeros");
+  std::memset(t->raw_mutable_data(), 0, size_t(t->numel()) * itemsize(dtype));
+  return t;
+}
+
+TensorPtr full(const Shape& shape, double value, DType dtype) {
+  TensorPtr t = Tensor::empty(shape, dtype, "full");
+  FASTNN_DISPATCH_ALL(dtype, "full", [&] {
+    scalar_t v = static_cast<scalar_t>(value);
+    fill_with<scalar_t>(*t, [v](int64_t) { return v; });
+  });
+  return t;
+}
+
+TensorPtr scalar_tensor(double value, DType dtype, bool wrapped_number) {
+  TensorPtr t = full({}, value, dtype);
+  t->set_wrapped_number(wrapped_number);
+  return t;
+}
+
+TensorPtr arange(double start, double end, double step, DType dtype) {
+  FASTNN_CHECK(step != 0, "[arange] step must be nonzero");
+  FASTNN_CHECK(std::isfinite(start) && std::isfinite(end), "[arange] unsupported range: ", start, " -> ", end);
+  FASTNN_CHECK((end - start) / step >= 0, "[arange] upper bound and larger bound inconsistent with step sign: start=",
+               start, ", end=", end, ", step=", step);
+  double count = std::ceil((end - start) / step);
+  FASTNN_CHECK(count < 9.2e18, "[arange] too many elements: ", count);
+  TensorPtr t = Tensor::empty({int64_t(count)}, dtype, "arange");
+  FASTNN_DISPATCH_NUMERIC(dtype, "arange", [&] {
+    fill_with<scalar_t>(*t, [&](int64_t i) { return static_cast<scalar_t>(start + double(i) * step); });
+  });
+  return t;
+}
+
+TensorPtr eye(int64_t n, int64_t m, DType dtype) {
+  FASTNN_CHECK(n >= 0 && m >= 0, "[eye] n and m must be non-negative, got n=", n, ", m=", m);
+  TensorPtr t = zeros({n, m}, dtype);
+  FASTNN_DISPATCH_ALL(dtype, "eye", [&] {
+    scalar_t* p = t->mutable_data<scalar_t>();
+    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = scalar_t(1);
+  });
+  return t;
+}
+
+TensorPtr rand(const Shape& shape, DType dtype) {
+  TensorPtr t = Tensor::empty(shape, dtype, "rand");
+  uint64_t seed = initial_seed(), base = reserve_counters(uint64_t(t->numel()));
+  FASTNN_DISPATCH_FLOAT(dtype, "rand", [&] {
+    fill_with<scalar_t>(*t, [&](int64_t i) -> scalar_t {
+      uint64_t bits = random_bits(seed, base + uint64_t(i));
+      if constexpr (std::is_same_v<scalar_t, float>) return uniform_float(bits);
+      else return uniform_double(bits);
+    });
+  });
+  return t;
+}
+
+TensorPtr randn(const Shape& shape, DType dtype) {
+  TensorPtr t = Tensor::empty(shape, dtype, "randn");
+  uint64_t seed = initial_seed(), base = reserve_counters(2 * uint64_t(t->numel()));
+  FASTNN_DISPATCH_FLOAT(dtype, "randn", [&] {
+    fill_with<scalar_t>(*t, [&](int64_t i) {
+      // Box-Muller on two uniforms; u1 in (0, 1] keeps log finite.
+      double u1 = 1.0 - uniform_double(random_bits(seed, base + 2 * uint64_t(i)));
+      double u2 = uniform_double(random_bits(seed, base + 2 * uint64_t(i) + 1));
+      return static_cast<scalar_t>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+    });
+  });
+  return t;
+}
+
+TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
+  FASTNN_CHECK(low < high, "[randint] expected low < high, got low=", low, ", high=", high);
+  TensorPtr t = Tensor::empty(shape, dtype, "randint");
+  uint64_t seed = initial_seed(), base = reserve_counters(uint64_t(t->numel()));
+  unsigned __int128 range = (unsigned __int128)(uint64_t(high) - uint64_t(low));
+  FASTNN_DISPATCH_NUMERIC(dtype, "randint", [&] {
+    fill_with<scalar_t>(*t, [&](int64_t i) {
+      uint64_t r = uint64_t((range * random_bits(seed, base + uint64_t(i))) >> 64);  // unbiased enough
+      return static_cast<scalar_t>(low + int64_t(r));
+    });
+  });
+  return t;
+}
+
+void manual_seed(uint64_t seed) { set_seed(seed); }
+
+}  // namespace fastnn

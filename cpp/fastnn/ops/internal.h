@@ -1,0 +1,19 @@
+// Helpers shared by the op files (not part of the public op API).
+#pragma once
+#include <functional>
+
+#include "fastnn/tensor.h"
+
+namespace fastnn {
+
+// `t`'s values converted to `dtype` with no autograd record (t itself when already that dtype).
+TensorPtr cast(const TensorPtr& t, DType dtype);
+// An in-place op computed out of place: `compute` returns the result, which is written into self.
+// With `track` (autograd records the op), compute gets a private copy of self that carries self's
+// history, so whatever it saves for backward stays valid, and self takes over the result's history.
+void inplace_with_history(TensorPtr& self, const char* op, bool track,
+                          const std::function<TensorPtr(const TensorPtr&)>& compute);
+// Throws unless `shape` equals self's shape (in-place ops cannot grow their destination).
+void check_inplace_shape(const TensorPtr& self, const Shape& shape, const char* op);
+
+}  // namespace fastnn

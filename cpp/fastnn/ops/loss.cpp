@@ -1,0 +1,244 @@
+// Losses: mse_loss, nll_loss and cross_entropy (log_softmax + nll_loss, label smoothing,
+// class-probability targets).
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/autograd/node.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/ops.h"
+
+namespace fastnn {
+namespace {
+
+TensorPtr reduce(const TensorPtr& x, Reduction r) {
+  return r == Reduction::Mean ? mean(x) : r == Reduction::Sum ? sum(x) : x;
+}
+
+TensorPtr number(double v) { return scalar_tensor(v, DType::Float64, true); }
+
+class MseLossBackward : public Node {
+ public:
+  MseLossBackward(const TensorPtr& input, const TensorPtr& target, Reduction r) : input_(input), target_(target), r_(r) {}
+  std::string name() const override { return "MseLossBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr input = input_.unpack(*this), target = target_.unpack(*this);
+    TensorPtr d = sub(input, target, 1);
+    double scale = r_ == Reduction::Mean ? 2.0 / double(d->numel()) : 2.0;
+    TensorPtr gi = mul(d, mul(grads[0], number(scale)));
+    std::vector<TensorPtr> r(2);
+    if (needs_input_grad(0)) r[0] = sum_to(gi, input->shape());
+    if (needs_input_grad(1)) r[1] = sum_to(neg(gi), target->shape());
+    return r;
+  }
+  void release_saved() override {
+    input_.reset();
+    target_.reset();
+  }
+
+ private:
+  SavedTensor input_, target_;
+  Reduction r_;
+};
+
+// Flattened view of an nll problem: logp (M, C) rows, targets (M), output shape for 'none'.
+struct NllShape {
+  TensorPtr logp, target;
+  Shape none_shape;
+  int64_t classes;
+};
+
+NllShape nll_flatten(const TensorPtr& input, const TensorPtr& target, const char* op) {
+  FASTNN_CHECK_TYPE(target->dtype() == DType::Int64, "[", op, "] expected target of dtype int64 (class indices), got ",
+                    dtype_name(target->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
+  int64_t nd = input->dim();
+  FASTNN_CHECK(nd >= 1, "[", op, "] input must have at least 1 dimension (C) or (N, C, ...), got a 0-d tensor");
+  NllShape s;
+  if (nd == 1) {
+    FASTNN_CHECK(target->dim() == 0, "[", op, "] for input of shape ", input->shape(), " expected a 0-d target, got shape ",
+                 target->shape());
+    s.classes = input->shape()[0];
+    s.logp = reshape(input, {1, s.classes});
+    s.target = reshape(target, {1});
+    return s;
+  }
+  Shape expected{input->shape()[0]};
+  expected.insert(expected.end(), input->shape().begin() + 2, input->shape().end());
+  FASTNN_CHECK(target->shape() == expected, "[", op, "] expected target of shape ", expected, " for input of shape ",
+               input->shape(), ", got ", target->shape());
+  s.classes = input->shape()[1];
+  s.none_shape = expected;
+  IntList perm{0};
+  for (int64_t d = 2; d < nd; ++d) perm.push_back(d);
+  perm.push_back(1);
+  s.logp = nd == 2 ? input : reshape(permute(input, perm), {-1, s.classes});
+  s.target = reshape(target, {-1});
+  return s;
+}
+
+// Per-row weight of each target (0 for ignored), checking targets are in range.
+TensorPtr target_weights(const TensorPtr& target, const TensorPtr& weight, int64_t classes, int64_t ignore_index,
+                         DType dtype, const char* op) {
+  int64_t m = target->shape()[0];
+  TensorPtr tc = contiguous(target);
+  TensorPtr wc = weight ? contiguous(cast(weight, DType::Float64)) : nullptr;
+  TensorPtr out = Tensor::empty({m}, DType::Float64, op);
+  const int64_t* t = tc->data<int64_t>();
+  double* w = out->mutable_data<double>();
+  for (int64_t i = 0; i < m; ++i) {
+    if (t[i] == ignore_index) {
+      w[i] = 0;
+      continue;
+    }
+    FASTNN_CHECK_INDEX(t[i] >= 0 && t[i] < classes, "[", op, "] Target ", t[i], " is out of bounds (expected a class in [0, ",
+                       classes, ") or ignore_index ", ignore_index, ")");
+    w[i] = wc ? wc->data<double>()[t[i]] : 1.0;
+  }
+  return cast(out, dtype);
+}
+
+class NllLossBackward : public Node {
+ public:
+  NllLossBackward(const TensorPtr& target, const TensorPtr& weights, Shape logp_shape, Shape input_shape, double total,
+                  Reduction r, IntList perm)
+      : target_(target), weights_(weights), logp_shape_(std::move(logp_shape)), input_shape_(std::move(input_shape)),
+        total_(total), r_(r), perm_(std::move(perm)) {}
+  std::string name() const override { return "NllLossBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr target = contiguous(target_.unpack(*this)), w = contiguous(weights_.unpack(*this));
+    TensorPtr g = contiguous(reshape(grads[0], {-1}));
+    TensorPtr gi = zeros(logp_shape_, w->dtype());
+    int64_t m = logp_shape_[0], c = logp_shape_[1];
+    FASTNN_DISPATCH_FLOAT(gi->dtype(), "nll_loss", [&] {
+      scalar_t* out = gi->mutable_data<scalar_t>();
+      const scalar_t* pw = w->data<scalar_t>();
+      const scalar_t* pg = g->data<scalar_t>();
+      const int64_t* t = target->data<int64_t>();
+      for (int64_t i = 0; i < m; ++i) {
+        if (pw[i] == 0) continue;
+        scalar_t gv = r_ == Reduction::None ? pg[i] : pg[0];
+        if (r_ == Reduction::Mean) gv = scalar_t(gv / total_);
+        out[i * c + t[i]] = -pw[i] * gv;
+      }
+    });
+    if (perm_.empty()) return {reshape(gi, input_shape_)};
+    // Undo the (N, ..., C) flattening of a K-dim input.
+    Shape moved{input_shape_[0]};
+    moved.insert(moved.end(), input_shape_.begin() + 2, input_shape_.end());
+    moved.push_back(input_shape_[1]);
+    return {contiguous(permute(reshape(gi, moved), perm_))};
+  }
+  void release_saved() override {
+    target_.reset();
+    weights_.reset();
+  }
+
+ private:
+  SavedTensor target_, weights_;
+  Shape logp_shape_, input_shape_;
+  double total_;
+  Reduction r_;
+  IntList perm_;
+};
+
+}  // namespace
+
+TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[mse_loss] expected floating-point input, got ", dtype_name(input->dtype()));
+  broadcast_shapes(input->shape(), target->shape(), "mse_loss");
+  TensorPtr out;
+  {
+    GradModeGuard no_grad(false);
+    TensorPtr d = sub(input, target, 1);
+    out = reduce(mul(d, d), reduction);
+  }
+  if (any_requires_grad({&input, &target}))
+    record(std::make_shared<MseLossBackward>(input, target, reduction), {&input, &target}, {&out});
+  return out;
+}
+
+TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
+                   int64_t ignore_index) {
+  NllShape s = nll_flatten(input, target, "nll_loss");
+  if (weight)
+    FASTNN_CHECK(weight->dim() == 1 && weight->shape()[0] == s.classes, "[nll_loss] weight tensor should be defined "
+                 "either for all ", s.classes, " classes or no classes but got weight tensor of shape: ", weight->shape());
+  TensorPtr w = target_weights(s.target, weight, s.classes, ignore_index, input->dtype(), "nll_loss");
+  TensorPtr out;
+  double total = 0;
+  {
+    GradModeGuard no_grad(false);
+    // picked[i] = logp[i, target[i]]
+    int64_t m = s.target->shape()[0];
+    TensorPtr picked = Tensor::empty({m}, input->dtype(), "nll_loss");
+    TensorPtr tc = contiguous(s.target);
+    FASTNN_DISPATCH_FLOAT(input->dtype(), "nll_loss", [&] {
+      const int64_t* t = tc->data<int64_t>();
+      const scalar_t* wp = w->data<scalar_t>();
+      scalar_t* p = picked->mutable_data<scalar_t>();
+      const Tensor& lp = *s.logp;
+      const scalar_t* base = lp.data<scalar_t>();
+      for (int64_t i = 0; i < m; ++i)
+        p[i] = wp[i] == 0 ? scalar_t(0) : -wp[i] * base[i * lp.strides()[0] + t[i] * lp.strides()[1]];
+      for (int64_t i = 0; i < m; ++i) total += double(wp[i]);
+    });
+    if (reduction == Reduction::None) out = input->dim() == 1 ? reshape(picked, {}) : reshape(picked, s.none_shape);
+    else if (reduction == Reduction::Sum) out = sum(picked);
+    else out = div(sum(picked), scalar_tensor(total, input->dtype(), false));
+  }
+  if (any_requires_grad({&input})) {
+    IntList perm;
+    if (input->dim() > 2) {  // (N, d1.., C) -> (N, C, d1..)
+      perm.push_back(0);
+      perm.push_back(input->dim() - 1);
+      for (int64_t d = 1; d < input->dim() - 1; ++d) perm.push_back(d);
+    }
+    auto node = std::make_shared<NllLossBackward>(s.target, w, s.logp->shape(), input->shape(), total, reduction, perm);
+    TensorPtr none;
+    record(node, {&input, &none}, {&out});
+  }
+  return out;
+}
+
+TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
+                        int64_t ignore_index, double label_smoothing) {
+  FASTNN_CHECK(label_smoothing >= 0 && label_smoothing <= 1, "[cross_entropy] label_smoothing must be between 0.0 and 1.0. Got: ",
+               label_smoothing);
+  FASTNN_CHECK(input->dim() >= 1, "[cross_entropy] input must have at least 1 dimension, got a 0-d tensor");
+  int64_t class_dim = input->dim() == 1 ? 0 : 1;
+  int64_t classes = input->shape()[class_dim];
+  TensorPtr logp = log_softmax(input, class_dim);
+  // Weight reshaped to broadcast along the class dim: (C, 1, 1, ...).
+  auto class_weight = [&]() {
+    IntList ws{classes};
+    for (int64_t d = class_dim + 1; d < input->dim(); ++d) ws.push_back(1);
+    return reshape(weight, ws);
+  };
+  if (is_floating(target->dtype())) {
+    // Class probabilities: loss_i = -sum_c w_c * p_ic * logp_ic.
+    FASTNN_CHECK(target->shape() == input->shape(), "[cross_entropy] probability target must have the input's shape ",
+                 input->shape(), ", got ", target->shape());
+    TensorPtr p = label_smoothing > 0 ? add(mul(target, number(1 - label_smoothing)), number(label_smoothing / classes), 1) : target;
+    TensorPtr prod = mul(logp, p);
+    if (weight) prod = mul(prod, class_weight());
+    TensorPtr per = neg(sum(prod, {class_dim}, false));
+    if (reduction == Reduction::Mean) return mean(per);  // per sample: numel / C of them
+    return reduction == Reduction::Sum ? sum(per) : per;
+  }
+  TensorPtr nll = nll_loss(logp, target, weight, reduction, ignore_index);
+  if (label_smoothing == 0) return nll;
+  TensorPtr smooth = neg(sum(weight ? mul(logp, class_weight()) : logp, {class_dim}, false));
+  TensorPtr keep = cast(compare(target, scalar_tensor(double(ignore_index), DType::Int64, true), CompareOp::Ne), input->dtype());
+  smooth = mul(smooth, keep);
+  TensorPtr ret;
+  if (reduction == Reduction::Mean) {
+    NllShape s = nll_flatten(logp->detach(), target, "cross_entropy");
+    TensorPtr w = target_weights(s.target, weight, classes, ignore_index, DType::Float64, "cross_entropy");
+    double denom = sum(w)->data<double>()[0];
+    ret = div(sum(smooth), number(denom));
+  } else {
+    ret = reduction == Reduction::Sum ? sum(smooth) : smooth;
+  }
+  return add(mul(nll, number(1 - label_smoothing)), mul(ret, number(label_smoothing / double(classes))), 1);
+}
+
+}  // namespace fastnn

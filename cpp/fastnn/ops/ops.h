@@ -1,0 +1,132 @@
+// Every public op of the engine. Each op validates its arguments (errors name the op and the
+// numbers), computes its result with the kernels, and records its backward node when grad mode
+// is on and an input requires grad. Names and argument orders follow torch.
+#pragma once
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "fastnn/tensor.h"
+
+namespace fastnn {
+
+using IntList = std::vector<int64_t>;
+using OptDouble = std::optional<double>;
+
+// ---- factories (factory.cpp) ----
+TensorPtr empty(const Shape& shape, DType dtype);
+TensorPtr zeros(const Shape& shape, DType dtype);
+TensorPtr full(const Shape& shape, double value, DType dtype);
+TensorPtr arange(double start, double end, double step, DType dtype);
+TensorPtr eye(int64_t n, int64_t m, DType dtype);
+TensorPtr randn(const Shape& shape, DType dtype);
+TensorPtr rand(const Shape& shape, DType dtype);
+TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
+// A 0-d tensor holding a Python number (takes part in type promotion by kind only).
+TensorPtr scalar_tensor(double value, DType dtype, bool wrapped_number);
+// Seeds the counter-based generator behind randn/rand/randint and dropout.
+void manual_seed(uint64_t seed);
+
+// ---- copies and conversions (copy.cpp) ----
+TensorPtr contiguous(const TensorPtr& t);
+TensorPtr clone(const TensorPtr& t);
+TensorPtr to_dtype(const TensorPtr& t, DType dtype);
+// self <- src (broadcast, converted to self's dtype); differentiable like torch's copy_.
+void copy_(TensorPtr& self, const TensorPtr& src);
+void fill_(TensorPtr& self, double value);
+void zero_(TensorPtr& self);
+// Checks that an in-place op may write `self` (leaf that requires grad, views under autograd).
+void check_inplace(const TensorPtr& self, const char* op);
+
+// ---- views (view.cpp): metadata only, storage shared ----
+TensorPtr view(const TensorPtr& t, IntList shape);
+TensorPtr reshape(const TensorPtr& t, IntList shape);
+TensorPtr flatten(const TensorPtr& t, int64_t start_dim, int64_t end_dim);
+TensorPtr squeeze(const TensorPtr& t);
+TensorPtr squeeze(const TensorPtr& t, int64_t dim);
+TensorPtr unsqueeze(const TensorPtr& t, int64_t dim);
+TensorPtr transpose(const TensorPtr& t, int64_t dim0, int64_t dim1);
+TensorPtr t(const TensorPtr& t);
+TensorPtr permute(const TensorPtr& t, IntList dims);
+TensorPtr expand(const TensorPtr& t, IntList shape);
+// Reduces a broadcast gradient back to `shape` by summing the broadcast dimensions.
+TensorPtr sum_to(const TensorPtr& grad, const Shape& shape);
+
+// ---- indexing (index.cpp) ----
+TensorPtr select(const TensorPtr& t, int64_t dim, int64_t index);
+// Python slice semantics on one dim: start/end already clamped by the caller is not required.
+TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int64_t step);
+
+// ---- elementwise unary (unary.cpp, from the table in unary_table.h) ----
+TensorPtr neg(const TensorPtr& x);
+TensorPtr exp(const TensorPtr& x);
+TensorPtr log(const TensorPtr& x);
+TensorPtr sqrt(const TensorPtr& x);
+TensorPtr abs(const TensorPtr& x);
+TensorPtr relu(const TensorPtr& x);
+TensorPtr sigmoid(const TensorPtr& x);
+TensorPtr tanh(const TensorPtr& x);
+TensorPtr clamp(const TensorPtr& x, OptDouble min, OptDouble max);
+void clamp_(TensorPtr& x, OptDouble min, OptDouble max);
+void relu_(TensorPtr& x);
+TensorPtr pow(const TensorPtr& x, double exponent);
+
+// ---- elementwise binary with broadcasting (binary.cpp) ----
+TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha);
+TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha);
+TensorPtr mul(const TensorPtr& a, const TensorPtr& b);
+TensorPtr div(const TensorPtr& a, const TensorPtr& b);
+TensorPtr pow(const TensorPtr& a, const TensorPtr& b);
+void add_(TensorPtr& self, const TensorPtr& other, double alpha);
+void sub_(TensorPtr& self, const TensorPtr& other, double alpha);
+void mul_(TensorPtr& self, const TensorPtr& other);
+void div_(TensorPtr& self, const TensorPtr& other);
+// Comparisons: bool results, not differentiable.
+enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
+TensorPtr compare(const TensorPtr& a, const TensorPtr& b, CompareOp op);
+// torch's result_type over operands (dimensioned tensors > 0-d tensors > Python numbers).
+DType result_type(std::initializer_list<const Tensor*> operands);
+
+// ---- reductions (reduce.cpp) ----
+TensorPtr sum(const TensorPtr& x, std::optional<DType> dtype = std::nullopt);
+TensorPtr sum(const TensorPtr& x, IntList dims, bool keepdim, std::optional<DType> dtype = std::nullopt);
+TensorPtr mean(const TensorPtr& x);
+TensorPtr mean(const TensorPtr& x, IntList dims, bool keepdim);
+TensorPtr max(const TensorPtr& x);
+TensorPtr min(const TensorPtr& x);
+// (values, indices) along `dim`.
+std::pair<TensorPtr, TensorPtr> max(const TensorPtr& x, int64_t dim, bool keepdim);
+std::pair<TensorPtr, TensorPtr> min(const TensorPtr& x, int64_t dim, bool keepdim);
+TensorPtr argmax(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim);
+TensorPtr argmin(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim);
+
+// ---- linear algebra (linalg.cpp) ----
+TensorPtr mm(const TensorPtr& a, const TensorPtr& b);
+TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, double beta, double alpha);
+TensorPtr bmm(const TensorPtr& a, const TensorPtr& b);
+TensorPtr matmul(const TensorPtr& a, const TensorPtr& b);
+TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
+
+// ---- activations along a dim (activation.cpp) ----
+TensorPtr softmax(const TensorPtr& x, int64_t dim);
+TensorPtr log_softmax(const TensorPtr& x, int64_t dim);
+
+// ---- convolution and pooling (conv.cpp, pool.cpp) ----
+TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                 IntList padding, IntList dilation, int64_t groups);
+// Returns (output, indices); indices are flat h*W+w positions in each input plane.
+std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, IntList kernel_size,
+                                                        IntList stride, IntList padding, IntList dilation,
+                                                        bool ceil_mode);
+TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding,
+                     bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+
+// ---- losses (loss.cpp); reduction: 0 none, 1 mean, 2 sum ----
+enum class Reduction { None = 0, Mean = 1, Sum = 2 };
+TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction);
+TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
+                   Reduction reduction, int64_t ignore_index);
+TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
+                        Reduction reduction, int64_t ignore_index, double label_smoothing);
+
+}  // namespace fastnn

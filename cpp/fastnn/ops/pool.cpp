@@ -1,0 +1,119 @@
+// max_pool2d (with indices) and avg_pool2d over (N, C, H, W) or (C, H, W) inputs.
+#include "fastnn/autograd/node.h"
+#include "fastnn/kernels/cpu/pool.h"
+#include "fastnn/ops/conv_util.h"
+#include "fastnn/ops/internal.h"
+
+namespace fastnn {
+namespace {
+
+struct PoolGeom {
+  int64_t planes, H, W, oH, oW, kH, kW, sH, sW, pH, pW, dH = 1, dW = 1;
+  Shape out_shape;
+};
+
+PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntList padding, IntList dilation,
+                       bool ceil_mode, const char* op) {
+  FASTNN_CHECK(x->dim() == 3 || x->dim() == 4, "[", op, "] expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got ",
+               x->dim(), "-D input of shape ", x->shape());
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ", dtype_name(x->dtype()));
+  PoolGeom g{};
+  std::tie(g.kH, g.kW) = pair_arg(kernel, op, "kernel_size", 1);
+  std::tie(g.sH, g.sW) = stride.empty() ? std::make_pair(g.kH, g.kW) : pair_arg(stride, op, "stride", 1);
+  std::tie(g.pH, g.pW) = pair_arg(padding, op, "padding", 0);
+  std::tie(g.dH, g.dW) = pair_arg(dilation, op, "dilation", 1);
+  FASTNN_CHECK(g.pH * 2 <= g.kH && g.pW * 2 <= g.kW, "[", op, "] pad should be at most half of effective kernel size, but got pad=(",
+               g.pH, ", ", g.pW, ") and kernel_size=(", g.kH, ", ", g.kW, ")");
+  int64_t nd = x->dim();
+  g.H = x->shape()[nd - 2];
+  g.W = x->shape()[nd - 1];
+  g.planes = x->numel() / std::max<int64_t>(g.H * g.W, 1);
+  if (g.H * g.W == 0) g.planes = x->shape()[0] * (nd == 4 ? x->shape()[1] : 1);
+  g.oH = window_out(g.H, g.kH, g.pH, g.sH, g.dH, ceil_mode);
+  g.oW = window_out(g.W, g.kW, g.pW, g.sW, g.dW, ceil_mode);
+  FASTNN_CHECK(g.oH > 0 && g.oW > 0, "[", op, "] given input size (", g.H, "x", g.W, ") with kernel (", g.kH, "x", g.kW,
+               "), padding (", g.pH, ", ", g.pW, "), stride (", g.sH, ", ", g.sW, ") and dilation (", g.dH, ", ", g.dW,
+               "), the calculated output size (", g.oH, "x", g.oW, ") is too small");
+  g.out_shape = x->shape();
+  g.out_shape[nd - 2] = g.oH;
+  g.out_shape[nd - 1] = g.oW;
+  return g;
+}
+
+class MaxPoolBackward : public Node {
+ public:
+  MaxPoolBackward(const TensorPtr& indices, PoolGeom g, Shape in_shape) : indices_(indices), g_(g), in_(std::move(in_shape)) {}
+  std::string name() const override { return "MaxPool2DWithIndicesBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr idx = indices_.unpack(*this);
+    TensorPtr g = contiguous(grads[0]);
+    TensorPtr gx = Tensor::empty(in_, g->dtype());
+    FASTNN_DISPATCH_FLOAT(g->dtype(), "max_pool2d", [&] {
+      kernels::max_pool2d_backward<scalar_t>(g->data<scalar_t>(), idx->data<int64_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW,
+                                             gx->mutable_data<scalar_t>());
+    });
+    return {gx};
+  }
+  void release_saved() override { indices_.reset(); }
+
+ private:
+  SavedTensor indices_;
+  PoolGeom g_;
+  Shape in_;
+};
+
+class AvgPoolBackward : public Node {
+ public:
+  AvgPoolBackward(PoolGeom g, Shape in_shape, bool count_include_pad, int64_t divisor)
+      : g_(g), in_(std::move(in_shape)), count_include_pad_(count_include_pad), divisor_(divisor) {}
+  std::string name() const override { return "AvgPool2DBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr g = contiguous(grads[0]);
+    TensorPtr gx = Tensor::empty(in_, g->dtype());
+    FASTNN_DISPATCH_FLOAT(g->dtype(), "avg_pool2d", [&] {
+      kernels::avg_pool2d_backward<scalar_t>(g->data<scalar_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW, g_.kH, g_.kW, g_.sH,
+                                             g_.sW, g_.pH, g_.pW, count_include_pad_, divisor_, gx->mutable_data<scalar_t>());
+    });
+    return {gx};
+  }
+
+ private:
+  PoolGeom g_;
+  Shape in_;
+  bool count_include_pad_;
+  int64_t divisor_;
+};
+
+}  // namespace
+
+std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, IntList kernel_size, IntList stride,
+                                                        IntList padding, IntList dilation, bool ceil_mode) {
+  PoolGeom g = pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d");
+  TensorPtr x = contiguous(input->detach());
+  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "max_pool2d");
+  TensorPtr idx = Tensor::empty(g.out_shape, DType::Int64, "max_pool2d");
+  FASTNN_DISPATCH_FLOAT(x->dtype(), "max_pool2d", [&] {
+    kernels::max_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH,
+                                          g.pW, g.dH, g.dW, out->mutable_data<scalar_t>(), idx->mutable_data<int64_t>());
+  });
+  if (any_requires_grad({&input})) record(std::make_shared<MaxPoolBackward>(idx, g, input->shape()), {&input}, {&out});
+  return {out, idx};
+}
+
+TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding, bool ceil_mode,
+                     bool count_include_pad, std::optional<int64_t> divisor_override) {
+  PoolGeom g = pool_geometry(input, kernel_size, stride, padding, {1}, ceil_mode, "avg_pool2d");
+  if (divisor_override) FASTNN_CHECK(*divisor_override != 0, "[avg_pool2d] divisor must be not zero");
+  int64_t divisor = divisor_override ? *divisor_override : 0;
+  TensorPtr x = contiguous(input->detach());
+  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "avg_pool2d");
+  FASTNN_DISPATCH_FLOAT(x->dtype(), "avg_pool2d", [&] {
+    kernels::avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH,
+                                          g.pW, count_include_pad, divisor, out->mutable_data<scalar_t>());
+  });
+  if (any_requires_grad({&input}))
+    record(std::make_shared<AvgPoolBackward>(g, input->shape(), count_include_pad, divisor), {&input}, {&out});
+  return out;
+}
+
+}  // namespace fastnn

@@ -1,0 +1,259 @@
+// Reductions: sum, mean, max/min (whole tensor and along dims), argmax/argmin.
+// Deterministic: each output is reduced by one thread in index order; a whole-tensor reduction
+// sums fixed-size chunks in parallel and adds the partial sums in chunk order.
+#include <cmath>
+#include <limits>
+
+#include "fastnn/autograd/functions.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
+#include "fastnn/ops/ops.h"
+
+namespace fastnn {
+namespace {
+
+using Grads = std::vector<TensorPtr>;
+constexpr int64_t kChunk = 16384;
+
+// Accumulator type: double for floats, int64 for integers and bools.
+template <class T> using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+
+// The reduction's plan: `rows` is x viewed as (outputs, reduced) contiguous rows.
+struct Plan {
+  Shape out_shape;       // keepdim=false shape
+  Shape keep_shape;      // keepdim=true shape
+  TensorPtr rows;        // contiguous, [outputs * reduced]
+  int64_t outputs = 1, reduced = 1;
+};
+
+Plan plan_reduction(const TensorPtr& x, IntList dims, const char* op) {
+  int64_t nd = x->dim();
+  std::vector<bool> red(std::max<int64_t>(nd, 1), false);
+  if (dims.empty())
+    std::fill(red.begin(), red.end(), true);
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, nd, op);
+    FASTNN_CHECK(!red[w] || dims.empty(), "[", op, "] dim ", w, " appears multiple times in the list of dims");
+    red[w] = true;
+  }
+  Plan p;
+  IntList perm_kept, perm_red;
+  for (int64_t d = 0; d < nd; ++d) {
+    if (red[d]) {
+      perm_red.push_back(d);
+      p.reduced *= x->shape()[d];
+      p.keep_shape.push_back(1);
+    } else {
+      perm_kept.push_back(d);
+      p.outputs *= x->shape()[d];
+      p.out_shape.push_back(x->shape()[d]);
+      p.keep_shape.push_back(x->shape()[d]);
+    }
+  }
+  perm_kept.insert(perm_kept.end(), perm_red.begin(), perm_red.end());
+  TensorPtr xd = x->detach();
+  p.rows = nd == 0 ? xd : contiguous(permute(xd, perm_kept));
+  return p;
+}
+
+// Sums each row of `rows` into out (dtype Out), in a thread-count independent order.
+template <class T, class Out>
+void row_sums(const T* x, int64_t outputs, int64_t reduced, Out* out, double scale) {
+  using A = acc_t<T>;
+  if (outputs == 1 && reduced > kChunk) {
+    int64_t chunks = (reduced + kChunk - 1) / kChunk;
+    std::vector<A> partial(chunks);
+    parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        A s = 0;
+        for (int64_t i = c * kChunk, end = std::min(reduced, (c + 1) * kChunk); i < end; ++i) s += A(x[i]);
+        partial[c] = s;
+      }
+    });
+    A s = 0;
+    for (A v : partial) s += v;
+    out[0] = Out(scale == 1 ? s : s * scale);
+    return;
+  }
+  parallel_for(outputs, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      const T* r = x + o * reduced;
+      A s = 0;
+      for (int64_t i = 0; i < reduced; ++i) s += A(r[i]);
+      out[o] = Out(scale == 1 ? s : s * scale);
+    }
+  });
+}
+
+// Expands a reduced gradient back over the reduced dims of `in_shape`.
+TensorPtr expand_grad(const TensorPtr& g, const Shape& keep_shape, const Shape& in_shape) {
+  return expand(reshape(g, keep_shape), in_shape);
+}
+
+TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional<DType> dtype, bool mean) {
+  const char* op = mean ? "mean" : "sum";
+  DType out_dt = dtype ? *dtype : (is_floating(x->dtype()) ? x->dtype() : DType::Int64);
+  if (mean) FASTNN_CHECK_TYPE(is_floating(out_dt), "[mean] could not infer output dtype. Input dtype must be either "
+                                                   "a floating point or complex dtype. Got: ", dtype_name(x->dtype()));
+  Plan p = plan_reduction(x, dims, op);
+  TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op);
+  double scale = mean ? 1.0 / double(p.reduced) : 1.0;
+  if (mean && p.reduced == 0) scale = NAN;  // mean of nothing is nan, as in torch
+  FASTNN_DISPATCH_ALL(p.rows->dtype(), op, [&] {
+    using in_t = scalar_t;
+    FASTNN_DISPATCH_NUMERIC(out_dt, op, [&] {
+      if (mean && p.reduced == 0)
+        for (int64_t o = 0; o < p.outputs; ++o) out->mutable_data<scalar_t>()[o] = scalar_t(NAN);
+      else
+        row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
+    });
+  });
+  if (any_requires_grad({&x})) {
+    Shape in = x->shape(), keep = p.keep_shape;
+    DType in_dt = x->dtype();
+    double n = double(p.reduced);
+    const char* name = mean ? (dims.empty() ? "MeanBackward0" : "MeanBackward1") : (dims.empty() ? "SumBackward0" : "SumBackward1");
+    record_grad_only(name, out, {x}, [=](const TensorPtr& g) {
+      TensorPtr gi = mean ? div(g, scalar_tensor(n, DType::Float64, true)) : g;
+      return Grads{cast(contiguous(expand_grad(gi, keep, in)), in_dt)};
+    });
+  }
+  return out;
+}
+
+// Index of the max (or min) of each row; NaN counts as the extreme; ties keep the first.
+template <class T>
+void row_argext(const T* x, int64_t outputs, int64_t reduced, bool is_max, T* values, int64_t* indices) {
+  parallel_for(outputs, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      const T* r = x + o * reduced;
+      int64_t best = 0;
+      T bv = r[0];
+      for (int64_t i = 1; i < reduced; ++i) {
+        T v = r[i];
+        if (bv != bv) break;  // NaN already found
+        if (v != v || (is_max ? v > bv : v < bv)) {
+          bv = v;
+          best = i;
+        }
+      }
+      if (values) values[o] = bv;
+      if (indices) indices[o] = best;
+    }
+  });
+}
+
+// Values and indices of the extreme along `dims` (one dim, or all when empty).
+std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x, IntList dims, bool keepdim, bool is_max, const char* op) {
+  Plan p = plan_reduction(x, dims, op);
+  FASTNN_CHECK_INDEX(p.reduced > 0, "[", op, "] cannot reduce over a zero-size dimension (input shape ",
+                     shape_str(x->shape()), "); specify a non-zero-size dim");
+  Shape shape = keepdim ? p.keep_shape : p.out_shape;
+  TensorPtr values = Tensor::empty(shape, x->dtype(), op);
+  TensorPtr indices = Tensor::empty(shape, DType::Int64, op);
+  FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
+    row_argext<scalar_t>(p.rows->data<scalar_t>(), p.outputs, p.reduced, is_max, values->mutable_data<scalar_t>(),
+                         indices->mutable_data<int64_t>());
+  });
+  return {values, indices};
+}
+
+// Gradient of max/min along `dim`: g goes to the chosen index, zero elsewhere.
+TensorPtr scatter_grad(const TensorPtr& g, const TensorPtr& idx, const Shape& in_shape, int64_t dim, bool keepdim) {
+  TensorPtr gk = keepdim ? g : unsqueeze(g, dim);
+  TensorPtr ik = keepdim ? idx : unsqueeze(idx, dim);
+  TensorPtr out = zeros(in_shape, g->dtype());
+  Shape st = out->strides();
+  int64_t dim_stride = st[dim];
+  st[dim] = 0;
+  Shape shape = gk->shape();
+  auto L = make_loop<3>(shape, {st, broadcast_strides(gk->shape(), gk->strides(), shape),
+                                broadcast_strides(ik->shape(), ik->strides(), shape)});
+  FASTNN_DISPATCH_FLOAT(g->dtype(), "max", [&] {
+    scalar_t* po = out->mutable_data<scalar_t>();
+    const scalar_t* pg = gk->data<scalar_t>();
+    const int64_t* pi = ik->data<int64_t>();
+    for_each_run<3>(L, [&](const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& s, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) po[off[0] + i * s[0] + pi[off[2] + i * s[2]] * dim_stride] = pg[off[1] + i * s[1]];
+    });
+  });
+  return out;
+}
+
+std::pair<TensorPtr, TensorPtr> extreme_dim(const TensorPtr& x, int64_t dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  int64_t d = wrap_dim(dim, x->dim(), op);
+  auto [values, indices] = extreme(x, {d}, keepdim, is_max, op);
+  if (any_requires_grad({&x})) {
+    Shape in = x->shape();
+    TensorPtr idx = indices;
+    bool nd0 = x->dim() == 0;
+    record_grad_only(is_max ? "MaxBackward0" : "MinBackward0", values, {x}, [=](const TensorPtr& g) {
+      if (nd0) return Grads{g};
+      return Grads{scatter_grad(g, idx, in, d, keepdim)};
+    });
+  }
+  return {values, indices};
+}
+
+TensorPtr extreme_all(const TensorPtr& x, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  FASTNN_CHECK_INDEX(x->numel() > 0, "[", op, "] max(): Expected reduction dim to be specified for input.numel() == 0. "
+                                         "Specify the reduction dim with the 'dim' argument.");
+  TensorPtr v = extreme(x, {}, false, is_max, op).first;
+  if (any_requires_grad({&x})) {
+    // Ties share the gradient evenly, as in torch.
+    TensorPtr xs = x->detach();
+    record_grad_only(is_max ? "MaxBackward1" : "MinBackward1", v, {x}, [xs, v](const TensorPtr& g) {
+      TensorPtr mask = cast(compare(xs, v->detach(), CompareOp::Eq), g->dtype());
+      TensorPtr count = sum(mask);
+      return Grads{mul(mask, div(g, count))};
+    });
+  }
+  return v;
+}
+
+}  // namespace
+
+TensorPtr sum(const TensorPtr& x, std::optional<DType> dtype) { return sum_impl(x, {}, false, dtype, false); }
+TensorPtr sum(const TensorPtr& x, IntList dims, bool keepdim, std::optional<DType> dtype) {
+  if (dims.empty()) {  // sum(x, dim=[]) reduces everything, keeping dims if asked
+    for (int64_t d = 0; d < x->dim(); ++d) dims.push_back(d);
+    if (dims.empty()) return sum_impl(x, {}, keepdim, dtype, false);
+  }
+  return sum_impl(x, dims, keepdim, dtype, false);
+}
+TensorPtr mean(const TensorPtr& x) { return sum_impl(x, {}, false, std::nullopt, true); }
+TensorPtr mean(const TensorPtr& x, IntList dims, bool keepdim) {
+  if (dims.empty()) {
+    for (int64_t d = 0; d < x->dim(); ++d) dims.push_back(d);
+    if (dims.empty()) return sum_impl(x, {}, keepdim, std::nullopt, true);
+  }
+  return sum_impl(x, dims, keepdim, std::nullopt, true);
+}
+
+TensorPtr max(const TensorPtr& x) { return extreme_all(x, true); }
+TensorPtr min(const TensorPtr& x) { return extreme_all(x, false); }
+std::pair<TensorPtr, TensorPtr> max(const TensorPtr& x, int64_t dim, bool keepdim) { return extreme_dim(x, dim, keepdim, true); }
+std::pair<TensorPtr, TensorPtr> min(const TensorPtr& x, int64_t dim, bool keepdim) { return extreme_dim(x, dim, keepdim, false); }
+
+TensorPtr argmax(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
+  if (!dim) {
+    FASTNN_CHECK_INDEX(x->numel() > 0, "[argmax] Expected reduction dim to be specified for input.numel() == 0.");
+    TensorPtr flat = reshape(x->detach(), {-1});
+    return extreme(flat, {0}, false, true, "argmax").second;
+  }
+  return extreme(x->detach(), {wrap_dim(*dim, x->dim(), "argmax")}, keepdim, true, "argmax").second;
+}
+
+TensorPtr argmin(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
+  if (!dim) {
+    FASTNN_CHECK_INDEX(x->numel() > 0, "[argmin] Expected reduction dim to be specified for input.numel() == 0.");
+    TensorPtr flat = reshape(x->detach(), {-1});
+    return extreme(flat, {0}, false, false, "argmin").second;
+  }
+  return extreme(x->detach(), {wrap_dim(*dim, x->dim(), "argmin")}, keepdim, false, "argmin").second;
+}
+
+}  // namespace fastnn

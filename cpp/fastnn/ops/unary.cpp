@@ -1,0 +1,178 @@
+// Elementwise unary ops: the table in unary_table.h expanded into forward kernels, backward
+// nodes and public functions; then clamp and pow, which take extra arguments.
+#include <cmath>
+
+#include "fastnn/autograd/node.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
+#include "fastnn/ops/ops.h"
+#include "fastnn/ops/unary_table.h"
+
+namespace fastnn {
+namespace {
+
+enum class Saves { INPUT, OUTPUT, NOTHING };
+
+// Backward of a table op: grad_in = BWD(g, v) with v the saved input or output.
+template <class Op>
+class UnaryBackward : public Node {
+ public:
+  explicit UnaryBackward(SavedTensor saved) : saved_(std::move(saved)) {}
+  std::string name() const override { return Op::node_name; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    const TensorPtr& g = grads[0];
+    TensorPtr v = Op::saves == Saves::NOTHING ? g : saved_.unpack(*this);
+    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+    FASTNN_DISPATCH_FLOAT(g->dtype(), Op::name, [&] {
+      map_binary<scalar_t, scalar_t>(*out, *g, *v, [](scalar_t g, scalar_t v) { return Op::backward(g, v); });
+    });
+    return {out};
+  }
+  void release_saved() override { saved_.reset(); }
+
+ private:
+  SavedTensor saved_;
+};
+
+// Computes y = Op(x) into a new tensor (or into x itself when `out` is x) and records the node.
+template <class Op>
+TensorPtr unary(const TensorPtr& x_in, bool floating) {
+  FASTNN_CHECK_TYPE(x_in->dtype() != DType::Bool, "[", Op::name, "] not supported for bool tensors");
+  TensorPtr x = floating && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), Op::name);
+  FASTNN_DISPATCH_NUMERIC(x->dtype(), Op::name, [&] {
+    map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t x) { return Op::template forward<scalar_t>(x); });
+  });
+  if (any_requires_grad({&x_in})) {
+    SavedTensor saved = Op::saves == Saves::INPUT ? SavedTensor(x_in) : Op::saves == Saves::OUTPUT ? SavedTensor(y)
+                                                                                                   : SavedTensor();
+    record(std::make_shared<UnaryBackward<Op>>(std::move(saved)), {&x_in}, {&y});
+  }
+  return y;
+}
+
+#define FASTNN_DEFINE_UNARY(NAME, NODE, KIND, SAVES, FWD, BWD)                   \
+  struct NAME##_op {                                                            \
+    static constexpr const char* name = #NAME;                                  \
+    static constexpr const char* node_name = #NODE;                             \
+    static constexpr Saves saves = Saves::SAVES;                                \
+    static constexpr bool floating = std::string_view(#KIND) == "FLOAT";       \
+    template <class scalar_t>                                                   \
+    static scalar_t forward(scalar_t x) {                                       \
+      if constexpr (floating && !std::is_floating_point_v<scalar_t>) return x; \
+      else return FWD;                                                          \
+    }                                                                           \
+    template <class scalar_t>                                                   \
+    static scalar_t backward(scalar_t g, scalar_t v) { return BWD; }            \
+  };
+FASTNN_UNARY_OPS(FASTNN_DEFINE_UNARY)
+#undef FASTNN_DEFINE_UNARY
+
+// Clamp's gradient passes where min <= x <= max (boundaries included, as in torch).
+class ClampBackward : public Node {
+ public:
+  ClampBackward(const TensorPtr& x, OptDouble lo, OptDouble hi) : x_(x), lo_(lo), hi_(hi) {}
+  std::string name() const override { return "ClampBackward1"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = x_.unpack(*this), g = grads[0];
+    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+    double lo = lo_ ? *lo_ : -INFINITY, hi = hi_ ? *hi_ : INFINITY;
+    FASTNN_DISPATCH_FLOAT(g->dtype(), "clamp", [&] {
+      map_binary<scalar_t, scalar_t>(*out, *g, *x, [lo, hi](scalar_t g, scalar_t x) {
+        return x >= lo && x <= hi ? g : scalar_t(0);
+      });
+    });
+    return {out};
+  }
+  void release_saved() override { x_.reset(); }
+
+ private:
+  SavedTensor x_;
+  OptDouble lo_, hi_;
+};
+
+// pow(x, e) for a scalar exponent: d/dx = e * x^(e-1) (zero when e == 0).
+class PowScalarBackward : public Node {
+ public:
+  PowScalarBackward(const TensorPtr& x, double e) : x_(x), e_(e) {}
+  std::string name() const override { return "PowBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = x_.unpack(*this), g = grads[0];
+    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+    double e = e_;
+    FASTNN_DISPATCH_FLOAT(g->dtype(), "pow", [&] {
+      map_binary<scalar_t, scalar_t>(*out, *g, *x, [e](scalar_t g, scalar_t x) {
+        return e == 0 ? scalar_t(0) : scalar_t(g * e * std::pow(x, scalar_t(e - 1)));
+      });
+    });
+    return {out};
+  }
+  void release_saved() override { x_.reset(); }
+
+ private:
+  SavedTensor x_;
+  double e_;
+};
+
+}  // namespace
+
+#define FASTNN_DEFINE_PUBLIC(NAME, NODE, KIND, SAVES, FWD, BWD) \
+  TensorPtr NAME(const TensorPtr& x) { return unary<NAME##_op>(x, NAME##_op::floating); }
+FASTNN_UNARY_OPS(FASTNN_DEFINE_PUBLIC)
+#undef FASTNN_DEFINE_PUBLIC
+
+void relu_(TensorPtr& x) {
+  if (!any_requires_grad({&x})) {
+    check_inplace(x, "relu_");
+    FASTNN_DISPATCH_NUMERIC(x->dtype(), "relu_", [&] {
+      map_unary<scalar_t, scalar_t>(*x, *x, [](scalar_t v) { return relu_op::forward(v); });
+    });
+    x->bump_version();
+    return;
+  }
+  inplace_with_history(x, "relu_", true, [](const TensorPtr& s) { return relu(s); });
+}
+
+TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
+  FASTNN_CHECK(lo || hi, "[clamp] at least one of 'min' or 'max' must not be None");
+  FASTNN_CHECK_TYPE(x->dtype() != DType::Bool, "[clamp] not supported for bool tensors");
+  // A float bound on an integer tensor gives a float result, as in torch.
+  bool float_bound = (lo && *lo != std::floor(*lo)) || (hi && *hi != std::floor(*hi));
+  TensorPtr xs = float_bound && !is_floating(x->dtype()) ? cast(x, DType::Float32) : x;
+  TensorPtr y = Tensor::empty(xs->shape(), xs->dtype(), "clamp");
+  FASTNN_DISPATCH_NUMERIC(xs->dtype(), "clamp", [&] {
+    bool has_lo = bool(lo), has_hi = bool(hi);
+    scalar_t l = has_lo ? scalar_t(*lo) : scalar_t(0), h = has_hi ? scalar_t(*hi) : scalar_t(0);
+    map_unary<scalar_t, scalar_t>(*y, *xs, [=](scalar_t v) {
+      if (v != v) return v;  // NaN stays NaN
+      if (has_lo && v < l) v = l;
+      if (has_hi && v > h) v = h;
+      return v;
+    });
+  });
+  if (any_requires_grad({&x})) record(std::make_shared<ClampBackward>(x, lo, hi), {&x}, {&y});
+  return y;
+}
+
+void clamp_(TensorPtr& x, OptDouble lo, OptDouble hi) {
+  inplace_with_history(x, "clamp_", any_requires_grad({&x}), [&](const TensorPtr& s) { return clamp(s, lo, hi); });
+}
+
+TensorPtr pow(const TensorPtr& x_in, double e) {
+  FASTNN_CHECK_TYPE(x_in->dtype() != DType::Bool, "[pow] not supported for bool tensors");
+  bool float_exp = e != std::floor(e);
+  TensorPtr x = float_exp && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
+  if (!is_floating(x->dtype())) FASTNN_CHECK(e >= 0, "[pow] integers to negative integer powers are not allowed (exponent ", e, ")");
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "pow");
+  FASTNN_DISPATCH_NUMERIC(x->dtype(), "pow", [&] {
+    if (e == 2)
+      map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return v * v; });
+    else
+      map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) { return scalar_t(std::pow(v, scalar_t(e))); });
+  });
+  if (any_requires_grad({&x_in})) record(std::make_shared<PowScalarBackward>(x_in, e), {&x_in}, {&y});
+  return y;
+}
+
+}  // namespace fastnn

@@ -1,0 +1,58 @@
+#include "fastnn/optim/sgd.h"
+
+#include "fastnn/error.h"
+#include "fastnn/ops/ops.h"
+#include "fastnn/parallel.h"
+
+namespace fastnn {
+namespace {
+
+// One parameter's update, elementwise (all contiguous, same dtype):
+//   g = grad (+ wd * p) (negated if maximize); buf = momentum * buf + (1 - dampening) * g (buf = g at first);
+//   g = nesterov ? g + momentum * buf : buf; p -= lr * g
+template <class T>
+void sgd_kernel(T* p, const T* grad, T* buf, int64_t n, const SGDOptions& o, bool first) {
+  const T lr = T(o.lr), wd = T(o.weight_decay), mom = T(o.momentum), damp = T(1 - o.dampening);
+  parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      T g = grad[i];
+      if (o.maximize) g = -g;
+      if (o.weight_decay != 0) g += wd * p[i];
+      if (buf) {
+        buf[i] = first ? g : mom * buf[i] + damp * g;
+        g = o.nesterov ? g + mom * buf[i] : buf[i];
+      }
+      p[i] -= lr * g;
+    }
+  });
+}
+
+}  // namespace
+
+void sgd_step(const std::vector<TensorPtr>& params, std::vector<TensorPtr>& momentum_buffers, const SGDOptions& opt) {
+  FASTNN_CHECK(momentum_buffers.size() == params.size(), "[SGD] got ", momentum_buffers.size(), " momentum buffers for ",
+               params.size(), " parameters");
+  FASTNN_CHECK(!opt.nesterov || (opt.momentum > 0 && opt.dampening == 0),
+               "[SGD] Nesterov momentum requires a momentum and zero dampening");
+  for (size_t i = 0; i < params.size(); ++i) {
+    const TensorPtr& p = params[i];
+    if (!p->grad()) continue;
+    FASTNN_CHECK_STATE(p->is_contiguous(), "[SGD] parameter ", i, " is not contiguous");
+    TensorPtr g = contiguous(p->grad());
+    FASTNN_CHECK_TYPE(is_floating(p->dtype()) && g->dtype() == p->dtype(), "[SGD] parameter ", i, " has dtype ",
+                      dtype_name(p->dtype()), " but its grad has ", dtype_name(g->dtype()));
+    bool first = false;
+    if (opt.momentum != 0 && !momentum_buffers[i]) {
+      momentum_buffers[i] = Tensor::empty(p->shape(), p->dtype(), "SGD");
+      first = true;
+    }
+    TensorPtr& buf = momentum_buffers[i];
+    FASTNN_DISPATCH_FLOAT(p->dtype(), "SGD", [&] {
+      sgd_kernel<scalar_t>(p->mutable_data<scalar_t>(), g->data<scalar_t>(),
+                           opt.momentum != 0 ? buf->mutable_data<scalar_t>() : nullptr, p->numel(), opt, first);
+    });
+    p->bump_version();
+  }
+}
+
+}  // namespace fastnn

@@ -1,0 +1,33 @@
+// Threading: OpenMP when built with it. Work is always split by problem shape (fixed-size
+// chunks), never by thread count, so results are bitwise identical at any number of threads.
+#pragma once
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace fastnn {
+
+void set_num_threads(int n);
+int get_num_threads();
+
+// Elements per chunk for elementwise loops; below this much work a loop stays on one thread.
+constexpr int64_t kGrainSize = 32768;
+
+// Calls f(begin, end) over [0, n) in chunks of `grain`, in parallel when it pays.
+template <class F>
+void parallel_for(int64_t n, int64_t grain, const F& f) {
+  if (n <= 0) return;
+  int64_t chunks = (n + grain - 1) / grain;
+#ifdef _OPENMP
+  if (chunks > 1 && !omp_in_parallel() && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; ++c) f(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
+    return;
+  }
+#endif
+  for (int64_t c = 0; c < chunks; ++c) f(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
+}
+
+}  // namespace fastnn

@@ -1,0 +1,93 @@
+#include "fastnn/tensor.h"
+
+#include "fastnn/autograd/node.h"
+#include "fastnn/error.h"
+
+namespace fastnn {
+
+TensorPtr Tensor::empty(const Shape& shape, DType dtype, const char* op) {
+  int64_t n = checked_numel(shape, op);
+  size_t bytes;
+  if (__builtin_mul_overflow(size_t(n), itemsize(dtype), &bytes))
+    throw OutOfMemory(str("[", op, "] size ", shape, " is too large to allocate"));
+  return make(Storage::allocate(bytes, op), shape, contiguous_strides(shape), 0, dtype);
+}
+
+TensorPtr Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
+                       DType dtype, std::shared_ptr<VersionCounter> version) {
+  TensorPtr t(new Tensor());
+  t->storage_ = std::move(storage);
+  t->numel_ = checked_numel(shape, "tensor");
+  t->shape_ = std::move(shape);
+  t->strides_ = std::move(strides);
+  t->offset_ = offset;
+  t->dtype_ = dtype;
+  t->version_ = version ? std::move(version) : std::make_shared<VersionCounter>();
+  return t;
+}
+
+void Tensor::set_requires_grad(bool value) {
+  FASTNN_CHECK_STATE(is_leaf(),
+                     "you can only change requires_grad flags of leaf variables. If you want to use a "
+                     "computed variable in a subgraph that doesn't require differentiation use "
+                     "var_no_grad = var.detach().");
+  FASTNN_CHECK_STATE(!value || is_floating(dtype_),
+                     "only Tensors of floating point dtype can require gradients (got ",
+                     dtype_name(dtype_), ")");
+  requires_grad_ = value;
+}
+
+void Tensor::set_grad(TensorPtr grad) {
+  if (grad) {
+    FASTNN_CHECK_STATE(grad->shape() == shape_, "assigned grad has data of a different size: ",
+                       shape_str(grad->shape()), " vs the tensor's ", shape_str(shape_));
+    FASTNN_CHECK_STATE(grad->dtype() == dtype_, "assigned grad has data of a different type: ",
+                       dtype_name(grad->dtype()), " vs the tensor's ", dtype_name(dtype_));
+  }
+  grad_ = std::move(grad);
+}
+
+void Tensor::set_history(std::shared_ptr<Node> fn, uint32_t output_nr) {
+  grad_fn_ = std::move(fn);
+  output_nr_ = output_nr;
+  requires_grad_ = false;
+}
+
+std::shared_ptr<Node> Tensor::grad_accumulator() {
+  if (auto acc = grad_accumulator_.lock()) return acc;
+  auto acc = std::make_shared<AccumulateGrad>(shared_from_this());
+  grad_accumulator_ = acc;
+  return acc;
+}
+
+void Tensor::retain_grad() {
+  FASTNN_CHECK_STATE(requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
+  if (retains_grad_ || is_leaf()) return;  // leaves get .grad anyway
+  retains_grad_ = true;
+  grad_fn_->retain_output(output_nr_, shared_from_this());
+}
+
+void Tensor::set_data(const Tensor& src) {
+  FASTNN_CHECK_STATE(!requires_grad_ || is_floating(src.dtype_), "[data] a tensor that requires grad needs floating-point data, got ",
+                     dtype_name(src.dtype_));
+  storage_ = src.storage_;
+  shape_ = src.shape_;
+  strides_ = src.strides_;
+  offset_ = src.offset_;
+  numel_ = src.numel_;
+  dtype_ = src.dtype_;
+}
+
+TensorPtr Tensor::detach() const {
+  return make(storage_, shape_, strides_, offset_, dtype_, version_);
+}
+
+TensorPtr Tensor::data_alias() const { return make(storage_, shape_, strides_, offset_, dtype_); }
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace fastnn

@@ -1,0 +1,104 @@
+// Tensor: shared Storage + shape + strides + offset + dtype, a version counter, and autograd metadata.
+// Python's fastnn.Tensor is this class itself (bound with a shared_ptr holder), so ops cross into
+// C++ once and the same C++ tensor always maps back to the same Python object while it lives.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "fastnn/dtype.h"
+#include "fastnn/shape.h"
+#include "fastnn/storage.h"
+
+namespace fastnn {
+
+class Node;
+class Tensor;
+using TensorPtr = std::shared_ptr<Tensor>;
+
+// Bumped by every in-place write; shared by a tensor, its views and detach(), so autograd can
+// tell that a tensor saved for backward has changed since.
+struct VersionCounter {
+  uint64_t value = 0;
+};
+
+class Tensor : public std::enable_shared_from_this<Tensor> {
+ public:
+  // A new contiguous tensor with uninitialised contents.
+  static TensorPtr empty(const Shape& shape, DType dtype, const char* op = "empty");
+  // A tensor over existing storage (a view); shares `version` when given.
+  static TensorPtr make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
+                        DType dtype, std::shared_ptr<VersionCounter> version = nullptr);
+
+  const Shape& shape() const { return shape_; }
+  const Shape& strides() const { return strides_; }
+  int64_t offset() const { return offset_; }
+  DType dtype() const { return dtype_; }
+  int64_t dim() const { return int64_t(shape_.size()); }
+  int64_t numel() const { return numel_; }
+  bool is_contiguous() const { return fastnn::is_contiguous(shape_, strides_); }
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+
+  template <class T> const T* data() const { return static_cast<const T*>(storage_->data()) + offset_; }
+  template <class T> T* mutable_data() { return static_cast<T*>(storage_->data()) + offset_; }
+  const void* raw_data() const { return static_cast<const char*>(storage_->data()) + offset_ * itemsize(dtype_); }
+  void* raw_mutable_data() { return static_cast<char*>(storage_->data()) + offset_ * itemsize(dtype_); }
+
+  // In-place writes bump this; see VersionCounter.
+  uint64_t version() const { return version_->value; }
+  void bump_version() { ++version_->value; }
+  const std::shared_ptr<VersionCounter>& version_counter() const { return version_; }
+
+  // --- autograd ---
+  // True for leaves marked requires_grad and for every result of a recorded op.
+  bool requires_grad() const { return requires_grad_ || grad_fn_ != nullptr; }
+  // Marks a leaf; throws for integer dtypes and for non-leaves (as torch does).
+  void set_requires_grad(bool value);
+  bool is_leaf() const { return grad_fn_ == nullptr; }
+  const TensorPtr& grad() const { return grad_; }
+  void set_grad(TensorPtr grad);
+  const std::shared_ptr<Node>& grad_fn() const { return grad_fn_; }
+  uint32_t output_nr() const { return output_nr_; }
+  // Makes this tensor the `output_nr`-th output of `fn` (clears requires_grad's leaf flag).
+  void set_history(std::shared_ptr<Node> fn, uint32_t output_nr);
+  // The AccumulateGrad node of a leaf that requires grad (created once, then reused).
+  std::shared_ptr<Node> grad_accumulator();
+  bool retains_grad() const { return retains_grad_; }
+  void retain_grad();
+
+  // The tensor this one is a view of (null when it owns its layout); views share storage.
+  const TensorPtr& base() const { return base_; }
+  void set_base(TensorPtr base) { base_ = std::move(base); }
+  // A 0-d tensor made from a Python number: takes part in type promotion by kind only.
+  bool is_wrapped_number() const { return wrapped_number_; }
+  void set_wrapped_number(bool v) { wrapped_number_ = v; }
+
+  // Makes this tensor use src's storage, layout and dtype, keeping its own autograd state
+  // (torch's `tensor.data = src`).
+  void set_data(const Tensor& src);
+  // Same storage, layout and version counter, no autograd history (torch's detach()).
+  TensorPtr detach() const;
+  // Same storage and layout, a fresh version counter, no history (torch's .data).
+  TensorPtr data_alias() const;
+
+ private:
+  Tensor() = default;
+  std::shared_ptr<Storage> storage_;
+  Shape shape_, strides_;
+  int64_t offset_ = 0;
+  int64_t numel_ = 0;
+  DType dtype_ = DType::Float32;
+  std::shared_ptr<VersionCounter> version_;
+  bool requires_grad_ = false;
+  bool retains_grad_ = false;
+  bool wrapped_number_ = false;
+  uint32_t output_nr_ = 0;
+  TensorPtr grad_;
+  std::shared_ptr<Node> grad_fn_;
+  std::weak_ptr<Node> grad_accumulator_;
+  TensorPtr base_;
+};
+
+// Shape as torch prints it in messages: [2, 3].
+std::string shape_str(const Shape& shape);
+
+}  // namespace fastnn

@@ -1,0 +1,82 @@
+"""fastnn: a small, fast, deterministic deep-learning library with PyTorch's API.
+
+The engine (tensors, kernels, autograd, optimizer updates) is C++ in ``fastnn._C``; this package
+is the thin torch-shaped surface over it.
+"""
+
+from fastnn import _C
+from fastnn._C import (  # noqa: F401  (re-exported torch names)
+    Tensor,
+    abs,
+    add,
+    addmm,
+    argmax,
+    argmin,
+    bmm,
+    clamp,
+    clip,
+    div,
+    eq,
+    exp,
+    flatten,
+    ge,
+    get_num_threads,
+    gt,
+    initial_seed,
+    is_grad_enabled,
+    le,
+    log,
+    log_softmax,
+    lt,
+    matmul,
+    max,
+    mean,
+    min,
+    mm,
+    mul,
+    ne,
+    neg,
+    permute,
+    pow,
+    relu,
+    reshape,
+    set_num_threads,
+    sigmoid,
+    softmax,
+    sqrt,
+    sub,
+    sum,
+    t,
+    tanh,
+    transpose,
+    unsqueeze,
+)
+from fastnn._dtype import bool, dtype, double, float, float32, float64, int64, long  # noqa: A004
+from fastnn._size import Size
+from fastnn import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
+from fastnn._factories import (  # noqa: F401
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
+from fastnn import autograd, nn, optim  # noqa: F401,E402
+
+_C._set_size_class(Size)
+
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""Tensor factories with torch's signatures: sizes as f(2, 3) or f((2, 3)); dtype and requires_grad keywords."""
+
+import numbers
+
+import numpy as np
+
+from fastnn import _C
+from fastnn._dtype import bool as _bool, float32, float64, int64
+
+_NUMPY_TO_DTYPE = {np.dtype(np.float32): float32, np.dtype(np.float64): float64, np.dtype(np.int64): int64,
+                   np.dtype(np.bool_): _bool}
+
+
+def _finish(t, requires_grad):
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _size(size, op):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if isinstance(s, numbers.Integral) and not isinstance(s, bool):
+            continue
+        raise TypeError(f"[{op}] size must be a sequence of ints, got {type(s).__name__} ({s!r})")
+    return [int(s) for s in size]
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(_C._empty(_size(size, "empty"), dtype or float32), requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(_C._zeros(_size(size, "zeros"), dtype or float32), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _finish(_C._full(_size(size, "ones"), 1.0, dtype or float32), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None:
+        dtype = _bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) else float32
+    return _finish(_C._full(_size((size,), "full"), float(fill_value), dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = int64 if is_int else float32
+    return _finish(_C._arange(float(start), float(end), float(step), dtype), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _finish(_C._eye(n, n if m is None else m, dtype or float32), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
+    return _finish(_C._randn(_size(size, "randn"), dtype or float32), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
+    return _finish(_C._rand(_size(size, "rand"), dtype or float32), requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, generator=None, device=None):
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("[randint] missing the 'high' or 'size' argument")
+    return _finish(_C._randint(int(low), int(high), _size((size,), "randint"), dtype or int64), requires_grad)
+
+
+def _like(fn):
+    def like(input, dtype=None, requires_grad=False, **kwargs):
+        return fn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+    like.__name__ = fn.__name__ + "_like"
+    return like
+
+
+empty_like, zeros_like, ones_like, randn_like, rand_like = map(_like, (empty, zeros, ones, randn, rand))
+
+
+def full_like(input, fill_value, dtype=None, requires_grad=False, **kwargs):
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def manual_seed(seed):
+    """Seeds every random number fastnn draws (factories, init, dropout)."""
+    _C.manual_seed(seed)
+
+
+def from_numpy(array):
+    """A tensor sharing the NumPy array's memory (float32, float64, int64 or bool)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"[from_numpy] expected np.ndarray (got {type(array).__name__})")
+    return _C._from_numpy(array, False)
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
+    if isinstance(data, _C.Tensor):
+        t = data.detach().clone()
+    else:
+        if isinstance(data, np.ndarray):
+            arr = data
+        else:
+            try:
+                arr = np.asarray(data)
+            except ValueError as e:
+                raise ValueError(f"[tensor] could not build a tensor from the data: {e}") from None
+            if arr.dtype == object:
+                raise TypeError(f"[tensor] could not infer a dtype for data of type {type(data).__name__}")
+            if arr.dtype.kind == "f":  # Python floats take the default dtype
+                arr = arr.astype(np.float32)
+        t = _C._from_numpy(arr, True)
+    if dtype is not None and t.dtype != dtype:
+        t = t._to_dtype(dtype)
+    return _finish(t, requires_grad)

@@ -1,0 +1,157 @@
+"""Tensor methods written in Python: printing, conversions, iteration and in-place random fills."""
+
+
+
+from fastnn import _C, _tensor_str
+from fastnn._C import Tensor
+from fastnn._dtype import _DEFAULT_FOR_KIND
+from fastnn.autograd.grad_mode import no_grad
+
+
+class device:
+    """The device a tensor lives on; fastnn's tensors are on the CPU."""
+
+    def __init__(self, type="cpu"):
+        if type != "cpu":
+            raise RuntimeError(f"[device] '{type}' is not available: fastnn was built for the CPU only")
+        self.type = type
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __eq__(self, other):
+        return isinstance(other, (device, str)) and str(other) in ("cpu", repr(self))
+
+    def __hash__(self):
+        return hash(self.type)
+
+    def __str__(self):
+        return self.type
+
+
+_CPU = device("cpu")
+
+
+def _repr(self, prefix="tensor("):
+    values = self.detach().numpy()
+    suffixes = []
+    if self.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+    elif self.requires_grad:
+        suffixes.append("requires_grad=True")
+    is_default = _DEFAULT_FOR_KIND[values.dtype.kind] == self.dtype
+    return _tensor_str.format_tensor(values, dtype_repr=repr(self.dtype), is_default_dtype=is_default,
+                                     suffixes=suffixes, prefix=prefix)
+
+
+def _to(self, *args, **kwargs):
+    """to(dtype), to(device), to(other) or to(device, dtype); copies only when the dtype changes."""
+    dtype = kwargs.get("dtype")
+    for a in args + tuple(v for k, v in kwargs.items() if k == "device"):
+        if isinstance(a, _C.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, device)):
+            device(str(a))
+        else:
+            raise TypeError(f"[to] unsupported argument {a!r}")
+    return self if dtype is None else self._to_dtype(dtype)
+
+
+def _iter(self):
+    if self.dim() == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(self.shape[0]))
+
+
+def _format(self, spec):
+    if self.dim() == 0:
+        return self.item().__format__(spec)
+    return object.__format__(self, spec)
+
+
+def _uniform_(self, a=0.0, b=1.0):
+    with no_grad():
+        self.copy_(_C._rand(list(self.shape), self.dtype) * (b - a) + a)
+    return self
+
+
+def _normal_(self, mean=0.0, std=1.0):
+    with no_grad():
+        self.copy_(_C._randn(list(self.shape), self.dtype) * std + mean)
+    return self
+
+
+def _deepcopy(self, memo):
+    if id(self) in memo:
+        return memo[id(self)]
+    data = self.detach().clone()
+    new = type(self)(data, self.requires_grad) if type(self) is not Tensor else data.requires_grad_(self.requires_grad)
+    if self.grad is not None:
+        new.grad = self.grad.detach().clone()
+    memo[id(self)] = new
+    return new
+
+
+def _new(fill):
+    def method(self, *size, dtype=None, requires_grad=False, **kwargs):
+        from fastnn import _factories
+
+        return getattr(_factories, fill)(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    return method
+
+
+def _new_full(self, size, fill_value, dtype=None, requires_grad=False, **kwargs):
+    from fastnn import _factories
+
+    return _factories.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, dtype=None, requires_grad=False, **kwargs):
+    from fastnn import _factories
+
+    return _factories.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def _array(self, dtype=None, copy=None):
+    arr = self.detach().numpy()
+    return arr if dtype is None else arr.astype(dtype)
+
+
+def _cuda(self, *args, **kwargs):
+    raise RuntimeError("[cuda] fastnn was built without CUDA support")
+
+
+_methods = {
+    "__repr__": _repr,
+    "__str__": _repr,
+    "__iter__": _iter,
+    "__format__": _format,
+    "__deepcopy__": _deepcopy,
+    "__array__": _array,
+    "__array_priority__": 1000,
+    "to": _to,
+    "type_as": lambda self, other: self._to_dtype(other.dtype),
+    "tolist": lambda self: self.detach().numpy().tolist(),
+    "view_as": lambda self, other: self.view(other.shape),
+    "reshape_as": lambda self, other: self.reshape(other.shape),
+    "expand_as": lambda self, other: self.expand(other.shape),
+    "uniform_": _uniform_,
+    "normal_": _normal_,
+    "new_zeros": _new("zeros"),
+    "new_ones": _new("ones"),
+    "new_empty": _new("empty"),
+    "new_full": _new_full,
+    "new_tensor": _new_tensor,
+    "cpu": lambda self: self,
+    "cuda": _cuda,
+    "device": property(lambda self: _CPU),
+    "is_cuda": property(lambda self: False),
+}
+for _name, _fn in _methods.items():
+    setattr(Tensor, _name, _fn)
+
+
+

@@ -1,0 +1,115 @@
+"""fastnn.nn.functional: torch's functional API; each call is one C++ op."""
+
+import warnings
+
+from fastnn import _C
+
+_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _reduction(reduction, size_average=None, reduce=None):
+    if size_average is not None or reduce is not None:  # torch's deprecated pair
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else "mean" if size_average else "sum"
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _REDUCTIONS[reduction]
+
+
+def _ints(v, op, what):
+    """An int or a tuple/list of ints as a list (the C++ side expands a single int to a pair)."""
+    values = list(v) if isinstance(v, (tuple, list)) else [v]
+    for x in values:
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise TypeError(f"[{op}] {what} must be an int or a tuple of ints, got {v!r}")
+    return values
+
+
+def relu(input, inplace=False):
+    return input.relu_() if inplace else _C.relu(input)
+
+
+def sigmoid(input):
+    return _C.sigmoid(input)
+
+
+def tanh(input):
+    return _C.tanh(input)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        raise TypeError("[softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
+    return _C.softmax(input if dtype is None else input.to(dtype), dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        raise TypeError("[log_softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
+    return _C.log_softmax(input if dtype is None else input.to(dtype), dim)
+
+
+def linear(input, weight, bias=None):
+    return _C._linear(input, weight, bias)
+
+
+def _conv_padding(padding, weight, dilation, stride):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [0]
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError("[conv2d] padding='same' is not supported for strided convolutions")
+            dil = dilation * 2 if len(dilation) == 1 else dilation
+            total = [d * (k - 1) for d, k in zip(dil, weight.shape[2:])]
+            if any(t % 2 for t in total):
+                raise ValueError("[conv2d] padding='same' needs an even total padding d*(k-1) in fastnn, got "
+                                 f"{total}")
+            return [t // 2 for t in total]
+        raise ValueError(f"[conv2d] Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
+    return _ints(padding, "conv2d", "padding")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    stride = _ints(stride, "conv2d", "stride")
+    dilation = _ints(dilation, "conv2d", "dilation")
+    return _C._conv2d(input, weight, bias, stride, _conv_padding(padding, weight, dilation, stride), dilation, groups)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    out, indices = _C._max_pool2d_with_indices(
+        input, _ints(kernel_size, "max_pool2d", "kernel_size"),
+        [] if stride is None or stride == [] else _ints(stride, "max_pool2d", "stride"),
+        _ints(padding, "max_pool2d", "padding"), _ints(dilation, "max_pool2d", "dilation"), ceil_mode)
+    return (out, indices) if return_indices else out
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _C._avg_pool2d(input, _ints(kernel_size, "avg_pool2d", "kernel_size"),
+                          [] if stride is None or stride == [] else _ints(stride, "avg_pool2d", "stride"),
+                          _ints(padding, "avg_pool2d", "padding"), ceil_mode, count_include_pad, divisor_override)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=2)
+    return _C._mse_loss(input, target, _reduction(reduction, size_average, reduce))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    return _C._nll_loss(input, target, weight, _reduction(reduction, size_average, reduce), ignore_index)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    return _C._cross_entropy(input, target, weight, _reduction(reduction, size_average, reduce), ignore_index,
+                             float(label_smoothing))

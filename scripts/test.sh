@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: C++ unit tests (ctest) and Python tests (pytest, PyTorch as the oracle).
+# Installs what it needs on a fresh Debian machine (run as root, as CI does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f /usr/include/gtest/gtest.h ]; then
+  apt-get update -qq && apt-get install -y -qq libgtest-dev
+fi
+python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest pybind11 scikit-build-core cmake ninja
+
+# One build serves both suites: the C++ tests and the extension (written to python/fastnn).
+cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTNN_BUILD_TESTS=ON \
+  -Dpybind11_DIR="$(python -m pybind11 --cmakedir)" >/dev/null
+cmake --build build/dev
+ctest --test-dir build/dev --no-tests=error --output-on-failure
+
+PYTHONPATH="$PWD/python" python -m pytest tests/python -q "$@"

@@ -1,0 +1,109 @@
+// Engine invariants: shapes, strides, views, broadcasting, promotion, allocation limits.
+#include <gtest/gtest.h>
+
+#include "fastnn/error.h"
+#include "fastnn/ops/ops.h"
+#include "fastnn/parallel.h"
+
+using namespace fastnn;
+
+namespace {
+TensorPtr iota(const Shape& shape) { return reshape(arange(0, double(checked_numel(shape, "iota")), 1, DType::Float32), shape); }
+float at(const TensorPtr& t, const Shape& idx) {
+  int64_t off = 0;
+  for (size_t i = 0; i < idx.size(); ++i) off += idx[i] * t->strides()[i];
+  return t->data<float>()[off];
+}
+}  // namespace
+
+TEST(Shape, ContiguousStridesAndNumel) {
+  EXPECT_EQ(contiguous_strides({2, 3, 4}), (Shape{12, 4, 1}));
+  EXPECT_EQ(checked_numel({2, 3, 4}, "t"), 24);
+  EXPECT_EQ(checked_numel({}, "t"), 1);
+  EXPECT_EQ(checked_numel({5, 0, 7}, "t"), 0);
+  EXPECT_THROW(checked_numel({-1, 2}, "t"), std::invalid_argument);
+  EXPECT_THROW(checked_numel({int64_t(1) << 40, int64_t(1) << 40}, "t"), std::invalid_argument);
+}
+
+TEST(Shape, Broadcast) {
+  EXPECT_EQ(broadcast_shapes({3, 1}, {1, 4}, "t"), (Shape{3, 4}));
+  EXPECT_EQ(broadcast_shapes({5}, {2, 1, 5}, "t"), (Shape{2, 1, 5}));
+  EXPECT_EQ(broadcast_shapes({0, 1}, {1, 3}, "t"), (Shape{0, 3}));
+  EXPECT_THROW(broadcast_shapes({2, 3}, {3, 2}, "t"), std::invalid_argument);
+}
+
+TEST(Views, ShareStorageAndComputeStrides) {
+  TensorPtr x = iota({2, 3, 4});
+  TensorPtr t = transpose(x, 0, 2);
+  EXPECT_EQ(t->storage(), x->storage());
+  EXPECT_EQ(t->shape(), (Shape{4, 3, 2}));
+  EXPECT_EQ(t->strides(), (Shape{1, 4, 12}));
+  EXPECT_FALSE(t->is_contiguous());
+  EXPECT_FLOAT_EQ(at(t, {3, 2, 1}), at(x, {1, 2, 3}));
+  TensorPtr s = slice(x, 2, 1, 4, 2);  // x[:, :, 1::2]
+  EXPECT_EQ(s->shape(), (Shape{2, 3, 2}));
+  EXPECT_FLOAT_EQ(at(s, {1, 2, 1}), at(x, {1, 2, 3}));
+  TensorPtr v = view(x, {6, 4});
+  EXPECT_EQ(v->storage(), x->storage());
+  // A view of a non-contiguous tensor that keeps contiguous runs together needs no copy.
+  TensorPtr p = permute(x, {1, 0, 2});  // (3, 2, 4)
+  EXPECT_EQ(view(p, {3, 8})->shape(), (Shape{3, 8}));
+  EXPECT_THROW(view(p, {6, 4}), std::runtime_error);  // dims 0/1 are not mergeable
+  TensorPtr r = reshape(p, {6, 4});                      // reshape copies instead
+  EXPECT_NE(r->storage(), x->storage());
+  EXPECT_FLOAT_EQ(at(r, {1, 0}), at(x, {1, 0, 0}));
+}
+
+TEST(Views, ExpandHasZeroStrides) {
+  TensorPtr x = iota({3, 1});
+  TensorPtr e = expand(x, {2, 3, 4});
+  EXPECT_EQ(e->strides(), (Shape{0, 1, 0}));
+  TensorPtr c = contiguous(e);
+  EXPECT_FLOAT_EQ(at(c, {1, 2, 3}), 2.0f);
+  EXPECT_THROW(expand(x, {3, 2}), std::invalid_argument);
+}
+
+TEST(Views, InPlaceWriteIsVisibleThroughView) {
+  TensorPtr x = zeros({2, 3}, DType::Float32);
+  TensorPtr row = select(x, 0, 1);
+  fill_(row, 7.0);
+  EXPECT_FLOAT_EQ(at(x, {1, 2}), 7.0f);
+  EXPECT_FLOAT_EQ(at(x, {0, 2}), 0.0f);
+  EXPECT_EQ(x->version(), 1u);  // views share the version counter
+  EXPECT_THROW(select(x, 0, 2), std::out_of_range);
+  EXPECT_THROW(select(x, 5, 0), std::out_of_range);
+}
+
+TEST(Promotion, FollowsTorchRules) {
+  TensorPtr f32 = zeros({2}, DType::Float32), f64 = zeros({2}, DType::Float64), i64 = zeros({2}, DType::Int64);
+  TensorPtr wrapped_float = scalar_tensor(1.5, DType::Float64, true);
+  TensorPtr zero_dim_f64 = scalar_tensor(1.5, DType::Float64, false);
+  EXPECT_EQ(result_type({f32.get(), f64.get()}), DType::Float64);
+  EXPECT_EQ(result_type({i64.get(), wrapped_float.get()}), DType::Float32);  // Python float -> default dtype
+  EXPECT_EQ(result_type({f32.get(), wrapped_float.get()}), DType::Float32);
+  EXPECT_EQ(result_type({f32.get(), zero_dim_f64.get()}), DType::Float32);  // 0-d does not upcast same kind
+  EXPECT_EQ(result_type({i64.get(), zero_dim_f64.get()}), DType::Float64);  // but wins on kind
+}
+
+TEST(Allocation, HugeRequestsThrowCleanly) {
+  EXPECT_THROW(zeros({int64_t(10000000000000)}, DType::Float32), OutOfMemory);
+  EXPECT_THROW(zeros({int64_t(1) << 62, 4}, DType::Float32), std::invalid_argument);
+}
+
+TEST(Random, SameSeedSameNumbersAnyThreadCount) {
+  manual_seed(7);
+  set_num_threads(1);
+  TensorPtr a = randn({100000}, DType::Float32);
+  manual_seed(7);
+  set_num_threads(2);
+  TensorPtr b = randn({100000}, DType::Float32);
+  EXPECT_EQ(0, std::memcmp(a->raw_data(), b->raw_data(), 100000 * sizeof(float)));
+  // Roughly standard normal.
+  double s = 0, s2 = 0;
+  for (int i = 0; i < 100000; ++i) {
+    s += a->data<float>()[i];
+    s2 += double(a->data<float>()[i]) * a->data<float>()[i];
+  }
+  EXPECT_NEAR(s / 1e5, 0.0, 0.02);
+  EXPECT_NEAR(s2 / 1e5, 1.0, 0.02);
+}
