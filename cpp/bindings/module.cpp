@@ -88,13 +88,16 @@ PYBIND11_MODULE(_C, m) {
       .value("int64", DType::Int64)
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
-      .def("__repr__", [](DType t) { return std::string("fastnn.") + dtype_name(t); })
-      .def("__str__", [](DType t) { return std::string("fastnn.") + dtype_name(t); })
       .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
       .def_property_readonly("itemsize", [](DType t) { return itemsize(t); });
 
   m.def("_set_size_class", [](py::object cls) { size_class() = cls; });
-  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("set_num_threads", [](int n) {
+    // libgomp crashes when it cannot start the threads asked for (torch does too): refuse absurd counts.
+    constexpr int kMaxThreads = 4096;
+    FASTNN_CHECK(n <= kMaxThreads, "[set_num_threads] expected at most ", kMaxThreads, " threads, got ", n);
+    set_num_threads(n);
+  }, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
   m.def("manual_seed", [](py::handle seed) { manual_seed(uint64_t(int_arg(seed, "manual_seed", "seed"))); }, py::arg("seed"));
   m.def("initial_seed", &initial_seed);

@@ -114,6 +114,13 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   def_op(m, cls, "argmin", [](const TensorPtr& x, py::object dim, bool keepdim) { return argmin(x, opt_dim(dim, "argmin"), keepdim); },
          py::arg("dim") = py::none(), py::arg("keepdim") = false);
 
+  def_op(m, cls, "index_select", [](const TensorPtr& x, int64_t dim, const TensorPtr& index) { return index_select(x, dim, index); },
+         py::arg("dim"), py::arg("index"), GilRelease());
+
+  m.def("cat", &cat, py::arg("tensors"), py::arg("dim") = 0, GilRelease());
+  m.def("concat", &cat, py::arg("tensors"), py::arg("dim") = 0, GilRelease());
+  m.def("stack", &stack, py::arg("tensors"), py::arg("dim") = 0, GilRelease());
+
   // linear algebra
   def_op(m, cls, "matmul", [](const TensorPtr& a, const TensorPtr& b) { return matmul(a, b); }, py::arg("other"), GilRelease());
   def_op(m, cls, "mm", [](const TensorPtr& a, const TensorPtr& b) { return mm(a, b); }, py::arg("mat2"), GilRelease());

@@ -1,5 +1,6 @@
 // Optimizer update rules: one C++ call per parameter group.
 #include "bindings/common.h"
+#include "fastnn/optim/adaptive.h"
 #include "fastnn/optim/sgd.h"
 
 namespace fastnn::bindings {
@@ -13,6 +14,33 @@ void bind_optim(py::module_& m) {
       sgd_step(params, buffers, o);
     }
     return buffers;  // with the momentum buffers created on this step
+  });
+  // The adaptive rules take their state tensors (created by Python) and return the new step counts.
+  m.def("_adam_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
+                         const std::vector<TensorPtr>& exp_avg_sqs, const std::vector<TensorPtr>& max_exp_avg_sqs,
+                         std::vector<double> steps, double lr, double beta1, double beta2, double eps, double weight_decay,
+                         bool amsgrad, bool maximize, bool decoupled) {
+    AdamOptions o{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled};
+    py::gil_scoped_release nogil;
+    adam_step(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o);
+    return steps;
+  });
+  m.def("_rmsprop_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& square_avgs,
+                            const std::vector<TensorPtr>& grad_avgs, const std::vector<TensorPtr>& momentum_buffers,
+                            std::vector<double> steps, double lr, double alpha, double eps, double weight_decay,
+                            double momentum, bool centered, bool maximize) {
+    RMSpropOptions o{lr, alpha, eps, weight_decay, momentum, centered, maximize};
+    py::gil_scoped_release nogil;
+    rmsprop_step(params, square_avgs, grad_avgs, momentum_buffers, steps, o);
+    return steps;
+  });
+  m.def("_adagrad_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& sums,
+                            std::vector<double> steps, double lr, double lr_decay, double weight_decay, double eps,
+                            bool maximize) {
+    AdagradOptions o{lr, lr_decay, weight_decay, eps, maximize};
+    py::gil_scoped_release nogil;
+    adagrad_step(params, sums, steps, o);
+    return steps;
   });
 }
 

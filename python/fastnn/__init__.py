@@ -13,6 +13,8 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     argmax,
     argmin,
     bmm,
+    cat,
+    concat,
     clamp,
     clip,
     div,
@@ -22,6 +24,7 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     ge,
     get_num_threads,
     gt,
+    index_select,
     initial_seed,
     is_grad_enabled,
     le,
@@ -44,6 +47,7 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     sigmoid,
     softmax,
     sqrt,
+    stack,
     sub,
     sum,
     t,
@@ -52,6 +56,7 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     unsqueeze,
 )
 from fastnn._dtype import bool, dtype, double, float, float32, float64, int64, long  # noqa: A004
+from fastnn import _size
 from fastnn._size import Size
 from fastnn import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
 from fastnn._factories import (  # noqa: F401
@@ -77,6 +82,6 @@ from fastnn._factories import (  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn import autograd, nn, optim  # noqa: F401,E402
 
-_C._set_size_class(Size)
+_C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/ops.h"
+#include "fastnn/parallel.h"
 
 namespace fastnn {
 
@@ -54,6 +55,84 @@ TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int
     copy_(part, g);
     return std::vector<TensorPtr>{full_grad};
   });
+  return out;
+}
+
+}  // namespace fastnn
+
+namespace fastnn {
+namespace {
+
+// out[..., i, ...] = src[..., index[i], ...] along `dim`, for contiguous src/out viewed as (outer, n, inner).
+template <class T>
+void gather_rows(const T* src, T* out, const int64_t* index, int64_t outer, int64_t n_src, int64_t n_idx, int64_t inner) {
+  parallel_for(outer * n_idx, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      int64_t o = r / n_idx, i = r % n_idx;
+      const T* s = src + (o * n_src + index[i]) * inner;
+      std::copy(s, s + inner, out + r * inner);
+    }
+  });
+}
+
+// The adjoint: grad_src[..., index[i], ...] += grad[..., i, ...], summed in index order per row.
+template <class T>
+void scatter_add_rows(const T* grad, T* out, const int64_t* index, int64_t outer, int64_t n_src, int64_t n_idx, int64_t inner) {
+  parallel_for(outer, 1, [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o)
+      for (int64_t i = 0; i < n_idx; ++i) {
+        const T* g = grad + (o * n_idx + i) * inner;
+        T* d = out + (o * n_src + index[i]) * inner;
+        for (int64_t k = 0; k < inner; ++k) d[k] += g[k];
+      }
+  });
+}
+
+}  // namespace
+
+TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index) {
+  FASTNN_CHECK_TYPE(index->dtype() == DType::Int64, "[index_select] expected an int64 index tensor, got ",
+                    dtype_name(index->dtype()));
+  FASTNN_CHECK(index->dim() <= 1, "[index_select] index must be 0-d or 1-d, got shape ", index->shape());
+  int64_t nd = std::max<int64_t>(t->dim(), 1);
+  dim = wrap_dim(dim, t->dim(), "index_select");
+  TensorPtr src = contiguous(t->dim() == 0 ? reshape(t->detach(), {1}) : t->detach());
+  TensorPtr idx = contiguous(reshape(index, {-1}));
+  int64_t n_src = src->shape()[dim], n_idx = idx->numel();
+  const int64_t* ip = idx->data<int64_t>();
+  for (int64_t i = 0; i < n_idx; ++i)
+    FASTNN_CHECK_INDEX(ip[i] >= -n_src && ip[i] < n_src, "[index_select] index ", ip[i], " is out of bounds for dimension ",
+                       dim, " with size ", n_src);
+  bool negative = false;
+  for (int64_t i = 0; i < n_idx; ++i) negative = negative || ip[i] < 0;
+  if (negative) {  // wrap negative indices once, into a private copy
+    idx = clone(idx);
+    int64_t* w = idx->mutable_data<int64_t>();
+    for (int64_t i = 0; i < n_idx; ++i) w[i] += w[i] < 0 ? n_src : 0;
+    ip = idx->data<int64_t>();
+  }
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= src->shape()[d];
+  for (int64_t d = dim + 1; d < nd; ++d) inner *= src->shape()[d];
+  Shape out_shape = src->shape();
+  out_shape[dim] = n_idx;
+  TensorPtr out = Tensor::empty(out_shape, src->dtype(), "index_select");
+  FASTNN_DISPATCH_ALL(src->dtype(), "index_select", [&] {
+    gather_rows<scalar_t>(src->data<scalar_t>(), out->mutable_data<scalar_t>(), ip, outer, n_src, n_idx, inner);
+  });
+  if (t->dim() == 0) out = reshape(out, index->dim() == 0 ? Shape{} : Shape{n_idx});
+  if (any_requires_grad({&t})) {
+    Shape in = t->shape(), src_shape = src->shape();
+    record_grad_only("IndexSelectBackward0", out, {t}, [=](const TensorPtr& g) {
+      TensorPtr gc = contiguous(g);
+      TensorPtr r = zeros(src_shape, g->dtype());
+      FASTNN_DISPATCH_FLOAT(g->dtype(), "index_select", [&] {
+        scatter_add_rows<scalar_t>(gc->data<scalar_t>(), r->mutable_data<scalar_t>(), idx->data<int64_t>(), outer, n_src,
+                                   n_idx, inner);
+      });
+      return std::vector<TensorPtr>{reshape(r, in)};
+    });
+  }
   return out;
 }
 

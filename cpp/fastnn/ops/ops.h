@@ -56,6 +56,12 @@ TensorPtr sum_to(const TensorPtr& grad, const Shape& shape);
 TensorPtr select(const TensorPtr& t, int64_t dim, int64_t index);
 // Python slice semantics on one dim: start/end already clamped by the caller is not required.
 TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int64_t step);
+// Rows `index` (int64, 0-d or 1-d, negative counts from the end) of `t` along `dim`, copied.
+TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index);
+
+// ---- joining (join.cpp) ----
+TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim);
+TensorPtr stack(const std::vector<TensorPtr>& tensors, int64_t dim);
 
 // ---- elementwise unary (unary.cpp, from the table in unary_table.h) ----
 TensorPtr neg(const TensorPtr& x);

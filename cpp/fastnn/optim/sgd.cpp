@@ -32,8 +32,8 @@ void sgd_kernel(T* p, const T* grad, T* buf, int64_t n, const SGDOptions& o, boo
 void sgd_step(const std::vector<TensorPtr>& params, std::vector<TensorPtr>& momentum_buffers, const SGDOptions& opt) {
   FASTNN_CHECK(momentum_buffers.size() == params.size(), "[SGD] got ", momentum_buffers.size(), " momentum buffers for ",
                params.size(), " parameters");
-  FASTNN_CHECK(!opt.nesterov || (opt.momentum > 0 && opt.dampening == 0),
-               "[SGD] Nesterov momentum requires a momentum and zero dampening");
+  // nesterov with dampening or without momentum is refused by the SGD constructor only; a parameter
+  // group may still ask for it, and torch then runs the formula as written.
   for (size_t i = 0; i < params.size(); ++i) {
     const TensorPtr& p = params[i];
     if (!p->grad()) continue;

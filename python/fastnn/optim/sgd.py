@@ -28,7 +28,8 @@ class SGD(Optimizer):
                 loss = closure()
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
-            buffers = [self.state[p].get("momentum_buffer") for p in params]
+            # as torch: without momentum no per-parameter state is created
+            buffers = [self.state[p].get("momentum_buffer") if group["momentum"] != 0 else None for p in params]
             buffers = _C._sgd_step(params, buffers, float(group["lr"]), float(group["momentum"]),
                                    float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
                                    bool(group["maximize"]))

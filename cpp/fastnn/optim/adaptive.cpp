@@ -1,0 +1,131 @@
+#include "fastnn/optim/adaptive.h"
+
+#include <cmath>
+
+#include "fastnn/ops/ops.h"
+#include "fastnn/optim/common.h"
+#include "fastnn/parallel.h"
+
+namespace fastnn {
+namespace {
+
+// torch's lerp: a + w (b - a) for w < 0.5, else b - (b - a)(1 - w).
+template <class T>
+T lerp(T a, T b, T w) {
+  return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+}
+
+// Runs body(i, p, g, n) for each parameter with a gradient, as typed pointers, in parallel chunks.
+template <class Body>
+void for_each_param(const char* opt, const std::vector<TensorPtr>& params, const Body& body) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const TensorPtr& p = params[i];
+    TensorPtr g = checked_grad(opt, p, i);
+    FASTNN_DISPATCH_FLOAT(p->dtype(), opt, [&] { body(i, p->mutable_data<scalar_t>(), g->data<scalar_t>(), p->numel()); });
+    p->bump_version();
+  }
+}
+
+template <class T>
+T* state_ptr(const std::vector<TensorPtr>& s, size_t i) {
+  return s.empty() ? nullptr : s[i]->mutable_data<T>();
+}
+
+}  // namespace
+
+void adam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
+               const std::vector<TensorPtr>& exp_avg_sqs, const std::vector<TensorPtr>& max_exp_avg_sqs,
+               std::vector<double>& steps, const AdamOptions& o) {
+  const char* name = o.decoupled_weight_decay ? "AdamW" : "Adam";
+  check_state(name, "exp_avg", params, exp_avgs);
+  check_state(name, "exp_avg_sq", params, exp_avg_sqs);
+  if (o.amsgrad) check_state(name, "max_exp_avg_sq", params, max_exp_avg_sqs);
+  FASTNN_CHECK(steps.size() == params.size(), "[", name, "] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  for_each_param(name, params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T* m = exp_avgs[i]->mutable_data<T>();
+    T* v = exp_avg_sqs[i]->mutable_data<T>();
+    T* vmax = o.amsgrad ? state_ptr<T>(max_exp_avg_sqs, i) : nullptr;
+    double step = ++steps[i];
+    const T wd = T(o.weight_decay), b1 = T(1 - o.beta1), b2 = T(o.beta2), one_b2 = T(1 - o.beta2);
+    const T decay = T(1 - o.lr * o.weight_decay), eps = T(o.eps);
+    const T step_size = T(o.lr / (1 - std::pow(o.beta1, step)));
+    const T bc2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, step)));
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T gk = o.maximize ? -g[k] : g[k];
+        if (o.weight_decay != 0) {
+          if (o.decoupled_weight_decay) p[k] *= decay;
+          else gk += wd * p[k];
+        }
+        m[k] = lerp(m[k], gk, b1);
+        v[k] = v[k] * b2 + one_b2 * gk * gk;
+        T second = v[k];
+        if (vmax) second = vmax[k] = std::max(vmax[k], v[k]);
+        T denom = std::sqrt(second) / bc2_sqrt + eps;
+        p[k] += -step_size * m[k] / denom;
+      }
+    });
+  });
+}
+
+void rmsprop_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& square_avgs,
+                  const std::vector<TensorPtr>& grad_avgs, const std::vector<TensorPtr>& momentum_buffers,
+                  std::vector<double>& steps, const RMSpropOptions& o) {
+  check_state("RMSprop", "square_avg", params, square_avgs);
+  if (o.centered) check_state("RMSprop", "grad_avg", params, grad_avgs);
+  if (o.momentum > 0) check_state("RMSprop", "momentum_buffer", params, momentum_buffers);
+  FASTNN_CHECK(steps.size() == params.size(), "[RMSprop] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  for_each_param("RMSprop", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T* sq = square_avgs[i]->mutable_data<T>();
+    T* ga = o.centered ? state_ptr<T>(grad_avgs, i) : nullptr;
+    T* buf = o.momentum > 0 ? state_ptr<T>(momentum_buffers, i) : nullptr;
+    steps[i] += 1;
+    const T lr = T(o.lr), alpha = T(o.alpha), one_alpha = T(1 - o.alpha), eps = T(o.eps), wd = T(o.weight_decay),
+            mom = T(o.momentum);
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T gk = o.maximize ? -g[k] : g[k];
+        if (o.weight_decay != 0) gk += wd * p[k];
+        sq[k] = sq[k] * alpha + one_alpha * gk * gk;
+        T avg;
+        if (ga) {
+          ga[k] = lerp(ga[k], gk, one_alpha);
+          avg = std::sqrt(sq[k] - ga[k] * ga[k]);
+        } else {
+          avg = std::sqrt(sq[k]);
+        }
+        avg += eps;
+        if (buf) {
+          buf[k] = buf[k] * mom + gk / avg;
+          p[k] += -lr * buf[k];
+        } else {
+          p[k] += -lr * gk / avg;
+        }
+      }
+    });
+  });
+}
+
+void adagrad_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& sums, std::vector<double>& steps,
+                  const AdagradOptions& o) {
+  check_state("Adagrad", "sum", params, sums);
+  FASTNN_CHECK(steps.size() == params.size(), "[Adagrad] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  for_each_param("Adagrad", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T* s = sums[i]->mutable_data<T>();
+    double step = ++steps[i];
+    const T clr = T(o.lr / (1 + (step - 1) * o.lr_decay)), eps = T(o.eps), wd = T(o.weight_decay);
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T gk = o.maximize ? -g[k] : g[k];
+        if (o.weight_decay != 0) gk += wd * p[k];
+        s[k] += gk * gk;
+        p[k] += -clr * gk / (std::sqrt(s[k]) + eps);
+      }
+    });
+  });
+}
+
+}  // namespace fastnn

@@ -1,0 +1,130 @@
+"""Adam, AdamW, RMSprop and Adagrad: Python keeps the state, C++ runs the update (one call per group)."""
+
+from fastnn import _C, _factories
+from fastnn.autograd.grad_mode import enable_grad, no_grad
+from fastnn.optim.optimizer import Optimizer
+
+
+def _check(lr=0.0, eps=0.0, weight_decay=0.0, betas=(0.0, 0.0), momentum=0.0, alpha=0.0, lr_decay=0.0):
+    if lr < 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps < 0.0:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if weight_decay < 0.0:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+    if momentum < 0.0:
+        raise ValueError(f"Invalid momentum value: {momentum}")
+    if alpha < 0.0:
+        raise ValueError(f"Invalid alpha value: {alpha}")
+    if lr_decay < 0.0:
+        raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+
+
+class _Adaptive(Optimizer):
+    """Shared step loop: create missing state, gather it per group, call the C++ rule, store step counts."""
+
+    _state_names = ()  # state tensors in the order the C++ rule takes them
+
+    def _needs(self, group, name):
+        return True
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        if not state:
+            state["step"] = _factories.tensor(0.0)
+            for name in self._state_names:
+                if self._needs(group, name):
+                    state[name] = _factories.zeros_like(p)
+
+    def _run(self, group, params, state_lists, steps):
+        raise NotImplementedError
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            for p in params:
+                self._init_state(p, group)
+            lists = [[self.state[p][n] for p in params] if self._needs(group, n) else [] for n in self._state_names]
+            steps = self._run(group, params, lists, [float(self.state[p]["step"]) for p in params])
+            for p, s in zip(params, steps):
+                self.state[p]["step"] = _factories.tensor(s)
+        return loss
+
+
+class Adam(_Adaptive):
+    _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        _check(lr=lr, eps=eps, weight_decay=weight_decay, betas=betas)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
+                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _needs(self, group, name):
+        return name != "max_exp_avg_sq" or group["amsgrad"]
+
+    def _run(self, group, params, lists, steps):
+        beta1, beta2 = group["betas"]
+        return _C._adam_step(params, lists[0], lists[1], lists[2], steps, float(group["lr"]), float(beta1),
+                             float(beta2), float(group["eps"]), float(group["weight_decay"]), bool(group["amsgrad"]),
+                             bool(group["maximize"]), bool(group["decoupled_weight_decay"]))
+
+
+class AdamW(Adam):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+
+class RMSprop(_Adaptive):
+    _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        _check(lr=lr, eps=eps, weight_decay=weight_decay, momentum=momentum, alpha=alpha)
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
+                        capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _needs(self, group, name):
+        return {"grad_avg": group["centered"], "momentum_buffer": group["momentum"] > 0}.get(name, True)
+
+    def _run(self, group, params, lists, steps):
+        return _C._rmsprop_step(params, lists[0], lists[1], lists[2], steps, float(group["lr"]),
+                                float(group["alpha"]), float(group["eps"]), float(group["weight_decay"]),
+                                float(group["momentum"]), bool(group["centered"]), bool(group["maximize"]))
+
+
+class Adagrad(_Adaptive):
+    _state_names = ("sum",)
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check(lr=lr, eps=eps, weight_decay=weight_decay, lr_decay=lr_decay)
+        if initial_accumulator_value < 0.0:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:  # torch creates Adagrad's state up front
+            for p in group["params"]:
+                self.state[p]["step"] = _factories.tensor(0.0)
+                self.state[p]["sum"] = _factories.full_like(p, group["initial_accumulator_value"])
+
+    def _run(self, group, params, lists, steps):
+        return _C._adagrad_step(params, lists[0], steps, float(group["lr"]), float(group["lr_decay"]),
+                                float(group["weight_decay"]), float(group["eps"]), bool(group["maximize"]))
