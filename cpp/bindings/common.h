@@ -30,5 +30,6 @@ TensorClass bind_tensor(py::module_& m);
 void bind_ops(py::module_& m, TensorClass& cls);
 void bind_autograd(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace fastnn::bindings

@@ -108,4 +108,5 @@ PYBIND11_MODULE(_C, m) {
   bind_ops(m, cls);
   bind_autograd(m);
   bind_optim(m);
+  bind_nn(m);
 }

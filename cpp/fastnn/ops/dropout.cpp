@@ -1,0 +1,62 @@
+// Dropout: zero elements (or whole channels) with probability p, scale the rest by 1/(1-p).
+// The mask comes from the counter-based generator, so fastnn.manual_seed reproduces it.
+#include "fastnn/autograd/functions.h"
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
+#include "fastnn/ops/ops.h"
+#include "fastnn/random.h"
+
+namespace fastnn {
+namespace {
+
+// A tensor of `shape` holding 0 (dropped) or 1/(1-p) (kept), with keep probability 1-p.
+TensorPtr dropout_mask(const Shape& shape, double p, DType dtype) {
+  TensorPtr mask = Tensor::empty(shape, dtype, "dropout");
+  uint64_t seed = initial_seed(), base = reserve_counters(uint64_t(mask->numel()));
+  double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
+  FASTNN_DISPATCH_FLOAT(dtype, "dropout", [&] {
+    scalar_t* m = mask->mutable_data<scalar_t>();
+    parallel_for(mask->numel(), kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        m[i] = uniform_double(random_bits(seed, base + uint64_t(i))) < p ? scalar_t(0) : scalar_t(scale);
+    });
+  });
+  return mask;
+}
+
+void check_p(double p, const char* op) {
+  FASTNN_CHECK(p >= 0 && p <= 1, "[", op, "] dropout probability has to be between 0 and 1, but got ", p);
+}
+
+}  // namespace
+
+TensorPtr dropout(const TensorPtr& x, double p, bool train) {
+  check_p(p, "dropout");
+  if (!train || p == 0) return x;
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[dropout] expected a floating-point input, got ", dtype_name(x->dtype()));
+  TensorPtr mask = dropout_mask(x->shape(), p, x->dtype());
+  TensorPtr y;
+  {
+    GradModeGuard no_grad(false);
+    y = mul(x, mask);
+  }
+  record_grad_only("NativeDropoutBackward0", y, {x}, [mask](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, mask)}; });
+  return y;
+}
+
+TensorPtr feature_dropout(const TensorPtr& x, double p, bool train) {
+  check_p(p, "dropout2d");
+  if (!train || p == 0) return x;
+  FASTNN_CHECK(x->dim() >= 2, "[dropout2d] expected an input with a channel dimension (N, C, ...) or (C, ...), got shape ",
+               x->shape());
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[dropout2d] expected a floating-point input, got ", dtype_name(x->dtype()));
+  // One mask value per (N, C) channel, broadcast over the spatial dims: the op is a plain multiply.
+  Shape noise_shape(x->dim(), 1);
+  noise_shape[0] = x->shape()[0];
+  noise_shape[1] = x->shape()[1];
+  return mul(x, dropout_mask(noise_shape, p, x->dtype()));
+}
+
+}  // namespace fastnn

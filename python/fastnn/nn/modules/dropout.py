@@ -1,0 +1,35 @@
+"""Dropout layers: active in training mode, identity in eval mode."""
+
+from fastnn import _C
+from fastnn.nn.modules.module import Module
+
+
+class _DropoutNd(Module):
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if p < 0 or p > 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    def forward(self, input):
+        return dropout(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    def forward(self, input):
+        return dropout2d(input, self.p, self.training, self.inplace)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    out = _C._dropout(input, float(p), bool(training))
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    out = _C._feature_dropout(input, float(p), bool(training))
+    return input.copy_(out) if inplace and out is not input else out
