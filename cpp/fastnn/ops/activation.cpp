@@ -11,15 +11,21 @@
 namespace fastnn {
 namespace {
 
-// x with `dim` moved last and made contiguous, plus the permutation that moves it back.
+// x with `dim` moved last and made contiguous, plus the permutation that moves it back
+// (a 0-d x becomes one row of one element; undo_dim_last restores the 0-d shape).
 std::pair<TensorPtr, IntList> dim_last(const TensorPtr& x, int64_t dim) {
   int64_t nd = x->dim();
+  if (nd == 0) return {contiguous(reshape(x->detach(), {1})), {}};
   IntList perm, inverse(nd);
   for (int64_t d = 0; d < nd; ++d)
     if (d != dim) perm.push_back(d);
   perm.push_back(dim);
   for (int64_t i = 0; i < nd; ++i) inverse[perm[i]] = i;
   return {contiguous(permute(x->detach(), perm)), inverse};
+}
+
+TensorPtr undo_dim_last(const TensorPtr& rows, const IntList& inverse) {
+  return inverse.empty() ? reshape(rows, {}) : permute(rows, inverse);
 }
 
 // Row-wise softmax or log_softmax, max-shifted for stability.
@@ -71,7 +77,7 @@ TensorPtr softmax_forward(const TensorPtr& x, int64_t dim, bool log) {
   FASTNN_DISPATCH_FLOAT(x->dtype(), log ? "log_softmax" : "softmax", [&] {
     softmax_rows<scalar_t>(rows->data<scalar_t>(), y->mutable_data<scalar_t>(), n ? rows->numel() / n : 0, n, log);
   });
-  return permute(y, inverse);
+  return undo_dim_last(y, inverse);
 }
 
 class SoftmaxBackward : public Node {
@@ -88,7 +94,7 @@ class SoftmaxBackward : public Node {
       softmax_backward_rows<scalar_t>(g_rows->data<scalar_t>(), y_rows->data<scalar_t>(), dx->mutable_data<scalar_t>(),
                                       n ? dx->numel() / n : 0, n, log_);
     });
-    return {contiguous(permute(dx, inverse))};
+    return {contiguous(undo_dim_last(dx, inverse))};
   }
   void release_saved() override { y_.reset(); }
 

@@ -1,4 +1,6 @@
 // max_pool2d (with indices) and avg_pool2d over (N, C, H, W) or (C, H, W) inputs.
+#include <cstdlib>
+
 #include "fastnn/autograd/node.h"
 #include "fastnn/kernels/cpu/pool.h"
 #include "fastnn/ops/conv_util.h"
@@ -72,9 +74,10 @@ class AvgPoolBackward : public Node {
     TensorPtr gx = Tensor::empty(in_, g->dtype());
     FASTNN_DISPATCH_FLOAT(g->dtype(), "avg_pool2d", [&] {
       kernels::avg_pool2d_backward<scalar_t>(g->data<scalar_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW, g_.kH, g_.kW, g_.sH,
-                                             g_.sW, g_.pH, g_.pW, count_include_pad_, divisor_, gx->mutable_data<scalar_t>());
+                                             g_.sW, g_.pH, g_.pW, count_include_pad_, std::abs(divisor_),
+                                             gx->mutable_data<scalar_t>());
     });
-    return {gx};
+    return {divisor_ < 0 ? neg(gx) : gx};
   }
 
  private:
@@ -107,10 +110,12 @@ TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride
   int64_t divisor = divisor_override ? *divisor_override : 0;
   TensorPtr x = contiguous(input->detach());
   TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "avg_pool2d");
+  // The kernels take a positive divisor; torch accepts a negative override, which only flips the sign (exactly).
   FASTNN_DISPATCH_FLOAT(x->dtype(), "avg_pool2d", [&] {
     kernels::avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH,
-                                          g.pW, count_include_pad, divisor, out->mutable_data<scalar_t>());
+                                          g.pW, count_include_pad, std::abs(divisor), out->mutable_data<scalar_t>());
   });
+  if (divisor < 0) out = neg(out);
   if (any_requires_grad({&input}))
     record(std::make_shared<AvgPoolBackward>(g, input->shape(), count_include_pad, divisor), {&input}, {&out});
   return out;

@@ -55,26 +55,29 @@ def linear(input, weight, bias=None):
 
 
 def _conv_padding(padding, weight, dilation, stride):
+    """(padding list, (drop_h, drop_w)): 'same' with an odd total padding d*(k-1) pads one more on the
+    top/left than torch's right/bottom-heavy split; the first output row/column is then dropped."""
     if isinstance(padding, str):
         if padding == "valid":
-            return [0]
+            return [0], (0, 0)
         if padding == "same":
             if any(s != 1 for s in stride):
                 raise ValueError("[conv2d] padding='same' is not supported for strided convolutions")
             dil = dilation * 2 if len(dilation) == 1 else dilation
             total = [d * (k - 1) for d, k in zip(dil, weight.shape[2:])]
-            if any(t % 2 for t in total):
-                raise ValueError("[conv2d] padding='same' needs an even total padding d*(k-1) in fastnn, got "
-                                 f"{total}")
-            return [t // 2 for t in total]
+            return [t - t // 2 for t in total], tuple(t % 2 for t in total)
         raise ValueError(f"[conv2d] Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
-    return _ints(padding, "conv2d", "padding")
+    return _ints(padding, "conv2d", "padding"), (0, 0)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     stride = _ints(stride, "conv2d", "stride")
     dilation = _ints(dilation, "conv2d", "dilation")
-    return _C._conv2d(input, weight, bias, stride, _conv_padding(padding, weight, dilation, stride), dilation, groups)
+    pad, (drop_h, drop_w) = _conv_padding(padding, weight, dilation, stride)
+    out = _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
+    if drop_h or drop_w:
+        out = out[..., drop_h:, drop_w:].contiguous()
+    return out
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

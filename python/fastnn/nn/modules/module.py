@@ -6,7 +6,15 @@ from fastnn._C import Tensor
 from fastnn.autograd.grad_mode import no_grad
 from fastnn.nn.parameter import Parameter
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 def _addindent(text, spaces):
@@ -329,11 +337,14 @@ def _check_name(module, name, kind):
     if not isinstance(name, str):
         raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
     if "." in name:
-        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+        # torch's wording: only add_module names the offending string
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}' if kind == "module"
+                       else f'{kind} name can\'t contain "."')
     if name == "":
         raise KeyError(f'{kind} name can\'t be empty string ""')
-    if name in module.__dict__ and name not in module._parameters and name not in module._buffers \
-            and name not in module._modules:
+    # as torch: any existing attribute (plain, or registered as another kind) blocks the name
+    store = {"parameter": module._parameters, "buffer": module._buffers, "module": module._modules}[kind]
+    if hasattr(module, name) and name not in store:
         raise KeyError(f"attribute '{name}' already exists")
 
 
