@@ -1,9 +1,13 @@
 // Losses: mse_loss, nll_loss and cross_entropy (log_softmax + nll_loss, label smoothing,
 // class-probability targets).
+#include <cmath>
+#include <functional>
+
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
 
 namespace fastnn {
@@ -15,29 +19,79 @@ TensorPtr reduce(const TensorPtr& x, Reduction r) {
 
 TensorPtr number(double v) { return scalar_tensor(v, DType::Float64, true); }
 
-class MseLossBackward : public Node {
+// Backward of an elementwise loss reduce(E(input, target, ...)): `fn(saved, g)` returns the
+// gradients of E w.r.t. input and target times g, where g is the output gradient already spread
+// over E's shape (divided by E's size for 'mean'). Broadcast operands get their gradient summed back.
+class PointwiseLossBackward : public Node {
  public:
-  MseLossBackward(const TensorPtr& input, const TensorPtr& target, Reduction r) : input_(input), target_(target), r_(r) {}
-  std::string name() const override { return "MseLossBackward0"; }
+  using Fn = std::function<std::pair<TensorPtr, TensorPtr>(const std::vector<TensorPtr>& saved, const TensorPtr& g)>;
+  PointwiseLossBackward(std::string name, const std::vector<TensorPtr>& saved, Reduction r, Shape loss_shape, Fn fn)
+      : name_(std::move(name)), r_(r), loss_shape_(std::move(loss_shape)), fn_(std::move(fn)) {
+    for (const TensorPtr& t : saved) saved_.emplace_back(t ? SavedTensor(t) : SavedTensor());
+  }
+  std::string name() const override { return name_; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
-    TensorPtr input = input_.unpack(*this), target = target_.unpack(*this);
-    TensorPtr d = sub(input, target, 1);
-    double scale = r_ == Reduction::Mean ? 2.0 / double(d->numel()) : 2.0;
-    TensorPtr gi = mul(d, mul(grads[0], number(scale)));
+    std::vector<TensorPtr> saved;
+    for (const SavedTensor& s : saved_) saved.push_back(s.defined() ? s.unpack(*this) : nullptr);
+    TensorPtr g = grads[0];
+    if (r_ == Reduction::Mean) g = div(g, number(double(checked_numel(loss_shape_, "loss"))));
+    if (r_ != Reduction::None) g = expand(g, loss_shape_);
+    auto [gi, gt] = fn_(saved, g);
     std::vector<TensorPtr> r(2);
-    if (needs_input_grad(0)) r[0] = sum_to(gi, input->shape());
-    if (needs_input_grad(1)) r[1] = sum_to(neg(gi), target->shape());
+    if (needs_input_grad(0)) r[0] = sum_to(gi, saved[0]->shape());
+    if (needs_input_grad(1)) r[1] = sum_to(gt, saved[1]->shape());
     return r;
   }
   void release_saved() override {
-    input_.reset();
-    target_.reset();
+    for (SavedTensor& s : saved_) s.reset();
   }
 
  private:
-  SavedTensor input_, target_;
+  std::string name_;
+  std::vector<SavedTensor> saved_;  // input, target, then extras (weights)
   Reduction r_;
+  Shape loss_shape_;
+  Fn fn_;
 };
+
+// reduce(E) with E = elementwise(input, target, extras), recorded as one node named `name`.
+TensorPtr pointwise_loss(const char* name, const TensorPtr& input, const TensorPtr& target,
+                         const std::vector<TensorPtr>& extras, Reduction r,
+                         const std::function<TensorPtr(const std::vector<TensorPtr>&)>& elementwise,
+                         PointwiseLossBackward::Fn backward) {
+  std::vector<TensorPtr> saved{input, target};
+  saved.insert(saved.end(), extras.begin(), extras.end());
+  TensorPtr out;
+  Shape loss_shape;
+  {
+    GradModeGuard no_grad(false);
+    std::vector<TensorPtr> data;
+    for (const TensorPtr& t : saved) data.push_back(t ? t->detach() : nullptr);
+    TensorPtr e = elementwise(data);
+    loss_shape = e->shape();
+    out = reduce(e, r);
+  }
+  if (any_requires_grad({&input, &target}))
+    record(std::make_shared<PointwiseLossBackward>(name, saved, r, loss_shape, std::move(backward)), {&input, &target}, {&out});
+  return out;
+}
+
+// f(x, t) elementwise over the broadcast of x and t, in x's floating dtype.
+template <class F>
+TensorPtr map2(const TensorPtr& x, const TensorPtr& t, const char* op, const F& f) {
+  TensorPtr tc = cast(t, x->dtype());
+  TensorPtr out = Tensor::empty(broadcast_shapes(x->shape(), t->shape(), op), x->dtype(), op);
+  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] { map_binary<scalar_t, scalar_t>(*out, *x, *tc, f); });
+  return out;
+}
+
+void check_loss_args(const TensorPtr& input, const TensorPtr& target, const char* op) {
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(target->dtype()), "[", op, "] expected floating-point target, got ", dtype_name(target->dtype()));
+  broadcast_shapes(input->shape(), target->shape(), op);
+}
+
+TensorPtr weighted(const TensorPtr& e, const TensorPtr& w) { return w ? mul(e, w) : e; }
 
 // Flattened view of an nll problem: logp (M, C) rows, targets (M), output shape for 'none'.
 struct NllShape {
@@ -145,15 +199,106 @@ class NllLossBackward : public Node {
 TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[mse_loss] expected floating-point input, got ", dtype_name(input->dtype()));
   broadcast_shapes(input->shape(), target->shape(), "mse_loss");
-  TensorPtr out;
-  {
+  return pointwise_loss("MseLossBackward0", input, target, {}, reduction,
+      [](const std::vector<TensorPtr>& v) {
+        TensorPtr d = sub(v[0], v[1], 1);
+        return mul(d, d);
+      },
+      [](const std::vector<TensorPtr>& v, const TensorPtr& g) {
+        TensorPtr gi = mul(sub(v[0], v[1], 1), mul(g, number(2)));
+        return std::make_pair(gi, neg(gi));
+      });
+}
+
+TensorPtr l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
+  check_loss_args(input, target, "l1_loss");
+  return reduce(abs(sub(input, target, 1)), reduction);  // torch records AbsBackward0 / MeanBackward0 too
+}
+
+TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction, double beta) {
+  check_loss_args(input, target, "smooth_l1_loss");
+  FASTNN_CHECK(beta >= 0, "[smooth_l1_loss] beta must be non-negative, got ", beta);
+  return pointwise_loss("SmoothL1LossBackward0", input, target, {}, reduction,
+      [beta](const std::vector<TensorPtr>& v) {
+        return map2(v[0], v[1], "smooth_l1_loss", [beta](auto x, auto t) {
+          auto d = x - t, a = d < 0 ? -d : d;
+          return a < beta ? decltype(d)(0.5 * d * d / beta) : decltype(d)(a - 0.5 * beta);
+        });
+      },
+      [beta](const std::vector<TensorPtr>& v, const TensorPtr& g) {
+        TensorPtr slope = map2(v[0], v[1], "smooth_l1_loss", [beta](auto x, auto t) {
+          using T = decltype(x);
+          T d = x - t, a = d < 0 ? -d : d;
+          return a < beta ? T(d / beta) : d > 0 ? T(1) : d < 0 ? T(-1) : T(0);
+        });
+        TensorPtr gi = mul(slope, g);
+        return std::make_pair(gi, neg(gi));
+      });
+}
+
+TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction) {
+  check_loss_args(input, target, "binary_cross_entropy");
+  FASTNN_CHECK(input->shape() == target->shape(), "[binary_cross_entropy] Using a target size (", target->shape(),
+               ") that is different to the input size (", input->shape(), ") is deprecated. Please ensure they have the same size.");
+  if (input->numel() > 0) {
     GradModeGuard no_grad(false);
-    TensorPtr d = sub(input, target, 1);
-    out = reduce(mul(d, d), reduction);
+    double lo = *cast(min(input->detach()), DType::Float64)->data<double>();
+    double hi = *cast(max(input->detach()), DType::Float64)->data<double>();
+    FASTNN_CHECK(lo >= 0 && hi <= 1, "[binary_cross_entropy] all elements of input should be between 0 and 1 (got values in [",
+                 lo, ", ", hi, "])");
   }
-  if (any_requires_grad({&input, &target}))
-    record(std::make_shared<MseLossBackward>(input, target, reduction), {&input, &target}, {&out});
-  return out;
+  // log terms clamped at -100, as torch does, so 0 and 1 give finite losses.
+  auto logs = [](const TensorPtr& x, bool one_minus) {
+    return map2(x, x, "binary_cross_entropy", [one_minus](auto v, auto) {
+      using T = decltype(v);
+      return std::max(T(std::log(one_minus ? T(1) - v : v)), T(-100));
+    });
+  };
+  return pointwise_loss("BinaryCrossEntropyBackward0", input, target, {weight}, reduction,
+      [logs](const std::vector<TensorPtr>& v) {
+        TensorPtr t = v[1];
+        TensorPtr e = neg(add(mul(t, logs(v[0], false)), mul(sub(number(1), t, 1), logs(v[0], true)), 1));
+        return weighted(e, v[2]);
+      },
+      [logs](const std::vector<TensorPtr>& v, const TensorPtr& g) {
+        TensorPtr x = v[0], t = v[1];
+        TensorPtr wg = weighted(g, v[2]);
+        // d/dx = (x - t) / max(x (1 - x), 1e-12);  d/dt = log(1 - x) - log(x)
+        TensorPtr denom = clamp(mul(x, sub(number(1), x, 1)), 1e-12, std::nullopt);
+        return std::make_pair(mul(div(sub(x, t, 1), denom), wg), mul(sub(logs(x, true), logs(x, false), 1), wg));
+      });
+}
+
+TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
+                                           const TensorPtr& pos_weight, Reduction reduction) {
+  check_loss_args(input, target, "binary_cross_entropy_with_logits");
+  FASTNN_CHECK(input->shape() == target->shape(), "[binary_cross_entropy_with_logits] Target size (", target->shape(),
+               ") must be the same as input size (", input->shape(), ")");
+  // softplus(-x) = log(1 + exp(-x)), computed stably as log1p(exp(-|x|)) + max(-x, 0).
+  auto softplus_neg = [](const TensorPtr& x) {
+    return map2(x, x, "binary_cross_entropy_with_logits", [](auto v, auto) {
+      using T = decltype(v);
+      return T(std::log1p(std::exp(-std::abs(v))) + std::max(-v, T(0)));
+    });
+  };
+  return pointwise_loss("BinaryCrossEntropyWithLogitsBackward0", input, target, {weight, pos_weight}, reduction,
+      [softplus_neg](const std::vector<TensorPtr>& v) {
+        TensorPtr x = v[0], t = v[1];
+        // (1 - t) x + (1 + (pw - 1) t) softplus(-x)
+        TensorPtr lw = v[3] ? add(number(1), mul(sub(v[3], number(1), 1), t), 1) : nullptr;
+        TensorPtr sp = softplus_neg(x);
+        return weighted(add(mul(sub(number(1), t, 1), x), lw ? mul(lw, sp) : sp, 1), v[2]);
+      },
+      [softplus_neg](const std::vector<TensorPtr>& v, const TensorPtr& g) {
+        TensorPtr x = v[0], t = v[1], wg = weighted(g, v[2]);
+        TensorPtr s = sigmoid(x);
+        if (!v[3]) return std::make_pair(mul(sub(s, t, 1), wg), mul(neg(x), wg));
+        // d/dx = sigmoid(x) (1 + (pw - 1) t) - pw t;  d/dt = (pw - 1) softplus(-x) - x
+        TensorPtr pw1 = sub(v[3], number(1), 1);
+        TensorPtr gi = sub(mul(s, add(number(1), mul(pw1, t), 1)), mul(v[3], t), 1);
+        TensorPtr gt = sub(mul(pw1, softplus_neg(x)), x, 1);
+        return std::make_pair(mul(gi, wg), mul(gt, wg));
+      });
 }
 
 TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,

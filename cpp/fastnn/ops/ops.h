@@ -127,9 +127,26 @@ std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, 
 TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding,
                      bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
 
+// ---- dropout (dropout.cpp): identity when !train or p == 0 ----
+TensorPtr dropout(const TensorPtr& x, double p, bool train);
+// Drops whole channels of (N, C, *) inputs (Dropout2d).
+TensorPtr feature_dropout(const TensorPtr& x, double p, bool train);
+
+// ---- normalisation (normalization.cpp) ----
+// Training mode normalises with batch statistics and updates running_mean/var in place.
+TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const TensorPtr& running_mean,
+                     const TensorPtr& running_var, bool training, double momentum, double eps);
+
 // ---- losses (loss.cpp); reduction: 0 none, 1 mean, 2 sum ----
 enum class Reduction { None = 0, Mean = 1, Sum = 2 };
 TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction);
+TensorPtr l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction);
+TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction, double beta);
+// weight (optional) broadcasts against the input; inputs must lie in [0, 1].
+TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction);
+// pos_weight (optional) weighs the positive term, broadcast along the last (class) dim.
+TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
+                                           const TensorPtr& pos_weight, Reduction reduction);
 TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
                    Reduction reduction, int64_t ignore_index);
 TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,

@@ -116,3 +116,35 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   label_smoothing=0.0):
     return _C._cross_entropy(input, target, weight, _reduction(reduction, size_average, reduce), ignore_index,
                              float(label_smoothing))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    return _C._smooth_l1_loss(input, target, _reduction(reduction, size_average, reduce), float(beta))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    return _C._binary_cross_entropy(input, target, weight, _reduction(reduction, size_average, reduce))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    return _C._binary_cross_entropy_with_logits(input, target, weight, pos_weight,
+                                                _reduction(reduction, size_average, reduce))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    out = _C._dropout(input, float(p), bool(training))
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    out = _C._feature_dropout(input, float(p), bool(training))
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    return _C._batch_norm(input, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps))

@@ -1,7 +1,17 @@
 from fastnn.nn.modules.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
-from fastnn.nn.modules.container import Sequential  # noqa: F401
+from fastnn.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
+from fastnn.nn.modules.container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from fastnn.nn.modules.conv import Conv2d  # noqa: F401
-from fastnn.nn.modules.linear import Flatten, Identity, Linear  # noqa: F401
-from fastnn.nn.modules.loss import CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
+from fastnn.nn.modules.dropout import Dropout, Dropout2d  # noqa: F401
+from fastnn.nn.modules.linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
+from fastnn.nn.modules.loss import (  # noqa: F401
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from fastnn.nn.modules.module import Module  # noqa: F401
 from fastnn.nn.modules.pooling import AvgPool2d, MaxPool2d  # noqa: F401

@@ -1,6 +1,6 @@
 """Dropout layers: active in training mode, identity in eval mode."""
 
-from fastnn import _C
+from fastnn.nn.functional import dropout, dropout2d
 from fastnn.nn.modules.module import Module
 
 
@@ -24,12 +24,3 @@ class Dropout2d(_DropoutNd):
     def forward(self, input):
         return dropout2d(input, self.p, self.training, self.inplace)
 
-
-def dropout(input, p=0.5, training=True, inplace=False):
-    out = _C._dropout(input, float(p), bool(training))
-    return input.copy_(out) if inplace and out is not input else out
-
-
-def dropout2d(input, p=0.5, training=True, inplace=False):
-    out = _C._feature_dropout(input, float(p), bool(training))
-    return input.copy_(out) if inplace and out is not input else out
