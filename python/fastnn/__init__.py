@@ -81,7 +81,15 @@ from fastnn._factories import (  # noqa: F401
 )
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn import autograd, nn, optim  # noqa: F401,E402
+from fastnn.serialization import load, save  # noqa: F401,E402
+from fastnn.utils._generator import Generator  # noqa: F401,E402  (seeds the data pipeline's shuffles)
 
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
+
+
+def get_default_dtype():
+    """The dtype of floating-point tensors made without an explicit dtype: always fastnn.float32."""
+    return float32
+
 
 __version__ = "0.1.0"
