@@ -1,4 +1,4 @@
-// Layer kernels used by fastnn.nn.functional beyond the core ops: dropout, batch norm, more losses.
+// Layer kernels used by fastnn.nn.functional beyond the core ops: activations with parameters, dropout, batch norm, more losses.
 #include "bindings/common.h"
 
 namespace fastnn::bindings {
@@ -8,6 +8,8 @@ void bind_nn(py::module_& m) {
   m.def("_dropout", &dropout, GilRelease());
   m.def("_feature_dropout", &feature_dropout, GilRelease());
   m.def("_batch_norm", &batch_norm, GilRelease());
+  m.def("_leaky_relu", &leaky_relu, GilRelease());
+  m.def("_gelu", &gelu, GilRelease());
   m.def("_l1_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return l1_loss(a, b, Reduction(r)); }, GilRelease());
   m.def("_smooth_l1_loss", [](const TensorPtr& a, const TensorPtr& b, int r, double beta) {
     return smooth_l1_loss(a, b, Reduction(r), beta);

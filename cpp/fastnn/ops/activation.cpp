@@ -1,10 +1,12 @@
-// softmax and log_softmax along one dim: rows made contiguous, each row by one thread.
+// Activations with parameters (leaky_relu, gelu), and softmax/log_softmax along one dim
+// (rows made contiguous, each row by one thread).
 #include <cmath>
 
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
 
@@ -117,7 +119,64 @@ TensorPtr softmax_op(const TensorPtr& x_in, int64_t dim, bool log) {
   return y;
 }
 
+// Backward of a pointwise activation with parameters: grad_in = bwd(g, x) (x saved).
+template <class Bwd>
+class ActivationBackward : public Node {
+ public:
+  ActivationBackward(const char* name, const TensorPtr& x, Bwd bwd) : name_(name), x_(x), bwd_(bwd) {}
+  std::string name() const override { return name_; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = x_.unpack(*this), g = grads[0];
+    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+    FASTNN_DISPATCH_FLOAT(g->dtype(), name_, [&] {
+      map_binary<scalar_t, scalar_t>(*out, *g, *x, [this](scalar_t g, scalar_t x) { return scalar_t(bwd_(double(g), double(x))); });
+    });
+    return {out};
+  }
+  void release_saved() override { x_.reset(); }
+
+ private:
+  const char* name_;
+  SavedTensor x_;
+  Bwd bwd_;
+};
+
+// y = fwd(x) elementwise in x's floating dtype, recorded with ActivationBackward(bwd).
+template <class Fwd, class Bwd>
+TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Fwd fwd, Bwd bwd) {
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ", dtype_name(x->dtype()));
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
+  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+    map_unary<scalar_t, scalar_t>(*y, *x, [&](scalar_t v) { return scalar_t(fwd(double(v))); });
+  });
+  if (any_requires_grad({&x})) record(std::make_shared<ActivationBackward<Bwd>>(node, x, bwd), {&x}, {&y});
+  return y;
+}
+
 }  // namespace
+
+TensorPtr leaky_relu(const TensorPtr& x, double slope) {
+  return activation("leaky_relu", "LeakyReluBackward0", x, [slope](double v) { return v > 0 ? v : v * slope; },
+                    [slope](double g, double v) { return v > 0 ? g : g * slope; });
+}
+
+TensorPtr gelu(const TensorPtr& x, bool tanh_approximation) {
+  if (tanh_approximation) {
+    // 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2 / pi)
+    const double k = std::sqrt(2.0 / M_PI), c = 0.044715;
+    return activation("gelu", "GeluBackward0", x,
+                      [=](double v) { return 0.5 * v * (1 + std::tanh(k * (v + c * v * v * v))); },
+                      [=](double g, double v) {
+                        double t = std::tanh(k * (v + c * v * v * v));
+                        return g * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v));
+                      });
+  }
+  // 0.5 x (1 + erf(x / sqrt(2))); derivative adds x * phi(x)
+  return activation("gelu", "GeluBackward0", x, [](double v) { return 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); },
+                    [](double g, double v) {
+                      return g * (0.5 * (1 + std::erf(v * M_SQRT1_2)) + v * std::exp(-0.5 * v * v) * 0.5 * M_2_SQRTPI * M_SQRT1_2);
+                    });
+}
 
 TensorPtr softmax(const TensorPtr& x, int64_t dim) { return softmax_op(x, dim, false); }
 TensorPtr log_softmax(const TensorPtr& x, int64_t dim) { return softmax_op(x, dim, true); }

@@ -113,8 +113,11 @@ TensorPtr bmm(const TensorPtr& a, const TensorPtr& b);
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b);
 TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
 
-// ---- activations along a dim (activation.cpp) ----
+// ---- activations with parameters or along a dim (activation.cpp) ----
 TensorPtr softmax(const TensorPtr& x, int64_t dim);
+TensorPtr leaky_relu(const TensorPtr& x, double negative_slope);
+// GELU, exact (erf) or with torch's tanh approximation.
+TensorPtr gelu(const TensorPtr& x, bool tanh_approximation);
 TensorPtr log_softmax(const TensorPtr& x, int64_t dim);
 
 // ---- convolution and pooling (conv.cpp, pool.cpp) ----

@@ -148,3 +148,14 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     return _C._batch_norm(input, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps))
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    out = _C._leaky_relu(input, float(negative_slope))
+    return input.copy_(out) if inplace else out
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"[gelu] approximate argument must be either none or tanh, got {approximate!r}")
+    return _C._gelu(input, approximate == "tanh")
