@@ -1,4 +1,6 @@
 // The Python extension fastnn._C: exception mapping, dtypes, threads, and the bound families.
+#include <pybind11/native_enum.h>
+
 #include "bindings/common.h"
 #include "fastnn/error.h"
 #include "fastnn/parallel.h"
@@ -83,13 +85,17 @@ PYBIND11_MODULE(_C, m) {
     }
   });
 
-  py::enum_<DType>(m, "dtype")
+  // A Python enum.Enum, so each dtype is a singleton: `t.dtype is fastnn.float32` holds, as in torch.
+  py::native_enum<DType>(m, "dtype", "enum.Enum", "A tensor's element type.")
       .value("bool", DType::Bool)
       .value("int64", DType::Int64)
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
-      .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
-      .def_property_readonly("itemsize", [](DType t) { return itemsize(t); });
+      .finalize();
+  py::object property = py::module_::import("builtins").attr("property");
+  py::object dtype_cls = m.attr("dtype");
+  dtype_cls.attr("is_floating_point") = property(py::cpp_function([](DType t) { return is_floating(t); }));
+  dtype_cls.attr("itemsize") = property(py::cpp_function([](DType t) { return itemsize(t); }));
 
   m.def("_set_size_class", [](py::object cls) { size_class() = cls; });
   m.def("set_num_threads", [](int n) {

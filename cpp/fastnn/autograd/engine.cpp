@@ -2,6 +2,7 @@
 
 #include <queue>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
@@ -23,8 +24,9 @@ struct LaterFirst {
 
 TensorPtr seed_grad(const TensorPtr& root, const TensorPtr& g, size_t i) {
   if (g) {
-    FASTNN_CHECK_STATE(g->shape() == root->shape(), "[backward] grad for output ", i, " has shape ",
-                       shape_str(g->shape()), " but the output has shape ", shape_str(root->shape()));
+    FASTNN_CHECK_STATE(g->shape() == root->shape(), "[backward] Mismatch in shape: grad_output[", i,
+                       "] has a shape of ", shape_str(g->shape()), " and output[", i, "] has a shape of ",
+                       shape_str(root->shape()));
     return g->dtype() == root->dtype() ? g : to_dtype(g, root->dtype());
   }
   FASTNN_CHECK_STATE(root->numel() == 1, "grad can be implicitly created only for scalar outputs (output ",
@@ -40,43 +42,61 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
                      " gradients for ", roots.size(), " tensors");
   GradModeGuard no_grad(false);
   std::unordered_map<Node*, NodeState> state;
-  std::vector<Node*> starts;
+  std::vector<Edge> root_edges;  // owns a leaf root's AccumulateGrad for the whole run
+  std::vector<Node*> starts;     // distinct root nodes
   for (size_t i = 0; i < roots.size(); ++i) {
     const TensorPtr& r = roots[i];
     FASTNN_CHECK_STATE(r->requires_grad(), "element ", i,
                        " of tensors does not require grad and does not have a grad_fn");
     Edge e = gradient_edge(r);
     TensorPtr g = seed_grad(r, grads.empty() ? nullptr : grads[i], i);
-    NodeState& s = state[e.fn.get()];
+    auto [it, fresh] = state.try_emplace(e.fn.get());
+    NodeState& s = it->second;
     s.inputs.resize(e.fn->output_meta().size());
     TensorPtr& slot = s.inputs[e.input_nr];
     slot = slot ? add(slot, g, 1.0) : g;
-    starts.push_back(e.fn.get());
+    if (fresh) starts.push_back(e.fn.get());
+    root_edges.push_back(std::move(e));
   }
-  // Count, for every reachable node, the edges pointing at it (iterative DFS).
+  // Count, for every reachable node, the edges pointing at it (iterative DFS; each node expanded once).
+  std::unordered_set<Node*> seen(starts.begin(), starts.end());
   std::vector<Node*> stack(starts.begin(), starts.end());
-  std::unordered_map<Node*, bool> seen;
-  for (Node* n : starts) seen[n] = true;
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
-    if (capture && capture->count(n)) continue;
     for (const Edge& e : n->next_edges()) {
       if (!e.fn) continue;
       Node* m = e.fn.get();
       state[m].dependencies++;
-      if (!seen[m]) {
-        seen[m] = true;
-        stack.push_back(m);
+      if (seen.insert(m).second) stack.push_back(m);
+    }
+  }
+  // For autograd.grad: run a node only when a captured node lies below it (iterative post-order DFS,
+  // so a node is finished after all of its children).
+  std::unordered_map<Node*, bool> leads_to_capture;
+  if (capture) {
+    std::unordered_set<Node*> visited(starts.begin(), starts.end());
+    std::vector<std::pair<Node*, size_t>> dfs;
+    for (Node* n : starts) dfs.push_back({n, 0});
+    while (!dfs.empty()) {
+      Node* n = dfs.back().first;
+      size_t i = dfs.back().second++;
+      const auto& edges = n->next_edges();
+      if (i < edges.size()) {
+        Node* c = edges[i].fn.get();
+        if (c && visited.insert(c).second) dfs.push_back({c, 0});
+        continue;
       }
+      bool leads = false;
+      for (const Edge& e : edges)
+        if (e.fn && (capture->count(e.fn.get()) || leads_to_capture[e.fn.get()])) leads = true;
+      leads_to_capture[n] = leads;
+      dfs.pop_back();
     }
   }
   std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
   for (Node* n : starts)
-    if (state[n].dependencies == 0 && seen[n]) {
-      ready.push(n);
-      seen[n] = false;  // queued once
-    }
+    if (state[n].dependencies == 0) ready.push(n);
   while (!ready.empty()) {
     Node* n = ready.top();
     ready.pop();
@@ -87,16 +107,19 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
       if (!in[i]) in[i] = zeros(n->output_meta()[i].shape, n->output_meta()[i].dtype);
     for (auto& [nr, weak] : n->retained())
       if (TensorPtr t = weak.lock()) t->set_grad(t->grad() ? add(t->grad(), in[nr], 1.0) : clone(in[nr]));
+    std::vector<TensorPtr> out;
+    bool run_node = true;
     if (capture) {
       auto it = capture->find(n);
-      if (it != capture->end()) {
-        for (auto& [nr, out] : it->second) *out = in[nr];
-        continue;
-      }
-      if (dynamic_cast<AccumulateGrad*>(n)) continue;
+      if (it != capture->end())
+        for (auto& [nr, slot] : it->second) *slot = in[nr];
+      run_node = leads_to_capture[n];
     }
-    std::vector<TensorPtr> out = n->apply(in);
-    if (!retain_graph) n->release_saved();
+    if (run_node) {
+      out = n->apply(in);
+      if (!retain_graph) n->release_saved();
+    }
+    // A node that did not run still releases its children's dependency on it.
     const auto& edges = n->next_edges();
     for (size_t i = 0; i < edges.size(); ++i) {
       const Edge& e = edges[i];
@@ -109,9 +132,11 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
                            " returned an invalid gradient at index ", i, " - got ",
                            shape_str(out[i]->shape()), " but expected shape compatible with ",
                            shape_str(meta.shape));
+        // As torch does, a gradient of another dtype (from a custom Function) is cast to the input's.
+        TensorPtr g = out[i]->dtype() == meta.dtype ? out[i] : to_dtype(out[i], meta.dtype);
         ms.inputs.resize(m->output_meta().size());
         TensorPtr& slot = ms.inputs[e.input_nr];
-        slot = slot ? add(slot, out[i], 1.0) : out[i];
+        slot = slot ? add(slot, g, 1.0) : g;
       }
       if (--ms.dependencies == 0) ready.push(m);
     }
@@ -131,7 +156,8 @@ std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::ve
   std::unordered_map<Node*, std::vector<std::pair<uint32_t, TensorPtr*>>> capture;
   std::vector<Edge> keep;  // holds AccumulateGrad nodes alive for the duration
   for (size_t i = 0; i < inputs.size(); ++i) {
-    FASTNN_CHECK_STATE(inputs[i]->requires_grad(), "[grad] input ", i, " does not require grad");
+    FASTNN_CHECK_STATE(inputs[i]->requires_grad(), "[grad] One of the differentiated Tensors (input ", i,
+                       ") does not require grad");
     Edge e = gradient_edge(inputs[i]);
     capture[e.fn.get()].push_back({e.input_nr, &result[i]});
     keep.push_back(e);

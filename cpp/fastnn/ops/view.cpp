@@ -208,12 +208,14 @@ TensorPtr expand(const TensorPtr& t, IntList shape) {
     }
     int64_t have = t->shape()[i - lead];
     int64_t want = shape[i] == -1 ? have : shape[i];
+    FASTNN_CHECK(want >= 0, "[expand] invalid size ", shape[i], " at dimension ", i, " (only -1 keeps a size)");
     FASTNN_CHECK(have == want || have == 1, "[expand] the expanded size of the tensor (", want,
                  ") must match the existing size (", have, ") at non-singleton dimension ", i,
                  ". Target sizes: ", shape_str(shape), ". Tensor sizes: ", shape_str(t->shape()));
     s[i] = want;
     st[i] = have == want ? t->strides()[i - lead] : 0;
   }
+  checked_numel(s, "expand");
   TensorPtr out = make_view(t, s, st, t->offset());
   Shape in = t->shape();
   record_grad_only("ExpandBackward0", out, {t}, [in](const TensorPtr& g) { return Grads{sum_to(g, in)}; });

@@ -3,7 +3,7 @@
 from fastnn import _C
 from fastnn.autograd.function import Function, FunctionCtx  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
-from fastnn.autograd.gradcheck import gradcheck  # noqa: F401
+from fastnn.autograd.gradcheck import GradcheckError, gradcheck  # noqa: F401
 
 
 def _as_list(x):

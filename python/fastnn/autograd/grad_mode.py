@@ -1,12 +1,61 @@
 """Grad mode: no_grad, enable_grad and set_grad_enabled, as context managers and decorators."""
 
 import functools
+import inspect
 
 from fastnn import _C
 
 
+def _decorate(make_ctx, fn):
+    """Runs `fn` (a function or a generator function) under a fresh context from `make_ctx`."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            # The mode holds while the generator body runs, not while its caller runs between items.
+            try:
+                with make_ctx():
+                    item = next(gen)
+                while True:
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        with make_ctx():
+                            gen.close()
+                        raise
+                    except BaseException as e:  # noqa: BLE001  (forward throw() into the generator)
+                        with make_ctx():
+                            item = gen.throw(e)
+                    else:
+                        with make_ctx():
+                            item = gen.send(sent)
+            except StopIteration as stop:
+                return stop.value
+
+        return generator
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_ctx():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 class _GradModeContext:
     _enabled = True
+
+    def __new__(cls, orig_func=None):
+        # Like torch, `@no_grad` works without parentheses as well as `@no_grad()`.
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments (got {type(orig_func).__name__})")
+        return cls()(orig_func)
+
+    def __init__(self, orig_func=None):
+        self._prev = _C.is_grad_enabled()
 
     def __enter__(self):
         self._prev = _C.is_grad_enabled()
@@ -16,12 +65,7 @@ class _GradModeContext:
         _C._set_grad_enabled(self._prev)
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with type(self)():
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _decorate(type(self), fn)
 
 
 class no_grad(_GradModeContext):
@@ -36,7 +80,7 @@ class enable_grad(_GradModeContext):
     _enabled = True
 
 
-class set_grad_enabled(_GradModeContext):
+class set_grad_enabled:
     """Sets grad mode to `mode`; takes effect immediately, like torch, and restores on exit."""
 
     def __init__(self, mode):
@@ -45,15 +89,17 @@ class set_grad_enabled(_GradModeContext):
         _C._set_grad_enabled(self._enabled)
 
     def __enter__(self):
-        pass
+        _C._set_grad_enabled(self._enabled)
+
+    def __exit__(self, *exc):
+        _C._set_grad_enabled(self._prev)
 
     def __call__(self, fn):
         _C._set_grad_enabled(self._prev)
         mode = self._enabled
+        return _decorate(lambda: set_grad_enabled(mode), fn)
 
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
+    def __repr__(self):
+        return f"fastnn.autograd.grad_mode.set_grad_enabled(mode={self._enabled})"
 
-        return wrapper
+    __str__ = __repr__
