@@ -38,6 +38,32 @@ py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max
   return values_indices(is_max ? "max" : "min", r);
 }
 
+// A clamp bound: None or a number. A Python float bound makes an integer input float, as in torch.
+OptDouble bound_arg(py::handle h, const char* op, bool& float_bound) {
+  if (h.is_none()) return std::nullopt;
+  FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(h), "[", op, "] tensor bounds are not supported; pass numbers for min and max");
+  TensorPtr v = operand(h, op);
+  if (v->dtype() == DType::Float64) {
+    float_bound = true;
+    return *v->data<double>();
+  }
+  return v->dtype() == DType::Int64 ? double(*v->data<int64_t>()) : double(*v->data<bool>());
+}
+
+TensorPtr clamp_op(const TensorPtr& x, py::handle lo, py::handle hi) {
+  bool float_bound = false;
+  OptDouble l = bound_arg(lo, "clamp", float_bound), h = bound_arg(hi, "clamp", float_bound);
+  py::gil_scoped_release nogil;
+  return clamp(float_bound && !is_floating(x->dtype()) ? to_dtype(x, DType::Float32) : x, l, h);
+}
+
+// x ** e: a number exponent takes the scalar path (a float one makes an integer input float).
+TensorPtr pow_op(const TensorPtr& x, const TensorPtr& e) {
+  if (!e->is_wrapped_number() || e->dtype() == DType::Bool) return pow(x, e);
+  if (e->dtype() == DType::Int64) return pow(x, double(*e->data<int64_t>()));
+  return pow(is_floating(x->dtype()) ? x : to_dtype(x, DType::Float32), *e->data<double>());
+}
+
 std::optional<int64_t> opt_dim(py::handle h, const char* op) {
   if (h.is_none()) return std::nullopt;
   return int_arg(h, op, "dim");
@@ -61,16 +87,28 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   def_op(m, cls, "relu", [](const TensorPtr& x) { return relu(x); }, GilRelease());
   def_op(m, cls, "sigmoid", [](const TensorPtr& x) { return sigmoid(x); }, GilRelease());
   def_op(m, cls, "tanh", [](const TensorPtr& x) { return tanh(x); }, GilRelease());
-  auto clamp_fn = [](const TensorPtr& x, OptDouble lo, OptDouble hi) { return clamp(x, lo, hi); };
-  def_op(m, cls, "clamp", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none(), GilRelease());
-  def_op(m, cls, "clip", clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none(), GilRelease());
+  def_op(m, cls, "clamp", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());
+  def_op(m, cls, "clip", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());
+  cls.def("clamp_", [](TensorPtr t, py::handle lo, py::handle hi) {
+    bool float_bound = false;
+    OptDouble l = bound_arg(lo, "clamp_", float_bound), h = bound_arg(hi, "clamp_", float_bound);
+    FASTNN_CHECK_TYPE(!float_bound || is_floating(t->dtype()), "[clamp_] result type float32 can't be cast to the "
+                      "desired output type ", dtype_name(t->dtype()));
+    py::gil_scoped_release nogil;
+    clamp_(t, l, h);
+    return t;
+  }, py::arg("min") = py::none(), py::arg("max") = py::none());
   def_op(m, cls, "pow", [](const TensorPtr& x, py::handle e) {
     TensorPtr te = operand(e, "pow");
     py::gil_scoped_release nogil;
-    if (te->is_wrapped_number() && te->dtype() != DType::Bool)
-      return pow(x, te->dtype() == DType::Float64 ? *te->data<double>() : double(*te->data<int64_t>()));
-    return pow(x, te);
+    return pow_op(x, te);
   }, py::arg("exponent"));
+  cls.def("__pow__", [](const TensorPtr& x, py::handle e) -> py::object {
+    if (!is_operand(e)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    TensorPtr te = operand(e, "pow");
+    py::gil_scoped_release nogil;
+    return py::cast(pow_op(x, te));
+  });
 
   // elementwise binary
   def_op(m, cls, "add", [](const TensorPtr& a, py::handle b, double alpha) {

@@ -64,6 +64,9 @@ TensorPtr from_numpy(py::array arr, bool copy) {
     if (s < 0 || s % py::ssize_t(isz) != 0) expressible = false;
     strides.push_back(s / py::ssize_t(isz));
   }
+  FASTNN_CHECK(copy || expressible, "[from_numpy] the array's strides ", Shape(arr.strides(), arr.strides() + arr.ndim()),
+               " (bytes) are negative or not a multiple of the element size ", isz,
+               "; tensors cannot view such memory: pass array.copy()");
   if (copy || !expressible) {
     py::array c = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
     TensorPtr t = Tensor::empty(shape, *dt, copy ? "tensor" : "from_numpy");
@@ -112,7 +115,14 @@ TensorPtr get_item(const TensorPtr& self, py::handle idx) {
   FASTNN_CHECK_INDEX(consumed <= self->dim(), "[index] too many indices for tensor of dimension ", self->dim(), " (got ",
                      consumed, ")");
   TensorPtr r = self;
-  int64_t dim = 0;
+  int64_t dim = 0, selected = 0;  // dim in r; ints applied so far (messages count their dims, as torch does)
+  auto select_checked = [&](int64_t index) {
+    int64_t size = r->shape()[dim];
+    FASTNN_CHECK_INDEX(index >= -size && index < size, "[index] index ", index, " is out of bounds for dimension ",
+                       dim + selected, " with size ", size);
+    r = select(r, dim, index);
+    selected++;
+  };
   for (py::handle h : items) {
     if (h.is_none()) {
       r = unsqueeze(r, dim++);
@@ -125,13 +135,13 @@ TensorPtr get_item(const TensorPtr& self, py::handle idx) {
     } else if (py::isinstance<Tensor>(h)) {
       TensorPtr ti = h.cast<TensorPtr>();
       if (ti->dim() == 0 && ti->dtype() == DType::Int64) {
-        r = select(r, dim, *ti->data<int64_t>());
+        select_checked(*ti->data<int64_t>());
         continue;
       }
       throw TypeError("[index] indexing with a tensor of indices or a mask is not supported yet; use integers, "
                       "slices, None and ...");
     } else if (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
-      r = select(r, dim, int_arg(h, "index", "index"));
+      select_checked(int_arg(h, "index", "index"));
     } else {
       throw TypeError(str("[index] only integers, slices (`:`), ellipsis (`...`) and None are valid indices (got ",
                           std::string(py::str(py::type::of(h).attr("__name__"))), ")"));
@@ -238,7 +248,10 @@ TensorClass bind_tensor(py::module_& m) {
       .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, GilRelease())
       .def("fill_", [](TensorPtr t, py::handle v) {
         TensorPtr s = operand(v, "fill_");
-        fill_(t, s->dtype() == DType::Float64 ? *s->data<double>() : s->dtype() == DType::Int64 ? double(*s->data<int64_t>()) : double(*s->data<bool>()));
+        FASTNN_CHECK(s->dim() == 0, "[fill_] only supports a 0-dimension value tensor, got one with ", s->dim(), " dimensions");
+        double value = 0;
+        FASTNN_DISPATCH_ALL(s->dtype(), "fill_", [&] { value = double(*s->data<scalar_t>()); });
+        fill_(t, value);
         return t;
       })
       .def("zero_", [](TensorPtr t) { zero_(t); return t; })
@@ -291,11 +304,6 @@ TensorClass bind_tensor(py::module_& m) {
       .def("__rmul__", binop([](const TensorPtr& a, const TensorPtr& b) { return mul(b, a); }, "mul"))
       .def("__truediv__", binop([](const TensorPtr& a, const TensorPtr& b) { return div(a, b); }, "div"))
       .def("__rtruediv__", binop([](const TensorPtr& a, const TensorPtr& b) { return div(b, a); }, "div"))
-      .def("__pow__", binop([](const TensorPtr& a, const TensorPtr& b) {
-        if (b->is_wrapped_number() && b->dtype() != DType::Bool)
-          return pow(a, b->dtype() == DType::Float64 ? *b->data<double>() : double(*b->data<int64_t>()));
-        return pow(a, b);
-      }, "pow"))
       .def("__rpow__", binop([](const TensorPtr& a, const TensorPtr& b) { return pow(b, a); }, "pow"))
       .def("__matmul__", binop([](const TensorPtr& a, const TensorPtr& b) { return matmul(a, b); }, "matmul"))
       .def("__eq__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Eq); }, "eq"))
@@ -317,8 +325,6 @@ TensorClass bind_tensor(py::module_& m) {
            py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
       .def("mul_", [](TensorPtr t, py::handle o) { mul_(t, operand(o, "mul_")); return t; }, py::arg("other"))
       .def("div_", [](TensorPtr t, py::handle o) { div_(t, operand(o, "div_")); return t; }, py::arg("other"))
-      .def("clamp_", [](TensorPtr t, OptDouble lo, OptDouble hi) { clamp_(t, lo, hi); return t; },
-           py::arg("min") = py::none(), py::arg("max") = py::none())
       .def("relu_", [](TensorPtr t) { relu_(t); return t; })
       // reductions with dtype
       .def("sum", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {

@@ -45,7 +45,7 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     return _finish(_C._full(_size((size,), "full"), float(fill_value), dtype), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=None):
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -69,7 +69,9 @@ def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
 def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, generator=None, device=None):
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
-    if high is None:
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
+    if high is None or size is None:
         raise TypeError("[randint] missing the 'high' or 'size' argument")
     return _finish(_C._randint(int(low), int(high), _size((size,), "randint"), dtype or int64), requires_grad)
 
@@ -101,13 +103,22 @@ def from_numpy(array):
     return _C._from_numpy(array, False)
 
 
+def _holds_float64(data):
+    """True when nested lists hold a float64 NumPy value or tensor (which keep float64, as in torch)."""
+    if isinstance(data, (list, tuple)):
+        return any(_holds_float64(d) for d in data)
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data.dtype == np.float64
+    return isinstance(data, _C.Tensor) and data.dtype == float64
+
+
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
     if isinstance(data, _C.Tensor):
         t = data.detach().clone()
     else:
-        if isinstance(data, np.ndarray):
-            arr = data
+        if isinstance(data, (np.ndarray, np.generic)):  # NumPy values keep their dtype
+            arr = np.asarray(data)
         else:
             try:
                 arr = np.asarray(data)
@@ -115,7 +126,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
                 raise ValueError(f"[tensor] could not build a tensor from the data: {e}") from None
             if arr.dtype == object:
                 raise TypeError(f"[tensor] could not infer a dtype for data of type {type(data).__name__}")
-            if arr.dtype.kind == "f":  # Python floats take the default dtype
+            # Python floats take the default dtype
+            if arr.dtype.kind == "f" and not (arr.dtype == np.float64 and _holds_float64(data)):
                 arr = arr.astype(np.float32)
         t = _C._from_numpy(arr, True)
     if dtype is not None and t.dtype != dtype:

@@ -67,12 +67,15 @@ def check_op(fn, arrays, prep=None, grad=True, atol=None, rtol=None, uses_module
     """Runs `fn` on fastnn and on torch with the same inputs; compares outputs and input gradients.
 
     `fn(*inputs)` (or `fn(lib, *inputs)` with uses_module, where lib is fastnn or torch) may return a
-    tensor or a tuple of tensors. `prep(lib, x)` transforms each leaf before the op (views).
+    tensor or a tuple of tensors. `prep(lib, x)` transforms each leaf before the op (views); a list
+    gives one prep (or None) per input.
     Returns (fastnn outputs, torch outputs).
     """
     ours, theirs = make_leaves(arrays, grad)
-    f_in = [prep(fastnn, x) if prep else x for x in ours]
-    t_in = [prep(torch, x) if prep else x for x in theirs]
+    preps = list(prep) if isinstance(prep, (list, tuple)) else [prep] * len(ours)
+    assert len(preps) == len(ours), "one prep per input"
+    f_in = [p(fastnn, x) if p else x for p, x in zip(preps, ours)]
+    t_in = [p(torch, x) if p else x for p, x in zip(preps, theirs)]
     f_out = fn(fastnn, *f_in) if uses_module else fn(*f_in)
     t_out = fn(torch, *t_in) if uses_module else fn(*t_in)
     f_outs = f_out if isinstance(f_out, tuple) else (f_out,)
@@ -98,3 +101,50 @@ def check_op(fn, arrays, prep=None, grad=True, atol=None, rtol=None, uses_module
             assert a.grad is not None, f"input {i}: torch has a gradient, fastnn none"
             assert_close(a.grad, b.grad, atol, rtol, what=f"grad of input {i}")
     return f_out, t_out
+
+
+# Layouts of an op's input: (storage shape from the logical shape, view taking the leaf to the logical shape).
+# "expanded" broadcasts a size-1 first dim, so the leaf's gradient is a sum over it.
+LAYOUTS = {
+    "contiguous": (lambda s: s, None),
+    "transposed": (lambda s: s[:-2] + (s[-1], s[-2]), lambda lib, x: x.transpose(-1, -2)),
+    "strided": (lambda s: s[:-1] + (2 * s[-1],), lambda lib, x: x[..., ::2]),
+    "offset": (lambda s: (s[0] + 2,) + s[1:], lambda lib, x: x[1:-1]),
+}
+
+
+def _expanded(shape):
+    return (1,) + tuple(shape[1:]), lambda lib, x: x.expand(*shape)
+
+
+def layout_input(rng, shape, layout, dtype=np.float32, low=-2.0, high=2.0):
+    """(array, prep): random values for a leaf whose `prep` view has `shape` in the given layout.
+
+    Layouts: those in LAYOUTS (transposed needs 2 dims) and "expanded" (a size-1 first dim broadcast)."""
+    shape = tuple(shape)
+    if layout == "expanded":
+        storage, prep = _expanded(shape)
+    else:
+        fn, prep = LAYOUTS[layout]
+        storage = fn(shape)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        arr = rng.uniform(low, high, size=storage).astype(dtype)
+    elif dtype.kind == "b":
+        arr = rng.integers(0, 2, size=storage).astype(bool)
+    else:
+        arr = rng.integers(int(low), int(high) + 1, size=storage).astype(dtype)
+    return arr, prep
+
+
+def gradcheck_op(fn, arrays, **kwargs):
+    """fastnn.autograd.gradcheck of `fn` on float64 leaves made from `arrays` (non-float arrays are passed
+    as tensors that do not require grad). Non-contiguous views belong inside `fn`."""
+    inputs = []
+    for a in arrays:
+        a = np.asarray(a)
+        if a.dtype.kind == "f":
+            inputs.append(fastnn.tensor(a.astype(np.float64), requires_grad=True))
+        else:
+            inputs.append(fastnn.tensor(a))
+    assert fastnn.autograd.gradcheck(fn, inputs, **kwargs)

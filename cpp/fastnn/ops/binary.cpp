@@ -61,17 +61,24 @@ class ProductBackward : public Node {
       if (needs_input_grad(0)) r[0] = grad_for(div(g, b), sa, a_type_);
       if (needs_input_grad(1)) r[1] = grad_for(neg(div(mul(g, a), mul(b, b))), sb, b_type_);
     } else {
-      // d/da a^b = b * a^(b-1); d/db a^b = a^b * log(a), taken as 0 where a == 0 and b >= 0.
-      if (needs_input_grad(0)) r[0] = grad_for(mul(mul(g, b), pow(a, sub(b, scalar_tensor(1, DType::Int64, true), 1))), sa, a_type_);
-      if (needs_input_grad(1)) {
-        TensorPtr ab = pow(a, b);
-        TensorPtr la = log(a);
-        TensorPtr d = mul(g, mul(ab, la));
-        TensorPtr zero_mask = compare(a, scalar_tensor(0, DType::Int64, true), CompareOp::Eq);
+      // d/da a^b = b * a^(b-1), taken as 0 where b == 0 (also at a == 0);
+      // d/db a^b = a^b * log(a), taken as 0 where a == 0 and b >= 0.
+      // Computed in the result's dtype: a number operand may be an int or a bool.
+      TensorPtr af = cast(a, g->dtype()), bf = cast(b, g->dtype());
+      if (needs_input_grad(0)) {
+        TensorPtr d = mul(mul(g, bf), pow(af, sub(bf, scalar_tensor(1, DType::Int64, true), 1)));
         TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
         FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
-          map_binary<scalar_t, scalar_t>(*safe, *d, *cast(zero_mask, d->dtype()),
-                                         [](scalar_t v, scalar_t z) { return z != 0 ? scalar_t(0) : v; });
+          map_binary<scalar_t, scalar_t>(*safe, *d, *bf, [](scalar_t v, scalar_t e) { return e == 0 ? scalar_t(0) : v; });
+        });
+        r[0] = grad_for(safe, sa, a_type_);
+      }
+      if (needs_input_grad(1)) {
+        TensorPtr d = mul(g, mul(pow(af, bf), log(af)));
+        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
+        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
+          map_ternary<scalar_t>(*safe, *d, *af, *bf,
+                                [](scalar_t v, scalar_t x, scalar_t e) { return x == 0 && e >= 0 ? scalar_t(0) : v; });
         });
         r[1] = grad_for(safe, sb, b_type_);
       }

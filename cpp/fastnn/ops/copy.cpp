@@ -40,9 +40,18 @@ void check_inplace_shape(const TensorPtr& self, const Shape& shape, const char* 
                " doesn't match the broadcast shape ", shape_str(shape));
 }
 
+// The base of a view does not take over the history of a write through the view, so a value that
+// requires grad written into a view would silently lose its gradient: refuse it instead.
+static void check_view_write(const TensorPtr& self, bool src_requires_grad, const char* op) {
+  FASTNN_CHECK_STATE(!(src_requires_grad && self->base()), "[", op, "] writing a value that requires grad into a "
+                     "view of another tensor (a slice, an index or a view) is not supported: the gradient would not "
+                     "reach it through the viewed tensor; build the result out of place");
+}
+
 void inplace_with_history(TensorPtr& self, const char* op, bool track,
                           const std::function<TensorPtr(const TensorPtr&)>& compute) {
   check_inplace(self, op);
+  check_view_write(self, track, op);
   TensorPtr snapshot = self;
   if (track) {
     snapshot = copy_of(self, self->dtype());
@@ -94,6 +103,7 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype) {
 
 void copy_(TensorPtr& self, const TensorPtr& src) {
   check_inplace(self, "copy_");
+  check_view_write(self, any_requires_grad({&src}), "copy_");
   broadcast_shapes(self->shape(), src->shape(), "copy_");
   FASTNN_CHECK(broadcast_shapes(self->shape(), src->shape(), "copy_") == self->shape(), "[copy_] source of shape ",
                src->shape(), " cannot be broadcast to the destination's shape ", self->shape());
@@ -101,7 +111,7 @@ void copy_(TensorPtr& self, const TensorPtr& src) {
   TensorPtr from = src->storage() == self->storage() ? copy_of(src, src->dtype()) : src;
   copy_data(*self, *from);
   self->bump_version();
-  if (any_requires_grad({&self, &src})) {
+  if (any_requires_grad({&self, &src}) && is_floating(self->dtype())) {  // an integer copy ends the graph
     Shape src_shape = src->shape();
     DType src_dtype = src->dtype();
     auto node = std::make_shared<GradOnlyBackward>("CopyBackwards", [src_shape, src_dtype](const TensorPtr& g) {

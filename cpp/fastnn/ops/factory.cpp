@@ -45,6 +45,11 @@ TensorPtr scalar_tensor(double value, DType dtype, bool wrapped_number) {
 }
 
 TensorPtr arange(double start, double end, double step, DType dtype) {
+  if (dtype == DType::Int64) {  // an integer range truncates its bounds and step first, as torch does
+    start = std::trunc(start);
+    end = std::trunc(end);
+    step = std::trunc(step);
+  }
   FASTNN_CHECK(step != 0, "[arange] step must be nonzero");
   FASTNN_CHECK(std::isfinite(start) && std::isfinite(end), "[arange] unsupported range: ", start, " -> ", end);
   FASTNN_CHECK((end - start) / step >= 0, "[arange] upper bound and larger bound inconsistent with step sign: start=",

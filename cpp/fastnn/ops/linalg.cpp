@@ -117,10 +117,13 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
   TensorPtr c;
   {
     GradModeGuard no_grad(false);
-    if (alpha == 1) {
+    if (beta == 0) {  // the bias is ignored, NaN and inf included (as in torch)
+      c = mm_forward(a, b);
+      if (alpha != 1) c = mul(c, scalar_tensor(alpha, DType::Float64, true));
+    } else if (alpha == 1) {
       c = beta == 1 ? contiguous(expand(bias->detach(), out_shape)) : mul(expand(bias->detach(), out_shape), scalar_tensor(beta, DType::Float64, true));
       if (c->storage() == bias->storage()) c = clone(c);
-      gemm_into(*a, *b, *c, beta != 0);
+      gemm_into(*a, *b, *c, true);
     } else {
       c = add(mul(expand(bias->detach(), out_shape), scalar_tensor(beta, DType::Float64, true)), mm_forward(a, b), alpha);
     }

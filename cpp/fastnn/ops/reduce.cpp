@@ -96,7 +96,8 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   DType out_dt = dtype ? *dtype : (is_floating(x->dtype()) ? x->dtype() : DType::Int64);
   if (mean) FASTNN_CHECK_TYPE(is_floating(out_dt), "[mean] could not infer output dtype. Input dtype must be either "
                                                    "a floating point or complex dtype. Got: ", dtype_name(x->dtype()));
-  Plan p = plan_reduction(x, dims, op);
+  // With a dtype the input is converted first (float -> int64 truncates each element), as in torch.
+  Plan p = plan_reduction(dtype ? cast(x->detach(), out_dt) : x, dims, op);
   TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op);
   double scale = mean ? 1.0 / double(p.reduced) : 1.0;
   if (mean && p.reduced == 0) scale = NAN;  // mean of nothing is nan, as in torch
@@ -109,7 +110,7 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
         row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
     });
   });
-  if (any_requires_grad({&x})) {
+  if (any_requires_grad({&x}) && is_floating(out_dt)) {  // an integer sum ends the graph, like .long()
     Shape in = x->shape(), keep = p.keep_shape;
     DType in_dt = x->dtype();
     double n = double(p.reduced);
@@ -203,10 +204,12 @@ TensorPtr extreme_all(const TensorPtr& x, bool is_max) {
                                          "Specify the reduction dim with the 'dim' argument.");
   TensorPtr v = extreme(x, {}, false, is_max, op).first;
   if (any_requires_grad({&x})) {
-    // Ties share the gradient evenly, as in torch.
+    // Ties share the gradient evenly, as in torch; a NaN result shares it among the NaNs.
     TensorPtr xs = x->detach();
-    record_grad_only(is_max ? "MaxBackward1" : "MinBackward1", v, {x}, [xs, v](const TensorPtr& g) {
-      TensorPtr mask = cast(compare(xs, v->detach(), CompareOp::Eq), g->dtype());
+    bool nan_result = false;
+    FASTNN_DISPATCH_FLOAT(v->dtype(), op, [&] { nan_result = std::isnan(*v->data<scalar_t>()); });
+    record_grad_only(is_max ? "MaxBackward1" : "MinBackward1", v, {x}, [xs, v, nan_result](const TensorPtr& g) {
+      TensorPtr mask = cast(nan_result ? compare(xs, xs, CompareOp::Ne) : compare(xs, v->detach(), CompareOp::Eq), g->dtype());
       TensorPtr count = sum(mask);
       return Grads{mul(mask, div(g, count))};
     });
@@ -242,7 +245,8 @@ TensorPtr argmax(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
   if (!dim) {
     FASTNN_CHECK_INDEX(x->numel() > 0, "[argmax] Expected reduction dim to be specified for input.numel() == 0.");
     TensorPtr flat = reshape(x->detach(), {-1});
-    return extreme(flat, {0}, false, true, "argmax").second;
+    TensorPtr idx = extreme(flat, {0}, false, true, "argmax").second;
+    return keepdim ? reshape(idx, IntList(x->dim(), 1)) : idx;
   }
   return extreme(x->detach(), {wrap_dim(*dim, x->dim(), "argmax")}, keepdim, true, "argmax").second;
 }
@@ -251,7 +255,8 @@ TensorPtr argmin(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
   if (!dim) {
     FASTNN_CHECK_INDEX(x->numel() > 0, "[argmin] Expected reduction dim to be specified for input.numel() == 0.");
     TensorPtr flat = reshape(x->detach(), {-1});
-    return extreme(flat, {0}, false, false, "argmin").second;
+    TensorPtr idx = extreme(flat, {0}, false, false, "argmin").second;
+    return keepdim ? reshape(idx, IntList(x->dim(), 1)) : idx;
   }
   return extreme(x->detach(), {wrap_dim(*dim, x->dim(), "argmin")}, keepdim, false, "argmin").second;
 }

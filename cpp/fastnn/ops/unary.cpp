@@ -1,6 +1,7 @@
 // Elementwise unary ops: the table in unary_table.h expanded into forward kernels, backward
 // nodes and public functions; then clamp and pow, which take extra arguments.
 #include <cmath>
+#include <cstdlib>
 
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"

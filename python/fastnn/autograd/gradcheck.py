@@ -38,9 +38,9 @@ def _numeric(fn, inputs, t, k, eps):
         for idx in np.ndindex(view.shape):
             orig = view[idx]
             view[idx] = orig + eps
-            plus = _flat_outputs(fn, inputs)[k].numpy().astype(np.float64).reshape(-1)
+            plus = _flat_outputs(fn, inputs)[k].detach().numpy().astype(np.float64).reshape(-1)
             view[idx] = orig - eps
-            minus = _flat_outputs(fn, inputs)[k].numpy().astype(np.float64).reshape(-1)
+            minus = _flat_outputs(fn, inputs)[k].detach().numpy().astype(np.float64).reshape(-1)
             view[idx] = orig
             rows.append((plus - minus) / (2 * eps))
     return np.array(rows).reshape(t.numel(), -1)
