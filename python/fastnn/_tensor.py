@@ -126,7 +126,7 @@ def _cuda(self, *args, **kwargs):
 
 _methods = {
     "__repr__": _repr,
-    "__str__": _repr,
+    "__str__": lambda self: self.__repr__(),  # subclasses (Parameter) print their own repr
     "__iter__": _iter,
     "__format__": _format,
     "__deepcopy__": _deepcopy,

@@ -137,3 +137,39 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index) 
 }
 
 }  // namespace fastnn
+
+namespace fastnn {
+
+TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices, std::optional<int64_t> padding_idx) {
+  FASTNN_CHECK(weight->dim() == 2, "[embedding] expected a 2-D weight (num_embeddings, embedding_dim), got shape ",
+               weight->shape());
+  FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding] expected int64 indices, got ", dtype_name(indices->dtype()));
+  int64_t num = weight->shape()[0], dim = weight->shape()[1];
+  TensorPtr idx = contiguous(reshape(indices, {-1}));
+  const int64_t* ip = idx->data<int64_t>();
+  for (int64_t i = 0; i < idx->numel(); ++i)
+    FASTNN_CHECK_INDEX(ip[i] >= 0 && ip[i] < num, "[embedding] index ", ip[i], " is out of range for ", num, " embeddings");
+  TensorPtr w = contiguous(weight->detach());
+  Shape out_shape = indices->shape();
+  out_shape.push_back(dim);
+  TensorPtr out = Tensor::empty(out_shape, w->dtype(), "embedding");
+  FASTNN_DISPATCH_FLOAT(w->dtype(), "embedding", [&] {
+    gather_rows<scalar_t>(w->data<scalar_t>(), out->mutable_data<scalar_t>(), ip, 1, num, idx->numel(), dim);
+  });
+  if (any_requires_grad({&weight})) {
+    int64_t pad = padding_idx ? *padding_idx : -1;
+    record_grad_only("EmbeddingBackward0", out, {weight, nullptr}, [idx, num, dim, pad](const TensorPtr& g) {
+      TensorPtr gc = contiguous(g);
+      TensorPtr r = zeros({num, dim}, g->dtype());
+      FASTNN_DISPATCH_FLOAT(g->dtype(), "embedding", [&] {
+        scalar_t* pr = r->mutable_data<scalar_t>();
+        scatter_add_rows<scalar_t>(gc->data<scalar_t>(), pr, idx->data<int64_t>(), 1, num, idx->numel(), dim);
+        if (pad >= 0) std::fill(pr + pad * dim, pr + (pad + 1) * dim, scalar_t(0));  // the padding row never learns
+      });
+      return std::vector<TensorPtr>{r, nullptr};
+    });
+  }
+  return out;
+}
+
+}  // namespace fastnn

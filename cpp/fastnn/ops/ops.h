@@ -58,6 +58,8 @@ TensorPtr select(const TensorPtr& t, int64_t dim, int64_t index);
 TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int64_t step);
 // Rows `index` (int64, 0-d or 1-d, negative counts from the end) of `t` along `dim`, copied.
 TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index);
+// Rows of `weight` picked by int64 `indices` (any shape); the padding row gets no gradient.
+TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices, std::optional<int64_t> padding_idx);
 
 // ---- joining (join.cpp) ----
 TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim);

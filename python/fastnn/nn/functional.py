@@ -12,6 +12,8 @@ def _reduction(reduction, size_average=None, reduce=None):
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
         reduction = "none" if not reduce else "mean" if size_average else "sum"
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                      stacklevel=3)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return _REDUCTIONS[reduction]
@@ -100,11 +102,15 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                           _ints(padding, "avg_pool2d", "padding"), ceil_mode, count_include_pad, divisor_override)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def _warn_target_size(input, target):
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", stacklevel=2)
+                      "Please ensure they have the same size.", stacklevel=3)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    _warn_target_size(input, target)
     return _C._mse_loss(input, target, _reduction(reduction, size_average, reduce))
 
 
@@ -119,10 +125,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    _warn_target_size(input, target)
     return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    _warn_target_size(input, target)
+    if beta == 0.0:  # as torch: plain l1 (and its grad_fn names)
+        return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce))
     return _C._smooth_l1_loss(input, target, _reduction(reduction, size_average, reduce), float(beta))
 
 
@@ -136,12 +146,31 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                                 _reduction(reduction, size_average, reduce))
 
 
+def _check_dropout_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
+    _check_dropout_p(p)
     out = _C._dropout(input, float(p), bool(training))
     return input.copy_(out) if inplace and out is not input else out
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
+    _check_dropout_p(p)
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will result "
+                      "in an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+                      "inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", stacklevel=2)
     out = _C._feature_dropout(input, float(p), bool(training))
     return input.copy_(out) if inplace and out is not input else out
 
@@ -151,11 +180,24 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    out = _C._leaky_relu(input, float(negative_slope))
-    return input.copy_(out) if inplace else out
+    if not inplace:
+        return _C._leaky_relu(input, float(negative_slope))
+    # the op saves its input for backward: give it a copy, since `input` is overwritten here
+    return input.copy_(_C._leaky_relu(input.clone() if input.requires_grad else input, float(negative_slope)))
 
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"[gelu] approximate argument must be either none or tanh, got {approximate!r}")
     return _C._gelu(input, approximate == "tanh")
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("[embedding] max_norm, scale_grad_by_freq and sparse are not supported")
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if not -n <= padding_idx < n:
+            raise ValueError(f"[embedding] padding_idx must be within num_embeddings ({n}), got {padding_idx}")
+        padding_idx %= n
+    return _C._embedding(weight, input, padding_idx)

@@ -15,3 +15,4 @@ from fastnn.nn.modules.loss import (  # noqa: F401
 )
 from fastnn.nn.modules.module import Module  # noqa: F401
 from fastnn.nn.modules.pooling import AvgPool2d, MaxPool2d  # noqa: F401
+from fastnn.nn.modules.sparse import Embedding  # noqa: F401
