@@ -1,7 +1,5 @@
 // Dropout: zero elements (or whole channels) with probability p, scale the rest by 1/(1-p).
 // The mask comes from the counter-based generator, so fastnn.manual_seed reproduces it.
-#include "fastnn/autograd/functions.h"
-#include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
@@ -36,14 +34,7 @@ TensorPtr dropout(const TensorPtr& x, double p, bool train) {
   check_p(p, "dropout");
   if (!train || p == 0) return x;
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[dropout] expected a floating-point input, got ", dtype_name(x->dtype()));
-  TensorPtr mask = dropout_mask(x->shape(), p, x->dtype());
-  TensorPtr y;
-  {
-    GradModeGuard no_grad(false);
-    y = mul(x, mask);
-  }
-  record_grad_only("NativeDropoutBackward0", y, {x}, [mask](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, mask)}; });
-  return y;
+  return mul(x, dropout_mask(x->shape(), p, x->dtype()));  // MulBackward0, as torch records on the CPU
 }
 
 TensorPtr feature_dropout(const TensorPtr& x, double p, bool train) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 
+#include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
@@ -156,7 +157,8 @@ class NllLossBackward : public Node {
                   Reduction r, IntList perm)
       : target_(target), weights_(weights), logp_shape_(std::move(logp_shape)), input_shape_(std::move(input_shape)),
         total_(total), r_(r), perm_(std::move(perm)) {}
-  std::string name() const override { return "NllLossBackward0"; }
+  // torch runs inputs with spatial dims through nll_loss2d
+  std::string name() const override { return input_shape_.size() >= 3 ? "NllLoss2DBackward0" : "NllLossBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr target = contiguous(target_.unpack(*this)), w = contiguous(weights_.unpack(*this));
     TensorPtr g = contiguous(reshape(grads[0], {-1}));
@@ -251,7 +253,7 @@ TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, 
   auto logs = [](const TensorPtr& x, bool one_minus) {
     return map2(x, x, "binary_cross_entropy", [one_minus](auto v, auto) {
       using T = decltype(v);
-      return std::max(T(std::log(one_minus ? T(1) - v : v)), T(-100));
+      return std::max(T(one_minus ? std::log1p(-v) : std::log(v)), T(-100));  // log1p: exact near 0, as torch
     });
   };
   return pointwise_loss("BinaryCrossEntropyBackward0", input, target, {weight}, reduction,
@@ -260,12 +262,16 @@ TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, 
         TensorPtr e = neg(add(mul(t, logs(v[0], false)), mul(sub(number(1), t, 1), logs(v[0], true)), 1));
         return weighted(e, v[2]);
       },
-      [logs](const std::vector<TensorPtr>& v, const TensorPtr& g) {
+      [](const std::vector<TensorPtr>& v, const TensorPtr& g) {
         TensorPtr x = v[0], t = v[1];
         TensorPtr wg = weighted(g, v[2]);
-        // d/dx = (x - t) / max(x (1 - x), 1e-12);  d/dt = log(1 - x) - log(x)
+        // d/dx = (x - t) / max(x (1 - x), 1e-12);  d/dt = -logit(x), unclamped as in torch (+-inf at 0 and 1)
         TensorPtr denom = clamp(mul(x, sub(number(1), x, 1)), 1e-12, std::nullopt);
-        return std::make_pair(mul(div(sub(x, t, 1), denom), wg), mul(sub(logs(x, true), logs(x, false), 1), wg));
+        TensorPtr neg_logit = map2(x, x, "binary_cross_entropy", [](auto v, auto) {
+          using T = decltype(v);
+          return T(std::log(T(1) - v) - std::log(v));
+        });
+        return std::make_pair(mul(div(sub(x, t, 1), denom), wg), mul(neg_logit, wg));
       });
 }
 
@@ -310,6 +316,8 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
   TensorPtr w = target_weights(s.target, weight, s.classes, ignore_index, input->dtype(), "nll_loss");
   TensorPtr out;
   double total = 0;
+  // torch views a 3-D or >4-D 'none' result from nll_loss2d's (N, 1, L) output: the grad_fn is then a view's
+  bool view_out = reduction == Reduction::None && (input->dim() == 3 || input->dim() > 4);
   {
     GradModeGuard no_grad(false);
     // picked[i] = logp[i, target[i]]
@@ -326,7 +334,9 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
         p[i] = wp[i] == 0 ? scalar_t(0) : -wp[i] * base[i * lp.strides()[0] + t[i] * lp.strides()[1]];
       for (int64_t i = 0; i < m; ++i) total += double(wp[i]);
     });
-    if (reduction == Reduction::None) out = input->dim() == 1 ? reshape(picked, {}) : reshape(picked, s.none_shape);
+    int64_t n = input->shape()[0];
+    if (view_out) out = reshape(picked, {n, 1, n ? m / n : 0});
+    else if (reduction == Reduction::None) out = input->dim() == 1 ? reshape(picked, {}) : reshape(picked, s.none_shape);
     else if (reduction == Reduction::Sum) out = sum(picked);
     else out = div(sum(picked), scalar_tensor(total, input->dtype(), false));
   }
@@ -341,7 +351,7 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
     TensorPtr none;
     record(node, {&input, &none}, {&out});
   }
-  return out;
+  return view_out ? reshape(out, s.none_shape) : out;
 }
 
 TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
@@ -365,9 +375,19 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
     TensorPtr p = label_smoothing > 0 ? add(mul(target, number(1 - label_smoothing)), number(label_smoothing / classes), 1) : target;
     TensorPtr prod = mul(logp, p);
     if (weight) prod = mul(prod, class_weight());
-    TensorPtr per = neg(sum(prod, {class_dim}, false));
-    if (reduction == Reduction::Mean) return mean(per);  // per sample: numel / C of them
-    return reduction == Reduction::Sum ? sum(per) : per;
+    // torch's formulas (and grad_fn names): -sum(prod, class_dim), -sum(prod), -sum(prod) / (numel / C)
+    if (reduction == Reduction::None) return neg(sum(prod, {class_dim}, false));
+    TensorPtr total = neg(sum(prod));
+    if (reduction == Reduction::Sum) return total;
+    TensorPtr count = number(double(classes ? input->numel() / classes : 0));
+    TensorPtr out;
+    {
+      GradModeGuard no_grad(false);
+      out = div(total, count);
+    }
+    record_grad_only("DivBackward1", out, {total},
+                     [count](const TensorPtr& g) { return std::vector<TensorPtr>{div(g, count)}; });
+    return out;
   }
   TensorPtr nll = nll_loss(logp, target, weight, reduction, ignore_index);
   if (label_smoothing == 0) return nll;

@@ -5,28 +5,28 @@ from fastnn.autograd.grad_mode import enable_grad, no_grad
 from fastnn.optim.optimizer import Optimizer
 
 
-def _check(lr=0.0, eps=0.0, weight_decay=0.0, betas=(0.0, 0.0), momentum=0.0, alpha=0.0, lr_decay=0.0):
-    if lr < 0.0:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if eps < 0.0:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if weight_decay < 0.0:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-    for i, b in enumerate(betas):
-        if not 0.0 <= b < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
-    if momentum < 0.0:
-        raise ValueError(f"Invalid momentum value: {momentum}")
-    if alpha < 0.0:
-        raise ValueError(f"Invalid alpha value: {alpha}")
-    if lr_decay < 0.0:
-        raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+_MESSAGES = {"lr": "Invalid learning rate: {}", "eps": "Invalid epsilon value: {}",
+             "weight_decay": "Invalid weight_decay value: {}", "momentum": "Invalid momentum value: {}",
+             "alpha": "Invalid alpha value: {}", "lr_decay": "Invalid lr_decay value: {}",
+             "initial_accumulator_value": "Invalid initial_accumulator_value value: {}"}
+
+
+def _check(*checks):
+    """Raises torch's ValueError for the first of (name, value) pairs that is negative (torch's order matters)."""
+    for name, value in checks:
+        if name == "betas":
+            for i, b in enumerate(value):
+                if not 0.0 <= b < 1.0:
+                    raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        elif not 0.0 <= value:
+            raise ValueError(_MESSAGES[name].format(value))
 
 
 class _Adaptive(Optimizer):
     """Shared step loop: create missing state, gather it per group, call the C++ rule, store step counts."""
 
     _state_names = ()  # state tensors in the order the C++ rule takes them
+    _init_order = None  # the order torch creates them in (its state_dict's key order), when different
 
     def _needs(self, group, name):
         return True
@@ -35,7 +35,7 @@ class _Adaptive(Optimizer):
         state = self.state[p]
         if not state:
             state["step"] = _factories.tensor(0.0)
-            for name in self._state_names:
+            for name in self._init_order or self._state_names:
                 if self._needs(group, name):
                     state[name] = _factories.zeros_like(p)
 
@@ -65,7 +65,7 @@ class Adam(_Adaptive):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        _check(lr=lr, eps=eps, weight_decay=weight_decay, betas=betas)
+        _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay))
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)
@@ -91,10 +91,11 @@ class AdamW(Adam):
 
 class RMSprop(_Adaptive):
     _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+    _init_order = ("square_avg", "momentum_buffer", "grad_avg")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        _check(lr=lr, eps=eps, weight_decay=weight_decay, momentum=momentum, alpha=alpha)
+        _check(("lr", lr), ("eps", eps), ("momentum", momentum), ("weight_decay", weight_decay), ("alpha", alpha))
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
@@ -113,17 +114,17 @@ class Adagrad(_Adaptive):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _check(lr=lr, eps=eps, weight_decay=weight_decay, lr_decay=lr_decay)
-        if initial_accumulator_value < 0.0:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        _check(("lr", lr), ("lr_decay", lr_decay), ("weight_decay", weight_decay),
+               ("initial_accumulator_value", initial_accumulator_value), ("eps", eps))
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        for group in self.param_groups:  # torch creates Adagrad's state up front
+        # torch creates Adagrad's state up front, from the constructor's value (not a group's own)
+        for group in self.param_groups:
             for p in group["params"]:
                 self.state[p]["step"] = _factories.tensor(0.0)
-                self.state[p]["sum"] = _factories.full_like(p, group["initial_accumulator_value"])
+                self.state[p]["sum"] = _factories.full_like(p, initial_accumulator_value)
 
     def _run(self, group, params, lists, steps):
         return _C._adagrad_step(params, lists[0], steps, float(group["lr"]), float(group["lr_decay"]),

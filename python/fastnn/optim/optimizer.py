@@ -88,7 +88,9 @@ class Optimizer:
         for i, s in state_dict["state"].items():
             if i in by_index:
                 p = by_index[i]
+                # as torch: floating state follows the parameter's dtype, except 'step' (kept as saved)
                 self.state[p] = {k: (v.detach().clone().to(p.dtype) if isinstance(v, Tensor) and v.is_floating_point()
+                                     and k != "step" else v.detach().clone() if isinstance(v, Tensor)
                                      else copy.deepcopy(v)) for k, v in s.items()}
         for mine, theirs in zip(self.param_groups, groups):
             mine.update({k: v for k, v in theirs.items() if k != "params"})
