@@ -10,6 +10,7 @@ void bind_nn(py::module_& m) {
   m.def("_batch_norm", &batch_norm, GilRelease());
   m.def("_leaky_relu", &leaky_relu, GilRelease());
   m.def("_embedding", &embedding, GilRelease());
+  m.def("_adaptive_avg_pool2d", &adaptive_avg_pool2d, GilRelease());
   m.def("_gelu", &gelu, GilRelease());
   m.def("_l1_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return l1_loss(a, b, Reduction(r)); }, GilRelease());
   m.def("_smooth_l1_loss", [](const TensorPtr& a, const TensorPtr& b, int r, double beta) {

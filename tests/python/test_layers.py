@@ -746,3 +746,55 @@ def test_init_errors_and_edge_cases():
     # float64 parameters keep their dtype
     w = fastnn.nn.Parameter(fastnn.empty(50, 60, dtype=fastnn.float64))
     assert fastnn.nn.init.xavier_normal_(w).dtype == fastnn.float64
+
+
+# ---- nn.Embedding and nn.AdaptiveAvgPool2d ----
+
+EMBEDDING_CASES = [
+    ("plain", (7, 3), [[1, 0, 6], [1, 1, 2]], None),
+    ("padding", (7, 3), [[1, 0, 6], [1, 1, 2]], 1),
+    ("negative_padding", (5, 4), [4, 0, 4, 2], -1),
+    ("zero_size", (5, 2), np.zeros((0, 3), dtype=np.int64), None),
+]
+
+
+@pytest.mark.parametrize("name,wshape,idx,padding_idx", EMBEDDING_CASES, ids=[c[0] for c in EMBEDDING_CASES])
+def test_embedding_matches_torch(name, wshape, idx, padding_idx):
+    w = np.random.default_rng(3).standard_normal(wshape).astype(np.float32)
+    idx = np.asarray(idx, dtype=np.int64)
+
+    def fn(m, weight):
+        return m.nn.functional.embedding(m.tensor(idx), weight, padding_idx=padding_idx)
+
+    f_out, t_out = check_op(fn, [w], uses_module=True)
+    assert f_out.grad_fn.name() == t_out.grad_fn.name() == "EmbeddingBackward0"
+
+
+def test_embedding_module_init_repr_and_gradcheck():
+    fastnn.manual_seed(0)
+    emb = fastnn.nn.Embedding(10, 3, padding_idx=-1)
+    assert repr(emb) == repr(torch.nn.Embedding(10, 3, padding_idx=-1)) == "Embedding(10, 3, padding_idx=9)"
+    assert np.all(to_numpy(emb.weight)[9] == 0) and np.std(to_numpy(emb.weight)[:9]) > 0.5  # N(0, 1) rows
+    with pytest.raises(IndexError, match=r"\[embedding\] index 10 is out of range for 10 embeddings"):
+        emb(fastnn.tensor([10]))
+    w = fastnn.randn(6, 2, dtype=fastnn.float64, requires_grad=True)
+    # (row 1, the padding row, is not looked up: it never learns, so a numerical check would disagree)
+    gradcheck(lambda t: fastnn.nn.functional.embedding(fastnn.tensor([[0, 5], [5, 3]]), t, padding_idx=1), [w])
+
+
+ADAPTIVE_CASES = [((2, 3, 7, 5), (3, 2)), ((1, 2, 8, 8), 1), ((3, 6, 4), (4, None)), ((1, 1, 5, 5), 7),
+                  ((2, 1, 6, 6), 3), ((0, 2, 4, 4), 2)]
+
+
+@pytest.mark.parametrize("shape,size", ADAPTIVE_CASES, ids=[str(c) for c in ADAPTIVE_CASES])
+def test_adaptive_avg_pool2d_matches_torch(shape, size):
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    f_out, t_out = check_op(lambda m, t: m.nn.AdaptiveAvgPool2d(size)(t), [x], uses_module=True,
+                            prep=lambda m, t: t.transpose(-1, -2).transpose(-1, -2))
+    assert f_out.grad_fn.name() == t_out.grad_fn.name()
+    assert repr(fastnn.nn.AdaptiveAvgPool2d(size)) == repr(torch.nn.AdaptiveAvgPool2d(size))
+
+
+def test_adaptive_avg_pool2d_gradcheck():
+    x = fastnn.randn(1, 2, 5, 4, dtype=fastnn.float64, requires_grad=True)
+    gradcheck(lambda t: fastnn.nn.functional.adaptive_avg_pool2d(t, (3, 3)), [x])

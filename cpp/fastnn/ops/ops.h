@@ -131,6 +131,8 @@ std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, 
                                                         bool ceil_mode);
 TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding,
                      bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+// Averages over windows chosen so the output has `output_size` (an int or (oH, oW)).
+TensorPtr adaptive_avg_pool2d(const TensorPtr& input, IntList output_size);
 
 // ---- dropout (dropout.cpp): identity when !train or p == 0 ----
 TensorPtr dropout(const TensorPtr& x, double p, bool train);

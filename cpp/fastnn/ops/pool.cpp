@@ -1,7 +1,9 @@
 // max_pool2d (with indices) and avg_pool2d over (N, C, H, W) or (C, H, W) inputs.
 #include <cstdlib>
 
+#include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/node.h"
+#include "fastnn/kernels/cpu/adaptive_pool.h"
 #include "fastnn/kernels/cpu/pool.h"
 #include "fastnn/ops/conv_util.h"
 #include "fastnn/ops/internal.h"
@@ -118,6 +120,39 @@ TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride
   if (divisor < 0) out = neg(out);
   if (any_requires_grad({&input}))
     record(std::make_shared<AvgPoolBackward>(g, input->shape(), count_include_pad, divisor), {&input}, {&out});
+  return out;
+}
+
+TensorPtr adaptive_avg_pool2d(const TensorPtr& input, IntList output_size) {
+  FASTNN_CHECK(input->dim() == 3 || input->dim() == 4, "[adaptive_avg_pool2d] expected 3-D (C, H, W) or 4-D (N, C, H, W) ",
+               "input, got ", input->dim(), "-D input of shape ", input->shape());
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[adaptive_avg_pool2d] expected a floating-point input, got ",
+                    dtype_name(input->dtype()));
+  auto [oH, oW] = pair_arg(output_size, "adaptive_avg_pool2d", "output_size", 0);
+  int64_t nd = input->dim(), H = input->shape()[nd - 2], W = input->shape()[nd - 1];
+  FASTNN_CHECK((H > 0 && W > 0) || oH * oW == 0, "[adaptive_avg_pool2d] input of shape ", input->shape(),
+               " has an empty spatial dimension");
+  int64_t planes = input->shape()[0] * (nd == 4 ? input->shape()[1] : 1);
+  Shape out_shape = input->shape();
+  out_shape[nd - 2] = oH;
+  out_shape[nd - 1] = oW;
+  TensorPtr x = contiguous(input->detach());
+  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "adaptive_avg_pool2d");
+  FASTNN_DISPATCH_FLOAT(x->dtype(), "adaptive_avg_pool2d", [&] {
+    kernels::adaptive_avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), planes, H, W, oH, oW, out->mutable_data<scalar_t>());
+  });
+  if (any_requires_grad({&input})) {
+    Shape in_shape = input->shape();
+    int64_t oh = oH, ow = oW;
+    record_grad_only("AdaptiveAvgPool2DBackward0", out, {input}, [=](const TensorPtr& g) {
+      TensorPtr gc = contiguous(g);
+      TensorPtr gx = Tensor::empty(in_shape, g->dtype());
+      FASTNN_DISPATCH_FLOAT(g->dtype(), "adaptive_avg_pool2d", [&] {
+        kernels::adaptive_avg_pool2d_backward<scalar_t>(gc->data<scalar_t>(), planes, H, W, oh, ow, gx->mutable_data<scalar_t>());
+      });
+      return std::vector<TensorPtr>{gx};
+    });
+  }
   return out;
 }
 

@@ -201,3 +201,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             raise ValueError(f"[embedding] padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx %= n
     return _C._embedding(weight, input, padding_idx)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size, output_size]
+    # None keeps the input's size along that dim
+    size = [input.shape[-2 + i] if s is None else s for i, s in enumerate(size)]
+    if size == [1, 1] and input.dim() in (3, 4):
+        return input.mean((-2, -1), keepdim=True)  # global pooling: torch records MeanBackward1 here too
+    return _C._adaptive_avg_pool2d(input, _ints(size, "adaptive_avg_pool2d", "output_size"))

@@ -14,5 +14,5 @@ from fastnn.nn.modules.loss import (  # noqa: F401
     SmoothL1Loss,
 )
 from fastnn.nn.modules.module import Module  # noqa: F401
-from fastnn.nn.modules.pooling import AvgPool2d, MaxPool2d  # noqa: F401
+from fastnn.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from fastnn.nn.modules.sparse import Embedding  # noqa: F401
