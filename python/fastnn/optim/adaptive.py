@@ -1,7 +1,6 @@
 """Adam, AdamW, RMSprop and Adagrad: Python keeps the state, C++ runs the update (one call per group)."""
 
 from fastnn import _C, _factories
-from fastnn.autograd.grad_mode import enable_grad, no_grad
 from fastnn.optim.optimizer import Optimizer
 
 
@@ -42,21 +41,13 @@ class _Adaptive(Optimizer):
     def _run(self, group, params, state_lists, steps):
         raise NotImplementedError
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                self._init_state(p, group)
-            lists = [[self.state[p][n] for p in params] if self._needs(group, n) else [] for n in self._state_names]
-            steps = self._run(group, params, lists, [float(self.state[p]["step"]) for p in params])
-            for p, s in zip(params, steps):
-                self.state[p]["step"] = _factories.tensor(s)
-        return loss
+    def _update_group(self, group, params):
+        for p in params:
+            self._init_state(p, group)
+        lists = [[self.state[p][n] for p in params] if self._needs(group, n) else [] for n in self._state_names]
+        steps = self._run(group, params, lists, [float(self.state[p]["step"]) for p in params])
+        for p, s in zip(params, steps):
+            self.state[p]["step"] = _factories.tensor(s)
 
 
 class Adam(_Adaptive):

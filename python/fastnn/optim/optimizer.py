@@ -4,6 +4,7 @@ import copy
 from collections import defaultdict
 
 from fastnn._C import Tensor
+from fastnn.autograd.grad_mode import enable_grad, no_grad
 
 
 class _RequiredParameter:
@@ -57,7 +58,19 @@ class Optimizer:
                     else:
                         p.grad.detach().zero_()
 
+    @no_grad()
     def step(self, closure=None):
+        """Re-evaluates the model with `closure` (grad enabled) if given, then updates every group."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._update_group(group, [p for p in group["params"] if p.grad is not None])
+        return loss
+
+    def _update_group(self, group, params):
+        """Applies the update rule to `params` (those of `group` that have a gradient)."""
         raise NotImplementedError
 
     def state_dict(self):

@@ -1,7 +1,6 @@
 """optim.SGD: the update rule runs in C++, one call per parameter group."""
 
 from fastnn import _C
-from fastnn.autograd.grad_mode import enable_grad, no_grad
 from fastnn.optim.optimizer import Optimizer
 
 
@@ -20,21 +19,13 @@ class SGD(Optimizer):
                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    @no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            # as torch: without momentum no per-parameter state is created
-            buffers = [self.state[p].get("momentum_buffer") if group["momentum"] != 0 else None for p in params]
-            buffers = _C._sgd_step(params, buffers, float(group["lr"]), float(group["momentum"]),
-                                   float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
-                                   bool(group["maximize"]))
-            if group["momentum"] != 0:
-                for p, buf in zip(params, buffers):
-                    self.state[p]["momentum_buffer"] = buf
-        return loss
+    def _update_group(self, group, params):
+        # as torch: without momentum no per-parameter state is created
+        buffers = [self.state[p].get("momentum_buffer") if group["momentum"] != 0 else None for p in params]
+        buffers = _C._sgd_step(params, buffers, float(group["lr"]), float(group["momentum"]),
+                               float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
+                               bool(group["maximize"]))
+        if group["momentum"] != 0:
+            for p, buf in zip(params, buffers):
+                self.state[p]["momentum_buffer"] = buf
 
