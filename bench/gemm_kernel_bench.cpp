@@ -1,6 +1,7 @@
 // Times fastnn::kernels::gemm and prints GFLOP/s per shape (compare with NumPy on the same machine).
 // Build: g++ -std=c++17 -O3 -fopenmp -Icpp bench/gemm_kernel_bench.cpp cpp/fastnn/kernels/cpu/gemm.cpp
 // Usage: gemm_kernel_bench [float|double] [generic|avx2|avx512]   (threads: OMP_NUM_THREADS)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>

@@ -1,1 +1,638 @@
-// placeholder
+// CPU kernels against naive references: GEMM (every instruction set this CPU has, every layout),
+// thread-count determinism, im2col/col2im (values, adjointness, convolution), pooling (PyTorch's rules).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "fastnn/kernels/cpu/gemm.h"
+#include "fastnn/kernels/cpu/im2col.h"
+#include "fastnn/kernels/cpu/pool.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace fk = fastnn::kernels;
+
+namespace {
+
+template <class T>
+std::vector<T> random_vector(size_t n, uint32_t seed, double lo = -1, double hi = 1) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<T> v(n);
+  for (auto& x : v) x = T(dist(rng));
+  return v;
+}
+
+// Small integers: sums of products stay exact, so results can be compared bit for bit.
+template <class T>
+std::vector<T> random_ints(size_t n, uint32_t seed, int lo, int hi) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> dist(lo, hi);
+  std::vector<T> v(n);
+  for (auto& x : v) x = T(dist(rng));
+  return v;
+}
+
+// Runs f with `n` OpenMP threads, restoring the previous count afterwards.
+template <class F>
+void with_threads(int n, const F& f) {
+#ifdef _OPENMP
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(n);
+  f();
+  omp_set_num_threads(saved);
+#else
+  (void)n;
+  f();
+#endif
+}
+
+// Restores the GEMM instruction set chosen at start-up when a test ends.
+struct IsaGuard {
+  fk::GemmIsa saved = fk::gemm_isa();
+  ~IsaGuard() { fk::set_gemm_isa(saved); }
+};
+
+std::vector<fk::GemmIsa> supported_isas() {
+  std::vector<fk::GemmIsa> out;
+  for (fk::GemmIsa isa : {fk::GemmIsa::Generic, fk::GemmIsa::Avx2, fk::GemmIsa::Avx512}) {
+    try {
+      IsaGuard guard;
+      fk::set_gemm_isa(isa);
+      out.push_back(isa);
+    } catch (const std::invalid_argument&) {
+    }
+  }
+  return out;
+}
+
+const char* isa_name(fk::GemmIsa isa) {
+  return isa == fk::GemmIsa::Avx512 ? "avx512" : isa == fk::GemmIsa::Avx2 ? "avx2" : "generic";
+}
+
+// ---------------------------------------------------------------- GEMM
+
+// Operand storage: row-major, transposed (column-major), or a general strided view.
+enum class Layout { Rows, Cols, Strided };
+
+struct Operand {
+  int64_t rs, cs, size;
+};
+
+// Strides of a (rows x cols) operand; Strided leaves gaps in both directions.
+Operand layout_strides(Layout l, int64_t rows, int64_t cols) {
+  switch (l) {
+    case Layout::Rows: return {cols, 1, rows * cols};
+    case Layout::Cols: return {1, rows, rows * cols};
+    default: return {2 * (3 * cols + 1), 3, rows * 2 * (3 * cols + 1)};
+  }
+}
+
+template <class T>
+void check_gemm(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, bool accumulate, uint32_t seed) {
+  const Operand a = layout_strides(la, M, K), b = layout_strides(lb, K, N);
+  const int64_t ldc = N + 3;  // padding columns must stay untouched
+  const auto A = random_vector<T>(std::max<int64_t>(a.size, 1), seed);
+  const auto B = random_vector<T>(std::max<int64_t>(b.size, 1), seed + 1);
+  auto C = random_vector<T>(std::max<int64_t>(M * ldc, 1), seed + 2);
+  const std::vector<T> C0 = C;
+  if (!accumulate)  // C must then be written without being read: NaNs may not leak through
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = std::numeric_limits<T>::quiet_NaN();
+  fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, C.data(), ldc, accumulate);
+
+  const double eps = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < ldc; ++j) {
+      const T got = C[i * ldc + j];
+      if (j >= N) {
+        ASSERT_EQ(got, C0[i * ldc + j]) << "padding column written at (" << i << ", " << j << ")";
+        continue;
+      }
+      double ref = accumulate ? double(C0[i * ldc + j]) : 0.0, mag = std::abs(ref);
+      for (int64_t k = 0; k < K; ++k) {
+        const double p = double(A[i * a.rs + k * a.cs]) * double(B[k * b.rs + j * b.cs]);
+        ref += p;
+        mag += std::abs(p);
+      }
+      ASSERT_NEAR(got, ref, 4 * eps * (mag + 1)) << "M=" << M << " N=" << N << " K=" << K << " at (" << i
+                                                  << ", " << j << ") layouts " << int(la) << int(lb)
+                                                  << " accumulate=" << accumulate;
+    }
+  }
+}
+
+struct GemmShape {
+  int64_t M, N, K;
+};
+
+const GemmShape kGemmShapes[] = {
+    {1, 1, 1},     {1, 7, 3},      {5, 1, 9},      {3, 5, 1},      {2, 3, 4},    {7, 13, 17},   {8, 32, 16},
+    {9, 33, 17},   {13, 31, 65},   {31, 47, 129},  {64, 64, 64},   {65, 95, 257}, {100, 3, 300}, {3, 100, 300},
+    {6, 784, 25},  {16, 100, 150}, {64, 120, 400}, {64, 84, 120},  {64, 10, 84},  {120, 400, 64}, {10, 84, 64},
+    {25, 784, 6},  {6, 25, 784},   {150, 100, 16}, {16, 150, 100},
+};
+
+template <class T>
+void check_all_gemm_shapes() {
+  IsaGuard guard;
+  for (fk::GemmIsa isa : supported_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    fk::set_gemm_isa(isa);
+    uint32_t seed = 1;
+    for (const GemmShape& s : kGemmShapes)
+      for (Layout la : {Layout::Rows, Layout::Cols, Layout::Strided})
+        for (Layout lb : {Layout::Rows, Layout::Cols, Layout::Strided})
+          for (bool acc : {false, true}) check_gemm<T>(s.M, s.N, s.K, la, lb, acc, seed += 3);
+  }
+}
+
+TEST(Gemm, MatchesNaiveFloat) { check_all_gemm_shapes<float>(); }
+TEST(Gemm, MatchesNaiveDouble) { check_all_gemm_shapes<double>(); }
+
+TEST(Gemm, LargeBlockedShapes) {
+  // Several K blocks, row blocks and column blocks (the buffers' limits).
+  check_gemm<float>(1600, 40, 300, Layout::Rows, Layout::Rows, true, 7);
+  check_gemm<float>(9, 4200, 20, Layout::Rows, Layout::Cols, false, 8);
+  check_gemm<double>(70, 50, 1100, Layout::Cols, Layout::Rows, false, 9);
+  check_gemm<float>(130, 270, 520, Layout::Strided, Layout::Cols, true, 10);
+}
+
+TEST(Gemm, EmptyDimensions) {
+  std::vector<float> A(12, 1.f), B(12, 1.f), C(12, 5.f);
+  fk::gemm<float>(0, 3, 4, A.data(), 4, 1, B.data(), 3, 1, C.data(), 3, false);
+  fk::gemm<float>(3, 0, 4, A.data(), 4, 1, B.data(), 3, 1, C.data(), 3, false);
+  for (float c : C) EXPECT_EQ(c, 5.f);
+  fk::gemm<float>(3, 3, 0, A.data(), 4, 1, B.data(), 3, 1, C.data(), 4, true);  // K = 0, accumulate: unchanged
+  for (float c : C) EXPECT_EQ(c, 5.f);
+  fk::gemm<float>(3, 3, 0, A.data(), 4, 1, B.data(), 3, 1, C.data(), 4, false);  // K = 0: C = 0
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(C[i], i % 4 == 3 ? 5.f : 0.f) << i;
+}
+
+// The same product at 1, 2 and 3 threads (and from inside a parallel region) gives the same bits.
+template <class T>
+void check_gemm_determinism(int64_t M, int64_t N, int64_t K, Layout la, Layout lb) {
+  const Operand a = layout_strides(la, M, K), b = layout_strides(lb, K, N);
+  const auto A = random_vector<T>(a.size, 11), B = random_vector<T>(b.size, 12);
+  const auto C0 = random_vector<T>(M * N, 13);
+  auto run = [&](int threads, bool nested) {
+    std::vector<T> C = C0;
+    with_threads(threads, [&] {
+#ifdef _OPENMP
+      if (nested) {  // called from one thread of a running team: gemm must stay on that thread
+#pragma omp parallel num_threads(2)
+        {
+#pragma omp single
+          fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, C.data(), N, true);
+        }
+        return;
+      }
+#endif
+      fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, C.data(), N, true);
+    });
+    return C;
+  };
+  const std::vector<T> ref = run(1, false);
+  for (int threads : {2, 3}) {
+    const std::vector<T> got = run(threads, false);
+    EXPECT_EQ(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(T)), 0)
+        << M << "x" << N << "x" << K << " differs at " << threads << " threads";
+  }
+  const std::vector<T> nested = run(2, true);
+  EXPECT_EQ(std::memcmp(ref.data(), nested.data(), ref.size() * sizeof(T)), 0) << "differs when nested";
+}
+
+TEST(Gemm, BitwiseIdenticalAcrossThreadCounts) {
+  IsaGuard guard;
+  for (fk::GemmIsa isa : supported_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    fk::set_gemm_isa(isa);
+    check_gemm_determinism<float>(300, 500, 700, Layout::Rows, Layout::Rows);
+    check_gemm_determinism<float>(64, 120, 400, Layout::Rows, Layout::Cols);
+    check_gemm_determinism<float>(120, 400, 64, Layout::Cols, Layout::Rows);
+    check_gemm_determinism<double>(200, 150, 600, Layout::Strided, Layout::Cols);
+    check_gemm_determinism<float>(1600, 40, 300, Layout::Rows, Layout::Rows);
+  }
+}
+
+// ---------------------------------------------------------------- im2col / col2im
+
+struct ConvGeom {
+  int64_t C, H, W, kH, kW, pH, pW, sH, sW, dH, dW;
+  int64_t outH() const { return (H + 2 * pH - dH * (kH - 1) - 1) / sH + 1; }
+  int64_t outW() const { return (W + 2 * pW - dW * (kW - 1) - 1) / sW + 1; }
+  int64_t rows() const { return C * kH * kW; }
+  int64_t cols() const { return outH() * outW(); }
+};
+
+std::vector<ConvGeom> conv_geometries() {
+  std::vector<ConvGeom> out = {
+      {1, 28, 28, 5, 5, 0, 0, 1, 1, 1, 1},  // LeNet conv1
+      {6, 14, 14, 5, 5, 0, 0, 1, 1, 1, 1},  // LeNet conv2
+      {3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},    // 1x1 image
+      {2, 2, 3, 3, 3, 2, 2, 1, 1, 1, 1},    // kernel larger than the image: mostly padding
+      {64, 40, 36, 3, 3, 1, 1, 1, 1, 1, 1},  // large enough to run on several threads
+      {3, 70, 9, 3, 2, 2, 1, 2, 1, 2, 1},    // several blocks of rows in col2im, strided and dilated
+  };
+  for (int64_t k : {1, 2, 3})
+    for (int64_t p : {0, 1, 2})
+      for (int64_t s : {1, 2, 3})
+        for (int64_t d : {1, 2}) {
+          ConvGeom g{2, 7, 9, k, k + 1, p, p / 2, s, (s % 3) + 1, d, 3 - d};
+          if (g.outH() > 0 && g.outW() > 0) out.push_back(g);
+        }
+  return out;
+}
+
+// col[(c, ki, kj), (oh, ow)] straight from the definition.
+template <class T>
+std::vector<T> naive_im2col(const std::vector<T>& im, const ConvGeom& g) {
+  std::vector<T> col(g.rows() * g.cols());
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t ki = 0; ki < g.kH; ++ki)
+      for (int64_t kj = 0; kj < g.kW; ++kj)
+        for (int64_t oh = 0; oh < g.outH(); ++oh)
+          for (int64_t ow = 0; ow < g.outW(); ++ow) {
+            const int64_t ih = oh * g.sH - g.pH + ki * g.dH, iw = ow * g.sW - g.pW + kj * g.dW;
+            const bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+            col[((c * g.kH + ki) * g.kW + kj) * g.cols() + oh * g.outW() + ow] =
+                inside ? im[(c * g.H + ih) * g.W + iw] : T(0);
+          }
+  return col;
+}
+
+template <class T>
+std::vector<T> run_im2col(const std::vector<T>& im, const ConvGeom& g) {
+  std::vector<T> col(g.rows() * g.cols(), T(-7));
+  fk::im2col<T>(im.data(), g.C, g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.outH(), g.outW(),
+                col.data());
+  return col;
+}
+
+template <class T>
+std::vector<T> run_col2im(const std::vector<T>& col, const ConvGeom& g) {
+  std::vector<T> im(g.C * g.H * g.W, T(-7));
+  fk::col2im<T>(col.data(), g.C, g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.outH(), g.outW(),
+                im.data());
+  return im;
+}
+
+std::string describe(const ConvGeom& g) {
+  return "C=" + std::to_string(g.C) + " H=" + std::to_string(g.H) + " W=" + std::to_string(g.W) +
+         " k=" + std::to_string(g.kH) + "x" + std::to_string(g.kW) + " p=" + std::to_string(g.pH) + "," +
+         std::to_string(g.pW) + " s=" + std::to_string(g.sH) + "," + std::to_string(g.sW) +
+         " d=" + std::to_string(g.dH) + "," + std::to_string(g.dW);
+}
+
+TEST(Im2col, MatchesNaive) {
+  for (const ConvGeom& g : conv_geometries()) {
+    SCOPED_TRACE(describe(g));
+    const auto im = random_vector<float>(g.C * g.H * g.W, 3);
+    EXPECT_EQ(run_im2col(im, g), naive_im2col(im, g));
+    const auto imd = random_vector<double>(g.C * g.H * g.W, 4);
+    EXPECT_EQ(run_im2col(imd, g), naive_im2col(imd, g));
+  }
+}
+
+TEST(Col2im, MatchesNaiveScatter) {
+  for (const ConvGeom& g : conv_geometries()) {
+    SCOPED_TRACE(describe(g));
+    const auto col = random_ints<double>(g.rows() * g.cols(), 5, -9, 9);
+    std::vector<double> ref(g.C * g.H * g.W, 0.0);
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t ki = 0; ki < g.kH; ++ki)
+        for (int64_t kj = 0; kj < g.kW; ++kj)
+          for (int64_t oh = 0; oh < g.outH(); ++oh)
+            for (int64_t ow = 0; ow < g.outW(); ++ow) {
+              const int64_t ih = oh * g.sH - g.pH + ki * g.dH, iw = ow * g.sW - g.pW + kj * g.dW;
+              if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
+                ref[(c * g.H + ih) * g.W + iw] += col[((c * g.kH + ki) * g.kW + kj) * g.cols() + oh * g.outW() + ow];
+            }
+    EXPECT_EQ(run_col2im(col, g), ref);
+  }
+}
+
+TEST(Col2im, IsTheAdjointOfIm2col) {
+  // <im2col(x), y> == <x, col2im(y)>; integer data keeps both sides exact.
+  for (const ConvGeom& g : conv_geometries()) {
+    SCOPED_TRACE(describe(g));
+    const auto x = random_ints<double>(g.C * g.H * g.W, 6, -50, 50);
+    const auto y = random_ints<double>(g.rows() * g.cols(), 7, -50, 50);
+    const auto ax = run_im2col(x, g), aty = run_col2im(y, g);
+    double lhs = 0, rhs = 0;
+    for (size_t i = 0; i < y.size(); ++i) lhs += ax[i] * y[i];
+    for (size_t i = 0; i < x.size(); ++i) rhs += x[i] * aty[i];
+    EXPECT_EQ(lhs, rhs);
+  }
+}
+
+TEST(Im2col, GemmGivesTheDirectConvolution) {
+  // weight (F, C*kH*kW) x col = out (F, outH*outW), compared with the textbook convolution loop.
+  for (const ConvGeom& g : conv_geometries()) {
+    SCOPED_TRACE(describe(g));
+    const int64_t F = 4;
+    const auto x = random_vector<double>(g.C * g.H * g.W, 8), w = random_vector<double>(F * g.rows(), 9);
+    const auto col = run_im2col(x, g);
+    std::vector<double> out(F * g.cols());
+    fk::gemm<double>(F, g.cols(), g.rows(), w.data(), g.rows(), 1, col.data(), g.cols(), 1, out.data(), g.cols(),
+                     false);
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t oh = 0; oh < g.outH(); ++oh)
+        for (int64_t ow = 0; ow < g.outW(); ++ow) {
+          double ref = 0;
+          for (int64_t c = 0; c < g.C; ++c)
+            for (int64_t ki = 0; ki < g.kH; ++ki)
+              for (int64_t kj = 0; kj < g.kW; ++kj) {
+                const int64_t ih = oh * g.sH - g.pH + ki * g.dH, iw = ow * g.sW - g.pW + kj * g.dW;
+                if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
+                  ref += w[f * g.rows() + (c * g.kH + ki) * g.kW + kj] * x[(c * g.H + ih) * g.W + iw];
+              }
+          ASSERT_NEAR(out[f * g.cols() + oh * g.outW() + ow], ref, 1e-12 * (1 + g.rows()));
+        }
+  }
+}
+
+TEST(Col2im, BitwiseIdenticalAcrossThreadCounts) {
+  const ConvGeom g{64, 40, 36, 3, 3, 1, 1, 1, 1, 1, 1};
+  const auto col = random_vector<float>(g.rows() * g.cols(), 10);
+  std::vector<float> one, two;
+  with_threads(1, [&] { one = run_col2im(col, g); });
+  with_threads(2, [&] { two = run_col2im(col, g); });
+  EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0);
+}
+
+// ---------------------------------------------------------------- pooling
+
+struct PoolGeom {
+  int64_t planes, H, W, kH, kW, sH, sW, pH, pW, dH, dW;
+  bool ceil_mode;
+  // PyTorch's output size, including its ceil_mode rule (the last window must start inside the
+  // input or the left padding).
+  int64_t out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) const {
+    const int64_t span = in + 2 * p - d * (k - 1) - 1;
+    int64_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (ceil_mode && (o - 1) * s >= in + p) --o;
+    return o;
+  }
+  int64_t outH() const { return out(H, kH, sH, pH, dH); }
+  int64_t outW() const { return out(W, kW, sW, pW, dW); }
+};
+
+std::vector<PoolGeom> pool_geometries(bool dilation) {
+  std::vector<PoolGeom> out = {
+      {384, 28, 28, 2, 2, 2, 2, 0, 0, 1, 1, false},  // LeNet pool1 at batch 64
+      {3, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, false},
+  };
+  for (int64_t k : {1, 2, 3})
+    for (int64_t s : {1, 2, 3})
+      for (int64_t p = 0; p <= k / 2; ++p)
+        for (int64_t d : {int64_t(1), dilation ? int64_t(2) : int64_t(1)})
+          for (bool ceil_mode : {false, true}) {
+            PoolGeom g{3, 7, 8, k, k + 1, s, 4 - s, p, (k + 1) / 2 >= p + 1 ? p + 1 : p, d, 3 - d, ceil_mode};
+            if (!dilation) g.dW = 1;
+            if (g.outH() > 0 && g.outW() > 0) out.push_back(g);
+          }
+  return out;
+}
+
+std::string describe(const PoolGeom& g) {
+  return "planes=" + std::to_string(g.planes) + " H=" + std::to_string(g.H) + " W=" + std::to_string(g.W) +
+         " k=" + std::to_string(g.kH) + "x" + std::to_string(g.kW) + " s=" + std::to_string(g.sH) + "," +
+         std::to_string(g.sW) + " p=" + std::to_string(g.pH) + "," + std::to_string(g.pW) +
+         " d=" + std::to_string(g.dH) + "," + std::to_string(g.dW) + (g.ceil_mode ? " ceil" : "");
+}
+
+// PyTorch's max_pool2d: scan the in-range taps row by row; a larger value or any NaN takes over.
+template <class T>
+void naive_max_pool(const std::vector<T>& in, const PoolGeom& g, std::vector<T>& out, std::vector<int64_t>& idx) {
+  out.assign(g.planes * g.outH() * g.outW(), T(0));
+  idx.assign(out.size(), -1);
+  for (int64_t p = 0; p < g.planes; ++p)
+    for (int64_t oh = 0; oh < g.outH(); ++oh)
+      for (int64_t ow = 0; ow < g.outW(); ++ow) {
+        // Without a larger value the index is the first tap at or after (0, 0): an all -inf
+        // window reports its first input, a window with no input at all an out-of-range index.
+        int64_t h0 = oh * g.sH - g.pH, w0 = ow * g.sW - g.pW;
+        while (h0 < 0) h0 += g.dH;
+        while (w0 < 0) w0 += g.dW;
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t arg = h0 * g.W + w0;
+        for (int64_t i = 0; i < g.kH; ++i)
+          for (int64_t j = 0; j < g.kW; ++j) {
+            const int64_t h = oh * g.sH - g.pH + i * g.dH, w = ow * g.sW - g.pW + j * g.dW;
+            if (h < 0 || h >= g.H || w < 0 || w >= g.W) continue;
+            const T v = in[(p * g.H + h) * g.W + w];
+            if (v > best || std::isnan(v)) {
+              best = v;
+              arg = h * g.W + w;
+            }
+          }
+        const int64_t o = (p * g.outH() + oh) * g.outW() + ow;
+        out[o] = best;
+        idx[o] = arg;
+      }
+}
+
+template <class T>
+void run_max_pool(const std::vector<T>& in, const PoolGeom& g, std::vector<T>& out, std::vector<int64_t>& idx) {
+  out.assign(g.planes * g.outH() * g.outW(), T(-5));
+  idx.assign(out.size(), -5);
+  fk::max_pool2d_forward<T>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH, g.pW,
+                            g.dH, g.dW, out.data(), idx.data());
+}
+
+template <class T>
+bool same_values(const std::vector<T>& a, const std::vector<T>& b) {  // NaN equals NaN
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  return true;
+}
+
+TEST(MaxPool2d, MatchesNaiveWithTies) {
+  for (const PoolGeom& g : pool_geometries(true)) {
+    SCOPED_TRACE(describe(g));
+    // Values from {0, 1, 2}: windows are full of ties, and the first maximum must win.
+    const auto in = random_ints<float>(g.planes * g.H * g.W, 12, 0, 2);
+    std::vector<float> out, ref;
+    std::vector<int64_t> idx, ref_idx;
+    run_max_pool(in, g, out, idx);
+    naive_max_pool(in, g, ref, ref_idx);
+    EXPECT_EQ(out, ref);
+    EXPECT_EQ(idx, ref_idx);
+  }
+}
+
+TEST(MaxPool2d, NanAndInfinity) {
+  const PoolGeom g{1, 2, 4, 2, 2, 2, 2, 1, 1, 1, 1, false};  // windows cover padding
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  // Row-major 2x4 plane; windows (padded by 1): {x0}, {x1, x2}, {x3}, {x4}, {x5, x6}, {x7}.
+  const std::vector<float> in = {-inf, nan, 1.f, -inf, -inf, 3.f, nan, 2.f};
+  std::vector<float> out, ref;
+  std::vector<int64_t> idx, ref_idx;
+  run_max_pool(in, g, out, idx);
+  naive_max_pool(in, g, ref, ref_idx);
+  EXPECT_TRUE(same_values(out, ref));
+  EXPECT_EQ(idx, ref_idx);
+  // The all -inf window reports its only real tap (never padding); NaN wins over larger numbers.
+  EXPECT_EQ(out[0], -inf);
+  EXPECT_EQ(idx[0], 0);
+  EXPECT_TRUE(std::isnan(out[1]));
+  EXPECT_EQ(idx[1], 1);
+  EXPECT_EQ(idx[4], 6);
+  // As in PyTorch, a later NaN takes over from an earlier one.
+  const PoolGeom g2{1, 1, 4, 1, 4, 1, 1, 0, 0, 1, 1, false};
+  run_max_pool(std::vector<float>{1.f, nan, 3.f, nan}, g2, out, idx);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(idx[0], 3);
+}
+
+TEST(MaxPool2d, WindowsWithoutInputs) {
+  // Height 1, padding 1, dilation 2: each window's two rows (-1 and 1) both miss the input. Like
+  // PyTorch, the output is -inf with an out-of-range index; the backward must not write there.
+  const PoolGeom g{2, 1, 12, 2, 2, 2, 1, 1, 0, 2, 1, false};
+  ASSERT_EQ(g.outH(), 1);
+  const auto in = random_vector<float>(g.planes * g.H * g.W, 21);
+  std::vector<float> out, ref;
+  std::vector<int64_t> idx, ref_idx;
+  run_max_pool(in, g, out, idx);
+  naive_max_pool(in, g, ref, ref_idx);
+  EXPECT_EQ(out, ref);
+  EXPECT_EQ(idx, ref_idx);
+  for (size_t o = 0; o < out.size(); ++o) {
+    EXPECT_EQ(out[o], -std::numeric_limits<float>::infinity());
+    EXPECT_EQ(idx[o], g.W + int64_t(o) % g.outW());  // PyTorch's index: row 1, the first tap's column
+  }
+  std::vector<float> gin(in.size() + 16, -3.f);  // guard elements past the planes must survive
+  const std::vector<float> gout(out.size(), 1.f);
+  fk::max_pool2d_backward<float>(gout.data(), idx.data(), g.planes, g.H, g.W, g.outH(), g.outW(), gin.data());
+  for (size_t i = 0; i < gin.size(); ++i) EXPECT_EQ(gin[i], i < in.size() ? 0.f : -3.f) << i;
+}
+
+TEST(MaxPool2d, BackwardScattersThroughIndices) {
+  for (const PoolGeom& g : pool_geometries(true)) {
+    SCOPED_TRACE(describe(g));
+    const auto in = random_vector<double>(g.planes * g.H * g.W, 13);
+    std::vector<double> out;
+    std::vector<int64_t> idx;
+    run_max_pool(in, g, out, idx);
+    const auto gout = random_ints<double>(out.size(), 14, -9, 9);
+    std::vector<double> gin(in.size(), -3.0), ref(in.size(), 0.0);
+    fk::max_pool2d_backward<double>(gout.data(), idx.data(), g.planes, g.H, g.W, g.outH(), g.outW(), gin.data());
+    const int64_t oplane = g.outH() * g.outW();
+    for (size_t o = 0; o < gout.size(); ++o) ref[o / oplane * g.H * g.W + idx[o]] += gout[o];
+    EXPECT_EQ(gin, ref);
+  }
+}
+
+// PyTorch's avg_pool2d: padded window size taken before clipping; sum in scan order, then divide.
+template <class T>
+std::vector<T> naive_avg_pool(const std::vector<T>& in, const PoolGeom& g, bool include_pad, int64_t override_) {
+  std::vector<T> out(g.planes * g.outH() * g.outW());
+  for (int64_t p = 0; p < g.planes; ++p)
+    for (int64_t oh = 0; oh < g.outH(); ++oh)
+      for (int64_t ow = 0; ow < g.outW(); ++ow) {
+        const int64_t hs = oh * g.sH - g.pH, ws = ow * g.sW - g.pW;
+        const int64_t he = std::min(hs + g.kH, g.H + g.pH), we = std::min(ws + g.kW, g.W + g.pW);
+        int64_t count = 0;
+        T sum = 0;
+        for (int64_t h = std::max<int64_t>(hs, 0); h < std::min(he, g.H); ++h)
+          for (int64_t w = std::max<int64_t>(ws, 0); w < std::min(we, g.W); ++w) {
+            sum += in[(p * g.H + h) * g.W + w];
+            ++count;
+          }
+        const int64_t div = override_ > 0 ? override_ : include_pad ? (he - hs) * (we - ws) : count;
+        out[(p * g.outH() + oh) * g.outW() + ow] = count ? sum / T(div) : T(0);
+      }
+  return out;
+}
+
+TEST(AvgPool2d, MatchesNaive) {
+  for (const PoolGeom& g : pool_geometries(false))
+    for (bool include_pad : {true, false})
+      for (int64_t override_ : {0, 3}) {
+        SCOPED_TRACE(describe(g) + " include_pad=" + std::to_string(include_pad) +
+                     " divisor_override=" + std::to_string(override_));
+        const auto in = random_vector<float>(g.planes * g.H * g.W, 15);
+        std::vector<float> out(g.planes * g.outH() * g.outW(), -5.f);
+        fk::avg_pool2d_forward<float>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
+                                      g.pH, g.pW, include_pad, override_, out.data());
+        EXPECT_EQ(out, naive_avg_pool(in, g, include_pad, override_));  // same operations, same bits
+      }
+}
+
+TEST(AvgPool2d, BackwardIsTheAdjoint) {
+  // <avg_pool(x), y> == <x, avg_pool_backward(y)>, with power-of-two divisors so everything is exact.
+  for (const PoolGeom& g : pool_geometries(false))
+    for (bool include_pad : {true, false}) {
+      SCOPED_TRACE(describe(g) + " include_pad=" + std::to_string(include_pad));
+      const auto x = random_ints<double>(g.planes * g.H * g.W, 16, -20, 20);
+      const auto y = random_ints<double>(g.planes * g.outH() * g.outW(), 17, -20, 20);
+      std::vector<double> ax(y.size()), aty(x.size(), -3.0);
+      fk::avg_pool2d_forward<double>(x.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
+                                     g.pH, g.pW, include_pad, 4, ax.data());
+      fk::avg_pool2d_backward<double>(y.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
+                                      g.pH, g.pW, include_pad, 4, aty.data());
+      double lhs = 0, rhs = 0;
+      for (size_t i = 0; i < y.size(); ++i) lhs += ax[i] * y[i];
+      for (size_t i = 0; i < x.size(); ++i) rhs += x[i] * aty[i];
+      EXPECT_EQ(lhs, rhs);
+    }
+}
+
+TEST(AvgPool2d, BackwardMatchesNaiveScatter) {
+  for (const PoolGeom& g : pool_geometries(false))
+    for (bool include_pad : {true, false}) {
+      SCOPED_TRACE(describe(g) + " include_pad=" + std::to_string(include_pad));
+      const auto gout = random_vector<float>(g.planes * g.outH() * g.outW(), 18);
+      std::vector<float> gin(g.planes * g.H * g.W, -3.f), ref(gin.size(), 0.f);
+      fk::avg_pool2d_backward<float>(gout.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
+                                     g.pH, g.pW, include_pad, 0, gin.data());
+      // PyTorch's loop: each output's share, added to its window in output order.
+      for (int64_t p = 0; p < g.planes; ++p)
+        for (int64_t oh = 0; oh < g.outH(); ++oh)
+          for (int64_t ow = 0; ow < g.outW(); ++ow) {
+            const int64_t hs = oh * g.sH - g.pH, ws = ow * g.sW - g.pW;
+            const int64_t he = std::min(hs + g.kH, g.H + g.pH), we = std::min(ws + g.kW, g.W + g.pW);
+            const int64_t h0 = std::max<int64_t>(hs, 0), h1 = std::min(he, g.H);
+            const int64_t w0 = std::max<int64_t>(ws, 0), w1 = std::min(we, g.W);
+            if (h0 >= h1 || w0 >= w1) continue;
+            const int64_t div = include_pad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
+            const float delta = gout[(p * g.outH() + oh) * g.outW() + ow] / float(div);
+            for (int64_t h = h0; h < h1; ++h)
+              for (int64_t w = w0; w < w1; ++w) ref[(p * g.H + h) * g.W + w] += delta;
+          }
+      EXPECT_EQ(gin, ref);
+    }
+}
+
+TEST(Pool2d, BitwiseIdenticalAcrossThreadCounts) {
+  const PoolGeom g{384, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, true};
+  const auto in = random_vector<float>(g.planes * g.H * g.W, 19);
+  const auto gout = random_vector<float>(g.planes * g.outH() * g.outW(), 20);
+  auto run = [&](int threads) {
+    std::vector<float> out(gout.size()), gin(in.size());
+    std::vector<int64_t> idx(gout.size());
+    with_threads(threads, [&] {
+      fk::avg_pool2d_forward<float>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
+                                    g.pH, g.pW, false, 0, out.data());
+      fk::avg_pool2d_backward<float>(gout.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
+                                     g.pH, g.pW, false, 0, gin.data());
+    });
+    out.insert(out.end(), gin.begin(), gin.end());
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0);
+}
+
+}  // namespace

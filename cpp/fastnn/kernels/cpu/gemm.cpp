@@ -1,9 +1,10 @@
 // Packed, cache-blocked GEMM (the BLIS loop structure):
-//   for each K block (fixed boundaries, in order):   pack A into MR-row panels, B into NR-column panels;
-//   for each tile of C (MC x NC_TILE, shared among threads): micro-kernels of MR x NR.
+//   for each K block (fixed boundaries, in order): pack A into MR-row panels, B into NR-column panels;
+//   for each tile of C (shared among threads):     MR x NR micro-kernels over the packed panels.
+// A * B^T-shaped products with a long K skip packing and use dot-product tiles instead.
 // Every C element is owned by one tile, and its k-sum runs in the same order whichever thread owns
-// it, so results do not depend on the thread count. Micro-kernels exist for AVX-512, AVX2+FMA and
-// portable C++; the best one the CPU supports is picked at run time.
+// it, so results do not depend on the thread count. Kernels are compiled for AVX-512, AVX2+FMA and
+// portable C++; the best set the CPU supports is picked at run time.
 #include "fastnn/kernels/cpu/gemm.h"
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
+#include <type_traits>
 #include <utility>
 
 #include "fastnn/error.h"
@@ -30,20 +31,25 @@ namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Blocking (in elements): a K block's packed B micro-panel (KC x NR) stays in L1, a tile's packed
-// A (MC x KC) in L2. kMaxRowsBlock/kMaxColsBlock bound the packing buffers for huge matrices.
-constexpr int64_t kKC = 256;
+// Blocking (in elements, measured on Zen 4): a tile's packed A (kTileRows x KC) stays in L2 while
+// its B micro-panels stream past it. kMaxRowsBlock/kMaxColsBlock bound the packing buffers.
+constexpr int64_t kKC = 512;
 constexpr int64_t kTileRows = 144;
 constexpr int64_t kTileCols = 512;
-constexpr int64_t kMaxRowsBlock = 1536;
-constexpr int64_t kMaxColsBlock = 4096;
+constexpr int64_t kMaxRowsBlock = 1024;
+constexpr int64_t kMaxColsBlock = 2048;
 // Tiles are halved until a block has this many (a rule on the shape only, not on threads).
 constexpr int64_t kMinTiles = 8;
 // B is read in place (not packed) when it is row-major and A has at most this many MR-row panels.
 constexpr int64_t kDirectBPanels = 4;
+// A * B^T-style products use dot-product tiles (no packing) when K is long relative to M and N:
+// packing would cost about K * (M + N) element moves against M * N final sums across lanes.
+constexpr int64_t kDotMinK = 32;
+constexpr int64_t kDotRatio = 8;
+constexpr int64_t kDotTaskCols = 64;
 // Below this many flops a GEMM runs on one thread; below kNaiveMacs multiply-adds, a plain loop.
-constexpr double kParallelFlops = 4e5;
-constexpr int64_t kNaiveMacs = 512;
+constexpr double kParallelFlops = 1e6;
+constexpr int64_t kNaiveMacs = 256;
 
 // ---------------------------------------------------------------- SIMD building blocks
 // The kernels are written once with GCC vector extensions and compiled per instruction set by the
@@ -162,12 +168,70 @@ FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T
   }
 }
 
+// Adds lanes [W, 2W) of v onto lanes [0, W).
+template <int W, class V, size_t... I>
+FASTNN_INLINE void fold_lanes(V& v, std::index_sequence<I...>) {
+  v += __builtin_shufflevector(v, v, (I < W ? I + W : I)...);
+}
+
+// Sums the lanes of v into lane 0 by halving (a fixed tree).
+template <int L, int W = L / 2, class V>
+FASTNN_INLINE void sum_lanes(V& v) {
+  fold_lanes<W>(v, std::make_index_sequence<L>());
+  if constexpr (W > 1) sum_lanes<L, W / 2>(v);
+}
+
+// Dot-product micro-kernel for A rows and B columns both contiguous in k (the "A * B^T" layout,
+// e.g. a weight gradient): C[R x Q] (+)= A[R x K] * B[K x Q] with no packing; needs K >= L. Each
+// element sums lane-wise partial products over k (the last K % L values come from the vectors
+// ending at K, their other lanes zeroed), adds its lanes in a fixed tree, then adds to C when beta.
+template <class T, int L, int R, int Q>
+FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
+                            bool beta) {
+  using V = Vec<T, L>;
+  using Lane = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  using Lanes = Vec<Lane, L>;
+  V acc[R][Q], av[R], bv[Q];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < Q; ++j) acc[i][j] = V{};
+  const int64_t tail = K % L;
+  for (int64_t k = 0; k < K; k += L) {
+    const bool last = k + L > K;
+    const int64_t k0 = last ? K - L : k;
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) std::memcpy(&av[i], a + i * lda + k0, sizeof(V));
+#pragma GCC unroll 8
+    for (int j = 0; j < Q; ++j) std::memcpy(&bv[j], b + j * ldb + k0, sizeof(V));
+    if (last) {  // lanes before K - tail were summed already
+      Lanes lane;
+#pragma GCC unroll 16
+      for (int l = 0; l < L; ++l) lane[l] = l;
+#pragma GCC unroll 8
+      for (int j = 0; j < Q; ++j) bv[j] = lane < Lane(L - tail) ? V{} : bv[j];
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < Q; ++j) acc[i][j] += av[i] * bv[j];
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < Q; ++j) {
+      sum_lanes<L>(acc[i][j]);
+      c[i * ldc + j] = beta ? c[i * ldc + j] + acc[i][j][0] : acc[i][j][0];
+    }
+}
+
 // ---------------------------------------------------------------- kernel sets, one per ISA
-// L lanes per vector, MR x (NV * L) micro-tiles; micro<R, V> handles R rows and V vectors.
-#define FASTNN_KERNEL_SET(Name, TARGET, VEC_BYTES, MR_)                                              \
+// L lanes per vector, MR x (NV * L) micro-tiles; micro<R, V> handles R rows and V vectors;
+// dot<R, Q> an R x Q tile of dot products (at most DR x DQ).
+#define FASTNN_KERNEL_SET(Name, TARGET, VEC_BYTES, MR_, DR_)                                         \
   template <class T>                                                                                 \
   struct Name {                                                                                      \
-    static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L;                   \
+    static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L, DR = DR_, DQ = 4; \
     template <int R, int V>                                                                          \
     TARGET static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, \
                              bool beta) {                                                            \
@@ -177,16 +241,23 @@ FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T
     TARGET static void pack(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {   \
       pack_body<T, W, std::min(W, L)>(src, rs, ks, n, kc, dst);                                      \
     }                                                                                                \
+    template <int R, int Q>                                                                          \
+    TARGET static void dot(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, \
+                           bool beta) {                                                              \
+      dot_body<T, L, R, Q>(K, a, lda, b, ldb, c, ldc, beta);                                         \
+    }                                                                                                \
   };
 
-FASTNN_KERNEL_SET(GenericKernel, , 16, 4)
+FASTNN_KERNEL_SET(GenericKernel, , 16, 4, 2)
 #ifdef FASTNN_GEMM_X86
-FASTNN_KERNEL_SET(Avx2Kernel, __attribute__((target("avx2,fma"))), 32, 4)
-FASTNN_KERNEL_SET(Avx512Kernel, __attribute__((target("avx512f,fma"))), 64, 8)
+FASTNN_KERNEL_SET(Avx2Kernel, __attribute__((target("avx2,fma"))), 32, 4, 2)
+FASTNN_KERNEL_SET(Avx512Kernel, __attribute__((target("avx512f,fma"))), 64, 8, 4)
 #endif
 
 template <class T>
 using MicroFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, bool beta);
+template <class T>
+using DotFn = void (*)(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, bool beta);
 
 // ---------------------------------------------------------------- driver
 // micro-kernels of a kernel set by [rows - 1][vectors - 1].
@@ -200,6 +271,19 @@ struct MicroTable {
   }
 };
 
+// dot-product kernels of a kernel set by [rows - 1][columns - 1].
+template <class Kern, class T>
+struct DotTable {
+  DotFn<T> fn[Kern::DR][Kern::DQ];
+  DotTable() { fill(std::make_integer_sequence<int, Kern::DR>()); }
+  template <int... R>
+  void fill(std::integer_sequence<int, R...>) {
+    ((fn[R][0] = &Kern::template dot<R + 1, 1>, fn[R][1] = &Kern::template dot<R + 1, 2>,
+      fn[R][2] = &Kern::template dot<R + 1, 3>, fn[R][3] = &Kern::template dot<R + 1, 4>),
+     ...);
+  }
+};
+
 // Packing space reused across calls by the calling thread (64-byte aligned, grows on demand).
 template <class T>
 T* scratch(size_t n) {
@@ -208,26 +292,23 @@ T* scratch(size_t n) {
   thread_local size_t cap = 0;
   if (n > cap) {
     const size_t bytes = (n * sizeof(T) + 63) / 64 * 64;
-    buf.reset(std::aligned_alloc(64, bytes));
-    if (!buf) throw std::bad_alloc();
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw OutOfMemory(str("[gemm] cannot allocate ", bytes, " bytes of packing space"));
+    buf.reset(p);
     cap = bytes / sizeof(T);
   }
   return static_cast<T*>(buf.get());
 }
 
 // Calls f(i) for i in [0, n): shared among the team when `par` (the caller is then inside the
-// parallel region it opened), else in order on this thread.
+// parallel region it opened; the results do not depend on which thread runs which i), else in
+// order on this thread.
 template <class F>
-void for_each_task(int64_t n, bool par, bool dynamic, const F& f) {
+void for_each_task(int64_t n, bool par, const F& f) {
 #ifdef _OPENMP
   if (par) {
-    if (dynamic) {
 #pragma omp for schedule(dynamic)
-      for (int64_t i = 0; i < n; ++i) f(i);
-    } else {
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < n; ++i) f(i);
-    }
+    for (int64_t i = 0; i < n; ++i) f(i);
     return;
   }
 #endif
@@ -251,35 +332,45 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
       const int64_t nc = std::min(kMaxColsBlock, N - jc), np = ceil_div(nc, NR);
       for (int64_t ic = 0; ic < M; ic += kMaxRowsBlock) {
         const int64_t mc = std::min(kMaxRowsBlock, M - ic), mp = ceil_div(mc, MR);
-        // Tile = tm x tn micro-panels.
+        // Tiles of tm x tn micro-panels: halved until there are kMinTiles, preferring to keep
+        // all rows (or all columns) in one tile row (column); then each panel of the split operand
+        // belongs to one tile and is packed by the thread that computes the tile.
         int64_t tm = std::min<int64_t>(mp, kTileRows / MR), tn = std::min<int64_t>(np, kTileCols / NR);
         while (ceil_div(mp, tm) * ceil_div(np, tn) < kMinTiles && (tm > 1 || tn > 1)) {
-          if (tn > 1 && tn >= tm) tn = ceil_div(tn, 2);
+          const bool split_cols = tm == mp ? tn > 1 : tn == np ? tm == 1 : tn >= tm;
+          if (split_cols) tn = ceil_div(tn, 2);
           else tm = ceil_div(tm, 2);
         }
         const int64_t tiles_m = ceil_div(mp, tm), tiles = tiles_m * ceil_div(np, tn);
+        const bool a_in_task = tn == np, b_in_task = tm == mp;
         // With few row panels, full-width B panels are read in place (packing would cost more
         // than it saves); the last, partial one is still packed (zero-padded).
-        const bool b_direct = b_cs == 1 && mp <= kDirectBPanels;
-        const int64_t b_packed0 = b_direct ? nc / NR : 0;
+        const int64_t b_packed0 = b_cs == 1 && mp <= kDirectBPanels ? nc / NR : 0;
         for (int64_t kb = 0; kb < kblocks; ++kb) {
           const int64_t k0 = K * kb / kblocks, kc = K * (kb + 1) / kblocks - k0;
           const bool beta = accumulate || kb > 0;
-          for_each_task(mp + np - b_packed0, par, true, [&](int64_t p) {
-            if (p < mp) {
-              Kern::template pack<MR>(A + (ic + p * MR) * a_rs + k0 * a_cs, a_rs, a_cs,
-                                      std::min<int64_t>(MR, mc - p * MR), kc, Ap + p * MR * kc);
-            } else {
-              const int64_t q = p - mp + b_packed0, cols = std::min<int64_t>(NR, nc - q * NR);
-              const T* src = B + k0 * b_rs + (jc + q * NR) * b_cs;
-              if (cols > L) Kern::template pack<NR>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
-              else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
-            }
-          });
-          for_each_task(tiles, par, true, [&](int64_t t) {
+          auto pack_a = [&](int64_t p) {
+            Kern::template pack<MR>(A + (ic + p * MR) * a_rs + k0 * a_cs, a_rs, a_cs,
+                                    std::min<int64_t>(MR, mc - p * MR), kc, Ap + p * MR * kc);
+          };
+          auto pack_b = [&](int64_t q) {
+            if (q < b_packed0) return;
+            const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
+            const T* src = B + k0 * b_rs + (jc + q * NR) * b_cs;
+            if (cols > L) Kern::template pack<NR>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
+            else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
+          };
+          // Panels shared by several tiles are packed first, by all threads.
+          const int64_t shared_a = a_in_task ? 0 : mp, shared = shared_a + (b_in_task ? 0 : np);
+          if (shared > 0)
+            for_each_task(shared, par, [&](int64_t i) { i < shared_a ? pack_a(i) : pack_b(i - shared_a); });
+          for_each_task(tiles, par, [&](int64_t t) {
             const int64_t p0 = t % tiles_m * tm, p1 = std::min(mp, p0 + tm);
             const int64_t q0 = t / tiles_m * tn, q1 = std::min(np, q0 + tn);
+            if (a_in_task)
+              for (int64_t p = p0; p < p1; ++p) pack_a(p);
             for (int64_t q = q0; q < q1; ++q) {
+              if (b_in_task) pack_b(q);
               const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
               const int nv = ceil_div(cols, L);
               const bool direct = q < b_packed0;
@@ -304,6 +395,31 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
   }
 #endif
   run();
+}
+
+// C = A * B^T-style products (a_cs == 1, b_rs == 1) by dot-product tiles, with no packing. Tasks
+// are strips of DR rows by kDotTaskCols columns.
+template <class Kern, class T>
+void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C,
+              int64_t ldc, bool accumulate, bool par) {
+  constexpr int DR = Kern::DR, DQ = Kern::DQ;
+  static const DotTable<Kern, T> table;
+  const int64_t strips = ceil_div(M, DR), chunks = ceil_div(N, kDotTaskCols);
+  auto task = [&](int64_t t) {
+    const int64_t i = t % strips * DR, rows = std::min<int64_t>(DR, M - i);
+    const int64_t j1 = std::min(N, (t / strips + 1) * kDotTaskCols);
+    for (int64_t j = t / strips * kDotTaskCols; j < j1; j += DQ)
+      table.fn[rows - 1][std::min<int64_t>(DQ, j1 - j) - 1](K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j,
+                                                            ldc, accumulate);
+  };
+#ifdef _OPENMP
+  if (par) {
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t t = 0; t < strips * chunks; ++t) task(t);
+    return;
+  }
+#endif
+  for (int64_t t = 0; t < strips * chunks; ++t) task(t);
 }
 
 // Tiny products: a direct loop beats packing.
@@ -358,14 +474,18 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_c
 #ifdef _OPENMP
   par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && omp_get_max_threads() > 1;
 #endif
+  const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
   switch (gemm_isa()) {
 #ifdef FASTNN_GEMM_X86
     case GemmIsa::Avx512:
+      if (dot) return gemm_dot<Avx512Kernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
       return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
     case GemmIsa::Avx2:
+      if (dot) return gemm_dot<Avx2Kernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
       return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
 #endif
     default:
+      if (dot) return gemm_dot<GenericKernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
       return gemm_packed<GenericKernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
   }
 }

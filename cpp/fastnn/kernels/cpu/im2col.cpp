@@ -1,10 +1,11 @@
 // im2col copies each kernel tap's shifted (and strided) view of a channel into one row of col;
-// col2im gathers those rows back, one input row per task, so no two threads touch a pixel and each
-// pixel sums its taps in the fixed (ki, kj) order.
+// col2im adds those rows back, each task owning a block of input rows, so no two threads touch a
+// pixel and each pixel sums its taps in the fixed (ki, kj) order.
 #include "fastnn/kernels/cpu/im2col.h"
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "fastnn/parallel.h"
 
@@ -13,15 +14,109 @@ namespace {
 
 // Elements of work per parallel chunk (below this a call stays on one thread).
 constexpr int64_t kChunkWork = 32768;
+// col2im tasks cover this many input rows of one channel.
+constexpr int64_t kCol2imRows = 32;
 
-// The output columns [lo, hi) whose input column ow*stride + offset lies inside [0, W).
-struct ColRange {
-  int64_t lo, hi;
+// The convolution's shape, passed by value so the row loops keep it in registers.
+struct Geometry {
+  int64_t C, H, W, kH, kW, pH, pW, sH, sW, dH, dW, outH, outW;
 };
-ColRange valid_cols(int64_t offset, int64_t stride, int64_t W, int64_t outW) {
-  const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  const int64_t hi = W - 1 - offset < 0 ? 0 : (W - 1 - offset) / stride + 1;
-  return {std::min(lo, outW), std::clamp(hi, std::min(lo, outW), outW)};
+
+// For kernel column kj: the output columns [lo, hi) whose input column ow * sW + offset lies in
+// [0, W), with offset = kj * dW - pW.
+struct ColRange {
+  int64_t lo, hi, offset;
+};
+
+std::vector<ColRange> col_ranges(const Geometry& g) {
+  std::vector<ColRange> out(g.kW);
+  for (int64_t kj = 0; kj < g.kW; ++kj) {
+    const int64_t offset = kj * g.dW - g.pW;
+    const int64_t lo = std::min(g.outW, offset >= 0 ? 0 : (-offset + g.sW - 1) / g.sW);
+    const int64_t hi = g.W - 1 - offset < 0 ? 0 : (g.W - 1 - offset) / g.sW + 1;
+    out[kj] = {lo, std::clamp(hi, lo, g.outW), offset};
+  }
+  return out;
+}
+
+// dst[0, n) = src[0, n): fixed-size copies the compiler inlines (the last one overlapping),
+// instead of a library call per short row.
+template <class T>
+void copy_row(const T* src, T* dst, int64_t n) {
+  constexpr int64_t B = 32 / sizeof(T);
+  if (n < B) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
+  for (int64_t i = 0; i + B < n; i += B) std::memcpy(dst + i, src + i, sizeof(T) * B);
+  std::memcpy(dst + n - B, src + n - B, sizeof(T) * B);
+}
+
+// Rows [r0, r1) of col, row r = (c, ki, kj).
+template <class T>
+void im2col_rows(const T* __restrict im, const Geometry g, const ColRange* ranges, int64_t r0, int64_t r1,
+                 T* __restrict col) {
+  const int64_t plane = g.outH * g.outW;
+  int64_t c = r0 / (g.kH * g.kW), ki = r0 / g.kW % g.kH, kj = r0 % g.kW;
+  for (int64_t r = r0; r < r1; ++r) {
+    const ColRange cr = ranges[kj];
+    T* dst = col + r * plane;
+    for (int64_t oh = 0; oh < g.outH; ++oh, dst += g.outW) {
+      const int64_t ih = oh * g.sH - g.pH + ki * g.dH;
+      if (ih < 0 || ih >= g.H) {
+        std::fill(dst, dst + g.outW, T(0));
+        continue;
+      }
+      const T* src = im + (c * g.H + ih) * g.W;
+      std::fill(dst, dst + cr.lo, T(0));
+      if (g.sW == 1) {
+        if (cr.hi > cr.lo) copy_row(src + cr.lo + cr.offset, dst + cr.lo, cr.hi - cr.lo);
+      } else {
+        for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dst[ow] = src[ow * g.sW + cr.offset];
+      }
+      std::fill(dst + cr.hi, dst + g.outW, T(0));
+    }
+    if (++kj == g.kW) {  // next (c, ki, kj) without divisions
+      kj = 0;
+      if (++ki == g.kH) {
+        ki = 0;
+        ++c;
+      }
+    }
+  }
+}
+
+// Smallest integer >= a / b for b > 0 and any sign of a.
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -(-a / b); }
+
+// Input rows [h0, h1) of channel c: zeroed, then every col row segment that reads them added in
+// (ki, kj, oh) order, so each pixel sums its taps in (ki, kj) order. Consecutive adds go to
+// different rows (adds to one row from neighbouring taps overlap, and back-to-back they stall).
+template <class T>
+void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0,
+                 int64_t h1, T* __restrict im) {
+  const int64_t plane = g.outH * g.outW;
+  T* img = im + c * g.H * g.W;
+  std::fill(img + h0 * g.W, img + h1 * g.W, T(0));
+  for (int64_t ki = 0; ki < g.kH; ++ki) {
+    // Output rows oh whose input row oh * sH - pH + ki * dH lies in [h0, h1).
+    const int64_t shift = ki * g.dH - g.pH;
+    const int64_t oh0 = std::max<int64_t>(0, ceil_div(h0 - shift, g.sH));
+    const int64_t oh1 = std::min(g.outH, ceil_div(h1 - shift, g.sH));
+    for (int64_t kj = 0; kj < g.kW; ++kj) {
+      const ColRange cr = ranges[kj];
+      const T* src = col + ((c * g.kH + ki) * g.kW + kj) * plane;
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        T* dst = img + (oh * g.sH + shift) * g.W;
+        const T* s = src + oh * g.outW;
+        if (g.sW == 1) {
+          for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dst[ow + cr.offset] += s[ow];
+        } else {
+          for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dst[ow * g.sW + cr.offset] += s[ow];
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -29,59 +124,25 @@ ColRange valid_cols(int64_t offset, int64_t stride, int64_t W, int64_t outW) {
 template <class T>
 void im2col(const T* im, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH, int64_t padW,
             int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* col) {
-  const int64_t plane = outH * outW;
-  if (plane <= 0) return;
-  parallel_for(C * kH * kW, std::max<int64_t>(1, kChunkWork / plane), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {  // r = (c, ki, kj): one row of col
-      const int64_t c = r / (kH * kW), ki = r / kW % kH, kj = r % kW;
-      const int64_t off_w = kj * dilW - padW;
-      const ColRange cols = valid_cols(off_w, strideW, W, outW);
-      for (int64_t oh = 0; oh < outH; ++oh) {
-        T* dst = col + r * plane + oh * outW;
-        const int64_t ih = oh * strideH - padH + ki * dilH;
-        if (ih < 0 || ih >= H) {
-          std::fill(dst, dst + outW, T(0));
-          continue;
-        }
-        const T* src = im + (c * H + ih) * W;
-        std::fill(dst, dst + cols.lo, T(0));
-        if (strideW == 1) {
-          std::copy(src + cols.lo + off_w, src + cols.hi + off_w, dst + cols.lo);
-        } else {
-          for (int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow] = src[ow * strideW + off_w];
-        }
-        std::fill(dst + cols.hi, dst + outW, T(0));
-      }
-    }
-  });
+  const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW};
+  if (outH * outW <= 0) return;
+  const std::vector<ColRange> ranges = col_ranges(g);
+  parallel_for(C * kH * kW, std::max<int64_t>(1, kChunkWork / (outH * outW)),
+               [&](int64_t r0, int64_t r1) { im2col_rows(im, g, ranges.data(), r0, r1, col); });
 }
 
 template <class T>
 void col2im(const T* col, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH, int64_t padW,
             int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* im) {
-  const int64_t plane = outH * outW;
-  const int64_t row_work = std::max<int64_t>(1, kH * kW * std::max(W, outW));
-  parallel_for(C * H, std::max<int64_t>(1, kChunkWork / row_work), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {  // r = (c, ih): one input row
-      const int64_t c = r / H, ih = r % H;
-      T* dst = im + r * W;
-      std::fill(dst, dst + W, T(0));
-      for (int64_t ki = 0; ki < kH; ++ki) {
-        // The output row reading input row ih through tap ki, if any.
-        const int64_t t = ih + padH - ki * dilH;
-        if (t < 0 || t % strideH != 0 || t / strideH >= outH) continue;
-        const int64_t oh = t / strideH;
-        for (int64_t kj = 0; kj < kW; ++kj) {
-          const int64_t off_w = kj * dilW - padW;
-          const ColRange cols = valid_cols(off_w, strideW, W, outW);
-          const T* src = col + ((c * kH + ki) * kW + kj) * plane + oh * outW;
-          if (strideW == 1) {
-            for (int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow + off_w] += src[ow];
-          } else {
-            for (int64_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * strideW + off_w] += src[ow];
-          }
-        }
-      }
+  const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW};
+  const std::vector<ColRange> ranges = col_ranges(g);
+  // Tasks: blocks of kCol2imRows input rows of one channel (a fixed split, not per thread).
+  const int64_t blocks = (H + kCol2imRows - 1) / kCol2imRows;
+  const int64_t task_work = std::max<int64_t>(1, kH * kW * std::min(H, kCol2imRows) * std::max(W, outW));
+  parallel_for(C * blocks, std::max<int64_t>(1, kChunkWork / task_work), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t h0 = t % blocks * kCol2imRows;
+      col2im_rows(col, g, ranges.data(), t / blocks, h0, std::min(H, h0 + kCol2imRows), im);
     }
   });
 }

@@ -1,91 +1,168 @@
-// TEMPORARY naive version by the lead (to unblock integration); the kernels helper replaces it.
+// Pooling kernels. Forward passes split work by output rows; backward passes by planes, so the
+// scatter into one plane (overlapping windows) runs on one thread in PyTorch's output order.
 #include "fastnn/kernels/cpu/pool.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "fastnn/parallel.h"
+
 namespace fastnn::kernels {
+namespace {
+
+// Elements of work per parallel chunk (below this a call stays on one thread).
+constexpr int64_t kChunkWork = 32768;
+
+int64_t grain(int64_t work_per_item) { return std::max<int64_t>(1, kChunkWork / std::max<int64_t>(1, work_per_item)); }
+
+// The pooling shape, passed by value so the loops keep it in registers (a captured reference
+// would be reloaded after every store through an int64_t pointer).
+struct Pool {
+  int64_t H, W, outH, outW, kH, kW, sH, sW, pH, pW, dH, dW;
+  bool count_include_pad;
+  int64_t divisor_override;
+};
+
+// First in-range tap of a dilated window starting at `start` (may be negative).
+int64_t first_tap(int64_t start, int64_t dil) { return start >= 0 ? start : start + (-start + dil - 1) / dil * dil; }
+
+// Output rows [r0, r1), row r = (plane, oh), of max pooling.
+template <class T>
+void max_rows(const T* in, const Pool g, int64_t r0, int64_t r1, T* out, int64_t* indices) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* x = in + r / g.outH * g.H * g.W;
+    const int64_t h_start = r % g.outH * g.sH - g.pH, h0 = first_tap(h_start, g.dH);
+    const int64_t h1 = std::min(h_start + (g.kH - 1) * g.dH + 1, g.H);
+    for (int64_t ow = 0; ow < g.outW; ++ow) {
+      const int64_t w_start = ow * g.sW - g.pW, w0 = first_tap(w_start, g.dW);
+      const int64_t w1 = std::min(w_start + (g.kW - 1) * g.dW + 1, g.W);
+      int64_t best = h0 * g.W + w0;
+      T best_val = -std::numeric_limits<T>::infinity();
+      for (int64_t h = h0; h < h1; h += g.dH)
+        for (int64_t w = w0; w < w1; w += g.dW) {
+          const T v = x[h * g.W + w];
+          // Strictly greater keeps the first maximum; every NaN takes over (PyTorch's rule).
+          if (v > best_val || std::isnan(v)) {
+            best_val = v;
+            best = h * g.W + w;
+          }
+        }
+      out[r * g.outW + ow] = best_val;
+      indices[r * g.outW + ow] = best;
+    }
+  }
+}
+
+// An average-pooling window: the input box [h0, h1) x [w0, w1) and its divisor. PyTorch's rule:
+// the padded window's size is taken before clipping to the input.
+struct AvgWindow {
+  int64_t h0, h1, w0, w1, divisor;
+};
+
+AvgWindow avg_window(const Pool& g, int64_t oh, int64_t ow) {
+  int64_t h0 = oh * g.sH - g.pH, w0 = ow * g.sW - g.pW;
+  int64_t h1 = std::min(h0 + g.kH, g.H + g.pH), w1 = std::min(w0 + g.kW, g.W + g.pW);
+  const int64_t padded_size = (h1 - h0) * (w1 - w0);
+  h0 = std::max<int64_t>(h0, 0);
+  w0 = std::max<int64_t>(w0, 0);
+  h1 = std::min(h1, g.H);
+  w1 = std::min(w1, g.W);
+  const int64_t divisor = g.divisor_override > 0 ? g.divisor_override
+                          : g.count_include_pad  ? padded_size
+                                                 : (h1 - h0) * (w1 - w0);
+  return {h0, h1, w0, w1, divisor};
+}
+
+// Output rows [r0, r1), row r = (plane, oh), of average pooling.
+template <class T>
+void avg_rows(const T* in, const Pool g, int64_t r0, int64_t r1, T* out) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* x = in + r / g.outH * g.H * g.W;
+    for (int64_t ow = 0; ow < g.outW; ++ow) {
+      const AvgWindow win = avg_window(g, r % g.outH, ow);
+      T sum = 0;
+      for (int64_t h = win.h0; h < win.h1; ++h)
+        for (int64_t w = win.w0; w < win.w1; ++w) sum += x[h * g.W + w];
+      // An empty window (only padding) gives 0, as in PyTorch.
+      out[r * g.outW + ow] = win.h0 < win.h1 && win.w0 < win.w1 ? sum / T(win.divisor) : T(0);
+    }
+  }
+}
+
+// One plane's input gradient of average pooling, in PyTorch's order: outputs in scan order, each
+// adding its share to its window.
+template <class T>
+void avg_backward_plane(const T* grad_out, const Pool g, T* grad_in) {
+  std::fill(grad_in, grad_in + g.H * g.W, T(0));
+  for (int64_t oh = 0; oh < g.outH; ++oh)
+    for (int64_t ow = 0; ow < g.outW; ++ow) {
+      const AvgWindow win = avg_window(g, oh, ow);
+      if (win.h0 >= win.h1 || win.w0 >= win.w1) continue;
+      const T delta = grad_out[oh * g.outW + ow] / T(win.divisor);
+      for (int64_t h = win.h0; h < win.h1; ++h)
+        for (int64_t w = win.w0; w < win.w1; ++w) grad_in[h * g.W + w] += delta;
+    }
+}
+
+}  // namespace
 
 template <class T>
 void max_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64_t outH, int64_t outW, int64_t kH,
                         int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, int64_t dH, int64_t dW, T* out,
                         int64_t* indices) {
-  for (int64_t p = 0; p < planes; ++p)
-    for (int64_t oh = 0; oh < outH; ++oh)
-      for (int64_t ow = 0; ow < outW; ++ow) {
-        T best = -std::numeric_limits<T>::infinity();
-        int64_t bi = -1;
-        for (int64_t i = 0; i < kH; ++i)
-          for (int64_t j = 0; j < kW; ++j) {
-            int64_t h = oh * sH - pH + i * dH, w = ow * sW - pW + j * dW;
-            if (h < 0 || h >= H || w < 0 || w >= W) continue;
-            T v = in[(p * H + h) * W + w];
-            if (bi < 0 || v > best || std::isnan(v)) {
-              if (bi >= 0 && std::isnan(best)) continue;
-              best = v;
-              bi = h * W + w;
-            }
-          }
-        out[(p * outH + oh) * outW + ow] = best;
-        indices[(p * outH + oh) * outW + ow] = bi;
-      }
+  const Pool g{H, W, outH, outW, kH, kW, sH, sW, pH, pW, dH, dW, false, 0};
+  parallel_for(planes * outH, grain(outW * kH * kW),
+               [&](int64_t r0, int64_t r1) { max_rows(in, g, r0, r1, out, indices); });
 }
 
 template <class T>
-void max_pool2d_backward(const T* grad_out, const int64_t* indices, int64_t planes, int64_t H, int64_t W, int64_t outH,
-                         int64_t outW, T* grad_in) {
-  std::fill(grad_in, grad_in + planes * H * W, T(0));
-  for (int64_t p = 0; p < planes; ++p)
-    for (int64_t o = 0; o < outH * outW; ++o) grad_in[p * H * W + indices[p * outH * outW + o]] += grad_out[p * outH * outW + o];
-}
-
-static int64_t divisor(int64_t oh, int64_t ow, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t sH, int64_t sW,
-                       int64_t pH, int64_t pW, bool cip, int64_t over) {
-  if (over > 0) return over;
-  int64_t hs = oh * sH - pH, ws = ow * sW - pW;
-  int64_t he = std::min(hs + kH, H + pH), we = std::min(ws + kW, W + pW);
-  int64_t pool = (he - hs) * (we - ws);
-  hs = std::max<int64_t>(hs, 0), ws = std::max<int64_t>(ws, 0);
-  he = std::min(he, H), we = std::min(we, W);
-  return cip ? pool : (he - hs) * (we - ws);
+void max_pool2d_backward(const T* grad_out, const int64_t* indices, int64_t planes, int64_t H, int64_t W,
+                         int64_t outH, int64_t outW, T* grad_in) {
+  const int64_t in_plane = H * W, out_plane = outH * outW;
+  parallel_for(planes, grain(in_plane + out_plane), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      T* g = grad_in + p * in_plane;
+      const T* go = grad_out + p * out_plane;
+      const int64_t* idx = indices + p * out_plane;
+      std::fill(g, g + in_plane, T(0));
+      // A window with no input tap (possible with dilation) has an out-of-range index, as in
+      // PyTorch; it has no gradient to give.
+      for (int64_t o = 0; o < out_plane; ++o)
+        if (idx[o] >= 0 && idx[o] < in_plane) g[idx[o]] += go[o];
+    }
+  });
 }
 
 template <class T>
 void avg_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64_t outH, int64_t outW, int64_t kH,
-                        int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, bool cip, int64_t over, T* out) {
-  for (int64_t p = 0; p < planes; ++p)
-    for (int64_t oh = 0; oh < outH; ++oh)
-      for (int64_t ow = 0; ow < outW; ++ow) {
-        T s = 0;
-        for (int64_t h = std::max<int64_t>(oh * sH - pH, 0); h < std::min(oh * sH - pH + kH, H); ++h)
-          for (int64_t w = std::max<int64_t>(ow * sW - pW, 0); w < std::min(ow * sW - pW + kW, W); ++w) s += in[(p * H + h) * W + w];
-        out[(p * outH + oh) * outW + ow] = s / T(divisor(oh, ow, H, W, kH, kW, sH, sW, pH, pW, cip, over));
-      }
+                        int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, bool count_include_pad,
+                        int64_t divisor_override, T* out) {
+  const Pool g{H, W, outH, outW, kH, kW, sH, sW, pH, pW, 1, 1, count_include_pad, divisor_override};
+  parallel_for(planes * outH, grain(outW * kH * kW), [&](int64_t r0, int64_t r1) { avg_rows(in, g, r0, r1, out); });
 }
 
 template <class T>
-void avg_pool2d_backward(const T* g, int64_t planes, int64_t H, int64_t W, int64_t outH, int64_t outW, int64_t kH,
-                         int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, bool cip, int64_t over, T* gi) {
-  std::fill(gi, gi + planes * H * W, T(0));
-  for (int64_t p = 0; p < planes; ++p)
-    for (int64_t oh = 0; oh < outH; ++oh)
-      for (int64_t ow = 0; ow < outW; ++ow) {
-        T v = g[(p * outH + oh) * outW + ow] / T(divisor(oh, ow, H, W, kH, kW, sH, sW, pH, pW, cip, over));
-        for (int64_t h = std::max<int64_t>(oh * sH - pH, 0); h < std::min(oh * sH - pH + kH, H); ++h)
-          for (int64_t w = std::max<int64_t>(ow * sW - pW, 0); w < std::min(ow * sW - pW + kW, W); ++w) gi[(p * H + h) * W + w] += v;
-      }
+void avg_pool2d_backward(const T* grad_out, int64_t planes, int64_t H, int64_t W, int64_t outH, int64_t outW,
+                         int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW,
+                         bool count_include_pad, int64_t divisor_override, T* grad_in) {
+  const Pool g{H, W, outH, outW, kH, kW, sH, sW, pH, pW, 1, 1, count_include_pad, divisor_override};
+  parallel_for(planes, grain(H * W + outH * outW * kH * kW), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) avg_backward_plane(grad_out + p * outH * outW, g, grad_in + p * H * W);
+  });
 }
 
-#define INST(T)                                                                                                      \
-  template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
-                                      int64_t, int64_t, int64_t, int64_t, int64_t, T*, int64_t*);                    \
-  template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t, T*);   \
-  template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
-                                      int64_t, int64_t, int64_t, bool, int64_t, T*);                                 \
-  template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
-                                       int64_t, int64_t, int64_t, bool, int64_t, T*);
-INST(float)
-INST(double)
+#define FASTNN_INSTANTIATE_POOL(T)                                                                               \
+  template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,   \
+                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T*, int64_t*);       \
+  template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                                       T*);                                                                      \
+  template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,   \
+                                      int64_t, int64_t, int64_t, int64_t, bool, int64_t, T*);                    \
+  template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,  \
+                                       int64_t, int64_t, int64_t, int64_t, bool, int64_t, T*);
+FASTNN_INSTANTIATE_POOL(float)
+FASTNN_INSTANTIATE_POOL(double)
+#undef FASTNN_INSTANTIATE_POOL
 
 }  // namespace fastnn::kernels
