@@ -45,3 +45,10 @@ def test_training_script_trains_and_saves(tmp_path, monkeypatch):
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", last).group(1))
     assert accuracy >= 95.0, out
     assert (tmp_path / "digits_lenet.safetensors").stat().st_size > 10000
+
+
+def test_docs_training_script_is_the_example():
+    with open(os.path.join(os.path.dirname(README), "docs", "training.md")) as f:
+        block = re.findall(r"```python\n(.*?)```", f.read(), re.S)[0]
+    with open(os.path.join(os.path.dirname(README), "examples", "train_digits.py")) as f:
+        assert block in f.read(), "docs/training.md's script and examples/train_digits.py have diverged"
