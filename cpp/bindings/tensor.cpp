@@ -131,7 +131,9 @@ TensorPtr get_item(const TensorPtr& self, py::handle idx) {
     } else if (PySlice_Check(h.ptr())) {
       Py_ssize_t start, stop, step;
       if (PySlice_Unpack(h.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
-      r = slice(r, dim++, start, stop, step);
+      bool whole = start == 0 && step == 1 && stop >= r->shape()[dim];  // `:` keeps the dim as is, no node
+      r = whole ? r : slice(r, dim, start, stop, step);
+      dim++;
     } else if (py::isinstance<Tensor>(h)) {
       TensorPtr ti = h.cast<TensorPtr>();
       if (ti->dim() == 0 && ti->dtype() == DType::Int64) {
