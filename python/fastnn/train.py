@@ -76,6 +76,7 @@ def save_plot(history, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = range(1, len(history["loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -85,6 +86,8 @@ def save_plot(history, path):
     ax2.plot(epochs, history["test_acc"], marker="o", label="test")
     ax2.set(title="accuracy", xlabel="epoch", ylabel="accuracy")
     ax2.legend()
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
