@@ -67,7 +67,14 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
 
   // The tensor this one is a view of (null when it owns its layout); views share storage.
   const TensorPtr& base() const { return base_; }
-  void set_base(TensorPtr base) { base_ = std::move(base); }
+  // Makes this tensor a view of `base`, remembering the base's history at this moment.
+  void set_base(TensorPtr base) {
+    base_history_ = base->grad_fn().get();
+    base_ = std::move(base);
+  }
+  // True when the base took a new history (an in-place op under autograd) after this view was
+  // made: the view's own history is then stale (torch would rebuild it; fastnn refuses to use it).
+  bool view_history_is_stale() const { return base_ && requires_grad() && base_->grad_fn().get() != base_history_; }
   // A 0-d tensor made from a Python number: takes part in type promotion by kind only.
   bool is_wrapped_number() const { return wrapped_number_; }
   void set_wrapped_number(bool v) { wrapped_number_ = v; }
@@ -96,6 +103,7 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   std::shared_ptr<Node> grad_fn_;
   std::weak_ptr<Node> grad_accumulator_;
   TensorPtr base_;
+  const Node* base_history_ = nullptr;  // identity only, never dereferenced
 };
 
 // Shape as torch prints it in messages: [2, 3].

@@ -82,6 +82,10 @@ std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
 }
 
 Edge gradient_edge(const TensorPtr& t) {
+  FASTNN_CHECK_STATE(!t->view_history_is_stale(),
+                     "a view of a tensor was used after its base was modified by an in-place operation that "
+                     "autograd recorded; its gradient would be wrong (fastnn does not rebuild a view's history). "
+                     "Take the view again after the in-place operation.");
   if (t->grad_fn()) return {t->grad_fn(), t->output_nr()};
   if (t->requires_grad()) return {t->grad_accumulator(), 0};
   return {};
