@@ -126,8 +126,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
                 raise ValueError(f"[tensor] could not build a tensor from the data: {e}") from None
             if arr.dtype == object:
                 raise TypeError(f"[tensor] could not infer a dtype for data of type {type(data).__name__}")
-            # Python floats take the default dtype
-            if arr.dtype.kind == "f" and not (arr.dtype == np.float64 and _holds_float64(data)):
+            # Python floats take the default dtype (unless float64 was asked for: no rounding through float32)
+            if arr.dtype.kind == "f" and dtype != float64 and not (arr.dtype == np.float64 and _holds_float64(data)):
                 arr = arr.astype(np.float32)
         t = _C._from_numpy(arr, True)
     if dtype is not None and t.dtype != dtype:

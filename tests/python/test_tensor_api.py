@@ -248,7 +248,6 @@ def test_int_of_bool_tensor():
     assert int(fastnn.tensor(True)) == 1 and int(torch.tensor(True)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="tensor(python floats, dtype=float64) rounds through float32 first")
 def test_tensor_with_float64_dtype_keeps_python_float_precision():
     assert float(fastnn.tensor(0.1, dtype=fastnn.float64)) == 0.1
     assert fastnn.tensor([0.1, 1e-40], dtype=fastnn.float64).tolist() == [0.1, 1e-40]
