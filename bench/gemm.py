@@ -1,0 +1,55 @@
+"""GEMM: fastnn.mm vs NumPy's matmul (float32, NumPy's own OpenBLAS kernel for this CPU)."""
+import numpy as np
+
+# (M, N, K, A stored transposed, B stored transposed, label)
+SQUARES = [(s, s, s, False, False, f"{s}x{s}x{s}") for s in (256, 512, 1024, 2048)]
+TRANSPOSED = [(1024, 1024, 1024, True, False, "1024 A^T"), (1024, 1024, 1024, False, True, "1024 B^T")]
+# The GEMMs LeNet's layers produce at batch 64 (im2col convs per image; the linears per batch).
+LENET = [
+    (6, 784, 25, False, False, "conv1 fwd W*col"),
+    (16, 100, 150, False, False, "conv2 fwd W*col"),
+    (64, 120, 400, False, True, "fc1 fwd x*W^T"),
+    (64, 84, 120, False, True, "fc2 fwd x*W^T"),
+    (64, 10, 84, False, True, "fc3 fwd x*W^T"),
+    (64, 400, 120, False, False, "fc1 bwd g*W"),
+    (120, 400, 64, True, False, "fc1 bwd g^T*x"),
+    (10, 84, 64, True, False, "fc3 bwd g^T*x"),
+    (25, 784, 6, True, False, "conv1 bwd W^T*g"),
+    (6, 25, 784, False, True, "conv1 bwd g*col^T"),
+    (150, 100, 16, True, False, "conv2 bwd W^T*g"),
+    (16, 150, 100, False, True, "conv2 bwd g*col^T"),
+]
+
+
+def blas_info():
+    """threadpoolctl's view of NumPy's BLAS (library, version, core type/kernel, threads)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return [{"error": "threadpoolctl not installed"}]
+    return [
+        {k: d.get(k) for k in ("internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads",
+                               "filepath")}
+        for d in threadpoolctl.threadpool_info() if d.get("user_api") == "blas"
+    ]
+
+
+def blas_limits(threads):
+    import threadpoolctl
+    return threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
+
+
+def gemm_fns(fastnn, m, n, k, ta, tb, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(np.float32)
+    na, nb = (a.T if ta else a), (b.T if tb else b)
+    fa, fb = fastnn.from_numpy(a), fastnn.from_numpy(b)
+    fa, fb = (fa.t() if ta else fa), (fb.t() if tb else fb)
+    mm, matmul = fastnn.mm, np.matmul
+    return (lambda: mm(fa, fb)), (lambda: matmul(na, nb))
+
+
+def check(fastnn, m, n, k, ta, tb):
+    f, r = gemm_fns(fastnn, m, n, k, ta, tb)
+    return float(np.max(np.abs(f().numpy() - r())))

@@ -1,0 +1,182 @@
+"""The PyTorch tutorial's LeNet, built from either library's nn/F, with shared initial weights.
+
+conv 1->6 5x5, maxpool 2, conv 6->16 5x5, maxpool 2, flatten, 400->120->84->10 with ReLU; input 1x32x32.
+"""
+import numpy as np
+
+# Peak FP32 rate of one core of this machine (AMD EPYC, Zen 4, 2 cores, AVX-512), measured with
+# bench/fma_peak.cpp (12 independent FMA chains): 117.4 GFLOP/s per core with zmm or ymm alike, i.e.
+# 32 FLOP/cycle at ~3.7 GHz -- Zen 4 runs AVX-512 on two 256-bit FMA pipes. The 263 GFLOP/s per core
+# figure once quoted for this machine would need 64 FLOP/cycle (full-width 512-bit FMA units, e.g.
+# Zen 5 or Intel server cores); it is not reachable here (fastnn's and OpenBLAS's SGEMM top out at
+# ~105-110 GFLOP/s per core = ~92% of 117.4). Override with --peak-gflops.
+PEAK_GFLOPS_PER_CORE = 117.4
+
+
+def lenet_class(nn, F, flatten):
+    class LeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = flatten(x, 1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    return LeNet
+
+
+def lenet_flops(batch):
+    """(forward, training-step) FLOPs of the convs and linears (2 per multiply-add).
+
+    The training step counts forward + weight gradients + input gradients; conv1's input needs no
+    gradient, so a step is 3x forward minus conv1's forward (close to the usual "3x forward")."""
+    conv1 = 2 * 6 * (1 * 5 * 5) * 28 * 28
+    conv2 = 2 * 16 * (6 * 5 * 5) * 10 * 10
+    linears = 2 * (400 * 120 + 120 * 84 + 84 * 10)
+    fwd = conv1 + conv2 + linears
+    return fwd * batch, (3 * fwd - conv1) * batch
+
+
+class Pair:
+    """A torch LeNet and a fastnn LeNet with the same weights, each with SGD(momentum=0.9)."""
+
+    def __init__(self, torch, fastnn, seed=0, lr=0.01, momentum=0.9):
+        import fastnn.nn as fnn
+        import fastnn.nn.functional as FF
+        import torch.nn as tnn
+        import torch.nn.functional as TF
+
+        self.torch, self.fastnn = torch, fastnn
+        self.TF, self.FF = TF, FF
+        torch.manual_seed(seed)
+        self.tm = lenet_class(tnn, TF, torch.flatten)()
+        self.fm = lenet_class(fnn, FF, fastnn.flatten)()
+        self._t_init = {k: v.detach().clone() for k, v in self.tm.state_dict().items()}
+        self._f_init = {k: fastnn.tensor(v.numpy()) for k, v in self._t_init.items()}
+        self.fm.load_state_dict(self._f_init)
+        self.topt = torch.optim.SGD(self.tm.parameters(), lr=lr, momentum=momentum)
+        self.fopt = fastnn.optim.SGD(self.fm.parameters(), lr=lr, momentum=momentum)
+
+    def batch(self, n, seed=1):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((n, 1, 32, 32), dtype=np.float32)
+        y = rng.integers(0, 10, n, dtype=np.int64)
+        return (self.fastnn.from_numpy(x), self.fastnn.from_numpy(y)), (self.torch.from_numpy(x), self.torch.from_numpy(y))
+
+    def train_steps(self, n, batches=8):
+        """(fastnn_step, torch_step) closures; each call trains on the next of `batches` fixed random
+        batches of size n.
+
+        Each closure has a .reset() (the timer calls it, untimed, before every block) that puts its
+        model, optimizer and batch sequence back to the start: a long run of steps at a fixed lr on a
+        few random batches drifts chaotically (fastnn and torch part ways after ~150 steps at batch
+        1, float rounding differing), and the cost of a step depends on where it drifts (e.g. dead
+        ReLUs change the pooling kernel's branches), so every block replays the same trajectory."""
+        data = [self.batch(n, seed=1 + i) for i in range(batches)]
+        f_data = [d[0] for d in data]
+        t_data = [d[1] for d in data]
+        fm, fopt, fce = self.fm, self.fopt, self.FF.cross_entropy
+        tm, topt, tce = self.tm, self.topt, self.TF.cross_entropy
+        pos = {"f": 0, "t": 0}
+
+        def f_step():
+            x, y = f_data[pos["f"] % batches]
+            pos["f"] += 1
+            fopt.zero_grad()
+            loss = fce(fm(x), y)
+            loss.backward()
+            fopt.step()
+            return loss
+
+        def t_step():
+            x, y = t_data[pos["t"] % batches]
+            pos["t"] += 1
+            topt.zero_grad()
+            loss = tce(tm(x), y)
+            loss.backward()
+            topt.step()
+            return loss
+
+        def f_reset():
+            self.reset("fastnn")
+            pos["f"] = 0
+
+        def t_reset():
+            self.reset("torch")
+            pos["t"] = 0
+
+        f_step.reset, t_step.reset = f_reset, t_reset
+        return f_step, t_step
+
+    def reset(self, side):
+        """Back to the initial weights with fresh optimizer state (no momentum buffers), as built."""
+        if side == "fastnn":
+            self.fm.load_state_dict(self._f_init)
+            self.fopt.zero_grad()
+            self.fopt.state.clear()
+        else:
+            self.tm.load_state_dict(self._t_init)
+            self.topt.zero_grad()
+            self.topt.state.clear()
+
+    def infer(self, n):
+        (fx, _), (tx, _) = self.batch(n)
+        fm, tm, f_no_grad, t_no_grad = self.fm, self.tm, self.fastnn.no_grad, self.torch.no_grad
+
+        def f_fwd():
+            with f_no_grad():
+                return fm(fx)
+
+        def t_fwd():
+            with t_no_grad():
+                return tm(tx)
+
+        return f_fwd, t_fwd
+
+    def check(self, steps=3, n=16):
+        """Max |loss difference| over a few training steps from the shared weights (a sanity check;
+        trains this pair's models, so make a fresh Pair for timing)."""
+        f_step, t_step = self.train_steps(n)
+        return max(abs(float(f_step().item()) - float(t_step().item())) for _ in range(steps))
+
+    def finite(self):
+        """Whether both models' parameters are still finite (training at a fixed lr may diverge)."""
+        return all(bool(np.isfinite(p.detach().numpy()).all()) for m in (self.fm, self.tm) for p in m.parameters())
+
+
+def epoch_fns(pair, samples=60000, batch=64, seed=2):
+    """Whole-epoch closures over `samples` random images (pre-generated, same data on both sides;
+    sequential slices of one array, as a DataLoader without shuffling or workers would give)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((samples, 1, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, samples, dtype=np.int64)
+    fx, fy = pair.fastnn.from_numpy(x), pair.fastnn.from_numpy(y)
+    tx, ty = pair.torch.from_numpy(x), pair.torch.from_numpy(y)
+    starts = range(0, samples, batch)
+    fm, fopt, fce = pair.fm, pair.fopt, pair.FF.cross_entropy
+    tm, topt, tce = pair.tm, pair.topt, pair.TF.cross_entropy
+
+    def f_epoch():
+        for i in starts:
+            fopt.zero_grad()
+            loss = fce(fm(fx[i:i + batch]), fy[i:i + batch])
+            loss.backward()
+            fopt.step()
+
+    def t_epoch():
+        for i in starts:
+            topt.zero_grad()
+            loss = tce(tm(tx[i:i + batch]), ty[i:i + batch])
+            loss.backward()
+            topt.step()
+
+    return f_epoch, t_epoch
