@@ -222,6 +222,7 @@ TensorClass bind_tensor(py::module_& m) {
       // autograd
       .def("detach", &Tensor::detach)
       .def("detach_", [](const TensorPtr& t) {
+        FASTNN_CHECK_STATE(!t->base(), "Can't detach views in-place. Use detach() instead.");
         t->set_history(nullptr, 0);
         return t;
       })
@@ -292,7 +293,10 @@ TensorClass bind_tensor(py::module_& m) {
         return item(t).cast<bool>();
       })
       .def("__float__", [](const TensorPtr& t) { return item(t).cast<double>(); })
-      .def("__int__", [](const TensorPtr& t) { return py::int_(item(t)); })
+      .def("__int__", [](const TensorPtr& t) {
+        py::object v = item(t);
+        return t->dtype() == DType::Bool ? py::int_(v.cast<bool>() ? 1 : 0) : py::int_(v);  // an int, not a bool
+      })
       .def("__index__", [](const TensorPtr& t) {
         FASTNN_CHECK_TYPE(t->dtype() == DType::Int64 || t->dtype() == DType::Bool, "only integer tensors of a single element can be converted to an index");
         return py::int_(item(t));

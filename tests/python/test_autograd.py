@@ -616,7 +616,6 @@ def test_detach_in_place():
     assert y.tolist() == [2.0, 4.0]
 
 
-@pytest.mark.xfail(strict=True, reason="detach_() of a view is allowed; torch refuses it")
 def test_detach_in_place_of_a_view_is_refused():
     y = fastnn.tensor([1.0, 2.0], requires_grad=True) * 2
     with pytest.raises(RuntimeError, match="Can't detach views in-place"):

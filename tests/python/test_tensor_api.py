@@ -242,7 +242,6 @@ def test_bool_float_int_conversions():
     assert fastnn.tensor([[1.0, 2.0]]).tolist() == [[1.0, 2.0]]
 
 
-@pytest.mark.xfail(strict=True, reason="int(bool tensor): __int__ returns a bool (DeprecationWarning in Python)")
 @pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_int_of_bool_tensor():
     assert int(fastnn.tensor(True)) == 1 and int(torch.tensor(True)) == 1
