@@ -24,6 +24,7 @@ from bench import _env
 
 CASES = ("lenet_train", "lenet_infer", "lenet_epoch", "tiny", "conv", "gemm", "memory")
 TRAIN_BATCHES = (1, 16, 64, 256)
+NOISY_IQR = 0.15  # a row is flagged noisy when its per-repetition ratios' quartiles span > 15% of the ratio
 INFER_BATCHES = (1, 64, 1024)
 MODES = {
     # reps: timed blocks per side; block_s: minimum block length; epoch_reps: epochs per side
@@ -122,6 +123,7 @@ class Bench:
         row = {"group": group, "case": case, "threads": threads, "ref": ref, "fastnn_s": f, "ref_s": r,
                "ratio": ratio, "stat": stat, "ratio_iqr": [lo, hi], "target": list(target) if target else None,
                "status": "" if target is None else ("PASS" if meets(ratio, target) else "MISS"),
+               "noisy": (hi - lo) > NOISY_IQR * ratio,
                **best, "fastnn_samples_s": fs, "ref_samples_s": rs}
         if flops:
             row["flops"] = flops
@@ -319,8 +321,9 @@ class Bench:
                                       else "  (reference: torch; medians)"))
             lo, hi = r["ratio_iqr"]
             ref = f"{r['ref']} {self._val(r, 'ref')}"
+            status = r["status"] + ("*" if r["noisy"] else "")
             p(f"{r['case']:<40} {r['threads']:>3}  {self._val(r, 'fastnn'):>12}  {ref:>19}  {r['ratio']:>6.3f}  "
-              f"[{lo:.2f}-{hi:.2f}]{'':<2} {fmt_target(tuple(r['target']) if r['target'] else None):>6}  {r['status']}")
+              f"[{lo:.2f}-{hi:.2f}]{'':<2} {fmt_target(tuple(r['target']) if r['target'] else None):>6}  {status}")
         train = [r for r in self.rows if r["group"] == "lenet_train"]
         if train:
             p("")
@@ -346,6 +349,14 @@ class Bench:
         if statuses:
             p("")
             p(f"targets: {statuses.count('PASS')} PASS, {statuses.count('MISS')} MISS")
+        noisy = [r for r in self.rows if r["noisy"]]
+        if noisy:
+            p(f"* {len(noisy)} noisy row(s): per-repetition ratios spread over > {NOISY_IQR:.0%} of the ratio "
+              "(other load on the machine?); rerun those cases when it is idle")
+        busy = [m[k]["cpu_busy_1s"] for k in ("load_start", "load_end") if m[k]["cpu_busy_1s"] is not None]
+        if busy and max(busy) > 0.2:
+            p(f"warning: the CPUs were {max(busy):.0%} busy with other work at the start or end of this run "
+              "(see --wait-idle)")
         checks = []
         if "lenet_max_loss_diff_3_steps" in self.checks:
             checks.append(f"LeNet |loss fastnn - torch| over 3 steps from shared weights "
