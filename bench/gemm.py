@@ -35,7 +35,12 @@ def blas_info():
 
 
 def blas_limits(threads):
-    import threadpoolctl
+    """Limits NumPy's BLAS to `threads` (a no-op context without threadpoolctl: then OpenBLAS uses all cores)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
     return threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
 
 

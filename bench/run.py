@@ -290,6 +290,9 @@ class Bench:
         print(f"machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['isa'])}; {m['os']}")
         print(f"python {m['python']}, fastnn {m['fastnn']} ({m['fastnn_path']}), torch {m['torch']}, numpy {m['numpy']}")
         for b in m["blas"]:
+            if "error" in b:
+                print(f"numpy BLAS: unknown ({b['error']}: its kernel and thread count are not checked)")
+                continue
             print(f"numpy BLAS: {b.get('internal_api')} {b.get('version')}, core type {b.get('architecture')}, "
                   f"{b.get('threading_layer')} ({os.path.basename(b.get('filepath') or '')})")
         removed = m["openblas_env_removed"]
