@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 from fastnn.datasets.transforms import resize_bilinear
+from fastnn.datasets._base import plain_tensors
 from fastnn.utils.data.dataset import Dataset
 
 _INNER, _PAD = 24, 4
@@ -89,13 +90,7 @@ class Digits(Dataset):
         return img, target
 
     def _fast_tensors(self):
-        if (
-            self.transform is None
-            and self.target_transform is None
-            and type(self).__getitem__ is Digits.__getitem__
-        ):
-            return self.data, self.targets
-        return None
+        return plain_tensors(self, Digits)
 
     def __repr__(self):
         return (

@@ -18,6 +18,7 @@ import numpy as np
 
 from fastnn.datasets._download import download_file
 from fastnn.datasets._idx import read_idx
+from fastnn.datasets._base import plain_tensors
 from fastnn.utils.data.dataset import Dataset
 
 
@@ -143,13 +144,7 @@ class MNIST(Dataset):
         return img, target
 
     def _fast_tensors(self):
-        if (
-            self.transform is None
-            and self.target_transform is None
-            and type(self).__getitem__ is MNIST.__getitem__
-        ):
-            return self.data, self.targets
-        return None
+        return plain_tensors(self, MNIST)
 
     def __repr__(self):
         split = "Train" if self.train else "Test"
