@@ -59,14 +59,16 @@ class ProductBackward : public Node {
       if (needs_input_grad(1)) r[1] = grad_for(mul(g, a), sb, b_type_);
     } else if (kind_ == Div) {
       if (needs_input_grad(0)) r[0] = grad_for(div(g, b), sa, a_type_);
-      if (needs_input_grad(1)) r[1] = grad_for(neg(div(mul(g, a), mul(b, b))), sb, b_type_);
+      // -g * ((a / b) / b), as torch: (a * g) / (b * b) underflows to 0 / 0 or overflows for tiny or huge b
+      if (needs_input_grad(1)) r[1] = grad_for(neg(mul(g, div(div(a, b), b))), sb, b_type_);
     } else {
       // d/da a^b = b * a^(b-1), taken as 0 where b == 0 (also at a == 0);
       // d/db a^b = a^b * log(a), taken as 0 where a == 0 and b >= 0.
       // Computed in the result's dtype: a number operand may be an int or a bool.
       TensorPtr af = cast(a, g->dtype()), bf = cast(b, g->dtype());
       if (needs_input_grad(0)) {
-        TensorPtr d = mul(mul(g, bf), pow(af, sub(bf, scalar_tensor(1, DType::Int64, true), 1)));
+        // g * (b * a^(b-1)) in torch's order: (g * b) underflows for tiny b, then 0 * inf is nan at a == 0
+        TensorPtr d = mul(g, mul(bf, pow(af, sub(bf, scalar_tensor(1, DType::Int64, true), 1))));
         TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
         FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
           map_binary<scalar_t, scalar_t>(*safe, *d, *bf, [](scalar_t v, scalar_t e) { return e == 0 ? scalar_t(0) : v; });
@@ -168,9 +170,19 @@ struct PowF {
   }
 };
 
+// torch refuses a fractional alpha when the result is an integer (it would be truncated), and fastnn one
+// that int64 cannot hold (converting it would be undefined).
+static void check_alpha(DType dt, double alpha, const char* op) {
+  if (is_floating(dt)) return;
+  FASTNN_CHECK_TYPE(alpha == std::floor(alpha) && std::isfinite(alpha), "[", op, "] for integral input tensors, "
+                    "argument alpha must not be a floating point number, got ", alpha);
+  FASTNN_CHECK(std::fabs(alpha) < 9.2e18, "[", op, "] alpha ", alpha, " does not fit in int64");
+}
+
 TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha) {
   check_not_bool(a, b, "add");
   DType dt = result_type({a.get(), b.get()});
+  check_alpha(dt, alpha, "add");
   TensorPtr out = alpha == 1 ? arith(a, b, "add", dt, AddOneF{}) : arith(a, b, "add", dt, AddF{alpha});
   if (any_requires_grad({&a, &b})) record_linear("AddBackward0", out, a, b, alpha);
   return out;
@@ -180,6 +192,7 @@ TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha) {
   FASTNN_CHECK_TYPE(a->dtype() != DType::Bool && b->dtype() != DType::Bool,
                     "[sub] subtraction with a bool tensor is not supported; use logical_xor or ~ instead");
   DType dt = result_type({a.get(), b.get()});
+  check_alpha(dt, alpha, "sub");
   TensorPtr out = alpha == 1 ? arith(a, b, "sub", dt, SubOneF{}) : arith(a, b, "sub", dt, SubF{alpha});
   if (any_requires_grad({&a, &b})) record_linear("SubBackward0", out, a, b, -alpha);
   return out;
@@ -199,11 +212,11 @@ TensorPtr div(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr pow(const TensorPtr& a, const TensorPtr& b) {
   check_not_bool(a, b, "pow");
   DType dt = result_type({a.get(), b.get()});
-  if (!is_floating(dt)) {
+  // An empty result computes no power, so an empty base with a negative exponent is fine (as in torch).
+  if (!is_floating(dt) && b->numel() > 0 && checked_numel(broadcast_shapes(a->shape(), b->shape(), "pow"), "pow") > 0) {
     TensorPtr neg_exp = compare(b, scalar_tensor(0, DType::Int64, true), CompareOp::Lt);
     TensorPtr any_neg = max(cast(neg_exp, DType::Int64));
-    FASTNN_CHECK(b->numel() == 0 || any_neg->data<int64_t>()[0] == 0,
-                 "[pow] integers to negative integer powers are not allowed");
+    FASTNN_CHECK(any_neg->data<int64_t>()[0] == 0, "[pow] integers to negative integer powers are not allowed");
   }
   return product(ProductBackward::Pow, a, b, arith(a, b, "pow", dt, PowF{}));
 }
@@ -250,12 +263,14 @@ void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, cons
 }  // namespace
 
 void add_(TensorPtr& self, const TensorPtr& other, double alpha) {
+  check_alpha(self->dtype(), alpha, "add_");
   auto oop = [&](const TensorPtr& s) { return add(s, other, alpha); };
   if (alpha == 1) inplace_arith(self, other, "add_", AddOneF{}, oop);
   else inplace_arith(self, other, "add_", AddF{alpha}, oop);
 }
 
 void sub_(TensorPtr& self, const TensorPtr& other, double alpha) {
+  check_alpha(self->dtype(), alpha, "sub_");
   inplace_arith(self, other, "sub_", SubF{alpha}, [&](const TensorPtr& s) { return sub(s, other, alpha); });
 }
 

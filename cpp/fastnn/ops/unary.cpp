@@ -39,7 +39,8 @@ class UnaryBackward : public Node {
 // Computes y = Op(x) into a new tensor (or into x itself when `out` is x) and records the node.
 template <class Op>
 TensorPtr unary(const TensorPtr& x_in, bool floating) {
-  FASTNN_CHECK_TYPE(x_in->dtype() != DType::Bool, "[", Op::name, "] not supported for bool tensors");
+  // Float ops take bools as torch does (as 0.0 and 1.0); neg/abs/relu refuse them, as torch does.
+  FASTNN_CHECK_TYPE(floating || x_in->dtype() != DType::Bool, "[", Op::name, "] not supported for bool tensors");
   TensorPtr x = floating && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), Op::name);
   FASTNN_DISPATCH_NUMERIC(x->dtype(), Op::name, [&] {
@@ -78,8 +79,10 @@ class ClampBackward : public Node {
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = x_.unpack(*this), g = grads[0];
     TensorPtr out = Tensor::empty(g->shape(), g->dtype());
-    double lo = lo_ ? *lo_ : -INFINITY, hi = hi_ ? *hi_ : INFINITY;
+    double lo_d = lo_ ? *lo_ : -INFINITY, hi_d = hi_ ? *hi_ : INFINITY;
     FASTNN_DISPATCH_FLOAT(g->dtype(), "clamp", [&] {
+      // the bounds in the input's dtype, as the forward compared them (0.1 is 0.100000001f for a float32 x)
+      scalar_t lo = scalar_t(lo_d), hi = scalar_t(hi_d);
       map_binary<scalar_t, scalar_t>(*out, *g, *x, [lo, hi](scalar_t g, scalar_t x) {
         return x >= lo && x <= hi ? g : scalar_t(0);
       });
@@ -93,6 +96,15 @@ class ClampBackward : public Node {
   OptDouble lo_, hi_;
 };
 
+// x ** e as torch computes it: e = 0.5 and -0.5 are sqrt and 1/sqrt (so (-inf) ** 0.5 is nan and
+// (-0.0) ** 0.5 is -0.0, unlike std::pow), other exponents std::pow.
+template <class T>
+T pow_scalar(T x, T e) {
+  if (e == T(0.5)) return std::sqrt(x);
+  if (e == T(-0.5)) return T(1) / std::sqrt(x);
+  return std::pow(x, e);
+}
+
 // pow(x, e) for a scalar exponent: d/dx = e * x^(e-1) (zero when e == 0).
 class PowScalarBackward : public Node {
  public:
@@ -104,7 +116,7 @@ class PowScalarBackward : public Node {
     double e = e_;
     FASTNN_DISPATCH_FLOAT(g->dtype(), "pow", [&] {
       map_binary<scalar_t, scalar_t>(*out, *g, *x, [e](scalar_t g, scalar_t x) {
-        return e == 0 ? scalar_t(0) : scalar_t(g * e * std::pow(x, scalar_t(e - 1)));
+        return e == 0 ? scalar_t(0) : scalar_t(g * e * pow_scalar(x, scalar_t(e - 1)));
       });
     });
     return {out};
@@ -170,7 +182,10 @@ TensorPtr pow(const TensorPtr& x_in, double e) {
     if (e == 2)
       map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return v * v; });
     else
-      map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) { return scalar_t(std::pow(v, scalar_t(e))); });
+      map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) {
+        if constexpr (std::is_floating_point_v<scalar_t>) return pow_scalar(v, scalar_t(e));
+        else return scalar_t(std::pow(v, scalar_t(e)));
+      });
   });
   if (any_requires_grad({&x_in})) record(std::make_shared<PowScalarBackward>(x_in, e), {&x_in}, {&y});
   return y;

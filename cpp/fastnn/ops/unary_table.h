@@ -11,6 +11,6 @@
   X(log, LogBackward0, FLOAT, INPUT, std::log(x), g / v)                                           \
   X(sqrt, SqrtBackward0, FLOAT, OUTPUT, std::sqrt(x), g / (2 * v))                                 \
   X(abs, AbsBackward0, NUMERIC, INPUT, std::abs(x), v > 0 ? g : v < 0 ? -g : scalar_t(0))          \
-  X(relu, ReluBackward0, NUMERIC, OUTPUT, (x > 0 || x != x) ? x : scalar_t(0), v <= 0 ? scalar_t(0) : g) \
+  X(relu, ReluBackward0, NUMERIC, OUTPUT, x < 0 ? scalar_t(0) : x, v <= 0 ? scalar_t(0) : g)    \
   X(sigmoid, SigmoidBackward0, FLOAT, OUTPUT, 1 / (1 + std::exp(-x)), g * v * (1 - v))             \
   X(tanh, TanhBackward0, FLOAT, OUTPUT, std::tanh(x), g * (1 - v * v))
