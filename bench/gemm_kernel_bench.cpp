@@ -1,5 +1,5 @@
 // Times fastnn::kernels::gemm and prints GFLOP/s per shape (compare with NumPy on the same machine).
-// Build: g++ -std=c++17 -O3 -fopenmp -Icpp bench/gemm_kernel_bench.cpp cpp/fastnn/kernels/cpu/gemm.cpp
+// Build: g++ -std=c++17 -O3 -fopenmp -Icpp bench/gemm_kernel_bench.cpp cpp/fastnn/kernels/cpu/gemm.cpp cpp/fastnn/kernels/cpu/simd.cpp
 // Usage: gemm_kernel_bench [float|double] [generic|avx2|avx512]   (threads: OMP_NUM_THREADS)
 #include <algorithm>
 #include <chrono>
@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "fastnn/kernels/cpu/gemm.h"
+#include "fastnn/kernels/cpu/simd.h"
 
-using fastnn::kernels::GemmIsa;
+using fastnn::kernels::Isa;
 
 struct Shape {
   int64_t M, N, K;
@@ -46,10 +47,10 @@ void bench(const Shape& s) {
 int main(int argc, char** argv) {
   const bool dbl = argc > 1 && !std::strcmp(argv[1], "double");
   if (argc > 2) {
-    const GemmIsa isa = !std::strcmp(argv[2], "generic") ? GemmIsa::Generic
-                        : !std::strcmp(argv[2], "avx2") ? GemmIsa::Avx2
-                                                         : GemmIsa::Avx512;
-    fastnn::kernels::set_gemm_isa(isa);
+    const Isa isa = !std::strcmp(argv[2], "generic") ? Isa::Generic
+                        : !std::strcmp(argv[2], "avx2") ? Isa::Avx2
+                                                         : Isa::Avx512;
+    fastnn::kernels::set_kernel_isa(isa);
   }
   const Shape shapes[] = {
       {256, 256, 256, false, false},  {1024, 1024, 1024, false, false}, {2048, 2048, 2048, false, false},

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fastnn/kernels/cpu/gemm.h"
+#include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/kernels/cpu/im2col.h"
 #include "fastnn/kernels/cpu/pool.h"
 
@@ -56,18 +57,18 @@ void with_threads(int n, const F& f) {
 #endif
 }
 
-// Restores the GEMM instruction set chosen at start-up when a test ends.
+// Restores the kernels' instruction set chosen at start-up when a test ends.
 struct IsaGuard {
-  fk::GemmIsa saved = fk::gemm_isa();
-  ~IsaGuard() { fk::set_gemm_isa(saved); }
+  fk::Isa saved = fk::kernel_isa();
+  ~IsaGuard() { fk::set_kernel_isa(saved); }
 };
 
-std::vector<fk::GemmIsa> supported_isas() {
-  std::vector<fk::GemmIsa> out;
-  for (fk::GemmIsa isa : {fk::GemmIsa::Generic, fk::GemmIsa::Avx2, fk::GemmIsa::Avx512}) {
+std::vector<fk::Isa> supported_isas() {
+  std::vector<fk::Isa> out;
+  for (fk::Isa isa : {fk::Isa::Generic, fk::Isa::Avx2, fk::Isa::Avx512}) {
     try {
       IsaGuard guard;
-      fk::set_gemm_isa(isa);
+      fk::set_kernel_isa(isa);
       out.push_back(isa);
     } catch (const std::invalid_argument&) {
     }
@@ -75,8 +76,8 @@ std::vector<fk::GemmIsa> supported_isas() {
   return out;
 }
 
-const char* isa_name(fk::GemmIsa isa) {
-  return isa == fk::GemmIsa::Avx512 ? "avx512" : isa == fk::GemmIsa::Avx2 ? "avx2" : "generic";
+const char* isa_name(fk::Isa isa) {
+  return isa == fk::Isa::Avx512 ? "avx512" : isa == fk::Isa::Avx2 ? "avx2" : "generic";
 }
 
 // ---------------------------------------------------------------- GEMM
@@ -145,9 +146,9 @@ const GemmShape kGemmShapes[] = {
 template <class T>
 void check_all_gemm_shapes() {
   IsaGuard guard;
-  for (fk::GemmIsa isa : supported_isas()) {
+  for (fk::Isa isa : supported_isas()) {
     SCOPED_TRACE(isa_name(isa));
-    fk::set_gemm_isa(isa);
+    fk::set_kernel_isa(isa);
     uint32_t seed = 1;
     for (const GemmShape& s : kGemmShapes)
       for (Layout la : {Layout::Rows, Layout::Cols, Layout::Strided})
@@ -213,9 +214,9 @@ void check_gemm_determinism(int64_t M, int64_t N, int64_t K, Layout la, Layout l
 
 TEST(Gemm, BitwiseIdenticalAcrossThreadCounts) {
   IsaGuard guard;
-  for (fk::GemmIsa isa : supported_isas()) {
+  for (fk::Isa isa : supported_isas()) {
     SCOPED_TRACE(isa_name(isa));
-    fk::set_gemm_isa(isa);
+    fk::set_kernel_isa(isa);
     check_gemm_determinism<float>(300, 500, 700, Layout::Rows, Layout::Rows);
     check_gemm_determinism<float>(64, 120, 400, Layout::Rows, Layout::Cols);
     check_gemm_determinism<float>(120, 400, 64, Layout::Cols, Layout::Rows);
@@ -495,6 +496,34 @@ TEST(MaxPool2d, NanAndInfinity) {
   EXPECT_TRUE(std::isnan(out[0]));
   EXPECT_EQ(idx[0], 3);
 }
+
+// The vectorised 2x2/stride-2 path, per instruction set: every row length from 1 to 20 outputs
+// (full vector steps, an overlapping last step, half-width and scalar rows), odd widths, and
+// windows full of ties, NaNs and infinities.
+template <class T>
+void check_max_pool_2x2() {
+  const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  const T specials[] = {nan, -inf, inf, T(-0.0)};
+  for (int64_t W = 2; W <= 41; ++W) {
+    const PoolGeom g{2, 5, W, 2, 2, 2, 2, 0, 0, 1, 1, false};
+    auto in = random_ints<T>(g.planes * g.H * g.W, uint32_t(W), 0, 2);
+    for (size_t i = 0; i < in.size(); i += 5) in[i] = specials[i / 5 % 4];
+    std::vector<T> out, ref;
+    std::vector<int64_t> idx, ref_idx;
+    naive_max_pool(in, g, ref, ref_idx);
+    for (fk::Isa isa : supported_isas()) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " " + describe(g));
+      IsaGuard guard;
+      fk::set_kernel_isa(isa);
+      run_max_pool(in, g, out, idx);
+      EXPECT_TRUE(same_values(out, ref));
+      EXPECT_EQ(idx, ref_idx);
+    }
+  }
+}
+
+TEST(MaxPool2d, TwoByTwoFastPathFloat) { check_max_pool_2x2<float>(); }
+TEST(MaxPool2d, TwoByTwoFastPathDouble) { check_max_pool_2x2<double>(); }
 
 TEST(MaxPool2d, WindowsWithoutInputs) {
   // Height 1, padding 1, dilation 2: each window's two rows (-1 and 1) both miss the input. Like

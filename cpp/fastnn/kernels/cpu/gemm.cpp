@@ -8,7 +8,6 @@
 #include "fastnn/kernels/cpu/gemm.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -17,13 +16,10 @@
 #include <utility>
 
 #include "fastnn/error.h"
+#include "fastnn/kernels/cpu/simd.h"
 
 #ifdef _OPENMP
 #include <omp.h>
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-#define FASTNN_GEMM_X86 1
 #endif
 
 namespace fastnn::kernels {
@@ -54,15 +50,6 @@ constexpr int64_t kNaiveMacs = 256;
 // ---------------------------------------------------------------- SIMD building blocks
 // The kernels are written once with GCC vector extensions and compiled per instruction set by the
 // thin target-attributed wrappers further down (always_inline bodies take the caller's target).
-#define FASTNN_INLINE inline __attribute__((always_inline))
-
-template <class T, int L>
-struct VecOf {
-  typedef T type __attribute__((vector_size(L * sizeof(T))));
-};
-// L lanes of T.
-template <class T, int L>
-using Vec = typename VecOf<T, L>::type;
 
 // One butterfly stage of an S x S transpose: swaps bit H of the row index with bit H of the
 // column index for the row pair (x, y = x + H).
@@ -249,9 +236,9 @@ FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int6
   };
 
 FASTNN_KERNEL_SET(GenericKernel, , 16, 4, 2)
-#ifdef FASTNN_GEMM_X86
-FASTNN_KERNEL_SET(Avx2Kernel, __attribute__((target("avx2,fma"))), 32, 4, 2)
-FASTNN_KERNEL_SET(Avx512Kernel, __attribute__((target("avx512f,fma"))), 64, 8, 4)
+#ifdef FASTNN_X86
+FASTNN_KERNEL_SET(Avx2Kernel, FASTNN_TARGET_AVX2, 32, 4, 2)
+FASTNN_KERNEL_SET(Avx512Kernel, FASTNN_TARGET_AVX512, 64, 8, 4)
 #endif
 
 template <class T>
@@ -434,31 +421,7 @@ void gemm_naive(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64
     }
 }
 
-bool cpu_supports(GemmIsa isa) {
-#ifdef FASTNN_GEMM_X86
-  __builtin_cpu_init();
-  if (isa == GemmIsa::Avx512) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-  if (isa == GemmIsa::Avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-  return isa == GemmIsa::Generic;
-}
-
-GemmIsa best_isa() {
-  for (GemmIsa isa : {GemmIsa::Avx512, GemmIsa::Avx2})
-    if (cpu_supports(isa)) return isa;
-  return GemmIsa::Generic;
-}
-
-std::atomic<GemmIsa> g_isa{best_isa()};
-
 }  // namespace
-
-GemmIsa gemm_isa() { return g_isa.load(std::memory_order_relaxed); }
-
-void set_gemm_isa(GemmIsa isa) {
-  FASTNN_CHECK(cpu_supports(isa), "[set_gemm_isa] this CPU does not support the requested instruction set");
-  g_isa.store(isa, std::memory_order_relaxed);
-}
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
@@ -475,12 +438,12 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_c
   par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && omp_get_max_threads() > 1;
 #endif
   const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
-  switch (gemm_isa()) {
-#ifdef FASTNN_GEMM_X86
-    case GemmIsa::Avx512:
+  switch (kernel_isa()) {
+#ifdef FASTNN_X86
+    case Isa::Avx512:
       if (dot) return gemm_dot<Avx512Kernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
       return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
-    case GemmIsa::Avx2:
+    case Isa::Avx2:
       if (dot) return gemm_dot<Avx2Kernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
       return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
 #endif

@@ -1,5 +1,5 @@
 // Matrix multiply on raw strided pointers: packed, cache-blocked, with SIMD micro-kernels chosen
-// at run time (AVX-512, AVX2+FMA, or portable C++). Results are bitwise identical at any number
+// at run time (AVX-512, AVX2+FMA, or portable C++; see simd.h). Results are bitwise identical at any number
 // of threads: K is never split across threads and its block boundaries depend on K alone.
 #pragma once
 #include <cstdint>
@@ -10,14 +10,5 @@ namespace fastnn::kernels {
 // B element (k,j) at B[k*b_rs + j*b_cs] (so transposed operands cost nothing), C row-major with row stride ldc.
 template <class T> void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs,
                              const T* B, int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate);
-
-// Instruction sets the GEMM micro-kernels are written for.
-enum class GemmIsa { Generic, Avx2, Avx512 };
-
-// The instruction set gemm uses now (the best one this CPU supports, unless overridden).
-GemmIsa gemm_isa();
-
-// For tests and benchmarks: makes gemm use `isa`; throws std::invalid_argument if the CPU lacks it.
-void set_gemm_isa(GemmIsa isa);
 
 }  // namespace fastnn::kernels

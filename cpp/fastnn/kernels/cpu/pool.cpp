@@ -3,9 +3,11 @@
 #include "fastnn/kernels/cpu/pool.h"
 
 #include <algorithm>
-#include <cmath>
+#include <cstring>
+#include <utility>
 #include <limits>
 
+#include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn::kernels {
@@ -27,6 +29,15 @@ struct Pool {
 // First in-range tap of a dilated window starting at `start` (may be negative).
 int64_t first_tap(int64_t start, int64_t dil) { return start >= 0 ? start : start + (-start + dil - 1) / dil * dil; }
 
+// Strictly greater keeps the first maximum; every NaN takes over (PyTorch's rule). Written as
+// selects, not a branch: with random data the branch mispredicts about half the time.
+template <class T>
+inline void take_if_max(T v, int64_t at, T& best_val, int64_t& best) {
+  const bool take = (v > best_val) | (v != v);
+  best_val = take ? v : best_val;
+  best = take ? at : best;
+}
+
 // Output rows [r0, r1), row r = (plane, oh), of max pooling.
 template <class T>
 void max_rows(const T* in, const Pool g, int64_t r0, int64_t r1, T* out, int64_t* indices) {
@@ -40,17 +51,95 @@ void max_rows(const T* in, const Pool g, int64_t r0, int64_t r1, T* out, int64_t
       int64_t best = h0 * g.W + w0;
       T best_val = -std::numeric_limits<T>::infinity();
       for (int64_t h = h0; h < h1; h += g.dH)
-        for (int64_t w = w0; w < w1; w += g.dW) {
-          const T v = x[h * g.W + w];
-          // Strictly greater keeps the first maximum; every NaN takes over (PyTorch's rule).
-          if (v > best_val || std::isnan(v)) {
-            best_val = v;
-            best = h * g.W + w;
-          }
-        }
+        for (int64_t w = w0; w < w1; w += g.dW) take_if_max(x[h * g.W + w], h * g.W + w, best_val, best);
       out[r * g.outW + ow] = best_val;
       indices[r * g.outW + ow] = best;
     }
+  }
+}
+
+// Splits the 2L values lo:hi into their even and odd positions (vectors by reference: no ABI change).
+template <class V, size_t... I>
+FASTNN_INLINE void deinterleave(const V& lo, const V& hi, V& even, V& odd, std::index_sequence<I...>) {
+  even = __builtin_shufflevector(lo, hi, (2 * I)...);
+  odd = __builtin_shufflevector(lo, hi, (2 * I + 1)...);
+}
+
+// One output row of 2x2 windows at stride 2 without padding or dilation (the common CNN pool) from
+// input rows a and b, L outputs per step: two loads per input row are split into the windows' even
+// and odd columns, and the four taps are compared in scan order with selects. The first tap seeds
+// the maximum (same result as starting from -inf); each lane keeps the number of the tap it took,
+// from which its index is rebuilt. A last partial step overlaps the previous one (recomputing the
+// same values); a row shorter than L takes half-width vectors.
+template <class T, int L>
+FASTNN_INLINE void max_row_2x2(const T* a, const T* b, int64_t top, int64_t W, int64_t outW, T* o, int64_t* idx) {
+  if constexpr (L >= 2) {
+    if (outW < L) return max_row_2x2<T, L / 2>(a, b, top, W, outW, o, idx);
+    using V = Vec<T, L>;
+    using Mask = decltype(V{} > V{});
+    for (int64_t ow = 0;; ow += L) {
+      ow = std::min(ow, outW - L);
+      V a_lo, a_hi, b_lo, b_hi, best, taps[3];
+      std::memcpy(&a_lo, a + 2 * ow, sizeof(V));
+      std::memcpy(&a_hi, a + 2 * ow + L, sizeof(V));
+      std::memcpy(&b_lo, b + 2 * ow, sizeof(V));
+      std::memcpy(&b_hi, b + 2 * ow + L, sizeof(V));
+      deinterleave(a_lo, a_hi, best, taps[0], std::make_index_sequence<L>{});
+      deinterleave(b_lo, b_hi, taps[1], taps[2], std::make_index_sequence<L>{});
+      Mask tap{};
+      for (int t = 0; t < 3; ++t) {
+        const Mask take = (taps[t] > best) | (taps[t] != taps[t]);
+        best = take ? taps[t] : best;
+        tap = take ? Mask{} + (t + 1) : tap;
+      }
+      std::memcpy(o + ow, &best, sizeof(V));
+      for (int l = 0; l < L; ++l) idx[ow + l] = top + 2 * (ow + l) + (tap[l] & 1) + (tap[l] >> 1) * W;
+      if (ow + L == outW) return;
+    }
+  } else {
+    for (int64_t ow = 0; ow < outW; ++ow) {
+      T best_val = a[2 * ow];
+      int64_t best = top + 2 * ow;
+      take_if_max(a[2 * ow + 1], top + 2 * ow + 1, best_val, best);
+      take_if_max(b[2 * ow], top + W + 2 * ow, best_val, best);
+      take_if_max(b[2 * ow + 1], top + W + 2 * ow + 1, best_val, best);
+      o[ow] = best_val;
+      idx[ow] = best;
+    }
+  }
+}
+
+// Output rows [r0, r1), row r = (plane, oh), of 2x2/stride-2 max pooling with Bytes-wide vectors.
+template <class T, int Bytes>
+FASTNN_INLINE void max_rows_2x2_body(const T* in, const Pool g, int64_t r0, int64_t r1, T* out, int64_t* indices) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t top = r % g.outH * 2 * g.W;
+    const T* a = in + r / g.outH * g.H * g.W + top;
+    max_row_2x2<T, Bytes / sizeof(T)>(a, a + g.W, top, g.W, g.outW, out + r * g.outW, indices + r * g.outW);
+  }
+}
+
+template <class T>
+void max_rows_2x2_generic(const T* in, const Pool g, int64_t r0, int64_t r1, T* out, int64_t* indices) {
+  max_rows_2x2_body<T, 16>(in, g, r0, r1, out, indices);
+}
+#ifdef FASTNN_X86
+template <class T>
+FASTNN_TARGET_AVX2 void max_rows_2x2_avx2(const T* in, const Pool g, int64_t r0, int64_t r1, T* out, int64_t* indices) {
+  max_rows_2x2_body<T, 32>(in, g, r0, r1, out, indices);
+}
+#endif
+
+template <class T>
+auto max_rows_2x2() {
+  switch (kernel_isa()) {
+#ifdef FASTNN_X86
+    case Isa::Avx512:  // 16-float steps would not fit LeNet's rows (14 and 5 outputs)
+    case Isa::Avx2:
+      return &max_rows_2x2_avx2<T>;
+#endif
+    default:
+      return &max_rows_2x2_generic<T>;
   }
 }
 
@@ -112,8 +201,10 @@ void max_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64
                         int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, int64_t dH, int64_t dW, T* out,
                         int64_t* indices) {
   const Pool g{H, W, outH, outW, kH, kW, sH, sW, pH, pW, dH, dW, false, 0};
-  parallel_for(planes * outH, grain(outW * kH * kW),
-               [&](int64_t r0, int64_t r1) { max_rows(in, g, r0, r1, out, indices); });
+  const bool two_by_two = kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && dH == 1 && dW == 1 &&
+                          outH * 2 <= H && outW * 2 <= W;  // ceil_mode's partial last window takes the general path
+  const auto rows = two_by_two ? max_rows_2x2<T>() : &max_rows<T>;
+  parallel_for(planes * outH, grain(outW * kH * kW), [&](int64_t r0, int64_t r1) { rows(in, g, r0, r1, out, indices); });
 }
 
 template <class T>
