@@ -15,6 +15,16 @@ int get_num_threads();
 // Elements per chunk for elementwise loops; below this much work a loop stays on one thread.
 constexpr int64_t kGrainSize = 32768;
 
+// The calling thread's number inside parallel_for (0 outside): picks one of get_num_threads()
+// scratch buffers allocated before the loop. Which buffer a chunk uses never changes its result.
+inline int thread_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 // Calls f(begin, end) over [0, n) in chunks of `grain`, in parallel when it pays.
 template <class F>
 void parallel_for(int64_t n, int64_t grain, const F& f) {

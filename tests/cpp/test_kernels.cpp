@@ -243,6 +243,7 @@ std::vector<ConvGeom> conv_geometries() {
       {2, 2, 3, 3, 3, 2, 2, 1, 1, 1, 1},    // kernel larger than the image: mostly padding
       {64, 40, 36, 3, 3, 1, 1, 1, 1, 1, 1},  // large enough to run on several threads
       {3, 70, 9, 3, 2, 2, 1, 2, 1, 2, 1},    // several blocks of rows in col2im, strided and dilated
+      {2, 9, 8, 3, 3, 2, 1, 1, 1, 2, 2},     // stride 1, dilated, padded: in-image and padded rows mixed
   };
   for (int64_t k : {1, 2, 3})
     for (int64_t p : {0, 1, 2})
@@ -271,18 +272,30 @@ std::vector<T> naive_im2col(const std::vector<T>& im, const ConvGeom& g) {
   return col;
 }
 
+// The kernels run on col rows kColPad elements longer than a row, so the row stride is exercised;
+// these helpers convert to and from the tight (rows x cols) layout.
+constexpr int64_t kColPad = 3;
+
 template <class T>
 std::vector<T> run_im2col(const std::vector<T>& im, const ConvGeom& g) {
-  std::vector<T> col(g.rows() * g.cols(), T(-7));
+  const int64_t ld = g.cols() + kColPad;
+  std::vector<T> wide(g.rows() * ld, T(-7)), col(g.rows() * g.cols());
   fk::im2col<T>(im.data(), g.C, g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.outH(), g.outW(),
-                col.data());
+                wide.data(), ld);
+  for (int64_t r = 0; r < g.rows(); ++r) {
+    std::copy(wide.begin() + r * ld, wide.begin() + r * ld + g.cols(), col.begin() + r * g.cols());
+    for (int64_t j = g.cols(); j < ld; ++j) EXPECT_EQ(wide[r * ld + j], T(-7)) << "im2col wrote past a row";
+  }
   return col;
 }
 
 template <class T>
 std::vector<T> run_col2im(const std::vector<T>& col, const ConvGeom& g) {
+  const int64_t ld = g.cols() + kColPad;
+  std::vector<T> wide(g.rows() * ld, std::numeric_limits<T>::quiet_NaN());  // padding must never be read
+  for (int64_t r = 0; r < g.rows(); ++r) std::copy(col.begin() + r * g.cols(), col.begin() + (r + 1) * g.cols(), wide.begin() + r * ld);
   std::vector<T> im(g.C * g.H * g.W, T(-7));
-  fk::col2im<T>(col.data(), g.C, g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.outH(), g.outW(),
+  fk::col2im<T>(wide.data(), ld, g.C, g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.outH(), g.outW(),
                 im.data());
   return im;
 }
@@ -295,12 +308,16 @@ std::string describe(const ConvGeom& g) {
 }
 
 TEST(Im2col, MatchesNaive) {
-  for (const ConvGeom& g : conv_geometries()) {
-    SCOPED_TRACE(describe(g));
-    const auto im = random_vector<float>(g.C * g.H * g.W, 3);
-    EXPECT_EQ(run_im2col(im, g), naive_im2col(im, g));
-    const auto imd = random_vector<double>(g.C * g.H * g.W, 4);
-    EXPECT_EQ(run_im2col(imd, g), naive_im2col(imd, g));
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (const ConvGeom& g : conv_geometries()) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " " + describe(g));
+      const auto im = random_vector<float>(g.C * g.H * g.W, 3);
+      EXPECT_EQ(run_im2col(im, g), naive_im2col(im, g));
+      const auto imd = random_vector<double>(g.C * g.H * g.W, 4);
+      EXPECT_EQ(run_im2col(imd, g), naive_im2col(imd, g));
+    }
   }
 }
 

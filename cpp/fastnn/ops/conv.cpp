@@ -1,5 +1,7 @@
-// conv2d as im2col + GEMM: forward, input gradient (GEMM + col2im) and weight gradient (GEMM
-// summed over the batch in fixed-size chunks, combined in chunk order for determinism).
+// conv2d as im2col + GEMM. Images are taken in fixed-size chunks: a chunk's im2col matrices sit
+// side by side, so one GEMM covers the chunk (a small convolution's per-image GEMM is too narrow
+// to run at speed). Weight and bias gradients are summed per chunk, then over chunks in order,
+// so results do not depend on the thread count.
 #include <vector>
 
 #include "fastnn/autograd/grad_mode.h"
@@ -13,7 +15,10 @@
 namespace fastnn {
 namespace {
 
-constexpr int64_t kImagesPerChunk = 4;  // weight-gradient partial sums: fixed, not per thread
+// A chunk has at least kMinChunkImages images, and more while it spans under kChunkPixels output
+// pixels. A rule on the shape only.
+constexpr int64_t kMinChunkImages = 4;
+constexpr int64_t kChunkPixels = 512;
 
 struct ConvGeom {
   int64_t N, C, H, W, O, kH, kW, oH, oW, groups;
@@ -22,85 +27,114 @@ struct ConvGeom {
   int64_t Og() const { return O / groups; }
   int64_t K() const { return Cg() * kH * kW; }  // GEMM depth per group
   int64_t P() const { return oH * oW; }         // output pixels per image
-  // 1x1, stride 1, no padding: the image already is its im2col matrix.
-  bool pointwise() const { return kH == 1 && kW == 1 && sH == 1 && sW == 1 && pH == 0 && pW == 0; }
+  int64_t chunk() const { return std::max(kMinChunkImages, kChunkPixels / std::max<int64_t>(P(), 1)); }
+  int64_t chunks() const { return (N + chunk() - 1) / chunk(); }
+  int64_t ld() const { return chunk() * P(); }  // row stride of a chunk's matrices
 };
 
+// One thread's scratch matrices (K x ld and Og x ld), from the caching allocator.
 template <class T>
-void unfold(const ConvGeom& g, const T* img, T* col) {
-  kernels::im2col<T>(img, g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.oH, g.oW, col);
+struct Scratch {
+  TensorPtr buf;
+  Scratch(const ConvGeom& g, int64_t rows) : buf(Tensor::empty({get_num_threads(), rows * g.ld()}, dtype_of<T>::value, "conv2d")) {}
+  T* operator()(int64_t rows, const ConvGeom& g) const { return buf->mutable_data<T>() + thread_index() * rows * g.ld(); }
+};
+
+// Images [n0, n0 + nb) of group gr, unfolded side by side into col (K x ld).
+template <class T>
+void unfold_chunk(const ConvGeom& g, const T* x, int64_t n0, int64_t nb, int64_t gr, T* col) {
+  for (int64_t i = 0; i < nb; ++i)
+    kernels::im2col<T>(x + ((n0 + i) * g.C + gr * g.Cg()) * g.H * g.W, g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH,
+                       g.sW, g.dH, g.dW, g.oH, g.oW, col + i * g.P(), g.ld());
 }
 
-// Runs body(n, col_buffer) for every image, in parallel over images when there are several.
-template <class T, class F>
-void for_each_image(const ConvGeom& g, const F& body) {
-  int64_t col_size = g.pointwise() ? 0 : g.K() * g.P();
-  parallel_for(g.N, 1, [&](int64_t b, int64_t e) {
-    std::vector<T> col(col_size);
-    for (int64_t n = b; n < e; ++n) body(n, col.data());
-  });
+// Copies between the NCHW tensor t (group gr's channels of images [n0, n0 + nb)) and the chunk
+// matrix m (Og x ld), adding bias[o] on the way out when given.
+template <class T>
+void chunk_to_nchw(const ConvGeom& g, const T* m, const T* bias, int64_t n0, int64_t nb, int64_t gr, T* t) {
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t o = 0; o < g.Og(); ++o) {
+      const T* src = m + o * g.ld() + i * g.P();
+      T* dst = t + ((n0 + i) * g.O + gr * g.Og() + o) * g.P();
+      const T b = bias ? bias[gr * g.Og() + o] : T(0);
+      for (int64_t p = 0; p < g.P(); ++p) dst[p] = src[p] + b;
+    }
+}
+template <class T>
+void nchw_to_chunk(const ConvGeom& g, const T* t, int64_t n0, int64_t nb, int64_t gr, T* m) {
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t o = 0; o < g.Og(); ++o) {
+      const T* src = t + ((n0 + i) * g.O + gr * g.Og() + o) * g.P();
+      std::copy(src, src + g.P(), m + o * g.ld() + i * g.P());
+    }
+}
+
+// Sum of v[0, n) with eight interleaved partial sums (vectorisable, and a fixed order).
+template <class T>
+T row_sum(const T* v, int64_t n) {
+  T acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += v[i + j];
+  for (; i < n; ++i) acc[i % 8] += v[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 template <class T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
-  for_each_image<T>(g, [&](int64_t n, T* col) {
-    for (int64_t gr = 0; gr < g.groups; ++gr) {
-      const T* img = x + (n * g.C + gr * g.Cg()) * g.H * g.W;
-      const T* cols = img;
-      if (!g.pointwise()) {
-        unfold(g, img, col);
-        cols = col;
+  const Scratch<T> cols(g, g.K()), outs(g, g.Og());
+  parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
+    T* col = cols(g.K(), g);
+    T* out = outs(g.Og(), g);
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0);
+      for (int64_t gr = 0; gr < g.groups; ++gr) {
+        unfold_chunk(g, x, n0, nb, gr, col);
+        kernels::gemm<T>(g.Og(), nb * g.P(), g.K(), w + gr * g.Og() * g.K(), g.K(), 1, col, g.ld(), 1, out, g.ld(), false);
+        chunk_to_nchw(g, out, bias, n0, nb, gr, y);
       }
-      T* out = y + (n * g.O + gr * g.Og()) * g.P();
-      if (bias)
-        for (int64_t o = 0; o < g.Og(); ++o) std::fill(out + o * g.P(), out + (o + 1) * g.P(), bias[gr * g.Og() + o]);
-      kernels::gemm<T>(g.Og(), g.P(), g.K(), w + gr * g.Og() * g.K(), g.K(), 1, cols, g.P(), 1, out, g.P(), bias != nullptr);
     }
   });
 }
 
+// Input gradient gx (overwritten), and the weight and bias gradients gw, gb (overwritten) as
+// requested (null: not needed).
 template <class T>
-void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw) {
-  int64_t chunks = (g.N + kImagesPerChunk - 1) / kImagesPerChunk;
-  int64_t wsize = g.O * g.K();
-  std::vector<T> partial(gw ? size_t(chunks * wsize) : 0, T(0));
-  int64_t col_size = g.K() * g.P();
-  parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
-    std::vector<T> col(col_size);
-    for (int64_t c = cb; c < ce; ++c) {
-      for (int64_t n = c * kImagesPerChunk; n < std::min(g.N, (c + 1) * kImagesPerChunk); ++n) {
-        for (int64_t gr = 0; gr < g.groups; ++gr) {
-          const T* go = gy + (n * g.O + gr * g.Og()) * g.P();
-          const T* wg = w + gr * g.Og() * g.K();
-          if (gx) {
-            T* gimg = gx + (n * g.C + gr * g.Cg()) * g.H * g.W;
-            if (g.pointwise()) {  // d(image) = W^T @ grad_out directly
-              kernels::gemm<T>(g.K(), g.P(), g.Og(), wg, 1, g.K(), go, g.P(), 1, gimg, g.P(), false);
-            } else {
-              kernels::gemm<T>(g.K(), g.P(), g.Og(), wg, 1, g.K(), go, g.P(), 1, col.data(), g.P(), false);
-              kernels::col2im<T>(col.data(), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.oH,
-                                 g.oW, gimg);
-            }
-          }
-          if (gw) {  // partial[c] += grad_out @ col^T
-            const T* img = x + (n * g.C + gr * g.Cg()) * g.H * g.W;
-            const T* cols = img;
-            if (!g.pointwise()) {
-              unfold(g, img, col.data());
-              cols = col.data();
-            }
-            kernels::gemm<T>(g.Og(), g.K(), g.P(), go, g.P(), 1, cols, 1, g.P(), partial.data() + c * wsize + gr * g.Og() * g.K(),
-                             g.K(), true);
-          }
+void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
+  const int64_t wsize = g.O * g.K();
+  std::vector<T> partial_w(gw ? size_t(g.chunks() * wsize) : 0), partial_b(gb ? size_t(g.chunks() * g.O) : 0);
+  const Scratch<T> cols(g, g.K()), grads(g, g.Og());
+  parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
+    T* col = cols(g.K(), g);
+    T* go = grads(g.Og(), g);
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0), cols_used = nb * g.P();
+      for (int64_t gr = 0; gr < g.groups; ++gr) {
+        const T* wg = w + gr * g.Og() * g.K();
+        nchw_to_chunk(g, gy, n0, nb, gr, go);
+        if (gb)
+          for (int64_t o = 0; o < g.Og(); ++o) partial_b[c * g.O + gr * g.Og() + o] = row_sum(go + o * g.ld(), cols_used);
+        if (gx) {  // col = W^T @ grad_out, folded back into each image
+          kernels::gemm<T>(g.K(), cols_used, g.Og(), wg, 1, g.K(), go, g.ld(), 1, col, g.ld(), false);
+          for (int64_t i = 0; i < nb; ++i)
+            kernels::col2im<T>(col + i * g.P(), g.ld(), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH,
+                               g.dW, g.oH, g.oW, gx + ((n0 + i) * g.C + gr * g.Cg()) * g.H * g.W);
+        }
+        if (gw) {  // partial = grad_out @ col^T
+          unfold_chunk(g, x, n0, nb, gr, col);
+          kernels::gemm<T>(g.Og(), g.K(), cols_used, go, g.ld(), 1, col, 1, g.ld(), partial_w.data() + c * wsize + gr * g.Og() * g.K(),
+                           g.K(), false);
         }
       }
     }
   });
-  if (gw) {
-    std::fill(gw, gw + wsize, T(0));
-    for (int64_t c = 0; c < chunks; ++c)
-      for (int64_t i = 0; i < wsize; ++i) gw[i] += partial[c * wsize + i];
-  }
+  auto sum_chunks = [&](const std::vector<T>& partial, int64_t size, T* total) {
+    std::fill(total, total + size, T(0));
+    for (int64_t c = 0; c < g.chunks(); ++c)
+      for (int64_t i = 0; i < size; ++i) total[i] += partial[c * size + i];
+  };
+  if (gw) sum_chunks(partial_w, wsize, gw);
+  if (gb) sum_chunks(partial_b, g.O, gb);
 }
 
 class ConvolutionBackward : public Node {
@@ -114,15 +148,17 @@ class ConvolutionBackward : public Node {
     std::vector<TensorPtr> r(3);
     TensorPtr gx = needs_input_grad(0) ? Tensor::empty({g_.N, g_.C, g_.H, g_.W}, x->dtype()) : nullptr;
     TensorPtr gw = needs_input_grad(1) ? Tensor::empty(w->shape(), w->dtype()) : nullptr;
-    if (gx || gw) {
+    TensorPtr gb = has_bias_ && needs_input_grad(2) ? Tensor::empty({g_.O}, w->dtype()) : nullptr;
+    if (gx || gw || gb) {
       FASTNN_DISPATCH_FLOAT(x->dtype(), "conv2d", [&] {
-        conv_backward<scalar_t>(g_, x->data<scalar_t>(), w->data<scalar_t>(), gy->data<scalar_t>(),
-                                gx ? gx->mutable_data<scalar_t>() : nullptr, gw ? gw->mutable_data<scalar_t>() : nullptr);
+        auto out = [](const TensorPtr& t) { return t ? t->mutable_data<scalar_t>() : nullptr; };
+        conv_backward<scalar_t>(g_, x->data<scalar_t>(), w->data<scalar_t>(), gy->data<scalar_t>(), out(gx), out(gw),
+                                out(gb));
       });
     }
     if (gx) r[0] = reshape(gx, output_meta_in_);
     r[1] = gw;
-    if (has_bias_ && needs_input_grad(2)) r[2] = sum(gy, {0, 2, 3}, false);
+    r[2] = gb;
     return r;
   }
   void release_saved() override {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn::kernels {
@@ -20,6 +21,7 @@ constexpr int64_t kCol2imRows = 32;
 // The convolution's shape, passed by value so the row loops keep it in registers.
 struct Geometry {
   int64_t C, H, W, kH, kW, pH, pW, sH, sW, dH, dW, outH, outW;
+  int64_t ld;  // col's row stride
 };
 
 // For kernel column kj: the output columns [lo, hi) whose input column ow * sW + offset lies in
@@ -42,7 +44,7 @@ std::vector<ColRange> col_ranges(const Geometry& g) {
 // dst[0, n) = src[0, n): fixed-size copies the compiler inlines (the last one overlapping),
 // instead of a library call per short row.
 template <class T>
-void copy_row(const T* src, T* dst, int64_t n) {
+FASTNN_INLINE void copy_row(const T* src, T* dst, int64_t n) {
   constexpr int64_t B = 32 / sizeof(T);
   if (n < B) {
     for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
@@ -52,29 +54,42 @@ void copy_row(const T* src, T* dst, int64_t n) {
   std::memcpy(dst + n - B, src + n - B, sizeof(T) * B);
 }
 
-// Rows [r0, r1) of col, row r = (c, ki, kj).
+// One row of col, (c, ki, kj): any padding and stride.
 template <class T>
-void im2col_rows(const T* __restrict im, const Geometry g, const ColRange* ranges, int64_t r0, int64_t r1,
-                 T* __restrict col) {
-  const int64_t plane = g.outH * g.outW;
+FASTNN_INLINE void im2col_row_general(const T* __restrict im, const Geometry& g, const ColRange cr, int64_t c,
+                                      int64_t ki, T* __restrict dst) {
+  for (int64_t oh = 0; oh < g.outH; ++oh, dst += g.outW) {
+    const int64_t ih = oh * g.sH - g.pH + ki * g.dH;
+    if (ih < 0 || ih >= g.H) {
+      std::fill(dst, dst + g.outW, T(0));
+      continue;
+    }
+    const T* src = im + (c * g.H + ih) * g.W;
+    std::fill(dst, dst + cr.lo, T(0));
+    if (g.sW == 1) {
+      if (cr.hi > cr.lo) copy_row(src + cr.lo + cr.offset, dst + cr.lo, cr.hi - cr.lo);
+    } else {
+      for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dst[ow] = src[ow * g.sW + cr.offset];
+    }
+    std::fill(dst + cr.hi, dst + g.outW, T(0));
+  }
+}
+
+// Rows [r0, r1) of col, row r = (c, ki, kj). Compiled per instruction set (wider copies).
+template <class T>
+FASTNN_INLINE void im2col_rows_body(const T* __restrict im, const Geometry g, const ColRange* ranges, int64_t r0,
+                                    int64_t r1, T* __restrict col) {
   int64_t c = r0 / (g.kH * g.kW), ki = r0 / g.kW % g.kH, kj = r0 % g.kW;
   for (int64_t r = r0; r < r1; ++r) {
     const ColRange cr = ranges[kj];
-    T* dst = col + r * plane;
-    for (int64_t oh = 0; oh < g.outH; ++oh, dst += g.outW) {
-      const int64_t ih = oh * g.sH - g.pH + ki * g.dH;
-      if (ih < 0 || ih >= g.H) {
-        std::fill(dst, dst + g.outW, T(0));
-        continue;
-      }
-      const T* src = im + (c * g.H + ih) * g.W;
-      std::fill(dst, dst + cr.lo, T(0));
-      if (g.sW == 1) {
-        if (cr.hi > cr.lo) copy_row(src + cr.lo + cr.offset, dst + cr.lo, cr.hi - cr.lo);
-      } else {
-        for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dst[ow] = src[ow * g.sW + cr.offset];
-      }
-      std::fill(dst + cr.hi, dst + g.outW, T(0));
+    T* dst = col + r * g.ld;
+    const int64_t ih0 = ki * g.dH - g.pH;  // input row of output row 0
+    if (g.sH == 1 && g.sW == 1 && cr.lo == 0 && cr.hi == g.outW && ih0 >= 0 && ih0 + g.outH <= g.H) {
+      // The common case, every tap inside the image: one copy per output row.
+      const T* src = im + (c * g.H + ih0) * g.W + cr.offset;
+      for (int64_t oh = 0; oh < g.outH; ++oh) copy_row(src + oh * g.W, dst + oh * g.outW, g.outW);
+    } else {
+      im2col_row_general(im, g, cr, c, ki, dst);
     }
     if (++kj == g.kW) {  // next (c, ki, kj) without divisions
       kj = 0;
@@ -86,6 +101,18 @@ void im2col_rows(const T* __restrict im, const Geometry g, const ColRange* range
   }
 }
 
+template <class T>
+void im2col_rows_generic(const T* im, const Geometry g, const ColRange* ranges, int64_t r0, int64_t r1, T* col) {
+  im2col_rows_body(im, g, ranges, r0, r1, col);
+}
+#ifdef FASTNN_X86
+template <class T>
+FASTNN_TARGET_AVX2 void im2col_rows_avx2(const T* im, const Geometry g, const ColRange* ranges, int64_t r0,
+                                         int64_t r1, T* col) {
+  im2col_rows_body(im, g, ranges, r0, r1, col);
+}
+#endif
+
 // Smallest integer >= a / b for b > 0 and any sign of a.
 int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -(-a / b); }
 
@@ -95,7 +122,6 @@ int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -(-a 
 template <class T>
 void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0,
                  int64_t h1, T* __restrict im) {
-  const int64_t plane = g.outH * g.outW;
   T* img = im + c * g.H * g.W;
   std::fill(img + h0 * g.W, img + h1 * g.W, T(0));
   for (int64_t ki = 0; ki < g.kH; ++ki) {
@@ -105,7 +131,7 @@ void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* rang
     const int64_t oh1 = std::min(g.outH, ceil_div(h1 - shift, g.sH));
     for (int64_t kj = 0; kj < g.kW; ++kj) {
       const ColRange cr = ranges[kj];
-      const T* src = col + ((c * g.kH + ki) * g.kW + kj) * plane;
+      const T* src = col + ((c * g.kH + ki) * g.kW + kj) * g.ld;
       for (int64_t oh = oh0; oh < oh1; ++oh) {
         T* dst = img + (oh * g.sH + shift) * g.W;
         const T* s = src + oh * g.outW;
@@ -123,18 +149,23 @@ void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* rang
 
 template <class T>
 void im2col(const T* im, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH, int64_t padW,
-            int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* col) {
-  const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW};
+            int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* col, int64_t ldcol) {
+  const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW, ldcol};
   if (outH * outW <= 0) return;
   const std::vector<ColRange> ranges = col_ranges(g);
+#ifdef FASTNN_X86
+  const auto rows = kernel_isa() == Isa::Generic ? &im2col_rows_generic<T> : &im2col_rows_avx2<T>;
+#else
+  const auto rows = &im2col_rows_generic<T>;
+#endif
   parallel_for(C * kH * kW, std::max<int64_t>(1, kChunkWork / (outH * outW)),
-               [&](int64_t r0, int64_t r1) { im2col_rows(im, g, ranges.data(), r0, r1, col); });
+               [&](int64_t r0, int64_t r1) { rows(im, g, ranges.data(), r0, r1, col); });
 }
 
 template <class T>
-void col2im(const T* col, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH, int64_t padW,
+void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH, int64_t padW,
             int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* im) {
-  const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW};
+  const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW, ldcol};
   const std::vector<ColRange> ranges = col_ranges(g);
   // Tasks: blocks of kCol2imRows input rows of one channel (a fixed split, not per thread).
   const int64_t blocks = (H + kCol2imRows - 1) / kCol2imRows;
@@ -147,13 +178,13 @@ void col2im(const T* col, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t k
   });
 }
 
-template void im2col<float>(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                            int64_t, int64_t, int64_t, int64_t, int64_t, float*);
-template void im2col<double>(const double*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                             int64_t, int64_t, int64_t, int64_t, int64_t, double*);
-template void col2im<float>(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                            int64_t, int64_t, int64_t, int64_t, int64_t, float*);
-template void col2im<double>(const double*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                             int64_t, int64_t, int64_t, int64_t, int64_t, double*);
+#define FASTNN_INSTANTIATE_IM2COL(T)                                                                            \
+  template void im2col<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
+                          int64_t, int64_t, int64_t, int64_t, T*, int64_t);                                      \
+  template void col2im<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
+                          int64_t, int64_t, int64_t, int64_t, int64_t, T*);
+FASTNN_INSTANTIATE_IM2COL(float)
+FASTNN_INSTANTIATE_IM2COL(double)
+#undef FASTNN_INSTANTIATE_IM2COL
 
 }  // namespace fastnn::kernels
