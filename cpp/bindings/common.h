@@ -4,11 +4,26 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include "fastnn/ops/ops.h"
 
 namespace fastnn::bindings {
 
 namespace py = pybind11;
+
+// Releases the GIL for the lifetime of the guard unless the op is tiny: releasing and re-taking
+// it costs more than a small elementwise op, and other Python threads gain nothing from it.
+class GilReleaseUnlessTiny {
+ public:
+  explicit GilReleaseUnlessTiny(int64_t elements) {
+    if (elements >= kTinyElements) release_.emplace();
+  }
+
+ private:
+  static constexpr int64_t kTinyElements = 4096;
+  std::optional<py::gil_scoped_release> release_;
+};
 
 // A Python number (bool, int, float, NumPy scalar) or Tensor as a tensor operand; numbers become
 // 0-d "wrapped number" tensors that take part in type promotion by kind only.

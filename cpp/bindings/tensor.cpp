@@ -172,7 +172,7 @@ auto binop(F f, const char* op) {
     TensorPtr o = operand(other, op);
     TensorPtr r;
     {
-      py::gil_scoped_release nogil;
+      GilReleaseUnlessTiny nogil(self->numel() + o->numel());
       r = f(self, o);
     }
     return py::cast(r);

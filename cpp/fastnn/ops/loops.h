@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 
 #include "fastnn/parallel.h"
 #include "fastnn/shape.h"
@@ -75,12 +76,25 @@ void for_each_run(const Loop<N>& L, const F& run) {
   });
 }
 
+// True when `out` and every input are contiguous with out's shape (the common case): a loop is
+// then one flat run, with no iteration space to build (which matters for tiny tensors).
+inline bool dense_like(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
+  if (!out.is_contiguous()) return false;
+  for (const Tensor* t : inputs)
+    if (t->shape() != out.shape() || !t->is_contiguous()) return false;
+  return true;
+}
+
 // out = f(a) elementwise; out has a's shape. T: input type, U: output type.
 template <class T, class U, class F>
 void map_unary(Tensor& out, const Tensor& a, const F& f) {
-  auto L = make_loop<2>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape())});
   U* po = out.mutable_data<U>();
   const T* pa = a.data<T>();
+  if (dense_like(out, {&a}))
+    return parallel_for(out.numel(), kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) po[i] = f(pa[i]);
+    });
+  auto L = make_loop<2>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape())});
   for_each_run<2>(L, [&](const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st, int64_t n) {
     U* o = po + off[0];
     const T* x = pa + off[1];
@@ -94,11 +108,15 @@ void map_unary(Tensor& out, const Tensor& a, const F& f) {
 // out = f(a, b) elementwise with broadcasting of a and b to out's shape.
 template <class T, class U, class F>
 void map_binary(Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
-  auto L = make_loop<3>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape()),
-                                      broadcast_strides(b.shape(), b.strides(), out.shape())});
   U* po = out.mutable_data<U>();
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
+  if (dense_like(out, {&a, &b}))
+    return parallel_for(out.numel(), kGrainSize, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i]);
+    });
+  auto L = make_loop<3>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape()),
+                                      broadcast_strides(b.shape(), b.strides(), out.shape())});
   for_each_run<3>(L, [&](const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& st, int64_t n) {
     U* o = po + off[0];
     const T* x = pa + off[1];
@@ -120,13 +138,17 @@ void map_binary(Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
 // out = f(a, b, c) elementwise, all of out's shape (used by backward kernels).
 template <class T, class F>
 void map_ternary(Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, const F& f) {
-  auto L = make_loop<4>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape()),
-                                      broadcast_strides(b.shape(), b.strides(), out.shape()),
-                                      broadcast_strides(c.shape(), c.strides(), out.shape())});
   T* po = out.mutable_data<T>();
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   const T* pc = c.data<T>();
+  if (dense_like(out, {&a, &b, &c}))
+    return parallel_for(out.numel(), kGrainSize, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i], pc[i]);
+    });
+  auto L = make_loop<4>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape()),
+                                      broadcast_strides(b.shape(), b.strides(), out.shape()),
+                                      broadcast_strides(c.shape(), c.strides(), out.shape())});
   for_each_run<4>(L, [&](const std::array<int64_t, 4>& off, const std::array<int64_t, 4>& st, int64_t n) {
     T* o = po + off[0];
     const T *x = pa + off[1], *y = pb + off[2], *z = pc + off[3];
