@@ -7,24 +7,35 @@
 namespace fastnn {
 namespace {
 
-// One parameter's update, elementwise (all contiguous, same dtype):
+// One parameter's update over [b, e), elementwise (all contiguous, same dtype):
 //   g = grad (+ wd * p) (negated if maximize); buf = momentum * buf + (1 - dampening) * g (buf = g at first);
 //   g = nesterov ? g + momentum * buf : buf; p -= lr * g
-template <class T>
-void sgd_kernel(T* p, const T* grad, T* buf, int64_t n, const SGDOptions& o, bool first) {
-  const T lr = T(o.lr), wd = T(o.weight_decay), mom = T(o.momentum), damp = T(1 - o.dampening);
-  parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T g = grad[i];
-      if (o.maximize) g = -g;
-      if (o.weight_decay != 0) g += wd * p[i];
-      if (buf) {
-        buf[i] = first ? g : mom * buf[i] + damp * g;
-        g = o.nesterov ? g + mom * buf[i] : buf[i];
-      }
-      p[i] -= lr * g;
+// The options are template flags and the pointers restrict, so each variant is one vector loop.
+template <class T, bool kMaximize, bool kDecay, bool kMomentum, bool kFirst, bool kNesterov>
+void sgd_range(T* __restrict p, const T* __restrict grad, T* __restrict buf, int64_t b, int64_t e, T lr, T wd, T mom,
+               T damp) {
+  for (int64_t i = b; i < e; ++i) {
+    T g = kMaximize ? -grad[i] : grad[i];
+    if (kDecay) g += wd * p[i];
+    if (kMomentum) {
+      buf[i] = kFirst ? g : mom * buf[i] + damp * g;
+      g = kNesterov ? g + mom * buf[i] : buf[i];
     }
-  });
+    p[i] -= lr * g;
+  }
+}
+
+template <class T, bool... kFlags>
+void sgd_kernel(T* p, const T* grad, T* buf, int64_t n, const SGDOptions& o, bool first) {
+  if constexpr (sizeof...(kFlags) < 5) {  // turn the next run-time option into a template flag
+    const bool next[] = {o.maximize, o.weight_decay != 0, buf != nullptr, first, o.nesterov};
+    if (next[sizeof...(kFlags)])
+      return sgd_kernel<T, kFlags..., true>(p, grad, buf, n, o, first);
+    return sgd_kernel<T, kFlags..., false>(p, grad, buf, n, o, first);
+  } else {
+    const T lr = T(o.lr), wd = T(o.weight_decay), mom = T(o.momentum), damp = T(1 - o.dampening);
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) { sgd_range<T, kFlags...>(p, grad, buf, b, e, lr, wd, mom, damp); });
+  }
 }
 
 }  // namespace
@@ -39,6 +50,7 @@ void sgd_step(const std::vector<TensorPtr>& params, std::vector<TensorPtr>& mome
     if (!p->grad()) continue;
     FASTNN_CHECK_STATE(p->is_contiguous(), "[SGD] parameter ", i, " is not contiguous");
     TensorPtr g = contiguous(p->grad());
+    FASTNN_CHECK(g->storage() != p->storage(), "[SGD] parameter ", i, " and its gradient share memory");
     FASTNN_CHECK_TYPE(is_floating(p->dtype()) && g->dtype() == p->dtype(), "[SGD] parameter ", i, " has dtype ",
                       dtype_name(p->dtype()), " but its grad has ", dtype_name(g->dtype()));
     bool first = false;
