@@ -6,6 +6,7 @@
 #include "fastnn/parallel.h"
 #include "fastnn/random.h"
 #include "fastnn/storage.h"
+#include "fastnn/autograd/node.h"
 
 namespace fastnn::bindings {
 namespace {
@@ -109,6 +110,17 @@ PYBIND11_MODULE(_C, m) {
   m.def("initial_seed", &initial_seed);
   m.def("_allocator_cached_bytes", &allocator_cached_bytes);
   m.def("_allocator_empty_cache", &allocator_empty_cache);
+  // Leak checks for tests: atomic counters of live Tensors and autograd Nodes, and the bytes live
+  // storages hold from the caching allocator.
+  m.def("_live_tensors", &Tensor::live_count);
+  m.def("_live_nodes", &Node::live_count);
+  m.def("_allocator_in_use_bytes", &allocator_in_use_bytes);
+  // A raw view of `t`'s storage (no autograd), for tests of Tensor::make's bounds check.
+  m.def("_as_strided", [](const TensorPtr& t, const Shape& size, const Shape& stride, int64_t offset) {
+    TensorPtr v = Tensor::make(t->storage(), size, stride, offset, t->dtype(), t->version_counter());
+    v->set_base(t->base() ? t->base() : t);
+    return v;
+  }, py::arg("input"), py::arg("size"), py::arg("stride"), py::arg("storage_offset") = 0);
 
   TensorClass cls = bind_tensor(m);
   bind_ops(m, cls);

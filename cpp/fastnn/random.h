@@ -9,6 +9,12 @@ void set_seed(uint64_t seed);
 uint64_t initial_seed();
 // Reserves `n` consecutive counters of the default generator; returns the first.
 uint64_t reserve_counters(uint64_t n);
+// The seed and the first of `n` reserved counters, read together: a manual_seed running in another
+// thread cannot pair its new seed with the old counter (or the reverse).
+struct RandomDraw {
+  uint64_t seed, base;
+};
+RandomDraw reserve_draw(uint64_t n);
 // 64 well-mixed bits for (seed, counter).
 uint64_t random_bits(uint64_t seed, uint64_t counter);
 // Uniform in [0, 1) with 24 (float) or 53 (double) random bits.

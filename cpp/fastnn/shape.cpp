@@ -18,12 +18,14 @@ int64_t checked_numel(const Shape& shape, const char* op) {
   return n;
 }
 
-Shape contiguous_strides(const Shape& shape) {
+Shape contiguous_strides(const Shape& shape, const char* op) {
   Shape strides(shape.size());
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= shape[i] > 0 ? shape[i] : 1;
+    // Only a zero-size tensor can get here with a product past 2^63 (checked_numel bounds the rest).
+    if (i > 0 && __builtin_mul_overflow(s, shape[i] > 0 ? shape[i] : 1, &s))
+      throw std::invalid_argument(str("[", op, "] size ", shape, ": stride calculation overflows 64 bits"));
   }
   return strides;
 }

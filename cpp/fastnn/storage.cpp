@@ -1,5 +1,8 @@
 #include "fastnn/storage.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <unistd.h>
@@ -36,6 +39,9 @@ Cache& cache() {
   static Cache* c = new Cache();  // leaked on purpose: storages may die during static teardown
   return *c;
 }
+
+// Bytes held by live storages that came from this allocator (not counting wrapped NumPy memory).
+std::atomic<size_t> in_use{0};
 
 size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
@@ -78,7 +84,9 @@ void give_block(void* p, size_t rounded) {
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, const char* op) {
   // Refuse more than the machine's memory before asking libc: with overcommit it may say yes
   // and the process dies later, when the pages are touched.
-  static const size_t max_bytes = size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
+  // PTRDIFF_MAX bounds it on any machine: byte offsets into a storage must fit in ptrdiff_t.
+  static const size_t max_bytes =
+      std::min(size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE)), size_t(PTRDIFF_MAX));
   if (nbytes > max_bytes)
     throw OutOfMemory(str("[", op, "] cannot allocate ", nbytes, " bytes (this machine has ",
                           max_bytes, ")"));
@@ -87,6 +95,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, const char* op) {
   s->data_ = take_block(round_up(nbytes ? nbytes : 1), op);
   FASTNN_UNPOISON(s->data_, nbytes);
   FASTNN_POISON(static_cast<char*>(s->data_) + nbytes, round_up(nbytes ? nbytes : 1) - nbytes);
+  in_use.fetch_add(round_up(nbytes ? nbytes : 1), std::memory_order_relaxed);
   return s;
 }
 
@@ -101,9 +110,13 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::function<
 Storage::~Storage() {
   if (release_)
     release_();
-  else if (data_)
+  else if (data_) {
+    in_use.fetch_sub(round_up(nbytes_ ? nbytes_ : 1), std::memory_order_relaxed);
     give_block(data_, round_up(nbytes_ ? nbytes_ : 1));
+  }
 }
+
+size_t allocator_in_use_bytes() { return in_use.load(std::memory_order_relaxed); }
 
 size_t allocator_cached_bytes() {
   Cache& c = cache();

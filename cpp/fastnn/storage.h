@@ -28,6 +28,8 @@ class Storage {
 
 // Bytes the caching allocator holds for reuse, and a way to give them back to the system.
 size_t allocator_cached_bytes();
+// Bytes (rounded to 64) held by live storages from the caching allocator; for leak tests.
+size_t allocator_in_use_bytes();
 void allocator_empty_cache();
 
 }  // namespace fastnn

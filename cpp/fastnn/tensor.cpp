@@ -1,23 +1,67 @@
 #include "fastnn/tensor.h"
 
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 
 namespace fastnn {
+namespace {
+std::atomic<int64_t> live_tensors{0};
+
+// Index arithmetic cannot overflow, by construction. Kernels address element (i_0, ..., i_n-1) of a
+// tensor at `offset + sum_k i_k * stride_k` elements from the storage's start (0 <= i_k < size_k),
+// and loop over linear indices 0 <= i < numel. make() -- the only way to build a Tensor -- checks:
+//   * numel <= 2^63 - 1 (checked_numel, with __builtin_mul_overflow);
+//   * offset >= 0 and every stride >= 0 (fastnn makes no negative-stride views);
+//   * (offset + sum_k (size_k - 1) * stride_k + 1) * itemsize <= storage bytes, each step
+//     overflow-checked; and storage bytes <= PTRDIFF_MAX (Storage::allocate refuses more, and so
+//     does the address space for wrapped NumPy memory).
+// Every term i_k * stride_k and every partial sum is therefore between 0 and the largest offset, so
+// it fits in int64_t, and times the itemsize it fits in ptrdiff_t. A bug upstream (a view computed
+// with wrapped-around arithmetic) becomes a RuntimeError here instead of an out-of-bounds access.
+void check_layout(const Storage* storage, const Shape& shape, const Shape& strides, int64_t offset, int64_t numel,
+                  DType dtype) {
+  FASTNN_CHECK_STATE(strides.size() == shape.size(), "[tensor] internal error: ", shape.size(), " sizes ", shape,
+                     " but ", strides.size(), " strides ", strides);
+  if (numel == 0) return;
+  FASTNN_CHECK_STATE(storage, "[tensor] internal error: a tensor of size ", shape, " without storage");
+  int64_t last = offset;
+  bool ok = offset >= 0;
+  for (size_t k = 0; k < shape.size() && ok; ++k) {
+    int64_t term;
+    ok = strides[k] >= 0 && !__builtin_mul_overflow(shape[k] - 1, strides[k], &term) &&
+         !__builtin_add_overflow(last, term, &last);
+  }
+  int64_t end_bytes = 0;
+  ok = ok && !__builtin_mul_overflow(last + 1, int64_t(itemsize(dtype)), &end_bytes) &&
+       uint64_t(end_bytes) <= uint64_t(storage->nbytes());
+  FASTNN_CHECK_STATE(ok, "[tensor] internal error: a view of size ", shape, ", strides ", strides, " and offset ",
+                     offset, " reaches outside its storage of ", storage->nbytes(), " bytes");
+}
+}  // namespace
+
+Tensor::Tensor() { live_tensors.fetch_add(1, std::memory_order_relaxed); }
+Tensor::~Tensor() { live_tensors.fetch_sub(1, std::memory_order_relaxed); }
+int64_t Tensor::live_count() { return live_tensors.load(std::memory_order_relaxed); }
 
 TensorPtr Tensor::empty(const Shape& shape, DType dtype, const char* op) {
   int64_t n = checked_numel(shape, op);
-  size_t bytes;
+  size_t bytes;  // Storage::allocate refuses more than PTRDIFF_MAX (and more than the machine has)
   if (__builtin_mul_overflow(size_t(n), itemsize(dtype), &bytes))
     throw OutOfMemory(str("[", op, "] size ", shape, " is too large to allocate"));
-  return make(Storage::allocate(bytes, op), shape, contiguous_strides(shape), 0, dtype);
+  return make(Storage::allocate(bytes, op), shape, contiguous_strides(shape, op), 0, dtype);
 }
 
 TensorPtr Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
                        DType dtype, std::shared_ptr<VersionCounter> version) {
+  int64_t numel = checked_numel(shape, "tensor");
+  check_layout(storage.get(), shape, strides, offset, numel, dtype);
   TensorPtr t(new Tensor());
   t->storage_ = std::move(storage);
-  t->numel_ = checked_numel(shape, "tensor");
+  t->numel_ = numel;
   t->shape_ = std::move(shape);
   t->strides_ = std::move(strides);
   t->offset_ = offset;

@@ -25,9 +25,11 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
  public:
   // A new contiguous tensor with uninitialised contents.
   static TensorPtr empty(const Shape& shape, DType dtype, const char* op = "empty");
-  // A tensor over existing storage (a view); shares `version` when given.
+  // A tensor over existing storage (a view); shares `version` when given. Checks, with overflow-checked
+  // arithmetic, that every element lies inside the storage (see "Index arithmetic" in the .cpp).
   static TensorPtr make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
                         DType dtype, std::shared_ptr<VersionCounter> version = nullptr);
+  ~Tensor();
 
   const Shape& shape() const { return shape_; }
   const Shape& strides() const { return strides_; }
@@ -78,6 +80,8 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   // A 0-d tensor made from a Python number: takes part in type promotion by kind only.
   bool is_wrapped_number() const { return wrapped_number_; }
   void set_wrapped_number(bool v) { wrapped_number_ = v; }
+  // Tensors alive in the process (an atomic counter, for leak tests: fastnn._C._live_tensors()).
+  static int64_t live_count();
 
   // Makes this tensor use src's storage, layout and dtype, keeping its own autograd state
   // (torch's `tensor.data = src`).
@@ -88,7 +92,7 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   TensorPtr data_alias() const;
 
  private:
-  Tensor() = default;
+  Tensor();
   std::shared_ptr<Storage> storage_;
   Shape shape_, strides_;
   int64_t offset_ = 0;

@@ -10,6 +10,7 @@ namespace fastnn {
 namespace {
 
 std::atomic<uint64_t> next_sequence_nr{0};
+std::atomic<int64_t> live_nodes{0};
 
 // Nodes whose last owner is a node being destroyed; freed in a loop, not by recursion, so a
 // 100,000-node chain does not overflow the C stack.
@@ -45,9 +46,12 @@ TensorPtr SavedTensor::unpack(const Node& owner) const {
   return data_;
 }
 
-Node::Node() : sequence_nr_(next_sequence_nr++) {}
+Node::Node() : sequence_nr_(next_sequence_nr++) { live_nodes.fetch_add(1, std::memory_order_relaxed); }
+
+int64_t Node::live_count() { return live_nodes.load(std::memory_order_relaxed); }
 
 Node::~Node() {
+  live_nodes.fetch_sub(1, std::memory_order_relaxed);
   for (Edge& e : next_edges_)
     if (e.fn && e.fn.use_count() == 1) graveyard.push_back(std::move(e.fn));
   if (tearing_down) return;

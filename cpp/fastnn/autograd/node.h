@@ -64,6 +64,8 @@ class Node {
   // Outputs whose gradient should be stored in their .grad (Tensor::retain_grad).
   void retain_output(uint32_t output_nr, const TensorPtr& t);
   const std::vector<std::pair<uint32_t, std::weak_ptr<Tensor>>>& retained() const { return retained_; }
+  // Nodes alive in the process (an atomic counter, for leak tests: fastnn._C._live_nodes()).
+  static int64_t live_count();
 
  protected:
   uint64_t sequence_nr_;

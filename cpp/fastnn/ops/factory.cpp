@@ -29,7 +29,14 @@ TensorPtr zeros(const Shape& shape, DType dtype) {
   return t;
 }
 
+namespace {
+// A double converts to int64 only inside [-2^63, 2^63) (outside, the conversion is undefined behaviour).
+bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
+}  // namespace
+
 TensorPtr full(const Shape& shape, double value, DType dtype) {
+  FASTNN_CHECK(dtype != DType::Int64 || fits_int64(value), "[full] value ", value,
+               " cannot be converted to type int64 without overflow");
   TensorPtr t = Tensor::empty(shape, dtype, "full");
   FASTNN_DISPATCH_ALL(dtype, "full", [&] {
     scalar_t v = static_cast<scalar_t>(value);
@@ -54,6 +61,8 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
   FASTNN_CHECK(std::isfinite(start) && std::isfinite(end), "[arange] unsupported range: ", start, " -> ", end);
   FASTNN_CHECK((end - start) / step >= 0, "[arange] upper bound and larger bound inconsistent with step sign: start=",
                start, ", end=", end, ", step=", step);
+  FASTNN_CHECK(dtype != DType::Int64 || (fits_int64(start) && fits_int64(end)), "[arange] the range ", start, " -> ",
+               end, " does not fit in int64");
   double count = std::ceil((end - start) / step);
   FASTNN_CHECK(count < 9.2e18, "[arange] too many elements: ", count);
   TensorPtr t = Tensor::empty({int64_t(count)}, dtype, "arange");
@@ -75,7 +84,8 @@ TensorPtr eye(int64_t n, int64_t m, DType dtype) {
 
 TensorPtr rand(const Shape& shape, DType dtype) {
   TensorPtr t = Tensor::empty(shape, dtype, "rand");
-  uint64_t seed = initial_seed(), base = reserve_counters(uint64_t(t->numel()));
+  RandomDraw draw = reserve_draw(uint64_t(t->numel()));
+  uint64_t seed = draw.seed, base = draw.base;
   FASTNN_DISPATCH_FLOAT(dtype, "rand", [&] {
     fill_with<scalar_t>(*t, [&](int64_t i) -> scalar_t {
       uint64_t bits = random_bits(seed, base + uint64_t(i));
@@ -88,7 +98,8 @@ TensorPtr rand(const Shape& shape, DType dtype) {
 
 TensorPtr randn(const Shape& shape, DType dtype) {
   TensorPtr t = Tensor::empty(shape, dtype, "randn");
-  uint64_t seed = initial_seed(), base = reserve_counters(2 * uint64_t(t->numel()));
+  RandomDraw draw = reserve_draw(2 * uint64_t(t->numel()));
+  uint64_t seed = draw.seed, base = draw.base;
   FASTNN_DISPATCH_FLOAT(dtype, "randn", [&] {
     fill_with<scalar_t>(*t, [&](int64_t i) {
       // Box-Muller on two uniforms; u1 in (0, 1] keeps log finite.
@@ -103,7 +114,8 @@ TensorPtr randn(const Shape& shape, DType dtype) {
 TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
   FASTNN_CHECK(low < high, "[randint] expected low < high, got low=", low, ", high=", high);
   TensorPtr t = Tensor::empty(shape, dtype, "randint");
-  uint64_t seed = initial_seed(), base = reserve_counters(uint64_t(t->numel()));
+  RandomDraw draw = reserve_draw(uint64_t(t->numel()));
+  uint64_t seed = draw.seed, base = draw.base;
   unsigned __int128 range = (unsigned __int128)(uint64_t(high) - uint64_t(low));
   FASTNN_DISPATCH_NUMERIC(dtype, "randint", [&] {
     fill_with<scalar_t>(*t, [&](int64_t i) {
