@@ -17,6 +17,17 @@ def _finish(t, requires_grad):
     return t
 
 
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _int64(v, op, what):
+    """A Python int that the C++ side can take: out of int64 range is a ValueError (not pybind's TypeError)."""
+    v = int(v)
+    if not _INT64_MIN <= v <= _INT64_MAX:
+        raise ValueError(f"[{op}] {what} {v} does not fit in 64 bits")
+    return v
+
+
 def _size(size, op):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
@@ -24,7 +35,7 @@ def _size(size, op):
         if isinstance(s, numbers.Integral) and not isinstance(s, bool):
             continue
         raise TypeError(f"[{op}] size must be a sequence of ints, got {type(s).__name__} ({s!r})")
-    return [int(s) for s in size]
+    return [_int64(s, op, "size") for s in size]
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
@@ -55,7 +66,8 @@ def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=No
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
-    return _finish(_C._eye(n, n if m is None else m, dtype or float32), requires_grad)
+    m = n if m is None else m
+    return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), dtype or float32), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
@@ -73,7 +85,8 @@ def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, gen
         low, high = 0, low
     if high is None or size is None:
         raise TypeError("[randint] missing the 'high' or 'size' argument")
-    return _finish(_C._randint(int(low), int(high), _size((size,), "randint"), dtype or int64), requires_grad)
+    return _finish(_C._randint(_int64(low, "randint", "low"), _int64(high, "randint", "high"),
+                               _size((size,), "randint"), dtype or int64), requires_grad)
 
 
 def _like(fn):
@@ -112,6 +125,12 @@ def _holds_float64(data):
     return isinstance(data, _C.Tensor) and data.dtype == float64
 
 
+def _has_huge_int(data):
+    if isinstance(data, (list, tuple)):
+        return any(_has_huge_int(d) for d in data)
+    return isinstance(data, int) and not _INT64_MIN <= data <= _INT64_MAX
+
+
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
     if isinstance(data, _C.Tensor):
@@ -125,10 +144,15 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             except ValueError as e:
                 raise ValueError(f"[tensor] could not build a tensor from the data: {e}") from None
             if arr.dtype == object:
+                if _has_huge_int(data):
+                    raise ValueError("[tensor] an integer in the data does not fit in 64 bits")
                 raise TypeError(f"[tensor] could not infer a dtype for data of type {type(data).__name__}")
             # Python floats take the default dtype (unless float64 was asked for: no rounding through float32)
             if arr.dtype.kind == "f" and dtype != float64 and not (arr.dtype == np.float64 and _holds_float64(data)):
                 arr = arr.astype(np.float32)
+        if arr.dtype == np.uint64 and arr.size and int(arr.max()) > _INT64_MAX:
+            # NumPy picks uint64 for ints in [2**63, 2**64): int64 would wrap them to negatives.
+            raise ValueError(f"[tensor] value {int(arr.max())} does not fit in int64")
         t = _C._from_numpy(arr, True)
     if dtype is not None and t.dtype != dtype:
         t = t._to_dtype(dtype)

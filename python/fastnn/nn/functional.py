@@ -25,6 +25,8 @@ def _ints(v, op, what):
     for x in values:
         if isinstance(x, bool) or not isinstance(x, int):
             raise TypeError(f"[{op}] {what} must be an int or a tuple of ints, got {v!r}")
+        if not -(1 << 63) <= x < (1 << 63):
+            raise ValueError(f"[{op}] {what} {x} does not fit in 64 bits")
     return values
 
 
@@ -76,6 +78,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     stride = _ints(stride, "conv2d", "stride")
     dilation = _ints(dilation, "conv2d", "dilation")
     pad, (drop_h, drop_w) = _conv_padding(padding, weight, dilation, stride)
+    if isinstance(groups, int):
+        _ints(groups, "conv2d", "groups")  # range check: ValueError rather than pybind's TypeError
     out = _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
     if drop_h or drop_w:
         out = out[..., drop_h:, drop_w:].contiguous()
