@@ -43,8 +43,9 @@ constexpr int64_t kDirectBPanels = 4;
 constexpr int64_t kDotMinK = 32;
 constexpr int64_t kDotRatio = 8;
 constexpr int64_t kDotTaskCols = 64;
-// Below this many flops a GEMM runs on one thread; below kNaiveMacs multiply-adds, a plain loop.
-constexpr double kParallelFlops = 1e6;
+// Below this many flops a GEMM runs on one thread (at 1e6, LeNet's 64x120x84 ran slower on two threads
+// than on one: waking the second costs more than it saves); below kNaiveMacs multiply-adds, a plain loop.
+constexpr double kParallelFlops = 4e6;
 constexpr int64_t kNaiveMacs = 256;
 
 // ---------------------------------------------------------------- SIMD building blocks
