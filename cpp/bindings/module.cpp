@@ -51,13 +51,20 @@ IntList dims_arg(py::handle h, const char* op) {
   return {int_arg(h, op, "dim")};
 }
 
+// isinstance(h, fastnn.Tensor) with the type looked up once (pybind11's isinstance searches its
+// type registry on every call, a visible share of a tiny op's time).
+bool is_tensor(py::handle h) {
+  static PyTypeObject* const tensor_type = reinterpret_cast<PyTypeObject*>(py::type::of<Tensor>().ptr());
+  return PyObject_TypeCheck(h.ptr(), tensor_type);
+}
+
 bool is_operand(py::handle h) {
-  return py::isinstance<Tensor>(h) || PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()) ||
+  return is_tensor(h) || PyBool_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr()) ||
          PyIndex_Check(h.ptr()) || py::hasattr(h, "__float__");
 }
 
 TensorPtr operand(py::handle h, const char* op) {
-  if (py::isinstance<Tensor>(h)) return h.cast<TensorPtr>();
+  if (is_tensor(h)) return h.cast<TensorPtr>();
   if (PyBool_Check(h.ptr())) return scalar_tensor(h.ptr() == Py_True, DType::Bool, true);
   if (PyLong_Check(h.ptr()) || (!PyFloat_Check(h.ptr()) && PyIndex_Check(h.ptr())))
     return scalar_tensor(double(int_arg(h, op, "operand")), DType::Int64, true);
