@@ -4,20 +4,21 @@ import numpy as np
 # (M, N, K, A stored transposed, B stored transposed, label)
 SQUARES = [(s, s, s, False, False, f"{s}x{s}x{s}") for s in (256, 512, 1024, 2048)]
 TRANSPOSED = [(1024, 1024, 1024, True, False, "1024 A^T"), (1024, 1024, 1024, False, True, "1024 B^T")]
-# The GEMMs LeNet's layers produce at batch 64 (im2col convs per image; the linears per batch).
+# The GEMMs LeNet's layers produce in fastnn at batch 64: the convs im2col chunks of images side by side
+# (conv1: 4 images of 28x28 pixels, conv2: 5 of 10x10; see docs/architecture.md), the linears per batch.
+# conv1's input gradient is never needed in training, so it has no W^T*g row.
 LENET = [
-    (6, 784, 25, False, False, "conv1 fwd W*col"),
-    (16, 100, 150, False, False, "conv2 fwd W*col"),
+    (6, 3136, 25, False, False, "conv1 fwd W*col"),
+    (6, 25, 3136, False, True, "conv1 bwd g*col^T"),
+    (16, 500, 150, False, False, "conv2 fwd W*col"),
+    (150, 500, 16, True, False, "conv2 bwd W^T*g"),
+    (16, 150, 500, False, True, "conv2 bwd g*col^T"),
     (64, 120, 400, False, True, "fc1 fwd x*W^T"),
     (64, 84, 120, False, True, "fc2 fwd x*W^T"),
     (64, 10, 84, False, True, "fc3 fwd x*W^T"),
     (64, 400, 120, False, False, "fc1 bwd g*W"),
     (120, 400, 64, True, False, "fc1 bwd g^T*x"),
     (10, 84, 64, True, False, "fc3 bwd g^T*x"),
-    (25, 784, 6, True, False, "conv1 bwd W^T*g"),
-    (6, 25, 784, False, True, "conv1 bwd g*col^T"),
-    (150, 100, 16, True, False, "conv2 bwd W^T*g"),
-    (16, 150, 100, False, True, "conv2 bwd g*col^T"),
 ]
 
 
