@@ -16,13 +16,15 @@ Layout of a file written by ``save(obj, path)``:
 
 Loading only parses JSON and copies bytes, so it can never run code. The file is validated before
 safetensors parses it: the header length against the file size, every tensor's dtype, shape and
-offsets against its data, the checksum, and the structure against the tensors; anything wrong raises
+offsets against its data, the checksum, BOOL bytes (0 or 1), and the structure against the tensors
+(each tensor used once, so memory stays within a few times the file's size); anything wrong raises
 ValueError naming the file. A safetensors file written by another tool (no fastnn metadata) loads as
 a flat ``{name: tensor}`` dict, provided its dtypes are ones fastnn has.
 
 Saving is atomic: the bytes go to a temporary file in the target's directory, which is flushed,
-fsync'ed and then ``os.replace``d onto the target, so an interrupted save leaves the previous file
-as it was.
+fsync'ed and then ``os.replace``d onto the target, so an interrupted save (even SIGKILL) leaves the
+previous file as it was. On Linux the temporary file is anonymous (O_TMPFILE) until complete, so a
+killed save leaves no partial temporary file either (see ``_atomic_write``).
 """
 
 import collections
@@ -65,12 +67,32 @@ def save(obj, f):
         "fastnn.structure": text,
         "fastnn.sha256": digest,
     }
-    data = st_save(tensors, metadata=metadata)
+    chunks = _fixed_order(st_save(tensors, metadata=metadata))
     if hasattr(f, "write"):
-        f.write(data)
+        for chunk in chunks:
+            f.write(chunk)
         return
     # Through symlinks, as open(path, "wb") would: the file they point to is the one replaced.
-    _atomic_write(os.path.realpath(os.fspath(f)), data)
+    _atomic_write(os.path.realpath(os.fspath(f)), chunks)
+
+
+def _fixed_order(data):
+    """(header, data section) of a safetensors file, the header rewritten in a fixed key order.
+
+    safetensors writes the metadata from a Rust HashMap, whose order changes from process to process;
+    with the order fixed, the same object always saves to the same bytes. The data section is passed
+    on as a view (no copy of the tensors' bytes).
+    """
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(bytes(data[8 : 8 + n]))
+    ordered = {}
+    if "__metadata__" in header:
+        ordered["__metadata__"] = dict(sorted(header.pop("__metadata__").items()))
+    for key in sorted(header, key=lambda k: (header[k]["data_offsets"], k)):
+        ordered[key] = header[key]
+    raw = json.dumps(ordered, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)  # safetensors aligns the data section to 8 bytes
+    return [struct.pack("<Q", len(raw)) + raw, memoryview(data)[8 + n :]]
 
 
 class _Encoder:
@@ -165,25 +187,90 @@ def _write_all(fd, data):
         view = view[written:]
 
 
-def _atomic_write(path, data):
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    tmp, fd = None, None
+def _open_anonymous(directory):
+    """An unnamed file in ``directory`` (Linux's O_TMPFILE), or None where that is not available.
+
+    If the process dies (SIGKILL, power loss) before the file is given a name, the kernel frees it:
+    a killed save leaves no partial temporary file behind.
+    """
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(directory, flag | os.O_WRONLY, 0o666)
+    except OSError:  # a filesystem without O_TMPFILE (EOPNOTSUPP), or an old kernel (EISDIR)
+        return None
+
+
+def _temp_name(directory, base):
+    return os.path.join(directory, f".{base}.{os.urandom(6).hex()}.tmp")
+
+
+def _link_anonymous(fd, directory, base):
+    """Gives the anonymous file ``fd`` a fresh temporary name; None if the system refuses."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        for _ in range(100):
+            candidate = _temp_name(directory, base)
+            try:
+                # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N, as open(2) documents for O_TMPFILE.
+                # A dir_fd makes CPython call linkat: with none it calls link(), which does not follow
+                # the /proc link and fails with EXDEV.
+                os.link(f"/proc/self/fd/{fd}", os.path.basename(candidate), dst_dir_fd=dfd,
+                        follow_symlinks=True)
+                return candidate
+            except FileExistsError:
+                continue
+            except OSError:
+                return None
+        return None
+    finally:
+        os.close(dfd)
+
+
+def _create_named(directory, base, path):
     for _ in range(100):
-        candidate = os.path.join(directory, f".{base}.{os.urandom(6).hex()}.tmp")
+        candidate = _temp_name(directory, base)
         try:
             fd = os.open(
                 candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
             )
         except FileExistsError:
             continue
-        tmp = candidate
-        break
-    if tmp is None:
-        raise RuntimeError(f"[save] could not create a temporary file next to '{path}'")
+        return candidate, fd
+    raise RuntimeError(f"[save] could not create a temporary file next to '{path}'")
+
+
+def _atomic_write(path, chunks):
+    """Writes the byte strings ``chunks`` to a temporary file next to ``path``, fsyncs it and renames it over ``path``.
+
+    On Linux the temporary file is anonymous (O_TMPFILE) until it is complete and fsync'ed, and only
+    then linked under a name ``.<target>.<random>.tmp`` and renamed: a process killed while writing
+    leaves nothing behind; one killed in the microseconds between link and rename leaves a complete
+    temporary copy. Elsewhere the temporary file is named from the start, and a killed save can leave
+    a partial ``.<target>.<random>.tmp`` (never a damaged target).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    tmp, fd = None, None
     try:
-        _write_all(fd, data)
-        os.fsync(fd)
+        fd = _open_anonymous(directory)
+        if fd is not None:
+            for chunk in chunks:
+                _write_all(fd, chunk)
+            os.fsync(fd)
+            tmp = _link_anonymous(fd, directory, base)
+            if tmp is None:  # linking refused (no /proc access?): start over with a named file
+                os.close(fd)
+                fd = None
+        if tmp is None:
+            tmp, fd = _create_named(directory, base, path)
+            for chunk in chunks:
+                _write_all(fd, chunk)
+            os.fsync(fd)
         os.close(fd)
         fd = None
         os.replace(tmp, path)
@@ -289,6 +376,10 @@ def _load_bytes(data, name):
     tensors = {
         k: np.array(v, dtype=v.dtype.newbyteorder("="), copy=True) for k, v in arrays.items()
     }
+    for k, v in tensors.items():
+        # A bool byte other than 0 or 1 is not a bool (C++ reading it is undefined behaviour).
+        if v.dtype == np.bool_ and v.size and int(v.view(np.uint8).max()) > 1:
+            _fail(name, f"tensor '{k}' of dtype BOOL holds bytes other than 0 and 1")
     if not ours:
         # A safetensors file from another tool: a flat {name: tensor} dict.
         from fastnn._factories import from_numpy
@@ -324,7 +415,7 @@ def _parse_header(raw, data_len, name):
         if not isinstance(info, dict):
             _fail(name, f"tensor '{key}' has a malformed entry")
         dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        if dtype not in _SAFE_TO_NP:
+        if not isinstance(dtype, str) or dtype not in _SAFE_TO_NP:
             _fail(name, f"tensor '{key}' has dtype {dtype!r}; fastnn reads F32, F64, I64 and BOOL")
         if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
             _fail(name, f"tensor '{key}' has an invalid shape {shape!r}")
@@ -366,6 +457,7 @@ class _Decoder:
         self.tensors = tensors
         self.header = header
         self.name = name
+        self.handed_out = set()
 
     def bad(self, why):
         _fail(self.name, f"malformed fastnn structure: {why}")
@@ -422,16 +514,12 @@ class _Decoder:
             )
         if not isinstance(requires_grad, bool):
             self.bad(f"tensor '{key}' has a non-boolean requires_grad")
-        t = from_numpy(arr.copy() if self._used(key) else arr)
+        # save() names every tensor occurrence separately, so a name used twice is a crafted file;
+        # copying it for each use would let a small file ask for unbounded memory.
+        if key in self.handed_out:
+            self.bad(f"tensor '{key}' is referenced more than once")
+        self.handed_out.add(key)
+        t = from_numpy(arr)
         if requires_grad:
             t.requires_grad_(True)
         return t
-
-    def _used(self, key):
-        """Whether this tensor was already handed out (a corrupted file may name it twice): then
-        copy."""
-        used = self.__dict__.setdefault("_handed_out", set())
-        if key in used:
-            return True
-        used.add(key)
-        return False
