@@ -16,3 +16,9 @@ cmake --build build/dev
 ctest --test-dir build/dev --no-tests=error --output-on-failure
 
 PYTHONPATH="$PWD/python" python -m pytest tests/python -q "$@"
+
+# Then the C++ tests and a part of the Python suite under ASan + UBSan (build/asan, a few minutes);
+# FASTNN_SANITIZERS=0 skips this stage.
+if [ "${FASTNN_SANITIZERS:-1}" != 0 ]; then
+  bash scripts/test_sanitizers.sh
+fi
