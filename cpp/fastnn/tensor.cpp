@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <mutex>
 #include <cstdint>
 
 #include "fastnn/autograd/node.h"
@@ -98,6 +99,11 @@ void Tensor::set_history(std::shared_ptr<Node> fn, uint32_t output_nr) {
 }
 
 std::shared_ptr<Node> Tensor::grad_accumulator() {
+  // Two threads recording ops on the same leaf (a shared parameter) come here together: without the
+  // lock they race on the weak_ptr (undefined behaviour; seen as corrupted graphs) and may create two
+  // accumulators. One process-wide lock: this runs once per leaf input of a recorded op.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   if (auto acc = grad_accumulator_.lock()) return acc;
   auto acc = std::make_shared<AccumulateGrad>(shared_from_this());
   grad_accumulator_ = acc;

@@ -73,6 +73,7 @@ AccumulateGrad::AccumulateGrad(TensorPtr variable) : variable_(std::move(variabl
 }
 
 std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
+  std::lock_guard<std::mutex> lock(mu_);
   TensorPtr& g = grads[0];
   if (!variable_->grad()) {
     // Keep the incoming buffer when nobody else can see it; otherwise store a private copy.

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -74,7 +75,9 @@ class Node {
   std::vector<std::pair<uint32_t, std::weak_ptr<Tensor>>> retained_;
 };
 
-// The sink of a leaf that requires grad: adds the incoming gradient into variable.grad.
+// The sink of a leaf that requires grad: adds the incoming gradient into variable.grad. A leaf has
+// one AccumulateGrad shared by every graph that uses it, so backward passes running in two threads
+// at once may reach it together: apply() holds a lock (as torch's does).
 class AccumulateGrad : public Node {
  public:
   explicit AccumulateGrad(TensorPtr variable);
@@ -84,6 +87,7 @@ class AccumulateGrad : public Node {
 
  private:
   TensorPtr variable_;
+  std::mutex mu_;
 };
 
 // Where the gradient of `t` flows: its grad_fn, its AccumulateGrad, or nowhere.
