@@ -9,19 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fastnn/asan.h"
 #include "fastnn/error.h"
-
-// Under AddressSanitizer (FASTNN_SANITIZE), the bytes past a storage's size and the blocks waiting in
-// the cache are poisoned, so overruns and use-after-free through tensor data are still reported
-// although blocks are rounded up to 64 bytes and reused. Elsewhere these are no-ops.
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define FASTNN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define FASTNN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define FASTNN_POISON(p, n) ((void)(p), (void)(n))
-#define FASTNN_UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 namespace fastnn {
 namespace {

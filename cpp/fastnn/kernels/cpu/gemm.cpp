@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "fastnn/asan.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/simd.h"
 
@@ -285,6 +286,9 @@ T* scratch(size_t n) {
     buf.reset(p);
     cap = bytes / sizeof(T);
   }
+  // Only the first n elements are this call's; the rest of a larger buffer is poisoned under ASan.
+  FASTNN_UNPOISON(buf.get(), n * sizeof(T));
+  FASTNN_POISON(static_cast<T*>(buf.get()) + n, (cap - n) * sizeof(T));
   return static_cast<T*>(buf.get());
 }
 
