@@ -70,12 +70,45 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), dtype or float32), requires_grad)
 
 
+def _draw(generator, op, size, dtype, draw):
+    """A tensor drawn from a ``fastnn.Generator`` (one draw: the generator advances by one).
+
+    Each draw comes from a NumPy generator seeded by (seed, draw count), so it is reproducible and
+    independent of the global RNG and of other threads: give each thread its own Generator.
+    """
+    from fastnn.utils._generator import Generator
+
+    if not isinstance(generator, Generator):
+        raise TypeError(f"[{op}] generator must be a fastnn.Generator, got {type(generator).__name__}")
+    t = _C._empty(size, dtype)  # sizes checked, memory refused beyond the machine's, as on the global path
+    draw(generator._numpy(), t.numpy())  # fills the tensor's memory in place
+    return t
+
+
+def _float_dtype(dtype, op):
+    dtype = dtype or float32
+    if dtype not in (float32, float64):
+        raise TypeError(f"[{op}] expected a floating-point tensor, got {dtype.name}")
+    return dtype
+
+
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
-    return _finish(_C._randn(_size(size, "randn"), dtype or float32), requires_grad)
+    size = _size(size, "randn")
+    if generator is None:
+        return _finish(_C._randn(size, dtype or float32), requires_grad)
+    dt = _float_dtype(dtype, "randn")
+    np_dt = np.float32 if dt == float32 else np.float64
+    return _finish(_draw(generator, "randn", size, dt, lambda g, out: g.standard_normal(dtype=np_dt, out=out)),
+                   requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
-    return _finish(_C._rand(_size(size, "rand"), dtype or float32), requires_grad)
+    size = _size(size, "rand")
+    if generator is None:
+        return _finish(_C._rand(size, dtype or float32), requires_grad)
+    dt = _float_dtype(dtype, "rand")
+    np_dt = np.float32 if dt == float32 else np.float64
+    return _finish(_draw(generator, "rand", size, dt, lambda g, out: g.random(dtype=np_dt, out=out)), requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, generator=None, device=None):
@@ -85,8 +118,14 @@ def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, gen
         low, high = 0, low
     if high is None or size is None:
         raise TypeError("[randint] missing the 'high' or 'size' argument")
-    return _finish(_C._randint(_int64(low, "randint", "low"), _int64(high, "randint", "high"),
-                               _size((size,), "randint"), dtype or int64), requires_grad)
+    low, high, size = _int64(low, "randint", "low"), _int64(high, "randint", "high"), _size((size,), "randint")
+    if generator is None:
+        return _finish(_C._randint(low, high, size, dtype or int64), requires_grad)
+    if low >= high:
+        raise ValueError(f"[randint] expected low < high, got low={low}, high={high}")
+    t = _draw(generator, "randint", size, int64,
+              lambda g, out: out.__setitem__(..., g.integers(low, high, size, dtype=np.int64)))
+    return _finish(t if (dtype or int64) == int64 else t._to_dtype(dtype), requires_grad)
 
 
 def _like(fn):

@@ -118,6 +118,66 @@ def test_two_threads_train_the_same_bits_as_one_after_the_other(toggle_threads):
     assert sequential[0]["params"] != sequential[1]["params"]
 
 
+def _build_and_train_with_generator(seed, epochs=2):
+    """Everything random from one fastnn.Generator: the model's initial weights, the data, the order."""
+    from fastnn.train import LeNet
+    from fastnn.utils.data import DataLoader, TensorDataset
+
+    g = fastnn.Generator().manual_seed(seed)
+    net = LeNet()  # its own init draws from the global RNG (interleaved between threads) ...
+    for name, p in net.named_parameters():  # ... and is replaced from the thread's generator
+        if name.endswith("weight"):
+            fastnn.nn.init.kaiming_uniform_(p, a=5 ** 0.5, generator=g)
+        else:
+            fastnn.nn.init.uniform_(p, -0.05, 0.05, generator=g)
+    data = TensorDataset(fastnn.randn(48, 1, 32, 32, generator=g), fastnn.randint(0, 10, (48,), generator=g))
+    opt = fastnn.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    return _train(net, opt, DataLoader(data, batch_size=16, shuffle=True, generator=g), epochs)
+
+
+def test_models_built_in_threads_from_their_own_generators_match_sequential():
+    sequential = [_build_and_train_with_generator(s) for s in (10, 11)]
+    for _ in range(2):
+        concurrent = _in_threads([lambda s=s: _build_and_train_with_generator(s) for s in (10, 11)])
+        assert concurrent == sequential
+    assert sequential[0]["params"] != sequential[1]["params"]
+
+
+def test_random_factories_and_init_draw_from_the_generator_given():
+    """generator= used to be accepted and ignored (the draw came from the global RNG)."""
+    def g(seed):
+        return fastnn.Generator().manual_seed(seed)
+
+    fastnn.manual_seed(0)
+    a = fastnn.randn(5, generator=g(1))
+    r = fastnn.rand(2, 3, dtype=fastnn.float64, generator=g(1))
+    k = fastnn.randint(0, 100, (6,), generator=g(1))
+    after = fastnn.randn(4)
+    fastnn.manual_seed(0)
+    assert fastnn.randn(4).tolist() == after.tolist(), "a generator draw advanced the global RNG"
+    assert fastnn.randn(5, generator=g(1)).tolist() == a.tolist() != fastnn.randn(5, generator=g(2)).tolist()
+    assert r.dtype == fastnn.float64 and r.shape == (2, 3) and 0 <= r.min().item() and r.max().item() < 1
+    assert k.dtype == fastnn.int64 and fastnn.randint(0, 100, (6,), generator=g(1)).tolist() == k.tolist()
+    gen = g(7)
+    first, second = fastnn.randn(3, generator=gen), fastnn.randn(3, generator=gen)
+    assert first.tolist() != second.tolist()  # the generator advances
+    gen.set_state(g(7).get_state())
+    assert fastnn.randn(3, generator=gen).tolist() == first.tolist()  # and its state replays
+    w1, w2 = fastnn.empty(6, 5), fastnn.empty(6, 5)
+    fastnn.nn.init.xavier_normal_(w1, generator=g(3))
+    fastnn.nn.init.xavier_normal_(w2, generator=g(3))
+    assert w1.tolist() == w2.tolist()
+    fastnn.nn.init.kaiming_uniform_(w2, generator=g(4))
+    bound = 1 / 5 ** 0.5 * 3 ** 0.5 * 2 ** 0.5
+    assert w1.tolist() != w2.tolist() and abs(w2).max().item() <= bound
+    with pytest.raises(TypeError, match=r"\[randn\] generator must be a fastnn.Generator, got int"):
+        fastnn.randn(2, generator=3)
+    with pytest.raises(TypeError, match=r"\[rand\] expected a floating-point tensor, got int64"):
+        fastnn.rand(2, dtype=fastnn.int64, generator=g(1))
+    with pytest.raises(MemoryError, match=r"cannot allocate 4398046511104 bytes"):
+        fastnn.randn(2 ** 40, generator=g(1))
+
+
 def _shared_parameter_child():
     """Two threads run backward into one shared leaf, again and again: no gradient may be lost."""
     # Big and cheap: the accumulation (an in-place add of 4 MB) is a large part of each backward, so
