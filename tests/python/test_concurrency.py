@@ -311,9 +311,10 @@ def _gil_ops():
     logits, target = fastnn.randn(100_000, 40), fastnn.randint(0, 40, (100_000,))
     idx = fastnn.randint(0, 8_000_000, (2_000_000,))
     net = LeNet()
-    opt = fastnn.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     images, labels = fastnn.randn(256, 1, 32, 32), fastnn.randint(0, 10, (256,))
-    for p in net.parameters():
+    wide = fastnn.nn.Linear(2000, 2000)  # 4M parameters: an optimizer step of milliseconds
+    opt = fastnn.optim.SGD(wide.parameters(), lr=0.01, momentum=0.9)
+    for p in wide.parameters():
         p.grad = fastnn.zeros_like(p)
     arr = big.numpy()
 
