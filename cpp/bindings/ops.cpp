@@ -26,7 +26,14 @@ py::object values_indices(const char* name, std::pair<TensorPtr, TensorPtr> r) {
 
 // torch.max / Tensor.max: whole tensor, along a dim (values, indices), or elementwise is not supported.
 py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max) {
-  if (dim.is_none()) return py::cast(is_max ? max(x) : min(x));
+  if (dim.is_none()) {
+    TensorPtr r;
+    {
+      py::gil_scoped_release nogil;
+      r = is_max ? max(x) : min(x);
+    }
+    return py::cast(r);
+  }
   FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(dim), "[", is_max ? "max" : "min", "] comparing two tensors elementwise is "
                     "not supported; use fastnn.where or clamp");
   int64_t d = int_arg(dim, is_max ? "max" : "min", "dim");
@@ -147,9 +154,17 @@ void bind_ops(py::module_& m, TensorClass& cls) {
          py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_op(m, cls, "min", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, false); },
          py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_op(m, cls, "argmax", [](const TensorPtr& x, py::object dim, bool keepdim) { return argmax(x, opt_dim(dim, "argmax"), keepdim); },
+  def_op(m, cls, "argmax", [](const TensorPtr& x, py::object dim, bool keepdim) {
+    const std::optional<int64_t> d = opt_dim(dim, "argmax");
+    py::gil_scoped_release nogil;
+    return argmax(x, d, keepdim);
+  },
          py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_op(m, cls, "argmin", [](const TensorPtr& x, py::object dim, bool keepdim) { return argmin(x, opt_dim(dim, "argmin"), keepdim); },
+  def_op(m, cls, "argmin", [](const TensorPtr& x, py::object dim, bool keepdim) {
+    const std::optional<int64_t> d = opt_dim(dim, "argmin");
+    py::gil_scoped_release nogil;
+    return argmin(x, d, keepdim);
+  },
          py::arg("dim") = py::none(), py::arg("keepdim") = false);
 
   def_op(m, cls, "index_select", [](const TensorPtr& x, int64_t dim, const TensorPtr& index) { return index_select(x, dim, index); },

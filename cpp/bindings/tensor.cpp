@@ -69,8 +69,10 @@ TensorPtr from_numpy(py::array arr, bool copy) {
                "; tensors cannot view such memory: pass array.copy()");
   if (copy || !expressible) {
     py::array c = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
+    const void* src = c.data();
+    py::gil_scoped_release nogil;  // c keeps the array alive meanwhile
     TensorPtr t = Tensor::empty(shape, *dt, copy ? "tensor" : "from_numpy");
-    if (t->numel()) std::memcpy(t->raw_mutable_data(), c.data(), size_t(t->numel()) * isz);
+    if (t->numel()) std::memcpy(t->raw_mutable_data(), src, size_t(t->numel()) * isz);
     return t;
   }
   auto* ref = new py::object(arr);
@@ -155,12 +157,18 @@ TensorPtr get_item(const TensorPtr& self, py::handle idx) {
 void set_item(const TensorPtr& self, py::handle idx, py::handle value) {
   TensorPtr target = get_item(self, idx);
   if (py::isinstance<Tensor>(value)) {
-    copy_(target, value.cast<TensorPtr>());
+    TensorPtr src = value.cast<TensorPtr>();
+    py::gil_scoped_release nogil;
+    copy_(target, src);
   } else {
     TensorPtr v = operand(value, "setitem");
     FASTNN_CHECK_TYPE(category(v->dtype()) <= category(target->dtype()) || target->dtype() == DType::Bool, "[setitem] cannot ",
                       "assign a ", dtype_name(v->dtype()), " number to a ", dtype_name(target->dtype()), " tensor");
-    fill_(target, v->dtype() == DType::Bool ? double(*v->data<bool>()) : v->dtype() == DType::Int64 ? double(*v->data<int64_t>()) : *v->data<double>());
+    const double fill = v->dtype() == DType::Bool    ? double(*v->data<bool>())
+                        : v->dtype() == DType::Int64 ? double(*v->data<int64_t>())
+                                                     : *v->data<double>();
+    py::gil_scoped_release nogil;
+    fill_(target, fill);
   }
 }
 
@@ -176,6 +184,19 @@ auto binop(F f, const char* op) {
       r = f(self, o);
     }
     return py::cast(r);
+  };
+}
+
+// Wraps an in-place operator or method (self op= other): returns self; tiny operands keep the GIL.
+template <class F>
+auto inplace_binop(F f, const char* op) {
+  return [f, op](TensorPtr self, py::handle other) {
+    TensorPtr o = operand(other, op);
+    {
+      GilReleaseUnlessTiny nogil(self->numel() + o->numel());
+      f(self, o);
+    }
+    return self;
   };
 }
 
@@ -244,23 +265,28 @@ TensorClass bind_tensor(py::module_& m) {
       .def("contiguous", &contiguous, GilRelease())
       .def("clone", &clone, GilRelease())
       .def("_to_dtype", &to_dtype, GilRelease())
-      .def("float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); })
-      .def("double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); })
-      .def("long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); })
-      .def("bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); })
+      .def("float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); }, GilRelease())
+      .def("double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); }, GilRelease())
+      .def("long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); }, GilRelease())
+      .def("bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); }, GilRelease())
       .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, GilRelease())
       .def("fill_", [](TensorPtr t, py::handle v) {
         TensorPtr s = operand(v, "fill_");
         FASTNN_CHECK(s->dim() == 0, "[fill_] only supports a 0-dimension value tensor, got one with ", s->dim(), " dimensions");
         double value = 0;
         FASTNN_DISPATCH_ALL(s->dtype(), "fill_", [&] { value = double(*s->data<scalar_t>()); });
+        py::gil_scoped_release nogil;
         fill_(t, value);
         return t;
       })
-      .def("zero_", [](TensorPtr t) { zero_(t); return t; })
+      .def("zero_", [](TensorPtr t) { zero_(t); return t; }, GilRelease())
       // views
       .def("view", [](const TensorPtr& t, py::args a) { return view(t, shape_from_args(a, "view")); })
-      .def("reshape", [](const TensorPtr& t, py::args a) { return reshape(t, shape_from_args(a, "reshape")); })
+      .def("reshape", [](const TensorPtr& t, py::args a) {
+        const Shape shape = shape_from_args(a, "reshape");
+        py::gil_scoped_release nogil;  // a reshape may copy
+        return reshape(t, shape);
+      })
       .def("expand", [](const TensorPtr& t, py::args a) { return expand(t, shape_from_args(a, "expand")); })
       .def("permute", [](const TensorPtr& t, py::args a) { return permute(t, shape_from_args(a, "permute")); })
       .def("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1)
@@ -318,29 +344,45 @@ TensorClass bind_tensor(py::module_& m) {
       .def("__le__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Le); }, "le"))
       .def("__gt__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Gt); }, "gt"))
       .def("__ge__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Ge); }, "ge"))
-      .def("__neg__", [](const TensorPtr& t) { return neg(t); })
-      .def("__abs__", [](const TensorPtr& t) { return abs(t); })
-      .def("__iadd__", [](TensorPtr t, py::handle o) { add_(t, operand(o, "add_"), 1); return t; })
-      .def("__isub__", [](TensorPtr t, py::handle o) { sub_(t, operand(o, "sub_"), 1); return t; })
-      .def("__imul__", [](TensorPtr t, py::handle o) { mul_(t, operand(o, "mul_")); return t; })
-      .def("__itruediv__", [](TensorPtr t, py::handle o) { div_(t, operand(o, "div_")); return t; })
+      .def("__neg__", [](const TensorPtr& t) { return neg(t); }, GilRelease())
+      .def("__abs__", [](const TensorPtr& t) { return abs(t); }, GilRelease())
+      .def("__iadd__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { add_(t, o, 1); }, "add_"))
+      .def("__isub__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { sub_(t, o, 1); }, "sub_"))
+      .def("__imul__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { mul_(t, o); }, "mul_"))
+      .def("__itruediv__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { div_(t, o); }, "div_"))
       // in-place methods
-      .def("add_", [](TensorPtr t, py::handle o, double alpha) { add_(t, operand(o, "add_"), alpha); return t; },
-           py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
-      .def("sub_", [](TensorPtr t, py::handle o, double alpha) { sub_(t, operand(o, "sub_"), alpha); return t; },
-           py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
-      .def("mul_", [](TensorPtr t, py::handle o) { mul_(t, operand(o, "mul_")); return t; }, py::arg("other"))
-      .def("div_", [](TensorPtr t, py::handle o) { div_(t, operand(o, "div_")); return t; }, py::arg("other"))
-      .def("relu_", [](TensorPtr t) { relu_(t); return t; })
+      .def("add_", [](TensorPtr t, py::handle o, double alpha) {
+        TensorPtr other = operand(o, "add_");
+        GilReleaseUnlessTiny nogil(t->numel() + other->numel());
+        add_(t, other, alpha);
+        return t;
+      }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
+      .def("sub_", [](TensorPtr t, py::handle o, double alpha) {
+        TensorPtr other = operand(o, "sub_");
+        GilReleaseUnlessTiny nogil(t->numel() + other->numel());
+        sub_(t, other, alpha);
+        return t;
+      }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
+      .def("mul_", inplace_binop([](TensorPtr& t, const TensorPtr& o) { mul_(t, o); }, "mul_"), py::arg("other"))
+      .def("div_", inplace_binop([](TensorPtr& t, const TensorPtr& o) { div_(t, o); }, "div_"), py::arg("other"))
+      .def("relu_", [](TensorPtr t) { relu_(t); return t; }, GilRelease())
       // reductions with dtype
       .def("sum", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-        if (dim.is_none()) return keepdim ? sum(t, {}, true, opt_dtype(dtype)) : sum(t, opt_dtype(dtype));
-        return sum(t, dims_arg(dim, "sum"), keepdim, opt_dtype(dtype));
+        const std::optional<DType> dt = opt_dtype(dtype);
+        const bool all = dim.is_none();
+        const IntList dims = all ? IntList{} : dims_arg(dim, "sum");
+        py::gil_scoped_release nogil;
+        if (all) return keepdim ? sum(t, {}, true, dt) : sum(t, dt);
+        return sum(t, dims, keepdim, dt);
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
       .def("mean", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-        TensorPtr x = dtype.is_none() ? t : to_dtype(t, dtype.cast<DType>());
-        if (dim.is_none()) return keepdim ? mean(x, {}, true) : mean(x);
-        return mean(x, dims_arg(dim, "mean"), keepdim);
+        const std::optional<DType> dt = opt_dtype(dtype);
+        const bool all = dim.is_none();
+        const IntList dims = all ? IntList{} : dims_arg(dim, "mean");
+        py::gil_scoped_release nogil;
+        TensorPtr x = dt ? to_dtype(t, *dt) : t;
+        if (all) return keepdim ? mean(x, {}, true) : mean(x);
+        return mean(x, dims, keepdim);
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
   m.def("_from_numpy", &from_numpy, py::arg("array"), py::arg("copy"));
   return cls;

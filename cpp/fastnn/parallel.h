@@ -9,6 +9,8 @@
 
 namespace fastnn {
 
+// The number of threads fastnn's parallel regions use, for every calling thread (as torch's
+// set_num_threads; OpenMP's own setting is per thread). Default: OpenMP's (OMP_NUM_THREADS or the cores).
 void set_num_threads(int n);
 int get_num_threads();
 
@@ -31,8 +33,9 @@ void parallel_for(int64_t n, int64_t grain, const F& f) {
   if (n <= 0) return;
   int64_t chunks = (n + grain - 1) / grain;
 #ifdef _OPENMP
-  if (chunks > 1 && !omp_in_parallel() && omp_get_max_threads() > 1) {
-#pragma omp parallel for schedule(static)
+  const int threads = get_num_threads();
+  if (chunks > 1 && !omp_in_parallel() && threads > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t c = 0; c < chunks; ++c) f(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
     return;
   }

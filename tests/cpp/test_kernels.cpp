@@ -15,6 +15,7 @@
 #include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/kernels/cpu/im2col.h"
 #include "fastnn/kernels/cpu/pool.h"
+#include "fastnn/parallel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -43,18 +44,13 @@ std::vector<T> random_ints(size_t n, uint32_t seed, int lo, int hi) {
   return v;
 }
 
-// Runs f with `n` OpenMP threads, restoring the previous count afterwards.
+// Runs f with `n` threads, restoring the previous count afterwards.
 template <class F>
 void with_threads(int n, const F& f) {
-#ifdef _OPENMP
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(n);
+  const int saved = fastnn::get_num_threads();
+  fastnn::set_num_threads(n);
   f();
-  omp_set_num_threads(saved);
-#else
-  (void)n;
-  f();
-#endif
+  fastnn::set_num_threads(saved);
 }
 
 // Restores the kernels' instruction set chosen at start-up when a test ends.

@@ -18,6 +18,7 @@
 #include "fastnn/asan.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/simd.h"
+#include "fastnn/parallel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -381,7 +382,7 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
   };
 #ifdef _OPENMP
   if (par) {
-#pragma omp parallel
+#pragma omp parallel num_threads(get_num_threads())
     run();
     return;
   }
@@ -406,7 +407,7 @@ void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T*
   };
 #ifdef _OPENMP
   if (par) {
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) num_threads(get_num_threads())
     for (int64_t t = 0; t < strips * chunks; ++t) task(t);
     return;
   }
@@ -440,7 +441,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_c
   if (M * N * K <= kNaiveMacs) return gemm_naive(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate);
   bool par = false;
 #ifdef _OPENMP
-  par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && omp_get_max_threads() > 1;
+  par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && get_num_threads() > 1;
 #endif
   const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
   switch (kernel_isa()) {
