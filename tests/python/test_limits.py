@@ -112,13 +112,10 @@ CASES = [
     ("expand_2^62x2^62", lambda: ones(1, 1).expand(H, H), VAL, r"\[expand\] size .* has more than 2\^63 elements"),
     ("expand_0d_2^40x2^40", lambda: fastnn.tensor(1.0).expand(2 ** 40, 2 ** 40), VAL, r"more than 2\^63 elements"),
     ("expand_2^63", lambda: ones(1).expand(2 ** 63), VAL, r"\[expand\] size does not fit in 64 bits"),
-    # infer_shape (ops/view.cpp) multiplies the sizes unchecked: (2**62 + 1) * 4 wraps to 4 == numel,
-    # the shape is accepted and the stride computation then fails with a misleading RuntimeError
-    # (torch does the same). Reported; the row states the intended behaviour.
-    pytest.param("view_wraps_to_numel", lambda: ones(4).view(H + 1, 4), VAL, r"\[view\] shape .* is invalid for input of size 4",
-                 marks=pytest.mark.xfail(strict=True, reason="unchecked size product in view.cpp infer_shape (reported)")),
-    pytest.param("view_wraps_with_infer", lambda: ones(4).reshape(H + 1, 4, -1), VAL, r"\[reshape\] shape .* is invalid for input of size 4",
-                 marks=pytest.mark.xfail(strict=True, reason="unchecked size product in view.cpp infer_shape (reported)")),
+    # (2**62 + 1) * 4 wraps to 4 == numel in unchecked arithmetic (torch accepts the shape, then fails
+    # with a misleading error); fastnn checks the product.
+    ("view_wraps_to_numel", lambda: ones(4).view(H + 1, 4), VAL, r"\[view\] shape .* is invalid for input of size 4"),
+    ("view_wraps_with_infer", lambda: ones(4).reshape(H + 1, 4, -1), VAL, r"\[reshape\] shape .* is invalid for input of size 4"),
     ("view_huge", lambda: ones(1).view(H), VAL, r"\[view\] shape '\[4611686018427387904\]' is invalid for input of size 1"),
     ("reshape_huge_infer", lambda: ones(4).reshape(H, -1), VAL, r"\[reshape\] shape .* is invalid for input of size 4"),
     ("view_2^63", lambda: ones(1).view(2 ** 63), VAL, r"\[view\] size does not fit in 64 bits"),
@@ -134,10 +131,9 @@ CASES = [
     ("setitem_2^62", lambda: ones(10).__setitem__(H, 1.0), IDX, r"out of bounds"),
     ("slice_far_bounds", lambda: [tuple(ones(10)[a:b].shape) for a, b in ((H, None), (-2 ** 70, None), (None, 2 ** 63), (-H, -H))], "ok", r"\[\(0,\), \(10,\), \(10,\), \(0,\)\]"),
     ("slice_huge_step", lambda: (ones(4, 4)[:: 2 ** 62].tolist(), ones(10)[3 :: 2 ** 62].tolist()), "ok", r"\(\[\[1\.0, 1\.0, 1\.0, 1\.0\]\], \[1\.0\]\)"),
-    # slice() in ops/index.cpp computes (end - start + step - 1) / step: with step = 2**63 - 1 it wraps
-    # and the slice comes out empty (Python and NumPy give [x[3]]; torch has the same bug). Reported.
-    pytest.param("slice_max_step", lambda: ones(10)[3 :: 2 ** 63 - 1].tolist(), "ok", r"^\[1\.0\]$",
-                 marks=pytest.mark.xfail(strict=True, reason="size arithmetic overflow in index.cpp slice (reported)")),
+    # (end - start + step - 1) / step would wrap with step = 2**63 - 1 and give an empty slice (torch's
+    # bug); Python and NumPy give [x[3]].
+    ("slice_max_step", lambda: ones(10)[3 :: 2 ** 63 - 1].tolist(), "ok", r"^\[1\.0\]$"),
     ("index_select_2^62", lambda: ones(10).index_select(0, fastnn.tensor([H])), IDX, r"\[index_select\] index 4611686018427387904 is out of bounds"),
     ("dim_2^62", lambda: ones(10).sum(H), IDX, r"\[sum\] dimension 4611686018427387904 out of range"),
     ("unsqueeze_2^62", lambda: ones(10).unsqueeze(H), IDX, r"\[unsqueeze\] dimension 4611686018427387904 out of range"),
@@ -158,10 +154,8 @@ CASES = [
     ("max_pool_kernel_2^62", lambda: F.max_pool2d(ones(1, 1, 4, 4), H), VAL, r"\[max_pool2d\] .* too small"),
     ("max_pool_kernel_max", lambda: F.max_pool2d(ones(1, 1, 4, 4), 2 ** 63 - 1), VAL, r"\[max_pool2d\]"),
     ("avg_pool_kernel_max", lambda: F.avg_pool2d(ones(1, 1, 4, 4), 2 ** 63 - 1), VAL, r"\[avg_pool2d\]"),
-    # pool_geometry (ops/pool.cpp) checks pad * 2 <= kernel: 2**62 * 2 wraps negative and the check passes
-    # (torch: "pad should be at most half of effective kernel size"). Reported.
-    pytest.param("max_pool_pad_2^62", lambda: F.max_pool2d(ones(1, 1, 4, 4), 2 ** 63 - 1, padding=H), VAL,
-                 r"pad should be at most half", marks=pytest.mark.xfail(strict=True, reason="overflow in pool.cpp pad check (reported)")),
+    # pad * 2 <= kernel would wrap for pad = 2**62; the check is pad <= kernel / 2
+    ("max_pool_pad_2^62", lambda: F.max_pool2d(ones(1, 1, 4, 4), 2 ** 63 - 1, padding=H), VAL, r"pad should be at most half"),
     ("max_pool_stride_2^62", lambda: F.max_pool2d(ones(1, 1, 4, 4), 2, stride=H).tolist(), "ok", r"\[\[\[\[1\.0\]\]\]\]"),
     ("max_pool_dilation_2^62", lambda: F.max_pool2d(ones(1, 1, 4, 4), 2, dilation=H), VAL, r"\[max_pool2d\]"),
     ("max_pool_kernel_2^63", lambda: F.max_pool2d(ones(1, 1, 4, 4), 2 ** 63), VAL, r"\[max_pool2d\] kernel_size 9223372036854775808 does not fit"),

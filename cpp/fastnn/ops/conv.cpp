@@ -201,9 +201,16 @@ TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPt
                weight->shape(), ", groups=", groups, ")");
   if (bias) FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.O, "[conv2d] expected bias of shape (", g.O, ",), got ",
                          bias->shape());
-  int64_t eff_h = g.dH * (g.kH - 1) + 1, eff_w = g.dW * (g.kW - 1) + 1;
-  FASTNN_CHECK(g.H + 2 * g.pH >= eff_h && g.W + 2 * g.pW >= eff_w, "[conv2d] Calculated padded input size per channel: (",
-               g.H + 2 * g.pH, " x ", g.W + 2 * g.pW, "). Kernel size: (", eff_h, " x ", eff_w,
+  // Padded input and dilated kernel extents, refused past 2^63 (then no output size formula overflows).
+  int64_t eff_h, eff_w, padded_h, padded_w;
+  FASTNN_CHECK(!__builtin_mul_overflow(g.dH, g.kH - 1, &eff_h) && !__builtin_mul_overflow(g.dW, g.kW - 1, &eff_w) &&
+                   !__builtin_mul_overflow(g.pH, 2, &padded_h) && !__builtin_add_overflow(padded_h, g.H, &padded_h) &&
+                   !__builtin_mul_overflow(g.pW, 2, &padded_w) && !__builtin_add_overflow(padded_w, g.W, &padded_w),
+               "[conv2d] padding (", g.pH, ", ", g.pW, ") or dilation (", g.dH, ", ", g.dW, ") is too large: the padded "
+               "input or the dilated kernel would have more than 2^63 elements per row");
+  eff_h += 1, eff_w += 1;
+  FASTNN_CHECK(padded_h >= eff_h && padded_w >= eff_w, "[conv2d] Calculated padded input size per channel: (",
+               padded_h, " x ", padded_w, "). Kernel size: (", eff_h, " x ", eff_w,
                "). Kernel size can't be greater than actual input size");
   g.oH = window_out(g.H, g.kH, g.pH, g.sH, g.dH, false);
   g.oW = window_out(g.W, g.kW, g.pW, g.sW, g.dW, false);

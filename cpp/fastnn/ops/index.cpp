@@ -44,8 +44,12 @@ TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int
   end = std::max(clamp_index(end), start);
   Shape s = t->shape(), st = t->strides();
   int64_t offset = t->offset() + (start < size ? start * st[dim] : 0);
-  s[dim] = (end - start + step - 1) / step;
-  st[dim] *= step;
+  // ceil((end - start) / step) without overflow; a huge step keeps one element, whose stride never matters
+  s[dim] = (end - start) / step + ((end - start) % step != 0);
+  // Overflows only when at most one element is kept (else the last one would lie past the storage);
+  // that element's stride never matters, so it keeps the input's.
+  int64_t stepped;
+  if (!__builtin_mul_overflow(st[dim], step, &stepped)) st[dim] = stepped;
   TensorPtr out = Tensor::make(t->storage(), s, st, offset, t->dtype(), t->version_counter());
   out->set_base(t->base() ? t->base() : t);
   Shape in = t->shape();

@@ -26,7 +26,7 @@ PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntLi
   std::tie(g.sH, g.sW) = stride.empty() ? std::make_pair(g.kH, g.kW) : pair_arg(stride, op, "stride", 1);
   std::tie(g.pH, g.pW) = pair_arg(padding, op, "padding", 0);
   std::tie(g.dH, g.dW) = pair_arg(dilation, op, "dilation", 1);
-  FASTNN_CHECK(g.pH * 2 <= g.kH && g.pW * 2 <= g.kW, "[", op, "] pad should be at most half of effective kernel size, but got pad=(",
+  FASTNN_CHECK(g.pH <= g.kH / 2 && g.pW <= g.kW / 2, "[", op, "] pad should be at most half of effective kernel size, but got pad=(",
                g.pH, ", ", g.pW, ") and kernel_size=(", g.kH, ", ", g.kW, ")");
   int64_t nd = x->dim();
   g.H = x->shape()[nd - 2];

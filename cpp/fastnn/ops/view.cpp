@@ -28,7 +28,9 @@ Shape infer_shape(IntList shape, int64_t numel, const char* op) {
       infer = int64_t(i);
     } else {
       FASTNN_CHECK(shape[i] >= 0, "[", op, "] invalid shape dimension ", shape[i]);
-      known *= shape[i];
+      // a product past 2^63 cannot equal any tensor's size
+      FASTNN_CHECK(!__builtin_mul_overflow(known, shape[i], &known), "[", op, "] shape '", shape_str(shape),
+                   "' is invalid for input of size ", numel);
     }
   }
   if (infer >= 0) {
