@@ -12,7 +12,8 @@ namespace {
 // A tensor of `shape` holding 0 (dropped) or 1/(1-p) (kept), with keep probability 1-p.
 TensorPtr dropout_mask(const Shape& shape, double p, DType dtype) {
   TensorPtr mask = Tensor::empty(shape, dtype, "dropout");
-  uint64_t seed = initial_seed(), base = reserve_counters(uint64_t(mask->numel()));
+  const RandomDraw draw = reserve_draw(uint64_t(mask->numel()));
+  const uint64_t seed = draw.seed, base = draw.base;
   double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
   FASTNN_DISPATCH_FLOAT(dtype, "dropout", [&] {
     scalar_t* m = mask->mutable_data<scalar_t>();
