@@ -31,9 +31,10 @@ Shape contiguous_strides(const Shape& shape, const char* op) {
 }
 
 bool is_contiguous(const Shape& shape, const Shape& strides) {
+  for (int64_t n : shape)
+    if (n == 0) return true;  // an empty tensor is contiguous whatever its strides (as in torch)
   int64_t expected = 1;
   for (size_t i = shape.size(); i-- > 0;) {
-    if (shape[i] == 0) return true;
     if (shape[i] != 1 && strides[i] != expected) return false;
     expected *= shape[i];
   }

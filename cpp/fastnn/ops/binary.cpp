@@ -254,6 +254,10 @@ void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, cons
   DType dt = result_type({self.get(), other.get()});
   FASTNN_CHECK_TYPE(category(dt) <= category(self->dtype()), "[", op, "] result type ", dtype_name(dt),
                     " can't be cast to the desired output type ", dtype_name(self->dtype()));
+  if (dt != self->dtype()) {  // compute in the promoted dtype and round once, as torch (float32 x *= float64 y)
+    inplace_with_history(self, op, false, out_of_place);
+    return;
+  }
   // Read `other` in self's dtype; a copy when it overlaps self through another layout.
   TensorPtr o = cast(other, self->dtype());
   if (o->storage() == self->storage() && o != self) o = clone(o);
@@ -270,6 +274,8 @@ void add_(TensorPtr& self, const TensorPtr& other, double alpha) {
 }
 
 void sub_(TensorPtr& self, const TensorPtr& other, double alpha) {
+  FASTNN_CHECK_TYPE(self->dtype() != DType::Bool && other->dtype() != DType::Bool,
+                    "[sub_] subtraction with a bool tensor is not supported; use logical_xor or ~ instead");
   check_alpha(self->dtype(), alpha, "sub_");
   inplace_arith(self, other, "sub_", SubF{alpha}, [&](const TensorPtr& s) { return sub(s, other, alpha); });
 }

@@ -16,11 +16,12 @@ inline std::pair<int64_t, int64_t> pair_arg(const IntList& v, const char* op, co
 
 // Output length of a sliding window (floor or ceil), torch's rule for pooling's ceil_mode included.
 inline int64_t window_out(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil_mode) {
-  int64_t span = in + 2 * pad - dil * (k - 1) - 1;
-  if (span < 0) return 0;
-  int64_t out = (span + (ceil_mode ? stride - 1 : 0)) / stride + 1;
+  // torch's pooling_output_shape: floor division (a kernel larger than the padded input still gives one
+  // window in ceil mode when stride > 1, e.g. 1x1 input, kernel 2, stride 2)
+  int64_t num = in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  int64_t out = (num >= 0 ? num / stride : -((-(num + 1)) / stride) - 1) + 1;  // no overflow for huge strides
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;  // the last window must start inside the input or left pad
-  return out;
+  return out < 0 ? 0 : out;
 }
 
 }  // namespace fastnn

@@ -67,7 +67,7 @@ void inplace_with_history(TensorPtr& self, const char* op, bool track,
   if (track && result->grad_fn()) self->set_history(result->grad_fn(), result->output_nr());
 }
 
-void check_inplace(const TensorPtr& self, const char* op) {
+void check_inplace(const TensorPtr& self, const char* op, bool may_overlap) {
   if (GradMode::is_enabled()) {
     FASTNN_CHECK_STATE(!(self->is_leaf() && self->requires_grad()),
                        "a leaf Variable that requires grad is being used in an in-place operation. (", op, ")");
@@ -75,7 +75,8 @@ void check_inplace(const TensorPtr& self, const char* op) {
                        "] in-place modification of a view of a tensor that requires grad is not supported; "
                        "use the out-of-place op");
   }
-  for (size_t d = 0; d < self->shape().size(); ++d)
+  if (may_overlap) return;
+  for (size_t d = 0; d < self->shape().size() && self->numel() > 0; ++d)  // an empty tensor has no overlap
     FASTNN_CHECK_STATE(self->strides()[d] != 0 || self->shape()[d] <= 1, "[", op,
                        "] unsupported operation: more than one element of the written-to tensor refers to a "
                        "single memory location. Please clone() the tensor before performing the operation.");
@@ -122,7 +123,7 @@ void copy_(TensorPtr& self, const TensorPtr& src) {
 }
 
 void fill_(TensorPtr& self, double value) {
-  check_inplace(self, "fill_");
+  check_inplace(self, "fill_", true);
   FASTNN_DISPATCH_ALL(self->dtype(), "fill_", [&] {
     scalar_t v = static_cast<scalar_t>(value);
     TensorPtr vt = scalar_tensor(value, self->dtype(), false);
@@ -139,7 +140,7 @@ void fill_(TensorPtr& self, double value) {
 
 void zero_(TensorPtr& self) {
   if (self->is_contiguous() && !any_requires_grad({&self})) {
-    check_inplace(self, "zero_");
+    check_inplace(self, "zero_", true);
     std::memset(self->raw_mutable_data(), 0, size_t(self->numel()) * itemsize(self->dtype()));
     self->bump_version();
     return;

@@ -10,14 +10,17 @@ namespace fastnn {
 TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
   FASTNN_CHECK(!tensors.empty(), "[cat] expected a non-empty list of Tensors");
   // torch skips 1-d empty tensors (legacy behaviour) when joining.
+  // They still take part in type promotion and get (empty) gradients.
   std::vector<TensorPtr> parts;
-  for (const TensorPtr& t : tensors)
+  DType dt = tensors[0]->dtype();
+  for (const TensorPtr& t : tensors) {
     if (!(t->dim() == 1 && t->numel() == 0)) parts.push_back(t);
-  if (parts.empty()) return clone(tensors[0]);
-  const TensorPtr& first = parts[0];
+    dt = promote(dt, t->dtype());
+  }
+  const TensorPtr& first = parts.empty() ? tensors[0] : parts[0];
   FASTNN_CHECK(first->dim() > 0, "[cat] zero-dimensional tensor (at position 0) cannot be concatenated");
-  dim = wrap_dim(dim, first->dim(), "cat");
-  DType dt = first->dtype();
+  // when all are skipped torch checks no dim: the result has shape (0,)
+  dim = parts.empty() ? 0 : wrap_dim(dim, first->dim(), "cat");
   Shape shape = first->shape();
   int64_t total = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -28,7 +31,6 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
       FASTNN_CHECK(d == dim || t->shape()[d] == shape[d], "[cat] sizes of tensors must match except in dimension ", dim,
                    ". Expected size ", shape[d], " but got size ", t->shape()[d], " for tensor number ", i, " in the list");
     total += t->shape()[dim];
-    dt = promote(dt, t->dtype());
   }
   shape[dim] = total;
   TensorPtr out = Tensor::empty(shape, dt, "cat");

@@ -175,7 +175,9 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b) {
     // Fold the batch into the rows: (..., n, k) @ (k, m) is one GEMM.
     TensorPtr bm = db == 1 ? unsqueeze(b, 1) : b;
     Shape lead(a->shape().begin(), a->shape().end() - 1);
-    TensorPtr r = mm(reshape(a, {-1, a->shape().back()}), bm);
+    int64_t rows = 1;  // not -1: reshape cannot infer it when the input is empty
+    for (int64_t s : lead) rows *= s;
+    TensorPtr r = mm(reshape(a, {rows, a->shape().back()}), bm);
     if (db == 2) lead.push_back(bm->shape()[1]);
     return reshape(r, lead);
   }

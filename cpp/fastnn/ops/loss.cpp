@@ -1,7 +1,9 @@
 // Losses: mse_loss, nll_loss and cross_entropy (log_softmax + nll_loss, label smoothing,
 // class-probability targets).
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <vector>
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
@@ -93,6 +95,13 @@ void check_loss_args(const TensorPtr& input, const TensorPtr& target, const char
 }
 
 TensorPtr weighted(const TensorPtr& e, const TensorPtr& w) { return w ? mul(e, w) : e; }
+
+// A weight must broadcast to the input's shape (as torch: the loss keeps the input's shape).
+void check_weight_shape(const TensorPtr& input, const TensorPtr& w, const char* op, const char* what) {
+  if (!w) return;
+  FASTNN_CHECK(broadcast_shapes(input->shape(), w->shape(), op) == input->shape(), "[", op, "] ", what, " of shape ",
+               w->shape(), " cannot be broadcast to the input's shape ", input->shape());
+}
 
 // Flattened view of an nll problem: logp (M, C) rows, targets (M), output shape for 'none'.
 struct NllShape {
@@ -231,7 +240,7 @@ TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduct
         TensorPtr slope = map2(v[0], v[1], "smooth_l1_loss", [beta](auto x, auto t) {
           using T = decltype(x);
           T d = x - t, a = d < 0 ? -d : d;
-          return a < beta ? T(d / beta) : d > 0 ? T(1) : d < 0 ? T(-1) : T(0);
+          return a < beta ? T(d / beta) : d > 0 ? T(1) : d < 0 ? T(-1) : d;  // nan stays nan, as in torch
         });
         TensorPtr gi = mul(slope, g);
         return std::make_pair(gi, neg(gi));
@@ -242,6 +251,7 @@ TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, 
   check_loss_args(input, target, "binary_cross_entropy");
   FASTNN_CHECK(input->shape() == target->shape(), "[binary_cross_entropy] Using a target size (", target->shape(),
                ") that is different to the input size (", input->shape(), ") is deprecated. Please ensure they have the same size.");
+  check_weight_shape(input, weight, "binary_cross_entropy", "weight");
   if (input->numel() > 0) {
     GradModeGuard no_grad(false);
     double lo = *cast(min(input->detach()), DType::Float64)->data<double>();
@@ -280,6 +290,8 @@ TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorP
   check_loss_args(input, target, "binary_cross_entropy_with_logits");
   FASTNN_CHECK(input->shape() == target->shape(), "[binary_cross_entropy_with_logits] Target size (", target->shape(),
                ") must be the same as input size (", input->shape(), ")");
+  check_weight_shape(input, weight, "binary_cross_entropy_with_logits", "weight");
+  check_weight_shape(input, pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
   // softplus(-x) = log(1 + exp(-x)), computed stably as log1p(exp(-|x|)) + max(-x, 0).
   auto softplus_neg = [](const TensorPtr& x) {
     return map2(x, x, "binary_cross_entropy_with_logits", [](auto v, auto) {
@@ -299,10 +311,11 @@ TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorP
         TensorPtr x = v[0], t = v[1], wg = weighted(g, v[2]);
         TensorPtr s = sigmoid(x);
         if (!v[3]) return std::make_pair(mul(sub(s, t, 1), wg), mul(neg(x), wg));
-        // d/dx = sigmoid(x) (1 + (pw - 1) t) - pw t;  d/dt = (pw - 1) softplus(-x) - x
+        // d/dx = sigmoid(x) (1 + (pw - 1) t) - pw t;  d/dt = pw softplus(-x) - softplus(x), as torch writes it:
+        // (pw - 1) softplus(-x) - x is the same but cancels for large |x| (and is nan for x = -inf, pw = 1)
         TensorPtr pw1 = sub(v[3], number(1), 1);
         TensorPtr gi = sub(mul(s, add(number(1), mul(pw1, t), 1)), mul(v[3], t), 1);
-        TensorPtr gt = sub(mul(pw1, softplus_neg(x)), x, 1);
+        TensorPtr gt = sub(mul(v[3], softplus_neg(x)), softplus_neg(neg(x)), 1);
         return std::make_pair(mul(gi, wg), mul(gt, wg));
       });
 }
@@ -392,16 +405,35 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
   TensorPtr nll = nll_loss(logp, target, weight, reduction, ignore_index);
   if (label_smoothing == 0) return nll;
   TensorPtr smooth = neg(sum(weight ? mul(logp, class_weight()) : logp, {class_dim}, false));
-  TensorPtr keep = cast(compare(target, scalar_tensor(double(ignore_index), DType::Int64, true), CompareOp::Ne), input->dtype());
-  smooth = mul(smooth, keep);
   TensorPtr ret;
-  if (reduction == Reduction::Mean) {
-    NllShape s = nll_flatten(logp->detach(), target, "cross_entropy");
-    TensorPtr w = target_weights(s.target, weight, classes, ignore_index, DType::Float64, "cross_entropy");
-    double denom = sum(w)->data<double>()[0];
-    ret = div(sum(smooth), number(denom));
+  if (reduction == Reduction::None) {
+    TensorPtr keep = cast(compare(target, scalar_tensor(double(ignore_index), DType::Int64, true), CompareOp::Ne), input->dtype());
+    ret = mul(smooth, keep);  // the gradient g * keep is what torch's masked_fill gives; the values:
+    // ignored targets' terms are 0 also when smooth is nan or inf there (nan * 0 is nan; torch masks them)
+    TensorPtr kc = contiguous(keep);
+    FASTNN_DISPATCH_FLOAT(ret->dtype(), "cross_entropy", [&] {
+      scalar_t* r = ret->mutable_data<scalar_t>();
+      const scalar_t* k = kc->data<scalar_t>();
+      for (int64_t i = 0; i < ret->numel(); ++i)
+        if (k[i] == 0) r[i] = 0;
+    });
   } else {
-    ret = reduction == Reduction::Sum ? sum(smooth) : smooth;
+    // Sum only the kept targets' terms (torch masks the ignored ones with masked_fill): ignored targets get an
+    // exact zero gradient, also when every target is ignored and the mean divides by zero.
+    TensorPtr tc = contiguous(reshape(target, {-1}));
+    std::vector<int64_t> kept;
+    for (int64_t i = 0; i < tc->numel(); ++i)
+      if (tc->data<int64_t>()[i] != ignore_index) kept.push_back(i);
+    TensorPtr idx = Tensor::empty({int64_t(kept.size())}, DType::Int64, "cross_entropy");
+    std::copy(kept.begin(), kept.end(), idx->mutable_data<int64_t>());
+    TensorPtr total = sum(index_select(reshape(smooth, {-1}), 0, idx));
+    if (reduction == Reduction::Mean) {
+      NllShape s = nll_flatten(logp->detach(), target, "cross_entropy");
+      TensorPtr w = target_weights(s.target, weight, classes, ignore_index, DType::Float64, "cross_entropy");
+      ret = div(total, number(sum(w)->data<double>()[0]));
+    } else {
+      ret = total;
+    }
   }
   return add(mul(nll, number(1 - label_smoothing)), mul(ret, number(label_smoothing / double(classes))), 1);
 }

@@ -35,8 +35,9 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype);
 void copy_(TensorPtr& self, const TensorPtr& src);
 void fill_(TensorPtr& self, double value);
 void zero_(TensorPtr& self);
-// Checks that an in-place op may write `self` (leaf that requires grad, views under autograd).
-void check_inplace(const TensorPtr& self, const char* op);
+// Checks that an in-place op may write `self` (leaf that requires grad, views under autograd, and unless
+// `may_overlap` -- fill_ and zero_ write one value -- elements sharing memory, e.g. from expand).
+void check_inplace(const TensorPtr& self, const char* op, bool may_overlap = false);
 
 // ---- views (view.cpp): metadata only, storage shared ----
 TensorPtr view(const TensorPtr& t, IntList shape);

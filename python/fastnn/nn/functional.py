@@ -59,8 +59,8 @@ def linear(input, weight, bias=None):
 
 
 def _conv_padding(padding, weight, dilation, stride):
-    """(padding list, (drop_h, drop_w)): 'same' with an odd total padding d*(k-1) pads one more on the
-    top/left than torch's right/bottom-heavy split; the first output row/column is then dropped."""
+    """(padding list, (extra_h, extra_w)): 'same' with an odd total padding d*(k-1) pads one more at the
+    bottom/right than at the top/left (torch's split); that extra row/column is returned to be added as zeros."""
     if isinstance(padding, str):
         if padding == "valid":
             return [0], (0, 0)
@@ -69,7 +69,7 @@ def _conv_padding(padding, weight, dilation, stride):
                 raise ValueError("[conv2d] padding='same' is not supported for strided convolutions")
             dil = dilation * 2 if len(dilation) == 1 else dilation
             total = [d * (k - 1) for d, k in zip(dil, weight.shape[2:])]
-            return [t - t // 2 for t in total], tuple(t % 2 for t in total)
+            return [t // 2 for t in total], tuple(t % 2 for t in total)
         raise ValueError(f"[conv2d] Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
     return _ints(padding, "conv2d", "padding"), (0, 0)
 
@@ -77,13 +77,17 @@ def _conv_padding(padding, weight, dilation, stride):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     stride = _ints(stride, "conv2d", "stride")
     dilation = _ints(dilation, "conv2d", "dilation")
-    pad, (drop_h, drop_w) = _conv_padding(padding, weight, dilation, stride)
+    pad, (extra_h, extra_w) = _conv_padding(padding, weight, dilation, stride)
     if isinstance(groups, int):
         _ints(groups, "conv2d", "groups")  # range check: ValueError rather than pybind's TypeError
-    out = _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
-    if drop_h or drop_w:
-        out = out[..., drop_h:, drop_w:].contiguous()
-    return out
+    if (extra_h or extra_w) and input.dim() in (3, 4):
+        # the extra bottom/right padding as explicit zeros (padding one more on both sides and dropping the first
+        # output row/column instead would multiply that row's zero gradient with the weights: 0 * inf = nan)
+        if extra_w:
+            input = _C.cat([input, input.new_zeros(tuple(input.shape[:-1]) + (1,))], -1)
+        if extra_h:
+            input = _C.cat([input, input.new_zeros(tuple(input.shape[:-2]) + (1, input.shape[-1]))], -2)
+    return _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
