@@ -28,7 +28,10 @@ int64_t int_arg(py::handle h, const char* op, const char* what) {
     throw TypeError(str("[", op, "] ", what, " must be an int, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
   int overflow = 0;
   py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
-  if (!idx) throw py::error_already_set();
+  if (!idx) {  // e.g. a tensor's __index__ refusing: say which op and argument
+    py::error_already_set err;
+    throw TypeError(str("[", op, "] ", what, " must be an int (", std::string(py::str(err.value())), ")"));
+  }
   long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
   if (overflow) throw std::invalid_argument(str("[", op, "] ", what, " does not fit in 64 bits"));
   return v;

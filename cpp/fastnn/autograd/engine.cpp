@@ -44,8 +44,11 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
   std::unordered_map<Node*, NodeState> state;
   std::vector<Edge> root_edges;  // owns a leaf root's AccumulateGrad for the whole run
   std::vector<Node*> starts;     // distinct root nodes
+  FASTNN_CHECK(grads.empty() || grads.size() == roots.size(), "[backward] got ", grads.size(), " gradients for ",
+               roots.size(), " tensors");
   for (size_t i = 0; i < roots.size(); ++i) {
     const TensorPtr& r = roots[i];
+    FASTNN_CHECK_TYPE(r != nullptr, "[backward] expected a Tensor for element ", i, ", got None");
     FASTNN_CHECK_STATE(r->requires_grad(), "element ", i,
                        " of tensors does not require grad and does not have a grad_fn");
     Edge e = gradient_edge(r);
@@ -156,6 +159,7 @@ std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::ve
   std::unordered_map<Node*, std::vector<std::pair<uint32_t, TensorPtr*>>> capture;
   std::vector<Edge> keep;  // holds AccumulateGrad nodes alive for the duration
   for (size_t i = 0; i < inputs.size(); ++i) {
+    FASTNN_CHECK_TYPE(inputs[i] != nullptr, "[grad] expected a Tensor for input ", i, ", got None");
     FASTNN_CHECK_STATE(inputs[i]->requires_grad(), "[grad] One of the differentiated Tensors (input ", i,
                        ") does not require grad");
     Edge e = gradient_edge(inputs[i]);

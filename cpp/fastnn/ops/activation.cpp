@@ -107,6 +107,7 @@ class SoftmaxBackward : public Node {
 };
 
 TensorPtr softmax_op(const TensorPtr& x_in, int64_t dim, bool log) {
+  check_defined(x_in, log ? "log_softmax" : "softmax");
   const char* op = log ? "log_softmax" : "softmax";
   dim = wrap_dim(dim, x_in->dim(), op);
   TensorPtr x = is_floating(x_in->dtype()) ? x_in : cast(x_in, DType::Float32);
@@ -144,6 +145,7 @@ class ActivationBackward : public Node {
 // y = fwd(x) elementwise in x's floating dtype, recorded with ActivationBackward(bwd).
 template <class Fwd, class Bwd>
 TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Fwd fwd, Bwd bwd) {
+  check_defined(x, op);
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ", dtype_name(x->dtype()));
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {

@@ -134,6 +134,7 @@ DType result_type(std::initializer_list<const Tensor*> operands) {
   int have[3] = {0, 0, 0};
   DType best[3] = {DType::Bool, DType::Bool, DType::Bool};
   for (const Tensor* t : operands) {
+    FASTNN_CHECK_TYPE(t != nullptr, "[result_type] expected a Tensor, got None");
     int cls = t->is_wrapped_number() ? 2 : t->dim() == 0 ? 1 : 0;
     best[cls] = have[cls] ? promote(best[cls], t->dtype()) : t->dtype();
     have[cls] = 1;
@@ -180,6 +181,8 @@ static void check_alpha(DType dt, double alpha, const char* op) {
 }
 
 TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha) {
+  check_defined(a, "add");
+  check_defined(b, "add", "other");
   check_not_bool(a, b, "add");
   DType dt = result_type({a.get(), b.get()});
   check_alpha(dt, alpha, "add");
@@ -189,6 +192,8 @@ TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha) {
 }
 
 TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha) {
+  check_defined(a, "sub");
+  check_defined(b, "sub", "other");
   FASTNN_CHECK_TYPE(a->dtype() != DType::Bool && b->dtype() != DType::Bool,
                     "[sub] subtraction with a bool tensor is not supported; use logical_xor or ~ instead");
   DType dt = result_type({a.get(), b.get()});
@@ -199,17 +204,23 @@ TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha) {
 }
 
 TensorPtr mul(const TensorPtr& a, const TensorPtr& b) {
+  check_defined(a, "mul");
+  check_defined(b, "mul", "other");
   check_not_bool(a, b, "mul");
   return product(ProductBackward::Mul, a, b, arith(a, b, "mul", result_type({a.get(), b.get()}), MulF{}));
 }
 
 TensorPtr div(const TensorPtr& a, const TensorPtr& b) {
+  check_defined(a, "div");
+  check_defined(b, "div", "other");
   DType dt = result_type({a.get(), b.get()});
   if (!is_floating(dt)) dt = DType::Float32;  // true division
   return product(ProductBackward::Div, a, b, arith(a, b, "div", dt, DivF{}));
 }
 
 TensorPtr pow(const TensorPtr& a, const TensorPtr& b) {
+  check_defined(a, "pow");
+  check_defined(b, "pow", "exponent");
   check_not_bool(a, b, "pow");
   DType dt = result_type({a.get(), b.get()});
   // An empty result computes no power, so an empty base with a negative exponent is fine (as in torch).
@@ -224,6 +235,8 @@ TensorPtr pow(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr compare(const TensorPtr& a, const TensorPtr& b, CompareOp op) {
   static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
   const char* name = names[int(op)];
+  check_defined(a, name);
+  check_defined(b, name, "other");
   DType dt = result_type({a.get(), b.get()});
   return binary_forward(a, b, dt, DType::Bool, name, [&](Tensor& out, const Tensor& x, const Tensor& y) {
     FASTNN_DISPATCH_ALL(dt, name, [&] {
@@ -267,6 +280,8 @@ void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, cons
 }  // namespace
 
 void add_(TensorPtr& self, const TensorPtr& other, double alpha) {
+  check_defined(self, "add_", "self");
+  check_defined(other, "add_", "other");
   check_alpha(self->dtype(), alpha, "add_");
   auto oop = [&](const TensorPtr& s) { return add(s, other, alpha); };
   if (alpha == 1) inplace_arith(self, other, "add_", AddOneF{}, oop);
@@ -274,6 +289,8 @@ void add_(TensorPtr& self, const TensorPtr& other, double alpha) {
 }
 
 void sub_(TensorPtr& self, const TensorPtr& other, double alpha) {
+  check_defined(self, "sub_", "self");
+  check_defined(other, "sub_", "other");
   FASTNN_CHECK_TYPE(self->dtype() != DType::Bool && other->dtype() != DType::Bool,
                     "[sub_] subtraction with a bool tensor is not supported; use logical_xor or ~ instead");
   check_alpha(self->dtype(), alpha, "sub_");
@@ -281,10 +298,14 @@ void sub_(TensorPtr& self, const TensorPtr& other, double alpha) {
 }
 
 void mul_(TensorPtr& self, const TensorPtr& other) {
+  check_defined(self, "mul_", "self");
+  check_defined(other, "mul_", "other");
   inplace_arith(self, other, "mul_", MulF{}, [&](const TensorPtr& s) { return mul(s, other); });
 }
 
 void div_(TensorPtr& self, const TensorPtr& other) {
+  check_defined(self, "div_", "self");
+  check_defined(other, "div_", "other");
   FASTNN_CHECK_TYPE(is_floating(self->dtype()), "[div_] result type Float can't be cast to the desired output type ",
                     dtype_name(self->dtype()));
   inplace_arith(self, other, "div_", DivF{}, [&](const TensorPtr& s) { return div(s, other); });

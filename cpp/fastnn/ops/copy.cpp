@@ -83,14 +83,19 @@ void check_inplace(const TensorPtr& self, const char* op, bool may_overlap) {
 }
 
 TensorPtr clone(const TensorPtr& t) {
+  check_defined(t, "clone");
   TensorPtr out = copy_of(t, t->dtype());
   record_grad_only("CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; });
   return out;
 }
 
-TensorPtr contiguous(const TensorPtr& t) { return t->is_contiguous() ? t : clone(t); }
+TensorPtr contiguous(const TensorPtr& t) {
+  check_defined(t, "contiguous");
+  return t->is_contiguous() ? t : clone(t);
+}
 
 TensorPtr to_dtype(const TensorPtr& t, DType dtype) {
+  check_defined(t, "to");
   if (t->dtype() == dtype) return t;
   TensorPtr out = copy_of(t, dtype);
   if (is_floating(dtype)) {
@@ -103,6 +108,8 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype) {
 }
 
 void copy_(TensorPtr& self, const TensorPtr& src) {
+  check_defined(self, "copy_", "self");
+  check_defined(src, "copy_", "src");
   check_inplace(self, "copy_");
   check_view_write(self, any_requires_grad({&src}), "copy_");
   broadcast_shapes(self->shape(), src->shape(), "copy_");
@@ -123,6 +130,7 @@ void copy_(TensorPtr& self, const TensorPtr& src) {
 }
 
 void fill_(TensorPtr& self, double value) {
+  check_defined(self, "fill_", "self");
   check_inplace(self, "fill_", true);
   FASTNN_DISPATCH_ALL(self->dtype(), "fill_", [&] {
     scalar_t v = static_cast<scalar_t>(value);
@@ -139,6 +147,7 @@ void fill_(TensorPtr& self, double value) {
 }
 
 void zero_(TensorPtr& self) {
+  check_defined(self, "zero_", "self");
   if (self->is_contiguous() && !any_requires_grad({&self})) {
     check_inplace(self, "zero_", true);
     std::memset(self->raw_mutable_data(), 0, size_t(self->numel()) * itemsize(self->dtype()));

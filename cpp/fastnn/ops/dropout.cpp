@@ -32,6 +32,7 @@ void check_p(double p, const char* op) {
 }  // namespace
 
 TensorPtr dropout(const TensorPtr& x, double p, bool train) {
+  check_defined(x, "dropout");
   check_p(p, "dropout");
   if (!train || p == 0) return x;
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[dropout] expected a floating-point input, got ", dtype_name(x->dtype()));
@@ -39,6 +40,7 @@ TensorPtr dropout(const TensorPtr& x, double p, bool train) {
 }
 
 TensorPtr feature_dropout(const TensorPtr& x, double p, bool train) {
+  check_defined(x, "feature_dropout");
   check_p(p, "dropout2d");
   if (!train || p == 0) return x;
   FASTNN_CHECK(x->dim() >= 2, "[dropout2d] expected an input with a channel dimension (N, C, ...) or (C, ...), got shape ",

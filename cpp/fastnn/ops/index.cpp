@@ -2,12 +2,14 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn {
 
 TensorPtr select(const TensorPtr& t, int64_t dim, int64_t index) {
+  check_defined(t, "select");
   FASTNN_CHECK_INDEX(t->dim() > 0, "[select] invalid index of a 0-dim tensor. Use `tensor.item()` to convert a 0-dim "
                                    "tensor to a number");
   dim = wrap_dim(dim, t->dim(), "select");
@@ -32,6 +34,7 @@ TensorPtr select(const TensorPtr& t, int64_t dim, int64_t index) {
 }
 
 TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  check_defined(t, "slice");
   FASTNN_CHECK_INDEX(t->dim() > 0, "[slice] cannot slice a 0-dim tensor");
   dim = wrap_dim(dim, t->dim(), "slice");
   FASTNN_CHECK(step > 0, "[slice] step must be greater than zero, got ", step);
@@ -95,6 +98,8 @@ void scatter_add_rows(const T* grad, T* out, const int64_t* index, int64_t outer
 }  // namespace
 
 TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index) {
+  check_defined(t, "index_select");
+  check_defined(index, "index_select", "index");
   FASTNN_CHECK_TYPE(index->dtype() == DType::Int64, "[index_select] expected an int64 index tensor, got ",
                     dtype_name(index->dtype()));
   FASTNN_CHECK(index->dim() <= 1, "[index_select] index must be 0-d or 1-d, got shape ", index->shape());
@@ -145,6 +150,8 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index) 
 namespace fastnn {
 
 TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices, std::optional<int64_t> padding_idx) {
+  check_defined(weight, "embedding", "weight");
+  check_defined(indices, "embedding");
   FASTNN_CHECK(weight->dim() == 2, "[embedding] expected a 2-D weight (num_embeddings, embedding_dim), got shape ",
                weight->shape());
   FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding] expected int64 indices, got ", dtype_name(indices->dtype()));

@@ -2,9 +2,16 @@
 #pragma once
 #include <functional>
 
+#include "fastnn/error.h"
 #include "fastnn/tensor.h"
 
 namespace fastnn {
+
+// pybind11 hands None for a tensor argument over as a null TensorPtr: ops check the tensors they require
+// (TypeError naming the op) before touching them.
+inline void check_defined(const TensorPtr& t, const char* op, const char* what = "input") {
+  FASTNN_CHECK_TYPE(t != nullptr, "[", op, "] expected a Tensor for '", what, "', got None");
+}
 
 // `t`'s values converted to `dtype` with no autograd record (t itself when already that dtype).
 TensorPtr cast(const TensorPtr& t, DType dtype);

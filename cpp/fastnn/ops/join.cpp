@@ -8,6 +8,7 @@
 namespace fastnn {
 
 TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
+  for (const TensorPtr& t : tensors) check_defined(t, "cat", "tensors");
   FASTNN_CHECK(!tensors.empty(), "[cat] expected a non-empty list of Tensors");
   // torch skips 1-d empty tensors (legacy behaviour) when joining.
   // They still take part in type promotion and get (empty) gradients.
@@ -68,6 +69,7 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
 }
 
 TensorPtr stack(const std::vector<TensorPtr>& tensors, int64_t dim) {
+  for (const TensorPtr& t : tensors) check_defined(t, "stack", "tensors");
   FASTNN_CHECK(!tensors.empty(), "[stack] expected a non-empty list of Tensors");
   for (size_t i = 1; i < tensors.size(); ++i)
     FASTNN_CHECK(tensors[i]->shape() == tensors[0]->shape(), "[stack] stack expects each tensor to be equal size, but got ",

@@ -89,6 +89,8 @@ TensorPtr map2(const TensorPtr& x, const TensorPtr& t, const char* op, const F& 
 }
 
 void check_loss_args(const TensorPtr& input, const TensorPtr& target, const char* op) {
+  check_defined(input, op);
+  check_defined(target, op, "target");
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
   FASTNN_CHECK_TYPE(is_floating(target->dtype()), "[", op, "] expected floating-point target, got ", dtype_name(target->dtype()));
   broadcast_shapes(input->shape(), target->shape(), op);
@@ -111,6 +113,8 @@ struct NllShape {
 };
 
 NllShape nll_flatten(const TensorPtr& input, const TensorPtr& target, const char* op) {
+  check_defined(input, op);
+  check_defined(target, op, "target");
   FASTNN_CHECK_TYPE(target->dtype() == DType::Int64, "[", op, "] expected target of dtype int64 (class indices), got ",
                     dtype_name(target->dtype()));
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
@@ -208,6 +212,8 @@ class NllLossBackward : public Node {
 }  // namespace
 
 TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
+  check_defined(input, "mse_loss");
+  check_defined(target, "mse_loss", "target");
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[mse_loss] expected floating-point input, got ", dtype_name(input->dtype()));
   broadcast_shapes(input->shape(), target->shape(), "mse_loss");
   return pointwise_loss("MseLossBackward0", input, target, {}, reduction,
@@ -369,6 +375,8 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
 
 TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
                         int64_t ignore_index, double label_smoothing) {
+  check_defined(input, "cross_entropy");
+  check_defined(target, "cross_entropy", "target");
   FASTNN_CHECK(label_smoothing >= 0 && label_smoothing <= 1, "[cross_entropy] label_smoothing must be between 0.0 and 1.0. Got: ",
                label_smoothing);
   FASTNN_CHECK(input->dim() >= 1, "[cross_entropy] input must have at least 1 dimension, got a 0-d tensor");

@@ -133,6 +133,7 @@ void check_channel_tensor(const TensorPtr& t, int64_t C, DType dt, const char* w
 
 TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const TensorPtr& running_mean,
                      const TensorPtr& running_var, bool training, double momentum, double eps) {
+  check_defined(input, "batch_norm");
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[batch_norm] expected a floating-point input, got ", dtype_name(input->dtype()));
   BNShape s = bn_shape(input);
   for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}, {running_mean, "running_mean"}, {running_var, "running_var"}})

@@ -39,6 +39,7 @@ class UnaryBackward : public Node {
 // Computes y = Op(x) into a new tensor (or into x itself when `out` is x) and records the node.
 template <class Op>
 TensorPtr unary(const TensorPtr& x_in, bool floating) {
+  check_defined(x_in, Op::name);
   // Float ops take bools as torch does (as 0.0 and 1.0); neg/abs/relu refuse them, as torch does.
   FASTNN_CHECK_TYPE(floating || x_in->dtype() != DType::Bool, "[", Op::name, "] not supported for bool tensors");
   TensorPtr x = floating && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
@@ -136,6 +137,7 @@ FASTNN_UNARY_OPS(FASTNN_DEFINE_PUBLIC)
 #undef FASTNN_DEFINE_PUBLIC
 
 void relu_(TensorPtr& x) {
+  check_defined(x, "relu_");
   if (!any_requires_grad({&x})) {
     check_inplace(x, "relu_");
     FASTNN_DISPATCH_NUMERIC(x->dtype(), "relu_", [&] {
@@ -148,6 +150,7 @@ void relu_(TensorPtr& x) {
 }
 
 TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
+  check_defined(x, "clamp");
   FASTNN_CHECK(lo || hi, "[clamp] at least one of 'min' or 'max' must not be None");
   FASTNN_CHECK_TYPE(x->dtype() != DType::Bool, "[clamp] not supported for bool tensors");
   // A float bound on an integer tensor gives a float result, as in torch.
@@ -169,10 +172,12 @@ TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
 }
 
 void clamp_(TensorPtr& x, OptDouble lo, OptDouble hi) {
+  check_defined(x, "clamp_");
   inplace_with_history(x, "clamp_", any_requires_grad({&x}), [&](const TensorPtr& s) { return clamp(s, lo, hi); });
 }
 
 TensorPtr pow(const TensorPtr& x_in, double e) {
+  check_defined(x_in, "pow");
   FASTNN_CHECK_TYPE(x_in->dtype() != DType::Bool, "[pow] not supported for bool tensors");
   bool float_exp = e != std::floor(e);
   TensorPtr x = float_exp && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;

@@ -4,6 +4,7 @@
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 
 namespace fastnn {
@@ -83,6 +84,7 @@ Grads reshape_grad(const TensorPtr& g, const Shape& shape) { return {reshape(g, 
 }  // namespace
 
 TensorPtr view(const TensorPtr& t, IntList shape) {
+  check_defined(t, "view");
   Shape s = infer_shape(std::move(shape), t->numel(), "view");
   auto strides = view_strides(t->shape(), t->strides(), s);
   FASTNN_CHECK_STATE(strides, "[view] view size is not compatible with input tensor's size and stride (at "
@@ -95,12 +97,14 @@ TensorPtr view(const TensorPtr& t, IntList shape) {
 }
 
 TensorPtr reshape(const TensorPtr& t, IntList shape) {
+  check_defined(t, "reshape");
   Shape s = infer_shape(std::move(shape), t->numel(), "reshape");
   if (view_strides(t->shape(), t->strides(), s)) return view(t, s);
   return view(clone(t), s);
 }
 
 TensorPtr flatten(const TensorPtr& t, int64_t start_dim, int64_t end_dim) {
+  check_defined(t, "flatten");
   int64_t nd = t->dim();
   if (nd == 0) return reshape(t, {1});
   start_dim = wrap_dim(start_dim, nd, "flatten");
@@ -116,6 +120,7 @@ TensorPtr flatten(const TensorPtr& t, int64_t start_dim, int64_t end_dim) {
 }
 
 TensorPtr squeeze(const TensorPtr& t) {
+  check_defined(t, "squeeze");
   Shape s, st;
   for (int64_t d = 0; d < t->dim(); ++d)
     if (t->shape()[d] != 1) {
@@ -129,6 +134,7 @@ TensorPtr squeeze(const TensorPtr& t) {
 }
 
 TensorPtr squeeze(const TensorPtr& t, int64_t dim) {
+  check_defined(t, "squeeze");
   dim = wrap_dim(dim, t->dim(), "squeeze");
   Shape s = t->shape(), st = t->strides();
   if (t->dim() > 0 && s[dim] == 1) {
@@ -142,6 +148,7 @@ TensorPtr squeeze(const TensorPtr& t, int64_t dim) {
 }
 
 TensorPtr unsqueeze(const TensorPtr& t, int64_t dim) {
+  check_defined(t, "unsqueeze");
   dim = wrap_dim(dim, t->dim() + 1, "unsqueeze");
   Shape s = t->shape(), st = t->strides();
   int64_t stride = dim < t->dim() ? s[dim] * st[dim] : 1;
@@ -153,6 +160,7 @@ TensorPtr unsqueeze(const TensorPtr& t, int64_t dim) {
 }
 
 TensorPtr transpose(const TensorPtr& t, int64_t dim0, int64_t dim1) {
+  check_defined(t, "transpose");
   dim0 = wrap_dim(dim0, t->dim(), "transpose");
   dim1 = wrap_dim(dim1, t->dim(), "transpose");
   Shape s = t->shape(), st = t->strides();
@@ -167,6 +175,7 @@ TensorPtr transpose(const TensorPtr& t, int64_t dim0, int64_t dim1) {
 }
 
 TensorPtr t(const TensorPtr& x) {
+  check_defined(x, "t");
   FASTNN_CHECK(x->dim() <= 2, "[t] expects a tensor with <= 2 dimensions, but self is ", x->dim(), "D");
   Shape s = x->shape(), st = x->strides();
   std::reverse(s.begin(), s.end());
@@ -177,6 +186,7 @@ TensorPtr t(const TensorPtr& x) {
 }
 
 TensorPtr permute(const TensorPtr& t, IntList dims) {
+  check_defined(t, "permute");
   int64_t nd = t->dim();
   FASTNN_CHECK(int64_t(dims.size()) == nd, "[permute] number of dims don't match in permute: the tensor has ",
                nd, " dims but ", dims.size(), " were given");
@@ -197,6 +207,7 @@ TensorPtr permute(const TensorPtr& t, IntList dims) {
 }
 
 TensorPtr expand(const TensorPtr& t, IntList shape) {
+  check_defined(t, "expand");
   int64_t nd = int64_t(shape.size()), lead = nd - t->dim();
   FASTNN_CHECK(lead >= 0, "[expand] the number of sizes provided (", nd,
                ") must be greater or equal to the number of dimensions in the tensor (", t->dim(), ")");
