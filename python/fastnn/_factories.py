@@ -128,11 +128,19 @@ def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, gen
     return _finish(t if (dtype or int64) == int64 else t._to_dtype(dtype), requires_grad)
 
 
-def _like(fn):
-    def like(input, dtype=None, requires_grad=False, **kwargs):
-        return fn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def _input_tensor(input, op):
+    if not isinstance(input, _C.Tensor):
+        raise TypeError(f"[{op}] input must be a Tensor, got {type(input).__name__}")
+    return input
 
-    like.__name__ = fn.__name__ + "_like"
+
+def _like(fn):
+    name = fn.__name__ + "_like"
+
+    def like(input, dtype=None, requires_grad=False, **kwargs):
+        return fn(*_input_tensor(input, name).shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+    like.__name__ = like.__qualname__ = name  # argument errors then read "zeros_like() takes ..."
     return like
 
 
@@ -140,7 +148,7 @@ empty_like, zeros_like, ones_like, randn_like, rand_like = map(_like, (empty, ze
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False, **kwargs):
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return full(_input_tensor(input, "full_like").shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def manual_seed(seed):
@@ -194,5 +202,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             raise ValueError(f"[tensor] value {int(arr.max())} does not fit in int64")
         t = _C._from_numpy(arr, True)
     if dtype is not None and t.dtype != dtype:
+        if not isinstance(dtype, type(float32)):
+            raise TypeError(f"[tensor] dtype must be a fastnn.dtype, got {dtype!r}")
         t = t._to_dtype(dtype)
     return _finish(t, requires_grad)

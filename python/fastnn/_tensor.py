@@ -115,6 +115,18 @@ def _new_tensor(self, data, dtype=None, requires_grad=False, **kwargs):
     return _factories.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
+def _other(op):
+    """A method taking another tensor (x.reshape_as(y)): other must be a Tensor."""
+    def method(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"[{op}] other must be a Tensor, got {type(other).__name__}")
+        return (self._to_dtype(other.dtype) if op == "type_as" else
+                getattr(self, op[:-3])(other.shape))
+
+    method.__name__ = method.__qualname__ = op
+    return method
+
+
 def _array(self, dtype=None, copy=None):
     arr = self.detach().numpy()
     return arr if dtype is None else arr.astype(dtype)
@@ -133,11 +145,11 @@ _methods = {
     "__array__": _array,
     "__array_priority__": 1000,
     "to": _to,
-    "type_as": lambda self, other: self._to_dtype(other.dtype),
+    "type_as": _other("type_as"),
     "tolist": lambda self: self.detach().numpy().tolist(),
-    "view_as": lambda self, other: self.view(other.shape),
-    "reshape_as": lambda self, other: self.reshape(other.shape),
-    "expand_as": lambda self, other: self.expand(other.shape),
+    "view_as": _other("view_as"),
+    "reshape_as": _other("reshape_as"),
+    "expand_as": _other("expand_as"),
     "uniform_": _uniform_,
     "normal_": _normal_,
     "new_zeros": _new("zeros"),

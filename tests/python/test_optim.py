@@ -282,7 +282,7 @@ def test_invalid_arguments_match_torch(kwargs, message):
     assert str(theirs.value) == message
     with pytest.raises(ValueError) as ours:
         fastnn.optim.SGD(make_model(fastnn, torch.float32).parameters(), **kwargs)
-    assert str(ours.value) == message
+    assert str(ours.value) == f"[SGD] {message}"  # torch's text, after the class that raised it (fastnn._errors)
 
 
 def test_invalid_params():

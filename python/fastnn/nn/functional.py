@@ -1,5 +1,6 @@
 """fastnn.nn.functional: torch's functional API; each call is one C++ op."""
 
+import numbers
 import warnings
 
 from fastnn import _C
@@ -7,15 +8,40 @@ from fastnn import _C
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
 
-def _reduction(reduction, size_average=None, reduce=None):
+def _tensor(x, op, what="input"):
+    """x, checked to be a Tensor (None or another object is a TypeError naming the op, not a crash or an
+    AttributeError further down)."""
+    if not isinstance(x, _C.Tensor):
+        raise TypeError(f"[{op}] {what} must be a Tensor, got {type(x).__name__}")
+    return x
+
+
+def _opt_tensor(x, op, what):
+    return None if x is None else _tensor(x, op, what)
+
+
+def _number(v, op, what):
+    """A real number argument as a float (bools count, as in torch; tensors and strings do not)."""
+    if not isinstance(v, numbers.Real):
+        raise TypeError(f"[{op}] {what} must be a number, got {type(v).__name__}")
+    return float(v)
+
+
+def _flag(v, op, what):
+    if v is not None and not isinstance(v, (bool, numbers.Integral)):
+        raise TypeError(f"[{op}] {what} must be a bool, got {type(v).__name__}")
+    return v
+
+
+def _reduction(reduction, size_average=None, reduce=None, op="loss"):
     if size_average is not None or reduce is not None:  # torch's deprecated pair
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
+        size_average = True if size_average is None else _flag(size_average, op, "size_average")
+        reduce = True if reduce is None else _flag(reduce, op, "reduce")
         reduction = "none" if not reduce else "mean" if size_average else "sum"
         warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
                       stacklevel=3)
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(f"[{op}] {reduction} is not a valid value for reduction")
     return _REDUCTIONS[reduction]
 
 
@@ -31,7 +57,7 @@ def _ints(v, op, what):
 
 
 def relu(input, inplace=False):
-    return input.relu_() if inplace else _C.relu(input)
+    return _tensor(input, "relu").relu_() if inplace else _C.relu(input)
 
 
 def sigmoid(input):
@@ -45,13 +71,13 @@ def tanh(input):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         raise TypeError("[softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
-    return _C.softmax(input if dtype is None else input.to(dtype), dim)
+    return _C.softmax(input if dtype is None else _tensor(input, "softmax").to(dtype), dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         raise TypeError("[log_softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
-    return _C.log_softmax(input if dtype is None else input.to(dtype), dim)
+    return _C.log_softmax(input if dtype is None else _tensor(input, "log_softmax").to(dtype), dim)
 
 
 def linear(input, weight, bias=None):
@@ -75,6 +101,9 @@ def _conv_padding(padding, weight, dilation, stride):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    _tensor(input, "conv2d")
+    _tensor(weight, "conv2d", "weight")
+    _opt_tensor(bias, "conv2d", "bias")
     stride = _ints(stride, "conv2d", "stride")
     dilation = _ints(dilation, "conv2d", "dilation")
     pad, (extra_h, extra_w) = _conv_padding(padding, weight, dilation, stride)
@@ -92,8 +121,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     out, indices = _C._max_pool2d_with_indices(
-        input, _ints(kernel_size, "max_pool2d", "kernel_size"),
-        [] if stride is None or stride == [] else _ints(stride, "max_pool2d", "stride"),
+        _tensor(input, "max_pool2d"), _ints(kernel_size, "max_pool2d", "kernel_size"),
+        [] if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _ints(stride, "max_pool2d", "stride"),
         _ints(padding, "max_pool2d", "padding"), _ints(dilation, "max_pool2d", "dilation"), ceil_mode)
     return (out, indices) if return_indices else out
 
@@ -105,12 +134,14 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    return _C._avg_pool2d(input, _ints(kernel_size, "avg_pool2d", "kernel_size"),
-                          [] if stride is None or stride == [] else _ints(stride, "avg_pool2d", "stride"),
+    return _C._avg_pool2d(_tensor(input, "avg_pool2d"), _ints(kernel_size, "avg_pool2d", "kernel_size"),
+                          [] if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _ints(stride, "avg_pool2d", "stride"),
                           _ints(padding, "avg_pool2d", "padding"), ceil_mode, count_include_pad, divisor_override)
 
 
-def _warn_target_size(input, target):
+def _warn_target_size(input, target, op):
+    _tensor(input, op)
+    _tensor(target, op, "target")
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. "
@@ -118,56 +149,64 @@ def _warn_target_size(input, target):
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    _warn_target_size(input, target)
-    return _C._mse_loss(input, target, _reduction(reduction, size_average, reduce))
+    _warn_target_size(input, target, "mse_loss")
+    return _C._mse_loss(input, target, _reduction(reduction, size_average, reduce, "mse_loss"))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
-    return _C._nll_loss(input, target, weight, _reduction(reduction, size_average, reduce), ignore_index)
+    return _C._nll_loss(input, target, _opt_tensor(weight, "nll_loss", "weight"),
+                        _reduction(reduction, size_average, reduce, "nll_loss"), ignore_index)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
-    return _C._cross_entropy(input, target, weight, _reduction(reduction, size_average, reduce), ignore_index,
-                             float(label_smoothing))
+    return _C._cross_entropy(input, target, _opt_tensor(weight, "cross_entropy", "weight"),
+                             _reduction(reduction, size_average, reduce, "cross_entropy"), ignore_index,
+                             _number(label_smoothing, "cross_entropy", "label_smoothing"))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    _warn_target_size(input, target)
-    return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce))
+    _warn_target_size(input, target, "l1_loss")
+    return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce, "l1_loss"))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    _warn_target_size(input, target)
+    _warn_target_size(input, target, "smooth_l1_loss")
+    beta = _number(beta, "smooth_l1_loss", "beta")
     if beta == 0.0:  # as torch: plain l1 (and its grad_fn names)
-        return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce))
-    return _C._smooth_l1_loss(input, target, _reduction(reduction, size_average, reduce), float(beta))
+        return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce, "smooth_l1_loss"))
+    return _C._smooth_l1_loss(input, target, _reduction(reduction, size_average, reduce, "smooth_l1_loss"), beta)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
-    return _C._binary_cross_entropy(input, target, weight, _reduction(reduction, size_average, reduce))
+    return _C._binary_cross_entropy(input, target, _opt_tensor(weight, "binary_cross_entropy", "weight"),
+                                    _reduction(reduction, size_average, reduce, "binary_cross_entropy"))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
                                      pos_weight=None):
-    return _C._binary_cross_entropy_with_logits(input, target, weight, pos_weight,
-                                                _reduction(reduction, size_average, reduce))
+    op = "binary_cross_entropy_with_logits"
+    return _C._binary_cross_entropy_with_logits(input, target, _opt_tensor(weight, op, "weight"),
+                                                _opt_tensor(pos_weight, op, "pos_weight"),
+                                                _reduction(reduction, size_average, reduce, op))
 
 
-def _check_dropout_p(p):
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+def _check_dropout_p(p, op):
+    p = _number(p, op, "p")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"[{op}] dropout probability has to be between 0 and 1, but got {p}")
+    return p
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    _check_dropout_p(p)
-    out = _C._dropout(input, float(p), bool(training))
+    p = _check_dropout_p(p, "dropout")
+    out = _C._dropout(_tensor(input, "dropout"), p, bool(_flag(training, "dropout", "training")))
     return input.copy_(out) if inplace and out is not input else out
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    _check_dropout_p(p)
-    if input.dim() not in (3, 4):
+    p = _check_dropout_p(p, "dropout2d")
+    if _tensor(input, "dropout2d").dim() not in (3, 4):
         warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will result "
                       "in an error in a future release. To retain the behavior and silence this warning, please use "
                       "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
@@ -179,23 +218,29 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "will change in a future release to interpret the input as one without a batch dimension, i.e. "
                       "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
                       "dropout1d instead.", stacklevel=2)
-    out = _C._feature_dropout(input, float(p), bool(training))
+    out = _C._feature_dropout(input, p, bool(_flag(training, "dropout2d", "training")))
     return input.copy_(out) if inplace and out is not input else out
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    return _C._batch_norm(input, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps))
+    op = "batch_norm"
+    return _C._batch_norm(input, _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"),
+                          _opt_tensor(running_mean, op, "running_mean"), _opt_tensor(running_var, op, "running_var"),
+                          bool(_flag(training, op, "training")), _number(momentum, op, "momentum"),
+                          _number(eps, op, "eps"))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    negative_slope = _number(negative_slope, "leaky_relu", "negative_slope")
     if not inplace:
-        return _C._leaky_relu(input, float(negative_slope))
+        return _C._leaky_relu(input, negative_slope)
     # the op saves its input for backward: give it a copy, since `input` is overwritten here
-    return input.copy_(_C._leaky_relu(input.clone() if input.requires_grad else input, float(negative_slope)))
+    _tensor(input, "leaky_relu")
+    return input.copy_(_C._leaky_relu(input.clone() if input.requires_grad else input, negative_slope))
 
 
 def gelu(input, approximate="none"):
-    if approximate not in ("none", "tanh"):
+    if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
         raise ValueError(f"[gelu] approximate argument must be either none or tanh, got {approximate!r}")
     return _C._gelu(input, approximate == "tanh")
 
@@ -203,7 +248,10 @@ def gelu(input, approximate="none"):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("[embedding] max_norm, scale_grad_by_freq and sparse are not supported")
+    _tensor(weight, "embedding", "weight")
     if padding_idx is not None:
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral) or weight.dim() < 1:
+            raise TypeError(f"[embedding] padding_idx must be an int and weight 2-D, got {padding_idx!r}")
         n = weight.shape[0]
         if not -n <= padding_idx < n:
             raise ValueError(f"[embedding] padding_idx must be within num_embeddings ({n}), got {padding_idx}")
@@ -212,9 +260,15 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 
 def adaptive_avg_pool2d(input, output_size):
+    op = "adaptive_avg_pool2d"
+    _tensor(input, op)
     size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size, output_size]
+    if len(size) != 2 or input.dim() < 2:
+        raise ValueError(f"[{op}] output_size must be an int or a pair, and the input at least 2-D; got "
+                         f"{output_size!r} for an input of shape {tuple(input.shape)}")
     # None keeps the input's size along that dim
     size = [input.shape[-2 + i] if s is None else s for i, s in enumerate(size)]
+    _ints(size, op, "output_size")
     if size == [1, 1] and input.dim() in (3, 4):
         return input.mean((-2, -1), keepdim=True)  # global pooling: torch records MeanBackward1 here too
     return _C._adaptive_avg_pool2d(input, _ints(size, "adaptive_avg_pool2d", "output_size"))

@@ -8,6 +8,7 @@ from collections import Counter
 from functools import wraps
 from weakref import ref
 
+from fastnn._errors import name_errors
 from fastnn.optim.optimizer import Optimizer
 
 EPOCH_DEPRECATION_WARNING = (
@@ -37,6 +38,10 @@ def _wrap_optimizer_step(scheduler, opt):
 
 class LRScheduler:
     """Base: `step()` advances `last_epoch` and writes each group's new lr."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name_errors(cls)
 
     _get_lr_called_within_step = False
     _is_initial = False
@@ -301,3 +306,6 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+name_errors(LRScheduler)

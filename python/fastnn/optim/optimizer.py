@@ -4,6 +4,7 @@ import copy
 from collections import defaultdict
 
 from fastnn._C import Tensor
+from fastnn._errors import name_errors
 from fastnn.autograd.grad_mode import enable_grad, no_grad
 
 
@@ -16,6 +17,10 @@ required = _RequiredParameter()
 
 
 class Optimizer:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name_errors(cls)
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         self.state = defaultdict(dict)
@@ -116,3 +121,6 @@ class Optimizer:
                 if key != "params":
                     s += f"    {key}: {group[key]}\n"
         return s + ")"
+
+
+name_errors(Optimizer)

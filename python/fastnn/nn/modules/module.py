@@ -3,8 +3,10 @@
 from collections import OrderedDict, namedtuple
 
 from fastnn._C import Tensor
+from fastnn._errors import name_errors
 from fastnn.autograd.grad_mode import no_grad
 from fastnn.nn.parameter import Parameter
+
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     __slots__ = ()
@@ -26,6 +28,10 @@ def _addindent(text, spaces):
 
 class Module:
     """Base class of every layer and model; subclasses define ``forward``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name_errors(cls, ("__init__",))
 
     training: bool
 
@@ -352,3 +358,6 @@ def _dtype(name):
     import fastnn
 
     return getattr(fastnn, name)
+
+
+name_errors(Module, ("__init__",))

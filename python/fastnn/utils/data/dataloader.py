@@ -20,6 +20,7 @@ are the same as torch's worker processes would give; ``pin_memory`` has no effec
 import numpy as np
 
 from fastnn._C import index_select
+from fastnn._errors import name_errors
 from fastnn.utils.data._collate import default_collate, default_convert
 from fastnn.utils.data.dataset import IterableDataset, Subset
 from fastnn.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -243,3 +244,6 @@ class _Iter:
 
 
 __all__ = ["DataLoader", "get_worker_info", "Sampler"]
+
+
+name_errors(DataLoader, ("__init__", "__iter__"))

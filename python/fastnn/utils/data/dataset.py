@@ -9,11 +9,16 @@ from itertools import accumulate
 import numpy as np
 
 from fastnn._C import Tensor
+from fastnn._errors import name_errors
 from fastnn.utils._generator import _resolve
 
 
 class Dataset:
     """A map-style dataset: subclasses define ``__getitem__(index)`` and usually ``__len__``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name_errors(cls)
 
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
@@ -157,3 +162,6 @@ def random_split(dataset, lengths, generator=None):
         Subset(dataset, order[end - length : end])
         for end, length in zip(accumulate(lengths), lengths)
     ]
+
+
+name_errors(Dataset)

@@ -3,12 +3,17 @@
 import numpy as np
 
 from fastnn._C import Tensor
+from fastnn._errors import name_errors
 from fastnn.utils._generator import _resolve
 
 
 class Sampler:
     """Iterates over dataset indices. Subclasses define ``__iter__`` (and ``__len__`` when they
     can)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name_errors(cls)
 
     def __init__(self, data_source=None):
         pass
@@ -213,3 +218,6 @@ def _epoch_array(sampler):
         ):
             return sampler._index_array()
     return None
+
+
+name_errors(Sampler)
