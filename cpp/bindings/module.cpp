@@ -73,7 +73,11 @@ TensorPtr operand(py::handle h, const char* op) {
     return scalar_tensor(double(int_arg(h, op, "operand")), DType::Int64, true);
   if (PyFloat_Check(h.ptr()) || py::hasattr(h, "__float__")) {
     double v = PyFloat_AsDouble(h.ptr());
-    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    if (v == -1.0 && PyErr_Occurred()) {  // e.g. a class with __float__ (np.float32 itself): name the op
+      py::error_already_set err;
+      throw TypeError(str("[", op, "] expected a Tensor or a number, got ",
+                          std::string(py::str(py::type::of(h).attr("__name__"))), " (", std::string(py::str(err.value())), ")"));
+    }
     return scalar_tensor(v, DType::Float64, true);
   }
   throw TypeError(str("[", op, "] expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__")))));

@@ -73,11 +73,11 @@ TensorPtr Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Shape stri
 
 void Tensor::set_requires_grad(bool value) {
   FASTNN_CHECK_STATE(is_leaf(),
-                     "you can only change requires_grad flags of leaf variables. If you want to use a "
+                     "[requires_grad_] you can only change requires_grad flags of leaf variables. If you want to use a "
                      "computed variable in a subgraph that doesn't require differentiation use "
                      "var_no_grad = var.detach().");
   FASTNN_CHECK_STATE(!value || is_floating(dtype_),
-                     "only Tensors of floating point dtype can require gradients (got ",
+                     "[requires_grad_] only Tensors of floating point dtype can require gradients (got ",
                      dtype_name(dtype_), ")");
   requires_grad_ = value;
 }

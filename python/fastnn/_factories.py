@@ -11,10 +11,28 @@ _NUMPY_TO_DTYPE = {np.dtype(np.float32): float32, np.dtype(np.float64): float64,
                    np.dtype(np.bool_): _bool}
 
 
+def _dt(dtype, default, op):
+    """dtype, or `default` when None; anything but a fastnn.dtype is a TypeError naming the op."""
+    if dtype is None:
+        return default
+    if not isinstance(dtype, type(float32)):
+        raise TypeError(f"[{op}] dtype must be a fastnn.dtype, got {dtype!r}")
+    return dtype
+
+
 def _finish(t, requires_grad):
+    if not isinstance(requires_grad, (bool, int)):
+        raise TypeError(f"[{_finish_op(t)}] requires_grad must be a bool, got {type(requires_grad).__name__}")
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _finish_op(t):
+    """The factory that made `t` (for _finish's message): the caller's name."""
+    import sys
+
+    return sys._getframe(2).f_code.co_name
 
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -22,6 +40,8 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 def _int64(v, op, what):
     """A Python int that the C++ side can take: out of int64 range is a ValueError (not pybind's TypeError)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"[{op}] {what} must be an int, got {type(v).__name__}")
     v = int(v)
     if not _INT64_MIN <= v <= _INT64_MAX:
         raise ValueError(f"[{op}] {what} {v} does not fit in 64 bits")
@@ -39,21 +59,23 @@ def _size(size, op):
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(_C._empty(_size(size, "empty"), dtype or float32), requires_grad)
+    return _finish(_C._empty(_size(size, "empty"), _dt(dtype, float32, "empty")), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(_C._zeros(_size(size, "zeros"), dtype or float32), requires_grad)
+    return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, float32, "zeros")), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(_C._full(_size(size, "ones"), 1.0, dtype or float32), requires_grad)
+    return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, float32, "ones")), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = _bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) else float32
-    return _finish(_C._full(_size((size,), "full"), float(fill_value), dtype), requires_grad)
+    if not isinstance(fill_value, numbers.Real):
+        raise TypeError(f"[full] fill_value must be a number, got {type(fill_value).__name__}")
+    return _finish(_C._full(_size((size,), "full"), float(fill_value), _dt(dtype, float32, "full")), requires_grad)
 
 
 def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=None):
@@ -62,12 +84,15 @@ def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=No
     if dtype is None:
         is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = int64 if is_int else float32
-    return _finish(_C._arange(float(start), float(end), float(step), dtype), requires_grad)
+    for v, what in ((start, "start"), (end, "end"), (step, "step")):
+        if not isinstance(v, numbers.Real):
+            raise TypeError(f"[arange] {what} must be a number, got {type(v).__name__}")
+    return _finish(_C._arange(float(start), float(end), float(step), _dt(dtype, float32, "arange")), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     m = n if m is None else m
-    return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), dtype or float32), requires_grad)
+    return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, float32, "eye")), requires_grad)
 
 
 def _draw(generator, op, size, dtype, draw):
@@ -86,7 +111,7 @@ def _draw(generator, op, size, dtype, draw):
 
 
 def _float_dtype(dtype, op):
-    dtype = dtype or float32
+    dtype = _dt(dtype, float32, op)
     if dtype not in (float32, float64):
         raise TypeError(f"[{op}] expected a floating-point tensor, got {dtype.name}")
     return dtype
@@ -95,7 +120,7 @@ def _float_dtype(dtype, op):
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
     size = _size(size, "randn")
     if generator is None:
-        return _finish(_C._randn(size, dtype or float32), requires_grad)
+        return _finish(_C._randn(size, _dt(dtype, float32, "randn")), requires_grad)
     dt = _float_dtype(dtype, "randn")
     np_dt = np.float32 if dt == float32 else np.float64
     return _finish(_draw(generator, "randn", size, dt, lambda g, out: g.standard_normal(dtype=np_dt, out=out)),
@@ -105,7 +130,7 @@ def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
 def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
     size = _size(size, "rand")
     if generator is None:
-        return _finish(_C._rand(size, dtype or float32), requires_grad)
+        return _finish(_C._rand(size, _dt(dtype, float32, "rand")), requires_grad)
     dt = _float_dtype(dtype, "rand")
     np_dt = np.float32 if dt == float32 else np.float64
     return _finish(_draw(generator, "rand", size, dt, lambda g, out: g.random(dtype=np_dt, out=out)), requires_grad)
@@ -120,12 +145,12 @@ def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, gen
         raise TypeError("[randint] missing the 'high' or 'size' argument")
     low, high, size = _int64(low, "randint", "low"), _int64(high, "randint", "high"), _size((size,), "randint")
     if generator is None:
-        return _finish(_C._randint(low, high, size, dtype or int64), requires_grad)
+        return _finish(_C._randint(low, high, size, _dt(dtype, int64, "randint")), requires_grad)
     if low >= high:
         raise ValueError(f"[randint] expected low < high, got low={low}, high={high}")
     t = _draw(generator, "randint", size, int64,
               lambda g, out: out.__setitem__(..., g.integers(low, high, size, dtype=np.int64)))
-    return _finish(t if (dtype or int64) == int64 else t._to_dtype(dtype), requires_grad)
+    return _finish(t if _dt(dtype, int64, "randint") == int64 else t._to_dtype(dtype), requires_grad)
 
 
 def _input_tensor(input, op):
@@ -138,7 +163,7 @@ def _like(fn):
     name = fn.__name__ + "_like"
 
     def like(input, dtype=None, requires_grad=False, **kwargs):
-        return fn(*_input_tensor(input, name).shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+        return fn(*_input_tensor(input, name).shape, dtype=input.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     like.__name__ = like.__qualname__ = name  # argument errors then read "zeros_like() takes ..."
     return like
@@ -148,7 +173,8 @@ empty_like, zeros_like, ones_like, randn_like, rand_like = map(_like, (empty, ze
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False, **kwargs):
-    return full(_input_tensor(input, "full_like").shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return full(_input_tensor(input, "full_like").shape, fill_value, dtype=input.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)
 
 
 def manual_seed(seed):

@@ -10,7 +10,10 @@ class Size(tuple):
     __slots__ = ()
 
     def __new__(cls, sizes=()):
-        sizes = tuple(sizes)
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise TypeError(f"fastnn.Size() takes an iterable of 'int' (got {type(sizes).__name__})") from None
         if any(type(s) is not int for s in sizes):
             sizes = tuple(_as_int(s, i) for i, s in enumerate(sizes))
         return tuple.__new__(cls, sizes)

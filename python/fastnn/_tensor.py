@@ -71,13 +71,27 @@ def _format(self, spec):
     return object.__format__(self, spec)
 
 
+def _numbers(op, **values):
+    import numbers
+
+    for what, v in values.items():
+        if not isinstance(v, numbers.Real):
+            raise TypeError(f"[{op}] {what} must be a number, got {type(v).__name__}")
+
+
 def _uniform_(self, a=0.0, b=1.0):
+    _numbers("uniform_", a=a, b=b)
+    if not self.is_floating_point():
+        raise TypeError(f"[uniform_] expected a floating-point tensor, got {self.dtype}")
     with no_grad():
         self.copy_(_C._rand(list(self.shape), self.dtype) * (b - a) + a)
     return self
 
 
 def _normal_(self, mean=0.0, std=1.0):
+    _numbers("normal_", mean=mean, std=std)
+    if not self.is_floating_point():
+        raise TypeError(f"[normal_] expected a floating-point tensor, got {self.dtype}")
     with no_grad():
         self.copy_(_C._randn(list(self.shape), self.dtype) * std + mean)
     return self
@@ -98,7 +112,7 @@ def _new(fill):
     def method(self, *size, dtype=None, requires_grad=False, **kwargs):
         from fastnn import _factories
 
-        return getattr(_factories, fill)(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return getattr(_factories, fill)(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     return method
 
@@ -106,13 +120,13 @@ def _new(fill):
 def _new_full(self, size, fill_value, dtype=None, requires_grad=False, **kwargs):
     from fastnn import _factories
 
-    return _factories.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return _factories.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def _new_tensor(self, data, dtype=None, requires_grad=False, **kwargs):
     from fastnn import _factories
 
-    return _factories.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return _factories.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def _other(op):
@@ -129,7 +143,18 @@ def _other(op):
 
 def _array(self, dtype=None, copy=None):
     arr = self.detach().numpy()
-    return arr if dtype is None else arr.astype(dtype)
+    try:
+        return arr if dtype is None else arr.astype(dtype)
+    except TypeError as e:
+        raise TypeError(f"[__array__] {e}") from None
+
+
+def _tolist(self):
+    return self.detach().numpy().tolist()
+
+
+def _cpu(self):
+    return self
 
 
 def _cuda(self, *args, **kwargs):
@@ -146,7 +171,7 @@ _methods = {
     "__array_priority__": 1000,
     "to": _to,
     "type_as": _other("type_as"),
-    "tolist": lambda self: self.detach().numpy().tolist(),
+    "tolist": _tolist,
     "view_as": _other("view_as"),
     "reshape_as": _other("reshape_as"),
     "expand_as": _other("expand_as"),
@@ -157,7 +182,7 @@ _methods = {
     "new_empty": _new("empty"),
     "new_full": _new_full,
     "new_tensor": _new_tensor,
-    "cpu": lambda self: self,
+    "cpu": _cpu,
     "cuda": _cuda,
     "device": property(lambda self: _CPU),
     "is_cuda": property(lambda self: False),

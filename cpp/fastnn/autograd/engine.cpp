@@ -49,7 +49,7 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
   for (size_t i = 0; i < roots.size(); ++i) {
     const TensorPtr& r = roots[i];
     FASTNN_CHECK_TYPE(r != nullptr, "[backward] expected a Tensor for element ", i, ", got None");
-    FASTNN_CHECK_STATE(r->requires_grad(), "element ", i,
+    FASTNN_CHECK_STATE(r->requires_grad(), "[backward] element ", i,
                        " of tensors does not require grad and does not have a grad_fn");
     Edge e = gradient_edge(r);
     TensorPtr g = seed_grad(r, grads.empty() ? nullptr : grads[i], i);

@@ -132,10 +132,21 @@ void copy_(TensorPtr& self, const TensorPtr& src) {
 void fill_(TensorPtr& self, double value) {
   check_defined(self, "fill_", "self");
   check_inplace(self, "fill_", true);
+  // (a double outside [-2^63, 2^63), or nan, has no int64 value: converting it is undefined behaviour)
+  FASTNN_CHECK(self->dtype() != DType::Int64 || (value >= -9223372036854775808.0 && value < 9223372036854775808.0),
+               "[fill_] value ", value, " cannot be converted to type int64 without overflow");
+  // Elements that share memory (an expanded tensor) are written once: a 2**40-element view of one
+  // element is one write, not 2**40.
+  TensorPtr dst = self;
+  {
+    GradModeGuard no_grad(false);
+    for (int64_t d = 0; d < self->dim(); ++d)
+      if (self->strides()[d] == 0 && self->shape()[d] > 1) dst = slice(dst, d, 0, 1, 1);
+  }
   FASTNN_DISPATCH_ALL(self->dtype(), "fill_", [&] {
     scalar_t v = static_cast<scalar_t>(value);
     TensorPtr vt = scalar_tensor(value, self->dtype(), false);
-    map_unary<scalar_t, scalar_t>(*self, *vt, [v](scalar_t) { return v; });
+    map_unary<scalar_t, scalar_t>(*dst, *vt, [v](scalar_t) { return v; });
   });
   self->bump_version();
   if (any_requires_grad({&self})) {

@@ -74,7 +74,8 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
 
 TensorPtr eye(int64_t n, int64_t m, DType dtype) {
   FASTNN_CHECK(n >= 0 && m >= 0, "[eye] n and m must be non-negative, got n=", n, ", m=", m);
-  TensorPtr t = zeros({n, m}, dtype);
+  TensorPtr t = Tensor::empty({n, m}, dtype, "eye");  // (size errors name eye, not zeros)
+  std::memset(t->raw_mutable_data(), 0, size_t(t->numel()) * itemsize(dtype));
   FASTNN_DISPATCH_ALL(dtype, "eye", [&] {
     scalar_t* p = t->mutable_data<scalar_t>();
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = scalar_t(1);

@@ -1,6 +1,7 @@
 """fastnn.autograd: backward, grad, grad mode, custom Functions and gradcheck."""
 
 from fastnn import _C
+from fastnn._errors import named_function as _named_function
 from fastnn.autograd.function import Function, FunctionCtx  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn.autograd.gradcheck import GradcheckError, gradcheck  # noqa: F401
@@ -12,6 +13,7 @@ def _as_list(x):
     return list(x) if isinstance(x, (tuple, list)) else [x]
 
 
+@_named_function
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulates gradients of `tensors` into the leaves' .grad (torch.autograd.backward)."""
     if create_graph:
@@ -21,6 +23,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     _C._backward(roots, grads, bool(retain_graph))
 
 
+@_named_function
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """Gradients of `outputs` w.r.t. `inputs`, returned as a tuple, without touching .grad."""
     if create_graph:

@@ -84,6 +84,8 @@ class set_grad_enabled:
     """Sets grad mode to `mode`; takes effect immediately, like torch, and restores on exit."""
 
     def __init__(self, mode):
+        if not isinstance(mode, (bool, int)):
+            raise TypeError(f"[set_grad_enabled] mode must be a bool, got {type(mode).__name__}")
         self._prev = _C.is_grad_enabled()
         self._enabled = bool(mode)
         _C._set_grad_enabled(self._enabled)

@@ -27,6 +27,12 @@ def _number(v, op, what):
     return float(v)
 
 
+def _dtype(dtype, op):
+    if not isinstance(dtype, _C.dtype):
+        raise TypeError(f"[{op}] dtype must be a fastnn.dtype, got {dtype!r}")
+    return dtype
+
+
 def _flag(v, op, what):
     if v is not None and not isinstance(v, (bool, numbers.Integral)):
         raise TypeError(f"[{op}] {what} must be a bool, got {type(v).__name__}")
@@ -57,7 +63,7 @@ def _ints(v, op, what):
 
 
 def relu(input, inplace=False):
-    return _tensor(input, "relu").relu_() if inplace else _C.relu(input)
+    return _tensor(input, "relu").relu_() if _flag(inplace, "relu", "inplace") else _C.relu(input)
 
 
 def sigmoid(input):
@@ -71,13 +77,14 @@ def tanh(input):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         raise TypeError("[softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
-    return _C.softmax(input if dtype is None else _tensor(input, "softmax").to(dtype), dim)
+    return _C.softmax(input if dtype is None else _tensor(input, "softmax").to(_dtype(dtype, "softmax")), dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         raise TypeError("[log_softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
-    return _C.log_softmax(input if dtype is None else _tensor(input, "log_softmax").to(dtype), dim)
+    return _C.log_softmax(input if dtype is None else _tensor(input, "log_softmax").to(_dtype(dtype, "log_softmax")),
+                          dim)
 
 
 def linear(input, weight, bias=None):
@@ -201,7 +208,7 @@ def _check_dropout_p(p, op):
 def dropout(input, p=0.5, training=True, inplace=False):
     p = _check_dropout_p(p, "dropout")
     out = _C._dropout(_tensor(input, "dropout"), p, bool(_flag(training, "dropout", "training")))
-    return input.copy_(out) if inplace and out is not input else out
+    return input.copy_(out) if _flag(inplace, "dropout", "inplace") and out is not input else out
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -219,7 +226,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
                       "dropout1d instead.", stacklevel=2)
     out = _C._feature_dropout(input, p, bool(_flag(training, "dropout2d", "training")))
-    return input.copy_(out) if inplace and out is not input else out
+    return input.copy_(out) if _flag(inplace, "dropout2d", "inplace") and out is not input else out
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -232,7 +239,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     negative_slope = _number(negative_slope, "leaky_relu", "negative_slope")
-    if not inplace:
+    if not _flag(inplace, "leaky_relu", "inplace"):
         return _C._leaky_relu(input, negative_slope)
     # the op saves its input for backward: give it a copy, since `input` is overwritten here
     _tensor(input, "leaky_relu")

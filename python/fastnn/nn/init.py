@@ -4,6 +4,7 @@ from the ``generator`` (a fastnn.Generator) when one is given."""
 import math
 import warnings
 
+from fastnn._errors import named_function as _named_function
 from fastnn.autograd.grad_mode import no_grad
 
 
@@ -99,3 +100,9 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)), generator)
+
+
+# errors name the initialiser (and a non-tensor argument is a TypeError, not an AttributeError)
+for _name in ("calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
+              "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
+    globals()[_name] = _named_function(globals()[_name])

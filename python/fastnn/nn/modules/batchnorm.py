@@ -1,6 +1,7 @@
 """Batch normalisation layers: batch statistics in training, running statistics in eval."""
 
 from fastnn import _factories
+from fastnn._C import Tensor
 from fastnn.autograd.grad_mode import no_grad
 from fastnn.nn import init
 from fastnn.nn.functional import batch_norm
@@ -42,6 +43,8 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"[{type(self).__name__}] input must be a Tensor, got {type(input).__name__}")
         if input.dim() not in self._expected_dims:
             raise ValueError(f"[{type(self).__name__}] expected {' or '.join(f'{d}D' for d in self._expected_dims)} "
                              f"input (got {input.dim()}D input)")

@@ -63,7 +63,9 @@ class Sequential(_ModuleSequence):
             self.extend(args)
 
     def forward(self, input):
-        for module in self._modules.values():
+        for name, module in self._modules.items():
+            if module is None:
+                raise TypeError(f"[Sequential] module {name} is None")
             input = module(input)
         return input
 

@@ -3,7 +3,7 @@
 from collections import OrderedDict, namedtuple
 
 from fastnn._C import Tensor
-from fastnn._errors import name_errors
+from fastnn._errors import _argument_error, name_errors
 from fastnn.autograd.grad_mode import no_grad
 from fastnn.nn.parameter import Parameter
 
@@ -50,18 +50,24 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if not self._forward_pre_hooks and not self._forward_hooks:
-            return self.forward(*args, **kwargs)
-        for hook in self._forward_pre_hooks.values():
-            r = hook(self, args)
-            if r is not None:
-                args = r if isinstance(r, tuple) else (r,)
-        out = self.forward(*args, **kwargs)
-        for hook in self._forward_hooks.values():
-            r = hook(self, args, out)
-            if r is not None:
-                out = r
-        return out
+        try:
+            if not self._forward_pre_hooks and not self._forward_hooks:
+                return self.forward(*args, **kwargs)
+            for hook in self._forward_pre_hooks.values():
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
+            out = self.forward(*args, **kwargs)
+            for hook in self._forward_hooks.values():
+                r = hook(self, args, out)
+                if r is not None:
+                    out = r
+            return out
+        except AttributeError as e:  # fastnn's layers given a non-tensor: a TypeError naming the layer
+            err = _argument_error(e, args, kwargs, type(self).__name__)
+            if err is None or not type(self).__module__.startswith("fastnn."):
+                raise
+            raise err from e
 
     def register_forward_hook(self, hook):
         return _add_hook(self._forward_hooks, hook)

@@ -14,7 +14,9 @@ class Embedding(Module):
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise AssertionError("Padding_idx must be within num_embeddings")
+                # torch asserts; an AssertionError is not an argument error (and vanishes under python -O)
+                raise ValueError(f"[Embedding] Padding_idx must be within num_embeddings ({num_embeddings}), "
+                                 f"got {padding_idx}")
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type

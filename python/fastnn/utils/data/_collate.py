@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from fastnn._C import Tensor, stack
+from fastnn._errors import named_function as _named_function
 
 _ERR = (
     "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
@@ -36,6 +37,7 @@ def _is_namedtuple(x):
     return isinstance(x, tuple) and hasattr(x, "_fields")
 
 
+@_named_function
 def default_collate(batch):
     """Stacks tensors and arrays, turns numbers into tensors, recurses into dicts, tuples and lists.
 

@@ -246,4 +246,5 @@ class _Iter:
 __all__ = ["DataLoader", "get_worker_info", "Sampler"]
 
 
-name_errors(DataLoader, ("__init__", "__iter__"))
+name_errors(DataLoader, ("__init__", "__iter__", "__len__"))
+name_errors(_Iter, ("__next__", "__len__"), owner="DataLoader")

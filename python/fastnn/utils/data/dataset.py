@@ -10,6 +10,7 @@ import numpy as np
 
 from fastnn._C import Tensor
 from fastnn._errors import name_errors
+from fastnn._errors import named_function as _named_function
 from fastnn.utils._generator import _resolve
 
 
@@ -125,6 +126,7 @@ class ConcatDataset(Dataset):
         return self.datasets[which][idx - start]
 
 
+@_named_function
 def random_split(dataset, lengths, generator=None):
     """Splits ``dataset`` into non-overlapping random ``Subset``s of the given lengths or fractions.
 
