@@ -178,6 +178,11 @@ def assert_matches(ours, theirs, what="value", rtol=None, atol=None, signed_zero
     r0, a0 = _ulp_tolerance(a.dtype)
     rtol = r0 if rtol is None else rtol
     atol = a0 if atol is None else np.maximum(atol, a0)
+    if np.isinf(atol).any():
+        # where the sum of |terms| overflows, inf or nan (+inf + -inf) depends on the order of the sum: both
+        # must only be non-finite there
+        over = np.broadcast_to(np.isinf(atol), a.shape) & ~np.isfinite(a) & ~np.isfinite(b)
+        a, b = np.where(over, 0, a), np.where(over, 0, b)
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     assert np.array_equal(nan_a, nan_b), f"{what}: nan at {np.argwhere(nan_a != nan_b).tolist()}\nours  {a}\ntorch {b}"
     inf_b = np.isinf(b)
@@ -292,6 +297,8 @@ def _float64_leaves(arrays, preps, absolute):
         a = np.asarray(a)
         if a.dtype.kind == "f":
             t = torch.tensor((np.abs(a) if absolute else a).astype(np.float64), requires_grad=True)
+        elif a.dtype.kind == "i" and absolute:  # (int64 values summed into a float: their magnitudes bound it)
+            t = torch.tensor(np.abs(a))
         else:
             t = torch.tensor(a)
         out.append((t, p(torch, t) if p else t))
@@ -460,8 +467,11 @@ def _bool_refusal(e):
 
 
 def _binary_grad(name, *dtypes_):
-    """torch 2.13's backward of pow fails when either operand is bool (test_ops_elementwise.py says so)."""
-    return not (name == "pow" and any(d == np.bool_ for d in dtypes_))
+    """torch 2.13's backward of pow fails when either operand is bool (test_ops_elementwise.py says so), and
+    with float32 and float64 operands computes parts of it in the narrower dtype (b - 1 of a float32 b, or
+    b rounded to 0 and then not masked): no gradients compared for those."""
+    kinds = {np.dtype(d) for d in dtypes_}
+    return not (name == "pow" and (np.dtype(np.bool_) in kinds or len(kinds & set(FLOAT_DTYPES)) == 2))
 
 
 @examples(80)
@@ -496,7 +506,10 @@ def test_binary_tensor_scalar(name, shape, dtype, scalar, reflected, zero_dim, d
     if reflected and name in ("add_alpha", "sub_alpha"):
         return
     fn = (lambda x: op(scalar, x)) if reflected else (lambda x: op(x, scalar))
-    check(fn, [a], pa, grad=_binary_grad(name, dtype, np.dtype(type(scalar))), refused_by_fastnn=_bool_refusal)
+    # (a Python number counts by kind only: no mixed float32/float64 computation; 0 / x is computed by torch as
+    # 0 * x.reciprocal(), whose gradient is 0 * inf = nan once 1 / x**2 overflows: fastnn's is 0)
+    grad = _binary_grad(name, dtype, np.dtype(bool) if isinstance(scalar, bool) else dtype)
+    check(fn, [a], pa, grad=grad and not (name == "div" and reflected and scalar == 0), refused_by_fastnn=_bool_refusal)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -957,11 +970,11 @@ def conv_case(draw, dtype):
     padding = draw(st.one_of(pair, st.sampled_from(["valid", "same"])))
     if padding == "same":
         stride = 1
-    if groups > 1 and padding not in (0, (0, 0), "valid"):
-        # finite weights: torch's grouped convolution leaves the zero padding out (an inf weight there gives no
-        # nan), its ungrouped one multiplies it (inf * 0 = nan) as fastnn always does
-        for a in arrays[1:]:
-            a[~np.isfinite(a)] = 1.0
+    # finite weights: whether an inf weight meets the zero padding or an input no window covers (inf * 0 = nan,
+    # as fastnn's im2col always does) depends on the algorithm torch picks (it skips the padding for groups > 1
+    # or a batch > 1); inf and nan inputs are kept
+    for a in arrays[1:]:
+        a[~np.isfinite(a)] = 1.0
     return arrays, preps, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
 
 
