@@ -41,10 +41,17 @@ AS_LIMIT = 4 << 30  # the child's address space
 # the parent: one pytest test per group, each group in a child process
 
 
-def _run_group(group, examples, timeout=240):
+def _child_env():
+    """The environment of a child: it imports the fastnn this process imports (in-tree or installed)."""
+    import fastnn
+
     env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = os.pathsep.join([os.path.join(root, "python"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(fastnn.__path__[0]), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _run_group(group, examples, timeout=240):
+    env = _child_env()
     cmd = [sys.executable, os.path.abspath(__file__), group, str(examples)]
     import tempfile
 
@@ -107,8 +114,7 @@ def _run_snippets(snippets, timeout=120):
         "    try:", "        eval(s)", "        r = 'ok'",
         "    except Exception as e:", "        r = type(e).__name__ + ': ' + str(e)",
         "    print('RESULT ' + json.dumps([s, r]), flush=True)"])
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=os.path.join(root, "python"))
+    env = _child_env()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env,
                           check=False)
     import json
