@@ -32,12 +32,12 @@ struct ConvGeom {
   int64_t ld() const { return chunk() * P(); }  // row stride of a chunk's matrices
 };
 
-// One thread's scratch matrices (K x ld and Og x ld), from the caching allocator.
+// Per-thread scratch matrices of `rows` x ld, from the caching allocator; this thread's via get().
 template <class T>
 struct Scratch {
   TensorPtr buf;
   Scratch(const ConvGeom& g, int64_t rows) : buf(Tensor::empty({get_num_threads(), rows * g.ld()}, dtype_of<T>::value, "conv2d")) {}
-  T* operator()(int64_t rows, const ConvGeom& g) const { return buf->mutable_data<T>() + thread_index() * rows * g.ld(); }
+  T* get() const { return buf->mutable_data<T>() + thread_index() * buf->shape()[1]; }
 };
 
 // Images [n0, n0 + nb) of group gr, unfolded side by side into col (K x ld).
@@ -84,8 +84,8 @@ template <class T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   const Scratch<T> cols(g, g.K()), outs(g, g.Og());
   parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
-    T* col = cols(g.K(), g);
-    T* out = outs(g.Og(), g);
+    T* col = cols.get();
+    T* out = outs.get();
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0);
       for (int64_t gr = 0; gr < g.groups; ++gr) {
@@ -105,8 +105,8 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
   std::vector<T> partial_w(gw ? size_t(g.chunks() * wsize) : 0), partial_b(gb ? size_t(g.chunks() * g.O) : 0);
   const Scratch<T> cols(g, g.K()), grads(g, g.Og());
   parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
-    T* col = cols(g.K(), g);
-    T* go = grads(g.Og(), g);
+    T* col = cols.get();
+    T* go = grads.get();
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0), cols_used = nb * g.P();
       for (int64_t gr = 0; gr < g.groups; ++gr) {
