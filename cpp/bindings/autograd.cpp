@@ -70,10 +70,14 @@ void bind_autograd(py::module_& m) {
 
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
-  m.def("_backward", [](const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph) {
-    backward(roots, grads, retain_graph);
+  // a None gradient seeds a scalar root with one
+  m.def("_backward", [](const std::vector<TensorPtr>& roots, const std::vector<OptionalTensor>& grads, bool retain_graph) {
+    backward(roots, or_null(grads), retain_graph);
   }, py::call_guard<py::gil_scoped_release>());
-  m.def("_grad", &grad, py::call_guard<py::gil_scoped_release>());
+  m.def("_grad", [](const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
+                    const std::vector<OptionalTensor>& grad_outputs, bool retain_graph, bool allow_unused) {
+    return grad(outputs, inputs, or_null(grad_outputs), retain_graph, allow_unused);
+  }, py::call_guard<py::gil_scoped_release>());
   m.def("_record_function", [](const std::string& name, py::object backward, py::object ctx, const std::vector<TensorPtr>& inputs,
                                const std::vector<TensorPtr>& outputs) {
     auto node = std::make_shared<PyFunctionNode>(name, backward, ctx, inputs.size());

@@ -6,11 +6,38 @@
 
 #include <optional>
 
+#include "fastnn/error.h"
 #include "fastnn/ops/ops.h"
+
+// None is not a Tensor: a Tensor argument (`self` included) refuses None, so C++ never sees a null
+// tensor from Python and pybind11 raises TypeError naming the function. Arguments that may be None
+// say so with OptionalTensor. These specializations must precede every binding, hence this header.
+namespace pybind11::detail {
+template <>
+class type_caster<fastnn::Tensor> : public type_caster_base<fastnn::Tensor> {
+ public:
+  bool load(handle src, bool convert) { return !src.is_none() && type_caster_base::load(src, convert); }
+};
+template <>
+class type_caster<fastnn::TensorPtr> : public copyable_holder_caster<fastnn::Tensor, fastnn::TensorPtr> {
+ public:
+  bool load(handle src, bool convert) { return !src.is_none() && copyable_holder_caster::load(src, convert); }
+};
+}  // namespace pybind11::detail
 
 namespace fastnn::bindings {
 
 namespace py = pybind11;
+
+// A tensor argument that may be None (null in C++).
+using OptionalTensor = std::optional<TensorPtr>;
+inline TensorPtr or_null(const OptionalTensor& t) { return t ? *t : nullptr; }
+inline std::vector<TensorPtr> or_null(const std::vector<OptionalTensor>& ts) {
+  std::vector<TensorPtr> out;
+  out.reserve(ts.size());
+  for (const auto& t : ts) out.push_back(or_null(t));
+  return out;
+}
 
 // Releases the GIL for the lifetime of the guard unless the op is tiny: releasing and re-taking
 // it costs more than a small elementwise op, and other Python threads gain nothing from it.
@@ -38,6 +65,16 @@ IntList dims_arg(py::handle h, const char* op);
 py::object make_size(const Shape& shape);
 // Integer value of an int-like Python object (rejects floats and bools) with the op in the error.
 int64_t int_arg(py::handle h, const char* op, const char* what);
+// `h` converted to T, or TypeError "[op] <what> must be <expected>, got <type>".
+template <class T>
+T cast_arg(py::handle h, const char* op, const char* what, const char* expected) {
+  try {
+    return h.cast<T>();
+  } catch (const py::cast_error&) {
+    throw TypeError(str("[", op, "] ", what, " must be ", expected, ", got ",
+                        std::string(py::str(py::type::of(h).attr("__name__")))));
+  }
+}
 
 using TensorClass = py::class_<Tensor, TensorPtr>;
 

@@ -195,16 +195,20 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   m.def("permute", [](const TensorPtr& x, const IntList& dims) { return permute(x, dims); }, py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
-  m.def("_conv2d", &conv2d, GilRelease());
+  m.def("_conv2d", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
+                      IntList dilation, int64_t groups) {
+    return conv2d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
+  }, GilRelease());
   m.def("_max_pool2d_with_indices", &max_pool2d_with_indices, GilRelease());
   m.def("_avg_pool2d", &avg_pool2d, GilRelease());
-  m.def("_linear", &linear, GilRelease());
+  m.def("_linear", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b) { return linear(x, w, or_null(b)); },
+        GilRelease());
   m.def("_mse_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return mse_loss(a, b, Reduction(r)); }, GilRelease());
-  m.def("_nll_loss", [](const TensorPtr& a, const TensorPtr& b, const TensorPtr& w, int r, int64_t ignore) {
-    return nll_loss(a, b, w, Reduction(r), ignore);
+  m.def("_nll_loss", [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore) {
+    return nll_loss(a, b, or_null(w), Reduction(r), ignore);
   }, GilRelease());
-  m.def("_cross_entropy", [](const TensorPtr& a, const TensorPtr& b, const TensorPtr& w, int r, int64_t ignore, double ls) {
-    return cross_entropy(a, b, w, Reduction(r), ignore, ls);
+  m.def("_cross_entropy", [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore, double ls) {
+    return cross_entropy(a, b, or_null(w), Reduction(r), ignore, ls);
   }, GilRelease());
 
   // factories (shape/dtype normalisation lives in python/fastnn/_factories.py)

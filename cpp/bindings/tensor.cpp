@@ -85,8 +85,8 @@ TensorPtr from_numpy(py::array arr, bool copy) {
   return Tensor::make(storage, shape, strides, 0, *dt);
 }
 
-py::object item(const TensorPtr& t) {
-  FASTNN_CHECK_STATE(t->numel() == 1, "a Tensor with ", t->numel(), " elements cannot be converted to Scalar");
+py::object item(const TensorPtr& t, const char* op) {
+  FASTNN_CHECK_STATE(t->numel() == 1, "[", op, "] a Tensor with ", t->numel(), " elements cannot be converted to Scalar");
   switch (t->dtype()) {
     case DType::Bool: return py::bool_(*t->data<bool>());
     case DType::Int64: return py::int_(*t->data<int64_t>());
@@ -200,9 +200,9 @@ auto inplace_binop(F f, const char* op) {
   };
 }
 
-std::optional<DType> opt_dtype(py::handle h) {
+std::optional<DType> opt_dtype(py::handle h, const char* op) {
   if (h.is_none()) return std::nullopt;
-  return h.cast<DType>();
+  return cast_arg<DType>(h, op, "dtype", "a fastnn.dtype");
 }
 
 }  // namespace
@@ -218,7 +218,7 @@ TensorClass bind_tensor(py::module_& m) {
       .def_property_readonly("_base", &Tensor::base)
       .def_property_readonly("grad_fn", &Tensor::grad_fn)
       .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
-      .def_property("grad", &Tensor::grad, [](const TensorPtr& t, const TensorPtr& g) { t->set_grad(g); })
+      .def_property("grad", &Tensor::grad, [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
       .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def("size", [](const TensorPtr& t, py::object dim) -> py::object {
@@ -236,7 +236,7 @@ TensorClass bind_tensor(py::module_& m) {
       .def("storage_offset", &Tensor::offset)
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("is_floating_point", [](const TensorPtr& t) { return is_floating(t->dtype()); })
-      .def("item", &item)
+      .def("item", [](const TensorPtr& t) { return item(t, "item"); })
       .def("numpy", &to_numpy)
       .def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
       .def("_is_view", [](const TensorPtr& t) { return t->base() != nullptr; })
@@ -252,14 +252,14 @@ TensorClass bind_tensor(py::module_& m) {
         return t;
       }, py::arg("requires_grad") = true)
       .def("retain_grad", &Tensor::retain_grad)
-      .def("backward", [](const TensorPtr& t, const TensorPtr& gradient, py::object retain_graph, bool create_graph,
+      .def("backward", [](const TensorPtr& t, const OptionalTensor& gradient, py::object retain_graph, bool create_graph,
                           py::object inputs) {
         FASTNN_CHECK_STATE(!create_graph, "[backward] create_graph=True (higher-order gradients) is not supported");
         FASTNN_CHECK_STATE(inputs.is_none(), "[backward] the inputs= argument is not supported; use fastnn.autograd.grad");
-        bool retain = retain_graph.is_none() ? false : retain_graph.cast<bool>();
+        bool retain = retain_graph.is_none() ? false : cast_arg<bool>(retain_graph, "backward", "retain_graph", "a bool");
         py::gil_scoped_release nogil;
-        backward({t}, {gradient}, retain);
-      }, py::arg("gradient") = nullptr, py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
+        backward({t}, {or_null(gradient)}, retain);
+      }, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
          py::arg("inputs") = py::none())
       // conversions and copies
       .def("contiguous", &contiguous, GilRelease())
@@ -316,16 +316,16 @@ TensorClass bind_tensor(py::module_& m) {
       .def("__bool__", [](const TensorPtr& t) {
         FASTNN_CHECK_STATE(t->numel() == 1, "Boolean value of Tensor with ", t->numel() == 0 ? "no values" : "more than one value",
                            " is ambiguous");
-        return item(t).cast<bool>();
+        return item(t, "bool").cast<bool>();
       })
-      .def("__float__", [](const TensorPtr& t) { return item(t).cast<double>(); })
+      .def("__float__", [](const TensorPtr& t) { return item(t, "float").cast<double>(); })
       .def("__int__", [](const TensorPtr& t) {
-        py::object v = item(t);
+        py::object v = item(t, "int");
         return t->dtype() == DType::Bool ? py::int_(v.cast<bool>() ? 1 : 0) : py::int_(v);  // an int, not a bool
       })
       .def("__index__", [](const TensorPtr& t) {
-        FASTNN_CHECK_TYPE(t->dtype() == DType::Int64 || t->dtype() == DType::Bool, "only integer tensors of a single element can be converted to an index");
-        return py::int_(item(t));
+        FASTNN_CHECK_TYPE(t->dtype() == DType::Int64 || t->dtype() == DType::Bool, "[index] only integer tensors of a single element can be converted to an index");
+        return py::int_(item(t, "index"));
       })
       // arithmetic operators (numbers on either side)
       .def("__add__", binop([](const TensorPtr& a, const TensorPtr& b) { return add(a, b, 1); }, "add"))
@@ -368,7 +368,7 @@ TensorClass bind_tensor(py::module_& m) {
       .def("relu_", [](TensorPtr t) { relu_(t); return t; }, GilRelease())
       // reductions with dtype
       .def("sum", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-        const std::optional<DType> dt = opt_dtype(dtype);
+        const std::optional<DType> dt = opt_dtype(dtype, "sum");
         const bool all = dim.is_none();
         const IntList dims = all ? IntList{} : dims_arg(dim, "sum");
         py::gil_scoped_release nogil;
@@ -376,7 +376,7 @@ TensorClass bind_tensor(py::module_& m) {
         return sum(t, dims, keepdim, dt);
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
       .def("mean", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-        const std::optional<DType> dt = opt_dtype(dtype);
+        const std::optional<DType> dt = opt_dtype(dtype, "mean");
         const bool all = dim.is_none();
         const IntList dims = all ? IntList{} : dims_arg(dim, "mean");
         py::gil_scoped_release nogil;

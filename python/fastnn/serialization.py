@@ -73,7 +73,15 @@ def save(obj, f):
             f.write(chunk)
         return
     # Through symlinks, as open(path, "wb") would: the file they point to is the one replaced.
-    _atomic_write(os.path.realpath(os.fspath(f)), chunks)
+    _atomic_write(os.path.realpath(_path(f, "save")), chunks)
+
+
+def _path(f, op):
+    """``f`` (str, bytes or os.PathLike) as a str path, or a TypeError naming the op."""
+    try:
+        return os.fsdecode(os.fspath(f))
+    except TypeError:
+        raise TypeError(f"[{op}] f must be a path or a binary file object, got {type(f).__name__}") from None
 
 
 def _fixed_order(data):
@@ -315,7 +323,7 @@ def load(f, map_location=None, weights_only=None, mmap=None):
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(f"[load] {name}: expected a binary file object")
         return _load_bytes(bytes(data), name)
-    path = os.fspath(f)
+    path = _path(f, "load")
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         head = fh.read(8)

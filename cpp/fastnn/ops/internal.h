@@ -7,8 +7,8 @@
 
 namespace fastnn {
 
-// pybind11 hands None for a tensor argument over as a null TensorPtr: ops check the tensors they require
-// (TypeError naming the op) before touching them.
+// A null TensorPtr means "no tensor" (an absent bias or weight; the bindings pass None only where an
+// argument is optional): ops check the tensors they require (TypeError naming the op) before touching them.
 inline void check_defined(const TensorPtr& t, const char* op, const char* what = "input") {
   FASTNN_CHECK_TYPE(t != nullptr, "[", op, "] expected a Tensor for '", what, "', got None");
 }
