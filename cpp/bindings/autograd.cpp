@@ -39,6 +39,11 @@ class PyFunctionNode : public Node {
     py::gil_scoped_acquire gil;
     if (ctx_ && py::hasattr(ctx_, "_release")) ctx_.attr("_release")();
   }
+  int traverse(visitproc visit, void* arg) const {
+    Py_VISIT(backward_.ptr());
+    Py_VISIT(ctx_.ptr());
+    return 0;
+  }
 
  private:
   std::string name_;
@@ -56,6 +61,11 @@ py::tuple next_functions(const Node& n) {
 }
 
 }  // namespace
+
+int traverse_function_node(const Node& node, visitproc visit, void* arg) {
+  const auto* fn = dynamic_cast<const PyFunctionNode*>(&node);
+  return fn ? fn->traverse(visit, arg) : 0;
+}
 
 void bind_autograd(py::module_& m) {
   py::class_<Node, std::shared_ptr<Node>>(m, "Node")

@@ -55,6 +55,8 @@ class GilReleaseUnlessTiny {
 // A Python number (bool, int, float, NumPy scalar) or Tensor as a tensor operand; numbers become
 // 0-d "wrapped number" tensors that take part in type promotion by kind only.
 TensorPtr operand(py::handle h, const char* op);
+// isinstance(h, fastnn.Tensor), fast.
+bool is_tensor(py::handle h);
 // True when `h` is a Tensor or a number operand() accepts.
 bool is_operand(py::handle h);
 // `size` arguments: f(2, 3), f((2, 3)), f([2, 3]) or f(fastnn.Size([2, 3])).
@@ -75,6 +77,9 @@ T cast_arg(py::handle h, const char* op, const char* what, const char* expected)
                         std::string(py::str(py::type::of(h).attr("__name__")))));
   }
 }
+
+// GC traversal of the Python objects a custom Function's node holds (0 and nothing visited for other nodes).
+int traverse_function_node(const Node& node, visitproc visit, void* arg);
 
 using TensorClass = py::class_<Tensor, TensorPtr>;
 

@@ -20,6 +20,21 @@ py::object& return_types() {
   return *types;
 }
 
+// cat/stack's `tensors`: a sequence of Tensors (a Tensor is a sequence to Python, but not one here, as in torch).
+std::vector<TensorPtr> tensor_sequence(py::handle h, const char* op) {
+  if (is_tensor(h)) throw TypeError(str("[", op, "] tensors must be a sequence of Tensors, got Tensor"));
+  return cast_arg<std::vector<TensorPtr>>(h, op, "tensors", "a sequence of Tensors");
+}
+
+template <TensorPtr (*F)(const std::vector<TensorPtr>&, int64_t)>
+auto join(const char* op) {
+  return [op](py::handle tensors, int64_t dim) {
+    std::vector<TensorPtr> ts = tensor_sequence(tensors, op);
+    py::gil_scoped_release nogil;
+    return F(ts, dim);
+  };
+}
+
 py::object values_indices(const char* name, std::pair<TensorPtr, TensorPtr> r) {
   return return_types()[name](py::cast(r.first), py::cast(r.second));
 }
@@ -113,8 +128,12 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   cls.def("__pow__", [](const TensorPtr& x, py::handle e) -> py::object {
     if (!is_operand(e)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
     TensorPtr te = operand(e, "pow");
-    py::gil_scoped_release nogil;
-    return py::cast(pow_op(x, te));
+    TensorPtr r;
+    {
+      py::gil_scoped_release nogil;
+      r = pow_op(x, te);
+    }
+    return py::cast(r);  // with the GIL: it creates a Python object
   });
 
   // elementwise binary
@@ -170,9 +189,9 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   def_op(m, cls, "index_select", [](const TensorPtr& x, int64_t dim, const TensorPtr& index) { return index_select(x, dim, index); },
          py::arg("dim"), py::arg("index"), GilRelease());
 
-  m.def("cat", &cat, py::arg("tensors"), py::arg("dim") = 0, GilRelease());
-  m.def("concat", &cat, py::arg("tensors"), py::arg("dim") = 0, GilRelease());
-  m.def("stack", &stack, py::arg("tensors"), py::arg("dim") = 0, GilRelease());
+  m.def("cat", join<cat>("cat"), py::arg("tensors"), py::arg("dim") = 0);
+  m.def("concat", join<cat>("cat"), py::arg("tensors"), py::arg("dim") = 0);
+  m.def("stack", join<stack>("stack"), py::arg("tensors"), py::arg("dim") = 0);
 
   // linear algebra
   def_op(m, cls, "matmul", [](const TensorPtr& a, const TensorPtr& b) { return matmul(a, b); }, py::arg("other"), GilRelease());

@@ -205,10 +205,34 @@ std::optional<DType> opt_dtype(py::handle h, const char* op) {
   return cast_arg<DType>(h, op, "dtype", "a fastnn.dtype");
 }
 
+PyTypeObject* tensor_type = nullptr;
+traverseproc pybind_traverse = nullptr;  // pybind11's traversal of an instance's __dict__ and type
+
+// The garbage collector's view of a Tensor: its __dict__, and, when this Python object is the only owner
+// of the tensor and the tensor the only owner of its grad_fn, the Python objects of a custom Function's
+// node. So a cycle through C++, y -> grad_fn -> ctx -> y (ctx.y = y), is collected, as in torch.
+int traverse_tensor(PyObject* self, visitproc visit, void* arg) {
+  if (Py_TYPE(self)->tp_dictoffset == tensor_type->tp_dictoffset) {
+    if (int r = pybind_traverse(self, visit, arg)) return r;
+  } else {
+    // a Python subclass whose dict offset differs (Parameter): CPython's traversal of the subclass has
+    // visited the __dict__, and a second visit would make the GC count it as referenced from outside
+    Py_VISIT(Py_TYPE(self));
+  }
+  auto v_h = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+  if (!v_h.holder_constructed()) return 0;
+  const TensorPtr& t = v_h.holder<TensorPtr>();
+  if (t.use_count() != 1 || !t->grad_fn() || t->grad_fn().use_count() != 1) return 0;
+  return traverse_function_node(*t->grad_fn(), visit, arg);
+}
+
 }  // namespace
 
 TensorClass bind_tensor(py::module_& m) {
-  TensorClass cls(m, "Tensor");
+  TensorClass cls(m, "Tensor", py::dynamic_attr());  // attributes on tensors, as torch; and GC tracking
+  tensor_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  pybind_traverse = tensor_type->tp_traverse;
+  tensor_type->tp_traverse = traverse_tensor;
   cls.def(py::init([](const TensorPtr& t) { return t->detach(); }), py::arg("data"))
       .def_property_readonly("shape", [](const TensorPtr& t) { return make_size(t->shape()); })
       .def_property_readonly("dtype", &Tensor::dtype)

@@ -105,6 +105,10 @@ def _deepcopy(self, memo):
     if self.grad is not None:
         new.grad = self.grad.detach().clone()
     memo[id(self)] = new
+    if self.__dict__:  # attributes set on the tensor, as torch copies them
+        import copy
+
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
     return new
 
 

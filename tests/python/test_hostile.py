@@ -183,6 +183,8 @@ NAMED_ERRORS = [  # (snippet, exception type, text the message must contain): fo
     ("ones(0, dtype=fastnn.int64).__index__()", "RuntimeError", "[index] a Tensor with 0 elements"),
     ("int(ones(2))", "RuntimeError", "[int] a Tensor with 2 elements"),
     ("float(ones(0))", "RuntimeError", "[float] a Tensor with 0 elements"),
+    ("fastnn.cat(fastnn.tensor(1.0), False)", "TypeError", "[cat] tensors must be a sequence of Tensors, got Tensor"),
+    ("fastnn.stack([1, 2])", "TypeError", "[stack] tensors must be a sequence of Tensors, got list"),
 ]
 
 

@@ -217,10 +217,8 @@ def test_tensor_in_a_cycle_with_a_module_is_collected():
     assert _counts() == base, "a tensor in a cycle with a module outlived the cycle"
 
 
-@pytest.mark.xfail(strict=True, reason="a tensor stored on a custom Function's ctx (ctx.y = y) forms a cycle through "
-                   "C++ (y -> grad_fn -> ctx -> y) that Python's GC cannot see: the Tensor type has no tp_traverse "
-                   "(bindings/tensor.cpp; torch visits the grad_fn's ctx there). Reported; save_for_backward avoids it")
 def test_output_stored_on_function_ctx_is_collected():
+    # a cycle through C++ (y -> grad_fn -> ctx -> y): the Tensor type's GC traversal visits the node's ctx
     base = _counts()
 
     class Double(fastnn.autograd.Function):
@@ -237,6 +235,40 @@ def test_output_stored_on_function_ctx_is_collected():
     x = fastnn.ones(1 << 16, requires_grad=True)
     y = Double.apply(x)
     del x, y
+    gc.collect()
+    assert _counts() == base
+
+
+def test_collection_never_frees_what_a_live_graph_still_needs():
+    class Double(fastnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x * 2
+            ctx.y = y
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.y  # ctx must still hold y
+
+    x = fastnn.ones(3, requires_grad=True)
+    y = Double.apply(x)  # y alive: its cycle is reachable
+    gc.collect()
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+
+    x.grad = None
+    z = Double.apply(x) * 3  # the node alive only through z's graph (C++): no Python path to it
+    gc.collect()
+    z.sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0, 6.0]
+
+
+def test_cycle_through_a_tensor_attribute_is_collected():
+    base = _counts()
+    t = fastnn.zeros(1 << 16)
+    t.me = t
+    del t
     gc.collect()
     assert _counts() == base
 
