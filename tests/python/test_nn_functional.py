@@ -479,6 +479,16 @@ def test_losses_all_ignored():
         check_op(lambda m, x, t: m.nn.functional.nll_loss(x, t, reduction=reduction), [x, t], uses_module=True)
 
 
+def test_losses_zero_class_weights():
+    # a class weight of 0 still writes -0 * g; when every target's weight is 0 the mean is 0/0: nan, gradient too
+    x = randn(3, 4)
+    for t in (np.array([0, 1, 3]), np.array([0, 1, 2])):
+        for reduction in REDUCTIONS:
+            for loss in ("nll_loss", "cross_entropy"):
+                check_op(lambda m, x, w, t: getattr(m.nn.functional, loss)(x, t, weight=w.detach(), reduction=reduction),
+                         [x, np.array([0, 0, 0, 1], np.float32), t], uses_module=True)
+
+
 def test_losses_zero_batch():
     # torch: 'mean' over an empty batch is nan, 'sum' is 0
     for reduction in REDUCTIONS:

@@ -925,8 +925,8 @@ def test_nll_cross_entropy(dtype, reduction, data):
     ignore = data.draw(st.sampled_from([-100, 0, 1]), "ignore_index")
     arrays, preps = [x, t], [px, None]
     weighted = data.draw(st.booleans(), "weight")
-    if weighted:  # positive: with a zero total weight torch's mean gradient is -0/0 = nan, fastnn's 0
-        arrays.append(data.draw(hnp.arrays(dtype, (c,), elements=weight_values(dtype, 0.25))))
+    if weighted:  # zeros included: a zero total weight makes the mean and its gradient -0/0 = nan, as in torch
+        arrays.append(data.draw(hnp.arrays(dtype, (c,), elements=st.one_of(st.just(0.0), weight_values(dtype)))))
         preps.append(None)
 
     def fn(a, b, *w):

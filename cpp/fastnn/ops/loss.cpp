@@ -167,9 +167,9 @@ TensorPtr target_weights(const TensorPtr& target, const TensorPtr& weight, int64
 class NllLossBackward : public Node {
  public:
   NllLossBackward(const TensorPtr& target, const TensorPtr& weights, Shape logp_shape, Shape input_shape, double total,
-                  Reduction r, IntList perm)
+                  Reduction r, int64_t ignore_index, IntList perm)
       : target_(target), weights_(weights), logp_shape_(std::move(logp_shape)), input_shape_(std::move(input_shape)),
-        total_(total), r_(r), perm_(std::move(perm)) {}
+        total_(total), r_(r), ignore_index_(ignore_index), perm_(std::move(perm)) {}
   // torch runs inputs with spatial dims through nll_loss2d
   std::string name() const override { return input_shape_.size() >= 3 ? "NllLoss2DBackward0" : "NllLossBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
@@ -183,7 +183,7 @@ class NllLossBackward : public Node {
       const scalar_t* pg = g->data<scalar_t>();
       const int64_t* t = target->data<int64_t>();
       for (int64_t i = 0; i < m; ++i) {
-        if (pw[i] == 0) continue;
+        if (t[i] == ignore_index_) continue;  // a zero class weight is still written: -0 * g, or nan when total is 0
         scalar_t gv = r_ == Reduction::None ? pg[i] : pg[0];
         if (r_ == Reduction::Mean) gv = scalar_t(gv / total_);
         out[i * c + t[i]] = -pw[i] * gv;
@@ -206,6 +206,7 @@ class NllLossBackward : public Node {
   Shape logp_shape_, input_shape_;
   double total_;
   Reduction r_;
+  int64_t ignore_index_;
   IntList perm_;
 };
 
@@ -366,7 +367,8 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
       perm.push_back(input->dim() - 1);
       for (int64_t d = 1; d < input->dim() - 1; ++d) perm.push_back(d);
     }
-    auto node = std::make_shared<NllLossBackward>(s.target, w, s.logp->shape(), input->shape(), total, reduction, perm);
+    auto node = std::make_shared<NllLossBackward>(s.target, w, s.logp->shape(), input->shape(), total, reduction, ignore_index,
+                                                  perm);
     TensorPtr none;
     record(node, {&input, &none}, {&out});
   }
