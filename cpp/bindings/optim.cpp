@@ -6,8 +6,8 @@
 namespace fastnn::bindings {
 
 void bind_optim(py::module_& m) {
-  m.def("_sgd_step", [](const std::vector<TensorPtr>& params, const std::vector<OptionalTensor>& momentum_buffers, double lr, double momentum,
-                        double dampening, double weight_decay, bool nesterov, bool maximize) {
+  m.def("_sgd_step", [](const std::vector<TensorPtr>& params, const std::vector<OptionalTensor>& momentum_buffers,
+                        double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool maximize) {
     SGDOptions o{lr, momentum, dampening, weight_decay, nesterov, maximize};
     std::vector<TensorPtr> buffers = or_null(momentum_buffers);
     {
