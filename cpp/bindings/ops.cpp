@@ -108,6 +108,7 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   def_op(m, cls, "abs", [](const TensorPtr& x) { return abs(x); }, GilRelease());
   def_op(m, cls, "relu", [](const TensorPtr& x) { return relu(x); }, GilRelease());
   def_op(m, cls, "sigmoid", [](const TensorPtr& x) { return sigmoid(x); }, GilRelease());
+  def_op(m, cls, "reciprocal", [](const TensorPtr& x) { return reciprocal(x); }, GilRelease());
   def_op(m, cls, "tanh", [](const TensorPtr& x) { return tanh(x); }, GilRelease());
   def_op(m, cls, "clamp", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());
   def_op(m, cls, "clip", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());

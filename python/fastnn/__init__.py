@@ -41,6 +41,7 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     neg,
     permute,
     pow,
+    reciprocal,
     relu,
     reshape,
     set_num_threads,

@@ -48,6 +48,12 @@ def _xfail(reason):
 GRAPHS = [
     ("add", lambda m, a, b: a + b),
     ("add_scalar", lambda m, a, b: a + 1),
+    ("radd", lambda m, a, b: 1 + a),
+    ("rsub", lambda m, a, b: 1 - a),
+    ("rmul", lambda m, a, b: 2 * a),
+    ("rdiv", lambda m, a, b: 2 / a),
+    ("rpow", lambda m, a, b: 2 ** a),
+    ("reciprocal", lambda m, a, b: a.reciprocal()),
     ("sub", lambda m, a, b: a - b),
     ("mul", lambda m, a, b: a * b),
     ("mul_scalar", lambda m, a, b: a * 2),
@@ -106,8 +112,6 @@ GRAPHS = [
     ("mlp", lambda m, a, b: F_NN[m].linear(F_NN[m].linear(a, b).relu(), b.t()[1:]).sum()),
     ("slice_full_then_part", lambda m, a, b: a[:, 1:]),
     # Known differences, kept so they turn into failures once fixed (strict xfail).
-    pytest.param("rsub", lambda m, a, b: 1 - a, marks=_xfail("1 - a records SubBackward0 with a None edge, "
-                                                             "torch RsubBackward1 with one edge")),
     pytest.param("reshape_copy", lambda m, a, b: a.t().reshape(6),
                  marks=_xfail("a reshape that copies ends in ViewBackward0, torch in UnsafeViewBackward0")),
     pytest.param("cross_entropy", lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([0, 2])),

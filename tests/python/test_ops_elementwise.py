@@ -25,6 +25,8 @@ UNARY = [
     ("relu", lambda x: x.relu(), (-2, 2)),
     ("sigmoid", lambda x: x.sigmoid(), (-4, 4)),
     ("tanh", lambda x: x.tanh(), (-3, 3)),
+    ("reciprocal", lambda x: x.reciprocal(), (0.2, 3)),
+    ("reciprocal_neg", lambda x: x.reciprocal(), (-3, -0.2)),
     ("clamp_both", lambda x: x.clamp(-0.5, 0.7), (-2, 2)),
     ("clamp_min", lambda x: x.clamp(min=0.3), (-2, 2)),
     ("clamp_max", lambda x: x.clamp(max=-0.1), (-2, 2)),
@@ -68,7 +70,7 @@ def test_unary_gradcheck(name, fn, dom):
     gradcheck_op(lambda x: fn(x.t()), [arr])
 
 
-MODULE_UNARY = ["neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh"]
+MODULE_UNARY = ["neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "reciprocal"]
 
 
 @pytest.mark.parametrize("name", MODULE_UNARY)

@@ -42,50 +42,20 @@ void record_linear(const char* name, const TensorPtr& out, const TensorPtr& a, c
 class ProductBackward : public Node {
  public:
   enum Kind { Mul, Div, Pow };
-  ProductBackward(Kind kind, const TensorPtr& a, const TensorPtr& b) : kind_(kind) {
+  // A number base (2 ** x) has no edge, as in torch's PowBackward2: the node's only input is the exponent.
+  ProductBackward(Kind kind, const TensorPtr& a, const TensorPtr& b)
+      : kind_(kind), number_base_(kind == Pow && a->is_wrapped_number()) {
     bool need_a = any_requires_grad({&a}), need_b = any_requires_grad({&b});
     if (need_b || kind != Mul) a_ = SavedTensor(a);
     if (need_a || kind != Mul) b_ = SavedTensor(b);
   }
-  std::string name() const override { return kind_ == Mul ? "MulBackward0" : kind_ == Div ? "DivBackward0" : "PowBackward1"; }
+  bool number_base() const { return number_base_; }
+  std::string name() const override {
+    return kind_ == Mul ? "MulBackward0" : kind_ == Div ? "DivBackward0" : number_base_ ? "PowBackward2" : "PowBackward1";
+  }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
-    const TensorPtr& g = grads[0];
-    std::vector<TensorPtr> r(2);
-    TensorPtr a = a_.defined() ? a_.unpack(*this) : nullptr, b = b_.defined() ? b_.unpack(*this) : nullptr;
-    const Shape& sa = output_shape_of(0);
-    const Shape& sb = output_shape_of(1);
-    if (kind_ == Mul) {
-      if (needs_input_grad(0)) r[0] = grad_for(mul(g, b), sa, a_type_);
-      if (needs_input_grad(1)) r[1] = grad_for(mul(g, a), sb, b_type_);
-    } else if (kind_ == Div) {
-      if (needs_input_grad(0)) r[0] = grad_for(div(g, b), sa, a_type_);
-      // -g * ((a / b) / b), as torch: (a * g) / (b * b) underflows to 0 / 0 or overflows for tiny or huge b
-      if (needs_input_grad(1)) r[1] = grad_for(neg(mul(g, div(div(a, b), b))), sb, b_type_);
-    } else {
-      // d/da a^b = b * a^(b-1), taken as 0 where b == 0 (also at a == 0);
-      // d/db a^b = a^b * log(a), taken as 0 where a == 0 and b >= 0.
-      // Computed in the result's dtype: a number operand may be an int or a bool.
-      TensorPtr af = cast(a, g->dtype()), bf = cast(b, g->dtype());
-      if (needs_input_grad(0)) {
-        // g * (b * a^(b-1)) in torch's order: (g * b) underflows for tiny b, then 0 * inf is nan at a == 0
-        TensorPtr d = mul(g, mul(bf, pow(af, sub(bf, scalar_tensor(1, DType::Int64, true), 1))));
-        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
-        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
-          map_binary<scalar_t, scalar_t>(*safe, *d, *bf, [](scalar_t v, scalar_t e) { return e == 0 ? scalar_t(0) : v; });
-        });
-        r[0] = grad_for(safe, sa, a_type_);
-      }
-      if (needs_input_grad(1)) {
-        TensorPtr d = mul(g, mul(pow(af, bf), log(af)));
-        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
-        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
-          map_ternary<scalar_t>(*safe, *d, *af, *bf,
-                                [](scalar_t v, scalar_t x, scalar_t e) { return x == 0 && e >= 0 ? scalar_t(0) : v; });
-        });
-        r[1] = grad_for(safe, sb, b_type_);
-      }
-    }
-    return r;
+    if (number_base_) return {grads_of_inputs(grads[0], false, needs_input_grad(0))[1]};
+    return grads_of_inputs(grads[0], needs_input_grad(0), needs_input_grad(1));
   }
   void release_saved() override {
     a_.reset();
@@ -99,8 +69,48 @@ class ProductBackward : public Node {
   }
 
  private:
+  // The gradients of both operands (null where not needed).
+  std::vector<TensorPtr> grads_of_inputs(const TensorPtr& g, bool need_a, bool need_b) {
+    std::vector<TensorPtr> r(2);
+    TensorPtr a = a_.defined() ? a_.unpack(*this) : nullptr, b = b_.defined() ? b_.unpack(*this) : nullptr;
+    const Shape& sa = output_shape_of(0);
+    const Shape& sb = output_shape_of(1);
+    if (kind_ == Mul) {
+      if (need_a) r[0] = grad_for(mul(g, b), sa, a_type_);
+      if (need_b) r[1] = grad_for(mul(g, a), sb, b_type_);
+    } else if (kind_ == Div) {
+      if (need_a) r[0] = grad_for(div(g, b), sa, a_type_);
+      // -g * ((a / b) / b), as torch: (a * g) / (b * b) underflows to 0 / 0 or overflows for tiny or huge b
+      if (need_b) r[1] = grad_for(neg(mul(g, div(div(a, b), b))), sb, b_type_);
+    } else {
+      // d/da a^b = b * a^(b-1), taken as 0 where b == 0 (also at a == 0);
+      // d/db a^b = a^b * log(a), taken as 0 where a == 0 and b >= 0.
+      // Computed in the result's dtype: a number operand may be an int or a bool.
+      TensorPtr af = cast(a, g->dtype()), bf = cast(b, g->dtype());
+      if (need_a) {
+        // g * (b * a^(b-1)) in torch's order: (g * b) underflows for tiny b, then 0 * inf is nan at a == 0
+        TensorPtr d = mul(g, mul(bf, pow(af, sub(bf, scalar_tensor(1, DType::Int64, true), 1))));
+        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
+        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
+          map_binary<scalar_t, scalar_t>(*safe, *d, *bf, [](scalar_t v, scalar_t e) { return e == 0 ? scalar_t(0) : v; });
+        });
+        r[0] = grad_for(safe, sa, a_type_);
+      }
+      if (need_b) {
+        TensorPtr d = mul(g, mul(pow(af, bf), log(af)));
+        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
+        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
+          map_ternary<scalar_t>(*safe, *d, *af, *bf,
+                                [](scalar_t v, scalar_t x, scalar_t e) { return x == 0 && e >= 0 ? scalar_t(0) : v; });
+        });
+        r[1] = grad_for(safe, sb, b_type_);
+      }
+    }
+    return r;
+  }
   const Shape& output_shape_of(int i) const { return shapes_[i]; }
   Kind kind_;
+  bool number_base_;
   SavedTensor a_, b_;
   Shape shapes_[2];
   DType a_type_ = DType::Float32, b_type_ = DType::Float32;
@@ -110,7 +120,8 @@ TensorPtr product(ProductBackward::Kind kind, const TensorPtr& a, const TensorPt
   if (any_requires_grad({&a, &b})) {
     auto node = std::make_shared<ProductBackward>(kind, a, b);
     node->set_input_meta(a, b);
-    record(node, {&a, &b}, {&out});
+    if (node->number_base()) record(node, {&b}, {&out});
+    else record(node, {&a, &b}, {&out});
   }
   return out;
 }
@@ -191,15 +202,32 @@ TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha) {
   return out;
 }
 
-TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha) {
+namespace {
+TensorPtr sub_values(const TensorPtr& a, const TensorPtr& b, double alpha) {
   check_defined(a, "sub");
   check_defined(b, "sub", "other");
   FASTNN_CHECK_TYPE(a->dtype() != DType::Bool && b->dtype() != DType::Bool,
                     "[sub] subtraction with a bool tensor is not supported; use logical_xor or ~ instead");
   DType dt = result_type({a.get(), b.get()});
   check_alpha(dt, alpha, "sub");
-  TensorPtr out = alpha == 1 ? arith(a, b, "sub", dt, SubOneF{}) : arith(a, b, "sub", dt, SubF{alpha});
+  return alpha == 1 ? arith(a, b, "sub", dt, SubOneF{}) : arith(a, b, "sub", dt, SubF{alpha});
+}
+}  // namespace
+
+TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha) {
+  TensorPtr out = sub_values(a, b, alpha);
   if (any_requires_grad({&a, &b})) record_linear("SubBackward0", out, a, b, -alpha);
+  return out;
+}
+
+TensorPtr rsub(const TensorPtr& a, const TensorPtr& other) {
+  check_defined(other, "sub");
+  if (!other->is_wrapped_number()) return sub(other, a, 1);
+  TensorPtr out = sub_values(other, a, 1);
+  Shape sa = a->shape();
+  DType da = a->dtype();
+  record_grad_only("RsubBackward1", out, {a},
+                   [=](const TensorPtr& g) { return std::vector<TensorPtr>{grad_for(neg(g), sa, da)}; });
   return out;
 }
 

@@ -75,6 +75,7 @@ TensorPtr abs(const TensorPtr& x);
 TensorPtr relu(const TensorPtr& x);
 TensorPtr sigmoid(const TensorPtr& x);
 TensorPtr tanh(const TensorPtr& x);
+TensorPtr reciprocal(const TensorPtr& x);
 TensorPtr clamp(const TensorPtr& x, OptDouble min, OptDouble max);
 void clamp_(TensorPtr& x, OptDouble min, OptDouble max);
 void relu_(TensorPtr& x);
@@ -83,6 +84,8 @@ TensorPtr pow(const TensorPtr& x, double exponent);
 // ---- elementwise binary with broadcasting (binary.cpp) ----
 TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha);
 TensorPtr sub(const TensorPtr& a, const TensorPtr& b, double alpha);
+// other - a (Python's `1 - a`): for a number `other`, torch's RsubBackward1 with a's edge only.
+TensorPtr rsub(const TensorPtr& a, const TensorPtr& other);
 TensorPtr mul(const TensorPtr& a, const TensorPtr& b);
 TensorPtr div(const TensorPtr& a, const TensorPtr& b);
 TensorPtr pow(const TensorPtr& a, const TensorPtr& b);

@@ -13,4 +13,5 @@
   X(abs, AbsBackward0, NUMERIC, INPUT, std::abs(x), v > 0 ? g : v < 0 ? -g : scalar_t(0))          \
   X(relu, ReluBackward0, NUMERIC, OUTPUT, x < 0 ? scalar_t(0) : x, v <= 0 ? scalar_t(0) : g)    \
   X(sigmoid, SigmoidBackward0, FLOAT, OUTPUT, 1 / (1 + std::exp(-x)), g * v * (1 - v))             \
-  X(tanh, TanhBackward0, FLOAT, OUTPUT, std::tanh(x), g * (1 - v * v))
+  X(tanh, TanhBackward0, FLOAT, OUTPUT, std::tanh(x), g * (1 - v * v))                            \
+  X(reciprocal, ReciprocalBackward0, FLOAT, OUTPUT, 1 / x, -g * (v * v))
