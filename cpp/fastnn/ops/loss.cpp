@@ -112,7 +112,8 @@ struct NllShape {
   int64_t classes;
 };
 
-NllShape nll_flatten(const TensorPtr& input, const TensorPtr& target, const char* op) {
+// Checks an nll problem's arguments; returns the target shape the input calls for.
+Shape check_nll(const TensorPtr& input, const TensorPtr& target, const char* op) {
   check_defined(input, op);
   check_defined(target, op, "target");
   FASTNN_CHECK_TYPE(target->dtype() == DType::Int64, "[", op, "] expected target of dtype int64 (class indices), got ",
@@ -120,19 +121,28 @@ NllShape nll_flatten(const TensorPtr& input, const TensorPtr& target, const char
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
   int64_t nd = input->dim();
   FASTNN_CHECK(nd >= 1, "[", op, "] input must have at least 1 dimension (C) or (N, C, ...), got a 0-d tensor");
-  NllShape s;
   if (nd == 1) {
     FASTNN_CHECK(target->dim() == 0, "[", op, "] for input of shape ", input->shape(), " expected a 0-d target, got shape ",
                  target->shape());
-    s.classes = input->shape()[0];
-    s.logp = reshape(input, {1, s.classes});
-    s.target = reshape(target, {1});
-    return s;
+    return {};
   }
   Shape expected{input->shape()[0]};
   expected.insert(expected.end(), input->shape().begin() + 2, input->shape().end());
   FASTNN_CHECK(target->shape() == expected, "[", op, "] expected target of shape ", expected, " for input of shape ",
                input->shape(), ", got ", target->shape());
+  return expected;
+}
+
+NllShape nll_flatten(const TensorPtr& input, const TensorPtr& target, const char* op) {
+  Shape expected = check_nll(input, target, op);
+  int64_t nd = input->dim();
+  NllShape s;
+  if (nd == 1) {
+    s.classes = input->shape()[0];
+    s.logp = reshape(input, {1, s.classes});
+    s.target = reshape(target, {1});
+    return s;
+  }
   s.classes = input->shape()[1];
   s.none_shape = expected;
   IntList perm{0};
@@ -329,6 +339,16 @@ TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorP
 
 TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
                    int64_t ignore_index) {
+  if (input && (input->dim() == 3 || input->dim() > 4)) {
+    // torch runs these through nll_loss2d on an (N, C, H, W) view of the input (a view the graph shows)
+    check_nll(input, target, "nll_loss");
+    const Shape& in = input->shape();
+    int64_t rest = 1;
+    for (size_t d = 3; d < in.size(); ++d) rest *= in[d];
+    TensorPtr out = nll_loss(reshape(input, {in[0], in[1], in[2], rest}), reshape(target, {in[0], in[2], rest}), weight,
+                             reduction, ignore_index);
+    return reduction == Reduction::None ? reshape(out, target->shape()) : out;
+  }
   NllShape s = nll_flatten(input, target, "nll_loss");
   if (weight)
     FASTNN_CHECK(weight->dim() == 1 && weight->shape()[0] == s.classes, "[nll_loss] weight tensor should be defined "
@@ -336,8 +356,6 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
   TensorPtr w = target_weights(s.target, weight, s.classes, ignore_index, input->dtype(), "nll_loss");
   TensorPtr out;
   double total = 0;
-  // torch views a 3-D or >4-D 'none' result from nll_loss2d's (N, 1, L) output: the grad_fn is then a view's
-  bool view_out = reduction == Reduction::None && (input->dim() == 3 || input->dim() > 4);
   {
     GradModeGuard no_grad(false);
     // picked[i] = logp[i, target[i]]
@@ -354,9 +372,7 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
         p[i] = wp[i] == 0 ? scalar_t(0) : -wp[i] * base[i * lp.strides()[0] + t[i] * lp.strides()[1]];
       for (int64_t i = 0; i < m; ++i) total += double(wp[i]);
     });
-    int64_t n = input->shape()[0];
-    if (view_out) out = reshape(picked, {n, 1, n ? m / n : 0});
-    else if (reduction == Reduction::None) out = input->dim() == 1 ? reshape(picked, {}) : reshape(picked, s.none_shape);
+    if (reduction == Reduction::None) out = input->dim() == 1 ? reshape(picked, {}) : reshape(picked, s.none_shape);
     else if (reduction == Reduction::Sum) out = sum(picked);
     else out = div(sum(picked), scalar_tensor(total, input->dtype(), false));
   }
@@ -369,10 +385,9 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
     }
     auto node = std::make_shared<NllLossBackward>(s.target, w, s.logp->shape(), input->shape(), total, reduction, ignore_index,
                                                   perm);
-    TensorPtr none;
-    record(node, {&input, &none}, {&out});
+    record(node, {&input}, {&out});  // the target is not differentiable: no edge, as in torch
   }
-  return view_out ? reshape(out, s.none_shape) : out;
+  return out;
 }
 
 TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
