@@ -100,7 +100,13 @@ TensorPtr reshape(const TensorPtr& t, IntList shape) {
   check_defined(t, "reshape");
   Shape s = infer_shape(std::move(shape), t->numel(), "reshape");
   if (view_strides(t->shape(), t->strides(), s)) return view(t, s);
-  return view(clone(t), s);
+  // torch's _unsafe_view of a copy: the result owns the copy's memory, it is not a view (UnsafeViewBackward0)
+  TensorPtr copy = clone(t);
+  TensorPtr out = Tensor::make(copy->storage(), s, *view_strides(copy->shape(), copy->strides(), s), copy->offset(),
+                               copy->dtype());
+  Shape in = t->shape();
+  record_grad_only("UnsafeViewBackward0", out, {copy}, [in](const TensorPtr& g) { return reshape_grad(g, in); });
+  return out;
 }
 
 TensorPtr flatten(const TensorPtr& t, int64_t start_dim, int64_t end_dim) {
