@@ -24,6 +24,9 @@ def _finish(t, requires_grad):
     if not isinstance(requires_grad, (bool, int)):
         raise TypeError(f"[{_finish_op(t)}] requires_grad must be a bool, got {type(requires_grad).__name__}")
     if requires_grad:
+        if not t.is_floating_point():
+            raise RuntimeError(f"[{_finish_op(t)}] Only Tensors of floating point dtype can require gradients "
+                               f"(got {str(t.dtype).replace('fastnn.', '')})")
         t.requires_grad_(True)
     return t
 

@@ -1,6 +1,6 @@
 """Tensor methods written in Python: printing, conversions, iteration and in-place random fills."""
 
-
+import copy
 
 from fastnn import _C, _tensor_str
 from fastnn._C import Tensor
@@ -97,18 +97,37 @@ def _normal_(self, mean=0.0, std=1.0):
     return self
 
 
+def _like(self, data):
+    """`data` as a tensor of self's class with self's requires_grad (a Parameter stays a Parameter)."""
+    return type(self)(data, self.requires_grad) if type(self) is not Tensor else data.requires_grad_(self.requires_grad)
+
+
+def _copy(self):
+    """copy.copy: a new leaf sharing self's memory, with self's attributes (as torch)."""
+    new = _like(self, self.detach())
+    new.__dict__.update(self.__dict__)
+    return new
+
+
 def _deepcopy(self, memo):
     if id(self) in memo:
         return memo[id(self)]
-    data = self.detach().clone()
-    new = type(self)(data, self.requires_grad) if type(self) is not Tensor else data.requires_grad_(self.requires_grad)
+    if not self.is_leaf:
+        raise RuntimeError("[deepcopy] Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                           "protocol at the moment.  If you were attempting to deepcopy a module, this may be because "
+                           "of a torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
+    base = self._base
+    if base is not None and base.is_contiguous() and base.storage_offset() == 0:
+        # a view of its base's copy: tensors that shared memory still do after one deepcopy (torch memoizes storages)
+        data = _C._as_strided(copy.deepcopy(base, memo).detach(), list(self.shape), list(self.stride()),
+                              self.storage_offset())
+    else:
+        data = self.detach().clone()
+    new = _like(self, data)
     if self.grad is not None:
         new.grad = self.grad.detach().clone()
     memo[id(self)] = new
-    if self.__dict__:  # attributes set on the tensor, as torch copies them
-        import copy
-
-        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    new.__dict__.update(copy.deepcopy(self.__dict__, memo))  # attributes set on the tensor, as torch copies them
     return new
 
 
@@ -171,6 +190,7 @@ _methods = {
     "__iter__": _iter,
     "__format__": _format,
     "__deepcopy__": _deepcopy,
+    "__copy__": _copy,
     "__array__": _array,
     "__array_priority__": 1000,
     "to": _to,

@@ -355,23 +355,33 @@ def test_deepcopy_of_parameters_and_memo():
         assert type(lin2.weight) is m.nn.Parameter
 
 
-@pytest.mark.xfail(strict=True, reason="deepcopy of a non-leaf silently makes a leaf; torch refuses it")
 def test_deepcopy_of_non_leaf_is_refused():
     with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
         copy.deepcopy(fastnn.ones(2, requires_grad=True) * 2)
 
 
-@pytest.mark.xfail(strict=True, reason="deepcopy does not keep views sharing storage with their base")
 def test_deepcopy_keeps_storage_sharing():
     x = fastnn.arange(4.0)
-    a, b = copy.deepcopy([x, x[1:]])
-    assert b.data_ptr() - a.data_ptr() == 4
+    for pair in ([x, x[1:]], [x[1:], x]):
+        a, b = copy.deepcopy(pair)
+        assert abs(b.data_ptr() - a.data_ptr()) == 4 and a.data_ptr() != x.data_ptr()
+    a, b = copy.deepcopy([x[::2], x.view(2, 2).t()])  # two views of one base: one copy of it behind both
+    assert a.tolist() == [0.0, 2.0] and b.tolist() == [[0.0, 2.0], [1.0, 3.0]] and a.data_ptr() == b.data_ptr()
+    a.add_(10)
+    assert b.tolist() == [[10.0, 12.0], [1.0, 3.0]] and x.tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
-@pytest.mark.xfail(strict=True, reason="copy.copy of a Tensor is not supported (tries to pickle)")
 def test_shallow_copy():
-    x = fastnn.tensor([1.0, 2.0])
-    assert copy.copy(x).tolist() == [1.0, 2.0]
+    # as torch: a new leaf sharing the memory, with requires_grad, class and attributes kept
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    x.tag = "w"
+    y = copy.copy(x * 2)
+    assert y.tolist() == [2.0, 4.0] and y.is_leaf and y.requires_grad
+    y = copy.copy(x)
+    assert y is not x and y.data_ptr() == x.data_ptr() and y.tag == "w" and y.requires_grad
+    p = fastnn.nn.Parameter(fastnn.ones(2))
+    q = copy.copy(p)
+    assert type(q) is fastnn.nn.Parameter and q.data_ptr() == p.data_ptr()
 
 
 def test_setting_python_attributes_on_a_tensor():
