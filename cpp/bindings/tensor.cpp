@@ -5,6 +5,7 @@
 #include "fastnn/autograd/engine.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
+#include "fastnn/autograd/view_history.h"
 #include "fastnn/error.h"
 
 namespace fastnn::bindings {
@@ -205,6 +206,12 @@ std::optional<DType> opt_dtype(py::handle h, const char* op) {
   return cast_arg<DType>(h, op, "dtype", "a fastnn.dtype");
 }
 
+// `t` with its view history rebuilt if its base took a new one since (as torch shows it).
+const TensorPtr& fresh(const TensorPtr& t) {
+  refresh_view_history(t);
+  return t;
+}
+
 PyTypeObject* tensor_type = nullptr;
 traverseproc pybind_traverse = nullptr;  // pybind11's traversal of an instance's __dict__ and type
 
@@ -237,11 +244,12 @@ TensorClass bind_tensor(py::module_& m) {
       .def_property_readonly("shape", [](const TensorPtr& t) { return make_size(t->shape()); })
       .def_property_readonly("dtype", &Tensor::dtype)
       .def_property_readonly("ndim", &Tensor::dim)
-      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def_property_readonly("is_leaf", [](const TensorPtr& t) { return fresh(t)->is_leaf(); })
       .def_property_readonly("_version", &Tensor::version)
       .def_property_readonly("_base", &Tensor::base)
-      .def_property_readonly("grad_fn", &Tensor::grad_fn)
-      .def_property("requires_grad", &Tensor::requires_grad, &Tensor::set_requires_grad)
+      .def_property_readonly("grad_fn", [](const TensorPtr& t) { return fresh(t)->grad_fn(); })
+      .def_property("requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); },
+                    &Tensor::set_requires_grad)
       .def_property("grad", &Tensor::grad, [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
       .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)

@@ -75,8 +75,8 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
     base_ = std::move(base);
   }
   // True when the base took a new history (an in-place op under autograd) after this view was
-  // made: the view's own history is then stale (torch would rebuild it; fastnn refuses to use it).
-  bool view_history_is_stale() const { return base_ && requires_grad() && base_->grad_fn().get() != base_history_; }
+  // made: the view's own history is then stale, and is rebuilt from the base's (autograd/view_history.h).
+  bool view_history_is_stale() const { return base_ && base_->grad_fn().get() != base_history_; }
   // A 0-d tensor made from a Python number: takes part in type promotion by kind only.
   bool is_wrapped_number() const { return wrapped_number_; }
   void set_wrapped_number(bool v) { wrapped_number_ = v; }

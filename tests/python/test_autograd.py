@@ -40,8 +40,52 @@ def _setitem(x, v):
     return x
 
 
-def _xfail(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
+# In-place writes into views (torch's CopySlices; views of the base then regenerate as AsStridedBackward0).
+def _mul_into_view(m, a, b):
+    x = a * 2
+    x[:, 1:].mul_(b[:, :2])
+    return x
+
+
+def _views_regenerated(m, a, b):
+    x = a * 1
+    u = x.t()  # taken before the writes: its history is rebuilt from x's
+    x[0].mul_(3)
+    x[:, 2].clamp_(max=1.2)
+    return u
+
+
+def _into_grad_free_buffer(m, a, b):
+    z = m.zeros(2, 3)
+    z[1, :2] = b[0, 1:] * 3
+    return z * a
+
+
+def _add_then_fill(m, a, b):
+    x = a * 1
+    x[0].add_(b[1], alpha=2)
+    x.view(6)[::2].fill_(0.5)
+    return x
+
+
+def _expanded_view_after_write(m, a, b):
+    x = a * 1
+    e = x[0:1].expand(3, 3)  # reaches each element of x[0] three times: gradients add up
+    x[1].zero_()
+    return e
+
+
+def _into_transposed_view(m, a, b):
+    x = (a * 1).t()
+    x[1] = b[0, :2]
+    return x
+
+
+def _augmented_assignment(m, a, b):
+    x = a * 1
+    x[0] += b[1]
+    x[1] *= 2
+    return x
 
 
 # name -> fn(lib, a, b) with a, b of shape (2, 3) requiring grad.
@@ -111,13 +155,17 @@ GRAPHS = [
     ("inplace_relu", lambda m, a, b: (a * 1).relu_()),
     ("mlp", lambda m, a, b: F_NN[m].linear(F_NN[m].linear(a, b).relu(), b.t()[1:]).sum()),
     ("slice_full_then_part", lambda m, a, b: a[:, 1:]),
-    # Known differences, kept so they turn into failures once fixed (strict xfail).
     ("reshape_copy", lambda m, a, b: a.t().reshape(6)),
     ("cross_entropy", lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([0, 2]))),
     ("nll_loss_2d", lambda m, a, b: F_NN[m].nll_loss(a.view(1, 2, 3), m.tensor([[0, 1, 1]]))),
-    pytest.param("setitem", lambda m, a, b: _setitem(a * 1, b[1]),
-                 marks=_xfail("in-place write into a view of a tensor that requires grad (CopySlices) "
-                              "is not supported")),
+    ("setitem", lambda m, a, b: _setitem(a * 1, b[1])),
+    ("mul_into_view", _mul_into_view),
+    ("views_regenerated", _views_regenerated),
+    ("into_grad_free_buffer", _into_grad_free_buffer),
+    ("add_then_fill", _add_then_fill),
+    ("expanded_view_after_write", _expanded_view_after_write),
+    ("into_transposed_view", _into_transposed_view),
+    ("augmented_assignment", _augmented_assignment),
 ]
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import fastnn
@@ -375,14 +376,24 @@ def test_in_place_change_of_leaf_that_requires_grad():
     assert x._version == 0
 
 
-def test_in_place_on_view_of_tensor_requiring_grad_is_refused_clearly():
+def test_in_place_on_views_autograd_cannot_record_is_refused_clearly():
     x = _leaf(2)
-    with pytest.raises(RuntimeError, match=r"\[add_\] in-place modification of a view of a tensor that requires grad "
-                                           r"is not supported"):
-        x[0].add_(1)
-    y = x * 2
-    with pytest.raises(RuntimeError, match=r"\[mul_\] in-place modification of a view"):
-        y[0].mul_(3)
+    for op in (lambda: x[0].add_(1), lambda: x[1:].copy_(ones(1)), lambda: x[0].fill_(2.0)):
+        with pytest.raises(RuntimeError, match=r"a view of a leaf Variable that requires grad is being used in an "
+                                               r"in-place operation"):
+            op()
+    assert x._version == 0
+    # the base must be contiguous (the geometry gradients are mapped by), and the op one recorded step
+    z = fastnn.from_numpy(np.ones((2, 3), np.float32).T)  # a non-contiguous tensor that owns its layout
+    assert not z.is_contiguous() and z._base is None
+    with pytest.raises(RuntimeError, match=r"\[copy_\] in-place modification of a view of a non-contiguous tensor "
+                                           r"under autograd is not supported \(base of shape \[3, 2\], strides \[1, 3\]\)"):
+        z[0] = _leaf(2)
+    w = x * 2
+    with pytest.raises(RuntimeError, match=r"\[mul_\] an in-place op on a view that autograd records as more than "
+                                           r"one step"):
+        w[0].mul_(_leaf(1).double().sum())  # float32 view, float64 operand: computed in float64, then converted
+    assert w._version == 0
 
 
 def test_backward_on_tensor_without_grad():

@@ -416,39 +416,63 @@ def test_layout_input_helper_builds_the_requested_views():
         assert (x.storage_offset() > 0) == (layout == "offset")
 
 
-def test_writing_a_grad_value_into_a_view_is_refused():
-    # torch records CopySlices on the base; fastnn does not, so it refuses rather than losing the gradient
-    w = fastnn.tensor([3.0], requires_grad=True)
-    buf = fastnn.zeros(3)
-    for write in (lambda: buf.__setitem__(slice(0, 1), w * 2), lambda: buf[1:].mul_(w), lambda: buf[0].copy_(w[0]),
-                  lambda: buf.view(3, 1)[2].add_(w)):
-        with pytest.raises(RuntimeError, match="requires grad into a view"):
-            write()
-    assert buf.tolist() == [0.0, 0.0, 0.0] and not buf.requires_grad
-    with fastnn.no_grad():  # without recording there is nothing to lose
+def test_writing_a_grad_value_into_a_view_records_it_on_the_base():
+    # as torch: the buffer takes a CopySlices history and the value's gradient reaches it through the view
+    results = []
+    for lib in (fastnn, torch):
+        w = lib.tensor([3.0], requires_grad=True)
+        buf = lib.zeros(3)
         buf[0:1] = w * 2
-    assert buf.tolist() == [6.0, 0.0, 0.0]
+        buf[1:].mul_(w)
+        buf[1].copy_(w[0])
+        buf.view(3, 1)[2].add_(w)
+        (buf * lib.tensor([1.0, 10.0, 100.0])).sum().backward()
+        results.append((buf.tolist(), buf.requires_grad, w.grad.tolist()))
+    assert results[0] == results[1] == ([6.0, 3.0, 3.0], True, [112.0])
+    buf = fastnn.zeros(3)
+    with fastnn.no_grad():  # without recording the buffer stays grad-free
+        buf[0:1] = fastnn.tensor([3.0], requires_grad=True) * 2
+    assert buf.tolist() == [6.0, 0.0, 0.0] and not buf.requires_grad
 
 
-def test_inplace_on_view_of_tensor_requiring_grad_is_refused():
-    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
-    h = x * 1
-    for write in (lambda: h.__setitem__(0, 5.0), lambda: h[1:].add_(1), lambda: h.view(2, 1).relu_()):
-        with pytest.raises(RuntimeError, match="view of a tensor that requires grad"):
-            write()
+def test_inplace_on_view_of_tensor_requiring_grad_matches_torch():
+    grads = []
+    for lib in (fastnn, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 3
+        h[0] = 5.0
+        h[1:].add_(1)
+        h.view(2, 1).relu_()
+        (h * h).sum().backward()
+        grads.append((h.tolist(), x.grad.tolist()))
+    assert grads[0] == grads[1]
 
 
-def test_view_used_after_base_modified_in_place_is_refused():
-    # torch rebuilds the view's history; fastnn cannot yet, so it refuses instead of a wrong gradient.
-    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
-    b = x * 1
-    v = b[0]
-    b.mul_(2)
-    with pytest.raises(RuntimeError, match="view of a tensor was used after its base was modified"):
-        v * 1
-    w = b[0]  # a view taken after the in-place op is fine
-    (w * 1).backward()
-    assert x.grad.tolist() == [2.0, 0.0]
+def test_view_keeps_its_history_when_its_base_is_detached_in_place():
+    for lib in (fastnn, torch):
+        x = lib.ones(3, requires_grad=True)
+        b = x * 2
+        v = b[1:]
+        b.detach_()
+        name = v.grad_fn.name() if lib is fastnn else type(v.grad_fn).__name__
+        assert v.requires_grad and name == "SliceBackward0"
+        v.sum().backward()
+        assert x.grad.tolist() == [0.0, 2.0, 2.0]
+
+
+def test_view_used_after_base_modified_in_place_gets_its_history_rebuilt():
+    # as torch: the view's history becomes AsStridedBackward0 of the base's new history
+    grads = []
+    for lib in (fastnn, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = x * 1
+        v = b[0]
+        b.mul_(2)
+        name = v.grad_fn.name() if lib is fastnn else type(v.grad_fn).__name__
+        assert name == "AsStridedBackward0"
+        (v * 3 + b[0]).backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1] == [8.0, 0.0]
 
 
 def test_view_of_a_leaf_survives_in_place_updates_of_the_leaf():

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "fastnn/autograd/grad_mode.h"
+#include "fastnn/autograd/view_history.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/ops.h"
 
@@ -87,10 +88,7 @@ std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
 }
 
 Edge gradient_edge(const TensorPtr& t) {
-  FASTNN_CHECK_STATE(!t->view_history_is_stale(),
-                     "a view of a tensor was used after its base was modified by an in-place operation that "
-                     "autograd recorded; its gradient would be wrong (fastnn does not rebuild a view's history). "
-                     "Take the view again after the in-place operation.");
+  refresh_view_history(t);
   if (t->grad_fn()) return {t->grad_fn(), t->output_nr()};
   if (t->requires_grad()) return {t->grad_accumulator(), 0};
   return {};

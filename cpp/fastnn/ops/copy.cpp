@@ -3,6 +3,7 @@
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
+#include "fastnn/autograd/view_history.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
@@ -42,10 +43,9 @@ void check_inplace_shape(const TensorPtr& self, const Shape& shape, const char* 
 
 // The base of a view does not take over the history of a write through the view, so a value that
 // requires grad written into a view would silently lose its gradient: refuse it instead.
+// A value that requires grad written into a view: the base's history will record it (CopySlices).
 static void check_view_write(const TensorPtr& self, bool src_requires_grad, const char* op) {
-  FASTNN_CHECK_STATE(!(src_requires_grad && self->base()), "[", op, "] writing a value that requires grad into a "
-                     "view of another tensor (a slice, an index or a view) is not supported: the gradient would not "
-                     "reach it through the viewed tensor; build the result out of place");
+  if (src_requires_grad && self->base() && GradMode::is_enabled()) check_view_rebase(self, op);
 }
 
 void inplace_with_history(TensorPtr& self, const char* op, bool track,
@@ -54,6 +54,7 @@ void inplace_with_history(TensorPtr& self, const char* op, bool track,
   check_view_write(self, track, op);
   TensorPtr snapshot = self;
   if (track) {
+    refresh_view_history(self);
     snapshot = copy_of(self, self->dtype());
     if (self->grad_fn()) snapshot->set_history(self->grad_fn(), self->output_nr());
   }
@@ -62,18 +63,24 @@ void inplace_with_history(TensorPtr& self, const char* op, bool track,
   FASTNN_CHECK_TYPE(category(result->dtype()) <= category(self->dtype()), "[", op, "] result type ",
                     dtype_name(result->dtype()), " can't be cast to the desired output type ", dtype_name(self->dtype()));
   if (result->dtype() != self->dtype()) result = to_dtype(result, self->dtype());
+  // CopySlices replays the op's node on the view's gradient: one node whose first input is the view
+  FASTNN_CHECK_STATE(!(track && self->base() && result->grad_fn() &&
+                       result->grad_fn()->next_edges()[0].fn != snapshot->grad_fn()),
+                     "[", op, "] an in-place op on a view that autograd records as more than one step (here with "
+                     "a dtype conversion, ", dtype_name(result->dtype()), ") is not supported; use the out-of-place op");
   copy_data(*self, *result);
   self->bump_version();
-  if (track && result->grad_fn()) self->set_history(result->grad_fn(), result->output_nr());
+  if (track && result->grad_fn()) {
+    self->set_history(result->grad_fn(), result->output_nr());
+    if (self->base()) rebase_view_history(self);
+  }
 }
 
 void check_inplace(const TensorPtr& self, const char* op, bool may_overlap) {
   if (GradMode::is_enabled()) {
     FASTNN_CHECK_STATE(!(self->is_leaf() && self->requires_grad()),
                        "a leaf Variable that requires grad is being used in an in-place operation. (", op, ")");
-    FASTNN_CHECK_STATE(!(self->base() && self->requires_grad()), "[", op,
-                       "] in-place modification of a view of a tensor that requires grad is not supported; "
-                       "use the out-of-place op");
+    if (self->base() && self->requires_grad()) check_view_rebase(self, op);
   }
   if (may_overlap) return;
   for (size_t d = 0; d < self->shape().size() && self->numel() > 0; ++d)  // an empty tensor has no overlap
@@ -126,6 +133,7 @@ void copy_(TensorPtr& self, const TensorPtr& src) {
       return std::vector<TensorPtr>{zeros(g->shape(), g->dtype()), to_dtype(sum_to(g, src_shape), src_dtype)};
     });
     record(node, {&self, &src}, {&self});
+    if (self->base()) rebase_view_history(self);
   }
 }
 
@@ -154,6 +162,7 @@ void fill_(TensorPtr& self, double value) {
       return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())};
     });
     record(node, {&self}, {&self});
+    if (self->base()) rebase_view_history(self);
   }
 }
 
