@@ -448,6 +448,22 @@ def test_inplace_on_view_of_tensor_requiring_grad_matches_torch():
     assert grads[0] == grads[1]
 
 
+def test_rebuilt_views_of_empty_and_offset_parts():
+    for lib in (fastnn, torch):
+        a = lib.ones(2, 0, requires_grad=True)
+        x = a * 1
+        u = x[1]
+        x[0].mul_(2)
+        (u.sum() + x.sum()).backward()
+        assert tuple(a.grad.shape) == (2, 0)
+        a = lib.ones(3, requires_grad=True)
+        x = a * 1
+        u = x[2:]
+        x[2].mul_(2)
+        (u * 5 + x.sum()).backward()
+        assert a.grad.tolist() == [1.0, 1.0, 12.0]
+
+
 def test_view_keeps_its_history_when_its_base_is_detached_in_place():
     for lib in (fastnn, torch):
         x = lib.ones(3, requires_grad=True)

@@ -19,7 +19,9 @@ struct ViewGeometry {
       : base_shape(view.base()->shape()), shape(view.shape()), strides(view.strides()),
         offset(view.offset() - view.base()->offset()) {}
   // The view's elements inside `t` (contiguous, of the base's shape): an alias with no autograd history.
-  TensorPtr in(const TensorPtr& t) const { return Tensor::make(t->storage(), shape, strides, t->offset() + offset, t->dtype()); }
+  TensorPtr in(const TensorPtr& t) const {
+    return Tensor::make(t->storage(), shape, strides, t->offset() + offset, t->dtype());
+  }
 };
 
 // The view's gradient placed in a zero gradient of its base; elements the view reaches more than once
@@ -31,6 +33,7 @@ class AsStridedBackward : public Node {
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr g = contiguous(grads[0]);
     TensorPtr out = zeros(geometry_.base_shape, g->dtype());
+    if (g->numel() == 0) return {out};
     const Shape& shape = geometry_.shape;
     const Shape& strides = geometry_.strides;
     FASTNN_DISPATCH_FLOAT(g->dtype(), "as_strided", [&] {
