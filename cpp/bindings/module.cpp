@@ -70,7 +70,7 @@ TensorPtr operand(py::handle h, const char* op) {
   if (is_tensor(h)) return h.cast<TensorPtr>();
   if (PyBool_Check(h.ptr())) return scalar_tensor(h.ptr() == Py_True, DType::Bool, true);
   if (PyLong_Check(h.ptr()) || (!PyFloat_Check(h.ptr()) && PyIndex_Check(h.ptr())))
-    return scalar_tensor(double(int_arg(h, op, "operand")), DType::Int64, true);
+    return int_scalar_tensor(int_arg(h, op, "operand"), true);
   if (PyFloat_Check(h.ptr()) || py::hasattr(h, "__float__")) {
     double v = PyFloat_AsDouble(h.ptr());
     if (v == -1.0 && PyErr_Occurred()) {  // e.g. a class with __float__ (np.float32 itself): name the op

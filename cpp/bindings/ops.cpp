@@ -121,10 +121,13 @@ void bind_ops(py::module_& m, TensorClass& cls) {
     clamp_(t, l, h);
     return t;
   }, py::arg("min") = py::none(), py::arg("max") = py::none());
-  def_op(m, cls, "pow", [](const TensorPtr& x, py::handle e) {
-    TensorPtr te = operand(e, "pow");
+  // add, sub, mul, div and pow also take a number first, as torch's: fastnn.pow(2, x), fastnn.sub(1, x)
+  def_op(m, cls, "pow", [](py::handle x, py::handle e) {
+    TensorPtr tx = operand(x, "pow"), te = operand(e, "pow");
+    FASTNN_CHECK_TYPE(!tx->is_wrapped_number() || !te->is_wrapped_number(), "[pow] expected a Tensor as the base or "
+                      "the exponent, got two numbers");
     py::gil_scoped_release nogil;
-    return pow_op(x, te);
+    return pow_op(tx, te);
   }, py::arg("exponent"));
   cls.def("__pow__", [](const TensorPtr& x, py::handle e) -> py::object {
     if (!is_operand(e)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
@@ -138,25 +141,25 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   });
 
   // elementwise binary
-  def_op(m, cls, "add", [](const TensorPtr& a, py::handle b, double alpha) {
-    TensorPtr tb = operand(b, "add");
+  def_op(m, cls, "add", [](py::handle a, py::handle b, double alpha) {
+    TensorPtr ta = operand(a, "add"), tb = operand(b, "add");
     py::gil_scoped_release nogil;
-    return add(a, tb, alpha);
+    return add(ta, tb, alpha);
   }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
-  def_op(m, cls, "sub", [](const TensorPtr& a, py::handle b, double alpha) {
-    TensorPtr tb = operand(b, "sub");
+  def_op(m, cls, "sub", [](py::handle a, py::handle b, double alpha) {
+    TensorPtr ta = operand(a, "sub"), tb = operand(b, "sub");
     py::gil_scoped_release nogil;
-    return sub(a, tb, alpha);
+    return sub(ta, tb, alpha);
   }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
-  def_op(m, cls, "mul", [](const TensorPtr& a, py::handle b) {
-    TensorPtr tb = operand(b, "mul");
+  def_op(m, cls, "mul", [](py::handle a, py::handle b) {
+    TensorPtr ta = operand(a, "mul"), tb = operand(b, "mul");
     py::gil_scoped_release nogil;
-    return mul(a, tb);
+    return mul(ta, tb);
   }, py::arg("other"));
-  def_op(m, cls, "div", [](const TensorPtr& a, py::handle b) {
-    TensorPtr tb = operand(b, "div");
+  def_op(m, cls, "div", [](py::handle a, py::handle b) {
+    TensorPtr ta = operand(a, "div"), tb = operand(b, "div");
     py::gil_scoped_release nogil;
-    return div(a, tb);
+    return div(ta, tb);
   }, py::arg("other"));
   static const std::pair<const char*, CompareOp> comparisons[] = {{"eq", CompareOp::Eq}, {"ne", CompareOp::Ne},
                                                                    {"lt", CompareOp::Lt}, {"le", CompareOp::Le},
@@ -234,7 +237,11 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   // factories (shape/dtype normalisation lives in python/fastnn/_factories.py)
   m.def("_empty", &empty, GilRelease());
   m.def("_zeros", &zeros, GilRelease());
-  m.def("_full", &full, GilRelease());
+  m.def("_full", [](const Shape& shape, py::handle value, DType dtype) {
+    TensorPtr v = operand(value, "full");
+    py::gil_scoped_release nogil;
+    return full(shape, v, dtype);
+  });
   m.def("_arange", &arange, GilRelease());
   m.def("_eye", &eye, GilRelease());
   m.def("_randn", &randn, GilRelease());

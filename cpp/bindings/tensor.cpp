@@ -165,11 +165,8 @@ void set_item(const TensorPtr& self, py::handle idx, py::handle value) {
     TensorPtr v = operand(value, "setitem");
     FASTNN_CHECK_TYPE(category(v->dtype()) <= category(target->dtype()) || target->dtype() == DType::Bool, "[setitem] cannot ",
                       "assign a ", dtype_name(v->dtype()), " number to a ", dtype_name(target->dtype()), " tensor");
-    const double fill = v->dtype() == DType::Bool    ? double(*v->data<bool>())
-                        : v->dtype() == DType::Int64 ? double(*v->data<int64_t>())
-                                                     : *v->data<double>();
     py::gil_scoped_release nogil;
-    fill_(target, fill);
+    fill_(target, v, "setitem");
   }
 }
 
@@ -304,11 +301,8 @@ TensorClass bind_tensor(py::module_& m) {
       .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, GilRelease())
       .def("fill_", [](TensorPtr t, py::handle v) {
         TensorPtr s = operand(v, "fill_");
-        FASTNN_CHECK(s->dim() == 0, "[fill_] only supports a 0-dimension value tensor, got one with ", s->dim(), " dimensions");
-        double value = 0;
-        FASTNN_DISPATCH_ALL(s->dtype(), "fill_", [&] { value = double(*s->data<scalar_t>()); });
         py::gil_scoped_release nogil;
-        fill_(t, value);
+        fill_(t, s);
         return t;
       })
       .def("zero_", [](TensorPtr t) { zero_(t); return t; }, GilRelease())

@@ -98,6 +98,8 @@ GRAPHS = [
     ("rdiv", lambda m, a, b: 2 / a),
     ("rpow", lambda m, a, b: 2 ** a),
     ("reciprocal", lambda m, a, b: a.reciprocal()),
+    ("number_first_pow", lambda m, a, b: m.pow(2, a)),
+    ("number_first_sub", lambda m, a, b: m.sub(1, a, alpha=2)),
     ("sub", lambda m, a, b: a - b),
     ("mul", lambda m, a, b: a * b),
     ("mul_scalar", lambda m, a, b: a * 2),

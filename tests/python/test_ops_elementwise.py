@@ -275,6 +275,14 @@ def test_scalar_operands(name, fn, scalar, dtype):
     check_op(lambda x: fn(x, scalar), [arr])
 
 
+@pytest.mark.parametrize("scalar", [2, 1.5, -3, np.float64(0.5)], ids=repr)
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow"])
+def test_number_first_module_functions(name, scalar):
+    # fastnn.sub(1, x) and fastnn.pow(2, x) as torch: the number is the first operand (no edge for it)
+    arr = np.array([[0.5, 1, 1.5], [2, 1.25, 3]], np.float32)
+    check_op(lambda m, x: getattr(m, name)(scalar, x), [arr], uses_module=True)
+
+
 def test_sub_bool_rejected():
     for lib in (fastnn, torch):
         for x in (lib.tensor([1.0, 2.0]), lib.tensor([1, 2]), lib.tensor([True, False])):
@@ -831,3 +839,19 @@ def test_large_inplace_noncontiguous():
                      (lambda lib, a: a[::2], lambda v, b: v.fill_(1.5))):
         (fb, _), (tb, _) = _run_inplace_pair(fn, x, y, prep)
         assert_close(fb, tb)
+
+
+def test_large_python_ints_stay_exact_in_int64_ops():
+    # a Python int is an int64 operand, not a double: above 2**53 the values are still exact (as torch)
+    results = []
+    for lib in (fastnn, torch):
+        t = lib.ones(2, dtype=lib.int64)
+        u = lib.zeros(3, dtype=lib.int64)
+        u.fill_(2 ** 53 + 1)
+        u[0] = 2 ** 60 + 1
+        u[1:2] += 2 ** 62 + 3
+        results.append([(t + (2 ** 53 + 1)).tolist(), (t * (2 ** 62 + 3)).tolist(), (t - (-2 ** 63)).tolist(),
+                        lib.add(0, 2 ** 63 - 1).tolist(), lib.full((2,), 2 ** 53 + 1).tolist(), u.tolist(),
+                        t.eq(2 ** 62 + 1).tolist(), (t + (2 ** 63 - 1)).tolist()])
+    assert results[0] == results[1]
+    assert results[0][0] == [2 ** 53 + 2] * 2 and results[0][5][0] == 2 ** 60 + 1

@@ -36,6 +36,16 @@ TensorPtr copy_of(const TensorPtr& t, DType dtype) {
 
 TensorPtr cast(const TensorPtr& t, DType dtype) { return t->dtype() == dtype ? t : copy_of(t, dtype); }
 
+TensorPtr scalar_as(const TensorPtr& value, DType dtype, const char* op) {
+  if (dtype == DType::Int64 && is_floating(value->dtype())) {
+    // (a double outside [-2^63, 2^63), or nan, has no int64 value: converting it is undefined behaviour)
+    double v = value->dtype() == DType::Float32 ? double(*value->data<float>()) : *value->data<double>();
+    FASTNN_CHECK(v >= -9223372036854775808.0 && v < 9223372036854775808.0, "[", op, "] value ", v,
+                 " cannot be converted to type int64 without overflow");
+  }
+  return cast(value, dtype);  // an int64 value stays exact
+}
+
 void check_inplace_shape(const TensorPtr& self, const Shape& shape, const char* op) {
   FASTNN_CHECK(shape == self->shape(), "[", op, "] output with shape ", shape_str(self->shape()),
                " doesn't match the broadcast shape ", shape_str(shape));
@@ -137,12 +147,15 @@ void copy_(TensorPtr& self, const TensorPtr& src) {
   }
 }
 
-void fill_(TensorPtr& self, double value) {
-  check_defined(self, "fill_", "self");
-  check_inplace(self, "fill_", true);
-  // (a double outside [-2^63, 2^63), or nan, has no int64 value: converting it is undefined behaviour)
-  FASTNN_CHECK(self->dtype() != DType::Int64 || (value >= -9223372036854775808.0 && value < 9223372036854775808.0),
-               "[fill_] value ", value, " cannot be converted to type int64 without overflow");
+void fill_(TensorPtr& self, double value) { fill_(self, scalar_tensor(value, DType::Float64, true)); }
+
+void fill_(TensorPtr& self, const TensorPtr& value, const char* op) {
+  check_defined(self, op, "self");
+  check_defined(value, op, "value");
+  FASTNN_CHECK(value->dim() == 0, "[", op, "] only supports a 0-dimension value tensor, got one with ", value->dim(),
+               " dimensions");
+  check_inplace(self, op, true);
+  TensorPtr vt = scalar_as(value, self->dtype(), op);
   // Elements that share memory (an expanded tensor) are written once: a 2**40-element view of one
   // element is one write, not 2**40.
   TensorPtr dst = self;
@@ -151,9 +164,8 @@ void fill_(TensorPtr& self, double value) {
     for (int64_t d = 0; d < self->dim(); ++d)
       if (self->strides()[d] == 0 && self->shape()[d] > 1) dst = slice(dst, d, 0, 1, 1);
   }
-  FASTNN_DISPATCH_ALL(self->dtype(), "fill_", [&] {
-    scalar_t v = static_cast<scalar_t>(value);
-    TensorPtr vt = scalar_tensor(value, self->dtype(), false);
+  FASTNN_DISPATCH_ALL(self->dtype(), op, [&] {
+    scalar_t v = *vt->data<scalar_t>();
     map_unary<scalar_t, scalar_t>(*dst, *vt, [v](scalar_t) { return v; });
   });
   self->bump_version();

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
 #include "fastnn/random.h"
@@ -45,8 +46,25 @@ TensorPtr full(const Shape& shape, double value, DType dtype) {
   return t;
 }
 
+TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype) {
+  TensorPtr v = scalar_as(value, dtype, "full");
+  TensorPtr t = Tensor::empty(shape, dtype, "full");
+  FASTNN_DISPATCH_ALL(dtype, "full", [&] {
+    scalar_t x = *v->data<scalar_t>();
+    fill_with<scalar_t>(*t, [x](int64_t) { return x; });
+  });
+  return t;
+}
+
 TensorPtr scalar_tensor(double value, DType dtype, bool wrapped_number) {
   TensorPtr t = full({}, value, dtype);
+  t->set_wrapped_number(wrapped_number);
+  return t;
+}
+
+TensorPtr int_scalar_tensor(int64_t value, bool wrapped_number) {
+  TensorPtr t = Tensor::empty({}, DType::Int64, "tensor");
+  *t->mutable_data<int64_t>() = value;
   t->set_wrapped_number(wrapped_number);
   return t;
 }

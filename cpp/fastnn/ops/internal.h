@@ -15,6 +15,8 @@ inline void check_defined(const TensorPtr& t, const char* op, const char* what =
 
 // `t`'s values converted to `dtype` with no autograd record (t itself when already that dtype).
 TensorPtr cast(const TensorPtr& t, DType dtype);
+// The 0-d tensor `value` as a `dtype` scalar; a floating value with no int64 value is an error naming `op`.
+TensorPtr scalar_as(const TensorPtr& value, DType dtype, const char* op);
 // An in-place op computed out of place: `compute` returns the result, which is written into self.
 // With `track` (autograd records the op), compute gets a private copy of self that carries self's
 // history, so whatever it saves for backward stays valid, and self takes over the result's history.

@@ -24,6 +24,10 @@ TensorPtr rand(const Shape& shape, DType dtype);
 TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
 // A 0-d tensor holding a Python number (takes part in type promotion by kind only).
 TensorPtr scalar_tensor(double value, DType dtype, bool wrapped_number);
+// A tensor filled with the 0-d tensor `value` converted to `dtype` (exact for int64 values).
+TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype);
+// The same for an int64 value, exactly (a double holds integers only up to 2^53).
+TensorPtr int_scalar_tensor(int64_t value, bool wrapped_number);
 // Seeds the counter-based generator behind randn/rand/randint and dropout.
 void manual_seed(uint64_t seed);
 
@@ -34,6 +38,8 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype);
 // self <- src (broadcast, converted to self's dtype); differentiable like torch's copy_.
 void copy_(TensorPtr& self, const TensorPtr& src);
 void fill_(TensorPtr& self, double value);
+// self <- the 0-d tensor `value` converted to self's dtype (exact for int64); `op` names errors.
+void fill_(TensorPtr& self, const TensorPtr& value, const char* op = "fill_");
 void zero_(TensorPtr& self);
 // Checks that an in-place op may write `self` (leaf that requires grad, views under autograd, and unless
 // `may_overlap` -- fill_ and zero_ write one value -- elements sharing memory, e.g. from expand).
