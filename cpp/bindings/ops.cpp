@@ -237,10 +237,10 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   // factories (shape/dtype normalisation lives in python/fastnn/_factories.py)
   m.def("_empty", &empty, GilRelease());
   m.def("_zeros", &zeros, GilRelease());
-  m.def("_full", [](const Shape& shape, py::handle value, DType dtype) {
-    TensorPtr v = operand(value, "full");
+  m.def("_full", [](const Shape& shape, py::handle value, DType dtype, const std::string& op) {
+    TensorPtr v = operand(value, op.c_str());
     py::gil_scoped_release nogil;
-    return full(shape, v, dtype);
+    return full(shape, v, dtype, op.c_str());
   });
   m.def("_arange", &arange, GilRelease());
   m.def("_eye", &eye, GilRelease());

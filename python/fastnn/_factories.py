@@ -70,7 +70,7 @@ def zeros(*size, dtype=None, requires_grad=False, device=None):
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, float32, "ones")), requires_grad)
+    return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, float32, "ones"), "ones"), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -78,7 +78,7 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
         dtype = _bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) else float32
     if not isinstance(fill_value, numbers.Real):
         raise TypeError(f"[full] fill_value must be a number, got {type(fill_value).__name__}")
-    return _finish(_C._full(_size((size,), "full"), fill_value, _dt(dtype, float32, "full")), requires_grad)
+    return _finish(_C._full(_size((size,), "full"), fill_value, _dt(dtype, float32, "full"), "full"), requires_grad)
 
 
 def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=None):

@@ -46,10 +46,10 @@ TensorPtr full(const Shape& shape, double value, DType dtype) {
   return t;
 }
 
-TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype) {
-  TensorPtr v = scalar_as(value, dtype, "full");
-  TensorPtr t = Tensor::empty(shape, dtype, "full");
-  FASTNN_DISPATCH_ALL(dtype, "full", [&] {
+TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype, const char* op) {
+  TensorPtr v = scalar_as(value, dtype, op);
+  TensorPtr t = Tensor::empty(shape, dtype, op);
+  FASTNN_DISPATCH_ALL(dtype, op, [&] {
     scalar_t x = *v->data<scalar_t>();
     fill_with<scalar_t>(*t, [x](int64_t) { return x; });
   });

@@ -25,7 +25,7 @@ TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
 // A 0-d tensor holding a Python number (takes part in type promotion by kind only).
 TensorPtr scalar_tensor(double value, DType dtype, bool wrapped_number);
 // A tensor filled with the 0-d tensor `value` converted to `dtype` (exact for int64 values).
-TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype);
+TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype, const char* op = "full");
 // The same for an int64 value, exactly (a double holds integers only up to 2^53).
 TensorPtr int_scalar_tensor(int64_t value, bool wrapped_number);
 // Seeds the counter-based generator behind randn/rand/randint and dropout.
