@@ -22,6 +22,41 @@ TensorPtr reduce(const TensorPtr& x, Reduction r) {
 
 TensorPtr number(double v) { return scalar_tensor(v, DType::Float64, true); }
 
+// x * s for a number s, recorded as torch's mul by a Scalar (MulBackward1: one edge).
+TensorPtr scale(const TensorPtr& x, double s) {
+  TensorPtr out;
+  {
+    GradModeGuard no_grad(false);
+    out = mul(x, number(s));
+  }
+  record_grad_only("MulBackward1", out, {x}, [s](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, number(s))}; });
+  return out;
+}
+
+// torch's x.masked_fill_(target == ignore_index, 0) on per-target terms x (target's shape): an ignored
+// target's term is 0 even where it is nan or inf, and so is its gradient (MaskedFillBackward0).
+TensorPtr zero_ignored(const TensorPtr& x, const TensorPtr& target, int64_t ignore_index) {
+  TensorPtr ignored = compare(target, scalar_tensor(double(ignore_index), DType::Int64, true), CompareOp::Eq);
+  auto zero_where_ignored = [ignored](const TensorPtr& t) {
+    TensorPtr out = clone(t);  // contiguous; not recorded (callers hold no grad mode or a gradient)
+    const bool* m = contiguous(ignored)->data<bool>();
+    FASTNN_DISPATCH_FLOAT(out->dtype(), "cross_entropy", [&] {
+      scalar_t* o = out->mutable_data<scalar_t>();
+      for (int64_t i = 0; i < out->numel(); ++i)
+        if (m[i]) o[i] = 0;
+    });
+    return out;
+  };
+  TensorPtr out;
+  {
+    GradModeGuard no_grad(false);
+    out = zero_where_ignored(x);
+  }
+  record_grad_only("MaskedFillBackward0", out, {x},
+                   [zero_where_ignored](const TensorPtr& g) { return std::vector<TensorPtr>{zero_where_ignored(g)}; });
+  return out;
+}
+
 // Backward of an elementwise loss reduce(E(input, target, ...)): `fn(saved, g)` returns the
 // gradients of E w.r.t. input and target times g, where g is the output gradient already spread
 // over E's shape (divided by E's size for 'mean'). Broadcast operands get their gradient summed back.
@@ -429,29 +464,14 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
   }
   TensorPtr nll = nll_loss(logp, target, weight, reduction, ignore_index);
   if (label_smoothing == 0) return nll;
-  TensorPtr smooth = neg(sum(weight ? mul(logp, class_weight()) : logp, {class_dim}, false));
+  // torch's formulas (and grad_fn names): the smoothing term of each target, ignored ones zeroed
+  TensorPtr smooth = zero_ignored(neg(sum(weight ? mul(logp, class_weight()) : logp, {class_dim}, false)), target,
+                                  ignore_index);
   TensorPtr ret;
   if (reduction == Reduction::None) {
-    TensorPtr keep = cast(compare(target, scalar_tensor(double(ignore_index), DType::Int64, true), CompareOp::Ne), input->dtype());
-    ret = mul(smooth, keep);  // the gradient g * keep is what torch's masked_fill gives; the values:
-    // ignored targets' terms are 0 also when smooth is nan or inf there (nan * 0 is nan; torch masks them)
-    TensorPtr kc = contiguous(keep);
-    FASTNN_DISPATCH_FLOAT(ret->dtype(), "cross_entropy", [&] {
-      scalar_t* r = ret->mutable_data<scalar_t>();
-      const scalar_t* k = kc->data<scalar_t>();
-      for (int64_t i = 0; i < ret->numel(); ++i)
-        if (k[i] == 0) r[i] = 0;
-    });
+    ret = smooth;
   } else {
-    // Sum only the kept targets' terms (torch masks the ignored ones with masked_fill): ignored targets get an
-    // exact zero gradient, also when every target is ignored and the mean divides by zero.
-    TensorPtr tc = contiguous(reshape(target, {-1}));
-    std::vector<int64_t> kept;
-    for (int64_t i = 0; i < tc->numel(); ++i)
-      if (tc->data<int64_t>()[i] != ignore_index) kept.push_back(i);
-    TensorPtr idx = Tensor::empty({int64_t(kept.size())}, DType::Int64, "cross_entropy");
-    std::copy(kept.begin(), kept.end(), idx->mutable_data<int64_t>());
-    TensorPtr total = sum(index_select(reshape(smooth, {-1}), 0, idx));
+    TensorPtr total = sum(smooth);
     if (reduction == Reduction::Mean) {
       NllShape s = nll_flatten(logp->detach(), target, "cross_entropy");
       TensorPtr w = target_weights(s.target, weight, classes, ignore_index, DType::Float64, "cross_entropy");
@@ -460,7 +480,7 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
       ret = total;
     }
   }
-  return add(mul(nll, number(1 - label_smoothing)), mul(ret, number(label_smoothing / double(classes))), 1);
+  return add(scale(nll, 1 - label_smoothing), scale(ret, label_smoothing / double(classes)), 1);
 }
 
 }  // namespace fastnn
