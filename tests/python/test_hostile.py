@@ -186,6 +186,7 @@ NAMED_ERRORS = [  # (snippet, exception type, text the message must contain): fo
     ("fastnn.cat(fastnn.tensor(1.0), False)", "TypeError", "[cat] tensors must be a sequence of Tensors, got Tensor"),
     ("fastnn.stack([1, 2])", "TypeError", "[stack] tensors must be a sequence of Tensors, got list"),
     ("ones(2, 3).new_ones((-2, 4))", "ValueError", "[ones] negative dimension -2"),
+    ("fastnn.ones(0, 0, requires_grad=True).zero_()", "RuntimeError", "in-place operation. (zero_)"),
     ("fastnn.zeros(2, dtype=fastnn.int64, requires_grad=True)", "RuntimeError",
      "[zeros] Only Tensors of floating point dtype can require gradients (got int64)"),
 ]

@@ -186,7 +186,7 @@ void zero_(TensorPtr& self) {
     self->bump_version();
     return;
   }
-  fill_(self, 0.0);
+  fill_(self, scalar_tensor(0.0, DType::Float64, true), "zero_");
 }
 
 }  // namespace fastnn
