@@ -855,3 +855,16 @@ def test_large_python_ints_stay_exact_in_int64_ops():
                         t.eq(2 ** 62 + 1).tolist(), (t + (2 ** 63 - 1)).tolist()])
     assert results[0] == results[1]
     assert results[0][0] == [2 ** 53 + 2] * 2 and results[0][5][0] == 2 ** 60 + 1
+
+
+def test_int64_overflow_wraps_around_as_in_torch():
+    # two's complement wraparound (C++ signed overflow would be undefined behaviour), exact integer powers and sums
+    results = []
+    for lib in (fastnn, torch):
+        t = lib.tensor([-2 ** 63, 2 ** 63 - 1, -5, 3 ** 20])
+        results.append([t.neg().tolist(), t.abs().tolist(), (t + 1).tolist(), (t - 1).tolist(), (t * 3).tolist(),
+                        (1 - t).tolist(), t.add(t, alpha=2).tolist(), (t ** 3).tolist(), (t ** 2).tolist(),
+                        (t ** lib.tensor(5)).tolist(), lib.tensor([3]).pow(39).tolist(), t.sum().item(),
+                        lib.tensor([2 ** 62, 2 ** 62, 2 ** 62, 1]).sum().item(), lib.tensor([2 ** 53 + 1, 0]).sum().item(),
+                        lib.tensor([-1, -2]).sum(dtype=lib.float64).item()])
+    assert results[0] == results[1]

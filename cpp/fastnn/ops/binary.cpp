@@ -161,23 +161,18 @@ DType result_type(std::initializer_list<const Tensor*> operands) {
   return r;
 }
 
-// Functor builders for arith(): each returns a lambda for scalar_t.
-struct AddF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return x + al * y; }; } };
-struct AddOneF { template <class T> auto operator()() const { return [](T x, T y) { return x + y; }; } };
-struct SubF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return x - al * y; }; } };
-struct SubOneF { template <class T> auto operator()() const { return [](T x, T y) { return x - y; }; } };
-struct MulF { template <class T> auto operator()() const { return [](T x, T y) { return x * y; }; } };
+// Functor builders for arith(): each returns a lambda for scalar_t. Integers wrap around on overflow.
+struct AddF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return wrapping_add(x, wrapping_mul(al, y)); }; } };
+struct AddOneF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_add(x, y); }; } };
+struct SubF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return wrapping_sub(x, wrapping_mul(al, y)); }; } };
+struct SubOneF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_sub(x, y); }; } };
+struct MulF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_mul(x, y); }; } };
 struct DivF { template <class T> auto operator()() const { return [](T x, T y) { return x / y; }; } };
 struct PowF {
   template <class T> auto operator()() const {
     return [](T x, T y) -> T {
       if constexpr (std::is_floating_point_v<T>) return std::pow(x, y);
-      else {  // integer power by squaring; negative exponents checked by the caller
-        T r = 1;
-        for (T e = y; e > 0; e >>= 1, x *= x)
-          if (e & 1) r *= x;
-        return r;
-      }
+      else return wrapping_pow(x, uint64_t(y));  // negative exponents checked by the caller
     };
   }
 };

@@ -1,6 +1,8 @@
 // Helpers shared by the op files (not part of the public op API).
 #pragma once
+#include <cmath>
 #include <functional>
+#include <type_traits>
 
 #include "fastnn/error.h"
 #include "fastnn/tensor.h"
@@ -11,6 +13,36 @@ namespace fastnn {
 // argument is optional): ops check the tensors they require (TypeError naming the op) before touching them.
 inline void check_defined(const TensorPtr& t, const char* op, const char* what = "input") {
   FASTNN_CHECK_TYPE(t != nullptr, "[", op, "] expected a Tensor for '", what, "', got None");
+}
+
+// x + y, x - y, x * y, -x: for integers wrapping around on overflow (two's complement, as torch computes
+// them) instead of C++'s undefined behaviour; plain arithmetic for floats.
+template <class T> T wrapping_add(T x, T y) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(x) + std::make_unsigned_t<T>(y));
+  else return x + y;
+}
+template <class T> T wrapping_sub(T x, T y) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(x) - std::make_unsigned_t<T>(y));
+  else return x - y;
+}
+template <class T> T wrapping_mul(T x, T y) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(x) * std::make_unsigned_t<T>(y));
+  else return x * y;
+}
+template <class T> T wrapping_neg(T x) {
+  if constexpr (std::is_integral_v<T>) return wrapping_sub(T(0), x);
+  else return -x;  // (0.0 - 0.0 is +0.0, not -0.0)
+}
+// x ** e for an integer x by squaring, wrapping around like wrapping_mul.
+template <class T> T wrapping_pow(T x, uint64_t e) {
+  T r = 1;
+  for (; e; e >>= 1, x = wrapping_mul(x, x))
+    if (e & 1) r = wrapping_mul(r, x);
+  return r;
+}
+template <class T> T wrapping_abs(T x) {
+  if constexpr (std::is_integral_v<T>) return x < 0 ? wrapping_neg(x) : x;
+  else return std::abs(x);  // (-0.0 and a negative nan lose their sign)
 }
 
 // `t`'s values converted to `dtype` with no autograd record (t itself when already that dtype).

@@ -16,8 +16,14 @@ namespace {
 using Grads = std::vector<TensorPtr>;
 constexpr int64_t kChunk = 16384;
 
-// Accumulator type: double for floats, int64 for integers and bools.
-template <class T> using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+// Accumulator type: double for floats; uint64 for integers and bools, so that an int64 sum wraps around
+// on overflow as torch's does (signed overflow is undefined behaviour in C++).
+template <class T> using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
+// An accumulated sum as a value: an integer one back to int64 (two's complement).
+template <class A> auto acc_value(A s) {
+  if constexpr (std::is_same_v<A, uint64_t>) return int64_t(s);
+  else return s;
+}
 
 // The reduction's plan: `rows` is x viewed as (outputs, reduced) contiguous rows.
 struct Plan {
@@ -73,7 +79,7 @@ void row_sums(const T* x, int64_t outputs, int64_t reduced, Out* out, double sca
     });
     A s = 0;
     for (A v : partial) s += v;
-    out[0] = Out(scale == 1 ? s : s * scale);
+    out[0] = scale == 1 ? Out(acc_value(s)) : Out(acc_value(s) * scale);  // (an int64 sum stays exact)
     return;
   }
   parallel_for(outputs, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced, 1)), [&](int64_t b, int64_t e) {
@@ -81,7 +87,7 @@ void row_sums(const T* x, int64_t outputs, int64_t reduced, Out* out, double sca
       const T* r = x + o * reduced;
       A s = 0;
       for (int64_t i = 0; i < reduced; ++i) s += A(r[i]);
-      out[o] = Out(scale == 1 ? s : s * scale);
+      out[o] = scale == 1 ? Out(acc_value(s)) : Out(acc_value(s) * scale);
     }
   });
 }

@@ -181,15 +181,17 @@ TensorPtr pow(const TensorPtr& x_in, double e) {
   FASTNN_CHECK_TYPE(x_in->dtype() != DType::Bool, "[pow] not supported for bool tensors");
   bool float_exp = e != std::floor(e);
   TensorPtr x = float_exp && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
-  if (!is_floating(x->dtype())) FASTNN_CHECK(e >= 0, "[pow] integers to negative integer powers are not allowed (exponent ", e, ")");
+  if (!is_floating(x->dtype()))
+    FASTNN_CHECK(e >= 0 && e < 9223372036854775808.0, "[pow] integers to negative integer powers are not allowed "
+                 "(exponent ", e, ")");
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "pow");
   FASTNN_DISPATCH_NUMERIC(x->dtype(), "pow", [&] {
     if (e == 2)
-      map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return v * v; });
+      map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return wrapping_mul(v, v); });
     else
       map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) {
         if constexpr (std::is_floating_point_v<scalar_t>) return pow_scalar(v, scalar_t(e));
-        else return scalar_t(std::pow(v, scalar_t(e)));
+        else return wrapping_pow(v, uint64_t(e));  // exact, as torch's integer pow
       });
   });
   if (any_requires_grad({&x_in})) record(std::make_shared<PowScalarBackward>(x_in, e), {&x_in}, {&y});
