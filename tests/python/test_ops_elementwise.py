@@ -868,3 +868,13 @@ def test_int64_overflow_wraps_around_as_in_torch():
                         lib.tensor([2 ** 62, 2 ** 62, 2 ** 62, 1]).sum().item(), lib.tensor([2 ** 53 + 1, 0]).sum().item(),
                         lib.tensor([-1, -2]).sum(dtype=lib.float64).item()])
     assert results[0] == results[1]
+
+
+def test_float_to_int64_of_values_without_an_int64_value():
+    # nan, inf and values beyond 2**63 have no int64 value: torch gives INT64_MIN (x86), and so does fastnn
+    # (explicitly: the C++ conversion would be undefined behaviour)
+    vals = [1e30, -1e30, float("nan"), float("inf"), 2.5, -2.5, 9.3e18, -2.0 ** 63]
+    for dtype in ("float32", "float64"):
+        f = fastnn.tensor(vals, dtype=getattr(fastnn, dtype)).long().tolist()
+        t = torch.tensor(vals, dtype=getattr(torch, dtype)).long().tolist()
+        assert f == t

@@ -21,7 +21,7 @@ void copy_data(Tensor& dst, const Tensor& src) {
   FASTNN_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
     using out_t = scalar_t;
     FASTNN_DISPATCH_ALL(src.dtype(), "copy_", [&] {
-      map_unary<scalar_t, out_t>(dst, src, [](scalar_t v) { return static_cast<out_t>(v); });
+      map_unary<scalar_t, out_t>(dst, src, [](scalar_t v) { return convert<out_t>(v); });
     });
   });
 }

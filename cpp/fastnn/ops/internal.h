@@ -1,6 +1,7 @@
 // Helpers shared by the op files (not part of the public op API).
 #pragma once
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <type_traits>
 
@@ -43,6 +44,14 @@ template <class T> T wrapping_pow(T x, uint64_t e) {
 template <class T> T wrapping_abs(T x) {
   if constexpr (std::is_integral_v<T>) return x < 0 ? wrapping_neg(x) : x;
   else return std::abs(x);  // (-0.0 and a negative nan lose their sign)
+}
+
+// v as T; a floating value with no int64 value (nan, inf, beyond 2^63) becomes INT64_MIN, what torch gives
+// on x86, instead of C++'s undefined behaviour.
+template <class T, class S> T convert(S v) {
+  if constexpr (std::is_same_v<T, int64_t> && std::is_floating_point_v<S>)
+    return v >= S(-9223372036854775808.0) && v < S(9223372036854775808.0) ? T(v) : INT64_MIN;
+  else return static_cast<T>(v);
 }
 
 // `t`'s values converted to `dtype` with no autograd record (t itself when already that dtype).
