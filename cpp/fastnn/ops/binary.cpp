@@ -162,9 +162,21 @@ DType result_type(std::initializer_list<const Tensor*> operands) {
 }
 
 // Functor builders for arith(): each returns a lambda for scalar_t. Integers wrap around on overflow.
-struct AddF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return wrapping_add(x, wrapping_mul(al, y)); }; } };
+struct AddF {
+  double alpha;
+  template <class T> auto operator()() const {
+    T al = convert<T>(alpha);
+    return [al](T x, T y) { return wrapping_add(x, wrapping_mul(al, y)); };
+  }
+};
 struct AddOneF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_add(x, y); }; } };
-struct SubF { double alpha; template <class T> auto operator()() const { T al = T(alpha); return [al](T x, T y) { return wrapping_sub(x, wrapping_mul(al, y)); }; } };
+struct SubF {
+  double alpha;
+  template <class T> auto operator()() const {
+    T al = convert<T>(alpha);
+    return [al](T x, T y) { return wrapping_sub(x, wrapping_mul(al, y)); };
+  }
+};
 struct SubOneF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_sub(x, y); }; } };
 struct MulF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_mul(x, y); }; } };
 struct DivF { template <class T> auto operator()() const { return [](T x, T y) { return x / y; }; } };

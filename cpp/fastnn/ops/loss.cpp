@@ -29,7 +29,8 @@ TensorPtr scale(const TensorPtr& x, double s) {
     GradModeGuard no_grad(false);
     out = mul(x, number(s));
   }
-  record_grad_only("MulBackward1", out, {x}, [s](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, number(s))}; });
+  record_grad_only("MulBackward1", out, {x},
+                   [s](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, number(s))}; });
   return out;
 }
 
@@ -38,7 +39,7 @@ TensorPtr scale(const TensorPtr& x, double s) {
 TensorPtr zero_ignored(const TensorPtr& x, const TensorPtr& target, int64_t ignore_index) {
   TensorPtr ignored = compare(target, scalar_tensor(double(ignore_index), DType::Int64, true), CompareOp::Eq);
   auto zero_where_ignored = [ignored](const TensorPtr& t) {
-    TensorPtr out = clone(t);  // contiguous; not recorded (callers hold no grad mode or a gradient)
+    TensorPtr out = clone(t);  // contiguous; unrecorded (called with grad mode off, or on a gradient)
     const bool* m = contiguous(ignored)->data<bool>();
     FASTNN_DISPATCH_FLOAT(out->dtype(), "cross_entropy", [&] {
       scalar_t* o = out->mutable_data<scalar_t>();
