@@ -66,8 +66,15 @@ bool is_operand(py::handle h) {
          PyIndex_Check(h.ptr()) || py::hasattr(h, "__float__");
 }
 
+// The TensorPtr a Tensor object holds, read directly (h.cast<TensorPtr>() looks the type up again).
+TensorPtr tensor_of(py::handle h) {
+  auto v_h = reinterpret_cast<py::detail::instance*>(h.ptr())->get_value_and_holder();
+  if (!v_h.holder_constructed()) throw TypeError("a fastnn.Tensor whose __init__ was not called");
+  return v_h.holder<TensorPtr>();
+}
+
 TensorPtr operand(py::handle h, const char* op) {
-  if (is_tensor(h)) return h.cast<TensorPtr>();
+  if (is_tensor(h)) return tensor_of(h);
   if (PyBool_Check(h.ptr())) return scalar_tensor(h.ptr() == Py_True, DType::Bool, true);
   if (PyLong_Check(h.ptr()) || (!PyFloat_Check(h.ptr()) && PyIndex_Check(h.ptr())))
     return int_scalar_tensor(int_arg(h, op, "operand"), true);
