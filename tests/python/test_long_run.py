@@ -217,48 +217,39 @@ def test_tensor_in_a_cycle_with_a_module_is_collected():
     assert _counts() == base, "a tensor in a cycle with a module outlived the cycle"
 
 
+class _DoubleKeepingOutput(fastnn.autograd.Function):
+    """y = 2x with y stored on ctx as an attribute: y -> grad_fn -> ctx -> y, a cycle through C++."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x * 2
+        ctx.y = y
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.y  # ctx must still hold y
+
+
 def test_output_stored_on_function_ctx_is_collected():
-    # a cycle through C++ (y -> grad_fn -> ctx -> y): the Tensor type's GC traversal visits the node's ctx
+    # the Tensor type's GC traversal visits the node's ctx
     base = _counts()
-
-    class Double(fastnn.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            y = x * 2
-            ctx.y = y
-            return y
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * 2
-
     x = fastnn.ones(1 << 16, requires_grad=True)
-    y = Double.apply(x)
+    y = _DoubleKeepingOutput.apply(x)
     del x, y
     gc.collect()
     assert _counts() == base
 
 
 def test_collection_never_frees_what_a_live_graph_still_needs():
-    class Double(fastnn.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            y = x * 2
-            ctx.y = y
-            return y
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * ctx.y  # ctx must still hold y
-
     x = fastnn.ones(3, requires_grad=True)
-    y = Double.apply(x)  # y alive: its cycle is reachable
+    y = _DoubleKeepingOutput.apply(x)  # y alive: its cycle is reachable
     gc.collect()
     y.sum().backward()
     assert x.grad.tolist() == [2.0, 2.0, 2.0]
 
     x.grad = None
-    z = Double.apply(x) * 3  # the node alive only through z's graph (C++): no Python path to it
+    z = _DoubleKeepingOutput.apply(x) * 3  # the node alive only through z's graph (C++): no Python path to it
     gc.collect()
     z.sum().backward()
     assert x.grad.tolist() == [6.0, 6.0, 6.0]

@@ -38,10 +38,8 @@ TensorPtr cast(const TensorPtr& t, DType dtype) { return t->dtype() == dtype ? t
 
 TensorPtr scalar_as(const TensorPtr& value, DType dtype, const char* op) {
   if (dtype == DType::Int64 && is_floating(value->dtype())) {
-    // (a double outside [-2^63, 2^63), or nan, has no int64 value: converting it is undefined behaviour)
     double v = value->dtype() == DType::Float32 ? double(*value->data<float>()) : *value->data<double>();
-    FASTNN_CHECK(v >= -9223372036854775808.0 && v < 9223372036854775808.0, "[", op, "] value ", v,
-                 " cannot be converted to type int64 without overflow");
+    FASTNN_CHECK(fits_int64(v), "[", op, "] value ", v, " cannot be converted to type int64 without overflow");
   }
   return cast(value, dtype);  // an int64 value stays exact
 }

@@ -30,11 +30,6 @@ TensorPtr zeros(const Shape& shape, DType dtype) {
   return t;
 }
 
-namespace {
-// A double converts to int64 only inside [-2^63, 2^63) (outside, the conversion is undefined behaviour).
-bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
-}  // namespace
-
 TensorPtr full(const Shape& shape, double value, DType dtype) {
   FASTNN_CHECK(dtype != DType::Int64 || fits_int64(value), "[full] value ", value,
                " cannot be converted to type int64 without overflow");

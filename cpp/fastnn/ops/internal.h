@@ -46,11 +46,13 @@ template <class T> T wrapping_abs(T x) {
   else return std::abs(x);  // (-0.0 and a negative nan lose their sign)
 }
 
+// Whether a double has an int64 value: inside [-2^63, 2^63), not nan (converting any other is undefined behaviour).
+inline bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
+
 // v as T; a floating value with no int64 value (nan, inf, beyond 2^63) becomes INT64_MIN, what torch gives
 // on x86, instead of C++'s undefined behaviour.
 template <class T, class S> T convert(S v) {
-  if constexpr (std::is_same_v<T, int64_t> && std::is_floating_point_v<S>)
-    return v >= S(-9223372036854775808.0) && v < S(9223372036854775808.0) ? T(v) : INT64_MIN;
+  if constexpr (std::is_same_v<T, int64_t> && std::is_floating_point_v<S>) return fits_int64(v) ? T(v) : INT64_MIN;
   else return static_cast<T>(v);
 }
 

@@ -182,7 +182,7 @@ TensorPtr pow(const TensorPtr& x_in, double e) {
   bool float_exp = e != std::floor(e);
   TensorPtr x = float_exp && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
   if (!is_floating(x->dtype()))
-    FASTNN_CHECK(e >= 0 && e < 9223372036854775808.0, "[pow] integers to negative integer powers are not allowed "
+    FASTNN_CHECK(e >= 0 && fits_int64(e), "[pow] integers to negative integer powers are not allowed "
                  "(exponent ", e, ")");
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "pow");
   FASTNN_DISPATCH_NUMERIC(x->dtype(), "pow", [&] {
