@@ -17,7 +17,7 @@ ctest --test-dir build/dev --no-tests=error --output-on-failure
 
 PYTHONPATH="$PWD/python" python -m pytest tests/python -q "$@"
 
-# Then the C++ tests and a part of the Python suite under ASan + UBSan (build/asan, a few minutes);
+# Then the C++ tests and a part of the Python suite (with the thread races of test_concurrency) under ASan + UBSan (build/asan, a few minutes);
 # FASTNN_SANITIZERS=0 skips this stage.
 if [ "${FASTNN_SANITIZERS:-1}" != 0 ]; then
   bash scripts/test_sanitizers.sh

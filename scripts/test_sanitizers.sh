@@ -42,7 +42,7 @@ export PYTHONMALLOC=malloc
 export PYTHONPATH="$ROOT/$B/pkg"
 python -c "import fastnn._C as c, sys; sys.exit(0 if '/$B/' in c.__file__ else 'not the sanitized module: ' + c.__file__)"
 TESTS=(ops_elementwise ops_reduce ops_linalg views_indexing factories tensor_api autograd layers nn_functional
-  losses modules lenet_e2e optim optim_adaptive data serialization errors)
+  losses modules lenet_e2e optim optim_adaptive data serialization errors concurrency)
 FILES=()
 for t in "${TESTS[@]}"; do FILES+=("tests/python/test_$t.py"); done
 if ! python -m pytest -q -p no:cacheprovider --capture=sys "${FILES[@]}" "$@"; then

@@ -292,6 +292,47 @@ def test_set_num_threads_applies_to_every_thread():
         fastnn.set_num_threads(n)
 
 
+_RACE_THREADS_AGAINST_CONV = """
+import threading
+import fastnn
+F = fastnn.nn.functional
+fastnn.manual_seed(0)
+x = fastnn.randn(64, 3, 20, 20, requires_grad=True)
+w = fastnn.randn(8, 3, 5, 5, requires_grad=True)
+def step():
+    y = F.conv2d(x, w, padding=1)
+    gx, gw = fastnn.autograd.grad(y.sum(), [x, w])
+    return y, gx, gw
+fastnn.set_num_threads(1)
+ref = step()
+stop = False
+def toggle():
+    i = 0
+    while not stop:
+        fastnn.set_num_threads(1 if i % 2 else 8)
+        i += 1
+t = threading.Thread(target=toggle)
+t.start()
+try:
+    for _ in range(150):
+        got = step()
+        same = all((a.detach().numpy() == b.detach().numpy()).all() for a, b in zip(got, ref))
+        assert same, "results changed with the thread count"
+finally:
+    stop = True
+    t.join()
+print("ok")
+"""
+
+
+def test_set_num_threads_racing_conv2d_keeps_scratch_in_bounds():
+    """conv2d sizes its per-thread scratch by the thread count and then runs with that same count: another
+    thread's set_num_threads in between (ops release the GIL) can neither make a worker index past the
+    scratch (ASan in the sanitizer stage sees any overflow) nor change a bit of the results."""
+    r = _run_child(_RACE_THREADS_AGAINST_CONV)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-3000:]
+
+
 # ---------------------------------------------------------------------- the GIL
 # Ops known to keep the GIL while they run (none now; a second Python thread could not run meanwhile).
 GIL_HELD = set()

@@ -32,11 +32,13 @@ struct ConvGeom {
   int64_t ld() const { return chunk() * P(); }  // row stride of a chunk's matrices
 };
 
-// Per-thread scratch matrices of `rows` x ld, from the caching allocator; this thread's via get().
+// Per-thread scratch matrices of `rows` x ld, from the caching allocator, one for each of `threads`
+// threads (the count the loop then runs with); this thread's via get().
 template <class T>
 struct Scratch {
   TensorPtr buf;
-  Scratch(const ConvGeom& g, int64_t rows) : buf(Tensor::empty({get_num_threads(), rows * g.ld()}, dtype_of<T>::value, "conv2d")) {}
+  Scratch(const ConvGeom& g, int64_t rows, int threads)
+      : buf(Tensor::empty({threads, rows * g.ld()}, dtype_of<T>::value, "conv2d")) {}
   T* get() const { return buf->mutable_data<T>() + thread_index() * buf->shape()[1]; }
 };
 
@@ -82,7 +84,8 @@ T row_sum(const T* v, int64_t n) {
 
 template <class T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
-  const Scratch<T> cols(g, g.K()), outs(g, g.Og());
+  const int threads = get_num_threads();
+  const Scratch<T> cols(g, g.K(), threads), outs(g, g.Og(), threads);
   parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
     T* col = cols.get();
     T* out = outs.get();
@@ -94,7 +97,7 @@ void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y
         chunk_to_nchw(g, out, bias, n0, nb, gr, y);
       }
     }
-  });
+  }, threads);
 }
 
 // Input gradient gx (overwritten), and the weight and bias gradients gw, gb (overwritten) as
@@ -103,7 +106,8 @@ template <class T>
 void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   const int64_t wsize = g.O * g.K();
   std::vector<T> partial_w(gw ? size_t(g.chunks() * wsize) : 0), partial_b(gb ? size_t(g.chunks() * g.O) : 0);
-  const Scratch<T> cols(g, g.K()), grads(g, g.Og());
+  const int threads = get_num_threads();
+  const Scratch<T> cols(g, g.K(), threads), grads(g, g.Og(), threads);
   parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
     T* col = cols.get();
     T* go = grads.get();
@@ -127,7 +131,7 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
         }
       }
     }
-  });
+  }, threads);
   auto sum_chunks = [&](const std::vector<T>& partial, int64_t size, T* total) {
     std::fill(total, total + size, T(0));
     for (int64_t c = 0; c < g.chunks(); ++c)
