@@ -283,11 +283,10 @@ TensorClass bind_tensor(py::module_& m) {
       .def("retain_grad", &Tensor::retain_grad)
       .def("backward", [](const TensorPtr& t, const OptionalTensor& gradient, py::object retain_graph, bool create_graph,
                           py::object inputs) {
-        FASTNN_CHECK_STATE(!create_graph, "[backward] create_graph=True (higher-order gradients) is not supported");
         FASTNN_CHECK_STATE(inputs.is_none(), "[backward] the inputs= argument is not supported; use fastnn.autograd.grad");
-        bool retain = retain_graph.is_none() ? false : cast_arg<bool>(retain_graph, "backward", "retain_graph", "a bool");
+        bool retain = retain_graph.is_none() ? create_graph : cast_arg<bool>(retain_graph, "backward", "retain_graph", "a bool");
         py::gil_scoped_release nogil;
-        backward({t}, {or_null(gradient)}, retain);
+        backward({t}, {or_null(gradient)}, retain, create_graph);
       }, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
          py::arg("inputs") = py::none())
       // conversions and copies

@@ -110,6 +110,25 @@ std::shared_ptr<Node> Tensor::grad_accumulator() {
   return acc;
 }
 
+int64_t next_hook_id() {
+  static std::atomic<int64_t> next{0};
+  return next++;
+}
+
+int64_t Tensor::add_grad_hook(GradHook hook) {
+  const int64_t id = next_hook_id();
+  grad_hooks_.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void Tensor::remove_grad_hook(int64_t id) {
+  for (auto it = grad_hooks_.begin(); it != grad_hooks_.end(); ++it)
+    if (it->first == id) {
+      grad_hooks_.erase(it);
+      return;
+    }
+}
+
 void Tensor::retain_grad() {
   FASTNN_CHECK_STATE(requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
   if (retains_grad_ || is_leaf()) return;  // leaves get .grad anyway

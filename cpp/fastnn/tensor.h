@@ -3,7 +3,10 @@
 // C++ once and the same C++ tensor always maps back to the same Python object while it lives.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "fastnn/dtype.h"
 #include "fastnn/shape.h"
@@ -66,6 +69,12 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   std::shared_ptr<Node> grad_accumulator();
   bool retains_grad() const { return retains_grad_; }
   void retain_grad();
+  // Hooks on a leaf's gradient (Tensor.register_hook), run before it is accumulated; a non-leaf's
+  // hooks live on its grad_fn. Ids come from next_hook_id() and remove them.
+  using GradHook = std::function<TensorPtr(const TensorPtr&)>;
+  const std::vector<std::pair<int64_t, GradHook>>& grad_hooks() const { return grad_hooks_; }
+  int64_t add_grad_hook(GradHook hook);
+  void remove_grad_hook(int64_t id);
 
   // The tensor this one is a view of (null when it owns its layout); views share storage.
   const TensorPtr& base() const { return base_; }
@@ -104,11 +113,15 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   bool wrapped_number_ = false;
   uint32_t output_nr_ = 0;
   TensorPtr grad_;
+  std::vector<std::pair<int64_t, GradHook>> grad_hooks_;
   std::shared_ptr<Node> grad_fn_;
   std::weak_ptr<Node> grad_accumulator_;
   TensorPtr base_;
   const Node* base_history_ = nullptr;  // identity only, never dereferenced
 };
+
+// A process-wide unique id for a gradient or node hook.
+int64_t next_hook_id();
 
 // Shape as torch prints it in messages: [2, 3].
 std::string shape_str(const Shape& shape);

@@ -81,6 +81,8 @@ from fastnn._factories import (  # noqa: F401
     zeros_like,
 )
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
+from fastnn.autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: F401
+from fastnn.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401
 from fastnn import autograd, nn, optim  # noqa: F401,E402
 from fastnn.serialization import load, save  # noqa: F401,E402
 from fastnn.utils._generator import Generator  # noqa: F401,E402  (seeds the data pipeline's shuffles)

@@ -412,8 +412,8 @@ def test_backward_gradient_mismatch_and_unsupported_arguments():
     x = _leaf(3)
     with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of \[2\]"):
         (x * 2).backward(ones(2))
-    with pytest.raises(RuntimeError, match=r"\[backward\] create_graph=True"):
-        (x * 2).sum().backward(create_graph=True)
+    with pytest.raises(RuntimeError, match=r"\[backward\] create_graph=True .* through SoftmaxBackward0"):
+        x.softmax(0).sum().backward(create_graph=True)
     with pytest.raises(RuntimeError, match=r"One of the differentiated Tensors \(input 0\) does not require grad"):
         fastnn.autograd.grad((x * 2).sum(), [ones(1)])
 

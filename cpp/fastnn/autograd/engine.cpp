@@ -34,13 +34,24 @@ TensorPtr seed_grad(const TensorPtr& root, const TensorPtr& g, size_t i) {
   return full(root->shape(), 1.0, root->dtype());
 }
 
+// Anomaly mode's check: torch's message when a node returned NaN.
+void check_no_nan(const Node& n, const std::vector<TensorPtr>& grads) {
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const TensorPtr& g = grads[i];
+    if (!g || !is_floating(g->dtype())) continue;
+    const TensorPtr nans = sum(compare(g, g, CompareOp::Ne));  // NaN is the one value unequal to itself
+    FASTNN_CHECK_STATE(*nans->data<int64_t>() == 0, "Function '", n.name(), "' returned nan values in its ", i,
+                       "th output.");
+  }
+}
+
 // Runs the graph below `roots`. When `capture` is given, gradients reaching those edges are
 // stored there instead of flowing further, and leaves are not touched.
-void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph,
+void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph, bool create_graph,
          std::unordered_map<Node*, std::vector<std::pair<uint32_t, TensorPtr*>>>* capture) {
   FASTNN_CHECK_STATE(grads.empty() || grads.size() == roots.size(), "[backward] got ", grads.size(),
                      " gradients for ", roots.size(), " tensors");
-  GradModeGuard no_grad(false);
+  GradModeGuard grad_mode(create_graph);
   std::unordered_map<Node*, NodeState> state;
   std::vector<Edge> root_edges;  // owns a leaf root's AccumulateGrad for the whole run
   std::vector<Node*> starts;     // distinct root nodes
@@ -108,6 +119,7 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
     in.resize(n->output_meta().size());
     for (size_t i = 0; i < in.size(); ++i)
       if (!in[i]) in[i] = zeros(n->output_meta()[i].shape, n->output_meta()[i].dtype);
+    n->run_pre_hooks(in);
     for (auto& [nr, weak] : n->retained())
       if (TensorPtr t = weak.lock()) t->set_grad(t->grad() ? add(t->grad(), in[nr], 1.0) : clone(in[nr]));
     std::vector<TensorPtr> out;
@@ -119,7 +131,11 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
       run_node = leads_to_capture[n];
     }
     if (run_node) {
+      FASTNN_CHECK_STATE(!create_graph || n->supports_create_graph(), "[backward] create_graph=True (higher-order ",
+                         "gradients) is not supported through ", n->name(), " yet");
       out = n->apply(in);
+      n->run_post_hooks(out, in);
+      if (AnomalyMode::is_enabled()) check_no_nan(*n, out);
       if (!retain_graph) n->release_saved();
     }
     // A node that did not run still releases its children's dependency on it.
@@ -148,13 +164,14 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
 
 }  // namespace
 
-void backward(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph) {
-  run(roots, grads, retain_graph, nullptr);
+void backward(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph,
+              bool create_graph) {
+  run(roots, grads, retain_graph, create_graph, nullptr);
 }
 
 std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
                             const std::vector<TensorPtr>& grad_outputs, bool retain_graph,
-                            bool allow_unused) {
+                            bool allow_unused, bool create_graph) {
   std::vector<TensorPtr> result(inputs.size());
   std::unordered_map<Node*, std::vector<std::pair<uint32_t, TensorPtr*>>> capture;
   std::vector<Edge> keep;  // holds AccumulateGrad nodes alive for the duration
@@ -166,7 +183,7 @@ std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::ve
     capture[e.fn.get()].push_back({e.input_nr, &result[i]});
     keep.push_back(e);
   }
-  run(outputs, grad_outputs, retain_graph, &capture);
+  run(outputs, grad_outputs, retain_graph, create_graph, &capture);
   for (size_t i = 0; i < inputs.size(); ++i)
     FASTNN_CHECK_STATE(result[i] || allow_unused, "One of the differentiated Tensors (input ", i,
                        ") appears to not have been used in the graph. Set allow_unused=True if this "

@@ -8,6 +8,13 @@ struct GradMode {
   static void set_enabled(bool enabled);
 };
 
+// Anomaly mode (torch.autograd.detect_anomaly): backward checks each node's gradients for NaN and
+// names the node that produced one. Process-wide, as in torch.
+struct AnomalyMode {
+  static bool is_enabled();
+  static void set_enabled(bool enabled);
+};
+
 // Sets grad mode for a scope and restores it after.
 class GradModeGuard {
  public:

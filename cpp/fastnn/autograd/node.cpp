@@ -32,6 +32,18 @@ const char* type_name(DType t) {
 
 SavedTensor::SavedTensor(const TensorPtr& t) : data_(t->detach()), version_(t->version()), saved_(true) {}
 
+SavedTensor SavedTensor::with_history(const TensorPtr& t) {
+  SavedTensor s(t);
+  if (t->requires_grad()) s.original_ = t;
+  return s;
+}
+
+SavedTensor SavedTensor::output(const TensorPtr& t, uint32_t output_nr) {
+  SavedTensor s(t);
+  s.output_nr_ = output_nr;
+  return s;
+}
+
 TensorPtr SavedTensor::unpack(const Node& owner) const {
   FASTNN_CHECK_STATE(
       data_, "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -44,6 +56,13 @@ TensorPtr SavedTensor::unpack(const Node& owner) const {
                      "inplace operation: [fastnn.", type_name(data_->dtype()), " ",
                      shape_str(data_->shape()), "], which was saved by ", owner.name(), ", is at version ",
                      data_->version(), "; expected version ", version_, " instead.");
+  if (!GradMode::is_enabled()) return data_;
+  if (original_) return original_;
+  if (output_nr_ >= 0) {  // the owner's output, as a tensor whose history is the owner
+    TensorPtr out = data_->detach();
+    out->set_history(std::const_pointer_cast<Node>(owner.shared_from_this()), uint32_t(output_nr_));
+    return out;
+  }
   return data_;
 }
 
@@ -65,6 +84,76 @@ Node::~Node() {
   tearing_down = false;
 }
 
+int64_t Node::add_tensor_pre_hook(uint32_t output_nr, Tensor::GradHook hook) {
+  if (!hooks_) hooks_ = std::make_unique<Hooks>();
+  const int64_t id = next_hook_id();
+  hooks_->tensor_pre.emplace_back(id, output_nr, std::move(hook));
+  return id;
+}
+
+int64_t Node::add_pre_hook(NodePreHook hook) {
+  if (!hooks_) hooks_ = std::make_unique<Hooks>();
+  const int64_t id = next_hook_id();
+  hooks_->pre.emplace_back(id, std::move(hook));
+  return id;
+}
+
+int64_t Node::add_post_hook(NodePostHook hook) {
+  if (!hooks_) hooks_ = std::make_unique<Hooks>();
+  const int64_t id = next_hook_id();
+  hooks_->post.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void Node::remove_hook(int64_t id) {
+  if (!hooks_) return;
+  auto erase = [id](auto& v) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (std::get<0>(*it) == id) return void(v.erase(it));
+  };
+  erase(hooks_->tensor_pre);
+  erase(hooks_->pre);
+  erase(hooks_->post);
+}
+
+namespace {
+
+// A hook's replacement for `grad` must keep its shape (torch's check).
+void replace_grad(TensorPtr& grad, TensorPtr replacement, const char* what) {
+  if (!replacement) return;
+  FASTNN_CHECK_STATE(replacement->shape() == grad->shape(), "[", what, "] hook has changed the size of value: expected ",
+                     shape_str(grad->shape()), ", got ", shape_str(replacement->shape()));
+  grad = std::move(replacement);
+}
+
+void replace_grads(std::vector<TensorPtr>& grads, std::vector<TensorPtr> replacement, const char* what) {
+  if (replacement.empty()) return;
+  FASTNN_CHECK_STATE(replacement.size() == grads.size(), "[", what, "] hook returned ", replacement.size(),
+                     " gradients, expected ", grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i]) grads[i] = std::move(replacement[i]);
+    else replace_grad(grads[i], std::move(replacement[i]), what);
+  }
+}
+
+}  // namespace
+
+void Node::run_pre_hooks(std::vector<TensorPtr>& grad_outputs) {
+  if (auto* acc = dynamic_cast<AccumulateGrad*>(this))
+    for (const auto& [id, hook] : std::vector(acc->variable()->grad_hooks()))  // a copy: a hook may remove hooks
+      replace_grad(grad_outputs[0], hook(grad_outputs[0]), "register_hook");
+  if (!hooks_) return;
+  for (const auto& [id, nr, hook] : std::vector(hooks_->tensor_pre))
+    replace_grad(grad_outputs[nr], hook(grad_outputs[nr]), "register_hook");
+  for (const auto& [id, hook] : std::vector(hooks_->pre)) replace_grads(grad_outputs, hook(grad_outputs), "register_prehook");
+}
+
+void Node::run_post_hooks(std::vector<TensorPtr>& grad_inputs, const std::vector<TensorPtr>& grad_outputs) {
+  if (!hooks_) return;
+  for (const auto& [id, hook] : std::vector(hooks_->post))
+    replace_grads(grad_inputs, hook(grad_inputs, grad_outputs), "register_hook");
+}
+
 void Node::retain_output(uint32_t output_nr, const TensorPtr& t) { retained_.push_back({output_nr, t}); }
 
 AccumulateGrad::AccumulateGrad(TensorPtr variable) : variable_(std::move(variable)) {
@@ -76,6 +165,10 @@ AccumulateGrad::AccumulateGrad(TensorPtr variable) : variable_(std::move(variabl
 std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
   std::lock_guard<std::mutex> lock(mu_);
   TensorPtr& g = grads[0];
+  if (GradMode::is_enabled()) {  // create_graph: .grad keeps the gradient's history, nothing is written in place
+    variable_->set_grad(variable_->grad() ? add(variable_->grad(), g, 1.0) : g);
+    return {};
+  }
   if (!variable_->grad()) {
     // Keep the incoming buffer when nobody else can see it; otherwise store a private copy.
     bool exclusive = g.use_count() == 1 && g->is_contiguous() && !g->base() && !g->requires_grad();

@@ -35,7 +35,7 @@ void record_linear(const char* name, const TensorPtr& out, const TensorPtr& a, c
     if (need_a) r[0] = grad_for(g, sa, da);
     if (need_b) r[1] = grad_for(alpha_b == 1 ? g : mul(g, scalar_tensor(alpha_b, DType::Float64, true)), sb, db);
     return r;
-  });
+  }, /*differentiable=*/true);
 }
 
 // Backward of mul, div and pow: both operands saved (only those whose partner needs a grad).
@@ -46,9 +46,10 @@ class ProductBackward : public Node {
   ProductBackward(Kind kind, const TensorPtr& a, const TensorPtr& b)
       : kind_(kind), number_base_(kind == Pow && a->is_wrapped_number()) {
     bool need_a = any_requires_grad({&a}), need_b = any_requires_grad({&b});
-    if (need_b || kind != Mul) a_ = SavedTensor(a);
-    if (need_a || kind != Mul) b_ = SavedTensor(b);
+    if (need_b || kind != Mul) a_ = SavedTensor::with_history(a);
+    if (need_a || kind != Mul) b_ = SavedTensor::with_history(b);
   }
+  bool supports_create_graph() const override { return kind_ != Pow; }
   bool number_base() const { return number_base_; }
   std::string name() const override {
     return kind_ == Mul ? "MulBackward0" : kind_ == Div ? "DivBackward0" : number_base_ ? "PowBackward2" : "PowBackward1";
@@ -234,7 +235,7 @@ TensorPtr rsub(const TensorPtr& a, const TensorPtr& other) {
   Shape sa = a->shape();
   DType da = a->dtype();
   record_grad_only("RsubBackward1", out, {a},
-                   [=](const TensorPtr& g) { return std::vector<TensorPtr>{grad_for(neg(g), sa, da)}; });
+                   [=](const TensorPtr& g) { return std::vector<TensorPtr>{grad_for(neg(g), sa, da)}; }, /*differentiable=*/true);
   return out;
 }
 

@@ -100,7 +100,7 @@ void check_inplace(const TensorPtr& self, const char* op, bool may_overlap) {
 TensorPtr clone(const TensorPtr& t) {
   check_defined(t, "clone");
   TensorPtr out = copy_of(t, t->dtype());
-  record_grad_only("CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; });
+  record_grad_only("CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; }, /*differentiable=*/true);
   return out;
 }
 
@@ -117,7 +117,7 @@ TensorPtr to_dtype(const TensorPtr& t, DType dtype) {
     DType in = t->dtype();
     record_grad_only("ToCopyBackward0", out, {t}, [in](const TensorPtr& g) {
       return std::vector<TensorPtr>{to_dtype(g, in)};
-    });
+    }, /*differentiable=*/true);
   }
   return out;
 }

@@ -63,7 +63,7 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
         r.push_back(ranges[i].first < 0 ? zeros({0}, dtypes[i])
                                         : cast(contiguous(slice(g, dim, ranges[i].first, ranges[i].second, 1)), dtypes[i]));
       return r;
-    });
+    }, /*differentiable=*/true);
   }
   return out;
 }

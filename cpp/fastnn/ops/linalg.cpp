@@ -45,10 +45,11 @@ class MatmulBackward : public Node {
   MatmulBackward(const char* name, const TensorPtr* bias, const TensorPtr& a, const TensorPtr& b, double beta, double alpha)
       : name_(name), has_bias_(bias != nullptr), beta_(beta), alpha_(alpha) {
     if (bias) bias_shape_ = (*bias)->shape();
-    if (any_requires_grad({&b})) a_ = SavedTensor(a);
-    if (any_requires_grad({&a})) b_ = SavedTensor(b);
+    if (any_requires_grad({&b})) a_ = SavedTensor::with_history(a);
+    if (any_requires_grad({&a})) b_ = SavedTensor::with_history(b);
   }
   std::string name() const override { return name_; }
+  bool supports_create_graph() const override { return true; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr g = grads[0];
     size_t o = has_bias_ ? 1 : 0;
@@ -58,8 +59,9 @@ class MatmulBackward : public Node {
       r[0] = sum_to(gb, bias_shape_);
     }
     TensorPtr ga = alpha_ == 1 ? g : mul(g, scalar_tensor(alpha_, DType::Float64, true));
-    if (needs_input_grad(o)) r[o] = mm_forward(ga, t(b_.unpack(*this)));
-    if (needs_input_grad(o + 1)) r[o + 1] = mm_forward(t(a_.unpack(*this)), ga);
+    auto product = GradMode::is_enabled() ? &mm : &mm_forward;  // create_graph records the products
+    if (needs_input_grad(o)) r[o] = product(ga, t(b_.unpack(*this)));
+    if (needs_input_grad(o + 1)) r[o + 1] = product(t(a_.unpack(*this)), ga);
     return r;
   }
   void release_saved() override {
@@ -79,10 +81,11 @@ class MatmulBackward : public Node {
 class BmmBackward : public Node {
  public:
   BmmBackward(const TensorPtr& a, const TensorPtr& b) {
-    if (any_requires_grad({&b})) a_ = SavedTensor(a);
-    if (any_requires_grad({&a})) b_ = SavedTensor(b);
+    if (any_requires_grad({&b})) a_ = SavedTensor::with_history(a);
+    if (any_requires_grad({&a})) b_ = SavedTensor::with_history(b);
   }
   std::string name() const override { return "BmmBackward0"; }
+  bool supports_create_graph() const override { return true; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     std::vector<TensorPtr> r(2);
     if (needs_input_grad(0)) r[0] = bmm(grads[0], transpose(b_.unpack(*this), 1, 2));

@@ -30,7 +30,7 @@ TensorPtr scale(const TensorPtr& x, double s) {
     out = mul(x, number(s));
   }
   record_grad_only("MulBackward1", out, {x},
-                   [s](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, number(s))}; });
+                   [s](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, number(s))}; }, /*differentiable=*/true);
   return out;
 }
 
@@ -460,7 +460,7 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
       out = div(total, count);
     }
     record_grad_only("DivBackward1", out, {total},
-                     [count](const TensorPtr& g) { return std::vector<TensorPtr>{div(g, count)}; });
+                     [count](const TensorPtr& g) { return std::vector<TensorPtr>{div(g, count)}; }, /*differentiable=*/true);
     return out;
   }
   TensorPtr nll = nll_loss(logp, target, weight, reduction, ignore_index);

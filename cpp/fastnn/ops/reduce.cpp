@@ -124,7 +124,7 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
     record_grad_only(name, out, {x}, [=](const TensorPtr& g) {
       TensorPtr gi = mean ? div(g, scalar_tensor(n, DType::Float64, true)) : g;
       return Grads{cast(contiguous(expand_grad(gi, keep, in)), in_dt)};
-    });
+    }, /*differentiable=*/true);
   }
   return out;
 }

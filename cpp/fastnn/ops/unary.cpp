@@ -2,7 +2,9 @@
 // nodes and public functions; then clamp and pow, which take extra arguments.
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 
+#include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
@@ -15,15 +17,42 @@ namespace {
 
 enum class Saves { INPUT, OUTPUT, NOTHING };
 
+TensorPtr number(double v) { return scalar_tensor(v, DType::Float64, true); }
+
+// The table ops whose backward create_graph supports (backward_graph below).
+bool has_backward_graph(std::string_view op) {
+  for (std::string_view o : {"neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "reciprocal"})
+    if (op == o) return true;
+  return false;
+}
+
+// Their backward as differentiable ops (v: the saved input or output, with its history).
+TensorPtr backward_graph(std::string_view op, const TensorPtr& g, const TensorPtr& v) {
+  if (op == "neg") return neg(g);
+  if (op == "exp") return mul(g, v);
+  if (op == "log") return div(g, v);
+  if (op == "sqrt") return div(g, mul(v, number(2)));
+  if (op == "abs")
+    return mul(g, sub(cast(compare(v, number(0), CompareOp::Gt), g->dtype()),
+                      cast(compare(v, number(0), CompareOp::Lt), g->dtype()), 1));
+  if (op == "relu") return mul(g, compare(v, number(0), CompareOp::Gt));
+  if (op == "sigmoid") return mul(g, mul(v, rsub(v, number(1))));
+  if (op == "tanh") return mul(g, rsub(mul(v, v), number(1)));
+  if (op == "reciprocal") return neg(mul(g, mul(v, v)));
+  return nullptr;
+}
+
 // Backward of a table op: grad_in = BWD(g, v) with v the saved input or output.
 template <class Op>
 class UnaryBackward : public Node {
  public:
   explicit UnaryBackward(SavedTensor saved) : saved_(std::move(saved)) {}
   std::string name() const override { return Op::node_name; }
+  bool supports_create_graph() const override { return has_backward_graph(Op::name); }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     const TensorPtr& g = grads[0];
     TensorPtr v = Op::saves == Saves::NOTHING ? g : saved_.unpack(*this);
+    if (GradMode::is_enabled() && has_backward_graph(Op::name)) return {backward_graph(Op::name, g, v)};
     TensorPtr out = Tensor::empty(g->shape(), g->dtype());
     FASTNN_DISPATCH_FLOAT(g->dtype(), Op::name, [&] {
       map_binary<scalar_t, scalar_t>(*out, *g, *v, [](scalar_t g, scalar_t v) { return Op::backward(g, v); });
@@ -48,8 +77,9 @@ TensorPtr unary(const TensorPtr& x_in, bool floating) {
     map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t x) { return Op::template forward<scalar_t>(x); });
   });
   if (any_requires_grad({&x_in})) {
-    SavedTensor saved = Op::saves == Saves::INPUT ? SavedTensor(x_in) : Op::saves == Saves::OUTPUT ? SavedTensor(y)
-                                                                                                   : SavedTensor();
+    SavedTensor saved = Op::saves == Saves::INPUT    ? SavedTensor::with_history(x_in)
+                        : Op::saves == Saves::OUTPUT ? SavedTensor::output(y, 0)
+                                                     : SavedTensor();
     record(std::make_shared<UnaryBackward<Op>>(std::move(saved)), {&x_in}, {&y});
   }
   return y;
@@ -109,10 +139,13 @@ T pow_scalar(T x, T e) {
 // pow(x, e) for a scalar exponent: d/dx = e * x^(e-1) (zero when e == 0).
 class PowScalarBackward : public Node {
  public:
-  PowScalarBackward(const TensorPtr& x, double e) : x_(x), e_(e) {}
+  PowScalarBackward(const TensorPtr& x, double e) : x_(SavedTensor::with_history(x)), e_(e) {}
   std::string name() const override { return "PowBackward0"; }
+  bool supports_create_graph() const override { return true; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = x_.unpack(*this), g = grads[0];
+    if (GradMode::is_enabled())  // create_graph: the same formula as differentiable ops
+      return {e_ == 0 ? mul(g, number(0)) : mul(g, mul(pow(x, e_ - 1), number(e_)))};
     TensorPtr out = Tensor::empty(g->shape(), g->dtype());
     double e = e_;
     FASTNN_DISPATCH_FLOAT(g->dtype(), "pow", [&] {

@@ -92,7 +92,7 @@ TensorPtr view(const TensorPtr& t, IntList shape) {
                               "instead. (input size ", t->shape(), ", strides ", t->strides(), ", view size ", s, ")");
   TensorPtr out = make_view(t, s, *strides, t->offset());
   Shape in = t->shape();
-  record_grad_only("ViewBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); });
+  record_grad_only("ViewBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
   return out;
 }
 
@@ -105,7 +105,7 @@ TensorPtr reshape(const TensorPtr& t, IntList shape) {
   TensorPtr out = Tensor::make(copy->storage(), s, *view_strides(copy->shape(), copy->strides(), s), copy->offset(),
                                copy->dtype());
   Shape in = t->shape();
-  record_grad_only("UnsafeViewBackward0", out, {copy}, [in](const TensorPtr& g) { return reshape_grad(g, in); });
+  record_grad_only("UnsafeViewBackward0", out, {copy}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
   return out;
 }
 
@@ -135,7 +135,7 @@ TensorPtr squeeze(const TensorPtr& t) {
     }
   TensorPtr out = make_view(t, s, st, t->offset());
   Shape in = t->shape();
-  record_grad_only("SqueezeBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); });
+  record_grad_only("SqueezeBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
   return out;
 }
 
@@ -149,7 +149,7 @@ TensorPtr squeeze(const TensorPtr& t, int64_t dim) {
   }
   TensorPtr out = make_view(t, s, st, t->offset());
   Shape in = t->shape();
-  record_grad_only("SqueezeBackward1", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); });
+  record_grad_only("SqueezeBackward1", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
   return out;
 }
 
@@ -161,7 +161,7 @@ TensorPtr unsqueeze(const TensorPtr& t, int64_t dim) {
   s.insert(s.begin() + dim, 1);
   st.insert(st.begin() + dim, stride);
   TensorPtr out = make_view(t, s, st, t->offset());
-  record_grad_only("UnsqueezeBackward0", out, {t}, [dim](const TensorPtr& g) { return Grads{squeeze(g, dim)}; });
+  record_grad_only("UnsqueezeBackward0", out, {t}, [dim](const TensorPtr& g) { return Grads{squeeze(g, dim)}; }, /*differentiable=*/true);
   return out;
 }
 
@@ -176,7 +176,7 @@ TensorPtr transpose(const TensorPtr& t, int64_t dim0, int64_t dim1) {
   }
   TensorPtr out = make_view(t, s, st, t->offset());
   record_grad_only("TransposeBackward0", out, {t},
-                   [dim0, dim1](const TensorPtr& g) { return Grads{transpose(g, dim0, dim1)}; });
+                   [dim0, dim1](const TensorPtr& g) { return Grads{transpose(g, dim0, dim1)}; }, /*differentiable=*/true);
   return out;
 }
 
@@ -187,7 +187,7 @@ TensorPtr t(const TensorPtr& x) {
   std::reverse(s.begin(), s.end());
   std::reverse(st.begin(), st.end());
   TensorPtr out = make_view(x, s, st, x->offset());
-  record_grad_only("TBackward0", out, {x}, [](const TensorPtr& g) { return Grads{t(g)}; });
+  record_grad_only("TBackward0", out, {x}, [](const TensorPtr& g) { return Grads{t(g)}; }, /*differentiable=*/true);
   return out;
 }
 
@@ -208,7 +208,7 @@ TensorPtr permute(const TensorPtr& t, IntList dims) {
     inverse[d] = i;
   }
   TensorPtr out = make_view(t, s, st, t->offset());
-  record_grad_only("PermuteBackward0", out, {t}, [inverse](const TensorPtr& g) { return Grads{permute(g, inverse)}; });
+  record_grad_only("PermuteBackward0", out, {t}, [inverse](const TensorPtr& g) { return Grads{permute(g, inverse)}; }, /*differentiable=*/true);
   return out;
 }
 
@@ -237,7 +237,7 @@ TensorPtr expand(const TensorPtr& t, IntList shape) {
   checked_numel(s, "expand");
   TensorPtr out = make_view(t, s, st, t->offset());
   Shape in = t->shape();
-  record_grad_only("ExpandBackward0", out, {t}, [in](const TensorPtr& g) { return Grads{sum_to(g, in)}; });
+  record_grad_only("ExpandBackward0", out, {t}, [in](const TensorPtr& g) { return Grads{sum_to(g, in)}; }, /*differentiable=*/true);
   return out;
 }
 

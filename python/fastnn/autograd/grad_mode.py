@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import threading
 
 from fastnn import _C
 
@@ -105,3 +106,46 @@ class set_grad_enabled:
         return f"fastnn.autograd.grad_mode.set_grad_enabled(mode={self._enabled})"
 
     __str__ = __repr__
+
+
+class _InferenceState(threading.local):
+    enabled = False  # per thread, as grad mode
+
+
+_inference = _InferenceState()
+
+
+class inference_mode:
+    """Like no_grad, for inference (context manager and decorator; ``inference_mode(False)`` changes nothing).
+
+    torch also marks the tensors made inside as inference tensors that autograd later refuses; fastnn's
+    are ordinary tensors without history, as under no_grad."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):  # @inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        if not isinstance(mode, (bool, int)):
+            raise TypeError(f"[inference_mode] mode must be a bool, got {type(mode).__name__}")
+        self.mode = bool(mode)
+        self._prev = None
+
+    def __enter__(self):
+        self._prev = (_C.is_grad_enabled(), _inference.enabled)
+        if self.mode:
+            _C._set_grad_enabled(False)
+            _inference.enabled = True
+
+    def __exit__(self, *exc):
+        _C._set_grad_enabled(self._prev[0])
+        _inference.enabled = self._prev[1]
+
+    def __call__(self, fn):
+        mode = self.mode
+        return _decorate(lambda: inference_mode(mode), fn)
+
+
+def is_inference_mode_enabled():
+    return _inference.enabled

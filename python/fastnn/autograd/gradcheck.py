@@ -23,7 +23,7 @@ def _analytic(fn, inputs, diff, k, out):
         seed = np.zeros(n_out, dtype=np.float64)
         seed[j] = 1.0
         g = _C._from_numpy(seed.reshape(tuple(out.shape)), True)._to_dtype(out.dtype)
-        grads = _C._grad([_flat_outputs(fn, inputs)[k]], diff, [g], False, True)
+        grads = _C._grad([_flat_outputs(fn, inputs)[k]], diff, [g], False, True, False)
         for i, gi in enumerate(grads):
             if gi is not None:
                 jac[i][:, j] = gi.detach().numpy().reshape(-1)

@@ -1,3 +1,3 @@
-"""fastnn.utils: the data pipeline (``fastnn.utils.data``)."""
+"""fastnn.utils: the data pipeline (``fastnn.utils.data``) and hook handles (``fastnn.utils.hooks``)."""
 
-from fastnn.utils import data  # noqa: F401
+from fastnn.utils import data, hooks  # noqa: F401

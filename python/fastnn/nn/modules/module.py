@@ -5,7 +5,9 @@ from collections import OrderedDict, namedtuple
 from fastnn._C import Tensor
 from fastnn._errors import _argument_error, name_errors
 from fastnn.autograd.grad_mode import no_grad
+from fastnn.nn.modules import _hooks
 from fastnn.nn.parameter import Parameter
+from fastnn.utils.hooks import RemovableHandle
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -43,37 +45,53 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", OrderedDict())
-        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())  # key: (hook, with_kwargs, always_call)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())  # key: (hook, with_kwargs)
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_is_full_backward_hook", None)  # None until a backward hook is registered
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
         try:
-            if not self._forward_pre_hooks and not self._forward_hooks:
+            if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
                 return self.forward(*args, **kwargs)
-            for hook in self._forward_pre_hooks.values():
-                r = hook(self, args)
-                if r is not None:
-                    args = r if isinstance(r, tuple) else (r,)
-            out = self.forward(*args, **kwargs)
-            for hook in self._forward_hooks.values():
-                r = hook(self, args, out)
-                if r is not None:
-                    out = r
-            return out
+            return _hooks.call_with_hooks(self, args, kwargs)
         except AttributeError as e:  # fastnn's layers given a non-tensor: a TypeError naming the layer
             err = _argument_error(e, args, kwargs, type(self).__name__)
             if err is None or not type(self).__module__.startswith("fastnn."):
                 raise
             raise err from e
 
-    def register_forward_hook(self, hook):
-        return _add_hook(self._forward_hooks, hook)
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        return _add_hook(self._forward_hooks, (hook, with_kwargs, always_call), prepend, "register_forward_hook")
 
-    def register_forward_pre_hook(self, hook):
-        return _add_hook(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        return _add_hook(self._forward_pre_hooks, (hook, with_kwargs), prepend, "register_forward_pre_hook")
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) once the gradients w.r.t. the module's inputs are computed."""
+        self._backward_hook_kind(True, hook, "register_full_backward_hook")
+        return _add_hook(self._backward_hooks, hook, prepend, "register_full_backward_hook")
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) before the gradients w.r.t. the module's inputs are computed."""
+        return _add_hook(self._backward_pre_hooks, hook, prepend, "register_full_backward_pre_hook")
+
+    def register_backward_hook(self, hook):
+        """Legacy: hook(module, grad_input, grad_output) on the last autograd node of the output, as torch."""
+        self._backward_hook_kind(False, hook, "register_backward_hook")
+        return _add_hook(self._backward_hooks, hook, False, "register_backward_hook")
+
+    def _backward_hook_kind(self, full, hook, op):
+        if not callable(hook):
+            raise TypeError(f"[{op}] hook must be callable, got {type(hook).__name__}")
+        if self._is_full_backward_hook is not None and self._is_full_backward_hook != full:
+            raise RuntimeError(f"[{op}] Cannot use both regular backward hooks and full backward hooks on a single "
+                               "Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", full)
 
     # ---- registration ----
     def __setattr__(self, name, value):
@@ -325,18 +343,15 @@ class Module:
         return self._get_name() + "(" + body + ")"
 
 
-class _HookHandle:
-    def __init__(self, hooks, key):
-        self.hooks, self.key = hooks, key
-
-    def remove(self):
-        self.hooks.pop(self.key, None)
-
-
-def _add_hook(hooks, hook):
+def _add_hook(hooks, entry, prepend, op):
+    hook = entry[0] if isinstance(entry, tuple) else entry
+    if not callable(hook):
+        raise TypeError(f"[{op}] hook must be callable, got {type(hook).__name__}")
     key = max(hooks, default=-1) + 1
-    hooks[key] = hook
-    return _HookHandle(hooks, key)
+    hooks[key] = entry
+    if prepend:
+        hooks.move_to_end(key, last=False)
+    return RemovableHandle(lambda: hooks.pop(key, None))
 
 
 def _remove_from(name, attrs, *stores):
