@@ -2,10 +2,10 @@
 
 from fastnn.nn.utils import clip_grad, convert_parameters  # noqa: F401
 from fastnn.nn.utils.clip_grad import (  # noqa: F401
-    _clip_grads_with_norm_ as clip_grads_with_norm_,
-    _get_total_norm as get_total_norm,
     clip_grad_norm,
     clip_grad_norm_,
     clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
 )
 from fastnn.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401

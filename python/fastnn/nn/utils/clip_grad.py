@@ -51,7 +51,7 @@ def _total_norm(tensors, norm_type, error_if_nonfinite, foreach, op):
 
 @named_function
 @no_grad()
-def _get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The norm of the norms of `tensors` (themselves, not their .grad): a 0-d tensor; 0.0 for no tensors."""
     return _total_norm(_tensor_list(tensors, "tensors"), norm_type, error_if_nonfinite, foreach, "get_total_norm")
 
@@ -65,7 +65,7 @@ def _scale(grads, max_norm, total_norm):
 
 @named_function
 @no_grad()
-def _clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Scales the parameters' gradients by min(1, max_norm / (total_norm + 1e-6)) in place."""
     _refuse_foreach(foreach)
     grads = _grads(_tensor_list(parameters))
@@ -108,3 +108,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     for g in _grads(parameters):
         g.clamp_(min=-clip_value, max=clip_value)
+
+
+_get_total_norm = get_total_norm  # torch's names in this module
+_clip_grads_with_norm_ = clip_grads_with_norm_

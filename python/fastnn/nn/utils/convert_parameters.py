@@ -26,7 +26,9 @@ def parameters_to_vector(parameters):
 def vector_to_parameters(vec, parameters):
     """Makes each parameter's data the next slice of `vec` (a view of it, as in torch)."""
     if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__module__}.{type(vec).__qualname__}")
+        kind = type(vec)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"expected torch.Tensor, but got: {name}")
     device, pointer = None, 0
     for p in parameters:
         device = _check_device(p, device)
