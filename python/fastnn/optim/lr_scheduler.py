@@ -422,7 +422,7 @@ def _check_schedulers(owner, optimizer, schedulers):
             raise ValueError(f"{owner} does not support `ReduceLROnPlateau` scheduler as it requires additional "
                              "kwargs to be specified when calling `step`, but got one at index "
                              f"{i} in the given schedulers sequence.")
-        if optimizer != sched.optimizer:
+        if optimizer is not None and optimizer != sched.optimizer:
             raise ValueError(f"{owner} expects all schedulers to belong to the same optimizer, but got scheduler "
                              f"{type(sched).__name__} at index {i} has {sched.optimizer}, which is different from "
                              f"{type(optimizer).__name__}.")
@@ -495,7 +495,9 @@ class ChainedScheduler(_Composite):
         name = type(self).__name__
         if len(schedulers) < 1:
             raise ValueError(f"{name} expects at least one scheduler to be chained, but got no scheduler.")
-        optimizer = optimizer or schedulers[0].optimizer
+        if optimizer is None:
+            _check_schedulers(name, None, schedulers[:1])
+            optimizer = schedulers[0].optimizer
         _check_schedulers(name, optimizer, schedulers)
         self._schedulers = schedulers
         self.optimizer = optimizer
