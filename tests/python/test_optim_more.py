@@ -235,6 +235,29 @@ def test_add_param_group_as_torch():
     assert results[0] == results[1]
 
 
+def test_named_parameters():
+    """(name, tensor) pairs put the names under 'param_names' (kept in state_dict), as torch 2.13."""
+    results = []
+    for m in (fastnn, torch):
+        net = make_model(m)
+        opt = m.optim.RAdam(net[0].named_parameters(), lr=0.01)
+        opt.add_param_group({"params": list(net[2].named_parameters()), "lr": 0.02})
+        errors = []
+        for bad in ({"params": [m.nn.Parameter(m.ones(1))]}, {"params": [("a", m.nn.Parameter(m.ones(1))),
+                                                                          m.nn.Parameter(m.ones(1))]}):
+            with pytest.raises(ValueError) as e:
+                opt.add_param_group(bad)
+            errors.append(str(e.value).split("] ", 1)[-1])
+        with pytest.raises(ValueError) as e:
+            m.optim.SGD([{"params": [m.nn.Parameter(m.ones(1))]}, {"params": [("w", m.nn.Parameter(m.ones(1)))]}])
+        errors.append(str(e.value).split("] ", 1)[-1])
+        opt.load_state_dict(opt.state_dict())
+        results.append(([g["param_names"] for g in opt.state_dict()["param_groups"]], errors,
+                        [len(g["params"]) for g in opt.param_groups]))
+    assert results[0] == results[1]
+    assert results[0][0] == [["weight", "bias"], ["weight", "bias"]]
+
+
 def test_zero_grad_as_torch():
     for m in (fastnn, torch):
         p = m.nn.Parameter(m.ones(3))
