@@ -26,6 +26,11 @@ void for_each_param(const char* opt, const std::vector<TensorPtr>& params, const
   }
 }
 
+void check_steps(const char* opt, const std::vector<TensorPtr>& params, const std::vector<double>& steps) {
+  FASTNN_CHECK(steps.size() == params.size(), "[", opt, "] got ", steps.size(), " step counts for ", params.size(),
+               " parameters");
+}
+
 template <class T>
 T* state_ptr(const std::vector<TensorPtr>& s, size_t i) {
   return s.empty() ? nullptr : s[i]->mutable_data<T>();
@@ -40,7 +45,7 @@ void adam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr
   check_state(name, "exp_avg", params, exp_avgs);
   check_state(name, "exp_avg_sq", params, exp_avg_sqs);
   if (o.amsgrad) check_state(name, "max_exp_avg_sq", params, max_exp_avg_sqs);
-  FASTNN_CHECK(steps.size() == params.size(), "[", name, "] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps(name, params, steps);
   for_each_param(name, params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* m = exp_avgs[i]->mutable_data<T>();
@@ -75,7 +80,7 @@ void rmsprop_step(const std::vector<TensorPtr>& params, const std::vector<Tensor
   check_state("RMSprop", "square_avg", params, square_avgs);
   if (o.centered) check_state("RMSprop", "grad_avg", params, grad_avgs);
   if (o.momentum > 0) check_state("RMSprop", "momentum_buffer", params, momentum_buffers);
-  FASTNN_CHECK(steps.size() == params.size(), "[RMSprop] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps("RMSprop", params, steps);
   for_each_param("RMSprop", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* sq = square_avgs[i]->mutable_data<T>();
@@ -111,7 +116,7 @@ void rmsprop_step(const std::vector<TensorPtr>& params, const std::vector<Tensor
 void adagrad_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& sums, std::vector<double>& steps,
                   const AdagradOptions& o) {
   check_state("Adagrad", "sum", params, sums);
-  FASTNN_CHECK(steps.size() == params.size(), "[Adagrad] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps("Adagrad", params, steps);
   for_each_param("Adagrad", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* s = sums[i]->mutable_data<T>();
@@ -132,7 +137,7 @@ void adadelta_step(const std::vector<TensorPtr>& params, const std::vector<Tenso
                    const std::vector<TensorPtr>& acc_deltas, std::vector<double>& steps, const AdadeltaOptions& o) {
   check_state("Adadelta", "square_avg", params, square_avgs);
   check_state("Adadelta", "acc_delta", params, acc_deltas);
-  FASTNN_CHECK(steps.size() == params.size(), "[Adadelta] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps("Adadelta", params, steps);
   for_each_param("Adadelta", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* sq = square_avgs[i]->mutable_data<T>();
@@ -156,7 +161,7 @@ void adamax_step(const std::vector<TensorPtr>& params, const std::vector<TensorP
                  const std::vector<TensorPtr>& exp_infs, std::vector<double>& steps, const AdamaxOptions& o) {
   check_state("Adamax", "exp_avg", params, exp_avgs);
   check_state("Adamax", "exp_inf", params, exp_infs);
-  FASTNN_CHECK(steps.size() == params.size(), "[Adamax] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps("Adamax", params, steps);
   for_each_param("Adamax", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* m = exp_avgs[i]->mutable_data<T>();
@@ -226,7 +231,7 @@ void radam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPt
                 const std::vector<TensorPtr>& exp_avg_sqs, std::vector<double>& steps, const RAdamOptions& o) {
   check_state("RAdam", "exp_avg", params, exp_avgs);
   check_state("RAdam", "exp_avg_sq", params, exp_avg_sqs);
-  FASTNN_CHECK(steps.size() == params.size(), "[RAdam] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps("RAdam", params, steps);
   for_each_param("RAdam", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* m = exp_avgs[i]->mutable_data<T>();

@@ -11,8 +11,9 @@ namespace {
 
 // torch.linalg.vector_norm(x, ord) over every element, in x's dtype, composed from the reduction ops.
 TensorPtr vector_norm(const TensorPtr& x, double ord, const char* op) {
-  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] linalg.vector_norm: Expected a floating point or complex tensor "
-                    "as input. Got ", dtype_name(x->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op,
+                    "] linalg.vector_norm: Expected a floating point or complex tensor as input. Got ",
+                    dtype_name(x->dtype()));
   const double inf = std::numeric_limits<double>::infinity();
   FASTNN_CHECK_STATE(x->numel() > 0 || (ord >= 0 && ord != inf), "[", op, "] linalg.vector_norm cannot compute the ",
                      ord, " norm on an empty tensor because the operation does not have an identity");
