@@ -28,8 +28,8 @@ def _tensor_list(tensors, what="parameters"):
 
 def _refuse_foreach(foreach):
     if foreach:
-        raise NotImplementedError(f"foreach={foreach!r} is not supported: fastnn computes the norms in one C++ call; "
-                                  "leave foreach at its default (None or False)")
+        raise NotImplementedError(f"foreach={foreach!r} is not supported: fastnn has one implementation (C++ ops "
+                                  "over the gradients); leave foreach at its default (None or False)")
 
 
 def _grads(parameters):
