@@ -502,7 +502,7 @@ def surface():
         v = getattr(D, n)
         if callable(v) and not isinstance(v, types.ModuleType):
             groups["data"].append(Target(f"data.{n}", v, names=_class_names(v), runner=_run_data))
-    for mod, prefix in ((fastnn.autograd, "autograd"), (fastnn.nn.init, "init")):
+    for mod, prefix in ((fastnn.autograd, "autograd"), (fastnn.nn.init, "init"), (fastnn.nn.utils, "nn.utils")):
         for n in _public(mod):
             v = getattr(mod, n)
             if callable(v) and not isinstance(v, types.ModuleType) and getattr(v, "__module__", "").startswith("fastnn"):

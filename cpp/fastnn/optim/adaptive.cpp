@@ -26,6 +26,11 @@ void for_each_param(const char* opt, const std::vector<TensorPtr>& params, const
   }
 }
 
+void check_steps(const char* opt, const std::vector<TensorPtr>& params, const std::vector<double>& steps) {
+  FASTNN_CHECK(steps.size() == params.size(), "[", opt, "] got ", steps.size(), " step counts for ", params.size(),
+               " parameters");
+}
+
 template <class T>
 T* state_ptr(const std::vector<TensorPtr>& s, size_t i) {
   return s.empty() ? nullptr : s[i]->mutable_data<T>();
@@ -40,7 +45,7 @@ void adam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr
   check_state(name, "exp_avg", params, exp_avgs);
   check_state(name, "exp_avg_sq", params, exp_avg_sqs);
   if (o.amsgrad) check_state(name, "max_exp_avg_sq", params, max_exp_avg_sqs);
-  FASTNN_CHECK(steps.size() == params.size(), "[", name, "] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps(name, params, steps);
   for_each_param(name, params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* m = exp_avgs[i]->mutable_data<T>();
@@ -75,7 +80,7 @@ void rmsprop_step(const std::vector<TensorPtr>& params, const std::vector<Tensor
   check_state("RMSprop", "square_avg", params, square_avgs);
   if (o.centered) check_state("RMSprop", "grad_avg", params, grad_avgs);
   if (o.momentum > 0) check_state("RMSprop", "momentum_buffer", params, momentum_buffers);
-  FASTNN_CHECK(steps.size() == params.size(), "[RMSprop] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps("RMSprop", params, steps);
   for_each_param("RMSprop", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* sq = square_avgs[i]->mutable_data<T>();
@@ -111,7 +116,7 @@ void rmsprop_step(const std::vector<TensorPtr>& params, const std::vector<Tensor
 void adagrad_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& sums, std::vector<double>& steps,
                   const AdagradOptions& o) {
   check_state("Adagrad", "sum", params, sums);
-  FASTNN_CHECK(steps.size() == params.size(), "[Adagrad] got ", steps.size(), " step counts for ", params.size(), " parameters");
+  check_steps("Adagrad", params, steps);
   for_each_param("Adagrad", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* s = sums[i]->mutable_data<T>();
@@ -123,6 +128,136 @@ void adagrad_step(const std::vector<TensorPtr>& params, const std::vector<Tensor
         if (o.weight_decay != 0) gk += wd * p[k];
         s[k] += gk * gk;
         p[k] += -clr * gk / (std::sqrt(s[k]) + eps);
+      }
+    });
+  });
+}
+
+void adadelta_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& square_avgs,
+                   const std::vector<TensorPtr>& acc_deltas, std::vector<double>& steps, const AdadeltaOptions& o) {
+  check_state("Adadelta", "square_avg", params, square_avgs);
+  check_state("Adadelta", "acc_delta", params, acc_deltas);
+  check_steps("Adadelta", params, steps);
+  for_each_param("Adadelta", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T* sq = square_avgs[i]->mutable_data<T>();
+    T* acc = acc_deltas[i]->mutable_data<T>();
+    steps[i] += 1;
+    const T lr = T(o.lr), rho = T(o.rho), one_rho = T(1 - o.rho), eps = T(o.eps), wd = T(o.weight_decay);
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T gk = o.maximize ? -g[k] : g[k];
+        if (o.weight_decay != 0) gk += wd * p[k];
+        sq[k] = sq[k] * rho + one_rho * gk * gk;
+        T delta = std::sqrt(acc[k] + eps) / std::sqrt(sq[k] + eps) * gk;
+        acc[k] = acc[k] * rho + one_rho * delta * delta;
+        p[k] += -lr * delta;
+      }
+    });
+  });
+}
+
+void adamax_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
+                 const std::vector<TensorPtr>& exp_infs, std::vector<double>& steps, const AdamaxOptions& o) {
+  check_state("Adamax", "exp_avg", params, exp_avgs);
+  check_state("Adamax", "exp_inf", params, exp_infs);
+  check_steps("Adamax", params, steps);
+  for_each_param("Adamax", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T* m = exp_avgs[i]->mutable_data<T>();
+    T* u = exp_infs[i]->mutable_data<T>();
+    double step = ++steps[i];
+    const T b1 = T(1 - o.beta1), b2 = T(o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
+    const T neg_clr = T(-(o.lr / (1 - std::pow(o.beta1, step))));
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T gk = o.maximize ? -g[k] : g[k];
+        if (o.weight_decay != 0) gk += wd * p[k];
+        m[k] = lerp(m[k], gk, b1);
+        T decayed = u[k] * b2, fresh = std::abs(gk) + eps;
+        u[k] = (decayed != decayed || fresh != fresh) ? decayed + fresh : std::max(decayed, fresh);  // nan wins
+        p[k] += neg_clr * m[k] / u[k];
+      }
+    });
+  });
+}
+
+void nadam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
+                const std::vector<TensorPtr>& exp_avg_sqs, const std::vector<TensorPtr>& mu_products,
+                std::vector<double>& steps, const NAdamOptions& o) {
+  check_state("NAdam", "exp_avg", params, exp_avgs);
+  check_state("NAdam", "exp_avg_sq", params, exp_avg_sqs);
+  FASTNN_CHECK(steps.size() == params.size() && mu_products.size() == params.size(), "[NAdam] got ", steps.size(),
+               " step counts and ", mu_products.size(), " mu_products for ", params.size(), " parameters");
+  for (size_t i = 0; i < mu_products.size(); ++i)
+    FASTNN_CHECK(mu_products[i] && mu_products[i]->dim() == 0 && is_floating(mu_products[i]->dtype()),
+                 "[NAdam] mu_product ", i, " must be a 0-d floating-point tensor");
+  for_each_param("NAdam", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T* m = exp_avgs[i]->mutable_data<T>();
+    T* v = exp_avg_sqs[i]->mutable_data<T>();
+    double step = ++steps[i];
+    const double mu = o.beta1 * (1.0 - 0.5 * std::pow(0.96, step * o.momentum_decay));
+    const double mu_next = o.beta1 * (1.0 - 0.5 * std::pow(0.96, (step + 1) * o.momentum_decay));
+    double mu_product = 0;  // the running product, rounded to its tensor's dtype as torch's `mu_product *= mu`
+    FASTNN_DISPATCH_FLOAT(mu_products[i]->dtype(), "NAdam", [&] {
+      scalar_t* mp = mu_products[i]->mutable_data<scalar_t>();
+      *mp = *mp * scalar_t(mu);
+      mu_product = double(*mp);
+    });
+    mu_products[i]->bump_version();
+    const T grad_coef = T(-o.lr * (1.0 - mu) / (1.0 - mu_product));
+    const T avg_coef = T(-o.lr * mu_next / (1.0 - mu_product * mu_next));
+    const T b1 = T(1 - o.beta1), b2 = T(o.beta2), one_b2 = T(1 - o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
+    const T decay = T(1 - o.lr * o.weight_decay), bc2 = T(1 - std::pow(o.beta2, step));
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T gk = o.maximize ? -g[k] : g[k];
+        if (o.weight_decay != 0) {
+          if (o.decoupled_weight_decay) p[k] *= decay;
+          else gk += wd * p[k];
+        }
+        m[k] = lerp(m[k], gk, b1);
+        v[k] = v[k] * b2 + one_b2 * gk * gk;
+        T denom = std::sqrt(v[k] / bc2) + eps;
+        p[k] += grad_coef * gk / denom;
+        p[k] += avg_coef * m[k] / denom;
+      }
+    });
+  });
+}
+
+void radam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
+                const std::vector<TensorPtr>& exp_avg_sqs, std::vector<double>& steps, const RAdamOptions& o) {
+  check_state("RAdam", "exp_avg", params, exp_avgs);
+  check_state("RAdam", "exp_avg_sq", params, exp_avg_sqs);
+  check_steps("RAdam", params, steps);
+  for_each_param("RAdam", params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    T* m = exp_avgs[i]->mutable_data<T>();
+    T* v = exp_avg_sqs[i]->mutable_data<T>();
+    double step = ++steps[i];
+    const double bc1 = 1 - std::pow(o.beta1, step), bc2 = 1 - std::pow(o.beta2, step);
+    // the length of the approximated simple moving average; the variance is rectified once it exceeds 5
+    const double rho_inf = 2 / (1 - o.beta2) - 1;
+    const double rho_t = rho_inf - 2 * step * std::pow(o.beta2, step) / bc2;
+    const bool rectify = rho_t > 5.0;
+    const T rect = rectify ? T(std::sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)))
+                           : T(0);
+    const T b1 = T(1 - o.beta1), b2 = T(o.beta2), one_b2 = T(1 - o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
+    const T decay = T(1 - o.lr * o.weight_decay), tbc1 = T(bc1), bc2_sqrt = T(std::sqrt(bc2)), lr = T(o.lr);
+    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        T gk = o.maximize ? -g[k] : g[k];
+        if (o.weight_decay != 0) {
+          if (o.decoupled_weight_decay) p[k] *= decay;
+          else gk += wd * p[k];
+        }
+        m[k] = lerp(m[k], gk, b1);
+        v[k] = v[k] * b2 + one_b2 * gk * gk;
+        T update = m[k] / tbc1 * lr;
+        if (rectify) update = update * (bc2_sqrt / (std::sqrt(v[k]) + eps)) * rect;
+        p[k] -= update;
       }
     });
   });

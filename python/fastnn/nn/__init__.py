@@ -3,3 +3,4 @@
 from fastnn.nn import functional, init  # noqa: F401
 from fastnn.nn.modules import *  # noqa: F401,F403
 from fastnn.nn.parameter import Parameter  # noqa: F401
+from fastnn.nn import utils  # noqa: F401

@@ -1,4 +1,5 @@
-"""Adam, AdamW, RMSprop and Adagrad: Python keeps the state, C++ runs the update (one call per group)."""
+"""Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam: Python keeps the state, C++ runs the update
+(one call per group)."""
 
 from fastnn import _C, _factories
 from fastnn.optim.optimizer import Optimizer
@@ -7,7 +8,8 @@ from fastnn.optim.optimizer import Optimizer
 _MESSAGES = {"lr": "Invalid learning rate: {}", "eps": "Invalid epsilon value: {}",
              "weight_decay": "Invalid weight_decay value: {}", "momentum": "Invalid momentum value: {}",
              "alpha": "Invalid alpha value: {}", "lr_decay": "Invalid lr_decay value: {}",
-             "initial_accumulator_value": "Invalid initial_accumulator_value value: {}"}
+             "initial_accumulator_value": "Invalid initial_accumulator_value value: {}",
+             "momentum_decay": "Invalid momentum_decay value: {}"}
 
 
 def _check(*checks):
@@ -17,6 +19,9 @@ def _check(*checks):
             for i, b in enumerate(value):
                 if not 0.0 <= b < 1.0:
                     raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        elif name == "rho":
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Invalid rho value: {value}")
         elif not 0.0 <= value:
             raise ValueError(_MESSAGES[name].format(value))
 
@@ -26,6 +31,7 @@ class _Adaptive(Optimizer):
 
     _state_names = ()  # state tensors in the order the C++ rule takes them
     _init_order = None  # the order torch creates them in (its state_dict's key order), when different
+    _scalar_state = {}  # state created as a 0-d tensor holding this value instead of zeros like the parameter
 
     def _needs(self, group, name):
         return True
@@ -35,7 +41,9 @@ class _Adaptive(Optimizer):
         if not state:
             state["step"] = _factories.tensor(0.0)
             for name in self._init_order or self._state_names:
-                if self._needs(group, name):
+                if name in self._scalar_state:
+                    state[name] = _factories.tensor(self._scalar_state[name])
+                elif self._needs(group, name):
                     state[name] = _factories.zeros_like(p)
 
     def _run(self, group, params, state_lists, steps):
@@ -117,6 +125,84 @@ class Adagrad(_Adaptive):
                 self.state[p]["step"] = _factories.tensor(0.0)
                 self.state[p]["sum"] = _factories.full_like(p, initial_accumulator_value)
 
+    def _init_state(self, p, group):
+        # a group added later starts from the constructor's value too
+        if not self.state[p]:
+            self.state[p]["step"] = _factories.tensor(0.0)
+            self.state[p]["sum"] = _factories.full_like(p, self.defaults["initial_accumulator_value"])
+
     def _run(self, group, params, lists, steps):
         return _C._adagrad_step(params, lists[0], steps, float(group["lr"]), float(group["lr_decay"]),
                                 float(group["weight_decay"]), float(group["eps"]), bool(group["maximize"]))
+
+
+class Adadelta(_Adaptive):
+    _state_names = ("square_avg", "acc_delta")
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
+                 maximize=False, differentiable=False):
+        _check(("lr", lr), ("rho", rho), ("eps", eps), ("weight_decay", weight_decay))
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=capturable,
+                        foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _run(self, group, params, lists, steps):
+        return _C._adadelta_step(params, lists[0], lists[1], steps, float(group["lr"]), float(group["rho"]),
+                                 float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))
+
+
+class Adamax(_Adaptive):
+    _state_names = ("exp_avg", "exp_inf")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay))
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def _run(self, group, params, lists, steps):
+        beta1, beta2 = group["betas"]
+        return _C._adamax_step(params, lists[0], lists[1], steps, float(group["lr"]), float(beta1), float(beta2),
+                               float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))
+
+
+class NAdam(_Adaptive):
+    _state_names = ("exp_avg", "exp_avg_sq", "mu_product")
+    _init_order = ("mu_product", "exp_avg", "exp_avg_sq")
+    _scalar_state = {"mu_product": 1.0}
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay),
+               ("momentum_decay", momentum_decay))
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _run(self, group, params, lists, steps):
+        beta1, beta2 = group["betas"]
+        return _C._nadam_step(params, lists[0], lists[1], lists[2], steps, float(group["lr"]), float(beta1),
+                              float(beta2), float(group["eps"]), float(group["weight_decay"]),
+                              float(group["momentum_decay"]), bool(group["decoupled_weight_decay"]),
+                              bool(group["maximize"]))
+
+
+class RAdam(_Adaptive):
+    _state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+        _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay))
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _run(self, group, params, lists, steps):
+        beta1, beta2 = group["betas"]
+        return _C._radam_step(params, lists[0], lists[1], steps, float(group["lr"]), float(beta1), float(beta2),
+                              float(group["eps"]), float(group["weight_decay"]), bool(group["decoupled_weight_decay"]),
+                              bool(group["maximize"]))

@@ -1,6 +1,7 @@
 """optim.Optimizer: parameter groups, state and their (de)serialisation, as in torch."""
 
 import copy
+import warnings
 from collections import defaultdict
 
 from fastnn._C import Tensor
@@ -14,6 +15,16 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+# torch's implementation switches; fastnn has one implementation (a fused C++ call per group) and refuses the rest
+_UNSUPPORTED = ("foreach", "fused", "capturable", "differentiable")
+
+
+def _refuse_unsupported(group):
+    for key in _UNSUPPORTED:
+        if group.get(key):
+            raise NotImplementedError(f"{key}={group[key]!r} is not supported: fastnn updates each parameter group "
+                                      f"with one C++ call; leave {key} at its default (None or False)")
 
 
 class Optimizer:
@@ -37,22 +48,47 @@ class Optimizer:
             self.add_param_group(g)
 
     def add_param_group(self, param_group):
-        group = dict(param_group)
-        params = group["params"]
-        group["params"] = [params] if isinstance(params, Tensor) else list(params)
-        for p in group["params"]:
+        """Appends `param_group` (the caller's dict, as in torch) with the defaults filled in."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+        # (name, tensor) pairs, as named_parameters() gives them: the names go under 'param_names'
+        names = [p[0] for p in param_group["params"] if isinstance(p, tuple)]
+        param_group["params"] = [p[1] if isinstance(p, tuple) else p for p in param_group["params"]]
+        if names:
+            if len(names) != len(param_group["params"]):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            param_group["param_names"] = names
+        for p in param_group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
-            if not p.is_leaf:
+            if not (p.is_leaf or p.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for key, default in self.defaults.items():
-            if default is required and key not in group:
+            if default is required and key not in param_group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {key}")
-            group.setdefault(key, default)
+            param_group.setdefault(key, default)
+        _refuse_unsupported(param_group)
+        ids = [id(p) for p in param_group["params"]]
+        if len(ids) != len(set(ids)):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause "
+                          "an error; see github.com/pytorch/pytorch/issues/40967 for more information", stacklevel=3)
+        for g in self.param_groups:
+            if ("param_names" in param_group) != ("param_names" in g):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. cannot add param group "
+                                 f"{which} to the optimizer")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
-        if any(id(p) in seen for p in group["params"]):
+        if not seen.isdisjoint(ids):
             raise ValueError("some parameters appear in more than one parameter group")
-        self.param_groups.append(group)
+        self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
@@ -60,8 +96,12 @@ class Optimizer:
                 if p.grad is not None:
                     if set_to_none:
                         p.grad = None
-                    else:
-                        p.grad.detach().zero_()
+                    else:  # as torch: the grad leaves any graph it was part of, then is zeroed in place
+                        if p.grad.grad_fn is not None:
+                            p.grad.detach_()
+                        else:
+                            p.grad.requires_grad_(False)
+                        p.grad.zero_()
 
     @no_grad()
     def step(self, closure=None):
@@ -98,6 +138,7 @@ class Optimizer:
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         for mine, theirs in zip(self.param_groups, groups):
+            _refuse_unsupported(theirs)
             if len(mine["params"]) != len(theirs["params"]):
                 raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
                                  "optimizer's group")
