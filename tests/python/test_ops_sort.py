@@ -71,7 +71,7 @@ def test_dtypes(name, fn, dtype):
 
 def test_bool():
     arr = np.array([[True, False, True, False], [False, False, True, True]])
-    for fn in (lambda x: tuple(x.sort(stable=True)), lambda x: tuple(x.sort(1, True, stable=True)),
+    for fn in (lambda x: tuple(x.sort(stable=True)), lambda x: tuple(x.sort(dim=1, descending=True, stable=True)),
                lambda x: x.argsort(stable=True), lambda x: x.msort()):
         check_op(fn, [arr])
 
