@@ -83,11 +83,11 @@ from fastnn._factories import (  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn import autograd, nn, optim  # noqa: F401,E402
 from fastnn.serialization import load, save  # noqa: F401,E402
-from fastnn._C import (  # noqa: F401,E402  (reductions, scans, sorting)
+from fastnn._C import (  # noqa: F401  (reductions, scans, sorting)
     all, amax, amin, any, argsort, count_nonzero, cummax, cummin, cumprod, cumsum, kthvalue, logsumexp, median, msort,
     norm, prod, sort, std, std_mean, topk, var, var_mean,
 )
-from fastnn import linalg  # noqa: F401,E402
+from fastnn import linalg  # noqa: F401
 from fastnn.utils._generator import Generator  # noqa: F401,E402  (seeds the data pipeline's shuffles)
 
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes

@@ -73,5 +73,5 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if dim is not None and len(dim) == 2:
         return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
     if isinstance(ord, str):
-        raise ValueError(f"[{op}] Order {ord} not supported for a vector norm.")
+        raise TypeError(f"[{op}] ord must be a number for a vector norm, got {ord!r}")
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
