@@ -85,6 +85,11 @@ from fastnn.autograd.grad_mode import inference_mode, is_inference_mode_enabled 
 from fastnn.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401
 from fastnn import autograd, nn, optim  # noqa: F401,E402
 from fastnn.serialization import load, save  # noqa: F401,E402
+from fastnn._C import (  # noqa: F401  (reductions, scans, sorting)
+    all, amax, amin, any, argsort, count_nonzero, cummax, cummin, cumprod, cumsum, kthvalue, logsumexp, median, msort,
+    norm, prod, sort, std, std_mean, topk, var, var_mean,
+)
+from fastnn import linalg  # noqa: F401
 from fastnn.utils._generator import Generator  # noqa: F401,E402  (seeds the data pipeline's shuffles)
 
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes

@@ -2,10 +2,13 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <functional>
 #include <type_traits>
 
 #include "fastnn/error.h"
+#include "fastnn/ops/ops.h"
+#include "fastnn/parallel.h"
 #include "fastnn/tensor.h"
 
 namespace fastnn {
@@ -67,5 +70,31 @@ void inplace_with_history(TensorPtr& self, const char* op, bool track,
                           const std::function<TensorPtr(const TensorPtr&)>& compute);
 // Throws unless `shape` equals self's shape (in-place ops cannot grow their destination).
 void check_inplace_shape(const TensorPtr& self, const Shape& shape, const char* op);
+
+// ---- reduction plans (reduce.cpp): x viewed as contiguous rows (outputs, reduced) ----
+struct ReducePlan {
+  Shape out_shape;   // keepdim=false shape
+  Shape keep_shape;  // keepdim=true shape
+  IntList perm;      // x's dims, kept ones first: rows is permute(x, perm) made contiguous
+  TensorPtr rows;    // contiguous, [outputs * reduced], detached from x's history
+  int64_t outputs = 1, reduced = 1;
+};
+// The plan for reducing x over `dims` (all dims when empty); dims are checked and wrapped for `op`.
+ReducePlan plan_reduction(const TensorPtr& x, IntList dims, const char* op);
+// rows laid out as a plan's (permute(x, perm) made contiguous, with size `size` at `dim`) back in x's
+// dim order, contiguous; `shape` is x's shape. A 0-d x (empty perm) gives a 0-d result.
+TensorPtr from_rows(const TensorPtr& rows, const Shape& shape, const IntList& perm, int64_t dim, int64_t size);
+
+// f(row) for each of `rows` rows of length n, split over threads by shape only.
+template <class F>
+void for_each_row(int64_t rows, int64_t n, const F& f) {
+  parallel_for(rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) f(r);
+  });
+}
+// ---- sort.cpp ----
+// A zero tensor of `shape` plus g added at `indices` along dim (g and indices share a shape that differs
+// from `shape` at most at dim): the gradient of picking elements along a dim (sort, topk, cummax, ...).
+TensorPtr scatter_add_along(const TensorPtr& g, const TensorPtr& indices, const Shape& shape, int64_t dim);
 
 }  // namespace fastnn

@@ -118,6 +118,47 @@ std::pair<TensorPtr, TensorPtr> min(const TensorPtr& x, int64_t dim, bool keepdi
 TensorPtr argmax(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim);
 TensorPtr argmin(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim);
 
+// ---- more reductions (reduce_stats.cpp); an empty `dims` reduces every dim ----
+// Bool results: whether any (all) elements along dims are nonzero.
+TensorPtr any(const TensorPtr& x, IntList dims, bool keepdim);
+TensorPtr all(const TensorPtr& x, IntList dims, bool keepdim);
+// Product (integers and bools as int64, wrapping around; `dtype` converts the input first).
+TensorPtr prod(const TensorPtr& x, std::optional<DType> dtype);
+TensorPtr prod(const TensorPtr& x, int64_t dim, bool keepdim, std::optional<DType> dtype);
+// Variance and standard deviation (torch.std) with `correction` (1: unbiased); and each with the mean.
+TensorPtr var(const TensorPtr& x, IntList dims, double correction, bool keepdim);
+TensorPtr stddev(const TensorPtr& x, IntList dims, double correction, bool keepdim);
+std::pair<TensorPtr, TensorPtr> var_mean(const TensorPtr& x, IntList dims, double correction, bool keepdim);
+std::pair<TensorPtr, TensorPtr> std_mean(const TensorPtr& x, IntList dims, double correction, bool keepdim);
+// log(sum(exp(x))) along dims, computed stably (shifted by the row's max).
+TensorPtr logsumexp(const TensorPtr& x, IntList dims, bool keepdim);
+// torch.linalg.vector_norm: ord 0 (nonzeros), 1, 2, +-inf or any p; `dtype` converts the input first.
+TensorPtr vector_norm(const TensorPtr& x, double ord, IntList dims, bool keepdim, std::optional<DType> dtype);
+// Max (min) values along dims; ties share the gradient evenly.
+TensorPtr amax(const TensorPtr& x, IntList dims, bool keepdim);
+TensorPtr amin(const TensorPtr& x, IntList dims, bool keepdim);
+// Number of nonzero elements along dims (int64).
+TensorPtr count_nonzero(const TensorPtr& x, IntList dims);
+
+// ---- scans (scan.cpp): along one dim ----
+// Running sum (product); integers and bools accumulate as int64; `dtype` converts the input first.
+TensorPtr cumsum(const TensorPtr& x, int64_t dim, std::optional<DType> dtype);
+TensorPtr cumprod(const TensorPtr& x, int64_t dim, std::optional<DType> dtype);
+// Running max (min) and the index where it was reached (the last of equal values; NaN propagates).
+std::pair<TensorPtr, TensorPtr> cummax(const TensorPtr& x, int64_t dim);
+std::pair<TensorPtr, TensorPtr> cummin(const TensorPtr& x, int64_t dim);
+
+// ---- sorting (sort.cpp): NaN sorts as the largest value; sorts are stable ----
+std::pair<TensorPtr, TensorPtr> sort(const TensorPtr& x, int64_t dim, bool descending);
+TensorPtr argsort(const TensorPtr& x, int64_t dim, bool descending);
+// The k largest (smallest) along dim, in order.
+std::pair<TensorPtr, TensorPtr> topk(const TensorPtr& x, int64_t k, int64_t dim, bool largest);
+// The k-th smallest (k from 1) along dim.
+std::pair<TensorPtr, TensorPtr> kthvalue(const TensorPtr& x, int64_t k, int64_t dim, bool keepdim);
+// The lower median of all elements (nan if any is nan or there are none), or along dim.
+TensorPtr median(const TensorPtr& x);
+std::pair<TensorPtr, TensorPtr> median(const TensorPtr& x, int64_t dim, bool keepdim);
+
 // ---- linear algebra (linalg.cpp) ----
 TensorPtr mm(const TensorPtr& a, const TensorPtr& b);
 TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, double beta, double alpha);

@@ -25,44 +25,6 @@ template <class A> auto acc_value(A s) {
   else return s;
 }
 
-// The reduction's plan: `rows` is x viewed as (outputs, reduced) contiguous rows.
-struct Plan {
-  Shape out_shape;       // keepdim=false shape
-  Shape keep_shape;      // keepdim=true shape
-  TensorPtr rows;        // contiguous, [outputs * reduced]
-  int64_t outputs = 1, reduced = 1;
-};
-
-Plan plan_reduction(const TensorPtr& x, IntList dims, const char* op) {
-  int64_t nd = x->dim();
-  std::vector<bool> red(std::max<int64_t>(nd, 1), false);
-  if (dims.empty())
-    std::fill(red.begin(), red.end(), true);
-  for (int64_t d : dims) {
-    int64_t w = wrap_dim(d, nd, op);
-    FASTNN_CHECK(!red[w] || dims.empty(), "[", op, "] dim ", w, " appears multiple times in the list of dims");
-    red[w] = true;
-  }
-  Plan p;
-  IntList perm_kept, perm_red;
-  for (int64_t d = 0; d < nd; ++d) {
-    if (red[d]) {
-      perm_red.push_back(d);
-      p.reduced *= x->shape()[d];
-      p.keep_shape.push_back(1);
-    } else {
-      perm_kept.push_back(d);
-      p.outputs *= x->shape()[d];
-      p.out_shape.push_back(x->shape()[d]);
-      p.keep_shape.push_back(x->shape()[d]);
-    }
-  }
-  perm_kept.insert(perm_kept.end(), perm_red.begin(), perm_red.end());
-  TensorPtr xd = x->detach();
-  p.rows = nd == 0 ? xd : contiguous(permute(xd, perm_kept));
-  return p;
-}
-
 // Sums each row of `rows` into out (dtype Out), in a thread-count independent order.
 template <class T, class Out>
 void row_sums(const T* x, int64_t outputs, int64_t reduced, Out* out, double scale) {
@@ -103,7 +65,7 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   if (mean) FASTNN_CHECK_TYPE(is_floating(out_dt), "[mean] could not infer output dtype. Input dtype must be either "
                                                    "a floating point or complex dtype. Got: ", dtype_name(x->dtype()));
   // With a dtype the input is converted first (float -> int64 truncates each element), as in torch.
-  Plan p = plan_reduction(dtype ? cast(x->detach(), out_dt) : x, dims, op);
+  ReducePlan p = plan_reduction(dtype ? cast(x->detach(), out_dt) : x, dims, op);
   TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op);
   double scale = mean ? 1.0 / double(p.reduced) : 1.0;
   if (mean && p.reduced == 0) scale = NAN;  // mean of nothing is nan, as in torch
@@ -153,7 +115,7 @@ void row_argext(const T* x, int64_t outputs, int64_t reduced, bool is_max, T* va
 
 // Values and indices of the extreme along `dims` (one dim, or all when empty).
 std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x, IntList dims, bool keepdim, bool is_max, const char* op) {
-  Plan p = plan_reduction(x, dims, op);
+  ReducePlan p = plan_reduction(x, dims, op);
   FASTNN_CHECK_INDEX(p.reduced > 0, "[", op, "] cannot reduce over a zero-size dimension (input shape ",
                      shape_str(x->shape()), "); specify a non-zero-size dim");
   Shape shape = keepdim ? p.keep_shape : p.out_shape;
@@ -224,6 +186,45 @@ TensorPtr extreme_all(const TensorPtr& x, bool is_max) {
 }
 
 }  // namespace
+
+ReducePlan plan_reduction(const TensorPtr& x, IntList dims, const char* op) {
+  int64_t nd = x->dim();
+  std::vector<bool> red(std::max<int64_t>(nd, 1), false);
+  if (dims.empty())
+    std::fill(red.begin(), red.end(), true);
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, nd, op);
+    FASTNN_CHECK(!red[w] || dims.empty(), "[", op, "] dim ", w, " appears multiple times in the list of dims");
+    red[w] = true;
+  }
+  ReducePlan p;
+  IntList perm_red;
+  for (int64_t d = 0; d < nd; ++d) {
+    if (red[d]) {
+      perm_red.push_back(d);
+      p.reduced *= x->shape()[d];
+      p.keep_shape.push_back(1);
+    } else {
+      p.perm.push_back(d);
+      p.outputs *= x->shape()[d];
+      p.out_shape.push_back(x->shape()[d]);
+      p.keep_shape.push_back(x->shape()[d]);
+    }
+  }
+  p.perm.insert(p.perm.end(), perm_red.begin(), perm_red.end());
+  TensorPtr xd = x->detach();
+  p.rows = nd == 0 ? xd : contiguous(permute(xd, p.perm));
+  return p;
+}
+
+TensorPtr from_rows(const TensorPtr& rows, const Shape& shape, const IntList& perm, int64_t dim, int64_t size) {
+  if (perm.empty()) return reshape(rows, {});
+  Shape permuted;
+  for (int64_t d : perm) permuted.push_back(d == dim ? size : shape[d]);
+  IntList inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = int64_t(i);
+  return contiguous(permute(reshape(rows, permuted), inverse));
+}
 
 TensorPtr sum(const TensorPtr& x, std::optional<DType> dtype) { return sum_impl(x, {}, false, dtype, false); }
 TensorPtr sum(const TensorPtr& x, IntList dims, bool keepdim, std::optional<DType> dtype) {
