@@ -52,8 +52,19 @@ def _process_limit():
 
 
 class DataLoader:
-    """Iterates over ``dataset`` in batches (see the module docstring for shuffling and the fast
-    path)."""
+    """Iterates over ``dataset`` in batches, with torch's arguments (see the module docstring for
+    shuffling, the fast path and workers).
+
+    With ``num_workers > 0``: ``worker_init_fn(worker_id)`` runs once in each worker;
+    ``persistent_workers=True`` keeps the workers between epochs (a new ``iter()`` reuses them);
+    ``prefetch_factor`` batches per worker are requested ahead (default 2); ``timeout > 0`` raises
+    RuntimeError when a batch takes longer than that many seconds; ``multiprocessing_context`` is a
+    start method name or a ``multiprocessing`` context. An ``IterableDataset`` is iterated by each
+    worker on its own copy (``get_worker_info()`` tells a worker its share). ``in_order=False``
+    only permits out-of-order batches, and fastnn returns them in order anyway. ``pin_memory``
+    changes nothing (and warns as torch does without an accelerator): pinned host memory only
+    speeds up copies to a GPU, and fastnn runs on the CPU.
+    """
 
     def __init__(
         self,
