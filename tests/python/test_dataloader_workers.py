@@ -367,14 +367,14 @@ def test_dead_worker_is_an_error_not_a_hang(how, message):
     start = time.monotonic()
     with pytest.raises(RuntimeError, match=rf"DataLoader worker 0 \(pid \d+\) {message}"):
         list(DataLoader(Dying(how), batch_size=2, num_workers=2))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 10  # generous for a loaded machine: a hang would take 30 s
 
 
 def test_timeout():
     start = time.monotonic()
     with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0.5 seconds"):
         list(DataLoader(Slow(), batch_size=None, num_workers=2, timeout=0.5))
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 10  # generous for a loaded machine: a hang would take 30 s
     assert list(DataLoader(Slow(), batch_size=None, num_workers=1, timeout=30, sampler=[0, 1, 3])) == [0, 1, 3]
 
 
