@@ -58,8 +58,7 @@ def flat(batch):
     if isinstance(batch, dict):
         return {k: flat(v) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)):
-        return type(batch)(flat(b) for b in batch) if not hasattr(batch, "_fields") else (
-            type(batch).__name__, [flat(b) for b in batch])
+        return (type(batch).__name__, [flat(b) for b in batch])
     return batch
 
 
@@ -432,3 +431,33 @@ def test_prefetch_factor_default_and_pin_memory():
     with pytest.warns(UserWarning, match="no accelerator is found"):
         got = [b[0].tolist() for b in loader]
     assert got == [[0.0, 1.0], [2.0, 3.0]]
+
+
+def test_workers_exit_when_the_main_process_dies():
+    import subprocess
+    import sys
+
+    script = (
+        "import os, fastnn\n"
+        "from fastnn.utils.data import DataLoader, TensorDataset\n"
+        "loader = DataLoader(TensorDataset(fastnn.arange(8.0)), batch_size=2, num_workers=2, persistent_workers=True)\n"
+        "next(iter(loader))\n"
+        "print(' '.join(str(p.pid) for p in loader._pool.workers), flush=True)\n"
+        "os._exit(0)  # no clean-up at all\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=25, env=env)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2, out.stderr
+
+    def exited(pid):  # orphans belong to init now: a zombie there has exited too
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except FileNotFoundError:
+            return True
+
+    deadline = time.monotonic() + 10
+    while not all(exited(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(exited(p) for p in pids)
