@@ -239,10 +239,7 @@ class DataLoader:
         else:
             fast = None if self._user_collate else _fast_source(self.dataset)
             fetcher = _MapFetcher(self.dataset, self.collate_fn, self._auto_collation, fast)
-            tasks = None
-            if fast is not None and isinstance(self.batch_sampler, BatchSampler):
-                tasks = self.batch_sampler._array_batches()
-            tasks = iter(self._index_sampler) if tasks is None else tasks
+            tasks = self._tasks(fast)
         if self.num_workers == 0:
             return _Iter(self, _in_process(fetcher, tasks))
         if not self.persistent_workers:
@@ -250,6 +247,13 @@ class DataLoader:
         if self._pool is None or not self._pool.alive:
             self._pool = WorkerPool(self, fetcher, base_seed)
         return MultiProcessIter(self, self._pool, tasks, False)
+
+    def _tasks(self, fast):
+        """The epoch's index batches (drawn at the first batch); int64 arrays for the fast path."""
+        batches = None
+        if fast is not None and isinstance(self.batch_sampler, BatchSampler):
+            batches = self.batch_sampler._array_batches()
+        yield from iter(self._index_sampler) if batches is None else batches
 
     def __repr__(self):
         name = type(self.dataset).__name__
