@@ -241,7 +241,7 @@ class DataLoader:
             fetcher = _MapFetcher(self.dataset, self.collate_fn, self._auto_collation, fast)
             tasks = self._tasks(fast)
         if self.num_workers == 0:
-            return _Iter(self, _in_process(fetcher, tasks))
+            return _Iter(self, fetcher, tasks)
         if not self.persistent_workers:
             return MultiProcessIter(self, WorkerPool(self, fetcher, base_seed), tasks, True)
         if self._pool is None or not self._pool.alive:
@@ -283,15 +283,6 @@ def _context(context, num_workers):
             f"specifying the start method, but got multiprocessing_context={context}"
         )
     return context
-
-
-def _in_process(fetcher, tasks):
-    for task in tasks:
-        try:
-            batch = fetcher(task)
-        except Exhausted:
-            return
-        yield batch
 
 
 class _MapFetcher:
@@ -382,17 +373,23 @@ def _fast_source(dataset):
 
 
 class _Iter:
-    """The iterator of one pass over a DataLoader (``len()`` gives the loader's length)."""
+    """One pass over a DataLoader in the calling process (``len()`` gives the loader's length).
 
-    def __init__(self, loader, gen):
-        self._loader = loader
-        self._gen = gen
+    Not a generator: a generator's frame would keep the last batch alive between steps.
+    """
+
+    def __init__(self, loader, fetcher, tasks):
+        self._loader, self._fetcher, self._tasks = loader, fetcher, tasks
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        return next(self._gen)
+        task = next(self._tasks)
+        try:
+            return self._fetcher(task)
+        except Exhausted:
+            raise StopIteration from None
 
     def __len__(self):
         return len(self._loader)
