@@ -214,7 +214,14 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   m.def("transpose", &transpose, py::arg("input"), py::arg("dim0"), py::arg("dim1"));
   m.def("t", &t, py::arg("input"));
   m.def("unsqueeze", &unsqueeze, py::arg("input"), py::arg("dim"));
-  m.def("reshape", [](const TensorPtr& x, const IntList& shape) { return reshape(x, shape); }, py::arg("input"), py::arg("shape"));
+  m.def("reshape", [](const TensorPtr& x, py::handle shape) {
+    FASTNN_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape), "[reshape] shape must be a ",
+                      "tuple of ints, got ", std::string(py::str(py::type::of(shape).attr("__name__"))));
+    IntList sizes;
+    for (py::handle h : shape) sizes.push_back(int_arg(h, "reshape", "shape"));
+    py::gil_scoped_release nogil;  // a reshape may copy
+    return reshape(x, sizes);
+  }, py::arg("input"), py::arg("shape"));
   m.def("permute", [](const TensorPtr& x, const IntList& dims) { return permute(x, dims); }, py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)

@@ -29,7 +29,7 @@ TensorPtr seed_grad(const TensorPtr& root, const TensorPtr& g, size_t i) {
                        shape_str(root->shape()));
     return g->dtype() == root->dtype() ? g : to_dtype(g, root->dtype());
   }
-  FASTNN_CHECK_STATE(root->numel() == 1, "grad can be implicitly created only for scalar outputs (output ",
+  FASTNN_CHECK_STATE(root->numel() == 1, "[backward] grad can be implicitly created only for scalar outputs (output ",
                      i, " has shape ", shape_str(root->shape()), ")");
   return full(root->shape(), 1.0, root->dtype());
 }
