@@ -302,18 +302,7 @@ TensorPtr take_along_dim(const TensorPtr& self, const TensorPtr& indices, std::o
   check_defined(indices, "take_along_dim", "indices");
   FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[take_along_dim] dtype of indices should be int64 but got ",
                     dtype_name(indices->dtype()));
-  if (!dim) {  // over the flattened input, negative indices counting from the end
-    TensorPtr flat = reshape(self, {-1}), idx = contiguous(reshape(indices->detach(), {-1}));
-    const int64_t n = flat->numel();
-    const int64_t* p = idx->data<int64_t>();
-    bool negative = false;
-    for (int64_t i = 0; i < idx->numel(); ++i) {
-      FASTNN_CHECK_INDEX(p[i] >= -n && p[i] < n, "[take_along_dim] index ", p[i], " is out of bounds for dimension 0 with size ", n);
-      negative = negative || p[i] < 0;
-    }
-    if (negative) idx = add(idx, mul(compare(idx, int_scalar_tensor(0, true), CompareOp::Lt), int_scalar_tensor(n, true)), 1);
-    return gather(flat, 0, idx);
-  }
+  if (!dim) return gather(reshape(self, {-1}), 0, reshape(indices, {-1}));  // over the flattened input
   FASTNN_CHECK(self->dim() == indices->dim(), "[take_along_dim] input and indices should have the same number of "
                "dimensions, but got ", self->dim(), " dimensions for input, and ", indices->dim(), " dimensions for indices");
   FASTNN_CHECK_INDEX(self->dim() > 0, "[take_along_dim] Dimension specified as ", *dim, " but tensor has no dimensions");
