@@ -100,7 +100,14 @@ py::object item(const TensorPtr& t, const char* op) {
 // A list, a tuple inside the index tuple or a NumPy array used as an index: an index tensor, as torch
 // converts it (an empty one indexes nothing, as int64).
 TensorPtr sequence_index(py::handle h) {
-  TensorPtr t = py::module_::import("fastnn").attr("tensor")(h).cast<TensorPtr>();
+  TensorPtr t;
+  try {
+    t = py::module_::import("fastnn").attr("tensor")(h).cast<TensorPtr>();
+  } catch (py::error_already_set& e) {
+    if (e.matches(PyExc_MemoryError)) throw;
+    throw TypeError(str("[index] a sequence used as an index must hold integers or bools (",
+                        std::string(py::str(e.value())), ")"));
+  }
   return t->numel() == 0 && is_floating(t->dtype()) ? to_dtype(t, DType::Int64) : t;
 }
 
@@ -136,6 +143,10 @@ ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
     if (h.ptr() == Py_Ellipsis) {
       FASTNN_CHECK_INDEX(!ellipsis_seen, "[index] an index can only have a single ellipsis ('...')");
       ellipsis_seen = true;
+      continue;
+    }
+    if (PySlice_Check(h.ptr()) || PyLong_Check(h.ptr())) {  // the common basic indices first
+      consumed++;
       continue;
     }
     if (!is_tensor(h) && is_sequence_index(h)) h = py::cast(sequence_index(h));

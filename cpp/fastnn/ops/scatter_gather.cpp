@@ -302,7 +302,11 @@ TensorPtr take_along_dim(const TensorPtr& self, const TensorPtr& indices, std::o
   check_defined(indices, "take_along_dim", "indices");
   FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[take_along_dim] dtype of indices should be int64 but got ",
                     dtype_name(indices->dtype()));
-  if (!dim) return gather(reshape(self, {-1}), 0, reshape(indices, {-1}));  // over the flattened input
+  if (!dim) {  // over the flattened input
+    TensorPtr idx = reshape(indices, {-1});
+    checked_index(idx, self->numel(), 0, "take_along_dim");
+    return gather(reshape(self, {-1}), 0, idx);
+  }
   FASTNN_CHECK(self->dim() == indices->dim(), "[take_along_dim] input and indices should have the same number of "
                "dimensions, but got ", self->dim(), " dimensions for input, and ", indices->dim(), " dimensions for indices");
   FASTNN_CHECK_INDEX(self->dim() > 0, "[take_along_dim] Dimension specified as ", *dim, " but tensor has no dimensions");
@@ -311,6 +315,7 @@ TensorPtr take_along_dim(const TensorPtr& self, const TensorPtr& indices, std::o
   self_sizes[d] = indices->shape()[d];
   Shape shape = broadcast_shapes(self_sizes, indices->shape(), "take_along_dim");
   TensorPtr idx = expand(indices, shape);
+  checked_index(indices, self->shape()[d], d, "take_along_dim");
   shape[d] = self->shape()[d];
   return gather(expand(self, shape), d, idx);
 }
