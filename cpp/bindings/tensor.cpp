@@ -168,9 +168,11 @@ ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
     r.view = select(r.view, dim, index);
     selected++;
   };
+  int64_t covered = 0;  // dims of r.view that r.indices reach (a mask reaches as many as it has)
   auto add_index = [&](const TensorPtr& t, int64_t dims) {
-    r.indices.resize(size_t(dim) + 1);
-    r.indices[size_t(dim)] = t;
+    for (; covered < dim; ++covered) r.indices.push_back(nullptr);
+    r.indices.push_back(t);
+    covered += dims;
     dim += dims;
   };
   auto add_bool = [&](bool v) {  // x[True] is x[None][[0]], x[False] is x[None][[]]

@@ -54,6 +54,9 @@ INDEXES = [
     ("mask_last", lambda L, x: x[..., _mask(L, (6,), 4)]),
     ("mask_and_list", lambda L, x: x[_mask(L, (4,), 5, count=3), [0, 1, 2]]),
     ("mask_sep_list", lambda L, x: x[_mask(L, (4,), 6, count=2), :, [0, 5]]),
+    ("mask_2d_then_list", lambda L, x: x[_mask(L, (4, 5), 7, count=2), [0, 5]]),
+    ("slice_mask_list", lambda L, x: x[:, _mask(L, (5,), 8, count=2), [1, 3]]),
+    ("mask_none_mask", lambda L, x: x[_mask(L, (4,), 9, count=2), None, _mask(L, (5, 6), 10, count=2)]),
     ("bool_list", lambda L, x: x[[True, False, True, False]]),
     ("true", lambda L, x: x[True]),
     ("false", lambda L, x: x[False]),
@@ -395,3 +398,63 @@ def test_errors_match_torch_wording():
             fn()
         ours = next(f for f, _, frag in ERRORS if frag in str(theirs.value))  # the same wording is in our table
         assert ours
+
+
+def _random_index(rng, shape):
+    """A random index expression (ints, slices, None, ..., bools, int lists, masks) for a tensor of `shape`."""
+    items, d, nd = [], 0, len(shape)
+    while d < nd and rng.random() < 0.85:
+        k = rng.choice(["int", "slice", "none", "list", "mask", "ellipsis", "bool"])
+        if k == "int" and shape[d] > 0:
+            items.append(int(rng.integers(-shape[d], shape[d])))
+            d += 1
+        elif k == "slice":
+            items.append(slice(rng.choice([None, 0, 1, -1]), rng.choice([None, 2, -1]), rng.choice([None, 1, 2])))
+            d += 1
+        elif k == "none":
+            items.append(None)
+        elif k == "list":
+            items.append(("list", [int(v) for v in rng.integers(-shape[d], shape[d], rng.integers(0, 4))] if shape[d] else []))
+            d += 1
+        elif k == "mask":
+            m = int(rng.integers(1, min(2, nd - d) + 1))
+            items.append(("mask", rng.integers(0, 2, shape[d:d + m]).astype(bool)))
+            d += m
+        elif k == "bool":
+            items.append(bool(rng.random() < 0.5))
+        elif k == "ellipsis" and Ellipsis not in items:
+            items.append(Ellipsis)
+            d = nd
+    return items
+
+
+def _build(L, items):
+    return tuple((L.tensor(i[1], dtype=L.int64) if i[0] == "list" else L.tensor(i[1])) if isinstance(i, tuple) else i
+                 for i in items)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_random_index_expressions_match_torch():
+    rng = np.random.default_rng(11)
+    for _ in range(400):
+        shape = tuple(int(s) for s in rng.integers(0, 5, rng.integers(1, 5)))
+        x = rng.standard_normal(shape)
+        items = _random_index(rng, shape)
+        res = []
+        for L in (fastnn, torch):
+            try:
+                res.append(L.tensor(x)[_build(L, items)].numpy())
+            except IndexError:
+                res.append(IndexError)
+        assert (res[0] is IndexError) == (res[1] is IndexError), (shape, items)
+        if res[1] is IndexError:
+            continue
+        assert res[0].shape == res[1].shape and np.array_equal(res[0], res[1]), (shape, items)
+        if any(isinstance(i, tuple) and i[0] == "list" for i in items):
+            continue  # repeated list entries make torch's assignment order unspecified
+        written = []
+        for L in (fastnn, torch):
+            t = L.tensor(x)
+            t[_build(L, items)] = L.tensor(np.arange(res[1].size, dtype=np.float64).reshape(res[1].shape))
+            written.append(t.numpy())
+        assert np.array_equal(written[0], written[1]), (shape, items)
