@@ -47,7 +47,6 @@ TensorPtr scatter_call(TensorPtr self, int64_t dim, const TensorPtr& index, py::
   const bool is_src = is_tensor(given);
   FASTNN_CHECK_TYPE(is_src || is_operand(given), "[", op, "] src must be a Tensor or a number, got ",
                     std::string(py::str(py::type::of(given).attr("__name__"))));
-  FASTNN_CHECK_TYPE(is_src || src.is_none() || !is_tensor(src), "[", op, "] value must be a number");
   FASTNN_CHECK_TYPE(!(is_src && !value.is_none()), "[", op, "] value must be a number, got Tensor");
   TensorPtr s = operand(given, op);
   std::optional<std::string> r = reduce_arg(reduce, op);
