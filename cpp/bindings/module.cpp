@@ -149,4 +149,5 @@ PYBIND11_MODULE(_C, m) {
   bind_optim(m);
   bind_nn(m);
   bind_reduce(m, cls);
+  bind_index(m, cls);
 }

@@ -97,75 +97,145 @@ py::object item(const TensorPtr& t, const char* op) {
   return py::none();
 }
 
-// x[idx]: ints, slices, None and Ellipsis (alone or in a tuple) become select/slice/unsqueeze views.
-TensorPtr get_item(const TensorPtr& self, py::handle idx) {
-  std::vector<py::handle> items;
-  if (py::isinstance<py::tuple>(idx))
-    for (py::handle h : idx) items.push_back(h);
+// A list, a tuple inside the index tuple or a NumPy array used as an index: an index tensor, as torch
+// converts it (an empty one indexes nothing, as int64).
+TensorPtr sequence_index(py::handle h) {
+  TensorPtr t;
+  try {
+    t = py::module_::import("fastnn").attr("tensor")(h).cast<TensorPtr>();
+  } catch (py::error_already_set& e) {
+    if (e.matches(PyExc_MemoryError)) throw;
+    throw TypeError(str("[index] a sequence used as an index must hold integers or bools (",
+                        std::string(py::str(e.value())), ")"));
+  }
+  return t->numel() == 0 && is_floating(t->dtype()) ? to_dtype(t, DType::Int64) : t;
+}
+
+bool is_sequence_index(py::handle h) {
+  return py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h) || py::isinstance<py::array>(h);
+}
+
+// torch reads a short list holding tensors, sequences, slices, None or ... as a tuple of indices.
+bool list_as_tuple(py::handle idx) {
+  if (!py::isinstance<py::list>(idx) || py::len(idx) >= 32) return false;
+  for (py::handle h : idx)
+    if (is_tensor(h) || is_sequence_index(h) || PySlice_Check(h.ptr()) || h.is_none() || h.ptr() == Py_Ellipsis) return true;
+  return false;
+}
+
+// x[idx] split in two: the basic part (ints, slices, None, ..., bools) applied as views of self, and the
+// advanced part (index tensors, masks, sequences) as one optional tensor per dim of that view, for index().
+struct ParsedIndex {
+  TensorPtr view;
+  std::vector<TensorPtr> indices;
+};
+
+ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
+  std::vector<py::object> items;
+  if (py::isinstance<py::tuple>(idx) || list_as_tuple(idx))
+    for (py::handle h : idx) items.push_back(py::reinterpret_borrow<py::object>(h));
   else
-    items.push_back(idx);
+    items.push_back(py::reinterpret_borrow<py::object>(idx));
   int64_t consumed = 0;
   bool ellipsis_seen = false;
-  for (py::handle h : items) {
-    if (h.is_none()) continue;
+  for (py::object& h : items) {
+    if (h.is_none() || PyBool_Check(h.ptr())) continue;
     if (h.ptr() == Py_Ellipsis) {
       FASTNN_CHECK_INDEX(!ellipsis_seen, "[index] an index can only have a single ellipsis ('...')");
       ellipsis_seen = true;
+      continue;
+    }
+    if (PySlice_Check(h.ptr()) || PyLong_Check(h.ptr())) {  // the common basic indices first
+      consumed++;
+      continue;
+    }
+    if (!is_tensor(h) && is_sequence_index(h)) h = py::cast(sequence_index(h));
+    if (is_tensor(h)) {
+      TensorPtr t = h.cast<TensorPtr>();
+      consumed += t->dtype() == DType::Bool ? t->dim() : 1;  // a mask covers its dims; a 0-d bool adds one
       continue;
     }
     consumed++;
   }
   FASTNN_CHECK_INDEX(consumed <= self->dim(), "[index] too many indices for tensor of dimension ", self->dim(), " (got ",
                      consumed, ")");
-  TensorPtr r = self;
-  int64_t dim = 0, selected = 0;  // dim in r; ints applied so far (messages count their dims, as torch does)
+  ParsedIndex r{self, {}};
+  int64_t dim = 0, selected = 0;  // dim in r.view; ints applied so far (messages count their dims, as torch does)
   auto select_checked = [&](int64_t index) {
-    int64_t size = r->shape()[dim];
+    int64_t size = r.view->shape()[dim];
     FASTNN_CHECK_INDEX(index >= -size && index < size, "[index] index ", index, " is out of bounds for dimension ",
                        dim + selected, " with size ", size);
-    r = select(r, dim, index);
+    r.view = select(r.view, dim, index);
     selected++;
   };
-  for (py::handle h : items) {
+  int64_t covered = 0;  // dims of r.view that r.indices reach (a mask reaches as many as it has)
+  auto add_index = [&](const TensorPtr& t, int64_t dims) {
+    for (; covered < dim; ++covered) r.indices.push_back(nullptr);
+    r.indices.push_back(t);
+    covered += dims;
+    dim += dims;
+  };
+  auto add_bool = [&](bool v) {  // x[True] is x[None][[0]], x[False] is x[None][[]]
+    r.view = unsqueeze(r.view, dim);
+    TensorPtr mask = Tensor::empty({1}, DType::Bool);
+    *mask->mutable_data<bool>() = v;
+    add_index(mask, 1);
+  };
+  for (const py::object& h : items) {
     if (h.is_none()) {
-      r = unsqueeze(r, dim++);
+      r.view = unsqueeze(r.view, dim++);
     } else if (h.ptr() == Py_Ellipsis) {
       dim += self->dim() - consumed;
     } else if (PySlice_Check(h.ptr())) {
       Py_ssize_t start, stop, step;
       if (PySlice_Unpack(h.ptr(), &start, &stop, &step) < 0) throw py::error_already_set();
-      bool whole = start == 0 && step == 1 && stop >= r->shape()[dim];  // `:` keeps the dim as is, no node
-      r = whole ? r : slice(r, dim, start, stop, step);
+      bool whole = start == 0 && step == 1 && stop >= r.view->shape()[dim];  // `:` keeps the dim as is, no node
+      r.view = whole ? r.view : slice(r.view, dim, start, stop, step);
       dim++;
-    } else if (py::isinstance<Tensor>(h)) {
-      TensorPtr ti = h.cast<TensorPtr>();
-      if (ti->dim() == 0 && ti->dtype() == DType::Int64) {
-        select_checked(*ti->data<int64_t>());
-        continue;
-      }
-      throw TypeError("[index] indexing with a tensor of indices or a mask is not supported yet; use integers, "
-                      "slices, None and ...");
-    } else if (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+    } else if (is_tensor(h)) {
+      TensorPtr t = h.cast<TensorPtr>();
+      if (t->dim() == 0 && t->dtype() == DType::Int64) select_checked(*t->data<int64_t>());
+      else if (t->dim() == 0 && t->dtype() == DType::Bool) add_bool(*t->data<bool>());
+      else add_index(t, t->dtype() == DType::Bool ? t->dim() : 1);
+    } else if (PyBool_Check(h.ptr())) {
+      add_bool(h.ptr() == Py_True);
+    } else if (PyIndex_Check(h.ptr())) {
       select_checked(int_arg(h, "index", "index"));
     } else {
-      throw TypeError(str("[index] only integers, slices (`:`), ellipsis (`...`) and None are valid indices (got ",
-                          std::string(py::str(py::type::of(h).attr("__name__"))), ")"));
+      throw TypeError(str("[index] only integers, slices (`:`), ellipsis (`...`), None, bools and integer or bool "
+                          "tensors are valid indices (got ", std::string(py::str(py::type::of(h).attr("__name__"))), ")"));
     }
   }
   return r;
 }
 
+// x[idx]: ints, slices, None and ... give views; index tensors, masks and sequences then index() the view.
+TensorPtr get_item(const TensorPtr& self, py::handle idx) {
+  ParsedIndex p = parse_index(self, idx);
+  if (p.indices.empty()) return p.view;
+  py::gil_scoped_release nogil;
+  return index(p.view, p.indices);
+}
+
 void set_item(const TensorPtr& self, py::handle idx, py::handle value) {
-  TensorPtr target = get_item(self, idx);
-  if (py::isinstance<Tensor>(value)) {
-    TensorPtr src = value.cast<TensorPtr>();
-    py::gil_scoped_release nogil;
-    copy_(target, src);
+  ParsedIndex p = parse_index(self, idx);
+  TensorPtr& target = p.view;
+  TensorPtr v;
+  const bool tensor_value = is_tensor(value);
+  if (tensor_value) {
+    v = value.cast<TensorPtr>();
   } else {
-    TensorPtr v = operand(value, "setitem");
+    v = operand(value, "setitem");
     FASTNN_CHECK_TYPE(category(v->dtype()) <= category(target->dtype()) || target->dtype() == DType::Bool, "[setitem] cannot ",
                       "assign a ", dtype_name(v->dtype()), " number to a ", dtype_name(target->dtype()), " tensor");
-    py::gil_scoped_release nogil;
+  }
+  py::gil_scoped_release nogil;
+  if (!p.indices.empty()) {
+    if (!tensor_value) v = to_dtype(v, target->dtype());
+    index_put_(target, p.indices, v, false);
+  } else if (tensor_value) {
+    copy_(target, v);
+  } else {
     fill_(target, v, "setitem");
   }
 }

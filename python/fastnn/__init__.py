@@ -56,6 +56,16 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     transpose,
     unsqueeze,
 )
+from fastnn._C import (  # noqa: F401  (advanced indexing and the index family)
+    gather,
+    index_add,
+    index_put,
+    index_put_,
+    masked_select,
+    scatter,
+    scatter_add,
+    take_along_dim,
+)
 from fastnn._dtype import bool, dtype, double, float, float32, float64, int64, long  # noqa: A004
 from fastnn import _size
 from fastnn._size import Size

@@ -152,6 +152,9 @@ SHAPE_ERRORS = [
 # dims and indices
 
 INDEX_ERRORS = [
+    ("index_float_tensor", lambda: ones(3)[fastnn.tensor([0.0, 1.0])],
+     r"\[index\] tensors used as indices must be long, int, byte or bool tensors"),
+    ("index_tensor_out_of_range", lambda: ones(3)[fastnn.tensor([0, 3])], r"\[index\] index 3 is out of bounds for dimension 0 with size 3"),
     ("sum", lambda: ones(2, 3).sum(2), r"\[sum\] dimension 2 out of range for a 2-d tensor \(expected in \[-2, 1\]\)"),
     ("sum_negative", lambda: ones(2, 3).sum(-3), r"\[sum\] dimension -3 out of range"),
     ("mean", lambda: ones(2, 3).mean(5), r"\[mean\] dimension 5 out of range"),
@@ -231,8 +234,7 @@ TYPE_ERRORS = [
     ("from_numpy_int32", lambda: fastnn.from_numpy(__import__("numpy").zeros(3, "int32")),
      r"\[from_numpy\] can't convert np.ndarray of type int32"),
     ("index_float", lambda: ones(3)[1.5], r"\[index\] only integers, slices .* are valid indices \(got float\)"),
-    ("index_tensor", lambda: ones(3)[fastnn.tensor([0, 1])], (r"\[index\] indexing with a tensor of indices or a "
-                                                             r"mask is not supported")),
+    ("index_sequence_of_str", lambda: ones(3)[["a"]], r"\[index\] a sequence used as an index must hold integers or bools"),
     ("len_0d", lambda: len(fastnn.tensor(1.0)), r"len\(\) of a 0-d tensor"),
     ("iter_0d", lambda: iter(fastnn.tensor(1.0)), r"iteration over a 0-d tensor"),
     ("add_str", lambda: ones(2) + "a", r"unsupported operand type"),

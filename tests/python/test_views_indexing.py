@@ -243,11 +243,11 @@ def test_getitem_errors():
             x[1.0]
 
 
-def test_advanced_indexing_is_unsupported():
-    x = fastnn.zeros(3, 3)
-    for bad in (lambda: x[[0, 1]], lambda: x[fastnn.tensor([0, 1])], lambda: x[x > 0]):
-        with pytest.raises(TypeError):
-            bad()
+def test_advanced_indexing_copies():
+    # lists, index tensors and masks are supported (tests/python/test_indexing_advanced.py): they copy
+    for fn in (lambda L, x: x[[0, 1]], lambda L, x: x[L.tensor([0, 1])], lambda L, x: x[x > 0]):
+        f, t = check_op(fn, [np.arange(-4.0, 5.0).reshape(3, 3)], uses_module=True)
+        assert f._base is None and t._base is None
 
 
 SETITEMS = [

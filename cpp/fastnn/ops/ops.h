@@ -3,6 +3,7 @@
 // is on and an input requires grad. Names and argument orders follow torch.
 #pragma once
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -67,6 +68,38 @@ TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int
 TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index);
 // Rows of `weight` picked by int64 `indices` (any shape); the padding row gets no gradient.
 TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices, std::optional<int64_t> padding_idx);
+
+// ---- advanced indexing (advanced_index.cpp) ----
+// torch's x[indices] with one optional int64 index tensor or bool mask per dim (a mask covers as many dims
+// as it has): index tensors broadcast together; their dims replace the indexed ones when those are next
+// to each other, else they come first.
+TensorPtr index(const TensorPtr& self, const std::vector<TensorPtr>& indices);
+// A copy of self with `values` (broadcast to the indexing result) written, or added, at `indices`.
+TensorPtr index_put(const TensorPtr& self, const std::vector<TensorPtr>& indices, const TensorPtr& values,
+                    bool accumulate);
+void index_put_(TensorPtr& self, const std::vector<TensorPtr>& indices, const TensorPtr& values, bool accumulate);
+// The elements of self where the bool mask (broadcast with self) is true, as a 1-d tensor.
+TensorPtr masked_select(const TensorPtr& self, const TensorPtr& mask);
+
+// ---- scatter and gather along a dim (scatter_gather.cpp); reduce: none, "add" or "multiply" ----
+TensorPtr gather(const TensorPtr& self, int64_t dim, const TensorPtr& index);
+TensorPtr scatter(const TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& src,
+                  const std::optional<std::string>& reduce = std::nullopt);
+// scatter of one value (a 0-d tensor, converted to self's dtype).
+TensorPtr scatter_value(const TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& value,
+                        const std::optional<std::string>& reduce = std::nullopt);
+void scatter_(TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& src,
+              const std::optional<std::string>& reduce = std::nullopt);
+void scatter_value_(TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& value,
+                    const std::optional<std::string>& reduce = std::nullopt);
+TensorPtr scatter_add(const TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& src);
+void scatter_add_(TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& src);
+// self with alpha * source added at rows `index` (0-d or 1-d) along dim; alpha is a 0-d tensor.
+TensorPtr index_add(const TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& source,
+                    const TensorPtr& alpha);
+void index_add_(TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& source, const TensorPtr& alpha);
+// gather after broadcasting self and indices except along dim; without dim, over the flattened self.
+TensorPtr take_along_dim(const TensorPtr& self, const TensorPtr& indices, std::optional<int64_t> dim);
 
 // ---- joining (join.cpp) ----
 TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim);

@@ -1,0 +1,234 @@
+// Advanced indexing with index tensors and masks (torch's x[idx], index_put_), and masked_select.
+#include <algorithm>
+#include <memory>
+
+#include "fastnn/autograd/functions.h"
+#include "fastnn/autograd/grad_mode.h"
+#include "fastnn/error.h"
+#include "fastnn/kernels/cpu/index.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/ops.h"
+
+namespace fastnn {
+namespace {
+
+using kernels::ScatterMode;
+
+// torch's rules for one list of indices into a tensor of `shape`, resolved once: masks become the
+// coordinates of their true elements, index tensors broadcast together and are wrapped into [0, size).
+struct IndexPlan {
+  Shape shape;                  // the indexed tensor's shape
+  std::vector<int64_t> dims;    // its indexed dims, in order
+  std::vector<TensorPtr> idx;   // per indexed dim: contiguous int64 of shape index_shape, in [0, size)
+  Shape index_shape;            // the index tensors' broadcast shape
+  std::vector<int64_t> pre, post;  // the other dims, placed before / after the index dims in the result
+  Shape result_shape;
+
+  struct Offsets {
+    std::vector<int64_t> pre, mid, post;
+  };
+  // Where the result's elements lie in a tensor of `shape` laid out with `strides`.
+  Offsets offsets(const Shape& strides) const {
+    Offsets o{kernels::walk_offsets(shape, strides, pre), {}, kernels::walk_offsets(shape, strides, post)};
+    int64_t n = idx.empty() ? 0 : idx[0]->numel();
+    o.mid.assign(size_t(n), 0);
+    for (size_t j = 0; j < dims.size(); ++j) {
+      const int64_t* p = idx[j]->data<int64_t>();
+      for (int64_t i = 0; i < n; ++i) o.mid[size_t(i)] += p[i] * strides[dims[j]];
+    }
+    return o;
+  }
+};
+
+IndexPlan plan_index(const Shape& shape, const std::vector<TensorPtr>& indices, const char* op) {
+  IndexPlan plan;
+  plan.shape = shape;
+  const int64_t nd = int64_t(shape.size());
+  std::vector<TensorPtr> tensors;
+  int64_t d = 0;
+  for (const TensorPtr& t : indices) {
+    if (!t) {
+      ++d;
+      continue;
+    }
+    FASTNN_CHECK_INDEX(t->dtype() == DType::Int64 || t->dtype() == DType::Bool, "[", op,
+                       "] tensors used as indices must be long, int, byte or bool tensors, got ", dtype_name(t->dtype()));
+    if (t->dtype() == DType::Int64) {
+      plan.dims.push_back(d++);
+      tensors.push_back(t->detach());
+      continue;
+    }
+    FASTNN_CHECK_INDEX(t->dim() > 0, "[", op, "] a 0-dim bool index is only supported through x[True] / x[False]");
+    FASTNN_CHECK_INDEX(d + t->dim() <= nd, "[", op, "] too many indices for tensor of dimension ", nd, " (got ",
+                       d + t->dim(), ")");
+    for (int64_t j = 0; j < t->dim(); ++j)
+      FASTNN_CHECK_INDEX(t->shape()[j] == shape[d + j], "[", op, "] The shape of the mask ", shape_str(t->shape()),
+                         " at index ", j, " does not match the shape of the indexed tensor ", shape_str(shape),
+                         " at index ", d + j);
+    TensorPtr mask = contiguous(t->detach());
+    std::vector<std::vector<int64_t>> coords = kernels::nonzero_coords(mask->data<bool>(), mask->shape());
+    for (int64_t j = 0; j < t->dim(); ++j) {
+      TensorPtr c = Tensor::empty({int64_t(coords[j].size())}, DType::Int64, op);
+      std::copy(coords[j].begin(), coords[j].end(), c->mutable_data<int64_t>());
+      plan.dims.push_back(d + j);
+      tensors.push_back(c);
+    }
+    d += t->dim();
+  }
+  FASTNN_CHECK_INDEX(d <= nd, "[", op, "] too many indices for tensor of dimension ", nd, " (got ", d, ")");
+  FASTNN_CHECK_INDEX(!tensors.empty(), "[", op, "] expected at least one index tensor");
+  try {
+    plan.index_shape = tensors[0]->shape();
+    for (const TensorPtr& t : tensors) plan.index_shape = broadcast_shapes(plan.index_shape, t->shape(), op);
+  } catch (const std::invalid_argument&) {
+    std::string shapes;
+    for (const TensorPtr& t : tensors) shapes += (shapes.empty() ? "" : ", ") + shape_str(t->shape());
+    throw std::out_of_range(str("[", op, "] shape mismatch: indexing tensors could not be broadcast together with shapes ",
+                                shapes));
+  }
+  for (size_t j = 0; j < tensors.size(); ++j) {
+    TensorPtr e = contiguous(expand(tensors[j], plan.index_shape));
+    TensorPtr w = Tensor::empty(plan.index_shape, DType::Int64, op);
+    const int64_t size = shape[plan.dims[j]], *in = e->data<int64_t>();
+    int64_t* out = w->mutable_data<int64_t>();
+    for (int64_t i = 0, n = w->numel(); i < n; ++i) {
+      const int64_t v = in[i];
+      if (v < -size || v >= size) {
+        FASTNN_CHECK_INDEX(size != 0, "[", op, "] index is out of bounds for dimension with size 0");
+        // the dimension counts among the indexed ones, as torch reports it
+        throw std::out_of_range(str("[", op, "] index ", v, " is out of bounds for dimension ", j, " with size ", size));
+      }
+      out[i] = v < 0 ? v + size : v;
+    }
+    plan.idx.push_back(w);
+  }
+  // Index dims next to each other keep their place in the result; separated ones go first.
+  const bool adjacent = plan.dims.back() - plan.dims.front() + 1 == int64_t(plan.dims.size());
+  for (int64_t k = 0; k < nd; ++k) {
+    if (std::find(plan.dims.begin(), plan.dims.end(), k) != plan.dims.end()) continue;
+    (adjacent && k < plan.dims.front() ? plan.pre : plan.post).push_back(k);
+  }
+  for (int64_t k : plan.pre) plan.result_shape.push_back(shape[k]);
+  plan.result_shape.insert(plan.result_shape.end(), plan.index_shape.begin(), plan.index_shape.end());
+  for (int64_t k : plan.post) plan.result_shape.push_back(shape[k]);
+  return plan;
+}
+
+// The plan's elements of `src`, as a new contiguous tensor of the result's shape.
+TensorPtr gather_plan(const IndexPlan& plan, const TensorPtr& src, const char* op) {
+  TensorPtr out = Tensor::empty(plan.result_shape, src->dtype(), op);
+  IndexPlan::Offsets o = plan.offsets(src->strides());
+  kernels::index_gather(src->dtype(), src->raw_data(), out->raw_mutable_data(), o.pre, o.mid, o.post);
+  return out;
+}
+
+// dst's plan elements <- (or +=) values broadcast to the result's shape; repeated indices in index order.
+void scatter_plan(const IndexPlan& plan, Tensor& dst, const TensorPtr& values, bool accumulate) {
+  TensorPtr v = contiguous(expand(values->detach(), plan.result_shape));
+  if (v->storage() == dst.storage()) v = clone(v);  // never read what this write changes
+  IndexPlan::Offsets o = plan.offsets(dst.strides());
+  kernels::index_scatter(dst.dtype(), dst.raw_mutable_data(), v->raw_data(), o.pre, o.mid, o.post,
+                         accumulate ? ScatterMode::Add : ScatterMode::Assign);
+}
+
+// A zero tensor of the plan's shape with `g` added at the plan's elements (the adjoint of gather_plan).
+TensorPtr accumulate_plan(const IndexPlan& plan, const TensorPtr& g) {
+  TensorPtr r = zeros(plan.shape, g->dtype());
+  scatter_plan(plan, *r, g, true);
+  return r;
+}
+
+void check_values(const TensorPtr& self, const IndexPlan& plan, const TensorPtr& values, const char* op) {
+  FASTNN_CHECK_TYPE(values->dtype() == self->dtype(), "[", op, "] Index put requires the source and destination dtypes "
+                    "match, got ", dtype_name(self->dtype()), " for the destination and ", dtype_name(values->dtype()),
+                    " for the source.");
+  const Shape& r = plan.result_shape;
+  bool ok = values->dim() <= int64_t(r.size());
+  for (int64_t i = 1; ok && i <= values->dim(); ++i) {
+    int64_t v = values->shape()[size_t(values->dim() - i)];
+    ok = v == 1 || v == r[r.size() - size_t(i)];
+  }
+  FASTNN_CHECK(ok, "[", op, "] shape mismatch: value tensor of shape ", shape_str(values->shape()),
+               " cannot be broadcast to indexing result of shape ", shape_str(r));
+}
+
+TensorPtr index_put_impl(const TensorPtr& self, const std::vector<TensorPtr>& indices, const TensorPtr& values,
+                         bool accumulate, const char* op) {
+  check_defined(self, op, "self");
+  check_defined(values, op, "values");
+  auto plan = std::make_shared<const IndexPlan>(plan_index(self->shape(), indices, op));
+  check_values(self, *plan, values, op);
+  TensorPtr out = clone(self->detach());
+  scatter_plan(*plan, *out, values, accumulate);
+  if (any_requires_grad({&self, &values})) {
+    const Shape vshape = values->shape();
+    const bool need_self = any_requires_grad({&self}), need_values = any_requires_grad({&values});
+    record_grad_only("IndexPutBackward0", out, {self, values}, [=](const TensorPtr& g) {
+      std::vector<TensorPtr> r(2);
+      if (need_self && accumulate) r[0] = g;
+      if (need_self && !accumulate) {  // overwritten elements do not reach the output
+        r[0] = clone(g);
+        scatter_plan(*plan, *r[0], zeros({}, g->dtype()), false);
+      }
+      if (need_values) r[1] = sum_to(gather_plan(*plan, g, "index_put"), vshape);
+      return r;
+    });
+  }
+  return out;
+}
+
+}  // namespace
+
+TensorPtr index(const TensorPtr& self, const std::vector<TensorPtr>& indices) {
+  check_defined(self, "index");
+  auto plan = std::make_shared<const IndexPlan>(plan_index(self->shape(), indices, "index"));
+  TensorPtr out = gather_plan(*plan, self, "index");
+  record_grad_only("IndexBackward0", out, {self}, [plan](const TensorPtr& g) {
+    return std::vector<TensorPtr>{accumulate_plan(*plan, g)};
+  });
+  return out;
+}
+
+TensorPtr index_put(const TensorPtr& self, const std::vector<TensorPtr>& indices, const TensorPtr& values,
+                    bool accumulate) {
+  return index_put_impl(self, indices, values, accumulate, "index_put");
+}
+
+void index_put_(TensorPtr& self, const std::vector<TensorPtr>& indices, const TensorPtr& values, bool accumulate) {
+  check_defined(self, "index_put_", "self");
+  check_defined(values, "index_put_", "values");
+  if (any_requires_grad({&self, &values})) {
+    inplace_with_history(self, "index_put_", true, [&](const TensorPtr& snapshot) {
+      return index_put_impl(snapshot, indices, values, accumulate, "index_put_");
+    });
+    return;
+  }
+  IndexPlan plan = plan_index(self->shape(), indices, "index_put_");
+  check_values(self, plan, values, "index_put_");
+  check_inplace(self, "index_put_");
+  scatter_plan(plan, *self, values, accumulate);
+  self->bump_version();
+}
+
+TensorPtr masked_select(const TensorPtr& self, const TensorPtr& mask) {
+  check_defined(self, "masked_select");
+  check_defined(mask, "masked_select", "mask");
+  FASTNN_CHECK_TYPE(mask->dtype() == DType::Bool, "[masked_select] expected BoolTensor for mask, got ",
+                    dtype_name(mask->dtype()));
+  Shape shape = broadcast_shapes(self->shape(), mask->shape(), "masked_select");
+  TensorPtr src = expand(self->detach(), shape), m = expand(mask->detach(), shape);
+  // A 0-d mask selects from a 0-d input as a 1-element one.
+  if (shape.empty()) {
+    src = reshape(src, {1});
+    m = reshape(m, {1});
+  }
+  auto plan = std::make_shared<const IndexPlan>(plan_index(src->shape(), {m}, "masked_select"));
+  TensorPtr out = gather_plan(*plan, src, "masked_select");
+  const Shape in = self->shape();
+  record_grad_only("MaskedSelectBackward0", out, {self}, [plan, shape, in](const TensorPtr& g) {
+    return std::vector<TensorPtr>{sum_to(reshape(accumulate_plan(*plan, g), shape), in)};
+  });
+  return out;
+}
+
+}  // namespace fastnn
