@@ -5,6 +5,7 @@ from fastnn._errors import named_function as _named_function
 from fastnn.autograd.function import Function, FunctionCtx  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn.autograd.gradcheck import GradcheckError, gradcheck  # noqa: F401
+from fastnn._legacy import Variable  # noqa: F401  (torch 0.3's wrapper: a tensor since 0.4)
 
 
 def _as_list(x):
