@@ -27,6 +27,15 @@ def _missing(dtype_name, op):
 
 
 def _new(cls_name, dtype, args, kwargs):
+    try:
+        return _build(cls_name, dtype, args, kwargs)
+    except (TypeError, ValueError, RuntimeError, IndexError, MemoryError) as e:
+        if cls_name in str(e):
+            raise
+        raise type(e)(f"[{cls_name}] {e}") from e  # the factory's error, named after the constructor called
+
+
+def _build(cls_name, dtype, args, kwargs):
     """torch's legacy constructor: () empty, (tensor) an alias, (sizes...) uninitialised, (data) a copy; device=
     is its only keyword. dtype None: fastnn.Tensor's (float32, and an alias of a tensor of any dtype)."""
     for k in kwargs:
@@ -76,8 +85,12 @@ _pybind_init = Tensor.__init__
 
 
 def _init(self, *args, **kwargs):
-    """fastnn.Tensor(...): torch's legacy constructor, float32 unless given a tensor (which it aliases)."""
-    _pybind_init(self, _new(type(self).__name__, None, args, kwargs))
+    """fastnn.Tensor(...): torch's legacy constructor, float32 unless given a tensor (which it aliases). Subclasses
+    (nn.Parameter) construct from a tensor only, as before."""
+    if type(self) is not Tensor:
+        _pybind_init(self, *args, **kwargs)
+    else:
+        _pybind_init(self, _new("Tensor", None, args, kwargs))
 
 
 Tensor.__init__ = _init

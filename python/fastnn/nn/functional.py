@@ -78,6 +78,8 @@ def _softmax_dim(input, dim, op, stacklevel):
     """dim, or torch's deprecated implicit choice (0 for 0-, 1- and 3-D inputs, else 1) with its warning."""
     if dim is not None:
         return dim
+    if isinstance(stacklevel, bool) or not isinstance(stacklevel, int):
+        raise TypeError(f"[{op}] _stacklevel must be an int, got {type(stacklevel).__name__}")
     warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an "
                   "argument.", stacklevel=stacklevel)
     return 0 if _tensor(input, op).dim() in (0, 1, 3) else 1
@@ -90,7 +92,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     dim = _softmax_dim(input, dim, "softmin", _stacklevel)
-    return _C.softmax(-(_tensor(input, "softmin") if dtype is None else input.to(_dtype(dtype, "softmin"))), dim)
+    x = _tensor(input, "softmin")
+    return _C.softmax(-(x if dtype is None else x.to(_dtype(dtype, "softmin"))), dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
