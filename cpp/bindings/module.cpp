@@ -150,4 +150,5 @@ PYBIND11_MODULE(_C, m) {
   bind_nn(m);
   bind_reduce(m, cls);
   bind_index(m, cls);
+  bind_surface(m, cls);
 }

@@ -102,6 +102,19 @@ from fastnn._C import (  # noqa: F401  (reductions, scans, sorting)
 from fastnn import linalg  # noqa: F401
 from fastnn.utils._generator import Generator  # noqa: F401,E402  (seeds the data pipeline's shuffles)
 
+# devices, the CPU-only answers of torch's cuda/backends/accelerator/distributed/onnx, and the legacy API
+from fastnn._device import device  # noqa: F401,E402
+from fastnn import _legacy, accelerator, backends, cuda, distributed, onnx  # noqa: F401,E402
+from fastnn._legacy import (  # noqa: F401,E402
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+    ShortTensor)
+from fastnn._determinism import are_deterministic_algorithms_enabled, use_deterministic_algorithms  # noqa: F401,E402
+from fastnn._determinism import is_deterministic_algorithms_warn_only_enabled  # noqa: F401,E402
+from fastnn._out import (  # noqa: F401,E402,A004  (the same ops, with torch's out= keyword)
+    abs, add, addmm, argmax, argmin, bmm, cat, clamp, clip, concat, div, eq, exp, ge, gt, index_select, le, log,
+    log_softmax, lt, matmul, max, mean, min, mm, mul, ne, neg, pow, reciprocal, sigmoid, softmax, sqrt, stack, sub,
+    sum, tanh)
+
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 
 

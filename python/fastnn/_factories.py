@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from fastnn import _C
+from fastnn._device import CPU as _CPU, _parse, device as _device
 from fastnn._dtype import bool as _bool, float32, float64, int64
 
 _NUMPY_TO_DTYPE = {np.dtype(np.float32): float32, np.dtype(np.float64): float64, np.dtype(np.int64): int64,
@@ -18,6 +19,17 @@ def _dt(dtype, default, op):
     if not isinstance(dtype, type(float32)):
         raise TypeError(f"[{op}] dtype must be a fastnn.dtype, got {dtype!r}")
     return dtype
+
+
+def _check_device(device, op):
+    """The fastnn.device for a `device=` argument (None is the CPU); any device but the CPU is a RuntimeError
+    naming the op and the device, since fastnn is built for the CPU only."""
+    if device is None:
+        return _CPU
+    d = device if isinstance(device, _device) else _device(*_parse(device, None, op))
+    if d.type != "cpu":
+        raise RuntimeError(f"[{op}] device '{d}' is not available: fastnn was built for the CPU only")
+    return d
 
 
 def _finish(t, requires_grad):
@@ -62,18 +74,22 @@ def _size(size, op):
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "empty")
     return _finish(_C._empty(_size(size, "empty"), _dt(dtype, float32, "empty")), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "zeros")
     return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, float32, "zeros")), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "ones")
     return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, float32, "ones"), "ones"), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "full")
     if dtype is None:
         dtype = _bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) else float32
     if not isinstance(fill_value, numbers.Real):
@@ -82,6 +98,7 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
 
 
 def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -94,6 +111,7 @@ def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=No
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "eye")
     m = n if m is None else m
     return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, float32, "eye")), requires_grad)
 
@@ -121,6 +139,7 @@ def _float_dtype(dtype, op):
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
+    _check_device(device, "randn")
     size = _size(size, "randn")
     if generator is None:
         return _finish(_C._randn(size, _dt(dtype, float32, "randn")), requires_grad)
@@ -131,6 +150,7 @@ def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
 
 
 def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
+    _check_device(device, "rand")
     size = _size(size, "rand")
     if generator is None:
         return _finish(_C._rand(size, _dt(dtype, float32, "rand")), requires_grad)
@@ -140,6 +160,7 @@ def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
 
 
 def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, generator=None, device=None):
+    _check_device(device, "randint")
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=...)
@@ -165,7 +186,8 @@ def _input_tensor(input, op):
 def _like(fn):
     name = fn.__name__ + "_like"
 
-    def like(input, dtype=None, requires_grad=False, **kwargs):
+    def like(input, dtype=None, requires_grad=False, *, device=None):
+        _check_device(device, name)
         return fn(*_input_tensor(input, name).shape, dtype=input.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
     like.__name__ = like.__qualname__ = name  # argument errors then read "zeros_like() takes ..."
@@ -175,7 +197,8 @@ def _like(fn):
 empty_like, zeros_like, ones_like, randn_like, rand_like = map(_like, (empty, zeros, ones, randn, rand))
 
 
-def full_like(input, fill_value, dtype=None, requires_grad=False, **kwargs):
+def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None):
+    _check_device(device, "full_like")
     return full(_input_tensor(input, "full_like").shape, fill_value, dtype=input.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
 
@@ -209,6 +232,7 @@ def _has_huge_int(data):
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
+    _check_device(device, "tensor")
     if isinstance(data, _C.Tensor):
         t = data.detach().clone()
     else:

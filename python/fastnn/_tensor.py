@@ -4,32 +4,11 @@ import copy
 
 from fastnn import _C, _tensor_str
 from fastnn._C import Tensor
+from fastnn._device import CPU as _CPU
 from fastnn._dtype import _DEFAULT_FOR_KIND
 from fastnn.autograd.grad_mode import no_grad
 
 
-class device:
-    """The device a tensor lives on; fastnn's tensors are on the CPU."""
-
-    def __init__(self, type="cpu"):
-        if type != "cpu":
-            raise RuntimeError(f"[device] '{type}' is not available: fastnn was built for the CPU only")
-        self.type = type
-
-    def __repr__(self):
-        return f"device(type='{self.type}')"
-
-    def __eq__(self, other):
-        return isinstance(other, (device, str)) and str(other) in ("cpu", repr(self))
-
-    def __hash__(self):
-        return hash(self.type)
-
-    def __str__(self):
-        return self.type
-
-
-_CPU = device("cpu")
 
 
 def _repr(self, prefix="tensor("):
@@ -44,19 +23,68 @@ def _repr(self, prefix="tensor("):
                                      suffixes=suffixes, prefix=prefix)
 
 
+_TO_KEYWORDS = ("device", "dtype", "non_blocking", "copy", "memory_format")
+
+
+def _parse_to(op, args, kwargs):
+    """(dtype, copy) from torch's three forms of to(): (device=None, dtype=None, non_blocking=False, copy=False),
+    (dtype, non_blocking=False, copy=False) and (tensor, non_blocking=False, copy=False). The device must be the
+    CPU; non_blocking has nothing to overlap on the CPU; memory_format is refused (one layout: strided)."""
+    from fastnn._factories import _check_device
+
+    for k in kwargs:
+        if k not in _TO_KEYWORDS:
+            raise TypeError(f"[{op}] got an unexpected keyword argument '{k}'")
+    if kwargs.get("memory_format") is not None:
+        raise NotImplementedError(f"[{op}] memory_format is not supported: fastnn's tensors are strided only")
+    args, dev, dtype = list(args), kwargs.get("device"), kwargs.get("dtype")
+    first = args[0] if args else None
+    if isinstance(first, (Tensor, _C.dtype)):
+        if "device" in kwargs or "dtype" in kwargs:
+            raise TypeError(f"[{op}] takes device= and dtype= only in the form to(device=None, dtype=None, ...)")
+        args.pop(0)
+        dtype = first if isinstance(first, _C.dtype) else first.dtype
+    elif args and not isinstance(first, bool):  # to(device[, dtype], ...)
+        if "device" in kwargs:
+            raise TypeError(f"[{op}] got multiple values for argument 'device'")
+        dev = args.pop(0)
+        if args and isinstance(args[0], _C.dtype):
+            if "dtype" in kwargs:
+                raise TypeError(f"[{op}] got multiple values for argument 'dtype'")
+            dtype = args.pop(0)
+    if len(args) > 2:
+        raise TypeError(f"[{op}] takes at most 4 positional arguments, got {len(args)} more than it accepts")
+    flags = dict(zip(("non_blocking", "copy"), args))
+    for k in flags:
+        if k in kwargs:
+            raise TypeError(f"[{op}] got multiple values for argument '{k}'")
+    flags.update({k: kwargs[k] for k in ("non_blocking", "copy") if k in kwargs})
+    for k, v in flags.items():
+        if not isinstance(v, bool):
+            raise TypeError(f"[{op}] argument '{k}' must be bool, not {type(v).__name__}")
+    if dtype is not None and not isinstance(dtype, _C.dtype):
+        raise TypeError(f"[{op}] dtype must be a fastnn.dtype, got {dtype!r}")
+    if dev is not None:
+        _check_device(dev, op)
+    return dtype, flags.get("copy", False)
+
+
 def _to(self, *args, **kwargs):
-    """to(dtype), to(device), to(other) or to(device, dtype); copies only when the dtype changes."""
-    dtype = kwargs.get("dtype")
-    for a in args + tuple(v for k, v in kwargs.items() if k == "device"):
-        if isinstance(a, _C.dtype):
-            dtype = a
-        elif isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, (str, device)):
-            device(str(a))
-        else:
-            raise TypeError(f"[to] unsupported argument {a!r}")
-    return self if dtype is None else self._to_dtype(dtype)
+    """to(device), to(dtype), to(device, dtype), to(other), with non_blocking= (nothing to overlap on the CPU)
+    and copy= (a new tensor even when nothing changes), as torch."""
+    dtype, copy = _parse_to("to", args, kwargs)
+    dtype = self.dtype if dtype is None else dtype
+    return self._to_copy(dtype) if copy else self._to_dtype(dtype)
+
+
+def _cpu(self, memory_format=None):
+    if memory_format is not None:
+        raise NotImplementedError("[cpu] memory_format is not supported: fastnn's tensors are strided only")
+    return self
+
+
+def _cuda(self, device=None, non_blocking=False, memory_format=None):
+    raise RuntimeError("[cuda] device 'cuda' is not available: fastnn was built for the CPU only")
 
 
 def _iter(self):
@@ -132,24 +160,28 @@ def _deepcopy(self, memo):
 
 
 def _new(fill):
-    def method(self, *size, dtype=None, requires_grad=False, **kwargs):
+    def method(self, *size, dtype=None, requires_grad=False, device=None):
         from fastnn import _factories
 
-        return getattr(_factories, fill)(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+        return getattr(_factories, fill)(*size, dtype=self.dtype if dtype is None else dtype,
+                                         requires_grad=requires_grad, device=device)
 
+    method.__name__ = method.__qualname__ = "new_" + fill
     return method
 
 
-def _new_full(self, size, fill_value, dtype=None, requires_grad=False, **kwargs):
+def _new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
     from fastnn import _factories
 
-    return _factories.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return _factories.full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                           requires_grad=requires_grad, device=device)
 
 
-def _new_tensor(self, data, dtype=None, requires_grad=False, **kwargs):
+def _new_tensor(self, data, dtype=None, requires_grad=False, device=None):
     from fastnn import _factories
 
-    return _factories.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    return _factories.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
+                             device=device)
 
 
 def _other(op):
@@ -174,14 +206,6 @@ def _array(self, dtype=None, copy=None):
 
 def _tolist(self):
     return self.detach().numpy().tolist()
-
-
-def _cpu(self):
-    return self
-
-
-def _cuda(self, *args, **kwargs):
-    raise RuntimeError("[cuda] fastnn was built without CUDA support")
 
 
 _methods = {
@@ -210,6 +234,7 @@ _methods = {
     "cuda": _cuda,
     "device": property(lambda self: _CPU),
     "is_cuda": property(lambda self: False),
+    "is_cpu": property(lambda self: True),
 }
 for _name, _fn in _methods.items():
     setattr(Tensor, _name, _fn)

@@ -111,7 +111,11 @@ TensorPtr contiguous(const TensorPtr& t) {
 
 TensorPtr to_dtype(const TensorPtr& t, DType dtype) {
   check_defined(t, "to");
-  if (t->dtype() == dtype) return t;
+  return t->dtype() == dtype ? t : to_copy(t, dtype);
+}
+
+TensorPtr to_copy(const TensorPtr& t, DType dtype) {
+  check_defined(t, "to");
   TensorPtr out = copy_of(t, dtype);
   if (is_floating(dtype)) {
     DType in = t->dtype();

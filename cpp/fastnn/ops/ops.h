@@ -36,6 +36,8 @@ void manual_seed(uint64_t seed);
 TensorPtr contiguous(const TensorPtr& t);
 TensorPtr clone(const TensorPtr& t);
 TensorPtr to_dtype(const TensorPtr& t, DType dtype);
+// Always a new tensor, even for the same dtype (torch's _to_copy: to(copy=True)).
+TensorPtr to_copy(const TensorPtr& t, DType dtype);
 // self <- src (broadcast, converted to self's dtype); differentiable like torch's copy_.
 void copy_(TensorPtr& self, const TensorPtr& src);
 void fill_(TensorPtr& self, double value);

@@ -7,6 +7,7 @@ from fastnn.autograd import _hooks  # noqa: F401  (Tensor.register_hook, grad_fn
 from fastnn.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: F401
 from fastnn.autograd.gradcheck import GradcheckError, gradcheck  # noqa: F401
+from fastnn._legacy import Variable  # noqa: F401  (torch 0.3's wrapper: a tensor since 0.4)
 
 
 def _as_list(x):

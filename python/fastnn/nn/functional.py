@@ -74,15 +74,30 @@ def tanh(input):
     return _C.tanh(input)
 
 
+def _softmax_dim(input, dim, op, stacklevel):
+    """dim, or torch's deprecated implicit choice (0 for 0-, 1- and 3-D inputs, else 1) with its warning."""
+    if dim is not None:
+        return dim
+    if isinstance(stacklevel, bool) or not isinstance(stacklevel, int):
+        raise TypeError(f"[{op}] _stacklevel must be an int, got {type(stacklevel).__name__}")
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an "
+                  "argument.", stacklevel=stacklevel)
+    return 0 if _tensor(input, op).dim() in (0, 1, 3) else 1
+
+
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    if dim is None:
-        raise TypeError("[softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
+    dim = _softmax_dim(input, dim, "softmax", _stacklevel)
     return _C.softmax(input if dtype is None else _tensor(input, "softmax").to(_dtype(dtype, "softmax")), dim)
 
 
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    dim = _softmax_dim(input, dim, "softmin", _stacklevel)
+    x = _tensor(input, "softmin")
+    return _C.softmax(-(x if dtype is None else x.to(_dtype(dtype, "softmin"))), dim)
+
+
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    if dim is None:
-        raise TypeError("[log_softmax] the dim argument is required (implicit dim choice is deprecated in torch)")
+    dim = _softmax_dim(input, dim, "log_softmax", _stacklevel)
     return _C.log_softmax(input if dtype is None else _tensor(input, "log_softmax").to(_dtype(dtype, "log_softmax")),
                           dim)
 
@@ -155,9 +170,20 @@ def _warn_target_size(input, target, op):
                       "Please ensure they have the same size.", stacklevel=3)
 
 
+def _weighted(errors, weight, reduction, input, op):
+    """torch's weighted mse/l1 loss: errors * weight, summed, or divided by the weights' sum for 'mean'."""
+    if tuple(_tensor(weight, op, "weight").shape) != tuple(input.shape):
+        raise ValueError(f"[{op}] Weights and input must have the same size.")
+    weighted = errors * weight
+    return weighted if reduction == 0 else weighted.sum() if reduction == 2 else weighted.sum() / weight.sum()
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_target_size(input, target, "mse_loss")
-    return _C._mse_loss(input, target, _reduction(reduction, size_average, reduce, "mse_loss"))
+    reduction = _reduction(reduction, size_average, reduce, "mse_loss")
+    if weight is not None:
+        return _weighted(_C.pow(input - target, 2), weight, reduction, input, "mse_loss")
+    return _C._mse_loss(input, target, reduction)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -174,7 +200,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_target_size(input, target, "l1_loss")
-    return _C._l1_loss(input, target, _reduction(reduction, size_average, reduce, "l1_loss"))
+    reduction = _reduction(reduction, size_average, reduce, "l1_loss")
+    if weight is not None:
+        return _weighted(_C.abs(input - target), weight, reduction, input, "l1_loss")
+    return _C._l1_loss(input, target, reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):

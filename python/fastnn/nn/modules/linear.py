@@ -12,6 +12,7 @@ from fastnn.nn.parameter import Parameter
 class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        _factories._check_device(device, "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(_factories.empty(out_features, in_features, dtype=dtype))
         if bias:

@@ -268,7 +268,19 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        return self._apply_to_tensors(lambda t: t.to(*args, **kwargs) if t.is_floating_point() else t)
+        """to(device), to(dtype), to(device, dtype), to(tensor): floating-point parameters and buffers take the
+        dtype; the device must be the CPU (fastnn has no other)."""
+        from fastnn._tensor import _parse_to
+
+        if "copy" in kwargs or len(args) > 3:
+            raise TypeError("[to] nn.Module.to takes no copy argument")
+        dtype, _ = _parse_to("to", args, kwargs)
+        if dtype is None:
+            return self
+        if not dtype.is_floating_point:
+            raise TypeError(f"[to] nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={dtype}")
+        return self._apply_to_tensors(lambda t: t._to_dtype(dtype) if t.is_floating_point() else t)
 
     def float(self):
         return self.to(_dtype("float32"))
@@ -276,11 +288,17 @@ class Module:
     def double(self):
         return self.to(_dtype("float64"))
 
+    def half(self):
+        raise TypeError("[half] fastnn has no float16 dtype (it has float32, float64, int64, bool)")
+
+    def bfloat16(self):
+        raise TypeError("[bfloat16] fastnn has no bfloat16 dtype (it has float32, float64, int64, bool)")
+
     def cpu(self):
         return self
 
     def cuda(self, device=None):
-        raise RuntimeError("[cuda] fastnn was built without CUDA support")
+        raise RuntimeError("[cuda] device 'cuda' is not available: fastnn was built for the CPU only")
 
     # ---- state ----
     def state_dict(self, destination=None, prefix="", keep_vars=False):
