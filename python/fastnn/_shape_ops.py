@@ -73,8 +73,7 @@ def meshgrid(*tensors, indexing=None):
         view = [1] * len(ts)
         view[i] = -1
         grids.append(t.reshape(view).expand(*shape))
-    if swap:
-        grids = [g.transpose(0, 1) for g in grids]
+    if swap:  # the grids of the swapped inputs, handed back in the inputs' order
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
 

@@ -87,18 +87,21 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
 
 namespace {
 
-// start + i * step from the start for the first half and end - (steps - 1 - i) * step from the end for the
-// rest, as torch computes them (step in the output type for floats, in double for integers); then `map`.
+// start + i * step for the first half, end - (steps - 1 - i) * step for the rest, as torch computes them: start
+// and end in the output type first, the step in it too for floats (in double for integers), each value one
+// fused multiply-add for linspace (torch's kernel rounds so: it decides an integer result); then `map`.
 template <class F>
-TensorPtr spaced(double start, double end, int64_t steps, DType dtype, const char* op, const F& map) {
+TensorPtr spaced(double start, double end, int64_t steps, DType dtype, const char* op, bool fused, const F& map) {
   FASTNN_CHECK(steps >= 0, "[", op, "] number of steps must be non-negative");
   TensorPtr t = Tensor::empty({steps}, dtype, op);
   FASTNN_DISPATCH_NUMERIC(dtype, op, [&] {
     using step_t = std::conditional_t<std::is_floating_point_v<scalar_t>, scalar_t, double>;
-    step_t lo = step_t(start), hi = step_t(end), step = steps > 1 ? (hi - lo) / step_t(steps - 1) : step_t(0);
+    step_t lo = step_t(convert<scalar_t>(start)), hi = step_t(convert<scalar_t>(end));
+    step_t step = steps > 1 ? (hi - lo) / step_t(steps - 1) : step_t(0);
     int64_t half = steps / 2;
     fill_with<scalar_t>(*t, [&](int64_t i) {
-      step_t v = i < half ? lo + step * step_t(i) : hi - step * step_t(steps - 1 - i);
+      step_t k = step_t(i < half ? i : steps - 1 - i), from = i < half ? lo : hi, by = i < half ? step : -step;
+      step_t v = steps == 1 ? lo : fused ? std::fma(by, k, from) : from + by * k;
       return convert<scalar_t>(map(v));
     });
   });
@@ -108,11 +111,11 @@ TensorPtr spaced(double start, double end, int64_t steps, DType dtype, const cha
 }  // namespace
 
 TensorPtr linspace(double start, double end, int64_t steps, DType dtype) {
-  return spaced(start, end, steps, dtype, "linspace", [](auto v) { return v; });
+  return spaced(start, end, steps, dtype, "linspace", true, [](auto v) { return v; });
 }
 
 TensorPtr logspace(double start, double end, int64_t steps, double base, DType dtype) {
-  return spaced(start, end, steps, dtype, "logspace", [base](auto v) { return std::pow(decltype(v)(base), v); });
+  return spaced(start, end, steps, dtype, "logspace", false, [base](auto v) { return std::pow(decltype(v)(base), v); });
 }
 
 TensorPtr eye(int64_t n, int64_t m, DType dtype) {

@@ -111,7 +111,8 @@ TensorPtr mv(const TensorPtr& mat, const TensorPtr& vec) {
   TensorPtr out;
   {
     GradModeGuard no_grad(false);
-    out = reshape(mm(mat->detach(), reshape(vec->detach(), {vec->numel(), 1})), {mat->shape()[0]});
+    TensorPtr col = mm(mat->detach(), reshape(vec->detach(), {vec->numel(), 1}));
+    out = Tensor::make(col->storage(), {mat->shape()[0]}, {1}, 0, col->dtype());  // a new tensor, not a view
   }
   record_saved("MvBackward0", out, {mat, vec}, 0, [](const TensorPtr& g, const std::vector<TensorPtr>& in, const Node& n) {
     return std::vector<TensorPtr>{n.needs_input_grad(0) ? outer(g, in[1]) : nullptr,

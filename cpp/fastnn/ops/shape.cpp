@@ -247,9 +247,10 @@ TensorPtr squeeze(const TensorPtr& t, const IntList& dims) {
 
 TensorPtr unflatten(const TensorPtr& t, int64_t dim, const IntList& sizes) {
   check_defined(t, "unflatten");
+  FASTNN_CHECK_INDEX(t->dim() > 0, "[unflatten] Dimension specified as ", dim, " but tensor has no dimensions");
   dim = wrap_dim(dim, t->dim(), "unflatten");
   FASTNN_CHECK(!sizes.empty(), "[unflatten] unflatten: sizes must be non-empty");
-  int64_t size = t->dim() ? t->shape()[dim] : 1, known = 1, infer = -1;
+  int64_t size = t->shape()[dim], known = 1, infer = -1;
   IntList resolved = sizes;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] == -1) {
@@ -266,9 +267,8 @@ TensorPtr unflatten(const TensorPtr& t, int64_t dim, const IntList& sizes) {
                "[unflatten] unflatten: Provided sizes ", shape_str(sizes), " don't multiply up to the size of dim ", dim,
                " (", size, ") in the input tensor");
   Shape s = t->shape();
-  if (t->dim() == 0) s = {};
-  else s.erase(s.begin() + dim);
-  s.insert(s.begin() + (t->dim() ? dim : 0), resolved.begin(), resolved.end());
+  s.erase(s.begin() + dim);
+  s.insert(s.begin() + dim, resolved.begin(), resolved.end());
   return view(t, s);
 }
 
