@@ -409,3 +409,34 @@ def test_errors(i):
         return
     with pytest.raises(exc, match=pattern):
         fn()
+
+
+def test_extreme_arguments():
+    """Huge counts and offsets are refused with the op's name, never overflow or hang."""
+    big = fastnn.zeros(1).expand(2**40)
+    with pytest.raises(MemoryError, match=r"\[split\] cannot return 1099511627776 tensors"):
+        big.split(1)
+    with pytest.raises(MemoryError, match=r"\[unbind\] cannot return"):
+        big.unbind()
+    with pytest.raises(MemoryError, match=r"\[tensor_split\] cannot return"):
+        fastnn.zeros(3).tensor_split(2**40)
+    with pytest.raises(ValueError, match=r"\[repeat\] the size"):
+        fastnn.zeros(4, 0).repeat(2**62, 1)
+    with pytest.raises(ValueError, match=r"\[diag_embed\] offset"):
+        fastnn.zeros(3).diag_embed(-(2**63))
+    assert_close(fastnn.ones(2, 3).tril(2**63 - 1), torch.ones(2, 3).tril(2**63 - 1))
+    assert_close(fastnn.ones(2, 3).triu(-(2**63)), torch.ones(2, 3).triu(-(2**63)))
+    x = fastnn.arange(5.0, requires_grad=True)
+    x.roll(-(2**63)).sum().backward()
+    assert_close(x.grad, torch.ones(5))
+
+
+def test_inplace_on_split_output():
+    """torch refuses in-place writes to the outputs of multi-view ops; fastnn records them (CopySlices): the
+    gradient is still right."""
+    w = fastnn.arange(6.0, requires_grad=True)
+    x = w * 1
+    a, b = x.split(3)
+    b.mul_(2)
+    x.sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]

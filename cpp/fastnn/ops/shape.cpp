@@ -38,6 +38,11 @@ class MultiViewBackward : public Node {
   Fn fn_;
 };
 
+// More outputs than this cannot be returned (a tuple of 2**40 views of an expanded tensor would exhaust memory).
+void check_output_count(int64_t n, const char* op) {
+  if (n > (int64_t(1) << 24)) throw OutOfMemory(str("[", op, "] cannot return ", n, " tensors"));
+}
+
 // Views of `t` along `dim` with the given sizes, one node `name` for all (gradients joined by cat).
 std::vector<TensorPtr> split_views(const TensorPtr& t, int64_t dim, const IntList& sizes, const char* name) {
   std::vector<TensorPtr> outs;
@@ -107,7 +112,8 @@ std::vector<TensorPtr> split(const TensorPtr& t, int64_t split_size, int64_t dim
   int64_t size = t->shape()[dim];
   FASTNN_CHECK(split_size > 0 || size == 0, "[split] split_size can only be 0 if dimension size is 0, but got "
                "dimension size of ", size);
-  int64_t n = split_size == 0 ? 1 : std::max<int64_t>((size + split_size - 1) / split_size, 1);
+  int64_t n = split_size == 0 ? 1 : std::max<int64_t>(size / split_size + (size % split_size != 0), 1);
+  check_output_count(n, "split");
   IntList sizes(n, split_size);
   sizes.back() = size - split_size * (n - 1);
   return split_views(t, dim, sizes, "SplitBackward0");
@@ -119,7 +125,8 @@ std::vector<TensorPtr> split_with_sizes(const TensorPtr& t, IntList sizes, int64
   for (int64_t s : sizes) {
     FASTNN_CHECK(s >= 0, "[split_with_sizes] split_with_sizes expects split_sizes have only non-negative entries, "
                  "but got split_sizes=", shape_str(sizes));
-    total += s;
+    FASTNN_CHECK(!__builtin_add_overflow(total, s, &total), "[split_with_sizes] split_sizes ", shape_str(sizes),
+                 " do not sum to ", t->shape()[dim]);
   }
   FASTNN_CHECK(total == t->shape()[dim], "[split_with_sizes] split_with_sizes expects split_sizes to sum exactly to ",
                t->shape()[dim], " (input tensor's size at dimension ", dim, "), but got split_sizes=", shape_str(sizes));
@@ -141,6 +148,7 @@ std::vector<TensorPtr> tensor_split(const TensorPtr& t, int64_t sections, int64_
                "with 0 dims");
   FASTNN_CHECK(sections > 0, "[tensor_split] number of sections must be larger than 0, got ", sections);
   dim = wrap_dim(dim, t->dim(), "tensor_split");
+  check_output_count(sections, "tensor_split");
   int64_t size = t->shape()[dim], base = size / sections, extra = size % sections;
   std::vector<TensorPtr> outs;
   for (int64_t i = 0, at = 0; i < sections; ++i) {
@@ -175,6 +183,7 @@ std::vector<TensorPtr> unbind(const TensorPtr& t, int64_t dim) {
   s.erase(s.begin() + dim);
   st.erase(st.begin() + dim);
   std::vector<TensorPtr> outs;
+  check_output_count(n, "unbind");
   for (int64_t i = 0; i < n; ++i) outs.push_back(alias(t, s, st, t->offset() + i * stride));
   if (n > 0 && any_requires_grad({&t}))
     record(std::make_shared<MultiViewBackward>("UnbindBackward0", [dim](const std::vector<TensorPtr>& g) {
@@ -312,8 +321,11 @@ TensorPtr roll(const TensorPtr& t, const IntList& shifts, const IntList& dims) {
   }
   TensorPtr out = src->storage() == t->storage() ? plain_copy(src) : contiguous(src);
   out = Tensor::make(out->storage(), t->shape(), contiguous_strides(t->shape()), out->offset(), out->dtype());
-  IntList back;
-  for (int64_t s : shifts) back.push_back(-s);
+  IntList back;  // shifts reduced modulo their dim's size first: negating INT64_MIN would overflow
+  for (size_t i = 0; i < shifts.size(); ++i) {
+    int64_t n = dims.empty() ? t->numel() : t->dim() ? t->shape()[ds[i]] : 1;
+    back.push_back(n ? -(shifts[i] % n) : 0);
+  }
   IntList d = dims;
   record_grad_only("RollBackward0", out, {t}, [back, d](const TensorPtr& g) { return Grads{roll(g, back, d)}; });
   return out;
@@ -330,10 +342,13 @@ TensorPtr repeat(const TensorPtr& t, const IntList& repeats) {
     int64_t s = i < lead ? 1 : t->shape()[i - lead], st = i < lead ? 0 : t->strides()[i - lead];
     paired.insert(paired.end(), {repeats[i], s});
     strides.insert(strides.end(), {0, st});
-    out_shape.push_back(repeats[i] * s);
+    FASTNN_CHECK(repeats[i] >= 0, "[repeat] Trying to create tensor with negative dimension ", repeats[i], ": ",
+                 shape_str(repeats));
+    int64_t size;
+    FASTNN_CHECK(!__builtin_mul_overflow(repeats[i], s, &size), "[repeat] the size ", repeats[i], " x ", s,
+                 " does not fit in 64 bits");
+    out_shape.push_back(size);
   }
-  for (int64_t r : repeats)
-    FASTNN_CHECK(r >= 0, "[repeat] Trying to create tensor with negative dimension ", r, ": ", shape_str(repeats));
   checked_numel(out_shape, "repeat");
   TensorPtr out = Tensor::empty(paired, t->dtype(), "repeat");
   if (out->numel() > 0) strided_copy(*out, t->raw_data(), strides);
@@ -361,15 +376,17 @@ TensorPtr repeat_interleave(const TensorPtr& t, int64_t repeats, std::optional<i
                      "[-1, 0], but got 1)");  // torch's message: the new dim after `dim` does not exist
   TensorPtr x = dim ? t : flatten(t, 0, -1);
   int64_t d = dim ? wrap_dim(*dim, x->dim(), "repeat_interleave") : 0;
-  int64_t n = x->shape()[d];
-  FASTNN_CHECK(!output_size || *output_size == n * repeats, "[repeat_interleave] repeat_interleave: Invalid "
-               "output_size, expected ", n * repeats, " but got ", *output_size);
+  int64_t n = x->shape()[d], total;
+  FASTNN_CHECK(!__builtin_mul_overflow(n, repeats, &total), "[repeat_interleave] ", n, " x ", repeats,
+               " elements do not fit in 64 bits");
+  FASTNN_CHECK(!output_size || *output_size == total, "[repeat_interleave] repeat_interleave: Invalid "
+               "output_size, expected ", total, " but got ", *output_size);
   // each element followed by its copies: a new dim after `d`, expanded, copied, merged into `d`
   TensorPtr u = unsqueeze(x, d + 1);
   Shape e = u->shape();
   e[d + 1] = repeats;
   Shape out_shape = x->shape();
-  out_shape[d] = n * repeats;
+  out_shape[d] = total;
   return view(clone(expand(u, e)), out_shape);
 }
 
@@ -383,7 +400,8 @@ TensorPtr repeat_interleave(const TensorPtr& repeats, std::optional<int64_t> out
   int64_t total = 0;
   for (int64_t i = 0; i < r->numel(); ++i) {
     FASTNN_CHECK(p[i] >= 0, "[repeat_interleave] repeats can not be negative");
-    total += p[i];
+    FASTNN_CHECK(!__builtin_add_overflow(total, p[i], &total), "[repeat_interleave] the repeats add up to more than "
+                 "64 bits hold");
   }
   FASTNN_CHECK(!output_size || *output_size == total, "[repeat_interleave] allocated size does not match required size");
   TensorPtr out = Tensor::empty({total}, DType::Int64, "repeat_interleave");
@@ -420,6 +438,7 @@ TensorPtr triangle(const TensorPtr& t, int64_t k, bool lower) {
   FASTNN_CHECK(t->dim() >= 2, "[", op, "] ", op, ": input tensor must have at least 2 dimensions");
   TensorPtr out = plain_copy(t);
   int64_t rows = t->shape()[t->dim() - 2], cols = t->shape().back();
+  k = std::clamp<int64_t>(k, -rows - 1, cols + 1);  // the same triangle; i + k cannot overflow
   int64_t matrices = rows * cols ? out->numel() / (rows * cols) : 0;
   FASTNN_DISPATCH_ALL(out->dtype(), op, [&] {
     scalar_t* p = out->mutable_data<scalar_t>();
@@ -492,7 +511,9 @@ TensorPtr diag_embed(const TensorPtr& t, int64_t offset, int64_t dim1, int64_t d
   check_defined(t, "diag_embed");
   FASTNN_CHECK(t->dim() >= 1, "[diag_embed] expected a tensor with at least 1 dimension, got a 0-d tensor");
   auto [d1, d2] = diagonal_dims(dim1, dim2, t->dim() + 1, "diag_embed");
-  int64_t n = t->shape().back() + (offset < 0 ? -offset : offset);
+  int64_t n;
+  FASTNN_CHECK(offset != INT64_MIN && !__builtin_add_overflow(t->shape().back(), offset < 0 ? -offset : offset, &n),
+               "[diag_embed] offset ", offset, " makes the matrices too large");
   Shape s(t->shape().begin(), t->shape().end() - 1);
   int64_t lo = std::min(d1, d2), hi = std::max(d1, d2);
   s.insert(s.begin() + lo, n);
