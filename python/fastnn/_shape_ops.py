@@ -23,19 +23,23 @@ def is_tensor(obj):
 
 def broadcast_shapes(*shapes):
     """The shape the given shapes broadcast to (ints count as 1-d shapes)."""
+    return _broadcast(shapes, "broadcast_shapes")
+
+
+def _broadcast(shapes, op):
     out = []
     for i, s in enumerate(shapes):
         s = (s,) if isinstance(s, numbers.Integral) and not isinstance(s, bool) else s
         if not isinstance(s, (tuple, list)) or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) for d in s):
-            raise TypeError(f"[broadcast_shapes] expected a shape (a tuple of ints) as argument {i}, got {s!r}")
+            raise TypeError(f"[{op}] expected a shape (a tuple of ints) as argument {i}, got {s!r}")
         if any(d < 0 for d in s):
-            raise ValueError("[broadcast_shapes] Attempting to broadcast a dimension with negative length!")
+            raise ValueError(f"[{op}] Attempting to broadcast a dimension with negative length!")
         s = [int(d) for d in s]
         out = [1] * (len(s) - len(out)) + out
         for k in range(1, len(s) + 1):
             a, b = out[-k], s[-k]
             if a != b and a != 1 and b != 1:
-                raise ValueError(f"[broadcast_shapes] Attempting to broadcast a dimension of length {b} at {-k}! "
+                raise ValueError(f"[{op}] Attempting to broadcast a dimension of length {b} at {-k}! "
                                  f"Mismatching argument at index {i} had {tuple(s)}; but expected shape should be "
                                  f"broadcastable to {out}")
             out[-k] = b if a == 1 else a
@@ -45,25 +49,28 @@ def broadcast_shapes(*shapes):
 def broadcast_tensors(*tensors):
     """Expanded views of the tensors to their common shape."""
     ts = _tensors(tensors, "broadcast_tensors")
-    shape = broadcast_shapes(*[tuple(t.shape) for t in ts])
+    shape = _broadcast([tuple(t.shape) for t in ts], "broadcast_tensors")
     return tuple(t if tuple(t.shape) == tuple(shape) else t.expand(*shape) for t in ts)
 
 
 def meshgrid(*tensors, indexing=None):
     """Grids of coordinates from 0-d/1-d tensors: 'ij' (matrix) or 'xy' (Cartesian) indexing."""
-    ts = _tensors(tensors, "meshgrid")
+    return _meshgrid(_tensors(tensors, "meshgrid"), indexing, "meshgrid")
+
+
+def _meshgrid(ts, indexing, op):
     if indexing is None:
         indexing = "ij"  # torch's default (it warns that it will change)
     if indexing not in ("ij", "xy"):
-        raise ValueError(f'[meshgrid] torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+        raise ValueError(f'[{op}] torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
     if not ts:
-        raise ValueError("[meshgrid] expects a non-empty TensorList")
+        raise ValueError(f"[{op}] expects a non-empty TensorList")
     for t in ts:
         if t.dim() > 1:
-            raise ValueError(f"[meshgrid] torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a "
+            raise ValueError(f"[{op}] torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a "
                              f"{t.dim()}-D tensor")
         if t.dtype != ts[0].dtype:
-            raise TypeError("[meshgrid] meshgrid expects all tensors to have the same dtype")
+            raise TypeError(f"[{op}] meshgrid expects all tensors to have the same dtype")
     swap = indexing == "xy" and len(ts) >= 2
     if swap:
         ts[0], ts[1] = ts[1], ts[0]
@@ -85,7 +92,7 @@ def cartesian_prod(*tensors):
             raise ValueError(f"[cartesian_prod] Expect a 1D vector, but got shape {list(t.shape)}")
     if len(ts) == 1:
         return ts[0]
-    return _C.stack([g.flatten() for g in meshgrid(*ts, indexing="ij")], dim=1)
+    return _C.stack([g.flatten() for g in _meshgrid(ts, "ij", "cartesian_prod")], dim=1)
 
 
 def _joined(op, ts, dim, atleast):

@@ -395,7 +395,9 @@ ERRORS = [
     (lambda: fastnn.broadcast_shapes((2, 3), (3, 2)), ValueError,
      r"\[broadcast_shapes\] Attempting to broadcast a dimension of length 2 at -1! Mismatching argument at index 1 "
      r"had \(3, 2\); but expected shape should be broadcastable to \[2, 3\]"),
-    (lambda: fastnn.broadcast_tensors(x54, x54[0, :3]), ValueError, r"\[broadcast_shapes\] Attempting to broadcast"),
+    (lambda: fastnn.broadcast_tensors(x54, x54[0, :3]), ValueError, r"\[broadcast_tensors\] Attempting to broadcast"),
+    (lambda: fastnn.cartesian_prod(), ValueError, r"\[cartesian_prod\] expects a non-empty TensorList"),
+    (lambda: fastnn.cartesian_prod(x54[0], x54[0].long()), TypeError, r"\[cartesian_prod\] meshgrid expects all tensors"),
     (lambda: fastnn.hstack([]), ValueError, r"\[hstack\] hstack expects a non-empty TensorList"),
     (lambda: fastnn.vstack([x54, x54[:, :2]]), ValueError, r"\[vstack\] sizes of tensors must match"),
 ]
