@@ -2,7 +2,6 @@
 // several dims, unflatten), copies that reorder or repeat elements (flip, roll, repeat, repeat_interleave),
 // triangles and diagonals (tril, triu, diagonal, diag, diag_embed) and one_hot.
 #include <algorithm>
-#include <cstring>
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
