@@ -91,5 +91,6 @@ void bind_nn(py::module_& m);
 void bind_reduce(py::module_& m, TensorClass& cls);
 void bind_index(py::module_& m, TensorClass& cls);
 void bind_surface(py::module_& m, TensorClass& cls);
+void bind_shape(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings

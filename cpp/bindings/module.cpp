@@ -151,4 +151,5 @@ PYBIND11_MODULE(_C, m) {
   bind_reduce(m, cls);
   bind_index(m, cls);
   bind_surface(m, cls);
+  bind_shape(m, cls);
 }

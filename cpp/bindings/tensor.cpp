@@ -387,11 +387,8 @@ TensorClass bind_tensor(py::module_& m) {
       .def("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1)
       .def("squeeze", [](const TensorPtr& t, py::object dim) {
         if (dim.is_none()) return squeeze(t);
-        TensorPtr r = t;
-        IntList dims = dims_arg(dim, "squeeze");
-        std::sort(dims.begin(), dims.end(), [&](int64_t a, int64_t b) { return wrap_dim(a, t->dim(), "squeeze") > wrap_dim(b, t->dim(), "squeeze"); });
-        for (int64_t d : dims) r = squeeze(r, d);
-        return r;
+        if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim)) return squeeze(t, dims_arg(dim, "squeeze"));
+        return squeeze(t, int_arg(dim, "squeeze", "dim"));
       }, py::arg("dim") = py::none())
       .def("unsqueeze", &unsqueeze, py::arg("dim"))
       .def("transpose", &transpose, py::arg("dim0"), py::arg("dim1"))

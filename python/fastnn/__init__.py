@@ -90,6 +90,16 @@ from fastnn._factories import (  # noqa: F401
     zeros,
     zeros_like,
 )
+from fastnn._C import (  # noqa: F401  (shape family: splits, rearranging copies, products, einsum)
+    addbmm, addmv, baddbmm, chunk, diag, diag_embed, diagonal, dot, einsum, flip, fliplr, flipud, ger, is_floating_point,
+    moveaxis, movedim, mv, narrow, numel, outer, repeat_interleave, roll, split, squeeze, swapaxes, swapdims,
+    tensor_split, tile, tril, triu, unbind, unflatten,
+)
+from fastnn._factories import linspace, logspace, randint_like  # noqa: F401,E402
+from fastnn._shape_ops import (  # noqa: F401,E402
+    block_diag, broadcast_shapes, broadcast_tensors, cartesian_prod, column_stack, dstack, hstack, is_tensor, meshgrid,
+    vstack,
+)
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn.autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: F401
 from fastnn.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401

@@ -116,6 +116,31 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, float32, "eye")), requires_grad)
 
 
+def _real(v, op, what):
+    """A real number (or a 1-element tensor's value) as a float."""
+    if isinstance(v, _C.Tensor):
+        if v.numel() != 1:
+            raise ValueError(f"[{op}] {what} must be a number or a 1-element tensor, got a tensor of shape {tuple(v.shape)}")
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"[{op}] {what} must be a number, got {type(v).__name__}")
+    return float(v)
+
+
+def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "linspace")
+    start, end = _real(start, "linspace", "start"), _real(end, "linspace", "end")
+    steps = _int64(steps, "linspace", "steps")
+    return _finish(_C._linspace(start, end, steps, _dt(dtype, float32, "linspace")), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "logspace")
+    start, end = _real(start, "logspace", "start"), _real(end, "logspace", "end")
+    base, steps = _real(base, "logspace", "base"), _int64(steps, "logspace", "steps")
+    return _finish(_C._logspace(start, end, steps, base, _dt(dtype, float32, "logspace")), requires_grad)
+
+
 def _draw(generator, op, size, dtype, draw):
     """A tensor drawn from a ``fastnn.Generator`` (one draw: the generator advances by one).
 
@@ -201,6 +226,15 @@ def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None
     _check_device(device, "full_like")
     return full(_input_tensor(input, "full_like").shape, fill_value, dtype=input.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None):
+    """Random integers in [low, high) (one bound: [0, low)) with input's shape and, by default, dtype."""
+    _check_device(device, "randint_like")
+    if high is None:
+        low, high = 0, low
+    shape = _input_tensor(input, "randint_like").shape
+    return randint(low, high, shape, dtype=input.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def manual_seed(seed):

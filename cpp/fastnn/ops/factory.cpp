@@ -85,6 +85,39 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
   return t;
 }
 
+namespace {
+
+// start + i * step for the first half, end - (steps - 1 - i) * step for the rest, as torch computes them: start
+// and end in the output type first, the step in it too for floats (in double for integers), each value one
+// fused multiply-add for linspace (torch's kernel rounds so: it decides an integer result); then `map`.
+template <class F>
+TensorPtr spaced(double start, double end, int64_t steps, DType dtype, const char* op, bool fused, const F& map) {
+  FASTNN_CHECK(steps >= 0, "[", op, "] number of steps must be non-negative");
+  TensorPtr t = Tensor::empty({steps}, dtype, op);
+  FASTNN_DISPATCH_NUMERIC(dtype, op, [&] {
+    using step_t = std::conditional_t<std::is_floating_point_v<scalar_t>, scalar_t, double>;
+    step_t lo = step_t(convert<scalar_t>(start)), hi = step_t(convert<scalar_t>(end));
+    step_t step = steps > 1 ? (hi - lo) / step_t(steps - 1) : step_t(0);
+    int64_t half = steps / 2;
+    fill_with<scalar_t>(*t, [&](int64_t i) {
+      step_t k = step_t(i < half ? i : steps - 1 - i), from = i < half ? lo : hi, by = i < half ? step : -step;
+      step_t v = steps == 1 ? lo : fused ? std::fma(by, k, from) : from + by * k;
+      return convert<scalar_t>(map(v));
+    });
+  });
+  return t;
+}
+
+}  // namespace
+
+TensorPtr linspace(double start, double end, int64_t steps, DType dtype) {
+  return spaced(start, end, steps, dtype, "linspace", true, [](auto v) { return v; });
+}
+
+TensorPtr logspace(double start, double end, int64_t steps, double base, DType dtype) {
+  return spaced(start, end, steps, dtype, "logspace", false, [base](auto v) { return std::pow(decltype(v)(base), v); });
+}
+
 TensorPtr eye(int64_t n, int64_t m, DType dtype) {
   FASTNN_CHECK(n >= 0 && m >= 0, "[eye] n and m must be non-negative, got n=", n, ", m=", m);
   TensorPtr t = Tensor::empty({n, m}, dtype, "eye");  // (size errors name eye, not zeros)

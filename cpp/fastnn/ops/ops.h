@@ -107,6 +107,57 @@ TensorPtr take_along_dim(const TensorPtr& self, const TensorPtr& indices, std::o
 TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim);
 TensorPtr stack(const std::vector<TensorPtr>& tensors, int64_t dim);
 
+// ---- rearranging (shape.cpp): splits into views, dim moves, reordering copies, triangles, diagonals ----
+std::vector<TensorPtr> split(const TensorPtr& t, int64_t split_size, int64_t dim);
+std::vector<TensorPtr> split_with_sizes(const TensorPtr& t, IntList sizes, int64_t dim);
+std::vector<TensorPtr> chunk(const TensorPtr& t, int64_t chunks, int64_t dim);
+// `sections` parts whose sizes differ by at most one, or the parts between the given indices.
+std::vector<TensorPtr> tensor_split(const TensorPtr& t, int64_t sections, int64_t dim);
+std::vector<TensorPtr> tensor_split(const TensorPtr& t, const IntList& indices, int64_t dim);
+std::vector<TensorPtr> unbind(const TensorPtr& t, int64_t dim);
+TensorPtr narrow(const TensorPtr& t, int64_t dim, int64_t start, int64_t length);
+TensorPtr movedim(const TensorPtr& t, const IntList& source, const IntList& destination);
+// Drops the listed dims that have size 1 (SqueezeBackward2).
+TensorPtr squeeze(const TensorPtr& t, const IntList& dims);
+TensorPtr unflatten(const TensorPtr& t, int64_t dim, const IntList& sizes);
+TensorPtr flip(const TensorPtr& t, const IntList& dims);
+// Empty dims roll the flattened tensor.
+TensorPtr roll(const TensorPtr& t, const IntList& shifts, const IntList& dims);
+TensorPtr repeat(const TensorPtr& t, const IntList& repeats);
+TensorPtr tile(const TensorPtr& t, IntList dims);
+// No dim: over the flattened tensor. The tensor-repeats form gathers with index_select, as torch.
+TensorPtr repeat_interleave(const TensorPtr& t, int64_t repeats, std::optional<int64_t> dim,
+                            std::optional<int64_t> output_size);
+TensorPtr repeat_interleave(const TensorPtr& t, const TensorPtr& repeats, std::optional<int64_t> dim,
+                            std::optional<int64_t> output_size);
+// repeat_interleave(repeats): index i repeated repeats[i] times.
+TensorPtr repeat_interleave(const TensorPtr& repeats, std::optional<int64_t> output_size);
+TensorPtr tril(const TensorPtr& t, int64_t diagonal);
+TensorPtr triu(const TensorPtr& t, int64_t diagonal);
+// A view: the diagonal becomes the last dim.
+TensorPtr diagonal(const TensorPtr& t, int64_t offset, int64_t dim1, int64_t dim2);
+TensorPtr diag_embed(const TensorPtr& t, int64_t offset, int64_t dim1, int64_t dim2);
+// 1-D: a matrix with the vector on a diagonal; 2-D: a copy of a diagonal.
+TensorPtr diag(const TensorPtr& t, int64_t diagonal);
+// int64 (..., num_classes); num_classes -1: the largest value + 1.
+TensorPtr one_hot(const TensorPtr& t, int64_t num_classes);
+
+// ---- vector and batched products (products.cpp) ----
+TensorPtr dot(const TensorPtr& a, const TensorPtr& b);
+TensorPtr outer(const TensorPtr& a, const TensorPtr& b);
+TensorPtr mv(const TensorPtr& mat, const TensorPtr& vec);
+TensorPtr addmv(const TensorPtr& input, const TensorPtr& mat, const TensorPtr& vec, double beta, double alpha);
+TensorPtr baddbmm(const TensorPtr& input, const TensorPtr& b1, const TensorPtr& b2, double beta, double alpha);
+TensorPtr addbmm(const TensorPtr& input, const TensorPtr& b1, const TensorPtr& b2, double beta, double alpha);
+
+// ---- evenly spaced values (in factory.cpp, next to arange) ----
+TensorPtr linspace(double start, double end, int64_t steps, DType dtype);
+// base ** linspace(start, end, steps)
+TensorPtr logspace(double start, double end, int64_t steps, double base, DType dtype);
+
+// ---- einsum (einsum.cpp) ----
+TensorPtr einsum(const std::string& equation, const std::vector<TensorPtr>& operands);
+
 // ---- elementwise unary (unary.cpp, from the table in unary_table.h) ----
 TensorPtr neg(const TensorPtr& x);
 TensorPtr exp(const TensorPtr& x);

@@ -308,3 +308,10 @@ def adaptive_avg_pool2d(input, output_size):
     if size == [1, 1] and input.dim() in (3, 4):
         return input.mean((-2, -1), keepdim=True)  # global pooling: torch records MeanBackward1 here too
     return _C._adaptive_avg_pool2d(input, _ints(size, "adaptive_avg_pool2d", "output_size"))
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encodings, shape tensor.shape + (num_classes,); -1 takes the largest value + 1."""
+    if isinstance(num_classes, (tuple, list)):
+        raise TypeError(f"[one_hot] num_classes must be an int, got {type(num_classes).__name__}")
+    return _C._one_hot(_tensor(tensor, "one_hot", "tensor"), _ints(num_classes, "one_hot", "num_classes")[0])
