@@ -148,4 +148,5 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_optim(m);
   bind_nn(m);
+  bind_elementwise(m, cls);
 }

@@ -39,7 +39,7 @@ py::object values_indices(const char* name, std::pair<TensorPtr, TensorPtr> r) {
   return return_types()[name](py::cast(r.first), py::cast(r.second));
 }
 
-// torch.max / Tensor.max: whole tensor, along a dim (values, indices), or elementwise is not supported.
+// torch.max / Tensor.max: whole tensor, along a dim (values, indices), or elementwise with a Tensor `other`.
 py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max) {
   if (dim.is_none()) {
     TensorPtr r;
@@ -49,8 +49,16 @@ py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max
     }
     return py::cast(r);
   }
-  FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(dim), "[", is_max ? "max" : "min", "] comparing two tensors elementwise is "
-                    "not supported; use fastnn.where or clamp");
+  if (py::isinstance<Tensor>(dim)) {  // torch.max(a, b): elementwise, as maximum
+    FASTNN_CHECK_TYPE(!keepdim, "[", is_max ? "max" : "min", "] keepdim is not an argument of the elementwise form "
+                      "(input, other)");
+    TensorPtr other = dim.cast<TensorPtr>(), r;
+    {
+      py::gil_scoped_release nogil;
+      r = is_max ? maximum(x, other) : minimum(x, other);
+    }
+    return py::cast(r);
+  }
   int64_t d = int_arg(dim, is_max ? "max" : "min", "dim");
   std::pair<TensorPtr, TensorPtr> r;
   {
