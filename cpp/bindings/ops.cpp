@@ -223,7 +223,10 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   m.def("t", &t, py::arg("input"));
   m.def("unsqueeze", &unsqueeze, py::arg("input"), py::arg("dim"));
   m.def("reshape", [](const TensorPtr& x, const IntList& shape) { return reshape(x, shape); }, py::arg("input"), py::arg("shape"));
-  m.def("permute", [](const TensorPtr& x, const IntList& dims) { return permute(x, dims); }, py::arg("input"), py::arg("dims"));
+  m.def("permute", [](const TensorPtr& x, py::handle dims) {  // (a Tensor is not a sequence of dims here)
+    FASTNN_CHECK_TYPE(!is_tensor(dims), "[permute] dims must be a sequence of ints, got Tensor");
+    return permute(x, cast_arg<IntList>(dims, "permute", "dims", "a sequence of ints"));
+  }, py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
   m.def("_conv2d", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
