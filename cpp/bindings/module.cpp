@@ -152,4 +152,5 @@ PYBIND11_MODULE(_C, m) {
   bind_index(m, cls);
   bind_surface(m, cls);
   bind_shape(m, cls);
+  bind_elementwise(m, cls);
 }

@@ -39,7 +39,7 @@ py::object values_indices(const char* name, std::pair<TensorPtr, TensorPtr> r) {
   return return_types()[name](py::cast(r.first), py::cast(r.second));
 }
 
-// torch.max / Tensor.max: whole tensor, along a dim (values, indices), or elementwise is not supported.
+// torch.max / Tensor.max: whole tensor, along a dim (values, indices), or elementwise with a Tensor `other`.
 py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max) {
   if (dim.is_none()) {
     TensorPtr r;
@@ -49,8 +49,16 @@ py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max
     }
     return py::cast(r);
   }
-  FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(dim), "[", is_max ? "max" : "min", "] comparing two tensors elementwise is "
-                    "not supported; use fastnn.where or clamp");
+  if (py::isinstance<Tensor>(dim)) {  // torch.max(a, b): elementwise, as maximum
+    FASTNN_CHECK_TYPE(!keepdim, "[", is_max ? "max" : "min", "] keepdim is not an argument of the elementwise form "
+                      "(input, other)");
+    TensorPtr other = dim.cast<TensorPtr>(), r;
+    {
+      py::gil_scoped_release nogil;
+      r = is_max ? maximum(x, other) : minimum(x, other);
+    }
+    return py::cast(r);
+  }
   int64_t d = int_arg(dim, is_max ? "max" : "min", "dim");
   std::pair<TensorPtr, TensorPtr> r;
   {
@@ -222,7 +230,10 @@ void bind_ops(py::module_& m, TensorClass& cls) {
     py::gil_scoped_release nogil;  // a reshape may copy
     return reshape(x, sizes);
   }, py::arg("input"), py::arg("shape"));
-  m.def("permute", [](const TensorPtr& x, const IntList& dims) { return permute(x, dims); }, py::arg("input"), py::arg("dims"));
+  m.def("permute", [](const TensorPtr& x, py::handle dims) {  // (a Tensor is not a sequence of dims here)
+    FASTNN_CHECK_TYPE(!is_tensor(dims), "[permute] dims must be a sequence of ints, got Tensor");
+    return permute(x, cast_arg<IntList>(dims, "permute", "dims", "a sequence of ints"));
+  }, py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
   m.def("_conv2d", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,

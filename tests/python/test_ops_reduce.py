@@ -217,9 +217,12 @@ def test_max_min_namedtuple():
     assert indices.dtype == fastnn.int64 and not indices.requires_grad
 
 
-def test_max_min_elementwise_of_two_tensors_is_unsupported():
-    with pytest.raises(TypeError):
-        fastnn.max(fastnn.ones(2), fastnn.zeros(2))
+def test_max_min_of_two_tensors_is_elementwise():
+    # torch.max(a, b) is maximum(a, b) (more in test_ops_elementwise_more.py)
+    a, b = np.array([[1.0, -2.0, 3.0]], np.float32), np.array([[0.5], [4.0]], np.float32)
+    for fn in (lambda m, x, y: m.max(x, y), lambda m, x, y: x.min(y)):
+        f, t = check_op(fn, [a, b], uses_module=True)
+        assert f.grad_fn.name() == t.grad_fn.name()
 
 
 @pytest.mark.parametrize("fn", [lambda x: x.max(), lambda x: x.min(), lambda x: x.max(1)[0], lambda x: x.min(0)[0],

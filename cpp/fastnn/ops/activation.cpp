@@ -1,4 +1,4 @@
-// Activations with parameters (leaky_relu, gelu), and softmax/log_softmax along one dim
+// Activations with parameters (leaky_relu, gelu, softplus), and softmax/log_softmax along one dim
 // (rows made contiguous, each row by one thread).
 #include <cmath>
 
@@ -177,6 +177,17 @@ TensorPtr gelu(const TensorPtr& x, bool tanh_approximation) {
   return activation("gelu", "GeluBackward0", x, [](double v) { return 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); },
                     [](double g, double v) {
                       return g * (0.5 * (1 + std::erf(v * M_SQRT1_2)) + v * std::exp(-0.5 * v * v) * 0.5 * M_2_SQRTPI * M_SQRT1_2);
+                    });
+}
+
+// log(1 + exp(beta x)) / beta, linear (x) where beta x > threshold, as torch.
+TensorPtr softplus(const TensorPtr& x, double beta, double threshold) {
+  return activation("softplus", "SoftplusBackward0", x,
+                    [=](double v) { return v * beta > threshold ? v : std::log1p(std::exp(v * beta)) / beta; },
+                    [=](double g, double v) {
+                      if (v * beta > threshold) return g;
+                      double z = std::exp(v * beta);
+                      return g * z / (z + 1);
                     });
 }
 

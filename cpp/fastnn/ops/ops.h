@@ -2,6 +2,7 @@
 // numbers), computes its result with the kernels, and records its backward node when grad mode
 // is on and an input requires grad. Names and argument orders follow torch.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -190,6 +191,63 @@ enum class CompareOp { Eq, Ne, Lt, Le, Gt, Ge };
 TensorPtr compare(const TensorPtr& a, const TensorPtr& b, CompareOp op);
 // torch's result_type over operands (dimensioned tensors > 0-d tensors > Python numbers).
 DType result_type(std::initializer_list<const Tensor*> operands);
+
+// ---- elementwise, more (unary.cpp from unary_table.h, binary_extra.cpp, where.cpp, activation.cpp) ----
+TensorPtr sign(const TensorPtr& x);
+TensorPtr floor(const TensorPtr& x);
+TensorPtr ceil(const TensorPtr& x);
+TensorPtr round(const TensorPtr& x);
+TensorPtr trunc(const TensorPtr& x);
+TensorPtr sin(const TensorPtr& x);
+TensorPtr cos(const TensorPtr& x);
+TensorPtr tan(const TensorPtr& x);
+TensorPtr log1p(const TensorPtr& x);
+TensorPtr expm1(const TensorPtr& x);
+TensorPtr erf(const TensorPtr& x);
+TensorPtr log2(const TensorPtr& x);
+TensorPtr log10(const TensorPtr& x);
+TensorPtr rsqrt(const TensorPtr& x);
+TensorPtr exp2(const TensorPtr& x);
+// x rounded to `decimals` decimal places (negative: to tens, hundreds...), halves to even; floats only.
+TensorPtr round(const TensorPtr& x, int64_t decimals);
+// x * x as torch's pow(x, 2) (PowBackward0); a bool tensor squares to int64.
+TensorPtr square(const TensorPtr& x);
+// The in-place form of the unary op `op` (sin_, floor_, ...): its result written into self.
+void apply_(TensorPtr& self, const std::function<TensorPtr(const TensorPtr&)>& op, const char* name);
+// Bool results, not differentiable.
+TensorPtr isnan(const TensorPtr& x);
+TensorPtr isinf(const TensorPtr& x);
+TensorPtr isfinite(const TensorPtr& x);
+TensorPtr logical_not(const TensorPtr& x);
+// log(1 + exp(beta x)) / beta, and x itself where beta x > threshold.
+TensorPtr softplus(const TensorPtr& x, double beta, double threshold);
+// Elementwise max/min propagating nan; ties split the gradient in halves.
+TensorPtr maximum(const TensorPtr& a, const TensorPtr& b);
+TensorPtr minimum(const TensorPtr& a, const TensorPtr& b);
+// a mod b with a's sign (C's fmod) or with b's sign (Python's %); an integer b of 0 is an error.
+TensorPtr fmod(const TensorPtr& a, const TensorPtr& b);
+TensorPtr remainder(const TensorPtr& a, const TensorPtr& b);
+// floor(a / b) as Python's //; not differentiable (backward through it is an error, as in torch).
+TensorPtr floor_divide(const TensorPtr& a, const TensorPtr& b);
+TensorPtr atan2(const TensorPtr& a, const TensorPtr& b);
+// The in-place form of the binary op `op` (fmod_, logical_and_, ...): op(self, other) written into self.
+void apply_(TensorPtr& self, const TensorPtr& other, TensorPtr (*op)(const TensorPtr&, const TensorPtr&), const char* name);
+TensorPtr logical_and(const TensorPtr& a, const TensorPtr& b);
+TensorPtr logical_or(const TensorPtr& a, const TensorPtr& b);
+TensorPtr logical_xor(const TensorPtr& a, const TensorPtr& b);
+// |a - b| <= atol + rtol * |b| elementwise (a and b of one dtype); `op` names errors.
+TensorPtr isclose(const TensorPtr& a, const TensorPtr& b, double rtol, double atol, bool equal_nan,
+                  const char* op = "isclose");
+bool allclose(const TensorPtr& a, const TensorPtr& b, double rtol, double atol, bool equal_nan);
+// Same shape and equal values (after type promotion).
+bool equal(const TensorPtr& a, const TensorPtr& b);
+// cond ? a : b with broadcasting of all three and a, b promoted together; cond must be bool.
+TensorPtr where(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b);
+// self with `value` (a 0-d tensor or a number) where the bool mask is true; in self's dtype.
+TensorPtr masked_fill(const TensorPtr& self, const TensorPtr& mask, const TensorPtr& value);
+void masked_fill_(TensorPtr& self, const TensorPtr& mask, const TensorPtr& value);
+// Indices of the nonzero elements, (count, ndim) int64 in row-major order.
+TensorPtr nonzero(const TensorPtr& x);
 
 // ---- reductions (reduce.cpp) ----
 TensorPtr sum(const TensorPtr& x, std::optional<DType> dtype = std::nullopt);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "fastnn/autograd/grad_mode.h"
+#include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
@@ -16,6 +17,26 @@ namespace fastnn {
 namespace {
 
 enum class Saves { INPUT, OUTPUT, NOTHING };
+enum class Kind { FLOAT, NUMERIC, ALL };
+
+// floor, ceil, trunc and round leave integers as they are (as torch: exact, and int64 stays int64).
+template <class T> T floor_of(T x) {
+  if constexpr (std::is_integral_v<T>) return x;
+  else return std::floor(x);
+}
+template <class T> T ceil_of(T x) {
+  if constexpr (std::is_integral_v<T>) return x;
+  else return std::ceil(x);
+}
+template <class T> T trunc_of(T x) {
+  if constexpr (std::is_integral_v<T>) return x;
+  else return std::trunc(x);
+}
+// Halves go to the even neighbour (nearbyint in the default rounding mode), as torch.round.
+template <class T> T round_half_even(T x) {
+  if constexpr (std::is_integral_v<T>) return x;
+  else return std::nearbyint(x);
+}
 
 TensorPtr number(double v) { return scalar_tensor(v, DType::Float64, true); }
 
@@ -67,13 +88,14 @@ class UnaryBackward : public Node {
 
 // Computes y = Op(x) into a new tensor (or into x itself when `out` is x) and records the node.
 template <class Op>
-TensorPtr unary(const TensorPtr& x_in, bool floating) {
+TensorPtr unary(const TensorPtr& x_in) {
   check_defined(x_in, Op::name);
-  // Float ops take bools as torch does (as 0.0 and 1.0); neg/abs/relu refuse them, as torch does.
-  FASTNN_CHECK_TYPE(floating || x_in->dtype() != DType::Bool, "[", Op::name, "] not supported for bool tensors");
-  TensorPtr x = floating && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
+  // Float ops take bools as torch does (as 0.0 and 1.0); neg/abs/relu/floor refuse them, as torch does.
+  FASTNN_CHECK_TYPE(Op::kind != Kind::NUMERIC || x_in->dtype() != DType::Bool, "[", Op::name,
+                    "] not supported for bool tensors");
+  TensorPtr x = Op::kind == Kind::FLOAT && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), Op::name);
-  FASTNN_DISPATCH_NUMERIC(x->dtype(), Op::name, [&] {
+  FASTNN_DISPATCH_ALL(x->dtype(), Op::name, [&] {
     map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t x) { return Op::template forward<scalar_t>(x); });
   });
   if (any_requires_grad({&x_in})) {
@@ -90,10 +112,13 @@ TensorPtr unary(const TensorPtr& x_in, bool floating) {
     static constexpr const char* name = #NAME;                                  \
     static constexpr const char* node_name = #NODE;                             \
     static constexpr Saves saves = Saves::SAVES;                                \
-    static constexpr bool floating = std::string_view(#KIND) == "FLOAT";       \
+    static constexpr Kind kind = Kind::KIND;                                    \
+    /* only ALL ops see bools (unchanged); FLOAT ops only floats */             \
     template <class scalar_t>                                                   \
     static scalar_t forward(scalar_t x) {                                       \
-      if constexpr (floating && !std::is_floating_point_v<scalar_t>) return x; \
+      if constexpr (std::is_same_v<scalar_t, bool> ||                           \
+                    (kind == Kind::FLOAT && !std::is_floating_point_v<scalar_t>)) \
+        return x;                                                               \
       else return FWD;                                                          \
     }                                                                           \
     template <class scalar_t>                                                   \
@@ -165,7 +190,7 @@ class PowScalarBackward : public Node {
 }  // namespace
 
 #define FASTNN_DEFINE_PUBLIC(NAME, NODE, KIND, SAVES, FWD, BWD) \
-  TensorPtr NAME(const TensorPtr& x) { return unary<NAME##_op>(x, NAME##_op::floating); }
+  TensorPtr NAME(const TensorPtr& x) { return unary<NAME##_op>(x); }
 FASTNN_UNARY_OPS(FASTNN_DEFINE_PUBLIC)
 #undef FASTNN_DEFINE_PUBLIC
 
@@ -229,6 +254,63 @@ TensorPtr pow(const TensorPtr& x_in, double e) {
   });
   if (any_requires_grad({&x_in})) record(std::make_shared<PowScalarBackward>(x_in, e), {&x_in}, {&y});
   return y;
+}
+
+void apply_(TensorPtr& self, const std::function<TensorPtr(const TensorPtr&)>& op, const char* name) {
+  check_defined(self, name, "self");
+  inplace_with_history(self, name, any_requires_grad({&self}), op);
+}
+
+TensorPtr square(const TensorPtr& x) {
+  check_defined(x, "square");
+  return pow(x->dtype() == DType::Bool ? cast(x, DType::Int64) : x, 2.0);  // a bool squares to int64, as torch
+}
+
+TensorPtr round(const TensorPtr& x, int64_t decimals) {
+  check_defined(x, "round");
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[round] decimals is not supported for ", dtype_name(x->dtype()),
+                    " tensors");
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "round");
+  FASTNN_DISPATCH_FLOAT(x->dtype(), "round", [&] {
+    // x * 10^d rounded then divided back (d > 0), or x / 10^-d rounded then multiplied (d <= 0), as torch.
+    bool up = decimals > 0;
+    scalar_t ten = scalar_t(std::pow(10.0, std::fabs(double(decimals))));
+    map_unary<scalar_t, scalar_t>(*y, *x, [up, ten](scalar_t v) {
+      return up ? std::nearbyint(v * ten) / ten : std::nearbyint(v / ten) * ten;
+    });
+  });
+  record_grad_only("RoundBackward1", y, {x}, [](const TensorPtr& g) { return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())}; });
+  return y;
+}
+
+namespace {
+// A bool tensor of pred(x) elementwise (not differentiable).
+template <class Pred>
+TensorPtr predicate(const TensorPtr& x, const char* op, const Pred& pred) {
+  check_defined(x, op);
+  TensorPtr y = Tensor::empty(x->shape(), DType::Bool, op);
+  FASTNN_DISPATCH_ALL(x->dtype(), op, [&] { map_unary<scalar_t, bool>(*y, *x, pred); });
+  return y;
+}
+}  // namespace
+
+TensorPtr isnan(const TensorPtr& x) {
+  return predicate(x, "isnan", [](auto v) { return v != v; });
+}
+TensorPtr isinf(const TensorPtr& x) {
+  return predicate(x, "isinf", [](auto v) {
+    if constexpr (std::is_floating_point_v<decltype(v)>) return bool(std::isinf(v));
+    else return false;
+  });
+}
+TensorPtr isfinite(const TensorPtr& x) {
+  return predicate(x, "isfinite", [](auto v) {
+    if constexpr (std::is_floating_point_v<decltype(v)>) return bool(std::isfinite(v));
+    else return true;
+  });
+}
+TensorPtr logical_not(const TensorPtr& x) {
+  return predicate(x, "logical_not", [](auto v) { return v == decltype(v)(0); });  // nan is true, so gives false
 }
 
 }  // namespace fastnn

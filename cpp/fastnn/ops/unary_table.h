@@ -1,6 +1,7 @@
 // The elementwise unary ops, one row each:
 //   X(name, torch node name, dtypes, what backward saves, forward f(x), backward f(g, v))
-// dtypes: FLOAT (integers are promoted to float32) or NUMERIC (float and int64).
+// dtypes: FLOAT (integers and bools are promoted to float32), NUMERIC (float and int64; bools refused) or
+// ALL (NUMERIC, and bools pass through unchanged: sign).
 // saves: INPUT (v = x), OUTPUT (v = y, the result) or NOTHING. Adding an op is one row here
 // plus its declaration in ops.h and a row in the tests.
 #pragma once
@@ -14,4 +15,19 @@
   X(relu, ReluBackward0, NUMERIC, OUTPUT, x < 0 ? scalar_t(0) : x, v <= 0 ? scalar_t(0) : g)    \
   X(sigmoid, SigmoidBackward0, FLOAT, OUTPUT, 1 / (1 + std::exp(-x)), g * v * (1 - v))             \
   X(tanh, TanhBackward0, FLOAT, OUTPUT, std::tanh(x), g * (1 - v * v))                            \
-  X(reciprocal, ReciprocalBackward0, FLOAT, OUTPUT, 1 / x, -g * (v * v))
+  X(reciprocal, ReciprocalBackward0, FLOAT, OUTPUT, 1 / x, -g * (v * v))                            \
+  X(sign, SignBackward0, ALL, NOTHING, scalar_t((0 < x) - (x < 0)), scalar_t(0))                    \
+  X(floor, FloorBackward0, NUMERIC, NOTHING, floor_of(x), scalar_t(0))            \
+  X(ceil, CeilBackward0, NUMERIC, NOTHING, ceil_of(x), scalar_t(0))               \
+  X(round, RoundBackward0, NUMERIC, NOTHING, round_half_even(x), scalar_t(0))        \
+  X(trunc, TruncBackward0, NUMERIC, NOTHING, trunc_of(x), scalar_t(0))            \
+  X(sin, SinBackward0, FLOAT, INPUT, std::sin(x), g * std::cos(v))                                  \
+  X(cos, CosBackward0, FLOAT, INPUT, std::cos(x), g * -std::sin(v))                                 \
+  X(tan, TanBackward0, FLOAT, OUTPUT, std::tan(x), g * (1 + v * v))                                 \
+  X(log1p, Log1PBackward0, FLOAT, INPUT, std::log1p(x), g / (v + 1))                                \
+  X(expm1, Expm1Backward0, FLOAT, OUTPUT, std::expm1(x), g * (v + 1))                               \
+  X(erf, ErfBackward0, FLOAT, INPUT, std::erf(x), scalar_t(M_2_SQRTPI) * std::exp(-(v * v)) * g)    \
+  X(log2, Log2Backward0, FLOAT, INPUT, std::log2(x), g / (v * scalar_t(M_LN2)))                     \
+  X(log10, Log10Backward0, FLOAT, INPUT, std::log10(x), g / (v * scalar_t(M_LN10)))                 \
+  X(rsqrt, RsqrtBackward0, FLOAT, OUTPUT, 1 / std::sqrt(x), scalar_t(-0.5) * g * (v * v * v))       \
+  X(exp2, Exp2Backward0, FLOAT, OUTPUT, std::exp2(x), g * v * scalar_t(M_LN2))

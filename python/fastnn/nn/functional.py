@@ -281,6 +281,12 @@ def gelu(input, approximate="none"):
     return _C._gelu(input, approximate == "tanh")
 
 
+def softplus(input, beta=1.0, threshold=20.0):
+    beta = _number(beta, "softplus", "beta")
+    threshold = _number(threshold, "softplus", "threshold")
+    return _C._softplus(_tensor(input, "softplus"), beta, threshold)
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("[embedding] max_norm, scale_grad_by_freq and sparse are not supported")

@@ -1,0 +1,333 @@
+// More elementwise binary ops with broadcasting and torch's type promotion: maximum/minimum, fmod,
+// remainder, floor_divide, atan2, the logical ops, and the closeness tests (isclose, allclose, equal).
+#include <cmath>
+
+#include "fastnn/autograd/functions.h"
+#include "fastnn/autograd/node.h"
+#include "fastnn/error.h"
+#include "fastnn/ops/internal.h"
+#include "fastnn/ops/loops.h"
+#include "fastnn/ops/ops.h"
+
+namespace fastnn {
+namespace {
+
+// Gradient for an operand: reduced over broadcast dims and converted to the operand's dtype.
+TensorPtr grad_for(const TensorPtr& g, const Shape& shape, DType dtype) { return cast(sum_to(g, shape), dtype); }
+
+void check_operands(const TensorPtr& a, const TensorPtr& b, const char* op) {
+  check_defined(a, op);
+  check_defined(b, op, "other");
+}
+
+// out = make<scalar_t>()(a, b) elementwise, both read as `dt` (the result dtype; bool only WithBool).
+template <bool WithBool = false, class Make>
+TensorPtr binary_op(const TensorPtr& a, const TensorPtr& b, DType dt, const char* op, const Make& make) {
+  Shape shape = broadcast_shapes(a->shape(), b->shape(), op);
+  TensorPtr ac = cast(a, dt), bc = cast(b, dt);
+  TensorPtr out = Tensor::empty(shape, dt, op);
+  auto run = [&](auto zero) {
+    using scalar_t = decltype(zero);
+    map_binary<scalar_t, scalar_t>(*out, *ac, *bc, make.template operator()<scalar_t>());
+  };
+  if constexpr (WithBool) {
+    if (dt == DType::Bool) {
+      run(false);
+      return out;
+    }
+  }
+  FASTNN_DISPATCH_NUMERIC(dt, op, [&] { run(scalar_t(0)); });
+  return out;
+}
+
+// True when every element of the bool tensor t is true (an empty t included).
+bool all_true(const TensorPtr& t) { return t->numel() == 0 || *min(cast(t, DType::Int64))->data<int64_t>() == 1; }
+
+// Integer division by zero is an error in torch (floats give inf or nan).
+void check_no_int_zero(const TensorPtr& b, DType dt, const char* op) {
+  if (is_floating(dt) || b->numel() == 0) return;
+  TensorPtr zero = compare(b, scalar_tensor(0, DType::Int64, true), CompareOp::Eq);
+  FASTNN_CHECK(!*max(cast(zero, DType::Int64))->data<int64_t>(), "[", op, "] ZeroDivisionError");
+}
+
+DType integer_division_type(const TensorPtr& a, const TensorPtr& b, const char* op) {
+  DType dt = result_type({a.get(), b.get()});
+  FASTNN_CHECK_TYPE(dt != DType::Bool, "[", op, "] not supported for bool tensors");
+  return dt;
+}
+
+// Python's x // y for floats: the quotient of x - fmod(x, y) rounded to the nearest integer, lowered
+// by one where fmod's sign differs from y's; division by zero is x / y (inf or nan).
+template <class T>
+T floor_div(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    if (y == -1) return wrapping_neg(x);  // INT64_MIN // -1 wraps around, as torch
+    T q = x / y;
+    return (x % y != 0 && (x < 0) != (y < 0)) ? q - 1 : q;
+  } else {
+    if (y == 0) return x / y;
+    T m = std::fmod(x, y);
+    T d = (x - m) / y;
+    if (m != 0 && (y < 0) != (m < 0)) d -= 1;
+    if (d == 0) return std::copysign(T(0), x / y);
+    T f = std::floor(d);
+    return d - f > T(0.5) ? f + 1 : f;
+  }
+}
+
+template <class T>
+T fmod_of(T x, T y) {
+  if constexpr (std::is_integral_v<T>) return y == -1 ? T(0) : x % y;  // (INT64_MIN % -1 is undefined in C++)
+  else return std::fmod(x, y);
+}
+
+// x mod y with the sign of y (Python's %): fmod, moved by y where the signs differ.
+template <class T>
+T remainder_of(T x, T y) {
+  T m = fmod_of(x, y);
+  return m != 0 && (m < 0) != (y < 0) ? m + y : m;
+}
+
+struct FloorDivideF { template <class T> auto operator()() const { return [](T x, T y) { return floor_div(x, y); }; } };
+struct FmodF { template <class T> auto operator()() const { return [](T x, T y) { return fmod_of(x, y); }; } };
+struct RemainderF { template <class T> auto operator()() const { return [](T x, T y) { return remainder_of(x, y); }; } };
+struct TruncDivF { template <class T> auto operator()() const { return [](T x, T y) { return T(std::trunc(x / y)); }; } };
+struct Atan2F { template <class T> auto operator()() const { return [](T x, T y) { return T(std::atan2(x, y)); }; } };
+// max/min propagating nan (from either side), as torch.maximum.
+template <bool IsMax>
+struct ExtremeF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) {
+      if constexpr (std::is_floating_point_v<T>) {
+        if (x != x) return x;
+        if (y != y) return y;
+      }
+      return (IsMax ? x > y : x < y) ? x : y;
+    };
+  }
+};
+
+// maximum/minimum: the larger (smaller) operand gets the gradient, ties split it in halves; where
+// either is nan both get it (as torch's where(a == b, g / 2, g) masked where the other wins).
+class ExtremeBackward : public Node {
+ public:
+  ExtremeBackward(bool is_max, const TensorPtr& a, const TensorPtr& b)
+      : is_max_(is_max), a_(a), b_(b), sa_(a->shape()), sb_(b->shape()), da_(a->dtype()), db_(b->dtype()) {}
+  std::string name() const override { return is_max_ ? "MaximumBackward0" : "MinimumBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    const TensorPtr& g = grads[0];
+    TensorPtr a = cast(a_.unpack(*this), g->dtype()), b = cast(b_.unpack(*this), g->dtype());
+    std::vector<TensorPtr> r(2);
+    for (int side = 0; side < 2; ++side) {
+      if (!needs_input_grad(side)) continue;
+      // this operand loses where (max) it is smaller than the other one
+      bool lose_if_less = is_max_;
+      const TensorPtr& self = side == 0 ? a : b;
+      const TensorPtr& other = side == 0 ? b : a;
+      TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+      FASTNN_DISPATCH_FLOAT(g->dtype(), name().c_str(), [&] {
+        map_ternary<scalar_t>(*out, *g, *self, *other, [lose_if_less](scalar_t g, scalar_t s, scalar_t o) {
+          if (s == o) return g / 2;
+          return (lose_if_less ? s < o : s > o) ? scalar_t(0) : g;
+        });
+      });
+      r[side] = side == 0 ? grad_for(out, sa_, da_) : grad_for(out, sb_, db_);
+    }
+    return r;
+  }
+  void release_saved() override {
+    a_.reset();
+    b_.reset();
+  }
+
+ private:
+  bool is_max_;
+  SavedTensor a_, b_;
+  Shape sa_, sb_;
+  DType da_, db_;
+};
+
+TensorPtr extreme(const TensorPtr& a, const TensorPtr& b, bool is_max) {
+  const char* op = is_max ? "maximum" : "minimum";
+  check_operands(a, b, op);
+  DType dt = result_type({a.get(), b.get()});
+  TensorPtr out = is_max ? binary_op<true>(a, b, dt, op, ExtremeF<true>{}) : binary_op<true>(a, b, dt, op, ExtremeF<false>{});
+  if (any_requires_grad({&a, &b})) record(std::make_shared<ExtremeBackward>(is_max, a, b), {&a, &b}, {&out});
+  return out;
+}
+
+// fmod/remainder with a tensor divisor: d/da = 1, d/db = -(a / b rounded as the op rounds: trunc or floor).
+class ModBackward : public Node {
+ public:
+  ModBackward(bool floor, const TensorPtr& a, const TensorPtr& b)
+      : floor_(floor), a_(a), b_(b), sa_(a->shape()), sb_(b->shape()), da_(a->dtype()), db_(b->dtype()) {}
+  std::string name() const override { return floor_ ? "RemainderBackward1" : "FmodBackward1"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    const TensorPtr& g = grads[0];
+    std::vector<TensorPtr> r(2);
+    if (needs_input_grad(0)) r[0] = grad_for(g, sa_, da_);
+    if (needs_input_grad(1)) {
+      TensorPtr a = a_.unpack(*this), b = b_.unpack(*this);
+      TensorPtr q = floor_ ? binary_op(a, b, g->dtype(), "remainder", FloorDivideF{})
+                           : binary_op(a, b, g->dtype(), "fmod", TruncDivF{});
+      r[1] = grad_for(neg(mul(g, q)), sb_, db_);
+    }
+    return r;
+  }
+  void release_saved() override {
+    a_.reset();
+    b_.reset();
+  }
+
+ private:
+  bool floor_;
+  SavedTensor a_, b_;
+  Shape sa_, sb_;
+  DType da_, db_;
+};
+
+// A node standing for an op torch has no derivative for: backward through it is an error.
+void record_not_implemented(const char* op, const TensorPtr& out, const TensorPtr& a, const TensorPtr& b) {
+  std::string name = op;
+  record_grad_only("NotImplemented", out, {a, b}, [name](const TensorPtr&) -> std::vector<TensorPtr> {
+    throw std::runtime_error(str("[", name, "] the derivative for '", name, "' is not implemented"));
+  });
+}
+
+TensorPtr modulo(const TensorPtr& a, const TensorPtr& b, bool floor) {
+  const char* op = floor ? "remainder" : "fmod";
+  check_operands(a, b, op);
+  DType dt = integer_division_type(a, b, op);
+  check_no_int_zero(b, dt, op);
+  TensorPtr out = floor ? binary_op(a, b, dt, op, RemainderF{}) : binary_op(a, b, dt, op, FmodF{});
+  if (!any_requires_grad({&a, &b})) return out;
+  if (a->is_wrapped_number()) {
+    record_not_implemented(op, out, a, b);  // remainder(number, tensor), 5 % x
+  } else if (b->is_wrapped_number()) {
+    Shape sa = a->shape();
+    DType da = a->dtype();
+    record_grad_only(floor ? "RemainderBackward0" : "FmodBackward0", out, {a},
+                     [=](const TensorPtr& g) { return std::vector<TensorPtr>{grad_for(g, sa, da)}; });
+  } else {
+    record(std::make_shared<ModBackward>(floor, a, b), {&a, &b}, {&out});
+  }
+  return out;
+}
+
+class Atan2Backward : public Node {
+ public:
+  Atan2Backward(const TensorPtr& a, const TensorPtr& b)
+      : a_(a), b_(b), sa_(a->shape()), sb_(b->shape()), da_(a->dtype()), db_(b->dtype()) {}
+  std::string name() const override { return "Atan2Backward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    const TensorPtr& g = grads[0];
+    TensorPtr a = cast(a_.unpack(*this), g->dtype()), b = cast(b_.unpack(*this), g->dtype());
+    TensorPtr scale = div(g, add(mul(a, a), mul(b, b), 1));  // g / (a^2 + b^2)
+    std::vector<TensorPtr> r(2);
+    if (needs_input_grad(0)) r[0] = grad_for(mul(scale, b), sa_, da_);
+    if (needs_input_grad(1)) r[1] = grad_for(neg(mul(scale, a)), sb_, db_);
+    return r;
+  }
+  void release_saved() override {
+    a_.reset();
+    b_.reset();
+  }
+
+ private:
+  SavedTensor a_, b_;
+  Shape sa_, sb_;
+  DType da_, db_;
+};
+
+enum class Logical { And, Or, Xor };
+
+TensorPtr logical(const TensorPtr& a, const TensorPtr& b, Logical kind, const char* op) {
+  check_operands(a, b, op);
+  Shape shape = broadcast_shapes(a->shape(), b->shape(), op);
+  TensorPtr ab = cast(a, DType::Bool), bb = cast(b, DType::Bool);  // nonzero (nan included) is true
+  TensorPtr out = Tensor::empty(shape, DType::Bool, op);
+  map_binary<bool, bool>(*out, *ab, *bb, [kind](bool x, bool y) {
+    return kind == Logical::And ? x && y : kind == Logical::Or ? x || y : x != y;
+  });
+  return out;
+}
+
+// |a - b| <= atol + |rtol * b| (finite), or a == b, or both nan with equal_nan; computed in T
+// (float32 for int64 inputs, torch's default dtype), bools compared for equality.
+template <class S, class T>
+void isclose_kernel(Tensor& out, const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
+  T rt = T(rtol), at = T(atol);
+  map_binary<S, bool>(out, a, b, [=](S x, S y) {
+    if (x == y) return true;
+    if constexpr (std::is_same_v<S, bool>) {
+      return false;
+    } else {
+      T xf = T(x), yf = T(y);
+      if (equal_nan && xf != xf && yf != yf) return true;
+      T actual = std::abs(xf - yf);
+      return std::isfinite(actual) && actual <= at + std::abs(rt * yf);
+    }
+  });
+}
+
+}  // namespace
+
+TensorPtr maximum(const TensorPtr& a, const TensorPtr& b) { return extreme(a, b, true); }
+TensorPtr minimum(const TensorPtr& a, const TensorPtr& b) { return extreme(a, b, false); }
+TensorPtr fmod(const TensorPtr& a, const TensorPtr& b) { return modulo(a, b, false); }
+TensorPtr remainder(const TensorPtr& a, const TensorPtr& b) { return modulo(a, b, true); }
+
+TensorPtr floor_divide(const TensorPtr& a, const TensorPtr& b) {
+  check_operands(a, b, "floor_divide");
+  DType dt = integer_division_type(a, b, "floor_divide");
+  check_no_int_zero(b, dt, "floor_divide");
+  TensorPtr out = binary_op(a, b, dt, "floor_divide", FloorDivideF{});
+  if (any_requires_grad({&a, &b})) record_not_implemented("floor_divide", out, a, b);
+  return out;
+}
+
+TensorPtr atan2(const TensorPtr& a, const TensorPtr& b) {
+  check_operands(a, b, "atan2");
+  DType dt = result_type({a.get(), b.get()});
+  if (!is_floating(dt)) dt = DType::Float32;
+  TensorPtr out = binary_op(a, b, dt, "atan2", Atan2F{});
+  if (any_requires_grad({&a, &b})) record(std::make_shared<Atan2Backward>(a, b), {&a, &b}, {&out});
+  return out;
+}
+
+void apply_(TensorPtr& self, const TensorPtr& other, TensorPtr (*op)(const TensorPtr&, const TensorPtr&), const char* name) {
+  check_defined(self, name, "self");
+  check_defined(other, name, "other");
+  inplace_with_history(self, name, any_requires_grad({&self, &other}), [&](const TensorPtr& s) { return op(s, other); });
+}
+
+TensorPtr logical_and(const TensorPtr& a, const TensorPtr& b) { return logical(a, b, Logical::And, "logical_and"); }
+TensorPtr logical_or(const TensorPtr& a, const TensorPtr& b) { return logical(a, b, Logical::Or, "logical_or"); }
+TensorPtr logical_xor(const TensorPtr& a, const TensorPtr& b) { return logical(a, b, Logical::Xor, "logical_xor"); }
+
+TensorPtr isclose(const TensorPtr& a, const TensorPtr& b, double rtol, double atol, bool equal_nan, const char* op) {
+  check_operands(a, b, op);
+  FASTNN_CHECK_TYPE(a->dtype() == b->dtype(), "[", op, "] ", dtype_name(a->dtype()), " did not match ",
+                    dtype_name(b->dtype()));
+  FASTNN_CHECK(rtol >= 0, "[", op, "] rtol must be greater than or equal to zero, but got ", rtol);
+  FASTNN_CHECK(atol >= 0, "[", op, "] atol must be greater than or equal to zero, but got ", atol);
+  TensorPtr out = Tensor::empty(broadcast_shapes(a->shape(), b->shape(), op), DType::Bool, op);
+  switch (a->dtype()) {
+    case DType::Bool: isclose_kernel<bool, float>(*out, *a, *b, rtol, atol, equal_nan); break;
+    case DType::Int64: isclose_kernel<int64_t, float>(*out, *a, *b, rtol, atol, equal_nan); break;
+    case DType::Float32: isclose_kernel<float, float>(*out, *a, *b, rtol, atol, equal_nan); break;
+    case DType::Float64: isclose_kernel<double, double>(*out, *a, *b, rtol, atol, equal_nan); break;
+  }
+  return out;
+}
+
+bool allclose(const TensorPtr& a, const TensorPtr& b, double rtol, double atol, bool equal_nan) {
+  return all_true(isclose(a, b, rtol, atol, equal_nan, "allclose"));
+}
+
+bool equal(const TensorPtr& a, const TensorPtr& b) {
+  check_operands(a, b, "equal");
+  return a->shape() == b->shape() && all_true(compare(a, b, CompareOp::Eq));
+}
+
+}  // namespace fastnn
