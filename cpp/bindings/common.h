@@ -88,5 +88,6 @@ void bind_ops(py::module_& m, TensorClass& cls);
 void bind_autograd(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_random(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings

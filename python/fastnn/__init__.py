@@ -25,7 +25,6 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     get_num_threads,
     gt,
     index_select,
-    initial_seed,
     is_grad_enabled,
     le,
     log,
@@ -68,7 +67,6 @@ from fastnn._factories import (  # noqa: F401
     from_numpy,
     full,
     full_like,
-    manual_seed,
     ones,
     ones_like,
     rand,
@@ -83,7 +81,18 @@ from fastnn._factories import (  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn import autograd, nn, optim  # noqa: F401,E402
 from fastnn.serialization import load, save  # noqa: F401,E402
-from fastnn.utils._generator import Generator  # noqa: F401,E402  (seeds the data pipeline's shuffles)
+from fastnn import random  # noqa: E402  (torch.random: the global generator's seed and state)
+from fastnn.random import (  # noqa: F401,E402  (one counter-based generator type serves every draw)
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from fastnn._C import bernoulli, multinomial  # noqa: F401,E402
+from fastnn._factories import normal, randint_like, randperm  # noqa: F401,E402
 
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 
