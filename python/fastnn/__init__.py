@@ -81,8 +81,8 @@ from fastnn._factories import (  # noqa: F401
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from fastnn import autograd, nn, optim  # noqa: F401,E402
 from fastnn.serialization import load, save  # noqa: F401,E402
-from fastnn import random  # noqa: E402  (torch.random: the global generator's seed and state)
-from fastnn.random import (  # noqa: F401,E402  (one counter-based generator type serves every draw)
+from fastnn import random  # noqa: F401  (torch.random: the global generator's seed and state)
+from fastnn.random import (  # noqa: F401  (one counter-based generator type serves every draw)
     Generator,
     default_generator,
     get_rng_state,
@@ -91,8 +91,8 @@ from fastnn.random import (  # noqa: F401,E402  (one counter-based generator typ
     seed,
     set_rng_state,
 )
-from fastnn._C import bernoulli, multinomial  # noqa: F401,E402
-from fastnn._factories import normal, randint_like, randperm  # noqa: F401,E402
+from fastnn._C import bernoulli, multinomial  # noqa: F401
+from fastnn._factories import normal, randint_like, randperm  # noqa: F401
 
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 

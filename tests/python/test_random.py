@@ -12,10 +12,9 @@ import math
 import pickle
 import time
 
+import fastnn
 import numpy as np
 import pytest
-
-import fastnn
 from fastnn.utils.data import RandomSampler, SubsetRandomSampler, WeightedRandomSampler, random_split
 from oracle import to_numpy
 
@@ -129,7 +128,8 @@ def test_state_round_trip_and_counter():
     other = fastnn.Generator().set_state(fastnn.tensor(g.get_state().tolist()))
     assert bits(fastnn.rand(7, generator=other)) == bits(fastnn.rand(7, generator=g))
     big = gen(2**64 - 1)
-    assert big.get_state().tolist() == [-1, 0] and fastnn.Generator().set_state(big.get_state()).initial_seed() == 2**64 - 1
+    assert big.get_state().tolist() == [-1, 0]
+    assert fastnn.Generator().set_state(big.get_state()).initial_seed() == 2**64 - 1
     assert gen(-1).initial_seed() == 2**64 - 1 and gen(-(2**63)).initial_seed() == 2**63
     # a strided state tensor reads its two elements
     assert fastnn.Generator().set_state(fastnn.tensor([[5, 0], [7, 0]]).t()[0]).get_state().tolist() == [5, 7]
@@ -151,9 +151,9 @@ def test_global_rng_state_and_fork_rng():
     with fastnn.random.fork_rng(enabled=False):
         fastnn.rand(4)
     assert fastnn.get_rng_state().tolist() == [21, 11]
-    with pytest.raises(RuntimeError, match=r"\[fork_rng\] fastnn's generators are CPU-only"):
-        with fastnn.random.fork_rng(device_type="cuda"):
-            pass
+    with pytest.raises(RuntimeError, match=r"\[fork_rng\] fastnn's generators are CPU-only"), \
+            fastnn.random.fork_rng(device_type="cuda"):
+        pass
 
 
 def test_seed_from_entropy():
@@ -175,7 +175,8 @@ def test_generator_pickle_and_deepcopy():
 
 def test_generator_errors():
     g = fastnn.Generator()
-    with pytest.raises(ValueError, match=r"\[Generator.manual_seed\] seed must be within \[-2\*\*63, 2\*\*64\), got 18446744073709551616"):
+    with pytest.raises(ValueError, match=r"\[Generator.manual_seed\] seed must be within \[-2\*\*63, 2\*\*64\), "
+                                         r"got 18446744073709551616"):
         g.manual_seed(2**64)
     with pytest.raises(ValueError, match=r"seed must be within"):
         g.manual_seed(-(2**63) - 1)
@@ -183,8 +184,8 @@ def test_generator_errors():
         g.manual_seed(1.5)
     with pytest.raises(TypeError, match=r"\[manual_seed\] seed must be an int, got bool"):
         fastnn.manual_seed(True)
-    with pytest.raises(TypeError, match=r"\[Generator.set_state\] expected the int64 tensor of shape \(2,\) returned by "
-                                        r"get_state\(\), got float32"):
+    with pytest.raises(TypeError, match=r"\[Generator.set_state\] expected the int64 tensor of shape \(2,\) "
+                                        r"returned by get_state\(\), got float32"):
         g.set_state(fastnn.zeros(2))
     with pytest.raises(TypeError, match=r"got list"):
         g.set_state([1, 2])
@@ -343,7 +344,8 @@ def test_fills_are_laid_out_by_logical_index():
     layout, so a transposed destination holds what a contiguous one would."""
     fills = [lambda t, g: t.uniform_(generator=g), lambda t, g: t.normal_(generator=g),
              lambda t, g: t.exponential_(generator=g), lambda t, g: t.random_(10, generator=g),
-             lambda t, g: t.bernoulli_(0.5, generator=g), lambda t, g: t.bernoulli_(fastnn.full((4,), 0.3), generator=g)]
+             lambda t, g: t.bernoulli_(0.5, generator=g),
+             lambda t, g: t.bernoulli_(fastnn.full((4,), 0.3), generator=g)]
     for fill in fills:
         dense = fill(fastnn.empty(6, 4), gen(8))
         strided = fastnn.zeros(4, 6).t()
@@ -447,7 +449,8 @@ ERRORS = [
      r"from is out of bounds for float"),
     ("uniform_width", lambda lib: lib.zeros(3).uniform_(-3e38, 3e38), ValueError, RuntimeError,
      r"uniform_ expects to-from <= .* but found to=3e\+38 and from=-3e\+38"),
-    ("uniform_type", lambda lib: lib.zeros(3).uniform_("a"), TypeError, TypeError, r"'?from'? (\(position 1\) )?must be"),
+    ("uniform_type", lambda lib: lib.zeros(3).uniform_("a"), TypeError, TypeError,
+     r"'?from'? (\(position 1\) )?must be"),
     ("normal_std", lambda lib: lib.zeros(3).normal_(0, -1), ValueError, RuntimeError,
      r"normal expects std >= 0.0, but found std -1"),
     ("normal_std_nan", lambda lib: lib.zeros(3).normal_(0, float("nan")), ValueError, RuntimeError,
@@ -468,8 +471,8 @@ ERRORS = [
     ("exponential_lambda", lambda lib: lib.zeros(3).exponential_(0), ValueError, RuntimeError,
      r"exponential_ expects lambda > 0.0, but found lambda=0"),
     ("exponential_int", lambda lib: lib.zeros(3, dtype=lib.int64).exponential_(), TypeError, RuntimeError,
-     r"Exponential distribution is a continuous probability distribution. dtype must be a floating point but you "
-     r"specified (int64|Long)"),
+     (r"Exponential distribution is a continuous probability distribution. dtype must be a floating point but you "
+      r"specified (int64|Long)")),
     ("random_order", lambda lib: lib.zeros(3).random_(5, 2), ValueError, RuntimeError,
      r"random_ expects 'from' to be less than 'to', but got from=5 >= to=2"),
     ("random_bool", lambda lib: lib.zeros(3, dtype=lib.bool).random_(0, 3), ValueError, RuntimeError,

@@ -106,6 +106,6 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
 
 # errors name the initialiser (and a non-tensor argument is a TypeError, not an AttributeError)
-for _name in ("calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
-              "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
+for _name in ("calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
+              "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
     globals()[_name] = _named_function(globals()[_name])
