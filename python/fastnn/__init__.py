@@ -93,6 +93,7 @@ from fastnn.random import (  # noqa: F401  (one counter-based generator type ser
 )
 from fastnn._C import bernoulli, multinomial  # noqa: F401
 from fastnn._factories import normal, randint_like, randperm  # noqa: F401
+from fastnn import utils  # noqa: F401  (fastnn.utils.data, as torch.utils.data)
 
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 
