@@ -4,7 +4,6 @@
 #include "bindings/common.h"
 #include "fastnn/error.h"
 #include "fastnn/parallel.h"
-#include "fastnn/random.h"
 #include "fastnn/storage.h"
 #include "fastnn/autograd/node.h"
 
@@ -127,8 +126,6 @@ PYBIND11_MODULE(_C, m) {
     set_num_threads(n);
   }, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
-  m.def("manual_seed", [](py::handle seed) { manual_seed(uint64_t(int_arg(seed, "manual_seed", "seed"))); }, py::arg("seed"));
-  m.def("initial_seed", &initial_seed);
   m.def("_allocator_cached_bytes", &allocator_cached_bytes);
   m.def("_allocator_empty_cache", &allocator_empty_cache);
   // Leak checks for tests: atomic counters of live Tensors and autograd Nodes, and the bytes live
@@ -153,4 +150,5 @@ PYBIND11_MODULE(_C, m) {
   bind_surface(m, cls);
   bind_shape(m, cls);
   bind_elementwise(m, cls);
+  bind_random(m, cls);
 }

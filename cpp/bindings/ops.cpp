@@ -262,9 +262,6 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   });
   m.def("_arange", &arange, GilRelease());
   m.def("_eye", &eye, GilRelease());
-  m.def("_randn", &randn, GilRelease());
-  m.def("_rand", &rand, GilRelease());
-  m.def("_randint", &randint, GilRelease());
   m.def("_result_type", [](const TensorPtr& a, const TensorPtr& b) { return result_type({a.get(), b.get()}); });
 }
 

@@ -25,7 +25,6 @@ from fastnn._C import (  # noqa: F401  (re-exported torch names)
     get_num_threads,
     gt,
     index_select,
-    initial_seed,
     is_grad_enabled,
     le,
     log,
@@ -123,7 +122,6 @@ from fastnn._factories import (  # noqa: F401
     from_numpy,
     full,
     full_like,
-    manual_seed,
     ones,
     ones_like,
     rand,
@@ -155,7 +153,19 @@ from fastnn._C import (  # noqa: F401  (reductions, scans, sorting)
     norm, prod, sort, std, std_mean, topk, var, var_mean,
 )
 from fastnn import linalg  # noqa: F401
-from fastnn.utils._generator import Generator  # noqa: F401,E402  (seeds the data pipeline's shuffles)
+from fastnn import random  # noqa: F401  (torch.random: the global generator's seed and state)
+from fastnn.random import (  # noqa: F401  (one counter-based generator type serves every draw)
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from fastnn._C import bernoulli, multinomial  # noqa: F401
+from fastnn._factories import normal, randint_like, randperm  # noqa: F401
+from fastnn import utils  # noqa: F401  (fastnn.utils.data, as torch.utils.data)
 
 # devices, the CPU-only answers of torch's cuda/backends/accelerator/distributed/onnx, and the legacy API
 from fastnn._device import device  # noqa: F401,E402

@@ -141,50 +141,17 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, d
     return _finish(_C._logspace(start, end, steps, base, _dt(dtype, float32, "logspace")), requires_grad)
 
 
-def _draw(generator, op, size, dtype, draw):
-    """A tensor drawn from a ``fastnn.Generator`` (one draw: the generator advances by one).
-
-    Each draw comes from a NumPy generator seeded by (seed, draw count), so it is reproducible and
-    independent of the global RNG and of other threads: give each thread its own Generator.
-    """
-    from fastnn.utils._generator import Generator
-
-    if not isinstance(generator, Generator):
-        raise TypeError(f"[{op}] generator must be a fastnn.Generator, got {type(generator).__name__}")
-    t = _C._empty(size, dtype)  # sizes checked, memory refused beyond the machine's, as on the global path
-    draw(generator._numpy(), t.numpy())  # fills the tensor's memory in place
-    return t
-
-
-def _float_dtype(dtype, op):
-    dtype = _dt(dtype, float32, op)
-    if dtype not in (float32, float64):
-        raise TypeError(f"[{op}] expected a floating-point tensor, got {dtype.name}")
-    return dtype
-
-
-def randn(*size, dtype=None, requires_grad=False, generator=None, device=None):
+def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     _check_device(device, "randn")
-    size = _size(size, "randn")
-    if generator is None:
-        return _finish(_C._randn(size, _dt(dtype, float32, "randn")), requires_grad)
-    dt = _float_dtype(dtype, "randn")
-    np_dt = np.float32 if dt == float32 else np.float64
-    return _finish(_draw(generator, "randn", size, dt, lambda g, out: g.standard_normal(dtype=np_dt, out=out)),
-                   requires_grad)
+    return _finish(_C._randn(_size(size, "randn"), _dt(dtype, float32, "randn"), generator), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
+def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     _check_device(device, "rand")
-    size = _size(size, "rand")
-    if generator is None:
-        return _finish(_C._rand(size, _dt(dtype, float32, "rand")), requires_grad)
-    dt = _float_dtype(dtype, "rand")
-    np_dt = np.float32 if dt == float32 else np.float64
-    return _finish(_draw(generator, "rand", size, dt, lambda g, out: g.random(dtype=np_dt, out=out)), requires_grad)
+    return _finish(_C._rand(_size(size, "rand"), _dt(dtype, float32, "rand"), generator), requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, generator=None, device=None):
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, requires_grad=False, device=None):
     _check_device(device, "randint")
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -193,13 +160,32 @@ def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False, gen
     if high is None or size is None:
         raise TypeError("[randint] missing the 'high' or 'size' argument")
     low, high, size = _int64(low, "randint", "low"), _int64(high, "randint", "high"), _size((size,), "randint")
-    if generator is None:
-        return _finish(_C._randint(low, high, size, _dt(dtype, int64, "randint")), requires_grad)
-    if low >= high:
-        raise ValueError(f"[randint] expected low < high, got low={low}, high={high}")
-    t = _draw(generator, "randint", size, int64,
-              lambda g, out: out.__setitem__(..., g.integers(low, high, size, dtype=np.int64)))
-    return _finish(t if _dt(dtype, int64, "randint") == int64 else t._to_dtype(dtype), requires_grad)
+    return _finish(_C._randint(low, high, size, _dt(dtype, int64, "randint"), generator), requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0, ..., n - 1."""
+    _check_device(device, "randperm")
+    n = _int64(n, "randperm", "n")
+    return _finish(_C._randperm(n, _dt(dtype, int64, "randperm"), generator), requires_grad)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False, device=None):
+    """Normal draws: ``normal(mean_tensor, std)``, ``normal(mean, std_tensor)``, ``normal(mean_tensor,
+    std_tensor)`` (broadcast; differentiable with zero gradients, as in torch) or ``normal(mean, std, size)``."""
+    _check_device(device, "normal")
+    if isinstance(mean, _C.Tensor) or isinstance(std, _C.Tensor):
+        if size is not None or dtype is not None or requires_grad:
+            raise TypeError("[normal] size, dtype and requires_grad are only for a float mean and std; with a "
+                            "tensor mean or std the result takes their shape and dtype")
+        return _C._normal(mean, std, generator)
+    for v, what in ((mean, "mean"), (std, "std")):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"[normal] {what} must be a number or a Tensor, got {type(v).__name__}")
+    if size is None:
+        raise TypeError("[normal] with a float mean and std, the size argument is required")
+    return _finish(_C._normal_size(float(mean), float(std), _size((size,), "normal"), _dt(dtype, float32, "normal"),
+                                   generator), requires_grad)
 
 
 def _input_tensor(input, op):
@@ -219,27 +205,35 @@ def _like(fn):
     return like
 
 
-empty_like, zeros_like, ones_like, randn_like, rand_like = map(_like, (empty, zeros, ones, randn, rand))
+empty_like, zeros_like, ones_like = map(_like, (empty, zeros, ones))
+
+
+def rand_like(input, *, generator=None, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "rand_like")
+    x = _input_tensor(input, "rand_like")
+    return rand(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randn_like(input, *, generator=None, dtype=None, requires_grad=False, device=None):
+    _check_device(device, "randn_like")
+    x = _input_tensor(input, "randn_like")
+    return randn(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, requires_grad=False, device=None):
+    """Integers in [low, high) (``randint_like(input, high)`` for [0, high)) in input's shape and dtype."""
+    _check_device(device, "randint_like")
+    x = _input_tensor(input, "randint_like")
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype,
+                   requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None):
     _check_device(device, "full_like")
     return full(_input_tensor(input, "full_like").shape, fill_value, dtype=input.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
-
-
-def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None):
-    """Random integers in [low, high) (one bound: [0, low)) with input's shape and, by default, dtype."""
-    _check_device(device, "randint_like")
-    if high is None:
-        low, high = 0, low
-    shape = _input_tensor(input, "randint_like").shape
-    return randint(low, high, shape, dtype=input.dtype if dtype is None else dtype, requires_grad=requires_grad)
-
-
-def manual_seed(seed):
-    """Seeds every random number fastnn draws (factories, init, dropout)."""
-    _C.manual_seed(seed)
 
 
 def from_numpy(array):

@@ -1,4 +1,4 @@
-"""Tensor methods written in Python: printing, conversions, iteration and in-place random fills."""
+"""Tensor methods written in Python: printing, conversions and iteration."""
 
 import copy
 
@@ -6,7 +6,6 @@ from fastnn import _C, _tensor_str
 from fastnn._C import Tensor
 from fastnn._device import CPU as _CPU
 from fastnn._dtype import _DEFAULT_FOR_KIND
-from fastnn.autograd.grad_mode import no_grad
 
 
 
@@ -97,32 +96,6 @@ def _format(self, spec):
     if self.dim() == 0:
         return self.item().__format__(spec)
     return object.__format__(self, spec)
-
-
-def _numbers(op, **values):
-    import numbers
-
-    for what, v in values.items():
-        if not isinstance(v, numbers.Real):
-            raise TypeError(f"[{op}] {what} must be a number, got {type(v).__name__}")
-
-
-def _uniform_(self, a=0.0, b=1.0):
-    _numbers("uniform_", a=a, b=b)
-    if not self.is_floating_point():
-        raise TypeError(f"[uniform_] expected a floating-point tensor, got {self.dtype}")
-    with no_grad():
-        self.copy_(_C._rand(list(self.shape), self.dtype) * (b - a) + a)
-    return self
-
-
-def _normal_(self, mean=0.0, std=1.0):
-    _numbers("normal_", mean=mean, std=std)
-    if not self.is_floating_point():
-        raise TypeError(f"[normal_] expected a floating-point tensor, got {self.dtype}")
-    with no_grad():
-        self.copy_(_C._randn(list(self.shape), self.dtype) * std + mean)
-    return self
 
 
 def _like(self, data):
@@ -223,8 +196,6 @@ _methods = {
     "view_as": _other("view_as"),
     "reshape_as": _other("reshape_as"),
     "expand_as": _other("expand_as"),
-    "uniform_": _uniform_,
-    "normal_": _normal_,
     "new_zeros": _new("zeros"),
     "new_ones": _new("ones"),
     "new_empty": _new("empty"),

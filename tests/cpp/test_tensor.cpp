@@ -6,6 +6,7 @@
 #include "fastnn/error.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
+#include "fastnn/random.h"
 
 using namespace fastnn;
 
@@ -98,10 +99,10 @@ TEST(Allocation, HugeRequestsThrowCleanly) {
 }
 
 TEST(Random, SameSeedSameNumbersAnyThreadCount) {
-  manual_seed(7);
+  default_generator()->manual_seed(7);
   set_num_threads(1);
   TensorPtr a = randn({100000}, DType::Float32);
-  manual_seed(7);
+  default_generator()->manual_seed(7);
   set_num_threads(2);
   TensorPtr b = randn({100000}, DType::Float32);
   EXPECT_EQ(0, std::memcmp(a->raw_data(), b->raw_data(), 100000 * sizeof(float)));
@@ -113,4 +114,17 @@ TEST(Random, SameSeedSameNumbersAnyThreadCount) {
   }
   EXPECT_NEAR(s / 1e5, 0.0, 0.02);
   EXPECT_NEAR(s2 / 1e5, 1.0, 0.02);
+}
+
+TEST(Random, GeneratorDrawsIndependentOfThreadCount) {
+  auto draw = [](int threads) {
+    set_num_threads(threads);
+    Generator g(11);
+    TensorPtr w = rand({300, 50}, DType::Float64, &g);
+    return std::vector<TensorPtr>{randperm(100000, DType::Int64, &g), multinomial(w, 20, false, &g),
+                                  multinomial(w, 70, true, &g), randn({70001}, DType::Float32, &g)};
+  };
+  std::vector<TensorPtr> a = draw(1), b = draw(2);
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(0, std::memcmp(a[i]->raw_data(), b[i]->raw_data(), size_t(a[i]->numel()) * itemsize(a[i]->dtype())));
 }

@@ -202,7 +202,8 @@ VALUE_ERRORS = [
      r"\[empty\] size \(1099511627776, 1099511627776\) has more than 2\^63 elements"),
     ("overflow_expand", lambda: ones(1, 1).expand(2 ** 62, 2 ** 62), r"\[expand\] size .* has more than 2\^63"),
     ("view_not_64_bits", lambda: ones(3).view(2 ** 70), r"\[view\] size does not fit in 64 bits"),
-    ("manual_seed", lambda: fastnn.manual_seed(2 ** 64), r"\[manual_seed\] seed does not fit in 64 bits"),
+    ("manual_seed", lambda: fastnn.manual_seed(2 ** 64),
+     r"\[manual_seed\] seed must be within \[-2\*\*63, 2\*\*64\), got 18446744073709551616"),
     ("set_num_threads", lambda: fastnn.set_num_threads(0), (r"\[set_num_threads\] expected a positive number of "
                                                            r"threads, got 0")),
     ("set_num_threads_huge", lambda: fastnn.set_num_threads(10 ** 6), (r"\[set_num_threads\] expected at most 4096 "

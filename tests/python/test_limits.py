@@ -183,7 +183,8 @@ CASES = [
     ("DataLoader_len_2^62", lambda: len(fastnn.utils.data.DataLoader(ds5(), batch_size=H)), "ok", r"1"),
     ("DataLoader_batch_0", lambda: loader(ds5(), batch_size=0), VAL, r"batch_size should be a positive integer value"),
     ("DataLoader_batch_negative", lambda: loader(ds5(), batch_size=-H), VAL, r"batch_size should be a positive integer value"),
-    ("RandomSampler_2^62_samples", lambda: next(iter(fastnn.utils.data.RandomSampler(ds5(), replacement=True, num_samples=H))), (VAL, OOM), r""),
+    # drawn lazily, 32 at a time (as torch): the first index comes at once
+    ("RandomSampler_2^62_samples", lambda: next(iter(fastnn.utils.data.RandomSampler(ds5(), replacement=True, num_samples=H))), "ok", r"^[0-4]$"),
     ("Subset_index_2^62", lambda: loader(fastnn.utils.data.Subset(ds5(), [H]), batch_size=1), IDX, r"out of bounds"),
     # --- the layout guard in Tensor::make (what makes index arithmetic overflow-free)
     ("as_strided_ok", lambda: _C._as_strided(fastnn.arange(12.0), [2, 2], [0, 5], 2).tolist(), "ok", r"\[\[2\.0, 7\.0\], \[2\.0, 7\.0\]\]"),

@@ -1,5 +1,5 @@
 // Dropout: zero elements (or whole channels) with probability p, scale the rest by 1/(1-p).
-// The mask comes from the counter-based generator, so fastnn.manual_seed reproduces it.
+// The mask comes from the counter-based generator, the default one (fastnn.manual_seed reproduces it).
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
@@ -12,8 +12,8 @@ namespace {
 // A tensor of `shape` holding 0 (dropped) or 1/(1-p) (kept), with keep probability 1-p.
 TensorPtr dropout_mask(const Shape& shape, double p, DType dtype) {
   TensorPtr mask = Tensor::empty(shape, dtype, "dropout");
-  const RandomDraw draw = reserve_draw(uint64_t(mask->numel()));
-  const uint64_t seed = draw.seed, base = draw.base;
+  const RandomState draw = default_generator()->reserve(uint64_t(mask->numel()));
+  const uint64_t seed = draw.seed, base = draw.counter;
   double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
   FASTNN_DISPATCH_FLOAT(dtype, "dropout", [&] {
     scalar_t* m = mask->mutable_data<scalar_t>();

@@ -1,4 +1,4 @@
-// Factories: new tensors filled with constants, ranges or random numbers.
+// Factories: new tensors filled with constants or ranges (random ones: random_ops.cpp).
 #include <cmath>
 #include <cstring>
 
@@ -6,7 +6,6 @@
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
-#include "fastnn/random.h"
 
 namespace fastnn {
 namespace {
@@ -128,51 +127,5 @@ TensorPtr eye(int64_t n, int64_t m, DType dtype) {
   });
   return t;
 }
-
-TensorPtr rand(const Shape& shape, DType dtype) {
-  TensorPtr t = Tensor::empty(shape, dtype, "rand");
-  RandomDraw draw = reserve_draw(uint64_t(t->numel()));
-  uint64_t seed = draw.seed, base = draw.base;
-  FASTNN_DISPATCH_FLOAT(dtype, "rand", [&] {
-    fill_with<scalar_t>(*t, [&](int64_t i) -> scalar_t {
-      uint64_t bits = random_bits(seed, base + uint64_t(i));
-      if constexpr (std::is_same_v<scalar_t, float>) return uniform_float(bits);
-      else return uniform_double(bits);
-    });
-  });
-  return t;
-}
-
-TensorPtr randn(const Shape& shape, DType dtype) {
-  TensorPtr t = Tensor::empty(shape, dtype, "randn");
-  RandomDraw draw = reserve_draw(2 * uint64_t(t->numel()));
-  uint64_t seed = draw.seed, base = draw.base;
-  FASTNN_DISPATCH_FLOAT(dtype, "randn", [&] {
-    fill_with<scalar_t>(*t, [&](int64_t i) {
-      // Box-Muller on two uniforms; u1 in (0, 1] keeps log finite.
-      double u1 = 1.0 - uniform_double(random_bits(seed, base + 2 * uint64_t(i)));
-      double u2 = uniform_double(random_bits(seed, base + 2 * uint64_t(i) + 1));
-      return static_cast<scalar_t>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
-    });
-  });
-  return t;
-}
-
-TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
-  FASTNN_CHECK(low < high, "[randint] expected low < high, got low=", low, ", high=", high);
-  TensorPtr t = Tensor::empty(shape, dtype, "randint");
-  RandomDraw draw = reserve_draw(uint64_t(t->numel()));
-  uint64_t seed = draw.seed, base = draw.base;
-  unsigned __int128 range = (unsigned __int128)(uint64_t(high) - uint64_t(low));
-  FASTNN_DISPATCH_NUMERIC(dtype, "randint", [&] {
-    fill_with<scalar_t>(*t, [&](int64_t i) {
-      uint64_t r = uint64_t((range * random_bits(seed, base + uint64_t(i))) >> 64);  // unbiased enough
-      return static_cast<scalar_t>(low + int64_t(r));
-    });
-  });
-  return t;
-}
-
-void manual_seed(uint64_t seed) { set_seed(seed); }
 
 }  // namespace fastnn

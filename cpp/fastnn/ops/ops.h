@@ -12,6 +12,7 @@
 
 namespace fastnn {
 
+class Generator;
 using IntList = std::vector<int64_t>;
 using OptDouble = std::optional<double>;
 
@@ -21,17 +22,12 @@ TensorPtr zeros(const Shape& shape, DType dtype);
 TensorPtr full(const Shape& shape, double value, DType dtype);
 TensorPtr arange(double start, double end, double step, DType dtype);
 TensorPtr eye(int64_t n, int64_t m, DType dtype);
-TensorPtr randn(const Shape& shape, DType dtype);
-TensorPtr rand(const Shape& shape, DType dtype);
-TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
 // A 0-d tensor holding a Python number (takes part in type promotion by kind only).
 TensorPtr scalar_tensor(double value, DType dtype, bool wrapped_number);
 // A tensor filled with the 0-d tensor `value` converted to `dtype` (exact for int64 values).
 TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype, const char* op = "full");
 // The same for an int64 value, exactly (a double holds integers only up to 2^53).
 TensorPtr int_scalar_tensor(int64_t value, bool wrapped_number);
-// Seeds the counter-based generator behind randn/rand/randint and dropout.
-void manual_seed(uint64_t seed);
 
 // ---- copies and conversions (copy.cpp) ----
 TensorPtr contiguous(const TensorPtr& t);
@@ -353,5 +349,35 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
                    Reduction reduction, int64_t ignore_index);
 TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
                         Reduction reduction, int64_t ignore_index, double label_smoothing);
+
+
+// ---- random numbers (random_ops.cpp): `gen` null draws from the default generator ----
+TensorPtr rand(const Shape& shape, DType dtype, Generator* gen = nullptr);
+TensorPtr randn(const Shape& shape, DType dtype, Generator* gen = nullptr);
+// Integers in [low, high).
+TensorPtr randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Generator* gen = nullptr);
+// A random permutation of 0..n-1.
+TensorPtr randperm(int64_t n, DType dtype, Generator* gen = nullptr);
+// In-place fills; under autograd self's old values get a zero gradient (torch's Uniform/Normal/... nodes).
+void uniform_(TensorPtr& self, double from, double to, Generator* gen = nullptr);
+void normal_(TensorPtr& self, double mean, double std, Generator* gen = nullptr);
+void exponential_(TensorPtr& self, double lambd, Generator* gen = nullptr);
+// Integers in [from, to); from defaults to 0, to to the largest integer the dtype holds exactly, plus one.
+void random_(TensorPtr& self, std::optional<int64_t> from, std::optional<int64_t> to, Generator* gen = nullptr);
+void bernoulli_(TensorPtr& self, double p, Generator* gen = nullptr);
+// p broadcast to self's shape.
+void bernoulli_(TensorPtr& self, const TensorPtr& p, Generator* gen = nullptr);
+// 1 with probability input[i] (BernoulliBackward0), or with probability p (not differentiable).
+TensorPtr bernoulli(const TensorPtr& input, Generator* gen = nullptr);
+TensorPtr bernoulli(const TensorPtr& input, double p, Generator* gen = nullptr);
+// Normal draws with tensor means and/or standard deviations (broadcast); zero gradients, as torch's.
+TensorPtr normal(const TensorPtr& mean, const TensorPtr& std, Generator* gen = nullptr);
+TensorPtr normal(const TensorPtr& mean, double std, Generator* gen = nullptr);
+TensorPtr normal(double mean, const TensorPtr& std, Generator* gen = nullptr);
+TensorPtr normal(double mean, double std, const Shape& shape, DType dtype, Generator* gen = nullptr);
+// Normal draws truncated to [a, b] by inverting the CDF (nn.init.trunc_normal_).
+void trunc_normal_(TensorPtr& self, double mean, double std, double a, double b, Generator* gen = nullptr);
+// Category indices drawn from each row of (unnormalised) weights, with or without replacement.
+TensorPtr multinomial(const TensorPtr& input, int64_t num_samples, bool replacement, Generator* gen = nullptr);
 
 }  // namespace fastnn

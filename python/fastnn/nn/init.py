@@ -1,5 +1,5 @@
-"""nn.init: in-place initialisers with torch's formulas; random draws come from fastnn.manual_seed, or
-from the ``generator`` (a fastnn.Generator) when one is given."""
+"""nn.init: in-place initialisers with torch's formulas; random draws come from the ``generator`` (a
+fastnn.Generator) when one is given, else from the global one (fastnn.manual_seed)."""
 
 import math
 import warnings
@@ -46,20 +46,23 @@ def _fan(tensor, mode):
 
 @no_grad()
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    if generator is None:
-        return tensor.uniform_(a, b)
-    from fastnn._factories import rand
-
-    return tensor.copy_(rand(*tensor.shape, dtype=tensor.dtype, generator=generator) * (b - a) + a)
+    return tensor.uniform_(a, b, generator=generator)
 
 
 @no_grad()
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    if generator is None:
-        return tensor.normal_(mean, std)
-    from fastnn._factories import randn
+    return tensor.normal_(mean, std, generator=generator)
 
-    return tensor.copy_(randn(*tensor.shape, dtype=tensor.dtype, generator=generator) * std + mean)
+
+@no_grad()
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Normal(mean, std) values conditioned on [a, b] (drawn by inverting the normal's CDF)."""
+    from fastnn import _C
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
+                      "be incorrect.", stacklevel=4)
+    return _C._trunc_normal_(tensor, mean, std, a, b, generator)
 
 
 @no_grad()
@@ -103,6 +106,6 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
 
 # errors name the initialiser (and a non-tensor argument is a TypeError, not an AttributeError)
-for _name in ("calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
-              "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
+for _name in ("calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
+              "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
     globals()[_name] = _named_function(globals()[_name])

@@ -1,7 +1,7 @@
 """fastnn.utils.data: datasets, samplers and the DataLoader, with torch.utils.data's names and
 behaviour."""
 
-from fastnn.utils._generator import Generator
+from fastnn._C import Generator
 from fastnn.utils.data._collate import default_collate, default_convert
 from fastnn.utils.data.dataloader import DataLoader, get_worker_info
 from fastnn.utils.data.dataset import (

@@ -11,7 +11,6 @@ import numpy as np
 from fastnn._C import Tensor
 from fastnn._errors import name_errors
 from fastnn._errors import named_function as _named_function
-from fastnn.utils._generator import _resolve
 
 
 class Dataset:
@@ -132,7 +131,7 @@ def random_split(dataset, lengths, generator=None):
 
     Fractions that sum to 1 become ``floor(frac * len(dataset))`` each, the remainder handed out one
     by one from the first split on (as torch does). The order is one permutation drawn from
-    ``generator`` (a ``fastnn.Generator``), or from fastnn's global RNG when it is None.
+    ``generator`` (a ``fastnn.Generator``), or from fastnn's global generator when it is None.
     """
     lengths = list(lengths)
     n = len(dataset)
@@ -159,7 +158,9 @@ def random_split(dataset, lengths, generator=None):
             )
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    order = _resolve(generator)._randperm(n).tolist()
+    from fastnn._factories import randperm
+
+    order = randperm(n, generator=generator).tolist()
     return [
         Subset(dataset, order[end - length : end])
         for end, length in zip(accumulate(lengths), lengths)

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from fastnn._C import Tensor
+from fastnn._C import Generator, Tensor, multinomial
+from fastnn._dtype import float64, int64
 from fastnn._errors import name_errors
-from fastnn.utils._generator import _resolve
+from fastnn._factories import empty, randint, randperm, tensor
 
 
 class Sampler:
@@ -43,8 +44,9 @@ class SequentialSampler(Sampler):
 class RandomSampler(Sampler):
     """A random permutation per epoch (or ``num_samples`` draws with replacement).
 
-    Each ``iter()`` draws from ``generator``; with none, from a generator seeded by fastnn's global
-    RNG.
+    Each ``iter()`` draws from ``generator``; with none, from a fresh generator seeded from fastnn's
+    global one (advancing it, as torch does). Draws are lazy, as torch's: with replacement 32 indices
+    at a time, without it one permutation at a time, so a huge ``num_samples`` costs nothing up front.
     """
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
@@ -71,17 +73,25 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _index_array(self):
-        n, k = len(self.data_source), self.num_samples
-        gen = _resolve(self.generator)
-        if self.replacement:
-            return gen._numpy().integers(0, n, size=k, dtype=np.int64)
-        parts = [gen._randperm(n) for _ in range(k // n)]
-        if k % n:
-            parts.append(gen._randperm(n)[: k % n])
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        """One permutation as an array when the epoch is exactly that (the DataLoader's fast path),
+        else None (the lazy ``__iter__`` runs)."""
+        n = len(self.data_source)
+        if self.replacement or self.num_samples != n:
+            return None
+        return randperm(n, generator=_generator_or_fresh(self.generator)).numpy()
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        n, k = len(self.data_source), self.num_samples
+        gen = _generator_or_fresh(self.generator)
+        if self.replacement:
+            for _ in range(k // 32):
+                yield from randint(0, n, (32,), generator=gen).tolist()
+            yield from randint(0, n, (k % 32,), generator=gen).tolist()
+            return
+        for _ in range(k // n):
+            yield from randperm(n, generator=gen).tolist()
+        if k % n:
+            yield from randperm(n, generator=gen)[: k % n].tolist()
 
     def __len__(self):
         return self.num_samples
@@ -96,7 +106,7 @@ class SubsetRandomSampler(Sampler):
 
     def _index_array(self):
         idx = np.asarray(list(self.indices), dtype=np.int64)
-        return idx[_resolve(self.generator)._randperm(len(idx))]
+        return idx[randperm(len(idx), generator=self.generator).numpy()]
 
     def __iter__(self):
         return iter(self._index_array().tolist())
@@ -135,14 +145,8 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def _index_array(self):
-        rng = _resolve(self.generator)._numpy()
-        idx = rng.choice(
-            len(self.weights),
-            size=self.num_samples,
-            replace=self.replacement,
-            p=self.weights / self.weights.sum(),
-        )
-        return idx.astype(np.int64)
+        w = tensor(self.weights, dtype=float64)
+        return multinomial(w, self.num_samples, self.replacement, generator=self.generator).numpy()
 
     def __iter__(self):
         return iter(self._index_array().tolist())
@@ -218,6 +222,14 @@ def _epoch_array(sampler):
         ):
             return sampler._index_array()
     return None
+
+
+def _generator_or_fresh(generator):
+    """``generator``, or a new one seeded from fastnn's global generator (advancing it, as torch does,
+    so successive epochs differ and a run is reproducible after ``fastnn.manual_seed``)."""
+    if generator is not None:
+        return generator
+    return Generator().manual_seed(int(empty((), dtype=int64).random_().item()))
 
 
 name_errors(Sampler)
