@@ -32,9 +32,10 @@ import warnings
 
 import numpy as np
 
-from fastnn._C import index_select
+from fastnn._C import Generator, index_select
+from fastnn._dtype import int64
 from fastnn._errors import name_errors
-from fastnn.utils._generator import Generator, _resolve
+from fastnn._factories import empty
 from fastnn.utils.data._collate import default_collate, default_convert
 from fastnn.utils.data._worker import Exhausted, get_worker_info
 from fastnn.utils.data._worker_pool import MultiProcessIter, WorkerPool
@@ -230,7 +231,7 @@ class DataLoader:
                 stacklevel=2,
             )
         # drawn with or without workers, so that the shuffling order does not depend on them
-        base_seed = int(_resolve(self.generator)._numpy().integers(0, 1 << 62))
+        base_seed = int(empty((), dtype=int64).random_(generator=self.generator).item())  # as torch draws it
         if self._iterable:
             fetcher = _IterableFetcher(
                 self.dataset, self.collate_fn, self.batch_size, self.drop_last
