@@ -109,6 +109,8 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
     return x;
   }, py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
   m.def("_softplus", &softplus, GilRelease());
+  m.def("_silu", &silu, GilRelease());
+  m.def("_log_sigmoid", &log_sigmoid, GilRelease());
 
   // binary: tensors only (as torch's maximum, atan2 and the logical ops)
   static const std::pair<const char*, Binary> tensor_binary[] = {

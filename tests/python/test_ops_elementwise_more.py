@@ -43,6 +43,9 @@ UNARY = [
     ("softplus", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(x), (-5, 5), False),
     ("softplus_beta", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(
         x, beta=2, threshold=3), (-3, 3), False),
+    ("silu", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.silu(x), (-6, 6), False),
+    ("logsigmoid", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.logsigmoid(x), (-8, 8),
+     False),
 ]
 UNARY_IDS = [u[0] for u in UNARY]
 ZERO_GRAD = {"sign", "floor", "ceil", "round", "trunc", "fix", "round_decimals", "round_decimals_neg"}
@@ -99,6 +102,28 @@ def test_unary_node_names():
                        ("square", "PowBackward0"), ("exp2", "Exp2Backward0"), ("rsqrt", "RsqrtBackward0")]:
         assert getattr(fastnn.tensor([1.5], requires_grad=True), name)().grad_fn.name() == node
     assert fastnn.tensor([1.5], requires_grad=True).round(decimals=0).grad_fn.name() == "RoundBackward1"
+    x = fastnn.tensor([1.5], requires_grad=True)
+    assert fastnn.nn.functional.silu(x).grad_fn.name() == "SiluBackward0"
+    assert fastnn.nn.functional.logsigmoid(x).grad_fn.name() == "LogSigmoidBackward0"
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"dim": 0}, {"p": 1.0, "dim": -1}, {"p": 3.0, "eps": 0.5}], ids=str)
+def test_normalize_matches_torch(kwargs):
+    a = np.random.default_rng(4).uniform(-2, 2, size=(3, 4)).astype(np.float64)
+    a[1] = 0  # a zero row: eps keeps the division finite
+    check_op(lambda lib, x: lib.nn.functional.normalize(x, **kwargs), [a], uses_module=True)
+
+
+def test_silu_and_logsigmoid_modules_match_torch():
+    a = np.random.default_rng(3).uniform(-4, 4, size=(3, 5)).astype(np.float32)
+    for cls in ("SiLU", "LogSigmoid"):
+        assert repr(getattr(fastnn.nn, cls)()) == repr(getattr(torch.nn, cls)())
+        check_op(lambda lib, x: getattr(lib.nn, cls)()(x), [a], uses_module=True)
+    assert repr(fastnn.nn.SiLU(inplace=True)) == repr(torch.nn.SiLU(inplace=True))
+    ours, theirs = fastnn.tensor(a), torch.tensor(a)
+    fastnn.nn.SiLU(inplace=True)(ours)
+    torch.nn.SiLU(inplace=True)(theirs)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
 
 
 UNARY_KINKS = [
@@ -113,6 +138,9 @@ UNARY_KINKS = [
     ("rsqrt_edges", lambda x: x.rsqrt(), [0.0, -1.0, math.inf, 4.0]),
     ("log2_log10_edges", lambda x: (x.log2(), x.log10()), [0.0, -1.0, 1.0, 1024.0, math.inf]),
     ("erf_edges", lambda x: x.erf(), [-math.inf, -6.0, 0.0, 6.0, math.inf]),
+    ("silu_logsigmoid_edges", lambda x: ((fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.silu(x),
+                                          (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.logsigmoid(x)),
+     [-1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0]),
     ("softplus_threshold", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(x),
      [-100.0, -20.0, 0.0, 19.9, 20.0, 20.1, 100.0]),
 ]

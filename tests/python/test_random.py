@@ -632,7 +632,9 @@ def test_loader_fast_path_and_lazy_path_give_the_same_order():
 
     ds = TensorDataset(fastnn.arange(30))
     fast = [b[0].tolist() for b in DataLoader(ds, batch_size=7, shuffle=True, generator=gen(7))]
-    sampler = RandomSampler(ds, generator=gen(7))
+    g = gen(7)
+    fastnn.empty((), dtype=fastnn.int64).random_(generator=g)  # the loader draws its workers' base seed first, as torch
+    sampler = RandomSampler(ds, generator=g)
     slow = [list(b) for b in zip(*[iter(list(sampler))] * 7)]
     assert [x for b in fast for x in b][:28] == [x for b in slow for x in b]
     rep = DataLoader(ds, batch_size=8, sampler=RandomSampler(ds, replacement=True, num_samples=20, generator=gen(8)))

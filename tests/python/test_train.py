@@ -48,4 +48,5 @@ def test_checkpoint_holds_model_optimizer_and_data_order(tmp_path):
     assert set(state["model"]) == set(net.state_dict())
     assert state["optimizer"]["state"][0]["exp_avg"].shape == net.conv1.weight.shape
     n = len(fastnn.datasets.Digits(train=True, seed=0))
-    assert state["data_order"].tolist() == [0, n]  # seed 0; one epoch's permutation took n counters
+    # seed 0; one epoch took one counter for the DataLoader's base seed (as torch draws it) and n for the permutation
+    assert state["data_order"].tolist() == [0, n + 1]

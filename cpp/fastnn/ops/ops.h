@@ -204,6 +204,8 @@ TensorPtr log2(const TensorPtr& x);
 TensorPtr log10(const TensorPtr& x);
 TensorPtr rsqrt(const TensorPtr& x);
 TensorPtr exp2(const TensorPtr& x);
+TensorPtr silu(const TensorPtr& x);         // x * sigmoid(x)
+TensorPtr log_sigmoid(const TensorPtr& x);  // log(sigmoid(x)), computed stably
 // x rounded to `decimals` decimal places (negative: to tens, hundreds...), halves to even; floats only.
 TensorPtr round(const TensorPtr& x, int64_t decimals);
 // x * x as torch's pow(x, 2) (PowBackward0); a bool tensor squares to int64.

@@ -30,4 +30,8 @@
   X(log2, Log2Backward0, FLOAT, INPUT, std::log2(x), g / (v * scalar_t(M_LN2)))                     \
   X(log10, Log10Backward0, FLOAT, INPUT, std::log10(x), g / (v * scalar_t(M_LN10)))                 \
   X(rsqrt, RsqrtBackward0, FLOAT, OUTPUT, 1 / std::sqrt(x), scalar_t(-0.5) * g * (v * v * v))       \
-  X(exp2, Exp2Backward0, FLOAT, OUTPUT, std::exp2(x), g * v * scalar_t(M_LN2))
+  X(exp2, Exp2Backward0, FLOAT, OUTPUT, std::exp2(x), g * v * scalar_t(M_LN2))                     \
+  X(silu, SiluBackward0, FLOAT, INPUT, x / (1 + std::exp(-x)),                                     \
+    g / (1 + std::exp(-v)) * (1 + v * (1 - 1 / (1 + std::exp(-v)))))                             \
+  X(log_sigmoid, LogSigmoidBackward0, FLOAT, INPUT,                                                \
+    std::min(x, scalar_t(0)) - std::log1p(std::exp(-std::abs(x))), g / (1 + std::exp(v)))

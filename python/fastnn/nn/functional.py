@@ -287,6 +287,27 @@ def softplus(input, beta=1.0, threshold=20.0):
     return _C._softplus(_tensor(input, "softplus"), beta, threshold)
 
 
+def silu(input, inplace=False):
+    """x * sigmoid(x) (one fused C++ op, SiluBackward0); in place as torch's with inplace=True."""
+    if not _flag(inplace, "silu", "inplace"):
+        return _C._silu(_tensor(input, "silu"))
+    return input.copy_(_C._silu(input.clone() if input.requires_grad else input))
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps), composed of ops as torch's (the same graph: DivBackward0)."""
+    if out is not None:
+        raise NotImplementedError("[normalize] out= is not supported")
+    eps = _number(eps, "normalize", "eps")
+    denom = _tensor(input, "normalize").norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+    return input / denom
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), computed without overflow (LogSigmoidBackward0)."""
+    return _C._log_sigmoid(_tensor(input, "logsigmoid"))
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("[embedding] max_norm, scale_grad_by_freq and sparse are not supported")
