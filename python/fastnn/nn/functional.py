@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 from fastnn import _C
+from fastnn._errors import named_function as _named_function
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
@@ -294,11 +295,15 @@ def silu(input, inplace=False):
     return input.copy_(_C._silu(input.clone() if input.requires_grad else input))
 
 
+@_named_function
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p along dim, eps), composed of ops as torch's (the same graph: DivBackward0)."""
     if out is not None:
         raise NotImplementedError("[normalize] out= is not supported")
-    eps = _number(eps, "normalize", "eps")
+    p, eps = _number(p, "normalize", "p"), _number(eps, "normalize", "eps")
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in dims):
+        raise TypeError(f"[normalize] dim must be an int or a tuple of ints, got {dim!r}")
     denom = _tensor(input, "normalize").norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
     return input / denom
 
