@@ -83,6 +83,13 @@ int traverse_function_node(const Node& node, visitproc visit, void* arg);
 
 using TensorClass = py::class_<Tensor, TensorPtr>;
 
+// Binds `f` as module function `name` (first argument `input`) and as a Tensor method.
+template <class F, class... Extra>
+void def_op(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
+  m.def(name, f, py::arg("input"), extra...);
+  cls.def(name, f, extra...);
+}
+
 TensorClass bind_tensor(py::module_& m);
 void bind_ops(py::module_& m, TensorClass& cls);
 void bind_autograd(py::module_& m);

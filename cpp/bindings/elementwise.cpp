@@ -10,12 +10,6 @@ using GilRelease = py::call_guard<py::gil_scoped_release>;
 using Unary = TensorPtr (*)(const TensorPtr&);
 using Binary = TensorPtr (*)(const TensorPtr&, const TensorPtr&);
 
-template <class F, class... Extra>
-void def_op(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
-  m.def(name, f, py::arg("input"), extra...);
-  cls.def(name, f, extra...);
-}
-
 // a op b for Tensors or numbers (at least one a Tensor).
 TensorPtr call_binary(Binary op, py::handle a, py::handle b, const char* name) {
   TensorPtr ta = operand(a, name), tb = operand(b, name);

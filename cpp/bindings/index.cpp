@@ -6,13 +6,6 @@
 namespace fastnn::bindings {
 namespace {
 
-// Binds `f` as module function `name` (first argument `input`) and as a Tensor method.
-template <class F, class... Extra>
-void def_op(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
-  m.def(name, f, py::arg("input"), extra...);
-  cls.def(name, f, extra...);
-}
-
 // index_put's `indices`: a tuple or list of Tensors.
 std::vector<TensorPtr> index_tensors(py::handle h, const char* op) {
   FASTNN_CHECK_TYPE(py::isinstance<py::tuple>(h) || py::isinstance<py::list>(h), "[", op,

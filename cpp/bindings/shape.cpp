@@ -7,13 +7,6 @@ namespace {
 
 using GilRelease = py::call_guard<py::gil_scoped_release>;
 
-// Binds `f` as module function `name` (first argument `input`) and as a Tensor method.
-template <class F, class... Extra>
-void def_op(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
-  m.def(name, f, py::arg("input"), extra...);
-  cls.def(name, f, extra...);
-}
-
 py::tuple tuple_of(const std::vector<TensorPtr>& ts) {
   py::tuple r(ts.size());
   for (size_t i = 0; i < ts.size(); ++i) r[i] = py::cast(ts[i]);
