@@ -148,3 +148,17 @@ def gradcheck_op(fn, arrays, **kwargs):
         else:
             inputs.append(fastnn.tensor(a))
     assert fastnn.autograd.gradcheck(fn, inputs, **kwargs)
+
+
+def make_model(m, dtype=None):
+    """Linear(4, 5) -> Tanh -> Linear(5, 2); fastnn's parameters copied from one seeded torch model."""
+    dtype = dtype or torch.float32
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).to(dtype)
+    if m is torch:
+        return ref
+    net = fastnn.nn.Sequential(fastnn.nn.Linear(4, 5), fastnn.nn.Tanh(), fastnn.nn.Linear(5, 2))
+    if dtype == torch.float64:
+        net = net.double()
+    net.load_state_dict({k: fastnn.tensor(v.detach().numpy().copy()) for k, v in ref.state_dict().items()})
+    return net

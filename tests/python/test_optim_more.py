@@ -12,25 +12,11 @@ import numpy as np
 import pytest
 
 import fastnn
-from oracle import torch
+from oracle import make_model, torch
 
 STEPS = 12
 DATA = np.random.default_rng(7).standard_normal((2 * STEPS, 6, 4))
 TARGETS = np.random.default_rng(8).standard_normal((2 * STEPS, 6, 2))
-
-
-def make_model(m, dtype=None):
-    """Linear(4, 5) -> Tanh -> Linear(5, 2); fastnn's parameters copied from one seeded torch model."""
-    dtype = dtype or torch.float32
-    torch.manual_seed(0)
-    ref = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).to(dtype)
-    if m is torch:
-        return ref
-    net = fastnn.nn.Sequential(fastnn.nn.Linear(4, 5), fastnn.nn.Tanh(), fastnn.nn.Linear(5, 2))
-    if dtype == torch.float64:
-        net = net.double()
-    net.load_state_dict({k: fastnn.tensor(v.detach().numpy().copy()) for k, v in ref.state_dict().items()})
-    return net
 
 
 def train(m, net, opt, start, steps, dtype):
