@@ -112,12 +112,24 @@ PYBIND11_MODULE(_C, m) {
       .value("int64", DType::Int64)
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
+      .value("uint8", DType::UInt8)
+      .value("int8", DType::Int8)
+      .value("int16", DType::Int16)
+      .value("int32", DType::Int32)
+      .value("float16", DType::Float16)
+      .value("bfloat16", DType::BFloat16)
       .finalize();
   py::object property = py::module_::import("builtins").attr("property");
   py::object dtype_cls = m.attr("dtype");
   dtype_cls.attr("is_floating_point") = property(py::cpp_function([](DType t) { return is_floating(t); }));
   dtype_cls.attr("itemsize") = property(py::cpp_function([](DType t) { return itemsize(t); }));
+  dtype_cls.attr("is_signed") = property(py::cpp_function([](DType t) { return t != DType::Bool && t != DType::UInt8; }));
 
+  m.def("_get_default_dtype", &default_float_dtype);
+  m.def("_compute_dtype", &compute_dtype);
+  m.def("_set_default_dtype", [](py::handle d) {
+    set_default_float_dtype(cast_arg<DType>(d, "set_default_dtype", "d", "a fastnn.dtype"));
+  });
   m.def("_set_size_class", [](py::object cls) { size_class() = cls; });
   m.def("set_num_threads", [](int n) {
     // libgomp crashes when it cannot start the threads asked for (torch does too): refuse absurd counts.

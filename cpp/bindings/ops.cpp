@@ -77,14 +77,14 @@ TensorPtr clamp_op(const TensorPtr& x, py::handle lo, py::handle hi) {
   bool float_bound = false;
   OptDouble l = bound_arg(lo, "clamp", float_bound), h = bound_arg(hi, "clamp", float_bound);
   py::gil_scoped_release nogil;
-  return clamp(float_bound && !is_floating(x->dtype()) ? to_dtype(x, DType::Float32) : x, l, h);
+  return clamp(float_bound && !is_floating(x->dtype()) ? to_dtype(x, default_float_dtype()) : x, l, h);
 }
 
 // x ** e: a number exponent takes the scalar path (a float one makes an integer input float).
 TensorPtr pow_op(const TensorPtr& x, const TensorPtr& e) {
   if (!e->is_wrapped_number() || e->dtype() == DType::Bool) return pow(x, e);
   if (e->dtype() == DType::Int64) return pow(x, double(*e->data<int64_t>()));
-  return pow(is_floating(x->dtype()) ? x : to_dtype(x, DType::Float32), *e->data<double>());
+  return pow(is_floating(x->dtype()) ? x : to_dtype(x, default_float_dtype()), *e->data<double>());
 }
 
 std::optional<int64_t> opt_dim(py::handle h, const char* op) {
@@ -256,6 +256,12 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   m.def("_arange", &arange, GilRelease());
   m.def("_eye", &eye, GilRelease());
   m.def("_result_type", [](const TensorPtr& a, const TensorPtr& b) { return result_type({a.get(), b.get()}); });
+  // torch's dtype queries: tensors or Python numbers; dtypes.
+  m.def("result_type", [](py::handle a, py::handle b) {
+    return result_type({operand(a, "result_type").get(), operand(b, "result_type").get()});
+  }, py::arg("tensor1"), py::arg("tensor2"));
+  m.def("promote_types", [](DType a, DType b) { return promote(a, b); }, py::arg("type1"), py::arg("type2"));
+  m.def("can_cast", [](DType from, DType to) { return category(from) <= category(to); }, py::arg("from_"), py::arg("to"));
 }
 
 }  // namespace fastnn::bindings

@@ -19,16 +19,30 @@ py::dtype numpy_dtype(DType t) {
     case DType::Int64: return py::dtype::of<int64_t>();
     case DType::Float32: return py::dtype::of<float>();
     case DType::Float64: return py::dtype::of<double>();
+    case DType::UInt8: return py::dtype::of<uint8_t>();
+    case DType::Int8: return py::dtype::of<int8_t>();
+    case DType::Int16: return py::dtype::of<int16_t>();
+    case DType::Int32: return py::dtype::of<int32_t>();
+    case DType::Float16: return py::dtype("float16");
+    case DType::BFloat16: break;  // NumPy has no bfloat16
   }
-  return py::dtype::of<float>();
+  throw TypeError(str("[numpy] Got unsupported ScalarType ", dtype_name(t), " (NumPy has no such type: convert with .float())"));
 }
 
 std::optional<DType> dtype_of_numpy(const py::dtype& d) {
   switch (d.kind()) {
     case 'b': return DType::Bool;
     case 'i':
-    case 'u': return d.itemsize() == 8 && d.kind() == 'i' ? std::optional<DType>(DType::Int64) : std::nullopt;
-    case 'f': return d.itemsize() == 4 ? std::optional<DType>(DType::Float32)
+      switch (d.itemsize()) {
+        case 1: return DType::Int8;
+        case 2: return DType::Int16;
+        case 4: return DType::Int32;
+        case 8: return DType::Int64;
+      }
+      return std::nullopt;
+    case 'u': return d.itemsize() == 1 ? std::optional<DType>(DType::UInt8) : std::nullopt;
+    case 'f': return d.itemsize() == 2 ? std::optional<DType>(DType::Float16)
+                     : d.itemsize() == 4 ? std::optional<DType>(DType::Float32)
                      : d.itemsize() == 8 ? std::optional<DType>(DType::Float64) : std::nullopt;
   }
   return std::nullopt;
@@ -49,7 +63,8 @@ TensorPtr from_numpy(py::array arr, bool copy) {
   auto dt = dtype_of_numpy(arr.dtype());
   if (!dt) {
     if (!copy) throw TypeError(str("[from_numpy] can't convert np.ndarray of type ", std::string(py::str(arr.dtype())),
-                                   ". The only supported types are: float64, float32, int64, and bool."));
+                                   ". The only supported types are: float64, float32, float16, int64, int32, int16, "
+                                   "int8, uint8, and bool."));
     // Copying conversions (tensor()): other ints to int64, other floats to float32.
     char k = arr.dtype().kind();
     py::dtype target = k == 'f' ? py::dtype::of<float>() : (k == 'i' || k == 'u') ? py::dtype::of<int64_t>() : py::dtype();
@@ -93,6 +108,12 @@ py::object item(const TensorPtr& t, const char* op) {
     case DType::Int64: return py::int_(*t->data<int64_t>());
     case DType::Float32: return py::float_(*t->data<float>());
     case DType::Float64: return py::float_(*t->data<double>());
+    case DType::UInt8: return py::int_(*t->data<uint8_t>());
+    case DType::Int8: return py::int_(*t->data<int8_t>());
+    case DType::Int16: return py::int_(*t->data<int16_t>());
+    case DType::Int32: return py::int_(*t->data<int32_t>());
+    case DType::Float16: return py::float_(float(*t->data<Half>()));
+    case DType::BFloat16: return py::float_(float(*t->data<BFloat16>()));
   }
   return py::none();
 }
@@ -152,7 +173,7 @@ ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
     if (!is_tensor(h) && is_sequence_index(h)) h = py::cast(sequence_index(h));
     if (is_tensor(h)) {
       TensorPtr t = h.cast<TensorPtr>();
-      consumed += t->dtype() == DType::Bool ? t->dim() : 1;  // a mask covers its dims; a 0-d bool adds one
+      consumed += (t->dtype() == DType::Bool || t->dtype() == DType::UInt8) ? t->dim() : 1;  // a mask covers its dims; a 0-d bool adds one
       continue;
     }
     consumed++;
@@ -194,9 +215,10 @@ ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
       dim++;
     } else if (is_tensor(h)) {
       TensorPtr t = h.cast<TensorPtr>();
-      if (t->dim() == 0 && t->dtype() == DType::Int64) select_checked(*t->data<int64_t>());
+      if (t->dim() == 0 && (t->dtype() == DType::Int64 || t->dtype() == DType::Int32))
+        select_checked(*to_dtype(t, DType::Int64)->data<int64_t>());
       else if (t->dim() == 0 && t->dtype() == DType::Bool) add_bool(*t->data<bool>());
-      else add_index(t, t->dtype() == DType::Bool ? t->dim() : 1);
+      else add_index(t, (t->dtype() == DType::Bool || t->dtype() == DType::UInt8) ? t->dim() : 1);
     } else if (PyBool_Check(h.ptr())) {
       add_bool(h.ptr() == Py_True);
     } else if (PyIndex_Check(h.ptr())) {
@@ -367,6 +389,12 @@ TensorClass bind_tensor(py::module_& m) {
       .def("double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); }, GilRelease())
       .def("long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); }, GilRelease())
       .def("bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); }, GilRelease())
+      .def("half", [](const TensorPtr& t) { return to_dtype(t, DType::Float16); }, GilRelease())
+      .def("bfloat16", [](const TensorPtr& t) { return to_dtype(t, DType::BFloat16); }, GilRelease())
+      .def("byte", [](const TensorPtr& t) { return to_dtype(t, DType::UInt8); }, GilRelease())
+      .def("char", [](const TensorPtr& t) { return to_dtype(t, DType::Int8); }, GilRelease())
+      .def("short", [](const TensorPtr& t) { return to_dtype(t, DType::Int16); }, GilRelease())
+      .def("int", [](const TensorPtr& t) { return to_dtype(t, DType::Int32); }, GilRelease())
       .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, GilRelease())
       .def("fill_", [](TensorPtr t, py::handle v) {
         TensorPtr s = operand(v, "fill_");
@@ -416,7 +444,7 @@ TensorClass bind_tensor(py::module_& m) {
         return t->dtype() == DType::Bool ? py::int_(v.cast<bool>() ? 1 : 0) : py::int_(v);  // an int, not a bool
       })
       .def("__index__", [](const TensorPtr& t) {
-        FASTNN_CHECK_TYPE(t->dtype() == DType::Int64 || t->dtype() == DType::Bool, "[index] only integer tensors of a single element can be converted to an index");
+        FASTNN_CHECK_TYPE(!is_floating(t->dtype()), "[index] only integer tensors of a single element can be converted to an index");
         return py::int_(item(t, "index"));
       })
       // arithmetic operators (numbers on either side)

@@ -110,7 +110,10 @@ from fastnn._C import (  # noqa: F401  (more elementwise ops: unary, binary, whe
     trunc,
     where,
 )
-from fastnn._dtype import bool, dtype, double, float, float32, float64, int64, long  # noqa: A004
+from fastnn._dtype import (  # noqa: A004
+    bfloat16, bool, double, dtype, finfo, float, float16, float32, float64, half, iinfo, int, int8, int16, int32, int64,
+    long, short, uint8)
+from fastnn._C import can_cast, promote_types, result_type  # noqa: E402
 from fastnn import _size
 from fastnn._size import Size
 from fastnn import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
@@ -184,8 +187,14 @@ _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 
 
 def get_default_dtype():
-    """The dtype of floating-point tensors made without an explicit dtype: always fastnn.float32."""
-    return float32
+    """The dtype of floating-point tensors made without an explicit dtype (float32 unless set_default_dtype)."""
+    return _C._get_default_dtype()
+
+
+def set_default_dtype(d):
+    """Sets the dtype of floating-point values made without one: factories, Python floats in tensor(), int / int,
+    float ops on integers and new layers' parameters. Only floating dtypes, as torch."""
+    _C._set_default_dtype(d)
 
 
 __version__ = "0.1.0"

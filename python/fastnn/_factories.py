@@ -8,9 +8,6 @@ from fastnn import _C
 from fastnn._device import CPU as _CPU, _parse, device as _device
 from fastnn._dtype import bool as _bool, float32, float64, int64
 
-_NUMPY_TO_DTYPE = {np.dtype(np.float32): float32, np.dtype(np.float64): float64, np.dtype(np.int64): int64,
-                   np.dtype(np.bool_): _bool}
-
 
 def _dt(dtype, default, op):
     """dtype, or `default` when None; anything but a fastnn.dtype is a TypeError naming the op."""
@@ -75,26 +72,27 @@ def _size(size, op):
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
     _check_device(device, "empty")
-    return _finish(_C._empty(_size(size, "empty"), _dt(dtype, float32, "empty")), requires_grad)
+    return _finish(_C._empty(_size(size, "empty"), _dt(dtype, _C._get_default_dtype(), "empty")), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
     _check_device(device, "zeros")
-    return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, float32, "zeros")), requires_grad)
+    return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, _C._get_default_dtype(), "zeros")), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
     _check_device(device, "ones")
-    return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, float32, "ones"), "ones"), requires_grad)
+    return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, _C._get_default_dtype(), "ones"), "ones"), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     _check_device(device, "full")
     if dtype is None:
-        dtype = _bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) else float32
+        dtype = (_bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral)
+                 else _C._get_default_dtype())
     if not isinstance(fill_value, numbers.Real):
         raise TypeError(f"[full] fill_value must be a number, got {type(fill_value).__name__}")
-    return _finish(_C._full(_size((size,), "full"), fill_value, _dt(dtype, float32, "full"), "full"), requires_grad)
+    return _finish(_C._full(_size((size,), "full"), fill_value, _dt(dtype, _C._get_default_dtype(), "full"), "full"), requires_grad)
 
 
 def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=None):
@@ -103,17 +101,17 @@ def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=No
         start, end = 0, start
     if dtype is None:
         is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = int64 if is_int else float32
+        dtype = int64 if is_int else _C._get_default_dtype()
     for v, what in ((start, "start"), (end, "end"), (step, "step")):
         if not isinstance(v, numbers.Real):
             raise TypeError(f"[arange] {what} must be a number, got {type(v).__name__}")
-    return _finish(_C._arange(float(start), float(end), float(step), _dt(dtype, float32, "arange")), requires_grad)
+    return _finish(_C._arange(float(start), float(end), float(step), _dt(dtype, _C._get_default_dtype(), "arange")), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     _check_device(device, "eye")
     m = n if m is None else m
-    return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, float32, "eye")), requires_grad)
+    return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, _C._get_default_dtype(), "eye")), requires_grad)
 
 
 def _real(v, op, what):
@@ -131,24 +129,24 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None)
     _check_device(device, "linspace")
     start, end = _real(start, "linspace", "start"), _real(end, "linspace", "end")
     steps = _int64(steps, "linspace", "steps")
-    return _finish(_C._linspace(start, end, steps, _dt(dtype, float32, "linspace")), requires_grad)
+    return _finish(_C._linspace(start, end, steps, _dt(dtype, _C._get_default_dtype(), "linspace")), requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, device=None):
     _check_device(device, "logspace")
     start, end = _real(start, "logspace", "start"), _real(end, "logspace", "end")
     base, steps = _real(base, "logspace", "base"), _int64(steps, "logspace", "steps")
-    return _finish(_C._logspace(start, end, steps, base, _dt(dtype, float32, "logspace")), requires_grad)
+    return _finish(_C._logspace(start, end, steps, base, _dt(dtype, _C._get_default_dtype(), "logspace")), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     _check_device(device, "randn")
-    return _finish(_C._randn(_size(size, "randn"), _dt(dtype, float32, "randn"), generator), requires_grad)
+    return _finish(_C._randn(_size(size, "randn"), _dt(dtype, _C._get_default_dtype(), "randn"), generator), requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     _check_device(device, "rand")
-    return _finish(_C._rand(_size(size, "rand"), _dt(dtype, float32, "rand"), generator), requires_grad)
+    return _finish(_C._rand(_size(size, "rand"), _dt(dtype, _C._get_default_dtype(), "rand"), generator), requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, requires_grad=False, device=None):
@@ -184,7 +182,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_gra
             raise TypeError(f"[normal] {what} must be a number or a Tensor, got {type(v).__name__}")
     if size is None:
         raise TypeError("[normal] with a float mean and std, the size argument is required")
-    return _finish(_C._normal_size(float(mean), float(std), _size((size,), "normal"), _dt(dtype, float32, "normal"),
+    return _finish(_C._normal_size(float(mean), float(std), _size((size,), "normal"), _dt(dtype, _C._get_default_dtype(), "normal"),
                                    generator), requires_grad)
 
 
@@ -237,7 +235,7 @@ def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None
 
 
 def from_numpy(array):
-    """A tensor sharing the NumPy array's memory (float32, float64, int64 or bool)."""
+    """A tensor sharing the NumPy array's memory (float64, float32, float16, int64, int32, int16, int8, uint8 or bool)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"[from_numpy] expected np.ndarray (got {type(array).__name__})")
     return _C._from_numpy(array, False)
@@ -261,6 +259,7 @@ def _has_huge_int(data):
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
     _check_device(device, "tensor")
+    python_floats = False  # floats from Python numbers take the default dtype
     if isinstance(data, _C.Tensor):
         t = data.detach().clone()
     else:
@@ -278,10 +277,13 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             # Python floats take the default dtype (unless float64 was asked for: no rounding through float32)
             if arr.dtype.kind == "f" and dtype != float64 and not (arr.dtype == np.float64 and _holds_float64(data)):
                 arr = arr.astype(np.float32)
+                python_floats = True
         if arr.dtype == np.uint64 and arr.size and int(arr.max()) > _INT64_MAX:
             # NumPy picks uint64 for ints in [2**63, 2**64): int64 would wrap them to negatives.
             raise ValueError(f"[tensor] value {int(arr.max())} does not fit in int64")
         t = _C._from_numpy(arr, True)
+    if dtype is None and python_floats:
+        dtype = _C._get_default_dtype()
     if dtype is not None and t.dtype != dtype:
         if not isinstance(dtype, type(float32)):
             raise TypeError(f"[tensor] dtype must be a fastnn.dtype, got {dtype!r}")

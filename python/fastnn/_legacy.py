@@ -1,6 +1,5 @@
 """The older API that tutorials still use: fastnn.Tensor(data or sizes), the typed tensor classes
-(FloatTensor, LongTensor, ...) as constructors and in isinstance, Tensor.type(), the .int()/.byte()/.half()
-conversions (refused: fastnn has no int32/uint8/float16) and autograd.Variable.
+(FloatTensor, LongTensor, ByteTensor, ...) as constructors and in isinstance, Tensor.type() and autograd.Variable.
 
 torch's names are kept exactly (x.type() is 'torch.FloatTensor'), so scripts that compare them still work."""
 
@@ -11,19 +10,14 @@ import numpy as np
 
 from fastnn import _C, _factories
 from fastnn._C import Tensor
-from fastnn._dtype import bool as _bool, float32, float64, int64
+from fastnn import _dtype
 from fastnn._size import Size
 
-_DTYPES = ", ".join(d.name for d in (float32, float64, int64, _bool))
-# torch's legacy classes: the dtype fastnn has for each, or the name of the dtype it lacks.
-_CLASSES = {"FloatTensor": float32, "DoubleTensor": float64, "LongTensor": int64, "BoolTensor": _bool,
-            "ByteTensor": "uint8", "CharTensor": "int8", "ShortTensor": "int16", "IntTensor": "int32",
-            "HalfTensor": "float16", "BFloat16Tensor": "bfloat16"}
-_TYPE_NAMES = {v: k for k, v in _CLASSES.items() if not isinstance(v, str)}
-
-
-def _missing(dtype_name, op):
-    return TypeError(f"[{op}] fastnn has no {dtype_name} dtype (it has {_DTYPES})")
+# torch's legacy classes and their dtypes.
+_CLASSES = {"FloatTensor": _dtype.float32, "DoubleTensor": _dtype.float64, "LongTensor": _dtype.int64,
+            "BoolTensor": _dtype.bool, "ByteTensor": _dtype.uint8, "CharTensor": _dtype.int8, "ShortTensor": _dtype.int16,
+            "IntTensor": _dtype.int32, "HalfTensor": _dtype.float16, "BFloat16Tensor": _dtype.bfloat16}
+_TYPE_NAMES = {v: k for k, v in _CLASSES.items()}
 
 
 def _new(cls_name, dtype, args, kwargs):
@@ -37,14 +31,14 @@ def _new(cls_name, dtype, args, kwargs):
 
 def _build(cls_name, dtype, args, kwargs):
     """torch's legacy constructor: () empty, (tensor) an alias, (sizes...) uninitialised, (data) a copy; device=
-    is its only keyword. dtype None: fastnn.Tensor's (float32, and an alias of a tensor of any dtype)."""
+    is its only keyword. dtype None: fastnn.Tensor's (the default dtype, and an alias of a tensor of any dtype)."""
     for k in kwargs:
         if k != "device":
             raise TypeError(f"[{cls_name}] got an unexpected keyword argument '{k}' (the legacy constructor takes "
                             "device= only)")
     _factories._check_device(kwargs.get("device"), cls_name)
     if not args:
-        return _factories.empty(0, dtype=dtype or float32)
+        return _factories.empty(0, dtype=dtype or _C._get_default_dtype())
     first = args[0]
     if len(args) == 1 and isinstance(first, Tensor):
         if dtype is not None and first.dtype != dtype:
@@ -52,9 +46,9 @@ def _build(cls_name, dtype, args, kwargs):
         return first
     if len(args) == 1 and isinstance(first, Size) or all(
             isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
-        return _factories.empty(*args, dtype=dtype or float32)
+        return _factories.empty(*args, dtype=dtype or _C._get_default_dtype())
     if len(args) == 1 and isinstance(first, (list, tuple, np.ndarray)):
-        return _factories.tensor(first, dtype=dtype or float32)
+        return _factories.tensor(first, dtype=dtype or _C._get_default_dtype())
     got = ", ".join(type(a).__name__ for a in args)
     raise TypeError(f"[{cls_name}] expected sizes (ints), a sequence of data or a tensor, got ({got})")
 
@@ -70,8 +64,6 @@ class _TensorType(type):
         return sub is cls
 
     def __call__(cls, *args, **kwargs):
-        if isinstance(cls.dtype, str):
-            raise _missing(cls.dtype, cls.__name__)
         return _new(cls.__name__, cls.dtype, args, kwargs)
 
     def __repr__(cls):
@@ -85,7 +77,7 @@ _pybind_init = Tensor.__init__
 
 
 def _init(self, *args, **kwargs):
-    """fastnn.Tensor(...): torch's legacy constructor, float32 unless given a tensor (which it aliases). Subclasses
+    """fastnn.Tensor(...): torch's legacy constructor, the default dtype unless given a tensor (which it aliases). Subclasses
     (nn.Parameter) construct from a tensor only, as before."""
     if type(self) is not Tensor:
         _pybind_init(self, *args, **kwargs)
@@ -101,11 +93,9 @@ def _dtype_of(t, op):
     if isinstance(t, _C.dtype):
         return t
     if isinstance(t, _TensorType):
-        if isinstance(t.dtype, str):
-            raise _missing(t.dtype, op)
         return t.dtype
     if t is Tensor:
-        return float32
+        return _C._get_default_dtype()
     if isinstance(t, str):
         module, _, name = t.rpartition(".")
         if module in ("torch.cuda", "fastnn.cuda"):
@@ -128,18 +118,7 @@ def _type(self, dtype=None, non_blocking=False, **kwargs):
     return self._to_dtype(_dtype_of(dtype, "type"))
 
 
-def _refused(dtype_name, method):
-    def convert(self, memory_format=None):
-        raise _missing(dtype_name, method)
-
-    convert.__name__ = convert.__qualname__ = method
-    return convert
-
-
 Tensor.type = _type
-for _method, _missing_dtype in (("byte", "uint8"), ("char", "int8"), ("short", "int16"), ("int", "int32"),
-                                ("half", "float16"), ("bfloat16", "bfloat16")):
-    setattr(Tensor, _method, _refused(_missing_dtype, _method))
 
 
 class _VariableMeta(type):

@@ -12,10 +12,14 @@ As torch, out= is refused when autograd would have to record (grad mode on and a
 import warnings
 
 from fastnn import _C
+from fastnn import _dtype as _dt
 from fastnn._dtype import bool as _bool, float32, float64, int64
 
-_SCALAR_NAME = {float32: "Float", float64: "Double", int64: "Long", _bool: "Bool"}
-_CPP_NAME = {float32: "float", float64: "double", int64: "long int", _bool: "bool"}
+_SCALAR_NAME = {float32: "Float", float64: "Double", int64: "Long", _bool: "Bool", _dt.float16: "Half",
+                _dt.bfloat16: "BFloat16", _dt.uint8: "Byte", _dt.int8: "Char", _dt.int16: "Short", _dt.int32: "Int"}
+_CPP_NAME = {float32: "float", float64: "double", int64: "long int", _bool: "bool", _dt.float16: "c10::Half",
+             _dt.bfloat16: "c10::BFloat16", _dt.uint8: "unsigned char", _dt.int8: "signed char", _dt.int16: "short int",
+             _dt.int32: "int"}
 
 _KINDS = {
     "add": "cast", "sub": "cast", "mul": "cast", "div": "cast", "pow": "cast",

@@ -2,22 +2,23 @@
 
 import copy
 
-from fastnn import _C, _tensor_str
+from fastnn import _C, _dtype, _tensor_str
 from fastnn._C import Tensor
 from fastnn._device import CPU as _CPU
-from fastnn._dtype import _DEFAULT_FOR_KIND
 
 
 
 
 def _repr(self, prefix="tensor("):
-    values = self.detach().numpy()
+    t = self.detach()
+    # Values are formatted from float32 for the 16-bit floats (NumPy has no bfloat16).
+    values = (t.float() if t.dtype in (_dtype.float16, _dtype.bfloat16) else t).numpy()
     suffixes = []
     if self.grad_fn is not None:
         suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
     elif self.requires_grad:
         suffixes.append("requires_grad=True")
-    is_default = _DEFAULT_FOR_KIND[values.dtype.kind] == self.dtype
+    is_default = self.dtype in (_C._get_default_dtype(), _dtype.int64, _dtype.bool)
     return _tensor_str.format_tensor(values, dtype_repr=repr(self.dtype), is_default_dtype=is_default,
                                      suffixes=suffixes, prefix=prefix)
 
@@ -178,7 +179,8 @@ def _array(self, dtype=None, copy=None):
 
 
 def _tolist(self):
-    return self.detach().numpy().tolist()
+    t = self.detach()
+    return (t.float() if t.dtype == _dtype.bfloat16 else t).numpy().tolist()  # NumPy has no bfloat16
 
 
 _methods = {

@@ -41,8 +41,10 @@ from fastnn._C import Tensor
 _FORMAT_VERSION = "1"
 _MAX_HEADER = 100_000_000  # safetensors' own limit on the JSON header
 _MAX_DEPTH = 200
-_SAFE_TO_NP = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "BOOL": np.bool_}
-_NAME_TO_NP = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
+_SAFE_TO_NP = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "BOOL": np.bool_, "F16": np.float16,
+               "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8}
+_NAME_TO_NP = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_, "float16": np.float16,
+               "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8}
 _NP_TO_SAFE = {np.dtype(v): k for k, v in _SAFE_TO_NP.items()}
 _NP_TO_NAME = {np.dtype(v): k for k, v in _NAME_TO_NP.items()}
 _WRITE_CHUNK = 1 << 22
@@ -163,6 +165,9 @@ class _Encoder:
     def _tensor(self, t, path):
         # A C-ordered copy: the file holds the values as they are now (np.ascontiguousarray
         # would turn 0-d into 1-d).
+        if t.dtype.name == "bfloat16":
+            raise TypeError(f"[save] bfloat16 tensors cannot be saved yet (at {'.'.join(map(str, path)) or 'the top'}); "
+                            "convert them with .float() first")
         arr = np.array(t.detach().numpy(), order="C", copy=True)
         if arr.dtype not in _NP_TO_SAFE:
             raise TypeError(f"[save] unsupported tensor dtype {arr.dtype}")
@@ -424,7 +429,7 @@ def _parse_header(raw, data_len, name):
             _fail(name, f"tensor '{key}' has a malformed entry")
         dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
         if not isinstance(dtype, str) or dtype not in _SAFE_TO_NP:
-            _fail(name, f"tensor '{key}' has dtype {dtype!r}; fastnn reads F32, F64, I64 and BOOL")
+            _fail(name, f"tensor '{key}' has dtype {dtype!r}; fastnn reads {', '.join(_SAFE_TO_NP)}")
         if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
             _fail(name, f"tensor '{key}' has an invalid shape {shape!r}")
         if not (

@@ -264,8 +264,9 @@ def test_module_to_cpu_cuda_and_dtypes():
         ours.to("cuda")
     with pytest.raises(RuntimeError, match=r"^\[cuda\] device 'cuda' " + NO_DEVICE):
         ours.cuda()
-    with pytest.raises(TypeError, match=r"^\[half\] fastnn has no float16 dtype"):
-        ours.half()
+    for method, dtype in (("half", "float16"), ("bfloat16", "bfloat16")):
+        assert getattr(ours, method)() is ours and getattr(theirs, method)() is theirs
+        assert ours.weight.dtype is getattr(fastnn, dtype) and theirs.weight.dtype is getattr(torch, dtype)
 
 
 def test_module_to_keeps_parameters_and_converts_values():

@@ -383,7 +383,7 @@ def _ours(structure, tensors=None):
             b"\0" * 12,
             "overlaps",
         ),
-        ({"x": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4, "dtype 'F16'"),
+        ({"x": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4, "dtype 'BF16'"),
         (
             {"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}},
             b"\0" * 4,

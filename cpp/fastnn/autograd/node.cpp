@@ -24,6 +24,12 @@ const char* type_name(DType t) {
     case DType::Int64: return "LongTensor";
     case DType::Float32: return "FloatTensor";
     case DType::Float64: return "DoubleTensor";
+    case DType::UInt8: return "ByteTensor";
+    case DType::Int8: return "CharTensor";
+    case DType::Int16: return "ShortTensor";
+    case DType::Int32: return "IntTensor";
+    case DType::Float16: return "HalfTensor";
+    case DType::BFloat16: return "BFloat16Tensor";
   }
   return "Tensor";
 }

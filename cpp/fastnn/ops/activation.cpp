@@ -108,9 +108,10 @@ class SoftmaxBackward : public Node {
 
 TensorPtr softmax_op(const TensorPtr& x_in, int64_t dim, bool log) {
   check_defined(x_in, log ? "log_softmax" : "softmax");
+  if (any_storage_dtype({&x_in})) return narrowed(softmax_op(widened(x_in), dim, log), x_in->dtype());
   const char* op = log ? "log_softmax" : "softmax";
   dim = wrap_dim(dim, x_in->dim(), op);
-  TensorPtr x = is_floating(x_in->dtype()) ? x_in : cast(x_in, DType::Float32);
+  TensorPtr x = is_floating(x_in->dtype()) ? x_in : cast(x_in, default_float_dtype());
   TensorPtr y;
   {
     GradModeGuard no_grad(false);
@@ -146,6 +147,7 @@ class ActivationBackward : public Node {
 template <class Fwd, class Bwd>
 TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Fwd fwd, Bwd bwd) {
   check_defined(x, op);
+  if (any_storage_dtype({&x})) return narrowed(activation(op, node, widened(x), fwd, bwd), x->dtype());
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ", dtype_name(x->dtype()));
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {

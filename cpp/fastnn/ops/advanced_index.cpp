@@ -46,18 +46,20 @@ IndexPlan plan_index(const Shape& shape, const std::vector<TensorPtr>& indices, 
   const int64_t nd = int64_t(shape.size());
   std::vector<TensorPtr> tensors;
   int64_t d = 0;
-  for (const TensorPtr& t : indices) {
+  for (TensorPtr t : indices) {
     if (!t) {
       ++d;
       continue;
     }
-    FASTNN_CHECK_INDEX(t->dtype() == DType::Int64 || t->dtype() == DType::Bool, "[", op,
-                       "] tensors used as indices must be long, int, byte or bool tensors, got ", dtype_name(t->dtype()));
-    if (t->dtype() == DType::Int64) {
+    const DType dt = t->dtype();
+    FASTNN_CHECK_INDEX(dt == DType::Int64 || dt == DType::Int32 || dt == DType::UInt8 || dt == DType::Bool, "[", op,
+                       "] tensors used as indices must be long, int, byte or bool tensors, got ", dtype_name(dt));
+    if (dt == DType::Int64 || dt == DType::Int32) {
       plan.dims.push_back(d++);
-      tensors.push_back(t->detach());
+      tensors.push_back(cast(t->detach(), DType::Int64));
       continue;
     }
+    if (dt == DType::UInt8) t = cast(t, DType::Bool);  // a byte tensor is a mask (torch's deprecated form)
     FASTNN_CHECK_INDEX(t->dim() > 0, "[", op, "] a 0-dim bool index is only supported through x[True] / x[False]");
     FASTNN_CHECK_INDEX(d + t->dim() <= nd, "[", op, "] too many indices for tensor of dimension ", nd, " (got ",
                        d + t->dim(), ")");

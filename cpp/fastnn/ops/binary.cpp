@@ -19,10 +19,11 @@ template <class Kernel>
 TensorPtr binary_forward(const TensorPtr& a, const TensorPtr& b, DType compute, DType out_dtype, const char* op,
                          const Kernel& kernel) {
   Shape shape = broadcast_shapes(a->shape(), b->shape(), op);
-  TensorPtr ac = cast(a, compute), bc = cast(b, compute);
-  TensorPtr out = Tensor::empty(shape, out_dtype, op);
+  // A storage dtype computes in its compute dtype (the kernel dispatches on its operands' dtype).
+  TensorPtr ac = cast(a, compute_dtype(compute)), bc = cast(b, compute_dtype(compute));
+  TensorPtr out = Tensor::empty(shape, compute_dtype(out_dtype), op);
   kernel(*out, *ac, *bc);
-  return out;
+  return cast(out, out_dtype);
 }
 
 // Records a node whose input gradients need only the output gradient (add, sub).
@@ -135,7 +136,7 @@ void check_not_bool(const TensorPtr& a, const TensorPtr& b, const char* op) {
 template <class F>
 TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType compute, const F& f) {
   return binary_forward(a, b, compute, compute, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
-    FASTNN_DISPATCH_NUMERIC(compute, op, [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
+    FASTNN_DISPATCH_NUMERIC(x.dtype(), op, [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
   });
 }
 
@@ -151,7 +152,7 @@ DType result_type(std::initializer_list<const Tensor*> operands) {
     best[cls] = have[cls] ? promote(best[cls], t->dtype()) : t->dtype();
     have[cls] = 1;
   }
-  if (have[2] && best[2] == DType::Float64) best[2] = DType::Float32;  // Python floats use the default dtype
+  if (have[2] && best[2] == DType::Float64) best[2] = default_float_dtype();  // Python floats use the default dtype
   DType r = DType::Bool;
   bool any = false;
   for (int cls = 0; cls < 3; ++cls) {
@@ -250,7 +251,7 @@ TensorPtr div(const TensorPtr& a, const TensorPtr& b) {
   check_defined(a, "div");
   check_defined(b, "div", "other");
   DType dt = result_type({a.get(), b.get()});
-  if (!is_floating(dt)) dt = DType::Float32;  // true division
+  if (!is_floating(dt)) dt = default_float_dtype();  // true division
   return product(ProductBackward::Div, a, b, arith(a, b, "div", dt, DivF{}));
 }
 
@@ -275,7 +276,7 @@ TensorPtr compare(const TensorPtr& a, const TensorPtr& b, CompareOp op) {
   check_defined(b, name, "other");
   DType dt = result_type({a.get(), b.get()});
   return binary_forward(a, b, dt, DType::Bool, name, [&](Tensor& out, const Tensor& x, const Tensor& y) {
-    FASTNN_DISPATCH_ALL(dt, name, [&] {
+    FASTNN_DISPATCH_ALL(x.dtype(), name, [&] {
       switch (op) {
         case CompareOp::Eq: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p == q; }); break;
         case CompareOp::Ne: map_binary<scalar_t, bool>(out, x, y, [](scalar_t p, scalar_t q) { return p != q; }); break;
@@ -303,7 +304,9 @@ void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, cons
   DType dt = result_type({self.get(), other.get()});
   FASTNN_CHECK_TYPE(category(dt) <= category(self->dtype()), "[", op, "] result type ", dtype_name(dt),
                     " can't be cast to the desired output type ", dtype_name(self->dtype()));
-  if (dt != self->dtype()) {  // compute in the promoted dtype and round once, as torch (float32 x *= float64 y)
+  // Compute in the promoted dtype and round once, as torch (float32 x *= float64 y); a storage dtype
+  // computes in its compute dtype.
+  if (dt != self->dtype() || is_storage_dtype(dt)) {
     inplace_with_history(self, op, false, out_of_place);
     return;
   }

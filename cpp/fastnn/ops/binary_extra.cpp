@@ -24,6 +24,8 @@ void check_operands(const TensorPtr& a, const TensorPtr& b, const char* op) {
 template <bool WithBool = false, class Make>
 TensorPtr binary_op(const TensorPtr& a, const TensorPtr& b, DType dt, const char* op, const Make& make) {
   Shape shape = broadcast_shapes(a->shape(), b->shape(), op);
+  const DType storage = dt;  // a storage dtype computes in its compute dtype and rounds once
+  dt = compute_dtype(dt);
   TensorPtr ac = cast(a, dt), bc = cast(b, dt);
   TensorPtr out = Tensor::empty(shape, dt, op);
   auto run = [&](auto zero) {
@@ -37,7 +39,7 @@ TensorPtr binary_op(const TensorPtr& a, const TensorPtr& b, DType dt, const char
     }
   }
   FASTNN_DISPATCH_NUMERIC(dt, op, [&] { run(scalar_t(0)); });
-  return out;
+  return cast(out, storage);
 }
 
 // True when every element of the bool tensor t is true (an empty t included).
@@ -289,7 +291,7 @@ TensorPtr floor_divide(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr atan2(const TensorPtr& a, const TensorPtr& b) {
   check_operands(a, b, "atan2");
   DType dt = result_type({a.get(), b.get()});
-  if (!is_floating(dt)) dt = DType::Float32;
+  if (!is_floating(dt)) dt = default_float_dtype();
   TensorPtr out = binary_op(a, b, dt, "atan2", Atan2F{});
   if (any_requires_grad({&a, &b})) record(std::make_shared<Atan2Backward>(a, b), {&a, &b}, {&out});
   return out;
@@ -311,12 +313,14 @@ TensorPtr isclose(const TensorPtr& a, const TensorPtr& b, double rtol, double at
                     dtype_name(b->dtype()));
   FASTNN_CHECK(rtol >= 0, "[", op, "] rtol must be greater than or equal to zero, but got ", rtol);
   FASTNN_CHECK(atol >= 0, "[", op, "] atol must be greater than or equal to zero, but got ", atol);
+  if (is_storage_dtype(a->dtype())) return isclose(cast(a, compute_dtype(a->dtype())), cast(b, compute_dtype(a->dtype())), rtol, atol, equal_nan, op);
   TensorPtr out = Tensor::empty(broadcast_shapes(a->shape(), b->shape(), op), DType::Bool, op);
   switch (a->dtype()) {
     case DType::Bool: isclose_kernel<bool, float>(*out, *a, *b, rtol, atol, equal_nan); break;
     case DType::Int64: isclose_kernel<int64_t, float>(*out, *a, *b, rtol, atol, equal_nan); break;
     case DType::Float32: isclose_kernel<float, float>(*out, *a, *b, rtol, atol, equal_nan); break;
     case DType::Float64: isclose_kernel<double, double>(*out, *a, *b, rtol, atol, equal_nan); break;
+    default: break;  // storage dtypes were converted above
   }
   return out;
 }

@@ -181,6 +181,8 @@ class ConvolutionBackward : public Node {
 
 TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
                  IntList dilation, int64_t groups) {
+  if (input && any_storage_dtype({&input, &weight, &bias}))
+    return narrowed(conv2d(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups), input->dtype());
   FASTNN_CHECK(input->dim() == 3 || input->dim() == 4, "[conv2d] expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got ",
                input->dim(), "-D input of shape ", input->shape());
   FASTNN_CHECK(weight->dim() == 4, "[conv2d] expected 4-D weight (out_channels, in_channels/groups, kH, kW), got shape ",

@@ -18,9 +18,9 @@ void copy_data(Tensor& dst, const Tensor& src) {
     std::memcpy(dst.raw_mutable_data(), src.raw_data(), size_t(dst.numel()) * itemsize(dst.dtype()));
     return;
   }
-  FASTNN_DISPATCH_ALL(dst.dtype(), "copy_", [&] {
+  FASTNN_DISPATCH_EVERY(dst.dtype(), "copy_", [&] {
     using out_t = scalar_t;
-    FASTNN_DISPATCH_ALL(src.dtype(), "copy_", [&] {
+    FASTNN_DISPATCH_EVERY(src.dtype(), "copy_", [&] {
       map_unary<scalar_t, out_t>(dst, src, [](scalar_t v) { return convert<out_t>(v); });
     });
   });
@@ -166,7 +166,7 @@ void fill_(TensorPtr& self, const TensorPtr& value, const char* op) {
     for (int64_t d = 0; d < self->dim(); ++d)
       if (self->strides()[d] == 0 && self->shape()[d] > 1) dst = slice(dst, d, 0, 1, 1);
   }
-  FASTNN_DISPATCH_ALL(self->dtype(), op, [&] {
+  FASTNN_DISPATCH_BY_SIZE(self->dtype(), [&] {
     scalar_t v = *vt->data<scalar_t>();
     map_unary<scalar_t, scalar_t>(*dst, *vt, [v](scalar_t) { return v; });
   });

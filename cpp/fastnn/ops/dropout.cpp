@@ -33,6 +33,7 @@ void check_p(double p, const char* op) {
 
 TensorPtr dropout(const TensorPtr& x, double p, bool train) {
   check_defined(x, "dropout");
+  if (any_storage_dtype({&x})) return narrowed(dropout(widened(x), p, train), x->dtype());
   check_p(p, "dropout");
   if (!train || p == 0) return x;
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[dropout] expected a floating-point input, got ", dtype_name(x->dtype()));

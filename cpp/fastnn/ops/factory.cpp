@@ -33,8 +33,8 @@ TensorPtr full(const Shape& shape, double value, DType dtype) {
   FASTNN_CHECK(dtype != DType::Int64 || fits_int64(value), "[full] value ", value,
                " cannot be converted to type int64 without overflow");
   TensorPtr t = Tensor::empty(shape, dtype, "full");
-  FASTNN_DISPATCH_ALL(dtype, "full", [&] {
-    scalar_t v = static_cast<scalar_t>(value);
+  FASTNN_DISPATCH_EVERY(dtype, "full", [&] {
+    scalar_t v = convert<scalar_t>(value);
     fill_with<scalar_t>(*t, [v](int64_t) { return v; });
   });
   return t;
@@ -43,7 +43,7 @@ TensorPtr full(const Shape& shape, double value, DType dtype) {
 TensorPtr full(const Shape& shape, const TensorPtr& value, DType dtype, const char* op) {
   TensorPtr v = scalar_as(value, dtype, op);
   TensorPtr t = Tensor::empty(shape, dtype, op);
-  FASTNN_DISPATCH_ALL(dtype, op, [&] {
+  FASTNN_DISPATCH_BY_SIZE(dtype, [&] {
     scalar_t x = *v->data<scalar_t>();
     fill_with<scalar_t>(*t, [x](int64_t) { return x; });
   });
@@ -64,6 +64,7 @@ TensorPtr int_scalar_tensor(int64_t value, bool wrapped_number) {
 }
 
 TensorPtr arange(double start, double end, double step, DType dtype) {
+  if (is_storage_dtype(dtype)) return cast(arange(start, end, step, compute_dtype(dtype)), dtype);
   if (dtype == DType::Int64) {  // an integer range truncates its bounds and step first, as torch does
     start = std::trunc(start);
     end = std::trunc(end);
@@ -92,6 +93,7 @@ namespace {
 template <class F>
 TensorPtr spaced(double start, double end, int64_t steps, DType dtype, const char* op, bool fused, const F& map) {
   FASTNN_CHECK(steps >= 0, "[", op, "] number of steps must be non-negative");
+  if (is_storage_dtype(dtype)) return cast(spaced(start, end, steps, compute_dtype(dtype), op, fused, map), dtype);
   TensorPtr t = Tensor::empty({steps}, dtype, op);
   FASTNN_DISPATCH_NUMERIC(dtype, op, [&] {
     using step_t = std::conditional_t<std::is_floating_point_v<scalar_t>, scalar_t, double>;
@@ -121,9 +123,9 @@ TensorPtr eye(int64_t n, int64_t m, DType dtype) {
   FASTNN_CHECK(n >= 0 && m >= 0, "[eye] n and m must be non-negative, got n=", n, ", m=", m);
   TensorPtr t = Tensor::empty({n, m}, dtype, "eye");  // (size errors name eye, not zeros)
   std::memset(t->raw_mutable_data(), 0, size_t(t->numel()) * itemsize(dtype));
-  FASTNN_DISPATCH_ALL(dtype, "eye", [&] {
+  FASTNN_DISPATCH_EVERY(dtype, "eye", [&] {
     scalar_t* p = t->mutable_data<scalar_t>();
-    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = scalar_t(1);
+    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = convert<scalar_t>(1);
   });
   return t;
 }

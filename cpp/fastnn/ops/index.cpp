@@ -97,11 +97,12 @@ void scatter_add_rows(const T* grad, T* out, const int64_t* index, int64_t outer
 
 }  // namespace
 
-TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index) {
+TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index_in) {
   check_defined(t, "index_select");
-  check_defined(index, "index_select", "index");
-  FASTNN_CHECK_TYPE(index->dtype() == DType::Int64, "[index_select] expected an int64 index tensor, got ",
-                    dtype_name(index->dtype()));
+  check_defined(index_in, "index_select", "index");
+  FASTNN_CHECK_TYPE(index_in->dtype() == DType::Int64 || index_in->dtype() == DType::Int32,
+                    "[index_select] expected an int64 or int32 index tensor, got ", dtype_name(index_in->dtype()));
+  TensorPtr index = cast(index_in, DType::Int64);
   FASTNN_CHECK(index->dim() <= 1, "[index_select] index must be 0-d or 1-d, got shape ", index->shape());
   int64_t nd = std::max<int64_t>(t->dim(), 1);
   dim = wrap_dim(dim, t->dim(), "index_select");
@@ -126,7 +127,7 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index) 
   Shape out_shape = src->shape();
   out_shape[dim] = n_idx;
   TensorPtr out = Tensor::empty(out_shape, src->dtype(), "index_select");
-  FASTNN_DISPATCH_ALL(src->dtype(), "index_select", [&] {
+  FASTNN_DISPATCH_BY_SIZE(src->dtype(), [&] {
     gather_rows<scalar_t>(src->data<scalar_t>(), out->mutable_data<scalar_t>(), ip, outer, n_src, n_idx, inner);
   });
   if (t->dim() == 0) out = reshape(out, index->dim() == 0 ? Shape{} : Shape{n_idx});
@@ -149,12 +150,14 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index) 
 
 namespace fastnn {
 
-TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices, std::optional<int64_t> padding_idx) {
+TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices_in, std::optional<int64_t> padding_idx) {
   check_defined(weight, "embedding", "weight");
-  check_defined(indices, "embedding");
+  check_defined(indices_in, "embedding");
+  if (any_storage_dtype({&weight})) return narrowed(embedding(widened(weight), indices_in, padding_idx), weight->dtype());
+  const TensorPtr indices = indices_in->dtype() == DType::Int32 ? cast(indices_in, DType::Int64) : indices_in;
   FASTNN_CHECK(weight->dim() == 2, "[embedding] expected a 2-D weight (num_embeddings, embedding_dim), got shape ",
                weight->shape());
-  FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding] expected int64 indices, got ", dtype_name(indices->dtype()));
+  FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding] expected int64 or int32 indices, got ", dtype_name(indices->dtype()));
   int64_t num = weight->shape()[0], dim = weight->shape()[1];
   TensorPtr idx = contiguous(reshape(indices, {-1}));
   const int64_t* ip = idx->data<int64_t>();

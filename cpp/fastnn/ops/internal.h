@@ -54,13 +54,37 @@ inline bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 922
 
 // v as T; a floating value with no int64 value (nan, inf, beyond 2^63) becomes INT64_MIN, what torch gives
 // on x86, instead of C++'s undefined behaviour.
+// Narrower ints take a floating value through int64 and wrap (what torch's casts give on x86); the
+// 16-bit floats go through float32, rounding to nearest even.
 template <class T, class S> T convert(S v) {
-  if constexpr (std::is_same_v<T, int64_t> && std::is_floating_point_v<S>) return fits_int64(v) ? T(v) : INT64_MIN;
+  constexpr bool half_s = std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>;
+  constexpr bool half_t = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
+  if constexpr (half_s && !std::is_same_v<S, T>) return convert<T>(float(v));
+  else if constexpr (half_t) return T(float(v));
+  else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> && std::is_floating_point_v<S>)
+    return T(fits_int64(v) ? int64_t(v) : INT64_MIN);
   else return static_cast<T>(v);
 }
 
 // `t`'s values converted to `dtype` with no autograd record (t itself when already that dtype).
 TensorPtr cast(const TensorPtr& t, DType dtype);
+
+// ---- storage dtypes (uint8, int8, int16, int32, float16, bfloat16): kernels exist only for the
+// compute dtypes, so an op computes on inputs converted to compute_dtype() and rounds back ----
+inline bool any_storage_dtype(std::initializer_list<const TensorPtr*> ts) {
+  for (const TensorPtr* t : ts)
+    if (*t && is_storage_dtype((*t)->dtype())) return true;
+  return false;
+}
+// `t` in its compute dtype through a recorded conversion (gradients flow back in t's dtype).
+inline TensorPtr widened(const TensorPtr& t) {
+  return t && is_storage_dtype(t->dtype()) ? to_dtype(t, compute_dtype(t->dtype())) : t;
+}
+// A result `r` computed in compute_dtype(target) rounded to the storage dtype `target` (recorded);
+// any other result (bool, int64 indices, a true division's float) is returned as it is.
+inline TensorPtr narrowed(const TensorPtr& r, DType target) {
+  return is_storage_dtype(target) && r->dtype() == compute_dtype(target) ? to_dtype(r, target) : r;
+}
 // The 0-d tensor `value` as a `dtype` scalar; a floating value with no int64 value is an error naming `op`.
 TensorPtr scalar_as(const TensorPtr& value, DType dtype, const char* op);
 // An in-place op computed out of place: `compute` returns the result, which is written into self.

@@ -106,6 +106,7 @@ class BmmBackward : public Node {
 TensorPtr mm(const TensorPtr& a, const TensorPtr& b) {
   check_defined(a, "mm");
   check_defined(b, "mm", "mat2");
+  if (any_storage_dtype({&a, &b})) return narrowed(mm(widened(a), widened(b)), a->dtype());
   check_mm(a, b, "mm");
   TensorPtr c = mm_forward(a, b);
   if (any_requires_grad({&a, &b})) record(std::make_shared<MatmulBackward>("MmBackward0", nullptr, a, b, 1, 1), {&a, &b}, {&c});
@@ -116,6 +117,7 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
   check_defined(bias, "addmm");
   check_defined(a, "addmm", "mat1");
   check_defined(b, "addmm", "mat2");
+  if (any_storage_dtype({&bias, &a, &b})) return narrowed(addmm(widened(bias), widened(a), widened(b), beta, alpha), a->dtype());
   check_mm(a, b, "addmm");
   FASTNN_CHECK_TYPE(bias->dtype() == a->dtype(), "[addmm] expected bias of dtype ", dtype_name(a->dtype()), ", got ",
                     dtype_name(bias->dtype()));
@@ -144,6 +146,7 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
 TensorPtr bmm(const TensorPtr& a, const TensorPtr& b) {
   check_defined(a, "bmm");
   check_defined(b, "bmm", "mat2");
+  if (any_storage_dtype({&a, &b})) return narrowed(bmm(widened(a), widened(b)), a->dtype());
   FASTNN_CHECK(a->dim() == 3 && b->dim() == 3, "[bmm] expected 3-D tensors, got ", a->dim(), "-D and ", b->dim(),
                "-D (shapes ", a->shape(), " and ", b->shape(), ")");
   FASTNN_CHECK(a->shape()[0] == b->shape()[0], "[bmm] batch sizes differ: ", a->shape()[0], " vs ", b->shape()[0]);
@@ -171,6 +174,7 @@ TensorPtr bmm(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b) {
   check_defined(a, "matmul");
   check_defined(b, "matmul", "other");
+  if (any_storage_dtype({&a, &b})) return narrowed(matmul(widened(a), widened(b)), a->dtype());
   int64_t da = a->dim(), db = b->dim();
   FASTNN_CHECK(da > 0 && db > 0, "[matmul] both arguments to matmul need to be at least 1D, but they are ", da,
                "D and ", db, "D");
@@ -215,6 +219,7 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {
   check_defined(x, "linear");
   check_defined(weight, "linear", "weight");
+  if (any_storage_dtype({&x, &weight, &bias})) return narrowed(linear(widened(x), widened(weight), widened(bias)), x->dtype());
   FASTNN_CHECK(weight->dim() == 2, "[linear] expected a 2-D weight (out_features, in_features), got shape ", weight->shape());
   FASTNN_CHECK(x->dim() >= 1 && x->shape().back() == weight->shape()[1], "[linear] input's last dimension (",
                x->dim() ? x->shape().back() : 0, ") does not match the weight's in_features (", weight->shape()[1],

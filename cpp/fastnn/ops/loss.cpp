@@ -261,6 +261,7 @@ class NllLossBackward : public Node {
 TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
   check_defined(input, "mse_loss");
   check_defined(target, "mse_loss", "target");
+  if (any_storage_dtype({&input, &target})) return narrowed(mse_loss(widened(input), widened(target), reduction), input->dtype());
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[mse_loss] expected floating-point input, got ", dtype_name(input->dtype()));
   broadcast_shapes(input->shape(), target->shape(), "mse_loss");
   return pointwise_loss("MseLossBackward0", input, target, {}, reduction,
@@ -280,6 +281,8 @@ TensorPtr l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction red
 }
 
 TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction, double beta) {
+  if (input && target && any_storage_dtype({&input, &target}))
+    return narrowed(smooth_l1_loss(widened(input), widened(target), reduction, beta), input->dtype());
   check_loss_args(input, target, "smooth_l1_loss");
   FASTNN_CHECK(beta >= 0, "[smooth_l1_loss] beta must be non-negative, got ", beta);
   return pointwise_loss("SmoothL1LossBackward0", input, target, {}, reduction,
@@ -301,6 +304,8 @@ TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduct
 }
 
 TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction) {
+  if (input && target && any_storage_dtype({&input, &target, &weight}))
+    return narrowed(binary_cross_entropy(widened(input), widened(target), widened(weight), reduction), input->dtype());
   check_loss_args(input, target, "binary_cross_entropy");
   FASTNN_CHECK(input->shape() == target->shape(), "[binary_cross_entropy] Using a target size (", target->shape(),
                ") that is different to the input size (", input->shape(), ") is deprecated. Please ensure they have the same size.");
@@ -375,6 +380,8 @@ TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorP
 
 TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
                    int64_t ignore_index) {
+  if (input && any_storage_dtype({&input, &weight}))
+    return narrowed(nll_loss(widened(input), target, widened(weight), reduction, ignore_index), input->dtype());
   if (input && (input->dim() == 3 || input->dim() > 4)) {
     // torch runs these through nll_loss2d on an (N, C, H, W) view of the input (a view the graph shows)
     check_nll(input, target, "nll_loss");
@@ -430,6 +437,8 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
                         int64_t ignore_index, double label_smoothing) {
   check_defined(input, "cross_entropy");
   check_defined(target, "cross_entropy", "target");
+  if (any_storage_dtype({&input, &weight}))
+    return narrowed(cross_entropy(widened(input), target, widened(weight), reduction, ignore_index, label_smoothing), input->dtype());
   FASTNN_CHECK(label_smoothing >= 0 && label_smoothing <= 1, "[cross_entropy] label_smoothing must be between 0.0 and 1.0. Got: ",
                label_smoothing);
   FASTNN_CHECK(input->dim() >= 1, "[cross_entropy] input must have at least 1 dimension, got a 0-d tensor");

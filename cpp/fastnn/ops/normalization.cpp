@@ -2,6 +2,7 @@
 // in index order (deterministic), accumulated in double.
 #include <cmath>
 
+#include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
@@ -134,6 +135,18 @@ void check_channel_tensor(const TensorPtr& t, int64_t C, DType dt, const char* w
 TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const TensorPtr& running_mean,
                      const TensorPtr& running_var, bool training, double momentum, double eps) {
   check_defined(input, "batch_norm");
+  if (any_storage_dtype({&input, &weight, &bias, &running_mean, &running_var})) {
+    // Running statistics of a storage dtype update through float32 copies, written back rounded.
+    auto wide = [](const TensorPtr& t) { return t ? cast(t, compute_dtype(t->dtype())) : t; };
+    TensorPtr rm = wide(running_mean), rv = wide(running_var);
+    TensorPtr y = batch_norm(widened(input), widened(weight), widened(bias), rm, rv, training, momentum, eps);
+    GradModeGuard no_grad(false);
+    for (auto [stat, updated] : {std::pair{running_mean, rm}, {running_var, rv}}) {
+      TensorPtr dst = stat;
+      if (training && stat && updated != stat) copy_(dst, updated);
+    }
+    return narrowed(y, input->dtype());
+  }
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[batch_norm] expected a floating-point input, got ", dtype_name(input->dtype()));
   BNShape s = bn_shape(input);
   for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}, {running_mean, "running_mean"}, {running_var, "running_var"}})

@@ -93,6 +93,10 @@ class AvgPoolBackward : public Node {
 
 std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, IntList kernel_size, IntList stride,
                                                         IntList padding, IntList dilation, bool ceil_mode) {
+  if (input && any_storage_dtype({&input})) {
+    auto [v, i] = max_pool2d_with_indices(widened(input), kernel_size, stride, padding, dilation, ceil_mode);
+    return {narrowed(v, input->dtype()), i};
+  }
   PoolGeom g = pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d");
   TensorPtr x = contiguous(input->detach());
   TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "max_pool2d");
@@ -107,6 +111,8 @@ std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, 
 
 TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding, bool ceil_mode,
                      bool count_include_pad, std::optional<int64_t> divisor_override) {
+  if (input && any_storage_dtype({&input}))
+    return narrowed(avg_pool2d(widened(input), kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override), input->dtype());
   PoolGeom g = pool_geometry(input, kernel_size, stride, padding, {1}, ceil_mode, "avg_pool2d");
   if (divisor_override) FASTNN_CHECK(*divisor_override != 0, "[avg_pool2d] divisor must be not zero");
   int64_t divisor = divisor_override ? *divisor_override : 0;

@@ -74,8 +74,21 @@ void check_float_self(const TensorPtr& self, const char* op) {
                     dtype_name(self->dtype()));
 }
 
+// A storage-dtype tensor is filled through a compute-dtype temporary, rounded once; false for others.
+template <class Fill>
+bool filled_via_compute_dtype(Tensor& t, const Fill& fill) {
+  if (!is_storage_dtype(t.dtype())) return false;
+  TensorPtr tmp = Tensor::empty(t.shape(), compute_dtype(t.dtype()), "random");
+  fill(*tmp);
+  TensorPtr dst = t.shared_from_this();
+  GradModeGuard no_grad(false);
+  copy_(dst, tmp);
+  return true;
+}
+
 // Values of the uniform, normal and integer fills (shared by the factories and the in-place ops).
 void fill_uniform(Tensor& t, double from, double to, Generator* gen) {
+  if (filled_via_compute_dtype(t, [&](Tensor& c) { fill_uniform(c, from, to, gen); })) return;
   RandomState d = reserve_for(t, gen);
   FASTNN_DISPATCH_FLOAT(t.dtype(), "uniform_", [&] {
     const scalar_t width = scalar_t(to - from), lo = scalar_t(from);
@@ -87,6 +100,7 @@ void fill_uniform(Tensor& t, double from, double to, Generator* gen) {
 }
 
 void fill_normal(Tensor& t, double mean, double std, Generator* gen) {
+  if (filled_via_compute_dtype(t, [&](Tensor& c) { fill_normal(c, mean, std, gen); })) return;
   RandomState d = reserve_for(t, gen, 2);
   FASTNN_DISPATCH_FLOAT(t.dtype(), "normal_", [&] {
     const scalar_t s = scalar_t(std), m = scalar_t(mean);
@@ -96,6 +110,7 @@ void fill_normal(Tensor& t, double mean, double std, Generator* gen) {
 
 // Integers in [from, from + range); range 0 stands for 2^64.
 void fill_integers(Tensor& t, int64_t from, uint64_t range, Generator* gen) {
+  if (filled_via_compute_dtype(t, [&](Tensor& c) { fill_integers(c, from, range, gen); })) return;
   RandomState d = reserve_for(t, gen);
   FASTNN_DISPATCH_ALL(t.dtype(), "random_", [&] {
     fill_indexed<scalar_t>(t, [&](uint64_t i) {

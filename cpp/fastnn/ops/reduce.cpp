@@ -65,7 +65,11 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   if (mean) FASTNN_CHECK_TYPE(is_floating(out_dt), "[mean] could not infer output dtype. Input dtype must be either "
                                                    "a floating point or complex dtype. Got: ", dtype_name(x->dtype()));
   // With a dtype the input is converted first (float -> int64 truncates each element), as in torch.
-  ReducePlan p = plan_reduction(dtype ? cast(x->detach(), out_dt) : x, dims, op);
+  // A storage dtype is read in its compute dtype; a float16/bfloat16 result is rounded once at the end.
+  TensorPtr src = dtype ? cast(x->detach(), out_dt) : x;
+  ReducePlan p = plan_reduction(cast(src, compute_dtype(src->dtype())), dims, op);
+  const DType store_dt = out_dt;
+  out_dt = compute_dtype(out_dt);
   TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op);
   double scale = mean ? 1.0 / double(p.reduced) : 1.0;
   if (mean && p.reduced == 0) scale = NAN;  // mean of nothing is nan, as in torch
@@ -78,6 +82,7 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
         row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
     });
   });
+  out = cast(out, store_dt);
   if (any_requires_grad({&x}) && is_floating(out_dt)) {  // an integer sum ends the graph, like .long()
     Shape in = x->shape(), keep = p.keep_shape;
     DType in_dt = x->dtype();
@@ -114,7 +119,8 @@ void row_argext(const T* x, int64_t outputs, int64_t reduced, bool is_max, T* va
 }
 
 // Values and indices of the extreme along `dims` (one dim, or all when empty).
-std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x, IntList dims, bool keepdim, bool is_max, const char* op) {
+std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x_in, IntList dims, bool keepdim, bool is_max, const char* op) {
+  TensorPtr x = cast(x_in, compute_dtype(x_in->dtype()));  // exact: every storage value is a compute value
   ReducePlan p = plan_reduction(x, dims, op);
   FASTNN_CHECK_INDEX(p.reduced > 0, "[", op, "] cannot reduce over a zero-size dimension (input shape ",
                      shape_str(x->shape()), "); specify a non-zero-size dim");
@@ -125,7 +131,7 @@ std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x, IntList dims, bool k
     row_argext<scalar_t>(p.rows->data<scalar_t>(), p.outputs, p.reduced, is_max, values->mutable_data<scalar_t>(),
                          indices->mutable_data<int64_t>());
   });
-  return {values, indices};
+  return {cast(values, x_in->dtype()), indices};
 }
 
 // Gradient of max/min along `dim`: g goes to the chosen index, zero elsewhere.
@@ -139,7 +145,7 @@ TensorPtr scatter_grad(const TensorPtr& g, const TensorPtr& idx, const Shape& in
   Shape shape = gk->shape();
   auto L = make_loop<3>(shape, {st, broadcast_strides(gk->shape(), gk->strides(), shape),
                                 broadcast_strides(ik->shape(), ik->strides(), shape)});
-  FASTNN_DISPATCH_FLOAT(g->dtype(), "max", [&] {
+  FASTNN_DISPATCH_BY_SIZE(g->dtype(), [&] {  // a scatter of values: any dtype of the width
     scalar_t* po = out->mutable_data<scalar_t>();
     const scalar_t* pg = gk->data<scalar_t>();
     const int64_t* pi = ik->data<int64_t>();
@@ -174,8 +180,7 @@ TensorPtr extreme_all(const TensorPtr& x, bool is_max) {
   if (any_requires_grad({&x})) {
     // Ties share the gradient evenly, as in torch; a NaN result shares it among the NaNs.
     TensorPtr xs = x->detach();
-    bool nan_result = false;
-    FASTNN_DISPATCH_FLOAT(v->dtype(), op, [&] { nan_result = std::isnan(*v->data<scalar_t>()); });
+    const bool nan_result = std::isnan(*cast(v, DType::Float64)->data<double>());
     record_grad_only(is_max ? "MaxBackward1" : "MinBackward1", v, {x}, [xs, v, nan_result](const TensorPtr& g) {
       TensorPtr mask = cast(nan_result ? compare(xs, xs, CompareOp::Ne) : compare(xs, v->detach(), CompareOp::Eq), g->dtype());
       TensorPtr count = sum(mask);

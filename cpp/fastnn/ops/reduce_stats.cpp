@@ -90,6 +90,7 @@ void record_rows(const char* name, const TensorPtr& x_in, const TensorPtr& x, co
 TensorPtr any_all(const TensorPtr& x, const IntList& dims, bool keepdim, bool is_any) {
   const char* op = is_any ? "any" : "all";
   check_defined(x, op);
+  if (is_storage_dtype(x->dtype())) return any_all(cast(x, compute_dtype(x->dtype())), dims, keepdim, is_any);
   ReducePlan p = plan_reduction(x, dims, op);
   TensorPtr out = Tensor::empty(result_shape(p, keepdim), DType::Bool, op);
   bool* o = out->mutable_data<bool>();
@@ -131,6 +132,10 @@ void prod_backward_rows(const ReducePlan& p, const T* g, T* out) {
 
 TensorPtr prod_impl(const TensorPtr& x_in, std::optional<int64_t> dim, bool keepdim, std::optional<DType> dtype) {
   check_defined(x_in, "prod");
+  if (is_storage_dtype(x_in->dtype()) && !dtype) {  // integers multiply to int64, as torch
+    TensorPtr r = prod_impl(widened(x_in), dim, keepdim, dtype);
+    return is_floating(x_in->dtype()) ? narrowed(r, x_in->dtype()) : r;
+  }
   DType out_dt = dtype ? *dtype : (is_floating(x_in->dtype()) ? x_in->dtype() : DType::Int64);
   TensorPtr x = cast(x_in->detach(), out_dt);
   IntList dims = dim ? IntList{wrap_dim(*dim, x->dim(), "prod")} : IntList{};
@@ -196,6 +201,10 @@ std::pair<TensorPtr, TensorPtr> moments(const TensorPtr& x, const IntList& dims,
                                         bool take_sqrt, bool with_mean) {
   const char* op = with_mean ? (take_sqrt ? "std_mean" : "var_mean") : (take_sqrt ? "std" : "var");
   check_defined(x, op);
+  if (is_floating(x->dtype()) && is_storage_dtype(x->dtype())) {
+    auto [v, m] = moments(widened(x), dims, correction, keepdim, take_sqrt, with_mean);
+    return {narrowed(v, x->dtype()), m ? narrowed(m, x->dtype()) : m};
+  }
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] std and var only support floating point and complex dtypes, got ",
                     dtype_name(x->dtype()));
   ReducePlan p = plan_reduction(x, dims, op);
@@ -230,7 +239,9 @@ std::pair<TensorPtr, TensorPtr> moments(const TensorPtr& x, const IntList& dims,
 
 TensorPtr logsumexp_impl(const TensorPtr& x_in, const IntList& dims, bool keepdim) {
   check_defined(x_in, "logsumexp");
-  TensorPtr x = is_floating(x_in->dtype()) ? x_in : cast(x_in, DType::Float32);
+  if (is_floating(x_in->dtype()) && is_storage_dtype(x_in->dtype()))
+    return narrowed(logsumexp_impl(widened(x_in), dims, keepdim), x_in->dtype());
+  TensorPtr x = is_floating(x_in->dtype()) ? x_in : cast(x_in, default_float_dtype());
   ReducePlan p = plan_reduction(x, dims, "logsumexp");
   TensorPtr out = Tensor::empty(result_shape(p, keepdim), x->dtype(), "logsumexp");
   FASTNN_DISPATCH_FLOAT(x->dtype(), "logsumexp", [&] {
@@ -333,6 +344,7 @@ void extreme_rows(const T* x, int64_t outputs, int64_t n, bool is_max, T* out) {
 TensorPtr amax_amin(const TensorPtr& x, const IntList& dims, bool keepdim, bool is_max) {
   const char* op = is_max ? "amax" : "amin";
   check_defined(x, op);
+  if (is_storage_dtype(x->dtype())) return narrowed(amax_amin(widened(x), dims, keepdim, is_max), x->dtype());
   ReducePlan p = plan_reduction(x, dims, op);
   if (dims.empty())
     FASTNN_CHECK_INDEX(x->numel() > 0, "[", op, "] Expected reduction dim to be specified for input.numel() == 0. "
@@ -391,6 +403,8 @@ TensorPtr logsumexp(const TensorPtr& x, IntList dims, bool keepdim) { return log
 TensorPtr vector_norm(const TensorPtr& x_in, double ord, IntList dims, bool keepdim, std::optional<DType> dtype) {
   const char* op = "linalg.vector_norm";
   check_defined(x_in, op);
+  if (is_floating(x_in->dtype()) && is_storage_dtype(x_in->dtype()) && !dtype)
+    return narrowed(vector_norm(widened(x_in), ord, dims, keepdim, dtype), x_in->dtype());
   FASTNN_CHECK_TYPE(is_floating(x_in->dtype()), "[", op, "] Expected a floating point or complex tensor as input. Got ",
                     dtype_name(x_in->dtype()));
   if (dtype)
@@ -427,6 +441,7 @@ TensorPtr amin(const TensorPtr& x, IntList dims, bool keepdim) { return amax_ami
 
 TensorPtr count_nonzero(const TensorPtr& x, IntList dims) {
   check_defined(x, "count_nonzero");
+  if (is_storage_dtype(x->dtype())) return count_nonzero(cast(x, compute_dtype(x->dtype())), dims);
   ReducePlan p = plan_reduction(x, dims, "count_nonzero");
   TensorPtr out = Tensor::empty(p.out_shape, DType::Int64, "count_nonzero");
   int64_t* o = out->mutable_data<int64_t>();

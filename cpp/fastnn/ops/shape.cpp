@@ -80,7 +80,7 @@ std::vector<bool> dim_set(const IntList& dims, int64_t ndim, const char* op) {
 void strided_copy(Tensor& dst, const void* src, const Shape& src_strides) {
   if (dst.numel() == 0) return;
   auto L = make_loop<2>(dst.shape(), {dst.strides(), src_strides});
-  FASTNN_DISPATCH_ALL(dst.dtype(), "copy", [&] {
+  FASTNN_DISPATCH_BY_SIZE(dst.dtype(), [&] {
     scalar_t* po = dst.mutable_data<scalar_t>();
     const scalar_t* pi = static_cast<const scalar_t*>(src);
     for_each_run<2>(L, [&](const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st, int64_t n) {
@@ -438,8 +438,8 @@ TensorPtr triangle(const TensorPtr& t, int64_t k, bool lower) {
   TensorPtr out = plain_copy(t);
   int64_t rows = t->shape()[t->dim() - 2], cols = t->shape().back();
   k = std::clamp<int64_t>(k, -rows - 1, cols + 1);  // the same triangle; i + k cannot overflow
-  int64_t matrices = rows * cols ? out->numel() / (rows * cols) : 0;
-  FASTNN_DISPATCH_ALL(out->dtype(), op, [&] {
+  int64_t matrices = rows > 0 && cols > 0 ? out->numel() / (rows * cols) : 0;
+  FASTNN_DISPATCH_BY_SIZE(out->dtype(), [&] {  // zero bits are zero in every dtype
     scalar_t* p = out->mutable_data<scalar_t>();
     parallel_for(matrices * rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {

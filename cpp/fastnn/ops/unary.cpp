@@ -74,11 +74,12 @@ class UnaryBackward : public Node {
     const TensorPtr& g = grads[0];
     TensorPtr v = Op::saves == Saves::NOTHING ? g : saved_.unpack(*this);
     if (GradMode::is_enabled() && has_backward_graph(Op::name)) return {backward_graph(Op::name, g, v)};
-    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
-    FASTNN_DISPATCH_FLOAT(g->dtype(), Op::name, [&] {
-      map_binary<scalar_t, scalar_t>(*out, *g, *v, [](scalar_t g, scalar_t v) { return Op::backward(g, v); });
+    const DType dt = compute_dtype(g->dtype());  // float16/bfloat16 grads compute in float32
+    TensorPtr gc = cast(g, dt), vc = cast(v, dt), out = Tensor::empty(g->shape(), dt);
+    FASTNN_DISPATCH_FLOAT(dt, Op::name, [&] {
+      map_binary<scalar_t, scalar_t>(*out, *gc, *vc, [](scalar_t g, scalar_t v) { return Op::backward(g, v); });
     });
-    return {out};
+    return {cast(out, g->dtype())};
   }
   void release_saved() override { saved_.reset(); }
 
@@ -93,11 +94,14 @@ TensorPtr unary(const TensorPtr& x_in) {
   // Float ops take bools as torch does (as 0.0 and 1.0); neg/abs/relu/floor refuse them, as torch does.
   FASTNN_CHECK_TYPE(Op::kind != Kind::NUMERIC || x_in->dtype() != DType::Bool, "[", Op::name,
                     "] not supported for bool tensors");
-  TensorPtr x = Op::kind == Kind::FLOAT && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
+  TensorPtr x = Op::kind == Kind::FLOAT && !is_floating(x_in->dtype()) ? cast(x_in, default_float_dtype()) : x_in;
+  const DType out_dtype = x->dtype();  // a storage dtype computes in its compute dtype and rounds once
+  x = cast(x, compute_dtype(out_dtype));
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), Op::name);
   FASTNN_DISPATCH_ALL(x->dtype(), Op::name, [&] {
     map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t x) { return Op::template forward<scalar_t>(x); });
   });
+  y = cast(y, out_dtype);
   if (any_requires_grad({&x_in})) {
     SavedTensor saved = Op::saves == Saves::INPUT    ? SavedTensor::with_history(x_in)
                         : Op::saves == Saves::OUTPUT ? SavedTensor::output(y, 0)
@@ -209,11 +213,12 @@ void relu_(TensorPtr& x) {
 
 TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
   check_defined(x, "clamp");
+  if (any_storage_dtype({&x})) return narrowed(clamp(widened(x), lo, hi), x->dtype());
   FASTNN_CHECK(lo || hi, "[clamp] at least one of 'min' or 'max' must not be None");
   FASTNN_CHECK_TYPE(x->dtype() != DType::Bool, "[clamp] not supported for bool tensors");
   // A float bound on an integer tensor gives a float result, as in torch.
   bool float_bound = (lo && *lo != std::floor(*lo)) || (hi && *hi != std::floor(*hi));
-  TensorPtr xs = float_bound && !is_floating(x->dtype()) ? cast(x, DType::Float32) : x;
+  TensorPtr xs = float_bound && !is_floating(x->dtype()) ? cast(x, default_float_dtype()) : x;
   TensorPtr y = Tensor::empty(xs->shape(), xs->dtype(), "clamp");
   FASTNN_DISPATCH_NUMERIC(xs->dtype(), "clamp", [&] {
     bool has_lo = bool(lo), has_hi = bool(hi);
@@ -237,8 +242,9 @@ void clamp_(TensorPtr& x, OptDouble lo, OptDouble hi) {
 TensorPtr pow(const TensorPtr& x_in, double e) {
   check_defined(x_in, "pow");
   FASTNN_CHECK_TYPE(x_in->dtype() != DType::Bool, "[pow] not supported for bool tensors");
+  if (is_storage_dtype(x_in->dtype())) return narrowed(pow(widened(x_in), e), x_in->dtype());
   bool float_exp = e != std::floor(e);
-  TensorPtr x = float_exp && !is_floating(x_in->dtype()) ? cast(x_in, DType::Float32) : x_in;
+  TensorPtr x = float_exp && !is_floating(x_in->dtype()) ? cast(x_in, default_float_dtype()) : x_in;
   if (!is_floating(x->dtype()))
     FASTNN_CHECK(e >= 0 && fits_int64(e), "[pow] integers to negative integer powers are not allowed "
                  "(exponent ", e, ")");

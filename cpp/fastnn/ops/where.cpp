@@ -37,7 +37,7 @@ TensorPtr select_values(const TensorPtr& cond, const TensorPtr& a, const TensorP
   Shape shape = broadcast_shapes(broadcast_shapes(cond->shape(), a->shape(), op), b->shape(), op);
   TensorPtr ac = cast(a, dt), bc = cast(b, dt);
   TensorPtr out = Tensor::empty(shape, dt, op);
-  FASTNN_DISPATCH_ALL(dt, op, [&] { select_kernel<scalar_t>(*out, *cond, *ac, *bc); });
+  FASTNN_DISPATCH_BY_SIZE(dt, [&] { select_kernel<scalar_t>(*out, *cond, *ac, *bc); });
   return out;
 }
 

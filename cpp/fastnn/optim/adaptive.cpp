@@ -20,8 +20,9 @@ template <class Body>
 void for_each_param(const char* opt, const std::vector<TensorPtr>& params, const Body& body) {
   for (size_t i = 0; i < params.size(); ++i) {
     const TensorPtr& p = params[i];
-    TensorPtr g = checked_grad(opt, p, i);
-    FASTNN_DISPATCH_FLOAT(p->dtype(), opt, [&] { body(i, p->mutable_data<scalar_t>(), g->data<scalar_t>(), p->numel()); });
+    TensorPtr g = compute_copy(checked_grad(opt, p, i)), pc = compute_copy(p);
+    FASTNN_DISPATCH_FLOAT(pc->dtype(), opt, [&] { body(i, pc->mutable_data<scalar_t>(), g->data<scalar_t>(), p->numel()); });
+    write_back(p, pc);
     p->bump_version();
   }
 }

@@ -2,6 +2,7 @@
 
 #include "fastnn/error.h"
 #include "fastnn/ops/ops.h"
+#include "fastnn/optim/common.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn {
@@ -53,16 +54,22 @@ void sgd_step(const std::vector<TensorPtr>& params, std::vector<TensorPtr>& mome
     FASTNN_CHECK(g->storage() != p->storage(), "[SGD] parameter ", i, " and its gradient share memory");
     FASTNN_CHECK_TYPE(is_floating(p->dtype()) && g->dtype() == p->dtype(), "[SGD] parameter ", i, " has dtype ",
                       dtype_name(p->dtype()), " but its grad has ", dtype_name(g->dtype()));
+    TensorPtr pc = compute_copy(p);
+    g = compute_copy(g);
     bool first = false;
     if (opt.momentum != 0 && !momentum_buffers[i]) {
-      momentum_buffers[i] = Tensor::empty(p->shape(), p->dtype(), "SGD");
+      momentum_buffers[i] = Tensor::empty(p->shape(), pc->dtype(), "SGD");
       first = true;
     }
     TensorPtr& buf = momentum_buffers[i];
-    FASTNN_DISPATCH_FLOAT(p->dtype(), "SGD", [&] {
-      sgd_kernel<scalar_t>(p->mutable_data<scalar_t>(), g->data<scalar_t>(),
+    FASTNN_CHECK_TYPE(!buf || (buf->dtype() == pc->dtype() && buf->shape() == p->shape() && buf->is_contiguous()),
+                      "[SGD] momentum buffer ", i, " must be a contiguous ", dtype_name(pc->dtype()), " tensor shaped like its parameter ",
+                      p->shape());
+    FASTNN_DISPATCH_FLOAT(pc->dtype(), "SGD", [&] {
+      sgd_kernel<scalar_t>(pc->mutable_data<scalar_t>(), g->data<scalar_t>(),
                            opt.momentum != 0 ? buf->mutable_data<scalar_t>() : nullptr, p->numel(), opt, first);
     });
+    write_back(p, pc);
     p->bump_version();
   }
 }

@@ -44,7 +44,8 @@ class _Adaptive(Optimizer):
                 if name in self._scalar_state:
                     state[name] = _factories.tensor(self._scalar_state[name])
                 elif self._needs(group, name):
-                    state[name] = _factories.zeros_like(p)
+                    # float32 state for float16/bfloat16 parameters (the C++ step computes in float32)
+                    state[name] = _factories.zeros_like(p, dtype=_C._compute_dtype(p.dtype))
 
     def _run(self, group, params, state_lists, steps):
         raise NotImplementedError

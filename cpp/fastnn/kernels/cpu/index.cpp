@@ -41,7 +41,7 @@ void index_gather(DType dtype, const void* src, void* dst, const std::vector<int
   // rows whose elements are adjacent in memory copy as one run
   const bool unit_post =
       std::adjacent_find(post.begin(), post.end(), [](int64_t a, int64_t b) { return b != a + 1; }) == post.end();
-  FASTNN_DISPATCH_ALL(dtype, "index", [&] {
+  FASTNN_DISPATCH_BY_SIZE(dtype, [&] {
     const scalar_t* s = static_cast<const scalar_t*>(src);
     scalar_t* d = static_cast<scalar_t*>(dst);
     parallel_for(rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(Q, 1)), [&](int64_t b, int64_t e) {
@@ -60,7 +60,8 @@ void index_scatter(DType dtype, void* dst, const void* src, const std::vector<in
                    const std::vector<int64_t>& mid, const std::vector<int64_t>& post, ScatterMode mode) {
   const int64_t P = int64_t(pre.size()), M = int64_t(mid.size()), Q = int64_t(post.size());
   const int64_t blocks = (Q + kScatterBlock - 1) / kScatterBlock;
-  FASTNN_DISPATCH_ALL(dtype, "index_put_", [&] {
+  auto run = [&](auto zero) {
+    using scalar_t = decltype(zero);
     scalar_t* d = static_cast<scalar_t*>(dst);
     const scalar_t* s = static_cast<const scalar_t*>(src);
     // Task (p, block of q): the positions pre[p] + post[q] + anything differ between tasks, and inside a
@@ -75,13 +76,20 @@ void index_scatter(DType dtype, void* dst, const void* src, const std::vector<in
         }
       }
     });
-  });
+  };
+  if (is_storage_dtype(dtype)) {  // assignment moves bits; accumulation needs arithmetic
+    FASTNN_CHECK_TYPE(mode == ScatterMode::Assign, "[index_put_] accumulating into a ", dtype_name(dtype),
+                      " tensor is not implemented; convert it with .float() or .long() first");
+    FASTNN_DISPATCH_BY_SIZE(dtype, [&] { run(scalar_t{}); });
+  } else {
+    FASTNN_DISPATCH_ALL(dtype, "index_put_", [&] { run(scalar_t{}); });
+  }
 }
 
 void dim_gather(DType dtype, const void* src, void* dst, const int64_t* index, const std::vector<int64_t>& outer,
                 int64_t n, int64_t stride, const std::vector<int64_t>& inner) {
   const int64_t I = int64_t(inner.size()), rows = int64_t(outer.size()) * n;
-  FASTNN_DISPATCH_ALL(dtype, "gather", [&] {
+  FASTNN_DISPATCH_BY_SIZE(dtype, [&] {
     const scalar_t* s = static_cast<const scalar_t*>(src);
     scalar_t* d = static_cast<scalar_t*>(dst);
     parallel_for(rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(I, 1)), [&](int64_t b, int64_t e) {
@@ -99,7 +107,8 @@ void dim_scatter(DType dtype, void* dst, const void* src, int64_t src_step, cons
                  ScatterMode mode) {
   const int64_t O = int64_t(outer.size()), I = int64_t(inner.size());
   const int64_t blocks = (I + kScatterBlock - 1) / kScatterBlock;
-  FASTNN_DISPATCH_ALL(dtype, "scatter", [&] {
+  auto run = [&](auto zero) {
+    using scalar_t = decltype(zero);
     scalar_t* d = static_cast<scalar_t*>(dst);
     const scalar_t* s = static_cast<const scalar_t*>(src);
     // Task (o, block of i): distinct (o, i) never reach the same destination element; n runs in order.
@@ -113,7 +122,14 @@ void dim_scatter(DType dtype, void* dst, const void* src, int64_t src_step, cons
         }
       }
     });
-  });
+  };
+  if (is_storage_dtype(dtype)) {  // assignment moves bits; accumulation needs arithmetic
+    FASTNN_CHECK_TYPE(mode == ScatterMode::Assign, "[scatter] accumulating into a ", dtype_name(dtype),
+                      " tensor is not implemented; convert it with .float() or .long() first");
+    FASTNN_DISPATCH_BY_SIZE(dtype, [&] { run(scalar_t{}); });
+  } else {
+    FASTNN_DISPATCH_ALL(dtype, "scatter", [&] { run(scalar_t{}); });
+  }
 }
 
 std::vector<std::vector<int64_t>> nonzero_coords(const bool* mask, const std::vector<int64_t>& shape) {

@@ -289,10 +289,10 @@ class Module:
         return self.to(_dtype("float64"))
 
     def half(self):
-        raise TypeError("[half] fastnn has no float16 dtype (it has float32, float64, int64, bool)")
+        return self.to(_dtype("float16"))
 
     def bfloat16(self):
-        raise TypeError("[bfloat16] fastnn has no bfloat16 dtype (it has float32, float64, int64, bool)")
+        return self.to(_dtype("bfloat16"))
 
     def cpu(self):
         return self
