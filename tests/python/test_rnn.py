@@ -529,3 +529,19 @@ def test_lstm_training_bitwise_identical_across_thread_counts():
         assert other[1] == one[1], f"losses differ between 1 and {n} threads"
         for i, (a, b) in enumerate(zip(one[0], other[0])):
             assert a == b, f"parameter {i} differs between 1 and {n} threads"
+
+
+def test_float32_tanh_gate_accuracy():
+    # identity input weight, zero recurrence, no bias: the layer's output is the kernel's tanh of the input
+    m = fastnn.nn.RNN(1, 1, bias=False)
+    with fastnn.no_grad():
+        m.weight_ih_l0.fill_(1.0)
+        m.weight_hh_l0.zero_()
+    x = np.concatenate([np.linspace(-12, 12, 100001), np.logspace(-30, 1, 2000), -np.logspace(-30, 1, 2000),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    with fastnn.no_grad():
+        y = m(fastnn.tensor(x).reshape(1, -1, 1))[0].numpy().ravel()
+    exact = np.tanh(x[:-1].astype(np.float64))
+    ulps = np.abs(y[:-1] - exact) / np.spacing(np.abs(exact).astype(np.float32))
+    assert ulps.max() <= 2.0
+    assert np.isnan(y[-1]) and y[-3] == 1 and y[-2] == -1

@@ -54,8 +54,10 @@ void matmul(int64_t M, int64_t N, int64_t K, const T* a, bool a_t, const T* b, b
   kernels::gemm<T>(M, N, K, a, a_t ? 1 : K, a_t ? M : 1, b, b_t ? 1 : N, b_t ? K : 1, c, N, accumulate);
 }
 
+// w_hh_t: W_hh^T (Ho, G) row-major, which the per-step GEMM reads in place (W_hh itself would be packed anew
+// at every step).
 template <class T>
-void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh,
+void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh_t,
                    const T* b_ih, const T* b_hh, const T* w_hr, T* out, T* hn, T* cn, const LayerSaved& sv) {
   const int64_t H = g.H, Ho = g.Ho, G = g.G, A = g.A();
   TensorPtr gi_buf = Tensor::empty({g.N, G}, dtype_of<T>::value, layer_name(g.mode));
@@ -72,7 +74,7 @@ void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, con
     if (n == 0) continue;
     T* hp = hprev + o * Ho;
     std::copy(hn, hn + n * Ho, hp);
-    matmul<T>(n, G, Ho, hp, false, w_hh, true, gh, false);
+    matmul<T>(n, G, Ho, hp, false, w_hh_t, false, gh, false);
     T *cp = nullptr, *cc = nullptr;
     if (g.lstm()) {
       cp = cprev + o * H, cc = c + o * H;
@@ -237,11 +239,11 @@ std::vector<TensorPtr> rnn_layer(RnnMode mode, const TensorPtr& input, const std
   LayerSaved sv{Tensor::empty({g.N, g.Ho}, dt, op), Tensor::empty({g.N, g.A()}, dt, op),
                 g.lstm() ? Tensor::empty({g.N, g.H}, dt, op) : nullptr,
                 g.lstm() ? Tensor::empty({g.N, g.H}, dt, op) : nullptr, wr ? Tensor::empty({g.N, g.H}, dt, op) : nullptr};
-  TensorPtr h0c = plain(h0), c0c = plain(c0);
+  TensorPtr h0c = plain(h0), c0c = plain(c0), wh_t = contiguous(transpose(wh, 0, 1));
   FASTNN_DISPATCH_FLOAT(dt, op, [&] {
     using T = scalar_t;
     auto ptr = [](const TensorPtr& t) { return data_or_null<T>(t); };
-    layer_forward<T>(g, ptr(x), ptr(h0c), ptr(c0c), ptr(wi), ptr(wh), ptr(bi), ptr(bh), ptr(wr), ptr(out), ptr(hn),
+    layer_forward<T>(g, ptr(x), ptr(h0c), ptr(c0c), ptr(wi), ptr(wh_t), ptr(bi), ptr(bh), ptr(wr), ptr(out), ptr(hn),
                      ptr(cn), sv);
   });
   if (any_requires_grad({&input, &h0, &c0, &w_ih, &w_hh, &b_ih, &b_hh, &w_hr})) {
