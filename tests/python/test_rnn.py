@@ -1,12 +1,10 @@
 """nn.RNN/LSTM/GRU, their cells and nn.utils.rnn against torch 2.13, with torch's weights copied by state_dict."""
 
 import itertools
-import warnings
-
-import numpy as np
-import pytest
 
 import fastnn
+import numpy as np
+import pytest
 from oracle import assert_close, torch
 
 FR = fastnn.nn.utils.rnn
@@ -72,7 +70,7 @@ def layer_cases():
                                                                    (True, False)):
         yield name, dict(extra, num_layers=layers, bidirectional=bidi, batch_first=bf, bias=bias)
     for layers, bidi in itertools.product((1, 2), (False, True)):
-        yield "LSTM", dict(proj_size=3, num_layers=layers, bidirectional=bidi)
+        yield "LSTM", {"proj_size": 3, "num_layers": layers, "bidirectional": bidi}
 
 
 @pytest.mark.parametrize("name,kwargs", list(layer_cases()), ids=lambda v: str(v))
@@ -219,9 +217,9 @@ def test_cell_loop_equals_layer():
 
 
 def test_parameters_layout_init_and_repr():
-    for args, kwargs in [((10, 20), dict(num_layers=2, batch_first=True)), ((3, 4), dict(proj_size=2,
-                                                                                           bidirectional=True)),
-                         ((3, 4), dict(bias=False, num_layers=3))]:
+    for args, kwargs in [((10, 20), {"num_layers": 2, "batch_first": True}), ((3, 4), {"proj_size": 2,
+                                                                                           "bidirectional": True}),
+                         ((3, 4), {"bias": False, "num_layers": 3})]:
         for name in ("RNN", "LSTM", "GRU"):
             if "proj_size" in kwargs and name != "LSTM":
                 continue
@@ -238,7 +236,7 @@ def test_parameters_layout_init_and_repr():
             ours.flatten_parameters()
     assert repr(fastnn.nn.RNN(3, 4, nonlinearity="relu", dropout=0.5, num_layers=2)) == \
         repr(torch.nn.RNN(3, 4, nonlinearity="relu", dropout=0.5, num_layers=2))
-    for name, kwargs in [("RNNCell", dict(bias=False, nonlinearity="relu")), ("LSTMCell", {}), ("GRUCell", {})]:
+    for name, kwargs in [("RNNCell", {"bias": False, "nonlinearity": "relu"}), ("LSTMCell", {}), ("GRUCell", {})]:
         ours, theirs = getattr(fastnn.nn, name)(3, 4, **kwargs), getattr(torch.nn, name)(3, 4, **kwargs)
         assert repr(ours) == repr(theirs)
         assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
@@ -294,7 +292,7 @@ def test_gradcheck_layer_node(mode, proj):
         arrays[5] += 2.0
     leaves = [fastnn.tensor(a, requires_grad=True) for a in arrays]
     for reverse in (False, True):
-        def fn(x, h0, c0, wi, wh, bi, bh, wr):
+        def fn(x, h0, c0, wi, wh, bi, bh, wr, reverse=reverse):
             out = fastnn._C._rnn_layer(mode, x, batch_sizes, reverse, h0, c0 if mode == "LSTM" else None, wi, wh, bi,
                                        bh, wr if proj else None)
             return tuple(t for t in out if t is not None)

@@ -141,6 +141,8 @@ class RNNBase(Module):
         if packed:
             data, batch_sizes, sorted_indices, unsorted_indices = input
             batch_sizes = batch_sizes.tolist()
+            if not batch_sizes:
+                self._fail(RuntimeError, "expected a PackedSequence with at least one time step")
             batch, batched = batch_sizes[0], True
             if data.dim() != 2:
                 self._fail(RuntimeError, f"input must have 2 dimensions, got {data.dim()}")
