@@ -1,6 +1,7 @@
 """fastnn.nn.utils: gradient clipping and parameter/vector conversion, laid out as torch.nn.utils."""
 
 from fastnn.nn.utils import clip_grad, convert_parameters  # noqa: F401
+from fastnn.nn.utils import rnn  # noqa: F401
 from fastnn.nn.utils.clip_grad import (  # noqa: F401
     clip_grad_norm,
     clip_grad_norm_,
