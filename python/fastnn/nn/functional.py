@@ -347,3 +347,20 @@ def one_hot(tensor, num_classes=-1):
     if isinstance(num_classes, (tuple, list)):
         raise TypeError(f"[one_hot] num_classes must be an int, got {type(num_classes).__name__}")
     return _C._one_hot(_tensor(tensor, "one_hot", "tensor"), _ints(num_classes, "one_hot", "num_classes")[0])
+
+
+# ---- attention ----
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(scale * query @ key^T + mask) @ value in one fused C++ op (ScaledDotProductFlashAttentionForCpuBackward0);
+    dropout on the attention weights draws from fastnn's generator."""
+    op = "scaled_dot_product_attention"
+    for name, x in (("query", query), ("key", key), ("value", value)):
+        _tensor(x, op, name)
+    for name, flag in (("is_causal", is_causal), ("enable_gqa", enable_gqa)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"[{op}] {name} must be a bool, got {type(flag).__name__}")
+    return _C._scaled_dot_product_attention(query, key, value, _opt_tensor(attn_mask, op, "attn_mask"),
+                                            _check_dropout_p(dropout_p, op), is_causal,
+                                            None if scale is None else _number(scale, op, "scale"), enable_gqa)

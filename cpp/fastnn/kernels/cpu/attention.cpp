@@ -1,0 +1,150 @@
+#include "fastnn/kernels/cpu/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "fastnn/kernels/cpu/gemm.h"
+#include "fastnn/parallel.h"
+#include "fastnn/random.h"
+
+namespace fastnn::kernels {
+namespace {
+
+constexpr int64_t kRowBlock = 64;  // query rows whose scores are held at once
+
+// The block's scores, rows [i0, i0 + rows) by keys [0, cols), into P (row stride cols): scale * q_i . k_j
+// plus the mask; -inf where the causal mask hides key j from row i.
+template <class T>
+void scores(const AttentionProblem<T>& p, int64_t b, int64_t i0, int64_t rows, int64_t cols, T* P) {
+  const auto &q = p.q, &k = p.k, &m = p.mask;
+  gemm<T>(rows, cols, p.E, q.data + q.offsets[b] + i0 * q.rs, q.rs, q.cs, k.data + k.offsets[b], k.cs, k.rs, P, cols,
+          false);
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = P + r * cols;
+    const int64_t i = i0 + r;
+    if (m.data) {
+      const T* mr = m.data + m.offsets[b] + i * m.rs;
+      for (int64_t j = 0; j < cols; ++j) row[j] = row[j] * p.scale + mr[j * m.cs];
+    } else {
+      for (int64_t j = 0; j < cols; ++j) row[j] *= p.scale;
+    }
+    if (p.causal)
+      for (int64_t j = i + 1; j < cols; ++j) row[j] = -std::numeric_limits<T>::infinity();
+  }
+}
+
+// Keys a block of rows ending before row i1 can see: all of them, or those up to i1 - 1 when causal.
+template <class T>
+int64_t visible_keys(const AttentionProblem<T>& p, int64_t i1) {
+  return p.causal ? std::min(p.S, i1) : p.S;
+}
+
+// Multiplies row r of the block (rows from i0, keys [0, cols)) by the dropout factors of its elements.
+template <class T>
+void apply_dropout(const AttentionProblem<T>& p, int64_t b, int64_t i, int64_t cols, T* row) {
+  const T keep = p.dropout_p < 1 ? T(1.0 / (1.0 - p.dropout_p)) : T(0);
+  const uint64_t base = p.counter + uint64_t((b * p.L + i) * p.S);
+  for (int64_t j = 0; j < cols; ++j)
+    row[j] *= uniform_double(random_bits(p.seed, base + uint64_t(j))) < p.dropout_p ? T(0) : keep;
+}
+
+}  // namespace
+
+template <class T>
+void attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
+  const int64_t rb = std::max<int64_t>(1, std::min(p.L, kRowBlock)), blocks = (p.L + rb - 1) / rb;
+  const int threads = get_num_threads();
+  std::vector<T> scratch(size_t(threads) * size_t(rb * p.S));
+  parallel_for(p.problems * blocks, 1, [&](int64_t t0, int64_t t1) {
+    T* P = scratch.data() + thread_index() * rb * p.S;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / blocks, i0 = t % blocks * rb, rows = std::min(rb, p.L - i0), cols = visible_keys(p, i0 + rows);
+      scores(p, b, i0, rows, cols, P);
+      for (int64_t r = 0; r < rows; ++r) {
+        T* row = P + r * cols;
+        T mx = -std::numeric_limits<T>::infinity();
+        for (int64_t j = 0; j < cols; ++j) mx = row[j] > mx || row[j] != row[j] ? row[j] : mx;
+        if (mx == -std::numeric_limits<T>::infinity()) {  // no key takes part: zeros, as torch gives
+          std::fill(row, row + cols, T(0));
+          lse[b * p.L + i0 + r] = std::numeric_limits<T>::infinity();
+          continue;
+        }
+        T sum = 0;
+        for (int64_t j = 0; j < cols; ++j) sum += row[j] = std::exp(row[j] - mx);
+        lse[b * p.L + i0 + r] = mx + std::log(sum);
+        const T inv = T(1) / sum;
+        for (int64_t j = 0; j < cols; ++j) row[j] *= inv;
+        if (p.dropout_p > 0) apply_dropout(p, b, i0 + r, cols, row);
+      }
+      gemm<T>(rows, p.Ev, cols, P, cols, 1, p.v.data + p.v.offsets[b], p.v.rs, p.v.cs, out + (b * p.L + i0) * p.Ev, p.Ev,
+              false);
+    }
+  }, threads);
+}
+
+template <class T>
+void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T* lse, T* gq, T* gk, T* gv, T* gmask) {
+  const int64_t rb = std::max<int64_t>(1, std::min(p.L, kRowBlock));
+  const int threads = get_num_threads();
+  std::vector<T> scratch(size_t(threads) * size_t(2 * rb * p.S));
+  const auto &q = p.q, &k = p.k, &v = p.v;
+  parallel_for(p.problems, 1, [&](int64_t b0, int64_t b1) {
+    T* P = scratch.data() + thread_index() * 2 * rb * p.S;
+    T* dP = P + rb * p.S;
+    for (int64_t b = b0; b < b1; ++b) {
+      T* gkb = gk ? gk + b * p.S * p.E : nullptr;
+      T* gvb = gv ? gv + b * p.S * p.Ev : nullptr;
+      if (gkb) std::fill(gkb, gkb + p.S * p.E, T(0));
+      if (gvb) std::fill(gvb, gvb + p.S * p.Ev, T(0));
+      for (int64_t i0 = 0; i0 < p.L; i0 += rb) {
+        const int64_t rows = std::min(rb, p.L - i0), cols = visible_keys(p, i0 + rows);
+        const T* g = grad_out + (b * p.L + i0) * p.Ev;
+        // P = the attention weights, exp(score - logsumexp) (0 in a row with no key taking part)
+        scores(p, b, i0, rows, cols, P);
+        for (int64_t r = 0; r < rows; ++r) {
+          const T l = lse[b * p.L + i0 + r];
+          for (int64_t j = 0; j < cols; ++j) P[r * cols + j] = std::exp(P[r * cols + j] - l);
+        }
+        if (gvb) {  // gv += (P with dropout)^T g
+          const T* A = P;
+          if (p.dropout_p > 0) {
+            std::copy(P, P + rows * cols, dP);
+            for (int64_t r = 0; r < rows; ++r) apply_dropout(p, b, i0 + r, cols, dP + r * cols);
+            A = dP;
+          }
+          gemm<T>(cols, p.Ev, rows, A, 1, cols, g, p.Ev, 1, gvb, p.Ev, true);
+        }
+        if (!gq && !gk && !gmask) continue;
+        // dP = g V^T through the dropout; then the softmax's backward: dS = P * (dP - sum_j P dP)
+        gemm<T>(rows, cols, p.Ev, g, p.Ev, 1, v.data + v.offsets[b], v.cs, v.rs, dP, cols, false);
+        for (int64_t r = 0; r < rows; ++r) {
+          T *pr = P + r * cols, *dr = dP + r * cols;
+          if (p.dropout_p > 0) apply_dropout(p, b, i0 + r, cols, dr);
+          T d = 0;
+          for (int64_t j = 0; j < cols; ++j) d += pr[j] * dr[j];
+          for (int64_t j = 0; j < cols; ++j) dr[j] = pr[j] * (dr[j] - d);
+          if (gmask) {
+            T* gm = gmask + (b * p.L + i0 + r) * p.S;
+            std::copy(dr, dr + cols, gm);
+            std::fill(gm + cols, gm + p.S, T(0));
+          }
+          for (int64_t j = 0; j < cols; ++j) dr[j] *= p.scale;
+        }
+        if (gq)
+          gemm<T>(rows, p.E, cols, dP, cols, 1, k.data + k.offsets[b], k.rs, k.cs, gq + (b * p.L + i0) * p.E, p.E, false);
+        if (gkb) gemm<T>(cols, p.E, rows, dP, 1, cols, q.data + q.offsets[b] + i0 * q.rs, q.rs, q.cs, gkb, p.E, true);
+      }
+    }
+  }, threads);
+}
+
+template void attention_forward<float>(const AttentionProblem<float>&, float*, float*);
+template void attention_forward<double>(const AttentionProblem<double>&, double*, double*);
+template void attention_backward<float>(const AttentionProblem<float>&, const float*, const float*, float*, float*,
+                                        float*, float*);
+template void attention_backward<double>(const AttentionProblem<double>&, const double*, const double*, double*,
+                                         double*, double*, double*);
+
+}  // namespace fastnn::kernels
