@@ -97,7 +97,7 @@ Layout check_and_layout(const TensorPtr& q, const TensorPtr& k, const TensorPtr&
     FASTNN_CHECK_TYPE(mask->dtype() == DType::Bool || mask->dtype() == DType::Float32 || mask->dtype() == q->dtype(),
                       "[", kOp, "] Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: ",
                       dtype_name(mask->dtype()), " and query.dtype: ", dtype_name(q->dtype()), " instead.");
-    FASTNN_CHECK(broadcasts_to(mask->shape(), lay.full(lay.L, lay.S)), "[", kOp, "] attn_mask of shape ", mask->shape(),
+    FASTNN_CHECK(mask->dim() >= 2 && broadcasts_to(mask->shape(), lay.full(lay.L, lay.S)), "[", kOp, "] attn_mask of shape ", mask->shape(),
                  " cannot be broadcast to the attention weights' shape ", lay.full(lay.L, lay.S));
   }
   return lay;
@@ -118,7 +118,7 @@ std::vector<int64_t> batch_offsets(const Tensor& x, const Layout& lay) {
     const int64_t size = x.shape()[d - (nb - lead)];
     if (size != 1) {
       stride[d] = x.strides()[d - (nb - lead)];
-      group[d] = lay.batch[d] / size;
+      group[d] = size ? lay.batch[d] / size : 1;
     }
   }
   std::vector<int64_t> out(lay.problems);
@@ -239,7 +239,8 @@ TensorPtr scaled_dot_product_attention(const TensorPtr& query, const TensorPtr& 
   const DType dt = query->dtype();
   Settings set;
   set.causal = is_causal;
-  set.scale = scale ? *scale : 1.0 / std::sqrt(double(lay.E));
+  // an empty dot product (E = 0) scores 0 whatever the scale, as torch's (it scales q and k, not their product)
+  set.scale = lay.E == 0 ? 1.0 : scale ? *scale : 1.0 / std::sqrt(double(lay.E));
   set.dropout_p = dropout_p;
   if (dropout_p > 0) {
     const RandomState draw = default_generator()->reserve(uint64_t(lay.problems * lay.L * lay.S));

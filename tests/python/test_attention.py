@@ -1,0 +1,210 @@
+"""F.scaled_dot_product_attention, nn.MultiheadAttention and the transformer layers against torch 2.13."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn.functional as F
+from oracle import assert_close, check_op, gradcheck_op, layout_input
+
+torch = pytest.importorskip("torch", reason="PyTorch (CPU, 2.13.0) is the test oracle")
+
+
+def _sdpa(lib, *args, **kw):
+    f = fastnn.nn.functional if lib is fastnn else torch.nn.functional
+    return f.scaled_dot_product_attention(*args, **kw)
+
+
+# ---- F.scaled_dot_product_attention ----
+
+# (query, key, value shapes, keyword arguments)
+SDPA_CASES = [
+    ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 8), {}),
+    ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 6), {}),  # Ev != E
+    ((4, 8), (5, 8), (5, 3), {}),  # no batch dims
+    ((3, 7, 4), (3, 9, 4), (3, 9, 4), {"scale": 0.3}),
+    ((2, 3, 4, 8), (1, 3, 5, 8), (2, 1, 5, 8), {}),  # broadcast batch dims
+    ((5, 2, 3, 4, 8), (2, 1, 5, 8), (2, 1, 5, 8), {}),  # more batch dims on the query
+    ((2, 3, 6, 8), (2, 3, 3, 8), (2, 3, 3, 8), {"is_causal": True}),  # L > S
+    ((2, 3, 3, 8), (2, 3, 6, 8), (2, 3, 6, 5), {"is_causal": True}),  # L < S
+    ((2, 2, 70, 8), (2, 2, 70, 8), (2, 2, 70, 8), {"is_causal": True}),  # more than one row block
+    ((1, 2, 130, 4), (1, 2, 90, 4), (1, 2, 90, 3), {}),
+    ((2, 4, 5, 8), (2, 2, 6, 8), (2, 2, 6, 8), {"enable_gqa": True}),
+    ((2, 4, 5, 8), (2, 1, 6, 8), (2, 2, 6, 3), {"enable_gqa": True}),
+]
+
+
+@pytest.mark.parametrize("qs,ks,vs,kw", SDPA_CASES)
+def test_sdpa_matches_torch(qs, ks, vs, kw):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in (qs, ks, vs)]
+    f_out, t_out = check_op(lambda lib, q, k, v: _sdpa(lib, q, k, v, **kw), arrays, uses_module=True)
+    assert f_out.grad_fn.name() == "ScaledDotProductFlashAttentionForCpuBackward0"
+
+
+# (mask shape, dtype): bool (True takes part) or float (added), broadcast to (..., L, S)
+MASKS = [((4, 5), "bool"), ((3, 4, 5), "bool"), ((2, 1, 1, 5), "bool"), ((1, 5), "bool"), ((2, 3, 4, 5), "float"),
+         ((1, 5), "float"), ((4, 1), "float"), ((3, 1, 5), "float32")]
+
+
+@pytest.mark.parametrize("shape,kind", MASKS)
+def test_sdpa_masks(shape, kind):
+    rng = np.random.default_rng(1)
+    q, k, v = (rng.standard_normal(s) for s in ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 6)))
+    dtype = np.float64 if kind == "float" else np.float32
+    q, k, v = (a.astype(dtype) for a in (q, k, v))
+    if kind == "bool":
+        mask = rng.random(shape) > 0.3
+    else:
+        mask = rng.standard_normal(shape).astype(np.float32)
+        mask[rng.random(shape) < 0.2] = -np.inf
+    check_op(lambda lib, q, k, v, m: _sdpa(lib, q, k, v, attn_mask=m), [q, k, v, mask], uses_module=True, grad=True)
+
+
+def test_sdpa_mask_gradient():
+    """A float mask that requires grad gets the gradient of the scores (summed over its broadcast dims)."""
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 8), (3, 1, 5))]
+    f_out, _ = check_op(lambda lib, q, k, v, m: _sdpa(lib, q, k, v, attn_mask=m), arrays, uses_module=True)
+    assert len(f_out.grad_fn.next_functions) == 4
+    gradcheck_op(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                 [a.astype(np.float64) for a in arrays])
+
+
+def test_sdpa_fully_masked_rows_give_zeros():
+    """A row where no key takes part: torch gives zeros (output and gradients), for bool and -inf masks."""
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in ((2, 4, 8), (2, 5, 8), (2, 5, 8)))
+    mask = np.ones((4, 5), dtype=bool)
+    mask[1] = False
+    f_out, _ = check_op(lambda lib, q, k, v, m: _sdpa(lib, q, k, v, attn_mask=m), [q, k, v, mask], uses_module=True)
+    assert not f_out[:, 1].detach().numpy().any()
+    fmask = np.where(mask, 0.0, -np.inf).astype(np.float32)
+    check_op(lambda lib, q, k, v, m: _sdpa(lib, q, k, v, attn_mask=m), [q, k, v, fmask], uses_module=True, grad=True)
+
+
+@pytest.mark.parametrize("layout", ["transposed_heads", "transposed", "strided", "expanded"])
+def test_sdpa_non_contiguous(layout):
+    rng = np.random.default_rng(4)
+    if layout == "transposed_heads":  # (N, L, H, E) viewed as (N, H, L, E), as MultiheadAttention makes them
+        arrays = [rng.standard_normal((2, n, 3, 8)).astype(np.float32) for n in (4, 5, 5)]
+        prep = lambda lib, x: x.transpose(1, 2)  # noqa: E731
+    elif layout == "strided":
+        arrays = [rng.standard_normal((2, 3, n, 16)).astype(np.float32) for n in (4, 5, 5)]
+        prep = lambda lib, x: x[..., ::2]  # noqa: E731
+    elif layout == "transposed":  # each (L, E) matrix stored as (E, L)
+        arrays, preps = zip(*(layout_input(rng, (2, 3, n, 8), "transposed") for n in (4, 5, 5)))
+        prep = list(preps)
+    else:
+        arrays = [rng.standard_normal((1, 3, n, 8)).astype(np.float32) for n in (4, 5, 5)]
+        prep = lambda lib, x: x.expand(2, 3, -1, -1)  # noqa: E731
+    check_op(lambda lib, q, k, v: _sdpa(lib, q, k, v), arrays, prep=prep, uses_module=True)
+    check_op(lambda lib, q, k, v: _sdpa(lib, q, k, v, is_causal=True), arrays, prep=prep, uses_module=True)
+
+
+@pytest.mark.parametrize("qs,ks,vs", [((2, 3, 0, 8), (2, 3, 5, 8), (2, 3, 5, 8)),
+                                      ((2, 3, 4, 8), (2, 3, 0, 8), (2, 3, 0, 8)),
+                                      ((0, 3, 4, 8), (0, 3, 5, 8), (0, 3, 5, 8)),
+                                      ((2, 4, 0), (2, 5, 0), (2, 5, 3))])
+def test_sdpa_zero_size(qs, ks, vs):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in (qs, ks, vs)]
+    check_op(lambda lib, q, k, v: _sdpa(lib, q, k, v), arrays, uses_module=True)
+
+
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"scale": 0.7}, {"attn_mask": "float"}, {"enable_gqa": True},
+                                {"dropout_p": 0.3}])
+def test_sdpa_gradcheck(kw):
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal(s) for s in ((2, 2, 3, 4), (2, 1 if kw.get("enable_gqa") else 2, 5, 4), (2, 1 if kw.get("enable_gqa") else 2, 5, 3))]
+    kw = dict(kw)
+    if kw.get("attn_mask") == "float":
+        kw["attn_mask"] = fastnn.tensor(rng.standard_normal((3, 5)))
+    if "dropout_p" in kw:  # the same dropout draw for every evaluation: re-seed inside
+        def fn(q, k, v):
+            fastnn.manual_seed(7)
+            return F.scaled_dot_product_attention(q, k, v, **kw)
+    else:
+        def fn(q, k, v):
+            return F.scaled_dot_product_attention(q, k, v, **kw)
+    gradcheck_op(fn, arrays)
+
+
+def test_sdpa_dropout_statistics():
+    """Dropout on the weights: p=0 and p=1 are exact; in between, the output's mean over many draws is the
+    output without dropout, and the same seed gives the same bits."""
+    rng = np.random.default_rng(8)
+    q, k, v = (fastnn.tensor(rng.standard_normal(s).astype(np.float32)) for s in ((1, 1, 4, 8), (1, 1, 6, 8), (1, 1, 6, 8)))
+    base = F.scaled_dot_product_attention(q, k, v).numpy()
+    assert np.array_equal(F.scaled_dot_product_attention(q, k, v, dropout_p=0.0).numpy(), base)
+    assert not F.scaled_dot_product_attention(q, k, v, dropout_p=1.0).numpy().any()
+    fastnn.manual_seed(1)
+    a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy()
+    fastnn.manual_seed(1)
+    assert np.array_equal(F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy(), a)
+    assert not np.allclose(a, base)
+    qq, kk, vv = (x.expand(4000, 1, -1, -1) for x in (q, k, v))
+    mean = F.scaled_dot_product_attention(qq, kk, vv, dropout_p=0.5).numpy().mean(0)
+    np.testing.assert_allclose(mean, base[0], atol=0.08)
+
+
+def test_sdpa_errors():
+    q, k, v = fastnn.ones(2, 3, 4, 8), fastnn.ones(2, 3, 5, 8), fastnn.ones(2, 3, 5, 8)
+    with pytest.raises(ValueError, match=r"\[scaled_dot_product_attention\] attn_mask of shape \(3, 4, 4\) cannot be "
+                                         r"broadcast to the attention weights' shape \(2, 3, 4, 5\)"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(3, 4, 4, dtype=fastnn.bool))
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(5,\) cannot be broadcast"):  # torch wants 2 dims too
+        F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(5, dtype=fastnn.bool))
+    with pytest.raises(ValueError, match=r"\[scaled_dot_product_attention\] Explicit attn_mask should not be set when "
+                                         r"is_causal=True"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(4, 5), is_causal=True)
+    with pytest.raises(TypeError, match=r"\[scaled_dot_product_attention\] Expected attn_mask dtype to be bool or float"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(4, 5, dtype=fastnn.int64))
+    with pytest.raises(TypeError, match=r"\[scaled_dot_product_attention\] Expected attn_mask dtype to be bool or float"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(4, 5, dtype=fastnn.float64))
+    with pytest.raises(ValueError, match=r"same size in the last dim, got query \(2, 3, 4, 8\) and key \(2, 3, 5, 7\)"):
+        F.scaled_dot_product_attention(q, fastnn.ones(2, 3, 5, 7), v)
+    with pytest.raises(ValueError, match=r"same sequence length \(dim -2\), got key \(2, 3, 5, 8\) and value \(2, 3, 4, 8\)"):
+        F.scaled_dot_product_attention(q, k, fastnn.ones(2, 3, 4, 8))
+    with pytest.raises(ValueError, match=r"batch dims of query \(2, 3, 4, 8\), key \(2, 2, 5, 8\) and value"):
+        F.scaled_dot_product_attention(q, fastnn.ones(2, 2, 5, 8), fastnn.ones(2, 2, 5, 8))
+    with pytest.raises(ValueError, match=r"Number of heads in key and value must divide the number of heads in query"):
+        F.scaled_dot_product_attention(q, fastnn.ones(2, 2, 5, 8), fastnn.ones(2, 2, 5, 8), enable_gqa=True)
+    with pytest.raises(TypeError, match=r"Expected query, key, and value to have the same dtype"):
+        F.scaled_dot_product_attention(q, k.double(), v)
+    with pytest.raises(TypeError, match=r"expected floating-point query, key and value, got int64"):
+        F.scaled_dot_product_attention(q.long(), k.long(), v.long())
+    with pytest.raises(ValueError, match=r"at least 2-D, got shapes \(8,\), \(8,\) and \(8,\)"):
+        F.scaled_dot_product_attention(fastnn.ones(8), fastnn.ones(8), fastnn.ones(8))
+    with pytest.raises(ValueError, match=r"dropout probability has to be between 0 and 1, but got 1.5"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+    with pytest.raises(TypeError, match=r"\[scaled_dot_product_attention\] key must be a Tensor, got NoneType"):
+        F.scaled_dot_product_attention(q, None, v)
+    with pytest.raises(TypeError, match=r"\[scaled_dot_product_attention\] is_causal must be a bool"):
+        F.scaled_dot_product_attention(q, k, v, is_causal="yes")
+    with pytest.raises(TypeError, match=r"\[scaled_dot_product_attention\] scale must be a number"):
+        F.scaled_dot_product_attention(q, k, v, scale="s")
+
+
+def test_sdpa_thread_count_determinism():
+    rng = np.random.default_rng(9)
+    q, k, v = (fastnn.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+               for s in ((3, 4, 150, 16), (3, 4, 140, 16), (3, 4, 140, 16)))
+    results = []
+    old = fastnn.get_num_threads()
+    try:
+        for n in (1, 2, 3):
+            fastnn.set_num_threads(n)
+            for x in (q, k, v):
+                x.grad = None
+            fastnn.manual_seed(0)
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.1, is_causal=True)
+            out.pow(2).sum().backward()
+            results.append([out.detach().numpy()] + [x.grad.numpy() for x in (q, k, v)])
+    finally:
+        fastnn.set_num_threads(old)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)
