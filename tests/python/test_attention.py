@@ -208,3 +208,182 @@ def test_sdpa_thread_count_determinism():
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert np.array_equal(a, b)
+
+
+# ---- nn.MultiheadAttention ----
+
+def _copy_weights(ours, theirs):
+    """Loads torch module `theirs`'s state_dict into fastnn module `ours` (names and shapes must match)."""
+    state = {k: fastnn.tensor(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()}
+    assert list(state) == list(ours.state_dict())
+    ours.load_state_dict(state)
+    return ours
+
+
+def _pair(cls_name, *args, seed=0, **kw):
+    torch.manual_seed(seed)
+    theirs = getattr(torch.nn, cls_name)(*args, **kw)
+    ours = getattr(fastnn.nn, cls_name)(*args, **kw)
+    return _copy_weights(ours, theirs), theirs
+
+
+def _compare_grads(ours, theirs, atol=1e-5):
+    named = dict(theirs.named_parameters())
+    assert [n for n, _ in ours.named_parameters()] == list(named)
+    for n, p in ours.named_parameters():
+        assert p.grad is not None, n
+        assert_close(p.grad, named[n].grad, atol=atol, what=f"grad of {n}")
+
+
+# (constructor kwargs, forward kwargs, (L, S, N) or None for unbatched (L, S))
+MHA_CASES = [
+    ({}, {}, (4, 4, 3)),
+    ({}, {"need_weights": False}, (4, 4, 3)),
+    ({}, {"average_attn_weights": False}, (4, 4, 3)),
+    ({"batch_first": True}, {}, (4, 4, 3)),
+    ({"batch_first": True}, {"need_weights": False}, (4, 4, 3)),
+    ({"kdim": 5, "vdim": 3}, {}, (4, 6, 2)),
+    ({"kdim": 5, "vdim": 3, "batch_first": True}, {"need_weights": False}, (4, 6, 2)),
+    ({"add_bias_kv": True}, {"need_weights": False}, (4, 5, 2)),
+    ({"add_bias_kv": True}, {"attn_mask": "bool2"}, (4, 5, 2)),
+    ({"add_zero_attn": True}, {"key_padding_mask": "bool", "need_weights": False}, (4, 5, 2)),
+    ({"add_zero_attn": True, "add_bias_kv": True}, {"attn_mask": "float3", "key_padding_mask": "float"}, (4, 5, 2)),
+    ({"bias": False}, {"attn_mask": "float2", "need_weights": False}, (4, 5, 2)),
+    ({}, {"attn_mask": "bool3", "key_padding_mask": "bool", "need_weights": False}, (4, 5, 2)),
+    ({}, {"attn_mask": "bool3", "key_padding_mask": "bool"}, (4, 5, 2)),
+    ({}, {"attn_mask": "causal", "is_causal": True, "need_weights": False}, (5, 5, 2)),
+    ({}, {"attn_mask": "causal", "is_causal": True, "key_padding_mask": "bool", "need_weights": False}, (5, 5, 2)),
+    ({}, {"attn_mask": "causal", "is_causal": True}, (5, 5, 2)),
+    ({}, {}, (4, 5, None)),
+    ({}, {"need_weights": False, "key_padding_mask": "bool", "attn_mask": "bool3"}, (4, 5, None)),
+]
+
+
+def _mha_inputs(rng, lib, E, kdim, vdim, shape, batch_first, self_attention):
+    L, S, N = shape
+    def seq(n, d):
+        s = (n, d) if N is None else ((N, n, d) if batch_first else (n, N, d))
+        return rng.standard_normal(s).astype(np.float32)
+    return seq(L, E), seq(S, kdim), seq(S, vdim)
+
+
+def _masks(rng, kw, L, S, N, H):
+    out = {}
+    n = 1 if N is None else N
+    if "attn_mask" in kw:
+        kind = kw["attn_mask"]
+        shape = (L, S) if kind.endswith("2") or kind == "causal" else ((n * H, L, S) if N is not None else (H, L, S))
+        if kind == "causal":
+            m = np.triu(np.ones((L, S), dtype=bool), 1)
+        elif kind.startswith("bool"):
+            m = rng.random(shape) < 0.3
+            m[..., 0] = False  # every row keeps a key
+        else:
+            m = rng.standard_normal(shape).astype(np.float32)
+        out["attn_mask"] = m
+    if "key_padding_mask" in kw:
+        shape = (S,) if N is None else (n, S)
+        if kw["key_padding_mask"] == "bool":
+            m = np.zeros(shape, dtype=bool)
+            m[..., -2:] = True
+        else:
+            m = rng.standard_normal(shape).astype(np.float32)
+        out["key_padding_mask"] = m
+    return out
+
+
+@pytest.mark.parametrize("ctor,fwd,shape,self_attention",
+                         [c + (False,) for c in MHA_CASES] +
+                         [c + (True,) for c in MHA_CASES if "kdim" not in c[0] and c[2][0] == c[2][1]])
+def test_multihead_attention_matches_torch(ctor, fwd, shape, self_attention):
+    E, H = 8, 2
+    kdim, vdim = ctor.get("kdim", E), ctor.get("vdim", E)
+    L, S, N = shape
+    ours, theirs = _pair("MultiheadAttention", E, H, **ctor)
+    rng = np.random.default_rng(0)
+    q, k, v = _mha_inputs(rng, None, E, kdim, vdim, shape, ctor.get("batch_first", False), self_attention)
+    masks = _masks(rng, fwd, L, S, N, H)
+    fkw = {k: v for k, v in fwd.items() if k not in masks}
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    fq, fk, fv = (fastnn.tensor(a, requires_grad=True) for a in (q, k, v))
+    if self_attention:
+        t_args, f_args = (tq, tq, tq), (fq, fq, fq)
+    else:
+        t_args, f_args = (tq, tk, tv), (fq, fk, fv)
+    t_out, t_w = theirs(*t_args, **fkw, **{n: torch.tensor(m) for n, m in masks.items()})
+    f_out, f_w = ours(*f_args, **fkw, **{n: fastnn.tensor(m) for n, m in masks.items()})
+    assert_close(f_out, t_out, what="output")
+    assert (f_w is None) == (t_w is None)
+    if t_w is not None:
+        assert_close(f_w, t_w, what="weights")
+    g = rng.standard_normal(tuple(t_out.shape)).astype(np.float32)
+    loss_t = (t_out * torch.tensor(g)).sum() + (t_w.sum() if t_w is not None else 0)
+    loss_f = (f_out * fastnn.tensor(g)).sum() + (f_w.sum() if f_w is not None else 0)
+    loss_t.backward()
+    loss_f.backward()
+    _compare_grads(ours, theirs)
+    for a, b in zip(f_args, t_args):
+        assert_close(a.grad, b.grad, what="input grad")
+
+
+def test_multihead_attention_training_steps_with_dropout_zero():
+    ours, theirs = _pair("MultiheadAttention", 8, 2, add_bias_kv=True, batch_first=True)
+    opt_t = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    opt_f = fastnn.optim.SGD(ours.parameters(), lr=0.1)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x, y = rng.standard_normal((2, 5, 8)).astype(np.float32), rng.standard_normal((2, 3, 8)).astype(np.float32)
+        losses = []
+        for lib, m, opt in ((torch, theirs, opt_t), (fastnn, ours, opt_f)):
+            out, _ = m(lib.tensor(y), lib.tensor(x), lib.tensor(x), need_weights=False)
+            loss = out.pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert abs(losses[0] - losses[1]) < 1e-5
+    for (n, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert_close(p, tp, what=n)
+
+
+def test_multihead_attention_init_and_names():
+    fastnn.manual_seed(0)
+    m = fastnn.nn.MultiheadAttention(16, 4, add_bias_kv=True, kdim=8)
+    t = torch.nn.MultiheadAttention(16, 4, add_bias_kv=True, kdim=8)
+    assert [(n, tuple(p.shape)) for n, p in m.named_parameters()] == [(n, tuple(p.shape)) for n, p in t.named_parameters()]
+    assert repr(m) == repr(t)
+    assert m.in_proj_weight is None and m.head_dim == 4 and not m._qkv_same_embed_dim
+    assert not m.in_proj_bias.detach().numpy().any() and not m.out_proj.bias.detach().numpy().any()
+    bound = math.sqrt(6 / (16 + 8))  # xavier_uniform_ of k_proj_weight (16, 8)
+    assert np.abs(m.k_proj_weight.detach().numpy()).max() <= bound
+    assert type(m.out_proj).__name__ == "NonDynamicallyQuantizableLinear"
+    assert isinstance(m.out_proj, fastnn.nn.Linear)
+
+
+def test_multihead_attention_errors():
+    with pytest.raises(ValueError, match=r"\[MultiheadAttention\] embed_dim must be divisible by num_heads, got "
+                                         r"embed_dim=10 and num_heads=3"):
+        fastnn.nn.MultiheadAttention(10, 3)
+    with pytest.raises(ValueError, match=r"embed_dim and num_heads must be greater than 0"):
+        fastnn.nn.MultiheadAttention(8, 0)
+    m = fastnn.nn.MultiheadAttention(8, 2)
+    x = fastnn.ones(4, 2, 8)
+    with pytest.raises(ValueError, match=r"\[MultiheadAttention\] The shape of the 2D attn_mask is \(4, 5\), but should "
+                                         r"be \(4, 4\)"):
+        m(x, x, x, attn_mask=fastnn.ones(4, 5, dtype=fastnn.bool))
+    with pytest.raises(ValueError, match=r"The shape of the 3D attn_mask is \(2, 4, 4\), but should be \(4, 4, 4\)"):
+        m(x, x, x, attn_mask=fastnn.ones(2, 4, 4))
+    with pytest.raises(ValueError, match=r"expecting key_padding_mask shape of \(2, 4\), but got \(4, 2\)"):
+        m(x, x, x, key_padding_mask=fastnn.ones(4, 2, dtype=fastnn.bool))
+    with pytest.raises(ValueError, match=r"was expecting embedding dimension of 8 for query, but got 6"):
+        m(fastnn.ones(4, 2, 6), x, x)
+    with pytest.raises(ValueError, match=r"query should be unbatched 2D or batched 3D tensor but received 4-D"):
+        m(fastnn.ones(1, 4, 2, 8), x, x)
+    with pytest.raises(ValueError, match=r"expected `key` and `value` to be 3-D but found 2-D and 3-D"):
+        m(x, fastnn.ones(4, 8), x)
+    with pytest.raises(RuntimeError, match=r"Need attn_mask if specifying the is_causal hint"):
+        m(x, x, x, is_causal=True)
+    with pytest.raises(TypeError, match=r"only bool and floating types of key_padding_mask are supported"):
+        m(x, x, x, key_padding_mask=fastnn.ones(2, 4, dtype=fastnn.int64))
+    with pytest.raises(TypeError, match=r"expected query, key and value of the module's dtype"):
+        m(x.double(), x.double(), x.double())
