@@ -152,4 +152,5 @@ PYBIND11_MODULE(_C, m) {
   bind_elementwise(m, cls);
   bind_random(m, cls);
   bind_attention(m, cls);
+  bind_normalization(m, cls);
 }

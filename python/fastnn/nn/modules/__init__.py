@@ -18,3 +18,4 @@ from fastnn.nn.modules.loss import (  # noqa: F401
 from fastnn.nn.modules.module import Module  # noqa: F401
 from fastnn.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from fastnn.nn.modules.sparse import Embedding  # noqa: F401
+from fastnn.nn.modules.normalization import LayerNorm  # noqa: F401
