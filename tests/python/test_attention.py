@@ -387,3 +387,223 @@ def test_multihead_attention_errors():
         m(x, x, x, key_padding_mask=fastnn.ones(2, 4, dtype=fastnn.int64))
     with pytest.raises(TypeError, match=r"expected query, key and value of the module's dtype"):
         m(x.double(), x.double(), x.double())
+
+
+# ---- transformer layers ----
+
+def _to_lib(lib, a):
+    return lib.tensor(a) if isinstance(a, np.ndarray) else a
+
+
+def _run_both(ours, theirs, inputs, kwargs, train, grad_seed=0):
+    """Runs both modules on the same NumPy inputs/masks; compares outputs, then every parameter's gradient."""
+    ours.train(train)
+    theirs.train(train)
+    t_out = theirs(*(_to_lib(torch, a) for a in inputs), **{k: _to_lib(torch, v) for k, v in kwargs.items()})
+    f_out = ours(*(_to_lib(fastnn, a) for a in inputs), **{k: _to_lib(fastnn, v) for k, v in kwargs.items()})
+    assert_close(f_out, t_out, what="output")
+    g = np.random.default_rng(grad_seed).standard_normal(tuple(t_out.shape)).astype(np.float32)
+    (t_out * torch.tensor(g)).sum().backward()
+    (f_out * fastnn.tensor(g)).sum().backward()
+    _compare_grads(ours, theirs, atol=2e-5)
+
+
+ENCODER_LAYER_CASES = [
+    ({}, {}),
+    ({"batch_first": True}, {"src_key_padding_mask": "pad"}),
+    ({"norm_first": True}, {"src_mask": "causal"}),
+    ({"activation": "gelu", "batch_first": True}, {"src_mask": "causal", "is_causal": True}),
+    ({"activation": "gelu_module", "bias": False, "layer_norm_eps": 1e-3}, {"src_mask": "bool"}),
+]
+
+
+def _activation(kw, lib):
+    kw = dict(kw)
+    if kw.get("activation") == "gelu_module":
+        kw["activation"] = lib.nn.GELU()
+    return kw
+
+
+def _encoder_inputs(rng, batch_first, L=5, N=3, E=8):
+    src = rng.standard_normal((N, L, E) if batch_first else (L, N, E)).astype(np.float32)
+    return src
+
+
+def _layer_masks(rng, spec, L, N, prefix="src"):
+    out = {}
+    for name, kind in spec.items():
+        if kind == "causal":
+            out[name] = np.triu(np.full((L, L), -np.inf, dtype=np.float32), 1)
+        elif kind == "bool":
+            m = rng.random((L, L)) < 0.3
+            np.fill_diagonal(m, False)
+            out[name] = m
+        elif kind == "pad":
+            m = np.zeros((N, L), dtype=bool)
+            m[1, -2:] = True
+            out[name] = m
+    return out
+
+
+@pytest.mark.parametrize("ctor,fwd", ENCODER_LAYER_CASES)
+@pytest.mark.parametrize("train", [False, True])
+def test_transformer_encoder_layer_matches_torch(ctor, fwd, train):
+    torch.manual_seed(0)
+    theirs = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **_activation(ctor, torch))
+    ours = _copy_weights(fastnn.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **_activation(ctor, fastnn)), theirs)
+    rng = np.random.default_rng(0)
+    src = _encoder_inputs(rng, ctor.get("batch_first", False))
+    masks = _layer_masks(rng, {k: v for k, v in fwd.items() if k != "is_causal"}, 5, 3)
+    kwargs = dict(masks, **({"is_causal": True} if fwd.get("is_causal") else {}))
+    _run_both(ours, theirs, [src], kwargs, train)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_decoder_layer_matches_torch(norm_first, batch_first):
+    torch.manual_seed(1)
+    kw = {"dropout": 0.0, "norm_first": norm_first, "batch_first": batch_first}
+    theirs = torch.nn.TransformerDecoderLayer(8, 2, 16, **kw)
+    ours = _copy_weights(fastnn.nn.TransformerDecoderLayer(8, 2, 16, **kw), theirs)
+    rng = np.random.default_rng(1)
+    tgt, mem = _encoder_inputs(rng, batch_first, L=4), _encoder_inputs(rng, batch_first, L=6)
+    masks = {"tgt_mask": np.triu(np.full((4, 4), -np.inf, dtype=np.float32), 1),
+             "memory_key_padding_mask": np.array([[False] * 6, [False] * 4 + [True] * 2, [False] * 5 + [True]])}
+    _run_both(ours, theirs, [tgt, mem], masks, train=True)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_matches_torch(batch_first):
+    torch.manual_seed(2)
+    kw = {"dropout": 0.0, "batch_first": batch_first}
+    with pytest.warns(UserWarning, match="enable_nested_tensor is True, but self.use_nested_tensor is False") \
+            if not batch_first else _no_warning():
+        ours = fastnn.nn.Transformer(8, 2, 2, 2, 16, **kw)
+    theirs = torch.nn.Transformer(8, 2, 2, 2, 16, **kw)
+    _copy_weights(ours, theirs)
+    rng = np.random.default_rng(2)
+    src, tgt = _encoder_inputs(rng, batch_first, L=5), _encoder_inputs(rng, batch_first, L=4)
+    masks = {"tgt_mask": torch.nn.Transformer.generate_square_subsequent_mask(4).numpy(),
+             "src_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2, [False] * 5]),
+             "memory_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2, [False] * 5])}
+    _run_both(ours, theirs, [src, tgt], masks, train=False)
+    _run_both(ours, theirs, [src, tgt], masks, train=True)
+
+
+class _no_warning:
+    def __enter__(self):
+        self._w = warnings_catch = __import__("warnings").catch_warnings()
+        warnings_catch.__enter__()
+        __import__("warnings").simplefilter("error")
+
+    def __exit__(self, *exc):
+        self._w.__exit__(*exc)
+
+
+def test_transformer_encoder_stack_and_nested_padding():
+    """TransformerEncoder with a final norm; in eval mode without autograd and a right-padded key padding mask,
+    torch's nested-tensor path gives zeros at the padded positions (before the norm): so does fastnn."""
+    torch.manual_seed(3)
+    t_layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    theirs = torch.nn.TransformerEncoder(t_layer, 2, norm=torch.nn.LayerNorm(8))
+    ours = fastnn.nn.TransformerEncoder(fastnn.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
+                                        norm=fastnn.nn.LayerNorm(8))
+    _copy_weights(ours, theirs)
+    assert ours.layers[0] is not ours.layers[1] and ours.layers[0].linear1.weight is not ours.layers[1].linear1.weight
+    rng = np.random.default_rng(3)
+    src = rng.standard_normal((3, 5, 8)).astype(np.float32)
+    pad = np.zeros((3, 5), dtype=bool)
+    pad[1, 3:] = True
+    ours.eval()
+    theirs.eval()
+    for grad in (False, True):
+        with torch.set_grad_enabled(grad), fastnn.set_grad_enabled(grad):
+            t_out = theirs(torch.tensor(src), src_key_padding_mask=torch.tensor(pad))
+            f_out = ours(fastnn.tensor(src), src_key_padding_mask=fastnn.tensor(pad))
+        assert_close(f_out, t_out, what=f"output (grad mode {grad})")
+    _run_both(ours, theirs, [src], {"mask": np.triu(np.full((5, 5), -np.inf, dtype=np.float32), 1)}, train=True)
+
+
+@pytest.mark.parametrize("cls", ["TransformerEncoder", "Transformer"])
+def test_transformer_training_steps_match_torch(cls):
+    """Several SGD steps with dropout=0.0: the losses and the parameters follow torch's. (Not Adam: it divides by
+    the gradient's running norm, so rounding noise in gradients that are zero in exact arithmetic, such as the key
+    bias's, becomes whole steps.)"""
+    torch.manual_seed(4)
+    if cls == "TransformerEncoder":
+        def build(lib):
+            layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True, activation="gelu")
+            return lib.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    else:
+        def build(lib):
+            return lib.nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, norm_first=True)
+    theirs = build(torch)
+    ours = _copy_weights(build(fastnn), theirs)
+    opt_t = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
+    opt_f = fastnn.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        x, y = rng.standard_normal((3, 5, 8)).astype(np.float32), rng.standard_normal((4, 3, 8)).astype(np.float32)
+        losses = []
+        for lib, m, opt in ((torch, theirs, opt_t), (fastnn, ours, opt_f)):
+            out = m(lib.tensor(x)) if cls == "TransformerEncoder" else m(lib.tensor(x).transpose(0, 1), lib.tensor(y))
+            loss = out.pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert abs(losses[0] - losses[1]) < 1e-4 * max(1.0, abs(losses[0]))
+    for (n, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert_close(p, tp, atol=1e-4, what=n)
+
+
+def test_transformer_encoder_training_is_bitwise_identical_at_any_thread_count():
+    def run(threads):
+        old = fastnn.get_num_threads()
+        fastnn.set_num_threads(threads)
+        try:
+            fastnn.manual_seed(0)
+            layer = fastnn.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.1, batch_first=True)
+            model = fastnn.nn.TransformerEncoder(layer, 2)
+            opt = fastnn.optim.SGD(model.parameters(), lr=0.1)
+            x = fastnn.randn(8, 70, 16)
+            for _ in range(2):
+                loss = model(x, is_causal=True, mask=fastnn.nn.Transformer.generate_square_subsequent_mask(70)).pow(2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            return [p.detach().numpy().copy() for p in model.parameters()]
+        finally:
+            fastnn.set_num_threads(old)
+
+    first = run(1)
+    for threads in (2, 3):
+        for a, b in zip(first, run(threads)):
+            assert np.array_equal(a, b)
+
+
+def test_generate_square_subsequent_mask():
+    for sz in (0, 1, 4):
+        assert_close(fastnn.nn.Transformer.generate_square_subsequent_mask(sz),
+                     torch.nn.Transformer.generate_square_subsequent_mask(sz))
+    m = fastnn.nn.Transformer.generate_square_subsequent_mask(3, dtype=fastnn.float64)
+    assert m.dtype == fastnn.float64
+
+
+def test_transformer_errors():
+    with pytest.raises(RuntimeError, match=r"activation should be relu/gelu, not tanh"):
+        fastnn.nn.TransformerEncoderLayer(8, 2, activation="tanh")
+    with pytest.raises(ValueError, match=r"\[MultiheadAttention\] embed_dim must be divisible by num_heads"):
+        fastnn.nn.TransformerEncoderLayer(10, 4)
+    layer = fastnn.nn.TransformerEncoderLayer(8, 2, 16)
+    with pytest.raises(ValueError, match=r"\[TransformerEncoderLayer\] expected src of shape \(seq, d_model=8\) or with "
+                                         r"a batch dim, got \(5, 3, 6\)"):
+        layer(fastnn.ones(5, 3, 6))
+    with pytest.raises(ValueError, match=r"\[MultiheadAttention\] The shape of the 2D attn_mask is \(4, 4\), but should "
+                                         r"be \(5, 5\)"):
+        layer(fastnn.ones(5, 3, 8), src_mask=fastnn.zeros(4, 4))
+    model = fastnn.nn.Transformer(8, 2, 1, 1, 16)
+    with pytest.raises(ValueError, match=r"\[Transformer\] the batch number of src and tgt must be equal"):
+        model(fastnn.ones(5, 3, 8), fastnn.ones(4, 2, 8))
+    with pytest.raises(ValueError, match=r"\[Transformer\] the feature number of src and tgt must be equal to d_model"):
+        model(fastnn.ones(5, 3, 8), fastnn.ones(4, 3, 4))

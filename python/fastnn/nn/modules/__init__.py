@@ -1,6 +1,13 @@
 from fastnn.nn.modules.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softmin, Tanh  # noqa: F401
 from fastnn.nn.modules.activation import LogSigmoid, SiLU, Softplus  # noqa: F401
 from fastnn.nn.modules.activation import MultiheadAttention  # noqa: F401
+from fastnn.nn.modules.transformer import (  # noqa: F401
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from fastnn.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from fastnn.nn.modules.container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from fastnn.nn.modules.conv import Conv2d  # noqa: F401
