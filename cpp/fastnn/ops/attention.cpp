@@ -257,10 +257,12 @@ TensorPtr scaled_dot_product_attention(const TensorPtr& query, const TensorPtr& 
   TensorPtr out = Tensor::empty(lay.full(lay.L, lay.Ev), dt, kOp);
   TensorPtr lse = Tensor::empty({lay.problems, lay.L}, dt, kOp);
   std::vector<std::vector<int64_t>> offsets;
-  FASTNN_DISPATCH_FLOAT(dt, kOp, [&] {
-    kernels::attention_forward<scalar_t>(make_problem<scalar_t>(lay, set, query, key, value, mask, offsets),
-                                         out->mutable_data<scalar_t>(), lse->mutable_data<scalar_t>());
-  });
+  if (lse->numel() > 0) {  // else nothing to compute, however many problems the batch dims count
+    FASTNN_DISPATCH_FLOAT(dt, kOp, [&] {
+      kernels::attention_forward<scalar_t>(make_problem<scalar_t>(lay, set, query, key, value, mask, offsets),
+                                           out->mutable_data<scalar_t>(), lse->mutable_data<scalar_t>());
+    });
+  }
   if (any_requires_grad({&query, &key, &value, &attn_mask})) {
     std::vector<TensorPtr> inputs{query, key, value};
     if (attn_mask && attn_mask->requires_grad()) inputs.push_back(attn_mask);

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
+#include <new>
 #include <vector>
 
+#include "fastnn/error.h"
 #include "fastnn/kernels/cpu/gemm.h"
 #include "fastnn/parallel.h"
 #include "fastnn/random.h"
@@ -50,15 +53,31 @@ void apply_dropout(const AttentionProblem<T>& p, int64_t b, int64_t i, int64_t c
     row[j] *= uniform_double(random_bits(p.seed, base + uint64_t(j))) < p.dropout_p ? T(0) : keep;
 }
 
+// Scratch of rows x S elements for each of `threads` threads (OutOfMemory when that does not fit in 64 bits or
+// in memory).
+template <class T>
+std::vector<T> scratch(int threads, int64_t rows, int64_t S) {
+  int64_t n = 0;
+  if (__builtin_mul_overflow(rows, S, &n) || __builtin_mul_overflow(n, int64_t(threads), &n) ||
+      n > int64_t(PTRDIFF_MAX / sizeof(T)))
+    n = -1;
+  try {
+    if (n >= 0) return std::vector<T>(size_t(n));
+  } catch (const std::bad_alloc&) {
+  }
+  throw OutOfMemory(str("[scaled_dot_product_attention] cannot allocate the scores of ", rows, " query rows x ", S, " keys for each of ",
+                        threads, " threads"));
+}
+
 }  // namespace
 
 template <class T>
 void attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
   const int64_t rb = std::max<int64_t>(1, std::min(p.L, kRowBlock)), blocks = (p.L + rb - 1) / rb;
   const int threads = get_num_threads();
-  std::vector<T> scratch(size_t(threads) * size_t(rb * p.S));
+  std::vector<T> buf = scratch<T>(threads, rb, p.S);
   parallel_for(p.problems * blocks, 1, [&](int64_t t0, int64_t t1) {
-    T* P = scratch.data() + thread_index() * rb * p.S;
+    T* P = buf.data() + thread_index() * rb * p.S;
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t b = t / blocks, i0 = t % blocks * rb, rows = std::min(rb, p.L - i0), cols = visible_keys(p, i0 + rows);
       scores(p, b, i0, rows, cols, P);
@@ -88,10 +107,10 @@ template <class T>
 void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T* lse, T* gq, T* gk, T* gv, T* gmask) {
   const int64_t rb = std::max<int64_t>(1, std::min(p.L, kRowBlock));
   const int threads = get_num_threads();
-  std::vector<T> scratch(size_t(threads) * size_t(2 * rb * p.S));
+  std::vector<T> buf = scratch<T>(threads, 2 * rb, p.S);
   const auto &q = p.q, &k = p.k, &v = p.v;
   parallel_for(p.problems, 1, [&](int64_t b0, int64_t b1) {
-    T* P = scratch.data() + thread_index() * 2 * rb * p.S;
+    T* P = buf.data() + thread_index() * 2 * rb * p.S;
     T* dP = P + rb * p.S;
     for (int64_t b = b0; b < b1; ++b) {
       T* gkb = gk ? gk + b * p.S * p.E : nullptr;
