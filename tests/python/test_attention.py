@@ -385,6 +385,9 @@ def test_multihead_attention_errors():
         m(x, x, x, is_causal=True)
     with pytest.raises(TypeError, match=r"only bool and floating types of key_padding_mask are supported"):
         m(x, x, x, key_padding_mask=fastnn.ones(2, 4, dtype=fastnn.int64))
+    with pytest.raises(TypeError, match=r"expected attn_mask to be bool or of the input's dtype fastnn.float32, got "
+                                        r"fastnn.float64"):
+        m(x, x, x, attn_mask=fastnn.zeros(4, 4, dtype=fastnn.float64))
     with pytest.raises(TypeError, match=r"expected query, key and value of the module's dtype"):
         m(x.double(), x.double(), x.double())
 

@@ -122,6 +122,8 @@ def _canonical_mask(mask, name, dtype, op):
         return _factories.zeros(tuple(mask.shape), dtype=dtype).masked_fill(mask, float("-inf"))
     if not mask.is_floating_point():
         raise TypeError(f"[{op}] only bool and floating types of {name} are supported, got {mask.dtype}")
+    if mask.dtype != dtype:
+        raise TypeError(f"[{op}] expected {name} to be bool or of the input's dtype {dtype}, got {mask.dtype}")
     return mask
 
 
