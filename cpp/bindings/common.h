@@ -102,5 +102,7 @@ void bind_shape(py::module_& m, TensorClass& cls);
 void bind_elementwise(py::module_& m, TensorClass& cls);
 void bind_random(py::module_& m, TensorClass& cls);
 void bind_rnn(py::module_& m, TensorClass& cls);
+void bind_attention(py::module_& m, TensorClass& cls);
+void bind_normalization(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings

@@ -164,4 +164,6 @@ PYBIND11_MODULE(_C, m) {
   bind_elementwise(m, cls);
   bind_random(m, cls);
   bind_rnn(m, cls);
+  bind_attention(m, cls);
+  bind_normalization(m, cls);
 }

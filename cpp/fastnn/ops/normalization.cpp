@@ -1,10 +1,15 @@
-// Batch normalisation over (N, C, *): per-channel statistics, each channel reduced by one thread
-// in index order (deterministic), accumulated in double.
+// Normalisation ops. Batch normalisation over (N, C, *): per-channel statistics, each channel reduced by
+// one thread in index order (deterministic), accumulated in double. Layer, RMS, group and instance norm:
+// the fused kernels of kernels/cpu/normalization, one backward node each.
+#include "fastnn/ops/normalization.h"
+
+#include <cfloat>
 #include <cmath>
 
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cpu/normalization.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
@@ -183,6 +188,248 @@ TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const Tens
   if (any_requires_grad({&input, &weight, &bias}))
     record(std::make_shared<BatchNormBackward>(input, weight, mean, invstd, training), {&input, &weight, &bias}, {&y});
   return y;
+}
+
+namespace {
+
+// A shape as torch writes it in these messages: [2, 3, 4].
+std::string bracketed(const Shape& s, const char* first = "") {
+  std::string r = std::string("[") + first;
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+void check_floating_input(const TensorPtr& input, const char* op) {
+  check_defined(input, op);
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected a floating-point input, got ",
+                    dtype_name(input->dtype()));
+}
+
+void check_param_dtype(const TensorPtr& t, const TensorPtr& input, const char* op, const char* what) {
+  FASTNN_CHECK_TYPE(!t || t->dtype() == input->dtype(), "[", op, "] expected ", what, " of dtype ",
+                    dtype_name(input->dtype()), " (the input's), got ", dtype_name(t ? t->dtype() : input->dtype()));
+}
+
+// Layer and RMS norm view the input as rows over the trailing `normalized_shape`; returns the row count.
+int64_t row_norm_rows(const TensorPtr& input, const Shape& ns, const TensorPtr& weight, const TensorPtr& bias,
+                        const char* op) {
+  check_floating_input(input, op);
+  FASTNN_CHECK(!ns.empty(), "[", op, "] Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+               "least one element, but got normalized_shape = []");
+  const Shape& in = input->shape();
+  FASTNN_CHECK(ns.size() <= in.size() && std::equal(ns.begin(), ns.end(), in.end() - ns.size()), "[", op,
+               "] Given normalized_shape=", bracketed(ns), ", expected input with shape ", bracketed(ns, "*, "),
+               ", but got input of size", bracketed(in));
+  for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}}) {
+    if (!t) continue;
+    FASTNN_CHECK(t->shape() == ns, "[", op, "] Expected ", what, " to be of same shape as normalized_shape, but got ",
+                 what, " of shape ", bracketed(t->shape()), " and normalized_shape = ", bracketed(ns));
+    check_param_dtype(t, input, op, what);
+  }
+  int64_t rows = 1;
+  for (size_t d = 0; d < in.size() - ns.size(); ++d) rows *= in[d];
+  return rows;
+}
+
+// Backward of layer_norm (inputs: input, weight, bias) and rms_norm (inputs: input, weight).
+class RowNormBackward : public Node {
+ public:
+  RowNormBackward(const TensorPtr& x, const TensorPtr& w, TensorPtr mean, TensorPtr rstd, Shape ns, int64_t rows,
+                  bool rms)
+      : x_(x), w_(w ? SavedTensor(w) : SavedTensor()), mean_(std::move(mean)), rstd_(std::move(rstd)),
+        ns_(std::move(ns)), rows_(rows), rms_(rms) {}
+  std::string name() const override { return rms_ ? "FusedRmsNormBackward0" : "NativeLayerNormBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = contiguous(x_.unpack(*this)), g = contiguous(grads[0]);
+    TensorPtr w = w_.defined() ? contiguous(w_.unpack(*this)) : nullptr;
+    TensorPtr gx = needs_input_grad(0) ? Tensor::empty(x->shape(), x->dtype()) : nullptr;
+    TensorPtr gw = needs_input_grad(1) ? Tensor::empty(ns_, x->dtype()) : nullptr;
+    TensorPtr gb = needs_input_grad(2) ? Tensor::empty(ns_, x->dtype()) : nullptr;
+    const int64_t n = rows_ ? x->numel() / rows_ : checked_numel(ns_, "layer_norm");
+    const char* op = rms_ ? "rms_norm" : "layer_norm";
+    FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+      using T = scalar_t;
+      kernels::layer_norm_backward<T>(g->data<T>(), x->data<T>(), mean_->data<double>(), rstd_->data<double>(),
+                                      w ? w->data<T>() : nullptr, rows_, n, rms_,
+                                      gx ? gx->mutable_data<T>() : nullptr, gw ? gw->mutable_data<T>() : nullptr,
+                                      gb ? gb->mutable_data<T>() : nullptr);
+    });
+    std::vector<TensorPtr> r{gx, gw};
+    if (!rms_) r.push_back(gb);
+    return r;
+  }
+  void release_saved() override {
+    x_.reset();
+    w_.reset();
+  }
+
+ private:
+  SavedTensor x_, w_;
+  TensorPtr mean_, rstd_;  // float64 per row, from the forward
+  Shape ns_;
+  int64_t rows_;
+  bool rms_;
+};
+
+TensorPtr row_norm(const TensorPtr& input, const Shape& ns, const TensorPtr& weight, const TensorPtr& bias, double eps,
+                   bool rms) {
+  const char* op = rms ? "rms_norm" : "layer_norm";
+  const int64_t rows = row_norm_rows(input, ns, weight, bias, op), n = checked_numel(ns, op);
+  TensorPtr x = contiguous(input->detach());
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
+  TensorPtr mean = Tensor::empty({rows}, DType::Float64, op), rstd = Tensor::empty({rows}, DType::Float64, op);
+  TensorPtr w = weight ? contiguous(weight->detach()) : nullptr, b = bias ? contiguous(bias->detach()) : nullptr;
+  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+    using T = scalar_t;
+    kernels::layer_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, rows, n, eps,
+                                   rms, y->mutable_data<T>(), mean->mutable_data<double>(), rstd->mutable_data<double>());
+  });
+  if (any_requires_grad({&input, &weight, &bias})) {
+    auto node = std::make_shared<RowNormBackward>(input, weight, mean, rstd, ns, rows, rms);
+    if (rms)
+      record(node, {&input, &weight}, {&y});
+    else
+      record(node, {&input, &weight, &bias}, {&y});
+  }
+  return y;
+}
+
+struct GroupShape {
+  int64_t N, C, S, G;
+};
+
+GroupShape group_shape(const TensorPtr& input, int64_t G) {
+  const Shape& in = input->shape();
+  return {in[0], in[1], checked_numel(Shape(in.begin() + 2, in.end()), "group_norm"), G};
+}
+
+// Backward of the group-norm kernel: group_norm's node, and instance_norm's (groups of one channel).
+class GroupNormBackward : public Node {
+ public:
+  GroupNormBackward(const TensorPtr& x, const TensorPtr& w, TensorPtr mean, TensorPtr rstd, int64_t G)
+      : x_(x), w_(w ? SavedTensor(w) : SavedTensor()), mean_(std::move(mean)), rstd_(std::move(rstd)), G_(G) {}
+  std::string name() const override { return "NativeGroupNormBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = contiguous(x_.unpack(*this)), g = contiguous(grads[0]);
+    TensorPtr w = w_.defined() ? contiguous(w_.unpack(*this)) : nullptr;
+    GroupShape s = group_shape(x, G_);
+    TensorPtr gx = needs_input_grad(0) ? Tensor::empty(x->shape(), x->dtype()) : nullptr;
+    TensorPtr gw = needs_input_grad(1) ? Tensor::empty({s.C}, x->dtype()) : nullptr;
+    TensorPtr gb = needs_input_grad(2) ? Tensor::empty({s.C}, x->dtype()) : nullptr;
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "group_norm", [&] {
+      using T = scalar_t;
+      kernels::group_norm_backward<T>(g->data<T>(), x->data<T>(), mean_->data<double>(), rstd_->data<double>(),
+                                      w ? w->data<T>() : nullptr, s.N, s.C, s.S, s.G,
+                                      gx ? gx->mutable_data<T>() : nullptr, gw ? gw->mutable_data<T>() : nullptr,
+                                      gb ? gb->mutable_data<T>() : nullptr);
+    });
+    return {gx, gw, gb};
+  }
+  void release_saved() override {
+    x_.reset();
+    w_.reset();
+  }
+
+ private:
+  SavedTensor x_, w_;
+  TensorPtr mean_, rstd_;  // float64 per (sample, group), from the forward
+  int64_t G_;
+};
+
+// y, with the (N, G) mean and rstd, and the node recorded when needed.
+TensorPtr group_norm_impl(const TensorPtr& input, int64_t G, const TensorPtr& weight, const TensorPtr& bias,
+                          double eps, const char* op, TensorPtr* mean_out = nullptr, TensorPtr* rstd_out = nullptr) {
+  GroupShape s = group_shape(input, G);
+  TensorPtr x = contiguous(input->detach());
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
+  TensorPtr mean = Tensor::empty({s.N * G}, DType::Float64, op), rstd = Tensor::empty({s.N * G}, DType::Float64, op);
+  TensorPtr w = weight ? contiguous(weight->detach()) : nullptr, b = bias ? contiguous(bias->detach()) : nullptr;
+  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+    using T = scalar_t;
+    kernels::group_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, s.N, s.C, s.S,
+                                   G, eps, y->mutable_data<T>(), mean->mutable_data<double>(), rstd->mutable_data<double>());
+  });
+  if (any_requires_grad({&input, &weight, &bias}))
+    record(std::make_shared<GroupNormBackward>(input, weight, mean, rstd, G), {&input, &weight, &bias}, {&y});
+  if (mean_out) *mean_out = mean;
+  if (rstd_out) *rstd_out = rstd;
+  return y;
+}
+
+}  // namespace
+
+TensorPtr layer_norm(const TensorPtr& input, const Shape& normalized_shape, const TensorPtr& weight,
+                     const TensorPtr& bias, double eps) {
+  return row_norm(input, normalized_shape, weight, bias, eps, false);
+}
+
+TensorPtr rms_norm(const TensorPtr& input, const Shape& normalized_shape, const TensorPtr& weight,
+                   std::optional<double> eps) {
+  check_floating_input(input, "rms_norm");
+  double e = eps ? *eps : input->dtype() == DType::Float32 ? double(FLT_EPSILON) : DBL_EPSILON;
+  return row_norm(input, normalized_shape, weight, nullptr, e, true);
+}
+
+TensorPtr group_norm(const TensorPtr& input, int64_t num_groups, const TensorPtr& weight, const TensorPtr& bias,
+                     double eps) {
+  check_floating_input(input, "group_norm");
+  FASTNN_CHECK(input->dim() >= 2, "[group_norm] Expected at least 2 dimensions for input tensor but received ",
+               input->dim());
+  FASTNN_CHECK(num_groups > 0, "[group_norm] Expected num groups to be greater than 0, got ", num_groups);
+  const int64_t C = input->shape()[1];
+  FASTNN_CHECK(C % num_groups == 0, "[group_norm] Expected number of channels in input to be divisible by num_groups, "
+               "but got input of shape ", bracketed(input->shape()), " and num_groups=", num_groups);
+  for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}}) {
+    if (!t) continue;
+    FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[group_norm] Expected ", what, " to be a vector of size equal to the "
+                 "number of channels in input, but got ", what, " of shape ", bracketed(t->shape()),
+                 " and input of shape ", bracketed(input->shape()));
+    check_param_dtype(t, input, "group_norm", what);
+  }
+  return group_norm_impl(input, num_groups, weight, bias, eps, "group_norm");
+}
+
+TensorPtr instance_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias,
+                        const TensorPtr& running_mean, const TensorPtr& running_var, bool use_input_stats,
+                        double momentum, double eps) {
+  const char* op = "instance_norm";
+  check_floating_input(input, op);
+  FASTNN_CHECK(input->dim() >= 2, "[instance_norm] expected input of shape (N, C) or (N, C, *), got ", input->shape());
+  const int64_t C = input->shape()[1];
+  for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}, {running_mean, "running_mean"},
+                         {running_var, "running_var"}}) {
+    if (!t) continue;
+    FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[instance_norm] expected ", what, " of shape (", C, ",), got ",
+                 t->shape());
+    check_param_dtype(t, input, op, what);
+  }
+  FASTNN_CHECK(!running_mean == !running_var,
+               "[instance_norm] running_mean and running_var must either both be None or neither be None");
+  TensorPtr y;
+  if (use_input_stats) {
+    GroupShape s = group_shape(input, C);
+    FASTNN_CHECK(s.S > 1, "[instance_norm] Expected more than 1 spatial element when training, got input size ",
+                 input->shape());
+    TensorPtr mean, rstd;
+    y = group_norm_impl(input, C, weight, bias, eps, op, &mean, &rstd);
+    if (running_mean) {
+      FASTNN_CHECK(running_mean->is_contiguous() && running_var->is_contiguous(),
+                   "[instance_norm] running statistics must be contiguous");
+      FASTNN_DISPATCH_FLOAT(input->dtype(), op, [&] {
+        kernels::instance_norm_update_running<scalar_t>(mean->data<double>(), rstd->data<double>(), s.N, C, s.S, eps,
+                                                        momentum, running_mean->mutable_data<scalar_t>(),
+                                                        running_var->mutable_data<scalar_t>());
+      });
+      running_mean->bump_version();
+      running_var->bump_version();
+    }
+  } else {
+    FASTNN_CHECK(running_mean, "[instance_norm] Expected running_mean and running_var to be defined when "
+                 "use_input_stats is false");
+    y = batch_norm(input, weight, bias, running_mean, running_var, false, momentum, eps);
+  }
+  // torch normalises a (1, N * C, *) view and views the result back: its grad_fn is that ViewBackward0
+  return view(y, input->shape());
 }
 
 }  // namespace fastnn

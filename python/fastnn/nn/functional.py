@@ -347,3 +347,64 @@ def one_hot(tensor, num_classes=-1):
     if isinstance(num_classes, (tuple, list)):
         raise TypeError(f"[one_hot] num_classes must be an int, got {type(num_classes).__name__}")
     return _C._one_hot(_tensor(tensor, "one_hot", "tensor"), _ints(num_classes, "one_hot", "num_classes")[0])
+
+
+# ---- attention ----
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(scale * query @ key^T + mask) @ value in one fused C++ op (ScaledDotProductFlashAttentionForCpuBackward0);
+    dropout on the attention weights draws from fastnn's generator."""
+    op = "scaled_dot_product_attention"
+    for name, x in (("query", query), ("key", key), ("value", value)):
+        _tensor(x, op, name)
+    for name, flag in (("is_causal", is_causal), ("enable_gqa", enable_gqa)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"[{op}] {name} must be a bool, got {type(flag).__name__}")
+    return _C._scaled_dot_product_attention(query, key, value, _opt_tensor(attn_mask, op, "attn_mask"),
+                                            _check_dropout_p(dropout_p, op), is_causal,
+                                            None if scale is None else _number(scale, op, "scale"), enable_gqa)
+
+
+# ---- normalization: layer, RMS, group and instance norm (fused C++ ops) ----
+
+def _normalized_shape(normalized_shape, op):
+    """normalized_shape (a list/tuple/Size of ints: as torch, not a bare int) as a list of ints."""
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"[{op}] normalized_shape must be a tuple of ints, not {type(normalized_shape).__name__}")
+    return _ints(normalized_shape, op, "normalized_shape")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalises over the trailing dims `normalized_shape` (NativeLayerNormBackward0)."""
+    op = "layer_norm"
+    return _C._layer_norm(_tensor(input, op), _normalized_shape(normalized_shape, op), _opt_tensor(weight, op, "weight"),
+                          _opt_tensor(bias, op, "bias"), _number(eps, op, "eps"))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims; eps=None is the dtype's machine epsilon
+    (FusedRmsNormBackward0: torch's node for its fused kernel; its CPU composite records MulBackward0)."""
+    op = "rms_norm"
+    return _C._rms_norm(_tensor(input, op), _normalized_shape(normalized_shape, op), _opt_tensor(weight, op, "weight"),
+                        None if eps is None else _number(eps, op, "eps"))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalises each sample's groups of channels of an (N, C, *) input (NativeGroupNormBackward0)."""
+    op = "group_norm"
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"[{op}] num_groups must be an int, got {type(num_groups).__name__}")
+    return _C._group_norm(_tensor(input, op), _ints(int(num_groups), op, "num_groups")[0],
+                          _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"), _number(eps, op, "eps"))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalises each (sample, channel) of an (N, C, *) input with its own statistics (updating the running
+    ones when given), or with the running statistics when not use_input_stats."""
+    op = "instance_norm"
+    return _C._instance_norm(_tensor(input, op), _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"),
+                             _opt_tensor(running_mean, op, "running_mean"), _opt_tensor(running_var, op, "running_var"),
+                             bool(_flag(use_input_stats, op, "use_input_stats")), _number(momentum, op, "momentum"),
+                             _number(eps, op, "eps"))

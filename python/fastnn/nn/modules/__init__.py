@@ -1,5 +1,13 @@
 from fastnn.nn.modules.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softmin, Tanh  # noqa: F401
 from fastnn.nn.modules.activation import LogSigmoid, SiLU, Softplus  # noqa: F401
+from fastnn.nn.modules.activation import MultiheadAttention  # noqa: F401
+from fastnn.nn.modules.transformer import (  # noqa: F401
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from fastnn.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from fastnn.nn.modules.container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from fastnn.nn.modules.conv import Conv2d  # noqa: F401
@@ -18,3 +26,4 @@ from fastnn.nn.modules.module import Module  # noqa: F401
 from fastnn.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from fastnn.nn.modules.sparse import Embedding  # noqa: F401
 from fastnn.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+from fastnn.nn.modules.normalization import LayerNorm  # noqa: F401

@@ -1,0 +1,50 @@
+"""Normalisation layers over each sample's own values: LayerNorm, GroupNorm, RMSNorm (fused C++ ops)."""
+
+import numbers
+
+from fastnn import _factories
+from fastnn.nn import functional as F
+from fastnn.nn import init
+from fastnn.nn.modules.module import Module
+from fastnn.nn.parameter import Parameter
+
+
+def _shape_tuple(normalized_shape, layer):
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        return (int(normalized_shape),)
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"[{layer}] normalized_shape must be an int or a sequence of ints, got "
+                        f"{type(normalized_shape).__name__}")
+    return tuple(F._ints(normalized_shape, layer, "normalized_shape"))
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        _factories._check_device(device, "LayerNorm")
+        self.normalized_shape = _shape_tuple(normalized_shape, "LayerNorm")
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(_factories.empty(self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(_factories.empty(self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
