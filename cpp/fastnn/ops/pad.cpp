@@ -54,8 +54,9 @@ namespace {
 
 enum class PadMode { Reflect, Replicate, Circular };
 
-// The input coordinate that output coordinate o reads along a dim of size n padded by lo before.
-int64_t source_index(int64_t o, int64_t n, int64_t lo, PadMode mode) {
+// The input coordinate that output coordinate o reads along a dim of size n padded by lo before and
+// hi after. Circular padding crops negative pads first and wraps within what is left (as torch).
+int64_t source_index(int64_t o, int64_t n, int64_t lo, int64_t hi, PadMode mode) {
   int64_t i = o - lo;
   switch (mode) {
     case PadMode::Reflect:
@@ -63,7 +64,11 @@ int64_t source_index(int64_t o, int64_t n, int64_t lo, PadMode mode) {
       if (i >= n) i = 2 * (n - 1) - i;
       return i;
     case PadMode::Replicate: return std::clamp<int64_t>(i, 0, n - 1);
-    case PadMode::Circular: return ((i % n) + n) % n;
+    case PadMode::Circular: {
+      const int64_t start = std::max<int64_t>(-lo, 0), m = n - start - std::max<int64_t>(-hi, 0);
+      const int64_t j = o - std::max<int64_t>(lo, 0);
+      return start + ((j % m) + m) % m;
+    }
   }
   return i;
 }
@@ -88,16 +93,18 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
     if (mode == PadMode::Reflect)
       FASTNN_CHECK(lo < n && hi < n, "[pad] Padding size should be less than the corresponding input dimension, but got: "
                    "padding (", lo, ", ", hi, ") at dimension ", d, " of input ", input->shape());
-    if (mode == PadMode::Circular)
-      FASTNN_CHECK(lo <= n && hi <= n, "[pad] Padding value causes wrapping around more than once: padding (", lo, ", ",
-                   hi, ") at dimension ", d, " of input ", input->shape());
+    if (mode == PadMode::Circular) {  // pads wrap within the input left after negative pads crop it
+      const int64_t m = n - std::max<int64_t>(-lo, 0) - std::max<int64_t>(-hi, 0);
+      FASTNN_CHECK(m > 0 && lo <= m && hi <= m, "[pad] Padding value causes wrapping around more than once: padding (",
+                   lo, ", ", hi, ") at dimension ", d, " of input ", input->shape());
+    }
     const __int128 o = (__int128)n + lo + hi;
     FASTNN_CHECK(o >= 1 && o <= INT64_MAX / 2, "[pad] input (size ", n, " at dimension ", d,
                  ") is too small for padding (", lo, ", ", hi, "): calculated output size ", (long long)(o < 0 ? -1 : o));
     out_shape[d] = int64_t(o);
     in3[2 - i] = n, out3[2 - i] = int64_t(o);
     maps[2 - i].resize(size_t(o));
-    for (int64_t j = 0; j < o; ++j) maps[2 - i][size_t(j)] = source_index(j, n, lo, mode);
+    for (int64_t j = 0; j < o; ++j) maps[2 - i][size_t(j)] = source_index(j, n, lo, hi, mode);
   }
   int64_t planes = 1;
   for (int64_t d = 0; d < nd - k; ++d) planes *= input->shape()[d];

@@ -387,6 +387,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         _ints(groups, op, "groups")
     if extra[0] and input.dim() in (2, 3):  # the extra right column as explicit zeros
         input = _C._constant_pad_nd(input, [0, 1], 0.0)
+    if input.dim() == 2:  # unbatched: as torch, through a batch of one (the result's grad_fn is SqueezeBackward1)
+        return _C._conv1d(input.unsqueeze(0), weight, bias, stride, pad, dilation, groups).squeeze(0)
     return _C._conv1d(input, weight, bias, stride, pad, dilation, groups)
 
 
@@ -402,7 +404,10 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     args = [_n_ints(v, n, op, what) for v, what in ((stride, "stride"), (padding, "padding"),
                                                       (output_padding, "output_padding"))]
     fn = _C._conv_transpose1d if n == 1 else _C._conv_transpose2d
-    return fn(input, weight, bias, *args, groups, _n_ints(dilation, n, op, "dilation"))
+    dilation = _n_ints(dilation, n, op, "dilation")
+    if input.dim() == n + 1:  # unbatched, as torch: through a batch of one
+        return fn(input.unsqueeze(0), weight, bias, *args, groups, dilation).squeeze(0)
+    return fn(input, weight, bias, *args, groups, dilation)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
