@@ -568,6 +568,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return _C._upsample(input, sizes, scales, mode, align_corners)
 
 
+@_named_function
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
