@@ -333,14 +333,16 @@ def _train_and_compare(build, make_x, make_y, loss_fn, optim="SGD", steps=5):
 
 @pytest.mark.parametrize("case", ["conv_transpose2d", "interpolate", "pad", "fold"])
 def test_bitwise_identical_at_1_and_2_threads(case):
+    # shapes large enough that the work is split between the threads (conv: 3 chunks of 4 images)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((6, 8, 13, 11)).astype(np.float32)
+    shape = (12, 8, 13, 11) if case == "conv_transpose2d" else (4, 8, 40, 40)
+    x = rng.standard_normal(shape).astype(np.float32)
     w = rng.standard_normal((8, 5, 3, 3)).astype(np.float32)
     fns = {
         "conv_transpose2d": lambda t, wt: F(fastnn).conv_transpose2d(t, wt, stride=2, padding=1, output_padding=1),
         "interpolate": lambda t, wt: F(fastnn).interpolate(t, scale_factor=1.7, mode="bicubic") * wt.sum(),
         "pad": lambda t, wt: F(fastnn).pad(t, (5, 7, 3, 4), mode="reflect") * wt.sum(),
-        "fold": lambda t, wt: F(fastnn).fold(F(fastnn).unfold(t, 3, padding=1), (13, 11), 3, padding=1) * wt.sum(),
+        "fold": lambda t, wt: F(fastnn).fold(F(fastnn).unfold(t, 3, padding=1), (40, 40), 3, padding=1) * wt.sum(),
     }
     results = []
     for threads in (1, 2):
@@ -436,3 +438,25 @@ def test_errors(i):
     fn, exc, pattern = ERRORS[i]
     with pytest.raises(exc, match=pattern):
         fn()
+
+
+@pytest.mark.parametrize("case", ["pad", "pixel_shuffle", "unfold", "fold"])
+def test_second_derivative_through_rearranging_ops(case):
+    fns = {"pad": lambda m, x: F(m).pad(x, (1, -1, 2, 0), value=0.5),
+           "pixel_shuffle": lambda m, x: F(m).pixel_unshuffle(F(m).pixel_shuffle(x, 2) ** 2, 2),
+           "unfold": lambda m, x: F(m).unfold(x, 2, padding=1),
+           "fold": lambda m, x: F(m).fold(x.reshape(1, 4, 4), (3, 3), 2)}
+    x = np.random.default_rng(0).standard_normal((1, 4, 2, 2))
+    grads = []
+    for m in (fastnn, torch):
+        t = m.tensor(x, requires_grad=True)
+        (g,) = m.autograd.grad((fns[case](m, t) ** 3).sum(), t, create_graph=True)
+        (g * g).sum().backward()
+        grads.append(t.grad)
+    assert_close(grads[0], grads[1])
+
+
+def test_upsample_second_derivative_is_refused():
+    x = fastnn.ones(1, 1, 2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="create_graph=True .* not supported through UpsampleNearest2DBackward0"):
+        fastnn.autograd.grad((F(fastnn).interpolate(x, scale_factor=2) ** 2).sum(), x, create_graph=True)
