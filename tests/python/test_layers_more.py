@@ -80,6 +80,8 @@ ROWS = [
     ("nearest1d_size", lambda m, x: F(m).interpolate(x, size=7), [(2, 3, 5)], "UpsampleNearest1DBackward0"),
     ("nearest2d_frac", lambda m, x: F(m).interpolate(x, scale_factor=(1.7, 0.6)), [(2, 3, 5, 9)],
      "UpsampleNearest2DBackward0"),
+    ("nearest2d_equal_doubled", lambda m, x: F(m).interpolate(x, scale_factor=(2.2, 1.3)), [(1, 2, 3, 2)],
+     "UpsampleNearest2DBackward0"),
     ("nearest2d_recompute", lambda m, x: F(m).interpolate(x, scale_factor=1.7, recompute_scale_factor=True),
      [(1, 2, 5, 6)], "UpsampleNearest2DBackward0"),
     ("nearest_exact1d", lambda m, x: F(m).interpolate(x, size=8, mode="nearest-exact"), [(2, 3, 5)],
@@ -141,6 +143,16 @@ def test_gradcheck(row):
     gradcheck_op(f, arrays)
 
 
+def test_nearest_1d_scale_factor_rule():
+    """1-D nearest uses floor(i / scale) even when the size comes out equal or doubled (2-D keeps i and i/2 there).
+    (torch's 1-D backward maps those sizes as 2-D does, so only the forward is compared; fastnn's backward is the
+    forward's adjoint, checked by the gradcheck rows.)"""
+    for size, scale in ((2, 1.3), (3, 2.2)):
+        x = np.arange(size, dtype=np.float32).reshape(1, 1, size)
+        assert_close(F(fastnn).interpolate(fastnn.tensor(x), scale_factor=scale),
+                     F(torch).interpolate(torch.tensor(x), scale_factor=scale))
+
+
 def test_max_pool_ties_and_nan_indices():
     x = np.array([[[1.0, 3.0, 3.0, np.nan, 2.0, 2.0, 5.0, 5.0]]], dtype=np.float32)
     for fn in (lambda m, t: F(m).max_pool1d(t, 2, 1, return_indices=True),
@@ -159,6 +171,8 @@ def test_zero_size_batch():
         (lambda m, x: F(m).adaptive_max_pool2d(x, 2), (0, 3, 4, 4)),
         (lambda m, x: F(m).pad(x, (1, 1), mode="reflect"), (0, 3, 4)),
         (lambda m, x: F(m).pad(x, (1, 1, 1, 1)), (0, 3, 4)),
+        (lambda m, x: F(m).pad(x, (-2, -2), mode="replicate"), (2, 3, 4)),  # an empty output
+        (lambda m, x: F(m).pad(x, (1, 2, -2, -2), mode="circular"), (2, 4, 3)),
         (lambda m, x: F(m).interpolate(x, scale_factor=2, mode="bilinear"), (0, 3, 4, 4)),
         (lambda m, x: F(m).unfold(x, 2), (0, 3, 4, 4)),
     ]
@@ -383,6 +397,9 @@ ERRORS = [
      r"dimension 2 of input \(1, 2, 3\)"),
     (lambda: F(fastnn).pad(fastnn.ones(1, 2, 3), (4, 0), mode="circular"), ValueError,
      r"\[pad\] Padding value causes wrapping around more than once"),
+    (lambda: F(fastnn).pad(fastnn.ones(1, 2, 3), (-1, 3), mode="circular"), ValueError,
+     r"\[pad\] Padding value causes wrapping around more than once: padding \(-1, 3\) .* \(2 elements left after "
+     r"cropping\)"),
     (lambda: F(fastnn).pad(fastnn.ones(3), (1, 1), mode="replicate"), ValueError,
      r"\[pad\] Padding size 2 is not supported for 1D input tensor"),
     (lambda: F(fastnn).pad(fastnn.ones(1, 2, 3), (1, 1, 1)), ValueError, r"\[pad\] Padding length must be divisible"),

@@ -93,13 +93,13 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
     if (mode == PadMode::Reflect)
       FASTNN_CHECK(lo < n && hi < n, "[pad] Padding size should be less than the corresponding input dimension, but got: "
                    "padding (", lo, ", ", hi, ") at dimension ", d, " of input ", input->shape());
-    if (mode == PadMode::Circular) {  // pads wrap within the input left after negative pads crop it
-      const int64_t m = n - std::max<int64_t>(-lo, 0) - std::max<int64_t>(-hi, 0);
-      FASTNN_CHECK(m > 0 && lo <= m && hi <= m, "[pad] Padding value causes wrapping around more than once: padding (",
-                   lo, ", ", hi, ") at dimension ", d, " of input ", input->shape());
-    }
     const __int128 o = (__int128)n + lo + hi;
-    FASTNN_CHECK(o >= 1 && o <= INT64_MAX / 2, "[pad] input (size ", n, " at dimension ", d,
+    if (mode == PadMode::Circular && o > 0) {  // pads wrap within the input left after negative pads crop it
+      const int64_t m = n - std::max<int64_t>(-lo, 0) - std::max<int64_t>(-hi, 0);
+      FASTNN_CHECK(lo <= m && hi <= m, "[pad] Padding value causes wrapping around more than once: padding (", lo,
+                   ", ", hi, ") at dimension ", d, " of input ", input->shape(), " (", m, " elements left after cropping)");
+    }
+    FASTNN_CHECK(o >= 0 && o <= INT64_MAX / 2, "[pad] input (size ", n, " at dimension ", d,
                  ") is too small for padding (", lo, ", ", hi, "): calculated output size ", (long long)(o < 0 ? -1 : o));
     out_shape[d] = int64_t(o);
     in3[2 - i] = n, out3[2 - i] = int64_t(o);

@@ -15,7 +15,7 @@ TensorPtr upsample(const TensorPtr& input, IntList size, const std::vector<doubl
   const int64_t k = int64_t(size.size()), nd = input->dim();
   UpsampleMode m;
   std::string node;
-  if (mode == "nearest") m = UpsampleMode::Nearest, node = "UpsampleNearest";
+  if (mode == "nearest") m = k == 2 ? UpsampleMode::Nearest2d : UpsampleMode::Nearest, node = "UpsampleNearest";
   else if (mode == "nearest-exact") m = UpsampleMode::NearestExact, node = "UpsampleNearestExact";
   else if (mode == "linear" && k == 1) m = UpsampleMode::Linear, node = "UpsampleLinear";
   else if (mode == "bilinear" && k == 2) m = UpsampleMode::Linear, node = "UpsampleBilinear";

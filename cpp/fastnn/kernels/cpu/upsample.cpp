@@ -34,14 +34,15 @@ void upsample_taps(UpsampleMode mode, int64_t in, int64_t out, double scale, boo
   const int taps = mode == UpsampleMode::Linear ? 2 : mode == UpsampleMode::Cubic ? 4 : 1;
   idx.assign(size_t(out * taps), 0);
   wt.assign(size_t(out * taps), T(1));
-  if (mode == UpsampleMode::Nearest || mode == UpsampleMode::NearestExact) {
+  if (mode == UpsampleMode::Nearest2d && (out == in || out == 2 * in)) {
+    for (int64_t i = 0; i < out; ++i) idx[size_t(i)] = out == in ? i : i / 2;
+    return;
+  }
+  if (mode == UpsampleMode::Nearest || mode == UpsampleMode::Nearest2d || mode == UpsampleMode::NearestExact) {
     const float s = inverse_scale<float>(in, out, scale);  // torch's nearest modes use float coordinates
     for (int64_t i = 0; i < out; ++i) {
-      int64_t src;
-      if (mode == UpsampleMode::NearestExact) src = int64_t(std::floor(float((i + 0.5) * double(s))));
-      else if (out == in) src = i;
-      else if (out == 2 * in) src = i >> 1;
-      else src = int64_t(std::floor(float(i) * s));
+      const int64_t src = mode == UpsampleMode::NearestExact ? int64_t(std::floor(float((i + 0.5) * double(s))))
+                                                              : int64_t(std::floor(float(i) * s));
       idx[size_t(i)] = std::min(src, in - 1);
     }
     return;

@@ -6,7 +6,8 @@
 
 namespace fastnn::kernels {
 
-enum class UpsampleMode { Nearest, NearestExact, Linear, Cubic };
+// Nearest2d: torch's 2-D nearest, which maps equal and doubled sizes exactly (i and i/2) whatever the scale factor.
+enum class UpsampleMode { Nearest, Nearest2d, NearestExact, Linear, Cubic };
 
 // The taps of one dim, with torch's source-coordinate rules: `scale` > 0 is the user's scale factor
 // (the source coordinate then uses 1/scale), else in/out; align_corners for Linear and Cubic.
