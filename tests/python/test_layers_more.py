@@ -171,7 +171,8 @@ def test_zero_size_batch():
         (lambda m, x: F(m).adaptive_max_pool2d(x, 2), (0, 3, 4, 4)),
         (lambda m, x: F(m).pad(x, (1, 1), mode="reflect"), (0, 3, 4)),
         (lambda m, x: F(m).pad(x, (1, 1, 1, 1)), (0, 3, 4)),
-        (lambda m, x: F(m).pad(x, (-2, -2), mode="replicate"), (2, 3, 4)),  # an empty output
+        (lambda m, x: F(m).pad(x, (1, 1, -2, -2), mode="replicate"), (2, 3, 4, 5)),  # empty outputs
+        (lambda m, x: F(m).pad(x, (-3, -2, 1, 1), mode="reflect"), (2, 3, 4, 5)),
         (lambda m, x: F(m).pad(x, (1, 2, -2, -2), mode="circular"), (2, 4, 3)),
         (lambda m, x: F(m).interpolate(x, scale_factor=2, mode="bilinear"), (0, 3, 4, 4)),
         (lambda m, x: F(m).unfold(x, 2), (0, 3, 4, 4)),
@@ -402,6 +403,9 @@ ERRORS = [
      r"cropping\)"),
     (lambda: F(fastnn).pad(fastnn.ones(3), (1, 1), mode="replicate"), ValueError,
      r"\[pad\] Padding size 2 is not supported for 1D input tensor"),
+    (lambda: F(fastnn).pad(fastnn.ones(2, 3, 4, 5), (-3, -2, -2, -2), mode="reflect"), ValueError,
+     r"\[pad\] input of shape \(2, 3, 4, 5\) is too small for padding \(-3, -2, -2, -2\) in mode 'reflect': every "
+     r"padded dim of the output would be empty"),
     (lambda: F(fastnn).pad(fastnn.ones(1, 2, 3), (1, 1, 1)), ValueError, r"\[pad\] Padding length must be divisible"),
     (lambda: F(fastnn).pad(fastnn.ones(1, 2, 3), (1,) * 8), ValueError,
      r"\[pad\] Padding length should be less than or equal to two times the input dimension"),

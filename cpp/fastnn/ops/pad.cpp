@@ -1,5 +1,6 @@
 // F.pad: constant padding over any number of dims (negative pads crop), and the reflect, replicate
 // and circular modes over the last 1-3 dims as index maps (kernels/cpu/pad.h).
+#include <algorithm>
 #include <vector>
 
 #include "fastnn/autograd/functions.h"
@@ -106,6 +107,10 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
     maps[2 - i].resize(size_t(o));
     for (int64_t j = 0; j < o; ++j) maps[2 - i][size_t(j)] = source_index(j, n, lo, hi, mode);
   }
+  // as torch: reflect and replicate need one padded dim of the output to be non-empty
+  FASTNN_CHECK(mode == PadMode::Circular || *std::max_element(out3 + 3 - k, out3 + 3) > 0, "[pad] input of shape ",
+               input->shape(), " is too small for padding ", pad, " in mode '", mode_name,
+               "': every padded dim of the output would be empty");
   int64_t planes = 1;
   for (int64_t d = 0; d < nd - k; ++d) planes *= input->shape()[d];
   TensorPtr x = contiguous(input->detach());
