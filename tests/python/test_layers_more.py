@@ -179,6 +179,12 @@ def test_zero_size_batch():
     ]
     for fn, shape in cases:
         check_op(fn, [np.zeros(shape, np.float32)], uses_module=True)
+    for fn in (lambda t: F(fastnn).interpolate(t, size=(1 << 40, 2)), lambda t: F(fastnn).pad(t, (1 << 40, 2, 0, 0),
+                                                                                             mode="replicate")):
+        x = fastnn.zeros(0, 2, 3, 3, requires_grad=True)  # huge but empty outputs allocate nothing
+        y = fn(x)
+        y.sum().backward()
+        assert y.numel() == 0 and tuple(x.grad.shape) == (0, 2, 3, 3)
     x = fastnn.zeros(0, 4, 2, 2, requires_grad=True)  # (torch's own backward refuses an empty pixel_shuffle)
     y = F(fastnn).pixel_shuffle(x, 2)
     y.backward(fastnn.zeros(0, 1, 4, 4))

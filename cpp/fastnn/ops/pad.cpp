@@ -104,8 +104,6 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
                  ") is too small for padding (", lo, ", ", hi, "): calculated output size ", (long long)(o < 0 ? -1 : o));
     out_shape[d] = int64_t(o);
     in3[2 - i] = n, out3[2 - i] = int64_t(o);
-    maps[2 - i].resize(size_t(o));
-    for (int64_t j = 0; j < o; ++j) maps[2 - i][size_t(j)] = source_index(j, n, lo, hi, mode);
   }
   // as torch: reflect and replicate need one padded dim of the output to be non-empty
   FASTNN_CHECK(mode == PadMode::Circular || *std::max_element(out3 + 3 - k, out3 + 3) > 0, "[pad] input of shape ",
@@ -115,17 +113,32 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
   for (int64_t d = 0; d < nd - k; ++d) planes *= input->shape()[d];
   TensorPtr x = contiguous(input->detach());
   TensorPtr out = Tensor::empty(out_shape, x->dtype(), "pad");
+  static const char* names[3][3] = {
+      {"ReflectionPad1DBackward0", "ReflectionPad2DBackward0", "ReflectionPad3DBackward0"},
+      {"ReplicationPad1DBackward0", "ReplicationPad2DBackward0", "ReplicationPad3DBackward0"},
+      {"CopySlices", "CopySlices", "CopySlices"}};  // torch composes circular padding of slice copies
+  const char* node = names[int(mode)][k - 1];
+  if (out->numel() == 0) {
+    if (any_requires_grad({&input}))
+      record_grad_only(node, out, {input},
+                       [in_shape = input->shape()](const TensorPtr& g) {
+                         return std::vector<TensorPtr>{zeros(in_shape, g->dtype())};
+                       });
+    return out;
+  }
+  for (int64_t i = 0; i < k; ++i) {  // the maps are no longer than the (allocated) output
+    const int64_t o = out3[2 - i];
+    maps[2 - i].resize(size_t(o));
+    for (int64_t j = 0; j < o; ++j)
+      maps[2 - i][size_t(j)] = source_index(j, in3[2 - i], pad[2 * i], pad[2 * i + 1], mode);
+  }
   FASTNN_DISPATCH_FLOAT(x->dtype(), "pad", [&] {
     kernels::pad_gather<scalar_t>(x->data<scalar_t>(), planes, in3[0], in3[1], in3[2], maps[0].data(), out3[0],
                                   maps[1].data(), out3[1], maps[2].data(), out3[2], out->mutable_data<scalar_t>());
   });
   if (any_requires_grad({&input})) {
-    static const char* names[3][3] = {
-        {"ReflectionPad1DBackward0", "ReflectionPad2DBackward0", "ReflectionPad3DBackward0"},
-        {"ReplicationPad1DBackward0", "ReplicationPad2DBackward0", "ReplicationPad3DBackward0"},
-        {"CopySlices", "CopySlices", "CopySlices"}};  // torch composes circular padding of slice copies
     const Shape in_shape = input->shape();
-    record_grad_only(names[int(mode)][k - 1], out, {input}, [=](const TensorPtr& g) {  // (captures copy the arrays)
+    record_grad_only(node, out, {input}, [=](const TensorPtr& g) {  // (captures copy the arrays)
       TensorPtr gc = contiguous(g);
       TensorPtr gx = Tensor::empty(in_shape, g->dtype());
       FASTNN_DISPATCH_FLOAT(g->dtype(), "pad", [&] {

@@ -40,6 +40,12 @@ TensorPtr upsample(const TensorPtr& input, IntList size, const std::vector<doubl
   if (k == 2) out_shape[2] = oH;
   TensorPtr x = contiguous(input->detach());
   TensorPtr out = Tensor::empty(out_shape, x->dtype(), "interpolate");
+  if (out->numel() == 0) {  // an empty batch: no taps to build (they are as long as the output sizes)
+    record_grad_only(node.c_str(), out, {input}, [in_shape = input->shape()](const TensorPtr& g) {
+      return std::vector<TensorPtr>{zeros(in_shape, g->dtype())};
+    });
+    return out;
+  }
   auto scale = [&](int64_t i) { return scales.empty() ? 0.0 : scales[size_t(i)]; };
   FASTNN_DISPATCH_FLOAT(x->dtype(), "interpolate", [&] {
     // Taps per dim; a 1-D resampling's height is one identity tap.
