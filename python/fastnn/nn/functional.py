@@ -95,7 +95,10 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     dim = _softmax_dim(input, dim, "softmin", _stacklevel)
     x = _tensor(input, "softmin")
-    return _C.softmax(-(x if dtype is None else x.to(_dtype(dtype, "softmin"))), dim)
+    x = x if dtype is None else x.to(_dtype(dtype, "softmin"))
+    if not x.is_floating_point():  # (negating a bool tensor would raise naming neg)
+        raise TypeError(f"[softmin] expected a floating-point input or dtype, got {x.dtype}")
+    return _C.softmax(-x, dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
