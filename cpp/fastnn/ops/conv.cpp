@@ -257,9 +257,9 @@ bool check_conv_args(const TensorPtr& input, const TensorPtr& weight, const Tens
   return input->dim() == nd;
 }
 
-// x as contiguous (N, C, H, W) and w as contiguous 4-D: unbatched inputs get N = 1, 1-D ones H = 1.
+// x as (N, C, H, W) and w as 4-D views (made contiguous once checked): unbatched inputs get N = 1, 1-D ones H = 1.
 std::pair<TensorPtr, TensorPtr> as_4d(const TensorPtr& input, const TensorPtr& weight, bool batched, int spatial) {
-  TensorPtr x = contiguous(batched ? input : unsqueeze(input, 0)), w = contiguous(weight);
+  TensorPtr x = batched ? input : unsqueeze(input, 0), w = weight;
   if (spatial == 1) x = unsqueeze(x, 2), w = unsqueeze(w, 2);
   return {x, w};
 }
@@ -302,6 +302,7 @@ TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorP
                ". Kernel size can't be greater than actual input size");
   g.oH = window_out(g.H, g.kH, g.pH, g.sH, g.dH, false);
   g.oW = window_out(g.W, g.kW, g.pW, g.sW, g.dW, false);
+  x = contiguous(x), w = contiguous(w);
   TensorPtr b = bias ? contiguous(bias) : nullptr;
   TensorPtr y = Tensor::empty({g.N, g.O, g.oH, g.oW}, x->dtype(), op);
   if (g.K() == 0) {  // no input channels: output is the bias (or zero)
@@ -356,6 +357,7 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
   g.W = out_size(g.oW, g.sW, g.pW, g.dW, g.kW, opW);
   FASTNN_CHECK(g.H > 0 && g.W > 0, "[", op, "] Given input size per channel: ", extent(spatial, g.oH, g.oW),
                ". Calculated output size per channel: ", extent(spatial, g.H, g.W), ". Output size is too small");
+  x = contiguous(x), w = contiguous(w);
   TensorPtr y = zeros({g.N, g.C, g.H, g.W}, x->dtype());
   if (g.K() > 0 && g.O > 0 && x->numel() > 0)
     FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
