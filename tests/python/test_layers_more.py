@@ -28,6 +28,8 @@ ROWS = [
      "ConvolutionBackward0"),
     ("conv1d_valid_unbatched", lambda m, x, w: F(m).conv1d(x, w, padding="valid"), [(3, 8), (2, 3, 3)],
      "SqueezeBackward1"),
+    ("conv2d_unbatched", lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), [(3, 5, 4), (2, 3, 3, 3), (2,)],
+     "SqueezeBackward1"),
     ("conv_t1d", lambda m, x, w, b: F(m).conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1),
      [(2, 3, 5), (3, 4, 3), (4,)], "ConvolutionBackward0"),
     ("conv_t1d_groups_dil", lambda m, x, w: F(m).conv_transpose1d(x, w, groups=2, dilation=2),

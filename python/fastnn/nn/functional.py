@@ -143,6 +143,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             input = _C.cat([input, input.new_zeros(tuple(input.shape[:-1]) + (1,))], -1)
         if extra_h:
             input = _C.cat([input, input.new_zeros(tuple(input.shape[:-2]) + (1, input.shape[-1]))], -2)
+    if input.dim() == 3:  # unbatched: as torch, through a batch of one (the result's grad_fn is SqueezeBackward1)
+        return _C._conv2d(input.unsqueeze(0), weight, bias, stride, pad, dilation, groups).squeeze(0)
     return _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
 
 
