@@ -104,5 +104,6 @@ void bind_random(py::module_& m, TensorClass& cls);
 void bind_rnn(py::module_& m, TensorClass& cls);
 void bind_attention(py::module_& m, TensorClass& cls);
 void bind_normalization(py::module_& m, TensorClass& cls);
+void bind_layers(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings

@@ -166,4 +166,5 @@ PYBIND11_MODULE(_C, m) {
   bind_rnn(m, cls);
   bind_attention(m, cls);
   bind_normalization(m, cls);
+  bind_layers(m, cls);
 }

@@ -528,6 +528,15 @@ def _layer_ops(name):
              "batchnorm1d": {"batch_norm"}, "batchnorm2d": {"batch_norm"}, "dropout": {"dropout"},
              "dropout2d": {"dropout2d", "feature_dropout"}, "embedding": {"embedding"}, "leakyrelu": {"leaky_relu"},
              "logsoftmax": {"log_softmax"}, "flatten": {"flatten"}, "unflatten": {"unflatten", "view", "reshape"}}
+    if low.endswith(("pad1d", "pad2d")):  # the padding layers run F.pad
+        return {"pad"}
+    if low.startswith("upsampl"):  # Upsample, UpsamplingNearest2d, ... run F.interpolate
+        return {"interpolate"}
+    table.update({"conv1d": {"conv1d", "pad"}, "convtranspose1d": {"conv_transpose1d"},
+                  "convtranspose2d": {"conv_transpose2d"}, "maxpool1d": {"max_pool1d"}, "avgpool1d": {"avg_pool1d"},
+                  "adaptivemaxpool1d": {"adaptive_max_pool1d"}, "adaptivemaxpool2d": {"adaptive_max_pool2d"},
+                  "adaptiveavgpool1d": {"adaptive_avg_pool1d"}, "pixelshuffle": {"pixel_shuffle"},
+                  "pixelunshuffle": {"pixel_unshuffle"}})
     return table.get(low, {low})
 
 

@@ -1,4 +1,4 @@
-// conv2d as im2col + GEMM. Images are taken in fixed-size chunks: a chunk's im2col matrices sit
+// conv2d and conv1d (as height-1 conv2d) as im2col + GEMM; the transposed convolutions as GEMM + col2im. Images are taken in fixed-size chunks: a chunk's im2col matrices sit
 // side by side, so one GEMM covers the chunk (a small convolution's per-image GEMM is too narrow
 // to run at speed). Weight and bias gradients are summed per chunk, then over chunks in order,
 // so results do not depend on the thread count.
@@ -10,6 +10,7 @@
 #include "fastnn/kernels/cpu/im2col.h"
 #include "fastnn/ops/conv_util.h"
 #include "fastnn/ops/internal.h"
+#include "fastnn/ops/layers.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn {
@@ -141,10 +142,11 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
   if (gb) sum_chunks(partial_b, g.O, gb);
 }
 
+// Gradients are reshaped to the shapes the op was given (1-D and unbatched inputs run as 4-D).
 class ConvolutionBackward : public Node {
  public:
-  ConvolutionBackward(const TensorPtr& x, const TensorPtr& w, ConvGeom g, bool has_bias)
-      : x_(x), w_(w), g_(g), has_bias_(has_bias) {}
+  ConvolutionBackward(const TensorPtr& x, const TensorPtr& w, ConvGeom g, bool has_bias, Shape in_shape, Shape w_shape)
+      : x_(x), w_(w), g_(g), has_bias_(has_bias), in_shape_(std::move(in_shape)), w_shape_(std::move(w_shape)) {}
   std::string name() const override { return "ConvolutionBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = contiguous(x_.unpack(*this)), w = contiguous(w_.unpack(*this));
@@ -160,8 +162,8 @@ class ConvolutionBackward : public Node {
                                 out(gb));
       });
     }
-    if (gx) r[0] = reshape(gx, output_meta_in_);
-    r[1] = gw;
+    if (gx) r[0] = reshape(gx, in_shape_);
+    if (gw) r[1] = reshape(gw, w_shape_);
     r[2] = gb;
     return r;
   }
@@ -169,77 +171,238 @@ class ConvolutionBackward : public Node {
     x_.reset();
     w_.reset();
   }
-  Shape output_meta_in_;  // the input's shape as given (3-D when unbatched)
 
  private:
   SavedTensor x_, w_;
   ConvGeom g_;
   bool has_bias_;
+  Shape in_shape_, w_shape_;
 };
 
-}  // namespace
+// The transposed convolution y = conv^T(x) with geometry g of the convolution that maps y's shape
+// back to x's (g.C: y's channels, g.O: x's): forward is that convolution's input gradient, the
+// input gradient is the convolution itself, the weight gradient the convolution's with the roles
+// of input (here grad_y) and output gradient (here x) swapped.
+class ConvTransposeBackward : public Node {
+ public:
+  ConvTransposeBackward(const TensorPtr& x, const TensorPtr& w, ConvGeom g, bool has_bias, Shape in_shape, Shape w_shape)
+      : x_(x), w_(w), g_(g), has_bias_(has_bias), in_shape_(std::move(in_shape)), w_shape_(std::move(w_shape)) {}
+  std::string name() const override { return "ConvolutionBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = contiguous(x_.unpack(*this)), w = contiguous(w_.unpack(*this));
+    TensorPtr gy = contiguous(reshape(grads[0], {g_.N, g_.C, g_.H, g_.W}));
+    std::vector<TensorPtr> r(3);
+    if (needs_input_grad(0)) {
+      TensorPtr gx = zeros({g_.N, g_.O, g_.oH, g_.oW}, x->dtype());
+      if (g_.K() > 0 && gx->numel() > 0)
+        FASTNN_DISPATCH_FLOAT(x->dtype(), "conv_transpose2d", [&] {
+          conv_forward<scalar_t>(g_, gy->data<scalar_t>(), w->data<scalar_t>(), nullptr, gx->mutable_data<scalar_t>());
+        });
+      r[0] = reshape(gx, in_shape_);
+    }
+    if (needs_input_grad(1)) {
+      TensorPtr gw = zeros(w->shape(), w->dtype());
+      if (gw->numel() > 0 && g_.N > 0)
+        FASTNN_DISPATCH_FLOAT(x->dtype(), "conv_transpose2d", [&] {
+          conv_backward<scalar_t>(g_, gy->data<scalar_t>(), w->data<scalar_t>(), x->data<scalar_t>(), nullptr,
+                                  gw->mutable_data<scalar_t>(), nullptr);
+        });
+      r[1] = reshape(gw, w_shape_);
+    }
+    if (has_bias_ && needs_input_grad(2)) r[2] = sum(gy, {0, 2, 3}, false);
+    return r;
+  }
+  void release_saved() override {
+    x_.reset();
+    w_.reset();
+  }
 
 TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
                  IntList dilation, int64_t groups) {
   if (input && any_storage_dtype({&input, &weight, &bias}))
     return narrowed(conv2d(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups), input->dtype());
   FASTNN_CHECK(input->dim() == 3 || input->dim() == 4, "[conv2d] expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got ",
+ private:
+  SavedTensor x_, w_;
+  ConvGeom g_;
+  bool has_bias_;
+  Shape in_shape_, w_shape_;
+};
+
+// (h, w) of a stride/padding/dilation argument: 2-D ops take an int or a pair, 1-D ops one int
+// (the width; the height is `h1`).
+std::pair<int64_t, int64_t> spatial_arg(const IntList& v, int spatial, const char* op, const char* what,
+                                        int64_t min_value, int64_t h1) {
+  if (spatial == 2) return pair_arg(v, op, what, min_value);
+  FASTNN_CHECK(v.size() == 1, "[", op, "] ", what, " must be an int or a 1-tuple of ints, got ", v.size(), " values");
+  FASTNN_CHECK(v[0] >= min_value, "[", op, "] ", what, " must be >= ", min_value, ", got ", v[0]);
+  return {h1, v[0]};
+}
+
+// "(h x w)" for a 2-D op, "(w)" for a 1-D one.
+std::string extent(int spatial, int64_t h, int64_t w) {
+  return spatial == 2 ? str("(", h, " x ", w, ")") : str("(", w, ")");
+}
+
+// Checks shared by the convolutions: ranks, dtypes, groups. Returns whether the input is batched.
+bool check_conv_args(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, int64_t groups,
+                     int spatial, const char* op) {
+  const int64_t nd = spatial + 2;
+  FASTNN_CHECK(input->dim() == nd - 1 || input->dim() == nd, "[", op, "] expected ",
+               spatial == 2 ? "3-D (C, H, W) or 4-D (N, C, H, W)" : "2-D (C, L) or 3-D (N, C, L)", " input, got ",
                input->dim(), "-D input of shape ", input->shape());
-  FASTNN_CHECK(weight->dim() == 4, "[conv2d] expected 4-D weight (out_channels, in_channels/groups, kH, kW), got shape ",
-               weight->shape());
+  FASTNN_CHECK(weight->dim() == nd, "[", op, "] expected ", nd, "-D weight ",
+               spatial == 2 ? "(out_channels, in_channels/groups, kH, kW)" : "(out_channels, in_channels/groups, kW)",
+               ", got shape ", weight->shape());
   FASTNN_CHECK_TYPE(is_floating(input->dtype()) && input->dtype() == weight->dtype() && (!bias || bias->dtype() == input->dtype()),
-                    "[conv2d] expected input, weight and bias of the same floating-point dtype, got ",
+                    "[", op, "] expected input, weight and bias of the same floating-point dtype, got ",
                     dtype_name(input->dtype()), ", ", dtype_name(weight->dtype()), bias ? ", " : "",
                     bias ? dtype_name(bias->dtype()) : "");
-  FASTNN_CHECK(groups > 0, "[conv2d] groups must be a positive integer, got ", groups);
-  bool batched = input->dim() == 4;
-  TensorPtr x = contiguous(batched ? input : unsqueeze(input, 0));
+  FASTNN_CHECK(groups > 0, "[", op, "] groups must be a positive integer, got ", groups);
+  return input->dim() == nd;
+}
+
+// x as (N, C, H, W) and w as 4-D views (made contiguous once checked): unbatched inputs get N = 1, 1-D ones H = 1.
+std::pair<TensorPtr, TensorPtr> as_4d(const TensorPtr& input, const TensorPtr& weight, bool batched, int spatial) {
+  TensorPtr x = batched ? input : unsqueeze(input, 0), w = weight;
+  if (spatial == 1) x = unsqueeze(x, 2), w = unsqueeze(w, 2);
+  return {x, w};
+}
+
+// The output shape the op returns: y's (N, O, H, W) without N when unbatched, without H for 1-D.
+Shape result_shape(int64_t n, int64_t c, int64_t h, int64_t w, bool batched, int spatial) {
+  Shape s = batched ? Shape{n, c} : Shape{c};
+  if (spatial == 2) s.push_back(h);
+  s.push_back(w);
+  return s;
+}
+
+TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const IntList& stride,
+                  const IntList& padding, const IntList& dilation, int64_t groups, int spatial, const char* op) {
+  const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
+  auto [x, w] = as_4d(input, weight, batched, spatial);
   ConvGeom g{};
   g.N = x->shape()[0], g.C = x->shape()[1], g.H = x->shape()[2], g.W = x->shape()[3];
-  g.O = weight->shape()[0], g.kH = weight->shape()[2], g.kW = weight->shape()[3], g.groups = groups;
-  std::tie(g.sH, g.sW) = pair_arg(stride, "conv2d", "stride", 1);
-  std::tie(g.pH, g.pW) = pair_arg(padding, "conv2d", "padding", 0);
-  std::tie(g.dH, g.dW) = pair_arg(dilation, "conv2d", "dilation", 1);
-  FASTNN_CHECK(g.C % groups == 0, "[conv2d] in_channels (", g.C, ") must be divisible by groups (", groups, ")");
-  FASTNN_CHECK(g.O % groups == 0, "[conv2d] out_channels (", g.O, ") must be divisible by groups (", groups, ")");
-  FASTNN_CHECK(weight->shape()[1] * groups == g.C, "[conv2d] expected input", input->shape(), " to have ",
+  g.O = w->shape()[0], g.kH = w->shape()[2], g.kW = w->shape()[3], g.groups = groups;
+  std::tie(g.sH, g.sW) = spatial_arg(stride, spatial, op, "stride", 1, 1);
+  std::tie(g.pH, g.pW) = spatial_arg(padding, spatial, op, "padding", 0, 0);
+  std::tie(g.dH, g.dW) = spatial_arg(dilation, spatial, op, "dilation", 1, 1);
+  FASTNN_CHECK(g.C % groups == 0, "[", op, "] in_channels (", g.C, ") must be divisible by groups (", groups, ")");
+  FASTNN_CHECK(g.O % groups == 0, "[", op, "] out_channels (", g.O, ") must be divisible by groups (", groups, ")");
+  FASTNN_CHECK(weight->shape()[1] * groups == g.C, "[", op, "] expected input", input->shape(), " to have ",
                weight->shape()[1] * groups, " channels, but got ", g.C, " channels instead (weight of shape ",
                weight->shape(), ", groups=", groups, ")");
-  if (bias) FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.O, "[conv2d] expected bias of shape (", g.O, ",), got ",
+  if (bias) FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.O, "[", op, "] expected bias of shape (", g.O, ",), got ",
                          bias->shape());
   // Padded input and dilated kernel extents, refused past 2^63 (then no output size formula overflows).
   int64_t eff_h, eff_w, padded_h, padded_w;
   FASTNN_CHECK(!__builtin_mul_overflow(g.dH, g.kH - 1, &eff_h) && !__builtin_mul_overflow(g.dW, g.kW - 1, &eff_w) &&
                    !__builtin_mul_overflow(g.pH, 2, &padded_h) && !__builtin_add_overflow(padded_h, g.H, &padded_h) &&
                    !__builtin_mul_overflow(g.pW, 2, &padded_w) && !__builtin_add_overflow(padded_w, g.W, &padded_w),
-               "[conv2d] padding (", g.pH, ", ", g.pW, ") or dilation (", g.dH, ", ", g.dW, ") is too large: the padded "
-               "input or the dilated kernel would have more than 2^63 elements per row");
+               "[", op, "] padding ", extent(spatial, g.pH, g.pW), " or dilation ", extent(spatial, g.dH, g.dW),
+               " is too large: the padded input or the dilated kernel would have more than 2^63 elements per row");
   eff_h += 1, eff_w += 1;
-  FASTNN_CHECK(padded_h >= eff_h && padded_w >= eff_w, "[conv2d] Calculated padded input size per channel: (",
-               padded_h, " x ", padded_w, "). Kernel size: (", eff_h, " x ", eff_w,
-               "). Kernel size can't be greater than actual input size");
+  FASTNN_CHECK(padded_h >= eff_h && padded_w >= eff_w, "[", op, "] Calculated padded input size per channel: ",
+               extent(spatial, padded_h, padded_w), ". Kernel size: ", extent(spatial, eff_h, eff_w),
+               ". Kernel size can't be greater than actual input size");
   g.oH = window_out(g.H, g.kH, g.pH, g.sH, g.dH, false);
   g.oW = window_out(g.W, g.kW, g.pW, g.sW, g.dW, false);
-  TensorPtr w = contiguous(weight);
+  x = contiguous(x), w = contiguous(w);
   TensorPtr b = bias ? contiguous(bias) : nullptr;
-  TensorPtr y = Tensor::empty({g.N, g.O, g.oH, g.oW}, x->dtype(), "conv2d");
+  TensorPtr y = Tensor::empty({g.N, g.O, g.oH, g.oW}, x->dtype(), op);
   if (g.K() == 0) {  // no input channels: output is the bias (or zero)
     GradModeGuard no_grad(false);
     TensorPtr zero = zeros(y->shape(), y->dtype());
     y = b ? add(zero, reshape(b, {1, g.O, 1, 1}), 1) : zero;
   } else if (y->numel() > 0) {
-    FASTNN_DISPATCH_FLOAT(x->dtype(), "conv2d", [&] {
+    FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
       conv_forward<scalar_t>(g, x->data<scalar_t>(), w->data<scalar_t>(), b ? b->data<scalar_t>() : nullptr,
                              y->mutable_data<scalar_t>());
     });
   }
-  if (!batched) y = reshape(y->detach(), {g.O, g.oH, g.oW});
-  if (any_requires_grad({&input, &weight, &bias})) {
-    auto node = std::make_shared<ConvolutionBackward>(x, w, g, bias != nullptr);
-    node->output_meta_in_ = input->shape();
-    record(node, {&input, &weight, &bias}, {&y});
-  }
+  Shape out_shape = result_shape(g.N, g.O, g.oH, g.oW, batched, spatial);
+  if (out_shape != y->shape()) y = reshape(y->detach(), out_shape);
+  if (any_requires_grad({&input, &weight, &bias}))
+    record(std::make_shared<ConvolutionBackward>(x, w, g, bias != nullptr, input->shape(), weight->shape()),
+           {&input, &weight, &bias}, {&y});
   return y;
+}
+
+TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias,
+                            const IntList& stride, const IntList& padding, const IntList& output_padding,
+                            int64_t groups, const IntList& dilation, int spatial, const char* op) {
+  const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
+  auto [x, w] = as_4d(input, weight, batched, spatial);
+  ConvGeom g{};  // the convolution from the output's shape to the input's
+  g.N = x->shape()[0], g.O = x->shape()[1], g.oH = x->shape()[2], g.oW = x->shape()[3];
+  g.kH = w->shape()[2], g.kW = w->shape()[3], g.groups = groups;
+  std::tie(g.sH, g.sW) = spatial_arg(stride, spatial, op, "stride", 1, 1);
+  std::tie(g.pH, g.pW) = spatial_arg(padding, spatial, op, "padding", 0, 0);
+  std::tie(g.dH, g.dW) = spatial_arg(dilation, spatial, op, "dilation", 1, 1);
+  auto [opH, opW] = spatial_arg(output_padding, spatial, op, "output_padding", 0, 0);
+  FASTNN_CHECK((opH < g.sH || opH < g.dH) && (opW < g.sW || opW < g.dW), "[", op,
+               "] output padding must be smaller than either stride or dilation, but got output_padding ",
+               extent(spatial, opH, opW), ", stride ", extent(spatial, g.sH, g.sW), " and dilation ",
+               extent(spatial, g.dH, g.dW));
+  FASTNN_CHECK(w->shape()[0] == g.O, "[", op, "] Given transposed=1, weight of size ", weight->shape(),
+               ", expected input", input->shape(), " to have ", w->shape()[0], " channels, but got ", g.O,
+               " channels instead");
+  FASTNN_CHECK(g.O % groups == 0, "[", op, "] in_channels (", g.O, ") must be divisible by groups (", groups, ")");
+  g.C = w->shape()[1] * groups;
+  if (bias) FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.C, "[", op, "] expected bias of shape (", g.C,
+                         ",), got ", bias->shape());
+  // (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1, without overflow.
+  auto out_size = [&](int64_t in, int64_t s, int64_t p, int64_t d, int64_t k, int64_t extra) {
+    __int128 v = (__int128)(in - 1) * s - (__int128)2 * p + (__int128)d * (k - 1) + extra + 1;
+    FASTNN_CHECK(v <= INT64_MAX / 2, "[", op, "] an input of size ", extent(spatial, g.oH, g.oW),
+                 " with this stride, padding and dilation gives an output size past 2^62");
+    return v < 0 ? int64_t(-1) : int64_t(v);
+  };
+  g.H = out_size(g.oH, g.sH, g.pH, g.dH, g.kH, opH);
+  g.W = out_size(g.oW, g.sW, g.pW, g.dW, g.kW, opW);
+  FASTNN_CHECK(g.H > 0 && g.W > 0, "[", op, "] Given input size per channel: ", extent(spatial, g.oH, g.oW),
+               ". Calculated output size per channel: ", extent(spatial, g.H, g.W), ". Output size is too small");
+  x = contiguous(x), w = contiguous(w);
+  TensorPtr y = zeros({g.N, g.C, g.H, g.W}, x->dtype());
+  if (g.K() > 0 && g.O > 0 && x->numel() > 0)
+    FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+      conv_backward<scalar_t>(g, nullptr, w->data<scalar_t>(), x->data<scalar_t>(), y->mutable_data<scalar_t>(),
+                              nullptr, nullptr);
+    });
+  if (bias) {
+    GradModeGuard no_grad(false);
+    y = add(y, reshape(contiguous(bias), {1, g.C, 1, 1}), 1);
+  }
+  Shape out_shape = result_shape(g.N, g.C, g.H, g.W, batched, spatial);
+  if (out_shape != y->shape()) y = reshape(y->detach(), out_shape);
+  if (any_requires_grad({&input, &weight, &bias}))
+    record(std::make_shared<ConvTransposeBackward>(x, w, g, bias != nullptr, input->shape(), weight->shape()),
+           {&input, &weight, &bias}, {&y});
+  return y;
+}
+
+}  // namespace
+
+TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
+                 IntList dilation, int64_t groups) {
+  return conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d");
+}
+
+TensorPtr conv1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
+                 IntList dilation, int64_t groups) {
+  return conv_nd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d");
+}
+
+TensorPtr conv_transpose1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                           IntList padding, IntList output_padding, int64_t groups, IntList dilation) {
+  return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d");
+}
+
+TensorPtr conv_transpose2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                           IntList padding, IntList output_padding, int64_t groups, IntList dilation) {
+  return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d");
 }
 
 }  // namespace fastnn

@@ -1,4 +1,4 @@
-// max_pool2d (with indices) and avg_pool2d over (N, C, H, W) or (C, H, W) inputs.
+// max_pool2d (with indices), avg_pool2d and the adaptive pools over (N, C, H, W) or (C, H, W) inputs.
 #include <cstdlib>
 
 #include "fastnn/autograd/functions.h"
@@ -7,6 +7,7 @@
 #include "fastnn/kernels/cpu/pool.h"
 #include "fastnn/ops/conv_util.h"
 #include "fastnn/ops/internal.h"
+#include "fastnn/ops/layers.h"
 
 namespace fastnn {
 namespace {
@@ -46,8 +47,9 @@ PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntLi
 
 class MaxPoolBackward : public Node {
  public:
-  MaxPoolBackward(const TensorPtr& indices, PoolGeom g, Shape in_shape) : indices_(indices), g_(g), in_(std::move(in_shape)) {}
-  std::string name() const override { return "MaxPool2DWithIndicesBackward0"; }
+  MaxPoolBackward(const TensorPtr& indices, PoolGeom g, Shape in_shape, const char* name = "MaxPool2DWithIndicesBackward0")
+      : indices_(indices), g_(g), in_(std::move(in_shape)), name_(name) {}
+  std::string name() const override { return name_; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr idx = indices_.unpack(*this);
     TensorPtr g = contiguous(grads[0]);
@@ -64,6 +66,7 @@ class MaxPoolBackward : public Node {
   SavedTensor indices_;
   PoolGeom g_;
   Shape in_;
+  const char* name_;
 };
 
 class AvgPoolBackward : public Node {
@@ -88,6 +91,25 @@ class AvgPoolBackward : public Node {
   bool count_include_pad_;
   int64_t divisor_;
 };
+
+// The adaptive pools' geometry (kernel, stride and padding unused): planes, H, W, oH, oW and the output shape.
+PoolGeom adaptive_geometry(const TensorPtr& input, const IntList& output_size, const char* op) {
+  FASTNN_CHECK(input->dim() == 3 || input->dim() == 4, "[", op, "] expected 3-D (C, H, W) or 4-D (N, C, H, W) ",
+               "input, got ", input->dim(), "-D input of shape ", input->shape());
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected a floating-point input, got ",
+                    dtype_name(input->dtype()));
+  PoolGeom g{};
+  std::tie(g.oH, g.oW) = pair_arg(output_size, op, "output_size", 0);
+  int64_t nd = input->dim();
+  g.H = input->shape()[nd - 2], g.W = input->shape()[nd - 1];
+  FASTNN_CHECK((g.H > 0 && g.W > 0) || g.oH * g.oW == 0, "[", op, "] input of shape ", input->shape(),
+               " has an empty spatial dimension");
+  g.planes = input->shape()[0] * (nd == 4 ? input->shape()[1] : 1);
+  g.out_shape = input->shape();
+  g.out_shape[nd - 2] = g.oH;
+  g.out_shape[nd - 1] = g.oW;
+  return g;
+}
 
 }  // namespace
 
@@ -129,19 +151,25 @@ TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride
   return out;
 }
 
+std::pair<TensorPtr, TensorPtr> adaptive_max_pool2d(const TensorPtr& input, IntList output_size) {
+  PoolGeom g = adaptive_geometry(input, output_size, "adaptive_max_pool2d");
+  TensorPtr x = contiguous(input->detach());
+  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "adaptive_max_pool2d");
+  TensorPtr idx = Tensor::empty(g.out_shape, DType::Int64, "adaptive_max_pool2d");
+  if (out->numel() > 0)
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "adaptive_max_pool2d", [&] {
+      kernels::adaptive_max_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW,
+                                                     out->mutable_data<scalar_t>(), idx->mutable_data<int64_t>());
+    });
+  if (any_requires_grad({&input}))
+    record(std::make_shared<MaxPoolBackward>(idx, g, input->shape(), "AdaptiveMaxPool2DBackward0"), {&input}, {&out});
+  return {out, idx};
+}
+
 TensorPtr adaptive_avg_pool2d(const TensorPtr& input, IntList output_size) {
-  FASTNN_CHECK(input->dim() == 3 || input->dim() == 4, "[adaptive_avg_pool2d] expected 3-D (C, H, W) or 4-D (N, C, H, W) ",
-               "input, got ", input->dim(), "-D input of shape ", input->shape());
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[adaptive_avg_pool2d] expected a floating-point input, got ",
-                    dtype_name(input->dtype()));
-  auto [oH, oW] = pair_arg(output_size, "adaptive_avg_pool2d", "output_size", 0);
-  int64_t nd = input->dim(), H = input->shape()[nd - 2], W = input->shape()[nd - 1];
-  FASTNN_CHECK((H > 0 && W > 0) || oH * oW == 0, "[adaptive_avg_pool2d] input of shape ", input->shape(),
-               " has an empty spatial dimension");
-  int64_t planes = input->shape()[0] * (nd == 4 ? input->shape()[1] : 1);
-  Shape out_shape = input->shape();
-  out_shape[nd - 2] = oH;
-  out_shape[nd - 1] = oW;
+  PoolGeom ag = adaptive_geometry(input, output_size, "adaptive_avg_pool2d");
+  const int64_t planes = ag.planes, H = ag.H, W = ag.W, oH = ag.oH, oW = ag.oW;
+  const Shape& out_shape = ag.out_shape;
   TensorPtr x = contiguous(input->detach());
   TensorPtr out = Tensor::empty(out_shape, x->dtype(), "adaptive_avg_pool2d");
   FASTNN_DISPATCH_FLOAT(x->dtype(), "adaptive_avg_pool2d", [&] {

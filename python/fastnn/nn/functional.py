@@ -1,5 +1,6 @@
 """fastnn.nn.functional: torch's functional API; each call is one C++ op."""
 
+import math
 import numbers
 import warnings
 
@@ -94,7 +95,10 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     dim = _softmax_dim(input, dim, "softmin", _stacklevel)
     x = _tensor(input, "softmin")
-    return _C.softmax(-(x if dtype is None else x.to(_dtype(dtype, "softmin"))), dim)
+    x = x if dtype is None else x.to(_dtype(dtype, "softmin"))
+    if not x.is_floating_point():  # (negating a bool tensor would raise naming neg)
+        raise TypeError(f"[softmin] expected a floating-point input or dtype, got {x.dtype}")
+    return _C.softmax(-x, dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
@@ -139,6 +143,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             input = _C.cat([input, input.new_zeros(tuple(input.shape[:-1]) + (1,))], -1)
         if extra_h:
             input = _C.cat([input, input.new_zeros(tuple(input.shape[:-2]) + (1, input.shape[-1]))], -2)
+    if input.dim() == 3:  # unbatched: as torch, through a batch of one (the result's grad_fn is SqueezeBackward1)
+        return _C._conv2d(input.unsqueeze(0), weight, bias, stride, pad, dilation, groups).squeeze(0)
     return _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
 
 
@@ -408,3 +414,251 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                              _opt_tensor(running_mean, op, "running_mean"), _opt_tensor(running_var, op, "running_var"),
                              bool(_flag(use_input_stats, op, "use_input_stats")), _number(momentum, op, "momentum"),
                              _number(eps, op, "eps"))
+# ---- 1-D and transposed convolution, 1-D and adaptive max pooling, pad, interpolate, pixel shuffle, fold/unfold
+# (C++ ops declared in cpp/fastnn/ops/layers.h; the 1-D pools are the 2-D ones over a height-1 view, as torch's) ----
+
+def _n_ints(v, n, op, what):
+    """An int or an n-sequence of ints as a list of n ints."""
+    values = _ints(v, op, what)
+    if len(values) == 1:
+        return values * n
+    if len(values) != n:
+        raise ValueError(f"[{op}] {what} must be an int or a {n}-tuple of ints, got {v!r}")
+    return values
+
+
+def _spatial_padding(padding, weight, dilation, stride, n, op):
+    """(padding list, [extra...]): 'same' pads one more at the end than at the start when d*(k-1) is odd."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [0] * n, [0] * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"[{op}] padding='same' is not supported for strided convolutions")
+            total = [d * (k - 1) for d, k in zip(dilation, _tensor(weight, op, "weight").shape[2:])]
+            return [t // 2 for t in total], [t % 2 for t in total]
+        raise ValueError(f"[{op}] Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
+    return _n_ints(padding, n, op, "padding"), [0] * n
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    op = "conv1d"
+    _tensor(input, op)
+    _opt_tensor(bias, op, "bias")
+    stride, dilation = _n_ints(stride, 1, op, "stride"), _n_ints(dilation, 1, op, "dilation")
+    pad, extra = _spatial_padding(padding, weight, dilation, stride, 1, op)
+    if isinstance(groups, int):
+        _ints(groups, op, "groups")
+    if extra[0] and input.dim() in (2, 3):  # the extra right column as explicit zeros
+        input = _C._constant_pad_nd(input, [0, 1], 0.0)
+    if input.dim() == 2:  # unbatched: as torch, through a batch of one (the result's grad_fn is SqueezeBackward1)
+        return _C._conv1d(input.unsqueeze(0), weight, bias, stride, pad, dilation, groups).squeeze(0)
+    return _C._conv1d(input, weight, bias, stride, pad, dilation, groups)
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, n):
+    op = f"conv_transpose{n}d"
+    _tensor(input, op)
+    _tensor(weight, op, "weight")
+    _opt_tensor(bias, op, "bias")
+    if isinstance(padding, str):
+        raise ValueError(f"[{op}] padding must be an int or a tuple of ints, got {padding!r}")
+    if isinstance(groups, int):
+        _ints(groups, op, "groups")
+    args = [_n_ints(v, n, op, what) for v, what in ((stride, "stride"), (padding, "padding"),
+                                                      (output_padding, "output_padding"))]
+    fn = _C._conv_transpose1d if n == 1 else _C._conv_transpose2d
+    dilation = _n_ints(dilation, n, op, "dilation")
+    if input.dim() == n + 1:  # unbatched, as torch: through a batch of one
+        return fn(input.unsqueeze(0), weight, bias, *args, groups, dilation).squeeze(0)
+    return fn(input, weight, bias, *args, groups, dilation)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def _as_1d(op, op2d, input, fn):
+    """fn(input viewed as (.., 1, L)), its errors named op rather than op2d; 2-D or 3-D input as torch's."""
+    if _tensor(input, op).dim() not in (2, 3):
+        raise ValueError(f"[{op}] Expected 2D or 3D input tensor, but got input of shape {tuple(input.shape)}")
+    try:
+        return fn(input.unsqueeze(-2))
+    except (ValueError, TypeError, IndexError, RuntimeError) as e:
+        prefix = f"[{op2d}]"
+        if str(e).startswith(prefix):
+            raise type(e)(f"[{op}]{str(e)[len(prefix):]}") from None
+        raise
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    op = "max_pool1d"
+    k = _n_ints(kernel_size, 1, op, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _n_ints(stride, 1, op, "stride")
+    p, d = _n_ints(padding, 1, op, "padding"), _n_ints(dilation, 1, op, "dilation")
+    out, indices = _as_1d(op, "max_pool2d", input, lambda x: _C._max_pool2d_with_indices(
+        x, [1] + k, [1] + s, [0] + p, [1] + d, bool(_flag(ceil_mode, op, "ceil_mode"))))
+    return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
+
+
+@_named_function
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    op = "avg_pool1d"
+    k = _n_ints(kernel_size, 1, op, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _n_ints(stride, 1, op, "stride")
+    p = _n_ints(padding, 1, op, "padding")
+    ceil_mode = bool(_flag(ceil_mode, op, "ceil_mode"))
+    count_include_pad = bool(_flag(count_include_pad, op, "count_include_pad"))
+    return _as_1d(op, "avg_pool2d", input, lambda x: _C._avg_pool2d(
+        x, [1] + k, [1] + s, [0] + p, ceil_mode, count_include_pad, None)).squeeze(-2)
+
+
+def _adaptive_size(input, output_size, n, op):
+    size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * n
+    if len(size) != n or _tensor(input, op).dim() < n:
+        raise ValueError(f"[{op}] output_size must be an int or a {n}-tuple, and the input at least {n}-D; got "
+                         f"{output_size!r} for an input of shape {tuple(input.shape)}")
+    return _ints([input.shape[i - n] if s is None else s for i, s in enumerate(size)], op, "output_size")
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    out, indices = _C._adaptive_max_pool2d(input, _adaptive_size(input, output_size, 2, "adaptive_max_pool2d"))
+    return (out, indices) if return_indices else out
+
+
+@_named_function
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    op = "adaptive_max_pool1d"
+    size = _adaptive_size(input, output_size, 1, op)
+    out, indices = _as_1d(op, "adaptive_max_pool2d", input, lambda x: _C._adaptive_max_pool2d(x, [1] + size))
+    return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
+
+
+@_named_function
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    op = "adaptive_avg_pool1d"
+    size = _adaptive_size(input, output_size, 1, op)
+    return _as_1d(op, "adaptive_avg_pool2d", input, lambda x: _C._adaptive_avg_pool2d(x, [1] + size)).squeeze(-2)
+
+
+_PAD_MODES = {"reflect": "_reflection_pad", "replicate": "_replication_pad", "circular": "_circular_pad"}
+
+
+def pad(input, pad, mode="constant", value=None):
+    _tensor(input, "pad")
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"[pad] pad must be a tuple of ints, got {type(pad).__name__}")
+    pad = _ints(pad, "pad", "pad")
+    if mode == "constant":
+        return _C._constant_pad_nd(input, pad, 0.0 if value is None else _number(value, "pad", "value"))
+    if not isinstance(mode, str) or mode not in _PAD_MODES:
+        raise NotImplementedError(f"[pad] Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise ValueError(f'[pad] Padding mode "{mode}" doesn\'t take in value argument')
+    return getattr(_C, _PAD_MODES[mode])(input, pad)
+
+
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    op = "interpolate"
+    n = _tensor(input, op).dim() - 2
+    if not isinstance(mode, str) or mode not in ("nearest", "nearest-exact", "area", *_INTERP_DIMS):
+        raise NotImplementedError(f"[{op}] Input Error: mode {mode!r} is not one of nearest, nearest-exact, linear, "
+                                  "bilinear, bicubic, area")
+    if mode in ("nearest", "nearest-exact", "area"):
+        if align_corners is not None:
+            raise ValueError(f"[{op}] align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+        align_corners = False
+    else:
+        align_corners = bool(_flag(align_corners, op, "align_corners")) if align_corners is not None else False
+    if _flag(antialias, op, "antialias"):
+        raise NotImplementedError(f"[{op}] antialias=True is not supported")
+    if n < 1:
+        raise ValueError(f"[{op}] expected an input with a batch and a channel dim and 1 or 2 spatial dims, got shape "
+                         f"{tuple(input.shape)}")
+    if size is not None and scale_factor is not None:
+        raise ValueError(f"[{op}] only one of size or scale_factor should be defined")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError(f"[{op}] recompute_scale_factor is not meaningful with an explicit size.")
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size] * n
+        if len(sizes) != n:
+            raise ValueError(f"[{op}] Input and output must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {list(input.shape[2:])} and output size of {list(sizes)}. "
+                             "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                             "(o1, o2, ...,oK) format.")
+        sizes, scales = _ints(sizes, op, "size"), []
+    elif scale_factor is not None:
+        factors = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * n
+        if len(factors) != n:
+            raise ValueError(f"[{op}] Input and scale_factor must have the same number of spatial dimensions, but got "
+                             f"input with spatial dimensions of {list(input.shape[2:])} and scale_factor of "
+                             f"{list(factors)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                             "scale_factor in (s1, s2, ...,sK) format.")
+        scales = [_number(f, op, "scale_factor") for f in factors]
+        try:
+            sizes = [math.floor(float(s) * f) for s, f in zip(input.shape[2:], scales)]
+        except (OverflowError, ValueError):
+            raise ValueError(f"[{op}] scale_factor {scale_factor!r} gives no finite output size") from None
+        if recompute_scale_factor:
+            scales = []
+    else:
+        raise ValueError(f"[{op}] either size or scale_factor should be defined")
+    if mode == "area":
+        return adaptive_avg_pool1d(input, sizes) if n == 1 else adaptive_avg_pool2d(input, sizes)
+    need = _INTERP_DIMS.get(mode, n)
+    if need != n:
+        raise NotImplementedError(f"[{op}] Got {n + 2}D input, but {mode} mode needs {need + 2}D input")
+    if n > 2:
+        raise NotImplementedError(f"[{op}] resampling {n} spatial dims is not supported (1 or 2)")
+    return _C._upsample(input, sizes, scales, mode, align_corners)
+
+
+@_named_function
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def pixel_shuffle(input, upscale_factor):
+    return _C._pixel_shuffle(_tensor(input, "pixel_shuffle"), _n_ints(upscale_factor, 1, "pixel_shuffle",
+                                                                       "upscale_factor")[0])
+
+
+def pixel_unshuffle(input, downscale_factor):
+    return _C._pixel_unshuffle(_tensor(input, "pixel_unshuffle"), _n_ints(downscale_factor, 1, "pixel_unshuffle",
+                                                                           "downscale_factor")[0])
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    op = "unfold"
+    return _C._unfold_im2col(_tensor(input, op), *(_n_ints(v, 2, op, what) for v, what in (
+        (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"), (stride, "stride"))))
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    op = "fold"
+    return _C._fold_col2im(_tensor(input, op), *(_n_ints(v, 2, op, what) for v, what in (
+        (output_size, "output_size"), (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
+        (stride, "stride"))))

@@ -1,6 +1,7 @@
 #include "fastnn/kernels/cpu/adaptive_pool.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "fastnn/parallel.h"
 
@@ -50,9 +51,38 @@ void adaptive_avg_pool2d_backward(const T* grad_out, int64_t planes, int64_t H, 
   });
 }
 
+template <class T>
+void adaptive_max_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64_t oH, int64_t oW, T* out,
+                                 int64_t* indices) {
+  parallel_for(planes, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(H * W, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const T* plane = in + p * H * W;
+      for (int64_t i = 0; i < oH; ++i) {
+        int64_t h0 = window_start(i, H, oH), h1 = window_end(i, H, oH);
+        for (int64_t j = 0; j < oW; ++j) {
+          int64_t w0 = window_start(j, W, oW), w1 = window_end(j, W, oW);
+          int64_t best = h0 * W + w0;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w) {
+              const T v = plane[h * W + w];
+              if (v > plane[best] || std::isnan(v)) best = h * W + w;
+            }
+          out[(p * oH + i) * oW + j] = plane[best];
+          indices[(p * oH + i) * oW + j] = best;
+        }
+      }
+    }
+  });
+}
+
 template void adaptive_avg_pool2d_forward<float>(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
 template void adaptive_avg_pool2d_forward<double>(const double*, int64_t, int64_t, int64_t, int64_t, int64_t, double*);
 template void adaptive_avg_pool2d_backward<float>(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
 template void adaptive_avg_pool2d_backward<double>(const double*, int64_t, int64_t, int64_t, int64_t, int64_t, double*);
+
+template void adaptive_max_pool2d_forward<float>(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*,
+                                                 int64_t*);
+template void adaptive_max_pool2d_forward<double>(const double*, int64_t, int64_t, int64_t, int64_t, int64_t, double*,
+                                                  int64_t*);
 
 }  // namespace fastnn::kernels
