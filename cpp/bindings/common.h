@@ -101,5 +101,6 @@ void bind_surface(py::module_& m, TensorClass& cls);
 void bind_shape(py::module_& m, TensorClass& cls);
 void bind_elementwise(py::module_& m, TensorClass& cls);
 void bind_random(py::module_& m, TensorClass& cls);
+void bind_losses(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings

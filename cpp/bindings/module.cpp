@@ -151,4 +151,5 @@ PYBIND11_MODULE(_C, m) {
   bind_shape(m, cls);
   bind_elementwise(m, cls);
   bind_random(m, cls);
+  bind_losses(m, cls);
 }

@@ -17,3 +17,12 @@ from fastnn.nn.modules.loss import (  # noqa: F401
 from fastnn.nn.modules.module import Module  # noqa: F401
 from fastnn.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from fastnn.nn.modules.sparse import Embedding  # noqa: F401
+from fastnn.nn.modules.activation import (  # noqa: F401
+    CELU, ELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, Mish, PReLU, ReLU6, Softshrink, Softsign,
+    Tanhshrink, Threshold,
+)
+from fastnn.nn.modules.loss import (  # noqa: F401
+    CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, MarginRankingLoss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+)
+from fastnn.nn.modules.sparse import EmbeddingBag  # noqa: F401
