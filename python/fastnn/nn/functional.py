@@ -433,11 +433,13 @@ def glu(input, dim=-1):
     return _C._glu(_tensor(input, "glu"), _ints(int(dim), "glu", "dim")[0])
 
 
+@_named_function
 def tanhshrink(input):
     """input - tanh(input), composed as torch's (SubBackward0)."""
     return _tensor(input, "tanhshrink") - input.tanh()
 
 
+@_named_function
 def softsign(input):
     """input / (1 + |input|), composed as torch's (DivBackward0)."""
     return _tensor(input, "softsign") / (input.abs() + 1)
@@ -459,6 +461,7 @@ def _reduce(loss, reduction):
     return loss if reduction == 0 else loss.sum() if reduction == 2 else loss.mean()
 
 
+@_named_function
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_target_size(input, target, "huber_loss")
     reduction = _reduction(reduction, op="huber_loss")
@@ -482,6 +485,7 @@ def _xlogy_self(t):
     return t * _C.where(zero, 1.0, t).log()
 
 
+@_named_function
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     op = "kl_div"
     _tensor(input, op)
@@ -505,6 +509,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return loss / input.shape[0] if batchmean and input.dim() != 0 else loss
 
 
+@_named_function
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     op = "poisson_nll_loss"
@@ -522,6 +527,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return _reduce(loss, reduction)
 
 
+@_named_function
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     op = "gaussian_nll_loss"
     _tensor(input, op)
@@ -550,6 +556,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction)
 
 
+@_named_function
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     op = "multilabel_soft_margin_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
@@ -568,6 +575,7 @@ def _clamp_min0(x):
     return _C._clamp_min(x, 0.0)
 
 
+@_named_function
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     op = "cosine_embedding_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
@@ -590,6 +598,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     return _reduce(out, reduction)
 
 
+@_named_function
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     op = "margin_ranking_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
@@ -601,6 +610,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _reduce(_clamp_min0(-target * (input1 - input2) + _number(margin, op, "margin")), reduction)
 
 
+@_named_function
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     op = "hinge_embedding_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
@@ -616,6 +626,7 @@ def _pairwise_distance(x1, x2, p, eps):
     return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1)
 
 
+@_named_function
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     op = "triplet_margin_loss"
@@ -640,6 +651,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
 _BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
 
 
+@_named_function
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     op = "embedding_bag"
