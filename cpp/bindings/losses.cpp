@@ -19,6 +19,21 @@ void bind_losses(py::module_& m, TensorClass&) {
   m.def("_hardshrink", &hardshrink, GilRelease());
   m.def("_softshrink", &softshrink, GilRelease());
   m.def("_threshold", &threshold, GilRelease());
+  m.def("_elu_", [](TensorPtr x, double alpha) { elu_(x, alpha); return x; }, GilRelease());
+  m.def("_selu_", [](TensorPtr x) { selu_(x); return x; }, GilRelease());
+  m.def("_celu_", [](TensorPtr x, double alpha) { celu_(x, alpha); return x; }, GilRelease());
+  m.def("_hardtanh_", [](TensorPtr x, double lo, double hi) { hardtanh_(x, lo, hi); return x; }, GilRelease());
+  m.def("_threshold_", [](TensorPtr x, double th, double v) { threshold_(x, th, v); return x; }, GilRelease());
+  m.def("_mish_", [](TensorPtr x) { apply_(x, [](const TensorPtr& s) { return mish(s); }, "mish_"); return x; },
+        GilRelease());
+  m.def("_hardswish_", [](TensorPtr x) {
+    apply_(x, [](const TensorPtr& s) { return hardswish(s); }, "hardswish_");
+    return x;
+  }, GilRelease());
+  m.def("_hardsigmoid_", [](TensorPtr x) {
+    apply_(x, [](const TensorPtr& s) { return hardsigmoid(s); }, "hardsigmoid_");
+    return x;
+  }, GilRelease());
   m.def("_clamp_min", &clamp_min, GilRelease());
   m.def("_glu", &glu, GilRelease());
   m.def("_prelu", &prelu, GilRelease());

@@ -256,6 +256,33 @@ TensorPtr threshold(const TensorPtr& x, double threshold, double value) {
                     [=](double g, double v) { return v <= threshold ? 0.0 : g; });
 }
 
+void elu_(TensorPtr& x, double alpha) {
+  apply_(x, [alpha](const TensorPtr& s) { return elu_like("elu_", "EluBackward1", s, alpha, 1, 1); }, "elu_");
+}
+
+void selu_(TensorPtr& x) {
+  apply_(x, [](const TensorPtr& s) {
+    return elu_like("selu_", "EluBackward1", s, 1.6732632423543772848170429916717, 1.0507009873554804934193349852946, 1);
+  }, "selu_");
+}
+
+void celu_(TensorPtr& x, double alpha) {
+  FASTNN_CHECK(alpha != 0, "[celu_] ZeroDivisionError: alpha cannot be 0 for CELU");
+  apply_(x, [alpha](const TensorPtr& s) { return elu_like("celu_", "CeluBackward1", s, alpha, 1, 1 / alpha); }, "celu_");
+}
+
+void hardtanh_(TensorPtr& x, double min_val, double max_val) {
+  apply_(x, [=](const TensorPtr& s) { return hardtanh(s, min_val, max_val); }, "hardtanh_");
+}
+
+void threshold_(TensorPtr& x, double threshold, double value) {
+  double th = in_precision(threshold, x);
+  apply_(x, [=](const TensorPtr& s) {
+    return activation("threshold_", "ThresholdBackward1", s, [=](double v) { return v <= th ? value : v; },
+                      [=](double g, double v) { return v <= th ? 0.0 : g; });
+  }, "threshold_");
+}
+
 TensorPtr clamp_min(const TensorPtr& x, double min) {
   min = in_precision(min, x);
   return activation("clamp_min", "ClampMinBackward0", x, [=](double v) { return v < min ? min : v; },

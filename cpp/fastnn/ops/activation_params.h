@@ -26,4 +26,12 @@ TensorPtr glu(const TensorPtr& x, int64_t dim);
 // x > 0 ? x : weight * x, weight (1 value, or C along dim 1 of an x of 2+ dims) (PreluKernelBackward0).
 TensorPtr prelu(const TensorPtr& x, const TensorPtr& weight);
 
+// In-place forms: self overwritten, taking over the op's node (elu_, selu_ and celu_ record torch's in-place
+// names EluBackward1 / CeluBackward1, threshold_ ThresholdBackward1; the others their out-of-place names).
+void elu_(TensorPtr& x, double alpha);
+void selu_(TensorPtr& x);
+void celu_(TensorPtr& x, double alpha);
+void hardtanh_(TensorPtr& x, double min_val, double max_val);
+void threshold_(TensorPtr& x, double threshold, double value);
+
 }  // namespace fastnn

@@ -356,17 +356,15 @@ def one_hot(tensor, num_classes=-1):
 
 # ---- more activations, losses and embedding_bag ----
 
-def _maybe_inplace(input, op, inplace, fn):
-    """fn(input), or its result written into input with inplace=True (the op saves its input: it gets a copy)."""
+def _maybe_inplace(input, op, inplace, fn, fn_):
+    """fn(input), or with inplace=True fn_(input): input overwritten, taking over the op's node as in torch."""
     _tensor(input, op)
-    if not _flag(inplace, op, "inplace"):
-        return fn(input)
-    return input.copy_(fn(input.clone() if input.requires_grad else input))
+    return fn_(input) if _flag(inplace, op, "inplace") else fn(input)
 
 
 def elu(input, alpha=1.0, inplace=False):
     alpha = _number(alpha, "elu", "alpha")
-    return _maybe_inplace(input, "elu", inplace, lambda x: _C._elu(x, alpha))
+    return _maybe_inplace(input, "elu", inplace, lambda x: _C._elu(x, alpha), lambda x: _C._elu_(x, alpha))
 
 
 def elu_(input, alpha=1.0):
@@ -374,7 +372,7 @@ def elu_(input, alpha=1.0):
 
 
 def selu(input, inplace=False):
-    return _maybe_inplace(input, "selu", inplace, _C._selu)
+    return _maybe_inplace(input, "selu", inplace, _C._selu, _C._selu_)
 
 
 def selu_(input):
@@ -383,7 +381,7 @@ def selu_(input):
 
 def celu(input, alpha=1.0, inplace=False):
     alpha = _number(alpha, "celu", "alpha")
-    return _maybe_inplace(input, "celu", inplace, lambda x: _C._celu(x, alpha))
+    return _maybe_inplace(input, "celu", inplace, lambda x: _C._celu(x, alpha), lambda x: _C._celu_(x, alpha))
 
 
 def celu_(input, alpha=1.0):
@@ -394,7 +392,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     lo, hi = _number(min_val, "hardtanh", "min_val"), _number(max_val, "hardtanh", "max_val")
     if lo > hi:
         raise ValueError(f"[hardtanh] min_val cannot be greater than max_val (got {min_val} and {max_val})")
-    return _maybe_inplace(input, "hardtanh", inplace, lambda x: _C._hardtanh(x, lo, hi))
+    return _maybe_inplace(input, "hardtanh", inplace, lambda x: _C._hardtanh(x, lo, hi),
+                          lambda x: _C._hardtanh_(x, lo, hi))
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -403,24 +402,26 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
 
 def relu6(input, inplace=False):
     """hardtanh(input, 0, 6), as torch (HardtanhBackward0)."""
-    return _maybe_inplace(input, "relu6", inplace, lambda x: _C._hardtanh(x, 0.0, 6.0))
+    return _maybe_inplace(input, "relu6", inplace, lambda x: _C._hardtanh(x, 0.0, 6.0),
+                          lambda x: _C._hardtanh_(x, 0.0, 6.0))
 
 
 def hardswish(input, inplace=False):
-    return _maybe_inplace(input, "hardswish", inplace, _C._hardswish)
+    return _maybe_inplace(input, "hardswish", inplace, _C._hardswish, _C._hardswish_)
 
 
 def hardsigmoid(input, inplace=False):
-    return _maybe_inplace(input, "hardsigmoid", inplace, _C._hardsigmoid)
+    return _maybe_inplace(input, "hardsigmoid", inplace, _C._hardsigmoid, _C._hardsigmoid_)
 
 
 def mish(input, inplace=False):
-    return _maybe_inplace(input, "mish", inplace, _C._mish)
+    return _maybe_inplace(input, "mish", inplace, _C._mish, _C._mish_)
 
 
 def threshold(input, threshold, value, inplace=False):
     th, v = _number(threshold, "threshold", "threshold"), _number(value, "threshold", "value")
-    return _maybe_inplace(input, "threshold", inplace, lambda x: _C._threshold(x, th, v))
+    return _maybe_inplace(input, "threshold", inplace, lambda x: _C._threshold(x, th, v),
+                          lambda x: _C._threshold_(x, th, v))
 
 
 def threshold_(input, threshold, value):
