@@ -273,3 +273,11 @@ def test_hardtanh_deprecated_names():
     with pytest.warns(FutureWarning, match="min_value"):
         m = fastnn.nn.Hardtanh(min_value=-2.0)
     assert m.min_val == -2.0
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_gradcheck(name):
+    """The in-place nodes (EluBackward1, CeluBackward1, ThresholdBackward1, ...) in float64."""
+    x = rng.uniform(-3, 3, (3, 4))
+    x = np.where(np.abs(x) < 0.05, 0.3, x)  # away from the kinks (0 for elu/celu/threshold 0.1)
+    gradcheck_op(lambda t: INPLACE[name][0](FF, t * 1.0), [x])
