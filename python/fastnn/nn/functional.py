@@ -418,14 +418,18 @@ def mish(input, inplace=False):
     return _maybe_inplace(input, "mish", inplace, _C._mish, _C._mish_)
 
 
-def threshold(input, threshold, value, inplace=False):
+def _threshold(input, threshold, value, inplace):
     th, v = _number(threshold, "threshold", "threshold"), _number(value, "threshold", "value")
     return _maybe_inplace(input, "threshold", inplace, lambda x: _C._threshold(x, th, v),
                           lambda x: _C._threshold_(x, th, v))
 
 
+def threshold(input, threshold, value, inplace=False):
+    return _threshold(input, threshold, value, inplace)
+
+
 def threshold_(input, threshold, value):
-    return globals()["threshold"](input, threshold, value, True)
+    return _threshold(input, threshold, value, True)
 
 
 def glu(input, dim=-1):
@@ -462,7 +466,6 @@ def _reduce(loss, reduction):
     return loss if reduction == 0 else loss.sum() if reduction == 2 else loss.mean()
 
 
-@_named_function
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_target_size(input, target, "huber_loss")
     reduction = _reduction(reduction, op="huber_loss")
@@ -499,7 +502,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                           "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                           "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                          stacklevel=2)
+                          stacklevel=3)
         batchmean = reduction == "batchmean"
         reduction = 2 if batchmean else _reduction(reduction, op=op)
     if _flag(log_target, op, "log_target"):
