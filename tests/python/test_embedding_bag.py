@@ -147,7 +147,7 @@ def test_max_norm_renorm_in_place():
         assert_close(wf.detach(), wt.detach(), what="renormalised weight")
 
 
-@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 0.5, float("inf"), float("-inf")])
 def test_embedding_max_norm(norm_type):
     w = (rng.standard_normal((10, 4)) * 3).astype(np.float32)
     idx = np.array([[1, 2, 2], [7, 1, 0]], np.int64)

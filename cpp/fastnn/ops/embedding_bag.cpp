@@ -164,8 +164,10 @@ void embedding_renorm_(TensorPtr& weight, const TensorPtr& indices, double max_n
         if (!seen[r]) continue;
         scalar_t* row = w + r * dim;
         double norm = 0;
-        if (std::isinf(norm_type)) {
-          for (int64_t d = 0; d < dim; ++d) norm = std::max(norm, std::abs(double(row[d])));
+        if (std::isinf(norm_type)) {  // the largest |x| (+inf) or the smallest (-inf)
+          norm = norm_type > 0 || dim == 0 ? 0.0 : INFINITY;
+          for (int64_t d = 0; d < dim; ++d)
+            norm = norm_type > 0 ? std::max(norm, std::abs(double(row[d]))) : std::min(norm, std::abs(double(row[d])));
         } else if (norm_type == 0) {
           for (int64_t d = 0; d < dim; ++d) norm += row[d] != 0;
         } else {
