@@ -105,5 +105,6 @@ void bind_rnn(py::module_& m, TensorClass& cls);
 void bind_attention(py::module_& m, TensorClass& cls);
 void bind_normalization(py::module_& m, TensorClass& cls);
 void bind_layers(py::module_& m, TensorClass& cls);
+void bind_losses(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings

@@ -167,4 +167,5 @@ PYBIND11_MODULE(_C, m) {
   bind_attention(m, cls);
   bind_normalization(m, cls);
   bind_layers(m, cls);
+  bind_losses(m, cls);
 }

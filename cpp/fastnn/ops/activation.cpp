@@ -1,4 +1,5 @@
-// Activations with parameters (leaky_relu, gelu, softplus), and softmax/log_softmax along one dim
+// Activations with parameters (leaky_relu, gelu, softplus, the elu family, hardtanh, shrinks, threshold,
+// glu, prelu), and softmax/log_softmax along one dim
 // (rows made contiguous, each row by one thread).
 #include <cmath>
 
@@ -7,6 +8,7 @@
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
+#include "fastnn/ops/activation_params.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
 
@@ -157,6 +159,25 @@ TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Fwd f
   return y;
 }
 
+
+// torch's elu(x, alpha, scale, input_scale), recorded as `node`.
+TensorPtr elu_like(const char* op, const char* node, const TensorPtr& x, double alpha, double scale, double input_scale) {
+  return activation(op, node, x,
+                    [=](double v) { return v <= 0 ? std::expm1(v * input_scale) * alpha * scale : v * scale; },
+                    [=](double g, double v) {
+                      return v <= 0 ? g * input_scale * alpha * scale * std::exp(v * input_scale) : g * scale;
+                    });
+}
+
+void check_number(double v, const char* op, const char* what) {
+  FASTNN_CHECK(!std::isnan(v), "[", op, "] ", what, " must be a number, got nan");
+}
+
+// A bound or threshold in x's precision, as torch compares: a float32 x at 1.2f meets lambd=1.2 exactly.
+double in_precision(double v, const TensorPtr& x) {
+  return x && x->dtype() == DType::Float32 ? double(float(v)) : v;
+}
+
 }  // namespace
 
 TensorPtr leaky_relu(const TensorPtr& x, double slope) {
@@ -191,6 +212,178 @@ TensorPtr softplus(const TensorPtr& x, double beta, double threshold) {
                       double z = std::exp(v * beta);
                       return g * z / (z + 1);
                     });
+}
+
+TensorPtr elu(const TensorPtr& x, double alpha) { return elu_like("elu", "EluBackward0", x, alpha, 1, 1); }
+
+TensorPtr selu(const TensorPtr& x) {
+  return elu_like("selu", "EluBackward0", x, 1.6732632423543772848170429916717, 1.0507009873554804934193349852946, 1);
+}
+
+TensorPtr celu(const TensorPtr& x, double alpha) {
+  FASTNN_CHECK(alpha != 0, "[celu] ZeroDivisionError: alpha cannot be 0 for CELU");
+  return elu_like("celu", "CeluBackward0", x, alpha, 1, 1 / alpha);
+}
+
+TensorPtr hardtanh(const TensorPtr& x, double min_val, double max_val) {
+  FASTNN_CHECK(min_val <= max_val, "[hardtanh] min_val cannot be greater than max_val (got min_val=", min_val,
+               ", max_val=", max_val, ")");
+  min_val = in_precision(min_val, x);
+  max_val = in_precision(max_val, x);
+  return activation("hardtanh", "HardtanhBackward0", x,
+                    [=](double v) { return v < min_val ? min_val : v > max_val ? max_val : v; },
+                    [=](double g, double v) { return v <= min_val || v >= max_val ? 0.0 : g; });
+}
+
+TensorPtr hardshrink(const TensorPtr& x, double lambd) {
+  check_number(lambd, "hardshrink", "lambd");
+  lambd = in_precision(lambd, x);
+  return activation("hardshrink", "HardshrinkBackward0", x,
+                    [=](double v) { return v >= -lambd && v <= lambd ? 0.0 : v; },
+                    [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
+}
+
+TensorPtr softshrink(const TensorPtr& x, double lambd) {
+  check_defined(x, "softshrink");
+  FASTNN_CHECK(lambd >= 0, "[softshrink] lambda must be greater or equal to 0, but found to be ", lambd);
+  lambd = in_precision(lambd, x);
+  return activation("softshrink", "SoftshrinkBackward0", x,
+                    [=](double v) { return v > lambd ? v - lambd : v < -lambd ? v + lambd : v != v ? v : 0.0; },
+                    [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
+}
+
+TensorPtr threshold(const TensorPtr& x, double threshold, double value) {
+  threshold = in_precision(threshold, x);
+  return activation("threshold", "ThresholdBackward0", x, [=](double v) { return v <= threshold ? value : v; },
+                    [=](double g, double v) { return v <= threshold ? 0.0 : g; });
+}
+
+void elu_(TensorPtr& x, double alpha) {
+  apply_(x, [alpha](const TensorPtr& s) { return elu_like("elu_", "EluBackward1", s, alpha, 1, 1); }, "elu_");
+}
+
+void selu_(TensorPtr& x) {
+  apply_(x, [](const TensorPtr& s) {
+    return elu_like("selu_", "EluBackward1", s, 1.6732632423543772848170429916717, 1.0507009873554804934193349852946, 1);
+  }, "selu_");
+}
+
+void celu_(TensorPtr& x, double alpha) {
+  FASTNN_CHECK(alpha != 0, "[celu_] ZeroDivisionError: alpha cannot be 0 for CELU");
+  apply_(x, [alpha](const TensorPtr& s) { return elu_like("celu_", "CeluBackward1", s, alpha, 1, 1 / alpha); }, "celu_");
+}
+
+void hardtanh_(TensorPtr& x, double min_val, double max_val) {
+  apply_(x, [=](const TensorPtr& s) { return hardtanh(s, min_val, max_val); }, "hardtanh_");
+}
+
+void threshold_(TensorPtr& x, double threshold, double value) {
+  double th = in_precision(threshold, x);
+  apply_(x, [=](const TensorPtr& s) {
+    return activation("threshold_", "ThresholdBackward1", s, [=](double v) { return v <= th ? value : v; },
+                      [=](double g, double v) { return v <= th ? 0.0 : g; });
+  }, "threshold_");
+}
+
+TensorPtr clamp_min(const TensorPtr& x, double min) {
+  min = in_precision(min, x);
+  return activation("clamp_min", "ClampMinBackward0", x, [=](double v) { return v < min ? min : v; },
+                    [=](double g, double v) { return v >= min ? g : 0.0; });
+}
+
+namespace {
+
+class GluBackward : public Node {
+ public:
+  GluBackward(const TensorPtr& x, int64_t dim) : x_(x), dim_(dim) {}
+  std::string name() const override { return "GluBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = x_.unpack(*this), g = grads[0];
+    int64_t h = x->shape()[dim_] / 2;
+    TensorPtr a = narrow(x, dim_, 0, h), sb = sigmoid(narrow(x, dim_, h, h));
+    // d/da = sigmoid(b);  d/db = a sigmoid(b) (1 - sigmoid(b))
+    TensorPtr one = scalar_tensor(1, x->dtype(), true);
+    return {cat({mul(g, sb), mul(mul(mul(g, a), sb), sub(one, sb, 1))}, dim_)};
+  }
+  void release_saved() override { x_.reset(); }
+
+ private:
+  SavedTensor x_;
+  int64_t dim_;
+};
+
+// weight viewed to broadcast against x: (1, C, 1, ...); a single value as a 0-d tensor.
+TensorPtr prelu_weight_view(const TensorPtr& x, const TensorPtr& w) {
+  if (w->numel() == 1) return reshape(w, {});
+  IntList shape(x->dim(), 1);
+  shape[1] = w->numel();
+  return reshape(w, shape);
+}
+
+class PreluBackward : public Node {
+ public:
+  PreluBackward(const TensorPtr& x, const TensorPtr& w) : x_(x), w_(w) {}
+  std::string name() const override { return "PreluKernelBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr x = x_.unpack(*this), w = w_.unpack(*this), g = grads[0];
+    TensorPtr wv = prelu_weight_view(x, w);
+    TensorPtr positive = compare(x, scalar_tensor(0, x->dtype(), true), CompareOp::Gt);
+    TensorPtr zero = scalar_tensor(0, x->dtype(), true);
+    std::vector<TensorPtr> r(2);
+    if (needs_input_grad(0)) r[0] = where(positive, g, mul(wv, g));
+    if (needs_input_grad(1)) r[1] = reshape(sum_to(where(positive, zero, mul(x, g)), wv->shape()), w->shape());
+    return r;
+  }
+  void release_saved() override {
+    x_.reset();
+    w_.reset();
+  }
+
+ private:
+  SavedTensor x_, w_;
+};
+
+}  // namespace
+
+TensorPtr glu(const TensorPtr& x, int64_t dim) {
+  check_defined(x, "glu");
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[glu] expected a floating-point input, got ", dtype_name(x->dtype()));
+  FASTNN_CHECK(x->dim() > 0, "[glu] glu does not support scalars because halving size must be even");
+  dim = wrap_dim(dim, x->dim(), "glu");
+  int64_t n = x->shape()[dim];
+  FASTNN_CHECK(n % 2 == 0, "[glu] Halving dimension must be even, but dimension ", dim, " is size ", n);
+  TensorPtr y;
+  {
+    GradModeGuard no_grad(false);
+    TensorPtr xd = x->detach();
+    y = mul(narrow(xd, dim, 0, n / 2), sigmoid(narrow(xd, dim, n / 2, n / 2)));
+  }
+  if (any_requires_grad({&x})) record(std::make_shared<GluBackward>(x, dim), {&x}, {&y});
+  return y;
+}
+
+TensorPtr prelu(const TensorPtr& x, const TensorPtr& weight) {
+  check_defined(x, "prelu");
+  check_defined(weight, "prelu", "weight");
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[prelu] expected a floating-point input, got ", dtype_name(x->dtype()));
+  FASTNN_CHECK_TYPE(x->dtype() == weight->dtype(), "[prelu] Type promoting not supported. Got ", dtype_name(x->dtype()),
+                    " and ", dtype_name(weight->dtype()));
+  FASTNN_CHECK(weight->dim() <= 1, "[prelu] Expected `weight` to be a scalar or 1D tensor, but got: ndim = ", weight->dim());
+  if (weight->numel() != 1) {
+    FASTNN_CHECK(x->dim() > 0, "[prelu] Not allow zero-dim input tensor.");
+    int64_t channels = x->dim() >= 2 ? x->shape()[1] : 1;
+    FASTNN_CHECK(weight->numel() == channels, "[prelu] Mismatch of parameter numbers and input channel size. Found "
+                 "parameter numbers = ", weight->numel(), " and channel size = ", channels, ".");
+  }
+  TensorPtr y;
+  {
+    GradModeGuard no_grad(false);
+    TensorPtr xd = x->detach();
+    TensorPtr positive = compare(xd, scalar_tensor(0, x->dtype(), true), CompareOp::Gt);
+    y = contiguous(where(positive, xd, mul(prelu_weight_view(xd, weight->detach()), xd)));
+  }
+  if (any_requires_grad({&x, &weight})) record(std::make_shared<PreluBackward>(x, weight), {&x, &weight}, {&y});
+  return y;
 }
 
 TensorPtr softmax(const TensorPtr& x, int64_t dim) { return softmax_op(x, dim, false); }

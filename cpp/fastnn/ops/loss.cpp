@@ -1,4 +1,4 @@
-// Losses: mse_loss, nll_loss and cross_entropy (log_softmax + nll_loss, label smoothing,
+// Losses: mse_loss, l1/smooth_l1/huber, soft_margin, binary cross entropies, nll_loss and cross_entropy (log_softmax + nll_loss, label smoothing,
 // class-probability targets).
 #include <algorithm>
 #include <cmath>
@@ -11,6 +11,7 @@
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
+#include "fastnn/ops/loss_more.h"
 #include "fastnn/ops/ops.h"
 
 namespace fastnn {
@@ -300,6 +301,50 @@ TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduct
         });
         TensorPtr gi = mul(slope, g);
         return std::make_pair(gi, neg(gi));
+      });
+}
+
+TensorPtr huber_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction, double delta) {
+  check_loss_args(input, target, "huber_loss");
+  FASTNN_CHECK(delta > 0, "[huber_loss] huber_loss does not support non-positive values for delta (got ", delta, ")");
+  return pointwise_loss("HuberLossBackward0", input, target, {}, reduction,
+      [delta](const std::vector<TensorPtr>& v) {
+        return map2(v[0], v[1], "huber_loss", [delta](auto x, auto t) {
+          using T = decltype(x);
+          T d = x - t, a = d < 0 ? -d : d;
+          return a < delta ? T(0.5 * d * d) : T(delta * (a - 0.5 * delta));
+        });
+      },
+      [delta](const std::vector<TensorPtr>& v, const TensorPtr& g) {
+        TensorPtr slope = map2(v[0], v[1], "huber_loss", [delta](auto x, auto t) {
+          using T = decltype(x);
+          T d = x - t;
+          return d < -delta ? T(-delta) : d > delta ? T(delta) : d;
+        });
+        TensorPtr gi = mul(slope, g);
+        return std::make_pair(gi, neg(gi));
+      });
+}
+
+TensorPtr soft_margin_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
+  check_loss_args(input, target, "soft_margin_loss");
+  FASTNN_CHECK_STATE(!any_requires_grad({&target}), "[soft_margin_loss] The function 'soft_margin_loss' is not "
+                     "differentiable with respect to argument 'target'. This input cannot have requires_grad True.");
+  return pointwise_loss("SoftMarginLossBackward0", input, target, {}, reduction,
+      [](const std::vector<TensorPtr>& v) {
+        return map2(v[0], v[1], "soft_margin_loss", [](auto x, auto t) {
+          using T = decltype(x);
+          return T(std::log1p(std::exp(-t * x)));
+        });
+      },
+      [](const std::vector<TensorPtr>& v, const TensorPtr& g) {
+        // d/dx = -t exp(-t x) / (1 + exp(-t x))
+        TensorPtr slope = map2(v[0], v[1], "soft_margin_loss", [](auto x, auto t) {
+          using T = decltype(x);
+          T z = std::exp(-t * x);
+          return T(-t * z / (1 + z));
+        });
+        return std::make_pair(mul(slope, g), TensorPtr());
       });
 }
 

@@ -206,6 +206,9 @@ TensorPtr rsqrt(const TensorPtr& x);
 TensorPtr exp2(const TensorPtr& x);
 TensorPtr silu(const TensorPtr& x);         // x * sigmoid(x)
 TensorPtr log_sigmoid(const TensorPtr& x);  // log(sigmoid(x)), computed stably
+TensorPtr mish(const TensorPtr& x);         // x * tanh(softplus(x))
+TensorPtr hardswish(const TensorPtr& x);    // x * relu6(x + 3) / 6
+TensorPtr hardsigmoid(const TensorPtr& x);  // relu6(x + 3) / 6
 // x rounded to `decimals` decimal places (negative: to tens, hundreds...), halves to even; floats only.
 TensorPtr round(const TensorPtr& x, int64_t decimals);
 // x * x as torch's pow(x, 2) (PowBackward0); a bool tensor squares to int64.

@@ -34,4 +34,13 @@
   X(silu, SiluBackward0, FLOAT, INPUT, x / (1 + std::exp(-x)),                                     \
     g / (1 + std::exp(-v)) * (1 + v * (1 - 1 / (1 + std::exp(-v)))))                             \
   X(log_sigmoid, LogSigmoidBackward0, FLOAT, INPUT,                                                \
-    std::min(x, scalar_t(0)) - std::log1p(std::exp(-std::abs(x))), g / (1 + std::exp(v)))
+    std::min(x, scalar_t(0)) - std::log1p(std::exp(-std::abs(x))), g / (1 + std::exp(v)))          \
+  X(mish, MishBackward0, FLOAT, INPUT, x * std::tanh(std::log1p(std::exp(x))),                     \
+    g * (std::tanh(std::log1p(std::exp(v))) + v / (1 + std::exp(-v)) *                             \
+         (1 - std::tanh(std::log1p(std::exp(v))) * std::tanh(std::log1p(std::exp(v))))))         \
+  X(hardswish, HardswishBackward0, FLOAT, INPUT,                                                   \
+    x * std::min(std::max(x + scalar_t(3), scalar_t(0)), scalar_t(6)) / scalar_t(6),               \
+    v <= -3 ? scalar_t(0) : v < 3 ? g * (v / scalar_t(3) + scalar_t(0.5)) : g)                   \
+  X(hardsigmoid, HardsigmoidBackward0, FLOAT, INPUT,                                               \
+    std::min(std::max(x + scalar_t(3), scalar_t(0)), scalar_t(6)) / scalar_t(6),                   \
+    v > -3 && v < 3 ? g * scalar_t(1.0f / 6.0f) : scalar_t(0)) /* torch's float constant */

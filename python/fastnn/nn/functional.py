@@ -4,8 +4,9 @@ import math
 import numbers
 import warnings
 
-from fastnn import _C
+from fastnn import _C, _factories
 from fastnn._errors import named_function as _named_function
+from fastnn.autograd.grad_mode import no_grad as _no_grad
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
@@ -320,9 +321,12 @@ def logsigmoid(input):
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("[embedding] max_norm, scale_grad_by_freq and sparse are not supported")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("[embedding] scale_grad_by_freq and sparse are not supported")
     _tensor(weight, "embedding", "weight")
+    if max_norm is not None:  # as torch: the looked-up rows of weight renormalised in place, outside autograd
+        _C._embedding_renorm_(weight, _tensor(input, "embedding"), _number(max_norm, "embedding", "max_norm"),
+                              _number(norm_type, "embedding", "norm_type"))
     if padding_idx is not None:
         if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral) or weight.dim() < 1:
             raise TypeError(f"[embedding] padding_idx must be an int and weight 2-D, got {padding_idx!r}")
@@ -662,3 +666,374 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     return _C._fold_col2im(_tensor(input, op), *(_n_ints(v, 2, op, what) for v, what in (
         (output_size, "output_size"), (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
         (stride, "stride"))))
+# ---- more activations, losses and embedding_bag ----
+
+def _maybe_inplace(input, op, inplace, fn, fn_):
+    """fn(input), or with inplace=True fn_(input): input overwritten, taking over the op's node as in torch."""
+    _tensor(input, op)
+    return fn_(input) if _flag(inplace, op, "inplace") else fn(input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    alpha = _number(alpha, "elu", "alpha")
+    return _maybe_inplace(input, "elu", inplace, lambda x: _C._elu(x, alpha), lambda x: _C._elu_(x, alpha))
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+def selu(input, inplace=False):
+    return _maybe_inplace(input, "selu", inplace, _C._selu, _C._selu_)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    alpha = _number(alpha, "celu", "alpha")
+    return _maybe_inplace(input, "celu", inplace, lambda x: _C._celu(x, alpha), lambda x: _C._celu_(x, alpha))
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    lo, hi = _number(min_val, "hardtanh", "min_val"), _number(max_val, "hardtanh", "max_val")
+    if lo > hi:
+        raise ValueError(f"[hardtanh] min_val cannot be greater than max_val (got {min_val} and {max_val})")
+    return _maybe_inplace(input, "hardtanh", inplace, lambda x: _C._hardtanh(x, lo, hi),
+                          lambda x: _C._hardtanh_(x, lo, hi))
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, True)
+
+
+def relu6(input, inplace=False):
+    """hardtanh(input, 0, 6), as torch (HardtanhBackward0)."""
+    return _maybe_inplace(input, "relu6", inplace, lambda x: _C._hardtanh(x, 0.0, 6.0),
+                          lambda x: _C._hardtanh_(x, 0.0, 6.0))
+
+
+def hardswish(input, inplace=False):
+    return _maybe_inplace(input, "hardswish", inplace, _C._hardswish, _C._hardswish_)
+
+
+def hardsigmoid(input, inplace=False):
+    return _maybe_inplace(input, "hardsigmoid", inplace, _C._hardsigmoid, _C._hardsigmoid_)
+
+
+def mish(input, inplace=False):
+    return _maybe_inplace(input, "mish", inplace, _C._mish, _C._mish_)
+
+
+def _threshold(input, threshold, value, inplace):
+    th, v = _number(threshold, "threshold", "threshold"), _number(value, "threshold", "value")
+    return _maybe_inplace(input, "threshold", inplace, lambda x: _C._threshold(x, th, v),
+                          lambda x: _C._threshold_(x, th, v))
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _threshold(input, threshold, value, inplace)
+
+
+def threshold_(input, threshold, value):
+    return _threshold(input, threshold, value, True)
+
+
+def glu(input, dim=-1):
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"[glu] dim must be an int, got {type(dim).__name__}")
+    return _C._glu(_tensor(input, "glu"), _ints(int(dim), "glu", "dim")[0])
+
+
+@_named_function
+def tanhshrink(input):
+    """input - tanh(input), composed as torch's (SubBackward0)."""
+    return _tensor(input, "tanhshrink") - input.tanh()
+
+
+@_named_function
+def softsign(input):
+    """input / (1 + |input|), composed as torch's (DivBackward0)."""
+    return _tensor(input, "softsign") / (input.abs() + 1)
+
+
+def hardshrink(input, lambd=0.5):
+    return _C._hardshrink(_tensor(input, "hardshrink"), _number(lambd, "hardshrink", "lambd"))
+
+
+def softshrink(input, lambd=0.5):
+    return _C._softshrink(_tensor(input, "softshrink"), _number(lambd, "softshrink", "lambd"))
+
+
+def prelu(input, weight):
+    return _C._prelu(_tensor(input, "prelu"), _tensor(weight, "prelu", "weight"))
+
+
+def _reduce(loss, reduction):
+    return loss if reduction == 0 else loss.sum() if reduction == 2 else loss.mean()
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    _warn_target_size(input, target, "huber_loss")
+    reduction = _reduction(reduction, op="huber_loss")
+    delta = _number(delta, "huber_loss", "delta")
+    if weight is None:
+        return _C._huber_loss(input, target, reduction, delta)
+    if tuple(_tensor(weight, "huber_loss", "weight").shape) != tuple(input.shape):
+        raise ValueError(f"[huber_loss] Weights and input must have the same size (got {tuple(weight.shape)} and "
+                         f"{tuple(input.shape)}).")
+    return _reduce(_C._huber_loss(input, target, 0, delta) * weight, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    return _C._soft_margin_loss(_tensor(input, "soft_margin_loss"), _tensor(target, "soft_margin_loss", "target"),
+                                _reduction(reduction, size_average, reduce, "soft_margin_loss"))
+
+
+def _xlogy_self(t):
+    """t * log(t), 0 where t is 0 (torch's xlogy(t, t))."""
+    zero = t == 0
+    return t * _C.where(zero, 1.0, t).log()
+
+
+@_named_function
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    op = "kl_div"
+    _tensor(input, op)
+    _tensor(target, op, "target")
+    batchmean = False
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(reduction, size_average, reduce, op)
+    else:
+        if reduction == "mean":
+            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                          "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                          "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                          stacklevel=3)
+        batchmean = reduction == "batchmean"
+        reduction = 2 if batchmean else _reduction(reduction, op=op)
+    if _flag(log_target, op, "log_target"):
+        loss = target.exp() * (target - input)
+    else:
+        loss = _xlogy_self(target) - target * input
+    loss = _reduce(loss, reduction)
+    return loss / input.shape[0] if batchmean and input.dim() != 0 else loss
+
+
+@_named_function
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    op = "poisson_nll_loss"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    _tensor(input, op)
+    _tensor(target, op, "target")
+    eps = _number(eps, op, "eps")
+    if _flag(log_input, op, "log_input"):
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if _flag(full, op, "full"):
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+@_named_function
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    op = "gaussian_nll_loss"
+    _tensor(input, op)
+    _tensor(target, op, "target")
+    eps = _number(eps, op, "eps")
+    if isinstance(var, numbers.Real):
+        if var < 0:
+            raise ValueError(f"[{op}] var has negative entry/entries")
+        var = _factories.full_like(input, float(var))
+    elif bool((_tensor(var, op, "var") < 0).any()):
+        raise ValueError(f"[{op}] var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):  # homoscedastic: one variance per row
+            var = var.unsqueeze(-1)
+        elif not (input.dim() == var.dim() and
+                  sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError(f"[{op}] var is of incorrect size: {tuple(var.shape)} for an input of shape "
+                             f"{tuple(input.shape)}")
+    reduction = _reduction(reduction, op=op)
+    var = var.clone()
+    with _no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if _flag(full, op, "full"):
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+@_named_function
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    op = "multilabel_soft_margin_loss"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    _tensor(input, op)
+    _tensor(target, op, "target")
+    if input.dim() == 0:
+        raise ValueError(f"[{op}] expected an input with a class dim, got a 0-d tensor")
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * _tensor(weight, op, "weight")
+    loss = loss.sum(dim=input.dim() - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def _clamp_min0(x):
+    return _C._clamp_min(x, 0.0)
+
+
+@_named_function
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    op = "cosine_embedding_loss"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    _tensor(input1, op, "input1")
+    _tensor(input2, op, "input2")
+    _tensor(target, op, "target")
+    margin = _number(margin, op, "margin")
+    tdim = target.dim()
+    if tdim not in (0, 1):
+        raise ValueError(f"[{op}] 0D or 1D target tensor expected, multi-target not supported (got a {tdim}-D target)")
+    if input1.dim() != tdim + 1 or input2.dim() != tdim + 1:
+        raise ValueError(f"[{op}] {tdim}D target tensor expects {tdim + 1}D input tensors, but found inputs with sizes "
+                         f"{list(input1.shape)} and {list(input2.shape)}.")
+    prod_sum = (input1 * input2).sum(tdim)
+    mag1 = (input1 * input1).sum(tdim) + 1e-12
+    mag2 = (input2 * input2).sum(tdim) + 1e-12
+    cos = prod_sum / (mag1 * mag2).sqrt()
+    zeros = _factories.zeros_like(cos)
+    out = _C.where(target == 1, 1 - cos, zeros) + _C.where(target == -1, _clamp_min0(cos - margin), zeros)
+    return _reduce(out, reduction)
+
+
+@_named_function
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    op = "margin_ranking_loss"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    for t, what in ((input1, "input1"), (input2, "input2"), (target, "target")):
+        _tensor(t, op, what)
+    if not input1.dim() == input2.dim() == target.dim():
+        raise ValueError(f"[{op}] All input tensors should have same dimension but got sizes: input1: "
+                         f"{tuple(input1.shape)}, input2: {tuple(input2.shape)}, target: {tuple(target.shape)}")
+    return _reduce(_clamp_min0(-target * (input1 - input2) + _number(margin, op, "margin")), reduction)
+
+
+@_named_function
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    op = "hinge_embedding_loss"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    _tensor(input, op)
+    _tensor(target, op, "target")
+    zeros = _factories.zeros_like(input)
+    margin_clamp = _clamp_min0(_number(margin, op, "margin") - input)
+    out = _C.where(target != 1, margin_clamp, zeros) + _C.where(target != -1, input, zeros)
+    return _reduce(out, reduction)
+
+
+def _pairwise_distance(x1, x2, p, eps):
+    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1)
+
+
+@_named_function
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    op = "triplet_margin_loss"
+    reduction = _reduction(reduction, size_average, reduce, op)
+    margin, p, eps = _number(margin, op, "margin"), _number(p, op, "p"), _number(eps, op, "eps")
+    if margin <= 0:
+        raise ValueError(f"[{op}] margin must be greater than 0, got {margin}")
+    dims = [_tensor(t, op, what).dim() for t, what in ((anchor, "anchor"), (positive, "positive"),
+                                                         (negative, "negative"))]
+    if len(set(dims)) != 1:
+        raise ValueError(f"[{op}] The anchor, positive, and negative tensors are expected to have the same number of "
+                         f"dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative {dims[2]}D inputs")
+    if dims[0] == 0:
+        raise ValueError(f"[{op}] expected inputs with at least 1 dimension, got 0-d tensors")
+    dist_pos = _pairwise_distance(anchor, positive, p, eps)
+    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    if _flag(swap, op, "swap"):
+        dist_neg = _C.minimum(dist_neg, _pairwise_distance(positive, negative, p, eps))
+    return _reduce(_clamp_min0(margin + dist_pos - dist_neg), reduction)
+
+
+_BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
+
+
+@_named_function
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    op = "embedding_bag"
+    _tensor(input, op)
+    _tensor(weight, op, "weight")
+    _opt_tensor(offsets, op, "offsets")
+    _opt_tensor(per_sample_weights, op, "per_sample_weights")
+    if _flag(sparse, op, "sparse"):
+        raise NotImplementedError(f"[{op}] sparse=True (sparse gradients) is not supported")
+    if not isinstance(mode, str) or mode not in _BAG_MODES:
+        raise ValueError(f"[{op}] mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"[{op}] per_sample_weights was not None. per_sample_weights is only supported for "
+                                  f"mode='sum' (got mode='{mode}').")
+    if weight.dim() != 2:
+        raise ValueError(f"[{op}] expected a 2-D weight (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
+    if padding_idx is None:
+        padding_idx = -1
+    else:
+        n = weight.shape[0]
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral):
+            raise TypeError(f"[{op}] padding_idx must be an int, got {type(padding_idx).__name__}")
+        if not -n <= padding_idx < n:
+            raise ValueError(f"[{op}] padding_idx must be within the number of embeddings, {-n} through {n - 1}, but "
+                             f"got {padding_idx}")
+        padding_idx %= n
+    if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
+        raise ValueError(f"[{op}] If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, then it must "
+                         f"have the same shape as the input ({tuple(input.shape)})")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(f"[{op}] if input is 2D, then offsets has to be None, as input is treated is a mini-batch "
+                             "of fixed length sequences. However, found offsets of type Tensor")
+        bags, length = input.shape
+        if length == 0:
+            raise ValueError(f"[{op}] a 2-D input needs at least one index per bag, got shape {tuple(input.shape)}")
+        offsets = _factories.arange(0, bags * length, length, dtype=input.dtype)
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError(f"[{op}] offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError(f"[{op}] offsets has to be a 1D Tensor, got shape {tuple(offsets.shape)}")
+    else:
+        raise ValueError(f"[{op}] input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if max_norm is not None:
+        _C._embedding_renorm_(weight, input, _number(max_norm, op, "max_norm"), _number(norm_type, op, "norm_type"))
+    return _C._embedding_bag(weight, input, offsets, _BAG_MODES[mode], bool(_flag(scale_grad_by_freq, op,
+                             "scale_grad_by_freq")), per_sample_weights, bool(_flag(include_last_offset, op,
+                             "include_last_offset")), padding_idx)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+    op = "multi_margin_loss"
+    if isinstance(p, bool) or not isinstance(p, numbers.Integral):
+        raise TypeError(f"[{op}] p must be an int, got {type(p).__name__}")
+    if p not in (1, 2):
+        raise ValueError(f"[{op}] only p == 1 and p == 2 supported, got {p}")
+    return _C._multi_margin_loss(_tensor(input, op), _tensor(target, op, "target"), int(p),
+                                 _number(margin, op, "margin"), _opt_tensor(weight, op, "weight"),
+                                 _reduction(reduction, size_average, reduce, op))
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    op = "multilabel_margin_loss"
+    return _C._multilabel_margin_loss(_tensor(input, op), _tensor(target, op, "target"),
+                                      _reduction(reduction, size_average, reduce, op))

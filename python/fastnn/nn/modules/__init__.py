@@ -36,3 +36,12 @@ from fastnn.nn.modules.padding import (  # noqa: F401,E402
 from fastnn.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401,E402
 from fastnn.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401,E402
 from fastnn.nn.modules.fold import Fold, Unfold  # noqa: F401,E402
+from fastnn.nn.modules.activation import (  # noqa: F401
+    CELU, ELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, Mish, PReLU, ReLU6, Softshrink, Softsign,
+    Tanhshrink, Threshold,
+)
+from fastnn.nn.modules.loss import (  # noqa: F401
+    CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, MarginRankingLoss,
+    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+)
+from fastnn.nn.modules.sparse import EmbeddingBag  # noqa: F401
