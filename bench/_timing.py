@@ -85,3 +85,21 @@ def paired_ratio_spread(a, b):
         return (ratios[0], ratios[-1])
     q = statistics.quantiles(ratios, n=4)
     return (q[0], q[2])
+
+
+def print_pairs(pairs, threads=(1, 2), reps=7, min_block_s=0.05):
+    """Runs a bench module's pairs(torch, fastnn) (name, fastnn step, torch step, target ratio) interleaved at each
+    thread count and prints the medians and ratios: `python -m bench.<module>` (bench.run has them as 'sequence')."""
+    import torch
+
+    from bench import _env
+
+    fastnn = _env.import_fastnn()
+    for th in threads:
+        fastnn.set_num_threads(th)
+        torch.set_num_threads(th)
+        for name, ours, theirs, target in pairs(torch, fastnn):
+            s = interleaved({"fastnn": ours, "torch": theirs}, reps, min_block_s, settle_s=0.05 if th > 1 else 0.0)
+            f, t = median(s["fastnn"]), median(s["torch"])
+            print(f"{name} [{th} thread(s)]: fastnn {f * 1e3:.2f} ms, torch {t * 1e3:.2f} ms, ratio {f / t:.2f} "
+                  f"(target <= {target})", flush=True)

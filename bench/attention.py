@@ -2,11 +2,8 @@
 and a training step of a 4-layer nn.TransformerEncoder (d_model 128, 4 heads, feed-forward 512, batch_first) on a
 (32, 64, 128) input.
 
-    PYTHONPATH=python python bench/attention.py     # ratios fastnn / torch at 1 and 2 threads
+    python -m bench.attention     # ratios fastnn / torch at 1 and 2 threads
 """
-import os
-import sys
-
 import numpy as np
 
 
@@ -56,17 +53,6 @@ def pairs(torch, fastnn):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import torch
+    from bench._timing import print_pairs
 
-    import fastnn
-    from bench._timing import interleaved, median
-
-    for threads in (1, 2):
-        fastnn.set_num_threads(threads)
-        torch.set_num_threads(threads)
-        for name, ours, theirs, target in pairs(torch, fastnn):
-            t = interleaved({"fastnn": ours, "torch": theirs}, reps=7, min_block_s=0.05, settle_s=0.05)
-            f_s, t_s = median(t["fastnn"]), median(t["torch"])
-            print(f"{name} threads={threads}: fastnn {f_s * 1e6:.0f} us, torch {t_s * 1e6:.0f} us, "
-                  f"ratio {f_s / t_s:.2f} (target {target})")
+    print_pairs(pairs)

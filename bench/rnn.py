@@ -27,23 +27,7 @@ def pairs(torch, fastnn):
     return [("lstm 2-layer h256 seq64 b32 train step", step(fm, fopt, fx), step(tm, topt, tx), 0.8)]
 
 
-def main():
-    import fastnn
-    import torch
-
-    try:
-        from bench._timing import interleaved, median
-    except ImportError:  # run as a script from bench/
-        from _timing import interleaved, median
-    for threads in (1, 2):
-        fastnn.set_num_threads(threads)
-        torch.set_num_threads(threads)
-        for name, f, t, target in pairs(torch, fastnn):
-            s = interleaved({"fastnn": f, "torch": t}, reps=5, min_block_s=0.3)
-            fs, ts = median(s["fastnn"]), median(s["torch"])
-            print(f"{name} [{threads} thread{'s' if threads > 1 else ''}]: fastnn {fs * 1e3:.1f} ms, "
-                  f"torch {ts * 1e3:.1f} ms, ratio {fs / ts:.2f} (target {target})")
-
-
 if __name__ == "__main__":
-    main()
+    from bench._timing import print_pairs
+
+    print_pairs(pairs)

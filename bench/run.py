@@ -22,7 +22,9 @@ if __package__ in (None, ""):  # python bench/run.py
 
 from bench import _env
 
-CASES = ("lenet_train", "lenet_infer", "lenet_epoch", "tiny", "conv", "gemm", "memory")
+CASES = ("lenet_train", "lenet_infer", "lenet_epoch", "tiny", "conv", "gemm", "sequence", "memory")
+# Modules under bench/ with pairs(torch, fastnn) -> [(name, fastnn_step, torch_step, target ratio)]: the sequence rows.
+SEQUENCE_FAMILIES = ("normalization", "attention", "rnn")
 TRAIN_BATCHES = (1, 16, 64, 256)
 NOISY_IQR = 0.15  # a row is flagged noisy when its per-repetition ratios' quartiles span > 15% of the ratio
 INFER_BATCHES = (1, 64, 1024)
@@ -214,6 +216,14 @@ class Bench:
                 self.add("gemm", f"{label} ({m},{n},{k})" if key == "gemm_lenet" else label, th, fs, rs, target,
                          ref="numpy", flops=2 * m * n * k)
 
+    def sequence(self, th):
+        """LayerNorm, attention, transformer-encoder and LSTM training steps with identical weights and inputs."""
+        import importlib
+        for family in SEQUENCE_FAMILIES:
+            for name, ours, theirs, target in importlib.import_module(f"bench.{family}").pairs(self.torch, self.fastnn):
+                fs, rs = self.timed((ours, theirs))
+                self.add("sequence", name, th, fs, rs, ("<=", target))
+
     def run_memory(self, threads):
         from bench import memory
         ths = threads if self.mode["memory_all_threads"] else [max(threads)]
@@ -251,7 +261,7 @@ class Bench:
                 self.meta.setdefault("blas_during_run", {})[th] = gemm.blas_info()
                 if {"lenet_train", "lenet_infer", "lenet_epoch"} & set(cases):
                     self.checks.setdefault("lenet_max_loss_diff_3_steps", self.pair().check())
-                for case in ("lenet_train", "lenet_infer", "tiny", "conv", "gemm", "lenet_epoch"):
+                for case in ("lenet_train", "lenet_infer", "tiny", "conv", "gemm", "sequence", "lenet_epoch"):
                     if case in cases:
                         t0 = time.perf_counter()
                         getattr(self, case)(th)
@@ -377,7 +387,7 @@ class Bench:
     def _order(r):
         import re
         nums = [int(x) for x in re.findall(r"\d+", r["case"])]
-        if r["group"] in ("conv", "gemm"):
+        if r["group"] in ("conv", "gemm", "sequence"):
             return 0
         return nums[0] if nums else 0
 

@@ -217,11 +217,6 @@ class ConvTransposeBackward : public Node {
     w_.reset();
   }
 
-TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
-                 IntList dilation, int64_t groups) {
-  if (input && any_storage_dtype({&input, &weight, &bias}))
-    return narrowed(conv2d(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups), input->dtype());
-  FASTNN_CHECK(input->dim() == 3 || input->dim() == 4, "[conv2d] expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got ",
  private:
   SavedTensor x_, w_;
   ConvGeom g_;
