@@ -366,6 +366,11 @@ TensorPtr group_norm(const TensorPtr& input, int64_t num_groups, const TensorPtr
   const int64_t C = input->shape()[1];
   FASTNN_CHECK(C % num_groups == 0, "[group_norm] Expected number of channels in input to be divisible by num_groups, "
                "but got input of shape ", bracketed(input->shape()), " and num_groups=", num_groups);
+  // torch's check: its (N * C / G, G, *) view of the input must have more than one value per "channel"
+  Shape view{input->shape()[0] * (C / num_groups), num_groups};
+  view.insert(view.end(), input->shape().begin() + 2, input->shape().end());
+  FASTNN_CHECK(checked_numel(view, "group_norm") / num_groups != 1, "[group_norm] Expected more than 1 value per "
+               "channel when training, got input size ", bracketed(view));
   for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}}) {
     if (!t) continue;
     FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[group_norm] Expected ", what, " to be a vector of size equal to the "

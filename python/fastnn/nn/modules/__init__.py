@@ -17,4 +17,5 @@ from fastnn.nn.modules.loss import (  # noqa: F401
 from fastnn.nn.modules.module import Module  # noqa: F401
 from fastnn.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from fastnn.nn.modules.sparse import Embedding  # noqa: F401
-from fastnn.nn.modules.normalization import LayerNorm  # noqa: F401
+from fastnn.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm  # noqa: F401
+from fastnn.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: F401
