@@ -125,6 +125,18 @@ def test_layer_norm_zero_size():
     assert to_numpy(w.grad).tolist() == [0.0] * 4 and to_numpy(b.grad).tolist() == [0.0] * 4
 
 
+def test_empty_inputs_with_huge_sizes_compute_nothing():
+    # no statistics are allocated or computed for an empty input, whatever its other sizes
+    F = fastnn.nn.functional
+    assert F.layer_norm(fastnn.empty(2 ** 40, 2 ** 40, 0), [0]).shape == (2 ** 40, 2 ** 40, 0)
+    assert F.rms_norm(fastnn.empty(2 ** 40, 0, 3), [0, 3]).shape == (2 ** 40, 0, 3)
+    x = fastnn.zeros(2, 0, requires_grad=True)
+    y = F.group_norm(x, 2 ** 40)
+    y.sum().backward()
+    assert y.shape == x.grad.shape == (2, 0)
+    assert F.group_norm(fastnn.empty(2 ** 40, 4, 0), 2).shape == (2 ** 40, 4, 0)
+
+
 def test_layer_norm_eps_and_large_offset():
     # a large common offset must not cancel the variance away (shifted sums); float64 torch is the reference
     xa = (1e4 + randn(8, 64)).astype(np.float32)

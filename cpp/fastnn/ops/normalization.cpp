@@ -197,7 +197,8 @@ void check_param_dtype(const TensorPtr& t, const TensorPtr& input, const char* o
                     dtype_name(input->dtype()), " (the input's), got ", dtype_name(t ? t->dtype() : input->dtype()));
 }
 
-// Layer and RMS norm view the input as rows over the trailing `normalized_shape`; returns the row count.
+// Layer and RMS norm view the input as rows over the trailing `normalized_shape`; returns the row count (0 for an
+// empty input: it has no statistics to compute).
 int64_t row_norm_rows(const TensorPtr& input, const Shape& ns, const TensorPtr& weight, const TensorPtr& bias,
                         const char* op) {
   check_floating_input(input, op);
@@ -213,8 +214,8 @@ int64_t row_norm_rows(const TensorPtr& input, const Shape& ns, const TensorPtr& 
                  what, " of shape ", bracketed(t->shape()), " and normalized_shape = ", bracketed(ns));
     check_param_dtype(t, input, op, what);
   }
-  int64_t rows = 1;
-  for (size_t d = 0; d < in.size() - ns.size(); ++d) rows *= in[d];
+  int64_t rows = input->numel() ? 1 : 0;
+  for (size_t d = 0; rows && d < in.size() - ns.size(); ++d) rows *= in[d];
   return rows;
 }
 
@@ -285,9 +286,10 @@ struct GroupShape {
   int64_t N, C, S, G;
 };
 
+// An empty input is taken as no samples: no statistics to compute (nor (N, G) of them to allocate).
 GroupShape group_shape(const TensorPtr& input, int64_t G) {
   const Shape& in = input->shape();
-  return {in[0], in[1], checked_numel(Shape(in.begin() + 2, in.end()), "group_norm"), G};
+  return {input->numel() ? in[0] : 0, in[1], checked_numel(Shape(in.begin() + 2, in.end()), "group_norm"), G};
 }
 
 // Backward of the group-norm kernel: group_norm's node, and instance_norm's (groups of one channel).
