@@ -528,6 +528,8 @@ def _layer_ops(name):
              "batchnorm1d": {"batch_norm"}, "batchnorm2d": {"batch_norm"}, "dropout": {"dropout"},
              "dropout2d": {"dropout2d", "feature_dropout"}, "embedding": {"embedding"}, "leakyrelu": {"leaky_relu"},
              "logsoftmax": {"log_softmax"}, "flatten": {"flatten"}, "unflatten": {"unflatten", "view", "reshape"}}
+    table.update({"layernorm": {"layer_norm"}, "groupnorm": {"group_norm"}, "rmsnorm": {"rms_norm"},
+                  **{f"instancenorm{d}d": {"instance_norm"} for d in (1, 2, 3)}})
     return table.get(low, {low})
 
 
