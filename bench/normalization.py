@@ -38,9 +38,9 @@ def pairs(torch, fastnn):
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import fastnn
     import torch
 
-    import fastnn
     from bench._timing import interleaved, median
 
     for threads in (1, 2):

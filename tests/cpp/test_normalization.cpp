@@ -133,7 +133,8 @@ TEST(NormalizationKernels, SameBitsAtAnyThreadCount) {
       if (first.empty())
         first = all;
       else
-        for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], first[i]) << "output " << i << " at " << t << " threads";
+        for (size_t i = 0; i < all.size(); ++i)
+          EXPECT_EQ(all[i], first[i]) << "output " << i << " at " << t << " threads";
     }
   }
   fastnn::set_num_threads(threads);

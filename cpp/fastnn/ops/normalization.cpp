@@ -200,7 +200,7 @@ void check_param_dtype(const TensorPtr& t, const TensorPtr& input, const char* o
 // Layer and RMS norm view the input as rows over the trailing `normalized_shape`; returns the row count (0 for an
 // empty input: it has no statistics to compute).
 int64_t row_norm_rows(const TensorPtr& input, const Shape& ns, const TensorPtr& weight, const TensorPtr& bias,
-                        const char* op) {
+                      const char* op) {
   check_floating_input(input, op);
   FASTNN_CHECK(!ns.empty(), "[", op, "] Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
                "least one element, but got normalized_shape = []");
@@ -270,7 +270,8 @@ TensorPtr row_norm(const TensorPtr& input, const Shape& ns, const TensorPtr& wei
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
     using T = scalar_t;
     kernels::layer_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, rows, n, eps,
-                                   rms, y->mutable_data<T>(), mean->mutable_data<double>(), rstd->mutable_data<double>());
+                                   rms, y->mutable_data<T>(), mean->mutable_data<double>(),
+                                   rstd->mutable_data<double>());
   });
   if (any_requires_grad({&input, &weight, &bias})) {
     auto node = std::make_shared<RowNormBackward>(input, weight, mean, rstd, ns, rows, rms);
@@ -336,7 +337,8 @@ TensorPtr group_norm_impl(const TensorPtr& input, int64_t G, const TensorPtr& we
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
     using T = scalar_t;
     kernels::group_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, s.N, s.C, s.S,
-                                   G, eps, y->mutable_data<T>(), mean->mutable_data<double>(), rstd->mutable_data<double>());
+                                   G, eps, y->mutable_data<T>(), mean->mutable_data<double>(),
+                                   rstd->mutable_data<double>());
   });
   if (any_requires_grad({&input, &weight, &bias}))
     record(std::make_shared<GroupNormBackward>(input, weight, mean, rstd, G), {&input, &weight, &bias}, {&y});
@@ -375,9 +377,9 @@ TensorPtr group_norm(const TensorPtr& input, int64_t num_groups, const TensorPtr
                "channel when training, got input size ", bracketed(view));
   for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}}) {
     if (!t) continue;
-    FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[group_norm] Expected ", what, " to be a vector of size equal to the "
-                 "number of channels in input, but got ", what, " of shape ", bracketed(t->shape()),
-                 " and input of shape ", bracketed(input->shape()));
+    FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[group_norm] Expected ", what,
+                 " to be a vector of size equal to the number of channels in input, but got ", what, " of shape ",
+                 bracketed(t->shape()), " and input of shape ", bracketed(input->shape()));
     check_param_dtype(t, input, "group_norm", what);
   }
   return group_norm_impl(input, num_groups, weight, bias, eps, "group_norm");
