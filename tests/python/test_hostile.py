@@ -537,6 +537,8 @@ def _layer_ops(name):
                   "adaptivemaxpool1d": {"adaptive_max_pool1d"}, "adaptivemaxpool2d": {"adaptive_max_pool2d"},
                   "adaptiveavgpool1d": {"adaptive_avg_pool1d"}, "pixelshuffle": {"pixel_shuffle"},
                   "pixelunshuffle": {"pixel_unshuffle"}})
+    table.update({"layernorm": {"layer_norm"}, "groupnorm": {"group_norm"}, "rmsnorm": {"rms_norm"},
+                  **{f"instancenorm{d}d": {"instance_norm"} for d in (1, 2, 3)}})
     return table.get(low, {low})
 
 

@@ -35,7 +35,7 @@ def assert_same_params_and_grads(ours, theirs, atol=None, rtol=None):
             assert_close(a.grad, b.grad, atol, rtol, what=f"grad of {name}")
 
 
-def run_optimizer_steps(ours, theirs, shape, opt_name, steps=4, dtype=np.float32, **opt_kw):
+def run_optimizer_steps(ours, theirs, shape, opt_name, steps=4, dtype=np.float32, same_node=True, **opt_kw):
     """Several steps of (y * target).sum() through both modules with the same optimizer; compares outputs,
     input gradients, parameters and their gradients after every step."""
     opt_o = getattr(fastnn.optim, opt_name)(ours.parameters(), **opt_kw)
@@ -45,7 +45,7 @@ def run_optimizer_steps(ours, theirs, shape, opt_name, steps=4, dtype=np.float32
         target = randn(*shape, dtype=dtype)
         (x,), (t,) = make_leaves([xa])
         y, ty = ours(x), theirs(t)
-        assert y.grad_fn.name() == ty.grad_fn.name()
+        assert y.grad_fn.name() == ty.grad_fn.name() or not same_node
         assert_close(y, ty, what=f"output at step {step}")
         opt_o.zero_grad()
         opt_t.zero_grad()
@@ -123,6 +123,18 @@ def test_layer_norm_zero_size():
     (x, w, b), _ = make_leaves([randn(0, 4), randn(4), randn(4)])
     fastnn.nn.functional.layer_norm(x, (4,), w, b).sum().backward()
     assert to_numpy(w.grad).tolist() == [0.0] * 4 and to_numpy(b.grad).tolist() == [0.0] * 4
+
+
+def test_empty_inputs_with_huge_sizes_compute_nothing():
+    # no statistics are allocated or computed for an empty input, whatever its other sizes
+    F = fastnn.nn.functional
+    assert F.layer_norm(fastnn.empty(2 ** 40, 2 ** 40, 0), [0]).shape == (2 ** 40, 2 ** 40, 0)
+    assert F.rms_norm(fastnn.empty(2 ** 40, 0, 3), [0, 3]).shape == (2 ** 40, 0, 3)
+    x = fastnn.zeros(2, 0, requires_grad=True)
+    y = F.group_norm(x, 2 ** 40)
+    y.sum().backward()
+    assert y.shape == x.grad.shape == (2, 0)
+    assert F.group_norm(fastnn.empty(2 ** 40, 4, 0), 2).shape == (2 ** 40, 4, 0)
 
 
 def test_layer_norm_eps_and_large_offset():
@@ -236,5 +248,311 @@ def test_layer_norm_bitwise_same_at_any_thread_count():
         y = fastnn.nn.functional.layer_norm(x, (300,), w, b)
         y.backward(fastnn.tensor(ga))
         return [to_numpy(t) for t in (y, x.grad, w.grad, b.grad)]
+
+    assert_bitwise_same_at_1_2_3_threads(run)
+
+
+# ---------------------------------------------------------------------------------------------
+# group_norm / GroupNorm
+# ---------------------------------------------------------------------------------------------
+GN_SHAPES = [((2, 6), 3), ((2, 6, 5), 2), ((3, 4, 3, 5), 4), ((3, 4, 3, 5), 1), ((2, 6, 1), 6), ((2, 4, 2, 2, 3), 2)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,groups", GN_SHAPES)
+@pytest.mark.parametrize("affine", ["weight+bias", "weight", "bias", "none"])
+def test_group_norm_matches_torch(shape, groups, affine, dtype):
+    C = shape[1]
+    arrays = [(randn(*shape, dtype=dtype) * 2 - 1).astype(dtype)]
+    if "weight" in affine:
+        arrays.append(randn(C, dtype=dtype))
+    if "bias" in affine:
+        arrays.append(randn(C, dtype=dtype))
+
+    def fn(lib, x, *params):
+        w = params[0] if "weight" in affine else None
+        b = params[-1] if "bias" in affine else None
+        if lib is torch and w is None and b is not None:
+            w = torch.ones(C, dtype=b.dtype)  # torch 2.13 fails on a bias without weight ("does not have a device")
+        return _lib_f(lib).group_norm(x, groups, w, b, eps=1e-4)
+
+    # one or two values per group: the input gradient is (nearly) 0, torch's float32 one is rounding noise around it
+    atol = 1e-4 if dtype == np.float32 and np.prod(shape[2:], dtype=int) * C // groups <= 2 else None
+    y, ty = check_op(fn, arrays, uses_module=True, atol=atol)
+    assert y.grad_fn.name() == ty.grad_fn.name() == "NativeGroupNormBackward0"
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided", "offset", "expanded"])
+def test_group_norm_non_contiguous(layout):
+    xa, prep = layout_input(rng, (3, 4, 5, 6), layout)
+    check_op(lambda lib, x, w, b: _lib_f(lib).group_norm(x, 2, w, b), [xa, randn(4), randn(4)], uses_module=True,
+             prep=[prep, None, None])
+
+
+def test_group_norm_zero_size_and_gradcheck():
+    for shape in [(0, 4, 3), (0, 4)]:
+        check_op(lambda lib, x, w, b: _lib_f(lib).group_norm(x, 2, w, b), [randn(*shape), randn(4), randn(4)],
+                 uses_module=True)
+    # no values per channel: torch 2.13 gives nan weight and bias gradients, the empty sums are 0
+    (x, w, b), _ = make_leaves([randn(2, 4, 0), randn(4), randn(4)])
+    y = fastnn.nn.functional.group_norm(x, 2, w, b)
+    assert y.shape == (2, 4, 0)
+    y.sum().backward()
+    assert to_numpy(w.grad).tolist() == [0.0] * 4 and to_numpy(b.grad).tolist() == [0.0] * 4
+    F = fastnn.nn.functional
+    x, w, b = (fastnn.tensor(randn(*s, dtype=np.float64), requires_grad=True) for s in [(2, 4, 3), (4,), (4,)])
+    assert fastnn.autograd.gradcheck(lambda x, w, b: F.group_norm(x, 2, w, b), [x, w, b])
+    assert fastnn.autograd.gradcheck(lambda x: F.group_norm(x.transpose(1, 2), 3), [x])
+    assert fastnn.autograd.gradcheck(lambda x, b: F.group_norm(x, 1, None, b), [x, b])
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda F: F.group_norm(fastnn.zeros(2, 3, 4), 2), ValueError,
+     "[group_norm] Expected number of channels in input to be divisible by num_groups, but got input of shape "
+     "[2, 3, 4] and num_groups=2"),
+    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 0), ValueError,
+     "[group_norm] Expected num groups to be greater than 0, got 0"),
+    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), -2), ValueError,
+     "[group_norm] Expected num groups to be greater than 0, got -2"),
+    (lambda F: F.group_norm(fastnn.zeros(1, 6, 1), 6), ValueError,
+     "[group_norm] Expected more than 1 value per channel when training, got input size [1, 6, 1]"),
+    (lambda F: F.group_norm(fastnn.zeros(3), 1), ValueError,
+     "[group_norm] Expected at least 2 dimensions for input tensor but received 1"),
+    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2, fastnn.ones(2)), ValueError,
+     "[group_norm] Expected weight to be a vector of size equal to the number of channels in input, but got weight "
+     "of shape [2] and input of shape [2, 4, 3]"),
+    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2, None, fastnn.ones(1, 4)), ValueError,
+     "[group_norm] Expected bias to be a vector of size equal to the number of channels"),
+    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2.0), TypeError,
+     "[group_norm] num_groups must be an int, got float"),
+    (lambda F: F.group_norm(fastnn.zeros(2, 4, dtype=fastnn.int64), 2), TypeError,
+     "[group_norm] expected a floating-point input, got int64"),
+    (lambda F: F.group_norm(fastnn.zeros(2, 4), 2, fastnn.ones(4, dtype=fastnn.float64)), TypeError,
+     "[group_norm] expected weight of dtype float32 (the input's), got float64"),
+])
+def test_group_norm_errors(call, exc, msg):
+    with pytest.raises(exc) as info:
+        call(fastnn.nn.functional)
+    assert str(info.value).startswith(msg), str(info.value)
+
+
+def test_group_norm_module_surface_and_errors():
+    for args, kw in [((2, 4), {}), ((3, 6), dict(affine=False)), ((1, 4), dict(bias=False, eps=1e-3))]:
+        ours, theirs = fastnn.nn.GroupNorm(*args, **kw), torch.nn.GroupNorm(*args, **kw)
+        assert repr(ours) == repr(theirs)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+    with pytest.raises(ValueError, match=r"^\[GroupNorm\] num_channels \(5\) must be divisible by num_groups \(2\)$"):
+        fastnn.nn.GroupNorm(2, 5)
+    with pytest.raises(ValueError, match=r"^\[GroupNorm\] ZeroDivisionError"):
+        fastnn.nn.GroupNorm(0, 5)
+
+
+@pytest.mark.parametrize("kw", [{}, dict(affine=False), dict(bias=False)])
+@pytest.mark.parametrize("opt,opt_kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01))])
+def test_group_norm_module_training_steps(kw, opt, opt_kw):
+    theirs = torch.nn.Sequential(torch.nn.Linear(5, 5), torch.nn.GroupNorm(3, 6, **kw))
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.copy_(torch.tensor(randn(*p.shape)))
+    ours = fastnn.nn.Sequential(fastnn.nn.Linear(5, 5), fastnn.nn.GroupNorm(3, 6, **kw))
+    copy_params(ours, theirs)
+    run_optimizer_steps(ours, theirs, (4, 6, 5), opt, **opt_kw)
+
+
+def test_group_norm_bitwise_same_at_any_thread_count():
+    xa, wa, ba, ga = randn(16, 64, 100), randn(64), randn(64), randn(16, 64, 100)
+
+    def run():
+        x, w, b = (fastnn.tensor(a, requires_grad=True) for a in (xa, wa, ba))
+        y = fastnn.nn.functional.group_norm(x, 4, w, b)
+        y.backward(fastnn.tensor(ga))
+        return [to_numpy(t) for t in (y, x.grad, w.grad, b.grad)]
+
+    assert_bitwise_same_at_1_2_3_threads(run)
+
+
+def test_group_norm_refuses_create_graph():
+    x = fastnn.tensor(randn(2, 4, 3), requires_grad=True)
+    y = fastnn.nn.functional.group_norm(x, 2)
+    with pytest.raises(RuntimeError, match=r"create_graph=True .*NativeGroupNormBackward0"):
+        fastnn.autograd.grad((y * y).sum(), [x], create_graph=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# instance_norm / InstanceNorm1d, 2d, 3d
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 5), (3, 2, 4, 5), (1, 3, 2), (2, 2, 2, 3, 2)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_instance_norm_matches_torch(shape, affine, dtype):
+    C = shape[1]
+    arrays = [(randn(*shape, dtype=dtype) * 2 + 1).astype(dtype)]
+    if affine:
+        arrays += [randn(C, dtype=dtype), randn(C, dtype=dtype)]
+    y, ty = check_op(lambda lib, x, *p: _lib_f(lib).instance_norm(x, None, None, *p), arrays, uses_module=True)
+    assert y.grad_fn.name() == ty.grad_fn.name() == "ViewBackward0"
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.7])
+def test_instance_norm_running_stats(momentum):
+    C = 3
+    stats = [randn(C), np.abs(randn(C)) + 0.5]
+    rm, rv = fastnn.tensor(stats[0]), fastnn.tensor(stats[1])
+    trm, trv = torch.tensor(stats[0]), torch.tensor(stats[1])
+    for _ in range(3):
+        xa, wa, ba = randn(4, C, 6) * 3 + 2, randn(C), randn(C)
+        y, ty = check_op(lambda lib, x, w, b: _lib_f(lib).instance_norm(
+            x, rm if lib is fastnn else trm, rv if lib is fastnn else trv, w, b, True, momentum), [xa, wa, ba],
+            uses_module=True)
+        assert_close(rm, trm, what="running_mean")
+        assert_close(rv, trv, what="running_var")
+    # with the running statistics
+    y, ty = check_op(lambda lib, x, w, b: _lib_f(lib).instance_norm(
+        x, rm if lib is fastnn else trm, rv if lib is fastnn else trv, w, b, False), [randn(2, C, 5), randn(C),
+                                                                                      randn(C)], uses_module=True)
+    assert y.grad_fn.name() == ty.grad_fn.name() == "ViewBackward0"
+    assert y.grad_fn.next_functions[0][0].name() == "NativeBatchNormBackward0"
+
+
+def test_instance_norm_non_contiguous_zero_size_gradcheck():
+    xa, prep = layout_input(rng, (3, 4, 5, 6), "transposed")
+    check_op(lambda lib, x, w, b: _lib_f(lib).instance_norm(x, weight=w, bias=b), [xa, randn(4), randn(4)],
+             uses_module=True, prep=[prep, None, None])
+    check_op(lambda lib, x: _lib_f(lib).instance_norm(x), [randn(0, 4, 3)], uses_module=True)
+    F = fastnn.nn.functional
+    x, w, b = (fastnn.tensor(randn(*s, dtype=np.float64), requires_grad=True) for s in [(2, 3, 4), (3,), (3,)])
+    assert fastnn.autograd.gradcheck(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [x, w, b])
+    rm, rv = fastnn.zeros(3, dtype=fastnn.float64), fastnn.ones(3, dtype=fastnn.float64)
+    assert fastnn.autograd.gradcheck(lambda x, w: F.instance_norm(x, rm, rv, w, use_input_stats=False), [x, w])
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 1)), ValueError,
+     "[instance_norm] Expected more than 1 spatial element when training, got input size (2, 3, 1)"),
+    (lambda F: F.instance_norm(fastnn.zeros(3)), ValueError,
+     "[instance_norm] expected input of shape (N, C) or (N, C, *), got (3,)"),
+    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), use_input_stats=False), ValueError,
+     "[instance_norm] Expected running_mean and running_var to be defined when use_input_stats is false"),
+    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), fastnn.zeros(3)), ValueError,
+     "[instance_norm] running_mean and running_var must either both be None or neither be None"),
+    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), weight=fastnn.ones(2)), ValueError,
+     "[instance_norm] expected weight of shape (3,), got (2,)"),
+    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), fastnn.zeros(4), fastnn.ones(4)), ValueError,
+     "[instance_norm] expected running_mean of shape (3,), got (4,)"),
+    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), momentum="a"), TypeError,
+     "[instance_norm] momentum must be a number"),
+])
+def test_instance_norm_errors(call, exc, msg):
+    with pytest.raises(exc) as info:
+        call(fastnn.nn.functional)
+    assert str(info.value).startswith(msg), str(info.value)
+
+
+IN_CASES = [("InstanceNorm1d", (4, 3, 6)), ("InstanceNorm1d", (3, 6)), ("InstanceNorm2d", (2, 3, 4, 5)),
+            ("InstanceNorm2d", (3, 4, 5)), ("InstanceNorm3d", (2, 3, 2, 3, 4)), ("InstanceNorm3d", (3, 2, 3, 2))]
+
+
+@pytest.mark.parametrize("kw", [{}, dict(affine=True), dict(track_running_stats=True),
+                                dict(affine=True, track_running_stats=True, momentum=0.3),
+                                dict(affine=True, bias=False), dict(track_running_stats=True, momentum=None)])
+@pytest.mark.parametrize("cls_name,shape", IN_CASES)
+def test_instance_norm_modules_match_torch(cls_name, shape, kw):
+    theirs = getattr(torch.nn, cls_name)(3, **kw)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.copy_(torch.tensor(randn(*p.shape)))
+    ours = getattr(fastnn.nn, cls_name)(3, **kw)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    copy_params(ours, theirs)
+    for mode in ("train", "train", "eval", "train", "eval"):
+        getattr(ours, mode)()
+        getattr(theirs, mode)()
+        (x,), (t,) = make_leaves([randn(*shape) * 2 + 1])
+        y, ty = ours(x), theirs(t)
+        assert y.grad_fn.name() == ty.grad_fn.name()
+        assert_close(y, ty, what=f"output ({mode})")
+        g = randn(*shape)
+        ours.zero_grad()
+        theirs.zero_grad()
+        y.backward(fastnn.tensor(g))
+        ty.backward(torch.tensor(g))
+        assert_close(x.grad, t.grad, what=f"input grad ({mode})")
+        assert_same_params_and_grads(ours, theirs)
+        for k, v in theirs.state_dict().items():
+            assert_close(ours.state_dict()[k], v, what=k)
+
+
+def test_instance_norm_module_steps_and_errors():
+    theirs = torch.nn.InstanceNorm2d(3, affine=True, track_running_stats=True)
+    ours = fastnn.nn.InstanceNorm2d(3, affine=True, track_running_stats=True)
+    copy_params(ours, theirs)
+    run_optimizer_steps(ours, theirs, (2, 3, 4, 4), "Adam", lr=0.05)
+    with pytest.raises(ValueError, match=r"^\[InstanceNorm2d\] expected 3D or 4D input \(got 2D input\)$"):
+        ours(fastnn.zeros(3, 4))
+    with pytest.raises(ValueError, match=r"^\[InstanceNorm2d\] expected input's size at dim=1 to match num_features "
+                                         r"\(3\), but got: 4\.$"):
+        ours(fastnn.zeros(2, 4, 3, 3))
+    with pytest.warns(UserWarning, match="input's size at dim=0 does not match num_features"):
+        fastnn.nn.InstanceNorm1d(3)(fastnn.zeros(4, 5))
+    with pytest.raises(TypeError, match=r"^\[InstanceNorm1d\] input must be a Tensor, got float"):
+        fastnn.nn.InstanceNorm1d(3)(1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# rms_norm / RMSNorm
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,ns", [((4, 6), (6,)), ((3, 5, 7), [5, 7]), ((2, 1), (1,)), ((5,), (5,)),
+                                      ((2, 3, 130), (130,))])
+@pytest.mark.parametrize("weight", [True, False])
+@pytest.mark.parametrize("eps", [None, 1e-3])
+def test_rms_norm_matches_torch(shape, ns, weight, eps, dtype):
+    arrays = [randn(*shape, dtype=dtype)] + ([randn(*ns, dtype=dtype)] if weight else [])
+    y, _ = check_op(lambda lib, x, *w: _lib_f(lib).rms_norm(x, ns, *w, eps=eps), arrays, uses_module=True)
+    # torch's CPU rms_norm is a composite (MulBackward0 on top); fastnn's is one fused node, torch's fused name
+    assert y.grad_fn.name() == "FusedRmsNormBackward0"
+    assert len(y.grad_fn.next_functions) == 2
+
+
+def test_rms_norm_layouts_zero_size_gradcheck():
+    xa, prep = layout_input(rng, (4, 5, 6), "strided")
+    check_op(lambda lib, x, w: _lib_f(lib).rms_norm(x, [6], w), [xa, randn(6)], uses_module=True, prep=[prep, None])
+    check_op(lambda lib, x, w: _lib_f(lib).rms_norm(x, [4], w), [randn(0, 4), randn(4)], uses_module=True)
+    F = fastnn.nn.functional
+    x, w = (fastnn.tensor(randn(*s, dtype=np.float64), requires_grad=True) for s in [(3, 4), (4,)])
+    assert fastnn.autograd.gradcheck(lambda x, w: F.rms_norm(x, [4], w), [x, w])
+    assert fastnn.autograd.gradcheck(lambda x: F.rms_norm(x.t(), [3], eps=0.1), [x])
+
+
+def test_rms_norm_errors_and_module():
+    F = fastnn.nn.functional
+    with pytest.raises(ValueError, match=r"^\[rms_norm\] Given normalized_shape=\[5\], expected input with shape "
+                                         r"\[\*, 5\], but got input of size\[2, 3\]$"):
+        F.rms_norm(fastnn.zeros(2, 3), [5])
+    with pytest.raises(ValueError, match=r"^\[rms_norm\] Expected weight to be of same shape as normalized_shape"):
+        F.rms_norm(fastnn.zeros(2, 3), [3], fastnn.ones(2))
+    with pytest.raises(TypeError, match=r"^\[rms_norm\] normalized_shape must be a tuple of ints, not int$"):
+        F.rms_norm(fastnn.zeros(2, 3), 3)
+    with pytest.raises(TypeError, match=r"^\[rms_norm\] eps must be a number, got str$"):
+        F.rms_norm(fastnn.zeros(2, 3), [3], eps="a")
+    for args, kw in [((4,), {}), (([3, 4],), dict(eps=1e-3, elementwise_affine=False))]:
+        ours, theirs = fastnn.nn.RMSNorm(*args, **kw), torch.nn.RMSNorm(*args, **kw)
+        assert repr(ours) == repr(theirs)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs = torch.nn.Sequential(torch.nn.Linear(5, 5), torch.nn.RMSNorm(5))
+    ours = fastnn.nn.Sequential(fastnn.nn.Linear(5, 5), fastnn.nn.RMSNorm(5))
+    copy_params(ours, theirs)
+    run_optimizer_steps(ours, theirs, (3, 4, 5), "Adam", lr=0.05, same_node=False)
+
+
+def test_rms_norm_bitwise_same_at_any_thread_count():
+    xa, wa, ga = randn(600, 200), randn(200), randn(600, 200)
+
+    def run():
+        x, w = (fastnn.tensor(a, requires_grad=True) for a in (xa, wa))
+        y = fastnn.nn.functional.rms_norm(x, (200,), w)
+        y.backward(fastnn.tensor(ga))
+        return [to_numpy(t) for t in (y, x.grad, w.grad)]
 
     assert_bitwise_same_at_1_2_3_threads(run)

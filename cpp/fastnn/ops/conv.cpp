@@ -275,6 +275,9 @@ Shape result_shape(int64_t n, int64_t c, int64_t h, int64_t w, bool batched, int
 TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const IntList& stride,
                   const IntList& padding, const IntList& dilation, int64_t groups, int spatial, const char* op) {
   const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
+  if (any_storage_dtype({&input, &weight, &bias}))
+    return narrowed(conv_nd(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups, spatial, op),
+                    input->dtype());
   auto [x, w] = as_4d(input, weight, batched, spatial);
   ConvGeom g{};
   g.N = x->shape()[0], g.C = x->shape()[1], g.H = x->shape()[2], g.W = x->shape()[3];
@@ -327,6 +330,9 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
                             const IntList& stride, const IntList& padding, const IntList& output_padding,
                             int64_t groups, const IntList& dilation, int spatial, const char* op) {
   const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
+  if (any_storage_dtype({&input, &weight, &bias}))
+    return narrowed(conv_transpose_nd(widened(input), widened(weight), widened(bias), stride, padding, output_padding,
+                                      groups, dilation, spatial, op), input->dtype());
   auto [x, w] = as_4d(input, weight, batched, spatial);
   ConvGeom g{};  // the convolution from the output's shape to the input's
   g.N = x->shape()[0], g.O = x->shape()[1], g.oH = x->shape()[2], g.oW = x->shape()[3];

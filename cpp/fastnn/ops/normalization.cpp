@@ -210,9 +210,10 @@ void check_param_dtype(const TensorPtr& t, const TensorPtr& input, const char* o
                     dtype_name(input->dtype()), " (the input's), got ", dtype_name(t ? t->dtype() : input->dtype()));
 }
 
-// Layer and RMS norm view the input as rows over the trailing `normalized_shape`; returns the row count.
+// Layer and RMS norm view the input as rows over the trailing `normalized_shape`; returns the row count (0 for an
+// empty input: it has no statistics to compute).
 int64_t row_norm_rows(const TensorPtr& input, const Shape& ns, const TensorPtr& weight, const TensorPtr& bias,
-                        const char* op) {
+                      const char* op) {
   check_floating_input(input, op);
   FASTNN_CHECK(!ns.empty(), "[", op, "] Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
                "least one element, but got normalized_shape = []");
@@ -226,8 +227,8 @@ int64_t row_norm_rows(const TensorPtr& input, const Shape& ns, const TensorPtr& 
                  what, " of shape ", bracketed(t->shape()), " and normalized_shape = ", bracketed(ns));
     check_param_dtype(t, input, op, what);
   }
-  int64_t rows = 1;
-  for (size_t d = 0; d < in.size() - ns.size(); ++d) rows *= in[d];
+  int64_t rows = input->numel() ? 1 : 0;
+  for (size_t d = 0; rows && d < in.size() - ns.size(); ++d) rows *= in[d];
   return rows;
 }
 
@@ -282,7 +283,8 @@ TensorPtr row_norm(const TensorPtr& input, const Shape& ns, const TensorPtr& wei
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
     using T = scalar_t;
     kernels::layer_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, rows, n, eps,
-                                   rms, y->mutable_data<T>(), mean->mutable_data<double>(), rstd->mutable_data<double>());
+                                   rms, y->mutable_data<T>(), mean->mutable_data<double>(),
+                                   rstd->mutable_data<double>());
   });
   if (any_requires_grad({&input, &weight, &bias})) {
     auto node = std::make_shared<RowNormBackward>(input, weight, mean, rstd, ns, rows, rms);
@@ -298,9 +300,10 @@ struct GroupShape {
   int64_t N, C, S, G;
 };
 
+// An empty input is taken as no samples: no statistics to compute (nor (N, G) of them to allocate).
 GroupShape group_shape(const TensorPtr& input, int64_t G) {
   const Shape& in = input->shape();
-  return {in[0], in[1], checked_numel(Shape(in.begin() + 2, in.end()), "group_norm"), G};
+  return {input->numel() ? in[0] : 0, in[1], checked_numel(Shape(in.begin() + 2, in.end()), "group_norm"), G};
 }
 
 // Backward of the group-norm kernel: group_norm's node, and instance_norm's (groups of one channel).
@@ -347,7 +350,8 @@ TensorPtr group_norm_impl(const TensorPtr& input, int64_t G, const TensorPtr& we
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
     using T = scalar_t;
     kernels::group_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, s.N, s.C, s.S,
-                                   G, eps, y->mutable_data<T>(), mean->mutable_data<double>(), rstd->mutable_data<double>());
+                                   G, eps, y->mutable_data<T>(), mean->mutable_data<double>(),
+                                   rstd->mutable_data<double>());
   });
   if (any_requires_grad({&input, &weight, &bias}))
     record(std::make_shared<GroupNormBackward>(input, weight, mean, rstd, G), {&input, &weight, &bias}, {&y});
@@ -379,11 +383,16 @@ TensorPtr group_norm(const TensorPtr& input, int64_t num_groups, const TensorPtr
   const int64_t C = input->shape()[1];
   FASTNN_CHECK(C % num_groups == 0, "[group_norm] Expected number of channels in input to be divisible by num_groups, "
                "but got input of shape ", bracketed(input->shape()), " and num_groups=", num_groups);
+  // torch's check: its (N * C / G, G, *) view of the input must have more than one value per "channel"
+  Shape view{input->shape()[0] * (C / num_groups), num_groups};
+  view.insert(view.end(), input->shape().begin() + 2, input->shape().end());
+  FASTNN_CHECK(checked_numel(view, "group_norm") / num_groups != 1, "[group_norm] Expected more than 1 value per "
+               "channel when training, got input size ", bracketed(view));
   for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}}) {
     if (!t) continue;
-    FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[group_norm] Expected ", what, " to be a vector of size equal to the "
-                 "number of channels in input, but got ", what, " of shape ", bracketed(t->shape()),
-                 " and input of shape ", bracketed(input->shape()));
+    FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[group_norm] Expected ", what,
+                 " to be a vector of size equal to the number of channels in input, but got ", what, " of shape ",
+                 bracketed(t->shape()), " and input of shape ", bracketed(input->shape()));
     check_param_dtype(t, input, "group_norm", what);
   }
   return group_norm_impl(input, num_groups, weight, bias, eps, "group_norm");

@@ -97,8 +97,9 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     dim = _softmax_dim(input, dim, "softmin", _stacklevel)
     x = _tensor(input, "softmin")
     x = x if dtype is None else x.to(_dtype(dtype, "softmin"))
-    if not x.is_floating_point():  # (negating a bool tensor would raise naming neg)
-        raise TypeError(f"[softmin] expected a floating-point input or dtype, got {x.dtype}")
+    if x.dtype == _C.dtype.bool:  # torch's words for the negation it computes
+        raise TypeError("[softmin] Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                        "invert a mask, use the `~` or `logical_not()` operator instead.")
     return _C.softmax(-x, dim)
 
 
@@ -299,6 +300,7 @@ def silu(input, inplace=False):
     """x * sigmoid(x) (one fused C++ op, SiluBackward0); in place as torch's with inplace=True."""
     if not _flag(inplace, "silu", "inplace"):
         return _C._silu(_tensor(input, "silu"))
+    _tensor(input, "silu")
     return input.copy_(_C._silu(input.clone() if input.requires_grad else input))
 
 

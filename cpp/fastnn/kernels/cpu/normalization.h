@@ -1,5 +1,6 @@
 // Layer, RMS and group normalisation on raw pointers over contiguous rows. Statistics are one pass of
-// shifted sums accumulated in double; mean and rstd (1 / sqrt(var + eps)) are kept in double per row.
+// shifted sums (chunks of 512 values summed in the input's precision, chunks added in double); mean and
+// rstd (1 / sqrt(var + eps)) are kept in double per row.
 // Work is split by rows in fixed-size blocks, never by thread count, and per-block partial sums are
 // added in block order, so every result is bitwise the same at any number of threads.
 #pragma once

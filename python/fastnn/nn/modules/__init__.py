@@ -26,7 +26,6 @@ from fastnn.nn.modules.module import Module  # noqa: F401
 from fastnn.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from fastnn.nn.modules.sparse import Embedding  # noqa: F401
 from fastnn.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
-from fastnn.nn.modules.normalization import LayerNorm  # noqa: F401
 from fastnn.nn.modules.conv import Conv1d, ConvTranspose1d, ConvTranspose2d  # noqa: F401,E402
 from fastnn.nn.modules.pooling import (  # noqa: F401,E402
     AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d)
@@ -45,3 +44,5 @@ from fastnn.nn.modules.loss import (  # noqa: F401
     MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
 )
 from fastnn.nn.modules.sparse import EmbeddingBag  # noqa: F401
+from fastnn.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm  # noqa: F401
+from fastnn.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: F401

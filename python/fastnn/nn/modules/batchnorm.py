@@ -1,4 +1,5 @@
-"""Batch normalisation layers: batch statistics in training, running statistics in eval."""
+"""Batch normalisation layers: batch statistics in training, running statistics in eval. _NormBase (parameters,
+running statistics, repr) is shared with the instance norm layers, as in torch."""
 
 from fastnn import _factories
 from fastnn._C import Tensor
@@ -9,9 +10,7 @@ from fastnn.nn.modules.module import Module
 from fastnn.nn.parameter import Parameter
 
 
-class _BatchNorm(Module):
-    _expected_dims = ()
-
+class _NormBase(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None, *, bias=True):
         super().__init__()
@@ -43,6 +42,14 @@ class _BatchNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    _expected_dims = ()
+
     def forward(self, input):
         if not isinstance(input, Tensor):
             raise TypeError(f"[{type(self).__name__}] input must be a Tensor, got {type(input).__name__}")
@@ -59,10 +66,6 @@ class _BatchNorm(Module):
         track = not self.training or self.track_running_stats
         return batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
                           self.weight, self.bias, use_batch_stats, momentum, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

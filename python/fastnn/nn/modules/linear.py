@@ -67,9 +67,9 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, unflattened_size  # kept as given: torch's repr shows a list as a list
 
     def forward(self, input):
-        dim = self.dim % input.dim()
-        shape = tuple(input.shape)
-        return input.reshape(shape[:dim] + tuple(self.unflattened_size) + shape[dim + 1:])
+        if not isinstance(input, _C.Tensor):
+            raise TypeError(f"[Unflatten] input must be a Tensor, got {type(input).__name__}")
+        return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
