@@ -60,6 +60,12 @@ py::object nonzero_tuple(const TensorPtr& x) {
   return out;
 }
 
+// torch's alias of trunc, named in its own errors.
+TensorPtr fix(const TensorPtr& x) {
+  FASTNN_CHECK_TYPE(!x || x->dtype() != DType::Bool, "[fix] not supported for bool tensors");
+  return trunc(x);
+}
+
 // value of masked_fill: a number or a 0-d Tensor (named in errors as masked_fill's `value`).
 TensorPtr fill_value(py::handle h, const char* op) {
   if (!is_operand(h))
@@ -78,7 +84,7 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
   };
   static const UnaryRow unary[] = {
       {"sign", "sign_", &sign},       {"floor", "floor_", &floor}, {"ceil", "ceil_", &ceil},
-      {"trunc", "trunc_", &trunc},    {"fix", "fix_", &trunc},     {"sin", "sin_", &sin},
+      {"trunc", "trunc_", &trunc},    {"fix", "fix_", &fix},     {"sin", "sin_", &sin},
       {"cos", "cos_", &cos},          {"tan", "tan_", &tan},       {"log1p", "log1p_", &log1p},
       {"expm1", "expm1_", &expm1},    {"erf", "erf_", &erf},       {"log2", "log2_", &log2},
       {"log10", "log10_", &log10},    {"rsqrt", "rsqrt_", &rsqrt}, {"exp2", "exp2_", &exp2},

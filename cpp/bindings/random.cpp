@@ -24,7 +24,10 @@ uint64_t seed_arg(py::handle h, const char* op) {
   if (PyBool_Check(h.ptr()) || PyFloat_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
     throw TypeError(str("[", op, "] seed must be an int, got ", type_name(h)));
   py::object v = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
-  if (!v) throw py::error_already_set();
+  if (!v) {  // a tensor without one integer value
+    PyErr_Clear();
+    throw TypeError(str("[", op, "] seed must be an int, got a ", type_name(h), " with no single integer value"));
+  }
   unsigned long long u = PyLong_AsUnsignedLongLong(v.ptr());
   if (!PyErr_Occurred()) return u;
   PyErr_Clear();

@@ -110,10 +110,10 @@ from fastnn._C import (  # noqa: F401  (more elementwise ops: unary, binary, whe
     trunc,
     where,
 )
-from fastnn._dtype import (  # noqa: A004
+from fastnn._dtype import (  # noqa: A004,F401
     bfloat16, bool, double, dtype, finfo, float, float16, float32, float64, half, iinfo, int, int8, int16, int32, int64,
     long, short, uint8)
-from fastnn._C import can_cast, promote_types, result_type  # noqa: E402
+from fastnn._C import can_cast, promote_types, result_type  # noqa: E402,F401
 from fastnn import _size
 from fastnn._size import Size
 from fastnn import _tensor  # noqa: F401  (adds the Python-side Tensor methods)
@@ -167,7 +167,7 @@ from fastnn.random import (  # noqa: F401  (one counter-based generator type ser
     set_rng_state,
 )
 from fastnn._C import bernoulli, multinomial  # noqa: F401
-from fastnn._factories import normal, randint_like, randperm  # noqa: F401
+from fastnn._factories import normal, randperm  # noqa: F401
 from fastnn import utils  # noqa: F401  (fastnn.utils.data, as torch.utils.data)
 
 # devices, the CPU-only answers of torch's cuda/backends/accelerator/distributed/onnx, and the legacy API

@@ -70,8 +70,8 @@ class _TensorType(type):
         return f"<class 'fastnn.{cls.__name__}'>"
 
 
-for _name, _dtype in _CLASSES.items():
-    globals()[_name] = _TensorType(_name, (), {"dtype": _dtype, "is_cuda": False, "__module__": "fastnn"})
+for _name, _class_dtype in _CLASSES.items():
+    globals()[_name] = _TensorType(_name, (), {"dtype": _class_dtype, "is_cuda": False, "__module__": "fastnn"})
 
 _pybind_init = Tensor.__init__
 

@@ -1,5 +1,5 @@
 """Higher-order gradients (create_graph=True) against torch: second derivatives of elementwise arithmetic,
-tanh/sigmoid/relu/exp/log/sqrt/abs/reciprocal, pow, sum/mean, views and linear layers, and a gradient
+tanh/sigmoid/relu/exp/log/sqrt/abs/reciprocal, pow, sum/mean, the 2-norm, views and linear layers, and a gradient
 penalty (the norm of input gradients added to the loss) that trains like torch's."""
 
 import numpy as np
@@ -28,6 +28,10 @@ SECOND = [  # (id, f(x) -> tensor, input range)
     ("mean_view", lambda x: (x.view(2, 3).t() * x.reshape(3, 2)).mean(0), (-2, 2)),
     ("expand", lambda x: x.view(6, 1).expand(6, 3) * x.view(3, 2).sum(1), (-2, 2)),
     ("matmul", lambda x: (x.view(2, 3) @ x.view(3, 2)).sum(1), (-1, 1)),
+    ("norm", lambda x: x.norm() * x, (-2, 2)),
+    ("norm_dim", lambda x: x.view(2, 3).norm(dim=1, keepdim=True) * x.view(2, 3), (-2, 2)),
+    ("linalg_vector_norm", lambda x: fastnn.linalg.vector_norm(x.view(3, 2), dim=0) if isinstance(x, fastnn.Tensor)
+     else torch.linalg.vector_norm(x.view(3, 2), dim=0), (-2, 2)),
 ]
 
 
@@ -114,3 +118,19 @@ def test_create_graph_leaves_no_cycle():
         del x, g
     gc.collect()
     assert fastnn._C._live_nodes() == before
+
+
+def test_norm_second_derivative_at_a_zero_row_and_other_orders():
+    a = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5]])
+    out = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(a.copy(), requires_grad=True)
+        (g,) = lib.autograd.grad((x.norm(dim=1) * lib.tensor([1.0, 2.0], dtype=lib.float64)).sum(), [x],
+                                 create_graph=True)
+        (gg,) = lib.autograd.grad((g * g * lib.tensor(a + 1)).sum(), [x])
+        out.append((g, gg))
+    assert_close(out[0][0], out[1][0], what="first derivative")
+    assert_close(out[0][1], out[1][1], what="second derivative")
+    x = fastnn.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"not supported through LinalgVectorNormBackward0"):
+        fastnn.autograd.grad(x.norm(p=1), [x], create_graph=True)

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "fastnn/autograd/functions.h"
+#include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
@@ -44,18 +45,23 @@ Shape result_shape(const ReducePlan& p, bool keepdim) { return keepdim ? p.keep_
 // Backward of a reduction of x over `dims` computed row by row: `kernel(p, grads, saved, grad_rows)` gets
 // x's plan (rows in the saved computation dtype), the output gradients and saved tensors as contiguous
 // per-row arrays, and fills grad_rows (outputs x reduced); the result goes back to x's layout and dtype.
+// With a `graph` (the backward as differentiable ops of g and x), create_graph records through it.
 class RowsBackward : public Node {
  public:
   using Kernel = std::function<void(const ReducePlan&, const std::vector<TensorPtr>&, const std::vector<TensorPtr>&,
                                     const TensorPtr&)>;
+  using Graph = std::function<TensorPtr(const TensorPtr& g, const TensorPtr& x)>;
   RowsBackward(std::string name, const TensorPtr& x, DType in_dtype, IntList dims, const std::vector<TensorPtr>& saved,
-               Kernel kernel)
-      : name_(std::move(name)), x_(x), in_dtype_(in_dtype), dims_(std::move(dims)), kernel_(std::move(kernel)) {
+               Kernel kernel, Graph graph)
+      : name_(std::move(name)), x_(SavedTensor::with_history(x)), in_dtype_(in_dtype), dims_(std::move(dims)),
+        kernel_(std::move(kernel)), graph_(std::move(graph)) {
     for (const TensorPtr& t : saved) saved_.emplace_back(t);
   }
   std::string name() const override { return name_; }
+  bool supports_create_graph() const override { return bool(graph_); }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = x_.unpack(*this);
+    if (GradMode::is_enabled() && graph_) return {graph_(grads[0], x)};
     ReducePlan p = plan_reduction(x, dims_, name_.c_str());
     std::vector<TensorPtr> g, s;
     for (const TensorPtr& gi : grads) g.push_back(contiguous(cast(gi, x->dtype())));
@@ -76,13 +82,18 @@ class RowsBackward : public Node {
   IntList dims_;
   std::vector<SavedTensor> saved_;
   Kernel kernel_;
+  Graph graph_;
 };
 
 // Records a RowsBackward from x_in (whose values, converted to the computation dtype, are `x`) to `outputs`.
 void record_rows(const char* name, const TensorPtr& x_in, const TensorPtr& x, const IntList& dims,
-                 const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& saved, RowsBackward::Kernel k) {
+                 const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& saved, RowsBackward::Kernel k,
+                 RowsBackward::Graph graph = nullptr) {
   if (!any_requires_grad({&x_in})) return;
-  record(std::make_shared<RowsBackward>(name, x->detach(), x_in->dtype(), dims, saved, std::move(k)), {x_in}, outputs);
+  // x keeps its history only where a graph may differentiate it again (x is x_in: no dtype conversion)
+  record(std::make_shared<RowsBackward>(name, graph && x == x_in ? x : x->detach(), x_in->dtype(), dims, saved,
+                                        std::move(k), x == x_in ? std::move(graph) : nullptr),
+         {x_in}, outputs);
 }
 
 // ---- any / all ----
@@ -432,6 +443,13 @@ TensorPtr vector_norm(const TensorPtr& x_in, double ord, IntList dims, bool keep
                 FASTNN_DISPATCH_FLOAT(rows->dtype(), "linalg.vector_norm", [&] {
                   norm_backward_rows<scalar_t>(p, ord, g[0]->data<scalar_t>(), s[0]->data<scalar_t>(), rows->mutable_data<scalar_t>());
                 });
+              },
+              ord != 2 ? RowsBackward::Graph() : [dims](const TensorPtr& g, const TensorPtr& x) {
+                // d|x|_2 = x / |x| (0 where the norm is 0, as torch), as ops so that create_graph can differentiate it
+                TensorPtr n = vector_norm(x, 2, dims, /*keepdim=*/true, std::nullopt);
+                TensorPtr r = div(mul(reshape(g, n->shape()), x), n);
+                TensorPtr zero = scalar_tensor(0, r->dtype(), true);
+                return where(compare(n, zero, CompareOp::Eq), zero, r);
               });
   return out;
 }

@@ -1,10 +1,13 @@
 """Activation layers."""
 
+import math
 import warnings
 
-from fastnn import _factories
+from fastnn import _C, _factories
+from fastnn._dtype import bool as _bool
 from fastnn.nn import functional as F
 from fastnn.nn import init as nn_init
+from fastnn.nn.modules.linear import NonDynamicallyQuantizableLinear
 from fastnn.nn.modules.module import Module
 from fastnn.nn.parameter import Parameter
 
@@ -108,14 +111,6 @@ class GELU(Module):
 
 # ---- multi-head attention ----
 
-import math  # noqa: E402
-
-from fastnn import _C, _factories  # noqa: E402
-from fastnn._dtype import bool as _bool  # noqa: E402
-from fastnn.nn import init  # noqa: E402
-from fastnn.nn.modules.linear import NonDynamicallyQuantizableLinear  # noqa: E402
-from fastnn.nn.parameter import Parameter  # noqa: E402
-
 
 def _canonical_mask(mask, name, dtype, op):
     """A bool mask (True: masked out) as a float mask of `dtype` with -inf there; a float mask as given."""
@@ -197,18 +192,18 @@ class MultiheadAttention(Module):
 
     def _reset_parameters(self):
         if self._qkv_same_embed_dim:
-            init.xavier_uniform_(self.in_proj_weight)
+            nn_init.xavier_uniform_(self.in_proj_weight)
         else:
-            init.xavier_uniform_(self.q_proj_weight)
-            init.xavier_uniform_(self.k_proj_weight)
-            init.xavier_uniform_(self.v_proj_weight)
+            nn_init.xavier_uniform_(self.q_proj_weight)
+            nn_init.xavier_uniform_(self.k_proj_weight)
+            nn_init.xavier_uniform_(self.v_proj_weight)
         if self.in_proj_bias is not None:
-            init.constant_(self.in_proj_bias, 0.0)
-            init.constant_(self.out_proj.bias, 0.0)
+            nn_init.constant_(self.in_proj_bias, 0.0)
+            nn_init.constant_(self.out_proj.bias, 0.0)
         if self.bias_k is not None:
-            init.xavier_normal_(self.bias_k)
+            nn_init.xavier_normal_(self.bias_k)
         if self.bias_v is not None:
-            init.xavier_normal_(self.bias_v)
+            nn_init.xavier_normal_(self.bias_v)
 
     def _check_inputs(self, query, key, value, key_padding_mask, attn_mask):
         op = "MultiheadAttention"
@@ -333,6 +328,8 @@ class MultiheadAttention(Module):
         out = out.transpose(1, 2).reshape(N, L, E) if bf else out.permute(2, 0, 1, 3).reshape(L, N, E)
         out = self.out_proj(out)
         return (out if batched else out.squeeze(1)), weights
+
+
 # ---- more activations (torch's reprs) ----
 
 class _Inplace(Module):
