@@ -32,7 +32,7 @@ class TransformerClassifier(nn.Module):
         pad_mask = tokens == PAD                                        # True where padded: not attended to
         x = self.embedding(tokens) + self.pos[:, :tokens.size(1)]
         h = self.encoder(x, src_key_padding_mask=pad_mask)
-        keep = (~pad_mask).unsqueeze(-1).float()
+        keep = (tokens != PAD).unsqueeze(-1).float()
         pooled = (h * keep).sum(dim=1) / keep.sum(dim=1)               # mean over the real tokens only
         return self.fc(pooled)
 
