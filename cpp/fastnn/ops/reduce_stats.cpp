@@ -91,8 +91,9 @@ void record_rows(const char* name, const TensorPtr& x_in, const TensorPtr& x, co
                  RowsBackward::Graph graph = nullptr) {
   if (!any_requires_grad({&x_in})) return;
   // x keeps its history only where a graph may differentiate it again (x is x_in: no dtype conversion)
-  record(std::make_shared<RowsBackward>(name, graph && x == x_in ? x : x->detach(), x_in->dtype(), dims, saved,
-                                        std::move(k), x == x_in ? std::move(graph) : nullptr),
+  if (x != x_in) graph = nullptr;
+  TensorPtr kept = graph ? x : x->detach();
+  record(std::make_shared<RowsBackward>(name, kept, x_in->dtype(), dims, saved, std::move(k), std::move(graph)),
          {x_in}, outputs);
 }
 
