@@ -2,6 +2,7 @@
 // forms, the % and // operators, where/masked_fill/nonzero and the closeness tests.
 #include "bindings/common.h"
 #include "fastnn/error.h"
+#include "fastnn/ops/bitwise.h"
 
 namespace fastnn::bindings {
 namespace {
@@ -88,7 +89,8 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
       {"cos", "cos_", &cos},          {"tan", "tan_", &tan},       {"log1p", "log1p_", &log1p},
       {"expm1", "expm1_", &expm1},    {"erf", "erf_", &erf},       {"log2", "log2_", &log2},
       {"log10", "log10_", &log10},    {"rsqrt", "rsqrt_", &rsqrt}, {"exp2", "exp2_", &exp2},
-      {"square", "square_", &square}, {"logical_not", "logical_not_", &logical_not}};
+      {"square", "square_", &square}, {"logical_not", "logical_not_", &logical_not},
+      {"bitwise_not", "bitwise_not_", &bitwise_not}};
   for (const UnaryRow& row : unary) {
     Unary f = row.fn;
     const char* iname = row.inplace;
@@ -115,14 +117,16 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
   // binary: tensors only (as torch's maximum, atan2 and the logical ops)
   static const std::pair<const char*, Binary> tensor_binary[] = {
       {"maximum", &maximum}, {"minimum", &minimum}, {"atan2", &atan2}, {"arctan2", &atan2},
-      {"logical_and", &logical_and}, {"logical_or", &logical_or}, {"logical_xor", &logical_xor}};
+      {"logical_and", &logical_and}, {"logical_or", &logical_or}, {"logical_xor", &logical_xor},
+      {"bitwise_and", &bitwise_and}, {"bitwise_or", &bitwise_or}, {"bitwise_xor", &bitwise_xor}};
   for (const auto& [name, fn] : tensor_binary) {
     Binary f = fn;
     def_op(m, cls, name, [f](const TensorPtr& a, const TensorPtr& b) { return f(a, b); }, py::arg("other"), GilRelease());
   }
   for (const auto& [name, fn] : {std::pair<const char*, Binary>{"atan2_", &atan2}, {"arctan2_", &atan2},
                                  {"logical_and_", &logical_and}, {"logical_or_", &logical_or},
-                                 {"logical_xor_", &logical_xor}}) {
+                                 {"logical_xor_", &logical_xor}, {"bitwise_and_", &bitwise_and},
+                                 {"bitwise_or_", &bitwise_or}, {"bitwise_xor_", &bitwise_xor}}) {
     Binary f = fn;
     const char* n = name;
     cls.def(name, [f, n](TensorPtr x, const TensorPtr& o) { apply_(x, o, f, n); return x; }, py::arg("other"), GilRelease());

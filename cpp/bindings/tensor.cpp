@@ -7,6 +7,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/autograd/view_history.h"
 #include "fastnn/error.h"
+#include "fastnn/ops/bitwise.h"
 
 namespace fastnn::bindings {
 namespace {
@@ -465,6 +466,16 @@ TensorClass bind_tensor(py::module_& m) {
       .def("__le__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Le); }, "le"))
       .def("__gt__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Gt); }, "gt"))
       .def("__ge__", binop([](const TensorPtr& a, const TensorPtr& b) { return compare(a, b, CompareOp::Ge); }, "ge"))
+      .def("__and__", binop(&bitwise_and, "bitwise_and"))
+      .def("__rand__", binop(&bitwise_and, "bitwise_and"))
+      .def("__or__", binop(&bitwise_or, "bitwise_or"))
+      .def("__ror__", binop(&bitwise_or, "bitwise_or"))
+      .def("__xor__", binop(&bitwise_xor, "bitwise_xor"))
+      .def("__rxor__", binop(&bitwise_xor, "bitwise_xor"))
+      .def("__invert__", [](const TensorPtr& t) { return bitwise_not(t); }, GilRelease())
+      .def("__iand__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_and, "bitwise_and_"); }, "bitwise_and_"))
+      .def("__ior__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_or, "bitwise_or_"); }, "bitwise_or_"))
+      .def("__ixor__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_xor, "bitwise_xor_"); }, "bitwise_xor_"))
       .def("__neg__", [](const TensorPtr& t) { return neg(t); }, GilRelease())
       .def("__abs__", [](const TensorPtr& t) { return abs(t); }, GilRelease())
       .def("__iadd__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { add_(t, o, 1); }, "add_"))

@@ -5,6 +5,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/ops/bitwise.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
@@ -254,6 +255,30 @@ TensorPtr logical(const TensorPtr& a, const TensorPtr& b, Logical kind, const ch
   return out;
 }
 
+enum class Bitwise { And, Or, Xor };
+
+struct BitwiseF {
+  Bitwise kind;
+  template <class T> auto operator()() const {
+    return [k = kind](T x, T y) -> T {
+      if constexpr (std::is_integral_v<T>) return k == Bitwise::And ? T(x & y) : k == Bitwise::Or ? T(x | y) : T(x ^ y);
+      else return T(0);  // not reached: floating operands are refused first
+    };
+  }
+};
+
+void check_not_floating(DType dt, const char* op) {
+  FASTNN_CHECK_TYPE(!is_floating(dt), "[", op, "] \"", op, "_cpu\" not implemented for '", dtype_name(dt),
+                    "' (integer and bool tensors only)");
+}
+
+TensorPtr bitwise(const TensorPtr& a, const TensorPtr& b, Bitwise kind, const char* op) {
+  check_operands(a, b, op);
+  DType dt = result_type({a.get(), b.get()});
+  check_not_floating(dt, op);
+  return binary_op<true>(a, b, dt, op, BitwiseF{kind});
+}
+
 // |a - b| <= atol + |rtol * b| (finite), or a == b, or both nan with equal_nan; computed in T
 // (float32 for int64 inputs, torch's default dtype), bools compared for equality.
 template <class S, class T>
@@ -304,6 +329,19 @@ void apply_(TensorPtr& self, const TensorPtr& other, TensorPtr (*op)(const Tenso
 }
 
 TensorPtr logical_and(const TensorPtr& a, const TensorPtr& b) { return logical(a, b, Logical::And, "logical_and"); }
+TensorPtr bitwise_and(const TensorPtr& a, const TensorPtr& b) { return bitwise(a, b, Bitwise::And, "bitwise_and"); }
+TensorPtr bitwise_or(const TensorPtr& a, const TensorPtr& b) { return bitwise(a, b, Bitwise::Or, "bitwise_or"); }
+TensorPtr bitwise_xor(const TensorPtr& a, const TensorPtr& b) { return bitwise(a, b, Bitwise::Xor, "bitwise_xor"); }
+
+TensorPtr bitwise_not(const TensorPtr& x) {
+  check_defined(x, "bitwise_not");
+  check_not_floating(x->dtype(), "bitwise_not");
+  if (x->dtype() == DType::Bool) return logical_not(x);
+  TensorPtr xc = cast(x, DType::Int64);  // every integer dtype computes in int64; ~ then wraps back
+  TensorPtr out = Tensor::empty(xc->shape(), DType::Int64, "bitwise_not");
+  map_unary<int64_t, int64_t>(*out, *xc, [](int64_t v) { return ~v; });
+  return cast(out, x->dtype());
+}
 TensorPtr logical_or(const TensorPtr& a, const TensorPtr& b) { return logical(a, b, Logical::Or, "logical_or"); }
 TensorPtr logical_xor(const TensorPtr& a, const TensorPtr& b) { return logical(a, b, Logical::Xor, "logical_xor"); }
 
