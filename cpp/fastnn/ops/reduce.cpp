@@ -1,8 +1,10 @@
 // Reductions: sum, mean, max/min (whole tensor and along dims), argmax/argmin.
 // Deterministic: each output is reduced by one thread in index order; a whole-tensor reduction
 // sums fixed-size chunks in parallel and adds the partial sums in chunk order.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/error.h"
@@ -54,6 +56,55 @@ void row_sums(const T* x, int64_t outputs, int64_t reduced, Out* out, double sca
   });
 }
 
+// Sums over the leading dims of a contiguous x viewed as (reduced, outputs): out[j] adds x[i][j] for i in
+// order, as row_sums adds a row, so the results are the same; read in place, the columns split in blocks.
+template <class T, class Out>
+void column_sums(const T* x, int64_t reduced, int64_t outputs, Out* out, double scale) {
+  using A = acc_t<T>;
+  constexpr int64_t kColumns = 256;
+  const int64_t blocks = (outputs + kColumns - 1) / kColumns;
+  parallel_for(blocks, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced * kColumns, 1)), [&](int64_t b, int64_t e) {
+    A acc[kColumns];
+    for (int64_t blk = b; blk < e; ++blk) {
+      const int64_t j0 = blk * kColumns, n = std::min(outputs, j0 + kColumns) - j0;
+      std::fill(acc, acc + n, A(0));
+      for (int64_t i = 0; i < reduced; ++i) {
+        const T* r = x + i * outputs + j0;
+        for (int64_t j = 0; j < n; ++j) acc[j] += A(r[j]);
+      }
+      for (int64_t j = 0; j < n; ++j) out[j0 + j] = scale == 1 ? Out(acc_value(acc[j])) : Out(acc_value(acc[j]) * scale);
+    }
+  });
+}
+
+// The plan of a sum over exactly the leading dims 0..k-1 of a contiguous, non-empty x that keeps more than
+// one element (a bias gradient's column sums): rows left as x itself, for column_sums. nullopt otherwise.
+std::optional<ReducePlan> leading_plan(const TensorPtr& x, IntList dims) {
+  const int64_t nd = x->dim();
+  if (dims.empty() || !x->is_contiguous() || x->numel() == 0) return std::nullopt;
+  std::vector<bool> red(nd, false);
+  for (int64_t d : dims) {
+    int64_t w = d < 0 ? d + nd : d;
+    if (w < 0 || w >= nd || red[w]) return std::nullopt;  // (plan_reduction reports it)
+    red[w] = true;
+  }
+  ReducePlan p;
+  int64_t k = 0;
+  for (; k < nd && red[k]; ++k) {
+    p.reduced *= x->shape()[k];
+    p.keep_shape.push_back(1);
+  }
+  for (int64_t d = k; d < nd; ++d) {
+    if (red[d]) return std::nullopt;
+    p.outputs *= x->shape()[d];
+    p.out_shape.push_back(x->shape()[d]);
+    p.keep_shape.push_back(x->shape()[d]);
+  }
+  if (p.outputs <= 1) return std::nullopt;
+  p.rows = x->detach();
+  return p;
+}
+
 // Expands a reduced gradient back over the reduced dims of `in_shape`.
 TensorPtr expand_grad(const TensorPtr& g, const Shape& keep_shape, const Shape& in_shape) {
   return expand(reshape(g, keep_shape), in_shape);
@@ -67,7 +118,9 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   // With a dtype the input is converted first (float -> int64 truncates each element), as in torch.
   // A storage dtype is read in its compute dtype; a float16/bfloat16 result is rounded once at the end.
   TensorPtr src = dtype ? cast(x->detach(), out_dt) : x;
-  ReducePlan p = plan_reduction(cast(src, compute_dtype(src->dtype())), dims, op);
+  src = cast(src, compute_dtype(src->dtype()));
+  const std::optional<ReducePlan> leading = leading_plan(src, dims);
+  ReducePlan p = leading ? *leading : plan_reduction(src, dims, op);
   const DType store_dt = out_dt;
   out_dt = compute_dtype(out_dt);
   TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op);
@@ -78,6 +131,8 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
     FASTNN_DISPATCH_NUMERIC(out_dt, op, [&] {
       if (mean && p.reduced == 0)
         for (int64_t o = 0; o < p.outputs; ++o) out->mutable_data<scalar_t>()[o] = scalar_t(NAN);
+      else if (leading)
+        column_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.reduced, p.outputs, out->mutable_data<scalar_t>(), scale);
       else
         row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
     });
