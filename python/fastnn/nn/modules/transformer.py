@@ -210,6 +210,16 @@ def _left_aligned(pad):
     return bool((keep[:, 1:] <= keep[:, :-1]).all()) if pad.shape[1] > 1 else True
 
 
+def _check_stack(op, what, layer, num_layers, norm):
+    """TransformerEncoder/Decoder's arguments: a layer Module, a non-negative int count, a norm Module or None."""
+    if not isinstance(layer, Module):
+        raise TypeError(f"[{op}] {what} must be a Module, got {type(layer).__name__}")
+    if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 0:
+        raise TypeError(f"[{op}] num_layers must be a non-negative int, got {num_layers!r}")
+    if norm is not None and not isinstance(norm, Module):
+        raise TypeError(f"[{op}] norm must be a Module or None, got {type(norm).__name__}")
+
+
 class TransformerEncoder(Module):
     """num_layers deep copies of encoder_layer, then `norm` if given.
 
@@ -220,13 +230,7 @@ class TransformerEncoder(Module):
     __constants__ = ["norm"]
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
-        op = "TransformerEncoder"
-        if not isinstance(encoder_layer, Module):
-            raise TypeError(f"[{op}] encoder_layer must be a Module, got {type(encoder_layer).__name__}")
-        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 0:
-            raise TypeError(f"[{op}] num_layers must be a non-negative int, got {num_layers!r}")
-        if norm is not None and not isinstance(norm, Module):
-            raise TypeError(f"[{op}] norm must be a Module or None, got {type(norm).__name__}")
+        _check_stack("TransformerEncoder", "encoder_layer", encoder_layer, num_layers, norm)
         super().__init__()
         self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
@@ -275,13 +279,7 @@ class TransformerDecoder(Module):
     __constants__ = ["norm"]
 
     def __init__(self, decoder_layer, num_layers, norm=None):
-        op = "TransformerDecoder"
-        if not isinstance(decoder_layer, Module):
-            raise TypeError(f"[{op}] decoder_layer must be a Module, got {type(decoder_layer).__name__}")
-        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 0:
-            raise TypeError(f"[{op}] num_layers must be a non-negative int, got {num_layers!r}")
-        if norm is not None and not isinstance(norm, Module):
-            raise TypeError(f"[{op}] norm must be a Module or None, got {type(norm).__name__}")
+        _check_stack("TransformerDecoder", "decoder_layer", decoder_layer, num_layers, norm)
         super().__init__()
         self.layers = _get_clones(decoder_layer, num_layers)
         self.num_layers = num_layers
