@@ -13,6 +13,7 @@
 
 #include "fastnn/kernels/cpu/gemm.h"
 #include "fastnn/kernels/cpu/simd.h"
+#include "fastnn/kernels/cpu/vec_math.h"
 #include "fastnn/kernels/cpu/im2col.h"
 #include "fastnn/kernels/cpu/pool.h"
 #include "fastnn/parallel.h"
@@ -94,8 +95,21 @@ Operand layout_strides(Layout l, int64_t rows, int64_t cols) {
   }
 }
 
+// gemm, or with B packed first (pack_b + gemm_packed_b).
 template <class T>
-void check_gemm(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, bool accumulate, uint32_t seed) {
+void run_gemm(bool prepacked, int64_t M, int64_t N, int64_t K, const T* A, const Operand& a, const T* B,
+              const Operand& b, T* C, int64_t ldc, bool accumulate) {
+  if (prepacked) {
+    const auto packed = fk::pack_b<T>(K, N, B, b.rs, b.cs);
+    fk::gemm_packed_b<T>(M, A, a.rs, a.cs, packed, C, ldc, accumulate);
+  } else {
+    fk::gemm<T>(M, N, K, A, a.rs, a.cs, B, b.rs, b.cs, C, ldc, accumulate);
+  }
+}
+
+template <class T>
+void check_gemm(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, bool accumulate, uint32_t seed,
+                bool prepacked = false) {
   const Operand a = layout_strides(la, M, K), b = layout_strides(lb, K, N);
   const int64_t ldc = N + 3;  // padding columns must stay untouched
   const auto A = random_vector<T>(std::max<int64_t>(a.size, 1), seed);
@@ -105,7 +119,7 @@ void check_gemm(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, bool accu
   if (!accumulate)  // C must then be written without being read: NaNs may not leak through
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = std::numeric_limits<T>::quiet_NaN();
-  fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, C.data(), ldc, accumulate);
+  run_gemm<T>(prepacked, M, N, K, A.data(), a, B.data(), b, C.data(), ldc, accumulate);
 
   const double eps = std::is_same_v<T, float> ? 1e-6 : 1e-14;
   for (int64_t i = 0; i < M; ++i) {
@@ -123,7 +137,7 @@ void check_gemm(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, bool accu
       }
       ASSERT_NEAR(got, ref, 4 * eps * (mag + 1)) << "M=" << M << " N=" << N << " K=" << K << " at (" << i
                                                   << ", " << j << ") layouts " << int(la) << int(lb)
-                                                  << " accumulate=" << accumulate;
+                                                  << " accumulate=" << accumulate << " prepacked=" << prepacked;
     }
   }
 }
@@ -149,7 +163,8 @@ void check_all_gemm_shapes() {
     for (const GemmShape& s : kGemmShapes)
       for (Layout la : {Layout::Rows, Layout::Cols, Layout::Strided})
         for (Layout lb : {Layout::Rows, Layout::Cols, Layout::Strided})
-          for (bool acc : {false, true}) check_gemm<T>(s.M, s.N, s.K, la, lb, acc, seed += 3);
+          for (bool acc : {false, true})
+            for (bool pre : {false, true}) check_gemm<T>(s.M, s.N, s.K, la, lb, acc, seed += 3, pre);
   }
 }
 
@@ -162,6 +177,11 @@ TEST(Gemm, LargeBlockedShapes) {
   check_gemm<float>(9, 4200, 20, Layout::Rows, Layout::Cols, false, 8);
   check_gemm<double>(70, 50, 1100, Layout::Cols, Layout::Rows, false, 9);
   check_gemm<float>(130, 270, 520, Layout::Strided, Layout::Cols, true, 10);
+  for (bool pre : {false, true}) {  // B packed once: several column blocks and K blocks
+    check_gemm<float>(9, 4200, 20, Layout::Rows, Layout::Cols, false, 8, pre);
+    check_gemm<double>(70, 50, 1100, Layout::Cols, Layout::Rows, true, 9, pre);
+    check_gemm<float>(32, 1024, 600, Layout::Rows, Layout::Cols, false, 11, pre);
+  }
 }
 
 TEST(Gemm, EmptyDimensions) {
@@ -177,7 +197,7 @@ TEST(Gemm, EmptyDimensions) {
 
 // The same product at 1, 2 and 3 threads (and from inside a parallel region) gives the same bits.
 template <class T>
-void check_gemm_determinism(int64_t M, int64_t N, int64_t K, Layout la, Layout lb) {
+void check_gemm_determinism(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, bool prepacked = false) {
   const Operand a = layout_strides(la, M, K), b = layout_strides(lb, K, N);
   const auto A = random_vector<T>(a.size, 11), B = random_vector<T>(b.size, 12);
   const auto C0 = random_vector<T>(M * N, 13);
@@ -189,12 +209,12 @@ void check_gemm_determinism(int64_t M, int64_t N, int64_t K, Layout la, Layout l
 #pragma omp parallel num_threads(2)
         {
 #pragma omp single
-          fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, C.data(), N, true);
+          run_gemm<T>(prepacked, M, N, K, A.data(), a, B.data(), b, C.data(), N, true);
         }
         return;
       }
 #endif
-      fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, C.data(), N, true);
+      run_gemm<T>(prepacked, M, N, K, A.data(), a, B.data(), b, C.data(), N, true);
     });
     return C;
   };
@@ -218,6 +238,8 @@ TEST(Gemm, BitwiseIdenticalAcrossThreadCounts) {
     check_gemm_determinism<float>(120, 400, 64, Layout::Cols, Layout::Rows);
     check_gemm_determinism<double>(200, 150, 600, Layout::Strided, Layout::Cols);
     check_gemm_determinism<float>(1600, 40, 300, Layout::Rows, Layout::Rows);
+    check_gemm_determinism<float>(32, 1024, 256, Layout::Rows, Layout::Cols, true);  // an LSTM step
+    check_gemm_determinism<double>(40, 300, 700, Layout::Cols, Layout::Rows, true);
   }
 }
 
@@ -675,6 +697,45 @@ TEST(Pool2d, BitwiseIdenticalAcrossThreadCounts) {
   };
   const auto one = run(1), two = run(2);
   EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0);
+}
+
+// ---------------------------------------------------------------- vector math (the gate functions)
+
+// Distance in floats between a and the float nearest to the exact value ref (0 when both are NaN).
+double ulps(float a, double ref) {
+  if (std::isnan(a) || std::isnan(ref)) return std::isnan(a) && std::isnan(ref) ? 0 : 1e30;
+  const float r = float(ref);
+  if (a == r) return 0;
+  return std::abs(double(a) - ref) / (std::nextafter(std::abs(r), INFINITY) - std::abs(r));
+}
+
+// tanh_of and sigmoid_of on 4-lane vectors and on 1-lane tails agree with libm's double results within a
+// few ulp (tanh) and absolutely within 1e-7 (sigmoid, whose tiny outputs are relative to 1), NaN stays NaN.
+TEST(VecMath, TanhAndSigmoidMatchLibm) {
+  std::vector<float> xs = {0.f, -0.f, 1e-30f, -1e-8f, 0.4999f, 0.5f, 0.5001f, 9.f, 9.01f, 44.f, 90.f, -90.f,
+                           std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                           std::numeric_limits<float>::quiet_NaN()};
+  for (float x = -20.f; x < 20.f; x += 0.00137f) xs.push_back(x);
+  while (xs.size() % 4) xs.push_back(1.f);
+  double worst_tanh = 0, worst_sigmoid = 0;
+  for (size_t i = 0; i < xs.size(); i += 4) {
+    fk::Vec<float, 4> v;
+    std::memcpy(&v, &xs[i], sizeof v);
+    const fk::Vec<float, 4> t = fk::tanh_of(v), s = fk::sigmoid_of(v);
+    for (int l = 0; l < 4; ++l) {
+      const double x = xs[i + l], tref = std::tanh(x), sref = 1 / (1 + std::exp(-x));
+      const fk::Vec<float, 1> one = {xs[i + l]};
+      const float tail = fk::tanh_of(one)[0], lane = t[l];
+      EXPECT_EQ(std::memcmp(&tail, &lane, sizeof tail), 0) << "the 1-lane tail differs at " << x;
+      worst_tanh = std::max(worst_tanh, ulps(t[l], tref));
+      EXPECT_LE(ulps(t[l], tref), 3) << "tanh(" << x << ") = " << t[l];
+      if (std::isnan(x)) EXPECT_TRUE(std::isnan(s[l]));
+      else EXPECT_NEAR(s[l], sref, 1e-7) << "sigmoid(" << x << ")";
+      if (!std::isnan(x) && sref > 1e-3) worst_sigmoid = std::max(worst_sigmoid, ulps(s[l], sref));
+    }
+  }
+  EXPECT_LE(worst_sigmoid, 4);
+  std::printf("worst error: tanh %.2f ulp, sigmoid %.2f ulp\n", worst_tanh, worst_sigmoid);
 }
 
 }  // namespace

@@ -54,10 +54,15 @@ void matmul(int64_t M, int64_t N, int64_t K, const T* a, bool a_t, const T* b, b
   kernels::gemm<T>(M, N, K, a, a_t ? 1 : K, a_t ? M : 1, b, b_t ? 1 : N, b_t ? K : 1, c, N, accumulate);
 }
 
-// w_hh_t: W_hh^T (Ho, G) row-major, which the per-step GEMM reads in place (W_hh itself would be packed anew
-// at every step).
+// dst (n, N) (+)= src (n, K) @ the packed matrix.
 template <class T>
-void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh_t,
+void step_matmul(int64_t n, const T* src, const kernels::PackedB<T>& w, T* dst, bool accumulate) {
+  kernels::gemm_packed_b<T>(n, src, w.K, 1, w, dst, w.N, accumulate);
+}
+
+// The per-step products read W_hh^T (and W_hr^T) packed once for all steps.
+template <class T>
+void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh,
                    const T* b_ih, const T* b_hh, const T* w_hr, T* out, T* hn, T* cn, const LayerSaved& sv) {
   const int64_t H = g.H, Ho = g.Ho, G = g.G, A = g.A();
   TensorPtr gi_buf = Tensor::empty({g.N, G}, dtype_of<T>::value, layer_name(g.mode));
@@ -65,6 +70,8 @@ void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, con
   T *gi = gi_buf->mutable_data<T>(), *gh = gh_buf->mutable_data<T>();
   T *hprev = data_or_null<T>(sv.hprev), *act = data_or_null<T>(sv.act), *c = data_or_null<T>(sv.c);
   T *cprev = data_or_null<T>(sv.cprev), *h = data_or_null<T>(sv.h);
+  const auto w_hh_t = kernels::pack_b<T>(Ho, G, w_hh, 1, Ho);
+  const auto w_hr_t = g.proj ? kernels::pack_b<T>(H, Ho, w_hr, 1, H) : kernels::PackedB<T>();
   matmul<T>(g.N, G, g.I, x, false, w_ih, true, gi, false);  // every step's x @ W_ih^T at once
   if (b_ih) kernels::add_row_bias<T>(g.N, G, b_ih, gi);
   std::copy(h0, h0 + g.B * Ho, hn);
@@ -74,7 +81,7 @@ void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, con
     if (n == 0) continue;
     T* hp = hprev + o * Ho;
     std::copy(hn, hn + n * Ho, hp);
-    matmul<T>(n, G, Ho, hp, false, w_hh_t, false, gh, false);
+    step_matmul<T>(n, hp, w_hh_t, gh, false);
     T *cp = nullptr, *cc = nullptr;
     if (g.lstm()) {
       cp = cprev + o * H, cc = c + o * H;
@@ -82,7 +89,7 @@ void layer_forward(const LayerGeom& g, const T* x, const T* h0, const T* c0, con
     }
     T* hdst = g.proj ? h + o * H : out + o * Ho;
     kernels::rnn_cell_forward<T>(g.mode, n, H, gi + o * G, gh, b_hh, hp, cp, hdst, cc, act + o * A);
-    if (g.proj) matmul<T>(n, Ho, H, hdst, false, w_hr, true, out + o * Ho, false);
+    if (g.proj) step_matmul<T>(n, hdst, w_hr_t, out + o * Ho, false);
     std::copy(out + o * Ho, out + (o + n) * Ho, hn);
     if (cc) std::copy(cc, cc + n * H, cn);
   }
@@ -104,6 +111,8 @@ void layer_backward(const LayerGeom& g, const T* x, const T* w_ih, const T* w_hh
   T *dr = data_or_null<T>(dr_buf), *dh = data_or_null<T>(dh_buf);
   const T *hprev = data_or_null<T>(sv.hprev), *act = data_or_null<T>(sv.act), *c = data_or_null<T>(sv.c);
   const T *cprev = data_or_null<T>(sv.cprev), *h = data_or_null<T>(sv.h);
+  const auto w_hh_p = kernels::pack_b<T>(G, Ho, w_hh, Ho, 1);
+  const auto w_hr_p = g.proj ? kernels::pack_b<T>(Ho, H, w_hr, H, 1) : kernels::PackedB<T>();
   // dh0 holds the gradient of each sequence's latest h (dc0: of c) while the steps run backwards.
   std::copy(dhn, dhn + g.B * Ho, dh0);
   if (g.lstm()) std::copy(dcn, dcn + g.B * H, dc0);
@@ -113,13 +122,13 @@ void layer_backward(const LayerGeom& g, const T* x, const T* w_ih, const T* w_hh
     const T *d1 = dh0, *d2 = dout + o * Ho;
     if (g.proj) {
       std::transform(dh0, dh0 + n * Ho, d2, dr + o * Ho, [](T a, T b) { return a + b; });
-      matmul<T>(n, H, Ho, dr + o * Ho, false, w_hr, false, dh, false);
+      step_matmul<T>(n, dr + o * Ho, w_hr_p, dh, false);
       d1 = dh, d2 = nullptr;
     }
     kernels::rnn_cell_backward<T>(g.mode, n, H, d1, d2, dc0, act + o * A, g.lstm() ? cprev + o * H : nullptr,
                                   g.lstm() ? c + o * H : nullptr, hprev + o * Ho, dgi + o * G, dgh + o * G,
                                   gru ? dh0 : nullptr);
-    matmul<T>(n, Ho, G, dgh + o * G, false, w_hh, false, dh0, gru);
+    step_matmul<T>(n, dgh + o * G, w_hh_p, dh0, gru);
   }
   if (dx) matmul<T>(g.N, g.I, G, dgi, false, w_ih, false, dx, false);
   if (dw_ih) matmul<T>(G, g.I, g.N, dgi, true, x, false, dw_ih, false);
@@ -239,11 +248,11 @@ std::vector<TensorPtr> rnn_layer(RnnMode mode, const TensorPtr& input, const std
   LayerSaved sv{Tensor::empty({g.N, g.Ho}, dt, op), Tensor::empty({g.N, g.A()}, dt, op),
                 g.lstm() ? Tensor::empty({g.N, g.H}, dt, op) : nullptr,
                 g.lstm() ? Tensor::empty({g.N, g.H}, dt, op) : nullptr, wr ? Tensor::empty({g.N, g.H}, dt, op) : nullptr};
-  TensorPtr h0c = plain(h0), c0c = plain(c0), wh_t = contiguous(transpose(wh, 0, 1));
+  TensorPtr h0c = plain(h0), c0c = plain(c0);
   FASTNN_DISPATCH_FLOAT(dt, op, [&] {
     using T = scalar_t;
     auto ptr = [](const TensorPtr& t) { return data_or_null<T>(t); };
-    layer_forward<T>(g, ptr(x), ptr(h0c), ptr(c0c), ptr(wi), ptr(wh_t), ptr(bi), ptr(bh), ptr(wr), ptr(out), ptr(hn),
+    layer_forward<T>(g, ptr(x), ptr(h0c), ptr(c0c), ptr(wi), ptr(wh), ptr(bi), ptr(bh), ptr(wr), ptr(out), ptr(hn),
                      ptr(cn), sv);
   });
   if (any_requires_grad({&input, &h0, &c0, &w_ih, &w_hh, &b_ih, &b_hh, &w_hr})) {

@@ -13,6 +13,7 @@
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/gemm.h"
 #include "fastnn/kernels/cpu/simd.h"
+#include "fastnn/kernels/cpu/vec_math.h"
 #include "fastnn/parallel.h"
 #include "fastnn/random.h"
 
@@ -20,33 +21,6 @@ namespace fastnn::kernels {
 namespace {
 
 constexpr int64_t kRowBlock = 64;  // query rows whose scores are held at once
-
-// exp(x) for the softmax, in arithmetic that runs on vectors (libm's expf costs more than the products):
-// x = n ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' polynomial (within 2 ulp of expf), times 2^n built in the
-// exponent bits; 0 below -87.3 (where expf turns subnormal), NaN for NaN. V is float or a vector of floats, I
-// the matching int32 type. In place (vectors by reference: no ABI change).
-template <class V, class I>
-FASTNN_INLINE void exp_approx(V& x) {
-  const V zero = V{} + 0.0f, xc0 = x != x ? zero : x;  // NaN: computed on 0, put back at the end
-  const V xc = xc0 < -87.3f ? zero - 87.3f : (xc0 > 88.7f ? zero + 88.7f : xc0);
-  const V n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest by the 1.5 * 2^23 trick
-  const V r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  V y = zero + 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * r * r + r + 1.0f;
-  I bits;
-  if constexpr (std::is_same_v<V, float>) bits = int32_t(n);
-  else bits = __builtin_convertvector(n, I);
-  bits = (bits + 127) << 23;
-  V scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  y *= scale;
-  x = x != x ? x : (x < -87.3f ? zero : y);
-}
 
 inline float exp_scalar(float x) {
   exp_approx<float, int32_t>(x);

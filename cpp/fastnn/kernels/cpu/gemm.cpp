@@ -308,13 +308,36 @@ void for_each_task(int64_t n, bool par, const F& f) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
+// The K-block boundaries: block kb covers [k_begin(kb), k_begin(kb + 1)); they depend on K only.
+inline int64_t k_blocks(int64_t K) { return ceil_div(K, kKC); }
+inline int64_t k_begin(int64_t K, int64_t kb) { return K * kb / k_blocks(K); }
+
+// B packed whole (pack_b): K block kb starts at k0 * Npad (Npad = N rounded up to NR); in it, column panel q
+// at q * NR * kc, packed as gemm_packed packs it.
+template <class Kern, class T>
+void pack_b_panels(int64_t K, int64_t N, const T* B, int64_t b_rs, int64_t b_cs, T* dst) {
+  constexpr int NR = Kern::NR, L = Kern::L;
+  const int64_t kblocks = k_blocks(K), np = ceil_div(N, NR), npad = np * NR;
+  parallel_for(kblocks * np, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t kb = i / np, q = i % np, k0 = k_begin(K, kb), kc = k_begin(K, kb + 1) - k0;
+      const int64_t cols = std::min<int64_t>(NR, N - q * NR);
+      const T* src = B + k0 * b_rs + q * NR * b_cs;
+      T* d = dst + k0 * npad + q * NR * kc;
+      if (cols > L) Kern::template pack<NR>(src, b_cs, b_rs, cols, kc, d);
+      else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, d);
+    }
+  });
+}
+
+// Bpre: B already packed by pack_b_panels (B, b_rs and b_cs are then unused).
 template <class Kern, class T>
 void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B,
-                 int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool par) {
+                 int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool par, const T* Bpre = nullptr) {
   constexpr int MR = Kern::MR, NR = Kern::NR, L = Kern::L;
   static const MicroTable<Kern, T> table;
   // K blocks of near-equal size; their boundaries depend on K only.
-  const int64_t kblocks = ceil_div(K, kKC), kc_max = ceil_div(K, kblocks);
+  const int64_t kblocks = k_blocks(K), kc_max = ceil_div(K, kblocks), npad = ceil_div(N, NR) * NR;
   const int64_t rows_block = std::min(M, kMaxRowsBlock), cols_block = std::min(N, kMaxColsBlock);
   const int64_t a_size = ceil_div(rows_block, MR) * MR * kc_max;
   T* Ap = scratch<T>(a_size + ceil_div(cols_block, NR) * NR * kc_max);
@@ -338,23 +361,23 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
         const bool a_in_task = tn == np, b_in_task = tm == mp;
         // With few row panels, full-width B panels are read in place (packing would cost more
         // than it saves); the last, partial one is still packed (zero-padded).
-        const int64_t b_packed0 = b_cs == 1 && mp <= kDirectBPanels ? nc / NR : 0;
+        const int64_t b_packed0 = !Bpre && b_cs == 1 && mp <= kDirectBPanels ? nc / NR : 0;
         for (int64_t kb = 0; kb < kblocks; ++kb) {
-          const int64_t k0 = K * kb / kblocks, kc = K * (kb + 1) / kblocks - k0;
+          const int64_t k0 = k_begin(K, kb), kc = k_begin(K, kb + 1) - k0;
           const bool beta = accumulate || kb > 0;
           auto pack_a = [&](int64_t p) {
             Kern::template pack<MR>(A + (ic + p * MR) * a_rs + k0 * a_cs, a_rs, a_cs,
                                     std::min<int64_t>(MR, mc - p * MR), kc, Ap + p * MR * kc);
           };
           auto pack_b = [&](int64_t q) {
-            if (q < b_packed0) return;
+            if (Bpre || q < b_packed0) return;
             const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
             const T* src = B + k0 * b_rs + (jc + q * NR) * b_cs;
             if (cols > L) Kern::template pack<NR>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
             else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
           };
           // Panels shared by several tiles are packed first, by all threads.
-          const int64_t shared_a = a_in_task ? 0 : mp, shared = shared_a + (b_in_task ? 0 : np);
+          const int64_t shared_a = a_in_task ? 0 : mp, shared = shared_a + (b_in_task || Bpre ? 0 : np);
           if (shared > 0)
             for_each_task(shared, par, [&](int64_t i) { i < shared_a ? pack_a(i) : pack_b(i - shared_a); });
           for_each_task(tiles, par, [&](int64_t t) {
@@ -367,7 +390,9 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
               const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
               const int nv = ceil_div(cols, L);
               const bool direct = q < b_packed0;
-              const T* bp = direct ? B + k0 * b_rs + jc + q * NR : Bp + q * NR * kc;
+              const T* bp = direct ? B + k0 * b_rs + jc + q * NR
+                            : Bpre ? Bpre + k0 * npad + (jc + q * NR) * kc
+                                   : Bp + q * NR * kc;
               const int64_t ldb = direct ? b_rs : nv * L;
               for (int64_t p = p0; p < p1; ++p) {
                 const int64_t rows = std::min<int64_t>(MR, mc - p * MR);
@@ -459,9 +484,63 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_c
   }
 }
 
+template <class T>
+PackedB<T> pack_b(int64_t K, int64_t N, const T* B, int64_t b_rs, int64_t b_cs) {
+  PackedB<T> p;
+  p.K = K, p.N = N, p.isa = int(kernel_isa());
+  auto run = [&](auto kern) {
+    using Kern = decltype(kern);
+    p.data.resize(size_t(K * ceil_div(N, Kern::NR) * Kern::NR));
+    pack_b_panels<Kern>(K, N, B, b_rs, b_cs, p.data.data());
+  };
+  if (K <= 0 || N <= 0) return p;
+  switch (kernel_isa()) {
+#ifdef FASTNN_X86
+    case Isa::Avx512: run(Avx512Kernel<T>()); break;
+    case Isa::Avx2: run(Avx2Kernel<T>()); break;
+#endif
+    default: run(GenericKernel<T>());
+  }
+  return p;
+}
+
+template <class T>
+void gemm_packed_b(int64_t M, const T* A, int64_t a_rs, int64_t a_cs, const PackedB<T>& B, T* C, int64_t ldc,
+                   bool accumulate) {
+  const int64_t N = B.N, K = B.K;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+    return;
+  }
+  FASTNN_CHECK(B.isa == int(kernel_isa()), "[gemm] B was packed for another instruction set");
+  bool par = false;
+#ifdef _OPENMP
+  par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && get_num_threads() > 1;
+#endif
+  switch (kernel_isa()) {
+#ifdef FASTNN_X86
+    case Isa::Avx512:
+      return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par, B.data.data());
+    case Isa::Avx2:
+      return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par, B.data.data());
+#endif
+    default:
+      return gemm_packed<GenericKernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par,
+                                           B.data.data());
+  }
+}
+
 template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t,
                           int64_t, float*, int64_t, bool);
 template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*, int64_t,
                            int64_t, double*, int64_t, bool);
+template PackedB<float> pack_b<float>(int64_t, int64_t, const float*, int64_t, int64_t);
+template PackedB<double> pack_b<double>(int64_t, int64_t, const double*, int64_t, int64_t);
+template void gemm_packed_b<float>(int64_t, const float*, int64_t, int64_t, const PackedB<float>&, float*, int64_t,
+                                   bool);
+template void gemm_packed_b<double>(int64_t, const double*, int64_t, int64_t, const PackedB<double>&, double*,
+                                    int64_t, bool);
 
 }  // namespace fastnn::kernels
