@@ -102,7 +102,7 @@ template <> struct dtype_of<BFloat16> { static constexpr DType value = DType::BF
     FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)                                     \
     FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                                      \
     default:                                                                            \
-      FASTNN_DISPATCH_FAIL(DT, OP, "not supported for ");                                \
+      FASTNN_DISPATCH_FAIL(DT, OP, "not supported for this dtype, ");                                \
   }
 #define FASTNN_DISPATCH_ALL(DT, OP, ...)                \
   switch (DT) {                                         \
@@ -111,7 +111,7 @@ template <> struct dtype_of<BFloat16> { static constexpr DType value = DType::BF
     FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)      \
     FASTNN_DTYPE_CASE(Bool, bool, __VA_ARGS__)          \
     default:                                            \
-      FASTNN_DISPATCH_FAIL(DT, OP, "not supported for "); \
+      FASTNN_DISPATCH_FAIL(DT, OP, "not supported for this dtype, "); \
   }
 // Every dtype, storage ones included: for conversions.
 #define FASTNN_DISPATCH_EVERY(DT, OP, ...)                  \

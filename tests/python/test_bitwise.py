@@ -93,3 +93,27 @@ def test_floating_operands_are_refused():
             f()
     with pytest.raises(TypeError, match=r"unsupported operand|bitwise_and"):
         fastnn.tensor([1]) & "a"
+
+
+def test_bool_add_and_mul_are_logical_or_and_and():
+    """As torch: bool + bool is or (alpha non-zero), bool * bool is and; out of place, in place, with Python bools,
+    broadcast and strided; sub stays refused."""
+    a = np.array([[False, True], [False, True]])
+    b = np.array([False, True])
+    for name, run in [
+        ("add", lambda L, x, y: x + y),
+        ("mul", lambda L, x, y: x * y),
+        ("add alpha", lambda L, x, y: L.add(x.t(), y, alpha=2)),
+        ("add alpha 0", lambda L, x, y: L.add(x, y, alpha=0)),
+        ("add number", lambda L, x, y: x + True),
+        ("mul number", lambda L, x, y: False * x),
+        ("add_", lambda L, x, y: x.clone().add_(y)),
+        ("mul_", lambda L, x, y: x.t().clone().mul_(y)),
+    ]:
+        ours = run(fastnn, fastnn.tensor(a), fastnn.tensor(b))
+        theirs = run(torch, torch.tensor(a), torch.tensor(b))
+        same(ours, theirs)
+    with pytest.raises(TypeError, match=r"\[sub\] subtraction with a bool tensor is not supported"):
+        fastnn.tensor(a) - fastnn.tensor(b)
+    with pytest.raises(RuntimeError, match=r"\[add_\] result type int64 can't be cast to the desired output type bool"):
+        fastnn.tensor(a).add_(2)

@@ -133,6 +133,14 @@ void check_not_bool(const TensorPtr& a, const TensorPtr& b, const char* op) {
                     "] not supported for two bool tensors");
 }
 
+// bool + bool is logical or (with a non-zero alpha), bool * bool logical and, as in torch.
+template <class F>
+TensorPtr bool_arith(const TensorPtr& a, const TensorPtr& b, const char* op, const F& f) {
+  return binary_forward(a, b, DType::Bool, DType::Bool, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
+    map_binary<bool, bool>(out, x, y, f);
+  });
+}
+
 template <class F>
 TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType compute, const F& f) {
   return binary_forward(a, b, compute, compute, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
@@ -203,9 +211,12 @@ static void check_alpha(DType dt, double alpha, const char* op) {
 TensorPtr add(const TensorPtr& a, const TensorPtr& b, double alpha) {
   check_defined(a, "add");
   check_defined(b, "add", "other");
-  check_not_bool(a, b, "add");
   DType dt = result_type({a.get(), b.get()});
   check_alpha(dt, alpha, "add");
+  if (dt == DType::Bool) {
+    if (alpha == 0) return bool_arith(a, b, "add", [](bool x, bool) { return x; });
+    return bool_arith(a, b, "add", [](bool x, bool y) { return x || y; });
+  }
   TensorPtr out = alpha == 1 ? arith(a, b, "add", dt, AddOneF{}) : arith(a, b, "add", dt, AddF{alpha});
   if (any_requires_grad({&a, &b})) record_linear("AddBackward0", out, a, b, alpha);
   return out;
@@ -243,8 +254,9 @@ TensorPtr rsub(const TensorPtr& a, const TensorPtr& other) {
 TensorPtr mul(const TensorPtr& a, const TensorPtr& b) {
   check_defined(a, "mul");
   check_defined(b, "mul", "other");
-  check_not_bool(a, b, "mul");
-  return product(ProductBackward::Mul, a, b, arith(a, b, "mul", result_type({a.get(), b.get()}), MulF{}));
+  const DType dt = result_type({a.get(), b.get()});
+  if (dt == DType::Bool) return bool_arith(a, b, "mul", [](bool x, bool y) { return x && y; });
+  return product(ProductBackward::Mul, a, b, arith(a, b, "mul", dt, MulF{}));
 }
 
 TensorPtr div(const TensorPtr& a, const TensorPtr& b) {
@@ -305,8 +317,8 @@ void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, cons
   FASTNN_CHECK_TYPE(category(dt) <= category(self->dtype()), "[", op, "] result type ", dtype_name(dt),
                     " can't be cast to the desired output type ", dtype_name(self->dtype()));
   // Compute in the promoted dtype and round once, as torch (float32 x *= float64 y); a storage dtype
-  // computes in its compute dtype.
-  if (dt != self->dtype() || is_storage_dtype(dt)) {
+  // computes in its compute dtype, bool through the out-of-place op's logical form.
+  if (dt != self->dtype() || is_storage_dtype(dt) || dt == DType::Bool) {
     inplace_with_history(self, op, false, out_of_place);
     return;
   }
