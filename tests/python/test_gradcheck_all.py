@@ -91,8 +91,10 @@ def rnn(kind, **kw):
 IDX = Const(np.array([2, 0, 2], np.int64))
 MASK = Const(np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]]))
 POS = dict(low=0.5, high=2.0)
-ZERO_GRAD_SAMPLE = ("torch defines the gradient of a sample with respect to its {} as zero, though the sample moves "
-                    "with it, so finite differences disagree (torch's own gradcheck fails the same way)")
+ZERO_GRAD_SAMPLE = (
+    "torch defines the gradient of a sample with respect to its {} as zero, though the sample moves "
+    "with it, so finite differences disagree (torch's own gradcheck fails the same way)"
+)
 
 NODES = {
     # the unary op table (cpp/fastnn/ops/unary_table.h)
@@ -140,8 +142,9 @@ NODES = {
     "SoftshrinkBackward0": Case(lambda x: F.softshrink(x, 0.3), (3, 4)),
     "ThresholdBackward0": Case(lambda x: F.threshold(x, 0.1, 20.0), (3, 4)),
     "ThresholdBackward1": Case(lambda x: F.threshold(x.clone(), 0.1, 20.0, inplace=True), (3, 4)),
-    "ClampMinBackward0": Case(lambda x, y: F.margin_ranking_loss(x, y, fastnn.tensor(MASK.array).double() * 2 - 1), (3, 4),
-                              (3, 4)),
+    "ClampMinBackward0": Case(
+        lambda x, y: F.margin_ranking_loss(x, y, fastnn.tensor(MASK.array).double() * 2 - 1), (3, 4), (3, 4)
+    ),
     "GluBackward0": Case(lambda x: F.glu(x, 1), (3, 4)),
     "PreluKernelBackward0": Case(F.prelu, (2, 3, 4), (3,)),
     # elementwise with two operands
@@ -168,7 +171,9 @@ NODES = {
     # copies and dtypes
     "CloneBackward0": Case(lambda x: x.clone(), (3, 4)),
     # a float32 round trip: steps of 1e-6 are below float32's resolution, so a coarser step and tolerance
-    "ToCopyBackward0": Case(lambda x: x.to(fastnn.float32).to(fastnn.float64), (3, 4), gradcheck=dict(eps=1e-3, atol=1e-3)),
+    "ToCopyBackward0": Case(
+        lambda x: x.to(fastnn.float32).to(fastnn.float64), (3, 4), gradcheck=dict(eps=1e-3, atol=1e-3)
+    ),
     "FillBackward0": Case(lambda x: x.clone().fill_(0.5), (3, 4)),
     # views and shapes
     "ViewBackward0": Case(lambda x: x.view(12), (3, 4)),
@@ -208,13 +213,20 @@ NODES = {
     "MaskedSelectBackward0": Case(lambda x: x.masked_select(fastnn.tensor(MASK.array)), (3, 4)),
     "IndexSelectBackward0": Case(lambda x, i: x.index_select(0, i), (3, 4), IDX),
     "EmbeddingBackward0": Case(lambda w, i: F.embedding(i, w), (5, 3), Const(np.array([[1, 4], [1, 0]]))),
-    "EmbeddingBagBackward0": Case(lambda w, i, o: F.embedding_bag(i, w, o, mode="mean"), (5, 3),
-                                  Const(np.array([1, 4, 1, 0, 2])), Const(np.array([0, 2]))),
+    "EmbeddingBagBackward0": Case(
+        lambda w, i, o: F.embedding_bag(i, w, o, mode="mean"),
+        (5, 3),
+        Const(np.array([1, 4, 1, 0, 2])),
+        Const(np.array([0, 2])),
+    ),
     "GatherBackward0": Case(lambda x, i: x.gather(1, i), (3, 4), Const(np.array([[0, 3], [1, 1], [2, 0]]))),
-    "ScatterBackward0": Case(lambda x, s, i: x.scatter(1, i, s), (3, 4), (3, 2), Const(np.array([[0, 3], [1, 2], [2, 0]]))),
+    "ScatterBackward0": Case(
+        lambda x, s, i: x.scatter(1, i, s), (3, 4), (3, 2), Const(np.array([[0, 3], [1, 2], [2, 0]]))
+    ),
     "ScatterBackward1": Case(lambda x, i: x.scatter(1, i, 1.5), (3, 4), Const(np.array([[0, 3], [1, 2], [2, 0]]))),
-    "ScatterAddBackward0": Case(lambda x, s, i: x.scatter_add(1, i, s), (3, 4), (3, 2),
-                                Const(np.array([[0, 0], [1, 2], [2, 0]]))),
+    "ScatterAddBackward0": Case(
+        lambda x, s, i: x.scatter_add(1, i, s), (3, 4), (3, 2), Const(np.array([[0, 0], [1, 2], [2, 0]]))
+    ),
     "IndexAddBackward0": Case(lambda x, s, i: x.index_add(0, i, s), (3, 4), (3, 4), IDX),
     # reductions
     "SumBackward0": Case(lambda x: x.sum(), (3, 4)),
@@ -253,12 +265,19 @@ NODES = {
     "AddmvBackward0": Case(fastnn.addmv, (3,), (3, 4), (4,)),
     "AddbmmBackward0": Case(fastnn.addbmm, (3, 2), (2, 3, 4), (2, 4, 2)),
     "BaddbmmBackward0": Case(fastnn.baddbmm, (2, 3, 2), (2, 3, 4), (2, 4, 2)),
-    "ConvolutionBackward0": Case(lambda x, w, b: (F.conv2d(x, w, b, padding=1, stride=2), F.conv1d(x[:, :, 0], w[:, :, 0], b)),
-                                 (1, 2, 4, 4), (3, 2, 2, 3), (3,)),
-    "ScaledDotProductFlashAttentionForCpuBackward0": Case(F.scaled_dot_product_attention, (1, 2, 3, 4), (1, 2, 3, 4),
-                                                          (1, 2, 3, 4)),
+    "ConvolutionBackward0": Case(
+        lambda x, w, b: (F.conv2d(x, w, b, padding=1, stride=2), F.conv1d(x[:, :, 0], w[:, :, 0], b)),
+        (1, 2, 4, 4),
+        (3, 2, 2, 3),
+        (3,),
+    ),
+    "ScaledDotProductFlashAttentionForCpuBackward0": Case(
+        F.scaled_dot_product_attention, (1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4)
+    ),
     # normalization
-    "NativeBatchNormBackward0": Case(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (4, 3), (3,), (3,)),
+    "NativeBatchNormBackward0": Case(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (4, 3), (3,), (3,)
+    ),
     "NativeLayerNormBackward0": Case(lambda x, w, b: F.layer_norm(x, (4,), w, b), (3, 4), (4,), (4,)),
     "FusedRmsNormBackward0": Case(lambda x, w: F.rms_norm(x, (4,), w), (3, 4), (4,)),
     "NativeGroupNormBackward0": Case(lambda x, w, b: F.group_norm(x, 2, w, b), (2, 4, 3), (4,), (4,)),
@@ -277,27 +296,38 @@ NODES = {
     "UpsampleNearest1DBackward0": Case(lambda x: F.interpolate(x, scale_factor=2), (1, 2, 3)),
     "UpsampleNearest2DBackward0": Case(lambda x: F.interpolate(x, size=(4, 5)), (1, 1, 3, 3)),
     "UpsampleNearestExact1DBackward0": Case(lambda x: F.interpolate(x, size=5, mode="nearest-exact"), (1, 2, 3)),
-    "UpsampleNearestExact2DBackward0": Case(lambda x: F.interpolate(x, size=(4, 5), mode="nearest-exact"), (1, 1, 3, 3)),
+    "UpsampleNearestExact2DBackward0": Case(
+        lambda x: F.interpolate(x, size=(4, 5), mode="nearest-exact"), (1, 1, 3, 3)
+    ),
     "UpsampleLinear1DBackward0": Case(lambda x: F.interpolate(x, size=5, mode="linear"), (1, 2, 3)),
-    "UpsampleBilinear2DBackward0": Case(lambda x: F.interpolate(x, size=(4, 5), mode="bilinear", align_corners=True),
-                                        (1, 1, 3, 3)),
+    "UpsampleBilinear2DBackward0": Case(
+        lambda x: F.interpolate(x, size=(4, 5), mode="bilinear", align_corners=True), (1, 1, 3, 3)
+    ),
     "UpsampleBicubic2DBackward0": Case(lambda x: F.interpolate(x, size=(4, 5), mode="bicubic"), (1, 1, 3, 3)),
     # losses
     "MseLossBackward0": Case(F.mse_loss, (3, 4), (3, 4)),
     "HuberLossBackward0": Case(lambda x, y: F.huber_loss(x, y, delta=0.5), (3, 4), (3, 4)),
     "SmoothL1LossBackward0": Case(lambda x, y: F.smooth_l1_loss(x, y, beta=0.5), (3, 4), (3, 4)),
     "SoftMarginLossBackward0": Case(F.soft_margin_loss, (3, 4), Const(np.sign(np.arange(12.0).reshape(3, 4) - 5.5))),
-    "BinaryCrossEntropyBackward0": Case(F.binary_cross_entropy, (3, 4), Const(np.linspace(0, 1, 12).reshape(3, 4)),
-                                        low=0.1, high=0.9),
-    "BinaryCrossEntropyWithLogitsBackward0": Case(lambda x, t, w: F.binary_cross_entropy_with_logits(x, t, pos_weight=w),
-                                                  (3, 4), Const(np.linspace(0, 1, 12).reshape(3, 4)),
-                                                  Const(np.array([0.5, 1.0, 2.0, 3.0]))),
+    "BinaryCrossEntropyBackward0": Case(
+        F.binary_cross_entropy, (3, 4), Const(np.linspace(0, 1, 12).reshape(3, 4)), low=0.1, high=0.9
+    ),
+    "BinaryCrossEntropyWithLogitsBackward0": Case(
+        lambda x, t, w: F.binary_cross_entropy_with_logits(x, t, pos_weight=w),
+        (3, 4),
+        Const(np.linspace(0, 1, 12).reshape(3, 4)),
+        Const(np.array([0.5, 1.0, 2.0, 3.0])),
+    ),
     "NllLossBackward0": Case(lambda x, t: F.nll_loss(x, t), (3, 4), Const(np.array([1, 0, 3]))),
-    "NllLoss2DBackward0": Case(lambda x, t: F.nll_loss(x, t), (2, 3, 2, 2), Const(np.array([[[1, 0], [2, 2]], [[0, 1], [1, 2]]]))),
+    "NllLoss2DBackward0": Case(
+        lambda x, t: F.nll_loss(x, t), (2, 3, 2, 2), Const(np.array([[[1, 0], [2, 2]], [[0, 1], [1, 2]]]))
+    ),
     "MulBackward1": Case(lambda x, t: F.cross_entropy(x, t, label_smoothing=0.2), (3, 4), Const(np.array([1, 0, 3]))),
     "DivBackward1": Case(lambda x, t: F.cross_entropy(x, t), (3, 4), Const(np.full((3, 4), 0.25))),
     "MultiMarginLossBackward0": Case(F.multi_margin_loss, (3, 4), Const(np.array([1, 0, 3]))),
-    "MultilabelMarginLossBackward0": Case(F.multilabel_margin_loss, (2, 4), Const(np.array([[3, 0, -1, 1], [1, 2, 0, -1]]))),
+    "MultilabelMarginLossBackward0": Case(
+        F.multilabel_margin_loss, (2, 4), Const(np.array([[3, 0, -1, 1], [1, 2, 0, -1]]))
+    ),
     # recurrent layers (gradchecked with respect to the input sequence)
     "RnnTanhLayerBackward0": Case(rnn("RNN"), (2, 1, 3)),
     "RnnReluLayerBackward0": Case(rnn("RNN", nonlinearity="relu"), (2, 1, 3)),
@@ -311,13 +341,26 @@ NODES = {
     "RandomBackward1": Case(seeded(lambda x: x.clone().random_(5) * x), (3, 4)),
     "RandomBackward2": Case(seeded(lambda x: x.clone().random_() * x), (3, 4)),
     "BernoulliBackward0": Case(seeded(lambda p: fastnn.bernoulli(p) * p), (3, 4), low=0.1, high=0.9),
-    "BernoulliBackward1": Case(seeded(lambda x, p: x.clone().bernoulli_(p.detach()) * x), (3, 4), (3, 4), low=0.1, high=0.9),
+    "BernoulliBackward1": Case(
+        seeded(lambda x, p: x.clone().bernoulli_(p.detach()) * x), (3, 4), (3, 4), low=0.1, high=0.9
+    ),
     "BernoulliBackward2": Case(seeded(lambda x: x.clone().bernoulli_(0.3) * x), (3, 4)),
-    "NormalBackward1": Case(seeded(lambda m: fastnn.normal(m, 0.5)), (3, 4), no_gradcheck=ZERO_GRAD_SAMPLE.format("mean")),
-    "NormalBackward2": Case(seeded(lambda s: fastnn.normal(0.5, s)), (3, 4), **POS,
-                            no_gradcheck=ZERO_GRAD_SAMPLE.format("standard deviation")),
-    "NormalBackward3": Case(seeded(fastnn.normal), (3, 4), (3, 4), **POS,
-                            no_gradcheck=ZERO_GRAD_SAMPLE.format("mean and standard deviation")),
+    "NormalBackward1": Case(
+        seeded(lambda m: fastnn.normal(m, 0.5)), (3, 4), no_gradcheck=ZERO_GRAD_SAMPLE.format("mean")
+    ),
+    "NormalBackward2": Case(
+        seeded(lambda s: fastnn.normal(0.5, s)),
+        (3, 4),
+        **POS,
+        no_gradcheck=ZERO_GRAD_SAMPLE.format("standard deviation"),
+    ),
+    "NormalBackward3": Case(
+        seeded(fastnn.normal),
+        (3, 4),
+        (3, 4),
+        **POS,
+        no_gradcheck=ZERO_GRAD_SAMPLE.format("mean and standard deviation"),
+    ),
     # the leaves' gradient accumulator (in every graph)
     "AccumulateGrad": Case(lambda x: x * 1, (3, 4)),
 }
@@ -351,9 +394,15 @@ def test_node_is_recorded_and_gradchecks(name):
 
 # Names the engine composes from pieces: the piece as spelled in the source -> the names it makes.
 COMPOSED = {
-    "DBackward0": ["UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0", "UpsampleNearestExact1DBackward0",
-                   "UpsampleNearestExact2DBackward0", "UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0",
-                   "UpsampleBicubic2DBackward0"],
+    "DBackward0": [
+        "UpsampleNearest1DBackward0",
+        "UpsampleNearest2DBackward0",
+        "UpsampleNearestExact1DBackward0",
+        "UpsampleNearestExact2DBackward0",
+        "UpsampleLinear1DBackward0",
+        "UpsampleBilinear2DBackward0",
+        "UpsampleBicubic2DBackward0",
+    ],
 }
 
 

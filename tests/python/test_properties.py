@@ -241,7 +241,8 @@ def check(fn, arrays, preps=None, grad=True, compare=None, bound=None, grad_scal
         atol = grad_atol * g_max
         if scale[i] is not None:
             atol = atol + 4 * (terms + 2) * _eps(arrays[i]) * scale[i]
-        assert_close(a.grad, b.grad, what=f"grad of input {i}", ulps=True, atol=atol, rtol=grad_rtol, overflow_slack=True)
+        assert_close(a.grad, b.grad, what=f"grad of input {i}", ulps=True, atol=atol, rtol=grad_rtol,
+                     overflow_slack=True)
     return f_out, t_out
 
 
@@ -335,6 +336,7 @@ def _bool_unary_refusal(dtype):
 EXACT_UNARY = {"neg", "abs", "relu", "F.relu", "module.abs", "clamp"}
 
 
+@pytest.mark.slow
 @examples(60)
 @given(name=st.sampled_from(sorted(UNARY)), shape=shapes, dtype=dtypes, data=st.data())
 def test_unary(name, shape, dtype, data):
@@ -345,6 +347,7 @@ def test_unary(name, shape, dtype, data):
         grad_atol=8 * float(np.finfo(dtype).eps) if dtype.kind == "f" else 0.0)
 
 
+@pytest.mark.slow
 @examples(40)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_clamp(shape, dtype, data):
@@ -356,6 +359,7 @@ def test_clamp(shape, dtype, data):
     check(lambda x: getattr(x, method)(lo, hi), [arr], prep, refused_by_fastnn=_bool_unary_refusal(dtype))
 
 
+@pytest.mark.slow
 @examples(40)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_pow_scalar_exponent(shape, dtype, data):
@@ -374,6 +378,7 @@ ACTIVATIONS = {
 }
 
 
+@pytest.mark.slow
 @examples(50)
 @given(name=st.sampled_from(sorted(ACTIVATIONS)), shape=shapes, dtype=float_dtypes,
        slope=st.sampled_from([0.01, 0.2, -0.5, 0.0, 1.0]), data=st.data())
@@ -429,6 +434,7 @@ def _binary_grad(name, *dtypes_):
     return not (name == "pow" and (np.dtype(np.bool_) in kinds or len(kinds & set(FLOAT_DTYPES)) == 2))
 
 
+@pytest.mark.slow
 @examples(80)
 @given(name=st.sampled_from(sorted(BINARY)), data=st.data(),
        bshapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=3),
@@ -446,6 +452,7 @@ scalars = st.one_of(st.integers(-3, 3), st.booleans(), st.floats(width=32),
                     st.sampled_from([0.5, -0.0, 2.0, 1e30, 1e-30]))
 
 
+@pytest.mark.slow
 @examples(60)
 @given(name=st.sampled_from(sorted(BINARY)), shape=shapes, dtype=dtypes, scalar=scalars, reflected=st.booleans(),
        zero_dim=st.booleans(), data=st.data())
@@ -488,6 +495,7 @@ def dims_for(draw, ndim, allow_tuple=True, allow_none=True):
     return draw(st.one_of(*choices))
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_sum_mean(shape, dtype, data):
@@ -511,6 +519,7 @@ def test_sum_mean(shape, dtype, data):
     check(fn, [arr], prep, bound=fn)
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_max_min_arg(shape, dtype, data):
@@ -550,6 +559,7 @@ def _gemm_inputs(data, shapes_, dtype, subnormals=False):
 sizes = st.integers(0, 4)
 
 
+@pytest.mark.slow
 @examples(80)
 @given(dtype=float_dtypes, n=sizes, k=sizes, m=sizes, b=sizes, data=st.data())
 def test_mm_bmm(dtype, n, k, m, b, data):
@@ -587,6 +597,7 @@ def matmul_shapes(draw):
     return a, b
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, ab=matmul_shapes(), data=st.data())
 def test_matmul_broadcast(dtype, ab, data):
@@ -595,6 +606,7 @@ def test_matmul_broadcast(dtype, ab, data):
     check(fn, arrays, preps, bound=fn)
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, n=sizes, k=sizes, m=sizes, data=st.data())
 def test_addmm_linear(dtype, n, k, m, data):
@@ -723,6 +735,7 @@ def _same_layout(a, b, what):
         assert [a.stride()[i] for i in big] == [b.stride()[i] for i in big], f"{what}: strides {a.stride()} vs {b.stride()}"
 
 
+@pytest.mark.slow
 @examples(80)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_view_chains(shape, dtype, data):
@@ -739,7 +752,8 @@ def test_view_chains(shape, dtype, data):
         return x
 
     out = check(fn, [arr], prep, bound=fn if dtype.kind == "f" else None,
-                compare=lambda a, b, w: (assert_close(a, b, what=w, ulps=True, signed_zeros=True), _same_layout(a, b, w)))
+                compare=lambda a, b, w: (assert_close(a, b, what=w, ulps=True, signed_zeros=True),
+                                         _same_layout(a, b, w)))
     if out is not None:
         assert tuple(out[0].shape) == tuple(out[1].shape)
 
@@ -748,6 +762,7 @@ def test_view_chains(shape, dtype, data):
 # softmax, log_softmax
 
 
+@pytest.mark.slow
 @examples(50)
 @given(shape=shapes, dtype=float_dtypes, log=st.booleans(), data=st.data())
 def test_softmax(shape, dtype, log, data):
@@ -792,6 +807,7 @@ def _loss_bound(per_element, reduction):
     return bound
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=shapes, dtype=float_dtypes, reduction=reductions, data=st.data())
 def test_regression_losses(shape, dtype, reduction, data):
@@ -809,6 +825,7 @@ def test_regression_losses(shape, dtype, reduction, data):
     check(fn, [x, t], [px, pt], bound=_loss_bound(per, reduction))
 
 
+@pytest.mark.slow
 @examples(50)
 @given(shape=shapes, dtype=float_dtypes, reduction=reductions, data=st.data())
 def test_binary_cross_entropy(shape, dtype, reduction, data):
@@ -871,6 +888,7 @@ def classification(draw, dtype):
     return x, px, t, c
 
 
+@pytest.mark.slow
 @examples(60)
 @given(dtype=float_dtypes, reduction=reductions, data=st.data())
 def test_nll_cross_entropy(dtype, reduction, data):
@@ -933,6 +951,7 @@ def conv_case(draw, dtype):
     return arrays, preps, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, data=st.data())
 def test_conv2d(dtype, data):
@@ -955,6 +974,7 @@ def pool_input(draw, dtype, **kw):
 pairs = lambda lo, hi: st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, data=st.data())
 def test_max_pool2d(dtype, data):
@@ -985,6 +1005,7 @@ def _all_padding_window(n, k, s, p, d):
                if o * s - p < n + p)
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, data=st.data())
 def test_avg_pool2d(dtype, data):
@@ -1001,6 +1022,7 @@ def test_avg_pool2d(dtype, data):
     check(fn, [x], px, bound=fn)
 
 
+@pytest.mark.slow
 @examples(40)
 @given(dtype=float_dtypes, data=st.data())
 def test_adaptive_avg_pool2d(dtype, data):
@@ -1047,6 +1069,7 @@ def test_cat_stack(shape, data):
 # in-place ops on views of a base (strided writes; `other` may alias the base)
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3), dtype=dtypes, data=st.data())
 def test_inplace_on_views(shape, dtype, data):
