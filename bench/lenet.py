@@ -1,8 +1,15 @@
 """The PyTorch tutorial's LeNet, built from either library's nn/F, with shared initial weights.
 
 conv 1->6 5x5, maxpool 2, conv 6->16 5x5, maxpool 2, flatten, 400->120->84->10 with ReLU; input 1x32x32.
+The model is the tests' (tests/python/models.py): one definition for both.
 """
+import sys
+from pathlib import Path
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "python"))
+from models import lenet  # noqa: E402
 
 # Peak FP32 rate of one core of this machine (AMD EPYC, Zen 4, 2 cores, AVX-512), measured with
 # bench/fma_peak.cpp (12 independent FMA chains): 117.4 GFLOP/s per core with zmm or ymm alike, i.e.
@@ -11,27 +18,6 @@ import numpy as np
 # Zen 5 or Intel server cores); it is not reachable here (fastnn's and OpenBLAS's SGEMM top out at
 # ~105-110 GFLOP/s per core = ~92% of 117.4). Override with --peak-gflops.
 PEAK_GFLOPS_PER_CORE = 117.4
-
-
-def lenet_class(nn, F, flatten):
-    class LeNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(16 * 5 * 5, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            x = flatten(x, 1)
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            return self.fc3(x)
-
-    return LeNet
 
 
 def lenet_flops(batch):
@@ -50,16 +36,14 @@ class Pair:
     """A torch LeNet and a fastnn LeNet with the same weights, each with SGD(momentum=0.9)."""
 
     def __init__(self, torch, fastnn, seed=0, lr=0.01, momentum=0.9):
-        import fastnn.nn as fnn
         import fastnn.nn.functional as FF
-        import torch.nn as tnn
         import torch.nn.functional as TF
 
         self.torch, self.fastnn = torch, fastnn
         self.TF, self.FF = TF, FF
         torch.manual_seed(seed)
-        self.tm = lenet_class(tnn, TF, torch.flatten)()
-        self.fm = lenet_class(fnn, FF, fastnn.flatten)()
+        self.tm = lenet(torch)
+        self.fm = lenet(fastnn)
         self._t_init = {k: v.detach().clone() for k, v in self.tm.state_dict().items()}
         self._f_init = {k: fastnn.tensor(v.numpy()) for k, v in self._t_init.items()}
         self.fm.load_state_dict(self._f_init)

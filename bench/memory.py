@@ -27,21 +27,19 @@ def worker(framework, threads, samples=60000, batch=64):
     import numpy as np
 
     from bench import _env
-    from bench.lenet import lenet_class
+    from bench.lenet import lenet
 
     if framework == "fastnn":
         lib = _env.import_fastnn()
         import fastnn.nn.functional as F
-        from fastnn import nn
     else:
         import torch as lib
         import torch.nn.functional as F
-        from torch import nn
     lib.set_num_threads(threads)
     base = _env.proc_status_kb("VmRSS", "VmHWM")
     reset = _reset_peak()
     lib.manual_seed(0)
-    model = lenet_class(nn, F, lib.flatten)()
+    model = lenet(lib)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()

@@ -9,6 +9,10 @@ if [ ! -f /usr/include/gtest/gtest.h ]; then
 fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
 
+# Style first (seconds, before a build of minutes): clang-format, ruff lint and format check (scripts/format.sh fixes).
+python -m pip install -q --disable-pip-version-check $(bash scripts/lint.sh --requirements)
+bash scripts/lint.sh
+
 # One build serves both suites: the C++ tests and the extension (written to python/fastnn).
 cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTNN_BUILD_TESTS=ON \
   -Dpybind11_DIR="$(python -m pybind11 --cmakedir)" >/dev/null

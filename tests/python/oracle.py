@@ -35,17 +35,106 @@ def tolerances(dtype, atol=None, rtol=None):
     return atol or 1e-5, rtol or 1e-4
 
 
-def assert_close(ours, theirs, atol=None, rtol=None, what="value"):
-    """Same shape, same dtype, values close (NaNs in the same places)."""
+def ulp_tolerances(dtype):
+    """(rtol, atol) for one correctly rounded-ish operation: a few ulps, and denormal-sized absolute slack."""
+    info = np.finfo(dtype)
+    return 8 * float(info.eps), 4 * float(info.tiny)
+
+
+def assert_close(ours, theirs, atol=None, rtol=None, what="value", *, ulps=False, signed_zeros=False,
+                 overflow_slack=False):
+    """The one comparison of a fastnn result with torch's: same shape and dtype; integers and bools equal;
+    floats with nan where torch has nan, the same infinities, and |ours - theirs| <= atol + rtol*|theirs|.
+
+    Default: `atol` is relative to the largest finite |theirs| (at least 1), both default per dtype
+    (`tolerances`). `ulps=True` (the property tests): `atol` is absolute (a scalar or an array, inf where a
+    sum of terms overflows: both sides need only be non-finite there) and at least a few denormals; rtol
+    defaults to a few ulps. `signed_zeros`: where torch gives an exact zero, the same sign.
+    `overflow_slack`: an infinity may meet a finite value within a factor 64 of the largest float (a gradient
+    formula whose intermediate overflows in one library's order of operations and not in the other's)."""
     a, b = to_numpy(ours), to_numpy(theirs)
     assert a.shape == b.shape, f"{what}: shape {a.shape} != torch's {b.shape}"
     assert a.dtype == b.dtype, f"{what}: dtype {a.dtype} != torch's {b.dtype}"
     if a.dtype.kind in "biu":
         np.testing.assert_array_equal(a, b, err_msg=what)
         return
-    at, rt = tolerances(a.dtype, atol, rtol)
-    scale = max(1.0, float(np.nanmax(np.abs(b[np.isfinite(b)]))) if np.isfinite(b).any() else 1.0)
-    np.testing.assert_allclose(a, b, atol=at * scale, rtol=rt, equal_nan=True, err_msg=what)
+    if ulps:
+        r0, a0 = ulp_tolerances(a.dtype)
+        rtol = r0 if rtol is None else rtol
+        atol = a0 if atol is None else np.maximum(atol, a0)
+    else:
+        atol, rtol = tolerances(a.dtype, atol, rtol)
+        finite = np.isfinite(b)
+        atol = atol * max(1.0, float(np.abs(b[finite]).max()) if finite.any() else 1.0)
+    if np.isinf(atol).any():
+        over = np.broadcast_to(np.isinf(atol), a.shape) & ~np.isfinite(a) & ~np.isfinite(b)
+        a, b = np.where(over, 0, a), np.where(over, 0, b)
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    assert np.array_equal(nan_a, nan_b), f"{what}: nan at {np.argwhere(nan_a != nan_b).tolist()}\nours  {a}\ntorch {b}"
+    inf_b = np.isinf(b)
+    if overflow_slack:
+        near = float(np.finfo(a.dtype).max) / 64
+        inf_b = inf_b & ~(np.isfinite(a) & (np.abs(a) > near))
+        inf_b = inf_b | (np.isinf(a) & np.isfinite(b) & (np.abs(b) > near))
+        inf_b &= ~(np.isinf(a) != np.isinf(b))
+    assert np.array_equal(a[inf_b], b[inf_b]), f"{what}: infinities differ\nours  {a}\ntorch {b}"
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        tol = np.broadcast_to(atol + rtol * np.abs(b.astype(np.float64)), a.shape)
+        bad = ~(nan_b | inf_b) & ~(err <= tol)
+    if bad.any():
+        i = tuple(np.argwhere(bad)[0])
+        raise AssertionError(f"{what}: {bad.sum()} of {bad.size} values differ, e.g. at {list(i)}: ours {a[i]!r}, "
+                             f"torch {b[i]!r} (difference {err[i]:.3g} > tolerance {tol[i]:.3g})\nours  {a}\ntorch {b}")
+    if signed_zeros:
+        z = b == 0
+        sa, sb = np.signbit(a[z]), np.signbit(b[z])
+        assert np.array_equal(sa, sb), f"{what}: signs of zeros differ\nours  {a}\ntorch {b}"
+
+
+def assert_same_params_and_grads(ours, theirs, atol=None, rtol=None):
+    """Two modules: the same parameter names in the same order, close values, close gradients (or both None)."""
+    on, tn = list(ours.named_parameters()), list(theirs.named_parameters())
+    assert [n for n, _ in on] == [n for n, _ in tn]
+    for (name, a), (_, b) in zip(on, tn):
+        assert_close(a, b, atol, rtol, what=name)
+        assert (a.grad is None) == (b.grad is None), name
+        if b.grad is not None:
+            assert_close(a.grad, b.grad, atol, rtol, what=f"grad of {name}")
+
+
+def assert_same_history(ours, theirs, rtol, atol):
+    """Parameter values after each optimizer step (lists of NumPy arrays per step); atol is relative to the
+    largest |value| of torch's parameter (at least 1): maximize runs grow the parameters."""
+    assert len(ours) == len(theirs)
+    for step, (a, b) in enumerate(zip(ours, theirs)):
+        assert len(a) == len(b), f"step {step}"
+        for i, (p, q) in enumerate(zip(a, b)):
+            assert p.dtype == q.dtype, f"step {step}, parameter {i}"
+            scale = max(1.0, float(np.abs(q).max())) if q.size else 1.0
+            np.testing.assert_allclose(p, q, rtol=rtol, atol=atol * scale, err_msg=f"step {step}, parameter {i}")
+
+
+def assert_same_state(opt_f, opt_t, rtol=1e-5, atol=1e-6):
+    """Two optimizers: the same state_dict layout (indices, keys in torch's order, dtypes, step values, tensor
+    values within rtol and atol relative to the largest |value|) and the same param_groups."""
+    f, t = opt_f.state_dict(), opt_t.state_dict()
+    assert list(f) == list(t) == ["state", "param_groups"]
+    assert f["param_groups"] == t["param_groups"]
+    assert sorted(f["state"]) == sorted(t["state"])
+    for i, ts in t["state"].items():
+        fs = f["state"][i]
+        assert list(fs) == list(ts), f"state {i}: keys {list(fs)} != torch's {list(ts)}"
+        for key, value in ts.items():
+            ours = fs[key]
+            assert isinstance(ours, fastnn.Tensor) == isinstance(value, torch.Tensor), key
+            a, b = ours.numpy(), value.numpy()
+            assert (a.shape, a.dtype) == (b.shape, b.dtype), f"state {i} {key}"
+            if key == "step":
+                assert a == b
+            else:
+                scale = max(1.0, float(np.abs(b).max())) if b.size else 1.0
+                np.testing.assert_allclose(a, b, rtol=rtol, atol=atol * scale, err_msg=f"state {i} {key}")
 
 
 def make_leaves(arrays, grad=True):

@@ -160,6 +160,7 @@ def test_prelu_noncontiguous_and_gradcheck():
     assert y.grad_fn.name() == "PreluKernelBackward0"
 
 
+@pytest.mark.slow
 def test_prelu_module_training():
     torch.manual_seed(3)
     ref = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.PReLU(6), torch.nn.Linear(6, 3), torch.nn.PReLU())

@@ -326,6 +326,7 @@ def test_multihead_attention_matches_torch(ctor, fwd, shape, self_attention):
         assert_close(a.grad, b.grad, what="input grad")
 
 
+@pytest.mark.slow
 def test_multihead_attention_training_steps_with_dropout_zero():
     ours, theirs = _pair("MultiheadAttention", 8, 2, add_bias_kv=True, batch_first=True)
     opt_t = torch.optim.SGD(theirs.parameters(), lr=0.1)
@@ -527,6 +528,7 @@ def test_transformer_encoder_stack_and_nested_padding():
     _run_both(ours, theirs, [src], {"mask": np.triu(np.full((5, 5), -np.inf, dtype=np.float32), 1)}, train=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", ["TransformerEncoder", "Transformer"])
 def test_transformer_training_steps_match_torch(cls):
     """Several SGD steps with dropout=0.0: the losses and the parameters follow torch's. (Not Adam: it divides by

@@ -775,6 +775,7 @@ def test_in_place_on_leaf_requiring_grad():
 # deep graphs
 
 
+@pytest.mark.slow
 def test_deep_chain_backward_and_teardown():
     x = fastnn.ones(1, requires_grad=True)
     y = x
@@ -826,6 +827,7 @@ _DEEP_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_deep_graph_in_a_small_stack_subprocess():
     r = subprocess.run([sys.executable, "-c", _DEEP_SCRIPT], capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 0, f"return code {r.returncode}: {r.stderr[-2000:]}"

@@ -63,7 +63,7 @@ def test_tensor_register_hook(case):
             y.register_hook(lambda g: seen.append(g.clone()))
             (y * 5).sum().backward()
         else:  # one output of a multi-output op
-            a, b = t.unsqueeze(0).max(dim=1), None
+            a = t.unsqueeze(0).max(dim=1)
             v = a.values
             v.register_hook(lambda g: g * 7)
             (v * 2).sum().backward()

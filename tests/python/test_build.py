@@ -10,6 +10,7 @@ import pytest
 import fastnn
 
 
+@pytest.mark.slow
 def test_imports_after_torch_in_one_process():
     pytest.importorskip("torch")
     code = "import torch, fastnn; x = fastnn.ones(3) * 2; print(float(x.sum()), fastnn.get_num_threads() >= 1)"

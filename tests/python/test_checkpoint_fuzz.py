@@ -312,6 +312,7 @@ def _fuzz_child(workdir):
     print(json.dumps(report))
 
 
+@pytest.mark.slow
 def test_fuzz_load(tmp_path):
     proc = _run_child(f"import test_checkpoint_fuzz as t; t._fuzz_child({str(tmp_path)!r})", timeout=600)
     assert proc.returncode == 0, f"the fuzz child crashed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
@@ -329,6 +330,7 @@ def test_fuzz_load(tmp_path):
     assert cats["structure"]["loaded"] >= 1 and cats["foreign"]["loaded"] >= 4
 
 
+@pytest.mark.slow
 def test_corpus_cases_load_as_intended():
     """The crafted files that should load do load (so the rejections above are for the stated reason)."""
     ok = {name: blob for cat, name, blob, must_fail in corpus() if cat in ("structure", "foreign") and not must_fail}
@@ -343,6 +345,7 @@ def test_corpus_cases_load_as_intended():
     assert buf(ok["no_tensors"]) == {} and buf(ok["metadata_only"]) == {}
 
 
+@pytest.mark.slow
 def test_same_object_saves_to_the_same_bytes_in_every_process():
     """safetensors orders its metadata by a per-process random hash; save() fixes the order, so the
     fuzz corpus (and any checkpoint) is the same from one run to the next."""
@@ -404,6 +407,7 @@ def _check_target(path, allowed):
     return step
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and SIGKILL")
 def test_sigkill_during_save_never_damages_the_target(tmp_path):
     path = str(tmp_path / "target.pt")

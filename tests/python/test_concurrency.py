@@ -203,6 +203,7 @@ def _shared_parameter_child():
     print("OK")
 
 
+@pytest.mark.slow
 def test_concurrent_backward_into_a_shared_parameter_loses_nothing():
     proc = _run_child("import test_concurrency as t; t._shared_parameter_child()")
     assert proc.returncode == 0 and proc.stdout.strip() == "OK", proc.stderr[-3000:]
@@ -233,6 +234,7 @@ def _allocator_child():
     print("OK")
 
 
+@pytest.mark.slow
 def test_caching_allocator_from_several_threads():
     proc = _run_child("import test_concurrency as t; t._allocator_child()")
     assert proc.returncode == 0 and proc.stdout.strip() == "OK", (proc.returncode, proc.stderr[-3000:])
@@ -325,6 +327,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_set_num_threads_racing_conv2d_keeps_scratch_in_bounds():
     """conv2d sizes its per-thread scratch by the thread count and then runs with that same count: another
     thread's set_num_threads in between (ops release the GIL) can neither make a worker index past the
@@ -444,6 +447,7 @@ _GIL_NAMES = [
     "tensor_from_numpy"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="keeps the GIL (bindings/tensor.cpp); reported"))
     if n in GIL_HELD else n for n in _GIL_NAMES])
@@ -451,6 +455,7 @@ def test_gil_is_released_inside_op(gil_report, name):
     assert gil_report[name]["released"], f"{name} kept the GIL for {gil_report[name]['calls']} calls"
 
 
+@pytest.mark.slow
 def test_gil_check_can_fail(gil_report):
     """The controls hold the GIL: the helper never ran during them, so a 'released' above is real."""
     assert set(gil_report) == set(_GIL_NAMES) | {"control_python_loop", "control_tolist"}
@@ -550,6 +555,7 @@ def _interrupt_child():
     say("OK")
 
 
+@pytest.mark.slow
 def test_keyboard_interrupt_leaves_the_process_usable():
     proc = subprocess.Popen([sys.executable, "-c", "import test_concurrency as t; t._interrupt_child()"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())

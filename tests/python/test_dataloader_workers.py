@@ -16,6 +16,8 @@ import pytest
 import fastnn
 from fastnn.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset, get_worker_info
 
+pytestmark = pytest.mark.slow  # worker processes: seconds each to start and stop
+
 try:
     import torch
     import torch.utils.data as tdata

@@ -5,7 +5,7 @@ gradchecks, empty sizes, integer operands and torch's errors for malformed equat
 import fastnn
 import numpy as np
 import pytest
-from oracle import assert_close, check_op, gradcheck_op, torch
+from oracle import check_op, gradcheck_op, torch
 
 # (equation, operand shapes)
 EQUATIONS = [

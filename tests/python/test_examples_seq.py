@@ -18,6 +18,7 @@ def run_example(name, *args):
                           text=True, timeout=600, env=env)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["char_lstm.py", "tiny_gpt.py"])
 def test_example_trains(name):
     proc = run_example(name, "--steps", str(STEPS))

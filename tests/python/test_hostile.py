@@ -69,6 +69,7 @@ def _last_call(stdout):
     return calls[-1] if calls else "(no call started)"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("group", GROUPS)
 def test_hostile_calls(group):
     scale = float(os.environ.get("FASTNN_HYPOTHESIS_SCALE", "1"))
@@ -132,6 +133,7 @@ def test_none_where_a_tensor_is_required_is_a_type_error():
 
 
 # pybind11 would hand None over as a null pointer; the bindings' Tensor caster refuses it (cpp/bindings/common.h)
+@pytest.mark.slow
 @pytest.mark.parametrize("call", ["fastnn.Tensor.dim(None)", "fastnn.Tensor.__add__(None, 1)", "fastnn.Tensor(None)",
                                   "fastnn.max(None)", "fastnn.argmax(None)", "fastnn.Tensor.item(None)",
                                   "fastnn.Tensor.grad.__get__(None)", "fastnn.Tensor.add_(None, 1)",

@@ -9,7 +9,7 @@ import pytest
 
 import fastnn
 import fastnn.nn.functional as FF
-from oracle import assert_close, check_op, make_leaves, to_numpy, torch
+from oracle import assert_close, assert_same_params_and_grads, check_op, make_leaves, to_numpy, torch
 
 
 rng = np.random.default_rng(2024)
@@ -224,15 +224,6 @@ def bn_pair(cls_name, C, dtype=np.float32, **kw):
     state = {k: fastnn.tensor(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()}
     ours.load_state_dict(state)
     return ours, theirs
-
-
-def assert_same_params_and_grads(ours, theirs, atol=None, rtol=None):
-    for (n1, a), (n2, b) in zip(ours.named_parameters(), theirs.named_parameters()):
-        assert n1 == n2
-        assert_close(a, b, atol, rtol, what=n1)
-        assert (a.grad is None) == (b.grad is None), n1
-        if b.grad is not None:
-            assert_close(a.grad, b.grad, atol, rtol, what=f"grad of {n1}")
 
 
 def assert_same_buffers(ours, theirs, atol=None, rtol=None):

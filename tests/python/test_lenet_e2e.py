@@ -7,57 +7,11 @@ import pytest
 
 import fastnn
 from oracle import torch
+from models import convnet, lenet
 
 
 STEPS = 5
 TOL = 1e-5  # of each tensor's largest magnitude
-
-
-def lenet(m):
-    """The tutorial's Net, on fastnn or torch."""
-    nn, F = m.nn, m.nn.functional
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(16 * 5 * 5, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, input):
-            c1 = F.relu(self.conv1(input))
-            s2 = F.max_pool2d(c1, (2, 2))
-            c3 = F.relu(self.conv2(s2))
-            s4 = F.max_pool2d(c3, 2)
-            s4 = m.flatten(s4, 1)
-            f5 = F.relu(self.fc1(s4))
-            f6 = F.relu(self.fc2(f5))
-            return self.fc3(f6)
-
-    return Net()
-
-
-def convnet(m):
-    """Padding, stride, dilation, groups, a 1x1 convolution, both poolings, no-bias layers."""
-    nn = m.nn
-    return nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(8, 12, 3, stride=2, padding=2, dilation=2, groups=4),
-        nn.ReLU(),
-        nn.MaxPool2d(3, stride=2, padding=1),
-        nn.Conv2d(12, 16, 1, bias=False),
-        nn.ReLU(),
-        nn.Conv2d(16, 16, (3, 2), stride=(1, 2), padding=(1, 0), groups=2),
-        nn.ReLU(),
-        nn.AvgPool2d(2, ceil_mode=True),
-        nn.Flatten(),
-        nn.Linear(16 * 2 * 1, 20),
-        nn.ReLU(),
-        nn.Linear(20, 5, bias=False),
-    )
 
 
 def copy_from_torch(t_net, f_net):

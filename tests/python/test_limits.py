@@ -255,6 +255,7 @@ def test_machine_limit_is_what_allocations_are_checked_against():
         fastnn.empty(PHYS // 4 + 1)
 
 
+@pytest.mark.slow
 def test_offsets_beyond_2_31_are_exact():
     """A 2 GiB + 8 tensor (bool, in a child capped at 8 GiB): elements past 2**31 are addressed by
     indexing, slicing, views and gathers without int32 truncation."""

@@ -20,6 +20,8 @@ import pytest
 import fastnn
 from fastnn import _C
 
+pytestmark = pytest.mark.slow  # 20k training steps and garbage-collection loops
+
 STEPS = 20_000
 WARMUP = 1_000
 # A leak of one Tensor or Node per step shows in the counters (exact). Whatever else leaks, 20,000

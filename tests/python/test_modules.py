@@ -8,35 +8,11 @@ import pytest
 
 import fastnn
 from oracle import assert_close, torch
-
+from models import lenet
 
 
 def as_torch_text(text):
     return text.replace("torch.", "fastnn.")
-
-
-def lenet(m):
-    """The tutorial's LeNet, built on fastnn or torch."""
-    nn, F = m.nn, m.nn.functional
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(16 * 5 * 5, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            x = m.flatten(x, 1)
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            return self.fc3(x)
-
-    return Net()
 
 
 def nested(m):

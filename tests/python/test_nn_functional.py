@@ -1,7 +1,6 @@
 """nn.functional against PyTorch: conv2d, pooling, linear, softmax, losses (values and gradients),
 float64 gradchecks of every backward node, zero-size batches and argument errors."""
 
-import math
 
 import numpy as np
 import pytest

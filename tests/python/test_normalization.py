@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from oracle import assert_close, check_op, layout_input, make_leaves, to_numpy, torch
+from oracle import assert_close, assert_same_params_and_grads, check_op, layout_input, make_leaves, to_numpy, torch
 
 rng = np.random.default_rng(1234)
 
@@ -23,16 +23,6 @@ def _lib_f(lib):
 def copy_params(ours, theirs):
     """fastnn module `ours` takes torch module `theirs`'s state (names and shapes must match)."""
     ours.load_state_dict({k: fastnn.tensor(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()})
-
-
-def assert_same_params_and_grads(ours, theirs, atol=None, rtol=None):
-    on, tn = list(ours.named_parameters()), list(theirs.named_parameters())
-    assert [n for n, _ in on] == [n for n, _ in tn]
-    for (name, a), (_, b) in zip(on, tn):
-        assert_close(a, b, atol, rtol, what=name)
-        assert (a.grad is None) == (b.grad is None), name
-        if b.grad is not None:
-            assert_close(a.grad, b.grad, atol, rtol, what=f"grad of {name}")
 
 
 def run_optimizer_steps(ours, theirs, shape, opt_name, steps=4, dtype=np.float32, same_node=True, **opt_kw):

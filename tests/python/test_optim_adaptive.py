@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from oracle import make_model, torch
+from oracle import assert_same_history, assert_same_state, make_model, torch
 
 
 STEPS = 20
@@ -55,38 +55,8 @@ def run(m, cls, options, spec=None, dtype=None, steps=STEPS, start=0, net=None, 
     return history, opt, net
 
 
-def assert_same_history(ours, theirs, rtol, atol):
-    assert len(ours) == len(theirs)
-    for step, (a, b) in enumerate(zip(ours, theirs)):
-        for i, (p, q) in enumerate(zip(a, b)):
-            assert p.dtype == q.dtype
-            scale = max(1.0, float(np.abs(q).max()))  # maximize runs grow the parameters
-            np.testing.assert_allclose(p, q, rtol=rtol, atol=atol * scale, err_msg=f"step {step}, parameter {i}")
-
-
 def tol(dtype):
     return (1e-5, 1e-6) if dtype == torch.float32 else (1e-11, 1e-12)
-
-
-def assert_same_state(opt_f, opt_t, rtol=1e-5, atol=1e-6):
-    """Same state_dict layout (indices, keys in order, step values, tensor values) and param_groups."""
-    f, t = opt_f.state_dict(), opt_t.state_dict()
-    assert list(f) == list(t) == ["state", "param_groups"]
-    assert f["param_groups"] == t["param_groups"]
-    assert sorted(f["state"]) == sorted(t["state"])
-    for i, ts in t["state"].items():
-        fs = f["state"][i]
-        assert list(fs) == list(ts), f"state {i}: keys {list(fs)} != torch's {list(ts)}"
-        for key, value in ts.items():
-            ours = fs[key]
-            assert isinstance(ours, fastnn.Tensor) == isinstance(value, torch.Tensor), key
-            a, b = ours.numpy(), value.numpy()
-            assert (a.shape, a.dtype) == (b.shape, b.dtype), f"state {i} {key}"
-            if key == "step":
-                assert a == b
-            else:
-                scale = max(1.0, float(np.abs(b).max())) if b.size else 1.0
-                np.testing.assert_allclose(a, b, rtol=rtol, atol=atol * scale, err_msg=f"state {i} {key}")
 
 
 # ---------------------------------------------------------------------------------------------

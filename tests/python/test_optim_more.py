@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from oracle import make_model, torch
+from oracle import assert_same_history, assert_same_state, make_model, torch
 
 STEPS = 12
 DATA = np.random.default_rng(7).standard_normal((2 * STEPS, 6, 4))
@@ -34,33 +34,6 @@ def train(m, net, opt, start, steps, dtype):
 
 def tol(dtype):
     return (1e-6, 1e-6) if dtype == torch.float32 else (1e-12, 1e-12)
-
-
-def assert_same_history(ours, theirs, rtol, atol):
-    assert len(ours) == len(theirs)
-    for step, (a, b) in enumerate(zip(ours, theirs)):
-        for i, (p, q) in enumerate(zip(a, b)):
-            assert p.dtype == q.dtype
-            np.testing.assert_allclose(p, q, rtol=rtol, atol=atol * max(1.0, float(np.abs(q).max())),
-                                       err_msg=f"step {step}, parameter {i}")
-
-
-def assert_same_state(opt_f, opt_t, rtol, atol):
-    """Same state_dict layout (indices, keys in torch's order, dtypes, step values, tensor values), same groups."""
-    f, t = opt_f.state_dict(), opt_t.state_dict()
-    assert f["param_groups"] == t["param_groups"]
-    assert sorted(f["state"]) == sorted(t["state"])
-    for i, ts in t["state"].items():
-        fs = f["state"][i]
-        assert list(fs) == list(ts), f"state {i}: keys {list(fs)} != torch's {list(ts)}"
-        for key, value in ts.items():
-            a, b = fs[key].numpy(), value.numpy()
-            assert (a.shape, a.dtype) == (b.shape, b.dtype), f"state {i} {key}"
-            if key == "step":
-                assert a == b
-            else:
-                np.testing.assert_allclose(a, b, rtol=rtol, atol=atol * max(1.0, float(np.abs(b).max())),
-                                           err_msg=f"state {i} {key}")
 
 
 CASES = [

@@ -15,6 +15,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every program under torch and under fastnn, in child processes
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = sorted(glob.glob(os.path.join(HERE, "programs", "p[0-9]*.py")))
 RUNNER = os.path.join(HERE, "programs", "run_batch.py")

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from oracle import DTYPES, make_leaves, to_numpy, torch
+from oracle import DTYPES, assert_close, make_leaves, to_numpy, torch
 
 TF = torch.nn.functional
 FLOAT_DTYPES = [np.dtype(np.float32), np.dtype(np.float64)]
@@ -158,51 +158,6 @@ float_dtypes = st.sampled_from(FLOAT_DTYPES)
 # comparison
 
 
-def _ulp_tolerance(dtype):
-    """(rtol, atol) for one correctly rounded-ish operation: a few ulps, and denormal-sized absolute slack."""
-    info = np.finfo(dtype)
-    return 8 * float(info.eps), 4 * float(info.tiny)
-
-
-def assert_matches(ours, theirs, what="value", rtol=None, atol=None, signed_zeros=False, overflow_slack=False):
-    """Same shape and dtype; nan where torch has nan; the same infinities; |ours - theirs| <= atol + rtol*|theirs|
-    elementwise (atol may be an array); where torch gives an exact zero and `signed_zeros`, the same sign.
-    `overflow_slack`: an infinity may meet a finite value within a factor 64 of the largest float (a gradient
-    formula whose intermediate overflows in one library's order of operations and not in the other's)."""
-    a, b = to_numpy(ours), to_numpy(theirs)
-    assert a.shape == b.shape, f"{what}: shape {a.shape} != torch's {b.shape}"
-    assert a.dtype == b.dtype, f"{what}: dtype {a.dtype} != torch's {b.dtype}"
-    if a.dtype.kind in "biu":
-        np.testing.assert_array_equal(a, b, err_msg=what)
-        return
-    r0, a0 = _ulp_tolerance(a.dtype)
-    rtol = r0 if rtol is None else rtol
-    atol = a0 if atol is None else np.maximum(atol, a0)
-    if np.isinf(atol).any():
-        # where the sum of |terms| overflows, inf or nan (+inf + -inf) depends on the order of the sum: both
-        # must only be non-finite there
-        over = np.broadcast_to(np.isinf(atol), a.shape) & ~np.isfinite(a) & ~np.isfinite(b)
-        a, b = np.where(over, 0, a), np.where(over, 0, b)
-    nan_a, nan_b = np.isnan(a), np.isnan(b)
-    assert np.array_equal(nan_a, nan_b), f"{what}: nan at {np.argwhere(nan_a != nan_b).tolist()}\nours  {a}\ntorch {b}"
-    inf_b = np.isinf(b)
-    if overflow_slack:
-        near = float(np.finfo(a.dtype).max) / 64
-        inf_b = inf_b & ~(np.isfinite(a) & (np.abs(a) > near))
-        inf_b = inf_b | (np.isinf(a) & np.isfinite(b) & (np.abs(b) > near))
-        inf_b &= ~(np.isinf(a) != np.isinf(b))
-    assert np.array_equal(a[inf_b], b[inf_b]), f"{what}: infinities differ\nours  {a}\ntorch {b}"
-    with np.errstate(invalid="ignore", over="ignore"):
-        err = np.abs(a.astype(np.float64) - b.astype(np.float64))
-        bad = ~(nan_b | inf_b) & ~(err <= atol + rtol * np.abs(b.astype(np.float64)))
-    assert not bad.any(), (f"{what}: {bad.sum()} values differ, e.g. at {np.argwhere(bad)[0].tolist()}"
-                           f"\nours  {a}\ntorch {b}")
-    if signed_zeros:
-        z = b == 0
-        sa, sb = np.signbit(a[z]), np.signbit(b[z])
-        assert np.array_equal(sa, sb), f"{what}: signs of zeros differ\nours  {a}\ntorch {b}"
-
-
 def _call(fn, args):
     try:
         return fn(*args), None
@@ -260,9 +215,9 @@ def check(fn, arrays, preps=None, grad=True, compare=None, bound=None, grad_scal
         if compare:
             compare(a, b, f"output {i}")
         elif out_tol[i] is not None and b.dtype.is_floating_point:
-            assert_matches(a, b, f"output {i}", atol=4 * (terms + 2) * _eps(to_numpy(b)) * out_tol[i])
+            assert_close(a, b, what=f"output {i}", ulps=True, atol=4 * (terms + 2) * _eps(to_numpy(b)) * out_tol[i])
         else:
-            assert_matches(a, b, f"output {i}")
+            assert_close(a, b, what=f"output {i}", ulps=True)
     diff = [(i, a, b) for i, (a, b) in enumerate(zip(f_outs, t_outs)) if b.requires_grad]
     if not (grad and diff):
         return f_out, t_out
@@ -286,7 +241,8 @@ def check(fn, arrays, preps=None, grad=True, compare=None, bound=None, grad_scal
         atol = grad_atol * g_max
         if scale[i] is not None:
             atol = atol + 4 * (terms + 2) * _eps(arrays[i]) * scale[i]
-        assert_matches(a.grad, b.grad, f"grad of input {i}", atol=atol, rtol=grad_rtol, overflow_slack=True)
+        assert_close(a.grad, b.grad, what=f"grad of input {i}", ulps=True, atol=atol, rtol=grad_rtol,
+                     overflow_slack=True)
     return f_out, t_out
 
 
@@ -380,16 +336,18 @@ def _bool_unary_refusal(dtype):
 EXACT_UNARY = {"neg", "abs", "relu", "F.relu", "module.abs", "clamp"}
 
 
+@pytest.mark.slow
 @examples(60)
 @given(name=st.sampled_from(sorted(UNARY)), shape=shapes, dtype=dtypes, data=st.data())
 def test_unary(name, shape, dtype, data):
     arr, prep = data.draw(inputs(shape, dtype))
     # gradients like g * (1 - y * y) cancel: their rounding is a few ulps of |g|, not of the result
-    check(UNARY[name], [arr], prep, compare=lambda a, b, w: assert_matches(
-        a, b, w, signed_zeros=name in EXACT_UNARY), refused_by_fastnn=_bool_unary_refusal(dtype),
+    check(UNARY[name], [arr], prep, compare=lambda a, b, w: assert_close(
+        a, b, what=w, ulps=True, signed_zeros=name in EXACT_UNARY), refused_by_fastnn=_bool_unary_refusal(dtype),
         grad_atol=8 * float(np.finfo(dtype).eps) if dtype.kind == "f" else 0.0)
 
 
+@pytest.mark.slow
 @examples(40)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_clamp(shape, dtype, data):
@@ -401,6 +359,7 @@ def test_clamp(shape, dtype, data):
     check(lambda x: getattr(x, method)(lo, hi), [arr], prep, refused_by_fastnn=_bool_unary_refusal(dtype))
 
 
+@pytest.mark.slow
 @examples(40)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_pow_scalar_exponent(shape, dtype, data):
@@ -419,6 +378,7 @@ ACTIVATIONS = {
 }
 
 
+@pytest.mark.slow
 @examples(50)
 @given(name=st.sampled_from(sorted(ACTIVATIONS)), shape=shapes, dtype=float_dtypes,
        slope=st.sampled_from([0.01, 0.2, -0.5, 0.0, 1.0]), data=st.data())
@@ -433,7 +393,7 @@ def test_activations(name, shape, dtype, slope, data):
     atol = 8 * float(np.finfo(dtype).eps) * x if name.startswith("gelu") else None
     check(lambda v: ACTIVATIONS[name](v, slope), [arr], prep,
           grad_atol=(1e-4 if dtype == np.float32 else 1e-12) if name.startswith("gelu") else 0.0,
-          compare=lambda a, b, w: assert_matches(a, b, w, atol=atol if w.startswith("output") else None,
+          compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, atol=atol if w.startswith("output") else None,
                                                  signed_zeros=not name.startswith("gelu")))
 
 
@@ -474,6 +434,7 @@ def _binary_grad(name, *dtypes_):
     return not (name == "pow" and (np.dtype(np.bool_) in kinds or len(kinds & set(FLOAT_DTYPES)) == 2))
 
 
+@pytest.mark.slow
 @examples(80)
 @given(name=st.sampled_from(sorted(BINARY)), data=st.data(),
        bshapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=3),
@@ -491,6 +452,7 @@ scalars = st.one_of(st.integers(-3, 3), st.booleans(), st.floats(width=32),
                     st.sampled_from([0.5, -0.0, 2.0, 1e30, 1e-30]))
 
 
+@pytest.mark.slow
 @examples(60)
 @given(name=st.sampled_from(sorted(BINARY)), shape=shapes, dtype=dtypes, scalar=scalars, reflected=st.booleans(),
        zero_dim=st.booleans(), data=st.data())
@@ -533,6 +495,7 @@ def dims_for(draw, ndim, allow_tuple=True, allow_none=True):
     return draw(st.one_of(*choices))
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_sum_mean(shape, dtype, data):
@@ -556,6 +519,7 @@ def test_sum_mean(shape, dtype, data):
     check(fn, [arr], prep, bound=fn)
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_max_min_arg(shape, dtype, data):
@@ -595,6 +559,7 @@ def _gemm_inputs(data, shapes_, dtype, subnormals=False):
 sizes = st.integers(0, 4)
 
 
+@pytest.mark.slow
 @examples(80)
 @given(dtype=float_dtypes, n=sizes, k=sizes, m=sizes, b=sizes, data=st.data())
 def test_mm_bmm(dtype, n, k, m, b, data):
@@ -619,7 +584,7 @@ def test_gemm_keeps_denormals(dtype, n, k, m, data):
     ta, tb = [p(torch, x) if p else x for p, x in zip(preps, theirs)]
     want = (ta.unsqueeze(2) * tb.unsqueeze(0)).sum(1)
     bound = (ta.double().abs().unsqueeze(2) * tb.double().abs().unsqueeze(0)).sum(1)
-    assert_matches(a.mm(b), want, atol=4 * (k + 2) * float(np.finfo(dtype).eps) * _finite_scale(bound))
+    assert_close(a.mm(b), want, ulps=True, atol=4 * (k + 2) * float(np.finfo(dtype).eps) * _finite_scale(bound))
 
 
 @st.composite
@@ -632,6 +597,7 @@ def matmul_shapes(draw):
     return a, b
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, ab=matmul_shapes(), data=st.data())
 def test_matmul_broadcast(dtype, ab, data):
@@ -640,6 +606,7 @@ def test_matmul_broadcast(dtype, ab, data):
     check(fn, arrays, preps, bound=fn)
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, n=sizes, k=sizes, m=sizes, data=st.data())
 def test_addmm_linear(dtype, n, k, m, data):
@@ -768,6 +735,7 @@ def _same_layout(a, b, what):
         assert [a.stride()[i] for i in big] == [b.stride()[i] for i in big], f"{what}: strides {a.stride()} vs {b.stride()}"
 
 
+@pytest.mark.slow
 @examples(80)
 @given(shape=shapes, dtype=dtypes, data=st.data())
 def test_view_chains(shape, dtype, data):
@@ -784,7 +752,8 @@ def test_view_chains(shape, dtype, data):
         return x
 
     out = check(fn, [arr], prep, bound=fn if dtype.kind == "f" else None,
-                compare=lambda a, b, w: (assert_matches(a, b, w, signed_zeros=True), _same_layout(a, b, w)))
+                compare=lambda a, b, w: (assert_close(a, b, what=w, ulps=True, signed_zeros=True),
+                                         _same_layout(a, b, w)))
     if out is not None:
         assert tuple(out[0].shape) == tuple(out[1].shape)
 
@@ -793,6 +762,7 @@ def test_view_chains(shape, dtype, data):
 # softmax, log_softmax
 
 
+@pytest.mark.slow
 @examples(50)
 @given(shape=shapes, dtype=float_dtypes, log=st.booleans(), data=st.data())
 def test_softmax(shape, dtype, log, data):
@@ -814,7 +784,7 @@ def test_softmax(shape, dtype, log, data):
     else:
         atol = 16 * eps * (np.abs(np.nan_to_num(x)) + 4) if log else None
     check(fn, [arr], prep, grad_scale=None, grad_atol=64 * eps,
-          compare=lambda a, b, w: assert_matches(a, b, w, atol=atol, rtol=16 * eps))
+          compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, atol=atol, rtol=16 * eps))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -837,6 +807,7 @@ def _loss_bound(per_element, reduction):
     return bound
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=shapes, dtype=float_dtypes, reduction=reductions, data=st.data())
 def test_regression_losses(shape, dtype, reduction, data):
@@ -854,6 +825,7 @@ def test_regression_losses(shape, dtype, reduction, data):
     check(fn, [x, t], [px, pt], bound=_loss_bound(per, reduction))
 
 
+@pytest.mark.slow
 @examples(50)
 @given(shape=shapes, dtype=float_dtypes, reduction=reductions, data=st.data())
 def test_binary_cross_entropy(shape, dtype, reduction, data):
@@ -916,6 +888,7 @@ def classification(draw, dtype):
     return x, px, t, c
 
 
+@pytest.mark.slow
 @examples(60)
 @given(dtype=float_dtypes, reduction=reductions, data=st.data())
 def test_nll_cross_entropy(dtype, reduction, data):
@@ -978,6 +951,7 @@ def conv_case(draw, dtype):
     return arrays, preps, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, data=st.data())
 def test_conv2d(dtype, data):
@@ -1000,6 +974,7 @@ def pool_input(draw, dtype, **kw):
 pairs = lambda lo, hi: st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, data=st.data())
 def test_max_pool2d(dtype, data):
@@ -1021,7 +996,7 @@ def test_max_pool2d(dtype, data):
     # values are copies (exact, nan and ties included); gradients land on the max (first in a tie), summed
     # where windows overlap or the layout is expanded (in any order: a few ulps of the output gradient)
     check(fn, [x], px, grad=grad, grad_scale=None, grad_atol=64 * float(np.finfo(dtype).eps),
-          compare=lambda a, b, w: assert_matches(a, b, w, signed_zeros=True))
+          compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, signed_zeros=True))
 
 
 def _all_padding_window(n, k, s, p, d):
@@ -1030,6 +1005,7 @@ def _all_padding_window(n, k, s, p, d):
                if o * s - p < n + p)
 
 
+@pytest.mark.slow
 @examples(50)
 @given(dtype=float_dtypes, data=st.data())
 def test_avg_pool2d(dtype, data):
@@ -1046,6 +1022,7 @@ def test_avg_pool2d(dtype, data):
     check(fn, [x], px, bound=fn)
 
 
+@pytest.mark.slow
 @examples(40)
 @given(dtype=float_dtypes, data=st.data())
 def test_adaptive_avg_pool2d(dtype, data):
@@ -1085,13 +1062,14 @@ def test_cat_stack(shape, data):
     def fn(*xs):
         return getattr(lib_of(xs[0]), name)(list(xs), dim)
 
-    check(fn, arrays, preps, bound=fn, compare=lambda a, b, w: assert_matches(a, b, w, signed_zeros=True))
+    check(fn, arrays, preps, bound=fn, compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, signed_zeros=True))
 
 
 # ---------------------------------------------------------------------------------------------
 # in-place ops on views of a base (strided writes; `other` may alias the base)
 
 
+@pytest.mark.slow
 @examples(60)
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3), dtype=dtypes, data=st.data())
 def test_inplace_on_views(shape, dtype, data):
@@ -1142,7 +1120,7 @@ def test_inplace_on_views(shape, dtype, data):
         "not supported for this dtype, got bool" in str(f_err) or \
         "[setitem] cannot assign a float64 number to a int64 tensor" in str(f_err), repr(f_err)
     if f_err is None:
-        assert_matches(f_out, t_out, "base after the write", signed_zeros=True)
+        assert_close(f_out, t_out, what="base after the write", ulps=True, signed_zeros=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1288,7 +1266,7 @@ def test_inplace_op_computes_in_the_promoted_dtype():
             ours, theirs = fastnn.tensor(x), torch.tensor(x)
             getattr(ours, op)(fastnn.tensor(y, dtype=fastnn.float64))
             getattr(theirs, op)(torch.tensor(y, dtype=torch.float64))
-            assert_matches(ours, theirs, op, signed_zeros=True)
+            assert_close(ours, theirs, what=op, ulps=True, signed_zeros=True)
 
 
 def test_conv2d_same_padding_with_an_even_kernel():

@@ -35,6 +35,7 @@ def test_quick_example_prints_what_the_readme_says(tmp_path, monkeypatch):
     assert re.match(r"tensor\(2\.\d{4}, grad_fn=<NllLossBackward0>\) <NllLossBackward0 object at 0x[0-9a-f]+>", out), out
 
 
+@pytest.mark.slow
 def test_training_script_trains_and_saves(tmp_path, monkeypatch):
     pytest.importorskip("sklearn", reason="the Digits dataset ships with scikit-learn")
     block = next(b for b in python_blocks() if "DataLoader" in b)

@@ -517,6 +517,7 @@ def lstm_training(threads, steps=3):
     return [p.detach().numpy().tobytes() for p in params], losses
 
 
+@pytest.mark.slow
 def test_lstm_training_bitwise_identical_across_thread_counts():
     before = fastnn.get_num_threads()
     try:

@@ -302,6 +302,7 @@ def test_truncated_files_raise(tmp_path, good_file):
         _check_bad(bad)
 
 
+@pytest.mark.slow
 def test_every_flipped_byte_is_detected(tmp_path, good_file):
     data = bytearray(good_file.read_bytes())
     bad = tmp_path / "flipped.pt"

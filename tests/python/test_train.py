@@ -19,6 +19,7 @@ def run(tmp_path, name, *extra):
     return train.main(args), ckpt
 
 
+@pytest.mark.slow
 def test_default_run_reaches_97_percent_on_digits(tmp_path, capsys):
     (net, history), ckpt = run(tmp_path, "default")
     assert len(history["test_acc"]) == 20
@@ -29,6 +30,7 @@ def test_default_run_reaches_97_percent_on_digits(tmp_path, capsys):
     assert os.path.exists(ckpt / "epoch_20.safetensors") and os.path.exists(ckpt / "last.safetensors")
 
 
+@pytest.mark.slow
 def test_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path):
     (full, full_hist), _ = run(tmp_path, "full", "--epochs", "3", "--seed", "5")
     (_, _), ckpt = run(tmp_path, "part", "--epochs", "1", "--seed", "5")
@@ -41,6 +43,7 @@ def test_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path):
     assert full_hist == resumed_hist
 
 
+@pytest.mark.slow
 def test_checkpoint_holds_model_optimizer_and_data_order(tmp_path):
     (net, _), ckpt = run(tmp_path, "ck", "--epochs", "1", "--optimizer", "adam", "--lr", "0.001")
     state = fastnn.load(ckpt / "last.safetensors")
