@@ -269,6 +269,8 @@ def run(args):
     if args.plot_graph:
         save_graph(net, criterion, train_set, args.plot_graph)
     os.makedirs(args.checkpoint_dir, exist_ok=True)
+    if args.progress_bar:
+        from tqdm import tqdm
 
     samples = 0
     train_time = 0.0
@@ -277,8 +279,6 @@ def run(args):
         total_loss, batches = 0.0, 0
         bar = None
         if args.progress_bar:
-            from tqdm import tqdm
-
             bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
                        file=sys.stdout)
         for images, labels in bar if bar is not None else train_loader:
