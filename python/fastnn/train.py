@@ -215,12 +215,22 @@ def check_args(args):
         check_output_path("--plot-graph", args.plot_graph, ["svg", "png"])
     if args.resume and not os.path.isfile(args.resume):
         fail(f"--resume {args.resume}: no such file")
-    existing = args.checkpoint_dir
+    check_folder("--checkpoint-dir", args.checkpoint_dir)
+    if args.dataset == "digits" and (args.data_dir or args.download):
+        fail(f"{'--data-dir' if args.data_dir else '--download'} is for --dataset mnist or fashion-mnist "
+             "(the digits ship with scikit-learn)")
+    if args.data_dir and args.download:
+        check_folder("--data-dir", args.data_dir)
+
+
+def check_folder(flag, path):
+    """A folder that exists and can be written, or that can be created (checked without creating it)."""
+    existing = path
     while existing and not os.path.exists(existing):
         existing = os.path.dirname(existing.rstrip(os.sep))
     existing = existing or "."
     if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-        fail(f"--checkpoint-dir {args.checkpoint_dir}: cannot write there ({existing} is not a writable folder)")
+        fail(f"{flag} {path}: cannot write there ({existing} is not a writable folder)")
 
 
 def load_checkpoint(args):
