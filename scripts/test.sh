@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f /usr/include/gtest/gtest.h ]; then
-  apt-get update -qq && apt-get install -y -qq libgtest-dev
+if [ ! -f /usr/include/gtest/gtest.h ] || ! command -v dot >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq libgtest-dev graphviz  # GoogleTest; Graphviz's dot for make_dot
 fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
+python -m pip install -q --disable-pip-version-check graphviz
 
 # Style first (seconds, before a build of minutes): clang-format, ruff lint and format check (scripts/format.sh fixes).
 python -m pip install -q --disable-pip-version-check $(bash scripts/lint.sh --requirements)

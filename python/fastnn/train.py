@@ -6,11 +6,14 @@
 
 Every epoch prints train/test accuracy and writes a checkpoint (model, optimizer, data-order
 generator, history) with fastnn.save; --resume continues bitwise-identically to an uninterrupted run.
-The run ends with a PNG of the curves and a one-line summary.
+The run ends with a PNG of the curves and a one-line summary. Mistakes on the command line are
+one-line errors naming the flag (exit code 2), found before anything is trained or written.
 """
 
 import argparse
+import math
 import os
+import shutil
 import sys
 import time
 
@@ -41,6 +44,12 @@ class LeNet(nn.Module):
         return self.fc3(x)
 
 
+def fail(message, code=2):
+    """Ends the command with a one-line error (exit code 2: a mistake on the command line)."""
+    sys.stderr.write(f"fastnn-train: error: {message}\n")
+    raise SystemExit(code)
+
+
 def load_data(args):
     """(train set, test set) of 1x32x32 float images and int labels."""
     from fastnn import datasets
@@ -50,8 +59,34 @@ def load_data(args):
     cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[args.dataset]
     transform = datasets.transforms.Compose([datasets.transforms.ToTensor(), datasets.transforms.Pad(2)])
     root = args.data_dir or os.path.join(os.path.expanduser("~"), ".cache", "fastnn")
-    return (cls(root, train=True, download=args.download, transform=transform),
-            cls(root, train=False, download=args.download, transform=transform))
+    new_dirs = missing_dirs(os.path.join(root, cls.__name__, "raw"))
+    try:
+        return (cls(root, train=True, download=args.download, transform=transform),
+                cls(root, train=False, download=args.download, transform=transform))
+    except (RuntimeError, ValueError, OSError) as e:
+        for d in new_dirs:  # a failed download leaves no empty folders behind
+            if os.path.isdir(d) and not os.listdir(d):
+                os.rmdir(d)
+        if args.download:
+            fail(str(e), code=1)  # not a mistake on the command line: the network or the mirrors failed
+        if isinstance(e, RuntimeError):
+            raw = os.path.join(root, cls.__name__, "raw")
+            fail(f"--dataset {args.dataset}: no {cls.__name__} files in {root} or {raw}; "
+                 "pass --download to fetch them, or --data-dir DIR where they are")
+        fail(f"--data-dir {root}: {e}")
+
+
+def missing_dirs(path):
+    """The folders on the way to `path` that do not exist yet, deepest first."""
+    dirs = []
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        dirs.append(path)
+        path = os.path.dirname(path)
+    return dirs
+
+
+DEFAULT_LR = {"sgd": 0.02, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
 
 
 def make_optimizer(name, params, lr):
@@ -71,7 +106,7 @@ def accuracy(net, loader):
     return correct / max(total, 1)
 
 
-def save_plot(history, path):
+def save_plot(history, path, title):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,8 +115,9 @@ def save_plot(history, path):
 
     epochs = range(1, len(history["loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig.suptitle(title)
     ax1.plot(epochs, history["loss"], marker="o")
-    ax1.set(title="training loss", xlabel="epoch", ylabel="cross-entropy")
+    ax1.set(title="training loss", xlabel="epoch", ylabel="cross-entropy (log scale)", yscale="log")
     ax2.plot(epochs, history["train_acc"], marker="o", label="train")
     ax2.plot(epochs, history["test_acc"], marker="o", label="test")
     ax2.set(title="accuracy", xlabel="epoch", ylabel="accuracy")
@@ -93,26 +129,130 @@ def save_plot(history, path):
     plt.close(fig)
 
 
+def save_graph(net, criterion, train_set, path):
+    """Draws the autograd graph of one batch's loss (fastnn.utils.viz.make_dot) as SVG or PNG."""
+    from fastnn.utils.viz import make_dot
+
+    images, labels = next(iter(DataLoader(train_set, batch_size=2)))
+    dot = make_dot(criterion(net(images), labels), params=dict(net.named_parameters()))
+    with open(path, "wb") as f:
+        f.write(dot.pipe(format=os.path.splitext(path)[1][1:].lower()))
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        fail(message)
+
+
+def positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0 or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a positive {'integer' if kind is int else 'number'}, "
+                                             f"got {text!r}")
+        return value
+    return parse
+
+
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="fastnn-train", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="fastnn-train", description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion-mnist"], default="digits")
     p.add_argument("--data-dir", default=None, help="where MNIST/FashionMNIST files are (or are downloaded to)")
     p.add_argument("--download", action="store_true", help="download MNIST/FashionMNIST if missing")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.02)
+    p.add_argument("--epochs", type=positive(int), default=20)
+    p.add_argument("--batch-size", type=positive(int), default=32)
+    p.add_argument("--lr", type=positive(float), default=None,
+                   help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"], default="sgd")
-    p.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    p.add_argument("--threads", type=positive(int), default=None, help="OpenMP threads (default: all cores)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", default="checkpoints")
     p.add_argument("--resume", default=None, help="a checkpoint written by an earlier run")
-    p.add_argument("--plot", default="training_curves.png")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
-    return p.parse_args(argv)
+    p.add_argument("--plot", default="training_curves.png", help="the curves' image (PNG, SVG, PDF, ...; '' for none)")
+    p.add_argument("--plot-graph", default=None, metavar="PATH", help="draw the autograd graph as SVG or PNG")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only on a terminal)")
+    args = p.parse_args(argv)
+    args.progress_bar = not args.no_progress and sys.stdout.isatty()
+    if args.lr is None:
+        args.lr = DEFAULT_LR[args.optimizer]
+    check_args(args)
+    return args
+
+
+def needs(module, flag, hint):
+    try:
+        __import__(module)
+    except ImportError:
+        fail(f"{flag} needs {module} (pip install {module}){hint}")
+
+
+def check_output_path(flag, path, extensions):
+    ext = os.path.splitext(path)[1][1:].lower()
+    if ext not in extensions:
+        fail(f"{flag} {path}: unknown image type {repr(ext) if ext else '(no extension)'}; use one of "
+             + ", ".join("." + e for e in extensions))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        fail(f"{flag} {path}: folder {folder} does not exist")
+
+
+def check_args(args):
+    """Every mistake on the command line is found here, before data is read or anything is written."""
+    if args.progress_bar:
+        needs("tqdm", "the progress bar", " or --no-progress")
+    if args.plot:
+        needs("matplotlib", "--plot", ", or --plot '' for no plot")
+        from matplotlib.figure import Figure
+
+        check_output_path("--plot", args.plot, sorted(Figure().canvas.get_supported_filetypes()))
+    if args.plot_graph:
+        needs("graphviz", "--plot-graph", "")
+        if shutil.which("dot") is None:
+            fail("--plot-graph needs Graphviz's dot program (e.g. apt-get install graphviz)")
+        check_output_path("--plot-graph", args.plot_graph, ["svg", "png"])
+    if args.resume and not os.path.isfile(args.resume):
+        fail(f"--resume {args.resume}: no such file")
+    check_folder("--checkpoint-dir", args.checkpoint_dir)
+    if args.dataset == "digits" and (args.data_dir or args.download):
+        fail(f"{'--data-dir' if args.data_dir else '--download'} is for --dataset mnist or fashion-mnist "
+             "(the digits ship with scikit-learn)")
+    if args.data_dir and args.download:
+        check_folder("--data-dir", args.data_dir)
+
+
+def check_folder(flag, path):
+    """A folder that exists and can be written, or that can be created (checked without creating it)."""
+    existing = path
+    while existing and not os.path.exists(existing):
+        existing = os.path.dirname(existing.rstrip(os.sep))
+    existing = existing or "."
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        fail(f"{flag} {path}: cannot write there ({existing} is not a writable folder)")
+
+
+def load_checkpoint(args):
+    try:
+        ckpt = torch.load(args.resume)
+    except (ValueError, OSError) as e:
+        fail(f"--resume {args.resume}: {e}")
+    if not isinstance(ckpt, dict) or not {"model", "optimizer", "data_order", "history", "epoch"} <= ckpt.keys():
+        fail(f"--resume {args.resume}: not a checkpoint written by fastnn-train")
+    trained_with = ckpt.get("args", {}).get("optimizer", args.optimizer)
+    if trained_with != args.optimizer:
+        fail(f"--resume {args.resume}: the checkpoint was trained with --optimizer {trained_with}")
+    return ckpt
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    run(parse_args(argv))
+    return 0
+
+
+def run(args):
+    """Trains as the parsed arguments say; returns (model, history)."""
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -129,24 +269,29 @@ def main(argv=None):
     history = {"loss": [], "train_acc": [], "test_acc": []}
     first_epoch = 0
     if args.resume:
-        ckpt = torch.load(args.resume)
+        ckpt = load_checkpoint(args)
         net.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         order.set_state(ckpt["data_order"])
         history, first_epoch = ckpt["history"], ckpt["epoch"]
         print(f"resumed from {args.resume} after epoch {first_epoch}")
 
+    if args.plot_graph:
+        save_graph(net, criterion, train_set, args.plot_graph)
     os.makedirs(args.checkpoint_dir, exist_ok=True)
-    from tqdm import tqdm
+    if args.progress_bar:
+        from tqdm import tqdm
 
     samples = 0
     train_time = 0.0
     for epoch in range(first_epoch, args.epochs):
         t0 = time.perf_counter()
         total_loss, batches = 0.0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
-                   disable=args.no_progress, file=sys.stdout)
-        for images, labels in bar:
+        bar = None
+        if args.progress_bar:
+            bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
+                       file=sys.stdout)
+        for images, labels in bar if bar is not None else train_loader:
             optimizer.zero_grad()
             loss = criterion(net(images), labels)
             loss.backward()
@@ -154,8 +299,9 @@ def main(argv=None):
             total_loss += loss.item()
             batches += 1
             samples += len(labels)
-            elapsed = time.perf_counter() - t0
-            bar.set_postfix(loss=f"{loss.item():.4f}", samples_per_s=f"{samples / (train_time + elapsed):.0f}")
+            if bar is not None:
+                elapsed = time.perf_counter() - t0
+                bar.set_postfix(loss=f"{loss.item():.4f}", samples_per_s=f"{samples / (train_time + elapsed):.0f}")
         train_time += time.perf_counter() - t0
         history["loss"].append(total_loss / max(batches, 1))
         history["train_acc"].append(accuracy(net, eval_train))
@@ -168,7 +314,8 @@ def main(argv=None):
         torch.save(checkpoint, os.path.join(args.checkpoint_dir, "last.safetensors"))
 
     if args.plot and history["loss"]:
-        save_plot(history, args.plot)
+        save_plot(history, args.plot, f"LeNet on {args.dataset}, {args.optimizer} (lr {args.lr:g}), "
+                  f"batch size {args.batch_size}")
     wall = time.perf_counter() - start
     rate = samples / train_time if train_time else 0.0
     final = history["test_acc"][-1] if history["test_acc"] else float("nan")
@@ -179,4 +326,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

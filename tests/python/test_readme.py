@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -53,3 +54,86 @@ def test_docs_training_script_is_the_example():
         block = re.findall(r"```python\n(.*?)```", f.read(), re.S)[0]
     with open(os.path.join(os.path.dirname(README), "examples", "train_digits.py")) as f:
         assert block in f.read(), "docs/training.md's script and examples/train_digits.py have diverged"
+
+
+ROOT = os.path.abspath(os.path.dirname(README))
+
+
+def readme():
+    with open(README) as f:
+        return f.read()
+
+
+def normalized(line):
+    """The line's format: numbers replaced by N, runs of spaces by one."""
+    return re.sub(r"\d+(\.\d+)?", "N", re.sub(" +", " ", line))
+
+
+def test_sample_output_is_the_commands_own(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("sklearn", reason="the Digits dataset ships with scikit-learn")
+    pytest.importorskip("matplotlib")
+    from fastnn import train
+
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```$", readme(), re.S | re.M)
+    sample = next(text for lang, text in blocks if not lang and "done: test accuracy" in text)
+    lines = [line for line in sample.splitlines() if line != "..."]
+    epochs = [line for line in lines if line.startswith("epoch")]
+    done = lines[-1]
+    monkeypatch.chdir(tmp_path)
+    assert train.parse_args([]).epochs == int(re.search(r"\| (\d+) epochs \|", done).group(1))
+    assert epochs[-1].startswith(f"epoch  {train.parse_args([]).epochs} ")
+    assert re.search(r"test acc ([\d.]+%)$", epochs[-1]).group(1) == re.search(r"test accuracy ([\d.]+%)", done).group(1)
+
+    assert train.main(["--epochs", "2"]) == 0  # the first two epochs of the default run, bit for bit
+    real = capsys.readouterr().out.splitlines()
+    assert len(real) == 3
+    assert epochs[:2] == real[:2]
+    assert {normalized(line) for line in epochs} == {normalized(real[0])}
+    assert normalized(done) == normalized(real[2])
+
+
+def test_development_section_lists_what_the_test_command_installs():
+    dev = readme().split("## Development", 1)[1]
+    with open(os.path.join(ROOT, "scripts", "test.sh")) as f:
+        script = f.read()
+    pip = [w for line in re.findall(r"pip install (.*)", script) for w in line.split() if not w.startswith("-")]
+    apt = [w for line in re.findall(r"apt-get install (.*?)(?:#|$)", script, re.M) for w in line.split()
+           if not w.startswith("-")]
+    assert {"hypothesis", "scikit-learn", "tqdm", "matplotlib", "safetensors", "graphviz"} <= set(pip)
+    assert {"libgtest-dev", "graphviz"} <= set(apt)
+    for package in pip + apt:
+        assert package.strip('"') in dev, f"the Development section does not mention {package}"
+    assert "GoogleTest" in dev and "root" in dev and "apt-get" in dev
+    assert re.search(r"about \d+ minutes", dev), "the Development section should say how long the test command takes"
+
+
+def tracked_text_files():
+    try:
+        names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("needs a git checkout")
+    for name in names:
+        path = os.path.join(ROOT, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as f:
+                data = f.read()
+            if b"\0" not in data:
+                yield name, data.decode("utf-8", "replace")
+
+
+def test_nothing_links_outside_the_repository():
+    """No tracked text file names a path that leaves the repository (../x, absolute or file: links), and every
+    relative link of the Markdown files points to a file of the repository."""
+    bad = []
+    for name, text in tracked_text_files():
+        here = os.path.dirname(os.path.join(ROOT, name))
+        paths = re.findall(r"(?<![\w.])((?:\.\./)+[^\s`'\")\]>]*)", text)  # ../x anywhere
+        links = [t.split("#")[0] for t in re.findall(r"\]\(<?([^)\s>]+)", text) if name.endswith(".md")]
+        links = [t.removeprefix("file://") for t in links if t and not re.match(r"(?!file:)[a-z]+:", t)]
+        for target in paths + links:
+            path = os.path.normpath(os.path.join(here, target))
+            if os.path.commonpath([path, ROOT]) != ROOT:
+                bad.append(f"{name}: {target} is outside the repository")
+            elif target in links and not os.path.exists(path):
+                bad.append(f"{name}: {target} does not exist")
+    assert bad == []
