@@ -115,5 +115,5 @@ def test_bool_add_and_mul_are_logical_or_and_and():
         same(ours, theirs)
     with pytest.raises(TypeError, match=r"\[sub\] subtraction with a bool tensor is not supported"):
         fastnn.tensor(a) - fastnn.tensor(b)
-    with pytest.raises(RuntimeError, match=r"\[add_\] result type int64 can't be cast to the desired output type bool"):
+    with pytest.raises(TypeError, match=r"\[add_\] result type int64 can't be cast to the desired output type bool"):
         fastnn.tensor(a).add_(2)
