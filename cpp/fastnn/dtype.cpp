@@ -8,10 +8,16 @@ namespace fastnn {
 
 size_t itemsize(DType t) {
   switch (t) {
-    case DType::Bool: case DType::UInt8: case DType::Int8: return 1;
-    case DType::Int16: case DType::Float16: case DType::BFloat16: return 2;
-    case DType::Float32: case DType::Int32: return 4;
-    case DType::Int64: case DType::Float64: return 8;
+    case DType::Bool:
+    case DType::UInt8:
+    case DType::Int8: return 1;
+    case DType::Int16:
+    case DType::Float16:
+    case DType::BFloat16: return 2;
+    case DType::Float32:
+    case DType::Int32: return 4;
+    case DType::Int64:
+    case DType::Float64: return 8;
   }
   return 0;
 }
@@ -39,7 +45,8 @@ std::atomic<DType> g_default_float{DType::Float32};
 DType default_float_dtype() { return g_default_float.load(std::memory_order_relaxed); }
 
 void set_default_float_dtype(DType t) {
-  if (!is_floating(t)) throw TypeError("[set_default_dtype] only floating-point types are supported as the default type");
+  if (!is_floating(t))
+    throw TypeError("[set_default_dtype] only floating-point types are supported as the default type");
   g_default_float.store(t, std::memory_order_relaxed);
 }
 
@@ -48,11 +55,13 @@ namespace {
 int rank(DType t) {
   switch (t) {
     case DType::Bool: return 0;
-    case DType::UInt8: case DType::Int8: return 1;
+    case DType::UInt8:
+    case DType::Int8: return 1;
     case DType::Int16: return 2;
     case DType::Int32: return 3;
     case DType::Int64: return 4;
-    case DType::Float16: case DType::BFloat16: return 5;
+    case DType::Float16:
+    case DType::BFloat16: return 5;
     case DType::Float32: return 6;
     case DType::Float64: return 7;
   }
@@ -72,8 +81,14 @@ Half::Half(float f) {
   std::memcpy(&u, &f, 4);
   const uint32_t sign = (u >> 16) & 0x8000u;
   u &= 0x7fffffffu;
-  if (u > 0x7f800000u) { bits = uint16_t(sign | 0x7e00u); return; }  // nan
-  if (u >= 0x477ff000u) { bits = uint16_t(sign | 0x7c00u); return; }  // rounds to inf (>= 65520)
+  if (u > 0x7f800000u) {  // nan
+    bits = uint16_t(sign | 0x7e00u);
+    return;
+  }
+  if (u >= 0x477ff000u) {  // rounds to inf (>= 65520)
+    bits = uint16_t(sign | 0x7c00u);
+    return;
+  }
   if (u < 0x38800000u) {  // below 2^-14: a subnormal half, rounded to nearest even in units of 2^-24
     float a;
     std::memcpy(&a, &u, 4);

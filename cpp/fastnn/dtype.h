@@ -11,8 +11,16 @@ namespace fastnn {
 // float16, bfloat16) hold values and convert exactly as torch's; an op given one computes in its
 // compute dtype (int64 or float32) and rounds the result back (see ops/storage_dtype.cpp).
 enum class DType : int8_t {
-  Bool = 0, Int64 = 1, Float32 = 2, Float64 = 3,
-  UInt8 = 4, Int8 = 5, Int16 = 6, Int32 = 7, Float16 = 8, BFloat16 = 9,
+  Bool = 0,
+  Int64 = 1,
+  Float32 = 2,
+  Float64 = 3,
+  UInt8 = 4,
+  Int8 = 5,
+  Int16 = 6,
+  Int32 = 7,
+  Float16 = 8,
+  BFloat16 = 9,
 };
 constexpr int kNumDTypes = 10;
 
@@ -65,16 +73,36 @@ struct BFloat16 {
 };
 
 template <class T> struct dtype_of;
-template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
-template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::UInt8; };
-template <> struct dtype_of<int8_t> { static constexpr DType value = DType::Int8; };
-template <> struct dtype_of<int16_t> { static constexpr DType value = DType::Int16; };
-template <> struct dtype_of<int32_t> { static constexpr DType value = DType::Int32; };
-template <> struct dtype_of<Half> { static constexpr DType value = DType::Float16; };
-template <> struct dtype_of<BFloat16> { static constexpr DType value = DType::BFloat16; };
+template <> struct dtype_of<bool> {
+  static constexpr DType value = DType::Bool;
+};
+template <> struct dtype_of<int64_t> {
+  static constexpr DType value = DType::Int64;
+};
+template <> struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <> struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
+template <> struct dtype_of<uint8_t> {
+  static constexpr DType value = DType::UInt8;
+};
+template <> struct dtype_of<int8_t> {
+  static constexpr DType value = DType::Int8;
+};
+template <> struct dtype_of<int16_t> {
+  static constexpr DType value = DType::Int16;
+};
+template <> struct dtype_of<int32_t> {
+  static constexpr DType value = DType::Int32;
+};
+template <> struct dtype_of<Half> {
+  static constexpr DType value = DType::Float16;
+};
+template <> struct dtype_of<BFloat16> {
+  static constexpr DType value = DType::BFloat16;
+};
 
 }  // namespace fastnn
 
@@ -86,53 +114,69 @@ template <> struct dtype_of<BFloat16> { static constexpr DType value = DType::BF
     break;                                 \
   }
 // The error for a dtype a dispatch does not cover.
-#define FASTNN_DISPATCH_FAIL(DT, OP, WANT)                                                           \
+#define FASTNN_DISPATCH_FAIL(DT, OP, WANT) \
   throw ::fastnn::TypeError(::fastnn::str("[", OP, "] ", WANT, "got ", ::fastnn::dtype_name(DT)))
-#define FASTNN_DISPATCH_FLOAT(DT, OP, ...)                                              \
-  switch (DT) {                                                                         \
-    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)                                      \
-    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)                                     \
-    default:                                                                            \
-      FASTNN_DISPATCH_FAIL(DT, OP, ::fastnn::is_storage_dtype(DT) ? "not implemented for storage dtypes yet (convert with .float()), " \
-                                                                  : "expected a floating-point tensor, ");       \
+#define FASTNN_DISPATCH_FLOAT(DT, OP, ...)                                                          \
+  switch (DT) {                                                                                     \
+    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)                                                  \
+    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)                                                 \
+    default:                                                                                        \
+      FASTNN_DISPATCH_FAIL(DT, OP,                                                                  \
+                           ::fastnn::is_storage_dtype(DT)                                           \
+                               ? "not implemented for storage dtypes yet (convert with .float()), " \
+                               : "expected a floating-point tensor, ");                             \
   }
-#define FASTNN_DISPATCH_NUMERIC(DT, OP, ...)                                            \
-  switch (DT) {                                                                         \
-    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)                                      \
-    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)                                     \
-    FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                                      \
-    default:                                                                            \
-      FASTNN_DISPATCH_FAIL(DT, OP, "not supported for this dtype, ");                                \
+#define FASTNN_DISPATCH_NUMERIC(DT, OP, ...)                                 \
+  switch (DT) {                                                              \
+    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)                           \
+    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)                          \
+    FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                           \
+    default: FASTNN_DISPATCH_FAIL(DT, OP, "not supported for this dtype, "); \
   }
-#define FASTNN_DISPATCH_ALL(DT, OP, ...)                \
-  switch (DT) {                                         \
-    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)      \
-    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)     \
-    FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)      \
-    FASTNN_DTYPE_CASE(Bool, bool, __VA_ARGS__)          \
-    default:                                            \
-      FASTNN_DISPATCH_FAIL(DT, OP, "not supported for this dtype, "); \
+#define FASTNN_DISPATCH_ALL(DT, OP, ...)                                     \
+  switch (DT) {                                                              \
+    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)                           \
+    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)                          \
+    FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                           \
+    FASTNN_DTYPE_CASE(Bool, bool, __VA_ARGS__)                               \
+    default: FASTNN_DISPATCH_FAIL(DT, OP, "not supported for this dtype, "); \
   }
 // Every dtype, storage ones included: for conversions.
-#define FASTNN_DISPATCH_EVERY(DT, OP, ...)                  \
-  switch (DT) {                                             \
-    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)          \
-    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)         \
-    FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)          \
-    FASTNN_DTYPE_CASE(Bool, bool, __VA_ARGS__)              \
-    FASTNN_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)          \
-    FASTNN_DTYPE_CASE(Int8, int8_t, __VA_ARGS__)            \
-    FASTNN_DTYPE_CASE(Int16, int16_t, __VA_ARGS__)          \
-    FASTNN_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)          \
-    FASTNN_DTYPE_CASE(Float16, ::fastnn::Half, __VA_ARGS__) \
+#define FASTNN_DISPATCH_EVERY(DT, OP, ...)                       \
+  switch (DT) {                                                  \
+    FASTNN_DTYPE_CASE(Float32, float, __VA_ARGS__)               \
+    FASTNN_DTYPE_CASE(Float64, double, __VA_ARGS__)              \
+    FASTNN_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)               \
+    FASTNN_DTYPE_CASE(Bool, bool, __VA_ARGS__)                   \
+    FASTNN_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)               \
+    FASTNN_DTYPE_CASE(Int8, int8_t, __VA_ARGS__)                 \
+    FASTNN_DTYPE_CASE(Int16, int16_t, __VA_ARGS__)               \
+    FASTNN_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)               \
+    FASTNN_DTYPE_CASE(Float16, ::fastnn::Half, __VA_ARGS__)      \
     FASTNN_DTYPE_CASE(BFloat16, ::fastnn::BFloat16, __VA_ARGS__) \
   }
 // Element moves that need no arithmetic (gathers, scatters without accumulation, selects): an
 // unsigned integer of the element's width stands for every dtype of that width.
-#define FASTNN_DISPATCH_BY_SIZE(DT, ...)                                          \
-  switch (::fastnn::itemsize(DT)) {                                               \
-    case 1: { using scalar_t = uint8_t; __VA_ARGS__(); break; }                    \
-    case 2: { using scalar_t = uint16_t; __VA_ARGS__(); break; }                   \
-    case 4: { using scalar_t = uint32_t; __VA_ARGS__(); break; }                   \
-    default: { using scalar_t = uint64_t; __VA_ARGS__(); break; }                  \
+#define FASTNN_DISPATCH_BY_SIZE(DT, ...) \
+  switch (::fastnn::itemsize(DT)) {      \
+    case 1: {                            \
+      using scalar_t = uint8_t;          \
+      __VA_ARGS__();                     \
+      break;                             \
+    }                                    \
+    case 2: {                            \
+      using scalar_t = uint16_t;         \
+      __VA_ARGS__();                     \
+      break;                             \
+    }                                    \
+    case 4: {                            \
+      using scalar_t = uint32_t;         \
+      __VA_ARGS__();                     \
+      break;                             \
+    }                                    \
+    default: {                           \
+      using scalar_t = uint64_t;         \
+      __VA_ARGS__();                     \
+      break;                             \
+    }                                    \
   }

@@ -45,9 +45,9 @@ std::string str(const Args&... args) {
 
 }  // namespace fastnn
 
-#define FASTNN_CHECK_IMPL(cond, Exc, ...)                 \
-  do {                                                    \
-    if (!(cond)) throw Exc(::fastnn::str(__VA_ARGS__));   \
+#define FASTNN_CHECK_IMPL(cond, Exc, ...)               \
+  do {                                                  \
+    if (!(cond)) throw Exc(::fastnn::str(__VA_ARGS__)); \
   } while (0)
 // Bad shapes or arguments -> ValueError.
 #define FASTNN_CHECK(cond, ...) FASTNN_CHECK_IMPL(cond, std::invalid_argument, __VA_ARGS__)

@@ -47,8 +47,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   for (size_t i = 0; i < n; ++i) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    FASTNN_CHECK(da == db || da == 1 || db == 1, "[", op, "] shapes ", a, " and ", b,
-                 " cannot be broadcast: size ", da, " vs ", db, " at dimension ", i);
+    FASTNN_CHECK(da == db || da == 1 || db == 1, "[", op, "] shapes ", a, " and ", b, " cannot be broadcast: size ", da,
+                 " vs ", db, " at dimension ", i);
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -56,16 +56,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   int64_t n = ndim > 0 ? ndim : 1;  // a 0-d tensor accepts dim 0 and -1, like torch
-  FASTNN_CHECK_INDEX(dim >= -n && dim < n, "[", op, "] dimension ", dim,
-                     " out of range for a ", ndim, "-d tensor (expected in [", -n, ", ", n - 1, "])");
+  FASTNN_CHECK_INDEX(dim >= -n && dim < n, "[", op, "] dimension ", dim, " out of range for a ", ndim,
+                     "-d tensor (expected in [", -n, ", ", n - 1, "])");
   return dim < 0 ? dim + n : dim;
 }
 
 Shape broadcast_strides(const Shape& shape, const Shape& strides, const Shape& out_shape) {
   Shape out(out_shape.size(), 0);
   size_t lead = out_shape.size() - shape.size();
-  for (size_t i = 0; i < shape.size(); ++i)
-    out[lead + i] = shape[i] == 1 ? 0 : strides[i];
+  for (size_t i = 0; i < shape.size(); ++i) out[lead + i] = shape[i] == 1 ? 0 : strides[i];
   return out;
 }
 

@@ -77,8 +77,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, const char* op) {
   static const size_t max_bytes =
       std::min(size_t(sysconf(_SC_PHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE)), size_t(PTRDIFF_MAX));
   if (nbytes > max_bytes)
-    throw OutOfMemory(str("[", op, "] cannot allocate ", nbytes, " bytes (this machine has ",
-                          max_bytes, ")"));
+    throw OutOfMemory(str("[", op, "] cannot allocate ", nbytes, " bytes (this machine has ", max_bytes, ")"));
   std::shared_ptr<Storage> s(new Storage());
   s->nbytes_ = nbytes;
   s->data_ = take_block(round_up(nbytes ? nbytes : 1), op);
@@ -97,8 +96,7 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::function<
 }
 
 Storage::~Storage() {
-  if (release_)
-    release_();
+  if (release_) release_();
   else if (data_) {
     in_use.fetch_sub(round_up(nbytes_ ? nbytes_ : 1), std::memory_order_relaxed);
     give_block(data_, round_up(nbytes_ ? nbytes_ : 1));

@@ -56,8 +56,8 @@ TensorPtr Tensor::empty(const Shape& shape, DType dtype, const char* op) {
   return make(Storage::allocate(bytes, op), shape, contiguous_strides(shape, op), 0, dtype);
 }
 
-TensorPtr Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
-                       DType dtype, std::shared_ptr<VersionCounter> version) {
+TensorPtr Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype,
+                       std::shared_ptr<VersionCounter> version) {
   int64_t numel = checked_numel(shape, "tensor");
   check_layout(storage.get(), shape, strides, offset, numel, dtype);
   TensorPtr t(new Tensor());
@@ -84,10 +84,12 @@ void Tensor::set_requires_grad(bool value) {
 
 void Tensor::set_grad(TensorPtr grad) {
   if (grad) {
-    FASTNN_CHECK_STATE(grad->shape() == shape_, "assigned grad has data of a different size: ",
-                       shape_str(grad->shape()), " vs the tensor's ", shape_str(shape_));
-    FASTNN_CHECK_STATE(grad->dtype() == dtype_, "assigned grad has data of a different type: ",
-                       dtype_name(grad->dtype()), " vs the tensor's ", dtype_name(dtype_));
+    FASTNN_CHECK_STATE(grad->shape() == shape_,
+                       "assigned grad has data of a different size: ", shape_str(grad->shape()), " vs the tensor's ",
+                       shape_str(shape_));
+    FASTNN_CHECK_STATE(grad->dtype() == dtype_,
+                       "assigned grad has data of a different type: ", dtype_name(grad->dtype()), " vs the tensor's ",
+                       dtype_name(dtype_));
   }
   grad_ = std::move(grad);
 }
@@ -137,8 +139,8 @@ void Tensor::retain_grad() {
 }
 
 void Tensor::set_data(const Tensor& src) {
-  FASTNN_CHECK_STATE(!requires_grad_ || is_floating(src.dtype_), "[data] a tensor that requires grad needs floating-point data, got ",
-                     dtype_name(src.dtype_));
+  FASTNN_CHECK_STATE(!requires_grad_ || is_floating(src.dtype_),
+                     "[data] a tensor that requires grad needs floating-point data, got ", dtype_name(src.dtype_));
   storage_ = src.storage_;
   shape_ = src.shape_;
   strides_ = src.strides_;
@@ -147,9 +149,7 @@ void Tensor::set_data(const Tensor& src) {
   dtype_ = src.dtype_;
 }
 
-TensorPtr Tensor::detach() const {
-  return make(storage_, shape_, strides_, offset_, dtype_, version_);
-}
+TensorPtr Tensor::detach() const { return make(storage_, shape_, strides_, offset_, dtype_, version_); }
 
 TensorPtr Tensor::data_alias() const { return make(storage_, shape_, strides_, offset_, dtype_); }
 

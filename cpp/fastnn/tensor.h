@@ -30,8 +30,8 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   static TensorPtr empty(const Shape& shape, DType dtype, const char* op = "empty");
   // A tensor over existing storage (a view); shares `version` when given. Checks, with overflow-checked
   // arithmetic, that every element lies inside the storage (see "Index arithmetic" in the .cpp).
-  static TensorPtr make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
-                        DType dtype, std::shared_ptr<VersionCounter> version = nullptr);
+  static TensorPtr make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype,
+                        std::shared_ptr<VersionCounter> version = nullptr);
   ~Tensor();
 
   const Shape& shape() const { return shape_; }

@@ -80,7 +80,9 @@ std::vector<double> reference(const Inputs& in, const Case& c) {
   return out;
 }
 
-const Case kCases[] = {{3, 5, 7, 8, 6, false, true}, {2, 70, 70, 16, 16, true, false}, {2, 9, 33, 4, 5, false, true},
+const Case kCases[] = {{3, 5, 7, 8, 6, false, true},
+                       {2, 70, 70, 16, 16, true, false},
+                       {2, 9, 33, 4, 5, false, true},
                        {1, 130, 20, 3, 2, true, false}};
 
 }  // namespace

@@ -55,7 +55,7 @@ TEST(Engine, InPlaceChangeOfSavedTensorIsDetected) {
   TensorPtr x = leaf({2}, 1.0);
   TensorPtr e = exp(x);  // saves its output
   TensorPtr y = sum(e);
-  fill_(e, 0.0);         // not allowed: e was saved
+  fill_(e, 0.0);  // not allowed: e was saved
   try {
     backward({y}, {}, false);
     FAIL() << "expected an error";

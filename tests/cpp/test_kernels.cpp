@@ -135,9 +135,9 @@ void check_gemm(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, bool accu
         ref += p;
         mag += std::abs(p);
       }
-      ASSERT_NEAR(got, ref, 4 * eps * (mag + 1)) << "M=" << M << " N=" << N << " K=" << K << " at (" << i
-                                                  << ", " << j << ") layouts " << int(la) << int(lb)
-                                                  << " accumulate=" << accumulate << " prepacked=" << prepacked;
+      ASSERT_NEAR(got, ref, 4 * eps * (mag + 1))
+          << "M=" << M << " N=" << N << " K=" << K << " at (" << i << ", " << j << ") layouts " << int(la) << int(lb)
+          << " accumulate=" << accumulate << " prepacked=" << prepacked;
     }
   }
 }
@@ -147,10 +147,10 @@ struct GemmShape {
 };
 
 const GemmShape kGemmShapes[] = {
-    {1, 1, 1},     {1, 7, 3},      {5, 1, 9},      {3, 5, 1},      {2, 3, 4},    {7, 13, 17},   {8, 32, 16},
-    {9, 33, 17},   {13, 31, 65},   {31, 47, 129},  {64, 64, 64},   {65, 95, 257}, {100, 3, 300}, {3, 100, 300},
-    {6, 784, 25},  {16, 100, 150}, {64, 120, 400}, {64, 84, 120},  {64, 10, 84},  {120, 400, 64}, {10, 84, 64},
-    {25, 784, 6},  {6, 25, 784},   {150, 100, 16}, {16, 150, 100},
+    {1, 1, 1},    {1, 7, 3},      {5, 1, 9},      {3, 5, 1},      {2, 3, 4},     {7, 13, 17},    {8, 32, 16},
+    {9, 33, 17},  {13, 31, 65},   {31, 47, 129},  {64, 64, 64},   {65, 95, 257}, {100, 3, 300},  {3, 100, 300},
+    {6, 784, 25}, {16, 100, 150}, {64, 120, 400}, {64, 84, 120},  {64, 10, 84},  {120, 400, 64}, {10, 84, 64},
+    {25, 784, 6}, {6, 25, 784},   {150, 100, 16}, {16, 150, 100},
 };
 
 template <class T>
@@ -255,10 +255,10 @@ struct ConvGeom {
 
 std::vector<ConvGeom> conv_geometries() {
   std::vector<ConvGeom> out = {
-      {1, 28, 28, 5, 5, 0, 0, 1, 1, 1, 1},  // LeNet conv1
-      {6, 14, 14, 5, 5, 0, 0, 1, 1, 1, 1},  // LeNet conv2
-      {3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},    // 1x1 image
-      {2, 2, 3, 3, 3, 2, 2, 1, 1, 1, 1},    // kernel larger than the image: mostly padding
+      {1, 28, 28, 5, 5, 0, 0, 1, 1, 1, 1},   // LeNet conv1
+      {6, 14, 14, 5, 5, 0, 0, 1, 1, 1, 1},   // LeNet conv2
+      {3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},     // 1x1 image
+      {2, 2, 3, 3, 3, 2, 2, 1, 1, 1, 1},     // kernel larger than the image: mostly padding
       {64, 40, 36, 3, 3, 1, 1, 1, 1, 1, 1},  // large enough to run on several threads
       {3, 70, 9, 3, 2, 2, 1, 2, 1, 2, 1},    // several blocks of rows in col2im, strided and dilated
       {2, 9, 8, 3, 3, 2, 1, 1, 1, 2, 2},     // stride 1, dilated, padded: in-image and padded rows mixed
@@ -311,7 +311,8 @@ template <class T>
 std::vector<T> run_col2im(const std::vector<T>& col, const ConvGeom& g) {
   const int64_t ld = g.cols() + kColPad;
   std::vector<T> wide(g.rows() * ld, std::numeric_limits<T>::quiet_NaN());  // padding must never be read
-  for (int64_t r = 0; r < g.rows(); ++r) std::copy(col.begin() + r * g.cols(), col.begin() + (r + 1) * g.cols(), wide.begin() + r * ld);
+  for (int64_t r = 0; r < g.rows(); ++r)
+    std::copy(col.begin() + r * g.cols(), col.begin() + (r + 1) * g.cols(), wide.begin() + r * ld);
   std::vector<T> im(g.C * g.H * g.W, T(-7));
   fk::col2im<T>(wide.data(), ld, g.C, g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.outH(), g.outW(),
                 im.data());
@@ -482,8 +483,8 @@ template <class T>
 void run_max_pool(const std::vector<T>& in, const PoolGeom& g, std::vector<T>& out, std::vector<int64_t>& idx) {
   out.assign(g.planes * g.outH() * g.outW(), T(-5));
   idx.assign(out.size(), -5);
-  fk::max_pool2d_forward<T>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH, g.pW,
-                            g.dH, g.dW, out.data(), idx.data());
+  fk::max_pool2d_forward<T>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH, g.pW, g.dH,
+                            g.dW, out.data(), idx.data());
 }
 
 template <class T>
@@ -628,8 +629,8 @@ TEST(AvgPool2d, MatchesNaive) {
                      " divisor_override=" + std::to_string(override_));
         const auto in = random_vector<float>(g.planes * g.H * g.W, 15);
         std::vector<float> out(g.planes * g.outH() * g.outW(), -5.f);
-        fk::avg_pool2d_forward<float>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
-                                      g.pH, g.pW, include_pad, override_, out.data());
+        fk::avg_pool2d_forward<float>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH,
+                                      g.pW, include_pad, override_, out.data());
         EXPECT_EQ(out, naive_avg_pool(in, g, include_pad, override_));  // same operations, same bits
       }
 }
@@ -642,10 +643,10 @@ TEST(AvgPool2d, BackwardIsTheAdjoint) {
       const auto x = random_ints<double>(g.planes * g.H * g.W, 16, -20, 20);
       const auto y = random_ints<double>(g.planes * g.outH() * g.outW(), 17, -20, 20);
       std::vector<double> ax(y.size()), aty(x.size(), -3.0);
-      fk::avg_pool2d_forward<double>(x.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
-                                     g.pH, g.pW, include_pad, 4, ax.data());
-      fk::avg_pool2d_backward<double>(y.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
-                                      g.pH, g.pW, include_pad, 4, aty.data());
+      fk::avg_pool2d_forward<double>(x.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH,
+                                     g.pW, include_pad, 4, ax.data());
+      fk::avg_pool2d_backward<double>(y.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH,
+                                      g.pW, include_pad, 4, aty.data());
       double lhs = 0, rhs = 0;
       for (size_t i = 0; i < y.size(); ++i) lhs += ax[i] * y[i];
       for (size_t i = 0; i < x.size(); ++i) rhs += x[i] * aty[i];
@@ -659,8 +660,8 @@ TEST(AvgPool2d, BackwardMatchesNaiveScatter) {
       SCOPED_TRACE(describe(g) + " include_pad=" + std::to_string(include_pad));
       const auto gout = random_vector<float>(g.planes * g.outH() * g.outW(), 18);
       std::vector<float> gin(g.planes * g.H * g.W, -3.f), ref(gin.size(), 0.f);
-      fk::avg_pool2d_backward<float>(gout.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
-                                     g.pH, g.pW, include_pad, 0, gin.data());
+      fk::avg_pool2d_backward<float>(gout.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH,
+                                     g.pW, include_pad, 0, gin.data());
       // PyTorch's loop: each output's share, added to its window in output order.
       for (int64_t p = 0; p < g.planes; ++p)
         for (int64_t oh = 0; oh < g.outH(); ++oh)
@@ -687,10 +688,10 @@ TEST(Pool2d, BitwiseIdenticalAcrossThreadCounts) {
     std::vector<float> out(gout.size()), gin(in.size());
     std::vector<int64_t> idx(gout.size());
     with_threads(threads, [&] {
-      fk::avg_pool2d_forward<float>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
-                                    g.pH, g.pW, false, 0, out.data());
-      fk::avg_pool2d_backward<float>(gout.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW,
-                                     g.pH, g.pW, false, 0, gin.data());
+      fk::avg_pool2d_forward<float>(in.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH,
+                                    g.pW, false, 0, out.data());
+      fk::avg_pool2d_backward<float>(gout.data(), g.planes, g.H, g.W, g.outH(), g.outW(), g.kH, g.kW, g.sH, g.sW, g.pH,
+                                     g.pW, false, 0, gin.data());
     });
     out.insert(out.end(), gin.begin(), gin.end());
     return out;
@@ -712,8 +713,20 @@ double ulps(float a, double ref) {
 // tanh_of and sigmoid_of on 4-lane vectors and on 1-lane tails agree with libm's double results within a
 // few ulp (tanh) and absolutely within 1e-7 (sigmoid, whose tiny outputs are relative to 1), NaN stays NaN.
 TEST(VecMath, TanhAndSigmoidMatchLibm) {
-  std::vector<float> xs = {0.f, -0.f, 1e-30f, -1e-8f, 0.4999f, 0.5f, 0.5001f, 9.f, 9.01f, 44.f, 90.f, -90.f,
-                           std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+  std::vector<float> xs = {0.f,
+                           -0.f,
+                           1e-30f,
+                           -1e-8f,
+                           0.4999f,
+                           0.5f,
+                           0.5001f,
+                           9.f,
+                           9.01f,
+                           44.f,
+                           90.f,
+                           -90.f,
+                           std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity(),
                            std::numeric_limits<float>::quiet_NaN()};
   for (float x = -20.f; x < 20.f; x += 0.00137f) xs.push_back(x);
   while (xs.size() % 4) xs.push_back(1.f);

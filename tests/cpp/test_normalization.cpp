@@ -130,8 +130,7 @@ TEST(NormalizationKernels, SameBitsAtAnyThreadCount) {
       fk::group_norm_backward<float>(gg.data(), gx_in.data(), mean.data(), rstd.data(), gw_in.data(), N, C, S, G,
                                      gx.data(), gw.data(), gb.data());
       std::vector<std::vector<float>> all{r.y, r.gx, r.gw, r.gb, y, gx, gw, gb};
-      if (first.empty())
-        first = all;
+      if (first.empty()) first = all;
       else
         for (size_t i = 0; i < all.size(); ++i)
           EXPECT_EQ(all[i], first[i]) << "output " << i << " at " << t << " threads";

@@ -11,7 +11,9 @@
 using namespace fastnn;
 
 namespace {
-TensorPtr iota(const Shape& shape) { return reshape(arange(0, double(checked_numel(shape, "iota")), 1, DType::Float32), shape); }
+TensorPtr iota(const Shape& shape) {
+  return reshape(arange(0, double(checked_numel(shape, "iota")), 1, DType::Float32), shape);
+}
 float at(const TensorPtr& t, const Shape& idx) {
   int64_t off = 0;
   for (size_t i = 0; i < idx.size(); ++i) off += idx[i] * t->strides()[i];
@@ -56,7 +58,7 @@ TEST(Views, ShareStorageAndComputeStrides) {
   EXPECT_EQ(split->strides(), (Shape{4, 12, 2, 1}));
   EXPECT_THROW(view(p, {3, 8}), std::runtime_error);  // dims 1 and 2 are not contiguous with each other
   EXPECT_THROW(view(p, {6, 4}), std::runtime_error);
-  TensorPtr r = reshape(p, {6, 4});                      // reshape copies instead
+  TensorPtr r = reshape(p, {6, 4});  // reshape copies instead
   EXPECT_NE(r->storage(), x->storage());
   EXPECT_FLOAT_EQ(at(r, {1, 0}), at(x, {1, 0, 0}));
 }

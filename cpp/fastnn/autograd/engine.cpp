@@ -49,8 +49,8 @@ void check_no_nan(const Node& n, const std::vector<TensorPtr>& grads) {
 // stored there instead of flowing further, and leaves are not touched.
 void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph, bool create_graph,
          std::unordered_map<Node*, std::vector<std::pair<uint32_t, TensorPtr*>>>* capture) {
-  FASTNN_CHECK_STATE(grads.empty() || grads.size() == roots.size(), "[backward] got ", grads.size(),
-                     " gradients for ", roots.size(), " tensors");
+  FASTNN_CHECK_STATE(grads.empty() || grads.size() == roots.size(), "[backward] got ", grads.size(), " gradients for ",
+                     roots.size(), " tensors");
   GradModeGuard grad_mode(create_graph);
   std::unordered_map<Node*, NodeState> state;
   std::vector<Edge> root_edges;  // owns a leaf root's AccumulateGrad for the whole run
@@ -148,9 +148,8 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
       if (i < out.size() && out[i]) {
         const OutputMeta& meta = m->output_meta()[e.input_nr];
         FASTNN_CHECK_STATE(out[i]->shape() == meta.shape, "Function ", n->name(),
-                           " returned an invalid gradient at index ", i, " - got ",
-                           shape_str(out[i]->shape()), " but expected shape compatible with ",
-                           shape_str(meta.shape));
+                           " returned an invalid gradient at index ", i, " - got ", shape_str(out[i]->shape()),
+                           " but expected shape compatible with ", shape_str(meta.shape));
         // As torch does, a gradient of another dtype (from a custom Function) is cast to the input's.
         TensorPtr g = out[i]->dtype() == meta.dtype ? out[i] : to_dtype(out[i], meta.dtype);
         ms.inputs.resize(m->output_meta().size());
@@ -170,8 +169,8 @@ void backward(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>&
 }
 
 std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
-                            const std::vector<TensorPtr>& grad_outputs, bool retain_graph,
-                            bool allow_unused, bool create_graph) {
+                            const std::vector<TensorPtr>& grad_outputs, bool retain_graph, bool allow_unused,
+                            bool create_graph) {
   std::vector<TensorPtr> result(inputs.size());
   std::unordered_map<Node*, std::vector<std::pair<uint32_t, TensorPtr*>>> capture;
   std::vector<Edge> keep;  // holds AccumulateGrad nodes alive for the duration

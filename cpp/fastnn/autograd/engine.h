@@ -15,7 +15,7 @@ void backward(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>&
 
 // Gradients of `outputs` with respect to `inputs` (torch.autograd.grad), without touching .grad.
 std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
-                            const std::vector<TensorPtr>& grad_outputs, bool retain_graph,
-                            bool allow_unused, bool create_graph = false);
+                            const std::vector<TensorPtr>& grad_outputs, bool retain_graph, bool allow_unused,
+                            bool create_graph = false);
 
 }  // namespace fastnn

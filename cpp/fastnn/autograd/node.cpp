@@ -51,17 +51,18 @@ SavedTensor SavedTensor::output(const TensorPtr& t, uint32_t output_nr) {
 }
 
 TensorPtr SavedTensor::unpack(const Node& owner) const {
-  FASTNN_CHECK_STATE(
-      data_, "Trying to backward through the graph a second time (or directly access saved tensors "
-             "after they have already been freed). Saved intermediate values of the graph are freed "
-             "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
-             "backward through the graph a second time or if you need to access saved tensors after "
-             "calling backward. (node: ", owner.name(), ")");
+  FASTNN_CHECK_STATE(data_,
+                     "Trying to backward through the graph a second time (or directly access saved tensors "
+                     "after they have already been freed). Saved intermediate values of the graph are freed "
+                     "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+                     "backward through the graph a second time or if you need to access saved tensors after "
+                     "calling backward. (node: ",
+                     owner.name(), ")");
   FASTNN_CHECK_STATE(data_->version() == version_,
                      "one of the variables needed for gradient computation has been modified by an "
-                     "inplace operation: [fastnn.", type_name(data_->dtype()), " ",
-                     shape_str(data_->shape()), "], which was saved by ", owner.name(), ", is at version ",
-                     data_->version(), "; expected version ", version_, " instead.");
+                     "inplace operation: [fastnn.",
+                     type_name(data_->dtype()), " ", shape_str(data_->shape()), "], which was saved by ", owner.name(),
+                     ", is at version ", data_->version(), "; expected version ", version_, " instead.");
   if (!GradMode::is_enabled()) return data_;
   if (original_) return original_;
   if (output_nr_ >= 0) {  // the owner's output, as a tensor whose history is the owner
@@ -127,8 +128,9 @@ namespace {
 // A hook's replacement for `grad` must keep its shape (torch's check).
 void replace_grad(TensorPtr& grad, TensorPtr replacement, const char* what) {
   if (!replacement) return;
-  FASTNN_CHECK_STATE(replacement->shape() == grad->shape(), "[", what, "] hook has changed the size of value: expected ",
-                     shape_str(grad->shape()), ", got ", shape_str(replacement->shape()));
+  FASTNN_CHECK_STATE(replacement->shape() == grad->shape(), "[", what,
+                     "] hook has changed the size of value: expected ", shape_str(grad->shape()), ", got ",
+                     shape_str(replacement->shape()));
   grad = std::move(replacement);
 }
 
@@ -151,7 +153,8 @@ void Node::run_pre_hooks(std::vector<TensorPtr>& grad_outputs) {
   if (!hooks_) return;
   for (const auto& [id, nr, hook] : std::vector(hooks_->tensor_pre))
     replace_grad(grad_outputs[nr], hook(grad_outputs[nr]), "register_hook");
-  for (const auto& [id, hook] : std::vector(hooks_->pre)) replace_grads(grad_outputs, hook(grad_outputs), "register_prehook");
+  for (const auto& [id, hook] : std::vector(hooks_->pre))
+    replace_grads(grad_outputs, hook(grad_outputs), "register_prehook");
 }
 
 void Node::run_post_hooks(std::vector<TensorPtr>& grad_inputs, const std::vector<TensorPtr>& grad_outputs) {

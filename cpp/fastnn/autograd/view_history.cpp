@@ -16,7 +16,9 @@ struct ViewGeometry {
   Shape base_shape, shape, strides;
   int64_t offset;
   explicit ViewGeometry(const Tensor& view)
-      : base_shape(view.base()->shape()), shape(view.shape()), strides(view.strides()),
+      : base_shape(view.base()->shape()),
+        shape(view.shape()),
+        strides(view.strides()),
         offset(view.offset() - view.base()->offset()) {}
   // The view's elements inside `t` (contiguous, of the base's shape): an alias with no autograd history.
   TensorPtr in(const TensorPtr& t) const {
@@ -95,9 +97,10 @@ void check_view_rebase(const TensorPtr& self, const char* op) {
   const TensorPtr& base = self->base();
   FASTNN_CHECK_STATE(!(base->is_leaf() && base->requires_grad()),
                      "a view of a leaf Variable that requires grad is being used in an in-place operation. (", op, ")");
-  FASTNN_CHECK_STATE(base->is_contiguous(), "[", op, "] in-place modification of a view of a non-contiguous tensor "
-                     "under autograd is not supported (base of shape ", shape_str(base->shape()), ", strides ",
-                     shape_str(base->strides()), "); use the out-of-place op");
+  FASTNN_CHECK_STATE(base->is_contiguous(), "[", op,
+                     "] in-place modification of a view of a non-contiguous tensor "
+                     "under autograd is not supported (base of shape ",
+                     shape_str(base->shape()), ", strides ", shape_str(base->strides()), "); use the out-of-place op");
 }
 
 void rebase_view_history(const TensorPtr& self) {
@@ -117,8 +120,9 @@ void refresh_view_history(const TensorPtr& view) {
   if (!base || !view->view_history_is_stale()) return;
   FASTNN_CHECK_STATE(base->is_contiguous(),
                      "a view of a tensor was used after its base was modified by an in-place operation that "
-                     "autograd recorded, and the base is not contiguous (shape ", shape_str(base->shape()),
-                     ", strides ", shape_str(base->strides()), "): fastnn cannot rebuild the view's history. Take the "
+                     "autograd recorded, and the base is not contiguous (shape ",
+                     shape_str(base->shape()), ", strides ", shape_str(base->strides()),
+                     "): fastnn cannot rebuild the view's history. Take the "
                      "view again after the in-place operation.");
   regenerate(view);
 }

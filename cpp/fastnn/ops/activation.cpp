@@ -133,7 +133,8 @@ class ActivationBackward : public Node {
     TensorPtr x = x_.unpack(*this), g = grads[0];
     TensorPtr out = Tensor::empty(g->shape(), g->dtype());
     FASTNN_DISPATCH_FLOAT(g->dtype(), name_, [&] {
-      map_binary<scalar_t, scalar_t>(*out, *g, *x, [this](scalar_t g, scalar_t x) { return scalar_t(bwd_(double(g), double(x))); });
+      map_binary<scalar_t, scalar_t>(*out, *g, *x,
+                                     [this](scalar_t g, scalar_t x) { return scalar_t(bwd_(double(g), double(x))); });
     });
     return {out};
   }
@@ -150,7 +151,8 @@ template <class Fwd, class Bwd>
 TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Fwd fwd, Bwd bwd) {
   check_defined(x, op);
   if (any_storage_dtype({&x})) return narrowed(activation(op, node, widened(x), fwd, bwd), x->dtype());
-  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ", dtype_name(x->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ",
+                    dtype_name(x->dtype()));
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
     map_unary<scalar_t, scalar_t>(*y, *x, [&](scalar_t v) { return scalar_t(fwd(double(v))); });
@@ -159,14 +161,14 @@ TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Fwd f
   return y;
 }
 
-
 // torch's elu(x, alpha, scale, input_scale), recorded as `node`.
-TensorPtr elu_like(const char* op, const char* node, const TensorPtr& x, double alpha, double scale, double input_scale) {
-  return activation(op, node, x,
-                    [=](double v) { return v <= 0 ? std::expm1(v * input_scale) * alpha * scale : v * scale; },
-                    [=](double g, double v) {
-                      return v <= 0 ? g * input_scale * alpha * scale * std::exp(v * input_scale) : g * scale;
-                    });
+TensorPtr elu_like(const char* op, const char* node, const TensorPtr& x, double alpha, double scale,
+                   double input_scale) {
+  return activation(
+      op, node, x, [=](double v) { return v <= 0 ? std::expm1(v * input_scale) * alpha * scale : v * scale; },
+      [=](double g, double v) {
+        return v <= 0 ? g * input_scale * alpha * scale * std::exp(v * input_scale) : g * scale;
+      });
 }
 
 void check_number(double v, const char* op, const char* what) {
@@ -174,44 +176,45 @@ void check_number(double v, const char* op, const char* what) {
 }
 
 // A bound or threshold in x's precision, as torch compares: a float32 x at 1.2f meets lambd=1.2 exactly.
-double in_precision(double v, const TensorPtr& x) {
-  return x && x->dtype() == DType::Float32 ? double(float(v)) : v;
-}
+double in_precision(double v, const TensorPtr& x) { return x && x->dtype() == DType::Float32 ? double(float(v)) : v; }
 
 }  // namespace
 
 TensorPtr leaky_relu(const TensorPtr& x, double slope) {
-  return activation("leaky_relu", "LeakyReluBackward0", x, [slope](double v) { return v > 0 ? v : v * slope; },
-                    [slope](double g, double v) { return v > 0 ? g : g * slope; });
+  return activation(
+      "leaky_relu", "LeakyReluBackward0", x, [slope](double v) { return v > 0 ? v : v * slope; },
+      [slope](double g, double v) { return v > 0 ? g : g * slope; });
 }
 
 TensorPtr gelu(const TensorPtr& x, bool tanh_approximation) {
   if (tanh_approximation) {
     // 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2 / pi)
     const double k = std::sqrt(2.0 / M_PI), c = 0.044715;
-    return activation("gelu", "GeluBackward0", x,
-                      [=](double v) { return 0.5 * v * (1 + std::tanh(k * (v + c * v * v * v))); },
-                      [=](double g, double v) {
-                        double t = std::tanh(k * (v + c * v * v * v));
-                        return g * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v));
-                      });
+    return activation(
+        "gelu", "GeluBackward0", x, [=](double v) { return 0.5 * v * (1 + std::tanh(k * (v + c * v * v * v))); },
+        [=](double g, double v) {
+          double t = std::tanh(k * (v + c * v * v * v));
+          return g * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v));
+        });
   }
   // 0.5 x (1 + erf(x / sqrt(2))); derivative adds x * phi(x)
-  return activation("gelu", "GeluBackward0", x, [](double v) { return 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); },
-                    [](double g, double v) {
-                      return g * (0.5 * (1 + std::erf(v * M_SQRT1_2)) + v * std::exp(-0.5 * v * v) * 0.5 * M_2_SQRTPI * M_SQRT1_2);
-                    });
+  return activation(
+      "gelu", "GeluBackward0", x, [](double v) { return 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); },
+      [](double g, double v) {
+        return g * (0.5 * (1 + std::erf(v * M_SQRT1_2)) + v * std::exp(-0.5 * v * v) * 0.5 * M_2_SQRTPI * M_SQRT1_2);
+      });
 }
 
 // log(1 + exp(beta x)) / beta, linear (x) where beta x > threshold, as torch.
 TensorPtr softplus(const TensorPtr& x, double beta, double threshold) {
-  return activation("softplus", "SoftplusBackward0", x,
-                    [=](double v) { return v * beta > threshold ? v : std::log1p(std::exp(v * beta)) / beta; },
-                    [=](double g, double v) {
-                      if (v * beta > threshold) return g;
-                      double z = std::exp(v * beta);
-                      return g * z / (z + 1);
-                    });
+  return activation(
+      "softplus", "SoftplusBackward0", x,
+      [=](double v) { return v * beta > threshold ? v : std::log1p(std::exp(v * beta)) / beta; },
+      [=](double g, double v) {
+        if (v * beta > threshold) return g;
+        double z = std::exp(v * beta);
+        return g * z / (z + 1);
+      });
 }
 
 TensorPtr elu(const TensorPtr& x, double alpha) { return elu_like("elu", "EluBackward0", x, alpha, 1, 1); }
@@ -230,32 +233,38 @@ TensorPtr hardtanh(const TensorPtr& x, double min_val, double max_val) {
                ", max_val=", max_val, ")");
   min_val = in_precision(min_val, x);
   max_val = in_precision(max_val, x);
-  return activation("hardtanh", "HardtanhBackward0", x,
-                    [=](double v) { return v < min_val ? min_val : v > max_val ? max_val : v; },
-                    [=](double g, double v) { return v <= min_val || v >= max_val ? 0.0 : g; });
+  return activation(
+      "hardtanh", "HardtanhBackward0", x, [=](double v) { return v < min_val   ? min_val
+                                                                 : v > max_val ? max_val
+                                                                               : v; },
+      [=](double g, double v) { return v <= min_val || v >= max_val ? 0.0 : g; });
 }
 
 TensorPtr hardshrink(const TensorPtr& x, double lambd) {
   check_number(lambd, "hardshrink", "lambd");
   lambd = in_precision(lambd, x);
-  return activation("hardshrink", "HardshrinkBackward0", x,
-                    [=](double v) { return v >= -lambd && v <= lambd ? 0.0 : v; },
-                    [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
+  return activation(
+      "hardshrink", "HardshrinkBackward0", x, [=](double v) { return v >= -lambd && v <= lambd ? 0.0 : v; },
+      [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
 }
 
 TensorPtr softshrink(const TensorPtr& x, double lambd) {
   check_defined(x, "softshrink");
   FASTNN_CHECK(lambd >= 0, "[softshrink] lambda must be greater or equal to 0, but found to be ", lambd);
   lambd = in_precision(lambd, x);
-  return activation("softshrink", "SoftshrinkBackward0", x,
-                    [=](double v) { return v > lambd ? v - lambd : v < -lambd ? v + lambd : v != v ? v : 0.0; },
-                    [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
+  return activation(
+      "softshrink", "SoftshrinkBackward0", x,
+      [=](double v) {
+        return v > lambd ? v - lambd : v < -lambd ? v + lambd : v != v ? v : 0.0;
+      },
+      [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
 }
 
 TensorPtr threshold(const TensorPtr& x, double threshold, double value) {
   threshold = in_precision(threshold, x);
-  return activation("threshold", "ThresholdBackward0", x, [=](double v) { return v <= threshold ? value : v; },
-                    [=](double g, double v) { return v <= threshold ? 0.0 : g; });
+  return activation(
+      "threshold", "ThresholdBackward0", x, [=](double v) { return v <= threshold ? value : v; },
+      [=](double g, double v) { return v <= threshold ? 0.0 : g; });
 }
 
 void elu_(TensorPtr& x, double alpha) {
@@ -263,14 +272,19 @@ void elu_(TensorPtr& x, double alpha) {
 }
 
 void selu_(TensorPtr& x) {
-  apply_(x, [](const TensorPtr& s) {
-    return elu_like("selu_", "EluBackward1", s, 1.6732632423543772848170429916717, 1.0507009873554804934193349852946, 1);
-  }, "selu_");
+  apply_(
+      x,
+      [](const TensorPtr& s) {
+        return elu_like("selu_", "EluBackward1", s, 1.6732632423543772848170429916717,
+                        1.0507009873554804934193349852946, 1);
+      },
+      "selu_");
 }
 
 void celu_(TensorPtr& x, double alpha) {
   FASTNN_CHECK(alpha != 0, "[celu_] ZeroDivisionError: alpha cannot be 0 for CELU");
-  apply_(x, [alpha](const TensorPtr& s) { return elu_like("celu_", "CeluBackward1", s, alpha, 1, 1 / alpha); }, "celu_");
+  apply_(
+      x, [alpha](const TensorPtr& s) { return elu_like("celu_", "CeluBackward1", s, alpha, 1, 1 / alpha); }, "celu_");
 }
 
 void hardtanh_(TensorPtr& x, double min_val, double max_val) {
@@ -279,16 +293,21 @@ void hardtanh_(TensorPtr& x, double min_val, double max_val) {
 
 void threshold_(TensorPtr& x, double threshold, double value) {
   double th = in_precision(threshold, x);
-  apply_(x, [=](const TensorPtr& s) {
-    return activation("threshold_", "ThresholdBackward1", s, [=](double v) { return v <= th ? value : v; },
-                      [=](double g, double v) { return v <= th ? 0.0 : g; });
-  }, "threshold_");
+  apply_(
+      x,
+      [=](const TensorPtr& s) {
+        return activation(
+            "threshold_", "ThresholdBackward1", s, [=](double v) { return v <= th ? value : v; },
+            [=](double g, double v) { return v <= th ? 0.0 : g; });
+      },
+      "threshold_");
 }
 
 TensorPtr clamp_min(const TensorPtr& x, double min) {
   min = in_precision(min, x);
-  return activation("clamp_min", "ClampMinBackward0", x, [=](double v) { return v < min ? min : v; },
-                    [=](double g, double v) { return v >= min ? g : 0.0; });
+  return activation(
+      "clamp_min", "ClampMinBackward0", x, [=](double v) { return v < min ? min : v; },
+      [=](double g, double v) { return v >= min ? g : 0.0; });
 }
 
 namespace {
@@ -368,12 +387,15 @@ TensorPtr prelu(const TensorPtr& x, const TensorPtr& weight) {
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[prelu] expected a floating-point input, got ", dtype_name(x->dtype()));
   FASTNN_CHECK_TYPE(x->dtype() == weight->dtype(), "[prelu] Type promoting not supported. Got ", dtype_name(x->dtype()),
                     " and ", dtype_name(weight->dtype()));
-  FASTNN_CHECK(weight->dim() <= 1, "[prelu] Expected `weight` to be a scalar or 1D tensor, but got: ndim = ", weight->dim());
+  FASTNN_CHECK(weight->dim() <= 1,
+               "[prelu] Expected `weight` to be a scalar or 1D tensor, but got: ndim = ", weight->dim());
   if (weight->numel() != 1) {
     FASTNN_CHECK(x->dim() > 0, "[prelu] Not allow zero-dim input tensor.");
     int64_t channels = x->dim() >= 2 ? x->shape()[1] : 1;
-    FASTNN_CHECK(weight->numel() == channels, "[prelu] Mismatch of parameter numbers and input channel size. Found "
-                 "parameter numbers = ", weight->numel(), " and channel size = ", channels, ".");
+    FASTNN_CHECK(weight->numel() == channels,
+                 "[prelu] Mismatch of parameter numbers and input channel size. Found "
+                 "parameter numbers = ",
+                 weight->numel(), " and channel size = ", channels, ".");
   }
   TensorPtr y;
   {

@@ -17,10 +17,10 @@ using kernels::ScatterMode;
 // torch's rules for one list of indices into a tensor of `shape`, resolved once: masks become the
 // coordinates of their true elements, index tensors broadcast together and are wrapped into [0, size).
 struct IndexPlan {
-  Shape shape;                  // the indexed tensor's shape
-  std::vector<int64_t> dims;    // its indexed dims, in order
-  std::vector<TensorPtr> idx;   // per indexed dim: contiguous int64 of shape index_shape, in [0, size)
-  Shape index_shape;            // the index tensors' broadcast shape
+  Shape shape;                     // the indexed tensor's shape
+  std::vector<int64_t> dims;       // its indexed dims, in order
+  std::vector<TensorPtr> idx;      // per indexed dim: contiguous int64 of shape index_shape, in [0, size)
+  Shape index_shape;               // the index tensors' broadcast shape
   std::vector<int64_t> pre, post;  // the other dims, placed before / after the index dims in the result
   Shape result_shape;
 
@@ -85,8 +85,8 @@ IndexPlan plan_index(const Shape& shape, const std::vector<TensorPtr>& indices, 
   } catch (const std::invalid_argument&) {
     std::string shapes;
     for (const TensorPtr& t : tensors) shapes += (shapes.empty() ? "" : ", ") + shape_str(t->shape());
-    throw std::out_of_range(str("[", op, "] shape mismatch: indexing tensors could not be broadcast together with shapes ",
-                                shapes));
+    throw std::out_of_range(
+        str("[", op, "] shape mismatch: indexing tensors could not be broadcast together with shapes ", shapes));
   }
   for (size_t j = 0; j < tensors.size(); ++j) {
     TensorPtr e = contiguous(expand(tensors[j], plan.index_shape));
@@ -98,7 +98,8 @@ IndexPlan plan_index(const Shape& shape, const std::vector<TensorPtr>& indices, 
       if (v < -size || v >= size) {
         FASTNN_CHECK_INDEX(size != 0, "[", op, "] index is out of bounds for dimension with size 0");
         // the dimension counts among the indexed ones, as torch reports it
-        throw std::out_of_range(str("[", op, "] index ", v, " is out of bounds for dimension ", j, " with size ", size));
+        throw std::out_of_range(
+            str("[", op, "] index ", v, " is out of bounds for dimension ", j, " with size ", size));
       }
       out[i] = v < 0 ? v + size : v;
     }
@@ -141,8 +142,10 @@ TensorPtr accumulate_plan(const IndexPlan& plan, const TensorPtr& g) {
 }
 
 void check_values(const TensorPtr& self, const IndexPlan& plan, const TensorPtr& values, const char* op) {
-  FASTNN_CHECK_TYPE(values->dtype() == self->dtype(), "[", op, "] Index put requires the source and destination dtypes "
-                    "match, got ", dtype_name(self->dtype()), " for the destination and ", dtype_name(values->dtype()),
+  FASTNN_CHECK_TYPE(values->dtype() == self->dtype(), "[", op,
+                    "] Index put requires the source and destination dtypes "
+                    "match, got ",
+                    dtype_name(self->dtype()), " for the destination and ", dtype_name(values->dtype()),
                     " for the source.");
   const Shape& r = plan.result_shape;
   bool ok = values->dim() <= int64_t(r.size());
@@ -185,9 +188,8 @@ TensorPtr index(const TensorPtr& self, const std::vector<TensorPtr>& indices) {
   check_defined(self, "index");
   auto plan = std::make_shared<const IndexPlan>(plan_index(self->shape(), indices, "index"));
   TensorPtr out = gather_plan(*plan, self, "index");
-  record_grad_only("IndexBackward0", out, {self}, [plan](const TensorPtr& g) {
-    return std::vector<TensorPtr>{accumulate_plan(*plan, g)};
-  });
+  record_grad_only("IndexBackward0", out, {self},
+                   [plan](const TensorPtr& g) { return std::vector<TensorPtr>{accumulate_plan(*plan, g)}; });
   return out;
 }
 

@@ -59,15 +59,16 @@ Layout check_and_layout(const TensorPtr& q, const TensorPtr& k, const TensorPtr&
                v->shape());
   FASTNN_CHECK_TYPE(is_floating(q->dtype()), "[", kOp, "] expected floating-point query, key and value, got ",
                     dtype_name(q->dtype()));
-  FASTNN_CHECK_TYPE(k->dtype() == q->dtype() && v->dtype() == q->dtype(), "[", kOp,
-                    "] Expected query, key, and value to have the same dtype, but got query.dtype: ", dtype_name(q->dtype()),
-                    " key.dtype: ", dtype_name(k->dtype()), " and value.dtype: ", dtype_name(v->dtype()), " instead.");
+  FASTNN_CHECK_TYPE(
+      k->dtype() == q->dtype() && v->dtype() == q->dtype(), "[", kOp,
+      "] Expected query, key, and value to have the same dtype, but got query.dtype: ", dtype_name(q->dtype()),
+      " key.dtype: ", dtype_name(k->dtype()), " and value.dtype: ", dtype_name(v->dtype()), " instead.");
   FASTNN_CHECK(q->shape().back() == k->shape().back(), "[", kOp,
                "] expected query and key to have the same size in the last dim, got query ", q->shape(), " and key ",
                k->shape());
   FASTNN_CHECK(k->shape()[k->dim() - 2] == v->shape()[v->dim() - 2], "[", kOp,
-               "] expected key and value to have the same sequence length (dim -2), got key ", k->shape(), " and value ",
-               v->shape());
+               "] expected key and value to have the same sequence length (dim -2), got key ", k->shape(),
+               " and value ", v->shape());
   FASTNN_CHECK(dropout_p >= 0 && dropout_p <= 1, "[", kOp, "] dropout probability has to be between 0 and 1, but got ",
                dropout_p);
   Shape qb = leading(q), kb = leading(k), vb = leading(v);
@@ -94,11 +95,13 @@ Layout check_and_layout(const TensorPtr& q, const TensorPtr& k, const TensorPtr&
   lay.Ev = v->shape().back();
   if (mask) {
     FASTNN_CHECK(!is_causal, "[", kOp, "] Explicit attn_mask should not be set when is_causal=True");
-    FASTNN_CHECK_TYPE(mask->dtype() == DType::Bool || mask->dtype() == DType::Float32 || mask->dtype() == q->dtype(),
-                      "[", kOp, "] Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: ",
-                      dtype_name(mask->dtype()), " and query.dtype: ", dtype_name(q->dtype()), " instead.");
-    FASTNN_CHECK(mask->dim() >= 2 && broadcasts_to(mask->shape(), lay.full(lay.L, lay.S)), "[", kOp, "] attn_mask of shape ", mask->shape(),
-                 " cannot be broadcast to the attention weights' shape ", lay.full(lay.L, lay.S));
+    FASTNN_CHECK_TYPE(
+        mask->dtype() == DType::Bool || mask->dtype() == DType::Float32 || mask->dtype() == q->dtype(), "[", kOp,
+        "] Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: ",
+        dtype_name(mask->dtype()), " and query.dtype: ", dtype_name(q->dtype()), " instead.");
+    FASTNN_CHECK(mask->dim() >= 2 && broadcasts_to(mask->shape(), lay.full(lay.L, lay.S)), "[", kOp,
+                 "] attn_mask of shape ", mask->shape(), " cannot be broadcast to the attention weights' shape ",
+                 lay.full(lay.L, lay.S));
   }
   return lay;
 }
@@ -137,8 +140,8 @@ std::vector<int64_t> batch_offsets(const Tensor& x, const Layout& lay) {
 
 // The kernel's view of one call; `offsets` keeps the per-problem offsets it points into.
 template <class T>
-kernels::AttentionProblem<T> make_problem(const Layout& lay, const Settings& set, const TensorPtr& q, const TensorPtr& k,
-                                          const TensorPtr& v, const TensorPtr& mask,
+kernels::AttentionProblem<T> make_problem(const Layout& lay, const Settings& set, const TensorPtr& q,
+                                          const TensorPtr& k, const TensorPtr& v, const TensorPtr& mask,
                                           std::vector<std::vector<int64_t>>& offsets) {
   kernels::AttentionProblem<T> p;
   p.problems = lay.problems;
@@ -184,8 +187,13 @@ class ScaledDotProductAttentionBackward : public Node {
  public:
   ScaledDotProductAttentionBackward(const TensorPtr& q, const TensorPtr& k, const TensorPtr& v, const TensorPtr& mask,
                                     TensorPtr lse, Layout lay, Settings set, const TensorPtr& user_mask)
-      : q_(q), k_(k), v_(v), mask_(mask ? SavedTensor(mask) : SavedTensor()), lse_(std::move(lse)),
-        lay_(std::move(lay)), set_(set) {
+      : q_(q),
+        k_(k),
+        v_(v),
+        mask_(mask ? SavedTensor(mask) : SavedTensor()),
+        lse_(std::move(lse)),
+        lay_(std::move(lay)),
+        set_(set) {
     if (user_mask) {
       mask_shape_ = user_mask->shape();
       mask_dtype_ = user_mask->dtype();
@@ -250,9 +258,9 @@ TensorPtr scaled_dot_product_attention(const TensorPtr& query, const TensorPtr& 
   TensorPtr mask;  // additive, in the query's dtype
   if (attn_mask) {
     GradModeGuard no_grad(false);
-    mask = attn_mask->dtype() == DType::Bool
-               ? where(attn_mask, scalar_tensor(0, dt, false), scalar_tensor(-std::numeric_limits<double>::infinity(), dt, false))
-               : cast(attn_mask->detach(), dt);
+    mask = attn_mask->dtype() == DType::Bool ? where(attn_mask, scalar_tensor(0, dt, false),
+                                                     scalar_tensor(-std::numeric_limits<double>::infinity(), dt, false))
+                                             : cast(attn_mask->detach(), dt);
   }
   TensorPtr out = Tensor::empty(lay.full(lay.L, lay.Ev), dt, kOp);
   TensorPtr lse = Tensor::empty({lay.problems, lay.L}, dt, kOp);

@@ -31,12 +31,15 @@ void record_linear(const char* name, const TensorPtr& out, const TensorPtr& a, c
   Shape sa = a->shape(), sb = b->shape();
   DType da = a->dtype(), db = b->dtype();
   bool need_a = any_requires_grad({&a}), need_b = any_requires_grad({&b});
-  record_grad_only(name, out, {a, b}, [=](const TensorPtr& g) {
-    std::vector<TensorPtr> r(2);
-    if (need_a) r[0] = grad_for(g, sa, da);
-    if (need_b) r[1] = grad_for(alpha_b == 1 ? g : mul(g, scalar_tensor(alpha_b, DType::Float64, true)), sb, db);
-    return r;
-  }, /*differentiable=*/true);
+  record_grad_only(
+      name, out, {a, b},
+      [=](const TensorPtr& g) {
+        std::vector<TensorPtr> r(2);
+        if (need_a) r[0] = grad_for(g, sa, da);
+        if (need_b) r[1] = grad_for(alpha_b == 1 ? g : mul(g, scalar_tensor(alpha_b, DType::Float64, true)), sb, db);
+        return r;
+      },
+      /*differentiable=*/true);
 }
 
 // Backward of mul, div and pow: both operands saved (only those whose partner needs a grad).
@@ -53,7 +56,10 @@ class ProductBackward : public Node {
   bool supports_create_graph() const override { return kind_ != Pow; }
   bool number_base() const { return number_base_; }
   std::string name() const override {
-    return kind_ == Mul ? "MulBackward0" : kind_ == Div ? "DivBackward0" : number_base_ ? "PowBackward2" : "PowBackward1";
+    return kind_ == Mul   ? "MulBackward0"
+           : kind_ == Div ? "DivBackward0"
+           : number_base_ ? "PowBackward2"
+                          : "PowBackward1";
   }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     if (number_base_) return {grads_of_inputs(grads[0], false, needs_input_grad(0))[1]};
@@ -94,7 +100,8 @@ class ProductBackward : public Node {
         TensorPtr d = mul(g, mul(bf, pow(af, sub(bf, scalar_tensor(1, DType::Int64, true), 1))));
         TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
         FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
-          map_binary<scalar_t, scalar_t>(*safe, *d, *bf, [](scalar_t v, scalar_t e) { return e == 0 ? scalar_t(0) : v; });
+          map_binary<scalar_t, scalar_t>(*safe, *d, *bf,
+                                         [](scalar_t v, scalar_t e) { return e == 0 ? scalar_t(0) : v; });
         });
         r[0] = grad_for(safe, sa, a_type_);
       }
@@ -136,15 +143,15 @@ void check_not_bool(const TensorPtr& a, const TensorPtr& b, const char* op) {
 // bool + bool is logical or (with a non-zero alpha), bool * bool logical and, as in torch.
 template <class F>
 TensorPtr bool_arith(const TensorPtr& a, const TensorPtr& b, const char* op, const F& f) {
-  return binary_forward(a, b, DType::Bool, DType::Bool, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
-    map_binary<bool, bool>(out, x, y, f);
-  });
+  return binary_forward(a, b, DType::Bool, DType::Bool, op,
+                        [&](Tensor& out, const Tensor& x, const Tensor& y) { map_binary<bool, bool>(out, x, y, f); });
 }
 
 template <class F>
 TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType compute, const F& f) {
   return binary_forward(a, b, compute, compute, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
-    FASTNN_DISPATCH_NUMERIC(x.dtype(), op, [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
+    FASTNN_DISPATCH_NUMERIC(x.dtype(), op,
+                            [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
   });
 }
 
@@ -179,7 +186,11 @@ struct AddF {
     return [al](T x, T y) { return wrapping_add(x, wrapping_mul(al, y)); };
   }
 };
-struct AddOneF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_add(x, y); }; } };
+struct AddOneF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return wrapping_add(x, y); };
+  }
+};
 struct SubF {
   double alpha;
   template <class T> auto operator()() const {
@@ -187,9 +198,21 @@ struct SubF {
     return [al](T x, T y) { return wrapping_sub(x, wrapping_mul(al, y)); };
   }
 };
-struct SubOneF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_sub(x, y); }; } };
-struct MulF { template <class T> auto operator()() const { return [](T x, T y) { return wrapping_mul(x, y); }; } };
-struct DivF { template <class T> auto operator()() const { return [](T x, T y) { return x / y; }; } };
+struct SubOneF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return wrapping_sub(x, y); };
+  }
+};
+struct MulF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return wrapping_mul(x, y); };
+  }
+};
+struct DivF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return x / y; };
+  }
+};
 struct PowF {
   template <class T> auto operator()() const {
     return [](T x, T y) -> T {
@@ -203,8 +226,10 @@ struct PowF {
 // that int64 cannot hold (converting it would be undefined).
 static void check_alpha(DType dt, double alpha, const char* op) {
   if (is_floating(dt)) return;
-  FASTNN_CHECK_TYPE(alpha == std::floor(alpha) && std::isfinite(alpha), "[", op, "] for integral input tensors, "
-                    "argument alpha must not be a floating point number, got ", alpha);
+  FASTNN_CHECK_TYPE(alpha == std::floor(alpha) && std::isfinite(alpha), "[", op,
+                    "] for integral input tensors, "
+                    "argument alpha must not be a floating point number, got ",
+                    alpha);
   FASTNN_CHECK(std::fabs(alpha) < 9.2e18, "[", op, "] alpha ", alpha, " does not fit in int64");
 }
 
@@ -246,8 +271,9 @@ TensorPtr rsub(const TensorPtr& a, const TensorPtr& other) {
   TensorPtr out = sub_values(other, a, 1);
   Shape sa = a->shape();
   DType da = a->dtype();
-  record_grad_only("RsubBackward1", out, {a},
-                   [=](const TensorPtr& g) { return std::vector<TensorPtr>{grad_for(neg(g), sa, da)}; }, /*differentiable=*/true);
+  record_grad_only(
+      "RsubBackward1", out, {a}, [=](const TensorPtr& g) { return std::vector<TensorPtr>{grad_for(neg(g), sa, da)}; },
+      /*differentiable=*/true);
   return out;
 }
 
@@ -325,7 +351,8 @@ void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, cons
   // Read `other` in self's dtype; a copy when it overlaps self through another layout.
   TensorPtr o = cast(other, self->dtype());
   if (o->storage() == self->storage() && o != self) o = clone(o);
-  FASTNN_DISPATCH_NUMERIC(self->dtype(), op, [&] { map_binary<scalar_t, scalar_t>(*self, *self, *o, f.template operator()<scalar_t>()); });
+  FASTNN_DISPATCH_NUMERIC(self->dtype(), op,
+                          [&] { map_binary<scalar_t, scalar_t>(*self, *self, *o, f.template operator()<scalar_t>()); });
   self->bump_version();
 }
 }  // namespace

@@ -91,11 +91,31 @@ T remainder_of(T x, T y) {
   return m != 0 && (m < 0) != (y < 0) ? m + y : m;
 }
 
-struct FloorDivideF { template <class T> auto operator()() const { return [](T x, T y) { return floor_div(x, y); }; } };
-struct FmodF { template <class T> auto operator()() const { return [](T x, T y) { return fmod_of(x, y); }; } };
-struct RemainderF { template <class T> auto operator()() const { return [](T x, T y) { return remainder_of(x, y); }; } };
-struct TruncDivF { template <class T> auto operator()() const { return [](T x, T y) { return T(std::trunc(x / y)); }; } };
-struct Atan2F { template <class T> auto operator()() const { return [](T x, T y) { return T(std::atan2(x, y)); }; } };
+struct FloorDivideF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return floor_div(x, y); };
+  }
+};
+struct FmodF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return fmod_of(x, y); };
+  }
+};
+struct RemainderF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return remainder_of(x, y); };
+  }
+};
+struct TruncDivF {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return T(std::trunc(x / y)); };
+  }
+};
+struct Atan2F {
+  template <class T> auto operator()() const {
+    return [](T x, T y) { return T(std::atan2(x, y)); };
+  }
+};
 // max/min propagating nan (from either side), as torch.maximum.
 template <bool IsMax>
 struct ExtremeF {
@@ -154,7 +174,8 @@ TensorPtr extreme(const TensorPtr& a, const TensorPtr& b, bool is_max) {
   const char* op = is_max ? "maximum" : "minimum";
   check_operands(a, b, op);
   DType dt = result_type({a.get(), b.get()});
-  TensorPtr out = is_max ? binary_op<true>(a, b, dt, op, ExtremeF<true>{}) : binary_op<true>(a, b, dt, op, ExtremeF<false>{});
+  TensorPtr out =
+      is_max ? binary_op<true>(a, b, dt, op, ExtremeF<true>{}) : binary_op<true>(a, b, dt, op, ExtremeF<false>{});
   if (any_requires_grad({&a, &b})) record(std::make_shared<ExtremeBackward>(is_max, a, b), {&a, &b}, {&out});
   return out;
 }
@@ -322,10 +343,12 @@ TensorPtr atan2(const TensorPtr& a, const TensorPtr& b) {
   return out;
 }
 
-void apply_(TensorPtr& self, const TensorPtr& other, TensorPtr (*op)(const TensorPtr&, const TensorPtr&), const char* name) {
+void apply_(TensorPtr& self, const TensorPtr& other, TensorPtr (*op)(const TensorPtr&, const TensorPtr&),
+            const char* name) {
   check_defined(self, name, "self");
   check_defined(other, name, "other");
-  inplace_with_history(self, name, any_requires_grad({&self, &other}), [&](const TensorPtr& s) { return op(s, other); });
+  inplace_with_history(self, name, any_requires_grad({&self, &other}),
+                       [&](const TensorPtr& s) { return op(s, other); });
 }
 
 TensorPtr logical_and(const TensorPtr& a, const TensorPtr& b) { return logical(a, b, Logical::And, "logical_and"); }
@@ -351,7 +374,8 @@ TensorPtr isclose(const TensorPtr& a, const TensorPtr& b, double rtol, double at
                     dtype_name(b->dtype()));
   FASTNN_CHECK(rtol >= 0, "[", op, "] rtol must be greater than or equal to zero, but got ", rtol);
   FASTNN_CHECK(atol >= 0, "[", op, "] atol must be greater than or equal to zero, but got ", atol);
-  if (is_storage_dtype(a->dtype())) return isclose(cast(a, compute_dtype(a->dtype())), cast(b, compute_dtype(a->dtype())), rtol, atol, equal_nan, op);
+  if (is_storage_dtype(a->dtype()))
+    return isclose(cast(a, compute_dtype(a->dtype())), cast(b, compute_dtype(a->dtype())), rtol, atol, equal_nan, op);
   TensorPtr out = Tensor::empty(broadcast_shapes(a->shape(), b->shape(), op), DType::Bool, op);
   switch (a->dtype()) {
     case DType::Bool: isclose_kernel<bool, float>(*out, *a, *b, rtol, atol, equal_nan); break;

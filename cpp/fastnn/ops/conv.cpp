@@ -1,7 +1,7 @@
-// conv2d and conv1d (as height-1 conv2d) as im2col + GEMM; the transposed convolutions as GEMM + col2im. Images are taken in fixed-size chunks: a chunk's im2col matrices sit
-// side by side, so one GEMM covers the chunk (a small convolution's per-image GEMM is too narrow
-// to run at speed). Weight and bias gradients are summed per chunk, then over chunks in order,
-// so results do not depend on the thread count.
+// conv2d and conv1d (as height-1 conv2d) as im2col + GEMM; the transposed convolutions as GEMM + col2im. Images are
+// taken in fixed-size chunks: a chunk's im2col matrices sit side by side, so one GEMM covers the chunk (a small
+// convolution's per-image GEMM is too narrow to run at speed). Weight and bias gradients are summed per chunk, then
+// over chunks in order, so results do not depend on the thread count.
 #include <vector>
 
 #include "fastnn/autograd/grad_mode.h"
@@ -87,18 +87,22 @@ template <class T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   const int threads = get_num_threads();
   const Scratch<T> cols(g, g.K(), threads), outs(g, g.Og(), threads);
-  parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
-    T* col = cols.get();
-    T* out = outs.get();
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0);
-      for (int64_t gr = 0; gr < g.groups; ++gr) {
-        unfold_chunk(g, x, n0, nb, gr, col);
-        kernels::gemm<T>(g.Og(), nb * g.P(), g.K(), w + gr * g.Og() * g.K(), g.K(), 1, col, g.ld(), 1, out, g.ld(), false);
-        chunk_to_nchw(g, out, bias, n0, nb, gr, y);
-      }
-    }
-  }, threads);
+  parallel_for(
+      g.chunks(), 1,
+      [&](int64_t c0, int64_t c1) {
+        T* col = cols.get();
+        T* out = outs.get();
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0);
+          for (int64_t gr = 0; gr < g.groups; ++gr) {
+            unfold_chunk(g, x, n0, nb, gr, col);
+            kernels::gemm<T>(g.Og(), nb * g.P(), g.K(), w + gr * g.Og() * g.K(), g.K(), 1, col, g.ld(), 1, out, g.ld(),
+                             false);
+            chunk_to_nchw(g, out, bias, n0, nb, gr, y);
+          }
+        }
+      },
+      threads);
 }
 
 // Input gradient gx (overwritten), and the weight and bias gradients gw, gb (overwritten) as
@@ -109,30 +113,34 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
   std::vector<T> partial_w(gw ? size_t(g.chunks() * wsize) : 0), partial_b(gb ? size_t(g.chunks() * g.O) : 0);
   const int threads = get_num_threads();
   const Scratch<T> cols(g, g.K(), threads), grads(g, g.Og(), threads);
-  parallel_for(g.chunks(), 1, [&](int64_t c0, int64_t c1) {
-    T* col = cols.get();
-    T* go = grads.get();
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0), cols_used = nb * g.P();
-      for (int64_t gr = 0; gr < g.groups; ++gr) {
-        const T* wg = w + gr * g.Og() * g.K();
-        nchw_to_chunk(g, gy, n0, nb, gr, go);
-        if (gb)
-          for (int64_t o = 0; o < g.Og(); ++o) partial_b[c * g.O + gr * g.Og() + o] = row_sum(go + o * g.ld(), cols_used);
-        if (gx) {  // col = W^T @ grad_out, folded back into each image
-          kernels::gemm<T>(g.K(), cols_used, g.Og(), wg, 1, g.K(), go, g.ld(), 1, col, g.ld(), false);
-          for (int64_t i = 0; i < nb; ++i)
-            kernels::col2im<T>(col + i * g.P(), g.ld(), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH,
-                               g.dW, g.oH, g.oW, gx + ((n0 + i) * g.C + gr * g.Cg()) * g.H * g.W);
+  parallel_for(
+      g.chunks(), 1,
+      [&](int64_t c0, int64_t c1) {
+        T* col = cols.get();
+        T* go = grads.get();
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0), cols_used = nb * g.P();
+          for (int64_t gr = 0; gr < g.groups; ++gr) {
+            const T* wg = w + gr * g.Og() * g.K();
+            nchw_to_chunk(g, gy, n0, nb, gr, go);
+            if (gb)
+              for (int64_t o = 0; o < g.Og(); ++o)
+                partial_b[c * g.O + gr * g.Og() + o] = row_sum(go + o * g.ld(), cols_used);
+            if (gx) {  // col = W^T @ grad_out, folded back into each image
+              kernels::gemm<T>(g.K(), cols_used, g.Og(), wg, 1, g.K(), go, g.ld(), 1, col, g.ld(), false);
+              for (int64_t i = 0; i < nb; ++i)
+                kernels::col2im<T>(col + i * g.P(), g.ld(), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH,
+                                   g.dW, g.oH, g.oW, gx + ((n0 + i) * g.C + gr * g.Cg()) * g.H * g.W);
+            }
+            if (gw) {  // partial = grad_out @ col^T
+              unfold_chunk(g, x, n0, nb, gr, col);
+              kernels::gemm<T>(g.Og(), g.K(), cols_used, go, g.ld(), 1, col, 1, g.ld(),
+                               partial_w.data() + c * wsize + gr * g.Og() * g.K(), g.K(), false);
+            }
+          }
         }
-        if (gw) {  // partial = grad_out @ col^T
-          unfold_chunk(g, x, n0, nb, gr, col);
-          kernels::gemm<T>(g.Og(), g.K(), cols_used, go, g.ld(), 1, col, 1, g.ld(), partial_w.data() + c * wsize + gr * g.Og() * g.K(),
-                           g.K(), false);
-        }
-      }
-    }
-  }, threads);
+      },
+      threads);
   auto sum_chunks = [&](const std::vector<T>& partial, int64_t size, T* total) {
     std::fill(total, total + size, T(0));
     for (int64_t c = 0; c < g.chunks(); ++c)
@@ -185,7 +193,8 @@ class ConvolutionBackward : public Node {
 // of input (here grad_y) and output gradient (here x) swapped.
 class ConvTransposeBackward : public Node {
  public:
-  ConvTransposeBackward(const TensorPtr& x, const TensorPtr& w, ConvGeom g, bool has_bias, Shape in_shape, Shape w_shape)
+  ConvTransposeBackward(const TensorPtr& x, const TensorPtr& w, ConvGeom g, bool has_bias, Shape in_shape,
+                        Shape w_shape)
       : x_(x), w_(w), g_(g), has_bias_(has_bias), in_shape_(std::move(in_shape)), w_shape_(std::move(w_shape)) {}
   std::string name() const override { return "ConvolutionBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
@@ -249,10 +258,10 @@ bool check_conv_args(const TensorPtr& input, const TensorPtr& weight, const Tens
   FASTNN_CHECK(weight->dim() == nd, "[", op, "] expected ", nd, "-D weight ",
                spatial == 2 ? "(out_channels, in_channels/groups, kH, kW)" : "(out_channels, in_channels/groups, kW)",
                ", got shape ", weight->shape());
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()) && input->dtype() == weight->dtype() && (!bias || bias->dtype() == input->dtype()),
-                    "[", op, "] expected input, weight and bias of the same floating-point dtype, got ",
-                    dtype_name(input->dtype()), ", ", dtype_name(weight->dtype()), bias ? ", " : "",
-                    bias ? dtype_name(bias->dtype()) : "");
+  FASTNN_CHECK_TYPE(
+      is_floating(input->dtype()) && input->dtype() == weight->dtype() && (!bias || bias->dtype() == input->dtype()),
+      "[", op, "] expected input, weight and bias of the same floating-point dtype, got ", dtype_name(input->dtype()),
+      ", ", dtype_name(weight->dtype()), bias ? ", " : "", bias ? dtype_name(bias->dtype()) : "");
   FASTNN_CHECK(groups > 0, "[", op, "] groups must be a positive integer, got ", groups);
   return input->dim() == nd;
 }
@@ -276,8 +285,9 @@ TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorP
                   const IntList& padding, const IntList& dilation, int64_t groups, int spatial, const char* op) {
   const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
   if (any_storage_dtype({&input, &weight, &bias}))
-    return narrowed(conv_nd(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups, spatial, op),
-                    input->dtype());
+    return narrowed(
+        conv_nd(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups, spatial, op),
+        input->dtype());
   auto [x, w] = as_4d(input, weight, batched, spatial);
   ConvGeom g{};
   g.N = x->shape()[0], g.C = x->shape()[1], g.H = x->shape()[2], g.W = x->shape()[3];
@@ -290,8 +300,9 @@ TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorP
   FASTNN_CHECK(weight->shape()[1] * groups == g.C, "[", op, "] expected input", input->shape(), " to have ",
                weight->shape()[1] * groups, " channels, but got ", g.C, " channels instead (weight of shape ",
                weight->shape(), ", groups=", groups, ")");
-  if (bias) FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.O, "[", op, "] expected bias of shape (", g.O, ",), got ",
-                         bias->shape());
+  if (bias)
+    FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.O, "[", op, "] expected bias of shape (", g.O, ",), got ",
+                 bias->shape());
   // Padded input and dilated kernel extents, refused past 2^63 (then no output size formula overflows).
   int64_t eff_h, eff_w, padded_h, padded_w;
   FASTNN_CHECK(!__builtin_mul_overflow(g.dH, g.kH - 1, &eff_h) && !__builtin_mul_overflow(g.dW, g.kW - 1, &eff_w) &&
@@ -300,8 +311,9 @@ TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorP
                "[", op, "] padding ", extent(spatial, g.pH, g.pW), " or dilation ", extent(spatial, g.dH, g.dW),
                " is too large: the padded input or the dilated kernel would have more than 2^63 elements per row");
   eff_h += 1, eff_w += 1;
-  FASTNN_CHECK(padded_h >= eff_h && padded_w >= eff_w, "[", op, "] Calculated padded input size per channel: ",
-               extent(spatial, padded_h, padded_w), ". Kernel size: ", extent(spatial, eff_h, eff_w),
+  FASTNN_CHECK(padded_h >= eff_h && padded_w >= eff_w, "[", op,
+               "] Calculated padded input size per channel: ", extent(spatial, padded_h, padded_w),
+               ". Kernel size: ", extent(spatial, eff_h, eff_w),
                ". Kernel size can't be greater than actual input size");
   g.oH = window_out(g.H, g.kH, g.pH, g.sH, g.dH, false);
   g.oW = window_out(g.W, g.kW, g.pW, g.sW, g.dW, false);
@@ -332,7 +344,8 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
   const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
   if (any_storage_dtype({&input, &weight, &bias}))
     return narrowed(conv_transpose_nd(widened(input), widened(weight), widened(bias), stride, padding, output_padding,
-                                      groups, dilation, spatial, op), input->dtype());
+                                      groups, dilation, spatial, op),
+                    input->dtype());
   auto [x, w] = as_4d(input, weight, batched, spatial);
   ConvGeom g{};  // the convolution from the output's shape to the input's
   g.N = x->shape()[0], g.O = x->shape()[1], g.oH = x->shape()[2], g.oW = x->shape()[3];
@@ -350,8 +363,9 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
                " channels instead");
   FASTNN_CHECK(g.O % groups == 0, "[", op, "] in_channels (", g.O, ") must be divisible by groups (", groups, ")");
   g.C = w->shape()[1] * groups;
-  if (bias) FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.C, "[", op, "] expected bias of shape (", g.C,
-                         ",), got ", bias->shape());
+  if (bias)
+    FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == g.C, "[", op, "] expected bias of shape (", g.C, ",), got ",
+                 bias->shape());
   // (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1, without overflow.
   auto out_size = [&](int64_t in, int64_t s, int64_t p, int64_t d, int64_t k, int64_t extra) {
     __int128 v = (__int128)(in - 1) * s - (__int128)2 * p + (__int128)d * (k - 1) + extra + 1;
@@ -384,13 +398,13 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
 
 }  // namespace
 
-TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
-                 IntList dilation, int64_t groups) {
+TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                 IntList padding, IntList dilation, int64_t groups) {
   return conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d");
 }
 
-TensorPtr conv1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
-                 IntList dilation, int64_t groups) {
+TensorPtr conv1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                 IntList padding, IntList dilation, int64_t groups) {
   return conv_nd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d");
 }
 

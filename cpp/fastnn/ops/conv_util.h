@@ -10,7 +10,8 @@ inline std::pair<int64_t, int64_t> pair_arg(const IntList& v, const char* op, co
   FASTNN_CHECK(v.size() == 1 || v.size() == 2, "[", op, "] ", what, " must be an int or a pair of ints, got ", v.size(),
                " values");
   int64_t h = v[0], w = v.size() == 2 ? v[1] : v[0];
-  FASTNN_CHECK(h >= min_value && w >= min_value, "[", op, "] ", what, " must be >= ", min_value, ", got (", h, ", ", w, ")");
+  FASTNN_CHECK(h >= min_value && w >= min_value, "[", op, "] ", what, " must be >= ", min_value, ", got (", h, ", ", w,
+               ")");
   return {h, w};
 }
 

@@ -20,9 +20,8 @@ void copy_data(Tensor& dst, const Tensor& src) {
   }
   FASTNN_DISPATCH_EVERY(dst.dtype(), "copy_", [&] {
     using out_t = scalar_t;
-    FASTNN_DISPATCH_EVERY(src.dtype(), "copy_", [&] {
-      map_unary<scalar_t, out_t>(dst, src, [](scalar_t v) { return convert<out_t>(v); });
-    });
+    FASTNN_DISPATCH_EVERY(src.dtype(), "copy_",
+                          [&] { map_unary<scalar_t, out_t>(dst, src, [](scalar_t v) { return convert<out_t>(v); }); });
   });
 }
 
@@ -69,13 +68,16 @@ void inplace_with_history(TensorPtr& self, const char* op, bool track,
   TensorPtr result = compute(snapshot);
   check_inplace_shape(self, result->shape(), op);
   FASTNN_CHECK_TYPE(category(result->dtype()) <= category(self->dtype()), "[", op, "] result type ",
-                    dtype_name(result->dtype()), " can't be cast to the desired output type ", dtype_name(self->dtype()));
+                    dtype_name(result->dtype()), " can't be cast to the desired output type ",
+                    dtype_name(self->dtype()));
   if (result->dtype() != self->dtype()) result = to_dtype(result, self->dtype());
   // CopySlices replays the op's node on the view's gradient: one node whose first input is the view
-  FASTNN_CHECK_STATE(!(track && self->base() && result->grad_fn() &&
-                       result->grad_fn()->next_edges()[0].fn != snapshot->grad_fn()),
-                     "[", op, "] an in-place op on a view that autograd records as more than one step (here with "
-                     "a dtype conversion, ", dtype_name(result->dtype()), ") is not supported; use the out-of-place op");
+  FASTNN_CHECK_STATE(
+      !(track && self->base() && result->grad_fn() && result->grad_fn()->next_edges()[0].fn != snapshot->grad_fn()),
+      "[", op,
+      "] an in-place op on a view that autograd records as more than one step (here with "
+      "a dtype conversion, ",
+      dtype_name(result->dtype()), ") is not supported; use the out-of-place op");
   copy_data(*self, *result);
   self->bump_version();
   if (track && result->grad_fn()) {
@@ -100,7 +102,9 @@ void check_inplace(const TensorPtr& self, const char* op, bool may_overlap) {
 TensorPtr clone(const TensorPtr& t) {
   check_defined(t, "clone");
   TensorPtr out = copy_of(t, t->dtype());
-  record_grad_only("CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; }, /*differentiable=*/true);
+  record_grad_only(
+      "CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; },
+      /*differentiable=*/true);
   return out;
 }
 
@@ -119,9 +123,9 @@ TensorPtr to_copy(const TensorPtr& t, DType dtype) {
   TensorPtr out = copy_of(t, dtype);
   if (is_floating(dtype)) {
     DType in = t->dtype();
-    record_grad_only("ToCopyBackward0", out, {t}, [in](const TensorPtr& g) {
-      return std::vector<TensorPtr>{to_dtype(g, in)};
-    }, /*differentiable=*/true);
+    record_grad_only(
+        "ToCopyBackward0", out, {t}, [in](const TensorPtr& g) { return std::vector<TensorPtr>{to_dtype(g, in)}; },
+        /*differentiable=*/true);
   }
   return out;
 }
@@ -172,9 +176,8 @@ void fill_(TensorPtr& self, const TensorPtr& value, const char* op) {
   });
   self->bump_version();
   if (any_requires_grad({&self})) {
-    auto node = std::make_shared<GradOnlyBackward>("FillBackward0", [](const TensorPtr& g) {
-      return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())};
-    });
+    auto node = std::make_shared<GradOnlyBackward>(
+        "FillBackward0", [](const TensorPtr& g) { return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())}; });
     record(node, {&self}, {&self});
     if (self->base()) rebase_view_history(self);
   }

@@ -44,9 +44,11 @@ TensorPtr feature_dropout(const TensorPtr& x, double p, bool train) {
   check_defined(x, "feature_dropout");
   check_p(p, "dropout2d");
   if (!train || p == 0) return x;
-  FASTNN_CHECK(x->dim() >= 2, "[dropout2d] expected an input with a channel dimension (N, C, ...) or (C, ...), got shape ",
+  FASTNN_CHECK(x->dim() >= 2,
+               "[dropout2d] expected an input with a channel dimension (N, C, ...) or (C, ...), got shape ",
                x->shape());
-  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[dropout2d] expected a floating-point input, got ", dtype_name(x->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[dropout2d] expected a floating-point input, got ",
+                    dtype_name(x->dtype()));
   // One mask value per (N, C) channel, broadcast over the spatial dims: the op is a plain multiply.
   Shape noise_shape(x->dim(), 1);
   noise_shape[0] = x->shape()[0];

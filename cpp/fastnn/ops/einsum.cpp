@@ -147,9 +147,11 @@ TensorPtr einsum(const std::string& equation, const std::vector<TensorPtr>& oper
   for (const TensorPtr& t : operands) check_defined(t, "einsum", "operands");
   FASTNN_CHECK(!operands.empty(), "[einsum] einsum(): must specify the equation string and at least one operand");
   Equation eq = parse(equation);
-  FASTNN_CHECK(eq.inputs.size() <= operands.size(), "[einsum] einsum(): fewer operands were provided than specified "
+  FASTNN_CHECK(eq.inputs.size() <= operands.size(),
+               "[einsum] einsum(): fewer operands were provided than specified "
                "in the equation");
-  FASTNN_CHECK(eq.inputs.size() >= operands.size(), "[einsum] einsum(): more operands were provided than specified "
+  FASTNN_CHECK(eq.inputs.size() >= operands.size(),
+               "[einsum] einsum(): more operands were provided than specified "
                "in the equation");
   DType dt = operands[0]->dtype();
   for (const TensorPtr& t : operands) {
@@ -170,7 +172,8 @@ TensorPtr einsum(const std::string& equation, const std::vector<TensorPtr>& oper
       ell = std::max(ell, covered[i]);
     } else {
       FASTNN_CHECK(named == nd, "[einsum] einsum(): the number of subscripts in the equation (", named,
-                   ") does not match the number of dimensions (", nd, ") for operand ", i, " and no ellipsis was given");
+                   ") does not match the number of dimensions (", nd, ") for operand ", i,
+                   " and no ellipsis was given");
     }
   }
   // terms with ellipses expanded (right-aligned) and repeated labels reduced to diagonals
@@ -204,11 +207,13 @@ TensorPtr einsum(const std::string& equation, const std::vector<TensorPtr>& oper
       int64_t s = term.size(l), &seen = sizes[l];
       if (l >= kLetters)
         FASTNN_CHECK(seen < 0 || seen == s || seen == 1 || s == 1, "[einsum] einsum(): dimension ", l - kLetters,
-                     " covered by ellipsis in operand ", i, " has size ", s, " which does not broadcast with previously "
-                     "seen ellipsis with size ", seen, " for the respective dimension");
+                     " covered by ellipsis in operand ", i, " has size ", s,
+                     " which does not broadcast with previously "
+                     "seen ellipsis with size ",
+                     seen, " for the respective dimension");
       else
-        FASTNN_CHECK(seen < 0 || seen == s || seen == 1 || s == 1, "[einsum] einsum(): subscript ", letter(l), " has size ",
-                     s, " for operand ", i, " which does not broadcast with previously seen size ", seen);
+        FASTNN_CHECK(seen < 0 || seen == s || seen == 1 || s == 1, "[einsum] einsum(): subscript ", letter(l),
+                     " has size ", s, " for operand ", i, " which does not broadcast with previously seen size ", seen);
       if (seen <= 1) seen = s;
     }
     terms.push_back(term);
@@ -221,9 +226,11 @@ TensorPtr einsum(const std::string& equation, const std::vector<TensorPtr>& oper
         for (int64_t k = 0; k < ell; ++k) out.push_back(int(kLetters + k));
         continue;
       }
-      FASTNN_CHECK(sizes[l] >= 0, "[einsum] einsum(): output subscript ", letter(l), " does not appear in the equation "
+      FASTNN_CHECK(sizes[l] >= 0, "[einsum] einsum(): output subscript ", letter(l),
+                   " does not appear in the equation "
                    "for any input operand");
-      FASTNN_CHECK(!has(out, l), "[einsum] einsum(): output subscript ", letter(l), " appears more than once in the output");
+      FASTNN_CHECK(!has(out, l), "[einsum] einsum(): output subscript ", letter(l),
+                   " appears more than once in the output");
       out.push_back(l);
     }
   } else {
@@ -237,7 +244,8 @@ TensorPtr einsum(const std::string& equation, const std::vector<TensorPtr>& oper
   Term r = terms[0];
   for (size_t i = 1; i < terms.size(); ++i) {
     Labels kept = out;  // labels still needed: the output's and the later operands'
-    for (size_t j = i + 1; j < terms.size(); ++j) kept.insert(kept.end(), terms[j].labels.begin(), terms[j].labels.end());
+    for (size_t j = i + 1; j < terms.size(); ++j)
+      kept.insert(kept.end(), terms[j].labels.begin(), terms[j].labels.end());
     r = contract(r, terms[i], kept);
   }
   r.sum_labels([&](int l) { return !has(out, l); });

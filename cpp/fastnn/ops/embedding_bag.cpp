@@ -19,8 +19,13 @@ class EmbeddingBagBackward : public Node {
  public:
   EmbeddingBagBackward(const TensorPtr& weight, const TensorPtr& psw, TensorPtr index, std::vector<int64_t> bag_of,
                        std::vector<int64_t> bag_size, TensorPtr argmax, BagMode mode, bool scale_by_freq)
-      : weight_(weight), psw_(psw ? SavedTensor(psw) : SavedTensor()), index_(std::move(index)),
-        bag_of_(std::move(bag_of)), bag_size_(std::move(bag_size)), argmax_(std::move(argmax)), mode_(mode),
+      : weight_(weight),
+        psw_(psw ? SavedTensor(psw) : SavedTensor()),
+        index_(std::move(index)),
+        bag_of_(std::move(bag_of)),
+        bag_size_(std::move(bag_size)),
+        argmax_(std::move(argmax)),
+        mode_(mode),
         scale_by_freq_(scale_by_freq) {}
   std::string name() const override { return "EmbeddingBagBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
@@ -95,25 +100,35 @@ TensorPtr embedding_bag(const TensorPtr& weight, const TensorPtr& indices, const
                "[embedding_bag] include_last_offset: number of offsets should be at least 1");
   int64_t bags = include_last_offset ? num_offsets - 1 : num_offsets;
   if (num_offsets > 0) {
-    FASTNN_CHECK(op_[0] == 0, "[embedding_bag] offsets[0] has to be 0, i.e., the first sequence in the mini-batch has "
-                 "to start from position 0. However, got ", op_[0]);
+    FASTNN_CHECK(op_[0] == 0,
+                 "[embedding_bag] offsets[0] has to be 0, i.e., the first sequence in the mini-batch has "
+                 "to start from position 0. However, got ",
+                 op_[0]);
     FASTNN_CHECK(op_[num_offsets - 1] <= n, "[embedding_bag] offsets[-1] can not be greater than input's length ", n,
                  " but got offsets[-1] of ", op_[num_offsets - 1]);
     // (torch reads past the last bag otherwise)
-    FASTNN_CHECK(!include_last_offset || op_[num_offsets - 1] == n, "[embedding_bag] include_last_offset: the last "
-                 "offset must be the input's length ", n, ", got ", op_[num_offsets - 1]);
+    FASTNN_CHECK(!include_last_offset || op_[num_offsets - 1] == n,
+                 "[embedding_bag] include_last_offset: the last "
+                 "offset must be the input's length ",
+                 n, ", got ", op_[num_offsets - 1]);
     for (int64_t b = 1; b < num_offsets; ++b)
-      FASTNN_CHECK(op_[b] >= op_[b - 1], "[embedding_bag] offsets must be non-decreasing, but offsets[", b, "] = ",
-                   op_[b], " < offsets[", b - 1, "] = ", op_[b - 1]);
+      FASTNN_CHECK(op_[b] >= op_[b - 1], "[embedding_bag] offsets must be non-decreasing, but offsets[", b,
+                   "] = ", op_[b], " < offsets[", b - 1, "] = ", op_[b - 1]);
   }
   TensorPtr psw;
   if (per_sample_weights) {
-    FASTNN_CHECK(bag_mode == BagMode::Sum, "[embedding_bag] per_sample_weights was not None. per_sample_weights is only "
-                 "supported for mode='sum' (got mode='", mode == 1 ? "mean" : "max", "')");
-    FASTNN_CHECK_TYPE(per_sample_weights->dtype() == weight->dtype(), "[embedding_bag] expected per_sample_weights of "
-                      "the weight's dtype ", dtype_name(weight->dtype()), ", got ", dtype_name(per_sample_weights->dtype()));
-    FASTNN_CHECK(per_sample_weights->dim() == 1 && per_sample_weights->numel() == n, "[embedding_bag] expected "
-                 "per_sample_weights of the input's shape (", n, "), got ", per_sample_weights->shape());
+    FASTNN_CHECK(bag_mode == BagMode::Sum,
+                 "[embedding_bag] per_sample_weights was not None. per_sample_weights is only "
+                 "supported for mode='sum' (got mode='",
+                 mode == 1 ? "mean" : "max", "')");
+    FASTNN_CHECK_TYPE(per_sample_weights->dtype() == weight->dtype(),
+                      "[embedding_bag] expected per_sample_weights of "
+                      "the weight's dtype ",
+                      dtype_name(weight->dtype()), ", got ", dtype_name(per_sample_weights->dtype()));
+    FASTNN_CHECK(per_sample_weights->dim() == 1 && per_sample_weights->numel() == n,
+                 "[embedding_bag] expected "
+                 "per_sample_weights of the input's shape (",
+                 n, "), got ", per_sample_weights->shape());
     psw = contiguous(per_sample_weights->detach());
   }
   std::vector<int64_t> start(bags), end(bags), bag_of(n, -1), bag_size(bags);

@@ -72,8 +72,9 @@ TensorPtr arange(double start, double end, double step, DType dtype) {
   }
   FASTNN_CHECK(step != 0, "[arange] step must be nonzero");
   FASTNN_CHECK(std::isfinite(start) && std::isfinite(end), "[arange] unsupported range: ", start, " -> ", end);
-  FASTNN_CHECK((end - start) / step >= 0, "[arange] upper bound and larger bound inconsistent with step sign: start=",
-               start, ", end=", end, ", step=", step);
+  FASTNN_CHECK((end - start) / step >= 0,
+               "[arange] upper bound and larger bound inconsistent with step sign: start=", start, ", end=", end,
+               ", step=", step);
   FASTNN_CHECK(dtype != DType::Int64 || (fits_int64(start) && fits_int64(end)), "[arange] the range ", start, " -> ",
                end, " does not fit in int64");
   double count = std::ceil((end - start) / step);

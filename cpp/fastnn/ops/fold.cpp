@@ -14,8 +14,8 @@ struct FoldGeom {
   int64_t kH, kW, dH, dW, pH, pW, sH, sW, oH, oW;  // oH x oW sliding blocks
 };
 
-FoldGeom fold_geometry(int64_t H, int64_t W, const IntList& kernel_size, const IntList& dilation, const IntList& padding,
-                       const IntList& stride, const char* op) {
+FoldGeom fold_geometry(int64_t H, int64_t W, const IntList& kernel_size, const IntList& dilation,
+                       const IntList& padding, const IntList& stride, const char* op) {
   FoldGeom g{};
   std::tie(g.kH, g.kW) = pair_arg(kernel_size, op, "kernel_size", 1);
   std::tie(g.dH, g.dW) = pair_arg(dilation, op, "dilation", 1);
@@ -28,8 +28,9 @@ FoldGeom fold_geometry(int64_t H, int64_t W, const IntList& kernel_size, const I
   g.oH = blocks(H, g.kH, g.pH, g.sH, g.dH);
   g.oW = blocks(W, g.kW, g.pW, g.sW, g.dW);
   FASTNN_CHECK(g.oH > 0 && g.oW > 0, "[", op, "] Given input with spatial size (", H, ", ", W, "), kernel_size=(", g.kH,
-               ", ", g.kW, "), dilation=(", g.dH, ", ", g.dW, "), padding=(", g.pH, ", ", g.pW, "), calculated shape of ",
-               "the array of sliding blocks as (", g.oH, ", ", g.oW, "), but its components must be at least one.");
+               ", ", g.kW, "), dilation=(", g.dH, ", ", g.dW, "), padding=(", g.pH, ", ", g.pW,
+               "), calculated shape of ", "the array of sliding blocks as (", g.oH, ", ", g.oW,
+               "), but its components must be at least one.");
   return g;
 }
 
@@ -64,18 +65,21 @@ TensorPtr shuffle(const TensorPtr& input, int64_t r, bool up) {
     for (int64_t d : {0, 3, 1, 4, 2}) perm.push_back(n + d);
     out_shape.insert(out_shape.end(), {c / (r * r), h * r, w * r});
   } else {
-    FASTNN_CHECK(h % r == 0, "[pixel_unshuffle] expects height to be divisible by downscale_factor, but input.size(-2)=",
-                 h, " is not divisible by ", r);
-    FASTNN_CHECK(w % r == 0, "[pixel_unshuffle] expects width to be divisible by downscale_factor, but input.size(-1)=",
-                 w, " is not divisible by ", r);
+    FASTNN_CHECK(h % r == 0,
+                 "[pixel_unshuffle] expects height to be divisible by downscale_factor, but input.size(-2)=", h,
+                 " is not divisible by ", r);
+    FASTNN_CHECK(w % r == 0,
+                 "[pixel_unshuffle] expects width to be divisible by downscale_factor, but input.size(-1)=", w,
+                 " is not divisible by ", r);
     in_view.insert(in_view.end(), {c, h / r, r, w / r, r});  // (C, H, r1, W, r2) -> (C, r1, r2, H, W)
     for (int64_t d : {0, 2, 4, 1, 3}) perm.push_back(n + d);
     out_shape.insert(out_shape.end(), {c * r * r, h / r, w / r});
   }
   TensorPtr out = rearrange(input, in_view, perm, out_shape);
-  record_grad_only(up ? "PixelShuffleBackward0" : "PixelUnshuffleBackward0", out, {input}, [r, up](const TensorPtr& g) {
-    return std::vector<TensorPtr>{up ? pixel_unshuffle(g, r) : pixel_shuffle(g, r)};
-  }, true);
+  record_grad_only(
+      up ? "PixelShuffleBackward0" : "PixelUnshuffleBackward0", out, {input},
+      [r, up](const TensorPtr& g) { return std::vector<TensorPtr>{up ? pixel_unshuffle(g, r) : pixel_shuffle(g, r)}; },
+      true);
   return out;
 }
 
@@ -86,7 +90,8 @@ TensorPtr pixel_unshuffle(const TensorPtr& input, int64_t downscale_factor) {
   return shuffle(input, downscale_factor, false);
 }
 
-TensorPtr unfold_im2col(const TensorPtr& input, IntList kernel_size, IntList dilation, IntList padding, IntList stride) {
+TensorPtr unfold_im2col(const TensorPtr& input, IntList kernel_size, IntList dilation, IntList padding,
+                        IntList stride) {
   const int64_t nd = input->dim();
   FASTNN_CHECK(nd == 3 || nd == 4, "[unfold] Input Error: Only 3D or 4D input Tensors are supported (got ", nd, "D)");
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[unfold] expected a floating-point input, got ",
@@ -104,9 +109,12 @@ TensorPtr unfold_im2col(const TensorPtr& input, IntList kernel_size, IntList dil
       kernels::im2col<scalar_t>(x->data<scalar_t>() + n * C * H * W, C, H, W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH,
                                 g.dW, g.oH, g.oW, out->mutable_data<scalar_t>() + n * rows * L, L);
   });
-  record_grad_only("Im2ColBackward0", out, {input}, [=](const TensorPtr& grad) {
-    return std::vector<TensorPtr>{fold_col2im(grad, {H, W}, kernel_size, dilation, padding, stride)};
-  }, true);
+  record_grad_only(
+      "Im2ColBackward0", out, {input},
+      [=](const TensorPtr& grad) {
+        return std::vector<TensorPtr>{fold_col2im(grad, {H, W}, kernel_size, dilation, padding, stride)};
+      },
+      true);
   return out;
 }
 
@@ -135,9 +143,12 @@ TensorPtr fold_col2im(const TensorPtr& input, IntList output_size, IntList kerne
       kernels::col2im<scalar_t>(x->data<scalar_t>() + n * rows * L, L, C, H, W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW,
                                 g.dH, g.dW, g.oH, g.oW, out->mutable_data<scalar_t>() + n * C * H * W);
   });
-  record_grad_only("Col2ImBackward0", out, {input}, [=](const TensorPtr& grad) {
-    return std::vector<TensorPtr>{unfold_im2col(grad, kernel_size, dilation, padding, stride)};
-  }, true);
+  record_grad_only(
+      "Col2ImBackward0", out, {input},
+      [=](const TensorPtr& grad) {
+        return std::vector<TensorPtr>{unfold_im2col(grad, kernel_size, dilation, padding, stride)};
+      },
+      true);
   return out;
 }
 

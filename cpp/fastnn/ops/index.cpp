@@ -10,12 +10,13 @@ namespace fastnn {
 
 TensorPtr select(const TensorPtr& t, int64_t dim, int64_t index) {
   check_defined(t, "select");
-  FASTNN_CHECK_INDEX(t->dim() > 0, "[select] invalid index of a 0-dim tensor. Use `tensor.item()` to convert a 0-dim "
-                                   "tensor to a number");
+  FASTNN_CHECK_INDEX(t->dim() > 0,
+                     "[select] invalid index of a 0-dim tensor. Use `tensor.item()` to convert a 0-dim "
+                     "tensor to a number");
   dim = wrap_dim(dim, t->dim(), "select");
   int64_t size = t->shape()[dim];
-  FASTNN_CHECK_INDEX(index >= -size && index < size, "[select] index ", index, " is out of bounds for dimension ",
-                     dim, " with size ", size);
+  FASTNN_CHECK_INDEX(index >= -size && index < size, "[select] index ", index, " is out of bounds for dimension ", dim,
+                     " with size ", size);
   if (index < 0) index += size;
   Shape s = t->shape(), st = t->strides();
   int64_t offset = t->offset() + index * st[dim];
@@ -72,19 +73,22 @@ namespace {
 
 // out[..., i, ...] = src[..., index[i], ...] along `dim`, for contiguous src/out viewed as (outer, n, inner).
 template <class T>
-void gather_rows(const T* src, T* out, const int64_t* index, int64_t outer, int64_t n_src, int64_t n_idx, int64_t inner) {
-  parallel_for(outer * n_idx, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      int64_t o = r / n_idx, i = r % n_idx;
-      const T* s = src + (o * n_src + index[i]) * inner;
-      std::copy(s, s + inner, out + r * inner);
-    }
-  });
+void gather_rows(const T* src, T* out, const int64_t* index, int64_t outer, int64_t n_src, int64_t n_idx,
+                 int64_t inner) {
+  parallel_for(outer * n_idx, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(inner, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t r = b; r < e; ++r) {
+                   int64_t o = r / n_idx, i = r % n_idx;
+                   const T* s = src + (o * n_src + index[i]) * inner;
+                   std::copy(s, s + inner, out + r * inner);
+                 }
+               });
 }
 
 // The adjoint: grad_src[..., index[i], ...] += grad[..., i, ...], summed in index order per row.
 template <class T>
-void scatter_add_rows(const T* grad, T* out, const int64_t* index, int64_t outer, int64_t n_src, int64_t n_idx, int64_t inner) {
+void scatter_add_rows(const T* grad, T* out, const int64_t* index, int64_t outer, int64_t n_src, int64_t n_idx,
+                      int64_t inner) {
   parallel_for(outer, 1, [&](int64_t b, int64_t e) {
     for (int64_t o = b; o < e; ++o)
       for (int64_t i = 0; i < n_idx; ++i) {
@@ -111,8 +115,8 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index_i
   int64_t n_src = src->shape()[dim], n_idx = idx->numel();
   const int64_t* ip = idx->data<int64_t>();
   for (int64_t i = 0; i < n_idx; ++i)
-    FASTNN_CHECK_INDEX(ip[i] >= -n_src && ip[i] < n_src, "[index_select] index ", ip[i], " is out of bounds for dimension ",
-                       dim, " with size ", n_src);
+    FASTNN_CHECK_INDEX(ip[i] >= -n_src && ip[i] < n_src, "[index_select] index ", ip[i],
+                       " is out of bounds for dimension ", dim, " with size ", n_src);
   bool negative = false;
   for (int64_t i = 0; i < n_idx; ++i) negative = negative || ip[i] < 0;
   if (negative) {  // wrap negative indices once, into a private copy
@@ -137,8 +141,8 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index_i
       TensorPtr gc = contiguous(g);
       TensorPtr r = zeros(src_shape, g->dtype());
       FASTNN_DISPATCH_FLOAT(g->dtype(), "index_select", [&] {
-        scatter_add_rows<scalar_t>(gc->data<scalar_t>(), r->mutable_data<scalar_t>(), idx->data<int64_t>(), outer, n_src,
-                                   n_idx, inner);
+        scatter_add_rows<scalar_t>(gc->data<scalar_t>(), r->mutable_data<scalar_t>(), idx->data<int64_t>(), outer,
+                                   n_src, n_idx, inner);
       });
       return std::vector<TensorPtr>{reshape(r, in)};
     });
@@ -153,16 +157,19 @@ namespace fastnn {
 TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices_in, std::optional<int64_t> padding_idx) {
   check_defined(weight, "embedding", "weight");
   check_defined(indices_in, "embedding");
-  if (any_storage_dtype({&weight})) return narrowed(embedding(widened(weight), indices_in, padding_idx), weight->dtype());
+  if (any_storage_dtype({&weight}))
+    return narrowed(embedding(widened(weight), indices_in, padding_idx), weight->dtype());
   const TensorPtr indices = indices_in->dtype() == DType::Int32 ? cast(indices_in, DType::Int64) : indices_in;
   FASTNN_CHECK(weight->dim() == 2, "[embedding] expected a 2-D weight (num_embeddings, embedding_dim), got shape ",
                weight->shape());
-  FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding] expected int64 or int32 indices, got ", dtype_name(indices->dtype()));
+  FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding] expected int64 or int32 indices, got ",
+                    dtype_name(indices->dtype()));
   int64_t num = weight->shape()[0], dim = weight->shape()[1];
   TensorPtr idx = contiguous(reshape(indices, {-1}));
   const int64_t* ip = idx->data<int64_t>();
   for (int64_t i = 0; i < idx->numel(); ++i)
-    FASTNN_CHECK_INDEX(ip[i] >= 0 && ip[i] < num, "[embedding] index ", ip[i], " is out of range for ", num, " embeddings");
+    FASTNN_CHECK_INDEX(ip[i] >= 0 && ip[i] < num, "[embedding] index ", ip[i], " is out of range for ", num,
+                       " embeddings");
   TensorPtr w = contiguous(weight->detach());
   Shape out_shape = indices->shape();
   out_shape.push_back(dim);

@@ -30,7 +30,8 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
                  " and ", t->dim(), " (tensor ", i, ")");
     for (int64_t d = 0; d < t->dim(); ++d)
       FASTNN_CHECK(d == dim || t->shape()[d] == shape[d], "[cat] sizes of tensors must match except in dimension ", dim,
-                   ". Expected size ", shape[d], " but got size ", t->shape()[d], " for tensor number ", i, " in the list");
+                   ". Expected size ", shape[d], " but got size ", t->shape()[d], " for tensor number ", i,
+                   " in the list");
     total += t->shape()[dim];
   }
   shape[dim] = total;
@@ -57,13 +58,17 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
       dtypes.push_back(t->dtype());
       at += len;
     }
-    record_grad_only("CatBackward0", out, tensors, [ranges, dtypes, dim](const TensorPtr& g) {
-      std::vector<TensorPtr> r;
-      for (size_t i = 0; i < ranges.size(); ++i)
-        r.push_back(ranges[i].first < 0 ? zeros({0}, dtypes[i])
-                                        : cast(contiguous(slice(g, dim, ranges[i].first, ranges[i].second, 1)), dtypes[i]));
-      return r;
-    }, /*differentiable=*/true);
+    record_grad_only(
+        "CatBackward0", out, tensors,
+        [ranges, dtypes, dim](const TensorPtr& g) {
+          std::vector<TensorPtr> r;
+          for (size_t i = 0; i < ranges.size(); ++i)
+            r.push_back(ranges[i].first < 0
+                            ? zeros({0}, dtypes[i])
+                            : cast(contiguous(slice(g, dim, ranges[i].first, ranges[i].second, 1)), dtypes[i]));
+          return r;
+        },
+        /*differentiable=*/true);
   }
   return out;
 }
@@ -72,8 +77,9 @@ TensorPtr stack(const std::vector<TensorPtr>& tensors, int64_t dim) {
   for (const TensorPtr& t : tensors) check_defined(t, "stack", "tensors");
   FASTNN_CHECK(!tensors.empty(), "[stack] expected a non-empty list of Tensors");
   for (size_t i = 1; i < tensors.size(); ++i)
-    FASTNN_CHECK(tensors[i]->shape() == tensors[0]->shape(), "[stack] stack expects each tensor to be equal size, but got ",
-                 shape_str(tensors[0]->shape()), " at entry 0 and ", shape_str(tensors[i]->shape()), " at entry ", i);
+    FASTNN_CHECK(tensors[i]->shape() == tensors[0]->shape(),
+                 "[stack] stack expects each tensor to be equal size, but got ", shape_str(tensors[0]->shape()),
+                 " at entry 0 and ", shape_str(tensors[i]->shape()), " at entry ", i);
   dim = wrap_dim(dim, tensors[0]->dim() + 1, "stack");
   std::vector<TensorPtr> parts;
   for (const TensorPtr& t : tensors) parts.push_back(unsqueeze(t, dim));

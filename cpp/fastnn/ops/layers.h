@@ -9,8 +9,8 @@
 namespace fastnn {
 
 // 1-D convolution of (N, C, L) or (C, L) input with (O, C/groups, k) weight (ConvolutionBackward0).
-TensorPtr conv1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride, IntList padding,
-                 IntList dilation, int64_t groups);
+TensorPtr conv1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                 IntList padding, IntList dilation, int64_t groups);
 // Transposed convolution (the adjoint of conv in the input) over 1 or 2 spatial dims; weight is
 // (C_in, C_out/groups, k...). ConvolutionBackward0.
 TensorPtr conv_transpose1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,

@@ -12,8 +12,8 @@ namespace {
 
 void check_matrix_dtypes(const TensorPtr& a, const TensorPtr& b, const char* op) {
   FASTNN_CHECK_TYPE(is_floating(a->dtype()) && a->dtype() == b->dtype(), "[", op,
-                    "] expected both operands to have the same floating-point dtype, but got ",
-                    dtype_name(a->dtype()), " and ", dtype_name(b->dtype()));
+                    "] expected both operands to have the same floating-point dtype, but got ", dtype_name(a->dtype()),
+                    " and ", dtype_name(b->dtype()));
 }
 
 // c (contiguous n x m) = a (n x k) @ b (k x m), or += when accumulate; any strides for a and b.
@@ -32,17 +32,18 @@ TensorPtr mm_forward(const TensorPtr& a, const TensorPtr& b) {
 }
 
 void check_mm(const TensorPtr& a, const TensorPtr& b, const char* op) {
-  FASTNN_CHECK(a->dim() == 2 && b->dim() == 2, "[", op, "] expected 2-D matrices, got ", a->dim(), "-D and ",
-               b->dim(), "-D (shapes ", a->shape(), " and ", b->shape(), ")");
-  FASTNN_CHECK(a->shape()[1] == b->shape()[0], "[", op, "] mat1 and mat2 shapes cannot be multiplied (",
-               a->shape()[0], "x", a->shape()[1], " and ", b->shape()[0], "x", b->shape()[1], ")");
+  FASTNN_CHECK(a->dim() == 2 && b->dim() == 2, "[", op, "] expected 2-D matrices, got ", a->dim(), "-D and ", b->dim(),
+               "-D (shapes ", a->shape(), " and ", b->shape(), ")");
+  FASTNN_CHECK(a->shape()[1] == b->shape()[0], "[", op, "] mat1 and mat2 shapes cannot be multiplied (", a->shape()[0],
+               "x", a->shape()[1], " and ", b->shape()[0], "x", b->shape()[1], ")");
   check_matrix_dtypes(a, b, op);
 }
 
 // Backward of mm/addmm: d(a@b)/da = g @ b^T, d/db = a^T @ g, scaled by alpha; bias gets beta*g.
 class MatmulBackward : public Node {
  public:
-  MatmulBackward(const char* name, const TensorPtr* bias, const TensorPtr& a, const TensorPtr& b, double beta, double alpha)
+  MatmulBackward(const char* name, const TensorPtr* bias, const TensorPtr& a, const TensorPtr& b, double beta,
+                 double alpha)
       : name_(name), has_bias_(bias != nullptr), beta_(beta), alpha_(alpha) {
     if (bias) bias_shape_ = (*bias)->shape();
     if (any_requires_grad({&b})) a_ = SavedTensor::with_history(a);
@@ -109,7 +110,8 @@ TensorPtr mm(const TensorPtr& a, const TensorPtr& b) {
   if (any_storage_dtype({&a, &b})) return narrowed(mm(widened(a), widened(b)), a->dtype());
   check_mm(a, b, "mm");
   TensorPtr c = mm_forward(a, b);
-  if (any_requires_grad({&a, &b})) record(std::make_shared<MatmulBackward>("MmBackward0", nullptr, a, b, 1, 1), {&a, &b}, {&c});
+  if (any_requires_grad({&a, &b}))
+    record(std::make_shared<MatmulBackward>("MmBackward0", nullptr, a, b, 1, 1), {&a, &b}, {&c});
   return c;
 }
 
@@ -117,7 +119,8 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
   check_defined(bias, "addmm");
   check_defined(a, "addmm", "mat1");
   check_defined(b, "addmm", "mat2");
-  if (any_storage_dtype({&bias, &a, &b})) return narrowed(addmm(widened(bias), widened(a), widened(b), beta, alpha), a->dtype());
+  if (any_storage_dtype({&bias, &a, &b}))
+    return narrowed(addmm(widened(bias), widened(a), widened(b), beta, alpha), a->dtype());
   check_mm(a, b, "addmm");
   FASTNN_CHECK_TYPE(bias->dtype() == a->dtype(), "[addmm] expected bias of dtype ", dtype_name(a->dtype()), ", got ",
                     dtype_name(bias->dtype()));
@@ -131,11 +134,13 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
       c = mm_forward(a, b);
       if (alpha != 1) c = mul(c, scalar_tensor(alpha, DType::Float64, true));
     } else if (alpha == 1) {
-      c = beta == 1 ? contiguous(expand(bias->detach(), out_shape)) : mul(expand(bias->detach(), out_shape), scalar_tensor(beta, DType::Float64, true));
+      c = beta == 1 ? contiguous(expand(bias->detach(), out_shape))
+                    : mul(expand(bias->detach(), out_shape), scalar_tensor(beta, DType::Float64, true));
       if (c->storage() == bias->storage()) c = clone(c);
       gemm_into(*a, *b, *c, true);
     } else {
-      c = add(mul(expand(bias->detach(), out_shape), scalar_tensor(beta, DType::Float64, true)), mm_forward(a, b), alpha);
+      c = add(mul(expand(bias->detach(), out_shape), scalar_tensor(beta, DType::Float64, true)), mm_forward(a, b),
+              alpha);
     }
   }
   if (any_requires_grad({&bias, &a, &b}))
@@ -150,8 +155,9 @@ TensorPtr bmm(const TensorPtr& a, const TensorPtr& b) {
   FASTNN_CHECK(a->dim() == 3 && b->dim() == 3, "[bmm] expected 3-D tensors, got ", a->dim(), "-D and ", b->dim(),
                "-D (shapes ", a->shape(), " and ", b->shape(), ")");
   FASTNN_CHECK(a->shape()[0] == b->shape()[0], "[bmm] batch sizes differ: ", a->shape()[0], " vs ", b->shape()[0]);
-  FASTNN_CHECK(a->shape()[2] == b->shape()[1], "[bmm] expected size ", a->shape()[2], " in dim 1 of the second operand, got ",
-               b->shape()[1], " (shapes ", a->shape(), " and ", b->shape(), ")");
+  FASTNN_CHECK(a->shape()[2] == b->shape()[1], "[bmm] expected size ", a->shape()[2],
+               " in dim 1 of the second operand, got ", b->shape()[1], " (shapes ", a->shape(), " and ", b->shape(),
+               ")");
   check_matrix_dtypes(a, b, "bmm");
   int64_t batch = a->shape()[0], n = a->shape()[1], k = a->shape()[2], m = b->shape()[2];
   TensorPtr c = Tensor::empty({batch, n, m}, a->dtype(), "bmm");
@@ -164,7 +170,8 @@ TensorPtr bmm(const TensorPtr& a, const TensorPtr& b) {
     int64_t grain = n * m * k >= (1 << 18) ? batch : 1;
     parallel_for(batch, grain, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i)
-        kernels::gemm<scalar_t>(n, m, k, pa + i * sa[0], sa[1], sa[2], pb + i * sb[0], sb[1], sb[2], pc + i * n * m, m, false);
+        kernels::gemm<scalar_t>(n, m, k, pa + i * sa[0], sa[1], sa[2], pb + i * sb[0], sb[1], sb[2], pc + i * n * m, m,
+                                false);
     });
   });
   if (any_requires_grad({&a, &b})) record(std::make_shared<BmmBackward>(a, b), {&a, &b}, {&c});
@@ -202,8 +209,10 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b) {
   TensorPtr b3 = db == 1 ? unsqueeze(b, 1) : b;
   Shape ba(a3->shape().begin(), a3->shape().end() - 2), bb(b3->shape().begin(), b3->shape().end() - 2);
   Shape batch = broadcast_shapes(ba, bb, "matmul");
-  int64_t n = a3->shape()[a3->dim() - 2], k = a3->shape().back(), k2 = b3->shape()[b3->dim() - 2], m = b3->shape().back();
-  FASTNN_CHECK(k == k2, "[matmul] shapes ", a->shape(), " and ", b->shape(), " cannot be multiplied (", k, " vs ", k2, ")");
+  int64_t n = a3->shape()[a3->dim() - 2], k = a3->shape().back(), k2 = b3->shape()[b3->dim() - 2],
+          m = b3->shape().back();
+  FASTNN_CHECK(k == k2, "[matmul] shapes ", a->shape(), " and ", b->shape(), " cannot be multiplied (", k, " vs ", k2,
+               ")");
   Shape ea = batch, eb = batch;
   ea.insert(ea.end(), {n, k});
   eb.insert(eb.end(), {k, m});
@@ -219,13 +228,16 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {
   check_defined(x, "linear");
   check_defined(weight, "linear", "weight");
-  if (any_storage_dtype({&x, &weight, &bias})) return narrowed(linear(widened(x), widened(weight), widened(bias)), x->dtype());
-  FASTNN_CHECK(weight->dim() == 2, "[linear] expected a 2-D weight (out_features, in_features), got shape ", weight->shape());
+  if (any_storage_dtype({&x, &weight, &bias}))
+    return narrowed(linear(widened(x), widened(weight), widened(bias)), x->dtype());
+  FASTNN_CHECK(weight->dim() == 2, "[linear] expected a 2-D weight (out_features, in_features), got shape ",
+               weight->shape());
   FASTNN_CHECK(x->dim() >= 1 && x->shape().back() == weight->shape()[1], "[linear] input's last dimension (",
                x->dim() ? x->shape().back() : 0, ") does not match the weight's in_features (", weight->shape()[1],
                "): input shape ", x->shape(), ", weight shape ", weight->shape());
-  if (bias) FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == weight->shape()[0], "[linear] expected bias of shape (",
-                         weight->shape()[0], ",), got ", bias->shape());
+  if (bias)
+    FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == weight->shape()[0], "[linear] expected bias of shape (",
+                 weight->shape()[0], ",), got ", bias->shape());
   if (x->dim() == 2 && bias) return addmm(bias, x, t(weight), 1, 1);
   TensorPtr out = matmul(x, t(weight));
   return bias ? add(out, bias, 1) : out;

@@ -26,8 +26,7 @@ Loop<N> make_loop(const Shape& shape, const std::array<Shape, N>& strides) {
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;  // size-1 dims never move the pointers
     bool merge = !L.sizes.empty();
-    for (int k = 0; k < N && merge; ++k)
-      merge = L.strides[k].back() == strides[k][d] * shape[d];
+    for (int k = 0; k < N && merge; ++k) merge = L.strides[k].back() == strides[k][d] * shape[d];
     if (merge) {
       L.sizes.back() *= shape[d];
       for (int k = 0; k < N; ++k) L.strides[k].back() = strides[k][d];

@@ -1,5 +1,5 @@
-// Losses: mse_loss, l1/smooth_l1/huber, soft_margin, binary cross entropies, nll_loss and cross_entropy (log_softmax + nll_loss, label smoothing,
-// class-probability targets).
+// Losses: mse_loss, l1/smooth_l1/huber, soft_margin, binary cross entropies, nll_loss and cross_entropy (log_softmax +
+// nll_loss, label smoothing, class-probability targets).
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -30,8 +30,9 @@ TensorPtr scale(const TensorPtr& x, double s) {
     GradModeGuard no_grad(false);
     out = mul(x, number(s));
   }
-  record_grad_only("MulBackward1", out, {x},
-                   [s](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, number(s))}; }, /*differentiable=*/true);
+  record_grad_only(
+      "MulBackward1", out, {x}, [s](const TensorPtr& g) { return std::vector<TensorPtr>{mul(g, number(s))}; },
+      /*differentiable=*/true);
   return out;
 }
 
@@ -112,7 +113,8 @@ TensorPtr pointwise_loss(const char* name, const TensorPtr& input, const TensorP
     out = reduce(e, r);
   }
   if (any_requires_grad({&input, &target}))
-    record(std::make_shared<PointwiseLossBackward>(name, saved, r, loss_shape, std::move(backward)), {&input, &target}, {&out});
+    record(std::make_shared<PointwiseLossBackward>(name, saved, r, loss_shape, std::move(backward)), {&input, &target},
+           {&out});
   return out;
 }
 
@@ -128,8 +130,10 @@ TensorPtr map2(const TensorPtr& x, const TensorPtr& t, const char* op, const F& 
 void check_loss_args(const TensorPtr& input, const TensorPtr& target, const char* op) {
   check_defined(input, op);
   check_defined(target, op, "target");
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
-  FASTNN_CHECK_TYPE(is_floating(target->dtype()), "[", op, "] expected floating-point target, got ", dtype_name(target->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ",
+                    dtype_name(input->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(target->dtype()), "[", op, "] expected floating-point target, got ",
+                    dtype_name(target->dtype()));
   broadcast_shapes(input->shape(), target->shape(), op);
 }
 
@@ -155,12 +159,13 @@ Shape check_nll(const TensorPtr& input, const TensorPtr& target, const char* op)
   check_defined(target, op, "target");
   FASTNN_CHECK_TYPE(target->dtype() == DType::Int64, "[", op, "] expected target of dtype int64 (class indices), got ",
                     dtype_name(target->dtype()));
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ",
+                    dtype_name(input->dtype()));
   int64_t nd = input->dim();
   FASTNN_CHECK(nd >= 1, "[", op, "] input must have at least 1 dimension (C) or (N, C, ...), got a 0-d tensor");
   if (nd == 1) {
-    FASTNN_CHECK(target->dim() == 0, "[", op, "] for input of shape ", input->shape(), " expected a 0-d target, got shape ",
-                 target->shape());
+    FASTNN_CHECK(target->dim() == 0, "[", op, "] for input of shape ", input->shape(),
+                 " expected a 0-d target, got shape ", target->shape());
     return {};
   }
   Shape expected{input->shape()[0]};
@@ -204,8 +209,8 @@ TensorPtr target_weights(const TensorPtr& target, const TensorPtr& weight, int64
       w[i] = 0;
       continue;
     }
-    FASTNN_CHECK_INDEX(t[i] >= 0 && t[i] < classes, "[", op, "] Target ", t[i], " is out of bounds (expected a class in [0, ",
-                       classes, ") or ignore_index ", ignore_index, ")");
+    FASTNN_CHECK_INDEX(t[i] >= 0 && t[i] < classes, "[", op, "] Target ", t[i],
+                       " is out of bounds (expected a class in [0, ", classes, ") or ignore_index ", ignore_index, ")");
     w[i] = wc ? wc->data<double>()[t[i]] : 1.0;
   }
   return cast(out, dtype);
@@ -215,8 +220,14 @@ class NllLossBackward : public Node {
  public:
   NllLossBackward(const TensorPtr& target, const TensorPtr& weights, Shape logp_shape, Shape input_shape, double total,
                   Reduction r, int64_t ignore_index, IntList perm)
-      : target_(target), weights_(weights), logp_shape_(std::move(logp_shape)), input_shape_(std::move(input_shape)),
-        total_(total), r_(r), ignore_index_(ignore_index), perm_(std::move(perm)) {}
+      : target_(target),
+        weights_(weights),
+        logp_shape_(std::move(logp_shape)),
+        input_shape_(std::move(input_shape)),
+        total_(total),
+        r_(r),
+        ignore_index_(ignore_index),
+        perm_(std::move(perm)) {}
   // torch runs inputs with spatial dims through nll_loss2d
   std::string name() const override { return input_shape_.size() >= 3 ? "NllLoss2DBackward0" : "NllLossBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
@@ -262,10 +273,13 @@ class NllLossBackward : public Node {
 TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
   check_defined(input, "mse_loss");
   check_defined(target, "mse_loss", "target");
-  if (any_storage_dtype({&input, &target})) return narrowed(mse_loss(widened(input), widened(target), reduction), input->dtype());
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[mse_loss] expected floating-point input, got ", dtype_name(input->dtype()));
+  if (any_storage_dtype({&input, &target}))
+    return narrowed(mse_loss(widened(input), widened(target), reduction), input->dtype());
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[mse_loss] expected floating-point input, got ",
+                    dtype_name(input->dtype()));
   broadcast_shapes(input->shape(), target->shape(), "mse_loss");
-  return pointwise_loss("MseLossBackward0", input, target, {}, reduction,
+  return pointwise_loss(
+      "MseLossBackward0", input, target, {}, reduction,
       [](const std::vector<TensorPtr>& v) {
         TensorPtr d = sub(v[0], v[1], 1);
         return mul(d, d);
@@ -286,7 +300,8 @@ TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduct
     return narrowed(smooth_l1_loss(widened(input), widened(target), reduction, beta), input->dtype());
   check_loss_args(input, target, "smooth_l1_loss");
   FASTNN_CHECK(beta >= 0, "[smooth_l1_loss] beta must be non-negative, got ", beta);
-  return pointwise_loss("SmoothL1LossBackward0", input, target, {}, reduction,
+  return pointwise_loss(
+      "SmoothL1LossBackward0", input, target, {}, reduction,
       [beta](const std::vector<TensorPtr>& v) {
         return map2(v[0], v[1], "smooth_l1_loss", [beta](auto x, auto t) {
           auto d = x - t, a = d < 0 ? -d : d;
@@ -307,7 +322,8 @@ TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduct
 TensorPtr huber_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction, double delta) {
   check_loss_args(input, target, "huber_loss");
   FASTNN_CHECK(delta > 0, "[huber_loss] huber_loss does not support non-positive values for delta (got ", delta, ")");
-  return pointwise_loss("HuberLossBackward0", input, target, {}, reduction,
+  return pointwise_loss(
+      "HuberLossBackward0", input, target, {}, reduction,
       [delta](const std::vector<TensorPtr>& v) {
         return map2(v[0], v[1], "huber_loss", [delta](auto x, auto t) {
           using T = decltype(x);
@@ -328,9 +344,11 @@ TensorPtr huber_loss(const TensorPtr& input, const TensorPtr& target, Reduction 
 
 TensorPtr soft_margin_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction) {
   check_loss_args(input, target, "soft_margin_loss");
-  FASTNN_CHECK_STATE(!any_requires_grad({&target}), "[soft_margin_loss] The function 'soft_margin_loss' is not "
+  FASTNN_CHECK_STATE(!any_requires_grad({&target}),
+                     "[soft_margin_loss] The function 'soft_margin_loss' is not "
                      "differentiable with respect to argument 'target'. This input cannot have requires_grad True.");
-  return pointwise_loss("SoftMarginLossBackward0", input, target, {}, reduction,
+  return pointwise_loss(
+      "SoftMarginLossBackward0", input, target, {}, reduction,
       [](const std::vector<TensorPtr>& v) {
         return map2(v[0], v[1], "soft_margin_loss", [](auto x, auto t) {
           using T = decltype(x);
@@ -348,19 +366,22 @@ TensorPtr soft_margin_loss(const TensorPtr& input, const TensorPtr& target, Redu
       });
 }
 
-TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction) {
+TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
+                               Reduction reduction) {
   if (input && target && any_storage_dtype({&input, &target, &weight}))
     return narrowed(binary_cross_entropy(widened(input), widened(target), widened(weight), reduction), input->dtype());
   check_loss_args(input, target, "binary_cross_entropy");
   FASTNN_CHECK(input->shape() == target->shape(), "[binary_cross_entropy] Using a target size (", target->shape(),
-               ") that is different to the input size (", input->shape(), ") is deprecated. Please ensure they have the same size.");
+               ") that is different to the input size (", input->shape(),
+               ") is deprecated. Please ensure they have the same size.");
   check_weight_shape(input, weight, "binary_cross_entropy", "weight");
   if (input->numel() > 0) {
     GradModeGuard no_grad(false);
     double lo = *cast(min(input->detach()), DType::Float64)->data<double>();
     double hi = *cast(max(input->detach()), DType::Float64)->data<double>();
-    FASTNN_CHECK(lo >= 0 && hi <= 1, "[binary_cross_entropy] all elements of input should be between 0 and 1 (got values in [",
-                 lo, ", ", hi, "])");
+    FASTNN_CHECK(lo >= 0 && hi <= 1,
+                 "[binary_cross_entropy] all elements of input should be between 0 and 1 (got values in [", lo, ", ",
+                 hi, "])");
   }
   // log terms clamped at -100, as torch does, so 0 and 1 give finite losses.
   auto logs = [](const TensorPtr& x, bool one_minus) {
@@ -369,7 +390,8 @@ TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, 
       return std::max(T(one_minus ? std::log1p(-v) : std::log(v)), T(-100));  // log1p: exact near 0, as torch
     });
   };
-  return pointwise_loss("BinaryCrossEntropyBackward0", input, target, {weight}, reduction,
+  return pointwise_loss(
+      "BinaryCrossEntropyBackward0", input, target, {weight}, reduction,
       [logs](const std::vector<TensorPtr>& v) {
         TensorPtr t = v[1];
         TensorPtr e = neg(add(mul(t, logs(v[0], false)), mul(sub(number(1), t, 1), logs(v[0], true)), 1));
@@ -402,7 +424,8 @@ TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorP
       return T(std::log1p(std::exp(-std::abs(v))) + std::max(-v, T(0)));
     });
   };
-  return pointwise_loss("BinaryCrossEntropyWithLogitsBackward0", input, target, {weight, pos_weight}, reduction,
+  return pointwise_loss(
+      "BinaryCrossEntropyWithLogitsBackward0", input, target, {weight, pos_weight}, reduction,
       [softplus_neg](const std::vector<TensorPtr>& v) {
         TensorPtr x = v[0], t = v[1];
         // (1 - t) x + (1 + (pw - 1) t) softplus(-x)
@@ -439,8 +462,10 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
   }
   NllShape s = nll_flatten(input, target, "nll_loss");
   if (weight)
-    FASTNN_CHECK(weight->dim() == 1 && weight->shape()[0] == s.classes, "[nll_loss] weight tensor should be defined "
-                 "either for all ", s.classes, " classes or no classes but got weight tensor of shape: ", weight->shape());
+    FASTNN_CHECK(weight->dim() == 1 && weight->shape()[0] == s.classes,
+                 "[nll_loss] weight tensor should be defined "
+                 "either for all ",
+                 s.classes, " classes or no classes but got weight tensor of shape: ", weight->shape());
   TensorPtr w = target_weights(s.target, weight, s.classes, ignore_index, input->dtype(), "nll_loss");
   TensorPtr out;
   double total = 0;
@@ -471,8 +496,8 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
       perm.push_back(input->dim() - 1);
       for (int64_t d = 1; d < input->dim() - 1; ++d) perm.push_back(d);
     }
-    auto node = std::make_shared<NllLossBackward>(s.target, w, s.logp->shape(), input->shape(), total, reduction, ignore_index,
-                                                  perm);
+    auto node = std::make_shared<NllLossBackward>(s.target, w, s.logp->shape(), input->shape(), total, reduction,
+                                                  ignore_index, perm);
     record(node, {&input}, {&out});  // the target is not differentiable: no edge, as in torch
   }
   return out;
@@ -483,9 +508,10 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
   check_defined(input, "cross_entropy");
   check_defined(target, "cross_entropy", "target");
   if (any_storage_dtype({&input, &weight}))
-    return narrowed(cross_entropy(widened(input), target, widened(weight), reduction, ignore_index, label_smoothing), input->dtype());
-  FASTNN_CHECK(label_smoothing >= 0 && label_smoothing <= 1, "[cross_entropy] label_smoothing must be between 0.0 and 1.0. Got: ",
-               label_smoothing);
+    return narrowed(cross_entropy(widened(input), target, widened(weight), reduction, ignore_index, label_smoothing),
+                    input->dtype());
+  FASTNN_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
+               "[cross_entropy] label_smoothing must be between 0.0 and 1.0. Got: ", label_smoothing);
   FASTNN_CHECK(input->dim() >= 1, "[cross_entropy] input must have at least 1 dimension, got a 0-d tensor");
   int64_t class_dim = input->dim() == 1 ? 0 : 1;
   int64_t classes = input->shape()[class_dim];
@@ -500,7 +526,9 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
     // Class probabilities: loss_i = -sum_c w_c * p_ic * logp_ic.
     FASTNN_CHECK(target->shape() == input->shape(), "[cross_entropy] probability target must have the input's shape ",
                  input->shape(), ", got ", target->shape());
-    TensorPtr p = label_smoothing > 0 ? add(mul(target, number(1 - label_smoothing)), number(label_smoothing / classes), 1) : target;
+    TensorPtr p = label_smoothing > 0
+                      ? add(mul(target, number(1 - label_smoothing)), number(label_smoothing / classes), 1)
+                      : target;
     TensorPtr prod = mul(logp, p);
     if (weight) prod = mul(prod, class_weight());
     // torch's formulas (and grad_fn names): -sum(prod, class_dim), -sum(prod), -sum(prod) / (numel / C)
@@ -513,15 +541,16 @@ TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const T
       GradModeGuard no_grad(false);
       out = div(total, count);
     }
-    record_grad_only("DivBackward1", out, {total},
-                     [count](const TensorPtr& g) { return std::vector<TensorPtr>{div(g, count)}; }, /*differentiable=*/true);
+    record_grad_only(
+        "DivBackward1", out, {total}, [count](const TensorPtr& g) { return std::vector<TensorPtr>{div(g, count)}; },
+        /*differentiable=*/true);
     return out;
   }
   TensorPtr nll = nll_loss(logp, target, weight, reduction, ignore_index);
   if (label_smoothing == 0) return nll;
   // torch's formulas (and grad_fn names): the smoothing term of each target, ignored ones zeroed
-  TensorPtr smooth = zero_ignored(neg(sum(weight ? mul(logp, class_weight()) : logp, {class_dim}, false)), target,
-                                  ignore_index);
+  TensorPtr smooth =
+      zero_ignored(neg(sum(weight ? mul(logp, class_weight()) : logp, {class_dim}, false)), target, ignore_index);
   TensorPtr ret;
   if (reduction == Reduction::None) {
     ret = smooth;

@@ -15,11 +15,15 @@ namespace {
 std::pair<int64_t, int64_t> margin_shape(const TensorPtr& input, const TensorPtr& target, const char* op) {
   check_defined(input, op);
   check_defined(target, op, "target");
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ", dtype_name(input->dtype()));
-  FASTNN_CHECK_TYPE(target->dtype() == DType::Int64, "[", op, "] expected int64 target, got ", dtype_name(target->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected floating-point input, got ",
+                    dtype_name(input->dtype()));
+  FASTNN_CHECK_TYPE(target->dtype() == DType::Int64, "[", op, "] expected int64 target, got ",
+                    dtype_name(target->dtype()));
   int64_t nd = input->dim();
-  FASTNN_CHECK((nd == 1 && input->numel() > 0) || (nd == 2 && input->shape()[1] > 0), "[", op, "] Expected non-empty "
-               "vector or matrix with optional 0-dim batch size, but got: ", input->shape());
+  FASTNN_CHECK((nd == 1 && input->numel() > 0) || (nd == 2 && input->shape()[1] > 0), "[", op,
+               "] Expected non-empty "
+               "vector or matrix with optional 0-dim batch size, but got: ",
+               input->shape());
   return nd == 1 ? std::make_pair(int64_t(1), input->shape()[0]) : std::make_pair(input->shape()[0], input->shape()[1]);
 }
 
@@ -61,9 +65,10 @@ TensorPtr multi_margin_loss(const TensorPtr& input, const TensorPtr& target, int
   const int64_t n = shape.first, c = shape.second;
   FASTNN_CHECK(p == 1 || p == 2, "[multi_margin_loss] only p == 1 and p == 2 supported, got ", p);
   FASTNN_CHECK((input->dim() == 1 && target->dim() <= 1 && target->numel() == 1) ||
-               (input->dim() == 2 && target->dim() == 1 && target->numel() == n),
+                   (input->dim() == 2 && target->dim() == 1 && target->numel() == n),
                "[multi_margin_loss] target tensor should be 1-D with size equal to the number of input samples (batch "
-               "size). Expected target size [", n, "], but got ", target->shape(), ". Input has shape ", input->shape(), ".");
+               "size). Expected target size [",
+               n, "], but got ", target->shape(), ". Input has shape ", input->shape(), ".");
   if (weight)
     FASTNN_CHECK(weight->dim() == 1 && weight->numel() == c, "[multi_margin_loss] inconsistent weight size, expected ",
                  c, " but got ", weight->shape());
@@ -131,7 +136,8 @@ TensorPtr multi_margin_loss(const TensorPtr& input, const TensorPtr& target, int
       });
       return reshape(gi, input->shape());
     };
-    record(std::make_shared<MarginLossBackward>("MultiMarginLossBackward0", input, reduction, n, bwd), {&input}, {&out});
+    record(std::make_shared<MarginLossBackward>("MultiMarginLossBackward0", input, reduction, n, bwd), {&input},
+           {&out});
   }
   return out;
 }
@@ -140,8 +146,9 @@ TensorPtr multilabel_margin_loss(const TensorPtr& input, const TensorPtr& target
   const char* op = "multilabel_margin_loss";
   const auto shape = margin_shape(input, target, op);
   const int64_t n = shape.first, c = shape.second;
-  FASTNN_CHECK(target->shape() == input->shape(), "[multilabel_margin_loss] inconsistent target size: ",
-               target->shape(), " for input of size: ", input->shape());
+  FASTNN_CHECK(target->shape() == input->shape(),
+               "[multilabel_margin_loss] inconsistent target size: ", target->shape(),
+               " for input of size: ", input->shape());
   TensorPtr t = contiguous(reshape(target, {n, c}));
   const int64_t* tp = t->data<int64_t>();
   // is_target[i, k]: k is one of row i's targets (those before the first -1)

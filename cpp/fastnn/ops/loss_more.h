@@ -1,5 +1,5 @@
-// Losses with their own kernel and backward node in torch (loss.cpp, loss_margin.cpp); the composite ones are composed in
-// fastnn.nn.functional as torch composes them.
+// Losses with their own kernel and backward node in torch (loss.cpp, loss_margin.cpp); the composite ones are composed
+// in fastnn.nn.functional as torch composes them.
 #pragma once
 #include "fastnn/ops/ops.h"
 

@@ -62,7 +62,8 @@ void bn_forward(const T* x, T* y, const BNShape& s, const T* w, const T* b, doub
       mean[c] = mu;
       invstd[c] = istd;
     }
-    T scale = T(istd * (w ? double(w[c]) : 1.0)), shift = T((b ? double(b[c]) : 0.0) - mu * istd * (w ? double(w[c]) : 1.0));
+    T scale = T(istd * (w ? double(w[c]) : 1.0)),
+      shift = T((b ? double(b[c]) : 0.0) - mu * istd * (w ? double(w[c]) : 1.0));
     for (int64_t n = 0; n < s.N; ++n) {
       const T* xr = x + (n * s.C + c) * s.S;
       T* yr = y + (n * s.C + c) * s.S;
@@ -74,7 +75,11 @@ void bn_forward(const T* x, T* y, const BNShape& s, const T* w, const T* b, doub
 class BatchNormBackward : public Node {
  public:
   BatchNormBackward(const TensorPtr& x, const TensorPtr& w, TensorPtr mean, TensorPtr invstd, bool training)
-      : x_(x), w_(w ? SavedTensor(w) : SavedTensor()), mean_(std::move(mean)), invstd_(std::move(invstd)), training_(training) {}
+      : x_(x),
+        w_(w ? SavedTensor(w) : SavedTensor()),
+        mean_(std::move(mean)),
+        invstd_(std::move(invstd)),
+        training_(training) {}
   std::string name() const override { return "NativeBatchNormBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = contiguous(x_.unpack(*this)), g = contiguous(grads[0]);
@@ -131,14 +136,17 @@ class BatchNormBackward : public Node {
 
 void check_channel_tensor(const TensorPtr& t, int64_t C, DType dt, const char* what) {
   if (!t) return;
-  FASTNN_CHECK(t->dim() == 1 && t->shape()[0] == C, "[batch_norm] expected ", what, " of shape (", C, ",), got ", t->shape());
-  FASTNN_CHECK_TYPE(t->dtype() == dt, "[batch_norm] expected ", what, " of dtype ", dtype_name(dt), ", got ", dtype_name(t->dtype()));
+  FASTNN_CHECK(t->dim() == 1 && t->shape()[0] == C, "[batch_norm] expected ", what, " of shape (", C, ",), got ",
+               t->shape());
+  FASTNN_CHECK_TYPE(t->dtype() == dt, "[batch_norm] expected ", what, " of dtype ", dtype_name(dt), ", got ",
+                    dtype_name(t->dtype()));
 }
 
 }  // namespace
 
-TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const TensorPtr& running_mean,
-                     const TensorPtr& running_var, bool training, double momentum, double eps) {
+TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias,
+                     const TensorPtr& running_mean, const TensorPtr& running_var, bool training, double momentum,
+                     double eps) {
   check_defined(input, "batch_norm");
   if (any_storage_dtype({&input, &weight, &bias, &running_mean, &running_var})) {
     // Running statistics of a storage dtype update through float32 copies, written back rounded.
@@ -152,28 +160,32 @@ TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const Tens
     }
     return narrowed(y, input->dtype());
   }
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[batch_norm] expected a floating-point input, got ", dtype_name(input->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[batch_norm] expected a floating-point input, got ",
+                    dtype_name(input->dtype()));
   BNShape s = bn_shape(input);
-  for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}, {running_mean, "running_mean"}, {running_var, "running_var"}})
+  for (auto [t, what] :
+       {std::pair{weight, "weight"}, {bias, "bias"}, {running_mean, "running_mean"}, {running_var, "running_var"}})
     check_channel_tensor(t, s.C, input->dtype(), what);
   if (training)
     FASTNN_CHECK(s.N * s.S > 1, "[batch_norm] Expected more than 1 value per channel when training, got input size ",
                  input->shape());
-  else
-    FASTNN_CHECK(running_mean && running_var, "[batch_norm] running_mean and running_var are needed in eval mode");
+  else FASTNN_CHECK(running_mean && running_var, "[batch_norm] running_mean and running_var are needed in eval mode");
   TensorPtr x = contiguous(input->detach());
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "batch_norm");
   TensorPtr mean = Tensor::empty({s.C}, DType::Float64, "batch_norm");
   TensorPtr invstd = Tensor::empty({2 * s.C}, DType::Float64, "batch_norm");
   TensorPtr w = weight ? contiguous(weight->detach()) : nullptr, b = bias ? contiguous(bias->detach()) : nullptr;
-  TensorPtr rm = running_mean ? contiguous(running_mean) : nullptr, rv = running_var ? contiguous(running_var) : nullptr;
+  TensorPtr rm = running_mean ? contiguous(running_mean) : nullptr,
+            rv = running_var ? contiguous(running_var) : nullptr;
   FASTNN_DISPATCH_FLOAT(x->dtype(), "batch_norm", [&] {
     bn_forward<scalar_t>(x->data<scalar_t>(), y->mutable_data<scalar_t>(), s, w ? w->data<scalar_t>() : nullptr,
-                         b ? b->data<scalar_t>() : nullptr, mean->mutable_data<double>(), invstd->mutable_data<double>(),
-                         training, rm ? rm->data<scalar_t>() : nullptr, rv ? rv->data<scalar_t>() : nullptr, eps);
+                         b ? b->data<scalar_t>() : nullptr, mean->mutable_data<double>(),
+                         invstd->mutable_data<double>(), training, rm ? rm->data<scalar_t>() : nullptr,
+                         rv ? rv->data<scalar_t>() : nullptr, eps);
     if (training && running_mean && running_var) {
       // running = (1 - momentum) * running + momentum * batch statistic (unbiased variance)
-      FASTNN_CHECK(running_mean->is_contiguous() && running_var->is_contiguous(), "[batch_norm] running statistics must be contiguous");
+      FASTNN_CHECK(running_mean->is_contiguous() && running_var->is_contiguous(),
+                   "[batch_norm] running statistics must be contiguous");
       scalar_t* pm = running_mean->mutable_data<scalar_t>();
       scalar_t* pv = running_var->mutable_data<scalar_t>();
       double count = double(s.N * s.S);
@@ -215,7 +227,8 @@ void check_param_dtype(const TensorPtr& t, const TensorPtr& input, const char* o
 int64_t row_norm_rows(const TensorPtr& input, const Shape& ns, const TensorPtr& weight, const TensorPtr& bias,
                       const char* op) {
   check_floating_input(input, op);
-  FASTNN_CHECK(!ns.empty(), "[", op, "] Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+  FASTNN_CHECK(!ns.empty(), "[", op,
+               "] Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
                "least one element, but got normalized_shape = []");
   const Shape& in = input->shape();
   FASTNN_CHECK(ns.size() <= in.size() && std::equal(ns.begin(), ns.end(), in.end() - ns.size()), "[", op,
@@ -237,8 +250,13 @@ class RowNormBackward : public Node {
  public:
   RowNormBackward(const TensorPtr& x, const TensorPtr& w, TensorPtr mean, TensorPtr rstd, Shape ns, int64_t rows,
                   bool rms)
-      : x_(x), w_(w ? SavedTensor(w) : SavedTensor()), mean_(std::move(mean)), rstd_(std::move(rstd)),
-        ns_(std::move(ns)), rows_(rows), rms_(rms) {}
+      : x_(x),
+        w_(w ? SavedTensor(w) : SavedTensor()),
+        mean_(std::move(mean)),
+        rstd_(std::move(rstd)),
+        ns_(std::move(ns)),
+        rows_(rows),
+        rms_(rms) {}
   std::string name() const override { return rms_ ? "FusedRmsNormBackward0" : "NativeLayerNormBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = contiguous(x_.unpack(*this)), g = contiguous(grads[0]);
@@ -251,9 +269,8 @@ class RowNormBackward : public Node {
     FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
       using T = scalar_t;
       kernels::layer_norm_backward<T>(g->data<T>(), x->data<T>(), mean_->data<double>(), rstd_->data<double>(),
-                                      w ? w->data<T>() : nullptr, rows_, n, rms_,
-                                      gx ? gx->mutable_data<T>() : nullptr, gw ? gw->mutable_data<T>() : nullptr,
-                                      gb ? gb->mutable_data<T>() : nullptr);
+                                      w ? w->data<T>() : nullptr, rows_, n, rms_, gx ? gx->mutable_data<T>() : nullptr,
+                                      gw ? gw->mutable_data<T>() : nullptr, gb ? gb->mutable_data<T>() : nullptr);
     });
     std::vector<TensorPtr> r{gx, gw};
     if (!rms_) r.push_back(gb);
@@ -288,10 +305,8 @@ TensorPtr row_norm(const TensorPtr& input, const Shape& ns, const TensorPtr& wei
   });
   if (any_requires_grad({&input, &weight, &bias})) {
     auto node = std::make_shared<RowNormBackward>(input, weight, mean, rstd, ns, rows, rms);
-    if (rms)
-      record(node, {&input, &weight}, {&y});
-    else
-      record(node, {&input, &weight, &bias}, {&y});
+    if (rms) record(node, {&input, &weight}, {&y});
+    else record(node, {&input, &weight, &bias}, {&y});
   }
   return y;
 }
@@ -340,8 +355,8 @@ class GroupNormBackward : public Node {
 };
 
 // y, with the (N, G) mean and rstd, and the node recorded when needed.
-TensorPtr group_norm_impl(const TensorPtr& input, int64_t G, const TensorPtr& weight, const TensorPtr& bias,
-                          double eps, const char* op, TensorPtr* mean_out = nullptr, TensorPtr* rstd_out = nullptr) {
+TensorPtr group_norm_impl(const TensorPtr& input, int64_t G, const TensorPtr& weight, const TensorPtr& bias, double eps,
+                          const char* op, TensorPtr* mean_out = nullptr, TensorPtr* rstd_out = nullptr) {
   GroupShape s = group_shape(input, G);
   TensorPtr x = contiguous(input->detach());
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
@@ -381,13 +396,17 @@ TensorPtr group_norm(const TensorPtr& input, int64_t num_groups, const TensorPtr
                input->dim());
   FASTNN_CHECK(num_groups > 0, "[group_norm] Expected num groups to be greater than 0, got ", num_groups);
   const int64_t C = input->shape()[1];
-  FASTNN_CHECK(C % num_groups == 0, "[group_norm] Expected number of channels in input to be divisible by num_groups, "
-               "but got input of shape ", bracketed(input->shape()), " and num_groups=", num_groups);
+  FASTNN_CHECK(C % num_groups == 0,
+               "[group_norm] Expected number of channels in input to be divisible by num_groups, "
+               "but got input of shape ",
+               bracketed(input->shape()), " and num_groups=", num_groups);
   // torch's check: its (N * C / G, G, *) view of the input must have more than one value per "channel"
   Shape view{input->shape()[0] * (C / num_groups), num_groups};
   view.insert(view.end(), input->shape().begin() + 2, input->shape().end());
-  FASTNN_CHECK(checked_numel(view, "group_norm") / num_groups != 1, "[group_norm] Expected more than 1 value per "
-               "channel when training, got input size ", bracketed(view));
+  FASTNN_CHECK(checked_numel(view, "group_norm") / num_groups != 1,
+               "[group_norm] Expected more than 1 value per "
+               "channel when training, got input size ",
+               bracketed(view));
   for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}}) {
     if (!t) continue;
     FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[group_norm] Expected ", what,
@@ -405,8 +424,8 @@ TensorPtr instance_norm(const TensorPtr& input, const TensorPtr& weight, const T
   check_floating_input(input, op);
   FASTNN_CHECK(input->dim() >= 2, "[instance_norm] expected input of shape (N, C) or (N, C, *), got ", input->shape());
   const int64_t C = input->shape()[1];
-  for (auto [t, what] : {std::pair{weight, "weight"}, {bias, "bias"}, {running_mean, "running_mean"},
-                         {running_var, "running_var"}}) {
+  for (auto [t, what] :
+       {std::pair{weight, "weight"}, {bias, "bias"}, {running_mean, "running_mean"}, {running_var, "running_var"}}) {
     if (!t) continue;
     FASTNN_CHECK(t->dim() == 1 && t->numel() == C, "[instance_norm] expected ", what, " of shape (", C, ",), got ",
                  t->shape());
@@ -433,7 +452,8 @@ TensorPtr instance_norm(const TensorPtr& input, const TensorPtr& weight, const T
       running_var->bump_version();
     }
   } else {
-    FASTNN_CHECK(running_mean, "[instance_norm] Expected running_mean and running_var to be defined when "
+    FASTNN_CHECK(running_mean,
+                 "[instance_norm] Expected running_mean and running_var to be defined when "
                  "use_input_stats is false");
     y = batch_norm(input, weight, bias, running_mean, running_var, false, momentum, eps);
   }

@@ -232,7 +232,8 @@ TensorPtr remainder(const TensorPtr& a, const TensorPtr& b);
 TensorPtr floor_divide(const TensorPtr& a, const TensorPtr& b);
 TensorPtr atan2(const TensorPtr& a, const TensorPtr& b);
 // The in-place form of the binary op `op` (fmod_, logical_and_, ...): op(self, other) written into self.
-void apply_(TensorPtr& self, const TensorPtr& other, TensorPtr (*op)(const TensorPtr&, const TensorPtr&), const char* name);
+void apply_(TensorPtr& self, const TensorPtr& other, TensorPtr (*op)(const TensorPtr&, const TensorPtr&),
+            const char* name);
 TensorPtr logical_and(const TensorPtr& a, const TensorPtr& b);
 TensorPtr logical_or(const TensorPtr& a, const TensorPtr& b);
 TensorPtr logical_xor(const TensorPtr& a, const TensorPtr& b);
@@ -322,11 +323,10 @@ TensorPtr log_softmax(const TensorPtr& x, int64_t dim);
 TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
                  IntList padding, IntList dilation, int64_t groups);
 // Returns (output, indices); indices are flat h*W+w positions in each input plane.
-std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, IntList kernel_size,
-                                                        IntList stride, IntList padding, IntList dilation,
-                                                        bool ceil_mode);
-TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding,
-                     bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, IntList kernel_size, IntList stride,
+                                                        IntList padding, IntList dilation, bool ceil_mode);
+TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding, bool ceil_mode,
+                     bool count_include_pad, std::optional<int64_t> divisor_override);
 // Averages over windows chosen so the output has `output_size` (an int or (oH, oW)).
 TensorPtr adaptive_avg_pool2d(const TensorPtr& input, IntList output_size);
 
@@ -337,8 +337,9 @@ TensorPtr feature_dropout(const TensorPtr& x, double p, bool train);
 
 // ---- normalisation (normalization.cpp) ----
 // Training mode normalises with batch statistics and updates running_mean/var in place.
-TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const TensorPtr& running_mean,
-                     const TensorPtr& running_var, bool training, double momentum, double eps);
+TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias,
+                     const TensorPtr& running_mean, const TensorPtr& running_var, bool training, double momentum,
+                     double eps);
 
 // ---- losses (loss.cpp); reduction: 0 none, 1 mean, 2 sum ----
 enum class Reduction { None = 0, Mean = 1, Sum = 2 };
@@ -346,15 +347,15 @@ TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction re
 TensorPtr l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction);
 TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduction reduction, double beta);
 // weight (optional) broadcasts against the input; inputs must lie in [0, 1].
-TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction);
+TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
+                               Reduction reduction);
 // pos_weight (optional) weighs the positive term, broadcast along the last (class) dim.
 TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
                                            const TensorPtr& pos_weight, Reduction reduction);
-TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
-                   Reduction reduction, int64_t ignore_index);
-TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight,
-                        Reduction reduction, int64_t ignore_index, double label_smoothing);
-
+TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
+                   int64_t ignore_index);
+TensorPtr cross_entropy(const TensorPtr& input, const TensorPtr& target, const TensorPtr& weight, Reduction reduction,
+                        int64_t ignore_index, double label_smoothing);
 
 // ---- random numbers (random_ops.cpp): `gen` null draws from the default generator ----
 TensorPtr rand(const Shape& shape, DType dtype, Generator* gen = nullptr);

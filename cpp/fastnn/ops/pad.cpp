@@ -45,8 +45,9 @@ TensorPtr constant_pad_nd(const TensorPtr& input, IntList pad, double value) {
   if (any_requires_grad({&input})) {
     IntList back(pad.size());
     for (size_t i = 0; i < pad.size(); ++i) back[i] = -pad[i];
-    record_grad_only("ConstantPadNdBackward0", out, {input},
-                     [back](const TensorPtr& g) { return std::vector<TensorPtr>{constant_pad_nd(g, back, 0.0)}; }, true);
+    record_grad_only(
+        "ConstantPadNdBackward0", out, {input},
+        [back](const TensorPtr& g) { return std::vector<TensorPtr>{constant_pad_nd(g, back, 0.0)}; }, true);
   }
   return out;
 }
@@ -84,7 +85,8 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
   for (int64_t d = nd == k + 2 ? 1 : 0; d < nd; ++d)
     FASTNN_CHECK(input->shape()[d] > 0, "[pad] mode '", mode_name, "' expects a ", k + 1, "-D or ", k + 2,
                  "-D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions, but got input of "
-                 "shape ", input->shape());
+                 "shape ",
+                 input->shape());
   // (D, H, W) tables: unpadded leading spatial dims get size 1 and the identity map.
   int64_t in3[3] = {1, 1, 1}, out3[3] = {1, 1, 1};
   std::vector<int64_t> maps[3] = {{0}, {0}, {0}};
@@ -92,16 +94,19 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
   for (int64_t i = 0; i < k; ++i) {
     const int64_t d = nd - 1 - i, n = input->shape()[d], lo = pad[2 * i], hi = pad[2 * i + 1];
     if (mode == PadMode::Reflect)
-      FASTNN_CHECK(lo < n && hi < n, "[pad] Padding size should be less than the corresponding input dimension, but got: "
-                   "padding (", lo, ", ", hi, ") at dimension ", d, " of input ", input->shape());
+      FASTNN_CHECK(lo < n && hi < n,
+                   "[pad] Padding size should be less than the corresponding input dimension, but got: "
+                   "padding (",
+                   lo, ", ", hi, ") at dimension ", d, " of input ", input->shape());
     const __int128 o = (__int128)n + lo + hi;
     if (mode == PadMode::Circular && o > 0) {  // pads wrap within the input left after negative pads crop it
       const int64_t m = n - std::max<int64_t>(-lo, 0) - std::max<int64_t>(-hi, 0);
-      FASTNN_CHECK(lo <= m && hi <= m, "[pad] Padding value causes wrapping around more than once: padding (", lo,
-                   ", ", hi, ") at dimension ", d, " of input ", input->shape(), " (", m, " elements left after cropping)");
+      FASTNN_CHECK(lo <= m && hi <= m, "[pad] Padding value causes wrapping around more than once: padding (", lo, ", ",
+                   hi, ") at dimension ", d, " of input ", input->shape(), " (", m, " elements left after cropping)");
     }
     FASTNN_CHECK(o >= 0 && o <= INT64_MAX / 2, "[pad] input (size ", n, " at dimension ", d,
-                 ") is too small for padding (", lo, ", ", hi, "): calculated output size ", (long long)(o < 0 ? -1 : o));
+                 ") is too small for padding (", lo, ", ", hi, "): calculated output size ",
+                 (long long)(o < 0 ? -1 : o));
     out_shape[d] = int64_t(o);
     in3[2 - i] = n, out3[2 - i] = int64_t(o);
   }
@@ -120,10 +125,9 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
   const char* node = names[int(mode)][k - 1];
   if (out->numel() == 0) {
     if (any_requires_grad({&input}))
-      record_grad_only(node, out, {input},
-                       [in_shape = input->shape()](const TensorPtr& g) {
-                         return std::vector<TensorPtr>{zeros(in_shape, g->dtype())};
-                       });
+      record_grad_only(node, out, {input}, [in_shape = input->shape()](const TensorPtr& g) {
+        return std::vector<TensorPtr>{zeros(in_shape, g->dtype())};
+      });
     return out;
   }
   for (int64_t i = 0; i < k; ++i) {  // the maps are no longer than the (allocated) output
@@ -153,10 +157,14 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
 
 }  // namespace
 
-TensorPtr reflection_pad(const TensorPtr& input, IntList pad) { return index_pad(input, pad, PadMode::Reflect, "reflect"); }
+TensorPtr reflection_pad(const TensorPtr& input, IntList pad) {
+  return index_pad(input, pad, PadMode::Reflect, "reflect");
+}
 TensorPtr replication_pad(const TensorPtr& input, IntList pad) {
   return index_pad(input, pad, PadMode::Replicate, "replicate");
 }
-TensorPtr circular_pad(const TensorPtr& input, IntList pad) { return index_pad(input, pad, PadMode::Circular, "circular"); }
+TensorPtr circular_pad(const TensorPtr& input, IntList pad) {
+  return index_pad(input, pad, PadMode::Circular, "circular");
+}
 
 }  // namespace fastnn

@@ -21,14 +21,16 @@ PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntLi
                        bool ceil_mode, const char* op) {
   FASTNN_CHECK(x->dim() == 3 || x->dim() == 4, "[", op, "] expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got ",
                x->dim(), "-D input of shape ", x->shape());
-  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ", dtype_name(x->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ",
+                    dtype_name(x->dtype()));
   PoolGeom g{};
   std::tie(g.kH, g.kW) = pair_arg(kernel, op, "kernel_size", 1);
   std::tie(g.sH, g.sW) = stride.empty() ? std::make_pair(g.kH, g.kW) : pair_arg(stride, op, "stride", 1);
   std::tie(g.pH, g.pW) = pair_arg(padding, op, "padding", 0);
   std::tie(g.dH, g.dW) = pair_arg(dilation, op, "dilation", 1);
-  FASTNN_CHECK(g.pH <= g.kH / 2 && g.pW <= g.kW / 2, "[", op, "] pad should be at most half of effective kernel size, but got pad=(",
-               g.pH, ", ", g.pW, ") and kernel_size=(", g.kH, ", ", g.kW, ")");
+  FASTNN_CHECK(g.pH <= g.kH / 2 && g.pW <= g.kW / 2, "[", op,
+               "] pad should be at most half of effective kernel size, but got pad=(", g.pH, ", ", g.pW,
+               ") and kernel_size=(", g.kH, ", ", g.kW, ")");
   int64_t nd = x->dim();
   g.H = x->shape()[nd - 2];
   g.W = x->shape()[nd - 1];
@@ -47,7 +49,8 @@ PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntLi
 
 class MaxPoolBackward : public Node {
  public:
-  MaxPoolBackward(const TensorPtr& indices, PoolGeom g, Shape in_shape, const char* name = "MaxPool2DWithIndicesBackward0")
+  MaxPoolBackward(const TensorPtr& indices, PoolGeom g, Shape in_shape,
+                  const char* name = "MaxPool2DWithIndicesBackward0")
       : indices_(indices), g_(g), in_(std::move(in_shape)), name_(name) {}
   std::string name() const override { return name_; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
@@ -55,8 +58,8 @@ class MaxPoolBackward : public Node {
     TensorPtr g = contiguous(grads[0]);
     TensorPtr gx = Tensor::empty(in_, g->dtype());
     FASTNN_DISPATCH_FLOAT(g->dtype(), "max_pool2d", [&] {
-      kernels::max_pool2d_backward<scalar_t>(g->data<scalar_t>(), idx->data<int64_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW,
-                                             gx->mutable_data<scalar_t>());
+      kernels::max_pool2d_backward<scalar_t>(g->data<scalar_t>(), idx->data<int64_t>(), g_.planes, g_.H, g_.W, g_.oH,
+                                             g_.oW, gx->mutable_data<scalar_t>());
     });
     return {gx};
   }
@@ -78,8 +81,8 @@ class AvgPoolBackward : public Node {
     TensorPtr g = contiguous(grads[0]);
     TensorPtr gx = Tensor::empty(in_, g->dtype());
     FASTNN_DISPATCH_FLOAT(g->dtype(), "avg_pool2d", [&] {
-      kernels::avg_pool2d_backward<scalar_t>(g->data<scalar_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW, g_.kH, g_.kW, g_.sH,
-                                             g_.sW, g_.pH, g_.pW, count_include_pad_, std::abs(divisor_),
+      kernels::avg_pool2d_backward<scalar_t>(g->data<scalar_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW, g_.kH, g_.kW,
+                                             g_.sH, g_.sW, g_.pH, g_.pW, count_include_pad_, std::abs(divisor_),
                                              gx->mutable_data<scalar_t>());
     });
     return {divisor_ < 0 ? neg(gx) : gx};
@@ -124,8 +127,9 @@ std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, 
   TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "max_pool2d");
   TensorPtr idx = Tensor::empty(g.out_shape, DType::Int64, "max_pool2d");
   FASTNN_DISPATCH_FLOAT(x->dtype(), "max_pool2d", [&] {
-    kernels::max_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH,
-                                          g.pW, g.dH, g.dW, out->mutable_data<scalar_t>(), idx->mutable_data<int64_t>());
+    kernels::max_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW,
+                                          g.pH, g.pW, g.dH, g.dW, out->mutable_data<scalar_t>(),
+                                          idx->mutable_data<int64_t>());
   });
   if (any_requires_grad({&input})) record(std::make_shared<MaxPoolBackward>(idx, g, input->shape()), {&input}, {&out});
   return {out, idx};
@@ -134,7 +138,9 @@ std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, 
 TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride, IntList padding, bool ceil_mode,
                      bool count_include_pad, std::optional<int64_t> divisor_override) {
   if (input && any_storage_dtype({&input}))
-    return narrowed(avg_pool2d(widened(input), kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override), input->dtype());
+    return narrowed(
+        avg_pool2d(widened(input), kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override),
+        input->dtype());
   PoolGeom g = pool_geometry(input, kernel_size, stride, padding, {1}, ceil_mode, "avg_pool2d");
   if (divisor_override) FASTNN_CHECK(*divisor_override != 0, "[avg_pool2d] divisor must be not zero");
   int64_t divisor = divisor_override ? *divisor_override : 0;
@@ -142,8 +148,9 @@ TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride
   TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "avg_pool2d");
   // The kernels take a positive divisor; torch accepts a negative override, which only flips the sign (exactly).
   FASTNN_DISPATCH_FLOAT(x->dtype(), "avg_pool2d", [&] {
-    kernels::avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH,
-                                          g.pW, count_include_pad, std::abs(divisor), out->mutable_data<scalar_t>());
+    kernels::avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW,
+                                          g.pH, g.pW, count_include_pad, std::abs(divisor),
+                                          out->mutable_data<scalar_t>());
   });
   if (divisor < 0) out = neg(out);
   if (any_requires_grad({&input}))
@@ -173,7 +180,8 @@ TensorPtr adaptive_avg_pool2d(const TensorPtr& input, IntList output_size) {
   TensorPtr x = contiguous(input->detach());
   TensorPtr out = Tensor::empty(out_shape, x->dtype(), "adaptive_avg_pool2d");
   FASTNN_DISPATCH_FLOAT(x->dtype(), "adaptive_avg_pool2d", [&] {
-    kernels::adaptive_avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), planes, H, W, oH, oW, out->mutable_data<scalar_t>());
+    kernels::adaptive_avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), planes, H, W, oH, oW,
+                                                   out->mutable_data<scalar_t>());
   });
   if (any_requires_grad({&input})) {
     Shape in_shape = input->shape();
@@ -182,7 +190,8 @@ TensorPtr adaptive_avg_pool2d(const TensorPtr& input, IntList output_size) {
       TensorPtr gc = contiguous(g);
       TensorPtr gx = Tensor::empty(in_shape, g->dtype());
       FASTNN_DISPATCH_FLOAT(g->dtype(), "adaptive_avg_pool2d", [&] {
-        kernels::adaptive_avg_pool2d_backward<scalar_t>(gc->data<scalar_t>(), planes, H, W, oh, ow, gx->mutable_data<scalar_t>());
+        kernels::adaptive_avg_pool2d_backward<scalar_t>(gc->data<scalar_t>(), planes, H, W, oh, ow,
+                                                        gx->mutable_data<scalar_t>());
       });
       return std::vector<TensorPtr>{gx};
     });

@@ -47,8 +47,10 @@ TensorPtr scaled(const TensorPtr& t, double s) { return s == 1 ? t : mul(t, scal
 void check_same_float(std::initializer_list<const TensorPtr*> ts, const char* op) {
   DType dt = (*ts.begin())->get()->dtype();
   for (const TensorPtr* t : ts)
-    FASTNN_CHECK_TYPE(is_floating((*t)->dtype()) && (*t)->dtype() == dt, "[", op, "] expected floating-point tensors "
-                      "of one dtype, but got ", dtype_name(dt), " and ", dtype_name((*t)->dtype()));
+    FASTNN_CHECK_TYPE(is_floating((*t)->dtype()) && (*t)->dtype() == dt, "[", op,
+                      "] expected floating-point tensors "
+                      "of one dtype, but got ",
+                      dtype_name(dt), " and ", dtype_name((*t)->dtype()));
 }
 
 // beta * input + alpha * product (beta == 0 ignores the input, nan and inf included, as torch does).
@@ -58,8 +60,8 @@ TensorPtr add_scaled(const TensorPtr& input, const TensorPtr& product, double be
   int64_t lead = int64_t(shape.size()) - int64_t(in.size());
   FASTNN_CHECK(lead >= 0, "[", op, "] input of shape ", shape_str(in), " cannot be broadcast to ", shape_str(shape));
   for (int64_t d = 0; d < int64_t(in.size()); ++d)
-    FASTNN_CHECK(in[d] == 1 || in[d] == shape[lead + d], "[", op, "] The expanded size of the tensor (", shape[lead + d],
-                 ") must match the existing size (", in[d], ") at non-singleton dimension ", lead + d,
+    FASTNN_CHECK(in[d] == 1 || in[d] == shape[lead + d], "[", op, "] The expanded size of the tensor (",
+                 shape[lead + d], ") must match the existing size (", in[d], ") at non-singleton dimension ", lead + d,
                  ".  Target sizes: ", shape_str(shape), ".  Tensor sizes: ", shape_str(in));
   GradModeGuard no_grad(false);
   TensorPtr p = scaled(product, alpha);
@@ -76,9 +78,9 @@ TensorPtr dot(const TensorPtr& a, const TensorPtr& b) {
                "D tensors");
   FASTNN_CHECK_TYPE(a->dtype() == b->dtype(), "[dot] dot : expected both vectors to have same dtype, but found ",
                     dtype_name(a->dtype()), " and ", dtype_name(b->dtype()));
-  FASTNN_CHECK(a->numel() == b->numel(), "[dot] inconsistent tensor size, expected tensor [", a->numel(),
-               "] and src [", b->numel(), "] to have the same number of elements, but got ", a->numel(), " and ",
-               b->numel(), " elements respectively");
+  FASTNN_CHECK(a->numel() == b->numel(), "[dot] inconsistent tensor size, expected tensor [", a->numel(), "] and src [",
+               b->numel(), "] to have the same number of elements, but got ", a->numel(), " and ", b->numel(),
+               " elements respectively");
   FASTNN_CHECK_TYPE(a->dtype() != DType::Bool, "[dot] \"dot\" not implemented for 'Bool'");
   TensorPtr out;
   {
@@ -114,10 +116,11 @@ TensorPtr mv(const TensorPtr& mat, const TensorPtr& vec) {
     TensorPtr col = mm(mat->detach(), reshape(vec->detach(), {vec->numel(), 1}));
     out = Tensor::make(col->storage(), {mat->shape()[0]}, {1}, 0, col->dtype());  // a new tensor, not a view
   }
-  record_saved("MvBackward0", out, {mat, vec}, 0, [](const TensorPtr& g, const std::vector<TensorPtr>& in, const Node& n) {
-    return std::vector<TensorPtr>{n.needs_input_grad(0) ? outer(g, in[1]) : nullptr,
-                                  n.needs_input_grad(1) ? mv(t(in[0]), g) : nullptr};
-  });
+  record_saved("MvBackward0", out, {mat, vec}, 0,
+               [](const TensorPtr& g, const std::vector<TensorPtr>& in, const Node& n) {
+                 return std::vector<TensorPtr>{n.needs_input_grad(0) ? outer(g, in[1]) : nullptr,
+                                               n.needs_input_grad(1) ? mv(t(in[0]), g) : nullptr};
+               });
   return out;
 }
 
@@ -125,8 +128,10 @@ TensorPtr addmv(const TensorPtr& input, const TensorPtr& mat, const TensorPtr& v
   check_defined(input, "addmv");
   check_defined(mat, "addmv", "mat");
   check_defined(vec, "addmv", "vec");
-  FASTNN_CHECK(mat->dim() == 2 && vec->dim() == 1 && input->dim() <= 1, "[addmv] vector + matrix @ vector expected, "
-               "got ", input->dim(), ", ", mat->dim(), ", ", vec->dim());
+  FASTNN_CHECK(mat->dim() == 2 && vec->dim() == 1 && input->dim() <= 1,
+               "[addmv] vector + matrix @ vector expected, "
+               "got ",
+               input->dim(), ", ", mat->dim(), ", ", vec->dim());
   int64_t n = mat->shape()[0];
   FASTNN_CHECK(mat->shape()[1] == vec->shape()[0] && (input->numel() == 1 || input->numel() == n),
                "[addmv] size mismatch, got input (", input->dim() ? input->shape()[0] : 1, "), mat (", n, "x",
@@ -140,11 +145,11 @@ TensorPtr addmv(const TensorPtr& input, const TensorPtr& mat, const TensorPtr& v
   Shape in_shape = input->shape();
   record_saved("AddmvBackward0", out, {input, mat, vec}, 1,
                [in_shape, beta, alpha](const TensorPtr& g, const std::vector<TensorPtr>& in, const Node& node) {
-    TensorPtr ga = scaled(g, alpha);
-    return std::vector<TensorPtr>{node.needs_input_grad(0) ? sum_to(scaled(g, beta), in_shape) : nullptr,
-                                  node.needs_input_grad(1) ? outer(ga, in[2]) : nullptr,
-                                  node.needs_input_grad(2) ? mv(t(in[1]), ga) : nullptr};
-  });
+                 TensorPtr ga = scaled(g, alpha);
+                 return std::vector<TensorPtr>{node.needs_input_grad(0) ? sum_to(scaled(g, beta), in_shape) : nullptr,
+                                               node.needs_input_grad(1) ? outer(ga, in[2]) : nullptr,
+                                               node.needs_input_grad(2) ? mv(t(in[1]), ga) : nullptr};
+               });
   return out;
 }
 
@@ -153,9 +158,10 @@ namespace {
 void check_batches(const TensorPtr& b1, const TensorPtr& b2, const char* op) {
   FASTNN_CHECK(b1->dim() == 3, "[", op, "] batch1 must be a 3D tensor");
   FASTNN_CHECK(b2->dim() == 3, "[", op, "] batch2 must be a 3D tensor");
-  FASTNN_CHECK(b2->shape()[0] == b1->shape()[0] && b2->shape()[1] == b1->shape()[2], "[", op, "] Expected size for "
-               "first two dimensions of batch2 tensor to be: [", b1->shape()[0], ", ", b1->shape()[2], "] but got: [",
-               b2->shape()[0], ", ", b2->shape()[1], "].");
+  FASTNN_CHECK(b2->shape()[0] == b1->shape()[0] && b2->shape()[1] == b1->shape()[2], "[", op,
+               "] Expected size for "
+               "first two dimensions of batch2 tensor to be: [",
+               b1->shape()[0], ", ", b1->shape()[2], "] but got: [", b2->shape()[0], ", ", b2->shape()[1], "].");
 }
 
 // Gradients of alpha * bmm(b1, b2) (summed over the batch or not, `g` shaped accordingly).
@@ -181,10 +187,10 @@ TensorPtr baddbmm(const TensorPtr& input, const TensorPtr& b1, const TensorPtr& 
   Shape in_shape = input->shape();
   record_saved("BaddbmmBackward0", out, {input, b1, b2}, 1,
                [in_shape, beta, alpha](const TensorPtr& g, const std::vector<TensorPtr>& in, const Node& n) {
-    std::vector<TensorPtr> r = batch_grads(scaled(g, alpha), in[1], in[2], n, 1);
-    r.insert(r.begin(), n.needs_input_grad(0) ? sum_to(scaled(g, beta), in_shape) : nullptr);
-    return r;
-  });
+                 std::vector<TensorPtr> r = batch_grads(scaled(g, alpha), in[1], in[2], n, 1);
+                 r.insert(r.begin(), n.needs_input_grad(0) ? sum_to(scaled(g, beta), in_shape) : nullptr);
+                 return r;
+               });
   return out;
 }
 
@@ -203,12 +209,12 @@ TensorPtr addbmm(const TensorPtr& input, const TensorPtr& b1, const TensorPtr& b
   int64_t batch = b1->shape()[0];
   record_saved("AddbmmBackward0", out, {input, b1, b2}, 1,
                [in_shape, beta, alpha, batch](const TensorPtr& g, const std::vector<TensorPtr>& in, const Node& n) {
-    TensorPtr ga = scaled(g, alpha);
-    Shape s3{batch, ga->shape()[0], ga->shape()[1]};
-    std::vector<TensorPtr> r = batch_grads(expand(unsqueeze(ga, 0), s3), in[1], in[2], n, 1);
-    r.insert(r.begin(), n.needs_input_grad(0) ? sum_to(scaled(g, beta), in_shape) : nullptr);
-    return r;
-  });
+                 TensorPtr ga = scaled(g, alpha);
+                 Shape s3{batch, ga->shape()[0], ga->shape()[1]};
+                 std::vector<TensorPtr> r = batch_grads(expand(unsqueeze(ga, 0), s3), in[1], in[2], n, 1);
+                 r.insert(r.begin(), n.needs_input_grad(0) ? sum_to(scaled(g, beta), in_shape) : nullptr);
+                 return r;
+               });
   return out;
 }
 

@@ -138,9 +138,7 @@ TensorPtr normal_out(const Shape& shape, DType dtype, const TensorPtr& mean, con
   return out;
 }
 
-void check_std(double std) {
-  FASTNN_CHECK(std >= 0.0, "[normal] normal expects std >= 0.0, but found std ", std);
-}
+void check_std(double std) { FASTNN_CHECK(std >= 0.0, "[normal] normal expects std >= 0.0, but found std ", std); }
 
 // `t` (broadcast to `shape`) as a contiguous float64 tensor, with no autograd record.
 TensorPtr as_doubles(const TensorPtr& t, const Shape& shape, const char* op) {
@@ -166,8 +164,8 @@ TensorPtr probabilities(const TensorPtr& p, const Shape& shape, const char* op) 
   FASTNN_CHECK(broadcast_shapes(shape, p->shape(), op) == shape, "[", op, "] probabilities of shape ", p->shape(),
                " cannot be broadcast to the shape ", shape);
   TensorPtr out = as_doubles(p, shape, op);
-  FASTNN_CHECK(all_of(out, [](double v) { return v >= 0.0 && v <= 1.0; }),
-               "[", op, "] Expected p_in >= 0 && p_in <= 1 to be true, but got false");
+  FASTNN_CHECK(all_of(out, [](double v) { return v >= 0.0 && v <= 1.0; }), "[", op,
+               "] Expected p_in >= 0 && p_in <= 1 to be true, but got false");
   return out;
 }
 
@@ -178,8 +176,8 @@ double erfinv(double x) {
   if (w < 5.0) {
     w -= 2.5;
     p = 2.81022636e-08;
-    for (double c : {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-                     -0.00417768164, 0.246640727, 1.50140941})
+    for (double c : {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164,
+                     0.246640727, 1.50140941})
       p = c + p * w;
   } else {
     w = std::sqrt(w) - 3.0;
@@ -252,8 +250,8 @@ TensorPtr randperm(int64_t n, DType dtype, Generator* gen) {
 
 void uniform_(TensorPtr& self, double from, double to, Generator* gen) {
   check_float_self(self, "uniform_");
-  const double max = self->dtype() == DType::Float32 ? std::numeric_limits<float>::max()
-                                                     : std::numeric_limits<double>::max();
+  const double max =
+      self->dtype() == DType::Float32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
   const char* type = self->dtype() == DType::Float32 ? "float" : "double";
   FASTNN_CHECK(from >= -max && from <= max, "[uniform_] from is out of bounds for ", type);
   FASTNN_CHECK(to >= -max && to <= max, "[uniform_] to is out of bounds for ", type);
@@ -276,8 +274,10 @@ void normal_(TensorPtr& self, double mean, double std, Generator* gen) {
 
 void exponential_(TensorPtr& self, double lambd, Generator* gen) {
   check_defined(self, "exponential_", "self");
-  FASTNN_CHECK_TYPE(is_floating(self->dtype()), "[exponential_] Exponential distribution is a continuous probability "
-                    "distribution. dtype must be a floating point but you specified ", dtype_name(self->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(self->dtype()),
+                    "[exponential_] Exponential distribution is a continuous probability "
+                    "distribution. dtype must be a floating point but you specified ",
+                    dtype_name(self->dtype()));
   FASTNN_CHECK(lambd > 0.0, "[exponential_] exponential_ expects lambda > 0.0, but found lambda=", lambd);
   check_inplace(self, "exponential_");
   RandomState d = reserve_for(*self, gen);
@@ -293,13 +293,16 @@ void random_(TensorPtr& self, std::optional<int64_t> from, std::optional<int64_t
   check_defined(self, "random_", "self");
   // Without `to`: up to the largest integer the dtype holds exactly (2^24, 2^53, 2^63 - 1, true).
   const DType dt = self->dtype();
-  const int64_t top = dt == DType::Float32 ? int64_t(1) << 24 : dt == DType::Float64 ? int64_t(1) << 53
-                      : dt == DType::Bool  ? 1 : std::numeric_limits<int64_t>::max();
+  const int64_t top = dt == DType::Float32   ? int64_t(1) << 24
+                      : dt == DType::Float64 ? int64_t(1) << 53
+                      : dt == DType::Bool    ? 1
+                                             : std::numeric_limits<int64_t>::max();
   const int64_t lo = from.value_or(0);
-  if (to) FASTNN_CHECK(lo < *to, "[random_] random_ expects 'from' to be less than 'to', but got from=", lo,
-                       " >= to=", *to);
-  else FASTNN_CHECK(lo <= top, "[random_] random_ expects 'from' to be at most ", top, " for ", dtype_name(dt),
-                    ", got from=", lo);
+  if (to)
+    FASTNN_CHECK(lo < *to, "[random_] random_ expects 'from' to be less than 'to', but got from=", lo, " >= to=", *to);
+  else
+    FASTNN_CHECK(lo <= top, "[random_] random_ expects 'from' to be at most ", top, " for ", dtype_name(dt),
+                 ", got from=", lo);
   check_integer_range(dt, lo, to ? *to - 1 : top, "random_");
   check_inplace(self, "random_");
   fill_integers(*self, lo, (to ? uint64_t(*to) : uint64_t(top) + 1) - uint64_t(lo), gen);
@@ -330,8 +333,8 @@ TensorPtr bernoulli(const TensorPtr& input, Generator* gen) {
   TensorPtr probs = probabilities(input, input->shape(), "bernoulli");
   TensorPtr out = Tensor::empty(input->shape(), input->dtype(), "bernoulli");
   fill_bernoulli(*out, probs->data<double>(), gen);
-  if (any_requires_grad({&input})) record(zero_grad_node("BernoulliBackward0", {{input->shape(), input->dtype()}}),
-                                          {&input}, {&out});
+  if (any_requires_grad({&input}))
+    record(zero_grad_node("BernoulliBackward0", {{input->shape(), input->dtype()}}), {&input}, {&out});
   return out;
 }
 
@@ -346,7 +349,8 @@ TensorPtr bernoulli(const TensorPtr& input, double p, Generator* gen) {
 TensorPtr normal(const TensorPtr& mean, const TensorPtr& std, Generator* gen) {
   check_defined(mean, "normal", "mean");
   check_defined(std, "normal", "std");
-  FASTNN_CHECK_TYPE(is_floating(mean->dtype()), "[normal] expected a floating-point mean, got ", dtype_name(mean->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(mean->dtype()), "[normal] expected a floating-point mean, got ",
+                    dtype_name(mean->dtype()));
   Shape shape = broadcast_shapes(mean->shape(), std->shape(), "normal");
   check_all_std(std);
   TensorPtr out = normal_out(shape, mean->dtype(), mean, std, gen);
@@ -358,7 +362,8 @@ TensorPtr normal(const TensorPtr& mean, const TensorPtr& std, Generator* gen) {
 
 TensorPtr normal(const TensorPtr& mean, double std, Generator* gen) {
   check_defined(mean, "normal", "mean");
-  FASTNN_CHECK_TYPE(is_floating(mean->dtype()), "[normal] expected a floating-point mean, got ", dtype_name(mean->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(mean->dtype()), "[normal] expected a floating-point mean, got ",
+                    dtype_name(mean->dtype()));
   check_std(std);
   TensorPtr out = normal_out(mean->shape(), mean->dtype(), mean, scalar_tensor(std, DType::Float64, true), gen);
   if (any_requires_grad({&mean}))
@@ -368,7 +373,8 @@ TensorPtr normal(const TensorPtr& mean, double std, Generator* gen) {
 
 TensorPtr normal(double mean, const TensorPtr& std, Generator* gen) {
   check_defined(std, "normal", "std");
-  FASTNN_CHECK_TYPE(is_floating(std->dtype()), "[normal] expected a floating-point std, got ", dtype_name(std->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(std->dtype()), "[normal] expected a floating-point std, got ",
+                    dtype_name(std->dtype()));
   check_all_std(std);
   TensorPtr out = normal_out(std->shape(), std->dtype(), scalar_tensor(mean, DType::Float64, true), std, gen);
   if (any_requires_grad({&std}))
@@ -405,24 +411,29 @@ void trunc_normal_(TensorPtr& self, double mean, double std, double a, double b,
 
 TensorPtr multinomial(const TensorPtr& input, int64_t num_samples, bool replacement, Generator* gen) {
   check_defined(input, "multinomial");
-  FASTNN_CHECK(input->dim() == 1 || input->dim() == 2, "[multinomial] prob_dist must be 1 or 2 dim, got ",
-               input->dim(), " dims");
-  FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[multinomial] multinomial only supports floating-point dtypes for "
-                    "input, got: ", dtype_name(input->dtype()));
+  FASTNN_CHECK(input->dim() == 1 || input->dim() == 2, "[multinomial] prob_dist must be 1 or 2 dim, got ", input->dim(),
+               " dims");
+  FASTNN_CHECK_TYPE(is_floating(input->dtype()),
+                    "[multinomial] multinomial only supports floating-point dtypes for "
+                    "input, got: ",
+                    dtype_name(input->dtype()));
   FASTNN_CHECK(num_samples > 0, "[multinomial] cannot sample n_sample <= 0 samples");
   const int64_t n = input->shape().back(), rows = input->dim() == 1 ? 1 : input->shape()[0];
-  FASTNN_CHECK(replacement || num_samples <= n, "[multinomial] cannot sample n_sample > prob_dist.size(-1) samples "
-               "without replacement (n_sample=", num_samples, ", categories=", n, ")");
+  FASTNN_CHECK(replacement || num_samples <= n,
+               "[multinomial] cannot sample n_sample > prob_dist.size(-1) samples "
+               "without replacement (n_sample=",
+               num_samples, ", categories=", n, ")");
   FASTNN_CHECK(n <= (int64_t(1) << 24), "[multinomial] number of categories cannot exceed 2^24");
-  TensorPtr out = Tensor::empty(input->dim() == 1 ? Shape{num_samples} : Shape{rows, num_samples}, DType::Int64,
-                                "multinomial");
+  TensorPtr out =
+      Tensor::empty(input->dim() == 1 ? Shape{num_samples} : Shape{rows, num_samples}, DType::Int64, "multinomial");
   TensorPtr w = as_doubles(input, input->shape(), "multinomial");
   const double* pw = w->data<double>();
   for (int64_t r = 0; r < rows; ++r) {
     double total = 0;
     for (int64_t j = 0; j < n; ++j) {
       double v = pw[r * n + j];
-      FASTNN_CHECK(std::isfinite(v) && v >= 0, "[multinomial] probability tensor contains either `inf`, `nan` or element < 0");
+      FASTNN_CHECK(std::isfinite(v) && v >= 0,
+                   "[multinomial] probability tensor contains either `inf`, `nan` or element < 0");
       total += v;
     }
     FASTNN_CHECK(total > 0, "[multinomial] invalid multinomial distribution (sum of probabilities <= 0)");

@@ -63,18 +63,20 @@ void column_sums(const T* x, int64_t reduced, int64_t outputs, Out* out, double 
   using A = acc_t<T>;
   constexpr int64_t kColumns = 256;
   const int64_t blocks = (outputs + kColumns - 1) / kColumns;
-  parallel_for(blocks, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced * kColumns, 1)), [&](int64_t b, int64_t e) {
-    A acc[kColumns];
-    for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t j0 = blk * kColumns, n = std::min(outputs, j0 + kColumns) - j0;
-      std::fill(acc, acc + n, A(0));
-      for (int64_t i = 0; i < reduced; ++i) {
-        const T* r = x + i * outputs + j0;
-        for (int64_t j = 0; j < n; ++j) acc[j] += A(r[j]);
-      }
-      for (int64_t j = 0; j < n; ++j) out[j0 + j] = scale == 1 ? Out(acc_value(acc[j])) : Out(acc_value(acc[j]) * scale);
-    }
-  });
+  parallel_for(blocks, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced * kColumns, 1)),
+               [&](int64_t b, int64_t e) {
+                 A acc[kColumns];
+                 for (int64_t blk = b; blk < e; ++blk) {
+                   const int64_t j0 = blk * kColumns, n = std::min(outputs, j0 + kColumns) - j0;
+                   std::fill(acc, acc + n, A(0));
+                   for (int64_t i = 0; i < reduced; ++i) {
+                     const T* r = x + i * outputs + j0;
+                     for (int64_t j = 0; j < n; ++j) acc[j] += A(r[j]);
+                   }
+                   for (int64_t j = 0; j < n; ++j)
+                     out[j0 + j] = scale == 1 ? Out(acc_value(acc[j])) : Out(acc_value(acc[j]) * scale);
+                 }
+               });
 }
 
 // The plan of a sum over exactly the leading dims 0..k-1 of a contiguous, non-empty x that keeps more than
@@ -113,8 +115,11 @@ TensorPtr expand_grad(const TensorPtr& g, const Shape& keep_shape, const Shape& 
 TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional<DType> dtype, bool mean) {
   const char* op = mean ? "mean" : "sum";
   DType out_dt = dtype ? *dtype : (is_floating(x->dtype()) ? x->dtype() : DType::Int64);
-  if (mean) FASTNN_CHECK_TYPE(is_floating(out_dt), "[mean] could not infer output dtype. Input dtype must be either "
-                                                   "a floating point or complex dtype. Got: ", dtype_name(x->dtype()));
+  if (mean)
+    FASTNN_CHECK_TYPE(is_floating(out_dt),
+                      "[mean] could not infer output dtype. Input dtype must be either "
+                      "a floating point or complex dtype. Got: ",
+                      dtype_name(x->dtype()));
   // With a dtype the input is converted first (float -> int64 truncates each element), as in torch.
   // A storage dtype is read in its compute dtype; a float16/bfloat16 result is rounded once at the end.
   TensorPtr src = dtype ? cast(x->detach(), out_dt) : x;
@@ -133,8 +138,7 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
         for (int64_t o = 0; o < p.outputs; ++o) out->mutable_data<scalar_t>()[o] = scalar_t(NAN);
       else if (leading)
         column_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.reduced, p.outputs, out->mutable_data<scalar_t>(), scale);
-      else
-        row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
+      else row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
     });
   });
   out = cast(out, store_dt);
@@ -142,11 +146,15 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
     Shape in = x->shape(), keep = p.keep_shape;
     DType in_dt = x->dtype();
     double n = double(p.reduced);
-    const char* name = mean ? (dims.empty() ? "MeanBackward0" : "MeanBackward1") : (dims.empty() ? "SumBackward0" : "SumBackward1");
-    record_grad_only(name, out, {x}, [=](const TensorPtr& g) {
-      TensorPtr gi = mean ? div(g, scalar_tensor(n, DType::Float64, true)) : g;
-      return Grads{cast(contiguous(expand_grad(gi, keep, in)), in_dt)};
-    }, /*differentiable=*/true);
+    const char* name =
+        mean ? (dims.empty() ? "MeanBackward0" : "MeanBackward1") : (dims.empty() ? "SumBackward0" : "SumBackward1");
+    record_grad_only(
+        name, out, {x},
+        [=](const TensorPtr& g) {
+          TensorPtr gi = mean ? div(g, scalar_tensor(n, DType::Float64, true)) : g;
+          return Grads{cast(contiguous(expand_grad(gi, keep, in)), in_dt)};
+        },
+        /*differentiable=*/true);
   }
   return out;
 }
@@ -174,7 +182,8 @@ void row_argext(const T* x, int64_t outputs, int64_t reduced, bool is_max, T* va
 }
 
 // Values and indices of the extreme along `dims` (one dim, or all when empty).
-std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x_in, IntList dims, bool keepdim, bool is_max, const char* op) {
+std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x_in, IntList dims, bool keepdim, bool is_max,
+                                        const char* op) {
   TensorPtr x = cast(x_in, compute_dtype(x_in->dtype()));  // exact: every storage value is a compute value
   ReducePlan p = plan_reduction(x, dims, op);
   FASTNN_CHECK_INDEX(p.reduced > 0, "[", op, "] cannot reduce over a zero-size dimension (input shape ",
@@ -205,7 +214,8 @@ TensorPtr scatter_grad(const TensorPtr& g, const TensorPtr& idx, const Shape& in
     const scalar_t* pg = gk->data<scalar_t>();
     const int64_t* pi = ik->data<int64_t>();
     for_each_run<3>(L, [&](const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& s, int64_t n) {
-      for (int64_t i = 0; i < n; ++i) po[off[0] + i * s[0] + pi[off[2] + i * s[2]] * dim_stride] = pg[off[1] + i * s[1]];
+      for (int64_t i = 0; i < n; ++i)
+        po[off[0] + i * s[0] + pi[off[2] + i * s[2]] * dim_stride] = pg[off[1] + i * s[1]];
     });
   });
   return out;
@@ -229,15 +239,17 @@ std::pair<TensorPtr, TensorPtr> extreme_dim(const TensorPtr& x, int64_t dim, boo
 
 TensorPtr extreme_all(const TensorPtr& x, bool is_max) {
   const char* op = is_max ? "max" : "min";
-  FASTNN_CHECK_INDEX(x->numel() > 0, "[", op, "] max(): Expected reduction dim to be specified for input.numel() == 0. "
-                                         "Specify the reduction dim with the 'dim' argument.");
+  FASTNN_CHECK_INDEX(x->numel() > 0, "[", op,
+                     "] max(): Expected reduction dim to be specified for input.numel() == 0. "
+                     "Specify the reduction dim with the 'dim' argument.");
   TensorPtr v = extreme(x, {}, false, is_max, op).first;
   if (any_requires_grad({&x})) {
     // Ties share the gradient evenly, as in torch; a NaN result shares it among the NaNs.
     TensorPtr xs = x->detach();
     const bool nan_result = std::isnan(*cast(v, DType::Float64)->data<double>());
     record_grad_only(is_max ? "MaxBackward1" : "MinBackward1", v, {x}, [xs, v, nan_result](const TensorPtr& g) {
-      TensorPtr mask = cast(nan_result ? compare(xs, xs, CompareOp::Ne) : compare(xs, v->detach(), CompareOp::Eq), g->dtype());
+      TensorPtr mask =
+          cast(nan_result ? compare(xs, xs, CompareOp::Ne) : compare(xs, v->detach(), CompareOp::Eq), g->dtype());
       TensorPtr count = sum(mask);
       return Grads{mul(mask, div(g, count))};
     });
@@ -250,8 +262,7 @@ TensorPtr extreme_all(const TensorPtr& x, bool is_max) {
 ReducePlan plan_reduction(const TensorPtr& x, IntList dims, const char* op) {
   int64_t nd = x->dim();
   std::vector<bool> red(std::max<int64_t>(nd, 1), false);
-  if (dims.empty())
-    std::fill(red.begin(), red.end(), true);
+  if (dims.empty()) std::fill(red.begin(), red.end(), true);
   for (int64_t d : dims) {
     int64_t w = wrap_dim(d, nd, op);
     FASTNN_CHECK(!red[w] || dims.empty(), "[", op, "] dim ", w, " appears multiple times in the list of dims");
@@ -305,8 +316,12 @@ TensorPtr mean(const TensorPtr& x, IntList dims, bool keepdim) {
 
 TensorPtr max(const TensorPtr& x) { return extreme_all(x, true); }
 TensorPtr min(const TensorPtr& x) { return extreme_all(x, false); }
-std::pair<TensorPtr, TensorPtr> max(const TensorPtr& x, int64_t dim, bool keepdim) { return extreme_dim(x, dim, keepdim, true); }
-std::pair<TensorPtr, TensorPtr> min(const TensorPtr& x, int64_t dim, bool keepdim) { return extreme_dim(x, dim, keepdim, false); }
+std::pair<TensorPtr, TensorPtr> max(const TensorPtr& x, int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, true);
+}
+std::pair<TensorPtr, TensorPtr> min(const TensorPtr& x, int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, false);
+}
 
 TensorPtr argmax(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
   if (!dim) {

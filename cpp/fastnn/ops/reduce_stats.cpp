@@ -53,8 +53,12 @@ class RowsBackward : public Node {
   using Graph = std::function<TensorPtr(const TensorPtr& g, const TensorPtr& x)>;
   RowsBackward(std::string name, const TensorPtr& x, DType in_dtype, IntList dims, const std::vector<TensorPtr>& saved,
                Kernel kernel, Graph graph)
-      : name_(std::move(name)), x_(SavedTensor::with_history(x)), in_dtype_(in_dtype), dims_(std::move(dims)),
-        kernel_(std::move(kernel)), graph_(std::move(graph)) {
+      : name_(std::move(name)),
+        x_(SavedTensor::with_history(x)),
+        in_dtype_(in_dtype),
+        dims_(std::move(dims)),
+        kernel_(std::move(kernel)),
+        graph_(std::move(graph)) {
     for (const TensorPtr& t : saved) saved_.emplace_back(t);
   }
   std::string name() const override { return name_; }
@@ -93,8 +97,8 @@ void record_rows(const char* name, const TensorPtr& x_in, const TensorPtr& x, co
   // x keeps its history only where a graph may differentiate it again (x is x_in: no dtype conversion)
   if (x != x_in) graph = nullptr;
   TensorPtr kept = graph ? x : x->detach();
-  record(std::make_shared<RowsBackward>(name, kept, x_in->dtype(), dims, saved, std::move(k), std::move(graph)),
-         {x_in}, outputs);
+  record(std::make_shared<RowsBackward>(name, kept, x_in->dtype(), dims, saved, std::move(k), std::move(graph)), {x_in},
+         outputs);
 }
 
 // ---- any / all ----
@@ -170,12 +174,13 @@ TensorPtr prod_impl(const TensorPtr& x_in, std::optional<int64_t> dim, bool keep
     });
   });
   if (is_floating(out_dt) && is_floating(x_in->dtype()))
-    record_rows(dim ? "ProdBackward1" : "ProdBackward0", x_in, x, dims, {out}, {},
-                [](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>&, const TensorPtr& rows) {
-                  FASTNN_DISPATCH_FLOAT(rows->dtype(), "prod", [&] {
-                    prod_backward_rows<scalar_t>(p, g[0]->data<scalar_t>(), rows->mutable_data<scalar_t>());
-                  });
-                });
+    record_rows(
+        dim ? "ProdBackward1" : "ProdBackward0", x_in, x, dims, {out}, {},
+        [](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>&, const TensorPtr& rows) {
+          FASTNN_DISPATCH_FLOAT(rows->dtype(), "prod", [&] {
+            prod_backward_rows<scalar_t>(p, g[0]->data<scalar_t>(), rows->mutable_data<scalar_t>());
+          });
+        });
   return out;
 }
 
@@ -217,8 +222,8 @@ std::pair<TensorPtr, TensorPtr> moments(const TensorPtr& x, const IntList& dims,
     auto [v, m] = moments(widened(x), dims, correction, keepdim, take_sqrt, with_mean);
     return {narrowed(v, x->dtype()), m ? narrowed(m, x->dtype()) : m};
   }
-  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] std and var only support floating point and complex dtypes, got ",
-                    dtype_name(x->dtype()));
+  FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op,
+                    "] std and var only support floating point and complex dtypes, got ", dtype_name(x->dtype()));
   ReducePlan p = plan_reduction(x, dims, op);
   TensorPtr v = Tensor::empty(result_shape(p, keepdim), x->dtype(), op);
   TensorPtr m = with_mean ? Tensor::empty(v->shape(), x->dtype(), op) : nullptr;
@@ -234,14 +239,16 @@ std::pair<TensorPtr, TensorPtr> moments(const TensorPtr& x, const IntList& dims,
       if (pm) pm[o] = scalar_t(mean);
     });
   });
-  const char* name = with_mean ? (take_sqrt ? "StdMeanBackward0" : "VarMeanBackward0") : (take_sqrt ? "StdBackward0" : "VarBackward0");
+  const char* name =
+      with_mean ? (take_sqrt ? "StdMeanBackward0" : "VarMeanBackward0") : (take_sqrt ? "StdBackward0" : "VarBackward0");
   std::vector<TensorPtr> outs = with_mean ? std::vector<TensorPtr>{v, m} : std::vector<TensorPtr>{v};
   record_rows(name, x, x, dims, outs, take_sqrt ? std::vector<TensorPtr>{v} : std::vector<TensorPtr>{},
               [dof, take_sqrt, with_mean](const ReducePlan& p, const std::vector<TensorPtr>& g,
                                           const std::vector<TensorPtr>& s, const TensorPtr& rows) {
                 FASTNN_DISPATCH_FLOAT(rows->dtype(), "var", [&] {
-                  moments_backward_rows<scalar_t>(p, dof, g[0]->data<scalar_t>(), with_mean ? g[1]->data<scalar_t>() : nullptr,
-                                                  take_sqrt ? s[0]->data<scalar_t>() : nullptr, rows->mutable_data<scalar_t>());
+                  moments_backward_rows<scalar_t>(
+                      p, dof, g[0]->data<scalar_t>(), with_mean ? g[1]->data<scalar_t>() : nullptr,
+                      take_sqrt ? s[0]->data<scalar_t>() : nullptr, rows->mutable_data<scalar_t>());
                 });
               });
   return {v, m};
@@ -268,17 +275,18 @@ TensorPtr logsumexp_impl(const TensorPtr& x_in, const IntList& dims, bool keepdi
       o[i] = scalar_t(std::log(s) + mx);
     });
   });
-  record_rows("LogsumexpBackward0", x_in, x, dims, {out}, {out},
-              [](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>& s, const TensorPtr& rows) {
-                FASTNN_DISPATCH_FLOAT(rows->dtype(), "logsumexp", [&] {
-                  const scalar_t *x = p.rows->data<scalar_t>(), *pg = g[0]->data<scalar_t>(), *po = s[0]->data<scalar_t>();
-                  scalar_t* d = rows->mutable_data<scalar_t>();
-                  int64_t n = p.reduced;
-                  parallel_for(p.outputs * n, kGrainSize, [&](int64_t b, int64_t e) {
-                    for (int64_t i = b; i < e; ++i) d[i] = pg[i / n] * std::exp(x[i] - po[i / n]);
-                  });
-                });
-              });
+  record_rows(
+      "LogsumexpBackward0", x_in, x, dims, {out}, {out},
+      [](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>& s, const TensorPtr& rows) {
+        FASTNN_DISPATCH_FLOAT(rows->dtype(), "logsumexp", [&] {
+          const scalar_t *x = p.rows->data<scalar_t>(), *pg = g[0]->data<scalar_t>(), *po = s[0]->data<scalar_t>();
+          scalar_t* d = rows->mutable_data<scalar_t>();
+          int64_t n = p.reduced;
+          parallel_for(p.outputs * n, kGrainSize, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) d[i] = pg[i / n] * std::exp(x[i] - po[i / n]);
+          });
+        });
+      });
   return out;
 }
 
@@ -327,7 +335,8 @@ void norm_backward_rows(const ReducePlan& p, double ord, const T* g, const T* no
       for (int64_t i = 0; i < n; ++i) d[i] = r[i] * scale;
     } else if (ord < 1) {
       T scale = gv * T(std::pow(double(nv), 1 - ord));
-      for (int64_t i = 0; i < n; ++i) d[i] = r[i] == 0 ? T(0) : sgn(r[i]) * T(std::pow(std::abs(double(r[i])), ord - 1)) * scale;
+      for (int64_t i = 0; i < n; ++i)
+        d[i] = r[i] == 0 ? T(0) : sgn(r[i]) * T(std::pow(std::abs(double(r[i])), ord - 1)) * scale;
     } else {
       T scale = nv == 0 ? T(0) : gv / T(std::pow(double(nv), ord - 1));
       for (int64_t i = 0; i < n; ++i) d[i] = sgn(r[i]) * T(std::pow(std::abs(double(r[i])), ord - 1)) * scale;
@@ -359,7 +368,8 @@ TensorPtr amax_amin(const TensorPtr& x, const IntList& dims, bool keepdim, bool 
   if (is_storage_dtype(x->dtype())) return narrowed(amax_amin(widened(x), dims, keepdim, is_max), x->dtype());
   ReducePlan p = plan_reduction(x, dims, op);
   if (dims.empty())
-    FASTNN_CHECK_INDEX(x->numel() > 0, "[", op, "] Expected reduction dim to be specified for input.numel() == 0. "
+    FASTNN_CHECK_INDEX(x->numel() > 0, "[", op,
+                       "] Expected reduction dim to be specified for input.numel() == 0. "
                        "Specify the reduction dim with the 'dim' argument.");
   for (int64_t d : dims)
     FASTNN_CHECK_INDEX(x->dim() == 0 || x->shape()[wrap_dim(d, x->dim(), op)] > 0, "[", op, "] Expected reduction dim ",
@@ -371,9 +381,11 @@ TensorPtr amax_amin(const TensorPtr& x, const IntList& dims, bool keepdim, bool 
   if (is_floating(x->dtype()))
     // Ties share the gradient evenly (g / count where x equals the result).
     record_rows(is_max ? "AmaxBackward0" : "AminBackward0", x, x, dims, {out}, {out},
-                [](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>& s, const TensorPtr& rows) {
+                [](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>& s,
+                   const TensorPtr& rows) {
                   FASTNN_DISPATCH_FLOAT(rows->dtype(), "amax", [&] {
-                    const scalar_t *x = p.rows->data<scalar_t>(), *pg = g[0]->data<scalar_t>(), *po = s[0]->data<scalar_t>();
+                    const scalar_t *x = p.rows->data<scalar_t>(), *pg = g[0]->data<scalar_t>(),
+                                   *po = s[0]->data<scalar_t>();
                     scalar_t* d = rows->mutable_data<scalar_t>();
                     int64_t n = p.reduced;
                     for_each_row(p.outputs, n, [&](int64_t o) {
@@ -420,16 +432,19 @@ TensorPtr vector_norm(const TensorPtr& x_in, double ord, IntList dims, bool keep
   FASTNN_CHECK_TYPE(is_floating(x_in->dtype()), "[", op, "] Expected a floating point or complex tensor as input. Got ",
                     dtype_name(x_in->dtype()));
   if (dtype)
-    FASTNN_CHECK_TYPE(is_floating(*dtype), "[", op, "] dtype should be floating point or complex. Got ", dtype_name(*dtype));
+    FASTNN_CHECK_TYPE(is_floating(*dtype), "[", op, "] dtype should be floating point or complex. Got ",
+                      dtype_name(*dtype));
   TensorPtr x = dtype ? cast(x_in->detach(), *dtype) : x_in;
   ReducePlan p = plan_reduction(x, dims, op);
   if ((ord < 0 || std::isinf(ord)) && p.reduced == 0) {  // max/min of nothing: no identity
-    FASTNN_CHECK_INDEX(!dims.empty(), "[", op, "] cannot compute the ", ord_str(ord), " norm on an empty tensor because "
+    FASTNN_CHECK_INDEX(!dims.empty(), "[", op, "] cannot compute the ", ord_str(ord),
+                       " norm on an empty tensor because "
                        "the operation does not have an identity");
     for (int64_t d : dims) {
       int64_t w = wrap_dim(d, x->dim(), op);
       FASTNN_CHECK_INDEX(x->dim() == 0 || x->shape()[w] > 0, "[", op, "] cannot compute the ", ord_str(ord),
-                         " norm on the dimension ", w, " because this dimension is empty and the operation does not have "
+                         " norm on the dimension ", w,
+                         " because this dimension is empty and the operation does not have "
                          "an identity");
     }
   }
@@ -437,7 +452,8 @@ TensorPtr vector_norm(const TensorPtr& x_in, double ord, IntList dims, bool keep
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
     const scalar_t* r = p.rows->data<scalar_t>();
     scalar_t* o = out->mutable_data<scalar_t>();
-    for_each_row(p.outputs, p.reduced, [&](int64_t i) { o[i] = scalar_t(row_norm(r + i * p.reduced, p.reduced, ord)); });
+    for_each_row(p.outputs, p.reduced,
+                 [&](int64_t i) { o[i] = scalar_t(row_norm(r + i * p.reduced, p.reduced, ord)); });
   });
   record_rows("LinalgVectorNormBackward0", x_in, x, dims, {out}, {out},
               [ord](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>& s, const TensorPtr& rows) {

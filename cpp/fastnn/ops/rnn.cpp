@@ -143,7 +143,11 @@ class RnnLayerBackward : public Node {
  public:
   RnnLayerBackward(LayerGeom g, const TensorPtr& x, const TensorPtr& w_ih, const TensorPtr& w_hh, const TensorPtr& w_hr,
                    LayerSaved sv)
-      : g_(std::move(g)), x_(x), w_ih_(w_ih), w_hh_(w_hh), w_hr_(w_hr ? SavedTensor(w_hr) : SavedTensor()),
+      : g_(std::move(g)),
+        x_(x),
+        w_ih_(w_ih),
+        w_hh_(w_hh),
+        w_hr_(w_hr ? SavedTensor(w_hr) : SavedTensor()),
         sv_(std::move(sv)) {}
   std::string name() const override {
     switch (g_.mode) {
@@ -215,11 +219,19 @@ std::vector<TensorPtr> rnn_layer(RnnMode mode, const TensorPtr& input, const std
   const DType dt = input->dtype();
   FASTNN_CHECK_TYPE(is_floating(dt), "[", op, "] expected a floating-point input, got ", dtype_name(dt));
   FASTNN_CHECK(input->dim() == 2, "[", op, "] expected a 2-D input (rows, input_size), got shape ", input->shape());
-  FASTNN_CHECK(w_ih->dim() == 2 && w_ih->shape()[0] % rnn_gates(mode) == 0 && w_ih->shape()[0] > 0,
-               "[", op, "] expected weight_ih of shape (", rnn_gates(mode), " * hidden_size, input_size), got ",
-               w_ih->shape());
-  LayerGeom g{mode, input->shape()[0], 0, input->shape()[1], w_ih->shape()[0] / rnn_gates(mode), 0,
-              w_ih->shape()[0], batch_sizes, {}, reverse, w_hr != nullptr};
+  FASTNN_CHECK(w_ih->dim() == 2 && w_ih->shape()[0] % rnn_gates(mode) == 0 && w_ih->shape()[0] > 0, "[", op,
+               "] expected weight_ih of shape (", rnn_gates(mode), " * hidden_size, input_size), got ", w_ih->shape());
+  LayerGeom g{mode,
+              input->shape()[0],
+              0,
+              input->shape()[1],
+              w_ih->shape()[0] / rnn_gates(mode),
+              0,
+              w_ih->shape()[0],
+              batch_sizes,
+              {},
+              reverse,
+              w_hr != nullptr};
   FASTNN_CHECK(g.T() > 0, "[", op, "] expected at least one time step");
   g.B = batch_sizes[0];
   int64_t total = 0;
@@ -247,7 +259,8 @@ std::vector<TensorPtr> rnn_layer(RnnMode mode, const TensorPtr& input, const std
   TensorPtr cn = g.lstm() ? Tensor::empty({g.B, g.H}, dt, op) : nullptr;
   LayerSaved sv{Tensor::empty({g.N, g.Ho}, dt, op), Tensor::empty({g.N, g.A()}, dt, op),
                 g.lstm() ? Tensor::empty({g.N, g.H}, dt, op) : nullptr,
-                g.lstm() ? Tensor::empty({g.N, g.H}, dt, op) : nullptr, wr ? Tensor::empty({g.N, g.H}, dt, op) : nullptr};
+                g.lstm() ? Tensor::empty({g.N, g.H}, dt, op) : nullptr,
+                wr ? Tensor::empty({g.N, g.H}, dt, op) : nullptr};
   TensorPtr h0c = plain(h0), c0c = plain(c0);
   FASTNN_DISPATCH_FLOAT(dt, op, [&] {
     using T = scalar_t;
@@ -274,8 +287,8 @@ std::vector<TensorPtr> rnn(RnnMode mode, const TensorPtr& input, const std::vect
                " weights, got ", weights.size());
   FASTNN_CHECK(dropout >= 0 && dropout <= 1, "[", op, "] dropout must be in [0, 1], got ", dropout);
   check_defined(hx, op, "hx");
-  FASTNN_CHECK(hx->dim() == 3 && hx->shape()[0] == num_layers * D, "[", op, "] expected hx of shape (",
-               num_layers * D, ", batch, hidden), got ", hx->shape());
+  FASTNN_CHECK(hx->dim() == 3 && hx->shape()[0] == num_layers * D, "[", op, "] expected hx of shape (", num_layers * D,
+               ", batch, hidden), got ", hx->shape());
   if (mode == RnnMode::Lstm) {
     check_defined(cx, op, "cx");
     FASTNN_CHECK(cx->dim() == 3 && cx->shape()[0] == num_layers * D, "[", op, "] expected cx of shape (",

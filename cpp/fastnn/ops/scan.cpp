@@ -34,7 +34,8 @@ TensorPtr scan(const TensorPtr& x, int64_t dim, bool is_prod, bool reverse, cons
   ReducePlan p = plan_reduction(x, {dim}, op);
   TensorPtr rows = Tensor::empty({p.outputs, p.reduced}, x->dtype(), op);
   FASTNN_DISPATCH_NUMERIC(x->dtype(), op, [&] {
-    scan_rows<scalar_t>(p.rows->data<scalar_t>(), rows->mutable_data<scalar_t>(), p.outputs, p.reduced, is_prod, reverse);
+    scan_rows<scalar_t>(p.rows->data<scalar_t>(), rows->mutable_data<scalar_t>(), p.outputs, p.reduced, is_prod,
+                        reverse);
   });
   return from_rows(rows, x->shape(), p.perm, dim, p.reduced);
 }
@@ -104,8 +105,7 @@ TensorPtr cumulative(const TensorPtr& x_in, int64_t dim, std::optional<DType> dt
   TensorPtr y = scan(x, d, is_prod, false, op);
   if (is_floating(out_dt) && is_floating(x_in->dtype()) && any_requires_grad({&x_in})) {
     DType in_dt = x_in->dtype();
-    if (is_prod)
-      record(std::make_shared<CumprodBackward>(x, y, d, in_dt), {&x_in}, {&y});
+    if (is_prod) record(std::make_shared<CumprodBackward>(x, y, d, in_dt), {&x_in}, {&y});
     else  // the gradient of a running sum is the running sum of the gradient from the end
       record_grad_only("CumsumBackward0", y, {x_in}, [d, in_dt, out_dt](const TensorPtr& g) {
         return std::vector<TensorPtr>{cast(scan(cast(g, out_dt), d, false, true, "cumsum"), in_dt)};
@@ -143,24 +143,29 @@ std::pair<TensorPtr, TensorPtr> cumext(const TensorPtr& x, int64_t dim, bool is_
   TensorPtr v = Tensor::empty({p.outputs, p.reduced}, x->dtype(), op);
   TensorPtr idx = Tensor::empty({p.outputs, p.reduced}, DType::Int64, op);
   FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
-    cumext_rows<scalar_t>(p.rows->data<scalar_t>(), v->mutable_data<scalar_t>(), idx->mutable_data<int64_t>(), p.outputs,
-                          p.reduced, is_max);
+    cumext_rows<scalar_t>(p.rows->data<scalar_t>(), v->mutable_data<scalar_t>(), idx->mutable_data<int64_t>(),
+                          p.outputs, p.reduced, is_max);
   });
   TensorPtr values = from_rows(v, x->shape(), p.perm, d, p.reduced);
   TensorPtr indices = from_rows(idx, x->shape(), p.perm, d, p.reduced);
   if (is_floating(x->dtype())) {
     Shape shape = x->shape();
-    record_grad_only(is_max ? "CummaxBackward0" : "CumminBackward0", values, {x}, [indices, shape, d](const TensorPtr& g) {
-      return std::vector<TensorPtr>{scatter_add_along(g, indices, shape, d)};
-    });
+    record_grad_only(is_max ? "CummaxBackward0" : "CumminBackward0", values, {x},
+                     [indices, shape, d](const TensorPtr& g) {
+                       return std::vector<TensorPtr>{scatter_add_along(g, indices, shape, d)};
+                     });
   }
   return {values, indices};
 }
 
 }  // namespace
 
-TensorPtr cumsum(const TensorPtr& x, int64_t dim, std::optional<DType> dtype) { return cumulative(x, dim, dtype, false); }
-TensorPtr cumprod(const TensorPtr& x, int64_t dim, std::optional<DType> dtype) { return cumulative(x, dim, dtype, true); }
+TensorPtr cumsum(const TensorPtr& x, int64_t dim, std::optional<DType> dtype) {
+  return cumulative(x, dim, dtype, false);
+}
+TensorPtr cumprod(const TensorPtr& x, int64_t dim, std::optional<DType> dtype) {
+  return cumulative(x, dim, dtype, true);
+}
 std::pair<TensorPtr, TensorPtr> cummax(const TensorPtr& x, int64_t dim) { return cumext(x, dim, true); }
 std::pair<TensorPtr, TensorPtr> cummin(const TensorPtr& x, int64_t dim) { return cumext(x, dim, false); }
 

@@ -56,14 +56,16 @@ TensorPtr gather_raw(const TensorPtr& src, int64_t dim, const TensorPtr& idx, co
 }
 
 // dst (op)= src (shaped as the index, or one value when `src_step` is 0) at the index's positions along dim.
-void scatter_raw(Tensor& dst, int64_t dim, const TensorPtr& idx, const TensorPtr& src, int64_t src_step, ScatterMode mode) {
+void scatter_raw(Tensor& dst, int64_t dim, const TensorPtr& idx, const TensorPtr& src, int64_t src_step,
+                 ScatterMode mode) {
   DimWalk w = dim_walk(shape1(*idx), strides1(dst), dim);
-  kernels::dim_scatter(dst.dtype(), dst.raw_mutable_data(), src->raw_data(), src_step, idx->data<int64_t>(), w.outer, w.n,
-                       w.stride, w.inner, mode);
+  kernels::dim_scatter(dst.dtype(), dst.raw_mutable_data(), src->raw_data(), src_step, idx->data<int64_t>(), w.outer,
+                       w.n, w.stride, w.inner, mode);
 }
 
 // The index-shaped gradient of a scatter's src, placed in zeros of src's shape (src may be larger).
-TensorPtr src_grad(const TensorPtr& g, int64_t dim, const TensorPtr& idx, const Shape& idx_shape, const Shape& src_shape) {
+TensorPtr src_grad(const TensorPtr& g, int64_t dim, const TensorPtr& idx, const Shape& idx_shape,
+                   const Shape& src_shape) {
   TensorPtr part = gather_raw(contiguous(g), dim, idx, idx_shape);
   if (part->shape() == src_shape) return part;
   TensorPtr r = zeros(src_shape, g->dtype()), view = r;
@@ -80,12 +82,14 @@ std::pair<int64_t, TensorPtr> check_scatter(const TensorPtr& self, int64_t dim, 
   check_index_dtype(index, op);
   dim = wrap_dim(dim, self->dim(), op);
   const int64_t nd = std::max<int64_t>(self->dim(), 1);
-  FASTNN_CHECK(std::max<int64_t>(index->dim(), 1) == nd, "[", op, "] Index tensor must have the same number of "
+  FASTNN_CHECK(std::max<int64_t>(index->dim(), 1) == nd, "[", op,
+               "] Index tensor must have the same number of "
                "dimensions as self tensor");
   if (src) {
     FASTNN_CHECK_TYPE(src->dtype() == self->dtype(), "[", op, "] Expected self.dtype to be equal to src.dtype, got ",
                       dtype_name(self->dtype()), " and ", dtype_name(src->dtype()));
-    FASTNN_CHECK(std::max<int64_t>(src->dim(), 1) == nd, "[", op, "] Index tensor must have the same number of "
+    FASTNN_CHECK(std::max<int64_t>(src->dim(), 1) == nd, "[", op,
+                 "] Index tensor must have the same number of "
                  "dimensions as src tensor");
   }
   const Shape is = shape1(*index), xs = shape1(*self), ss = src ? shape1(*src) : Shape{};
@@ -93,11 +97,12 @@ std::pair<int64_t, TensorPtr> check_scatter(const TensorPtr& self, int64_t dim, 
     bool ok = (d == dim || is[d] <= xs[d]) && (!src || is[d] <= ss[d]);
     if (ok) continue;
     if (src)
-      throw std::invalid_argument(str("[", op, "] Expected index ", shape_str(index->shape()), " to be no larger than self ",
-                                      shape_str(self->shape()), " apart from dimension ", dim,
-                                      " and to be no larger size than src ", shape_str(src->shape())));
-    throw std::invalid_argument(str("[", op, "] Expected index ", shape_str(index->shape()), " to be no larger than self ",
-                                    shape_str(self->shape()), " apart from dimension ", dim));
+      throw std::invalid_argument(str("[", op, "] Expected index ", shape_str(index->shape()),
+                                      " to be no larger than self ", shape_str(self->shape()), " apart from dimension ",
+                                      dim, " and to be no larger size than src ", shape_str(src->shape())));
+    throw std::invalid_argument(str("[", op, "] Expected index ", shape_str(index->shape()),
+                                    " to be no larger than self ", shape_str(self->shape()), " apart from dimension ",
+                                    dim));
   }
   return {dim, checked_index(index, xs[dim], dim, op)};
 }
@@ -131,7 +136,8 @@ TensorPtr scatter_impl(const TensorPtr& self, int64_t dim, const TensorPtr& inde
   const int64_t at = d;
   if (mode == ScatterMode::Add) {
     record_grad_only("ScatterAddBackward0", out, {self, src}, [=](const TensorPtr& g) {
-      return std::vector<TensorPtr>{need_self ? g : nullptr, need_src ? src_grad(g, at, idx, idx_shape, src_shape) : nullptr};
+      return std::vector<TensorPtr>{need_self ? g : nullptr,
+                                    need_src ? src_grad(g, at, idx, idx_shape, src_shape) : nullptr};
     });
   } else if (src) {
     record_grad_only("ScatterBackward0", out, {self, src}, [=](const TensorPtr& g) {
@@ -175,7 +181,8 @@ TensorPtr gather(const TensorPtr& self, int64_t dim, const TensorPtr& index) {
   check_index_dtype(index, "gather");
   dim = wrap_dim(dim, self->dim(), "gather");
   const int64_t nd = std::max<int64_t>(self->dim(), 1);
-  FASTNN_CHECK(std::max<int64_t>(index->dim(), 1) == nd, "[gather] Index tensor must have the same number of "
+  FASTNN_CHECK(std::max<int64_t>(index->dim(), 1) == nd,
+               "[gather] Index tensor must have the same number of "
                "dimensions as input tensor");
   const Shape is = shape1(*index), xs = shape1(*self);
   for (int64_t d = 0; d < nd; ++d)
@@ -202,7 +209,8 @@ TensorPtr scatter(const TensorPtr& self, int64_t dim, const TensorPtr& index, co
 TensorPtr scatter_value(const TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& value,
                         const std::optional<std::string>& reduce) {
   check_defined(value, "scatter", "value");
-  FASTNN_CHECK(value->dim() == 0, "[scatter] value must be a number, got a tensor of shape ", shape_str(value->shape()));
+  FASTNN_CHECK(value->dim() == 0, "[scatter] value must be a number, got a tensor of shape ",
+               shape_str(value->shape()));
   return scatter_impl(self, dim, index, nullptr, value, reduce_mode(reduce, "scatter"), reduce.has_value(), "scatter");
 }
 
@@ -217,7 +225,8 @@ void scatter_(TensorPtr& self, int64_t dim, const TensorPtr& index, const Tensor
 void scatter_value_(TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& value,
                     const std::optional<std::string>& reduce) {
   check_defined(value, "scatter_", "value");
-  FASTNN_CHECK(value->dim() == 0, "[scatter_] value must be a number, got a tensor of shape ", shape_str(value->shape()));
+  FASTNN_CHECK(value->dim() == 0, "[scatter_] value must be a number, got a tensor of shape ",
+               shape_str(value->shape()));
   into_self(self, nullptr, "scatter_", [&](const TensorPtr& s) {
     return scatter_impl(s, dim, index, nullptr, value, reduce_mode(reduce, "scatter_"), reduce.has_value(), "scatter_");
   });
@@ -242,8 +251,8 @@ TensorPtr index_add_impl(const TensorPtr& self, int64_t dim, const TensorPtr& in
   check_defined(self, op);
   check_defined(index, op, "index");
   check_defined(source, op, "source");
-  FASTNN_CHECK_TYPE(index->dtype() == DType::Int64, "[", op, "] Expected dtype int64 for index but got: ",
-                    dtype_name(index->dtype()));
+  FASTNN_CHECK_TYPE(index->dtype() == DType::Int64, "[", op,
+                    "] Expected dtype int64 for index but got: ", dtype_name(index->dtype()));
   FASTNN_CHECK_INDEX(index->dim() <= 1, "[", op, "] Index is supposed to be a vector, but got dim: ", index->dim(),
                      " with size: ", shape_str(index->shape()));
   FASTNN_CHECK_TYPE(source->dtype() == self->dtype(), "[", op, "] self (", dtype_name(self->dtype()), ") and source (",
@@ -252,8 +261,10 @@ TensorPtr index_add_impl(const TensorPtr& self, int64_t dim, const TensorPtr& in
   const Shape xs = shape1(*self), ss = shape1(*source);
   bool same = self->dim() == source->dim();
   for (size_t d = 0; same && d < xs.size(); ++d) same = int64_t(d) == dim || xs[d] == ss[d];
-  FASTNN_CHECK(same, "[", op, "] source tensor shape must match self tensor shape, excluding the specified dimension. "
-               "Got self.shape = ", shape_str(self->shape()), " source.shape = ", shape_str(source->shape()));
+  FASTNN_CHECK(same, "[", op,
+               "] source tensor shape must match self tensor shape, excluding the specified dimension. "
+               "Got self.shape = ",
+               shape_str(self->shape()), " source.shape = ", shape_str(source->shape()));
   const int64_t n = index->numel();
   FASTNN_CHECK(ss[dim] == n, "[", op, "] Number of indices (", n, ") should be equal to source.size(dim): (", ss[dim],
                "), for dim: ", dim);
@@ -272,8 +283,8 @@ TensorPtr index_add_impl(const TensorPtr& self, int64_t dim, const TensorPtr& in
   std::vector<int64_t> mid(idx->data<int64_t>(), idx->data<int64_t>() + n);
   const Shape os = shape1(*out), ost = strides1(*out);
   for (int64_t& m : mid) m *= ost[dim];
-  kernels::index_scatter(out->dtype(), out->raw_mutable_data(), src->raw_data(), kernels::walk_offsets(os, ost, before), mid,
-                         kernels::walk_offsets(os, ost, after), ScatterMode::Add);
+  kernels::index_scatter(out->dtype(), out->raw_mutable_data(), src->raw_data(), kernels::walk_offsets(os, ost, before),
+                         mid, kernels::walk_offsets(os, ost, after), ScatterMode::Add);
   const bool need_self = any_requires_grad({&self}), need_source = any_requires_grad({&source});
   const Shape src_shape = source->shape();
   record_grad_only("IndexAddBackward0", out, {self, source}, [=](const TensorPtr& g) {
@@ -292,9 +303,8 @@ TensorPtr index_add(const TensorPtr& self, int64_t dim, const TensorPtr& index, 
 }
 
 void index_add_(TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& source, const TensorPtr& alpha) {
-  into_self(self, source, "index_add_", [&](const TensorPtr& s) {
-    return index_add_impl(s, dim, index, source, alpha, "index_add_");
-  });
+  into_self(self, source, "index_add_",
+            [&](const TensorPtr& s) { return index_add_impl(s, dim, index, source, alpha, "index_add_"); });
 }
 
 TensorPtr take_along_dim(const TensorPtr& self, const TensorPtr& indices, std::optional<int64_t> dim) {
@@ -307,9 +317,12 @@ TensorPtr take_along_dim(const TensorPtr& self, const TensorPtr& indices, std::o
     checked_index(idx, self->numel(), 0, "take_along_dim");
     return gather(reshape(self, {-1}), 0, idx);
   }
-  FASTNN_CHECK(self->dim() == indices->dim(), "[take_along_dim] input and indices should have the same number of "
-               "dimensions, but got ", self->dim(), " dimensions for input, and ", indices->dim(), " dimensions for indices");
-  FASTNN_CHECK_INDEX(self->dim() > 0, "[take_along_dim] Dimension specified as ", *dim, " but tensor has no dimensions");
+  FASTNN_CHECK(self->dim() == indices->dim(),
+               "[take_along_dim] input and indices should have the same number of "
+               "dimensions, but got ",
+               self->dim(), " dimensions for input, and ", indices->dim(), " dimensions for indices");
+  FASTNN_CHECK_INDEX(self->dim() > 0, "[take_along_dim] Dimension specified as ", *dim,
+                     " but tensor has no dimensions");
   const int64_t d = wrap_dim(*dim, self->dim(), "take_along_dim");
   Shape self_sizes = self->shape();
   self_sizes[d] = indices->shape()[d];

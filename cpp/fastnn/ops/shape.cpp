@@ -18,7 +18,8 @@ using Grads = std::vector<TensorPtr>;
 
 // A view of `t` with the given layout (storage and version counter shared), no history.
 TensorPtr alias(const TensorPtr& t, Shape shape, Shape strides, int64_t offset) {
-  TensorPtr v = Tensor::make(t->storage(), std::move(shape), std::move(strides), offset, t->dtype(), t->version_counter());
+  TensorPtr v =
+      Tensor::make(t->storage(), std::move(shape), std::move(strides), offset, t->dtype(), t->version_counter());
   v->set_base(t->base() ? t->base() : t);
   return v;
 }
@@ -109,8 +110,10 @@ std::vector<TensorPtr> split(const TensorPtr& t, int64_t split_size, int64_t dim
   dim = split_dim(t, dim, "split");
   FASTNN_CHECK(split_size >= 0, "[split] split expects split_size be non-negative, but got split_size=", split_size);
   int64_t size = t->shape()[dim];
-  FASTNN_CHECK(split_size > 0 || size == 0, "[split] split_size can only be 0 if dimension size is 0, but got "
-               "dimension size of ", size);
+  FASTNN_CHECK(split_size > 0 || size == 0,
+               "[split] split_size can only be 0 if dimension size is 0, but got "
+               "dimension size of ",
+               size);
   int64_t n = split_size == 0 ? 1 : std::max<int64_t>(size / split_size + (size % split_size != 0), 1);
   check_output_count(n, "split");
   IntList sizes(n, split_size);
@@ -122,13 +125,16 @@ std::vector<TensorPtr> split_with_sizes(const TensorPtr& t, IntList sizes, int64
   dim = split_dim(t, dim, "split_with_sizes");
   int64_t total = 0;
   for (int64_t s : sizes) {
-    FASTNN_CHECK(s >= 0, "[split_with_sizes] split_with_sizes expects split_sizes have only non-negative entries, "
-                 "but got split_sizes=", shape_str(sizes));
+    FASTNN_CHECK(s >= 0,
+                 "[split_with_sizes] split_with_sizes expects split_sizes have only non-negative entries, "
+                 "but got split_sizes=",
+                 shape_str(sizes));
     FASTNN_CHECK(!__builtin_add_overflow(total, s, &total), "[split_with_sizes] split_sizes ", shape_str(sizes),
                  " do not sum to ", t->shape()[dim]);
   }
   FASTNN_CHECK(total == t->shape()[dim], "[split_with_sizes] split_with_sizes expects split_sizes to sum exactly to ",
-               t->shape()[dim], " (input tensor's size at dimension ", dim, "), but got split_sizes=", shape_str(sizes));
+               t->shape()[dim], " (input tensor's size at dimension ", dim,
+               "), but got split_sizes=", shape_str(sizes));
   return split_views(t, dim, sizes, "SplitWithSizesBackward0");
 }
 
@@ -143,7 +149,8 @@ std::vector<TensorPtr> chunk(const TensorPtr& t, int64_t chunks, int64_t dim) {
 
 std::vector<TensorPtr> tensor_split(const TensorPtr& t, int64_t sections, int64_t dim) {
   check_defined(t, "tensor_split");
-  FASTNN_CHECK(t->dim() > 0, "[tensor_split] tensor_split expected at least a 1-dimensional tensor, but got a tensor "
+  FASTNN_CHECK(t->dim() > 0,
+               "[tensor_split] tensor_split expected at least a 1-dimensional tensor, but got a tensor "
                "with 0 dims");
   FASTNN_CHECK(sections > 0, "[tensor_split] number of sections must be larger than 0, got ", sections);
   dim = wrap_dim(dim, t->dim(), "tensor_split");
@@ -160,7 +167,8 @@ std::vector<TensorPtr> tensor_split(const TensorPtr& t, int64_t sections, int64_
 
 std::vector<TensorPtr> tensor_split(const TensorPtr& t, const IntList& indices, int64_t dim) {
   check_defined(t, "tensor_split");
-  FASTNN_CHECK(t->dim() > 0, "[tensor_split] tensor_split expected at least a 1-dimensional tensor, but got a tensor "
+  FASTNN_CHECK(t->dim() > 0,
+               "[tensor_split] tensor_split expected at least a 1-dimensional tensor, but got a tensor "
                "with 0 dims");
   dim = wrap_dim(dim, t->dim(), "tensor_split");
   std::vector<TensorPtr> outs;
@@ -185,9 +193,9 @@ std::vector<TensorPtr> unbind(const TensorPtr& t, int64_t dim) {
   check_output_count(n, "unbind");
   for (int64_t i = 0; i < n; ++i) outs.push_back(alias(t, s, st, t->offset() + i * stride));
   if (n > 0 && any_requires_grad({&t}))
-    record(std::make_shared<MultiViewBackward>("UnbindBackward0", [dim](const std::vector<TensorPtr>& g) {
-      return stack(g, dim);
-    }), {t}, outs);
+    record(std::make_shared<MultiViewBackward>("UnbindBackward0",
+                                               [dim](const std::vector<TensorPtr>& g) { return stack(g, dim); }),
+           {t}, outs);
   return outs;
 }
 
@@ -197,8 +205,8 @@ TensorPtr narrow(const TensorPtr& t, int64_t dim, int64_t start, int64_t length)
   FASTNN_CHECK(length >= 0, "[narrow] narrow(): length must be non-negative.");
   dim = wrap_dim(dim, t->dim(), "narrow");
   int64_t size = t->shape()[dim];
-  FASTNN_CHECK_INDEX(start >= -size && start <= size, "[narrow] start out of range (expected to be in range of [", -size,
-                     ", ", size, "], but got ", start, ")");
+  FASTNN_CHECK_INDEX(start >= -size && start <= size, "[narrow] start out of range (expected to be in range of [",
+                     -size, ", ", size, "], but got ", start, ")");
   if (start < 0) start += size;
   FASTNN_CHECK(start <= size - length, "[narrow] start (", start, ") + length (", length, ") exceeds dimension size (",
                size, ").");
@@ -267,13 +275,14 @@ TensorPtr unflatten(const TensorPtr& t, int64_t dim, const IntList& sizes) {
     } else {
       FASTNN_CHECK(sizes[i] >= 0, "[unflatten] invalid shape dimension ", sizes[i]);
       FASTNN_CHECK(!__builtin_mul_overflow(known, sizes[i], &known), "[unflatten] unflatten: Provided sizes ",
-                   shape_str(sizes), " don't multiply up to the size of dim ", dim, " (", size, ") in the input tensor");
+                   shape_str(sizes), " don't multiply up to the size of dim ", dim, " (", size,
+                   ") in the input tensor");
     }
   }
   if (infer >= 0 && known != 0 && size % known == 0) resolved[infer] = size / known;
   FASTNN_CHECK((infer < 0 && known == size) || (infer >= 0 && known != 0 && size % known == 0),
-               "[unflatten] unflatten: Provided sizes ", shape_str(sizes), " don't multiply up to the size of dim ", dim,
-               " (", size, ") in the input tensor");
+               "[unflatten] unflatten: Provided sizes ", shape_str(sizes), " don't multiply up to the size of dim ",
+               dim, " (", size, ") in the input tensor");
   Shape s = t->shape();
   s.erase(s.begin() + dim);
   s.insert(s.begin() + dim, resolved.begin(), resolved.end());
@@ -293,7 +302,8 @@ TensorPtr flip(const TensorPtr& t, const IntList& dims) {
       start += (t->shape()[d] - 1) * st[d];
       st[d] = -st[d];
     }
-  if (t->numel() > 0) strided_copy(*out, static_cast<const char*>(t->raw_data()) + start * int64_t(itemsize(t->dtype())), st);
+  if (t->numel() > 0)
+    strided_copy(*out, static_cast<const char*>(t->raw_data()) + start * int64_t(itemsize(t->dtype())), st);
   IntList d = dims;
   record_grad_only("FlipBackward0", out, {t}, [d](const TensorPtr& g) { return Grads{flip(g, d)}; });
   return out;
@@ -302,8 +312,10 @@ TensorPtr flip(const TensorPtr& t, const IntList& dims) {
 TensorPtr roll(const TensorPtr& t, const IntList& shifts, const IntList& dims) {
   check_defined(t, "roll");
   FASTNN_CHECK(!shifts.empty(), "[roll] `shifts` required");
-  FASTNN_CHECK(shifts.size() == dims.size() || (dims.empty() && shifts.size() == 1), "[roll] shifts and dimensions "
-               "must align. shifts: ", shifts.size(), ", dims:", dims.size());
+  FASTNN_CHECK(shifts.size() == dims.size() || (dims.empty() && shifts.size() == 1),
+               "[roll] shifts and dimensions "
+               "must align. shifts: ",
+               shifts.size(), ", dims:", dims.size());
   IntList ds;
   for (int64_t d : dims) ds.push_back(wrap_dim(d, t->dim(), "roll"));
   // dims=None rolls the flattened tensor
@@ -333,7 +345,8 @@ TensorPtr roll(const TensorPtr& t, const IntList& shifts, const IntList& dims) {
 TensorPtr repeat(const TensorPtr& t, const IntList& repeats) {
   check_defined(t, "repeat");
   int64_t nd = int64_t(repeats.size()), lead = nd - t->dim();
-  FASTNN_CHECK(lead >= 0, "[repeat] Number of dimensions of repeat dims can not be smaller than number of dimensions "
+  FASTNN_CHECK(lead >= 0,
+               "[repeat] Number of dimensions of repeat dims can not be smaller than number of dimensions "
                "of tensor");
   // the input (with leading 1s) read as (r0, s0, r1, s1, ...): zero strides over the repeats
   Shape paired, strides, out_shape;
@@ -371,15 +384,18 @@ TensorPtr repeat_interleave(const TensorPtr& t, int64_t repeats, std::optional<i
                             std::optional<int64_t> output_size) {
   check_defined(t, "repeat_interleave");
   FASTNN_CHECK(repeats >= 0, "[repeat_interleave] Repeats must be non-negative");
-  FASTNN_CHECK_INDEX(!dim || t->dim() > 0, "[repeat_interleave] Dimension out of range (expected to be in range of "
+  FASTNN_CHECK_INDEX(!dim || t->dim() > 0,
+                     "[repeat_interleave] Dimension out of range (expected to be in range of "
                      "[-1, 0], but got 1)");  // torch's message: the new dim after `dim` does not exist
   TensorPtr x = dim ? t : flatten(t, 0, -1);
   int64_t d = dim ? wrap_dim(*dim, x->dim(), "repeat_interleave") : 0;
   int64_t n = x->shape()[d], total;
   FASTNN_CHECK(!__builtin_mul_overflow(n, repeats, &total), "[repeat_interleave] ", n, " x ", repeats,
                " elements do not fit in 64 bits");
-  FASTNN_CHECK(!output_size || *output_size == total, "[repeat_interleave] repeat_interleave: Invalid "
-               "output_size, expected ", total, " but got ", *output_size);
+  FASTNN_CHECK(!output_size || *output_size == total,
+               "[repeat_interleave] repeat_interleave: Invalid "
+               "output_size, expected ",
+               total, " but got ", *output_size);
   // each element followed by its copies: a new dim after `d`, expanded, copied, merged into `d`
   TensorPtr u = unsqueeze(x, d + 1);
   Shape e = u->shape();
@@ -399,10 +415,12 @@ TensorPtr repeat_interleave(const TensorPtr& repeats, std::optional<int64_t> out
   int64_t total = 0;
   for (int64_t i = 0; i < r->numel(); ++i) {
     FASTNN_CHECK(p[i] >= 0, "[repeat_interleave] repeats can not be negative");
-    FASTNN_CHECK(!__builtin_add_overflow(total, p[i], &total), "[repeat_interleave] the repeats add up to more than "
+    FASTNN_CHECK(!__builtin_add_overflow(total, p[i], &total),
+                 "[repeat_interleave] the repeats add up to more than "
                  "64 bits hold");
   }
-  FASTNN_CHECK(!output_size || *output_size == total, "[repeat_interleave] allocated size does not match required size");
+  FASTNN_CHECK(!output_size || *output_size == total,
+               "[repeat_interleave] allocated size does not match required size");
   TensorPtr out = Tensor::empty({total}, DType::Int64, "repeat_interleave");
   int64_t* o = out->mutable_data<int64_t>();
   for (int64_t i = 0, at = 0; i < r->numel(); ++i)
@@ -422,8 +440,10 @@ TensorPtr repeat_interleave(const TensorPtr& t, const TensorPtr& repeats, std::o
   int64_t n = x->dim() ? x->shape()[d] : 1;
   TensorPtr r = repeats;
   if (repeats->numel() == 1) r = expand(reshape(repeats, {1}), {n});
-  FASTNN_CHECK(r->dim() == 1 && r->shape()[0] == n, "[repeat_interleave] repeats must have the same size as input "
-               "along dim, but got repeats.size(0) = ", r->dim() ? r->shape()[0] : 1, " and input.size(", d, ") = ", n);
+  FASTNN_CHECK(r->dim() == 1 && r->shape()[0] == n,
+               "[repeat_interleave] repeats must have the same size as input "
+               "along dim, but got repeats.size(0) = ",
+               r->dim() ? r->shape()[0] : 1, " and input.size(", d, ") = ", n);
   return index_select(x, d, repeat_interleave(r, output_size));
 }
 
@@ -441,15 +461,16 @@ TensorPtr triangle(const TensorPtr& t, int64_t k, bool lower) {
   int64_t matrices = rows > 0 && cols > 0 ? out->numel() / (rows * cols) : 0;
   FASTNN_DISPATCH_BY_SIZE(out->dtype(), [&] {  // zero bits are zero in every dtype
     scalar_t* p = out->mutable_data<scalar_t>();
-    parallel_for(matrices * rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        int64_t i = r % rows;
-        // tril keeps j <= i + k, triu keeps j >= i + k
-        int64_t lo = lower ? std::clamp<int64_t>(i + k + 1, 0, cols) : 0;
-        int64_t hi = lower ? cols : std::clamp<int64_t>(i + k, 0, cols);
-        std::fill(p + r * cols + lo, p + r * cols + hi, scalar_t(0));
-      }
-    });
+    parallel_for(matrices * rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(cols, 1)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t r = b; r < e; ++r) {
+                     int64_t i = r % rows;
+                     // tril keeps j <= i + k, triu keeps j >= i + k
+                     int64_t lo = lower ? std::clamp<int64_t>(i + k + 1, 0, cols) : 0;
+                     int64_t hi = lower ? cols : std::clamp<int64_t>(i + k, 0, cols);
+                     std::fill(p + r * cols + lo, p + r * cols + hi, scalar_t(0));
+                   }
+                 });
   });
   record_grad_only(lower ? "TrilBackward0" : "TriuBackward0", out, {t},
                    [k, lower](const TensorPtr& g) { return Grads{triangle(g, k, lower)}; });
@@ -530,9 +551,8 @@ TensorPtr diag(const TensorPtr& t, int64_t diagonal) {
   if (t->dim() == 1) return diag_embed(t, diagonal, 0, 1);
   TensorPtr out = plain_copy(diagonal_alias(t, diagonal, 0, 1));
   Shape in = t->shape();
-  record_grad_only("DiagonalBackward0_copy", out, {t}, [in, diagonal](const TensorPtr& g) {
-    return Grads{embed_diagonal(g, in, diagonal, 0, 1)};
-  });
+  record_grad_only("DiagonalBackward0_copy", out, {t},
+                   [in, diagonal](const TensorPtr& g) { return Grads{embed_diagonal(g, in, diagonal, 0, 1)}; });
   return out;
 }
 
@@ -540,7 +560,8 @@ TensorPtr diag(const TensorPtr& t, int64_t diagonal) {
 
 TensorPtr one_hot(const TensorPtr& t, int64_t num_classes) {
   check_defined(t, "one_hot", "tensor");
-  FASTNN_CHECK_TYPE(t->dtype() == DType::Int64, "[one_hot] one_hot is only applicable to index tensor of type "
+  FASTNN_CHECK_TYPE(t->dtype() == DType::Int64,
+                    "[one_hot] one_hot is only applicable to index tensor of type "
                     "LongTensor.");
   TensorPtr idx = contiguous(t->detach());
   const int64_t* p = idx->data<int64_t>();

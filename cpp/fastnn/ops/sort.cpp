@@ -85,7 +85,8 @@ void record_pick(const char* name, const TensorPtr& x, const TensorPtr& values, 
 int64_t dim_size(const TensorPtr& x, int64_t d) { return x->dim() ? x->shape()[d] : 1; }
 
 // The k-th smallest along d (k from 1), as kthvalue and median return it.
-std::pair<TensorPtr, TensorPtr> kth(const TensorPtr& x, int64_t k, int64_t d, bool keepdim, bool nan_wins, const char* op) {
+std::pair<TensorPtr, TensorPtr> kth(const TensorPtr& x, int64_t k, int64_t d, bool keepdim, bool nan_wins,
+                                    const char* op) {
   auto [v, i] = pick(x, d, k - 1, k, false, nan_wins, op);
   if (!keepdim && x->dim()) {
     v = squeeze(v, d);
@@ -161,8 +162,8 @@ TensorPtr median(const TensorPtr& x) {
   check_defined(x, "median");
   TensorPtr v;
   if (x->numel() == 0) {
-    FASTNN_CHECK_INDEX(is_floating(x->dtype()), "[median] cannot compute the median of an empty ", dtype_name(x->dtype()),
-                       " tensor");
+    FASTNN_CHECK_INDEX(is_floating(x->dtype()), "[median] cannot compute the median of an empty ",
+                       dtype_name(x->dtype()), " tensor");
     v = full({}, NAN, x->dtype());
   } else {
     v = kth(reshape(x->detach(), {-1}), (x->numel() - 1) / 2 + 1, 0, false, true, "median").first;

@@ -111,22 +111,23 @@ TensorPtr unary(const TensorPtr& x_in) {
   return y;
 }
 
-#define FASTNN_DEFINE_UNARY(NAME, NODE, KIND, SAVES, FWD, BWD)                   \
-  struct NAME##_op {                                                            \
-    static constexpr const char* name = #NAME;                                  \
-    static constexpr const char* node_name = #NODE;                             \
-    static constexpr Saves saves = Saves::SAVES;                                \
-    static constexpr Kind kind = Kind::KIND;                                    \
-    /* only ALL ops see bools (unchanged); FLOAT ops only floats */             \
-    template <class scalar_t>                                                   \
-    static scalar_t forward(scalar_t x) {                                       \
-      if constexpr (std::is_same_v<scalar_t, bool> ||                           \
-                    (kind == Kind::FLOAT && !std::is_floating_point_v<scalar_t>)) \
-        return x;                                                               \
-      else return FWD;                                                          \
-    }                                                                           \
-    template <class scalar_t>                                                   \
-    static scalar_t backward(scalar_t g, scalar_t v) { return BWD; }            \
+#define FASTNN_DEFINE_UNARY(NAME, NODE, KIND, SAVES, FWD, BWD)                                                      \
+  struct NAME##_op {                                                                                                \
+    static constexpr const char* name = #NAME;                                                                      \
+    static constexpr const char* node_name = #NODE;                                                                 \
+    static constexpr Saves saves = Saves::SAVES;                                                                    \
+    static constexpr Kind kind = Kind::KIND;                                                                        \
+    /* only ALL ops see bools (unchanged); FLOAT ops only floats */                                                 \
+    template <class scalar_t>                                                                                       \
+    static scalar_t forward(scalar_t x) {                                                                           \
+      if constexpr (std::is_same_v<scalar_t, bool> || (kind == Kind::FLOAT && !std::is_floating_point_v<scalar_t>)) \
+        return x;                                                                                                   \
+      else return FWD;                                                                                              \
+    }                                                                                                               \
+    template <class scalar_t>                                                                                       \
+    static scalar_t backward(scalar_t g, scalar_t v) {                                                              \
+      return BWD;                                                                                                   \
+    }                                                                                                               \
   };
 FASTNN_UNARY_OPS(FASTNN_DEFINE_UNARY)
 #undef FASTNN_DEFINE_UNARY
@@ -143,9 +144,8 @@ class ClampBackward : public Node {
     FASTNN_DISPATCH_FLOAT(g->dtype(), "clamp", [&] {
       // the bounds in the input's dtype, as the forward compared them (0.1 is 0.100000001f for a float32 x)
       scalar_t lo = scalar_t(lo_d), hi = scalar_t(hi_d);
-      map_binary<scalar_t, scalar_t>(*out, *g, *x, [lo, hi](scalar_t g, scalar_t x) {
-        return x >= lo && x <= hi ? g : scalar_t(0);
-      });
+      map_binary<scalar_t, scalar_t>(*out, *g, *x,
+                                     [lo, hi](scalar_t g, scalar_t x) { return x >= lo && x <= hi ? g : scalar_t(0); });
     });
     return {out};
   }
@@ -246,12 +246,13 @@ TensorPtr pow(const TensorPtr& x_in, double e) {
   bool float_exp = e != std::floor(e);
   TensorPtr x = float_exp && !is_floating(x_in->dtype()) ? cast(x_in, default_float_dtype()) : x_in;
   if (!is_floating(x->dtype()))
-    FASTNN_CHECK(e >= 0 && fits_int64(e), "[pow] integers to negative integer powers are not allowed "
-                 "(exponent ", e, ")");
+    FASTNN_CHECK(e >= 0 && fits_int64(e),
+                 "[pow] integers to negative integer powers are not allowed "
+                 "(exponent ",
+                 e, ")");
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "pow");
   FASTNN_DISPATCH_NUMERIC(x->dtype(), "pow", [&] {
-    if (e == 2)
-      map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return wrapping_mul(v, v); });
+    if (e == 2) map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return wrapping_mul(v, v); });
     else
       map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) {
         if constexpr (std::is_floating_point_v<scalar_t>) return pow_scalar(v, scalar_t(e));
@@ -281,11 +282,11 @@ TensorPtr round(const TensorPtr& x, int64_t decimals) {
     // x * 10^d rounded then divided back (d > 0), or x / 10^-d rounded then multiplied (d <= 0), as torch.
     bool up = decimals > 0;
     scalar_t ten = scalar_t(std::pow(10.0, std::fabs(double(decimals))));
-    map_unary<scalar_t, scalar_t>(*y, *x, [up, ten](scalar_t v) {
-      return up ? std::nearbyint(v * ten) / ten : std::nearbyint(v / ten) * ten;
-    });
+    map_unary<scalar_t, scalar_t>(
+        *y, *x, [up, ten](scalar_t v) { return up ? std::nearbyint(v * ten) / ten : std::nearbyint(v / ten) * ten; });
   });
-  record_grad_only("RoundBackward1", y, {x}, [](const TensorPtr& g) { return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())}; });
+  record_grad_only("RoundBackward1", y, {x},
+                   [](const TensorPtr& g) { return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())}; });
   return y;
 }
 

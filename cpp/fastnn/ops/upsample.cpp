@@ -31,7 +31,8 @@ TensorPtr upsample(const TensorPtr& input, IntList size, const std::vector<doubl
   const int64_t H = k == 2 ? input->shape()[2] : 1, W = input->shape()[nd - 1];
   const int64_t oH = k == 2 ? size[0] : 1, oW = size[size_t(k - 1)];
   FASTNN_CHECK(oH > 0 && oW > 0, "[interpolate] Input and output sizes should be greater than 0, but got input (",
-               k == 2 ? str("H: ", H, ", ") : "", "W: ", W, ") output (", k == 2 ? str("H: ", oH, ", ") : "", "W: ", oW, ")");
+               k == 2 ? str("H: ", H, ", ") : "", "W: ", W, ") output (", k == 2 ? str("H: ", oH, ", ") : "", "W: ", oW,
+               ")");
   FASTNN_CHECK(H > 0 && W > 0 && input->shape()[1] > 0, "[interpolate] Non-empty ", nd,
                "D data tensor expected but got a tensor with sizes ", input->shape());
   const int64_t planes = input->shape()[0] * input->shape()[1];

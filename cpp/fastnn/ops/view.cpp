@@ -14,8 +14,8 @@ using Grads = std::vector<TensorPtr>;
 
 // A view of `t` with the given layout; shares storage and version counter.
 TensorPtr make_view(const TensorPtr& t, Shape shape, Shape strides, int64_t offset) {
-  TensorPtr v = Tensor::make(t->storage(), std::move(shape), std::move(strides), offset, t->dtype(),
-                             t->version_counter());
+  TensorPtr v =
+      Tensor::make(t->storage(), std::move(shape), std::move(strides), offset, t->dtype(), t->version_counter());
   v->set_base(t->base() ? t->base() : t);
   return v;
 }
@@ -87,12 +87,15 @@ TensorPtr view(const TensorPtr& t, IntList shape) {
   check_defined(t, "view");
   Shape s = infer_shape(std::move(shape), t->numel(), "view");
   auto strides = view_strides(t->shape(), t->strides(), s);
-  FASTNN_CHECK_STATE(strides, "[view] view size is not compatible with input tensor's size and stride (at "
-                              "least one dimension spans across two contiguous subspaces). Use .reshape(...) "
-                              "instead. (input size ", t->shape(), ", strides ", t->strides(), ", view size ", s, ")");
+  FASTNN_CHECK_STATE(strides,
+                     "[view] view size is not compatible with input tensor's size and stride (at "
+                     "least one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                     "instead. (input size ",
+                     t->shape(), ", strides ", t->strides(), ", view size ", s, ")");
   TensorPtr out = make_view(t, s, *strides, t->offset());
   Shape in = t->shape();
-  record_grad_only("ViewBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
+  record_grad_only(
+      "ViewBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
   return out;
 }
 
@@ -102,10 +105,12 @@ TensorPtr reshape(const TensorPtr& t, IntList shape) {
   if (view_strides(t->shape(), t->strides(), s)) return view(t, s);
   // torch's _unsafe_view of a copy: the result owns the copy's memory, it is not a view (UnsafeViewBackward0)
   TensorPtr copy = clone(t);
-  TensorPtr out = Tensor::make(copy->storage(), s, *view_strides(copy->shape(), copy->strides(), s), copy->offset(),
-                               copy->dtype());
+  TensorPtr out =
+      Tensor::make(copy->storage(), s, *view_strides(copy->shape(), copy->strides(), s), copy->offset(), copy->dtype());
   Shape in = t->shape();
-  record_grad_only("UnsafeViewBackward0", out, {copy}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
+  record_grad_only(
+      "UnsafeViewBackward0", out, {copy}, [in](const TensorPtr& g) { return reshape_grad(g, in); },
+      /*differentiable=*/true);
   return out;
 }
 
@@ -135,7 +140,8 @@ TensorPtr squeeze(const TensorPtr& t) {
     }
   TensorPtr out = make_view(t, s, st, t->offset());
   Shape in = t->shape();
-  record_grad_only("SqueezeBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
+  record_grad_only(
+      "SqueezeBackward0", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
   return out;
 }
 
@@ -149,7 +155,8 @@ TensorPtr squeeze(const TensorPtr& t, int64_t dim) {
   }
   TensorPtr out = make_view(t, s, st, t->offset());
   Shape in = t->shape();
-  record_grad_only("SqueezeBackward1", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
+  record_grad_only(
+      "SqueezeBackward1", out, {t}, [in](const TensorPtr& g) { return reshape_grad(g, in); }, /*differentiable=*/true);
   return out;
 }
 
@@ -161,7 +168,9 @@ TensorPtr unsqueeze(const TensorPtr& t, int64_t dim) {
   s.insert(s.begin() + dim, 1);
   st.insert(st.begin() + dim, stride);
   TensorPtr out = make_view(t, s, st, t->offset());
-  record_grad_only("UnsqueezeBackward0", out, {t}, [dim](const TensorPtr& g) { return Grads{squeeze(g, dim)}; }, /*differentiable=*/true);
+  record_grad_only(
+      "UnsqueezeBackward0", out, {t}, [dim](const TensorPtr& g) { return Grads{squeeze(g, dim)}; },
+      /*differentiable=*/true);
   return out;
 }
 
@@ -175,8 +184,9 @@ TensorPtr transpose(const TensorPtr& t, int64_t dim0, int64_t dim1) {
     std::swap(st[dim0], st[dim1]);
   }
   TensorPtr out = make_view(t, s, st, t->offset());
-  record_grad_only("TransposeBackward0", out, {t},
-                   [dim0, dim1](const TensorPtr& g) { return Grads{transpose(g, dim0, dim1)}; }, /*differentiable=*/true);
+  record_grad_only(
+      "TransposeBackward0", out, {t}, [dim0, dim1](const TensorPtr& g) { return Grads{transpose(g, dim0, dim1)}; },
+      /*differentiable=*/true);
   return out;
 }
 
@@ -194,8 +204,8 @@ TensorPtr t(const TensorPtr& x) {
 TensorPtr permute(const TensorPtr& t, IntList dims) {
   check_defined(t, "permute");
   int64_t nd = t->dim();
-  FASTNN_CHECK(int64_t(dims.size()) == nd, "[permute] number of dims don't match in permute: the tensor has ",
-               nd, " dims but ", dims.size(), " were given");
+  FASTNN_CHECK(int64_t(dims.size()) == nd, "[permute] number of dims don't match in permute: the tensor has ", nd,
+               " dims but ", dims.size(), " were given");
   Shape s(nd), st(nd);
   std::vector<bool> used(nd, false);
   IntList inverse(nd);
@@ -208,7 +218,9 @@ TensorPtr permute(const TensorPtr& t, IntList dims) {
     inverse[d] = i;
   }
   TensorPtr out = make_view(t, s, st, t->offset());
-  record_grad_only("PermuteBackward0", out, {t}, [inverse](const TensorPtr& g) { return Grads{permute(g, inverse)}; }, /*differentiable=*/true);
+  record_grad_only(
+      "PermuteBackward0", out, {t}, [inverse](const TensorPtr& g) { return Grads{permute(g, inverse)}; },
+      /*differentiable=*/true);
   return out;
 }
 
@@ -237,7 +249,8 @@ TensorPtr expand(const TensorPtr& t, IntList shape) {
   checked_numel(s, "expand");
   TensorPtr out = make_view(t, s, st, t->offset());
   Shape in = t->shape();
-  record_grad_only("ExpandBackward0", out, {t}, [in](const TensorPtr& g) { return Grads{sum_to(g, in)}; }, /*differentiable=*/true);
+  record_grad_only(
+      "ExpandBackward0", out, {t}, [in](const TensorPtr& g) { return Grads{sum_to(g, in)}; }, /*differentiable=*/true);
   return out;
 }
 

@@ -22,8 +22,9 @@ void select_kernel(Tensor& out, const Tensor& cond, const Tensor& a, const Tenso
       for (int64_t i = begin; i < end; ++i) po[i] = pc[i] ? pa[i] : pb[i];
     });
   const Shape& s = out.shape();
-  auto L = make_loop<4>(s, {out.strides(), broadcast_strides(cond.shape(), cond.strides(), s),
-                            broadcast_strides(a.shape(), a.strides(), s), broadcast_strides(b.shape(), b.strides(), s)});
+  auto L =
+      make_loop<4>(s, {out.strides(), broadcast_strides(cond.shape(), cond.strides(), s),
+                       broadcast_strides(a.shape(), a.strides(), s), broadcast_strides(b.shape(), b.strides(), s)});
   for_each_run<4>(L, [&](const std::array<int64_t, 4>& off, const std::array<int64_t, 4>& st, int64_t n) {
     T* o = po + off[0];
     const bool* c = pc + off[1];
@@ -57,8 +58,13 @@ class SelectBackward : public Node {
  public:
   SelectBackward(const char* name, const TensorPtr& cond, const TensorPtr& first, const TensorPtr& second,
                  bool first_when)
-      : name_(name), cond_(cond), first_when_(first_when), s1_(first->shape()), s2_(second->shape()),
-        d1_(first->dtype()), d2_(second->dtype()) {}
+      : name_(name),
+        cond_(cond),
+        first_when_(first_when),
+        s1_(first->shape()),
+        s2_(second->shape()),
+        d1_(first->dtype()),
+        d2_(second->dtype()) {}
   std::string name() const override { return name_; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr cond = cond_.unpack(*this);
@@ -104,8 +110,9 @@ TensorPtr masked_fill(const TensorPtr& self, const TensorPtr& mask, const Tensor
     Shape s = self->shape();
     DType d = self->dtype();
     TensorPtr m = mask;
-    record_grad_only("MaskedFillBackward0", out, {self},
-                     [=](const TensorPtr& g) { return std::vector<TensorPtr>{grad_for(masked_grad(m, g, false), s, d)}; });
+    record_grad_only("MaskedFillBackward0", out, {self}, [=](const TensorPtr& g) {
+      return std::vector<TensorPtr>{grad_for(masked_grad(m, g, false), s, d)};
+    });
   } else if (any_requires_grad({&self, &value})) {
     record(std::make_shared<SelectBackward>("MaskedFillBackward1", mask, self, value, false), {&self, &value}, {&out});
   }

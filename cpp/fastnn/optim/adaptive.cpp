@@ -21,7 +21,8 @@ void for_each_param(const char* opt, const std::vector<TensorPtr>& params, const
   for (size_t i = 0; i < params.size(); ++i) {
     const TensorPtr& p = params[i];
     TensorPtr g = compute_copy(checked_grad(opt, p, i)), pc = compute_copy(p);
-    FASTNN_DISPATCH_FLOAT(pc->dtype(), opt, [&] { body(i, pc->mutable_data<scalar_t>(), g->data<scalar_t>(), p->numel()); });
+    FASTNN_DISPATCH_FLOAT(pc->dtype(), opt,
+                          [&] { body(i, pc->mutable_data<scalar_t>(), g->data<scalar_t>(), p->numel()); });
     write_back(p, pc);
     p->bump_version();
   }
@@ -243,8 +244,8 @@ void radam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPt
     const double rho_inf = 2 / (1 - o.beta2) - 1;
     const double rho_t = rho_inf - 2 * step * std::pow(o.beta2, step) / bc2;
     const bool rectify = rho_t > 5.0;
-    const T rect = rectify ? T(std::sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)))
-                           : T(0);
+    const T rect =
+        rectify ? T(std::sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))) : T(0);
     const T b1 = T(1 - o.beta1), b2 = T(o.beta2), one_b2 = T(1 - o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
     const T decay = T(1 - o.lr * o.weight_decay), tbc1 = T(bc1), bc2_sqrt = T(std::sqrt(bc2)), lr = T(o.lr);
     parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {

@@ -13,11 +13,11 @@ namespace fastnn {
 // Checks that `state` has one tensor per parameter, each shaped like it and of its compute dtype.
 inline void check_state(const char* opt, const char* what, const std::vector<TensorPtr>& params,
                         const std::vector<TensorPtr>& state) {
-  FASTNN_CHECK(state.size() == params.size(), "[", opt, "] got ", state.size(), " ", what, " tensors for ", params.size(),
-               " parameters");
+  FASTNN_CHECK(state.size() == params.size(), "[", opt, "] got ", state.size(), " ", what, " tensors for ",
+               params.size(), " parameters");
   for (size_t i = 0; i < params.size(); ++i) {
-    FASTNN_CHECK(state[i] && state[i]->shape() == params[i]->shape() && state[i]->dtype() == compute_dtype(params[i]->dtype()) &&
-                     state[i]->is_contiguous(),
+    FASTNN_CHECK(state[i] && state[i]->shape() == params[i]->shape() &&
+                     state[i]->dtype() == compute_dtype(params[i]->dtype()) && state[i]->is_contiguous(),
                  "[", opt, "] ", what, " ", i, " must be a contiguous ", dtype_name(compute_dtype(params[i]->dtype())),
                  " tensor shaped like its parameter ", params[i]->shape());
   }

@@ -30,20 +30,20 @@ template <class T, bool... kFlags>
 void sgd_kernel(T* p, const T* grad, T* buf, int64_t n, const SGDOptions& o, bool first) {
   if constexpr (sizeof...(kFlags) < 5) {  // turn the next run-time option into a template flag
     const bool next[] = {o.maximize, o.weight_decay != 0, buf != nullptr, first, o.nesterov};
-    if (next[sizeof...(kFlags)])
-      return sgd_kernel<T, kFlags..., true>(p, grad, buf, n, o, first);
+    if (next[sizeof...(kFlags)]) return sgd_kernel<T, kFlags..., true>(p, grad, buf, n, o, first);
     return sgd_kernel<T, kFlags..., false>(p, grad, buf, n, o, first);
   } else {
     const T lr = T(o.lr), wd = T(o.weight_decay), mom = T(o.momentum), damp = T(1 - o.dampening);
-    parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) { sgd_range<T, kFlags...>(p, grad, buf, b, e, lr, wd, mom, damp); });
+    parallel_for(n, kGrainSize,
+                 [&](int64_t b, int64_t e) { sgd_range<T, kFlags...>(p, grad, buf, b, e, lr, wd, mom, damp); });
   }
 }
 
 }  // namespace
 
 void sgd_step(const std::vector<TensorPtr>& params, std::vector<TensorPtr>& momentum_buffers, const SGDOptions& opt) {
-  FASTNN_CHECK(momentum_buffers.size() == params.size(), "[SGD] got ", momentum_buffers.size(), " momentum buffers for ",
-               params.size(), " parameters");
+  FASTNN_CHECK(momentum_buffers.size() == params.size(), "[SGD] got ", momentum_buffers.size(),
+               " momentum buffers for ", params.size(), " parameters");
   // nesterov with dampening or without momentum is refused by the SGD constructor only; a parameter
   // group may still ask for it, and torch then runs the formula as written.
   for (size_t i = 0; i < params.size(); ++i) {
@@ -63,8 +63,8 @@ void sgd_step(const std::vector<TensorPtr>& params, std::vector<TensorPtr>& mome
     }
     TensorPtr& buf = momentum_buffers[i];
     FASTNN_CHECK_TYPE(!buf || (buf->dtype() == pc->dtype() && buf->shape() == p->shape() && buf->is_contiguous()),
-                      "[SGD] momentum buffer ", i, " must be a contiguous ", dtype_name(pc->dtype()), " tensor shaped like its parameter ",
-                      p->shape());
+                      "[SGD] momentum buffer ", i, " must be a contiguous ", dtype_name(pc->dtype()),
+                      " tensor shaped like its parameter ", p->shape());
     FASTNN_DISPATCH_FLOAT(pc->dtype(), "SGD", [&] {
       sgd_kernel<scalar_t>(pc->mutable_data<scalar_t>(), g->data<scalar_t>(),
                            opt.momentum != 0 ? buf->mutable_data<scalar_t>() : nullptr, p->numel(), opt, first);

@@ -67,7 +67,9 @@ float row_max_generic(const float* row, int64_t n) { return row_max_body<4>(row,
 #ifdef FASTNN_X86
 FASTNN_TARGET_AVX2 void exp_shifted_avx2(float* row, int64_t n, float shift) { exp_shifted_body<8>(row, n, shift); }
 FASTNN_TARGET_AVX2 float row_max_avx2(const float* row, int64_t n) { return row_max_body<8>(row, n); }
-FASTNN_TARGET_AVX512 void exp_shifted_avx512(float* row, int64_t n, float shift) { exp_shifted_body<16>(row, n, shift); }
+FASTNN_TARGET_AVX512 void exp_shifted_avx512(float* row, int64_t n, float shift) {
+  exp_shifted_body<16>(row, n, shift);
+}
 FASTNN_TARGET_AVX512 float row_max_avx512(const float* row, int64_t n) { return row_max_body<16>(row, n); }
 #endif
 
@@ -75,13 +77,10 @@ FASTNN_TARGET_AVX512 float row_max_avx512(const float* row, int64_t n) { return 
 void exp_shifted(float* row, int64_t n, float shift) {
   switch (kernel_isa()) {
 #ifdef FASTNN_X86
-    case Isa::Avx512:
-      return exp_shifted_avx512(row, n, shift);
-    case Isa::Avx2:
-      return exp_shifted_avx2(row, n, shift);
+    case Isa::Avx512: return exp_shifted_avx512(row, n, shift);
+    case Isa::Avx2: return exp_shifted_avx2(row, n, shift);
 #endif
-    default:
-      return exp_shifted_generic(row, n, shift);
+    default: return exp_shifted_generic(row, n, shift);
   }
 }
 void exp_shifted(double* row, int64_t n, double shift) {  // float64 (gradchecks): libm's exp
@@ -92,13 +91,10 @@ void exp_shifted(double* row, int64_t n, double shift) {  // float64 (gradchecks
 float row_max(const float* row, int64_t n) {
   switch (kernel_isa()) {
 #ifdef FASTNN_X86
-    case Isa::Avx512:
-      return row_max_avx512(row, n);
-    case Isa::Avx2:
-      return row_max_avx2(row, n);
+    case Isa::Avx512: return row_max_avx512(row, n);
+    case Isa::Avx2: return row_max_avx2(row, n);
 #endif
-    default:
-      return row_max_generic(row, n);
+    default: return row_max_generic(row, n);
   }
 }
 double row_max(const double* row, int64_t n) {
@@ -117,7 +113,6 @@ T sum_row(const T* a, int64_t n, const T* b = nullptr) {
   for (; j < n; ++j) part[j % 8] += b ? a[j] * b[j] : a[j];
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
-
 
 // The block's scores, rows [i0, i0 + rows) by keys [0, cols), into P (row stride cols): scale * q_i . k_j
 // plus the mask; -inf where the causal mask hides key j from row i.
@@ -167,8 +162,8 @@ std::vector<T> scratch(int threads, int64_t rows, int64_t S) {
     if (n >= 0) return std::vector<T>(size_t(n));
   } catch (const std::bad_alloc&) {
   }
-  throw OutOfMemory(str("[scaled_dot_product_attention] cannot allocate the scores of ", rows, " query rows x ", S, " keys for each of ",
-                        threads, " threads"));
+  throw OutOfMemory(str("[scaled_dot_product_attention] cannot allocate the scores of ", rows, " query rows x ", S,
+                        " keys for each of ", threads, " threads"));
 }
 
 }  // namespace
@@ -178,31 +173,35 @@ void attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
   const int64_t rb = std::max<int64_t>(1, std::min(p.L, kRowBlock)), blocks = (p.L + rb - 1) / rb;
   const int threads = get_num_threads();
   std::vector<T> buf = scratch<T>(threads, rb, p.S);
-  parallel_for(p.problems * blocks, 1, [&](int64_t t0, int64_t t1) {
-    T* P = buf.data() + thread_index() * rb * p.S;
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t b = t / blocks, i0 = t % blocks * rb, rows = std::min(rb, p.L - i0), cols = visible_keys(p, i0 + rows);
-      scores(p, b, i0, rows, cols, P);
-      for (int64_t r = 0; r < rows; ++r) {
-        T* row = P + r * cols;
-        const T mx = row_max(row, cols);  // (a NaN spreads through the exps)
-        if (mx == -std::numeric_limits<T>::infinity()) {  // no key takes part: zeros, as torch gives (NaN stays)
-          const bool nan = std::any_of(row, row + cols, [](T x) { return x != x; });
-          std::fill(row, row + cols, nan ? std::numeric_limits<T>::quiet_NaN() : T(0));
-          lse[b * p.L + i0 + r] = nan ? std::numeric_limits<T>::quiet_NaN() : std::numeric_limits<T>::infinity();
-          continue;
+  parallel_for(
+      p.problems * blocks, 1,
+      [&](int64_t t0, int64_t t1) {
+        T* P = buf.data() + thread_index() * rb * p.S;
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t b = t / blocks, i0 = t % blocks * rb, rows = std::min(rb, p.L - i0),
+                        cols = visible_keys(p, i0 + rows);
+          scores(p, b, i0, rows, cols, P);
+          for (int64_t r = 0; r < rows; ++r) {
+            T* row = P + r * cols;
+            const T mx = row_max(row, cols);                  // (a NaN spreads through the exps)
+            if (mx == -std::numeric_limits<T>::infinity()) {  // no key takes part: zeros, as torch gives (NaN stays)
+              const bool nan = std::any_of(row, row + cols, [](T x) { return x != x; });
+              std::fill(row, row + cols, nan ? std::numeric_limits<T>::quiet_NaN() : T(0));
+              lse[b * p.L + i0 + r] = nan ? std::numeric_limits<T>::quiet_NaN() : std::numeric_limits<T>::infinity();
+              continue;
+            }
+            exp_shifted(row, cols, mx);
+            const T sum = sum_row(row, cols);
+            lse[b * p.L + i0 + r] = mx + std::log(sum);
+            const T inv = T(1) / sum;
+            for (int64_t j = 0; j < cols; ++j) row[j] *= inv;
+            if (p.dropout_p > 0) apply_dropout(p, b, i0 + r, cols, row);
+          }
+          gemm<T>(rows, p.Ev, cols, P, cols, 1, p.v.data + p.v.offsets[b], p.v.rs, p.v.cs, out + (b * p.L + i0) * p.Ev,
+                  p.Ev, false);
         }
-        exp_shifted(row, cols, mx);
-        const T sum = sum_row(row, cols);
-        lse[b * p.L + i0 + r] = mx + std::log(sum);
-        const T inv = T(1) / sum;
-        for (int64_t j = 0; j < cols; ++j) row[j] *= inv;
-        if (p.dropout_p > 0) apply_dropout(p, b, i0 + r, cols, row);
-      }
-      gemm<T>(rows, p.Ev, cols, P, cols, 1, p.v.data + p.v.offsets[b], p.v.rs, p.v.cs, out + (b * p.L + i0) * p.Ev, p.Ev,
-              false);
-    }
-  }, threads);
+      },
+      threads);
 }
 
 template <class T>
@@ -211,53 +210,58 @@ void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T
   const int threads = get_num_threads();
   std::vector<T> buf = scratch<T>(threads, 2 * rb, p.S);
   const auto &q = p.q, &k = p.k, &v = p.v;
-  parallel_for(p.problems, 1, [&](int64_t b0, int64_t b1) {
-    T* P = buf.data() + thread_index() * 2 * rb * p.S;
-    T* dP = P + rb * p.S;
-    for (int64_t b = b0; b < b1; ++b) {
-      T* gkb = gk ? gk + b * p.S * p.E : nullptr;
-      T* gvb = gv ? gv + b * p.S * p.Ev : nullptr;
-      if (gkb) std::fill(gkb, gkb + p.S * p.E, T(0));
-      if (gvb) std::fill(gvb, gvb + p.S * p.Ev, T(0));
-      for (int64_t i0 = 0; i0 < p.L; i0 += rb) {
-        const int64_t rows = std::min(rb, p.L - i0), cols = visible_keys(p, i0 + rows);
-        const T* g = grad_out + (b * p.L + i0) * p.Ev;
-        // P = the attention weights, exp(score - logsumexp) (0 in a row with no key taking part)
-        scores(p, b, i0, rows, cols, P);
-        for (int64_t r = 0; r < rows; ++r) {
-          const T l = lse[b * p.L + i0 + r];
-          exp_shifted(P + r * cols, cols, l);
-        }
-        if (gvb) {  // gv += (P with dropout)^T g
-          const T* A = P;
-          if (p.dropout_p > 0) {
-            std::copy(P, P + rows * cols, dP);
-            for (int64_t r = 0; r < rows; ++r) apply_dropout(p, b, i0 + r, cols, dP + r * cols);
-            A = dP;
+  parallel_for(
+      p.problems, 1,
+      [&](int64_t b0, int64_t b1) {
+        T* P = buf.data() + thread_index() * 2 * rb * p.S;
+        T* dP = P + rb * p.S;
+        for (int64_t b = b0; b < b1; ++b) {
+          T* gkb = gk ? gk + b * p.S * p.E : nullptr;
+          T* gvb = gv ? gv + b * p.S * p.Ev : nullptr;
+          if (gkb) std::fill(gkb, gkb + p.S * p.E, T(0));
+          if (gvb) std::fill(gvb, gvb + p.S * p.Ev, T(0));
+          for (int64_t i0 = 0; i0 < p.L; i0 += rb) {
+            const int64_t rows = std::min(rb, p.L - i0), cols = visible_keys(p, i0 + rows);
+            const T* g = grad_out + (b * p.L + i0) * p.Ev;
+            // P = the attention weights, exp(score - logsumexp) (0 in a row with no key taking part)
+            scores(p, b, i0, rows, cols, P);
+            for (int64_t r = 0; r < rows; ++r) {
+              const T l = lse[b * p.L + i0 + r];
+              exp_shifted(P + r * cols, cols, l);
+            }
+            if (gvb) {  // gv += (P with dropout)^T g
+              const T* A = P;
+              if (p.dropout_p > 0) {
+                std::copy(P, P + rows * cols, dP);
+                for (int64_t r = 0; r < rows; ++r) apply_dropout(p, b, i0 + r, cols, dP + r * cols);
+                A = dP;
+              }
+              gemm<T>(cols, p.Ev, rows, A, 1, cols, g, p.Ev, 1, gvb, p.Ev, true);
+            }
+            if (!gq && !gk && !gmask) continue;
+            // dP = g V^T through the dropout; then the softmax's backward: dS = P * (dP - sum_j P dP)
+            gemm<T>(rows, cols, p.Ev, g, p.Ev, 1, v.data + v.offsets[b], v.cs, v.rs, dP, cols, false);
+            for (int64_t r = 0; r < rows; ++r) {
+              T *pr = P + r * cols, *dr = dP + r * cols;
+              if (p.dropout_p > 0) apply_dropout(p, b, i0 + r, cols, dr);
+              const T d = sum_row(pr, cols, dr);
+              for (int64_t j = 0; j < cols; ++j) dr[j] = pr[j] * (dr[j] - d);
+              if (gmask) {
+                T* gm = gmask + (b * p.L + i0 + r) * p.S;
+                std::copy(dr, dr + cols, gm);
+                std::fill(gm + cols, gm + p.S, T(0));
+              }
+              for (int64_t j = 0; j < cols; ++j) dr[j] *= p.scale;
+            }
+            if (gq)
+              gemm<T>(rows, p.E, cols, dP, cols, 1, k.data + k.offsets[b], k.rs, k.cs, gq + (b * p.L + i0) * p.E, p.E,
+                      false);
+            if (gkb)
+              gemm<T>(cols, p.E, rows, dP, 1, cols, q.data + q.offsets[b] + i0 * q.rs, q.rs, q.cs, gkb, p.E, true);
           }
-          gemm<T>(cols, p.Ev, rows, A, 1, cols, g, p.Ev, 1, gvb, p.Ev, true);
         }
-        if (!gq && !gk && !gmask) continue;
-        // dP = g V^T through the dropout; then the softmax's backward: dS = P * (dP - sum_j P dP)
-        gemm<T>(rows, cols, p.Ev, g, p.Ev, 1, v.data + v.offsets[b], v.cs, v.rs, dP, cols, false);
-        for (int64_t r = 0; r < rows; ++r) {
-          T *pr = P + r * cols, *dr = dP + r * cols;
-          if (p.dropout_p > 0) apply_dropout(p, b, i0 + r, cols, dr);
-          const T d = sum_row(pr, cols, dr);
-          for (int64_t j = 0; j < cols; ++j) dr[j] = pr[j] * (dr[j] - d);
-          if (gmask) {
-            T* gm = gmask + (b * p.L + i0 + r) * p.S;
-            std::copy(dr, dr + cols, gm);
-            std::fill(gm + cols, gm + p.S, T(0));
-          }
-          for (int64_t j = 0; j < cols; ++j) dr[j] *= p.scale;
-        }
-        if (gq)
-          gemm<T>(rows, p.E, cols, dP, cols, 1, k.data + k.offsets[b], k.rs, k.cs, gq + (b * p.L + i0) * p.E, p.E, false);
-        if (gkb) gemm<T>(cols, p.E, rows, dP, 1, cols, q.data + q.offsets[b] + i0 * q.rs, q.rs, q.cs, gkb, p.E, true);
-      }
-    }
-  }, threads);
+      },
+      threads);
 }
 
 template void attention_forward<float>(const AttentionProblem<float>&, float*, float*);

@@ -94,13 +94,13 @@ void backward_psw(const T* g, const T* w, int64_t dim, const int64_t* index, con
 
 }  // namespace
 
-#define FASTNN_BAG_DISPATCH(DT, CALL)                \
-  if ((DT) == DType::Float64) {                       \
-    using T = double;                                 \
-    CALL;                                             \
-  } else {                                            \
-    using T = float;                                  \
-    CALL;                                             \
+#define FASTNN_BAG_DISPATCH(DT, CALL) \
+  if ((DT) == DType::Float64) {       \
+    using T = double;                 \
+    CALL;                             \
+  } else {                            \
+    using T = float;                  \
+    CALL;                             \
   }
 
 void embedding_bag_forward(DType dtype, const void* weight, int64_t dim, const int64_t* index, const int64_t* start,
@@ -110,17 +110,18 @@ void embedding_bag_forward(DType dtype, const void* weight, int64_t dim, const i
                                         static_cast<const T*>(psw), static_cast<T*>(out), bag_size, argmax));
 }
 
-void embedding_bag_backward_sum(DType dtype, const void* grad, int64_t dim, const int64_t* index,
-                                const int64_t* bag_of, int64_t n, int64_t num_rows, BagMode mode, const void* psw,
-                                const int64_t* bag_size, bool scale_by_freq, void* grad_weight) {
-  FASTNN_BAG_DISPATCH(dtype, backward_sum<T>(static_cast<const T*>(grad), dim, index, bag_of, n, num_rows, mode,
-                                             static_cast<const T*>(psw), bag_size, scale_by_freq,
-                                             static_cast<T*>(grad_weight)));
+void embedding_bag_backward_sum(DType dtype, const void* grad, int64_t dim, const int64_t* index, const int64_t* bag_of,
+                                int64_t n, int64_t num_rows, BagMode mode, const void* psw, const int64_t* bag_size,
+                                bool scale_by_freq, void* grad_weight) {
+  FASTNN_BAG_DISPATCH(
+      dtype, backward_sum<T>(static_cast<const T*>(grad), dim, index, bag_of, n, num_rows, mode,
+                             static_cast<const T*>(psw), bag_size, scale_by_freq, static_cast<T*>(grad_weight)));
 }
 
 void embedding_bag_backward_max(DType dtype, const void* grad, int64_t dim, int64_t bags, const int64_t* argmax,
                                 void* grad_weight) {
-  FASTNN_BAG_DISPATCH(dtype, backward_max<T>(static_cast<const T*>(grad), dim, bags, argmax, static_cast<T*>(grad_weight)));
+  FASTNN_BAG_DISPATCH(dtype,
+                      backward_max<T>(static_cast<const T*>(grad), dim, bags, argmax, static_cast<T*>(grad_weight)));
 }
 
 void embedding_bag_backward_psw(DType dtype, const void* grad, const void* weight, int64_t dim, const int64_t* index,

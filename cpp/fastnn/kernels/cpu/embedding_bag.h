@@ -21,9 +21,9 @@ void embedding_bag_forward(DType dtype, const void* weight, int64_t dim, const i
 // grad_weight (N, D, zeroed by the caller) for Sum/Mean: row r gets, in position order, the gradient of
 // each bag that used it times psw[i] (Sum) or 1 / bag_size (Mean), divided by r's count among the used
 // positions when scale_by_freq. bag_of[i] is -1 for a position in no bag (or a padding one).
-void embedding_bag_backward_sum(DType dtype, const void* grad, int64_t dim, const int64_t* index,
-                                const int64_t* bag_of, int64_t n, int64_t num_rows, BagMode mode, const void* psw,
-                                const int64_t* bag_size, bool scale_by_freq, void* grad_weight);
+void embedding_bag_backward_sum(DType dtype, const void* grad, int64_t dim, const int64_t* index, const int64_t* bag_of,
+                                int64_t n, int64_t num_rows, BagMode mode, const void* psw, const int64_t* bag_size,
+                                bool scale_by_freq, void* grad_weight);
 
 // grad_weight (N, D, zeroed) for Max: grad[b, d] added at (argmax[b, d], d), bags in order.
 void embedding_bag_backward_max(DType dtype, const void* grad, int64_t dim, int64_t bags, const int64_t* argmax,

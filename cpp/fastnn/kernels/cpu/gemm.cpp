@@ -176,8 +176,7 @@ FASTNN_INLINE void sum_lanes(V& v) {
 // element sums lane-wise partial products over k (the last K % L values come from the vectors
 // ending at K, their other lanes zeroed), adds its lanes in a fixed tree, then adds to C when beta.
 template <class T, int L, int R, int Q>
-FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
-                            bool beta) {
+FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, bool beta) {
   using V = Vec<T, L>;
   using Lane = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
   using Lanes = Vec<Lane, L>;
@@ -218,24 +217,24 @@ FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int6
 // ---------------------------------------------------------------- kernel sets, one per ISA
 // L lanes per vector, MR x (NV * L) micro-tiles; micro<R, V> handles R rows and V vectors;
 // dot<R, Q> an R x Q tile of dot products (at most DR x DQ).
-#define FASTNN_KERNEL_SET(Name, TARGET, VEC_BYTES, MR_, DR_)                                         \
-  template <class T>                                                                                 \
-  struct Name {                                                                                      \
-    static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L, DR = DR_, DQ = 4; \
-    template <int R, int V>                                                                          \
+#define FASTNN_KERNEL_SET(Name, TARGET, VEC_BYTES, MR_, DR_)                                                 \
+  template <class T>                                                                                         \
+  struct Name {                                                                                              \
+    static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L, DR = DR_, DQ = 4;         \
+    template <int R, int V>                                                                                  \
     TARGET static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, \
-                             bool beta) {                                                            \
-      micro_body<T, L, MR, R, V>(kc, a, b, ldb, c, ldc, nr, beta);                                  \
-    }                                                                                                \
-    template <int W>                                                                                 \
-    TARGET static void pack(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {   \
-      pack_body<T, W, std::min(W, L)>(src, rs, ks, n, kc, dst);                                      \
-    }                                                                                                \
-    template <int R, int Q>                                                                          \
-    TARGET static void dot(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, \
-                           bool beta) {                                                              \
-      dot_body<T, L, R, Q>(K, a, lda, b, ldb, c, ldc, beta);                                         \
-    }                                                                                                \
+                             bool beta) {                                                                    \
+      micro_body<T, L, MR, R, V>(kc, a, b, ldb, c, ldc, nr, beta);                                           \
+    }                                                                                                        \
+    template <int W>                                                                                         \
+    TARGET static void pack(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {           \
+      pack_body<T, W, std::min(W, L)>(src, rs, ks, n, kc, dst);                                              \
+    }                                                                                                        \
+    template <int R, int Q>                                                                                  \
+    TARGET static void dot(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,   \
+                           bool beta) {                                                                      \
+      dot_body<T, L, R, Q>(K, a, lda, b, ldb, c, ldc, beta);                                                 \
+    }                                                                                                        \
   };
 
 FASTNN_KERNEL_SET(GenericKernel, , 16, 4, 2)
@@ -277,7 +276,9 @@ struct DotTable {
 // Packing space reused across calls by the calling thread (64-byte aligned, grows on demand).
 template <class T>
 T* scratch(size_t n) {
-  struct Free { void operator()(void* p) const { std::free(p); } };
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
   thread_local std::unique_ptr<void, Free> buf;
   thread_local size_t cap = 0;
   if (n > cap) {
@@ -332,8 +333,8 @@ void pack_b_panels(int64_t K, int64_t N, const T* B, int64_t b_rs, int64_t b_cs,
 
 // Bpre: B already packed by pack_b_panels (B, b_rs and b_cs are then unused).
 template <class Kern, class T>
-void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B,
-                 int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool par, const T* Bpre = nullptr) {
+void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
+                 int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool par, const T* Bpre = nullptr) {
   constexpr int MR = Kern::MR, NR = Kern::NR, L = Kern::L;
   static const MicroTable<Kern, T> table;
   // K blocks of near-equal size; their boundaries depend on K only.
@@ -418,8 +419,8 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
 // C = A * B^T-style products (a_cs == 1, b_rs == 1) by dot-product tiles, with no packing. Tasks
 // are strips of DR rows by kDotTaskCols columns.
 template <class Kern, class T>
-void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C,
-              int64_t ldc, bool accumulate, bool par) {
+void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
+              bool accumulate, bool par) {
   constexpr int DR = Kern::DR, DQ = Kern::DQ;
   static const DotTable<Kern, T> table;
   const int64_t strips = ceil_div(M, DR), chunks = ceil_div(N, kDotTaskCols);
@@ -427,8 +428,8 @@ void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T*
     const int64_t i = t % strips * DR, rows = std::min<int64_t>(DR, M - i);
     const int64_t j1 = std::min(N, (t / strips + 1) * kDotTaskCols);
     for (int64_t j = t / strips * kDotTaskCols; j < j1; j += DQ)
-      table.fn[rows - 1][std::min<int64_t>(DQ, j1 - j) - 1](K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j,
-                                                            ldc, accumulate);
+      table.fn[rows - 1][std::min<int64_t>(DQ, j1 - j) - 1](K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j, ldc,
+                                                            accumulate);
   };
 #ifdef _OPENMP
   if (par) {
@@ -442,8 +443,8 @@ void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T*
 
 // Tiny products: a direct loop beats packing.
 template <class T>
-void gemm_naive(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B,
-                int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
+void gemm_naive(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
+                int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       T s = 0;
@@ -522,9 +523,11 @@ void gemm_packed_b(int64_t M, const T* A, int64_t a_rs, int64_t a_cs, const Pack
   switch (kernel_isa()) {
 #ifdef FASTNN_X86
     case Isa::Avx512:
-      return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par, B.data.data());
+      return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par,
+                                          B.data.data());
     case Isa::Avx2:
-      return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par, B.data.data());
+      return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par,
+                                        B.data.data());
 #endif
     default:
       return gemm_packed<GenericKernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par,
@@ -532,15 +535,15 @@ void gemm_packed_b(int64_t M, const T* A, int64_t a_rs, int64_t a_cs, const Pack
   }
 }
 
-template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t,
-                          int64_t, float*, int64_t, bool);
-template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*, int64_t,
-                           int64_t, double*, int64_t, bool);
+template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,
+                          float*, int64_t, bool);
+template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*, int64_t, int64_t,
+                           double*, int64_t, bool);
 template PackedB<float> pack_b<float>(int64_t, int64_t, const float*, int64_t, int64_t);
 template PackedB<double> pack_b<double>(int64_t, int64_t, const double*, int64_t, int64_t);
 template void gemm_packed_b<float>(int64_t, const float*, int64_t, int64_t, const PackedB<float>&, float*, int64_t,
                                    bool);
-template void gemm_packed_b<double>(int64_t, const double*, int64_t, int64_t, const PackedB<double>&, double*,
-                                    int64_t, bool);
+template void gemm_packed_b<double>(int64_t, const double*, int64_t, int64_t, const PackedB<double>&, double*, int64_t,
+                                    bool);
 
 }  // namespace fastnn::kernels

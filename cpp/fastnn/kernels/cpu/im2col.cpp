@@ -107,8 +107,8 @@ void im2col_rows_generic(const T* im, const Geometry g, const ColRange* ranges, 
 }
 #ifdef FASTNN_X86
 template <class T>
-FASTNN_TARGET_AVX2 void im2col_rows_avx2(const T* im, const Geometry g, const ColRange* ranges, int64_t r0,
-                                         int64_t r1, T* col) {
+FASTNN_TARGET_AVX2 void im2col_rows_avx2(const T* im, const Geometry g, const ColRange* ranges, int64_t r0, int64_t r1,
+                                         T* col) {
   im2col_rows_body(im, g, ranges, r0, r1, col);
 }
 #endif
@@ -120,8 +120,8 @@ int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -(-a 
 // (ki, kj, oh) order, so each pixel sums its taps in (ki, kj) order. Consecutive adds go to
 // different rows (adds to one row from neighbouring taps overlap, and back-to-back they stall).
 template <class T>
-void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0,
-                 int64_t h1, T* __restrict im) {
+void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0, int64_t h1,
+                 T* __restrict im) {
   T* img = im + c * g.H * g.W;
   std::fill(img + h0 * g.W, img + h1 * g.W, T(0));
   for (int64_t ki = 0; ki < g.kH; ++ki) {
@@ -149,7 +149,8 @@ void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* rang
 
 template <class T>
 void im2col(const T* im, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH, int64_t padW,
-            int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* col, int64_t ldcol) {
+            int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* col,
+            int64_t ldcol) {
   const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW, ldcol};
   if (outH * outW <= 0) return;
   const std::vector<ColRange> ranges = col_ranges(g);
@@ -163,8 +164,9 @@ void im2col(const T* im, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW
 }
 
 template <class T>
-void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH, int64_t padW,
-            int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW, T* im) {
+void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH,
+            int64_t padW, int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW,
+            T* im) {
   const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW, ldcol};
   const std::vector<ColRange> ranges = col_ranges(g);
   // Tasks: blocks of kCol2imRows input rows of one channel (a fixed split, not per thread).
@@ -178,9 +180,9 @@ void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_
   });
 }
 
-#define FASTNN_INSTANTIATE_IM2COL(T)                                                                            \
+#define FASTNN_INSTANTIATE_IM2COL(T)                                                                                 \
   template void im2col<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
-                          int64_t, int64_t, int64_t, int64_t, T*, int64_t);                                      \
+                          int64_t, int64_t, int64_t, int64_t, T*, int64_t);                                          \
   template void col2im<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
                           int64_t, int64_t, int64_t, int64_t, int64_t, T*);
 FASTNN_INSTANTIATE_IM2COL(float)

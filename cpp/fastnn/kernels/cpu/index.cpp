@@ -118,7 +118,8 @@ void dim_scatter(DType dtype, void* dst, const void* src, int64_t src_step, cons
         scalar_t* base = d + outer[o];
         for (int64_t k = 0; k < n; ++k) {
           const int64_t row = (o * n + k) * I;
-          for (int64_t i = i0; i < i1; ++i) combine(base[index[row + i] * stride + inner[i]], s[(row + i) * src_step], mode);
+          for (int64_t i = i0; i < i1; ++i)
+            combine(base[index[row + i] * stride + inner[i]], s[(row + i) * src_step], mode);
         }
       }
     });

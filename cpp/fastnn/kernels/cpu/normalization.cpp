@@ -64,13 +64,16 @@ FASTNN_INLINE void row_stats(const T* x, int64_t n, double eps, bool rms, double
   }
   const T k = rms ? T(0) : x[0];
   double s, q;
-  lane_sums<T>(n, [&](int64_t j, auto& ps, auto& pq) __attribute__((always_inline)) {
-    std::remove_reference_t<decltype(ps)> d;
-    load(d, x + j);
-    d -= k;
-    ps += d;
-    pq += d * d;
-  }, s, q);
+  lane_sums<T>(
+      n,
+      [&](int64_t j, auto& ps, auto& pq) __attribute__((always_inline)) {
+        std::remove_reference_t<decltype(ps)> d;
+        load(d, x + j);
+        d -= k;
+        ps += d;
+        pq += d * d;
+      },
+      s, q);
   double shifted_mean = s / double(n);
   double var = rms ? q / double(n) : std::max(0.0, q / double(n) - shifted_mean * shifted_mean);
   mean = rms ? 0.0 : double(k) + shifted_mean;
@@ -105,25 +108,28 @@ struct LayerNormForwardRows {
 // these rows added into pw[0, n) and pb[0, n) (if pw).
 template <class T>
 struct LayerNormBackwardRows {
-  static FASTNN_INLINE void run(const T* gy, const T* x, const double* mean, const double* rstd, const T* w,
-                                int64_t r0, int64_t r1, int64_t n, bool rms, T* gx, T* pw, T* pb) {
+  static FASTNN_INLINE void run(const T* gy, const T* x, const double* mean, const double* rstd, const T* w, int64_t r0,
+                                int64_t r1, int64_t n, bool rms, T* gx, T* pw, T* pb) {
     for (int64_t r = r0; r < r1; ++r) {
       const T *xr = x + r * n, *gr = gy + r * n;
       const T m = T(mean[r]), rs = T(rstd[r]);
       if (gx) {
         // gx = rstd * (a - mean(a) - xhat * mean(a * xhat)), a = gy * w (mean(a) dropped for RMS norm)
         double sa, sax;
-        lane_sums<T>(n, [&](int64_t j, auto& ps, auto& pq) __attribute__((always_inline)) {
-          std::remove_reference_t<decltype(ps)> a, wj, xj;
-          load(a, gr + j);
-          if (w) {
-            load(wj, w + j);
-            a *= wj;
-          }
-          load(xj, xr + j);
-          ps += a;
-          pq += a * ((xj - m) * rs);
-        }, sa, sax);
+        lane_sums<T>(
+            n,
+            [&](int64_t j, auto& ps, auto& pq) __attribute__((always_inline)) {
+              std::remove_reference_t<decltype(ps)> a, wj, xj;
+              load(a, gr + j);
+              if (w) {
+                load(wj, w + j);
+                a *= wj;
+              }
+              load(xj, xr + j);
+              ps += a;
+              pq += a * ((xj - m) * rs);
+            },
+            sa, sax);
         const T ca = T(rms ? 0.0 : sa / double(n)), cx = T(sax / double(n));
         T* gxr = gx + r * n;
         if (w)
@@ -162,21 +168,23 @@ struct GroupNormForwardRows {
 // (ds) and of gy (db), then gx if wanted.
 template <class T>
 struct GroupNormBackwardRows {
-  static FASTNN_INLINE void run(const T* gy, const T* x, const double* mean, const double* rstd, const T* w,
-                                int64_t r0, int64_t r1, int64_t Cg, int64_t S, int64_t G, T* gx, double* ds,
-                                double* db) {
+  static FASTNN_INLINE void run(const T* gy, const T* x, const double* mean, const double* rstd, const T* w, int64_t r0,
+                                int64_t r1, int64_t Cg, int64_t S, int64_t G, T* gx, double* ds, double* db) {
     const int64_t M = Cg * S, C = Cg * G;
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / G, c0 = (r % G) * Cg;
       for (int64_t k = 0; k < Cg; ++k) {
         const T *xc = x + r * M + k * S, *gc = gy + r * M + k * S;
-        lane_sums<T>(S, [&](int64_t s, auto& ps, auto& pq) __attribute__((always_inline)) {
-          std::remove_reference_t<decltype(ps)> g, xv;
-          load(g, gc + s);
-          load(xv, xc + s);
-          ps += g * xv;
-          pq += g;
-        }, ds[n * C + c0 + k], db[n * C + c0 + k]);
+        lane_sums<T>(
+            S,
+            [&](int64_t s, auto& ps, auto& pq) __attribute__((always_inline)) {
+              std::remove_reference_t<decltype(ps)> g, xv;
+              load(g, gc + s);
+              load(xv, xc + s);
+              ps += g * xv;
+              pq += g;
+            },
+            ds[n * C + c0 + k], db[n * C + c0 + k]);
       }
       if (!gx) continue;
       // gx = rstd * (a - mean(a) - xhat * mean(a * xhat)) over the group, a = gy * w[c]
@@ -279,9 +287,8 @@ void group_norm_backward(const T* gy, const T* x, const double* mean, const doub
   const int64_t Cg = C / G;
   // per (sample, channel): sum of gy * x and sum of gy
   std::vector<double> ds(size_t(N * C)), db(size_t(N * C));
-  parallel_for(N * G, grain_for(Cg * S), [&](int64_t r0, int64_t r1) {
-    body(gy, x, mean, rstd, w, r0, r1, Cg, S, G, gx, ds.data(), db.data());
-  });
+  parallel_for(N * G, grain_for(Cg * S),
+               [&](int64_t r0, int64_t r1) { body(gy, x, mean, rstd, w, r0, r1, Cg, S, G, gx, ds.data(), db.data()); });
   if (!gw && !gb) return;
   parallel_for(C, grain_for(N), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
@@ -312,15 +319,15 @@ void instance_norm_update_running(const double* mean, const double* rstd, int64_
   }
 }
 
-#define FASTNN_NORM_INSTANTIATE(T)                                                                                  \
+#define FASTNN_NORM_INSTANTIATE(T)                                                                                   \
   template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double, bool, T*, double*,     \
-                                      double*);                                                                       \
+                                      double*);                                                                      \
   template void layer_norm_backward<T>(const T*, const T*, const double*, const double*, const T*, int64_t, int64_t, \
-                                       bool, T*, T*, T*);                                                             \
+                                       bool, T*, T*, T*);                                                            \
   template void group_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, double, T*,  \
-                                      double*, double*);                                                              \
+                                      double*, double*);                                                             \
   template void group_norm_backward<T>(const T*, const T*, const double*, const double*, const T*, int64_t, int64_t, \
-                                       int64_t, int64_t, T*, T*, T*);                                                 \
+                                       int64_t, int64_t, T*, T*, T*);                                                \
   template void instance_norm_update_running<T>(const double*, const double*, int64_t, int64_t, int64_t, double,     \
                                                 double, T*, T*);
 FASTNN_NORM_INSTANTIATE(float)

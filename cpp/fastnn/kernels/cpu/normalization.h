@@ -24,9 +24,8 @@ template <class T> void group_norm_forward(const T* x, const T* w, const T* b, i
                                            int64_t G, double eps, T* y, double* mean, double* rstd);
 
 // Gradients of group_norm_forward; any of gx, gw, gb may be null.
-template <class T> void group_norm_backward(const T* gy, const T* x, const double* mean, const double* rstd,
-                                            const T* w, int64_t N, int64_t C, int64_t S, int64_t G, T* gx, T* gw,
-                                            T* gb);
+template <class T> void group_norm_backward(const T* gy, const T* x, const double* mean, const double* rstd, const T* w,
+                                            int64_t N, int64_t C, int64_t S, int64_t G, T* gx, T* gw, T* gb);
 
 // Instance norm's running statistics from the (N, C) per-instance mean and rstd over S values each:
 // running = (1 - momentum) * running + momentum * (the batch average of the mean / the unbiased variance).

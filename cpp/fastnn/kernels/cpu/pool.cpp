@@ -135,11 +135,9 @@ auto max_rows_2x2() {
   switch (kernel_isa()) {
 #ifdef FASTNN_X86
     case Isa::Avx512:  // 16-float steps would not fit LeNet's rows (14 and 5 outputs)
-    case Isa::Avx2:
-      return &max_rows_2x2_avx2<T>;
+    case Isa::Avx2: return &max_rows_2x2_avx2<T>;
 #endif
-    default:
-      return &max_rows_2x2_generic<T>;
+    default: return &max_rows_2x2_generic<T>;
   }
 }
 
@@ -204,12 +202,13 @@ void max_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64
   const bool two_by_two = kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && dH == 1 && dW == 1 &&
                           outH * 2 <= H && outW * 2 <= W;  // ceil_mode's partial last window takes the general path
   const auto rows = two_by_two ? max_rows_2x2<T>() : &max_rows<T>;
-  parallel_for(planes * outH, grain(outW * kH * kW), [&](int64_t r0, int64_t r1) { rows(in, g, r0, r1, out, indices); });
+  parallel_for(planes * outH, grain(outW * kH * kW),
+               [&](int64_t r0, int64_t r1) { rows(in, g, r0, r1, out, indices); });
 }
 
 template <class T>
-void max_pool2d_backward(const T* grad_out, const int64_t* indices, int64_t planes, int64_t H, int64_t W,
-                         int64_t outH, int64_t outW, T* grad_in) {
+void max_pool2d_backward(const T* grad_out, const int64_t* indices, int64_t planes, int64_t H, int64_t W, int64_t outH,
+                         int64_t outW, T* grad_in) {
   const int64_t in_plane = H * W, out_plane = outH * outW;
   parallel_for(planes, grain(in_plane + out_plane), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
@@ -235,22 +234,21 @@ void avg_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64
 
 template <class T>
 void avg_pool2d_backward(const T* grad_out, int64_t planes, int64_t H, int64_t W, int64_t outH, int64_t outW,
-                         int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW,
-                         bool count_include_pad, int64_t divisor_override, T* grad_in) {
+                         int64_t kH, int64_t kW, int64_t sH, int64_t sW, int64_t pH, int64_t pW, bool count_include_pad,
+                         int64_t divisor_override, T* grad_in) {
   const Pool g{H, W, outH, outW, kH, kW, sH, sW, pH, pW, 1, 1, count_include_pad, divisor_override};
   parallel_for(planes, grain(H * W + outH * outW * kH * kW), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) avg_backward_plane(grad_out + p * outH * outW, g, grad_in + p * H * W);
   });
 }
 
-#define FASTNN_INSTANTIATE_POOL(T)                                                                               \
-  template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,   \
-                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T*, int64_t*);       \
-  template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t,    \
-                                       T*);                                                                      \
-  template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,   \
-                                      int64_t, int64_t, int64_t, int64_t, bool, int64_t, T*);                    \
-  template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,  \
+#define FASTNN_INSTANTIATE_POOL(T)                                                                                 \
+  template void max_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                      int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T*, int64_t*);         \
+  template void max_pool2d_backward<T>(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t, T*); \
+  template void avg_pool2d_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                      int64_t, int64_t, int64_t, int64_t, bool, int64_t, T*);                      \
+  template void avg_pool2d_backward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
                                        int64_t, int64_t, int64_t, int64_t, bool, int64_t, T*);
 FASTNN_INSTANTIATE_POOL(float)
 FASTNN_INSTANTIATE_POOL(double)

@@ -65,7 +65,8 @@ FASTNN_INLINE void forward_lanes(const CellForward<T>& d, int64_t r, int64_t j) 
       break;
     }
     case RnnMode::Lstm: {
-      const V i = sigmoid_of(gate<V>(xi, xh, d.b_hh, j)), f = sigmoid_of(gate<V>(xi, xh, d.b_hh, H + j)), g = tanh_of(gate<V>(xi, xh, d.b_hh, 2 * H + j));
+      const V i = sigmoid_of(gate<V>(xi, xh, d.b_hh, j)), f = sigmoid_of(gate<V>(xi, xh, d.b_hh, H + j)),
+              g = tanh_of(gate<V>(xi, xh, d.b_hh, 2 * H + j));
       const V o = sigmoid_of(gate<V>(xi, xh, d.b_hh, 3 * H + j));
       const V cn = f * load<V>(d.cprev + r * H + j) + i * g;
       store(d.c + r * H + j, cn);
@@ -74,7 +75,8 @@ FASTNN_INLINE void forward_lanes(const CellForward<T>& d, int64_t r, int64_t j) 
       break;
     }
     case RnnMode::Gru: {
-      const V rg = sigmoid_of(gate<V>(xi, xh, d.b_hh, j)), z = sigmoid_of(gate<V>(xi, xh, d.b_hh, H + j)), hn = hidden_part<V>(xh, d.b_hh, 2 * H + j);
+      const V rg = sigmoid_of(gate<V>(xi, xh, d.b_hh, j)), z = sigmoid_of(gate<V>(xi, xh, d.b_hh, H + j)),
+              hn = hidden_part<V>(xh, d.b_hh, 2 * H + j);
       const V nn = tanh_of(load<V>(xi + 2 * H + j) + rg * hn);
       store(hr + j, (T(1) - z) * nn + z * load<V>(d.hprev + r * H + j));
       store(ar + j, rg), store(ar + H + j, z), store(ar + 2 * H + j, nn), store(ar + 3 * H + j, hn);
@@ -95,9 +97,7 @@ FASTNN_INLINE void backward_lanes(const CellBackward<T>& d, int64_t r, int64_t j
       store(gr + j, dh * (T(1) - y * y));
       break;
     }
-    case RnnMode::Relu:
-      store(gr + j, load<V>(ar + j) > T(0) ? dh : V{});
-      break;
+    case RnnMode::Relu: store(gr + j, load<V>(ar + j) > T(0) ? dh : V{}); break;
     case RnnMode::Lstm: {
       const V i = load<V>(ar + j), f = load<V>(ar + H + j), g = load<V>(ar + 2 * H + j), o = load<V>(ar + 3 * H + j);
       const V tc = tanh_of(load<V>(d.c + u));
@@ -127,27 +127,27 @@ FASTNN_INLINE void backward_lanes(const CellBackward<T>& d, int64_t r, int64_t j
 
 // Rows [r0, r1): hidden units L at a time, then one at a time. Which lanes an element falls in depends on H
 // only, so the result does not depend on how rows are split.
-#define FASTNN_CELL_ROWS(Name, Lanes_fn, Data)                                              \
-  template <class T, int L>                                                                \
-  FASTNN_INLINE void Name(const Data<T>& d, int64_t r0, int64_t r1) {                      \
-    constexpr int64_t W = std::is_same_v<T, double> ? 1 : L;                               \
-    for (int64_t r = r0; r < r1; ++r) {                                                    \
-      int64_t j = 0;                                                                       \
-      for (; j + W <= d.H; j += W) Lanes_fn<Lanes<T, L>>(d, r, j);                         \
-      for (; j < d.H; ++j) Lanes_fn<Lanes<T, 1>>(d, r, j);                                 \
-    }                                                                                      \
+#define FASTNN_CELL_ROWS(Name, Lanes_fn, Data)                        \
+  template <class T, int L>                                           \
+  FASTNN_INLINE void Name(const Data<T>& d, int64_t r0, int64_t r1) { \
+    constexpr int64_t W = std::is_same_v<T, double> ? 1 : L;          \
+    for (int64_t r = r0; r < r1; ++r) {                               \
+      int64_t j = 0;                                                  \
+      for (; j + W <= d.H; j += W) Lanes_fn<Lanes<T, L>>(d, r, j);    \
+      for (; j < d.H; ++j) Lanes_fn<Lanes<T, 1>>(d, r, j);            \
+    }                                                                 \
   }
 FASTNN_CELL_ROWS(forward_rows, forward_lanes, CellForward)
 FASTNN_CELL_ROWS(backward_rows, backward_lanes, CellBackward)
 #undef FASTNN_CELL_ROWS
 
 // The row functions compiled per instruction set (float64 takes the generic one).
-#define FASTNN_CELL_ISA(Suffix, TARGET, L)                                                                    \
-  template <class T> TARGET void forward_##Suffix(const CellForward<T>& d, int64_t r0, int64_t r1) {          \
-    forward_rows<T, L>(d, r0, r1);                                                                          \
-  }                                                                                                         \
-  template <class T> TARGET void backward_##Suffix(const CellBackward<T>& d, int64_t r0, int64_t r1) {        \
-    backward_rows<T, L>(d, r0, r1);                                                                         \
+#define FASTNN_CELL_ISA(Suffix, TARGET, L)                                                             \
+  template <class T> TARGET void forward_##Suffix(const CellForward<T>& d, int64_t r0, int64_t r1) {   \
+    forward_rows<T, L>(d, r0, r1);                                                                     \
+  }                                                                                                    \
+  template <class T> TARGET void backward_##Suffix(const CellBackward<T>& d, int64_t r0, int64_t r1) { \
+    backward_rows<T, L>(d, r0, r1);                                                                    \
   }
 FASTNN_CELL_ISA(generic, , 4)
 #ifdef FASTNN_X86
@@ -156,7 +156,8 @@ FASTNN_CELL_ISA(avx512, FASTNN_TARGET_AVX512, 16)
 #endif
 #undef FASTNN_CELL_ISA
 
-// f(begin, end) over rows [0, n) (f(row) for for_rows), in chunks of about kGrainSize elements (a rule on the shape only).
+// f(begin, end) over rows [0, n) (f(row) for for_rows), in chunks of about kGrainSize elements (a rule on the shape
+// only).
 template <class F>
 void for_rows_chunks(int64_t n, int64_t width, const F& f) {
   parallel_for(n, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(width, 1)), f);
@@ -227,12 +228,12 @@ void column_sums(int64_t n, int64_t G, const T* in, T* out) {
   });
 }
 
-#define FASTNN_RNN_KERNELS(T)                                                                                  \
-  template void rnn_cell_forward<T>(RnnMode, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, \
-                                    T*, T*, T*);                                                               \
-  template void rnn_cell_backward<T>(RnnMode, int64_t, int64_t, const T*, const T*, T*, const T*, const T*,    \
-                                     const T*, const T*, T*, T*, T*);                                       \
-  template void add_row_bias<T>(int64_t, int64_t, const T*, T*);                                            \
+#define FASTNN_RNN_KERNELS(T)                                                                                         \
+  template void rnn_cell_forward<T>(RnnMode, int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*,  \
+                                    T*, T*);                                                                          \
+  template void rnn_cell_backward<T>(RnnMode, int64_t, int64_t, const T*, const T*, T*, const T*, const T*, const T*, \
+                                     const T*, T*, T*, T*);                                                           \
+  template void add_row_bias<T>(int64_t, int64_t, const T*, T*);                                                      \
   template void column_sums<T>(int64_t, int64_t, const T*, T*);
 FASTNN_RNN_KERNELS(float)
 FASTNN_RNN_KERNELS(double)

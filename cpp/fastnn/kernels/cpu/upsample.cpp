@@ -18,7 +18,7 @@ S inverse_scale(int64_t in, int64_t out, double scale) {
 template <class T>
 void cubic_weights(T t, T* w) {
   const T A = T(-0.75);
-  auto near = [&](T x) { return ((A + 2) * x - (A + 3)) * x * x + 1; };      // |x| <= 1
+  auto near = [&](T x) { return ((A + 2) * x - (A + 3)) * x * x + 1; };       // |x| <= 1
   auto far = [&](T x) { return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A; };  // 1 < |x| < 2
   w[0] = far(t + 1);
   w[1] = near(t);
@@ -42,7 +42,7 @@ void upsample_taps(UpsampleMode mode, int64_t in, int64_t out, double scale, boo
     const float s = inverse_scale<float>(in, out, scale);  // torch's nearest modes use float coordinates
     for (int64_t i = 0; i < out; ++i) {
       const int64_t src = mode == UpsampleMode::NearestExact ? int64_t(std::floor(float((i + 0.5) * double(s))))
-                                                              : int64_t(std::floor(float(i) * s));
+                                                             : int64_t(std::floor(float(i) * s));
       idx[size_t(i)] = std::min(src, in - 1);
     }
     return;
@@ -71,21 +71,21 @@ void upsample_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64_t
                       const int64_t* ih, const T* wh, int tw, const int64_t* iw, const T* ww, T* out) {
   parallel_for(planes * oH, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(oW * th * tw, 1)),
                [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t p = r / oH, i = r % oH;
-      T* dst = out + r * oW;
-      for (int64_t j = 0; j < oW; ++j) {
-        T acc = 0;
-        for (int a = 0; a < th; ++a) {
-          const T* row = in + (p * H + ih[i * th + a]) * W;
-          T inner = 0;
-          for (int b = 0; b < tw; ++b) inner += ww[j * tw + b] * row[iw[j * tw + b]];
-          acc += wh[i * th + a] * inner;
-        }
-        dst[j] = acc;
-      }
-    }
-  });
+                 for (int64_t r = r0; r < r1; ++r) {
+                   const int64_t p = r / oH, i = r % oH;
+                   T* dst = out + r * oW;
+                   for (int64_t j = 0; j < oW; ++j) {
+                     T acc = 0;
+                     for (int a = 0; a < th; ++a) {
+                       const T* row = in + (p * H + ih[i * th + a]) * W;
+                       T inner = 0;
+                       for (int b = 0; b < tw; ++b) inner += ww[j * tw + b] * row[iw[j * tw + b]];
+                       acc += wh[i * th + a] * inner;
+                     }
+                     dst[j] = acc;
+                   }
+                 }
+               });
 }
 
 template <class T>
@@ -93,23 +93,23 @@ void upsample_backward(const T* grad_out, int64_t planes, int64_t H, int64_t W, 
                        const int64_t* ih, const T* wh, int tw, const int64_t* iw, const T* ww, T* grad_in) {
   parallel_for(planes, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(H * W + oH * oW * th * tw, 1)),
                [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      T* gi = grad_in + p * H * W;
-      std::fill(gi, gi + H * W, T(0));
-      for (int64_t i = 0; i < oH; ++i) {
-        const T* go = grad_out + (p * oH + i) * oW;
-        for (int a = 0; a < th; ++a) {
-          T* row = gi + ih[i * th + a] * W;
-          const T h = wh[i * th + a];
-          for (int64_t j = 0; j < oW; ++j)
-            for (int b = 0; b < tw; ++b) row[iw[j * tw + b]] += h * ww[j * tw + b] * go[j];
-        }
-      }
-    }
-  });
+                 for (int64_t p = p0; p < p1; ++p) {
+                   T* gi = grad_in + p * H * W;
+                   std::fill(gi, gi + H * W, T(0));
+                   for (int64_t i = 0; i < oH; ++i) {
+                     const T* go = grad_out + (p * oH + i) * oW;
+                     for (int a = 0; a < th; ++a) {
+                       T* row = gi + ih[i * th + a] * W;
+                       const T h = wh[i * th + a];
+                       for (int64_t j = 0; j < oW; ++j)
+                         for (int b = 0; b < tw; ++b) row[iw[j * tw + b]] += h * ww[j * tw + b] * go[j];
+                     }
+                   }
+                 }
+               });
 }
 
-#define FASTNN_UPSAMPLE_INSTANTIATE(T)                                                                             \
+#define FASTNN_UPSAMPLE_INSTANTIATE(T)                                                                           \
   template void upsample_taps<T>(UpsampleMode, int64_t, int64_t, double, bool, std::vector<int64_t>&,            \
                                  std::vector<T>&);                                                               \
   template void upsample_forward<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int, const int64_t*,  \
