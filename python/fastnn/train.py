@@ -108,6 +108,7 @@ def parse_args(argv=None):
     p.add_argument("--resume", default=None, help="a checkpoint written by an earlier run")
     p.add_argument("--plot", default="training_curves.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {torch.__version__}")
     return p.parse_args(argv)
 
 
