@@ -27,7 +27,7 @@ LISTING="$(python -m zipfile -l "$WHEEL")"
 grep -E "fastnn\.libs/libgomp[^/]*\.so" <<<"$LISTING" || { echo "libgomp is not bundled in $WHEEL" >&2; exit 1; }
 [ "$(grep -cE "fastnn/_C[^/]*\.so" <<<"$LISTING")" = 1 ] || { echo "expected one fastnn/_C*.so in the wheel" >&2; exit 1; }
 
-echo "== sdist: python -m build --sdist"
+echo "== sdist: python -m build --sdist (${SECONDS}s so far)"
 python -m build --sdist --no-isolation -o "$OUT/sdist" >/dev/null
 SDIST="$(ls "$OUT"/sdist/fastnn-*.tar.gz)"
 echo "sdist: $(basename "$SDIST")"
@@ -37,7 +37,7 @@ missing="$(git ls-files CMakeLists.txt pyproject.toml README.md cpp python | sor
 [ -z "$missing" ] || { echo "missing from the sdist: $missing" >&2; exit 1; }
 if grep -E "\.so$|^build/" "$WORK/sdist.txt"; then echo "build outputs in the sdist" >&2; exit 1; fi
 
-echo "== install into a fresh venv (torch, numpy, pytest come from the system site-packages; fastnn must not)"
+echo "== (${SECONDS}s so far) install into a fresh venv (torch, numpy, pytest come from the system site-packages; fastnn must not)"
 python -m venv --system-site-packages "$WORK/venv"
 PY="$WORK/venv/bin/python"
 unset PYTHONPATH
@@ -46,7 +46,7 @@ VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' pyproject.toml)"
 [ "$("$WORK/venv/bin/fastnn-train" --version)" = "fastnn-train $VERSION" ]
 case "$(basename "$WHEEL")" in "fastnn-$VERSION-"*) ;; *) echo "wheel version is not $VERSION" >&2; exit 1 ;; esac
 
-echo "== test subset against the installed package, from $WORK"
+echo "== (${SECONDS}s so far) test subset against the installed package, from $WORK"
 # The tests and the one example they run are copied out, so nothing of the repo is importable.
 mkdir -p "$WORK/tests/python" "$WORK/examples"
 cp tests/python/{conftest,oracle}.py "$WORK/tests/python/"
@@ -65,6 +65,9 @@ venv = os.path.realpath("$WORK/venv")
 assert f.startswith(venv + os.sep) and not f.startswith(os.path.realpath("$ROOT") + os.sep), f"fastnn imported from {f}, not the venv"
 assert fastnn.__version__ == "$VERSION", fastnn.__version__
 print("fastnn from", os.path.dirname(f))
+gomp = {l.split()[-1] for l in open("/proc/self/maps") if "libgomp" in l}  # the OpenMP runtime loaded with _C
+assert gomp and all(g.startswith(os.path.join(os.path.dirname(os.path.dirname(f)), "fastnn.libs", "")) for g in gomp), gomp
+print("OpenMP runtime:", *gomp)
 fastnn.show_config()
 import pytest
 sys.exit(pytest.main(sys.argv[1:]))
