@@ -16,7 +16,11 @@ rm -rf "$OUT" && mkdir -p "$OUT/raw" "$OUT/wheel" "$OUT/sdist"
 
 echo "== wheel: pip wheel . (incremental in build/wheel, ccache when present) + auditwheel repair"
 # No build isolation: the build tools are installed already, and a fixed pybind11 path keeps the
-# persistent build dir and ccache valid from run to run.
+# persistent build dir and ccache valid from run to run. With build/dev's compiler (scripts/test.sh
+# builds it first) the command lines match that build's, so ccache serves nearly every object.
+if [ -z "${CXX:-}" ] && [ -f build/dev/CMakeCache.txt ]; then
+  export CXX="$(sed -n 's/^CMAKE_CXX_COMPILER:FILEPATH=//p' build/dev/CMakeCache.txt)"
+fi
 python -m pip wheel . --no-deps --no-build-isolation --disable-pip-version-check -q \
   -C build-dir=build/wheel -w "$OUT/raw"
 auditwheel repair "$OUT"/raw/fastnn-*.whl -w "$OUT/wheel" 2>&1 | tail -1
