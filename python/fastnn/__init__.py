@@ -182,6 +182,7 @@ from fastnn._legacy import (  # noqa: F401,E402
     ShortTensor)
 from fastnn._determinism import are_deterministic_algorithms_enabled, use_deterministic_algorithms  # noqa: F401,E402
 from fastnn._determinism import is_deterministic_algorithms_warn_only_enabled  # noqa: F401,E402
+from fastnn._config import show_config  # noqa: F401,E402  (the build: compiler, ISA kernels, OpenMP, threads)
 from fastnn._out import (  # noqa: F401,E402,A004  (the same ops, with torch's out= keyword)
     abs, add, addmm, argmax, argmin, bmm, cat, clamp, clip, concat, div, eq, exp, ge, gt, index_select, le, log,
     log_softmax, lt, matmul, max, mean, min, mm, mul, ne, neg, pow, reciprocal, sigmoid, softmax, sqrt, stack, sub,
@@ -201,4 +202,4 @@ def set_default_dtype(d):
     _C._set_default_dtype(d)
 
 
-__version__ = "0.1.0"
+__version__ = _C.__version__  # pyproject.toml's, compiled into _C by CMake

@@ -174,6 +174,7 @@ def parse_args(argv=None):
     p.add_argument("--plot", default="training_curves.png", help="the curves' image (PNG, SVG, PDF, ...; '' for none)")
     p.add_argument("--plot-graph", default=None, metavar="PATH", help="draw the autograd graph as SVG or PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only on a terminal)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {torch.__version__}")
     args = p.parse_args(argv)
     args.progress_bar = not args.no_progress and sys.stdout.isatty()
     if args.lr is None:

@@ -208,7 +208,7 @@ def test_exact_values_behind_the_prints(runs):
 
 
 def test_example_runs_standalone():
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(fastnn.__path__[0]) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, EXAMPLE], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     items = sections(proc.stdout.splitlines())
