@@ -1,0 +1,188 @@
+"""Tracing: run the model once while fastnn's functions, Tensor methods and Module.__call__ are wrapped, so each
+op called on a tensor computed from the inputs is converted (or refused, naming the op) as it runs.
+
+The wrappers are installed for the duration of one export, on the exporting thread only (other threads see the
+plain functions), and removed afterwards, also when the export fails."""
+
+import contextlib
+import threading
+import types
+
+import fastnn
+from fastnn import _C
+from fastnn._C import Tensor
+from fastnn.nn import functional as F
+from fastnn.nn.modules.module import Module
+from fastnn.onnx import _ops
+from fastnn.onnx._graph import unsupported
+
+_LOCK = threading.Lock()
+_active = None  # (thread id, Graph) while an export traces
+
+_SKIP = {"__init__", "__new__", "__repr__", "__str__", "__format__", "__hash__", "__getattribute__", "__setattr__",
+         "__delattr__", "__dir__", "__class__", "__dict__", "__module__", "__doc__", "__getstate__", "__setstate__",
+         "__reduce__", "__reduce_ex__", "__sizeof__", "__copy__", "__deepcopy__", "__init_subclass__",
+         "__subclasshook__", "__array_priority__", "__weakref__", "__len__", "dim", "ndimension", "numel", "nelement",
+         "is_contiguous", "stride", "element_size", "register_hook", "retain_grad", "requires_grad_", "backward"}
+
+
+def _graph():
+    return _active[1] if _active is not None and _active[0] == threading.get_ident() else None
+
+
+def _involves(g, obj):
+    if isinstance(obj, Tensor):
+        return g.traced(obj)
+    if isinstance(obj, (list, tuple)):
+        return any(_involves(g, o) for o in obj)
+    if isinstance(obj, dict):
+        return any(_involves(g, o) for o in obj.values())
+    return False
+
+
+def _has_tensor(obj):
+    if isinstance(obj, Tensor) or type(obj).__module__ == "numpy":
+        return True
+    return isinstance(obj, (list, tuple)) and any(_has_tensor(o) for o in obj)
+
+
+def _where(g):
+    calls = f" (called by {' -> '.join(g.calls)})" if g.calls else ""
+    return calls + (f" in module '{'.'.join(g.scope)}'" if g.scope else "")
+
+
+def _wrap(qualname, orig, converter, through):
+    """A wrapper of one op. converter: emits the op's nodes; through: a Python function without a converter,
+    traced through (what it calls is converted); neither: refused when it gives a tensor from a traced one."""
+    def wrapper(*args, **kwargs):
+        g = _graph()
+        if g is None or g.depth or not _involves(g, (args, kwargs)):
+            if g is None or g.depth:
+                return orig(*args, **kwargs)
+            g.depth += 1  # constants only: what it computes is a constant of the graph
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                g.depth -= 1
+        name = qualname.split(".")[-1]
+        if name in _ops.DATA_DEPENDENT:
+            raise unsupported(f"{qualname} on a traced tensor depends on its values and cannot be exported"
+                              f"{_where(g)}")
+        if through:
+            g.calls.append(qualname)
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                g.calls.pop()
+        g.depth += 1  # what the op and its converter call inside is not traced
+        try:
+            out = orig(*args, **kwargs)
+            if converter is None:
+                if _has_tensor(out):
+                    raise unsupported(f"{qualname} is not supported by the ONNX exporter{_where(g)}")
+                return out
+            if name == "size":
+                return converter(g, out, *args, **kwargs)
+            g.bind(out, converter(g, out, *args, **kwargs))
+            return out
+        except NotImplementedError as e:
+            raise unsupported(f"{qualname}: {str(e).replace('[onnx.export] ', '')}{_where(g)}") from None
+        except TypeError as e:
+            raise unsupported(f"{qualname} with these arguments is not supported by the ONNX exporter ({e})"
+                              f"{_where(g)}") from None
+        finally:
+            g.depth -= 1
+    wrapper.__name__, wrapper.__doc__ = getattr(orig, "__name__", qualname), getattr(orig, "__doc__", None)
+    return wrapper
+
+
+def _wrap_property(name, prop):
+    def fget(self):
+        g = _graph()
+        if g is None or g.depth or not g.traced(self):
+            return prop.fget(self)
+        g.depth += 1
+        try:
+            if name == "shape":
+                return tuple.__new__(fastnn.Size, g.sym_sizes(self))
+            out = prop.fget(self)
+            if name in _ops.PROPERTIES:
+                g.bind(out, _ops.PROPERTIES[name](g, out, self))
+            elif _has_tensor(out):
+                raise unsupported(f"Tensor.{name} is not supported by the ONNX exporter{_where(g)}")
+            return out
+        finally:
+            g.depth -= 1
+    return property(fget, prop.fset, prop.fdel, prop.__doc__)
+
+
+def _patches(module_names):
+    """(owner, attribute, replacement) for every wrapped function, method and property."""
+    out, wrapped = [], {}
+    for mod, prefix, table in ((F, "fastnn.nn.functional", _ops.FUNCTIONAL), (fastnn, "fastnn", _ops.TENSOR),
+                               (_C, "fastnn._C", _ops.TENSOR)):
+        for name, v in list(vars(mod).items()):
+            if name.startswith("__") or not isinstance(v, (types.FunctionType, types.BuiltinFunctionType)):
+                continue
+            python = isinstance(v, types.FunctionType)
+            conv = table.get(name)
+            out.append((mod, name, _wrap(f"{prefix}.{name}", v, conv, python and conv is None)))
+            wrapped.setdefault(id(v), out[-1][2])
+    for cls in _layer_classes():  # layers keeping a functional as a class attribute (Conv2d._conv = F.conv2d)
+        for name, v in list(vars(cls).items()):
+            fn = v.__func__ if isinstance(v, staticmethod) else v
+            if id(fn) in wrapped:
+                new = wrapped[id(fn)]
+                out.append((cls, name, staticmethod(new) if isinstance(v, staticmethod) else new))
+    for name, v in list(vars(Tensor).items()):
+        if name in _SKIP:
+            continue
+        if isinstance(v, property):
+            if v.fget is not None:
+                out.append((Tensor, name, _wrap_property(name, v)))
+        elif callable(v) and not isinstance(v, (type, staticmethod, classmethod)):
+            conv = _ops.TENSOR.get(name)
+            out.append((Tensor, name, _wrap(f"Tensor.{name}", v, conv, isinstance(v, types.FunctionType)
+                                            and conv is None)))
+    orig_call = Module.__call__
+
+    def call(self, *args, **kwargs):
+        g = _graph()
+        name = None if g is None or g.depth else module_names.get(id(self), type(self).__name__)
+        if not name:
+            return orig_call(self, *args, **kwargs)
+        g.scope.append(name)
+        try:
+            return orig_call(self, *args, **kwargs)
+        finally:
+            g.scope.pop()
+    out.append((Module, "__call__", call))
+    return out
+
+
+def _layer_classes():
+    import sys
+
+    seen = []
+    for modname, mod in list(sys.modules.items()):
+        if modname.startswith("fastnn.nn.modules.") and mod is not None:
+            seen += [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, Module)
+                     and c.__module__ == modname]
+    return seen
+
+
+@contextlib.contextmanager
+def tracing(g, module_names):
+    global _active
+    with _LOCK:
+        patches = _patches(module_names)
+        saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
+        try:
+            for owner, name, new in patches:
+                setattr(owner, name, new)
+            _active = (threading.get_ident(), g)
+            yield
+        finally:
+            _active = None
+            for owner, name, orig in saved:
+                setattr(owner, name, orig)
