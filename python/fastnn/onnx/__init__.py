@@ -104,7 +104,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     finally:
         model.train(was_training)
     if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     onnx.save_model(proto, os.fspath(f) if isinstance(f, (str, os.PathLike)) else f)
 
 
@@ -204,7 +204,7 @@ def _build(model, args, input_names, output_names, opset, dynamic_axes, export_p
     try:
         for p in trainable:
             p.requires_grad_(False)
-        with fastnn.enable_grad(), tracing(g, module_names):
+        with fastnn.enable_grad(), tracing(g, module_names, {type(m).__module__ for m in model.modules()}):
             out = model(*traced_args)
     finally:
         for p in trainable:
@@ -247,10 +247,15 @@ def _build(model, args, input_names, output_names, opset, dynamic_axes, export_p
         dims = [axes.get(d, n) for d, n in enumerate(t.shape)]
         shape = inferred[name].type.tensor_type.shape if name in inferred else None
         if shape is not None and len(shape.dim) == t.dim():  # symbolic where inference found them symbolic
-            dims = [axes.get(d) or (dim.dim_param or None if not dim.HasField("dim_value") else dims[d])
+            dims = [axes.get(d) or (dims[d] if dim.HasField("dim_value") else _symbol(dim.dim_param))
                     for d, dim in enumerate(shape.dim)]
         proto.graph.output.append(_value_info(name, t.dtype, dims))
     onnx.checker.check_model(proto, full_check=True)
     return proto
 
 
+
+
+def _symbol(name):
+    """A dimension name found by shape inference (from dynamic_axes), or None for the ones it made up."""
+    return None if not name or name.startswith("unk__") else name

@@ -55,7 +55,7 @@ class Graph:
 
     # ---- names ----
     def fresh(self, op):
-        prefix = "/" + "/".join(self.scope) + "/" if self.scope else "/"
+        prefix = f"/{self.scope[-1]}/" if self.scope else "/"
         k = self._counts.get(prefix + op, 0)
         self._counts[prefix + op] = k + 1
         return f"{prefix}{op}" + (f"_{k}" if k else "")

@@ -58,6 +58,26 @@ def _binary(op, reverse=False):
     return convert
 
 
+def _compare(op, negate=False):
+    def convert(g, out, input, other):
+        import fastnn
+
+        dtype = fastnn.result_type(input, other)
+        a = g.cast(g.value(input), input.dtype, dtype)
+        b = g.cast(g.value(other), other.dtype, dtype) if isinstance(other, Tensor) else \
+            g.value(other, np_dtype(dtype))
+        y = g.node(op, [a, b])
+        return g.node("Not", [y]) if negate else y
+    return convert
+
+
+def where(g, out, condition, input, other):
+    dt = np_dtype(out.dtype)
+    x, y = [g.cast(g.value(v), v.dtype, out.dtype) if isinstance(v, Tensor) else g.value(v, dt)
+            for v in (input, other)]
+    return g.node("Where", [g.value(condition), x, y])
+
+
 def _inplace(convert):
     def inplace(g, out, input, *args, **kwargs):
         if id(input) in g.aliased:
@@ -500,6 +520,12 @@ TENSOR = {
     "__truediv__": _binary("Div"), "__rtruediv__": _binary("Div", True),
     "__iadd__": _inplace(_binary("Add")), "__isub__": _inplace(_binary("Sub")),
     "__imul__": _inplace(_binary("Mul")), "__itruediv__": _inplace(_binary("Div")),
+    **{name: _compare(op, neg) for names, op, neg in (
+        (("__gt__", "gt", "greater"), "Greater", False), (("__lt__", "lt", "less"), "Less", False),
+        (("__ge__", "ge", "greater_equal"), "GreaterOrEqual", False),
+        (("__le__", "le", "less_equal"), "LessOrEqual", False), (("__eq__", "eq"), "Equal", False),
+        (("__ne__", "ne", "not_equal"), "Equal", True)) for name in names},
+    "where": where,
     "__neg__": _unary("Neg"), "neg": _unary("Neg"), "negative": _unary("Neg"),
     "pow": pow_, "__pow__": pow_, "matmul": matmul, "__matmul__": matmul, "mm": matmul, "bmm": matmul,
     "clamp": clamp, "clip": clamp,

@@ -48,7 +48,7 @@ def _has_tensor(obj):
 
 def _where(g):
     calls = f" (called by {' -> '.join(g.calls)})" if g.calls else ""
-    return calls + (f" in module '{'.'.join(g.scope)}'" if g.scope else "")
+    return calls + (f" in module '{g.scope[-1]}'" if g.scope else "")
 
 
 def _wrap(qualname, orig, converter, through):
@@ -81,17 +81,19 @@ def _wrap(qualname, orig, converter, through):
                 if _has_tensor(out):
                     raise unsupported(f"{qualname} is not supported by the ONNX exporter{_where(g)}")
                 return out
-            if name == "size":
-                return converter(g, out, *args, **kwargs)
-            g.bind(out, converter(g, out, *args, **kwargs))
-            return out
-        except NotImplementedError as e:
-            raise unsupported(f"{qualname}: {str(e).replace('[onnx.export] ', '')}{_where(g)}") from None
-        except TypeError as e:
-            raise unsupported(f"{qualname} with these arguments is not supported by the ONNX exporter ({e})"
-                              f"{_where(g)}") from None
+            try:
+                result = converter(g, out, *args, **kwargs)
+            except NotImplementedError as e:
+                raise unsupported(f"{qualname}: {str(e).replace('[onnx.export] ', '')}{_where(g)}") from None
+            except TypeError as e:
+                raise unsupported(f"{qualname} with these arguments is not supported by the ONNX exporter ({e})"
+                                  f"{_where(g)}") from None
         finally:
             g.depth -= 1
+        if name == "size":
+            return result
+        g.bind(out, result)
+        return out
     wrapper.__name__, wrapper.__doc__ = getattr(orig, "__name__", qualname), getattr(orig, "__doc__", None)
     return wrapper
 
@@ -116,7 +118,7 @@ def _wrap_property(name, prop):
     return property(fget, prop.fset, prop.fdel, prop.__doc__)
 
 
-def _patches(module_names):
+def _patches(module_names, user_modules):
     """(owner, attribute, replacement) for every wrapped function, method and property."""
     out, wrapped = [], {}
     for mod, prefix, table in ((F, "fastnn.nn.functional", _ops.FUNCTIONAL), (fastnn, "fastnn", _ops.TENSOR),
@@ -128,12 +130,14 @@ def _patches(module_names):
             conv = table.get(name)
             out.append((mod, name, _wrap(f"{prefix}.{name}", v, conv, python and conv is None)))
             wrapped.setdefault(id(v), out[-1][2])
-    for cls in _layer_classes():  # layers keeping a functional as a class attribute (Conv2d._conv = F.conv2d)
-        for name, v in list(vars(cls).items()):
-            fn = v.__func__ if isinstance(v, staticmethod) else v
-            if id(fn) in wrapped:
-                new = wrapped[id(fn)]
-                out.append((cls, name, staticmethod(new) if isinstance(v, staticmethod) else new))
+    for mod in _modules(user_modules):  # names bound by `from fastnn.nn.functional import relu`, and class
+        for owner in [mod] + [c for c in vars(mod).values()  # attributes such as Conv2d._conv = F.conv2d
+                              if isinstance(c, type) and c.__module__ == mod.__name__]:
+            for name, v in list(vars(owner).items()):
+                fn = v.__func__ if isinstance(v, staticmethod) else v
+                if not name.startswith("__") and id(fn) in wrapped:
+                    new = wrapped[id(fn)]
+                    out.append((owner, name, staticmethod(new) if isinstance(v, staticmethod) else new))
     for name, v in list(vars(Tensor).items()):
         if name in _SKIP:
             continue
@@ -142,8 +146,8 @@ def _patches(module_names):
                 out.append((Tensor, name, _wrap_property(name, v)))
         elif callable(v) and not isinstance(v, (type, staticmethod, classmethod)):
             conv = _ops.TENSOR.get(name)
-            out.append((Tensor, name, _wrap(f"Tensor.{name}", v, conv, isinstance(v, types.FunctionType)
-                                            and conv is None)))
+            python = isinstance(v, types.FunctionType)
+            out.append((Tensor, name, _wrap(f"Tensor.{name}", v, conv, python and conv is None)))
     orig_call = Module.__call__
 
     def call(self, *args, **kwargs):
@@ -160,22 +164,22 @@ def _patches(module_names):
     return out
 
 
-def _layer_classes():
+def _modules(user_modules):
+    """fastnn's Python modules (but the wrapped ones and the exporter's), and the modules defining the model's
+    classes."""
     import sys
 
-    seen = []
-    for modname, mod in list(sys.modules.items()):
-        if modname.startswith("fastnn.nn.modules.") and mod is not None:
-            seen += [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, Module)
-                     and c.__module__ == modname]
-    return seen
+    skip = {"fastnn", "fastnn._C", "fastnn.nn.functional"}
+    mods = [m for n, m in list(sys.modules.items()) if n.startswith("fastnn.") and m is not None and n not in skip
+            and not n.startswith("fastnn.onnx")]
+    return mods + [sys.modules[n] for n in sorted(user_modules) if n in sys.modules and not n.startswith("fastnn")]
 
 
 @contextlib.contextmanager
-def tracing(g, module_names):
+def tracing(g, module_names, user_modules):
     global _active
     with _LOCK:
-        patches = _patches(module_names)
+        patches = _patches(module_names, user_modules)
         saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
         try:
             for owner, name, new in patches:
