@@ -108,6 +108,7 @@ def parse_args(argv=None):
     p.add_argument("--resume", default=None, help="a checkpoint written by an earlier run")
     p.add_argument("--plot", default="training_curves.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in logs)")
+    p.add_argument("--export-onnx", metavar="PATH", default=None, help="write the trained model as ONNX (needs onnx)")
     return p.parse_args(argv)
 
 
@@ -175,6 +176,10 @@ def main(argv=None):
     print(f"done: test accuracy {final:.2%} | {len(history['loss'])} epochs | wall time {wall:.1f} s | "
           f"{rate:.0f} samples/s | checkpoint {os.path.join(args.checkpoint_dir, 'last.safetensors')} | "
           f"plot {args.plot}")
+    if args.export_onnx:
+        from fastnn.onnx import export_trained
+
+        export_trained(net, train_set[0][0], args.export_onnx)
     return net, history
 
 

@@ -287,3 +287,27 @@ def test_bad_arguments():
             call()
     model.eval()
     fastnn.onnx.export(model, x, buf, training=fastnn.onnx.TrainingMode.PRESERVE)  # eval model: nothing to refuse
+
+
+def test_train_job_exports_the_trained_model(tmp_path, capsys):
+    pytest.importorskip("sklearn", reason="the Digits dataset ships with scikit-learn")
+    pytest.importorskip("tqdm")
+    pytest.importorskip("matplotlib")
+    from fastnn import train
+
+    path = tmp_path / "lenet.onnx"
+    net, _ = train.main(["--no-progress", "--epochs", "1", "--checkpoint-dir", str(tmp_path / "ck"),
+                         "--plot", str(tmp_path / "p.png"), "--export-onnx", str(path)])
+    assert f"exported ONNX model {path}" in capsys.readouterr().out
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    assert [i.name for i in proto.graph.input] == ["input"] and [o.name for o in proto.graph.output] == ["logits"]
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    test_set = fastnn.datasets.Digits(train=False, seed=0)
+    images = fastnn.stack([test_set[i][0] for i in range(37)])
+    net.eval()
+    with fastnn.no_grad():
+        want = net(images).numpy()
+    np.testing.assert_allclose(sess.run(None, {"input": images.numpy()})[0], want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match=r"^\[onnx\.export_trained\] example must be a Tensor"):
+        fastnn.onnx.export_trained(net, [1.0], str(path))

@@ -108,6 +108,17 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     onnx.save_model(proto, os.fspath(f) if isinstance(f, (str, os.PathLike)) else f)
 
 
+def export_trained(model, example, path):
+    """fastnn-train --export-onnx: `model` (a classifier of images like `example`, one sample) to `path` with a
+    dynamic batch axis, input "input", output "logits"."""
+    if not isinstance(example, Tensor):
+        raise TypeError(f"[onnx.export_trained] example must be a Tensor (one input sample), got "
+                        f"{type(example).__name__}")
+    export(model, (example.unsqueeze(0),), path, input_names=["input"], output_names=["logits"],
+           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    print(f"exported ONNX model {path}")
+
+
 def _names(names, what, count, defaults):
     if names is None:
         return list(defaults)
