@@ -311,3 +311,41 @@ def test_train_job_exports_the_trained_model(tmp_path, capsys):
     np.testing.assert_allclose(sess.run(None, {"input": images.numpy()})[0], want, rtol=1e-5, atol=1e-5)
     with pytest.raises(TypeError, match=r"^\[onnx\.export_trained\] example must be a Tensor"):
         fastnn.onnx.export_trained(net, [1.0], str(path))
+
+
+class Fn(nn.Module):
+    def __init__(self, fn, *layers):
+        super().__init__()
+        self.fn, self.layers = fn, nn.ModuleList(layers)
+
+    def forward(self, x):
+        return self.fn(x, *self.layers)
+
+
+CASES = {  # name: (model, input shape without the batch axis)
+    "activations": (Fn(lambda x: F.softmin(x, 1) + F.logsigmoid(x) + F.selu(x) + F.celu(x, 0.7) + F.hardswish(x)
+                       + F.hardsigmoid(x) + F.mish(x) + F.softsign(x) + F.elu(x, 0.5) + F.silu(x) + F.relu6(x * 4)
+                       + F.softplus(x) + F.leaky_relu(x) + F.hardtanh(x, -0.5, 0.25) + nn.Tanhshrink()(x)), (7,)),
+    "layers": (Fn(lambda x, a, b, c, d: d(c(b(a(x)))), nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1,
+                                                                          output_padding=1),
+                  nn.Conv2d(3, 4, 3, padding=2, dilation=2, padding_mode="replicate", groups=1),
+                  nn.AdaptiveMaxPool2d((3, 2)), nn.Unflatten(1, (2, 2))), (2, 6, 4)),
+    "pool1d": (Fn(lambda x, a, b: b(a(x)) + F.adaptive_max_pool1d(x, 1).mean() + F.avg_pool1d(x, 3, 1, 1,
+                                                                                            count_include_pad=False)[..., :3],
+                  nn.AvgPool1d(2), nn.AdaptiveAvgPool1d(3)), (3, 6)),
+    "tensor_ops": (Fn(lambda x: ((x.T.T @ x.transpose(1, 2)).bmm(x) / 3).pow(2).clamp(max=2.0).exp().log().sqrt()
+                      + x.abs().reciprocal().clamp(0, 5) - (1 - x) * (2 / (x.abs() + 1)) + x.sum((1, 2), True)
+                      + fastnn.stack([x, -x], 1).sum(1) + x.argmax(-1, keepdim=True).float()
+                      + x[:, None, ..., 1:3].squeeze(1).mean(-1, keepdim=True)), (3, 3)),
+    "in_place": (Fn(lambda x: (x.clone().add_(1).mul_(2) + 0).relu_().sub_(x).div_(3)), (4,)),
+    "unflatten_size_arithmetic": (Fn(lambda x: (lambda y: y.flatten(0, 1).reshape(x.size(0), -1)
+                                                + y.flatten(1, 2).view_as(x))(
+        x.reshape(x.shape[0] * 2, x.size(1) // 2).unflatten(0, (-1, 2)))), (8,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_more_conversions_match_onnxruntime(name):
+    fastnn.manual_seed(9)
+    model, shape = CASES[name]
+    check_against_fastnn(model, lambda n: fastnn.randn(n, *shape), sizes=(2, 5))

@@ -31,7 +31,12 @@ def _unary(op):
 
 
 def _identity(g, out, input, *args, **kwargs):
-    g.aliased.update((id(input), id(out)))
+    if out is not input:
+        g.aliased.update((id(input), id(out)))
+    return g.value(input)
+
+
+def _copy(g, out, input, *args, **kwargs):
     return g.value(input)
 
 
@@ -277,7 +282,7 @@ def _cast_to(dtype):
 
 def to(g, out, input, *args, **kwargs):
     if input.dtype == out.dtype:
-        return _identity(g, out, input)
+        return _copy(g, out, input)
     return g.cast(g.value(input), input.dtype, out.dtype)
 
 
@@ -501,8 +506,7 @@ FUNCTIONAL = {
     "max_pool1d": _max_pool(1), "max_pool2d": _max_pool(2), "avg_pool1d": _avg_pool(1), "avg_pool2d": _avg_pool(2),
     "adaptive_avg_pool1d": _adaptive(1, "AveragePool"), "adaptive_avg_pool2d": _adaptive(2, "AveragePool"),
     "adaptive_max_pool1d": _adaptive(1, "MaxPool"), "adaptive_max_pool2d": _adaptive(2, "MaxPool"),
-    "dropout": _dropout("dropout"), "dropout1d": _dropout("dropout1d"), "dropout2d": _dropout("dropout2d"),
-    "alpha_dropout": _dropout("alpha_dropout"), "feature_alpha_dropout": _dropout("feature_alpha_dropout"),
+    "dropout": _dropout("dropout"), "dropout2d": _dropout("dropout2d"),
     "batch_norm": batch_norm, "layer_norm": layer_norm, "embedding": embedding, "pad": pad,
     "leaky_relu": leaky_relu, "elu": elu, "celu": celu, "selu": selu, "hardtanh": hardtanh, "relu6": relu6,
     "hardsigmoid": hardsigmoid, "hardswish": hardswish, "silu": silu, "mish": mish, "softplus": softplus,
@@ -538,7 +542,7 @@ TENSOR = {
     "unflatten": unflatten, "permute": permute, "transpose": transpose, "swapaxes": transpose, "t": t,
     "squeeze": squeeze, "unsqueeze": unsqueeze, "cat": cat, "concat": cat, "concatenate": cat, "stack": stack,
     "__getitem__": getitem, "size": size,
-    "contiguous": _identity, "clone": _identity, "detach": _identity,
+    "contiguous": _copy, "clone": _copy, "detach": _identity,
     "to": to, "float": to, "double": to, "long": to, "int": to, "type_as": to,
 }
 
