@@ -222,7 +222,7 @@ def test_exporting_leaves_fastnn_unpatched():
 
 
 # ---- errors ----
-def test_unsupported_ops_are_named():
+def test_unsupported_ops_are_named():  # (the batch axis is dynamic)
     class Net(nn.Module):
         def __init__(self, fn):
             super().__init__()
@@ -240,10 +240,12 @@ def test_unsupported_ops_are_named():
              (lambda y: y.relu_().view(8).relu_(), r"in-place op on a tensor that shares memory"),
              (lambda y: F.dropout(y, 0.5), r"F\.dropout with training=True is random"),
              (lambda y: F.max_pool1d(y.unsqueeze(1), 2, return_indices=True)[0], r"return_indices=True"),
-             (lambda y: y[y > 0], r"indexing a traced tensor with tensors")]
+             (lambda y: y[y > 0], r"indexing a traced tensor with tensors"),
+             (lambda y: y + fastnn.arange(y.size(0)).float().unsqueeze(1),
+              r"fastnn\.arange with a size read from a dynamic axis \(x\.size\(d\), x\.shape\[d\]\) is not supported")]
     for fn, match in cases:
         with pytest.raises(NotImplementedError, match=r"^\[onnx\.export\] .*" + match):
-            export(Net(fn), x)
+            export(Net(fn), x, dynamic_axes={"x": [0]})
 
 
 def test_batch_norm_without_running_stats_is_refused():
@@ -322,6 +324,7 @@ class Fn(nn.Module):
         return self.fn(x, *self.layers)
 
 
+MASKS = (fastnn.linspace(-1, 1, 16).reshape(4, 4), fastnn.eye(4) + fastnn.linspace(-1, 1, 16).reshape(4, 4) > 0.5)
 CASES = {  # name: (model, input shape without the batch axis)
     "activations": (Fn(lambda x: F.softmin(x, 1) + F.logsigmoid(x) + F.selu(x) + F.celu(x, 0.7) + F.hardswish(x)
                        + F.hardsigmoid(x) + F.mish(x) + F.softsign(x) + F.elu(x, 0.5) + F.silu(x) + F.relu6(x * 4)
@@ -341,6 +344,12 @@ CASES = {  # name: (model, input shape without the batch axis)
     "unflatten_size_arithmetic": (Fn(lambda x: (lambda y: y.flatten(0, 1).reshape(x.size(0), -1)
                                                 + y.flatten(1, 2).view_as(x))(
         x.reshape(x.shape[0] * 2, x.size(1) // 2).unflatten(0, (-1, 2)))), (8,)),
+    "sizes_in_factories": (Fn(lambda x: x + fastnn.zeros(x.size(0), 8) + fastnn.ones(x.shape[0], 1) * 2
+                              + fastnn.arange(x.size(1)).float() + fastnn.ones(1, 8).expand(x.size(0), -1)), (8,)),
+    "attention": (Fn(lambda x: F.scaled_dot_product_attention(x, x * 2, x, is_causal=True)
+                     + F.scaled_dot_product_attention(x, x, x, attn_mask=MASKS[0])
+                     + F.scaled_dot_product_attention(x, x, -x, attn_mask=MASKS[1], scale=0.3)),
+                  (2, 4, 8)),
 }
 
 
@@ -349,3 +358,61 @@ def test_more_conversions_match_onnxruntime(name):
     fastnn.manual_seed(9)
     model, shape = CASES[name]
     check_against_fastnn(model, lambda n: fastnn.randn(n, *shape), sizes=(2, 5))
+
+
+class SeqClassifier(nn.Module):
+    """Embedding -> LSTM (batch_first, given initial states) -> the last step -> Linear; a GRU and an RNN beside."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(30, 8)
+        self.lstm = nn.LSTM(8, 6, num_layers=2, batch_first=True, bidirectional=True)
+        self.gru = nn.GRU(12, 5, bidirectional=True)
+        self.rnn = nn.RNN(10, 4, nonlinearity="relu", bias=False)
+        self.fc = nn.Linear(4 + 12, 3)
+
+    def forward(self, idx):
+        x = self.emb(idx)
+        h0 = fastnn.ones(4, 1, 6).expand(4, x.size(0), 6) * 0.1
+        out, (h, c) = self.lstm(x, (h0, h0 * 2))
+        g, hg = self.gru(out.transpose(0, 1), h[-2:, :, 1:])
+        r, _ = self.rnn(g)
+        return self.fc(fastnn.cat([r[-1], out[:, -1]], 1)) + c.sum() * 0 + hg.mean(0).sum(1, keepdim=True)
+
+
+def test_recurrent_layers_match_onnxruntime():
+    fastnn.manual_seed(10)
+    model = SeqClassifier()
+    proto, sess = export(model, fastnn.randint(0, 30, (2, 7)), dynamic_axes={"idx": {0: "batch", 1: "time"}})
+    assert {"LSTM", "GRU", "RNN"} <= {n.op_type for n in proto.graph.node}
+    for shape in ((2, 7), (5, 3)):
+        idx = fastnn.randint(0, 30, shape)
+        np.testing.assert_allclose(sess.run(None, {"idx": idx.numpy()})[0], model(idx).detach().numpy(),
+                                   rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
+def test_unbatched_recurrent_input(cls):
+    fastnn.manual_seed(11)
+    model = cls(3, 4, num_layers=2).eval()
+    proto, sess = export(model, fastnn.randn(5, 3), dynamic_axes={"input": [0]})
+    x = fastnn.randn(8, 3)
+    got, want = sess.run(None, {"input": x.numpy()}), model(x)
+    want = [want[0], *(want[1] if cls is nn.LSTM else (want[1],))]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_attention_and_transformer_layers_trace_through():
+    fastnn.manual_seed(12)
+    model = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+    check_against_fastnn(model, lambda n: fastnn.randn(n, 5, 8), sizes=(2, 3))
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    check_against_fastnn(Fn(lambda x, m: m(x, x * 2, x)[0], mha), lambda n: fastnn.randn(n, 4, 8), sizes=(1, 3))
+
+
+def test_recurrent_refusals():
+    with pytest.raises(NotImplementedError, match=r"^\[onnx\.export\] LSTM with proj_size is not supported"):
+        export(nn.LSTM(3, 4, proj_size=2), fastnn.randn(2, 1, 3))
+    with pytest.raises(NotImplementedError, match=r"^\[onnx\.export\] .*group_norm"):
+        export(nn.GroupNorm(2, 4), fastnn.randn(2, 4, 3))

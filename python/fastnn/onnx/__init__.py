@@ -207,6 +207,7 @@ def _build(model, args, input_names, output_names, opset, dynamic_axes, export_p
             g.bind(x, name)
             axes = _axes_for(name, x.dim(), dynamic_axes)
             graph_inputs.append(_value_info(name, x.dtype, [axes.get(d, n) for d, n in enumerate(x.shape)]))
+            g.input_infos.append(graph_inputs[-1])
             traced_args.append(x)
         else:
             traced_args.append(a)

@@ -13,9 +13,9 @@ class SymInt(int):
     """A size read from a traced tensor (x.size(0), x.shape[1]): an int for the Python code, and a graph value
     (a 1-element int64 tensor) for the shapes the exporter emits, so a dynamic axis stays dynamic."""
 
-    def __new__(cls, value, emit):
+    def __new__(cls, value, emit, sources):
         obj = int.__new__(cls, value)
-        obj._emit, obj._name = emit, None
+        obj._emit, obj._name, obj.sources = emit, None, sources  # sources: {(value name, axis)} it depends on
         return obj
 
     def value(self, g):
@@ -27,7 +27,8 @@ class SymInt(int):
         if not isinstance(other, int) or isinstance(other, bool):
             return py(int(self), other) if not reverse else py(other, int(self))
         a, b = (other, self) if reverse else (self, other)
-        return SymInt(py(int(a), int(b)), lambda g: g.node(op, [g.dim_value(a), g.dim_value(b)]))
+        sources = self.sources | getattr(other, "sources", frozenset())
+        return SymInt(py(int(a), int(b)), lambda g: g.node(op, [g.dim_value(a), g.dim_value(b)]), sources)
 
     def __add__(self, o): return self._op(o, "Add", lambda a, b: a + b)  # noqa: E704
     def __radd__(self, o): return self._op(o, "Add", lambda a, b: a + b, True)  # noqa: E704
@@ -52,10 +53,11 @@ class Graph:
         self.scope, self.calls = [], []  # module path; public calls being traced through (for messages)
         self.depth = 0  # > 0 while an op the exporter converts runs: what it calls inside is not traced
         self._counts = {}
+        self.input_infos, self._static_dims = [], {}  # the graph's inputs (ValueInfoProto), for shape inference
 
     # ---- names ----
     def fresh(self, op):
-        prefix = f"/{self.scope[-1]}/" if self.scope else "/"
+        prefix = f"/{self.scope[-1]}/" if self.scope and self.scope[-1] else "/"
         k = self._counts.get(prefix + op, 0)
         self._counts[prefix + op] = k + 1
         return f"{prefix}{op}" + (f"_{k}" if k else "")
@@ -139,7 +141,30 @@ class Graph:
 
     def sym_sizes(self, x):
         name = self.value(x)
-        return [SymInt(n, (lambda d: lambda g: g.shape_slice(name, d, d + 1))(d)) for d, n in enumerate(x.shape)]
+        return [SymInt(n, (lambda d: lambda g: g.shape_slice(name, d, d + 1))(d), frozenset({(name, d)}))
+                for d, n in enumerate(x.shape)]
+
+    def dynamic(self, sym):
+        """Whether a SymInt can change with the dynamic axes (ONNX shape inference over the graph so far)."""
+        return any(not self._static(name, d) for name, d in sym.sources)
+
+    def _static(self, name, d):
+        if (name, d) not in self._static_dims:
+            from onnx import TensorProto, helper, numpy_helper, shape_inference
+
+            small = {k: a for k, a in self.initializers.items() if a.dtype == np.int64 and a.size <= 64}
+            typed = [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+                     for k, a in self.initializers.items() if k not in small]
+            nodes = [helper.make_node(op, i, o, name=n, **a) for op, i, o, n, a in self.nodes]
+            graph = helper.make_graph(nodes, "g", self.input_infos + typed,
+                                      [helper.make_tensor_value_info(name, TensorProto.UNDEFINED, None)],
+                                      [numpy_helper.from_array(a, k) for k, a in small.items()])
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+            inferred = shape_inference.infer_shapes(model).graph
+            infos = {v.name: v for v in list(inferred.output) + list(inferred.value_info) + list(inferred.input)}
+            dims = infos[name].type.tensor_type.shape.dim if name in infos else []
+            self._static_dims[(name, d)] = d < len(dims) and dims[d].HasField("dim_value")
+        return self._static_dims[(name, d)]
 
 
 _NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64, "int32": np.int32,

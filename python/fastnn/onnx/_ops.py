@@ -120,11 +120,14 @@ def _reduce(op):
             x = g.cast(x, input.dtype, dtype)
         if dim is None:
             return g.node(op, [x], keepdims=0)
-        dims = [_axis(d, input.dim()) for d in _tuple(dim, 1)]
-        if op == "ReduceSum" or g.opset >= 18:
-            return g.node(op, [x, g.ints(dims)], keepdims=int(keepdim))
-        return g.node(op, [x], axes=dims, keepdims=int(keepdim))
+        return _reduce_node(g, op, x, [_axis(d, input.dim()) for d in _tuple(dim, 1)], keepdim)
     return convert
+
+
+def _reduce_node(g, op, x, dims, keepdim):
+    if op == "ReduceSum" or g.opset >= 18:
+        return g.node(op, [x, g.ints(dims)], keepdims=int(keepdim))
+    return g.node(op, [x], axes=dims, keepdims=int(keepdim))
 
 
 def argmax(g, out, input, dim=None, keepdim=False):
@@ -229,6 +232,33 @@ def stack(g, out, tensors, dim=0):
     d = g.ints([_axis(dim, out.dim())])
     return g.node("Concat", [g.node("Unsqueeze", [g.cast(g.value(x), x.dtype, out.dtype), d]) for x in tensors],
                   axis=_axis(dim, out.dim()))
+
+
+def chunk(g, out, input, chunks, dim=0):
+    d = _axis(dim, input.dim())
+    g.aliased.update([id(input)] + [id(o) for o in out])
+    names = g.node("Split", [g.value(input), g.ints([o.shape[d] for o in out])], outputs=len(out), axis=d)
+    return names if len(out) > 1 else [names]
+
+
+def split(g, out, input, split_size_or_sections, dim=0):
+    return chunk(g, out, input, len(out), dim)
+
+
+def expand(g, out, input, *sizes):
+    sizes = [1 if type(s) is int and s == -1 else s for s in _sizes(sizes)]  # -1 keeps the size: broadcast a 1
+    g.aliased.update((id(input), id(out)))
+    return g.node("Expand", [g.value(input), g.shape_value(sizes)])
+
+
+def _filled(fill):
+    def convert(g, out, *size, out_=None, dtype=None, layout=None, device=None, requires_grad=False,
+                pin_memory=False):
+        from onnx import numpy_helper
+
+        return g.node("ConstantOfShape", [g.shape_value(_sizes(size))],
+                      value=numpy_helper.from_array(np.full(1, fill, np_dtype(out.dtype))))
+    return convert
 
 
 def getitem(g, out, input, key):
@@ -495,6 +525,40 @@ def prelu(g, out, input, weight):
     return g.node("PRelu", [g.value(input), w])
 
 
+def scaled_dot_product_attention(g, out, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None, enable_gqa=False):
+    if dropout_p:
+        raise unsupported("scaled_dot_product_attention with dropout_p > 0 is random: pass 0 in eval mode")
+    if enable_gqa and query.shape[-3] != key.shape[-3]:
+        raise unsupported("scaled_dot_product_attention with grouped-query heads is not supported")
+    dt = _dt(out)
+    rank = key.dim()
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    kt = g.node("Transpose", [g.value(key)], perm=perm)
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    s = g.node("Mul", [g.node("MatMul", [g.value(query), kt]), g.scalar(scale, dt)])
+    if is_causal or attn_mask is not None:
+        minus_inf = g.scalar(-np.inf, dt)
+    if is_causal:  # tril of ones (L, S), built from the runtime sizes
+        if g.opset < 14:
+            raise unsupported("scaled_dot_product_attention with is_causal=True needs opset_version >= 14 (Trilu)")
+        size = g.node("Concat", [g.shape_slice(g.value(query), query.dim() - 2, query.dim() - 1),
+                                 g.shape_slice(g.value(key), rank - 2, rank - 1)], axis=0)
+        from onnx import numpy_helper
+
+        ones = g.node("ConstantOfShape", [size], value=numpy_helper.from_array(np.ones(1, np.bool_)))
+        s = g.node("Where", [g.node("Trilu", [ones], upper=0), s, minus_inf])
+    if attn_mask is not None:
+        mask = g.value(attn_mask)
+        s = g.node("Where", [mask, s, minus_inf]) if str(attn_mask.dtype).endswith("bool") else \
+            g.node("Add", [s, g.cast(mask, attn_mask.dtype, out.dtype)])
+    p = g.node("Softmax", [s], axis=-1)
+    if is_causal or attn_mask is not None:  # a row masked entirely gives zeros, as torch's (not NaN)
+        rowmax = _reduce_node(g, "ReduceMax", s, [-1], True)
+        p = g.node("Where", [g.node("Equal", [rowmax, minus_inf]), g.scalar(0.0, dt), p])
+    return g.node("MatMul", [p, g.value(value)])
+
+
 def relu(g, out, input, inplace=False):
     return g.node("Relu", [g.value(input)])
 
@@ -511,6 +575,7 @@ FUNCTIONAL = {
     "leaky_relu": leaky_relu, "elu": elu, "celu": celu, "selu": selu, "hardtanh": hardtanh, "relu6": relu6,
     "hardsigmoid": hardsigmoid, "hardswish": hardswish, "silu": silu, "mish": mish, "softplus": softplus,
     "logsigmoid": logsigmoid, "gelu": gelu, "prelu": prelu, "softsign": _unary("Softsign"),
+    "scaled_dot_product_attention": scaled_dot_product_attention,
 }
 
 _ARITH = {"add": "Add", "sub": "Sub", "subtract": "Sub", "mul": "Mul", "multiply": "Mul", "div": "Div",
@@ -541,7 +606,8 @@ TENSOR = {
     "view": view, "reshape": view, "view_as": view_as, "reshape_as": view_as, "flatten": flatten,
     "unflatten": unflatten, "permute": permute, "transpose": transpose, "swapaxes": transpose, "t": t,
     "squeeze": squeeze, "unsqueeze": unsqueeze, "cat": cat, "concat": cat, "concatenate": cat, "stack": stack,
-    "__getitem__": getitem, "size": size,
+    "__getitem__": getitem, "size": size, "chunk": chunk, "split": split, "expand": expand,
+    "zeros": _filled(0), "ones": _filled(1),
     "contiguous": _copy, "clone": _copy, "detach": _identity,
     "to": to, "float": to, "double": to, "long": to, "int": to, "type_as": to,
 }
@@ -553,3 +619,60 @@ PROPERTIES = {"T": lambda g, out, input: permute(g, out, input, *reversed(range(
 # Queries whose answers depend on the values: they cannot be part of a graph
 DATA_DEPENDENT = {"item", "tolist", "numpy", "__array__", "__bool__", "__float__", "__int__", "__index__",
                   "__complex__", "__iter__", "equal", "allclose", "is_nonzero", "__setitem__"}
+
+
+# ---- recurrent layers (converted as whole modules) ----
+_RNN = {"LSTM": ("LSTM", (0, 3, 1, 2)), "GRU": ("GRU", (1, 0, 2)), "RNN_TANH": ("RNN", (0,)),
+        "RNN_RELU": ("RNN", (0,))}  # ONNX's op and its gate order from torch's (LSTM: ifgo -> iofc, GRU: rzn -> zrn)
+
+
+def rnn(g, out, module, input, hx=None):
+    """RNN/LSTM/GRU: one ONNX op per layer (both directions in one), the states sliced per layer."""
+    if not isinstance(input, Tensor):
+        raise unsupported(f"{type(module).__name__} on a PackedSequence is not supported")
+    if getattr(module, "proj_size", 0):
+        raise unsupported("LSTM with proj_size is not supported")
+    op, order = _RNN[module.mode]
+    hidden, dirs = module.hidden_size, 2 if module.bidirectional else 1
+    batched = input.dim() == 3
+    x = g.value(input)
+    if not batched:
+        x = g.node("Unsqueeze", [x, g.ints([1])])
+    elif module.batch_first:
+        x = g.node("Transpose", [x], perm=[1, 0, 2])
+    states = [] if hx is None else list(hx) if module.mode == "LSTM" else [hx]
+    states = [g.value(s) if batched else g.node("Unsqueeze", [g.value(s), g.ints([1])]) for s in states]
+
+    def gates(t):
+        a = t.detach().numpy()
+        return a.reshape(len(order), hidden, *a.shape[1:])[list(order)].reshape(a.shape)
+
+    finals = [[] for _ in range(3 if op == "LSTM" else 2)][1:]
+    for layer in range(module.num_layers):
+        sfx = ["", "_reverse"][:dirs]
+        w = np.stack([gates(getattr(module, f"weight_ih_l{layer}{s}")) for s in sfx])
+        r = np.stack([gates(getattr(module, f"weight_hh_l{layer}{s}")) for s in sfx])
+        inputs = [x, g.const(w, "W"), g.const(r, "R")]
+        inputs.append(g.const(np.stack([np.concatenate([gates(getattr(module, f"bias_ih_l{layer}{s}")),
+                                                        gates(getattr(module, f"bias_hh_l{layer}{s}"))])
+                                        for s in sfx]), "B") if module.bias else "")
+        inputs.append("")  # sequence_lens: every sequence has the full length
+        inputs += [g.node("Slice", [s, g.ints([layer * dirs]), g.ints([(layer + 1) * dirs]), g.ints([0])])
+                   for s in states]
+        attrs = {"hidden_size": hidden, "direction": "bidirectional" if dirs == 2 else "forward"}
+        if op == "GRU":
+            attrs["linear_before_reset"] = 1
+        if op == "RNN":
+            attrs["activations"] = ["Tanh" if module.mode == "RNN_TANH" else "Relu"] * dirs
+        y, *last = g.node(op, inputs, outputs=len(finals) + 1, **attrs)
+        for acc, v in zip(finals, last):
+            acc.append(v)
+        x = g.node("Reshape", [g.node("Transpose", [y], perm=[0, 2, 1, 3]), g.ints([0, 0, -1])])
+    if not batched:
+        x = g.node("Squeeze", [x, g.ints([1])])
+    elif module.batch_first:
+        x = g.node("Transpose", [x], perm=[1, 0, 2])
+    finals = [v[0] if len(v) == 1 else g.node("Concat", v, axis=0) for v in finals]
+    if not batched:
+        finals = [g.node("Squeeze", [v, g.ints([1])]) for v in finals]
+    return [x, finals[0] if op != "LSTM" else finals]

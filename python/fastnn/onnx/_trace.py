@@ -13,8 +13,9 @@ from fastnn import _C
 from fastnn._C import Tensor
 from fastnn.nn import functional as F
 from fastnn.nn.modules.module import Module
+from fastnn.nn.modules.rnn import RNNBase
 from fastnn.onnx import _ops
-from fastnn.onnx._graph import unsupported
+from fastnn.onnx._graph import SymInt, unsupported
 
 _LOCK = threading.Lock()
 _active = None  # (thread id, Graph) while an export traces
@@ -40,6 +41,16 @@ def _involves(g, obj):
     return False
 
 
+def _dynamic_size(g, obj):
+    if isinstance(obj, SymInt):
+        return g.dynamic(obj)
+    if isinstance(obj, (list, tuple)):
+        return any(_dynamic_size(g, o) for o in obj)
+    if isinstance(obj, dict):
+        return any(_dynamic_size(g, o) for o in obj.values())
+    return False
+
+
 def _has_tensor(obj):
     if isinstance(obj, Tensor) or type(obj).__module__ == "numpy":
         return True
@@ -48,7 +59,7 @@ def _has_tensor(obj):
 
 def _where(g):
     calls = f" (called by {' -> '.join(g.calls)})" if g.calls else ""
-    return calls + (f" in module '{g.scope[-1]}'" if g.scope else "")
+    return calls + (f" in module '{g.scope[-1]}'" if g.scope and g.scope[-1] else "")
 
 
 def _wrap(qualname, orig, converter, through):
@@ -56,9 +67,16 @@ def _wrap(qualname, orig, converter, through):
     traced through (what it calls is converted); neither: refused when it gives a tensor from a traced one."""
     def wrapper(*args, **kwargs):
         g = _graph()
-        if g is None or g.depth or not _involves(g, (args, kwargs)):
-            if g is None or g.depth:
-                return orig(*args, **kwargs)
+        if g is None or g.depth:
+            return orig(*args, **kwargs)
+        involved = _involves(g, (args, kwargs))
+        if not involved and _dynamic_size(g, (args, kwargs)):  # x.size(0) given to a factory, expand, ...
+            if converter is None:
+                raise unsupported(f"{qualname} with a size read from a dynamic axis (x.size(d), x.shape[d]) is not "
+                                  f"supported by the ONNX exporter: the graph would keep the example's size"
+                                  f"{_where(g)}")
+            involved = True
+        if not involved:
             g.depth += 1  # constants only: what it computes is a constant of the graph
             try:
                 return orig(*args, **kwargs)
@@ -92,7 +110,7 @@ def _wrap(qualname, orig, converter, through):
             g.depth -= 1
         if name == "size":
             return result
-        g.bind(out, result)
+        _bind_all(g, out, result)
         return out
     wrapper.__name__, wrapper.__doc__ = getattr(orig, "__name__", qualname), getattr(orig, "__doc__", None)
     return wrapper
@@ -152,16 +170,38 @@ def _patches(module_names, user_modules):
 
     def call(self, *args, **kwargs):
         g = _graph()
-        name = None if g is None or g.depth else module_names.get(id(self), type(self).__name__)
-        if not name:
+        if g is None or g.depth:
             return orig_call(self, *args, **kwargs)
-        g.scope.append(name)
+        g.scope.append(module_names.get(id(self), type(self).__name__))
         try:
-            return orig_call(self, *args, **kwargs)
+            if not (isinstance(self, RNNBase) and type(self).forward is RNNBase.forward and _involves(g, args)):
+                return orig_call(self, *args, **kwargs)
+            g.depth += 1  # a recurrent layer is one conversion
+            try:
+                out = orig_call(self, *args, **kwargs)
+                try:
+                    names = _ops.rnn(g, out, self, *args, **kwargs)
+                except TypeError as e:
+                    raise unsupported(f"{type(self).__name__} with these arguments is not supported by the ONNX "
+                                      f"exporter ({e}){_where(g)}") from None
+                except NotImplementedError as e:
+                    raise unsupported(f"{str(e).replace('[onnx.export] ', '')}{_where(g)}") from None
+            finally:
+                g.depth -= 1
+            _bind_all(g, out, names)
+            return out
         finally:
             g.scope.pop()
     out.append((Module, "__call__", call))
     return out
+
+
+def _bind_all(g, out, names):
+    if isinstance(out, Tensor):
+        g.bind(out, names)
+    else:
+        for o, n in zip(out, names):
+            _bind_all(g, o, n)
 
 
 def _modules(user_modules):
