@@ -241,6 +241,8 @@ def test_unsupported_ops_are_named():  # (the batch axis is dynamic)
              (lambda y: F.dropout(y, 0.5), r"F\.dropout with training=True is random"),
              (lambda y: F.max_pool1d(y.unsqueeze(1), 2, return_indices=True)[0], r"return_indices=True"),
              (lambda y: y[y > 0], r"indexing a traced tensor with tensors"),
+             (lambda y: F.relu(y.view(8), inplace=True).view(2, 4) + y, r"functional\.relu: an in-place op on a tensor"),
+             (lambda y: y.__setitem__(0, 1.0), r"assigning into a traced tensor"),
              (lambda y: y + fastnn.arange(y.size(0)).float().unsqueeze(1),
               r"fastnn\.arange with a size read from a dynamic axis \(x\.size\(d\), x\.shape\[d\]\) is not supported")]
     for fn, match in cases:
@@ -346,6 +348,8 @@ CASES = {  # name: (model, input shape without the batch axis)
         x.reshape(x.shape[0] * 2, x.size(1) // 2).unflatten(0, (-1, 2)))), (8,)),
     "sizes_in_factories": (Fn(lambda x: x + fastnn.zeros(x.size(0), 8) + fastnn.ones(x.shape[0], 1) * 2
                               + fastnn.arange(x.size(1)).float() + fastnn.ones(1, 8).expand(x.size(0), -1)), (8,)),
+    "slices_and_likes": (Fn(lambda x: fastnn.cat([x[1:], x[:1]]) + (lambda h: fastnn.cat([h, -h], 1))(x[:x.size(0)][:, :x.size(1) // 2]) + fastnn.zeros_like(x) + x.new_ones(x.size(0), 1)
+                            + fastnn.ones_like(x[:, :1]) + x[x.size(0) - 1:].mean()), (6,)),
     "attention": (Fn(lambda x: F.scaled_dot_product_attention(x, x * 2, x, is_causal=True)
                      + F.scaled_dot_product_attention(x, x, x, attn_mask=MASKS[0])
                      + F.scaled_dot_product_attention(x, x, -x, attn_mask=MASKS[1], scale=0.3)),

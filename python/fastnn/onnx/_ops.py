@@ -50,15 +50,20 @@ def _dropout(name):
 
 
 # ---- elementwise arithmetic ----
+def _operand(g, v, out):
+    """v (a tensor or a number) as an ONNX value of out's dtype."""
+    if isinstance(v, Tensor):
+        return g.cast(g.value(v), v.dtype, out.dtype)
+    return g.value(v, np_dtype(out.dtype))
+
+
 def _binary(op, reverse=False):
     def convert(g, out, input, other, *, alpha=1, rounding_mode=None):
         if rounding_mode is not None:
             raise unsupported(f"{op} with rounding_mode={rounding_mode!r} is not supported")
-        dt = np_dtype(out.dtype)
-        a = g.cast(g.value(input), input.dtype, out.dtype)
-        b = g.cast(g.value(other, dt), other.dtype, out.dtype) if isinstance(other, Tensor) else g.value(other, dt)
+        a, b = _operand(g, input, out), _operand(g, other, out)
         if alpha != 1:
-            b = g.node("Mul", [b, g.scalar(alpha, dt)])
+            b = g.node("Mul", [b, g.scalar(alpha, np_dtype(out.dtype))])
         return g.node(op, [b, a] if reverse else [a, b])
     return convert
 
@@ -77,19 +82,7 @@ def _compare(op, negate=False):
 
 
 def where(g, out, condition, input, other):
-    dt = np_dtype(out.dtype)
-    x, y = [g.cast(g.value(v), v.dtype, out.dtype) if isinstance(v, Tensor) else g.value(v, dt)
-            for v in (input, other)]
-    return g.node("Where", [g.value(condition), x, y])
-
-
-def _inplace(convert):
-    def inplace(g, out, input, *args, **kwargs):
-        if id(input) in g.aliased:
-            raise unsupported("an in-place op on a tensor that shares memory with another traced tensor (a view, "
-                              "or dropout's input) cannot be exported; use the out-of-place op")
-        return convert(g, out, input, *args, **kwargs)
-    return inplace
+    return g.node("Where", [g.value(condition), _operand(g, input, out), _operand(g, other, out)])
 
 
 def pow_(g, out, input, exponent):
@@ -256,7 +249,9 @@ def _filled(fill):
                 pin_memory=False):
         from onnx import numpy_helper
 
-        return g.node("ConstantOfShape", [g.shape_value(_sizes(size))],
+        shape = size[0][1] if size and isinstance(size[0], tuple) and size[0][0] == "value" else \
+            g.shape_value(_sizes(size))
+        return g.node("ConstantOfShape", [shape],
                       value=numpy_helper.from_array(np.full(1, fill, np_dtype(out.dtype))))
     return convert
 
@@ -277,20 +272,20 @@ def getitem(g, out, input, key):
             new.append(pos - len([d for d in drop if d < dim]))
             continue
         if isinstance(k, int):
-            starts.append(int(k))
-            ends.append(INT64_MAX if int(k) == -1 else int(k) + 1)
+            starts.append(k)
+            ends.append(INT64_MAX if k == -1 else k + 1)
             axes.append(dim)
             steps.append(1)
             drop.append(dim)
         elif k != slice(None):
-            starts.append(0 if k.start is None else int(k.start))
-            ends.append(INT64_MAX if k.stop is None else int(k.stop))
+            starts.append(0 if k.start is None else k.start)
+            ends.append(INT64_MAX if k.stop is None else k.stop)
             axes.append(dim)
             steps.append(1 if k.step is None else int(k.step))
         dim += 1
     x = g.value(input)
     if axes:
-        x = g.node("Slice", [x, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)])
+        x = g.node("Slice", [x, g.shape_value(starts), g.shape_value(ends), g.ints(axes), g.ints(steps)])
     if drop:
         x = g.node("Squeeze", [x, g.ints(drop)])
     if new:
@@ -583,12 +578,12 @@ _ARITH = {"add": "Add", "sub": "Sub", "subtract": "Sub", "mul": "Mul", "multiply
 
 TENSOR = {
     **{name: _binary(op) for name, op in _ARITH.items()},
-    **{name + "_": _inplace(_binary(op)) for name, op in _ARITH.items()},
+    **{name + "_": _binary(op) for name, op in _ARITH.items()},
     "__add__": _binary("Add"), "__radd__": _binary("Add", True), "__sub__": _binary("Sub"),
     "__rsub__": _binary("Sub", True), "__mul__": _binary("Mul"), "__rmul__": _binary("Mul", True),
     "__truediv__": _binary("Div"), "__rtruediv__": _binary("Div", True),
-    "__iadd__": _inplace(_binary("Add")), "__isub__": _inplace(_binary("Sub")),
-    "__imul__": _inplace(_binary("Mul")), "__itruediv__": _inplace(_binary("Div")),
+    "__iadd__": _binary("Add"), "__isub__": _binary("Sub"), "__imul__": _binary("Mul"),
+    "__itruediv__": _binary("Div"),
     **{name: _compare(op, neg) for names, op, neg in (
         (("__gt__", "gt", "greater"), "Greater", False), (("__lt__", "lt", "less"), "Less", False),
         (("__ge__", "ge", "greater_equal"), "GreaterOrEqual", False),
@@ -598,7 +593,7 @@ TENSOR = {
     "__neg__": _unary("Neg"), "neg": _unary("Neg"), "negative": _unary("Neg"),
     "pow": pow_, "__pow__": pow_, "matmul": matmul, "__matmul__": matmul, "mm": matmul, "bmm": matmul,
     "clamp": clamp, "clip": clamp,
-    "relu": relu, "relu_": _inplace(relu), "sigmoid": _unary("Sigmoid"), "tanh": _unary("Tanh"),
+    "relu": relu, "relu_": relu, "sigmoid": _unary("Sigmoid"), "tanh": _unary("Tanh"),
     "exp": _unary("Exp"), "log": _unary("Log"), "sqrt": _unary("Sqrt"), "abs": _unary("Abs"),
     "__abs__": _unary("Abs"), "reciprocal": _unary("Reciprocal"), "erf": _unary("Erf"),
     "softmax": softmax, "log_softmax": log_softmax,
@@ -608,6 +603,10 @@ TENSOR = {
     "squeeze": squeeze, "unsqueeze": unsqueeze, "cat": cat, "concat": cat, "concatenate": cat, "stack": stack,
     "__getitem__": getitem, "size": size, "chunk": chunk, "split": split, "expand": expand,
     "zeros": _filled(0), "ones": _filled(1),
+    "new_zeros": lambda g, out, input, *size, **kw: _filled(0)(g, out, *size, **kw),
+    "new_ones": lambda g, out, input, *size, **kw: _filled(1)(g, out, *size, **kw),
+    "zeros_like": lambda g, out, input, **kw: _filled(0)(g, out, ("value", g.node("Shape", [g.value(input)]))),
+    "ones_like": lambda g, out, input, **kw: _filled(1)(g, out, ("value", g.node("Shape", [g.value(input)]))),
     "contiguous": _copy, "clone": _copy, "detach": _identity,
     "to": to, "float": to, "double": to, "long": to, "int": to, "type_as": to,
 }

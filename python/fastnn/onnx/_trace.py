@@ -83,6 +83,8 @@ def _wrap(qualname, orig, converter, through):
             finally:
                 g.depth -= 1
         name = qualname.split(".")[-1]
+        if name == "__setitem__":
+            raise unsupported(f"assigning into a traced tensor (Tensor.__setitem__) is not supported{_where(g)}")
         if name in _ops.DATA_DEPENDENT:
             raise unsupported(f"{qualname} on a traced tensor depends on its values and cannot be exported"
                               f"{_where(g)}")
@@ -110,6 +112,12 @@ def _wrap(qualname, orig, converter, through):
             g.depth -= 1
         if name == "size":
             return result
+        in_place = qualname.startswith("fastnn.nn.functional.") or name.startswith("__i") or \
+            name.endswith("_") and not name.endswith("__")
+        if in_place and args and out is args[0] and id(out) in g.aliased and result != g.value(out):
+            raise unsupported(f"{qualname}: an in-place op on a tensor that shares memory with another traced "
+                              f"tensor (a view, or what dropout passed through) cannot be exported; use the "
+                              f"out-of-place op{_where(g)}")
         _bind_all(g, out, result)
         return out
     wrapper.__name__, wrapper.__doc__ = getattr(orig, "__name__", qualname), getattr(orig, "__doc__", None)
