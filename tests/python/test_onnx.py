@@ -163,6 +163,7 @@ def test_opsets(opset):
                           nn.Linear(8, 3))
     proto = check_against_fastnn(model, lambda n: fastnn.randn(n, 5), opset_version=opset)
     assert proto.opset_import[0].version == opset
+    check_against_fastnn(TutorialLeNet(), lambda n: fastnn.randn(n, 1, 32, 32), opset_version=opset)
 
 
 def test_more_layers_and_ops():
@@ -349,7 +350,8 @@ CASES = {  # name: (model, input shape without the batch axis)
     "sizes_in_factories": (Fn(lambda x: x + fastnn.zeros(x.size(0), 8) + fastnn.ones(x.shape[0], 1) * 2
                               + fastnn.arange(x.size(1)).float() + fastnn.ones(1, 8).expand(x.size(0), -1)), (8,)),
     "slices_and_likes": (Fn(lambda x: fastnn.cat([x[1:], x[:1]]) + (lambda h: fastnn.cat([h, -h], 1))(x[:x.size(0)][:, :x.size(1) // 2]) + fastnn.zeros_like(x) + x.new_ones(x.size(0), 1)
-                            + fastnn.ones_like(x[:, :1]) + x[x.size(0) - 1:].mean()), (6,)),
+                            + fastnn.ones_like(x[:, :1]) + x[x.size(0) - 1:].mean()
+                            + x.new_zeros(x.shape[:-1] + (1,)) + (x > 0).sum(1, keepdim=True)), (6,)),
     "attention": (Fn(lambda x: F.scaled_dot_product_attention(x, x * 2, x, is_causal=True)
                      + F.scaled_dot_product_attention(x, x, x, attn_mask=MASKS[0])
                      + F.scaled_dot_product_attention(x, x, -x, attn_mask=MASKS[1], scale=0.3)),

@@ -108,9 +108,7 @@ def clamp(g, out, input, min=None, max=None):
 # ---- reductions ----
 def _reduce(op):
     def convert(g, out, input, dim=None, keepdim=False, *, dtype=None):
-        x = g.value(input)
-        if dtype is not None:
-            x = g.cast(x, input.dtype, dtype)
+        x = g.cast(g.value(input), input.dtype, out.dtype)  # dtype=, or sum's int64 for bool/int inputs
         if dim is None:
             return g.node(op, [x], keepdims=0)
         return _reduce_node(g, op, x, [_axis(d, input.dim()) for d in _tuple(dim, 1)], keepdim)

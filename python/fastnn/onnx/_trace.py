@@ -174,6 +174,15 @@ def _patches(module_names, user_modules):
             conv = _ops.TENSOR.get(name)
             python = isinstance(v, types.FunctionType)
             out.append((Tensor, name, _wrap(f"Tensor.{name}", v, conv, python and conv is None)))
+    size_new = fastnn.Size.__dict__["__new__"].__func__
+
+    def new_size(cls, sizes=()):  # x.shape[1:], x.shape[:-1] + (1,) keep their SymInts
+        sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else sizes
+        if _graph() is not None and isinstance(sizes, tuple) and any(isinstance(s, SymInt) for s in sizes) and \
+                all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+            return tuple.__new__(cls, sizes)
+        return size_new(cls, sizes)
+    out.append((fastnn.Size, "__new__", staticmethod(new_size)))
     orig_call = Module.__call__
 
     def call(self, *args, **kwargs):
