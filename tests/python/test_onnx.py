@@ -146,8 +146,9 @@ def test_convnet_with_batch_norm_dropout_and_pools_in_eval_mode():
     check_against_fastnn(model, lambda n: fastnn.randn(n, 3, 12, 12), sizes=(3, 8))
     assert model.training is False  # check_against_fastnn put it in eval; export itself restores the mode:
     model.train()
+    model.features[1].eval()  # a frozen batch norm
     export(model, fastnn.randn(2, 3, 12, 12))
-    assert model.training and model.features[1].training
+    assert model.training and model.features[0].training and not model.features[1].training
 
 
 def test_mlp_activations_and_two_outputs():

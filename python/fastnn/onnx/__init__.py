@@ -96,13 +96,14 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
 
     import onnx  # noqa: F401  (fails here, after the arguments were checked, when the package is missing)
 
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         proto = _build(model, args, input_names, output_names, opset, dynamic_axes, export_params,
                        keep_initializers_as_inputs)
     finally:
-        model.train(was_training)
+        for m, mode in modes:  # each layer's own mode back (a frozen batch norm stays in eval)
+            object.__setattr__(m, "training", mode)
     if verbose:
         print(onnx.printer.to_text(proto.graph))
     onnx.save_model(proto, os.fspath(f) if isinstance(f, (str, os.PathLike)) else f)

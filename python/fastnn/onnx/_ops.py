@@ -25,7 +25,7 @@ def _axis(d, rank):
 
 
 def _unary(op):
-    def convert(g, out, input, *args, **kwargs):
+    def convert(g, out, input):
         return g.node(op, [g.value(input)])
     return convert
 
