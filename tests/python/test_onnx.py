@@ -287,6 +287,10 @@ def test_bad_arguments():
          lambda: fastnn.onnx.export(model, x, buf, dynamic_shapes={})),
         (TypeError, r"got an unexpected keyword argument 'bogus'", lambda: fastnn.onnx.export(model, x, buf, bogus=1)),
         (TypeError, r"verbose must be a bool", lambda: fastnn.onnx.export(model, x, buf, verbose="yes")),
+        (ValueError, r"names \['x'\] are used twice",
+         lambda: fastnn.onnx.export(model, x, buf, input_names=["x"], output_names=["x"])),
+        (ValueError, r"names \['weight'\] are used twice",
+         lambda: fastnn.onnx.export(model, x, buf, output_names=["weight"])),
     ]
     for exc, match, call in cases:
         with pytest.raises(exc, match=r"^\[onnx\.export\] " + match):

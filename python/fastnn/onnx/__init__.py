@@ -225,6 +225,10 @@ def _build(model, args, input_names, output_names, opset, dynamic_axes, export_p
     outs = _flat_outputs(out)
     output_names = _names(output_names, "output_names", len(outs),
                           ["output"] if len(outs) == 1 else [f"output_{i}" for i in range(len(outs))])
+    clash = (set(input_names) & set(output_names)) | ((set(input_names) | set(output_names)) & set(state))
+    if clash:
+        raise ValueError(f"[onnx.export] names {sorted(clash)} are used twice (inputs, outputs and parameters need "
+                         "different names)")
     unknown = set(dynamic_axes) - set(input_names) - set(output_names)
     if unknown:
         raise ValueError(f"[onnx.export] dynamic_axes names {sorted(unknown)} are neither inputs {input_names} nor "
