@@ -194,7 +194,9 @@ def _build(model, args, input_names, output_names, opset, dynamic_axes, export_p
     from fastnn.onnx._trace import tracing
 
     state = dict(model.state_dict(keep_vars=True))
-    params = {id(t): (t, name) for name, t in state.items()}
+    params = {}
+    for name, t in state.items():  # a tied weight is stored once, under its first name
+        params.setdefault(id(t), (t, name))
     g = Graph(opset, params)
     graph_inputs, traced_args = [], []
     names = iter(input_names)

@@ -10,7 +10,8 @@ import numpy as np
 
 from fastnn._C import Tensor
 from fastnn._size import Size
-from fastnn.onnx._graph import np_dtype, unsupported
+from fastnn._dtype import int64 as _INT64
+from fastnn.onnx._graph import SymInt, np_dtype, unsupported
 
 INT64_MAX = 2**63 - 1
 
@@ -252,6 +253,17 @@ def _filled(fill):
         return g.node("ConstantOfShape", [shape],
                       value=numpy_helper.from_array(np.full(1, fill, np_dtype(out.dtype))))
     return convert
+
+
+def arange(g, out, start=0, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    start, end = (0, start) if end is None else (start, end)
+    dt = np_dtype(out.dtype)
+
+    def scalar(v):
+        if isinstance(v, SymInt):
+            return g.cast(g.node("Squeeze", [v.value(g), g.ints([0])]), _INT64, out.dtype)
+        return g.scalar(v, dt)
+    return g.node("Range", [scalar(start), scalar(end), scalar(step)])
 
 
 def getitem(g, out, input, key):
@@ -600,7 +612,7 @@ TENSOR = {
     "unflatten": unflatten, "permute": permute, "transpose": transpose, "swapaxes": transpose, "t": t,
     "squeeze": squeeze, "unsqueeze": unsqueeze, "cat": cat, "concat": cat, "concatenate": cat, "stack": stack,
     "__getitem__": getitem, "size": size, "chunk": chunk, "split": split, "expand": expand,
-    "zeros": _filled(0), "ones": _filled(1),
+    "zeros": _filled(0), "ones": _filled(1), "arange": arange,
     "new_zeros": lambda g, out, input, *size, **kw: _filled(0)(g, out, *size, **kw),
     "new_ones": lambda g, out, input, *size, **kw: _filled(1)(g, out, *size, **kw),
     "zeros_like": lambda g, out, input, **kw: _filled(0)(g, out, ("value", g.node("Shape", [g.value(input)]))),
