@@ -185,7 +185,7 @@ def test_more_layers_and_ops():
             x = self.norm(x.permute(0, 2, 1))  # (N, L/2, 4)
             y = fastnn.cat([x, x.unsqueeze(1).squeeze(1) * 0.5], dim=-1)
             y = y.reshape(y.shape[0], -1).contiguous()
-            y = fastnn.where(y > 0.1, y, y * 0.1) + (y <= 0.5).float() - (y != y).double().float()
+            y = fastnn.where(y > 0.1, y, y * 0.1) + (y <= 0.5).float() - (y != y * 2).double().float()
             return fastnn.clamp(y, min=-1.0) @ fastnn.ones(y.shape[1], 3) + F.mish(y).sum(-1, keepdim=True)
 
     model = Net()
@@ -243,7 +243,8 @@ def test_unsupported_ops_are_named():  # (the batch axis is dynamic)
              (lambda y: F.dropout(y, 0.5), r"F\.dropout with training=True is random"),
              (lambda y: F.max_pool1d(y.unsqueeze(1), 2, return_indices=True)[0], r"return_indices=True"),
              (lambda y: y[y > 0], r"indexing a traced tensor with tensors"),
-             (lambda y: F.relu(y.view(8), inplace=True).view(2, 4) + y, r"functional\.relu: an in-place op on a tensor"),
+             (lambda y: F.relu(y.view(8), inplace=True).view(2, 4) + y,
+              r"functional\.relu: an in-place op on a tensor"),
              (lambda y: y.__setitem__(0, 1.0), r"assigning into a traced tensor"),
              (lambda y: y[:, :2] @ fastnn.eye(y.size(0))[:2],
               r"fastnn\.eye with a size read from a dynamic axis \(x\.size\(d\), x\.shape\[d\]\) is not supported")]
@@ -332,6 +333,10 @@ class Fn(nn.Module):
         return self.fn(x, *self.layers)
 
 
+def unflattened(x):
+    return x.reshape(x.shape[0] * 2, x.size(1) // 2).unflatten(0, (-1, 2))
+
+
 MASKS = (fastnn.linspace(-1, 1, 16).reshape(4, 4), fastnn.eye(4) + fastnn.linspace(-1, 1, 16).reshape(4, 4) > 0.5)
 CASES = {  # name: (model, input shape without the batch axis)
     "activations": (Fn(lambda x: F.softmin(x, 1) + F.logsigmoid(x) + F.selu(x) + F.celu(x, 0.7) + F.hardswish(x)
@@ -341,20 +346,21 @@ CASES = {  # name: (model, input shape without the batch axis)
                                                                           output_padding=1),
                   nn.Conv2d(3, 4, 3, padding=2, dilation=2, padding_mode="replicate", groups=1),
                   nn.AdaptiveMaxPool2d((3, 2)), nn.Unflatten(1, (2, 2))), (2, 6, 4)),
-    "pool1d": (Fn(lambda x, a, b: b(a(x)) + F.adaptive_max_pool1d(x, 1).mean() + F.avg_pool1d(x, 3, 1, 1,
-                                                                                            count_include_pad=False)[..., :3],
+    "pool1d": (Fn(lambda x, a, b: b(a(x)) + F.adaptive_max_pool1d(x, 1).mean()
+                  + F.avg_pool1d(x, 3, 1, 1, count_include_pad=False)[..., :3],
                   nn.AvgPool1d(2), nn.AdaptiveAvgPool1d(3)), (3, 6)),
     "tensor_ops": (Fn(lambda x: ((x.T.T @ x.transpose(1, 2)).bmm(x) / 3).pow(2).clamp(max=2.0).exp().log().sqrt()
                       + x.abs().reciprocal().clamp(0, 5) - (1 - x) * (2 / (x.abs() + 1)) + x.sum((1, 2), True)
                       + fastnn.stack([x, -x], 1).sum(1) + x.argmax(-1, keepdim=True).float()
                       + x[:, None, ..., 1:3].squeeze(1).mean(-1, keepdim=True)), (3, 3)),
     "in_place": (Fn(lambda x: (x.clone().add_(1).mul_(2) + 0).relu_().sub_(x).div_(3)), (4,)),
-    "unflatten_size_arithmetic": (Fn(lambda x: (lambda y: y.flatten(0, 1).reshape(x.size(0), -1)
-                                                + y.flatten(1, 2).view_as(x))(
-        x.reshape(x.shape[0] * 2, x.size(1) // 2).unflatten(0, (-1, 2)))), (8,)),
+    "unflatten_size_arithmetic": (Fn(lambda x: unflattened(x).flatten(0, 1).reshape(x.size(0), -1)
+                                     + unflattened(x).flatten(1, 2).view_as(x)), (8,)),
     "sizes_in_factories": (Fn(lambda x: x + fastnn.zeros(x.size(0), 8) + fastnn.ones(x.shape[0], 1) * 2
                               + fastnn.arange(x.size(1)).float() + fastnn.ones(1, 8).expand(x.size(0), -1)), (8,)),
-    "slices_and_likes": (Fn(lambda x: fastnn.cat([x[1:], x[:1]]) + (lambda h: fastnn.cat([h, -h], 1))(x[:x.size(0)][:, :x.size(1) // 2]) + fastnn.zeros_like(x) + x.new_ones(x.size(0), 1)
+    "slices_and_likes": (Fn(lambda x: fastnn.cat([x[1:], x[:1]])
+                            + fastnn.cat([x[:x.size(0)][:, :x.size(1) // 2]] * 2, 1)
+                            + fastnn.zeros_like(x) + x.new_ones(x.size(0), 1)
                             + fastnn.ones_like(x[:, :1]) + x[x.size(0) - 1:].mean()
                             + x.new_zeros(x.shape[:-1] + (1,)) + (x > 0).sum(1, keepdim=True)), (6,)),
     "attention": (Fn(lambda x: F.scaled_dot_product_attention(x, x * 2, x, is_causal=True)
@@ -406,7 +412,7 @@ def test_recurrent_layers_match_onnxruntime():
 def test_unbatched_recurrent_input(cls):
     fastnn.manual_seed(11)
     model = cls(3, 4, num_layers=2).eval()
-    proto, sess = export(model, fastnn.randn(5, 3), dynamic_axes={"input": [0]})
+    _, sess = export(model, fastnn.randn(5, 3), dynamic_axes={"input": [0]})
     x = fastnn.randn(8, 3)
     got, want = sess.run(None, {"input": x.numpy()}), model(x)
     want = [want[0], *(want[1] if cls is nn.LSTM else (want[1],))]

@@ -14,7 +14,7 @@ import os
 from fastnn._C import Tensor
 from fastnn.onnx._graph import Graph, np_dtype, onnx_type, unsupported
 
-__all__ = ["export", "TrainingMode"]
+__all__ = ["TrainingMode", "export", "export_trained"]
 
 DEFAULT_OPSET = 17
 MIN_OPSET, MAX_OPSET = 13, 21
@@ -94,7 +94,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     input_names = _names(input_names, "input_names", len(tensors), _default_input_names(model, args))
     dynamic_axes = _dynamic_axes(dynamic_axes, op)
 
-    import onnx  # noqa: F401  (fails here, after the arguments were checked, when the package is missing)
+    import onnx  # fails here, after the arguments were checked, when the package is missing
 
     modes = [(m, m.training) for m in model.modules()]
     model.eval()

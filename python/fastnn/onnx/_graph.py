@@ -1,5 +1,7 @@
 """The graph an export builds: ONNX nodes, initializers, and which fastnn tensor is which ONNX value."""
 
+import functools
+
 import numpy as np
 
 from fastnn._C import Tensor
@@ -141,8 +143,11 @@ class Graph:
 
     def sym_sizes(self, x):
         name = self.value(x)
-        return [SymInt(n, (lambda d: lambda g: g.shape_slice(name, d, d + 1))(d), frozenset({(name, d)}))
+        return [SymInt(n, functools.partial(Graph._axis_size, name=name, d=d), frozenset({(name, d)}))
                 for d, n in enumerate(x.shape)]
+
+    def _axis_size(self, name, d):
+        return self.shape_slice(name, d, d + 1)
 
     def dynamic(self, sym):
         """Whether a SymInt can change with the dynamic axes (ONNX shape inference over the graph so far)."""

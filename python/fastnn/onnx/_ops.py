@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from fastnn._C import Tensor
-from fastnn._size import Size
 from fastnn._dtype import int64 as _INT64
+from fastnn._size import Size
 from fastnn.onnx._graph import SymInt, np_dtype, unsupported
 
 INT64_MAX = 2**63 - 1
@@ -363,7 +363,7 @@ def _pool_attrs(input, out, n, kernel_size, stride, padding, dilation, ceil_mode
                  for s, p, d, k, st in zip(input.shape[-n:], padding, dilation, kernel, stride)]
         if list(out.shape[-n:]) != floor:
             raise unsupported(f"{op} with ceil_mode=True that adds a partial window is not supported")
-    return dict(kernel_shape=list(kernel), strides=list(stride), pads=list(padding) * 2), dilation
+    return {"kernel_shape": list(kernel), "strides": list(stride), "pads": list(padding) * 2}, dilation
 
 
 def _max_pool(n):
