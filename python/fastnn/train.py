@@ -174,6 +174,7 @@ def parse_args(argv=None):
     p.add_argument("--plot", default="training_curves.png", help="the curves' image (PNG, SVG, PDF, ...; '' for none)")
     p.add_argument("--plot-graph", default=None, metavar="PATH", help="draw the autograd graph as SVG or PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only on a terminal)")
+    p.add_argument("--export-onnx", metavar="PATH", default=None, help="write the trained model as ONNX (needs onnx)")
     p.add_argument("--version", action="version", version=f"%(prog)s {torch.__version__}")
     args = p.parse_args(argv)
     args.progress_bar = not args.no_progress and sys.stdout.isatty()
@@ -214,6 +215,11 @@ def check_args(args):
         if shutil.which("dot") is None:
             fail("--plot-graph needs Graphviz's dot program (e.g. apt-get install graphviz)")
         check_output_path("--plot-graph", args.plot_graph, ["svg", "png"])
+    if args.export_onnx:
+        needs("onnx", "--export-onnx", "")
+        folder = os.path.dirname(os.path.abspath(args.export_onnx))
+        if not os.path.isdir(folder):
+            fail(f"--export-onnx {args.export_onnx}: folder {folder} does not exist")
     if args.resume and not os.path.isfile(args.resume):
         fail(f"--resume {args.resume}: no such file")
     check_folder("--checkpoint-dir", args.checkpoint_dir)
@@ -323,6 +329,10 @@ def run(args):
     print(f"done: test accuracy {final:.2%} | {len(history['loss'])} epochs | wall time {wall:.1f} s | "
           f"{rate:.0f} samples/s | checkpoint {os.path.join(args.checkpoint_dir, 'last.safetensors')} | "
           f"plot {args.plot}")
+    if args.export_onnx:
+        from fastnn.onnx import export_trained
+
+        export_trained(net, train_set[0][0], args.export_onnx)
     return net, history
 
 
