@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/typing.h>
 
 #include <optional>
 
@@ -65,6 +66,15 @@ Shape shape_from_args(const py::args& args, const char* op);
 IntList dims_arg(py::handle h, const char* op);
 // A Python value to a Python tuple of ints shown as fastnn.Size.
 py::object make_size(const Shape& shape);
+
+// Return types that only name a Python type in signatures (so in fastnn/_C.pyi, see scripts/gen_stubs.py):
+// a fastnn.Size; a Python number (item()); a binary operator's result, a Tensor (or NotImplemented for
+// operands it does not take, which type stubs leave implicit, as torch's do).
+class SizeObject : public py::tuple {
+  using py::tuple::tuple;
+};
+using Number = py::typing::Union<py::float_, py::int_, py::bool_>;
+using TensorOrNotImplemented = py::typing::Union<Tensor>;
 // Integer value of an int-like Python object (rejects floats and bools) with the op in the error.
 int64_t int_arg(py::handle h, const char* op, const char* what);
 // `h` converted to T, or TypeError "[op] <what> must be <expected>, got <type>".
@@ -108,3 +118,8 @@ void bind_layers(py::module_& m, TensorClass& cls);
 void bind_losses(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings
+
+template <>
+struct pybind11::detail::handle_type_name<fastnn::bindings::SizeObject> {
+  static constexpr auto name = const_name("fastnn.Size");
+};
