@@ -47,9 +47,15 @@ def _parser():
             _qualify(result)
             return result
 
+        def handle_type(self, type_):
+            result = super().handle_type(type_)
+            return QualifiedName.from_str("builtins." + result[0]) if result in _SHADOWED else result
+
+    _SHADOWED = {QualifiedName.from_str(n) for n in ("bool", "int", "float")}
+
     def _qualify(t):
         if isinstance(t, ResolvedType):
-            if len(t.name) == 1 and t.name[0] in ("bool", "int", "float"):
+            if t.name in _SHADOWED:
                 t.name = QualifiedName.from_str("builtins." + t.name[0])
             for p in t.parameters or ():
                 _qualify(p)
