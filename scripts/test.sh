@@ -8,6 +8,7 @@ if [ ! -f /usr/include/gtest/gtest.h ]; then
   apt-get update -qq && apt-get install -y -qq libgtest-dev
 fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
+python -m pip install -q --disable-pip-version-check "mypy==2.4.1" "pybind11-stubgen==3.0.0"  # tests/python/test_typing.py
 
 # One build serves both suites: the C++ tests and the extension (written to python/fastnn).
 cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTNN_BUILD_TESTS=ON \
