@@ -499,7 +499,7 @@ class SequentialLR(_Composite):
 class ChainedScheduler(_Composite):
     """Steps every scheduler, in order, at each step: their effects compose."""
 
-    def __init__(self, schedulers, optimizer: Optimizer = None) -> None:
+    def __init__(self, schedulers, optimizer: Optimizer | None = None) -> None:
         name = type(self).__name__
         if len(schedulers) < 1:
             raise ValueError(f"{name} expects at least one scheduler to be chained, but got no scheduler.")
