@@ -33,6 +33,12 @@ namespace py = pybind11;
 // A tensor argument that may be None (null in C++).
 using OptionalTensor = std::optional<TensorPtr>;
 inline TensorPtr or_null(const OptionalTensor& t) { return t ? *t : nullptr; }
+// A pointer that may be null as an optional, so signatures (and _C.pyi) say `X | None`.
+template <class T>
+std::optional<std::shared_ptr<T>> or_none(std::shared_ptr<T> p) {
+  if (!p) return std::nullopt;
+  return p;
+}
 inline std::vector<TensorPtr> or_null(const std::vector<OptionalTensor>& ts) {
   std::vector<TensorPtr> out;
   out.reserve(ts.size());

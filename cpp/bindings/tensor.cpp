@@ -336,11 +336,12 @@ TensorClass bind_tensor(py::module_& m) {
       .def_property_readonly("ndim", &Tensor::dim)
       .def_property_readonly("is_leaf", [](const TensorPtr& t) { return fresh(t)->is_leaf(); })
       .def_property_readonly("_version", &Tensor::version)
-      .def_property_readonly("_base", &Tensor::base)
-      .def_property_readonly("grad_fn", [](const TensorPtr& t) { return fresh(t)->grad_fn(); })
+      .def_property_readonly("_base", [](const TensorPtr& t) { return or_none(t->base()); })
+      .def_property_readonly("grad_fn", [](const TensorPtr& t) { return or_none(fresh(t)->grad_fn()); })
       .def_property("requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); },
                     &Tensor::set_requires_grad)
-      .def_property("grad", &Tensor::grad, [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
+      .def_property("grad", [](const TensorPtr& t) { return or_none(t->grad()); },
+                    [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
       .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def("size", [](const TensorPtr& t, py::object dim) -> py::object {

@@ -71,6 +71,7 @@ class Node:
 class Tensor:
     __array_priority__: typing.ClassVar[builtins.int] = 1000
     data: Tensor
+    grad: Tensor | None
     requires_grad: builtins.bool
     def __abs__(self) -> Tensor:
         ...
@@ -688,7 +689,7 @@ class Tensor:
     def T(self) -> Tensor:
         ...
     @property
-    def _base(self) -> Tensor:
+    def _base(self) -> Tensor | None:
         ...
     @property
     def _version(self) -> builtins.int:
@@ -700,13 +701,7 @@ class Tensor:
     def dtype(self) -> dtype:
         ...
     @property
-    def grad(self) -> Tensor:
-        ...
-    @grad.setter
-    def grad(self, arg1: Tensor | None) -> None:
-        ...
-    @property
-    def grad_fn(self) -> Node:
+    def grad_fn(self) -> Node | None:
         ...
     @property
     def is_cpu(self) -> builtins.bool:

@@ -67,7 +67,9 @@ state = model.state_dict()
 model.load_state_dict(state)
 opt.load_state_dict(opt.state_dict())
 names: list[str] = [name for name, _ in model.named_parameters()]
-grad = model.fc1.weight.grad
+grad: Tensor | None = model.fc1.weight.grad
+if grad is not None:
+    grad_norm: float = grad.norm().item()
 same: Net = model.train()
 adam = fastnn.optim.Adam(model.parameters(), lr=1e-3)
 seq = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
