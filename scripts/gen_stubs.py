@@ -68,8 +68,9 @@ def _parser():
 
 def generate(out_dir):
     """Writes out_dir/_C.pyi."""
-    import pybind11_stubgen as sg
     from importlib.metadata import version
+
+    import pybind11_stubgen as sg
 
     if version("pybind11-stubgen") != STUBGEN_VERSION:
         sys.exit(f"gen_stubs: needs pybind11-stubgen=={STUBGEN_VERSION} (pip install pybind11-stubgen=={STUBGEN_VERSION}), "

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import numbers
+import typing
 
 from fastnn import _C
 from fastnn._dtype import float32
 from fastnn._size import Size
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 def _tensors(tensors, op):

@@ -29,14 +29,13 @@ killed save leaves no partial temporary file either (see ``_atomic_write``).
 
 from __future__ import annotations
 
-import typing
-
 import collections
 import hashlib
 import json
 import math
 import os
 import struct
+import typing
 
 import numpy as np
 

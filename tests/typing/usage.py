@@ -4,9 +4,8 @@ annotations and python/fastnn/_C.pyi; each annotated assignment states the type 
 from __future__ import annotations
 
 import fastnn
-import fastnn.nn as nn
 import fastnn.nn.functional as F
-from fastnn import Tensor
+from fastnn import Tensor, nn
 from fastnn.utils.data import DataLoader, TensorDataset
 
 

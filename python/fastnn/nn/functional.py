@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import math
 import numbers
+import typing
 import warnings
 
 from fastnn import _C, _factories
 from fastnn._errors import named_function as _named_function
 from fastnn.autograd.grad_mode import no_grad as _no_grad
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 

@@ -3,16 +3,15 @@ fastnn.Generator) when one is given, else from the global one (fastnn.manual_see
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import math
+import typing
 import warnings
 
 from fastnn._errors import named_function as _named_function
 from fastnn.autograd.grad_mode import no_grad
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 def calculate_gain(nonlinearity, param=None) -> float:

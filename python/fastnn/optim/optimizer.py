@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import typing
-
 import copy
+import typing
 import warnings
 from collections import defaultdict
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import math
+import typing
 import warnings
 
 from fastnn import _C, _factories
@@ -17,6 +13,9 @@ from fastnn.nn import init as nn_init
 from fastnn.nn.modules.linear import NonDynamicallyQuantizableLinear
 from fastnn.nn.modules.module import Module
 from fastnn.nn.parameter import Parameter
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 class ReLU(Module):

@@ -3,11 +3,6 @@ running statistics, repr) is shared with the instance norm layers, as in torch."
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 from fastnn import _factories
 from fastnn._C import Tensor
 from fastnn.autograd.grad_mode import no_grad

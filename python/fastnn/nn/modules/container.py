@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 from collections import OrderedDict
 
 from fastnn.nn.modules.module import Module
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 class _ModuleSequence(Module):
@@ -42,7 +41,7 @@ class _ModuleSequence(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self) -> typing.Iterator[typing.Any]:
+    def __iter__(self) -> typing.Iterator[Module]:
         return iter(self._modules.values())
 
     def append(self, module):
@@ -87,7 +86,7 @@ class ModuleList(_ModuleSequence):
         if modules is not None:
             self.extend(modules)
 
-    def forward(self, *args, **kwargs) -> Tensor:
+    def forward(self, *args, **kwargs) -> typing.Any:
         raise NotImplementedError("ModuleList has no forward; iterate over its modules")
 
 
@@ -111,7 +110,7 @@ class ModuleDict(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self) -> typing.Iterator[typing.Any]:
+    def __iter__(self) -> typing.Iterator[str]:
         return iter(self._modules)
 
     def __contains__(self, key):
@@ -137,5 +136,5 @@ class ModuleDict(Module):
         for key, m in items:
             self[key] = m
 
-    def forward(self, *args, **kwargs) -> Tensor:
+    def forward(self, *args, **kwargs) -> typing.Any:
         raise NotImplementedError("ModuleDict has no forward; index it by key")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typing
 
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 from fastnn.nn.functional import dropout, dropout2d
 from fastnn.nn.modules.module import Module
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 class _DropoutNd(Module):

@@ -3,11 +3,6 @@ only with track_running_stats (then used in eval). Unbatched inputs are handled 
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import warnings
 
 from fastnn._C import Tensor

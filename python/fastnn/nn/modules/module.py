@@ -16,10 +16,10 @@ if typing.TYPE_CHECKING:
     from typing_extensions import ParamSpec, Self
 
     _P = ParamSpec("_P")
-    _R = typing.TypeVar("_R", covariant=True)
+    _R_co = typing.TypeVar("_R_co", covariant=True)
 
-    class _HasForward(typing.Protocol[_P, _R]):
-        def forward(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+    class _HasForward(typing.Protocol[_P, _R_co]):
+        def forward(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -78,7 +78,7 @@ class Module:
             raise err from e
 
     if typing.TYPE_CHECKING:  # model(x) has the type forward(x) returns
-        def __call__(self: _HasForward[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+        def __call__(self: _HasForward[_P, _R_co], *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
     else:
         __call__ = _call_impl
 

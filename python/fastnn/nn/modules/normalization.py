@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import numbers
+import typing
 
 from fastnn import _factories
 from fastnn.nn import functional as F
 from fastnn.nn import init
 from fastnn.nn.modules.module import Module
 from fastnn.nn.parameter import Parameter
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 def _shape_tuple(normalized_shape, layer):

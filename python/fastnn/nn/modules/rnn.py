@@ -4,13 +4,9 @@ layer and direction, LstmLayerBackward0, GruLayerBackward0, RnnTanhLayerBackward
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import math
 import numbers
+import typing
 import warnings
 
 import fastnn

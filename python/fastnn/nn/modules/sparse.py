@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import typing
 
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 from fastnn import _factories
 from fastnn.autograd.grad_mode import no_grad
 from fastnn.nn import functional as F
 from fastnn.nn import init
 from fastnn.nn.modules.module import Module
 from fastnn.nn.parameter import Parameter
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 class Embedding(Module):

@@ -5,13 +5,9 @@ given (as torch's _get_clones)."""
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import copy
 import numbers
+import typing
 import warnings
 
 from fastnn import _C, _factories
@@ -24,6 +20,9 @@ from fastnn.nn.modules.dropout import Dropout
 from fastnn.nn.modules.linear import Linear
 from fastnn.nn.modules.module import Module
 from fastnn.nn.modules.normalization import LayerNorm
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 __all__ = ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
            "TransformerEncoderLayer"]

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import math
 import types
 import warnings

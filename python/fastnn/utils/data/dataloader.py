@@ -26,12 +26,11 @@ memory only speeds up copies to a GPU, and fastnn has none.
 
 from __future__ import annotations
 
-import typing
-
 import itertools
 import multiprocessing
 import numbers
 import os
+import typing
 import warnings
 
 import numpy as np

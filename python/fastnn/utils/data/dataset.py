@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import typing
-
-if typing.TYPE_CHECKING:
-    from fastnn._C import Tensor
-
 import bisect
 import math
+import typing
 import warnings
 from itertools import accumulate
 
