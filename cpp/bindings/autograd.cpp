@@ -105,7 +105,7 @@ int traverse_function_node(const Node& node, visitproc visit, void* arg) {
 }
 
 void bind_autograd(py::module_& m) {
-  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+  py::class_<Node, std::shared_ptr<Node>>(m.attr("Node"))  // registered before Tensor (module.cpp)
       .def("name", &Node::name)
       .def_property_readonly("next_functions", &next_functions)
       .def_property_readonly("_sequence_nr", &Node::sequence_nr)

@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/typing.h>
 
 #include <optional>
 
@@ -32,6 +33,12 @@ namespace py = pybind11;
 // A tensor argument that may be None (null in C++).
 using OptionalTensor = std::optional<TensorPtr>;
 inline TensorPtr or_null(const OptionalTensor& t) { return t ? *t : nullptr; }
+// A pointer that may be null as an optional, so signatures (and _C.pyi) say `X | None`.
+template <class T>
+std::optional<std::shared_ptr<T>> or_none(std::shared_ptr<T> p) {
+  if (!p) return std::nullopt;
+  return p;
+}
 inline std::vector<TensorPtr> or_null(const std::vector<OptionalTensor>& ts) {
   std::vector<TensorPtr> out;
   out.reserve(ts.size());
@@ -65,6 +72,15 @@ Shape shape_from_args(const py::args& args, const char* op);
 IntList dims_arg(py::handle h, const char* op);
 // A Python value to a Python tuple of ints shown as fastnn.Size.
 py::object make_size(const Shape& shape);
+
+// Return types that only name a Python type in signatures (so in fastnn/_C.pyi, see scripts/gen_stubs.py):
+// a fastnn.Size; a Python number (item()); a binary operator's result, a Tensor (or NotImplemented for
+// operands it does not take, which type stubs leave implicit, as torch's do).
+class SizeObject : public py::tuple {
+  using py::tuple::tuple;
+};
+using Number = py::typing::Union<py::float_, py::int_, py::bool_>;
+using TensorOrNotImplemented = py::typing::Union<Tensor>;
 // Integer value of an int-like Python object (rejects floats and bools) with the op in the error.
 int64_t int_arg(py::handle h, const char* op, const char* what);
 // `h` converted to T, or TypeError "[op] <what> must be <expected>, got <type>".
@@ -109,3 +125,8 @@ void bind_losses(py::module_& m, TensorClass& cls);
 void bind_config(py::module_& m);
 
 }  // namespace fastnn::bindings
+
+template <>
+struct pybind11::detail::handle_type_name<fastnn::bindings::SizeObject> {
+  static constexpr auto name = const_name("fastnn.Size");
+};

@@ -145,14 +145,17 @@ PYBIND11_MODULE(_C, m) {
   m.def("_live_tensors", &Tensor::live_count);
   m.def("_live_nodes", &Node::live_count);
   m.def("_allocator_in_use_bytes", &allocator_in_use_bytes);
+
+  // Classes are registered before the signatures that name them (Tensor.grad_fn returns a Node): bind_autograd
+  // adds Node's methods.
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node");
+  TensorClass cls = bind_tensor(m);
   // A raw view of `t`'s storage (no autograd), for tests of Tensor::make's bounds check.
   m.def("_as_strided", [](const TensorPtr& t, const Shape& size, const Shape& stride, int64_t offset) {
     TensorPtr v = Tensor::make(t->storage(), size, stride, offset, t->dtype(), t->version_counter());
     v->set_base(t->base() ? t->base() : t);
     return v;
   }, py::arg("input"), py::arg("size"), py::arg("stride"), py::arg("storage_offset") = 0);
-
-  TensorClass cls = bind_tensor(m);
   bind_ops(m, cls);
   bind_autograd(m);
   bind_optim(m);

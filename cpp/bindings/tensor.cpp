@@ -266,7 +266,7 @@ void set_item(const TensorPtr& self, py::handle idx, py::handle value) {
 // Wraps a binary operator so unknown operand types give NotImplemented (Python then tries the other side).
 template <class F>
 auto binop(F f, const char* op) {
-  return [f, op](const TensorPtr& self, py::handle other) -> py::object {
+  return [f, op](const TensorPtr& self, py::handle other) -> TensorOrNotImplemented {
     if (!is_operand(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
     TensorPtr o = operand(other, op);
     TensorPtr r;
@@ -331,16 +331,17 @@ TensorClass bind_tensor(py::module_& m) {
   pybind_traverse = tensor_type->tp_traverse;
   tensor_type->tp_traverse = traverse_tensor;
   cls.def(py::init([](const TensorPtr& t) { return t->detach(); }), py::arg("data"))
-      .def_property_readonly("shape", [](const TensorPtr& t) { return make_size(t->shape()); })
+      .def_property_readonly("shape", [](const TensorPtr& t) { return SizeObject(make_size(t->shape())); })
       .def_property_readonly("dtype", &Tensor::dtype)
       .def_property_readonly("ndim", &Tensor::dim)
       .def_property_readonly("is_leaf", [](const TensorPtr& t) { return fresh(t)->is_leaf(); })
       .def_property_readonly("_version", &Tensor::version)
-      .def_property_readonly("_base", &Tensor::base)
-      .def_property_readonly("grad_fn", [](const TensorPtr& t) { return fresh(t)->grad_fn(); })
+      .def_property_readonly("_base", [](const TensorPtr& t) { return or_none(t->base()); })
+      .def_property_readonly("grad_fn", [](const TensorPtr& t) { return or_none(fresh(t)->grad_fn()); })
       .def_property("requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); },
                     &Tensor::set_requires_grad)
-      .def_property("grad", &Tensor::grad, [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
+      .def_property("grad", [](const TensorPtr& t) { return or_none(t->grad()); },
+                    [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
       .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def("size", [](const TensorPtr& t, py::object dim) -> py::object {
@@ -358,7 +359,7 @@ TensorClass bind_tensor(py::module_& m) {
       .def("storage_offset", &Tensor::offset)
       .def("is_contiguous", &Tensor::is_contiguous)
       .def("is_floating_point", [](const TensorPtr& t) { return is_floating(t->dtype()); })
-      .def("item", [](const TensorPtr& t) { return item(t, "item"); })
+      .def("item", [](const TensorPtr& t) { return Number(item(t, "item")); })
       .def("numpy", &to_numpy)
       .def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
       .def("_is_view", [](const TensorPtr& t) { return t->base() != nullptr; })
@@ -396,13 +397,13 @@ TensorClass bind_tensor(py::module_& m) {
       .def("char", [](const TensorPtr& t) { return to_dtype(t, DType::Int8); }, GilRelease())
       .def("short", [](const TensorPtr& t) { return to_dtype(t, DType::Int16); }, GilRelease())
       .def("int", [](const TensorPtr& t) { return to_dtype(t, DType::Int32); }, GilRelease())
-      .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, GilRelease())
+      .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, py::arg("src"), GilRelease())
       .def("fill_", [](TensorPtr t, py::handle v) {
         TensorPtr s = operand(v, "fill_");
         py::gil_scoped_release nogil;
         fill_(t, s);
         return t;
-      })
+      }, py::arg("value"))
       .def("zero_", [](TensorPtr t) { zero_(t); return t; }, GilRelease())
       // views
       .def("view", [](const TensorPtr& t, py::args a) { return view(t, shape_from_args(a, "view")); })

@@ -10,6 +10,7 @@ supported between instances of 'list' and 'float'"): either way the message then
 
 import functools
 import inspect
+import typing
 
 _PLAIN = (TypeError, ValueError, IndexError, RuntimeError, NotImplementedError)
 
@@ -74,7 +75,10 @@ def name_errors(cls, methods=("__init__", "step", "__iter__", "__len__", "__geti
     return cls
 
 
-def named_function(fn):
+_F = typing.TypeVar("_F", bound=typing.Callable[..., typing.Any])
+
+
+def named_function(fn: _F) -> _F:
     """For a public function written in Python (nn.init, random_split): errors name it, and an AttributeError
     from an argument of the wrong type (a number where a tensor belongs) is the TypeError it really is."""
     name = fn.__name__

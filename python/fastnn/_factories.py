@@ -1,6 +1,9 @@
 """Tensor factories with torch's signatures: sizes as f(2, 3) or f((2, 3)); dtype and requires_grad keywords."""
 
+from __future__ import annotations
+
 import numbers
+import typing
 
 import numpy as np
 
@@ -70,22 +73,23 @@ def _size(size, op):
     return [_int64(s, op, "size") for s in size]
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
+def empty(*size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "empty")
     return _finish(_C._empty(_size(size, "empty"), _dt(dtype, _C._get_default_dtype(), "empty")), requires_grad)
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
+def zeros(*size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "zeros")
     return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, _C._get_default_dtype(), "zeros")), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
+def ones(*size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "ones")
     return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, _C._get_default_dtype(), "ones"), "ones"), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+def full(size: typing.Any, fill_value: float, dtype: _C.dtype | None = None, requires_grad: bool = False,
+         device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "full")
     if dtype is None:
         dtype = (_bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral)
@@ -95,7 +99,8 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     return _finish(_C._full(_size((size,), "full"), fill_value, _dt(dtype, _C._get_default_dtype(), "full"), "full"), requires_grad)
 
 
-def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=None):
+def arange(start: float = 0, end: float | None = None, step: float = 1, dtype: _C.dtype | None = None,
+           requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "arange")
     if end is None:
         start, end = 0, start
@@ -108,7 +113,8 @@ def arange(start=0, end=None, step=1, dtype=None, requires_grad=False, device=No
     return _finish(_C._arange(float(start), float(end), float(step), _dt(dtype, _C._get_default_dtype(), "arange")), requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+def eye(n: int, m: int | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False,
+        device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "eye")
     m = n if m is None else m
     return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, _C._get_default_dtype(), "eye")), requires_grad)
@@ -125,31 +131,36 @@ def _real(v, op, what):
     return float(v)
 
 
-def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None):
+def linspace(start: float, end: float, steps: int, *, dtype: _C.dtype | None = None, requires_grad: bool = False,
+             device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "linspace")
     start, end = _real(start, "linspace", "start"), _real(end, "linspace", "end")
     steps = _int64(steps, "linspace", "steps")
     return _finish(_C._linspace(start, end, steps, _dt(dtype, _C._get_default_dtype(), "linspace")), requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, device=None):
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: _C.dtype | None = None,
+             requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "logspace")
     start, end = _real(start, "logspace", "start"), _real(end, "logspace", "end")
     base, steps = _real(base, "logspace", "base"), _int64(steps, "logspace", "steps")
     return _finish(_C._logspace(start, end, steps, base, _dt(dtype, _C._get_default_dtype(), "logspace")), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
+def randn(*size: typing.Any, generator: _C.Generator | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False,
+          device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "randn")
     return _finish(_C._randn(_size(size, "randn"), _dt(dtype, _C._get_default_dtype(), "randn"), generator), requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
+def rand(*size: typing.Any, generator: _C.Generator | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False,
+         device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "rand")
     return _finish(_C._rand(_size(size, "rand"), _dt(dtype, _C._get_default_dtype(), "rand"), generator), requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, requires_grad=False, device=None):
+def randint(low: int = 0, high: int | None = None, size: typing.Any = None, *, generator: _C.Generator | None = None,
+            dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "randint")
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -161,14 +172,16 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, requires
     return _finish(_C._randint(low, high, size, _dt(dtype, int64, "randint"), generator), requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None):
+def randperm(n: int, *, generator: _C.Generator | None = None, dtype: _C.dtype | None = None,
+             requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     """A random permutation of 0, ..., n - 1."""
     _check_device(device, "randperm")
     n = _int64(n, "randperm", "n")
     return _finish(_C._randperm(n, _dt(dtype, int64, "randperm"), generator), requires_grad)
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False, device=None):
+def normal(mean: typing.Any, std: typing.Any = 1.0, size: typing.Any = None, *, generator: _C.Generator | None = None,
+           dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     """Normal draws: ``normal(mean_tensor, std)``, ``normal(mean, std_tensor)``, ``normal(mean_tensor,
     std_tensor)`` (broadcast; differentiable with zero gradients, as in torch) or ``normal(mean, std, size)``."""
     _check_device(device, "normal")
@@ -195,7 +208,8 @@ def _input_tensor(input, op):
 def _like(fn):
     name = fn.__name__ + "_like"
 
-    def like(input, dtype=None, requires_grad=False, *, device=None):
+    def like(input: _C.Tensor, dtype: _C.dtype | None = None, requires_grad: bool = False, *,
+             device: typing.Any = None) -> _C.Tensor:
         _check_device(device, name)
         return fn(*_input_tensor(input, name).shape, dtype=input.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
@@ -206,19 +220,22 @@ def _like(fn):
 empty_like, zeros_like, ones_like = map(_like, (empty, zeros, ones))
 
 
-def rand_like(input, *, generator=None, dtype=None, requires_grad=False, device=None):
+def rand_like(input: _C.Tensor, *, generator: _C.Generator | None = None, dtype: _C.dtype | None = None,
+              requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "rand_like")
     x = _input_tensor(input, "rand_like")
     return rand(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def randn_like(input, *, generator=None, dtype=None, requires_grad=False, device=None):
+def randn_like(input: _C.Tensor, *, generator: _C.Generator | None = None, dtype: _C.dtype | None = None,
+               requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "randn_like")
     x = _input_tensor(input, "randn_like")
     return randn(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, generator=None, dtype=None, requires_grad=False, device=None):
+def randint_like(input: _C.Tensor, low: int = 0, high: int | None = None, *, generator: _C.Generator | None = None,
+                 dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     """Integers in [low, high) (``randint_like(input, high)`` for [0, high)) in input's shape and dtype."""
     _check_device(device, "randint_like")
     x = _input_tensor(input, "randint_like")
@@ -228,13 +245,14 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, require
                    requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, requires_grad=False, *, device=None):
+def full_like(input: _C.Tensor, fill_value: float, dtype: _C.dtype | None = None, requires_grad: bool = False, *,
+              device: typing.Any = None) -> _C.Tensor:
     _check_device(device, "full_like")
     return full(_input_tensor(input, "full_like").shape, fill_value, dtype=input.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
 
 
-def from_numpy(array):
+def from_numpy(array: np.ndarray) -> _C.Tensor:
     """A tensor sharing the NumPy array's memory (float64, float32, float16, int64, int32, int16, int8, uint8 or bool)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"[from_numpy] expected np.ndarray (got {type(array).__name__})")
@@ -256,7 +274,7 @@ def _has_huge_int(data):
     return isinstance(data, int) and not _INT64_MIN <= data <= _INT64_MAX
 
 
-def tensor(data, dtype=None, requires_grad=False, device=None):
+def tensor(data: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
     _check_device(device, "tensor")
     python_floats = False  # floats from Python numbers take the default dtype

@@ -4,6 +4,7 @@
 torch's names are kept exactly (x.type() is 'torch.FloatTensor'), so scripts that compare them still work."""
 
 import numbers
+import typing
 import warnings
 
 import numpy as np
@@ -76,7 +77,7 @@ for _name, _class_dtype in _CLASSES.items():
 _pybind_init = Tensor.__init__
 
 
-def _init(self, *args, **kwargs):
+def _init(self: Tensor, *args: typing.Any, **kwargs: typing.Any) -> None:
     """fastnn.Tensor(...): torch's legacy constructor, the default dtype unless given a tensor (which it aliases). Subclasses
     (nn.Parameter) construct from a tensor only, as before."""
     if type(self) is not Tensor:
@@ -106,7 +107,7 @@ def _dtype_of(t, op):
     raise TypeError(f"[{op}] dtype must be a type, str, or dtype object, got {type(t).__name__}")
 
 
-def _type(self, dtype=None, non_blocking=False, **kwargs):
+def _type(self: Tensor, dtype: typing.Any = None, non_blocking: bool = False, **kwargs: typing.Any) -> typing.Any:
     """x.type(): torch's name for x's type ('torch.FloatTensor'); x.type(t): x converted to t (x when it is)."""
     for k in kwargs:
         if k != "async":  # torch's old spelling of non_blocking

@@ -1,10 +1,16 @@
 """torch's shape helpers composed from the C++ ops: broadcasting, grids and stacking along fixed dims."""
 
+from __future__ import annotations
+
 import numbers
+import typing
 
 from fastnn import _C
 from fastnn._dtype import float32
 from fastnn._size import Size
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 def _tensors(tensors, op):
@@ -17,11 +23,11 @@ def _tensors(tensors, op):
     return list(tensors)
 
 
-def is_tensor(obj):
+def is_tensor(obj) -> bool:
     return isinstance(obj, _C.Tensor)
 
 
-def broadcast_shapes(*shapes):
+def broadcast_shapes(*shapes) -> Size:
     """The shape the given shapes broadcast to (ints count as 1-d shapes)."""
     return _broadcast(shapes, "broadcast_shapes")
 
@@ -46,14 +52,14 @@ def _broadcast(shapes, op):
     return Size(out)
 
 
-def broadcast_tensors(*tensors):
+def broadcast_tensors(*tensors: typing.Any) -> tuple[Tensor, ...]:
     """Expanded views of the tensors to their common shape."""
     ts = _tensors(tensors, "broadcast_tensors")
     shape = _broadcast([tuple(t.shape) for t in ts], "broadcast_tensors")
     return tuple(t if tuple(t.shape) == tuple(shape) else t.expand(*shape) for t in ts)
 
 
-def meshgrid(*tensors, indexing=None):
+def meshgrid(*tensors: typing.Any, indexing=None) -> tuple[Tensor, ...]:
     """Grids of coordinates from 0-d/1-d tensors: 'ij' (matrix) or 'xy' (Cartesian) indexing."""
     return _meshgrid(_tensors(tensors, "meshgrid"), indexing, "meshgrid")
 
@@ -85,7 +91,7 @@ def _meshgrid(ts, indexing, op):
     return tuple(grids)
 
 
-def cartesian_prod(*tensors):
+def cartesian_prod(*tensors: typing.Any) -> Tensor:
     ts = _tensors(tensors, "cartesian_prod")
     for t in ts:
         if t.dim() != 1:
@@ -124,24 +130,24 @@ def _atleast_3d(t):
     return t.unsqueeze(-1) if t.dim() == 2 else t
 
 
-def hstack(tensors):
+def hstack(tensors: typing.Any) -> Tensor:
     return _joined("hstack", tensors, lambda ts: 0 if all(t.dim() <= 1 for t in ts) else 1, _atleast_1d)
 
 
-def vstack(tensors):
+def vstack(tensors: typing.Any) -> Tensor:
     return _joined("vstack", tensors, lambda ts: 0, _atleast_2d)
 
 
-def dstack(tensors):
+def dstack(tensors: typing.Any) -> Tensor:
     return _joined("dstack", tensors, lambda ts: 2, _atleast_3d)
 
 
-def column_stack(tensors):
+def column_stack(tensors: typing.Any) -> Tensor:
     return _joined("column_stack", tensors, lambda ts: 1,
                    lambda t: t.reshape(-1, 1) if t.dim() <= 1 else t)
 
 
-def block_diag(*tensors):
+def block_diag(*tensors: typing.Any) -> Tensor:
     """A block-diagonal matrix of the (0-d, 1-d or 2-d) tensors."""
     ts = _tensors(tensors, "block_diag")
     mats = []

@@ -1,15 +1,25 @@
 """Tensor methods written in Python: printing, conversions and iteration."""
 
+from __future__ import annotations
+
 import copy
+import typing
 
 from fastnn import _C, _dtype, _tensor_str
 from fastnn._C import Tensor
 from fastnn._device import CPU as _CPU
 
+if typing.TYPE_CHECKING:  # names in the annotations, which scripts/gen_stubs.py copies into _C.pyi
+    import collections.abc
+
+    import numpy
+
+    import fastnn
 
 
 
-def _repr(self, prefix="tensor("):
+
+def _repr(self: Tensor, prefix: str = "tensor(") -> str:
     t = self.detach()
     # Values are formatted from float32 for the 16-bit floats (NumPy has no bfloat16).
     values = (t.float() if t.dtype in (_dtype.float16, _dtype.bfloat16) else t).numpy()
@@ -69,7 +79,7 @@ def _parse_to(op, args, kwargs):
     return dtype, flags.get("copy", False)
 
 
-def _to(self, *args, **kwargs):
+def _to(self: Tensor, *args: typing.Any, **kwargs: typing.Any) -> Tensor:
     """to(device), to(dtype), to(device, dtype), to(other), with non_blocking= (nothing to overlap on the CPU)
     and copy= (a new tensor even when nothing changes), as torch."""
     dtype, copy = _parse_to("to", args, kwargs)
@@ -77,23 +87,23 @@ def _to(self, *args, **kwargs):
     return self._to_copy(dtype) if copy else self._to_dtype(dtype)
 
 
-def _cpu(self, memory_format=None):
+def _cpu(self: Tensor, memory_format: None = None) -> Tensor:
     if memory_format is not None:
         raise NotImplementedError("[cpu] memory_format is not supported: fastnn's tensors are strided only")
     return self
 
 
-def _cuda(self, device=None, non_blocking=False, memory_format=None):
+def _cuda(self: Tensor, device: typing.Any = None, non_blocking: bool = False, memory_format: None = None) -> Tensor:
     raise RuntimeError("[cuda] device 'cuda' is not available: fastnn was built for the CPU only")
 
 
-def _iter(self):
+def _iter(self: Tensor) -> typing.Iterator[Tensor]:
     if self.dim() == 0:
         raise TypeError("iteration over a 0-d tensor")
     return (self[i] for i in range(self.shape[0]))
 
 
-def _format(self, spec):
+def _format(self: Tensor, spec: str) -> str:
     if self.dim() == 0:
         return self.item().__format__(spec)
     return object.__format__(self, spec)
@@ -104,14 +114,14 @@ def _like(self, data):
     return type(self)(data, self.requires_grad) if type(self) is not Tensor else data.requires_grad_(self.requires_grad)
 
 
-def _copy(self):
+def _copy(self: Tensor) -> Tensor:
     """copy.copy: a new leaf sharing self's memory, with self's attributes (as torch)."""
     new = _like(self, self.detach())
     new.__dict__.update(self.__dict__)
     return new
 
 
-def _deepcopy(self, memo):
+def _deepcopy(self: Tensor, memo: dict[int, typing.Any]) -> Tensor:
     if id(self) in memo:
         return memo[id(self)]
     if not self.is_leaf:
@@ -134,7 +144,8 @@ def _deepcopy(self, memo):
 
 
 def _new(fill):
-    def method(self, *size, dtype=None, requires_grad=False, device=None):
+    def method(self: Tensor, *size: typing.Any, dtype: fastnn.dtype | None = None, requires_grad: bool = False,
+               device: typing.Any = None) -> Tensor:
         from fastnn import _factories
 
         return getattr(_factories, fill)(*size, dtype=self.dtype if dtype is None else dtype,
@@ -144,14 +155,16 @@ def _new(fill):
     return method
 
 
-def _new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+def _new_full(self: Tensor, size: collections.abc.Sequence[int], fill_value: float, dtype: fastnn.dtype | None = None,
+              requires_grad: bool = False, device: typing.Any = None) -> Tensor:
     from fastnn import _factories
 
     return _factories.full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
                            requires_grad=requires_grad, device=device)
 
 
-def _new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+def _new_tensor(self: Tensor, data: typing.Any, dtype: fastnn.dtype | None = None, requires_grad: bool = False,
+                device: typing.Any = None) -> Tensor:
     from fastnn import _factories
 
     return _factories.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
@@ -160,7 +173,7 @@ def _new_tensor(self, data, dtype=None, requires_grad=False, device=None):
 
 def _other(op):
     """A method taking another tensor (x.reshape_as(y)): other must be a Tensor."""
-    def method(self, other):
+    def method(self: Tensor, other: Tensor) -> Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"[{op}] other must be a Tensor, got {type(other).__name__}")
         return (self._to_dtype(other.dtype) if op == "type_as" else
@@ -170,7 +183,7 @@ def _other(op):
     return method
 
 
-def _array(self, dtype=None, copy=None):
+def _array(self: Tensor, dtype: typing.Any = None, copy: bool | None = None) -> numpy.ndarray:
     arr = self.detach().numpy()
     try:
         return arr if dtype is None else arr.astype(dtype)
@@ -178,9 +191,21 @@ def _array(self, dtype=None, copy=None):
         raise TypeError(f"[__array__] {e}") from None
 
 
-def _tolist(self):
+def _tolist(self: Tensor) -> typing.Any:
     t = self.detach()
     return (t.float() if t.dtype == _dtype.bfloat16 else t).numpy().tolist()  # NumPy has no bfloat16
+
+
+def _device(self: Tensor) -> fastnn.device:
+    return _CPU
+
+
+def _is_cuda(self: Tensor) -> bool:
+    return False
+
+
+def _is_cpu(self: Tensor) -> bool:
+    return True
 
 
 _methods = {
@@ -205,9 +230,9 @@ _methods = {
     "new_tensor": _new_tensor,
     "cpu": _cpu,
     "cuda": _cuda,
-    "device": property(lambda self: _CPU),
-    "is_cuda": property(lambda self: False),
-    "is_cpu": property(lambda self: True),
+    "device": property(_device),
+    "is_cuda": property(_is_cuda),
+    "is_cpu": property(_is_cpu),
 }
 for _name, _fn in _methods.items():
     setattr(Tensor, _name, _fn)

@@ -27,12 +27,15 @@ previous file as it was. On Linux the temporary file is anonymous (O_TMPFILE) un
 killed save leaves no partial temporary file either (see ``_atomic_write``).
 """
 
+from __future__ import annotations
+
 import collections
 import hashlib
 import json
 import math
 import os
 import struct
+import typing
 
 import numpy as np
 
@@ -51,7 +54,7 @@ _WRITE_CHUNK = 1 << 22
 
 
 # ---------------------------------------------------------------------- save
-def save(obj, f):
+def save(obj: object, f: typing.Any) -> None:
     """Saves ``obj`` (tensors, and dicts/lists/tuples of them, ints, floats, bools, None, strings)
     to ``f``.
 
@@ -309,7 +312,7 @@ def _atomic_write(path, chunks):
 
 
 # ---------------------------------------------------------------------- load
-def load(f, map_location=None, weights_only=None, mmap=None):
+def load(f: typing.Any, map_location=None, weights_only=None, mmap=None) -> typing.Any:
     """Loads what ``save`` wrote (or a plain safetensors file) from a path or a binary file object.
 
     ``map_location`` may only name the CPU; ``weights_only`` and ``mmap`` are accepted for torch

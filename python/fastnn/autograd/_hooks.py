@@ -1,6 +1,8 @@
 """Gradient hooks: Tensor.register_hook, grad_fn.register_hook / register_prehook (the hooks run inside the
 C++ engine's backward, which takes the GIL to call them)."""
 
+import typing
+
 from fastnn import _C
 from fastnn.utils.hooks import RemovableHandle
 
@@ -10,7 +12,7 @@ def _check_callable(op, hook):
         raise TypeError(f"[{op}] hook must be callable, got {type(hook).__name__}")
 
 
-def register_hook(self, hook):
+def register_hook(self: _C.Tensor, hook: typing.Callable[[_C.Tensor], typing.Optional[_C.Tensor]]) -> RemovableHandle:
     """Calls ``hook(grad)`` with this tensor's gradient during backward; a returned tensor replaces it."""
     _check_callable("register_hook", hook)
     owner, key = _C._add_grad_hook(self, hook)
@@ -19,14 +21,14 @@ def register_hook(self, hook):
     return RemovableHandle(lambda: _C._remove_grad_hook(owner, key))
 
 
-def _node_register_hook(self, fn):
+def _node_register_hook(self: _C.Node, fn: typing.Callable[..., typing.Any]) -> RemovableHandle:
     """Calls ``fn(grad_inputs, grad_outputs)`` after this node ran; a returned tuple replaces grad_inputs."""
     _check_callable("register_hook", fn)
     key = self._add_post_hook(fn)
     return RemovableHandle(lambda: self._remove_hook(key))
 
 
-def _node_register_prehook(self, fn):
+def _node_register_prehook(self: _C.Node, fn: typing.Callable[..., typing.Any]) -> RemovableHandle:
     """Calls ``fn(grad_outputs)`` before this node runs; a returned tuple replaces grad_outputs."""
     _check_callable("register_prehook", fn)
     key = self._add_pre_hook(fn)

@@ -3,6 +3,7 @@
 import functools
 import inspect
 import threading
+import typing
 
 from fastnn import _C
 
@@ -44,6 +45,9 @@ def _decorate(make_ctx, fn):
     return wrapper
 
 
+_F = typing.TypeVar("_F", bound=typing.Callable[..., typing.Any])
+
+
 class _GradModeContext:
     _enabled = True
 
@@ -58,14 +62,14 @@ class _GradModeContext:
     def __init__(self, orig_func=None):
         self._prev = _C.is_grad_enabled()
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._prev = _C.is_grad_enabled()
         _C._set_grad_enabled(self._enabled)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _C._set_grad_enabled(self._prev)
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         return _decorate(type(self), fn)
 
 
@@ -84,20 +88,20 @@ class enable_grad(_GradModeContext):
 class set_grad_enabled:
     """Sets grad mode to `mode`; takes effect immediately, like torch, and restores on exit."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         if not isinstance(mode, (bool, int)):
             raise TypeError(f"[set_grad_enabled] mode must be a bool, got {type(mode).__name__}")
         self._prev = _C.is_grad_enabled()
         self._enabled = bool(mode)
         _C._set_grad_enabled(self._enabled)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         _C._set_grad_enabled(self._enabled)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _C._set_grad_enabled(self._prev)
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         _C._set_grad_enabled(self._prev)
         mode = self._enabled
         return _decorate(lambda: set_grad_enabled(mode), fn)

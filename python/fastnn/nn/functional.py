@@ -1,12 +1,18 @@
 """fastnn.nn.functional: torch's functional API; each call is one C++ op."""
 
+from __future__ import annotations
+
 import math
 import numbers
+import typing
 import warnings
 
 from fastnn import _C, _factories
 from fastnn._errors import named_function as _named_function
 from fastnn.autograd.grad_mode import no_grad as _no_grad
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
@@ -65,15 +71,15 @@ def _ints(v, op, what):
     return values
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace=False) -> Tensor:
     return _tensor(input, "relu").relu_() if _flag(inplace, "relu", "inplace") else _C.relu(input)
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     return _C.sigmoid(input)
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     return _C.tanh(input)
 
 
@@ -88,12 +94,12 @@ def _softmax_dim(input, dim, op, stacklevel):
     return 0 if _tensor(input, op).dim() in (0, 1, 3) else 1
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
+def softmax(input: Tensor, dim=None, _stacklevel=3, dtype=None) -> Tensor:
     dim = _softmax_dim(input, dim, "softmax", _stacklevel)
     return _C.softmax(input if dtype is None else _tensor(input, "softmax").to(_dtype(dtype, "softmax")), dim)
 
 
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
+def softmin(input: Tensor, dim=None, _stacklevel=3, dtype=None) -> Tensor:
     dim = _softmax_dim(input, dim, "softmin", _stacklevel)
     x = _tensor(input, "softmin")
     x = x if dtype is None else x.to(_dtype(dtype, "softmin"))
@@ -103,13 +109,13 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return _C.softmax(-x, dim)
 
 
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+def log_softmax(input: Tensor, dim=None, _stacklevel=3, dtype=None) -> Tensor:
     dim = _softmax_dim(input, dim, "log_softmax", _stacklevel)
     return _C.log_softmax(input if dtype is None else _tensor(input, "log_softmax").to(_dtype(dtype, "log_softmax")),
                           dim)
 
 
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight, bias=None) -> Tensor:
     return _C._linear(input, weight, bias)
 
 
@@ -129,7 +135,7 @@ def _conv_padding(padding, weight, dilation, stride):
     return _ints(padding, "conv2d", "padding"), (0, 0)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     _tensor(input, "conv2d")
     _tensor(weight, "conv2d", "weight")
     _opt_tensor(bias, "conv2d", "bias")
@@ -150,7 +156,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False) -> typing.Any:
     out, indices = _C._max_pool2d_with_indices(
         _tensor(input, "max_pool2d"), _ints(kernel_size, "max_pool2d", "kernel_size"),
         [] if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _ints(stride, "max_pool2d", "stride"),
@@ -158,13 +165,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (out, indices) if return_indices else out
 
 
-def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                            return_indices=True):
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True) -> tuple[Tensor, Tensor]:
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None) -> Tensor:
     return _C._avg_pool2d(_tensor(input, "avg_pool2d"), _ints(kernel_size, "avg_pool2d", "kernel_size"),
                           [] if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _ints(stride, "avg_pool2d", "stride"),
                           _ints(padding, "avg_pool2d", "padding"), ceil_mode, count_include_pad, divisor_override)
@@ -187,7 +194,7 @@ def _weighted(errors, weight, reduction, input, op):
     return weighted if reduction == 0 else weighted.sum() if reduction == 2 else weighted.sum() / weight.sum()
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean", weight=None) -> Tensor:
     _warn_target_size(input, target, "mse_loss")
     reduction = _reduction(reduction, size_average, reduce, "mse_loss")
     if weight is not None:
@@ -195,19 +202,20 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _C._mse_loss(input, target, reduction)
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean") -> Tensor:
     return _C._nll_loss(input, target, _opt_tensor(weight, "nll_loss", "weight"),
                         _reduction(reduction, size_average, reduce, "nll_loss"), ignore_index)
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0) -> Tensor:
     return _C._cross_entropy(input, target, _opt_tensor(weight, "cross_entropy", "weight"),
                              _reduction(reduction, size_average, reduce, "cross_entropy"), ignore_index,
                              _number(label_smoothing, "cross_entropy", "label_smoothing"))
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean", weight=None) -> Tensor:
     _warn_target_size(input, target, "l1_loss")
     reduction = _reduction(reduction, size_average, reduce, "l1_loss")
     if weight is not None:
@@ -215,7 +223,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _C._l1_loss(input, target, reduction)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean", beta=1.0) -> Tensor:
     _warn_target_size(input, target, "smooth_l1_loss")
     beta = _number(beta, "smooth_l1_loss", "beta")
     if beta == 0.0:  # as torch: plain l1 (and its grad_fn names)
@@ -223,13 +231,14 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _C._smooth_l1_loss(input, target, _reduction(reduction, size_average, reduce, "smooth_l1_loss"), beta)
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None,
+                         reduction="mean") -> Tensor:
     return _C._binary_cross_entropy(input, target, _opt_tensor(weight, "binary_cross_entropy", "weight"),
                                     _reduction(reduction, size_average, reduce, "binary_cross_entropy"))
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None) -> Tensor:
     op = "binary_cross_entropy_with_logits"
     return _C._binary_cross_entropy_with_logits(input, target, _opt_tensor(weight, op, "weight"),
                                                 _opt_tensor(pos_weight, op, "pos_weight"),
@@ -243,13 +252,13 @@ def _check_dropout_p(p, op):
     return p
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
     p = _check_dropout_p(p, "dropout")
     out = _C._dropout(_tensor(input, "dropout"), p, bool(_flag(training, "dropout", "training")))
     return input.copy_(out) if _flag(inplace, "dropout", "inplace") and out is not input else out
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
+def dropout2d(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
     p = _check_dropout_p(p, "dropout2d")
     if _tensor(input, "dropout2d").dim() not in (3, 4):
         warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will result "
@@ -267,7 +276,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     return input.copy_(out) if _flag(inplace, "dropout2d", "inplace") and out is not input else out
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5) -> Tensor:
     op = "batch_norm"
     return _C._batch_norm(input, _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"),
                           _opt_tensor(running_mean, op, "running_mean"), _opt_tensor(running_var, op, "running_var"),
@@ -275,7 +285,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                           _number(eps, op, "eps"))
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+def leaky_relu(input: Tensor, negative_slope=0.01, inplace=False) -> Tensor:
     negative_slope = _number(negative_slope, "leaky_relu", "negative_slope")
     if not _flag(inplace, "leaky_relu", "inplace"):
         return _C._leaky_relu(input, negative_slope)
@@ -284,19 +294,19 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return input.copy_(_C._leaky_relu(input.clone() if input.requires_grad else input, negative_slope))
 
 
-def gelu(input, approximate="none"):
+def gelu(input: Tensor, approximate="none") -> Tensor:
     if not isinstance(approximate, str) or approximate not in ("none", "tanh"):
         raise ValueError(f"[gelu] approximate argument must be either none or tanh, got {approximate!r}")
     return _C._gelu(input, approximate == "tanh")
 
 
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input: Tensor, beta=1.0, threshold=20.0) -> Tensor:
     beta = _number(beta, "softplus", "beta")
     threshold = _number(threshold, "softplus", "threshold")
     return _C._softplus(_tensor(input, "softplus"), beta, threshold)
 
 
-def silu(input, inplace=False):
+def silu(input: Tensor, inplace=False) -> Tensor:
     """x * sigmoid(x) (one fused C++ op, SiluBackward0); in place as torch's with inplace=True."""
     if not _flag(inplace, "silu", "inplace"):
         return _C._silu(_tensor(input, "silu"))
@@ -305,7 +315,7 @@ def silu(input, inplace=False):
 
 
 @_named_function
-def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+def normalize(input: Tensor, p=2.0, dim=1, eps=1e-12, out=None) -> Tensor:
     """input / max(||input||_p along dim, eps), composed of ops as torch's (the same graph: DivBackward0)."""
     if out is not None:
         raise NotImplementedError("[normalize] out= is not supported")
@@ -317,12 +327,13 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / denom
 
 
-def logsigmoid(input):
+def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), computed without overflow (LogSigmoidBackward0)."""
     return _C._log_sigmoid(_tensor(input, "logsigmoid"))
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+def embedding(input: Tensor, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False) -> Tensor:
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("[embedding] scale_grad_by_freq and sparse are not supported")
     _tensor(weight, "embedding", "weight")
@@ -339,7 +350,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return _C._embedding(weight, input, padding_idx)
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     op = "adaptive_avg_pool2d"
     _tensor(input, op)
     size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size, output_size]
@@ -354,7 +365,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _C._adaptive_avg_pool2d(input, _ints(size, "adaptive_avg_pool2d", "output_size"))
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor, num_classes=-1) -> Tensor:
     """int64 one-hot encodings, shape tensor.shape + (num_classes,); -1 takes the largest value + 1."""
     if isinstance(num_classes, (tuple, list)):
         raise TypeError(f"[one_hot] num_classes must be an int, got {type(num_classes).__name__}")
@@ -364,7 +375,7 @@ def one_hot(tensor, num_classes=-1):
 # ---- attention ----
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                                 enable_gqa=False):
+                                 enable_gqa=False) -> Tensor:
     """softmax(scale * query @ key^T + mask) @ value in one fused C++ op (ScaledDotProductFlashAttentionForCpuBackward0);
     dropout on the attention weights draws from fastnn's generator."""
     op = "scaled_dot_product_attention"
@@ -387,14 +398,14 @@ def _normalized_shape(normalized_shape, op):
     return _ints(normalized_shape, op, "normalized_shape")
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps=1e-5) -> Tensor:
     """Normalises over the trailing dims `normalized_shape` (NativeLayerNormBackward0)."""
     op = "layer_norm"
     return _C._layer_norm(_tensor(input, op), _normalized_shape(normalized_shape, op), _opt_tensor(weight, op, "weight"),
                           _opt_tensor(bias, op, "bias"), _number(eps, op, "eps"))
 
 
-def rms_norm(input, normalized_shape, weight=None, eps=None):
+def rms_norm(input: Tensor, normalized_shape, weight=None, eps=None) -> Tensor:
     """x / sqrt(mean(x^2) + eps) * weight over the trailing dims; eps=None is the dtype's machine epsilon
     (FusedRmsNormBackward0: torch's node for its fused kernel; its CPU composite records MulBackward0)."""
     op = "rms_norm"
@@ -402,7 +413,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
                         None if eps is None else _number(eps, op, "eps"))
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(input: Tensor, num_groups, weight=None, bias=None, eps=1e-5) -> Tensor:
     """Normalises each sample's groups of channels of an (N, C, *) input (NativeGroupNormBackward0)."""
     op = "group_norm"
     if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
@@ -411,8 +422,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                           _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"), _number(eps, op, "eps"))
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5):
+def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5) -> Tensor:
     """Normalises each (sample, channel) of an (N, C, *) input with its own statistics (updating the running
     ones when given), or with the running statistics when not use_input_stats."""
     op = "instance_norm"
@@ -447,7 +458,7 @@ def _spatial_padding(padding, weight, dilation, stride, n, op):
     return _n_ints(padding, n, op, "padding"), [0] * n
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     op = "conv1d"
     _tensor(input, op)
     _opt_tensor(bias, op, "bias")
@@ -480,11 +491,13 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     return fn(input, weight, bias, *args, groups, dilation)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose1d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
 
@@ -501,7 +514,8 @@ def _as_1d(op, op2d, input, fn):
         raise
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False) -> typing.Any:
     op = "max_pool1d"
     k = _n_ints(kernel_size, 1, op, "kernel_size")
     s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _n_ints(stride, 1, op, "stride")
@@ -512,12 +526,12 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 @_named_function
-def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                            return_indices=True):
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True) -> tuple[Tensor, Tensor]:
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
     op = "avg_pool1d"
     k = _n_ints(kernel_size, 1, op, "kernel_size")
     s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _n_ints(stride, 1, op, "stride")
@@ -536,17 +550,17 @@ def _adaptive_size(input, output_size, n, op):
     return _ints([input.shape[i - n] if s is None else s for i, s in enumerate(size)], op, "output_size")
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices=False) -> typing.Any:
     out, indices = _C._adaptive_max_pool2d(input, _adaptive_size(input, output_size, 2, "adaptive_max_pool2d"))
     return (out, indices) if return_indices else out
 
 
 @_named_function
-def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices=True) -> tuple[Tensor, Tensor]:
     return adaptive_max_pool2d(input, output_size, True)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices=False) -> typing.Any:
     op = "adaptive_max_pool1d"
     size = _adaptive_size(input, output_size, 1, op)
     out, indices = _as_1d(op, "adaptive_max_pool2d", input, lambda x: _C._adaptive_max_pool2d(x, [1] + size))
@@ -554,11 +568,11 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
 
 
 @_named_function
-def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices=True) -> tuple[Tensor, Tensor]:
     return adaptive_max_pool1d(input, output_size, True)
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     op = "adaptive_avg_pool1d"
     size = _adaptive_size(input, output_size, 1, op)
     return _as_1d(op, "adaptive_avg_pool2d", input, lambda x: _C._adaptive_avg_pool2d(x, [1] + size)).squeeze(-2)
@@ -567,7 +581,7 @@ def adaptive_avg_pool1d(input, output_size):
 _PAD_MODES = {"reflect": "_reflection_pad", "replicate": "_replication_pad", "circular": "_circular_pad"}
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: Tensor, pad, mode="constant", value=None) -> Tensor:
     _tensor(input, "pad")
     if not isinstance(pad, (tuple, list)):
         raise TypeError(f"[pad] pad must be a tuple of ints, got {type(pad).__name__}")
@@ -584,8 +598,8 @@ def pad(input, pad, mode="constant", value=None):
 _INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input: Tensor, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False) -> Tensor:
     op = "interpolate"
     n = _tensor(input, op).dim() - 2
     if not isinstance(mode, str) or mode not in ("nearest", "nearest-exact", "area", *_INTERP_DIMS):
@@ -642,28 +656,28 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 @_named_function
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def upsample(input: Tensor, size=None, scale_factor=None, mode="nearest", align_corners=None) -> Tensor:
     warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def pixel_shuffle(input, upscale_factor):
+def pixel_shuffle(input: Tensor, upscale_factor) -> Tensor:
     return _C._pixel_shuffle(_tensor(input, "pixel_shuffle"), _n_ints(upscale_factor, 1, "pixel_shuffle",
                                                                        "upscale_factor")[0])
 
 
-def pixel_unshuffle(input, downscale_factor):
+def pixel_unshuffle(input: Tensor, downscale_factor) -> Tensor:
     return _C._pixel_unshuffle(_tensor(input, "pixel_unshuffle"), _n_ints(downscale_factor, 1, "pixel_unshuffle",
                                                                            "downscale_factor")[0])
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     op = "unfold"
     return _C._unfold_im2col(_tensor(input, op), *(_n_ints(v, 2, op, what) for v, what in (
         (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"), (stride, "stride"))))
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     op = "fold"
     return _C._fold_col2im(_tensor(input, op), *(_n_ints(v, 2, op, what) for v, what in (
         (output_size, "output_size"), (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
@@ -676,33 +690,33 @@ def _maybe_inplace(input, op, inplace, fn, fn_):
     return fn_(input) if _flag(inplace, op, "inplace") else fn(input)
 
 
-def elu(input, alpha=1.0, inplace=False):
+def elu(input: Tensor, alpha=1.0, inplace=False) -> Tensor:
     alpha = _number(alpha, "elu", "alpha")
     return _maybe_inplace(input, "elu", inplace, lambda x: _C._elu(x, alpha), lambda x: _C._elu_(x, alpha))
 
 
-def elu_(input, alpha=1.0):
+def elu_(input: Tensor, alpha=1.0) -> Tensor:
     return elu(input, alpha, True)
 
 
-def selu(input, inplace=False):
+def selu(input: Tensor, inplace=False) -> Tensor:
     return _maybe_inplace(input, "selu", inplace, _C._selu, _C._selu_)
 
 
-def selu_(input):
+def selu_(input: Tensor) -> Tensor:
     return selu(input, True)
 
 
-def celu(input, alpha=1.0, inplace=False):
+def celu(input: Tensor, alpha=1.0, inplace=False) -> Tensor:
     alpha = _number(alpha, "celu", "alpha")
     return _maybe_inplace(input, "celu", inplace, lambda x: _C._celu(x, alpha), lambda x: _C._celu_(x, alpha))
 
 
-def celu_(input, alpha=1.0):
+def celu_(input: Tensor, alpha=1.0) -> Tensor:
     return celu(input, alpha, True)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+def hardtanh(input: Tensor, min_val=-1.0, max_val=1.0, inplace=False) -> Tensor:
     lo, hi = _number(min_val, "hardtanh", "min_val"), _number(max_val, "hardtanh", "max_val")
     if lo > hi:
         raise ValueError(f"[hardtanh] min_val cannot be greater than max_val (got {min_val} and {max_val})")
@@ -710,25 +724,25 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
                           lambda x: _C._hardtanh_(x, lo, hi))
 
 
-def hardtanh_(input, min_val=-1.0, max_val=1.0):
+def hardtanh_(input: Tensor, min_val=-1.0, max_val=1.0) -> Tensor:
     return hardtanh(input, min_val, max_val, True)
 
 
-def relu6(input, inplace=False):
+def relu6(input: Tensor, inplace=False) -> Tensor:
     """hardtanh(input, 0, 6), as torch (HardtanhBackward0)."""
     return _maybe_inplace(input, "relu6", inplace, lambda x: _C._hardtanh(x, 0.0, 6.0),
                           lambda x: _C._hardtanh_(x, 0.0, 6.0))
 
 
-def hardswish(input, inplace=False):
+def hardswish(input: Tensor, inplace=False) -> Tensor:
     return _maybe_inplace(input, "hardswish", inplace, _C._hardswish, _C._hardswish_)
 
 
-def hardsigmoid(input, inplace=False):
+def hardsigmoid(input: Tensor, inplace=False) -> Tensor:
     return _maybe_inplace(input, "hardsigmoid", inplace, _C._hardsigmoid, _C._hardsigmoid_)
 
 
-def mish(input, inplace=False):
+def mish(input: Tensor, inplace=False) -> Tensor:
     return _maybe_inplace(input, "mish", inplace, _C._mish, _C._mish_)
 
 
@@ -738,41 +752,41 @@ def _threshold(input, threshold, value, inplace):
                           lambda x: _C._threshold_(x, th, v))
 
 
-def threshold(input, threshold, value, inplace=False):
+def threshold(input: Tensor, threshold, value, inplace=False) -> Tensor:
     return _threshold(input, threshold, value, inplace)
 
 
-def threshold_(input, threshold, value):
+def threshold_(input: Tensor, threshold, value) -> Tensor:
     return _threshold(input, threshold, value, True)
 
 
-def glu(input, dim=-1):
+def glu(input: Tensor, dim=-1) -> Tensor:
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"[glu] dim must be an int, got {type(dim).__name__}")
     return _C._glu(_tensor(input, "glu"), _ints(int(dim), "glu", "dim")[0])
 
 
 @_named_function
-def tanhshrink(input):
+def tanhshrink(input: Tensor) -> Tensor:
     """input - tanh(input), composed as torch's (SubBackward0)."""
     return _tensor(input, "tanhshrink") - input.tanh()
 
 
 @_named_function
-def softsign(input):
+def softsign(input: Tensor) -> Tensor:
     """input / (1 + |input|), composed as torch's (DivBackward0)."""
     return _tensor(input, "softsign") / (input.abs() + 1)
 
 
-def hardshrink(input, lambd=0.5):
+def hardshrink(input: Tensor, lambd=0.5) -> Tensor:
     return _C._hardshrink(_tensor(input, "hardshrink"), _number(lambd, "hardshrink", "lambd"))
 
 
-def softshrink(input, lambd=0.5):
+def softshrink(input: Tensor, lambd=0.5) -> Tensor:
     return _C._softshrink(_tensor(input, "softshrink"), _number(lambd, "softshrink", "lambd"))
 
 
-def prelu(input, weight):
+def prelu(input: Tensor, weight) -> Tensor:
     return _C._prelu(_tensor(input, "prelu"), _tensor(weight, "prelu", "weight"))
 
 
@@ -780,7 +794,7 @@ def _reduce(loss, reduction):
     return loss if reduction == 0 else loss.sum() if reduction == 2 else loss.mean()
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+def huber_loss(input: Tensor, target: Tensor, reduction="mean", delta=1.0, weight=None) -> Tensor:
     _warn_target_size(input, target, "huber_loss")
     reduction = _reduction(reduction, op="huber_loss")
     delta = _number(delta, "huber_loss", "delta")
@@ -792,7 +806,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduce(_C._huber_loss(input, target, 0, delta) * weight, reduction)
 
 
-def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean") -> Tensor:
     return _C._soft_margin_loss(_tensor(input, "soft_margin_loss"), _tensor(target, "soft_margin_loss", "target"),
                                 _reduction(reduction, size_average, reduce, "soft_margin_loss"))
 
@@ -804,7 +818,7 @@ def _xlogy_self(t):
 
 
 @_named_function
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean", log_target=False) -> Tensor:
     op = "kl_div"
     _tensor(input, op)
     _tensor(target, op, "target")
@@ -828,8 +842,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 @_named_function
-def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
-                     reduction="mean"):
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean") -> Tensor:
     op = "poisson_nll_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input, op)
@@ -846,7 +860,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 
 
 @_named_function
-def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full=False, eps=1e-6, reduction="mean") -> Tensor:
     op = "gaussian_nll_loss"
     _tensor(input, op)
     _tensor(target, op, "target")
@@ -875,7 +889,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 @_named_function
-def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None,
+                                reduction="mean") -> Tensor:
     op = "multilabel_soft_margin_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input, op)
@@ -894,7 +909,8 @@ def _clamp_min0(x):
 
 
 @_named_function
-def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+def cosine_embedding_loss(input1, input2, target: Tensor, margin=0, size_average=None, reduce=None,
+                          reduction="mean") -> Tensor:
     op = "cosine_embedding_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input1, op, "input1")
@@ -917,7 +933,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
 
 
 @_named_function
-def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+def margin_ranking_loss(input1, input2, target: Tensor, margin=0, size_average=None, reduce=None,
+                        reduction="mean") -> Tensor:
     op = "margin_ranking_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     for t, what in ((input1, "input1"), (input2, "input2"), (target, "target")):
@@ -929,7 +946,8 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
 
 
 @_named_function
-def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean") -> Tensor:
     op = "hinge_embedding_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input, op)
@@ -946,7 +964,7 @@ def _pairwise_distance(x1, x2, p, eps):
 
 @_named_function
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
-                        reduce=None, reduction="mean"):
+                        reduce=None, reduction="mean") -> Tensor:
     op = "triplet_margin_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     margin, p, eps = _number(margin, op, "margin"), _number(p, op, "p"), _number(eps, op, "eps")
@@ -970,8 +988,8 @@ _BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
 
 
 @_named_function
-def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
-                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+def embedding_bag(input: Tensor, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None) -> Tensor:
     op = "embedding_bag"
     _tensor(input, op)
     _tensor(weight, op, "weight")
@@ -1024,7 +1042,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                              "include_last_offset")), padding_idx)
 
 
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+def multi_margin_loss(input: Tensor, target: Tensor, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean") -> Tensor:
     op = "multi_margin_loss"
     if isinstance(p, bool) or not isinstance(p, numbers.Integral):
         raise TypeError(f"[{op}] p must be an int, got {type(p).__name__}")
@@ -1035,7 +1054,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                                  _reduction(reduction, size_average, reduce, op))
 
 
-def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean") -> Tensor:
     op = "multilabel_margin_loss"
     return _C._multilabel_margin_loss(_tensor(input, op), _tensor(target, op, "target"),
                                       _reduction(reduction, size_average, reduce, op))

@@ -1,12 +1,14 @@
 """nn.Parameter: a Tensor that a Module registers as one of its parameters."""
 
+from __future__ import annotations
+
 from fastnn._C import Tensor
 
 
 class Parameter(Tensor):
     """A leaf tensor sharing `data`'s memory, with requires_grad=True by default."""
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:
             from fastnn import empty
 

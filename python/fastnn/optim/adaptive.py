@@ -1,6 +1,10 @@
 """Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam: Python keeps the state, C++ runs the update
 (one call per group)."""
 
+from __future__ import annotations
+
+import typing
+
 from fastnn import _C, _factories
 from fastnn.optim.optimizer import Optimizer
 
@@ -62,9 +66,9 @@ class _Adaptive(Optimizer):
 class Adam(_Adaptive):
     _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+    def __init__(self, params: typing.Any, lr: float = 1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
-                 decoupled_weight_decay=False):
+                 decoupled_weight_decay=False) -> None:
         _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay))
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
@@ -82,8 +86,8 @@ class Adam(_Adaptive):
 
 
 class AdamW(Adam):
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+    def __init__(self, params: typing.Any, lr: float = 1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
                          capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
@@ -93,8 +97,8 @@ class RMSprop(_Adaptive):
     _state_names = ("square_avg", "grad_avg", "momentum_buffer")
     _init_order = ("square_avg", "momentum_buffer", "grad_avg")
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
+    def __init__(self, params: typing.Any, lr: float = 1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False) -> None:
         _check(("lr", lr), ("eps", eps), ("momentum", momentum), ("weight_decay", weight_decay), ("alpha", alpha))
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
@@ -112,8 +116,8 @@ class RMSprop(_Adaptive):
 class Adagrad(_Adaptive):
     _state_names = ("sum",)
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+    def __init__(self, params: typing.Any, lr: float = 1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None) -> None:
         _check(("lr", lr), ("lr_decay", lr_decay), ("weight_decay", weight_decay),
                ("initial_accumulator_value", initial_accumulator_value), ("eps", eps))
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
@@ -140,8 +144,8 @@ class Adagrad(_Adaptive):
 class Adadelta(_Adaptive):
     _state_names = ("square_avg", "acc_delta")
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
-                 maximize=False, differentiable=False):
+    def __init__(self, params: typing.Any, lr: float = 1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
+                 maximize=False, differentiable=False) -> None:
         _check(("lr", lr), ("rho", rho), ("eps", eps), ("weight_decay", weight_decay))
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=capturable,
                         foreach=foreach, differentiable=differentiable)
@@ -155,8 +159,8 @@ class Adadelta(_Adaptive):
 class Adamax(_Adaptive):
     _state_names = ("exp_avg", "exp_inf")
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
-                 maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params: typing.Any, lr: float = 2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False) -> None:
         _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay))
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, capturable=capturable)
@@ -173,9 +177,9 @@ class NAdam(_Adaptive):
     _init_order = ("mu_product", "exp_avg", "exp_avg_sq")
     _scalar_state = {"mu_product": 1.0}
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+    def __init__(self, params: typing.Any, lr: float = 2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False):
+                 differentiable=False) -> None:
         _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay),
                ("momentum_decay", momentum_decay))
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
@@ -194,8 +198,8 @@ class NAdam(_Adaptive):
 class RAdam(_Adaptive):
     _state_names = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
-                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+    def __init__(self, params: typing.Any, lr: float = 1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False) -> None:
         _check(("lr", lr), ("eps", eps), ("betas", betas), ("weight_decay", weight_decay))
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
                         capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,

@@ -1,6 +1,9 @@
 """optim.Optimizer: parameter groups, state and their (de)serialisation, as in torch."""
 
+from __future__ import annotations
+
 import copy
+import typing
 import warnings
 from collections import defaultdict
 
@@ -32,7 +35,7 @@ class Optimizer:
         super().__init_subclass__(**kwargs)
         name_errors(cls)
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: typing.Any, defaults) -> None:
         self.defaults = defaults
         self.state = defaultdict(dict)
         self.param_groups = []
@@ -47,7 +50,7 @@ class Optimizer:
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group) -> None:
         """Appends `param_group` (the caller's dict, as in torch) with the defaults filled in."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
@@ -90,7 +93,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
@@ -104,7 +107,7 @@ class Optimizer:
                         p.grad.zero_()
 
     @no_grad()
-    def step(self, closure=None):
+    def step(self, closure: typing.Callable[[], typing.Any] | None = None) -> typing.Any:
         """Re-evaluates the model with `closure` (grad enabled) if given, then updates every group."""
         loss = None
         if closure is not None:
@@ -118,7 +121,7 @@ class Optimizer:
         """Applies the update rule to `params` (those of `group` that have a gradient)."""
         raise NotImplementedError
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, typing.Any]:
         """{'state': {index: {...}}, 'param_groups': [{options..., 'params': [indices]}]} as torch lays it out."""
         index, groups = {}, []
         for g in self.param_groups:
@@ -130,7 +133,7 @@ class Optimizer:
         state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, typing.Any]) -> None:
         if not isinstance(state_dict, dict):
             raise TypeError(f"load_state_dict expects a dict (an optimizer's state_dict()), got "
                             f"{type(state_dict).__name__}")

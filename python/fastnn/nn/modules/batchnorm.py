@@ -1,6 +1,8 @@
 """Batch normalisation layers: batch statistics in training, running statistics in eval. _NormBase (parameters,
 running statistics, repr) is shared with the instance norm layers, as in torch."""
 
+from __future__ import annotations
+
 from fastnn import _factories
 from fastnn._C import Tensor
 from fastnn.autograd.grad_mode import no_grad
@@ -12,7 +14,7 @@ from fastnn.nn.parameter import Parameter
 
 class _NormBase(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
-                 dtype=None, *, bias=True):
+                 dtype=None, *, bias=True) -> None:
         super().__init__()
         _factories._check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
@@ -42,7 +44,7 @@ class _NormBase(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
@@ -50,7 +52,7 @@ class _NormBase(Module):
 class _BatchNorm(_NormBase):
     _expected_dims = ()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"[{type(self).__name__}] input must be a Tensor, got {type(input).__name__}")
         if input.dim() not in self._expected_dims:

@@ -1,8 +1,14 @@
 """Containers: Sequential, ModuleList and ModuleDict."""
 
+from __future__ import annotations
+
+import typing
 from collections import OrderedDict
 
 from fastnn.nn.modules.module import Module
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 class _ModuleSequence(Module):
@@ -32,10 +38,10 @@ class _ModuleSequence(Module):
         del items[idx]
         self._renumber(items)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> typing.Iterator[Module]:
         return iter(self._modules.values())
 
     def append(self, module):
@@ -54,7 +60,7 @@ class _ModuleSequence(Module):
 
 
 class Sequential(_ModuleSequence):
-    def __init__(self, *args):
+    def __init__(self, *args) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, module in args[0].items():
@@ -62,7 +68,7 @@ class Sequential(_ModuleSequence):
         else:
             self.extend(args)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> typing.Any:
         for name, module in self._modules.items():
             if module is None:
                 raise TypeError(f"[Sequential] module {name} is None")
@@ -73,21 +79,21 @@ class Sequential(_ModuleSequence):
 class ModuleList(_ModuleSequence):
     """A list of modules, registered under their indices."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules=None) -> None:
         super().__init__()
         if isinstance(modules, OrderedDict):  # a slice of another ModuleList
             modules = modules.values()
         if modules is not None:
             self.extend(modules)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs) -> typing.Any:
         raise NotImplementedError("ModuleList has no forward; iterate over its modules")
 
 
 class ModuleDict(Module):
     """An ordered dict of modules, registered under their keys."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules=None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -101,10 +107,10 @@ class ModuleDict(Module):
     def __delitem__(self, key):
         del self._modules[key]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> typing.Iterator[str]:
         return iter(self._modules)
 
     def __contains__(self, key):
@@ -130,5 +136,5 @@ class ModuleDict(Module):
         for key, m in items:
             self[key] = m
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs) -> typing.Any:
         raise NotImplementedError("ModuleDict has no forward; index it by key")

@@ -1,12 +1,18 @@
 """Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d."""
 
+from __future__ import annotations
+
 import math
+import typing
 
 from fastnn import _factories
 from fastnn.nn import functional as F
 from fastnn.nn import init
 from fastnn.nn.modules.module import Module
 from fastnn.nn.parameter import Parameter
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 def _pair(v):
@@ -27,7 +33,7 @@ class _ConvNd(Module):
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                 output_padding, device, dtype):
+                 output_padding, device, dtype) -> None:
         super().__init__()
         name = type(self).__name__
         _factories._check_device(device, name)
@@ -73,7 +79,7 @@ class _ConvNd(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * len(self.padding):
             s += f", padding={self.padding}"
@@ -94,11 +100,11 @@ class _Conv(_ConvNd):
     """Conv1d and Conv2d: the same arguments and forward, on F.conv1d or F.conv2d (_conv)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
+                 padding_mode="zeros", device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
                          0, device, dtype)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode != "zeros":
             return self._conv(F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), self.weight,
                               self.bias, self.stride, 0, self.dilation, self.groups)
@@ -119,7 +125,7 @@ class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None) -> None:
         if isinstance(padding, str):
             raise ValueError(f"[{type(self).__name__}] padding must be an int or a tuple of ints, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
@@ -152,7 +158,7 @@ class _ConvTransposeNd(_ConvNd):
 class ConvTranspose1d(_ConvTransposeNd):
     _n = 1
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups, self.dilation)
 
@@ -160,6 +166,6 @@ class ConvTranspose1d(_ConvTransposeNd):
 class ConvTranspose2d(_ConvTransposeNd):
     _n = 2
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups, self.dilation)

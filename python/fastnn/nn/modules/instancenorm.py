@@ -1,6 +1,8 @@
 """Instance normalisation layers: each (sample, channel) normalised with its own statistics; running statistics
 only with track_running_stats (then used in eval). Unbatched inputs are handled as a batch of one, as torch."""
 
+from __future__ import annotations
+
 import warnings
 
 from fastnn._C import Tensor
@@ -12,7 +14,7 @@ class _InstanceNorm(_NormBase):
     _no_batch_dim = 0  # the input's dims without a batch: (C, L) for InstanceNorm1d
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
-                 dtype=None, *, bias=True):
+                 dtype=None, *, bias=True) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def _apply_instance_norm(self, input):
@@ -20,7 +22,7 @@ class _InstanceNorm(_NormBase):
                                self.training or not self.track_running_stats,
                                self.momentum if self.momentum is not None else 0.0, self.eps)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         name, nd = type(self).__name__, self._no_batch_dim
         if not isinstance(input, Tensor):
             raise TypeError(f"[{name}] input must be a Tensor, got {type(input).__name__}")

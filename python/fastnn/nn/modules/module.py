@@ -1,5 +1,8 @@
 """nn.Module: parameter, buffer and submodule registration by attribute, as in torch."""
 
+from __future__ import annotations
+
+import typing
 from collections import OrderedDict, namedtuple
 
 from fastnn._C import Tensor
@@ -8,6 +11,15 @@ from fastnn.autograd.grad_mode import no_grad
 from fastnn.nn.modules import _hooks
 from fastnn.nn.parameter import Parameter
 from fastnn.utils.hooks import RemovableHandle
+
+if typing.TYPE_CHECKING:
+    from typing_extensions import ParamSpec, Self
+
+    _P = ParamSpec("_P")
+    _R_co = typing.TypeVar("_R_co", covariant=True)
+
+    class _HasForward(typing.Protocol[_P, _R_co]):
+        def forward(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -37,7 +49,7 @@ class Module:
 
     training: bool
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments")
         object.__setattr__(self, "training", True)
@@ -51,10 +63,10 @@ class Module:
         object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_is_full_backward_hook", None)  # None until a backward hook is registered
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs) -> typing.Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
-    def __call__(self, *args, **kwargs):
+    def _call_impl(self, *args, **kwargs):
         try:
             if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
                 return self.forward(*args, **kwargs)
@@ -65,22 +77,27 @@ class Module:
                 raise
             raise err from e
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+    if typing.TYPE_CHECKING:  # model(x) has the type forward(x) returns
+        def __call__(self: _HasForward[_P, _R_co], *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+    else:
+        __call__ = _call_impl
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False) -> RemovableHandle:
         return _add_hook(self._forward_hooks, (hook, with_kwargs, always_call), prepend, "register_forward_hook")
 
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False) -> RemovableHandle:
         return _add_hook(self._forward_pre_hooks, (hook, with_kwargs), prepend, "register_forward_pre_hook")
 
-    def register_full_backward_hook(self, hook, prepend=False):
+    def register_full_backward_hook(self, hook, prepend=False) -> RemovableHandle:
         """hook(module, grad_input, grad_output) once the gradients w.r.t. the module's inputs are computed."""
         self._backward_hook_kind(True, hook, "register_full_backward_hook")
         return _add_hook(self._backward_hooks, hook, prepend, "register_full_backward_hook")
 
-    def register_full_backward_pre_hook(self, hook, prepend=False):
+    def register_full_backward_pre_hook(self, hook, prepend=False) -> RemovableHandle:
         """hook(module, grad_output) before the gradients w.r.t. the module's inputs are computed."""
         return _add_hook(self._backward_pre_hooks, hook, prepend, "register_full_backward_pre_hook")
 
-    def register_backward_hook(self, hook):
+    def register_backward_hook(self, hook) -> RemovableHandle:
         """Legacy: hook(module, grad_input, grad_output) on the last autograd node of the output, as torch."""
         self._backward_hook_kind(False, hook, "register_backward_hook")
         return _add_hook(self._backward_hooks, hook, False, "register_backward_hook")
@@ -94,7 +111,7 @@ class Module:
         object.__setattr__(self, "_is_full_backward_hook", full)
 
     # ---- registration ----
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
         if "_parameters" not in d:
             raise AttributeError("cannot assign attributes before Module.__init__() call")
@@ -122,14 +139,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> typing.Any:
         d = self.__dict__
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
                 return d[store][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
@@ -140,14 +157,14 @@ class Module:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param) -> None:
         _check_name(self, name, "parameter")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             "(fastnn.nn.Parameter or None required)")
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor, persistent=True) -> None:
         _check_name(self, name, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)")
@@ -157,7 +174,7 @@ class Module:
         else:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         _check_name(self, name, "module")
@@ -165,7 +182,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target) -> Module:
         mod = self
         for part in target.split(".") if target else []:
             if part not in mod._modules:
@@ -174,7 +191,7 @@ class Module:
         return mod
 
     # ---- traversal ----
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate=True) -> typing.Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         if remove_duplicate and id(self) in memo:
             return
@@ -184,18 +201,18 @@ class Module:
             if module is not None:
                 yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> typing.Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> typing.Iterator[tuple[str, Module]]:
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> typing.Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -209,37 +226,39 @@ class Module:
                 seen.add(id(value))
                 yield mod_prefix + ("." if mod_prefix else "") + name, value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate=True) -> typing.Iterator[tuple[str, Parameter]]:
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> typing.Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate=True) -> typing.Iterator[tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> typing.Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ---- modes and gradients ----
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Self:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad=True) -> Self:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -248,7 +267,7 @@ class Module:
             else:
                 p.grad.detach().zero_()
 
-    def apply(self, fn):
+    def apply(self, fn) -> Self:
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -267,7 +286,7 @@ class Module:
                         m._buffers[name] = fn(b)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self, *args, **kwargs) -> Self:
         """to(device), to(dtype), to(device, dtype), to(tensor): floating-point parameters and buffers take the
         dtype; the device must be the CPU (fastnn has no other)."""
         from fastnn._tensor import _parse_to
@@ -282,26 +301,26 @@ class Module:
                             f"dtype={dtype}")
         return self._apply_to_tensors(lambda t: t._to_dtype(dtype) if t.is_floating_point() else t)
 
-    def float(self):
+    def float(self) -> Self:
         return self.to(_dtype("float32"))
 
-    def double(self):
+    def double(self) -> Self:
         return self.to(_dtype("float64"))
 
-    def half(self):
+    def half(self) -> Self:
         return self.to(_dtype("float16"))
 
     def bfloat16(self):
         return self.to(_dtype("bfloat16"))
 
-    def cpu(self):
+    def cpu(self) -> Self:
         return self
 
-    def cuda(self, device=None):
+    def cuda(self, device=None) -> Self:
         raise RuntimeError("[cuda] device 'cuda' is not available: fastnn was built for the CPU only")
 
     # ---- state ----
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination=None, prefix: str = "", keep_vars=False) -> dict[str, typing.Any]:
         out = OrderedDict() if destination is None else destination
         for name, p in self._parameters.items():
             if p is not None:
@@ -314,7 +333,7 @@ class Module:
                 m.state_dict(destination=out, prefix=prefix + name + ".", keep_vars=keep_vars)
         return out
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
+    def load_state_dict(self, state_dict, strict: bool = True, assign=False) -> _IncompatibleKeys:
         """Copies tensors in by name; reports missing/unexpected keys and shape mismatches as torch does."""
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
@@ -346,10 +365,10 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({name}): " + _addindent(repr(m), 2) for name, m in self._modules.items()]

@@ -1,12 +1,18 @@
 """Normalisation layers over each sample's own values: LayerNorm, GroupNorm, RMSNorm (fused C++ ops)."""
 
+from __future__ import annotations
+
 import numbers
+import typing
 
 from fastnn import _factories
 from fastnn.nn import functional as F
 from fastnn.nn import init
 from fastnn.nn.modules.module import Module
 from fastnn.nn.parameter import Parameter
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 def _shape_tuple(normalized_shape, layer):
@@ -32,7 +38,7 @@ def _reset_affine(layer):
 
 
 class LayerNorm(Module):
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None) -> None:
         super().__init__()
         _factories._check_device(device, "LayerNorm")
         self.normalized_shape = _shape_tuple(normalized_shape, "LayerNorm")
@@ -44,16 +50,16 @@ class LayerNorm(Module):
     def reset_parameters(self):
         _reset_affine(self)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True) -> None:
         super().__init__()
         _factories._check_device(device, "GroupNorm")
         if num_channels % num_groups != 0:
@@ -65,16 +71,16 @@ class GroupNorm(Module):
     def reset_parameters(self):
         _reset_affine(self)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None) -> None:
         super().__init__()
         _factories._check_device(device, "RMSNorm")
         self.normalized_shape = _shape_tuple(normalized_shape, "RMSNorm")
@@ -90,8 +96,8 @@ class RMSNorm(Module):
         if self.elementwise_affine:
             init.ones_(self.weight)
 
-    def forward(self, x):
+    def forward(self, x) -> Tensor:
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -1,7 +1,14 @@
 """Padding layers: constant/zero, reflection, replication and circular padding of the last 1 or 2 dims."""
 
+from __future__ import annotations
+
+import typing
+
 from fastnn.nn import functional as F
 from fastnn.nn.modules.module import Module
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 
 def _ntuple(v, n):
@@ -12,26 +19,26 @@ class _PadNd(Module):
     _mode = "constant"
     _n = 1
 
-    def __init__(self, padding):
+    def __init__(self, padding) -> None:
         super().__init__()
         self.padding = _ntuple(padding, 2 * self._n)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.pad(input, self.padding, self._mode)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
 class _ConstantPadNd(_PadNd):
-    def __init__(self, padding, value):
+    def __init__(self, padding, value) -> None:
         super().__init__(padding)
         self.value = value
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.pad(input, self.padding, "constant", self.value)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"
 
 
@@ -44,18 +51,18 @@ class ConstantPad2d(_ConstantPadNd):
 
 
 class ZeroPad1d(ConstantPad1d):
-    def __init__(self, padding):
+    def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
 class ZeroPad2d(ConstantPad2d):
-    def __init__(self, padding):
+    def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 

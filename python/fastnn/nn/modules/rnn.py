@@ -2,8 +2,11 @@
 state_dict keys, repr). The time loop, gates and backward run in C++ (fastnn._C._rnn: one autograd node per
 layer and direction, LstmLayerBackward0, GruLayerBackward0, RnnTanhLayerBackward0, RnnReluLayerBackward0)."""
 
+from __future__ import annotations
+
 import math
 import numbers
+import typing
 import warnings
 
 import fastnn
@@ -26,7 +29,7 @@ class RNNBase(Module):
     """The stacked, optionally bidirectional recurrent layer behind RNN, LSTM and GRU."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, device=None, dtype=None):
+                 bidirectional=False, proj_size=0, device=None, dtype=None) -> None:
         super().__init__()
         fastnn._factories._check_device(device, type(self).__name__)
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
@@ -98,7 +101,7 @@ class RNNBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size != 0:
             s += f", proj_size={self.proj_size}"
@@ -206,14 +209,14 @@ class RNNBase(Module):
                 c = c.squeeze(1) if lstm else None
         return output, ((h, c) if lstm else h)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx=None) -> tuple[Tensor, typing.Any]:
         return self._run(input, hx)
 
 
 class RNN(RNNBase):
     """Elman RNN: h_t = nonlinearity(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if len(args) > 3:
@@ -234,14 +237,14 @@ class RNN(RNNBase):
 class LSTM(RNNBase):
     """Long short-term memory, optionally with a projection of h (proj_size)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__("LSTM", *args, **kwargs)
 
 
 class GRU(RNNBase):
     """Gated recurrent unit."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
@@ -250,7 +253,7 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     """One step of a recurrent layer; the same fused C++ kernels as the layers, for one time step."""
 
-    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None) -> None:
         super().__init__()
         fastnn._factories._check_device(device, type(self).__name__)
         _check_int(input_size, "input_size")
@@ -270,7 +273,7 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.bias is not True:
             s += f", bias={self.bias}"
@@ -325,22 +328,22 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx=None) -> Tensor:
         return self._step("RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU", input,
                           None if hx is None else [hx])[0]
 
 
 class LSTMCell(RNNCellBase):
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx=None) -> tuple[Tensor, Tensor]:
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError(f"[LSTMCell] hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
         h, c = self._step("LSTM", input, None if hx is None else list(hx))
@@ -348,8 +351,8 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx=None) -> Tensor:
         return self._step("GRU", input, None if hx is None else [hx])[0]

@@ -3,8 +3,11 @@
 Submodule and parameter names match torch's, so state_dicts load across. Layers are deep copies of the layer
 given (as torch's _get_clones)."""
 
+from __future__ import annotations
+
 import copy
 import numbers
+import typing
 import warnings
 
 from fastnn import _C, _factories
@@ -17,6 +20,9 @@ from fastnn.nn.modules.dropout import Dropout
 from fastnn.nn.modules.linear import Linear
 from fastnn.nn.modules.module import Module
 from fastnn.nn.modules.normalization import LayerNorm
+
+if typing.TYPE_CHECKING:
+    from fastnn._C import Tensor
 
 __all__ = ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
            "TransformerEncoderLayer"]
@@ -80,7 +86,7 @@ class TransformerEncoderLayer(Module):
     __constants__ = ["norm_first"]
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None) -> None:
         _check_layer_args("TransformerEncoderLayer", d_model, nhead, dim_feedforward, dropout, activation)
         super().__init__()
         kw = {"device": device, "dtype": dtype}
@@ -103,7 +109,7 @@ class TransformerEncoderLayer(Module):
             self.activation_relu_or_gelu = 0
         self.activation = activation
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False) -> Tensor:
         op = "TransformerEncoderLayer"
         _check_input(op, src, "src", self.self_attn.embed_dim)
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", src.dtype, op)
@@ -133,7 +139,7 @@ class TransformerDecoderLayer(Module):
     __constants__ = ["norm_first"]
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None) -> None:
         _check_layer_args("TransformerDecoderLayer", d_model, nhead, dim_feedforward, dropout, activation)
         super().__init__()
         kw = {"device": device, "dtype": dtype}
@@ -153,7 +159,7 @@ class TransformerDecoderLayer(Module):
         self.activation = _get_activation_fn(activation) if isinstance(activation, str) else activation
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False) -> Tensor:
         op = "TransformerDecoderLayer"
         _check_input(op, tgt, "tgt", self.self_attn.embed_dim)
         _check_input(op, memory, "memory", self.self_attn.embed_dim)
@@ -229,7 +235,7 @@ class TransformerEncoder(Module):
 
     __constants__ = ["norm"]
 
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True) -> None:
         _check_stack("TransformerEncoder", "encoder_layer", encoder_layer, num_layers, norm)
         super().__init__()
         self.layers = _get_clones(encoder_layer, num_layers)
@@ -253,7 +259,7 @@ class TransformerEncoder(Module):
             return False
         return not (_C.is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in first.parameters())))
 
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None) -> Tensor:
         op = "TransformerEncoder"
         if not isinstance(src, _C.Tensor):
             raise TypeError(f"[{op}] src must be a Tensor, got {type(src).__name__}")
@@ -278,7 +284,7 @@ class TransformerDecoder(Module):
 
     __constants__ = ["norm"]
 
-    def __init__(self, decoder_layer, num_layers, norm=None):
+    def __init__(self, decoder_layer, num_layers, norm=None) -> None:
         _check_stack("TransformerDecoder", "decoder_layer", decoder_layer, num_layers, norm)
         super().__init__()
         self.layers = _get_clones(decoder_layer, num_layers)
@@ -286,7 +292,7 @@ class TransformerDecoder(Module):
         self.norm = norm
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False) -> Tensor:
         if not isinstance(tgt, _C.Tensor):
             raise TypeError(f"[TransformerDecoder] tgt must be a Tensor, got {type(tgt).__name__}")
         batch_first = self.layers[0].self_attn.batch_first if self.num_layers else False
@@ -307,7 +313,7 @@ class Transformer(Module):
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
                  dropout=0.1, activation=F.relu, custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None) -> None:
         op = "Transformer"
         for name, v in (("num_encoder_layers", num_encoder_layers), ("num_decoder_layers", num_decoder_layers)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -335,7 +341,7 @@ class Transformer(Module):
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
-                memory_is_causal=False):
+                memory_is_causal=False) -> Tensor:
         op = "Transformer"
         for name, x in (("src", src), ("tgt", tgt)):
             if not isinstance(x, _C.Tensor):

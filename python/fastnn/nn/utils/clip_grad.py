@@ -1,5 +1,7 @@
 """Gradient clipping as torch.nn.utils.clip_grad: norms are C++ reductions, a Python loop runs over tensors only."""
 
+from __future__ import annotations
+
 import math
 import types
 import warnings
@@ -51,7 +53,7 @@ def _total_norm(tensors, norm_type, error_if_nonfinite, foreach, op):
 
 @named_function
 @no_grad()
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite=False, foreach=None) -> Tensor:
     """The norm of the norms of `tensors` (themselves, not their .grad): a 0-d tensor; 0.0 for no tensors."""
     return _total_norm(_tensor_list(tensors, "tensors"), norm_type, error_if_nonfinite, foreach, "get_total_norm")
 
@@ -65,7 +67,7 @@ def _scale(grads, max_norm, total_norm):
 
 @named_function
 @no_grad()
-def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
     """Scales the parameters' gradients by min(1, max_norm / (total_norm + 1e-6)) in place."""
     _refuse_foreach(foreach)
     grads = _grads(_tensor_list(parameters))
@@ -78,7 +80,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
 
 @named_function
 @no_grad()
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite=False,
+                    foreach=None) -> Tensor:
     """Scales the gradients so that their total norm is at most `max_norm`; returns the total norm before."""
     is_generator = isinstance(parameters, types.GeneratorType)
     parameters = _tensor_list(parameters)
@@ -92,7 +95,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite=False,
+                   foreach=None) -> Tensor:
     """Deprecated alias of clip_grad_norm_."""
     warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
                   FutureWarning, stacklevel=2)
@@ -101,7 +105,7 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 
 @named_function
 @no_grad()
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clamps every gradient to [-clip_value, clip_value] in place."""
     _refuse_foreach(foreach)
     parameters = _tensor_list(parameters)

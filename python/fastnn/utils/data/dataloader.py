@@ -24,10 +24,13 @@ Python's ``random`` with ``base_seed + i`` (as torch) and NumPy's global RNG wit
 memory only speeds up copies to a GPU, and fastnn has none.
 """
 
+from __future__ import annotations
+
 import itertools
 import multiprocessing
 import numbers
 import os
+import typing
 import warnings
 
 import numpy as np
@@ -70,14 +73,14 @@ class DataLoader:
     def __init__(
         self,
         dataset,
-        batch_size=1,
-        shuffle=None,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
         sampler=None,
         batch_sampler=None,
-        num_workers=0,
+        num_workers: int = 0,
         collate_fn=None,
         pin_memory=False,
-        drop_last=False,
+        drop_last: bool = False,
         timeout=0,
         worker_init_fn=None,
         multiprocessing_context=None,
@@ -87,7 +90,7 @@ class DataLoader:
         persistent_workers=False,
         pin_memory_device="",
         in_order=True,
-    ):
+    ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral):
             raise TypeError(
                 f"num_workers option should be an integer, but got {type(num_workers).__name__}"
@@ -215,7 +218,7 @@ class DataLoader:
     def _index_sampler(self):
         return self.batch_sampler if self._auto_collation else self.sampler
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._iterable:
             n = len(self.dataset)
             if self.batch_size is not None:
@@ -223,7 +226,7 @@ class DataLoader:
             return n
         return len(self._index_sampler)
 
-    def __iter__(self):
+    def __iter__(self) -> typing.Iterator[typing.Any]:
         if self.pin_memory:
             warnings.warn(
                 "'pin_memory' argument is set as true but no accelerator is found, then device "

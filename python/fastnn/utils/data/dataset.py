@@ -1,8 +1,11 @@
 """Datasets: the map-style ``Dataset`` protocol, ``TensorDataset``, ``Subset``, ``ConcatDataset``,
 ``random_split``."""
 
+from __future__ import annotations
+
 import bisect
 import math
+import typing
 import warnings
 from itertools import accumulate
 
@@ -20,10 +23,10 @@ class Dataset:
         super().__init_subclass__(**kwargs)
         name_errors(cls)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index) -> typing.Any:
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
-    def __add__(self, other):
+    def __add__(self, other) -> ConcatDataset:
         return ConcatDataset([self, other])
 
     def _fast_tensors(self):
@@ -39,17 +42,17 @@ class Dataset:
 class IterableDataset(Dataset):
     """A dataset that is a stream: subclasses define ``__iter__``."""
 
-    def __iter__(self):
+    def __iter__(self) -> typing.Iterator[typing.Any]:
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
-    def __add__(self, other):
+    def __add__(self, other) -> ConcatDataset:
         raise TypeError("IterableDataset does not support concatenation with +")
 
 
 class TensorDataset(Dataset):
     """Samples are ``tuple(t[index] for t in tensors)``; all tensors share their first dimension."""
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
             raise ValueError("[TensorDataset] expected at least one tensor")
         for t in tensors:
@@ -67,10 +70,10 @@ class TensorDataset(Dataset):
             )
         self.tensors = tensors
 
-    def __getitem__(self, index):
+    def __getitem__(self, index) -> tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
     def _fast_tensors(self):
@@ -81,11 +84,11 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset, indices) -> None:
         self.dataset = dataset
         self.indices = indices
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx) -> typing.Any:
         if isinstance(idx, list):
             return self.dataset[[self.indices[i] for i in idx]]
         return self.dataset[self.indices[idx]]
@@ -96,14 +99,14 @@ class Subset(Dataset):
             return inner([self.indices[i] for i in indices])
         return [self.dataset[self.indices[i]] for i in indices]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
 
 class ConcatDataset(Dataset):
     """The datasets one after the other."""
 
-    def __init__(self, datasets):
+    def __init__(self, datasets) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("datasets should not be an empty iterable")
@@ -112,10 +115,10 @@ class ConcatDataset(Dataset):
                 raise TypeError("ConcatDataset does not support IterableDataset")
         self.cumulative_sizes = list(accumulate(len(d) for d in self.datasets))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx) -> typing.Any:
         if idx < 0:
             if -idx > len(self):
                 raise ValueError("absolute value of index should not exceed dataset length")
