@@ -307,8 +307,8 @@ def test_train_job_exports_the_trained_model(tmp_path, capsys):
     from fastnn import train
 
     path = tmp_path / "lenet.onnx"
-    net, _ = train.main(["--no-progress", "--epochs", "1", "--checkpoint-dir", str(tmp_path / "ck"),
-                         "--plot", str(tmp_path / "p.png"), "--export-onnx", str(path)])
+    net, _ = train.run(train.parse_args(["--no-progress", "--epochs", "1", "--checkpoint-dir", str(tmp_path / "ck"),
+                                         "--plot", str(tmp_path / "p.png"), "--export-onnx", str(path)]))
     assert f"exported ONNX model {path}" in capsys.readouterr().out
     proto = onnx.load(str(path))
     onnx.checker.check_model(proto, full_check=True)
