@@ -6,6 +6,7 @@
 - `import_fastnn()` prefers the in-tree build (python/fastnn with a built _C extension) over an
   installed copy, so `python -m bench` from the repo root measures the tree it sits in.
 """
+
 import json
 import os
 import platform
@@ -42,6 +43,7 @@ def import_fastnn():
     if any((tree / "fastnn").glob("_C*.so")) and str(tree) not in sys.path:
         sys.path.insert(0, str(tree))
     import fastnn
+
     return fastnn
 
 

@@ -7,6 +7,7 @@ Blocks run with the garbage collector off (as timeit does), after a collect. Obj
 measurement starts are frozen out of the collector (gc.freeze), so that collect stays cheap with
 torch's many module objects around (it took ~60 ms otherwise).
 """
+
 import gc
 import statistics
 import time
@@ -101,5 +102,8 @@ def print_pairs(pairs, threads=(1, 2), reps=7, min_block_s=0.05):
         for name, ours, theirs, target in pairs(torch, fastnn):
             s = interleaved({"fastnn": ours, "torch": theirs}, reps, min_block_s, settle_s=0.05 if th > 1 else 0.0)
             f, t = median(s["fastnn"]), median(s["torch"])
-            print(f"{name} [{th} thread(s)]: fastnn {f * 1e3:.2f} ms, torch {t * 1e3:.2f} ms, ratio {f / t:.2f} "
-                  f"(target <= {target})", flush=True)
+            print(
+                f"{name} [{th} thread(s)]: fastnn {f * 1e3:.2f} ms, torch {t * 1e3:.2f} ms, ratio {f / t:.2f} "
+                f"(target <= {target})",
+                flush=True,
+            )

@@ -4,6 +4,7 @@ and a training step of a 4-layer nn.TransformerEncoder (d_model 128, 4 heads, fe
 
     python -m bench.attention     # ratios fastnn / torch at 1 and 2 threads
 """
+
 import numpy as np
 
 
@@ -41,14 +42,19 @@ def pairs(torch, fastnn):
     rng = np.random.default_rng(0)
     q, k, v, g = (rng.standard_normal((32, 4, 64, 32), dtype=np.float32) for _ in range(4))
     torch.manual_seed(0)
-    ref = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0,
-                                                                       batch_first=True), 4)
+    ref = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(128, 4, dim_feedforward=512, dropout=0.0, batch_first=True), 4
+    )
     state = {k: t.detach().numpy().copy() for k, t in ref.state_dict().items()}
     x = rng.standard_normal((32, 64, 128), dtype=np.float32)
     return [
         ("sdpa fwd+bwd b32 h4 L64 d32", _sdpa_step(fastnn, q, k, v, g), _sdpa_step(torch, q, k, v, g), 0.8),
-        ("transformer encoder 4 layers d128 h4 seq64 b32 train step", _encoder_step(fastnn, state, x),
-         _encoder_step(torch, state, x), 0.8),
+        (
+            "transformer encoder 4 layers d128 h4 seq64 b32 train step",
+            _encoder_step(fastnn, state, x),
+            _encoder_step(torch, state, x),
+            0.8,
+        ),
     ]
 
 

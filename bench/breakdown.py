@@ -7,6 +7,7 @@ only (grad mode on, so the node is recorded) and forward + backward from a fixed
 difference is the op's backward. Then the step's remaining pieces: loss, optimizer step, zero_grad,
 and the whole step. Diagnostic only: no targets.
 """
+
 import argparse
 import os
 import sys
@@ -37,6 +38,7 @@ def ops(b):
 
 def build(lib, F, shape, x_grad, fn, pshapes, rng, out_shape):
     import numpy as np
+
     x_np = rng.standard_normal(shape, dtype=np.float32)
     ps_np = [rng.standard_normal(s, dtype=np.float32) * 0.1 for s in pshapes]
     g_np = rng.standard_normal(out_shape, dtype=np.float32)
@@ -67,6 +69,7 @@ def main(argv=None):
     import numpy as np
     import torch
     import torch.nn.functional as TF
+
     fastnn = _env.import_fastnn()
     import fastnn.nn.functional as FF
 
@@ -99,7 +102,9 @@ def main(argv=None):
         def run():
             lib_l.grad = None
             F.cross_entropy(lib_l, y).backward()
+
         return run
+
     timed("cross_entropy fwd+bwd", ce_fb(fl, FF, fy), ce_fb(tl, TF, ty))
     timed("model forward + loss", lambda: FF.cross_entropy(pair.fm(fx), fy), lambda: TF.cross_entropy(pair.tm(tx), ty))
 
@@ -108,7 +113,9 @@ def main(argv=None):
             for p in model.parameters():
                 p.grad = None
             F.cross_entropy(model(x), y).backward()
+
         return run
+
     timed("model forward + loss + backward", fb(pair.fm, FF, fx, fy), fb(pair.tm, TF, tx, ty))
     fb(pair.fm, FF, fx, fy)()
     fb(pair.tm, TF, tx, ty)()
@@ -122,13 +129,17 @@ def main(argv=None):
             for p, g in zip(model.parameters(), grads):
                 p.grad = g
             opt.zero_grad()
+
         return run
+
     timed("optimizer.zero_grad (+ regrad)", zg(pair.fopt, pair.fm, FF, fx, fy), zg(pair.topt, pair.tm, TF, tx, ty))
     f_step, t_step = pair.train_steps(a.batch)
     timed("whole training step", f_step, t_step)
 
-    print(f"\nLeNet step breakdown, batch {a.batch}, {a.threads} thread(s); medians of {a.reps} interleaved reps "
-          f"(bwd = fwd+bwd minus fwd)")
+    print(
+        f"\nLeNet step breakdown, batch {a.batch}, {a.threads} thread(s); medians of {a.reps} interleaved reps "
+        f"(bwd = fwd+bwd minus fwd)"
+    )
     print(f"{'piece':<36} {'fastnn us':>10} {'torch us':>10} {'ratio':>6}")
     prev = {}
     for name, f, t in rows:
@@ -138,8 +149,10 @@ def main(argv=None):
         elif name.endswith(" fwd+bwd"):
             base = name[:-8]
             pf, pt = prev[base]
-            print(f"{'  ' + base + ' bwd':<36} {(f - pf) * 1e6:>10.1f} {(t - pt) * 1e6:>10.1f} "
-                  f"{(f - pf) / max(t - pt, 1e-12):>6.2f}")
+            print(
+                f"{'  ' + base + ' bwd':<36} {(f - pf) * 1e6:>10.1f} {(t - pt) * 1e6:>10.1f} "
+                f"{(f - pf) / max(t - pt, 1e-12):>6.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """GEMM: fastnn.mm vs NumPy's matmul (float32, NumPy's own OpenBLAS kernel for this CPU)."""
+
 import numpy as np
 
 # (M, N, K, A stored transposed, B stored transposed, label)
@@ -29,9 +30,12 @@ def blas_info():
     except ImportError:
         return [{"error": "threadpoolctl not installed"}]
     return [
-        {k: d.get(k) for k in ("internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads",
-                               "filepath")}
-        for d in threadpoolctl.threadpool_info() if d.get("user_api") == "blas"
+        {
+            k: d.get(k)
+            for k in ("internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads", "filepath")
+        }
+        for d in threadpoolctl.threadpool_info()
+        if d.get("user_api") == "blas"
     ]
 
 
@@ -41,6 +45,7 @@ def blas_limits(threads):
         import threadpoolctl
     except ImportError:
         import contextlib
+
         return contextlib.nullcontext()
     return threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
 

@@ -3,6 +3,7 @@
 conv 1->6 5x5, maxpool 2, conv 6->16 5x5, maxpool 2, flatten, 400->120->84->10 with ReLU; input 1x32x32.
 The model is the tests' (tests/python/models.py): one definition for both.
 """
+
 import sys
 from pathlib import Path
 
@@ -54,7 +55,10 @@ class Pair:
         rng = np.random.default_rng(seed)
         x = rng.standard_normal((n, 1, 32, 32), dtype=np.float32)
         y = rng.integers(0, 10, n, dtype=np.int64)
-        return (self.fastnn.from_numpy(x), self.fastnn.from_numpy(y)), (self.torch.from_numpy(x), self.torch.from_numpy(y))
+        return (self.fastnn.from_numpy(x), self.fastnn.from_numpy(y)), (
+            self.torch.from_numpy(x),
+            self.torch.from_numpy(y),
+        )
 
     def train_steps(self, n, batches=8):
         """(fastnn_step, torch_step) closures; each call trains on the next of `batches` fixed random
@@ -152,14 +156,14 @@ def epoch_fns(pair, samples=60000, batch=64, seed=2):
     def f_epoch():
         for i in starts:
             fopt.zero_grad()
-            loss = fce(fm(fx[i:i + batch]), fy[i:i + batch])
+            loss = fce(fm(fx[i : i + batch]), fy[i : i + batch])
             loss.backward()
             fopt.step()
 
     def t_epoch():
         for i in starts:
             topt.zero_grad()
-            loss = tce(tm(tx[i:i + batch]), ty[i:i + batch])
+            loss = tce(tm(tx[i : i + batch]), ty[i : i + batch])
             loss.backward()
             topt.step()
 

@@ -6,6 +6,7 @@ the kernel's peak-RSS mark (/proc/self/clear_refs "5"), trains the tutorial's Le
 0.9) for one epoch on random batches generated on the fly (so no dataset array sits in memory),
 then reads VmHWM. Prints one JSON line.
 """
+
 import json
 import subprocess
 import sys
@@ -55,18 +56,37 @@ def worker(framework, threads, samples=60000, batch=64):
     elapsed = time.perf_counter() - t0
     end = _env.proc_status_kb("VmRSS", "VmHWM")
     baseline = base["VmRSS"] if reset else base["VmHWM"]
-    print(json.dumps({
-        "framework": framework, "threads": threads, "samples": samples, "batch": batch,
-        "baseline_kb": baseline, "peak_kb": end["VmHWM"], "delta_kb": end["VmHWM"] - baseline,
-        "end_rss_kb": end["VmRSS"], "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "peak_reset": reset, "epoch_s": elapsed,
-    }))
+    print(
+        json.dumps(
+            {
+                "framework": framework,
+                "threads": threads,
+                "samples": samples,
+                "batch": batch,
+                "baseline_kb": baseline,
+                "peak_kb": end["VmHWM"],
+                "delta_kb": end["VmHWM"] - baseline,
+                "end_rss_kb": end["VmRSS"],
+                "ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "peak_reset": reset,
+                "epoch_s": elapsed,
+            }
+        )
+    )
 
 
 def measure(framework, threads, samples=60000, batch=64, timeout=900):
     from bench import _env
-    out = subprocess.run([sys.executable, "-m", "bench.memory", framework, str(threads), str(samples), str(batch)],
-                         cwd=_env.REPO, env=_env.subprocess_env(), capture_output=True, text=True, timeout=timeout, check=False)
+
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.memory", framework, str(threads), str(samples), str(batch)],
+        cwd=_env.REPO,
+        env=_env.subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"memory worker ({framework}) failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
 """Per-call overhead (tiny op, tiny forward+backward) and conv2d forward+backward closures."""
+
 import numpy as np
 
 
@@ -10,7 +11,11 @@ def tiny_add(torch, fastnn):
 
 def tiny_fwd_bwd(torch, fastnn):
     """(w * x + b).sum().backward() on 1-element tensors, w and b requiring grad (grads reset each call)."""
-    fw, fb, fx = fastnn.tensor([0.5], requires_grad=True), fastnn.tensor([0.1], requires_grad=True), fastnn.tensor([3.0])
+    fw, fb, fx = (
+        fastnn.tensor([0.5], requires_grad=True),
+        fastnn.tensor([0.1], requires_grad=True),
+        fastnn.tensor([3.0]),
+    )
     tw, tb, tx = torch.tensor([0.5], requires_grad=True), torch.tensor([0.1], requires_grad=True), torch.tensor([3.0])
 
     def f():
@@ -45,8 +50,13 @@ def conv_fwd_bwd(torch, fastnn, name, seed=0):
     h = shape[2]
     for ci, co, k, p in layers:
         bound = 1.0 / np.sqrt(ci * k * k)
-        params.append((rng.uniform(-bound, bound, (co, ci, k, k)).astype(np.float32),
-                       rng.uniform(-bound, bound, co).astype(np.float32), p))
+        params.append(
+            (
+                rng.uniform(-bound, bound, (co, ci, k, k)).astype(np.float32),
+                rng.uniform(-bound, bound, co).astype(np.float32),
+                p,
+            )
+        )
         h = h + 2 * p - k + 1
     g = rng.standard_normal((shape[0], layers[-1][1], h, h), dtype=np.float32)
 
@@ -69,4 +79,5 @@ def conv_fwd_bwd(torch, fastnn, name, seed=0):
 
     import fastnn.nn.functional as FF
     import torch.nn.functional as TF
+
     return build(fastnn, FF), build(torch, TF)

@@ -1,7 +1,8 @@
 """Normalisation against torch: nn.LayerNorm(128) forward + backward on a (32, 64, 128) float32 input.
 
-    PYTHONPATH=python python bench/normalization.py     # ratios fastnn / torch at 1 and 2 threads
+PYTHONPATH=python python bench/normalization.py     # ratios fastnn / torch at 1 and 2 threads
 """
+
 import os
 import sys
 
@@ -49,5 +50,7 @@ if __name__ == "__main__":
         for name, ours, theirs, target in pairs(torch, fastnn):
             t = interleaved({"fastnn": ours, "torch": theirs}, reps=7, min_block_s=0.05, settle_s=0.05)
             f_s, t_s = median(t["fastnn"]), median(t["torch"])
-            print(f"{name} threads={threads}: fastnn {f_s * 1e6:.0f} us, torch {t_s * 1e6:.0f} us, "
-                  f"ratio {f_s / t_s:.2f} (target {target})")
+            print(
+                f"{name} threads={threads}: fastnn {f_s * 1e6:.0f} us, torch {t_s * 1e6:.0f} us, "
+                f"ratio {f_s / t_s:.2f} (target {target})"
+            )

@@ -2,6 +2,7 @@
 
 python -m bench.rnn  (prints ratio = fastnn time / torch time at 1 and 2 threads)
 """
+
 import numpy as np
 
 
@@ -22,6 +23,7 @@ def pairs(torch, fastnn):
             out.pow(2).mean().backward()
             opt.step()
             opt.zero_grad()
+
         return run
 
     return [("lstm 2-layer h256 seq64 b32 train step", step(fm, fopt, fx), step(tm, topt, tx), 0.8)]

@@ -9,6 +9,7 @@ GEMM the reference is NumPy's matmul), PASS/MISS against the project's targets, 
 step's achieved GFLOP/s as a fraction of the machine's peak, and peak memory of a training epoch;
 writes everything (with every sample) as JSON (default bench/results.json).
 """
+
 import argparse
 import datetime
 import json
@@ -72,11 +73,13 @@ def meets(ratio, t):
 
 def cpu_busy(interval=1.0):
     """Fraction of all CPUs busy over `interval` seconds (from /proc/stat), or None."""
+
     def read():
         with open("/proc/stat") as f:
             v = [int(x) for x in f.readline().split()[1:]]
         idle = v[3] + v[4]
         return sum(v), idle
+
     try:
         t0, i0 = read()
         time.sleep(interval)
@@ -88,8 +91,11 @@ def cpu_busy(interval=1.0):
 
 def load_snapshot():
     busy = cpu_busy(1.0)
-    return {"loadavg": [round(x, 2) for x in os.getloadavg()], "cpu_busy_1s": None if busy is None else round(busy, 3),
-            "time": datetime.datetime.now().isoformat(timespec="seconds")}
+    return {
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "cpu_busy_1s": None if busy is None else round(busy, 3),
+        "time": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
 
 
 def wait_idle(max_s, threshold=0.15):
@@ -118,21 +124,36 @@ class Bench:
     # ---- rows ----
     def add(self, group, case, threads, fs, rs, target=None, ref="torch", flops=None, stat="median"):
         from bench._timing import median, paired_ratio_spread
+
         f, r = (min(fs), min(rs)) if stat == "best" else (median(fs), median(rs))
         ratio = f / r
         best = {"fastnn_best_s": min(fs), "ref_best_s": min(rs)}
         lo, hi = paired_ratio_spread(fs, rs)
-        row = {"group": group, "case": case, "threads": threads, "ref": ref, "fastnn_s": f, "ref_s": r,
-               "ratio": ratio, "stat": stat, "ratio_iqr": [lo, hi], "target": list(target) if target else None,
-               "status": "" if target is None else ("PASS" if meets(ratio, target) else "MISS"),
-               "noisy": (hi - lo) > NOISY_IQR * ratio,
-               **best, "fastnn_samples_s": fs, "ref_samples_s": rs}
+        row = {
+            "group": group,
+            "case": case,
+            "threads": threads,
+            "ref": ref,
+            "fastnn_s": f,
+            "ref_s": r,
+            "ratio": ratio,
+            "stat": stat,
+            "ratio_iqr": [lo, hi],
+            "target": list(target) if target else None,
+            "status": "" if target is None else ("PASS" if meets(ratio, target) else "MISS"),
+            "noisy": (hi - lo) > NOISY_IQR * ratio,
+            **best,
+            "fastnn_samples_s": fs,
+            "ref_samples_s": rs,
+        }
         if flops:
             row["flops"] = flops
             row["fastnn_gflops"], row["ref_gflops"] = flops / f * 1e-9, flops / r * 1e-9
         self.rows.append(row)
-        log(f"  {group:<12} {case:<28} t={threads}  fastnn {self._val(row, 'fastnn')}  {ref} {self._val(row, 'ref')}"
-            f"  ratio {ratio:.3f} {row['status']}")
+        log(
+            f"  {group:<12} {case:<28} t={threads}  fastnn {self._val(row, 'fastnn')}  {ref} {self._val(row, 'ref')}"
+            f"  ratio {ratio:.3f} {row['status']}"
+        )
 
     @staticmethod
     def _val(row, side):
@@ -142,6 +163,7 @@ class Bench:
 
     def timed(self, fns, settle_s=None):
         from bench._timing import interleaved
+
         if settle_s is None:  # other library's idle OpenMP threads spin for a few ms after its block
             settle_s = self.args.settle if self.threads > 1 else 0.0
         s = interleaved({"fastnn": fns[0], "ref": fns[1]}, self.mode["reps"], self.mode["block_s"], settle_s=settle_s)
@@ -151,6 +173,7 @@ class Bench:
     def pair(self):
         """A fresh torch/fastnn LeNet pair: every case starts from the same initial weights."""
         from bench.lenet import Pair
+
         return Pair(self.torch, self.fastnn)
 
     def check_finite(self, pair, case):
@@ -160,6 +183,7 @@ class Bench:
 
     def lenet_train(self, th):
         from bench.lenet import lenet_flops
+
         for b in TRAIN_BATCHES:
             pair = self.pair()
             fs, rs = self.timed(pair.train_steps(b))
@@ -168,21 +192,30 @@ class Bench:
 
     def lenet_infer(self, th):
         from bench.lenet import lenet_flops
+
         pair = self.pair()
         for b in INFER_BATCHES:
             fs, rs = self.timed(pair.infer(b))
-            self.add("lenet_infer", f"inference batch {b}", th, fs, rs, TARGETS["lenet_infer"].get(b),
-                     flops=lenet_flops(b)[0])
+            self.add(
+                "lenet_infer",
+                f"inference batch {b}",
+                th,
+                fs,
+                rs,
+                TARGETS["lenet_infer"].get(b),
+                flops=lenet_flops(b)[0],
+            )
 
     def lenet_epoch(self, th):
         from bench._timing import _block
         from bench.lenet import epoch_fns
+
         pair = self.pair()
         f, t = epoch_fns(pair)
         fs, rs = [], []
         f.reset, t.reset = (lambda: pair.reset("fastnn")), (lambda: pair.reset("torch"))  # each epoch from init
         for r in range(self.mode["epoch_reps"]):
-            for side in (("f", "t") if r % 2 == 0 else ("t", "f")):
+            for side in ("f", "t") if r % 2 == 0 else ("t", "f"):
                 time.sleep(self.args.settle if th > 1 else 0.0)
                 (fs if side == "f" else rs).append(_block(f if side == "f" else t, 1))
         self.check_finite(pair, f"epoch t{th}")
@@ -190,6 +223,7 @@ class Bench:
 
     def tiny(self, th):
         from bench import micro
+
         fs, rs = self.timed(micro.tiny_add(self.torch, self.fastnn))
         self.add("tiny", "a + b (1 element)", th, fs, rs, TARGETS["tiny"])
         fs, rs = self.timed(micro.tiny_fwd_bwd(self.torch, self.fastnn))
@@ -197,12 +231,14 @@ class Bench:
 
     def conv(self, th):
         from bench import micro
+
         for name in micro.CONV_CASES:
             fs, rs = self.timed(micro.conv_fwd_bwd(self.torch, self.fastnn, name))
             self.add("conv", name, th, fs, rs, TARGETS["conv"].get(name))
 
     def gemm(self, th):
         from bench import gemm
+
         for shapes, key in ((gemm.SQUARES + gemm.TRANSPOSED, "gemm_big"), (gemm.LENET, "gemm_lenet")):
             for m, n, k, ta, tb, label in shapes:
                 errs = self.checks.setdefault("gemm_max_abs_diff_vs_numpy", {})
@@ -213,12 +249,21 @@ class Bench:
                 # shapes as small as LeNet's fc1); let them sleep before fastnn's block
                 settle = self.args.settle_blas if th > 1 else 0.0
                 fs, rs = self.timed(gemm.gemm_fns(self.fastnn, m, n, k, ta, tb), settle_s=settle)
-                self.add("gemm", f"{label} ({m},{n},{k})" if key == "gemm_lenet" else label, th, fs, rs, target,
-                         ref="numpy", flops=2 * m * n * k)
+                self.add(
+                    "gemm",
+                    f"{label} ({m},{n},{k})" if key == "gemm_lenet" else label,
+                    th,
+                    fs,
+                    rs,
+                    target,
+                    ref="numpy",
+                    flops=2 * m * n * k,
+                )
 
     def sequence(self, th):
         """LayerNorm, attention, transformer-encoder and LSTM training steps with identical weights and inputs."""
         import importlib
+
         for family in SEQUENCE_FAMILIES:
             for name, ours, theirs, target in importlib.import_module(f"bench.{family}").pairs(self.torch, self.fastnn):
                 fs, rs = self.timed((ours, theirs))
@@ -226,6 +271,7 @@ class Bench:
 
     def run_memory(self, threads):
         from bench import memory
+
         ths = threads if self.mode["memory_all_threads"] else [max(threads)]
         for th in ths:
             res = {}
@@ -234,16 +280,28 @@ class Bench:
                 res[fw] = memory.measure(fw, th)
             ratio = res["fastnn"]["delta_kb"] / res["torch"]["delta_kb"]
             t = TARGETS["memory"]
-            self.memory.append({"threads": th, "fastnn": res["fastnn"], "torch": res["torch"], "ratio": ratio,
-                                "target": list(t), "status": "PASS" if meets(ratio, t) else "MISS"})
-            log(f"  memory t={th}: fastnn +{res['fastnn']['delta_kb'] / 1024:.1f} MiB, torch "
-                f"+{res['torch']['delta_kb'] / 1024:.1f} MiB, ratio {ratio:.2f}")
+            self.memory.append(
+                {
+                    "threads": th,
+                    "fastnn": res["fastnn"],
+                    "torch": res["torch"],
+                    "ratio": ratio,
+                    "target": list(t),
+                    "status": "PASS" if meets(ratio, t) else "MISS",
+                }
+            )
+            log(
+                f"  memory t={th}: fastnn +{res['fastnn']['delta_kb'] / 1024:.1f} MiB, torch "
+                f"+{res['torch']['delta_kb'] / 1024:.1f} MiB, ratio {ratio:.2f}"
+            )
 
     def run(self):
         import numpy  # noqa: F401  (after the scrub: NumPy's OpenBLAS picks its own kernel)
         import torch
+
         self.torch, self.fastnn = torch, _env.import_fastnn()
         from bench import gemm
+
         cases = self.args.cases
         self.meta = self.collect_meta()
         self.print_header()
@@ -281,34 +339,53 @@ class Bench:
 
         from bench import gemm
         from bench.lenet import PEAK_GFLOPS_PER_CORE
+
         flags = _env.cpu_flags()
         return {
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "command": " ".join([os.path.basename(sys.executable)] + list(getattr(sys, "orig_argv", sys.argv)[1:])),
-            "mode": "full" if self.args.full else "quick", "config": self.mode, "threads": self.args.threads,
-            "cpu": _env.cpu_model(), "cores": os.cpu_count(), "os": _env.os_name(),
+            "mode": "full" if self.args.full else "quick",
+            "config": self.mode,
+            "threads": self.args.threads,
+            "cpu": _env.cpu_model(),
+            "cores": os.cpu_count(),
+            "os": _env.os_name(),
             "isa": [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl") if f in flags],
             "peak_gflops_per_core": self.args.peak_gflops or PEAK_GFLOPS_PER_CORE,
-            "python": platform.python_version(), "torch": self.torch.__version__, "numpy": numpy.__version__,
-            "fastnn": getattr(self.fastnn, "__version__", "?"), "fastnn_path": os.path.dirname(self.fastnn.__file__),
-            "blas": gemm.blas_info(), "openblas_env_removed": _env.scrubbed_vars(), "env": _env.relevant_env(),
+            "python": platform.python_version(),
+            "torch": self.torch.__version__,
+            "numpy": numpy.__version__,
+            "fastnn": getattr(self.fastnn, "__version__", "?"),
+            "fastnn_path": os.path.dirname(self.fastnn.__file__),
+            "blas": gemm.blas_info(),
+            "openblas_env_removed": _env.scrubbed_vars(),
+            "env": _env.relevant_env(),
         }
 
     def print_header(self):
         m = self.meta
         print(f"fastnn benchmark ({m['mode']}) — {m['date']}")
         print(f"machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['isa'])}; {m['os']}")
-        print(f"python {m['python']}, fastnn {m['fastnn']} ({m['fastnn_path']}), torch {m['torch']}, numpy {m['numpy']}")
+        print(
+            f"python {m['python']}, fastnn {m['fastnn']} ({m['fastnn_path']}), torch {m['torch']}, numpy {m['numpy']}"
+        )
         for b in m["blas"]:
             if "error" in b:
                 print(f"numpy BLAS: unknown ({b['error']}: its kernel and thread count are not checked)")
                 continue
-            print(f"numpy BLAS: {b.get('internal_api')} {b.get('version')}, core type {b.get('architecture')}, "
-                  f"{b.get('threading_layer')} ({os.path.basename(b.get('filepath') or '')})")
+            print(
+                f"numpy BLAS: {b.get('internal_api')} {b.get('version')}, core type {b.get('architecture')}, "
+                f"{b.get('threading_layer')} ({os.path.basename(b.get('filepath') or '')})"
+            )
         removed = m["openblas_env_removed"]
-        print("OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: " + (
-            "removed for this run (were " + ", ".join(f"{k}={v}" for k, v in removed.items()) + ")" if removed
-            else "not set"))
+        print(
+            "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: "
+            + (
+                "removed for this run (were " + ", ".join(f"{k}={v}" for k, v in removed.items()) + ")"
+                if removed
+                else "not set"
+            )
+        )
         if m["env"]:
             print("env: " + " ".join(f"{k}={v}" for k, v in sorted(m["env"].items())))
         sys.stdout.flush()
@@ -319,9 +396,11 @@ class Bench:
         out = []
         p = out.append
         p("")
-        p(f"load: start {m['load_start']['loadavg']} (CPUs {m['load_start']['cpu_busy_1s']:.0%} busy), "
-          f"end {m['load_end']['loadavg']} (CPUs {m['load_end']['cpu_busy_1s']:.0%} busy); "
-          f"{m['bench_wall_s']} s; medians of {self.mode['reps']} interleaved repetitions")
+        p(
+            f"load: start {m['load_start']['loadavg']} (CPUs {m['load_start']['cpu_busy_1s']:.0%} busy), "
+            f"end {m['load_end']['loadavg']} (CPUs {m['load_end']['cpu_busy_1s']:.0%} busy); "
+            f"{m['bench_wall_s']} s; medians of {self.mode['reps']} interleaved repetitions"
+        )
         p("ratio = fastnn time / reference time (lower is faster); [IQR] = quartiles of the per-repetition ratios")
         hdr = f"{'case':<40} {'thr':>3}  {'fastnn':>12}  {'reference':>19}  {'ratio':>6}  {'[IQR]':<13} {'target':>6}  status"
         p(hdr)
@@ -330,50 +409,74 @@ class Bench:
         for r in sorted(self.rows, key=lambda r: (CASES.index(r["group"]), self._order(r), r["threads"])):
             if r["group"] != group:
                 group = r["group"]
-                p(f"[{group}]" + ("  (reference: numpy.matmul; GFLOP/s from the median times)" if group == "gemm"
-                                      else "  (reference: torch; medians)"))
+                p(
+                    f"[{group}]"
+                    + (
+                        "  (reference: numpy.matmul; GFLOP/s from the median times)"
+                        if group == "gemm"
+                        else "  (reference: torch; medians)"
+                    )
+                )
             lo, hi = r["ratio_iqr"]
             ref = f"{r['ref']} {self._val(r, 'ref')}"
             status = r["status"] + ("*" if r["noisy"] else "")
-            p(f"{r['case']:<40} {r['threads']:>3}  {self._val(r, 'fastnn'):>12}  {ref:>19}  {r['ratio']:>6.3f}  "
-              f"[{lo:.2f}-{hi:.2f}]{'':<2} {fmt_target(tuple(r['target']) if r['target'] else None):>6}  {status}")
+            p(
+                f"{r['case']:<40} {r['threads']:>3}  {self._val(r, 'fastnn'):>12}  {ref:>19}  {r['ratio']:>6.3f}  "
+                f"[{lo:.2f}-{hi:.2f}]{'':<2} {fmt_target(tuple(r['target']) if r['target'] else None):>6}  {status}"
+            )
         train = [r for r in self.rows if r["group"] == "lenet_train"]
         if train:
             p("")
-            p(f"LeNet training step, achieved GFLOP/s (convs + linears, fwd + bwd) vs peak FP32 "
-              f"{PEAK_GFLOPS_PER_CORE:.0f} GFLOP/s per core x threads")
+            p(
+                f"LeNet training step, achieved GFLOP/s (convs + linears, fwd + bwd) vs peak FP32 "
+                f"{PEAK_GFLOPS_PER_CORE:.0f} GFLOP/s per core x threads"
+            )
             p(f"{'case':<40} {'thr':>3}  {'fastnn':>18}  {'torch':>18}")
             for r in sorted(train, key=lambda r: (self._order(r), r["threads"])):
                 peak = PEAK_GFLOPS_PER_CORE * r["threads"]
-                p(f"{r['case']:<40} {r['threads']:>3}  {r['fastnn_gflops']:>7.1f} GF/s {r['fastnn_gflops'] / peak:>6.1%}"
-                  f"  {r['ref_gflops']:>7.1f} GF/s {r['ref_gflops'] / peak:>6.1%}")
+                p(
+                    f"{r['case']:<40} {r['threads']:>3}  {r['fastnn_gflops']:>7.1f} GF/s {r['fastnn_gflops'] / peak:>6.1%}"
+                    f"  {r['ref_gflops']:>7.1f} GF/s {r['ref_gflops'] / peak:>6.1%}"
+                )
         if self.memory:
             p("")
-            p("Peak RSS of one LeNet training epoch (60000 random samples, batch 64), each in its own process: "
-              "VmHWM minus VmRSS after imports")
+            p(
+                "Peak RSS of one LeNet training epoch (60000 random samples, batch 64), each in its own process: "
+                "VmHWM minus VmRSS after imports"
+            )
             p(f"{'':<40} {'thr':>3}  {'fastnn':>12}  {'torch':>12}  {'ratio':>6}  {'target':>6}  status")
             for r in self.memory:
                 f, t = r["fastnn"], r["torch"]
-                p(f"{'epoch peak RSS above baseline':<40} {r['threads']:>3}  {f['delta_kb'] / 1024:>8.1f} MiB  "
-                  f"{t['delta_kb'] / 1024:>8.1f} MiB  {r['ratio']:>6.2f}  {fmt_target(tuple(r['target'])):>6}  {r['status']}")
-                p(f"{'  (absolute peak; baseline after imports)':<40} {'':>3}  {f['peak_kb'] / 1024:>8.1f} MiB  "
-                  f"{t['peak_kb'] / 1024:>8.1f} MiB  (baselines {f['baseline_kb'] / 1024:.1f} / {t['baseline_kb'] / 1024:.1f} MiB)")
+                p(
+                    f"{'epoch peak RSS above baseline':<40} {r['threads']:>3}  {f['delta_kb'] / 1024:>8.1f} MiB  "
+                    f"{t['delta_kb'] / 1024:>8.1f} MiB  {r['ratio']:>6.2f}  {fmt_target(tuple(r['target'])):>6}  {r['status']}"
+                )
+                p(
+                    f"{'  (absolute peak; baseline after imports)':<40} {'':>3}  {f['peak_kb'] / 1024:>8.1f} MiB  "
+                    f"{t['peak_kb'] / 1024:>8.1f} MiB  (baselines {f['baseline_kb'] / 1024:.1f} / {t['baseline_kb'] / 1024:.1f} MiB)"
+                )
         statuses = [r["status"] for r in self.rows + self.memory if r["status"]]
         if statuses:
             p("")
             p(f"targets: {statuses.count('PASS')} PASS, {statuses.count('MISS')} MISS")
         noisy = [r for r in self.rows if r["noisy"]]
         if noisy:
-            p(f"* {len(noisy)} noisy row(s): per-repetition ratios spread over > {NOISY_IQR:.0%} of the ratio "
-              "(other load on the machine?); rerun those cases when it is idle")
+            p(
+                f"* {len(noisy)} noisy row(s): per-repetition ratios spread over > {NOISY_IQR:.0%} of the ratio "
+                "(other load on the machine?); rerun those cases when it is idle"
+            )
         busy = [m[k]["cpu_busy_1s"] for k in ("load_start", "load_end") if m[k]["cpu_busy_1s"] is not None]
         if busy and max(busy) > 0.2:
-            p(f"warning: the CPUs were {max(busy):.0%} busy with other work at the start or end of this run "
-              "(see --wait-idle)")
+            p(
+                f"warning: the CPUs were {max(busy):.0%} busy with other work at the start or end of this run "
+                "(see --wait-idle)"
+            )
         checks = []
         if "lenet_max_loss_diff_3_steps" in self.checks:
-            checks.append(f"LeNet |loss fastnn - torch| over 3 steps from shared weights "
-                          f"{self.checks['lenet_max_loss_diff_3_steps']:.2g}")
+            checks.append(
+                f"LeNet |loss fastnn - torch| over 3 steps from shared weights "
+                f"{self.checks['lenet_max_loss_diff_3_steps']:.2g}"
+            )
         gemm_err = self.checks.get("gemm_max_abs_diff_vs_numpy")
         if gemm_err:
             checks.append(f"GEMM max |fastnn - numpy| {max(gemm_err.values()):.2g}")
@@ -386,6 +489,7 @@ class Bench:
     @staticmethod
     def _order(r):
         import re
+
         nums = [int(x) for x in re.findall(r"\d+", r["case"])]
         if r["group"] in ("conv", "gemm", "sequence"):
             return 0
@@ -400,8 +504,11 @@ class Bench:
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="short run (default): 7 repetitions, 1 epoch per side")
     g.add_argument("--full", action="store_true", help="15 repetitions, 3 epochs per side, memory at each thread count")
@@ -409,15 +516,35 @@ def parse_args(argv):
     ap.add_argument("--cases", default="all", help="comma-separated subset of: " + ", ".join(CASES) + " (default all)")
     ap.add_argument("--json", default=str(_env.REPO / "bench" / "results.json"), help="where to write the JSON results")
     ap.add_argument("--reps", type=int, default=0, help="override the number of timed repetitions per side")
-    ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
-                    help="first wait up to SECONDS for the CPUs to be < 15%% busy")
-    ap.add_argument("--peak-gflops", type=float, default=0, metavar="GFLOPS",
-                    help="peak FP32 GFLOP/s per core for the efficiency table (default: bench.lenet.PEAK_GFLOPS_PER_CORE)")
-    ap.add_argument("--settle", type=float, default=0.02, metavar="SECONDS",
-                    help="at >1 thread, pause before switching library so the other one's idle OpenMP threads stop "
-                         "spinning (default 0.02)")
-    ap.add_argument("--settle-blas", type=float, default=0.2, metavar="SECONDS",
-                    help="the same before/after NumPy's threaded GEMMs: OpenBLAS's threads spin ~0.1 s (default 0.2)")
+    ap.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the CPUs to be < 15%% busy",
+    )
+    ap.add_argument(
+        "--peak-gflops",
+        type=float,
+        default=0,
+        metavar="GFLOPS",
+        help="peak FP32 GFLOP/s per core for the efficiency table (default: bench.lenet.PEAK_GFLOPS_PER_CORE)",
+    )
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=0.02,
+        metavar="SECONDS",
+        help="at >1 thread, pause before switching library so the other one's idle OpenMP threads stop "
+        "spinning (default 0.02)",
+    )
+    ap.add_argument(
+        "--settle-blas",
+        type=float,
+        default=0.2,
+        metavar="SECONDS",
+        help="the same before/after NumPy's threaded GEMMs: OpenBLAS's threads spin ~0.1 s (default 0.2)",
+    )
     args = ap.parse_args(argv)
     args.threads = [int(t) for t in args.threads.split(",") if t.strip()]
     if args.cases == "all":

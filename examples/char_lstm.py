@@ -7,6 +7,7 @@ something that looks like it.
 The text, examples/data/shakespeare.txt, is the opening of William Shakespeare's *Coriolanus* (public domain):
 the first 40 KB of the "tiny shakespeare" corpus of Andrej Karpathy's char-rnn (data/tinyshakespeare/input.txt).
 """
+
 import argparse
 import os
 import time
@@ -66,8 +67,8 @@ start = time.time()
 for step in range(1, args.steps + 1):
     # A batch of random windows of the text; the targets are the same windows shifted by one character.
     ix = torch.randint(0, len(data) - seq_len - 1, (batch_size,))
-    x = torch.stack([data[i:i + seq_len] for i in ix.tolist()])
-    y = torch.stack([data[i + 1:i + seq_len + 1] for i in ix.tolist()])
+    x = torch.stack([data[i : i + seq_len] for i in ix.tolist()])
+    y = torch.stack([data[i + 1 : i + seq_len + 1] for i in ix.tolist()])
     logits, _ = model(x)
     loss = F.cross_entropy(logits.reshape(-1, len(chars)), y.reshape(-1))
     optimizer.zero_grad()

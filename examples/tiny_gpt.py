@@ -7,6 +7,7 @@ something that looks like it.
 The text, examples/data/shakespeare.txt, is the opening of William Shakespeare's *Coriolanus* (public domain):
 the first 40 KB of the "tiny shakespeare" corpus of Andrej Karpathy's char-rnn (data/tinyshakespeare/input.txt).
 """
+
 import argparse
 import os
 import time
@@ -43,7 +44,7 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)      # (B, n_head, T, head_dim)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, n_head, T, head_dim)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
 
@@ -85,7 +86,7 @@ def sample(model, prompt, length=200, temperature=0.8):
     generator = torch.Generator().manual_seed(0)
     idx = torch.tensor([[stoi[ch] for ch in prompt]])
     for _ in range(length):
-        logits = model(idx[:, -model.block_size:])
+        logits = model(idx[:, -model.block_size :])
         probs = F.softmax(logits[0, -1] / temperature, dim=-1)
         idx = torch.cat((idx, torch.multinomial(probs, 1, generator=generator).view(1, 1)), dim=1)
     model.train()
@@ -100,8 +101,8 @@ start = time.time()
 for step in range(1, args.steps + 1):
     # A batch of random windows of the text; the targets are the same windows shifted by one character.
     ix = torch.randint(0, len(data) - block_size - 1, (batch_size,))
-    x = torch.stack([data[i:i + block_size] for i in ix.tolist()])
-    y = torch.stack([data[i + 1:i + block_size + 1] for i in ix.tolist()])
+    x = torch.stack([data[i : i + block_size] for i in ix.tolist()])
+    y = torch.stack([data[i + 1 : i + block_size + 1] for i in ix.tolist()])
     loss = F.cross_entropy(model(x).reshape(-1, len(chars)), y.reshape(-1))
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

@@ -11,11 +11,17 @@ train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
 test_loader = DataLoader(test_set, batch_size=256)
 
 model = nn.Sequential(
-    nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(1, 6, 5),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.Conv2d(6, 16, 5),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
     nn.Flatten(),
-    nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
-    nn.Linear(120, 84), nn.ReLU(),
+    nn.Linear(16 * 5 * 5, 120),
+    nn.ReLU(),
+    nn.Linear(120, 84),
+    nn.ReLU(),
     nn.Linear(84, 10),
 )
 criterion = nn.CrossEntropyLoss()

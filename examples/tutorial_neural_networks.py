@@ -9,7 +9,6 @@ import fastnn.nn.functional as F
 
 
 class Net(nn.Module):
-
     def __init__(self):
         super(Net, self).__init__()
         # 1 input image channel, 6 output channels, 5x5 square convolution
@@ -76,14 +75,14 @@ print(loss.grad_fn)  # MSELoss
 print(loss.grad_fn.next_functions[0][0])  # Linear
 print(loss.grad_fn.next_functions[0][0].next_functions[0][0])  # ReLU
 
-net.zero_grad()     # zeroes the gradient buffers of all parameters
+net.zero_grad()  # zeroes the gradient buffers of all parameters
 
-print('conv1.bias.grad before backward')
+print("conv1.bias.grad before backward")
 print(net.conv1.bias.grad)
 
 loss.backward()
 
-print('conv1.bias.grad after backward')
+print("conv1.bias.grad after backward")
 print(net.conv1.bias.grad)
 
 learning_rate = 0.01
@@ -96,8 +95,8 @@ import fastnn.optim as optim  # noqa: E402
 optimizer = optim.SGD(net.parameters(), lr=0.01)
 
 # in your training loop:
-optimizer.zero_grad()   # zero the gradient buffers
+optimizer.zero_grad()  # zero the gradient buffers
 output = net(input)
 loss = criterion(output, target)
 loss.backward()
-optimizer.step()    # Does the update
+optimizer.step()  # Does the update

@@ -115,8 +115,26 @@ from fastnn._C import (  # noqa: F401  (more elementwise ops: unary, binary, whe
     where,
 )
 from fastnn._dtype import (  # noqa: A004,F401
-    bfloat16, bool, double, dtype, finfo, float, float16, float32, float64, half, iinfo, int, int8, int16, int32, int64,
-    long, short, uint8)
+    bfloat16,
+    bool,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
 from fastnn._C import can_cast, promote_types, result_type  # noqa: E402,F401
 from fastnn import _size
 from fastnn._size import Size
@@ -141,13 +159,50 @@ from fastnn._factories import (  # noqa: F401
     zeros_like,
 )
 from fastnn._C import (  # noqa: F401  (shape family: splits, rearranging copies, products, einsum)
-    addbmm, addmv, baddbmm, chunk, diag, diag_embed, diagonal, dot, einsum, flip, fliplr, flipud, ger, is_floating_point,
-    moveaxis, movedim, mv, narrow, numel, outer, repeat_interleave, roll, split, squeeze, swapaxes, swapdims,
-    tensor_split, tile, tril, triu, unbind, unflatten,
+    addbmm,
+    addmv,
+    baddbmm,
+    chunk,
+    diag,
+    diag_embed,
+    diagonal,
+    dot,
+    einsum,
+    flip,
+    fliplr,
+    flipud,
+    ger,
+    is_floating_point,
+    moveaxis,
+    movedim,
+    mv,
+    narrow,
+    numel,
+    outer,
+    repeat_interleave,
+    roll,
+    split,
+    squeeze,
+    swapaxes,
+    swapdims,
+    tensor_split,
+    tile,
+    tril,
+    triu,
+    unbind,
+    unflatten,
 )
 from fastnn._factories import linspace, logspace, randint_like  # noqa: F401,E402
 from fastnn._shape_ops import (  # noqa: F401,E402
-    block_diag, broadcast_shapes, broadcast_tensors, cartesian_prod, column_stack, dstack, hstack, is_tensor, meshgrid,
+    block_diag,
+    broadcast_shapes,
+    broadcast_tensors,
+    cartesian_prod,
+    column_stack,
+    dstack,
+    hstack,
+    is_tensor,
+    meshgrid,
     vstack,
 )
 from fastnn.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: F401
@@ -156,8 +211,28 @@ from fastnn.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomal
 from fastnn import autograd, nn, optim  # noqa: F401,E402
 from fastnn.serialization import load, save  # noqa: F401,E402
 from fastnn._C import (  # noqa: F401  (reductions, scans, sorting)
-    all, amax, amin, any, argsort, count_nonzero, cummax, cummin, cumprod, cumsum, kthvalue, logsumexp, median, msort,
-    norm, prod, sort, std, std_mean, topk, var, var_mean,
+    all,
+    amax,
+    amin,
+    any,
+    argsort,
+    count_nonzero,
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    kthvalue,
+    logsumexp,
+    median,
+    msort,
+    norm,
+    prod,
+    sort,
+    std,
+    std_mean,
+    topk,
+    var,
+    var_mean,
 )
 from fastnn import linalg  # noqa: F401
 from fastnn import random  # noqa: F401  (torch.random: the global generator's seed and state)
@@ -178,15 +253,59 @@ from fastnn import utils  # noqa: F401  (fastnn.utils.data, as torch.utils.data)
 from fastnn._device import device  # noqa: F401,E402
 from fastnn import _legacy, accelerator, backends, cuda, distributed, onnx  # noqa: F401,E402
 from fastnn._legacy import (  # noqa: F401,E402
-    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
-    ShortTensor)
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from fastnn._determinism import are_deterministic_algorithms_enabled, use_deterministic_algorithms  # noqa: F401,E402
 from fastnn._determinism import is_deterministic_algorithms_warn_only_enabled  # noqa: F401,E402
 from fastnn._config import show_config  # noqa: F401,E402  (the build: compiler, ISA kernels, OpenMP, threads)
 from fastnn._out import (  # noqa: F401,E402,A004  (the same ops, with torch's out= keyword)
-    abs, add, addmm, argmax, argmin, bmm, cat, clamp, clip, concat, div, eq, exp, ge, gt, index_select, le, log,
-    log_softmax, lt, matmul, max, mean, min, mm, mul, ne, neg, pow, reciprocal, sigmoid, softmax, sqrt, stack, sub,
-    sum, tanh)
+    abs,
+    add,
+    addmm,
+    argmax,
+    argmin,
+    bmm,
+    cat,
+    clamp,
+    clip,
+    concat,
+    div,
+    eq,
+    exp,
+    ge,
+    gt,
+    index_select,
+    le,
+    log,
+    log_softmax,
+    lt,
+    matmul,
+    max,
+    mean,
+    min,
+    mm,
+    mul,
+    ne,
+    neg,
+    pow,
+    reciprocal,
+    sigmoid,
+    softmax,
+    sqrt,
+    stack,
+    sub,
+    sum,
+    tanh,
+)
 
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 

@@ -10,8 +10,11 @@ def show_config():
     rows = [
         ("compiler", c["compiler"]),
         ("build type", c["build_type"] + (", -march=native" if c["native"] else "")),
-        ("ISA kernels", f"{', '.join(c['isa_compiled'])} compiled in; this CPU runs {', '.join(c['isa_supported'])}; "
-                        f"chosen: {c['isa']}"),
+        (
+            "ISA kernels",
+            f"{', '.join(c['isa_compiled'])} compiled in; this CPU runs {', '.join(c['isa_supported'])}; "
+            f"chosen: {c['isa']}",
+        ),
         ("OpenMP", c["openmp"]),
         ("threads", c["threads"]),
         ("CUDA", c["cuda"]),

@@ -4,8 +4,28 @@ a tensor anywhere else is a RuntimeError naming the op and the device (fastnn._f
 
 import re
 
-_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla",
-          "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+_TYPES = (
+    "cpu",
+    "cuda",
+    "ipu",
+    "xpu",
+    "mkldnn",
+    "opengl",
+    "opencl",
+    "ideep",
+    "hip",
+    "ve",
+    "fpga",
+    "maia",
+    "xla",
+    "lazy",
+    "vulkan",
+    "mps",
+    "meta",
+    "hpu",
+    "mtia",
+    "privateuseone",
+)
 _STRING = re.compile(r"([a-zA-Z_]+)(?::(0|[1-9][0-9]*))?")
 
 
@@ -30,8 +50,9 @@ def _parse(type, index, op):
         raise RuntimeError(f"[{op}] Expected one of {', '.join(_TYPES)} device type at start of device string: {type}")
     if index is not None:
         if m.group(2) is not None:
-            raise RuntimeError(f"[{op}] type (string) must not include an index because index was passed "
-                               f"explicitly: {type}")
+            raise RuntimeError(
+                f"[{op}] type (string) must not include an index because index was passed explicitly: {type}"
+            )
         if isinstance(index, bool) or not isinstance(index, int):
             raise TypeError(f"[{op}] device(): argument 'index' (position 2) must be int, not {_type_name(index)}")
         if index < 0:
@@ -61,8 +82,11 @@ class device:
         return self._index
 
     def __repr__(self):
-        return f"device(type='{self._type}')" if self._index is None else \
-            f"device(type='{self._type}', index={self._index})"
+        return (
+            f"device(type='{self._type}')"
+            if self._index is None
+            else f"device(type='{self._type}', index={self._index})"
+        )
 
     def __str__(self):
         return self._type if self._index is None else f"{self._type}:{self._index}"

@@ -24,8 +24,16 @@ bool = dtype.bool  # noqa: A001
 def _numpy_type(d):
     import numpy as np
 
-    return {"float16": np.float16, "float32": np.float32, "float64": np.float64, "uint8": np.uint8, "int8": np.int8,
-            "int16": np.int16, "int32": np.int32, "int64": np.int64}[d.name]
+    return {
+        "float16": np.float16,
+        "float32": np.float32,
+        "float64": np.float64,
+        "uint8": np.uint8,
+        "int8": np.int8,
+        "int16": np.int16,
+        "int32": np.int32,
+        "int64": np.int64,
+    }[d.name]
 
 
 class finfo:
@@ -36,17 +44,19 @@ class finfo:
 
         d = _C._get_default_dtype() if type is None else type
         if not isinstance(d, dtype) or not d.is_floating_point:
-            raise TypeError(f"[finfo] torch.finfo() requires a floating point input type, got {d!r}. "
-                            "Use fastnn.iinfo for integer types")
+            raise TypeError(
+                f"[finfo] torch.finfo() requires a floating point input type, got {d!r}. "
+                "Use fastnn.iinfo for integer types"
+            )
         self.dtype, self.bits = d.name, 8 * d.itemsize
         if d.name == "bfloat16":  # 8 exponent bits and 7 mantissa bits
-            self.eps, self.max, self.tiny, self.resolution = 2.0 ** -7, (2 - 2.0 ** -7) * 2.0 ** 127, 2.0 ** -126, 0.01
+            self.eps, self.max, self.tiny, self.resolution = 2.0**-7, (2 - 2.0**-7) * 2.0**127, 2.0**-126, 0.01
         else:
             import numpy as np
 
             fi = np.finfo(_numpy_type(d))
             f = builtins.float
-            self.eps, self.max, self.tiny, self.resolution = f(fi.eps), f(fi.max), f(fi.tiny), 10.0 ** -fi.precision
+            self.eps, self.max, self.tiny, self.resolution = f(fi.eps), f(fi.max), f(fi.tiny), 10.0**-fi.precision
         self.min, self.smallest_normal = -self.max, self.tiny
 
     def __eq__(self, other):
@@ -56,8 +66,10 @@ class finfo:
         return hash(("finfo", self.dtype))
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
-                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+            f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})"
+        )
 
 
 class iinfo:
@@ -65,8 +77,10 @@ class iinfo:
 
     def __init__(self, type):  # noqa: A002
         if not isinstance(type, dtype) or type.is_floating_point or type.name == "bool":
-            raise TypeError(f"[iinfo] torch.iinfo() requires an integer input type, got {type!r}. "
-                            "Use fastnn.finfo for floating point types")
+            raise TypeError(
+                f"[iinfo] torch.iinfo() requires an integer input type, got {type!r}. "
+                "Use fastnn.finfo for floating point types"
+            )
         import numpy as np
 
         ii = np.iinfo(_numpy_type(type))

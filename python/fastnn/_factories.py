@@ -37,8 +37,10 @@ def _finish(t, requires_grad):
         raise TypeError(f"[{_finish_op(t)}] requires_grad must be a bool, got {type(requires_grad).__name__}")
     if requires_grad:
         if not t.is_floating_point():
-            raise RuntimeError(f"[{_finish_op(t)}] Only Tensors of floating point dtype can require gradients "
-                               f"(got {str(t.dtype).replace('fastnn.', '')})")
+            raise RuntimeError(
+                f"[{_finish_op(t)}] Only Tensors of floating point dtype can require gradients "
+                f"(got {str(t.dtype).replace('fastnn.', '')})"
+            )
         t.requires_grad_(True)
     return t
 
@@ -73,34 +75,60 @@ def _size(size, op):
     return [_int64(s, op, "size") for s in size]
 
 
-def empty(*size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def empty(
+    *size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
+) -> _C.Tensor:
     _check_device(device, "empty")
     return _finish(_C._empty(_size(size, "empty"), _dt(dtype, _C._get_default_dtype(), "empty")), requires_grad)
 
 
-def zeros(*size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def zeros(
+    *size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
+) -> _C.Tensor:
     _check_device(device, "zeros")
     return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, _C._get_default_dtype(), "zeros")), requires_grad)
 
 
-def ones(*size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def ones(
+    *size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
+) -> _C.Tensor:
     _check_device(device, "ones")
-    return _finish(_C._full(_size(size, "ones"), 1.0, _dt(dtype, _C._get_default_dtype(), "ones"), "ones"), requires_grad)
+    return _finish(
+        _C._full(_size(size, "ones"), 1.0, _dt(dtype, _C._get_default_dtype(), "ones"), "ones"), requires_grad
+    )
 
 
-def full(size: typing.Any, fill_value: float, dtype: _C.dtype | None = None, requires_grad: bool = False,
-         device: typing.Any = None) -> _C.Tensor:
+def full(
+    size: typing.Any,
+    fill_value: float,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "full")
     if dtype is None:
-        dtype = (_bool if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral)
-                 else _C._get_default_dtype())
+        dtype = (
+            _bool
+            if isinstance(fill_value, bool)
+            else int64
+            if isinstance(fill_value, numbers.Integral)
+            else _C._get_default_dtype()
+        )
     if not isinstance(fill_value, numbers.Real):
         raise TypeError(f"[full] fill_value must be a number, got {type(fill_value).__name__}")
-    return _finish(_C._full(_size((size,), "full"), fill_value, _dt(dtype, _C._get_default_dtype(), "full"), "full"), requires_grad)
+    return _finish(
+        _C._full(_size((size,), "full"), fill_value, _dt(dtype, _C._get_default_dtype(), "full"), "full"), requires_grad
+    )
 
 
-def arange(start: float = 0, end: float | None = None, step: float = 1, dtype: _C.dtype | None = None,
-           requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def arange(
+    start: float = 0,
+    end: float | None = None,
+    step: float = 1,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "arange")
     if end is None:
         start, end = 0, start
@@ -110,57 +138,101 @@ def arange(start: float = 0, end: float | None = None, step: float = 1, dtype: _
     for v, what in ((start, "start"), (end, "end"), (step, "step")):
         if not isinstance(v, numbers.Real):
             raise TypeError(f"[arange] {what} must be a number, got {type(v).__name__}")
-    return _finish(_C._arange(float(start), float(end), float(step), _dt(dtype, _C._get_default_dtype(), "arange")), requires_grad)
+    return _finish(
+        _C._arange(float(start), float(end), float(step), _dt(dtype, _C._get_default_dtype(), "arange")), requires_grad
+    )
 
 
-def eye(n: int, m: int | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False,
-        device: typing.Any = None) -> _C.Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
+) -> _C.Tensor:
     _check_device(device, "eye")
     m = n if m is None else m
-    return _finish(_C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, _C._get_default_dtype(), "eye")), requires_grad)
+    return _finish(
+        _C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, _C._get_default_dtype(), "eye")), requires_grad
+    )
 
 
 def _real(v, op, what):
     """A real number (or a 1-element tensor's value) as a float."""
     if isinstance(v, _C.Tensor):
         if v.numel() != 1:
-            raise ValueError(f"[{op}] {what} must be a number or a 1-element tensor, got a tensor of shape {tuple(v.shape)}")
+            raise ValueError(
+                f"[{op}] {what} must be a number or a 1-element tensor, got a tensor of shape {tuple(v.shape)}"
+            )
         v = v.item()
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"[{op}] {what} must be a number, got {type(v).__name__}")
     return float(v)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: _C.dtype | None = None, requires_grad: bool = False,
-             device: typing.Any = None) -> _C.Tensor:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "linspace")
     start, end = _real(start, "linspace", "start"), _real(end, "linspace", "end")
     steps = _int64(steps, "linspace", "steps")
     return _finish(_C._linspace(start, end, steps, _dt(dtype, _C._get_default_dtype(), "linspace")), requires_grad)
 
 
-def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: _C.dtype | None = None,
-             requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "logspace")
     start, end = _real(start, "logspace", "start"), _real(end, "logspace", "end")
     base, steps = _real(base, "logspace", "base"), _int64(steps, "logspace", "steps")
-    return _finish(_C._logspace(start, end, steps, base, _dt(dtype, _C._get_default_dtype(), "logspace")), requires_grad)
+    return _finish(
+        _C._logspace(start, end, steps, base, _dt(dtype, _C._get_default_dtype(), "logspace")), requires_grad
+    )
 
 
-def randn(*size: typing.Any, generator: _C.Generator | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False,
-          device: typing.Any = None) -> _C.Tensor:
+def randn(
+    *size: typing.Any,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "randn")
-    return _finish(_C._randn(_size(size, "randn"), _dt(dtype, _C._get_default_dtype(), "randn"), generator), requires_grad)
+    return _finish(
+        _C._randn(_size(size, "randn"), _dt(dtype, _C._get_default_dtype(), "randn"), generator), requires_grad
+    )
 
 
-def rand(*size: typing.Any, generator: _C.Generator | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False,
-         device: typing.Any = None) -> _C.Tensor:
+def rand(
+    *size: typing.Any,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "rand")
     return _finish(_C._rand(_size(size, "rand"), _dt(dtype, _C._get_default_dtype(), "rand"), generator), requires_grad)
 
 
-def randint(low: int = 0, high: int | None = None, size: typing.Any = None, *, generator: _C.Generator | None = None,
-            dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def randint(
+    low: int = 0,
+    high: int | None = None,
+    size: typing.Any = None,
+    *,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "randint")
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -172,31 +244,51 @@ def randint(low: int = 0, high: int | None = None, size: typing.Any = None, *, g
     return _finish(_C._randint(low, high, size, _dt(dtype, int64, "randint"), generator), requires_grad)
 
 
-def randperm(n: int, *, generator: _C.Generator | None = None, dtype: _C.dtype | None = None,
-             requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def randperm(
+    n: int,
+    *,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     """A random permutation of 0, ..., n - 1."""
     _check_device(device, "randperm")
     n = _int64(n, "randperm", "n")
     return _finish(_C._randperm(n, _dt(dtype, int64, "randperm"), generator), requires_grad)
 
 
-def normal(mean: typing.Any, std: typing.Any = 1.0, size: typing.Any = None, *, generator: _C.Generator | None = None,
-           dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def normal(
+    mean: typing.Any,
+    std: typing.Any = 1.0,
+    size: typing.Any = None,
+    *,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     """Normal draws: ``normal(mean_tensor, std)``, ``normal(mean, std_tensor)``, ``normal(mean_tensor,
     std_tensor)`` (broadcast; differentiable with zero gradients, as in torch) or ``normal(mean, std, size)``."""
     _check_device(device, "normal")
     if isinstance(mean, _C.Tensor) or isinstance(std, _C.Tensor):
         if size is not None or dtype is not None or requires_grad:
-            raise TypeError("[normal] size, dtype and requires_grad are only for a float mean and std; with a "
-                            "tensor mean or std the result takes their shape and dtype")
+            raise TypeError(
+                "[normal] size, dtype and requires_grad are only for a float mean and std; with a "
+                "tensor mean or std the result takes their shape and dtype"
+            )
         return _C._normal(mean, std, generator)
     for v, what in ((mean, "mean"), (std, "std")):
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"[normal] {what} must be a number or a Tensor, got {type(v).__name__}")
     if size is None:
         raise TypeError("[normal] with a float mean and std, the size argument is required")
-    return _finish(_C._normal_size(float(mean), float(std), _size((size,), "normal"), _dt(dtype, _C._get_default_dtype(), "normal"),
-                                   generator), requires_grad)
+    return _finish(
+        _C._normal_size(
+            float(mean), float(std), _size((size,), "normal"), _dt(dtype, _C._get_default_dtype(), "normal"), generator
+        ),
+        requires_grad,
+    )
 
 
 def _input_tensor(input, op):
@@ -208,10 +300,15 @@ def _input_tensor(input, op):
 def _like(fn):
     name = fn.__name__ + "_like"
 
-    def like(input: _C.Tensor, dtype: _C.dtype | None = None, requires_grad: bool = False, *,
-             device: typing.Any = None) -> _C.Tensor:
+    def like(
+        input: _C.Tensor, dtype: _C.dtype | None = None, requires_grad: bool = False, *, device: typing.Any = None
+    ) -> _C.Tensor:
         _check_device(device, name)
-        return fn(*_input_tensor(input, name).shape, dtype=input.dtype if dtype is None else dtype, requires_grad=requires_grad)
+        return fn(
+            *_input_tensor(input, name).shape,
+            dtype=input.dtype if dtype is None else dtype,
+            requires_grad=requires_grad,
+        )
 
     like.__name__ = like.__qualname__ = name  # argument errors then read "zeros_like() takes ..."
     return like
@@ -220,36 +317,67 @@ def _like(fn):
 empty_like, zeros_like, ones_like = map(_like, (empty, zeros, ones))
 
 
-def rand_like(input: _C.Tensor, *, generator: _C.Generator | None = None, dtype: _C.dtype | None = None,
-              requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def rand_like(
+    input: _C.Tensor,
+    *,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "rand_like")
     x = _input_tensor(input, "rand_like")
     return rand(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def randn_like(input: _C.Tensor, *, generator: _C.Generator | None = None, dtype: _C.dtype | None = None,
-               requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def randn_like(
+    input: _C.Tensor,
+    *,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "randn_like")
     x = _input_tensor(input, "randn_like")
     return randn(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def randint_like(input: _C.Tensor, low: int = 0, high: int | None = None, *, generator: _C.Generator | None = None,
-                 dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def randint_like(
+    input: _C.Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    generator: _C.Generator | None = None,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> _C.Tensor:
     """Integers in [low, high) (``randint_like(input, high)`` for [0, high)) in input's shape and dtype."""
     _check_device(device, "randint_like")
     x = _input_tensor(input, "randint_like")
     if high is None:
         low, high = 0, low
-    return randint(low, high, x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype,
-                   requires_grad=requires_grad)
+    return randint(
+        low, high, x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad
+    )
 
 
-def full_like(input: _C.Tensor, fill_value: float, dtype: _C.dtype | None = None, requires_grad: bool = False, *,
-              device: typing.Any = None) -> _C.Tensor:
+def full_like(
+    input: _C.Tensor,
+    fill_value: float,
+    dtype: _C.dtype | None = None,
+    requires_grad: bool = False,
+    *,
+    device: typing.Any = None,
+) -> _C.Tensor:
     _check_device(device, "full_like")
-    return full(_input_tensor(input, "full_like").shape, fill_value, dtype=input.dtype if dtype is None else dtype,
-                requires_grad=requires_grad)
+    return full(
+        _input_tensor(input, "full_like").shape,
+        fill_value,
+        dtype=input.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+    )
 
 
 def from_numpy(array: np.ndarray) -> _C.Tensor:
@@ -274,7 +402,9 @@ def _has_huge_int(data):
     return isinstance(data, int) and not _INT64_MIN <= data <= _INT64_MAX
 
 
-def tensor(data: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None) -> _C.Tensor:
+def tensor(
+    data: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
+) -> _C.Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
     _check_device(device, "tensor")
     python_floats = False  # floats from Python numbers take the default dtype

@@ -15,9 +15,18 @@ from fastnn import _dtype
 from fastnn._size import Size
 
 # torch's legacy classes and their dtypes.
-_CLASSES = {"FloatTensor": _dtype.float32, "DoubleTensor": _dtype.float64, "LongTensor": _dtype.int64,
-            "BoolTensor": _dtype.bool, "ByteTensor": _dtype.uint8, "CharTensor": _dtype.int8, "ShortTensor": _dtype.int16,
-            "IntTensor": _dtype.int32, "HalfTensor": _dtype.float16, "BFloat16Tensor": _dtype.bfloat16}
+_CLASSES = {
+    "FloatTensor": _dtype.float32,
+    "DoubleTensor": _dtype.float64,
+    "LongTensor": _dtype.int64,
+    "BoolTensor": _dtype.bool,
+    "ByteTensor": _dtype.uint8,
+    "CharTensor": _dtype.int8,
+    "ShortTensor": _dtype.int16,
+    "IntTensor": _dtype.int32,
+    "HalfTensor": _dtype.float16,
+    "BFloat16Tensor": _dtype.bfloat16,
+}
 _TYPE_NAMES = {v: k for k, v in _CLASSES.items()}
 
 
@@ -35,8 +44,9 @@ def _build(cls_name, dtype, args, kwargs):
     is its only keyword. dtype None: fastnn.Tensor's (the default dtype, and an alias of a tensor of any dtype)."""
     for k in kwargs:
         if k != "device":
-            raise TypeError(f"[{cls_name}] got an unexpected keyword argument '{k}' (the legacy constructor takes "
-                            "device= only)")
+            raise TypeError(
+                f"[{cls_name}] got an unexpected keyword argument '{k}' (the legacy constructor takes device= only)"
+            )
     _factories._check_device(kwargs.get("device"), cls_name)
     if not args:
         return _factories.empty(0, dtype=dtype or _C._get_default_dtype())
@@ -45,8 +55,11 @@ def _build(cls_name, dtype, args, kwargs):
         if dtype is not None and first.dtype != dtype:
             raise TypeError(f"[{cls_name}] expected a tensor of dtype {dtype}, got {first.dtype}")
         return first
-    if len(args) == 1 and isinstance(first, Size) or all(
-            isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+    if (
+        len(args) == 1
+        and isinstance(first, Size)
+        or all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args)
+    ):
         return _factories.empty(*args, dtype=dtype or _C._get_default_dtype())
     if len(args) == 1 and isinstance(first, (list, tuple, np.ndarray)):
         return _factories.tensor(first, dtype=dtype or _C._get_default_dtype())
@@ -133,8 +146,9 @@ class Variable(metaclass=_VariableMeta):
 
     def __new__(cls, data=None, requires_grad=False, volatile=False):
         if volatile:
-            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
-                          stacklevel=2)
+            warnings.warn(
+                "volatile was removed and now has no effect. Use `with torch.no_grad():` instead.", stacklevel=2
+            )
         if data is None:
             data = _factories.empty(0)
         if not isinstance(data, Tensor):

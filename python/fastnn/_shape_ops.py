@@ -36,7 +36,9 @@ def _broadcast(shapes, op):
     out = []
     for i, s in enumerate(shapes):
         s = (s,) if isinstance(s, numbers.Integral) and not isinstance(s, bool) else s
-        if not isinstance(s, (tuple, list)) or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) for d in s):
+        if not isinstance(s, (tuple, list)) or any(
+            isinstance(d, bool) or not isinstance(d, numbers.Integral) for d in s
+        ):
             raise TypeError(f"[{op}] expected a shape (a tuple of ints) as argument {i}, got {s!r}")
         if any(d < 0 for d in s):
             raise ValueError(f"[{op}] Attempting to broadcast a dimension with negative length!")
@@ -45,9 +47,11 @@ def _broadcast(shapes, op):
         for k in range(1, len(s) + 1):
             a, b = out[-k], s[-k]
             if a != b and a != 1 and b != 1:
-                raise ValueError(f"[{op}] Attempting to broadcast a dimension of length {b} at {-k}! "
-                                 f"Mismatching argument at index {i} had {tuple(s)}; but expected shape should be "
-                                 f"broadcastable to {out}")
+                raise ValueError(
+                    f"[{op}] Attempting to broadcast a dimension of length {b} at {-k}! "
+                    f"Mismatching argument at index {i} had {tuple(s)}; but expected shape should be "
+                    f"broadcastable to {out}"
+                )
             out[-k] = b if a == 1 else a
     return Size(out)
 
@@ -73,8 +77,9 @@ def _meshgrid(ts, indexing, op):
         raise ValueError(f"[{op}] expects a non-empty TensorList")
     for t in ts:
         if t.dim() > 1:
-            raise ValueError(f"[{op}] torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a "
-                             f"{t.dim()}-D tensor")
+            raise ValueError(
+                f"[{op}] torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a {t.dim()}-D tensor"
+            )
         if t.dtype != ts[0].dtype:
             raise TypeError(f"[{op}] meshgrid expects all tensors to have the same dtype")
     swap = indexing == "xy" and len(ts) >= 2
@@ -143,8 +148,7 @@ def dstack(tensors: typing.Any) -> Tensor:
 
 
 def column_stack(tensors: typing.Any) -> Tensor:
-    return _joined("column_stack", tensors, lambda ts: 1,
-                   lambda t: t.reshape(-1, 1) if t.dim() <= 1 else t)
+    return _joined("column_stack", tensors, lambda ts: 1, lambda t: t.reshape(-1, 1) if t.dim() <= 1 else t)
 
 
 def block_diag(*tensors: typing.Any) -> Tensor:
@@ -153,8 +157,9 @@ def block_diag(*tensors: typing.Any) -> Tensor:
     mats = []
     for i, t in enumerate(ts):
         if t.dim() > 2:
-            raise ValueError(f"[block_diag] Input tensors must have 2 or fewer dimensions. Input {i} has {t.dim()} "
-                             "dimensions")
+            raise ValueError(
+                f"[block_diag] Input tensors must have 2 or fewer dimensions. Input {i} has {t.dim()} dimensions"
+            )
         mats.append(t.reshape(1, -1) if t.dim() < 2 else t)
     if not mats:
         return _C._zeros([1, 0], float32)

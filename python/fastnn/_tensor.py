@@ -17,8 +17,6 @@ if typing.TYPE_CHECKING:  # names in the annotations, which scripts/gen_stubs.py
     import fastnn
 
 
-
-
 def _repr(self: Tensor, prefix: str = "tensor(") -> str:
     t = self.detach()
     # Values are formatted from float32 for the 16-bit floats (NumPy has no bfloat16).
@@ -29,8 +27,9 @@ def _repr(self: Tensor, prefix: str = "tensor(") -> str:
     elif self.requires_grad:
         suffixes.append("requires_grad=True")
     is_default = self.dtype in (_C._get_default_dtype(), _dtype.int64, _dtype.bool)
-    return _tensor_str.format_tensor(values, dtype_repr=repr(self.dtype), is_default_dtype=is_default,
-                                     suffixes=suffixes, prefix=prefix)
+    return _tensor_str.format_tensor(
+        values, dtype_repr=repr(self.dtype), is_default_dtype=is_default, suffixes=suffixes, prefix=prefix
+    )
 
 
 _TO_KEYWORDS = ("device", "dtype", "non_blocking", "copy", "memory_format")
@@ -125,14 +124,17 @@ def _deepcopy(self: Tensor, memo: dict[int, typing.Any]) -> Tensor:
     if id(self) in memo:
         return memo[id(self)]
     if not self.is_leaf:
-        raise RuntimeError("[deepcopy] Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
-                           "protocol at the moment.  If you were attempting to deepcopy a module, this may be because "
-                           "of a torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
+        raise RuntimeError(
+            "[deepcopy] Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+            "protocol at the moment.  If you were attempting to deepcopy a module, this may be because "
+            "of a torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001"
+        )
     base = self._base
     if base is not None and base.is_contiguous() and base.storage_offset() == 0:
         # a view of its base's copy: tensors that shared memory still do after one deepcopy (torch memoizes storages)
-        data = _C._as_strided(copy.deepcopy(base, memo).detach(), list(self.shape), list(self.stride()),
-                              self.storage_offset())
+        data = _C._as_strided(
+            copy.deepcopy(base, memo).detach(), list(self.shape), list(self.stride()), self.storage_offset()
+        )
     else:
         data = self.detach().clone()
     new = _like(self, data)
@@ -144,40 +146,59 @@ def _deepcopy(self: Tensor, memo: dict[int, typing.Any]) -> Tensor:
 
 
 def _new(fill):
-    def method(self: Tensor, *size: typing.Any, dtype: fastnn.dtype | None = None, requires_grad: bool = False,
-               device: typing.Any = None) -> Tensor:
+    def method(
+        self: Tensor,
+        *size: typing.Any,
+        dtype: fastnn.dtype | None = None,
+        requires_grad: bool = False,
+        device: typing.Any = None,
+    ) -> Tensor:
         from fastnn import _factories
 
-        return getattr(_factories, fill)(*size, dtype=self.dtype if dtype is None else dtype,
-                                         requires_grad=requires_grad, device=device)
+        return getattr(_factories, fill)(
+            *size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device
+        )
 
     method.__name__ = method.__qualname__ = "new_" + fill
     return method
 
 
-def _new_full(self: Tensor, size: collections.abc.Sequence[int], fill_value: float, dtype: fastnn.dtype | None = None,
-              requires_grad: bool = False, device: typing.Any = None) -> Tensor:
+def _new_full(
+    self: Tensor,
+    size: collections.abc.Sequence[int],
+    fill_value: float,
+    dtype: fastnn.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> Tensor:
     from fastnn import _factories
 
-    return _factories.full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
-                           requires_grad=requires_grad, device=device)
+    return _factories.full(
+        size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device
+    )
 
 
-def _new_tensor(self: Tensor, data: typing.Any, dtype: fastnn.dtype | None = None, requires_grad: bool = False,
-                device: typing.Any = None) -> Tensor:
+def _new_tensor(
+    self: Tensor,
+    data: typing.Any,
+    dtype: fastnn.dtype | None = None,
+    requires_grad: bool = False,
+    device: typing.Any = None,
+) -> Tensor:
     from fastnn import _factories
 
-    return _factories.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad,
-                             device=device)
+    return _factories.tensor(
+        data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device
+    )
 
 
 def _other(op):
     """A method taking another tensor (x.reshape_as(y)): other must be a Tensor."""
+
     def method(self: Tensor, other: Tensor) -> Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"[{op}] other must be a Tensor, got {type(other).__name__}")
-        return (self._to_dtype(other.dtype) if op == "type_as" else
-                getattr(self, op[:-3])(other.shape))
+        return self._to_dtype(other.dtype) if op == "type_as" else getattr(self, op[:-3])(other.shape)
 
     method.__name__ = method.__qualname__ = op
     return method
@@ -236,6 +257,3 @@ _methods = {
 }
 for _name, _fn in _methods.items():
     setattr(Tensor, _name, _fn)
-
-
-

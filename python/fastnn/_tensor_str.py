@@ -18,13 +18,16 @@ _PROFILES = {
 _opts = dict(_DEFAULTS, sci_mode=None)
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
-                     profile=None, sci_mode=None):
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
     """Same semantics as ``torch.set_printoptions``."""
     if profile is not None and profile in _PROFILES:
         _opts.update(_PROFILES[profile])
-    for key, value in (("precision", precision), ("threshold", threshold),
-                       ("edgeitems", edgeitems), ("linewidth", linewidth)):
+    for key, value in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
         if value is not None:
             _opts[key] = value
     _opts["sci_mode"] = sci_mode  # like torch: omitting sci_mode resets it to auto
@@ -90,7 +93,7 @@ def _summarized(a):
         return a[(slice(0, 0),) * a.ndim]
     # keep the first/last `e` of every long axis; with e == 0 a 1-d tensor is kept whole
     # (torch's cat(t[:0], t[-0:]) quirk)
-    idx = [np.r_[0:e, n - e:n] if e and n > 2 * e else np.arange(n) for n in a.shape]
+    idx = [np.r_[0:e, n - e : n] if e and n > 2 * e else np.arange(n) for n in a.shape]
     return a[np.ix_(*idx)]
 
 
@@ -99,13 +102,12 @@ def _vector_str(a, indent, summarize, fmt):
     if summarize and not e:
         items = ["..."]
     elif summarize and a.shape[0] > 2 * e:
-        items = ([fmt.format(v) for v in a[:e].tolist()] + [" ..."]
-                 + [fmt.format(v) for v in a[-e:].tolist()])
+        items = [fmt.format(v) for v in a[:e].tolist()] + [" ..."] + [fmt.format(v) for v in a[-e:].tolist()]
     else:
         items = [fmt.format(v) for v in a.tolist()]
     # every element takes width + len(", "); wrapped lines align after the "["
     per_line = max(1, (_opts["linewidth"] - indent) // (fmt.width + 2))
-    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
 
 
@@ -117,8 +119,11 @@ def _body_str(a, indent, summarize, fmt):
     e = _opts["edgeitems"]
     n = a.shape[0]
     if summarize and n > 2 * e:
-        rows = ([_body_str(a[i], indent + 1, summarize, fmt) for i in range(e)] + ["..."]
-                + [_body_str(a[i], indent + 1, summarize, fmt) for i in range(n - e, n)])
+        rows = (
+            [_body_str(a[i], indent + 1, summarize, fmt) for i in range(e)]
+            + ["..."]
+            + [_body_str(a[i], indent + 1, summarize, fmt) for i in range(n - e, n)]
+        )
     else:
         rows = [_body_str(a[i], indent + 1, summarize, fmt) for i in range(n)]
     # sub-tensors of a k-d tensor are separated by k-1 newlines

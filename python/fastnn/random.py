@@ -20,8 +20,9 @@ Generator.device = property(lambda self: _CPU)
 def fork_rng(devices=None, enabled=True, device_type="cpu"):
     """Restores the global generator's state on exit, so draws inside do not change the draws after."""
     if devices or str(device_type) != "cpu":
-        raise RuntimeError(f"[fork_rng] fastnn's generators are CPU-only, got devices={devices!r}, "
-                           f"device_type={device_type!r}")
+        raise RuntimeError(
+            f"[fork_rng] fastnn's generators are CPU-only, got devices={devices!r}, device_type={device_type!r}"
+        )
     if not enabled:
         yield
         return
@@ -32,5 +33,13 @@ def fork_rng(devices=None, enabled=True, device_type="cpu"):
         set_rng_state(state)
 
 
-__all__ = ["Generator", "default_generator", "fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed",
-           "set_rng_state"]
+__all__ = [
+    "Generator",
+    "default_generator",
+    "fork_rng",
+    "get_rng_state",
+    "initial_seed",
+    "manual_seed",
+    "seed",
+    "set_rng_state",
+]

@@ -44,10 +44,28 @@ from fastnn._C import Tensor
 _FORMAT_VERSION = "1"
 _MAX_HEADER = 100_000_000  # safetensors' own limit on the JSON header
 _MAX_DEPTH = 200
-_SAFE_TO_NP = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "BOOL": np.bool_, "F16": np.float16,
-               "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8}
-_NAME_TO_NP = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_, "float16": np.float16,
-               "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8}
+_SAFE_TO_NP = {
+    "F32": np.float32,
+    "F64": np.float64,
+    "I64": np.int64,
+    "BOOL": np.bool_,
+    "F16": np.float16,
+    "I32": np.int32,
+    "I16": np.int16,
+    "I8": np.int8,
+    "U8": np.uint8,
+}
+_NAME_TO_NP = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "int64": np.int64,
+    "bool": np.bool_,
+    "float16": np.float16,
+    "int32": np.int32,
+    "int16": np.int16,
+    "int8": np.int8,
+    "uint8": np.uint8,
+}
 _NP_TO_SAFE = {np.dtype(v): k for k, v in _SAFE_TO_NP.items()}
 _NP_TO_NAME = {np.dtype(v): k for k, v in _NAME_TO_NP.items()}
 _WRITE_CHUNK = 1 << 22
@@ -116,9 +134,7 @@ class _Encoder:
     def encode(self, obj, path=(), depth=0):
         where = ".".join(map(str, path)) or "<root>"
         if depth > _MAX_DEPTH:
-            raise ValueError(
-                f"[save] object nested more than {_MAX_DEPTH} levels deep at '{where}'"
-            )
+            raise ValueError(f"[save] object nested more than {_MAX_DEPTH} levels deep at '{where}'")
         if obj is None:
             return ["none"]
         if isinstance(obj, (bool, np.bool_)):
@@ -133,18 +149,13 @@ class _Encoder:
             return self._tensor(obj, path)
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self.active:
-                raise ValueError(
-                    f"[save] cannot save a self-referencing structure (cycle at '{where}')"
-                )
+                raise ValueError(f"[save] cannot save a self-referencing structure (cycle at '{where}')")
             self.active.add(id(obj))
             try:
                 if isinstance(obj, dict):
                     items = []
                     for k, v in obj.items():
-                        if not (
-                            k is None
-                            or isinstance(k, (bool, int, float, str, np.integer, np.floating))
-                        ):
+                        if not (k is None or isinstance(k, (bool, int, float, str, np.integer, np.floating))):
                             raise TypeError(
                                 f"[save] dict keys must be str, int, float, bool or None; got "
                                 f"{type(k).__name__} at '{where}'"
@@ -169,8 +180,10 @@ class _Encoder:
         # A C-ordered copy: the file holds the values as they are now (np.ascontiguousarray
         # would turn 0-d into 1-d).
         if t.dtype.name == "bfloat16":
-            raise TypeError(f"[save] bfloat16 tensors cannot be saved yet (at {'.'.join(map(str, path)) or 'the top'}); "
-                            "convert them with .float() first")
+            raise TypeError(
+                f"[save] bfloat16 tensors cannot be saved yet (at {'.'.join(map(str, path)) or 'the top'}); "
+                "convert them with .float() first"
+            )
         arr = np.array(t.detach().numpy(), order="C", copy=True)
         if arr.dtype not in _NP_TO_SAFE:
             raise TypeError(f"[save] unsupported tensor dtype {arr.dtype}")
@@ -235,8 +248,7 @@ def _link_anonymous(fd, directory, base):
                 # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N, as open(2) documents for O_TMPFILE.
                 # A dir_fd makes CPython call linkat: with none it calls link(), which does not follow
                 # the /proc link and fails with EXDEV.
-                os.link(f"/proc/self/fd/{fd}", os.path.basename(candidate), dst_dir_fd=dfd,
-                        follow_symlinks=True)
+                os.link(f"/proc/self/fd/{fd}", os.path.basename(candidate), dst_dir_fd=dfd, follow_symlinks=True)
                 return candidate
             except FileExistsError:
                 continue
@@ -251,9 +263,7 @@ def _create_named(directory, base, path):
     for _ in range(100):
         candidate = _temp_name(directory, base)
         try:
-            fd = os.open(
-                candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-            )
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         except FileExistsError:
             continue
         return candidate, fd
@@ -389,9 +399,7 @@ def _load_bytes(data, name):
         _fail(name, f"safetensors could not read it ({type(e).__name__}: {e})")
     # Own, writable, native-order copies: the loaded bytes are immutable and fastnn
     # tensors are writable.
-    tensors = {
-        k: np.array(v, dtype=v.dtype.newbyteorder("="), copy=True) for k, v in arrays.items()
-    }
+    tensors = {k: np.array(v, dtype=v.dtype.newbyteorder("="), copy=True) for k, v in arrays.items()}
     for k, v in tensors.items():
         # A bool byte other than 0 or 1 is not a bool (C++ reading it is undefined behaviour).
         if v.dtype == np.bool_ and v.size and int(v.view(np.uint8).max()) > 1:
@@ -414,15 +422,12 @@ def _parse_header(raw, data_len, name):
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         _fail(
             name,
-            f"the safetensors header is not valid JSON ({type(e).__name__}); "
-            "not a safetensors file, or corrupted",
+            f"the safetensors header is not valid JSON ({type(e).__name__}); not a safetensors file, or corrupted",
         )
     if not isinstance(header, dict):
         _fail(name, "the safetensors header is not a JSON object")
     meta = header.get("__metadata__")
-    if meta is not None and not (
-        isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())
-    ):
+    if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
         _fail(name, "the safetensors __metadata__ is not a string-to-string map")
     spans = []
     for key, info in header.items():
@@ -435,9 +440,7 @@ def _parse_header(raw, data_len, name):
             _fail(name, f"tensor '{key}' has dtype {dtype!r}; fastnn reads {', '.join(_SAFE_TO_NP)}")
         if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
             _fail(name, f"tensor '{key}' has an invalid shape {shape!r}")
-        if not (
-            isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
-        ):
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
             _fail(name, f"tensor '{key}' has invalid data offsets {offsets!r}")
         begin, end = offsets
         if not 0 <= begin <= end <= data_len:
@@ -462,9 +465,7 @@ def _parse_header(raw, data_len, name):
             _fail(name, "tensor data overlaps or leaves gaps (corrupted)")
         pos = end
     if pos != data_len:
-        _fail(
-            name, f"the tensors cover {pos} of the {data_len} data bytes (corrupted or truncated)"
-        )
+        _fail(name, f"the tensors cover {pos} of the {data_len} data bytes (corrupted or truncated)")
     return header
 
 
@@ -525,9 +526,7 @@ class _Decoder:
         if dtype not in _NAME_TO_NP or np.dtype(_NAME_TO_NP[dtype]) != arr.dtype:
             self.bad(f"tensor '{key}' is recorded as {dtype!r} but stored as {arr.dtype}")
         if shape != list(arr.shape):
-            self.bad(
-                f"tensor '{key}' is recorded with shape {shape!r} but stored with {list(arr.shape)}"
-            )
+            self.bad(f"tensor '{key}' is recorded with shape {shape!r} but stored with {list(arr.shape)}")
         if not isinstance(requires_grad, bool):
             self.bad(f"tensor '{key}' has a non-boolean requires_grad")
         # save() names every tensor occurrence separately, so a name used twice is a crafted file;

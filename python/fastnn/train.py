@@ -61,8 +61,10 @@ def load_data(args):
     root = args.data_dir or os.path.join(os.path.expanduser("~"), ".cache", "fastnn")
     new_dirs = missing_dirs(os.path.join(root, cls.__name__, "raw"))
     try:
-        return (cls(root, train=True, download=args.download, transform=transform),
-                cls(root, train=False, download=args.download, transform=transform))
+        return (
+            cls(root, train=True, download=args.download, transform=transform),
+            cls(root, train=False, download=args.download, transform=transform),
+        )
     except (RuntimeError, ValueError, OSError) as e:
         for d in new_dirs:  # a failed download leaves no empty folders behind
             if os.path.isdir(d) and not os.listdir(d):
@@ -71,8 +73,10 @@ def load_data(args):
             fail(str(e), code=1)  # not a mistake on the command line: the network or the mirrors failed
         if isinstance(e, RuntimeError):
             raw = os.path.join(root, cls.__name__, "raw")
-            fail(f"--dataset {args.dataset}: no {cls.__name__} files in {root} or {raw}; "
-                 "pass --download to fetch them, or --data-dir DIR where they are")
+            fail(
+                f"--dataset {args.dataset}: no {cls.__name__} files in {root} or {raw}; "
+                "pass --download to fetch them, or --data-dir DIR where they are"
+            )
         fail(f"--data-dir {root}: {e}")
 
 
@@ -92,7 +96,9 @@ DEFAULT_LR = {"sgd": 0.02, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagra
 def make_optimizer(name, params, lr):
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=0.9)
-    return {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}[name](params, lr=lr)
+    return {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}[name](
+        params, lr=lr
+    )
 
 
 @torch.no_grad()
@@ -151,9 +157,11 @@ def positive(kind):
         except ValueError:
             value = None
         if value is None or not value > 0 or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a positive {'integer' if kind is int else 'number'}, "
-                                             f"got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected a positive {'integer' if kind is int else 'number'}, got {text!r}"
+            )
         return value
+
     return parse
 
 
@@ -164,8 +172,12 @@ def parse_args(argv=None):
     p.add_argument("--download", action="store_true", help="download MNIST/FashionMNIST if missing")
     p.add_argument("--epochs", type=positive(int), default=20)
     p.add_argument("--batch-size", type=positive(int), default=32)
-    p.add_argument("--lr", type=positive(float), default=None,
-                   help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    p.add_argument(
+        "--lr",
+        type=positive(float),
+        default=None,
+        help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")",
+    )
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"], default="sgd")
     p.add_argument("--threads", type=positive(int), default=None, help="OpenMP threads (default: all cores)")
     p.add_argument("--seed", type=int, default=0)
@@ -194,8 +206,10 @@ def needs(module, flag, hint):
 def check_output_path(flag, path, extensions):
     ext = os.path.splitext(path)[1][1:].lower()
     if ext not in extensions:
-        fail(f"{flag} {path}: unknown image type {repr(ext) if ext else '(no extension)'}; use one of "
-             + ", ".join("." + e for e in extensions))
+        fail(
+            f"{flag} {path}: unknown image type {repr(ext) if ext else '(no extension)'}; use one of "
+            + ", ".join("." + e for e in extensions)
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         fail(f"{flag} {path}: folder {folder} does not exist")
@@ -224,8 +238,10 @@ def check_args(args):
         fail(f"--resume {args.resume}: no such file")
     check_folder("--checkpoint-dir", args.checkpoint_dir)
     if args.dataset == "digits" and (args.data_dir or args.download):
-        fail(f"{'--data-dir' if args.data_dir else '--download'} is for --dataset mnist or fashion-mnist "
-             "(the digits ship with scikit-learn)")
+        fail(
+            f"{'--data-dir' if args.data_dir else '--download'} is for --dataset mnist or fashion-mnist "
+            "(the digits ship with scikit-learn)"
+        )
     if args.data_dir and args.download:
         check_folder("--data-dir", args.data_dir)
 
@@ -296,8 +312,9 @@ def run(args):
         total_loss, batches = 0.0, 0
         bar = None
         if args.progress_bar:
-            bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
-                       file=sys.stdout)
+            bar = tqdm(
+                train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False, file=sys.stdout
+            )
         for images, labels in bar if bar is not None else train_loader:
             optimizer.zero_grad()
             loss = criterion(net(images), labels)
@@ -313,22 +330,35 @@ def run(args):
         history["loss"].append(total_loss / max(batches, 1))
         history["train_acc"].append(accuracy(net, eval_train))
         history["test_acc"].append(accuracy(net, eval_test))
-        print(f"epoch {epoch + 1:3d}  loss {history['loss'][-1]:.4f}  train acc {history['train_acc'][-1]:.2%}  "
-              f"test acc {history['test_acc'][-1]:.2%}")
-        checkpoint = {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "data_order": order.get_state(),
-                      "history": history, "epoch": epoch + 1, "args": vars(args)}
+        print(
+            f"epoch {epoch + 1:3d}  loss {history['loss'][-1]:.4f}  train acc {history['train_acc'][-1]:.2%}  "
+            f"test acc {history['test_acc'][-1]:.2%}"
+        )
+        checkpoint = {
+            "model": net.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "data_order": order.get_state(),
+            "history": history,
+            "epoch": epoch + 1,
+            "args": vars(args),
+        }
         torch.save(checkpoint, os.path.join(args.checkpoint_dir, f"epoch_{epoch + 1}.safetensors"))
         torch.save(checkpoint, os.path.join(args.checkpoint_dir, "last.safetensors"))
 
     if args.plot and history["loss"]:
-        save_plot(history, args.plot, f"LeNet on {args.dataset}, {args.optimizer} (lr {args.lr:g}), "
-                  f"batch size {args.batch_size}")
+        save_plot(
+            history,
+            args.plot,
+            f"LeNet on {args.dataset}, {args.optimizer} (lr {args.lr:g}), batch size {args.batch_size}",
+        )
     wall = time.perf_counter() - start
     rate = samples / train_time if train_time else 0.0
     final = history["test_acc"][-1] if history["test_acc"] else float("nan")
-    print(f"done: test accuracy {final:.2%} | {len(history['loss'])} epochs | wall time {wall:.1f} s | "
-          f"{rate:.0f} samples/s | checkpoint {os.path.join(args.checkpoint_dir, 'last.safetensors')} | "
-          f"plot {args.plot}")
+    print(
+        f"done: test accuracy {final:.2%} | {len(history['loss'])} epochs | wall time {wall:.1f} s | "
+        f"{rate:.0f} samples/s | checkpoint {os.path.join(args.checkpoint_dir, 'last.safetensors')} | "
+        f"plot {args.plot}"
+    )
     if args.export_onnx:
         from fastnn.onnx import export_trained
 

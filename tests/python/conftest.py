@@ -26,8 +26,13 @@ def _restore_threads():
 try:  # property-based tests (test_properties.py, test_hostile.py): reproducible in CI, no example database
     from hypothesis import HealthCheck, Phase, settings
 
-    _common = {"database": None, "deadline": None, "print_blob": True, "phases": [p for p in Phase if p != Phase.explain],
-               "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+    _common = {
+        "database": None,
+        "deadline": None,
+        "print_blob": True,
+        "phases": [p for p in Phase if p != Phase.explain],
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    }
     settings.register_profile("fastnn", derandomize=True, **_common)
     # local bug hunting: HYPOTHESIS_PROFILE=fastnn-random (new examples each run)
     settings.register_profile("fastnn-random", derandomize=False, **_common)

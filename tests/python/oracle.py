@@ -18,8 +18,12 @@ import fastnn
 
 torch = pytest.importorskip("torch", reason="PyTorch (CPU, 2.13.0) is the test oracle")
 
-DTYPES = {np.dtype("float32"): (fastnn.float32, torch.float32), np.dtype("float64"): (fastnn.float64, torch.float64),
-          np.dtype("int64"): (fastnn.int64, torch.int64), np.dtype("bool"): (fastnn.bool, torch.bool)}
+DTYPES = {
+    np.dtype("float32"): (fastnn.float32, torch.float32),
+    np.dtype("float64"): (fastnn.float64, torch.float64),
+    np.dtype("int64"): (fastnn.int64, torch.int64),
+    np.dtype("bool"): (fastnn.bool, torch.bool),
+}
 
 
 def to_numpy(t):
@@ -41,8 +45,9 @@ def ulp_tolerances(dtype):
     return 8 * float(info.eps), 4 * float(info.tiny)
 
 
-def assert_close(ours, theirs, atol=None, rtol=None, what="value", *, ulps=False, signed_zeros=False,
-                 overflow_slack=False):
+def assert_close(
+    ours, theirs, atol=None, rtol=None, what="value", *, ulps=False, signed_zeros=False, overflow_slack=False
+):
     """The one comparison of a fastnn result with torch's: same shape and dtype; integers and bools equal;
     floats with nan where torch has nan, the same infinities, and |ours - theirs| <= atol + rtol*|theirs|.
 
@@ -84,8 +89,10 @@ def assert_close(ours, theirs, atol=None, rtol=None, what="value", *, ulps=False
         bad = ~(nan_b | inf_b) & ~(err <= tol)
     if bad.any():
         i = tuple(np.argwhere(bad)[0])
-        raise AssertionError(f"{what}: {bad.sum()} of {bad.size} values differ, e.g. at {list(i)}: ours {a[i]!r}, "
-                             f"torch {b[i]!r} (difference {err[i]:.3g} > tolerance {tol[i]:.3g})\nours  {a}\ntorch {b}")
+        raise AssertionError(
+            f"{what}: {bad.sum()} of {bad.size} values differ, e.g. at {list(i)}: ours {a[i]!r}, "
+            f"torch {b[i]!r} (difference {err[i]:.3g} > tolerance {tol[i]:.3g})\nours  {a}\ntorch {b}"
+        )
     if signed_zeros:
         z = b == 0
         sa, sb = np.signbit(a[z]), np.signbit(b[z])

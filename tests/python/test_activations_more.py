@@ -56,8 +56,31 @@ def test_grad_fn_name(name):
     assert ACTS[name][0](FF, x).grad_fn.name() == ACTS[name][1]
 
 
-KINKS = np.array([-6.0, -3.0, -1.5, -1.2, -1.0, -0.5, -0.3, 0.0, 0.25, 0.3, 0.5, 1.0, 1.2, 1.5, 3.0, 6.0, 7.0,
-                  -0.25, np.inf, -np.inf], dtype=np.float64)
+KINKS = np.array(
+    [
+        -6.0,
+        -3.0,
+        -1.5,
+        -1.2,
+        -1.0,
+        -0.5,
+        -0.3,
+        0.0,
+        0.25,
+        0.3,
+        0.5,
+        1.0,
+        1.2,
+        1.5,
+        3.0,
+        6.0,
+        7.0,
+        -0.25,
+        np.inf,
+        -np.inf,
+    ],
+    dtype=np.float64,
+)
 
 
 @pytest.mark.parametrize("name", sorted(n for n in ACTS if not n.startswith("glu")))
@@ -138,8 +161,10 @@ def test_inplace_leaf_refused():
 
 # ---- PReLU ----
 
-@pytest.mark.parametrize("shape,nw", [((4, 3), 3), ((2, 3, 5), 3), ((2, 3, 2, 2), 3), ((2, 3, 2, 2), 1), ((5,), 1),
-                                      ((), 1), ((0, 3), 3)])
+
+@pytest.mark.parametrize(
+    "shape,nw", [((4, 3), 3), ((2, 3, 5), 3), ((2, 3, 2, 2), 3), ((2, 3, 2, 2), 1), ((5,), 1), ((), 1), ((0, 3), 3)]
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_prelu(shape, nw, dtype):
     x = rng.uniform(-2, 2, shape).astype(dtype)
@@ -182,15 +207,21 @@ def test_prelu_module_training():
 
 
 def test_prelu_errors():
-    with pytest.raises(ValueError, match=r"\[prelu\] Mismatch of parameter numbers and input channel size. Found "
-                                         r"parameter numbers = 4 and channel size = 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[prelu\] Mismatch of parameter numbers and input channel size. Found "
+        r"parameter numbers = 4 and channel size = 3",
+    ):
         FF.prelu(fastnn.randn(2, 3), fastnn.ones(4))
     with pytest.raises(ValueError, match=r"\[prelu\] Expected `weight` to be a scalar or 1D tensor, but got: ndim = 2"):
         FF.prelu(fastnn.randn(2, 3), fastnn.ones(1, 3))
     with pytest.raises(TypeError, match=r"\[prelu\] Type promoting not supported. Got float32 and float64"):
         FF.prelu(fastnn.randn(2, 3), fastnn.ones(3, dtype=fastnn.float64))
-    with pytest.raises(ValueError, match=r"\[prelu\] Mismatch of parameter numbers and input channel size. Found "
-                                         r"parameter numbers = 5 and channel size = 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[prelu\] Mismatch of parameter numbers and input channel size. Found "
+        r"parameter numbers = 5 and channel size = 1",
+    ):
         FF.prelu(fastnn.randn(5), fastnn.ones(5))
     with pytest.raises(ValueError, match=r"\[prelu\] Not allow zero-dim input tensor"):
         FF.prelu(fastnn.tensor(1.0), fastnn.ones(2))
@@ -199,6 +230,7 @@ def test_prelu_errors():
 
 
 # ---- GLU ----
+
 
 def test_glu_errors():
     with pytest.raises(ValueError, match=r"\[glu\] Halving dimension must be even, but dimension 1 is size 3"):
@@ -212,6 +244,7 @@ def test_glu_errors():
 
 
 # ---- argument errors ----
+
 
 def test_argument_errors():
     x = fastnn.randn(3)
@@ -240,21 +273,52 @@ def test_hardshrink_negative_lambd_as_torch():
 
 def test_nan_propagates():
     arr = np.array([np.nan, 1.0, -1.0], np.float32)
-    for name in ("elu", "celu", "selu", "hardtanh", "hardshrink", "softshrink", "threshold", "mish", "hardswish",
-                 "hardsigmoid"):
+    for name in (
+        "elu",
+        "celu",
+        "selu",
+        "hardtanh",
+        "hardshrink",
+        "softshrink",
+        "threshold",
+        "mish",
+        "hardswish",
+        "hardsigmoid",
+    ):
         check_op(fn_of(name), [arr], uses_module=True, grad=False)
 
 
 # ---- modules ----
 
 MODULES = [
-    ("Mish", (), {}), ("Mish", (), {"inplace": True}), ("ELU", (), {}), ("ELU", (0.5, True), {}), ("SELU", (), {}),
-    ("SELU", (True,), {}), ("CELU", (2.0,), {}), ("CELU", (), {"inplace": True}), ("Hardtanh", (), {}),
-    ("Hardtanh", (-2, 3, True), {}), ("ReLU6", (), {}), ("ReLU6", (True,), {}), ("Hardswish", (), {}),
-    ("Hardswish", (True,), {}), ("Hardsigmoid", (), {}), ("Hardsigmoid", (True,), {}), ("PReLU", (), {}),
-    ("PReLU", (3,), {"init": 0.1}), ("GLU", (), {}), ("GLU", (0,), {}), ("Tanhshrink", (), {}), ("Softsign", (), {}),
-    ("Hardshrink", (), {}), ("Hardshrink", (0.3,), {}), ("Softshrink", (), {}), ("Softshrink", (), {"lambd": 1.0}),
-    ("Threshold", (0.1, 20), {}), ("Threshold", (0.1, 2.0, True), {}),
+    ("Mish", (), {}),
+    ("Mish", (), {"inplace": True}),
+    ("ELU", (), {}),
+    ("ELU", (0.5, True), {}),
+    ("SELU", (), {}),
+    ("SELU", (True,), {}),
+    ("CELU", (2.0,), {}),
+    ("CELU", (), {"inplace": True}),
+    ("Hardtanh", (), {}),
+    ("Hardtanh", (-2, 3, True), {}),
+    ("ReLU6", (), {}),
+    ("ReLU6", (True,), {}),
+    ("Hardswish", (), {}),
+    ("Hardswish", (True,), {}),
+    ("Hardsigmoid", (), {}),
+    ("Hardsigmoid", (True,), {}),
+    ("PReLU", (), {}),
+    ("PReLU", (3,), {"init": 0.1}),
+    ("GLU", (), {}),
+    ("GLU", (0,), {}),
+    ("Tanhshrink", (), {}),
+    ("Softsign", (), {}),
+    ("Hardshrink", (), {}),
+    ("Hardshrink", (0.3,), {}),
+    ("Softshrink", (), {}),
+    ("Softshrink", (), {"lambd": 1.0}),
+    ("Threshold", (0.1, 20), {}),
+    ("Threshold", (0.1, 2.0, True), {}),
 ]
 
 

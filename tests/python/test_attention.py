@@ -45,8 +45,16 @@ def test_sdpa_matches_torch(qs, ks, vs, kw):
 
 
 # (mask shape, dtype): bool (True takes part) or float (added), broadcast to (..., L, S)
-MASKS = [((4, 5), "bool"), ((3, 4, 5), "bool"), ((2, 1, 1, 5), "bool"), ((1, 5), "bool"), ((2, 3, 4, 5), "float"),
-         ((1, 5), "float"), ((4, 1), "float"), ((3, 1, 5), "float32")]
+MASKS = [
+    ((4, 5), "bool"),
+    ((3, 4, 5), "bool"),
+    ((2, 1, 1, 5), "bool"),
+    ((1, 5), "bool"),
+    ((2, 3, 4, 5), "float"),
+    ((1, 5), "float"),
+    ((4, 1), "float"),
+    ((3, 1, 5), "float32"),
+]
 
 
 @pytest.mark.parametrize("shape,kind", MASKS)
@@ -69,8 +77,9 @@ def test_sdpa_mask_gradient():
     arrays = [rng.standard_normal(s).astype(np.float32) for s in ((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 8), (3, 1, 5))]
     f_out, _ = check_op(lambda lib, q, k, v, m: _sdpa(lib, q, k, v, attn_mask=m), arrays, uses_module=True)
     assert len(f_out.grad_fn.next_functions) == 4
-    gradcheck_op(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
-                 [a.astype(np.float64) for a in arrays])
+    gradcheck_op(
+        lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), [a.astype(np.float64) for a in arrays]
+    )
 
 
 def test_sdpa_fully_masked_rows_give_zeros():
@@ -104,31 +113,47 @@ def test_sdpa_non_contiguous(layout):
     check_op(lambda lib, q, k, v: _sdpa(lib, q, k, v, is_causal=True), arrays, prep=prep, uses_module=True)
 
 
-@pytest.mark.parametrize("qs,ks,vs", [((2, 3, 0, 8), (2, 3, 5, 8), (2, 3, 5, 8)),
-                                      ((2, 3, 4, 8), (2, 3, 0, 8), (2, 3, 0, 8)),
-                                      ((0, 3, 4, 8), (0, 3, 5, 8), (0, 3, 5, 8)),
-                                      ((2, 4, 0), (2, 5, 0), (2, 5, 3))])
+@pytest.mark.parametrize(
+    "qs,ks,vs",
+    [
+        ((2, 3, 0, 8), (2, 3, 5, 8), (2, 3, 5, 8)),
+        ((2, 3, 4, 8), (2, 3, 0, 8), (2, 3, 0, 8)),
+        ((0, 3, 4, 8), (0, 3, 5, 8), (0, 3, 5, 8)),
+        ((2, 4, 0), (2, 5, 0), (2, 5, 3)),
+    ],
+)
 def test_sdpa_zero_size(qs, ks, vs):
     rng = np.random.default_rng(5)
     arrays = [rng.standard_normal(s).astype(np.float32) for s in (qs, ks, vs)]
     check_op(lambda lib, q, k, v: _sdpa(lib, q, k, v), arrays, uses_module=True)
 
 
-@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"scale": 0.7}, {"attn_mask": "float"}, {"enable_gqa": True},
-                                {"dropout_p": 0.3}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"is_causal": True}, {"scale": 0.7}, {"attn_mask": "float"}, {"enable_gqa": True}, {"dropout_p": 0.3}]
+)
 def test_sdpa_gradcheck(kw):
     rng = np.random.default_rng(6)
-    arrays = [rng.standard_normal(s) for s in ((2, 2, 3, 4), (2, 1 if kw.get("enable_gqa") else 2, 5, 4), (2, 1 if kw.get("enable_gqa") else 2, 5, 3))]
+    arrays = [
+        rng.standard_normal(s)
+        for s in (
+            (2, 2, 3, 4),
+            (2, 1 if kw.get("enable_gqa") else 2, 5, 4),
+            (2, 1 if kw.get("enable_gqa") else 2, 5, 3),
+        )
+    ]
     kw = dict(kw)
     if kw.get("attn_mask") == "float":
         kw["attn_mask"] = fastnn.tensor(rng.standard_normal((3, 5)))
     if "dropout_p" in kw:  # the same dropout draw for every evaluation: re-seed inside
+
         def fn(q, k, v):
             fastnn.manual_seed(7)
             return F.scaled_dot_product_attention(q, k, v, **kw)
     else:
+
         def fn(q, k, v):
             return F.scaled_dot_product_attention(q, k, v, **kw)
+
     gradcheck_op(fn, arrays)
 
 
@@ -136,7 +161,9 @@ def test_sdpa_dropout_statistics():
     """Dropout on the weights: p=0 and p=1 are exact; in between, the output's mean over many draws is the
     output without dropout, and the same seed gives the same bits."""
     rng = np.random.default_rng(8)
-    q, k, v = (fastnn.tensor(rng.standard_normal(s).astype(np.float32)) for s in ((1, 1, 4, 8), (1, 1, 6, 8), (1, 1, 6, 8)))
+    q, k, v = (
+        fastnn.tensor(rng.standard_normal(s).astype(np.float32)) for s in ((1, 1, 4, 8), (1, 1, 6, 8), (1, 1, 6, 8))
+    )
     base = F.scaled_dot_product_attention(q, k, v).numpy()
     assert np.array_equal(F.scaled_dot_product_attention(q, k, v, dropout_p=0.0).numpy(), base)
     assert not F.scaled_dot_product_attention(q, k, v, dropout_p=1.0).numpy().any()
@@ -152,21 +179,33 @@ def test_sdpa_dropout_statistics():
 
 def test_sdpa_errors():
     q, k, v = fastnn.ones(2, 3, 4, 8), fastnn.ones(2, 3, 5, 8), fastnn.ones(2, 3, 5, 8)
-    with pytest.raises(ValueError, match=r"\[scaled_dot_product_attention\] attn_mask of shape \(3, 4, 4\) cannot be "
-                                         r"broadcast to the attention weights' shape \(2, 3, 4, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[scaled_dot_product_attention\] attn_mask of shape \(3, 4, 4\) cannot be "
+        r"broadcast to the attention weights' shape \(2, 3, 4, 5\)",
+    ):
         F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(3, 4, 4, dtype=fastnn.bool))
     with pytest.raises(ValueError, match=r"attn_mask of shape \(5,\) cannot be broadcast"):  # torch wants 2 dims too
         F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(5, dtype=fastnn.bool))
-    with pytest.raises(ValueError, match=r"\[scaled_dot_product_attention\] Explicit attn_mask should not be set when "
-                                         r"is_causal=True"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[scaled_dot_product_attention\] Explicit attn_mask should not be set when "
+        r"is_causal=True",
+    ):
         F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(4, 5), is_causal=True)
-    with pytest.raises(TypeError, match=r"\[scaled_dot_product_attention\] Expected attn_mask dtype to be bool or float"):
+    with pytest.raises(
+        TypeError, match=r"\[scaled_dot_product_attention\] Expected attn_mask dtype to be bool or float"
+    ):
         F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(4, 5, dtype=fastnn.int64))
-    with pytest.raises(TypeError, match=r"\[scaled_dot_product_attention\] Expected attn_mask dtype to be bool or float"):
+    with pytest.raises(
+        TypeError, match=r"\[scaled_dot_product_attention\] Expected attn_mask dtype to be bool or float"
+    ):
         F.scaled_dot_product_attention(q, k, v, attn_mask=fastnn.ones(4, 5, dtype=fastnn.float64))
     with pytest.raises(ValueError, match=r"same size in the last dim, got query \(2, 3, 4, 8\) and key \(2, 3, 5, 7\)"):
         F.scaled_dot_product_attention(q, fastnn.ones(2, 3, 5, 7), v)
-    with pytest.raises(ValueError, match=r"same sequence length \(dim -2\), got key \(2, 3, 5, 8\) and value \(2, 3, 4, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"same sequence length \(dim -2\), got key \(2, 3, 5, 8\) and value \(2, 3, 4, 8\)"
+    ):
         F.scaled_dot_product_attention(q, k, fastnn.ones(2, 3, 4, 8))
     with pytest.raises(ValueError, match=r"batch dims of query \(2, 3, 4, 8\), key \(2, 2, 5, 8\) and value"):
         F.scaled_dot_product_attention(q, fastnn.ones(2, 2, 5, 8), fastnn.ones(2, 2, 5, 8))
@@ -190,8 +229,10 @@ def test_sdpa_errors():
 
 def test_sdpa_thread_count_determinism():
     rng = np.random.default_rng(9)
-    q, k, v = (fastnn.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
-               for s in ((3, 4, 150, 16), (3, 4, 140, 16), (3, 4, 140, 16)))
+    q, k, v = (
+        fastnn.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+        for s in ((3, 4, 150, 16), (3, 4, 140, 16), (3, 4, 140, 16))
+    )
     results = []
     old = fastnn.get_num_threads()
     try:
@@ -211,6 +252,7 @@ def test_sdpa_thread_count_determinism():
 
 
 # ---- nn.MultiheadAttention ----
+
 
 def _copy_weights(ours, theirs):
     """Loads torch module `theirs`'s state_dict into fastnn module `ours` (names and shapes must match)."""
@@ -261,9 +303,11 @@ MHA_CASES = [
 
 def _mha_inputs(rng, lib, E, kdim, vdim, shape, batch_first, self_attention):
     L, S, N = shape
+
     def seq(n, d):
         s = (n, d) if N is None else ((N, n, d) if batch_first else (n, N, d))
         return rng.standard_normal(s).astype(np.float32)
+
     return seq(L, E), seq(S, kdim), seq(S, vdim)
 
 
@@ -292,9 +336,10 @@ def _masks(rng, kw, L, S, N, H):
     return out
 
 
-@pytest.mark.parametrize("ctor,fwd,shape,self_attention",
-                         [c + (False,) for c in MHA_CASES] +
-                         [c + (True,) for c in MHA_CASES if "kdim" not in c[0] and c[2][0] == c[2][1]])
+@pytest.mark.parametrize(
+    "ctor,fwd,shape,self_attention",
+    [c + (False,) for c in MHA_CASES] + [c + (True,) for c in MHA_CASES if "kdim" not in c[0] and c[2][0] == c[2][1]],
+)
 def test_multihead_attention_matches_torch(ctor, fwd, shape, self_attention):
     E, H = 8, 2
     kdim, vdim = ctor.get("kdim", E), ctor.get("vdim", E)
@@ -351,7 +396,9 @@ def test_multihead_attention_init_and_names():
     fastnn.manual_seed(0)
     m = fastnn.nn.MultiheadAttention(16, 4, add_bias_kv=True, kdim=8)
     t = torch.nn.MultiheadAttention(16, 4, add_bias_kv=True, kdim=8)
-    assert [(n, tuple(p.shape)) for n, p in m.named_parameters()] == [(n, tuple(p.shape)) for n, p in t.named_parameters()]
+    assert [(n, tuple(p.shape)) for n, p in m.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in t.named_parameters()
+    ]
     assert repr(m) == repr(t)
     assert m.in_proj_weight is None and m.head_dim == 4 and not m._qkv_same_embed_dim
     assert not m.in_proj_bias.detach().numpy().any() and not m.out_proj.bias.detach().numpy().any()
@@ -362,15 +409,21 @@ def test_multihead_attention_init_and_names():
 
 
 def test_multihead_attention_errors():
-    with pytest.raises(ValueError, match=r"\[MultiheadAttention\] embed_dim must be divisible by num_heads, got "
-                                         r"embed_dim=10 and num_heads=3"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[MultiheadAttention\] embed_dim must be divisible by num_heads, got "
+        r"embed_dim=10 and num_heads=3",
+    ):
         fastnn.nn.MultiheadAttention(10, 3)
     with pytest.raises(ValueError, match=r"embed_dim and num_heads must be greater than 0"):
         fastnn.nn.MultiheadAttention(8, 0)
     m = fastnn.nn.MultiheadAttention(8, 2)
     x = fastnn.ones(4, 2, 8)
-    with pytest.raises(ValueError, match=r"\[MultiheadAttention\] The shape of the 2D attn_mask is \(4, 5\), but should "
-                                         r"be \(4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[MultiheadAttention\] The shape of the 2D attn_mask is \(4, 5\), but should "
+        r"be \(4, 4\)",
+    ):
         m(x, x, x, attn_mask=fastnn.ones(4, 5, dtype=fastnn.bool))
     with pytest.raises(ValueError, match=r"The shape of the 3D attn_mask is \(2, 4, 4\), but should be \(4, 4, 4\)"):
         m(x, x, x, attn_mask=fastnn.ones(2, 4, 4))
@@ -386,14 +439,18 @@ def test_multihead_attention_errors():
         m(x, x, x, is_causal=True)
     with pytest.raises(TypeError, match=r"only bool and floating types of key_padding_mask are supported"):
         m(x, x, x, key_padding_mask=fastnn.ones(2, 4, dtype=fastnn.int64))
-    with pytest.raises(TypeError, match=r"expected attn_mask to be bool or of the input's dtype fastnn.float32, got "
-                                        r"fastnn.float64"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected attn_mask to be bool or of the input's dtype fastnn.float32, got "
+        r"fastnn.float64",
+    ):
         m(x, x, x, attn_mask=fastnn.zeros(4, 4, dtype=fastnn.float64))
     with pytest.raises(TypeError, match=r"expected query, key and value of the module's dtype"):
         m(x.double(), x.double(), x.double())
 
 
 # ---- transformer layers ----
+
 
 def _to_lib(lib, a):
     return lib.tensor(a) if isinstance(a, np.ndarray) else a
@@ -471,8 +528,10 @@ def test_transformer_decoder_layer_matches_torch(norm_first, batch_first):
     ours = _copy_weights(fastnn.nn.TransformerDecoderLayer(8, 2, 16, **kw), theirs)
     rng = np.random.default_rng(1)
     tgt, mem = _encoder_inputs(rng, batch_first, L=4), _encoder_inputs(rng, batch_first, L=6)
-    masks = {"tgt_mask": np.triu(np.full((4, 4), -np.inf, dtype=np.float32), 1),
-             "memory_key_padding_mask": np.array([[False] * 6, [False] * 4 + [True] * 2, [False] * 5 + [True]])}
+    masks = {
+        "tgt_mask": np.triu(np.full((4, 4), -np.inf, dtype=np.float32), 1),
+        "memory_key_padding_mask": np.array([[False] * 6, [False] * 4 + [True] * 2, [False] * 5 + [True]]),
+    }
     _run_both(ours, theirs, [tgt, mem], masks, train=True)
 
 
@@ -480,16 +539,21 @@ def test_transformer_decoder_layer_matches_torch(norm_first, batch_first):
 def test_transformer_matches_torch(batch_first):
     torch.manual_seed(2)
     kw = {"dropout": 0.0, "batch_first": batch_first}
-    with pytest.warns(UserWarning, match="enable_nested_tensor is True, but self.use_nested_tensor is False") \
-            if not batch_first else _no_warning():
+    with (
+        pytest.warns(UserWarning, match="enable_nested_tensor is True, but self.use_nested_tensor is False")
+        if not batch_first
+        else _no_warning()
+    ):
         ours = fastnn.nn.Transformer(8, 2, 2, 2, 16, **kw)
     theirs = torch.nn.Transformer(8, 2, 2, 2, 16, **kw)
     _copy_weights(ours, theirs)
     rng = np.random.default_rng(2)
     src, tgt = _encoder_inputs(rng, batch_first, L=5), _encoder_inputs(rng, batch_first, L=4)
-    masks = {"tgt_mask": torch.nn.Transformer.generate_square_subsequent_mask(4).numpy(),
-             "src_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2, [False] * 5]),
-             "memory_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2, [False] * 5])}
+    masks = {
+        "tgt_mask": torch.nn.Transformer.generate_square_subsequent_mask(4).numpy(),
+        "src_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2, [False] * 5]),
+        "memory_key_padding_mask": np.array([[False] * 5, [False] * 3 + [True] * 2, [False] * 5]),
+    }
     _run_both(ours, theirs, [src, tgt], masks, train=False)
     _run_both(ours, theirs, [src, tgt], masks, train=True)
 
@@ -510,8 +574,9 @@ def test_transformer_encoder_stack_and_nested_padding():
     torch.manual_seed(3)
     t_layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
     theirs = torch.nn.TransformerEncoder(t_layer, 2, norm=torch.nn.LayerNorm(8))
-    ours = fastnn.nn.TransformerEncoder(fastnn.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2,
-                                        norm=fastnn.nn.LayerNorm(8))
+    ours = fastnn.nn.TransformerEncoder(
+        fastnn.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2, norm=fastnn.nn.LayerNorm(8)
+    )
     _copy_weights(ours, theirs)
     assert ours.layers[0] is not ours.layers[1] and ours.layers[0].linear1.weight is not ours.layers[1].linear1.weight
     rng = np.random.default_rng(3)
@@ -536,12 +601,15 @@ def test_transformer_training_steps_match_torch(cls):
     bias's, becomes whole steps.)"""
     torch.manual_seed(4)
     if cls == "TransformerEncoder":
+
         def build(lib):
             layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True, activation="gelu")
             return lib.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
     else:
+
         def build(lib):
             return lib.nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, norm_first=True)
+
     theirs = build(torch)
     ours = _copy_weights(build(fastnn), theirs)
     opt_t = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
@@ -573,7 +641,11 @@ def test_transformer_encoder_training_is_bitwise_identical_at_any_thread_count()
             opt = fastnn.optim.SGD(model.parameters(), lr=0.1)
             x = fastnn.randn(8, 70, 16)
             for _ in range(2):
-                loss = model(x, is_causal=True, mask=fastnn.nn.Transformer.generate_square_subsequent_mask(70)).pow(2).mean()
+                loss = (
+                    model(x, is_causal=True, mask=fastnn.nn.Transformer.generate_square_subsequent_mask(70))
+                    .pow(2)
+                    .mean()
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -589,8 +661,10 @@ def test_transformer_encoder_training_is_bitwise_identical_at_any_thread_count()
 
 def test_generate_square_subsequent_mask():
     for sz in (0, 1, 4):
-        assert_close(fastnn.nn.Transformer.generate_square_subsequent_mask(sz),
-                     torch.nn.Transformer.generate_square_subsequent_mask(sz))
+        assert_close(
+            fastnn.nn.Transformer.generate_square_subsequent_mask(sz),
+            torch.nn.Transformer.generate_square_subsequent_mask(sz),
+        )
     m = fastnn.nn.Transformer.generate_square_subsequent_mask(3, dtype=fastnn.float64)
     assert m.dtype == fastnn.float64
 
@@ -601,11 +675,17 @@ def test_transformer_errors():
     with pytest.raises(ValueError, match=r"\[MultiheadAttention\] embed_dim must be divisible by num_heads"):
         fastnn.nn.TransformerEncoderLayer(10, 4)
     layer = fastnn.nn.TransformerEncoderLayer(8, 2, 16)
-    with pytest.raises(ValueError, match=r"\[TransformerEncoderLayer\] expected src of shape \(seq, d_model=8\) or with "
-                                         r"a batch dim, got \(5, 3, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[TransformerEncoderLayer\] expected src of shape \(seq, d_model=8\) or with "
+        r"a batch dim, got \(5, 3, 6\)",
+    ):
         layer(fastnn.ones(5, 3, 6))
-    with pytest.raises(ValueError, match=r"\[MultiheadAttention\] The shape of the 2D attn_mask is \(4, 4\), but should "
-                                         r"be \(5, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[MultiheadAttention\] The shape of the 2D attn_mask is \(4, 4\), but should "
+        r"be \(5, 5\)",
+    ):
         layer(fastnn.ones(5, 3, 8), src_mask=fastnn.zeros(4, 4))
     model = fastnn.nn.Transformer(8, 2, 1, 1, 16)
     with pytest.raises(ValueError, match=r"\[Transformer\] the batch number of src and tgt must be equal"):

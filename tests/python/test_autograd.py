@@ -96,7 +96,7 @@ GRAPHS = [
     ("rsub", lambda m, a, b: 1 - a),
     ("rmul", lambda m, a, b: 2 * a),
     ("rdiv", lambda m, a, b: 2 / a),
-    ("rpow", lambda m, a, b: 2 ** a),
+    ("rpow", lambda m, a, b: 2**a),
     ("reciprocal", lambda m, a, b: a.reciprocal()),
     ("number_first_pow", lambda m, a, b: m.pow(2, a)),
     ("number_first_sub", lambda m, a, b: m.sub(1, a, alpha=2)),
@@ -105,8 +105,8 @@ GRAPHS = [
     ("mul_scalar", lambda m, a, b: a * 2),
     ("div", lambda m, a, b: a / b),
     ("neg", lambda m, a, b: -a),
-    ("pow_scalar", lambda m, a, b: a ** 2),
-    ("pow_tensor", lambda m, a, b: a ** b),
+    ("pow_scalar", lambda m, a, b: a**2),
+    ("pow_tensor", lambda m, a, b: a**b),
     ("exp_log", lambda m, a, b: a.exp().log()),
     ("sigmoid_tanh", lambda m, a, b: a.sigmoid().tanh()),
     ("abs_sqrt", lambda m, a, b: a.abs().sqrt()),
@@ -161,10 +161,14 @@ GRAPHS = [
     ("cross_entropy", lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([0, 2]))),
     ("nll_loss_2d", lambda m, a, b: F_NN[m].nll_loss(a.view(1, 2, 3), m.tensor([[0, 1, 1]]))),
     ("cross_entropy_smoothing", lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([0, 2]), label_smoothing=0.1)),
-    ("cross_entropy_smoothing_none", lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([0, -100]), reduction="none",
-                                                                            label_smoothing=0.2)),
-    ("cross_entropy_smoothing_weighted", lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([1, 2]), b[0].detach(),
-                                                                                label_smoothing=0.3)),
+    (
+        "cross_entropy_smoothing_none",
+        lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([0, -100]), reduction="none", label_smoothing=0.2),
+    ),
+    (
+        "cross_entropy_smoothing_weighted",
+        lambda m, a, b: F_NN[m].cross_entropy(a, m.tensor([1, 2]), b[0].detach(), label_smoothing=0.3),
+    ),
     ("setitem", lambda m, a, b: _setitem(a * 1, b[1])),
     ("mul_into_view", _mul_into_view),
     ("views_regenerated", _views_regenerated),
@@ -345,8 +349,11 @@ def test_backward_on_a_leaf_and_on_duplicated_roots():
 
 def test_backward_gradient_shape_mismatch():
     x = fastnn.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of \[2\] and "
-                                           r"output\[0\] has a shape of \[3\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Mismatch in shape: grad_output\[0\] has a shape of \[2\] and "
+        r"output\[0\] has a shape of \[3\]",
+    ):
         (x * 2).backward(fastnn.ones(2))
 
 
@@ -400,7 +407,7 @@ def test_shared_subgraph_diamond():
     # d/dx of (e^{3x} + 9x^2) * sigmoid(3x), by hand at one point
     x0 = 0.2
     sig = 1 / (1 + np.exp(-3 * x0))
-    expect = (3 * np.exp(3 * x0) + 18 * x0) * sig + (np.exp(3 * x0) + 9 * x0 ** 2) * 3 * sig * (1 - sig)
+    expect = (3 * np.exp(3 * x0) + 18 * x0) * sig + (np.exp(3 * x0) + 9 * x0**2) * 3 * sig * (1 - sig)
     assert abs(ours[fastnn][1].item() - expect) < 1e-4
 
 
@@ -470,14 +477,19 @@ def test_autograd_grad_with_respect_to_an_intermediate_and_its_input():
 def test_autograd_grad_allow_unused():
     x = fastnn.ones(3, requires_grad=True)
     unused = fastnn.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"\(input 1\) appears to not have been used in the graph. "
-                                           r"Set allow_unused=True"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"\(input 1\) appears to not have been used in the graph. "
+        r"Set allow_unused=True",
+    ):
         fastnn.autograd.grad((x * 2).sum(), [x, unused])
     gx, gu = fastnn.autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)
     assert gx.tolist() == [2.0, 2.0, 2.0] and gu is None
-    tx, tu = torch.autograd.grad((torch.ones(3, requires_grad=True) * 2).sum(),
-                                 [torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)],
-                                 allow_unused=True)
+    tx, tu = torch.autograd.grad(
+        (torch.ones(3, requires_grad=True) * 2).sum(),
+        [torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)],
+        allow_unused=True,
+    )
     assert tx is None and tu is None  # torch agrees that unreached inputs give None
 
 
@@ -511,8 +523,11 @@ def test_autograd_backward_function():
 
 def test_unsupported_features_raise_clearly():
     x = fastnn.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"\[backward\] create_graph=True \(higher-order gradients\) is not "
-                                           r"supported"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[backward\] create_graph=True \(higher-order gradients\) is not "
+        r"supported",
+    ):
         x.softmax(0).sum().backward(create_graph=True)
     with pytest.raises(RuntimeError, match=r"inputs= argument is not supported"):
         (x * x).sum().backward(inputs=[x])
@@ -743,8 +758,11 @@ def test_in_place_on_saved_tensor_is_detected():
     y = x * 1
     z = y * y  # saves y
     y.add_(1)
-    with pytest.raises(RuntimeError, match=r"\[fastnn.FloatTensor \[3\]\], which was saved by MulBackward0, "
-                                           r"is at version 1; expected version 0 instead"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[fastnn.FloatTensor \[3\]\], which was saved by MulBackward0, "
+        r"is at version 1; expected version 0 instead",
+    ):
         z.sum().backward()
 
 
@@ -761,8 +779,11 @@ def test_in_place_on_non_leaf_is_recorded():
 
 def test_in_place_on_leaf_requiring_grad():
     x = fastnn.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"a leaf Variable that requires grad is being used in an in-place "
-                                           r"operation"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"a leaf Variable that requires grad is being used in an in-place "
+        r"operation",
+    ):
         x.add_(1)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         x.mul_(2)
@@ -954,9 +975,50 @@ def test_function_mixed_with_builtin_ops():
         x = m.tensor([0.1, 0.2, 0.3], requires_grad=True)
         z = ScaleGrad.apply((MyExp.apply(x * 2) + x).relu(), 10.0).sum()
         assert graph(z.grad_fn) == (
-            "SumBackward0", ((("ScaleGradBackward", ((("ReluBackward0", ((("AddBackward0", (
-                (("MyExpBackward", ((("MulBackward0", ((("AccumulateGrad", ()), 0), (None, 0))), 0),)), 0),
-                (("AccumulateGrad", ()), 0))), 0),)), 0),)), 0),))  # no edge for the number
+            "SumBackward0",
+            (
+                (
+                    (
+                        "ScaleGradBackward",
+                        (
+                            (
+                                (
+                                    "ReluBackward0",
+                                    (
+                                        (
+                                            (
+                                                "AddBackward0",
+                                                (
+                                                    (
+                                                        (
+                                                            "MyExpBackward",
+                                                            (
+                                                                (
+                                                                    (
+                                                                        "MulBackward0",
+                                                                        ((("AccumulateGrad", ()), 0), (None, 0)),
+                                                                    ),
+                                                                    0,
+                                                                ),
+                                                            ),
+                                                        ),
+                                                        0,
+                                                    ),
+                                                    (("AccumulateGrad", ()), 0),
+                                                ),
+                                            ),
+                                            0,
+                                        ),
+                                    ),
+                                ),
+                                0,
+                            ),
+                        ),
+                    ),
+                    0,
+                ),
+            ),
+        )  # no edge for the number
         z.backward()
         res[m] = x.grad
     assert_close(res[fastnn], res[torch])
@@ -964,6 +1026,7 @@ def test_function_mixed_with_builtin_ops():
 
 def test_function_returning_its_input():
     for m in (fastnn, torch):
+
         class Twice(m.autograd.Function):
             @staticmethod
             def forward(ctx, a):
@@ -1006,6 +1069,7 @@ def test_function_non_tensor_and_integer_outputs():
 
 def test_function_mark_non_differentiable():
     for m in (fastnn, torch):
+
         class Sorted(m.autograd.Function):
             @staticmethod
             def forward(ctx, a):
@@ -1027,6 +1091,7 @@ def test_function_mark_non_differentiable():
 
 def test_function_gradient_of_another_dtype_is_cast():
     for m in (fastnn, torch):
+
         class ToDouble(m.autograd.Function):
             @staticmethod
             def forward(ctx, a):
@@ -1090,14 +1155,23 @@ def test_function_misuse_errors():
             return a * 2
 
     x = fastnn.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"function TooFewBackward returned an incorrect number of gradients "
-                                           r"\(expected 2, got 1\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"function TooFewBackward returned an incorrect number of gradients "
+        r"\(expected 2, got 1\)",
+    ):
         TooFew.apply(x, x).sum().backward()
-    with pytest.raises(RuntimeError, match=r"ForNumberBackward returned a gradient different than None at "
-                                           r"position 2, but the corresponding forward input was not a Tensor"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"ForNumberBackward returned a gradient different than None at "
+        r"position 2, but the corresponding forward input was not a Tensor",
+    ):
         ForNumber.apply(x, 2.0).sum().backward()
-    with pytest.raises(RuntimeError, match=r"Function BadShapeBackward returned an invalid gradient at index 0 - "
-                                           r"got \[\] but expected shape compatible with \[2\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Function BadShapeBackward returned an invalid gradient at index 0 - "
+        r"got \[\] but expected shape compatible with \[2\]",
+    ):
         BadShape.apply(x).sum().backward()
     with pytest.raises(TypeError, match="returned a gradient of type float at position 1"):
         NotATensor.apply(x).sum().backward()
@@ -1116,8 +1190,11 @@ def test_function_saved_tensor_modified_in_place():
     y = MyExp.apply(x)
     with fastnn.no_grad():
         y.mul_(2)
-    with pytest.raises(RuntimeError, match=r"modified by an inplace operation: \[fastnn.FloatTensor \[2\]\], which "
-                                           r"was saved by MyExpBackward, is at version 1; expected version 0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"modified by an inplace operation: \[fastnn.FloatTensor \[2\]\], which "
+        r"was saved by MyExpBackward, is at version 1; expected version 0",
+    ):
         y.sum().backward()
 
 
@@ -1166,18 +1243,22 @@ def test_gradcheck_fails_on_a_wrong_backward():
             return g * x  # should be 2 * g * x
 
     x = fastnn.tensor([0.3, 0.7], dtype=fastnn.float64, requires_grad=True)
-    with pytest.raises(fastnn.autograd.GradcheckError, match="Jacobian mismatch for output 0 with respect to "
-                                                             "input 0"):
+    with pytest.raises(fastnn.autograd.GradcheckError, match="Jacobian mismatch for output 0 with respect to input 0"):
         fastnn.autograd.gradcheck(Wrong.apply, (x,))
     assert issubclass(fastnn.autograd.GradcheckError, RuntimeError)
     assert fastnn.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False) is False
+
     # torch agrees that this backward is wrong
     class TWrong(torch.autograd.Function):
         forward = Wrong.forward
         backward = Wrong.backward
 
-    assert torch.autograd.gradcheck(TWrong.apply, (torch.tensor([0.3, 0.7], dtype=torch.float64,
-                                                                requires_grad=True),), raise_exception=False) is False
+    assert (
+        torch.autograd.gradcheck(
+            TWrong.apply, (torch.tensor([0.3, 0.7], dtype=torch.float64, requires_grad=True),), raise_exception=False
+        )
+        is False
+    )
 
 
 def test_gradcheck_detects_an_error_in_one_element_only():
@@ -1196,8 +1277,11 @@ def test_gradcheck_detects_an_error_in_one_element_only():
 
 
 def test_gradcheck_argument_errors():
-    with pytest.raises(ValueError, match=r"\[gradcheck\] inputs that require grad must be float64, got "
-                                         r"fastnn.float32"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[gradcheck\] inputs that require grad must be float64, got "
+        r"fastnn.float32",
+    ):
         fastnn.autograd.gradcheck(lambda a: a * 2, (fastnn.ones(2, requires_grad=True),))
     with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
         fastnn.autograd.gradcheck(lambda a: a * 2, (fastnn.ones(2, dtype=fastnn.float64),))

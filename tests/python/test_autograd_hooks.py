@@ -222,7 +222,9 @@ def test_detect_anomaly_names_the_node():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with lib.autograd.detect_anomaly():
-                with pytest.raises(RuntimeError, match="Function 'SqrtBackward0' returned nan values in its 0th output"):
+                with pytest.raises(
+                    RuntimeError, match="Function 'SqrtBackward0' returned nan values in its 0th output"
+                ):
                     b.sqrt().sum().backward()
         b.sqrt().sum().backward()  # off again: the NaN goes through
         assert np.isnan(b.grad.numpy()).all()

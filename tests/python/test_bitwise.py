@@ -87,8 +87,13 @@ def test_padding_mask_idiom():
 
 def test_floating_operands_are_refused():
     x = fastnn.ones(2)
-    for f, name in ((lambda: x & x, "bitwise_and"), (lambda: x | 1, "bitwise_or"), (lambda: x ^ x, "bitwise_xor"),
-                    (lambda: ~x, "bitwise_not"), (lambda: fastnn.tensor([1, 2]) & 1.5, "bitwise_and")):
+    for f, name in (
+        (lambda: x & x, "bitwise_and"),
+        (lambda: x | 1, "bitwise_or"),
+        (lambda: x ^ x, "bitwise_xor"),
+        (lambda: ~x, "bitwise_not"),
+        (lambda: fastnn.tensor([1, 2]) & 1.5, "bitwise_and"),
+    ):
         with pytest.raises(TypeError, match=rf"\[{name}\] \"{name}_cpu\" not implemented for 'float32'"):
             f()
     with pytest.raises(TypeError, match=r"unsupported operand|bitwise_and"):

@@ -26,4 +26,6 @@ def test_openmp_symbol_versions_at_most_5_0():
     assert versions, "expected OpenMP symbols in an OpenMP build"
     for v in versions:
         major_minor = tuple(int(p) for p in v.split("_")[1].split(".")[:2])
-        assert major_minor <= (5, 0), f"{v}: torch's libgomp stops at OpenMP 5.0, so fastnn would fail to import after torch"
+        assert major_minor <= (5, 0), (
+            f"{v}: torch's libgomp stops at OpenMP 5.0, so fastnn would fail to import after torch"
+        )

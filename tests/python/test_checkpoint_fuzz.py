@@ -45,17 +45,24 @@ def _env():
 
 
 def _run_child(code, timeout=300):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                          env=_env())
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=_env())
 
 
 # ---------------------------------------------------------------------- building files
 def original():
     g = np.random.default_rng(0)
     return {
-        "model": {"w": fastnn.from_numpy(g.standard_normal((3, 4)).astype(np.float32)),
-                  "b": fastnn.arange(3), "mask": fastnn.tensor([True, False, True])},
-        "epoch": 3, "lr": 0.1, "name": "ck", "none": None, "t": (1, 2.5), 7: [fastnn.zeros(2, dtype=fastnn.float64)],
+        "model": {
+            "w": fastnn.from_numpy(g.standard_normal((3, 4)).astype(np.float32)),
+            "b": fastnn.arange(3),
+            "mask": fastnn.tensor([True, False, True]),
+        },
+        "epoch": 3,
+        "lr": 0.1,
+        "name": "ck",
+        "none": None,
+        "t": (1, 2.5),
+        7: [fastnn.zeros(2, dtype=fastnn.float64)],
     }
 
 
@@ -67,7 +74,7 @@ def good_bytes():
 
 def split(data):
     (n,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8:8 + n]), data[8 + n:]
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
 
 
 def assemble(header, body, raw=None):
@@ -86,7 +93,7 @@ def reseal(header, body):
     for k, v in header.items():
         try:  # best effort for malformed entries: the loader must reject them before the checksum
             lo, hi = v["data_offsets"]
-            spans[k] = body[int(lo):int(hi)]
+            spans[k] = body[int(lo) : int(hi)]
         except (TypeError, ValueError, KeyError, IndexError, OverflowError):
             spans[k] = b""
     spans.pop("__metadata__", None)
@@ -102,8 +109,13 @@ def with_structure(header, body, structure):
 
 def same(a, b):
     if isinstance(a, fastnn.Tensor) or isinstance(b, fastnn.Tensor):
-        return (isinstance(a, fastnn.Tensor) and isinstance(b, fastnn.Tensor) and a.dtype == b.dtype
-                and a.shape == b.shape and a.tolist() == b.tolist())
+        return (
+            isinstance(a, fastnn.Tensor)
+            and isinstance(b, fastnn.Tensor)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and a.tolist() == b.tolist()
+        )
     if isinstance(a, dict):
         return isinstance(b, dict) and list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
@@ -142,20 +154,41 @@ def corpus():
             elif op == 1:
                 b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
             elif op == 2:
-                del b[i:i + rng.randint(1, 16)]
+                del b[i : i + rng.randint(1, 16)]
             elif op == 3:
                 j = rng.randrange(len(b))
-                b[i:i + 8] = b[j:j + 8]
+                b[i : i + 8] = b[j : j + 8]
             else:
                 b += bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
         cases.append(("random", f"mutation{k}", bytes(b), False))
     # the header-length field
     size = len(data)
-    for v in sorted({0, 1, 2, 7, 8, n - 8, n - 1, n + 1, n + 8, size - 8, size - 7, size, 2 ** 31, 2 ** 32,
-                     100_000_000, 100_000_001, 2 ** 63 - 1, 2 ** 63, 2 ** 64 - 1}):
+    for v in sorted(
+        {
+            0,
+            1,
+            2,
+            7,
+            8,
+            n - 8,
+            n - 1,
+            n + 1,
+            n + 8,
+            size - 8,
+            size - 7,
+            size,
+            2**31,
+            2**32,
+            100_000_000,
+            100_000_001,
+            2**63 - 1,
+            2**63,
+            2**64 - 1,
+        }
+    ):
         cases.append(("header_length", f"len{v}", struct.pack("<Q", v) + data[8:], True))
     cases.append(("header_length", "only_length", struct.pack("<Q", 0), True))
-    cases.append(("header_length", "huge_length_only", struct.pack("<Q", 2 ** 64 - 1), True))
+    cases.append(("header_length", "huge_length_only", struct.pack("<Q", 2**64 - 1), True))
 
     # crafted headers (checksums kept valid where the data still agrees)
     def entry_variants(field, values):
@@ -165,13 +198,66 @@ def corpus():
                 h[name][field] = v
                 cases.append((f"header_{field}", f"{name}={json.dumps(v)[:40]}", assemble(reseal(h, body), body), True))
 
-    entry_variants("dtype", ["F16", "BF16", "U8", "I8", "I32", "U64", "F8_E4M3", "", None, 3, ["F32"], "f32",
-                             "F32 ", "BOOL\u0000", "\u00e9"])
-    entry_variants("shape", [[], [-1], [2 ** 63], [2 ** 64], [1.5], ["2"], None, [True], [0, 2 ** 62],
-                             [2 ** 62, 2 ** 62], [2 ** 62, 0], [1] * 65, [0] * 65, "3", {"a": 1}, [10 ** 40]])
-    entry_variants("data_offsets", [[8, 0], [-8, 0], [0, -8], [0, len(body) + 8], [len(body), len(body) + 8],
-                                    [0], [0, 8, 16], [0.0, 8.0], [False, True], [0, 2 ** 64], [2 ** 63, 2 ** 63 + 8],
-                                    None, "0,8", [0, 10 ** 30]])
+    entry_variants(
+        "dtype",
+        [
+            "F16",
+            "BF16",
+            "U8",
+            "I8",
+            "I32",
+            "U64",
+            "F8_E4M3",
+            "",
+            None,
+            3,
+            ["F32"],
+            "f32",
+            "F32 ",
+            "BOOL\u0000",
+            "\u00e9",
+        ],
+    )
+    entry_variants(
+        "shape",
+        [
+            [],
+            [-1],
+            [2**63],
+            [2**64],
+            [1.5],
+            ["2"],
+            None,
+            [True],
+            [0, 2**62],
+            [2**62, 2**62],
+            [2**62, 0],
+            [1] * 65,
+            [0] * 65,
+            "3",
+            {"a": 1},
+            [10**40],
+        ],
+    )
+    entry_variants(
+        "data_offsets",
+        [
+            [8, 0],
+            [-8, 0],
+            [0, -8],
+            [0, len(body) + 8],
+            [len(body), len(body) + 8],
+            [0],
+            [0, 8, 16],
+            [0.0, 8.0],
+            [False, True],
+            [0, 2**64],
+            [2**63, 2**63 + 8],
+            None,
+            "0,8",
+            [0, 10**30],
+        ],
+    )
     # offsets overlapping / leaving gaps between two tensors
     if len(names) >= 2:
         h = json.loads(json.dumps(header))
@@ -189,21 +275,29 @@ def corpus():
     # duplicate keys (JSON allows them textually; the last one wins in Python)
     raw = json.dumps(header).encode()
     first = json.dumps({names[0]: header[names[0]]})[1:-1].encode()
-    for variant, dup in (("same", first),
-                         ("other", json.dumps({names[0]: dict(header[names[0]], data_offsets=[0, 0])})[1:-1].encode())):
+    for variant, dup in (
+        ("same", first),
+        ("other", json.dumps({names[0]: dict(header[names[0]], data_offsets=[0, 0])})[1:-1].encode()),
+    ):
         cases.append(("header_duplicate", variant, assemble(None, body, raw[:-1] + b", " + dup + b"}"), False))
     # not an object, not JSON, not UTF-8, nesting, huge numbers
-    for name, raw in [("list", b"[1, 2]"), ("string", b'"abc"'), ("number", b"12"), ("null", b"null"),
-                      ("empty", b""), ("garbage", bytes(random.Random(5).randrange(256) for _ in range(n))),
-                      ("non_utf8", json.dumps(header).encode().replace(b'"F32"', b'"F\xff2"', 1)),
-                      ("nul", json.dumps(header).encode().replace(b'"dtype"', b'"dty\x00pe"', 1)),
-                      ("deep", b"[" * 100_000 + b"]" * 100_000),
-                      ("deep_object", b'{"a":' * 50_000 + b"1" + b"}" * 50_000),
-                      ("huge_int", b'{"x": {"dtype": "F32", "shape": [' + b"9" * 5000 + b'], "data_offsets": [0, 4]}}'),
-                      ("nan", b'{"x": {"dtype": "F32", "shape": [NaN], "data_offsets": [0, 4]}}'),
-                      ("metadata_list", b'{"__metadata__": ["a"]}'),
-                      ("metadata_int_value", b'{"__metadata__": {"format": 1}}'),
-                      ("truncated_json", json.dumps(header).encode()[:-3])]:
+    for name, raw in [
+        ("list", b"[1, 2]"),
+        ("string", b'"abc"'),
+        ("number", b"12"),
+        ("null", b"null"),
+        ("empty", b""),
+        ("garbage", bytes(random.Random(5).randrange(256) for _ in range(n))),
+        ("non_utf8", json.dumps(header).encode().replace(b'"F32"', b'"F\xff2"', 1)),
+        ("nul", json.dumps(header).encode().replace(b'"dtype"', b'"dty\x00pe"', 1)),
+        ("deep", b"[" * 100_000 + b"]" * 100_000),
+        ("deep_object", b'{"a":' * 50_000 + b"1" + b"}" * 50_000),
+        ("huge_int", b'{"x": {"dtype": "F32", "shape": [' + b"9" * 5000 + b'], "data_offsets": [0, 4]}}'),
+        ("nan", b'{"x": {"dtype": "F32", "shape": [NaN], "data_offsets": [0, 4]}}'),
+        ("metadata_list", b'{"__metadata__": ["a"]}'),
+        ("metadata_int_value", b'{"__metadata__": {"format": 1}}'),
+        ("truncated_json", json.dumps(header).encode()[:-3]),
+    ]:
         cases.append(("header_json", name, assemble(None, body, raw), True))
 
     # crafted structures, resealed
@@ -215,17 +309,22 @@ def corpus():
 
     t0 = next(k for k in names)
     e0 = header[t0]
-    tnode = ["tensor", t0, {"F32": "float32", "F64": "float64", "I64": "int64", "BOOL": "bool"}[e0["dtype"]],
-             e0["shape"], False]
+    tnode = [
+        "tensor",
+        t0,
+        {"F32": "float32", "F64": "float64", "I64": "int64", "BOOL": "bool"}[e0["dtype"]],
+        e0["shape"],
+        False,
+    ]
     struct_case("tensor_twice", ["list", [tnode, tnode]])
     struct_case("wrong_dtype", ["tensor", t0, "float16", e0["shape"], False])
-    struct_case("wrong_shape", ["tensor", t0, tnode[2], [2 ** 62, 2 ** 62], False])
+    struct_case("wrong_shape", ["tensor", t0, tnode[2], [2**62, 2**62], False])
     struct_case("missing_tensor", ["tensor", "nope", "float32", [1], False])
     struct_case("not_tagged", {"a": 1})
     struct_case("unknown_tag", ["pickle", "cos\nsystem\n(S'touch marker'\ntR."])
     struct_case("deep", json.loads('["list", [' * 400 + '["none"]' + "]]" * 400))
     struct_case("int_as_float", ["int", 1.5])
-    struct_case("big_int_ok", ["int", 10 ** 100], must_fail=False)
+    struct_case("big_int_ok", ["int", 10**100], must_fail=False)
     struct_case("float_text", ["float", "1e999999"], must_fail=False)
     struct_case("dict_key_list", ["dict", [[["list", []], ["none"]]]])
     struct_case("many_nodes", ["list", [["none"]] * 200_000], must_fail=False)
@@ -235,26 +334,31 @@ def corpus():
     if bools:
         k = bools[0]
         lo, hi = header[k]["data_offsets"]
-        b2 = body[:lo] + b"\x02" + body[lo + 1:]
+        b2 = body[:lo] + b"\x02" + body[lo + 1 :]
         cases.append(("structure", "bool_byte_2", assemble(reseal(header, b2), b2), True))
     # a 1 MiB tensor referenced 5000 times: 5 GiB if each reference were materialised
     big = np.zeros(1 << 18, np.float32).tobytes()
-    h = {"big": {"dtype": "F32", "shape": [1 << 18], "data_offsets": [0, len(big)]},
-         "__metadata__": {"format": "fastnn", "fastnn.version": "1", "fastnn.structure": "", "fastnn.sha256": ""}}
+    h = {
+        "big": {"dtype": "F32", "shape": [1 << 18], "data_offsets": [0, len(big)]},
+        "__metadata__": {"format": "fastnn", "fastnn.version": "1", "fastnn.structure": "", "fastnn.sha256": ""},
+    }
     node = ["tensor", "big", "float32", [1 << 18], False]
     struct_case("amplification", ["list", [node] * 5000], h=h, b=big)
     # plain safetensors files (no fastnn metadata) with odd but consistent headers
     for name, entries in [
-        ("zero_size_huge_dims", {"x": {"dtype": "F32", "shape": [0, 2 ** 62], "data_offsets": [0, 0]}}),
-        ("zero_size_2^40_f32", {"x": {"dtype": "F32", "shape": [0, 2 ** 40], "data_offsets": [0, 0]}}),
-        ("zero_size_2^40", {"x": {"dtype": "F64", "shape": [2 ** 40, 0], "data_offsets": [0, 0]}}),
+        ("zero_size_huge_dims", {"x": {"dtype": "F32", "shape": [0, 2**62], "data_offsets": [0, 0]}}),
+        ("zero_size_2^40_f32", {"x": {"dtype": "F32", "shape": [0, 2**40], "data_offsets": [0, 0]}}),
+        ("zero_size_2^40", {"x": {"dtype": "F64", "shape": [2**40, 0], "data_offsets": [0, 0]}}),
         ("65_dims", {"x": {"dtype": "F32", "shape": [1] * 65, "data_offsets": [0, 4]}}),
         ("no_tensors", {}),
         ("metadata_only", {"__metadata__": {"hello": "world"}}),
         ("bool_byte_3", {"x": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}),
     ]:
-        payload = b"\x03\x01" if name == "bool_byte_3" else b"\0" * max(
-            (e["data_offsets"][1] for k, e in entries.items() if k != "__metadata__"), default=0)
+        payload = (
+            b"\x03\x01"
+            if name == "bool_byte_3"
+            else b"\0" * max((e["data_offsets"][1] for k, e in entries.items() if k != "__metadata__"), default=0)
+        )
         cases.append(("foreign", name, assemble(entries, payload), name in ("bool_byte_3",)))
 
     # not safetensors at all: pickles that would run code if unpickled, a zip, text
@@ -262,8 +366,12 @@ def corpus():
         def __reduce__(self):
             return (os.system, ("touch PWNED",))
 
-    for name, blob in [("pickle", pickle.dumps(Evil())), ("pickle_p0", pickle.dumps(Evil(), protocol=0)),
-                       ("zip", b"PK\x03\x04" + bytes(200)), ("text", b"hello world, not a checkpoint\n" * 3)]:
+    for name, blob in [
+        ("pickle", pickle.dumps(Evil())),
+        ("pickle_p0", pickle.dumps(Evil(), protocol=0)),
+        ("zip", b"PK\x03\x04" + bytes(200)),
+        ("text", b"hello world, not a checkpoint\n" * 3),
+    ]:
         cases.append(("foreign", name, blob, True))
     return cases
 
@@ -293,12 +401,17 @@ def _fuzz_child(workdir):
             del obj
         except ValueError as e:
             msg = str(e)
-            outcome = "rejected" if path in msg and "is not a valid fastnn checkpoint" in msg else f"bad message: {msg[:200]}"
+            outcome = (
+                "rejected" if path in msg and "is not a valid fastnn checkpoint" in msg else f"bad message: {msg[:200]}"
+            )
         except BaseException as e:  # noqa: BLE001 - any other exception is a finding
             outcome = f"{type(e).__name__}: {str(e)[:200]} {traceback.format_exc(limit=-2)[-400:]}"
         peak = tracemalloc.get_traced_memory()[1] - base
         if len(blob) >= 64 << 10 and peak / len(blob) > report["max_peak_ratio"]:
-            report["max_peak_ratio"], report["max_peak_case"] = peak / len(blob), f"{category}/{name} ({len(blob)} bytes)"
+            report["max_peak_ratio"], report["max_peak_case"] = (
+                peak / len(blob),
+                f"{category}/{name} ({len(blob)} bytes)",
+            )
         if peak > PEAK_FACTOR * len(blob) + PEAK_SLACK:
             report["problems"].append(f"{category}/{name}: peak allocation {peak} bytes for a {len(blob)}-byte file")
         if outcome not in ("rejected", "loaded") or (must_fail and outcome != "rejected"):
@@ -317,9 +430,11 @@ def test_fuzz_load(tmp_path):
     proc = _run_child(f"import test_checkpoint_fuzz as t; t._fuzz_child({str(tmp_path)!r})", timeout=600)
     assert proc.returncode == 0, f"the fuzz child crashed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"\nfuzzed fastnn.load with {report['cases']} files: {report['rejected']} rejected, {report['loaded']} "
-          f"loaded unchanged; largest allocation peak among files >= 64 KiB: {report['max_peak_ratio']:.1f}x the "
-          f"file's size ({report.get('max_peak_case')})")
+    print(
+        f"\nfuzzed fastnn.load with {report['cases']} files: {report['rejected']} rejected, {report['loaded']} "
+        f"loaded unchanged; largest allocation peak among files >= 64 KiB: {report['max_peak_ratio']:.1f}x the "
+        f"file's size ({report.get('max_peak_case')})"
+    )
     assert not report["pwned"], "loading a pickle ran its code"
     assert report["problems"] == [], "\n".join(report["problems"][:50])
     cats = report["by_category"]
@@ -336,10 +451,10 @@ def test_corpus_cases_load_as_intended():
     ok = {name: blob for cat, name, blob, must_fail in corpus() if cat in ("structure", "foreign") and not must_fail}
     buf = lambda b: fastnn.load(io.BytesIO(b))  # noqa: E731
     assert same(buf(ok["original"]), original())
-    assert buf(ok["big_int_ok"]) == 10 ** 100 and buf(ok["float_text"]) == float("inf")
+    assert buf(ok["big_int_ok"]) == 10**100 and buf(ok["float_text"]) == float("inf")
     assert buf(ok["many_nodes"]) == [None] * 200_000
     z = buf(ok["zero_size_2^40_f32"])["x"]
-    assert tuple(z.shape) == (0, 2 ** 40) and z.numel() == 0
+    assert tuple(z.shape) == (0, 2**40) and z.numel() == 0
     with pytest.raises(ValueError, match="array is too big"):  # NumPy's own limit, reported cleanly
         buf(ok["zero_size_huge_dims"])
     assert buf(ok["no_tensors"]) == {} and buf(ok["metadata_only"]) == {}
@@ -416,8 +531,13 @@ def test_sigkill_during_save_never_damages_the_target(tmp_path):
     kills = {"mid_write": 0, "random": 0}
     last = 0
     for round_ in range(8):
-        proc = subprocess.Popen([sys.executable, "-c", f"import test_checkpoint_fuzz as t; t._saver_child({path!r})"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+        proc = subprocess.Popen(
+            [sys.executable, "-c", f"import test_checkpoint_fuzz as t; t._saver_child({path!r})"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
         saving = None
         saved = last
         mid_write = round_ % 2 == 0
@@ -451,8 +571,10 @@ def test_sigkill_during_save_never_damages_the_target(tmp_path):
         # the file holds the last completed save or the one in progress; never anything else
         last = _check_target(path, {saved, saving})
     strays = [f for f in os.listdir(tmp_path) if f != "target.pt"]
-    print(f"\nSIGKILL: {kills['mid_write']} kills mid-write, {kills['random']} at random moments; target intact each "
-          f"time (last step {last}); stray temporary files: {strays}")
+    print(
+        f"\nSIGKILL: {kills['mid_write']} kills mid-write, {kills['random']} at random moments; target intact each "
+        f"time (last step {last}); stray temporary files: {strays}"
+    )
     # Temporary files are anonymous (O_TMPFILE) until complete, so a kill leaves none half-written; one
     # left by a kill between link and rename is a complete checkpoint.
     for f in strays:

@@ -53,8 +53,11 @@ def _make_run(seed, optimizer):
 
     fastnn.manual_seed(seed)
     net = LeNet()
-    opt = (fastnn.optim.SGD(net.parameters(), lr=0.01, momentum=0.9) if optimizer == "sgd"
-           else fastnn.optim.Adam(net.parameters(), lr=1e-3))
+    opt = (
+        fastnn.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        if optimizer == "sgd"
+        else fastnn.optim.Adam(net.parameters(), lr=1e-3)
+    )
     data = TensorDataset(fastnn.randn(64, 1, 32, 32), fastnn.randint(0, 10, (64,)))
     loader = DataLoader(data, batch_size=16, shuffle=True, generator=fastnn.Generator().manual_seed(seed))
     return net, opt, loader
@@ -77,8 +80,11 @@ def _train(net, opt, loader, epochs, toggle_threads=False):
     buf = io.BytesIO()
     fastnn.save({"model": net.state_dict(), "optimizer": opt.state_dict()}, buf)
     back = fastnn.load(io.BytesIO(buf.getvalue()))
-    return {"params": [p.detach().numpy().tobytes() for p in net.parameters()], "losses": losses,
-            "checkpoint": [v.numpy().tobytes() for v in back["model"].values()]}
+    return {
+        "params": [p.detach().numpy().tobytes() for p in net.parameters()],
+        "losses": losses,
+        "checkpoint": [v.numpy().tobytes() for v in back["model"].values()],
+    }
 
 
 def _in_threads(jobs):
@@ -127,7 +133,7 @@ def _build_and_train_with_generator(seed, epochs=2):
     net = LeNet()  # its own init draws from the global RNG (interleaved between threads) ...
     for name, p in net.named_parameters():  # ... and is replaced from the thread's generator
         if name.endswith("weight"):
-            fastnn.nn.init.kaiming_uniform_(p, a=5 ** 0.5, generator=g)
+            fastnn.nn.init.kaiming_uniform_(p, a=5**0.5, generator=g)
         else:
             fastnn.nn.init.uniform_(p, -0.05, 0.05, generator=g)
     data = TensorDataset(fastnn.randn(48, 1, 32, 32, generator=g), fastnn.randint(0, 10, (48,), generator=g))
@@ -145,6 +151,7 @@ def test_models_built_in_threads_from_their_own_generators_match_sequential():
 
 def test_random_factories_and_init_draw_from_the_generator_given():
     """generator= used to be accepted and ignored (the draw came from the global RNG)."""
+
     def g(seed):
         return fastnn.Generator().manual_seed(seed)
 
@@ -168,14 +175,14 @@ def test_random_factories_and_init_draw_from_the_generator_given():
     fastnn.nn.init.xavier_normal_(w2, generator=g(3))
     assert w1.tolist() == w2.tolist()
     fastnn.nn.init.kaiming_uniform_(w2, generator=g(4))
-    bound = 1 / 5 ** 0.5 * 3 ** 0.5 * 2 ** 0.5
+    bound = 1 / 5**0.5 * 3**0.5 * 2**0.5
     assert w1.tolist() != w2.tolist() and abs(w2).max().item() <= bound
     with pytest.raises(TypeError, match=r"\[randn\] generator must be a fastnn.Generator, got int"):
         fastnn.randn(2, generator=3)
     with pytest.raises(TypeError, match=r"\[rand\] expected a floating-point tensor, got int64"):
         fastnn.rand(2, dtype=fastnn.int64, generator=g(1))
     with pytest.raises(MemoryError, match=r"cannot allocate 4398046511104 bytes"):
-        fastnn.randn(2 ** 40, generator=g(1))
+        fastnn.randn(2**40, generator=g(1))
 
 
 def _shared_parameter_child():
@@ -441,16 +448,52 @@ def gil_report():
 
 
 _GIL_NAMES = [
-    "mm", "linear", "conv2d", "max_pool2d", "avg_pool2d", "relu", "softmax", "cross_entropy", "batch_norm", "dropout",
-    "add", "exp", "cat", "contiguous", "index_select", "randn", "zeros", "copy_", "backward", "sgd_step", "sum",
-    "sum_dim", "mean", "mean_dim", "argmax", "max", "to_double", "reshape_copy", "add_", "mul_", "fill_", "setitem",
-    "tensor_from_numpy"]
+    "mm",
+    "linear",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "relu",
+    "softmax",
+    "cross_entropy",
+    "batch_norm",
+    "dropout",
+    "add",
+    "exp",
+    "cat",
+    "contiguous",
+    "index_select",
+    "randn",
+    "zeros",
+    "copy_",
+    "backward",
+    "sgd_step",
+    "sum",
+    "sum_dim",
+    "mean",
+    "mean_dim",
+    "argmax",
+    "max",
+    "to_double",
+    "reshape_copy",
+    "add_",
+    "mul_",
+    "fill_",
+    "setitem",
+    "tensor_from_numpy",
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="keeps the GIL (bindings/tensor.cpp); reported"))
-    if n in GIL_HELD else n for n in _GIL_NAMES])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="keeps the GIL (bindings/tensor.cpp); reported"))
+        if n in GIL_HELD
+        else n
+        for n in _GIL_NAMES
+    ],
+)
 def test_gil_is_released_inside_op(gil_report, name):
     assert gil_report[name]["released"], f"{name} kept the GIL for {gil_report[name]['calls']} calls"
 
@@ -557,8 +600,13 @@ def _interrupt_child():
 
 @pytest.mark.slow
 def test_keyboard_interrupt_leaves_the_process_usable():
-    proc = subprocess.Popen([sys.executable, "-c", "import test_concurrency as t; t._interrupt_child()"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import test_concurrency as t; t._interrupt_child()"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     lines = []
     try:
         for phase in ("ops", "train", "python_backward"):
@@ -569,7 +617,10 @@ def test_keyboard_interrupt_leaves_the_process_usable():
             for expected in ("caught", "usable"):
                 line = proc.stdout.readline()
                 lines.append(line.strip())
-                assert line.split()[:2] == [expected, phase], (lines, proc.stderr.read() if proc.poll() is not None else "")
+                assert line.split()[:2] == [expected, phase], (
+                    lines,
+                    proc.stderr.read() if proc.poll() is not None else "",
+                )
         assert proc.stdout.readline().strip() == "OK"
         assert proc.wait(60) == 0
     finally:

@@ -40,8 +40,18 @@ def test_one_version_everywhere(capsys):
 
 def test_build_config_fields():
     c = _C._build_config()
-    assert set(c) == {"version", "compiler", "build_type", "native", "isa_compiled", "isa_supported", "isa", "openmp",
-                      "threads", "cuda"}
+    assert set(c) == {
+        "version",
+        "compiler",
+        "build_type",
+        "native",
+        "isa_compiled",
+        "isa_supported",
+        "isa",
+        "openmp",
+        "threads",
+        "cuda",
+    }
     assert re.fullmatch(r"(GCC|Clang) \d+\.\d+\.\d+", c["compiler"]), c["compiler"]
     assert c["build_type"] in ("Release", "Debug", "RelWithDebInfo", "MinSizeRel")
     assert isinstance(c["native"], bool)

@@ -185,17 +185,13 @@ def test_default_collate_tensors_and_namedtuple():
     theirs = tdata.default_collate([P(torch.tensor([1.0, 2.0]), 3), P(torch.tensor([4.0, 5.0]), 6)])
     assert isinstance(ours, P)
     assert_same_structure(tuple(ours), tuple(theirs))
-    assert_same_structure(
-        default_convert((np.arange(2), 3)), tdata.default_convert((np.arange(2), 3))
-    )
+    assert_same_structure(default_convert((np.arange(2), 3)), tdata.default_convert((np.arange(2), 3)))
 
 
 def test_default_collate_errors():
     with pytest.raises(RuntimeError, match="each element in list of batch should be of equal size"):
         default_collate([[1], [1, 2]])
-    with pytest.raises(
-        TypeError, match="default_collate: batch must contain tensors, numpy arrays, numbers"
-    ):
+    with pytest.raises(TypeError, match="default_collate: batch must contain tensors, numpy arrays, numbers"):
         default_collate([None, None])
 
 
@@ -239,10 +235,7 @@ def test_iterable_dataset():
 
     batches = list(DataLoader(Stream(), batch_size=3))
     assert [np_of(b).tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6]]
-    assert (
-        len(DataLoader(Stream(), batch_size=3)) == 3
-        and len(DataLoader(Stream(), batch_size=3, drop_last=True)) == 2
-    )
+    assert len(DataLoader(Stream(), batch_size=3)) == 3 and len(DataLoader(Stream(), batch_size=3, drop_last=True)) == 2
     assert [np_of(b).tolist() for b in DataLoader(Stream(), batch_size=3, drop_last=True)] == [
         [0, 1, 2],
         [3, 4, 5],
@@ -315,16 +308,10 @@ def test_fast_path_through_subsets_and_samplers(monkeypatch):
     fast = list(DataLoader(inner, batch_size=4))
     assert calls
     assert_batches_equal(fast, list(DataLoader(slow_inner, batch_size=4)))
-    sampler_kw = dict(
-        sampler=SubsetRandomSampler([1, 4, 2, 0], generator=fastnn.Generator().manual_seed(1))
-    )
+    sampler_kw = dict(sampler=SubsetRandomSampler([1, 4, 2, 0], generator=fastnn.Generator().manual_seed(1)))
     fast = list(DataLoader(ds, batch_size=3, **sampler_kw))
-    sampler_kw = dict(
-        sampler=SubsetRandomSampler([1, 4, 2, 0], generator=fastnn.Generator().manual_seed(1))
-    )
-    assert_batches_equal(
-        fast, list(DataLoader(SlowTensorDataset(*ds.tensors), batch_size=3, **sampler_kw))
-    )
+    sampler_kw = dict(sampler=SubsetRandomSampler([1, 4, 2, 0], generator=fastnn.Generator().manual_seed(1)))
+    assert_batches_equal(fast, list(DataLoader(SlowTensorDataset(*ds.tensors), batch_size=3, **sampler_kw)))
 
 
 def test_fast_path_negative_indices_fall_back():
@@ -387,9 +374,7 @@ def test_shuffle_without_generator_follows_manual_seed():
     assert first == second and first[0] != first[1]
     assert sorted(first[0]) == list(range(40))
     fastnn.manual_seed(99)
-    assert (
-        epoch_orders(DataLoader(index_dataset(40), batch_size=16, shuffle=True), 1)[0] != first[0]
-    )
+    assert epoch_orders(DataLoader(index_dataset(40), batch_size=16, shuffle=True), 1)[0] != first[0]
 
 
 def test_resume_epoch_order_from_checkpointed_generator_state(tmp_path):
@@ -434,17 +419,9 @@ def test_samplers():
     assert sorted(perm) == list(range(10)) and perm != list(range(10))
     more = list(RandomSampler(ds, num_samples=25, generator=fastnn.Generator().manual_seed(0)))
     assert len(more) == 25 and sorted(more[:20]) == sorted(list(range(10)) * 2)
-    rep = list(
-        RandomSampler(
-            ds, replacement=True, num_samples=100, generator=fastnn.Generator().manual_seed(0)
-        )
-    )
+    rep = list(RandomSampler(ds, replacement=True, num_samples=100, generator=fastnn.Generator().manual_seed(0)))
     assert len(rep) == 100 and min(rep) >= 0 and max(rep) <= 9 and len(set(rep)) < 10 + 1
-    weighted = list(
-        WeightedRandomSampler(
-            [0.0, 1.0, 0.0, 3.0], 200, generator=fastnn.Generator().manual_seed(0)
-        )
-    )
+    weighted = list(WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], 200, generator=fastnn.Generator().manual_seed(0)))
     assert set(weighted) == {1, 3} and weighted.count(3) > weighted.count(1)
     assert list(BatchSampler(SequentialSampler(ds), 4, drop_last=False)) == [
         [0, 1, 2, 3],
@@ -498,18 +475,12 @@ def test_random_split_reproducible_and_errors():
     a = random_split(range(20), [5, 15], generator=fastnn.Generator().manual_seed(1))
     b = random_split(range(20), [5, 15], generator=fastnn.Generator().manual_seed(1))
     c = random_split(range(20), [5, 15], generator=fastnn.Generator().manual_seed(2))
-    assert (
-        a[0].indices == b[0].indices
-        and a[1].indices == b[1].indices
-        and a[0].indices != c[0].indices
-    )
+    assert a[0].indices == b[0].indices and a[1].indices == b[1].indices and a[0].indices != c[0].indices
     fastnn.manual_seed(0)
     d = random_split(range(20), [10, 10])
     fastnn.manual_seed(0)
     assert random_split(range(20), [10, 10])[0].indices == d[0].indices
-    with pytest.raises(
-        ValueError, match="Sum of input lengths does not equal the length of the input dataset!"
-    ):
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal the length of the input dataset!"):
         random_split(range(10), [3, 3])
     with pytest.raises(ValueError, match="Fraction at index 0 is not between 0 and 1"):
         random_split(range(10), [1.5, -0.5])

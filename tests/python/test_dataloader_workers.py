@@ -166,6 +166,7 @@ class Shards(IterableDataset):
 
 
 if tdata is not None:
+
     class TorchShards(tdata.IterableDataset):
         def __init__(self, n):
             self.n = n
@@ -222,8 +223,9 @@ def tensor_dataset(n=37):
 def test_tensor_dataset_same_batches_and_order(num_workers, drop_last):
     def run(workers):
         gen = fastnn.Generator().manual_seed(7)
-        loader = DataLoader(tensor_dataset(), batch_size=5, shuffle=True, drop_last=drop_last,
-                            generator=gen, num_workers=workers)
+        loader = DataLoader(
+            tensor_dataset(), batch_size=5, shuffle=True, drop_last=drop_last, generator=gen, num_workers=workers
+        )
         return epochs(loader), gen.get_state().tolist()
 
     assert run(num_workers) == run(0)  # batches, order, and the generator's state after 2 epochs
@@ -231,9 +233,13 @@ def test_tensor_dataset_same_batches_and_order(num_workers, drop_last):
 
 @pytest.mark.parametrize("num_workers", [3])
 def test_python_dataset_dicts_and_custom_collate_same_as_in_process(num_workers):
-    for kwargs in (dict(batch_size=4, shuffle=True), dict(batch_size=None),
-                   dict(batch_size=3, collate_fn=lambda b: [s["y"] for s in b]),
-                   dict(batch_sampler=[[5, 1], [0], [22, 3, 4]])):
+    for kwargs in (
+        dict(batch_size=4, shuffle=True),
+        dict(batch_size=None),
+        dict(batch_size=3, collate_fn=lambda b: [s["y"] for s in b]),
+        dict(batch_sampler=[[5, 1], [0], [22, 3, 4]]),
+    ):
+
         def run(workers):
             gen = fastnn.Generator().manual_seed(11)
             return epochs(DataLoader(DictDataset(), num_workers=workers, generator=gen, **kwargs))
@@ -327,10 +333,10 @@ def test_workers_stop_after_each_epoch_without_persistence():
 @needs_torch
 @pytest.mark.parametrize("num_workers,batch_size,drop_last", [(2, 2, False), (3, 2, True), (3, None, False)])
 def test_iterable_sharding_order_matches_torch(num_workers, batch_size, drop_last):
-    ours = DataLoader(Shards(11), batch_size=batch_size, num_workers=num_workers, drop_last=drop_last,
-                      persistent_workers=True)
-    theirs = tdata.DataLoader(TorchShards(11), batch_size=batch_size, num_workers=num_workers,
-                              drop_last=drop_last)
+    ours = DataLoader(
+        Shards(11), batch_size=batch_size, num_workers=num_workers, drop_last=drop_last, persistent_workers=True
+    )
+    theirs = tdata.DataLoader(TorchShards(11), batch_size=batch_size, num_workers=num_workers, drop_last=drop_last)
     expected = [b.tolist() if batch_size else b for b in theirs]
     for _ in range(2):  # persistent workers restart their iterators each epoch
         assert [b.tolist() if batch_size else b for b in ours] == expected
@@ -362,8 +368,9 @@ def test_worker_exception_with_an_odd_constructor_is_a_runtime_error():
         list(DataLoader(TwoArgFailing(), num_workers=1))
 
 
-@pytest.mark.parametrize("how,message", [("exit", "exited unexpectedly with exit code 3"),
-                                         ("kill", "was killed by signal: SIGKILL")])
+@pytest.mark.parametrize(
+    "how,message", [("exit", "exited unexpectedly with exit code 3"), ("kill", "was killed by signal: SIGKILL")]
+)
 def test_dead_worker_is_an_error_not_a_hang(how, message):
     start = time.monotonic()
     with pytest.raises(RuntimeError, match=rf"DataLoader worker 0 \(pid \d+\) {message}"):
@@ -393,13 +400,16 @@ def test_non_leaf_tensor_that_requires_grad_cannot_cross_processes():
 
 # ---------------------------------------------------------------------- arguments
 @needs_torch
-@pytest.mark.parametrize("kwargs", [
-    dict(prefetch_factor=2),
-    dict(num_workers=1, prefetch_factor=-1),
-    dict(persistent_workers=True),
-    dict(multiprocessing_context="spawn"),
-    dict(num_workers=1, multiprocessing_context="nope"),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(prefetch_factor=2),
+        dict(num_workers=1, prefetch_factor=-1),
+        dict(persistent_workers=True),
+        dict(multiprocessing_context="spawn"),
+        dict(num_workers=1, multiprocessing_context="nope"),
+    ],
+)
 def test_argument_errors_match_torch(kwargs):
     with pytest.raises(ValueError) as theirs:
         tdata.DataLoader(tdata.TensorDataset(torch.zeros(3)), **kwargs)
@@ -408,16 +418,19 @@ def test_argument_errors_match_torch(kwargs):
     assert str(ours.value) == f"[DataLoader] {theirs.value}"
 
 
-@pytest.mark.parametrize("kwargs,kind,match", [
-    (dict(num_workers=1, prefetch_factor=0), ValueError, "prefetch_factor=0 would leave no batch"),
-    (dict(num_workers=1, prefetch_factor=1.5), TypeError, "prefetch_factor option should be an integer"),
-    (dict(num_workers=2.0), TypeError, "num_workers option should be an integer"),
-    (dict(num_workers=2 ** 40), ValueError, "more processes than this user may run"),
-    (dict(num_workers=1, worker_init_fn=3), TypeError, "worker_init_fn should be a callable"),
-    (dict(num_workers=1, multiprocessing_context=3), TypeError, "should be a valid context object"),
-    (dict(generator=3), TypeError, "generator should be a fastnn.Generator"),
-    (dict(timeout=float("nan")), ValueError, "timeout option should be non-negative"),
-])
+@pytest.mark.parametrize(
+    "kwargs,kind,match",
+    [
+        (dict(num_workers=1, prefetch_factor=0), ValueError, "prefetch_factor=0 would leave no batch"),
+        (dict(num_workers=1, prefetch_factor=1.5), TypeError, "prefetch_factor option should be an integer"),
+        (dict(num_workers=2.0), TypeError, "num_workers option should be an integer"),
+        (dict(num_workers=2**40), ValueError, "more processes than this user may run"),
+        (dict(num_workers=1, worker_init_fn=3), TypeError, "worker_init_fn should be a callable"),
+        (dict(num_workers=1, multiprocessing_context=3), TypeError, "should be a valid context object"),
+        (dict(generator=3), TypeError, "generator should be a fastnn.Generator"),
+        (dict(timeout=float("nan")), ValueError, "timeout option should be non-negative"),
+    ],
+)
 def test_argument_errors(kwargs, kind, match):
     with pytest.raises(kind, match=rf"^\[DataLoader\] .*{match}"):
         DataLoader(TensorDataset(fastnn.zeros(3)), **kwargs)
@@ -427,8 +440,10 @@ def test_prefetch_factor_default_and_pin_memory():
     assert DataLoader(TensorDataset(fastnn.zeros(3)), num_workers=2).prefetch_factor == 2
     assert DataLoader(TensorDataset(fastnn.zeros(3))).prefetch_factor is None
     ctx = multiprocessing.get_context("spawn")
-    assert DataLoader(TensorDataset(fastnn.zeros(3)), num_workers=1, multiprocessing_context=ctx
-                      ).multiprocessing_context is ctx
+    assert (
+        DataLoader(TensorDataset(fastnn.zeros(3)), num_workers=1, multiprocessing_context=ctx).multiprocessing_context
+        is ctx
+    )
     loader = DataLoader(TensorDataset(fastnn.arange(4.0)), batch_size=2, pin_memory=True, num_workers=1)
     with pytest.warns(UserWarning, match="no accelerator is found"):
         got = [b[0].tolist() for b in loader]

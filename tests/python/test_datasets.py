@@ -99,8 +99,7 @@ def bad_idx_cases():
         "short-header": (good[:9], "truncated IDX header"),
         "truncated-data": (
             good[:-5],
-            "truncated: the IDX header declares shape (2, 3, 4) (24 bytes of data) "
-            "but the file holds 19 bytes",
+            "truncated: the IDX header declares shape (2, 3, 4) (24 bytes of data) but the file holds 19 bytes",
         ),
         "trailing-data": (good + b"\x00\x01", "has trailing data"),
         "absurd-dims": (
@@ -125,9 +124,7 @@ def test_read_idx_rejects_malformed_files(tmp_path, gz, case):
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
 def test_read_idx_rejects_damaged_gzip(tmp_path, damage):
     packed = gzip.compress(idx_bytes(np.arange(3000, dtype=np.int32)))
-    data = (
-        packed[: len(packed) // 2] if damage == "truncated" else packed[:10] + bytes(range(256)) * 4
-    )
+    data = packed[: len(packed) // 2] if damage == "truncated" else packed[:10] + bytes(range(256)) * 4
     path = write(tmp_path / "bad.gz", data)
     with pytest.raises(ValueError, match="corrupted or truncated gzip data") as info:
         read_idx(path)
@@ -155,15 +152,11 @@ def test_mnist_reads_both_splits(tmp_path, gz):
 @needs_torch
 def test_mnist_transform_pipeline_matches_torch_formula(tmp_path):
     arrays = make_mnist(tmp_path)
-    tf = transforms.Compose(
-        [transforms.Pad(2), transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
-    )
+    tf = transforms.Compose([transforms.Pad(2), transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
     ds = MNIST(tmp_path, train=True, transform=tf, target_transform=lambda y: y + 100)
     img, label = ds[5]
     assert label == arrays["train"][1][5] + 100 and tuple(img.shape) == (1, 32, 32)
-    t = torch.nn.functional.pad(
-        torch.from_numpy(arrays["train"][0][5]).float().div(255), (2, 2, 2, 2)
-    )
+    t = torch.nn.functional.pad(torch.from_numpy(arrays["train"][0][5]).float().div(255), (2, 2, 2, 2))
     want = ((t - 0.1307) / 0.3081).unsqueeze(0).numpy()
     np.testing.assert_allclose(np_of(img), want, rtol=1e-6, atol=1e-6)
 
@@ -175,20 +168,14 @@ def test_mnist_loader_fast_path_equals_transform_path(tmp_path, monkeypatch):
     calls = []
     real = dataloader_module.index_select
     monkeypatch.setattr(dataloader_module, "index_select", lambda *a: calls.append(a) or real(*a))
-    fast = list(
-        DataLoader(fast_ds, batch_size=8, shuffle=True, generator=fastnn.Generator().manual_seed(4))
-    )
+    fast = list(DataLoader(fast_ds, batch_size=8, shuffle=True, generator=fastnn.Generator().manual_seed(4)))
     assert len(calls) == 2 * len(fast) == 10
-    slow = list(
-        DataLoader(slow_ds, batch_size=8, shuffle=True, generator=fastnn.Generator().manual_seed(4))
-    )
+    slow = list(DataLoader(slow_ds, batch_size=8, shuffle=True, generator=fastnn.Generator().manual_seed(4)))
     assert len(calls) == 10
     assert len(fast) == len(slow) == 5
     for (x1, y1), (x2, y2) in zip(fast, slow):
         assert x1.dtype == x2.dtype == fastnn.float32 and y1.dtype == y2.dtype == fastnn.int64
-        assert (
-            np_of(x1).tobytes() == np_of(x2).tobytes() and np_of(y1).tolist() == np_of(y2).tolist()
-        )
+        assert np_of(x1).tobytes() == np_of(x2).tobytes() and np_of(y1).tolist() == np_of(y2).tolist()
 
 
 def test_in_place_transforms_do_not_edit_the_dataset(tmp_path):
@@ -204,9 +191,7 @@ def test_fashion_mnist_has_its_own_folder_and_classes(tmp_path):
     make_mnist(tmp_path, name="FashionMNIST", gz=True)
     ds = FashionMNIST(tmp_path, train=False)
     assert (
-        len(ds) == 7
-        and ds.classes[9] == "Ankle boot"
-        and ds.raw_folder.endswith(os.path.join("FashionMNIST", "raw"))
+        len(ds) == 7 and ds.classes[9] == "Ankle boot" and ds.raw_folder.endswith(os.path.join("FashionMNIST", "raw"))
     )
     with pytest.raises(RuntimeError, match="Dataset not found"):
         MNIST(tmp_path)
@@ -254,12 +239,8 @@ def serve():
     servers = []
 
     def start(directory, handler=_Quiet):
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(handler, directory=str(directory))
-        )
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -295,9 +276,7 @@ def test_download_verifies_and_skips_dead_mirrors(tmp_path, serve, monkeypatch):
     ds = MNIST(root, train=True, download=True)
     assert len(ds) == 20 and np_of(ds.targets).tolist() == arrays["train"][1].tolist()
     raw = root / "MNIST" / "raw"
-    assert sorted(os.listdir(raw)) == sorted(
-        name for name, _ in resources
-    )  # no temporary files left
+    assert sorted(os.listdir(raw)) == sorted(name for name, _ in resources)  # no temporary files left
     for name, md5 in resources:
         assert hashlib.md5((raw / name).read_bytes()).hexdigest() == md5
     # Already there with the right checksum: no network needed.
@@ -313,9 +292,7 @@ def test_download_checksum_mismatch(tmp_path, serve, monkeypatch):
     with pytest.raises(RuntimeError, match="checksum mismatch") as info:
         MNIST(root, download=True)
     assert resources[0][0] in str(info.value) and "offline" not in str(info.value)
-    assert (
-        os.listdir(root / "MNIST" / "raw") == []
-    )  # nothing kept under the real name, no temp files
+    assert os.listdir(root / "MNIST" / "raw") == []  # nothing kept under the real name, no temp files
 
 
 def test_download_unreachable_mirror_says_offline(tmp_path, monkeypatch):
@@ -406,9 +383,7 @@ def test_digits_loader_and_transform():
     ds = Digits(transform=transforms.Normalize((0.5,), (0.25,), inplace=True))
     ds[3]
     ds[3]  # an in-place transform works on a copy, so applying it twice changes nothing
-    np.testing.assert_allclose(
-        np_of(ds[3][0]), (np_of(Digits()[3][0]) - 0.5) / 0.25, rtol=1e-6, atol=1e-6
-    )
+    np.testing.assert_allclose(np_of(ds[3][0]), (np_of(Digits()[3][0]) - 0.5) / 0.25, rtol=1e-6, atol=1e-6)
 
 
 def test_digits_without_sklearn_is_a_clear_error(monkeypatch):
@@ -433,9 +408,7 @@ def test_to_tensor():
     rgb = np.random.default_rng(0).integers(0, 256, (5, 6, 3), dtype=np.uint8)
     t = transforms.ToTensor()(rgb)
     assert tuple(t.shape) == (3, 5, 6)
-    np.testing.assert_array_equal(
-        np_of(t), rgb.transpose(2, 0, 1).astype(np.float32) / np.float32(255)
-    )
+    np.testing.assert_array_equal(np_of(t), rgb.transpose(2, 0, 1).astype(np.float32) / np.float32(255))
     f = np.full((2, 2), 3.5, dtype=np.float64)
     assert np_of(transforms.ToTensor()(f)).tolist() == [[[3.5, 3.5], [3.5, 3.5]]]
     with pytest.raises(TypeError, match="NumPy ndarray or a tensor"):
@@ -445,9 +418,9 @@ def test_to_tensor():
 def test_normalize():
     x = fastnn.from_numpy(np.random.default_rng(0).random((2, 3, 4, 4)).astype(np.float32))
     got = transforms.Normalize([0.1, 0.2, 0.3], [0.5, 0.25, 2.0])(x)
-    want = (np_of(x) - np.array([0.1, 0.2, 0.3], np.float32)[:, None, None]) / np.array(
-        [0.5, 0.25, 2.0], np.float32
-    )[:, None, None]
+    want = (np_of(x) - np.array([0.1, 0.2, 0.3], np.float32)[:, None, None]) / np.array([0.5, 0.25, 2.0], np.float32)[
+        :, None, None
+    ]
     np.testing.assert_allclose(np_of(got), want, rtol=1e-6)
     y = x.clone()
     assert transforms.Normalize(0.5, 0.5, inplace=True)(y) is y
@@ -513,9 +486,7 @@ def test_resize_matches_torch_bilinear(in_hw, size):
         align_corners=False,
     )[0, 0].numpy()
     assert got8.dtype == np.uint8
-    assert (
-        np.abs(got8.astype(np.float64) - want8).max() <= 0.5 + 1e-9
-    )  # rounded to nearest (ties may differ)
+    assert np.abs(got8.astype(np.float64) - want8).max() <= 0.5 + 1e-9  # rounded to nearest (ties may differ)
 
 
 def test_resize_int_keeps_aspect_ratio():

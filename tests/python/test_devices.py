@@ -23,8 +23,18 @@ def _outcome(fn):
         return type(e).__name__, re.sub(r"^\[[\w.]+\] ", "", str(e))
 
 
-DEVICE_ARGS = [("cpu",), ("cpu:0",), ("cpu", 0), ("cpu", 3), ("cuda",), ("cuda:1",), ("cuda", 2), ("meta",),
-               ("mps",), ("xla:0",)]
+DEVICE_ARGS = [
+    ("cpu",),
+    ("cpu:0",),
+    ("cpu", 0),
+    ("cpu", 3),
+    ("cuda",),
+    ("cuda:1",),
+    ("cuda", 2),
+    ("meta",),
+    ("mps",),
+    ("xla:0",),
+]
 
 
 @pytest.mark.parametrize("args", DEVICE_ARGS)
@@ -63,8 +73,22 @@ def test_device_is_read_only_and_pickles():
     assert fastnn.device.__name__ == "device" and fastnn.device.__module__ == "fastnn"
 
 
-BAD_DEVICES = [("cpu:",), ("cpu:-1",), ("gpu",), ("cuda:x",), ("",), ("cpu:0:1",), (" cpu",), ("CPU",), ("cpu:01",),
-               ("cuda:1x",), ("cpu", -1), ("cpu:0", 1), (5,), (-1,)]
+BAD_DEVICES = [
+    ("cpu:",),
+    ("cpu:-1",),
+    ("gpu",),
+    ("cuda:x",),
+    ("",),
+    ("cpu:0:1",),
+    (" cpu",),
+    ("CPU",),
+    ("cpu:01",),
+    ("cuda:1x",),
+    ("cpu", -1),
+    ("cpu:0", 1),
+    (5,),
+    (-1,),
+]
 
 
 @pytest.mark.parametrize("args", BAD_DEVICES)
@@ -82,6 +106,7 @@ def test_device_argument_types_are_type_errors(args):
 
 
 # ---- tensors ----
+
 
 def test_tensor_device_properties():
     x, t = fastnn.ones(2), torch.ones(2)
@@ -202,7 +227,7 @@ def test_factories_accept_the_cpu(name):
 @pytest.mark.parametrize("name", list(FACTORIES))
 def test_factories_refuse_other_devices_naming_op_and_device(name):
     make = FACTORIES[name]
-    op = name if not name.startswith("new_") else name[len("new_"):]
+    op = name if not name.startswith("new_") else name[len("new_") :]
     op = "tensor" if name == "new_tensor" else op
     for d, shown in (("cuda", "cuda"), (fastnn.device("cuda", 1), "cuda:1"), ("meta", "meta")):
         with pytest.raises(RuntimeError, match=rf"^\[{op}\] device '{shown}' {NO_DEVICE}$"):
@@ -250,14 +275,24 @@ def test_layers_take_device_and_dtype(name):
 
 def test_module_to_cpu_cuda_and_dtypes():
     ours, theirs = fastnn.nn.BatchNorm1d(2), torch.nn.BatchNorm1d(2)
-    for call in (lambda m, mod: mod.to("cpu"), lambda m, mod: mod.to(m.float64), lambda m, mod: mod.to("cpu", m.float64),
-                 lambda m, mod: mod.to(dtype=m.float64), lambda m, mod: mod.to(m.zeros(1, dtype=m.float64)),
-                 lambda m, mod: mod.float(), lambda m, mod: mod.double(), lambda m, mod: mod.cpu()):
+    for call in (
+        lambda m, mod: mod.to("cpu"),
+        lambda m, mod: mod.to(m.float64),
+        lambda m, mod: mod.to("cpu", m.float64),
+        lambda m, mod: mod.to(dtype=m.float64),
+        lambda m, mod: mod.to(m.zeros(1, dtype=m.float64)),
+        lambda m, mod: mod.float(),
+        lambda m, mod: mod.double(),
+        lambda m, mod: mod.cpu(),
+    ):
         assert call(fastnn, ours) is ours and call(torch, theirs) is theirs
         for (k, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
             assert str(a.dtype).split(".")[1] == str(b.dtype).split(".")[1], k
-    with pytest.raises(TypeError, match=r"^\[to\] nn.Module.to only accepts floating point or complex dtypes, but got "
-                                        r"desired dtype=fastnn.int64$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^\[to\] nn.Module.to only accepts floating point or complex dtypes, but got "
+        r"desired dtype=fastnn.int64$",
+    ):
         ours.to(fastnn.int64)
     assert _outcome(lambda: theirs.to(torch.int64))[0] == "TypeError"
     with pytest.raises(RuntimeError, match=r"^\[to\] device 'cuda' " + NO_DEVICE):
@@ -278,6 +313,7 @@ def test_module_to_keeps_parameters_and_converts_values():
 
 
 # ---- CPU-only answers of the torch modules ----
+
 
 def test_cuda_module_as_torch_without_gpus():
     assert fastnn.cuda.is_available() is torch.cuda.is_available() is False
@@ -330,8 +366,11 @@ def test_distributed_onnx_and_parallel_import_as_in_torch():
         fastnn.distributed.init_process_group("gloo")
     with pytest.raises(TypeError, match=r"^\[onnx.export\] model must be a fastnn.nn.Module"):  # tests: test_onnx.py
         fastnn.onnx.export(None, (fastnn.ones(1),), "/nonexistent/model.onnx")
-    with pytest.raises(RuntimeError, match=r"^\[DistributedDataParallel\] Default process group has not been "
-                                           r"initialized"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^\[DistributedDataParallel\] Default process group has not been "
+        r"initialized",
+    ):
         fastnn.nn.parallel.DistributedDataParallel(fastnn.nn.Linear(1, 1))
     assert _outcome(lambda: torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(1, 1)))[0] == "ValueError"
 

@@ -84,7 +84,8 @@ def test_scale_grad_by_freq(mode):
     g = rng.standard_normal((len(OFFSETS), 4)).astype(np.float32)
     wf = fastnn.tensor(w, requires_grad=True)
     FF.embedding_bag(fastnn.tensor(IDX), wf, fastnn.tensor(OFFSETS), mode=mode, scale_grad_by_freq=True).backward(
-        fastnn.tensor(g))
+        fastnn.tensor(g)
+    )
     wt = torch.tensor(w, requires_grad=True)
     torch.nn.functional.embedding_bag(torch.tensor(IDX), wt, torch.tensor(OFFSETS), mode=mode).backward(torch.tensor(g))
     counts = np.maximum(np.bincount(IDX, minlength=10), 1).astype(np.float32)[:, None]
@@ -113,8 +114,10 @@ def test_gradcheck():
     idx, off = fastnn.tensor(IDX), fastnn.tensor(OFFSETS)
     for mode in ("sum", "mean", "max"):
         gradcheck_op(lambda w: FF.embedding_bag(idx, w, off, mode=mode, padding_idx=4), [rng.standard_normal((10, 3))])
-    gradcheck_op(lambda w, p: FF.embedding_bag(idx, w, off, mode="sum", per_sample_weights=p),
-                 [rng.standard_normal((10, 3)), rng.standard_normal(IDX.shape)])
+    gradcheck_op(
+        lambda w, p: FF.embedding_bag(idx, w, off, mode="sum", per_sample_weights=p),
+        [rng.standard_normal((10, 3)), rng.standard_normal(IDX.shape)],
+    )
 
 
 def test_deterministic_across_threads():
@@ -141,8 +144,9 @@ def test_max_norm_renorm_in_place():
     for norm_type in (2.0, 1.0, 3.0):
         wf, wt = pair(w)
         o_f = FF.embedding_bag(fastnn.tensor(IDX), wf, fastnn.tensor(OFFSETS), max_norm=1.5, norm_type=norm_type)
-        o_t = torch.nn.functional.embedding_bag(torch.tensor(IDX), wt, torch.tensor(OFFSETS), max_norm=1.5,
-                                                norm_type=norm_type)
+        o_t = torch.nn.functional.embedding_bag(
+            torch.tensor(IDX), wt, torch.tensor(OFFSETS), max_norm=1.5, norm_type=norm_type
+        )
         assert_close(o_f, o_t)
         assert_close(wf.detach(), wt.detach(), what="renormalised weight")
 
@@ -191,8 +195,12 @@ def test_training_steps():
 
 
 def test_module_repr_and_from_pretrained():
-    for kwargs in ({}, {"mode": "sum"}, {"mode": "max", "padding_idx": 0, "max_norm": 1.0, "norm_type": 1.0},
-                   {"scale_grad_by_freq": True, "include_last_offset": True}):
+    for kwargs in (
+        {},
+        {"mode": "sum"},
+        {"mode": "max", "padding_idx": 0, "max_norm": 1.0, "norm_type": 1.0},
+        {"scale_grad_by_freq": True, "include_last_offset": True},
+    ):
         assert repr(fastnn.nn.EmbeddingBag(5, 3, **kwargs)) == repr(torch.nn.EmbeddingBag(5, 3, **kwargs))
     w = rng.standard_normal((5, 3)).astype(np.float32)
     ours = fastnn.nn.EmbeddingBag.from_pretrained(fastnn.tensor(w), mode="sum")
@@ -209,47 +217,80 @@ def test_errors():
     w = fastnn.randn(5, 3)
     with pytest.raises(ValueError, match=r"\[embedding_bag\] mode has to be one of sum, mean or max"):
         FF.embedding_bag(fastnn.tensor([0, 1]), w, fastnn.tensor([0]), mode="foo")
-    with pytest.raises(NotImplementedError, match=r"\[embedding_bag\] per_sample_weights was not None. "
-                                                  r"per_sample_weights is only supported for mode='sum' \(got "
-                                                  r"mode='mean'\)"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"\[embedding_bag\] per_sample_weights was not None. "
+        r"per_sample_weights is only supported for mode='sum' \(got "
+        r"mode='mean'\)",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1]), w, fastnn.tensor([0]), per_sample_weights=fastnn.ones(2))
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] If per_sample_weights \(\(3,\)\) is not None, then it "
-                                         r"must have the same shape as the input \(\(2,\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] If per_sample_weights \(\(3,\)\) is not None, then it "
+        r"must have the same shape as the input \(\(2,\)\)",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1]), w, fastnn.tensor([0]), mode="sum", per_sample_weights=fastnn.ones(3))
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] offsets\[0\] has to be 0, i.e., the first sequence in the "
-                                         r"mini-batch has to start from position 0. However, got 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] offsets\[0\] has to be 0, i.e., the first sequence in the "
+        r"mini-batch has to start from position 0. However, got 1",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1, 2]), w, fastnn.tensor([1, 1]))
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] offsets\[-1\] can not be greater than input's length 3 "
-                                         r"but got offsets\[-1\] of 5"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] offsets\[-1\] can not be greater than input's length 3 "
+        r"but got offsets\[-1\] of 5",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1, 2]), w, fastnn.tensor([0, 5]))
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] offsets must be non-decreasing, but offsets\[2\] = 1 < "
-                                         r"offsets\[1\] = 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] offsets must be non-decreasing, but offsets\[2\] = 1 < "
+        r"offsets\[1\] = 2",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1, 2]), w, fastnn.tensor([0, 2, 1]))
-    with pytest.raises(IndexError, match=r"\[embedding_bag\] Index 2 of input takes value 7 which is not in the valid "
-                                         r"range \[0, 5\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"\[embedding_bag\] Index 2 of input takes value 7 which is not in the valid "
+        r"range \[0, 5\)",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1, 7]), w, fastnn.tensor([0]))
     with pytest.raises(ValueError, match=r"\[embedding_bag\] if input is 2D, then offsets has to be None"):
         FF.embedding_bag(fastnn.tensor([[0, 1]]), w, fastnn.tensor([0]))
     with pytest.raises(ValueError, match=r"\[embedding_bag\] offsets has to be a 1D Tensor but got None"):
         FF.embedding_bag(fastnn.tensor([0, 1]), w)
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] input has to be 1D or 2D Tensor, but got Tensor of "
-                                         r"dimension 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] input has to be 1D or 2D Tensor, but got Tensor of "
+        r"dimension 3",
+    ):
         FF.embedding_bag(fastnn.zeros(1, 1, 1, dtype=fastnn.int64), w)
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] max mode does not support scaling the gradient by the "
-                                         r"frequency"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] max mode does not support scaling the gradient by the "
+        r"frequency",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1]), w, fastnn.tensor([0]), mode="max", scale_grad_by_freq=True)
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] padding_idx must be within the number of embeddings, -5 "
-                                         r"through 4, but got 9"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] padding_idx must be within the number of embeddings, -5 "
+        r"through 4, but got 9",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1]), w, fastnn.tensor([0]), padding_idx=9)
     with pytest.raises(NotImplementedError, match=r"\[embedding_bag\] sparse=True"):
         FF.embedding_bag(fastnn.tensor([0, 1]), w, fastnn.tensor([0]), sparse=True)
     with pytest.raises(NotImplementedError, match=r"\[EmbeddingBag\] sparse=True"):
         fastnn.nn.EmbeddingBag(5, 3, sparse=True)
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] include_last_offset: number of offsets should be at "
-                                         r"least 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] include_last_offset: number of offsets should be at "
+        r"least 1",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1]), w, fastnn.tensor(np.zeros(0, np.int64)), include_last_offset=True)
-    with pytest.raises(ValueError, match=r"\[embedding_bag\] include_last_offset: the last offset must be the "
-                                         r"input's length 3, got 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[embedding_bag\] include_last_offset: the last offset must be the "
+        r"input's length 3, got 2",
+    ):
         FF.embedding_bag(fastnn.tensor([0, 1, 2]), w, fastnn.tensor([0, 2]), include_last_offset=True)
     with pytest.raises(TypeError, match=r"\[embedding_bag\] expected int64 input and offsets, got float32"):
         FF.embedding_bag(fastnn.tensor([0.0, 1.0]), w, fastnn.tensor([0]))

@@ -52,7 +52,7 @@ def test_constant_factories(name, fn, dtype):
     assert f.is_contiguous() and not f.requires_grad and f.is_leaf
 
 
-FULL_VALUES = [1.5, 3, True, False, -0.0, float("inf"), float("nan"), 2 ** 40]
+FULL_VALUES = [1.5, 3, True, False, -0.0, float("inf"), float("nan"), 2**40]
 
 
 @pytest.mark.parametrize("value", FULL_VALUES, ids=repr)
@@ -63,14 +63,16 @@ def test_full_infers_dtype_from_value(value):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_factories_requires_grad(dtype):
-    for make in (lambda lib, dt: lib.zeros(2, dtype=dt, requires_grad=True),
-                 lambda lib, dt: lib.ones((2, 2), dtype=dt, requires_grad=True),
-                 lambda lib, dt: lib.full((2,), 3.0, dtype=dt, requires_grad=True),
-                 lambda lib, dt: lib.eye(2, dtype=dt, requires_grad=True),
-                 lambda lib, dt: lib.arange(3.0, dtype=dt, requires_grad=True),
-                 lambda lib, dt: lib.rand(2, dtype=dt, requires_grad=True),
-                 lambda lib, dt: lib.randn(2, dtype=dt, requires_grad=True),
-                 lambda lib, dt: lib.tensor([1.0, 2.0], dtype=dt, requires_grad=True)):
+    for make in (
+        lambda lib, dt: lib.zeros(2, dtype=dt, requires_grad=True),
+        lambda lib, dt: lib.ones((2, 2), dtype=dt, requires_grad=True),
+        lambda lib, dt: lib.full((2,), 3.0, dtype=dt, requires_grad=True),
+        lambda lib, dt: lib.eye(2, dtype=dt, requires_grad=True),
+        lambda lib, dt: lib.arange(3.0, dtype=dt, requires_grad=True),
+        lambda lib, dt: lib.rand(2, dtype=dt, requires_grad=True),
+        lambda lib, dt: lib.randn(2, dtype=dt, requires_grad=True),
+        lambda lib, dt: lib.tensor([1.0, 2.0], dtype=dt, requires_grad=True),
+    ):
         for lib in (fastnn, torch):
             x = make(lib, getattr(lib, dtype))
             assert x.requires_grad and x.is_leaf and x.grad_fn is None
@@ -81,18 +83,27 @@ def test_factories_requires_grad(dtype):
 
 def test_factories_requires_grad_int_rejected():
     for lib in (fastnn, torch):
-        for bad in (lambda lib: lib.zeros(2, dtype=lib.int64, requires_grad=True),
-                    lambda lib: lib.tensor([1, 2], requires_grad=True),
-                    lambda lib: lib.arange(3, requires_grad=True)):
+        for bad in (
+            lambda lib: lib.zeros(2, dtype=lib.int64, requires_grad=True),
+            lambda lib: lib.tensor([1, 2], requires_grad=True),
+            lambda lib: lib.arange(3, requires_grad=True),
+        ):
             with pytest.raises(RuntimeError):
                 bad(lib)
 
 
 def test_factory_errors():
     for lib in (fastnn, torch):
-        for bad in (lambda lib: lib.zeros(-1), lambda lib: lib.ones(2, -3), lambda lib: lib.full((-1,), 1.0),
-                    lambda lib: lib.eye(-1), lambda lib: lib.arange(0, 5, 0), lambda lib: lib.arange(0, 5, -1),
-                    lambda lib: lib.arange(5, 0), lambda lib: lib.randint(5, 5, (2,))):
+        for bad in (
+            lambda lib: lib.zeros(-1),
+            lambda lib: lib.ones(2, -3),
+            lambda lib: lib.full((-1,), 1.0),
+            lambda lib: lib.eye(-1),
+            lambda lib: lib.arange(0, 5, 0),
+            lambda lib: lib.arange(0, 5, -1),
+            lambda lib: lib.arange(5, 0),
+            lambda lib: lib.randint(5, 5, (2,)),
+        ):
             with pytest.raises((ValueError, RuntimeError)):
                 bad(lib)
         for bad in (lambda lib: lib.zeros(2.0), lambda lib: lib.ones("a"), lambda lib: lib.zeros((2, 1.5))):
@@ -100,8 +111,23 @@ def test_factory_errors():
                 bad(lib)
 
 
-ARANGES = [(5,), (2, 7), (1, 10, 3), (10, 0, -3), (5.0,), (0, 1, 0.25), (0.5, 3), (0, -3, -1.5), (3, 3),
-           (-1.0, 1.0, 0.3), (1, 2.5, 0.5), (0, 10, 2.5), (-5, 5), (0, 1, 0.1), (1e-3, 1e-2, 1e-3)]
+ARANGES = [
+    (5,),
+    (2, 7),
+    (1, 10, 3),
+    (10, 0, -3),
+    (5.0,),
+    (0, 1, 0.25),
+    (0.5, 3),
+    (0, -3, -1.5),
+    (3, 3),
+    (-1.0, 1.0, 0.3),
+    (1, 2.5, 0.5),
+    (0, 10, 2.5),
+    (-5, 5),
+    (0, 1, 0.1),
+    (1e-3, 1e-2, 1e-3),
+]
 
 
 @pytest.mark.parametrize("dtype", [None, "float32", "float64", "int64"])
@@ -170,7 +196,7 @@ RANDINTS = [
     ("dtype", lambda lib: lib.randint(0, 5, (1000,), dtype=lib.float32)),
     ("dtype64", lambda lib: lib.randint(0, 5, (1000,), dtype=lib.float64)),
     ("single_value", lambda lib: lib.randint(7, 8, (10,))),
-    ("big_range", lambda lib: lib.randint(-2 ** 40, 2 ** 40, (1000,))),
+    ("big_range", lambda lib: lib.randint(-(2**40), 2**40, (1000,))),
 ]
 
 
@@ -180,9 +206,18 @@ def test_randint(name, fn):
     assert tuple(f.shape) == tuple(t.shape) and repr(f.dtype).split(".")[-1] == repr(t.dtype).split(".")[-1]
     fv = f.numpy()
     # the same set of values as torch can produce: check bounds against torch's observed range definition
-    lo, hi = {"high_size": (0, 5), "low_high_size": (3, 7), "negative": (-4, -1), "size_kw": (0, 10), "all_kw": (2, 4),
-              "high_kw": (0, 3), "dtype": (0, 5), "dtype64": (0, 5), "single_value": (7, 8),
-              "big_range": (-2 ** 40, 2 ** 40)}[name]
+    lo, hi = {
+        "high_size": (0, 5),
+        "low_high_size": (3, 7),
+        "negative": (-4, -1),
+        "size_kw": (0, 10),
+        "all_kw": (2, 4),
+        "high_kw": (0, 3),
+        "dtype": (0, 5),
+        "dtype64": (0, 5),
+        "single_value": (7, 8),
+        "big_range": (-(2**40), 2**40),
+    }[name]
     assert fv.min() >= lo and fv.max() < hi
     assert (fv == np.round(fv)).all()
     if hi - lo <= 10 and fv.size >= 1000:
@@ -227,8 +262,14 @@ LIKES = [
 @pytest.mark.parametrize("src", ["f32", "f64_noncontig", "i64", "bool", "0d", "empty"])
 @pytest.mark.parametrize("name,fn", LIKES, ids=[like[0] for like in LIKES])
 def test_like(name, fn, src, dtype):
-    arrays = {"f32": np.ones((2, 3), np.float32), "f64_noncontig": np.ones((3, 4)), "i64": np.ones((4,), np.int64),
-              "bool": np.ones((2, 2), bool), "0d": np.array(1.5, np.float32), "empty": np.ones((0, 2), np.float32)}
+    arrays = {
+        "f32": np.ones((2, 3), np.float32),
+        "f64_noncontig": np.ones((3, 4)),
+        "i64": np.ones((4,), np.int64),
+        "bool": np.ones((2, 2), bool),
+        "0d": np.array(1.5, np.float32),
+        "empty": np.ones((0, 2), np.float32),
+    }
 
     def run(lib):
         x = lib.tensor(arrays[src])
@@ -276,16 +317,37 @@ def test_new_methods():
 # tensor(): data and dtype inference
 
 TENSOR_DATA = [
-    ("int", 3), ("float", 2.5), ("bool", True), ("neg_zero", -0.0), ("big_int", 2 ** 40),
-    ("int_list", [1, 2, 3]), ("float_list", [1.0, 2.5]), ("mixed_int_float", [1, 2.5]), ("bool_list", [True, False]),
-    ("bool_int", [True, 2]), ("bool_float", [False, 1.5]), ("nested", [[1, 2], [3, 4]]), ("nested3", [[[1.5]], [[2.5]]]),
-    ("empty", []), ("empty_nested", [[], []]), ("tuple", (1, 2)), ("list_of_tuples", [(1.0, 2.0), (3.0, 4.0)]),
+    ("int", 3),
+    ("float", 2.5),
+    ("bool", True),
+    ("neg_zero", -0.0),
+    ("big_int", 2**40),
+    ("int_list", [1, 2, 3]),
+    ("float_list", [1.0, 2.5]),
+    ("mixed_int_float", [1, 2.5]),
+    ("bool_list", [True, False]),
+    ("bool_int", [True, 2]),
+    ("bool_float", [False, 1.5]),
+    ("nested", [[1, 2], [3, 4]]),
+    ("nested3", [[[1.5]], [[2.5]]]),
+    ("empty", []),
+    ("empty_nested", [[], []]),
+    ("tuple", (1, 2)),
+    ("list_of_tuples", [(1.0, 2.0), (3.0, 4.0)]),
     ("inf_nan", [float("inf"), float("nan"), -float("inf")]),
-    ("np_f64", np.arange(6.0).reshape(2, 3)), ("np_f32", np.ones(3, np.float32)), ("np_i64", np.arange(4)),
-    ("np_bool", np.array([True, False])), ("np_0d", np.array(2.5)), ("np_noncontig", np.arange(12.0).reshape(3, 4)[:, ::2]),
-("np_fortran", np.asfortranarray(np.arange(6.0).reshape(2, 3))),
-    ("np_scalar_f64", np.float64(1.5)), ("np_scalar_f32", np.float32(1.5)), ("np_scalar_i64", np.int64(7)),
-    ("np_scalar_bool", np.bool_(True)), ("list_np_f64", [np.float64(1.5), 2.0]), ("list_np_f32", [np.float32(1.5), 2.0]),
+    ("np_f64", np.arange(6.0).reshape(2, 3)),
+    ("np_f32", np.ones(3, np.float32)),
+    ("np_i64", np.arange(4)),
+    ("np_bool", np.array([True, False])),
+    ("np_0d", np.array(2.5)),
+    ("np_noncontig", np.arange(12.0).reshape(3, 4)[:, ::2]),
+    ("np_fortran", np.asfortranarray(np.arange(6.0).reshape(2, 3))),
+    ("np_scalar_f64", np.float64(1.5)),
+    ("np_scalar_f32", np.float32(1.5)),
+    ("np_scalar_i64", np.int64(7)),
+    ("np_scalar_bool", np.bool_(True)),
+    ("list_np_f64", [np.float64(1.5), 2.0]),
+    ("list_np_f32", [np.float32(1.5), 2.0]),
     ("list_np_arrays", [np.array([1.0, 2.0]), np.array([3.0, 4.0])]),
     ("list_np_f32_arrays", [np.ones(2, np.float32), np.zeros(2, np.float32)]),
 ]
@@ -315,8 +377,14 @@ def test_tensor_from_negative_strides_copies():
 
 def test_tensor_from_narrow_numpy_types():
     # NumPy's narrower types keep their dtype, as in torch; those torch lacks (uint16, uint32) become int64
-    for arr in (np.arange(3, dtype=np.int32), np.arange(3, dtype=np.uint8), np.ones(2, np.float16), np.int32(4),
-                np.arange(3, dtype=np.int8), np.arange(3, dtype=np.int16)):
+    for arr in (
+        np.arange(3, dtype=np.int32),
+        np.arange(3, dtype=np.uint8),
+        np.ones(2, np.float16),
+        np.int32(4),
+        np.arange(3, dtype=np.int8),
+        np.arange(3, dtype=np.int16),
+    ):
         x, t = fastnn.tensor(arr), torch.tensor(arr)
         assert x.dtype.name == str(t.dtype).split(".")[1] and x.tolist() == np.asarray(arr).tolist()
     for arr in (np.arange(3, dtype=np.uint16), np.arange(3, dtype=np.uint32)):
@@ -357,9 +425,13 @@ def test_tensor_errors():
 # from_numpy / numpy(): zero-copy sharing
 
 FROM_NUMPY = [
-    ("f64", lambda: np.arange(6.0).reshape(2, 3)), ("f32", lambda: np.arange(4, dtype=np.float32)),
-    ("i64", lambda: np.arange(5)), ("bool", lambda: np.array([True, False, True])), ("0d", lambda: np.array(2.5)),
-    ("empty", lambda: np.zeros((0, 3))), ("noncontig", lambda: np.arange(24.0).reshape(4, 6)[1:, ::2]),
+    ("f64", lambda: np.arange(6.0).reshape(2, 3)),
+    ("f32", lambda: np.arange(4, dtype=np.float32)),
+    ("i64", lambda: np.arange(5)),
+    ("bool", lambda: np.array([True, False, True])),
+    ("0d", lambda: np.array(2.5)),
+    ("empty", lambda: np.zeros((0, 3))),
+    ("noncontig", lambda: np.arange(24.0).reshape(4, 6)[1:, ::2]),
     ("fortran", lambda: np.asfortranarray(np.arange(6.0).reshape(2, 3))),
     ("transposed", lambda: np.arange(6, dtype=np.float32).reshape(2, 3).T),
     ("broadcast_strides", lambda: np.broadcast_to(np.arange(3.0), (2, 3))),
@@ -404,11 +476,16 @@ def test_from_numpy_errors():
 
 
 NUMPY_SRC = [
-    ("f32", lambda lib: lib.arange(6.0).view(2, 3)), ("f64", lambda lib: lib.ones(3, dtype=lib.float64)),
-    ("i64", lambda lib: lib.arange(4)), ("bool", lambda lib: lib.tensor([True, False])),
-    ("0d", lambda lib: lib.tensor(3.5)), ("empty", lambda lib: lib.zeros(0, 2)),
-    ("transposed", lambda lib: lib.arange(6.0).view(2, 3).t()), ("sliced", lambda lib: lib.arange(12.0).view(3, 4)[1:, ::2]),
-    ("expanded", lambda lib: lib.arange(3.0).view(3, 1).expand(3, 4)), ("detached", lambda lib: (lib.ones(2, requires_grad=True) * 2).detach()),
+    ("f32", lambda lib: lib.arange(6.0).view(2, 3)),
+    ("f64", lambda lib: lib.ones(3, dtype=lib.float64)),
+    ("i64", lambda lib: lib.arange(4)),
+    ("bool", lambda lib: lib.tensor([True, False])),
+    ("0d", lambda lib: lib.tensor(3.5)),
+    ("empty", lambda lib: lib.zeros(0, 2)),
+    ("transposed", lambda lib: lib.arange(6.0).view(2, 3).t()),
+    ("sliced", lambda lib: lib.arange(12.0).view(3, 4)[1:, ::2]),
+    ("expanded", lambda lib: lib.arange(3.0).view(3, 1).expand(3, 4)),
+    ("detached", lambda lib: (lib.ones(2, requires_grad=True) * 2).detach()),
 ]
 
 
@@ -443,11 +520,18 @@ def test_numpy_requires_grad_error_and_lifetime():
 # dtype conversions
 
 CONVERSIONS = [
-    ("float", lambda x: x.float()), ("double", lambda x: x.double()), ("long", lambda x: x.long()),
-    ("bool", lambda x: x.bool()), ("to_f32", lambda x: x.to(_mod(x).float32)), ("to_f64", lambda x: x.to(_mod(x).float64)),
-    ("to_i64", lambda x: x.to(_mod(x).int64)), ("to_bool", lambda x: x.to(dtype=_mod(x).bool)),
-    ("to_cpu", lambda x: x.to("cpu")), ("to_cpu_dtype", lambda x: x.to("cpu", _mod(x).float64)),
-    ("to_device_kw", lambda x: x.to(device="cpu")), ("to_other", lambda x: x.to(_mod(x).zeros(1, dtype=_mod(x).float64))),
+    ("float", lambda x: x.float()),
+    ("double", lambda x: x.double()),
+    ("long", lambda x: x.long()),
+    ("bool", lambda x: x.bool()),
+    ("to_f32", lambda x: x.to(_mod(x).float32)),
+    ("to_f64", lambda x: x.to(_mod(x).float64)),
+    ("to_i64", lambda x: x.to(_mod(x).int64)),
+    ("to_bool", lambda x: x.to(dtype=_mod(x).bool)),
+    ("to_cpu", lambda x: x.to("cpu")),
+    ("to_cpu_dtype", lambda x: x.to("cpu", _mod(x).float64)),
+    ("to_device_kw", lambda x: x.to(device="cpu")),
+    ("to_other", lambda x: x.to(_mod(x).zeros(1, dtype=_mod(x).float64))),
     ("type_as", lambda x: x.type_as(_mod(x).zeros(1, dtype=_mod(x).int64))),
 ]
 
@@ -459,7 +543,7 @@ def _mod(x):
 SOURCES = [
     ("f32", np.array([[-1.7, 0.0, 2.5], [0.49, -0.5, 3.99]], np.float32)),
     ("f64", np.array([[-1.7, 0.0, 2.5], [1e-300, -0.5, 1e10]])),
-    ("i64", np.array([[-3, 0, 2], [2 ** 40, 1, -1]])),
+    ("i64", np.array([[-3, 0, 2], [2**40, 1, -1]])),
     ("bool", np.array([[True, False, True], [False, False, True]])),
 ]
 

@@ -11,7 +11,7 @@ from oracle import assert_close, torch
 RNG = np.random.default_rng(0)
 
 SECOND = [  # (id, f(x) -> tensor, input range)
-    ("cube", lambda x: x ** 3, (-2, 2)),
+    ("cube", lambda x: x**3, (-2, 2)),
     ("pow_half", lambda x: x.pow(0.5), (0.5, 2)),
     ("mul_self", lambda x: x * x * x, (-2, 2)),
     ("div", lambda x: 1 / (x + 3), (-1, 1)),
@@ -30,8 +30,15 @@ SECOND = [  # (id, f(x) -> tensor, input range)
     ("matmul", lambda x: (x.view(2, 3) @ x.view(3, 2)).sum(1), (-1, 1)),
     ("norm", lambda x: x.norm() * x, (-2, 2)),
     ("norm_dim", lambda x: x.view(2, 3).norm(dim=1, keepdim=True) * x.view(2, 3), (-2, 2)),
-    ("linalg_vector_norm", lambda x: fastnn.linalg.vector_norm(x.view(3, 2), dim=0) if isinstance(x, fastnn.Tensor)
-     else torch.linalg.vector_norm(x.view(3, 2), dim=0), (-2, 2)),
+    (
+        "linalg_vector_norm",
+        lambda x: (
+            fastnn.linalg.vector_norm(x.view(3, 2), dim=0)
+            if isinstance(x, fastnn.Tensor)
+            else torch.linalg.vector_norm(x.view(3, 2), dim=0)
+        ),
+        (-2, 2),
+    ),
 ]
 
 
@@ -57,14 +64,15 @@ def test_backward_create_graph_keeps_grad_history():
         assert x.grad.requires_grad
         g = x.grad
         x.grad = None
-        (g ** 2).sum().backward()
+        (g**2).sum().backward()
         out.append(x.grad)
     assert_close(*out)
 
 
 def _mlp(lib, weights):
-    net = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.Tanh(), lib.nn.Linear(8, 8), lib.nn.ReLU(),
-                            lib.nn.Linear(8, 1), lib.nn.Sigmoid())
+    net = lib.nn.Sequential(
+        lib.nn.Linear(4, 8), lib.nn.Tanh(), lib.nn.Linear(8, 8), lib.nn.ReLU(), lib.nn.Linear(8, 1), lib.nn.Sigmoid()
+    )
     with lib.no_grad():
         for p, w in zip(net.parameters(), weights):
             p.copy_(lib.tensor(w))
@@ -100,8 +108,11 @@ def test_gradient_penalty_trains_like_torch():
 
 def test_unsupported_node_is_named():
     x = fastnn.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"create_graph=True \(higher-order gradients\) is not supported through "
-                                           r"LogSoftmaxBackward0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"create_graph=True \(higher-order gradients\) is not supported through "
+        r"LogSoftmaxBackward0",
+    ):
         fastnn.autograd.grad(x.log_softmax(0).sum(), [x], create_graph=True)
 
 
@@ -125,8 +136,9 @@ def test_norm_second_derivative_at_a_zero_row_and_other_orders():
     out = []
     for lib in (fastnn, torch):
         x = lib.tensor(a.copy(), requires_grad=True)
-        (g,) = lib.autograd.grad((x.norm(dim=1) * lib.tensor([1.0, 2.0], dtype=lib.float64)).sum(), [x],
-                                 create_graph=True)
+        (g,) = lib.autograd.grad(
+            (x.norm(dim=1) * lib.tensor([1.0, 2.0], dtype=lib.float64)).sum(), [x], create_graph=True
+        )
         (gg,) = lib.autograd.grad((g * g * lib.tensor(a + 1)).sum(), [x])
         out.append((g, gg))
     assert_close(out[0][0], out[1][0], what="first derivative")

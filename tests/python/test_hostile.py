@@ -86,42 +86,77 @@ def test_hostile_calls(group):
 # regressions: crashes and stray exceptions the property found (each call in a child, printed first)
 
 NONE_CALLS = [  # None where a tensor is required reached C++ as a null pointer (segfault)
-    ("exp", "fastnn.exp(None)"), ("sigmoid", "F.sigmoid(None)"), ("relu", "fastnn.relu(None)"),
-    ("mm", "fastnn.mm(ones(2, 2), None)"), ("mm", "ones(2, 2).mm(None)"), ("bmm", "fastnn.bmm(None, ones(1, 2, 2))"),
-    ("matmul", "ones(2).matmul(None)"), ("addmm", "fastnn.addmm(ones(2), ones(2, 2), None)"),
-    ("copy_", "ones(2).copy_(None)"), ("cat", "fastnn.cat([ones(2), None])"), ("stack", "fastnn.stack([None])"),
-    ("index_select", "fastnn.index_select(ones(2), 0, None)"), ("linear", "F.linear(None, ones(2, 2))"),
-    ("linear", "F.linear(ones(2), None)"), ("softmax", "fastnn.softmax(None, 0)"), ("reshape", "fastnn.reshape(None, [2])"),
-    ("transpose", "fastnn.transpose(None, 0, 1)"), ("flatten", "fastnn.flatten(None)"), ("t", "fastnn.t(None)"),
-    ("eq", "fastnn.eq(None, 1)"), ("pow", "fastnn.pow(None, 2)"), ("mse_loss", "F.mse_loss(None, ones(2))"),
-    ("mse_loss", "F.mse_loss(ones(2), None)"), ("cross_entropy", "F.cross_entropy(ones(2, 3), None)"),
-    ("nll_loss", "F.nll_loss(None, fastnn.tensor([0]))"), ("conv2d", "F.conv2d(None, ones(1, 1, 1, 1))"),
-    ("max_pool2d", "F.max_pool2d(None, 2)"), ("avg_pool2d", "F.avg_pool2d(None, 2)"),
-    ("adaptive_avg_pool2d", "F.adaptive_avg_pool2d(None, 2)"), ("gelu", "F.gelu(None)"),
-    ("leaky_relu", "F.leaky_relu(None)"), ("embedding", "F.embedding(fastnn.tensor([0]), None)"),
-    ("batch_norm", "F.batch_norm(None, None, None)"), ("dropout", "F.dropout(None)"),
-    ("binary_cross_entropy", "F.binary_cross_entropy(ones(2) / 2, None)"), ("result_type", "_C._result_type(None, ones(1))"),
-    ("backward", "_C._backward([None], [], False)"), ("grad", "_C._grad([ones(1, requires_grad=True) * 2], [None], [], False, False)"),
+    ("exp", "fastnn.exp(None)"),
+    ("sigmoid", "F.sigmoid(None)"),
+    ("relu", "fastnn.relu(None)"),
+    ("mm", "fastnn.mm(ones(2, 2), None)"),
+    ("mm", "ones(2, 2).mm(None)"),
+    ("bmm", "fastnn.bmm(None, ones(1, 2, 2))"),
+    ("matmul", "ones(2).matmul(None)"),
+    ("addmm", "fastnn.addmm(ones(2), ones(2, 2), None)"),
+    ("copy_", "ones(2).copy_(None)"),
+    ("cat", "fastnn.cat([ones(2), None])"),
+    ("stack", "fastnn.stack([None])"),
+    ("index_select", "fastnn.index_select(ones(2), 0, None)"),
+    ("linear", "F.linear(None, ones(2, 2))"),
+    ("linear", "F.linear(ones(2), None)"),
+    ("softmax", "fastnn.softmax(None, 0)"),
+    ("reshape", "fastnn.reshape(None, [2])"),
+    ("transpose", "fastnn.transpose(None, 0, 1)"),
+    ("flatten", "fastnn.flatten(None)"),
+    ("t", "fastnn.t(None)"),
+    ("eq", "fastnn.eq(None, 1)"),
+    ("pow", "fastnn.pow(None, 2)"),
+    ("mse_loss", "F.mse_loss(None, ones(2))"),
+    ("mse_loss", "F.mse_loss(ones(2), None)"),
+    ("cross_entropy", "F.cross_entropy(ones(2, 3), None)"),
+    ("nll_loss", "F.nll_loss(None, fastnn.tensor([0]))"),
+    ("conv2d", "F.conv2d(None, ones(1, 1, 1, 1))"),
+    ("max_pool2d", "F.max_pool2d(None, 2)"),
+    ("avg_pool2d", "F.avg_pool2d(None, 2)"),
+    ("adaptive_avg_pool2d", "F.adaptive_avg_pool2d(None, 2)"),
+    ("gelu", "F.gelu(None)"),
+    ("leaky_relu", "F.leaky_relu(None)"),
+    ("embedding", "F.embedding(fastnn.tensor([0]), None)"),
+    ("batch_norm", "F.batch_norm(None, None, None)"),
+    ("dropout", "F.dropout(None)"),
+    ("binary_cross_entropy", "F.binary_cross_entropy(ones(2) / 2, None)"),
+    ("result_type", "_C._result_type(None, ones(1))"),
+    ("backward", "_C._backward([None], [], False)"),
+    ("grad", "_C._grad([ones(1, requires_grad=True) * 2], [None], [], False, False)"),
     ("backward", "_C._backward([ones(2, requires_grad=True) * 2, ones(1, requires_grad=True) * 2], [ones(2)], False)"),
 ]
 
 
 def _run_snippets(snippets, timeout=120):
     """Runs each snippet in one child (after printing it) and returns {snippet: 'ok' or 'Type: message'}."""
-    code = "\n".join([
-        "import json, sys, fastnn", "import fastnn.nn.functional as F", "from fastnn import _C",
-        "ones = fastnn.ones", f"snippets = {snippets!r}", "for s in snippets:",
-        "    print('CALL ' + s, flush=True)",
-        "    try:", "        eval(s)", "        r = 'ok'",
-        "    except Exception as e:", "        r = type(e).__name__ + ': ' + str(e)",
-        "    print('RESULT ' + json.dumps([s, r]), flush=True)"])
+    code = "\n".join(
+        [
+            "import json, sys, fastnn",
+            "import fastnn.nn.functional as F",
+            "from fastnn import _C",
+            "ones = fastnn.ones",
+            f"snippets = {snippets!r}",
+            "for s in snippets:",
+            "    print('CALL ' + s, flush=True)",
+            "    try:",
+            "        eval(s)",
+            "        r = 'ok'",
+            "    except Exception as e:",
+            "        r = type(e).__name__ + ': ' + str(e)",
+            "    print('RESULT ' + json.dumps([s, r]), flush=True)",
+        ]
+    )
     env = _child_env()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
     import json
 
     results = dict(json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT "))
-    assert proc.returncode == 0, f"the child died ({proc.returncode}) at {_last_call(proc.stdout)}\n{proc.stderr[-2000:]}"
+    assert proc.returncode == 0, (
+        f"the child died ({proc.returncode}) at {_last_call(proc.stdout)}\n{proc.stderr[-2000:]}"
+    )
     return results
 
 
@@ -134,11 +169,22 @@ def test_none_where_a_tensor_is_required_is_a_type_error():
 
 # pybind11 would hand None over as a null pointer; the bindings' Tensor caster refuses it (cpp/bindings/common.h)
 @pytest.mark.slow
-@pytest.mark.parametrize("call", ["fastnn.Tensor.dim(None)", "fastnn.Tensor.__add__(None, 1)", "fastnn.Tensor(None)",
-                                  "fastnn.max(None)", "fastnn.argmax(None)", "fastnn.Tensor.item(None)",
-                                  "fastnn.Tensor.grad.__get__(None)", "fastnn.Tensor.add_(None, 1)",
-                                  "_C._as_strided(None, [1], [1], 0)", "_C._conv2d(None, ones(1, 1, 1, 1), None, [1, 1], [0, 0], [1, 1], 1)",
-                                  "_C._max_pool2d_with_indices(None, [1, 1], [1, 1], [0, 0], [1, 1], False)"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "fastnn.Tensor.dim(None)",
+        "fastnn.Tensor.__add__(None, 1)",
+        "fastnn.Tensor(None)",
+        "fastnn.max(None)",
+        "fastnn.argmax(None)",
+        "fastnn.Tensor.item(None)",
+        "fastnn.Tensor.grad.__get__(None)",
+        "fastnn.Tensor.add_(None, 1)",
+        "_C._as_strided(None, [1], [1], 0)",
+        "_C._conv2d(None, ones(1, 1, 1, 1), None, [1, 1], [0, 0], [1, 1], 1)",
+        "_C._max_pool2d_with_indices(None, [1, 1], [1, 1], [0, 0], [1, 1], False)",
+    ],
+)
 def test_none_as_self_does_not_crash(call):
     r = _run_snippets([call])[call]
     name = call.split("(")[0].split(".")[-1]
@@ -161,7 +207,11 @@ NAMED_ERRORS = [  # (snippet, exception type, text the message must contain): fo
     ("ones(2).normal_([], ())", "TypeError", "[normal_] mean must be a number"),
     ("ones(2, dtype=fastnn.int64).requires_grad_()", "RuntimeError", "[requires_grad_] only Tensors of floating"),
     ("fastnn.optim.SGD([ones(1, requires_grad=True)], lr=[])", "TypeError", "[SGD]"),
-    ("fastnn.optim.SGD([ones(1, requires_grad=True)], lr=0.1).load_state_dict(3)", "TypeError", "[SGD] load_state_dict"),
+    (
+        "fastnn.optim.SGD([ones(1, requires_grad=True)], lr=0.1).load_state_dict(3)",
+        "TypeError",
+        "[SGD] load_state_dict",
+    ),
     ("fastnn.optim.lr_scheduler.LambdaLR(3, lambda e: 1.0)", "TypeError", "[LambdaLR] int is not an Optimizer"),
     ("fastnn.nn.Conv2d([], 1, 1)", "TypeError", "[Conv2d]"),
     ("fastnn.nn.BatchNorm2d(2)(1j)", "TypeError", "[BatchNorm2d] input must be a Tensor"),
@@ -175,8 +225,11 @@ NAMED_ERRORS = [  # (snippet, exception type, text the message must contain): fo
     ("fastnn.autograd.backward(ones(2))", "RuntimeError", "[backward] element 0 of tensors does not require grad"),
     ("fastnn.set_grad_enabled(ones(2))", "TypeError", "[set_grad_enabled] mode must be a bool"),
     ("fastnn.Size(2.5)", "TypeError", "fastnn.Size() takes an iterable"),
-    ("fastnn.ones(1, requires_grad=True).sum().backward(retain_graph=list)", "TypeError",
-     "[backward] retain_graph must be a bool, got type"),
+    (
+        "fastnn.ones(1, requires_grad=True).sum().backward(retain_graph=list)",
+        "TypeError",
+        "[backward] retain_graph must be a bool, got type",
+    ),
     ("fastnn.save(None, None)", "TypeError", "[save] f must be a path or a binary file object, got NoneType"),
     ("fastnn.load(1j)", "TypeError", "[load] f must be a path or a binary file object, got complex"),
     ("ones(2).sum(dtype=4)", "TypeError", "[sum] dtype must be a fastnn.dtype, got int"),
@@ -189,8 +242,11 @@ NAMED_ERRORS = [  # (snippet, exception type, text the message must contain): fo
     ("fastnn.stack([1, 2])", "TypeError", "[stack] tensors must be a sequence of Tensors, got list"),
     ("ones(2, 3).new_ones((-2, 4))", "ValueError", "[ones] negative dimension -2"),
     ("fastnn.ones(0, 0, requires_grad=True).zero_()", "RuntimeError", "in-place operation. (zero_)"),
-    ("fastnn.zeros(2, dtype=fastnn.int64, requires_grad=True)", "RuntimeError",
-     "[zeros] Only Tensors of floating point dtype can require gradients (got int64)"),
+    (
+        "fastnn.zeros(2, dtype=fastnn.int64, requires_grad=True)",
+        "RuntimeError",
+        "[zeros] Only Tensors of floating point dtype can require gradients (got int64)",
+    ),
 ]
 
 
@@ -226,9 +282,15 @@ def _child(group, examples, survey):
     violations = {}
 
     # FASTNN_HOSTILE_RANDOM=1: new examples each run (bug hunting); otherwise the same ones every time (CI)
-    @settings(max_examples=examples, derandomize=not os.environ.get("FASTNN_HOSTILE_RANDOM"), database=None,
-              deadline=None, print_blob=True,
-              suppress_health_check=list(HealthCheck), phases=[p for p in Phase if p != Phase.explain])
+    @settings(
+        max_examples=examples,
+        derandomize=not os.environ.get("FASTNN_HOSTILE_RANDOM"),
+        database=None,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[p for p in Phase if p != Phase.explain],
+    )
     @given(st.data())
     def run(data):
         target = data.draw(st.sampled_from(targets), "target")
@@ -297,18 +359,22 @@ def attempt(name, names, fn, args=(), kwargs=None, text=None):
         # A tensor passed where a flag belongs fails in Python's `if flag:` with torch's own words for it.
         named = names_op(msg, names) or isinstance(e, MemoryError) or msg.startswith(TRUTH_VALUE)
         if not named and not isinstance(e, OSError):
-            raise Violation("message", f"{text or call_text(name, args, kwargs)} raised {type(e).__name__}: "
-                                       f"{msg[:300]!r}, which names none of {sorted(names)}") from e
+            raise Violation(
+                "message",
+                f"{text or call_text(name, args, kwargs)} raised {type(e).__name__}: "
+                f"{msg[:300]!r}, which names none of {sorted(names)}",
+            ) from e
         return False, e
     except Exception as e:
-        raise Violation(type(e).__name__, f"{text or call_text(name, args, kwargs)} raised {type(e).__name__}: "
-                                          f"{str(e)[:300]!r}") from e
+        raise Violation(
+            type(e).__name__, f"{text or call_text(name, args, kwargs)} raised {type(e).__name__}: {str(e)[:300]!r}"
+        ) from e
 
 
 # ---------------------------------------------------------------------------------------------
 # hostile values
 
-HUGE_INTS = [2 ** 31, 2 ** 32 + 1, 2 ** 62, 2 ** 63 - 1, 2 ** 63, 2 ** 64, -2 ** 63, -2 ** 63 - 1, 10 ** 30]
+HUGE_INTS = [2**31, 2**32 + 1, 2**62, 2**63 - 1, 2**63, 2**64, -(2**63), -(2**63) - 1, 10**30]
 FLOATS = [math.nan, math.inf, -math.inf, -0.0, 0.5, -1.5, 1e308, 5e-324, 2.0, 1e-8]
 STRINGS = ["", "abc", "mean", "sum", "none", "same", "valid", "tanh", "cpu", "cuda", "float32", "\x00", "é"]
 
@@ -332,7 +398,7 @@ def strategies():
         shape = draw(shapes)
         kind = draw(st.sampled_from(["plain", "plain", "transposed", "sliced", "expanded", "grad", "huge", "zeros"]))
         if kind == "huge" and huge:  # a 2**40-element view of one element: anything that allocates must refuse
-            return fastnn.ones(1, dtype=dtype).expand(2 ** 20, 2 ** 20)
+            return fastnn.ones(1, dtype=dtype).expand(2**20, 2**20)
         if kind == "zeros":
             return fastnn.zeros(shape, dtype=dtype)
         t = fastnn.randint(-3, 4, shape).to(dtype) if dtype != fastnn.bool else fastnn.randint(0, 2, shape).bool()
@@ -350,19 +416,56 @@ def strategies():
                 t = t * 1  # a non-leaf
         return t
 
-    scalars = st.one_of(ints, floats, st.booleans(), st.none(), st.sampled_from(STRINGS), st.just(1j),
-                        st.just(b"x"), st.sampled_from(dtypes), st.just(np.float32), st.just(np.dtype("int32")))
-    misc = st.sampled_from([object(), Ellipsis, slice(None), slice(1, None, -1), slice(0, 2 ** 63), (lambda *a: a),
-                            np.zeros((2, 3)), np.array([1, 2], dtype=np.int32), np.array("abc"),
-                            np.array([1.0, math.nan]), {"a": 1}, {1, 2}, range(3), iter([1, 2]),
-                            fastnn.Size([2, 3]), fastnn.Generator()])
+    scalars = st.one_of(
+        ints,
+        floats,
+        st.booleans(),
+        st.none(),
+        st.sampled_from(STRINGS),
+        st.just(1j),
+        st.just(b"x"),
+        st.sampled_from(dtypes),
+        st.just(np.float32),
+        st.just(np.dtype("int32")),
+    )
+    misc = st.sampled_from(
+        [
+            object(),
+            Ellipsis,
+            slice(None),
+            slice(1, None, -1),
+            slice(0, 2**63),
+            (lambda *a: a),
+            np.zeros((2, 3)),
+            np.array([1, 2], dtype=np.int32),
+            np.array("abc"),
+            np.array([1.0, math.nan]),
+            {"a": 1},
+            {1, 2},
+            range(3),
+            iter([1, 2]),
+            fastnn.Size([2, 3]),
+            fastnn.Generator(),
+        ]
+    )
     leaf = st.one_of(tensors(), scalars, misc)
-    lists = st.one_of(st.lists(ints, max_size=4), st.lists(tensors(huge=False), max_size=3),
-                      st.lists(leaf, max_size=3), st.lists(st.lists(small_ints, max_size=3), max_size=3))
+    lists = st.one_of(
+        st.lists(ints, max_size=4),
+        st.lists(tensors(huge=False), max_size=3),
+        st.lists(leaf, max_size=3),
+        st.lists(st.lists(small_ints, max_size=3), max_size=3),
+    )
     containers = st.one_of(lists, lists.map(tuple))
     values = st.one_of(tensors(), tensors(), ints, floats, scalars, containers, misc)
-    return {"values": values, "tensors": tensors, "ints": ints, "small_ints": small_ints, "shapes": shapes,
-            "containers": containers, "dtypes": st.sampled_from(dtypes)}
+    return {
+        "values": values,
+        "tensors": tensors,
+        "ints": ints,
+        "small_ints": small_ints,
+        "shapes": shapes,
+        "containers": containers,
+        "dtypes": st.sampled_from(dtypes),
+    }
 
 
 _STRATS = None
@@ -378,8 +481,11 @@ def S():
 def param_names(fn):
     """The keyword names fn takes: from its signature, or pybind11's docstring."""
     try:
-        return [p.name for p in inspect.signature(fn).parameters.values()
-                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"]
+        return [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"
+        ]
     except (TypeError, ValueError):
         pass
     doc = getattr(fn, "__doc__", None) or ""
@@ -404,23 +510,91 @@ def draw_args(data, fn, max_args=4):
 # ---------------------------------------------------------------------------------------------
 # the surface
 
-DUNDERS = ["__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__", "__rmul__", "__imul__",
-           "__truediv__", "__rtruediv__", "__itruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__",
-           "__neg__", "__abs__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__getitem__",
-           "__setitem__", "__len__", "__bool__", "__float__", "__int__", "__index__", "__repr__", "__format__",
-           "__iter__", "__contains__", "__deepcopy__", "__array__", "__hash__"]
+DUNDERS = [
+    "__add__",
+    "__radd__",
+    "__iadd__",
+    "__sub__",
+    "__rsub__",
+    "__isub__",
+    "__mul__",
+    "__rmul__",
+    "__imul__",
+    "__truediv__",
+    "__rtruediv__",
+    "__itruediv__",
+    "__pow__",
+    "__rpow__",
+    "__matmul__",
+    "__rmatmul__",
+    "__neg__",
+    "__abs__",
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__getitem__",
+    "__setitem__",
+    "__len__",
+    "__bool__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__repr__",
+    "__format__",
+    "__iter__",
+    "__contains__",
+    "__deepcopy__",
+    "__array__",
+    "__hash__",
+]
 # what an error message may name for these (the op behind the operator)
-OP_NAMES = {"radd": ["add"], "iadd": ["add"], "rsub": ["sub"], "isub": ["sub"], "rmul": ["mul"], "imul": ["mul"],
-            "truediv": ["div"], "rtruediv": ["div"], "itruediv": ["div"], "rpow": ["pow"], "matmul": ["mm"],
-            "rmatmul": ["matmul", "mm"], "getitem": ["index"], "setitem": ["index", "copy_", "setitem"],
-            "eq": ["eq"], "len": ["len"], "bool": ["boolean value", "to"], "float": ["float", "convert", "to"],
-            "int": ["int", "convert"], "index": ["index"], "iter": ["iter"], "contains": ["contains"],
-            "array": ["array", "numpy"], "concat": ["cat"], "clip": ["clamp"], "new_zeros": ["zeros"],
-            "new_ones": ["ones"], "new_empty": ["empty"], "new_full": ["full"], "new_tensor": ["tensor"],
-            "double": ["to"], "long": ["to"],
-            "max_pool2d_with_indices": ["max_pool2d"], "default_collate": ["stack", "collate"],
-            "constant_": ["fill_"], "reshape_as": ["reshape"], "expand_as": ["expand"], "view_as": ["view"],
-            "type_as": ["to"], "normal_": ["copy_"], "uniform_": ["copy_"], "to": ["to", "device"]}
+OP_NAMES = {
+    "radd": ["add"],
+    "iadd": ["add"],
+    "rsub": ["sub"],
+    "isub": ["sub"],
+    "rmul": ["mul"],
+    "imul": ["mul"],
+    "truediv": ["div"],
+    "rtruediv": ["div"],
+    "itruediv": ["div"],
+    "rpow": ["pow"],
+    "matmul": ["mm"],
+    "rmatmul": ["matmul", "mm"],
+    "getitem": ["index"],
+    "setitem": ["index", "copy_", "setitem"],
+    "eq": ["eq"],
+    "len": ["len"],
+    "bool": ["boolean value", "to"],
+    "float": ["float", "convert", "to"],
+    "int": ["int", "convert"],
+    "index": ["index"],
+    "iter": ["iter"],
+    "contains": ["contains"],
+    "array": ["array", "numpy"],
+    "concat": ["cat"],
+    "clip": ["clamp"],
+    "new_zeros": ["zeros"],
+    "new_ones": ["ones"],
+    "new_empty": ["empty"],
+    "new_full": ["full"],
+    "new_tensor": ["tensor"],
+    "double": ["to"],
+    "long": ["to"],
+    "max_pool2d_with_indices": ["max_pool2d"],
+    "default_collate": ["stack", "collate"],
+    "constant_": ["fill_"],
+    "reshape_as": ["reshape"],
+    "expand_as": ["expand"],
+    "view_as": ["view"],
+    "type_as": ["to"],
+    "normal_": ["copy_"],
+    "uniform_": ["copy_"],
+    "to": ["to", "device"],
+}
 
 # Where torch raises another kind of exception and fastnn keeps it: a scheduler resumed (last_epoch >= 0) with
 # no 'initial_lr' in the optimizer's groups is a KeyError in torch too, and so are a map-style dataset's
@@ -428,9 +602,19 @@ OP_NAMES = {"radd": ["add"], "iadd": ["add"], "rsub": ["sub"], "isub": ["sub"], 
 EXTRA_EXCEPTIONS = {"lr_scheduler": (KeyError,), "data": (KeyError,), "optim": (KeyError,)}  # and state dicts
 TRUTH_VALUE = ("Boolean value of Tensor with", "The truth value of an array")
 # Python's protocol methods, called by Python with fixed arguments: only the receiver varies
-ARGLESS = {"__neg__", "__abs__", "__len__", "__bool__", "__float__", "__int__", "__index__", "__repr__", "__iter__",
-           "__hash__", "__deepcopy__"}
-
+ARGLESS = {
+    "__neg__",
+    "__abs__",
+    "__len__",
+    "__bool__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__repr__",
+    "__iter__",
+    "__hash__",
+    "__deepcopy__",
+}
 
 
 def op_names(name):
@@ -483,7 +667,11 @@ def surface():
             groups["tensor"].append(Target(f"Tensor.{n}", n, runner=_run_method))
     for n in _public(F):
         v = getattr(F, n)
-        if callable(v) and not isinstance(v, (types.ModuleType, type)) and getattr(v, "__module__", "").startswith("fastnn"):
+        if (
+            callable(v)
+            and not isinstance(v, (types.ModuleType, type))
+            and getattr(v, "__module__", "").startswith("fastnn")
+        ):
             groups["functional"].append(Target(f"F.{n}", v))
     for n in _public(fastnn.nn):
         v = getattr(fastnn.nn, n)
@@ -507,8 +695,14 @@ def surface():
     for mod, prefix in ((fastnn.autograd, "autograd"), (fastnn.nn.init, "init"), (fastnn.nn.utils, "nn.utils")):
         for n in _public(mod):
             v = getattr(mod, n)
-            if callable(v) and not isinstance(v, types.ModuleType) and getattr(v, "__module__", "").startswith("fastnn"):
-                groups["data"].append(Target(f"{prefix}.{n}", v, names=_class_names(v) if isinstance(v, type) else None))
+            if (
+                callable(v)
+                and not isinstance(v, types.ModuleType)
+                and getattr(v, "__module__", "").startswith("fastnn")
+            ):
+                groups["data"].append(
+                    Target(f"{prefix}.{n}", v, names=_class_names(v) if isinstance(v, type) else None)
+                )
     return groups
 
 
@@ -522,25 +716,55 @@ def _class_names(v):
 def _layer_ops(name):
     """The functional ops a layer's forward runs (its errors name them)."""
     low = name.lower()
-    table = {"linear": {"linear", "addmm", "mm", "matmul"}, "conv2d": {"conv2d"}, "maxpool2d": {"max_pool2d"},
-             "avgpool2d": {"avg_pool2d"}, "adaptiveavgpool2d": {"adaptive_avg_pool2d"},
-             "crossentropyloss": {"cross_entropy", "nll_loss", "log_softmax"}, "nllloss": {"nll_loss"},
-             "mseloss": {"mse_loss"}, "l1loss": {"l1_loss"}, "smoothl1loss": {"smooth_l1_loss"},
-             "bceloss": {"binary_cross_entropy"}, "bcewithlogitsloss": {"binary_cross_entropy_with_logits"},
-             "batchnorm1d": {"batch_norm"}, "batchnorm2d": {"batch_norm"}, "dropout": {"dropout"},
-             "dropout2d": {"dropout2d", "feature_dropout"}, "embedding": {"embedding"}, "leakyrelu": {"leaky_relu"},
-             "logsoftmax": {"log_softmax"}, "flatten": {"flatten"}, "unflatten": {"unflatten", "view", "reshape"}}
+    table = {
+        "linear": {"linear", "addmm", "mm", "matmul"},
+        "conv2d": {"conv2d"},
+        "maxpool2d": {"max_pool2d"},
+        "avgpool2d": {"avg_pool2d"},
+        "adaptiveavgpool2d": {"adaptive_avg_pool2d"},
+        "crossentropyloss": {"cross_entropy", "nll_loss", "log_softmax"},
+        "nllloss": {"nll_loss"},
+        "mseloss": {"mse_loss"},
+        "l1loss": {"l1_loss"},
+        "smoothl1loss": {"smooth_l1_loss"},
+        "bceloss": {"binary_cross_entropy"},
+        "bcewithlogitsloss": {"binary_cross_entropy_with_logits"},
+        "batchnorm1d": {"batch_norm"},
+        "batchnorm2d": {"batch_norm"},
+        "dropout": {"dropout"},
+        "dropout2d": {"dropout2d", "feature_dropout"},
+        "embedding": {"embedding"},
+        "leakyrelu": {"leaky_relu"},
+        "logsoftmax": {"log_softmax"},
+        "flatten": {"flatten"},
+        "unflatten": {"unflatten", "view", "reshape"},
+    }
     if low.endswith(("pad1d", "pad2d")):  # the padding layers run F.pad
         return {"pad"}
     if low.startswith("upsampl"):  # Upsample, UpsamplingNearest2d, ... run F.interpolate
         return {"interpolate"}
-    table.update({"conv1d": {"conv1d", "pad"}, "convtranspose1d": {"conv_transpose1d"},
-                  "convtranspose2d": {"conv_transpose2d"}, "maxpool1d": {"max_pool1d"}, "avgpool1d": {"avg_pool1d"},
-                  "adaptivemaxpool1d": {"adaptive_max_pool1d"}, "adaptivemaxpool2d": {"adaptive_max_pool2d"},
-                  "adaptiveavgpool1d": {"adaptive_avg_pool1d"}, "pixelshuffle": {"pixel_shuffle"},
-                  "pixelunshuffle": {"pixel_unshuffle"}})
-    table.update({"layernorm": {"layer_norm"}, "groupnorm": {"group_norm"}, "rmsnorm": {"rms_norm"},
-                  **{f"instancenorm{d}d": {"instance_norm"} for d in (1, 2, 3)}})
+    table.update(
+        {
+            "conv1d": {"conv1d", "pad"},
+            "convtranspose1d": {"conv_transpose1d"},
+            "convtranspose2d": {"conv_transpose2d"},
+            "maxpool1d": {"max_pool1d"},
+            "avgpool1d": {"avg_pool1d"},
+            "adaptivemaxpool1d": {"adaptive_max_pool1d"},
+            "adaptivemaxpool2d": {"adaptive_max_pool2d"},
+            "adaptiveavgpool1d": {"adaptive_avg_pool1d"},
+            "pixelshuffle": {"pixel_shuffle"},
+            "pixelunshuffle": {"pixel_unshuffle"},
+        }
+    )
+    table.update(
+        {
+            "layernorm": {"layer_norm"},
+            "groupnorm": {"group_norm"},
+            "rmsnorm": {"rms_norm"},
+            **{f"instancenorm{d}d": {"instance_norm"} for d in (1, 2, 3)},
+        }
+    )
     return table.get(low, {low})
 
 
@@ -548,8 +772,16 @@ def _run_method(target, data):
 
     import fastnn
 
-    iterating = target.fn in ("__iter__", "tolist", "__contains__", "__array__", "numpy", "__deepcopy__", "__repr__",
-                              "__format__")
+    iterating = target.fn in (
+        "__iter__",
+        "tolist",
+        "__contains__",
+        "__array__",
+        "numpy",
+        "__deepcopy__",
+        "__repr__",
+        "__format__",
+    )
     receiver = data.draw(S()["tensors"](huge=not iterating), "self")
     method = getattr(receiver, target.fn)
     if target.fn in ARGLESS:
@@ -579,8 +811,9 @@ def _params(data):
     if isinstance(ps, list):
         import fastnn
 
-        ps = [p.detach().requires_grad_(True) if isinstance(p, fastnn.Tensor) and p.is_floating_point() else p
-              for p in ps]
+        ps = [
+            p.detach().requires_grad_(True) if isinstance(p, fastnn.Tensor) and p.is_floating_point() else p for p in ps
+        ]
     return ps
 
 
@@ -603,8 +836,13 @@ def _run_optimizer(target, data):
     attempt(target.name, target.names, opt.step, text=f"({target.name}(...)).step()")
     attempt(target.name, target.names, opt.zero_grad, text=f"({target.name}(...)).zero_grad()")
     state = data.draw(st.one_of(st.just(opt.state_dict()), S()["values"]), "state_dict")
-    attempt(target.name, target.names, opt.load_state_dict, [state],
-            text=f"({target.name}(...)).load_state_dict({describe(state)})")
+    attempt(
+        target.name,
+        target.names,
+        opt.load_state_dict,
+        [state],
+        text=f"({target.name}(...)).load_state_dict({describe(state)})",
+    )
 
 
 def _run_scheduler(target, data):
@@ -635,8 +873,12 @@ def _run_data(target, data):
         return
     # use what came back: iterate (a few items), index, take its length
     if hasattr(out, "__iter__") and not isinstance(out, (str, bytes, fastnn.Tensor)):
-        attempt(target.name, target.names, lambda: list(itertools.islice(iter(out), 3)),
-                text=f"list(islice({target.name}(...), 3))")
+        attempt(
+            target.name,
+            target.names,
+            lambda: list(itertools.islice(iter(out), 3)),
+            text=f"list(islice({target.name}(...), 3))",
+        )
     if hasattr(out, "__getitem__") and not isinstance(out, (str, bytes, fastnn.Tensor, list, tuple, dict)):
         i = data.draw(S()["values"], "index")
         attempt(target.name, target.names, lambda: out[i], text=f"{target.name}(...)[{describe(i)}]")

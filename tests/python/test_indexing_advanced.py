@@ -119,9 +119,15 @@ def test_advanced_index_is_a_copy():
 
 def test_getitem_gradcheck():
     arr = np.random.default_rng(4).standard_normal((3, 4, 2))
-    for fn in (lambda x: x[[0, 2, 0]], lambda x: x[:, [1, 1, 3], [0, 1, 1]], lambda x: x[[0, 2], :, [1, 0]],
-               lambda x: x[x > 0], lambda x: x[..., [True, False]], lambda x: x.t()[[0, 1, 0]] if x.dim() == 2 else x[[1]],
-               lambda x: x.transpose(0, 2)[[1, 0], 2]):
+    for fn in (
+        lambda x: x[[0, 2, 0]],
+        lambda x: x[:, [1, 1, 3], [0, 1, 1]],
+        lambda x: x[[0, 2], :, [1, 0]],
+        lambda x: x[x > 0],
+        lambda x: x[..., [True, False]],
+        lambda x: x.t()[[0, 1, 0]] if x.dim() == 2 else x[[1]],
+        lambda x: x.transpose(0, 2)[[1, 0], 2],
+    ):
         gradcheck_op(fn, [arr])
 
 
@@ -354,24 +360,43 @@ ERRORS = [
     (lambda x: x[fastnn.tensor([0, -5])], IndexError, "index -5 is out of bounds for dimension 0 with size 4"),
     (lambda x: x[:, [7]], IndexError, "index 7 is out of bounds for dimension 0 with size 5"),
     (lambda x: x[[0], :, [9]], IndexError, "index 9 is out of bounds for dimension 1 with size 6"),
-    (lambda x: x[fastnn.ones(3, dtype=fastnn.bool)], IndexError,
-     "The shape of the mask [3] at index 0 does not match the shape of the indexed tensor [4, 5, 6] at index 0"),
-    (lambda x: x[:, fastnn.ones(5, 5, dtype=fastnn.bool)], IndexError,
-     "The shape of the mask [5, 5] at index 1 does not match the shape of the indexed tensor [4, 5, 6] at index 2"),
+    (
+        lambda x: x[fastnn.ones(3, dtype=fastnn.bool)],
+        IndexError,
+        "The shape of the mask [3] at index 0 does not match the shape of the indexed tensor [4, 5, 6] at index 0",
+    ),
+    (
+        lambda x: x[:, fastnn.ones(5, 5, dtype=fastnn.bool)],
+        IndexError,
+        "The shape of the mask [5, 5] at index 1 does not match the shape of the indexed tensor [4, 5, 6] at index 2",
+    ),
     (lambda x: x[fastnn.tensor([0.0])], IndexError, "tensors used as indices must be long, int, byte or bool tensors"),
     (lambda x: x[[0.5]], IndexError, "tensors used as indices must be long, int, byte or bool tensors"),
-    (lambda x: x[[0, 1], [0, 1, 2]], IndexError,
-     "shape mismatch: indexing tensors could not be broadcast together with shapes [2], [3]"),
+    (
+        lambda x: x[[0, 1], [0, 1, 2]],
+        IndexError,
+        "shape mismatch: indexing tensors could not be broadcast together with shapes [2], [3]",
+    ),
     (lambda x: x[0, 0, 0, [0]], IndexError, "too many indices for tensor of dimension 3"),
     (lambda x: x[fastnn.ones(4, 5, 6, 1, dtype=fastnn.bool)], IndexError, "too many indices for tensor of dimension 3"),
     (lambda x: x[..., [0], ...], IndexError, "an index can only have a single ellipsis"),
     (lambda x: x[{"a": 1}], TypeError, "valid indices"),
     (lambda x: fastnn.zeros(0, 3)[[0]], IndexError, "index is out of bounds for dimension with size 0"),
-    (lambda x: x.__setitem__([0, 1], fastnn.ones(3)), ValueError,
-     "shape mismatch: value tensor of shape [3] cannot be broadcast to indexing result of shape [2, 5, 6]"),
-    (lambda x: x.__setitem__([0], fastnn.ones(6, dtype=fastnn.float64)), TypeError,
-     "Index put requires the source and destination dtypes match, got float32 for the destination and float64"),
-    (lambda x: x.__setitem__([7], 1.0), IndexError, "[index_put_] index 7 is out of bounds for dimension 0 with size 4"),
+    (
+        lambda x: x.__setitem__([0, 1], fastnn.ones(3)),
+        ValueError,
+        "shape mismatch: value tensor of shape [3] cannot be broadcast to indexing result of shape [2, 5, 6]",
+    ),
+    (
+        lambda x: x.__setitem__([0], fastnn.ones(6, dtype=fastnn.float64)),
+        TypeError,
+        "Index put requires the source and destination dtypes match, got float32 for the destination and float64",
+    ),
+    (
+        lambda x: x.__setitem__([7], 1.0),
+        IndexError,
+        "[index_put_] index 7 is out of bounds for dimension 0 with size 4",
+    ),
     (lambda x: fastnn.zeros(2, dtype=fastnn.int64).__setitem__([0], 1.5), TypeError, "cannot assign a float64 number"),
     (lambda x: x.index_put_([fastnn.tensor([0])], 1.0), TypeError, "values must be a Tensor"),
     (lambda x: x.index_put_(fastnn.tensor([0]), fastnn.tensor(1.0)), TypeError, "indices must be a tuple of Tensors"),
@@ -392,8 +417,13 @@ def test_errors(k):
 
 def test_errors_match_torch_wording():
     x = torch.zeros(4, 5, 6)
-    for fn in (lambda: x[:, [7]], lambda: x[[0], :, [9]], lambda: x[torch.ones(3, dtype=torch.bool)],
-               lambda: x[:, torch.ones(5, 5, dtype=torch.bool)], lambda: x[[0, 1], [0, 1, 2]]):
+    for fn in (
+        lambda: x[:, [7]],
+        lambda: x[[0], :, [9]],
+        lambda: x[torch.ones(3, dtype=torch.bool)],
+        lambda: x[:, torch.ones(5, 5, dtype=torch.bool)],
+        lambda: x[[0, 1], [0, 1, 2]],
+    ):
         with pytest.raises(IndexError) as theirs:
             fn()
         ours = next(f for f, _, frag in ERRORS if frag in str(theirs.value))  # the same wording is in our table
@@ -414,11 +444,13 @@ def _random_index(rng, shape):
         elif k == "none":
             items.append(None)
         elif k == "list":
-            items.append(("list", [int(v) for v in rng.integers(-shape[d], shape[d], rng.integers(0, 4))] if shape[d] else []))
+            items.append(
+                ("list", [int(v) for v in rng.integers(-shape[d], shape[d], rng.integers(0, 4))] if shape[d] else [])
+            )
             d += 1
         elif k == "mask":
             m = int(rng.integers(1, min(2, nd - d) + 1))
-            items.append(("mask", rng.integers(0, 2, shape[d:d + m]).astype(bool)))
+            items.append(("mask", rng.integers(0, 2, shape[d : d + m]).astype(bool)))
             d += m
         elif k == "bool":
             items.append(bool(rng.random() < 0.5))
@@ -429,8 +461,10 @@ def _random_index(rng, shape):
 
 
 def _build(L, items):
-    return tuple((L.tensor(i[1], dtype=L.int64) if i[0] == "list" else L.tensor(i[1])) if isinstance(i, tuple) else i
-                 for i in items)
+    return tuple(
+        (L.tensor(i[1], dtype=L.int64) if i[0] == "list" else L.tensor(i[1])) if isinstance(i, tuple) else i
+        for i in items
+    )
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

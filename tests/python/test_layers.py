@@ -233,8 +233,12 @@ def assert_same_buffers(ours, theirs, atol=None, rtol=None):
         assert_close(ob[k], tb[k], atol, rtol, what=k)
 
 
-BN_CASES = [("BatchNorm1d", (8, 4)), ("BatchNorm1d", (5, 3, 7)), ("BatchNorm2d", (4, 3, 5, 6)),
-            ("BatchNorm2d", (2, 5, 1, 1))]
+BN_CASES = [
+    ("BatchNorm1d", (8, 4)),
+    ("BatchNorm1d", (5, 3, 7)),
+    ("BatchNorm2d", (4, 3, 5, 6)),
+    ("BatchNorm2d", (2, 5, 1, 1)),
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -271,9 +275,18 @@ def test_batchnorm_training_steps_match_torch(cls_name, shape, dtype):
     assert int(ours.num_batches_tracked) == 4  # eval does not count batches
 
 
-@pytest.mark.parametrize("kw", [dict(momentum=None), dict(momentum=0.5), dict(affine=False), dict(bias=False),
-                                dict(eps=1e-2, momentum=0.3), dict(track_running_stats=False),
-                                dict(affine=False, track_running_stats=False, momentum=None)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(momentum=None),
+        dict(momentum=0.5),
+        dict(affine=False),
+        dict(bias=False),
+        dict(eps=1e-2, momentum=0.3),
+        dict(track_running_stats=False),
+        dict(affine=False, track_running_stats=False, momentum=None),
+    ],
+)
 def test_batchnorm_options(kw):
     ours, theirs = bn_pair("BatchNorm2d", 3, np.float64, **kw)
     assert repr(ours) == repr(theirs)
@@ -324,10 +337,14 @@ def test_batchnorm_state_dict_buffers_and_load():
     assert_same_buffers(ours, theirs)
     assert int(ours.num_batches_tracked) == 3
     # without running statistics there are no buffers in the state dict
-    assert list(fastnn.nn.BatchNorm1d(3, track_running_stats=False).state_dict()) == \
-        list(torch.nn.BatchNorm1d(3, track_running_stats=False).state_dict()) == ["weight", "bias"]
-    assert list(fastnn.nn.BatchNorm1d(3, affine=False).state_dict()) == \
-        list(torch.nn.BatchNorm1d(3, affine=False).state_dict())
+    assert (
+        list(fastnn.nn.BatchNorm1d(3, track_running_stats=False).state_dict())
+        == list(torch.nn.BatchNorm1d(3, track_running_stats=False).state_dict())
+        == ["weight", "bias"]
+    )
+    assert list(fastnn.nn.BatchNorm1d(3, affine=False).state_dict()) == list(
+        torch.nn.BatchNorm1d(3, affine=False).state_dict()
+    )
 
 
 def test_batchnorm_partial_grads_and_no_grad():
@@ -357,8 +374,12 @@ def test_batchnorm_same_bits_at_1_and_2_threads():
         x = fastnn.tensor(xa).requires_grad_(True)
         y = layer(x)
         y.backward(fastnn.tensor(g))
-        results.append([to_numpy(t) for t in (y, x.grad, layer.weight.grad, layer.bias.grad, layer.running_mean,
-                                              layer.running_var)])
+        results.append(
+            [
+                to_numpy(t)
+                for t in (y, x.grad, layer.weight.grad, layer.bias.grad, layer.running_mean, layer.running_var)
+            ]
+        )
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
@@ -375,16 +396,20 @@ def test_batchnorm_reset_running_stats():
 
 def test_batchnorm_non_contiguous_input():
     ours, theirs = bn_pair("BatchNorm2d", 3)
-    check_op(lambda m, x: (ours if m is fastnn else theirs)(x.transpose(0, 1)), [randn(3, 4, 5, 2)],
-             uses_module=True)
+    check_op(lambda m, x: (ours if m is fastnn else theirs)(x.transpose(0, 1)), [randn(3, 4, 5, 2)], uses_module=True)
     assert_same_params_and_grads(ours, theirs)
     assert_same_buffers(ours, theirs)
 
 
 def test_batchnorm_repr():
     for cls in ("BatchNorm1d", "BatchNorm2d"):
-        for kw in [{}, dict(eps=1e-3, momentum=None), dict(affine=False), dict(bias=False),
-                   dict(track_running_stats=False)]:
+        for kw in [
+            {},
+            dict(eps=1e-3, momentum=None),
+            dict(affine=False),
+            dict(bias=False),
+            dict(track_running_stats=False),
+        ]:
             assert repr(getattr(fastnn.nn, cls)(7, **kw)) == repr(getattr(torch.nn, cls)(7, **kw))
 
 
@@ -443,8 +468,9 @@ ACTIVATIONS = [
 @pytest.mark.parametrize("name,args,node", ACTIVATIONS)
 def test_activation_modules(name, args, node, layout):
     prep = (lambda lib, x: x.transpose(0, 2)) if layout == "transposed" else None
-    f_out, t_out = check_op(lambda m, x: getattr(m.nn, name)(*args)(x), [kinked(3, 4, 5) * 3], prep=prep,
-                            uses_module=True)
+    f_out, t_out = check_op(
+        lambda m, x: getattr(m.nn, name)(*args)(x), [kinked(3, 4, 5) * 3], prep=prep, uses_module=True
+    )
     assert f_out.grad_fn.name() == t_out.grad_fn.name() == node
     assert repr(getattr(fastnn.nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
 
@@ -511,14 +537,23 @@ def test_identity_flatten_unflatten():
         fastnn.nn.Unflatten(1, 6)
     check_op(lambda m, x: m.nn.Unflatten(1, (-1, 4))(x), [randn(2, 12)], uses_module=True)
     # non-contiguous input through Flatten then Unflatten
-    check_op(lambda m, x: m.nn.Unflatten(1, (4, 3))(m.nn.Flatten()(x.transpose(1, 2))), [randn(2, 3, 4)],
-             uses_module=True)
+    check_op(
+        lambda m, x: m.nn.Unflatten(1, (4, 3))(m.nn.Flatten()(x.transpose(1, 2))), [randn(2, 3, 4)], uses_module=True
+    )
 
 
-@pytest.mark.parametrize("args,kw", [((2,), {}), ((3, 2, 1), {}), ((3, 2, 1), dict(ceil_mode=True)),
-                                     ((3, 2, 1), dict(count_include_pad=False)),
-                                     (((2, 3),), dict(stride=(1, 2))), ((2,), dict(divisor_override=3)),
-                                     ((3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False))])
+@pytest.mark.parametrize(
+    "args,kw",
+    [
+        ((2,), {}),
+        ((3, 2, 1), {}),
+        ((3, 2, 1), dict(ceil_mode=True)),
+        ((3, 2, 1), dict(count_include_pad=False)),
+        (((2, 3),), dict(stride=(1, 2))),
+        ((2,), dict(divisor_override=3)),
+        ((3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    ],
+)
 def test_avg_pool2d_module(args, kw):
     f, t = check_op(lambda m, x: m.nn.AvgPool2d(*args, **kw)(x), [randn(2, 3, 7, 8)], uses_module=True)
     assert f.grad_fn.name() == t.grad_fn.name()
@@ -616,9 +651,19 @@ def test_module_dict():
 # ---------------------------------------------------------------------------------------------
 # nn.init
 # ---------------------------------------------------------------------------------------------
-GAINS = [("linear", None), ("conv2d", None), ("conv_transpose3d", None), ("sigmoid", None), ("tanh", None),
-         ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)), ("leaky_relu", 1),
-         ("selu", None)]
+GAINS = [
+    ("linear", None),
+    ("conv2d", None),
+    ("conv_transpose3d", None),
+    ("sigmoid", None),
+    ("tanh", None),
+    ("relu", None),
+    ("leaky_relu", None),
+    ("leaky_relu", 0.2),
+    ("leaky_relu", math.sqrt(5)),
+    ("leaky_relu", 1),
+    ("selu", None),
+]
 
 
 @pytest.mark.parametrize("nl,param", GAINS)
@@ -694,9 +739,16 @@ def test_init_xavier(shape, gain):
     assert abs(std - target) < 0.02 * target and abs(mean) < 0.02 * target
 
 
-KAIMING = [dict(), dict(a=math.sqrt(5)), dict(nonlinearity="relu"), dict(mode="fan_out", nonlinearity="relu"),
-           dict(a=0.2, mode="fan_out"), dict(nonlinearity="tanh"), dict(nonlinearity="linear", mode="fan_in"),
-           dict(nonlinearity="selu", mode="fan_out")]
+KAIMING = [
+    dict(),
+    dict(a=math.sqrt(5)),
+    dict(nonlinearity="relu"),
+    dict(mode="fan_out", nonlinearity="relu"),
+    dict(a=0.2, mode="fan_out"),
+    dict(nonlinearity="tanh"),
+    dict(nonlinearity="linear", mode="fan_in"),
+    dict(nonlinearity="selu", mode="fan_out"),
+]
 
 
 @pytest.mark.parametrize("shape", [(256, 300), (48, 16, 5, 5)])
@@ -773,15 +825,25 @@ def test_embedding_module_init_repr_and_gradcheck():
     gradcheck(lambda t: fastnn.nn.functional.embedding(fastnn.tensor([[0, 5], [5, 3]]), t, padding_idx=1), [w])
 
 
-ADAPTIVE_CASES = [((2, 3, 7, 5), (3, 2)), ((1, 2, 8, 8), 1), ((3, 6, 4), (4, None)), ((1, 1, 5, 5), 7),
-                  ((2, 1, 6, 6), 3), ((0, 2, 4, 4), 2)]
+ADAPTIVE_CASES = [
+    ((2, 3, 7, 5), (3, 2)),
+    ((1, 2, 8, 8), 1),
+    ((3, 6, 4), (4, None)),
+    ((1, 1, 5, 5), 7),
+    ((2, 1, 6, 6), 3),
+    ((0, 2, 4, 4), 2),
+]
 
 
 @pytest.mark.parametrize("shape,size", ADAPTIVE_CASES, ids=[str(c) for c in ADAPTIVE_CASES])
 def test_adaptive_avg_pool2d_matches_torch(shape, size):
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
-    f_out, t_out = check_op(lambda m, t: m.nn.AdaptiveAvgPool2d(size)(t), [x], uses_module=True,
-                            prep=lambda m, t: t.transpose(-1, -2).transpose(-1, -2))
+    f_out, t_out = check_op(
+        lambda m, t: m.nn.AdaptiveAvgPool2d(size)(t),
+        [x],
+        uses_module=True,
+        prep=lambda m, t: t.transpose(-1, -2).transpose(-1, -2),
+    )
     assert f_out.grad_fn.name() == t_out.grad_fn.name()
     assert repr(fastnn.nn.AdaptiveAvgPool2d(size)) == repr(torch.nn.AdaptiveAvgPool2d(size))
 

@@ -104,16 +104,28 @@ def test_legacy_constructor_errors(name, call, exc):
 
 
 def test_legacy_constructor_devices():
-    with pytest.raises(RuntimeError, match=r"^\[Tensor\] device 'cuda' is not available: fastnn was built for the "
-                                           r"CPU only$"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^\[Tensor\] device 'cuda' is not available: fastnn was built for the "
+        r"CPU only$",
+    ):
         fastnn.Tensor(2, device="cuda")
     assert _outcome(lambda: torch.Tensor(2, device="cuda"))[0] == "RuntimeError"
     with pytest.raises(RuntimeError, match=r"^\[LongTensor\] device 'cuda'"):
         fastnn.LongTensor([1], device="cuda")
 
 
-@pytest.mark.parametrize("cls,dtype", [("ByteTensor", "uint8"), ("IntTensor", "int32"), ("HalfTensor", "float16"),
-                                       ("CharTensor", "int8"), ("ShortTensor", "int16"), ("BFloat16Tensor", "bfloat16")])
+@pytest.mark.parametrize(
+    "cls,dtype",
+    [
+        ("ByteTensor", "uint8"),
+        ("IntTensor", "int32"),
+        ("HalfTensor", "float16"),
+        ("CharTensor", "int8"),
+        ("ShortTensor", "int16"),
+        ("BFloat16Tensor", "bfloat16"),
+    ],
+)
 def test_narrow_typed_classes_construct_their_dtype(cls, dtype):
     ours, theirs = getattr(fastnn, cls)([1, 2]), getattr(torch, cls)([1, 2])
     assert ours.dtype is getattr(fastnn, dtype) and theirs.dtype == getattr(torch, dtype)
@@ -123,8 +135,15 @@ def test_narrow_typed_classes_construct_their_dtype(cls, dtype):
 
 def test_isinstance_with_typed_classes_as_torch():
     classes = ["FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "ByteTensor", "IntTensor"]
-    values = [lambda m: m.ones(2), lambda m: m.ones(2, dtype=m.float64), lambda m: m.arange(3),
-              lambda m: m.ones(2) > 0, lambda m: m.nn.Parameter(m.ones(2)), lambda m: 1.0, lambda m: [1.0]]
+    values = [
+        lambda m: m.ones(2),
+        lambda m: m.ones(2, dtype=m.float64),
+        lambda m: m.arange(3),
+        lambda m: m.ones(2) > 0,
+        lambda m: m.nn.Parameter(m.ones(2)),
+        lambda m: 1.0,
+        lambda m: [1.0],
+    ]
     for make in values:
         for cls in classes:
             assert isinstance(make(fastnn), getattr(fastnn, cls)) == isinstance(make(torch), getattr(torch, cls)), cls
@@ -143,9 +162,14 @@ def test_parameter_still_constructs_through_tensor():
 
 # ---- Tensor.type() and conversions ----
 
+
 def test_type_names_as_torch():
-    for make in (lambda m: m.ones(2), lambda m: m.ones(2, dtype=m.float64), lambda m: m.arange(2),
-                 lambda m: m.ones(2) > 0):
+    for make in (
+        lambda m: m.ones(2),
+        lambda m: m.ones(2, dtype=m.float64),
+        lambda m: m.arange(2),
+        lambda m: m.ones(2) > 0,
+    ):
         assert make(fastnn).type() == make(torch).type()
     assert fastnn.ones(1).type() == "torch.FloatTensor"  # torch's exact string, so comparisons in scripts hold
 
@@ -172,8 +196,11 @@ def test_type_same_returns_self_and_errors():
     x = fastnn.ones(2)
     assert x.type(fastnn.FloatTensor) is x and x.type("torch.FloatTensor") is x
     assert torch.ones(2).type(torch.FloatTensor) is not None
-    for arg, exc, msg in (("torch.Foo", ValueError, "invalid type: 'torch.Foo'"), ("float", ValueError, "invalid type"),
-                          (5, TypeError, "dtype must be a type, str, or dtype object")):
+    for arg, exc, msg in (
+        ("torch.Foo", ValueError, "invalid type: 'torch.Foo'"),
+        ("float", ValueError, "invalid type"),
+        (5, TypeError, "dtype must be a type, str, or dtype object"),
+    ):
         with pytest.raises(exc, match=r"^\[type\] " + msg):
             x.type(arg)
         assert _outcome(lambda: torch.ones(2).type(arg))[0] == exc.__name__
@@ -188,15 +215,28 @@ def test_conversion_methods(method):
     assert_close(getattr(fastnn.tensor(a), method)(), getattr(torch.tensor(a), method)())
 
 
-@pytest.mark.parametrize("method,dtype", [("byte", "uint8"), ("int", "int32"), ("half", "float16"),
-                                          ("char", "int8"), ("short", "int16"), ("bfloat16", "bfloat16")])
+@pytest.mark.parametrize(
+    "method,dtype",
+    [
+        ("byte", "uint8"),
+        ("int", "int32"),
+        ("half", "float16"),
+        ("char", "int8"),
+        ("short", "int16"),
+        ("bfloat16", "bfloat16"),
+    ],
+)
 def test_narrow_conversions_as_torch(method, dtype):
-    ours, theirs = getattr(fastnn.tensor([1.5, -2.0, 300.0]), method)(), getattr(torch.tensor([1.5, -2.0, 300.0]), method)()
+    ours, theirs = (
+        getattr(fastnn.tensor([1.5, -2.0, 300.0]), method)(),
+        getattr(torch.tensor([1.5, -2.0, 300.0]), method)(),
+    )
     assert ours.dtype is getattr(fastnn, dtype) and theirs.dtype == getattr(torch, dtype)
     assert ours.tolist() == theirs.tolist()
 
 
 # ---- autograd.Variable ----
+
 
 def test_variable_returns_a_tensor():
     for m in (fastnn, torch):
@@ -212,24 +252,29 @@ def test_variable_returns_a_tensor():
         fastnn.autograd.Variable(fastnn.ones(1), volatile=True)
     with pytest.raises(TypeError, match=r"^\[Variable\] Variable data has to be a tensor, but got list$"):
         fastnn.autograd.Variable([1, 2])
-    with pytest.raises(RuntimeError, match=r"^\[Variable\] Only Tensors of floating point and complex dtype can "
-                                           r"require gradients$"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^\[Variable\] Only Tensors of floating point and complex dtype can "
+        r"require gradients$",
+    ):
         fastnn.autograd.Variable(fastnn.tensor([1, 2]), requires_grad=True)
     assert _outcome(lambda: torch.autograd.Variable([1, 2]))[0] == "TypeError"
 
 
 # ---- softmax without dim ----
 
-SOFTMAXES = [("softmax", F.softmax, TF.softmax), ("log_softmax", F.log_softmax, TF.log_softmax),
-             ("softmin", F.softmin, TF.softmin)]
+SOFTMAXES = [
+    ("softmax", F.softmax, TF.softmax),
+    ("log_softmax", F.log_softmax, TF.log_softmax),
+    ("softmin", F.softmin, TF.softmin),
+]
 
 
 @pytest.mark.parametrize("name,ours,theirs", SOFTMAXES, ids=[s[0] for s in SOFTMAXES])
 @pytest.mark.parametrize("shape", [(), (4,), (2, 3), (2, 3, 4), (2, 3, 2, 2)])
 def test_softmax_without_dim_warns_and_picks_torchs_dim(name, ours, theirs, shape):
     a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    msg = (f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an "
-           "argument.")
+    msg = f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument."
     with pytest.warns(UserWarning, match=re.escape(msg)) as record:
         out = ours(fastnn.tensor(a))
     assert record[0].filename == __file__  # points at the caller, as torch's stacklevel does
@@ -256,6 +301,7 @@ def test_softmax_layers_without_dim(cls):
 
 # ---- losses: weight= and the legacy size_average/reduce ----
 
+
 @pytest.mark.parametrize("loss", ["mse_loss", "l1_loss"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_weighted_mse_and_l1_as_torch(loss, reduction):
@@ -277,13 +323,16 @@ def test_weight_must_match_the_input(loss):
     with pytest.raises(ValueError, match=rf"^\[{loss}\] Weights and input must have the same size.$"):
         getattr(F, loss)(fastnn.ones(2, 3), fastnn.ones(2, 3), weight=fastnn.ones(3))
     assert _outcome(lambda: getattr(TF, loss)(torch.ones(2, 3), torch.ones(2, 3), weight=torch.ones(3))) == (
-        "ValueError", "Weights and input must have the same size.")
+        "ValueError",
+        "Weights and input must have the same size.",
+    )
     with pytest.raises(TypeError, match=rf"^\[{loss}\] weight must be a Tensor"):
         getattr(F, loss)(fastnn.ones(2), fastnn.ones(2), weight=[1.0, 2.0])
 
 
-@pytest.mark.parametrize("size_average,reduce", [(False, None), (True, None), (None, False), (False, True),
-                                                 (True, False)])
+@pytest.mark.parametrize(
+    "size_average,reduce", [(False, None), (True, None), (None, False), (False, True), (True, False)]
+)
 def test_size_average_and_reduce_as_torch(size_average, reduce):
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
@@ -301,6 +350,7 @@ def test_size_average_and_reduce_as_torch(size_average, reduce):
 
 
 # ---- out= ----
+
 
 def _pair(a):
     return fastnn.tensor(a), torch.tensor(a)
@@ -361,8 +411,9 @@ def test_out_as_torch(name, call, dtype):
     if theirs[0] != "ok":
         ours = _outcome(lambda: call(fastnn, fa, fb, fl, fo))
         assert ours[0] == theirs[0], (ours, theirs)
-        assert ours[1] == theirs[1] or not re.search("can't be cast|Expected out tensor|Found dtype|same scalar",
-                                                    theirs[1])
+        assert ours[1] == theirs[1] or not re.search(
+            "can't be cast|Expected out tensor|Found dtype|same scalar", theirs[1]
+        )
         return
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an empty out is resized without a warning
@@ -374,9 +425,14 @@ def test_out_as_torch(name, call, dtype):
 def test_out_resizes_with_torchs_warning_and_writes_in_place():
     fa, ta = _pair(A)
     fo, to = fastnn.zeros(5), torch.zeros(5)
-    with pytest.warns(UserWarning, match=re.escape("An output with one or more elements was resized since it had "
-                                                   "shape [5], which does not match the required output shape "
-                                                   "[2, 3]. This behavior is deprecated")):
+    with pytest.warns(
+        UserWarning,
+        match=re.escape(
+            "An output with one or more elements was resized since it had "
+            "shape [5], which does not match the required output shape "
+            "[2, 3]. This behavior is deprecated"
+        ),
+    ):
         fastnn.add(fa, 1, out=fo)
     with pytest.warns(UserWarning):
         torch.add(ta, 1, out=to)
@@ -395,10 +451,16 @@ def test_out_resizes_with_torchs_warning_and_writes_in_place():
 
 def test_out_refuses_autograd_as_torch():
     msg = "functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."
-    for args in ((fastnn.ones(2, requires_grad=True), fastnn.empty(0)), (fastnn.ones(2), fastnn.empty(0, requires_grad=True))):
+    for args in (
+        (fastnn.ones(2, requires_grad=True), fastnn.empty(0)),
+        (fastnn.ones(2), fastnn.empty(0, requires_grad=True)),
+    ):
         with pytest.raises(RuntimeError, match=r"^\[exp\] " + re.escape(msg) + "$"):
             fastnn.exp(args[0], out=args[1])
-    assert _outcome(lambda: torch.exp(torch.ones(2, requires_grad=True), out=torch.empty(0))) == ("RuntimeError", "exp(): " + msg)
+    assert _outcome(lambda: torch.exp(torch.ones(2, requires_grad=True), out=torch.empty(0))) == (
+        "RuntimeError",
+        "exp(): " + msg,
+    )
     with fastnn.no_grad():  # no graph to record: allowed, as torch
         o = fastnn.empty(0, requires_grad=True)
         assert fastnn.exp(fastnn.ones(2, requires_grad=True), out=o) is o
@@ -411,10 +473,13 @@ def test_out_argument_errors():
     with pytest.raises(TypeError, match=r"^\[sum\] out= needs dim"):
         fastnn.sum(fastnn.ones(2), out=fastnn.empty(0))
     assert _outcome(lambda: torch.sum(torch.ones(2), out=torch.empty(0)))[0] == "TypeError"
-    with pytest.raises(RuntimeError, match=r"^\[sum\] Expected out tensor to have dtype double, but got float instead$"):
+    with pytest.raises(
+        RuntimeError, match=r"^\[sum\] Expected out tensor to have dtype double, but got float instead$"
+    ):
         fastnn.sum(fastnn.ones(2, 2), 1, dtype=fastnn.float64, out=fastnn.empty(0))
     assert _outcome(lambda: torch.sum(torch.ones(2, 2), 1, dtype=torch.float64, out=torch.empty(0)))[1] == (
-        "Expected out tensor to have dtype double, but got float instead")
+        "Expected out tensor to have dtype double, but got float instead"
+    )
     with pytest.raises(TypeError):
         fastnn.relu(fastnn.ones(2), out=fastnn.empty(0))  # torch.relu has no out= either
     with pytest.raises(TypeError):

@@ -64,8 +64,11 @@ def run_both(make, inputs, targets, loss_name, opt_kwargs):
         assert not np.allclose(p.detach().numpy(), q.detach().numpy()), name
 
 
-OPTIMIZERS = [dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
-              dict(lr=0.1, momentum=0.5, dampening=0.1, weight_decay=1e-2)]
+OPTIMIZERS = [
+    dict(lr=0.05, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    dict(lr=0.1, momentum=0.5, dampening=0.1, weight_decay=1e-2),
+]
 
 
 @pytest.mark.parametrize("opt_kwargs", OPTIMIZERS, ids=["momentum", "nesterov-wd", "dampening-wd"])
@@ -125,10 +128,14 @@ def seeded_training(make, threads, batch, shape, classes, steps=3):
     return [p.detach().numpy().tobytes() for p in net.parameters()], losses
 
 
-@pytest.mark.parametrize("make,batch,shape,classes", [
-    (lenet, 48, (1, 32, 32), 10),
-    (convnet, 40, (3, 15, 13), 5),
-], ids=["lenet", "convnet"])
+@pytest.mark.parametrize(
+    "make,batch,shape,classes",
+    [
+        (lenet, 48, (1, 32, 32), 10),
+        (convnet, 40, (3, 15, 13), 5),
+    ],
+    ids=["lenet", "convnet"],
+)
 def test_training_bitwise_identical_across_thread_counts(make, batch, shape, classes):
     one = seeded_training(make, 1, batch, shape, classes)
     two = seeded_training(make, 2, batch, shape, classes)

@@ -98,8 +98,12 @@ def _long_run_child(steps, ckpt_path):
                 report.setdefault("first_deviation", [step, now, base])
     gc.collect()
     report["deviating_steps"] = deviations
-    report["final"] = {"tensors": _C._live_tensors(), "nodes": _C._live_nodes(),
-                       "allocator_bytes": _C._allocator_in_use_bytes(), "cached_bytes": _C._allocator_cached_bytes()}
+    report["final"] = {
+        "tensors": _C._live_tensors(),
+        "nodes": _C._live_nodes(),
+        "allocator_bytes": _C._allocator_in_use_bytes(),
+        "cached_bytes": _C._allocator_cached_bytes(),
+    }
     report["rss_end"] = _rss()
     report["loss"] = report.get("eval_loss")
     print(json.dumps(report))
@@ -111,12 +115,16 @@ def test_20k_lenet_steps_flat_memory(tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     growth = r["rss_end"] - r["rss_after_warmup"]
-    summary = (f"{STEPS} LeNet steps (batch 16): RSS {r['rss_after_warmup'] / 2**20:.1f} MiB after {WARMUP} warm-up "
-               f"steps -> {r['rss_end'] / 2**20:.1f} MiB at the end (growth {growth / 2**10:.0f} KiB, bound "
-               f"{RSS_BOUND >> 20} MiB); between steps: {r['between_steps']}; at the end: {r['final']}; "
-               f"steps whose counters differed: {r['deviating_steps']}; eval loss {r['loss']:.2e}")
+    summary = (
+        f"{STEPS} LeNet steps (batch 16): RSS {r['rss_after_warmup'] / 2**20:.1f} MiB after {WARMUP} warm-up "
+        f"steps -> {r['rss_end'] / 2**20:.1f} MiB at the end (growth {growth / 2**10:.0f} KiB, bound "
+        f"{RSS_BOUND >> 20} MiB); between steps: {r['between_steps']}; at the end: {r['final']}; "
+        f"steps whose counters differed: {r['deviating_steps']}; eval loss {r['loss']:.2e}"
+    )
     print("\n" + summary)
-    assert r["deviating_steps"] == 0, f"live tensors/nodes/bytes changed between steps: {r.get('first_deviation')}\n{summary}"
+    assert r["deviating_steps"] == 0, (
+        f"live tensors/nodes/bytes changed between steps: {r.get('first_deviation')}\n{summary}"
+    )
     # Between steps no graph is alive: no node at all, and the only tensors are the parameters, their
     # .grad and the momentum buffers (10 each) and the dataset's two tensors; nothing else (the
     # DataLoader iterator holds the epoch's indices as a NumPy array, and no batch).

@@ -61,9 +61,17 @@ def f64(a):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
-@pytest.mark.parametrize("loss,kw", [("MSELoss", {}), ("L1Loss", {}), ("SmoothL1Loss", {}),
-                                     ("SmoothL1Loss", dict(beta=0.5)), ("SmoothL1Loss", dict(beta=2.0)),
-                                     ("SmoothL1Loss", dict(beta=0.0))])
+@pytest.mark.parametrize(
+    "loss,kw",
+    [
+        ("MSELoss", {}),
+        ("L1Loss", {}),
+        ("SmoothL1Loss", {}),
+        ("SmoothL1Loss", dict(beta=0.5)),
+        ("SmoothL1Loss", dict(beta=2.0)),
+        ("SmoothL1Loss", dict(beta=0.0)),
+    ],
+)
 def test_regression_losses(loss, kw, reduction, layout):
     shape = {"contiguous": (4, 6), "transposed": (6, 4), "strided": (4, 12)}[layout]
     prep = {"contiguous": None, "transposed": transposed, "strided": strided}[layout]
@@ -72,18 +80,25 @@ def test_regression_losses(loss, kw, reduction, layout):
     check_loss(lambda m: getattr(m.nn, loss)(reduction=reduction, **kw), [x, y], prep=prep)
 
 
-@pytest.mark.parametrize("loss,kw", [("MSELoss", {}), ("L1Loss", {}), ("SmoothL1Loss", dict(beta=0.3)),
-                                     ("SmoothL1Loss", dict(beta=0.0))])
+@pytest.mark.parametrize(
+    "loss,kw", [("MSELoss", {}), ("L1Loss", {}), ("SmoothL1Loss", dict(beta=0.3)), ("SmoothL1Loss", dict(beta=0.0))]
+)
 def test_regression_losses_float64_target_only_and_4d(loss, kw):
     for reduction in REDUCTIONS:
-        check_loss(lambda m: getattr(m.nn, loss)(reduction=reduction, **kw),
-                   [randn(2, 3, 4, 5, dtype=np.float64), randn(2, 3, 4, 5, dtype=np.float64)])
+        check_loss(
+            lambda m: getattr(m.nn, loss)(reduction=reduction, **kw),
+            [randn(2, 3, 4, 5, dtype=np.float64), randn(2, 3, 4, 5, dtype=np.float64)],
+        )
         # only the input requires grad: the target gets none
-        check_loss(lambda m: (lambda x, y: getattr(m.nn, loss)(reduction=reduction, **kw)(x, y.detach())),
-                   [randn(5, 3), randn(5, 3)])
+        check_loss(
+            lambda m: lambda x, y: getattr(m.nn, loss)(reduction=reduction, **kw)(x, y.detach()),
+            [randn(5, 3), randn(5, 3)],
+        )
         # only the target requires grad
-        check_loss(lambda m: (lambda x, y: getattr(m.nn, loss)(reduction=reduction, **kw)(x.detach(), y)),
-                   [randn(5, 3), randn(5, 3)])
+        check_loss(
+            lambda m: lambda x, y: getattr(m.nn, loss)(reduction=reduction, **kw)(x.detach(), y),
+            [randn(5, 3), randn(5, 3)],
+        )
 
 
 @pytest.mark.parametrize("fn", ["l1_loss", "smooth_l1_loss", "mse_loss"])
@@ -131,17 +146,21 @@ def test_bce(reduction, layout):
     check_loss(lambda m: m.nn.BCELoss(reduction=reduction), [x, t], prep=prep)
     # hard 0/1 targets, target without grad
     hard = rng.integers(0, 2, (5, 4)).astype(np.float32)
-    check_loss(lambda m: (lambda x, y: m.nn.BCELoss(reduction=reduction)(x, y.detach())), [x, hard], prep=prep)
+    check_loss(lambda m: lambda x, y: m.nn.BCELoss(reduction=reduction)(x, y.detach()), [x, hard], prep=prep)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_bce_weight(reduction):
     x, t = probs(4, 3), probs(4, 3)
     for w in (np.abs(randn(4, 3)) + 0.1, np.abs(randn(3)) + 0.1):  # full and broadcast weights
-        check_loss(lambda m: (lambda x, t, w: m.nn.BCELoss(weight=w.detach(), reduction=reduction)(x, t)),
-                   [x, t, w.astype(np.float32)])
-    check_loss(lambda m: (lambda x, t, w: m.nn.functional.binary_cross_entropy(x, t, w.detach(), reduction=reduction)),
-               [probs(2, 3, 4, dtype=np.float64), probs(2, 3, 4, dtype=np.float64), np.abs(randn(4, dtype=np.float64))])
+        check_loss(
+            lambda m: lambda x, t, w: m.nn.BCELoss(weight=w.detach(), reduction=reduction)(x, t),
+            [x, t, w.astype(np.float32)],
+        )
+    check_loss(
+        lambda m: lambda x, t, w: m.nn.functional.binary_cross_entropy(x, t, w.detach(), reduction=reduction),
+        [probs(2, 3, 4, dtype=np.float64), probs(2, 3, 4, dtype=np.float64), np.abs(randn(4, dtype=np.float64))],
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -150,9 +169,12 @@ def test_bce_inputs_at_zero_and_one(dtype):
     x = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.3], dtype)
     t = np.array([0.0, 1.0, 1.0, 0.0, 0.4, 0.7, 0.3], dtype)
     for reduction in REDUCTIONS:
-        f, _ = check_loss(lambda m: (lambda x, t: m.nn.BCELoss(reduction=reduction)(x, t.detach())), [x, t])
-    np.testing.assert_allclose(to_numpy(FF.binary_cross_entropy(fastnn.tensor(x), fastnn.tensor(t), reduction="none")),
-                               [0, 0, 100, 100, 40, 30, -(0.3 * math.log(0.3) + 0.7 * math.log(0.7))], rtol=1e-6)
+        f, _ = check_loss(lambda m: lambda x, t: m.nn.BCELoss(reduction=reduction)(x, t.detach()), [x, t])
+    np.testing.assert_allclose(
+        to_numpy(FF.binary_cross_entropy(fastnn.tensor(x), fastnn.tensor(t), reduction="none")),
+        [0, 0, 100, 100, 40, 30, -(0.3 * math.log(0.3) + 0.7 * math.log(0.7))],
+        rtol=1e-6,
+    )
     # the target gradient, -logit(x), is infinite at exact 0 and 1 in torch
     for reduction in REDUCTIONS:
         check_loss(lambda m: m.nn.BCELoss(reduction=reduction), [x, t])
@@ -191,16 +213,28 @@ def test_bce_with_logits(reduction, layout):
 def test_bce_with_logits_weight_and_pos_weight(reduction):
     x, t = randn(6, 4) * 3, probs(6, 4)
     w, pw = np.abs(randn(6, 4)) + 0.1, np.abs(randn(4)) + 0.2
-    check_loss(lambda m: (lambda x, t, w: m.nn.BCEWithLogitsLoss(weight=w.detach(), reduction=reduction)(x, t)),
-               [x, t, w])
-    check_loss(lambda m: (lambda x, t, pw: m.nn.BCEWithLogitsLoss(pos_weight=pw.detach(), reduction=reduction)(x, t)),
-               [x, t, pw])
-    check_loss(lambda m: (lambda x, t, w, pw: m.nn.BCEWithLogitsLoss(weight=w.detach()[0], pos_weight=pw.detach(),
-                                                                      reduction=reduction)(x, t)),
-               [x, t, w, pw])
-    check_loss(lambda m: (lambda x, t, pw: m.nn.functional.binary_cross_entropy_with_logits(
-        x.transpose(0, 1), t.transpose(0, 1), pos_weight=pw.detach(), reduction=reduction)),
-               [randn(4, 6, dtype=np.float64), probs(4, 6, dtype=np.float64), np.abs(randn(6, 1, dtype=np.float64))])
+    check_loss(
+        lambda m: lambda x, t, w: m.nn.BCEWithLogitsLoss(weight=w.detach(), reduction=reduction)(x, t), [x, t, w]
+    )
+    check_loss(
+        lambda m: lambda x, t, pw: m.nn.BCEWithLogitsLoss(pos_weight=pw.detach(), reduction=reduction)(x, t), [x, t, pw]
+    )
+    check_loss(
+        lambda m: (
+            lambda x, t, w, pw: m.nn.BCEWithLogitsLoss(
+                weight=w.detach()[0], pos_weight=pw.detach(), reduction=reduction
+            )(x, t)
+        ),
+        [x, t, w, pw],
+    )
+    check_loss(
+        lambda m: (
+            lambda x, t, pw: m.nn.functional.binary_cross_entropy_with_logits(
+                x.transpose(0, 1), t.transpose(0, 1), pos_weight=pw.detach(), reduction=reduction
+            )
+        ),
+        [randn(4, 6, dtype=np.float64), probs(4, 6, dtype=np.float64), np.abs(randn(6, 1, dtype=np.float64))],
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -211,9 +245,10 @@ def test_bce_with_logits_extreme_logits_stay_finite(dtype):
     for reduction in REDUCTIONS:
         f, _ = check_loss(lambda m: m.nn.BCEWithLogitsLoss(reduction=reduction), [x, t])
         assert np.all(np.isfinite(to_numpy(f)))
-        f, _ = check_loss(lambda m: (lambda x, t, pw: m.nn.BCEWithLogitsLoss(pos_weight=pw.detach(),
-                                                                              reduction=reduction)(x, t)),
-                          [x, t, pw])
+        f, _ = check_loss(
+            lambda m: lambda x, t, pw: m.nn.BCEWithLogitsLoss(pos_weight=pw.detach(), reduction=reduction)(x, t),
+            [x, t, pw],
+        )
         assert np.all(np.isfinite(to_numpy(f)))
     out = to_numpy(FF.binary_cross_entropy_with_logits(fastnn.tensor(x), fastnn.tensor(t), reduction="none"))
     np.testing.assert_allclose(out[:6], [100, 100, 0, 0, 1e4, 1e4], rtol=1e-6, atol=1e-30)
@@ -232,8 +267,13 @@ def log_probs(*shape, dim=1):
     return (x - np.log(np.exp(x).sum(axis=dim, keepdims=True))).astype(np.float32)
 
 
-NLL_SHAPES = [((6, 5), (6,)), ((5,), ()), ((2, 5, 3), (2, 3)), ((2, 5, 3, 2), (2, 3, 2)),
-              ((2, 5, 2, 2, 2), (2, 2, 2, 2))]
+NLL_SHAPES = [
+    ((6, 5), (6,)),
+    ((5,), ()),
+    ((2, 5, 3), (2, 3)),
+    ((2, 5, 3, 2), (2, 3, 2)),
+    ((2, 5, 2, 2, 2), (2, 2, 2, 2)),
+]
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -243,12 +283,14 @@ def test_nll_loss_module(xs, ts, reduction):
     x = log_probs(*xs, dim=0 if len(xs) == 1 else 1)
     w = np.abs(randn(C)) + 0.1
     check_loss(lambda m: m.nn.NLLLoss(reduction=reduction), [x, classes(ts, C)])
-    check_loss(lambda m: (lambda x, t, w: m.nn.NLLLoss(weight=w.detach(), reduction=reduction)(x, t)),
-               [x, classes(ts, C), w])
+    check_loss(
+        lambda m: lambda x, t, w: m.nn.NLLLoss(weight=w.detach(), reduction=reduction)(x, t), [x, classes(ts, C), w]
+    )
     if ts:
-        check_loss(lambda m: (lambda x, t, w: m.nn.NLLLoss(weight=w.detach(), ignore_index=3,
-                                                           reduction=reduction)(x, t)),
-                   [x, classes(ts, C, ignore=3), w])
+        check_loss(
+            lambda m: lambda x, t, w: m.nn.NLLLoss(weight=w.detach(), ignore_index=3, reduction=reduction)(x, t),
+            [x, classes(ts, C, ignore=3), w],
+        )
 
 
 def test_class_losses_empty_batch_with_spatial_dims():
@@ -261,8 +303,9 @@ def test_class_losses_empty_batch_with_spatial_dims():
 def test_nll_loss_non_contiguous():
     x = log_probs(5, 6, dim=0)  # transposed below: (6, 5) with class dim 1
     for reduction in REDUCTIONS:
-        check_loss(lambda m: m.nn.NLLLoss(reduction=reduction), [x, classes((6,), 5, ignore=-100)],
-                   prep=[transposed, None])
+        check_loss(
+            lambda m: m.nn.NLLLoss(reduction=reduction), [x, classes((6,), 5, ignore=-100)], prep=[transposed, None]
+        )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -272,16 +315,27 @@ def test_cross_entropy_module(xs, ts, reduction):
     x = randn(*xs) * 2
     w = np.abs(randn(C)) + 0.1
     check_loss(lambda m: m.nn.CrossEntropyLoss(reduction=reduction), [x, classes(ts, C)])
-    check_loss(lambda m: (lambda x, t, w: m.nn.CrossEntropyLoss(weight=w.detach(), reduction=reduction,
-                                                               label_smoothing=0.15)(x, t)),
-               [x, classes(ts, C), w])
+    check_loss(
+        lambda m: (
+            lambda x, t, w: m.nn.CrossEntropyLoss(weight=w.detach(), reduction=reduction, label_smoothing=0.15)(x, t)
+        ),
+        [x, classes(ts, C), w],
+    )
     if ts:
-        check_loss(lambda m: (lambda x, t, w: m.nn.CrossEntropyLoss(weight=w.detach(), ignore_index=1,
-                                                                   reduction=reduction)(x, t)),
-                   [x, classes(ts, C, ignore=1), w])
-        check_loss(lambda m: (lambda x, t, w: m.nn.CrossEntropyLoss(weight=w.detach(), ignore_index=-100,
-                                                                   label_smoothing=0.3, reduction=reduction)(x, t)),
-                   [x, classes(ts, C, ignore=-100), w])
+        check_loss(
+            lambda m: (
+                lambda x, t, w: m.nn.CrossEntropyLoss(weight=w.detach(), ignore_index=1, reduction=reduction)(x, t)
+            ),
+            [x, classes(ts, C, ignore=1), w],
+        )
+        check_loss(
+            lambda m: (
+                lambda x, t, w: m.nn.CrossEntropyLoss(
+                    weight=w.detach(), ignore_index=-100, label_smoothing=0.3, reduction=reduction
+                )(x, t)
+            ),
+            [x, classes(ts, C, ignore=-100), w],
+        )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -294,20 +348,30 @@ def test_cross_entropy_probability_targets_module(xs, reduction):
     w = np.abs(randn(C)) + 0.1
     # the target is differentiable too (torch gives it a gradient)
     check_loss(lambda m: m.nn.CrossEntropyLoss(reduction=reduction), [randn(*xs), p])
-    check_loss(lambda m: (lambda x, p, w: m.nn.CrossEntropyLoss(weight=w.detach(), label_smoothing=0.2,
-                                                               reduction=reduction)(x, p)),
-               [randn(*xs), p, w])
+    check_loss(
+        lambda m: (
+            lambda x, p, w: m.nn.CrossEntropyLoss(weight=w.detach(), label_smoothing=0.2, reduction=reduction)(x, p)
+        ),
+        [randn(*xs), p, w],
+    )
 
 
 def test_cross_entropy_non_contiguous_and_float64():
     C = 4
     for reduction in REDUCTIONS:
-        check_loss(lambda m: m.nn.CrossEntropyLoss(reduction=reduction, label_smoothing=0.1),
-                   [randn(C, 6, dtype=np.float64), classes((6,), C, ignore=-100)], prep=[transposed, None])
-        check_loss(lambda m: m.nn.CrossEntropyLoss(reduction=reduction),
-                   [randn(2, C, 3, 8), classes((2, C - 1, 4), C)], prep=[strided, None])
-        check_loss(lambda m: m.nn.CrossEntropyLoss(reduction=reduction),
-                   [randn(6, C), randn(C, 6)], prep=[None, transposed])
+        check_loss(
+            lambda m: m.nn.CrossEntropyLoss(reduction=reduction, label_smoothing=0.1),
+            [randn(C, 6, dtype=np.float64), classes((6,), C, ignore=-100)],
+            prep=[transposed, None],
+        )
+        check_loss(
+            lambda m: m.nn.CrossEntropyLoss(reduction=reduction),
+            [randn(2, C, 3, 8), classes((2, C - 1, 4), C)],
+            prep=[strided, None],
+        )
+        check_loss(
+            lambda m: m.nn.CrossEntropyLoss(reduction=reduction), [randn(6, C), randn(C, 6)], prep=[None, transposed]
+        )
 
 
 def test_cross_entropy_large_logits_stable():
@@ -339,8 +403,11 @@ def test_loss_module_state_and_repr():
         assert repr(getattr(fastnn.nn, name)()) == repr(getattr(torch.nn, name)())
         # torch's deprecated size_average/reduce pair still maps to a reduction, with torch's warning
         for kw in (dict(reduce=False), dict(size_average=False), dict(size_average=True, reduce=True)):
-            with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated, please use "
-                                                 r"reduction='(none|sum|mean)' instead"):
+            with pytest.warns(
+                UserWarning,
+                match="size_average and reduce args will be deprecated, please use "
+                r"reduction='(none|sum|mean)' instead",
+            ):
                 ours, theirs = getattr(fastnn.nn, name)(**kw).reduction, getattr(torch.nn, name)(**kw).reduction
             assert ours == theirs
     # the weight buffer moves with .double()

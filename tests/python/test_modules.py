@@ -56,30 +56,46 @@ def copy_weights(src_torch, dst_fastnn):
 # ---------------------------------------------------------------------------------------------
 # registration and traversal
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("query", [
-    lambda n: names(n.named_parameters()),
-    lambda n: names(n.named_parameters(remove_duplicate=False)),
-    lambda n: names(n.named_parameters(prefix="model")),
-    lambda n: names(n.named_parameters(recurse=False)),
-    lambda n: names(n.named_buffers()),
-    lambda n: names(n.named_children()),
-    lambda n: [type(c).__name__ for c in n.children()],
-    lambda n: names(n.named_modules()),
-    lambda n: [type(c).__name__ for c in n.modules()],
-    lambda n: list(n.state_dict().keys()),
-    lambda n: [tuple(p.shape) for p in n.parameters()],
-    lambda n: len(list(n.parameters())),
-    lambda n: [k for k in ("lin", "running", "scale", "plain", "act") if k in dir(n.b1)],
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda n: names(n.named_parameters()),
+        lambda n: names(n.named_parameters(remove_duplicate=False)),
+        lambda n: names(n.named_parameters(prefix="model")),
+        lambda n: names(n.named_parameters(recurse=False)),
+        lambda n: names(n.named_buffers()),
+        lambda n: names(n.named_children()),
+        lambda n: [type(c).__name__ for c in n.children()],
+        lambda n: names(n.named_modules()),
+        lambda n: [type(c).__name__ for c in n.modules()],
+        lambda n: list(n.state_dict().keys()),
+        lambda n: [tuple(p.shape) for p in n.parameters()],
+        lambda n: len(list(n.parameters())),
+        lambda n: [k for k in ("lin", "running", "scale", "plain", "act") if k in dir(n.b1)],
+    ],
+)
 def test_traversal_matches_torch(query):
     assert query(nested(fastnn)) == query(nested(torch))
 
 
 def test_lenet_parameters_in_registration_order():
     f, t = lenet(fastnn), lenet(torch)
-    assert names(f.named_parameters()) == names(t.named_parameters()) == [
-        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
-        "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
+    assert (
+        names(f.named_parameters())
+        == names(t.named_parameters())
+        == [
+            "conv1.weight",
+            "conv1.bias",
+            "conv2.weight",
+            "conv2.bias",
+            "fc1.weight",
+            "fc1.bias",
+            "fc2.weight",
+            "fc2.bias",
+            "fc3.weight",
+            "fc3.bias",
+        ]
+    )
     assert [tuple(p.shape) for p in f.parameters()] == [tuple(p.shape) for p in t.parameters()]
     assert all(isinstance(p, fastnn.nn.Parameter) and p.requires_grad and p.is_leaf for p in f.parameters())
 
@@ -94,8 +110,14 @@ def test_reassignment_and_deletion_update_registries():
         n.w = m.nn.Parameter(m.zeros(4))  # replaced parameter
         n.extra = m.nn.Linear(1, 1)
         n.w2 = m.nn.Parameter(m.zeros(1))
-        result = (names(n.named_parameters()), names(n.named_buffers()), names(n.named_children()),
-                  tuple(n.w.shape), n.b2.running.numpy().tolist(), n.b2.lin.bias is None)
+        result = (
+            names(n.named_parameters()),
+            names(n.named_buffers()),
+            names(n.named_children()),
+            tuple(n.w.shape),
+            n.b2.running.numpy().tolist(),
+            n.b2.lin.bias is None,
+        )
         if m is fastnn:
             ours = result
         else:
@@ -139,13 +161,18 @@ def test_registration_errors_match_torch():
         assert ours[0] == theirs[0], f"action {i}: {ours} vs {theirs}"
         if i not in (7, 8, 9, 10, 12):  # these name the offending type, spelled differently
             assert ours[1] == theirs[1], f"action {i}"
-    with pytest.raises(TypeError, match=r"cannot assign '.*' as parameter 'weight' \(fastnn.nn.Parameter or None "
-                                        r"expected\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"cannot assign '.*' as parameter 'weight' \(fastnn.nn.Parameter or None "
+        r"expected\)",
+    ):
         nested(fastnn).b1.lin.weight = fastnn.zeros(3, 3)
     with pytest.raises(AttributeError, match="cannot assign .* before Module.__init__"):
+
         class Bad(fastnn.nn.Module):
             def __init__(self):
                 self.x = fastnn.nn.Linear(1, 1)
+
         Bad()
 
 
@@ -250,6 +277,7 @@ def _drop(*keys):
     def mutate(m, sd):
         for k in keys:
             del sd[k]
+
     return mutate
 
 
@@ -257,12 +285,14 @@ def _add(*keys):
     def mutate(m, sd):
         for k in keys:
             sd[k] = m.zeros(1)
+
     return mutate
 
 
 def _resize(key, *shape):
     def mutate(m, sd):
         sd[key] = m.zeros(*shape)
+
     return mutate
 
 
@@ -270,20 +300,25 @@ def _all(*fns):
     def mutate(m, sd):
         for f in fns:
             f(m, sd)
+
     return mutate
 
 
-@pytest.mark.parametrize("mutate", [
-    _drop("0.bias"),
-    _drop("0.bias", "2.weight"),
-    _add("extra"),
-    _add("extra", "0.extra"),
-    _resize("2.weight", 2, 3),
-    _resize("0.bias", 4),
-    _all(_drop("0.bias"), _add("extra"), _resize("2.weight", 1, 2)),
-    _all(_drop("0.bias", "2.bias"), _add("a", "b")),
-    _drop(),
-], ids=["missing", "missing2", "unexpected", "unexpected2", "size", "size-bias", "all", "several", "none"])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        _drop("0.bias"),
+        _drop("0.bias", "2.weight"),
+        _add("extra"),
+        _add("extra", "0.extra"),
+        _resize("2.weight", 2, 3),
+        _resize("0.bias", 4),
+        _all(_drop("0.bias"), _add("extra"), _resize("2.weight", 1, 2)),
+        _all(_drop("0.bias", "2.bias"), _add("a", "b")),
+        _drop(),
+    ],
+    ids=["missing", "missing2", "unexpected", "unexpected2", "size", "size-bias", "all", "several", "none"],
+)
 @pytest.mark.parametrize("strict", [True, False])
 def test_load_state_dict_errors_match_torch(mutate, strict):
     ours, theirs = _load_error(fastnn, mutate, strict), _load_error(torch, mutate, strict)
@@ -294,9 +329,11 @@ def test_load_state_dict_size_mismatch_text():
     net = fastnn.nn.Linear(2, 3)
     with pytest.raises(RuntimeError) as e:
         net.load_state_dict({"weight": fastnn.zeros(3, 3), "bias": fastnn.zeros(3)})
-    assert str(e.value) == ("Error(s) in loading state_dict for Linear:\n\tsize mismatch for weight: copying a param "
-                            "with shape fastnn.Size([3, 3]) from checkpoint, the shape in current model is "
-                            "fastnn.Size([3, 2]).")
+    assert str(e.value) == (
+        "Error(s) in loading state_dict for Linear:\n\tsize mismatch for weight: copying a param "
+        "with shape fastnn.Size([3, 3]) from checkpoint, the shape in current model is "
+        "fastnn.Size([3, 2])."
+    )
     # like torch, the keys that fit are still copied
     tnet = torch.nn.Linear(2, 3)
     with pytest.raises(RuntimeError):
@@ -352,13 +389,16 @@ def test_print_matches_torch(expr):
 
 
 def test_print_lenet_exact_text():
-    assert repr(lenet(fastnn)) == """Net(
+    assert (
+        repr(lenet(fastnn))
+        == """Net(
   (conv1): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))
   (conv2): Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))
   (fc1): Linear(in_features=400, out_features=120, bias=True)
   (fc2): Linear(in_features=120, out_features=84, bias=True)
   (fc3): Linear(in_features=84, out_features=10, bias=True)
 )"""
+    )
 
 
 def test_print_parameter_matches_torch():
@@ -392,12 +432,15 @@ def test_conv2d_same_module_forward_matches_torch():
 # ---------------------------------------------------------------------------------------------
 # default initialisation
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("make,fan_in", [
-    (lambda: fastnn.nn.Conv2d(16, 32, 3), 16 * 9),
-    (lambda: fastnn.nn.Conv2d(8, 32, (3, 5), groups=4), 2 * 15),
-    (lambda: fastnn.nn.Linear(400, 120), 400),
-    (lambda: fastnn.nn.Linear(1000, 64), 1000),
-])
+@pytest.mark.parametrize(
+    "make,fan_in",
+    [
+        (lambda: fastnn.nn.Conv2d(16, 32, 3), 16 * 9),
+        (lambda: fastnn.nn.Conv2d(8, 32, (3, 5), groups=4), 2 * 15),
+        (lambda: fastnn.nn.Linear(400, 120), 400),
+        (lambda: fastnn.nn.Linear(1000, 64), 1000),
+    ],
+)
 def test_default_init_bounds_and_spread(make, fan_in):
     fastnn.manual_seed(7)
     layer = make()
@@ -464,4 +507,5 @@ def test_init_functions():
     fastnn.nn.init.zeros_(w)
     assert not np.any(w.numpy())
     assert fastnn.nn.init.calculate_gain("leaky_relu", math.sqrt(5)) == pytest.approx(
-        torch.nn.init.calculate_gain("leaky_relu", math.sqrt(5)))
+        torch.nn.init.calculate_gain("leaky_relu", math.sqrt(5))
+    )

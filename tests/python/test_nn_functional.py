@@ -1,7 +1,6 @@
 """nn.functional against PyTorch: conv2d, pooling, linear, softmax, losses (values and gradients),
 float64 gradchecks of every backward node, zero-size batches and argument errors."""
 
-
 import numpy as np
 import pytest
 
@@ -76,9 +75,11 @@ def test_conv2d_matches_torch(xs, ws, has_bias, kw):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_dtypes(dtype):
-    f, t = check_op(lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1, stride=2),
-                    [randn(2, 3, 7, 7, dtype=dtype), randn(4, 3, 3, 3, dtype=dtype), randn(4, dtype=dtype)],
-                    uses_module=True)
+    f, t = check_op(
+        lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1, stride=2),
+        [randn(2, 3, 7, 7, dtype=dtype), randn(4, 3, 3, 3, dtype=dtype), randn(4, dtype=dtype)],
+        uses_module=True,
+    )
     assert f.dtype == (fastnn.float32 if dtype == np.float32 else fastnn.float64)
 
 
@@ -95,8 +96,12 @@ def test_conv2d_non_contiguous_input(view):
 
     shape = {"transpose_hw": (2, 3, 6, 7), "strided": (2, 3, 12, 10), "channels_last": (2, 6, 5, 3)}[view]
     x = randn(*shape)
-    check_op(lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1), [x, randn(4, 3, 3, 3), randn(4)],
-             uses_module=True, prep=prep)
+    check_op(
+        lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1),
+        [x, randn(4, 3, 3, 3), randn(4)],
+        uses_module=True,
+        prep=prep,
+    )
 
 
 def test_conv2d_non_contiguous_weight():
@@ -132,23 +137,36 @@ def test_conv2d_grad_fn_name_and_no_grad():
 
 
 def test_conv2d_zero_batch():
-    f, t = check_op(lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1),
-                    [randn(0, 3, 5, 5), randn(4, 3, 3, 3), randn(4)], uses_module=True)
+    f, t = check_op(
+        lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1),
+        [randn(0, 3, 5, 5), randn(4, 3, 3, 3), randn(4)],
+        uses_module=True,
+    )
     assert tuple(f.shape) == (0, 4, 5, 5)
 
 
-@pytest.mark.parametrize("args,exc,match", [
-    (((1, 3, 5, 5), (4, 2, 3, 3)), ValueError, r"\[conv2d\] expected input.*to have 2 channels, but got 3"),
-    (((3, 5), (4, 3, 3, 3)), ValueError, r"\[conv2d\] expected 3-D .* or 4-D .*got 2-D"),
-    (((1, 3, 2, 2), (4, 3, 3, 3)), ValueError, r"\[conv2d\].*Kernel size: \(3 x 3\).*can't be greater"),
-    (((1, 4, 5, 5), (3, 2, 3, 3), dict(groups=2)), ValueError, r"\[conv2d\] out_channels \(3\) must be divisible by "
-                                                              r"groups \(2\)"),
-    (((1, 3, 5, 5), (4, 3, 3, 3), dict(stride=0)), ValueError, r"\[conv2d\] stride must be >= 1, got \(0, 0\)"),
-    (((1, 3, 5, 5), (4, 3, 3, 3), dict(padding=-1)), ValueError, r"\[conv2d\] padding must be >= 0"),
-    (((1, 3, 5, 5), (4, 3, 3, 3), dict(padding="same", stride=2)), ValueError, "padding='same' is not supported for "
-                                                                              "strided"),
-    (((1, 3, 5, 5), (4, 3, 3, 3), dict(padding="full")), ValueError, "Invalid padding string 'full'"),
-])
+@pytest.mark.parametrize(
+    "args,exc,match",
+    [
+        (((1, 3, 5, 5), (4, 2, 3, 3)), ValueError, r"\[conv2d\] expected input.*to have 2 channels, but got 3"),
+        (((3, 5), (4, 3, 3, 3)), ValueError, r"\[conv2d\] expected 3-D .* or 4-D .*got 2-D"),
+        (((1, 3, 2, 2), (4, 3, 3, 3)), ValueError, r"\[conv2d\].*Kernel size: \(3 x 3\).*can't be greater"),
+        (
+            ((1, 4, 5, 5), (3, 2, 3, 3), dict(groups=2)),
+            ValueError,
+            r"\[conv2d\] out_channels \(3\) must be divisible by "
+            r"groups \(2\)",
+        ),
+        (((1, 3, 5, 5), (4, 3, 3, 3), dict(stride=0)), ValueError, r"\[conv2d\] stride must be >= 1, got \(0, 0\)"),
+        (((1, 3, 5, 5), (4, 3, 3, 3), dict(padding=-1)), ValueError, r"\[conv2d\] padding must be >= 0"),
+        (
+            ((1, 3, 5, 5), (4, 3, 3, 3), dict(padding="same", stride=2)),
+            ValueError,
+            "padding='same' is not supported for strided",
+        ),
+        (((1, 3, 5, 5), (4, 3, 3, 3), dict(padding="full")), ValueError, "Invalid padding string 'full'"),
+    ],
+)
 def test_conv2d_errors(args, exc, match):
     xs, ws = args[0], args[1]
     kw = args[2] if len(args) > 2 else {}
@@ -186,16 +204,21 @@ POOL_CASES = [
 
 @pytest.mark.parametrize("xs,kw", POOL_CASES, ids=[f"{i}-{x}-{kw}" for i, (x, kw) in enumerate(POOL_CASES)])
 def test_max_pool2d_matches_torch(xs, kw):
-    f, t = check_op(lambda m, x: m.nn.functional.max_pool2d(x, return_indices=True, **kw), [randn(*xs)],
-                    uses_module=True)
+    f, t = check_op(
+        lambda m, x: m.nn.functional.max_pool2d(x, return_indices=True, **kw), [randn(*xs)], uses_module=True
+    )
     assert f[1].dtype == fastnn.int64
 
 
 def test_max_pool2d_ties_pick_first_index():
     # Integer-valued data with many ties; the gradient goes to the first maximum in scan order, as in torch.
     x = rng.integers(0, 3, size=(2, 3, 8, 8)).astype(np.float32)
-    for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=3, stride=2, dilation=2),
-               dict(kernel_size=3, stride=2, ceil_mode=True)]:
+    for kw in [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=1, padding=1),
+        dict(kernel_size=3, stride=2, dilation=2),
+        dict(kernel_size=3, stride=2, ceil_mode=True),
+    ]:
         check_op(lambda m, x: m.nn.functional.max_pool2d(x, return_indices=True, **kw), [x], uses_module=True)
     const = np.ones((1, 1, 4, 4), np.float32)
     f, t = check_op(lambda m, x: m.nn.functional.max_pool2d(x, 2, return_indices=True), [const], uses_module=True)
@@ -216,16 +239,22 @@ def test_max_pool2d_overlapping_windows_accumulate():
 
 
 def test_max_pool2d_non_contiguous_and_float64():
-    check_op(lambda m, x: m.nn.functional.max_pool2d(x, 2), [randn(2, 3, 8, 6)], uses_module=True,
-             prep=lambda m, x: x.transpose(2, 3))
-    check_op(lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1), [randn(2, 3, 8, 6, dtype=np.float64)],
-             uses_module=True)
+    check_op(
+        lambda m, x: m.nn.functional.max_pool2d(x, 2),
+        [randn(2, 3, 8, 6)],
+        uses_module=True,
+        prep=lambda m, x: x.transpose(2, 3),
+    )
+    check_op(
+        lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1), [randn(2, 3, 8, 6, dtype=np.float64)], uses_module=True
+    )
 
 
 def test_max_pool2d_module_and_default_stride():
     check_op(lambda m, x: m.nn.MaxPool2d(3)(x), [randn(1, 2, 9, 9)], uses_module=True)
-    check_op(lambda m, x: m.nn.MaxPool2d(2, return_indices=True, ceil_mode=True)(x), [randn(1, 2, 5, 5)],
-             uses_module=True)
+    check_op(
+        lambda m, x: m.nn.MaxPool2d(2, return_indices=True, ceil_mode=True)(x), [randn(1, 2, 5, 5)], uses_module=True
+    )
 
 
 def test_max_pool2d_zero_batch():
@@ -233,12 +262,15 @@ def test_max_pool2d_zero_batch():
     assert tuple(f.shape) == (0, 3, 2, 2)
 
 
-@pytest.mark.parametrize("kw,match", [
-    (dict(kernel_size=2, padding=2), r"\[max_pool2d\] pad should be at most half of effective kernel size"),
-    (dict(kernel_size=5), r"\[max_pool2d\] given input size \(3x3\).*too small"),
-    (dict(kernel_size=0), r"\[max_pool2d\] kernel_size must be >= 1"),
-    (dict(kernel_size=2, stride=0), r"\[max_pool2d\] stride must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(kernel_size=2, padding=2), r"\[max_pool2d\] pad should be at most half of effective kernel size"),
+        (dict(kernel_size=5), r"\[max_pool2d\] given input size \(3x3\).*too small"),
+        (dict(kernel_size=0), r"\[max_pool2d\] kernel_size must be >= 1"),
+        (dict(kernel_size=2, stride=0), r"\[max_pool2d\] stride must be >= 1"),
+    ],
+)
 def test_max_pool2d_errors(kw, match):
     with pytest.raises(ValueError, match=match):
         FF.max_pool2d(fastnn.tensor(randn(1, 1, 3, 3)), **kw)
@@ -273,10 +305,17 @@ def test_avg_pool2d_matches_torch(xs, kw):
 
 
 def test_avg_pool2d_module_non_contiguous_float64_and_zero_batch():
-    check_op(lambda m, x: m.nn.AvgPool2d(3, 2, 1, count_include_pad=False)(x), [randn(2, 3, 8, 6)],
-             uses_module=True, prep=lambda m, x: x.transpose(2, 3))
-    check_op(lambda m, x: m.nn.functional.avg_pool2d(x, 2, ceil_mode=True), [randn(2, 3, 7, 5, dtype=np.float64)],
-             uses_module=True)
+    check_op(
+        lambda m, x: m.nn.AvgPool2d(3, 2, 1, count_include_pad=False)(x),
+        [randn(2, 3, 8, 6)],
+        uses_module=True,
+        prep=lambda m, x: x.transpose(2, 3),
+    )
+    check_op(
+        lambda m, x: m.nn.functional.avg_pool2d(x, 2, ceil_mode=True),
+        [randn(2, 3, 7, 5, dtype=np.float64)],
+        uses_module=True,
+    )
     f, _ = check_op(lambda m, x: m.nn.functional.avg_pool2d(x, 2), [randn(0, 3, 4, 4)], uses_module=True)
     assert tuple(f.shape) == (0, 3, 2, 2)
 
@@ -305,11 +344,17 @@ def test_linear_matches_torch(xs, has_bias):
 
 
 def test_linear_non_contiguous_and_float64():
-    check_op(lambda m, x, w, b: m.nn.functional.linear(x, w, b), [randn(5, 4), randn(5, 3), randn(3)],
-             uses_module=True, prep=lambda m, t: t.t() if t.dim() == 2 else t)
-    check_op(lambda m, x, w, b: m.nn.functional.linear(x, w, b),
-             [randn(4, 5, dtype=np.float64), randn(3, 5, dtype=np.float64), randn(3, dtype=np.float64)],
-             uses_module=True)
+    check_op(
+        lambda m, x, w, b: m.nn.functional.linear(x, w, b),
+        [randn(5, 4), randn(5, 3), randn(3)],
+        uses_module=True,
+        prep=lambda m, t: t.t() if t.dim() == 2 else t,
+    )
+    check_op(
+        lambda m, x, w, b: m.nn.functional.linear(x, w, b),
+        [randn(4, 5, dtype=np.float64), randn(3, 5, dtype=np.float64), randn(3, dtype=np.float64)],
+        uses_module=True,
+    )
 
 
 def test_linear_2d_grad_fn_is_addmm():
@@ -337,21 +382,28 @@ def test_softmax_every_dim(fn, shape):
 def test_softmax_stability_non_contiguous_and_float64(fn):
     big = randn(3, 6) * 50 + 1000  # would overflow exp without the max shift
     check_op(lambda m, x: getattr(m.nn.functional, fn)(x, dim=1), [big], uses_module=True)
-    check_op(lambda m, x: getattr(m.nn.functional, fn)(x, dim=0), [randn(4, 6)], uses_module=True,
-             prep=lambda m, x: x.t())
+    check_op(
+        lambda m, x: getattr(m.nn.functional, fn)(x, dim=0), [randn(4, 6)], uses_module=True, prep=lambda m, x: x.t()
+    )
     check_op(lambda m, x: getattr(m.nn.functional, fn)(x, dim=-1), [randn(3, 4, dtype=np.float64)], uses_module=True)
     check_op(lambda m, x: getattr(m, fn)(x, 1), [randn(2, 3, 4)], uses_module=True)  # torch.softmax spelling
-    check_op(lambda m, x: getattr(m.nn, "Softmax" if fn == "softmax" else "LogSoftmax")(dim=1)(x), [randn(2, 3)],
-             uses_module=True)
+    check_op(
+        lambda m, x: getattr(m.nn, "Softmax" if fn == "softmax" else "LogSoftmax")(dim=1)(x),
+        [randn(2, 3)],
+        uses_module=True,
+    )
 
 
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
 def test_softmax_zero_dim_tensor(fn):
     for dim in (0, -1):
-        f, _ = check_op(lambda m, x: getattr(m.nn.functional, fn)(x, dim=dim), [np.array(1.5, np.float32)],
-                        uses_module=True)
+        f, _ = check_op(
+            lambda m, x: getattr(m.nn.functional, fn)(x, dim=dim), [np.array(1.5, np.float32)], uses_module=True
+        )
         assert f.shape == () and f.grad_fn.name() == ("SoftmaxBackward0" if fn == "softmax" else "LogSoftmaxBackward0")
-    gradcheck(lambda x: getattr(FF, fn)(x, 0), [fastnn.tensor(np.array(0.3), dtype=fastnn.float64).requires_grad_(True)])
+    gradcheck(
+        lambda x: getattr(FF, fn)(x, 0), [fastnn.tensor(np.array(0.3), dtype=fastnn.float64).requires_grad_(True)]
+    )
 
 
 @pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
@@ -370,10 +422,12 @@ REDUCTIONS = ["none", "mean", "sum"]
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 4, 5)])
 def test_mse_loss(reduction, shape):
-    check_op(lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction=reduction), [randn(*shape), randn(*shape)],
-             uses_module=True)
-    check_op(lambda m, x, y: m.nn.MSELoss(reduction=reduction)(x, y), [randn(*shape), randn(*shape)],
-             uses_module=True)
+    check_op(
+        lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction=reduction),
+        [randn(*shape), randn(*shape)],
+        uses_module=True,
+    )
+    check_op(lambda m, x, y: m.nn.MSELoss(reduction=reduction)(x, y), [randn(*shape), randn(*shape)], uses_module=True)
 
 
 def test_mse_loss_broadcast_warns_and_matches():
@@ -383,21 +437,27 @@ def test_mse_loss_broadcast_warns_and_matches():
 
 def test_mse_loss_target_without_grad_and_float64():
     check_op(lambda m, x, y: m.nn.functional.mse_loss(x, y.detach()), [randn(4, 3), randn(4, 3)], uses_module=True)
-    check_op(lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction="sum"),
-             [randn(4, 3, dtype=np.float64), randn(4, 3, dtype=np.float64)], uses_module=True)
+    check_op(
+        lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction="sum"),
+        [randn(4, 3, dtype=np.float64), randn(4, 3, dtype=np.float64)],
+        uses_module=True,
+    )
 
 
 def test_mse_loss_empty():
     # torch: mean of nothing is nan, sum is 0
     for reduction in REDUCTIONS:
-        check_op(lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction=reduction), [randn(0, 3), randn(0, 3)],
-                 uses_module=True)
+        check_op(
+            lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction=reduction),
+            [randn(0, 3), randn(0, 3)],
+            uses_module=True,
+        )
 
 
 def targets(shape, classes, ignore=None):
     t = rng.integers(0, classes, size=shape).astype(np.int64)
     if ignore is not None:
-        t.reshape(-1)[:: 3] = ignore
+        t.reshape(-1)[::3] = ignore
     return t
 
 
@@ -406,8 +466,7 @@ def targets(shape, classes, ignore=None):
 @pytest.mark.parametrize("case", ["1d", "2d", "4d", "3d"])
 def test_class_index_losses(loss, reduction, case):
     C = 5
-    xs, ts = {"1d": ((C,), ()), "2d": ((6, C), (6,)), "4d": ((2, C, 3, 4), (2, 3, 4)),
-              "3d": ((3, C, 4), (3, 4))}[case]
+    xs, ts = {"1d": ((C,), ()), "2d": ((6, C), (6,)), "4d": ((2, C, 3, 4), (2, 3, 4)), "3d": ((3, C, 4), (3, 4))}[case]
     x = randn(*xs)
     if loss == "nll_loss":
         x = np.log(np.exp(x) / np.exp(x).sum(axis=0 if len(xs) == 1 else 1, keepdims=True)).astype(np.float32)
@@ -423,8 +482,9 @@ def test_class_index_losses(loss, reduction, case):
         ti = np.asarray(targets(ts, C, ignore=-100))
         check_op(lambda m, x, t: run(m, x, None, t), [x, ti], uses_module=True)
         ti2 = np.asarray(targets(ts, C, ignore=2))
-        check_op(lambda m, x, w, t: run(m, x, None, t, weight=w.detach(), ignore_index=2), [x, w, ti2],
-                 uses_module=True)
+        check_op(
+            lambda m, x, w, t: run(m, x, None, t, weight=w.detach(), ignore_index=2), [x, w, ti2], uses_module=True
+        )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -435,15 +495,26 @@ def test_cross_entropy_label_smoothing(reduction, smoothing):
     t = targets((6,), C)
     ti = targets((6,), C, ignore=-100)
     for tt in (t, ti):
-        check_op(lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction=reduction, label_smoothing=smoothing),
-                 [x, tt], uses_module=True)
-        check_op(lambda m, x, w, t: m.nn.functional.cross_entropy(x, t, weight=w.detach(), reduction=reduction,
-                                                                  label_smoothing=smoothing),
-                 [x, w, tt], uses_module=True)
+        check_op(
+            lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction=reduction, label_smoothing=smoothing),
+            [x, tt],
+            uses_module=True,
+        )
+        check_op(
+            lambda m, x, w, t: m.nn.functional.cross_entropy(
+                x, t, weight=w.detach(), reduction=reduction, label_smoothing=smoothing
+            ),
+            [x, w, tt],
+            uses_module=True,
+        )
     x4, t4 = randn(2, C, 3, 3), targets((2, 3, 3), C, ignore=1)
-    check_op(lambda m, x, w, t: m.nn.functional.cross_entropy(x, t, weight=w.detach(), ignore_index=1,
-                                                              reduction=reduction, label_smoothing=smoothing),
-             [x4, w, t4], uses_module=True)
+    check_op(
+        lambda m, x, w, t: m.nn.functional.cross_entropy(
+            x, t, weight=w.detach(), ignore_index=1, reduction=reduction, label_smoothing=smoothing
+        ),
+        [x4, w, t4],
+        uses_module=True,
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -454,20 +525,33 @@ def test_cross_entropy_probability_targets(reduction, smoothing):
         p = np.exp(randn(*xs))
         p = (p / p.sum(axis=0 if len(xs) == 1 else 1, keepdims=True)).astype(np.float32)
         w = np.abs(randn(C)) + 0.1
-        check_op(lambda m, x, p: m.nn.functional.cross_entropy(x, p, reduction=reduction, label_smoothing=smoothing),
-                 [randn(*xs), p], uses_module=True)
-        check_op(lambda m, x, p, w: m.nn.functional.cross_entropy(x, p, weight=w.detach(), reduction=reduction,
-                                                                  label_smoothing=smoothing),
-                 [randn(*xs), p, w], uses_module=True)
+        check_op(
+            lambda m, x, p: m.nn.functional.cross_entropy(x, p, reduction=reduction, label_smoothing=smoothing),
+            [randn(*xs), p],
+            uses_module=True,
+        )
+        check_op(
+            lambda m, x, p, w: m.nn.functional.cross_entropy(
+                x, p, weight=w.detach(), reduction=reduction, label_smoothing=smoothing
+            ),
+            [randn(*xs), p, w],
+            uses_module=True,
+        )
 
 
 def test_cross_entropy_module_and_float64():
     C = 3
     w = (np.abs(randn(C)) + 0.1).astype(np.float64)
-    check_op(lambda m, x, w, t: m.nn.CrossEntropyLoss(weight=w.detach(), ignore_index=0, label_smoothing=0.1)(x, t),
-             [randn(5, C, dtype=np.float64), w, targets((5,), C)], uses_module=True)
-    check_op(lambda m, x, t: m.nn.NLLLoss(reduction="sum")(m.nn.functional.log_softmax(x, dim=1), t),
-             [randn(5, C), targets((5,), C)], uses_module=True)
+    check_op(
+        lambda m, x, w, t: m.nn.CrossEntropyLoss(weight=w.detach(), ignore_index=0, label_smoothing=0.1)(x, t),
+        [randn(5, C, dtype=np.float64), w, targets((5,), C)],
+        uses_module=True,
+    )
+    check_op(
+        lambda m, x, t: m.nn.NLLLoss(reduction="sum")(m.nn.functional.log_softmax(x, dim=1), t),
+        [randn(5, C), targets((5,), C)],
+        uses_module=True,
+    )
 
 
 def test_losses_all_ignored():
@@ -484,21 +568,36 @@ def test_losses_zero_class_weights():
     for t in (np.array([0, 1, 3]), np.array([0, 1, 2])):
         for reduction in REDUCTIONS:
             for loss in ("nll_loss", "cross_entropy"):
-                check_op(lambda m, x, w, t: getattr(m.nn.functional, loss)(x, t, weight=w.detach(), reduction=reduction),
-                         [x, np.array([0, 0, 0, 1], np.float32), t], uses_module=True)
+                check_op(
+                    lambda m, x, w, t: getattr(m.nn.functional, loss)(x, t, weight=w.detach(), reduction=reduction),
+                    [x, np.array([0, 0, 0, 1], np.float32), t],
+                    uses_module=True,
+                )
 
 
 def test_losses_zero_batch():
     # torch: 'mean' over an empty batch is nan, 'sum' is 0
     for reduction in REDUCTIONS:
-        check_op(lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction=reduction),
-                 [randn(0, 4), np.zeros((0,), np.int64)], uses_module=True)
-        check_op(lambda m, x, t: m.nn.functional.nll_loss(x, t, reduction=reduction),
-                 [randn(0, 4), np.zeros((0,), np.int64)], uses_module=True)
-        check_op(lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction=reduction, label_smoothing=0.1),
-                 [randn(0, 4, 2, 2), np.zeros((0, 2, 2), np.int64)], uses_module=True)
-        check_op(lambda m, x, p: m.nn.functional.cross_entropy(x, p, reduction=reduction),
-                 [randn(0, 4), randn(0, 4)], uses_module=True)
+        check_op(
+            lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction=reduction),
+            [randn(0, 4), np.zeros((0,), np.int64)],
+            uses_module=True,
+        )
+        check_op(
+            lambda m, x, t: m.nn.functional.nll_loss(x, t, reduction=reduction),
+            [randn(0, 4), np.zeros((0,), np.int64)],
+            uses_module=True,
+        )
+        check_op(
+            lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction=reduction, label_smoothing=0.1),
+            [randn(0, 4, 2, 2), np.zeros((0, 2, 2), np.int64)],
+            uses_module=True,
+        )
+        check_op(
+            lambda m, x, p: m.nn.functional.cross_entropy(x, p, reduction=reduction),
+            [randn(0, 4), randn(0, 4)],
+            uses_module=True,
+        )
 
 
 def test_loss_errors():

@@ -66,8 +66,16 @@ def assert_bitwise_same_at_1_2_3_threads(fn):
 # layer_norm / LayerNorm
 # ---------------------------------------------------------------------------------------------
 # (input shape, normalized_shape as passed)
-LN_SHAPES = [((4, 6), (6,)), ((3, 5, 7), (7,)), ((2, 3, 4, 5), [4, 5]), ((2, 3, 4), (2, 3, 4)), ((5, 1), (1,)),
-             ((7,), [7]), ((3, 130), [130]), ((2, 1, 3), (1, 3))]
+LN_SHAPES = [
+    ((4, 6), (6,)),
+    ((3, 5, 7), (7,)),
+    ((2, 3, 4, 5), [4, 5]),
+    ((2, 3, 4), (2, 3, 4)),
+    ((5, 1), (1,)),
+    ((7,), [7]),
+    ((3, 130), [130]),
+    ((2, 1, 3), (1, 3)),
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -97,18 +105,25 @@ def test_layer_norm_matches_torch(shape, ns, affine, dtype):
 def test_layer_norm_non_contiguous(layout):
     xa, prep = layout_input(rng, (4, 5, 6), layout)
     w, b = randn(6), randn(6)
-    check_op(lambda lib, x, w, b: _lib_f(lib).layer_norm(x, (6,), w, b), [xa, w, b], uses_module=True,
-             prep=[prep, None, None])
+    check_op(
+        lambda lib, x, w, b: _lib_f(lib).layer_norm(x, (6,), w, b),
+        [xa, w, b],
+        uses_module=True,
+        prep=[prep, None, None],
+    )
     # a non-contiguous weight
     check_op(lambda lib, x, w: _lib_f(lib).layer_norm(x, (6,), w[::2]), [randn(3, 6), randn(12)], uses_module=True)
 
 
 def test_layer_norm_zero_size():
     for shape, ns in [((0, 4), (4,)), ((2, 0, 3), (3,)), ((3, 0), (0,)), ((2, 0), (2, 0))]:
-        if len(ns) > len(shape) or tuple(shape[-len(ns):]) != ns:
+        if len(ns) > len(shape) or tuple(shape[-len(ns) :]) != ns:
             continue
-        check_op(lambda lib, x, w, b: _lib_f(lib).layer_norm(x, ns, w, b), [randn(*shape), randn(*ns), randn(*ns)],
-                 uses_module=True)
+        check_op(
+            lambda lib, x, w, b: _lib_f(lib).layer_norm(x, ns, w, b),
+            [randn(*shape), randn(*ns), randn(*ns)],
+            uses_module=True,
+        )
     # gradients of weight and bias over an empty batch are zeros
     (x, w, b), _ = make_leaves([randn(0, 4), randn(4), randn(4)])
     fastnn.nn.functional.layer_norm(x, (4,), w, b).sum().backward()
@@ -118,13 +133,13 @@ def test_layer_norm_zero_size():
 def test_empty_inputs_with_huge_sizes_compute_nothing():
     # no statistics are allocated or computed for an empty input, whatever its other sizes
     F = fastnn.nn.functional
-    assert F.layer_norm(fastnn.empty(2 ** 40, 2 ** 40, 0), [0]).shape == (2 ** 40, 2 ** 40, 0)
-    assert F.rms_norm(fastnn.empty(2 ** 40, 0, 3), [0, 3]).shape == (2 ** 40, 0, 3)
+    assert F.layer_norm(fastnn.empty(2**40, 2**40, 0), [0]).shape == (2**40, 2**40, 0)
+    assert F.rms_norm(fastnn.empty(2**40, 0, 3), [0, 3]).shape == (2**40, 0, 3)
     x = fastnn.zeros(2, 0, requires_grad=True)
-    y = F.group_norm(x, 2 ** 40)
+    y = F.group_norm(x, 2**40)
     y.sum().backward()
     assert y.shape == x.grad.shape == (2, 0)
-    assert F.group_norm(fastnn.empty(2 ** 40, 4, 0), 2).shape == (2 ** 40, 4, 0)
+    assert F.group_norm(fastnn.empty(2**40, 4, 0), 2).shape == (2**40, 4, 0)
 
 
 def test_layer_norm_eps_and_large_offset():
@@ -153,8 +168,9 @@ def test_layer_norm_gradcheck():
 def test_layer_norm_only_parameter_grads():
     # the input does not require grad: only weight and bias get gradients
     x = randn(3, 4)
-    check_op(lambda lib, w, b: _lib_f(lib).layer_norm(lib.tensor(x), (4,), w, b), [randn(4), randn(4)],
-             uses_module=True)
+    check_op(
+        lambda lib, w, b: _lib_f(lib).layer_norm(lib.tensor(x), (4,), w, b), [randn(4), randn(4)], uses_module=True
+    )
 
 
 def test_layer_norm_refuses_create_graph():
@@ -164,30 +180,57 @@ def test_layer_norm_refuses_create_graph():
         fastnn.autograd.grad((y * y).sum(), [x], create_graph=True)
 
 
-@pytest.mark.parametrize("call,exc,msg", [
-    (lambda F: F.layer_norm(fastnn.zeros(2, 3, 4), (5,)), ValueError,
-     r"[layer_norm] Given normalized_shape=[5], expected input with shape [*, 5], but got input of size[2, 3, 4]"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), (2, 3, 4)), ValueError,
-     r"[layer_norm] Given normalized_shape=[2, 3, 4], expected input with shape [*, 2, 3, 4], but got input of "
-     r"size[3, 4]"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), ()), ValueError,
-     "[layer_norm] Expected normalized_shape to be at least 1-dimensional"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), fastnn.ones(3)), ValueError,
-     "[layer_norm] Expected weight to be of same shape as normalized_shape, but got weight of shape [3] and "
-     "normalized_shape = [4]"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), None, fastnn.ones(1, 4)), ValueError,
-     "[layer_norm] Expected bias to be of same shape as normalized_shape, but got bias of shape [1, 4]"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4, dtype=fastnn.int64), (4,)), TypeError,
-     "[layer_norm] expected a floating-point input, got int64"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), fastnn.ones(4, dtype=fastnn.float64)), TypeError,
-     "[layer_norm] expected weight of dtype float32 (the input's), got float64"),
-    (lambda F: F.layer_norm([1.0, 2.0], (2,)), TypeError, "[layer_norm] input must be a Tensor, got list"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), 4), TypeError,
-     "[layer_norm] normalized_shape must be a tuple of ints, not int"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), [4.0]), TypeError, "[layer_norm] normalized_shape must be"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), eps="x"), TypeError, "[layer_norm] eps must be a number"),
-    (lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), 1.0), TypeError, "[layer_norm] weight must be a Tensor"),
-])
+@pytest.mark.parametrize(
+    "call,exc,msg",
+    [
+        (
+            lambda F: F.layer_norm(fastnn.zeros(2, 3, 4), (5,)),
+            ValueError,
+            r"[layer_norm] Given normalized_shape=[5], expected input with shape [*, 5], but got input of size[2, 3, 4]",
+        ),
+        (
+            lambda F: F.layer_norm(fastnn.zeros(3, 4), (2, 3, 4)),
+            ValueError,
+            r"[layer_norm] Given normalized_shape=[2, 3, 4], expected input with shape [*, 2, 3, 4], but got input of "
+            r"size[3, 4]",
+        ),
+        (
+            lambda F: F.layer_norm(fastnn.zeros(3, 4), ()),
+            ValueError,
+            "[layer_norm] Expected normalized_shape to be at least 1-dimensional",
+        ),
+        (
+            lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), fastnn.ones(3)),
+            ValueError,
+            "[layer_norm] Expected weight to be of same shape as normalized_shape, but got weight of shape [3] and "
+            "normalized_shape = [4]",
+        ),
+        (
+            lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), None, fastnn.ones(1, 4)),
+            ValueError,
+            "[layer_norm] Expected bias to be of same shape as normalized_shape, but got bias of shape [1, 4]",
+        ),
+        (
+            lambda F: F.layer_norm(fastnn.zeros(3, 4, dtype=fastnn.int64), (4,)),
+            TypeError,
+            "[layer_norm] expected a floating-point input, got int64",
+        ),
+        (
+            lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), fastnn.ones(4, dtype=fastnn.float64)),
+            TypeError,
+            "[layer_norm] expected weight of dtype float32 (the input's), got float64",
+        ),
+        (lambda F: F.layer_norm([1.0, 2.0], (2,)), TypeError, "[layer_norm] input must be a Tensor, got list"),
+        (
+            lambda F: F.layer_norm(fastnn.zeros(3, 4), 4),
+            TypeError,
+            "[layer_norm] normalized_shape must be a tuple of ints, not int",
+        ),
+        (lambda F: F.layer_norm(fastnn.zeros(3, 4), [4.0]), TypeError, "[layer_norm] normalized_shape must be"),
+        (lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), eps="x"), TypeError, "[layer_norm] eps must be a number"),
+        (lambda F: F.layer_norm(fastnn.zeros(3, 4), (4,), 1.0), TypeError, "[layer_norm] weight must be a Tensor"),
+    ],
+)
 def test_layer_norm_errors(call, exc, msg):
     with pytest.raises(exc) as info:
         call(fastnn.nn.functional)
@@ -195,8 +238,12 @@ def test_layer_norm_errors(call, exc, msg):
 
 
 def test_layer_norm_module_surface():
-    for args, kw in [((128,), {}), (([3, 4],), dict(bias=False)), ((4,), dict(elementwise_affine=False)),
-                     (((2, 3),), dict(eps=1e-3))]:
+    for args, kw in [
+        ((128,), {}),
+        (([3, 4],), dict(bias=False)),
+        ((4,), dict(elementwise_affine=False)),
+        (((2, 3),), dict(eps=1e-3)),
+    ]:
         ours, theirs = fastnn.nn.LayerNorm(*args, **kw), torch.nn.LayerNorm(*args, **kw)
         assert repr(ours) == repr(theirs)
         assert ours.normalized_shape == theirs.normalized_shape
@@ -275,14 +322,21 @@ def test_group_norm_matches_torch(shape, groups, affine, dtype):
 @pytest.mark.parametrize("layout", ["transposed", "strided", "offset", "expanded"])
 def test_group_norm_non_contiguous(layout):
     xa, prep = layout_input(rng, (3, 4, 5, 6), layout)
-    check_op(lambda lib, x, w, b: _lib_f(lib).group_norm(x, 2, w, b), [xa, randn(4), randn(4)], uses_module=True,
-             prep=[prep, None, None])
+    check_op(
+        lambda lib, x, w, b: _lib_f(lib).group_norm(x, 2, w, b),
+        [xa, randn(4), randn(4)],
+        uses_module=True,
+        prep=[prep, None, None],
+    )
 
 
 def test_group_norm_zero_size_and_gradcheck():
     for shape in [(0, 4, 3), (0, 4)]:
-        check_op(lambda lib, x, w, b: _lib_f(lib).group_norm(x, 2, w, b), [randn(*shape), randn(4), randn(4)],
-                 uses_module=True)
+        check_op(
+            lambda lib, x, w, b: _lib_f(lib).group_norm(x, 2, w, b),
+            [randn(*shape), randn(4), randn(4)],
+            uses_module=True,
+        )
     # no values per channel: torch 2.13 gives nan weight and bias gradients, the empty sums are 0
     (x, w, b), _ = make_leaves([randn(2, 4, 0), randn(4), randn(4)])
     y = fastnn.nn.functional.group_norm(x, 2, w, b)
@@ -296,30 +350,63 @@ def test_group_norm_zero_size_and_gradcheck():
     assert fastnn.autograd.gradcheck(lambda x, b: F.group_norm(x, 1, None, b), [x, b])
 
 
-@pytest.mark.parametrize("call,exc,msg", [
-    (lambda F: F.group_norm(fastnn.zeros(2, 3, 4), 2), ValueError,
-     "[group_norm] Expected number of channels in input to be divisible by num_groups, but got input of shape "
-     "[2, 3, 4] and num_groups=2"),
-    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 0), ValueError,
-     "[group_norm] Expected num groups to be greater than 0, got 0"),
-    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), -2), ValueError,
-     "[group_norm] Expected num groups to be greater than 0, got -2"),
-    (lambda F: F.group_norm(fastnn.zeros(1, 6, 1), 6), ValueError,
-     "[group_norm] Expected more than 1 value per channel when training, got input size [1, 6, 1]"),
-    (lambda F: F.group_norm(fastnn.zeros(3), 1), ValueError,
-     "[group_norm] Expected at least 2 dimensions for input tensor but received 1"),
-    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2, fastnn.ones(2)), ValueError,
-     "[group_norm] Expected weight to be a vector of size equal to the number of channels in input, but got weight "
-     "of shape [2] and input of shape [2, 4, 3]"),
-    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2, None, fastnn.ones(1, 4)), ValueError,
-     "[group_norm] Expected bias to be a vector of size equal to the number of channels"),
-    (lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2.0), TypeError,
-     "[group_norm] num_groups must be an int, got float"),
-    (lambda F: F.group_norm(fastnn.zeros(2, 4, dtype=fastnn.int64), 2), TypeError,
-     "[group_norm] expected a floating-point input, got int64"),
-    (lambda F: F.group_norm(fastnn.zeros(2, 4), 2, fastnn.ones(4, dtype=fastnn.float64)), TypeError,
-     "[group_norm] expected weight of dtype float32 (the input's), got float64"),
-])
+@pytest.mark.parametrize(
+    "call,exc,msg",
+    [
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 3, 4), 2),
+            ValueError,
+            "[group_norm] Expected number of channels in input to be divisible by num_groups, but got input of shape "
+            "[2, 3, 4] and num_groups=2",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 0),
+            ValueError,
+            "[group_norm] Expected num groups to be greater than 0, got 0",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 4, 3), -2),
+            ValueError,
+            "[group_norm] Expected num groups to be greater than 0, got -2",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(1, 6, 1), 6),
+            ValueError,
+            "[group_norm] Expected more than 1 value per channel when training, got input size [1, 6, 1]",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(3), 1),
+            ValueError,
+            "[group_norm] Expected at least 2 dimensions for input tensor but received 1",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2, fastnn.ones(2)),
+            ValueError,
+            "[group_norm] Expected weight to be a vector of size equal to the number of channels in input, but got weight "
+            "of shape [2] and input of shape [2, 4, 3]",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2, None, fastnn.ones(1, 4)),
+            ValueError,
+            "[group_norm] Expected bias to be a vector of size equal to the number of channels",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 4, 3), 2.0),
+            TypeError,
+            "[group_norm] num_groups must be an int, got float",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 4, dtype=fastnn.int64), 2),
+            TypeError,
+            "[group_norm] expected a floating-point input, got int64",
+        ),
+        (
+            lambda F: F.group_norm(fastnn.zeros(2, 4), 2, fastnn.ones(4, dtype=fastnn.float64)),
+            TypeError,
+            "[group_norm] expected weight of dtype float32 (the input's), got float64",
+        ),
+    ],
+)
 def test_group_norm_errors(call, exc, msg):
     with pytest.raises(exc) as info:
         call(fastnn.nn.functional)
@@ -391,23 +478,35 @@ def test_instance_norm_running_stats(momentum):
     trm, trv = torch.tensor(stats[0]), torch.tensor(stats[1])
     for _ in range(3):
         xa, wa, ba = randn(4, C, 6) * 3 + 2, randn(C), randn(C)
-        y, ty = check_op(lambda lib, x, w, b: _lib_f(lib).instance_norm(
-            x, rm if lib is fastnn else trm, rv if lib is fastnn else trv, w, b, True, momentum), [xa, wa, ba],
-            uses_module=True)
+        y, ty = check_op(
+            lambda lib, x, w, b: _lib_f(lib).instance_norm(
+                x, rm if lib is fastnn else trm, rv if lib is fastnn else trv, w, b, True, momentum
+            ),
+            [xa, wa, ba],
+            uses_module=True,
+        )
         assert_close(rm, trm, what="running_mean")
         assert_close(rv, trv, what="running_var")
     # with the running statistics
-    y, ty = check_op(lambda lib, x, w, b: _lib_f(lib).instance_norm(
-        x, rm if lib is fastnn else trm, rv if lib is fastnn else trv, w, b, False), [randn(2, C, 5), randn(C),
-                                                                                      randn(C)], uses_module=True)
+    y, ty = check_op(
+        lambda lib, x, w, b: _lib_f(lib).instance_norm(
+            x, rm if lib is fastnn else trm, rv if lib is fastnn else trv, w, b, False
+        ),
+        [randn(2, C, 5), randn(C), randn(C)],
+        uses_module=True,
+    )
     assert y.grad_fn.name() == ty.grad_fn.name() == "ViewBackward0"
     assert y.grad_fn.next_functions[0][0].name() == "NativeBatchNormBackward0"
 
 
 def test_instance_norm_non_contiguous_zero_size_gradcheck():
     xa, prep = layout_input(rng, (3, 4, 5, 6), "transposed")
-    check_op(lambda lib, x, w, b: _lib_f(lib).instance_norm(x, weight=w, bias=b), [xa, randn(4), randn(4)],
-             uses_module=True, prep=[prep, None, None])
+    check_op(
+        lambda lib, x, w, b: _lib_f(lib).instance_norm(x, weight=w, bias=b),
+        [xa, randn(4), randn(4)],
+        uses_module=True,
+        prep=[prep, None, None],
+    )
     check_op(lambda lib, x: _lib_f(lib).instance_norm(x), [randn(0, 4, 3)], uses_module=True)
     F = fastnn.nn.functional
     x, w, b = (fastnn.tensor(randn(*s, dtype=np.float64), requires_grad=True) for s in [(2, 3, 4), (3,), (3,)])
@@ -416,35 +515,73 @@ def test_instance_norm_non_contiguous_zero_size_gradcheck():
     assert fastnn.autograd.gradcheck(lambda x, w: F.instance_norm(x, rm, rv, w, use_input_stats=False), [x, w])
 
 
-@pytest.mark.parametrize("call,exc,msg", [
-    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 1)), ValueError,
-     "[instance_norm] Expected more than 1 spatial element when training, got input size (2, 3, 1)"),
-    (lambda F: F.instance_norm(fastnn.zeros(3)), ValueError,
-     "[instance_norm] expected input of shape (N, C) or (N, C, *), got (3,)"),
-    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), use_input_stats=False), ValueError,
-     "[instance_norm] Expected running_mean and running_var to be defined when use_input_stats is false"),
-    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), fastnn.zeros(3)), ValueError,
-     "[instance_norm] running_mean and running_var must either both be None or neither be None"),
-    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), weight=fastnn.ones(2)), ValueError,
-     "[instance_norm] expected weight of shape (3,), got (2,)"),
-    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), fastnn.zeros(4), fastnn.ones(4)), ValueError,
-     "[instance_norm] expected running_mean of shape (3,), got (4,)"),
-    (lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), momentum="a"), TypeError,
-     "[instance_norm] momentum must be a number"),
-])
+@pytest.mark.parametrize(
+    "call,exc,msg",
+    [
+        (
+            lambda F: F.instance_norm(fastnn.zeros(2, 3, 1)),
+            ValueError,
+            "[instance_norm] Expected more than 1 spatial element when training, got input size (2, 3, 1)",
+        ),
+        (
+            lambda F: F.instance_norm(fastnn.zeros(3)),
+            ValueError,
+            "[instance_norm] expected input of shape (N, C) or (N, C, *), got (3,)",
+        ),
+        (
+            lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), use_input_stats=False),
+            ValueError,
+            "[instance_norm] Expected running_mean and running_var to be defined when use_input_stats is false",
+        ),
+        (
+            lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), fastnn.zeros(3)),
+            ValueError,
+            "[instance_norm] running_mean and running_var must either both be None or neither be None",
+        ),
+        (
+            lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), weight=fastnn.ones(2)),
+            ValueError,
+            "[instance_norm] expected weight of shape (3,), got (2,)",
+        ),
+        (
+            lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), fastnn.zeros(4), fastnn.ones(4)),
+            ValueError,
+            "[instance_norm] expected running_mean of shape (3,), got (4,)",
+        ),
+        (
+            lambda F: F.instance_norm(fastnn.zeros(2, 3, 4), momentum="a"),
+            TypeError,
+            "[instance_norm] momentum must be a number",
+        ),
+    ],
+)
 def test_instance_norm_errors(call, exc, msg):
     with pytest.raises(exc) as info:
         call(fastnn.nn.functional)
     assert str(info.value).startswith(msg), str(info.value)
 
 
-IN_CASES = [("InstanceNorm1d", (4, 3, 6)), ("InstanceNorm1d", (3, 6)), ("InstanceNorm2d", (2, 3, 4, 5)),
-            ("InstanceNorm2d", (3, 4, 5)), ("InstanceNorm3d", (2, 3, 2, 3, 4)), ("InstanceNorm3d", (3, 2, 3, 2))]
+IN_CASES = [
+    ("InstanceNorm1d", (4, 3, 6)),
+    ("InstanceNorm1d", (3, 6)),
+    ("InstanceNorm2d", (2, 3, 4, 5)),
+    ("InstanceNorm2d", (3, 4, 5)),
+    ("InstanceNorm3d", (2, 3, 2, 3, 4)),
+    ("InstanceNorm3d", (3, 2, 3, 2)),
+]
 
 
-@pytest.mark.parametrize("kw", [{}, dict(affine=True), dict(track_running_stats=True),
-                                dict(affine=True, track_running_stats=True, momentum=0.3),
-                                dict(affine=True, bias=False), dict(track_running_stats=True, momentum=None)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        dict(affine=True),
+        dict(track_running_stats=True),
+        dict(affine=True, track_running_stats=True, momentum=0.3),
+        dict(affine=True, bias=False),
+        dict(track_running_stats=True, momentum=None),
+    ],
+)
 @pytest.mark.parametrize("cls_name,shape", IN_CASES)
 def test_instance_norm_modules_match_torch(cls_name, shape, kw):
     theirs = getattr(torch.nn, cls_name)(3, **kw)
@@ -480,8 +617,11 @@ def test_instance_norm_module_steps_and_errors():
     run_optimizer_steps(ours, theirs, (2, 3, 4, 4), "Adam", lr=0.05)
     with pytest.raises(ValueError, match=r"^\[InstanceNorm2d\] expected 3D or 4D input \(got 2D input\)$"):
         ours(fastnn.zeros(3, 4))
-    with pytest.raises(ValueError, match=r"^\[InstanceNorm2d\] expected input's size at dim=1 to match num_features "
-                                         r"\(3\), but got: 4\.$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[InstanceNorm2d\] expected input's size at dim=1 to match num_features "
+        r"\(3\), but got: 4\.$",
+    ):
         ours(fastnn.zeros(2, 4, 3, 3))
     with pytest.warns(UserWarning, match="input's size at dim=0 does not match num_features"):
         fastnn.nn.InstanceNorm1d(3)(fastnn.zeros(4, 5))
@@ -493,8 +633,9 @@ def test_instance_norm_module_steps_and_errors():
 # rms_norm / RMSNorm
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape,ns", [((4, 6), (6,)), ((3, 5, 7), [5, 7]), ((2, 1), (1,)), ((5,), (5,)),
-                                      ((2, 3, 130), (130,))])
+@pytest.mark.parametrize(
+    "shape,ns", [((4, 6), (6,)), ((3, 5, 7), [5, 7]), ((2, 1), (1,)), ((5,), (5,)), ((2, 3, 130), (130,))]
+)
 @pytest.mark.parametrize("weight", [True, False])
 @pytest.mark.parametrize("eps", [None, 1e-3])
 def test_rms_norm_matches_torch(shape, ns, weight, eps, dtype):
@@ -517,8 +658,11 @@ def test_rms_norm_layouts_zero_size_gradcheck():
 
 def test_rms_norm_errors_and_module():
     F = fastnn.nn.functional
-    with pytest.raises(ValueError, match=r"^\[rms_norm\] Given normalized_shape=\[5\], expected input with shape "
-                                         r"\[\*, 5\], but got input of size\[2, 3\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[rms_norm\] Given normalized_shape=\[5\], expected input with shape "
+        r"\[\*, 5\], but got input of size\[2, 3\]$",
+    ):
         F.rms_norm(fastnn.zeros(2, 3), [5])
     with pytest.raises(ValueError, match=r"^\[rms_norm\] Expected weight to be of same shape as normalized_shape"):
         F.rms_norm(fastnn.zeros(2, 3), [3], fastnn.ones(2))

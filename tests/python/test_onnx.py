@@ -48,13 +48,20 @@ class ConvNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True), nn.Dropout2d(0.2),
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(inplace=True),
+            nn.Dropout2d(0.2),
             nn.AvgPool2d(2),
-            nn.Conv2d(8, 16, 3, padding="same", bias=False), nn.BatchNorm2d(16), nn.SiLU(),
+            nn.Conv2d(8, 16, 3, padding="same", bias=False),
+            nn.BatchNorm2d(16),
+            nn.SiLU(),
             nn.MaxPool2d(3, stride=1, padding=1),
-            nn.AdaptiveAvgPool2d((2, 2)))
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(64, 20), nn.BatchNorm1d(20), nn.ELU(),
-                                  nn.Linear(20, 5))
+            nn.AdaptiveAvgPool2d((2, 2)),
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(0.5), nn.Linear(64, 20), nn.BatchNorm1d(20), nn.ELU(), nn.Linear(20, 5)
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
 
     def forward(self, x):
@@ -160,8 +167,9 @@ def test_mlp_activations_and_two_outputs():
 @pytest.mark.parametrize("opset", [13, 17, 20])
 def test_opsets(opset):
     fastnn.manual_seed(6)
-    model = nn.Sequential(nn.Linear(5, 8), nn.GELU(), nn.LayerNorm(8) if opset >= 17 else nn.Identity(),
-                          nn.Linear(8, 3))
+    model = nn.Sequential(
+        nn.Linear(5, 8), nn.GELU(), nn.LayerNorm(8) if opset >= 17 else nn.Identity(), nn.Linear(8, 3)
+    )
     proto = check_against_fastnn(model, lambda n: fastnn.randn(n, 5), opset_version=opset)
     assert proto.opset_import[0].version == opset
     check_against_fastnn(TutorialLeNet(), lambda n: fastnn.randn(n, 1, 32, 32), opset_version=opset)
@@ -194,16 +202,18 @@ def test_more_layers_and_ops():
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "idx_dynamic_axes_1"
     for n in (2, 5):
         idx = fastnn.randint(0, 20, (n, 8))
-        np.testing.assert_allclose(sess.run(None, {"idx": idx.numpy()})[0], model(idx).detach().numpy(),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            sess.run(None, {"idx": idx.numpy()})[0], model(idx).detach().numpy(), rtol=1e-5, atol=1e-5
+        )
 
 
 def test_export_to_a_path_with_options(tmp_path, capsys):
     fastnn.manual_seed(8)
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
     path = tmp_path / "m.onnx"
-    fastnn.onnx.export(model, fastnn.randn(2, 3), str(path), verbose=True, do_constant_folding=True,
-                       keep_initializers_as_inputs=True)
+    fastnn.onnx.export(
+        model, fastnn.randn(2, 3), str(path), verbose=True, do_constant_folding=True, keep_initializers_as_inputs=True
+    )
     assert "Gemm" in capsys.readouterr().out
     proto = onnx.load(str(path))
     assert {i.name for i in proto.graph.input} == {"input", "0.weight", "0.bias"}
@@ -213,13 +223,27 @@ def test_export_to_a_path_with_options(tmp_path, capsys):
 
 
 def test_exporting_leaves_fastnn_unpatched():
-    before = (fastnn.Tensor.view, fastnn.Tensor.__add__, F.relu, fastnn.flatten, nn.Module.__call__,
-              nn.Conv2d._conv, fastnn.Tensor.shape)
+    before = (
+        fastnn.Tensor.view,
+        fastnn.Tensor.__add__,
+        F.relu,
+        fastnn.flatten,
+        nn.Module.__call__,
+        nn.Conv2d._conv,
+        fastnn.Tensor.shape,
+    )
     export(TutorialLeNet(), fastnn.randn(1, 1, 32, 32))
     with pytest.raises(NotImplementedError):
         export(nn.Sequential(nn.Linear(2, 2), nn.Softshrink()), fastnn.randn(1, 2))
-    after = (fastnn.Tensor.view, fastnn.Tensor.__add__, F.relu, fastnn.flatten, nn.Module.__call__,
-             nn.Conv2d._conv, fastnn.Tensor.shape)
+    after = (
+        fastnn.Tensor.view,
+        fastnn.Tensor.__add__,
+        F.relu,
+        fastnn.flatten,
+        nn.Module.__call__,
+        nn.Conv2d._conv,
+        fastnn.Tensor.shape,
+    )
     assert all(a is b or a == b for a, b in zip(before, after))
 
 
@@ -235,19 +259,22 @@ def test_unsupported_ops_are_named():  # (the batch axis is dynamic)
             return self.fn(self.lin(x))
 
     x = fastnn.randn(2, 4)
-    cases = [(lambda y: y.cumsum(1), r"Tensor\.cumsum is not supported"),
-             (lambda y: fastnn.sort(y, 1)[0], r"fastnn\.sort is not supported"),
-             (nn.Softshrink(), r"fastnn\._C\._softshrink is not supported .*in module 'fn'"),
-             (lambda y: y * float(y.sum()), r"Tensor\.__float__ on a traced tensor depends on its values"),
-             (lambda y: y.relu_().view(8).relu_(), r"in-place op on a tensor that shares memory"),
-             (lambda y: F.dropout(y, 0.5), r"F\.dropout with training=True is random"),
-             (lambda y: F.max_pool1d(y.unsqueeze(1), 2, return_indices=True)[0], r"return_indices=True"),
-             (lambda y: y[y > 0], r"indexing a traced tensor with tensors"),
-             (lambda y: F.relu(y.view(8), inplace=True).view(2, 4) + y,
-              r"functional\.relu: an in-place op on a tensor"),
-             (lambda y: y.__setitem__(0, 1.0), r"assigning into a traced tensor"),
-             (lambda y: y[:, :2] @ fastnn.eye(y.size(0))[:2],
-              r"fastnn\.eye with a size read from a dynamic axis \(x\.size\(d\), x\.shape\[d\]\) is not supported")]
+    cases = [
+        (lambda y: y.cumsum(1), r"Tensor\.cumsum is not supported"),
+        (lambda y: fastnn.sort(y, 1)[0], r"fastnn\.sort is not supported"),
+        (nn.Softshrink(), r"fastnn\._C\._softshrink is not supported .*in module 'fn'"),
+        (lambda y: y * float(y.sum()), r"Tensor\.__float__ on a traced tensor depends on its values"),
+        (lambda y: y.relu_().view(8).relu_(), r"in-place op on a tensor that shares memory"),
+        (lambda y: F.dropout(y, 0.5), r"F\.dropout with training=True is random"),
+        (lambda y: F.max_pool1d(y.unsqueeze(1), 2, return_indices=True)[0], r"return_indices=True"),
+        (lambda y: y[y > 0], r"indexing a traced tensor with tensors"),
+        (lambda y: F.relu(y.view(8), inplace=True).view(2, 4) + y, r"functional\.relu: an in-place op on a tensor"),
+        (lambda y: y.__setitem__(0, 1.0), r"assigning into a traced tensor"),
+        (
+            lambda y: y[:, :2] @ fastnn.eye(y.size(0))[:2],
+            r"fastnn\.eye with a size read from a dynamic axis \(x\.size\(d\), x\.shape\[d\]\) is not supported",
+        ),
+    ]
     for fn, match in cases:
         with pytest.raises(NotImplementedError, match=r"^\[onnx\.export\] .*" + match):
             export(Net(fn), x, dynamic_axes={"x": [0]})
@@ -270,28 +297,55 @@ def test_bad_arguments():
         (ValueError, r"opset_version 9 is not supported", lambda: fastnn.onnx.export(model, x, buf, opset_version=9)),
         (TypeError, r"opset_version must be an int", lambda: fastnn.onnx.export(model, x, buf, opset_version="17")),
         (TypeError, r"input_names must be a list", lambda: fastnn.onnx.export(model, x, buf, input_names="x")),
-        (ValueError, r"2 input_names given for 1 tensors",
-         lambda: fastnn.onnx.export(model, x, buf, input_names=["a", "b"])),
-        (ValueError, r"dynamic_axes names \['nope'\]",
-         lambda: fastnn.onnx.export(model, x, buf, dynamic_axes={"nope": [0]})),
-        (IndexError, r"dynamic axis 2 of 'input' is out of range",
-         lambda: fastnn.onnx.export(model, x, buf, dynamic_axes={"input": [2]})),
-        (TypeError, r"dynamic_axes\['input'\] must map axes",
-         lambda: fastnn.onnx.export(model, x, buf, dynamic_axes={"input": {0: 1}})),
+        (
+            ValueError,
+            r"2 input_names given for 1 tensors",
+            lambda: fastnn.onnx.export(model, x, buf, input_names=["a", "b"]),
+        ),
+        (
+            ValueError,
+            r"dynamic_axes names \['nope'\]",
+            lambda: fastnn.onnx.export(model, x, buf, dynamic_axes={"nope": [0]}),
+        ),
+        (
+            IndexError,
+            r"dynamic axis 2 of 'input' is out of range",
+            lambda: fastnn.onnx.export(model, x, buf, dynamic_axes={"input": [2]}),
+        ),
+        (
+            TypeError,
+            r"dynamic_axes\['input'\] must map axes",
+            lambda: fastnn.onnx.export(model, x, buf, dynamic_axes={"input": {0: 1}}),
+        ),
         (NotImplementedError, r"dynamo=True is not supported", lambda: fastnn.onnx.export(model, x, buf, dynamo=True)),
-        (NotImplementedError, r"exporting in training mode",
-         lambda: fastnn.onnx.export(model, x, buf, training=fastnn.onnx.TrainingMode.TRAINING)),
-        (NotImplementedError, r"exporting in training mode",
-         lambda: fastnn.onnx.export(model, x, buf, training=fastnn.onnx.TrainingMode.PRESERVE)),
+        (
+            NotImplementedError,
+            r"exporting in training mode",
+            lambda: fastnn.onnx.export(model, x, buf, training=fastnn.onnx.TrainingMode.TRAINING),
+        ),
+        (
+            NotImplementedError,
+            r"exporting in training mode",
+            lambda: fastnn.onnx.export(model, x, buf, training=fastnn.onnx.TrainingMode.PRESERVE),
+        ),
         (NotImplementedError, r"keyword inputs", lambda: fastnn.onnx.export(model, x, buf, kwargs={"y": x})),
-        (NotImplementedError, r"dynamic_shapes=\{\} is not supported",
-         lambda: fastnn.onnx.export(model, x, buf, dynamic_shapes={})),
+        (
+            NotImplementedError,
+            r"dynamic_shapes=\{\} is not supported",
+            lambda: fastnn.onnx.export(model, x, buf, dynamic_shapes={}),
+        ),
         (TypeError, r"got an unexpected keyword argument 'bogus'", lambda: fastnn.onnx.export(model, x, buf, bogus=1)),
         (TypeError, r"verbose must be a bool", lambda: fastnn.onnx.export(model, x, buf, verbose="yes")),
-        (ValueError, r"names \['x'\] are used twice",
-         lambda: fastnn.onnx.export(model, x, buf, input_names=["x"], output_names=["x"])),
-        (ValueError, r"names \['weight'\] are used twice",
-         lambda: fastnn.onnx.export(model, x, buf, output_names=["weight"])),
+        (
+            ValueError,
+            r"names \['x'\] are used twice",
+            lambda: fastnn.onnx.export(model, x, buf, input_names=["x"], output_names=["x"]),
+        ),
+        (
+            ValueError,
+            r"names \['weight'\] are used twice",
+            lambda: fastnn.onnx.export(model, x, buf, output_names=["weight"]),
+        ),
     ]
     for exc, match, call in cases:
         with pytest.raises(exc, match=r"^\[onnx\.export\] " + match):
@@ -307,8 +361,21 @@ def test_train_job_exports_the_trained_model(tmp_path, capsys):
     from fastnn import train
 
     path = tmp_path / "lenet.onnx"
-    net, _ = train.run(train.parse_args(["--no-progress", "--epochs", "1", "--checkpoint-dir", str(tmp_path / "ck"),
-                                         "--plot", str(tmp_path / "p.png"), "--export-onnx", str(path)]))
+    net, _ = train.run(
+        train.parse_args(
+            [
+                "--no-progress",
+                "--epochs",
+                "1",
+                "--checkpoint-dir",
+                str(tmp_path / "ck"),
+                "--plot",
+                str(tmp_path / "p.png"),
+                "--export-onnx",
+                str(path),
+            ]
+        )
+    )
     assert f"exported ONNX model {path}" in capsys.readouterr().out
     proto = onnx.load(str(path))
     onnx.checker.check_model(proto, full_check=True)
@@ -339,34 +406,106 @@ def unflattened(x):
 
 MASKS = (fastnn.linspace(-1, 1, 16).reshape(4, 4), fastnn.eye(4) + fastnn.linspace(-1, 1, 16).reshape(4, 4) > 0.5)
 CASES = {  # name: (model, input shape without the batch axis)
-    "activations": (Fn(lambda x: F.softmin(x, 1) + F.logsigmoid(x) + F.selu(x) + F.celu(x, 0.7) + F.hardswish(x)
-                       + F.hardsigmoid(x) + F.mish(x) + F.softsign(x) + F.elu(x, 0.5) + F.silu(x) + F.relu6(x * 4)
-                       + F.softplus(x) + F.leaky_relu(x) + F.hardtanh(x, -0.5, 0.25) + nn.Tanhshrink()(x)), (7,)),
-    "layers": (Fn(lambda x, a, b, c, d: d(c(b(a(x)))), nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1,
-                                                                          output_padding=1),
-                  nn.Conv2d(3, 4, 3, padding=2, dilation=2, padding_mode="replicate", groups=1),
-                  nn.AdaptiveMaxPool2d((3, 2)), nn.Unflatten(1, (2, 2))), (2, 6, 4)),
-    "pool1d": (Fn(lambda x, a, b: b(a(x)) + F.adaptive_max_pool1d(x, 1).mean()
-                  + F.avg_pool1d(x, 3, 1, 1, count_include_pad=False)[..., :3],
-                  nn.AvgPool1d(2), nn.AdaptiveAvgPool1d(3)), (3, 6)),
-    "tensor_ops": (Fn(lambda x: ((x.T.T @ x.transpose(1, 2)).bmm(x) / 3).pow(2).clamp(max=2.0).exp().log().sqrt()
-                      + x.abs().reciprocal().clamp(0, 5) - (1 - x) * (2 / (x.abs() + 1)) + x.sum((1, 2), True)
-                      + fastnn.stack([x, -x], 1).sum(1) + x.argmax(-1, keepdim=True).float()
-                      + x[:, None, ..., 1:3].squeeze(1).mean(-1, keepdim=True)), (3, 3)),
+    "activations": (
+        Fn(
+            lambda x: (
+                F.softmin(x, 1)
+                + F.logsigmoid(x)
+                + F.selu(x)
+                + F.celu(x, 0.7)
+                + F.hardswish(x)
+                + F.hardsigmoid(x)
+                + F.mish(x)
+                + F.softsign(x)
+                + F.elu(x, 0.5)
+                + F.silu(x)
+                + F.relu6(x * 4)
+                + F.softplus(x)
+                + F.leaky_relu(x)
+                + F.hardtanh(x, -0.5, 0.25)
+                + nn.Tanhshrink()(x)
+            )
+        ),
+        (7,),
+    ),
+    "layers": (
+        Fn(
+            lambda x, a, b, c, d: d(c(b(a(x)))),
+            nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1),
+            nn.Conv2d(3, 4, 3, padding=2, dilation=2, padding_mode="replicate", groups=1),
+            nn.AdaptiveMaxPool2d((3, 2)),
+            nn.Unflatten(1, (2, 2)),
+        ),
+        (2, 6, 4),
+    ),
+    "pool1d": (
+        Fn(
+            lambda x, a, b: (
+                b(a(x))
+                + F.adaptive_max_pool1d(x, 1).mean()
+                + F.avg_pool1d(x, 3, 1, 1, count_include_pad=False)[..., :3]
+            ),
+            nn.AvgPool1d(2),
+            nn.AdaptiveAvgPool1d(3),
+        ),
+        (3, 6),
+    ),
+    "tensor_ops": (
+        Fn(
+            lambda x: (
+                ((x.T.T @ x.transpose(1, 2)).bmm(x) / 3).pow(2).clamp(max=2.0).exp().log().sqrt()
+                + x.abs().reciprocal().clamp(0, 5)
+                - (1 - x) * (2 / (x.abs() + 1))
+                + x.sum((1, 2), True)
+                + fastnn.stack([x, -x], 1).sum(1)
+                + x.argmax(-1, keepdim=True).float()
+                + x[:, None, ..., 1:3].squeeze(1).mean(-1, keepdim=True)
+            )
+        ),
+        (3, 3),
+    ),
     "in_place": (Fn(lambda x: (x.clone().add_(1).mul_(2) + 0).relu_().sub_(x).div_(3)), (4,)),
-    "unflatten_size_arithmetic": (Fn(lambda x: unflattened(x).flatten(0, 1).reshape(x.size(0), -1)
-                                     + unflattened(x).flatten(1, 2).view_as(x)), (8,)),
-    "sizes_in_factories": (Fn(lambda x: x + fastnn.zeros(x.size(0), 8) + fastnn.ones(x.shape[0], 1) * 2
-                              + fastnn.arange(x.size(1)).float() + fastnn.ones(1, 8).expand(x.size(0), -1)), (8,)),
-    "slices_and_likes": (Fn(lambda x: fastnn.cat([x[1:], x[:1]])
-                            + fastnn.cat([x[:x.size(0)][:, :x.size(1) // 2]] * 2, 1)
-                            + fastnn.zeros_like(x) + x.new_ones(x.size(0), 1)
-                            + fastnn.ones_like(x[:, :1]) + x[x.size(0) - 1:].mean()
-                            + x.new_zeros(x.shape[:-1] + (1,)) + (x > 0).sum(1, keepdim=True)), (6,)),
-    "attention": (Fn(lambda x: F.scaled_dot_product_attention(x, x * 2, x, is_causal=True)
-                     + F.scaled_dot_product_attention(x, x, x, attn_mask=MASKS[0])
-                     + F.scaled_dot_product_attention(x, x, -x, attn_mask=MASKS[1], scale=0.3)),
-                  (2, 4, 8)),
+    "unflatten_size_arithmetic": (
+        Fn(lambda x: unflattened(x).flatten(0, 1).reshape(x.size(0), -1) + unflattened(x).flatten(1, 2).view_as(x)),
+        (8,),
+    ),
+    "sizes_in_factories": (
+        Fn(
+            lambda x: (
+                x
+                + fastnn.zeros(x.size(0), 8)
+                + fastnn.ones(x.shape[0], 1) * 2
+                + fastnn.arange(x.size(1)).float()
+                + fastnn.ones(1, 8).expand(x.size(0), -1)
+            )
+        ),
+        (8,),
+    ),
+    "slices_and_likes": (
+        Fn(
+            lambda x: (
+                fastnn.cat([x[1:], x[:1]])
+                + fastnn.cat([x[: x.size(0)][:, : x.size(1) // 2]] * 2, 1)
+                + fastnn.zeros_like(x)
+                + x.new_ones(x.size(0), 1)
+                + fastnn.ones_like(x[:, :1])
+                + x[x.size(0) - 1 :].mean()
+                + x.new_zeros(x.shape[:-1] + (1,))
+                + (x > 0).sum(1, keepdim=True)
+            )
+        ),
+        (6,),
+    ),
+    "attention": (
+        Fn(
+            lambda x: (
+                F.scaled_dot_product_attention(x, x * 2, x, is_causal=True)
+                + F.scaled_dot_product_attention(x, x, x, attn_mask=MASKS[0])
+                + F.scaled_dot_product_attention(x, x, -x, attn_mask=MASKS[1], scale=0.3)
+            )
+        ),
+        (2, 4, 8),
+    ),
 }
 
 
@@ -404,8 +543,9 @@ def test_recurrent_layers_match_onnxruntime():
     assert {"LSTM", "GRU", "RNN"} <= {n.op_type for n in proto.graph.node}
     for shape in ((2, 7), (5, 3)):
         idx = fastnn.randint(0, 30, shape)
-        np.testing.assert_allclose(sess.run(None, {"idx": idx.numpy()})[0], model(idx).detach().numpy(),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            sess.run(None, {"idx": idx.numpy()})[0], model(idx).detach().numpy(), rtol=1e-5, atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN])
@@ -462,5 +602,6 @@ def test_gpt_like_model_with_dynamic_batch_and_time():
     assert "tok.weight" in names and "head.weight" not in names  # the tied weight, once
     for shape in ((2, 5), (3, 9)):
         idx = fastnn.randint(0, 11, shape)
-        np.testing.assert_allclose(sess.run(None, {"idx": idx.numpy()})[0], model(idx).detach().numpy(),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            sess.run(None, {"idx": idx.numpy()})[0], model(idx).detach().numpy(), rtol=1e-5, atol=1e-5
+        )

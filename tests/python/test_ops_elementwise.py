@@ -31,14 +31,14 @@ UNARY = [
     ("clamp_min", lambda x: x.clamp(min=0.3), (-2, 2)),
     ("clamp_max", lambda x: x.clamp(max=-0.1), (-2, 2)),
     ("clip", lambda x: x.clip(-1, 1), (-2, 2)),
-    ("pow2", lambda x: x ** 2, (-2, 2)),
-    ("pow2_float", lambda x: x ** 2.0, (-2, 2)),
+    ("pow2", lambda x: x**2, (-2, 2)),
+    ("pow2_float", lambda x: x**2.0, (-2, 2)),
     ("pow3", lambda x: x.pow(3), (-2, 2)),
     ("pow_half", lambda x: x.pow(0.5), (0.1, 3)),
-    ("pow_neg1", lambda x: x ** -1, (0.5, 3)),
-    ("pow_neg_half", lambda x: x ** -1.5, (0.5, 3)),
-    ("pow0", lambda x: x ** 0, (-2, 2)),
-    ("pow1", lambda x: x ** 1, (-2, 2)),
+    ("pow_neg1", lambda x: x**-1, (0.5, 3)),
+    ("pow_neg_half", lambda x: x**-1.5, (0.5, 3)),
+    ("pow0", lambda x: x**0, (-2, 2)),
+    ("pow1", lambda x: x**1, (-2, 2)),
 ]
 UNARY_IDS = [u[0] for u in UNARY]
 
@@ -79,9 +79,16 @@ def test_unary_module_functions(name):
     check_op(lambda m, x: getattr(m, name)(x), [arr], uses_module=True)
 
 
-@pytest.mark.parametrize("fn", [lambda m, x: m.clamp(x, min=-0.2, max=0.4), lambda m, x: m.clip(x, -0.2),
-                                lambda m, x: m.pow(x, 3), lambda m, x: m.pow(x, 0.5)],
-                         ids=["clamp", "clip", "pow3", "pow_half"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m, x: m.clamp(x, min=-0.2, max=0.4),
+        lambda m, x: m.clip(x, -0.2),
+        lambda m, x: m.pow(x, 3),
+        lambda m, x: m.pow(x, 0.5),
+    ],
+    ids=["clamp", "clip", "pow3", "pow_half"],
+)
 def test_clamp_pow_module_functions(fn):
     arr = np.random.default_rng(4).uniform(0.1, 1, size=(4, 3)).astype(np.float32)
     check_op(fn, [arr], uses_module=True)
@@ -96,9 +103,9 @@ KINKS = [
     ("clamp_min_gt_max", lambda x: x.clamp(1.0, -1.0), [-2.0, 0.0, 2.0, 1.0, -1.0]),
     ("sqrt_at_0", lambda x: x.sqrt(), [0.0, 1.0]),
     ("log_at_0", lambda x: x.log(), [0.0, 1.0]),
-    ("pow_half_at_0", lambda x: x ** 0.5, [0.0, 4.0]),
-    ("pow_neg_at_0", lambda x: x ** -1, [0.0, 2.0]),
-    ("pow0_at_0", lambda x: x ** 0, [0.0, 2.0]),
+    ("pow_half_at_0", lambda x: x**0.5, [0.0, 4.0]),
+    ("pow_neg_at_0", lambda x: x**-1, [0.0, 2.0]),
+    ("pow0_at_0", lambda x: x**0, [0.0, 2.0]),
     ("sigmoid_extremes", lambda x: x.sigmoid(), [-100.0, -20.0, 0.0, 20.0, 100.0]),
     ("tanh_extremes", lambda x: x.tanh(), [-50.0, 0.0, 50.0]),
     ("exp_overflow", lambda x: x.exp(), [-200.0, 100.0]),
@@ -120,8 +127,17 @@ def test_signed_zero():
             assert np.signbit(f.numpy()).tolist() == np.signbit(t.numpy()).tolist()
 
 
-NAN_OPS = [lambda x: x.relu(), lambda x: x.abs(), lambda x: x.clamp(-1, 1), lambda x: x.clamp(min=0.0),
-           lambda x: x.sigmoid(), lambda x: x.tanh(), lambda x: x.exp(), lambda x: x ** 2, lambda x: -x]
+NAN_OPS = [
+    lambda x: x.relu(),
+    lambda x: x.abs(),
+    lambda x: x.clamp(-1, 1),
+    lambda x: x.clamp(min=0.0),
+    lambda x: x.sigmoid(),
+    lambda x: x.tanh(),
+    lambda x: x.exp(),
+    lambda x: x**2,
+    lambda x: -x,
+]
 
 
 @pytest.mark.parametrize("fn", NAN_OPS)
@@ -130,12 +146,22 @@ def test_unary_nan_propagates(fn):
 
 
 INT_UNARY = [
-    ("neg", lambda x: -x), ("abs", lambda x: x.abs()), ("relu", lambda x: x.relu()),
-    ("clamp_int_bounds", lambda x: x.clamp(-1, 2)), ("clamp_float_bound", lambda x: x.clamp(min=0.5)),
-    ("clamp_float_integral_bound", lambda x: x.clamp(min=1.0)), ("clamp_max_float", lambda x: x.clamp(max=2.0)),
-    ("pow2", lambda x: x ** 2), ("pow3", lambda x: x.pow(3)), ("pow_float", lambda x: x ** 2.0),
-    ("pow_half", lambda x: x.abs() ** 0.5), ("exp", lambda x: x.exp()), ("log", lambda x: x.abs().log()),
-    ("sqrt", lambda x: x.abs().sqrt()), ("sigmoid", lambda x: x.sigmoid()), ("tanh", lambda x: x.tanh()),
+    ("neg", lambda x: -x),
+    ("abs", lambda x: x.abs()),
+    ("relu", lambda x: x.relu()),
+    ("clamp_int_bounds", lambda x: x.clamp(-1, 2)),
+    ("clamp_float_bound", lambda x: x.clamp(min=0.5)),
+    ("clamp_float_integral_bound", lambda x: x.clamp(min=1.0)),
+    ("clamp_max_float", lambda x: x.clamp(max=2.0)),
+    ("pow2", lambda x: x**2),
+    ("pow3", lambda x: x.pow(3)),
+    ("pow_float", lambda x: x**2.0),
+    ("pow_half", lambda x: x.abs() ** 0.5),
+    ("exp", lambda x: x.exp()),
+    ("log", lambda x: x.abs().log()),
+    ("sqrt", lambda x: x.abs().sqrt()),
+    ("sigmoid", lambda x: x.sigmoid()),
+    ("tanh", lambda x: x.tanh()),
 ]
 
 
@@ -171,13 +197,25 @@ BINARY = [
     ("mul_method", lambda a, b: a.mul(b), (-2, 2)),
     ("div", lambda a, b: a / b, (0.5, 2)),
     ("div_method", lambda a, b: a.div(b), (0.5, 2)),
-    ("pow", lambda a, b: a ** b, (0.5, 2)),
+    ("pow", lambda a, b: a**b, (0.5, 2)),
     ("pow_method", lambda a, b: a.pow(b), (0.5, 2)),
 ]
 BINARY_IDS = [b[0] for b in BINARY]
 
-SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((4,), (3, 4)), ((3, 1), (1, 4)), ((2, 1, 4), (3, 1)),
-          ((3, 4), ()), ((), (3, 4)), ((), ()), ((0, 3), (3,)), ((0, 3), (1, 3)), ((2, 0), (2, 1)), ((1,), (0,))]
+SHAPES = [
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((4,), (3, 4)),
+    ((3, 1), (1, 4)),
+    ((2, 1, 4), (3, 1)),
+    ((3, 4), ()),
+    ((), (3, 4)),
+    ((), ()),
+    ((0, 3), (3,)),
+    ((0, 3), (1, 3)),
+    ((2, 0), (2, 1)),
+    ((1,), (0,)),
+]
 
 
 @pytest.mark.parametrize("shapes", SHAPES, ids=str)
@@ -209,8 +247,12 @@ def test_binary_gradcheck(name, fn, dom, shapes):
 def test_binary_gradcheck_noncontiguous():
     rng = np.random.default_rng(8)
     a, b = rng.uniform(0.5, 2, size=(4, 3)), rng.uniform(0.5, 2, size=(3, 8))
-    for fn in (lambda x, y: x.t() * y[:, ::2], lambda x, y: x.t() / y[:, 1::2], lambda x, y: x.t() ** y[:, ::2],
-               lambda x, y: x.t().sub(y[:, ::2], alpha=3)):
+    for fn in (
+        lambda x, y: x.t() * y[:, ::2],
+        lambda x, y: x.t() / y[:, 1::2],
+        lambda x, y: x.t() ** y[:, ::2],
+        lambda x, y: x.t().sub(y[:, ::2], alpha=3),
+    ):
         gradcheck_op(fn, [a, b])
 
 
@@ -233,13 +275,14 @@ def test_pow_tensor_tensor_kinks():
     # zero base: with exponent >= 0 the exponent's gradient is 0; with a negative exponent it is -inf
     a = np.array([0.0, 0.0, 0.0, 2.0, -1.0, 1.0], dtype=np.float64)
     b = np.array([2.0, 0.0, -1.0, 0.5, 2.0, 3.0], dtype=np.float64)
-    check_op(lambda x, y: x ** y, [a, b])
-    check_op(lambda x, y: x ** y, [a.astype(np.float32), b.astype(np.float32)])
+    check_op(lambda x, y: x**y, [a, b])
+    check_op(lambda x, y: x**y, [a.astype(np.float32), b.astype(np.float32)])
 
 
 def test_div_by_zero():
-    check_op(lambda x, y: x / y, [np.array([1.0, -1.0, 0.0], np.float32), np.array([0.0, 0.0, 0.0], np.float32)],
-             grad=False)
+    check_op(
+        lambda x, y: x / y, [np.array([1.0, -1.0, 0.0], np.float32), np.array([0.0, 0.0, 0.0], np.float32)], grad=False
+    )
     check_op(lambda x, y: x / y, [np.array([1, -1, 0]), np.array([0, 0, 0])])
 
 
@@ -247,11 +290,21 @@ def test_div_by_zero():
 # Python scalars on either side
 
 SCALAR_OPS = [
-    ("add", lambda x, s: x + s), ("radd", lambda x, s: s + x), ("sub", lambda x, s: x - s),
-    ("rsub", lambda x, s: s - x), ("mul", lambda x, s: x * s), ("rmul", lambda x, s: s * x),
-    ("div", lambda x, s: x / s), ("rdiv", lambda x, s: s / x), ("pow", lambda x, s: x ** s),
-    ("rpow", lambda x, s: s ** x), ("add_method", lambda x, s: x.add(s)), ("add_alpha", lambda x, s: x.add(s, alpha=2)),
-    ("sub_method", lambda x, s: x.sub(s)), ("mul_method", lambda x, s: x.mul(s)), ("div_method", lambda x, s: x.div(s)),
+    ("add", lambda x, s: x + s),
+    ("radd", lambda x, s: s + x),
+    ("sub", lambda x, s: x - s),
+    ("rsub", lambda x, s: s - x),
+    ("mul", lambda x, s: x * s),
+    ("rmul", lambda x, s: s * x),
+    ("div", lambda x, s: x / s),
+    ("rdiv", lambda x, s: s / x),
+    ("pow", lambda x, s: x**s),
+    ("rpow", lambda x, s: s**x),
+    ("add_method", lambda x, s: x.add(s)),
+    ("add_alpha", lambda x, s: x.add(s, alpha=2)),
+    ("sub_method", lambda x, s: x.sub(s)),
+    ("mul_method", lambda x, s: x.mul(s)),
+    ("div_method", lambda x, s: x.div(s)),
 ]
 SCALARS = [2, 1.5, -3, True, np.float64(0.5), np.int64(3)]
 
@@ -286,26 +339,38 @@ def test_number_first_module_functions(name, scalar):
 def test_sub_bool_rejected():
     for lib in (fastnn, torch):
         for x in (lib.tensor([1.0, 2.0]), lib.tensor([1, 2]), lib.tensor([True, False])):
-            for bad in (lambda x, lib: x - True, lambda x, lib: True - x, lambda x, lib: x.sub(True), lambda x, lib: x - lib.tensor([True, False]),
-                        lambda x, lib: lib.tensor([True, True]) - x):
+            for bad in (
+                lambda x, lib: x - True,
+                lambda x, lib: True - x,
+                lambda x, lib: x.sub(True),
+                lambda x, lib: x - lib.tensor([True, False]),
+                lambda x, lib: lib.tensor([True, True]) - x,
+            ):
                 with pytest.raises((TypeError, RuntimeError)):
                     bad(x, lib)
 
 
 def test_bool_base_pow():
     x = fastnn.tensor([0.5, 2.0], requires_grad=True)
-    y = True ** x
+    y = True**x
     assert y.dtype == fastnn.float32 and y.tolist() == [1.0, 1.0]
     y.sum().backward()
     assert x.grad.tolist() == [0.0, 0.0]  # d/dx 1^x = log(1) * 1 = 0
-    gradcheck_op(lambda t: False ** t, [np.array([0.5, 2.0])])
+    gradcheck_op(lambda t: False**t, [np.array([0.5, 2.0])])
 
 
 def test_scalar_gradcheck():
     rng = np.random.default_rng(11)
     a = rng.uniform(0.5, 2, size=(2, 3))
-    for fn in (lambda x: 2 - x, lambda x: 3 / x, lambda x: 1.5 ** x, lambda x: x * 2.5 + 1, lambda x: x ** 2.5,
-               lambda x: x.add(3, alpha=2), lambda x: x.sub(3, alpha=2)):
+    for fn in (
+        lambda x: 2 - x,
+        lambda x: 3 / x,
+        lambda x: 1.5**x,
+        lambda x: x * 2.5 + 1,
+        lambda x: x**2.5,
+        lambda x: x.add(3, alpha=2),
+        lambda x: x.sub(3, alpha=2),
+    ):
         gradcheck_op(fn, [a])
 
 
@@ -320,10 +385,20 @@ def test_unsupported_operand_gives_type_error():
 # ---------------------------------------------------------------------------------------------
 # comparisons
 
-COMPARE = [("eq", lambda a, b: a == b), ("ne", lambda a, b: a != b), ("lt", lambda a, b: a < b),
-           ("le", lambda a, b: a <= b), ("gt", lambda a, b: a > b), ("ge", lambda a, b: a >= b),
-           ("eq_method", lambda a, b: a.eq(b)), ("ne_method", lambda a, b: a.ne(b)), ("lt_method", lambda a, b: a.lt(b)),
-           ("le_method", lambda a, b: a.le(b)), ("gt_method", lambda a, b: a.gt(b)), ("ge_method", lambda a, b: a.ge(b))]
+COMPARE = [
+    ("eq", lambda a, b: a == b),
+    ("ne", lambda a, b: a != b),
+    ("lt", lambda a, b: a < b),
+    ("le", lambda a, b: a <= b),
+    ("gt", lambda a, b: a > b),
+    ("ge", lambda a, b: a >= b),
+    ("eq_method", lambda a, b: a.eq(b)),
+    ("ne_method", lambda a, b: a.ne(b)),
+    ("lt_method", lambda a, b: a.lt(b)),
+    ("le_method", lambda a, b: a.le(b)),
+    ("gt_method", lambda a, b: a.gt(b)),
+    ("ge_method", lambda a, b: a.ge(b)),
+]
 COMPARE_IDS = [c[0] for c in COMPARE]
 
 
@@ -332,10 +407,21 @@ def _ties(shape, rng, dtype=np.float32):
     return rng.integers(-2, 3, size=shape).astype(dtype)
 
 
-@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3)), ((0, 3), (3,))],
-                         ids=str)
-@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.int64, np.int64), (np.float32, np.int64),
-                                    (np.int64, np.float64), (np.bool_, np.bool_), (np.bool_, np.int64)], ids=str)
+@pytest.mark.parametrize(
+    "shapes", [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3)), ((0, 3), (3,))], ids=str
+)
+@pytest.mark.parametrize(
+    "dtypes",
+    [
+        (np.float32, np.float32),
+        (np.int64, np.int64),
+        (np.float32, np.int64),
+        (np.int64, np.float64),
+        (np.bool_, np.bool_),
+        (np.bool_, np.int64),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("name,fn", COMPARE, ids=COMPARE_IDS)
 def test_compare(name, fn, dtypes, shapes):
     rng = np.random.default_rng(12)
@@ -380,6 +466,7 @@ def test_compare_output_not_differentiable():
 # ---------------------------------------------------------------------------------------------
 # type promotion: result dtypes and values of mixed operands
 
+
 def _mk(spec):
     """spec: ("t", np dtype, shape) for a tensor, or a Python number."""
     if isinstance(spec, tuple):
@@ -416,9 +503,16 @@ PROMOTION = [
 @pytest.mark.parametrize("pair", PROMOTION, ids=str)
 def test_type_promotion(pair, op):
     (fa, ta), (fb, tb) = _mk(pair[0]), _mk(pair[1])
-    fns = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
-           "radd": lambda a, b: b + a, "rmul": lambda a, b: b * a, "rdiv": lambda a, b: b / a,
-           "lt": lambda a, b: a < b, "eq": lambda a, b: a == b}
+    fns = {
+        "add": lambda a, b: a + b,
+        "mul": lambda a, b: a * b,
+        "div": lambda a, b: a / b,
+        "radd": lambda a, b: b + a,
+        "rmul": lambda a, b: b * a,
+        "rdiv": lambda a, b: b / a,
+        "lt": lambda a, b: a < b,
+        "eq": lambda a, b: a == b,
+    }
     fn = fns[op]
     try:
         expected = fn(ta, tb)
@@ -434,7 +528,7 @@ def test_mixed_precision_gradients():
     rng = np.random.default_rng(14)
     a = rng.uniform(0.5, 2, size=(2, 3)).astype(np.float32)
     b = rng.uniform(0.5, 2, size=(3,)).astype(np.float64)
-    for fn in (lambda x, y: x * y, lambda x, y: x / y, lambda x, y: x - y, lambda x, y: x ** y):
+    for fn in (lambda x, y: x * y, lambda x, y: x / y, lambda x, y: x - y, lambda x, y: x**y):
         check_op(fn, [a, b])
     # a 0-d float64 tensor does not promote a dimensioned float32 tensor; its gradient is float64 but
     # computed in float32 (both libraries), so float32 tolerances apply
@@ -453,9 +547,12 @@ def test_result_type_int_tensor_with_float_tensor_grad():
 # in-place ops
 
 INPLACE = [
-    ("add_", lambda x, y: x.add_(y)), ("add_alpha", lambda x, y: x.add_(y, alpha=-2)),
-    ("sub_", lambda x, y: x.sub_(y)), ("sub_alpha", lambda x, y: x.sub_(y, alpha=0.5)),
-    ("mul_", lambda x, y: x.mul_(y)), ("div_", lambda x, y: x.div_(y)),
+    ("add_", lambda x, y: x.add_(y)),
+    ("add_alpha", lambda x, y: x.add_(y, alpha=-2)),
+    ("sub_", lambda x, y: x.sub_(y)),
+    ("sub_alpha", lambda x, y: x.sub_(y, alpha=0.5)),
+    ("mul_", lambda x, y: x.mul_(y)),
+    ("div_", lambda x, y: x.div_(y)),
     ("copy_", lambda x, y: x.copy_(y)),
 ]
 
@@ -521,8 +618,12 @@ def test_inplace_scalar(name, fn, scalar):
 def test_inplace_on_views_writes_base(name, fn, view):
     # In-place ops through a view write the viewed elements of the base and nothing else.
     rng = np.random.default_rng(17)
-    preps = {"transposed": (lambda lib, b: b.t(), (4, 3)), "strided": (lambda lib, b: b[:, ::2], (3, 2)),
-             "row": (lambda lib, b: b[1], (4,)), "column": (lambda lib, b: b[:, 2], (3,))}
+    preps = {
+        "transposed": (lambda lib, b: b.t(), (4, 3)),
+        "strided": (lambda lib, b: b[:, ::2], (3, 2)),
+        "row": (lambda lib, b: b[1], (4,)),
+        "column": (lambda lib, b: b[:, 2], (3,)),
+    }
     prep, shape = preps[view]
     x = rng.uniform(0.5, 2, size=(3, 4)).astype(np.float32)
     y = rng.uniform(0.5, 2, size=shape).astype(np.float32)
@@ -577,10 +678,15 @@ def test_inplace_self_operand():
 
 
 ZERO_FILL = [
-    ("zero_", lambda x: x.zero_()), ("fill_float", lambda x: x.fill_(2.5)), ("fill_int", lambda x: x.fill_(3)),
-    ("fill_bool", lambda x: x.fill_(True)), ("fill_0d_tensor", lambda x: x.fill_(x.new_tensor(1.0).sum() * 2)),
-    ("clamp_", lambda x: x.clamp_(-0.5, 0.5)), ("clamp_min", lambda x: x.clamp_(min=0.0)),
-    ("clamp_max", lambda x: x.clamp_(max=0.1)), ("relu_", lambda x: x.relu_()),
+    ("zero_", lambda x: x.zero_()),
+    ("fill_float", lambda x: x.fill_(2.5)),
+    ("fill_int", lambda x: x.fill_(3)),
+    ("fill_bool", lambda x: x.fill_(True)),
+    ("fill_0d_tensor", lambda x: x.fill_(x.new_tensor(1.0).sum() * 2)),
+    ("clamp_", lambda x: x.clamp_(-0.5, 0.5)),
+    ("clamp_min", lambda x: x.clamp_(min=0.0)),
+    ("clamp_max", lambda x: x.clamp_(max=0.1)),
+    ("relu_", lambda x: x.relu_()),
 ]
 
 
@@ -593,8 +699,12 @@ def test_zero_fill_clamp_relu_inplace(name, fn, view, dtype):
     rng = np.random.default_rng(18)
     x = (rng.uniform(-2, 2, size=(3, 4)) if dtype != np.int64 else rng.integers(-2, 3, size=(3, 4))).astype(dtype)
     x.flat[:3] = [0, -0.5, 0.5] if dtype != np.int64 else [0, -1, 1]
-    preps = {None: None, "transposed": lambda lib, b: b.t(), "strided": lambda lib, b: b[:, 1::2],
-             "zero-size": lambda lib, b: b[:, 4:]}
+    preps = {
+        None: None,
+        "transposed": lambda lib, b: b.t(),
+        "strided": lambda lib, b: b[:, 1::2],
+        "zero-size": lambda lib, b: b[:, 4:],
+    }
     if dtype == np.int64 and name in ("clamp_", "clamp_min", "clamp_max"):
         # float bounds make a float result, which an int64 tensor cannot hold
         for lib in (fastnn, torch):
@@ -624,8 +734,13 @@ def test_fill_int_tensor_truncates_like_torch():
 
 
 def test_copy_converts_and_broadcasts():
-    cases = [((2, 3), np.float32, (3,), np.float64), ((2, 3), np.int64, (2, 1), np.float32),
-             ((2, 3), np.float64, (), np.int64), ((3,), np.bool_, (3,), np.float32), ((0, 3), np.float32, (3,), np.float32)]
+    cases = [
+        ((2, 3), np.float32, (3,), np.float64),
+        ((2, 3), np.int64, (2, 1), np.float32),
+        ((2, 3), np.float64, (), np.int64),
+        ((3,), np.bool_, (3,), np.float32),
+        ((0, 3), np.float32, (3,), np.float32),
+    ]
     rng = np.random.default_rng(19)
     for dshape, ddt, sshape, sdt in cases:
         src = np.asarray(rng.uniform(-2, 2, size=sshape) * 2).astype(sdt)
@@ -659,9 +774,11 @@ def test_copy_from_overlapping_view():
     # copy_ from memory that overlaps the destination reads the source as it was before the copy
     # (torch refuses some of these; fastnn takes a snapshot)
     a = np.arange(9, dtype=np.float32).reshape(3, 3)
-    for fn, expected in ((lambda x: x.copy_(x.t()), a.T.copy()),
-                         (lambda x: x[1:].copy_(x[:-1]), np.concatenate([a[:1], a[:-1]])),
-                         (lambda x: x[:, :2].copy_(x[:, 1:]), np.concatenate([a[:, 1:], a[:, 2:]], axis=1))):
+    for fn, expected in (
+        (lambda x: x.copy_(x.t()), a.T.copy()),
+        (lambda x: x[1:].copy_(x[:-1]), np.concatenate([a[:1], a[:-1]])),
+        (lambda x: x[:, :2].copy_(x[:, 1:]), np.concatenate([a[:, 1:], a[:, 2:]], axis=1)),
+    ):
         x = fastnn.tensor(a)
         fn(x)
         np.testing.assert_array_equal(x.numpy(), expected)
@@ -670,14 +787,25 @@ def test_copy_from_overlapping_view():
 # in-place ops on non-leaf tensors under autograd: gradients must match torch's
 
 AUTOGRAD_INPLACE = [
-    ("add_", lambda h, w: h.add_(w)), ("add_alpha", lambda h, w: h.add_(w, alpha=3)),
-    ("sub_", lambda h, w: h.sub_(w)), ("sub_alpha", lambda h, w: h.sub_(w, alpha=-2)),
-    ("mul_", lambda h, w: h.mul_(w)), ("div_", lambda h, w: h.div_(w)),
-    ("iadd", _iop("+=")), ("isub", _iop("-=")), ("imul", _iop("*=")), ("idiv", _iop("/=")),
-    ("copy_", lambda h, w: h.copy_(w)), ("mul_scalar", lambda h, w: h.mul_(2.5)),
-    ("add_scalar", lambda h, w: h.add_(1.0)), ("div_scalar", lambda h, w: h.div_(4)),
-    ("clamp_", lambda h, w: h.clamp_(-0.3, 0.4)), ("clamp_min", lambda h, w: h.clamp_(min=0.0)),
-    ("relu_", lambda h, w: h.relu_()), ("zero_", lambda h, w: h.zero_()), ("fill_", lambda h, w: h.fill_(2.0)),
+    ("add_", lambda h, w: h.add_(w)),
+    ("add_alpha", lambda h, w: h.add_(w, alpha=3)),
+    ("sub_", lambda h, w: h.sub_(w)),
+    ("sub_alpha", lambda h, w: h.sub_(w, alpha=-2)),
+    ("mul_", lambda h, w: h.mul_(w)),
+    ("div_", lambda h, w: h.div_(w)),
+    ("iadd", _iop("+=")),
+    ("isub", _iop("-=")),
+    ("imul", _iop("*=")),
+    ("idiv", _iop("/=")),
+    ("copy_", lambda h, w: h.copy_(w)),
+    ("mul_scalar", lambda h, w: h.mul_(2.5)),
+    ("add_scalar", lambda h, w: h.add_(1.0)),
+    ("div_scalar", lambda h, w: h.div_(4)),
+    ("clamp_", lambda h, w: h.clamp_(-0.3, 0.4)),
+    ("clamp_min", lambda h, w: h.clamp_(min=0.0)),
+    ("relu_", lambda h, w: h.relu_()),
+    ("zero_", lambda h, w: h.zero_()),
+    ("fill_", lambda h, w: h.fill_(2.0)),
     ("chain", lambda h, w: h.mul_(w).add_(1.0).div_(w).sub_(0.25).relu_()),
 ]
 
@@ -730,8 +858,15 @@ def test_inplace_grad_fn_names():
 def test_inplace_on_leaf_requiring_grad_is_rejected():
     for lib in (fastnn, torch):
         x = lib.ones(3, requires_grad=True)
-        for bad in (lambda t: t.add_(1), lambda t: t.mul_(2), lambda t: t.zero_(), lambda t: t.fill_(1.0),
-                    lambda t: t.clamp_(0, 1), lambda t: t.relu_(), lambda t: t.copy_(t.detach() * 0)):
+        for bad in (
+            lambda t: t.add_(1),
+            lambda t: t.mul_(2),
+            lambda t: t.zero_(),
+            lambda t: t.fill_(1.0),
+            lambda t: t.clamp_(0, 1),
+            lambda t: t.relu_(),
+            lambda t: t.copy_(t.detach() * 0),
+        ):
             with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
                 bad(x)
         assert x.tolist() == [1.0, 1.0, 1.0]
@@ -800,8 +935,9 @@ def test_sigmoid_tanh_precision_float64():
     x = np.linspace(-30, 30, 61)
     check_op(lambda t: t.sigmoid(), [x])
     check_op(lambda t: t.tanh(), [x])
-    assert math.isclose(fastnn.tensor([-30.0], dtype=fastnn.float64).sigmoid().item(), 1 / (1 + math.exp(30)),
-                        rel_tol=1e-12)
+    assert math.isclose(
+        fastnn.tensor([-30.0], dtype=fastnn.float64).sigmoid().item(), 1 / (1 + math.exp(30)), rel_tol=1e-12
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -831,12 +967,14 @@ def test_large_inplace_noncontiguous():
     rng = np.random.default_rng(31)
     x = rng.standard_normal((40, 70, 33)).astype(np.float32)
     y = rng.standard_normal((33, 1, 40)).astype(np.float32)
-    for prep, fn in ((lambda lib, a: a.permute(2, 1, 0), lambda v, b: v.mul_(b)),
-                     (lambda lib, a: a.transpose(0, 2)[:, ::2], lambda v, b: v.add_(b, alpha=3)),
-                     (lambda lib, a: a.permute(2, 1, 0), lambda v, b: v.copy_(b)),
-                     (lambda lib, a: a[:, 1::3], lambda v, b: v.clamp_(-0.2, 0.2)),
-                     (lambda lib, a: a.transpose(1, 2), lambda v, b: v.relu_()),
-                     (lambda lib, a: a[::2], lambda v, b: v.fill_(1.5))):
+    for prep, fn in (
+        (lambda lib, a: a.permute(2, 1, 0), lambda v, b: v.mul_(b)),
+        (lambda lib, a: a.transpose(0, 2)[:, ::2], lambda v, b: v.add_(b, alpha=3)),
+        (lambda lib, a: a.permute(2, 1, 0), lambda v, b: v.copy_(b)),
+        (lambda lib, a: a[:, 1::3], lambda v, b: v.clamp_(-0.2, 0.2)),
+        (lambda lib, a: a.transpose(1, 2), lambda v, b: v.relu_()),
+        (lambda lib, a: a[::2], lambda v, b: v.fill_(1.5)),
+    ):
         (fb, _), (tb, _) = _run_inplace_pair(fn, x, y, prep)
         assert_close(fb, tb)
 
@@ -847,33 +985,56 @@ def test_large_python_ints_stay_exact_in_int64_ops():
     for lib in (fastnn, torch):
         t = lib.ones(2, dtype=lib.int64)
         u = lib.zeros(3, dtype=lib.int64)
-        u.fill_(2 ** 53 + 1)
-        u[0] = 2 ** 60 + 1
-        u[1:2] += 2 ** 62 + 3
-        results.append([(t + (2 ** 53 + 1)).tolist(), (t * (2 ** 62 + 3)).tolist(), (t - (-2 ** 63)).tolist(),
-                        lib.add(0, 2 ** 63 - 1).tolist(), lib.full((2,), 2 ** 53 + 1).tolist(), u.tolist(),
-                        t.eq(2 ** 62 + 1).tolist(), (t + (2 ** 63 - 1)).tolist()])
+        u.fill_(2**53 + 1)
+        u[0] = 2**60 + 1
+        u[1:2] += 2**62 + 3
+        results.append(
+            [
+                (t + (2**53 + 1)).tolist(),
+                (t * (2**62 + 3)).tolist(),
+                (t - (-(2**63))).tolist(),
+                lib.add(0, 2**63 - 1).tolist(),
+                lib.full((2,), 2**53 + 1).tolist(),
+                u.tolist(),
+                t.eq(2**62 + 1).tolist(),
+                (t + (2**63 - 1)).tolist(),
+            ]
+        )
     assert results[0] == results[1]
-    assert results[0][0] == [2 ** 53 + 2] * 2 and results[0][5][0] == 2 ** 60 + 1
+    assert results[0][0] == [2**53 + 2] * 2 and results[0][5][0] == 2**60 + 1
 
 
 def test_int64_overflow_wraps_around_as_in_torch():
     # two's complement wraparound (C++ signed overflow would be undefined behaviour), exact integer powers and sums
     results = []
     for lib in (fastnn, torch):
-        t = lib.tensor([-2 ** 63, 2 ** 63 - 1, -5, 3 ** 20])
-        results.append([t.neg().tolist(), t.abs().tolist(), (t + 1).tolist(), (t - 1).tolist(), (t * 3).tolist(),
-                        (1 - t).tolist(), t.add(t, alpha=2).tolist(), (t ** 3).tolist(), (t ** 2).tolist(),
-                        (t ** lib.tensor(5)).tolist(), lib.tensor([3]).pow(39).tolist(), t.sum().item(),
-                        lib.tensor([2 ** 62, 2 ** 62, 2 ** 62, 1]).sum().item(), lib.tensor([2 ** 53 + 1, 0]).sum().item(),
-                        lib.tensor([-1, -2]).sum(dtype=lib.float64).item()])
+        t = lib.tensor([-(2**63), 2**63 - 1, -5, 3**20])
+        results.append(
+            [
+                t.neg().tolist(),
+                t.abs().tolist(),
+                (t + 1).tolist(),
+                (t - 1).tolist(),
+                (t * 3).tolist(),
+                (1 - t).tolist(),
+                t.add(t, alpha=2).tolist(),
+                (t**3).tolist(),
+                (t**2).tolist(),
+                (t ** lib.tensor(5)).tolist(),
+                lib.tensor([3]).pow(39).tolist(),
+                t.sum().item(),
+                lib.tensor([2**62, 2**62, 2**62, 1]).sum().item(),
+                lib.tensor([2**53 + 1, 0]).sum().item(),
+                lib.tensor([-1, -2]).sum(dtype=lib.float64).item(),
+            ]
+        )
     assert results[0] == results[1]
 
 
 def test_float_to_int64_of_values_without_an_int64_value():
     # nan, inf and values beyond 2**63 have no int64 value: torch gives INT64_MIN (x86), and so does fastnn
     # (explicitly: the C++ conversion would be undefined behaviour)
-    vals = [1e30, -1e30, float("nan"), float("inf"), 2.5, -2.5, 9.3e18, -2.0 ** 63]
+    vals = [1e30, -1e30, float("nan"), float("inf"), 2.5, -2.5, 9.3e18, -(2.0**63)]
     for dtype in ("float32", "float64"):
         f = fastnn.tensor(vals, dtype=getattr(fastnn, dtype)).long().tolist()
         t = torch.tensor(vals, dtype=getattr(torch, dtype)).long().tolist()

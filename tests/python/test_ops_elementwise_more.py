@@ -40,12 +40,25 @@ UNARY = [
     ("exp2", lambda x: x.exp2(), (-3, 3), True),
     ("round_decimals", lambda x: x.round(decimals=1), (-3, 3), False),
     ("round_decimals_neg", lambda x: x.round(decimals=-1), (-300, 300), False),
-    ("softplus", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(x), (-5, 5), False),
-    ("softplus_beta", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(
-        x, beta=2, threshold=3), (-3, 3), False),
+    (
+        "softplus",
+        lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(x),
+        (-5, 5),
+        False,
+    ),
+    (
+        "softplus_beta",
+        lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(x, beta=2, threshold=3),
+        (-3, 3),
+        False,
+    ),
     ("silu", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.silu(x), (-6, 6), False),
-    ("logsigmoid", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.logsigmoid(x), (-8, 8),
-     False),
+    (
+        "logsigmoid",
+        lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.logsigmoid(x),
+        (-8, 8),
+        False,
+    ),
 ]
 UNARY_IDS = [u[0] for u in UNARY]
 ZERO_GRAD = {"sign", "floor", "ceil", "round", "trunc", "fix", "round_decimals", "round_decimals_neg"}
@@ -87,8 +100,28 @@ def test_unary_gradcheck(name, fn, dom, ints):
     gradcheck_op(lambda x: fn(x.t()), [arr])
 
 
-@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "round", "trunc", "fix", "sin", "cos", "tan", "log1p",
-                                  "expm1", "erf", "log2", "log10", "rsqrt", "square", "exp2"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sign",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "fix",
+        "sin",
+        "cos",
+        "tan",
+        "log1p",
+        "expm1",
+        "erf",
+        "log2",
+        "log10",
+        "rsqrt",
+        "square",
+        "exp2",
+    ],
+)
 def test_unary_module_functions(name):
     arr = _rng("mod", name).uniform(0.2, 2, size=(2, 5)).astype(np.float32)
     f, t = check_op(lambda m, x: getattr(m, name)(x), [arr], uses_module=True)
@@ -96,10 +129,20 @@ def test_unary_module_functions(name):
 
 
 def test_unary_node_names():
-    for name, node in [("sign", "SignBackward0"), ("floor", "FloorBackward0"), ("ceil", "CeilBackward0"),
-                       ("round", "RoundBackward0"), ("trunc", "TruncBackward0"), ("fix", "TruncBackward0"),
-                       ("sin", "SinBackward0"), ("log1p", "Log1PBackward0"), ("expm1", "Expm1Backward0"),
-                       ("square", "PowBackward0"), ("exp2", "Exp2Backward0"), ("rsqrt", "RsqrtBackward0")]:
+    for name, node in [
+        ("sign", "SignBackward0"),
+        ("floor", "FloorBackward0"),
+        ("ceil", "CeilBackward0"),
+        ("round", "RoundBackward0"),
+        ("trunc", "TruncBackward0"),
+        ("fix", "TruncBackward0"),
+        ("sin", "SinBackward0"),
+        ("log1p", "Log1PBackward0"),
+        ("expm1", "Expm1Backward0"),
+        ("square", "PowBackward0"),
+        ("exp2", "Exp2Backward0"),
+        ("rsqrt", "RsqrtBackward0"),
+    ]:
         assert getattr(fastnn.tensor([1.5], requires_grad=True), name)().grad_fn.name() == node
     assert fastnn.tensor([1.5], requires_grad=True).round(decimals=0).grad_fn.name() == "RoundBackward1"
     x = fastnn.tensor([1.5], requires_grad=True)
@@ -138,11 +181,19 @@ UNARY_KINKS = [
     ("rsqrt_edges", lambda x: x.rsqrt(), [0.0, -1.0, math.inf, 4.0]),
     ("log2_log10_edges", lambda x: (x.log2(), x.log10()), [0.0, -1.0, 1.0, 1024.0, math.inf]),
     ("erf_edges", lambda x: x.erf(), [-math.inf, -6.0, 0.0, 6.0, math.inf]),
-    ("silu_logsigmoid_edges", lambda x: ((fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.silu(x),
-                                          (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.logsigmoid(x)),
-     [-1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0]),
-    ("softplus_threshold", lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(x),
-     [-100.0, -20.0, 0.0, 19.9, 20.0, 20.1, 100.0]),
+    (
+        "silu_logsigmoid_edges",
+        lambda x: (
+            (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.silu(x),
+            (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.logsigmoid(x),
+        ),
+        [-1000.0, -100.0, -30.0, 0.0, 30.0, 100.0, 1000.0],
+    ),
+    (
+        "softplus_threshold",
+        lambda x: (fastnn if isinstance(x, fastnn.Tensor) else torch).nn.functional.softplus(x),
+        [-100.0, -20.0, 0.0, 19.9, 20.0, 20.1, 100.0],
+    ),
 ]
 
 
@@ -155,16 +206,30 @@ def test_unary_kinks(name, fn, vals, dtype):
 def test_sign_round_signed_zero():
     # compared bitwise: round keeps -0.0 (and gives -0.0 for -0.4), sign gives +0.0 for -0.0, floor/ceil keep signs
     arr = np.array([-0.0, 0.0, -0.4, 0.4, -0.5], np.float32)
-    for fn in (lambda x: x.round(), lambda x: x.sign(), lambda x: x.ceil(), lambda x: x.trunc(),
-               lambda x: x.round(decimals=1)):
+    for fn in (
+        lambda x: x.round(),
+        lambda x: x.sign(),
+        lambda x: x.ceil(),
+        lambda x: x.trunc(),
+        lambda x: x.round(decimals=1),
+    ):
         f, t = fn(fastnn.tensor(arr)), fn(torch.tensor(arr))
         assert np.signbit(f.numpy()).tolist() == np.signbit(t.numpy()).tolist()
 
 
 def test_unary_bool_inputs():
     b = np.array([True, False])
-    for fn in (lambda x: x.sign(), lambda x: x.sin(), lambda x: x.log1p(), lambda x: x.square(), lambda x: x.exp2(),
-               lambda x: x.rsqrt(), lambda x: x.logical_not(), lambda x: x.isnan(), lambda x: x.isfinite()):
+    for fn in (
+        lambda x: x.sign(),
+        lambda x: x.sin(),
+        lambda x: x.log1p(),
+        lambda x: x.square(),
+        lambda x: x.exp2(),
+        lambda x: x.rsqrt(),
+        lambda x: x.logical_not(),
+        lambda x: x.isnan(),
+        lambda x: x.isfinite(),
+    ):
         check_op(fn, [b])
     for name in ("floor", "ceil", "round", "trunc"):
         with pytest.raises(TypeError, match=rf"\[{name}\] not supported for bool tensors"):
@@ -198,8 +263,26 @@ def test_predicates_shapes(name, shape):
 # ---------------------------------------------------------------------------------------------
 # in-place unary forms
 
-INPLACE_UNARY = ["sign_", "floor_", "ceil_", "round_", "trunc_", "fix_", "sin_", "cos_", "tan_", "log1p_", "expm1_",
-                 "erf_", "log2_", "log10_", "rsqrt_", "square_", "exp2_", "logical_not_"]
+INPLACE_UNARY = [
+    "sign_",
+    "floor_",
+    "ceil_",
+    "round_",
+    "trunc_",
+    "fix_",
+    "sin_",
+    "cos_",
+    "tan_",
+    "log1p_",
+    "expm1_",
+    "erf_",
+    "log2_",
+    "log10_",
+    "rsqrt_",
+    "square_",
+    "exp2_",
+    "logical_not_",
+]
 
 
 @pytest.mark.parametrize("view", [None, "transposed", "strided"])
@@ -251,6 +334,7 @@ def test_round_decimals_errors():
 # ---------------------------------------------------------------------------------------------
 # softplus
 
+
 def test_softplus_module_and_functional():
     arr = _rng("sp").uniform(-5, 5, size=(4, 3)).astype(np.float32)
     for kwargs in ({}, {"beta": 2}, {"beta": 0.5, "threshold": 1}, {"threshold": 0}):
@@ -273,6 +357,7 @@ def test_softplus_errors():
 # ---------------------------------------------------------------------------------------------
 # binary: (id, fn, (low, high), differentiable)
 
+
 def _lib(x):
     return fastnn if isinstance(x, fastnn.Tensor) else torch
 
@@ -289,8 +374,18 @@ BINARY = [
     ("arctan2", lambda a, b: _lib(a).arctan2(a, b), (-2, 2)),
 ]
 BINARY_IDS = [b[0] for b in BINARY]
-SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((4,), (3, 4)), ((3, 1), (1, 4)), ((2, 1, 4), (3, 1)),
-          ((3, 4), ()), ((), (3, 4)), ((), ()), ((0, 3), (3,)), ((2, 0), (2, 1))]
+SHAPES = [
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((4,), (3, 4)),
+    ((3, 1), (1, 4)),
+    ((2, 1, 4), (3, 1)),
+    ((3, 4), ()),
+    ((), (3, 4)),
+    ((), ()),
+    ((0, 3), (3,)),
+    ((2, 0), (2, 1)),
+]
 
 
 def _away_from_zero(arr, name):
@@ -329,28 +424,47 @@ def test_binary_gradcheck(name, fn, dom, shapes):
     if name in ("fmod", "remainder", "mod_op"):
         a = np.round(a / b) * b + 0.3 * b if a.shape == np.broadcast_shapes(a.shape, b.shape) else a
     if name.startswith(("max", "min")):
-        b = np.where(np.abs(np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape)).mean() - a) < 0.05, 0.7, b) \
-            if b.shape == () else b
+        b = (
+            np.where(np.abs(np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape)).mean() - a) < 0.05, 0.7, b)
+            if b.shape == ()
+            else b
+        )
     gradcheck_op(fn, [a, b])
 
 
-@pytest.mark.parametrize("dtypes", [(np.int64, np.int64), (np.float32, np.int64), (np.int64, np.float64),
-                                    (np.float32, np.float64), (np.bool_, np.int64)], ids=str)
-@pytest.mark.parametrize("name,fn,dom", BINARY + [("floor_divide", lambda a, b: a // b, (-5, 5))],
-                         ids=BINARY_IDS + ["floor_divide"])
+@pytest.mark.parametrize(
+    "dtypes",
+    [
+        (np.int64, np.int64),
+        (np.float32, np.int64),
+        (np.int64, np.float64),
+        (np.float32, np.float64),
+        (np.bool_, np.int64),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize(
+    "name,fn,dom", BINARY + [("floor_divide", lambda a, b: a // b, (-5, 5))], ids=BINARY_IDS + ["floor_divide"]
+)
 def test_binary_dtypes(name, fn, dom, dtypes):
     rng = _rng("dt", name, dtypes)
     a = rng.integers(-7, 8, size=(3, 4)).astype(dtypes[0])
     b = rng.integers(-7, 8, size=(4,)).astype(dtypes[1])
     b[b == 0] = 3
-    check_op(fn, [a, b], grad=name != "floor_divide")  # (floor_divide has no derivative, test_not_implemented_derivatives)
+    check_op(
+        fn, [a, b], grad=name != "floor_divide"
+    )  # (floor_divide has no derivative, test_not_implemented_derivatives)
 
 
 def test_maximum_minimum_ties_and_nan():
     a = np.array([1.0, 2.0, math.nan, 3.0, math.nan, -0.0, math.inf], np.float32)
     b = np.array([1.0, 3.0, 1.0, math.nan, math.nan, 0.0, math.inf], np.float32)
-    for fn in (lambda x, y: x.maximum(y), lambda x, y: x.minimum(y), lambda x, y: _lib(x).max(x, y),
-               lambda x, y: _lib(x).min(x, y)):
+    for fn in (
+        lambda x, y: x.maximum(y),
+        lambda x, y: x.minimum(y),
+        lambda x, y: _lib(x).max(x, y),
+        lambda x, y: _lib(x).min(x, y),
+    ):
         check_op(fn, [a, b])
         check_op(fn, [a.astype(np.float64), b.astype(np.float64)])
     # a tie broadcast over b: the half-gradients of each element of b add up
@@ -367,8 +481,13 @@ def test_fmod_remainder_signs():
         assert np.signbit(f.numpy()).tolist() == np.signbit(t.numpy()).tolist()
     ai = np.array([-5, 5, -5, 5, 0, 7, -(2**63)], np.int64)
     bi = np.array([3, -3, -3, 3, 2, 1, -1], np.int64)
-    for fn in (lambda x, y: x.fmod(y), lambda x, y: x.remainder(y), lambda x, y: x % y, lambda x, y: x // y,
-               lambda x, y: _lib(x).floor_divide(x, y)):
+    for fn in (
+        lambda x, y: x.fmod(y),
+        lambda x, y: x.remainder(y),
+        lambda x, y: x % y,
+        lambda x, y: x // y,
+        lambda x, y: _lib(x).floor_divide(x, y),
+    ):
         check_op(fn, [ai, bi])
 
 
@@ -382,14 +501,24 @@ def test_floor_divide_floats():
 
 
 SCALAR_OPS = [
-    ("fmod", lambda x, s: x.fmod(s)), ("remainder", lambda x, s: x.remainder(s)), ("mod", lambda x, s: x % s),
-    ("rmod", lambda x, s: s % x), ("remainder_number_first", lambda x, s: _lib(x).remainder(s, x)),
-    ("floordiv", lambda x, s: x // s), ("rfloordiv", lambda x, s: s // x),
-    ("floor_divide", lambda x, s: _lib(x).floor_divide(x, s)), ("floor_divide_number_first", lambda x, s: _lib(x).floor_divide(s, x)),
-    ("greater", lambda x, s: x.greater(s)), ("greater_equal", lambda x, s: _lib(x).greater_equal(x, s)),
-    ("less", lambda x, s: x.less(s)), ("less_equal", lambda x, s: x.less_equal(s)), ("not_equal", lambda x, s: x.not_equal(s)),
-    ("where_number_b", lambda x, s: _lib(x).where(x > 0, x, s)), ("where_number_a", lambda x, s: _lib(x).where(x > 0, s, x)),
-    ("where_method", lambda x, s: x.where(x > 1, s)), ("masked_fill", lambda x, s: x.masked_fill(x > 1, s)),
+    ("fmod", lambda x, s: x.fmod(s)),
+    ("remainder", lambda x, s: x.remainder(s)),
+    ("mod", lambda x, s: x % s),
+    ("rmod", lambda x, s: s % x),
+    ("remainder_number_first", lambda x, s: _lib(x).remainder(s, x)),
+    ("floordiv", lambda x, s: x // s),
+    ("rfloordiv", lambda x, s: s // x),
+    ("floor_divide", lambda x, s: _lib(x).floor_divide(x, s)),
+    ("floor_divide_number_first", lambda x, s: _lib(x).floor_divide(s, x)),
+    ("greater", lambda x, s: x.greater(s)),
+    ("greater_equal", lambda x, s: _lib(x).greater_equal(x, s)),
+    ("less", lambda x, s: x.less(s)),
+    ("less_equal", lambda x, s: x.less_equal(s)),
+    ("not_equal", lambda x, s: x.not_equal(s)),
+    ("where_number_b", lambda x, s: _lib(x).where(x > 0, x, s)),
+    ("where_number_a", lambda x, s: _lib(x).where(x > 0, s, x)),
+    ("where_method", lambda x, s: x.where(x > 1, s)),
+    ("masked_fill", lambda x, s: x.masked_fill(x > 1, s)),
 ]
 
 
@@ -414,8 +543,11 @@ def test_scalar_operands(name, fn, scalar, dtype):
 
 def test_not_implemented_derivatives():
     x = fastnn.tensor([1.5, 2.5], requires_grad=True)
-    for fn, op in ((lambda t: t // 2, "floor_divide"), (lambda t: 7 % t, "remainder"),
-                   (lambda t: fastnn.floor_divide(t, t), "floor_divide")):
+    for fn, op in (
+        (lambda t: t // 2, "floor_divide"),
+        (lambda t: 7 % t, "remainder"),
+        (lambda t: fastnn.floor_divide(t, t), "floor_divide"),
+    ):
         y = fn(x)
         assert y.requires_grad and y.grad_fn.name() == "NotImplemented"
         with pytest.raises(RuntimeError, match=rf"the derivative for '{op}' is not implemented"):
@@ -447,9 +579,12 @@ def test_bool_division_rejected():
 # in-place binary forms
 
 INPLACE_BINARY = [
-    ("fmod_", lambda x, y: x.fmod_(y)), ("remainder_", lambda x, y: x.remainder_(y)),
-    ("floor_divide_", lambda x, y: x.floor_divide_(y)), ("atan2_", lambda x, y: x.atan2_(y)),
-    ("logical_and_", lambda x, y: x.logical_and_(y)), ("logical_or_", lambda x, y: x.logical_or_(y)),
+    ("fmod_", lambda x, y: x.fmod_(y)),
+    ("remainder_", lambda x, y: x.remainder_(y)),
+    ("floor_divide_", lambda x, y: x.floor_divide_(y)),
+    ("atan2_", lambda x, y: x.atan2_(y)),
+    ("logical_and_", lambda x, y: x.logical_and_(y)),
+    ("logical_or_", lambda x, y: x.logical_or_(y)),
     ("logical_xor_", lambda x, y: x.logical_xor_(y)),
 ]
 
@@ -484,7 +619,9 @@ def test_inplace_binary_values(name, fn, other_shape):
     assert_close(*results)
 
 
-@pytest.mark.parametrize("name,fn", [INPLACE_BINARY[0], INPLACE_BINARY[1], INPLACE_BINARY[3]], ids=["fmod_", "remainder_", "atan2_"])
+@pytest.mark.parametrize(
+    "name,fn", [INPLACE_BINARY[0], INPLACE_BINARY[1], INPLACE_BINARY[3]], ids=["fmod_", "remainder_", "atan2_"]
+)
 def test_inplace_binary_autograd_non_leaf(name, fn):
     rng = _rng("ibnl", name)
     a, b = rng.uniform(1, 4, size=(2, 3)), rng.uniform(0.7, 1.9, size=(3,))
@@ -510,8 +647,9 @@ def test_inplace_binary_type_rules():
 LOGICAL = ["logical_and", "logical_or", "logical_xor"]
 
 
-@pytest.mark.parametrize("dtypes", [(np.bool_, np.bool_), (np.float32, np.int64), (np.int64, np.bool_),
-                                    (np.float64, np.float32)], ids=str)
+@pytest.mark.parametrize(
+    "dtypes", [(np.bool_, np.bool_), (np.float32, np.int64), (np.int64, np.bool_), (np.float64, np.float32)], ids=str
+)
 @pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 1), (4,)), ((), (2, 3)), ((0, 3), (3,))], ids=str)
 @pytest.mark.parametrize("name", LOGICAL)
 def test_logical(name, shapes, dtypes):
@@ -550,8 +688,11 @@ CLOSE_A = [1.0, 1.0, 1e10, math.nan, math.inf, -math.inf, math.inf, 0.0, 1e-9, 1
 CLOSE_B = [1.0 + 1e-6, 1.001, 1.00001e10, math.nan, math.inf, math.inf, 1.0, 1e-9, 0.0, 100.1]
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"rtol": 1e-3}, {"atol": 0.2}, {"equal_nan": True}, {"rtol": 0, "atol": 0},
-                                    {"atol": math.inf}], ids=str)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"rtol": 1e-3}, {"atol": 0.2}, {"equal_nan": True}, {"rtol": 0, "atol": 0}, {"atol": math.inf}],
+    ids=str,
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_isclose_allclose(dtype, kwargs):
     a, b = np.array(CLOSE_A, dtype), np.array(CLOSE_B, dtype)
@@ -564,8 +705,11 @@ def test_isclose_allclose(dtype, kwargs):
 
 
 def test_isclose_ints_and_bools():
-    check_op(lambda m, x, y: m.isclose(x, y, rtol=0.05, atol=0.1), [np.array([10, 12, -3]), np.array([11, 12, -3])],
-             uses_module=True)
+    check_op(
+        lambda m, x, y: m.isclose(x, y, rtol=0.05, atol=0.1),
+        [np.array([10, 12, -3]), np.array([11, 12, -3])],
+        uses_module=True,
+    )
     check_op(lambda m, x, y: m.isclose(x, y), [np.array([True, False]), np.array([True, True])], uses_module=True)
 
 
@@ -585,8 +729,15 @@ def test_isclose_errors():
 
 
 def test_equal():
-    cases = [([1, 2], [1.0, 2.0]), ([1.0], [1.0, 1.0]), ([math.nan], [math.nan]), ([[1, 2]], [1, 2]), ([], []),
-             ([True, False], [1, 0]), ([0.1], [0.1])]
+    cases = [
+        ([1, 2], [1.0, 2.0]),
+        ([1.0], [1.0, 1.0]),
+        ([math.nan], [math.nan]),
+        ([[1, 2]], [1, 2]),
+        ([], []),
+        ([True, False], [1, 0]),
+        ([0.1], [0.1]),
+    ]
     for a, b in cases:
         assert fastnn.equal(fastnn.tensor(a), fastnn.tensor(b)) is torch.equal(torch.tensor(a), torch.tensor(b))
         assert fastnn.tensor(a).equal(fastnn.tensor(b)) is torch.tensor(a).equal(torch.tensor(b))
@@ -599,8 +750,15 @@ def test_equal():
 # ---------------------------------------------------------------------------------------------
 # where
 
-WHERE_SHAPES = [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)), ((3, 1), (1, 4), ()), ((), (2, 3), (2, 3)),
-                ((2, 1, 4), (3, 1), (4,)), ((0, 3), (3,), ()), ((2, 3), (), ())]
+WHERE_SHAPES = [
+    ((3, 4), (3, 4), (3, 4)),
+    ((3, 4), (4,), (3, 1)),
+    ((3, 1), (1, 4), ()),
+    ((), (2, 3), (2, 3)),
+    ((2, 1, 4), (3, 1), (4,)),
+    ((0, 3), (3,), ()),
+    ((2, 3), (), ()),
+]
 
 
 @pytest.mark.parametrize("shapes", WHERE_SHAPES, ids=str)
@@ -623,9 +781,23 @@ def test_where_layouts(layout):
     check_op(lambda c, x, y: x.where(c, y), [c, a, b], prep=[pc, pa, pb])
 
 
-@pytest.mark.parametrize("pair", [(np.int64, np.float32), (np.int64, 1.5), (1, 2.0), (1, 2), (True, 2),
-                                  (np.float64, ("0d", np.float32)), (("0d", np.int64), 2.5), (np.bool_, np.bool_),
-                                  (np.bool_, np.int64), (np.float32, np.float64), (np.float32, True)], ids=str)
+@pytest.mark.parametrize(
+    "pair",
+    [
+        (np.int64, np.float32),
+        (np.int64, 1.5),
+        (1, 2.0),
+        (1, 2),
+        (True, 2),
+        (np.float64, ("0d", np.float32)),
+        (("0d", np.int64), 2.5),
+        (np.bool_, np.bool_),
+        (np.bool_, np.int64),
+        (np.float32, np.float64),
+        (np.float32, True),
+    ],
+    ids=str,
+)
 def test_where_type_promotion(pair):
     rng = _rng("wp", pair)
     c = np.array([True, False, True])
@@ -645,25 +817,43 @@ def test_where_type_promotion(pair):
 def test_where_gradients_to_both_sides_and_numbers():
     c = np.array([[True, False, True], [False, False, True]])
     a, b = np.arange(6.0).reshape(2, 3), -np.arange(3.0)
-    f, t = check_op(lambda c, x, y: fastnn.where(c, x, y) if isinstance(x, fastnn.Tensor) else torch.where(c, x, y),
-                    [c, a, b])
+    f, t = check_op(
+        lambda c, x, y: fastnn.where(c, x, y) if isinstance(x, fastnn.Tensor) else torch.where(c, x, y), [c, a, b]
+    )
     for fn in (lambda m, c, x: m.where(c, x, 0.5), lambda m, c, x: m.where(c, 2, x)):
         f, t = check_op(fn, [c, a.astype(np.float32)], uses_module=True)
-        assert [e is None or e[0] is None for e in f.grad_fn.next_functions] == \
-               [e[0] is None for e in t.grad_fn.next_functions]
+        assert [e is None or e[0] is None for e in f.grad_fn.next_functions] == [
+            e[0] is None for e in t.grad_fn.next_functions
+        ]
     # mixed precision: each gradient comes back in its input's dtype
     check_op(lambda m, c, x, y: m.where(c, x, y), [c, a.astype(np.float32), b], uses_module=True)
 
 
 def test_where_one_argument_and_nonzero():
-    arrays = [np.array([[1.0, 0.0], [0.0, math.nan]]), np.array([0, 3, -1, 0]), np.array(3.0), np.array(0),
-              np.zeros((0, 3)), np.array([[True, False, True]]), np.zeros((2, 0, 3)), np.ones((2, 1, 3))]
+    arrays = [
+        np.array([[1.0, 0.0], [0.0, math.nan]]),
+        np.array([0, 3, -1, 0]),
+        np.array(3.0),
+        np.array(0),
+        np.zeros((0, 3)),
+        np.array([[True, False, True]]),
+        np.zeros((2, 0, 3)),
+        np.ones((2, 1, 3)),
+    ]
     for arr in arrays:
         fx, tx = fastnn.tensor(arr), torch.tensor(arr)
-        for fn in (lambda m, x: m.nonzero(x), lambda m, x: x.nonzero(), lambda m, x: m.argwhere(x),
-                   lambda m, x: x.argwhere()):
+        for fn in (
+            lambda m, x: m.nonzero(x),
+            lambda m, x: x.nonzero(),
+            lambda m, x: m.argwhere(x),
+            lambda m, x: x.argwhere(),
+        ):
             assert_close(fn(fastnn, fx), fn(torch, tx))
-        for fn in (lambda m, x: m.where(x), lambda m, x: m.nonzero(x, as_tuple=True), lambda m, x: x.nonzero(as_tuple=True)):
+        for fn in (
+            lambda m, x: m.where(x),
+            lambda m, x: m.nonzero(x, as_tuple=True),
+            lambda m, x: x.nonzero(as_tuple=True),
+        ):
             f, t = fn(fastnn, fx), fn(torch, tx)
             assert isinstance(f, tuple) and len(f) == len(t)
             for a, b in zip(f, t):
@@ -676,8 +866,11 @@ def test_where_one_argument_and_nonzero():
 
 def test_where_errors():
     x = fastnn.ones(2)
-    with pytest.raises(TypeError, match=r"\[where\] expected condition to be a boolean tensor, but got a tensor with "
-                                        r"dtype float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[where\] expected condition to be a boolean tensor, but got a tensor with "
+        r"dtype float32",
+    ):
         fastnn.where(fastnn.tensor([1.0, 0.0]), x, x)
     with pytest.raises(TypeError, match=r"\[where\] expected both input and other"):
         fastnn.where(x > 0, x)
@@ -692,9 +885,13 @@ def test_where_errors():
 # ---------------------------------------------------------------------------------------------
 # masked_fill
 
+
 @pytest.mark.parametrize("value", [2.5, -1, True, math.nan, "0d"], ids=repr)
-@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 4), (3, 1)), ((3, 4), ()), ((4,), (3, 4)),
-                                    ((0, 2), (2,))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 4), (3, 1)), ((3, 4), ()), ((4,), (3, 4)), ((0, 2), (2,))],
+    ids=str,
+)
 def test_masked_fill(shapes, value):
     rng = _rng("mf", shapes, value)
     x = rng.standard_normal(shapes[0]).astype(np.float32)
@@ -736,7 +933,11 @@ def test_masked_fill_inplace():
     # autograd on a non-leaf, with a number and with a 0-d tensor value that requires grad
     for value in (3.0, "0d"):
         arrays = [x, m] + ([np.array(0.5)] if value == "0d" else [])
-        fn = (lambda a, mm, v: (a * 2).masked_fill_(mm, v)) if value == "0d" else (lambda a, mm: (a * 2).masked_fill_(mm, value))
+        fn = (
+            (lambda a, mm, v: (a * 2).masked_fill_(mm, v))
+            if value == "0d"
+            else (lambda a, mm: (a * 2).masked_fill_(mm, value))
+        )
         f, t = check_op(fn, arrays, atol=1e-5, rtol=1e-4)  # (the float64 value's gradient is a float32 sum)
         assert f.grad_fn.name() == t.grad_fn.name()
     for lib in (fastnn, torch):
@@ -746,10 +947,15 @@ def test_masked_fill_inplace():
 
 def test_masked_fill_errors():
     x = fastnn.ones(2)
-    with pytest.raises(TypeError, match=r"\[masked_fill\] only supports boolean masks, but got mask with dtype float32"):
+    with pytest.raises(
+        TypeError, match=r"\[masked_fill\] only supports boolean masks, but got mask with dtype float32"
+    ):
         x.masked_fill(fastnn.tensor([1.0, 0.0]), 1.0)
-    with pytest.raises(ValueError, match=r"\[masked_fill\] only supports a 0-dimensional value tensor, but got tensor "
-                                         r"with 1 dimension\(s\)."):
+    with pytest.raises(
+        ValueError,
+        match=r"\[masked_fill\] only supports a 0-dimensional value tensor, but got tensor "
+        r"with 1 dimension\(s\).",
+    ):
         x.masked_fill(x > 0, fastnn.tensor([1.0]))
     with pytest.raises(ValueError, match=r"\[masked_fill\] value inf cannot be converted to type int64"):
         fastnn.tensor([1, 2]).masked_fill(fastnn.tensor([True, False]), math.inf)
@@ -762,6 +968,7 @@ def test_masked_fill_errors():
 # ---------------------------------------------------------------------------------------------
 # errors of the binary ops
 
+
 def test_binary_errors():
     x = fastnn.ones(2)
     for name in ("maximum", "minimum", "atan2", "logical_and", "logical_or", "logical_xor"):
@@ -769,7 +976,9 @@ def test_binary_errors():
             getattr(fastnn, name)(x, 1.0)  # a Tensor `other`, as torch
         with pytest.raises(ValueError, match=rf"\[{name}\]"):
             getattr(fastnn, name)(x, fastnn.ones(3))
-    with pytest.raises(TypeError, match=r"\[remainder\] expected a Tensor as the input or the other operand, got two numbers"):
+    with pytest.raises(
+        TypeError, match=r"\[remainder\] expected a Tensor as the input or the other operand, got two numbers"
+    ):
         fastnn.remainder(5, 3)
     with pytest.raises(TypeError, match=r"\[fmod\] expected a Tensor or a number, got str"):
         x.fmod("a")

@@ -13,7 +13,9 @@ def _operand(rng, shape, layout, dtype=np.float32):
     if layout == "contiguous":
         return rng.standard_normal(shape).astype(dtype), None
     if layout == "transposed":
-        return rng.standard_normal(shape[:-2] + (shape[-1], shape[-2])).astype(dtype), lambda lib, x: x.transpose(-1, -2)
+        return rng.standard_normal(shape[:-2] + (shape[-1], shape[-2])).astype(dtype), lambda lib, x: x.transpose(
+            -1, -2
+        )
     if layout == "strided":
         return rng.standard_normal(shape[:-1] + (2 * shape[-1],)).astype(dtype), lambda lib, x: x[..., 1::2]
     if layout == "rows_strided":
@@ -43,10 +45,14 @@ def test_mm(nkm, la, lb, dtype):
 def test_mm_zero_size(nkm):
     n, k, m = nkm
     rng = np.random.default_rng(0)
-    check_op(lambda x, y: x.mm(y), [rng.standard_normal((n, k)).astype(np.float32),
-                                     rng.standard_normal((k, m)).astype(np.float32)])
-    check_op(lambda x, y: x @ y, [rng.standard_normal((2, n, k)).astype(np.float32),
-                                   rng.standard_normal((2, k, m)).astype(np.float32)])
+    check_op(
+        lambda x, y: x.mm(y),
+        [rng.standard_normal((n, k)).astype(np.float32), rng.standard_normal((k, m)).astype(np.float32)],
+    )
+    check_op(
+        lambda x, y: x @ y,
+        [rng.standard_normal((2, n, k)).astype(np.float32), rng.standard_normal((2, k, m)).astype(np.float32)],
+    )
 
 
 def test_mm_module_and_operator():
@@ -92,8 +98,11 @@ BIAS_SHAPES = [(3, 5), (5,), (1, 5), (3, 1), (), (1,)]
 @pytest.mark.parametrize("beta,alpha", ADDMM, ids=str)
 def test_addmm(beta, alpha, bias_shape):
     rng = np.random.default_rng(3)
-    arrays = [rng.standard_normal(bias_shape).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32),
-              rng.standard_normal((4, 5)).astype(np.float32)]
+    arrays = [
+        rng.standard_normal(bias_shape).astype(np.float32),
+        rng.standard_normal((3, 4)).astype(np.float32),
+        rng.standard_normal((4, 5)).astype(np.float32),
+    ]
     check_op(lambda c, x, y: c.addmm(x, y, beta=beta, alpha=alpha), arrays)
     check_op(lambda m, c, x, y: m.addmm(c, x, y, beta=beta, alpha=alpha), arrays, uses_module=True)
 
@@ -101,14 +110,18 @@ def test_addmm(beta, alpha, bias_shape):
 @pytest.mark.parametrize("beta,alpha", ADDMM, ids=str)
 def test_addmm_noncontiguous(beta, alpha):
     rng = np.random.default_rng(4)
-    arrays = [rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32),
-              rng.standard_normal((4, 10)).astype(np.float32)]
+    arrays = [
+        rng.standard_normal((5, 3)).astype(np.float32),
+        rng.standard_normal((4, 3)).astype(np.float32),
+        rng.standard_normal((4, 10)).astype(np.float32),
+    ]
     preps = [lambda lib, c: c.t(), lambda lib, x: x.t(), lambda lib, y: y[:, ::2]]
     check_op(lambda c, x, y: c.addmm(x, y, beta=beta, alpha=alpha), arrays, prep=preps)
     # an expanded bias
     arrays[0] = rng.standard_normal((1, 5)).astype(np.float32)
-    check_op(lambda c, x, y: c.expand(3, 5).addmm(x, y, beta=beta, alpha=alpha), arrays,
-             prep=[None, preps[1], preps[2]])
+    check_op(
+        lambda c, x, y: c.expand(3, 5).addmm(x, y, beta=beta, alpha=alpha), arrays, prep=[None, preps[1], preps[2]]
+    )
 
 
 @pytest.mark.parametrize("beta,alpha", [(0.0, 1.0), (0.0, 2.0)], ids=str)
@@ -116,17 +129,26 @@ def test_addmm_beta_zero_ignores_nan_bias(beta, alpha):
     rng = np.random.default_rng(5)
     bias = np.full((3, 2), np.nan, np.float32)
     bias[0, 0] = np.inf
-    check_op(lambda c, x, y: c.addmm(x, y, beta=beta, alpha=alpha),
-             [bias, rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((4, 2)).astype(np.float32)])
+    check_op(
+        lambda c, x, y: c.addmm(x, y, beta=beta, alpha=alpha),
+        [bias, rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((4, 2)).astype(np.float32)],
+    )
 
 
 def test_addmm_zero_size():
     rng = np.random.default_rng(6)
-    check_op(lambda c, x, y: c.addmm(x, y, beta=0.5, alpha=2),
-             [rng.standard_normal((3,)).astype(np.float32), np.zeros((0, 4), np.float32),
-              rng.standard_normal((4, 3)).astype(np.float32)])
-    check_op(lambda c, x, y: c.addmm(x, y, beta=0.5),
-             [rng.standard_normal((2, 3)).astype(np.float32), np.zeros((2, 0), np.float32), np.zeros((0, 3), np.float32)])
+    check_op(
+        lambda c, x, y: c.addmm(x, y, beta=0.5, alpha=2),
+        [
+            rng.standard_normal((3,)).astype(np.float32),
+            np.zeros((0, 4), np.float32),
+            rng.standard_normal((4, 3)).astype(np.float32),
+        ],
+    )
+    check_op(
+        lambda c, x, y: c.addmm(x, y, beta=0.5),
+        [rng.standard_normal((2, 3)).astype(np.float32), np.zeros((2, 0), np.float32), np.zeros((0, 3), np.float32)],
+    )
 
 
 def test_addmm_does_not_modify_bias():
@@ -138,8 +160,10 @@ def test_addmm_does_not_modify_bias():
 @pytest.mark.parametrize("beta,alpha", ADDMM, ids=str)
 def test_addmm_gradcheck(beta, alpha):
     rng = np.random.default_rng(7)
-    gradcheck_op(lambda c, x, y: c.addmm(x.t(), y, beta=beta, alpha=alpha),
-                 [rng.standard_normal((2,)), rng.standard_normal((3, 4)), rng.standard_normal((3, 2))])
+    gradcheck_op(
+        lambda c, x, y: c.addmm(x.t(), y, beta=beta, alpha=alpha),
+        [rng.standard_normal((2,)), rng.standard_normal((3, 4)), rng.standard_normal((3, 2))],
+    )
 
 
 def test_addmm_errors():
@@ -185,9 +209,13 @@ def test_bmm_zero_size():
 def test_bmm_gradcheck():
     rng = np.random.default_rng(11)
     gradcheck_op(lambda p, q: p.bmm(q), [rng.standard_normal((2, 2, 3)), rng.standard_normal((2, 3, 2))])
-    gradcheck_op(lambda p, q: p.transpose(1, 2).bmm(q[:, :, ::2]), [rng.standard_normal((2, 3, 2)),
-                                                                     rng.standard_normal((2, 3, 4))])
-    gradcheck_op(lambda p, q: p.expand(3, 2, 2).bmm(q), [rng.standard_normal((1, 2, 2)), rng.standard_normal((3, 2, 2))])
+    gradcheck_op(
+        lambda p, q: p.transpose(1, 2).bmm(q[:, :, ::2]),
+        [rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 3, 4))],
+    )
+    gradcheck_op(
+        lambda p, q: p.expand(3, 2, 2).bmm(q), [rng.standard_normal((1, 2, 2)), rng.standard_normal((3, 2, 2))]
+    )
 
 
 def test_bmm_errors():
@@ -231,8 +259,9 @@ def test_matmul_shapes(shapes, dtype):
     check_op(lambda x, y: x @ y, arrays)
 
 
-@pytest.mark.parametrize("shapes", [s for s in MATMUL_SHAPES if len(s[0]) >= 2 and len(s[1]) >= 2 and 0 not in s[0] + s[1]],
-                         ids=str)
+@pytest.mark.parametrize(
+    "shapes", [s for s in MATMUL_SHAPES if len(s[0]) >= 2 and len(s[1]) >= 2 and 0 not in s[0] + s[1]], ids=str
+)
 def test_matmul_noncontiguous(shapes):
     rng = np.random.default_rng(13)
     a, pa = _operand(rng, shapes[0], "transposed")
@@ -240,8 +269,20 @@ def test_matmul_noncontiguous(shapes):
     check_op(lambda x, y: x.matmul(y), [a, b], prep=[pa, pb])
 
 
-@pytest.mark.parametrize("shapes", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 2, 3), (3, 2)), ((2, 2, 3), (3,)),
-                                    ((3,), (2, 3, 2)), ((2, 1, 2, 3), (2, 3, 2)), ((2, 3), (2, 3, 1))], ids=str)
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((3,), (3,)),
+        ((2, 3), (3,)),
+        ((3,), (3, 2)),
+        ((2, 2, 3), (3, 2)),
+        ((2, 2, 3), (3,)),
+        ((3,), (2, 3, 2)),
+        ((2, 1, 2, 3), (2, 3, 2)),
+        ((2, 3), (2, 3, 1)),
+    ],
+    ids=str,
+)
 def test_matmul_gradcheck(shapes):
     rng = np.random.default_rng(14)
     gradcheck_op(lambda x, y: x @ y, [rng.standard_normal(s) for s in shapes])
@@ -249,8 +290,9 @@ def test_matmul_gradcheck(shapes):
 
 def test_matmul_gradcheck_noncontiguous():
     rng = np.random.default_rng(15)
-    gradcheck_op(lambda x, y: x.transpose(-1, -2) @ y[..., ::2], [rng.standard_normal((2, 3, 2)),
-                                                                  rng.standard_normal((3, 4))])
+    gradcheck_op(
+        lambda x, y: x.transpose(-1, -2) @ y[..., ::2], [rng.standard_normal((2, 3, 2)), rng.standard_normal((3, 4))]
+    )
 
 
 def test_matmul_errors():
@@ -262,6 +304,7 @@ def test_matmul_errors():
 
 # ---------------------------------------------------------------------------------------------
 # t()
+
 
 @pytest.mark.parametrize("shape", [(3, 4), (4,), (), (0, 3), (1, 5)], ids=str)
 def test_t(shape):
@@ -304,11 +347,18 @@ def test_mm_large(nkm):
 
 def test_bmm_addmm_large():
     rng = np.random.default_rng(21)
-    check_op(lambda x, y: x.transpose(1, 2).bmm(y), [rng.standard_normal((3, 600, 150)).astype(np.float32),
-                                                      rng.standard_normal((3, 600, 20)).astype(np.float32)])
-    check_op(lambda c, x, y: c.addmm(x, y, beta=0.5, alpha=2), [rng.standard_normal((140,)).astype(np.float32),
-                                                                  rng.standard_normal((150, 600)).astype(np.float32),
-                                                                  rng.standard_normal((600, 140)).astype(np.float32)])
+    check_op(
+        lambda x, y: x.transpose(1, 2).bmm(y),
+        [rng.standard_normal((3, 600, 150)).astype(np.float32), rng.standard_normal((3, 600, 20)).astype(np.float32)],
+    )
+    check_op(
+        lambda c, x, y: c.addmm(x, y, beta=0.5, alpha=2),
+        [
+            rng.standard_normal((140,)).astype(np.float32),
+            rng.standard_normal((150, 600)).astype(np.float32),
+            rng.standard_normal((600, 140)).astype(np.float32),
+        ],
+    )
 
 
 def test_matmul_independent_of_thread_count():

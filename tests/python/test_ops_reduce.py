@@ -60,8 +60,13 @@ def test_sum_mean_zero_size_and_ones(name, fn, shape):
 
 
 def test_sum_mean_0d():
-    for fn in (lambda x: x.sum(), lambda x: x.mean(), lambda x: x.sum(0), lambda x: x.mean(-1, keepdim=True),
-               lambda x: x.sum(dim=(), keepdim=True)):
+    for fn in (
+        lambda x: x.sum(),
+        lambda x: x.mean(),
+        lambda x: x.sum(0),
+        lambda x: x.mean(-1, keepdim=True),
+        lambda x: x.sum(dim=(), keepdim=True),
+    ):
         check_op(fn, [np.array(2.5, dtype=np.float32)])
 
 
@@ -74,10 +79,14 @@ def test_sum_large_is_accurate():
     check_op(lambda x: x.view(-1, 7).t().mean(1), [arr])
 
 
-INT_SUM = [("sum", lambda x: x.sum()), ("sum_dim", lambda x: x.sum(1)), ("sum_keepdim", lambda x: x.sum(0, keepdim=True)),
-           ("sum_dtype_float", lambda x: x.sum(1, dtype=_dt(x, "float32"))),
-           ("mean_dtype", lambda x: x.mean(dtype=_dt(x, "float64"))),
-           ("mean_dim_dtype", lambda x: x.mean(0, dtype=_dt(x, "float32")))]
+INT_SUM = [
+    ("sum", lambda x: x.sum()),
+    ("sum_dim", lambda x: x.sum(1)),
+    ("sum_keepdim", lambda x: x.sum(0, keepdim=True)),
+    ("sum_dtype_float", lambda x: x.sum(1, dtype=_dt(x, "float32"))),
+    ("mean_dtype", lambda x: x.mean(dtype=_dt(x, "float64"))),
+    ("mean_dim_dtype", lambda x: x.mean(0, dtype=_dt(x, "float32"))),
+]
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_])
@@ -93,10 +102,19 @@ def test_mean_of_int_needs_a_dtype():
             lib.tensor([1, 2]).mean()
 
 
-@pytest.mark.parametrize("fn", [lambda x: x.sum(), lambda x: x.sum(1), lambda x: x.mean((0, 2)),
-                                lambda x: x.mean(-1, keepdim=True), lambda x: x.sum((0, 1), keepdim=True),
-                                lambda x: x.permute(2, 0, 1).sum(1), lambda x: x[:, ::2].mean(0),
-                                lambda x: x.sum(1, dtype=fastnn.float64)])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x.sum(),
+        lambda x: x.sum(1),
+        lambda x: x.mean((0, 2)),
+        lambda x: x.mean(-1, keepdim=True),
+        lambda x: x.sum((0, 1), keepdim=True),
+        lambda x: x.permute(2, 0, 1).sum(1),
+        lambda x: x[:, ::2].mean(0),
+        lambda x: x.sum(1, dtype=fastnn.float64),
+    ],
+)
 def test_sum_mean_gradcheck(fn):
     gradcheck_op(fn, [np.random.default_rng(3).standard_normal((2, 3, 2))])
 
@@ -123,12 +141,18 @@ for _ext in ("max", "min"):
         (f"{_ext}_dim1", lambda x, e=_ext: tuple(getattr(x, e)(1))),
         (f"{_ext}_dim_neg_keepdim", lambda x, e=_ext: tuple(getattr(x, e)(-1, keepdim=True))),
         (f"{_ext}_dim_kw", lambda x, e=_ext: tuple(getattr(x, e)(dim=0, keepdim=True))),
-        (f"{_ext}_module", lambda x, e=_ext: tuple(getattr(fastnn if isinstance(x, fastnn.Tensor) else torch, e)(x, 1))),
+        (
+            f"{_ext}_module",
+            lambda x, e=_ext: tuple(getattr(fastnn if isinstance(x, fastnn.Tensor) else torch, e)(x, 1)),
+        ),
         (f"{_ext}_module_all", lambda x, e=_ext: getattr(fastnn if isinstance(x, fastnn.Tensor) else torch, e)(x)),
         (f"arg{_ext}_all", lambda x, e=_ext: getattr(x, "arg" + e)()),
         (f"arg{_ext}_dim0", lambda x, e=_ext: getattr(x, "arg" + e)(0)),
         (f"arg{_ext}_dim_neg_keepdim", lambda x, e=_ext: getattr(x, "arg" + e)(-1, keepdim=True)),
-        (f"arg{_ext}_module", lambda x, e=_ext: getattr(fastnn if isinstance(x, fastnn.Tensor) else torch, "arg" + e)(x, dim=1)),
+        (
+            f"arg{_ext}_module",
+            lambda x, e=_ext: getattr(fastnn if isinstance(x, fastnn.Tensor) else torch, "arg" + e)(x, dim=1),
+        ),
         (f"arg{_ext}_all_keepdim", lambda x, e=_ext: getattr(x, "arg" + e)(keepdim=True)),
     ]
 EXT_IDS = [e[0] for e in EXT]
@@ -196,15 +220,27 @@ def test_max_min_zero_size_kept_dim(name, fn):
 def test_max_min_zero_size_reduced_dim_is_an_error():
     for lib in (fastnn, torch):
         x = lib.zeros(0, 3)
-        for bad in (lambda x: x.max(), lambda x: x.min(), lambda x: x.max(0), lambda x: x.argmax(), lambda x: x.argmin(0),
-                    lambda x: x.t().min(1), lambda x: x.t().argmax(-1, keepdim=True)):
+        for bad in (
+            lambda x: x.max(),
+            lambda x: x.min(),
+            lambda x: x.max(0),
+            lambda x: x.argmax(),
+            lambda x: x.argmin(0),
+            lambda x: x.t().min(1),
+            lambda x: x.t().argmax(-1, keepdim=True),
+        ):
             with pytest.raises((IndexError, RuntimeError)):
                 bad(x)
 
 
 def test_max_min_0d():
-    for fn in (lambda x: x.max(), lambda x: tuple(x.max(0)), lambda x: tuple(x.min(-1, keepdim=True)),
-               lambda x: x.argmax(), lambda x: x.argmin(0)):
+    for fn in (
+        lambda x: x.max(),
+        lambda x: tuple(x.max(0)),
+        lambda x: tuple(x.min(-1, keepdim=True)),
+        lambda x: x.argmax(),
+        lambda x: x.argmin(0),
+    ):
         check_op(fn, [np.array(1.5, np.float32)])
 
 
@@ -225,9 +261,18 @@ def test_max_min_of_two_tensors_is_elementwise():
         assert f.grad_fn.name() == t.grad_fn.name()
 
 
-@pytest.mark.parametrize("fn", [lambda x: x.max(), lambda x: x.min(), lambda x: x.max(1)[0], lambda x: x.min(0)[0],
-                                lambda x: x.max(-1, keepdim=True).values, lambda x: x.t().min(1).values,
-                                lambda x: x[:, ::2].max(0).values])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x.max(),
+        lambda x: x.min(),
+        lambda x: x.max(1)[0],
+        lambda x: x.min(0)[0],
+        lambda x: x.max(-1, keepdim=True).values,
+        lambda x: x.t().min(1).values,
+        lambda x: x[:, ::2].max(0).values,
+    ],
+)
 def test_max_min_gradcheck(fn):
     arr = np.random.default_rng(5).permutation(12).reshape(3, 4).astype(np.float64) * 0.37
     gradcheck_op(fn, [arr])
@@ -239,10 +284,16 @@ def test_argmax_not_differentiable():
 
 
 LARGE_REDUCE = [
-    ("sum_inner", lambda x: x.sum(-1)), ("sum_outer", lambda x: x.sum(0)), ("sum_mid_keepdim", lambda x: x.sum(1, keepdim=True)),
-    ("sum_permuted", lambda x: x.permute(2, 0, 1).sum((1, 2))), ("mean_strided", lambda x: x[:, ::2].mean(1)),
-    ("max_dim", lambda x: tuple(x.permute(1, 2, 0).max(2))), ("min_dim0", lambda x: tuple(x.transpose(0, 2).min(0))),
-    ("argmax", lambda x: x.argmax(1)), ("max_all", lambda x: x.max()), ("sum_all", lambda x: x.sum()),
+    ("sum_inner", lambda x: x.sum(-1)),
+    ("sum_outer", lambda x: x.sum(0)),
+    ("sum_mid_keepdim", lambda x: x.sum(1, keepdim=True)),
+    ("sum_permuted", lambda x: x.permute(2, 0, 1).sum((1, 2))),
+    ("mean_strided", lambda x: x[:, ::2].mean(1)),
+    ("max_dim", lambda x: tuple(x.permute(1, 2, 0).max(2))),
+    ("min_dim0", lambda x: tuple(x.transpose(0, 2).min(0))),
+    ("argmax", lambda x: x.argmax(1)),
+    ("max_all", lambda x: x.max()),
+    ("sum_all", lambda x: x.sum()),
 ]
 
 
@@ -259,7 +310,9 @@ def test_reductions_independent_of_thread_count():
     for n in (1, 2):
         fastnn.set_num_threads(n)
         x = fastnn.tensor(arr)
-        results.append([x.sum().item(), x.sum(0).numpy().copy(), x.t().mean(0).numpy().copy(), x.max(1)[1].numpy().copy()])
+        results.append(
+            [x.sum().item(), x.sum(0).numpy().copy(), x.t().mean(0).numpy().copy(), x.max(1)[1].numpy().copy()]
+        )
     assert results[0][0] == results[1][0]
     for a, b in zip(results[0][1:], results[1][1:]):
         np.testing.assert_array_equal(a, b)
@@ -268,8 +321,11 @@ def test_reductions_independent_of_thread_count():
 def test_sum_dtype_converts_the_input_first():
     # torch converts each element to the dtype before summing: 1.5 + 1.5 summed as int64 is 2, not 3
     arr = np.array([[1.5, 1.5, -0.7], [2.9, -2.9, 0.2]], np.float32)
-    for fn in (lambda x: x.sum(dtype=_dt(x, "int64")), lambda x: x.sum(1, dtype=_dt(x, "int64")),
-               lambda x: x.t().sum(0, keepdim=True, dtype=_dt(x, "int64"))):
+    for fn in (
+        lambda x: x.sum(dtype=_dt(x, "int64")),
+        lambda x: x.sum(1, dtype=_dt(x, "int64")),
+        lambda x: x.t().sum(0, keepdim=True, dtype=_dt(x, "int64")),
+    ):
         check_op(fn, [arr], grad=False)
     check_op(lambda x: x.double().sum(0, dtype=_dt(x, "float32")), [arr])
     # an integer result is not differentiable (torch refuses to record it; fastnn ends the graph)

@@ -140,11 +140,20 @@ def test_float64_rows(name, fn):
 def test_node_names():
     x = fastnn.randn(3, 4, requires_grad=True)
     names = {
-        "ProdBackward0": x.prod(), "ProdBackward1": x.prod(1), "VarBackward0": x.var(1), "StdBackward0": x.std(),
-        "VarMeanBackward0": fastnn.var_mean(x)[1], "StdMeanBackward0": fastnn.std_mean(x, 0)[0],
-        "LogsumexpBackward0": x.logsumexp(0), "LinalgVectorNormBackward0": x.norm(1, dim=0),
-        "AmaxBackward0": x.amax(1), "AminBackward0": x.amin(), "CumsumBackward0": x.cumsum(0),
-        "CumprodBackward0": x.cumprod(1), "CummaxBackward0": x.cummax(1).values, "CumminBackward0": x.cummin(0)[0],
+        "ProdBackward0": x.prod(),
+        "ProdBackward1": x.prod(1),
+        "VarBackward0": x.var(1),
+        "StdBackward0": x.std(),
+        "VarMeanBackward0": fastnn.var_mean(x)[1],
+        "StdMeanBackward0": fastnn.std_mean(x, 0)[0],
+        "LogsumexpBackward0": x.logsumexp(0),
+        "LinalgVectorNormBackward0": x.norm(1, dim=0),
+        "AmaxBackward0": x.amax(1),
+        "AminBackward0": x.amin(),
+        "CumsumBackward0": x.cumsum(0),
+        "CumprodBackward0": x.cumprod(1),
+        "CummaxBackward0": x.cummax(1).values,
+        "CumminBackward0": x.cummin(0)[0],
     }
     for name, t in names.items():
         assert t.grad_fn.name() == name
@@ -160,13 +169,23 @@ def test_node_names():
 # integer and bool inputs
 
 INT_ROWS = [
-    ("prod", lambda x: x.prod()), ("prod_dim", lambda x: x.prod(0)), ("prod_dtype", lambda x: x.prod(1, dtype=f64(x))),
-    ("any", lambda x: x.any()), ("any_dim", lambda x: x.any(1)), ("all", lambda x: x.all()),
-    ("all_dim_keepdim", lambda x: x.all(0, keepdim=True)), ("any_empty_tuple", lambda x: x.any(())),
-    ("amax", lambda x: x.amax()), ("amin_dim", lambda x: x.amin(1)),
-    ("count_nonzero", lambda x: x.count_nonzero()), ("count_nonzero_dim", lambda x: x.count_nonzero(0)),
-    ("cumsum", lambda x: x.cumsum(1)), ("cumsum_dtype", lambda x: x.cumsum(0, dtype=f64(x))),
-    ("cumprod", lambda x: x.cumprod(1)), ("cummax", lambda x: tuple(x.cummax(1))), ("cummin", lambda x: tuple(x.cummin(0))),
+    ("prod", lambda x: x.prod()),
+    ("prod_dim", lambda x: x.prod(0)),
+    ("prod_dtype", lambda x: x.prod(1, dtype=f64(x))),
+    ("any", lambda x: x.any()),
+    ("any_dim", lambda x: x.any(1)),
+    ("all", lambda x: x.all()),
+    ("all_dim_keepdim", lambda x: x.all(0, keepdim=True)),
+    ("any_empty_tuple", lambda x: x.any(())),
+    ("amax", lambda x: x.amax()),
+    ("amin_dim", lambda x: x.amin(1)),
+    ("count_nonzero", lambda x: x.count_nonzero()),
+    ("count_nonzero_dim", lambda x: x.count_nonzero(0)),
+    ("cumsum", lambda x: x.cumsum(1)),
+    ("cumsum_dtype", lambda x: x.cumsum(0, dtype=f64(x))),
+    ("cumprod", lambda x: x.cumprod(1)),
+    ("cummax", lambda x: tuple(x.cummax(1))),
+    ("cummin", lambda x: tuple(x.cummin(0))),
     ("logsumexp", lambda x: x.logsumexp(1)),
 ]
 
@@ -203,16 +222,26 @@ def _both_warn_or_not(fn, arr, warns):
 
 
 EMPTY_ROWS = [
-    ("prod", (0,), lambda x: x.prod()), ("prod_dim0", (0, 3), lambda x: x.prod(0)), ("prod_dim1", (0, 3), lambda x: x.prod(1)),
-    ("any", (0,), lambda x: x.any()), ("all", (0,), lambda x: x.all()), ("any_dim", (2, 0), lambda x: x.any(1)),
+    ("prod", (0,), lambda x: x.prod()),
+    ("prod_dim0", (0, 3), lambda x: x.prod(0)),
+    ("prod_dim1", (0, 3), lambda x: x.prod(1)),
+    ("any", (0,), lambda x: x.any()),
+    ("all", (0,), lambda x: x.all()),
+    ("any_dim", (2, 0), lambda x: x.any(1)),
     ("all_dim", (2, 0), lambda x: x.all(0)),
-    ("logsumexp", (0,), lambda x: x.logsumexp(0)), ("logsumexp_dim", (2, 0), lambda x: x.logsumexp(1)),
+    ("logsumexp", (0,), lambda x: x.logsumexp(0)),
+    ("logsumexp_dim", (2, 0), lambda x: x.logsumexp(1)),
     ("logsumexp_kept", (0, 2), lambda x: x.logsumexp(1)),
-    ("norm", (0,), lambda x: x.norm()), ("norm_1_dim", (2, 0), lambda x: x.norm(1, dim=1)),
-    ("norm_inf_kept", (0, 3), lambda x: x.norm(INF, dim=1)), ("norm_neg_inf_kept", (0, 3), lambda x: x.norm(-INF, 1)),
-    ("amax_kept", (0, 3), lambda x: x.amax(1)), ("count_nonzero", (0, 3), lambda x: x.count_nonzero(0)),
-    ("cumsum", (0, 3), lambda x: x.cumsum(0)), ("cumprod", (2, 0), lambda x: x.cumprod(1)),
-    ("cummax", (2, 0), lambda x: tuple(x.cummax(1))), ("cummin", (0, 2), lambda x: tuple(x.cummin(1))),
+    ("norm", (0,), lambda x: x.norm()),
+    ("norm_1_dim", (2, 0), lambda x: x.norm(1, dim=1)),
+    ("norm_inf_kept", (0, 3), lambda x: x.norm(INF, dim=1)),
+    ("norm_neg_inf_kept", (0, 3), lambda x: x.norm(-INF, 1)),
+    ("amax_kept", (0, 3), lambda x: x.amax(1)),
+    ("count_nonzero", (0, 3), lambda x: x.count_nonzero(0)),
+    ("cumsum", (0, 3), lambda x: x.cumsum(0)),
+    ("cumprod", (2, 0), lambda x: x.cumprod(1)),
+    ("cummax", (2, 0), lambda x: tuple(x.cummax(1))),
+    ("cummin", (0, 2), lambda x: tuple(x.cummin(1))),
     ("var_empty_dim", (2, 0), lambda x: x.var(1, unbiased=False)),
 ]
 
@@ -224,11 +253,19 @@ def test_empty(name, shape, fn):
         check_op(fn, [np.zeros(shape, np.float32)])
 
 
-@pytest.mark.parametrize("fn,arr", [
-    (lambda x: x.var(), [1.5]), (lambda x: x.std(), [1.5]), (lambda x: x.var(1), [[1.0], [2.0]]),
-    (lambda x: x.std(0, keepdim=True), [[1.0, 2.0]]), (lambda x: x.var(correction=2), [1.0, 2.0]),
-    (lambda x: x.var(), []), (lambda x: L(x).var_mean(x), [3.0]), (lambda x: L(x).std_mean(x, 0), [[1.0, 2.0]]),
-])
+@pytest.mark.parametrize(
+    "fn,arr",
+    [
+        (lambda x: x.var(), [1.5]),
+        (lambda x: x.std(), [1.5]),
+        (lambda x: x.var(1), [[1.0], [2.0]]),
+        (lambda x: x.std(0, keepdim=True), [[1.0, 2.0]]),
+        (lambda x: x.var(correction=2), [1.0, 2.0]),
+        (lambda x: x.var(), []),
+        (lambda x: L(x).var_mean(x), [3.0]),
+        (lambda x: L(x).std_mean(x, 0), [[1.0, 2.0]]),
+    ],
+)
 def test_var_without_degrees_of_freedom(fn, arr):
     # nan (0/0) or inf, and a warning, as torch (whose gradients here are a division by zero: not compared)
     arr = np.array(arr, np.float32)
@@ -244,10 +281,21 @@ def test_var_with_degrees_of_freedom_does_not_warn():
 
 
 def test_0d():
-    for fn in (lambda x: x.prod(), lambda x: x.prod(0), lambda x: x.any(), lambda x: x.var(correction=0),
-               lambda x: x.logsumexp(0), lambda x: x.norm(), lambda x: x.norm(1, dim=0), lambda x: x.amax(),
-               lambda x: x.amin(0), lambda x: x.cumsum(0), lambda x: x.cumprod(-1), lambda x: tuple(x.cummax(0)),
-               lambda x: x.count_nonzero()):
+    for fn in (
+        lambda x: x.prod(),
+        lambda x: x.prod(0),
+        lambda x: x.any(),
+        lambda x: x.var(correction=0),
+        lambda x: x.logsumexp(0),
+        lambda x: x.norm(),
+        lambda x: x.norm(1, dim=0),
+        lambda x: x.amax(),
+        lambda x: x.amin(0),
+        lambda x: x.cumsum(0),
+        lambda x: x.cumprod(-1),
+        lambda x: tuple(x.cummax(0)),
+        lambda x: x.count_nonzero(),
+    ):
         check_op(fn, [np.array(-2.5, np.float32)])
 
 
@@ -257,17 +305,32 @@ def test_0d():
 
 def test_amax_amin_ties_share_the_gradient():
     arr = np.array([[1, 3, 3, 0], [2, 2, 2, 0], [0, 1, 0, 0]], np.float32)
-    for fn in (lambda x: x.amax(), lambda x: x.amax(1), lambda x: x.amin(0), lambda x: x.amin((0, 1), keepdim=True),
-               lambda x: x.t().amax(0), lambda x: x.norm(INF, dim=1), lambda x: (-x).norm(INF),
-               lambda x: x.norm(-INF, dim=0)):
+    for fn in (
+        lambda x: x.amax(),
+        lambda x: x.amax(1),
+        lambda x: x.amin(0),
+        lambda x: x.amin((0, 1), keepdim=True),
+        lambda x: x.t().amax(0),
+        lambda x: x.norm(INF, dim=1),
+        lambda x: (-x).norm(INF),
+        lambda x: x.norm(-INF, dim=0),
+    ):
         check_op(fn, [arr])
 
 
-@pytest.mark.parametrize("arr", [[2.0, 0.0, 3.0, 4.0], [0.0, 5.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1.5, -2.0, 0.5, 3.0]])
+@pytest.mark.parametrize(
+    "arr", [[2.0, 0.0, 3.0, 4.0], [0.0, 5.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [1.5, -2.0, 0.5, 3.0]]
+)
 def test_prod_and_cumprod_with_zeros(arr):
     a = np.array(arr, np.float64)
-    for fn in (lambda x: x.prod(), lambda x: x.prod(0), lambda x: x.cumprod(0), lambda x: x.view(2, 2).prod(1),
-               lambda x: x.view(2, 2).cumprod(0), lambda x: x.view(2, 2).t().cumprod(1)):
+    for fn in (
+        lambda x: x.prod(),
+        lambda x: x.prod(0),
+        lambda x: x.cumprod(0),
+        lambda x: x.view(2, 2).prod(1),
+        lambda x: x.view(2, 2).cumprod(0),
+        lambda x: x.view(2, 2).t().cumprod(1),
+    ):
         check_op(fn, [a])
         gradcheck_op(fn, [a])
 
@@ -293,9 +356,18 @@ def test_logsumexp_is_stable():
 
 def test_nan_propagates():
     arr = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, -1.0]], np.float32)
-    for fn in (lambda x: x.amax(1), lambda x: x.amin(), lambda x: x.norm(INF, dim=1), lambda x: x.norm(dim=1),
-               lambda x: x.var(1), lambda x: x.prod(1), lambda x: x.cumsum(1), lambda x: x.any(1), lambda x: x.all(1),
-               lambda x: x.count_nonzero(1)):
+    for fn in (
+        lambda x: x.amax(1),
+        lambda x: x.amin(),
+        lambda x: x.norm(INF, dim=1),
+        lambda x: x.norm(dim=1),
+        lambda x: x.var(1),
+        lambda x: x.prod(1),
+        lambda x: x.cumsum(1),
+        lambda x: x.any(1),
+        lambda x: x.all(1),
+        lambda x: x.count_nonzero(1),
+    ):
         check_op(fn, [arr], grad=False)
 
 
@@ -322,15 +394,40 @@ def test_mean_of_integers_is_refused():
 # gradchecks (float64) for every new node
 
 GRADCHECK = [
-    lambda x: x.prod(), lambda x: x.prod(1), lambda x: x.t().prod(0, keepdim=True), lambda x: x.var(),
-    lambda x: x.var(1, correction=0), lambda x: x.t().var(1, keepdim=True), lambda x: x.std(), lambda x: x.std(0),
-    lambda x: fastnn.var_mean(x, 1), lambda x: fastnn.var_mean(x), lambda x: fastnn.std_mean(x, 0, keepdim=True),
-    lambda x: fastnn.std_mean(x), lambda x: x.logsumexp(1), lambda x: x.logsumexp((0, 1)), lambda x: x.norm(),
-    lambda x: x.norm(1, dim=1), lambda x: x.norm(3, dim=0), lambda x: x.norm(0.5), lambda x: x.norm(INF, dim=1),
-    lambda x: x.norm(-INF), lambda x: x.norm(-1.5, dim=1), lambda x: x.norm(0, dim=1), lambda x: x.amax(),
-    lambda x: x.amax(0), lambda x: x.amin(1, keepdim=True), lambda x: x.cumsum(0), lambda x: x.cumsum(1, dtype=fastnn.float64),
-    lambda x: x.cumprod(1), lambda x: x.t().cumprod(1), lambda x: x.cummax(1).values, lambda x: x.cummin(0).values,
-    lambda x: fastnn.linalg.norm(x, 1), lambda x: fastnn.linalg.norm(x, -INF), lambda x: fastnn.linalg.vector_norm(x, 2.5),
+    lambda x: x.prod(),
+    lambda x: x.prod(1),
+    lambda x: x.t().prod(0, keepdim=True),
+    lambda x: x.var(),
+    lambda x: x.var(1, correction=0),
+    lambda x: x.t().var(1, keepdim=True),
+    lambda x: x.std(),
+    lambda x: x.std(0),
+    lambda x: fastnn.var_mean(x, 1),
+    lambda x: fastnn.var_mean(x),
+    lambda x: fastnn.std_mean(x, 0, keepdim=True),
+    lambda x: fastnn.std_mean(x),
+    lambda x: x.logsumexp(1),
+    lambda x: x.logsumexp((0, 1)),
+    lambda x: x.norm(),
+    lambda x: x.norm(1, dim=1),
+    lambda x: x.norm(3, dim=0),
+    lambda x: x.norm(0.5),
+    lambda x: x.norm(INF, dim=1),
+    lambda x: x.norm(-INF),
+    lambda x: x.norm(-1.5, dim=1),
+    lambda x: x.norm(0, dim=1),
+    lambda x: x.amax(),
+    lambda x: x.amax(0),
+    lambda x: x.amin(1, keepdim=True),
+    lambda x: x.cumsum(0),
+    lambda x: x.cumsum(1, dtype=fastnn.float64),
+    lambda x: x.cumprod(1),
+    lambda x: x.t().cumprod(1),
+    lambda x: x.cummax(1).values,
+    lambda x: x.cummin(0).values,
+    lambda x: fastnn.linalg.norm(x, 1),
+    lambda x: fastnn.linalg.norm(x, -INF),
+    lambda x: fastnn.linalg.vector_norm(x, 2.5),
     lambda x: x.prod(dtype=fastnn.float64),
 ]
 
@@ -347,17 +444,38 @@ def test_gradcheck(i):
 ERRORS = [
     ("var_int", lambda lib: lib.tensor([1, 2]).var(), TypeError, r"\[var\] std and var only support floating point"),
     ("std_bool", lambda lib: lib.tensor([True]).std(), TypeError, r"\[std\] std and var only support floating point"),
-    ("norm_int", lambda lib: lib.tensor([1, 2]).norm(), TypeError,
-     r"\[linalg.vector_norm\] Expected a floating point or complex tensor as input. Got int64"),
-    ("vector_norm_int", lambda lib: lib.linalg.vector_norm(lib.tensor([1, 2])), TypeError, r"\[linalg.vector_norm\] Expected"),
-    ("amax_empty_dim", lambda lib: lib.zeros(0, 3).amax(0), IndexError,
-     r"\[amax\] Expected reduction dim 0 to have non-zero size"),
+    (
+        "norm_int",
+        lambda lib: lib.tensor([1, 2]).norm(),
+        TypeError,
+        r"\[linalg.vector_norm\] Expected a floating point or complex tensor as input. Got int64",
+    ),
+    (
+        "vector_norm_int",
+        lambda lib: lib.linalg.vector_norm(lib.tensor([1, 2])),
+        TypeError,
+        r"\[linalg.vector_norm\] Expected",
+    ),
+    (
+        "amax_empty_dim",
+        lambda lib: lib.zeros(0, 3).amax(0),
+        IndexError,
+        r"\[amax\] Expected reduction dim 0 to have non-zero size",
+    ),
     ("amin_empty_all", lambda lib: lib.zeros(0).amin(), IndexError, r"\[amin\] Expected reduction dim to be specified"),
     ("max_empty", lambda lib: lib.zeros(0).max(), IndexError, r"\[max\]"),
-    ("norm_inf_empty", lambda lib: lib.zeros(0, 3).norm(INF), IndexError,
-     r"cannot compute the inf norm on an empty tensor because the operation does not have an identity"),
-    ("norm_neg_empty_dim", lambda lib: lib.zeros(0, 3).norm(-1, dim=0), IndexError,
-     r"cannot compute the -1(\.0)? norm on the dimension 0"),
+    (
+        "norm_inf_empty",
+        lambda lib: lib.zeros(0, 3).norm(INF),
+        IndexError,
+        r"cannot compute the inf norm on an empty tensor because the operation does not have an identity",
+    ),
+    (
+        "norm_neg_empty_dim",
+        lambda lib: lib.zeros(0, 3).norm(-1, dim=0),
+        IndexError,
+        r"cannot compute the -1(\.0)? norm on the dimension 0",
+    ),
     ("logsumexp_dim", lambda lib: lib.zeros(2, 3).logsumexp(2), IndexError, r"\[logsumexp\] dimension 2 out of range"),
     ("logsumexp_no_dim", lambda lib: lib.zeros(2).logsumexp(), TypeError, r"logsumexp"),
     ("var_dup_dims", lambda lib: lib.zeros(2, 3).var((0, 0)), ValueError, r"\[var\] dim 0 appears multiple times"),
@@ -370,10 +488,18 @@ ERRORS = [
     ("cummax_bad_dim", lambda lib: lib.zeros(2).cummax(2), IndexError, r"\[cummax\] dimension 2 out of range"),
     ("norm_nuc_vector", lambda lib: lib.norm(lib.ones(2), "nuc", 0), ValueError, r"nuc"),
     ("norm_bad_order", lambda lib: lib.norm(lib.ones(2, 2), "abc"), ValueError, r"Order abc not supported"),
-    ("linalg_norm_3d_ord", lambda lib: lib.linalg.norm(lib.ones(2, 3, 4), 2), ValueError,
-     r"\[linalg.norm\] If dim is not specified but ord is, the input must be 1D or 2D. Got 3D."),
-    ("matrix_norm_1d", lambda lib: lib.linalg.matrix_norm(lib.ones(3)), ValueError,
-     r"\[linalg.matrix_norm\] The input tensor A must have at least 2 dimensions."),
+    (
+        "linalg_norm_3d_ord",
+        lambda lib: lib.linalg.norm(lib.ones(2, 3, 4), 2),
+        ValueError,
+        r"\[linalg.norm\] If dim is not specified but ord is, the input must be 1D or 2D. Got 3D.",
+    ),
+    (
+        "matrix_norm_1d",
+        lambda lib: lib.linalg.matrix_norm(lib.ones(3)),
+        ValueError,
+        r"\[linalg.matrix_norm\] The input tensor A must have at least 2 dimensions.",
+    ),
     ("matrix_norm_bad_order", lambda lib: lib.linalg.norm(lib.ones(2, 3), 3), ValueError, r"Order 3 not supported"),
     ("count_nonzero_bad_dim", lambda lib: lib.ones(2).count_nonzero(1), IndexError, r"\[count_nonzero\] dimension 1"),
     ("any_bad_dim", lambda lib: lib.ones(2).any(-2), IndexError, r"\[any\] dimension -2 out of range"),
@@ -388,8 +514,10 @@ def test_errors(name, fn, exc, msg):
         fn(torch)
 
 
-@pytest.mark.parametrize("fn", [lambda: fastnn.linalg.norm(fastnn.ones(3, 3), 2),
-                                lambda: fastnn.linalg.matrix_norm(fastnn.ones(3, 3), "nuc")])
+@pytest.mark.parametrize(
+    "fn",
+    [lambda: fastnn.linalg.norm(fastnn.ones(3, 3), 2), lambda: fastnn.linalg.matrix_norm(fastnn.ones(3, 3), "nuc")],
+)
 def test_norms_needing_singular_values_are_not_implemented(fn):
     with pytest.raises(NotImplementedError, match=r"\[linalg.matrix_norm\] the (spectral|nuclear) norm"):
         fn()
@@ -398,12 +526,24 @@ def test_norms_needing_singular_values_are_not_implemented(fn):
 # ---------------------------------------------------------------------------------------------
 # determinism: long rows give the same bits at 1 and 2 threads
 
+
 def test_independent_of_thread_count():
     arr = np.random.default_rng(7).standard_normal(150_003).astype(np.float32)
-    fns = [lambda x: x.var(), lambda x: x.std(correction=0), lambda x: fastnn.var_mean(x)[0], lambda x: x.logsumexp(0),
-           lambda x: x.cumsum(0), lambda x: x.norm(), lambda x: x.norm(3), lambda x: x.view(3, -1).var(1),
-           lambda x: x.view(-1, 3).logsumexp(0), lambda x: x.view(-1, 3).cumsum(0), lambda x: x.view(-1, 3).t().norm(dim=1),
-           lambda x: x.view(3, -1).prod(1), lambda x: x.amax()]
+    fns = [
+        lambda x: x.var(),
+        lambda x: x.std(correction=0),
+        lambda x: fastnn.var_mean(x)[0],
+        lambda x: x.logsumexp(0),
+        lambda x: x.cumsum(0),
+        lambda x: x.norm(),
+        lambda x: x.norm(3),
+        lambda x: x.view(3, -1).var(1),
+        lambda x: x.view(-1, 3).logsumexp(0),
+        lambda x: x.view(-1, 3).cumsum(0),
+        lambda x: x.view(-1, 3).t().norm(dim=1),
+        lambda x: x.view(3, -1).prod(1),
+        lambda x: x.amax(),
+    ]
     before = fastnn.get_num_threads()
     results = []
     try:

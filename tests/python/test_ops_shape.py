@@ -75,8 +75,11 @@ ROWS = [
     ("repeat_interleave_tensor", lambda x: x.repeat_interleave(lib(x).tensor([1, 0, 2, 3, 1]), dim=0), (5, 3, 4)),
     ("repeat_interleave_tensor_one", lambda x: x.repeat_interleave(lib(x).tensor([2]), dim=1), (5, 3, 4)),
     ("repeat_interleave_tensor_flat", lambda x: x[0].repeat_interleave(lib(x).tensor(2)), (5, 3, 4)),
-    ("repeat_interleave_output_size", lambda x: x.repeat_interleave(lib(x).tensor([1, 2, 3]), 1, output_size=6),
-     (5, 3, 4)),
+    (
+        "repeat_interleave_output_size",
+        lambda x: x.repeat_interleave(lib(x).tensor([1, 2, 3]), 1, output_size=6),
+        (5, 3, 4),
+    ),
     ("tril", lambda x: x.tril(), (5, 3, 4)),
     ("tril_k", lambda x: lib(x).tril(x, 1), (5, 3, 4)),
     ("tril_neg", lambda x: x.tril(diagonal=-2), (5, 3, 4)),
@@ -101,8 +104,11 @@ ROWS = [
     ("addmv", lambda x: lib(x).addmv(x[0, :, 0], x[1], x[2, 0]), (5, 3, 4)),
     ("addmv_scaled", lambda x: x[0, 0, :1].addmv(x[1], x[2, 0], beta=0.5, alpha=-2), (5, 3, 4)),
     ("baddbmm", lambda x: lib(x).baddbmm(x[:, :, :3], x, x.transpose(1, 2)[:, :, :3]), (5, 3, 4)),
-    ("baddbmm_bcast", lambda x: x[0, :, :3].baddbmm(x, x[:, 0, :3].unsqueeze(1).expand(5, 4, 3), beta=2, alpha=0.5),
-     (5, 3, 4)),
+    (
+        "baddbmm_bcast",
+        lambda x: x[0, :, :3].baddbmm(x, x[:, 0, :3].unsqueeze(1).expand(5, 4, 3), beta=2, alpha=0.5),
+        (5, 3, 4),
+    ),
     ("addbmm", lambda x: lib(x).addbmm(x[0, :, :3], x, x.transpose(1, 2)[:, :, :3], alpha=1.5), (5, 3, 4)),
     ("addbmm_beta0", lambda x: x[0, 0, :3].addbmm(x, x.transpose(1, 2)[:, :, :3], beta=0), (5, 3, 4)),
 ]
@@ -124,14 +130,24 @@ def test_ops(name, fn, shape, layout):
 @pytest.mark.parametrize("name,fn,shape", ROWS, ids=[r[0] for r in ROWS])
 def test_gradcheck(name, fn, shape):
     arr = np.random.default_rng(1).standard_normal(shape)
-    gradcheck_op(lambda x: fn(x) if not isinstance(fn(x), tuple) else sum(o.sum() * (i + 1) for i, o in enumerate(fn(x))),
-                 [arr])
+    gradcheck_op(
+        lambda x: fn(x) if not isinstance(fn(x), tuple) else sum(o.sum() * (i + 1) for i, o in enumerate(fn(x))), [arr]
+    )
 
 
 def test_views_share_storage():
     x = fastnn.arange(24.0).reshape(4, 6).clone()
-    for v in (*x.chunk(2), *x.split([1, 3]), *x.unbind(1), x.narrow(1, 2, 2), x.movedim(0, 1), x.diagonal(),
-              x.unflatten(1, (2, 3)), x.swapaxes(0, 1), x.unsqueeze(0).squeeze((0,))):
+    for v in (
+        *x.chunk(2),
+        *x.split([1, 3]),
+        *x.unbind(1),
+        x.narrow(1, 2, 2),
+        x.movedim(0, 1),
+        x.diagonal(),
+        x.unflatten(1, (2, 3)),
+        x.swapaxes(0, 1),
+        x.unsqueeze(0).squeeze((0,)),
+    ):
         assert v._base is x
     x.chunk(2)[1][0, 0] = -1.0
     assert x[2, 0].item() == -1.0
@@ -219,8 +235,10 @@ def test_repeat_interleave_repeats_only():
 
 # ---- factories and helpers ----
 
-@pytest.mark.parametrize("args", [(0, 1, 5), (-3, 7, 7), (2.5, -1.5, 9), (0, 1, 1), (0, 1, 0), (0.1, 1.3, 7),
-                                  (1e-3, 1e3, 50)])
+
+@pytest.mark.parametrize(
+    "args", [(0, 1, 5), (-3, 7, 7), (2.5, -1.5, 9), (0, 1, 1), (0, 1, 0), (0.1, 1.3, 7), (1e-3, 1e3, 50)]
+)
 @pytest.mark.parametrize("dtype", [None, "float64", "int64"])
 def test_linspace_logspace(args, dtype):
     fd = getattr(fastnn, dtype) if dtype else None
@@ -303,30 +321,54 @@ ERRORS = [
     (lambda: x54.chunk(0), ValueError, r"\[chunk\] chunk expects `chunks` to be greater than 0, got: 0"),
     (lambda: fastnn.tensor(1.0).chunk(2), ValueError, r"\[chunk\] chunk expects at least a 1-dimensional tensor"),
     (lambda: x54.chunk(2, 5), IndexError, r"\[chunk\] dimension 5 out of range"),
-    (lambda: x54.split(0), ValueError, r"\[split\] split_size can only be 0 if dimension size is 0, but got dimension "
-                                       r"size of 5"),
+    (
+        lambda: x54.split(0),
+        ValueError,
+        r"\[split\] split_size can only be 0 if dimension size is 0, but got dimension "
+        r"size of 5",
+    ),
     (lambda: x54.split(-1), ValueError, r"\[split\] split expects split_size be non-negative, but got split_size=-1"),
-    (lambda: x54.split([1, 2]), ValueError, r"\[split_with_sizes\] split_with_sizes expects split_sizes to sum exactly "
-                                            r"to 5 \(input tensor's size at dimension 0\), but got split_sizes=\[1, 2\]"),
+    (
+        lambda: x54.split([1, 2]),
+        ValueError,
+        r"\[split_with_sizes\] split_with_sizes expects split_sizes to sum exactly "
+        r"to 5 \(input tensor's size at dimension 0\), but got split_sizes=\[1, 2\]",
+    ),
     (lambda: x54.split([6, -1]), ValueError, r"only non-negative entries, but got split_sizes=\[6, -1\]"),
     (lambda: x54.split(1.5), TypeError, r"\[split\] split_size must be an int"),
     (lambda: x54.tensor_split(0), ValueError, r"\[tensor_split\] number of sections must be larger than 0, got 0"),
     (lambda: fastnn.tensor(1.0).unbind(), IndexError, r"\[unbind\] Dimension specified as 0 but tensor has no dim"),
     (lambda: x54.narrow(0, 3, 3), ValueError, r"\[narrow\] start \(3\) \+ length \(3\) exceeds dimension size \(5\)\."),
     (lambda: x54.narrow(0, 1, -1), ValueError, r"\[narrow\] narrow\(\): length must be non-negative\."),
-    (lambda: x54.narrow(0, 6, 0), IndexError, r"\[narrow\] start out of range \(expected to be in range of \[-5, 5\], "
-                                              r"but got 6\)"),
-    (lambda: x54.movedim((0, 1), (0,)), ValueError, r"\[movedim\] movedim: Invalid source or destination dims: source "
-                                                    r"\(\[0, 1\] dims\) should contain the same number of dims as "
-                                                    r"destination \(\[0\] dims\)"),
+    (
+        lambda: x54.narrow(0, 6, 0),
+        IndexError,
+        r"\[narrow\] start out of range \(expected to be in range of \[-5, 5\], "
+        r"but got 6\)",
+    ),
+    (
+        lambda: x54.movedim((0, 1), (0,)),
+        ValueError,
+        r"\[movedim\] movedim: Invalid source or destination dims: source "
+        r"\(\[0, 1\] dims\) should contain the same number of dims as "
+        r"destination \(\[0\] dims\)",
+    ),
     (lambda: x54.movedim((0, 0), (0, 1)), ValueError, r"\[movedim\] movedim: repeated dim in `source`"),
     (lambda: x54.moveaxis(0, 1), None, None),
     (lambda: fastnn.moveaxis(x54, 2, 0), IndexError, r"\[moveaxis\] dimension 2 out of range"),
     (lambda: x54.swapaxes(0, 2), IndexError, r"\[swapaxes\] dimension 2 out of range"),
-    (lambda: x54.unflatten(1, (3, -1)), ValueError, r"\[unflatten\] unflatten: Provided sizes \[3, -1\] don't multiply "
-                                                    r"up to the size of dim 1 \(4\) in the input tensor"),
-    (lambda: fastnn.tensor(1.0).unflatten(0, (1,)), IndexError, r"\[unflatten\] Dimension specified as 0 but tensor has "
-                                                                 r"no dimensions"),
+    (
+        lambda: x54.unflatten(1, (3, -1)),
+        ValueError,
+        r"\[unflatten\] unflatten: Provided sizes \[3, -1\] don't multiply "
+        r"up to the size of dim 1 \(4\) in the input tensor",
+    ),
+    (
+        lambda: fastnn.tensor(1.0).unflatten(0, (1,)),
+        IndexError,
+        r"\[unflatten\] Dimension specified as 0 but tensor has "
+        r"no dimensions",
+    ),
     (lambda: x54.unflatten(1, ()), ValueError, r"\[unflatten\] unflatten: sizes must be non-empty"),
     (lambda: x54.unflatten(1, (-1, -1)), ValueError, r"\[unflatten\] only one dimension can be inferred"),
     (lambda: x54.flip(0, 0), ValueError, r"\[flip\] dim 0 appears multiple times in the list of dims"),
@@ -335,23 +377,46 @@ ERRORS = [
     (lambda: x54.squeeze((0, 0)), ValueError, r"\[squeeze\] dim 0 appears multiple times in the list of dims"),
     (lambda: x54.roll((1, 2), (0,)), ValueError, r"\[roll\] shifts and dimensions must align\. shifts: 2, dims:1"),
     (lambda: x54.roll((), ()), ValueError, r"\[roll\] `shifts` required"),
-    (lambda: x54.repeat(2), ValueError, r"\[repeat\] Number of dimensions of repeat dims can not be smaller than number "
-                                        r"of dimensions of tensor"),
+    (
+        lambda: x54.repeat(2),
+        ValueError,
+        r"\[repeat\] Number of dimensions of repeat dims can not be smaller than number "
+        r"of dimensions of tensor",
+    ),
     (lambda: x54.repeat(-1, 2), ValueError, r"\[repeat\] Trying to create tensor with negative dimension -1"),
     (lambda: x54.tile(-1, 2), ValueError, r"\[tile\] Trying to create tensor with negative dimension -1"),
     (lambda: x54.repeat_interleave(-1), ValueError, r"\[repeat_interleave\] Repeats must be non-negative"),
-    (lambda: x54.repeat_interleave(fastnn.tensor([1, 2]), 0), ValueError,
-     r"\[repeat_interleave\] repeats must have the same size as input along dim, but got repeats.size\(0\) = 2 and "
-     r"input.size\(0\) = 5"),
-    (lambda: x54.repeat_interleave(fastnn.tensor([1, 2, -1, 0, 1]), 0), ValueError,
-     r"\[repeat_interleave\] repeats can not be negative"),
-    (lambda: x54.repeat_interleave(fastnn.tensor([1.0]), 0), TypeError, r"\[repeat_interleave\] repeats must be an int64"),
-    (lambda: x54.repeat_interleave(fastnn.ones(5, 1, dtype=fastnn.int64), 0), ValueError,
-     r"\[repeat_interleave\] repeats must be 0-dim or 1-dim tensor"),
-    (lambda: x54.repeat_interleave(2, output_size=3), ValueError,
-     r"\[repeat_interleave\] repeat_interleave: Invalid output_size, expected 40 but got 3"),
-    (lambda: x54.repeat_interleave(fastnn.tensor([1, 1, 1, 1, 1]), 0, output_size=3), ValueError,
-     r"\[repeat_interleave\] allocated size does not match required size"),
+    (
+        lambda: x54.repeat_interleave(fastnn.tensor([1, 2]), 0),
+        ValueError,
+        r"\[repeat_interleave\] repeats must have the same size as input along dim, but got repeats.size\(0\) = 2 and "
+        r"input.size\(0\) = 5",
+    ),
+    (
+        lambda: x54.repeat_interleave(fastnn.tensor([1, 2, -1, 0, 1]), 0),
+        ValueError,
+        r"\[repeat_interleave\] repeats can not be negative",
+    ),
+    (
+        lambda: x54.repeat_interleave(fastnn.tensor([1.0]), 0),
+        TypeError,
+        r"\[repeat_interleave\] repeats must be an int64",
+    ),
+    (
+        lambda: x54.repeat_interleave(fastnn.ones(5, 1, dtype=fastnn.int64), 0),
+        ValueError,
+        r"\[repeat_interleave\] repeats must be 0-dim or 1-dim tensor",
+    ),
+    (
+        lambda: x54.repeat_interleave(2, output_size=3),
+        ValueError,
+        r"\[repeat_interleave\] repeat_interleave: Invalid output_size, expected 40 but got 3",
+    ),
+    (
+        lambda: x54.repeat_interleave(fastnn.tensor([1, 1, 1, 1, 1]), 0, output_size=3),
+        ValueError,
+        r"\[repeat_interleave\] allocated size does not match required size",
+    ),
     (lambda: x54[0].tril(), ValueError, r"\[tril\] tril: input tensor must have at least 2 dimensions"),
     (lambda: x54[0].triu(), ValueError, r"\[triu\] triu: input tensor must have at least 2 dimensions"),
     (lambda: fastnn.zeros(2, 2, 2).diag(), ValueError, r"\[diag\] diag\(\): Supports 1D or 2D tensors\. Got 3D"),
@@ -360,44 +425,92 @@ ERRORS = [
     (lambda: fastnn.outer(x54, x54[0]), ValueError, r"\[outer\] outer: Expected 1-D argument self, but got 2-D"),
     (lambda: fastnn.ger(x54[0], x54), ValueError, r"\[ger\] outer: Expected 1-D argument vec2, but got 2-D"),
     (lambda: fastnn.dot(x54, x54[0]), ValueError, r"\[dot\] 1D tensors expected, but got 2D and 1D tensors"),
-    (lambda: fastnn.dot(x54[0], x54[:, 0]), ValueError,
-     r"\[dot\] inconsistent tensor size, expected tensor \[4\] and src \[5\] to have the same number of elements, but "
-     r"got 4 and 5 elements respectively"),
-    (lambda: fastnn.dot(x54[0], x54[0].double()), TypeError,
-     r"\[dot\] dot : expected both vectors to have same dtype, but found float32 and float64"),
+    (
+        lambda: fastnn.dot(x54[0], x54[:, 0]),
+        ValueError,
+        r"\[dot\] inconsistent tensor size, expected tensor \[4\] and src \[5\] to have the same number of elements, but "
+        r"got 4 and 5 elements respectively",
+    ),
+    (
+        lambda: fastnn.dot(x54[0], x54[0].double()),
+        TypeError,
+        r"\[dot\] dot : expected both vectors to have same dtype, but found float32 and float64",
+    ),
     (lambda: fastnn.dot(x54[0].bool(), x54[0].bool()), TypeError, r"\[dot\] \"dot\" not implemented for 'Bool'"),
-    (lambda: fastnn.mv(x54, fastnn.zeros(3)), ValueError, r"\[mv\] size mismatch, got input \(5\), mat \(5x4\), vec \(3\)"),
+    (
+        lambda: fastnn.mv(x54, fastnn.zeros(3)),
+        ValueError,
+        r"\[mv\] size mismatch, got input \(5\), mat \(5x4\), vec \(3\)",
+    ),
     (lambda: fastnn.mv(x54[0], x54[0]), ValueError, r"\[mv\] vector \+ matrix @ vector expected, got 1, 1, 1"),
-    (lambda: fastnn.addmv(fastnn.zeros(4), x54, fastnn.zeros(4)), ValueError,
-     r"\[addmv\] size mismatch, got input \(4\), mat \(5x4\), vec \(4\)"),
-    (lambda: fastnn.baddbmm(fastnn.zeros(2, 3, 3), fastnn.zeros(2, 3, 4), fastnn.zeros(2, 5, 3)), ValueError,
-     r"\[baddbmm\] Expected size for first two dimensions of batch2 tensor to be: \[2, 4\] but got: \[2, 5\]\."),
-    (lambda: fastnn.baddbmm(fastnn.zeros(2, 3, 4), fastnn.zeros(2, 3, 4), fastnn.zeros(2, 4, 3)), ValueError,
-     r"\[baddbmm\] The expanded size of the tensor \(3\) must match the existing size \(4\) at non-singleton "
-     r"dimension 2\.  Target sizes: \[2, 3, 3\]\.  Tensor sizes: \[2, 3, 4\]"),
-    (lambda: fastnn.addbmm(fastnn.zeros(3, 4), fastnn.zeros(2, 3, 4), fastnn.zeros(2, 4, 3)), ValueError,
-     r"\[addbmm\] The expanded size of the tensor \(3\) must match the existing size \(4\) at non-singleton dim"),
-    (lambda: fastnn.baddbmm(fastnn.zeros(2, 3, 3), fastnn.zeros(3, 4), fastnn.zeros(2, 4, 3)), ValueError,
-     r"\[baddbmm\] batch1 must be a 3D tensor"),
+    (
+        lambda: fastnn.addmv(fastnn.zeros(4), x54, fastnn.zeros(4)),
+        ValueError,
+        r"\[addmv\] size mismatch, got input \(4\), mat \(5x4\), vec \(4\)",
+    ),
+    (
+        lambda: fastnn.baddbmm(fastnn.zeros(2, 3, 3), fastnn.zeros(2, 3, 4), fastnn.zeros(2, 5, 3)),
+        ValueError,
+        r"\[baddbmm\] Expected size for first two dimensions of batch2 tensor to be: \[2, 4\] but got: \[2, 5\]\.",
+    ),
+    (
+        lambda: fastnn.baddbmm(fastnn.zeros(2, 3, 4), fastnn.zeros(2, 3, 4), fastnn.zeros(2, 4, 3)),
+        ValueError,
+        r"\[baddbmm\] The expanded size of the tensor \(3\) must match the existing size \(4\) at non-singleton "
+        r"dimension 2\.  Target sizes: \[2, 3, 3\]\.  Tensor sizes: \[2, 3, 4\]",
+    ),
+    (
+        lambda: fastnn.addbmm(fastnn.zeros(3, 4), fastnn.zeros(2, 3, 4), fastnn.zeros(2, 4, 3)),
+        ValueError,
+        r"\[addbmm\] The expanded size of the tensor \(3\) must match the existing size \(4\) at non-singleton dim",
+    ),
+    (
+        lambda: fastnn.baddbmm(fastnn.zeros(2, 3, 3), fastnn.zeros(3, 4), fastnn.zeros(2, 4, 3)),
+        ValueError,
+        r"\[baddbmm\] batch1 must be a 3D tensor",
+    ),
     (lambda: fastnn.linspace(0, 1, -1), ValueError, r"\[linspace\] number of steps must be non-negative"),
     (lambda: fastnn.logspace(0, 1, 2.5), TypeError, r"\[logspace\] steps must be an int"),
-    (lambda: fastnn.linspace(0, 1, 3, device="cuda"), RuntimeError,
-     r"\[linspace\] device 'cuda' is not available: fastnn was built for the CPU only"),
-    (lambda: F.one_hot(fastnn.tensor([1.0])), TypeError,
-     r"\[one_hot\] one_hot is only applicable to index tensor of type LongTensor\."),
+    (
+        lambda: fastnn.linspace(0, 1, 3, device="cuda"),
+        RuntimeError,
+        r"\[linspace\] device 'cuda' is not available: fastnn was built for the CPU only",
+    ),
+    (
+        lambda: F.one_hot(fastnn.tensor([1.0])),
+        TypeError,
+        r"\[one_hot\] one_hot is only applicable to index tensor of type LongTensor\.",
+    ),
     (lambda: F.one_hot(fastnn.tensor([-1])), ValueError, r"\[one_hot\] Class values must be non-negative\."),
-    (lambda: F.one_hot(fastnn.tensor([3]), 3), ValueError, r"\[one_hot\] Class values must be smaller than num_classes\."),
-    (lambda: F.one_hot(fastnn.tensor([], dtype=fastnn.int64)), ValueError,
-     r"\[one_hot\] Can not infer total number of classes from empty tensor\."),
-    (lambda: fastnn.meshgrid(x54[0], x54[0], indexing="foo"), ValueError,
-     r"\[meshgrid\] torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: foo"),
+    (
+        lambda: F.one_hot(fastnn.tensor([3]), 3),
+        ValueError,
+        r"\[one_hot\] Class values must be smaller than num_classes\.",
+    ),
+    (
+        lambda: F.one_hot(fastnn.tensor([], dtype=fastnn.int64)),
+        ValueError,
+        r"\[one_hot\] Can not infer total number of classes from empty tensor\.",
+    ),
+    (
+        lambda: fastnn.meshgrid(x54[0], x54[0], indexing="foo"),
+        ValueError,
+        r"\[meshgrid\] torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: foo",
+    ),
     (lambda: fastnn.meshgrid(x54, x54[0]), ValueError, r"\[meshgrid\] torch.meshgrid: Expected 0D or 1D tensor"),
-    (lambda: fastnn.broadcast_shapes((2, 3), (3, 2)), ValueError,
-     r"\[broadcast_shapes\] Attempting to broadcast a dimension of length 2 at -1! Mismatching argument at index 1 "
-     r"had \(3, 2\); but expected shape should be broadcastable to \[2, 3\]"),
+    (
+        lambda: fastnn.broadcast_shapes((2, 3), (3, 2)),
+        ValueError,
+        r"\[broadcast_shapes\] Attempting to broadcast a dimension of length 2 at -1! Mismatching argument at index 1 "
+        r"had \(3, 2\); but expected shape should be broadcastable to \[2, 3\]",
+    ),
     (lambda: fastnn.broadcast_tensors(x54, x54[0, :3]), ValueError, r"\[broadcast_tensors\] Attempting to broadcast"),
     (lambda: fastnn.cartesian_prod(), ValueError, r"\[cartesian_prod\] expects a non-empty TensorList"),
-    (lambda: fastnn.cartesian_prod(x54[0], x54[0].long()), TypeError, r"\[cartesian_prod\] meshgrid expects all tensors"),
+    (
+        lambda: fastnn.cartesian_prod(x54[0], x54[0].long()),
+        TypeError,
+        r"\[cartesian_prod\] meshgrid expects all tensors",
+    ),
     (lambda: fastnn.hstack([]), ValueError, r"\[hstack\] hstack expects a non-empty TensorList"),
     (lambda: fastnn.vstack([x54, x54[:, :2]]), ValueError, r"\[vstack\] sizes of tensors must match"),
 ]

@@ -55,8 +55,14 @@ def _distinct(layout, dtype=np.float32, seed=0):
 @pytest.mark.parametrize("name,fn", ROWS, ids=IDS)
 def test_rows(name, fn, layout):
     arr, prep = _distinct(layout)
-    if layout == "expanded" and name in ("sort_dim0", "argsort_module", "msort", "msort_module", "topk_dim0",
-                                         "kthvalue_dim_keepdim"):
+    if layout == "expanded" and name in (
+        "sort_dim0",
+        "argsort_module",
+        "msort",
+        "msort_module",
+        "topk_dim0",
+        "kthvalue_dim_keepdim",
+    ):
         pytest.skip("dim 0 of an expanded input is all ties: covered by the tie tests")
     check_op(fn, [arr], prep=prep)
 
@@ -64,15 +70,22 @@ def test_rows(name, fn, layout):
 @pytest.mark.parametrize("dtype", [np.float64, np.int64])
 @pytest.mark.parametrize("name,fn", ROWS, ids=IDS)
 def test_dtypes(name, fn, dtype):
-    arr, _ = _distinct("contiguous", dtype, seed=1) if dtype != np.int64 else (
-        np.random.default_rng(1).permutation(60).reshape(3, 4, 5).astype(np.int64) - 30, None)
+    arr, _ = (
+        _distinct("contiguous", dtype, seed=1)
+        if dtype != np.int64
+        else (np.random.default_rng(1).permutation(60).reshape(3, 4, 5).astype(np.int64) - 30, None)
+    )
     check_op(fn, [arr])
 
 
 def test_bool():
     arr = np.array([[True, False, True, False], [False, False, True, True]])
-    for fn in (lambda x: tuple(x.sort(stable=True)), lambda x: tuple(x.sort(dim=1, descending=True, stable=True)),
-               lambda x: x.argsort(stable=True), lambda x: x.msort()):
+    for fn in (
+        lambda x: tuple(x.sort(stable=True)),
+        lambda x: tuple(x.sort(dim=1, descending=True, stable=True)),
+        lambda x: x.argsort(stable=True),
+        lambda x: x.msort(),
+    ):
         check_op(fn, [arr])
 
 
@@ -94,15 +107,23 @@ def test_node_names_and_result_types():
 # ---------------------------------------------------------------------------------------------
 # ties and NaN
 
-TIES = np.array([[3.0, 1.0, 2.0, 1.0, 3.0, 1.0], [0.0, np.nan, 5.0, -1.0, np.nan, 5.0], [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]],
-                np.float32)
+TIES = np.array(
+    [[3.0, 1.0, 2.0, 1.0, 3.0, 1.0], [0.0, np.nan, 5.0, -1.0, np.nan, 5.0], [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]], np.float32
+)
 
 
-@pytest.mark.parametrize("fn", [lambda x: tuple(x.sort(stable=True)), lambda x: tuple(x.sort(dim=1, descending=True, stable=True)),
-                                lambda x: tuple(x.t().sort(dim=0, stable=True)),
-                                lambda x: tuple(x.t().sort(stable=True, dim=0, descending=True)),
-                                lambda x: x.argsort(stable=True), lambda x: x.argsort(dim=1, descending=True, stable=True),
-                                lambda x: x.msort()])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: tuple(x.sort(stable=True)),
+        lambda x: tuple(x.sort(dim=1, descending=True, stable=True)),
+        lambda x: tuple(x.t().sort(dim=0, stable=True)),
+        lambda x: tuple(x.t().sort(stable=True, dim=0, descending=True)),
+        lambda x: x.argsort(stable=True),
+        lambda x: x.argsort(dim=1, descending=True, stable=True),
+        lambda x: x.msort(),
+    ],
+)
 def test_stable_sort_with_ties_and_nan(fn):
     # stable: equal values keep their order (indices match torch exactly); NaN is the largest
     check_op(fn, [TIES])
@@ -116,12 +137,19 @@ def _points_at_equal_values(x_np, dim, values, indices, keepdim=True):
     np.testing.assert_array_equal(picked, v)  # NaN == NaN for assert_array_equal
 
 
-@pytest.mark.parametrize("name,fn,dim,keepdim", [
-    ("topk", lambda x: x.topk(3), 1, True), ("topk_smallest", lambda x: x.topk(4, largest=False), 1, True),
-    ("topk_dim0", lambda x: x.topk(2, 0), 0, True), ("topk_unsorted", lambda x: x.topk(2, sorted=False), 1, True),
-    ("kthvalue", lambda x: x.kthvalue(3), 1, False), ("kthvalue_keepdim", lambda x: x.kthvalue(2, 1, True), 1, True),
-    ("median", lambda x: x.median(1), 1, False), ("median_dim0", lambda x: x.median(0, keepdim=True), 0, True),
-])
+@pytest.mark.parametrize(
+    "name,fn,dim,keepdim",
+    [
+        ("topk", lambda x: x.topk(3), 1, True),
+        ("topk_smallest", lambda x: x.topk(4, largest=False), 1, True),
+        ("topk_dim0", lambda x: x.topk(2, 0), 0, True),
+        ("topk_unsorted", lambda x: x.topk(2, sorted=False), 1, True),
+        ("kthvalue", lambda x: x.kthvalue(3), 1, False),
+        ("kthvalue_keepdim", lambda x: x.kthvalue(2, 1, True), 1, True),
+        ("median", lambda x: x.median(1), 1, False),
+        ("median_dim0", lambda x: x.median(0, keepdim=True), 0, True),
+    ],
+)
 def test_ties_values_match_and_indices_point_at_equal_values(name, fn, dim, keepdim):
     ours, theirs = fn(fastnn.tensor(TIES)), fn(torch.tensor(TIES))
     values_o, values_t = ours.values, theirs.values
@@ -156,8 +184,13 @@ def test_median_all_ties_share_the_gradient():
 
 def test_infinities():
     arr = np.array([[math.inf, -math.inf, 0.0, 1.0], [-math.inf, 2.0, math.inf, -1.0]], np.float32)
-    for fn in (lambda x: tuple(x.sort()), lambda x: tuple(x.sort(descending=True)), lambda x: tuple(x.topk(2)),
-               lambda x: tuple(x.kthvalue(3)), lambda x: tuple(x.median(1))):
+    for fn in (
+        lambda x: tuple(x.sort()),
+        lambda x: tuple(x.sort(descending=True)),
+        lambda x: tuple(x.topk(2)),
+        lambda x: tuple(x.kthvalue(3)),
+        lambda x: tuple(x.median(1)),
+    ):
         check_op(fn, [arr])
 
 
@@ -166,11 +199,16 @@ def test_infinities():
 
 
 EMPTY = [
-    ("sort", (0,), lambda x: tuple(x.sort())), ("sort_rows", (3, 0), lambda x: tuple(x.sort(1))),
-    ("sort_cols", (0, 3), lambda x: tuple(x.sort(1, True))), ("argsort", (0, 2), lambda x: x.argsort(0)),
-    ("topk0", (0,), lambda x: tuple(x.topk(0))), ("topk_kept", (0, 3), lambda x: tuple(x.topk(2, 1))),
-    ("kthvalue_kept", (0, 3), lambda x: tuple(x.kthvalue(1, 1))), ("median_kept", (2, 0), lambda x: tuple(x.median(0))),
-    ("median_all", (0,), lambda x: x.median()), ("msort", (0, 2), lambda x: x.msort()),
+    ("sort", (0,), lambda x: tuple(x.sort())),
+    ("sort_rows", (3, 0), lambda x: tuple(x.sort(1))),
+    ("sort_cols", (0, 3), lambda x: tuple(x.sort(1, True))),
+    ("argsort", (0, 2), lambda x: x.argsort(0)),
+    ("topk0", (0,), lambda x: tuple(x.topk(0))),
+    ("topk_kept", (0, 3), lambda x: tuple(x.topk(2, 1))),
+    ("kthvalue_kept", (0, 3), lambda x: tuple(x.kthvalue(1, 1))),
+    ("median_kept", (2, 0), lambda x: tuple(x.median(0))),
+    ("median_all", (0,), lambda x: x.median()),
+    ("msort", (0, 2), lambda x: x.msort()),
 ]
 
 
@@ -180,9 +218,16 @@ def test_empty(name, shape, fn):
 
 
 def test_0d():
-    for fn in (lambda x: tuple(x.sort()), lambda x: x.argsort(), lambda x: tuple(x.topk(1)),
-               lambda x: tuple(x.kthvalue(1)), lambda x: tuple(x.kthvalue(1, 0, True)), lambda x: tuple(x.median(0)),
-               lambda x: x.median(), lambda x: x.msort() if isinstance(x, fastnn.Tensor) else x.reshape(1).msort()[0]):
+    for fn in (
+        lambda x: tuple(x.sort()),
+        lambda x: x.argsort(),
+        lambda x: tuple(x.topk(1)),
+        lambda x: tuple(x.kthvalue(1)),
+        lambda x: tuple(x.kthvalue(1, 0, True)),
+        lambda x: tuple(x.median(0)),
+        lambda x: x.median(),
+        lambda x: x.msort() if isinstance(x, fastnn.Tensor) else x.reshape(1).msort()[0],
+    ):
         check_op(fn, [np.array(2.5, np.float32)])
 
 
@@ -190,9 +235,16 @@ def test_0d():
 # gradchecks and errors
 
 GRADCHECK = [
-    lambda x: x.sort().values, lambda x: x.sort(0, True).values, lambda x: x.t().sort(1).values, lambda x: x.msort(),
-    lambda x: x.topk(2).values, lambda x: x.topk(2, 0, False).values, lambda x: x.kthvalue(2).values,
-    lambda x: x.kthvalue(3, 0, True).values, lambda x: x.median(), lambda x: x.median(1).values,
+    lambda x: x.sort().values,
+    lambda x: x.sort(0, True).values,
+    lambda x: x.t().sort(1).values,
+    lambda x: x.msort(),
+    lambda x: x.topk(2).values,
+    lambda x: x.topk(2, 0, False).values,
+    lambda x: x.kthvalue(2).values,
+    lambda x: x.kthvalue(3, 0, True).values,
+    lambda x: x.median(),
+    lambda x: x.median(1).values,
     lambda x: x.t().median(1, keepdim=True).values,
 ]
 
@@ -206,14 +258,30 @@ def test_gradcheck(i):
 ERRORS = [
     ("topk_k_too_big", lambda lib: lib.ones(3).topk(4), IndexError, r"\[topk\] selected index k out of range"),
     ("topk_k_negative", lambda lib: lib.ones(3).topk(-1), IndexError, r"\[topk\] selected index k out of range"),
-    ("kthvalue_k0", lambda lib: lib.ones(3).kthvalue(0), IndexError,
-     r"\[kthvalue\] selected number k out of range for dimension 0"),
-    ("kthvalue_k_too_big", lambda lib: lib.ones(2, 3).kthvalue(4), IndexError,
-     r"\[kthvalue\] selected number k out of range for dimension 1"),
-    ("kthvalue_empty", lambda lib: lib.ones(0).kthvalue(1), IndexError,
-     r"\[kthvalue\] Expected reduction dim 0 to have non-zero size"),
-    ("median_empty_dim", lambda lib: lib.ones(0, 2).median(0), IndexError,
-     r"\[median\] Expected reduction dim 0 to have non-zero size"),
+    (
+        "kthvalue_k0",
+        lambda lib: lib.ones(3).kthvalue(0),
+        IndexError,
+        r"\[kthvalue\] selected number k out of range for dimension 0",
+    ),
+    (
+        "kthvalue_k_too_big",
+        lambda lib: lib.ones(2, 3).kthvalue(4),
+        IndexError,
+        r"\[kthvalue\] selected number k out of range for dimension 1",
+    ),
+    (
+        "kthvalue_empty",
+        lambda lib: lib.ones(0).kthvalue(1),
+        IndexError,
+        r"\[kthvalue\] Expected reduction dim 0 to have non-zero size",
+    ),
+    (
+        "median_empty_dim",
+        lambda lib: lib.ones(0, 2).median(0),
+        IndexError,
+        r"\[median\] Expected reduction dim 0 to have non-zero size",
+    ),
     ("sort_bad_dim", lambda lib: lib.ones(2, 3).sort(2), IndexError, r"\[sort\] dimension 2 out of range"),
     ("argsort_bad_dim", lambda lib: lib.ones(2).argsort(-2), IndexError, r"\[argsort\] dimension -2 out of range"),
     ("topk_bad_dim", lambda lib: lib.ones(2).topk(1, 1), IndexError, r"\[topk\] dimension 1 out of range"),

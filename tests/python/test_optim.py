@@ -14,12 +14,24 @@ STEPS = 6
 def make_model(m, dtype):
     """A small conv + linear model; parameters copied from one seeded torch model."""
     torch.manual_seed(0)
-    ref = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                              torch.nn.Linear(3 * 4 * 4, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    ref = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 3, 3),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(3 * 4 * 4, 4),
+        torch.nn.Tanh(),
+        torch.nn.Linear(4, 2),
+    )
     if m is torch:
         return ref.to(dtype)
-    net = fastnn.nn.Sequential(fastnn.nn.Conv2d(2, 3, 3), fastnn.nn.ReLU(), fastnn.nn.Flatten(),
-                               fastnn.nn.Linear(3 * 4 * 4, 4), fastnn.nn.Tanh(), fastnn.nn.Linear(4, 2))
+    net = fastnn.nn.Sequential(
+        fastnn.nn.Conv2d(2, 3, 3),
+        fastnn.nn.ReLU(),
+        fastnn.nn.Flatten(),
+        fastnn.nn.Linear(3 * 4 * 4, 4),
+        fastnn.nn.Tanh(),
+        fastnn.nn.Linear(4, 2),
+    )
     net.load_state_dict({k: fastnn.tensor(v.detach().numpy().copy()) for k, v in ref.state_dict().items()})
     return net.double() if dtype == torch.float64 else net
 
@@ -190,8 +202,14 @@ def test_zero_grad():
 # ---------------------------------------------------------------------------------------------
 # state_dict round trip
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("options", [dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
-                                     dict(lr=0.1), dict(lr=0.05, momentum=0.5, dampening=0.5)])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+        dict(lr=0.1),
+        dict(lr=0.05, momentum=0.5, dampening=0.5),
+    ],
+)
 def test_state_dict_round_trip_continues_identically(options):
     split = 3
     full, _, _ = train(fastnn, options)
@@ -241,21 +259,27 @@ def test_load_state_dict_errors():
     three = fastnn.optim.SGD([{"params": net[0].parameters()}, {"params": net[3].parameters()}], lr=0.1)
     net3 = make_model(fastnn, torch.float32)
     three = fastnn.optim.SGD([{"params": [net3[0].weight]}, {"params": net3[3].parameters()}], lr=0.1)
-    with pytest.raises(ValueError, match="loaded state dict contains a parameter group that doesn't match the size of "
-                                         "optimizer's group"):
+    with pytest.raises(
+        ValueError,
+        match="loaded state dict contains a parameter group that doesn't match the size of optimizer's group",
+    ):
         three.load_state_dict(other.state_dict())
 
 
 # ---------------------------------------------------------------------------------------------
 # printing and errors
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [
-    lambda m, net: m.optim.SGD(net.parameters()),
-    lambda m, net: m.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4),
-    lambda m, net: m.optim.SGD(net.parameters(), lr=0.5, dampening=0.1, maximize=True),
-    lambda m, net: m.optim.SGD([{"params": net[0].parameters()},
-                                {"params": net[3].parameters(), "lr": 0.5, "momentum": 0.9}], lr=0.1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m, net: m.optim.SGD(net.parameters()),
+        lambda m, net: m.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4),
+        lambda m, net: m.optim.SGD(net.parameters(), lr=0.5, dampening=0.1, maximize=True),
+        lambda m, net: m.optim.SGD(
+            [{"params": net[0].parameters()}, {"params": net[3].parameters(), "lr": 0.5, "momentum": 0.9}], lr=0.1
+        ),
+    ],
+)
 def test_print_matches_torch(make):
     ours = repr(make(fastnn, make_model(fastnn, torch.float32)))
     theirs = repr(make(torch, make_model(torch, torch.float32)))
@@ -263,14 +287,19 @@ def test_print_matches_torch(make):
     assert ours.startswith("SGD (\nParameter Group 0\n    dampening: ")
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(lr=-0.1), "Invalid learning rate: -0.1"),
-    (dict(lr=0.1, momentum=-0.5), "Invalid momentum value: -0.5"),
-    (dict(lr=0.1, weight_decay=-1e-3), "Invalid weight_decay value: -0.001"),
-    (dict(lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
-    (dict(lr=0.1, nesterov=True, momentum=0.9, dampening=0.1), "Nesterov momentum requires a momentum and zero "
-                                                               "dampening"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(lr=-0.1), "Invalid learning rate: -0.1"),
+        (dict(lr=0.1, momentum=-0.5), "Invalid momentum value: -0.5"),
+        (dict(lr=0.1, weight_decay=-1e-3), "Invalid weight_decay value: -0.001"),
+        (dict(lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+        (
+            dict(lr=0.1, nesterov=True, momentum=0.9, dampening=0.1),
+            "Nesterov momentum requires a momentum and zero dampening",
+        ),
+    ],
+)
 def test_invalid_arguments_match_torch(kwargs, message):
     with pytest.raises(ValueError) as theirs:
         torch.optim.SGD(make_model(torch, torch.float32).parameters(), **kwargs)
@@ -284,8 +313,9 @@ def test_invalid_params():
     net = make_model(fastnn, torch.float32)
     with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
         fastnn.optim.SGD([], lr=0.1)
-    with pytest.raises(TypeError, match="params argument given to the optimizer should be an iterable of Tensors or "
-                                        "dicts"):
+    with pytest.raises(
+        TypeError, match="params argument given to the optimizer should be an iterable of Tensors or dicts"
+    ):
         fastnn.optim.SGD(net[0].weight, lr=0.1)
     with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
         fastnn.optim.SGD([{"params": net[0].parameters()}, {"params": [net[0].weight]}], lr=0.1)

@@ -123,9 +123,10 @@ def test_param_groups_with_own_options(cls, defaults, spec):
     assert "Parameter Group 1" in repr(opt_f)
 
 
-@pytest.mark.parametrize("cls,options", [("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(momentum=0.9,
-                                                                                                 centered=True)),
-                                         ("Adagrad", dict(lr=0.1))])
+@pytest.mark.parametrize(
+    "cls,options",
+    [("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(momentum=0.9, centered=True)), ("Adagrad", dict(lr=0.1))],
+)
 def test_parameters_without_grad_are_skipped(cls, options):
     results = []
     for m in (fastnn, torch):
@@ -220,9 +221,10 @@ def test_load_torch_state_dict_continues_like_torch(cls, options):
     _, opt_t, net_t = run(torch, cls, options, steps=split)
     t_state = copy.deepcopy(opt_t.state_dict())
     rest_t, _, _ = run(torch, cls, options, steps=STEPS - split, start=split, net=net_t, opt=opt_t)
-    converted = {"state": {i: {k: fastnn.tensor(v.numpy().copy()) for k, v in s.items()}
-                           for i, s in t_state["state"].items()},
-                 "param_groups": t_state["param_groups"]}
+    converted = {
+        "state": {i: {k: fastnn.tensor(v.numpy().copy()) for k, v in s.items()} for i, s in t_state["state"].items()},
+        "param_groups": t_state["param_groups"],
+    }
     net = make_model(fastnn)
     _, _, net_t0 = run(torch, cls, options, steps=split)
     net.load_state_dict({k: fastnn.tensor(v.detach().numpy().copy()) for k, v in net_t0.state_dict().items()})
@@ -253,10 +255,14 @@ def test_adagrad_state_exists_before_first_step():
 # printing and argument errors
 # ---------------------------------------------------------------------------------------------
 PRINTS = [
-    ("Adam", dict()), ("Adam", dict(lr=0.1, betas=(0.5, 0.6), amsgrad=True, maximize=True)),
-    ("AdamW", dict()), ("AdamW", dict(weight_decay=0.0, eps=1e-3)),
-    ("RMSprop", dict()), ("RMSprop", dict(momentum=0.9, centered=True, alpha=0.5)),
-    ("Adagrad", dict()), ("Adagrad", dict(lr_decay=0.1, initial_accumulator_value=0.5)),
+    ("Adam", dict()),
+    ("Adam", dict(lr=0.1, betas=(0.5, 0.6), amsgrad=True, maximize=True)),
+    ("AdamW", dict()),
+    ("AdamW", dict(weight_decay=0.0, eps=1e-3)),
+    ("RMSprop", dict()),
+    ("RMSprop", dict(momentum=0.9, centered=True, alpha=0.5)),
+    ("Adagrad", dict()),
+    ("Adagrad", dict(lr_decay=0.1, initial_accumulator_value=0.5)),
 ]
 
 
@@ -267,26 +273,42 @@ def test_print_matches_torch(cls, options):
     assert repr(ours) == repr(theirs)
     assert str(ours).startswith(f"{cls} (\nParameter Group 0\n")
     net_f, net_t = make_model(fastnn), make_model(torch)
-    ours = getattr(fastnn.optim, cls)([{"params": net_f[0].parameters()},
-                                       {"params": net_f[2].parameters(), "lr": 0.5}], **options)
-    theirs = getattr(torch.optim, cls)([{"params": net_t[0].parameters()},
-                                        {"params": net_t[2].parameters(), "lr": 0.5}], **options)
+    ours = getattr(fastnn.optim, cls)(
+        [{"params": net_f[0].parameters()}, {"params": net_f[2].parameters(), "lr": 0.5}], **options
+    )
+    theirs = getattr(torch.optim, cls)(
+        [{"params": net_t[0].parameters()}, {"params": net_t[2].parameters(), "lr": 0.5}], **options
+    )
     assert repr(ours) == repr(theirs)
 
 
 INVALID = [
-    ("Adam", dict(lr=-1e-3)), ("Adam", dict(eps=-1.0)), ("Adam", dict(betas=(1.0, 0.9))),
-    ("Adam", dict(betas=(0.9, -0.1))), ("Adam", dict(weight_decay=-0.5)),
-    ("AdamW", dict(lr=-2.0)), ("AdamW", dict(betas=(0.9, 1.5))), ("AdamW", dict(weight_decay=-1e-2)),
-    ("RMSprop", dict(lr=-0.1)), ("RMSprop", dict(eps=-1e-8)), ("RMSprop", dict(momentum=-0.9)),
-    ("RMSprop", dict(weight_decay=-0.1)), ("RMSprop", dict(alpha=-0.99)),
-    ("Adagrad", dict(lr=-0.1)), ("Adagrad", dict(lr_decay=-0.5)), ("Adagrad", dict(weight_decay=-0.1)),
-    ("Adagrad", dict(initial_accumulator_value=-1.0)), ("Adagrad", dict(eps=-1e-10)),
-    ("SGD", dict(lr=-0.1)), ("SGD", dict(momentum=-0.1)),
+    ("Adam", dict(lr=-1e-3)),
+    ("Adam", dict(eps=-1.0)),
+    ("Adam", dict(betas=(1.0, 0.9))),
+    ("Adam", dict(betas=(0.9, -0.1))),
+    ("Adam", dict(weight_decay=-0.5)),
+    ("AdamW", dict(lr=-2.0)),
+    ("AdamW", dict(betas=(0.9, 1.5))),
+    ("AdamW", dict(weight_decay=-1e-2)),
+    ("RMSprop", dict(lr=-0.1)),
+    ("RMSprop", dict(eps=-1e-8)),
+    ("RMSprop", dict(momentum=-0.9)),
+    ("RMSprop", dict(weight_decay=-0.1)),
+    ("RMSprop", dict(alpha=-0.99)),
+    ("Adagrad", dict(lr=-0.1)),
+    ("Adagrad", dict(lr_decay=-0.5)),
+    ("Adagrad", dict(weight_decay=-0.1)),
+    ("Adagrad", dict(initial_accumulator_value=-1.0)),
+    ("Adagrad", dict(eps=-1e-10)),
+    ("SGD", dict(lr=-0.1)),
+    ("SGD", dict(momentum=-0.1)),
     # more than one invalid value: the first torch checks is the one reported
-    ("Adam", dict(lr=-1.0, eps=-1.0)), ("RMSprop", dict(eps=-1.0, alpha=-1.0, momentum=-1.0)),
+    ("Adam", dict(lr=-1.0, eps=-1.0)),
+    ("RMSprop", dict(eps=-1.0, alpha=-1.0, momentum=-1.0)),
     ("Adagrad", dict(lr_decay=-1.0, eps=-1.0, weight_decay=-1.0)),
-    ("RMSprop", dict(weight_decay=-1.0, momentum=-1.0)), ("Adam", dict(weight_decay=-1.0, betas=(0.9, 1.0))),
+    ("RMSprop", dict(weight_decay=-1.0, momentum=-1.0)),
+    ("Adam", dict(weight_decay=-1.0, betas=(0.9, 1.0))),
     ("Adagrad", dict(eps=-1.0, initial_accumulator_value=-1.0)),
 ]
 
@@ -312,8 +334,7 @@ def test_empty_and_non_leaf_params():
 # ---------------------------------------------------------------------------------------------
 def sched_opt(m, net, cls="SGD"):
     """An optimizer with two parameter groups (lr 0.1 and 0.03)."""
-    return getattr(m.optim, cls)([{"params": net[0].parameters()}, {"params": net[2].parameters(), "lr": 0.03}],
-                                 lr=0.1)
+    return getattr(m.optim, cls)([{"params": net[0].parameters()}, {"params": net[2].parameters(), "lr": 0.03}], lr=0.1)
 
 
 SCHEDULERS = [
@@ -324,7 +345,7 @@ SCHEDULERS = [
     ("ExponentialLR", dict(gamma=0.9)),
     ("CosineAnnealingLR", dict(T_max=10)),
     ("CosineAnnealingLR", dict(T_max=7, eta_min=0.001)),
-    ("LambdaLR", dict(lr_lambda=lambda e: 0.95 ** e)),
+    ("LambdaLR", dict(lr_lambda=lambda e: 0.95**e)),
     ("LambdaLR", dict(lr_lambda=[lambda e: 1.0 / (e + 1), lambda e: 0.5 * (1 + math.cos(e / 3))])),
 ]
 SCHED_IDS = [f"{c}-{i}" for i, (c, _) in enumerate(SCHEDULERS)]
@@ -471,7 +492,7 @@ def test_lambda_lr_state_dict_keeps_callable_object_state():
             self.rate = rate
 
         def __call__(self, epoch):
-            return self.rate ** epoch
+            return self.rate**epoch
 
     opt = sched_opt(fastnn, make_model(fastnn))
     sched = fastnn.optim.lr_scheduler.LambdaLR(opt, [Decay(0.9), lambda e: 1.0])
@@ -492,8 +513,10 @@ PLATEAU = [
     (dict(patience=2, factor=0.5), [5, 4, 4, 4, 4, 3, 3.5, 3.2, 3.1, 3.0, 3.0, 3.0, 3.0, 2.0] + [2.5] * 16),
     (dict(mode="max", patience=1, factor=0.3, threshold=0.1), [1, 1.05, 1.2, 1.25, 1.3, 2, 2, 2, 2.1, 2.2] + [2] * 20),
     (dict(mode="min", threshold_mode="abs", threshold=0.5, patience=0), [10, 9.8, 9.0, 8.9, 8.6, 8.4, 7.0] * 4),
-    (dict(mode="max", threshold_mode="abs", threshold=0.05, patience=1, cooldown=2, factor=0.5),
-     list(np.linspace(0, 1, 6)) + [1.0] * 24),
+    (
+        dict(mode="max", threshold_mode="abs", threshold=0.05, patience=1, cooldown=2, factor=0.5),
+        list(np.linspace(0, 1, 6)) + [1.0] * 24,
+    ),
     (dict(patience=0, factor=0.5, min_lr=[0.02, 0.01], cooldown=1), [1.0] * 30),
     (dict(patience=0, factor=0.5, min_lr=0.04, eps=0.01), [1.0] * 30),
 ]
@@ -546,9 +569,12 @@ def test_reduce_lr_on_plateau_state_dict_round_trip_and_errors():
         s2.step(metric)
         rest.append(s2.get_last_lr())
     assert rest == full[4:]
-    for kw, message in [(dict(factor=1.0), "Factor should be < 1.0."), (dict(mode="mid"), "mode mid is unknown!"),
-                        (dict(threshold_mode="pct"), "threshold mode pct is unknown!"),
-                        (dict(min_lr=[0.1]), "expected 2 min_lrs, got 1")]:
+    for kw, message in [
+        (dict(factor=1.0), "Factor should be < 1.0."),
+        (dict(mode="mid"), "mode mid is unknown!"),
+        (dict(threshold_mode="pct"), "threshold mode pct is unknown!"),
+        (dict(min_lr=[0.1]), "expected 2 min_lrs, got 1"),
+    ]:
         with pytest.raises(ValueError) as theirs:
             torch.optim.lr_scheduler.ReduceLROnPlateau(sched_opt(torch, make_model(torch)), **kw)
         with pytest.raises(ValueError) as ours:

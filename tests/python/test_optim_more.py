@@ -128,13 +128,23 @@ def test_nadam_mu_product_dtype_follows_torch():
 
 
 INVALID = [
-    ("Adadelta", dict(lr=-1.0)), ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(rho=-0.1)),
-    ("Adadelta", dict(eps=-1e-6)), ("Adadelta", dict(weight_decay=-0.1)),
-    ("Adamax", dict(lr=-1.0)), ("Adamax", dict(eps=-1.0)), ("Adamax", dict(betas=(1.0, 0.999))),
-    ("Adamax", dict(betas=(0.9, -0.1))), ("Adamax", dict(weight_decay=-1.0)),
-    ("NAdam", dict(lr=-1.0)), ("NAdam", dict(betas=(0.9, 1.0))), ("NAdam", dict(momentum_decay=-0.1)),
+    ("Adadelta", dict(lr=-1.0)),
+    ("Adadelta", dict(rho=1.5)),
+    ("Adadelta", dict(rho=-0.1)),
+    ("Adadelta", dict(eps=-1e-6)),
+    ("Adadelta", dict(weight_decay=-0.1)),
+    ("Adamax", dict(lr=-1.0)),
+    ("Adamax", dict(eps=-1.0)),
+    ("Adamax", dict(betas=(1.0, 0.999))),
+    ("Adamax", dict(betas=(0.9, -0.1))),
+    ("Adamax", dict(weight_decay=-1.0)),
+    ("NAdam", dict(lr=-1.0)),
+    ("NAdam", dict(betas=(0.9, 1.0))),
+    ("NAdam", dict(momentum_decay=-0.1)),
     ("NAdam", dict(weight_decay=-1.0, momentum_decay=-1.0)),
-    ("RAdam", dict(lr=-1.0)), ("RAdam", dict(eps=-1.0, lr=-2.0)), ("RAdam", dict(weight_decay=-0.5)),
+    ("RAdam", dict(lr=-1.0)),
+    ("RAdam", dict(eps=-1.0, lr=-2.0)),
+    ("RAdam", dict(weight_decay=-0.5)),
 ]
 
 
@@ -147,10 +157,21 @@ def test_invalid_arguments_match_torch(cls, options):
     assert str(ours.value) == f"[{cls}] {theirs.value}"
 
 
-SWITCHES = [("SGD", "foreach"), ("SGD", "fused"), ("SGD", "differentiable"), ("Adam", "capturable"),
-            ("Adam", "fused"), ("AdamW", "foreach"), ("RMSprop", "capturable"), ("Adagrad", "fused"),
-            ("Adadelta", "foreach"), ("Adadelta", "capturable"), ("Adamax", "differentiable"), ("NAdam", "capturable"),
-            ("RAdam", "foreach")]
+SWITCHES = [
+    ("SGD", "foreach"),
+    ("SGD", "fused"),
+    ("SGD", "differentiable"),
+    ("Adam", "capturable"),
+    ("Adam", "fused"),
+    ("AdamW", "foreach"),
+    ("RMSprop", "capturable"),
+    ("Adagrad", "fused"),
+    ("Adadelta", "foreach"),
+    ("Adadelta", "capturable"),
+    ("Adamax", "differentiable"),
+    ("NAdam", "capturable"),
+    ("RAdam", "foreach"),
+]
 
 
 @pytest.mark.parametrize("cls,switch", SWITCHES, ids=[f"{c}-{s}" for c, s in SWITCHES])
@@ -179,8 +200,14 @@ def test_add_param_group_as_torch():
         opt.add_param_group(group)
         assert opt.param_groups[-1] is group  # the caller's dict, defaults filled in
         errors = []
-        for bad in ({"params": [net[0].weight]}, {"params": {net[2].bias}}, [net[2].bias], {"params": [3]},
-                    {"params": [net[2].bias * 2]}, {"params": [net[2].weight, net[2].bias]}):
+        for bad in (
+            {"params": [net[0].weight]},
+            {"params": {net[2].bias}},
+            [net[2].bias],
+            {"params": [3]},
+            {"params": [net[2].bias * 2]},
+            {"params": [net[2].weight, net[2].bias]},
+        ):
             try:
                 opt.add_param_group(bad)
                 errors.append(None)
@@ -202,8 +229,10 @@ def test_named_parameters():
         opt = m.optim.RAdam(net[0].named_parameters(), lr=0.01)
         opt.add_param_group({"params": list(net[2].named_parameters()), "lr": 0.02})
         errors = []
-        for bad in ({"params": [m.nn.Parameter(m.ones(1))]}, {"params": [("a", m.nn.Parameter(m.ones(1))),
-                                                                          m.nn.Parameter(m.ones(1))]}):
+        for bad in (
+            {"params": [m.nn.Parameter(m.ones(1))]},
+            {"params": [("a", m.nn.Parameter(m.ones(1))), m.nn.Parameter(m.ones(1))]},
+        ):
             with pytest.raises(ValueError) as e:
                 opt.add_param_group(bad)
             errors.append(str(e.value).split("] ", 1)[-1])
@@ -211,8 +240,13 @@ def test_named_parameters():
             m.optim.SGD([{"params": [m.nn.Parameter(m.ones(1))]}, {"params": [("w", m.nn.Parameter(m.ones(1)))]}])
         errors.append(str(e.value).split("] ", 1)[-1])
         opt.load_state_dict(opt.state_dict())
-        results.append(([g["param_names"] for g in opt.state_dict()["param_groups"]], errors,
-                        [len(g["params"]) for g in opt.param_groups]))
+        results.append(
+            (
+                [g["param_names"] for g in opt.state_dict()["param_groups"]],
+                errors,
+                [len(g["params"]) for g in opt.param_groups],
+            )
+        )
     assert results[0] == results[1]
     assert results[0][0] == [["weight", "bias"], ["weight", "bias"]]
 
@@ -254,19 +288,37 @@ SCHEDULERS = {
     "CosineAnnealingWarmRestarts-T_mult1": lambda m, o: L(m).CosineAnnealingWarmRestarts(o, T_0=7),
     "OneCycleLR": lambda m, o: L(m).OneCycleLR(o, max_lr=[0.5, 0.2], total_steps=36),
     "OneCycleLR-three-phase-linear": lambda m, o: L(m).OneCycleLR(
-        o, max_lr=0.5, epochs=6, steps_per_epoch=6, three_phase=True, anneal_strategy="linear", pct_start=0.25,
-        div_factor=10.0, final_div_factor=100.0, base_momentum=0.7, max_momentum=[0.9, 0.99]),
+        o,
+        max_lr=0.5,
+        epochs=6,
+        steps_per_epoch=6,
+        three_phase=True,
+        anneal_strategy="linear",
+        pct_start=0.25,
+        div_factor=10.0,
+        final_div_factor=100.0,
+        base_momentum=0.7,
+        max_momentum=[0.9, 0.99],
+    ),
     "OneCycleLR-no-momentum": lambda m, o: L(m).OneCycleLR(o, max_lr=0.3, total_steps=40, cycle_momentum=False),
-    "SequentialLR": lambda m, o: L(m).SequentialLR(o, [L(m).LinearLR(o, start_factor=0.1, total_iters=5),
-                                                       L(m).ExponentialLR(o, gamma=0.9),
-                                                       L(m).CosineAnnealingLR(o, T_max=8)], milestones=[6, 15]),
-    "SequentialLR-constant-step": lambda m, o: L(m).SequentialLR(o, [L(m).ConstantLR(o, factor=0.3, total_iters=3),
-                                                                     L(m).StepLR(o, step_size=4, gamma=0.5)],
-                                                                 milestones=[5]),
-    "ChainedScheduler": lambda m, o: L(m).ChainedScheduler([L(m).ConstantLR(o, factor=0.2, total_iters=6),
-                                                            L(m).ExponentialLR(o, gamma=0.95)]),
-    "ChainedScheduler-optimizer": lambda m, o: L(m).ChainedScheduler([L(m).LinearLR(o, total_iters=8),
-                                                                      L(m).MultiStepLR(o, [5, 12, 20])], optimizer=o),
+    "SequentialLR": lambda m, o: L(m).SequentialLR(
+        o,
+        [
+            L(m).LinearLR(o, start_factor=0.1, total_iters=5),
+            L(m).ExponentialLR(o, gamma=0.9),
+            L(m).CosineAnnealingLR(o, T_max=8),
+        ],
+        milestones=[6, 15],
+    ),
+    "SequentialLR-constant-step": lambda m, o: L(m).SequentialLR(
+        o, [L(m).ConstantLR(o, factor=0.3, total_iters=3), L(m).StepLR(o, step_size=4, gamma=0.5)], milestones=[5]
+    ),
+    "ChainedScheduler": lambda m, o: L(m).ChainedScheduler(
+        [L(m).ConstantLR(o, factor=0.2, total_iters=6), L(m).ExponentialLR(o, gamma=0.95)]
+    ),
+    "ChainedScheduler-optimizer": lambda m, o: L(m).ChainedScheduler(
+        [L(m).LinearLR(o, total_iters=8), L(m).MultiStepLR(o, [5, 12, 20])], optimizer=o
+    ),
 }
 SCHED_STEPS = 35
 
@@ -309,9 +361,9 @@ def test_scheduler_state_dict_round_trip(name):
     sched2.load_state_dict(saved)
     tail, _, _ = lr_sequence(fastnn, None, "SGD", {}, 20, start=(opt2, sched2))
     assert head + tail[1:] == full
-    assert sorted(k for k in saved if k != "_schedulers") == \
-        sorted(k for k in SCHEDULERS[name](torch, sched_opt(torch, "SGD", momentum=0.9)).state_dict()
-               if k != "_schedulers")
+    assert sorted(k for k in saved if k != "_schedulers") == sorted(
+        k for k in SCHEDULERS[name](torch, sched_opt(torch, "SGD", momentum=0.9)).state_dict() if k != "_schedulers"
+    )
 
 
 def test_cosine_warm_restarts_fractional_epochs():
@@ -388,8 +440,15 @@ def test_scheduler_errors_match_torch(index):
         make(fastnn, sched_opt(fastnn))
     assert type(ours.value) is type(theirs.value)
     # torch's message, after the name of the class that raised it unless the message names it already
-    names = ("ConstantLR", "LinearLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR",
-             "ChainedScheduler", "MultiplicativeLR")
+    names = (
+        "ConstantLR",
+        "LinearLR",
+        "CosineAnnealingWarmRestarts",
+        "OneCycleLR",
+        "SequentialLR",
+        "ChainedScheduler",
+        "MultiplicativeLR",
+    )
     text = str(ours.value)
     prefix = next((f"[{n}] " for n in names if text.startswith(f"[{n}] ")), "")
     assert text == prefix + str(theirs.value)

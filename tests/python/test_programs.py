@@ -4,6 +4,7 @@ the per-step losses they print must agree to 1e-4 (relative, small absolute floo
 Each library runs all programs in one child process (importing torch is the slow part), both children in parallel.
 If a child dies (a crash), its programs are rerun one per process so the crash is pinned on one program.
 `python tests/python/test_programs.py --list-failures` prints PASS or the first error line per program."""
+
 import concurrent.futures
 import functools
 import glob
@@ -24,11 +25,15 @@ PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), "python")
 
 
 def _child(mode, paths, timeout):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
-        [PYTHON_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=os.pathsep.join([PYTHON_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+    )
     try:
-        proc = subprocess.run([sys.executable, RUNNER, mode] + paths, capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        proc = subprocess.run(
+            [sys.executable, RUNNER, mode] + paths, capture_output=True, text=True, timeout=timeout, env=env
+        )
     except subprocess.TimeoutExpired:
         return None, f"timed out after {timeout} s"
     try:
@@ -60,8 +65,9 @@ def _losses(text):
     losses = []
     for i, line in enumerate(text.splitlines()):
         words = line.split()
-        assert len(words) == 4 and words[0] == "step" and words[1] == str(i) and words[2] == "loss", \
+        assert len(words) == 4 and words[0] == "step" and words[1] == str(i) and words[2] == "loss", (
             f"unexpected stdout line {line!r}"
+        )
         losses.append(float(words[3]))
     return losses
 

@@ -80,7 +80,7 @@ def elements(dtype, max_magnitude=None, specials=True, infinities=True, subnorma
         return float_elements(dtype, max_magnitude, specials, infinities, subnormals)
     if dtype.kind == "b":
         return st.booleans()
-    return st.integers(-5, 5) if max_magnitude is None or max_magnitude < 2 ** 40 else st.integers(-2 ** 40, 2 ** 40)
+    return st.integers(-5, 5) if max_magnitude is None or max_magnitude < 2**40 else st.integers(-(2**40), 2**40)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,8 +98,9 @@ def _permuted(draw, shape):
 def _sliced(draw, shape):
     steps = [draw(st.integers(1, 3)) for _ in shape]
     starts = [draw(st.integers(0, 1)) for _ in shape]
-    storage = tuple(s0 + (st_ * (n - 1) + 1 if n else 0) + draw(st.integers(0, 1))
-                    for n, st_, s0 in zip(shape, steps, starts))
+    storage = tuple(
+        s0 + (st_ * (n - 1) + 1 if n else 0) + draw(st.integers(0, 1)) for n, st_, s0 in zip(shape, steps, starts)
+    )
     index = tuple(slice(s0, s0 + st_ * n, st_) for n, st_, s0 in zip(shape, steps, starts))
     return storage, lambda lib, x: x[index], f"[{index}]"
 
@@ -138,8 +139,14 @@ def inputs(draw, shape, dtype, max_magnitude=None, specials=True, infinities=Tru
     drawn on its own; sometimes one background value with a few others (ties, all-equal rows)."""
     storage, prep, descr = draw(layouts(shape)) if layout else (tuple(shape), None, "contiguous")
     dense = draw(st.sampled_from([True, True, False]))
-    arr = draw(hnp.arrays(np.dtype(dtype), storage, fill=st.nothing() if dense else None,
-                          elements=elements(dtype, max_magnitude, specials, infinities, subnormals)))
+    arr = draw(
+        hnp.arrays(
+            np.dtype(dtype),
+            storage,
+            fill=st.nothing() if dense else None,
+            elements=elements(dtype, max_magnitude, specials, infinities, subnormals),
+        )
+    )
     note(f"input {arr.dtype} {shape} via {descr}: {arr!r}")
     return arr, prep
 
@@ -173,8 +180,19 @@ def _eps(a):
     return float(np.finfo(np.asarray(a).dtype).eps)
 
 
-def check(fn, arrays, preps=None, grad=True, compare=None, bound=None, grad_scale="elementwise", refused_by_fastnn=None,
-          grad_atol=0.0, grad_rtol=None, constants=()):
+def check(
+    fn,
+    arrays,
+    preps=None,
+    grad=True,
+    compare=None,
+    bound=None,
+    grad_scale="elementwise",
+    refused_by_fastnn=None,
+    grad_atol=0.0,
+    grad_rtol=None,
+    constants=(),
+):
     """Runs fn(*views) on fastnn and torch and compares the outcomes (see the module docstring).
 
     `compare(ours, theirs, what)` overrides the elementwise comparison of outputs.
@@ -224,7 +242,9 @@ def check(fn, arrays, preps=None, grad=True, compare=None, bound=None, grad_scal
     assert all(a.requires_grad for _, a, _ in diff), "fastnn output does not require grad but torch's does"
     rng = np.random.default_rng(0)
     grads = [rng.standard_normal(tuple(b.shape)).astype(to_numpy(b).dtype) for _, _, b in diff]
-    fastnn.autograd.backward([a for _, a, _ in diff], [fastnn.tensor(g, dtype=a.dtype) for g, (_, a, _) in zip(grads, diff)])
+    fastnn.autograd.backward(
+        [a for _, a, _ in diff], [fastnn.tensor(g, dtype=a.dtype) for g, (_, a, _) in zip(grads, diff)]
+    )
     torch.autograd.backward([b for _, _, b in diff], [torch.tensor(g) for g in grads])
     if bound:
         scale = _bound_grads(bound, arrays, preps, [i for i, _, _ in diff], grads)
@@ -241,8 +261,9 @@ def check(fn, arrays, preps=None, grad=True, compare=None, bound=None, grad_scal
         atol = grad_atol * g_max
         if scale[i] is not None:
             atol = atol + 4 * (terms + 2) * _eps(arrays[i]) * scale[i]
-        assert_close(a.grad, b.grad, what=f"grad of input {i}", ulps=True, atol=atol, rtol=grad_rtol,
-                     overflow_slack=True)
+        assert_close(
+            a.grad, b.grad, what=f"grad of input {i}", ulps=True, atol=atol, rtol=grad_rtol, overflow_slack=True
+        )
     return f_out, t_out
 
 
@@ -326,10 +347,15 @@ UNARY = {
     "module.exp": lambda x: lib_of(x).exp(x),
     "module.abs": lambda x: lib_of(x).abs(x),
 }
+
+
 def _bool_unary_refusal(dtype):
     """fastnn refuses bool input to clamp and pow (torch computes in int64), documented in test_errors."""
-    return (lambda e: isinstance(e, TypeError) and "not supported for bool tensors" in str(e)) \
-        if dtype == np.bool_ else None
+    return (
+        (lambda e: isinstance(e, TypeError) and "not supported for bool tensors" in str(e))
+        if dtype == np.bool_
+        else None
+    )
 
 
 # ops whose result torch computes exactly (so the sign of a zero result is meaningful)
@@ -342,9 +368,14 @@ EXACT_UNARY = {"neg", "abs", "relu", "F.relu", "module.abs", "clamp"}
 def test_unary(name, shape, dtype, data):
     arr, prep = data.draw(inputs(shape, dtype))
     # gradients like g * (1 - y * y) cancel: their rounding is a few ulps of |g|, not of the result
-    check(UNARY[name], [arr], prep, compare=lambda a, b, w: assert_close(
-        a, b, what=w, ulps=True, signed_zeros=name in EXACT_UNARY), refused_by_fastnn=_bool_unary_refusal(dtype),
-        grad_atol=8 * float(np.finfo(dtype).eps) if dtype.kind == "f" else 0.0)
+    check(
+        UNARY[name],
+        [arr],
+        prep,
+        compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, signed_zeros=name in EXACT_UNARY),
+        refused_by_fastnn=_bool_unary_refusal(dtype),
+        grad_atol=8 * float(np.finfo(dtype).eps) if dtype.kind == "f" else 0.0,
+    )
 
 
 @pytest.mark.slow
@@ -366,7 +397,7 @@ def test_pow_scalar_exponent(shape, dtype, data):
     # finite values small enough that e * x ** (e - 1) cannot overflow in one library and not in the other
     arr, prep = data.draw(inputs(shape, dtype, max_magnitude=1e9))
     e = data.draw(st.one_of(st.integers(-3, 4), st.sampled_from([0.5, -0.5, 1.5, 2.0, -1.0, 0.0, 3.0])), "exponent")
-    check(lambda x: x ** e, [arr], prep, refused_by_fastnn=_bool_unary_refusal(dtype))
+    check(lambda x: x**e, [arr], prep, refused_by_fastnn=_bool_unary_refusal(dtype))
 
 
 ACTIVATIONS = {
@@ -380,8 +411,13 @@ ACTIVATIONS = {
 
 @pytest.mark.slow
 @examples(50)
-@given(name=st.sampled_from(sorted(ACTIVATIONS)), shape=shapes, dtype=float_dtypes,
-       slope=st.sampled_from([0.01, 0.2, -0.5, 0.0, 1.0]), data=st.data())
+@given(
+    name=st.sampled_from(sorted(ACTIVATIONS)),
+    shape=shapes,
+    dtype=float_dtypes,
+    slope=st.sampled_from([0.01, 0.2, -0.5, 0.0, 1.0]),
+    data=st.data(),
+)
 def test_activations(name, shape, dtype, slope, data):
     big = 1e30 if dtype == np.float32 else 1e300
     if name == "gelu_tanh":  # torch's backward computes x**3 in the input's dtype: nan once that overflows
@@ -391,10 +427,20 @@ def test_activations(name, shape, dtype, slope, data):
     x = np.abs(view_of(arr, prep)).astype(np.float64)
     # torch's float32 GELU loses bits to cancellation in 1 + erf(x) for negative x: tolerance relative to |x|
     atol = 8 * float(np.finfo(dtype).eps) * x if name.startswith("gelu") else None
-    check(lambda v: ACTIVATIONS[name](v, slope), [arr], prep,
-          grad_atol=(1e-4 if dtype == np.float32 else 1e-12) if name.startswith("gelu") else 0.0,
-          compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, atol=atol if w.startswith("output") else None,
-                                                 signed_zeros=not name.startswith("gelu")))
+    check(
+        lambda v: ACTIVATIONS[name](v, slope),
+        [arr],
+        prep,
+        grad_atol=(1e-4 if dtype == np.float32 else 1e-12) if name.startswith("gelu") else 0.0,
+        compare=lambda a, b, w: assert_close(
+            a,
+            b,
+            what=w,
+            ulps=True,
+            atol=atol if w.startswith("output") else None,
+            signed_zeros=not name.startswith("gelu"),
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,7 +451,7 @@ BINARY = {
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
-    "pow": lambda a, b: a ** b,
+    "pow": lambda a, b: a**b,
     "add_alpha": lambda a, b: lib_of(a).add(a, b, alpha=2),
     "sub_alpha": lambda a, b: a.sub(b, alpha=-0.5) if isinstance(b, (fastnn.Tensor, torch.Tensor)) else a - b,
     "eq": lambda a, b: a == b,
@@ -420,10 +466,13 @@ BINARY = {
 def _bool_refusal(e):
     """Where fastnn refuses what torch computes: pow of two bools, a bool base to a number power (torch: int64),
     negative integer powers of integers. (add and mul of bools are logical or / and, as torch's.)"""
-    return (isinstance(e, TypeError) and ("[pow] not supported for two bool tensors" in str(e)
-                                          or "[pow] not supported for bool tensors" in str(e))
-            # an int64 tensor to a negative int64 tensor power: torch gives 0 (or 1, -1), fastnn an error
-            or isinstance(e, ValueError) and "[pow] integers to negative integer powers are not allowed" in str(e))
+    return (
+        isinstance(e, TypeError)
+        and ("[pow] not supported for two bool tensors" in str(e) or "[pow] not supported for bool tensors" in str(e))
+        # an int64 tensor to a negative int64 tensor power: torch gives 0 (or 1, -1), fastnn an error
+        or isinstance(e, ValueError)
+        and "[pow] integers to negative integer powers are not allowed" in str(e)
+    )
 
 
 def _binary_grad(name, *dtypes_):
@@ -436,9 +485,13 @@ def _binary_grad(name, *dtypes_):
 
 @pytest.mark.slow
 @examples(80)
-@given(name=st.sampled_from(sorted(BINARY)), data=st.data(),
-       bshapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=3),
-       da=dtypes, db=dtypes)
+@given(
+    name=st.sampled_from(sorted(BINARY)),
+    data=st.data(),
+    bshapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=3),
+    da=dtypes,
+    db=dtypes,
+)
 def test_binary_tensor_tensor(name, data, bshapes, da, db):
     (sa, sb), _ = bshapes
     # a + alpha * b may overflow in alpha * b or not (fastnn's compiler fuses it into one fma): not near the limit
@@ -448,14 +501,22 @@ def test_binary_tensor_tensor(name, data, bshapes, da, db):
     check(BINARY[name], [a, b], [pa, pb], grad=_binary_grad(name, da, db), refused_by_fastnn=_bool_refusal)
 
 
-scalars = st.one_of(st.integers(-3, 3), st.booleans(), st.floats(width=32),
-                    st.sampled_from([0.5, -0.0, 2.0, 1e30, 1e-30]))
+scalars = st.one_of(
+    st.integers(-3, 3), st.booleans(), st.floats(width=32), st.sampled_from([0.5, -0.0, 2.0, 1e30, 1e-30])
+)
 
 
 @pytest.mark.slow
 @examples(60)
-@given(name=st.sampled_from(sorted(BINARY)), shape=shapes, dtype=dtypes, scalar=scalars, reflected=st.booleans(),
-       zero_dim=st.booleans(), data=st.data())
+@given(
+    name=st.sampled_from(sorted(BINARY)),
+    shape=shapes,
+    dtype=dtypes,
+    scalar=scalars,
+    reflected=st.booleans(),
+    zero_dim=st.booleans(),
+    data=st.data(),
+)
 def test_binary_tensor_scalar(name, shape, dtype, scalar, reflected, zero_dim, data):
     """A Python number (or a 0-d tensor) on either side: promotion by kind only for numbers."""
     a, pa = data.draw(inputs(shape, dtype))
@@ -506,8 +567,9 @@ def test_sum_mean(shape, dtype, data):
     keepdim = data.draw(st.booleans(), "keepdim")
     # an int64 result of a float input that requires grad: torch refuses (no integer gradients), fastnn gives a
     # result that does not require grad
-    out_dtype = data.draw(st.sampled_from([None, np.float64, np.float32] + ([np.int64] if dtype.kind != "f" else [])),
-                          "dtype")
+    out_dtype = data.draw(
+        st.sampled_from([None, np.float64, np.float32] + ([np.int64] if dtype.kind != "f" else [])), "dtype"
+    )
     kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
 
     def fn(x):
@@ -525,8 +587,11 @@ def test_sum_mean(shape, dtype, data):
 def test_max_min_arg(shape, dtype, data):
     arr, prep = data.draw(inputs(shape, dtype))
     # argmax/argmin of bools: torch refuses, fastnn answers as for int64 (test_ops_reduce.py)
-    name = data.draw(st.sampled_from(["max", "min", "module.max", "module.amin"]
-                                     + (["argmax", "argmin"] if dtype != np.bool_ else [])))
+    name = data.draw(
+        st.sampled_from(
+            ["max", "min", "module.max", "module.amin"] + (["argmax", "argmin"] if dtype != np.bool_ else [])
+        )
+    )
     dim = data.draw(dims_for(len(shape), allow_tuple=False), "dim")
     keepdim = data.draw(st.booleans(), "keepdim")
     if name == "module.amin":  # min(input, dim) through the module function
@@ -569,8 +634,11 @@ def test_mm_bmm(dtype, n, k, m, b, data):
         fn = lambda x, y: x.bmm(y)
     else:
         arrays, preps = _gemm_inputs(data, [(n, k), (k, m)], dtype)
-        fn = {"mm": lambda x, y: x.mm(y), "matmul_op": lambda x, y: x @ y,
-              "module.mm": lambda x, y: lib_of(x).mm(x, y)}[name]
+        fn = {
+            "mm": lambda x, y: x.mm(y),
+            "matmul_op": lambda x, y: x @ y,
+            "module.mm": lambda x, y: lib_of(x).mm(x, y),
+        }[name]
     check(fn, arrays, preps, bound=fn)
 
 
@@ -642,8 +710,25 @@ def view_op(draw, shape):
     shape = tuple(shape)
     nd = len(shape)
     numel = int(np.prod(shape))
-    kind = draw(st.sampled_from(["reshape", "view", "transpose", "permute", "slice", "select", "expand",
-                                 "unsqueeze", "squeeze", "flatten", "t", "contiguous", "index_select"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "reshape",
+                "view",
+                "transpose",
+                "permute",
+                "slice",
+                "select",
+                "expand",
+                "unsqueeze",
+                "squeeze",
+                "flatten",
+                "t",
+                "contiguous",
+                "index_select",
+            ]
+        )
+    )
     if kind in ("reshape", "view"):
         how = draw(st.sampled_from(["flat", "merge", "split", "one", "infer"]))
         new = list(shape)
@@ -651,12 +736,12 @@ def view_op(draw, shape):
             new = [numel]
         elif how == "merge" and nd >= 2:
             i = draw(st.integers(0, nd - 2))
-            new[i:i + 2] = [new[i] * new[i + 1]]
+            new[i : i + 2] = [new[i] * new[i + 1]]
         elif how == "split":
             i = draw(st.integers(0, nd - 1))
             d = new[i]
             a = draw(st.sampled_from([x for x in range(1, d + 1) if d % x == 0] or [1]))
-            new[i:i + 1] = [a, d // a] if d else [0, draw(st.integers(0, 3))]
+            new[i : i + 1] = [a, d // a] if d else [0, draw(st.integers(0, 3))]
         elif how == "one":
             new.insert(draw(st.integers(0, nd)), 1)
         elif how == "infer" and numel:
@@ -678,14 +763,14 @@ def view_op(draw, shape):
         return ".t()", lambda x: x.t(), tuple(reversed(shape))
     if kind == "slice" and nd:
         index, new = [], []
-        for n in shape[:draw(st.integers(1, nd))]:
+        for n in shape[: draw(st.integers(1, nd))]:
             start = draw(st.one_of(st.none(), st.integers(-5, 5)))
             stop = draw(st.one_of(st.none(), st.integers(-5, 5)))
             step = draw(st.one_of(st.none(), st.integers(1, 3)))
             sl = slice(start, stop, step)
             index.append(sl)
             new.append(len(range(*sl.indices(n))))
-        new += shape[len(index):]
+        new += shape[len(index) :]
         if draw(st.booleans()):  # an Ellipsis in front of trailing full slices, or a None (new axis)
             index.append(None)
             new.append(1)
@@ -696,9 +781,10 @@ def view_op(draw, shape):
         return f"[{i}]", lambda x: x[i], shape[1:]
     if kind == "expand":
         lead = draw(st.lists(st.integers(0, 3), max_size=2))
-        new = tuple(lead) + tuple(draw(st.integers(0, 3)) if n == 1 else (-1 if draw(st.booleans()) else n)
-                                  for n in shape)
-        real = tuple(lead) + tuple(n if e == -1 else e for n, e in zip(shape, new[len(lead):]))
+        new = tuple(lead) + tuple(
+            draw(st.integers(0, 3)) if n == 1 else (-1 if draw(st.booleans()) else n) for n in shape
+        )
+        real = tuple(lead) + tuple(n if e == -1 else e for n, e in zip(shape, new[len(lead) :]))
         return f".expand{new}", lambda x: x.expand(new), real
     if kind == "unsqueeze":
         d = draw(st.integers(-nd - 1, nd))
@@ -716,14 +802,17 @@ def view_op(draw, shape):
     if kind == "flatten" and nd:
         a = draw(st.integers(-nd, nd - 1))
         b = draw(st.integers(a % nd, nd - 1))
-        new = shape[:a % nd] + (int(np.prod(shape[a % nd:b + 1])),) + shape[b + 1:]
+        new = shape[: a % nd] + (int(np.prod(shape[a % nd : b + 1])),) + shape[b + 1 :]
         return f".flatten({a}, {b})", lambda x: x.flatten(a, b), new
     if kind == "index_select" and nd:
         d = draw(st.integers(-nd, nd - 1))
         n = shape[d]
         idx = draw(st.lists(st.integers(0, n - 1), max_size=4)) if n else []  # fastnn also takes negative ones
-        return (f".index_select({d}, {idx})", lambda x: x.index_select(d, lib_of(x).tensor(idx, dtype=lib_of(x).int64)),
-                shape[:d % nd] + (len(idx),) + shape[d % nd + 1:])
+        return (
+            f".index_select({d}, {idx})",
+            lambda x: x.index_select(d, lib_of(x).tensor(idx, dtype=lib_of(x).int64)),
+            shape[: d % nd] + (len(idx),) + shape[d % nd + 1 :],
+        )
     return ".contiguous()", lambda x: x.contiguous(), shape
 
 
@@ -732,7 +821,9 @@ def _same_layout(a, b, what):
     assert a.is_contiguous() == b.is_contiguous(), f"{what}: is_contiguous {a.is_contiguous()} vs {b.is_contiguous()}"
     big = [i for i, n in enumerate(b.shape) if n > 1]
     if b.numel():
-        assert [a.stride()[i] for i in big] == [b.stride()[i] for i in big], f"{what}: strides {a.stride()} vs {b.stride()}"
+        assert [a.stride()[i] for i in big] == [b.stride()[i] for i in big], (
+            f"{what}: strides {a.stride()} vs {b.stride()}"
+        )
 
 
 @pytest.mark.slow
@@ -751,9 +842,13 @@ def test_view_chains(shape, dtype, data):
             x = f(x)
         return x
 
-    out = check(fn, [arr], prep, bound=fn if dtype.kind == "f" else None,
-                compare=lambda a, b, w: (assert_close(a, b, what=w, ulps=True, signed_zeros=True),
-                                         _same_layout(a, b, w)))
+    out = check(
+        fn,
+        [arr],
+        prep,
+        bound=fn if dtype.kind == "f" else None,
+        compare=lambda a, b, w: (assert_close(a, b, what=w, ulps=True, signed_zeros=True), _same_layout(a, b, w)),
+    )
     if out is not None:
         assert tuple(out[0].shape) == tuple(out[1].shape)
 
@@ -772,8 +867,11 @@ def test_softmax(shape, dtype, log, data):
     name = "log_softmax" if log else "softmax"
 
     def fn(x):
-        return {"method": lambda: getattr(x, name)(dim), "module": lambda: getattr(lib_of(x), name)(x, dim),
-                "F": lambda: getattr(fn_of(x), name)(x, dim=dim)}[how]()
+        return {
+            "method": lambda: getattr(x, name)(dim),
+            "module": lambda: getattr(lib_of(x), name)(x, dim),
+            "F": lambda: getattr(fn_of(x), name)(x, dim=dim),
+        }[how]()
 
     x = view_of(arr, prep).astype(np.float64)
     eps = float(np.finfo(dtype).eps)
@@ -783,8 +881,14 @@ def test_softmax(shape, dtype, log, data):
         atol = 16 * eps * (np.abs(np.nan_to_num(x, nan=0, posinf=0, neginf=0)) + row + 4) if log else None
     else:
         atol = 16 * eps * (np.abs(np.nan_to_num(x)) + 4) if log else None
-    check(fn, [arr], prep, grad_scale=None, grad_atol=64 * eps,
-          compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, atol=atol, rtol=16 * eps))
+    check(
+        fn,
+        [arr],
+        prep,
+        grad_scale=None,
+        grad_atol=64 * eps,
+        compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, atol=atol, rtol=16 * eps),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -801,9 +905,11 @@ def weight_values(dtype, low=0.0):
 
 def _loss_bound(per_element, reduction):
     """The tolerance scale of a loss: its reduction applied to the absolute per-element terms (float64)."""
+
     def bound(*views):
         terms = per_element(*views).abs()
         return {"none": terms, "mean": terms.mean(), "sum": terms.sum()}[reduction]
+
     return bound
 
 
@@ -820,8 +926,11 @@ def test_regression_losses(shape, dtype, reduction, data):
     def fn(a, b):
         return getattr(fn_of(a), name)(a, b, reduction=reduction, **kw)
 
-    per = {"mse_loss": lambda a, b: (a.abs() + b.abs()) ** 2, "l1_loss": lambda a, b: a.abs() + b.abs(),
-           "smooth_l1_loss": lambda a, b: (a.abs() + b.abs()) ** 2 / max(beta, 1e-300) + a.abs() + b.abs()}[name]
+    per = {
+        "mse_loss": lambda a, b: (a.abs() + b.abs()) ** 2,
+        "l1_loss": lambda a, b: a.abs() + b.abs(),
+        "smooth_l1_loss": lambda a, b: (a.abs() + b.abs()) ** 2 / max(beta, 1e-300) + a.abs() + b.abs(),
+    }[name]
     check(fn, [x, t], [px, pt], bound=_loss_bound(per, reduction))
 
 
@@ -857,9 +966,13 @@ def test_binary_cross_entropy(shape, dtype, reduction, data):
 
     def per_element(a, b, *extra):
         with torch.enable_grad():
-            return fn(a, b, *extra) if reduction == "none" else \
-                getattr(TF, "binary_cross_entropy_with_logits" if logits else "binary_cross_entropy")(
-                    a, b, reduction="none", **{k: extra[i - 2] for k, i in kw.items()})
+            return (
+                fn(a, b, *extra)
+                if reduction == "none"
+                else getattr(TF, "binary_cross_entropy_with_logits" if logits else "binary_cross_entropy")(
+                    a, b, reduction="none", **{k: extra[i - 2] for k, i in kw.items()}
+                )
+            )
 
     # terms are bounded by |loss| per element (float64, on the actual values: log needs them in [0, 1])
     def bound(*views):
@@ -870,8 +983,16 @@ def test_binary_cross_entropy(shape, dtype, reduction, data):
     # torch clamps x (1 - x) at a float32 1e-12 also for float64: gradients at 0 and 1 differ in the 9th digit;
     # the target's gradient is a difference of terms as large as |x|
     big = float(np.max(np.abs(x[np.isfinite(x)]), initial=0.0))
-    check(fn, arrays, preps, bound=bound, grad_scale=None, grad_atol=64 * float(np.finfo(dtype).eps) * (1 + big),
-          grad_rtol=max(8 * float(np.finfo(dtype).eps), 1e-8), constants=range(2, len(arrays)))
+    check(
+        fn,
+        arrays,
+        preps,
+        bound=bound,
+        grad_scale=None,
+        grad_atol=64 * float(np.finfo(dtype).eps) * (1 + big),
+        grad_rtol=max(8 * float(np.finfo(dtype).eps), 1e-8),
+        constants=range(2, len(arrays)),
+    )
 
 
 @st.composite
@@ -910,11 +1031,21 @@ def test_nll_cross_entropy(dtype, reduction, data):
         n = a.shape[0] if a.dim() > 1 else 1
         big = float(np.nan_to_num(a.abs().max().item(), nan=0.0)) if a.numel() else 0.0
         terms = (big + 2 + math.log(c)) * (float(w[0].detach().abs().max()) if w and c else 1)
-        return terms * torch.ones(b.shape, dtype=torch.float64) if reduction == "none" else \
-            torch.tensor(terms * max(n, 1) * 8, dtype=torch.float64)
+        return (
+            terms * torch.ones(b.shape, dtype=torch.float64)
+            if reduction == "none"
+            else torch.tensor(terms * max(n, 1) * 8, dtype=torch.float64)
+        )
 
-    check(fn, arrays, preps, bound=bound, grad_scale=None, grad_atol=64 * float(np.finfo(dtype).eps),
-          constants=range(2, len(arrays)))
+    check(
+        fn,
+        arrays,
+        preps,
+        bound=bound,
+        grad_scale=None,
+        grad_atol=64 * float(np.finfo(dtype).eps),
+        constants=range(2, len(arrays)),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -980,9 +1111,12 @@ pairs = lambda lo, hi: st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, 
 def test_max_pool2d(dtype, data):
     x, px = data.draw(pool_input(dtype))
     k = data.draw(pairs(1, 3), "kernel")
-    kw = {"stride": data.draw(st.one_of(st.none(), pairs(1, 3)), "stride"),
-          "padding": data.draw(pairs(0, 1), "padding"), "dilation": data.draw(pairs(1, 2), "dilation"),
-          "ceil_mode": data.draw(st.booleans(), "ceil_mode")}
+    kw = {
+        "stride": data.draw(st.one_of(st.none(), pairs(1, 3)), "stride"),
+        "padding": data.draw(pairs(0, 1), "padding"),
+        "dilation": data.draw(pairs(1, 2), "dilation"),
+        "ceil_mode": data.draw(st.booleans(), "ceil_mode"),
+    }
     indices = data.draw(st.booleans(), "return_indices")
 
     def fn(v):
@@ -991,18 +1125,31 @@ def test_max_pool2d(dtype, data):
     # A window that dilation puts entirely on padding: both give -inf and an index outside the plane, and
     # torch's backward writes that window's gradient into the next plane (fastnn drops it): no gradients then.
     hw = view_of(x, px).shape[-2:]
-    grad = not any(_all_padding_window(n, *a) for n, a in zip(hw, zip(*[
-        (v, v) if isinstance(v, int) else v for v in (k, kw["stride"] or k, kw["padding"], kw["dilation"])])))
+    grad = not any(
+        _all_padding_window(n, *a)
+        for n, a in zip(
+            hw,
+            zip(*[(v, v) if isinstance(v, int) else v for v in (k, kw["stride"] or k, kw["padding"], kw["dilation"])]),
+        )
+    )
     # values are copies (exact, nan and ties included); gradients land on the max (first in a tie), summed
     # where windows overlap or the layout is expanded (in any order: a few ulps of the output gradient)
-    check(fn, [x], px, grad=grad, grad_scale=None, grad_atol=64 * float(np.finfo(dtype).eps),
-          compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, signed_zeros=True))
+    check(
+        fn,
+        [x],
+        px,
+        grad=grad,
+        grad_scale=None,
+        grad_atol=64 * float(np.finfo(dtype).eps),
+        compare=lambda a, b, w: assert_close(a, b, what=w, ulps=True, signed_zeros=True),
+    )
 
 
 def _all_padding_window(n, k, s, p, d):
     """Whether some pooling window (any ceil_mode) over n inputs has no input element."""
-    return any(all(not 0 <= o * s - p + j * d < n for j in range(k)) for o in range((n + 2 * p) // s + 2)
-               if o * s - p < n + p)
+    return any(
+        all(not 0 <= o * s - p + j * d < n for j in range(k)) for o in range((n + 2 * p) // s + 2) if o * s - p < n + p
+    )
 
 
 @pytest.mark.slow
@@ -1011,10 +1158,13 @@ def _all_padding_window(n, k, s, p, d):
 def test_avg_pool2d(dtype, data):
     x, px = data.draw(pool_input(dtype, max_magnitude=_mag(dtype, 1e30, 1e300)))
     k = data.draw(pairs(1, 3), "kernel")
-    kw = {"stride": data.draw(st.one_of(st.none(), pairs(1, 3)), "stride"),
-          "padding": data.draw(pairs(0, 1), "padding"), "ceil_mode": data.draw(st.booleans(), "ceil_mode"),
-          "count_include_pad": data.draw(st.booleans(), "count_include_pad"),
-          "divisor_override": data.draw(st.one_of(st.none(), st.integers(1, 5)), "divisor_override")}
+    kw = {
+        "stride": data.draw(st.one_of(st.none(), pairs(1, 3)), "stride"),
+        "padding": data.draw(pairs(0, 1), "padding"),
+        "ceil_mode": data.draw(st.booleans(), "ceil_mode"),
+        "count_include_pad": data.draw(st.booleans(), "count_include_pad"),
+        "divisor_override": data.draw(st.one_of(st.none(), st.integers(1, 5)), "divisor_override"),
+    }
 
     def fn(v):
         return fn_of(v).avg_pool2d(v, k, **kw)
@@ -1027,8 +1177,13 @@ def test_avg_pool2d(dtype, data):
 @given(dtype=float_dtypes, data=st.data())
 def test_adaptive_avg_pool2d(dtype, data):
     x, px = data.draw(pool_input(dtype, max_magnitude=_mag(dtype, 1e30, 1e300)))
-    size = data.draw(st.one_of(st.integers(1, 4), st.tuples(st.one_of(st.none(), st.integers(1, 4)),
-                                                            st.one_of(st.none(), st.integers(1, 4)))), "output_size")
+    size = data.draw(
+        st.one_of(
+            st.integers(1, 4),
+            st.tuples(st.one_of(st.none(), st.integers(1, 4)), st.one_of(st.none(), st.integers(1, 4))),
+        ),
+        "output_size",
+    )
 
     def fn(v):
         return fn_of(v).adaptive_avg_pool2d(v, size)
@@ -1046,8 +1201,9 @@ def test_cat_stack(shape, data):
     name = data.draw(st.sampled_from(["cat", "stack", "concat"]))
     count = data.draw(st.integers(1, 4), "count")
     nd = len(shape)
-    dim = data.draw(st.integers(-nd - (name == "stack"), nd - 1 + (name == "stack")) if nd or name == "stack"
-                    else st.just(0), "dim")
+    dim = data.draw(
+        st.integers(-nd - (name == "stack"), nd - 1 + (name == "stack")) if nd or name == "stack" else st.just(0), "dim"
+    )
     arrays, preps = [], []
     for _ in range(count):
         s = list(shape)
@@ -1074,8 +1230,9 @@ def test_cat_stack(shape, data):
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3), dtype=dtypes, data=st.data())
 def test_inplace_on_views(shape, dtype, data):
     base, prep = data.draw(inputs(shape, dtype))
-    name = data.draw(st.sampled_from(["add_", "sub_", "mul_", "div_", "clamp_", "relu_", "fill_", "zero_", "copy_",
-                                      "setitem"]))
+    name = data.draw(
+        st.sampled_from(["add_", "sub_", "mul_", "div_", "clamp_", "relu_", "fill_", "zero_", "copy_", "setitem"])
+    )
     # (fastnn's copy_ takes a tensor only; torch's also a number)
     other_kind = data.draw(st.sampled_from(["tensor", "alias"] + ([] if name == "copy_" else ["number"])), "other")
     oshape = data.draw(hnp.broadcastable_shapes(shape, max_dims=len(shape), min_side=0, max_side=3), "other shape")
@@ -1116,9 +1273,13 @@ def test_inplace_on_views(shape, dtype, data):
             assert f_err is not None, f"torch raises {t_err!r}, fastnn writes {f_out}"
         return
     # documented refusals: bools where torch computes logical ops, a float number into an int tensor
-    assert f_err is None or _bool_refusal(f_err) or "not supported for bool" in str(f_err) or \
-        "not supported for this dtype, got bool" in str(f_err) or \
-        "[setitem] cannot assign a float64 number to a int64 tensor" in str(f_err), repr(f_err)
+    assert (
+        f_err is None
+        or _bool_refusal(f_err)
+        or "not supported for bool" in str(f_err)
+        or "not supported for this dtype, got bool" in str(f_err)
+        or "[setitem] cannot assign a float64 number to a int64 tensor" in str(f_err)
+    ), repr(f_err)
     if f_err is None:
         assert_close(f_out, t_out, what="base after the write", ulps=True, signed_zeros=True)
 
@@ -1146,7 +1307,7 @@ def test_relu_keeps_negative_zero():
 def test_pow_half_is_sqrt():
     # (-inf) ** 0.5 is nan and (-0.0) ** 0.5 is -0.0, as sqrt (std::pow gives inf and 0.0); gradients too
     for e in (0.5, -0.5):
-        _both(lambda x, e=e: x ** e, np.array([-math.inf, -0.0, 0.0, 4.0, -1.0], np.float32))
+        _both(lambda x, e=e: x**e, np.array([-math.inf, -0.0, 0.0, 4.0, -1.0], np.float32))
 
 
 def test_clamp_gradient_compares_with_the_bound_in_the_input_dtype():
@@ -1157,12 +1318,17 @@ def test_clamp_gradient_compares_with_the_bound_in_the_input_dtype():
 
 def test_fractional_alpha_with_integer_result_is_refused():
     a, b = fastnn.tensor([1, 2]), fastnn.tensor([1, 1])
-    for fn in (lambda: a.add(b, alpha=0.5), lambda: a.sub(b, alpha=-0.5), lambda: fastnn.tensor([1]).add_(b[:1], alpha=0.5),
-               lambda: a.add(b, alpha=math.inf), lambda: a.sub_(b, alpha=1.5)):
+    for fn in (
+        lambda: a.add(b, alpha=0.5),
+        lambda: a.sub(b, alpha=-0.5),
+        lambda: fastnn.tensor([1]).add_(b[:1], alpha=0.5),
+        lambda: a.add(b, alpha=math.inf),
+        lambda: a.sub_(b, alpha=1.5),
+    ):
         with pytest.raises(TypeError, match=r"\[(add|sub)_?\] for integral input tensors, argument alpha must not"):
             fn()
     with pytest.raises(ValueError, match=r"\[add\] alpha 1e\+20 does not fit in int64"):
-        a.add(b, alpha=10 ** 20)
+        a.add(b, alpha=10**20)
     assert a.add(b, alpha=3).tolist() == [4, 5]
     assert a.add(fastnn.tensor([1.0, 1.0]), alpha=0.5).tolist() == [1.5, 2.5]
 
@@ -1174,13 +1340,16 @@ def test_integer_power_of_an_empty_base():
 
 def test_div_gradient_for_tiny_and_huge_divisors():
     # -g * a / (b * b) is 0/0 (nan) or inf/inf when b * b under- or overflows; torch: -g * ((a / b) / b)
-    _both(lambda a, b: a / b, np.array([0.0, 1e-20, 1e20, 1.0], np.float32),
-          np.array([1e-45, 1e-25, 1e25, 1e-30], np.float32))
+    _both(
+        lambda a, b: a / b,
+        np.array([0.0, 1e-20, 1e20, 1.0], np.float32),
+        np.array([1e-45, 1e-25, 1e25, 1e-30], np.float32),
+    )
 
 
 def test_pow_gradient_for_a_tiny_exponent():
     # g * (b * a^(b-1)): (g * b) underflows to 0, and 0 * inf is nan where a == 0
-    _both(lambda a, b: a ** b, np.array([0.0, 1.1754944e-38], np.float32), np.array(1e-45, np.float32))
+    _both(lambda a, b: a**b, np.array([0.0, 1.1754944e-38], np.float32), np.array(1e-45, np.float32))
 
 
 def test_empty_tensors_are_contiguous_whatever_their_strides():
@@ -1205,8 +1374,11 @@ def test_pooling_window_larger_than_input_in_ceil_mode():
 
 def test_binary_cross_entropy_weight_must_broadcast_to_the_input():
     x, w = fastnn.full((2,), 0.5), fastnn.ones(3, 2)
-    with pytest.raises(ValueError, match=r"\[binary_cross_entropy\] weight of shape \(3, 2\) cannot be broadcast to"
-                                         r" the input's shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[binary_cross_entropy\] weight of shape \(3, 2\) cannot be broadcast to"
+        r" the input's shape \(2,\)",
+    ):
         F.binary_cross_entropy(x, x, weight=w, reduction="none")
     for kw in ({"weight": w}, {"pos_weight": w}):
         with pytest.raises(ValueError, match=r"\[binary_cross_entropy_with_logits\] .* cannot be broadcast"):
@@ -1215,23 +1387,36 @@ def test_binary_cross_entropy_weight_must_broadcast_to_the_input():
 
 def test_binary_cross_entropy_with_logits_target_gradient_with_pos_weight():
     # pw * softplus(-x) - softplus(x): no cancellation for large |x|, no nan at x = -inf
-    _both(lambda a, b, pw: fn_of(a).binary_cross_entropy_with_logits(a, b, pos_weight=pw, reduction="none"),
-          np.array([-541201.0, -math.inf, 3.0], np.float32), np.array([0.0, 0.0, 0.5], np.float32),
-          np.array([0.03125, 1.0, 2.0], np.float32), constants=[2])
+    _both(
+        lambda a, b, pw: fn_of(a).binary_cross_entropy_with_logits(a, b, pos_weight=pw, reduction="none"),
+        np.array([-541201.0, -math.inf, 3.0], np.float32),
+        np.array([0.0, 0.0, 0.5], np.float32),
+        np.array([0.03125, 1.0, 2.0], np.float32),
+        constants=[2],
+    )
 
 
 def test_cross_entropy_label_smoothing_ignores_ignored_targets():
     # ignored targets add exact zeros (values and gradients), even where the logits are inf or all are ignored
     for reduction in ("none", "mean", "sum"):
-        _both(lambda x, t, r=reduction: fn_of(x).cross_entropy(x, t, label_smoothing=0.1, reduction=r),
-              np.array([[0.0, 0.0], [math.inf, 1.0]], np.float32), np.array([1, -100]))
-        _both(lambda x, t, r=reduction: fn_of(x).cross_entropy(x, t, ignore_index=1, label_smoothing=0.1, reduction=r),
-              np.array([0.0, 0.0], np.float32), np.array(1))
+        _both(
+            lambda x, t, r=reduction: fn_of(x).cross_entropy(x, t, label_smoothing=0.1, reduction=r),
+            np.array([[0.0, 0.0], [math.inf, 1.0]], np.float32),
+            np.array([1, -100]),
+        )
+        _both(
+            lambda x, t, r=reduction: fn_of(x).cross_entropy(x, t, ignore_index=1, label_smoothing=0.1, reduction=r),
+            np.array([0.0, 0.0], np.float32),
+            np.array(1),
+        )
 
 
 def test_smooth_l1_gradient_propagates_nan():
-    _both(lambda x, t: fn_of(x).smooth_l1_loss(x, t, reduction="none"), np.array([0.0, 1.0], np.float32),
-          np.array([math.nan, 3.0], np.float32))
+    _both(
+        lambda x, t: fn_of(x).smooth_l1_loss(x, t, reduction="none"),
+        np.array([0.0, 1.0], np.float32),
+        np.array([math.nan, 3.0], np.float32),
+    )
 
 
 def test_cat_promotes_over_skipped_empty_tensors():
@@ -1271,6 +1456,9 @@ def test_inplace_op_computes_in_the_promoted_dtype():
 
 def test_conv2d_same_padding_with_an_even_kernel():
     # torch's extra bottom/right padding as zeros: no 0 * inf from a padded-then-dropped output column
-    for x, w in ((np.zeros((1, 1, 1)), [[[[math.inf, math.inf]]]]), (np.full((1, 1, 3), math.inf), [[[[1.0, 2.0]]]]),
-                 (np.arange(12.0).reshape(1, 1, 3, 4), np.ones((2, 1, 2, 2)))):
+    for x, w in (
+        (np.zeros((1, 1, 1)), [[[[math.inf, math.inf]]]]),
+        (np.full((1, 1, 3), math.inf), [[[[1.0, 2.0]]]]),
+        (np.arange(12.0).reshape(1, 1, 3, 4), np.ones((2, 1, 2, 2))),
+    ):
         _both(lambda a, b: fn_of(a).conv2d(a, b, padding="same"), np.asarray(x, np.float32), np.asarray(w, np.float32))

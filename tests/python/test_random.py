@@ -151,8 +151,10 @@ def test_global_rng_state_and_fork_rng():
     with fastnn.random.fork_rng(enabled=False):
         fastnn.rand(4)
     assert fastnn.get_rng_state().tolist() == [21, 11]
-    with pytest.raises(RuntimeError, match=r"\[fork_rng\] fastnn's generators are CPU-only"), \
-            fastnn.random.fork_rng(device_type="cuda"):
+    with (
+        pytest.raises(RuntimeError, match=r"\[fork_rng\] fastnn's generators are CPU-only"),
+        fastnn.random.fork_rng(device_type="cuda"),
+    ):
         pass
 
 
@@ -175,8 +177,11 @@ def test_generator_pickle_and_deepcopy():
 
 def test_generator_errors():
     g = fastnn.Generator()
-    with pytest.raises(ValueError, match=r"\[Generator.manual_seed\] seed must be within \[-2\*\*63, 2\*\*64\), "
-                                         r"got 18446744073709551616"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[Generator.manual_seed\] seed must be within \[-2\*\*63, 2\*\*64\), "
+        r"got 18446744073709551616",
+    ):
         g.manual_seed(2**64)
     with pytest.raises(ValueError, match=r"seed must be within"):
         g.manual_seed(-(2**63) - 1)
@@ -184,8 +189,11 @@ def test_generator_errors():
         g.manual_seed(1.5)
     with pytest.raises(TypeError, match=r"\[manual_seed\] seed must be an int, got bool"):
         fastnn.manual_seed(True)
-    with pytest.raises(TypeError, match=r"\[Generator.set_state\] expected the int64 tensor of shape \(2,\) "
-                                        r"returned by get_state\(\), got float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[Generator.set_state\] expected the int64 tensor of shape \(2,\) "
+        r"returned by get_state\(\), got float32",
+    ):
         g.set_state(fastnn.zeros(2))
     with pytest.raises(TypeError, match=r"got list"):
         g.set_state([1, 2])
@@ -342,10 +350,14 @@ def test_multinomial_second_pick_without_replacement():
 def test_fills_are_laid_out_by_logical_index():
     """A fill gives element i (row-major over the tensor's shape) the same value whatever the memory
     layout, so a transposed destination holds what a contiguous one would."""
-    fills = [lambda t, g: t.uniform_(generator=g), lambda t, g: t.normal_(generator=g),
-             lambda t, g: t.exponential_(generator=g), lambda t, g: t.random_(10, generator=g),
-             lambda t, g: t.bernoulli_(0.5, generator=g),
-             lambda t, g: t.bernoulli_(fastnn.full((4,), 0.3), generator=g)]
+    fills = [
+        lambda t, g: t.uniform_(generator=g),
+        lambda t, g: t.normal_(generator=g),
+        lambda t, g: t.exponential_(generator=g),
+        lambda t, g: t.random_(10, generator=g),
+        lambda t, g: t.bernoulli_(0.5, generator=g),
+        lambda t, g: t.bernoulli_(fastnn.full((4,), 0.3), generator=g),
+    ]
     for fill in fills:
         dense = fill(fastnn.empty(6, 4), gen(8))
         strided = fastnn.zeros(4, 6).t()
@@ -439,95 +451,312 @@ def test_inplace_fill_on_a_view_rebases_its_base():
 
 
 ERRORS = [
-    ("uniform_int", lambda lib: lib.zeros(3, dtype=lib.int64).uniform_(), TypeError, NotImplementedError,
-     r"(\[uniform_\] expected a floating-point tensor, got int64)|(not implemented for 'Long')"),
-    ("uniform_range", lambda lib: lib.zeros(3).uniform_(1, 0), ValueError, RuntimeError,
-     r"uniform_ expects to return a \[from, to\) range, but found from=1 > to=0"),
-    ("uniform_inf", lambda lib: lib.zeros(3).uniform_(0, float("inf")), ValueError, RuntimeError,
-     r"to is out of bounds for float"),
-    ("uniform_nan", lambda lib: lib.zeros(3).uniform_(float("nan"), 1), ValueError, RuntimeError,
-     r"from is out of bounds for float"),
-    ("uniform_width", lambda lib: lib.zeros(3).uniform_(-3e38, 3e38), ValueError, RuntimeError,
-     r"uniform_ expects to-from <= .* but found to=3e\+38 and from=-3e\+38"),
-    ("uniform_type", lambda lib: lib.zeros(3).uniform_("a"), TypeError, TypeError,
-     r"'?from'? (\(position 1\) )?must be"),
-    ("normal_std", lambda lib: lib.zeros(3).normal_(0, -1), ValueError, RuntimeError,
-     r"normal expects std >= 0.0, but found std -1"),
-    ("normal_std_nan", lambda lib: lib.zeros(3).normal_(0, float("nan")), ValueError, RuntimeError,
-     r"normal expects std >= 0.0, but found std nan"),
-    ("normal_int", lambda lib: lib.zeros(3, dtype=lib.int64).normal_(), TypeError, NotImplementedError,
-     r"(\[normal_\] expected a floating-point tensor, got int64)|(not implemented for 'Long')"),
-    ("normal_fn_std", lambda lib: lib.normal(lib.zeros(3), -1.0), ValueError, RuntimeError,
-     r"normal expects std >= 0.0, but found std -1"),
-    ("normal_fn_std_tensor", lambda lib: lib.normal(lib.zeros(3), -lib.ones(3)), ValueError, RuntimeError,
-     r"normal expects all elements of std >= 0.0"),
-    ("normal_fn_shapes", lambda lib: lib.normal(lib.zeros(5), lib.ones(3)), ValueError, RuntimeError,
-     r"(shapes \(5,\) and \(3,\) cannot be broadcast)|(size of tensor a \(5\) must match)"),
-    ("normal_fn_int_mean", lambda lib: lib.normal(lib.zeros(3, dtype=lib.int64), 1.0), TypeError, NotImplementedError,
-     r"(\[normal\] expected a floating-point mean, got int64)|(not implemented for 'Long')"),
+    (
+        "uniform_int",
+        lambda lib: lib.zeros(3, dtype=lib.int64).uniform_(),
+        TypeError,
+        NotImplementedError,
+        r"(\[uniform_\] expected a floating-point tensor, got int64)|(not implemented for 'Long')",
+    ),
+    (
+        "uniform_range",
+        lambda lib: lib.zeros(3).uniform_(1, 0),
+        ValueError,
+        RuntimeError,
+        r"uniform_ expects to return a \[from, to\) range, but found from=1 > to=0",
+    ),
+    (
+        "uniform_inf",
+        lambda lib: lib.zeros(3).uniform_(0, float("inf")),
+        ValueError,
+        RuntimeError,
+        r"to is out of bounds for float",
+    ),
+    (
+        "uniform_nan",
+        lambda lib: lib.zeros(3).uniform_(float("nan"), 1),
+        ValueError,
+        RuntimeError,
+        r"from is out of bounds for float",
+    ),
+    (
+        "uniform_width",
+        lambda lib: lib.zeros(3).uniform_(-3e38, 3e38),
+        ValueError,
+        RuntimeError,
+        r"uniform_ expects to-from <= .* but found to=3e\+38 and from=-3e\+38",
+    ),
+    (
+        "uniform_type",
+        lambda lib: lib.zeros(3).uniform_("a"),
+        TypeError,
+        TypeError,
+        r"'?from'? (\(position 1\) )?must be",
+    ),
+    (
+        "normal_std",
+        lambda lib: lib.zeros(3).normal_(0, -1),
+        ValueError,
+        RuntimeError,
+        r"normal expects std >= 0.0, but found std -1",
+    ),
+    (
+        "normal_std_nan",
+        lambda lib: lib.zeros(3).normal_(0, float("nan")),
+        ValueError,
+        RuntimeError,
+        r"normal expects std >= 0.0, but found std nan",
+    ),
+    (
+        "normal_int",
+        lambda lib: lib.zeros(3, dtype=lib.int64).normal_(),
+        TypeError,
+        NotImplementedError,
+        r"(\[normal_\] expected a floating-point tensor, got int64)|(not implemented for 'Long')",
+    ),
+    (
+        "normal_fn_std",
+        lambda lib: lib.normal(lib.zeros(3), -1.0),
+        ValueError,
+        RuntimeError,
+        r"normal expects std >= 0.0, but found std -1",
+    ),
+    (
+        "normal_fn_std_tensor",
+        lambda lib: lib.normal(lib.zeros(3), -lib.ones(3)),
+        ValueError,
+        RuntimeError,
+        r"normal expects all elements of std >= 0.0",
+    ),
+    (
+        "normal_fn_shapes",
+        lambda lib: lib.normal(lib.zeros(5), lib.ones(3)),
+        ValueError,
+        RuntimeError,
+        r"(shapes \(5,\) and \(3,\) cannot be broadcast)|(size of tensor a \(5\) must match)",
+    ),
+    (
+        "normal_fn_int_mean",
+        lambda lib: lib.normal(lib.zeros(3, dtype=lib.int64), 1.0),
+        TypeError,
+        NotImplementedError,
+        r"(\[normal\] expected a floating-point mean, got int64)|(not implemented for 'Long')",
+    ),
     ("normal_fn_no_size", lambda lib: lib.normal(0.0, 1.0), TypeError, TypeError, r"normal"),
-    ("normal_fn_size_with_tensor", lambda lib: lib.normal(lib.zeros(2), 1.0, size=(2,)), TypeError, TypeError,
-     r"normal"),
-    ("exponential_lambda", lambda lib: lib.zeros(3).exponential_(0), ValueError, RuntimeError,
-     r"exponential_ expects lambda > 0.0, but found lambda=0"),
-    ("exponential_int", lambda lib: lib.zeros(3, dtype=lib.int64).exponential_(), TypeError, RuntimeError,
-     (r"Exponential distribution is a continuous probability distribution. dtype must be a floating point but you "
-      r"specified (int64|Long)")),
-    ("random_order", lambda lib: lib.zeros(3).random_(5, 2), ValueError, RuntimeError,
-     r"random_ expects 'from' to be less than 'to', but got from=5 >= to=2"),
-    ("random_bool", lambda lib: lib.zeros(3, dtype=lib.bool).random_(0, 3), ValueError, RuntimeError,
-     r"to - 1 is out of bounds for bool"),
+    (
+        "normal_fn_size_with_tensor",
+        lambda lib: lib.normal(lib.zeros(2), 1.0, size=(2,)),
+        TypeError,
+        TypeError,
+        r"normal",
+    ),
+    (
+        "exponential_lambda",
+        lambda lib: lib.zeros(3).exponential_(0),
+        ValueError,
+        RuntimeError,
+        r"exponential_ expects lambda > 0.0, but found lambda=0",
+    ),
+    (
+        "exponential_int",
+        lambda lib: lib.zeros(3, dtype=lib.int64).exponential_(),
+        TypeError,
+        RuntimeError,
+        (
+            r"Exponential distribution is a continuous probability distribution. dtype must be a floating point but you "
+            r"specified (int64|Long)"
+        ),
+    ),
+    (
+        "random_order",
+        lambda lib: lib.zeros(3).random_(5, 2),
+        ValueError,
+        RuntimeError,
+        r"random_ expects 'from' to be less than 'to', but got from=5 >= to=2",
+    ),
+    (
+        "random_bool",
+        lambda lib: lib.zeros(3, dtype=lib.bool).random_(0, 3),
+        ValueError,
+        RuntimeError,
+        r"to - 1 is out of bounds for bool",
+    ),
     ("random_float_arg", lambda lib: lib.zeros(3).random_(2.5), TypeError, TypeError, r"random_"),
-    ("randint_bool", lambda lib: lib.randint(0, 5, (3,), dtype=lib.bool), ValueError, RuntimeError,
-     r"to - 1 is out of bounds for bool"),
-    ("randint_order", lambda lib: lib.randint(5, 2, (3,)), ValueError, RuntimeError,
-     r"(expected low < high, got low=5, high=2)|(from=5 >= to=2)"),
-    ("rand_int", lambda lib: lib.rand(3, dtype=lib.int64), TypeError, NotImplementedError,
-     r"(\[rand\] expected a floating-point tensor, got int64)|(not implemented for 'Long')"),
-    ("rand_like_int", lambda lib: lib.rand_like(lib.zeros(3, dtype=lib.int64)), TypeError, NotImplementedError,
-     r"(\[rand\] expected a floating-point tensor, got int64)|(not implemented for 'Long')"),
-    ("randperm_negative", lambda lib: lib.randperm(-1), ValueError, RuntimeError,
-     r"(\[randperm\] n must be non-negative, got -1)|(negative dimension -1)"),
-    ("randperm_bool", lambda lib: lib.randperm(3, dtype=lib.bool), TypeError, NotImplementedError,
-     r"randperm.*(bool|Bool)"),
-    ("randperm_float_big", lambda lib: lib.randperm(2**24 + 2, dtype=lib.float32), ValueError, RuntimeError,
-     r"n cannot be greater than 2\^24\+1 for Float type."),
-    ("randperm_requires_grad", lambda lib: lib.randperm(3, requires_grad=True), RuntimeError, RuntimeError,
-     r"Only Tensors of floating point"),
-    ("bernoulli_p", lambda lib: lib.zeros(3).bernoulli_(1.2), ValueError, RuntimeError,
-     r"bernoulli_ expects p to be in \[0, 1\], but got p=1.2"),
-    ("bernoulli_p_tensor", lambda lib: lib.zeros(3).bernoulli_(lib.full((3,), 1.2)), ValueError, RuntimeError,
-     r"Expected p_in >= 0 && p_in <= 1 to be true, but got false"),
-    ("bernoulli_p_nan", lambda lib: lib.bernoulli(lib.full((3,), float("nan"))), ValueError, RuntimeError,
-     r"Expected p_in >= 0 && p_in <= 1 to be true, but got false"),
-    ("bernoulli_int", lambda lib: lib.bernoulli(lib.ones(3, dtype=lib.int64)), TypeError, NotImplementedError,
-     r"bernoulli"),
-    ("bernoulli_p_shape", lambda lib: lib.zeros(3).bernoulli_(lib.ones(2, 3)), ValueError, RuntimeError,
-     r"(bernoulli_\] probabilities of shape \(2, 3\) cannot be broadcast to the shape \(3,\))|(number of sizes)"),
-    ("uniform_expanded", lambda lib: lib.zeros(1).expand(3).uniform_(), RuntimeError, RuntimeError,
-     r"more than one element of the written-to tensor refers to a single memory location"),
-    ("multinomial_negative", lambda lib: lib.multinomial(lib.tensor([1.0, -2.0]), 1), ValueError, RuntimeError,
-     r"probability tensor contains either `inf`, `nan` or element < 0"),
-    ("multinomial_inf", lambda lib: lib.multinomial(lib.tensor([1.0, float("inf")]), 1), ValueError, RuntimeError,
-     r"probability tensor contains either `inf`, `nan` or element < 0"),
-    ("multinomial_nan", lambda lib: lib.multinomial(lib.tensor([[1.0, 1.0], [float("nan"), 1.0]]), 1), ValueError,
-     RuntimeError, r"probability tensor contains either `inf`, `nan` or element < 0"),
-    ("multinomial_zero_row", lambda lib: lib.multinomial(lib.tensor([[1.0, 1.0], [0.0, 0.0]]), 1, True), ValueError,
-     RuntimeError, r"invalid multinomial distribution \(sum of probabilities <= 0\)"),
-    ("multinomial_too_many", lambda lib: lib.multinomial(lib.tensor([1.0, 2.0]), 3), ValueError, RuntimeError,
-     r"cannot sample n_sample > prob_dist.size\(-1\) samples without replacement"),
-    ("multinomial_zero_samples", lambda lib: lib.multinomial(lib.tensor([1.0, 2.0]), 0), ValueError, RuntimeError,
-     r"cannot sample n_sample <= 0 samples"),
-    ("multinomial_3d", lambda lib: lib.multinomial(lib.ones(2, 2, 2), 1), ValueError, RuntimeError,
-     r"prob_dist must be 1 or 2 dim"),
-    ("multinomial_0d", lambda lib: lib.multinomial(lib.tensor(1.0), 1), ValueError, RuntimeError,
-     r"prob_dist must be 1 or 2 dim"),
-    ("multinomial_int", lambda lib: lib.multinomial(lib.tensor([1, 2]), 1), TypeError, RuntimeError,
-     r"multinomial only supports floating-point dtypes for input, got: (int64|Long)"),
-    ("multinomial_replacement_int", lambda lib: lib.multinomial(lib.ones(3), 1, replacement=1), TypeError, TypeError,
-     r"replacement'? must be"),
-    ("multinomial_categories", lambda lib: lib.multinomial(lib.ones(2**24 + 1), 1), ValueError, RuntimeError,
-     r"number of categories cannot exceed 2\^24"),
+    (
+        "randint_bool",
+        lambda lib: lib.randint(0, 5, (3,), dtype=lib.bool),
+        ValueError,
+        RuntimeError,
+        r"to - 1 is out of bounds for bool",
+    ),
+    (
+        "randint_order",
+        lambda lib: lib.randint(5, 2, (3,)),
+        ValueError,
+        RuntimeError,
+        r"(expected low < high, got low=5, high=2)|(from=5 >= to=2)",
+    ),
+    (
+        "rand_int",
+        lambda lib: lib.rand(3, dtype=lib.int64),
+        TypeError,
+        NotImplementedError,
+        r"(\[rand\] expected a floating-point tensor, got int64)|(not implemented for 'Long')",
+    ),
+    (
+        "rand_like_int",
+        lambda lib: lib.rand_like(lib.zeros(3, dtype=lib.int64)),
+        TypeError,
+        NotImplementedError,
+        r"(\[rand\] expected a floating-point tensor, got int64)|(not implemented for 'Long')",
+    ),
+    (
+        "randperm_negative",
+        lambda lib: lib.randperm(-1),
+        ValueError,
+        RuntimeError,
+        r"(\[randperm\] n must be non-negative, got -1)|(negative dimension -1)",
+    ),
+    (
+        "randperm_bool",
+        lambda lib: lib.randperm(3, dtype=lib.bool),
+        TypeError,
+        NotImplementedError,
+        r"randperm.*(bool|Bool)",
+    ),
+    (
+        "randperm_float_big",
+        lambda lib: lib.randperm(2**24 + 2, dtype=lib.float32),
+        ValueError,
+        RuntimeError,
+        r"n cannot be greater than 2\^24\+1 for Float type.",
+    ),
+    (
+        "randperm_requires_grad",
+        lambda lib: lib.randperm(3, requires_grad=True),
+        RuntimeError,
+        RuntimeError,
+        r"Only Tensors of floating point",
+    ),
+    (
+        "bernoulli_p",
+        lambda lib: lib.zeros(3).bernoulli_(1.2),
+        ValueError,
+        RuntimeError,
+        r"bernoulli_ expects p to be in \[0, 1\], but got p=1.2",
+    ),
+    (
+        "bernoulli_p_tensor",
+        lambda lib: lib.zeros(3).bernoulli_(lib.full((3,), 1.2)),
+        ValueError,
+        RuntimeError,
+        r"Expected p_in >= 0 && p_in <= 1 to be true, but got false",
+    ),
+    (
+        "bernoulli_p_nan",
+        lambda lib: lib.bernoulli(lib.full((3,), float("nan"))),
+        ValueError,
+        RuntimeError,
+        r"Expected p_in >= 0 && p_in <= 1 to be true, but got false",
+    ),
+    (
+        "bernoulli_int",
+        lambda lib: lib.bernoulli(lib.ones(3, dtype=lib.int64)),
+        TypeError,
+        NotImplementedError,
+        r"bernoulli",
+    ),
+    (
+        "bernoulli_p_shape",
+        lambda lib: lib.zeros(3).bernoulli_(lib.ones(2, 3)),
+        ValueError,
+        RuntimeError,
+        r"(bernoulli_\] probabilities of shape \(2, 3\) cannot be broadcast to the shape \(3,\))|(number of sizes)",
+    ),
+    (
+        "uniform_expanded",
+        lambda lib: lib.zeros(1).expand(3).uniform_(),
+        RuntimeError,
+        RuntimeError,
+        r"more than one element of the written-to tensor refers to a single memory location",
+    ),
+    (
+        "multinomial_negative",
+        lambda lib: lib.multinomial(lib.tensor([1.0, -2.0]), 1),
+        ValueError,
+        RuntimeError,
+        r"probability tensor contains either `inf`, `nan` or element < 0",
+    ),
+    (
+        "multinomial_inf",
+        lambda lib: lib.multinomial(lib.tensor([1.0, float("inf")]), 1),
+        ValueError,
+        RuntimeError,
+        r"probability tensor contains either `inf`, `nan` or element < 0",
+    ),
+    (
+        "multinomial_nan",
+        lambda lib: lib.multinomial(lib.tensor([[1.0, 1.0], [float("nan"), 1.0]]), 1),
+        ValueError,
+        RuntimeError,
+        r"probability tensor contains either `inf`, `nan` or element < 0",
+    ),
+    (
+        "multinomial_zero_row",
+        lambda lib: lib.multinomial(lib.tensor([[1.0, 1.0], [0.0, 0.0]]), 1, True),
+        ValueError,
+        RuntimeError,
+        r"invalid multinomial distribution \(sum of probabilities <= 0\)",
+    ),
+    (
+        "multinomial_too_many",
+        lambda lib: lib.multinomial(lib.tensor([1.0, 2.0]), 3),
+        ValueError,
+        RuntimeError,
+        r"cannot sample n_sample > prob_dist.size\(-1\) samples without replacement",
+    ),
+    (
+        "multinomial_zero_samples",
+        lambda lib: lib.multinomial(lib.tensor([1.0, 2.0]), 0),
+        ValueError,
+        RuntimeError,
+        r"cannot sample n_sample <= 0 samples",
+    ),
+    (
+        "multinomial_3d",
+        lambda lib: lib.multinomial(lib.ones(2, 2, 2), 1),
+        ValueError,
+        RuntimeError,
+        r"prob_dist must be 1 or 2 dim",
+    ),
+    (
+        "multinomial_0d",
+        lambda lib: lib.multinomial(lib.tensor(1.0), 1),
+        ValueError,
+        RuntimeError,
+        r"prob_dist must be 1 or 2 dim",
+    ),
+    (
+        "multinomial_int",
+        lambda lib: lib.multinomial(lib.tensor([1, 2]), 1),
+        TypeError,
+        RuntimeError,
+        r"multinomial only supports floating-point dtypes for input, got: (int64|Long)",
+    ),
+    (
+        "multinomial_replacement_int",
+        lambda lib: lib.multinomial(lib.ones(3), 1, replacement=1),
+        TypeError,
+        TypeError,
+        r"replacement'? must be",
+    ),
+    (
+        "multinomial_categories",
+        lambda lib: lib.multinomial(lib.ones(2**24 + 1), 1),
+        ValueError,
+        RuntimeError,
+        r"number of categories cannot exceed 2\^24",
+    ),
 ]
 
 
@@ -553,10 +782,14 @@ def test_init_functions_draw_through_the_random_ops():
     cases = [
         (lambda g: init.uniform_(w, -1, 2, generator=g), lambda g: fastnn.empty(30, 40).uniform_(-1, 2, generator=g)),
         (lambda g: init.normal_(w, 1, 3, generator=g), lambda g: fastnn.empty(30, 40).normal_(1, 3, generator=g)),
-        (lambda g: init.xavier_uniform_(w, generator=g),
-         lambda g: fastnn.empty(30, 40).uniform_(-math.sqrt(6 / 70), math.sqrt(6 / 70), generator=g)),
-        (lambda g: init.kaiming_normal_(w, generator=g),
-         lambda g: fastnn.empty(30, 40).normal_(0, math.sqrt(2) / math.sqrt(40), generator=g)),
+        (
+            lambda g: init.xavier_uniform_(w, generator=g),
+            lambda g: fastnn.empty(30, 40).uniform_(-math.sqrt(6 / 70), math.sqrt(6 / 70), generator=g),
+        ),
+        (
+            lambda g: init.kaiming_normal_(w, generator=g),
+            lambda g: fastnn.empty(30, 40).normal_(0, math.sqrt(2) / math.sqrt(40), generator=g),
+        ),
     ]
     for ours, expected in cases:
         assert bits(ours(gen(3))) == bits(expected(gen(3)))
@@ -573,12 +806,16 @@ def test_trunc_normal():
     a, r = to_numpy(w), to_numpy(ref)
     assert a.min() >= -1 and a.max() <= 3 and a.min() < -0.999 and a.max() > 2.999
     assert abs(a.mean() - r.mean()) < 0.02 and abs(a.std() - r.std()) < 0.02
-    np.testing.assert_allclose(np.histogram(a, bins=8, range=(-1, 3))[0] / a.size,
-                               np.histogram(r, bins=8, range=(-1, 3))[0] / r.size, atol=0.006)
+    np.testing.assert_allclose(
+        np.histogram(a, bins=8, range=(-1, 3))[0] / a.size,
+        np.histogram(r, bins=8, range=(-1, 3))[0] / r.size,
+        atol=0.006,
+    )
     x = fastnn.empty(1000)
     assert init.trunc_normal_(x, std=0.02) is x and abs(x).max().item() < 0.1
     assert bits(init.trunc_normal_(fastnn.empty(50), generator=gen(4))) == bits(
-        init.trunc_normal_(fastnn.empty(50), generator=gen(4)))
+        init.trunc_normal_(fastnn.empty(50), generator=gen(4))
+    )
     with pytest.warns(UserWarning, match="mean is more than 2 std from"):
         assert init.trunc_normal_(fastnn.empty(5), mean=3, std=0, a=-1, b=1).tolist() == [1.0] * 5
     with pytest.warns(UserWarning, match="mean is more than 2 std from"):
@@ -615,8 +852,10 @@ def test_samplers_draw_from_the_generator():
     order = fastnn.randperm(4, generator=gen(3)).tolist()
     assert list(SubsetRandomSampler(idx, generator=gen(3))) == [idx[i] for i in order]
     w = [0.5, 0.0, 2.0, 1.0]
-    assert list(WeightedRandomSampler(w, 30, generator=gen(4))) == fastnn.multinomial(
-        fastnn.tensor(w, dtype=fastnn.float64), 30, True, generator=gen(4)).tolist()
+    assert (
+        list(WeightedRandomSampler(w, 30, generator=gen(4)))
+        == fastnn.multinomial(fastnn.tensor(w, dtype=fastnn.float64), 30, True, generator=gen(4)).tolist()
+    )
     assert sorted(WeightedRandomSampler(w, 3, replacement=False, generator=gen(4))) == [0, 2, 3]
     split = random_split(range(12), [4, 8], generator=gen(5))
     assert split[0].indices + split[1].indices == fastnn.randperm(12, generator=gen(5)).tolist()

@@ -33,7 +33,9 @@ def test_readme_has_the_examples():
 def test_quick_example_prints_what_the_readme_says(tmp_path, monkeypatch):
     block = next(b for b in python_blocks() if "F.cross_entropy" in b)
     out = run_block(block, tmp_path, monkeypatch)
-    assert re.match(r"tensor\(2\.\d{4}, grad_fn=<NllLossBackward0>\) <NllLossBackward0 object at 0x[0-9a-f]+>", out), out
+    assert re.match(r"tensor\(2\.\d{4}, grad_fn=<NllLossBackward0>\) <NllLossBackward0 object at 0x[0-9a-f]+>", out), (
+        out
+    )
 
 
 @pytest.mark.slow
@@ -82,7 +84,9 @@ def test_sample_output_is_the_commands_own(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert train.parse_args([]).epochs == int(re.search(r"\| (\d+) epochs \|", done).group(1))
     assert epochs[-1].startswith(f"epoch  {train.parse_args([]).epochs} ")
-    assert re.search(r"test acc ([\d.]+%)$", epochs[-1]).group(1) == re.search(r"test accuracy ([\d.]+%)", done).group(1)
+    assert re.search(r"test acc ([\d.]+%)$", epochs[-1]).group(1) == re.search(r"test accuracy ([\d.]+%)", done).group(
+        1
+    )
 
     assert train.main(["--epochs", "2"]) == 0  # the first two epochs of the default run, bit for bit
     real = capsys.readouterr().out.splitlines()
@@ -99,10 +103,18 @@ def test_development_section_lists_what_the_test_command_installs():
     with open(os.path.join(ROOT, "scripts", "lint.sh")) as f:  # the pinned formatters test.sh installs
         lint_requirements = re.search(r'REQUIREMENTS="(.*)"', f.read()).group(1)
     script = script.replace("$(bash scripts/lint.sh --requirements)", lint_requirements)
-    pip = [re.split(r"[=<>]", w.strip('"'))[0] for line in re.findall(r"pip install (.*)", script)
-           for w in line.split() if not w.startswith("-")]
-    apt = [w for line in re.findall(r"apt-get install (.*?)(?:#|$)", script, re.M) for w in line.split()
-           if not w.startswith("-")]
+    pip = [
+        re.split(r"[=<>]", w.strip('"'))[0]
+        for line in re.findall(r"pip install (.*)", script)
+        for w in line.split()
+        if not w.startswith("-")
+    ]
+    apt = [
+        w
+        for line in re.findall(r"apt-get install (.*?)(?:#|$)", script, re.M)
+        for w in line.split()
+        if not w.startswith("-")
+    ]
     assert {"hypothesis", "scikit-learn", "tqdm", "matplotlib", "safetensors", "graphviz"} <= set(pip)
     assert {"libgtest-dev", "graphviz"} <= set(apt)
     for package in pip + apt:

@@ -34,8 +34,11 @@ def leaf(lib, a):
 
 def outputs_of(result):
     """The tensors a layer's result holds (output or PackedSequence data, then the states)."""
-    out, hx = result if isinstance(result, tuple) and not isinstance(result, (FR.PackedSequence, TR.PackedSequence)) \
+    out, hx = (
+        result
+        if isinstance(result, tuple) and not isinstance(result, (FR.PackedSequence, TR.PackedSequence))
         else (result, None)
+    )
     if isinstance(out, (FR.PackedSequence, TR.PackedSequence)):
         out = out.data
     states = [] if hx is None else list(hx) if isinstance(hx, tuple) else [hx]
@@ -66,8 +69,9 @@ def compare(ours, theirs, run, arrays, atol=None, rtol=None):
 
 
 def layer_cases():
-    for (name, extra), layers, bidi, bf, bias in itertools.product(MODES, (1, 2), (False, True), (False, True),
-                                                                   (True, False)):
+    for (name, extra), layers, bidi, bf, bias in itertools.product(
+        MODES, (1, 2), (False, True), (False, True), (True, False)
+    ):
         yield name, dict(extra, num_layers=layers, bidirectional=bidi, batch_first=bf, bias=bias)
     for layers, bidi in itertools.product((1, 2), (False, True)):
         yield "LSTM", {"proj_size": 3, "num_layers": layers, "bidirectional": bidi}
@@ -187,8 +191,17 @@ def test_single_step_and_length_one_sequences():
     compare(ours, theirs, run, [x])
 
 
-@pytest.mark.parametrize("name,extra", [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell", {}),
-                                        ("GRUCell", {}), ("GRUCell", {"bias": False})], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "name,extra",
+    [
+        ("RNNCell", {}),
+        ("RNNCell", {"nonlinearity": "relu"}),
+        ("LSTMCell", {}),
+        ("GRUCell", {}),
+        ("GRUCell", {"bias": False}),
+    ],
+    ids=lambda v: str(v),
+)
 @pytest.mark.parametrize("batched", [True, False])
 def test_cells_match_torch(name, extra, batched):
     ours, theirs = twin(name, 4, 5, **extra)
@@ -217,30 +230,36 @@ def test_cell_loop_equals_layer():
 
 
 def test_parameters_layout_init_and_repr():
-    for args, kwargs in [((10, 20), {"num_layers": 2, "batch_first": True}), ((3, 4), {"proj_size": 2,
-                                                                                           "bidirectional": True}),
-                         ((3, 4), {"bias": False, "num_layers": 3})]:
+    for args, kwargs in [
+        ((10, 20), {"num_layers": 2, "batch_first": True}),
+        ((3, 4), {"proj_size": 2, "bidirectional": True}),
+        ((3, 4), {"bias": False, "num_layers": 3}),
+    ]:
         for name in ("RNN", "LSTM", "GRU"):
             if "proj_size" in kwargs and name != "LSTM":
                 continue
             ours, theirs = getattr(fastnn.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
             assert repr(ours) == repr(theirs)
-            assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
-                [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+            assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == [
+                (n, tuple(p.shape)) for n, p in theirs.named_parameters()
+            ]
             assert ours._flat_weights_names == theirs._flat_weights_names
-            assert [[tuple(p.shape) for p in w] for w in ours.all_weights] == \
-                [[tuple(p.shape) for p in w] for w in theirs.all_weights]
+            assert [[tuple(p.shape) for p in w] for w in ours.all_weights] == [
+                [tuple(p.shape) for p in w] for w in theirs.all_weights
+            ]
             bound = 1 / np.sqrt(args[1])
             values = np.concatenate([p.detach().numpy().ravel() for p in ours.parameters()])
             assert np.abs(values).max() <= bound and values.std() > bound / 3
             ours.flatten_parameters()
-    assert repr(fastnn.nn.RNN(3, 4, nonlinearity="relu", dropout=0.5, num_layers=2)) == \
-        repr(torch.nn.RNN(3, 4, nonlinearity="relu", dropout=0.5, num_layers=2))
+    assert repr(fastnn.nn.RNN(3, 4, nonlinearity="relu", dropout=0.5, num_layers=2)) == repr(
+        torch.nn.RNN(3, 4, nonlinearity="relu", dropout=0.5, num_layers=2)
+    )
     for name, kwargs in [("RNNCell", {"bias": False, "nonlinearity": "relu"}), ("LSTMCell", {}), ("GRUCell", {})]:
         ours, theirs = getattr(fastnn.nn, name)(3, 4, **kwargs), getattr(torch.nn, name)(3, 4, **kwargs)
         assert repr(ours) == repr(theirs)
-        assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
-            [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+        assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == [
+            (n, tuple(p.shape)) for n, p in theirs.named_parameters()
+        ]
 
 
 def test_init_draws_in_order_from_the_generator():
@@ -279,23 +298,26 @@ def test_saved_tensors_freed_after_backward():
         out.sum().backward()
 
 
-@pytest.mark.parametrize("mode,proj", [("RNN_TANH", False), ("RNN_RELU", False), ("LSTM", False), ("LSTM", True),
-                                       ("GRU", False)])
+@pytest.mark.parametrize(
+    "mode,proj", [("RNN_TANH", False), ("RNN_RELU", False), ("LSTM", False), ("LSTM", True), ("GRU", False)]
+)
 def test_gradcheck_layer_node(mode, proj):
     rng = np.random.default_rng(12)
     H, I, B, G = 3, 2, 3, {"LSTM": 4, "GRU": 3}.get(mode, 1) * 3
     Ho = 2 if proj else H
     batch_sizes = [3, 2, 2, 1]
-    arrays = [rng.standard_normal(s) * 0.7 for s in
-              [(8, I), (B, Ho), (B, H), (G, I), (G, Ho), (G,), (G,), (Ho, H)]]
+    arrays = [rng.standard_normal(s) * 0.7 for s in [(8, I), (B, Ho), (B, H), (G, I), (G, Ho), (G,), (G,), (Ho, H)]]
     if mode == "RNN_RELU":  # keep pre-activations away from relu's kink
         arrays[5] += 2.0
     leaves = [fastnn.tensor(a, requires_grad=True) for a in arrays]
     for reverse in (False, True):
+
         def fn(x, h0, c0, wi, wh, bi, bh, wr, reverse=reverse):
-            out = fastnn._C._rnn_layer(mode, x, batch_sizes, reverse, h0, c0 if mode == "LSTM" else None, wi, wh, bi,
-                                       bh, wr if proj else None)
+            out = fastnn._C._rnn_layer(
+                mode, x, batch_sizes, reverse, h0, c0 if mode == "LSTM" else None, wi, wh, bi, bh, wr if proj else None
+            )
             return tuple(t for t in out if t is not None)
+
         assert fastnn.autograd.gradcheck(fn, leaves)
 
 
@@ -385,7 +407,9 @@ def test_dropout_statistics():
 def test_errors():
     m = fastnn.nn.LSTM(10, 20)
     x = fastnn.randn(5, 3, 10)
-    with pytest.raises(RuntimeError, match=r"\[LSTM\] input.size\(-1\) must be equal to input_size. Expected 10, got 7"):
+    with pytest.raises(
+        RuntimeError, match=r"\[LSTM\] input.size\(-1\) must be equal to input_size. Expected 10, got 7"
+    ):
         m(fastnn.randn(5, 3, 7))
     with pytest.raises(RuntimeError, match=r"\[LSTM\] Expected hidden\[0\] size \(1, 3, 20\), got \[2, 3, 20\]"):
         m(x, (fastnn.randn(2, 3, 20), fastnn.randn(1, 3, 20)))
@@ -395,8 +419,11 @@ def test_errors():
         fastnn.nn.GRU(10, 20)(x, fastnn.randn(1, 4, 20))
     with pytest.raises(ValueError, match=r"\[GRU\] GRU: Expected input to be 2D or 3D, got 4D instead"):
         fastnn.nn.GRU(10, 20)(fastnn.randn(5, 3, 2, 10))
-    with pytest.raises(RuntimeError, match="For unbatched 2-D input, hx and cx should also be 2-D but got "
-                                           r"\(3-D, 3-D\) tensors"):
+    with pytest.raises(
+        RuntimeError,
+        match="For unbatched 2-D input, hx and cx should also be 2-D but got "
+        r"\(3-D, 3-D\) tensors",
+    ):
         m(fastnn.randn(5, 10), (fastnn.randn(1, 3, 20), fastnn.randn(1, 3, 20)))
     with pytest.raises(RuntimeError, match="For batched 3-D input, hx should also be 3-D but got 2-D tensor"):
         fastnn.nn.RNN(10, 20)(x, fastnn.randn(1, 20))
@@ -408,13 +435,15 @@ def test_errors():
         m(x, fastnn.randn(1, 3, 20))
     with pytest.raises(TypeError, match=r"\[LSTM\] input must be a Tensor or PackedSequence"):
         m([1, 2])
-    for make, msg in [(lambda: fastnn.nn.GRU(10, 20, proj_size=3), "proj_size argument is only supported for LSTM"),
-                      (lambda: fastnn.nn.RNN(10, 20, nonlinearity="x"), "Unknown nonlinearity 'x'"),
-                      (lambda: fastnn.nn.LSTM(10, 20, dropout=2), "dropout should be a number in range"),
-                      (lambda: fastnn.nn.LSTM(10, 20, num_layers=0), "num_layers must be greater than zero"),
-                      (lambda: fastnn.nn.LSTM(10, 0), "hidden_size must be greater than zero"),
-                      (lambda: fastnn.nn.LSTM(10, 20, proj_size=20), "proj_size has to be smaller than hidden_size"),
-                      (lambda: fastnn.nn.LSTM(10, 20, proj_size=-1), "proj_size should be a positive integer")]:
+    for make, msg in [
+        (lambda: fastnn.nn.GRU(10, 20, proj_size=3), "proj_size argument is only supported for LSTM"),
+        (lambda: fastnn.nn.RNN(10, 20, nonlinearity="x"), "Unknown nonlinearity 'x'"),
+        (lambda: fastnn.nn.LSTM(10, 20, dropout=2), "dropout should be a number in range"),
+        (lambda: fastnn.nn.LSTM(10, 20, num_layers=0), "num_layers must be greater than zero"),
+        (lambda: fastnn.nn.LSTM(10, 0), "hidden_size must be greater than zero"),
+        (lambda: fastnn.nn.LSTM(10, 20, proj_size=20), "proj_size has to be smaller than hidden_size"),
+        (lambda: fastnn.nn.LSTM(10, 20, proj_size=-1), "proj_size should be a positive integer"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             make()
     with pytest.raises(TypeError, match="num_layers should be of type int"):
@@ -431,14 +460,47 @@ def test_errors():
     # the private op checks shapes itself (never reads out of bounds)
     w = fastnn.randn(4, 2)
     with pytest.raises(ValueError, match=r"\[RNN\] batch_sizes sum to 3 but the input has 4 rows"):
-        fastnn._C._rnn_layer("RNN_TANH", fastnn.randn(4, 2), [2, 1], False, fastnn.zeros(2, 4), None, w,
-                             fastnn.randn(4, 4), None, None, None)
+        fastnn._C._rnn_layer(
+            "RNN_TANH",
+            fastnn.randn(4, 2),
+            [2, 1],
+            False,
+            fastnn.zeros(2, 4),
+            None,
+            w,
+            fastnn.randn(4, 4),
+            None,
+            None,
+            None,
+        )
     with pytest.raises(ValueError, match=r"non-increasing"):
-        fastnn._C._rnn_layer("RNN_TANH", fastnn.randn(3, 2), [1, 2], False, fastnn.zeros(1, 4), None, w,
-                             fastnn.randn(4, 4), None, None, None)
+        fastnn._C._rnn_layer(
+            "RNN_TANH",
+            fastnn.randn(3, 2),
+            [1, 2],
+            False,
+            fastnn.zeros(1, 4),
+            None,
+            w,
+            fastnn.randn(4, 4),
+            None,
+            None,
+            None,
+        )
     with pytest.raises(ValueError, match=r"expected weight_hh of shape"):
-        fastnn._C._rnn_layer("RNN_TANH", fastnn.randn(3, 2), [3], False, fastnn.zeros(3, 4), None, w,
-                             fastnn.randn(4, 3), None, None, None)
+        fastnn._C._rnn_layer(
+            "RNN_TANH",
+            fastnn.randn(3, 2),
+            [3],
+            False,
+            fastnn.zeros(3, 4),
+            None,
+            w,
+            fastnn.randn(4, 3),
+            None,
+            None,
+            None,
+        )
 
 
 def test_packing_functions_match_torch():
@@ -463,10 +525,10 @@ def test_packing_functions_match_torch():
         assert_close(fx.grad, tx.grad)
     seqs = [rng.standard_normal((n, 3)).astype(np.float32) for n in (2, 4, 1)]
     for bf, side, value in [(False, "right", 0.0), (True, "left", -1.0)]:
-        assert_close(FR.pad_sequence([fastnn.tensor(s) for s in seqs], batch_first=bf, padding_value=value,
-                                     padding_side=side),
-                     TR.pad_sequence([torch.tensor(s) for s in seqs], batch_first=bf, padding_value=value,
-                                     padding_side=side))
+        assert_close(
+            FR.pad_sequence([fastnn.tensor(s) for s in seqs], batch_first=bf, padding_value=value, padding_side=side),
+            TR.pad_sequence([torch.tensor(s) for s in seqs], batch_first=bf, padding_value=value, padding_side=side),
+        )
     fp = FR.pack_sequence([fastnn.tensor(s) for s in seqs], enforce_sorted=False)
     tp = TR.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
     assert_close(fp.data, tp.data)
@@ -482,11 +544,17 @@ def test_packing_errors():
         FR.pack_padded_sequence(x, [4, 2, 3])
     with pytest.raises(RuntimeError, match="Length of all samples has to be greater than 0"):
         FR.pack_padded_sequence(x, [4, 2, 0])
-    with pytest.raises(RuntimeError, match=r"Expected `len\(lengths\)` to be equal to batch_size, but got 2 "
-                                           r"\(batch_size=3\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Expected `len\(lengths\)` to be equal to batch_size, but got 2 "
+        r"\(batch_size=3\)",
+    ):
         FR.pack_padded_sequence(x, [4, 2])
-    with pytest.raises(ValueError, match=r"\[pack_padded_sequence\] the longest length is 5 but the input has "
-                                         "only 4 time steps"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[pack_padded_sequence\] the longest length is 5 but the input has "
+        "only 4 time steps",
+    ):
         FR.pack_padded_sequence(x, [5, 2, 1])
     with pytest.raises(ValueError, match="Expected total_length to be at least the length of the longest sequence"):
         FR.pad_packed_sequence(FR.pack_padded_sequence(x, [4, 2, 1]), total_length=3)
@@ -536,8 +604,14 @@ def test_float32_tanh_gate_accuracy():
     with fastnn.no_grad():
         m.weight_ih_l0.fill_(1.0)
         m.weight_hh_l0.zero_()
-    x = np.concatenate([np.linspace(-12, 12, 100001), np.logspace(-30, 1, 2000), -np.logspace(-30, 1, 2000),
-                        [0.0, -0.0, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    x = np.concatenate(
+        [
+            np.linspace(-12, 12, 100001),
+            np.logspace(-30, 1, 2000),
+            -np.logspace(-30, 1, 2000),
+            [0.0, -0.0, np.inf, -np.inf, np.nan],
+        ]
+    ).astype(np.float32)
     with fastnn.no_grad():
         y = m(fastnn.tensor(x).reshape(1, -1, 1))[0].numpy().ravel()
     exact = np.tanh(x[:-1].astype(np.float64))

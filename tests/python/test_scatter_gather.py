@@ -7,9 +7,9 @@ import fastnn
 from oracle import assert_close, check_op, gradcheck_op, layout_input, torch
 
 # index arrays (NumPy) used by the rows; x has shape (3, 4) unless a row says otherwise
-G0 = np.array([[0, 1, 2, 0], [2, 2, 0, 1]])           # along dim 0, shape (2, 4)
-G1 = np.array([[3, 0], [1, 1], [0, 2]])               # along dim 1, shape (3, 2)
-S0 = np.array([[0, 1, 2, 0], [1, 2, 0, 2]])           # scatter along dim 0: no repeats in a column
+G0 = np.array([[0, 1, 2, 0], [2, 2, 0, 1]])  # along dim 0, shape (2, 4)
+G1 = np.array([[3, 0], [1, 1], [0, 2]])  # along dim 1, shape (3, 2)
+S0 = np.array([[0, 1, 2, 0], [1, 2, 0, 2]])  # scatter along dim 0: no repeats in a column
 D0 = np.array([[0, 0, 0, 1], [0, 0, 2, 1], [0, 0, 1, 1]])  # repeats along dim 0 (for add)
 
 
@@ -97,9 +97,12 @@ def test_inplace_and_grad_fn_names(k):
 def test_inplace_returns_self_and_bumps_version():
     for L in (fastnn, torch):
         x = L.zeros(3, 4)
-        for call in (lambda: x.scatter_(0, L.tensor(S0), L.ones(2, 4)), lambda: x.scatter_(1, L.tensor(G1), 2.0),
-                     lambda: x.scatter_add_(0, L.tensor(D0), L.ones(3, 4)),
-                     lambda: x.index_add_(0, L.tensor([2, 2]), L.ones(2, 4))):
+        for call in (
+            lambda: x.scatter_(0, L.tensor(S0), L.ones(2, 4)),
+            lambda: x.scatter_(1, L.tensor(G1), 2.0),
+            lambda: x.scatter_add_(0, L.tensor(D0), L.ones(3, 4)),
+            lambda: x.index_add_(0, L.tensor([2, 2]), L.ones(2, 4)),
+        ):
             v = x._version
             assert call() is x and x._version > v
         w = L.zeros(3, 4, requires_grad=True)
@@ -112,12 +115,18 @@ def test_reduce():
     rng = np.random.default_rng(3)
     x, s = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32)
     for reduce in ("add", "multiply"):
-        for fn in (lambda L, a, b: a.scatter(0, L.tensor(D0), b, reduce=reduce),
-                   lambda L, a, b: a.scatter(1, L.tensor(G1), 2.5, reduce=reduce),
-                   lambda L, a, b: (a * 1).scatter_(0, L.tensor(D0), b, reduce=reduce)):
+        for fn in (
+            lambda L, a, b: a.scatter(0, L.tensor(D0), b, reduce=reduce),
+            lambda L, a, b: a.scatter(1, L.tensor(G1), 2.5, reduce=reduce),
+            lambda L, a, b: (a * 1).scatter_(0, L.tensor(D0), b, reduce=reduce),
+        ):
             check_op(fn, [x, s], uses_module=True, grad=False)
-    check_op(lambda L, a: a.scatter(0, L.tensor([[0, 0]]), L.tensor([[2, 3]]), reduce="multiply"),
-             [np.ones((2, 2), np.int64)], uses_module=True, grad=False)
+    check_op(
+        lambda L, a: a.scatter(0, L.tensor([[0, 0]]), L.tensor([[2, 3]]), reduce="multiply"),
+        [np.ones((2, 2), np.int64)],
+        uses_module=True,
+        grad=False,
+    )
     a = fastnn.ones(3, requires_grad=True)
     y = a.scatter(0, fastnn.tensor([0]), fastnn.ones(1), reduce="add")
     assert y.grad_fn.name() == "NotImplemented"
@@ -126,23 +135,28 @@ def test_reduce():
 
 
 def test_numbers_into_integer_tensors():
-    for fn in (lambda L: L.zeros(3, dtype=L.int64).scatter(0, L.tensor([1]), 2.7),
-               lambda L: L.zeros(3, dtype=L.int64).index_add(0, L.tensor([0, 0]), L.ones(2, dtype=L.int64), alpha=2.5),
-               lambda L: L.zeros(3, dtype=L.bool).index_add(0, L.tensor([1, 1]), L.ones(2, dtype=L.bool), alpha=2),
-               lambda L: L.zeros(3, dtype=L.bool).scatter(0, L.tensor([2]), True),
-               lambda L: L.ones(3, dtype=L.bool).scatter_add(0, L.tensor([2, 2]), L.tensor([True, False]))):
+    for fn in (
+        lambda L: L.zeros(3, dtype=L.int64).scatter(0, L.tensor([1]), 2.7),
+        lambda L: L.zeros(3, dtype=L.int64).index_add(0, L.tensor([0, 0]), L.ones(2, dtype=L.int64), alpha=2.5),
+        lambda L: L.zeros(3, dtype=L.bool).index_add(0, L.tensor([1, 1]), L.ones(2, dtype=L.bool), alpha=2),
+        lambda L: L.zeros(3, dtype=L.bool).scatter(0, L.tensor([2]), True),
+        lambda L: L.ones(3, dtype=L.bool).scatter_add(0, L.tensor([2, 2]), L.tensor([True, False])),
+    ):
         assert_close(fn(fastnn), fn(torch))
 
 
 def test_zero_dim_inputs():
-    for fn in (lambda L: L.gather(L.tensor(3.0), 0, L.tensor(0)), lambda L: L.gather(L.tensor(3.0), 0, L.tensor([0])),
-               lambda L: L.gather(L.zeros(3), 0, L.tensor(2)),
-               lambda L: L.index_add(L.tensor(1.0), 0, L.tensor([0]), L.tensor(2.0)),
-               lambda L: L.index_add(L.zeros(3, 2), 0, L.tensor(1), L.ones(1, 2)),
-               lambda L: L.scatter(L.tensor(1.0), 0, L.tensor(0), L.tensor(2.0)),
-               lambda L: L.masked_select(L.tensor(1.0), L.tensor(True)),
-               lambda L: L.take_along_dim(L.tensor(1.0), L.tensor(0)),
-               lambda L: L.gather(L.zeros(3, 0), 0, L.zeros(2, 0, dtype=L.int64))):
+    for fn in (
+        lambda L: L.gather(L.tensor(3.0), 0, L.tensor(0)),
+        lambda L: L.gather(L.tensor(3.0), 0, L.tensor([0])),
+        lambda L: L.gather(L.zeros(3), 0, L.tensor(2)),
+        lambda L: L.index_add(L.tensor(1.0), 0, L.tensor([0]), L.tensor(2.0)),
+        lambda L: L.index_add(L.zeros(3, 2), 0, L.tensor(1), L.ones(1, 2)),
+        lambda L: L.scatter(L.tensor(1.0), 0, L.tensor(0), L.tensor(2.0)),
+        lambda L: L.masked_select(L.tensor(1.0), L.tensor(True)),
+        lambda L: L.take_along_dim(L.tensor(1.0), L.tensor(0)),
+        lambda L: L.gather(L.zeros(3, 0), 0, L.zeros(2, 0, dtype=L.int64)),
+    ):
         assert_close(fn(fastnn), fn(torch))
 
 
@@ -153,7 +167,9 @@ def test_gradchecks():
     gradcheck_op(lambda a: a.gather(0, d0), [x])
     gradcheck_op(lambda a: a.t().gather(1, g0.t()), [x])
     gradcheck_op(lambda a, b: a.scatter(0, s0, b[:2]), [x, s])
-    gradcheck_op(lambda a, b: a.scatter(1, fastnn.tensor([[3, 0], [1, 2], [0, 2]]), b), [x, s])  # src larger than the index
+    gradcheck_op(
+        lambda a, b: a.scatter(1, fastnn.tensor([[3, 0], [1, 2], [0, 2]]), b), [x, s]
+    )  # src larger than the index
     gradcheck_op(lambda a: a.scatter(0, s0, 1.5), [x])
     gradcheck_op(lambda a, b: a.scatter_add(0, d0, b), [x, s])
     gradcheck_op(lambda a, b: (a * 1).scatter_add_(1, g1, b[:, :2]), [x, s])
@@ -188,8 +204,13 @@ def test_accumulation_is_deterministic_across_threads():
             x = fastnn.zeros(7, 300, requires_grad=True)
             y = x.gather(0, index)
             y.backward(src)
-            outs.append((fastnn.zeros(7, 300).scatter_add(0, index, src).numpy().copy(),
-                         fastnn.zeros(7, 300).index_add(0, rows, src).numpy().copy(), x.grad.numpy().copy()))
+            outs.append(
+                (
+                    fastnn.zeros(7, 300).scatter_add(0, index, src).numpy().copy(),
+                    fastnn.zeros(7, 300).index_add(0, rows, src).numpy().copy(),
+                    x.grad.numpy().copy(),
+                )
+            )
     finally:
         fastnn.set_num_threads(before)
     for p, q in zip(*outs):
@@ -197,44 +218,115 @@ def test_accumulation_is_deterministic_across_threads():
 
 
 ERRORS = [
-    (lambda x: x.gather(0, fastnn.tensor([[5, 0, 0, 0]])), IndexError, "[gather] index 5 is out of bounds for dimension 0 with size 3"),
-    (lambda x: x.gather(0, fastnn.tensor([[-1, 0, 0, 0]])), IndexError, "index -1 is out of bounds for dimension 0 with size 3"),
+    (
+        lambda x: x.gather(0, fastnn.tensor([[5, 0, 0, 0]])),
+        IndexError,
+        "[gather] index 5 is out of bounds for dimension 0 with size 3",
+    ),
+    (
+        lambda x: x.gather(0, fastnn.tensor([[-1, 0, 0, 0]])),
+        IndexError,
+        "index -1 is out of bounds for dimension 0 with size 3",
+    ),
     (lambda x: x.gather(0, fastnn.tensor([[0.0]])), TypeError, "Expected dtype int64 for index"),
-    (lambda x: x.gather(0, fastnn.tensor([0])), ValueError, "Index tensor must have the same number of dimensions as input tensor"),
-    (lambda x: x.gather(0, fastnn.zeros(2, 5, dtype=fastnn.int64)), ValueError,
-     "Size does not match at dimension 1 expected index [2, 5] to be no larger than self [3, 4] apart from dimension 0"),
+    (
+        lambda x: x.gather(0, fastnn.tensor([0])),
+        ValueError,
+        "Index tensor must have the same number of dimensions as input tensor",
+    ),
+    (
+        lambda x: x.gather(0, fastnn.zeros(2, 5, dtype=fastnn.int64)),
+        ValueError,
+        "Size does not match at dimension 1 expected index [2, 5] to be no larger than self [3, 4] apart from dimension 0",
+    ),
     (lambda x: x.gather(2, fastnn.tensor([[0]])), IndexError, "dimension 2 out of range"),
     (lambda x: x.gather(0, fastnn.tensor([[0]]), sparse_grad=True), ValueError, "sparse_grad=True"),
-    (lambda x: x.scatter(0, fastnn.tensor([[7]]), fastnn.ones(1, 1)), IndexError, "[scatter] index 7 is out of bounds for dimension 0 with size 3"),
-    (lambda x: x.scatter(0, fastnn.tensor([[0, 1, 2, 0]] * 2), fastnn.ones(1, 4)), ValueError,
-     "Expected index [2, 4] to be no larger than self [3, 4] apart from dimension 0 and to be no larger size than src [1, 4]"),
-    (lambda x: x.scatter(0, fastnn.tensor([[0]]), fastnn.ones(1, 1, dtype=fastnn.float64)), TypeError,
-     "Expected self.dtype to be equal to src.dtype"),
-    (lambda x: x.scatter(0, fastnn.tensor([[0]]), fastnn.ones(1, 1), reduce="mean"), ValueError,
-     "reduce argument must be either add or multiply"),
+    (
+        lambda x: x.scatter(0, fastnn.tensor([[7]]), fastnn.ones(1, 1)),
+        IndexError,
+        "[scatter] index 7 is out of bounds for dimension 0 with size 3",
+    ),
+    (
+        lambda x: x.scatter(0, fastnn.tensor([[0, 1, 2, 0]] * 2), fastnn.ones(1, 4)),
+        ValueError,
+        "Expected index [2, 4] to be no larger than self [3, 4] apart from dimension 0 and to be no larger size than src [1, 4]",
+    ),
+    (
+        lambda x: x.scatter(0, fastnn.tensor([[0]]), fastnn.ones(1, 1, dtype=fastnn.float64)),
+        TypeError,
+        "Expected self.dtype to be equal to src.dtype",
+    ),
+    (
+        lambda x: x.scatter(0, fastnn.tensor([[0]]), fastnn.ones(1, 1), reduce="mean"),
+        ValueError,
+        "reduce argument must be either add or multiply",
+    ),
     (lambda x: x.scatter(0, fastnn.tensor([[0]])), TypeError, "expected exactly one of src"),
     (lambda x: x.scatter(0, fastnn.tensor([[0]]), "a"), TypeError, "src must be a Tensor or a number"),
     (lambda x: x.scatter(0, fastnn.tensor([[0]]), value=fastnn.ones(1, 1)), TypeError, "value must be a number"),
-    (lambda x: x.scatter_add(0, fastnn.tensor([[0, 1, 2, 0]] * 2), fastnn.ones(1, 4)), ValueError,
-     "[scatter_add] Expected index [2, 4] to be no larger than self [3, 4]"),
-    (lambda x: x.scatter_add_(0, fastnn.tensor([[3]]), fastnn.ones(1, 1)), IndexError, "[scatter_add_] index 3 is out of bounds"),
-    (lambda x: x.index_add(0, fastnn.tensor([0]), fastnn.ones(2, 4)), ValueError,
-     "Number of indices (1) should be equal to source.size(dim): (2), for dim: 0"),
-    (lambda x: x.index_add(0, fastnn.tensor([0, 5]), fastnn.ones(2, 4)), IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
-    (lambda x: x.index_add(0, fastnn.tensor([[0, 1]]), fastnn.ones(2, 4)), IndexError, "Index is supposed to be a vector, but got dim: 2"),
-    (lambda x: x.index_add(0, fastnn.tensor([0.0, 1.0]), fastnn.ones(2, 4)), TypeError, "Expected dtype int64 for index"),
-    (lambda x: x.index_add(0, fastnn.tensor([0, 1]), fastnn.ones(2, 4, dtype=fastnn.float64)), TypeError,
-     "self (float32) and source (float64) must have the same scalar type"),
-    (lambda x: x.index_add(0, fastnn.tensor([0, 1]), fastnn.ones(2, 5)), ValueError,
-     "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = [3, 4] source.shape = [2, 5]"),
+    (
+        lambda x: x.scatter_add(0, fastnn.tensor([[0, 1, 2, 0]] * 2), fastnn.ones(1, 4)),
+        ValueError,
+        "[scatter_add] Expected index [2, 4] to be no larger than self [3, 4]",
+    ),
+    (
+        lambda x: x.scatter_add_(0, fastnn.tensor([[3]]), fastnn.ones(1, 1)),
+        IndexError,
+        "[scatter_add_] index 3 is out of bounds",
+    ),
+    (
+        lambda x: x.index_add(0, fastnn.tensor([0]), fastnn.ones(2, 4)),
+        ValueError,
+        "Number of indices (1) should be equal to source.size(dim): (2), for dim: 0",
+    ),
+    (
+        lambda x: x.index_add(0, fastnn.tensor([0, 5]), fastnn.ones(2, 4)),
+        IndexError,
+        "index 5 is out of bounds for dimension 0 with size 3",
+    ),
+    (
+        lambda x: x.index_add(0, fastnn.tensor([[0, 1]]), fastnn.ones(2, 4)),
+        IndexError,
+        "Index is supposed to be a vector, but got dim: 2",
+    ),
+    (
+        lambda x: x.index_add(0, fastnn.tensor([0.0, 1.0]), fastnn.ones(2, 4)),
+        TypeError,
+        "Expected dtype int64 for index",
+    ),
+    (
+        lambda x: x.index_add(0, fastnn.tensor([0, 1]), fastnn.ones(2, 4, dtype=fastnn.float64)),
+        TypeError,
+        "self (float32) and source (float64) must have the same scalar type",
+    ),
+    (
+        lambda x: x.index_add(0, fastnn.tensor([0, 1]), fastnn.ones(2, 5)),
+        ValueError,
+        "source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = [3, 4] source.shape = [2, 5]",
+    ),
     (lambda x: x.index_add(0, fastnn.tensor([0]), fastnn.ones(1, 4), alpha="a"), TypeError, "alpha must be a number"),
-    (lambda x: x.take_along_dim(fastnn.tensor([0]), 1), ValueError,
-     "input and indices should have the same number of dimensions, but got 2 dimensions for input, and 1 dimensions for indices"),
+    (
+        lambda x: x.take_along_dim(fastnn.tensor([0]), 1),
+        ValueError,
+        "input and indices should have the same number of dimensions, but got 2 dimensions for input, and 1 dimensions for indices",
+    ),
     (lambda x: x.take_along_dim(fastnn.tensor([[0.0]]), 1), TypeError, "dtype of indices should be int64"),
     (lambda x: x.take_along_dim(fastnn.tensor([[0], [1]]), 1), ValueError, ""),
-    (lambda x: x.take_along_dim(fastnn.tensor([12])), IndexError, "index 12 is out of bounds for dimension 0 with size 12"),
-    (lambda x: x.take_along_dim(fastnn.tensor([-1])), IndexError, "index -1 is out of bounds for dimension 0 with size 12"),
-    (lambda x: fastnn.tensor(1.0).take_along_dim(fastnn.tensor(0), 0), IndexError, "Dimension specified as 0 but tensor has no dimensions"),
+    (
+        lambda x: x.take_along_dim(fastnn.tensor([12])),
+        IndexError,
+        "index 12 is out of bounds for dimension 0 with size 12",
+    ),
+    (
+        lambda x: x.take_along_dim(fastnn.tensor([-1])),
+        IndexError,
+        "index -1 is out of bounds for dimension 0 with size 12",
+    ),
+    (
+        lambda x: fastnn.tensor(1.0).take_along_dim(fastnn.tensor(0), 0),
+        IndexError,
+        "Dimension specified as 0 but tensor has no dimensions",
+    ),
     (lambda x: x.masked_select(fastnn.tensor([1, 0, 1, 1])), TypeError, "[masked_select] expected BoolTensor for mask"),
     (lambda x: x.masked_select(fastnn.ones(2, 4, dtype=fastnn.bool)), ValueError, ""),
 ]

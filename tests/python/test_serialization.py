@@ -15,9 +15,7 @@ import pytest
 import fastnn
 from fastnn import nn, serialization
 
-safetensors_numpy = pytest.importorskip(
-    "safetensors.numpy", reason="safetensors is a runtime dependency"
-)
+safetensors_numpy = pytest.importorskip("safetensors.numpy", reason="safetensors is a runtime dependency")
 
 
 def bits(t):
@@ -71,9 +69,7 @@ def test_model_and_optimizer_checkpoint_resumes_bitwise(tmp_path, make_opt):
         assert bits(ck["model"][k]) == bits(v)
     assert ck["optimizer"]["param_groups"] == opt.state_dict()["param_groups"]
     assert ck["scheduler"] == sched.state_dict()
-    assert sorted(ck["optimizer"]["state"]) == sorted(
-        opt.state_dict()["state"]
-    )  # int keys stay ints
+    assert sorted(ck["optimizer"]["state"]) == sorted(opt.state_dict()["state"])  # int keys stay ints
 
     # A fresh model + optimizer restored from the file continue exactly as the original does.
     model2 = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 5))
@@ -111,30 +107,20 @@ def test_nested_structures_round_trip(tmp_path):
     }
     fastnn.save(obj, tmp_path / "n.safetensors")
     got = fastnn.load(tmp_path / "n.safetensors")
-    assert got["ints"] == obj["ints"] and [type(v) for v in got["ints"]] == [
-        type(v) for v in obj["ints"]
-    ]
+    assert got["ints"] == obj["ints"] and [type(v) for v in got["ints"]] == [type(v) for v in obj["ints"]]
     assert isinstance(got["floats"], tuple)
-    assert [struct.pack("<d", v) for v in got["floats"]] == [
-        struct.pack("<d", v) for v in obj["floats"]
-    ]
+    assert [struct.pack("<d", v) for v in got["floats"]] == [struct.pack("<d", v) for v in obj["floats"]]
     assert got["strings"] == obj["strings"]
-    assert got["keys"] == obj["keys"] and [type(k) for k in got["keys"]] == [
-        type(k) for k in obj["keys"]
-    ]
+    assert got["keys"] == obj["keys"] and [type(k) for k in got["keys"]] == [type(k) for k in obj["keys"]]
     assert type(got["ordered"]) is collections.OrderedDict and list(got["ordered"].items()) == [
         ("b", 1),
         ("a", 2),
     ]
     assert type(got["keys"]) is dict
     for k, v in obj["tensors"].items():
-        assert isinstance(got["tensors"][k], fastnn.Tensor) and bits(got["tensors"][k]) == bits(
-            v
-        ), k
+        assert isinstance(got["tensors"][k], fastnn.Tensor) and bits(got["tensors"][k]) == bits(v), k
     assert got["tensors"]["scalar"].shape == () and got["tensors"]["empty"].shape == (0, 3)
-    assert got["tensors"]["transposed"].dtype == fastnn.int64 and got["tensors"][
-        "transposed"
-    ].shape == (4, 3)
+    assert got["tensors"]["transposed"].dtype == fastnn.int64 and got["tensors"]["transposed"].shape == (4, 3)
     assert got["tensors"]["grad"].requires_grad and not got["tensors"]["f32"].requires_grad
     assert bits(got["deep"][0][0][0][0]["x"][0]) == bits(fastnn.tensor([1, 2]))
     assert got["empty"] == {"list": [], "tuple": (), "dict": {}}
@@ -177,9 +163,7 @@ def test_file_objects_and_plain_safetensors_interop(tmp_path):
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(plain[k], v.numpy())
     # ... and a safetensors file from elsewhere loads as a flat dict that load_state_dict accepts.
-    safetensors_numpy.save_file(
-        {k: v.numpy() for k, v in model.state_dict().items()}, str(tmp_path / "f.st")
-    )
+    safetensors_numpy.save_file({k: v.numpy() for k, v in model.state_dict().items()}, str(tmp_path / "f.st"))
     flat = fastnn.load(tmp_path / "f.st")
     assert sorted(flat) == sorted(model.state_dict())
     model2 = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 5))

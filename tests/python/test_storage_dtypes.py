@@ -48,10 +48,41 @@ def same(ours, theirs):
 
 
 # Values that probe rounding: ties, the largest finite values, overflow to inf, subnormals, signed zero, nan.
-EDGE_FLOATS = np.array([0.0, -0.0, 0.1, -0.1, 1 / 3, 1.0009765625, 1.00048828125, 1.000732421875, 65504.0, 65519.99,
-                        65520.0, -65520.0, 1e5, 6.1e-5, 6.0e-8, 2.9802322e-08, 2.98023224e-08 * 3, 1e-9, 3.0e38,
-                        3.3895314e38, 3.4e38, float("inf"), float("-inf"), float("nan"), 1.00390625, 1.01171875,
-                        255.5, 256.5, -7.75, 12345.678], dtype=np.float64)
+EDGE_FLOATS = np.array(
+    [
+        0.0,
+        -0.0,
+        0.1,
+        -0.1,
+        1 / 3,
+        1.0009765625,
+        1.00048828125,
+        1.000732421875,
+        65504.0,
+        65519.99,
+        65520.0,
+        -65520.0,
+        1e5,
+        6.1e-5,
+        6.0e-8,
+        2.9802322e-08,
+        2.98023224e-08 * 3,
+        1e-9,
+        3.0e38,
+        3.3895314e38,
+        3.4e38,
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        1.00390625,
+        1.01171875,
+        255.5,
+        256.5,
+        -7.75,
+        12345.678,
+    ],
+    dtype=np.float64,
+)
 
 
 @pytest.mark.parametrize("src", ["float32", "float64"])
@@ -86,8 +117,31 @@ def test_random_floats_round_as_torch():
 
 @pytest.mark.parametrize("dst", ["uint8", "int8", "int16", "int32", "int64", "bool", "float16", "bfloat16"])
 def test_integer_conversions_wrap_as_torch(dst):
-    a = np.array([0, 1, -1, 127, 128, -128, -129, 255, 256, 300, -300, 32767, 32768, -32769, 2**31 - 1, 2**31,
-                  -2**31 - 1, 2**40 + 7, 65504, 65520], dtype=np.int64)
+    a = np.array(
+        [
+            0,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            -129,
+            255,
+            256,
+            300,
+            -300,
+            32767,
+            32768,
+            -32769,
+            2**31 - 1,
+            2**31,
+            -(2**31) - 1,
+            2**40 + 7,
+            65504,
+            65520,
+        ],
+        dtype=np.int64,
+    )
     same(fastnn.tensor(a).to(getattr(fastnn, dst)), torch.tensor(a).to(getattr(torch, dst)))
 
 
@@ -95,12 +149,23 @@ def test_integer_conversions_wrap_as_torch(dst):
 @pytest.mark.parametrize("src", ["float32", "float16", "bfloat16"])
 def test_float_to_integer_truncates_as_torch(src, dst):
     a = np.array([0.0, 0.5, -0.5, 1.9, -1.9, 100.7, -100.7, 126.9], dtype=np.float32)
-    same(fastnn.tensor(a).to(getattr(fastnn, src)).to(getattr(fastnn, dst)),
-         torch.tensor(a).to(getattr(torch, src)).to(getattr(torch, dst)))
+    same(
+        fastnn.tensor(a).to(getattr(fastnn, src)).to(getattr(fastnn, dst)),
+        torch.tensor(a).to(getattr(torch, src)).to(getattr(torch, dst)),
+    )
 
 
-@pytest.mark.parametrize("method, name", [("half", "float16"), ("bfloat16", "bfloat16"), ("byte", "uint8"),
-                                          ("char", "int8"), ("short", "int16"), ("int", "int32")])
+@pytest.mark.parametrize(
+    "method, name",
+    [
+        ("half", "float16"),
+        ("bfloat16", "bfloat16"),
+        ("byte", "uint8"),
+        ("char", "int8"),
+        ("short", "int16"),
+        ("int", "int32"),
+    ],
+)
 def test_conversion_methods_and_type_names(method, name):
     a = np.array([[1.5, -2.25], [3.0, 250.0]], dtype=np.float32)
     ours, theirs = getattr(fastnn.tensor(a), method)(), getattr(torch.tensor(a), method)()
@@ -148,17 +213,40 @@ def test_arithmetic_and_reductions_match_torch(name):
     b = rng.uniform(1, 9, (7,)).astype(np.float32)
     fa, ta = fastnn.tensor(a).to(pair(name)[0]), torch.tensor(a).to(pair(name)[1])
     fb, tb = fastnn.tensor(b).to(pair(name)[0]), torch.tensor(b).to(pair(name)[1])
-    for f in (lambda m, x, y: x + y, lambda m, x, y: x - y, lambda m, x, y: x * y, lambda m, x, y: x / y,
-              lambda m, x, y: m.maximum(x, y), lambda m, x, y: x == y, lambda m, x, y: m.where(x > y, x, y),
-              lambda m, x, y: x.sum(), lambda m, x, y: x.sum(1), lambda m, x, y: x.max(), lambda m, x, y: x.amax(0),
-              lambda m, x, y: x.argmax(1), lambda m, x, y: m.cat([x, x]), lambda m, x, y: x[[0, 2]],
-              lambda m, x, y: x.t().contiguous(), lambda m, x, y: x[1:, ::2], lambda m, x, y: x.abs(),
-              lambda m, x, y: -x if name != "uint8" else x):
+    for f in (
+        lambda m, x, y: x + y,
+        lambda m, x, y: x - y,
+        lambda m, x, y: x * y,
+        lambda m, x, y: x / y,
+        lambda m, x, y: m.maximum(x, y),
+        lambda m, x, y: x == y,
+        lambda m, x, y: m.where(x > y, x, y),
+        lambda m, x, y: x.sum(),
+        lambda m, x, y: x.sum(1),
+        lambda m, x, y: x.max(),
+        lambda m, x, y: x.amax(0),
+        lambda m, x, y: x.argmax(1),
+        lambda m, x, y: m.cat([x, x]),
+        lambda m, x, y: x[[0, 2]],
+        lambda m, x, y: x.t().contiguous(),
+        lambda m, x, y: x[1:, ::2],
+        lambda m, x, y: x.abs(),
+        lambda m, x, y: -x if name != "uint8" else x,
+    ):
         same(f(fastnn, fa, fb), f(torch, ta, tb))
     if name in ("float16", "bfloat16"):
-        for f in (lambda m, x: x.exp(), lambda m, x: x.sin(), lambda m, x: m.relu(x), lambda m, x: x.sigmoid(),
-                  lambda m, x: x.mean(), lambda m, x: x.mean(0), lambda m, x: x.pow(2), lambda m, x: x.sqrt(),
-                  lambda m, x: m.softmax(x, 1), lambda m, x: x.clamp(0, 10)):
+        for f in (
+            lambda m, x: x.exp(),
+            lambda m, x: x.sin(),
+            lambda m, x: m.relu(x),
+            lambda m, x: x.sigmoid(),
+            lambda m, x: x.mean(),
+            lambda m, x: x.mean(0),
+            lambda m, x: x.pow(2),
+            lambda m, x: x.sqrt(),
+            lambda m, x: m.softmax(x, 1),
+            lambda m, x: x.clamp(0, 10),
+        ):
             ours, theirs = f(fastnn, fa), f(torch, ta)
             # one rounding of a float32 result: torch's kernels may differ by an ulp of the 16-bit type
             assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
@@ -169,9 +257,15 @@ def test_arithmetic_and_reductions_match_torch(name):
 def test_in_place_ops_and_writes(name):
     a = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
     fo, to = fastnn.tensor(a).to(pair(name)[0]), torch.tensor(a).to(pair(name)[1])
-    for f in (lambda x: x.add_(1.25), lambda x: x.mul_(x), lambda x: x.__setitem__(0, 7.1),
-              lambda x: x.__setitem__((slice(None), 1), x[:, 2]), lambda x: x.fill_(0.3) if False else x.zero_(),
-              lambda x: x.__setitem__(x > 5, -1.0), lambda x: x.__setitem__(([0, 2], [1, 3]), 4.5)):
+    for f in (
+        lambda x: x.add_(1.25),
+        lambda x: x.mul_(x),
+        lambda x: x.__setitem__(0, 7.1),
+        lambda x: x.__setitem__((slice(None), 1), x[:, 2]),
+        lambda x: x.fill_(0.3) if False else x.zero_(),
+        lambda x: x.__setitem__(x > 5, -1.0),
+        lambda x: x.__setitem__(([0, 2], [1, 3]), 4.5),
+    ):
         f(fo)
         f(to)
         same(fo, to)
@@ -241,10 +335,12 @@ def test_model_to_16_bit_trains_like_torch(name, opt):
 def test_conv_pool_and_batchnorm_in_16_bit():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
-    f_net = fastnn.nn.Sequential(fastnn.nn.Conv2d(3, 4, 3), fastnn.nn.BatchNorm2d(4), fastnn.nn.MaxPool2d(2),
-                                 fastnn.nn.AvgPool2d(1))
-    t_net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.MaxPool2d(2),
-                                torch.nn.AvgPool2d(1))
+    f_net = fastnn.nn.Sequential(
+        fastnn.nn.Conv2d(3, 4, 3), fastnn.nn.BatchNorm2d(4), fastnn.nn.MaxPool2d(2), fastnn.nn.AvgPool2d(1)
+    )
+    t_net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.MaxPool2d(2), torch.nn.AvgPool2d(1)
+    )
     t_net.load_state_dict({k: torch.tensor(v.numpy()) for k, v in f_net.state_dict().items()})
     for name in ("float16", "bfloat16"):
         fo = f_net.to(pair(name)[0])(fastnn.tensor(x).to(pair(name)[0]))
@@ -255,8 +351,13 @@ def test_conv_pool_and_batchnorm_in_16_bit():
 
 
 def test_numpy_interop():
-    for np_dtype, name in ((np.float16, "float16"), (np.uint8, "uint8"), (np.int8, "int8"), (np.int16, "int16"),
-                           (np.int32, "int32")):
+    for np_dtype, name in (
+        (np.float16, "float16"),
+        (np.uint8, "uint8"),
+        (np.int8, "int8"),
+        (np.int16, "int16"),
+        (np.int32, "int32"),
+    ):
         a = np.arange(6, dtype=np_dtype).reshape(2, 3)
         t = fastnn.from_numpy(a)
         assert t.dtype is getattr(fastnn, name)
@@ -276,9 +377,16 @@ def test_numpy_interop():
 @pytest.mark.parametrize("name", STORAGE)
 def test_factories_take_storage_dtypes(name):
     fd, td = pair(name)
-    for f in (lambda m, d: m.zeros(2, 3, dtype=d), lambda m, d: m.ones(4, dtype=d), lambda m, d: m.full((2,), 7, dtype=d),
-              lambda m, d: m.eye(3, dtype=d), lambda m, d: m.arange(5, dtype=d), lambda m, d: m.tensor([[1, 2]], dtype=d),
-              lambda m, d: m.zeros_like(m.ones(3), dtype=d), lambda m, d: m.ones(3).new_full((2,), 3, dtype=d)):
+    for f in (
+        lambda m, d: m.zeros(2, 3, dtype=d),
+        lambda m, d: m.ones(4, dtype=d),
+        lambda m, d: m.full((2,), 7, dtype=d),
+        lambda m, d: m.eye(3, dtype=d),
+        lambda m, d: m.arange(5, dtype=d),
+        lambda m, d: m.tensor([[1, 2]], dtype=d),
+        lambda m, d: m.zeros_like(m.ones(3), dtype=d),
+        lambda m, d: m.ones(3).new_full((2,), 3, dtype=d),
+    ):
         same(f(fastnn, fd), f(torch, td))
 
 
@@ -315,10 +423,18 @@ def test_set_default_dtype():
             fastnn.set_default_dtype(getattr(fastnn, name))
             torch.set_default_dtype(getattr(torch, name))
             assert fastnn.get_default_dtype() is getattr(fastnn, name)
-            for f in (lambda m: m.tensor([1.5, 2.0]), lambda m: m.zeros(2), lambda m: m.arange(3.0),
-                      lambda m: m.tensor([1, 2]) / 2, lambda m: m.tensor([1, 2]) * 0.5, lambda m: m.full((2,), 0.5),
-                      lambda m: m.tensor([1, 4]).sqrt(), lambda m: m.nn.Linear(2, 2).weight.detach() * 0 + 1,
-                      lambda m: m.Tensor([1, 2]), lambda m: m.tensor([1.0], dtype=m.float32) * 2.5):
+            for f in (
+                lambda m: m.tensor([1.5, 2.0]),
+                lambda m: m.zeros(2),
+                lambda m: m.arange(3.0),
+                lambda m: m.tensor([1, 2]) / 2,
+                lambda m: m.tensor([1, 2]) * 0.5,
+                lambda m: m.full((2,), 0.5),
+                lambda m: m.tensor([1, 4]).sqrt(),
+                lambda m: m.nn.Linear(2, 2).weight.detach() * 0 + 1,
+                lambda m: m.Tensor([1, 2]),
+                lambda m: m.tensor([1.0], dtype=m.float32) * 2.5,
+            ):
                 ours, theirs = f(fastnn), f(torch)
                 assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], name
             assert fastnn.randn(2).dtype is getattr(fastnn, name) or name in ("float16", "bfloat16")

@@ -55,6 +55,7 @@ def test_repr_and_str_match_torch(name, make):
 
 def test_repr_of_function_output():
     for m in LIBS:
+
         class Twice(m.autograd.Function):
             @staticmethod
             def forward(ctx, a):
@@ -81,7 +82,8 @@ def test_repr_of_function_output():
 
 def test_parameter_repr():
     assert same_repr(lambda m: m.nn.Parameter(m.ones(2))) == (
-        "Parameter containing:\ntensor([1., 1.], requires_grad=True)")
+        "Parameter containing:\ntensor([1., 1.], requires_grad=True)"
+    )
     same_repr(lambda m: m.nn.Parameter(m.ones(2), requires_grad=False))
     same_repr(lambda m: m.nn.Parameter(m.ones(2, 2, dtype=m.float64)))
     same_repr(lambda m: m.nn.Parameter())
@@ -158,12 +160,31 @@ def test_dtype_reprs_and_aliases():
 
 def test_float32_is_the_default():
     assert fastnn.get_default_dtype() is fastnn.float32 and torch.get_default_dtype() == torch.float32
-    made = [fastnn.ones(2), fastnn.zeros(2), fastnn.empty(2), fastnn.rand(2), fastnn.randn(2), fastnn.tensor([1.5]),
-            fastnn.tensor(1.5), fastnn.arange(3.0), fastnn.full((1,), 1.5), fastnn.eye(2), fastnn.ones(2) / 2,
-            fastnn.tensor([1, 2]) / 2, fastnn.tensor([1, 2]) * 1.5, fastnn.nn.Linear(2, 2).weight]
+    made = [
+        fastnn.ones(2),
+        fastnn.zeros(2),
+        fastnn.empty(2),
+        fastnn.rand(2),
+        fastnn.randn(2),
+        fastnn.tensor([1.5]),
+        fastnn.tensor(1.5),
+        fastnn.arange(3.0),
+        fastnn.full((1,), 1.5),
+        fastnn.eye(2),
+        fastnn.ones(2) / 2,
+        fastnn.tensor([1, 2]) / 2,
+        fastnn.tensor([1, 2]) * 1.5,
+        fastnn.nn.Linear(2, 2).weight,
+    ]
     assert [t.dtype for t in made] == [fastnn.float32] * len(made)
-    ints = [fastnn.tensor([1]), fastnn.arange(3), fastnn.randint(0, 3, (2,)), fastnn.full((1,), 2),
-            fastnn.tensor([1, 2]) * 2, fastnn.ones(2).argmax()]
+    ints = [
+        fastnn.tensor([1]),
+        fastnn.arange(3),
+        fastnn.randint(0, 3, (2,)),
+        fastnn.full((1,), 2),
+        fastnn.tensor([1, 2]) * 2,
+        fastnn.ones(2).argmax(),
+    ]
     assert [t.dtype for t in ints] == [fastnn.int64] * len(ints)
     assert fastnn.tensor(True).dtype is fastnn.bool and (fastnn.ones(2) > 0).dtype is fastnn.bool
     assert fastnn.tensor(np.zeros(2)).dtype is fastnn.float64  # NumPy arrays keep their dtype
@@ -178,8 +199,14 @@ def test_float32_is_the_default():
 def test_is_leaf():
     for m in LIBS:
         x = m.ones(2, requires_grad=True)
-        assert (x.is_leaf, (x * 2).is_leaf, x.detach().is_leaf, m.ones(2).is_leaf, (m.ones(2) * 2).is_leaf,
-                x[0].is_leaf) == (True, False, True, True, True, False)
+        assert (
+            x.is_leaf,
+            (x * 2).is_leaf,
+            x.detach().is_leaf,
+            m.ones(2).is_leaf,
+            (m.ones(2) * 2).is_leaf,
+            x[0].is_leaf,
+        ) == (True, False, True, True, True, False)
 
 
 def test_tensors_hash_by_identity_and_work_as_dict_keys():
@@ -227,7 +254,11 @@ def test_iteration_and_len():
 def test_bool_float_int_conversions():
     for m in LIBS:
         assert (bool(m.tensor(0.0)), bool(m.tensor([2])), bool(m.tensor(True)), bool(m.tensor([[0.5]]))) == (
-            False, True, True, True)
+            False,
+            True,
+            True,
+            True,
+        )
         assert (float(m.tensor(2.5)), float(m.tensor([3])), float(m.tensor(True))) == (2.5, 3.0, 1.0)
         assert (int(m.tensor(2.7)), int(m.tensor(-2.7)), int(m.tensor([3]))) == (2, -2, 3)
         assert [10, 20, 30][m.tensor(1)] == 20
@@ -278,14 +309,18 @@ def test_num_threads():
     assert fastnn.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("draw", [
-    lambda: fastnn.randn(50),
-    lambda: fastnn.rand(4, 5),
-    lambda: fastnn.randint(0, 1000, (50,)),
-    lambda: fastnn.randn(3, dtype=fastnn.float64),
-    lambda: fastnn.empty(20).uniform_(-1, 1),
-    lambda: fastnn.empty(20).normal_(2.0, 3.0),
-], ids=["randn", "rand", "randint", "randn_f64", "uniform_", "normal_"])
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: fastnn.randn(50),
+        lambda: fastnn.rand(4, 5),
+        lambda: fastnn.randint(0, 1000, (50,)),
+        lambda: fastnn.randn(3, dtype=fastnn.float64),
+        lambda: fastnn.empty(20).uniform_(-1, 1),
+        lambda: fastnn.empty(20).normal_(2.0, 3.0),
+    ],
+    ids=["randn", "rand", "randint", "randn_f64", "uniform_", "normal_"],
+)
 def test_manual_seed_reproducibility(draw):
     fastnn.manual_seed(1234)
     a = draw()

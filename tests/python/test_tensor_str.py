@@ -33,8 +33,9 @@ def _ours(t):
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    return ts.format_tensor(t.detach().numpy(), dtype_repr=str(t.dtype),
-                            is_default_dtype=t.dtype in _DEFAULT_DTYPES, suffixes=suffixes)
+    return ts.format_tensor(
+        t.detach().numpy(), dtype_repr=str(t.dtype), is_default_dtype=t.dtype in _DEFAULT_DTYPES, suffixes=suffixes
+    )
 
 
 def _check(t):
@@ -57,9 +58,21 @@ def _cases():
             for i, scale in enumerate(scales):
                 c[f"randn{shape}*{scale}-{dtype}"] = _randn(shape, scale, i, dtype)
     # sci-mode triggers and near-misses
-    for vals in ([1e-5, 1.0], [1e8, 1.0], [1.0, 1e8 + 1], [1.0, 999.0], [1.0, 1001.0],
-                 [1e-4, 2e-4], [9.9e-5, 1.0], [1e-5, 1e8], [1.5e-5, -2.5e8, 3.0],
-                 [1e100, 1.0], [1e-100, 1.0], [1e20], [-1e20, 3e-30]):
+    for vals in (
+        [1e-5, 1.0],
+        [1e8, 1.0],
+        [1.0, 1e8 + 1],
+        [1.0, 999.0],
+        [1.0, 1001.0],
+        [1e-4, 2e-4],
+        [9.9e-5, 1.0],
+        [1e-5, 1e8],
+        [1.5e-5, -2.5e8, 3.0],
+        [1e100, 1.0],
+        [1e-100, 1.0],
+        [1e20],
+        [-1e20, 3e-30],
+    ):
         for dtype in (torch.float32, torch.float64):
             c[f"sci{vals}-{dtype}"] = torch.tensor(vals, dtype=dtype)
     # integer-valued floats
@@ -153,14 +166,15 @@ def test_suffix_wrapping(shape):
 def test_multiple_suffixes_custom_prefix():
     t = _randn((6,), 1.0, 7, torch.float64)
     expected = repr(t.requires_grad_())
-    got = ts.format_tensor(t.detach().numpy(), dtype_repr="torch.float64", is_default_dtype=False,
-                           suffixes=["requires_grad=True"])
+    got = ts.format_tensor(
+        t.detach().numpy(), dtype_repr="torch.float64", is_default_dtype=False, suffixes=["requires_grad=True"]
+    )
     assert got == expected
-    got = ts.format_tensor(np.array([1.0, 2.0], np.float32), dtype_repr="fastnn.float32",
-                           is_default_dtype=True, prefix="Foo(")
+    got = ts.format_tensor(
+        np.array([1.0, 2.0], np.float32), dtype_repr="fastnn.float32", is_default_dtype=True, prefix="Foo("
+    )
     assert got == "Foo([1., 2.])"
-    got = ts.format_tensor(np.array([1.0], np.float64), dtype_repr="fastnn.float64",
-                           is_default_dtype=False)
+    got = ts.format_tensor(np.array([1.0], np.float64), dtype_repr="fastnn.float64", is_default_dtype=False)
     assert got == "tensor([1.], dtype=fastnn.float64)"
 
 
@@ -235,7 +249,7 @@ def test_fuzz(seed):
     scale = 10.0 ** rng.uniform(-9, 10)
     kind = rng.integers(0, 4)
     if kind == 3:
-        t = torch.from_numpy(rng.integers(-10**6, 10**6, size=shape))
+        t = torch.from_numpy(rng.integers(-(10**6), 10**6, size=shape))
     else:
         dtype = torch.float64 if kind == 1 else torch.float32
         vals = rng.standard_normal(shape) * scale

@@ -38,8 +38,9 @@ def test_default_run_reaches_97_percent_on_digits(tmp_path, capsys):
 def test_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path):
     (full, full_hist), _ = run(tmp_path, "full", "--epochs", "3", "--seed", "5")
     (_, _), ckpt = run(tmp_path, "part", "--epochs", "1", "--seed", "5")
-    (resumed, resumed_hist), _ = run(tmp_path, "part", "--epochs", "3", "--seed", "5", "--resume",
-                                     str(ckpt / "last.safetensors"))
+    (resumed, resumed_hist), _ = run(
+        tmp_path, "part", "--epochs", "3", "--seed", "5", "--resume", str(ckpt / "last.safetensors")
+    )
     a, b = full.state_dict(), resumed.state_dict()
     assert a.keys() == b.keys()
     for k in a:
@@ -69,8 +70,12 @@ def test_every_optimizer_learns_at_its_default_learning_rate(tmp_path, optimizer
 def test_main_returns_0_and_the_command_exits_0(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert train.main(["--epochs", "1", "--plot", ""]) == 0
-    out = subprocess.run([sys.executable, "-m", "fastnn.train", "--epochs", "1", "--plot", "", "--seed", "1"],
-                         cwd=tmp_path, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "fastnn.train", "--epochs", "1", "--plot", "", "--seed", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stderr == "" and out.stdout.startswith("epoch   1  loss ") and "done: test accuracy" in out.stdout
 
@@ -96,13 +101,21 @@ BAD = [
     (["--lr", "inf"], "argument --lr: expected a positive number, got 'inf'"),
     (["--threads", "0"], "argument --threads: expected a positive integer, got '0'"),
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
-    (["--dataset", "mnist", "--data-dir", "data/mnist"], "--dataset mnist: no MNIST files in data/mnist or "
-     "data/mnist/MNIST/raw; pass --download to fetch them, or --data-dir DIR where they are"),
+    (
+        ["--dataset", "mnist", "--data-dir", "data/mnist"],
+        "--dataset mnist: no MNIST files in data/mnist or "
+        "data/mnist/MNIST/raw; pass --download to fetch them, or --data-dir DIR where they are",
+    ),
     (["--resume", "nope.safetensors"], "--resume nope.safetensors: no such file"),
     (["--resume", "junk.safetensors"], "--resume junk.safetensors: "),
-    (["--checkpoint-dir", "afile/ckpt"], "--checkpoint-dir afile/ckpt: cannot write there (afile is not a writable folder)"),
-    (["--dataset", "mnist", "--data-dir", "afile/mnist", "--download"],
-     "--data-dir afile/mnist: cannot write there (afile is not a writable folder)"),
+    (
+        ["--checkpoint-dir", "afile/ckpt"],
+        "--checkpoint-dir afile/ckpt: cannot write there (afile is not a writable folder)",
+    ),
+    (
+        ["--dataset", "mnist", "--data-dir", "afile/mnist", "--download"],
+        "--data-dir afile/mnist: cannot write there (afile is not a writable folder)",
+    ),
     (["--download"], "--download is for --dataset mnist or fashion-mnist (the digits ship with scikit-learn)"),
     (["--data-dir", "data"], "--data-dir is for --dataset mnist or fashion-mnist (the digits ship with scikit-learn)"),
     (["--plot", "curves.txt"], "--plot curves.txt: unknown image type 'txt'; use one of "),
@@ -147,19 +160,31 @@ def test_a_failed_download_leaves_no_empty_folders(tmp_path, monkeypatch, capsys
 
 
 def child(tmp_path, code):
-    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
 
 
 def test_missing_matplotlib_is_reported_before_training(tmp_path):
-    out = child(tmp_path, "import sys; sys.modules['matplotlib'] = None\n"
-                          "from fastnn.train import main; sys.exit(main(['--epochs', '1']))")
+    out = child(
+        tmp_path,
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "from fastnn.train import main; sys.exit(main(['--epochs', '1']))",
+    )
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr == ("fastnn-train: error: --plot needs matplotlib (pip install matplotlib), "
-                          "or --plot '' for no plot\n")
+    assert out.stderr == (
+        "fastnn-train: error: --plot needs matplotlib (pip install matplotlib), or --plot '' for no plot\n"
+    )
     assert os.listdir(tmp_path) == []
-    out = child(tmp_path, "import sys; sys.modules['matplotlib'] = None\n"
-                          "from fastnn.train import main; sys.exit(main(['--epochs', '1', '--plot', '']))")
+    out = child(
+        tmp_path,
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "from fastnn.train import main; sys.exit(main(['--epochs', '1', '--plot', '']))",
+    )
     assert out.returncode == 0 and "done: test accuracy" in out.stdout, out.stderr
 
 
@@ -170,7 +195,10 @@ def test_missing_tqdm_matters_only_for_the_progress_bar(tmp_path, monkeypatch, c
     with pytest.raises(SystemExit) as e:
         train.main(["--epochs", "1", "--plot", ""])
     assert e.value.code == 2 and os.listdir(tmp_path) == []
-    assert capsys.readouterr().err == "fastnn-train: error: the progress bar needs tqdm (pip install tqdm) or --no-progress\n"
+    assert (
+        capsys.readouterr().err
+        == "fastnn-train: error: the progress bar needs tqdm (pip install tqdm) or --no-progress\n"
+    )
     assert train.main(["--epochs", "1", "--plot", "", "--no-progress"]) == 0
 
 
@@ -187,7 +215,9 @@ def test_plot_has_a_title_and_a_log_scaled_loss(tmp_path, monkeypatch):
     assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="drawing the graph needs Graphviz's dot program (CI installs it)")
+@pytest.mark.skipif(
+    shutil.which("dot") is None, reason="drawing the graph needs Graphviz's dot program (CI installs it)"
+)
 def test_plot_graph_writes_svg_or_png(tmp_path):
     pytest.importorskip("graphviz")
     run(tmp_path, "g", "--epochs", "1", "--plot", "", "--plot-graph", str(tmp_path / "graph.svg"))

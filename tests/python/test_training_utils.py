@@ -140,8 +140,11 @@ def test_get_total_norm_and_clip_grads_with_norm(norm_type):
     t_f = fastnn.nn.utils.get_total_norm([p.grad for p in ours], norm_type)
     t_t = torch.nn.utils.get_total_norm([p.grad for p in theirs], norm_type)
     np.testing.assert_allclose(t_f.item(), t_t.item(), rtol=1e-6)
-    np.testing.assert_allclose(fastnn.nn.utils.get_total_norm(ours[0], norm_type).item(),  # a tensor itself
-                               torch.nn.utils.get_total_norm(theirs[0], norm_type).item(), rtol=1e-6)
+    np.testing.assert_allclose(
+        fastnn.nn.utils.get_total_norm(ours[0], norm_type).item(),  # a tensor itself
+        torch.nn.utils.get_total_norm(theirs[0], norm_type).item(),
+        rtol=1e-6,
+    )
     assert fastnn.nn.utils.clip_grads_with_norm_(ours, 2.0, t_f) is None
     torch.nn.utils.clip_grads_with_norm_(theirs, 2.0, t_t)
     assert_same_grads(ours, theirs)
@@ -160,34 +163,57 @@ def test_parameters_to_vector_and_back():
         new = m.arange(float(vec.numel())) * -1
         m.nn.utils.vector_to_parameters(new, net.parameters())
         new[0] = 100.0  # the parameters are views of the vector, as in torch
-        results.append((vec.tolist(), grad_fn, [p.tolist() for p in net.parameters()],
-                        [p.grad.tolist() for p in net.parameters()], [p.requires_grad for p in net.parameters()]))
+        results.append(
+            (
+                vec.tolist(),
+                grad_fn,
+                [p.tolist() for p in net.parameters()],
+                [p.grad.tolist() for p in net.parameters()],
+                [p.requires_grad for p in net.parameters()],
+            )
+        )
     assert results[0] == results[1]
 
 
 def test_import_paths():
     from fastnn.nn.utils import clip_grad, convert_parameters  # noqa: F401
     from fastnn.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
+
     assert fastnn.nn.utils.clip_grad_norm_ is clip_grad_norm_ and fastnn.nn.utils.clip_grad_value_ is clip_grad_value_
     assert fastnn.nn.utils.parameters_to_vector is convert_parameters.parameters_to_vector
     assert sorted(clip_grad.__all__) == sorted(torch.nn.utils.clip_grad.__all__)
 
 
 ERRORS = [
-    ("clip_grad_norm_", lambda m: m.nn.utils.clip_grad_norm_(make_params(m), "a"), ValueError,
-     "could not convert string to float: 'a'"),
-    ("clip_grad_norm_", lambda m: m.nn.utils.clip_grad_norm_(make_params(m), 1.0, norm_type="x"), ValueError,
-     "could not convert string to float: 'x'"),
+    (
+        "clip_grad_norm_",
+        lambda m: m.nn.utils.clip_grad_norm_(make_params(m), "a"),
+        ValueError,
+        "could not convert string to float: 'a'",
+    ),
+    (
+        "clip_grad_norm_",
+        lambda m: m.nn.utils.clip_grad_norm_(make_params(m), 1.0, norm_type="x"),
+        ValueError,
+        "could not convert string to float: 'x'",
+    ),
     ("clip_grad_norm_", lambda m: m.nn.utils.clip_grad_norm_(3, 1.0), TypeError, None),
     ("clip_grad_norm_", lambda m: m.nn.utils.clip_grad_norm_([1, 2], 1.0), TypeError, None),
-    ("clip_grad_value_", lambda m: m.nn.utils.clip_grad_value_(make_params(m), None), TypeError,
-     "float() argument must be a string or a real number, not 'NoneType'"),
+    (
+        "clip_grad_value_",
+        lambda m: m.nn.utils.clip_grad_value_(make_params(m), None),
+        TypeError,
+        "float() argument must be a string or a real number, not 'NoneType'",
+    ),
     ("clip_grad_value_", lambda m: m.nn.utils.clip_grad_value_(None, 1.0), TypeError, None),
     ("get_total_norm", lambda m: m.nn.utils.get_total_norm([m.ones(2, dtype=m.int64)]), TypeError, None),
-    ("clip_grads_with_norm_", lambda m: m.nn.utils.clip_grads_with_norm_(make_params(m), 1.0, 2.0), TypeError,
-     None),
-    ("vector_to_parameters", lambda m: m.nn.utils.vector_to_parameters([1.0], make_params(m)), TypeError,
-     "expected torch.Tensor, but got: list"),
+    ("clip_grads_with_norm_", lambda m: m.nn.utils.clip_grads_with_norm_(make_params(m), 1.0, 2.0), TypeError, None),
+    (
+        "vector_to_parameters",
+        lambda m: m.nn.utils.vector_to_parameters([1.0], make_params(m)),
+        TypeError,
+        "expected torch.Tensor, but got: list",
+    ),
     ("parameters_to_vector", lambda m: m.nn.utils.parameters_to_vector([m.ones(2), 3]), TypeError, None),
 ]
 
@@ -207,9 +233,12 @@ def test_errors(name, call, kind, torch_text):
 @pytest.mark.parametrize("fn", ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"])
 def test_foreach(fn):
     params = make_params(fastnn)
-    args = {"clip_grad_norm_": (params, 1.0), "clip_grad_value_": (params, 1.0),
-            "get_total_norm": ([p.grad for p in params],),
-            "clip_grads_with_norm_": (params, 1.0, fastnn.tensor(5.0))}[fn]
+    args = {
+        "clip_grad_norm_": (params, 1.0),
+        "clip_grad_value_": (params, 1.0),
+        "get_total_norm": ([p.grad for p in params],),
+        "clip_grads_with_norm_": (params, 1.0, fastnn.tensor(5.0)),
+    }[fn]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         getattr(fastnn.nn.utils, fn)(*args, foreach=False)

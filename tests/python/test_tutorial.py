@@ -42,8 +42,13 @@ def torch_source(src):
         assert src.count(ours) == 1, f"the example should contain {ours!r} once"
         src = src.replace(ours, theirs)
     for node in ast.walk(ast.parse(src)):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
         assert not any(n.startswith("fastnn") for n in names), "a fastnn import is left after switching the imports"
     return src
 
@@ -181,8 +186,11 @@ def test_grad_fn_chain(runs):
     for a, b in zip(f, t):
         assert re.fullmatch(r"<\w+ object at 0x[0-9a-f]+>", a), a
         assert ADDRESS.sub("", a) == ADDRESS.sub("", b)
-    assert [ADDRESS.sub("", a) for a in f] == ["<MseLossBackward0 object", "<AddmmBackward0 object",
-                                                  "<AccumulateGrad object"]
+    assert [ADDRESS.sub("", a) for a in f] == [
+        "<MseLossBackward0 object",
+        "<AddmmBackward0 object",
+        "<AccumulateGrad object",
+    ]
 
 
 def test_bias_grads(runs):
@@ -203,12 +211,19 @@ def test_exact_values_behind_the_prints(runs):
     for (name, p), q in zip(f_ns["net"].named_parameters(), t_ns["net"].parameters()):
         b = q.detach().numpy()
         np.testing.assert_allclose(p.detach().numpy(), b, rtol=0, atol=1e-5 * np.abs(b).max(), err_msg=name)
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=0,
-                                   atol=1e-5 * max(np.abs(q.grad.numpy()).max(), 1e-12), err_msg=name + ".grad")
+        np.testing.assert_allclose(
+            p.grad.numpy(),
+            q.grad.numpy(),
+            rtol=0,
+            atol=1e-5 * max(np.abs(q.grad.numpy()).max(), 1e-12),
+            err_msg=name + ".grad",
+        )
 
 
 def test_example_runs_standalone():
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(fastnn.__path__[0]) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=os.path.dirname(fastnn.__path__[0]) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     proc = subprocess.run([sys.executable, EXAMPLE], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     items = sections(proc.stdout.splitlines())

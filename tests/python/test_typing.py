@@ -13,12 +13,18 @@ STUB = ROOT / "python" / "fastnn" / "_C.pyi"
 
 def test_stub_matches_the_bindings(tmp_path):
     pytest.importorskip("pybind11_stubgen", reason="pybind11-stubgen is not installed (scripts/test.sh installs it)")
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_stubs.py"), "--out", str(tmp_path)],
-                       capture_output=True, text=True, cwd=ROOT, check=False)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_stubs.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     fresh = (tmp_path / "_C.pyi").read_text()
-    assert fresh == STUB.read_text(), ("python/fastnn/_C.pyi is out of date with the bindings: "
-                                       "run `python scripts/gen_stubs.py` and commit the result")
+    assert fresh == STUB.read_text(), (
+        "python/fastnn/_C.pyi is out of date with the bindings: run `python scripts/gen_stubs.py` and commit the result"
+    )
 
 
 def test_package_ships_type_information():
@@ -27,8 +33,13 @@ def test_package_ships_type_information():
 
 def _mypy(tmp_path, *args):
     pytest.importorskip("mypy", reason="mypy is not installed (scripts/test.sh installs it)")
-    r = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), *args],
-                       capture_output=True, text=True, cwd=ROOT, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     return r.returncode, r.stdout + r.stderr
 
 
@@ -66,9 +77,13 @@ def test_mypy_sees_real_types(tmp_path):
     (tmp_path / "wrong.py").write_text(WRONG)
     rc, out = _mypy(tmp_path, str(tmp_path / "wrong.py"))
     assert rc == 1, out
-    expected = ['"Tensor", variable has type "str"', '"float | int", variable has type "str"',
-                '"Size", variable has type "str"', '"dict[str, Any]", variable has type "str"',
-                'Argument 1 to "__call__" of "Module" has incompatible type "str"; expected "Tensor"']
+    expected = [
+        '"Tensor", variable has type "str"',
+        '"float | int", variable has type "str"',
+        '"Size", variable has type "str"',
+        '"dict[str, Any]", variable has type "str"',
+        'Argument 1 to "__call__" of "Module" has incompatible type "str"; expected "Tensor"',
+    ]
     for e in expected:
         assert e in out, f"mypy did not report {e!r}:\n{out}"
     assert out.count("error:") == 7, out

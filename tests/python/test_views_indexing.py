@@ -93,22 +93,48 @@ def test_views_share_storage(name, fn):
 def test_views_gradcheck():
     rng = np.random.default_rng(1)
     arr = rng.standard_normal((2, 3, 2))
-    fns = [v[1] for v in VIEWS if v[0] not in ("view", "view_split_dim", "view_ones", "reshape", "reshape_module",
-                                                 "reshape_tuple", "expand", "expand_new_dims", "expand_neg1",
-                                                 "expand_tuple", "chain")]
-    fns += [lambda x: x.view(4, 3), lambda x: x.reshape(3, 4), lambda x: x[:, :1].expand(2, 3, 2) * x,
-            lambda x: x.permute(1, 0, 2)[:, ::2].reshape(2, -1).t().unsqueeze(0).expand(2, -1, -1),
-            lambda x: x.transpose(0, 1).reshape(6, 2)]
+    fns = [
+        v[1]
+        for v in VIEWS
+        if v[0]
+        not in (
+            "view",
+            "view_split_dim",
+            "view_ones",
+            "reshape",
+            "reshape_module",
+            "reshape_tuple",
+            "expand",
+            "expand_new_dims",
+            "expand_neg1",
+            "expand_tuple",
+            "chain",
+        )
+    ]
+    fns += [
+        lambda x: x.view(4, 3),
+        lambda x: x.reshape(3, 4),
+        lambda x: x[:, :1].expand(2, 3, 2) * x,
+        lambda x: x.permute(1, 0, 2)[:, ::2].reshape(2, -1).t().unsqueeze(0).expand(2, -1, -1),
+        lambda x: x.transpose(0, 1).reshape(6, 2),
+    ]
     for fn in fns:
         # gradcheck reads outputs with .numpy(): an op that returns its input unchanged gets a copy
         gradcheck_op(lambda x, fn=fn: fn(x) * 1 if fn(x) is x else fn(x), [arr])
 
 
 ZERO_SIZE_VIEWS = [
-    ("view", lambda x: x.view(0, 6)), ("view_neg1", lambda x: x.view(-1, 3)), ("reshape", lambda x: x.reshape(3, 0, 2)),
-    ("flatten", lambda x: x.flatten()), ("unsqueeze", lambda x: x.unsqueeze(1)), ("squeeze", lambda x: x.squeeze()),
-    ("transpose", lambda x: x.transpose(0, 2)), ("permute", lambda x: x.permute(1, 2, 0)),
-    ("expand", lambda x: x[:, :1].expand(0, 3, 2)), ("slice", lambda x: x[:, 1:]), ("select", lambda x: x[:, 0]),
+    ("view", lambda x: x.view(0, 6)),
+    ("view_neg1", lambda x: x.view(-1, 3)),
+    ("reshape", lambda x: x.reshape(3, 0, 2)),
+    ("flatten", lambda x: x.flatten()),
+    ("unsqueeze", lambda x: x.unsqueeze(1)),
+    ("squeeze", lambda x: x.squeeze()),
+    ("transpose", lambda x: x.transpose(0, 2)),
+    ("permute", lambda x: x.permute(1, 2, 0)),
+    ("expand", lambda x: x[:, :1].expand(0, 3, 2)),
+    ("slice", lambda x: x[:, 1:]),
+    ("select", lambda x: x[:, 0]),
     ("contiguous", lambda x: x.transpose(1, 2).contiguous()),
 ]
 
@@ -121,20 +147,37 @@ def test_views_zero_size(name, fn):
 def test_view_errors():
     for lib in (fastnn, torch):
         x = lib.arange(12.0)
-        for bad in (lambda x: x.view(5, -1), lambda x: x.view(-1, -1), lambda x: x.view(3, 5), lambda x: x.reshape(7, 2),
-                    lambda x: x.view(3, 4).t().view(12), lambda x: x.view(3, 4).permute(0, 0),
-                    lambda x: x.view(3, 4).expand(3, 5), lambda x: x.view(3, 4).expand(4), lambda x: x.flatten(1, 0)):
+        for bad in (
+            lambda x: x.view(5, -1),
+            lambda x: x.view(-1, -1),
+            lambda x: x.view(3, 5),
+            lambda x: x.reshape(7, 2),
+            lambda x: x.view(3, 4).t().view(12),
+            lambda x: x.view(3, 4).permute(0, 0),
+            lambda x: x.view(3, 4).expand(3, 5),
+            lambda x: x.view(3, 4).expand(4),
+            lambda x: x.flatten(1, 0),
+        ):
             with pytest.raises((ValueError, RuntimeError, IndexError)):
                 bad(x)
-        for bad in (lambda x: x.unsqueeze(2), lambda x: x.transpose(0, 1), lambda x: x.squeeze(1), lambda x: x.permute(1)):
+        for bad in (
+            lambda x: x.unsqueeze(2),
+            lambda x: x.transpose(0, 1),
+            lambda x: x.squeeze(1),
+            lambda x: x.permute(1),
+        ):
             with pytest.raises((IndexError, ValueError, RuntimeError)):
                 bad(x)
 
 
 def test_view_of_transposed_that_torch_allows():
     # splitting a dimension of a non-contiguous tensor is a view when the strides allow it
-    for fn in (lambda x: x.t().view(2, 2, 3), lambda x: x.t().unsqueeze(1).view(4, 3),
-               lambda x: x[:, ::2].view(3, 2, 1), lambda x: x.expand(2, 3, 4).view(2, 3, 2, 2)):
+    for fn in (
+        lambda x: x.t().view(2, 2, 3),
+        lambda x: x.t().unsqueeze(1).view(4, 3),
+        lambda x: x[:, ::2].view(3, 2, 1),
+        lambda x: x.expand(2, 3, 4).view(2, 3, 2, 2),
+    ):
         f, t = check_op(fn, [np.arange(12, dtype=np.float32).reshape(3, 4)])
         assert f.stride() == t.stride()
 
@@ -161,16 +204,33 @@ def test_contiguous_and_is_contiguous():
 # indexing
 
 INDEXES = [
-    ("int", lambda x: x[0]), ("int_neg", lambda x: x[-1]), ("int_int", lambda x: x[1, 2]), ("int_int_int", lambda x: x[1, -1, 0]),
-    ("slice", lambda x: x[:, 1:3]), ("slice_step", lambda x: x[::2]), ("slice_step3", lambda x: x[:, :, ::3]),
-    ("slice_neg", lambda x: x[:, -2:]), ("slice_neg_stop", lambda x: x[:, :-1]), ("slice_both_neg", lambda x: x[-3:-1]),
-    ("slice_empty", lambda x: x[2:1]), ("slice_out_of_range", lambda x: x[5:10]), ("slice_clamped", lambda x: x[-10:10]),
-    ("slice_offset_step", lambda x: x[1::2, 1:, 3:0:1]), ("ellipsis_last", lambda x: x[..., -1]),
-    ("ellipsis_first", lambda x: x[0, ...]), ("ellipsis_mid", lambda x: x[1, ..., 2]), ("ellipsis_only", lambda x: x[...]),
-    ("none", lambda x: x[None]), ("none_mid", lambda x: x[:, None]), ("none_end", lambda x: x[..., None]),
-    ("none_many", lambda x: x[None, 0, None, :, None]), ("mixed", lambda x: x[1:, None, ::2, -1]),
+    ("int", lambda x: x[0]),
+    ("int_neg", lambda x: x[-1]),
+    ("int_int", lambda x: x[1, 2]),
+    ("int_int_int", lambda x: x[1, -1, 0]),
+    ("slice", lambda x: x[:, 1:3]),
+    ("slice_step", lambda x: x[::2]),
+    ("slice_step3", lambda x: x[:, :, ::3]),
+    ("slice_neg", lambda x: x[:, -2:]),
+    ("slice_neg_stop", lambda x: x[:, :-1]),
+    ("slice_both_neg", lambda x: x[-3:-1]),
+    ("slice_empty", lambda x: x[2:1]),
+    ("slice_out_of_range", lambda x: x[5:10]),
+    ("slice_clamped", lambda x: x[-10:10]),
+    ("slice_offset_step", lambda x: x[1::2, 1:, 3:0:1]),
+    ("ellipsis_last", lambda x: x[..., -1]),
+    ("ellipsis_first", lambda x: x[0, ...]),
+    ("ellipsis_mid", lambda x: x[1, ..., 2]),
+    ("ellipsis_only", lambda x: x[...]),
+    ("none", lambda x: x[None]),
+    ("none_mid", lambda x: x[:, None]),
+    ("none_end", lambda x: x[..., None]),
+    ("none_many", lambda x: x[None, 0, None, :, None]),
+    ("mixed", lambda x: x[1:, None, ::2, -1]),
     ("tensor_int", lambda x: x[x.new_tensor(1).long() if isinstance(x, fastnn.Tensor) else torch.tensor(1)]),
-    ("all_ints_0d", lambda x: x[0, 0, 0]), ("chained", lambda x: x[1][2][3]), ("full_slice", lambda x: x[:]),
+    ("all_ints_0d", lambda x: x[0, 0, 0]),
+    ("chained", lambda x: x[1][2][3]),
+    ("full_slice", lambda x: x[:]),
 ]
 INDEX_IDS = [i[0] for i in INDEXES]
 
@@ -209,9 +269,17 @@ def test_getitem_int64_and_bool_tensors():
 
 def test_getitem_gradcheck():
     arr = np.random.default_rng(3).standard_normal((3, 4, 2))
-    for fn in (lambda x: x[0], lambda x: x[:, 1:3], lambda x: x[..., -1], lambda x: x[None], lambda x: x[::2],
-               lambda x: x[-1, -2], lambda x: x[1:, None, ::2, 0], lambda x: x[0] * x[1],
-               lambda x: x[:, ::3] + x[:, 1::3]):
+    for fn in (
+        lambda x: x[0],
+        lambda x: x[:, 1:3],
+        lambda x: x[..., -1],
+        lambda x: x[None],
+        lambda x: x[::2],
+        lambda x: x[-1, -2],
+        lambda x: x[1:, None, ::2, 0],
+        lambda x: x[0] * x[1],
+        lambda x: x[:, ::3] + x[:, 1::3],
+    ):
         gradcheck_op(fn, [arr])
 
 
@@ -227,7 +295,12 @@ def test_getitem_0d():
 def test_getitem_errors():
     for lib in (fastnn, torch):
         x = lib.zeros(2, 3)
-        for bad in (lambda x, lib: x[2], lambda x, lib: x[-3], lambda x, lib: x[0, 0, 0], lambda x, lib: lib.tensor(1.0)[0]):
+        for bad in (
+            lambda x, lib: x[2],
+            lambda x, lib: x[-3],
+            lambda x, lib: x[0, 0, 0],
+            lambda x, lib: lib.tensor(1.0)[0],
+        ):
             with pytest.raises(IndexError):
                 bad(x, lib)
         # the message names the dimension of x that the index applies to
@@ -251,12 +324,20 @@ def test_advanced_indexing_copies():
 
 
 SETITEMS = [
-    ("int_scalar", (1,), 7), ("neg_int_scalar", (-1,), -2.5), ("slice_scalar", (slice(None), slice(1, 3)), 4),
-    ("step_scalar", (slice(None, None, 2),), 1.5), ("ellipsis_scalar", (Ellipsis, -1), 9), ("bool_scalar", (0, 0), True),
-    ("tensor_same_shape", (0,), ("t", (3, 4))), ("tensor_broadcast_row", (slice(None), slice(None, None, 2)), ("t", (4,))),
-    ("tensor_broadcast_col", (slice(None), 1), ("t", (1,))), ("tensor_0d", (1, 2, 3), ("t", ())),
-    ("tensor_f64_into_f32", (0, 0), ("t64", (4,))), ("none_index", (None, 1), ("t", (3, 4))),
-    ("whole", (Ellipsis,), ("t", (4,))), ("chained_view", (slice(1, None), slice(None, None, 2), 0), ("t", (2,))),
+    ("int_scalar", (1,), 7),
+    ("neg_int_scalar", (-1,), -2.5),
+    ("slice_scalar", (slice(None), slice(1, 3)), 4),
+    ("step_scalar", (slice(None, None, 2),), 1.5),
+    ("ellipsis_scalar", (Ellipsis, -1), 9),
+    ("bool_scalar", (0, 0), True),
+    ("tensor_same_shape", (0,), ("t", (3, 4))),
+    ("tensor_broadcast_row", (slice(None), slice(None, None, 2)), ("t", (4,))),
+    ("tensor_broadcast_col", (slice(None), 1), ("t", (1,))),
+    ("tensor_0d", (1, 2, 3), ("t", ())),
+    ("tensor_f64_into_f32", (0, 0), ("t64", (4,))),
+    ("none_index", (None, 1), ("t", (3, 4))),
+    ("whole", (Ellipsis,), ("t", (4,))),
+    ("chained_view", (slice(1, None), slice(None, None, 2), 0), ("t", (2,))),
 ]
 
 
@@ -269,7 +350,9 @@ def test_setitem(name, index, value, base_layout):
         v = rng.standard_normal(value[1]).astype(np.float64 if value[0] == "t64" else np.float32)
     results = []
     for lib in (fastnn, torch):
-        base = lib.tensor(x.transpose(2, 1, 0).copy()).permute(2, 1, 0) if base_layout == "transposed" else lib.tensor(x)
+        base = (
+            lib.tensor(x.transpose(2, 1, 0).copy()).permute(2, 1, 0) if base_layout == "transposed" else lib.tensor(x)
+        )
         val = lib.tensor(v) if isinstance(value, tuple) else value
         base[index] = val
         results.append(base)
@@ -362,8 +445,11 @@ def test_metadata(shape, layout):
     assert f.element_size() == t.element_size() == 4
 
 
-@pytest.mark.parametrize("arr", [np.array(2.5, np.float32), np.array([7]), np.array([[True]]), np.array(1e300),
-                                 np.array([[-3.25]], np.float64)], ids=lambda a: f"{a.dtype}{a.shape}")
+@pytest.mark.parametrize(
+    "arr",
+    [np.array(2.5, np.float32), np.array([7]), np.array([[True]]), np.array(1e300), np.array([[-3.25]], np.float64)],
+    ids=lambda a: f"{a.dtype}{a.shape}",
+)
 def test_item(arr):
     f, t = fastnn.tensor(arr).item(), torch.tensor(arr).item()
     assert f == t and type(f) is type(t)
@@ -384,8 +470,7 @@ def test_item_and_conversions_errors():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
 def test_tolist(dtype):
     arr = (np.arange(6).reshape(2, 3) % 4 - 1.5).astype(dtype)
-    for prep in (lambda x: x, lambda x: x.t(), lambda x: x[:, ::2], lambda x: x[0], lambda x: x[1, 2],
-                 lambda x: x[:0]):
+    for prep in (lambda x: x, lambda x: x.t(), lambda x: x[:, ::2], lambda x: x[0], lambda x: x[1, 2], lambda x: x[:0]):
         f, t = prep(fastnn.tensor(arr)).tolist(), prep(torch.tensor(arr)).tolist()
         assert f == t
         assert type(f) is type(t)

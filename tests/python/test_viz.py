@@ -104,7 +104,13 @@ def test_renders_svg_with_the_names():
     loss = fastnn.nn.CrossEntropyLoss()(net(fastnn.randn(2, 1, 32, 32)), fastnn.tensor([1, 2]))
     svg = make_dot(loss, params=dict(net.named_parameters())).pipe(format="svg").decode()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    for name in ("NllLossBackward0", "ConvolutionBackward0", "MaxPool2DWithIndicesBackward0", "fc3.bias", "(6, 1, 5, 5)"):
+    for name in (
+        "NllLossBackward0",
+        "ConvolutionBackward0",
+        "MaxPool2DWithIndicesBackward0",
+        "fc3.bias",
+        "(6, 1, 5, 5)",
+    ):
         assert name in svg, name
 
 

@@ -3,10 +3,12 @@
 from fastnn import _C
 from fastnn.autograd.grad_mode import no_grad
 
-_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they have "
-          "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
-          "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
-          "if you need to access saved tensors after calling backward.")
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward."
+)
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor", "bool": "BoolTensor"}
 
@@ -24,8 +26,9 @@ class FunctionCtx:
     def save_for_backward(self, *tensors):
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, _C.Tensor):
-                raise TypeError(f"save_for_backward can only save tensors, but argument {i} is of type "
-                                f"{type(t).__name__}")
+                raise TypeError(
+                    f"save_for_backward can only save tensors, but argument {i} is of type {type(t).__name__}"
+                )
         # Data and version only (no history): saving an output then makes no reference cycle.
         self._saved = [(None, None) if t is None else (t.detach(), t._version) for t in tensors]
 
@@ -39,7 +42,8 @@ class FunctionCtx:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace "
                     f"operation: [fastnn.{_TYPE_NAMES[t.dtype.name]} {list(t.shape)}], which was saved by "
-                    f"{self._name}, is at version {t._version}; expected version {version} instead.")
+                    f"{self._name}, is at version {t._version}; expected version {version} instead."
+                )
             out.append(t)
         return tuple(out)
 
@@ -92,16 +96,22 @@ class _BackwardCall:
         result = self.cls.backward(self.ctx, *full)
         if not isinstance(result, tuple):
             result = (result,)
-        if len(result) < self.num_args or any(r is not None for r in result[self.num_args:]):
-            raise RuntimeError(f"function {name} returned an incorrect number of gradients (expected "
-                               f"{self.num_args}, got {len(result)})")
+        if len(result) < self.num_args or any(r is not None for r in result[self.num_args :]):
+            raise RuntimeError(
+                f"function {name} returned an incorrect number of gradients (expected "
+                f"{self.num_args}, got {len(result)})"
+            )
         for i, r in enumerate(result[: self.num_args]):
             if r is not None and not isinstance(r, _C.Tensor):
-                raise TypeError(f"function {name} returned a gradient of type {type(r).__name__} at position {i + 1}; "
-                                "expected a Tensor or None")
+                raise TypeError(
+                    f"function {name} returned a gradient of type {type(r).__name__} at position {i + 1}; "
+                    "expected a Tensor or None"
+                )
             if r is not None and i not in self.tensor_set:
-                raise RuntimeError(f"function {name} returned a gradient different than None at position {i + 1}, "
-                                   "but the corresponding forward input was not a Tensor")
+                raise RuntimeError(
+                    f"function {name} returned a gradient different than None at position {i + 1}, "
+                    "but the corresponding forward input was not a Tensor"
+                )
         return tuple(result[i] for i in self.tensor_positions)
 
 
@@ -109,8 +119,10 @@ class Function:
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``apply``."""
 
     def __init__(self, *args, **kwargs):
-        raise RuntimeError(f"{type(self).__name__}: autograd Functions are not instantiated; call "
-                           f"{type(self).__name__}.apply(...) with the static forward/backward methods")
+        raise RuntimeError(
+            f"{type(self).__name__}: autograd Functions are not instantiated; call "
+            f"{type(self).__name__}.apply(...) with the static forward/backward methods"
+        )
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -135,9 +147,15 @@ class Function:
         outs = tuple(o.detach() if isinstance(o, _C.Tensor) and any(o is a for a in args) else o for o in outs)
         if record:
             non_diff = ctx._non_differentiable
-            recorded = [isinstance(o, _C.Tensor) and o.is_floating_point() and not any(o is n for n in non_diff)
-                        for o in outs]
+            recorded = [
+                isinstance(o, _C.Tensor) and o.is_floating_point() and not any(o is n for n in non_diff) for o in outs
+            ]
             backward = _BackwardCall(cls, ctx, outs, recorded, tensor_positions, len(args))
-            _C._record_function(ctx._name, backward, ctx, [args[i] for i in tensor_positions],
-                                [o for o, rec in zip(outs, recorded) if rec])
+            _C._record_function(
+                ctx._name,
+                backward,
+                ctx,
+                [args[i] for i in tensor_positions],
+                [o for o, rec in zip(outs, recorded) if rec],
+            )
         return outs[0] if single else outs

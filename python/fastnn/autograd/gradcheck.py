@@ -69,8 +69,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             if not np.allclose(analytic[i], numeric, atol=atol, rtol=rtol):
                 if raise_exception:
                     worst = np.abs(analytic[i] - numeric).max()
-                    raise GradcheckError(f"[gradcheck] Jacobian mismatch for output {k} with respect to input {i}: "
-                                         f"max abs difference {worst:.3g},\nnumerical:{numeric}\n"
-                                         f"analytical:{analytic[i]}")
+                    raise GradcheckError(
+                        f"[gradcheck] Jacobian mismatch for output {k} with respect to input {i}: "
+                        f"max abs difference {worst:.3g},\nnumerical:{numeric}\n"
+                        f"analytical:{analytic[i]}"
+                    )
                 return False
     return True

@@ -89,10 +89,7 @@ def download_file(filename, directory, mirrors, checksum, algorithm="md5", timeo
             continue
         if checksum is not None and digest != checksum.lower():
             os.unlink(tmp)
-            failures.append(
-                f"{url}: checksum mismatch ({algorithm} of the download is {digest}, "
-                f"expected {checksum})"
-            )
+            failures.append(f"{url}: checksum mismatch ({algorithm} of the download is {digest}, expected {checksum})")
             continue
         os.replace(tmp, target)
         return target

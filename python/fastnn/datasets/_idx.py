@@ -43,9 +43,7 @@ class _Reader:
                 parts.append(piece)
                 left -= len(piece)
         except (EOFError, OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-            raise ValueError(
-                f"{self.path}: corrupted or truncated gzip data ({type(e).__name__}: {e})"
-            ) from None
+            raise ValueError(f"{self.path}: corrupted or truncated gzip data ({type(e).__name__}: {e})") from None
         return b"".join(parts)
 
     def close(self):
@@ -86,10 +84,7 @@ def read_idx(path):
             raise ValueError(_size_message(path, dims, expected, len(body)))
         extra = reader.read(1)
         if extra:
-            raise ValueError(
-                f"{path}: unexpected data after the {expected} bytes declared by the IDX header "
-                f"{dims}"
-            )
+            raise ValueError(f"{path}: unexpected data after the {expected} bytes declared by the IDX header {dims}")
     finally:
         reader.close()
     return np.frombuffer(body, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))

@@ -87,16 +87,11 @@ class MNIST(Dataset):
         return self._data
 
     def _find(self, stem):
-        candidates = [
-            os.path.join(d, stem + ext) for d in (self.raw_folder, self.root) for ext in ("", ".gz")
-        ]
+        candidates = [os.path.join(d, stem + ext) for d in (self.raw_folder, self.root) for ext in ("", ".gz")]
         for c in candidates:
             if os.path.isfile(c):
                 return c
-        raise RuntimeError(
-            f"Dataset not found: none of {candidates} exists. "
-            "You can use download=True to download it."
-        )
+        raise RuntimeError(f"Dataset not found: none of {candidates} exists. You can use download=True to download it.")
 
     def _check(self, images, labels):
         name = type(self).__name__
@@ -107,28 +102,20 @@ class MNIST(Dataset):
             )
         if labels.ndim != 1 or labels.dtype != np.uint8:
             raise ValueError(
-                f"[{name}] the label file holds a {labels.dtype} array of shape {labels.shape}; "
-                "expected uint8 (N,)"
+                f"[{name}] the label file holds a {labels.dtype} array of shape {labels.shape}; expected uint8 (N,)"
             )
         if len(images) != len(labels):
             raise ValueError(f"[{name}] {len(images)} images but {len(labels)} labels")
         if len(labels) and labels.max() >= len(self.classes):
-            raise ValueError(
-                f"[{name}] label {int(labels.max())} is out of range for "
-                f"{len(self.classes)} classes"
-            )
+            raise ValueError(f"[{name}] label {int(labels.max())} is out of range for {len(self.classes)} classes")
 
     def download(self):
         """Fetches the four files into ``raw_folder`` unless they are already there (.gz with the
         right MD5, or already decompressed)."""
         for filename, md5 in self.resources:
-            if filename.endswith(".gz") and os.path.isfile(
-                os.path.join(self.raw_folder, filename[:-3])
-            ):
+            if filename.endswith(".gz") and os.path.isfile(os.path.join(self.raw_folder, filename[:-3])):
                 continue
-            download_file(
-                filename, self.raw_folder, self.mirrors, md5, "md5", timeout=self.download_timeout
-            )
+            download_file(filename, self.raw_folder, self.mirrors, md5, "md5", timeout=self.download_timeout)
 
     def __len__(self):
         return len(self._labels)

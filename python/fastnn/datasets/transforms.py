@@ -37,14 +37,9 @@ class ToTensor:
         if isinstance(pic, Tensor):
             return pic
         if not isinstance(pic, np.ndarray):
-            raise TypeError(
-                f"[ToTensor] pic should be a NumPy ndarray or a tensor, got {type(pic).__name__}"
-            )
+            raise TypeError(f"[ToTensor] pic should be a NumPy ndarray or a tensor, got {type(pic).__name__}")
         if pic.ndim not in (2, 3):
-            raise ValueError(
-                "[ToTensor] pic should be 2 or 3 dimensional (H x W or H x W x C), "
-                f"got {pic.ndim} dims"
-            )
+            raise ValueError(f"[ToTensor] pic should be 2 or 3 dimensional (H x W or H x W x C), got {pic.ndim} dims")
         arr = pic[None] if pic.ndim == 2 else pic.transpose(2, 0, 1)
         if arr.dtype == np.uint8:
             arr = arr.astype(np.float32) / np.float32(255)
@@ -75,31 +70,18 @@ class Normalize:
         from fastnn.autograd.grad_mode import no_grad
 
         if not isinstance(tensor, Tensor):
-            raise TypeError(
-                "[Normalize] input should be a tensor (apply ToTensor first), "
-                f"got {type(tensor).__name__}"
-            )
+            raise TypeError(f"[Normalize] input should be a tensor (apply ToTensor first), got {type(tensor).__name__}")
         if not tensor.is_floating_point():
-            raise TypeError(
-                f"[Normalize] input tensor should be a float tensor, got {tensor.dtype}"
-            )
+            raise TypeError(f"[Normalize] input tensor should be a float tensor, got {tensor.dtype}")
         if tensor.dim() < 3:
-            raise ValueError(
-                "[Normalize] expected a tensor image of size (..., C, H, W), "
-                f"got {tuple(tensor.shape)}"
-            )
+            raise ValueError(f"[Normalize] expected a tensor image of size (..., C, H, W), got {tuple(tensor.shape)}")
         c = tensor.shape[-3]
         if len(self.mean) not in (1, c) or len(self.std) not in (1, c):
-            raise ValueError(
-                f"[Normalize] {len(self.mean)} means and {len(self.std)} stds for {c} channels"
-            )
+            raise ValueError(f"[Normalize] {len(self.mean)} means and {len(self.std)} stds for {c} channels")
         mean = make_tensor(self.mean, dtype=tensor.dtype).reshape(-1, 1, 1)
         std = make_tensor(self.std, dtype=tensor.dtype).reshape(-1, 1, 1)
         if bool((std == 0).numpy().any()):
-            raise ValueError(
-                f"std evaluated to zero after conversion to {tensor.dtype}, "
-                "leading to division by zero."
-            )
+            raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, leading to division by zero.")
         out = (tensor - mean) / std
         if self.inplace:
             with no_grad():
@@ -115,9 +97,7 @@ def _as_hw_array(img, op):
     """(array laid out with H, W as axes (0, 1) or (-2, -1), restore function)."""
     if isinstance(img, Tensor):
         if img.dim() < 2:
-            raise ValueError(
-                f"[{op}] expected a tensor image (..., H, W), got shape {tuple(img.shape)}"
-            )
+            raise ValueError(f"[{op}] expected a tensor image (..., H, W), got shape {tuple(img.shape)}")
         arr = img.detach().numpy()
         from fastnn._factories import from_numpy
 
@@ -128,9 +108,7 @@ def _as_hw_array(img, op):
         )
     if isinstance(img, np.ndarray):
         if img.ndim not in (2, 3):
-            raise ValueError(
-                f"[{op}] expected a NumPy image H x W or H x W x C, got {img.ndim} dims"
-            )
+            raise ValueError(f"[{op}] expected a NumPy image H x W or H x W x C, got {img.ndim} dims")
         return img, (0, 1), lambda out: out
     raise TypeError(f"[{op}] img should be a NumPy array or a tensor, got {type(img).__name__}")
 
@@ -144,13 +122,9 @@ class Pad:
             padding = (int(padding),) * 4
         elif isinstance(padding, (tuple, list)) and len(padding) in (1, 2, 4):
             padding = tuple(int(p) for p in padding)
-            padding = (
-                padding * 4 if len(padding) == 1 else padding * 2 if len(padding) == 2 else padding
-            )
+            padding = padding * 4 if len(padding) == 1 else padding * 2 if len(padding) == 2 else padding
         else:
-            raise ValueError(
-                f"[Pad] padding must be an int or a 1, 2 or 4 element tuple, got {padding!r}"
-            )
+            raise ValueError(f"[Pad] padding must be an int or a 1, 2 or 4 element tuple, got {padding!r}")
         if any(p < 0 for p in padding):
             raise ValueError(f"[Pad] padding must be non-negative, got {padding}")
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
@@ -197,9 +171,7 @@ def resize_bilinear(arr, size, axes=(-2, -1)):
         i0, i1, w0, w1 = _bilinear_axis(n_in, n_out)
         shape = [1] * out.ndim
         shape[axis] = n_out
-        out = np.take(out, i0, axis=axis) * w0.reshape(shape) + np.take(
-            out, i1, axis=axis
-        ) * w1.reshape(shape)
+        out = np.take(out, i0, axis=axis) * w0.reshape(shape) + np.take(out, i1, axis=axis) * w1.reshape(shape)
     return out
 
 
@@ -217,9 +189,7 @@ class Resize:
             size = tuple(int(s) for s in size)
             size = size[0] if len(size) == 1 else size
         else:
-            raise TypeError(
-                f"[Resize] size should be an int or a sequence of 1 or 2 ints, got {size!r}"
-            )
+            raise TypeError(f"[Resize] size should be an int or a sequence of 1 or 2 ints, got {size!r}")
         if min(size if isinstance(size, tuple) else (size,)) <= 0:
             raise ValueError(f"[Resize] size must be positive, got {size}")
         self.size = size

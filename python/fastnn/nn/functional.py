@@ -53,8 +53,10 @@ def _reduction(reduction, size_average=None, reduce=None, op="loss"):
         size_average = True if size_average is None else _flag(size_average, op, "size_average")
         reduce = True if reduce is None else _flag(reduce, op, "reduce")
         reduction = "none" if not reduce else "mean" if size_average else "sum"
-        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
-                      stacklevel=3)
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+            stacklevel=3,
+        )
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"[{op}] {reduction} is not a valid value for reduction")
     return _REDUCTIONS[reduction]
@@ -89,8 +91,10 @@ def _softmax_dim(input, dim, op, stacklevel):
         return dim
     if isinstance(stacklevel, bool) or not isinstance(stacklevel, int):
         raise TypeError(f"[{op}] _stacklevel must be an int, got {type(stacklevel).__name__}")
-    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an "
-                  "argument.", stacklevel=stacklevel)
+    warnings.warn(
+        f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an argument.",
+        stacklevel=stacklevel,
+    )
     return 0 if _tensor(input, op).dim() in (0, 1, 3) else 1
 
 
@@ -104,15 +108,18 @@ def softmin(input: Tensor, dim=None, _stacklevel=3, dtype=None) -> Tensor:
     x = _tensor(input, "softmin")
     x = x if dtype is None else x.to(_dtype(dtype, "softmin"))
     if x.dtype == _C.dtype.bool:  # torch's words for the negation it computes
-        raise TypeError("[softmin] Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-                        "invert a mask, use the `~` or `logical_not()` operator instead.")
+        raise TypeError(
+            "[softmin] Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     return _C.softmax(-x, dim)
 
 
 def log_softmax(input: Tensor, dim=None, _stacklevel=3, dtype=None) -> Tensor:
     dim = _softmax_dim(input, dim, "log_softmax", _stacklevel)
-    return _C.log_softmax(input if dtype is None else _tensor(input, "log_softmax").to(_dtype(dtype, "log_softmax")),
-                          dim)
+    return _C.log_softmax(
+        input if dtype is None else _tensor(input, "log_softmax").to(_dtype(dtype, "log_softmax")), dim
+    )
 
 
 def linear(input: Tensor, weight, bias=None) -> Tensor:
@@ -156,34 +163,54 @@ def conv2d(input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, gr
     return _C._conv2d(input, weight, bias, stride, pad, dilation, groups)
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False) -> typing.Any:
+def max_pool2d(
+    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+) -> typing.Any:
     out, indices = _C._max_pool2d_with_indices(
-        _tensor(input, "max_pool2d"), _ints(kernel_size, "max_pool2d", "kernel_size"),
-        [] if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _ints(stride, "max_pool2d", "stride"),
-        _ints(padding, "max_pool2d", "padding"), _ints(dilation, "max_pool2d", "dilation"), ceil_mode)
+        _tensor(input, "max_pool2d"),
+        _ints(kernel_size, "max_pool2d", "kernel_size"),
+        []
+        if stride is None or (isinstance(stride, (list, tuple)) and not stride)
+        else _ints(stride, "max_pool2d", "stride"),
+        _ints(padding, "max_pool2d", "padding"),
+        _ints(dilation, "max_pool2d", "dilation"),
+        ceil_mode,
+    )
     return (out, indices) if return_indices else out
 
 
-def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                            return_indices=True) -> tuple[Tensor, Tensor]:
+def max_pool2d_with_indices(
+    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+) -> tuple[Tensor, Tensor]:
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None) -> Tensor:
-    return _C._avg_pool2d(_tensor(input, "avg_pool2d"), _ints(kernel_size, "avg_pool2d", "kernel_size"),
-                          [] if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _ints(stride, "avg_pool2d", "stride"),
-                          _ints(padding, "avg_pool2d", "padding"), ceil_mode, count_include_pad, divisor_override)
+def avg_pool2d(
+    input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+) -> Tensor:
+    return _C._avg_pool2d(
+        _tensor(input, "avg_pool2d"),
+        _ints(kernel_size, "avg_pool2d", "kernel_size"),
+        []
+        if stride is None or (isinstance(stride, (list, tuple)) and not stride)
+        else _ints(stride, "avg_pool2d", "stride"),
+        _ints(padding, "avg_pool2d", "padding"),
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
 def _warn_target_size(input, target, op):
     _tensor(input, op)
     _tensor(target, op, "target")
     if tuple(target.shape) != tuple(input.shape):
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
-                      "This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", stacklevel=3)
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
 
 
 def _weighted(errors, weight, reduction, input, op):
@@ -202,17 +229,36 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     return _C._mse_loss(input, target, reduction)
 
 
-def nll_loss(input: Tensor, target: Tensor, weight=None, size_average=None, ignore_index=-100, reduce=None,
-             reduction="mean") -> Tensor:
-    return _C._nll_loss(input, target, _opt_tensor(weight, "nll_loss", "weight"),
-                        _reduction(reduction, size_average, reduce, "nll_loss"), ignore_index)
+def nll_loss(
+    input: Tensor, target: Tensor, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"
+) -> Tensor:
+    return _C._nll_loss(
+        input,
+        target,
+        _opt_tensor(weight, "nll_loss", "weight"),
+        _reduction(reduction, size_average, reduce, "nll_loss"),
+        ignore_index,
+    )
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                  label_smoothing=0.0) -> Tensor:
-    return _C._cross_entropy(input, target, _opt_tensor(weight, "cross_entropy", "weight"),
-                             _reduction(reduction, size_average, reduce, "cross_entropy"), ignore_index,
-                             _number(label_smoothing, "cross_entropy", "label_smoothing"))
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight=None,
+    size_average=None,
+    ignore_index=-100,
+    reduce=None,
+    reduction="mean",
+    label_smoothing=0.0,
+) -> Tensor:
+    return _C._cross_entropy(
+        input,
+        target,
+        _opt_tensor(weight, "cross_entropy", "weight"),
+        _reduction(reduction, size_average, reduce, "cross_entropy"),
+        ignore_index,
+        _number(label_smoothing, "cross_entropy", "label_smoothing"),
+    )
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean", weight=None) -> Tensor:
@@ -231,18 +277,28 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _C._smooth_l1_loss(input, target, _reduction(reduction, size_average, reduce, "smooth_l1_loss"), beta)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None,
-                         reduction="mean") -> Tensor:
-    return _C._binary_cross_entropy(input, target, _opt_tensor(weight, "binary_cross_entropy", "weight"),
-                                    _reduction(reduction, size_average, reduce, "binary_cross_entropy"))
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None, reduction="mean"
+) -> Tensor:
+    return _C._binary_cross_entropy(
+        input,
+        target,
+        _opt_tensor(weight, "binary_cross_entropy", "weight"),
+        _reduction(reduction, size_average, reduce, "binary_cross_entropy"),
+    )
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None, reduction="mean",
-                                     pos_weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+) -> Tensor:
     op = "binary_cross_entropy_with_logits"
-    return _C._binary_cross_entropy_with_logits(input, target, _opt_tensor(weight, op, "weight"),
-                                                _opt_tensor(pos_weight, op, "pos_weight"),
-                                                _reduction(reduction, size_average, reduce, op))
+    return _C._binary_cross_entropy_with_logits(
+        input,
+        target,
+        _opt_tensor(weight, op, "weight"),
+        _opt_tensor(pos_weight, op, "pos_weight"),
+        _reduction(reduction, size_average, reduce, op),
+    )
 
 
 def _check_dropout_p(p, op):
@@ -261,28 +317,41 @@ def dropout(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
 def dropout2d(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
     p = _check_dropout_p(p, "dropout2d")
     if _tensor(input, "dropout2d").dim() not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will result "
-                      "in an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
-                      "inputs).", stacklevel=2)
+        warnings.warn(
+            f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will result "
+            "in an error in a future release. To retain the behavior and silence this warning, please use "
+            "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+            "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+            "inputs).",
+            stacklevel=2,
+        )
     if input.dim() == 3:
-        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
-                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
-                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
-                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
-                      "dropout1d instead.", stacklevel=2)
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+            "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+            "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+            "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+            "dropout1d instead.",
+            stacklevel=2,
+        )
     out = _C._feature_dropout(input, p, bool(_flag(training, "dropout2d", "training")))
     return input.copy_(out) if _flag(inplace, "dropout2d", "inplace") and out is not input else out
 
 
-def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
-               eps=1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
+) -> Tensor:
     op = "batch_norm"
-    return _C._batch_norm(input, _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"),
-                          _opt_tensor(running_mean, op, "running_mean"), _opt_tensor(running_var, op, "running_var"),
-                          bool(_flag(training, op, "training")), _number(momentum, op, "momentum"),
-                          _number(eps, op, "eps"))
+    return _C._batch_norm(
+        input,
+        _opt_tensor(weight, op, "weight"),
+        _opt_tensor(bias, op, "bias"),
+        _opt_tensor(running_mean, op, "running_mean"),
+        _opt_tensor(running_var, op, "running_var"),
+        bool(_flag(training, op, "training")),
+        _number(momentum, op, "momentum"),
+        _number(eps, op, "eps"),
+    )
 
 
 def leaky_relu(input: Tensor, negative_slope=0.01, inplace=False) -> Tensor:
@@ -332,14 +401,19 @@ def logsigmoid(input: Tensor) -> Tensor:
     return _C._log_sigmoid(_tensor(input, "logsigmoid"))
 
 
-def embedding(input: Tensor, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False) -> Tensor:
+def embedding(
+    input: Tensor, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False
+) -> Tensor:
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("[embedding] scale_grad_by_freq and sparse are not supported")
     _tensor(weight, "embedding", "weight")
     if max_norm is not None:  # as torch: the looked-up rows of weight renormalised in place, outside autograd
-        _C._embedding_renorm_(weight, _tensor(input, "embedding"), _number(max_norm, "embedding", "max_norm"),
-                              _number(norm_type, "embedding", "norm_type"))
+        _C._embedding_renorm_(
+            weight,
+            _tensor(input, "embedding"),
+            _number(max_norm, "embedding", "max_norm"),
+            _number(norm_type, "embedding", "norm_type"),
+        )
     if padding_idx is not None:
         if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral) or weight.dim() < 1:
             raise TypeError(f"[embedding] padding_idx must be an int and weight 2-D, got {padding_idx!r}")
@@ -355,8 +429,10 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     _tensor(input, op)
     size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size, output_size]
     if len(size) != 2 or input.dim() < 2:
-        raise ValueError(f"[{op}] output_size must be an int or a pair, and the input at least 2-D; got "
-                         f"{output_size!r} for an input of shape {tuple(input.shape)}")
+        raise ValueError(
+            f"[{op}] output_size must be an int or a pair, and the input at least 2-D; got "
+            f"{output_size!r} for an input of shape {tuple(input.shape)}"
+        )
     # None keeps the input's size along that dim
     size = [input.shape[-2 + i] if s is None else s for i, s in enumerate(size)]
     _ints(size, op, "output_size")
@@ -374,8 +450,10 @@ def one_hot(tensor, num_classes=-1) -> Tensor:
 
 # ---- attention ----
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                                 enable_gqa=False) -> Tensor:
+
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+) -> Tensor:
     """softmax(scale * query @ key^T + mask) @ value in one fused C++ op (ScaledDotProductFlashAttentionForCpuBackward0);
     dropout on the attention weights draws from fastnn's generator."""
     op = "scaled_dot_product_attention"
@@ -384,12 +462,20 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     for name, flag in (("is_causal", is_causal), ("enable_gqa", enable_gqa)):
         if not isinstance(flag, bool):
             raise TypeError(f"[{op}] {name} must be a bool, got {type(flag).__name__}")
-    return _C._scaled_dot_product_attention(query, key, value, _opt_tensor(attn_mask, op, "attn_mask"),
-                                            _check_dropout_p(dropout_p, op), is_causal,
-                                            None if scale is None else _number(scale, op, "scale"), enable_gqa)
+    return _C._scaled_dot_product_attention(
+        query,
+        key,
+        value,
+        _opt_tensor(attn_mask, op, "attn_mask"),
+        _check_dropout_p(dropout_p, op),
+        is_causal,
+        None if scale is None else _number(scale, op, "scale"),
+        enable_gqa,
+    )
 
 
 # ---- normalization: layer, RMS, group and instance norm (fused C++ ops) ----
+
 
 def _normalized_shape(normalized_shape, op):
     """normalized_shape (a list/tuple/Size of ints: as torch, not a bare int) as a list of ints."""
@@ -401,16 +487,25 @@ def _normalized_shape(normalized_shape, op):
 def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps=1e-5) -> Tensor:
     """Normalises over the trailing dims `normalized_shape` (NativeLayerNormBackward0)."""
     op = "layer_norm"
-    return _C._layer_norm(_tensor(input, op), _normalized_shape(normalized_shape, op), _opt_tensor(weight, op, "weight"),
-                          _opt_tensor(bias, op, "bias"), _number(eps, op, "eps"))
+    return _C._layer_norm(
+        _tensor(input, op),
+        _normalized_shape(normalized_shape, op),
+        _opt_tensor(weight, op, "weight"),
+        _opt_tensor(bias, op, "bias"),
+        _number(eps, op, "eps"),
+    )
 
 
 def rms_norm(input: Tensor, normalized_shape, weight=None, eps=None) -> Tensor:
     """x / sqrt(mean(x^2) + eps) * weight over the trailing dims; eps=None is the dtype's machine epsilon
     (FusedRmsNormBackward0: torch's node for its fused kernel; its CPU composite records MulBackward0)."""
     op = "rms_norm"
-    return _C._rms_norm(_tensor(input, op), _normalized_shape(normalized_shape, op), _opt_tensor(weight, op, "weight"),
-                        None if eps is None else _number(eps, op, "eps"))
+    return _C._rms_norm(
+        _tensor(input, op),
+        _normalized_shape(normalized_shape, op),
+        _opt_tensor(weight, op, "weight"),
+        None if eps is None else _number(eps, op, "eps"),
+    )
 
 
 def group_norm(input: Tensor, num_groups, weight=None, bias=None, eps=1e-5) -> Tensor:
@@ -418,21 +513,43 @@ def group_norm(input: Tensor, num_groups, weight=None, bias=None, eps=1e-5) -> T
     op = "group_norm"
     if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
         raise TypeError(f"[{op}] num_groups must be an int, got {type(num_groups).__name__}")
-    return _C._group_norm(_tensor(input, op), _ints(int(num_groups), op, "num_groups")[0],
-                          _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"), _number(eps, op, "eps"))
+    return _C._group_norm(
+        _tensor(input, op),
+        _ints(int(num_groups), op, "num_groups")[0],
+        _opt_tensor(weight, op, "weight"),
+        _opt_tensor(bias, op, "bias"),
+        _number(eps, op, "eps"),
+    )
 
 
-def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats=True,
+    momentum=0.1,
+    eps=1e-5,
+) -> Tensor:
     """Normalises each (sample, channel) of an (N, C, *) input with its own statistics (updating the running
     ones when given), or with the running statistics when not use_input_stats."""
     op = "instance_norm"
-    return _C._instance_norm(_tensor(input, op), _opt_tensor(weight, op, "weight"), _opt_tensor(bias, op, "bias"),
-                             _opt_tensor(running_mean, op, "running_mean"), _opt_tensor(running_var, op, "running_var"),
-                             bool(_flag(use_input_stats, op, "use_input_stats")), _number(momentum, op, "momentum"),
-                             _number(eps, op, "eps"))
+    return _C._instance_norm(
+        _tensor(input, op),
+        _opt_tensor(weight, op, "weight"),
+        _opt_tensor(bias, op, "bias"),
+        _opt_tensor(running_mean, op, "running_mean"),
+        _opt_tensor(running_var, op, "running_var"),
+        bool(_flag(use_input_stats, op, "use_input_stats")),
+        _number(momentum, op, "momentum"),
+        _number(eps, op, "eps"),
+    )
+
+
 # ---- 1-D and transposed convolution, 1-D and adaptive max pooling, pad, interpolate, pixel shuffle, fold/unfold
 # (C++ ops declared in cpp/fastnn/ops/layers.h; the 1-D pools are the 2-D ones over a height-1 view, as torch's) ----
+
 
 def _n_ints(v, n, op, what):
     """An int or an n-sequence of ints as a list of n ints."""
@@ -482,8 +599,10 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
         raise ValueError(f"[{op}] padding must be an int or a tuple of ints, got {padding!r}")
     if isinstance(groups, int):
         _ints(groups, op, "groups")
-    args = [_n_ints(v, n, op, what) for v, what in ((stride, "stride"), (padding, "padding"),
-                                                      (output_padding, "output_padding"))]
+    args = [
+        _n_ints(v, n, op, what)
+        for v, what in ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"))
+    ]
     fn = _C._conv_transpose1d if n == 1 else _C._conv_transpose2d
     dilation = _n_ints(dilation, n, op, "dilation")
     if input.dim() == n + 1:  # unbatched, as torch: through a batch of one
@@ -491,13 +610,15 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     return fn(input, weight, bias, *args, groups, dilation)
 
 
-def conv_transpose1d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
 
 
-def conv_transpose2d(input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
 
@@ -510,24 +631,32 @@ def _as_1d(op, op2d, input, fn):
     except (ValueError, TypeError, IndexError, RuntimeError) as e:
         prefix = f"[{op2d}]"
         if str(e).startswith(prefix):
-            raise type(e)(f"[{op}]{str(e)[len(prefix):]}") from None
+            raise type(e)(f"[{op}]{str(e)[len(prefix) :]}") from None
         raise
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False) -> typing.Any:
+def max_pool1d(
+    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+) -> typing.Any:
     op = "max_pool1d"
     k = _n_ints(kernel_size, 1, op, "kernel_size")
     s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _n_ints(stride, 1, op, "stride")
     p, d = _n_ints(padding, 1, op, "padding"), _n_ints(dilation, 1, op, "dilation")
-    out, indices = _as_1d(op, "max_pool2d", input, lambda x: _C._max_pool2d_with_indices(
-        x, [1] + k, [1] + s, [0] + p, [1] + d, bool(_flag(ceil_mode, op, "ceil_mode"))))
+    out, indices = _as_1d(
+        op,
+        "max_pool2d",
+        input,
+        lambda x: _C._max_pool2d_with_indices(
+            x, [1] + k, [1] + s, [0] + p, [1] + d, bool(_flag(ceil_mode, op, "ceil_mode"))
+        ),
+    )
     return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
 
 
 @_named_function
-def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                            return_indices=True) -> tuple[Tensor, Tensor]:
+def max_pool1d_with_indices(
+    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+) -> tuple[Tensor, Tensor]:
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
@@ -538,15 +667,21 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=Fal
     p = _n_ints(padding, 1, op, "padding")
     ceil_mode = bool(_flag(ceil_mode, op, "ceil_mode"))
     count_include_pad = bool(_flag(count_include_pad, op, "count_include_pad"))
-    return _as_1d(op, "avg_pool2d", input, lambda x: _C._avg_pool2d(
-        x, [1] + k, [1] + s, [0] + p, ceil_mode, count_include_pad, None)).squeeze(-2)
+    return _as_1d(
+        op,
+        "avg_pool2d",
+        input,
+        lambda x: _C._avg_pool2d(x, [1] + k, [1] + s, [0] + p, ceil_mode, count_include_pad, None),
+    ).squeeze(-2)
 
 
 def _adaptive_size(input, output_size, n, op):
     size = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * n
     if len(size) != n or _tensor(input, op).dim() < n:
-        raise ValueError(f"[{op}] output_size must be an int or a {n}-tuple, and the input at least {n}-D; got "
-                         f"{output_size!r} for an input of shape {tuple(input.shape)}")
+        raise ValueError(
+            f"[{op}] output_size must be an int or a {n}-tuple, and the input at least {n}-D; got "
+            f"{output_size!r} for an input of shape {tuple(input.shape)}"
+        )
     return _ints([input.shape[i - n] if s is None else s for i, s in enumerate(size)], op, "output_size")
 
 
@@ -598,25 +733,37 @@ def pad(input: Tensor, pad, mode="constant", value=None) -> Tensor:
 _INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    antialias=False,
+) -> Tensor:
     op = "interpolate"
     n = _tensor(input, op).dim() - 2
     if not isinstance(mode, str) or mode not in ("nearest", "nearest-exact", "area", *_INTERP_DIMS):
-        raise NotImplementedError(f"[{op}] Input Error: mode {mode!r} is not one of nearest, nearest-exact, linear, "
-                                  "bilinear, bicubic, area")
+        raise NotImplementedError(
+            f"[{op}] Input Error: mode {mode!r} is not one of nearest, nearest-exact, linear, bilinear, bicubic, area"
+        )
     if mode in ("nearest", "nearest-exact", "area"):
         if align_corners is not None:
-            raise ValueError(f"[{op}] align_corners option can only be set with the interpolating modes: "
-                             "linear | bilinear | bicubic | trilinear")
+            raise ValueError(
+                f"[{op}] align_corners option can only be set with the interpolating modes: "
+                "linear | bilinear | bicubic | trilinear"
+            )
         align_corners = False
     else:
         align_corners = bool(_flag(align_corners, op, "align_corners")) if align_corners is not None else False
     if _flag(antialias, op, "antialias"):
         raise NotImplementedError(f"[{op}] antialias=True is not supported")
     if n < 1:
-        raise ValueError(f"[{op}] expected an input with a batch and a channel dim and 1 or 2 spatial dims, got shape "
-                         f"{tuple(input.shape)}")
+        raise ValueError(
+            f"[{op}] expected an input with a batch and a channel dim and 1 or 2 spatial dims, got shape "
+            f"{tuple(input.shape)}"
+        )
     if size is not None and scale_factor is not None:
         raise ValueError(f"[{op}] only one of size or scale_factor should be defined")
     if size is not None:
@@ -624,18 +771,22 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode="nearest", ali
             raise ValueError(f"[{op}] recompute_scale_factor is not meaningful with an explicit size.")
         sizes = list(size) if isinstance(size, (tuple, list)) else [size] * n
         if len(sizes) != n:
-            raise ValueError(f"[{op}] Input and output must have the same number of spatial dimensions, but got input "
-                             f"with spatial dimensions of {list(input.shape[2:])} and output size of {list(sizes)}. "
-                             "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
-                             "(o1, o2, ...,oK) format.")
+            raise ValueError(
+                f"[{op}] Input and output must have the same number of spatial dimensions, but got input "
+                f"with spatial dimensions of {list(input.shape[2:])} and output size of {list(sizes)}. "
+                "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                "(o1, o2, ...,oK) format."
+            )
         sizes, scales = _ints(sizes, op, "size"), []
     elif scale_factor is not None:
         factors = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * n
         if len(factors) != n:
-            raise ValueError(f"[{op}] Input and scale_factor must have the same number of spatial dimensions, but got "
-                             f"input with spatial dimensions of {list(input.shape[2:])} and scale_factor of "
-                             f"{list(factors)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
-                             "scale_factor in (s1, s2, ...,sK) format.")
+            raise ValueError(
+                f"[{op}] Input and scale_factor must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {list(input.shape[2:])} and scale_factor of "
+                f"{list(factors)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                "scale_factor in (s1, s2, ...,sK) format."
+            )
         scales = [_number(f, op, "scale_factor") for f in factors]
         try:
             sizes = [math.floor(float(s) * f) for s, f in zip(input.shape[2:], scales)]
@@ -662,27 +813,52 @@ def upsample(input: Tensor, size=None, scale_factor=None, mode="nearest", align_
 
 
 def pixel_shuffle(input: Tensor, upscale_factor) -> Tensor:
-    return _C._pixel_shuffle(_tensor(input, "pixel_shuffle"), _n_ints(upscale_factor, 1, "pixel_shuffle",
-                                                                       "upscale_factor")[0])
+    return _C._pixel_shuffle(
+        _tensor(input, "pixel_shuffle"), _n_ints(upscale_factor, 1, "pixel_shuffle", "upscale_factor")[0]
+    )
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor) -> Tensor:
-    return _C._pixel_unshuffle(_tensor(input, "pixel_unshuffle"), _n_ints(downscale_factor, 1, "pixel_unshuffle",
-                                                                           "downscale_factor")[0])
+    return _C._pixel_unshuffle(
+        _tensor(input, "pixel_unshuffle"), _n_ints(downscale_factor, 1, "pixel_unshuffle", "downscale_factor")[0]
+    )
 
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     op = "unfold"
-    return _C._unfold_im2col(_tensor(input, op), *(_n_ints(v, 2, op, what) for v, what in (
-        (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"), (stride, "stride"))))
+    return _C._unfold_im2col(
+        _tensor(input, op),
+        *(
+            _n_ints(v, 2, op, what)
+            for v, what in (
+                (kernel_size, "kernel_size"),
+                (dilation, "dilation"),
+                (padding, "padding"),
+                (stride, "stride"),
+            )
+        ),
+    )
 
 
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     op = "fold"
-    return _C._fold_col2im(_tensor(input, op), *(_n_ints(v, 2, op, what) for v, what in (
-        (output_size, "output_size"), (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
-        (stride, "stride"))))
+    return _C._fold_col2im(
+        _tensor(input, op),
+        *(
+            _n_ints(v, 2, op, what)
+            for v, what in (
+                (output_size, "output_size"),
+                (kernel_size, "kernel_size"),
+                (dilation, "dilation"),
+                (padding, "padding"),
+                (stride, "stride"),
+            )
+        ),
+    )
+
+
 # ---- more activations, losses and embedding_bag ----
+
 
 def _maybe_inplace(input, op, inplace, fn, fn_):
     """fn(input), or with inplace=True fn_(input): input overwritten, taking over the op's node as in torch."""
@@ -720,8 +896,9 @@ def hardtanh(input: Tensor, min_val=-1.0, max_val=1.0, inplace=False) -> Tensor:
     lo, hi = _number(min_val, "hardtanh", "min_val"), _number(max_val, "hardtanh", "max_val")
     if lo > hi:
         raise ValueError(f"[hardtanh] min_val cannot be greater than max_val (got {min_val} and {max_val})")
-    return _maybe_inplace(input, "hardtanh", inplace, lambda x: _C._hardtanh(x, lo, hi),
-                          lambda x: _C._hardtanh_(x, lo, hi))
+    return _maybe_inplace(
+        input, "hardtanh", inplace, lambda x: _C._hardtanh(x, lo, hi), lambda x: _C._hardtanh_(x, lo, hi)
+    )
 
 
 def hardtanh_(input: Tensor, min_val=-1.0, max_val=1.0) -> Tensor:
@@ -730,8 +907,9 @@ def hardtanh_(input: Tensor, min_val=-1.0, max_val=1.0) -> Tensor:
 
 def relu6(input: Tensor, inplace=False) -> Tensor:
     """hardtanh(input, 0, 6), as torch (HardtanhBackward0)."""
-    return _maybe_inplace(input, "relu6", inplace, lambda x: _C._hardtanh(x, 0.0, 6.0),
-                          lambda x: _C._hardtanh_(x, 0.0, 6.0))
+    return _maybe_inplace(
+        input, "relu6", inplace, lambda x: _C._hardtanh(x, 0.0, 6.0), lambda x: _C._hardtanh_(x, 0.0, 6.0)
+    )
 
 
 def hardswish(input: Tensor, inplace=False) -> Tensor:
@@ -748,8 +926,9 @@ def mish(input: Tensor, inplace=False) -> Tensor:
 
 def _threshold(input, threshold, value, inplace):
     th, v = _number(threshold, "threshold", "threshold"), _number(value, "threshold", "value")
-    return _maybe_inplace(input, "threshold", inplace, lambda x: _C._threshold(x, th, v),
-                          lambda x: _C._threshold_(x, th, v))
+    return _maybe_inplace(
+        input, "threshold", inplace, lambda x: _C._threshold(x, th, v), lambda x: _C._threshold_(x, th, v)
+    )
 
 
 def threshold(input: Tensor, threshold, value, inplace=False) -> Tensor:
@@ -801,14 +980,19 @@ def huber_loss(input: Tensor, target: Tensor, reduction="mean", delta=1.0, weigh
     if weight is None:
         return _C._huber_loss(input, target, reduction, delta)
     if tuple(_tensor(weight, "huber_loss", "weight").shape) != tuple(input.shape):
-        raise ValueError(f"[huber_loss] Weights and input must have the same size (got {tuple(weight.shape)} and "
-                         f"{tuple(input.shape)}).")
+        raise ValueError(
+            f"[huber_loss] Weights and input must have the same size (got {tuple(weight.shape)} and "
+            f"{tuple(input.shape)})."
+        )
     return _reduce(_C._huber_loss(input, target, 0, delta) * weight, reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean") -> Tensor:
-    return _C._soft_margin_loss(_tensor(input, "soft_margin_loss"), _tensor(target, "soft_margin_loss", "target"),
-                                _reduction(reduction, size_average, reduce, "soft_margin_loss"))
+    return _C._soft_margin_loss(
+        _tensor(input, "soft_margin_loss"),
+        _tensor(target, "soft_margin_loss", "target"),
+        _reduction(reduction, size_average, reduce, "soft_margin_loss"),
+    )
 
 
 def _xlogy_self(t):
@@ -827,10 +1011,12 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
         reduction = _reduction(reduction, size_average, reduce, op)
     else:
         if reduction == "mean":
-            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
-                          "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
-                          "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                          stacklevel=3)
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the support size."
+                "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                stacklevel=3,
+            )
         batchmean = reduction == "batchmean"
         reduction = 2 if batchmean else _reduction(reduction, op=op)
     if _flag(log_target, op, "log_target"):
@@ -842,8 +1028,16 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
 
 
 @_named_function
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
-                     reduction="mean") -> Tensor:
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input=True,
+    full=False,
+    size_average=None,
+    eps=1e-8,
+    reduce=None,
+    reduction="mean",
+) -> Tensor:
     op = "poisson_nll_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input, op)
@@ -874,10 +1068,10 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full=False, eps=1e-6, 
     if tuple(var.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(var.shape):  # homoscedastic: one variance per row
             var = var.unsqueeze(-1)
-        elif not (input.dim() == var.dim() and
-                  sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
-            raise ValueError(f"[{op}] var is of incorrect size: {tuple(var.shape)} for an input of shape "
-                             f"{tuple(input.shape)}")
+        elif not (input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError(
+                f"[{op}] var is of incorrect size: {tuple(var.shape)} for an input of shape {tuple(input.shape)}"
+            )
     reduction = _reduction(reduction, op=op)
     var = var.clone()
     with _no_grad():
@@ -889,8 +1083,9 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full=False, eps=1e-6, 
 
 
 @_named_function
-def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None,
-                                reduction="mean") -> Tensor:
+def multilabel_soft_margin_loss(
+    input: Tensor, target: Tensor, weight=None, size_average=None, reduce=None, reduction="mean"
+) -> Tensor:
     op = "multilabel_soft_margin_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input, op)
@@ -909,8 +1104,9 @@ def _clamp_min0(x):
 
 
 @_named_function
-def cosine_embedding_loss(input1, input2, target: Tensor, margin=0, size_average=None, reduce=None,
-                          reduction="mean") -> Tensor:
+def cosine_embedding_loss(
+    input1, input2, target: Tensor, margin=0, size_average=None, reduce=None, reduction="mean"
+) -> Tensor:
     op = "cosine_embedding_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input1, op, "input1")
@@ -921,8 +1117,10 @@ def cosine_embedding_loss(input1, input2, target: Tensor, margin=0, size_average
     if tdim not in (0, 1):
         raise ValueError(f"[{op}] 0D or 1D target tensor expected, multi-target not supported (got a {tdim}-D target)")
     if input1.dim() != tdim + 1 or input2.dim() != tdim + 1:
-        raise ValueError(f"[{op}] {tdim}D target tensor expects {tdim + 1}D input tensors, but found inputs with sizes "
-                         f"{list(input1.shape)} and {list(input2.shape)}.")
+        raise ValueError(
+            f"[{op}] {tdim}D target tensor expects {tdim + 1}D input tensors, but found inputs with sizes "
+            f"{list(input1.shape)} and {list(input2.shape)}."
+        )
     prod_sum = (input1 * input2).sum(tdim)
     mag1 = (input1 * input1).sum(tdim) + 1e-12
     mag2 = (input2 * input2).sum(tdim) + 1e-12
@@ -933,21 +1131,25 @@ def cosine_embedding_loss(input1, input2, target: Tensor, margin=0, size_average
 
 
 @_named_function
-def margin_ranking_loss(input1, input2, target: Tensor, margin=0, size_average=None, reduce=None,
-                        reduction="mean") -> Tensor:
+def margin_ranking_loss(
+    input1, input2, target: Tensor, margin=0, size_average=None, reduce=None, reduction="mean"
+) -> Tensor:
     op = "margin_ranking_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     for t, what in ((input1, "input1"), (input2, "input2"), (target, "target")):
         _tensor(t, op, what)
     if not input1.dim() == input2.dim() == target.dim():
-        raise ValueError(f"[{op}] All input tensors should have same dimension but got sizes: input1: "
-                         f"{tuple(input1.shape)}, input2: {tuple(input2.shape)}, target: {tuple(target.shape)}")
+        raise ValueError(
+            f"[{op}] All input tensors should have same dimension but got sizes: input1: "
+            f"{tuple(input1.shape)}, input2: {tuple(input2.shape)}, target: {tuple(target.shape)}"
+        )
     return _reduce(_clamp_min0(-target * (input1 - input2) + _number(margin, op, "margin")), reduction)
 
 
 @_named_function
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin=1.0, size_average=None, reduce=None,
-                         reduction="mean") -> Tensor:
+def hinge_embedding_loss(
+    input: Tensor, target: Tensor, margin=1.0, size_average=None, reduce=None, reduction="mean"
+) -> Tensor:
     op = "hinge_embedding_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     _tensor(input, op)
@@ -963,18 +1165,22 @@ def _pairwise_distance(x1, x2, p, eps):
 
 
 @_named_function
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
-                        reduce=None, reduction="mean") -> Tensor:
+def triplet_margin_loss(
+    anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"
+) -> Tensor:
     op = "triplet_margin_loss"
     reduction = _reduction(reduction, size_average, reduce, op)
     margin, p, eps = _number(margin, op, "margin"), _number(p, op, "p"), _number(eps, op, "eps")
     if margin <= 0:
         raise ValueError(f"[{op}] margin must be greater than 0, got {margin}")
-    dims = [_tensor(t, op, what).dim() for t, what in ((anchor, "anchor"), (positive, "positive"),
-                                                         (negative, "negative"))]
+    dims = [
+        _tensor(t, op, what).dim() for t, what in ((anchor, "anchor"), (positive, "positive"), (negative, "negative"))
+    ]
     if len(set(dims)) != 1:
-        raise ValueError(f"[{op}] The anchor, positive, and negative tensors are expected to have the same number of "
-                         f"dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative {dims[2]}D inputs")
+        raise ValueError(
+            f"[{op}] The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative {dims[2]}D inputs"
+        )
     if dims[0] == 0:
         raise ValueError(f"[{op}] expected inputs with at least 1 dimension, got 0-d tensors")
     dist_pos = _pairwise_distance(anchor, positive, p, eps)
@@ -988,8 +1194,19 @@ _BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
 
 
 @_named_function
-def embedding_bag(input: Tensor, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
-                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None) -> Tensor:
+def embedding_bag(
+    input: Tensor,
+    weight,
+    offsets=None,
+    max_norm=None,
+    norm_type=2,
+    scale_grad_by_freq=False,
+    mode="mean",
+    sparse=False,
+    per_sample_weights=None,
+    include_last_offset=False,
+    padding_idx=None,
+) -> Tensor:
     op = "embedding_bag"
     _tensor(input, op)
     _tensor(weight, op, "weight")
@@ -1000,10 +1217,14 @@ def embedding_bag(input: Tensor, weight, offsets=None, max_norm=None, norm_type=
     if not isinstance(mode, str) or mode not in _BAG_MODES:
         raise ValueError(f"[{op}] mode has to be one of sum, mean or max, got {mode!r}")
     if per_sample_weights is not None and mode != "sum":
-        raise NotImplementedError(f"[{op}] per_sample_weights was not None. per_sample_weights is only supported for "
-                                  f"mode='sum' (got mode='{mode}').")
+        raise NotImplementedError(
+            f"[{op}] per_sample_weights was not None. per_sample_weights is only supported for "
+            f"mode='sum' (got mode='{mode}')."
+        )
     if weight.dim() != 2:
-        raise ValueError(f"[{op}] expected a 2-D weight (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"[{op}] expected a 2-D weight (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}"
+        )
     if padding_idx is None:
         padding_idx = -1
     else:
@@ -1011,16 +1232,22 @@ def embedding_bag(input: Tensor, weight, offsets=None, max_norm=None, norm_type=
         if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral):
             raise TypeError(f"[{op}] padding_idx must be an int, got {type(padding_idx).__name__}")
         if not -n <= padding_idx < n:
-            raise ValueError(f"[{op}] padding_idx must be within the number of embeddings, {-n} through {n - 1}, but "
-                             f"got {padding_idx}")
+            raise ValueError(
+                f"[{op}] padding_idx must be within the number of embeddings, {-n} through {n - 1}, but "
+                f"got {padding_idx}"
+            )
         padding_idx %= n
     if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
-        raise ValueError(f"[{op}] If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, then it must "
-                         f"have the same shape as the input ({tuple(input.shape)})")
+        raise ValueError(
+            f"[{op}] If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, then it must "
+            f"have the same shape as the input ({tuple(input.shape)})"
+        )
     if input.dim() == 2:
         if offsets is not None:
-            raise ValueError(f"[{op}] if input is 2D, then offsets has to be None, as input is treated is a mini-batch "
-                             "of fixed length sequences. However, found offsets of type Tensor")
+            raise ValueError(
+                f"[{op}] if input is 2D, then offsets has to be None, as input is treated is a mini-batch "
+                "of fixed length sequences. However, found offsets of type Tensor"
+            )
         bags, length = input.shape
         if length == 0:
             raise ValueError(f"[{op}] a 2-D input needs at least one index per bag, got shape {tuple(input.shape)}")
@@ -1037,24 +1264,38 @@ def embedding_bag(input: Tensor, weight, offsets=None, max_norm=None, norm_type=
         raise ValueError(f"[{op}] input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
     if max_norm is not None:
         _C._embedding_renorm_(weight, input, _number(max_norm, op, "max_norm"), _number(norm_type, op, "norm_type"))
-    return _C._embedding_bag(weight, input, offsets, _BAG_MODES[mode], bool(_flag(scale_grad_by_freq, op,
-                             "scale_grad_by_freq")), per_sample_weights, bool(_flag(include_last_offset, op,
-                             "include_last_offset")), padding_idx)
+    return _C._embedding_bag(
+        weight,
+        input,
+        offsets,
+        _BAG_MODES[mode],
+        bool(_flag(scale_grad_by_freq, op, "scale_grad_by_freq")),
+        per_sample_weights,
+        bool(_flag(include_last_offset, op, "include_last_offset")),
+        padding_idx,
+    )
 
 
-def multi_margin_loss(input: Tensor, target: Tensor, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
-                      reduction="mean") -> Tensor:
+def multi_margin_loss(
+    input: Tensor, target: Tensor, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"
+) -> Tensor:
     op = "multi_margin_loss"
     if isinstance(p, bool) or not isinstance(p, numbers.Integral):
         raise TypeError(f"[{op}] p must be an int, got {type(p).__name__}")
     if p not in (1, 2):
         raise ValueError(f"[{op}] only p == 1 and p == 2 supported, got {p}")
-    return _C._multi_margin_loss(_tensor(input, op), _tensor(target, op, "target"), int(p),
-                                 _number(margin, op, "margin"), _opt_tensor(weight, op, "weight"),
-                                 _reduction(reduction, size_average, reduce, op))
+    return _C._multi_margin_loss(
+        _tensor(input, op),
+        _tensor(target, op, "target"),
+        int(p),
+        _number(margin, op, "margin"),
+        _opt_tensor(weight, op, "weight"),
+        _reduction(reduction, size_average, reduce, op),
+    )
 
 
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction="mean") -> Tensor:
     op = "multilabel_margin_loss"
-    return _C._multilabel_margin_loss(_tensor(input, op), _tensor(target, op, "target"),
-                                      _reduction(reduction, size_average, reduce, op))
+    return _C._multilabel_margin_loss(
+        _tensor(input, op), _tensor(target, op, "target"), _reduction(reduction, size_average, reduce, op)
+    )

@@ -15,8 +15,16 @@ if typing.TYPE_CHECKING:
 
 
 def calculate_gain(nonlinearity, param=None) -> float:
-    linear = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-              "sigmoid"]
+    linear = [
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    ]
     if nonlinearity in linear:
         return 1
     if nonlinearity == "tanh":
@@ -66,8 +74,11 @@ def trunc_normal_(tensor: Tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=No
     from fastnn import _C
 
     if mean < a - 2 * std or mean > b + 2 * std:
-        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
-                      "be incorrect.", stacklevel=4)
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
+            "be incorrect.",
+            stacklevel=4,
+        )
     return _C._trunc_normal_(tensor, mean, std, a, b, generator)
 
 
@@ -112,6 +123,17 @@ def kaiming_normal_(tensor: Tensor, a=0, mode="fan_in", nonlinearity="leaky_relu
 
 
 # errors name the initialiser (and a non-tensor argument is a TypeError, not an AttributeError)
-for _name in ("calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
-              "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
+for _name in (
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+):
     globals()[_name] = _named_function(globals()[_name])

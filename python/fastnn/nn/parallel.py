@@ -26,6 +26,8 @@ class DataParallel(Module):
 class DistributedDataParallel(Module):
     def __init__(self, module, *args, **kwargs):
         super().__init__()
-        raise RuntimeError("[DistributedDataParallel] Default process group has not been initialized, please make "
-                           "sure to call init_process_group (fastnn.distributed is not available: fastnn runs in a "
-                           "single process).")
+        raise RuntimeError(
+            "[DistributedDataParallel] Default process group has not been initialized, please make "
+            "sure to call init_process_group (fastnn.distributed is not available: fastnn runs in a "
+            "single process)."
+        )

@@ -32,12 +32,23 @@ class SymInt(int):
         sources = self.sources | getattr(other, "sources", frozenset())
         return SymInt(py(int(a), int(b)), lambda g: g.node(op, [g.dim_value(a), g.dim_value(b)]), sources)
 
-    def __add__(self, o): return self._op(o, "Add", lambda a, b: a + b)  # noqa: E704
-    def __radd__(self, o): return self._op(o, "Add", lambda a, b: a + b, True)  # noqa: E704
-    def __sub__(self, o): return self._op(o, "Sub", lambda a, b: a - b)  # noqa: E704
-    def __rsub__(self, o): return self._op(o, "Sub", lambda a, b: a - b, True)  # noqa: E704
-    def __mul__(self, o): return self._op(o, "Mul", lambda a, b: a * b)  # noqa: E704
-    def __rmul__(self, o): return self._op(o, "Mul", lambda a, b: a * b, True)  # noqa: E704
+    def __add__(self, o):
+        return self._op(o, "Add", lambda a, b: a + b)  # noqa: E704
+
+    def __radd__(self, o):
+        return self._op(o, "Add", lambda a, b: a + b, True)  # noqa: E704
+
+    def __sub__(self, o):
+        return self._op(o, "Sub", lambda a, b: a - b)  # noqa: E704
+
+    def __rsub__(self, o):
+        return self._op(o, "Sub", lambda a, b: a - b, True)  # noqa: E704
+
+    def __mul__(self, o):
+        return self._op(o, "Mul", lambda a, b: a * b)  # noqa: E704
+
+    def __rmul__(self, o):
+        return self._op(o, "Mul", lambda a, b: a * b, True)  # noqa: E704
 
     def __floordiv__(self, o):  # sizes are >= 0, so ONNX's truncating integer Div is floor division here
         if isinstance(o, int) and not isinstance(o, bool) and int(o) > 0:
@@ -96,9 +107,11 @@ class Graph:
             return self.values[id(x)][1]
         if isinstance(x, Tensor):
             if x.requires_grad and x.grad_fn is not None:
-                raise unsupported(f"the model computed a tensor from its inputs with an operation the exporter "
-                                  f"did not see ({x.grad_fn.name()}); call it through fastnn, fastnn.nn.functional "
-                                  "or a Tensor method")
+                raise unsupported(
+                    f"the model computed a tensor from its inputs with an operation the exporter "
+                    f"did not see ({x.grad_fn.name()}); call it through fastnn, fastnn.nn.functional "
+                    "or a Tensor method"
+                )
             entry = self.params.get(id(x))
             if entry is not None and entry[0] is x:
                 self.initializers.setdefault(entry[1], _numpy(x))
@@ -143,8 +156,10 @@ class Graph:
 
     def sym_sizes(self, x):
         name = self.value(x)
-        return [SymInt(n, functools.partial(Graph._axis_size, name=name, d=d), frozenset({(name, d)}))
-                for d, n in enumerate(x.shape)]
+        return [
+            SymInt(n, functools.partial(Graph._axis_size, name=name, d=d), frozenset({(name, d)}))
+            for d, n in enumerate(x.shape)
+        ]
 
     def _axis_size(self, name, d):
         return self.shape_slice(name, d, d + 1)
@@ -158,12 +173,19 @@ class Graph:
             from onnx import TensorProto, helper, numpy_helper, shape_inference
 
             small = {k: a for k, a in self.initializers.items() if a.dtype == np.int64 and a.size <= 64}
-            typed = [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-                     for k, a in self.initializers.items() if k not in small]
+            typed = [
+                helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+                for k, a in self.initializers.items()
+                if k not in small
+            ]
             nodes = [helper.make_node(op, i, o, name=n, **a) for op, i, o, n, a in self.nodes]
-            graph = helper.make_graph(nodes, "g", self.input_infos + typed,
-                                      [helper.make_tensor_value_info(name, TensorProto.UNDEFINED, None)],
-                                      [numpy_helper.from_array(a, k) for k, a in small.items()])
+            graph = helper.make_graph(
+                nodes,
+                "g",
+                self.input_infos + typed,
+                [helper.make_tensor_value_info(name, TensorProto.UNDEFINED, None)],
+                [numpy_helper.from_array(a, k) for k, a in small.items()],
+            )
             model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
             inferred = shape_inference.infer_shapes(model).graph
             infos = {v.name: v for v in list(inferred.output) + list(inferred.value_info) + list(inferred.input)}
@@ -172,8 +194,17 @@ class Graph:
         return self._static_dims[(name, d)]
 
 
-_NP = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64, "int32": np.int32,
-       "int16": np.int16, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_}
+_NP = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "float16": np.float16,
+    "int64": np.int64,
+    "int32": np.int32,
+    "int16": np.int16,
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "bool": np.bool_,
+}
 
 
 def np_dtype(dtype):

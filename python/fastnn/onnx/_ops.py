@@ -28,6 +28,7 @@ def _axis(d, rank):
 def _unary(op):
     def convert(g, out, input):
         return g.node(op, [g.value(input)])
+
     return convert
 
 
@@ -44,9 +45,12 @@ def _copy(g, out, input, *args, **kwargs):
 def _dropout(name):
     def convert(g, out, input, p=0.5, training=True, inplace=False):
         if training:
-            raise unsupported(f"F.{name} with training=True is random: pass training=self.training (or use "
-                              f"nn.{name.capitalize()} modules), which the export runs in eval mode")
+            raise unsupported(
+                f"F.{name} with training=True is random: pass training=self.training (or use "
+                f"nn.{name.capitalize()} modules), which the export runs in eval mode"
+            )
         return _identity(g, out, input)
+
     return convert
 
 
@@ -66,6 +70,7 @@ def _binary(op, reverse=False):
         if alpha != 1:
             b = g.node("Mul", [b, g.scalar(alpha, np_dtype(out.dtype))])
         return g.node(op, [b, a] if reverse else [a, b])
+
     return convert
 
 
@@ -75,10 +80,10 @@ def _compare(op, negate=False):
 
         dtype = fastnn.result_type(input, other)
         a = g.cast(g.value(input), input.dtype, dtype)
-        b = g.cast(g.value(other), other.dtype, dtype) if isinstance(other, Tensor) else \
-            g.value(other, np_dtype(dtype))
+        b = g.cast(g.value(other), other.dtype, dtype) if isinstance(other, Tensor) else g.value(other, np_dtype(dtype))
         y = g.node(op, [a, b])
         return g.node("Not", [y]) if negate else y
+
     return convert
 
 
@@ -101,8 +106,15 @@ def clamp(g, out, input, min=None, max=None):
     x = g.value(input)
     for bound, op in ((min, "Max"), (max, "Min")):
         if bound is not None:
-            x = g.node(op, [x, g.cast(g.value(bound), bound.dtype, out.dtype) if isinstance(bound, Tensor)
-                            else g.scalar(bound, dt)])
+            x = g.node(
+                op,
+                [
+                    x,
+                    g.cast(g.value(bound), bound.dtype, out.dtype)
+                    if isinstance(bound, Tensor)
+                    else g.scalar(bound, dt),
+                ],
+            )
     return x
 
 
@@ -113,6 +125,7 @@ def _reduce(op):
         if dim is None:
             return g.node(op, [x], keepdims=0)
         return _reduce_node(g, op, x, [_axis(d, input.dim()) for d in _tuple(dim, 1)], keepdim)
+
     return convert
 
 
@@ -202,8 +215,11 @@ def t(g, out, input):
 
 
 def squeeze(g, out, input, dim=None):
-    dims = [d for d in range(input.dim()) if input.shape[d] == 1] if dim is None else \
-        [_axis(d, input.dim()) for d in _tuple(dim, 1) if input.shape[_axis(d, input.dim())] == 1]
+    dims = (
+        [d for d in range(input.dim()) if input.shape[d] == 1]
+        if dim is None
+        else [_axis(d, input.dim()) for d in _tuple(dim, 1) if input.shape[_axis(d, input.dim())] == 1]
+    )
     if not dims:
         return _identity(g, out, input)
     g.aliased.update((id(input), id(out)))
@@ -222,8 +238,11 @@ def cat(g, out, tensors, dim=0):
 
 def stack(g, out, tensors, dim=0):
     d = g.ints([_axis(dim, out.dim())])
-    return g.node("Concat", [g.node("Unsqueeze", [g.cast(g.value(x), x.dtype, out.dtype), d]) for x in tensors],
-                  axis=_axis(dim, out.dim()))
+    return g.node(
+        "Concat",
+        [g.node("Unsqueeze", [g.cast(g.value(x), x.dtype, out.dtype), d]) for x in tensors],
+        axis=_axis(dim, out.dim()),
+    )
 
 
 def chunk(g, out, input, chunks, dim=0):
@@ -244,14 +263,14 @@ def expand(g, out, input, *sizes):
 
 
 def _filled(fill):
-    def convert(g, out, *size, out_=None, dtype=None, layout=None, device=None, requires_grad=False,
-                pin_memory=False):
+    def convert(g, out, *size, out_=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
         from onnx import numpy_helper
 
-        shape = size[0][1] if size and isinstance(size[0], tuple) and size[0][0] == "value" else \
-            g.shape_value(_sizes(size))
-        return g.node("ConstantOfShape", [shape],
-                      value=numpy_helper.from_array(np.full(1, fill, np_dtype(out.dtype))))
+        shape = (
+            size[0][1] if size and isinstance(size[0], tuple) and size[0][0] == "value" else g.shape_value(_sizes(size))
+        )
+        return g.node("ConstantOfShape", [shape], value=numpy_helper.from_array(np.full(1, fill, np_dtype(out.dtype))))
+
     return convert
 
 
@@ -263,14 +282,16 @@ def arange(g, out, start=0, end=None, step=1, dtype=None, requires_grad=False, d
         if isinstance(v, SymInt):
             return g.cast(g.node("Squeeze", [v.value(g), g.ints([0])]), _INT64, out.dtype)
         return g.scalar(v, dt)
+
     return g.node("Range", [scalar(start), scalar(end), scalar(step)])
 
 
 def getitem(g, out, input, key):
     key = key if isinstance(key, tuple) else (key,)
     if any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) or isinstance(k, bool) for k in key):
-        raise unsupported("indexing a traced tensor with tensors, lists or bools is not supported (only ints, "
-                          "slices, None and ...)")
+        raise unsupported(
+            "indexing a traced tensor with tensors, lists or bools is not supported (only ints, slices, None and ...)"
+        )
     used = sum(1 for k in key if k is not None and k is not Ellipsis)
     expanded = []
     for k in key:
@@ -312,6 +333,7 @@ def size(g, out, input, dim=None):
 def _cast_to(dtype):
     def convert(g, out, input, *args, **kwargs):
         return g.cast(g.value(input), input.dtype, dtype) if input.dtype != dtype else _identity(g, out, input)
+
     return convert
 
 
@@ -340,17 +362,33 @@ def _conv(n):
         else:
             pads = list(_tuple(padding, n)) * 2
         inputs = [g.value(input), g.value(weight)] + ([g.value(bias)] if bias is not None else [])
-        return g.node("Conv", inputs, kernel_shape=list(k), strides=list(_tuple(stride, n)), pads=pads,
-                      dilations=list(dilation), group=groups)
+        return g.node(
+            "Conv",
+            inputs,
+            kernel_shape=list(k),
+            strides=list(_tuple(stride, n)),
+            pads=pads,
+            dilations=list(dilation),
+            group=groups,
+        )
+
     return convert
 
 
 def _conv_transpose(n):
     def convert(g, out, input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
         inputs = [g.value(input), g.value(weight)] + ([g.value(bias)] if bias is not None else [])
-        return g.node("ConvTranspose", inputs, kernel_shape=list(weight.shape[2:]), strides=list(_tuple(stride, n)),
-                      pads=list(_tuple(padding, n)) * 2, dilations=list(_tuple(dilation, n)),
-                      output_padding=list(_tuple(output_padding, n)), group=groups)
+        return g.node(
+            "ConvTranspose",
+            inputs,
+            kernel_shape=list(weight.shape[2:]),
+            strides=list(_tuple(stride, n)),
+            pads=list(_tuple(padding, n)) * 2,
+            dilations=list(_tuple(dilation, n)),
+            output_padding=list(_tuple(output_padding, n)),
+            group=groups,
+        )
+
     return convert
 
 
@@ -359,8 +397,10 @@ def _pool_attrs(input, out, n, kernel_size, stride, padding, dilation, ceil_mode
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _tuple(stride, n)
     padding, dilation = _tuple(padding, n), _tuple(dilation, n)
     if ceil_mode:  # exported only where it changes nothing (ONNX runtimes differ on torch's ceil-mode windows)
-        floor = [(s + 2 * p - d * (k - 1) - 1) // st + 1
-                 for s, p, d, k, st in zip(input.shape[-n:], padding, dilation, kernel, stride)]
+        floor = [
+            (s + 2 * p - d * (k - 1) - 1) // st + 1
+            for s, p, d, k, st in zip(input.shape[-n:], padding, dilation, kernel, stride)
+        ]
         if list(out.shape[-n:]) != floor:
             raise unsupported(f"{op} with ceil_mode=True that adds a partial window is not supported")
     return {"kernel_shape": list(kernel), "strides": list(stride), "pads": list(padding) * 2}, dilation
@@ -370,19 +410,29 @@ def _max_pool(n):
     def convert(g, out, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
         if return_indices:
             raise unsupported(f"max_pool{n}d with return_indices=True is not supported")
-        attrs, dilation = _pool_attrs(input, out, n, kernel_size, stride, padding, dilation, ceil_mode,
-                                      f"max_pool{n}d")
+        attrs, dilation = _pool_attrs(input, out, n, kernel_size, stride, padding, dilation, ceil_mode, f"max_pool{n}d")
         return g.node("MaxPool", [g.value(input)], dilations=list(dilation), **attrs)
+
     return convert
 
 
 def _avg_pool(n):
-    def convert(g, out, input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                divisor_override=None):
+    def convert(
+        g,
+        out,
+        input,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
         if divisor_override is not None:
             raise unsupported(f"avg_pool{n}d with divisor_override is not supported")
         attrs, _ = _pool_attrs(input, out, n, kernel_size, stride, padding, 1, ceil_mode, f"avg_pool{n}d")
         return g.node("AveragePool", [g.value(input)], count_include_pad=int(bool(count_include_pad)), **attrs)
+
     return convert
 
 
@@ -395,23 +445,30 @@ def _adaptive(n, kind):
         if outs == (1,) * n:
             return g.node("Global" + kind, [x])
         if any(s % o for s, o in zip(sizes, outs)):
-            raise unsupported(f"adaptive_{kind[:3].lower()}_pool{n}d from {sizes} to {outs} is not supported (the "
-                              "input size must be a multiple of the output size)")
+            raise unsupported(
+                f"adaptive_{kind[:3].lower()}_pool{n}d from {sizes} to {outs} is not supported (the "
+                "input size must be a multiple of the output size)"
+            )
         kernel = [s // o for s, o in zip(sizes, outs)]
         return g.node(kind, [x], kernel_shape=kernel, strides=kernel)
+
     return convert
 
 
-def batch_norm(g, out, input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
-               eps=1e-5):
+def batch_norm(
+    g, out, input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
+):
     if training or running_mean is None or running_var is None:
-        raise unsupported("batch_norm with batch statistics (training=True, or track_running_stats=False) is not "
-                          "supported: export a model with running statistics, in eval mode")
+        raise unsupported(
+            "batch_norm with batch statistics (training=True, or track_running_stats=False) is not "
+            "supported: export a model with running statistics, in eval mode"
+        )
     c, dt = input.shape[1], np_dtype(out.dtype)
     w = g.value(weight) if weight is not None else g.const(np.ones(c, dt))
     b = g.value(bias) if bias is not None else g.const(np.zeros(c, dt))
-    return g.node("BatchNormalization", [g.value(input), w, b, g.value(running_mean), g.value(running_var)],
-                  epsilon=float(eps))
+    return g.node(
+        "BatchNormalization", [g.value(input), w, b, g.value(running_mean), g.value(running_var)], epsilon=float(eps)
+    )
 
 
 def layer_norm(g, out, input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -424,8 +481,9 @@ def layer_norm(g, out, input, normalized_shape, weight=None, bias=None, eps=1e-5
     return g.node("LayerNormalization", [g.value(input), w, b], axis=-len(shape), epsilon=float(eps))
 
 
-def embedding(g, out, input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False):
+def embedding(
+    g, out, input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False
+):
     if max_norm is not None:
         raise unsupported("embedding with max_norm is not supported (it rewrites the weight while running)")
     return g.node("Gather", [g.value(weight), g.value(input)], axis=0)
@@ -463,8 +521,9 @@ def celu(g, out, input, alpha=1.0, inplace=False):
 
 
 def selu(g, out, input, inplace=False):
-    return g.node("Selu", [g.value(input)], alpha=1.6732632423543772848170429916717,
-                  gamma=1.0507009873554804934193349852946)
+    return g.node(
+        "Selu", [g.value(input)], alpha=1.6732632423543772848170429916717, gamma=1.0507009873554804934193349852946
+    )
 
 
 def hardtanh(g, out, input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -530,8 +589,9 @@ def prelu(g, out, input, weight):
     return g.node("PRelu", [g.value(input), w])
 
 
-def scaled_dot_product_attention(g, out, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
-                                 scale=None, enable_gqa=False):
+def scaled_dot_product_attention(
+    g, out, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
     if dropout_p:
         raise unsupported("scaled_dot_product_attention with dropout_p > 0 is random: pass 0 in eval mode")
     if enable_gqa and query.shape[-3] != key.shape[-3]:
@@ -547,16 +607,25 @@ def scaled_dot_product_attention(g, out, query, key, value, attn_mask=None, drop
     if is_causal:  # tril of ones (L, S), built from the runtime sizes
         if g.opset < 14:
             raise unsupported("scaled_dot_product_attention with is_causal=True needs opset_version >= 14 (Trilu)")
-        size = g.node("Concat", [g.shape_slice(g.value(query), query.dim() - 2, query.dim() - 1),
-                                 g.shape_slice(g.value(key), rank - 2, rank - 1)], axis=0)
+        size = g.node(
+            "Concat",
+            [
+                g.shape_slice(g.value(query), query.dim() - 2, query.dim() - 1),
+                g.shape_slice(g.value(key), rank - 2, rank - 1),
+            ],
+            axis=0,
+        )
         from onnx import numpy_helper
 
         ones = g.node("ConstantOfShape", [size], value=numpy_helper.from_array(np.ones(1, np.bool_)))
         s = g.node("Where", [g.node("Trilu", [ones], upper=0), s, minus_inf])
     if attn_mask is not None:
         mask = g.value(attn_mask)
-        s = g.node("Where", [mask, s, minus_inf]) if str(attn_mask.dtype).endswith("bool") else \
-            g.node("Add", [s, g.cast(mask, attn_mask.dtype, out.dtype)])
+        s = (
+            g.node("Where", [mask, s, minus_inf])
+            if str(attn_mask.dtype).endswith("bool")
+            else g.node("Add", [s, g.cast(mask, attn_mask.dtype, out.dtype)])
+        )
     p = g.node("Softmax", [s], axis=-1)
     if is_causal or attn_mask is not None:  # a row masked entirely gives zeros, as torch's (not NaN)
         rowmax = _reduce_node(g, "ReduceMax", s, [-1], True)
@@ -569,70 +638,182 @@ def relu(g, out, input, inplace=False):
 
 
 FUNCTIONAL = {
-    "relu": relu, "sigmoid": _unary("Sigmoid"), "tanh": _unary("Tanh"), "softmax": softmax,
-    "log_softmax": log_softmax, "linear": linear, "conv1d": _conv(1), "conv2d": _conv(2),
-    "conv_transpose1d": _conv_transpose(1), "conv_transpose2d": _conv_transpose(2),
-    "max_pool1d": _max_pool(1), "max_pool2d": _max_pool(2), "avg_pool1d": _avg_pool(1), "avg_pool2d": _avg_pool(2),
-    "adaptive_avg_pool1d": _adaptive(1, "AveragePool"), "adaptive_avg_pool2d": _adaptive(2, "AveragePool"),
-    "adaptive_max_pool1d": _adaptive(1, "MaxPool"), "adaptive_max_pool2d": _adaptive(2, "MaxPool"),
-    "dropout": _dropout("dropout"), "dropout2d": _dropout("dropout2d"),
-    "batch_norm": batch_norm, "layer_norm": layer_norm, "embedding": embedding, "pad": pad,
-    "leaky_relu": leaky_relu, "elu": elu, "celu": celu, "selu": selu, "hardtanh": hardtanh, "relu6": relu6,
-    "hardsigmoid": hardsigmoid, "hardswish": hardswish, "silu": silu, "mish": mish, "softplus": softplus,
-    "logsigmoid": logsigmoid, "gelu": gelu, "prelu": prelu, "softsign": _unary("Softsign"),
+    "relu": relu,
+    "sigmoid": _unary("Sigmoid"),
+    "tanh": _unary("Tanh"),
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "linear": linear,
+    "conv1d": _conv(1),
+    "conv2d": _conv(2),
+    "conv_transpose1d": _conv_transpose(1),
+    "conv_transpose2d": _conv_transpose(2),
+    "max_pool1d": _max_pool(1),
+    "max_pool2d": _max_pool(2),
+    "avg_pool1d": _avg_pool(1),
+    "avg_pool2d": _avg_pool(2),
+    "adaptive_avg_pool1d": _adaptive(1, "AveragePool"),
+    "adaptive_avg_pool2d": _adaptive(2, "AveragePool"),
+    "adaptive_max_pool1d": _adaptive(1, "MaxPool"),
+    "adaptive_max_pool2d": _adaptive(2, "MaxPool"),
+    "dropout": _dropout("dropout"),
+    "dropout2d": _dropout("dropout2d"),
+    "batch_norm": batch_norm,
+    "layer_norm": layer_norm,
+    "embedding": embedding,
+    "pad": pad,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "celu": celu,
+    "selu": selu,
+    "hardtanh": hardtanh,
+    "relu6": relu6,
+    "hardsigmoid": hardsigmoid,
+    "hardswish": hardswish,
+    "silu": silu,
+    "mish": mish,
+    "softplus": softplus,
+    "logsigmoid": logsigmoid,
+    "gelu": gelu,
+    "prelu": prelu,
+    "softsign": _unary("Softsign"),
     "scaled_dot_product_attention": scaled_dot_product_attention,
 }
 
-_ARITH = {"add": "Add", "sub": "Sub", "subtract": "Sub", "mul": "Mul", "multiply": "Mul", "div": "Div",
-          "divide": "Div", "true_divide": "Div"}
+_ARITH = {
+    "add": "Add",
+    "sub": "Sub",
+    "subtract": "Sub",
+    "mul": "Mul",
+    "multiply": "Mul",
+    "div": "Div",
+    "divide": "Div",
+    "true_divide": "Div",
+}
 
 TENSOR = {
     **{name: _binary(op) for name, op in _ARITH.items()},
     **{name + "_": _binary(op) for name, op in _ARITH.items()},
-    "__add__": _binary("Add"), "__radd__": _binary("Add", True), "__sub__": _binary("Sub"),
-    "__rsub__": _binary("Sub", True), "__mul__": _binary("Mul"), "__rmul__": _binary("Mul", True),
-    "__truediv__": _binary("Div"), "__rtruediv__": _binary("Div", True),
-    "__iadd__": _binary("Add"), "__isub__": _binary("Sub"), "__imul__": _binary("Mul"),
+    "__add__": _binary("Add"),
+    "__radd__": _binary("Add", True),
+    "__sub__": _binary("Sub"),
+    "__rsub__": _binary("Sub", True),
+    "__mul__": _binary("Mul"),
+    "__rmul__": _binary("Mul", True),
+    "__truediv__": _binary("Div"),
+    "__rtruediv__": _binary("Div", True),
+    "__iadd__": _binary("Add"),
+    "__isub__": _binary("Sub"),
+    "__imul__": _binary("Mul"),
     "__itruediv__": _binary("Div"),
-    **{name: _compare(op, neg) for names, op, neg in (
-        (("__gt__", "gt", "greater"), "Greater", False), (("__lt__", "lt", "less"), "Less", False),
-        (("__ge__", "ge", "greater_equal"), "GreaterOrEqual", False),
-        (("__le__", "le", "less_equal"), "LessOrEqual", False), (("__eq__", "eq"), "Equal", False),
-        (("__ne__", "ne", "not_equal"), "Equal", True)) for name in names},
+    **{
+        name: _compare(op, neg)
+        for names, op, neg in (
+            (("__gt__", "gt", "greater"), "Greater", False),
+            (("__lt__", "lt", "less"), "Less", False),
+            (("__ge__", "ge", "greater_equal"), "GreaterOrEqual", False),
+            (("__le__", "le", "less_equal"), "LessOrEqual", False),
+            (("__eq__", "eq"), "Equal", False),
+            (("__ne__", "ne", "not_equal"), "Equal", True),
+        )
+        for name in names
+    },
     "where": where,
-    "__neg__": _unary("Neg"), "neg": _unary("Neg"), "negative": _unary("Neg"),
-    "pow": pow_, "__pow__": pow_, "matmul": matmul, "__matmul__": matmul, "mm": matmul, "bmm": matmul,
-    "clamp": clamp, "clip": clamp,
-    "relu": relu, "relu_": relu, "sigmoid": _unary("Sigmoid"), "tanh": _unary("Tanh"),
-    "exp": _unary("Exp"), "log": _unary("Log"), "sqrt": _unary("Sqrt"), "abs": _unary("Abs"),
-    "__abs__": _unary("Abs"), "reciprocal": _unary("Reciprocal"), "erf": _unary("Erf"),
-    "softmax": softmax, "log_softmax": log_softmax,
-    "mean": _reduce("ReduceMean"), "sum": _reduce("ReduceSum"), "argmax": argmax,
-    "view": view, "reshape": view, "view_as": view_as, "reshape_as": view_as, "flatten": flatten,
-    "unflatten": unflatten, "permute": permute, "transpose": transpose, "swapaxes": transpose, "t": t,
-    "squeeze": squeeze, "unsqueeze": unsqueeze, "cat": cat, "concat": cat, "concatenate": cat, "stack": stack,
-    "__getitem__": getitem, "size": size, "chunk": chunk, "split": split, "expand": expand,
-    "zeros": _filled(0), "ones": _filled(1), "arange": arange,
+    "__neg__": _unary("Neg"),
+    "neg": _unary("Neg"),
+    "negative": _unary("Neg"),
+    "pow": pow_,
+    "__pow__": pow_,
+    "matmul": matmul,
+    "__matmul__": matmul,
+    "mm": matmul,
+    "bmm": matmul,
+    "clamp": clamp,
+    "clip": clamp,
+    "relu": relu,
+    "relu_": relu,
+    "sigmoid": _unary("Sigmoid"),
+    "tanh": _unary("Tanh"),
+    "exp": _unary("Exp"),
+    "log": _unary("Log"),
+    "sqrt": _unary("Sqrt"),
+    "abs": _unary("Abs"),
+    "__abs__": _unary("Abs"),
+    "reciprocal": _unary("Reciprocal"),
+    "erf": _unary("Erf"),
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "mean": _reduce("ReduceMean"),
+    "sum": _reduce("ReduceSum"),
+    "argmax": argmax,
+    "view": view,
+    "reshape": view,
+    "view_as": view_as,
+    "reshape_as": view_as,
+    "flatten": flatten,
+    "unflatten": unflatten,
+    "permute": permute,
+    "transpose": transpose,
+    "swapaxes": transpose,
+    "t": t,
+    "squeeze": squeeze,
+    "unsqueeze": unsqueeze,
+    "cat": cat,
+    "concat": cat,
+    "concatenate": cat,
+    "stack": stack,
+    "__getitem__": getitem,
+    "size": size,
+    "chunk": chunk,
+    "split": split,
+    "expand": expand,
+    "zeros": _filled(0),
+    "ones": _filled(1),
+    "arange": arange,
     "new_zeros": lambda g, out, input, *size, **kw: _filled(0)(g, out, *size, **kw),
     "new_ones": lambda g, out, input, *size, **kw: _filled(1)(g, out, *size, **kw),
     "zeros_like": lambda g, out, input, **kw: _filled(0)(g, out, ("value", g.node("Shape", [g.value(input)]))),
     "ones_like": lambda g, out, input, **kw: _filled(1)(g, out, ("value", g.node("Shape", [g.value(input)]))),
-    "contiguous": _copy, "clone": _copy, "detach": _identity,
-    "to": to, "float": to, "double": to, "long": to, "int": to, "type_as": to,
+    "contiguous": _copy,
+    "clone": _copy,
+    "detach": _identity,
+    "to": to,
+    "float": to,
+    "double": to,
+    "long": to,
+    "int": to,
+    "type_as": to,
 }
 
 # Tensor properties (read on a traced tensor): "shape" gives SymInts; these give tensors
-PROPERTIES = {"T": lambda g, out, input: permute(g, out, input, *reversed(range(input.dim()))),
-              "data": _identity}
+PROPERTIES = {"T": lambda g, out, input: permute(g, out, input, *reversed(range(input.dim()))), "data": _identity}
 
 # Queries whose answers depend on the values: they cannot be part of a graph
-DATA_DEPENDENT = {"item", "tolist", "numpy", "__array__", "__bool__", "__float__", "__int__", "__index__",
-                  "__complex__", "__iter__", "equal", "allclose", "is_nonzero", "__setitem__"}
+DATA_DEPENDENT = {
+    "item",
+    "tolist",
+    "numpy",
+    "__array__",
+    "__bool__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__complex__",
+    "__iter__",
+    "equal",
+    "allclose",
+    "is_nonzero",
+    "__setitem__",
+}
 
 
 # ---- recurrent layers (converted as whole modules) ----
-_RNN = {"LSTM": ("LSTM", (0, 3, 1, 2)), "GRU": ("GRU", (1, 0, 2)), "RNN_TANH": ("RNN", (0,)),
-        "RNN_RELU": ("RNN", (0,))}  # ONNX's op and its gate order from torch's (LSTM: ifgo -> iofc, GRU: rzn -> zrn)
+_RNN = {
+    "LSTM": ("LSTM", (0, 3, 1, 2)),
+    "GRU": ("GRU", (1, 0, 2)),
+    "RNN_TANH": ("RNN", (0,)),
+    "RNN_RELU": ("RNN", (0,)),
+}  # ONNX's op and its gate order from torch's (LSTM: ifgo -> iofc, GRU: rzn -> zrn)
 
 
 def rnn(g, out, module, input, hx=None):
@@ -662,12 +843,28 @@ def rnn(g, out, module, input, hx=None):
         w = np.stack([gates(getattr(module, f"weight_ih_l{layer}{s}")) for s in sfx])
         r = np.stack([gates(getattr(module, f"weight_hh_l{layer}{s}")) for s in sfx])
         inputs = [x, g.const(w, "W"), g.const(r, "R")]
-        inputs.append(g.const(np.stack([np.concatenate([gates(getattr(module, f"bias_ih_l{layer}{s}")),
-                                                        gates(getattr(module, f"bias_hh_l{layer}{s}"))])
-                                        for s in sfx]), "B") if module.bias else "")
+        inputs.append(
+            g.const(
+                np.stack(
+                    [
+                        np.concatenate(
+                            [
+                                gates(getattr(module, f"bias_ih_l{layer}{s}")),
+                                gates(getattr(module, f"bias_hh_l{layer}{s}")),
+                            ]
+                        )
+                        for s in sfx
+                    ]
+                ),
+                "B",
+            )
+            if module.bias
+            else ""
+        )
         inputs.append("")  # sequence_lens: every sequence has the full length
-        inputs += [g.node("Slice", [s, g.ints([layer * dirs]), g.ints([(layer + 1) * dirs]), g.ints([0])])
-                   for s in states]
+        inputs += [
+            g.node("Slice", [s, g.ints([layer * dirs]), g.ints([(layer + 1) * dirs]), g.ints([0])]) for s in states
+        ]
         attrs = {"hidden_size": hidden, "direction": "bidirectional" if dirs == 2 else "forward"}
         if op == "GRU":
             attrs["linear_before_reset"] = 1

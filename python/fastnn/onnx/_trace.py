@@ -20,11 +20,45 @@ from fastnn.onnx._graph import SymInt, unsupported
 _LOCK = threading.Lock()
 _active = None  # (thread id, Graph) while an export traces
 
-_SKIP = {"__init__", "__new__", "__repr__", "__str__", "__format__", "__hash__", "__getattribute__", "__setattr__",
-         "__delattr__", "__dir__", "__class__", "__dict__", "__module__", "__doc__", "__getstate__", "__setstate__",
-         "__reduce__", "__reduce_ex__", "__sizeof__", "__copy__", "__deepcopy__", "__init_subclass__",
-         "__subclasshook__", "__array_priority__", "__weakref__", "__len__", "dim", "ndimension", "numel", "nelement",
-         "is_contiguous", "stride", "element_size", "register_hook", "retain_grad", "requires_grad_", "backward"}
+_SKIP = {
+    "__init__",
+    "__new__",
+    "__repr__",
+    "__str__",
+    "__format__",
+    "__hash__",
+    "__getattribute__",
+    "__setattr__",
+    "__delattr__",
+    "__dir__",
+    "__class__",
+    "__dict__",
+    "__module__",
+    "__doc__",
+    "__getstate__",
+    "__setstate__",
+    "__reduce__",
+    "__reduce_ex__",
+    "__sizeof__",
+    "__copy__",
+    "__deepcopy__",
+    "__init_subclass__",
+    "__subclasshook__",
+    "__array_priority__",
+    "__weakref__",
+    "__len__",
+    "dim",
+    "ndimension",
+    "numel",
+    "nelement",
+    "is_contiguous",
+    "stride",
+    "element_size",
+    "register_hook",
+    "retain_grad",
+    "requires_grad_",
+    "backward",
+}
 
 
 def _graph():
@@ -65,6 +99,7 @@ def _where(g):
 def _wrap(qualname, orig, converter, through):
     """A wrapper of one op. converter: emits the op's nodes; through: a Python function without a converter,
     traced through (what it calls is converted); neither: refused when it gives a tensor from a traced one."""
+
     def wrapper(*args, **kwargs):
         g = _graph()
         if g is None or g.depth:
@@ -72,9 +107,11 @@ def _wrap(qualname, orig, converter, through):
         involved = _involves(g, (args, kwargs))
         if not involved and _dynamic_size(g, (args, kwargs)):  # x.size(0) given to a factory, expand, ...
             if converter is None:
-                raise unsupported(f"{qualname} with a size read from a dynamic axis (x.size(d), x.shape[d]) is not "
-                                  f"supported by the ONNX exporter: the graph would keep the example's size"
-                                  f"{_where(g)}")
+                raise unsupported(
+                    f"{qualname} with a size read from a dynamic axis (x.size(d), x.shape[d]) is not "
+                    f"supported by the ONNX exporter: the graph would keep the example's size"
+                    f"{_where(g)}"
+                )
             involved = True
         if not involved:
             g.depth += 1  # constants only: what it computes is a constant of the graph
@@ -86,8 +123,7 @@ def _wrap(qualname, orig, converter, through):
         if name == "__setitem__":
             raise unsupported(f"assigning into a traced tensor (Tensor.__setitem__) is not supported{_where(g)}")
         if name in _ops.DATA_DEPENDENT:
-            raise unsupported(f"{qualname} on a traced tensor depends on its values and cannot be exported"
-                              f"{_where(g)}")
+            raise unsupported(f"{qualname} on a traced tensor depends on its values and cannot be exported{_where(g)}")
         if through:
             g.calls.append(qualname)
             try:
@@ -106,20 +142,28 @@ def _wrap(qualname, orig, converter, through):
             except NotImplementedError as e:
                 raise unsupported(f"{qualname}: {str(e).replace('[onnx.export] ', '')}{_where(g)}") from None
             except TypeError as e:
-                raise unsupported(f"{qualname} with these arguments is not supported by the ONNX exporter ({e})"
-                                  f"{_where(g)}") from None
+                raise unsupported(
+                    f"{qualname} with these arguments is not supported by the ONNX exporter ({e}){_where(g)}"
+                ) from None
         finally:
             g.depth -= 1
         if name == "size":
             return result
-        in_place = qualname.startswith("fastnn.nn.functional.") or name.startswith("__i") or \
-            name.endswith("_") and not name.endswith("__")
+        in_place = (
+            qualname.startswith("fastnn.nn.functional.")
+            or name.startswith("__i")
+            or name.endswith("_")
+            and not name.endswith("__")
+        )
         if in_place and args and out is args[0] and id(out) in g.aliased and result != g.value(out):
-            raise unsupported(f"{qualname}: an in-place op on a tensor that shares memory with another traced "
-                              f"tensor (a view, or what dropout passed through) cannot be exported; use the "
-                              f"out-of-place op{_where(g)}")
+            raise unsupported(
+                f"{qualname}: an in-place op on a tensor that shares memory with another traced "
+                f"tensor (a view, or what dropout passed through) cannot be exported; use the "
+                f"out-of-place op{_where(g)}"
+            )
         _bind_all(g, out, result)
         return out
+
     wrapper.__name__, wrapper.__doc__ = getattr(orig, "__name__", qualname), getattr(orig, "__doc__", None)
     return wrapper
 
@@ -141,14 +185,18 @@ def _wrap_property(name, prop):
             return out
         finally:
             g.depth -= 1
+
     return property(fget, prop.fset, prop.fdel, prop.__doc__)
 
 
 def _patches(module_names, user_modules):
     """(owner, attribute, replacement) for every wrapped function, method and property."""
     out, wrapped = [], {}
-    for mod, prefix, table in ((F, "fastnn.nn.functional", _ops.FUNCTIONAL), (fastnn, "fastnn", _ops.TENSOR),
-                               (_C, "fastnn._C", _ops.TENSOR)):
+    for mod, prefix, table in (
+        (F, "fastnn.nn.functional", _ops.FUNCTIONAL),
+        (fastnn, "fastnn", _ops.TENSOR),
+        (_C, "fastnn._C", _ops.TENSOR),
+    ):
         for name, v in list(vars(mod).items()):
             if name.startswith("__") or not isinstance(v, (types.FunctionType, types.BuiltinFunctionType)):
                 continue
@@ -157,8 +205,11 @@ def _patches(module_names, user_modules):
             out.append((mod, name, _wrap(f"{prefix}.{name}", v, conv, python and conv is None)))
             wrapped.setdefault(id(v), out[-1][2])
     for mod in _modules(user_modules):  # names bound by `from fastnn.nn.functional import relu`, and class
-        for owner in [mod] + [c for c in vars(mod).values()  # attributes such as Conv2d._conv = F.conv2d
-                              if isinstance(c, type) and c.__module__ == mod.__name__]:
+        for owner in [mod] + [
+            c
+            for c in vars(mod).values()  # attributes such as Conv2d._conv = F.conv2d
+            if isinstance(c, type) and c.__module__ == mod.__name__
+        ]:
             for name, v in list(vars(owner).items()):
                 fn = v.__func__ if isinstance(v, staticmethod) else v
                 if not name.startswith("__") and id(fn) in wrapped:
@@ -178,10 +229,15 @@ def _patches(module_names, user_modules):
 
     def new_size(cls, sizes=()):  # x.shape[1:], x.shape[:-1] + (1,) keep their SymInts
         sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else sizes
-        if _graph() is not None and isinstance(sizes, tuple) and any(isinstance(s, SymInt) for s in sizes) and \
-                all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+        if (
+            _graph() is not None
+            and isinstance(sizes, tuple)
+            and any(isinstance(s, SymInt) for s in sizes)
+            and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes)
+        ):
             return tuple.__new__(cls, sizes)
         return size_new(cls, sizes)
+
     out.append((fastnn.Size, "__new__", staticmethod(new_size)))
     orig_call = Module.__call__
 
@@ -199,8 +255,10 @@ def _patches(module_names, user_modules):
                 try:
                     names = _ops.rnn(g, out, self, *args, **kwargs)
                 except TypeError as e:
-                    raise unsupported(f"{type(self).__name__} with these arguments is not supported by the ONNX "
-                                      f"exporter ({e}){_where(g)}") from None
+                    raise unsupported(
+                        f"{type(self).__name__} with these arguments is not supported by the ONNX "
+                        f"exporter ({e}){_where(g)}"
+                    ) from None
                 except NotImplementedError as e:
                     raise unsupported(f"{str(e).replace('[onnx.export] ', '')}{_where(g)}") from None
             finally:
@@ -209,6 +267,7 @@ def _patches(module_names, user_modules):
             return out
         finally:
             g.scope.pop()
+
     out.append((Module, "__call__", call))
     return out
 
@@ -227,8 +286,11 @@ def _modules(user_modules):
     import sys
 
     skip = {"fastnn", "fastnn._C", "fastnn.nn.functional"}
-    mods = [m for n, m in list(sys.modules.items()) if n.startswith("fastnn.") and m is not None and n not in skip
-            and not n.startswith("fastnn.onnx")]
+    mods = [
+        m
+        for n, m in list(sys.modules.items())
+        if n.startswith("fastnn.") and m is not None and n not in skip and not n.startswith("fastnn.onnx")
+    ]
     return mods + [sys.modules[n] for n in sorted(user_modules) if n in sys.modules and not n.startswith("fastnn")]
 
 

@@ -26,8 +26,10 @@ _UNSUPPORTED = ("foreach", "fused", "capturable", "differentiable")
 def _refuse_unsupported(group):
     for key in _UNSUPPORTED:
         if group.get(key):
-            raise NotImplementedError(f"{key}={group[key]!r} is not supported: fastnn updates each parameter group "
-                                      f"with one C++ call; leave {key} at its default (None or False)")
+            raise NotImplementedError(
+                f"{key}={group[key]!r} is not supported: fastnn updates each parameter group "
+                f"with one C++ call; leave {key} at its default (None or False)"
+            )
 
 
 class Optimizer:
@@ -40,8 +42,9 @@ class Optimizer:
         self.state = defaultdict(dict)
         self.param_groups = []
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, but "
-                            "got a Tensor")
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, but got a Tensor"
+            )
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -58,8 +61,10 @@ class Optimizer:
         if isinstance(params, Tensor):
             param_group["params"] = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
-                            "tensors in sets will change between runs. Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering of "
+                "tensors in sets will change between runs. Please use a list instead."
+            )
         else:
             param_group["params"] = list(params)
         # (name, tensor) pairs, as named_parameters() gives them: the names go under 'param_names'
@@ -81,13 +86,18 @@ class Optimizer:
         _refuse_unsupported(param_group)
         ids = [id(p) for p in param_group["params"]]
         if len(ids) != len(set(ids)):
-            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause "
-                          "an error; see github.com/pytorch/pytorch/issues/40967 for more information", stacklevel=3)
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this will cause "
+                "an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                stacklevel=3,
+            )
         for g in self.param_groups:
             if ("param_names" in param_group) != ("param_names" in g):
                 which = "with names" if "param_names" in param_group else "without names"
-                raise ValueError("all optimizer param groups should be with/without names. cannot add param group "
-                                 f"{which} to the optimizer")
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add param group "
+                    f"{which} to the optimizer"
+                )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if not seen.isdisjoint(ids):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -135,16 +145,18 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict[str, typing.Any]) -> None:
         if not isinstance(state_dict, dict):
-            raise TypeError(f"load_state_dict expects a dict (an optimizer's state_dict()), got "
-                            f"{type(state_dict).__name__}")
+            raise TypeError(
+                f"load_state_dict expects a dict (an optimizer's state_dict()), got {type(state_dict).__name__}"
+            )
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         for mine, theirs in zip(self.param_groups, groups):
             _refuse_unsupported(theirs)
             if len(mine["params"]) != len(theirs["params"]):
-                raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
-                                 "optimizer's group")
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+                )
         by_index = {}
         for mine, theirs in zip(self.param_groups, groups):
             for p, i in zip(mine["params"], theirs["params"]):
@@ -154,9 +166,16 @@ class Optimizer:
             if i in by_index:
                 p = by_index[i]
                 # as torch: floating state follows the parameter's dtype, except 'step' (kept as saved)
-                self.state[p] = {k: (v.detach().clone().to(p.dtype) if isinstance(v, Tensor) and v.is_floating_point()
-                                     and k != "step" else v.detach().clone() if isinstance(v, Tensor)
-                                     else copy.deepcopy(v)) for k, v in s.items()}
+                self.state[p] = {
+                    k: (
+                        v.detach().clone().to(p.dtype)
+                        if isinstance(v, Tensor) and v.is_floating_point() and k != "step"
+                        else v.detach().clone()
+                        if isinstance(v, Tensor)
+                        else copy.deepcopy(v)
+                    )
+                    for k, v in s.items()
+                }
         for mine, theirs in zip(self.param_groups, groups):
             mine.update({k: v for k, v in theirs.items() if k != "params"})
 

@@ -1,13 +1,14 @@
 """fastnn.utils.viz: a picture of the autograd graph (torchviz's ``make_dot``), drawn with the graphviz package.
 
-    dot = make_dot(loss, params=dict(model.named_parameters()))
-    dot.render("graph", format="svg")        # rendering needs Graphviz's `dot` program
+dot = make_dot(loss, params=dict(model.named_parameters()))
+dot.render("graph", format="svg")        # rendering needs Graphviz's `dot` program
 """
 
 from fastnn._C import Tensor
 
-_NODE_STYLE = dict(style="filled", shape="box", align="left", fontsize="10", ranksep="0.1", height="0.2",
-                   fontname="monospace")
+_NODE_STYLE = dict(
+    style="filled", shape="box", align="left", fontsize="10", ranksep="0.1", height="0.2", fontname="monospace"
+)
 
 
 def _shape(t):
@@ -26,13 +27,16 @@ def make_dot(var, params=None):
     if params is None:
         params = {}
     if not isinstance(params, dict) or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in params.items()):
-        raise TypeError("[make_dot] params must be a dict of name -> tensor, such as dict(model.named_parameters()), "
-                        f"got {type(params).__name__}")
+        raise TypeError(
+            "[make_dot] params must be a dict of name -> tensor, such as dict(model.named_parameters()), "
+            f"got {type(params).__name__}"
+        )
     try:
         import graphviz
     except ImportError:
-        raise ImportError("[make_dot] needs the graphviz package (pip install graphviz; rendering also needs "
-                          "Graphviz's dot program)") from None
+        raise ImportError(
+            "[make_dot] needs the graphviz package (pip install graphviz; rendering also needs Graphviz's dot program)"
+        ) from None
 
     names = {id(v): k for k, v in params.items()}
     dot = graphviz.Digraph(node_attr=_NODE_STYLE, graph_attr=dict(size="12,12"))

@@ -23,8 +23,9 @@ class LinearRegression(nn.Module):
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 X_np = rng.standard_normal((64, 4)).astype(np.float32)
-y_np = (X_np @ np.array([1.5, -2.0, 0.5, 3.0], dtype=np.float32) + 0.7
-        + 0.1 * rng.standard_normal(64).astype(np.float32)).reshape(-1, 1)
+y_np = (
+    X_np @ np.array([1.5, -2.0, 0.5, 3.0], dtype=np.float32) + 0.7 + 0.1 * rng.standard_normal(64).astype(np.float32)
+).reshape(-1, 1)
 X, y = torch.from_numpy(X_np), torch.from_numpy(y_np)
 
 model = LinearRegression(4)

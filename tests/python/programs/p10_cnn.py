@@ -22,8 +22,8 @@ class Net(nn.Module):
         self.fc2 = nn.Linear(16, 4)
 
     def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))   # 4x6x6
-        x = self.pool(F.relu(self.conv2(x)))   # 8x2x2
+        x = self.pool(F.relu(self.conv1(x)))  # 4x6x6
+        x = self.pool(F.relu(self.conv2(x)))  # 8x2x2
         x = torch.flatten(x, 1)
         x = F.relu(self.fc1(x))
         return self.fc2(x)
@@ -36,7 +36,7 @@ labels = rng.integers(0, 4, n)
 images = 0.1 * rng.standard_normal((n, 1, 12, 12))
 for i, q in enumerate(labels):
     r, c = divmod(int(q), 2)
-    images[i, 0, r * 6 + 1:r * 6 + 5, c * 6 + 1:c * 6 + 5] += 1.0
+    images[i, 0, r * 6 + 1 : r * 6 + 5, c * 6 + 1 : c * 6 + 5] += 1.0
 inputs = torch.tensor(images, dtype=torch.float32)
 targets = torch.from_numpy(labels)
 

@@ -25,9 +25,9 @@ class SkipGram(nn.Module):
         self.out_embed = nn.Embedding(vocab_size, dim)
 
     def forward(self, center, context, negatives):
-        v = self.in_embed(center)                        # (B, D)
-        u = self.out_embed(context)                      # (B, D)
-        n = self.out_embed(negatives)                    # (B, K, D)
+        v = self.in_embed(center)  # (B, D)
+        u = self.out_embed(context)  # (B, D)
+        n = self.out_embed(negatives)  # (B, K, D)
         pos = F.logsigmoid((v * u).sum(dim=1))
         neg = F.logsigmoid(-torch.bmm(n, v.unsqueeze(2)).squeeze(2)).sum(dim=1)
         return -(pos + neg).mean()

@@ -20,9 +20,9 @@ class TextCNN(nn.Module):
         self.fc = nn.Linear(n_filters * len(sizes), n_classes)
 
     def forward(self, text):
-        x = self.embedding(text).unsqueeze(1)                      # (B, 1, T, E)
+        x = self.embedding(text).unsqueeze(1)  # (B, 1, T, E)
         conved = [F.relu(conv(x)).squeeze(3) for conv in self.convs]  # (B, F, T-k+1)
-        pooled = [c.max(dim=2)[0] for c in conved]                 # (B, F)
+        pooled = [c.max(dim=2)[0] for c in conved]  # (B, F)
         return self.fc(torch.cat(pooled, dim=1))
 
 

@@ -29,4 +29,4 @@ for epoch in range(20):
     optimizer.step()
     scheduler.step()
     print(f"step {epoch} loss {loss.item()!r}")
-assert abs(optimizer.param_groups[0]["lr"] - 0.3 * 0.5 ** 4) < 1e-9
+assert abs(optimizer.param_groups[0]["lr"] - 0.3 * 0.5**4) < 1e-9

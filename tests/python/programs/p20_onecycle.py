@@ -24,7 +24,7 @@ scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, epochs=ep
 step = 0
 for epoch in range(epochs):
     for b in range(steps_per_epoch):
-        xb, yb = X[b * 10:(b + 1) * 10], y[b * 10:(b + 1) * 10]
+        xb, yb = X[b * 10 : (b + 1) * 10], y[b * 10 : (b + 1) * 10]
         optimizer.zero_grad()
         loss = nn.functional.mse_loss(model(xb), yb)
         loss.backward()

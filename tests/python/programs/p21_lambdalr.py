@@ -28,10 +28,13 @@ y = torch.tensor(rng.standard_normal((24, 1)), dtype=torch.float32)
 
 model = Model()
 init_weights(model)
-optimizer = torch.optim.Adam([
-    {"params": model.body.parameters()},
-    {"params": model.head.parameters(), "lr": 0.02},
-], lr=0.05)
+optimizer = torch.optim.Adam(
+    [
+        {"params": model.body.parameters()},
+        {"params": model.head.parameters(), "lr": 0.02},
+    ],
+    lr=0.05,
+)
 warmup = 5
 scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=lambda e: min(1.0, (e + 1) / warmup))
 for step in range(20):

@@ -26,9 +26,9 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
 for step in range(20):
     logits = model(X)
     log_probs = F.log_softmax(logits, dim=1)
-    picked = log_probs[torch.arange(n), y]                       # advanced indexing
+    picked = log_probs[torch.arange(n), y]  # advanced indexing
     picked_too = log_probs.gather(1, y.unsqueeze(1)).squeeze(1)  # same values via gather
-    nll = -picked[valid].mean()                                  # boolean mask
+    nll = -picked[valid].mean()  # boolean mask
     weights = torch.where(y == 0, torch.full_like(picked_too, 2.0), torch.ones_like(picked_too))
     masked = logits.masked_fill(F.one_hot(y, classes).bool(), 0.0)
     margin = masked.max(dim=1).values

@@ -14,8 +14,10 @@ def init_weights(model, scale=0.3):
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 X = torch.tensor(rng.standard_normal((36, 4)), dtype=torch.float32)
-Y = torch.tensor(np.stack([np.sin(X.numpy()[:, 0]), X.numpy()[:, 1] * X.numpy()[:, 2], np.abs(X.numpy()[:, 3])], 1),
-                 dtype=torch.float32)
+Y = torch.tensor(
+    np.stack([np.sin(X.numpy()[:, 0]), X.numpy()[:, 1] * X.numpy()[:, 2], np.abs(X.numpy()[:, 3])], 1),
+    dtype=torch.float32,
+)
 
 model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 3))
 init_weights(model)

@@ -23,8 +23,9 @@ for step in range(20):
     alpha = torch.tensor(rng.random((16, 1)), dtype=torch.float32)
     interp = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     score = critic(interp)
-    grads = torch.autograd.grad(outputs=score, inputs=interp, grad_outputs=torch.ones_like(score),
-                                create_graph=True, retain_graph=True)[0]
+    grads = torch.autograd.grad(
+        outputs=score, inputs=interp, grad_outputs=torch.ones_like(score), create_graph=True, retain_graph=True
+    )[0]
     penalty = ((grads.pow(2).sum(1).sqrt() - 1) ** 2).mean()
     loss = critic(fake).mean() - critic(real).mean() + 10.0 * penalty
     optimizer.zero_grad()

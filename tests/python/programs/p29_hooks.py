@@ -24,6 +24,7 @@ activations = {}
 def save_activation(name):
     def hook(module, inputs, output):
         activations[name] = output.detach()
+
     return hook
 
 

@@ -5,8 +5,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-text = ("it was the best of times, it was the worst of times, it was the age of wisdom, "
-        "it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity. ")
+text = (
+    "it was the best of times, it was the worst of times, it was the age of wisdom, "
+    "it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity. "
+)
 chars = sorted(set(text))
 stoi = {ch: i for i, ch in enumerate(chars)}
 itos = {i: ch for ch, i in stoi.items()}
@@ -35,9 +37,9 @@ class CharLSTM(nn.Module):
 torch.manual_seed(0)
 batch, seq_len = 4, 12
 data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
-n = (len(data) - 1) // batch                 # each batch row reads its own contiguous stretch of the text
-xs = data[:n * batch].view(batch, n)
-ys = data[1:n * batch + 1].view(batch, n)
+n = (len(data) - 1) // batch  # each batch row reads its own contiguous stretch of the text
+xs = data[: n * batch].view(batch, n)
+ys = data[1 : n * batch + 1].view(batch, n)
 
 model = CharLSTM(vocab, 8, 16, 2)
 init_weights(model)
@@ -47,7 +49,7 @@ pos = 0
 for step in range(20):
     if pos + seq_len > n:
         pos, hidden = 0, None
-    x, y = xs[:, pos:pos + seq_len], ys[:, pos:pos + seq_len]
+    x, y = xs[:, pos : pos + seq_len], ys[:, pos : pos + seq_len]
     pos += seq_len
     if hidden is not None:
         hidden = tuple(h.detach() for h in hidden)
@@ -61,7 +63,7 @@ for step in range(20):
 
 assert hidden[0].shape == (2, batch, 16) and hidden[1].shape == (2, batch, 16)
 model.eval()
-with torch.no_grad():                        # greedy continuation of a prompt, one character at a time
+with torch.no_grad():  # greedy continuation of a prompt, one character at a time
     idx = torch.tensor([[stoi[c] for c in "it was "]])
     logits, h = model(idx)
     out = []

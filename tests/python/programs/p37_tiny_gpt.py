@@ -72,7 +72,7 @@ class GPT(nn.Module):
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, generator=None):
         for _ in range(max_new_tokens):
-            logits, _ = self(idx[:, -self.block_size:])
+            logits, _ = self(idx[:, -self.block_size :])
             probs = F.softmax(logits[:, -1, :], dim=-1)
             idx = torch.cat((idx, torch.multinomial(probs, num_samples=1, generator=generator)), dim=1)
         return idx
@@ -90,8 +90,8 @@ init_weights(model)
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01)
 model.train()
 for step in range(20):
-    xb = torch.stack([data[i:i + block_size] for i in starts[step]])
-    yb = torch.stack([data[i + 1:i + block_size + 1] for i in starts[step]])
+    xb = torch.stack([data[i : i + block_size] for i in starts[step]])
+    yb = torch.stack([data[i + 1 : i + block_size + 1] for i in starts[step]])
     logits, loss = model(xb, yb)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

@@ -23,7 +23,7 @@ class Encoder(nn.Module):
         self.fc = nn.Linear(2 * hidden_size, hidden_size)
 
     def forward(self, src):
-        outputs, hidden = self.rnn(self.embedding(src))            # (B, T, 2H), (2, B, H)
+        outputs, hidden = self.rnn(self.embedding(src))  # (B, T, 2H), (2, B, H)
         hidden = torch.tanh(self.fc(torch.cat((hidden[-2], hidden[-1]), dim=1)))
         return outputs, hidden
 
@@ -37,8 +37,8 @@ class Attention(nn.Module):
 
     def forward(self, dec_hidden, enc_outputs):
         energy = torch.tanh(self.W_enc(enc_outputs) + self.W_dec(dec_hidden).unsqueeze(1))  # (B, T, A)
-        weights = F.softmax(self.v(energy).squeeze(2), dim=1)                               # (B, T)
-        return torch.bmm(weights.unsqueeze(1), enc_outputs).squeeze(1), weights             # (B, 2H)
+        weights = F.softmax(self.v(energy).squeeze(2), dim=1)  # (B, T)
+        return torch.bmm(weights.unsqueeze(1), enc_outputs).squeeze(1), weights  # (B, 2H)
 
 
 class Decoder(nn.Module):
@@ -70,7 +70,7 @@ class Seq2Seq(nn.Module):
             step_logits, hidden, _ = self.decoder(token, hidden, enc_outputs)
             logits.append(step_logits)
             token = trg[:, t]
-        return torch.stack(logits, dim=1)                         # (B, T, V)
+        return torch.stack(logits, dim=1)  # (B, T, V)
 
     @torch.no_grad()
     def greedy(self, src, length):

@@ -23,17 +23,16 @@ class TransformerClassifier(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=PAD)
         self.pos = nn.Parameter(torch.zeros(1, max_len, d_model))
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=2 * d_model, dropout=0.0,
-                                           batch_first=True)
+        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=2 * d_model, dropout=0.0, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, num_layers=num_layers)
         self.fc = nn.Linear(d_model, n_classes)
 
     def forward(self, tokens):
-        pad_mask = tokens == PAD                                        # True where padded: not attended to
-        x = self.embedding(tokens) + self.pos[:, :tokens.size(1)]
+        pad_mask = tokens == PAD  # True where padded: not attended to
+        x = self.embedding(tokens) + self.pos[:, : tokens.size(1)]
         h = self.encoder(x, src_key_padding_mask=pad_mask)
         keep = (tokens != PAD).unsqueeze(-1).float()
-        pooled = (h * keep).sum(dim=1) / keep.sum(dim=1)               # mean over the real tokens only
+        pooled = (h * keep).sum(dim=1) / keep.sum(dim=1)  # mean over the real tokens only
         return self.fc(pooled)
 
 

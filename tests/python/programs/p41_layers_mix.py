@@ -30,10 +30,10 @@ class Model(nn.Module):
 
     def forward(self, tokens, offsets, signal):
         logits = self.head(self.bag(tokens, offsets))
-        h = self.pool(F.elu(self.enc(signal)))                          # (4, 4, 16)
+        h = self.pool(F.elu(self.enc(signal)))  # (4, 4, 16)
         h = F.interpolate(h, scale_factor=2, mode="linear", align_corners=False)  # (4, 4, 32)
-        h = F.pad(h, (0, 0), mode="constant")[..., 1:-1]                # (4, 4, 30)
-        return logits, self.dec(h)                                      # (4, 1, 32)
+        h = F.pad(h, (0, 0), mode="constant")[..., 1:-1]  # (4, 4, 30)
+        return logits, self.dec(h)  # (4, 1, 32)
 
 
 torch.manual_seed(0)
@@ -44,8 +44,7 @@ huber, kl = nn.HuberLoss(delta=0.5), nn.KLDivLoss(reduction="batchmean")
 target_dist = torch.full((8, 3), 1 / 3)
 for step in range(20):
     logits, recon = model(tokens, offsets, signal)
-    loss = (F.cross_entropy(logits, labels) + huber(recon, signal)
-            + 0.1 * kl(F.log_softmax(logits, dim=1), target_dist))
+    loss = F.cross_entropy(logits, labels) + huber(recon, signal) + 0.1 * kl(F.log_softmax(logits, dim=1), target_dist)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()

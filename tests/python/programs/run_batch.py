@@ -1,6 +1,7 @@
 """Child process for test_programs.py: runs each program given on the command line as __main__ in this one
 interpreter (importing the library once), capturing its stdout; prints a JSON list of {path, out, err}.
 With --fastnn, the shim directory makes `import torch` load fastnn."""
+
 import contextlib
 import io
 import json

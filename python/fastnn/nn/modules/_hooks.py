@@ -31,8 +31,9 @@ def _hook_result(r, n, what):
         return None
     r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
     if len(r) != n:
-        raise RuntimeError(f"[{what}] backward hook returned an invalid number of grad_input, got {len(r)}, but "
-                           f"expected {n}")
+        raise RuntimeError(
+            f"[{what}] backward hook returned an invalid number of grad_input, got {len(r)}, but expected {n}"
+        )
     return r
 
 
@@ -50,12 +51,15 @@ def _with_full_backward_hooks(module, args, kwargs):
 
     def call_hooks(grad_input):
         for hook in list(module._backward_hooks.values()):
-            r = _hook_result(hook(module, grad_input, state["grad_output"]), len(grad_input), "register_full_backward_hook")
+            r = _hook_result(
+                hook(module, grad_input, state["grad_output"]), len(grad_input), "register_full_backward_hook"
+            )
             if r is not None:
                 grad_input = r
         return grad_input
 
     if needs:
+
         def on_input_grads(grads):
             full = [None] * len(positions)
             for g, i in zip(grads, needs):
@@ -96,8 +100,9 @@ def call_with_hooks(module, args, kwargs):
             r = hook(module, args, kwargs)
             if r is not None:
                 if not (isinstance(r, tuple) and len(r) == 2):
-                    raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but "
-                                       f"got {r}.")
+                    raise RuntimeError(
+                        f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {r}."
+                    )
                 args, kwargs = r
         else:
             r = hook(module, args)

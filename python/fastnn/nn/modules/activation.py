@@ -145,19 +145,34 @@ class MultiheadAttention(Module):
 
     __constants__ = ["batch_first"]
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        embed_dim,
+        num_heads,
+        dropout=0.0,
+        bias=True,
+        add_bias_kv=False,
+        add_zero_attn=False,
+        kdim=None,
+        vdim=None,
+        batch_first=False,
+        device=None,
+        dtype=None,
+    ) -> None:
         op = "MultiheadAttention"
         _factories._check_device(device, op)
         for name, v in (("embed_dim", embed_dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
                 raise TypeError(f"[{op}] {name} must be an int, got {type(v).__name__}")
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"[{op}] embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
-                             f"num_heads={num_heads} instead")
+            raise ValueError(
+                f"[{op}] embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                f"num_heads={num_heads} instead"
+            )
         if embed_dim % num_heads:
-            raise ValueError(f"[{op}] embed_dim must be divisible by num_heads, got embed_dim={embed_dim} and "
-                             f"num_heads={num_heads}")
+            raise ValueError(
+                f"[{op}] embed_dim must be divisible by num_heads, got embed_dim={embed_dim} and num_heads={num_heads}"
+            )
         if (kdim is not None and kdim <= 0) or (vdim is not None and vdim <= 0):
             raise ValueError(f"[{op}] kdim and vdim must be greater than 0, got kdim={kdim} and vdim={vdim}")
         F._check_dropout_p(dropout, op)
@@ -217,34 +232,56 @@ class MultiheadAttention(Module):
             if not isinstance(x, _C.Tensor):
                 raise TypeError(f"[{op}] {name} must be a Tensor, got {type(x).__name__}")
         if query.dim() not in (2, 3):
-            raise ValueError(f"[{op}] query should be unbatched 2D or batched 3D tensor but received {query.dim()}-D "
-                             "query tensor")
+            raise ValueError(
+                f"[{op}] query should be unbatched 2D or batched 3D tensor but received {query.dim()}-D query tensor"
+            )
         kind = "batched (3-D)" if query.dim() == 3 else "unbatched (2-D)"
         if key.dim() != query.dim() or value.dim() != query.dim():
-            raise ValueError(f"[{op}] For {kind} `query`, expected `key` and `value` to be {query.dim()}-D but found "
-                             f"{key.dim()}-D and {value.dim()}-D tensors respectively")
+            raise ValueError(
+                f"[{op}] For {kind} `query`, expected `key` and `value` to be {query.dim()}-D but found "
+                f"{key.dim()}-D and {value.dim()}-D tensors respectively"
+            )
         if key_padding_mask is not None and key_padding_mask.dim() != query.dim() - 1:
-            raise ValueError(f"[{op}] For {kind} `query`, expected `key_padding_mask` to be `None` or "
-                             f"{query.dim() - 1}-D but found {key_padding_mask.dim()}-D tensor instead")
+            raise ValueError(
+                f"[{op}] For {kind} `query`, expected `key_padding_mask` to be `None` or "
+                f"{query.dim() - 1}-D but found {key_padding_mask.dim()}-D tensor instead"
+            )
         if attn_mask is not None and attn_mask.dim() not in (2, 3):
-            raise ValueError(f"[{op}] For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
-                             f"{attn_mask.dim()}-D tensor instead")
+            raise ValueError(
+                f"[{op}] For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
+                f"{attn_mask.dim()}-D tensor instead"
+            )
         dims = (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim))
         for name, x, d in dims:
             if x.shape[-1] != d:
-                raise ValueError(f"[{op}] was expecting embedding dimension of {d} for {name}, but got {x.shape[-1]} "
-                                 f"(shape {tuple(x.shape)})")
+                raise ValueError(
+                    f"[{op}] was expecting embedding dimension of {d} for {name}, but got {x.shape[-1]} "
+                    f"(shape {tuple(x.shape)})"
+                )
         bdim = 0 if self.batch_first else 1
         if key.shape[:-1] != value.shape[:-1] or (query.dim() == 3 and query.shape[bdim] != key.shape[bdim]):
-            raise ValueError(f"[{op}] key {tuple(key.shape)} and value {tuple(value.shape)} must have the same sequence "
-                             f"length, and the batch size of query {tuple(query.shape)}")
+            raise ValueError(
+                f"[{op}] key {tuple(key.shape)} and value {tuple(value.shape)} must have the same sequence "
+                f"length, and the batch size of query {tuple(query.shape)}"
+            )
         dtype = (self.in_proj_weight if self._qkv_same_embed_dim else self.q_proj_weight).dtype
         if not all(x.dtype == dtype for x in (query, key, value)):
-            raise TypeError(f"[{op}] expected query, key and value of the module's dtype {dtype}, got "
-                            f"{query.dtype}, {key.dtype} and {value.dtype}")
+            raise TypeError(
+                f"[{op}] expected query, key and value of the module's dtype {dtype}, got "
+                f"{query.dtype}, {key.dtype} and {value.dtype}"
+            )
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-                average_attn_weights=True, is_causal=False) -> tuple[Tensor, Tensor | None]:
+    def forward(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask=None,
+        need_weights=True,
+        attn_mask=None,
+        average_attn_weights=True,
+        is_causal=False,
+    ) -> tuple[Tensor, Tensor | None]:
         op = "MultiheadAttention"
         self._check_inputs(query, key, value, key_padding_mask, attn_mask)
         batched = query.dim() == 3
@@ -262,8 +299,10 @@ class MultiheadAttention(Module):
         if kpm is not None and tuple(kpm.shape) != (N, S):
             raise ValueError(f"[{op}] expecting key_padding_mask shape of {(N, S)}, but got {tuple(kpm.shape)}")
         if is_causal and attn_mask is None:
-            raise RuntimeError(f"[{op}] Need attn_mask if specifying the is_causal hint. You may use the Transformer "
-                               "module method `generate_square_subsequent_mask` to create this mask.")
+            raise RuntimeError(
+                f"[{op}] Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+                "module method `generate_square_subsequent_mask` to create this mask."
+            )
         if is_causal and kpm is None and not need_weights:
             attn_mask = None  # the hint: SDPA's causal mask replaces it
         else:
@@ -272,8 +311,10 @@ class MultiheadAttention(Module):
         if attn_mask is not None:
             expected = (L, S) if attn_mask.dim() == 2 else ((N * H, L, S) if batched else (H, L, S))
             if tuple(attn_mask.shape) != expected:
-                raise ValueError(f"[{op}] The shape of the {attn_mask.dim()}D attn_mask is {tuple(attn_mask.shape)}, "
-                                 f"but should be {expected}.")
+                raise ValueError(
+                    f"[{op}] The shape of the {attn_mask.dim()}D attn_mask is {tuple(attn_mask.shape)}, "
+                    f"but should be {expected}."
+                )
             # as (1 or N, 1 or H, L, S), to broadcast against the heads
             attn_mask = attn_mask.view(1, 1, L, S) if attn_mask.dim() == 2 else attn_mask.view(-1, H, L, S)
 
@@ -286,8 +327,11 @@ class MultiheadAttention(Module):
             wq, wk, wv = w.chunk(3)
             q, k, v = F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
         else:
-            q, k, v = (F.linear(query, self.q_proj_weight, bq), F.linear(key, self.k_proj_weight, bk),
-                       F.linear(value, self.v_proj_weight, bv))
+            q, k, v = (
+                F.linear(query, self.q_proj_weight, bq),
+                F.linear(key, self.k_proj_weight, bk),
+                F.linear(value, self.v_proj_weight, bv),
+            )
 
         if self.bias_k is not None and self.bias_v is not None:  # one more key and value, the same for every batch
             reps = (N, 1, 1) if bf else (1, N, 1)
@@ -337,6 +381,7 @@ class MultiheadAttention(Module):
 
 
 # ---- more activations (torch's reprs) ----
+
 
 class _Inplace(Module):
     """An activation with only an `inplace` flag (shown in the repr as torch shows it)."""
@@ -394,12 +439,14 @@ class Hardtanh(Module):
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None) -> None:
         super().__init__()
         if min_value is not None:
-            warnings.warn("keyword argument `min_value` is deprecated and rename to `min_val`", FutureWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "keyword argument `min_value` is deprecated and rename to `min_val`", FutureWarning, stacklevel=2
+            )
             min_val = min_value
         if max_value is not None:
-            warnings.warn("keyword argument `max_value` is deprecated and rename to `max_val`", FutureWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "keyword argument `max_value` is deprecated and rename to `max_val`", FutureWarning, stacklevel=2
+            )
             max_val = max_value
         if min_val > max_val:
             raise ValueError(f"[Hardtanh] min_val cannot be greater than max_val (got {min_val} and {max_val})")

@@ -32,8 +32,21 @@ class _ConvNd(Module):
     _n = 1
     _transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                 output_padding, device, dtype) -> None:
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+        padding_mode,
+        output_padding,
+        device,
+        dtype,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         _factories._check_device(device, name)
@@ -50,7 +63,9 @@ class _ConvNd(Module):
             if padding == "same" and any(s != 1 for s in tup(stride)):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'")
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'"
+            )
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {name}')
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -99,15 +114,46 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     """Conv1d and Conv2d: the same arguments and forward, on F.conv1d or F.conv2d (_conv)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         0, device, dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            device,
+            dtype,
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode != "zeros":
-            return self._conv(F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), self.weight,
-                              self.bias, self.stride, 0, self.dilation, self.groups)
+            return self._conv(
+                F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode),
+                self.weight,
+                self.bias,
+                self.stride,
+                0,
+                self.dilation,
+                self.groups,
+            )
         return self._conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
@@ -124,12 +170,37 @@ class Conv2d(_Conv):
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         if isinstance(padding, str):
             raise ValueError(f"[{type(self).__name__}] padding must be an int or a tuple of ints, got {padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         output_padding, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device,
+            dtype,
+        )
 
     def _output_padding(self, input, output_size):
         """output_padding, or the one that makes the output output_size (checked against the sizes reachable)."""
@@ -141,16 +212,24 @@ class _ConvTransposeNd(_ConvNd):
         if len(size) == n + (2 if batched else 1):
             size = size[-n:]
         if len(size) != n:
-            raise ValueError(f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or "
-                             f"{n + (2 if batched else 1)} elements (got {len(output_size)})")
+            raise ValueError(
+                f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or "
+                f"{n + (2 if batched else 1)} elements (got {len(output_size)})"
+            )
         result = []
         for d in range(n):
-            lo = ((input.shape[input.dim() - n + d] - 1) * self.stride[d] - 2 * self.padding[d]
-                  + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            lo = (
+                (input.shape[input.dim() - n + d] - 1) * self.stride[d]
+                - 2 * self.padding[d]
+                + self.dilation[d] * (self.kernel_size[d] - 1)
+                + 1
+            )
             hi = lo + self.stride[d] - 1
             if not lo <= size[d] <= hi:
-                raise ValueError(f"requested an output size of {size}, but valid sizes range from "
-                                 f"{[lo]} to {[hi]} (for an input of {list(input.shape[-n:])})")
+                raise ValueError(
+                    f"requested an output size of {size}, but valid sizes range from "
+                    f"{[lo]} to {[hi]} (for an input of {list(input.shape[-n:])})"
+                )
             result.append(size[d] - lo)
         return tuple(result)
 
@@ -159,13 +238,29 @@ class ConvTranspose1d(_ConvTransposeNd):
     _n = 1
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups, self.dilation)
+        return F.conv_transpose1d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     _n = 2
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups, self.dilation)
+        return F.conv_transpose2d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )

@@ -78,6 +78,7 @@ class Module:
             raise err from e
 
     if typing.TYPE_CHECKING:  # model(x) has the type forward(x) returns
+
         def __call__(self: _HasForward[_P, _R_co], *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
     else:
         __call__ = _call_impl
@@ -106,8 +107,10 @@ class Module:
         if not callable(hook):
             raise TypeError(f"[{op}] hook must be callable, got {type(hook).__name__}")
         if self._is_full_backward_hook is not None and self._is_full_backward_hook != full:
-            raise RuntimeError(f"[{op}] Cannot use both regular backward hooks and full backward hooks on a single "
-                               "Module. Please use only one of them.")
+            raise RuntimeError(
+                f"[{op}] Cannot use both regular backward hooks and full backward hooks on a single "
+                "Module. Please use only one of them."
+            )
         object.__setattr__(self, "_is_full_backward_hook", full)
 
     # ---- registration ----
@@ -121,16 +124,20 @@ class Module:
             self.register_parameter(name, value)
         elif name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                                "(fastnn.nn.Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(fastnn.nn.Parameter or None expected)"
+                )
             params[name] = None
         elif isinstance(value, Module):
             _remove_from(name, d, params, buffers)
             modules[name] = value
         elif name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
-                                "(fastnn.nn.Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(fastnn.nn.Module or None expected)"
+                )
             modules[name] = None
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
@@ -160,14 +167,18 @@ class Module:
     def register_parameter(self, name: str, param) -> None:
         _check_name(self, name, "parameter")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
-                            "(fastnn.nn.Parameter or None required)")
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(fastnn.nn.Parameter or None required)"
+            )
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor, persistent=True) -> None:
         _check_name(self, name, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)")
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)"
+            )
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers.discard(name)
@@ -226,16 +237,18 @@ class Module:
                 seen.add(id(value))
                 yield mod_prefix + ("." if mod_prefix else "") + name, value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate=True) -> typing.Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate=True
+    ) -> typing.Iterator[tuple[str, Parameter]]:
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> typing.Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate=True) -> typing.Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate=True
+    ) -> typing.Iterator[tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> typing.Iterator[Tensor]:
@@ -297,8 +310,9 @@ class Module:
         if dtype is None:
             return self
         if not dtype.is_floating_point:
-            raise TypeError(f"[to] nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                            f"dtype={dtype}")
+            raise TypeError(
+                f"[to] nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}"
+            )
         return self._apply_to_tensors(lambda t: t._to_dtype(dtype) if t.is_floating_point() else t)
 
     def float(self) -> Self:
@@ -345,11 +359,15 @@ class Module:
                     continue
                 src = state_dict[key]
                 if not isinstance(src, Tensor):
-                    errors.append(f'While copying the parameter named "{key}", expected a Tensor from the checkpoint '
-                                  f"but received {type(src).__name__}")
+                    errors.append(
+                        f'While copying the parameter named "{key}", expected a Tensor from the checkpoint '
+                        f"but received {type(src).__name__}"
+                    )
                 elif tuple(src.shape) != tuple(target.shape):
-                    errors.append(f"size mismatch for {key}: copying a param with shape {src.shape} from checkpoint, "
-                                  f"the shape in current model is {target.shape}.")
+                    errors.append(
+                        f"size mismatch for {key}: copying a param with shape {src.shape} from checkpoint, "
+                        f"the shape in current model is {target.shape}."
+                    )
                 else:
                     target.copy_(src)
         if strict:
@@ -402,8 +420,9 @@ def _check_name(module, name, kind):
         raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
     if "." in name:
         # torch's wording: only add_module names the offending string
-        raise KeyError(f'{kind} name can\'t contain ".", got: {name}' if kind == "module"
-                       else f'{kind} name can\'t contain "."')
+        raise KeyError(
+            f'{kind} name can\'t contain ".", got: {name}' if kind == "module" else f'{kind} name can\'t contain "."'
+        )
     if name == "":
         raise KeyError(f'{kind} name can\'t be empty string ""')
     # as torch: any existing attribute (plain, or registered as another kind) blocks the name

@@ -19,8 +19,9 @@ def _shape_tuple(normalized_shape, layer):
     if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
         return (int(normalized_shape),)
     if not isinstance(normalized_shape, (tuple, list)):
-        raise TypeError(f"[{layer}] normalized_shape must be an int or a sequence of ints, got "
-                        f"{type(normalized_shape).__name__}")
+        raise TypeError(
+            f"[{layer}] normalized_shape must be an int or a sequence of ints, got {type(normalized_shape).__name__}"
+        )
     return tuple(F._ints(normalized_shape, layer, "normalized_shape"))
 
 
@@ -54,8 +55,10 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class GroupNorm(Module):
@@ -75,8 +78,10 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class RMSNorm(Module):

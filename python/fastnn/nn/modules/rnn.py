@@ -28,13 +28,26 @@ def _check_int(value, what):
 class RNNBase(Module):
     """The stacked, optionally bidirectional recurrent layer behind RNN, LSTM and GRU."""
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        mode,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         fastnn._factories._check_device(device, type(self).__name__)
         if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element "
-                             "being zeroed")
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the probability of an element being zeroed"
+            )
         if not isinstance(bias, bool):
             raise TypeError(f"bias should be of type bool, got: {type(bias).__name__}")
         if not isinstance(batch_first, bool):
@@ -58,9 +71,11 @@ class RNNBase(Module):
         if mode not in _GATES:
             raise ValueError(f"Unrecognized RNN mode: {mode}")
         if dropout > 0 and num_layers == 1:
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
-                          f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
-                          stacklevel=3)
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                stacklevel=3,
+            )
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
@@ -163,9 +178,12 @@ class RNNBase(Module):
                     dims = ", ".join(f"{s.dim()}-D" for s in states)
                     kind = "batched 3-D" if batched else "unbatched 2-D"
                     which = "hx and cx" if lstm else "hx"
-                    self._fail(RuntimeError, f"For {kind} input, {which} should also be {want}-D but got "
-                                             f"({dims}) tensors" if lstm else
-                                             f"For {kind} input, {which} should also be {want}-D but got {dims} tensor")
+                    self._fail(
+                        RuntimeError,
+                        f"For {kind} input, {which} should also be {want}-D but got ({dims}) tensors"
+                        if lstm
+                        else f"For {kind} input, {which} should also be {want}-D but got {dims} tensor",
+                    )
                 if not batched:
                     states = [s.unsqueeze(1) for s in states]
             x = input if batched else input.unsqueeze(0 if self.batch_first else 1)
@@ -178,11 +196,16 @@ class RNNBase(Module):
             sorted_indices = unsorted_indices = None
         weight = getattr(self, self._flat_weights_names[0])
         if data.dtype != weight.dtype:
-            self._fail(ValueError, f"RNN input dtype ({data.dtype}) does not match weight dtype ({weight.dtype}). "
-                                   f"Convert input: input.to({weight.dtype}), or convert model: model.to({data.dtype})")
+            self._fail(
+                ValueError,
+                f"RNN input dtype ({data.dtype}) does not match weight dtype ({weight.dtype}). "
+                f"Convert input: input.to({weight.dtype}), or convert model: model.to({data.dtype})",
+            )
         if data.shape[-1] != self.input_size:
-            self._fail(RuntimeError, f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
-                                     f"{data.shape[-1]}")
+            self._fail(
+                RuntimeError,
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {data.shape[-1]}",
+            )
         sizes = [self._state_size(batch, False)] + ([self._state_size(batch, True)] if lstm else [])
         if states is None:
             states = [fastnn.zeros(s, dtype=data.dtype) for s in sizes]
@@ -191,9 +214,20 @@ class RNNBase(Module):
                 self._check_state(s, size, f"hidden[{i}]" if lstm else "hidden")
             if sorted_indices is not None:
                 states = [s.index_select(1, sorted_indices) for s in states]
-        out, h, c = _C._rnn(self.mode, data, batch_sizes, states[0], states[1] if lstm else None, self._flat_weights,
-                            self.bias, self.proj_size > 0, self.num_layers, self.bidirectional, self.dropout,
-                            self.training)
+        out, h, c = _C._rnn(
+            self.mode,
+            data,
+            batch_sizes,
+            states[0],
+            states[1] if lstm else None,
+            self._flat_weights,
+            self.bias,
+            self.proj_size > 0,
+            self.num_layers,
+            self.bidirectional,
+            self.dropout,
+            self.training,
+        )
         if unsorted_indices is not None:
             h = h.index_select(1, unsorted_indices)
             c = c.index_select(1, unsorted_indices) if lstm else None
@@ -308,21 +342,36 @@ class RNNCellBase(Module):
             if not batched:
                 states = [s.unsqueeze(0) for s in states]
         if x.shape[1] != self.input_size:
-            raise RuntimeError(f"[{name}] input has inconsistent input_size: got {x.shape[1]} expected "
-                               f"{self.input_size}")
+            raise RuntimeError(
+                f"[{name}] input has inconsistent input_size: got {x.shape[1]} expected {self.input_size}"
+            )
         for i, s in enumerate(states):
             if s.shape[0] != x.shape[0]:
-                raise RuntimeError(f"[{name}] Input batch size {x.shape[0]} doesn't match hidden{i} batch size "
-                                   f"{s.shape[0]}")
+                raise RuntimeError(
+                    f"[{name}] Input batch size {x.shape[0]} doesn't match hidden{i} batch size {s.shape[0]}"
+                )
             if s.shape[1] != self.hidden_size:
-                raise RuntimeError(f"[{name}] hidden{i} has inconsistent hidden_size: got {s.shape[1]}, expected "
-                                   f"{self.hidden_size}")
+                raise RuntimeError(
+                    f"[{name}] hidden{i} has inconsistent hidden_size: got {s.shape[1]}, expected {self.hidden_size}"
+                )
         for t in [*states, self.weight_ih]:
             if t.dtype != x.dtype:
-                raise TypeError(f"[{name}] expected input, states and weights of one dtype, got {x.dtype} and "
-                                f"{t.dtype}")
-        out, _, c = _C._rnn_layer(mode, x, [x.shape[0]], False, states[0], states[1] if count == 2 else None,
-                                  self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, None)
+                raise TypeError(
+                    f"[{name}] expected input, states and weights of one dtype, got {x.dtype} and {t.dtype}"
+                )
+        out, _, c = _C._rnn_layer(
+            mode,
+            x,
+            [x.shape[0]],
+            False,
+            states[0],
+            states[1] if count == 2 else None,
+            self.weight_ih,
+            self.weight_hh,
+            self.bias_ih,
+            self.bias_hh,
+            None,
+        )
         result = [out, c] if count == 2 else [out]
         return result if batched else [r.squeeze(0) for r in result]
 
@@ -335,8 +384,9 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx=None) -> Tensor:
-        return self._step("RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU", input,
-                          None if hx is None else [hx])[0]
+        return self._step(
+            "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU", input, None if hx is None else [hx]
+        )[0]
 
 
 class LSTMCell(RNNCellBase):

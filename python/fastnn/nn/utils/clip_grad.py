@@ -23,15 +23,16 @@ def _tensor_list(tensors, what="parameters"):
     tensors = list(tensors)
     for t in tensors:
         if not isinstance(t, Tensor):
-            raise TypeError(f"{what} must be a Tensor or an iterable of Tensors, but one of them is "
-                            f"{type(t).__name__}")
+            raise TypeError(f"{what} must be a Tensor or an iterable of Tensors, but one of them is {type(t).__name__}")
     return tensors
 
 
 def _refuse_foreach(foreach):
     if foreach:
-        raise NotImplementedError(f"foreach={foreach!r} is not supported: fastnn has one implementation (C++ ops "
-                                  "over the gradients); leave foreach at its default (None or False)")
+        raise NotImplementedError(
+            f"foreach={foreach!r} is not supported: fastnn has one implementation (C++ ops "
+            "over the gradients); leave foreach at its default (None or False)"
+        )
 
 
 def _grads(parameters):
@@ -45,9 +46,11 @@ def _total_norm(tensors, norm_type, error_if_nonfinite, foreach, op):
         return _tensor(0.0)
     total = _C._total_norm(tensors, norm_type, op)
     if error_if_nonfinite and not math.isfinite(float(total)):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
-                           "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
-                           "anyway, set `error_if_nonfinite=False`")
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
+            "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
+            "anyway, set `error_if_nonfinite=False`"
+        )
     return total
 
 
@@ -80,8 +83,9 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
 
 @named_function
 @no_grad()
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite=False,
-                    foreach=None) -> Tensor:
+def clip_grad_norm_(
+    parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite=False, foreach=None
+) -> Tensor:
     """Scales the gradients so that their total norm is at most `max_norm`; returns the total norm before."""
     is_generator = isinstance(parameters, types.GeneratorType)
     parameters = _tensor_list(parameters)
@@ -95,11 +99,15 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     return total
 
 
-def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite=False,
-                   foreach=None) -> Tensor:
+def clip_grad_norm(
+    parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite=False, foreach=None
+) -> Tensor:
     """Deprecated alias of clip_grad_norm_."""
-    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
-                  FutureWarning, stacklevel=2)
+    warnings.warn(
+        "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 

@@ -33,5 +33,5 @@ def vector_to_parameters(vec, parameters):
     for p in parameters:
         device = _check_device(p, device)
         n = p.numel()
-        p.data = vec[pointer:pointer + n].view_as(p).data
+        p.data = vec[pointer : pointer + n].view_as(p).data
         pointer += n

@@ -13,13 +13,15 @@ from fastnn._errors import named_function as _named_function
 def _lengths_tensor(lengths, op):
     if isinstance(lengths, Tensor):
         if lengths.dim() != 1:
-            raise RuntimeError(f"[{op}] 'lengths' argument should be a 1D CPU int64 tensor, but got "
-                               f"{lengths.dim()}D tensor")
+            raise RuntimeError(
+                f"[{op}] 'lengths' argument should be a 1D CPU int64 tensor, but got {lengths.dim()}D tensor"
+            )
         if lengths.dtype.is_floating_point:
             raise TypeError(f"[{op}] 'lengths' must hold integers, got {lengths.dtype}")
         return lengths.to(fastnn.int64)
-    if not isinstance(lengths, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                          for v in lengths):
+    if not isinstance(lengths, (list, tuple)) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in lengths
+    ):
         raise TypeError(f"[{op}] 'lengths' must be a 1-D int64 tensor or a list of ints, got {lengths!r}")
     return fastnn.tensor(list(lengths), dtype=fastnn.int64)
 
@@ -81,19 +83,24 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     if batch_first:
         input = input.transpose(0, 1)
     if lengths.numel() != input.shape[1]:
-        raise RuntimeError(f"[{op}] Expected `len(lengths)` to be equal to batch_size, but got {lengths.numel()} "
-                           f"(batch_size={input.shape[1]})")
+        raise RuntimeError(
+            f"[{op}] Expected `len(lengths)` to be equal to batch_size, but got {lengths.numel()} "
+            f"(batch_size={input.shape[1]})"
+        )
     sorted_indices = None
     if not enforce_sorted:
         lengths, sorted_indices = fastnn.sort(lengths, descending=True, stable=True)
         input = input.index_select(1, sorted_indices)
     if lengths.numel() and int(lengths.min()) <= 0:
-        raise RuntimeError(f"[{op}] Length of all samples has to be greater than 0, but found an element in "
-                           "'lengths' that is <= 0")
+        raise RuntimeError(
+            f"[{op}] Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0"
+        )
     if lengths.numel() > 1 and bool((lengths[1:] > lengths[:-1]).any()):
-        raise RuntimeError(f"[{op}] `lengths` array must be sorted in decreasing order when `enforce_sorted` is "
-                           "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence "
-                           "to sidestep this requirement if you do not need ONNX exportability.")
+        raise RuntimeError(
+            f"[{op}] `lengths` array must be sorted in decreasing order when `enforce_sorted` is "
+            "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence "
+            "to sidestep this requirement if you do not need ONNX exportability."
+        )
     steps = int(lengths[0]) if lengths.numel() else 0
     if steps > input.shape[0]:
         raise ValueError(f"[{op}] the longest length is {steps} but the input has only {input.shape[0]} time steps")
@@ -112,8 +119,10 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         if isinstance(total_length, bool) or not isinstance(total_length, int):
             raise TypeError(f"[{op}] total_length must be an int, got {type(total_length).__name__}")
         if total_length < steps:
-            raise ValueError("Expected total_length to be at least the length of the longest sequence in input, but "
-                             f"got total_length={total_length} and max sequence length being {steps}")
+            raise ValueError(
+                "Expected total_length to be at least the length of the longest sequence in input, but "
+                f"got total_length={total_length} and max sequence length being {steps}"
+            )
     batch = int(batch_sizes[0]) if steps else 0
     mask = fastnn.arange(batch)[None, :] < batch_sizes[:, None]  # (steps, batch): which slots hold data
     lengths = mask.sum(0)

@@ -8,9 +8,7 @@ import numpy as np
 from fastnn._C import Tensor, stack
 from fastnn._errors import named_function as _named_function
 
-_ERR = (
-    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
-)
+_ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
 
 def _from_numpy(arr):

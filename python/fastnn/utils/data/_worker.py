@@ -85,10 +85,7 @@ def error_payload(worker_id):
     """The exception being handled, as (type, text) bytes with torch's wording and the worker's
     traceback. A type that cannot be pickled comes back as RuntimeError."""
     exc = sys.exc_info()[1]
-    text = (
-        f"Caught {type(exc).__name__} in DataLoader worker process {worker_id}.\n"
-        f"Original {traceback.format_exc()}"
-    )
+    text = f"Caught {type(exc).__name__} in DataLoader worker process {worker_id}.\nOriginal {traceback.format_exc()}"
     try:
         return dumps((type(exc), text))
     except Exception:

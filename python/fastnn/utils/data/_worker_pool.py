@@ -55,9 +55,7 @@ class WorkerPool:
         self.data_queue = ctx.Queue()
         self.index_queues, self.workers = [], []
         self.epoch = 0
-        self._finalizer = weakref.finalize(
-            self, _shutdown, self.workers, self.index_queues, self.data_queue
-        )
+        self._finalizer = weakref.finalize(self, _shutdown, self.workers, self.index_queues, self.data_queue)
         n = loader.num_workers
         try:
             for w in range(n):

@@ -92,19 +92,11 @@ class DataLoader:
         in_order=True,
     ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral):
-            raise TypeError(
-                f"num_workers option should be an integer, but got {type(num_workers).__name__}"
-            )
+            raise TypeError(f"num_workers option should be an integer, but got {type(num_workers).__name__}")
         if num_workers < 0:
-            raise ValueError(
-                "num_workers option should be non-negative; "
-                "use num_workers=0 to disable multiprocessing."
-            )
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
         if num_workers > _process_limit():
-            raise ValueError(
-                f"num_workers={num_workers} is more processes than this user may run "
-                f"({_process_limit()})"
-            )
+            raise ValueError(f"num_workers={num_workers} is more processes than this user may run ({_process_limit()})")
         num_workers = int(num_workers)
         if not timeout >= 0:
             raise ValueError("timeout option should be non-negative")
@@ -117,26 +109,20 @@ class DataLoader:
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
         if prefetch_factor is not None:
-            if isinstance(prefetch_factor, bool) or not isinstance(
-                prefetch_factor, numbers.Integral
-            ):
+            if isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, numbers.Integral):
                 raise TypeError(
-                    "prefetch_factor option should be an integer, but got "
-                    f"{type(prefetch_factor).__name__}"
+                    f"prefetch_factor option should be an integer, but got {type(prefetch_factor).__name__}"
                 )
             if prefetch_factor < 0:
                 raise ValueError("prefetch_factor option should be non-negative")
             if prefetch_factor == 0:
-                raise ValueError(
-                    "prefetch_factor=0 would leave no batch in flight: it should be at least 1"
-                )
+                raise ValueError("prefetch_factor=0 would leave no batch in flight: it should be at least 1")
             prefetch_factor = int(prefetch_factor)
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
         if worker_init_fn is not None and not callable(worker_init_fn):
             raise TypeError(
-                "worker_init_fn should be a callable taking the worker id, but got "
-                f"{type(worker_init_fn).__name__}"
+                f"worker_init_fn should be a callable taking the worker id, but got {type(worker_init_fn).__name__}"
             )
         if generator is not None and not isinstance(generator, Generator):
             raise TypeError(f"generator should be a fastnn.Generator, got {type(generator).__name__}")
@@ -144,9 +130,7 @@ class DataLoader:
         if batch_size is not None and (
             isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0
         ):
-            raise ValueError(
-                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
-            )
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         self.dataset = dataset
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -161,13 +145,11 @@ class DataLoader:
         if self._iterable:
             if shuffle not in (False, None):
                 raise ValueError(
-                    "DataLoader with IterableDataset: expected unspecified shuffle option, "
-                    f"but got shuffle={shuffle}"
+                    f"DataLoader with IterableDataset: expected unspecified shuffle option, but got shuffle={shuffle}"
                 )
             if sampler is not None:
                 raise ValueError(
-                    "DataLoader with IterableDataset: expected unspecified sampler option, "
-                    f"but got sampler={sampler}"
+                    f"DataLoader with IterableDataset: expected unspecified sampler option, but got sampler={sampler}"
                 )
             if batch_sampler is not None:
                 raise ValueError(
@@ -181,22 +163,14 @@ class DataLoader:
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError(
-                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
-                    "and drop_last"
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
                 )
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
-            raise ValueError(
-                "batch_size=None option disables auto-batching "
-                "and is mutually exclusive with drop_last"
-            )
+            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
 
         if sampler is None and not self._iterable:
-            sampler = (
-                RandomSampler(dataset, generator=generator)
-                if shuffle
-                else SequentialSampler(dataset)
-            )
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None and not self._iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
 
@@ -236,9 +210,7 @@ class DataLoader:
         # drawn with or without workers, so that the shuffling order does not depend on them
         base_seed = int(empty((), dtype=int64).random_(generator=self.generator).item())  # as torch draws it
         if self._iterable:
-            fetcher = _IterableFetcher(
-                self.dataset, self.collate_fn, self.batch_size, self.drop_last
-            )
+            fetcher = _IterableFetcher(self.dataset, self.collate_fn, self.batch_size, self.drop_last)
             tasks = itertools.repeat(None)
         else:
             fast = None if self._user_collate else _fast_source(self.dataset)

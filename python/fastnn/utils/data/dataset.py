@@ -59,15 +59,11 @@ class TensorDataset(Dataset):
             if not isinstance(t, Tensor):
                 raise TypeError(f"[TensorDataset] expected tensors, got {type(t).__name__}")
             if t.dim() == 0:
-                raise ValueError(
-                    "[TensorDataset] tensors must have at least one dimension (the sample index)"
-                )
+                raise ValueError("[TensorDataset] tensors must have at least one dimension (the sample index)")
         n = tensors[0].shape[0]
         if any(t.shape[0] != n for t in tensors):
             sizes = [t.shape[0] for t in tensors]
-            raise ValueError(
-                f"[TensorDataset] size mismatch between tensors: first dimensions {sizes}"
-            )
+            raise ValueError(f"[TensorDataset] size mismatch between tensors: first dimensions {sizes}")
         self.tensors = tensors
 
     def __getitem__(self, index) -> tuple[Tensor, ...]:
@@ -164,10 +160,7 @@ def random_split(dataset, lengths, generator=None):
     from fastnn._factories import randperm
 
     order = randperm(n, generator=generator).tolist()
-    return [
-        Subset(dataset, order[end - length : end])
-        for end, length in zip(accumulate(lengths), lengths)
-    ]
+    return [Subset(dataset, order[end - length : end]) for end, length in zip(accumulate(lengths), lengths)]
 
 
 name_errors(Dataset)

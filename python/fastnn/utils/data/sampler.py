@@ -55,18 +55,9 @@ class RandomSampler(Sampler):
         self._num_samples = num_samples
         self.generator = generator
         if not isinstance(replacement, bool):
-            raise TypeError(
-                f"replacement should be a boolean value, but got replacement={replacement}"
-            )
-        if (
-            not isinstance(self.num_samples, int)
-            or isinstance(self.num_samples, bool)
-            or self.num_samples <= 0
-        ):
-            raise ValueError(
-                "num_samples should be a positive integer value, "
-                f"but got num_samples={self.num_samples}"
-            )
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+        if not isinstance(self.num_samples, int) or isinstance(self.num_samples, bool) or self.num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
 
     @property
     def num_samples(self):
@@ -120,25 +111,17 @@ class WeightedRandomSampler(Sampler):
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
-            raise ValueError(
-                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
-            )
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
-            raise ValueError(
-                f"replacement should be a boolean value, but got replacement={replacement}"
-            )
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
         w = weights.detach().numpy() if isinstance(weights, Tensor) else np.asarray(weights)
         w = np.asarray(w, dtype=np.float64)
         if w.ndim != 1:
-            raise ValueError(
-                f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}"
-            )
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise ValueError("weights must be finite, non-negative and not all zero")
         if not replacement and num_samples > np.count_nonzero(w):
-            raise ValueError(
-                "cannot draw more samples than there are non-zero weights without replacement"
-            )
+            raise ValueError("cannot draw more samples than there are non-zero weights without replacement")
         self.weights = w
         self.num_samples = num_samples
         self.replacement = replacement
@@ -161,9 +144,7 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler, batch_size, drop_last):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(
-                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
-            )
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         if not isinstance(drop_last, bool):
             raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
         self.sampler = sampler
@@ -199,9 +180,7 @@ class BatchSampler(Sampler):
 
     def __len__(self):
         n = len(self.sampler)
-        return (
-            n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
-        )
+        return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
 
 
 _ARRAY_SAMPLERS = (SequentialSampler, RandomSampler, SubsetRandomSampler, WeightedRandomSampler)
@@ -215,11 +194,7 @@ def _epoch_array(sampler):
     """
     cls = type(sampler)
     for base in _ARRAY_SAMPLERS:
-        if (
-            isinstance(sampler, base)
-            and cls.__iter__ is base.__iter__
-            and cls._index_array is base._index_array
-        ):
+        if isinstance(sampler, base) and cls.__iter__ is base.__iter__ and cls._index_array is base._index_array:
             return sampler._index_array()
     return None
 
