@@ -106,5 +106,6 @@ void bind_attention(py::module_& m, TensorClass& cls);
 void bind_normalization(py::module_& m, TensorClass& cls);
 void bind_layers(py::module_& m, TensorClass& cls);
 void bind_losses(py::module_& m, TensorClass& cls);
+void bind_dlpack(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings

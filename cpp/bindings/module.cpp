@@ -168,4 +168,5 @@ PYBIND11_MODULE(_C, m) {
   bind_normalization(m, cls);
   bind_layers(m, cls);
   bind_losses(m, cls);
+  bind_dlpack(m, cls);
 }

@@ -5,6 +5,7 @@ import copy
 from fastnn import _C, _dtype, _tensor_str
 from fastnn._C import Tensor
 from fastnn._device import CPU as _CPU
+from fastnn._dlpack import _dlpack_device
 
 
 
@@ -192,6 +193,7 @@ _methods = {
     "__copy__": _copy,
     "__array__": _array,
     "__array_priority__": 1000,
+    "__dlpack_device__": _dlpack_device,
     "to": _to,
     "type_as": _other("type_as"),
     "tolist": _tolist,
