@@ -205,7 +205,7 @@ TensorPtr import_tensor(py::handle capsule, const DLTensor& dl, bool read_only, 
   FASTNN_CHECK(!__builtin_add_overflow(span, size_t(1), &span) && !__builtin_mul_overflow(span, isz, &span),
                "[from_dlpack] the DLPack tensor's layout ", shape_str(shape), " with strides ", shape_str(strides), " overflows");
   if (empty) span = 0;
-  char* data = static_cast<char*>(dl.data) + dl.byte_offset;
+  auto* data = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(dl.data) + dl.byte_offset);  // no arithmetic on null
   FASTNN_CHECK(empty || dl.data, "[from_dlpack] invalid DLPack tensor: null data for ", shape_str(shape), " elements");
   FASTNN_CHECK(empty || reinterpret_cast<uintptr_t>(data) % isz == 0, "[from_dlpack] the DLPack tensor's data is not aligned to its ",
                isz, "-byte elements; fastnn kernels need aligned memory: pass a copy (from_dlpack(x, copy=True))");
