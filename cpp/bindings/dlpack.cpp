@@ -57,7 +57,8 @@ std::optional<DType> dtype_of(DLDataType d) {
 // "complex64", "uint16", "float8 (type code 9)", "float32x4" (lanes): for errors.
 std::string dtype_str(DLDataType d) {
   static const char* const names[] = {"int", "uint", "float", "opaque_handle", "bfloat", "complex", "bool"};
-  std::string s = d.code < 7 ? str(names[d.code], int(d.bits)) : str("type code ", int(d.code), " with ", int(d.bits), " bits");
+  std::string s =
+      d.code < 7 ? str(names[d.code], int(d.bits)) : str("type code ", int(d.code), " with ", int(d.bits), " bits");
   return d.lanes == 1 ? s : str(s, "x", d.lanes);
 }
 
@@ -136,17 +137,20 @@ std::pair<int64_t, int64_t> int_pair(py::handle h, const char* what, const char*
 
 // Tensor.__dlpack__(*, stream=None, max_version=None, dl_device=None, copy=None), as the array API
 // standard and torch: a versioned capsule when the consumer's max_version is >= (1, 0).
-py::capsule dlpack(const TensorPtr& t, py::handle stream, py::handle max_version, py::handle dl_device, py::handle copy) {
-  if (t->requires_grad()) throw py::buffer_error("[__dlpack__] Can't export tensors that require gradient, use tensor.detach()");
+py::capsule dlpack(const TensorPtr& t, py::handle stream, py::handle max_version, py::handle dl_device,
+                   py::handle copy) {
+  if (t->requires_grad())
+    throw py::buffer_error("[__dlpack__] Can't export tensors that require gradient, use tensor.detach()");
   if (!stream.is_none()) {
     if (!PyLong_CheckExact(stream.ptr()))
       throw TypeError(str("[__dlpack__] stream must be an int or None, got ", type_name(stream)));
     // -1 is torch's "no synchronisation", which is all a CPU tensor can offer.
-    FASTNN_CHECK(int_arg(stream, "__dlpack__", "stream") == -1, "[__dlpack__] stream must be None for a CPU tensor (CPU tensors have no streams), got ",
+    FASTNN_CHECK(int_arg(stream, "__dlpack__", "stream") == -1,
+                 "[__dlpack__] stream must be None for a CPU tensor (CPU tensors have no streams), got ",
                  std::string(py::str(stream)));
   }
-  bool versioned = !max_version.is_none() &&
-                   int_pair(max_version, "max_version", "of two ints (major, minor)").first >= int64_t(kDLPackMajorVersion);
+  bool versioned = !max_version.is_none() && int_pair(max_version, "max_version", "of two ints (major, minor)").first >=
+                                                 int64_t(kDLPackMajorVersion);
   if (!dl_device.is_none()) {
     auto [type, id] = int_pair(dl_device, "dl_device", "(device_type, device_id)");
     if (type != kDLCPU || id != 0)
@@ -176,8 +180,9 @@ TensorPtr import_tensor(py::handle capsule, const DLTensor& dl, bool read_only, 
                                  int(dl.device.device_type), ", ", dl.device.device_id, "): move it to the CPU first"));
   std::optional<DType> dt = dtype_of(dl.dtype);
   if (!dt)
-    throw TypeError(str("[from_dlpack] unsupported DLPack dtype ", dtype_str(dl.dtype), " (fastnn has bool, uint8, int8, "
-                        "int16, int32, int64, float16, bfloat16, float32 and float64)"));
+    throw TypeError(str("[from_dlpack] unsupported DLPack dtype ", dtype_str(dl.dtype),
+                        " (fastnn has bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32 and "
+                        "float64)"));
   FASTNN_CHECK(dl.ndim >= 0 && (dl.ndim == 0 || dl.shape), "[from_dlpack] invalid DLPack tensor: ndim ", dl.ndim,
                dl.shape ? "" : " with no shape");
   Shape shape(dl.shape, dl.shape + dl.ndim), strides(size_t(dl.ndim));
@@ -200,22 +205,25 @@ TensorPtr import_tensor(py::handle capsule, const DLTensor& dl, bool read_only, 
     size_t extent;
     FASTNN_CHECK(!__builtin_mul_overflow(size_t(shape[i] ? shape[i] - 1 : 0), size_t(strides[i]), &extent) &&
                      !__builtin_add_overflow(span, extent, &span),
-                 "[from_dlpack] the DLPack tensor's layout ", shape_str(shape), " with strides ", shape_str(strides), " overflows");
+                 "[from_dlpack] the DLPack tensor's layout ", shape_str(shape), " with strides ", shape_str(strides),
+               " overflows");
   }
   FASTNN_CHECK(!__builtin_add_overflow(span, size_t(1), &span) && !__builtin_mul_overflow(span, isz, &span),
-               "[from_dlpack] the DLPack tensor's layout ", shape_str(shape), " with strides ", shape_str(strides), " overflows");
+               "[from_dlpack] the DLPack tensor's layout ", shape_str(shape), " with strides ", shape_str(strides),
+               " overflows");
   if (empty) span = 0;
   auto* data = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(dl.data) + dl.byte_offset);  // no arithmetic on null
   FASTNN_CHECK(empty || dl.data, "[from_dlpack] invalid DLPack tensor: null data for ", shape_str(shape), " elements");
-  FASTNN_CHECK(empty || reinterpret_cast<uintptr_t>(data) % isz == 0, "[from_dlpack] the DLPack tensor's data is not aligned to its ",
-               isz, "-byte elements; fastnn kernels need aligned memory: pass a copy (from_dlpack(x, copy=True))");
+  FASTNN_CHECK(empty || reinterpret_cast<uintptr_t>(data) % isz == 0,
+               "[from_dlpack] the DLPack tensor's data is not aligned to its ", isz,
+               "-byte elements; fastnn kernels need aligned memory: pass a copy (from_dlpack(x, copy=True))");
   // torch shares read-only memory as writable tensors (its from_dlpack ignores the flag): so does
   // fastnn, with torch.from_numpy's warning for non-writable arrays.
-  if (read_only && PyErr_WarnEx(PyExc_UserWarning,
-                                "[from_dlpack] the DLPack tensor is read-only, and fastnn does not support non-writable "
-                                "tensors: writing to this tensor is undefined behavior. Copy it (from_dlpack(x, copy=True)) "
-                                "or make it writable before converting it to a tensor.", 1) < 0)
-    throw py::error_already_set();
+  constexpr const char* kReadOnlyWarning =
+      "[from_dlpack] the DLPack tensor is read-only, and fastnn does not support non-writable tensors: writing to "
+      "this tensor is undefined behavior. Copy it (from_dlpack(x, copy=True)) or make it writable before converting "
+      "it to a tensor.";
+  if (read_only && PyErr_WarnEx(PyExc_UserWarning, kReadOnlyWarning, 1) < 0) throw py::error_already_set();
   auto storage = Storage::wrap(empty ? nullptr : data, span, [release = std::move(release)]() {
     py::gil_scoped_acquire gil;  // producers' deleters may touch Python objects (NumPy's do)
     release();
@@ -229,8 +237,8 @@ TensorPtr from_capsule(py::handle obj) {
     throw TypeError(str("[from_dlpack] expected an object with __dlpack__ or a DLPack capsule, got ", type_name(obj)));
   if (PyCapsule_IsValid(obj.ptr(), kVersionedName)) {
     auto* m = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(obj.ptr(), kVersionedName));
-    FASTNN_CHECK_STATE(m->version.major == kDLPackMajorVersion, "[from_dlpack] the DLPack tensor has version ", m->version.major,
-                       ".", m->version.minor, "; fastnn understands ", kDLPackMajorVersion, ".x");
+    FASTNN_CHECK_STATE(m->version.major == kDLPackMajorVersion, "[from_dlpack] the DLPack tensor has version ",
+                       m->version.major, ".", m->version.minor, "; fastnn understands ", kDLPackMajorVersion, ".x");
     return import_tensor(obj, m->dl_tensor, m->flags & kDLPackFlagReadOnly, kVersionedUsedName,
                          [m] { if (m->deleter) m->deleter(m); });
   }

@@ -59,7 +59,8 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
             raise RuntimeError(f"[from_dlpack] fastnn tensors live on the CPU, got device '{device}'")
     if not hasattr(ext_tensor, "__dlpack__"):
         if device is not None or copy is not None:
-            raise ValueError("[from_dlpack] device and copy are not supported when ext_tensor is already a DLPack capsule")
+            raise ValueError("[from_dlpack] device and copy are not supported when ext_tensor is already a DLPack "
+                             "capsule")
         return _C._from_dlpack(ext_tensor)
     if hasattr(ext_tensor, "__dlpack_device__"):
         dev = ext_tensor.__dlpack_device__()

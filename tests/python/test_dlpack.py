@@ -71,9 +71,10 @@ def peek(capsule):
     addr = _pointer(capsule, name)
     m = (DLManagedTensorVersioned if name == b"dltensor_versioned" else DLManagedTensor).from_address(addr)
     t = m.dl_tensor
-    return m, dict(data=t.data or 0, device=(t.device.device_type, t.device.device_id), dtype=(t.dtype.code, t.dtype.bits),
-                   lanes=t.dtype.lanes, shape=[t.shape[i] for i in range(t.ndim)],
-                   strides=[t.strides[i] for i in range(t.ndim)], byte_offset=t.byte_offset)
+    return m, {"data": t.data or 0, "device": (t.device.device_type, t.device.device_id),
+               "dtype": (t.dtype.code, t.dtype.bits), "lanes": t.dtype.lanes,
+               "shape": [t.shape[i] for i in range(t.ndim)], "strides": [t.strides[i] for i in range(t.ndim)],
+               "byte_offset": t.byte_offset}
 
 
 _keep = []  # ctypes memory behind hand-made capsules (they have no deleter)
@@ -138,8 +139,8 @@ def test_capsule_fields(dtype):
         assert capsule_name(capsule) == name
         m, fields = peek(capsule)
         # the data pointer is the first element (byte_offset 0), as torch and NumPy export
-        assert fields == dict(data=f.data_ptr(), device=(1, 0), dtype=DL_CODES[dtype], lanes=1, shape=[3, 2],
-                              strides=[1, 4], byte_offset=0)
+        assert fields == {"data": f.data_ptr(), "device": (1, 0), "dtype": DL_CODES[dtype], "lanes": 1, "shape": [3, 2],
+                          "strides": [1, 4], "byte_offset": 0}
         if name == "dltensor_versioned":
             assert (m.major, m.minor, m.flags) == (1, 0, 0)
 
@@ -187,7 +188,8 @@ def test_layouts_from_torch(layout):
 
 
 @pytest.mark.parametrize("make", [lambda a: a.T, lambda a: a[1:, ::2], lambda a: a[:, :0], lambda a: a[1, 2, ...],
-                                  lambda a: np.lib.stride_tricks.as_strided(a[:1], (3, 4), (0, 8))], ids=["T", "sliced", "empty", "0d", "bcast"])
+                                  lambda a: np.lib.stride_tricks.as_strided(a[:1], (3, 4), (0, 8))],
+                         ids=["T", "sliced", "empty", "0d", "bcast"])
 def test_layouts_from_numpy(make):
     a = make(np.arange(12.0).reshape(3, 4))
     f = fastnn.from_dlpack(a)
@@ -349,7 +351,7 @@ def test_max_version_and_dl_device_arguments():
     assert capsule_name(f.__dlpack__(dl_device=(fastnn.utils.dlpack.DLDeviceType.kDLCPU, 0))) == "dltensor"
     assert capsule_name(f.__dlpack__(dl_device=(1, 0), max_version=(1, 2))) == "dltensor_versioned"
     for bad, what in [(5, "int"), ((1,), "a tuple of 1"), ("ab", "str")]:
-        with pytest.raises(TypeError, match=rf"\[__dlpack__\] max_version must be None or a tuple of two ints .*got {what}"):
+        with pytest.raises(TypeError, match=rf"\[__dlpack__\] max_version must be None or a tuple of two .*got {what}"):
             f.__dlpack__(max_version=bad)
         with pytest.raises(TypeError, match=rf"\[__dlpack__\] dl_device must be None or a tuple .*got {what}"):
             f.__dlpack__(dl_device=bad)
@@ -409,7 +411,7 @@ def test_from_dlpack_device_and_copy():
         fastnn.from_dlpack(t, device="gpu!")
     with pytest.raises(TypeError, match=r"\[from_dlpack\] copy must be a bool or None, got int"):
         fastnn.from_dlpack(t, copy=1)
-    with pytest.raises(ValueError, match=r"\[from_dlpack\] device and copy are not supported .* already a DLPack capsule"):
+    with pytest.raises(ValueError, match=r"\[from_dlpack\] device and copy are not supported .* a DLPack capsule"):
         fastnn.from_dlpack(torch.utils.dlpack.to_dlpack(t), copy=True)
 
 
@@ -435,7 +437,8 @@ def test_producers_without_the_newer_arguments():
 
 
 def test_refused_inputs():
-    with pytest.raises(TypeError, match=r"\[from_dlpack\] expected an object with __dlpack__ or a DLPack capsule, got int"):
+    with pytest.raises(TypeError, match=r"\[from_dlpack\] expected an object with __dlpack__ or a DLPack capsule, "
+                                        "got int"):
         fastnn.from_dlpack(3)
     with pytest.raises(TypeError, match=r"got list"):
         fastnn.from_dlpack([1, 2])
@@ -465,7 +468,8 @@ def test_hand_made_capsules():
     assert f.stride() == (3, 1) and f.tolist() == a.tolist()
     f = fastnn.from_dlpack(fake_capsule(a, byte_offset=16))  # data + byte_offset is the first element
     assert f.data_ptr() == np_ptr(a) and f.tolist() == a.tolist()
-    with pytest.raises(RuntimeError, match=r"\[from_dlpack\] fastnn tensors live on the CPU, got a DLPack tensor on device \(2, 0\)"):
+    with pytest.raises(RuntimeError, match=r"\[from_dlpack\] fastnn tensors live on the CPU, got a DLPack tensor on "
+                                           r"device \(2, 0\)"):
         fastnn.from_dlpack(fake_capsule(a, device_type=2))
     with pytest.raises(TypeError, match=r"unsupported DLPack dtype float64x4"):
         fastnn.from_dlpack(fake_capsule(a, lanes=4))
@@ -473,7 +477,7 @@ def test_hand_made_capsules():
         fastnn.from_dlpack(fake_capsule(a, code=9, bits=8))
     with pytest.raises(TypeError, match=r"unsupported DLPack dtype bool16"):
         fastnn.from_dlpack(fake_capsule(a, code=6, bits=16))
-    with pytest.raises(RuntimeError, match=r"\[from_dlpack\] the DLPack tensor has version 2.0; fastnn understands 1.x"):
+    with pytest.raises(RuntimeError, match=r"the DLPack tensor has version 2\.0; fastnn understands 1\.x"):
         fastnn.from_dlpack(fake_capsule(a, versioned=True, major=2))
     with pytest.raises(ValueError, match=r"\[from_dlpack\] invalid DLPack tensor: null data"):
         fastnn.from_dlpack(fake_capsule(a, data=False))
