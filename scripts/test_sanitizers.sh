@@ -35,14 +35,14 @@ t1=$SECONDS
 # The interpreter is not instrumented: preload the ASan runtime (and libstdc++, or ASan cannot intercept
 # C++ throws from the module). Leak checking is off: CPython and torch keep allocations until exit.
 # PYTHONMALLOC=malloc puts Python objects on ASan's heap too; --capture=sys leaves reports on stderr.
-echo "== Python tests under ASan+UBSan (ops, autograd, nn, optim, data, checkpoints, errors)"
+echo "== Python tests under ASan+UBSan (ops, autograd, nn, optim, data, checkpoints, errors, DLPack)"
 export LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS=detect_leaks=0:check_initialization_order=1
 export PYTHONMALLOC=malloc
 export PYTHONPATH="$ROOT/$B/pkg"
 python -c "import fastnn._C as c, sys; sys.exit(0 if '/$B/' in c.__file__ else 'not the sanitized module: ' + c.__file__)"
 TESTS=(ops_elementwise ops_reduce ops_linalg views_indexing factories tensor_api autograd layers nn_functional
-  losses modules lenet_e2e optim optim_adaptive data serialization errors concurrency)
+  losses modules lenet_e2e optim optim_adaptive data serialization errors concurrency dlpack)
 FILES=()
 for t in "${TESTS[@]}"; do FILES+=("tests/python/test_$t.py"); done
 if ! python -m pytest -q -p no:cacheprovider --capture=sys "${FILES[@]}" "$@"; then

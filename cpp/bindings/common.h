@@ -123,6 +123,7 @@ void bind_normalization(py::module_& m, TensorClass& cls);
 void bind_layers(py::module_& m, TensorClass& cls);
 void bind_losses(py::module_& m, TensorClass& cls);
 void bind_config(py::module_& m);
+void bind_dlpack(py::module_& m, TensorClass& cls);
 
 }  // namespace fastnn::bindings
 

@@ -172,4 +172,5 @@ PYBIND11_MODULE(_C, m) {
   bind_layers(m, cls);
   bind_losses(m, cls);
   bind_config(m);
+  bind_dlpack(m, cls);
 }

@@ -307,6 +307,8 @@ from fastnn._out import (  # noqa: F401,E402,A004  (the same ops, with torch's o
     tanh,
 )
 
+from fastnn._dlpack import from_dlpack, to_dlpack  # noqa: F401,E402  (DLPack exchange, as torch's)
+
 _C._set_size_class(_size._from_ints)  # fast path: C++ builds valid sizes
 
 

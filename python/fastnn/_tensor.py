@@ -8,6 +8,7 @@ import typing
 from fastnn import _C, _dtype, _tensor_str
 from fastnn._C import Tensor
 from fastnn._device import CPU as _CPU
+from fastnn._dlpack import _dlpack_device
 
 if typing.TYPE_CHECKING:  # names in the annotations, which scripts/gen_stubs.py copies into _C.pyi
     import collections.abc
@@ -238,6 +239,7 @@ _methods = {
     "__copy__": _copy,
     "__array__": _array,
     "__array_priority__": 1000,
+    "__dlpack_device__": _dlpack_device,
     "to": _to,
     "type_as": _other("type_as"),
     "tolist": _tolist,
