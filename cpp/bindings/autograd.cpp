@@ -32,9 +32,10 @@ class PyFunctionNode : public Node {
     py::object r = backward_(*args);
     std::vector<TensorPtr> out;
     if (!py::isinstance<py::tuple>(r)) r = py::make_tuple(r);
-    FASTNN_CHECK_STATE(py::len(r) >= num_inputs_, "function ", name_, " returned an incorrect number of gradients (expected ",
-                       num_inputs_, ", got ", py::len(r), ")");
-    for (size_t i = 0; i < num_inputs_; ++i) out.push_back(r[py::int_(i)].is_none() ? nullptr : r[py::int_(i)].cast<TensorPtr>());
+    FASTNN_CHECK_STATE(py::len(r) >= num_inputs_, "function ", name_,
+                       " returned an incorrect number of gradients (expected ", num_inputs_, ", got ", py::len(r), ")");
+    for (size_t i = 0; i < num_inputs_; ++i)
+      out.push_back(r[py::int_(i)].is_none() ? nullptr : r[py::int_(i)].cast<TensorPtr>());
     return out;
   }
   void release_saved() override {
@@ -75,7 +76,8 @@ std::vector<TensorPtr> hook_result(py::handle r, size_t n, const char* op) {
   if (!py::isinstance<py::tuple>(r) && !py::isinstance<py::list>(r)) r = py::make_tuple(r).release();
   FASTNN_CHECK_STATE(py::len(r) == n, "[", op, "] hook returned ", py::len(r), " gradients, expected ", n);
   std::vector<TensorPtr> out;
-  for (py::handle g : r) out.push_back(g.is_none() ? nullptr : cast_arg<TensorPtr>(g, op, "hook's result", "a Tensor or None"));
+  for (py::handle g : r)
+    out.push_back(g.is_none() ? nullptr : cast_arg<TensorPtr>(g, op, "hook's result", "a Tensor or None"));
   return out;
 }
 
@@ -110,32 +112,37 @@ void bind_autograd(py::module_& m) {
       .def_property_readonly("next_functions", &next_functions)
       .def_property_readonly("_sequence_nr", &Node::sequence_nr)
       // hooks (Python wraps the ids in RemovableHandles: fastnn/utils/hooks.py)
-      .def("_add_post_hook", [](Node& n, py::object fn) {
-        auto f = std::make_shared<PyCallable>(std::move(fn));
-        return n.add_post_hook([f](const std::vector<TensorPtr>& gi, const std::vector<TensorPtr>& go) {
-          py::gil_scoped_acquire gil;
-          return hook_result(f->fn(grads_tuple(gi), grads_tuple(go)), gi.size(), "register_hook");
-        });
-      })
-      .def("_add_pre_hook", [](Node& n, py::object fn) {
-        auto f = std::make_shared<PyCallable>(std::move(fn));
-        return n.add_pre_hook([f](const std::vector<TensorPtr>& go) {
-          py::gil_scoped_acquire gil;
-          return hook_result(f->fn(grads_tuple(go)), go.size(), "register_prehook");
-        });
-      })
+      .def("_add_post_hook",
+           [](Node& n, py::object fn) {
+             auto f = std::make_shared<PyCallable>(std::move(fn));
+             return n.add_post_hook([f](const std::vector<TensorPtr>& gi, const std::vector<TensorPtr>& go) {
+               py::gil_scoped_acquire gil;
+               return hook_result(f->fn(grads_tuple(gi), grads_tuple(go)), gi.size(), "register_hook");
+             });
+           })
+      .def("_add_pre_hook",
+           [](Node& n, py::object fn) {
+             auto f = std::make_shared<PyCallable>(std::move(fn));
+             return n.add_pre_hook([f](const std::vector<TensorPtr>& go) {
+               py::gil_scoped_acquire gil;
+               return hook_result(f->fn(grads_tuple(go)), go.size(), "register_prehook");
+             });
+           })
       .def("_remove_hook", &Node::remove_hook)
       .def("__repr__", [](py::handle self) {
-        return str("<", self.cast<Node&>().name(), " object at 0x", std::hex, reinterpret_cast<uintptr_t>(self.ptr()), ">");
+        return str("<", self.cast<Node&>().name(), " object at 0x", std::hex, reinterpret_cast<uintptr_t>(self.ptr()),
+                   ">");
       });
   py::class_<AccumulateGrad, Node, std::shared_ptr<AccumulateGrad>>(m, "AccumulateGrad")
       .def_property_readonly("variable", &AccumulateGrad::variable);
 
   // Tensor.register_hook: a leaf keeps its hooks, a non-leaf's go on its grad_fn for its output.
   m.def("_add_grad_hook", [](const TensorPtr& t, py::object fn) -> std::pair<py::object, int64_t> {
-    FASTNN_CHECK_STATE(t->requires_grad(), "[register_hook] cannot register a hook on a tensor that doesn't require gradient");
+    FASTNN_CHECK_STATE(t->requires_grad(),
+                       "[register_hook] cannot register a hook on a tensor that doesn't require gradient");
     refresh_view_history(t);
-    if (t->grad_fn()) return {py::cast(t->grad_fn()), t->grad_fn()->add_tensor_pre_hook(t->output_nr(), grad_hook(std::move(fn)))};
+    if (t->grad_fn())
+      return {py::cast(t->grad_fn()), t->grad_fn()->add_tensor_pre_hook(t->output_nr(), grad_hook(std::move(fn)))};
     return {py::cast(t), t->add_grad_hook(grad_hook(std::move(fn)))};
   });
   m.def("_remove_grad_hook", [](const TensorPtr& t, int64_t id) { t->remove_grad_hook(id); });
@@ -144,17 +151,20 @@ void bind_autograd(py::module_& m) {
   m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
   // a None gradient seeds a scalar root with one
-  m.def("_backward", [](const std::vector<TensorPtr>& roots, const std::vector<OptionalTensor>& grads, bool retain_graph,
-                        bool create_graph) {
-    backward(roots, or_null(grads), retain_graph, create_graph);
-  }, py::call_guard<py::gil_scoped_release>());
-  m.def("_grad", [](const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
-                    const std::vector<OptionalTensor>& grad_outputs, bool retain_graph, bool allow_unused,
-                    bool create_graph) {
-    return grad(outputs, inputs, or_null(grad_outputs), retain_graph, allow_unused, create_graph);
-  }, py::call_guard<py::gil_scoped_release>());
-  m.def("_record_function", [](const std::string& name, py::object backward, py::object ctx, const std::vector<TensorPtr>& inputs,
-                               const std::vector<TensorPtr>& outputs) {
+  m.def(
+      "_backward",
+      [](const std::vector<TensorPtr>& roots, const std::vector<OptionalTensor>& grads, bool retain_graph,
+         bool create_graph) { backward(roots, or_null(grads), retain_graph, create_graph); },
+      py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "_grad",
+      [](const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
+         const std::vector<OptionalTensor>& grad_outputs, bool retain_graph, bool allow_unused, bool create_graph) {
+        return grad(outputs, inputs, or_null(grad_outputs), retain_graph, allow_unused, create_graph);
+      },
+      py::call_guard<py::gil_scoped_release>());
+  m.def("_record_function", [](const std::string& name, py::object backward, py::object ctx,
+                               const std::vector<TensorPtr>& inputs, const std::vector<TensorPtr>& outputs) {
     auto node = std::make_shared<PyFunctionNode>(name, backward, ctx, inputs.size());
     record(node, inputs, outputs);
   });

@@ -22,8 +22,13 @@ DLDataType dl_dtype(DType t) {
   switch (t) {
     case DType::Bool: return {kDLBool, 8, 1};
     case DType::UInt8: return {kDLUInt, 8, 1};
-    case DType::Int8: case DType::Int16: case DType::Int32: case DType::Int64: return {kDLInt, bits, 1};
-    case DType::Float16: case DType::Float32: case DType::Float64: return {kDLFloat, bits, 1};
+    case DType::Int8:
+    case DType::Int16:
+    case DType::Int32:
+    case DType::Int64: return {kDLInt, bits, 1};
+    case DType::Float16:
+    case DType::Float32:
+    case DType::Float64: return {kDLFloat, bits, 1};
     case DType::BFloat16: return {kDLBfloat, 16, 1};
   }
   throw std::logic_error("[__dlpack__] unknown dtype");
@@ -32,8 +37,12 @@ DLDataType dl_dtype(DType t) {
 std::optional<DType> dtype_of(DLDataType d) {
   if (d.lanes != 1) return std::nullopt;
   switch (d.code) {
-    case kDLBool: if (d.bits == 8) return DType::Bool; break;
-    case kDLUInt: if (d.bits == 8) return DType::UInt8; break;
+    case kDLBool:
+      if (d.bits == 8) return DType::Bool;
+      break;
+    case kDLUInt:
+      if (d.bits == 8) return DType::UInt8;
+      break;
     case kDLInt:
       switch (d.bits) {
         case 8: return DType::Int8;
@@ -49,7 +58,9 @@ std::optional<DType> dtype_of(DLDataType d) {
         case 64: return DType::Float64;
       }
       break;
-    case kDLBfloat: if (d.bits == 16) return DType::BFloat16; break;
+    case kDLBfloat:
+      if (d.bits == 16) return DType::BFloat16;
+      break;
   }
   return std::nullopt;
 }
@@ -206,7 +217,7 @@ TensorPtr import_tensor(py::handle capsule, const DLTensor& dl, bool read_only, 
     FASTNN_CHECK(!__builtin_mul_overflow(size_t(shape[i] ? shape[i] - 1 : 0), size_t(strides[i]), &extent) &&
                      !__builtin_add_overflow(span, extent, &span),
                  "[from_dlpack] the DLPack tensor's layout ", shape_str(shape), " with strides ", shape_str(strides),
-               " overflows");
+                 " overflows");
   }
   FASTNN_CHECK(!__builtin_add_overflow(span, size_t(1), &span) && !__builtin_mul_overflow(span, isz, &span),
                "[from_dlpack] the DLPack tensor's layout ", shape_str(shape), " with strides ", shape_str(strides),
@@ -239,17 +250,21 @@ TensorPtr from_capsule(py::handle obj) {
     auto* m = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(obj.ptr(), kVersionedName));
     FASTNN_CHECK_STATE(m->version.major == kDLPackMajorVersion, "[from_dlpack] the DLPack tensor has version ",
                        m->version.major, ".", m->version.minor, "; fastnn understands ", kDLPackMajorVersion, ".x");
-    return import_tensor(obj, m->dl_tensor, m->flags & kDLPackFlagReadOnly, kVersionedUsedName,
-                         [m] { if (m->deleter) m->deleter(m); });
+    return import_tensor(obj, m->dl_tensor, m->flags & kDLPackFlagReadOnly, kVersionedUsedName, [m] {
+      if (m->deleter) m->deleter(m);
+    });
   }
   if (PyCapsule_IsValid(obj.ptr(), kLegacyName)) {
     auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(obj.ptr(), kLegacyName));
-    return import_tensor(obj, m->dl_tensor, false, kLegacyUsedName, [m] { if (m->deleter) m->deleter(m); });
+    return import_tensor(obj, m->dl_tensor, false, kLegacyUsedName, [m] {
+      if (m->deleter) m->deleter(m);
+    });
   }
   const char* name = PyCapsule_GetName(obj.ptr());
   PyErr_Clear();  // a capsule with no name
   throw std::runtime_error(str("[from_dlpack] received an invalid capsule (named '", name ? name : "", "', expected '",
-                               kLegacyName, "' or '", kVersionedName, "'). Note that DLTensor capsules can be consumed "
+                               kLegacyName, "' or '", kVersionedName,
+                               "'). Note that DLTensor capsules can be consumed "
                                "only once, so you might have already constructed a tensor from it once."));
 }
 
@@ -258,10 +273,13 @@ TensorPtr from_capsule(py::handle obj) {
 void bind_dlpack(py::module_& m, TensorClass& cls) {
   cls.def("__dlpack__", &dlpack, py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
           py::arg("dl_device") = py::none(), py::arg("copy") = py::none());
-  m.def("_to_dlpack", [](py::handle t) {
-    if (!is_tensor(t)) throw TypeError(str("[to_dlpack] expected a Tensor, got ", type_name(t)));
-    return to_capsule(t.cast<TensorPtr>(), false, 0);
-  }, py::arg("tensor"));
+  m.def(
+      "_to_dlpack",
+      [](py::handle t) {
+        if (!is_tensor(t)) throw TypeError(str("[to_dlpack] expected a Tensor, got ", type_name(t)));
+        return to_capsule(t.cast<TensorPtr>(), false, 0);
+      },
+      py::arg("tensor"));
   m.def("_from_dlpack", &from_capsule, py::arg("capsule"));
 }
 

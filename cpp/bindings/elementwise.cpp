@@ -53,7 +53,7 @@ py::object nonzero_tuple(const TensorPtr& x) {
     nz = nonzero(x);
   }
   py::tuple out(std::max<int64_t>(x->dim(), 1));
-  if (x->dim() == 0) {  // a 0-d input counts as one dimension
+  if (x->dim() == 0) {                                         // a 0-d input counts as one dimension
     out[0] = py::cast(zeros({nz->shape()[0]}, DType::Int64));  // index 0, once if x is nonzero
     return out;
   }
@@ -83,61 +83,97 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
     const char *name, *inplace;
     Unary fn;
   };
-  static const UnaryRow unary[] = {
-      {"sign", "sign_", &sign},       {"floor", "floor_", &floor}, {"ceil", "ceil_", &ceil},
-      {"trunc", "trunc_", &trunc},    {"fix", "fix_", &fix},     {"sin", "sin_", &sin},
-      {"cos", "cos_", &cos},          {"tan", "tan_", &tan},       {"log1p", "log1p_", &log1p},
-      {"expm1", "expm1_", &expm1},    {"erf", "erf_", &erf},       {"log2", "log2_", &log2},
-      {"log10", "log10_", &log10},    {"rsqrt", "rsqrt_", &rsqrt}, {"exp2", "exp2_", &exp2},
-      {"square", "square_", &square}, {"logical_not", "logical_not_", &logical_not},
-      {"bitwise_not", "bitwise_not_", &bitwise_not}};
+  static const UnaryRow unary[] = {{"sign", "sign_", &sign},
+                                   {"floor", "floor_", &floor},
+                                   {"ceil", "ceil_", &ceil},
+                                   {"trunc", "trunc_", &trunc},
+                                   {"fix", "fix_", &fix},
+                                   {"sin", "sin_", &sin},
+                                   {"cos", "cos_", &cos},
+                                   {"tan", "tan_", &tan},
+                                   {"log1p", "log1p_", &log1p},
+                                   {"expm1", "expm1_", &expm1},
+                                   {"erf", "erf_", &erf},
+                                   {"log2", "log2_", &log2},
+                                   {"log10", "log10_", &log10},
+                                   {"rsqrt", "rsqrt_", &rsqrt},
+                                   {"exp2", "exp2_", &exp2},
+                                   {"square", "square_", &square},
+                                   {"logical_not", "logical_not_", &logical_not},
+                                   {"bitwise_not", "bitwise_not_", &bitwise_not}};
   for (const UnaryRow& row : unary) {
     Unary f = row.fn;
     const char* iname = row.inplace;
     def_op(m, cls, row.name, [f](const TensorPtr& x) { return f(x); }, GilRelease());
-    cls.def(iname, [f, iname](TensorPtr x) { apply_(x, f, iname); return x; }, GilRelease());
+    cls.def(
+        iname,
+        [f, iname](TensorPtr x) {
+          apply_(x, f, iname);
+          return x;
+        },
+        GilRelease());
   }
-  for (const auto& [name, fn] : {std::pair<const char*, Unary>{"isnan", &isnan}, {"isinf", &isinf}, {"isfinite", &isfinite}}) {
+  for (const auto& [name, fn] :
+       {std::pair<const char*, Unary>{"isnan", &isnan}, {"isinf", &isinf}, {"isfinite", &isfinite}}) {
     Unary f = fn;
     def_op(m, cls, name, [f](const TensorPtr& x) { return f(x); }, GilRelease());
   }
   // round(x) is RoundBackward0; round(x, decimals=d) rounds to d places (RoundBackward1), floats only
-  def_op(m, cls, "round", [](const TensorPtr& x, std::optional<int64_t> decimals) {
-    return decimals ? round(x, *decimals) : round(x);
-  }, py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
-  cls.def("round_", [](TensorPtr x, std::optional<int64_t> decimals) {
-    if (decimals) apply_(x, [d = *decimals](const TensorPtr& s) { return round(s, d); }, "round_");
-    else apply_(x, [](const TensorPtr& s) { return round(s); }, "round_");
-    return x;
-  }, py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
+  def_op(
+      m, cls, "round",
+      [](const TensorPtr& x, std::optional<int64_t> decimals) { return decimals ? round(x, *decimals) : round(x); },
+      py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
+  cls.def(
+      "round_",
+      [](TensorPtr x, std::optional<int64_t> decimals) {
+        if (decimals) apply_(x, [d = *decimals](const TensorPtr& s) { return round(s, d); }, "round_");
+        else apply_(x, [](const TensorPtr& s) { return round(s); }, "round_");
+        return x;
+      },
+      py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
   m.def("_softplus", &softplus, GilRelease());
   m.def("_silu", &silu, GilRelease());
   m.def("_log_sigmoid", &log_sigmoid, GilRelease());
 
   // binary: tensors only (as torch's maximum, atan2 and the logical ops)
   static const std::pair<const char*, Binary> tensor_binary[] = {
-      {"maximum", &maximum}, {"minimum", &minimum}, {"atan2", &atan2}, {"arctan2", &atan2},
-      {"logical_and", &logical_and}, {"logical_or", &logical_or}, {"logical_xor", &logical_xor},
-      {"bitwise_and", &bitwise_and}, {"bitwise_or", &bitwise_or}, {"bitwise_xor", &bitwise_xor}};
+      {"maximum", &maximum},         {"minimum", &minimum},         {"atan2", &atan2},
+      {"arctan2", &atan2},           {"logical_and", &logical_and}, {"logical_or", &logical_or},
+      {"logical_xor", &logical_xor}, {"bitwise_and", &bitwise_and}, {"bitwise_or", &bitwise_or},
+      {"bitwise_xor", &bitwise_xor}};
   for (const auto& [name, fn] : tensor_binary) {
     Binary f = fn;
-    def_op(m, cls, name, [f](const TensorPtr& a, const TensorPtr& b) { return f(a, b); }, py::arg("other"), GilRelease());
+    def_op(
+        m, cls, name, [f](const TensorPtr& a, const TensorPtr& b) { return f(a, b); }, py::arg("other"), GilRelease());
   }
-  for (const auto& [name, fn] : {std::pair<const char*, Binary>{"atan2_", &atan2}, {"arctan2_", &atan2},
-                                 {"logical_and_", &logical_and}, {"logical_or_", &logical_or},
-                                 {"logical_xor_", &logical_xor}, {"bitwise_and_", &bitwise_and},
-                                 {"bitwise_or_", &bitwise_or}, {"bitwise_xor_", &bitwise_xor}}) {
+  for (const auto& [name, fn] : {std::pair<const char*, Binary>{"atan2_", &atan2},
+                                 {"arctan2_", &atan2},
+                                 {"logical_and_", &logical_and},
+                                 {"logical_or_", &logical_or},
+                                 {"logical_xor_", &logical_xor},
+                                 {"bitwise_and_", &bitwise_and},
+                                 {"bitwise_or_", &bitwise_or},
+                                 {"bitwise_xor_", &bitwise_xor}}) {
     Binary f = fn;
     const char* n = name;
-    cls.def(name, [f, n](TensorPtr x, const TensorPtr& o) { apply_(x, o, f, n); return x; }, py::arg("other"), GilRelease());
+    cls.def(
+        name,
+        [f, n](TensorPtr x, const TensorPtr& o) {
+          apply_(x, o, f, n);
+          return x;
+        },
+        py::arg("other"), GilRelease());
   }
   // binary with a number on either side (fmod: the other side only)
-  def_op(m, cls, "fmod", [](const TensorPtr& a, py::handle b) { return call_binary(&fmod, py::cast(a), b, "fmod"); },
-         py::arg("other"));
-  def_op(m, cls, "remainder", [](py::handle a, py::handle b) { return call_binary(&remainder, a, b, "remainder"); },
-         py::arg("other"));
-  def_op(m, cls, "floor_divide", [](py::handle a, py::handle b) { return call_binary(&floor_divide, a, b, "floor_divide"); },
-         py::arg("other"));
+  def_op(
+      m, cls, "fmod", [](const TensorPtr& a, py::handle b) { return call_binary(&fmod, py::cast(a), b, "fmod"); },
+      py::arg("other"));
+  def_op(
+      m, cls, "remainder", [](py::handle a, py::handle b) { return call_binary(&remainder, a, b, "remainder"); },
+      py::arg("other"));
+  def_op(
+      m, cls, "floor_divide",
+      [](py::handle a, py::handle b) { return call_binary(&floor_divide, a, b, "floor_divide"); }, py::arg("other"));
   cls.def("fmod_", inplace_method(&fmod, "fmod_"), py::arg("other"));
   cls.def("remainder_", inplace_method(&remainder, "remainder_"), py::arg("other"));
   cls.def("floor_divide_", inplace_method(&floor_divide, "floor_divide_"), py::arg("other"));
@@ -149,62 +185,85 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
   cls.def("__ifloordiv__", inplace_method(&floor_divide, "floor_divide_"));
 
   // comparison aliases (torch.greater is torch.gt)
-  static const std::pair<const char*, CompareOp> aliases[] = {{"greater", CompareOp::Gt}, {"greater_equal", CompareOp::Ge},
-                                                                {"less", CompareOp::Lt}, {"less_equal", CompareOp::Le},
-                                                                {"not_equal", CompareOp::Ne}};
+  static const std::pair<const char*, CompareOp> aliases[] = {{"greater", CompareOp::Gt},
+                                                              {"greater_equal", CompareOp::Ge},
+                                                              {"less", CompareOp::Lt},
+                                                              {"less_equal", CompareOp::Le},
+                                                              {"not_equal", CompareOp::Ne}};
   for (const auto& [name, op] : aliases) {
     CompareOp o = op;
     const char* n = name;
-    def_op(m, cls, name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); }, py::arg("other"));
+    def_op(
+        m, cls, name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); },
+        py::arg("other"));
   }
 
   // closeness
-  def_op(m, cls, "isclose", [](const TensorPtr& a, const TensorPtr& b, double rtol, double atol, bool equal_nan) {
-    return isclose(a, b, rtol, atol, equal_nan);
-  }, py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08, py::arg("equal_nan") = false, GilRelease());
+  def_op(
+      m, cls, "isclose",
+      [](const TensorPtr& a, const TensorPtr& b, double rtol, double atol, bool equal_nan) {
+        return isclose(a, b, rtol, atol, equal_nan);
+      },
+      py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08, py::arg("equal_nan") = false, GilRelease());
   def_op(m, cls, "allclose", &allclose, py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08,
          py::arg("equal_nan") = false, GilRelease());
   def_op(m, cls, "equal", &equal, py::arg("other"), GilRelease());
 
   // selection
-  m.def("where", [](const TensorPtr& cond, py::object input, py::object other) -> py::object {
-    if (input.is_none() && other.is_none()) return nonzero_tuple(cond);
-    FASTNN_CHECK_TYPE(!input.is_none() && !other.is_none(), "[where] expected both input and other (or neither, "
-                      "for the indices of the nonzero elements of condition)");
-    TensorPtr a = operand(input, "where"), b = operand(other, "where"), r;
-    {
-      GilReleaseUnlessTiny nogil(cond->numel() + a->numel() + b->numel());
-      r = where(cond, a, b);
-    }
-    return py::cast(r);
-  }, py::arg("condition"), py::arg("input") = py::none(), py::arg("other") = py::none());
-  cls.def("where", [](const TensorPtr& self, const TensorPtr& cond, py::handle other) {
-    TensorPtr b = operand(other, "where");
-    py::gil_scoped_release nogil;
-    return where(cond, self, b);
-  }, py::arg("condition"), py::arg("other"));
-  def_op(m, cls, "masked_fill", [](const TensorPtr& x, const TensorPtr& mask, py::handle value) {
-    TensorPtr v = fill_value(value, "masked_fill");
-    py::gil_scoped_release nogil;
-    return masked_fill(x, mask, v);
-  }, py::arg("mask"), py::arg("value"));
-  cls.def("masked_fill_", [](TensorPtr x, const TensorPtr& mask, py::handle value) {
-    TensorPtr v = fill_value(value, "masked_fill_");
-    {
-      py::gil_scoped_release nogil;
-      masked_fill_(x, mask, v);
-    }
-    return x;
-  }, py::arg("mask"), py::arg("value"));
-  def_op(m, cls, "nonzero", [](const TensorPtr& x, bool as_tuple) -> py::object {
-    if (as_tuple) return nonzero_tuple(x);
-    TensorPtr r;
-    {
-      py::gil_scoped_release nogil;
-      r = nonzero(x);
-    }
-    return py::cast(r);
-  }, py::kw_only(), py::arg("as_tuple") = false);
+  m.def(
+      "where",
+      [](const TensorPtr& cond, py::object input, py::object other) -> py::object {
+        if (input.is_none() && other.is_none()) return nonzero_tuple(cond);
+        FASTNN_CHECK_TYPE(!input.is_none() && !other.is_none(),
+                          "[where] expected both input and other (or neither, "
+                          "for the indices of the nonzero elements of condition)");
+        TensorPtr a = operand(input, "where"), b = operand(other, "where"), r;
+        {
+          GilReleaseUnlessTiny nogil(cond->numel() + a->numel() + b->numel());
+          r = where(cond, a, b);
+        }
+        return py::cast(r);
+      },
+      py::arg("condition"), py::arg("input") = py::none(), py::arg("other") = py::none());
+  cls.def(
+      "where",
+      [](const TensorPtr& self, const TensorPtr& cond, py::handle other) {
+        TensorPtr b = operand(other, "where");
+        py::gil_scoped_release nogil;
+        return where(cond, self, b);
+      },
+      py::arg("condition"), py::arg("other"));
+  def_op(
+      m, cls, "masked_fill",
+      [](const TensorPtr& x, const TensorPtr& mask, py::handle value) {
+        TensorPtr v = fill_value(value, "masked_fill");
+        py::gil_scoped_release nogil;
+        return masked_fill(x, mask, v);
+      },
+      py::arg("mask"), py::arg("value"));
+  cls.def(
+      "masked_fill_",
+      [](TensorPtr x, const TensorPtr& mask, py::handle value) {
+        TensorPtr v = fill_value(value, "masked_fill_");
+        {
+          py::gil_scoped_release nogil;
+          masked_fill_(x, mask, v);
+        }
+        return x;
+      },
+      py::arg("mask"), py::arg("value"));
+  def_op(
+      m, cls, "nonzero",
+      [](const TensorPtr& x, bool as_tuple) -> py::object {
+        if (as_tuple) return nonzero_tuple(x);
+        TensorPtr r;
+        {
+          py::gil_scoped_release nogil;
+          r = nonzero(x);
+        }
+        return py::cast(r);
+      },
+      py::kw_only(), py::arg("as_tuple") = false);
   def_op(m, cls, "argwhere", [](const TensorPtr& x) { return nonzero(x); }, GilRelease());
 }
 

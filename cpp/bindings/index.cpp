@@ -9,7 +9,8 @@ namespace {
 // index_put's `indices`: a tuple or list of Tensors.
 std::vector<TensorPtr> index_tensors(py::handle h, const char* op) {
   FASTNN_CHECK_TYPE(py::isinstance<py::tuple>(h) || py::isinstance<py::list>(h), "[", op,
-                    "] indices must be a tuple of Tensors, got ", std::string(py::str(py::type::of(h).attr("__name__"))));
+                    "] indices must be a tuple of Tensors, got ",
+                    std::string(py::str(py::type::of(h).attr("__name__"))));
   std::vector<TensorPtr> out;
   for (py::handle t : h) {
     FASTNN_CHECK_TYPE(is_tensor(t), "[", op, "] expected Tensor as element ", out.size(), " in indices, but got ",
@@ -34,7 +35,8 @@ std::optional<std::string> reduce_arg(py::handle h, const char* op) {
 TensorPtr scatter_call(TensorPtr self, int64_t dim, const TensorPtr& index, py::handle src, py::handle value,
                        py::handle reduce, bool inplace) {
   const char* op = inplace ? "scatter_" : "scatter";
-  FASTNN_CHECK_TYPE(src.is_none() != value.is_none(), "[", op, "] expected exactly one of src (a Tensor) or value (a "
+  FASTNN_CHECK_TYPE(src.is_none() != value.is_none(), "[", op,
+                    "] expected exactly one of src (a Tensor) or value (a "
                     "number)");
   py::handle given = src.is_none() ? value : src;
   const bool is_src = is_tensor(given);
@@ -76,46 +78,75 @@ void bind_index(py::module_& m, TensorClass& cls) {
     index_put_(self, idx, v, accumulate);
     return self;
   };
-  def_op(m, cls, "index_put_", [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, true); },
-         py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
-  def_op(m, cls, "index_put", [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, false); },
-         py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
+  def_op(
+      m, cls, "index_put_",
+      [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, true); }, py::arg("indices"),
+      py::arg("values"), py::arg("accumulate") = false);
+  def_op(
+      m, cls, "index_put",
+      [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, false); }, py::arg("indices"),
+      py::arg("values"), py::arg("accumulate") = false);
 
-  def_op(m, cls, "gather", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, bool sparse_grad) {
-    FASTNN_CHECK(!sparse_grad, "[gather] sparse_grad=True (a sparse gradient) is not supported");
-    py::gil_scoped_release nogil;
-    return gather(x, dim, index);
-  }, py::arg("dim"), py::arg("index"), py::kw_only(), py::arg("sparse_grad") = false);
+  def_op(
+      m, cls, "gather",
+      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, bool sparse_grad) {
+        FASTNN_CHECK(!sparse_grad, "[gather] sparse_grad=True (a sparse gradient) is not supported");
+        py::gil_scoped_release nogil;
+        return gather(x, dim, index);
+      },
+      py::arg("dim"), py::arg("index"), py::kw_only(), py::arg("sparse_grad") = false);
 
-  def_op(m, cls, "scatter", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value,
-                               py::handle reduce) { return scatter_call(x, dim, index, src, value, reduce, false); },
-         py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none(),
-         py::arg("reduce") = py::none());
-  cls.def("scatter_", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value,
-                         py::handle reduce) { return scatter_call(x, dim, index, src, value, reduce, true); },
-          py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none(),
-          py::arg("reduce") = py::none());
+  def_op(
+      m, cls, "scatter",
+      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value, py::handle reduce) {
+        return scatter_call(x, dim, index, src, value, reduce, false);
+      },
+      py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none(),
+      py::arg("reduce") = py::none());
+  cls.def(
+      "scatter_",
+      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value, py::handle reduce) {
+        return scatter_call(x, dim, index, src, value, reduce, true);
+      },
+      py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none(),
+      py::arg("reduce") = py::none());
 
-  def_op(m, cls, "scatter_add", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& src) {
-    return scatter_add(x, dim, index, src);
-  }, py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
-  cls.def("scatter_add_", [](TensorPtr x, int64_t dim, const TensorPtr& index, const TensorPtr& src) {
-    scatter_add_(x, dim, index, src);
-    return x;
-  }, py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
+  def_op(
+      m, cls, "scatter_add",
+      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& src) {
+        return scatter_add(x, dim, index, src);
+      },
+      py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
+  cls.def(
+      "scatter_add_",
+      [](TensorPtr x, int64_t dim, const TensorPtr& index, const TensorPtr& src) {
+        scatter_add_(x, dim, index, src);
+        return x;
+      },
+      py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
 
-  def_op(m, cls, "index_add", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source,
-                                 py::handle alpha) { return index_add_call(x, dim, index, source, alpha, false); },
-         py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
-  cls.def("index_add_", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source,
-                           py::handle alpha) { return index_add_call(x, dim, index, source, alpha, true); },
-          py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
+  def_op(
+      m, cls, "index_add",
+      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source, py::handle alpha) {
+        return index_add_call(x, dim, index, source, alpha, false);
+      },
+      py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
+  cls.def(
+      "index_add_",
+      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source, py::handle alpha) {
+        return index_add_call(x, dim, index, source, alpha, true);
+      },
+      py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
 
-  def_op(m, cls, "take_along_dim", [](const TensorPtr& x, const TensorPtr& indices, std::optional<int64_t> dim) {
-    return take_along_dim(x, indices, dim);
-  }, py::arg("indices"), py::arg("dim") = py::none(), py::call_guard<py::gil_scoped_release>());
-  def_op(m, cls, "masked_select", [](const TensorPtr& x, const TensorPtr& mask) { return masked_select(x, mask); },
-         py::arg("mask"), py::call_guard<py::gil_scoped_release>());
+  def_op(
+      m, cls, "take_along_dim",
+      [](const TensorPtr& x, const TensorPtr& indices, std::optional<int64_t> dim) {
+        return take_along_dim(x, indices, dim);
+      },
+      py::arg("indices"), py::arg("dim") = py::none(), py::call_guard<py::gil_scoped_release>());
+  def_op(
+      m, cls, "masked_select", [](const TensorPtr& x, const TensorPtr& mask) { return masked_select(x, mask); },
+      py::arg("mask"), py::call_guard<py::gil_scoped_release>());
 }
 
 }  // namespace fastnn::bindings

@@ -7,18 +7,27 @@ namespace fastnn::bindings {
 
 void bind_layers(py::module_& m, TensorClass& /*cls*/) {
   using GilRelease = py::call_guard<py::gil_scoped_release>;
-  m.def("_conv1d", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
-                      IntList dilation, int64_t groups) {
-    return conv1d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
-  }, GilRelease());
-  m.def("_conv_transpose1d", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride,
-                                IntList padding, IntList output_padding, int64_t groups, IntList dilation) {
-    return conv_transpose1d(x, w, or_null(b), stride, padding, output_padding, groups, dilation);
-  }, GilRelease());
-  m.def("_conv_transpose2d", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride,
-                                IntList padding, IntList output_padding, int64_t groups, IntList dilation) {
-    return conv_transpose2d(x, w, or_null(b), stride, padding, output_padding, groups, dilation);
-  }, GilRelease());
+  m.def(
+      "_conv1d",
+      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
+         IntList dilation, int64_t groups) {
+        return conv1d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
+      },
+      GilRelease());
+  m.def(
+      "_conv_transpose1d",
+      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
+         IntList output_padding, int64_t groups, IntList dilation) {
+        return conv_transpose1d(x, w, or_null(b), stride, padding, output_padding, groups, dilation);
+      },
+      GilRelease());
+  m.def(
+      "_conv_transpose2d",
+      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
+         IntList output_padding, int64_t groups, IntList dilation) {
+        return conv_transpose2d(x, w, or_null(b), stride, padding, output_padding, groups, dilation);
+      },
+      GilRelease());
   m.def("_adaptive_max_pool2d", &adaptive_max_pool2d, GilRelease());
   m.def("_constant_pad_nd", &constant_pad_nd, GilRelease());
   m.def("_reflection_pad", &reflection_pad, GilRelease());

@@ -19,46 +19,96 @@ void bind_losses(py::module_& m, TensorClass&) {
   m.def("_hardshrink", &hardshrink, GilRelease());
   m.def("_softshrink", &softshrink, GilRelease());
   m.def("_threshold", &threshold, GilRelease());
-  m.def("_elu_", [](TensorPtr x, double alpha) { elu_(x, alpha); return x; }, GilRelease());
-  m.def("_selu_", [](TensorPtr x) { selu_(x); return x; }, GilRelease());
-  m.def("_celu_", [](TensorPtr x, double alpha) { celu_(x, alpha); return x; }, GilRelease());
-  m.def("_hardtanh_", [](TensorPtr x, double lo, double hi) { hardtanh_(x, lo, hi); return x; }, GilRelease());
-  m.def("_threshold_", [](TensorPtr x, double th, double v) { threshold_(x, th, v); return x; }, GilRelease());
-  m.def("_mish_", [](TensorPtr x) { apply_(x, [](const TensorPtr& s) { return mish(s); }, "mish_"); return x; },
-        GilRelease());
-  m.def("_hardswish_", [](TensorPtr x) {
-    apply_(x, [](const TensorPtr& s) { return hardswish(s); }, "hardswish_");
-    return x;
-  }, GilRelease());
-  m.def("_hardsigmoid_", [](TensorPtr x) {
-    apply_(x, [](const TensorPtr& s) { return hardsigmoid(s); }, "hardsigmoid_");
-    return x;
-  }, GilRelease());
+  m.def(
+      "_elu_",
+      [](TensorPtr x, double alpha) {
+        elu_(x, alpha);
+        return x;
+      },
+      GilRelease());
+  m.def(
+      "_selu_",
+      [](TensorPtr x) {
+        selu_(x);
+        return x;
+      },
+      GilRelease());
+  m.def(
+      "_celu_",
+      [](TensorPtr x, double alpha) {
+        celu_(x, alpha);
+        return x;
+      },
+      GilRelease());
+  m.def(
+      "_hardtanh_",
+      [](TensorPtr x, double lo, double hi) {
+        hardtanh_(x, lo, hi);
+        return x;
+      },
+      GilRelease());
+  m.def(
+      "_threshold_",
+      [](TensorPtr x, double th, double v) {
+        threshold_(x, th, v);
+        return x;
+      },
+      GilRelease());
+  m.def(
+      "_mish_",
+      [](TensorPtr x) {
+        apply_(x, [](const TensorPtr& s) { return mish(s); }, "mish_");
+        return x;
+      },
+      GilRelease());
+  m.def(
+      "_hardswish_",
+      [](TensorPtr x) {
+        apply_(x, [](const TensorPtr& s) { return hardswish(s); }, "hardswish_");
+        return x;
+      },
+      GilRelease());
+  m.def(
+      "_hardsigmoid_",
+      [](TensorPtr x) {
+        apply_(x, [](const TensorPtr& s) { return hardsigmoid(s); }, "hardsigmoid_");
+        return x;
+      },
+      GilRelease());
   m.def("_clamp_min", &clamp_min, GilRelease());
   m.def("_glu", &glu, GilRelease());
   m.def("_prelu", &prelu, GilRelease());
-  m.def("_huber_loss", [](const TensorPtr& a, const TensorPtr& b, int r, double delta) {
-    return huber_loss(a, b, Reduction(r), delta);
-  }, GilRelease());
-  m.def("_soft_margin_loss", [](const TensorPtr& a, const TensorPtr& b, int r) {
-    return soft_margin_loss(a, b, Reduction(r));
-  }, GilRelease());
-  m.def("_multi_margin_loss", [](const TensorPtr& a, const TensorPtr& b, int64_t p, double margin,
-                                 const OptionalTensor& w, int r) {
-    return multi_margin_loss(a, b, p, margin, or_null(w), Reduction(r));
-  }, GilRelease());
-  m.def("_multilabel_margin_loss", [](const TensorPtr& a, const TensorPtr& b, int r) {
-    return multilabel_margin_loss(a, b, Reduction(r));
-  }, GilRelease());
-  m.def("_embedding_bag", [](const TensorPtr& weight, const TensorPtr& indices, const TensorPtr& offsets, int64_t mode,
-                             bool scale_grad_by_freq, const OptionalTensor& psw, bool include_last_offset,
-                             int64_t padding_idx) {
-    return embedding_bag(weight, indices, offsets, mode, scale_grad_by_freq, or_null(psw), include_last_offset,
-                         padding_idx);
-  }, GilRelease());
-  m.def("_embedding_renorm_", [](TensorPtr weight, const TensorPtr& indices, double max_norm, double norm_type) {
-    embedding_renorm_(weight, indices, max_norm, norm_type);
-  }, GilRelease());
+  m.def(
+      "_huber_loss",
+      [](const TensorPtr& a, const TensorPtr& b, int r, double delta) { return huber_loss(a, b, Reduction(r), delta); },
+      GilRelease());
+  m.def(
+      "_soft_margin_loss",
+      [](const TensorPtr& a, const TensorPtr& b, int r) { return soft_margin_loss(a, b, Reduction(r)); }, GilRelease());
+  m.def(
+      "_multi_margin_loss",
+      [](const TensorPtr& a, const TensorPtr& b, int64_t p, double margin, const OptionalTensor& w, int r) {
+        return multi_margin_loss(a, b, p, margin, or_null(w), Reduction(r));
+      },
+      GilRelease());
+  m.def(
+      "_multilabel_margin_loss",
+      [](const TensorPtr& a, const TensorPtr& b, int r) { return multilabel_margin_loss(a, b, Reduction(r)); },
+      GilRelease());
+  m.def(
+      "_embedding_bag",
+      [](const TensorPtr& weight, const TensorPtr& indices, const TensorPtr& offsets, int64_t mode,
+         bool scale_grad_by_freq, const OptionalTensor& psw, bool include_last_offset, int64_t padding_idx) {
+        return embedding_bag(weight, indices, offsets, mode, scale_grad_by_freq, or_null(psw), include_last_offset,
+                             padding_idx);
+      },
+      GilRelease());
+  m.def(
+      "_embedding_renorm_",
+      [](TensorPtr weight, const TensorPtr& indices, double max_norm, double norm_type) {
+        embedding_renorm_(weight, indices, max_norm, norm_type);
+      },
+      GilRelease());
 }
 
 }  // namespace fastnn::bindings

@@ -24,7 +24,8 @@ py::object make_size(const Shape& shape) {
 
 int64_t int_arg(py::handle h, const char* op, const char* what) {
   if (PyBool_Check(h.ptr()) || PyFloat_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
-    throw TypeError(str("[", op, "] ", what, " must be an int, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
+    throw TypeError(
+        str("[", op, "] ", what, " must be an int, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
   int overflow = 0;
   py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
   if (!idx) {  // e.g. a tensor's __index__ refusing: say which op and argument
@@ -82,11 +83,13 @@ TensorPtr operand(py::handle h, const char* op) {
     if (v == -1.0 && PyErr_Occurred()) {  // e.g. a class with __float__ (np.float32 itself): name the op
       py::error_already_set err;
       throw TypeError(str("[", op, "] expected a Tensor or a number, got ",
-                          std::string(py::str(py::type::of(h).attr("__name__"))), " (", std::string(py::str(err.value())), ")"));
+                          std::string(py::str(py::type::of(h).attr("__name__"))), " (",
+                          std::string(py::str(err.value())), ")"));
     }
     return scalar_tensor(v, DType::Float64, true);
   }
-  throw TypeError(str("[", op, "] expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
+  throw TypeError(
+      str("[", op, "] expected a Tensor or a number, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
 }
 
 }  // namespace fastnn::bindings
@@ -123,20 +126,23 @@ PYBIND11_MODULE(_C, m) {
   py::object dtype_cls = m.attr("dtype");
   dtype_cls.attr("is_floating_point") = property(py::cpp_function([](DType t) { return is_floating(t); }));
   dtype_cls.attr("itemsize") = property(py::cpp_function([](DType t) { return itemsize(t); }));
-  dtype_cls.attr("is_signed") = property(py::cpp_function([](DType t) { return t != DType::Bool && t != DType::UInt8; }));
+  dtype_cls.attr("is_signed") =
+      property(py::cpp_function([](DType t) { return t != DType::Bool && t != DType::UInt8; }));
 
   m.def("_get_default_dtype", &default_float_dtype);
   m.def("_compute_dtype", &compute_dtype);
-  m.def("_set_default_dtype", [](py::handle d) {
-    set_default_float_dtype(cast_arg<DType>(d, "set_default_dtype", "d", "a fastnn.dtype"));
-  });
+  m.def("_set_default_dtype",
+        [](py::handle d) { set_default_float_dtype(cast_arg<DType>(d, "set_default_dtype", "d", "a fastnn.dtype")); });
   m.def("_set_size_class", [](py::object cls) { size_class() = cls; });
-  m.def("set_num_threads", [](int n) {
-    // libgomp crashes when it cannot start the threads asked for (torch does too): refuse absurd counts.
-    constexpr int kMaxThreads = 4096;
-    FASTNN_CHECK(n <= kMaxThreads, "[set_num_threads] expected at most ", kMaxThreads, " threads, got ", n);
-    set_num_threads(n);
-  }, py::arg("n"));
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        // libgomp crashes when it cannot start the threads asked for (torch does too): refuse absurd counts.
+        constexpr int kMaxThreads = 4096;
+        FASTNN_CHECK(n <= kMaxThreads, "[set_num_threads] expected at most ", kMaxThreads, " threads, got ", n);
+        set_num_threads(n);
+      },
+      py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
   m.def("_allocator_cached_bytes", &allocator_cached_bytes);
   m.def("_allocator_empty_cache", &allocator_empty_cache);
@@ -151,11 +157,14 @@ PYBIND11_MODULE(_C, m) {
   py::class_<Node, std::shared_ptr<Node>>(m, "Node");
   TensorClass cls = bind_tensor(m);
   // A raw view of `t`'s storage (no autograd), for tests of Tensor::make's bounds check.
-  m.def("_as_strided", [](const TensorPtr& t, const Shape& size, const Shape& stride, int64_t offset) {
-    TensorPtr v = Tensor::make(t->storage(), size, stride, offset, t->dtype(), t->version_counter());
-    v->set_base(t->base() ? t->base() : t);
-    return v;
-  }, py::arg("input"), py::arg("size"), py::arg("stride"), py::arg("storage_offset") = 0);
+  m.def(
+      "_as_strided",
+      [](const TensorPtr& t, const Shape& size, const Shape& stride, int64_t offset) {
+        TensorPtr v = Tensor::make(t->storage(), size, stride, offset, t->dtype(), t->version_counter());
+        v->set_base(t->base() ? t->base() : t);
+        return v;
+      },
+      py::arg("input"), py::arg("size"), py::arg("stride"), py::arg("storage_offset") = 0);
   bind_ops(m, cls);
   bind_autograd(m);
   bind_optim(m);

@@ -43,7 +43,8 @@ py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max
     return py::cast(r);
   }
   if (py::isinstance<Tensor>(dim)) {  // torch.max(a, b): elementwise, as maximum
-    FASTNN_CHECK_TYPE(!keepdim, "[", is_max ? "max" : "min", "] keepdim is not an argument of the elementwise form "
+    FASTNN_CHECK_TYPE(!keepdim, "[", is_max ? "max" : "min",
+                      "] keepdim is not an argument of the elementwise form "
                       "(input, other)");
     TensorPtr other = dim.cast<TensorPtr>(), r;
     {
@@ -64,7 +65,8 @@ py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max
 // A clamp bound: None or a number. A Python float bound makes an integer input float, as in torch.
 OptDouble bound_arg(py::handle h, const char* op, bool& float_bound) {
   if (h.is_none()) return std::nullopt;
-  FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(h), "[", op, "] tensor bounds are not supported; pass numbers for min and max");
+  FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(h), "[", op,
+                    "] tensor bounds are not supported; pass numbers for min and max");
   TensorPtr v = operand(h, op);
   if (v->dtype() == DType::Float64) {
     float_bound = true;
@@ -113,23 +115,32 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   def_op(m, cls, "tanh", [](const TensorPtr& x) { return tanh(x); }, GilRelease());
   def_op(m, cls, "clamp", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());
   def_op(m, cls, "clip", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());
-  cls.def("clamp_", [](TensorPtr t, py::handle lo, py::handle hi) {
-    bool float_bound = false;
-    OptDouble l = bound_arg(lo, "clamp_", float_bound), h = bound_arg(hi, "clamp_", float_bound);
-    FASTNN_CHECK_TYPE(!float_bound || is_floating(t->dtype()), "[clamp_] result type float32 can't be cast to the "
-                      "desired output type ", dtype_name(t->dtype()));
-    py::gil_scoped_release nogil;
-    clamp_(t, l, h);
-    return t;
-  }, py::arg("min") = py::none(), py::arg("max") = py::none());
+  cls.def(
+      "clamp_",
+      [](TensorPtr t, py::handle lo, py::handle hi) {
+        bool float_bound = false;
+        OptDouble l = bound_arg(lo, "clamp_", float_bound), h = bound_arg(hi, "clamp_", float_bound);
+        FASTNN_CHECK_TYPE(!float_bound || is_floating(t->dtype()),
+                          "[clamp_] result type float32 can't be cast to the "
+                          "desired output type ",
+                          dtype_name(t->dtype()));
+        py::gil_scoped_release nogil;
+        clamp_(t, l, h);
+        return t;
+      },
+      py::arg("min") = py::none(), py::arg("max") = py::none());
   // add, sub, mul, div and pow also take a number first, as torch's: fastnn.pow(2, x), fastnn.sub(1, x)
-  def_op(m, cls, "pow", [](py::handle x, py::handle e) {
-    TensorPtr tx = operand(x, "pow"), te = operand(e, "pow");
-    FASTNN_CHECK_TYPE(!tx->is_wrapped_number() || !te->is_wrapped_number(), "[pow] expected a Tensor as the base or "
-                      "the exponent, got two numbers");
-    py::gil_scoped_release nogil;
-    return pow_op(tx, te);
-  }, py::arg("exponent"));
+  def_op(
+      m, cls, "pow",
+      [](py::handle x, py::handle e) {
+        TensorPtr tx = operand(x, "pow"), te = operand(e, "pow");
+        FASTNN_CHECK_TYPE(!tx->is_wrapped_number() || !te->is_wrapped_number(),
+                          "[pow] expected a Tensor as the base or "
+                          "the exponent, got two numbers");
+        py::gil_scoped_release nogil;
+        return pow_op(tx, te);
+      },
+      py::arg("exponent"));
   cls.def("__pow__", [](const TensorPtr& x, py::handle e) -> py::object {
     if (!is_operand(e)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
     TensorPtr te = operand(e, "pow");
@@ -142,108 +153,159 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   });
 
   // elementwise binary
-  def_op(m, cls, "add", [](py::handle a, py::handle b, double alpha) {
-    TensorPtr ta = operand(a, "add"), tb = operand(b, "add");
-    py::gil_scoped_release nogil;
-    return add(ta, tb, alpha);
-  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
-  def_op(m, cls, "sub", [](py::handle a, py::handle b, double alpha) {
-    TensorPtr ta = operand(a, "sub"), tb = operand(b, "sub");
-    py::gil_scoped_release nogil;
-    return sub(ta, tb, alpha);
-  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
-  def_op(m, cls, "mul", [](py::handle a, py::handle b) {
-    TensorPtr ta = operand(a, "mul"), tb = operand(b, "mul");
-    py::gil_scoped_release nogil;
-    return mul(ta, tb);
-  }, py::arg("other"));
-  def_op(m, cls, "div", [](py::handle a, py::handle b) {
-    TensorPtr ta = operand(a, "div"), tb = operand(b, "div");
-    py::gil_scoped_release nogil;
-    return div(ta, tb);
-  }, py::arg("other"));
+  def_op(
+      m, cls, "add",
+      [](py::handle a, py::handle b, double alpha) {
+        TensorPtr ta = operand(a, "add"), tb = operand(b, "add");
+        py::gil_scoped_release nogil;
+        return add(ta, tb, alpha);
+      },
+      py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+  def_op(
+      m, cls, "sub",
+      [](py::handle a, py::handle b, double alpha) {
+        TensorPtr ta = operand(a, "sub"), tb = operand(b, "sub");
+        py::gil_scoped_release nogil;
+        return sub(ta, tb, alpha);
+      },
+      py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
+  def_op(
+      m, cls, "mul",
+      [](py::handle a, py::handle b) {
+        TensorPtr ta = operand(a, "mul"), tb = operand(b, "mul");
+        py::gil_scoped_release nogil;
+        return mul(ta, tb);
+      },
+      py::arg("other"));
+  def_op(
+      m, cls, "div",
+      [](py::handle a, py::handle b) {
+        TensorPtr ta = operand(a, "div"), tb = operand(b, "div");
+        py::gil_scoped_release nogil;
+        return div(ta, tb);
+      },
+      py::arg("other"));
   static const std::pair<const char*, CompareOp> comparisons[] = {{"eq", CompareOp::Eq}, {"ne", CompareOp::Ne},
-                                                                   {"lt", CompareOp::Lt}, {"le", CompareOp::Le},
-                                                                   {"gt", CompareOp::Gt}, {"ge", CompareOp::Ge}};
+                                                                  {"lt", CompareOp::Lt}, {"le", CompareOp::Le},
+                                                                  {"gt", CompareOp::Gt}, {"ge", CompareOp::Ge}};
   for (const auto& [name, op] : comparisons) {
     CompareOp o = op;
     const char* n = name;
-    def_op(m, cls, name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); }, py::arg("other"));
+    def_op(
+        m, cls, name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); },
+        py::arg("other"));
   }
 
   // reductions
   m.attr("sum") = cls.attr("sum");
   m.attr("mean") = cls.attr("mean");
-  def_op(m, cls, "max", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, true); },
-         py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_op(m, cls, "min", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, false); },
-         py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_op(m, cls, "argmax", [](const TensorPtr& x, py::object dim, bool keepdim) {
-    const std::optional<int64_t> d = opt_dim(dim, "argmax");
-    py::gil_scoped_release nogil;
-    return argmax(x, d, keepdim);
-  },
-         py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_op(m, cls, "argmin", [](const TensorPtr& x, py::object dim, bool keepdim) {
-    const std::optional<int64_t> d = opt_dim(dim, "argmin");
-    py::gil_scoped_release nogil;
-    return argmin(x, d, keepdim);
-  },
-         py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(
+      m, cls, "max", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, true); },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(
+      m, cls, "min", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, false); },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(
+      m, cls, "argmax",
+      [](const TensorPtr& x, py::object dim, bool keepdim) {
+        const std::optional<int64_t> d = opt_dim(dim, "argmax");
+        py::gil_scoped_release nogil;
+        return argmax(x, d, keepdim);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(
+      m, cls, "argmin",
+      [](const TensorPtr& x, py::object dim, bool keepdim) {
+        const std::optional<int64_t> d = opt_dim(dim, "argmin");
+        py::gil_scoped_release nogil;
+        return argmin(x, d, keepdim);
+      },
+      py::arg("dim") = py::none(), py::arg("keepdim") = false);
 
-  def_op(m, cls, "index_select", [](const TensorPtr& x, int64_t dim, const TensorPtr& index) { return index_select(x, dim, index); },
-         py::arg("dim"), py::arg("index"), GilRelease());
+  def_op(
+      m, cls, "index_select",
+      [](const TensorPtr& x, int64_t dim, const TensorPtr& index) { return index_select(x, dim, index); },
+      py::arg("dim"), py::arg("index"), GilRelease());
 
   m.def("cat", join<cat>("cat"), py::arg("tensors"), py::arg("dim") = 0);
   m.def("concat", join<cat>("cat"), py::arg("tensors"), py::arg("dim") = 0);
   m.def("stack", join<stack>("stack"), py::arg("tensors"), py::arg("dim") = 0);
 
   // linear algebra
-  def_op(m, cls, "matmul", [](const TensorPtr& a, const TensorPtr& b) { return matmul(a, b); }, py::arg("other"), GilRelease());
+  def_op(
+      m, cls, "matmul", [](const TensorPtr& a, const TensorPtr& b) { return matmul(a, b); }, py::arg("other"),
+      GilRelease());
   def_op(m, cls, "mm", [](const TensorPtr& a, const TensorPtr& b) { return mm(a, b); }, py::arg("mat2"), GilRelease());
-  def_op(m, cls, "bmm", [](const TensorPtr& a, const TensorPtr& b) { return bmm(a, b); }, py::arg("mat2"), GilRelease());
-  def_op(m, cls, "addmm", [](const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, double beta, double alpha) {
-    return addmm(bias, a, b, beta, alpha);
-  }, py::arg("mat1"), py::arg("mat2"), py::kw_only(), py::arg("beta") = 1.0, py::arg("alpha") = 1.0, GilRelease());
+  def_op(
+      m, cls, "bmm", [](const TensorPtr& a, const TensorPtr& b) { return bmm(a, b); }, py::arg("mat2"), GilRelease());
+  def_op(
+      m, cls, "addmm",
+      [](const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, double beta, double alpha) {
+        return addmm(bias, a, b, beta, alpha);
+      },
+      py::arg("mat1"), py::arg("mat2"), py::kw_only(), py::arg("beta") = 1.0, py::arg("alpha") = 1.0, GilRelease());
 
   // along a dim
-  def_op(m, cls, "softmax", [](const TensorPtr& x, int64_t dim) { return softmax(x, dim); }, py::arg("dim"), GilRelease());
-  def_op(m, cls, "log_softmax", [](const TensorPtr& x, int64_t dim) { return log_softmax(x, dim); }, py::arg("dim"), GilRelease());
+  def_op(
+      m, cls, "softmax", [](const TensorPtr& x, int64_t dim) { return softmax(x, dim); }, py::arg("dim"), GilRelease());
+  def_op(
+      m, cls, "log_softmax", [](const TensorPtr& x, int64_t dim) { return log_softmax(x, dim); }, py::arg("dim"),
+      GilRelease());
 
   // shape functions at module level (methods are in tensor.cpp)
   m.def("flatten", &flatten, py::arg("input"), py::arg("start_dim") = 0, py::arg("end_dim") = -1);
   m.def("transpose", &transpose, py::arg("input"), py::arg("dim0"), py::arg("dim1"));
   m.def("t", &t, py::arg("input"));
   m.def("unsqueeze", &unsqueeze, py::arg("input"), py::arg("dim"));
-  m.def("reshape", [](const TensorPtr& x, py::handle shape) {
-    FASTNN_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape), "[reshape] shape must be a ",
-                      "tuple of ints, got ", std::string(py::str(py::type::of(shape).attr("__name__"))));
-    IntList sizes;
-    for (py::handle h : shape) sizes.push_back(int_arg(h, "reshape", "shape"));
-    py::gil_scoped_release nogil;  // a reshape may copy
-    return reshape(x, sizes);
-  }, py::arg("input"), py::arg("shape"));
-  m.def("permute", [](const TensorPtr& x, py::handle dims) {  // (a Tensor is not a sequence of dims here)
-    FASTNN_CHECK_TYPE(!is_tensor(dims), "[permute] dims must be a sequence of ints, got Tensor");
-    return permute(x, cast_arg<IntList>(dims, "permute", "dims", "a sequence of ints"));
-  }, py::arg("input"), py::arg("dims"));
+  m.def(
+      "reshape",
+      [](const TensorPtr& x, py::handle shape) {
+        FASTNN_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape),
+                          "[reshape] shape must be a ", "tuple of ints, got ",
+                          std::string(py::str(py::type::of(shape).attr("__name__"))));
+        IntList sizes;
+        for (py::handle h : shape) sizes.push_back(int_arg(h, "reshape", "shape"));
+        py::gil_scoped_release nogil;  // a reshape may copy
+        return reshape(x, sizes);
+      },
+      py::arg("input"), py::arg("shape"));
+  m.def(
+      "permute",
+      [](const TensorPtr& x, py::handle dims) {  // (a Tensor is not a sequence of dims here)
+        FASTNN_CHECK_TYPE(!is_tensor(dims), "[permute] dims must be a sequence of ints, got Tensor");
+        return permute(x, cast_arg<IntList>(dims, "permute", "dims", "a sequence of ints"));
+      },
+      py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
-  m.def("_conv2d", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
-                      IntList dilation, int64_t groups) {
-    return conv2d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
-  }, GilRelease());
+  m.def(
+      "_conv2d",
+      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
+         IntList dilation, int64_t groups) {
+        return conv2d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
+      },
+      GilRelease());
   m.def("_max_pool2d_with_indices", &max_pool2d_with_indices, GilRelease());
   m.def("_avg_pool2d", &avg_pool2d, GilRelease());
-  m.def("_linear", [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b) { return linear(x, w, or_null(b)); },
-        GilRelease());
-  m.def("_mse_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return mse_loss(a, b, Reduction(r)); }, GilRelease());
-  m.def("_nll_loss", [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore) {
-    return nll_loss(a, b, or_null(w), Reduction(r), ignore);
-  }, GilRelease());
-  m.def("_cross_entropy", [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore, double ls) {
-    return cross_entropy(a, b, or_null(w), Reduction(r), ignore, ls);
-  }, GilRelease());
+  m.def(
+      "_linear",
+      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b) { return linear(x, w, or_null(b)); },
+      GilRelease());
+  m.def(
+      "_mse_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return mse_loss(a, b, Reduction(r)); },
+      GilRelease());
+  m.def(
+      "_nll_loss",
+      [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore) {
+        return nll_loss(a, b, or_null(w), Reduction(r), ignore);
+      },
+      GilRelease());
+  m.def(
+      "_cross_entropy",
+      [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore, double ls) {
+        return cross_entropy(a, b, or_null(w), Reduction(r), ignore, ls);
+      },
+      GilRelease());
 
   // factories (shape/dtype normalisation lives in python/fastnn/_factories.py)
   m.def("_empty", &empty, GilRelease());
@@ -257,11 +319,15 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   m.def("_eye", &eye, GilRelease());
   m.def("_result_type", [](const TensorPtr& a, const TensorPtr& b) { return result_type({a.get(), b.get()}); });
   // torch's dtype queries: tensors or Python numbers; dtypes.
-  m.def("result_type", [](py::handle a, py::handle b) {
-    return result_type({operand(a, "result_type").get(), operand(b, "result_type").get()});
-  }, py::arg("tensor1"), py::arg("tensor2"));
+  m.def(
+      "result_type",
+      [](py::handle a, py::handle b) {
+        return result_type({operand(a, "result_type").get(), operand(b, "result_type").get()});
+      },
+      py::arg("tensor1"), py::arg("tensor2"));
   m.def("promote_types", [](DType a, DType b) { return promote(a, b); }, py::arg("type1"), py::arg("type2"));
-  m.def("can_cast", [](DType from, DType to) { return category(from) <= category(to); }, py::arg("from_"), py::arg("to"));
+  m.def(
+      "can_cast", [](DType from, DType to) { return category(from) <= category(to); }, py::arg("from_"), py::arg("to"));
 }
 
 }  // namespace fastnn::bindings

@@ -7,21 +7,22 @@
 namespace fastnn::bindings {
 
 void bind_optim(py::module_& m) {
-  m.def("_sgd_step", [](const std::vector<TensorPtr>& params, const std::vector<OptionalTensor>& momentum_buffers,
-                        double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool maximize) {
-    SGDOptions o{lr, momentum, dampening, weight_decay, nesterov, maximize};
-    std::vector<TensorPtr> buffers = or_null(momentum_buffers);
-    {
-      py::gil_scoped_release nogil;
-      sgd_step(params, buffers, o);
-    }
-    return buffers;  // with the momentum buffers created on this step
-  });
+  m.def("_sgd_step",
+        [](const std::vector<TensorPtr>& params, const std::vector<OptionalTensor>& momentum_buffers, double lr,
+           double momentum, double dampening, double weight_decay, bool nesterov, bool maximize) {
+          SGDOptions o{lr, momentum, dampening, weight_decay, nesterov, maximize};
+          std::vector<TensorPtr> buffers = or_null(momentum_buffers);
+          {
+            py::gil_scoped_release nogil;
+            sgd_step(params, buffers, o);
+          }
+          return buffers;  // with the momentum buffers created on this step
+        });
   // The adaptive rules take their state tensors (created by Python) and return the new step counts.
   m.def("_adam_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
                          const std::vector<TensorPtr>& exp_avg_sqs, const std::vector<TensorPtr>& max_exp_avg_sqs,
-                         std::vector<double> steps, double lr, double beta1, double beta2, double eps, double weight_decay,
-                         bool amsgrad, bool maximize, bool decoupled) {
+                         std::vector<double> steps, double lr, double beta1, double beta2, double eps,
+                         double weight_decay, bool amsgrad, bool maximize, bool decoupled) {
     AdamOptions o{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled};
     py::gil_scoped_release nogil;
     adam_step(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o);
@@ -36,14 +37,14 @@ void bind_optim(py::module_& m) {
     rmsprop_step(params, square_avgs, grad_avgs, momentum_buffers, steps, o);
     return steps;
   });
-  m.def("_adagrad_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& sums,
-                            std::vector<double> steps, double lr, double lr_decay, double weight_decay, double eps,
-                            bool maximize) {
-    AdagradOptions o{lr, lr_decay, weight_decay, eps, maximize};
-    py::gil_scoped_release nogil;
-    adagrad_step(params, sums, steps, o);
-    return steps;
-  });
+  m.def("_adagrad_step",
+        [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& sums, std::vector<double> steps,
+           double lr, double lr_decay, double weight_decay, double eps, bool maximize) {
+          AdagradOptions o{lr, lr_decay, weight_decay, eps, maximize};
+          py::gil_scoped_release nogil;
+          adagrad_step(params, sums, steps, o);
+          return steps;
+        });
   m.def("_adadelta_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& square_avgs,
                              const std::vector<TensorPtr>& acc_deltas, std::vector<double> steps, double lr, double rho,
                              double eps, double weight_decay, bool maximize) {

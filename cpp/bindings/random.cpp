@@ -82,29 +82,40 @@ double number_arg(py::handle h, const char* op, const char* what) {
 }  // namespace
 
 void bind_random(py::module_& m, TensorClass& cls) {
-  py::class_<Generator, GeneratorPtr>(m, "Generator",
+  py::class_<Generator, GeneratorPtr>(
+      m, "Generator",
       "A counter-based random generator: a seed and a counter that every draw advances. Values depend only\n"
       "on (seed, counter), never on the thread count. fastnn.default_generator is the global one.")
       .def(py::init([](py::handle device) {
-        std::string d = py::str(device);
-        FASTNN_CHECK_STATE(d == "cpu", "[Generator] device '", d, "' is not available: fastnn's generators are CPU-only");
-        return std::make_shared<Generator>();
-      }), py::arg("device") = "cpu")
-      .def("manual_seed", [](const GeneratorPtr& g, py::handle seed) {
-        g->manual_seed(seed_arg(seed, "Generator.manual_seed"));
-        return g;
-      }, py::arg("seed"), "Sets the seed (an int in [-2**63, 2**64)) and rewinds; returns self.")
-      .def("seed", [](Generator& g) { return reseed(g); }, "Seeds from the OS's entropy; returns the seed.")
+             std::string d = py::str(device);
+             FASTNN_CHECK_STATE(d == "cpu", "[Generator] device '", d,
+                                "' is not available: fastnn's generators are CPU-only");
+             return std::make_shared<Generator>();
+           }),
+           py::arg("device") = "cpu")
+      .def(
+          "manual_seed",
+          [](const GeneratorPtr& g, py::handle seed) {
+            g->manual_seed(seed_arg(seed, "Generator.manual_seed"));
+            return g;
+          },
+          py::arg("seed"), "Sets the seed (an int in [-2**63, 2**64)) and rewinds; returns self.")
+      .def(
+          "seed", [](Generator& g) { return reseed(g); }, "Seeds from the OS's entropy; returns the seed.")
       .def("initial_seed", &Generator::initial_seed)
       .def("get_state", &state_tensor, "The state as an int64 tensor [seed, counter].")
-      .def("set_state", [](const GeneratorPtr& g, py::handle state) {
-        set_state(*g, state, "Generator.set_state");
-        return g;
-      }, py::arg("new_state"), "Restores a state from get_state(); returns self.")
-      .def("__repr__", [](const Generator& g) {
-        RandomState s = g.state();
-        return str("<fastnn.Generator seed=", s.seed, " counter=", s.counter, ">");
-      })
+      .def(
+          "set_state",
+          [](const GeneratorPtr& g, py::handle state) {
+            set_state(*g, state, "Generator.set_state");
+            return g;
+          },
+          py::arg("new_state"), "Restores a state from get_state(); returns self.")
+      .def("__repr__",
+           [](const Generator& g) {
+             RandomState s = g.state();
+             return str("<fastnn.Generator seed=", s.seed, " counter=", s.counter, ">");
+           })
       .def(py::pickle([](const Generator& g) { return py::make_tuple(g.state().seed, g.state().counter); },
                       [](const py::tuple& t) {
                         auto g = std::make_shared<Generator>();
@@ -112,15 +123,19 @@ void bind_random(py::module_& m, TensorClass& cls) {
                         return g;
                       }));
   m.attr("default_generator") = default_generator();
-  m.def("manual_seed", [](py::handle seed) {
-    default_generator()->manual_seed(seed_arg(seed, "manual_seed"));
-    return default_generator();
-  }, py::arg("seed"));
+  m.def(
+      "manual_seed",
+      [](py::handle seed) {
+        default_generator()->manual_seed(seed_arg(seed, "manual_seed"));
+        return default_generator();
+      },
+      py::arg("seed"));
   m.def("seed", [] { return reseed(*default_generator()); });
   m.def("initial_seed", [] { return default_generator()->initial_seed(); });
   m.def("get_rng_state", [] { return state_tensor(*default_generator()); });
-  m.def("set_rng_state", [](py::handle state) { set_state(*default_generator(), state, "set_rng_state"); },
-        py::arg("new_state"));
+  m.def(
+      "set_rng_state", [](py::handle state) { set_state(*default_generator(), state, "set_rng_state"); },
+      py::arg("new_state"));
 
   // factories (sizes, dtypes and requires_grad are normalised in python/fastnn/_factories.py)
   m.def("_rand", [](const Shape& size, DType dtype, py::handle gen) {
@@ -202,40 +217,52 @@ void bind_random(py::module_& m, TensorClass& cls) {
           py::arg("generator") = py::none());
 
   // in-place fills: return self
-  cls.def("uniform_", [](TensorPtr self, py::handle from, py::handle to, py::handle gen) {
-    double a = number_arg(from, "uniform_", "from"), b = number_arg(to, "uniform_", "to");
-    GeneratorPtr g = generator_arg(gen, "uniform_");
-    py::gil_scoped_release nogil;
-    uniform_(self, a, b, g.get());
-    return self;
-  }, py::arg("from") = 0.0, py::arg("to") = 1.0, py::kw_only(), py::arg("generator") = py::none());
-  cls.def("normal_", [](TensorPtr self, py::handle mean, py::handle std, py::handle gen) {
-    double mu = number_arg(mean, "normal_", "mean"), sd = number_arg(std, "normal_", "std");
-    GeneratorPtr g = generator_arg(gen, "normal_");
-    py::gil_scoped_release nogil;
-    normal_(self, mu, sd, g.get());
-    return self;
-  }, py::arg("mean") = 0.0, py::arg("std") = 1.0, py::kw_only(), py::arg("generator") = py::none());
-  cls.def("exponential_", [](TensorPtr self, py::handle lambd, py::handle gen) {
-    double l = number_arg(lambd, "exponential_", "lambd");
-    GeneratorPtr g = generator_arg(gen, "exponential_");
-    py::gil_scoped_release nogil;
-    exponential_(self, l, g.get());
-    return self;
-  }, py::arg("lambd") = 1.0, py::kw_only(), py::arg("generator") = py::none());
-  cls.def("bernoulli_", [](TensorPtr self, py::handle p, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "bernoulli_");
-    if (is_tensor(p)) {
-      TensorPtr pt = p.cast<TensorPtr>();
-      py::gil_scoped_release nogil;
-      bernoulli_(self, pt, g.get());
-    } else {
-      double pv = number_arg(p, "bernoulli_", "p");
-      py::gil_scoped_release nogil;
-      bernoulli_(self, pv, g.get());
-    }
-    return self;
-  }, py::arg("p") = 0.5, py::kw_only(), py::arg("generator") = py::none());
+  cls.def(
+      "uniform_",
+      [](TensorPtr self, py::handle from, py::handle to, py::handle gen) {
+        double a = number_arg(from, "uniform_", "from"), b = number_arg(to, "uniform_", "to");
+        GeneratorPtr g = generator_arg(gen, "uniform_");
+        py::gil_scoped_release nogil;
+        uniform_(self, a, b, g.get());
+        return self;
+      },
+      py::arg("from") = 0.0, py::arg("to") = 1.0, py::kw_only(), py::arg("generator") = py::none());
+  cls.def(
+      "normal_",
+      [](TensorPtr self, py::handle mean, py::handle std, py::handle gen) {
+        double mu = number_arg(mean, "normal_", "mean"), sd = number_arg(std, "normal_", "std");
+        GeneratorPtr g = generator_arg(gen, "normal_");
+        py::gil_scoped_release nogil;
+        normal_(self, mu, sd, g.get());
+        return self;
+      },
+      py::arg("mean") = 0.0, py::arg("std") = 1.0, py::kw_only(), py::arg("generator") = py::none());
+  cls.def(
+      "exponential_",
+      [](TensorPtr self, py::handle lambd, py::handle gen) {
+        double l = number_arg(lambd, "exponential_", "lambd");
+        GeneratorPtr g = generator_arg(gen, "exponential_");
+        py::gil_scoped_release nogil;
+        exponential_(self, l, g.get());
+        return self;
+      },
+      py::arg("lambd") = 1.0, py::kw_only(), py::arg("generator") = py::none());
+  cls.def(
+      "bernoulli_",
+      [](TensorPtr self, py::handle p, py::handle gen) {
+        GeneratorPtr g = generator_arg(gen, "bernoulli_");
+        if (is_tensor(p)) {
+          TensorPtr pt = p.cast<TensorPtr>();
+          py::gil_scoped_release nogil;
+          bernoulli_(self, pt, g.get());
+        } else {
+          double pv = number_arg(p, "bernoulli_", "p");
+          py::gil_scoped_release nogil;
+          bernoulli_(self, pv, g.get());
+        }
+        return self;
+      },
+      py::arg("p") = 0.5, py::kw_only(), py::arg("generator") = py::none());
   // random_(), random_(to), random_(from, to), random_(from, to=None): integers in [from, to)
   cls.def("random_", [](TensorPtr self, py::args args, py::kwargs kwargs) {
     FASTNN_CHECK_TYPE(args.size() <= 2, "[random_] takes at most 2 positional arguments (from, to), got ", args.size());

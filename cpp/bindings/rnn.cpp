@@ -30,18 +30,18 @@ void bind_rnn(py::module_& m, TensorClass&) {
     }
     return result(r);
   });
-  m.def("_rnn_layer", [](const std::string& mode, const TensorPtr& input, const std::vector<int64_t>& batch_sizes,
-                         bool reverse, const TensorPtr& h0, const OptionalTensor& c0, const TensorPtr& w_ih,
-                         const TensorPtr& w_hh, const OptionalTensor& b_ih, const OptionalTensor& b_hh,
-                         const OptionalTensor& w_hr) {
-    std::vector<TensorPtr> r;
-    {
-      py::gil_scoped_release release;
-      r = rnn_layer(rnn_mode(mode), input, batch_sizes, reverse, h0, or_null(c0), w_ih, w_hh, or_null(b_ih),
-                    or_null(b_hh), or_null(w_hr));
-    }
-    return result(r);
-  });
+  m.def("_rnn_layer",
+        [](const std::string& mode, const TensorPtr& input, const std::vector<int64_t>& batch_sizes, bool reverse,
+           const TensorPtr& h0, const OptionalTensor& c0, const TensorPtr& w_ih, const TensorPtr& w_hh,
+           const OptionalTensor& b_ih, const OptionalTensor& b_hh, const OptionalTensor& w_hr) {
+          std::vector<TensorPtr> r;
+          {
+            py::gil_scoped_release release;
+            r = rnn_layer(rnn_mode(mode), input, batch_sizes, reverse, h0, or_null(c0), w_ih, w_hh, or_null(b_ih),
+                          or_null(b_hh), or_null(w_hr));
+          }
+          return result(r);
+        });
 }
 
 }  // namespace fastnn::bindings

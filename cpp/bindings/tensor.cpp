@@ -27,7 +27,8 @@ py::dtype numpy_dtype(DType t) {
     case DType::Float16: return py::dtype("float16");
     case DType::BFloat16: break;  // NumPy has no bfloat16
   }
-  throw TypeError(str("[numpy] Got unsupported ScalarType ", dtype_name(t), " (NumPy has no such type: convert with .float())"));
+  throw TypeError(
+      str("[numpy] Got unsupported ScalarType ", dtype_name(t), " (NumPy has no such type: convert with .float())"));
 }
 
 std::optional<DType> dtype_of_numpy(const py::dtype& d) {
@@ -42,16 +43,19 @@ std::optional<DType> dtype_of_numpy(const py::dtype& d) {
       }
       return std::nullopt;
     case 'u': return d.itemsize() == 1 ? std::optional<DType>(DType::UInt8) : std::nullopt;
-    case 'f': return d.itemsize() == 2 ? std::optional<DType>(DType::Float16)
-                     : d.itemsize() == 4 ? std::optional<DType>(DType::Float32)
-                     : d.itemsize() == 8 ? std::optional<DType>(DType::Float64) : std::nullopt;
+    case 'f':
+      return d.itemsize() == 2   ? std::optional<DType>(DType::Float16)
+             : d.itemsize() == 4 ? std::optional<DType>(DType::Float32)
+             : d.itemsize() == 8 ? std::optional<DType>(DType::Float64)
+                                 : std::nullopt;
   }
   return std::nullopt;
 }
 
 // A NumPy array viewing the tensor's memory; the array keeps the storage alive.
 py::array to_numpy(const TensorPtr& t) {
-  FASTNN_CHECK_STATE(!t->requires_grad(), "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
+  FASTNN_CHECK_STATE(!t->requires_grad(),
+                     "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
   for (int64_t s : t->strides()) strides.push_back(py::ssize_t(s * int64_t(itemsize(t->dtype()))));
   auto* keep = new std::shared_ptr<Storage>(t->storage());
@@ -63,12 +67,15 @@ py::array to_numpy(const TensorPtr& t) {
 TensorPtr from_numpy(py::array arr, bool copy) {
   auto dt = dtype_of_numpy(arr.dtype());
   if (!dt) {
-    if (!copy) throw TypeError(str("[from_numpy] can't convert np.ndarray of type ", std::string(py::str(arr.dtype())),
-                                   ". The only supported types are: float64, float32, float16, int64, int32, int16, "
-                                   "int8, uint8, and bool."));
+    if (!copy)
+      throw TypeError(str("[from_numpy] can't convert np.ndarray of type ", std::string(py::str(arr.dtype())),
+                          ". The only supported types are: float64, float32, float16, int64, int32, int16, "
+                          "int8, uint8, and bool."));
     // Copying conversions (tensor()): other ints to int64, other floats to float32.
     char k = arr.dtype().kind();
-    py::dtype target = k == 'f' ? py::dtype::of<float>() : (k == 'i' || k == 'u') ? py::dtype::of<int64_t>() : py::dtype();
+    py::dtype target = k == 'f'                 ? py::dtype::of<float>()
+                       : (k == 'i' || k == 'u') ? py::dtype::of<int64_t>()
+                                                : py::dtype();
     if (!target) throw TypeError(str("[tensor] can't convert data of type ", std::string(py::str(arr.dtype()))));
     arr = arr.attr("astype")(target);
     dt = dtype_of_numpy(arr.dtype());
@@ -81,7 +88,8 @@ TensorPtr from_numpy(py::array arr, bool copy) {
     if (s < 0 || s % py::ssize_t(isz) != 0) expressible = false;
     strides.push_back(s / py::ssize_t(isz));
   }
-  FASTNN_CHECK(copy || expressible, "[from_numpy] the array's strides ", Shape(arr.strides(), arr.strides() + arr.ndim()),
+  FASTNN_CHECK(copy || expressible, "[from_numpy] the array's strides ",
+               Shape(arr.strides(), arr.strides() + arr.ndim()),
                " (bytes) are negative or not a multiple of the element size ", isz,
                "; tensors cannot view such memory: pass array.copy()");
   if (copy || !expressible) {
@@ -94,7 +102,8 @@ TensorPtr from_numpy(py::array arr, bool copy) {
   }
   auto* ref = new py::object(arr);
   size_t span = 0;
-  for (py::ssize_t i = 0; i < arr.ndim(); ++i) span += size_t(arr.shape()[i] ? arr.shape()[i] - 1 : 0) * size_t(arr.strides()[i]);
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i)
+    span += size_t(arr.shape()[i] ? arr.shape()[i] - 1 : 0) * size_t(arr.strides()[i]);
   auto storage = Storage::wrap(const_cast<void*>(arr.data()), span + isz, [ref]() {
     py::gil_scoped_acquire gil;
     delete ref;
@@ -103,7 +112,8 @@ TensorPtr from_numpy(py::array arr, bool copy) {
 }
 
 py::object item(const TensorPtr& t, const char* op) {
-  FASTNN_CHECK_STATE(t->numel() == 1, "[", op, "] a Tensor with ", t->numel(), " elements cannot be converted to Scalar");
+  FASTNN_CHECK_STATE(t->numel() == 1, "[", op, "] a Tensor with ", t->numel(),
+                     " elements cannot be converted to Scalar");
   switch (t->dtype()) {
     case DType::Bool: return py::bool_(*t->data<bool>());
     case DType::Int64: return py::int_(*t->data<int64_t>());
@@ -127,8 +137,8 @@ TensorPtr sequence_index(py::handle h) {
     t = py::module_::import("fastnn").attr("tensor")(h).cast<TensorPtr>();
   } catch (py::error_already_set& e) {
     if (e.matches(PyExc_MemoryError)) throw;
-    throw TypeError(str("[index] a sequence used as an index must hold integers or bools (",
-                        std::string(py::str(e.value())), ")"));
+    throw TypeError(
+        str("[index] a sequence used as an index must hold integers or bools (", std::string(py::str(e.value())), ")"));
   }
   return t->numel() == 0 && is_floating(t->dtype()) ? to_dtype(t, DType::Int64) : t;
 }
@@ -141,7 +151,8 @@ bool is_sequence_index(py::handle h) {
 bool list_as_tuple(py::handle idx) {
   if (!py::isinstance<py::list>(idx) || py::len(idx) >= 32) return false;
   for (py::handle h : idx)
-    if (is_tensor(h) || is_sequence_index(h) || PySlice_Check(h.ptr()) || h.is_none() || h.ptr() == Py_Ellipsis) return true;
+    if (is_tensor(h) || is_sequence_index(h) || PySlice_Check(h.ptr()) || h.is_none() || h.ptr() == Py_Ellipsis)
+      return true;
   return false;
 }
 
@@ -156,8 +167,7 @@ ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
   std::vector<py::object> items;
   if (py::isinstance<py::tuple>(idx) || list_as_tuple(idx))
     for (py::handle h : idx) items.push_back(py::reinterpret_borrow<py::object>(h));
-  else
-    items.push_back(py::reinterpret_borrow<py::object>(idx));
+  else items.push_back(py::reinterpret_borrow<py::object>(idx));
   int64_t consumed = 0;
   bool ellipsis_seen = false;
   for (py::object& h : items) {
@@ -174,13 +184,15 @@ ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
     if (!is_tensor(h) && is_sequence_index(h)) h = py::cast(sequence_index(h));
     if (is_tensor(h)) {
       TensorPtr t = h.cast<TensorPtr>();
-      consumed += (t->dtype() == DType::Bool || t->dtype() == DType::UInt8) ? t->dim() : 1;  // a mask covers its dims; a 0-d bool adds one
+      consumed += (t->dtype() == DType::Bool || t->dtype() == DType::UInt8)
+                      ? t->dim()
+                      : 1;  // a mask covers its dims; a 0-d bool adds one
       continue;
     }
     consumed++;
   }
-  FASTNN_CHECK_INDEX(consumed <= self->dim(), "[index] too many indices for tensor of dimension ", self->dim(), " (got ",
-                     consumed, ")");
+  FASTNN_CHECK_INDEX(consumed <= self->dim(), "[index] too many indices for tensor of dimension ", self->dim(),
+                     " (got ", consumed, ")");
   ParsedIndex r{self, {}};
   int64_t dim = 0, selected = 0;  // dim in r.view; ints applied so far (messages count their dims, as torch does)
   auto select_checked = [&](int64_t index) {
@@ -225,8 +237,10 @@ ParsedIndex parse_index(const TensorPtr& self, py::handle idx) {
     } else if (PyIndex_Check(h.ptr())) {
       select_checked(int_arg(h, "index", "index"));
     } else {
-      throw TypeError(str("[index] only integers, slices (`:`), ellipsis (`...`), None, bools and integer or bool "
-                          "tensors are valid indices (got ", std::string(py::str(py::type::of(h).attr("__name__"))), ")"));
+      throw TypeError(
+          str("[index] only integers, slices (`:`), ellipsis (`...`), None, bools and integer or bool "
+              "tensors are valid indices (got ",
+              std::string(py::str(py::type::of(h).attr("__name__"))), ")"));
     }
   }
   return r;
@@ -249,8 +263,9 @@ void set_item(const TensorPtr& self, py::handle idx, py::handle value) {
     v = value.cast<TensorPtr>();
   } else {
     v = operand(value, "setitem");
-    FASTNN_CHECK_TYPE(category(v->dtype()) <= category(target->dtype()) || target->dtype() == DType::Bool, "[setitem] cannot ",
-                      "assign a ", dtype_name(v->dtype()), " number to a ", dtype_name(target->dtype()), " tensor");
+    FASTNN_CHECK_TYPE(category(v->dtype()) <= category(target->dtype()) || target->dtype() == DType::Bool,
+                      "[setitem] cannot ", "assign a ", dtype_name(v->dtype()), " number to a ",
+                      dtype_name(target->dtype()), " tensor");
   }
   py::gil_scoped_release nogil;
   if (!p.indices.empty()) {
@@ -338,20 +353,28 @@ TensorClass bind_tensor(py::module_& m) {
       .def_property_readonly("_version", &Tensor::version)
       .def_property_readonly("_base", [](const TensorPtr& t) { return or_none(t->base()); })
       .def_property_readonly("grad_fn", [](const TensorPtr& t) { return or_none(fresh(t)->grad_fn()); })
-      .def_property("requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); },
-                    &Tensor::set_requires_grad)
-      .def_property("grad", [](const TensorPtr& t) { return or_none(t->grad()); },
-                    [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
+      .def_property(
+          "requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); }, &Tensor::set_requires_grad)
+      .def_property(
+          "grad", [](const TensorPtr& t) { return or_none(t->grad()); },
+          [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
       .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
-      .def("size", [](const TensorPtr& t, py::object dim) -> py::object {
-        if (dim.is_none()) return make_size(t->shape());
-        return py::int_(t->shape().empty() ? 1 : t->shape()[wrap_dim(int_arg(dim, "size", "dim"), t->dim(), "size")]);
-      }, py::arg("dim") = py::none())
-      .def("stride", [](const TensorPtr& t, py::object dim) -> py::object {
-        if (dim.is_none()) return py::tuple(py::cast(t->strides()));
-        return py::int_(t->strides()[wrap_dim(int_arg(dim, "stride", "dim"), t->dim(), "stride")]);
-      }, py::arg("dim") = py::none())
+      .def(
+          "size",
+          [](const TensorPtr& t, py::object dim) -> py::object {
+            if (dim.is_none()) return make_size(t->shape());
+            return py::int_(t->shape().empty() ? 1
+                                               : t->shape()[wrap_dim(int_arg(dim, "size", "dim"), t->dim(), "size")]);
+          },
+          py::arg("dim") = py::none())
+      .def(
+          "stride",
+          [](const TensorPtr& t, py::object dim) -> py::object {
+            if (dim.is_none()) return py::tuple(py::cast(t->strides()));
+            return py::int_(t->strides()[wrap_dim(int_arg(dim, "stride", "dim"), t->dim(), "stride")]);
+          },
+          py::arg("dim") = py::none())
       .def("dim", &Tensor::dim)
       .def("numel", &Tensor::numel)
       .def("nelement", &Tensor::numel)
@@ -365,90 +388,135 @@ TensorClass bind_tensor(py::module_& m) {
       .def("_is_view", [](const TensorPtr& t) { return t->base() != nullptr; })
       // autograd
       .def("detach", &Tensor::detach)
-      .def("detach_", [](const TensorPtr& t) {
-        FASTNN_CHECK_STATE(!t->base(), "Can't detach views in-place. Use detach() instead.");
-        t->set_history(nullptr, 0);
-        return t;
-      })
-      .def("requires_grad_", [](const TensorPtr& t, bool v) {
-        t->set_requires_grad(v);
-        return t;
-      }, py::arg("requires_grad") = true)
+      .def("detach_",
+           [](const TensorPtr& t) {
+             FASTNN_CHECK_STATE(!t->base(), "Can't detach views in-place. Use detach() instead.");
+             t->set_history(nullptr, 0);
+             return t;
+           })
+      .def(
+          "requires_grad_",
+          [](const TensorPtr& t, bool v) {
+            t->set_requires_grad(v);
+            return t;
+          },
+          py::arg("requires_grad") = true)
       .def("retain_grad", &Tensor::retain_grad)
-      .def("backward", [](const TensorPtr& t, const OptionalTensor& gradient, py::object retain_graph, bool create_graph,
-                          py::object inputs) {
-        FASTNN_CHECK_STATE(inputs.is_none(), "[backward] the inputs= argument is not supported; use fastnn.autograd.grad");
-        bool retain = retain_graph.is_none() ? create_graph : cast_arg<bool>(retain_graph, "backward", "retain_graph", "a bool");
-        py::gil_scoped_release nogil;
-        backward({t}, {or_null(gradient)}, retain, create_graph);
-      }, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
-         py::arg("inputs") = py::none())
+      .def(
+          "backward",
+          [](const TensorPtr& t, const OptionalTensor& gradient, py::object retain_graph, bool create_graph,
+             py::object inputs) {
+            FASTNN_CHECK_STATE(inputs.is_none(),
+                               "[backward] the inputs= argument is not supported; use fastnn.autograd.grad");
+            bool retain = retain_graph.is_none() ? create_graph
+                                                 : cast_arg<bool>(retain_graph, "backward", "retain_graph", "a bool");
+            py::gil_scoped_release nogil;
+            backward({t}, {or_null(gradient)}, retain, create_graph);
+          },
+          py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
+          py::arg("inputs") = py::none())
       // conversions and copies
       .def("contiguous", &contiguous, GilRelease())
       .def("clone", &clone, GilRelease())
       .def("_to_dtype", &to_dtype, GilRelease())
-      .def("float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); }, GilRelease())
-      .def("double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); }, GilRelease())
-      .def("long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); }, GilRelease())
-      .def("bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); }, GilRelease())
-      .def("half", [](const TensorPtr& t) { return to_dtype(t, DType::Float16); }, GilRelease())
-      .def("bfloat16", [](const TensorPtr& t) { return to_dtype(t, DType::BFloat16); }, GilRelease())
-      .def("byte", [](const TensorPtr& t) { return to_dtype(t, DType::UInt8); }, GilRelease())
-      .def("char", [](const TensorPtr& t) { return to_dtype(t, DType::Int8); }, GilRelease())
-      .def("short", [](const TensorPtr& t) { return to_dtype(t, DType::Int16); }, GilRelease())
-      .def("int", [](const TensorPtr& t) { return to_dtype(t, DType::Int32); }, GilRelease())
-      .def("copy_", [](TensorPtr t, const TensorPtr& src) { copy_(t, src); return t; }, py::arg("src"), GilRelease())
-      .def("fill_", [](TensorPtr t, py::handle v) {
-        TensorPtr s = operand(v, "fill_");
-        py::gil_scoped_release nogil;
-        fill_(t, s);
-        return t;
-      }, py::arg("value"))
-      .def("zero_", [](TensorPtr t) { zero_(t); return t; }, GilRelease())
+      .def(
+          "float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); }, GilRelease())
+      .def(
+          "double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); }, GilRelease())
+      .def(
+          "long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); }, GilRelease())
+      .def(
+          "bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); }, GilRelease())
+      .def(
+          "half", [](const TensorPtr& t) { return to_dtype(t, DType::Float16); }, GilRelease())
+      .def(
+          "bfloat16", [](const TensorPtr& t) { return to_dtype(t, DType::BFloat16); }, GilRelease())
+      .def(
+          "byte", [](const TensorPtr& t) { return to_dtype(t, DType::UInt8); }, GilRelease())
+      .def(
+          "char", [](const TensorPtr& t) { return to_dtype(t, DType::Int8); }, GilRelease())
+      .def(
+          "short", [](const TensorPtr& t) { return to_dtype(t, DType::Int16); }, GilRelease())
+      .def(
+          "int", [](const TensorPtr& t) { return to_dtype(t, DType::Int32); }, GilRelease())
+      .def(
+          "copy_",
+          [](TensorPtr t, const TensorPtr& src) {
+            copy_(t, src);
+            return t;
+          },
+          py::arg("src"), GilRelease())
+      .def(
+          "fill_",
+          [](TensorPtr t, py::handle v) {
+            TensorPtr s = operand(v, "fill_");
+            py::gil_scoped_release nogil;
+            fill_(t, s);
+            return t;
+          },
+          py::arg("value"))
+      .def(
+          "zero_",
+          [](TensorPtr t) {
+            zero_(t);
+            return t;
+          },
+          GilRelease())
       // views
       .def("view", [](const TensorPtr& t, py::args a) { return view(t, shape_from_args(a, "view")); })
-      .def("reshape", [](const TensorPtr& t, py::args a) {
-        const Shape shape = shape_from_args(a, "reshape");
-        py::gil_scoped_release nogil;  // a reshape may copy
-        return reshape(t, shape);
-      })
+      .def("reshape",
+           [](const TensorPtr& t, py::args a) {
+             const Shape shape = shape_from_args(a, "reshape");
+             py::gil_scoped_release nogil;  // a reshape may copy
+             return reshape(t, shape);
+           })
       .def("expand", [](const TensorPtr& t, py::args a) { return expand(t, shape_from_args(a, "expand")); })
       .def("permute", [](const TensorPtr& t, py::args a) { return permute(t, shape_from_args(a, "permute")); })
       .def("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1)
-      .def("squeeze", [](const TensorPtr& t, py::object dim) {
-        if (dim.is_none()) return squeeze(t);
-        if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim)) return squeeze(t, dims_arg(dim, "squeeze"));
-        return squeeze(t, int_arg(dim, "squeeze", "dim"));
-      }, py::arg("dim") = py::none())
+      .def(
+          "squeeze",
+          [](const TensorPtr& t, py::object dim) {
+            if (dim.is_none()) return squeeze(t);
+            if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim))
+              return squeeze(t, dims_arg(dim, "squeeze"));
+            return squeeze(t, int_arg(dim, "squeeze", "dim"));
+          },
+          py::arg("dim") = py::none())
       .def("unsqueeze", &unsqueeze, py::arg("dim"))
       .def("transpose", &transpose, py::arg("dim0"), py::arg("dim1"))
       .def("t", &t)
-      .def_property_readonly("T", [](const TensorPtr& x) {
-        IntList dims(x->dim());
-        for (int64_t i = 0; i < x->dim(); ++i) dims[i] = x->dim() - 1 - i;
-        return permute(x, dims);
-      })
+      .def_property_readonly("T",
+                             [](const TensorPtr& x) {
+                               IntList dims(x->dim());
+                               for (int64_t i = 0; i < x->dim(); ++i) dims[i] = x->dim() - 1 - i;
+                               return permute(x, dims);
+                             })
       .def("__getitem__", &get_item)
       .def("__setitem__", &set_item)
-      .def("__len__", [](const TensorPtr& t) {
-        if (t->dim() == 0) throw TypeError("len() of a 0-d tensor");
-        return t->shape()[0];
-      })
+      .def("__len__",
+           [](const TensorPtr& t) {
+             if (t->dim() == 0) throw TypeError("len() of a 0-d tensor");
+             return t->shape()[0];
+           })
       .def("__hash__", [](py::handle self) { return py::int_(reinterpret_cast<uintptr_t>(self.ptr())); })
-      .def("__bool__", [](const TensorPtr& t) {
-        FASTNN_CHECK_STATE(t->numel() == 1, "Boolean value of Tensor with ", t->numel() == 0 ? "no values" : "more than one value",
-                           " is ambiguous");
-        return item(t, "bool").cast<bool>();
-      })
+      .def("__bool__",
+           [](const TensorPtr& t) {
+             FASTNN_CHECK_STATE(t->numel() == 1, "Boolean value of Tensor with ",
+                                t->numel() == 0 ? "no values" : "more than one value", " is ambiguous");
+             return item(t, "bool").cast<bool>();
+           })
       .def("__float__", [](const TensorPtr& t) { return item(t, "float").cast<double>(); })
-      .def("__int__", [](const TensorPtr& t) {
-        py::object v = item(t, "int");
-        return t->dtype() == DType::Bool ? py::int_(v.cast<bool>() ? 1 : 0) : py::int_(v);  // an int, not a bool
-      })
-      .def("__index__", [](const TensorPtr& t) {
-        FASTNN_CHECK_TYPE(!is_floating(t->dtype()), "[index] only integer tensors of a single element can be converted to an index");
-        return py::int_(item(t, "index"));
-      })
+      .def("__int__",
+           [](const TensorPtr& t) {
+             py::object v = item(t, "int");
+             return t->dtype() == DType::Bool ? py::int_(v.cast<bool>() ? 1 : 0) : py::int_(v);  // an int, not a bool
+           })
+      .def("__index__",
+           [](const TensorPtr& t) {
+             FASTNN_CHECK_TYPE(!is_floating(t->dtype()),
+                               "[index] only integer tensors of a single element can be converted to an index");
+             return py::int_(item(t, "index"));
+           })
       // arithmetic operators (numbers on either side)
       .def("__add__", binop([](const TensorPtr& a, const TensorPtr& b) { return add(a, b, 1); }, "add"))
       // reflected operators as torch's: self first (its edges' order), 2 / a is reciprocal(a) * 2
@@ -473,50 +541,76 @@ TensorClass bind_tensor(py::module_& m) {
       .def("__ror__", binop(&bitwise_or, "bitwise_or"))
       .def("__xor__", binop(&bitwise_xor, "bitwise_xor"))
       .def("__rxor__", binop(&bitwise_xor, "bitwise_xor"))
-      .def("__invert__", [](const TensorPtr& t) { return bitwise_not(t); }, GilRelease())
-      .def("__iand__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_and, "bitwise_and_"); }, "bitwise_and_"))
-      .def("__ior__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_or, "bitwise_or_"); }, "bitwise_or_"))
-      .def("__ixor__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_xor, "bitwise_xor_"); }, "bitwise_xor_"))
-      .def("__neg__", [](const TensorPtr& t) { return neg(t); }, GilRelease())
-      .def("__abs__", [](const TensorPtr& t) { return abs(t); }, GilRelease())
+      .def(
+          "__invert__", [](const TensorPtr& t) { return bitwise_not(t); }, GilRelease())
+      .def("__iand__",
+           inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_and, "bitwise_and_"); },
+                         "bitwise_and_"))
+      .def("__ior__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_or, "bitwise_or_"); },
+                                    "bitwise_or_"))
+      .def("__ixor__",
+           inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_xor, "bitwise_xor_"); },
+                         "bitwise_xor_"))
+      .def(
+          "__neg__", [](const TensorPtr& t) { return neg(t); }, GilRelease())
+      .def(
+          "__abs__", [](const TensorPtr& t) { return abs(t); }, GilRelease())
       .def("__iadd__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { add_(t, o, 1); }, "add_"))
       .def("__isub__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { sub_(t, o, 1); }, "sub_"))
       .def("__imul__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { mul_(t, o); }, "mul_"))
       .def("__itruediv__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { div_(t, o); }, "div_"))
       // in-place methods
-      .def("add_", [](TensorPtr t, py::handle o, double alpha) {
-        TensorPtr other = operand(o, "add_");
-        GilReleaseUnlessTiny nogil(t->numel() + other->numel());
-        add_(t, other, alpha);
-        return t;
-      }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
-      .def("sub_", [](TensorPtr t, py::handle o, double alpha) {
-        TensorPtr other = operand(o, "sub_");
-        GilReleaseUnlessTiny nogil(t->numel() + other->numel());
-        sub_(t, other, alpha);
-        return t;
-      }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
+      .def(
+          "add_",
+          [](TensorPtr t, py::handle o, double alpha) {
+            TensorPtr other = operand(o, "add_");
+            GilReleaseUnlessTiny nogil(t->numel() + other->numel());
+            add_(t, other, alpha);
+            return t;
+          },
+          py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
+      .def(
+          "sub_",
+          [](TensorPtr t, py::handle o, double alpha) {
+            TensorPtr other = operand(o, "sub_");
+            GilReleaseUnlessTiny nogil(t->numel() + other->numel());
+            sub_(t, other, alpha);
+            return t;
+          },
+          py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
       .def("mul_", inplace_binop([](TensorPtr& t, const TensorPtr& o) { mul_(t, o); }, "mul_"), py::arg("other"))
       .def("div_", inplace_binop([](TensorPtr& t, const TensorPtr& o) { div_(t, o); }, "div_"), py::arg("other"))
-      .def("relu_", [](TensorPtr t) { relu_(t); return t; }, GilRelease())
+      .def(
+          "relu_",
+          [](TensorPtr t) {
+            relu_(t);
+            return t;
+          },
+          GilRelease())
       // reductions with dtype
-      .def("sum", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-        const std::optional<DType> dt = opt_dtype(dtype, "sum");
-        const bool all = dim.is_none();
-        const IntList dims = all ? IntList{} : dims_arg(dim, "sum");
-        py::gil_scoped_release nogil;
-        if (all) return keepdim ? sum(t, {}, true, dt) : sum(t, dt);
-        return sum(t, dims, keepdim, dt);
-      }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
-      .def("mean", [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-        const std::optional<DType> dt = opt_dtype(dtype, "mean");
-        const bool all = dim.is_none();
-        const IntList dims = all ? IntList{} : dims_arg(dim, "mean");
-        py::gil_scoped_release nogil;
-        TensorPtr x = dt ? to_dtype(t, *dt) : t;
-        if (all) return keepdim ? mean(x, {}, true) : mean(x);
-        return mean(x, dims, keepdim);
-      }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
+      .def(
+          "sum",
+          [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
+            const std::optional<DType> dt = opt_dtype(dtype, "sum");
+            const bool all = dim.is_none();
+            const IntList dims = all ? IntList{} : dims_arg(dim, "sum");
+            py::gil_scoped_release nogil;
+            if (all) return keepdim ? sum(t, {}, true, dt) : sum(t, dt);
+            return sum(t, dims, keepdim, dt);
+          },
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
+      .def(
+          "mean",
+          [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
+            const std::optional<DType> dt = opt_dtype(dtype, "mean");
+            const bool all = dim.is_none();
+            const IntList dims = all ? IntList{} : dims_arg(dim, "mean");
+            py::gil_scoped_release nogil;
+            TensorPtr x = dt ? to_dtype(t, *dt) : t;
+            if (all) return keepdim ? mean(x, {}, true) : mean(x);
+            return mean(x, dims, keepdim);
+          },
+          py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
   m.def("_from_numpy", &from_numpy, py::arg("array"), py::arg("copy"));
   return cls;
 }

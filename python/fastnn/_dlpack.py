@@ -59,14 +59,17 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
             raise RuntimeError(f"[from_dlpack] fastnn tensors live on the CPU, got device '{device}'")
     if not hasattr(ext_tensor, "__dlpack__"):
         if device is not None or copy is not None:
-            raise ValueError("[from_dlpack] device and copy are not supported when ext_tensor is already a DLPack "
-                             "capsule")
+            raise ValueError(
+                "[from_dlpack] device and copy are not supported when ext_tensor is already a DLPack capsule"
+            )
         return _C._from_dlpack(ext_tensor)
     if hasattr(ext_tensor, "__dlpack_device__"):
         dev = ext_tensor.__dlpack_device__()
         if not isinstance(dev, tuple) or len(dev) != 2 or dev[0] != DLDeviceType.kDLCPU:
-            raise RuntimeError(f"[from_dlpack] fastnn tensors live on the CPU, got a tensor on DLPack device "
-                               f"{_device_name(dev)}: move it to the CPU first")
+            raise RuntimeError(
+                f"[from_dlpack] fastnn tensors live on the CPU, got a tensor on DLPack device "
+                f"{_device_name(dev)}: move it to the CPU first"
+            )
     # The newest protocol first; producers written before an argument existed refuse it with TypeError
     # (as torch.utils.dlpack.from_dlpack, drop max_version, then copy, then dl_device).
     kwargs = {"max_version": (1, 0)}

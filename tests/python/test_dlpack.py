@@ -18,17 +18,33 @@ torch = pytest.importorskip("torch", reason="PyTorch (CPU, 2.13.0) is the test o
 
 # fastnn dtype -> (torch dtype, NumPy dtype or None where NumPy has none)
 DTYPES = {
-    fastnn.float32: (torch.float32, np.float32), fastnn.float64: (torch.float64, np.float64),
-    fastnn.float16: (torch.float16, np.float16), fastnn.bfloat16: (torch.bfloat16, None),
-    fastnn.bool: (torch.bool, np.bool_), fastnn.uint8: (torch.uint8, np.uint8), fastnn.int8: (torch.int8, np.int8),
-    fastnn.int16: (torch.int16, np.int16), fastnn.int32: (torch.int32, np.int32), fastnn.int64: (torch.int64, np.int64),
+    fastnn.float32: (torch.float32, np.float32),
+    fastnn.float64: (torch.float64, np.float64),
+    fastnn.float16: (torch.float16, np.float16),
+    fastnn.bfloat16: (torch.bfloat16, None),
+    fastnn.bool: (torch.bool, np.bool_),
+    fastnn.uint8: (torch.uint8, np.uint8),
+    fastnn.int8: (torch.int8, np.int8),
+    fastnn.int16: (torch.int16, np.int16),
+    fastnn.int32: (torch.int32, np.int32),
+    fastnn.int64: (torch.int64, np.int64),
 }
-DL_CODES = {fastnn.float32: (2, 32), fastnn.float64: (2, 64), fastnn.float16: (2, 16), fastnn.bfloat16: (4, 16),
-            fastnn.bool: (6, 8), fastnn.uint8: (1, 8), fastnn.int8: (0, 8), fastnn.int16: (0, 16),
-            fastnn.int32: (0, 32), fastnn.int64: (0, 64)}
+DL_CODES = {
+    fastnn.float32: (2, 32),
+    fastnn.float64: (2, 64),
+    fastnn.float16: (2, 16),
+    fastnn.bfloat16: (4, 16),
+    fastnn.bool: (6, 8),
+    fastnn.uint8: (1, 8),
+    fastnn.int8: (0, 8),
+    fastnn.int16: (0, 16),
+    fastnn.int32: (0, 32),
+    fastnn.int64: (0, 64),
+}
 
 
 # --- the DLPack structs, for reading capsules and making hostile ones ---
+
 
 class DLDevice(ctypes.Structure):
     _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
@@ -39,9 +55,15 @@ class DLDataType(ctypes.Structure):
 
 
 class DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int32), ("dtype", DLDataType),
-                ("shape", ctypes.POINTER(ctypes.c_int64)), ("strides", ctypes.POINTER(ctypes.c_int64)),
-                ("byte_offset", ctypes.c_uint64)]
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
 
 
 class DLManagedTensor(ctypes.Structure):
@@ -49,8 +71,14 @@ class DLManagedTensor(ctypes.Structure):
 
 
 class DLManagedTensorVersioned(ctypes.Structure):
-    _fields_ = [("major", ctypes.c_uint32), ("minor", ctypes.c_uint32), ("manager_ctx", ctypes.c_void_p),
-                ("deleter", ctypes.c_void_p), ("flags", ctypes.c_uint64), ("dl_tensor", DLTensor)]
+    _fields_ = [
+        ("major", ctypes.c_uint32),
+        ("minor", ctypes.c_uint32),
+        ("manager_ctx", ctypes.c_void_p),
+        ("deleter", ctypes.c_void_p),
+        ("flags", ctypes.c_uint64),
+        ("dl_tensor", DLTensor),
+    ]
 
 
 _name = ctypes.pythonapi.PyCapsule_GetName
@@ -71,25 +99,48 @@ def peek(capsule):
     addr = _pointer(capsule, name)
     m = (DLManagedTensorVersioned if name == b"dltensor_versioned" else DLManagedTensor).from_address(addr)
     t = m.dl_tensor
-    return m, {"data": t.data or 0, "device": (t.device.device_type, t.device.device_id),
-               "dtype": (t.dtype.code, t.dtype.bits), "lanes": t.dtype.lanes,
-               "shape": [t.shape[i] for i in range(t.ndim)], "strides": [t.strides[i] for i in range(t.ndim)],
-               "byte_offset": t.byte_offset}
+    return m, {
+        "data": t.data or 0,
+        "device": (t.device.device_type, t.device.device_id),
+        "dtype": (t.dtype.code, t.dtype.bits),
+        "lanes": t.dtype.lanes,
+        "shape": [t.shape[i] for i in range(t.ndim)],
+        "strides": [t.strides[i] for i in range(t.ndim)],
+        "byte_offset": t.byte_offset,
+    }
 
 
 _keep = []  # ctypes memory behind hand-made capsules (they have no deleter)
 
 
-def fake_capsule(array, device_type=1, code=None, bits=None, lanes=1, versioned=False, major=1, flags=0,
-                 strides=True, data=True, byte_offset=0, shift=0):
+def fake_capsule(
+    array,
+    device_type=1,
+    code=None,
+    bits=None,
+    lanes=1,
+    versioned=False,
+    major=1,
+    flags=0,
+    strides=True,
+    data=True,
+    byte_offset=0,
+    shift=0,
+):
     """A capsule over `array`'s memory (its first element `shift` bytes further), with any field changed (no
     deleter: `array` must outlive its use)."""
     shape = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
     st = (ctypes.c_int64 * max(array.ndim, 1))(*[s // array.itemsize for s in array.strides])
     kind = {"f": 2, "i": 0, "u": 1, "b": 6}[array.dtype.kind]
-    t = DLTensor(np_ptr(array) + shift - byte_offset if data else 0, DLDevice(device_type, 0),
-                 array.ndim, DLDataType(kind if code is None else code, bits or array.itemsize * 8, lanes),
-                 shape, st if strides else None, byte_offset)
+    t = DLTensor(
+        np_ptr(array) + shift - byte_offset if data else 0,
+        DLDevice(device_type, 0),
+        array.ndim,
+        DLDataType(kind if code is None else code, bits or array.itemsize * 8, lanes),
+        shape,
+        st if strides else None,
+        byte_offset,
+    )
     m = DLManagedTensorVersioned(major, 0, None, None, flags, t) if versioned else DLManagedTensor(t, None, None)
     _keep.extend([shape, st, m])
     return _new_capsule(ctypes.addressof(m), b"dltensor_versioned" if versioned else b"dltensor", None)
@@ -113,6 +164,7 @@ def as_float64(t):
 
 # --- export: fastnn -> torch / NumPy ---
 
+
 @pytest.mark.parametrize("dtype", list(DTYPES), ids=str)
 def test_torch_imports_every_dtype_without_copy(dtype):
     f = values(dtype)
@@ -133,14 +185,25 @@ def test_numpy_imports_every_dtype_without_copy(dtype):
 @pytest.mark.parametrize("dtype", list(DTYPES), ids=str)
 def test_capsule_fields(dtype):
     f = values(dtype, (3, 4))[1:, 1:].t()
-    for kwargs, name in [({}, "dltensor"), ({"max_version": (1, 0)}, "dltensor_versioned"),
-                         ({"max_version": (0, 8)}, "dltensor"), ({"max_version": (2, 5)}, "dltensor_versioned")]:
+    for kwargs, name in [
+        ({}, "dltensor"),
+        ({"max_version": (1, 0)}, "dltensor_versioned"),
+        ({"max_version": (0, 8)}, "dltensor"),
+        ({"max_version": (2, 5)}, "dltensor_versioned"),
+    ]:
         capsule = f.__dlpack__(**kwargs)
         assert capsule_name(capsule) == name
         m, fields = peek(capsule)
         # the data pointer is the first element (byte_offset 0), as torch and NumPy export
-        assert fields == {"data": f.data_ptr(), "device": (1, 0), "dtype": DL_CODES[dtype], "lanes": 1, "shape": [3, 2],
-                          "strides": [1, 4], "byte_offset": 0}
+        assert fields == {
+            "data": f.data_ptr(),
+            "device": (1, 0),
+            "dtype": DL_CODES[dtype],
+            "lanes": 1,
+            "shape": [3, 2],
+            "strides": [1, 4],
+            "byte_offset": 0,
+        }
         if name == "dltensor_versioned":
             assert (m.major, m.minor, m.flags) == (1, 0, 0)
 
@@ -149,14 +212,15 @@ def test_dlpack_device():
     dev = fastnn.ones(2).__dlpack_device__()
     assert dev == (1, 0) and dev[0] is fastnn.utils.dlpack.DLDeviceType.kDLCPU
     assert dev == torch.ones(2).__dlpack_device__()
-    assert list(fastnn.utils.dlpack.DLDeviceType.__members__.items()) == \
-        list(torch.utils.dlpack.DLDeviceType.__members__.items())
+    assert list(fastnn.utils.dlpack.DLDeviceType.__members__.items()) == list(
+        torch.utils.dlpack.DLDeviceType.__members__.items()
+    )
 
 
 LAYOUTS = {
     "contiguous": lambda x: x,
     "transposed": lambda x: x.transpose(0, 2),
-    "sliced": lambda x: x[1:, :, 1::2],          # an offset and a step
+    "sliced": lambda x: x[1:, :, 1::2],  # an offset and a step
     "expanded": lambda x: x[:, :1].expand(2, 5, 4),  # stride 0
     "zero_size": lambda x: x[:, :0],
     "zero_d": lambda x: x[1, 2, 3],
@@ -187,9 +251,17 @@ def test_layouts_from_torch(layout):
         assert f.data_ptr() == t.data_ptr()
 
 
-@pytest.mark.parametrize("make", [lambda a: a.T, lambda a: a[1:, ::2], lambda a: a[:, :0], lambda a: a[1, 2, ...],
-                                  lambda a: np.lib.stride_tricks.as_strided(a[:1], (3, 4), (0, 8))],
-                         ids=["T", "sliced", "empty", "0d", "bcast"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: a.T,
+        lambda a: a[1:, ::2],
+        lambda a: a[:, :0],
+        lambda a: a[1, 2, ...],
+        lambda a: np.lib.stride_tricks.as_strided(a[:1], (3, 4), (0, 8)),
+    ],
+    ids=["T", "sliced", "empty", "0d", "bcast"],
+)
 def test_layouts_from_numpy(make):
     a = make(np.arange(12.0).reshape(3, 4))
     f = fastnn.from_dlpack(a)
@@ -224,6 +296,7 @@ def test_fastnn_to_fastnn_shares_memory():
 
 # --- writes are shared ---
 
+
 def test_writes_are_visible_both_ways():
     f = fastnn.zeros(2, 3)
     t = torch.from_dlpack(f)
@@ -244,6 +317,7 @@ def test_writes_are_visible_both_ways():
 
 
 # --- lifetimes ---
+
 
 def churn():
     """Frees and reuses memory, so a consumer reading freed memory sees other values (and ASan reports it)."""
@@ -308,10 +382,16 @@ def test_unconsumed_and_refused_capsules_release_their_memory():
 
 # --- capsules ---
 
+
 def test_capsules_are_consumed_once():
-    for capsule in [fastnn.to_dlpack(fastnn.arange(3)), fastnn.utils.dlpack.to_dlpack(fastnn.arange(3)),
-                    fastnn.arange(3).__dlpack__(max_version=(1, 0)), torch.utils.dlpack.to_dlpack(torch.arange(3)),
-                    torch.arange(3).__dlpack__(max_version=(1, 0)), np.arange(3).__dlpack__()]:
+    for capsule in [
+        fastnn.to_dlpack(fastnn.arange(3)),
+        fastnn.utils.dlpack.to_dlpack(fastnn.arange(3)),
+        fastnn.arange(3).__dlpack__(max_version=(1, 0)),
+        torch.utils.dlpack.to_dlpack(torch.arange(3)),
+        torch.arange(3).__dlpack__(max_version=(1, 0)),
+        np.arange(3).__dlpack__(),
+    ]:
         name = capsule_name(capsule)
         assert fastnn.from_dlpack(capsule).tolist() == [0, 1, 2]
         assert capsule_name(capsule) == "used_" + name
@@ -333,6 +413,7 @@ def test_utils_dlpack_module():
 
 
 # --- __dlpack__'s arguments ---
+
 
 def test_stream_argument():
     f = fastnn.ones(2)
@@ -358,8 +439,11 @@ def test_max_version_and_dl_device_arguments():
     with pytest.raises(TypeError, match=r"\[__dlpack__\] max_version must be an int"):
         f.__dlpack__(max_version=(1.0, 0))
     for dev in [(2, 0), (1, 1)]:
-        with pytest.raises(BufferError, match=rf"\[__dlpack__\] cannot export to DLPack device \({dev[0]}, {dev[1]}\): "
-                                              "fastnn tensors live on the CPU"):
+        with pytest.raises(
+            BufferError,
+            match=rf"\[__dlpack__\] cannot export to DLPack device \({dev[0]}, {dev[1]}\): "
+            "fastnn tensors live on the CPU",
+        ):
             f.__dlpack__(dl_device=dev)
 
 
@@ -395,6 +479,7 @@ def test_requires_grad_is_refused_as_torch():
 
 
 # --- from_dlpack's arguments and refusals ---
+
 
 def test_from_dlpack_device_and_copy():
     t = torch.arange(4.0)
@@ -437,8 +522,11 @@ def test_producers_without_the_newer_arguments():
 
 
 def test_refused_inputs():
-    with pytest.raises(TypeError, match=r"\[from_dlpack\] expected an object with __dlpack__ or a DLPack capsule, "
-                                        "got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"\[from_dlpack\] expected an object with __dlpack__ or a DLPack capsule, "
+        "got int",
+    ):
         fastnn.from_dlpack(3)
     with pytest.raises(TypeError, match=r"got list"):
         fastnn.from_dlpack([1, 2])
@@ -449,13 +537,24 @@ def test_refused_inputs():
         def __dlpack_device__(self):
             return (2, 0)
 
-    with pytest.raises(RuntimeError, match=r"\[from_dlpack\] fastnn tensors live on the CPU, got a tensor on DLPack "
-                                           r"device kDLCUDA \(2\), id 0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[from_dlpack\] fastnn tensors live on the CPU, got a tensor on DLPack "
+        r"device kDLCUDA \(2\), id 0",
+    ):
         fastnn.from_dlpack(OnGpu(np.ones(2)))
 
 
-@pytest.mark.parametrize("dtype,name", [(np.complex64, "complex64"), (np.complex128, "complex128"),
-                                        (np.uint16, "uint16"), (np.uint32, "uint32"), (np.uint64, "uint64")])
+@pytest.mark.parametrize(
+    "dtype,name",
+    [
+        (np.complex64, "complex64"),
+        (np.complex128, "complex128"),
+        (np.uint16, "uint16"),
+        (np.uint32, "uint32"),
+        (np.uint64, "uint64"),
+    ],
+)
 def test_unsupported_dtypes(dtype, name):
     for producer in (np.ones(2, dtype), torch.from_numpy(np.ones(2, dtype))):
         with pytest.raises(TypeError, match=rf"\[from_dlpack\] unsupported DLPack dtype {name} \(fastnn has bool"):
@@ -468,8 +567,11 @@ def test_hand_made_capsules():
     assert f.stride() == (3, 1) and f.tolist() == a.tolist()
     f = fastnn.from_dlpack(fake_capsule(a, byte_offset=16))  # data + byte_offset is the first element
     assert f.data_ptr() == np_ptr(a) and f.tolist() == a.tolist()
-    with pytest.raises(RuntimeError, match=r"\[from_dlpack\] fastnn tensors live on the CPU, got a DLPack tensor on "
-                                           r"device \(2, 0\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[from_dlpack\] fastnn tensors live on the CPU, got a DLPack tensor on "
+        r"device \(2, 0\)",
+    ):
         fastnn.from_dlpack(fake_capsule(a, device_type=2))
     with pytest.raises(TypeError, match=r"unsupported DLPack dtype float64x4"):
         fastnn.from_dlpack(fake_capsule(a, lanes=4))
