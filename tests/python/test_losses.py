@@ -455,3 +455,18 @@ def test_gradcheck_class_losses(reduction):
     gradcheck(lambda x: FF.cross_entropy(x, t4, weight=w, reduction=reduction, label_smoothing=0.25), [x4])
     x, p = f64(randn(4, 3)), f64(probs(4, 3))
     gradcheck(lambda x, p: FF.cross_entropy(x, p, weight=w, reduction=reduction, label_smoothing=0.1), [x, p])
+
+
+def test_nll_loss_zero_weight_still_multiplies():
+    """A zero class weight multiplies (-0 * inf is nan, -0 * 1 is -0), an ignored row is 0: as torch."""
+    x = np.array([[0, 0, 0, np.inf], [0, 0, 0, 1], [0, 0, 0, 1]], dtype=np.float32)
+    target, weight = np.array([3, 3, -100]), np.zeros(4, dtype=np.float32)
+    for reduction in ("none", "sum"):
+        ours = fastnn.nn.functional.nll_loss(
+            fastnn.tensor(x), fastnn.tensor(target), weight=fastnn.tensor(weight), reduction=reduction
+        )
+        theirs = torch.nn.functional.nll_loss(
+            torch.tensor(x), torch.tensor(target), weight=torch.tensor(weight), reduction=reduction
+        )
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert np.array_equal(np.signbit(ours.numpy()), np.signbit(theirs.numpy()))

@@ -482,7 +482,8 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
       const Tensor& lp = *s.logp;
       const scalar_t* base = lp.data<scalar_t>();
       for (int64_t i = 0; i < m; ++i)
-        p[i] = wp[i] == 0 ? scalar_t(0) : -wp[i] * base[i * lp.strides()[0] + t[i] * lp.strides()[1]];
+        // (an ignored row's target may be out of range; a zero weight still multiplies: -0 * inf is nan, as torch)
+        p[i] = t[i] == ignore_index ? scalar_t(0) : -wp[i] * base[i * lp.strides()[0] + t[i] * lp.strides()[1]];
       for (int64_t i = 0; i < m; ++i) total += double(wp[i]);
     });
     if (reduction == Reduction::None) out = input->dim() == 1 ? reshape(picked, {}) : reshape(picked, s.none_shape);
