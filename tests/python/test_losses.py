@@ -470,3 +470,22 @@ def test_nll_loss_zero_weight_still_multiplies():
         )
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
         assert np.array_equal(np.signbit(ours.numpy()), np.signbit(theirs.numpy()))
+
+
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("binary_cross_entropy", "weight"),
+        ("binary_cross_entropy_with_logits", "weight"),
+        ("binary_cross_entropy_with_logits", "pos_weight"),
+    ],
+)
+def test_bce_weights_that_require_grad_are_refused(name, kw):
+    """torch refuses a weight or pos_weight that requires grad (it is not differentiated); under no_grad it is fine."""
+    for lib in (torch, fastnn):
+        x, y = lib.full((3,), 0.5, requires_grad=True), lib.ones(3)
+        w = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match=f"not differentiable with respect to argument '{kw}'"):
+            getattr(lib.nn.functional, name)(x, y, **{kw: w})
+        with lib.no_grad():
+            getattr(lib.nn.functional, name)(x, y, **{kw: w})

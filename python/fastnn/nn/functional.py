@@ -29,6 +29,18 @@ def _opt_tensor(x, op, what):
     return None if x is None else _tensor(x, op, what)
 
 
+def _constant_tensor(x, op, what):
+    """An optional tensor the op does not differentiate for (a loss's weights): refused when it requires grad, as
+    torch does, rather than given no gradient."""
+    x = _opt_tensor(x, op, what)
+    if x is not None and x.requires_grad and _C.is_grad_enabled():
+        raise RuntimeError(
+            f"[{op}] The function '{op}' is not differentiable with respect to argument '{what}'. This input cannot "
+            "have requires_grad True."
+        )
+    return x
+
+
 def _number(v, op, what):
     """A real number argument as a float (bools count, as in torch; tensors and strings do not)."""
     if not isinstance(v, numbers.Real):
@@ -283,7 +295,7 @@ def binary_cross_entropy(
     return _C._binary_cross_entropy(
         input,
         target,
-        _opt_tensor(weight, "binary_cross_entropy", "weight"),
+        _constant_tensor(weight, "binary_cross_entropy", "weight"),
         _reduction(reduction, size_average, reduce, "binary_cross_entropy"),
     )
 
@@ -295,8 +307,8 @@ def binary_cross_entropy_with_logits(
     return _C._binary_cross_entropy_with_logits(
         input,
         target,
-        _opt_tensor(weight, op, "weight"),
-        _opt_tensor(pos_weight, op, "pos_weight"),
+        _constant_tensor(weight, op, "weight"),
+        _constant_tensor(pos_weight, op, "pos_weight"),
         _reduction(reduction, size_average, reduce, op),
     )
 
