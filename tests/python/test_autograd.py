@@ -1285,3 +1285,21 @@ def test_gradcheck_argument_errors():
         fastnn.autograd.gradcheck(lambda a: a * 2, (fastnn.ones(2, requires_grad=True),))
     with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
         fastnn.autograd.gradcheck(lambda a: a * 2, (fastnn.ones(2, dtype=fastnn.float64),))
+
+
+def test_fill_and_zero_nodes_as_torch():
+    """fill_ with a number records FillBackward2, with a tensor FillBackward3 (the value gets the sum of the
+    gradient), zero_ ZeroBackward0; the filled tensor's own gradient is zero."""
+    for lib in (fastnn, torch):
+        x = lib.ones(2, 3, requires_grad=True)
+        v = lib.tensor(2.0, requires_grad=True)
+        a, b, c = x.clone(), x.clone(), x.clone()
+        a.fill_(0.5)
+        b.fill_(v)
+        c.zero_()
+        assert [t.grad_fn.name() for t in (a, b, c)] == ["FillBackward2", "FillBackward3", "ZeroBackward0"]
+        ((a + b * lib.arange(6.0).view(2, 3) + c).sum()).backward()
+        assert x.grad.tolist() == [[0.0] * 3] * 2 and v.grad.item() == 15.0
+    y = fastnn.zeros(3)
+    y.fill_(fastnn.tensor(1.0, requires_grad=True))  # a plain tensor filled with a value that requires grad
+    assert y.requires_grad and y.grad_fn.name() == "FillBackward3"

@@ -174,7 +174,9 @@ NODES = {
     "ToCopyBackward0": Case(
         lambda x: x.to(fastnn.float32).to(fastnn.float64), (3, 4), gradcheck=dict(eps=1e-3, atol=1e-3)
     ),
-    "FillBackward0": Case(lambda x: x.clone().fill_(0.5), (3, 4)),
+    "FillBackward2": Case(lambda x: x.clone().fill_(0.5), (3, 4)),
+    "FillBackward3": Case(lambda x, v: x.clone().fill_(v), (3, 4), ()),
+    "ZeroBackward0": Case(lambda x: x.clone().zero_(), (3, 4)),
     # views and shapes
     "ViewBackward0": Case(lambda x: x.view(12), (3, 4)),
     "UnsafeViewBackward0": Case(lambda x: x.t().reshape(12), (3, 4)),

@@ -175,10 +175,21 @@ void fill_(TensorPtr& self, const TensorPtr& value, const char* op) {
     map_unary<scalar_t, scalar_t>(*dst, *vt, [v](scalar_t) { return v; });
   });
   self->bump_version();
-  if (any_requires_grad({&self})) {
-    auto node = std::make_shared<GradOnlyBackward>(
-        "FillBackward0", [](const TensorPtr& g) { return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())}; });
-    record(node, {&self}, {&self});
+  // torch's nodes: ZeroBackward0 and FillBackward2 (a number: one edge), FillBackward3 (a tensor: its gradient is
+  // the sum of g's)
+  if (any_requires_grad({&self, &value}) && is_floating(self->dtype())) {
+    if (value->is_wrapped_number()) {
+      auto node = std::make_shared<GradOnlyBackward>(
+          std::string(op) == "zero_" ? "ZeroBackward0" : "FillBackward2",
+          [](const TensorPtr& g) { return std::vector<TensorPtr>{zeros(g->shape(), g->dtype())}; });
+      record(node, {&self}, {&self});
+    } else {
+      const DType value_dtype = value->dtype();
+      auto node = std::make_shared<GradOnlyBackward>("FillBackward3", [value_dtype](const TensorPtr& g) {
+        return std::vector<TensorPtr>{zeros(g->shape(), g->dtype()), to_dtype(sum(g), value_dtype)};
+      });
+      record(node, {&self, &value}, {&self});
+    }
     if (self->base()) rebase_view_history(self);
   }
 }
