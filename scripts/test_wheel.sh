@@ -53,8 +53,9 @@ case "$(basename "$WHEEL")" in "fastnn-$VERSION-"*) ;; *) echo "wheel version is
 echo "== (${SECONDS}s so far) test subset against the installed package, from $WORK"
 # The tests and the one example they run are copied out, so nothing of the repo is importable.
 mkdir -p "$WORK/tests/python" "$WORK/examples"
-cp tests/python/{conftest,oracle}.py "$WORK/tests/python/"
+cp tests/python/{conftest,oracle,models}.py "$WORK/tests/python/"
 cp examples/tutorial_neural_networks.py "$WORK/examples/"
+printf '[pytest]\nmarkers =\n    slow: a long test\n' > "$WORK/pytest.ini"  # the marker pyproject.toml registers
 TESTS=(test_config test_smoke test_build test_tutorial test_lenet_e2e test_serialization test_ops_reduce
   test_ops_shape test_optim test_attention test_layers)
 ARGS=()
