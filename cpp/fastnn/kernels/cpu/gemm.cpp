@@ -453,55 +453,63 @@ void gemm_naive(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64
     }
 }
 
+// Calls f(Kern()) with the kernel set of the instruction set chosen now.
+template <class T, class F>
+void with_kernel_set(const F& f) {
+  switch (kernel_isa()) {
+#ifdef FASTNN_X86
+    case Isa::Avx512: return f(Avx512Kernel<T>());
+    case Isa::Avx2: return f(Avx2Kernel<T>());
+#endif
+    default: return f(GenericKernel<T>());
+  }
+}
+
+// An empty product: C is zeroed (K = 0, no accumulate) or left alone. True when there is nothing more to do.
+template <class T>
+bool empty_product(int64_t M, int64_t N, int64_t K, T* C, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return true;
+  if (K > 0) return false;
+  if (!accumulate)
+    for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+  return true;
+}
+
+// Whether an M x N x K product is shared among the threads (never inside a running team).
+bool run_parallel(int64_t M, int64_t N, int64_t K) {
+#ifdef _OPENMP
+  return 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && get_num_threads() > 1;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
           int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
-    return;
-  }
+  if (empty_product(M, N, K, C, ldc, accumulate)) return;
   if (M * N * K <= kNaiveMacs) return gemm_naive(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate);
-  bool par = false;
-#ifdef _OPENMP
-  par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && get_num_threads() > 1;
-#endif
+  const bool par = run_parallel(M, N, K);
   const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
-  switch (kernel_isa()) {
-#ifdef FASTNN_X86
-    case Isa::Avx512:
-      if (dot) return gemm_dot<Avx512Kernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
-      return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
-    case Isa::Avx2:
-      if (dot) return gemm_dot<Avx2Kernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
-      return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
-#endif
-    default:
-      if (dot) return gemm_dot<GenericKernel<T>>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
-      return gemm_packed<GenericKernel<T>>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
-  }
+  with_kernel_set<T>([&](auto kern) {
+    using Kern = decltype(kern);
+    if (dot) gemm_dot<Kern>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
+    else gemm_packed<Kern>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
+  });
 }
 
 template <class T>
 PackedB<T> pack_b(int64_t K, int64_t N, const T* B, int64_t b_rs, int64_t b_cs) {
   PackedB<T> p;
   p.K = K, p.N = N, p.isa = int(kernel_isa());
-  auto run = [&](auto kern) {
+  if (K <= 0 || N <= 0) return p;
+  with_kernel_set<T>([&](auto kern) {
     using Kern = decltype(kern);
     p.data.resize(size_t(K * ceil_div(N, Kern::NR) * Kern::NR));
     pack_b_panels<Kern>(K, N, B, b_rs, b_cs, p.data.data());
-  };
-  if (K <= 0 || N <= 0) return p;
-  switch (kernel_isa()) {
-#ifdef FASTNN_X86
-    case Isa::Avx512: run(Avx512Kernel<T>()); break;
-    case Isa::Avx2: run(Avx2Kernel<T>()); break;
-#endif
-    default: run(GenericKernel<T>());
-  }
+  });
   return p;
 }
 
@@ -509,30 +517,13 @@ template <class T>
 void gemm_packed_b(int64_t M, const T* A, int64_t a_rs, int64_t a_cs, const PackedB<T>& B, T* C, int64_t ldc,
                    bool accumulate) {
   const int64_t N = B.N, K = B.K;
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
-    return;
-  }
+  if (empty_product(M, N, K, C, ldc, accumulate)) return;
   FASTNN_CHECK(B.isa == int(kernel_isa()), "[gemm] B was packed for another instruction set");
-  bool par = false;
-#ifdef _OPENMP
-  par = 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && get_num_threads() > 1;
-#endif
-  switch (kernel_isa()) {
-#ifdef FASTNN_X86
-    case Isa::Avx512:
-      return gemm_packed<Avx512Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par,
-                                          B.data.data());
-    case Isa::Avx2:
-      return gemm_packed<Avx2Kernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par,
-                                        B.data.data());
-#endif
-    default:
-      return gemm_packed<GenericKernel<T>>(M, N, K, A, a_rs, a_cs, B.data.data(), 0, 0, C, ldc, accumulate, par,
-                                           B.data.data());
-  }
+  const bool par = run_parallel(M, N, K);
+  const T* packed = B.data.data();
+  with_kernel_set<T>([&](auto kern) {
+    gemm_packed<decltype(kern)>(M, N, K, A, a_rs, a_cs, packed, 0, 0, C, ldc, accumulate, par, packed);
+  });
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,
