@@ -44,8 +44,8 @@ def calibrate(fn, min_block_s, max_n=1_000_000):
 def interleaved(fns, reps, min_block_s, warmup_blocks=1, settle_s=0.0):
     """fns: dict name -> callable.  Returns dict name -> list of per-call seconds (one per repetition).
 
-    settle_s: sleep before a block that follows another callable's block. Idle OpenMP / OpenBLAS
-    worker threads keep spinning for a while after a parallel call (libgomp: a few ms; OpenBLAS:
+    settle_s: sleep before a block that follows another callable's block. Idle OpenMP / OpenBLAS / fastnn
+    worker threads keep spinning for a while after a parallel call (libgomp: a few ms; fastnn: 50 us; OpenBLAS:
     ~0.1 s), which at 2 threads on 2 cores steals a core from the next block of the *other* library."""
     names = list(fns)
     gc.collect()

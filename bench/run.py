@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # python bench/run.py
 
 from bench import _env
 
-CASES = ("lenet_train", "lenet_infer", "lenet_epoch", "tiny", "conv", "gemm", "sequence", "memory")
+CASES = ("lenet_train", "lenet_infer", "lenet_epoch", "tiny", "conv", "gemm", "sequence", "contended", "memory")
 # Modules under bench/ with pairs(torch, fastnn) -> [(name, fastnn_step, torch_step, target ratio)]: the sequence rows.
 SEQUENCE_FAMILIES = ("normalization", "attention", "rnn")
 TRAIN_BATCHES = (1, 16, 64, 256)
@@ -47,6 +47,7 @@ TARGETS = {
     "gemm_big": ("<=", 1 / 0.9),  # fastnn >= 0.9x NumPy's GFLOP/s
     "gemm_lenet": ("<", 1.0),  # faster than NumPy
     "memory": ("<=", 1.0),
+    "contended": ("<=", 1.0),  # fastnn at its default threads vs fastnn at 1 thread, and vs torch at its default
 }
 
 
@@ -164,7 +165,7 @@ class Bench:
     def timed(self, fns, settle_s=None):
         from bench._timing import interleaved
 
-        if settle_s is None:  # other library's idle OpenMP threads spin for a few ms after its block
+        if settle_s is None:  # the other library's idle threads spin for a while after its block
             settle_s = self.args.settle if self.threads > 1 else 0.0
         s = interleaved({"fastnn": fns[0], "ref": fns[1]}, self.mode["reps"], self.mode["block_s"], settle_s=settle_s)
         return s["fastnn"], s["ref"]
@@ -269,6 +270,31 @@ class Bench:
                 fs, rs = self.timed((ours, theirs))
                 self.add("sequence", name, th, fs, rs, ("<=", target))
 
+    def contended(self):
+        """LeNet training with another process spinning on CPU 0: fastnn at its default thread count
+        against fastnn at 1 thread and against torch at its default (each library's own choice)."""
+        from bench import contended
+        from bench._timing import interleaved
+
+        fastnn, torch = self.torch_fastnn_defaults()
+        reps = max(self.mode["reps"], 11)  # the scheduler's noise is larger here
+        log(f"== contended: fastnn {fastnn} thread(s) (default) and 1, torch {torch} (default); CPU 0 busy")
+        with contended.competing_process():
+            for b in contended.BATCHES:
+                fns = contended.closures(self.torch, self.fastnn, self.pair, b)
+                s = interleaved(fns, reps, self.mode["block_s"] * 2, settle_s=self.args.settle)
+                case = f"train step batch {b}"
+                self.add(
+                    "contended", f"{case} vs 1 thread", fastnn, s["default"], s["one"], TARGETS["contended"], "1 thread"
+                )
+                self.add("contended", f"{case} vs torch", fastnn, s["default"], s["torch"], TARGETS["contended"])
+
+    def torch_fastnn_defaults(self):
+        """Each library's default thread count (the run loop changes them)."""
+        self.fastnn.set_num_threads(self.default_threads[0])
+        self.torch.set_num_threads(self.default_threads[1])
+        return self.default_threads
+
     def run_memory(self, threads):
         from bench import memory
 
@@ -300,6 +326,7 @@ class Bench:
         import torch
 
         self.torch, self.fastnn = torch, _env.import_fastnn()
+        self.default_threads = (self.fastnn.get_num_threads(), torch.get_num_threads())
         from bench import gemm
 
         cases = self.args.cases
@@ -325,6 +352,10 @@ class Bench:
                         getattr(self, case)(th)
                         self.meta.setdefault("case_wall_s", {})[f"{case}@{th}"] = round(time.perf_counter() - t0, 1)
                         log(f"  ({case}, {th} thread(s): {time.perf_counter() - t0:.1f} s)")
+        if "contended" in cases:
+            t0 = time.perf_counter()
+            self.contended()
+            self.meta.setdefault("case_wall_s", {})["contended"] = round(time.perf_counter() - t0, 1)
         if "memory" in cases:
             self.run_memory(self.args.threads)
         self.meta["load_end"] = load_snapshot()
@@ -411,11 +442,11 @@ class Bench:
                 group = r["group"]
                 p(
                     f"[{group}]"
-                    + (
-                        "  (reference: numpy.matmul; GFLOP/s from the median times)"
-                        if group == "gemm"
-                        else "  (reference: torch; medians)"
-                    )
+                    + {
+                        "gemm": "  (reference: numpy.matmul; GFLOP/s from the median times)",
+                        "contended": "  (CPU 0 busy with another process; fastnn at its default threads against "
+                        "fastnn at 1 thread and torch at its default)",
+                    }.get(group, "  (reference: torch; medians)")
                 )
             lo, hi = r["ratio_iqr"]
             ref = f"{r['ref']} {self._val(r, 'ref')}"
@@ -535,7 +566,7 @@ def parse_args(argv):
         type=float,
         default=0.02,
         metavar="SECONDS",
-        help="at >1 thread, pause before switching library so the other one's idle OpenMP threads stop "
+        help="at >1 thread, pause before switching library so the other one's idle threads stop "
         "spinning (default 0.02)",
     )
     ap.add_argument(

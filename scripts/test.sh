@@ -27,7 +27,7 @@ ctest --test-dir build/dev --no-tests=error --output-on-failure
 
 PYTHONPATH="$PWD/python" python -m pytest tests/python -q "$@"
 
-# Then the wheel as users install it: pip wheel + auditwheel repair (manylinux, libgomp bundled), the
+# Then the wheel as users install it: pip wheel + auditwheel repair (manylinux), the
 # sdist, and a test subset against the wheel installed in a fresh venv; FASTNN_WHEEL=0 skips this stage.
 if [ "${FASTNN_WHEEL:-1}" != 0 ]; then
   bash scripts/test_wheel.sh

@@ -1,5 +1,5 @@
 // What this build of fastnn._C is: version (pyproject.toml's, via CMake), compiler, build type, the
-// kernels' instruction sets (compiled in, supported by this CPU, chosen), OpenMP, threads, CUDA.
+// kernels' instruction sets (compiled in, supported by this CPU, chosen), threads, CUDA.
 // fastnn.show_config() prints it; tests read the dict.
 #include "bindings/common.h"
 #include "fastnn/kernels/cpu/simd.h"
@@ -39,20 +39,6 @@ std::string compiler() {
 #endif
 }
 
-// The OpenMP specification the compiler implements, from _OPENMP (the spec's release date).
-std::string openmp() {
-#ifdef _OPENMP
-  static const std::pair<int, const char*> versions[] = {{200505, "2.5"}, {200805, "3.0"}, {201107, "3.1"},
-                                                         {201307, "4.0"}, {201511, "4.5"}, {201811, "5.0"},
-                                                         {202011, "5.1"}, {202111, "5.2"}, {202411, "6.0"}};
-  for (const auto& [date, version] : versions)
-    if (date == _OPENMP) return str(version, " (_OPENMP ", _OPENMP, ")");
-  return str("_OPENMP ", _OPENMP);
-#else
-  return "off";
-#endif
-}
-
 }  // namespace
 
 void bind_config(py::module_& m) {
@@ -71,7 +57,6 @@ void bind_config(py::module_& m) {
     d["isa_compiled"] = compiled;
     d["isa_supported"] = supported;
     d["isa"] = isa_name(kernels::kernel_isa());
-    d["openmp"] = openmp();
     d["threads"] = get_num_threads();
     d["cuda"] = "not built";
     return d;

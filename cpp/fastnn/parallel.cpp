@@ -1,13 +1,188 @@
 #include "fastnn/parallel.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "fastnn/error.h"
 
 namespace fastnn {
 namespace {
 
-std::atomic<int> g_num_threads{0};  // 0: not set, OpenMP's default applies
+std::atomic<int> g_num_threads{0};  // 0: not set, default_threads() applies
+thread_local int t_index = 0;
+thread_local bool t_in_parallel = false;
+
+int default_threads() {
+  static const int n = [] {
+    if (const char* env = std::getenv("OMP_NUM_THREADS")) {  // "4" or a nesting list "4,2": the first level
+      const int v = std::atoi(env);
+      if (v > 0) return v;
+    }
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return std::max(1, int(std::thread::hardware_concurrency()));
+  }();
+  return n;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// A worker that finds no new job spins this long before it sleeps: long enough to catch the next
+// parallel loop of a running step, short enough not to take a core from another process for long
+// (python -m bench --cases contended: at 0 us two threads lost to one at batch 16; at 50 us they won).
+constexpr auto kWorkerSpin = std::chrono::microseconds(50);
+// The caller, waiting for chunks other threads hold, yields its core after this many pauses (the
+// holder may be waiting for that very core).
+constexpr int kCallerSpins = 2000;
+
+// Scopes a thread's chunk-running state: its index and whether it is inside a parallel loop.
+class ChunkScope {
+ public:
+  ChunkScope(int index, bool in_parallel) : index_(t_index), in_(t_in_parallel) {
+    t_index = index;
+    t_in_parallel = in_parallel;
+  }
+  ~ChunkScope() {
+    t_index = index_;
+    t_in_parallel = in_;
+  }
+
+ private:
+  int index_;
+  bool in_;
+};
+
+// One job at a time: the caller publishes it by bumping the generation in state_ (generation << 32 |
+// next unclaimed task); the caller and the workers whose index is below the job's thread count claim
+// tasks with a compare-and-swap on state_, so a claim also proves that the job's fields just read
+// are still the current job's (a new job is written only after every task of the last one is done).
+class Pool {
+ public:
+  bool try_acquire() { return !busy_.test_and_set(std::memory_order_acquire); }
+  void release() { busy_.clear(std::memory_order_release); }
+
+  void run(int64_t n, int threads, const TaskRef& task) {
+    start_workers(threads - 1);
+    n_.store(n, std::memory_order_relaxed);
+    threads_.store(threads, std::memory_order_relaxed);
+    task_.store(&task, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
+    const uint32_t gen = ++generation_;
+    state_.store(uint64_t(gen) << 32, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lock(sleep_mutex_);
+      wake_.notify_all();
+    }
+    work(gen, 0);
+    for (int spins = 0; done_.load(std::memory_order_acquire) < n;)
+      if (++spins < kCallerSpins) cpu_relax();
+      else std::this_thread::yield();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  // Claims the next task of job `gen` for thread `index`; -1 when there is none for it.
+  int64_t claim(uint32_t gen, int index) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      const int64_t i = int64_t(s & 0xffffffffu);
+      if (uint32_t(s >> 32) != gen || i >= n_.load(std::memory_order_relaxed) ||
+          index >= threads_.load(std::memory_order_relaxed))
+        return -1;
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return i;
+    }
+  }
+
+  void work(uint32_t gen, int index) {
+    ChunkScope scope(index, true);
+    for (int64_t i; (i = claim(gen, index)) >= 0;) {
+      try {
+        (*task_.load(std::memory_order_relaxed))(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+      done_.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  uint32_t current_generation() const { return uint32_t(state_.load(std::memory_order_seq_cst) >> 32); }
+
+  // Waits for a job newer than `seen`: spins a while, then sleeps until run() wakes it.
+  uint32_t wait_for_job(uint32_t seen) {
+    const auto until = std::chrono::steady_clock::now() + kWorkerSpin;
+    for (int spins = 0;; ++spins) {
+      if (const uint32_t g = current_generation(); g != seen) return g;
+      cpu_relax();
+      if (spins % 64 == 63 && std::chrono::steady_clock::now() > until) break;
+    }
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    std::unique_lock<std::mutex> lock(sleep_mutex_);
+    wake_.wait(lock, [&] { return current_generation() != seen; });
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    return current_generation();
+  }
+
+  // Workers 1..count exist afterwards (as many as the system would start).
+  void start_workers(int count) {
+    while (started_ < count) {
+      const int index = started_ + 1;
+      try {
+        std::thread([this, index] {
+          for (uint32_t seen = 0;;) {
+            seen = wait_for_job(seen);
+            work(seen, index);
+          }
+        }).detach();
+      } catch (const std::system_error&) {
+        return;  // no more threads: the caller and the workers it has do all the chunks
+      }
+      ++started_;
+    }
+  }
+
+  std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+  uint32_t generation_ = 0;  // written by the pool's holder only
+  int started_ = 0;          // idem
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> n_{0}, done_{0};
+  std::atomic<int> threads_{0};
+  std::atomic<const TaskRef*> task_{nullptr};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+  std::atomic<int> sleepers_{0};
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_;
+};
+
+// The process's pool, created on first use and never destroyed (its detached workers sleep through
+// exit). A child process after fork() has none of the parent's threads: it starts a pool of its own.
+std::atomic<Pool*> g_pool{nullptr};
+
+Pool& pool() {
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  if (p) return *p;
+  static std::mutex create;
+  std::lock_guard<std::mutex> lock(create);
+  static const bool registered = pthread_atfork(nullptr, nullptr, [] { g_pool.store(nullptr); }) == 0;
+  (void)registered;
+  if (!(p = g_pool.load(std::memory_order_acquire))) g_pool.store(p = new Pool, std::memory_order_release);
+  return *p;
+}
 
 }  // namespace
 
@@ -17,12 +192,29 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() {
-#ifdef _OPENMP
   const int n = g_num_threads.load(std::memory_order_relaxed);
-  return n > 0 ? n : omp_get_max_threads();
-#else
-  return 1;
-#endif
+  return n > 0 ? n : default_threads();
+}
+
+int thread_index() { return t_index; }
+
+bool in_parallel() { return t_in_parallel; }
+
+void run_tasks(int64_t n, int threads, TaskRef task) {
+  if (n <= 0) return;
+  if (threads > 1 && n > 1 && n < (int64_t(1) << 32) && !t_in_parallel) {
+    Pool& p = pool();
+    if (p.try_acquire()) {
+      struct Release {
+        Pool& p;
+        ~Release() { p.release(); }
+      } release{p};
+      p.run(n, threads, task);
+      return;
+    }
+  }
+  ChunkScope scope(0, t_in_parallel);  // serial: the one thread is thread 0 (its own loops may still share out)
+  for (int64_t i = 0; i < n; ++i) task(i);
 }
 
 }  // namespace fastnn

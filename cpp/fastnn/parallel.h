@@ -1,31 +1,49 @@
-// Threading: OpenMP when built with it. Work is always split by problem shape (fixed-size
+// Threading: fastnn's own pool (parallel.cpp). Work is always split by problem shape (fixed-size
 // chunks), never by thread count, so results are bitwise identical at any number of threads.
+//
+// The calling thread takes part: it and the pool's workers claim chunks one at a time, so a thread
+// the OS has descheduled (a busy machine) delays nothing but the chunk it holds, and idle workers
+// spin only briefly before they sleep. (OpenMP's fixed teams and spinning barriers made two
+// threads up to 15x slower than one when another process used a core.)
 #pragma once
 #include <cstdint>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace fastnn {
 
-// The number of threads fastnn's parallel regions use, for every calling thread (as torch's
-// set_num_threads; OpenMP's own setting is per thread). Default: OpenMP's (OMP_NUM_THREADS or the cores).
+// The number of threads fastnn's parallel loops use, for every calling thread (as torch's
+// set_num_threads). Default: OMP_NUM_THREADS if set (as torch reads it), else the CPUs this
+// process may run on.
 void set_num_threads(int n);
 int get_num_threads();
 
 // Elements per chunk for elementwise loops; below this much work a loop stays on one thread.
 constexpr int64_t kGrainSize = 32768;
 
-// The calling thread's number inside parallel_for (0 outside): picks one of the per-thread scratch
-// buffers allocated before the loop. Which buffer a chunk uses never changes its result.
-inline int thread_index() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
+// The calling thread's number inside a parallel loop, in [0, threads) (0 outside one): picks one
+// of the per-thread scratch buffers allocated before the loop. Which buffer a chunk uses never
+// changes its result.
+int thread_index();
+
+// Whether the calling thread is running a chunk of a parallel loop (a nested loop runs serially).
+bool in_parallel();
+
+// A non-owning reference to a callable taking a task number.
+class TaskRef {
+ public:
+  template <class F>
+  TaskRef(const F& f) : obj_(&f), call_([](const void* o, int64_t i) { (*static_cast<const F*>(o))(i); }) {}
+  void operator()(int64_t i) const { call_(obj_, i); }
+
+ private:
+  const void* obj_;
+  void (*call_)(const void*, int64_t);
+};
+
+// Runs task(i) for every i in [0, n), shared among at most `threads` threads (the caller included),
+// and returns when all are done; an exception from a task is rethrown here (the first one, once the
+// others finished). Serial when threads <= 1, n <= 1, inside a parallel loop, or while another
+// thread is using the pool.
+void run_tasks(int64_t n, int threads, TaskRef task);
 
 // Calls f(begin, end) over [0, n) in chunks of `grain`, on at most `threads` threads. A caller
 // that keeps per-thread state sizes it by the same `threads` it passes here: reading
@@ -33,15 +51,8 @@ inline int thread_index() {
 template <class F>
 void parallel_for(int64_t n, int64_t grain, const F& f, int threads) {
   if (n <= 0) return;
-  int64_t chunks = (n + grain - 1) / grain;
-#ifdef _OPENMP
-  if (chunks > 1 && !omp_in_parallel() && threads > 1) {
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int64_t c = 0; c < chunks; ++c) f(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
-    return;
-  }
-#endif
-  for (int64_t c = 0; c < chunks; ++c) f(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
+  const int64_t chunks = (n + grain - 1) / grain;
+  run_tasks(chunks, threads, [&](int64_t c) { f(c * grain, c + 1 == chunks ? n : (c + 1) * grain); });
 }
 
 // The same with the current thread count.

@@ -266,7 +266,7 @@ from fastnn._legacy import (  # noqa: F401,E402
 )
 from fastnn._determinism import are_deterministic_algorithms_enabled, use_deterministic_algorithms  # noqa: F401,E402
 from fastnn._determinism import is_deterministic_algorithms_warn_only_enabled  # noqa: F401,E402
-from fastnn._config import show_config  # noqa: F401,E402  (the build: compiler, ISA kernels, OpenMP, threads)
+from fastnn._config import show_config  # noqa: F401,E402  (the build: compiler, ISA kernels, threads)
 from fastnn._out import (  # noqa: F401,E402,A004  (the same ops, with torch's out= keyword)
     abs,
     add,

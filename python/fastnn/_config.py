@@ -5,7 +5,7 @@ from fastnn import _C
 
 def show_config():
     """Prints the version, compiler, build type, the kernels' instruction sets (compiled in, supported
-    by this CPU, chosen at run time), OpenMP, the thread count and CUDA."""
+    by this CPU, chosen at run time), the thread count and CUDA."""
     c = _C._build_config()
     rows = [
         ("compiler", c["compiler"]),
@@ -15,7 +15,6 @@ def show_config():
             f"{', '.join(c['isa_compiled'])} compiled in; this CPU runs {', '.join(c['isa_supported'])}; "
             f"chosen: {c['isa']}",
         ),
-        ("OpenMP", c["openmp"]),
         ("threads", c["threads"]),
         ("CUDA", c["cuda"]),
     ]

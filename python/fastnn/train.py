@@ -179,7 +179,9 @@ def parse_args(argv=None):
         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")",
     )
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"], default="sgd")
-    p.add_argument("--threads", type=positive(int), default=None, help="OpenMP threads (default: all cores)")
+    p.add_argument(
+        "--threads", type=positive(int), default=None, help="threads (default: OMP_NUM_THREADS or all cores)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", default="checkpoints")
     p.add_argument("--resume", default=None, help="a checkpoint written by an earlier run")

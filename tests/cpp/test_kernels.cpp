@@ -18,10 +18,6 @@
 #include "fastnn/kernels/cpu/pool.h"
 #include "fastnn/parallel.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace fk = fastnn::kernels;
 
 namespace {
@@ -204,16 +200,12 @@ void check_gemm_determinism(int64_t M, int64_t N, int64_t K, Layout la, Layout l
   auto run = [&](int threads, bool nested) {
     std::vector<T> C = C0;
     with_threads(threads, [&] {
-#ifdef _OPENMP
-      if (nested) {  // called from one thread of a running team: gemm must stay on that thread
-#pragma omp parallel num_threads(2)
-        {
-#pragma omp single
-          run_gemm<T>(prepacked, M, N, K, A.data(), a, B.data(), b, C.data(), N, true);
-        }
+      if (nested) {  // called from a chunk of a parallel loop: gemm stays on that thread
+        fastnn::run_tasks(2, 2, [&](int64_t i) {
+          if (i == 1) run_gemm<T>(prepacked, M, N, K, A.data(), a, B.data(), b, C.data(), N, true);
+        });
         return;
       }
-#endif
       run_gemm<T>(prepacked, M, N, K, A.data(), a, B.data(), b, C.data(), N, true);
     });
     return C;

@@ -1,7 +1,7 @@
 """Concurrency: Python threads running fastnn at the same time, and Ctrl-C.
 
 * Two threads training separate models at once give the same bits as training them one after the
-  other (ops release the GIL, so the two really overlap: each thread's OpenMP regions, allocations
+  other (ops release the GIL, so the two really overlap: each thread's parallel loops, allocations
   from the shared caching allocator, autograd engine runs and optimizer steps interleave).
 * Backward passes in two threads that share a parameter accumulate every gradient (the shared
   AccumulateGrad node takes a lock).
@@ -68,7 +68,7 @@ def _train(net, opt, loader, epochs, toggle_threads=False):
     losses = []
     for epoch in range(epochs):
         for i, (x, y) in enumerate(loader):
-            if toggle_threads:  # the bits must not depend on the OpenMP team size
+            if toggle_threads:  # the bits must not depend on the thread count
                 fastnn.set_num_threads(1 + (i + epoch) % 2)
             opt.zero_grad()
             loss = F.cross_entropy(net(x), y)
@@ -288,7 +288,7 @@ def test_grad_mode_is_per_thread():
 
 
 def test_set_num_threads_applies_to_every_thread():
-    """As in torch, the setting is process-wide (OpenMP's own is per thread)."""
+    """As in torch, the setting is process-wide."""
     n = fastnn.get_num_threads()
     try:
         fastnn.set_num_threads(1)

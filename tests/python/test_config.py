@@ -1,6 +1,6 @@
 """The build's identity: one version everywhere (pyproject.toml, fastnn.__version__, _C, fastnn-train
 --version, the installed distribution) and fastnn.show_config()'s report of compiler, ISA kernels,
-OpenMP, threads and CUDA, checked against what this process and this CPU actually do."""
+threads and CUDA, checked against what this process and this CPU actually do."""
 
 import importlib.metadata
 import os
@@ -48,14 +48,12 @@ def test_build_config_fields():
         "isa_compiled",
         "isa_supported",
         "isa",
-        "openmp",
         "threads",
         "cuda",
     }
     assert re.fullmatch(r"(GCC|Clang) \d+\.\d+\.\d+", c["compiler"]), c["compiler"]
     assert c["build_type"] in ("Release", "Debug", "RelWithDebInfo", "MinSizeRel")
     assert isinstance(c["native"], bool)
-    assert re.fullmatch(r"\d\.\d \(_OPENMP 20\d{4}\)|_OPENMP 20\d{4}|off", c["openmp"]), c["openmp"]
     assert c["cuda"] == "not built" and not fastnn.cuda.is_available()
 
 
@@ -74,8 +72,7 @@ def test_isa_kernels_match_this_cpu():
 
 def test_threads_follow_set_num_threads():
     fastnn.set_num_threads(2)
-    threaded = _C._build_config()["openmp"] != "off"
-    assert _C._build_config()["threads"] == fastnn.get_num_threads() == (2 if threaded else 1)
+    assert _C._build_config()["threads"] == fastnn.get_num_threads() == 2
     fastnn.set_num_threads(1)
     assert _C._build_config()["threads"] == 1
 
@@ -86,10 +83,10 @@ def test_show_config_prints_the_build(capsys):
     c = _C._build_config()
     assert out[0] == f"fastnn {fastnn.__version__}"
     labels = [line.split(":")[0].strip() for line in out[1:]]
-    assert labels == ["compiler", "build type", "ISA kernels", "OpenMP", "threads", "CUDA"]
+    assert labels == ["compiler", "build type", "ISA kernels", "threads", "CUDA"]
     assert c["compiler"] in out[1] and c["build_type"] in out[2]
     assert out[3].endswith(f"chosen: {c['isa']}") and ", ".join(c["isa_compiled"]) in out[3]
-    assert out[4].endswith(c["openmp"]) and out[5].endswith(str(fastnn.get_num_threads()))
-    assert out[6].endswith("not built")
+    assert out[4].endswith(str(fastnn.get_num_threads()))
+    assert out[5].endswith("not built")
     with pytest.raises(TypeError, match="show_config"):
         fastnn.show_config(1)

@@ -51,8 +51,8 @@ def _long_run_child(steps, ckpt_path):
     from fastnn.utils.data import DataLoader, TensorDataset
 
     F = fastnn.nn.functional
-    # One thread: the measurement is about memory, and this machine's 2 cores are shared (OpenMP's
-    # spinning threads make a contended 2-thread step 10x slower); the code paths are the same.
+    # One thread: the measurement is about memory (the code paths are the same), and the other core
+    # stays free for whatever else the machine runs.
     fastnn.set_num_threads(1)
     fastnn.manual_seed(0)
     net = LeNet()

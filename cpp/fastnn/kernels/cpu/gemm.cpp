@@ -20,10 +20,6 @@
 #include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/parallel.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace fastnn::kernels {
 namespace {
 
@@ -294,21 +290,6 @@ T* scratch(size_t n) {
   return static_cast<T*>(buf.get());
 }
 
-// Calls f(i) for i in [0, n): shared among the team when `par` (the caller is then inside the
-// parallel region it opened; the results do not depend on which thread runs which i), else in
-// order on this thread.
-template <class F>
-void for_each_task(int64_t n, bool par, const F& f) {
-#ifdef _OPENMP
-  if (par) {
-#pragma omp for schedule(dynamic)
-    for (int64_t i = 0; i < n; ++i) f(i);
-    return;
-  }
-#endif
-  for (int64_t i = 0; i < n; ++i) f(i);
-}
-
 // The K-block boundaries: block kb covers [k_begin(kb), k_begin(kb + 1)); they depend on K only.
 inline int64_t k_blocks(int64_t K) { return ceil_div(K, kKC); }
 inline int64_t k_begin(int64_t K, int64_t kb) { return K * kb / k_blocks(K); }
@@ -334,7 +315,7 @@ void pack_b_panels(int64_t K, int64_t N, const T* B, int64_t b_rs, int64_t b_cs,
 // Bpre: B already packed by pack_b_panels (B, b_rs and b_cs are then unused).
 template <class Kern, class T>
 void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
-                 int64_t b_cs, T* C, int64_t ldc, bool accumulate, bool par, const T* Bpre = nullptr) {
+                 int64_t b_cs, T* C, int64_t ldc, bool accumulate, int threads, const T* Bpre = nullptr) {
   constexpr int MR = Kern::MR, NR = Kern::NR, L = Kern::L;
   static const MicroTable<Kern, T> table;
   // K blocks of near-equal size; their boundaries depend on K only.
@@ -344,83 +325,72 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
   T* Ap = scratch<T>(a_size + ceil_div(cols_block, NR) * NR * kc_max);
   T* Bp = Ap + a_size;
 
-  auto run = [&] {
-    for (int64_t jc = 0; jc < N; jc += kMaxColsBlock) {
-      const int64_t nc = std::min(kMaxColsBlock, N - jc), np = ceil_div(nc, NR);
-      for (int64_t ic = 0; ic < M; ic += kMaxRowsBlock) {
-        const int64_t mc = std::min(kMaxRowsBlock, M - ic), mp = ceil_div(mc, MR);
-        // Tiles of tm x tn micro-panels: halved until there are kMinTiles, preferring to keep
-        // all rows (or all columns) in one tile row (column); then each panel of the split operand
-        // belongs to one tile and is packed by the thread that computes the tile.
-        int64_t tm = std::min<int64_t>(mp, kTileRows / MR), tn = std::min<int64_t>(np, kTileCols / NR);
-        while (ceil_div(mp, tm) * ceil_div(np, tn) < kMinTiles && (tm > 1 || tn > 1)) {
-          const bool split_cols = tm == mp ? tn > 1 : tn == np ? tm == 1 : tn >= tm;
-          if (split_cols) tn = ceil_div(tn, 2);
-          else tm = ceil_div(tm, 2);
-        }
-        const int64_t tiles_m = ceil_div(mp, tm), tiles = tiles_m * ceil_div(np, tn);
-        const bool a_in_task = tn == np, b_in_task = tm == mp;
-        // With few row panels, full-width B panels are read in place (packing would cost more
-        // than it saves); the last, partial one is still packed (zero-padded).
-        const int64_t b_packed0 = !Bpre && b_cs == 1 && mp <= kDirectBPanels ? nc / NR : 0;
-        for (int64_t kb = 0; kb < kblocks; ++kb) {
-          const int64_t k0 = k_begin(K, kb), kc = k_begin(K, kb + 1) - k0;
-          const bool beta = accumulate || kb > 0;
-          auto pack_a = [&](int64_t p) {
-            Kern::template pack<MR>(A + (ic + p * MR) * a_rs + k0 * a_cs, a_rs, a_cs,
-                                    std::min<int64_t>(MR, mc - p * MR), kc, Ap + p * MR * kc);
-          };
-          auto pack_b = [&](int64_t q) {
-            if (Bpre || q < b_packed0) return;
+  for (int64_t jc = 0; jc < N; jc += kMaxColsBlock) {
+    const int64_t nc = std::min(kMaxColsBlock, N - jc), np = ceil_div(nc, NR);
+    for (int64_t ic = 0; ic < M; ic += kMaxRowsBlock) {
+      const int64_t mc = std::min(kMaxRowsBlock, M - ic), mp = ceil_div(mc, MR);
+      // Tiles of tm x tn micro-panels: halved until there are kMinTiles, preferring to keep
+      // all rows (or all columns) in one tile row (column); then each panel of the split operand
+      // belongs to one tile and is packed by the thread that computes the tile.
+      int64_t tm = std::min<int64_t>(mp, kTileRows / MR), tn = std::min<int64_t>(np, kTileCols / NR);
+      while (ceil_div(mp, tm) * ceil_div(np, tn) < kMinTiles && (tm > 1 || tn > 1)) {
+        const bool split_cols = tm == mp ? tn > 1 : tn == np ? tm == 1 : tn >= tm;
+        if (split_cols) tn = ceil_div(tn, 2);
+        else tm = ceil_div(tm, 2);
+      }
+      const int64_t tiles_m = ceil_div(mp, tm), tiles = tiles_m * ceil_div(np, tn);
+      const bool a_in_task = tn == np, b_in_task = tm == mp;
+      // With few row panels, full-width B panels are read in place (packing would cost more
+      // than it saves); the last, partial one is still packed (zero-padded).
+      const int64_t b_packed0 = !Bpre && b_cs == 1 && mp <= kDirectBPanels ? nc / NR : 0;
+      for (int64_t kb = 0; kb < kblocks; ++kb) {
+        const int64_t k0 = k_begin(K, kb), kc = k_begin(K, kb + 1) - k0;
+        const bool beta = accumulate || kb > 0;
+        auto pack_a = [&](int64_t p) {
+          Kern::template pack<MR>(A + (ic + p * MR) * a_rs + k0 * a_cs, a_rs, a_cs, std::min<int64_t>(MR, mc - p * MR),
+                                  kc, Ap + p * MR * kc);
+        };
+        auto pack_b = [&](int64_t q) {
+          if (Bpre || q < b_packed0) return;
+          const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
+          const T* src = B + k0 * b_rs + (jc + q * NR) * b_cs;
+          if (cols > L) Kern::template pack<NR>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
+          else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
+        };
+        // Panels shared by several tiles are packed first, by all threads.
+        const int64_t shared_a = a_in_task ? 0 : mp, shared = shared_a + (b_in_task || Bpre ? 0 : np);
+        if (shared > 0) run_tasks(shared, threads, [&](int64_t i) { i < shared_a ? pack_a(i) : pack_b(i - shared_a); });
+        run_tasks(tiles, threads, [&](int64_t t) {
+          const int64_t p0 = t % tiles_m * tm, p1 = std::min(mp, p0 + tm);
+          const int64_t q0 = t / tiles_m * tn, q1 = std::min(np, q0 + tn);
+          if (a_in_task)
+            for (int64_t p = p0; p < p1; ++p) pack_a(p);
+          for (int64_t q = q0; q < q1; ++q) {
+            if (b_in_task) pack_b(q);
             const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
-            const T* src = B + k0 * b_rs + (jc + q * NR) * b_cs;
-            if (cols > L) Kern::template pack<NR>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
-            else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
-          };
-          // Panels shared by several tiles are packed first, by all threads.
-          const int64_t shared_a = a_in_task ? 0 : mp, shared = shared_a + (b_in_task || Bpre ? 0 : np);
-          if (shared > 0)
-            for_each_task(shared, par, [&](int64_t i) { i < shared_a ? pack_a(i) : pack_b(i - shared_a); });
-          for_each_task(tiles, par, [&](int64_t t) {
-            const int64_t p0 = t % tiles_m * tm, p1 = std::min(mp, p0 + tm);
-            const int64_t q0 = t / tiles_m * tn, q1 = std::min(np, q0 + tn);
-            if (a_in_task)
-              for (int64_t p = p0; p < p1; ++p) pack_a(p);
-            for (int64_t q = q0; q < q1; ++q) {
-              if (b_in_task) pack_b(q);
-              const int64_t cols = std::min<int64_t>(NR, nc - q * NR);
-              const int nv = ceil_div(cols, L);
-              const bool direct = q < b_packed0;
-              const T* bp = direct ? B + k0 * b_rs + jc + q * NR
-                            : Bpre ? Bpre + k0 * npad + (jc + q * NR) * kc
-                                   : Bp + q * NR * kc;
-              const int64_t ldb = direct ? b_rs : nv * L;
-              for (int64_t p = p0; p < p1; ++p) {
-                const int64_t rows = std::min<int64_t>(MR, mc - p * MR);
-                table.fn[rows - 1][nv - 1](kc, Ap + p * MR * kc, bp, ldb, C + (ic + p * MR) * ldc + jc + q * NR, ldc,
-                                           cols, beta);
-              }
+            const int nv = ceil_div(cols, L);
+            const bool direct = q < b_packed0;
+            const T* bp = direct ? B + k0 * b_rs + jc + q * NR
+                          : Bpre ? Bpre + k0 * npad + (jc + q * NR) * kc
+                                 : Bp + q * NR * kc;
+            const int64_t ldb = direct ? b_rs : nv * L;
+            for (int64_t p = p0; p < p1; ++p) {
+              const int64_t rows = std::min<int64_t>(MR, mc - p * MR);
+              table.fn[rows - 1][nv - 1](kc, Ap + p * MR * kc, bp, ldb, C + (ic + p * MR) * ldc + jc + q * NR, ldc,
+                                         cols, beta);
             }
-          });
-        }
+          }
+        });
       }
     }
-  };
-#ifdef _OPENMP
-  if (par) {
-#pragma omp parallel num_threads(get_num_threads())
-    run();
-    return;
   }
-#endif
-  run();
 }
 
 // C = A * B^T-style products (a_cs == 1, b_rs == 1) by dot-product tiles, with no packing. Tasks
 // are strips of DR rows by kDotTaskCols columns.
 template <class Kern, class T>
 void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
-              bool accumulate, bool par) {
+              bool accumulate, int threads) {
   constexpr int DR = Kern::DR, DQ = Kern::DQ;
   static const DotTable<Kern, T> table;
   const int64_t strips = ceil_div(M, DR), chunks = ceil_div(N, kDotTaskCols);
@@ -431,14 +401,7 @@ void gemm_dot(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T*
       table.fn[rows - 1][std::min<int64_t>(DQ, j1 - j) - 1](K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j, ldc,
                                                             accumulate);
   };
-#ifdef _OPENMP
-  if (par) {
-#pragma omp parallel for schedule(dynamic) num_threads(get_num_threads())
-    for (int64_t t = 0; t < strips * chunks; ++t) task(t);
-    return;
-  }
-#endif
-  for (int64_t t = 0; t < strips * chunks; ++t) task(t);
+  run_tasks(strips * chunks, threads, task);
 }
 
 // Tiny products: a direct loop beats packing.
@@ -475,14 +438,9 @@ bool empty_product(int64_t M, int64_t N, int64_t K, T* C, int64_t ldc, bool accu
   return true;
 }
 
-// Whether an M x N x K product is shared among the threads (never inside a running team).
-bool run_parallel(int64_t M, int64_t N, int64_t K) {
-#ifdef _OPENMP
-  return 2.0 * M * N * K >= kParallelFlops && !omp_in_parallel() && get_num_threads() > 1;
-#else
-  return false;
-#endif
-}
+// How many threads share an M x N x K product (1 below kParallelFlops; inside a parallel loop the
+// pool runs it serially whatever this says).
+int gemm_threads(int64_t M, int64_t N, int64_t K) { return 2.0 * M * N * K >= kParallelFlops ? get_num_threads() : 1; }
 
 }  // namespace
 
@@ -491,12 +449,12 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_c
           int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
   if (empty_product(M, N, K, C, ldc, accumulate)) return;
   if (M * N * K <= kNaiveMacs) return gemm_naive(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate);
-  const bool par = run_parallel(M, N, K);
+  const int threads = gemm_threads(M, N, K);
   const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
   with_kernel_set<T>([&](auto kern) {
     using Kern = decltype(kern);
-    if (dot) gemm_dot<Kern>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, par);
-    else gemm_packed<Kern>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, par);
+    if (dot) gemm_dot<Kern>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, threads);
+    else gemm_packed<Kern>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, threads);
   });
 }
 
@@ -519,10 +477,10 @@ void gemm_packed_b(int64_t M, const T* A, int64_t a_rs, int64_t a_cs, const Pack
   const int64_t N = B.N, K = B.K;
   if (empty_product(M, N, K, C, ldc, accumulate)) return;
   FASTNN_CHECK(B.isa == int(kernel_isa()), "[gemm] B was packed for another instruction set");
-  const bool par = run_parallel(M, N, K);
+  const int threads = gemm_threads(M, N, K);
   const T* packed = B.data.data();
   with_kernel_set<T>([&](auto kern) {
-    gemm_packed<decltype(kern)>(M, N, K, A, a_rs, a_cs, packed, 0, 0, C, ldc, accumulate, par, packed);
+    gemm_packed<decltype(kern)>(M, N, K, A, a_rs, a_cs, packed, 0, 0, C, ldc, accumulate, threads, packed);
   });
 }
 

@@ -127,7 +127,7 @@ def worker_loop(args, worker_id, num_workers, base_seed, index_queue, data_queue
         dataset, fetcher, init_fn = args
         from fastnn import manual_seed, set_num_threads
 
-        set_num_threads(1)  # one thread per worker (and no OpenMP pool inherited through fork)
+        set_num_threads(1)  # one thread per worker
         seed = base_seed + worker_id  # as torch; NumPy's global RNG gets its own stream per worker
         _info = WorkerInfo(worker_id, num_workers, seed, dataset)
         manual_seed(seed)
