@@ -13,6 +13,7 @@
 
 #include "fastnn/kernels/cpu/gemm.h"
 #include "fastnn/kernels/cpu/simd.h"
+#include "fastnn/kernels/cpu/unary.h"
 #include "fastnn/kernels/cpu/vec_math.h"
 #include "fastnn/kernels/cpu/im2col.h"
 #include "fastnn/kernels/cpu/pool.h"
@@ -741,6 +742,52 @@ TEST(VecMath, TanhAndSigmoidMatchLibm) {
   }
   EXPECT_LE(worst_sigmoid, 4);
   std::printf("worst error: tanh %.2f ulp, sigmoid %.2f ulp\n", worst_tanh, worst_sigmoid);
+}
+
+// exp over the whole float range: within 2 ulp of the exact value where the result is normal, through the
+// subnormals (within one subnormal step) to 0, and to inf past the largest float, as expf.
+TEST(VecMath, ExpCoversTheFloatRange) {
+  std::vector<float> xs = {-200.f,
+                           -104.5f,
+                           -103.9f,
+                           -100.f,
+                           -95.f,
+                           -87.4f,
+                           -87.3f,
+                           88.7f,
+                           88.72f,
+                           88.7229f,
+                           88.73f,
+                           100.f,
+                           std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity()};
+  for (float x = -110.f; x < 90.f; x += 0.0123f) xs.push_back(x);
+  for (float x : xs) {
+    const float got = fk::exp_of(fk::Vec<float, 1>{x})[0];
+    const double ref = std::exp(double(x));
+    if (ref > std::numeric_limits<float>::max())
+      EXPECT_TRUE(std::isinf(got) && got > 0) << "exp(" << x << ") = " << got;
+    else if (ref < std::numeric_limits<float>::min())
+      EXPECT_NEAR(got, ref, std::numeric_limits<float>::denorm_min()) << "exp(" << x << ")";
+    else EXPECT_LE(ulps(got, ref), 2) << "exp(" << x << ") = " << got;
+  }
+  EXPECT_TRUE(std::isnan(fk::exp_of(fk::Vec<float, 1>{std::numeric_limits<float>::quiet_NaN()})[0]));
+}
+
+// The vectorised unary kernels give the same bits in every lane as in the scalar tail, under every
+// instruction set this CPU runs, for any length and alignment.
+TEST(VecMath, UnaryKernelsLanesMatchTheTail) {
+  IsaGuard guard;
+  const auto x = random_vector<float>(203, 5, -12, 12);
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (fk::VecUnary op : {fk::VecUnary::Exp, fk::VecUnary::Sigmoid, fk::VecUnary::Tanh, fk::VecUnary::Silu}) {
+      std::vector<float> whole(x.size()), one(x.size());
+      fk::vec_unary(op, int64_t(x.size()) - 1, x.data() + 1, whole.data() + 1);
+      for (size_t i = 1; i < x.size(); ++i) fk::vec_unary(op, 1, &x[i], &one[i]);
+      EXPECT_EQ(std::memcmp(whole.data(), one.data(), x.size() * sizeof(float)), 0) << int(op) << " isa " << int(isa);
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cpu/unary.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
@@ -98,9 +99,18 @@ TensorPtr unary(const TensorPtr& x_in) {
   const DType out_dtype = x->dtype();  // a storage dtype computes in its compute dtype and rounds once
   x = cast(x, compute_dtype(out_dtype));
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), Op::name);
-  FASTNN_DISPATCH_ALL(x->dtype(), Op::name, [&] {
-    map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t x) { return Op::template forward<scalar_t>(x); });
-  });
+  constexpr kernels::VecUnary vec = kernels::vec_unary_of(Op::name);
+  if (vec != kernels::VecUnary::None && x->dtype() == DType::Float32) {  // SIMD under the runtime ISA choice
+    const TensorPtr xc = contiguous(x);
+    const float* src = xc->data<float>();
+    float* dst = y->mutable_data<float>();
+    parallel_for(y->numel(), kGrainSize,
+                 [&](int64_t b, int64_t e) { kernels::vec_unary(vec, e - b, src + b, dst + b); });
+  } else {
+    FASTNN_DISPATCH_ALL(x->dtype(), Op::name, [&] {
+      map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t x) { return Op::template forward<scalar_t>(x); });
+    });
+  }
   y = cast(y, out_dtype);
   if (any_requires_grad({&x_in})) {
     SavedTensor saved = Op::saves == Saves::INPUT    ? SavedTensor::with_history(x_in)

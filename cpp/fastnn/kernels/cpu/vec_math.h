@@ -20,13 +20,13 @@ template <class V>
 using LanesOf = std::conditional_t<std::is_same_v<V, float>, int32_t, Vec<int32_t, sizeof(V) / sizeof(float)>>;
 
 // x = exp(x) for floats: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by Cephes' polynomial (within 2 ulp of
-// expf), times 2^n built in the exponent bits; 0 below -87.3 (where expf turns subnormal), exp(88.7) above
-// 88.7, NaN for NaN. V is float or a vector of floats, I the matching int32 type. In place (vectors by
-// reference: no ABI change).
+// expf), times 2^n applied as two exact power-of-two factors, so that the result underflows through the
+// subnormals to 0 (below about -103.9) and overflows to inf (above about 88.72) as expf does; NaN for NaN.
+// V is float or a vector of floats, I the matching int32 type. In place (vectors by reference: no ABI change).
 template <class V, class I = LanesOf<V>>
 FASTNN_INLINE void exp_approx(V& x) {
   const V zero = V{} + 0.0f, xc0 = x != x ? zero : x;  // NaN: computed on 0, put back at the end
-  const V xc = xc0 < -87.3f ? zero - 87.3f : (xc0 > 88.7f ? zero + 88.7f : xc0);
+  const V xc = xc0 < -104.0f ? zero - 104.0f : (xc0 > 89.0f ? zero + 89.0f : xc0);
   const V n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;  // round to nearest by the 1.5 * 2^23 trick
   const V r = xc - n * 0.693359375f + n * 2.12194440e-4f;
   V y = zero + 1.9875691500e-4f;
@@ -36,14 +36,18 @@ FASTNN_INLINE void exp_approx(V& x) {
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * r * r + r + 1.0f;
-  I bits;
-  if constexpr (std::is_same_v<V, float>) bits = int32_t(n);
-  else bits = __builtin_convertvector(n, I);
-  bits = (bits + 127) << 23;
-  V scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  y *= scale;
-  x = x != x ? x : (x < -87.3f ? zero : y);
+  I n1, n2;  // n = n1 + n2, each in [-75, 64]: 2^n1 and 2^n2 are normal floats
+  if constexpr (std::is_same_v<V, float>) n1 = int32_t(n);
+  else n1 = __builtin_convertvector(n, I);
+  n2 = n1 >> 1;
+  n1 -= n2;
+  n1 = (n1 + 127) << 23;
+  n2 = (n2 + 127) << 23;
+  V s1, s2;
+  std::memcpy(&s1, &n1, sizeof s1);
+  std::memcpy(&s2, &n2, sizeof s2);
+  y = y * s1 * s2;  // exact unless the result is subnormal or overflows: then one rounding, as expf
+  x = x != x ? x : (x < -104.0f ? zero : y);
 }
 
 template <class V>

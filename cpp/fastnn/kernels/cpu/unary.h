@@ -1,0 +1,24 @@
+// Vectorised float32 forms of the unary table's transcendental ops (exp, sigmoid, tanh, silu), compiled per
+// instruction set and chosen at run time. Every lane and the scalar tail compute the same arithmetic
+// (vec_math.h), so an element's value depends only on its input and the instruction set.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+namespace fastnn::kernels {
+
+enum class VecUnary { None, Exp, Sigmoid, Tanh, Silu };
+
+// The vectorised form of the unary table's op `name`, or None.
+constexpr VecUnary vec_unary_of(std::string_view name) {
+  return name == "exp"       ? VecUnary::Exp
+         : name == "sigmoid" ? VecUnary::Sigmoid
+         : name == "tanh"    ? VecUnary::Tanh
+         : name == "silu"    ? VecUnary::Silu
+                             : VecUnary::None;
+}
+
+// y[i] = op(x[i]) for i in [0, n), on this thread (the caller splits the work). y may be x.
+void vec_unary(VecUnary op, int64_t n, const float* x, float* y);
+
+}  // namespace fastnn::kernels
