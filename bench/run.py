@@ -23,7 +23,18 @@ if __package__ in (None, ""):  # python bench/run.py
 
 from bench import _env
 
-CASES = ("lenet_train", "lenet_infer", "lenet_epoch", "tiny", "conv", "gemm", "sequence", "contended", "memory")
+CASES = (
+    "lenet_train",
+    "lenet_infer",
+    "lenet_epoch",
+    "tiny",
+    "conv",
+    "gemm",
+    "sequence",
+    "convnets",
+    "contended",
+    "memory",
+)
 # Modules under bench/ with pairs(torch, fastnn) -> [(name, fastnn_step, torch_step, target ratio)]: the sequence rows.
 SEQUENCE_FAMILIES = ("normalization", "attention", "rnn")
 TRAIN_BATCHES = (1, 16, 64, 256)
@@ -270,6 +281,34 @@ class Bench:
                 fs, rs = self.timed((ours, theirs))
                 self.add("sequence", name, th, fs, rs, ("<=", target))
 
+    def convnets(self, th):
+        """ResNet-18 (32x32, batch 64) training step and VGG's first block (224x224, batch 8) forward + backward,
+        each framework in its own process (time and peak RSS); rows for time, and for memory in self.memory."""
+        from bench import convnets
+
+        for name, target in convnets.TARGETS.items():
+            res = {}
+            for fw in ("fastnn", "torch"):
+                log(f"  convnets: {name}, {fw}, {th} thread(s), own subprocess ...")
+                res[fw] = convnets.measure(fw, name, th)
+            f, t = res["fastnn"], res["torch"]
+            self.add("convnets", name, th, f["step_samples_s"], t["step_samples_s"], ("<=", target))
+            ratio = f["delta_kb"] / t["delta_kb"]
+            self.memory.append(
+                {
+                    "case": f"{name} peak RSS above baseline",
+                    "threads": th,
+                    "fastnn": f,
+                    "torch": t,
+                    "ratio": ratio,
+                    "target": list(TARGETS["memory"]),
+                    "status": "PASS" if meets(ratio, TARGETS["memory"]) else "MISS",
+                }
+            )
+            log(
+                f"  {name} memory t={th}: fastnn +{f['delta_kb'] / 1024:.1f} MiB, torch +{t['delta_kb'] / 1024:.1f} MiB"
+            )
+
     def contended(self):
         """LeNet training with another process spinning on CPU 0: fastnn at its default thread count
         against fastnn at 1 thread and against torch at its default (each library's own choice)."""
@@ -346,7 +385,16 @@ class Bench:
                 self.meta.setdefault("blas_during_run", {})[th] = gemm.blas_info()
                 if {"lenet_train", "lenet_infer", "lenet_epoch"} & set(cases):
                     self.checks.setdefault("lenet_max_loss_diff_3_steps", self.pair().check())
-                for case in ("lenet_train", "lenet_infer", "tiny", "conv", "gemm", "sequence", "lenet_epoch"):
+                for case in (
+                    "lenet_train",
+                    "lenet_infer",
+                    "tiny",
+                    "conv",
+                    "gemm",
+                    "sequence",
+                    "convnets",
+                    "lenet_epoch",
+                ):
                     if case in cases:
                         t0 = time.perf_counter()
                         getattr(self, case)(th)
@@ -472,20 +520,23 @@ class Bench:
         if self.memory:
             p("")
             p(
-                "Peak RSS of one LeNet training epoch (60000 random samples, batch 64), each in its own process: "
-                "VmHWM minus VmRSS after imports"
+                "Peak RSS, each framework in its own process: VmHWM minus VmRSS after imports (LeNet: one training "
+                "epoch, 60000 random samples, batch 64; convnets: their timed steps)"
             )
             p(f"{'':<40} {'thr':>3}  {'fastnn':>12}  {'torch':>12}  {'ratio':>6}  {'target':>6}  status")
             for r in self.memory:
                 f, t = r["fastnn"], r["torch"]
                 p(
-                    f"{'epoch peak RSS above baseline':<40} {r['threads']:>3}  {f['delta_kb'] / 1024:>8.1f} MiB  "
-                    f"{t['delta_kb'] / 1024:>8.1f} MiB  {r['ratio']:>6.2f}  {fmt_target(tuple(r['target'])):>6}  {r['status']}"
+                    f"{r.get('case', 'LeNet epoch peak RSS above baseline'):<40} {r['threads']:>3}  "
+                    f"{f['delta_kb'] / 1024:>8.1f} MiB  {t['delta_kb'] / 1024:>8.1f} MiB  {r['ratio']:>6.2f}  "
+                    f"{fmt_target(tuple(r['target'])):>6}  {r['status']}"
                 )
-                p(
-                    f"{'  (absolute peak; baseline after imports)':<40} {'':>3}  {f['peak_kb'] / 1024:>8.1f} MiB  "
-                    f"{t['peak_kb'] / 1024:>8.1f} MiB  (baselines {f['baseline_kb'] / 1024:.1f} / {t['baseline_kb'] / 1024:.1f} MiB)"
-                )
+                if "peak_kb" in f:
+                    p(
+                        f"{'  (absolute peak; baseline after imports)':<40} {'':>3}  {f['peak_kb'] / 1024:>8.1f} MiB  "
+                        f"{t['peak_kb'] / 1024:>8.1f} MiB  (baselines {f['baseline_kb'] / 1024:.1f} / "
+                        f"{t['baseline_kb'] / 1024:.1f} MiB)"
+                    )
         statuses = [r["status"] for r in self.rows + self.memory if r["status"]]
         if statuses:
             p("")
@@ -522,7 +573,7 @@ class Bench:
         import re
 
         nums = [int(x) for x in re.findall(r"\d+", r["case"])]
-        if r["group"] in ("conv", "gemm", "sequence"):
+        if r["group"] in ("conv", "gemm", "sequence", "convnets"):
             return 0
         return nums[0] if nums else 0
 

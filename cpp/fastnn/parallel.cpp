@@ -47,6 +47,15 @@ constexpr auto kWorkerSpin = std::chrono::microseconds(50);
 // The caller, waiting for chunks other threads hold, yields its core after this many pauses (the
 // holder may be waiting for that very core).
 constexpr int kCallerSpins = 2000;
+// A worker stalled: after the caller ran out of tasks it waited longer than kStallFactor times its own
+// longest task (and at least kStallMin) for the tasks workers held. The OS had taken a worker's core
+// (another process is busy there), so parallel loops run on the calling thread alone for kBackoff, then
+// try the workers again. On an idle machine workers finish their last task about when the caller does.
+constexpr int64_t kStallFactor = 4;
+constexpr auto kStallMin = std::chrono::microseconds(200);
+constexpr auto kBackoff = std::chrono::milliseconds(100);
+
+using Clock = std::chrono::steady_clock;
 
 // Scopes a thread's chunk-running state: its index and whether it is inside a parallel loop.
 class ChunkScope {
@@ -74,6 +83,11 @@ class Pool {
   bool try_acquire() { return !busy_.test_and_set(std::memory_order_acquire); }
   void release() { busy_.clear(std::memory_order_release); }
 
+  // Whether parallel loops run on the calling thread alone for now (a worker stalled recently).
+  bool backing_off() const {
+    return Clock::now().time_since_epoch().count() < backoff_until_.load(std::memory_order_relaxed);
+  }
+
   void run(int64_t n, int threads, const TaskRef& task) {
     start_workers(threads - 1);
     n_.store(n, std::memory_order_relaxed);
@@ -81,16 +95,23 @@ class Pool {
     task_.store(&task, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
+    failed_.store(false, std::memory_order_relaxed);
     const uint32_t gen = ++generation_;
     state_.store(uint64_t(gen) << 32, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
       wake_.notify_all();
     }
-    work(gen, 0);
-    for (int spins = 0; done_.load(std::memory_order_acquire) < n;)
-      if (++spins < kCallerSpins) cpu_relax();
-      else std::this_thread::yield();
+    const Clock::duration longest = work(gen, 0);
+    if (done_.load(std::memory_order_acquire) < n) {
+      const Clock::time_point wait_start = Clock::now();
+      for (int spins = 0; done_.load(std::memory_order_acquire) < n;)
+        if (++spins < kCallerSpins) cpu_relax();
+        else std::this_thread::yield();
+      const Clock::time_point end = Clock::now();
+      if (end - wait_start > std::max<Clock::duration>(kStallFactor * longest, kStallMin))
+        backoff_until_.store((end + kBackoff).time_since_epoch().count(), std::memory_order_relaxed);
+    }
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -107,28 +128,35 @@ class Pool {
     }
   }
 
-  void work(uint32_t gen, int index) {
+  // Runs tasks of job `gen` until none is left for this thread; returns the longest one's duration when
+  // called by the caller (index 0; workers do not time theirs).
+  Clock::duration work(uint32_t gen, int index) {
     ChunkScope scope(index, true);
+    Clock::duration longest{};
     for (int64_t i; (i = claim(gen, index)) >= 0;) {
+      const Clock::time_point start = index == 0 ? Clock::now() : Clock::time_point{};
       try {
-        (*task_.load(std::memory_order_relaxed))(i);
+        if (!failed_.load(std::memory_order_relaxed)) (*task_.load(std::memory_order_relaxed))(i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex_);
         if (!error_) error_ = std::current_exception();
+        failed_.store(true, std::memory_order_relaxed);  // the tasks not yet started are skipped, as serially
       }
       done_.fetch_add(1, std::memory_order_release);
+      if (index == 0) longest = std::max(longest, Clock::now() - start);
     }
+    return longest;
   }
 
   uint32_t current_generation() const { return uint32_t(state_.load(std::memory_order_seq_cst) >> 32); }
 
   // Waits for a job newer than `seen`: spins a while, then sleeps until run() wakes it.
   uint32_t wait_for_job(uint32_t seen) {
-    const auto until = std::chrono::steady_clock::now() + kWorkerSpin;
+    const auto until = Clock::now() + kWorkerSpin;
     for (int spins = 0;; ++spins) {
       if (const uint32_t g = current_generation(); g != seen) return g;
       cpu_relax();
-      if (spins % 64 == 63 && std::chrono::steady_clock::now() > until) break;
+      if (spins % 64 == 63 && Clock::now() > until) break;
     }
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     std::unique_lock<std::mutex> lock(sleep_mutex_);
@@ -164,7 +192,9 @@ class Pool {
   std::atomic<const TaskRef*> task_{nullptr};
   std::mutex error_mutex_;
   std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
   std::atomic<int> sleepers_{0};
+  std::atomic<Clock::rep> backoff_until_{0};  // steady_clock ticks
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
 };
@@ -204,7 +234,7 @@ void run_tasks(int64_t n, int threads, TaskRef task) {
   if (n <= 0) return;
   if (threads > 1 && n > 1 && n < (int64_t(1) << 32) && !t_in_parallel) {
     Pool& p = pool();
-    if (p.try_acquire()) {
+    if (!p.backing_off() && p.try_acquire()) {
       struct Release {
         Pool& p;
         ~Release() { p.release(); }

@@ -3,8 +3,10 @@
 //
 // The calling thread takes part: it and the pool's workers claim chunks one at a time, so a thread
 // the OS has descheduled (a busy machine) delays nothing but the chunk it holds, and idle workers
-// spin only briefly before they sleep. (OpenMP's fixed teams and spinning barriers made two
-// threads up to 15x slower than one when another process used a core.)
+// spin only briefly before they sleep. When the caller still had to wait long for a held chunk, loops
+// run on the calling thread alone for a while (100 ms), then try the workers again. (OpenMP's fixed
+// teams and spinning barriers made two threads up to 15x slower than one when another process used a
+// core.)
 #pragma once
 #include <cstdint>
 
@@ -41,8 +43,9 @@ class TaskRef {
 
 // Runs task(i) for every i in [0, n), shared among at most `threads` threads (the caller included),
 // and returns when all are done; an exception from a task is rethrown here (the first one, once the
-// others finished). Serial when threads <= 1, n <= 1, inside a parallel loop, or while another
-// thread is using the pool.
+// tasks already running finished; tasks not yet started are skipped, as a serial loop would). Serial when threads <= 1,
+// n <= 1, inside a parallel loop, while another thread is using the pool, or while the pool backs off after a stalled
+// worker.
 void run_tasks(int64_t n, int threads, TaskRef task);
 
 // Calls f(begin, end) over [0, n) in chunks of `grain`, on at most `threads` threads. A caller

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -15,7 +16,8 @@
 namespace {
 
 // Runs tasks 0..n-1 at `threads` and checks that each ran once, on a thread index below `threads`
-// (a loop that runs serially does not count as a parallel one: its own loops may still share out).
+// (a loop that runs serially -- one thread or task, or the pool backing off after a stalled worker on a
+// busy machine -- does not count as a parallel one: its own loops may still share out).
 void check_each_task_once(int64_t n, int threads) {
   const bool shared = threads > 1 && n > 1;
   std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
@@ -23,7 +25,7 @@ void check_each_task_once(int64_t n, int threads) {
   fastnn::run_tasks(n, threads, [&](int64_t i) {
     runs[size_t(i)].fetch_add(1);
     const int t = fastnn::thread_index();
-    if (t < 0 || t >= threads || fastnn::in_parallel() != shared) bad_index.fetch_add(1);
+    if (t < 0 || t >= threads || (fastnn::in_parallel() && !shared)) bad_index.fetch_add(1);
   });
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(runs[size_t(i)].load(), 1) << "task " << i << " of " << n;
   EXPECT_EQ(bad_index.load(), 0);
@@ -50,15 +52,19 @@ TEST(Parallel, ParallelForCoversTheRangeInGrainChunks) {
   for (auto& h : hits) ASSERT_EQ(h.load(), 1);
 }
 
-TEST(Parallel, AnExceptionReachesTheCallerAfterTheOtherTasks) {
-  std::atomic<int> ran{0};
-  EXPECT_THROW(fastnn::run_tasks(64, 2,
-                                 [&](int64_t i) {
-                                   ran.fetch_add(1);
-                                   if (i == 5) throw std::runtime_error("task 5");
-                                 }),
-               std::runtime_error);
-  EXPECT_EQ(ran.load(), 64);
+TEST(Parallel, AnExceptionReachesTheCallerAndStopsTheLoop) {
+  for (int rep = 0; rep < 5; ++rep) {
+    std::atomic<int> ran{0};
+    EXPECT_THROW(fastnn::run_tasks(64, 2,
+                                   [&](int64_t i) {
+                                     ran.fetch_add(1);
+                                     if (i == 5) throw std::runtime_error("task 5");
+                                     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                                   }),
+                 std::runtime_error);
+    EXPECT_GE(ran.load(), 1);
+    EXPECT_LT(ran.load(), 64);  // the tasks not started when task 5 threw are skipped
+  }
   check_each_task_once(100, 2);  // the pool is usable afterwards
 }
 

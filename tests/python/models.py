@@ -50,3 +50,41 @@ def convnet(lib):
         nn.ReLU(),
         nn.Linear(20, 5, bias=False),
     )
+
+
+def resnet18_cifar(lib, classes=10):
+    """ResNet-18 for 32x32 inputs (the CIFAR variant: a 3x3 stem, no max pool): four stages of two basic blocks
+    (64, 128, 256, 512 channels; stride 2 and a 1x1 projection where the shape changes), BatchNorm, global
+    average pool, linear; input (N, 3, 32, 32)."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or cin != cout:
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+    layers = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)]
+    return nn.Sequential(*layers)
+
+
+def vgg_block(lib):
+    """VGG's first block: conv 3->64 3x3 pad 1, ReLU, conv 64->64 3x3 pad 1, ReLU, max pool 2; input (N, 3, 224, 224)."""
+    nn = lib.nn
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)
+    )

@@ -1,7 +1,10 @@
-// conv2d and conv1d (as height-1 conv2d) as im2col + GEMM; the transposed convolutions as GEMM + col2im. Images are
-// taken in fixed-size chunks: a chunk's im2col matrices sit side by side, so one GEMM covers the chunk (a small
-// convolution's per-image GEMM is too narrow to run at speed). Weight and bias gradients are summed per chunk, then
-// over chunks in order, so results do not depend on the thread count.
+// conv2d and conv1d (as height-1 conv2d) as im2col + GEMM; the transposed convolutions as GEMM + col2im.
+// Work goes in tiles of a fixed shape: a small convolution takes several images per chunk (their im2col matrices
+// side by side, so one GEMM covers them: a small per-image GEMM is too narrow to run at speed); a large one takes
+// one image per chunk, cut into bands of output rows, so the scratch matrices stay under kTileElements elements
+// whatever the image size. A 1x1 convolution with unit stride and no padding reads its input in place (no im2col).
+// Weight and bias gradients are summed per chunk (its bands in order), then over chunks in order, so results do
+// not depend on the thread count.
 #include <vector>
 
 #include "fastnn/autograd/grad_mode.h"
@@ -16,10 +19,14 @@
 namespace fastnn {
 namespace {
 
-// A chunk has at least kMinChunkImages images, and more while it spans under kChunkPixels output
-// pixels. A rule on the shape only.
+// A chunk of small images has at least kMinChunkImages images, and more while it spans under kChunkPixels
+// output pixels. A scratch matrix (im2col's, or the output tile's) holds at most kTileElements elements
+// (4 MB of float32) unless a single output row needs more. Rules on the shape only.
 constexpr int64_t kMinChunkImages = 4;
 constexpr int64_t kChunkPixels = 512;
+constexpr int64_t kTileElements = int64_t(1) << 20;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 struct ConvGeom {
   int64_t N, C, H, W, O, kH, kW, oH, oW, groups;
@@ -28,47 +35,92 @@ struct ConvGeom {
   int64_t Og() const { return O / groups; }
   int64_t K() const { return Cg() * kH * kW; }  // GEMM depth per group
   int64_t P() const { return oH * oW; }         // output pixels per image
-  int64_t chunk() const { return std::max(kMinChunkImages, kChunkPixels / std::max<int64_t>(P(), 1)); }
-  int64_t chunks() const { return (N + chunk() - 1) / chunk(); }
-  int64_t ld() const { return chunk() * P(); }  // row stride of a chunk's matrices
+  // 1x1, unit stride, no padding: the input image is its own im2col matrix.
+  bool pointwise() const { return kH == 1 && kW == 1 && sH == 1 && sW == 1 && pH == 0 && pW == 0; }
+  // Output rows per band: all of them when an image's scratch fits kTileElements.
+  int64_t band_rows() const {
+    const int64_t rows = std::max<int64_t>(1, kTileElements / std::max<int64_t>(std::max(K(), Og()) * oW, 1));
+    return rows >= oH ? std::max<int64_t>(oH, 1) : ceil_div(oH, ceil_div(oH, rows));  // equal bands
+  }
+  int64_t bands() const { return std::max<int64_t>(1, ceil_div(oH, band_rows())); }  // one (empty) if oH == 0
+  int64_t chunk() const {                                                            // images per chunk
+    if (bands() > 1 || pointwise()) return 1;
+    const int64_t fit = std::max<int64_t>(1, kTileElements / std::max<int64_t>(std::max(K(), Og()) * P(), 1));
+    return std::min(fit, std::max(kMinChunkImages, kChunkPixels / std::max<int64_t>(P(), 1)));
+  }
+  int64_t chunks() const { return ceil_div(N, chunk()); }
+  int64_t ld() const { return chunk() * band_rows() * oW; }  // row stride of a tile's scratch matrices
 };
 
+// One tile of work: images [n0, n0 + nb) (one image when banded), output rows [oh0, oh0 + rows) of each.
+struct Tile {
+  int64_t n0, nb, oh0, rows;
+  int64_t pixels(const ConvGeom& g) const { return rows * g.oW; }  // per image
+  int64_t cols(const ConvGeom& g) const { return nb * pixels(g); }
+};
+
+Tile tile_of(const ConvGeom& g, int64_t c, int64_t band) {
+  const int64_t n0 = c * g.chunk(), oh0 = band * g.band_rows();
+  return {n0, std::min(g.chunk(), g.N - n0), oh0, std::min(g.band_rows(), g.oH - oh0)};
+}
+
 // Per-thread scratch matrices of `rows` x ld, from the caching allocator, one for each of `threads`
-// threads (the count the loop then runs with); this thread's via get().
+// threads (the count the loop then runs with); this thread's via get(). None for a pointwise convolution.
 template <class T>
 struct Scratch {
   TensorPtr buf;
   Scratch(const ConvGeom& g, int64_t rows, int threads)
-      : buf(Tensor::empty({threads, rows * g.ld()}, dtype_of<T>::value, "conv2d")) {}
-  T* get() const { return buf->mutable_data<T>() + thread_index() * buf->shape()[1]; }
+      : buf(Tensor::empty({g.pointwise() ? 0 : threads, rows * g.ld()}, dtype_of<T>::value, "conv2d")) {}
+  T* get() const { return buf->numel() ? buf->mutable_data<T>() + thread_index() * buf->shape()[1] : nullptr; }
 };
 
-// Images [n0, n0 + nb) of group gr, unfolded side by side into col (K x ld).
+// Group gr's input channels of image n.
 template <class T>
-void unfold_chunk(const ConvGeom& g, const T* x, int64_t n0, int64_t nb, int64_t gr, T* col) {
-  for (int64_t i = 0; i < nb; ++i)
-    kernels::im2col<T>(x + ((n0 + i) * g.C + gr * g.Cg()) * g.H * g.W, g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH,
-                       g.sW, g.dH, g.dW, g.oH, g.oW, col + i * g.P(), g.ld());
+T* image(const ConvGeom& g, T* x, int64_t n, int64_t gr) {
+  return x + (n * g.C + gr * g.Cg()) * g.H * g.W;
 }
 
-// Copies between the NCHW tensor t (group gr's channels of images [n0, n0 + nb)) and the chunk
-// matrix m (Og x ld), adding bias[o] on the way out when given.
+// The tile's im2col matrix (K x cols) for group gr: in place for a pointwise convolution (its row stride then
+// H * W, returned in ld), else unfolded into col (row stride g.ld(), images side by side).
 template <class T>
-void chunk_to_nchw(const ConvGeom& g, const T* m, const T* bias, int64_t n0, int64_t nb, int64_t gr, T* t) {
-  for (int64_t i = 0; i < nb; ++i)
+const T* unfold_tile(const ConvGeom& g, const T* x, const Tile& t, int64_t gr, T* col, int64_t& ld) {
+  if (g.pointwise()) {
+    ld = g.H * g.W;
+    return image(g, x, t.n0, gr) + t.oh0 * g.oW;
+  }
+  ld = g.ld();
+  for (int64_t i = 0; i < t.nb; ++i)
+    kernels::im2col<T>(image(g, x, t.n0 + i, gr), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH - t.oh0 * g.sH, g.pW, g.sH, g.sW,
+                       g.dH, g.dW, t.rows, g.oW, col + i * t.pixels(g), ld);
+  return col;
+}
+
+// Where the tile of group gr's output (or output gradient) channels starts in the NCHW tensor y, for image i
+// of the tile.
+template <class T>
+T* output_at(const ConvGeom& g, T* y, const Tile& t, int64_t i, int64_t gr) {
+  return y + ((t.n0 + i) * g.O + gr * g.Og()) * g.P() + t.oh0 * g.oW;
+}
+
+// Copies between the NCHW tensor y and the tile matrix m (Og x ld), adding bias[o] on the way out when given.
+template <class T>
+void tile_to_nchw(const ConvGeom& g, const T* m, const T* bias, const Tile& t, int64_t gr, T* y) {
+  const int64_t px = t.pixels(g);
+  for (int64_t i = 0; i < t.nb; ++i)
     for (int64_t o = 0; o < g.Og(); ++o) {
-      const T* src = m + o * g.ld() + i * g.P();
-      T* dst = t + ((n0 + i) * g.O + gr * g.Og() + o) * g.P();
+      const T* src = m + o * g.ld() + i * px;
+      T* dst = output_at(g, y, t, i, gr) + o * g.P();
       const T b = bias ? bias[gr * g.Og() + o] : T(0);
-      for (int64_t p = 0; p < g.P(); ++p) dst[p] = src[p] + b;
+      for (int64_t p = 0; p < px; ++p) dst[p] = src[p] + b;
     }
 }
 template <class T>
-void nchw_to_chunk(const ConvGeom& g, const T* t, int64_t n0, int64_t nb, int64_t gr, T* m) {
-  for (int64_t i = 0; i < nb; ++i)
+void nchw_to_tile(const ConvGeom& g, const T* y, const Tile& t, int64_t gr, T* m) {
+  const int64_t px = t.pixels(g);
+  for (int64_t i = 0; i < t.nb; ++i)
     for (int64_t o = 0; o < g.Og(); ++o) {
-      const T* src = t + ((n0 + i) * g.O + gr * g.Og() + o) * g.P();
-      std::copy(src, src + g.P(), m + o * g.ld() + i * g.P());
+      const T* src = output_at(g, y, t, i, gr) + o * g.P();
+      std::copy(src, src + px, m + o * g.ld() + i * px);
     }
 }
 
@@ -83,22 +135,30 @@ T row_sum(const T* v, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// Every tile writes its own outputs, so all tiles (bands included) are shared among the threads.
 template <class T>
 void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   const int threads = get_num_threads();
   const Scratch<T> cols(g, g.K(), threads), outs(g, g.Og(), threads);
   parallel_for(
-      g.chunks(), 1,
-      [&](int64_t c0, int64_t c1) {
-        T* col = cols.get();
-        T* out = outs.get();
-        for (int64_t c = c0; c < c1; ++c) {
-          const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0);
+      g.chunks() * g.bands(), 1,
+      [&](int64_t t0, int64_t t1) {
+        for (int64_t i = t0; i < t1; ++i) {
+          const Tile t = tile_of(g, i / g.bands(), i % g.bands());
           for (int64_t gr = 0; gr < g.groups; ++gr) {
-            unfold_chunk(g, x, n0, nb, gr, col);
-            kernels::gemm<T>(g.Og(), nb * g.P(), g.K(), w + gr * g.Og() * g.K(), g.K(), 1, col, g.ld(), 1, out, g.ld(),
-                             false);
-            chunk_to_nchw(g, out, bias, n0, nb, gr, y);
+            int64_t ld;
+            const T* col = unfold_tile(g, x, t, gr, cols.get(), ld);
+            const T* wg = w + gr * g.Og() * g.K();
+            if (g.pointwise()) {  // straight into y (one image per tile), then the bias
+              T* out = output_at(g, y, t, 0, gr);
+              kernels::gemm<T>(g.Og(), t.pixels(g), g.K(), wg, g.K(), 1, col, ld, 1, out, g.P(), false);
+              if (bias)
+                for (int64_t o = 0; o < g.Og(); ++o)
+                  for (int64_t p = 0; p < t.pixels(g); ++p) out[o * g.P() + p] += bias[gr * g.Og() + o];
+              continue;
+            }
+            kernels::gemm<T>(g.Og(), t.cols(g), g.K(), wg, g.K(), 1, col, ld, 1, outs.get(), g.ld(), false);
+            tile_to_nchw(g, outs.get(), bias, t, gr, y);
           }
         }
       },
@@ -106,7 +166,8 @@ void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y
 }
 
 // Input gradient gx (overwritten), and the weight and bias gradients gw, gb (overwritten) as
-// requested (null: not needed).
+// requested (null: not needed). A chunk's bands run in order on one thread: their col2im add into
+// overlapping input rows, and their weight-gradient products add into the chunk's partial sum.
 template <class T>
 void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   const int64_t wsize = g.O * g.K();
@@ -117,28 +178,41 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
       g.chunks(), 1,
       [&](int64_t c0, int64_t c1) {
         T* col = cols.get();
-        T* go = grads.get();
-        for (int64_t c = c0; c < c1; ++c) {
-          const int64_t n0 = c * g.chunk(), nb = std::min(g.chunk(), g.N - n0), cols_used = nb * g.P();
-          for (int64_t gr = 0; gr < g.groups; ++gr) {
-            const T* wg = w + gr * g.Og() * g.K();
-            nchw_to_chunk(g, gy, n0, nb, gr, go);
-            if (gb)
-              for (int64_t o = 0; o < g.Og(); ++o)
-                partial_b[c * g.O + gr * g.Og() + o] = row_sum(go + o * g.ld(), cols_used);
-            if (gx) {  // col = W^T @ grad_out, folded back into each image
-              kernels::gemm<T>(g.K(), cols_used, g.Og(), wg, 1, g.K(), go, g.ld(), 1, col, g.ld(), false);
-              for (int64_t i = 0; i < nb; ++i)
-                kernels::col2im<T>(col + i * g.P(), g.ld(), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH,
-                                   g.dW, g.oH, g.oW, gx + ((n0 + i) * g.C + gr * g.Cg()) * g.H * g.W);
-            }
-            if (gw) {  // partial = grad_out @ col^T
-              unfold_chunk(g, x, n0, nb, gr, col);
-              kernels::gemm<T>(g.Og(), g.K(), cols_used, go, g.ld(), 1, col, 1, g.ld(),
-                               partial_w.data() + c * wsize + gr * g.Og() * g.K(), g.K(), false);
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t band = 0; band < g.bands(); ++band) {
+            const Tile t = tile_of(g, c, band);
+            const bool first = band == 0;
+            for (int64_t gr = 0; gr < g.groups; ++gr) {
+              const T* wg = w + gr * g.Og() * g.K();
+              // The tile's output gradient (Og x cols): read in place for a pointwise convolution.
+              const T* go = grads.get();
+              int64_t ldo = g.ld();
+              if (g.pointwise()) go = output_at(g, gy, t, 0, gr), ldo = g.P();
+              else nchw_to_tile(g, gy, t, gr, grads.get());
+              if (gb)
+                for (int64_t o = 0; o < g.Og(); ++o) {
+                  T& b = partial_b[c * g.O + gr * g.Og() + o];
+                  b = (first ? T(0) : b) + row_sum(go + o * ldo, t.cols(g));
+                }
+              if (gx) {  // col = W^T @ grad_out, folded back into each image (pointwise: written in place)
+                if (g.pointwise()) {
+                  T* gxi = image(g, gx, t.n0, gr) + t.oh0 * g.oW;
+                  kernels::gemm<T>(g.K(), t.pixels(g), g.Og(), wg, 1, g.K(), go, ldo, 1, gxi, g.H * g.W, false);
+                } else {
+                  kernels::gemm<T>(g.K(), t.cols(g), g.Og(), wg, 1, g.K(), go, ldo, 1, col, g.ld(), false);
+                  for (int64_t i = 0; i < t.nb; ++i)
+                    kernels::col2im<T>(col + i * t.pixels(g), g.ld(), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH - t.oh0 * g.sH,
+                                       g.pW, g.sH, g.sW, g.dH, g.dW, t.rows, g.oW, image(g, gx, t.n0 + i, gr), !first);
+                }
+              }
+              if (gw) {  // partial (+)= grad_out @ col^T
+                int64_t ld;
+                const T* xc = unfold_tile(g, x, t, gr, col, ld);
+                kernels::gemm<T>(g.Og(), g.K(), t.cols(g), go, ldo, 1, xc, 1, ld,
+                                 partial_w.data() + c * wsize + gr * g.Og() * g.K(), g.K(), !first);
+              }
             }
           }
-        }
       },
       threads);
   auto sum_chunks = [&](const std::vector<T>& partial, int64_t size, T* total) {

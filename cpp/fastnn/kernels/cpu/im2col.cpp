@@ -116,14 +116,14 @@ FASTNN_TARGET_AVX2 void im2col_rows_avx2(const T* im, const Geometry g, const Co
 // Smallest integer >= a / b for b > 0 and any sign of a.
 int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -(-a / b); }
 
-// Input rows [h0, h1) of channel c: zeroed, then every col row segment that reads them added in
+// Input rows [h0, h1) of channel c: zeroed (unless accumulating), then every col row segment that reads them added in
 // (ki, kj, oh) order, so each pixel sums its taps in (ki, kj) order. Consecutive adds go to
 // different rows (adds to one row from neighbouring taps overlap, and back-to-back they stall).
 template <class T>
 void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0, int64_t h1,
-                 T* __restrict im) {
+                 T* __restrict im, bool accumulate) {
   T* img = im + c * g.H * g.W;
-  std::fill(img + h0 * g.W, img + h1 * g.W, T(0));
+  if (!accumulate) std::fill(img + h0 * g.W, img + h1 * g.W, T(0));
   for (int64_t ki = 0; ki < g.kH; ++ki) {
     // Output rows oh whose input row oh * sH - pH + ki * dH lies in [h0, h1).
     const int64_t shift = ki * g.dH - g.pH;
@@ -166,7 +166,7 @@ void im2col(const T* im, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW
 template <class T>
 void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_t kH, int64_t kW, int64_t padH,
             int64_t padW, int64_t strideH, int64_t strideW, int64_t dilH, int64_t dilW, int64_t outH, int64_t outW,
-            T* im) {
+            T* im, bool accumulate) {
   const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW, ldcol};
   const std::vector<ColRange> ranges = col_ranges(g);
   // Tasks: blocks of kCol2imRows input rows of one channel (a fixed split, not per thread).
@@ -175,7 +175,7 @@ void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_
   parallel_for(C * blocks, std::max<int64_t>(1, kChunkWork / task_work), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t h0 = t % blocks * kCol2imRows;
-      col2im_rows(col, g, ranges.data(), t / blocks, h0, std::min(H, h0 + kCol2imRows), im);
+      col2im_rows(col, g, ranges.data(), t / blocks, h0, std::min(H, h0 + kCol2imRows), im, accumulate);
     }
   });
 }
@@ -184,7 +184,7 @@ void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_
   template void im2col<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
                           int64_t, int64_t, int64_t, int64_t, T*, int64_t);                                          \
   template void col2im<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
-                          int64_t, int64_t, int64_t, int64_t, int64_t, T*);
+                          int64_t, int64_t, int64_t, int64_t, int64_t, T*, bool);
 FASTNN_INSTANTIATE_IM2COL(float)
 FASTNN_INSTANTIATE_IM2COL(double)
 #undef FASTNN_INSTANTIATE_IM2COL
