@@ -1,7 +1,8 @@
 """conv2d's large-image and pointwise paths against torch: images whose im2col matrix would pass the scratch
 bound are cut into bands of output rows (forward: bands shared among threads; backward: a chunk's bands in
-order, their col2im and weight-gradient products added), and 1x1 convolutions with unit stride and no padding
-read the input in place. Forward, input/weight/bias gradients, and the same bits at 1 and 2 threads."""
+order, their col2im and weight-gradient products added), 1x1 convolutions with unit stride and no padding
+read the input in place, and tiles with large GEMMs run in turn with each GEMM shared among the threads.
+Forward, input/weight/bias gradients, and the same bits at 1, 2 and 3 threads."""
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ CASES = [
     (2, 12, 5, 6, 8, 1, 1, 0, 1, 4),  # pointwise with groups
     (1, 512, 48, 64, 16, 1, 1, 0, 1, 1),  # pointwise, K 512, 64 wide: 2 bands of 24
     (2, 8, 9, 9, 4, 1, 2, 0, 1, 1),  # 1x1 with stride 2: the im2col path
+    (3, 256, 8, 8, 256, 3, 1, 1, 1, 1),  # 2 * O * K * 7 images * 64 pixels >= 2e8: tiles in turn, GEMMs shared
 ]
 
 
@@ -48,7 +50,7 @@ def test_conv2d_bands_and_pointwise_match_torch(case, dtype):
         assert_close(a, t, what=what)
 
 
-@pytest.mark.parametrize("case", [CASES[1], CASES[5]], ids=["banded", "pointwise"])
+@pytest.mark.parametrize("case", [CASES[1], CASES[5], CASES[7]], ids=["banded", "pointwise", "inner"])
 def test_conv2d_bands_give_the_same_bits_at_any_thread_count(case):
     N, C, H, W, O, k, stride, padding, dilation, groups = case
     kh, kw = (k, k) if isinstance(k, int) else k

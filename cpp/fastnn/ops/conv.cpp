@@ -25,6 +25,10 @@ namespace {
 constexpr int64_t kMinChunkImages = 4;
 constexpr int64_t kChunkPixels = 512;
 constexpr int64_t kTileElements = int64_t(1) << 20;
+// A tile whose GEMMs reach kInnerFlops is big enough to share one GEMM among the threads: tiles then run one
+// after another (the weight gradient accumulating straight into its output, with no per-chunk partials),
+// and each GEMM, im2col and col2im runs on all threads. Smaller tiles are shared out whole instead.
+constexpr double kInnerFlops = 2e8;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -50,6 +54,7 @@ struct ConvGeom {
   }
   int64_t chunks() const { return ceil_div(N, chunk()); }
   int64_t ld() const { return chunk() * band_rows() * oW; }  // row stride of a tile's scratch matrices
+  bool inner_parallel() const { return 2.0 * O * K() * ld() >= kInnerFlops; }
 };
 
 // One tile of work: images [n0, n0 + nb) (one image when banded), output rows [oh0, oh0 + rows) of each.
@@ -162,16 +167,21 @@ void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y
           }
         }
       },
-      threads);
+      g.inner_parallel() ? 1 : threads);
 }
 
 // Input gradient gx (overwritten), and the weight and bias gradients gw, gb (overwritten) as
 // requested (null: not needed). A chunk's bands run in order on one thread: their col2im add into
-// overlapping input rows, and their weight-gradient products add into the chunk's partial sum.
+// overlapping input rows, and their weight-gradient products add into the chunk's partial sum (or, for
+// large tiles, run one after another into gw and gb themselves).
 template <class T>
 void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
   const int64_t wsize = g.O * g.K();
-  std::vector<T> partial_w(gw ? size_t(g.chunks() * wsize) : 0), partial_b(gb ? size_t(g.chunks() * g.O) : 0);
+  const bool inner = g.inner_parallel();
+  std::vector<T> partial_w(gw && !inner ? size_t(g.chunks() * wsize) : 0);
+  std::vector<T> partial_b(gb && !inner ? size_t(g.chunks() * g.O) : 0);
+  if (inner && gw) std::fill(gw, gw + wsize, T(0));
+  if (inner && gb) std::fill(gb, gb + g.O, T(0));
   const int threads = get_num_threads();
   const Scratch<T> cols(g, g.K(), threads), grads(g, g.Og(), threads);
   parallel_for(
@@ -181,7 +191,7 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
         for (int64_t c = c0; c < c1; ++c)
           for (int64_t band = 0; band < g.bands(); ++band) {
             const Tile t = tile_of(g, c, band);
-            const bool first = band == 0;
+            const bool first = band == 0 && !inner;  // the chunk's partial starts here
             for (int64_t gr = 0; gr < g.groups; ++gr) {
               const T* wg = w + gr * g.Og() * g.K();
               // The tile's output gradient (Og x cols): read in place for a pointwise convolution.
@@ -191,7 +201,7 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
               else nchw_to_tile(g, gy, t, gr, grads.get());
               if (gb)
                 for (int64_t o = 0; o < g.Og(); ++o) {
-                  T& b = partial_b[c * g.O + gr * g.Og() + o];
+                  T& b = inner ? gb[gr * g.Og() + o] : partial_b[c * g.O + gr * g.Og() + o];
                   b = (first ? T(0) : b) + row_sum(go + o * ldo, t.cols(g));
                 }
               if (gx) {  // col = W^T @ grad_out, folded back into each image (pointwise: written in place)
@@ -202,19 +212,21 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
                   kernels::gemm<T>(g.K(), t.cols(g), g.Og(), wg, 1, g.K(), go, ldo, 1, col, g.ld(), false);
                   for (int64_t i = 0; i < t.nb; ++i)
                     kernels::col2im<T>(col + i * t.pixels(g), g.ld(), g.Cg(), g.H, g.W, g.kH, g.kW, g.pH - t.oh0 * g.sH,
-                                       g.pW, g.sH, g.sW, g.dH, g.dW, t.rows, g.oW, image(g, gx, t.n0 + i, gr), !first);
+                                       g.pW, g.sH, g.sW, g.dH, g.dW, t.rows, g.oW, image(g, gx, t.n0 + i, gr),
+                                       band > 0);
                 }
               }
               if (gw) {  // partial (+)= grad_out @ col^T
                 int64_t ld;
                 const T* xc = unfold_tile(g, x, t, gr, col, ld);
-                kernels::gemm<T>(g.Og(), g.K(), t.cols(g), go, ldo, 1, xc, 1, ld,
-                                 partial_w.data() + c * wsize + gr * g.Og() * g.K(), g.K(), !first);
+                T* pw = (inner ? gw : partial_w.data() + c * wsize) + gr * g.Og() * g.K();
+                kernels::gemm<T>(g.Og(), g.K(), t.cols(g), go, ldo, 1, xc, 1, ld, pw, g.K(), !first);
               }
             }
           }
       },
-      threads);
+      inner ? 1 : threads);
+  if (inner) return;
   auto sum_chunks = [&](const std::vector<T>& partial, int64_t size, T* total) {
     std::fill(total, total + size, T(0));
     for (int64_t c = 0; c < g.chunks(); ++c)
