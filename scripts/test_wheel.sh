@@ -27,6 +27,10 @@ auditwheel repair "$OUT"/raw/fastnn-*.whl -w "$OUT/wheel" 2>&1 | tail -1
 WHEEL="$(ls "$OUT"/wheel/fastnn-*.whl)"
 echo "repaired: $(basename "$WHEEL")"
 case "$WHEEL" in *manylinux*) ;; *) echo "not a manylinux wheel: $WHEEL" >&2; exit 1 ;; esac
+# The glibc the wheel needs: at most 2.34 (RHEL 9's), so that no new symbol dependency creeps in unnoticed
+# (std::condition_variable::wait once moved it to 2_35).
+GLIBC_MINOR="$(sed -E 's/.*manylinux_2_([0-9]+)_.*/\1/' <<<"$(basename "$WHEEL")")"
+[ "$GLIBC_MINOR" -le 34 ] || { echo "$WHEEL needs glibc 2.$GLIBC_MINOR; keep it at 2.34 or older" >&2; exit 1; }
 LISTING="$(python -m zipfile -l "$WHEEL")"
 ! grep -E "\.libs/" <<<"$LISTING" || { echo "$WHEEL bundles libraries; fastnn needs none but the C/C++ runtime" >&2; exit 1; }
 [ "$(grep -cE "fastnn/_C[^/]*\.so" <<<"$LISTING")" = 1 ] || { echo "expected one fastnn/_C*.so in the wheel" >&2; exit 1; }

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -99,8 +98,9 @@ class Pool {
     const uint32_t gen = ++generation_;
     state_.store(uint64_t(gen) << 32, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-      std::lock_guard<std::mutex> lock(sleep_mutex_);
-      wake_.notify_all();
+      pthread_mutex_lock(&sleep_mutex_);
+      pthread_cond_broadcast(&wake_);
+      pthread_mutex_unlock(&sleep_mutex_);
     }
     const Clock::duration longest = work(gen, 0);
     if (done_.load(std::memory_order_acquire) < n) {
@@ -159,8 +159,9 @@ class Pool {
       if (spins % 64 == 63 && Clock::now() > until) break;
     }
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    std::unique_lock<std::mutex> lock(sleep_mutex_);
-    wake_.wait(lock, [&] { return current_generation() != seen; });
+    pthread_mutex_lock(&sleep_mutex_);
+    while (current_generation() == seen) pthread_cond_wait(&wake_, &sleep_mutex_);
+    pthread_mutex_unlock(&sleep_mutex_);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     return current_generation();
   }
@@ -195,8 +196,10 @@ class Pool {
   std::atomic<bool> failed_{false};
   std::atomic<int> sleepers_{0};
   std::atomic<Clock::rep> backoff_until_{0};  // steady_clock ticks
-  std::mutex sleep_mutex_;
-  std::condition_variable wake_;
+  // POSIX's own: std::condition_variable::wait needs GLIBCXX_3.4.30 with GCC 12, which moved the wheel
+  // from manylinux_2_34 (RHEL 9) to 2_35.
+  pthread_mutex_t sleep_mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t wake_ = PTHREAD_COND_INITIALIZER;
 };
 
 // The process's pool, created on first use and never destroyed (its detached workers sleep through
