@@ -7,6 +7,7 @@
 // not depend on the thread count.
 #include <vector>
 
+#include "fastnn/arith.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/kernels/cpu/gemm.h"
@@ -29,8 +30,6 @@ constexpr int64_t kTileElements = int64_t(1) << 20;
 // after another (the weight gradient accumulating straight into its output, with no per-chunk partials),
 // and each GEMM, im2col and col2im runs on all threads. Smaller tiles are shared out whole instead.
 constexpr double kInnerFlops = 2e8;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 struct ConvGeom {
   int64_t N, C, H, W, O, kH, kW, oH, oW, groups;

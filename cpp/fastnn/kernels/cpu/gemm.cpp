@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "fastnn/arith.h"
 #include "fastnn/asan.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/simd.h"
@@ -22,8 +23,6 @@
 
 namespace fastnn::kernels {
 namespace {
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Blocking (in elements, measured on Zen 4): a tile's packed A (kTileRows x KC) stays in L2 while
 // its B micro-panels stream past it. kMaxRowsBlock/kMaxColsBlock bound the packing buffers.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fastnn/arith.h"
 #include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/parallel.h"
 
@@ -112,9 +113,6 @@ FASTNN_TARGET_AVX2 void im2col_rows_avx2(const T* im, const Geometry g, const Co
   im2col_rows_body(im, g, ranges, r0, r1, col);
 }
 #endif
-
-// Smallest integer >= a / b for b > 0 and any sign of a.
-int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -(-a / b); }
 
 // Input rows [h0, h1) of channel c: zeroed (unless accumulating), then every col row segment that reads them added in
 // (ki, kj, oh) order, so each pixel sums its taps in (ki, kj) order. Consecutive adds go to
