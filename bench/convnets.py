@@ -9,7 +9,6 @@ model building (VmHWM after /proc/self/clear_refs). Prints one JSON line.
 """
 
 import json
-import subprocess
 import sys
 import time
 
@@ -77,11 +76,7 @@ def worker(framework, model_name, threads, steps=5):
 def measure(framework, model_name, threads, timeout=900):
     from bench import _env
 
-    cmd = [sys.executable, "-m", "bench.convnets", framework, model_name, str(threads)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_env.REPO, env=_env.subprocess_env())
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return _env.run_worker("bench.convnets", framework, model_name, threads, timeout=timeout)
 
 
 if __name__ == "__main__":

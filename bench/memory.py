@@ -8,7 +8,6 @@ then reads VmHWM. Prints one JSON line.
 """
 
 import json
-import subprocess
 import sys
 import time
 
@@ -78,18 +77,7 @@ def worker(framework, threads, samples=60000, batch=64):
 def measure(framework, threads, samples=60000, batch=64, timeout=900):
     from bench import _env
 
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.memory", framework, str(threads), str(samples), str(batch)],
-        cwd=_env.REPO,
-        env=_env.subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"memory worker ({framework}) failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _env.run_worker("bench.memory", framework, threads, samples, batch, timeout=timeout)
 
 
 if __name__ == "__main__":

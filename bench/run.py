@@ -315,7 +315,9 @@ class Bench:
         from bench import contended
         from bench._timing import interleaved
 
-        fastnn, torch = self.torch_fastnn_defaults()
+        fastnn, torch = self.default_threads  # each library's own choice (the run loop changed them)
+        self.fastnn.set_num_threads(fastnn)
+        self.torch.set_num_threads(torch)
         reps = max(self.mode["reps"], 11)  # the scheduler's noise is larger here
         log(f"== contended: fastnn {fastnn} thread(s) (default) and 1, torch {torch} (default); CPU 0 busy")
         with contended.competing_process():
@@ -327,12 +329,6 @@ class Bench:
                     "contended", f"{case} vs 1 thread", fastnn, s["default"], s["one"], TARGETS["contended"], "1 thread"
                 )
                 self.add("contended", f"{case} vs torch", fastnn, s["default"], s["torch"], TARGETS["contended"])
-
-    def torch_fastnn_defaults(self):
-        """Each library's default thread count (the run loop changes them)."""
-        self.fastnn.set_num_threads(self.default_threads[0])
-        self.torch.set_num_threads(self.default_threads[1])
-        return self.default_threads
 
     def run_memory(self, threads):
         from bench import memory
