@@ -73,10 +73,13 @@ class ChunkScope {
   bool in_;
 };
 
+// A state word's task index once its job is closed (above any task count: jobs have fewer than 2^32 tasks).
+constexpr uint64_t kClosed = 0xffffffffu;
+
 // One job at a time: the caller publishes it by bumping the generation in state_ (generation << 32 |
 // next unclaimed task); the caller and the workers whose index is below the job's thread count claim
 // tasks with a compare-and-swap on state_, so a claim also proves that the job's fields just read
-// are still the current job's (a new job is written only after every task of the last one is done).
+// are still the current job's (a new job's fields are written only after the last job's state word is closed).
 class Pool {
  public:
   bool try_acquire() { return !busy_.test_and_set(std::memory_order_acquire); }
@@ -89,6 +92,11 @@ class Pool {
 
   void run(int64_t n, int threads, const TaskRef& task) {
     start_workers(threads - 1);
+    // Close the last job before rewriting the fields: a worker that read the new n_ while still holding the
+    // last job's state word would otherwise claim a task past that job's end. Its claim now fails (the
+    // fences pair with the one in claim(): a worker that saw a new field sees the closed state).
+    state_.store(uint64_t(generation_) << 32 | kClosed, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
     n_.store(n, std::memory_order_relaxed);
     threads_.store(threads, std::memory_order_relaxed);
     task_.store(&task, std::memory_order_relaxed);
@@ -124,6 +132,7 @@ class Pool {
       if (uint32_t(s >> 32) != gen || i >= n_.load(std::memory_order_relaxed) ||
           index >= threads_.load(std::memory_order_relaxed))
         return -1;
+      std::atomic_thread_fence(std::memory_order_acquire);  // the fields above were the job's if the CAS holds
       if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return i;
     }
   }

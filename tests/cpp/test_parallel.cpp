@@ -39,6 +39,24 @@ TEST(Parallel, EveryTaskRunsOnceOnAValidThread) {
   EXPECT_EQ(fastnn::thread_index(), 0);
 }
 
+// Jobs of alternating sizes back to back: a worker still on the last job must never take a task index of the
+// next, larger one (a stress test: the race it guards against, a worker reading the next job's task count
+// while still holding the last job's state word, crashed an optimizer step once and is too narrow to hit on
+// demand).
+TEST(Parallel, NoTaskPastTheEndAcrossJobsOfDifferentSizes) {
+  std::atomic<int> bad{0};
+  for (int rep = 0; rep < 20000; ++rep) {
+    const int64_t n = rep % 2 ? 64 : 2;
+    std::atomic<int64_t> ran{0};
+    fastnn::run_tasks(n, 2, [&](int64_t i) {
+      if (i < 0 || i >= n) bad.fetch_add(1);
+      ran.fetch_add(1);
+    });
+    if (ran.load() != n) bad.fetch_add(1);
+  }
+  EXPECT_EQ(bad.load(), 0);
+}
+
 TEST(Parallel, ParallelForCoversTheRangeInGrainChunks) {
   std::vector<std::atomic<int>> hits(1001);
   fastnn::parallel_for(
