@@ -145,24 +145,26 @@ void bind_autograd(py::module_& m) {
       return {py::cast(t->grad_fn()), t->grad_fn()->add_tensor_pre_hook(t->output_nr(), grad_hook(std::move(fn)))};
     return {py::cast(t), t->add_grad_hook(grad_hook(std::move(fn)))};
   });
-  m.def("_remove_grad_hook", [](const TensorPtr& t, int64_t id) { t->remove_grad_hook(id); });
+  m.def("_remove_grad_hook",
+        recorded("_remove_grad_hook", [](const TensorPtr& t, int64_t id) { t->remove_grad_hook(id); }));
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_is_anomaly_enabled", &AnomalyMode::is_enabled);
-  m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled);
-  m.def("_set_grad_enabled", &GradMode::set_enabled);
+  m.def("_set_anomaly_enabled", recorded("_set_anomaly_enabled", &AnomalyMode::set_enabled));
+  m.def("_set_grad_enabled", recorded("_set_grad_enabled", &GradMode::set_enabled));
   // a None gradient seeds a scalar root with one
-  m.def(
-      "_backward",
-      [](const std::vector<TensorPtr>& roots, const std::vector<OptionalTensor>& grads, bool retain_graph,
-         bool create_graph) { backward(roots, or_null(grads), retain_graph, create_graph); },
-      py::call_guard<py::gil_scoped_release>());
-  m.def(
-      "_grad",
-      [](const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
-         const std::vector<OptionalTensor>& grad_outputs, bool retain_graph, bool allow_unused, bool create_graph) {
-        return grad(outputs, inputs, or_null(grad_outputs), retain_graph, allow_unused, create_graph);
-      },
-      py::call_guard<py::gil_scoped_release>());
+  m.def("_backward",
+        recorded("_backward",
+                 [](const std::vector<TensorPtr>& roots, const std::vector<OptionalTensor>& grads, bool retain_graph,
+                    bool create_graph) { backward(roots, or_null(grads), retain_graph, create_graph); }),
+        py::call_guard<py::gil_scoped_release>());
+  m.def("_grad",
+        recorded("_grad",
+                 [](const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
+                    const std::vector<OptionalTensor>& grad_outputs, bool retain_graph, bool allow_unused,
+                    bool create_graph) {
+                   return grad(outputs, inputs, or_null(grad_outputs), retain_graph, allow_unused, create_graph);
+                 }),
+        py::call_guard<py::gil_scoped_release>());
   m.def("_record_function", [](const std::string& name, py::object backward, py::object ctx,
                                const std::vector<TensorPtr>& inputs, const std::vector<TensorPtr>& outputs) {
     auto node = std::make_shared<PyFunctionNode>(name, backward, ctx, inputs.size());

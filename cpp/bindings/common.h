@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "fastnn/capture/graph.h"
 #include "fastnn/error.h"
 #include "fastnn/ops/ops.h"
 
@@ -99,11 +100,74 @@ int traverse_function_node(const Node& node, visitproc visit, void* arg);
 
 using TensorClass = py::class_<Tensor, TensorPtr>;
 
+// --- fastnn.compile: recording bound calls (capture/graph.h) ---
+namespace record_detail {
+template <class F>
+struct signature : signature<decltype(&F::operator())> {};
+template <class C, class R, class... A>
+struct signature<R (C::*)(A...) const> {
+  using type = R(A...);
+};
+template <class R, class... A>
+struct signature<R (*)(A...)> {
+  using type = R(A...);
+};
+template <class T>
+constexpr bool has_tensor() {
+  using D = std::decay_t<T>;
+  return std::is_same_v<D, TensorPtr> || std::is_same_v<D, OptionalTensor> ||
+         std::is_same_v<D, std::vector<TensorPtr>> || std::is_same_v<D, std::pair<TensorPtr, TensorPtr>> ||
+         std::is_same_v<D, std::tuple<TensorPtr, TensorPtr>> ||
+         std::is_same_v<D, std::tuple<TensorPtr, TensorPtr, TensorPtr>>;
+}
+template <class R, class... A>
+constexpr bool recordable(R (*)(A...)) {
+  return (capture::recordable_arg<A>() && ...) && (std::is_void_v<R> || has_tensor<R>());
+}
+template <class F, class R, class... A>
+auto wrap(const char* name, F f, R (*)(A...)) {
+  return [name, f](A... a) -> R { return capture::call(name, f, std::forward<A>(a)...); };
+}
+template <class F>
+using signature_ptr = typename signature<F>::type*;
+}  // namespace record_detail
+
+// True when fastnn.compile can record a binding `f` (a lambda or function pointer): its arguments are C++ values
+// (no Python objects) and it returns tensors or nothing. Calls that return other values (sizes, flags) run at
+// capture only; those reading tensor values refuse (capture::refuse_value_read).
+template <class F>
+constexpr bool is_recordable() {
+  if constexpr (std::is_member_function_pointer_v<F>) return false;
+  else return record_detail::recordable(record_detail::signature_ptr<F>(nullptr));
+}
+
+// `f` as a binding that fastnn.compile records.
+template <class F>
+auto recorded(const char* name, F f) {
+  static_assert(is_recordable<F>(), "recorded(): a signature fastnn.compile cannot record");
+  return record_detail::wrap(name, f, record_detail::signature_ptr<F>(nullptr));
+}
+// recorded(name, f) when f is recordable, else f.
+template <class F>
+auto recorded_if_possible(const char* name, F f) {
+  if constexpr (is_recordable<F>()) return recorded(name, f);
+  else return f;
+}
+
+// `f` as a binding that refuses to run inside a capture: it gives Python a value computed from tensor data.
+template <class R, class... A>
+auto value_read(const char* name, R (*f)(A...)) {
+  return [name, f](A... a) -> R {
+    capture::refuse_value_read(name);
+    return f(std::forward<A>(a)...);
+  };
+}
+
 // Binds `f` as module function `name` (first argument `input`) and as a Tensor method.
 template <class F, class... Extra>
 void def_op(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
-  m.def(name, f, py::arg("input"), extra...);
-  cls.def(name, f, extra...);
+  m.def(name, recorded_if_possible(name, f), py::arg("input"), extra...);
+  cls.def(name, recorded_if_possible(name, f), extra...);
 }
 
 TensorClass bind_tensor(py::module_& m);
@@ -124,6 +188,7 @@ void bind_layers(py::module_& m, TensorClass& cls);
 void bind_losses(py::module_& m, TensorClass& cls);
 void bind_config(py::module_& m);
 void bind_dlpack(py::module_& m, TensorClass& cls);
+void bind_capture(py::module_& m);
 
 }  // namespace fastnn::bindings
 

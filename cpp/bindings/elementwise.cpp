@@ -11,13 +11,17 @@ using GilRelease = py::call_guard<py::gil_scoped_release>;
 using Unary = TensorPtr (*)(const TensorPtr&);
 using Binary = TensorPtr (*)(const TensorPtr&, const TensorPtr&);
 
+TensorPtr run_binary(Binary op, const TensorPtr& a, const TensorPtr& b) {
+  GilReleaseUnlessTiny nogil(a->numel() + b->numel());
+  return op(a, b);
+}
+
 // a op b for Tensors or numbers (at least one a Tensor).
 TensorPtr call_binary(Binary op, py::handle a, py::handle b, const char* name) {
   TensorPtr ta = operand(a, name), tb = operand(b, name);
   FASTNN_CHECK_TYPE(!ta->is_wrapped_number() || !tb->is_wrapped_number(), "[", name,
                     "] expected a Tensor as the input or the other operand, got two numbers");
-  GilReleaseUnlessTiny nogil(ta->numel() + tb->numel());
-  return op(ta, tb);
+  return capture::call(name, run_binary, op, ta, tb);
 }
 
 // An operator method (x % y, y % x): NotImplemented for operands that are not numbers or Tensors.
@@ -25,24 +29,21 @@ template <bool Reflected>
 auto operator_method(Binary op, const char* name) {
   return [op, name](const TensorPtr& self, py::handle other) -> py::object {
     if (!is_operand(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-    TensorPtr o = operand(other, name), r;
-    {
-      GilReleaseUnlessTiny nogil(self->numel() + o->numel());
-      r = Reflected ? op(o, self) : op(self, o);
-    }
-    return py::cast(r);
+    TensorPtr o = operand(other, name);
+    return py::cast(Reflected ? capture::call(name, run_binary, op, o, self)
+                              : capture::call(name, run_binary, op, self, o));
   };
 }
 
 // self op= other, returning self.
 auto inplace_method(Binary op, const char* name) {
   return [op, name](TensorPtr self, py::handle other) {
-    TensorPtr o = operand(other, name);
-    {
-      GilReleaseUnlessTiny nogil(self->numel() + o->numel());
-      apply_(self, o, op, name);
-    }
-    return self;
+    auto run = [](Binary op, const char* name, TensorPtr t, const TensorPtr& o) {
+      GilReleaseUnlessTiny nogil(t->numel() + o->numel());
+      apply_(t, o, op, name);
+      return t;
+    };
+    return capture::call(name, run, op, name, self, operand(other, name));
   };
 }
 
@@ -123,17 +124,17 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
       m, cls, "round",
       [](const TensorPtr& x, std::optional<int64_t> decimals) { return decimals ? round(x, *decimals) : round(x); },
       py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
-  cls.def(
-      "round_",
-      [](TensorPtr x, std::optional<int64_t> decimals) {
-        if (decimals) apply_(x, [d = *decimals](const TensorPtr& s) { return round(s, d); }, "round_");
-        else apply_(x, [](const TensorPtr& s) { return round(s); }, "round_");
-        return x;
-      },
-      py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
-  m.def("_softplus", &softplus, GilRelease());
-  m.def("_silu", &silu, GilRelease());
-  m.def("_log_sigmoid", &log_sigmoid, GilRelease());
+  cls.def("round_",
+          recorded("round_",
+                   [](TensorPtr x, std::optional<int64_t> decimals) {
+                     if (decimals) apply_(x, [d = *decimals](const TensorPtr& s) { return round(s, d); }, "round_");
+                     else apply_(x, [](const TensorPtr& s) { return round(s); }, "round_");
+                     return x;
+                   }),
+          py::kw_only(), py::arg("decimals") = py::none(), GilRelease());
+  m.def("_softplus", recorded("_softplus", &softplus), GilRelease());
+  m.def("_silu", recorded("_silu", &silu), GilRelease());
+  m.def("_log_sigmoid", recorded("_log_sigmoid", &log_sigmoid), GilRelease());
 
   // binary: tensors only (as torch's maximum, atan2 and the logical ops)
   static const std::pair<const char*, Binary> tensor_binary[] = {
@@ -205,9 +206,9 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
         return isclose(a, b, rtol, atol, equal_nan);
       },
       py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08, py::arg("equal_nan") = false, GilRelease());
-  def_op(m, cls, "allclose", &allclose, py::arg("other"), py::arg("rtol") = 1e-05, py::arg("atol") = 1e-08,
-         py::arg("equal_nan") = false, GilRelease());
-  def_op(m, cls, "equal", &equal, py::arg("other"), GilRelease());
+  def_op(m, cls, "allclose", value_read("allclose", &allclose), py::arg("other"), py::arg("rtol") = 1e-05,
+         py::arg("atol") = 1e-08, py::arg("equal_nan") = false, GilRelease());
+  def_op(m, cls, "equal", value_read("equal", &equal), py::arg("other"), GilRelease());
 
   // selection
   m.def(
@@ -255,6 +256,7 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
   def_op(
       m, cls, "nonzero",
       [](const TensorPtr& x, bool as_tuple) -> py::object {
+        capture::refuse_value_read("nonzero: its result's shape depends on the values");
         if (as_tuple) return nonzero_tuple(x);
         TensorPtr r;
         {
@@ -264,7 +266,13 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
         return py::cast(r);
       },
       py::kw_only(), py::arg("as_tuple") = false);
-  def_op(m, cls, "argwhere", [](const TensorPtr& x) { return nonzero(x); }, GilRelease());
+  def_op(
+      m, cls, "argwhere",
+      [](const TensorPtr& x) {
+        capture::refuse_value_read("argwhere: its result's shape depends on the values");
+        return nonzero(x);
+      },
+      GilRelease());
 }
 
 }  // namespace fastnn::bindings

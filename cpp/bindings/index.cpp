@@ -117,13 +117,13 @@ void bind_index(py::module_& m, TensorClass& cls) {
         return scatter_add(x, dim, index, src);
       },
       py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
-  cls.def(
-      "scatter_add_",
-      [](TensorPtr x, int64_t dim, const TensorPtr& index, const TensorPtr& src) {
-        scatter_add_(x, dim, index, src);
-        return x;
-      },
-      py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
+  cls.def("scatter_add_",
+          recorded("scatter_add_",
+                   [](TensorPtr x, int64_t dim, const TensorPtr& index, const TensorPtr& src) {
+                     scatter_add_(x, dim, index, src);
+                     return x;
+                   }),
+          py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
 
   def_op(
       m, cls, "index_add",
@@ -145,7 +145,11 @@ void bind_index(py::module_& m, TensorClass& cls) {
       },
       py::arg("indices"), py::arg("dim") = py::none(), py::call_guard<py::gil_scoped_release>());
   def_op(
-      m, cls, "masked_select", [](const TensorPtr& x, const TensorPtr& mask) { return masked_select(x, mask); },
+      m, cls, "masked_select",
+      [](const TensorPtr& x, const TensorPtr& mask) {
+        capture::refuse_value_read("masked_select: its result's shape depends on the values");
+        return masked_select(x, mask);
+      },
       py::arg("mask"), py::call_guard<py::gil_scoped_release>());
 }
 

@@ -182,4 +182,5 @@ PYBIND11_MODULE(_C, m) {
   bind_losses(m, cls);
   bind_config(m);
   bind_dlpack(m, cls);
+  bind_capture(m);
 }

@@ -156,33 +156,41 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   def_op(
       m, cls, "add",
       [](py::handle a, py::handle b, double alpha) {
-        TensorPtr ta = operand(a, "add"), tb = operand(b, "add");
-        py::gil_scoped_release nogil;
-        return add(ta, tb, alpha);
+        auto run = [](const TensorPtr& a, const TensorPtr& b, double alpha) {
+          py::gil_scoped_release nogil;
+          return add(a, b, alpha);
+        };
+        return capture::call("add", run, operand(a, "add"), operand(b, "add"), alpha);
       },
       py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
   def_op(
       m, cls, "sub",
       [](py::handle a, py::handle b, double alpha) {
-        TensorPtr ta = operand(a, "sub"), tb = operand(b, "sub");
-        py::gil_scoped_release nogil;
-        return sub(ta, tb, alpha);
+        auto run = [](const TensorPtr& a, const TensorPtr& b, double alpha) {
+          py::gil_scoped_release nogil;
+          return sub(a, b, alpha);
+        };
+        return capture::call("sub", run, operand(a, "sub"), operand(b, "sub"), alpha);
       },
       py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0);
   def_op(
       m, cls, "mul",
       [](py::handle a, py::handle b) {
-        TensorPtr ta = operand(a, "mul"), tb = operand(b, "mul");
-        py::gil_scoped_release nogil;
-        return mul(ta, tb);
+        auto run = [](const TensorPtr& a, const TensorPtr& b) {
+          py::gil_scoped_release nogil;
+          return mul(a, b);
+        };
+        return capture::call("mul", run, operand(a, "mul"), operand(b, "mul"));
       },
       py::arg("other"));
   def_op(
       m, cls, "div",
       [](py::handle a, py::handle b) {
-        TensorPtr ta = operand(a, "div"), tb = operand(b, "div");
-        py::gil_scoped_release nogil;
-        return div(ta, tb);
+        auto run = [](const TensorPtr& a, const TensorPtr& b) {
+          py::gil_scoped_release nogil;
+          return div(a, b);
+        };
+        return capture::call("div", run, operand(a, "div"), operand(b, "div"));
       },
       py::arg("other"));
   static const std::pair<const char*, CompareOp> comparisons[] = {{"eq", CompareOp::Eq}, {"ne", CompareOp::Ne},
@@ -192,7 +200,11 @@ void bind_ops(py::module_& m, TensorClass& cls) {
     CompareOp o = op;
     const char* n = name;
     def_op(
-        m, cls, name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); },
+        m, cls, name,
+        [o, n](const TensorPtr& a, py::handle b) {
+          auto run = [](const TensorPtr& a, const TensorPtr& b, CompareOp o) { return compare(a, b, o); };
+          return capture::call(n, run, a, operand(b, n), o);
+        },
         py::arg("other"));
   }
 
@@ -253,10 +265,10 @@ void bind_ops(py::module_& m, TensorClass& cls) {
       GilRelease());
 
   // shape functions at module level (methods are in tensor.cpp)
-  m.def("flatten", &flatten, py::arg("input"), py::arg("start_dim") = 0, py::arg("end_dim") = -1);
-  m.def("transpose", &transpose, py::arg("input"), py::arg("dim0"), py::arg("dim1"));
-  m.def("t", &t, py::arg("input"));
-  m.def("unsqueeze", &unsqueeze, py::arg("input"), py::arg("dim"));
+  m.def("flatten", recorded("flatten", &flatten), py::arg("input"), py::arg("start_dim") = 0, py::arg("end_dim") = -1);
+  m.def("transpose", recorded("transpose", &transpose), py::arg("input"), py::arg("dim0"), py::arg("dim1"));
+  m.def("t", recorded("t", &t), py::arg("input"));
+  m.def("unsqueeze", recorded("unsqueeze", &unsqueeze), py::arg("input"), py::arg("dim"));
   m.def(
       "reshape",
       [](const TensorPtr& x, py::handle shape) {
@@ -278,45 +290,44 @@ void bind_ops(py::module_& m, TensorClass& cls) {
       py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
+  m.def("_conv2d",
+        recorded("_conv2d",
+                 [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
+                    IntList dilation, int64_t groups) {
+                   return conv2d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
+                 }),
+        GilRelease());
+  m.def("_max_pool2d_with_indices", recorded("_max_pool2d_with_indices", &max_pool2d_with_indices), GilRelease());
+  m.def("_avg_pool2d", recorded("_avg_pool2d", &avg_pool2d), GilRelease());
+  m.def("_linear",
+        recorded("_linear", [](const TensorPtr& x, const TensorPtr& w,
+                               const OptionalTensor& b) { return linear(x, w, or_null(b)); }),
+        GilRelease());
   m.def(
-      "_conv2d",
-      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
-         IntList dilation, int64_t groups) {
-        return conv2d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
-      },
+      "_mse_loss",
+      recorded("_mse_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return mse_loss(a, b, Reduction(r)); }),
       GilRelease());
-  m.def("_max_pool2d_with_indices", &max_pool2d_with_indices, GilRelease());
-  m.def("_avg_pool2d", &avg_pool2d, GilRelease());
-  m.def(
-      "_linear",
-      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b) { return linear(x, w, or_null(b)); },
-      GilRelease());
-  m.def(
-      "_mse_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return mse_loss(a, b, Reduction(r)); },
-      GilRelease());
-  m.def(
-      "_nll_loss",
-      [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore) {
-        return nll_loss(a, b, or_null(w), Reduction(r), ignore);
-      },
-      GilRelease());
-  m.def(
-      "_cross_entropy",
-      [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore, double ls) {
-        return cross_entropy(a, b, or_null(w), Reduction(r), ignore, ls);
-      },
-      GilRelease());
+  m.def("_nll_loss",
+        recorded("_nll_loss", [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r,
+                                 int64_t ignore) { return nll_loss(a, b, or_null(w), Reduction(r), ignore); }),
+        GilRelease());
+  m.def("_cross_entropy",
+        recorded("_cross_entropy",
+                 [](const TensorPtr& a, const TensorPtr& b, const OptionalTensor& w, int r, int64_t ignore, double ls) {
+                   return cross_entropy(a, b, or_null(w), Reduction(r), ignore, ls);
+                 }),
+        GilRelease());
 
   // factories (shape/dtype normalisation lives in python/fastnn/_factories.py)
-  m.def("_empty", &empty, GilRelease());
-  m.def("_zeros", &zeros, GilRelease());
+  m.def("_empty", recorded("_empty", &empty), GilRelease());
+  m.def("_zeros", recorded("_zeros", &zeros), GilRelease());
   m.def("_full", [](const Shape& shape, py::handle value, DType dtype, const std::string& op) {
     TensorPtr v = operand(value, op.c_str());
     py::gil_scoped_release nogil;
     return full(shape, v, dtype, op.c_str());
   });
-  m.def("_arange", &arange, GilRelease());
-  m.def("_eye", &eye, GilRelease());
+  m.def("_arange", recorded("_arange", &arange), GilRelease());
+  m.def("_eye", recorded("_eye", &eye), GilRelease());
   m.def("_result_type", [](const TensorPtr& a, const TensorPtr& b) { return result_type({a.get(), b.get()}); });
   // torch's dtype queries: tensors or Python numbers; dtypes.
   m.def(

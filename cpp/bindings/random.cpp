@@ -132,7 +132,7 @@ void bind_random(py::module_& m, TensorClass& cls) {
       py::arg("seed"));
   m.def("seed", [] { return reseed(*default_generator()); });
   m.def("initial_seed", [] { return default_generator()->initial_seed(); });
-  m.def("get_rng_state", [] { return state_tensor(*default_generator()); });
+  m.def("get_rng_state", recorded("get_rng_state", [] { return state_tensor(*default_generator()); }));
   m.def(
       "set_rng_state", [](py::handle state) { set_state(*default_generator(), state, "set_rng_state"); },
       py::arg("new_state"));

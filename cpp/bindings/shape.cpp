@@ -225,9 +225,9 @@ void bind_shape(py::module_& m, TensorClass& cls) {
   // helpers
   m.def("numel", [](const TensorPtr& t) { return t->numel(); }, py::arg("input"));
   m.def("is_floating_point", [](const TensorPtr& t) { return is_floating(t->dtype()); }, py::arg("input"));
-  m.def("_one_hot", &one_hot, GilRelease());
-  m.def("_linspace", &linspace, GilRelease());
-  m.def("_logspace", &logspace, GilRelease());
+  m.def("_one_hot", recorded("_one_hot", &one_hot), GilRelease());
+  m.def("_linspace", recorded("_linspace", &linspace), GilRelease());
+  m.def("_logspace", recorded("_logspace", &logspace), GilRelease());
 }
 
 }  // namespace fastnn::bindings

@@ -54,6 +54,7 @@ std::optional<DType> dtype_of_numpy(const py::dtype& d) {
 
 // A NumPy array viewing the tensor's memory; the array keeps the storage alive.
 py::array to_numpy(const TensorPtr& t) {
+  capture::refuse_value_read("Tensor.numpy()");
   FASTNN_CHECK_STATE(!t->requires_grad(),
                      "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
@@ -112,6 +113,7 @@ TensorPtr from_numpy(py::array arr, bool copy) {
 }
 
 py::object item(const TensorPtr& t, const char* op) {
+  capture::refuse_value_read(op);
   FASTNN_CHECK_STATE(t->numel() == 1, "[", op, "] a Tensor with ", t->numel(),
                      " elements cannot be converted to Scalar");
   switch (t->dtype()) {
@@ -283,13 +285,11 @@ template <class F>
 auto binop(F f, const char* op) {
   return [f, op](const TensorPtr& self, py::handle other) -> TensorOrNotImplemented {
     if (!is_operand(other)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-    TensorPtr o = operand(other, op);
-    TensorPtr r;
-    {
-      GilReleaseUnlessTiny nogil(self->numel() + o->numel());
-      r = f(self, o);
-    }
-    return py::cast(r);
+    auto run = [f](const TensorPtr& a, const TensorPtr& b) {
+      GilReleaseUnlessTiny nogil(a->numel() + b->numel());
+      return f(a, b);
+    };
+    return py::cast(capture::call(op, run, self, operand(other, op)));
   };
 }
 
@@ -297,13 +297,20 @@ auto binop(F f, const char* op) {
 template <class F>
 auto inplace_binop(F f, const char* op) {
   return [f, op](TensorPtr self, py::handle other) {
-    TensorPtr o = operand(other, op);
-    {
-      GilReleaseUnlessTiny nogil(self->numel() + o->numel());
-      f(self, o);
-    }
-    return self;
+    auto run = [f](TensorPtr t, const TensorPtr& o) {
+      GilReleaseUnlessTiny nogil(t->numel() + o->numel());
+      f(t, o);
+      return t;
+    };
+    return capture::call(op, run, self, operand(other, op));
   };
+}
+
+// t.add_(o, alpha=...) or t.sub_(...): returns t.
+TensorPtr add_sub_(TensorPtr t, const TensorPtr& o, double alpha, bool subtract) {
+  GilReleaseUnlessTiny nogil(t->numel() + o->numel());
+  subtract ? sub_(t, o, alpha) : add_(t, o, alpha);
+  return t;
 }
 
 std::optional<DType> opt_dtype(py::handle h, const char* op) {
@@ -338,6 +345,15 @@ int traverse_tensor(PyObject* self, visitproc visit, void* arg) {
   return traverse_function_node(*t->grad_fn(), visit, arg);
 }
 
+// Shape-taking views as plain functions over C++ values, so fastnn.compile can record them (capture::call).
+TensorPtr view_op(const TensorPtr& t, const Shape& shape) { return view(t, shape); }
+TensorPtr reshape_op(const TensorPtr& t, const Shape& shape) {
+  py::gil_scoped_release nogil;  // a reshape may copy
+  return reshape(t, shape);
+}
+TensorPtr expand_op(const TensorPtr& t, const Shape& shape) { return expand(t, shape); }
+TensorPtr permute_op(const TensorPtr& t, const Shape& dims) { return permute(t, dims); }
+
 }  // namespace
 
 TensorClass bind_tensor(py::module_& m) {
@@ -355,9 +371,8 @@ TensorClass bind_tensor(py::module_& m) {
       .def_property_readonly("grad_fn", [](const TensorPtr& t) { return or_none(fresh(t)->grad_fn()); })
       .def_property(
           "requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); }, &Tensor::set_requires_grad)
-      .def_property(
-          "grad", [](const TensorPtr& t) { return or_none(t->grad()); },
-          [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); })
+      .def_property("grad", recorded("grad", [](const TensorPtr& t) { return or_none(t->grad()); }),
+                    recorded("grad=", [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); }))
       .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def(
@@ -388,19 +403,19 @@ TensorClass bind_tensor(py::module_& m) {
       .def("_is_view", [](const TensorPtr& t) { return t->base() != nullptr; })
       // autograd
       .def("detach", &Tensor::detach)
-      .def("detach_",
-           [](const TensorPtr& t) {
-             FASTNN_CHECK_STATE(!t->base(), "Can't detach views in-place. Use detach() instead.");
-             t->set_history(nullptr, 0);
-             return t;
-           })
-      .def(
-          "requires_grad_",
-          [](const TensorPtr& t, bool v) {
-            t->set_requires_grad(v);
-            return t;
-          },
-          py::arg("requires_grad") = true)
+      .def("detach_", recorded("detach_",
+                               [](const TensorPtr& t) {
+                                 FASTNN_CHECK_STATE(!t->base(), "Can't detach views in-place. Use detach() instead.");
+                                 t->set_history(nullptr, 0);
+                                 return t;
+                               }))
+      .def("requires_grad_",
+           recorded("requires_grad_",
+                    [](const TensorPtr& t, bool v) {
+                      t->set_requires_grad(v);
+                      return t;
+                    }),
+           py::arg("requires_grad") = true)
       .def("retain_grad", &Tensor::retain_grad)
       .def(
           "backward",
@@ -410,42 +425,38 @@ TensorClass bind_tensor(py::module_& m) {
                                "[backward] the inputs= argument is not supported; use fastnn.autograd.grad");
             bool retain = retain_graph.is_none() ? create_graph
                                                  : cast_arg<bool>(retain_graph, "backward", "retain_graph", "a bool");
-            py::gil_scoped_release nogil;
-            backward({t}, {or_null(gradient)}, retain, create_graph);
+            capture::call(
+                "backward",
+                [](const TensorPtr& t, const OptionalTensor& gradient, bool retain, bool create_graph) {
+                  py::gil_scoped_release nogil;
+                  backward({t}, {or_null(gradient)}, retain, create_graph);
+                },
+                t, gradient, retain, create_graph);
           },
           py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(), py::arg("create_graph") = false,
           py::arg("inputs") = py::none())
       // conversions and copies
-      .def("contiguous", &contiguous, GilRelease())
-      .def("clone", &clone, GilRelease())
-      .def("_to_dtype", &to_dtype, GilRelease())
-      .def(
-          "float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); }, GilRelease())
-      .def(
-          "double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); }, GilRelease())
-      .def(
-          "long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); }, GilRelease())
-      .def(
-          "bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); }, GilRelease())
-      .def(
-          "half", [](const TensorPtr& t) { return to_dtype(t, DType::Float16); }, GilRelease())
-      .def(
-          "bfloat16", [](const TensorPtr& t) { return to_dtype(t, DType::BFloat16); }, GilRelease())
-      .def(
-          "byte", [](const TensorPtr& t) { return to_dtype(t, DType::UInt8); }, GilRelease())
-      .def(
-          "char", [](const TensorPtr& t) { return to_dtype(t, DType::Int8); }, GilRelease())
-      .def(
-          "short", [](const TensorPtr& t) { return to_dtype(t, DType::Int16); }, GilRelease())
-      .def(
-          "int", [](const TensorPtr& t) { return to_dtype(t, DType::Int32); }, GilRelease())
-      .def(
-          "copy_",
-          [](TensorPtr t, const TensorPtr& src) {
-            copy_(t, src);
-            return t;
-          },
-          py::arg("src"), GilRelease())
+      .def("contiguous", recorded("contiguous", &contiguous), GilRelease())
+      .def("clone", recorded("clone", &clone), GilRelease())
+      .def("_to_dtype", recorded("_to_dtype", &to_dtype), GilRelease())
+      .def("float", recorded("float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); }), GilRelease())
+      .def("double", recorded("double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); }), GilRelease())
+      .def("long", recorded("long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); }), GilRelease())
+      .def("bool", recorded("bool", [](const TensorPtr& t) { return to_dtype(t, DType::Bool); }), GilRelease())
+      .def("half", recorded("half", [](const TensorPtr& t) { return to_dtype(t, DType::Float16); }), GilRelease())
+      .def("bfloat16", recorded("bfloat16", [](const TensorPtr& t) { return to_dtype(t, DType::BFloat16); }),
+           GilRelease())
+      .def("byte", recorded("byte", [](const TensorPtr& t) { return to_dtype(t, DType::UInt8); }), GilRelease())
+      .def("char", recorded("char", [](const TensorPtr& t) { return to_dtype(t, DType::Int8); }), GilRelease())
+      .def("short", recorded("short", [](const TensorPtr& t) { return to_dtype(t, DType::Int16); }), GilRelease())
+      .def("int", recorded("int", [](const TensorPtr& t) { return to_dtype(t, DType::Int32); }), GilRelease())
+      .def("copy_",
+           recorded("copy_",
+                    [](TensorPtr t, const TensorPtr& src) {
+                      copy_(t, src);
+                      return t;
+                    }),
+           py::arg("src"), GilRelease())
       .def(
           "fill_",
           [](TensorPtr t, py::handle v) {
@@ -455,24 +466,23 @@ TensorClass bind_tensor(py::module_& m) {
             return t;
           },
           py::arg("value"))
-      .def(
-          "zero_",
-          [](TensorPtr t) {
-            zero_(t);
-            return t;
-          },
-          GilRelease())
+      .def("zero_",
+           recorded("zero_",
+                    [](TensorPtr t) {
+                      zero_(t);
+                      return t;
+                    }),
+           GilRelease())
       // views
-      .def("view", [](const TensorPtr& t, py::args a) { return view(t, shape_from_args(a, "view")); })
-      .def("reshape",
-           [](const TensorPtr& t, py::args a) {
-             const Shape shape = shape_from_args(a, "reshape");
-             py::gil_scoped_release nogil;  // a reshape may copy
-             return reshape(t, shape);
-           })
-      .def("expand", [](const TensorPtr& t, py::args a) { return expand(t, shape_from_args(a, "expand")); })
-      .def("permute", [](const TensorPtr& t, py::args a) { return permute(t, shape_from_args(a, "permute")); })
-      .def("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1)
+      .def("view",
+           [](const TensorPtr& t, py::args a) { return capture::call("view", view_op, t, shape_from_args(a, "view")); })
+      .def("reshape", [](const TensorPtr& t,
+                         py::args a) { return capture::call("reshape", reshape_op, t, shape_from_args(a, "reshape")); })
+      .def("expand", [](const TensorPtr& t,
+                        py::args a) { return capture::call("expand", expand_op, t, shape_from_args(a, "expand")); })
+      .def("permute", [](const TensorPtr& t,
+                         py::args a) { return capture::call("permute", permute_op, t, shape_from_args(a, "permute")); })
+      .def("flatten", recorded("flatten", &flatten), py::arg("start_dim") = 0, py::arg("end_dim") = -1)
       .def(
           "squeeze",
           [](const TensorPtr& t, py::object dim) {
@@ -482,9 +492,9 @@ TensorClass bind_tensor(py::module_& m) {
             return squeeze(t, int_arg(dim, "squeeze", "dim"));
           },
           py::arg("dim") = py::none())
-      .def("unsqueeze", &unsqueeze, py::arg("dim"))
-      .def("transpose", &transpose, py::arg("dim0"), py::arg("dim1"))
-      .def("t", &t)
+      .def("unsqueeze", recorded("unsqueeze", &unsqueeze), py::arg("dim"))
+      .def("transpose", recorded("transpose", &transpose), py::arg("dim0"), py::arg("dim1"))
+      .def("t", recorded("t", &t))
       .def_property_readonly("T",
                              [](const TensorPtr& x) {
                                IntList dims(x->dim());
@@ -541,8 +551,7 @@ TensorClass bind_tensor(py::module_& m) {
       .def("__ror__", binop(&bitwise_or, "bitwise_or"))
       .def("__xor__", binop(&bitwise_xor, "bitwise_xor"))
       .def("__rxor__", binop(&bitwise_xor, "bitwise_xor"))
-      .def(
-          "__invert__", [](const TensorPtr& t) { return bitwise_not(t); }, GilRelease())
+      .def("__invert__", recorded("__invert__", [](const TensorPtr& t) { return bitwise_not(t); }), GilRelease())
       .def("__iand__",
            inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_and, "bitwise_and_"); },
                          "bitwise_and_"))
@@ -551,10 +560,8 @@ TensorClass bind_tensor(py::module_& m) {
       .def("__ixor__",
            inplace_binop([](TensorPtr& t, const TensorPtr& o) { apply_(t, o, &bitwise_xor, "bitwise_xor_"); },
                          "bitwise_xor_"))
-      .def(
-          "__neg__", [](const TensorPtr& t) { return neg(t); }, GilRelease())
-      .def(
-          "__abs__", [](const TensorPtr& t) { return abs(t); }, GilRelease())
+      .def("__neg__", recorded("__neg__", [](const TensorPtr& t) { return neg(t); }), GilRelease())
+      .def("__abs__", recorded("__abs__", [](const TensorPtr& t) { return abs(t); }), GilRelease())
       .def("__iadd__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { add_(t, o, 1); }, "add_"))
       .def("__isub__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { sub_(t, o, 1); }, "sub_"))
       .def("__imul__", inplace_binop([](TensorPtr& t, const TensorPtr& o) { mul_(t, o); }, "mul_"))
@@ -563,30 +570,24 @@ TensorClass bind_tensor(py::module_& m) {
       .def(
           "add_",
           [](TensorPtr t, py::handle o, double alpha) {
-            TensorPtr other = operand(o, "add_");
-            GilReleaseUnlessTiny nogil(t->numel() + other->numel());
-            add_(t, other, alpha);
-            return t;
+            return capture::call("add_", add_sub_, t, operand(o, "add_"), alpha, false);
           },
           py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
       .def(
           "sub_",
           [](TensorPtr t, py::handle o, double alpha) {
-            TensorPtr other = operand(o, "sub_");
-            GilReleaseUnlessTiny nogil(t->numel() + other->numel());
-            sub_(t, other, alpha);
-            return t;
+            return capture::call("sub_", add_sub_, t, operand(o, "sub_"), alpha, true);
           },
           py::arg("other"), py::kw_only(), py::arg("alpha") = 1.0)
       .def("mul_", inplace_binop([](TensorPtr& t, const TensorPtr& o) { mul_(t, o); }, "mul_"), py::arg("other"))
       .def("div_", inplace_binop([](TensorPtr& t, const TensorPtr& o) { div_(t, o); }, "div_"), py::arg("other"))
-      .def(
-          "relu_",
-          [](TensorPtr t) {
-            relu_(t);
-            return t;
-          },
-          GilRelease())
+      .def("relu_",
+           recorded("relu_",
+                    [](TensorPtr t) {
+                      relu_(t);
+                      return t;
+                    }),
+           GilRelease())
       // reductions with dtype
       .def(
           "sum",

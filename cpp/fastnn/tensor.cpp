@@ -11,6 +11,7 @@
 namespace fastnn {
 namespace {
 std::atomic<int64_t> live_tensors{0};
+std::atomic<uint64_t> serials{0};
 
 // Index arithmetic cannot overflow, by construction. Kernels address element (i_0, ..., i_n-1) of a
 // tensor at `offset + sum_k i_k * stride_k` elements from the storage's start (0 <= i_k < size_k),
@@ -44,7 +45,10 @@ void check_layout(const Storage* storage, const Shape& shape, const Shape& strid
 }
 }  // namespace
 
-Tensor::Tensor() { live_tensors.fetch_add(1, std::memory_order_relaxed); }
+Tensor::Tensor() : serial_(serials.fetch_add(1, std::memory_order_relaxed)) {
+  live_tensors.fetch_add(1, std::memory_order_relaxed);
+}
+uint64_t Tensor::next_serial() { return serials.load(std::memory_order_relaxed); }
 Tensor::~Tensor() { live_tensors.fetch_sub(1, std::memory_order_relaxed); }
 int64_t Tensor::live_count() { return live_tensors.load(std::memory_order_relaxed); }
 
@@ -72,6 +76,7 @@ TensorPtr Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Shape stri
 }
 
 void Tensor::set_requires_grad(bool value) {
+  if (capture::watching_writes()) capture::note_unrecorded_write(*this, "requires_grad changed");
   FASTNN_CHECK_STATE(is_leaf(),
                      "[requires_grad_] you can only change requires_grad flags of leaf variables. If you want to use a "
                      "computed variable in a subgraph that doesn't require differentiation use "
@@ -83,6 +88,7 @@ void Tensor::set_requires_grad(bool value) {
 }
 
 void Tensor::set_grad(TensorPtr grad) {
+  if (capture::watching_writes()) capture::note_unrecorded_write(*this, ".grad assigned");
   if (grad) {
     FASTNN_CHECK_STATE(grad->shape() == shape_,
                        "assigned grad has data of a different size: ", shape_str(grad->shape()), " vs the tensor's ",
@@ -132,6 +138,7 @@ void Tensor::remove_grad_hook(int64_t id) {
 }
 
 void Tensor::retain_grad() {
+  if (capture::watching_writes()) capture::note_unrecorded_write(*this, "retain_grad()");
   FASTNN_CHECK_STATE(requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
   if (retains_grad_ || is_leaf()) return;  // leaves get .grad anyway
   retains_grad_ = true;
@@ -139,6 +146,7 @@ void Tensor::retain_grad() {
 }
 
 void Tensor::set_data(const Tensor& src) {
+  if (capture::watching_writes()) capture::note_unrecorded_write(*this, ".data assigned");
   FASTNN_CHECK_STATE(!requires_grad_ || is_floating(src.dtype_),
                      "[data] a tensor that requires grad needs floating-point data, got ", dtype_name(src.dtype_));
   storage_ = src.storage_;

@@ -16,6 +16,12 @@ namespace fastnn {
 
 class Node;
 class Tensor;
+namespace capture {
+// True on a thread whose capture (fastnn.compile) is between recorded calls; see capture/graph.h.
+bool watching_writes();
+void note_unrecorded_write(const Tensor& t, const char* what);
+}  // namespace capture
+
 using TensorPtr = std::shared_ptr<Tensor>;
 
 // Bumped by every in-place write; shared by a tensor, its views and detach(), so autograd can
@@ -50,7 +56,10 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
 
   // In-place writes bump this; see VersionCounter.
   uint64_t version() const { return version_->value; }
-  void bump_version() { ++version_->value; }
+  void bump_version() {
+    ++version_->value;
+    if (capture::watching_writes()) capture::note_unrecorded_write(*this, "an in-place write");
+  }
   const std::shared_ptr<VersionCounter>& version_counter() const { return version_; }
 
   // --- autograd ---
@@ -91,6 +100,9 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   void set_wrapped_number(bool v) { wrapped_number_ = v; }
   // Tensors alive in the process (an atomic counter, for leak tests: fastnn._C._live_tensors()).
   static int64_t live_count();
+  // Creation order: every tensor gets the next number (a capture tells what was made during it).
+  uint64_t serial() const { return serial_; }
+  static uint64_t next_serial();
 
   // Makes this tensor use src's storage, layout and dtype, keeping its own autograd state
   // (torch's `tensor.data = src`).
@@ -107,6 +119,7 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   int64_t offset_ = 0;
   int64_t numel_ = 0;
   DType dtype_ = DType::Float32;
+  uint64_t serial_;
   std::shared_ptr<VersionCounter> version_;
   bool requires_grad_ = false;
   bool retains_grad_ = false;

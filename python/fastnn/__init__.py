@@ -323,4 +323,6 @@ def set_default_dtype(d):
     _C._set_default_dtype(d)
 
 
+from fastnn._compile import compile  # noqa: A001,E402  (whole-step capture and replay)
+
 __version__ = _C.__version__  # pyproject.toml's, compiled into _C by CMake

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import typing
 
-from fastnn import _C, _factories
+from fastnn import _C, _dtype, _factories
+from fastnn._C import Tensor
 from fastnn.optim.optimizer import Optimizer
 
 
@@ -63,9 +64,14 @@ class _Adaptive(Optimizer):
         for p in params:
             self._init_state(p, group)
         lists = [[self.state[p][n] for p in params] if self._needs(group, n) else [] for n in self._state_names]
-        steps = self._run(group, params, lists, [float(self.state[p]["step"]) for p in params])
-        for p, s in zip(params, steps):
-            self.state[p]["step"] = _factories.tensor(s)
+        # the C++ rule increments the 0-d step tensors in place (so a step captured by fastnn.compile counts)
+        self._run(group, params, lists, [self._step_tensor(p) for p in params])
+
+    def _step_tensor(self, p):
+        step = self.state[p]["step"]
+        if not isinstance(step, Tensor) or step.dtype not in (_dtype.float32, _dtype.float64) or step.numel() != 1:
+            step = self.state[p]["step"] = _factories.tensor(float(step))
+        return step
 
 
 class Adam(_Adaptive):

@@ -7,6 +7,7 @@ import typing
 import warnings
 from collections import defaultdict
 
+from fastnn import _capture_hooks
 from fastnn._C import Tensor
 from fastnn._errors import name_errors
 from fastnn.autograd.grad_mode import enable_grad, no_grad
@@ -120,6 +121,8 @@ class Optimizer:
     def step(self, closure: typing.Callable[[], typing.Any] | None = None) -> typing.Any:
         """Re-evaluates the model with `closure` (grad enabled) if given, then updates every group."""
         loss = None
+        if _capture_hooks.watch is not None:
+            _capture_hooks.watch(self)
         if closure is not None:
             with enable_grad():
                 loss = closure()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing
 from collections import OrderedDict, namedtuple
 
+from fastnn import _capture_hooks
 from fastnn._C import Tensor
 from fastnn._errors import _argument_error, name_errors
 from fastnn.autograd.grad_mode import no_grad
@@ -67,6 +68,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def _call_impl(self, *args, **kwargs):
+        if _capture_hooks.watch is not None:
+            _capture_hooks.watch(self)
         try:
             if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
                 return self.forward(*args, **kwargs)
