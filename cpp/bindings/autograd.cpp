@@ -165,11 +165,12 @@ void bind_autograd(py::module_& m) {
                    return grad(outputs, inputs, or_null(grad_outputs), retain_graph, allow_unused, create_graph);
                  }),
         py::call_guard<py::gil_scoped_release>());
-  m.def("_record_function", [](const std::string& name, py::object backward, py::object ctx,
-                               const std::vector<TensorPtr>& inputs, const std::vector<TensorPtr>& outputs) {
-    auto node = std::make_shared<PyFunctionNode>(name, backward, ctx, inputs.size());
-    record(node, inputs, outputs);
-  });
+  m.def("_record_function",
+        recorded("_record_function", [](const std::string& name, py::object backward, py::object ctx,
+                                        const std::vector<TensorPtr>& inputs, const std::vector<TensorPtr>& outputs) {
+          auto node = std::make_shared<PyFunctionNode>(name, backward, ctx, inputs.size());
+          record(node, inputs, outputs);
+        }));
 }
 
 }  // namespace fastnn::bindings

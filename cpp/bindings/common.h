@@ -27,6 +27,46 @@ class type_caster<fastnn::TensorPtr> : public copyable_holder_caster<fastnn::Ten
 };
 }  // namespace pybind11::detail
 
+// fastnn.compile records bindings whose arguments are Python objects too: a tensor becomes a slot, a plain
+// constant (None, bool, int, float, str, slice, Ellipsis, a fastnn.dtype, a NumPy array by reference) is kept, a
+// tuple, list or dict of these is rebuilt on replay; any other object (a function, a generator) makes the call run
+// unrecorded.
+namespace fastnn::capture {
+struct PyArg {
+  int slot = -1;           // a tensor's slot
+  pybind11::object value;  // a constant (or the dict's keys, as a tuple)
+  char container = 0;      // 't'uple, 'l'ist or 'd'ict of `items`
+  std::vector<PyArg> items;
+};
+PyArg record_py(Recorder& r, pybind11::handle h, const char* op);
+inline void reads_of(const PyArg& a, std::vector<int>& out) {
+  if (a.slot >= 0) out.push_back(a.slot);
+  for (const PyArg& x : a.items) reads_of(x, out);
+}
+pybind11::object replay_py(const PyArg& a, Slots& slots);
+bool has_tensor_py(pybind11::handle h);
+void record_out_py(Recorder& r, pybind11::handle h, std::vector<int>& slots);
+void store_out_py(pybind11::handle h, const int*& s, Slots& slots);
+
+template <class T>
+struct RecordableArg<T, std::enable_if_t<std::is_base_of_v<pybind11::handle, T>>> : std::true_type {};
+template <class T>
+struct Arg<T, std::enable_if_t<std::is_base_of_v<pybind11::handle, T>>> {
+  using Stored = PyArg;
+  static Stored record(Recorder& r, const T& h, const char* op) { return record_py(r, h, op); }
+  static auto get(const Stored& s, Slots& slots) {  // an owning object (a py::handle parameter borrows it)
+    if constexpr (std::is_same_v<T, pybind11::handle>) return replay_py(s, slots);
+    else return pybind11::reinterpret_steal<T>(replay_py(s, slots).release());
+  }
+};
+template <class T>
+struct Out<T, std::enable_if_t<std::is_base_of_v<pybind11::handle, T>>> {
+  static bool keep(const T& r) { return has_tensor_py(r); }
+  static void record(Recorder& r, const T& v, std::vector<int>& slots) { record_out_py(r, v, slots); }
+  static void store(const T& v, const int*& s, Slots& slots) { store_out_py(v, s, slots); }
+};
+}  // namespace fastnn::capture
+
 namespace fastnn::bindings {
 
 namespace py = pybind11;
@@ -122,7 +162,12 @@ constexpr bool has_tensor() {
 }
 template <class R, class... A>
 constexpr bool recordable(R (*)(A...)) {
-  return (capture::recordable_arg<A>() && ...) && (std::is_void_v<R> || has_tensor<R>());
+  return (capture::recordable_arg<A>() && ...) &&
+         (std::is_void_v<R> || has_tensor<R>() || std::is_base_of_v<py::handle, R>);
+}
+template <class R, class... A>
+constexpr bool typed(R (*)(A...)) {
+  return (!std::is_base_of_v<py::handle, std::decay_t<A>> && ...);
 }
 template <class F, class R, class... A>
 auto wrap(const char* name, F f, R (*)(A...)) {
@@ -132,9 +177,9 @@ template <class F>
 using signature_ptr = typename signature<F>::type*;
 }  // namespace record_detail
 
-// True when fastnn.compile can record a binding `f` (a lambda or function pointer): its arguments are C++ values
-// (no Python objects) and it returns tensors or nothing. Calls that return other values (sizes, flags) run at
-// capture only; those reading tensor values refuse (capture::refuse_value_read).
+// True when fastnn.compile can record a binding `f` (a lambda or function pointer): its arguments are C++ values or
+// Python objects (see capture::PyArg) and it returns tensors, Python objects or nothing. Calls whose result holds no
+// tensor (sizes, flags) run at capture only; those reading tensor values refuse (capture::refuse_value_read).
 template <class F>
 constexpr bool is_recordable() {
   if constexpr (std::is_member_function_pointer_v<F>) return false;
@@ -147,10 +192,12 @@ auto recorded(const char* name, F f) {
   static_assert(is_recordable<F>(), "recorded(): a signature fastnn.compile cannot record");
   return record_detail::wrap(name, f, record_detail::signature_ptr<F>(nullptr));
 }
-// recorded(name, f) when f is recordable, else f.
+// recorded(name, f) when f's arguments are all C++ values, else f (a binding converting Python objects either calls
+// capture::call itself once they are converted, or is wrapped in recorded() where def_op is called).
 template <class F>
-auto recorded_if_possible(const char* name, F f) {
-  if constexpr (is_recordable<F>()) return recorded(name, f);
+auto recorded_if_typed(const char* name, F f) {
+  if constexpr (is_recordable<F>() && record_detail::typed(record_detail::signature_ptr<F>(nullptr)))
+    return recorded(name, f);
   else return f;
 }
 
@@ -166,8 +213,8 @@ auto value_read(const char* name, R (*f)(A...)) {
 // Binds `f` as module function `name` (first argument `input`) and as a Tensor method.
 template <class F, class... Extra>
 void def_op(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
-  m.def(name, recorded_if_possible(name, f), py::arg("input"), extra...);
-  cls.def(name, recorded_if_possible(name, f), extra...);
+  m.def(name, recorded_if_typed(name, f), py::arg("input"), extra...);
+  cls.def(name, recorded_if_typed(name, f), extra...);
 }
 
 TensorClass bind_tensor(py::module_& m);

@@ -194,9 +194,9 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
   for (const auto& [name, op] : aliases) {
     CompareOp o = op;
     const char* n = name;
-    def_op(
-        m, cls, name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); },
-        py::arg("other"));
+    def_op(m, cls, name,
+           recorded(name, [o, n](const TensorPtr& a, py::handle b) { return compare(a, operand(b, n), o); }),
+           py::arg("other"));
   }
 
   // closeness
@@ -211,48 +211,48 @@ void bind_elementwise(py::module_& m, TensorClass& cls) {
   def_op(m, cls, "equal", value_read("equal", &equal), py::arg("other"), GilRelease());
 
   // selection
-  m.def(
-      "where",
-      [](const TensorPtr& cond, py::object input, py::object other) -> py::object {
-        if (input.is_none() && other.is_none()) return nonzero_tuple(cond);
-        FASTNN_CHECK_TYPE(!input.is_none() && !other.is_none(),
-                          "[where] expected both input and other (or neither, "
-                          "for the indices of the nonzero elements of condition)");
-        TensorPtr a = operand(input, "where"), b = operand(other, "where"), r;
-        {
-          GilReleaseUnlessTiny nogil(cond->numel() + a->numel() + b->numel());
-          r = where(cond, a, b);
-        }
-        return py::cast(r);
-      },
-      py::arg("condition"), py::arg("input") = py::none(), py::arg("other") = py::none());
-  cls.def(
-      "where",
-      [](const TensorPtr& self, const TensorPtr& cond, py::handle other) {
-        TensorPtr b = operand(other, "where");
-        py::gil_scoped_release nogil;
-        return where(cond, self, b);
-      },
-      py::arg("condition"), py::arg("other"));
-  def_op(
-      m, cls, "masked_fill",
-      [](const TensorPtr& x, const TensorPtr& mask, py::handle value) {
-        TensorPtr v = fill_value(value, "masked_fill");
-        py::gil_scoped_release nogil;
-        return masked_fill(x, mask, v);
-      },
-      py::arg("mask"), py::arg("value"));
-  cls.def(
-      "masked_fill_",
-      [](TensorPtr x, const TensorPtr& mask, py::handle value) {
-        TensorPtr v = fill_value(value, "masked_fill_");
-        {
-          py::gil_scoped_release nogil;
-          masked_fill_(x, mask, v);
-        }
-        return x;
-      },
-      py::arg("mask"), py::arg("value"));
+  m.def("where",
+        recorded("where",
+                 [](const TensorPtr& cond, py::object input, py::object other) -> py::object {
+                   if (input.is_none() && other.is_none()) return nonzero_tuple(cond);
+                   FASTNN_CHECK_TYPE(!input.is_none() && !other.is_none(),
+                                     "[where] expected both input and other (or neither, "
+                                     "for the indices of the nonzero elements of condition)");
+                   TensorPtr a = operand(input, "where"), b = operand(other, "where"), r;
+                   {
+                     GilReleaseUnlessTiny nogil(cond->numel() + a->numel() + b->numel());
+                     r = where(cond, a, b);
+                   }
+                   return py::cast(r);
+                 }),
+        py::arg("condition"), py::arg("input") = py::none(), py::arg("other") = py::none());
+  cls.def("where",
+          recorded("where",
+                   [](const TensorPtr& self, const TensorPtr& cond, py::handle other) {
+                     TensorPtr b = operand(other, "where");
+                     py::gil_scoped_release nogil;
+                     return where(cond, self, b);
+                   }),
+          py::arg("condition"), py::arg("other"));
+  def_op(m, cls, "masked_fill",
+         recorded("masked_fill",
+                  [](const TensorPtr& x, const TensorPtr& mask, py::handle value) {
+                    TensorPtr v = fill_value(value, "masked_fill");
+                    py::gil_scoped_release nogil;
+                    return masked_fill(x, mask, v);
+                  }),
+         py::arg("mask"), py::arg("value"));
+  cls.def("masked_fill_",
+          recorded("masked_fill_",
+                   [](TensorPtr x, const TensorPtr& mask, py::handle value) {
+                     TensorPtr v = fill_value(value, "masked_fill_");
+                     {
+                       py::gil_scoped_release nogil;
+                       masked_fill_(x, mask, v);
+                     }
+                     return x;
+                   }),
+          py::arg("mask"), py::arg("value"));
   def_op(
       m, cls, "nonzero",
       [](const TensorPtr& x, bool as_tuple) -> py::object {

@@ -78,14 +78,14 @@ void bind_index(py::module_& m, TensorClass& cls) {
     index_put_(self, idx, v, accumulate);
     return self;
   };
-  def_op(
-      m, cls, "index_put_",
-      [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, true); }, py::arg("indices"),
-      py::arg("values"), py::arg("accumulate") = false);
-  def_op(
-      m, cls, "index_put",
-      [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, false); }, py::arg("indices"),
-      py::arg("values"), py::arg("accumulate") = false);
+  def_op(m, cls, "index_put_",
+         recorded("index_put_",
+                  [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, true); }),
+         py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
+  def_op(m, cls, "index_put",
+         recorded("index_put",
+                  [put](TensorPtr x, py::handle i, py::handle v, bool acc) { return put(x, i, v, acc, false); }),
+         py::arg("indices"), py::arg("values"), py::arg("accumulate") = false);
 
   def_op(
       m, cls, "gather",
@@ -98,16 +98,14 @@ void bind_index(py::module_& m, TensorClass& cls) {
 
   def_op(
       m, cls, "scatter",
-      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value, py::handle reduce) {
-        return scatter_call(x, dim, index, src, value, reduce, false);
-      },
+      recorded("scatter", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value,
+                             py::handle reduce) { return scatter_call(x, dim, index, src, value, reduce, false); }),
       py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none(),
       py::arg("reduce") = py::none());
   cls.def(
       "scatter_",
-      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value, py::handle reduce) {
-        return scatter_call(x, dim, index, src, value, reduce, true);
-      },
+      recorded("scatter_", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, py::handle src, py::handle value,
+                              py::handle reduce) { return scatter_call(x, dim, index, src, value, reduce, true); }),
       py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(), py::arg("value") = py::none(),
       py::arg("reduce") = py::none());
 
@@ -125,18 +123,14 @@ void bind_index(py::module_& m, TensorClass& cls) {
                    }),
           py::arg("dim"), py::arg("index"), py::arg("src"), py::call_guard<py::gil_scoped_release>());
 
-  def_op(
-      m, cls, "index_add",
-      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source, py::handle alpha) {
-        return index_add_call(x, dim, index, source, alpha, false);
-      },
-      py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
-  cls.def(
-      "index_add_",
-      [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source, py::handle alpha) {
-        return index_add_call(x, dim, index, source, alpha, true);
-      },
-      py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
+  def_op(m, cls, "index_add",
+         recorded("index_add", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source,
+                                  py::handle alpha) { return index_add_call(x, dim, index, source, alpha, false); }),
+         py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
+  cls.def("index_add_",
+          recorded("index_add_", [](const TensorPtr& x, int64_t dim, const TensorPtr& index, const TensorPtr& source,
+                                    py::handle alpha) { return index_add_call(x, dim, index, source, alpha, true); }),
+          py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
 
   def_op(
       m, cls, "take_along_dim",

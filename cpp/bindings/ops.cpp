@@ -113,44 +113,44 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   def_op(m, cls, "sigmoid", [](const TensorPtr& x) { return sigmoid(x); }, GilRelease());
   def_op(m, cls, "reciprocal", [](const TensorPtr& x) { return reciprocal(x); }, GilRelease());
   def_op(m, cls, "tanh", [](const TensorPtr& x) { return tanh(x); }, GilRelease());
-  def_op(m, cls, "clamp", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());
-  def_op(m, cls, "clip", &clamp_op, py::arg("min") = py::none(), py::arg("max") = py::none());
-  cls.def(
-      "clamp_",
-      [](TensorPtr t, py::handle lo, py::handle hi) {
-        bool float_bound = false;
-        OptDouble l = bound_arg(lo, "clamp_", float_bound), h = bound_arg(hi, "clamp_", float_bound);
-        FASTNN_CHECK_TYPE(!float_bound || is_floating(t->dtype()),
-                          "[clamp_] result type float32 can't be cast to the "
-                          "desired output type ",
-                          dtype_name(t->dtype()));
-        py::gil_scoped_release nogil;
-        clamp_(t, l, h);
-        return t;
-      },
-      py::arg("min") = py::none(), py::arg("max") = py::none());
+  def_op(m, cls, "clamp", recorded("clamp", &clamp_op), py::arg("min") = py::none(), py::arg("max") = py::none());
+  def_op(m, cls, "clip", recorded("clip", &clamp_op), py::arg("min") = py::none(), py::arg("max") = py::none());
+  cls.def("clamp_",
+          recorded("clamp_",
+                   [](TensorPtr t, py::handle lo, py::handle hi) {
+                     bool float_bound = false;
+                     OptDouble l = bound_arg(lo, "clamp_", float_bound), h = bound_arg(hi, "clamp_", float_bound);
+                     FASTNN_CHECK_TYPE(!float_bound || is_floating(t->dtype()),
+                                       "[clamp_] result type float32 can't be cast to the "
+                                       "desired output type ",
+                                       dtype_name(t->dtype()));
+                     py::gil_scoped_release nogil;
+                     clamp_(t, l, h);
+                     return t;
+                   }),
+          py::arg("min") = py::none(), py::arg("max") = py::none());
   // add, sub, mul, div and pow also take a number first, as torch's: fastnn.pow(2, x), fastnn.sub(1, x)
-  def_op(
-      m, cls, "pow",
-      [](py::handle x, py::handle e) {
-        TensorPtr tx = operand(x, "pow"), te = operand(e, "pow");
-        FASTNN_CHECK_TYPE(!tx->is_wrapped_number() || !te->is_wrapped_number(),
-                          "[pow] expected a Tensor as the base or "
-                          "the exponent, got two numbers");
-        py::gil_scoped_release nogil;
-        return pow_op(tx, te);
-      },
-      py::arg("exponent"));
-  cls.def("__pow__", [](const TensorPtr& x, py::handle e) -> py::object {
-    if (!is_operand(e)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-    TensorPtr te = operand(e, "pow");
-    TensorPtr r;
-    {
-      py::gil_scoped_release nogil;
-      r = pow_op(x, te);
-    }
-    return py::cast(r);  // with the GIL: it creates a Python object
-  });
+  def_op(m, cls, "pow",
+         recorded("pow",
+                  [](py::handle x, py::handle e) {
+                    TensorPtr tx = operand(x, "pow"), te = operand(e, "pow");
+                    FASTNN_CHECK_TYPE(!tx->is_wrapped_number() || !te->is_wrapped_number(),
+                                      "[pow] expected a Tensor as the base or "
+                                      "the exponent, got two numbers");
+                    py::gil_scoped_release nogil;
+                    return pow_op(tx, te);
+                  }),
+         py::arg("exponent"));
+  cls.def("__pow__", recorded("__pow__", [](const TensorPtr& x, py::handle e) -> py::object {
+            if (!is_operand(e)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+            TensorPtr te = operand(e, "pow");
+            TensorPtr r;
+            {
+              py::gil_scoped_release nogil;
+              r = pow_op(x, te);
+            }
+            return py::cast(r);  // with the GIL: it creates a Python object
+          }));
 
   // elementwise binary
   def_op(
@@ -212,36 +212,38 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   m.attr("sum") = cls.attr("sum");
   m.attr("mean") = cls.attr("mean");
   def_op(
-      m, cls, "max", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, true); },
+      m, cls, "max",
+      recorded("max", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, true); }),
       py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_op(
-      m, cls, "min", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, false); },
+      m, cls, "min",
+      recorded("min", [](const TensorPtr& x, py::object dim, bool keepdim) { return max_min(x, dim, keepdim, false); }),
       py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_op(
-      m, cls, "argmax",
-      [](const TensorPtr& x, py::object dim, bool keepdim) {
-        const std::optional<int64_t> d = opt_dim(dim, "argmax");
-        py::gil_scoped_release nogil;
-        return argmax(x, d, keepdim);
-      },
-      py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_op(
-      m, cls, "argmin",
-      [](const TensorPtr& x, py::object dim, bool keepdim) {
-        const std::optional<int64_t> d = opt_dim(dim, "argmin");
-        py::gil_scoped_release nogil;
-        return argmin(x, d, keepdim);
-      },
-      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(m, cls, "argmax",
+         recorded("argmax",
+                  [](const TensorPtr& x, py::object dim, bool keepdim) {
+                    const std::optional<int64_t> d = opt_dim(dim, "argmax");
+                    py::gil_scoped_release nogil;
+                    return argmax(x, d, keepdim);
+                  }),
+         py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(m, cls, "argmin",
+         recorded("argmin",
+                  [](const TensorPtr& x, py::object dim, bool keepdim) {
+                    const std::optional<int64_t> d = opt_dim(dim, "argmin");
+                    py::gil_scoped_release nogil;
+                    return argmin(x, d, keepdim);
+                  }),
+         py::arg("dim") = py::none(), py::arg("keepdim") = false);
 
   def_op(
       m, cls, "index_select",
       [](const TensorPtr& x, int64_t dim, const TensorPtr& index) { return index_select(x, dim, index); },
       py::arg("dim"), py::arg("index"), GilRelease());
 
-  m.def("cat", join<cat>("cat"), py::arg("tensors"), py::arg("dim") = 0);
-  m.def("concat", join<cat>("cat"), py::arg("tensors"), py::arg("dim") = 0);
-  m.def("stack", join<stack>("stack"), py::arg("tensors"), py::arg("dim") = 0);
+  m.def("cat", recorded("cat", join<cat>("cat")), py::arg("tensors"), py::arg("dim") = 0);
+  m.def("concat", recorded("concat", join<cat>("cat")), py::arg("tensors"), py::arg("dim") = 0);
+  m.def("stack", recorded("stack", join<stack>("stack")), py::arg("tensors"), py::arg("dim") = 0);
 
   // linear algebra
   def_op(
@@ -269,25 +271,25 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   m.def("transpose", recorded("transpose", &transpose), py::arg("input"), py::arg("dim0"), py::arg("dim1"));
   m.def("t", recorded("t", &t), py::arg("input"));
   m.def("unsqueeze", recorded("unsqueeze", &unsqueeze), py::arg("input"), py::arg("dim"));
-  m.def(
-      "reshape",
-      [](const TensorPtr& x, py::handle shape) {
-        FASTNN_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape),
-                          "[reshape] shape must be a ", "tuple of ints, got ",
-                          std::string(py::str(py::type::of(shape).attr("__name__"))));
-        IntList sizes;
-        for (py::handle h : shape) sizes.push_back(int_arg(h, "reshape", "shape"));
-        py::gil_scoped_release nogil;  // a reshape may copy
-        return reshape(x, sizes);
-      },
-      py::arg("input"), py::arg("shape"));
-  m.def(
-      "permute",
-      [](const TensorPtr& x, py::handle dims) {  // (a Tensor is not a sequence of dims here)
-        FASTNN_CHECK_TYPE(!is_tensor(dims), "[permute] dims must be a sequence of ints, got Tensor");
-        return permute(x, cast_arg<IntList>(dims, "permute", "dims", "a sequence of ints"));
-      },
-      py::arg("input"), py::arg("dims"));
+  m.def("reshape",
+        recorded("reshape",
+                 [](const TensorPtr& x, py::handle shape) {
+                   FASTNN_CHECK_TYPE(py::isinstance<py::tuple>(shape) || py::isinstance<py::list>(shape),
+                                     "[reshape] shape must be a ", "tuple of ints, got ",
+                                     std::string(py::str(py::type::of(shape).attr("__name__"))));
+                   IntList sizes;
+                   for (py::handle h : shape) sizes.push_back(int_arg(h, "reshape", "shape"));
+                   py::gil_scoped_release nogil;  // a reshape may copy
+                   return reshape(x, sizes);
+                 }),
+        py::arg("input"), py::arg("shape"));
+  m.def("permute",
+        recorded("permute",
+                 [](const TensorPtr& x, py::handle dims) {  // (a Tensor is not a sequence of dims here)
+                   FASTNN_CHECK_TYPE(!is_tensor(dims), "[permute] dims must be a sequence of ints, got Tensor");
+                   return permute(x, cast_arg<IntList>(dims, "permute", "dims", "a sequence of ints"));
+                 }),
+        py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
   m.def("_conv2d",
@@ -321,11 +323,11 @@ void bind_ops(py::module_& m, TensorClass& cls) {
   // factories (shape/dtype normalisation lives in python/fastnn/_factories.py)
   m.def("_empty", recorded("_empty", &empty), GilRelease());
   m.def("_zeros", recorded("_zeros", &zeros), GilRelease());
-  m.def("_full", [](const Shape& shape, py::handle value, DType dtype, const std::string& op) {
-    TensorPtr v = operand(value, op.c_str());
-    py::gil_scoped_release nogil;
-    return full(shape, v, dtype, op.c_str());
-  });
+  m.def("_full", recorded("_full", [](const Shape& shape, py::handle value, DType dtype, const std::string& op) {
+          TensorPtr v = operand(value, op.c_str());
+          py::gil_scoped_release nogil;
+          return full(shape, v, dtype, op.c_str());
+        }));
   m.def("_arange", recorded("_arange", &arange), GilRelease());
   m.def("_eye", recorded("_eye", &eye), GilRelease());
   m.def("_result_type", [](const TensorPtr& a, const TensorPtr& b) { return result_type({a.get(), b.get()}); });

@@ -96,6 +96,7 @@ void bind_random(py::module_& m, TensorClass& cls) {
       .def(
           "manual_seed",
           [](const GeneratorPtr& g, py::handle seed) {
+            capture::refuse_unrecorded("Generator.manual_seed");
             g->manual_seed(seed_arg(seed, "Generator.manual_seed"));
             return g;
           },
@@ -107,6 +108,7 @@ void bind_random(py::module_& m, TensorClass& cls) {
       .def(
           "set_state",
           [](const GeneratorPtr& g, py::handle state) {
+            capture::refuse_unrecorded("Generator.set_state");
             set_state(*g, state, "Generator.set_state");
             return g;
           },
@@ -126,67 +128,86 @@ void bind_random(py::module_& m, TensorClass& cls) {
   m.def(
       "manual_seed",
       [](py::handle seed) {
+        capture::refuse_unrecorded("fastnn.manual_seed");
         default_generator()->manual_seed(seed_arg(seed, "manual_seed"));
         return default_generator();
       },
       py::arg("seed"));
-  m.def("seed", [] { return reseed(*default_generator()); });
+  m.def("seed", [] {
+    capture::refuse_unrecorded("fastnn.seed");
+    return reseed(*default_generator());
+  });
   m.def("initial_seed", [] { return default_generator()->initial_seed(); });
   m.def("get_rng_state", recorded("get_rng_state", [] { return state_tensor(*default_generator()); }));
-  m.def(
-      "set_rng_state", [](py::handle state) { set_state(*default_generator(), state, "set_rng_state"); },
-      py::arg("new_state"));
+  m.def("set_rng_state",
+        recorded("set_rng_state",
+                 [](py::handle state) {
+                   capture::refuse_unrecorded("fastnn.set_rng_state");
+                   set_state(*default_generator(), state, "set_rng_state");
+                 }),
+        py::arg("new_state"));
 
   // factories (sizes, dtypes and requires_grad are normalised in python/fastnn/_factories.py)
   m.def("_rand", [](const Shape& size, DType dtype, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "rand");
-    py::gil_scoped_release nogil;
-    return rand(size, dtype, g.get());
+    auto run = [](const Shape& size, DType dtype, const GeneratorPtr& g) {
+      py::gil_scoped_release nogil;
+      return rand(size, dtype, g.get());
+    };
+    return capture::call("rand", run, size, dtype, generator_arg(gen, "rand"));
   });
   m.def("_randn", [](const Shape& size, DType dtype, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "randn");
-    py::gil_scoped_release nogil;
-    return randn(size, dtype, g.get());
+    auto run = [](const Shape& size, DType dtype, const GeneratorPtr& g) {
+      py::gil_scoped_release nogil;
+      return randn(size, dtype, g.get());
+    };
+    return capture::call("randn", run, size, dtype, generator_arg(gen, "randn"));
   });
   m.def("_randint", [](int64_t low, int64_t high, const Shape& size, DType dtype, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "randint");
-    py::gil_scoped_release nogil;
-    return randint(low, high, size, dtype, g.get());
+    auto run = [](int64_t low, int64_t high, const Shape& size, DType dtype, const GeneratorPtr& g) {
+      py::gil_scoped_release nogil;
+      return randint(low, high, size, dtype, g.get());
+    };
+    return capture::call("randint", run, low, high, size, dtype, generator_arg(gen, "randint"));
   });
   m.def("_randperm", [](int64_t n, DType dtype, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "randperm");
-    py::gil_scoped_release nogil;
-    return randperm(n, dtype, g.get());
-  });
-  m.def("_normal", [](py::handle mean, py::handle std, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "normal");
-    if (is_tensor(mean) && is_tensor(std)) {
-      TensorPtr m = mean.cast<TensorPtr>(), s = std.cast<TensorPtr>();
+    auto run = [](int64_t n, DType dtype, const GeneratorPtr& g) {
       py::gil_scoped_release nogil;
-      return normal(m, s, g.get());
-    }
-    if (is_tensor(mean)) {
-      TensorPtr m = mean.cast<TensorPtr>();
-      double s = number_arg(std, "normal", "std");
-      py::gil_scoped_release nogil;
-      return normal(m, s, g.get());
-    }
-    double mu = number_arg(mean, "normal", "mean");
-    TensorPtr s = std.cast<TensorPtr>();
-    py::gil_scoped_release nogil;
-    return normal(mu, s, g.get());
+      return randperm(n, dtype, g.get());
+    };
+    return capture::call("randperm", run, n, dtype, generator_arg(gen, "randperm"));
   });
+  m.def("_normal", recorded("_normal", [](py::handle mean, py::handle std, py::handle gen) {
+          GeneratorPtr g = generator_arg(gen, "normal");
+          if (is_tensor(mean) && is_tensor(std)) {
+            TensorPtr m = mean.cast<TensorPtr>(), s = std.cast<TensorPtr>();
+            py::gil_scoped_release nogil;
+            return normal(m, s, g.get());
+          }
+          if (is_tensor(mean)) {
+            TensorPtr m = mean.cast<TensorPtr>();
+            double s = number_arg(std, "normal", "std");
+            py::gil_scoped_release nogil;
+            return normal(m, s, g.get());
+          }
+          double mu = number_arg(mean, "normal", "mean");
+          TensorPtr s = std.cast<TensorPtr>();
+          py::gil_scoped_release nogil;
+          return normal(mu, s, g.get());
+        }));
   m.def("_normal_size", [](double mean, double std, const Shape& size, DType dtype, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "normal");
-    py::gil_scoped_release nogil;
-    return normal(mean, std, size, dtype, g.get());
+    auto run = [](double mean, double std, const Shape& size, DType dtype, const GeneratorPtr& g) {
+      py::gil_scoped_release nogil;
+      return normal(mean, std, size, dtype, g.get());
+    };
+    return capture::call("normal", run, mean, std, size, dtype, generator_arg(gen, "normal"));
   });
-  m.def("_trunc_normal_", [](TensorPtr self, double mean, double std, double a, double b, py::handle gen) {
-    GeneratorPtr g = generator_arg(gen, "trunc_normal_");
-    py::gil_scoped_release nogil;
-    trunc_normal_(self, mean, std, a, b, g.get());
-    return self;
-  });
+  m.def("_trunc_normal_",
+        recorded("_trunc_normal_", [](TensorPtr self, double mean, double std, double a, double b, py::handle gen) {
+          GeneratorPtr g = generator_arg(gen, "trunc_normal_");
+          py::gil_scoped_release nogil;
+          trunc_normal_(self, mean, std, a, b, g.get());
+          return self;
+        }));
 
   // ops on tensors: fastnn.<op>(input, ...) and Tensor.<op>(...)
   auto bernoulli_op = [](const TensorPtr& input, py::handle p, py::handle gen) {
@@ -199,96 +220,99 @@ void bind_random(py::module_& m, TensorClass& cls) {
     py::gil_scoped_release nogil;
     return bernoulli(input, pv, g.get());
   };
-  m.def("bernoulli", bernoulli_op, py::arg("input"), py::arg("p") = py::none(), py::kw_only(),
+  m.def("bernoulli", recorded("bernoulli", bernoulli_op), py::arg("input"), py::arg("p") = py::none(), py::kw_only(),
         py::arg("generator") = py::none());
-  cls.def("bernoulli", bernoulli_op, py::arg("p") = py::none(), py::kw_only(), py::arg("generator") = py::none());
+  cls.def("bernoulli", recorded("bernoulli", bernoulli_op), py::arg("p") = py::none(), py::kw_only(),
+          py::arg("generator") = py::none());
   auto multinomial_op = [](const TensorPtr& input, py::handle num_samples, py::handle replacement, py::handle gen) {
     int64_t n = int_arg(num_samples, "multinomial", "num_samples");
     if (!PyBool_Check(replacement.ptr()))
       throw TypeError(str("[multinomial] replacement must be a bool, got ", type_name(replacement)));
-    GeneratorPtr g = generator_arg(gen, "multinomial");
-    bool with = replacement.ptr() == Py_True;
-    py::gil_scoped_release nogil;
-    return multinomial(input, n, with, g.get());
+    auto run = [](const TensorPtr& input, int64_t n, bool with, const GeneratorPtr& g) {
+      py::gil_scoped_release nogil;
+      return multinomial(input, n, with, g.get());
+    };
+    return capture::call("multinomial", run, input, n, replacement.ptr() == Py_True, generator_arg(gen, "multinomial"));
   };
-  m.def("multinomial", multinomial_op, py::arg("input"), py::arg("num_samples"), py::arg("replacement") = false,
-        py::kw_only(), py::arg("generator") = py::none());
-  cls.def("multinomial", multinomial_op, py::arg("num_samples"), py::arg("replacement") = false, py::kw_only(),
-          py::arg("generator") = py::none());
+  m.def("multinomial", recorded("multinomial", multinomial_op), py::arg("input"), py::arg("num_samples"),
+        py::arg("replacement") = false, py::kw_only(), py::arg("generator") = py::none());
+  cls.def("multinomial", recorded("multinomial", multinomial_op), py::arg("num_samples"),
+          py::arg("replacement") = false, py::kw_only(), py::arg("generator") = py::none());
 
   // in-place fills: return self
-  cls.def(
-      "uniform_",
-      [](TensorPtr self, py::handle from, py::handle to, py::handle gen) {
-        double a = number_arg(from, "uniform_", "from"), b = number_arg(to, "uniform_", "to");
-        GeneratorPtr g = generator_arg(gen, "uniform_");
-        py::gil_scoped_release nogil;
-        uniform_(self, a, b, g.get());
-        return self;
-      },
-      py::arg("from") = 0.0, py::arg("to") = 1.0, py::kw_only(), py::arg("generator") = py::none());
-  cls.def(
-      "normal_",
-      [](TensorPtr self, py::handle mean, py::handle std, py::handle gen) {
-        double mu = number_arg(mean, "normal_", "mean"), sd = number_arg(std, "normal_", "std");
-        GeneratorPtr g = generator_arg(gen, "normal_");
-        py::gil_scoped_release nogil;
-        normal_(self, mu, sd, g.get());
-        return self;
-      },
-      py::arg("mean") = 0.0, py::arg("std") = 1.0, py::kw_only(), py::arg("generator") = py::none());
-  cls.def(
-      "exponential_",
-      [](TensorPtr self, py::handle lambd, py::handle gen) {
-        double l = number_arg(lambd, "exponential_", "lambd");
-        GeneratorPtr g = generator_arg(gen, "exponential_");
-        py::gil_scoped_release nogil;
-        exponential_(self, l, g.get());
-        return self;
-      },
-      py::arg("lambd") = 1.0, py::kw_only(), py::arg("generator") = py::none());
-  cls.def(
-      "bernoulli_",
-      [](TensorPtr self, py::handle p, py::handle gen) {
-        GeneratorPtr g = generator_arg(gen, "bernoulli_");
-        if (is_tensor(p)) {
-          TensorPtr pt = p.cast<TensorPtr>();
-          py::gil_scoped_release nogil;
-          bernoulli_(self, pt, g.get());
-        } else {
-          double pv = number_arg(p, "bernoulli_", "p");
-          py::gil_scoped_release nogil;
-          bernoulli_(self, pv, g.get());
-        }
-        return self;
-      },
-      py::arg("p") = 0.5, py::kw_only(), py::arg("generator") = py::none());
+  cls.def("uniform_",
+          recorded("uniform_",
+                   [](TensorPtr self, py::handle from, py::handle to, py::handle gen) {
+                     double a = number_arg(from, "uniform_", "from"), b = number_arg(to, "uniform_", "to");
+                     GeneratorPtr g = generator_arg(gen, "uniform_");
+                     py::gil_scoped_release nogil;
+                     uniform_(self, a, b, g.get());
+                     return self;
+                   }),
+          py::arg("from") = 0.0, py::arg("to") = 1.0, py::kw_only(), py::arg("generator") = py::none());
+  cls.def("normal_",
+          recorded("normal_",
+                   [](TensorPtr self, py::handle mean, py::handle std, py::handle gen) {
+                     double mu = number_arg(mean, "normal_", "mean"), sd = number_arg(std, "normal_", "std");
+                     GeneratorPtr g = generator_arg(gen, "normal_");
+                     py::gil_scoped_release nogil;
+                     normal_(self, mu, sd, g.get());
+                     return self;
+                   }),
+          py::arg("mean") = 0.0, py::arg("std") = 1.0, py::kw_only(), py::arg("generator") = py::none());
+  cls.def("exponential_",
+          recorded("exponential_",
+                   [](TensorPtr self, py::handle lambd, py::handle gen) {
+                     double l = number_arg(lambd, "exponential_", "lambd");
+                     GeneratorPtr g = generator_arg(gen, "exponential_");
+                     py::gil_scoped_release nogil;
+                     exponential_(self, l, g.get());
+                     return self;
+                   }),
+          py::arg("lambd") = 1.0, py::kw_only(), py::arg("generator") = py::none());
+  cls.def("bernoulli_",
+          recorded("bernoulli_",
+                   [](TensorPtr self, py::handle p, py::handle gen) {
+                     GeneratorPtr g = generator_arg(gen, "bernoulli_");
+                     if (is_tensor(p)) {
+                       TensorPtr pt = p.cast<TensorPtr>();
+                       py::gil_scoped_release nogil;
+                       bernoulli_(self, pt, g.get());
+                     } else {
+                       double pv = number_arg(p, "bernoulli_", "p");
+                       py::gil_scoped_release nogil;
+                       bernoulli_(self, pv, g.get());
+                     }
+                     return self;
+                   }),
+          py::arg("p") = 0.5, py::kw_only(), py::arg("generator") = py::none());
   // random_(), random_(to), random_(from, to), random_(from, to=None): integers in [from, to)
-  cls.def("random_", [](TensorPtr self, py::args args, py::kwargs kwargs) {
-    FASTNN_CHECK_TYPE(args.size() <= 2, "[random_] takes at most 2 positional arguments (from, to), got ", args.size());
-    auto opt_int = [](py::handle h, const char* what) {
-      return h.is_none() ? std::nullopt : std::optional<int64_t>(int_arg(h, "random_", what));
-    };
-    std::optional<int64_t> from, to;
-    bool has_to = kwargs.contains("to");
-    if (args.size() == 2) from = opt_int(args[0], "from"), to = opt_int(args[1], "to");
-    if (args.size() == 1) (has_to ? from : to) = opt_int(args[0], has_to ? "from" : "to");
-    py::handle gen = py::none();
-    for (auto [key, value] : kwargs) {
-      std::string k = py::str(key);
-      bool taken = (k == "from" && (from || args.size() == 2 || (args.size() == 1 && has_to))) ||
-                   (k == "to" && args.size() == 2);
-      FASTNN_CHECK_TYPE(!taken, "[random_] got multiple values for argument '", k, "'");
-      if (k == "from") from = opt_int(value, "from");
-      else if (k == "to") to = opt_int(value, "to");
-      else if (k == "generator") gen = value;
-      else throw TypeError(str("[random_] got an unexpected keyword argument '", k, "'"));
-    }
-    GeneratorPtr g = generator_arg(gen, "random_");
-    py::gil_scoped_release nogil;
-    random_(self, from, to, g.get());
-    return self;
-  });
+  cls.def("random_", recorded("random_", [](TensorPtr self, py::args args, py::kwargs kwargs) {
+            FASTNN_CHECK_TYPE(args.size() <= 2, "[random_] takes at most 2 positional arguments (from, to), got ",
+                              args.size());
+            auto opt_int = [](py::handle h, const char* what) {
+              return h.is_none() ? std::nullopt : std::optional<int64_t>(int_arg(h, "random_", what));
+            };
+            std::optional<int64_t> from, to;
+            bool has_to = kwargs.contains("to");
+            if (args.size() == 2) from = opt_int(args[0], "from"), to = opt_int(args[1], "to");
+            if (args.size() == 1) (has_to ? from : to) = opt_int(args[0], has_to ? "from" : "to");
+            py::handle gen = py::none();
+            for (auto [key, value] : kwargs) {
+              std::string k = py::str(key);
+              bool taken = (k == "from" && (from || args.size() == 2 || (args.size() == 1 && has_to))) ||
+                           (k == "to" && args.size() == 2);
+              FASTNN_CHECK_TYPE(!taken, "[random_] got multiple values for argument '", k, "'");
+              if (k == "from") from = opt_int(value, "from");
+              else if (k == "to") to = opt_int(value, "to");
+              else if (k == "generator") gen = value;
+              else throw TypeError(str("[random_] got an unexpected keyword argument '", k, "'"));
+            }
+            GeneratorPtr g = generator_arg(gen, "random_");
+            py::gil_scoped_release nogil;
+            random_(self, from, to, g.get());
+            return self;
+          }));
 }
 
 }  // namespace fastnn::bindings

@@ -111,29 +111,29 @@ void bind_reduce(py::module_& m, TensorClass& cls) {
   // any / all: dim=() reduces nothing (as torch)
   for (bool is_any : {true, false}) {
     const char* name = is_any ? "any" : "all";
-    def_op(
-        m, cls, name,
-        [is_any, name](const TensorPtr& x, py::handle dim, bool keepdim) {
-          bool none = !dim.is_none() && dims_arg(dim, name).empty();
-          IntList dims = dims_or_all(dim, name);
-          py::gil_scoped_release nogil;
-          if (none) return compare(x, scalar_tensor(0, DType::Bool, true), CompareOp::Ne);
-          return is_any ? any(x, dims, keepdim) : all(x, dims, keepdim);
-        },
-        py::arg("dim") = py::none(), py::arg("keepdim") = false);
+    def_op(m, cls, name,
+           recorded(name,
+                    [is_any, name](const TensorPtr& x, py::handle dim, bool keepdim) {
+                      bool none = !dim.is_none() && dims_arg(dim, name).empty();
+                      IntList dims = dims_or_all(dim, name);
+                      py::gil_scoped_release nogil;
+                      if (none) return compare(x, scalar_tensor(0, DType::Bool, true), CompareOp::Ne);
+                      return is_any ? any(x, dims, keepdim) : all(x, dims, keepdim);
+                    }),
+           py::arg("dim") = py::none(), py::arg("keepdim") = false);
   }
 
-  def_op(
-      m, cls, "prod",
-      [](const TensorPtr& x, py::handle dim, bool keepdim, py::handle dtype) {
-        std::optional<DType> dt = opt_dtype_arg(dtype, "prod");
-        FASTNN_CHECK_TYPE(!dim.is_none() || !keepdim, "[prod] keepdim needs a dim");
-        std::optional<int64_t> d;
-        if (!dim.is_none()) d = int_arg(dim, "prod", "dim");
-        py::gil_scoped_release nogil;
-        return d ? prod(x, *d, keepdim, dt) : prod(x, dt);
-      },
-      py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
+  def_op(m, cls, "prod",
+         recorded("prod",
+                  [](const TensorPtr& x, py::handle dim, bool keepdim, py::handle dtype) {
+                    std::optional<DType> dt = opt_dtype_arg(dtype, "prod");
+                    FASTNN_CHECK_TYPE(!dim.is_none() || !keepdim, "[prod] keepdim needs a dim");
+                    std::optional<int64_t> d;
+                    if (!dim.is_none()) d = int_arg(dim, "prod", "dim");
+                    py::gil_scoped_release nogil;
+                    return d ? prod(x, *d, keepdim, dt) : prod(x, dt);
+                  }),
+         py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
 
   // var / std (also the legacy x.var(unbiased) and x.var(dim, unbiased, keepdim)); var_mean / std_mean
   for (const char* name : {"var", "std", "var_mean", "std_mean"}) {
@@ -158,153 +158,152 @@ void bind_reduce(py::module_& m, TensorClass& cls) {
       return py::make_tuple(r.first, r.second);
     };
     if (n == "var" || n == "std")
-      def_op(m, cls, name, f, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
-             py::kw_only(), py::arg("correction") = py::none());
+      def_op(m, cls, name, recorded(name, f), py::arg("dim") = py::none(), py::arg("unbiased") = py::none(),
+             py::arg("keepdim") = false, py::kw_only(), py::arg("correction") = py::none());
     else
       m.def(name, f, py::arg("input"), py::arg("dim") = py::none(), py::arg("unbiased") = py::none(),
             py::arg("keepdim") = false, py::kw_only(), py::arg("correction") = py::none());
   }
 
-  def_op(
-      m, cls, "logsumexp",
-      [](const TensorPtr& x, py::handle dim, bool keepdim) {
-        IntList dims = dims_arg(dim, "logsumexp");
-        py::gil_scoped_release nogil;
-        return logsumexp(x, dims, keepdim);
-      },
-      py::arg("dim"), py::arg("keepdim") = false);
+  def_op(m, cls, "logsumexp",
+         recorded("logsumexp",
+                  [](const TensorPtr& x, py::handle dim, bool keepdim) {
+                    IntList dims = dims_arg(dim, "logsumexp");
+                    py::gil_scoped_release nogil;
+                    return logsumexp(x, dims, keepdim);
+                  }),
+         py::arg("dim"), py::arg("keepdim") = false);
 
   // torch.norm / Tensor.norm: vector norms of the elements along dim (all when None)
-  def_op(
-      m, cls, "norm",
-      [](const TensorPtr& x, py::handle p, py::handle dim, bool keepdim, py::handle dtype) {
-        double ord = norm_p(p);
-        IntList dims = dims_or_all(dim, "norm");
-        std::optional<DType> dt = opt_dtype_arg(dtype, "norm");
-        py::gil_scoped_release nogil;
-        return vector_norm(x, ord, dims, keepdim, dt);
-      },
-      py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false, py::arg("dtype") = py::none());
+  def_op(m, cls, "norm",
+         recorded("norm",
+                  [](const TensorPtr& x, py::handle p, py::handle dim, bool keepdim, py::handle dtype) {
+                    double ord = norm_p(p);
+                    IntList dims = dims_or_all(dim, "norm");
+                    std::optional<DType> dt = opt_dtype_arg(dtype, "norm");
+                    py::gil_scoped_release nogil;
+                    return vector_norm(x, ord, dims, keepdim, dt);
+                  }),
+         py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false, py::arg("dtype") = py::none());
   // torch.linalg.vector_norm (fastnn.linalg builds linalg.norm and matrix_norm on it)
-  m.def(
-      "_linalg_vector_norm",
-      [](const TensorPtr& x, py::handle ord, py::handle dim, bool keepdim, py::handle dtype) {
-        double o = number_arg(ord, "linalg.vector_norm", "ord");
-        IntList dims = dims_or_all(dim, "linalg.vector_norm");
-        std::optional<DType> dt = opt_dtype_arg(dtype, "linalg.vector_norm");
-        py::gil_scoped_release nogil;
-        return vector_norm(x, o, dims, keepdim, dt);
-      },
-      py::arg("x"), py::arg("ord") = 2, py::arg("dim") = py::none(), py::arg("keepdim") = false,
-      py::arg("dtype") = py::none());
+  m.def("_linalg_vector_norm",
+        recorded("_linalg_vector_norm",
+                 [](const TensorPtr& x, py::handle ord, py::handle dim, bool keepdim, py::handle dtype) {
+                   double o = number_arg(ord, "linalg.vector_norm", "ord");
+                   IntList dims = dims_or_all(dim, "linalg.vector_norm");
+                   std::optional<DType> dt = opt_dtype_arg(dtype, "linalg.vector_norm");
+                   py::gil_scoped_release nogil;
+                   return vector_norm(x, o, dims, keepdim, dt);
+                 }),
+        py::arg("x"), py::arg("ord") = 2, py::arg("dim") = py::none(), py::arg("keepdim") = false,
+        py::arg("dtype") = py::none());
 
   for (bool is_max : {true, false}) {
     const char* name = is_max ? "amax" : "amin";
-    def_op(
-        m, cls, name,
-        [is_max, name](const TensorPtr& x, py::handle dim, bool keepdim) {
-          IntList dims = dims_or_all(dim, name);
-          py::gil_scoped_release nogil;
-          return is_max ? amax(x, dims, keepdim) : amin(x, dims, keepdim);
-        },
-        py::arg("dim") = py::tuple(), py::arg("keepdim") = false);
+    def_op(m, cls, name,
+           recorded(name,
+                    [is_max, name](const TensorPtr& x, py::handle dim, bool keepdim) {
+                      IntList dims = dims_or_all(dim, name);
+                      py::gil_scoped_release nogil;
+                      return is_max ? amax(x, dims, keepdim) : amin(x, dims, keepdim);
+                    }),
+           py::arg("dim") = py::tuple(), py::arg("keepdim") = false);
   }
 
-  def_op(
-      m, cls, "count_nonzero",
-      [](const TensorPtr& x, py::handle dim) {
-        IntList dims = dims_or_all(dim, "count_nonzero");
-        py::gil_scoped_release nogil;
-        return count_nonzero(x, dims);
-      },
-      py::arg("dim") = py::none());
+  def_op(m, cls, "count_nonzero",
+         recorded("count_nonzero",
+                  [](const TensorPtr& x, py::handle dim) {
+                    IntList dims = dims_or_all(dim, "count_nonzero");
+                    py::gil_scoped_release nogil;
+                    return count_nonzero(x, dims);
+                  }),
+         py::arg("dim") = py::none());
 
   // scans
-  def_op(
-      m, cls, "cumsum",
-      [](const TensorPtr& x, py::handle dim, py::handle dtype) {
-        int64_t d = int_arg(dim, "cumsum", "dim");
-        std::optional<DType> dt = opt_dtype_arg(dtype, "cumsum");
-        py::gil_scoped_release nogil;
-        return cumsum(x, d, dt);
-      },
-      py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none());
-  def_op(
-      m, cls, "cumprod",
-      [](const TensorPtr& x, py::handle dim, py::handle dtype) {
-        int64_t d = int_arg(dim, "cumprod", "dim");
-        std::optional<DType> dt = opt_dtype_arg(dtype, "cumprod");
-        py::gil_scoped_release nogil;
-        return cumprod(x, d, dt);
-      },
-      py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none());
-  def_op(
-      m, cls, "cummax",
-      [](const TensorPtr& x, py::handle dim) {
-        int64_t d = int_arg(dim, "cummax", "dim");
-        return named_pair("cummax", [&] { return cummax(x, d); });
-      },
-      py::arg("dim"));
-  def_op(
-      m, cls, "cummin",
-      [](const TensorPtr& x, py::handle dim) {
-        int64_t d = int_arg(dim, "cummin", "dim");
-        return named_pair("cummin", [&] { return cummin(x, d); });
-      },
-      py::arg("dim"));
+  def_op(m, cls, "cumsum",
+         recorded("cumsum",
+                  [](const TensorPtr& x, py::handle dim, py::handle dtype) {
+                    int64_t d = int_arg(dim, "cumsum", "dim");
+                    std::optional<DType> dt = opt_dtype_arg(dtype, "cumsum");
+                    py::gil_scoped_release nogil;
+                    return cumsum(x, d, dt);
+                  }),
+         py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none());
+  def_op(m, cls, "cumprod",
+         recorded("cumprod",
+                  [](const TensorPtr& x, py::handle dim, py::handle dtype) {
+                    int64_t d = int_arg(dim, "cumprod", "dim");
+                    std::optional<DType> dt = opt_dtype_arg(dtype, "cumprod");
+                    py::gil_scoped_release nogil;
+                    return cumprod(x, d, dt);
+                  }),
+         py::arg("dim"), py::kw_only(), py::arg("dtype") = py::none());
+  def_op(m, cls, "cummax",
+         recorded("cummax",
+                  [](const TensorPtr& x, py::handle dim) {
+                    int64_t d = int_arg(dim, "cummax", "dim");
+                    return named_pair("cummax", [&] { return cummax(x, d); });
+                  }),
+         py::arg("dim"));
+  def_op(m, cls, "cummin",
+         recorded("cummin",
+                  [](const TensorPtr& x, py::handle dim) {
+                    int64_t d = int_arg(dim, "cummin", "dim");
+                    return named_pair("cummin", [&] { return cummin(x, d); });
+                  }),
+         py::arg("dim"));
 
   // sorting
   def_op(
       m, cls, "sort",
-      [](const TensorPtr& x, py::handle dim, bool descending, py::handle stable) {
-        return sort_op(x, int_arg(dim, "sort", "dim"), descending, stable);
-      },
+      recorded("sort", [](const TensorPtr& x, py::handle dim, bool descending,
+                          py::handle stable) { return sort_op(x, int_arg(dim, "sort", "dim"), descending, stable); }),
       py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(), py::arg("stable") = py::none());
   def_op(m, cls, "msort", [](const TensorPtr& x) {
     py::gil_scoped_release nogil;
     return sort(x, 0, false).first;
   });
-  def_op(
-      m, cls, "argsort",
-      [](const TensorPtr& x, py::handle dim, bool descending, py::handle stable) {
-        int64_t d = int_arg(dim, "argsort", "dim");
-        bool_arg(stable, "argsort", "stable");  // every sort here is stable
-        py::gil_scoped_release nogil;
-        return argsort(x, d, descending);
-      },
-      py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(), py::arg("stable") = false);
+  def_op(m, cls, "argsort",
+         recorded("argsort",
+                  [](const TensorPtr& x, py::handle dim, bool descending, py::handle stable) {
+                    int64_t d = int_arg(dim, "argsort", "dim");
+                    bool_arg(stable, "argsort", "stable");  // every sort here is stable
+                    py::gil_scoped_release nogil;
+                    return argsort(x, d, descending);
+                  }),
+         py::arg("dim") = -1, py::arg("descending") = false, py::kw_only(), py::arg("stable") = false);
   // sorted=False leaves the order unspecified in torch; the values come sorted here
-  def_op(
-      m, cls, "topk",
-      [](const TensorPtr& x, py::handle k, py::handle dim, bool largest, bool sorted) {
-        int64_t kk = int_arg(k, "topk", "k"), d = int_arg(dim, "topk", "dim");
-        (void)sorted;
-        return named_pair("topk", [&] { return topk(x, kk, d, largest); });
-      },
-      py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true, py::arg("sorted") = true);
-  def_op(
-      m, cls, "kthvalue",
-      [](const TensorPtr& x, py::handle k, py::handle dim, bool keepdim) {
-        int64_t kk = int_arg(k, "kthvalue", "k"), d = int_arg(dim, "kthvalue", "dim");
-        return named_pair("kthvalue", [&] { return kthvalue(x, kk, d, keepdim); });
-      },
-      py::arg("k"), py::arg("dim") = -1, py::arg("keepdim") = false);
-  def_op(
-      m, cls, "median",
-      [](const TensorPtr& x, py::handle dim, bool keepdim) -> py::object {
-        if (dim.is_none()) {
-          FASTNN_CHECK_TYPE(!keepdim, "[median] keepdim needs a dim");
-          TensorPtr r;
-          {
-            py::gil_scoped_release nogil;
-            r = median(x);
-          }
-          return py::cast(r);
-        }
-        int64_t d = int_arg(dim, "median", "dim");
-        return named_pair("median", [&] { return median(x, d, keepdim); });
-      },
-      py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_op(m, cls, "topk",
+         recorded("topk",
+                  [](const TensorPtr& x, py::handle k, py::handle dim, bool largest, bool sorted) {
+                    int64_t kk = int_arg(k, "topk", "k"), d = int_arg(dim, "topk", "dim");
+                    (void)sorted;
+                    return named_pair("topk", [&] { return topk(x, kk, d, largest); });
+                  }),
+         py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true, py::arg("sorted") = true);
+  def_op(m, cls, "kthvalue",
+         recorded("kthvalue",
+                  [](const TensorPtr& x, py::handle k, py::handle dim, bool keepdim) {
+                    int64_t kk = int_arg(k, "kthvalue", "k"), d = int_arg(dim, "kthvalue", "dim");
+                    return named_pair("kthvalue", [&] { return kthvalue(x, kk, d, keepdim); });
+                  }),
+         py::arg("k"), py::arg("dim") = -1, py::arg("keepdim") = false);
+  def_op(m, cls, "median",
+         recorded("median",
+                  [](const TensorPtr& x, py::handle dim, bool keepdim) -> py::object {
+                    if (dim.is_none()) {
+                      FASTNN_CHECK_TYPE(!keepdim, "[median] keepdim needs a dim");
+                      TensorPtr r;
+                      {
+                        py::gil_scoped_release nogil;
+                        r = median(x);
+                      }
+                      return py::cast(r);
+                    }
+                    int64_t d = int_arg(dim, "median", "dim");
+                    return named_pair("median", [&] { return median(x, d, keepdim); });
+                  }),
+         py::arg("dim") = py::none(), py::arg("keepdim") = false);
 }
 
 }  // namespace fastnn::bindings

@@ -19,21 +19,23 @@ py::tuple result(const std::vector<TensorPtr>& r) {
 }  // namespace
 
 void bind_rnn(py::module_& m, TensorClass&) {
-  m.def("_rnn", [](const std::string& mode, const TensorPtr& input, const std::vector<int64_t>& batch_sizes,
-                   const TensorPtr& hx, const OptionalTensor& cx, const std::vector<TensorPtr>& weights, bool has_bias,
-                   bool has_proj, int64_t num_layers, bool bidirectional, double dropout, bool train) {
-    std::vector<TensorPtr> r;
-    {
-      py::gil_scoped_release release;
-      r = rnn(rnn_mode(mode), input, batch_sizes, hx, or_null(cx), weights, has_bias, has_proj, num_layers,
-              bidirectional, dropout, train);
-    }
-    return result(r);
-  });
+  m.def("_rnn", recorded("_rnn", [](const std::string& mode, const TensorPtr& input,
+                                    const std::vector<int64_t>& batch_sizes, const TensorPtr& hx,
+                                    const OptionalTensor& cx, const std::vector<TensorPtr>& weights, bool has_bias,
+                                    bool has_proj, int64_t num_layers, bool bidirectional, double dropout, bool train) {
+          std::vector<TensorPtr> r;
+          {
+            py::gil_scoped_release release;
+            r = rnn(rnn_mode(mode), input, batch_sizes, hx, or_null(cx), weights, has_bias, has_proj, num_layers,
+                    bidirectional, dropout, train);
+          }
+          return result(r);
+        }));
   m.def("_rnn_layer",
-        [](const std::string& mode, const TensorPtr& input, const std::vector<int64_t>& batch_sizes, bool reverse,
-           const TensorPtr& h0, const OptionalTensor& c0, const TensorPtr& w_ih, const TensorPtr& w_hh,
-           const OptionalTensor& b_ih, const OptionalTensor& b_hh, const OptionalTensor& w_hr) {
+        recorded("_rnn_layer", [](const std::string& mode, const TensorPtr& input,
+                                  const std::vector<int64_t>& batch_sizes, bool reverse, const TensorPtr& h0,
+                                  const OptionalTensor& c0, const TensorPtr& w_ih, const TensorPtr& w_hh,
+                                  const OptionalTensor& b_ih, const OptionalTensor& b_hh, const OptionalTensor& w_hr) {
           std::vector<TensorPtr> r;
           {
             py::gil_scoped_release release;
@@ -41,7 +43,7 @@ void bind_rnn(py::module_& m, TensorClass&) {
                           or_null(b_hh), or_null(w_hr));
           }
           return result(r);
-        });
+        }));
 }
 
 }  // namespace fastnn::bindings

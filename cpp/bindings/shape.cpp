@@ -120,107 +120,115 @@ void bind_shape(py::module_& m, TensorClass& cls) {
   def_op(
       m, cls, "chunk", [](const TensorPtr& t, int64_t chunks, int64_t dim) { return tuple_of(chunk(t, chunks, dim)); },
       py::arg("chunks"), py::arg("dim") = 0);
-  m.def("split", &split_op, py::arg("tensor"), py::arg("split_size_or_sections"), py::arg("dim") = 0);
-  cls.def("split", &split_op, py::arg("split_size"), py::arg("dim") = 0);
-  def_op(m, cls, "tensor_split", &tensor_split_op, py::arg("indices_or_sections"), py::arg("dim") = 0);
+  m.def("split", recorded("split", &split_op), py::arg("tensor"), py::arg("split_size_or_sections"),
+        py::arg("dim") = 0);
+  cls.def("split", recorded("split", &split_op), py::arg("split_size"), py::arg("dim") = 0);
+  def_op(m, cls, "tensor_split", recorded("tensor_split", &tensor_split_op), py::arg("indices_or_sections"),
+         py::arg("dim") = 0);
   def_op(
       m, cls, "unbind", [](const TensorPtr& t, int64_t dim) { return tuple_of(unbind(t, dim)); }, py::arg("dim") = 0);
-  def_op(m, cls, "narrow", &narrow, py::arg("dim"), py::arg("start"), py::arg("length"));
+  def_op(m, cls, "narrow", recorded("narrow", &narrow), py::arg("dim"), py::arg("start"), py::arg("length"));
 
   // dims
-  def_op(m, cls, "movedim", movedim_op("movedim"), py::arg("source"), py::arg("destination"));
-  def_op(m, cls, "moveaxis", movedim_op("moveaxis"), py::arg("source"), py::arg("destination"));
-  def_op(m, cls, "swapaxes", swap_op("swapaxes"), py::arg("axis0"), py::arg("axis1"));
-  def_op(m, cls, "swapdims", swap_op("swapdims"), py::arg("dim0"), py::arg("dim1"));
-  m.def(
-      "squeeze",
-      [](const TensorPtr& t, py::handle dim) {
-        if (dim.is_none()) return squeeze(t);
-        if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim))
-          return squeeze(t, ints(dim, "squeeze", "dim"));
-        return squeeze(t, int_arg(dim, "squeeze", "dim"));
-      },
-      py::arg("input"), py::arg("dim") = py::none());
-  def_op(
-      m, cls, "unflatten",
-      [](const TensorPtr& t, int64_t dim, py::handle sizes) {
-        return unflatten(t, dim, ints(sizes, "unflatten", "sizes"));
-      },
-      py::arg("dim"), py::arg("sizes"));
+  def_op(m, cls, "movedim", recorded("movedim", movedim_op("movedim")), py::arg("source"), py::arg("destination"));
+  def_op(m, cls, "moveaxis", recorded("moveaxis", movedim_op("moveaxis")), py::arg("source"), py::arg("destination"));
+  def_op(m, cls, "swapaxes", recorded("swapaxes", swap_op("swapaxes")), py::arg("axis0"), py::arg("axis1"));
+  def_op(m, cls, "swapdims", recorded("swapdims", swap_op("swapdims")), py::arg("dim0"), py::arg("dim1"));
+  m.def("squeeze",
+        recorded("squeeze",
+                 [](const TensorPtr& t, py::handle dim) {
+                   if (dim.is_none()) return squeeze(t);
+                   if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim))
+                     return squeeze(t, ints(dim, "squeeze", "dim"));
+                   return squeeze(t, int_arg(dim, "squeeze", "dim"));
+                 }),
+        py::arg("input"), py::arg("dim") = py::none());
+  def_op(m, cls, "unflatten",
+         recorded("unflatten", [](const TensorPtr& t, int64_t dim,
+                                  py::handle sizes) { return unflatten(t, dim, ints(sizes, "unflatten", "sizes")); }),
+         py::arg("dim"), py::arg("sizes"));
 
   // reordering and repeating copies
-  m.def(
-      "flip", [](const TensorPtr& t, py::handle dims) { return flip(t, ints(dims, "flip", "dims")); }, py::arg("input"),
-      py::arg("dims"));
-  cls.def("flip", [](const TensorPtr& t, py::args dims) { return flip(t, varargs(dims, "flip", "dims")); });
+  m.def("flip",
+        recorded("flip", [](const TensorPtr& t, py::handle dims) { return flip(t, ints(dims, "flip", "dims")); }),
+        py::arg("input"), py::arg("dims"));
+  cls.def("flip",
+          recorded("flip", [](const TensorPtr& t, py::args dims) { return flip(t, varargs(dims, "flip", "dims")); }));
   def_op(m, cls, "fliplr", [](const TensorPtr& t) { return flip_lr_ud(t, true); });
   def_op(m, cls, "flipud", [](const TensorPtr& t) { return flip_lr_ud(t, false); });
-  def_op(
-      m, cls, "roll",
-      [](const TensorPtr& t, py::handle shifts, py::handle dims) {
-        IntList s = ints(shifts, "roll", "shifts"), d = dims.is_none() ? IntList{} : ints(dims, "roll", "dims");
-        py::gil_scoped_release nogil;
-        return roll(t, s, d);
-      },
-      py::arg("shifts"), py::arg("dims") = py::none());
-  cls.def("repeat", [](const TensorPtr& t, py::args repeats) {
-    IntList r = varargs(repeats, "repeat", "repeats");
-    py::gil_scoped_release nogil;
-    return repeat(t, r);
-  });
-  m.def(
-      "tile", [](const TensorPtr& t, py::handle dims) { return tile_op(t, ints(dims, "tile", "dims")); },
-      py::arg("input"), py::arg("dims"));
-  cls.def("tile", [](const TensorPtr& t, py::args dims) { return tile_op(t, varargs(dims, "tile", "dims")); });
-  def_op(m, cls, "repeat_interleave", &repeat_interleave_op, py::arg("repeats") = py::none(),
-         py::arg("dim") = py::none(), py::kw_only(), py::arg("output_size") = py::none());
+  def_op(m, cls, "roll",
+         recorded("roll",
+                  [](const TensorPtr& t, py::handle shifts, py::handle dims) {
+                    IntList s = ints(shifts, "roll", "shifts"),
+                            d = dims.is_none() ? IntList{} : ints(dims, "roll", "dims");
+                    py::gil_scoped_release nogil;
+                    return roll(t, s, d);
+                  }),
+         py::arg("shifts"), py::arg("dims") = py::none());
+  cls.def("repeat", recorded("repeat", [](const TensorPtr& t, py::args repeats) {
+            IntList r = varargs(repeats, "repeat", "repeats");
+            py::gil_scoped_release nogil;
+            return repeat(t, r);
+          }));
+  m.def("tile",
+        recorded("tile", [](const TensorPtr& t, py::handle dims) { return tile_op(t, ints(dims, "tile", "dims")); }),
+        py::arg("input"), py::arg("dims"));
+  cls.def("tile", recorded("tile", [](const TensorPtr& t, py::args dims) {
+            return tile_op(t, varargs(dims, "tile", "dims"));
+          }));
+  def_op(m, cls, "repeat_interleave", recorded("repeat_interleave", &repeat_interleave_op),
+         py::arg("repeats") = py::none(), py::arg("dim") = py::none(), py::kw_only(),
+         py::arg("output_size") = py::none());
 
   // triangles and diagonals
-  def_op(m, cls, "tril", &tril, py::arg("diagonal") = 0, GilRelease());
-  def_op(m, cls, "triu", &triu, py::arg("diagonal") = 0, GilRelease());
-  def_op(m, cls, "diag", &diag, py::arg("diagonal") = 0, GilRelease());
-  def_op(m, cls, "diagonal", &diagonal, py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1);
-  def_op(m, cls, "diag_embed", &diag_embed, py::arg("offset") = 0, py::arg("dim1") = -2, py::arg("dim2") = -1,
-         GilRelease());
+  def_op(m, cls, "tril", recorded("tril", &tril), py::arg("diagonal") = 0, GilRelease());
+  def_op(m, cls, "triu", recorded("triu", &triu), py::arg("diagonal") = 0, GilRelease());
+  def_op(m, cls, "diag", recorded("diag", &diag), py::arg("diagonal") = 0, GilRelease());
+  def_op(m, cls, "diagonal", recorded("diagonal", &diagonal), py::arg("offset") = 0, py::arg("dim1") = 0,
+         py::arg("dim2") = 1);
+  def_op(m, cls, "diag_embed", recorded("diag_embed", &diag_embed), py::arg("offset") = 0, py::arg("dim1") = -2,
+         py::arg("dim2") = -1, GilRelease());
 
   // products
-  def_op(m, cls, "dot", &dot, py::arg("tensor"), GilRelease());
+  def_op(m, cls, "dot", recorded("dot", &dot), py::arg("tensor"), GilRelease());
   def_op(
       m, cls, "outer", [](const TensorPtr& a, const TensorPtr& b) { return outer_op(a, b, "outer"); }, py::arg("vec2"),
       GilRelease());
   def_op(
       m, cls, "ger", [](const TensorPtr& a, const TensorPtr& b) { return outer_op(a, b, "ger"); }, py::arg("vec2"),
       GilRelease());
-  def_op(m, cls, "mv", &mv, py::arg("vec"), GilRelease());
-  def_op(m, cls, "addmv", &addmv, py::arg("mat"), py::arg("vec"), py::kw_only(), py::arg("beta") = 1.0,
-         py::arg("alpha") = 1.0, GilRelease());
-  def_op(m, cls, "baddbmm", &baddbmm, py::arg("batch1"), py::arg("batch2"), py::kw_only(), py::arg("beta") = 1.0,
-         py::arg("alpha") = 1.0, GilRelease());
-  def_op(m, cls, "addbmm", &addbmm, py::arg("batch1"), py::arg("batch2"), py::kw_only(), py::arg("beta") = 1.0,
-         py::arg("alpha") = 1.0, GilRelease());
-  m.def(
-      "einsum",
-      [](py::handle equation, py::args operands) {
-        FASTNN_CHECK_TYPE(py::isinstance<py::str>(equation),
-                          "[einsum] einsum(): argument 'equation' (position 1) must be "
-                          "str, not ",
-                          std::string(py::str(py::type::of(equation).attr("__name__"))));
-        py::handle ops = operands;
-        if (operands.size() == 1 && (py::isinstance<py::list>(operands[0]) || py::isinstance<py::tuple>(operands[0])))
-          ops = operands[0];
-        std::vector<TensorPtr> ts;
-        size_t i = 0;
-        for (py::handle h : ops) {
-          FASTNN_CHECK_TYPE(is_tensor(h), "[einsum] expected Tensor as element ", i, " in argument 1, but got ",
-                            std::string(py::str(py::type::of(h).attr("__name__"))));
-          ts.push_back(h.cast<TensorPtr>());
-          ++i;
-        }
-        std::string eq = equation.cast<std::string>();
-        py::gil_scoped_release nogil;
-        return einsum(eq, ts);
-      },
-      py::arg("equation"));
+  def_op(m, cls, "mv", recorded("mv", &mv), py::arg("vec"), GilRelease());
+  def_op(m, cls, "addmv", recorded("addmv", &addmv), py::arg("mat"), py::arg("vec"), py::kw_only(),
+         py::arg("beta") = 1.0, py::arg("alpha") = 1.0, GilRelease());
+  def_op(m, cls, "baddbmm", recorded("baddbmm", &baddbmm), py::arg("batch1"), py::arg("batch2"), py::kw_only(),
+         py::arg("beta") = 1.0, py::arg("alpha") = 1.0, GilRelease());
+  def_op(m, cls, "addbmm", recorded("addbmm", &addbmm), py::arg("batch1"), py::arg("batch2"), py::kw_only(),
+         py::arg("beta") = 1.0, py::arg("alpha") = 1.0, GilRelease());
+  m.def("einsum",
+        recorded("einsum",
+                 [](py::handle equation, py::args operands) {
+                   FASTNN_CHECK_TYPE(py::isinstance<py::str>(equation),
+                                     "[einsum] einsum(): argument 'equation' (position 1) must be "
+                                     "str, not ",
+                                     std::string(py::str(py::type::of(equation).attr("__name__"))));
+                   py::handle ops = operands;
+                   if (operands.size() == 1 &&
+                       (py::isinstance<py::list>(operands[0]) || py::isinstance<py::tuple>(operands[0])))
+                     ops = operands[0];
+                   std::vector<TensorPtr> ts;
+                   size_t i = 0;
+                   for (py::handle h : ops) {
+                     FASTNN_CHECK_TYPE(is_tensor(h), "[einsum] expected Tensor as element ", i,
+                                       " in argument 1, but got ",
+                                       std::string(py::str(py::type::of(h).attr("__name__"))));
+                     ts.push_back(h.cast<TensorPtr>());
+                     ++i;
+                   }
+                   std::string eq = equation.cast<std::string>();
+                   py::gil_scoped_release nogil;
+                   return einsum(eq, ts);
+                 }),
+        py::arg("equation"));
 
   // helpers
   m.def("numel", [](const TensorPtr& t) { return t->numel(); }, py::arg("input"));

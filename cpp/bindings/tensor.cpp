@@ -375,21 +375,21 @@ TensorClass bind_tensor(py::module_& m) {
                     recorded("grad=", [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); }))
       .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
-      .def(
-          "size",
-          [](const TensorPtr& t, py::object dim) -> py::object {
-            if (dim.is_none()) return make_size(t->shape());
-            return py::int_(t->shape().empty() ? 1
-                                               : t->shape()[wrap_dim(int_arg(dim, "size", "dim"), t->dim(), "size")]);
-          },
-          py::arg("dim") = py::none())
-      .def(
-          "stride",
-          [](const TensorPtr& t, py::object dim) -> py::object {
-            if (dim.is_none()) return py::tuple(py::cast(t->strides()));
-            return py::int_(t->strides()[wrap_dim(int_arg(dim, "stride", "dim"), t->dim(), "stride")]);
-          },
-          py::arg("dim") = py::none())
+      .def("size",
+           recorded("size",
+                    [](const TensorPtr& t, py::object dim) -> py::object {
+                      if (dim.is_none()) return make_size(t->shape());
+                      return py::int_(
+                          t->shape().empty() ? 1 : t->shape()[wrap_dim(int_arg(dim, "size", "dim"), t->dim(), "size")]);
+                    }),
+           py::arg("dim") = py::none())
+      .def("stride",
+           recorded("stride",
+                    [](const TensorPtr& t, py::object dim) -> py::object {
+                      if (dim.is_none()) return py::tuple(py::cast(t->strides()));
+                      return py::int_(t->strides()[wrap_dim(int_arg(dim, "stride", "dim"), t->dim(), "stride")]);
+                    }),
+           py::arg("dim") = py::none())
       .def("dim", &Tensor::dim)
       .def("numel", &Tensor::numel)
       .def("nelement", &Tensor::numel)
@@ -457,15 +457,15 @@ TensorClass bind_tensor(py::module_& m) {
                       return t;
                     }),
            py::arg("src"), GilRelease())
-      .def(
-          "fill_",
-          [](TensorPtr t, py::handle v) {
-            TensorPtr s = operand(v, "fill_");
-            py::gil_scoped_release nogil;
-            fill_(t, s);
-            return t;
-          },
-          py::arg("value"))
+      .def("fill_",
+           recorded("fill_",
+                    [](TensorPtr t, py::handle v) {
+                      TensorPtr s = operand(v, "fill_");
+                      py::gil_scoped_release nogil;
+                      fill_(t, s);
+                      return t;
+                    }),
+           py::arg("value"))
       .def("zero_",
            recorded("zero_",
                     [](TensorPtr t) {
@@ -483,15 +483,15 @@ TensorClass bind_tensor(py::module_& m) {
       .def("permute", [](const TensorPtr& t,
                          py::args a) { return capture::call("permute", permute_op, t, shape_from_args(a, "permute")); })
       .def("flatten", recorded("flatten", &flatten), py::arg("start_dim") = 0, py::arg("end_dim") = -1)
-      .def(
-          "squeeze",
-          [](const TensorPtr& t, py::object dim) {
-            if (dim.is_none()) return squeeze(t);
-            if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim))
-              return squeeze(t, dims_arg(dim, "squeeze"));
-            return squeeze(t, int_arg(dim, "squeeze", "dim"));
-          },
-          py::arg("dim") = py::none())
+      .def("squeeze",
+           recorded("squeeze",
+                    [](const TensorPtr& t, py::object dim) {
+                      if (dim.is_none()) return squeeze(t);
+                      if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim))
+                        return squeeze(t, dims_arg(dim, "squeeze"));
+                      return squeeze(t, int_arg(dim, "squeeze", "dim"));
+                    }),
+           py::arg("dim") = py::none())
       .def("unsqueeze", recorded("unsqueeze", &unsqueeze), py::arg("dim"))
       .def("transpose", recorded("transpose", &transpose), py::arg("dim0"), py::arg("dim1"))
       .def("t", recorded("t", &t))
@@ -501,8 +501,8 @@ TensorClass bind_tensor(py::module_& m) {
                                for (int64_t i = 0; i < x->dim(); ++i) dims[i] = x->dim() - 1 - i;
                                return permute(x, dims);
                              })
-      .def("__getitem__", &get_item)
-      .def("__setitem__", &set_item)
+      .def("__getitem__", recorded("__getitem__", &get_item))
+      .def("__setitem__", recorded("__setitem__", &set_item))
       .def("__len__",
            [](const TensorPtr& t) {
              if (t->dim() == 0) throw TypeError("len() of a 0-d tensor");
@@ -589,30 +589,30 @@ TensorClass bind_tensor(py::module_& m) {
                     }),
            GilRelease())
       // reductions with dtype
-      .def(
-          "sum",
-          [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-            const std::optional<DType> dt = opt_dtype(dtype, "sum");
-            const bool all = dim.is_none();
-            const IntList dims = all ? IntList{} : dims_arg(dim, "sum");
-            py::gil_scoped_release nogil;
-            if (all) return keepdim ? sum(t, {}, true, dt) : sum(t, dt);
-            return sum(t, dims, keepdim, dt);
-          },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
-      .def(
-          "mean",
-          [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
-            const std::optional<DType> dt = opt_dtype(dtype, "mean");
-            const bool all = dim.is_none();
-            const IntList dims = all ? IntList{} : dims_arg(dim, "mean");
-            py::gil_scoped_release nogil;
-            TensorPtr x = dt ? to_dtype(t, *dt) : t;
-            if (all) return keepdim ? mean(x, {}, true) : mean(x);
-            return mean(x, dims, keepdim);
-          },
-          py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
-  m.def("_from_numpy", &from_numpy, py::arg("array"), py::arg("copy"));
+      .def("sum",
+           recorded("sum",
+                    [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
+                      const std::optional<DType> dt = opt_dtype(dtype, "sum");
+                      const bool all = dim.is_none();
+                      const IntList dims = all ? IntList{} : dims_arg(dim, "sum");
+                      py::gil_scoped_release nogil;
+                      if (all) return keepdim ? sum(t, {}, true, dt) : sum(t, dt);
+                      return sum(t, dims, keepdim, dt);
+                    }),
+           py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
+      .def("mean",
+           recorded("mean",
+                    [](const TensorPtr& t, py::object dim, bool keepdim, py::object dtype) {
+                      const std::optional<DType> dt = opt_dtype(dtype, "mean");
+                      const bool all = dim.is_none();
+                      const IntList dims = all ? IntList{} : dims_arg(dim, "mean");
+                      py::gil_scoped_release nogil;
+                      TensorPtr x = dt ? to_dtype(t, *dt) : t;
+                      if (all) return keepdim ? mean(x, {}, true) : mean(x);
+                      return mean(x, dims, keepdim);
+                    }),
+           py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
+  m.def("_from_numpy", recorded("_from_numpy", &from_numpy), py::arg("array"), py::arg("copy"));
   return cls;
 }
 

@@ -188,6 +188,11 @@ def parse_args(argv=None):
     p.add_argument("--plot", default="training_curves.png", help="the curves' image (PNG, SVG, PDF, ...; '' for none)")
     p.add_argument("--plot-graph", default=None, metavar="PATH", help="draw the autograd graph as SVG or PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn only on a terminal)")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="capture the training step once and replay it from C++ (fastnn.compile); same results, less overhead",
+    )
     p.add_argument("--export-onnx", metavar="PATH", default=None, help="write the trained model as ONNX (needs onnx)")
     p.add_argument("--version", action="version", version=f"%(prog)s {torch.__version__}")
     args = p.parse_args(argv)
@@ -307,6 +312,14 @@ def run(args):
     if args.progress_bar:
         from tqdm import tqdm
 
+    def train_step(images, labels):
+        optimizer.zero_grad()
+        loss = criterion(net(images), labels)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    step = torch.compile(train_step) if args.compile else train_step
     samples = 0
     train_time = 0.0
     for epoch in range(first_epoch, args.epochs):
@@ -318,10 +331,7 @@ def run(args):
                 train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False, file=sys.stdout
             )
         for images, labels in bar if bar is not None else train_loader:
-            optimizer.zero_grad()
-            loss = criterion(net(images), labels)
-            loss.backward()
-            optimizer.step()
+            loss = step(images, labels)
             total_loss += loss.item()
             batches += 1
             samples += len(labels)

@@ -67,8 +67,9 @@ int Recorder::arg(const TensorPtr& t, const char* op) {
   if (t->serial() >= first_serial_ && !t->is_wrapped_number()) {  // a Python number is a constant
     refuse(str("a tensor passed to '", op,
                "' was made during the capture by an operation that fastnn.compile "
-               "cannot record (for example a factory taking Python data, indexing with Python objects, or a "
-               "Tensor method without a recorder); make it before the call and pass it in, or use a recordable op"));
+               "cannot record (an op given a Python object other than tensors, numbers, strings, slices, dtypes, "
+               "NumPy arrays and tuples, lists or dicts of them, or one without a recorder such as from_dlpack); "
+               "make it before the call and pass it in"));
     check();
   }
   const int slot = result(t);  // a tensor that existed before: a constant of the graph
@@ -170,6 +171,13 @@ void note_unrecorded_write(const Tensor& t, const char* what) {
   const Tensor* base = t.base().get();
   if (current->predates_or_recorded(t) || (base && current->predates_or_recorded(*base)))
     current->refuse(str(what, " by an operation that fastnn.compile cannot record (the replay would skip it)"));
+}
+
+void refuse_unrecorded(const char* what) {
+  if (current)
+    throw std::runtime_error(str("[compile] cannot capture this function: it calls ", what,
+                                 ", which changes state that a replay would not change again; call it outside the "
+                                 "compiled function"));
 }
 
 void refuse_value_read(const char* op) {

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "fastnn/random.h"
 #include "fastnn/tensor.h"
 
 namespace fastnn::capture {
@@ -81,6 +82,10 @@ class Recorder {
   // Throws, naming the reason, when something along the way could not be captured.
   std::shared_ptr<Graph> finish(const std::vector<TensorPtr>& outputs);
 
+  // An argument that cannot be stored (a Python object that is not a plain constant): the call in progress runs
+  // unrecorded; take_cannot_record() reads and clears the flag.
+  void cannot_record() { cannot_record_ = true; }
+  bool take_cannot_record() { return std::exchange(cannot_record_, false); }
   // Bracket one recorded call (nested calls run as part of it).
   void enter(const char* op);
   void leave();
@@ -99,11 +104,14 @@ class Recorder {
   int depth_ = 0;
   const char* last_op_ = nullptr;
   std::string refused_;
+  bool cannot_record_ = false;
 };
 
 // What Tensor's in-place and autograd setters call when watching_writes(): reports a change to `t` made outside a
 // recorded call.
 void note_unrecorded_write(const Tensor& t, const char* what);
+// Refuses (throws) a call that changes state a replay would not change again (reseeding a generator).
+void refuse_unrecorded(const char* what);
 // Refuses (throws) reading a tensor's values into Python during a capture: the replay could not follow it.
 void refuse_value_read(const char* op);
 
@@ -165,14 +173,21 @@ void reads_of(const std::vector<T>& v, std::vector<int>& out) {
 // A result entry: a slot (>= 0), -1 for a null tensor, or count_entry(n) before a vector's n entries.
 inline int count_entry(size_t n) { return -2 - int(n); }
 
-// Out<R>: the result slots of a recorded call's result, and storing the replay's result in them.
+// Out<R>: the result slots of a recorded call's result, and storing the replay's result in them; keep() says
+// whether a call that gave this result is worth replaying (a void call is, always).
 template <class R, class = void>
-struct Out {  // results without tensors: Python saw the capture's value; the replay's is not needed
+struct Out {  // results without tensors (sizes, flags): Python saw the capture's value; nothing to replay
+  static bool keep(const R&) { return false; }
   static void record(Recorder&, const R&, std::vector<int>&) {}
   static void store(const R&, const int*&, Slots&) {}
 };
+// The results that hold tensors.
+template <class R>
+struct TensorOut {
+  static bool keep(const R&) { return true; }
+};
 template <>
-struct Out<TensorPtr> {
+struct Out<TensorPtr> : TensorOut<TensorPtr> {
   static void record(Recorder& r, const TensorPtr& t, std::vector<int>& slots) {
     slots.push_back(t ? r.result(t) : -1);
   }
@@ -182,7 +197,7 @@ struct Out<TensorPtr> {
   }
 };
 template <>
-struct Out<std::optional<TensorPtr>> {
+struct Out<std::optional<TensorPtr>> : TensorOut<std::optional<TensorPtr>> {
   static void record(Recorder& r, const std::optional<TensorPtr>& t, std::vector<int>& slots) {
     Out<TensorPtr>::record(r, t ? *t : nullptr, slots);
   }
@@ -191,7 +206,7 @@ struct Out<std::optional<TensorPtr>> {
   }
 };
 template <>
-struct Out<std::vector<TensorPtr>> {
+struct Out<std::vector<TensorPtr>> : TensorOut<std::vector<TensorPtr>> {
   static void record(Recorder& r, const std::vector<TensorPtr>& v, std::vector<int>& slots) {
     slots.push_back(count_entry(v.size()));  // the count first: a replay's vector has the capture's length
     for (const auto& t : v) Out<TensorPtr>::record(r, t, slots);
@@ -199,7 +214,7 @@ struct Out<std::vector<TensorPtr>> {
   static void store(const std::vector<TensorPtr>& v, const int*& s, Slots& slots);
 };
 template <class... T>
-struct Out<std::tuple<T...>> {
+struct Out<std::tuple<T...>> : TensorOut<std::tuple<T...>> {
   static void record(Recorder& r, const std::tuple<T...>& v, std::vector<int>& slots) {
     std::apply([&](const auto&... x) { (Out<std::decay_t<decltype(x)>>::record(r, x, slots), ...); }, v);
   }
@@ -208,7 +223,7 @@ struct Out<std::tuple<T...>> {
   }
 };
 template <class A, class B>
-struct Out<std::pair<A, B>> {
+struct Out<std::pair<A, B>> : TensorOut<std::pair<A, B>> {
   static void record(Recorder& r, const std::pair<A, B>& v, std::vector<int>& slots) {
     Out<A>::record(r, v.first, slots);
     Out<B>::record(r, v.second, slots);
@@ -219,14 +234,18 @@ struct Out<std::pair<A, B>> {
   }
 };
 
-// True when every argument type of a call can be stored (no Python objects).
+// True when an argument type can be stored (Python objects: see bindings/common.h's specialisations).
+template <class T, class = void>
+struct RecordableArg : std::false_type {};
 template <class T>
 constexpr bool recordable_arg() {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, TensorPtr> || std::is_same_v<D, std::optional<TensorPtr>>) return true;
+  if constexpr (RecordableArg<D>::value) return true;
+  else if constexpr (std::is_same_v<D, TensorPtr> || std::is_same_v<D, std::optional<TensorPtr>>) return true;
   else if constexpr (std::is_arithmetic_v<D> || std::is_enum_v<D> || std::is_same_v<D, std::string>) return true;
   else if constexpr (std::is_pointer_v<D> && std::is_function_v<std::remove_pointer_t<D>>) return true;
-  else if constexpr (std::is_same_v<D, const char*>) return true;  // op names: string literals
+  else if constexpr (std::is_same_v<D, const char*>) return true;   // op names: string literals
+  else if constexpr (std::is_same_v<D, GeneratorPtr>) return true;  // the same generator draws on replay
   else if constexpr (std::is_same_v<D, std::optional<double>> || std::is_same_v<D, std::optional<int64_t>> ||
                      std::is_same_v<D, std::optional<bool>>)
     return true;
@@ -246,6 +265,7 @@ auto call(const char* name, F f, A&&... args) -> decltype(f(std::forward<A>(args
   if (!rec) return f(std::forward<A>(args)...);
   static_assert((recordable_arg<A>() && ...), "capture::call: an argument type that cannot be stored");
   auto stored = std::make_tuple(Arg<std::decay_t<A>>::record(*rec, args, name)...);
+  if (rec->take_cannot_record()) return f(std::forward<A>(args)...);
   std::vector<int> reads;
   std::apply([&](const auto&... s) { (reads_of(s, reads), ...); }, stored);
   rec->enter(name);
@@ -261,6 +281,7 @@ auto call(const char* name, F f, A&&... args) -> decltype(f(std::forward<A>(args
     rec->add(name, [run](Slots& slots) { run(slots); }, std::move(reads), {});
   } else {
     R r = f(std::forward<A>(args)...);
+    if (!Out<std::decay_t<R>>::keep(r)) return r;
     std::vector<int> writes;
     Out<std::decay_t<R>>::record(*rec, r, writes);
     rec->add(

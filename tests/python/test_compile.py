@@ -1,0 +1,374 @@
+"""fastnn.compile: a captured step replays bit for bit as eager execution, captures again when what it depended on
+changes, and refuses clearly what it cannot capture."""
+
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn as nn
+import fastnn.nn.functional as F
+from models import lenet
+
+
+def batches(n, shape=(8, 1, 32, 32), classes=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            fastnn.from_numpy(rng.standard_normal(shape, dtype=np.float32)),
+            fastnn.from_numpy(rng.integers(0, classes, shape[0])),
+        )
+        for _ in range(n)
+    ]
+
+
+OPTIMIZERS = {
+    "sgd": lambda p: fastnn.optim.SGD(p, lr=0.01, momentum=0.9),
+    "sgd-nesterov-wd": lambda p: fastnn.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4),
+    "adam": lambda p: fastnn.optim.Adam(p, lr=1e-3),
+    "adamw-amsgrad": lambda p: fastnn.optim.AdamW(p, lr=1e-3, amsgrad=True),
+    "rmsprop": lambda p: fastnn.optim.RMSprop(p, lr=1e-3, momentum=0.5),
+    "adagrad": lambda p: fastnn.optim.Adagrad(p, lr=1e-2),
+}
+
+
+def train(make_model, make_opt, data, compiled, loss_fn=F.cross_entropy, seed=0):
+    """Losses and final state of a few steps, eager or through fastnn.compile (same seed, same data)."""
+    fastnn.manual_seed(seed)
+    net = make_model()
+    opt = make_opt(net.parameters())
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = fastnn.compile(step) if compiled else step
+    losses = [run(x, y).item() for x, y in data]
+    state = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    opt_state = [
+        {k: (v.numpy().copy() if isinstance(v, fastnn.Tensor) else v) for k, v in s.items()} for s in opt.state.values()
+    ]
+    return losses, state, opt_state, run
+
+
+def assert_same_bits(a, b):
+    losses_a, state_a, opt_a, _ = a
+    losses_b, state_b, opt_b, _ = b
+    assert losses_a == losses_b
+    assert state_a.keys() == state_b.keys()
+    for k in state_a:
+        assert np.array_equal(state_a[k], state_b[k]), k
+    assert len(opt_a) == len(opt_b)
+    for sa, sb in zip(opt_a, opt_b):
+        assert sa.keys() == sb.keys()
+        for k in sa:
+            assert np.array_equal(np.asarray(sa[k]), np.asarray(sb[k])), k
+
+
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+def test_lenet_step_replays_bit_for_bit(opt):
+    data = batches(6)
+    eager = train(lambda: lenet(fastnn), OPTIMIZERS[opt], data, compiled=False)
+    comp = train(lambda: lenet(fastnn), OPTIMIZERS[opt], data, compiled=True)
+    assert_same_bits(eager, comp)
+    (ops,) = comp[3].graph_ops()  # one signature: warm-up, capture, then 4 replays
+    assert ops.count("_conv2d") == 2 and "backward" in ops and ops[-2].endswith("_step")
+
+
+def mlp():
+    return nn.Sequential(
+        nn.Linear(20, 64),
+        nn.BatchNorm1d(64),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(64, 32),
+        nn.GELU(),
+        nn.Linear(32, 5),
+    )
+
+
+def test_mlp_with_dropout_and_batch_norm_replays_bit_for_bit():
+    # dropout draws its masks from the generator at replay as eagerly; batch norm updates its running stats
+    data = batches(7, shape=(16, 20), classes=5)
+    opt = OPTIMIZERS["adam"]
+    assert_same_bits(train(mlp, opt, data, compiled=False), train(mlp, opt, data, compiled=True))
+
+
+def test_mse_tutorial_step_with_numbers_and_operators():
+    def make():
+        return nn.Sequential(nn.Linear(10, 16), nn.Tanh(), nn.Linear(16, 10))
+
+    def loss_fn(out, target):  # operators with Python numbers on either side
+        return ((out - target) ** 2).mean() * 0.5 + 0.1 * out.abs().sum() / out.numel()
+
+    data = [(x[:, :10].contiguous(), x[:, 10:].contiguous()) for x, _ in batches(5, shape=(8, 20))]
+    opt = OPTIMIZERS["sgd"]
+    assert_same_bits(
+        train(make, opt, data, compiled=False, loss_fn=loss_fn), train(make, opt, data, compiled=True, loss_fn=loss_fn)
+    )
+
+
+def test_compiled_training_agrees_with_torch_over_20_steps():
+    torch = pytest.importorskip("torch")
+    data = batches(20)
+    torch.manual_seed(0)
+    tnet = lenet(torch)
+    fnet = lenet(fastnn)
+    fnet.load_state_dict({k: fastnn.tensor(v.detach().numpy()) for k, v in tnet.state_dict().items()})
+    topt = torch.optim.SGD(tnet.parameters(), lr=0.05, momentum=0.9)
+    fopt = fastnn.optim.SGD(fnet.parameters(), lr=0.05, momentum=0.9)
+
+    @fastnn.compile
+    def fstep(x, y):
+        fopt.zero_grad()
+        loss = F.cross_entropy(fnet(x), y)
+        loss.backward()
+        fopt.step()
+        return loss
+
+    for x, y in data:
+        topt.zero_grad()
+        tloss = torch.nn.functional.cross_entropy(tnet(torch.from_numpy(x.numpy())), torch.from_numpy(y.numpy()))
+        tloss.backward()
+        topt.step()
+        np.testing.assert_allclose(fstep(x, y).item(), tloss.item(), rtol=2e-4, atol=1e-5)
+    for k, v in tnet.state_dict().items():
+        np.testing.assert_allclose(fnet.state_dict()[k].numpy(), v.numpy(), rtol=1e-3, atol=1e-5)
+
+
+def test_compiled_module_inference():
+    fastnn.manual_seed(0)
+    net = lenet(fastnn).eval()
+    compiled = fastnn.compile(net)
+    assert compiled.conv1 is net.conv1  # the module's attributes through the wrapper
+    with fastnn.no_grad():
+        for x, _ in batches(4):
+            out = compiled(x)
+            assert not out.requires_grad
+            assert np.array_equal(out.numpy(), net(x).numpy())
+    (ops,) = compiled.graph_ops()
+    assert "backward" not in ops and ops.count("_linear") == 3
+
+
+def test_results_keep_their_structure_and_inputs_pass_through():
+    w = fastnn.randn(3, 3)
+
+    @fastnn.compile
+    def f(x, scale, extra):
+        y = x @ w * scale
+        return {"y": y, "pair": (x, y.sum())}, None, extra["k"]
+
+    for i in range(4):
+        x = fastnn.randn(2, 3)
+        out, none, k = f(x, 2.0, {"k": "v"})
+        assert none is None and k == "v" and out["pair"][0] is x
+        assert np.array_equal(out["y"].numpy(), (x @ w * 2.0).numpy())
+        assert np.array_equal(out["pair"][1].numpy(), (x @ w * 2.0).sum().numpy())
+
+
+def test_new_shapes_dtypes_and_arguments_get_their_own_graph():
+    w = fastnn.randn(4, 4, dtype=fastnn.float64)
+
+    @fastnn.compile
+    def f(x, double):
+        y = x.double() @ w
+        return y * 2 if double else y
+
+    for _ in range(3):
+        for shape in ((2, 4), (5, 4)):
+            for dtype in (fastnn.float32, fastnn.float64):
+                for double in (False, True):
+                    x = fastnn.randn(*shape, dtype=dtype)
+                    expect = x.double() @ w * (2 if double else 1)
+                    assert np.array_equal(f(x, double).numpy(), expect.numpy())
+    assert len(f.graph_ops()) == 8
+    # a non-contiguous input is another signature too
+    x = fastnn.randn(4, 2).t()
+    for _ in range(3):
+        assert np.array_equal(f(x, False).numpy(), (x.double() @ w).numpy())
+
+
+def test_captures_again_when_python_state_changes():
+    """training flags, learning rates (a scheduler), frozen parameters: eager and compiled agree throughout."""
+    data = batches(12, shape=(16, 20), classes=5)
+
+    def run(compiled):
+        fastnn.manual_seed(3)
+        net = mlp()
+        opt = fastnn.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        sched = fastnn.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = fastnn.compile(step) if compiled else step
+        losses = []
+        for i, (x, y) in enumerate(data):
+            if i == 5:
+                net.eval()  # batch norm's running stats, no dropout
+            if i == 7:
+                net.train()
+            if i == 9:
+                net[0].weight.requires_grad_(False)
+            losses.append(f(x, y).item())
+            sched.step()
+        return losses, [p.detach().numpy().copy() for p in net.parameters()], f
+
+    eager, comp = run(False), run(True)
+    assert eager[0] == comp[0]
+    for a, b in zip(eager[1], comp[1]):
+        assert np.array_equal(a, b)
+    assert comp[2].recaptures >= 4
+
+
+def test_grads_set_to_none_outside_the_step_is_noticed():
+    fastnn.manual_seed(0)
+    net = nn.Linear(4, 2)
+    opt = fastnn.optim.SGD(net.parameters(), lr=0.1)
+    x = fastnn.randn(3, 4)
+
+    @fastnn.compile
+    def step(x):  # accumulates: no zero_grad inside
+        net(x).sum().backward()
+        opt.step()
+
+    for i in range(6):
+        if i == 3:
+            opt.zero_grad()  # the captured graph saw .grad present; now it is None
+        step(x)
+    ref = nn.Linear(4, 2)
+    fastnn.manual_seed(0)
+    ref = nn.Linear(4, 2)
+    ropt = fastnn.optim.SGD(ref.parameters(), lr=0.1)
+    for i in range(6):
+        if i == 3:
+            ropt.zero_grad()
+        ref(x).sum().backward()
+        ropt.step()
+    assert np.array_equal(net.weight.detach().numpy(), ref.weight.detach().numpy())
+    assert step.recaptures >= 1
+
+
+def capture_error(fn, *args):
+    """The RuntimeError of the capture (the third call: warm-up, then capture)."""
+    compiled = fastnn.compile(fn)
+    compiled(*args)
+    with pytest.raises(RuntimeError, match=r"\[compile\] cannot capture this function") as e:
+        compiled(*args)
+    return str(e.value)
+
+
+def test_refuses_reading_values():
+    x = fastnn.randn(3)
+    assert "item" in capture_error(lambda x: x * 2 if (x.sum().item() > 0) else x, x)
+    assert "bool" in capture_error(lambda x: x * 2 if (x.sum() > 0) else x, x)
+    assert "numpy" in capture_error(lambda x: x.numpy().sum(), x)
+    assert "depends on the values" in capture_error(lambda x: x.nonzero(), x)
+    assert "equal" in capture_error(lambda x: fastnn.equal(x, x), x)
+
+
+def test_refuses_tensors_made_by_unrecorded_ops_and_unrecorded_writes():
+    x = fastnn.randn(3)
+    ones = np.ones(3, np.float32)
+    assert "was made during the capture" in capture_error(lambda x: x + fastnn.from_dlpack(ones), x)
+    w = fastnn.zeros(3)
+
+    def swap(x):
+        w.data = x  # .data assignment is not recorded
+        return x + w
+
+    assert ".data assigned" in capture_error(swap, x)
+
+    def reseed(x):
+        fastnn.manual_seed(1)
+        return x * 2
+
+    assert "fastnn.manual_seed" in capture_error(reseed, x)
+
+
+def test_python_data_indexing_and_in_place_ops_are_recorded():
+    w = fastnn.zeros(2, 3)
+
+    @fastnn.compile
+    def f(x, i):
+        w[0] = x[1:, ::2].sum()  # a slice of the input, written into a tensor from outside
+        w[1, i] += 1
+        y = fastnn.tensor([[1.0], [2.0]]) * w  # a tensor from Python data: a constant of the graph
+        return fastnn.cat([y, x[:, :3]], dim=0).relu_()
+
+    expect = fastnn.zeros(2, 3)
+    for step in range(5):
+        x = fastnn.randn(2, 4)
+        expect[0] = x[1:, ::2].sum()
+        expect[1, 2] += 1
+        ref = fastnn.cat([fastnn.tensor([[1.0], [2.0]]) * expect, x[:, :3]], dim=0).relu_()
+        assert np.array_equal(f(x, 2).numpy(), ref.numpy())
+        assert np.array_equal(w.numpy(), expect.numpy())
+
+
+def test_a_failed_capture_leaves_nothing_behind():
+    x = fastnn.randn(3)
+    f = fastnn.compile(lambda x: x * 2 if (x.sum().item() > 0) else x)
+    f(x)
+    with pytest.raises(RuntimeError):
+        f(x)
+    y = fastnn.randn(3, requires_grad=True)
+    (y * 3).sum().backward()  # eager work goes on unrecorded
+    assert np.array_equal(y.grad.numpy(), np.full(3, 3.0, np.float32))
+
+    def boom(x):
+        x = x + 1
+        raise KeyError("user error")
+
+    g = fastnn.compile(boom)
+    for _ in range(2):
+        with pytest.raises(KeyError):
+            g(x)
+    assert np.array_equal((x + 1).numpy(), x.numpy() + 1)
+
+
+def test_nested_compiled_calls_are_refused():
+    inner = fastnn.compile(lambda x: x * 2)
+    outer = fastnn.compile(lambda x: inner(x) + 1)
+    x = fastnn.randn(2)
+    outer(x)
+    with pytest.raises(RuntimeError, match="nested"):
+        outer(x)
+
+
+def test_arguments_as_torch_compile():
+    f = lambda x: x  # noqa: E731
+    assert fastnn.compile(f, disable=True) is f
+    assert fastnn.compile(mode="reduce-overhead", fullgraph=True)(f)(fastnn.ones(1)).item() == 1.0
+    with pytest.raises(ValueError, match="mode 'max-autotune'"):
+        fastnn.compile(f, mode="max-autotune")
+    with pytest.raises(ValueError, match="dynamic=True"):
+        fastnn.compile(f, dynamic=True)
+    with pytest.raises(ValueError, match="backend 'eager'"):
+        fastnn.compile(f, backend="eager")
+    with pytest.raises(ValueError, match="options"):
+        fastnn.compile(f, options={"x": 1})
+    with pytest.raises(TypeError, match="expected a function or a Module"):
+        fastnn.compile(3)
+    with pytest.raises(TypeError, match="argument of type ndarray"):
+        fastnn.compile(f)(np.ones(2))
+
+
+def test_replay_is_the_same_at_any_thread_count():
+    data = batches(5, shape=(32, 1, 32, 32))
+    results = []
+    for threads in (1, 2, 3):
+        prev = fastnn.get_num_threads()
+        fastnn.set_num_threads(threads)
+        try:
+            results.append(train(lambda: lenet(fastnn), OPTIMIZERS["sgd"], data, compiled=True))
+        finally:
+            fastnn.set_num_threads(prev)
+    assert_same_bits(results[0], results[1])
+    assert_same_bits(results[0], results[2])
