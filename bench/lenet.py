@@ -60,9 +60,10 @@ class Pair:
             self.torch.from_numpy(y),
         )
 
-    def train_steps(self, n, batches=8):
+    def train_steps(self, n, batches=8, compiled=False):
         """(fastnn_step, torch_step) closures; each call trains on the next of `batches` fixed random
-        batches of size n.
+        batches of size n. compiled: fastnn's step goes through fastnn.compile (captured on the second call
+        after each reset: the reset gives the optimizer new state tensors).
 
         Each closure has a .reset() (the timer calls it, untimed, before every block) that puts its
         model, optimizer and batch sequence back to the start: a long run of steps at a fixed lr on a
@@ -76,14 +77,19 @@ class Pair:
         tm, topt, tce = self.tm, self.topt, self.TF.cross_entropy
         pos = {"f": 0, "t": 0}
 
-        def f_step():
-            x, y = f_data[pos["f"] % batches]
-            pos["f"] += 1
+        def f_body(x, y):
             fopt.zero_grad()
             loss = fce(fm(x), y)
             loss.backward()
             fopt.step()
             return loss
+
+        f_run = self.fastnn.compile(f_body) if compiled else f_body
+
+        def f_step():
+            x, y = f_data[pos["f"] % batches]
+            pos["f"] += 1
+            return f_run(x, y)
 
         def t_step():
             x, y = t_data[pos["t"] % batches]
@@ -116,9 +122,11 @@ class Pair:
             self.topt.zero_grad()
             self.topt.state.clear()
 
-    def infer(self, n):
+    def infer(self, n, compiled=False):
         (fx, _), (tx, _) = self.batch(n)
         fm, tm, f_no_grad, t_no_grad = self.fm, self.tm, self.fastnn.no_grad, self.torch.no_grad
+        if compiled:
+            fm = self.fastnn.compile(fm)
 
         def f_fwd():
             with f_no_grad():

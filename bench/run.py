@@ -40,6 +40,8 @@ SEQUENCE_FAMILIES = ("normalization", "attention", "rnn")
 TRAIN_BATCHES = (1, 16, 64, 256)
 NOISY_IQR = 0.15  # a row is flagged noisy when its per-repetition ratios' quartiles span > 15% of the ratio
 INFER_BATCHES = (1, 64, 1024)
+COMPILED_TRAIN_BATCHES = (1, 16, 64)  # fastnn.compile's replay vs torch eager
+COMPILED_INFER_BATCHES = (1, 64)
 MODES = {
     # reps: timed blocks per side; block_s: minimum block length; epoch_reps: epochs per side
     "quick": {"reps": 7, "block_s": 0.04, "epoch_reps": 1, "memory_all_threads": False},
@@ -53,6 +55,8 @@ def target_train(batch):
 
 TARGETS = {
     "lenet_infer": {1: ("<=", 0.5), 64: ("<=", 0.5)},
+    "compiled_train": {1: ("<=", 0.15)},  # performance round 2: whole-step capture and replay
+    "compiled_infer": {1: ("<=", 0.2)},
     "tiny": ("<=", 0.5),
     "conv": {"3->32->64 3x3 p1 32x32": ("<=", 1.0)},
     "gemm_big": ("<=", 1 / 0.9),  # fastnn >= 0.9x NumPy's GFLOP/s
@@ -201,6 +205,19 @@ class Bench:
             fs, rs = self.timed(pair.train_steps(b))
             self.check_finite(pair, f"train b{b} t{th}")
             self.add("lenet_train", f"train step batch {b}", th, fs, rs, target_train(b), flops=lenet_flops(b)[1])
+        for b in COMPILED_TRAIN_BATCHES:  # fastnn.compile's replay against torch eager
+            pair = self.pair()
+            fs, rs = self.timed(pair.train_steps(b, compiled=True))
+            self.check_finite(pair, f"compiled train b{b} t{th}")
+            self.add(
+                "lenet_train",
+                f"compiled step batch {b}",
+                th,
+                fs,
+                rs,
+                TARGETS["compiled_train"].get(b),
+                flops=lenet_flops(b)[1],
+            )
 
     def lenet_infer(self, th):
         from bench.lenet import lenet_flops
@@ -215,6 +232,17 @@ class Bench:
                 fs,
                 rs,
                 TARGETS["lenet_infer"].get(b),
+                flops=lenet_flops(b)[0],
+            )
+        for b in COMPILED_INFER_BATCHES:
+            fs, rs = self.timed(pair.infer(b, compiled=True))
+            self.add(
+                "lenet_infer",
+                f"compiled inference batch {b}",
+                th,
+                fs,
+                rs,
+                TARGETS["compiled_infer"].get(b),
                 flops=lenet_flops(b)[0],
             )
 

@@ -6,9 +6,9 @@ tensors) exists. The second runs eagerly too, recording every op into a graph (c
 calls replay the graph: the same C++ ops on the new inputs, so the same bits as eager execution.
 
 A replay is valid while what Python decided on during the capture still holds. fastnn checks, before each replay:
-the signature; the `training` flag of every module called; the hyperparameters and parameter lists of every
-optimizer stepped; and, for every tensor the step uses from outside (parameters, optimizer state), its
-requires_grad and whether it has a .grad. When one changed, the call captures again. What the capture cannot
+the signature; the `training` flag and the parameter, buffer and submodule objects of every module called; the
+hyperparameters, parameter lists and state tensors of every optimizer stepped; and, for every tensor the step uses
+from outside (parameters, optimizer state), its requires_grad and whether it has a .grad. When one changed, the call captures again. What the capture cannot
 follow is refused with a RuntimeError naming it: reading tensor values into Python (item(), bool(), print), and
 ops without a recorder that make or change tensors. Other Python side effects of the function (appending to a
 list, printing a string) happen at capture only.
@@ -57,10 +57,23 @@ def _unflatten(spec, tensors):
 
 
 def _optimizer_state(opt):
-    """What the recorded update baked in: each group's hyperparameters and parameters."""
-    return tuple(
-        (tuple((k, v) for k, v in g.items() if k != "params"), tuple(id(p) for p in g["params"]))
-        for g in opt.param_groups
+    """What the recorded update baked in: each group's hyperparameters and parameters, and which state tensors
+    (momentum buffers, moments) it updates (state.clear() or load_state_dict replace them)."""
+    groups = tuple(
+        (tuple((k, v) for k, v in g.items() if k != "params"), tuple(map(id, g["params"]))) for g in opt.param_groups
+    )
+    state = tuple((id(p), tuple((k, id(v)) for k, v in s.items())) for p, s in opt.state.items())
+    return groups, state
+
+
+def _module_state(m):
+    """What a module's forward used: its training flag, and which parameters, buffers and submodules it holds."""
+    d = m.__dict__
+    return (
+        m.training,
+        tuple(map(id, d["_parameters"].values())),
+        tuple(map(id, d["_buffers"].values())),
+        tuple(map(id, d["_modules"].values())),
     )
 
 
@@ -72,9 +85,9 @@ class _Entry:
 
     def stale(self):
         """Why the graph no longer matches the Python state it was captured under, or None."""
-        for m, training in self.modules:
-            if m.training != training:
-                return f"{type(m).__name__}.training is now {m.training}"
+        for m, state in self.modules:
+            if _module_state(m) != state:
+                return f"{type(m).__name__}'s training flag, parameters, buffers or submodules changed"
         for opt, state in self.optimizers:
             if _optimizer_state(opt) != state:
                 return f"the hyperparameters or parameters of {type(opt).__name__} changed"
@@ -125,7 +138,7 @@ class CompiledFunction:
             if hasattr(obj, "param_groups"):
                 optimizers.setdefault(id(obj), (obj, _optimizer_state(obj)))
             else:
-                modules.setdefault(id(obj), (obj, obj.training))
+                modules.setdefault(id(obj), (obj, _module_state(obj)))
 
         with _LOCK:
             capture = _C._Capture(tensors)

@@ -216,6 +216,10 @@ def test_captures_again_when_python_state_changes():
                 net.train()
             if i == 9:
                 net[0].weight.requires_grad_(False)
+            if i == 10:
+                opt.state.clear()  # new momentum buffers from here
+            if i == 11:
+                net[4] = nn.Linear(64, 32)  # a new layer (its parameters are not the optimizer's)
             losses.append(f(x, y).item())
             sched.step()
         return losses, [p.detach().numpy().copy() for p in net.parameters()], f
@@ -224,7 +228,7 @@ def test_captures_again_when_python_state_changes():
     assert eager[0] == comp[0]
     for a, b in zip(eager[1], comp[1]):
         assert np.array_equal(a, b)
-    assert comp[2].recaptures >= 4
+    assert comp[2].recaptures >= 6
 
 
 def test_grads_set_to_none_outside_the_step_is_noticed():

@@ -225,3 +225,12 @@ def test_plot_graph_writes_svg_or_png(tmp_path):
     assert "<svg" in svg and "ConvolutionBackward0" in svg and "conv1.weight" in svg
     run(tmp_path, "g", "--epochs", "1", "--plot", "", "--plot-graph", str(tmp_path / "graph.PNG"))
     assert (tmp_path / "graph.PNG").read_bytes().startswith(b"\x89PNG")
+
+
+def test_compiled_run_is_bitwise_identical_to_an_eager_one(tmp_path):
+    (eager, eager_hist), _ = run(tmp_path, "eager", "--epochs", "2", "--seed", "3", "--optimizer", "adam")
+    (comp, comp_hist), _ = run(tmp_path, "comp", "--epochs", "2", "--seed", "3", "--optimizer", "adam", "--compile")
+    assert comp_hist == eager_hist
+    a, b = eager.state_dict(), comp.state_dict()
+    for k in a:
+        assert np.array_equal(a[k].numpy(), b[k].numpy()), k

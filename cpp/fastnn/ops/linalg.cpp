@@ -44,7 +44,12 @@ class MatmulBackward : public Node {
  public:
   MatmulBackward(const char* name, const TensorPtr* bias, const TensorPtr& a, const TensorPtr& b, double beta,
                  double alpha)
-      : name_(name), has_bias_(bias != nullptr), beta_(beta), alpha_(alpha) {
+      : name_(name),
+        has_bias_(bias != nullptr),
+        beta_(beta),
+        alpha_(alpha),
+        a_strides_(a->strides()),
+        b_strides_(b->strides()) {
     if (bias) bias_shape_ = (*bias)->shape();
     if (any_requires_grad({&b})) a_ = SavedTensor::with_history(a);
     if (any_requires_grad({&a})) b_ = SavedTensor::with_history(b);
@@ -61,8 +66,13 @@ class MatmulBackward : public Node {
     }
     TensorPtr ga = alpha_ == 1 ? g : mul(g, scalar_tensor(alpha_, DType::Float64, true));
     auto product = GradMode::is_enabled() ? &mm : &mm_forward;  // create_graph records the products
-    if (needs_input_grad(o)) r[o] = product(ga, t(b_.unpack(*this)));
-    if (needs_input_grad(o + 1)) r[o + 1] = product(t(a_.unpack(*this)), ga);
+    // Each gradient in its input's layout (as torch): for a transposed operand (linear's t(weight)), the product
+    // of the transposes, transposed -- the weight's gradient comes out contiguous, with no copy.
+    auto grad_of = [&](const Shape& strides, const TensorPtr& x, const TensorPtr& y) {
+      return strides[0] == 1 && strides[1] != 1 ? t(product(t(y), t(x))) : product(x, y);
+    };
+    if (needs_input_grad(o)) r[o] = grad_of(a_strides_, ga, t(b_.unpack(*this)));
+    if (needs_input_grad(o + 1)) r[o + 1] = grad_of(b_strides_, t(a_.unpack(*this)), ga);
     return r;
   }
   void release_saved() override {
@@ -74,7 +84,7 @@ class MatmulBackward : public Node {
   const char* name_;
   bool has_bias_;
   double beta_, alpha_;
-  Shape bias_shape_;
+  Shape bias_shape_, a_strides_, b_strides_;
   SavedTensor a_, b_;
 };
 

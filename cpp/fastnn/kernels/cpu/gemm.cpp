@@ -415,6 +415,20 @@ void gemm_naive(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64
     }
 }
 
+// K = 1 (an outer product, e.g. a linear layer's weight gradient at batch 1): row by row, no packing.
+template <class T>
+void gemm_rank1(int64_t M, int64_t N, const T* A, int64_t a_rs, const T* B, int64_t b_cs, T* C, int64_t ldc,
+                bool accumulate) {
+  for (int64_t i = 0; i < M; ++i) {
+    const T a = A[i * a_rs];
+    T* c = C + i * ldc;
+    if (accumulate)
+      for (int64_t j = 0; j < N; ++j) c[j] += a * B[j * b_cs];
+    else
+      for (int64_t j = 0; j < N; ++j) c[j] = a * B[j * b_cs];
+  }
+}
+
 // Calls f(Kern()) with the kernel set of the instruction set chosen now.
 template <class T, class F>
 void with_kernel_set(const F& f) {
@@ -448,6 +462,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_c
           int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
   if (empty_product(M, N, K, C, ldc, accumulate)) return;
   if (M * N * K <= kNaiveMacs) return gemm_naive(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate);
+  if (K == 1) return gemm_rank1(M, N, A, a_rs, B, b_cs, C, ldc, accumulate);
   const int threads = gemm_threads(M, N, K);
   const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
   with_kernel_set<T>([&](auto kern) {
