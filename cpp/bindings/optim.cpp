@@ -18,7 +18,14 @@ std::vector<double> read_steps(const std::vector<TensorPtr>& step_tensors) {
   }
   return steps;
 }
-void write_steps(const std::vector<TensorPtr>& step_tensors, const std::vector<double>& steps) {
+// Runs rule(steps) without the GIL between reading the step counts and writing them back.
+template <class Rule>
+void with_steps(const std::vector<TensorPtr>& step_tensors, const Rule& rule) {
+  std::vector<double> steps = read_steps(step_tensors);
+  {
+    py::gil_scoped_release nogil;
+    rule(steps);
+  }
   for (size_t i = 0; i < steps.size(); ++i) {
     const TensorPtr& t = step_tensors[i];
     if (t->dtype() == DType::Float32) *t->mutable_data<float>() = float(steps[i]);
@@ -41,7 +48,7 @@ void bind_optim(py::module_& m) {
                    }
                    return buffers;  // with the momentum buffers created on this step
                  }));
-  // The adaptive rules take their state tensors (created by Python) and return the new step counts.
+  // The adaptive rules take their state tensors (created by Python) and 0-d step counts, incremented in place.
   m.def("_adam_step",
         recorded("_adam_step",
                  [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
@@ -49,12 +56,9 @@ void bind_optim(py::module_& m) {
                     const std::vector<TensorPtr>& step_tensors, double lr, double beta1, double beta2, double eps,
                     double weight_decay, bool amsgrad, bool maximize, bool decoupled) {
                    AdamOptions o{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled};
-                   std::vector<double> steps = read_steps(step_tensors);
-                   {
-                     py::gil_scoped_release nogil;
+                   with_steps(step_tensors, [&](std::vector<double>& steps) {
                      adam_step(params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, o);
-                   }
-                   write_steps(step_tensors, steps);
+                   });
                  }));
   m.def("_rmsprop_step",
         recorded("_rmsprop_step",
@@ -63,50 +67,34 @@ void bind_optim(py::module_& m) {
                     const std::vector<TensorPtr>& step_tensors, double lr, double alpha, double eps,
                     double weight_decay, double momentum, bool centered, bool maximize) {
                    RMSpropOptions o{lr, alpha, eps, weight_decay, momentum, centered, maximize};
-                   std::vector<double> steps = read_steps(step_tensors);
-                   {
-                     py::gil_scoped_release nogil;
+                   with_steps(step_tensors, [&](std::vector<double>& steps) {
                      rmsprop_step(params, square_avgs, grad_avgs, momentum_buffers, steps, o);
-                   }
-                   write_steps(step_tensors, steps);
+                   });
                  }));
   m.def("_adagrad_step",
         recorded("_adagrad_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& sums,
                                      const std::vector<TensorPtr>& step_tensors, double lr, double lr_decay,
                                      double weight_decay, double eps, bool maximize) {
           AdagradOptions o{lr, lr_decay, weight_decay, eps, maximize};
-          std::vector<double> steps = read_steps(step_tensors);
-          {
-            py::gil_scoped_release nogil;
-            adagrad_step(params, sums, steps, o);
-          }
-          write_steps(step_tensors, steps);
+          with_steps(step_tensors, [&](std::vector<double>& steps) { adagrad_step(params, sums, steps, o); });
         }));
   m.def("_adadelta_step",
-        recorded("_adadelta_step",
-                 [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& square_avgs,
-                    const std::vector<TensorPtr>& acc_deltas, const std::vector<TensorPtr>& step_tensors, double lr,
-                    double rho, double eps, double weight_decay, bool maximize) {
-                   AdadeltaOptions o{lr, rho, eps, weight_decay, maximize};
-                   std::vector<double> steps = read_steps(step_tensors);
-                   {
-                     py::gil_scoped_release nogil;
-                     adadelta_step(params, square_avgs, acc_deltas, steps, o);
-                   }
-                   write_steps(step_tensors, steps);
-                 }));
+        recorded(
+            "_adadelta_step", [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& square_avgs,
+                                 const std::vector<TensorPtr>& acc_deltas, const std::vector<TensorPtr>& step_tensors,
+                                 double lr, double rho, double eps, double weight_decay, bool maximize) {
+              AdadeltaOptions o{lr, rho, eps, weight_decay, maximize};
+              with_steps(step_tensors,
+                         [&](std::vector<double>& steps) { adadelta_step(params, square_avgs, acc_deltas, steps, o); });
+            }));
   m.def("_adamax_step",
         recorded("_adamax_step",
                  [](const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& exp_avgs,
                     const std::vector<TensorPtr>& exp_infs, const std::vector<TensorPtr>& step_tensors, double lr,
                     double beta1, double beta2, double eps, double weight_decay, bool maximize) {
                    AdamaxOptions o{lr, beta1, beta2, eps, weight_decay, maximize};
-                   std::vector<double> steps = read_steps(step_tensors);
-                   {
-                     py::gil_scoped_release nogil;
-                     adamax_step(params, exp_avgs, exp_infs, steps, o);
-                   }
-                   write_steps(step_tensors, steps);
+                   with_steps(step_tensors,
+                              [&](std::vector<double>& steps) { adamax_step(params, exp_avgs, exp_infs, steps, o); });
                  }));
   m.def("_nadam_step",
         recorded("_nadam_step",
@@ -115,12 +103,9 @@ void bind_optim(py::module_& m) {
                     const std::vector<TensorPtr>& step_tensors, double lr, double beta1, double beta2, double eps,
                     double weight_decay, double momentum_decay, bool decoupled, bool maximize) {
                    NAdamOptions o{lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize};
-                   std::vector<double> steps = read_steps(step_tensors);
-                   {
-                     py::gil_scoped_release nogil;
+                   with_steps(step_tensors, [&](std::vector<double>& steps) {
                      nadam_step(params, exp_avgs, exp_avg_sqs, mu_products, steps, o);
-                   }
-                   write_steps(step_tensors, steps);
+                   });
                  }));
   m.def("_radam_step",
         recorded("_radam_step",
@@ -128,12 +113,8 @@ void bind_optim(py::module_& m) {
                     const std::vector<TensorPtr>& exp_avg_sqs, const std::vector<TensorPtr>& step_tensors, double lr,
                     double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool maximize) {
                    RAdamOptions o{lr, beta1, beta2, eps, weight_decay, decoupled, maximize};
-                   std::vector<double> steps = read_steps(step_tensors);
-                   {
-                     py::gil_scoped_release nogil;
-                     radam_step(params, exp_avgs, exp_avg_sqs, steps, o);
-                   }
-                   write_steps(step_tensors, steps);
+                   with_steps(step_tensors,
+                              [&](std::vector<double>& steps) { radam_step(params, exp_avgs, exp_avg_sqs, steps, o); });
                  }));
   // nn.utils.get_total_norm / clip_grad_norm_ (`op` names the caller in errors)
   m.def("_total_norm",
