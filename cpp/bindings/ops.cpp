@@ -301,6 +301,10 @@ void bind_ops(py::module_& m, TensorClass& cls) {
         GilRelease());
   m.def("_max_pool2d_with_indices", recorded("_max_pool2d_with_indices", &max_pool2d_with_indices), GilRelease());
   m.def("_avg_pool2d", recorded("_avg_pool2d", &avg_pool2d), GilRelease());
+  m.def("_linear_relu",
+        recorded("_linear_relu", [](const TensorPtr& x, const TensorPtr& w,
+                                    const OptionalTensor& b) { return linear_relu(x, w, or_null(b)); }),
+        GilRelease());
   m.def("_linear",
         recorded("_linear", [](const TensorPtr& x, const TensorPtr& w,
                                const OptionalTensor& b) { return linear(x, w, or_null(b)); }),

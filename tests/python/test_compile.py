@@ -89,6 +89,60 @@ def mlp():
     )
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", ["fused", "1-d input", "no bias", "transposed input", "one input feature"])
+def test_linear_relu_gives_the_bits_of_relu_of_linear(dtype, case):
+    dt = getattr(fastnn, dtype)
+    n_in = 1 if case == "one input feature" else 5
+    x = fastnn.randn(5, 4, dtype=dt).t() if case == "transposed input" else fastnn.randn(3, n_in, dtype=dt)
+    if case == "1-d input":
+        x = fastnn.randn(n_in, dtype=dt)
+    w = fastnn.randn(4 if case == "transposed input" else 6, x.shape[-1], dtype=dt)
+    b = None if case == "no bias" else fastnn.randn(w.shape[0], dtype=dt)
+    leaves = [t for t in (x, w, b) if t is not None]
+    results = []
+    for fn in (lambda: F.relu(F.linear(x, w, b)), lambda: fastnn._C._linear_relu(x, w, b)):
+        for t in leaves:
+            t.requires_grad_(True)
+            t.grad = None
+        y = fn()
+        (y * fastnn.arange(y.numel(), dtype=dt).reshape(y.shape)).sum().backward()
+        results.append([y.detach().numpy().copy()] + [t.grad.numpy().copy() for t in leaves])
+    for a, c in zip(*results):
+        assert np.array_equal(a, c)
+
+
+def test_linear_and_relu_fuse_only_when_nothing_else_reads_the_linear():
+    fastnn.manual_seed(0)
+    lin1, lin2 = nn.Linear(6, 5), nn.Linear(5, 5)
+
+    def f(x):
+        h = lin1(x)
+        fused = F.relu(lin2(F.relu(h)))  # both pairs fuse
+        return (fused + F.relu(lin2(h)) + lin2(h)).sum()  # lin2(h)'s result is read twice: not fused
+
+    x = fastnn.randn(4, 6)
+    eager_grads = []
+    for _ in range(3):
+        lin1.zero_grad(), lin2.zero_grad()
+        f(x).backward()
+        eager_grads.append([p.grad.numpy().copy() for p in (*lin1.parameters(), *lin2.parameters())])
+
+    @fastnn.compile
+    def step(x):
+        lin1.zero_grad(), lin2.zero_grad()
+        y = f(x)
+        y.backward()
+        return y
+
+    for i in range(3):
+        step(x)
+        for g, p in zip(eager_grads[i], (*lin1.parameters(), *lin2.parameters())):
+            assert np.array_equal(g, p.grad.numpy())
+    (ops,) = step.graph_ops()
+    assert ops.count("_linear+relu") == 2 and ops.count("_linear") == 2, ops
+
+
 def test_mlp_with_dropout_and_batch_norm_replays_bit_for_bit():
     # dropout draws its masks from the generator at replay as eagerly; batch norm updates its running stats
     data = batches(7, shape=(16, 20), classes=5)
@@ -149,7 +203,7 @@ def test_compiled_module_inference():
             assert not out.requires_grad
             assert np.array_equal(out.numpy(), net(x).numpy())
     (ops,) = compiled.graph_ops()
-    assert "backward" not in ops and ops.count("_linear") == 3
+    assert "backward" not in ops and ops.count("_linear+relu") == 2 and ops.count("_linear") == 1
 
 
 def test_results_keep_their_structure_and_inputs_pass_through():

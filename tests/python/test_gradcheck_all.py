@@ -261,6 +261,7 @@ NODES = {
     # products
     "MmBackward0": Case(lambda a, b: a.mm(b), (3, 4), (4, 2)),
     "AddmmBackward0": Case(fastnn.addmm, (2,), (3, 4), (4, 2)),
+    "LinearReluBackward0": Case(fastnn._C._linear_relu, (3, 4), (2, 4), (2,)),
     "BmmBackward0": Case(fastnn.bmm, (2, 3, 4), (2, 4, 2)),
     "MvBackward0": Case(fastnn.mv, (3, 4), (4,)),
     "DotBackward0": Case(fastnn.dot, (4,), (4,)),

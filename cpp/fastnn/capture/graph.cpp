@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "fastnn/error.h"
+#include "fastnn/ops/ops.h"
 
 namespace fastnn::capture {
 namespace {
@@ -105,6 +107,7 @@ std::shared_ptr<Graph> Recorder::finish(const std::vector<TensorPtr>& outputs) {
     FASTNN_CHECK(t, "[compile] an output is None");
     graph_->outputs_.push_back(arg(t, "return"));
   }
+  fuse();
   // Buffer release: a slot that is not an input, constant or output is dropped after the last step using it.
   std::vector<int> last_use(graph_->num_slots_, -1);
   for (size_t i = 0; i < reads_.size(); ++i) {
@@ -124,6 +127,28 @@ std::vector<double> Graph::profile(const std::vector<TensorPtr>& inputs) {
   std::vector<double> seconds;
   run(inputs, &seconds);
   return seconds;
+}
+
+void Recorder::fuse() {
+  auto& steps = graph_->steps_;
+  std::vector<int> readers(graph_->num_slots_, 0);
+  for (const auto& r : reads_)
+    for (int s : r) ++readers[s];
+  for (int s : graph_->outputs_) ++readers[s];
+  // A `_linear` (with a bias) whose result only the next step's `relu` reads: one linear_relu step.
+  for (size_t i = 0; i + 1 < steps.size(); ++i) {
+    if (std::strcmp(steps[i].name, "_linear") != 0 || std::strcmp(steps[i + 1].name, "relu") != 0) continue;
+    if (reads_[i].size() != 3 || writes_[i].size() != 1 || reads_[i + 1].size() != 1 || writes_[i + 1].size() != 1)
+      continue;
+    const int s = writes_[i][0];
+    if (reads_[i + 1][0] != s || readers[s] != 1) continue;
+    const int x = reads_[i][0], w = reads_[i][1], b = reads_[i][2], out = writes_[i + 1][0];
+    steps[i] = {"_linear+relu", [x, w, b, out](Slots& sl) { sl[out] = linear_relu(sl[x], sl[w], sl[b]); }, {}};
+    writes_[i] = {out};
+    steps.erase(steps.begin() + int64_t(i) + 1);
+    reads_.erase(reads_.begin() + int64_t(i) + 1);
+    writes_.erase(writes_.begin() + int64_t(i) + 1);
+  }
 }
 
 std::vector<TensorPtr> Graph::run(const std::vector<TensorPtr>& inputs, std::vector<double>* seconds) {

@@ -96,6 +96,8 @@ class Recorder {
 
  private:
   void check() const;
+  // Replaces runs of recorded steps by fused ops with the same bits (linear + relu).
+  void fuse();
   std::shared_ptr<Graph> graph_ = std::make_shared<Graph>();
   std::unordered_map<const Tensor*, int> slot_of_;
   std::vector<TensorPtr> seen_;  // every mapped tensor, alive until the end so that no address is reused

@@ -88,6 +88,41 @@ class MatmulBackward : public Node {
   SavedTensor a_, b_;
 };
 
+// Backward of linear_relu: ReLU's gradient (relu's table row: zero where the output is <= 0), then addmm's
+// products as MatmulBackward computes them for linear's (x, t(weight)) with contiguous operands.
+class LinearReluBackward : public Node {
+ public:
+  LinearReluBackward(const TensorPtr& x, const TensorPtr& w, const TensorPtr& y, Shape bias_shape)
+      : y_(SavedTensor::with_history(y)), bias_shape_(std::move(bias_shape)) {
+    if (any_requires_grad({&w})) x_ = SavedTensor::with_history(x);
+    if (any_requires_grad({&x})) w_ = SavedTensor::with_history(w);
+  }
+  std::string name() const override { return "LinearReluBackward0"; }
+  std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
+    TensorPtr g = contiguous(grads[0]), y = y_.unpack(*this);
+    TensorPtr gm = Tensor::empty(y->shape(), y->dtype(), "linear_relu");
+    FASTNN_DISPATCH_FLOAT(y->dtype(), "linear_relu", [&] {
+      const scalar_t *pg = g->data<scalar_t>(), *py = y->data<scalar_t>();
+      scalar_t* pm = gm->mutable_data<scalar_t>();
+      for (int64_t i = 0, n = y->numel(); i < n; ++i) pm[i] = py[i] <= 0 ? scalar_t(0) : pg[i];
+    });
+    std::vector<TensorPtr> r(3);
+    if (needs_input_grad(0)) r[0] = sum_to(gm, bias_shape_);
+    if (needs_input_grad(1)) r[1] = mm_forward(gm, w_.unpack(*this));
+    if (needs_input_grad(2)) r[2] = mm_forward(t(gm), x_.unpack(*this));
+    return r;
+  }
+  void release_saved() override {
+    x_.reset();
+    w_.reset();
+    y_.reset();
+  }
+
+ private:
+  SavedTensor x_, w_, y_;
+  Shape bias_shape_;
+};
+
 // Backward of bmm: per batch, the same two products as mm.
 class BmmBackward : public Node {
  public:
@@ -233,6 +268,28 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b) {
   if (da > 1) out.push_back(n);
   if (db > 1) out.push_back(m);
   return reshape(r, out);
+}
+
+TensorPtr linear_relu(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {
+  // The fused form covers linear's addmm path with contiguous float operands (whose gradients MatmulBackward
+  // computes as LinearReluBackward does); anything else is the two ops.
+  const bool fused = x && weight && bias && x->dim() == 2 && weight->dim() == 2 && x->is_contiguous() &&
+                     weight->is_contiguous() && (x->dtype() == DType::Float32 || x->dtype() == DType::Float64) &&
+                     weight->dtype() == x->dtype() && bias->dtype() == x->dtype() && weight->shape()[1] > 1 &&
+                     x->shape()[1] == weight->shape()[1];
+  if (!fused) return relu(linear(x, weight, bias));
+  TensorPtr y;
+  {
+    GradModeGuard no_grad(false);
+    y = linear(x, weight, bias);
+  }
+  FASTNN_DISPATCH_FLOAT(y->dtype(), "linear_relu", [&] {
+    scalar_t* p = y->mutable_data<scalar_t>();
+    for (int64_t i = 0, n = y->numel(); i < n; ++i) p[i] = p[i] < 0 ? scalar_t(0) : p[i];  // relu's table row
+  });
+  if (any_requires_grad({&bias, &x, &weight}))
+    record(std::make_shared<LinearReluBackward>(x, weight, y, bias->shape()), {&bias, &x, &weight}, {&y});
+  return y;
 }
 
 TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {

@@ -311,6 +311,8 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
 TensorPtr bmm(const TensorPtr& a, const TensorPtr& b);
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b);
 TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
+// relu(linear(x, weight, bias)) as one op and one backward node, with the same bits (fastnn.compile's fusion).
+TensorPtr linear_relu(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
 
 // ---- activations with parameters or along a dim (activation.cpp) ----
 TensorPtr softmax(const TensorPtr& x, int64_t dim);
