@@ -292,12 +292,26 @@ void bind_ops(py::module_& m, TensorClass& cls) {
         py::arg("input"), py::arg("dims"));
 
   // nn.functional kernels (argument normalisation lives in python/fastnn/nn/functional.py)
-  m.def("_conv2d",
-        recorded("_conv2d",
-                 [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, IntList stride, IntList padding,
-                    IntList dilation, int64_t groups) {
-                   return conv2d(x, w, or_null(b), std::move(stride), std::move(padding), std::move(dilation), groups);
-                 }),
+  // conv2d and linear: fastnn.compile fuses them with a ReLU that alone reads their result
+  m.def(
+      "_conv2d",
+      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, const IntList& stride, const IntList& padding,
+         const IntList& dilation, int64_t groups) {
+        auto conv = [](bool relu) {
+          return [relu](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, const IntList& stride,
+                        const IntList& padding, const IntList& dilation, int64_t groups) {
+            return (relu ? conv2d_relu : conv2d)(x, w, or_null(b), stride, padding, dilation, groups);
+          };
+        };
+        return capture::call_fusing_relu("_conv2d", conv(false), conv(true), x, w, b, stride, padding, dilation,
+                                         groups);
+      },
+      GilRelease());
+  m.def("_conv2d_relu",
+        recorded("_conv2d_relu",
+                 [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b, const IntList& stride,
+                    const IntList& padding, const IntList& dilation,
+                    int64_t groups) { return conv2d_relu(x, w, or_null(b), stride, padding, dilation, groups); }),
         GilRelease());
   m.def("_max_pool2d_with_indices", recorded("_max_pool2d_with_indices", &max_pool2d_with_indices), GilRelease());
   m.def("_avg_pool2d", recorded("_avg_pool2d", &avg_pool2d), GilRelease());
@@ -305,10 +319,17 @@ void bind_ops(py::module_& m, TensorClass& cls) {
         recorded("_linear_relu", [](const TensorPtr& x, const TensorPtr& w,
                                     const OptionalTensor& b) { return linear_relu(x, w, or_null(b)); }),
         GilRelease());
-  m.def("_linear",
-        recorded("_linear", [](const TensorPtr& x, const TensorPtr& w,
-                               const OptionalTensor& b) { return linear(x, w, or_null(b)); }),
-        GilRelease());
+  m.def(
+      "_linear",
+      [](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b) {
+        auto lin = [](bool relu) {
+          return [relu](const TensorPtr& x, const TensorPtr& w, const OptionalTensor& b) {
+            return (relu ? linear_relu : linear)(x, w, or_null(b));
+          };
+        };
+        return capture::call_fusing_relu("_linear", lin(false), lin(true), x, w, b);
+      },
+      GilRelease());
   m.def(
       "_mse_loss",
       recorded("_mse_loss", [](const TensorPtr& a, const TensorPtr& b, int r) { return mse_loss(a, b, Reduction(r)); }),

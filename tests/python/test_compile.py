@@ -74,7 +74,8 @@ def test_lenet_step_replays_bit_for_bit(opt):
     comp = train(lambda: lenet(fastnn), OPTIMIZERS[opt], data, compiled=True)
     assert_same_bits(eager, comp)
     (ops,) = comp[3].graph_ops()  # one signature: warm-up, capture, then 4 replays
-    assert ops.count("_conv2d") == 2 and "backward" in ops and ops[-2].endswith("_step")
+    assert ops.count("_conv2d+relu") == 2 and ops.count("_linear+relu") == 2 and "backward" in ops
+    assert ops[-2].endswith("_step")
 
 
 def mlp():
@@ -102,6 +103,37 @@ def test_linear_relu_gives_the_bits_of_relu_of_linear(dtype, case):
     leaves = [t for t in (x, w, b) if t is not None]
     results = []
     for fn in (lambda: F.relu(F.linear(x, w, b)), lambda: fastnn._C._linear_relu(x, w, b)):
+        for t in leaves:
+            t.requires_grad_(True)
+            t.grad = None
+        y = fn()
+        (y * fastnn.arange(y.numel(), dtype=dt).reshape(y.shape)).sum().backward()
+        results.append([y.detach().numpy().copy()] + [t.grad.numpy().copy() for t in leaves])
+    for a, c in zip(*results):
+        assert np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "case", ["3x3 pad 1", "strided, groups", "pointwise 1x1", "no bias", "unbatched", "no input channels"]
+)
+def test_conv2d_relu_gives_the_bits_of_relu_of_conv2d(dtype, case):
+    dt = getattr(fastnn, dtype)
+    c_in, c_out, k, stride, pad, groups = {
+        "3x3 pad 1": (3, 4, 3, 1, 1, 1),
+        "strided, groups": (4, 6, 3, 2, 0, 2),
+        "pointwise 1x1": (3, 5, 1, 1, 0, 1),
+        "no bias": (2, 3, 3, 1, 1, 1),
+        "unbatched": (2, 3, 3, 1, 0, 1),
+        "no input channels": (0, 3, 3, 1, 0, 1),
+    }[case]
+    x = fastnn.randn(*((c_in, 7, 6) if case == "unbatched" else (2, c_in, 7, 6)), dtype=dt)
+    w = fastnn.randn(c_out, c_in // groups, k, k, dtype=dt)
+    b = None if case == "no bias" else fastnn.randn(c_out, dtype=dt)
+    args = ([stride] * 2, [pad] * 2, [1, 1], groups)
+    leaves = [t for t in (x, w, b) if t is not None]
+    results = []
+    for fn in (lambda: F.relu(F.conv2d(x, w, b, *args)), lambda: fastnn._C._conv2d_relu(x, w, b, *args)):
         for t in leaves:
             t.requires_grad_(True)
             t.grad = None

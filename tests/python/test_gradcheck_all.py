@@ -268,6 +268,9 @@ NODES = {
     "AddmvBackward0": Case(fastnn.addmv, (3,), (3, 4), (4,)),
     "AddbmmBackward0": Case(fastnn.addbmm, (3, 2), (2, 3, 4), (2, 4, 2)),
     "BaddbmmBackward0": Case(fastnn.baddbmm, (2, 3, 2), (2, 3, 4), (2, 4, 2)),
+    "ConvolutionReluBackward0": Case(
+        lambda x, w, b: fastnn._C._conv2d_relu(x, w, b, [1, 1], [1, 1], [1, 1], 1), (2, 2, 5, 5), (3, 2, 3, 3), (3,)
+    ),
     "ConvolutionBackward0": Case(
         lambda x, w, b: (F.conv2d(x, w, b, padding=1, stride=2), F.conv1d(x[:, :, 0], w[:, :, 0], b)),
         (1, 2, 4, 4),

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "fastnn/error.h"
-#include "fastnn/ops/ops.h"
 
 namespace fastnn::capture {
 namespace {
@@ -86,8 +85,8 @@ void Recorder::enter(const char* op) {
   last_op_ = op;
 }
 
-void Recorder::add(const char* name, Replay run, std::vector<int> reads, std::vector<int> writes) {
-  graph_->steps_.push_back({name, std::move(run), {}});
+void Recorder::add(const char* name, Replay run, std::vector<int> reads, std::vector<int> writes, Replay with_relu) {
+  graph_->steps_.push_back({name, std::move(run), {}, std::move(with_relu)});
   reads_.push_back(std::move(reads));
   writes.erase(std::remove_if(writes.begin(), writes.end(), [](int s) { return s < 0; }), writes.end());
   writes_.push_back(std::move(writes));
@@ -135,16 +134,18 @@ void Recorder::fuse() {
   for (const auto& r : reads_)
     for (int s : r) ++readers[s];
   for (int s : graph_->outputs_) ++readers[s];
-  // A `_linear` (with a bias) whose result only the next step's `relu` reads: one linear_relu step.
   for (size_t i = 0; i + 1 < steps.size(); ++i) {
-    if (std::strcmp(steps[i].name, "_linear") != 0 || std::strcmp(steps[i + 1].name, "relu") != 0) continue;
-    if (reads_[i].size() != 3 || writes_[i].size() != 1 || reads_[i + 1].size() != 1 || writes_[i + 1].size() != 1)
-      continue;
+    if (!steps[i].with_relu || std::strcmp(steps[i + 1].name, "relu") != 0 || writes_[i].size() != 1) continue;
     const int s = writes_[i][0];
-    if (reads_[i + 1][0] != s || readers[s] != 1) continue;
-    const int x = reads_[i][0], w = reads_[i][1], b = reads_[i][2], out = writes_[i + 1][0];
-    steps[i] = {"_linear+relu", [x, w, b, out](Slots& sl) { sl[out] = linear_relu(sl[x], sl[w], sl[b]); }, {}};
-    writes_[i] = {out};
+    if (reads_[i + 1] != std::vector<int>{s} || writes_[i + 1].size() != 1 || readers[s] != 1) continue;
+    const int out = writes_[i + 1][0];
+    graph_->fused_names_.push_back(std::string(steps[i].name) + "+relu");
+    steps[i].name = graph_->fused_names_.back().c_str();
+    steps[i].run = [run = std::move(steps[i].with_relu), s, out](Slots& sl) {
+      run(sl);
+      sl[out] = std::move(sl[s]);
+    };
+    writes_[i].push_back(out);
     steps.erase(steps.begin() + int64_t(i) + 1);
     reads_.erase(reads_.begin() + int64_t(i) + 1);
     writes_.erase(writes_.begin() + int64_t(i) + 1);

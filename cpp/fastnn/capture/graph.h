@@ -8,6 +8,7 @@
 // capture by an op that is not recordable reaching a recorded op, and reads of tensor values (item(), bool(), ...).
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -46,6 +47,7 @@ class Graph {
     const char* name;
     Replay run;
     std::vector<int> release;  // slots last used by this step: dropped after it, so buffers return to the cache
+    Replay with_relu;          // the same call with a ReLU fused in (call_fusing_relu), writing the same slots
   };
   struct Constant {
     int slot;
@@ -57,6 +59,7 @@ class Graph {
   std::vector<Constant> constants_;
   std::vector<int> inputs_, outputs_;
   int num_slots_ = 0;
+  std::deque<std::string> fused_names_;  // the fused steps' names ("_conv2d+relu"), stable for Step::name
 };
 
 class Recorder {
@@ -77,7 +80,7 @@ class Recorder {
   // A fresh slot for a result (also for an in-place op's result: its replay gives the same tensor anyway).
   int result(const TensorPtr& t);
   // Appends a recorded call. `reads`: its argument slots, `writes`: its result slots (for buffer release).
-  void add(const char* name, Replay run, std::vector<int> reads, std::vector<int> writes);
+  void add(const char* name, Replay run, std::vector<int> reads, std::vector<int> writes, Replay with_relu = {});
   // Ends the capture: the graph, whose outputs are `outputs` (each an input, a constant or a recorded result).
   // Throws, naming the reason, when something along the way could not be captured.
   std::shared_ptr<Graph> finish(const std::vector<TensorPtr>& outputs);
@@ -96,7 +99,7 @@ class Recorder {
 
  private:
   void check() const;
-  // Replaces runs of recorded steps by fused ops with the same bits (linear + relu).
+  // Replaces a step with a ReLU variant followed by a `relu` that alone reads its result by the variant.
   void fuse();
   std::shared_ptr<Graph> graph_ = std::make_shared<Graph>();
   std::unordered_map<const Tensor*, int> slot_of_;
@@ -259,9 +262,16 @@ constexpr bool recordable_arg() {
   else return false;
 }
 
-// Calls f(args...), recording it when a capture is at its top level on this thread.
+// Calls f(args...), recording it when a capture is at its top level on this thread. `f_relu`, when given, is
+// relu(f(args...)) as one op with the same bits: the graph uses it when a `relu` alone reads the result.
+template <class F, class G, class... A>
+auto call_fusing_relu(const char* name, F f, G f_relu, A&&... args) -> decltype(f(std::forward<A>(args)...));
 template <class F, class... A>
 auto call(const char* name, F f, A&&... args) -> decltype(f(std::forward<A>(args)...)) {
+  return call_fusing_relu(name, f, nullptr, std::forward<A>(args)...);
+}
+template <class F, class G, class... A>
+auto call_fusing_relu(const char* name, F f, G f_relu, A&&... args) -> decltype(f(std::forward<A>(args)...)) {
   using R = decltype(f(std::forward<A>(args)...));
   Recorder* rec = Recorder::top_level();
   if (!rec) return f(std::forward<A>(args)...);
@@ -275,9 +285,10 @@ auto call(const char* name, F f, A&&... args) -> decltype(f(std::forward<A>(args
     Recorder* r;
     ~Leave() { r->leave(); }
   } leave{rec};
-  auto run = [f, stored](Slots& slots) {
-    return std::apply([&](const auto&... s) { return f(Arg<std::decay_t<A>>::get(s, slots)...); }, stored);
+  auto run_with = [stored](const auto& fn, Slots& slots) {
+    return std::apply([&](const auto&... s) { return fn(Arg<std::decay_t<A>>::get(s, slots)...); }, stored);
   };
+  auto run = [f, run_with](Slots& slots) { return run_with(f, slots); };
   if constexpr (std::is_void_v<R>) {
     f(std::forward<A>(args)...);
     rec->add(name, [run](Slots& slots) { run(slots); }, std::move(reads), {});
@@ -286,13 +297,19 @@ auto call(const char* name, F f, A&&... args) -> decltype(f(std::forward<A>(args
     if (!Out<std::decay_t<R>>::keep(r)) return r;
     std::vector<int> writes;
     Out<std::decay_t<R>>::record(*rec, r, writes);
+    Replay with_relu;
+    if constexpr (!std::is_same_v<G, std::nullptr_t>)
+      with_relu = [f_relu, run_with, writes](Slots& slots) {
+        const int* s = writes.data();
+        Out<std::decay_t<R>>::store(run_with(f_relu, slots), s, slots);
+      };
     rec->add(
         name,
         [run, writes](Slots& slots) {
           const int* s = writes.data();
           Out<std::decay_t<R>>::store(run(slots), s, slots);
         },
-        std::move(reads), writes);
+        std::move(reads), writes, std::move(with_relu));
     return r;
   }
 }

@@ -106,16 +106,26 @@ T* output_at(const ConvGeom& g, T* y, const Tile& t, int64_t i, int64_t gr) {
   return y + ((t.n0 + i) * g.O + gr * g.Og()) * g.P() + t.oh0 * g.oW;
 }
 
-// Copies between the NCHW tensor y and the tile matrix m (Og x ld), adding bias[o] on the way out when given.
+// relu's table row (x < 0 ? 0 : x), for the fused conv2d_relu.
 template <class T>
-void tile_to_nchw(const ConvGeom& g, const T* m, const T* bias, const Tile& t, int64_t gr, T* y) {
+T relu_of(T v) {
+  return v < 0 ? T(0) : v;
+}
+
+// Copies between the NCHW tensor y and the tile matrix m (Og x ld), adding bias[o] on the way out when given
+// (then the ReLU, for conv2d_relu).
+template <class T>
+void tile_to_nchw(const ConvGeom& g, const T* m, const T* bias, const Tile& t, int64_t gr, T* y, bool relu) {
   const int64_t px = t.pixels(g);
   for (int64_t i = 0; i < t.nb; ++i)
     for (int64_t o = 0; o < g.Og(); ++o) {
       const T* src = m + o * g.ld() + i * px;
       T* dst = output_at(g, y, t, i, gr) + o * g.P();
       const T b = bias ? bias[gr * g.Og() + o] : T(0);
-      for (int64_t p = 0; p < px; ++p) dst[p] = src[p] + b;
+      if (relu)
+        for (int64_t p = 0; p < px; ++p) dst[p] = relu_of(src[p] + b);
+      else
+        for (int64_t p = 0; p < px; ++p) dst[p] = src[p] + b;
     }
 }
 template <class T>
@@ -141,7 +151,7 @@ T row_sum(const T* v, int64_t n) {
 
 // Every tile writes its own outputs, so all tiles (bands included) are shared among the threads.
 template <class T>
-void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y, bool relu = false) {
   const int threads = get_num_threads();
   const Scratch<T> cols(g, g.K(), threads), outs(g, g.Og(), threads);
   parallel_for(
@@ -159,10 +169,13 @@ void conv_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y
               if (bias)
                 for (int64_t o = 0; o < g.Og(); ++o)
                   for (int64_t p = 0; p < t.pixels(g); ++p) out[o * g.P() + p] += bias[gr * g.Og() + o];
+              if (relu)
+                for (int64_t o = 0; o < g.Og(); ++o)
+                  for (int64_t p = 0; p < t.pixels(g); ++p) out[o * g.P() + p] = relu_of(out[o * g.P() + p]);
               continue;
             }
             kernels::gemm<T>(g.Og(), t.cols(g), g.K(), wg, g.K(), 1, col, ld, 1, outs.get(), g.ld(), false);
-            tile_to_nchw(g, outs.get(), bias, t, gr, y);
+            tile_to_nchw(g, outs.get(), bias, t, gr, y, relu);
           }
         }
       },
@@ -236,14 +249,29 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
 }
 
 // Gradients are reshaped to the shapes the op was given (1-D and unbatched inputs run as 4-D).
+// With `relu_out` (conv2d_relu's output), ReLU's gradient first: zero where the output is <= 0 (relu's table row).
 class ConvolutionBackward : public Node {
  public:
-  ConvolutionBackward(const TensorPtr& x, const TensorPtr& w, ConvGeom g, bool has_bias, Shape in_shape, Shape w_shape)
-      : x_(x), w_(w), g_(g), has_bias_(has_bias), in_shape_(std::move(in_shape)), w_shape_(std::move(w_shape)) {}
-  std::string name() const override { return "ConvolutionBackward0"; }
+  ConvolutionBackward(const TensorPtr& x, const TensorPtr& w, ConvGeom g, bool has_bias, Shape in_shape, Shape w_shape,
+                      const TensorPtr& relu_out = nullptr)
+      : x_(x), w_(w), g_(g), has_bias_(has_bias), in_shape_(std::move(in_shape)), w_shape_(std::move(w_shape)) {
+    if (relu_out) relu_out_ = SavedTensor::output(relu_out, 0);
+  }
+  std::string name() const override {
+    return relu_out_.defined() ? "ConvolutionReluBackward0" : "ConvolutionBackward0";
+  }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = contiguous(x_.unpack(*this)), w = contiguous(w_.unpack(*this));
     TensorPtr gy = contiguous(reshape(grads[0], {g_.N, g_.O, g_.oH, g_.oW}));
+    if (relu_out_.defined()) {
+      TensorPtr y = relu_out_.unpack(*this), masked = Tensor::empty(gy->shape(), gy->dtype(), "conv2d_relu");
+      FASTNN_DISPATCH_FLOAT(gy->dtype(), "conv2d_relu", [&] {
+        const scalar_t *pg = gy->data<scalar_t>(), *py = y->data<scalar_t>();
+        scalar_t* pm = masked->mutable_data<scalar_t>();
+        for (int64_t i = 0, n = gy->numel(); i < n; ++i) pm[i] = py[i] <= 0 ? scalar_t(0) : pg[i];
+      });
+      gy = masked;
+    }
     std::vector<TensorPtr> r(3);
     TensorPtr gx = needs_input_grad(0) ? Tensor::empty({g_.N, g_.C, g_.H, g_.W}, x->dtype()) : nullptr;
     TensorPtr gw = needs_input_grad(1) ? Tensor::empty(w->shape(), w->dtype()) : nullptr;
@@ -263,10 +291,11 @@ class ConvolutionBackward : public Node {
   void release_saved() override {
     x_.reset();
     w_.reset();
+    relu_out_.reset();
   }
 
  private:
-  SavedTensor x_, w_;
+  SavedTensor x_, w_, relu_out_;
   ConvGeom g_;
   bool has_bias_;
   Shape in_shape_, w_shape_;
@@ -367,11 +396,12 @@ Shape result_shape(int64_t n, int64_t c, int64_t h, int64_t w, bool batched, int
 }
 
 TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, const IntList& stride,
-                  const IntList& padding, const IntList& dilation, int64_t groups, int spatial, const char* op) {
+                  const IntList& padding, const IntList& dilation, int64_t groups, int spatial, const char* op,
+                  bool relu = false) {
   const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
   if (any_storage_dtype({&input, &weight, &bias}))
     return narrowed(
-        conv_nd(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups, spatial, op),
+        conv_nd(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups, spatial, op, relu),
         input->dtype());
   auto [x, w] = as_4d(input, weight, batched, spatial);
   ConvGeom g{};
@@ -409,16 +439,18 @@ TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorP
     GradModeGuard no_grad(false);
     TensorPtr zero = zeros(y->shape(), y->dtype());
     y = b ? add(zero, reshape(b, {1, g.O, 1, 1}), 1) : zero;
+    if (relu) y = fastnn::relu(y);
   } else if (y->numel() > 0) {
     FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
       conv_forward<scalar_t>(g, x->data<scalar_t>(), w->data<scalar_t>(), b ? b->data<scalar_t>() : nullptr,
-                             y->mutable_data<scalar_t>());
+                             y->mutable_data<scalar_t>(), relu);
     });
   }
   Shape out_shape = result_shape(g.N, g.O, g.oH, g.oW, batched, spatial);
   if (out_shape != y->shape()) y = reshape(y->detach(), out_shape);
   if (any_requires_grad({&input, &weight, &bias}))
-    record(std::make_shared<ConvolutionBackward>(x, w, g, bias != nullptr, input->shape(), weight->shape()),
+    record(std::make_shared<ConvolutionBackward>(x, w, g, bias != nullptr, input->shape(), weight->shape(),
+                                                 relu ? y : nullptr),
            {&input, &weight, &bias}, {&y});
   return y;
 }
@@ -486,6 +518,11 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
 TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
                  IntList padding, IntList dilation, int64_t groups) {
   return conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d");
+}
+
+TensorPtr conv2d_relu(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                      IntList padding, IntList dilation, int64_t groups) {
+  return conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d", true);
 }
 
 TensorPtr conv1d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,

@@ -93,7 +93,7 @@ class MatmulBackward : public Node {
 class LinearReluBackward : public Node {
  public:
   LinearReluBackward(const TensorPtr& x, const TensorPtr& w, const TensorPtr& y, Shape bias_shape)
-      : y_(SavedTensor::with_history(y)), bias_shape_(std::move(bias_shape)) {
+      : y_(SavedTensor::output(y, 0)), bias_shape_(std::move(bias_shape)) {
     if (any_requires_grad({&w})) x_ = SavedTensor::with_history(x);
     if (any_requires_grad({&x})) w_ = SavedTensor::with_history(w);
   }

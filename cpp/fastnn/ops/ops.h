@@ -324,6 +324,9 @@ TensorPtr log_softmax(const TensorPtr& x, int64_t dim);
 // ---- convolution and pooling (conv.cpp, pool.cpp) ----
 TensorPtr conv2d(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
                  IntList padding, IntList dilation, int64_t groups);
+// relu(conv2d(...)) as one op (the ReLU in the output tiles' epilogue) with the same bits (fastnn.compile's fusion).
+TensorPtr conv2d_relu(const TensorPtr& input, const TensorPtr& weight, const TensorPtr& bias, IntList stride,
+                      IntList padding, IntList dilation, int64_t groups);
 // Returns (output, indices); indices are flat h*W+w positions in each input plane.
 std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, IntList kernel_size, IntList stride,
                                                         IntList padding, IntList dilation, bool ceil_mode);

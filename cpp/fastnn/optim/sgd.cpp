@@ -34,7 +34,8 @@ void sgd_kernel(T* p, const T* grad, T* buf, int64_t n, const SGDOptions& o, boo
     return sgd_kernel<T, kFlags..., false>(p, grad, buf, n, o, first);
   } else {
     const T lr = T(o.lr), wd = T(o.weight_decay), mom = T(o.momentum), damp = T(1 - o.dampening);
-    parallel_for(n, kGrainSize,
+    // Four loads and two stores per element: a split pays only past a few L2-sized chunks.
+    parallel_for(n, 4 * kGrainSize,
                  [&](int64_t b, int64_t e) { sgd_range<T, kFlags...>(p, grad, buf, b, e, lr, wd, mom, damp); });
   }
 }
