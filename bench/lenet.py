@@ -101,7 +101,7 @@ class Pair:
             return loss
 
         def f_reset():
-            self.reset("fastnn")
+            self.reset("fastnn", keep_state=compiled)
             pos["f"] = 0
 
         def t_reset():
@@ -111,9 +111,15 @@ class Pair:
         f_step.reset, t_step.reset = f_reset, t_reset
         return f_step, t_step
 
-    def reset(self, side):
-        """Back to the initial weights with fresh optimizer state (no momentum buffers), as built."""
-        if side == "fastnn":
+    def reset(self, side, keep_state=False):
+        """Back to the initial weights with fresh optimizer state (no momentum buffers), as built. keep_state:
+        fastnn's momentum buffers zeroed in place instead (the same next steps: SGD's first step sets the buffer
+        to the gradient), and its gradients left to the step's zero_grad, so a compiled step keeps its graph."""
+        if side == "fastnn" and keep_state:
+            self.fm.load_state_dict(self._f_init)
+            for s in self.fopt.state.values():
+                s["momentum_buffer"].zero_()
+        elif side == "fastnn":
             self.fm.load_state_dict(self._f_init)
             self.fopt.zero_grad()
             self.fopt.state.clear()

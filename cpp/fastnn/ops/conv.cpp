@@ -268,7 +268,12 @@ class ConvolutionBackward : public Node {
       FASTNN_DISPATCH_FLOAT(gy->dtype(), "conv2d_relu", [&] {
         const scalar_t *pg = gy->data<scalar_t>(), *py = y->data<scalar_t>();
         scalar_t* pm = masked->mutable_data<scalar_t>();
-        for (int64_t i = 0, n = gy->numel(); i < n; ++i) pm[i] = py[i] <= 0 ? scalar_t(0) : pg[i];
+        parallel_for(gy->numel(), kGrainSize, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) {
+            const scalar_t g = pg[i];  // loaded unconditionally: a select, not a branch
+            pm[i] = py[i] <= 0 ? scalar_t(0) : g;
+          }
+        });
       });
       gy = masked;
     }

@@ -104,7 +104,12 @@ class LinearReluBackward : public Node {
     FASTNN_DISPATCH_FLOAT(y->dtype(), "linear_relu", [&] {
       const scalar_t *pg = g->data<scalar_t>(), *py = y->data<scalar_t>();
       scalar_t* pm = gm->mutable_data<scalar_t>();
-      for (int64_t i = 0, n = y->numel(); i < n; ++i) pm[i] = py[i] <= 0 ? scalar_t(0) : pg[i];
+      parallel_for(y->numel(), kGrainSize, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const scalar_t g = pg[i];  // loaded unconditionally: a select, not a branch
+          pm[i] = py[i] <= 0 ? scalar_t(0) : g;
+        }
+      });
     });
     std::vector<TensorPtr> r(3);
     if (needs_input_grad(0)) r[0] = sum_to(gm, bias_shape_);
@@ -285,7 +290,9 @@ TensorPtr linear_relu(const TensorPtr& x, const TensorPtr& weight, const TensorP
   }
   FASTNN_DISPATCH_FLOAT(y->dtype(), "linear_relu", [&] {
     scalar_t* p = y->mutable_data<scalar_t>();
-    for (int64_t i = 0, n = y->numel(); i < n; ++i) p[i] = p[i] < 0 ? scalar_t(0) : p[i];  // relu's table row
+    parallel_for(y->numel(), kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) p[i] = p[i] < 0 ? scalar_t(0) : p[i];  // relu's table row
+    });
   });
   if (any_requires_grad({&bias, &x, &weight}))
     record(std::make_shared<LinearReluBackward>(x, weight, y, bias->shape()), {&bias, &x, &weight}, {&y});
