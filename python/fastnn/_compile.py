@@ -26,6 +26,7 @@ from fastnn._C import Tensor
 _LOCK = threading.RLock()  # one capture at a time in the process (the watch hook is global)
 _TENSOR = object()  # a tensor's place in a flattened structure
 _SCALARS = (bool, int, float, str, type(None))
+MAX_GRAPHS = 64  # signatures kept per compiled function (the oldest is dropped past this: varying shapes)
 
 
 def _flatten(obj, tensors, what):
@@ -117,6 +118,8 @@ class CompiledFunction:
         )
         entry = self._entries.get(key)
         if entry is None:
+            if len(self._entries) >= MAX_GRAPHS:
+                del self._entries[next(iter(self._entries))]
             entry = self._entries[key] = _Entry()
         entry.calls += 1
         if entry.graph is not None:

@@ -276,6 +276,16 @@ def test_new_shapes_dtypes_and_arguments_get_their_own_graph():
         assert np.array_equal(f(x, False).numpy(), (x.double() @ w).numpy())
 
 
+def test_at_most_max_graphs_signatures_are_kept(monkeypatch):
+    monkeypatch.setattr(fastnn._compile, "MAX_GRAPHS", 3)
+    f = fastnn.compile(lambda x: x * 2)
+    for _ in range(3):
+        for n in range(1, 6):
+            x = fastnn.randn(n)
+            assert np.array_equal(f(x).numpy(), (x * 2).numpy())
+    assert len(f._entries) == 3
+
+
 def test_captures_again_when_python_state_changes():
     """training flags, learning rates (a scheduler), frozen parameters: eager and compiled agree throughout."""
     data = batches(12, shape=(16, 20), classes=5)
