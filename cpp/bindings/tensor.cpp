@@ -370,10 +370,12 @@ TensorClass bind_tensor(py::module_& m) {
       .def_property_readonly("_base", [](const TensorPtr& t) { return or_none(t->base()); })
       .def_property_readonly("grad_fn", [](const TensorPtr& t) { return or_none(fresh(t)->grad_fn()); })
       .def_property(
-          "requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); }, &Tensor::set_requires_grad)
+          "requires_grad", [](const TensorPtr& t) { return fresh(t)->requires_grad(); },
+          recorded("requires_grad=", [](const TensorPtr& t, bool v) { t->set_requires_grad(v); }))
       .def_property("grad", recorded("grad", [](const TensorPtr& t) { return or_none(t->grad()); }),
                     recorded("grad=", [](const TensorPtr& t, const OptionalTensor& g) { t->set_grad(or_null(g)); }))
-      .def_property("data", &Tensor::data_alias, [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
+      .def_property("data", recorded("data", [](const TensorPtr& t) { return t->data_alias(); }),
+                    [](const TensorPtr& t, const TensorPtr& src) { t->set_data(*src); })
       .def_property_readonly("retains_grad", &Tensor::retains_grad)
       .def("size",
            recorded("size",
@@ -402,7 +404,7 @@ TensorClass bind_tensor(py::module_& m) {
       .def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
       .def("_is_view", [](const TensorPtr& t) { return t->base() != nullptr; })
       // autograd
-      .def("detach", &Tensor::detach)
+      .def("detach", recorded("detach", [](const TensorPtr& t) { return t->detach(); }))
       .def("detach_", recorded("detach_",
                                [](const TensorPtr& t) {
                                  FASTNN_CHECK_STATE(!t->base(), "Can't detach views in-place. Use detach() instead.");
@@ -416,7 +418,7 @@ TensorClass bind_tensor(py::module_& m) {
                       return t;
                     }),
            py::arg("requires_grad") = true)
-      .def("retain_grad", &Tensor::retain_grad)
+      .def("retain_grad", recorded("retain_grad", [](const TensorPtr& t) { t->retain_grad(); }))
       .def(
           "backward",
           [](const TensorPtr& t, const OptionalTensor& gradient, py::object retain_graph, bool create_graph,

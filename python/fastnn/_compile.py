@@ -6,7 +6,8 @@ tensors) exists. The second runs eagerly too, recording every op into a graph (c
 calls replay the graph: the same C++ ops on the new inputs, so the same bits as eager execution.
 
 A replay is valid while what Python decided on during the capture still holds. fastnn checks, before each replay:
-the signature; the `training` flag and the parameter, buffer and submodule objects of every module called; the
+the signature; the `training` flag, the parameter, buffer and submodule objects and the tensor attributes of every
+module called; the
 hyperparameters, parameter lists and state tensors of every optimizer stepped; and, for every tensor the step uses
 from outside (parameters, optimizer state), its requires_grad and whether it has a .grad. When one changed, the call captures again. What the capture cannot
 follow is refused with a RuntimeError naming it: reading tensor values into Python (item(), bool(), print), and
@@ -50,8 +51,9 @@ def _unflatten(spec, tensors):
     if spec is _TENSOR:
         return next(tensors)
     kind, value = spec
-    if kind in (tuple, list):
-        return kind(_unflatten(s, tensors) for s in value)
+    if issubclass(kind, (tuple, list)):
+        items = [_unflatten(s, tensors) for s in value]
+        return kind(*items) if hasattr(kind, "_fields") else kind(items)  # a namedtuple takes fields
     if kind is dict:
         return {k: _unflatten(s, tensors) for k, s in value}
     return value
@@ -68,13 +70,15 @@ def _optimizer_state(opt):
 
 
 def _module_state(m):
-    """What a module's forward used: its training flag, and which parameters, buffers and submodules it holds."""
+    """What a module's forward used: its training flag, which parameters, buffers and submodules it holds, and
+    tensors kept as plain attributes (`self.hidden = h.detach()` in forward: each call then captures again)."""
     d = m.__dict__
     return (
         m.training,
         tuple(map(id, d["_parameters"].values())),
         tuple(map(id, d["_buffers"].values())),
         tuple(map(id, d["_modules"].values())),
+        tuple((k, id(v)) for k, v in d.items() if isinstance(v, Tensor)),
     )
 
 

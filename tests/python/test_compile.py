@@ -254,6 +254,36 @@ def test_results_keep_their_structure_and_inputs_pass_through():
         assert np.array_equal(out["pair"][1].numpy(), (x @ w * 2.0).sum().numpy())
 
 
+def test_state_kept_on_a_module_is_not_replayed_stale():
+    class Carry(nn.Module):  # truncated BPTT: the state lives on the module between calls
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.RNNCell(3, 4)
+            self.hidden = fastnn.zeros(2, 4)
+
+        def forward(self, x):
+            self.hidden = self.cell(x, self.hidden).detach()
+            return self.hidden.sum()
+
+    fastnn.manual_seed(0)
+    eager, comp = Carry(), Carry()
+    comp.load_state_dict(eager.state_dict())
+    f = fastnn.compile(comp)
+    with fastnn.no_grad():
+        for _ in range(5):
+            x = fastnn.randn(2, 3)
+            assert np.array_equal(f(x).numpy(), eager(x).numpy())
+    assert np.array_equal(comp.hidden.numpy(), eager.hidden.numpy())
+
+
+def test_namedtuple_results():
+    f = fastnn.compile(lambda x: x.max(dim=1))
+    x = fastnn.randn(3, 4)
+    for _ in range(3):
+        r = f(x)
+        assert type(r).__name__ == "max" and np.array_equal(r.values.numpy(), x.max(dim=1).values.numpy())
+
+
 def test_new_shapes_dtypes_and_arguments_get_their_own_graph():
     w = fastnn.randn(4, 4, dtype=fastnn.float64)
 
