@@ -7,9 +7,9 @@ calls replay the graph: the same C++ ops on the new inputs, so the same bits as 
 
 A replay is valid while what Python decided on during the capture still holds. fastnn checks, before each replay:
 the signature; the `training` flag, the parameter, buffer and submodule objects and the tensor attributes of every
-module called; the
-hyperparameters, parameter lists and state tensors of every optimizer stepped; and, for every tensor the step uses
-from outside (parameters, optimizer state), its requires_grad and whether it has a .grad. When one changed, the call captures again. What the capture cannot
+module called; the hyperparameters, parameter lists and state tensors of every optimizer stepped; and, for every
+tensor the step uses from outside (parameters, optimizer state), its requires_grad and whether it has a .grad.
+When one changed, the call captures again. What the capture cannot
 follow is refused with a RuntimeError naming it: reading tensor values into Python (item(), bool(), print), and
 ops without a recorder that make or change tensors. Other Python side effects of the function (appending to a
 list, printing a string) happen at capture only.
