@@ -42,8 +42,6 @@ Recorder* Recorder::top_level() {
   return r && r->depth_ == 0 ? r : nullptr;
 }
 
-Recorder* Recorder::active() { return current; }
-
 void Recorder::check() const {
   if (!refused_.empty()) throw std::runtime_error("[compile] cannot capture this function: " + refused_);
 }
@@ -150,6 +148,7 @@ void Recorder::fuse() {
     reads_.erase(reads_.begin() + int64_t(i) + 1);
     writes_.erase(writes_.begin() + int64_t(i) + 1);
   }
+  for (auto& step : steps) step.with_relu = nullptr;  // the variants not taken
 }
 
 std::vector<TensorPtr> Graph::run(const std::vector<TensorPtr>& inputs, std::vector<double>* seconds) {

@@ -72,8 +72,6 @@ class Recorder {
 
   // This thread's recorder when a call made now is to be recorded (a top-level call), else null.
   static Recorder* top_level();
-  // This thread's recorder, whatever the depth (null when none).
-  static Recorder* active();
 
   // The slot of a tensor argument (-1 for null), adding it as a constant when it existed before the capture.
   int arg(const TensorPtr& t, const char* op);
