@@ -179,12 +179,15 @@ def compile(
 ) -> typing.Any:
     """torch.compile's signature. fastnn always captures the whole function (it refuses what it cannot capture
     rather than breaking the graph, so `fullgraph` makes no difference) and specialises on shapes; `mode` may be
-    None, "default" or "reduce-overhead" (what replay is). Other backends, modes, options and dynamic=True are
-    refused."""
+    None, "default" or "reduce-overhead" (what replay is); `backend` "inductor", "eager" or "aot_eager" (all the
+    same replay, which runs the eager kernels). Other backends, modes, options and dynamic=True are refused."""
     if dynamic:
         raise ValueError("fastnn.compile: dynamic=True is not supported (graphs are specialised on shapes)")
-    if backend not in ("inductor", "fastnn"):
-        raise ValueError(f"fastnn.compile: backend {backend!r} is not supported (fastnn replays its own graphs)")
+    if backend not in ("inductor", "eager", "aot_eager", "fastnn"):
+        raise ValueError(
+            f"fastnn.compile: backend {backend!r} is not supported (fastnn replays its own graphs; 'inductor', "
+            f"'eager' and 'aot_eager' all mean that here)"
+        )
     if mode not in (None, "default", "reduce-overhead"):
         raise ValueError(f"fastnn.compile: mode {mode!r} is not supported (None, 'default' or 'reduce-overhead')")
     if options:
