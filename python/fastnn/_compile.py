@@ -92,7 +92,9 @@ class _Entry:
         """Why the graph no longer matches the Python state it was captured under, or None."""
         for m, state in self.modules:
             if _module_state(m) != state:
-                return f"{type(m).__name__}'s training flag, parameters, buffers or submodules changed"
+                return (
+                    f"{type(m).__name__}'s training flag, parameters, buffers, submodules or tensor attributes changed"
+                )
         for opt, state in self.optimizers:
             if _optimizer_state(opt) != state:
                 return f"the hyperparameters or parameters of {type(opt).__name__} changed"
@@ -107,6 +109,7 @@ class CompiledFunction:
         self._orig_mod = fn
         self._entries: dict[typing.Any, _Entry] = {}
         self.recaptures = 0  # captures after a replay found its graph stale (for tests and users' curiosity)
+        self.recapture_reason: str | None = None  # why the last one happened
         functools.update_wrapper(self, fn, updated=())
 
     def __getattr__(self, name):  # the Module's attributes (parameters, train(), ...) through the wrapper
@@ -127,10 +130,11 @@ class CompiledFunction:
             entry = self._entries[key] = _Entry()
         entry.calls += 1
         if entry.graph is not None:
-            if entry.stale() is None:
+            reason = entry.stale()
+            if reason is None:
                 return _unflatten(entry.out_spec, iter(entry.graph.replay(tensors)))
             entry.graph = None
-            self.recaptures += 1
+            self.recaptures, self.recapture_reason = self.recaptures + 1, reason
         elif entry.calls == 1:
             return self._orig_mod(*args, **kwargs)  # the warm-up
         return self._capture(entry, tensors, args, kwargs)
