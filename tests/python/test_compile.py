@@ -90,6 +90,21 @@ def mlp():
     )
 
 
+def assert_same_bits_and_grads(plain, fused, *inputs):
+    """plain() and fused() give the same output and the same gradients for `inputs` (None ones skipped), bitwise."""
+    leaves = [t for t in inputs if t is not None]
+    results = []
+    for fn in (plain, fused):
+        for t in leaves:
+            t.requires_grad_(True)
+            t.grad = None
+        y = fn()
+        (y * fastnn.arange(y.numel(), dtype=y.dtype).reshape(y.shape)).sum().backward()
+        results.append([y.detach().numpy().copy()] + [t.grad.numpy().copy() for t in leaves])
+    for a, c in zip(*results):
+        assert np.array_equal(a, c)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", ["fused", "1-d input", "no bias", "transposed input", "one input feature"])
 def test_linear_relu_gives_the_bits_of_relu_of_linear(dtype, case):
@@ -100,17 +115,7 @@ def test_linear_relu_gives_the_bits_of_relu_of_linear(dtype, case):
         x = fastnn.randn(n_in, dtype=dt)
     w = fastnn.randn(4 if case == "transposed input" else 6, x.shape[-1], dtype=dt)
     b = None if case == "no bias" else fastnn.randn(w.shape[0], dtype=dt)
-    leaves = [t for t in (x, w, b) if t is not None]
-    results = []
-    for fn in (lambda: F.relu(F.linear(x, w, b)), lambda: fastnn._C._linear_relu(x, w, b)):
-        for t in leaves:
-            t.requires_grad_(True)
-            t.grad = None
-        y = fn()
-        (y * fastnn.arange(y.numel(), dtype=dt).reshape(y.shape)).sum().backward()
-        results.append([y.detach().numpy().copy()] + [t.grad.numpy().copy() for t in leaves])
-    for a, c in zip(*results):
-        assert np.array_equal(a, c)
+    assert_same_bits_and_grads(lambda: F.relu(F.linear(x, w, b)), lambda: fastnn._C._linear_relu(x, w, b), x, w, b)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -131,17 +136,9 @@ def test_conv2d_relu_gives_the_bits_of_relu_of_conv2d(dtype, case):
     w = fastnn.randn(c_out, c_in // groups, k, k, dtype=dt)
     b = None if case == "no bias" else fastnn.randn(c_out, dtype=dt)
     args = ([stride] * 2, [pad] * 2, [1, 1], groups)
-    leaves = [t for t in (x, w, b) if t is not None]
-    results = []
-    for fn in (lambda: F.relu(F.conv2d(x, w, b, *args)), lambda: fastnn._C._conv2d_relu(x, w, b, *args)):
-        for t in leaves:
-            t.requires_grad_(True)
-            t.grad = None
-        y = fn()
-        (y * fastnn.arange(y.numel(), dtype=dt).reshape(y.shape)).sum().backward()
-        results.append([y.detach().numpy().copy()] + [t.grad.numpy().copy() for t in leaves])
-    for a, c in zip(*results):
-        assert np.array_equal(a, c)
+    assert_same_bits_and_grads(
+        lambda: F.relu(F.conv2d(x, w, b, *args)), lambda: fastnn._C._conv2d_relu(x, w, b, *args), x, w, b
+    )
 
 
 def test_linear_and_relu_fuse_only_when_nothing_else_reads_the_linear():
