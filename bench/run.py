@@ -200,51 +200,27 @@ class Bench:
     def lenet_train(self, th):
         from bench.lenet import lenet_flops
 
-        for b in TRAIN_BATCHES:
+        rows = [(False, b, f"train step batch {b}", target_train(b)) for b in TRAIN_BATCHES]
+        rows += [  # fastnn.compile's replay against torch eager
+            (True, b, f"compiled step batch {b}", TARGETS["compiled_train"].get(b)) for b in COMPILED_TRAIN_BATCHES
+        ]
+        for compiled, b, case, target in rows:
             pair = self.pair()
-            fs, rs = self.timed(pair.train_steps(b))
-            self.check_finite(pair, f"train b{b} t{th}")
-            self.add("lenet_train", f"train step batch {b}", th, fs, rs, target_train(b), flops=lenet_flops(b)[1])
-        for b in COMPILED_TRAIN_BATCHES:  # fastnn.compile's replay against torch eager
-            pair = self.pair()
-            fs, rs = self.timed(pair.train_steps(b, compiled=True))
-            self.check_finite(pair, f"compiled train b{b} t{th}")
-            self.add(
-                "lenet_train",
-                f"compiled step batch {b}",
-                th,
-                fs,
-                rs,
-                TARGETS["compiled_train"].get(b),
-                flops=lenet_flops(b)[1],
-            )
+            fs, rs = self.timed(pair.train_steps(b, compiled=compiled))
+            self.check_finite(pair, f"{case} t{th}")
+            self.add("lenet_train", case, th, fs, rs, target, flops=lenet_flops(b)[1])
 
     def lenet_infer(self, th):
         from bench.lenet import lenet_flops
 
         pair = self.pair()
-        for b in INFER_BATCHES:
-            fs, rs = self.timed(pair.infer(b))
-            self.add(
-                "lenet_infer",
-                f"inference batch {b}",
-                th,
-                fs,
-                rs,
-                TARGETS["lenet_infer"].get(b),
-                flops=lenet_flops(b)[0],
-            )
-        for b in COMPILED_INFER_BATCHES:
-            fs, rs = self.timed(pair.infer(b, compiled=True))
-            self.add(
-                "lenet_infer",
-                f"compiled inference batch {b}",
-                th,
-                fs,
-                rs,
-                TARGETS["compiled_infer"].get(b),
-                flops=lenet_flops(b)[0],
-            )
+        rows = [(False, b, f"inference batch {b}", TARGETS["lenet_infer"].get(b)) for b in INFER_BATCHES]
+        rows += [
+            (True, b, f"compiled inference batch {b}", TARGETS["compiled_infer"].get(b)) for b in COMPILED_INFER_BATCHES
+        ]
+        for compiled, b, case, target in rows:
+            fs, rs = self.timed(pair.infer(b, compiled=compiled))
+            self.add("lenet_infer", case, th, fs, rs, target, flops=lenet_flops(b)[0])
 
     def lenet_epoch(self, th):
         from bench._timing import _block
