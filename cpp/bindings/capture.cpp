@@ -113,9 +113,24 @@ class Capture {
   std::unique_ptr<capture::Recorder> recorder_;
 };
 
+// What a graph is specialised on, for a call's tensors: each one's dtype, requires_grad, shape and strides.
+py::tuple signature(const std::vector<TensorPtr>& tensors) {
+  std::vector<int64_t> key;
+  for (const TensorPtr& t : tensors) {
+    key.push_back(int64_t(t->dtype()) * 2 + int64_t(t->requires_grad()));
+    key.push_back(t->dim());
+    key.insert(key.end(), t->shape().begin(), t->shape().end());
+    key.insert(key.end(), t->strides().begin(), t->strides().end());
+  }
+  py::tuple out(key.size());
+  for (size_t i = 0; i < key.size(); ++i) out[i] = py::int_(key[i]);
+  return out;
+}
+
 }  // namespace
 
 void bind_capture(py::module_& m) {
+  m.def("_signature", &signature, py::arg("tensors"));
   py::class_<capture::Graph, std::shared_ptr<capture::Graph>>(m, "_Graph")
       .def("replay", &capture::Graph::replay, py::arg("inputs"))
       .def("profile", &capture::Graph::profile, py::arg("inputs"))

@@ -70,8 +70,9 @@ def _optimizer_state(opt):
 
 
 def _module_state(m):
-    """What a module's forward used: its training flag, which parameters, buffers and submodules it holds, and
-    tensors kept as plain attributes (`self.hidden = h.detach()` in forward: each call then captures again)."""
+    """What a module's forward used: its training flag, which parameters, buffers, submodules and hooks it holds,
+    a `forward` set on the instance, and tensors kept as plain attributes (`self.hidden = h.detach()` in forward:
+    each call then captures again)."""
     d = m.__dict__
     return (
         m.training,
@@ -79,22 +80,32 @@ def _module_state(m):
         tuple(map(id, d["_buffers"].values())),
         tuple(map(id, d["_modules"].values())),
         tuple((k, id(v)) for k, v in d.items() if isinstance(v, Tensor)),
+        tuple(d["_forward_pre_hooks"].values()),
+        tuple(d["_forward_hooks"].values()),
+        tuple(d["_backward_pre_hooks"].values()),
+        tuple(d["_backward_hooks"].values()),
+        id(d.get("forward")),
     )
 
 
 class _Entry:
-    __slots__ = ("calls", "graph", "out_spec", "modules", "optimizers")
+    __slots__ = ("calls", "graph", "out_spec", "modules", "optimizers", "version")
 
     def __init__(self):
         self.calls, self.graph, self.out_spec, self.modules, self.optimizers = 0, None, None, (), ()
+        self.version = -1  # _capture_hooks.version when the modules were last found unchanged
 
     def stale(self):
         """Why the graph no longer matches the Python state it was captured under, or None."""
-        for m, state in self.modules:
-            if _module_state(m) != state:
-                return (
-                    f"{type(m).__name__}'s training flag, parameters, buffers, submodules or tensor attributes changed"
-                )
+        version = _capture_hooks.version
+        if version != self.version:  # some module changed somewhere since the last check: look at ours
+            for m, state in self.modules:
+                if _module_state(m) != state:
+                    return (
+                        f"{type(m).__name__}'s training flag, parameters, buffers, submodules, hooks or tensor "
+                        "attributes changed"
+                    )
+            self.version = version
         for opt, state in self.optimizers:
             if _optimizer_state(opt) != state:
                 return f"the hyperparameters or parameters of {type(opt).__name__} changed"
@@ -116,13 +127,12 @@ class CompiledFunction:
         return getattr(self.__dict__["_orig_mod"], name)
 
     def __call__(self, *args, **kwargs):
-        tensors: list = []
-        spec = _flatten((args, kwargs), tensors, "an argument")
-        key = (
-            spec,
-            tuple((t.shape, t.stride(), t.dtype, t.requires_grad) for t in tensors),
-            _C.is_grad_enabled(),
-        )
+        if not kwargs and all(type(a) is Tensor for a in args):  # the common call: tensors only
+            tensors, spec = list(args), len(args)
+        else:
+            tensors = []
+            spec = _flatten((args, kwargs), tensors, "an argument")
+        key = (spec, _C._signature(tensors), _C.is_grad_enabled())
         entry = self._entries.get(key)
         if entry is None:
             if len(self._entries) >= MAX_GRAPHS:
@@ -152,6 +162,7 @@ class CompiledFunction:
                 modules.setdefault(id(obj), (obj, _module_state(obj)))
 
         with _LOCK:
+            version = _capture_hooks.version  # a module changed during the capture is checked at the next call
             capture = _C._Capture(tensors)
             _capture_hooks.watch = watch
             try:
@@ -164,6 +175,7 @@ class CompiledFunction:
                 capture.close()
         entry.graph, entry.out_spec = graph, out_spec
         entry.modules, entry.optimizers = tuple(modules.values()), tuple(optimizers.values())
+        entry.version = version
         return out
 
     def graph_ops(self) -> list[list[str]]:

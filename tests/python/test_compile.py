@@ -354,6 +354,39 @@ def test_captures_again_when_python_state_changes():
     assert comp[2].recaptures >= 6
 
 
+def test_module_changes_by_any_path_are_noticed_and_unrelated_ones_cost_no_capture():
+    """A replay skips the module checks while no module changed anywhere (a version counter that every
+    attribute, parameter, buffer, submodule and hook change bumps); each change below must still be seen."""
+    fastnn.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    other = nn.Linear(2, 2)
+    f = fastnn.compile(net)
+    x = fastnn.randn(5, 4)
+
+    def check(expect_recaptures):
+        with fastnn.no_grad():
+            for _ in range(3):
+                assert np.array_equal(f(x).numpy(), net(x).numpy())
+        assert f.recaptures == expect_recaptures, f.recapture_reason
+
+    check(0)
+    other.weight = nn.Parameter(fastnn.randn(2, 2))  # another module: checked once, nothing to capture
+    other.scale = 3.0
+    check(0)
+    net[0]._parameters["weight"] = nn.Parameter(fastnn.randn(3, 4))  # the dict itself, not setattr
+    check(1)
+    handle = net[2].register_forward_hook(lambda m, i, o: o * 2)
+    check(2)
+    handle.remove()
+    check(3)
+    net[1].forward = lambda t: t.sigmoid()  # a forward set on the instance
+    check(4)
+    del net[1].forward
+    check(5)
+    net._modules.update({"1": nn.Tanh()})
+    check(6)
+
+
 def test_grads_set_to_none_outside_the_step_is_noticed():
     fastnn.manual_seed(0)
     net = nn.Linear(4, 2)

@@ -11,6 +11,7 @@ import enum
 import inspect
 import os
 
+from fastnn import _capture_hooks
 from fastnn._C import Tensor
 from fastnn.onnx._graph import Graph, np_dtype, onnx_type, unsupported
 
@@ -141,6 +142,7 @@ def export(
             model, args, input_names, output_names, opset, dynamic_axes, export_params, keep_initializers_as_inputs
         )
     finally:
+        _capture_hooks.bump()
         for m, mode in modes:  # each layer's own mode back (a frozen batch norm stays in eval)
             object.__setattr__(m, "training", mode)
     if verbose:

@@ -6,6 +6,7 @@ import typing
 from collections import OrderedDict, namedtuple
 
 from fastnn import _capture_hooks
+from fastnn._capture_hooks import VersionedDict
 from fastnn._C import Tensor
 from fastnn._errors import _argument_error, name_errors
 from fastnn.autograd.grad_mode import no_grad
@@ -54,14 +55,14 @@ class Module:
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments")
         object.__setattr__(self, "training", True)
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_parameters", VersionedDict())
+        object.__setattr__(self, "_buffers", VersionedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_forward_hooks", OrderedDict())  # key: (hook, with_kwargs, always_call)
-        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())  # key: (hook, with_kwargs)
-        object.__setattr__(self, "_backward_hooks", OrderedDict())
-        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_modules", VersionedDict())
+        object.__setattr__(self, "_forward_hooks", VersionedDict())  # key: (hook, with_kwargs, always_call)
+        object.__setattr__(self, "_forward_pre_hooks", VersionedDict())  # key: (hook, with_kwargs)
+        object.__setattr__(self, "_backward_hooks", VersionedDict())
+        object.__setattr__(self, "_backward_pre_hooks", VersionedDict())
         object.__setattr__(self, "_is_full_backward_hook", None)  # None until a backward hook is registered
 
     def forward(self, *args, **kwargs) -> typing.Any:
@@ -118,6 +119,7 @@ class Module:
 
     # ---- registration ----
     def __setattr__(self, name: str, value) -> None:
+        _capture_hooks.bump()  # a compiled replay's fast path stands on no module changing (fastnn/_compile.py)
         d = self.__dict__
         if "_parameters" not in d:
             raise AttributeError("cannot assign attributes before Module.__init__() call")
@@ -157,6 +159,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
+        _capture_hooks.bump()
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
@@ -262,6 +265,7 @@ class Module:
     def train(self, mode: bool = True) -> Self:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
+        _capture_hooks.bump()
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
