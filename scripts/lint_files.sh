@@ -2,7 +2,7 @@
 PY_DIRS=(python tests bench examples scripts)
 
 cpp_files() {  # NUL-separated: the engine, the bindings and the C++ tests
-  find cpp tests/cpp \( -name '*.h' -o -name '*.cpp' \) -print0 | sort -z
+  find cpp tests/cpp \( -name '*.h' -o -name '*.cpp' -o -name '*.cu' \) -print0 | sort -z
 }
 
 check_versions() {  # the pinned formatters, or a message saying how to install them

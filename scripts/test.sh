@@ -27,6 +27,12 @@ ctest --test-dir build/dev --no-tests=error --output-on-failure
 
 PYTHONPATH="$PWD/python" python -m pytest tests/python -q "$@"
 
+# Then the CUDA backend, built with NVIDIA's pip wheels (no GPU needed: it must compile, and answer clearly where
+# there is no GPU; scripts/test_cuda_build.sh); FASTNN_CUDA_BUILD=0 skips this stage.
+if [ "${FASTNN_CUDA_BUILD:-1}" != 0 ]; then
+  bash scripts/test_cuda_build.sh
+fi
+
 # Then the wheel as users install it: pip wheel + auditwheel repair (manylinux), the
 # sdist, and a test subset against the wheel installed in a fresh venv; FASTNN_WHEEL=0 skips this stage.
 if [ "${FASTNN_WHEEL:-1}" != 0 ]; then

@@ -58,7 +58,7 @@ void bind_config(py::module_& m) {
     d["isa_supported"] = supported;
     d["isa"] = isa_name(kernels::kernel_isa());
     d["threads"] = get_num_threads();
-    d["cuda"] = "not built";
+    d["cuda"] = cuda::built() ? str("built, ", cuda::device_count(), " GPU(s) visible") : std::string("not built");
     return d;
   });
 }

@@ -144,13 +144,40 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
-  m.def("_allocator_cached_bytes", &allocator_cached_bytes);
-  m.def("_allocator_empty_cache", &allocator_empty_cache);
-  // Leak checks for tests: atomic counters of live Tensors and autograd Nodes, and the bytes live
-  // storages hold from the caching allocator.
+  // The caching allocator's arenas by device index (-1: the CPU; otherwise that CUDA GPU); fastnn.cuda's
+  // memory_allocated & co and leak tests read them.
+  auto device_of = [](int64_t index) {
+    if (index < 0) return Device{};
+    cuda::check_device(int(index), "cuda.memory");
+    return cuda_device(int(index));
+  };
+  m.def(
+      "_allocator_cached_bytes", [=](int64_t index) { return allocator_cached_bytes(device_of(index)); },
+      py::arg("device") = -1);
+  m.def(
+      "_allocator_empty_cache", [=](int64_t index) { allocator_empty_cache(device_of(index)); },
+      py::arg("device") = -1);
+  m.def(
+      "_allocator_in_use_bytes", [=](int64_t index) { return allocator_in_use_bytes(device_of(index)); },
+      py::arg("device") = -1);
+  m.def(
+      "_allocator_peak_bytes", [=](int64_t index) { return allocator_peak_bytes(device_of(index)); },
+      py::arg("device") = -1);
+  m.def(
+      "_allocator_reset_peak", [=](int64_t index) { allocator_reset_peak(device_of(index)); }, py::arg("device") = -1);
+  m.def("_cuda_built", &cuda::built);
+  m.def("_cuda_device_count", &cuda::device_count);
+  m.def(
+      "_cuda_synchronize",
+      [](int64_t index) {
+        cuda::check_device(int(index), "cuda.synchronize");
+        py::gil_scoped_release release;
+        cuda::synchronize(int(index));
+      },
+      py::arg("device"));
+  // Leak checks for tests: atomic counters of live Tensors and autograd Nodes.
   m.def("_live_tensors", &Tensor::live_count);
   m.def("_live_nodes", &Node::live_count);
-  m.def("_allocator_in_use_bytes", &allocator_in_use_bytes);
 
   // Classes are registered before the signatures that name them (Tensor.grad_fn returns a Node): bind_autograd
   // adds Node's methods.

@@ -441,6 +441,14 @@ TensorClass bind_tensor(py::module_& m) {
       .def("contiguous", recorded("contiguous", &contiguous), GilRelease())
       .def("clone", recorded("clone", &clone), GilRelease())
       .def("_to_dtype", recorded("_to_dtype", &to_dtype), GilRelease())
+      // index -1: the CPU; otherwise that CUDA GPU (Tensor.to/cuda/cpu in python/fastnn/_tensor.py)
+      .def("_to_device",
+           recorded("_to_device",
+                    [](const TensorPtr& t, int64_t index) {
+                      return to_device(t, index < 0 ? Device{} : cuda_device(int(index)));
+                    }),
+           py::arg("index"), GilRelease())
+      .def_property_readonly("_device_index", [](const TensorPtr& t) { return t->is_cpu() ? -1 : t->device().index; })
       .def("float", recorded("float", [](const TensorPtr& t) { return to_dtype(t, DType::Float32); }), GilRelease())
       .def("double", recorded("double", [](const TensorPtr& t) { return to_dtype(t, DType::Float64); }), GilRelease())
       .def("long", recorded("long", [](const TensorPtr& t) { return to_dtype(t, DType::Int64); }), GilRelease())

@@ -1,16 +1,19 @@
-// Storage: a refcounted, 64-byte-aligned buffer, drawn from a caching allocator.
+// Storage: a refcounted, 64-byte-aligned buffer on a device, drawn from that device's arena of the
+// caching allocator.
 #pragma once
 #include <cstddef>
 #include <functional>
 #include <memory>
 
+#include "fastnn/device.h"
+
 namespace fastnn {
 
 class Storage {
  public:
-  // A new buffer of `nbytes` (contents uninitialised); throws OutOfMemory naming `op`.
-  static std::shared_ptr<Storage> allocate(size_t nbytes, const char* op = "empty");
-  // Wraps memory owned elsewhere (a NumPy array); `release` runs when the storage dies.
+  // A new buffer of `nbytes` on `device` (contents uninitialised); throws OutOfMemory naming `op`.
+  static std::shared_ptr<Storage> allocate(size_t nbytes, const char* op = "empty", Device device = {});
+  // Wraps host memory owned elsewhere (a NumPy array); `release` runs when the storage dies.
   static std::shared_ptr<Storage> wrap(void* data, size_t nbytes, std::function<void()> release);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -18,18 +21,23 @@ class Storage {
 
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
+  const Device& device() const { return device_; }
 
  private:
   Storage() = default;
   void* data_ = nullptr;
   size_t nbytes_ = 0;
+  Device device_;
   std::function<void()> release_;  // empty: memory came from the caching allocator
 };
 
-// Bytes the caching allocator holds for reuse, and a way to give them back to the system.
-size_t allocator_cached_bytes();
-// Bytes (rounded to 64) held by live storages from the caching allocator; for leak tests.
-size_t allocator_in_use_bytes();
-void allocator_empty_cache();
+// Bytes a device's arena holds for reuse, and a way to give them back to the system (the driver).
+size_t allocator_cached_bytes(Device device = {});
+// Bytes (rounded to 64) held by live storages from a device's arena (leak tests, cuda.memory_allocated),
+// and the most it held since the start or the last reset (cuda.max_memory_allocated).
+size_t allocator_in_use_bytes(Device device = {});
+size_t allocator_peak_bytes(Device device = {});
+void allocator_reset_peak(Device device = {});
+void allocator_empty_cache(Device device = {});
 
 }  // namespace fastnn

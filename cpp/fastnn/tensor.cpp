@@ -48,16 +48,20 @@ void check_layout(const Storage* storage, const Shape& shape, const Shape& strid
 Tensor::Tensor() : serial_(serials.fetch_add(1, std::memory_order_relaxed)) {
   live_tensors.fetch_add(1, std::memory_order_relaxed);
 }
+void Tensor::not_on_cpu() const {
+  throw std::runtime_error(str("[cuda] fastnn has no CUDA kernel for this op yet (got a tensor on ", device().str(),
+                               "); move its inputs to the CPU with .cpu()"));
+}
 uint64_t Tensor::next_serial() { return serials.load(std::memory_order_relaxed); }
 Tensor::~Tensor() { live_tensors.fetch_sub(1, std::memory_order_relaxed); }
 int64_t Tensor::live_count() { return live_tensors.load(std::memory_order_relaxed); }
 
-TensorPtr Tensor::empty(const Shape& shape, DType dtype, const char* op) {
+TensorPtr Tensor::empty(const Shape& shape, DType dtype, const char* op, Device device) {
   int64_t n = checked_numel(shape, op);
   size_t bytes;  // Storage::allocate refuses more than PTRDIFF_MAX (and more than the machine has)
   if (__builtin_mul_overflow(size_t(n), itemsize(dtype), &bytes))
     throw OutOfMemory(str("[", op, "] size ", shape, " is too large to allocate"));
-  return make(Storage::allocate(bytes, op), shape, contiguous_strides(shape, op), 0, dtype);
+  return make(Storage::allocate(bytes, op, device), shape, contiguous_strides(shape, op), 0, dtype);
 }
 
 TensorPtr Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype,

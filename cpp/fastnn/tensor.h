@@ -33,7 +33,7 @@ struct VersionCounter {
 class Tensor : public std::enable_shared_from_this<Tensor> {
  public:
   // A new contiguous tensor with uninitialised contents.
-  static TensorPtr empty(const Shape& shape, DType dtype, const char* op = "empty");
+  static TensorPtr empty(const Shape& shape, DType dtype, const char* op = "empty", Device device = {});
   // A tensor over existing storage (a view); shares `version` when given. Checks, with overflow-checked
   // arithmetic, that every element lies inside the storage (see "Index arithmetic" in the .cpp).
   static TensorPtr make(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype,
@@ -49,10 +49,31 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   bool is_contiguous() const { return fastnn::is_contiguous(shape_, strides_); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
 
-  template <class T> const T* data() const { return static_cast<const T*>(storage_->data()) + offset_; }
-  template <class T> T* mutable_data() { return static_cast<T*>(storage_->data()) + offset_; }
-  const void* raw_data() const { return static_cast<const char*>(storage_->data()) + offset_ * itemsize(dtype_); }
-  void* raw_mutable_data() { return static_cast<char*>(storage_->data()) + offset_ * itemsize(dtype_); }
+  // Where the storage lives (the CPU for a storage-less empty tensor).
+  Device device() const { return storage_ ? storage_->device() : Device{}; }
+  bool is_cpu() const { return !storage_ || storage_->device().is_cpu(); }
+
+  // Host pointers, for CPU kernels: a tensor on a GPU reaching one is refused (that op has no kernel there).
+  template <class T> const T* data() const {
+    check_cpu();
+    return static_cast<const T*>(storage_->data()) + offset_;
+  }
+  template <class T> T* mutable_data() {
+    check_cpu();
+    return static_cast<T*>(storage_->data()) + offset_;
+  }
+  const void* raw_data() const {
+    check_cpu();
+    return static_cast<const char*>(storage_->data()) + offset_ * itemsize(dtype_);
+  }
+  void* raw_mutable_data() {
+    check_cpu();
+    return static_cast<char*>(storage_->data()) + offset_ * itemsize(dtype_);
+  }
+  // The first element's address on the tensor's own device (copies between devices, a device's kernels).
+  void* device_data() const {
+    return storage_ ? static_cast<char*>(storage_->data()) + offset_ * itemsize(dtype_) : nullptr;
+  }
 
   // In-place writes bump this; see VersionCounter.
   uint64_t version() const { return version_->value; }
@@ -114,6 +135,10 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
 
  private:
   Tensor();
+  void check_cpu() const {
+    if (!is_cpu()) not_on_cpu();
+  }
+  [[noreturn]] void not_on_cpu() const;
   std::shared_ptr<Storage> storage_;
   Shape shape_, strides_;
   int64_t offset_ = 0;

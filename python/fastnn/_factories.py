@@ -21,14 +21,58 @@ def _dt(dtype, default, op):
     return dtype
 
 
+_NO_CUDA = "is not available: fastnn was built for the CPU only"
+
+
+def _device_index(d, op):
+    """-1 for the CPU, the GPU's ordinal for a CUDA device (fastnn._C's device numbering); a RuntimeError naming
+    the op when that device is not available."""
+    if d.type == "cpu":
+        return -1
+    if not _C._cuda_built():
+        raise RuntimeError(f"[{op}] device '{d}' {_NO_CUDA}")
+    if d.type != "cuda":
+        raise RuntimeError(f"[{op}] device '{d}' is not available: fastnn has CPU and CUDA devices only")
+    count = _C._cuda_device_count()
+    if count == 0:  # the same words as kernels/cuda/runtime.cu
+        raise RuntimeError(f"[{op}] device '{d}' is not available: no CUDA GPU was found by this CUDA build of fastnn")
+    index = 0 if d.index is None else d.index
+    if index >= count:
+        raise RuntimeError(f"[{op}] CUDA error: invalid device ordinal {d} (this machine has {count} GPU(s))")
+    return index
+
+
+def _as_device(device, op):
+    """A `device=` argument (a fastnn.device, a string like 'cuda:1' or a GPU index) as a fastnn.device."""
+    return device if isinstance(device, _device) else _device(*_parse(device, None, op))
+
+
+def _cuda_index(device, op):
+    """The GPU ordinal that .cuda(device) names (None: GPU 0; an int; 'cuda:1'; a fastnn.device), checked."""
+    if device is None:
+        d = _device("cuda")
+    elif isinstance(device, int) and not isinstance(device, bool):
+        d = _device("cuda", device)
+    else:
+        d = _as_device(device, op)
+    if d.type != "cuda":
+        raise RuntimeError(f"[{op}] Invalid device, must be cuda device, got {d}")
+    return _device_index(d, op)
+
+
 def _check_device(device, op):
-    """The fastnn.device for a `device=` argument (None is the CPU); any device but the CPU is a RuntimeError
-    naming the op and the device, since fastnn is built for the CPU only."""
+    """The fastnn.device for a `device=` argument of a factory or layer constructor (None is the CPU). They make
+    their tensors on the CPU, so any other device is a RuntimeError naming the op and the device (a model is
+    moved with .to(device), as torch allows)."""
     if device is None:
         return _CPU
-    d = device if isinstance(device, _device) else _device(*_parse(device, None, op))
+    d = _as_device(device, op)
     if d.type != "cpu":
-        raise RuntimeError(f"[{op}] device '{d}' is not available: fastnn was built for the CPU only")
+        _device_index(d, op)  # the message for a device that does not exist
+        raise RuntimeError(
+            f"[{op}] device='{d}' is not supported yet: fastnn makes tensors on the CPU; create it there and call "
+            f".to('{d}')"
+        )
     return d
 
 

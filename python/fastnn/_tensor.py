@@ -7,7 +7,7 @@ import typing
 
 from fastnn import _C, _dtype, _tensor_str
 from fastnn._C import Tensor
-from fastnn._device import CPU as _CPU
+from fastnn._device import CPU as _CPU, device as _device_type
 from fastnn._dlpack import _dlpack_device
 
 if typing.TYPE_CHECKING:  # names in the annotations, which scripts/gen_stubs.py copies into _C.pyi
@@ -20,9 +20,12 @@ if typing.TYPE_CHECKING:  # names in the annotations, which scripts/gen_stubs.py
 
 def _repr(self: Tensor, prefix: str = "tensor(") -> str:
     t = self.detach()
+    suffixes = []
+    if t.is_cuda:  # printed from a copy on the CPU, with the device named as torch does
+        suffixes.append(f"device='{t.device}'")
+        t = t.cpu()
     # Values are formatted from float32 for the 16-bit floats (NumPy has no bfloat16).
     values = (t.float() if t.dtype in (_dtype.float16, _dtype.bfloat16) else t).numpy()
-    suffixes = []
     if self.grad_fn is not None:
         suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
     elif self.requires_grad:
@@ -37,10 +40,11 @@ _TO_KEYWORDS = ("device", "dtype", "non_blocking", "copy", "memory_format")
 
 
 def _parse_to(op, args, kwargs):
-    """(dtype, copy) from torch's three forms of to(): (device=None, dtype=None, non_blocking=False, copy=False),
-    (dtype, non_blocking=False, copy=False) and (tensor, non_blocking=False, copy=False). The device must be the
-    CPU; non_blocking has nothing to overlap on the CPU; memory_format is refused (one layout: strided)."""
-    from fastnn._factories import _check_device
+    """(device index or None, dtype, copy) from torch's three forms of to(): (device=None, dtype=None,
+    non_blocking=False, copy=False), (dtype, non_blocking=False, copy=False) and (tensor, non_blocking=False,
+    copy=False). The device index is -1 for the CPU (see _factories._device_index); copies are synchronous, so
+    non_blocking changes nothing; memory_format is refused (one layout: strided)."""
+    from fastnn._factories import _as_device, _device_index
 
     for k in kwargs:
         if k not in _TO_KEYWORDS:
@@ -54,6 +58,8 @@ def _parse_to(op, args, kwargs):
             raise TypeError(f"[{op}] takes device= and dtype= only in the form to(device=None, dtype=None, ...)")
         args.pop(0)
         dtype = first if isinstance(first, _C.dtype) else first.dtype
+        if isinstance(first, Tensor):
+            dev = first.device
     elif args and not isinstance(first, bool):  # to(device[, dtype], ...)
         if "device" in kwargs:
             raise TypeError(f"[{op}] got multiple values for argument 'device'")
@@ -74,27 +80,33 @@ def _parse_to(op, args, kwargs):
             raise TypeError(f"[{op}] argument '{k}' must be bool, not {type(v).__name__}")
     if dtype is not None and not isinstance(dtype, _C.dtype):
         raise TypeError(f"[{op}] dtype must be a fastnn.dtype, got {dtype!r}")
-    if dev is not None:
-        _check_device(dev, op)
-    return dtype, flags.get("copy", False)
+    index = None if dev is None else _device_index(_as_device(dev, op), op)
+    return index, dtype, flags.get("copy", False)
 
 
 def _to(self: Tensor, *args: typing.Any, **kwargs: typing.Any) -> Tensor:
     """to(device), to(dtype), to(device, dtype), to(other), with non_blocking= (nothing to overlap on the CPU)
     and copy= (a new tensor even when nothing changes), as torch."""
-    dtype, copy = _parse_to("to", args, kwargs)
+    index, dtype, copy = _parse_to("to", args, kwargs)
     dtype = self.dtype if dtype is None else dtype
+    if index is not None and index != self._device_index:  # a new tensor already: copy=True asks nothing more
+        return self._to_device(index)._to_dtype(dtype)
     return self._to_copy(dtype) if copy else self._to_dtype(dtype)
 
 
 def _cpu(self: Tensor, memory_format: None = None) -> Tensor:
     if memory_format is not None:
         raise NotImplementedError("[cpu] memory_format is not supported: fastnn's tensors are strided only")
-    return self
+    return self._to_device(-1)
 
 
 def _cuda(self: Tensor, device: typing.Any = None, non_blocking: bool = False, memory_format: None = None) -> Tensor:
-    raise RuntimeError("[cuda] device 'cuda' is not available: fastnn was built for the CPU only")
+    """A copy on the GPU `device` (an index, 'cuda:1' or a fastnn.device; None: GPU 0), or self when it is there."""
+    from fastnn._factories import _cuda_index
+
+    if memory_format is not None:
+        raise NotImplementedError("[cuda] memory_format is not supported: fastnn's tensors are strided only")
+    return self._to_device(_cuda_index(device, "cuda"))
 
 
 def _iter(self: Tensor) -> typing.Iterator[Tensor]:
@@ -219,15 +231,16 @@ def _tolist(self: Tensor) -> typing.Any:
 
 
 def _device(self: Tensor) -> fastnn.device:
-    return _CPU
+    index = self._device_index
+    return _CPU if index < 0 else _device_type("cuda", index)
 
 
 def _is_cuda(self: Tensor) -> bool:
-    return False
+    return self._device_index >= 0
 
 
 def _is_cpu(self: Tensor) -> bool:
-    return True
+    return self._device_index < 0
 
 
 _methods = {

@@ -1,20 +1,24 @@
-"""fastnn.cuda: what torch.cuda answers on a machine without a GPU. fastnn is built for the CPU only, so
-is_available() is False and device_count() 0; seeding is accepted and does nothing (as torch without GPUs);
-asking about a device that does not exist is a RuntimeError naming the function."""
+"""fastnn.cuda: torch.cuda's queries over fastnn's CUDA backend (built with -DFASTNN_CUDA=ON; docs/cuda.md).
+
+In the default CPU-only build, and in a CUDA build on a machine without a GPU, it answers as torch does without
+GPUs: is_available() is False, device_count() 0, memory counters 0, seeding accepted (there is no CUDA random
+op yet to draw from a CUDA generator), and functions that need a GPU raise a RuntimeError naming themselves."""
 
 import numbers
 
+from fastnn import _C
+
 
 def is_available():
-    return False
+    return _C._cuda_device_count() > 0
 
 
 def device_count():
-    return 0
+    return _C._cuda_device_count()
 
 
 def is_initialized():
-    return False
+    return is_available()
 
 
 def _seed_arg(seed, op):
@@ -23,7 +27,7 @@ def _seed_arg(seed, op):
 
 
 def manual_seed(seed):
-    """Accepted and ignored, as torch does without a GPU: there is no CUDA generator to seed."""
+    """Accepted; no CUDA op draws random numbers yet, so there is no CUDA generator to seed."""
     _seed_arg(seed, "manual_seed")
 
 
@@ -39,32 +43,63 @@ def seed_all():
     pass
 
 
+def _require(name):
+    if not _C._cuda_built():
+        raise RuntimeError(f"[cuda.{name}] Torch not compiled with CUDA enabled: fastnn was built for the CPU only")
+
+
+def _index(device, name):
+    """The GPU ordinal a `device` argument names (None: GPU 0), checked."""
+    from fastnn._factories import _cuda_index
+
+    _require(name)
+    return _cuda_index(device, f"cuda.{name}")
+
+
+def _counter(name, read):
+    def counter(device=None):
+        """Bytes of the GPU's arena in fastnn's caching allocator (0 without a GPU, as torch)."""
+        return read(_index(device, name)) if is_available() else 0
+
+    counter.__name__ = counter.__qualname__ = name
+    return counter
+
+
+memory_allocated = _counter("memory_allocated", _C._allocator_in_use_bytes)
+max_memory_allocated = _counter("max_memory_allocated", _C._allocator_peak_bytes)
+memory_reserved = _counter("memory_reserved", lambda i: _C._allocator_in_use_bytes(i) + _C._allocator_cached_bytes(i))
+
+
+def reset_peak_memory_stats(device=None):
+    if is_available():
+        _C._allocator_reset_peak(_index(device, "reset_peak_memory_stats"))
+
+
 def empty_cache():
-    """Nothing to free: no CUDA memory was ever allocated (torch returns quietly too)."""
+    """Gives the GPUs' cached blocks back to the driver (nothing to do without a GPU, as torch)."""
+    for i in range(device_count()):
+        _C._allocator_empty_cache(i)
 
 
-def memory_allocated(device=None):
-    return 0
+def synchronize(device=None):
+    """Waits for the work queued on the GPU (fastnn's copies are synchronous; its kernels are not)."""
+    _C._cuda_synchronize(_index(device, "synchronize"))
 
 
-def max_memory_allocated(device=None):
-    return 0
-
-
-def memory_reserved(device=None):
+def current_device():
+    _index(None, "current_device")
     return 0
 
 
 def _no_cuda(name):
     def refuse(*args, **kwargs):
-        raise RuntimeError(f"[cuda.{name}] Torch not compiled with CUDA enabled: fastnn was built for the CPU only")
+        _index(None, name)  # no CUDA build, or no GPU: say so first
+        raise NotImplementedError(f"[cuda.{name}] is not supported by fastnn's CUDA backend yet")
 
     refuse.__name__ = refuse.__qualname__ = name
     return refuse
 
 
-synchronize = _no_cuda("synchronize")
-current_device = _no_cuda("current_device")
 set_device = _no_cuda("set_device")
 get_device_name = _no_cuda("get_device_name")
 get_device_properties = _no_cuda("get_device_properties")

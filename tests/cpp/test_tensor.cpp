@@ -100,6 +100,33 @@ TEST(Allocation, HugeRequestsThrowCleanly) {
   EXPECT_THROW(zeros({int64_t(1) << 62, 4}, DType::Float32), std::invalid_argument);
 }
 
+TEST(Allocation, TheCpuArenaCountsLiveBytesAndTheirPeak) {
+  allocator_reset_peak();
+  const size_t before = allocator_in_use_bytes();
+  {
+    TensorPtr t = Tensor::empty({1000}, DType::Float32);  // 4000 bytes, rounded up to 4032
+    EXPECT_EQ(t->device(), Device{});
+    EXPECT_EQ(t->storage()->device().str(), "cpu");
+    EXPECT_EQ(allocator_in_use_bytes() - before, 4032u);
+    EXPECT_GE(allocator_peak_bytes(), before + 4032);
+  }
+  EXPECT_EQ(allocator_in_use_bytes(), before);
+  allocator_reset_peak();
+  EXPECT_EQ(allocator_peak_bytes(), before);
+}
+
+TEST(Devices, MovingToTheCpuIsFreeAndToAMissingGpuIsAClearError) {
+  TensorPtr t = full({2, 3}, 1.0, DType::Float32);
+  EXPECT_EQ(to_device(t, Device{}), t);
+  if (cuda::device_count() > 0) GTEST_SKIP() << "this machine has a GPU (tests/python/test_cuda.py)";
+  try {
+    to_device(t, cuda_device(0));
+    FAIL() << "expected a RuntimeError";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("[to] device 'cuda' is not available"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Random, SameSeedSameNumbersAnyThreadCount) {
   default_generator()->manual_seed(7);
   set_num_threads(1);

@@ -12,7 +12,14 @@ from oracle import assert_close
 
 torch = pytest.importorskip("torch", reason="PyTorch (CPU, 2.13.0) is the test oracle")
 
-NO_DEVICE = "is not available: fastnn was built for the CPU only"
+# A CUDA build on a machine without a GPU (scripts/check_cuda_build.sh) names the missing GPU instead.
+NO_DEVICE = (
+    "is not available: no CUDA GPU was found by this CUDA build of fastnn"
+    if fastnn._C._cuda_built()
+    else "is not available: fastnn was built for the CPU only"
+)
+OTHER_DEVICE = "is not available: fastnn has CPU and CUDA devices only" if fastnn._C._cuda_built() else NO_DEVICE
+pytestmark = pytest.mark.skipif(fastnn.cuda.is_available(), reason="these are the answers without a GPU")
 
 
 def _outcome(fn):
@@ -163,7 +170,7 @@ BAD_TO = [
     ("cuda", lambda m, x: x.to("cuda"), RuntimeError, r"^\[to\] device 'cuda' " + NO_DEVICE),
     ("cuda device", lambda m, x: x.to(m.device("cuda", 1)), RuntimeError, r"^\[to\] device 'cuda:1' " + NO_DEVICE),
     ("cuda kw", lambda m, x: x.to(device="cuda", dtype=m.float64), RuntimeError, "device 'cuda' " + NO_DEVICE),
-    ("meta", lambda m, x: x.to("meta"), RuntimeError, "device 'meta' " + NO_DEVICE),
+    ("meta", lambda m, x: x.to("meta"), RuntimeError, "device 'meta' " + OTHER_DEVICE),
     ("index", lambda m, x: x.to(0), RuntimeError, "Cannot access accelerator device when none is available."),
     ("two devices", lambda m, x: x.to("cpu", "cpu"), TypeError, "non_blocking"),
     ("two dtypes", lambda m, x: x.to(m.float64, m.float64), TypeError, "non_blocking"),
@@ -229,8 +236,12 @@ def test_factories_refuse_other_devices_naming_op_and_device(name):
     make = FACTORIES[name]
     op = name if not name.startswith("new_") else name[len("new_") :]
     op = "tensor" if name == "new_tensor" else op
-    for d, shown in (("cuda", "cuda"), (fastnn.device("cuda", 1), "cuda:1"), ("meta", "meta")):
-        with pytest.raises(RuntimeError, match=rf"^\[{op}\] device '{shown}' {NO_DEVICE}$"):
+    for d, shown, why in (
+        ("cuda", "cuda", NO_DEVICE),
+        (fastnn.device("cuda", 1), "cuda:1", NO_DEVICE),
+        ("meta", "meta", OTHER_DEVICE),
+    ):
+        with pytest.raises(RuntimeError, match=rf"^\[{op}\] device '{shown}' {why}$"):
             make(fastnn, d)
     with pytest.raises(RuntimeError, match=rf"^\[{op}\] Expected one of cpu, cuda"):
         make(fastnn, "gpu")
@@ -323,6 +334,10 @@ def test_cuda_module_as_torch_without_gpus():
     with pytest.raises(TypeError, match=r"^\[cuda.manual_seed\] seed must be an int"):
         fastnn.cuda.manual_seed("a")
     for name in ("synchronize", "current_device", "get_device_name"):
+        if fastnn._C._cuda_built():  # torch built with CUDA on a machine without a GPU says so too
+            with pytest.raises(RuntimeError, match=rf"^\[cuda.{name}\] device 'cuda' {NO_DEVICE}"):
+                getattr(fastnn.cuda, name)()
+            continue
         with pytest.raises(RuntimeError, match=rf"^\[cuda.{name}\] Torch not compiled with CUDA enabled"):
             getattr(fastnn.cuda, name)()
         assert _outcome(getattr(torch.cuda, name)) == ("AssertionError", "Torch not compiled with CUDA enabled")

@@ -130,6 +130,31 @@ TensorPtr to_copy(const TensorPtr& t, DType dtype) {
   return out;
 }
 
+TensorPtr to_device(const TensorPtr& t, Device device) {
+  check_defined(t, "to");
+  const Device from = t->device();
+  if (from == device) return t;
+  if (device.is_cuda()) cuda::check_device(device.index, "to");
+  // The source's elements in row-major order, on its own device.
+  TensorPtr src = t;
+  if (!t->is_contiguous()) {
+    if (from.is_cpu()) {
+      src = copy_of(t, t->dtype());
+    } else {
+      src = Tensor::empty(t->shape(), t->dtype(), "to", from);
+      cuda::strided_copy(src->device_data(), t->device_data(), t->shape().data(), t->strides().data(), int(t->dim()),
+                         t->numel(), itemsize(t->dtype()), from.index);
+    }
+  }
+  TensorPtr out = Tensor::empty(t->shape(), t->dtype(), "to", device);
+  cuda::copy(out->device_data(), device, src->device_data(), from, size_t(t->numel()) * itemsize(t->dtype()));
+  if (is_floating(t->dtype()))
+    record_grad_only(
+        "ToCopyBackward0", out, {t}, [from](const TensorPtr& g) { return std::vector<TensorPtr>{to_device(g, from)}; },
+        /*differentiable=*/true);
+  return out;
+}
+
 void copy_(TensorPtr& self, const TensorPtr& src) {
   check_defined(self, "copy_", "self");
   check_defined(src, "copy_", "src");

@@ -35,6 +35,9 @@ TensorPtr clone(const TensorPtr& t);
 TensorPtr to_dtype(const TensorPtr& t, DType dtype);
 // Always a new tensor, even for the same dtype (torch's _to_copy: to(copy=True)).
 TensorPtr to_copy(const TensorPtr& t, DType dtype);
+// t on `device` (t itself when it is there already), recorded as ToCopyBackward0 (the gradient goes back to
+// t's device).
+TensorPtr to_device(const TensorPtr& t, Device device);
 // self <- src (broadcast, converted to self's dtype); differentiable like torch's copy_.
 void copy_(TensorPtr& self, const TensorPtr& src);
 void fill_(TensorPtr& self, double value);

@@ -307,20 +307,29 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> Self:
-        """to(device), to(dtype), to(device, dtype), to(tensor): floating-point parameters and buffers take the
-        dtype; the device must be the CPU (fastnn has no other)."""
+        """to(device), to(dtype), to(device, dtype), to(tensor): parameters and buffers move to the device (in
+        place: the Parameter objects stay, as torch), and the floating-point ones take the dtype."""
         from fastnn._tensor import _parse_to
 
         if "copy" in kwargs or len(args) > 3:
             raise TypeError("[to] nn.Module.to takes no copy argument")
-        dtype, _ = _parse_to("to", args, kwargs)
-        if dtype is None:
-            return self
-        if not dtype.is_floating_point:
+        index, dtype, _ = _parse_to("to", args, kwargs)
+        if dtype is not None and not dtype.is_floating_point:
             raise TypeError(
                 f"[to] nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}"
             )
-        return self._apply_to_tensors(lambda t: t._to_dtype(dtype) if t.is_floating_point() else t)
+        return self._move(index, dtype)
+
+    def _move(self, index, dtype=None):
+        """Parameters and buffers to device `index` (-1: the CPU; None: where they are), the floating-point ones
+        to `dtype` (None: theirs)."""
+
+        def convert(t):
+            if index is not None and index != t._device_index:
+                t = t._to_device(index)
+            return t._to_dtype(dtype) if dtype is not None and t.is_floating_point() else t
+
+        return self if index is None and dtype is None else self._apply_to_tensors(convert)
 
     def float(self) -> Self:
         return self.to(_dtype("float32"))
@@ -335,10 +344,13 @@ class Module:
         return self.to(_dtype("bfloat16"))
 
     def cpu(self) -> Self:
-        return self
+        return self._move(-1)
 
     def cuda(self, device=None) -> Self:
-        raise RuntimeError("[cuda] device 'cuda' is not available: fastnn was built for the CPU only")
+        """Parameters and buffers to the GPU `device` (an index, 'cuda:1' or a fastnn.device; None: GPU 0)."""
+        from fastnn._factories import _cuda_index
+
+        return self._move(_cuda_index(device, "cuda"))
 
     # ---- state ----
     def state_dict(self, destination=None, prefix: str = "", keep_vars=False) -> dict[str, typing.Any]:

@@ -1,0 +1,25 @@
+// The CPU-only build's side of device.h: no GPU exists, and asking for one says how to get one.
+#include "fastnn/device.h"
+
+#include "fastnn/error.h"
+
+#ifndef FASTNN_CUDA
+namespace fastnn::cuda {
+namespace {
+[[noreturn]] void not_built(const char* op) {
+  throw std::runtime_error(str("[", op,
+                               "] device 'cuda' is not available: fastnn was built for the CPU only (build it with "
+                               "-DFASTNN_CUDA=ON, see docs/cuda.md)"));
+}
+}  // namespace
+
+bool built() { return false; }
+int device_count() { return 0; }
+void check_device(int, const char* op) { not_built(op); }
+void* malloc(size_t, int, const char* op) { not_built(op); }
+void free(void*, int) {}
+void copy(void*, Device, const void*, Device, size_t) { not_built("copy"); }
+void synchronize(int) { not_built("cuda.synchronize"); }
+void strided_copy(void*, const void*, const int64_t*, const int64_t*, int, int64_t, size_t, int) { not_built("copy"); }
+}  // namespace fastnn::cuda
+#endif

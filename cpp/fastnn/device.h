@@ -1,0 +1,46 @@
+// Device: where a storage's bytes live, the CPU or a CUDA GPU (as torch.device), and the few
+// runtime calls the core needs from a GPU backend (memory, copies, synchronisation). They are
+// implemented by kernels/cuda/runtime.cu in a CUDA build (FASTNN_CUDA) and by device.cpp otherwise,
+// where every call that needs a GPU throws a clear error.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace fastnn {
+
+enum class DeviceType : int8_t { CPU = 0, CUDA = 1 };
+
+struct Device {
+  DeviceType type = DeviceType::CPU;
+  int index = 0;  // the GPU's ordinal for CUDA; 0 for the CPU
+  bool is_cpu() const { return type == DeviceType::CPU; }
+  bool is_cuda() const { return type == DeviceType::CUDA; }
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
+};
+
+inline Device cuda_device(int index) { return Device{DeviceType::CUDA, index}; }
+
+namespace cuda {
+// Whether this build has the CUDA backend (FASTNN_CUDA).
+bool built();
+// GPUs the process can use: 0 without the backend, a driver or a GPU (never throws).
+int device_count();
+// Throws a RuntimeError naming `op` unless cuda:`index` exists.
+void check_device(int index, const char* op);
+// Raw device memory on GPU `index` (cudaMalloc); throws OutOfMemory naming `op`.
+void* malloc(size_t bytes, int index, const char* op);
+void free(void* p, int index);
+// Copies `bytes` between any two devices (host memory is pageable; returns when the copy is done).
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+// Waits for all work queued on GPU `index`.
+void synchronize(int index);
+// dst (contiguous) <- the `numel` elements of `itemsize` bytes at src in the layout (shape, strides), on GPU
+// `index` (kernels/cuda/copy.cu).
+void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel,
+                  size_t itemsize, int index);
+}  // namespace cuda
+
+}  // namespace fastnn

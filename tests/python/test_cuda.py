@@ -1,0 +1,109 @@
+"""The CUDA backend (built with -DFASTNN_CUDA=ON): tensors move between the CPU and GPUs with .to/.cuda/.cpu,
+keep their values and autograd history, live in the GPU arena of the caching allocator, and ops without a CUDA
+kernel refuse GPU tensors clearly. Runs where a GPU is present (scripts/gpu_check.sh); elsewhere it checks what a
+build without a GPU answers."""
+
+import numpy as np
+import pytest
+
+import fastnn
+
+HAS_GPU = fastnn.cuda.is_available()
+gpu = pytest.mark.skipif(not HAS_GPU, reason="no CUDA GPU (fastnn built without CUDA, or no GPU on this machine)")
+
+DTYPES = [
+    fastnn.float32,
+    fastnn.float64,
+    fastnn.float16,
+    fastnn.bfloat16,
+    fastnn.int64,
+    fastnn.int32,
+    fastnn.uint8,
+    fastnn.bool,
+]
+
+
+def test_without_a_gpu_every_way_to_reach_one_is_refused_clearly():
+    if HAS_GPU:
+        pytest.skip("this machine has a GPU")
+    expect = (
+        "fastnn was built for the CPU only"
+        if not fastnn._C._cuda_built()
+        else "no CUDA GPU was found by this CUDA build"
+    )
+    x = fastnn.ones(2)
+    for fn in (x.cuda, lambda: x.to("cuda"), lambda: x.to("cuda:1"), lambda: fastnn.nn.Linear(2, 2).cuda()):
+        with pytest.raises(RuntimeError, match=expect):
+            fn()
+    assert fastnn.cuda.device_count() == 0 and fastnn.cuda.memory_allocated() == 0
+    assert x.device == fastnn.device("cpu") and not x.is_cuda and x.cpu() is x
+
+
+@gpu
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "expanded", "empty"])
+def test_round_trip_keeps_values(dtype, layout):
+    base = fastnn.from_numpy(np.arange(60, dtype=np.float64).reshape(3, 4, 5) - 20).to(dtype)
+    x = {
+        "contiguous": base,
+        "transposed": base.transpose(0, 2),
+        "sliced": base[:, 1::2, ::3],
+        "expanded": base[:1].expand(4, 4, 5),
+        "empty": base[:, :0],
+    }[layout]
+    g = x.cuda()
+    assert g.is_cuda and g.device == fastnn.device("cuda", 0) and g.dtype == x.dtype and g.shape == x.shape
+    back = g.cpu()
+    assert back.device == fastnn.device("cpu") and np.array_equal(back.float().numpy(), x.float().numpy())
+    assert g.to("cuda:0") is g and g.is_contiguous()
+
+
+@gpu
+def test_gpu_tensors_print_as_torch_prints_them():
+    x = fastnn.tensor([1.0, 2.5], requires_grad=True)
+    assert repr(x.cuda()) == "tensor([1.0000, 2.5000], device='cuda:0', grad_fn=<ToCopyBackward0>)"
+    assert repr(fastnn.tensor([3, 4]).cuda()) == "tensor([3, 4], device='cuda:0')"
+
+
+@gpu
+def test_gradients_flow_back_across_devices():
+    x = fastnn.randn(3, 4, requires_grad=True)
+    y = x.to("cuda")
+    assert y.grad_fn.name() == "ToCopyBackward0"
+    z = y.cpu() * 2
+    z.sum().backward()
+    assert x.grad.device == fastnn.device("cpu") and np.array_equal(x.grad.numpy(), np.full((3, 4), 2, np.float32))
+
+
+@gpu
+def test_module_to_cuda_moves_parameters_in_place_and_back():
+    lin = fastnn.nn.Linear(4, 3)
+    w, before = lin.weight, lin.weight.detach().clone()
+    assert lin.cuda() is lin and lin.weight is w and w.is_cuda and lin.bias.is_cuda
+    lin.to("cpu", fastnn.float64)
+    assert not w.is_cuda and w.dtype == fastnn.float64
+    assert np.array_equal(w.detach().float().numpy(), before.numpy())
+
+
+@gpu
+def test_gpu_memory_is_counted_cached_and_given_back():
+    fastnn.cuda.empty_cache()
+    start = fastnn.cuda.memory_allocated()
+    g = fastnn.zeros(1024, 1024).cuda()
+    assert fastnn.cuda.memory_allocated() - start == 4 * 1024 * 1024
+    assert fastnn.cuda.max_memory_allocated() >= fastnn.cuda.memory_allocated()
+    del g
+    assert fastnn.cuda.memory_allocated() == start
+    assert fastnn.cuda.memory_reserved() >= 4 * 1024 * 1024  # cached for the next tensor of that size
+    fastnn.cuda.empty_cache()
+    assert fastnn.cuda.memory_reserved() == start
+    fastnn.cuda.synchronize()
+
+
+@gpu
+def test_an_op_without_a_cuda_kernel_refuses_gpu_tensors():
+    g = fastnn.ones(3).cuda()
+    with pytest.raises(RuntimeError, match=r"no CUDA kernel for this op yet \(got a tensor on cuda:0\)"):
+        g + 1
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
+        fastnn.ones(1).to(f"cuda:{fastnn.cuda.device_count()}")
