@@ -55,6 +55,9 @@ std::optional<DType> dtype_of_numpy(const py::dtype& d) {
 // A NumPy array viewing the tensor's memory; the array keeps the storage alive.
 py::array to_numpy(const TensorPtr& t) {
   capture::refuse_value_read("Tensor.numpy()");
+  if (!t->is_cpu())
+    throw TypeError(str("can't convert ", t->device().str(),
+                        " device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first."));
   FASTNN_CHECK_STATE(!t->requires_grad(),
                      "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
   std::vector<py::ssize_t> shape(t->shape().begin(), t->shape().end()), strides;
@@ -112,10 +115,11 @@ TensorPtr from_numpy(py::array arr, bool copy) {
   return Tensor::make(storage, shape, strides, 0, *dt);
 }
 
-py::object item(const TensorPtr& t, const char* op) {
+py::object item(const TensorPtr& gt, const char* op) {
   capture::refuse_value_read(op);
-  FASTNN_CHECK_STATE(t->numel() == 1, "[", op, "] a Tensor with ", t->numel(),
+  FASTNN_CHECK_STATE(gt->numel() == 1, "[", op, "] a Tensor with ", gt->numel(),
                      " elements cannot be converted to Scalar");
+  const TensorPtr t = gt->is_cpu() ? gt : to_device(gt->detach(), Device{});  // a GPU's value, as torch reads it
   switch (t->dtype()) {
     case DType::Bool: return py::bool_(*t->data<bool>());
     case DType::Int64: return py::int_(*t->data<int64_t>());

@@ -100,6 +100,9 @@ void Tensor::set_grad(TensorPtr grad) {
     FASTNN_CHECK_STATE(grad->dtype() == dtype_,
                        "assigned grad has data of a different type: ", dtype_name(grad->dtype()), " vs the tensor's ",
                        dtype_name(dtype_));
+    FASTNN_CHECK_STATE(grad->device() == device(),
+                       "assigned grad has data located on a different device: ", grad->device().str(),
+                       " vs the tensor's ", device().str());
   }
   grad_ = std::move(grad);
 }

@@ -226,7 +226,7 @@ def _array(self: Tensor, dtype: typing.Any = None, copy: bool | None = None) -> 
 
 
 def _tolist(self: Tensor) -> typing.Any:
-    t = self.detach()
+    t = self.detach().cpu()
     return (t.float() if t.dtype == _dtype.bfloat16 else t).numpy().tolist()  # NumPy has no bfloat16
 
 

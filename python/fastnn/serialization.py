@@ -34,6 +34,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import struct
 import typing
 
@@ -184,7 +185,7 @@ class _Encoder:
                 f"[save] bfloat16 tensors cannot be saved yet (at {'.'.join(map(str, path)) or 'the top'}); "
                 "convert them with .float() first"
             )
-        arr = np.array(t.detach().numpy(), order="C", copy=True)
+        arr = np.array(t.detach().cpu().numpy(), order="C", copy=True)
         if arr.dtype not in _NP_TO_SAFE:
             raise TypeError(f"[save] unsupported tensor dtype {arr.dtype}")
         base = ".".join(map(str, path)) or "tensor"
@@ -193,7 +194,8 @@ class _Encoder:
             n += 1
             name = f"{base}#{n}"
         self.tensors[name] = arr
-        return ["tensor", name, _NP_TO_NAME[arr.dtype], list(arr.shape), bool(t.requires_grad)]
+        node = ["tensor", name, _NP_TO_NAME[arr.dtype], list(arr.shape), bool(t.requires_grad)]
+        return node + [str(t.device)] if t.is_cuda else node  # the device, where it is not the CPU
 
 
 def _digest(structure_text, tensor_bytes):
@@ -325,22 +327,20 @@ def _atomic_write(path, chunks):
 def load(f: typing.Any, map_location=None, weights_only=None, mmap=None) -> typing.Any:
     """Loads what ``save`` wrote (or a plain safetensors file) from a path or a binary file object.
 
-    ``map_location`` may only name the CPU; ``weights_only`` and ``mmap`` are accepted for torch
-    compatibility (loading never runs code, whatever they say).
+    Tensors come back on the device they were saved from, unless ``map_location`` says otherwise, as
+    torch's: a device (or its name) for every tensor, a dict from saved device names to new ones
+    (``{'cuda:1': 'cuda:0'}``), or a function ``f(tensor, saved_device_name)`` given the tensor on the CPU
+    that returns it where it should be (``lambda t, loc: t`` keeps everything on the CPU).
+    ``weights_only`` and ``mmap`` are accepted for torch compatibility (loading never runs code, whatever
+    they say).
     """
-    if (
-        map_location is not None
-        and str(map_location) != "cpu"
-        and not callable(map_location)
-        and not isinstance(map_location, dict)
-    ):
-        raise RuntimeError(f"[load] map_location={map_location!r}: fastnn tensors live on the CPU")
+    place = _placement(map_location)
     if hasattr(f, "read"):
         name = getattr(f, "name", "<file object>")
         data = f.read()
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(f"[load] {name}: expected a binary file object")
-        return _load_bytes(bytes(data), name)
+        return _load_bytes(bytes(data), name, place)
     path = _path(f, "load")
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
@@ -349,7 +349,7 @@ def load(f: typing.Any, map_location=None, weights_only=None, mmap=None) -> typi
         data = head + fh.read()
     if len(data) != size:
         raise ValueError(f"[load] {path}: the file changed size while being read")
-    return _load_bytes(data, path)
+    return _load_bytes(data, path, place)
 
 
 def _fail(name, why):
@@ -369,7 +369,30 @@ def _check_header_length(head, size, name):
     return n
 
 
-def _load_bytes(data, name):
+def _placement(map_location):
+    """f(cpu_tensor, saved_device_name) -> the tensor where load() should return it."""
+    from fastnn._device import device
+    from fastnn._factories import _as_device, _device_index
+
+    def move(t, where):
+        index = _device_index(_as_device(where, "load"), "load")
+        return t if index < 0 else t._to_device(index)
+
+    if map_location is None:
+        return move
+    if callable(map_location) and not isinstance(map_location, device):
+        return map_location
+    if isinstance(map_location, dict):
+        table = {str(k): v for k, v in map_location.items()}
+        return lambda t, where: move(t, table.get(where, where))
+    if isinstance(map_location, (str, device)):
+        return lambda t, where: move(t, map_location)
+    raise TypeError(
+        f"[load] map_location must be a device, a device name, a dict or a function, got {type(map_location).__name__}"
+    )
+
+
+def _load_bytes(data, name, place):
     from safetensors.numpy import load as st_load
 
     n = _check_header_length(data[:8], len(data), name)
@@ -413,7 +436,7 @@ def _load_bytes(data, name):
         structure = json.loads(text)
     except (ValueError, RecursionError) as e:
         _fail(name, f"the fastnn structure is not valid JSON ({e})")
-    return _Decoder(tensors, header, name).decode(structure)
+    return _Decoder(tensors, header, name, place).decode(structure)
 
 
 def _parse_header(raw, data_len, name):
@@ -470,10 +493,11 @@ def _parse_header(raw, data_len, name):
 
 
 class _Decoder:
-    def __init__(self, tensors, header, name):
+    def __init__(self, tensors, header, name, place):
         self.tensors = tensors
         self.header = header
         self.name = name
+        self.place = place
         self.handed_out = set()
 
     def bad(self, why):
@@ -513,11 +537,11 @@ class _Decoder:
                         self.bad(f"unhashable dict key of type {type(key).__name__}")
                     out[key] = self.decode(pair[1], depth + 1)
                 return out
-        if tag == "tensor" and len(args) == 4:
+        if tag == "tensor" and len(args) in (4, 5):
             return self._tensor(*args)
         self.bad(f"unknown node {str(node)[:60]!r}")
 
-    def _tensor(self, key, dtype, shape, requires_grad):
+    def _tensor(self, key, dtype, shape, requires_grad, device="cpu"):
         from fastnn._factories import from_numpy
 
         if not isinstance(key, str) or key not in self.tensors:
@@ -534,7 +558,11 @@ class _Decoder:
         if key in self.handed_out:
             self.bad(f"tensor '{key}' is referenced more than once")
         self.handed_out.add(key)
-        t = from_numpy(arr)
+        if device not in ("cpu",) and not (isinstance(device, str) and re.fullmatch(r"cuda:\d+", device)):
+            self.bad(f"tensor '{key}' has an unknown device {str(device)[:40]!r}")
+        t = self.place(from_numpy(arr), device)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"[load] map_location returned {type(t).__name__} for tensor '{key}', not a tensor")
         if requires_grad:
             t.requires_grad_(True)
         return t

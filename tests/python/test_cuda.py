@@ -66,6 +66,18 @@ def test_gpu_tensors_print_as_torch_prints_them():
 
 
 @gpu
+def test_values_reach_python_as_torch_gives_them():
+    g = fastnn.tensor([[1.5, -2.0]]).cuda()
+    assert g[0, 1].item() == -2.0  # a view of a GPU tensor, read through a copy
+    assert g.tolist() == [[1.5, -2.0]]
+    with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu()"):
+        g.numpy()
+    p = fastnn.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="assigned grad has data located on a different device"):
+        p.grad = fastnn.ones(2).cuda()
+
+
+@gpu
 def test_gradients_flow_back_across_devices():
     x = fastnn.randn(3, 4, requires_grad=True)
     y = x.to("cuda")

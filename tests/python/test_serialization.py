@@ -464,6 +464,36 @@ def test_missing_file_and_map_location(tmp_path):
         fastnn.load(tmp_path / "nope.pt")
     path = _saved(tmp_path, {"a": 1})
     assert fastnn.load(path, map_location="cpu", weights_only=True) == {"a": 1}
-    with pytest.raises(RuntimeError, match="map_location"):
-        fastnn.load(path, map_location="cuda:0")
+    assert fastnn.load(path, map_location="cuda:0") == {"a": 1}  # no tensor to place
+    with pytest.raises(RuntimeError, match=r"^\[load\] device 'cuda:0' is not available"):
+        fastnn.load(_saved(tmp_path, {"w": fastnn.ones(2)}), map_location="cuda:0")
     assert math.isnan(fastnn.load(_saved(tmp_path, float("nan"))))
+
+
+def test_map_location_forms_as_torch(tmp_path, monkeypatch):
+    """A tensor saved from a GPU records its device; load puts it back there, or where map_location says. Without
+    a GPU the file is made by a tensor that claims to be on cuda:1."""
+    w = fastnn.arange(4.0)
+    plain = _saved(tmp_path, {"w": w}, "cpu.pt")
+    monkeypatch.setattr(fastnn.Tensor, "is_cuda", property(lambda self: True))
+    monkeypatch.setattr(fastnn.Tensor, "device", property(lambda self: fastnn.device("cuda", 1)))
+    from_gpu = _saved(tmp_path, {"w": w}, "gpu.pt")
+    monkeypatch.undo()
+    seen = []
+
+    def keep_on_cpu(t, location):
+        seen.append(location)
+        return t
+
+    assert np.array_equal(fastnn.load(from_gpu, map_location=keep_on_cpu)["w"].numpy(), w.numpy())
+    assert seen == ["cuda:1"]
+    for where in ("cpu", fastnn.device("cpu"), {"cuda:1": "cpu"}):
+        assert fastnn.load(from_gpu, map_location=where)["w"].device == fastnn.device("cpu")
+    if not fastnn.cuda.is_available():
+        with pytest.raises(RuntimeError, match=r"^\[load\] device 'cuda:1' is not available"):
+            fastnn.load(from_gpu)
+    assert fastnn.load(plain)["w"].device == fastnn.device("cpu")
+    with pytest.raises(TypeError, match=r"^\[load\] map_location must be"):
+        fastnn.load(plain, map_location=3.5)
+    with pytest.raises(TypeError, match=r"returned int for tensor 'w'"):
+        fastnn.load(plain, map_location=lambda t, loc: 1)
