@@ -422,7 +422,7 @@ TensorClass bind_tensor(py::module_& m) {
                       return t;
                     }),
            py::arg("requires_grad") = true)
-      .def("retain_grad", recorded("retain_grad", [](const TensorPtr& t) { t->retain_grad(); }))
+      .def("retain_grad", recorded("retain_grad", [](const TensorPtr& t) { retain_grad(t); }))
       .def(
           "backward",
           [](const TensorPtr& t, const OptionalTensor& gradient, py::object retain_graph, bool create_graph,

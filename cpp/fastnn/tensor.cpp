@@ -2,10 +2,8 @@
 
 #include <atomic>
 #include <cstddef>
-#include <mutex>
 #include <cstdint>
 
-#include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 
 namespace fastnn {
@@ -113,18 +111,6 @@ void Tensor::set_history(std::shared_ptr<Node> fn, uint32_t output_nr) {
   requires_grad_ = false;
 }
 
-std::shared_ptr<Node> Tensor::grad_accumulator() {
-  // Two threads recording ops on the same leaf (a shared parameter) come here together: without the
-  // lock they race on the weak_ptr (undefined behaviour; seen as corrupted graphs) and may create two
-  // accumulators. One process-wide lock: this runs once per leaf input of a recorded op.
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  if (auto acc = grad_accumulator_.lock()) return acc;
-  auto acc = std::make_shared<AccumulateGrad>(shared_from_this());
-  grad_accumulator_ = acc;
-  return acc;
-}
-
 int64_t next_hook_id() {
   static std::atomic<int64_t> next{0};
   return next++;
@@ -142,14 +128,6 @@ void Tensor::remove_grad_hook(int64_t id) {
       grad_hooks_.erase(it);
       return;
     }
-}
-
-void Tensor::retain_grad() {
-  if (capture::watching_writes()) capture::note_unrecorded_write(*this, "retain_grad()");
-  FASTNN_CHECK_STATE(requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
-  if (retains_grad_ || is_leaf()) return;  // leaves get .grad anyway
-  retains_grad_ = true;
-  grad_fn_->retain_output(output_nr_, shared_from_this());
 }
 
 void Tensor::set_data(const Tensor& src) {

@@ -95,10 +95,11 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   uint32_t output_nr() const { return output_nr_; }
   // Makes this tensor the `output_nr`-th output of `fn` (clears requires_grad's leaf flag).
   void set_history(std::shared_ptr<Node> fn, uint32_t output_nr);
-  // The AccumulateGrad node of a leaf that requires grad (created once, then reused).
-  std::shared_ptr<Node> grad_accumulator();
   bool retains_grad() const { return retains_grad_; }
-  void retain_grad();
+  // Autograd's per-tensor state (the leaf's AccumulateGrad node, retain_grad) is managed by autograd
+  // (autograd/node.cpp), which the core does not include.
+  friend std::shared_ptr<Node> grad_accumulator(const TensorPtr& t);
+  friend void retain_grad(const TensorPtr& t);
   // Hooks on a leaf's gradient (Tensor.register_hook), run before it is accumulated; a non-leaf's
   // hooks live on its grad_fn. Ids come from next_hook_id() and remove them.
   using GradHook = std::function<TensorPtr(const TensorPtr&)>;

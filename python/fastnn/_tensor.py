@@ -226,7 +226,9 @@ def _array(self: Tensor, dtype: typing.Any = None, copy: bool | None = None) -> 
 
 
 def _tolist(self: Tensor) -> typing.Any:
-    t = self.detach().cpu()
+    t = self.detach()
+    if t.is_cuda:
+        t = t.cpu()
     return (t.float() if t.dtype == _dtype.bfloat16 else t).numpy().tolist()  # NumPy has no bfloat16
 
 

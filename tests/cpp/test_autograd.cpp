@@ -140,7 +140,7 @@ TEST(Engine, DiamondAccumulatesBothPaths) {
 TEST(Engine, RetainedGradOfANonLeaf) {
   TensorPtr x = leaf({2}, 1.0);
   TensorPtr h = mul(x, num(2));
-  h->retain_grad();
+  retain_grad(h);
   backward({sum(mul(h, h))}, {}, false);
   ASSERT_TRUE(h->grad());
   EXPECT_EQ(values(h->grad()), (std::vector<double>{4.0, 4.0}));

@@ -1,6 +1,7 @@
 #include "fastnn/autograd/node.h"
 
 #include <atomic>
+#include <mutex>
 
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/view_history.h"
@@ -189,10 +190,30 @@ std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
   return {};
 }
 
+std::shared_ptr<Node> grad_accumulator(const TensorPtr& t) {
+  // Two threads recording ops on the same leaf (a shared parameter) come here together: without the
+  // lock they race on the weak_ptr (undefined behaviour; seen as corrupted graphs) and may create two
+  // accumulators. One process-wide lock: this runs once per leaf input of a recorded op.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto acc = t->grad_accumulator_.lock()) return acc;
+  auto acc = std::make_shared<AccumulateGrad>(t);
+  t->grad_accumulator_ = acc;
+  return acc;
+}
+
+void retain_grad(const TensorPtr& t) {
+  if (capture::watching_writes()) capture::note_unrecorded_write(*t, "retain_grad()");
+  FASTNN_CHECK_STATE(t->requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
+  if (t->retains_grad_ || t->is_leaf()) return;  // leaves get .grad anyway
+  t->retains_grad_ = true;
+  t->grad_fn_->retain_output(t->output_nr_, t);
+}
+
 Edge gradient_edge(const TensorPtr& t) {
   refresh_view_history(t);
   if (t->grad_fn()) return {t->grad_fn(), t->output_nr()};
-  if (t->requires_grad()) return {t->grad_accumulator(), 0};
+  if (t->requires_grad()) return {grad_accumulator(t), 0};
   return {};
 }
 

@@ -83,7 +83,7 @@ class Node : public std::enable_shared_from_this<Node> {
   const std::vector<OutputMeta>& output_meta() const { return output_meta_; }
   void add_output_meta(const Tensor& t) { output_meta_.push_back({t.shape(), t.dtype()}); }
   uint64_t sequence_nr() const { return sequence_nr_; }
-  // Outputs whose gradient should be stored in their .grad (Tensor::retain_grad).
+  // Outputs whose gradient should be stored in their .grad (retain_grad below).
   void retain_output(uint32_t output_nr, const TensorPtr& t);
   const std::vector<std::pair<uint32_t, std::weak_ptr<Tensor>>>& retained() const { return retained_; }
   // Nodes alive in the process (an atomic counter, for leak tests: fastnn._C._live_nodes()).
@@ -131,6 +131,10 @@ class AccumulateGrad : public Node {
   std::mutex mu_;
 };
 
+// The AccumulateGrad node of a leaf that requires grad (created once, then reused while it lives).
+std::shared_ptr<Node> grad_accumulator(const TensorPtr& t);
+// Tensor.retain_grad(): a non-leaf's gradient is stored in its .grad (a leaf's always is).
+void retain_grad(const TensorPtr& t);
 // Where the gradient of `t` flows: its grad_fn, its AccumulateGrad, or nowhere.
 Edge gradient_edge(const TensorPtr& t);
 // True when grad mode is on and any of `inputs` requires grad.
