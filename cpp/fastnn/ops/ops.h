@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "fastnn/ops/unary_table.h"
 #include "fastnn/tensor.h"
 
 namespace fastnn {
@@ -158,16 +159,11 @@ TensorPtr logspace(double start, double end, int64_t steps, double base, DType d
 // ---- einsum (einsum.cpp) ----
 TensorPtr einsum(const std::string& equation, const std::vector<TensorPtr>& operands);
 
-// ---- elementwise unary (unary.cpp, from the table in unary_table.h) ----
-TensorPtr neg(const TensorPtr& x);
-TensorPtr exp(const TensorPtr& x);
-TensorPtr log(const TensorPtr& x);
-TensorPtr sqrt(const TensorPtr& x);
-TensorPtr abs(const TensorPtr& x);
-TensorPtr relu(const TensorPtr& x);
-TensorPtr sigmoid(const TensorPtr& x);
-TensorPtr tanh(const TensorPtr& x);
-TensorPtr reciprocal(const TensorPtr& x);
+// ---- elementwise unary (unary.cpp): one function per row of the table in unary_table.h (neg, exp, log, sqrt,
+// abs, relu, sigmoid, tanh, ..., silu, log_sigmoid, mish, hardswish, hardsigmoid) ----
+#define FASTNN_DECLARE_UNARY(NAME, ...) TensorPtr NAME(const TensorPtr& x);
+FASTNN_UNARY_OPS(FASTNN_DECLARE_UNARY)
+#undef FASTNN_DECLARE_UNARY
 TensorPtr clamp(const TensorPtr& x, OptDouble min, OptDouble max);
 void clamp_(TensorPtr& x, OptDouble min, OptDouble max);
 void relu_(TensorPtr& x);
@@ -191,27 +187,7 @@ TensorPtr compare(const TensorPtr& a, const TensorPtr& b, CompareOp op);
 // torch's result_type over operands (dimensioned tensors > 0-d tensors > Python numbers).
 DType result_type(std::initializer_list<const Tensor*> operands);
 
-// ---- elementwise, more (unary.cpp from unary_table.h, binary_extra.cpp, where.cpp, activation.cpp) ----
-TensorPtr sign(const TensorPtr& x);
-TensorPtr floor(const TensorPtr& x);
-TensorPtr ceil(const TensorPtr& x);
-TensorPtr round(const TensorPtr& x);
-TensorPtr trunc(const TensorPtr& x);
-TensorPtr sin(const TensorPtr& x);
-TensorPtr cos(const TensorPtr& x);
-TensorPtr tan(const TensorPtr& x);
-TensorPtr log1p(const TensorPtr& x);
-TensorPtr expm1(const TensorPtr& x);
-TensorPtr erf(const TensorPtr& x);
-TensorPtr log2(const TensorPtr& x);
-TensorPtr log10(const TensorPtr& x);
-TensorPtr rsqrt(const TensorPtr& x);
-TensorPtr exp2(const TensorPtr& x);
-TensorPtr silu(const TensorPtr& x);         // x * sigmoid(x)
-TensorPtr log_sigmoid(const TensorPtr& x);  // log(sigmoid(x)), computed stably
-TensorPtr mish(const TensorPtr& x);         // x * tanh(softplus(x))
-TensorPtr hardswish(const TensorPtr& x);    // x * relu6(x + 3) / 6
-TensorPtr hardsigmoid(const TensorPtr& x);  // relu6(x + 3) / 6
+// ---- elementwise, more (unary.cpp, binary_extra.cpp, where.cpp, activation.cpp) ----
 // x rounded to `decimals` decimal places (negative: to tens, hundreds...), halves to even; floats only.
 TensorPtr round(const TensorPtr& x, int64_t decimals);
 // x * x as torch's pow(x, 2) (PowBackward0); a bool tensor squares to int64.

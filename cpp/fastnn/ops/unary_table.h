@@ -3,7 +3,7 @@
 // dtypes: FLOAT (integers and bools are promoted to float32), NUMERIC (float and int64; bools refused) or
 // ALL (NUMERIC, and bools pass through unchanged: sign).
 // saves: INPUT (v = x), OUTPUT (v = y, the result) or NOTHING. Adding an op is one row here
-// plus its declaration in ops.h and a row in the tests.
+// (ops.h declares it from the table) and a row in the tests.
 // float32 exp, sigmoid, tanh and silu run as SIMD kernels instead (kernels/cpu/unary.h, within 2 ulp of
 // these forms; float64 uses these).
 #pragma once
