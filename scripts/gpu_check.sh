@@ -26,13 +26,7 @@ if ! { cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTNN_CUDA=ON -
 fi
 build_s=$SECONDS
 
-PKG="$B/pkg/fastnn"
-rm -rf "$B/pkg" && mkdir -p "$PKG"
-for f in python/fastnn/*; do
-  case "$(basename "$f")" in _C*.so | __pycache__) continue ;; esac
-  ln -s "$ROOT/$f" "$PKG/"
-done
-ln -s "$ROOT/$B"/_C*.so "$PKG/"
+bash scripts/link_package.sh "$B"
 export PYTHONPATH="$ROOT/$B/pkg"
 
 echo "== fastnn's view of the machine"

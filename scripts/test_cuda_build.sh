@@ -30,13 +30,7 @@ t0=$SECONDS
 ctest --test-dir "$B" --no-tests=error --output-on-failure
 
 # The CUDA module stays out of python/fastnn: build/cuda/pkg/fastnn links the Python sources and the CUDA _C.
-PKG="$B/pkg/fastnn"
-rm -rf "$B/pkg" && mkdir -p "$PKG"
-for f in python/fastnn/*; do
-  case "$(basename "$f")" in _C*.so | __pycache__) continue ;; esac
-  ln -s "$ROOT/$f" "$PKG/"
-done
-ln -s "$ROOT/$B"/_C*.so "$PKG/"
+bash scripts/link_package.sh "$B"
 export PYTHONPATH="$ROOT/$B/pkg"
 python -c "import fastnn, sys; sys.exit(0 if fastnn._C._cuda_built() else 'not the CUDA module: ' + fastnn._C.__file__)"
 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py tests/python/test_devices.py \

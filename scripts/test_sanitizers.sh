@@ -16,13 +16,7 @@ cmake --build "$B"
 
 # The sanitized module stays out of python/fastnn (the shared dev module); build/asan/pkg/fastnn is the
 # package made of links to the Python sources plus the sanitized _C, rebuilt each run.
-PKG="$B/pkg/fastnn"
-rm -rf "$B/pkg" && mkdir -p "$PKG"
-for f in python/fastnn/*; do
-  case "$(basename "$f")" in _C*.so | __pycache__) continue ;; esac
-  ln -s "$ROOT/$f" "$PKG/"
-done
-ln -s "$ROOT/$B"/_C*.so "$PKG/"
+bash scripts/link_package.sh "$B"
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 t0=$SECONDS
