@@ -1,7 +1,8 @@
-// The CPU-only build's side of device.h: no GPU exists, and asking for one says how to get one.
+// The CPU-only build's side of device.h and kernels/cuda/*.h: no GPU exists, and asking for one says how to get one.
 #include "fastnn/device.h"
 
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/unary.h"
 
 #ifndef FASTNN_CUDA
 namespace fastnn::cuda {
@@ -21,5 +22,9 @@ void free(void*, int) {}
 void copy(void*, Device, const void*, Device, size_t) { not_built("copy"); }
 void synchronize(int) { not_built("cuda.synchronize"); }
 void strided_copy(void*, const void*, const int64_t*, const int64_t*, int, int64_t, size_t, int) { not_built("copy"); }
+void unary_forward(UnaryOp, bool, const void*, const int64_t*, const int64_t*, int, int64_t, void*, int) {
+  not_built("unary");
+}
+void unary_backward(UnaryOp, bool, const void*, const void*, void*, int64_t, int) { not_built("unary"); }
 }  // namespace fastnn::cuda
 #endif

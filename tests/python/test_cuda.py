@@ -119,3 +119,64 @@ def test_an_op_without_a_cuda_kernel_refuses_gpu_tensors():
         g + 1
     with pytest.raises(RuntimeError, match="invalid device ordinal"):
         fastnn.ones(1).to(f"cuda:{fastnn.cuda.device_count()}")
+
+
+# The rows of cpp/fastnn/ops/unary_table.h, each as users call it; the GPU runs the table's own expressions.
+F = fastnn.nn.functional
+UNARY = {
+    "neg": fastnn.neg,
+    "exp": fastnn.exp,
+    "log": fastnn.log,
+    "sqrt": fastnn.sqrt,
+    "abs": fastnn.abs,
+    "relu": F.relu,
+    "sigmoid": fastnn.sigmoid,
+    "tanh": fastnn.tanh,
+    "reciprocal": fastnn.reciprocal,
+    "sign": fastnn.sign,
+    "floor": fastnn.floor,
+    "ceil": fastnn.ceil,
+    "round": fastnn.round,
+    "trunc": fastnn.trunc,
+    "sin": fastnn.sin,
+    "cos": fastnn.cos,
+    "tan": fastnn.tan,
+    "log1p": fastnn.log1p,
+    "expm1": fastnn.expm1,
+    "erf": fastnn.erf,
+    "log2": fastnn.log2,
+    "log10": fastnn.log10,
+    "rsqrt": fastnn.rsqrt,
+    "exp2": fastnn.exp2,
+    "silu": F.silu,
+    "log_sigmoid": F.logsigmoid,
+    "mish": F.mish,
+    "hardswish": F.hardswish,
+    "hardsigmoid": F.hardsigmoid,
+}
+POSITIVE_ONLY = {"log", "sqrt", "log2", "log10", "rsqrt"}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [fastnn.float32, fastnn.float64], ids=str)
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_table_on_the_gpu_matches_the_cpu(name, dtype):
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0.1, 4.0, (6, 5)) * (1 if name in POSITIVE_ONLY else rng.choice([-1, 1], (6, 5)))
+    x = fastnn.from_numpy(values).to(dtype).requires_grad_()
+    g = fastnn.from_numpy(rng.standard_normal((5, 6))).to(dtype)
+    fn = UNARY[name]
+    y_cpu = fn(x.t())
+    (gx_cpu,) = fastnn.autograd.grad(y_cpu, x, g)
+    y_gpu = fn(x.cuda().t())  # a non-contiguous view on the GPU
+    assert y_gpu.is_cuda and y_gpu.dtype == dtype
+    (gx_gpu,) = fastnn.autograd.grad(y_gpu, x, g.cuda())  # through ToCopyBackward0 back to the CPU leaf
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == fastnn.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy(), **tol)
+    np.testing.assert_allclose(gx_gpu.numpy(), gx_cpu.numpy(), **tol)
+
+
+@gpu
+def test_unary_ops_refuse_gpu_dtypes_without_a_kernel():
+    with pytest.raises(TypeError, match=r"^\[exp\] CUDA tensors of dtype int64 are not supported yet"):
+        fastnn.exp(fastnn.arange(3).cuda())

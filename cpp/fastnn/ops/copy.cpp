@@ -110,7 +110,17 @@ TensorPtr clone(const TensorPtr& t) {
 
 TensorPtr contiguous(const TensorPtr& t) {
   check_defined(t, "contiguous");
-  return t->is_contiguous() ? t : clone(t);
+  if (t->is_contiguous()) return t;
+  if (t->is_cpu()) return clone(t);
+  // On a GPU: gathered there, recorded as torch's CloneBackward0 (the gradient passes through unchanged).
+  TensorPtr out = Tensor::empty(t->shape(), t->dtype(), "contiguous", t->device());
+  cuda::strided_copy(out->device_data(), t->device_data(), t->shape().data(), t->strides().data(), int(t->dim()),
+                     t->numel(), itemsize(t->dtype()), t->device().index);
+  if (is_floating(t->dtype()))
+    record_grad_only(
+        "CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; },
+        /*differentiable=*/true);
+  return out;
 }
 
 TensorPtr to_dtype(const TensorPtr& t, DType dtype) {

@@ -9,6 +9,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/unary.h"
+#include "fastnn/kernels/cuda/unary.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
@@ -75,6 +76,13 @@ class UnaryBackward : public Node {
     const TensorPtr& g = grads[0];
     TensorPtr v = Op::saves == Saves::NOTHING ? g : saved_.unpack(*this);
     if (GradMode::is_enabled() && has_backward_graph(Op::name)) return {backward_graph(Op::name, g, v)};
+    if (!g->is_cpu()) {  // the forward ran on the GPU: float32/float64 only, so no dtype conversions
+      TensorPtr gc = contiguous(g), vc = contiguous(v),
+                out = Tensor::empty(g->shape(), g->dtype(), Op::name, g->device());
+      cuda::unary_backward(Op::cuda_op, g->dtype() == DType::Float64, gc->device_data(), vc->device_data(),
+                           out->device_data(), g->numel(), g->device().index);
+      return {out};
+    }
     const DType dt = compute_dtype(g->dtype());  // float16/bfloat16 grads compute in float32
     TensorPtr gc = cast(g, dt), vc = cast(v, dt), out = Tensor::empty(g->shape(), dt);
     FASTNN_DISPATCH_FLOAT(dt, Op::name, [&] {
@@ -88,10 +96,34 @@ class UnaryBackward : public Node {
   SavedTensor saved_;
 };
 
-// Computes y = Op(x) into a new tensor (or into x itself when `out` is x) and records the node.
+template <class Op>
+void record_unary(const TensorPtr& x_in, const TensorPtr& y) {
+  if (any_requires_grad({&x_in})) {
+    SavedTensor saved = Op::saves == Saves::INPUT    ? SavedTensor::with_history(x_in)
+                        : Op::saves == Saves::OUTPUT ? SavedTensor::output(y, 0)
+                                                     : SavedTensor();
+    record(std::make_shared<UnaryBackward<Op>>(std::move(saved)), {&x_in}, {&y});
+  }
+}
+
+// y = Op(x) for x on a GPU (float32 and float64 so far).
+template <class Op>
+TensorPtr unary_cuda(const TensorPtr& x) {
+  FASTNN_CHECK_TYPE(x->dtype() == DType::Float32 || x->dtype() == DType::Float64, "[", Op::name,
+                    "] CUDA tensors of dtype ", dtype_name(x->dtype()),
+                    " are not supported yet (float32 and float64 are)");
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), Op::name, x->device());
+  cuda::unary_forward(Op::cuda_op, x->dtype() == DType::Float64, x->device_data(), x->shape().data(),
+                      x->strides().data(), int(x->dim()), x->numel(), y->device_data(), x->device().index);
+  record_unary<Op>(x, y);
+  return y;
+}
+
+// Computes y = Op(x) into a new tensor and records the node.
 template <class Op>
 TensorPtr unary(const TensorPtr& x_in) {
   check_defined(x_in, Op::name);
+  if (!x_in->is_cpu()) return unary_cuda<Op>(x_in);
   // Float ops take bools as torch does (as 0.0 and 1.0); neg/abs/relu/floor refuse them, as torch does.
   FASTNN_CHECK_TYPE(Op::kind != Kind::NUMERIC || x_in->dtype() != DType::Bool, "[", Op::name,
                     "] not supported for bool tensors");
@@ -112,12 +144,7 @@ TensorPtr unary(const TensorPtr& x_in) {
     });
   }
   y = cast(y, out_dtype);
-  if (any_requires_grad({&x_in})) {
-    SavedTensor saved = Op::saves == Saves::INPUT    ? SavedTensor::with_history(x_in)
-                        : Op::saves == Saves::OUTPUT ? SavedTensor::output(y, 0)
-                                                     : SavedTensor();
-    record(std::make_shared<UnaryBackward<Op>>(std::move(saved)), {&x_in}, {&y});
-  }
+  record_unary<Op>(x_in, y);
   return y;
 }
 
@@ -127,6 +154,7 @@ TensorPtr unary(const TensorPtr& x_in) {
     static constexpr const char* node_name = #NODE;                                                                 \
     static constexpr Saves saves = Saves::SAVES;                                                                    \
     static constexpr Kind kind = Kind::KIND;                                                                        \
+    static constexpr cuda::UnaryOp cuda_op = cuda::UnaryOp::NAME;                                                   \
     /* only ALL ops see bools (unchanged); FLOAT ops only floats */                                                 \
     template <class scalar_t>                                                                                       \
     static scalar_t forward(scalar_t x) {                                                                           \

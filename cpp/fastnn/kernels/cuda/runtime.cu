@@ -4,6 +4,7 @@
 
 #include "fastnn/device.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/layout.cuh"
 
 namespace fastnn::cuda {
 namespace {
@@ -20,6 +21,19 @@ void check(cudaError_t e, const char* what) {
 void use(int index) { check(cudaSetDevice(index), "cudaSetDevice"); }
 
 }  // namespace
+
+void use_device(int index, const char* op) {
+  const cudaError_t e = cudaSetDevice(index);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    throw std::runtime_error(str("[", op, "] cudaSetDevice(", index, ") failed: ", cudaGetErrorString(e)));
+  }
+}
+
+void check_launch(const char* op) {
+  const cudaError_t e = cudaGetLastError();  // a bad launch configuration; faults in the kernel surface later
+  if (e != cudaSuccess) throw std::runtime_error(str("[", op, "] the CUDA kernel failed: ", cudaGetErrorString(e)));
+}
 
 bool built() { return true; }
 

@@ -1,0 +1,53 @@
+// A tensor's layout passed by value to a kernel, and the element offset of a row-major linear index.
+#pragma once
+#include <cstdint>
+
+#include "fastnn/error.h"
+
+namespace fastnn::cuda {
+
+constexpr int kMaxDims = 16;
+constexpr int kThreads = 256;
+
+struct Layout {
+  int64_t shape[kMaxDims];
+  int64_t strides[kMaxDims];
+  int ndim;
+  bool contiguous;  // offset(i) == i: the fast path
+};
+
+inline Layout make_layout(const int64_t* shape, const int64_t* strides, int ndim, const char* op) {
+  FASTNN_CHECK(ndim <= kMaxDims, "[", op, "] a CUDA tensor of ", ndim, " dimensions (at most ", kMaxDims, ")");
+  Layout l{};
+  l.ndim = ndim;
+  l.contiguous = true;
+  int64_t expect = 1;
+  for (int d = ndim - 1; d >= 0; --d) {
+    l.shape[d] = shape[d], l.strides[d] = strides[d];
+    if (shape[d] != 1 && strides[d] != expect) l.contiguous = false;
+    expect *= shape[d];
+  }
+  return l;
+}
+
+__device__ inline int64_t offset_of(const Layout& l, int64_t i) {
+  if (l.contiguous) return i;
+  int64_t offset = 0;
+  for (int d = l.ndim - 1; d >= 0; --d) {
+    offset += i % l.shape[d] * l.strides[d];
+    i /= l.shape[d];
+  }
+  return offset;
+}
+
+// Blocks for a grid-stride loop over n elements.
+inline unsigned blocks_for(int64_t n) {
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  return unsigned(b < 65535 ? b : 65535);
+}
+
+// Makes GPU `index` current and turns a failed launch into a RuntimeError naming `op`.
+void use_device(int index, const char* op);
+void check_launch(const char* op);
+
+}  // namespace fastnn::cuda
