@@ -180,3 +180,62 @@ def test_unary_table_on_the_gpu_matches_the_cpu(name, dtype):
 def test_unary_ops_refuse_gpu_dtypes_without_a_kernel():
     with pytest.raises(TypeError, match=r"^\[exp\] CUDA tensors of dtype int64 are not supported yet"):
         fastnn.exp(fastnn.arange(3).cuda())
+
+
+BINARY = {
+    "add": lambda a, b: a + b,
+    "add alpha": lambda a, b: fastnn.add(a, b, alpha=-2.5),
+    "sub": lambda a, b: a - b,
+    "sub alpha": lambda a, b: fastnn.sub(a, b, alpha=0.5),
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [fastnn.float32, fastnn.float64], ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_arithmetic_on_the_gpu_matches_the_cpu(name, dtype):
+    rng = np.random.default_rng(1)
+    a = fastnn.from_numpy(rng.uniform(0.5, 2, (4, 3))).to(dtype).requires_grad_()
+    b = fastnn.from_numpy(rng.uniform(0.5, 2, (3, 4))).to(dtype).requires_grad_()
+    g = fastnn.from_numpy(rng.standard_normal((4, 3))).to(dtype)
+    fn = BINARY[name]
+    y_cpu = fn(a, b.t())
+    grads_cpu = fastnn.autograd.grad(y_cpu, (a, b), g)
+    y_gpu = fn(a.cuda(), b.cuda().t())  # the second operand a strided view
+    grads_gpu = fastnn.autograd.grad(y_gpu, (a, b), g.cuda())
+    tol = dict(rtol=1e-6, atol=1e-7) if dtype == fastnn.float32 else dict(rtol=1e-14, atol=1e-15)
+    assert y_gpu.is_cuda
+    np.testing.assert_allclose(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy(), **tol)
+    for gg, gc in zip(grads_gpu, grads_cpu):
+        np.testing.assert_allclose(gg.numpy(), gc.numpy(), **tol)
+
+
+@gpu
+def test_broadcasting_numbers_and_cpu_scalars_join_the_gpu_operand():
+    x = fastnn.arange(6.0).reshape(2, 3)
+    row = fastnn.tensor([1.0, 2.0, 4.0])
+    for got, want in (
+        (x.cuda() + row.cuda(), x + row),
+        (x.cuda() * 2.5, x * 2.5),
+        (3 - x.cuda(), 3 - x),
+        (x.cuda() / fastnn.tensor(4.0), x / 4.0),  # a CPU 0-d tensor joins, as torch allows
+    ):
+        assert got.is_cuda and np.array_equal(got.cpu().numpy(), want.numpy())
+    with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device, .*cuda:0 and cpu"):
+        x.cuda() + row
+    with pytest.raises(TypeError, match=r"dtypes float64 and float32 in one op are not supported yet"):
+        x.double().cuda() + x.cuda()
+
+
+@gpu
+def test_in_place_arithmetic_and_gradient_accumulation_on_a_gpu_leaf():
+    w = fastnn.ones(3).cuda().requires_grad_()
+    for _ in range(2):  # the second backward accumulates into .grad with add_ on the GPU
+        (w * fastnn.tensor([1.0, 2.0, 3.0]).cuda()).backward(fastnn.ones(3).cuda())
+    assert w.grad.is_cuda and w.grad.cpu().tolist() == [2.0, 4.0, 6.0]
+    with fastnn.no_grad():
+        w.sub_(w.grad, alpha=0.5)
+        w.mul_(2)
+    assert w.cpu().tolist() == [0.0, -2.0, -4.0]

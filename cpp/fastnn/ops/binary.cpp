@@ -4,6 +4,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
@@ -147,8 +148,43 @@ TensorPtr bool_arith(const TensorPtr& a, const TensorPtr& b, const char* op, con
                         [&](Tensor& out, const Tensor& x, const Tensor& y) { map_binary<bool, bool>(out, x, y, f); });
 }
 
+// An operand for an op running on `device`: a CPU 0-d tensor (a Python number) joins it there in `dtype`, as torch
+// lets it; any other tensor must be there already, in `dtype` (no conversions on the GPU yet).
+TensorPtr on_device(const TensorPtr& t, Device device, DType dtype, const char* op) {
+  if (t->device() != device) {
+    FASTNN_CHECK_STATE(t->is_cpu() && t->dim() == 0, "[", op,
+                       "] Expected all tensors to be on the same device, but found at least two devices, ",
+                       device.str(), " and ", t->device().str(), "!");
+    return to_device(cast(t, dtype), device);
+  }
+  FASTNN_CHECK_TYPE(t->dtype() == dtype, "[", op, "] CUDA tensors of dtypes ", dtype_name(t->dtype()), " and ",
+                    dtype_name(dtype), " in one op are not supported yet (no dtype conversion on the GPU)");
+  return t;
+}
+
+// a op b with an operand on a GPU (float32 or float64 results).
+TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
+                     double alpha) {
+  FASTNN_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "[", op, "] CUDA tensors of dtype ", dtype_name(dt),
+                    " are not supported yet (float32 and float64 are)");
+  const Device device = a->is_cpu() ? b->device() : a->device();
+  const TensorPtr x = on_device(a, device, dt, op), y = on_device(b, device, dt, op);
+  const Shape shape = broadcast_shapes(x->shape(), y->shape(), op);
+  TensorPtr out = Tensor::empty(shape, dt, op, device);
+  const Shape xs = broadcast_strides(x->shape(), x->strides(), shape),
+              ys = broadcast_strides(y->shape(), y->strides(), shape);
+  cuda::binary_forward(kind, dt == DType::Float64, x->device_data(), xs.data(), y->device_data(), ys.data(),
+                       shape.data(), int(shape.size()), alpha, out->numel(), out->device_data(), device.index);
+  return out;
+}
+
 template <class F>
 TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType compute, const F& f) {
+  if (!a->is_cpu() || !b->is_cpu()) {
+    if constexpr (F::has_cuda) return arith_cuda(a, b, op, compute, F::cuda_op, f.cuda_alpha());
+    FASTNN_CHECK_STATE(false, "[cuda] fastnn has no CUDA kernel for ", op,
+                       " yet; move its inputs to the CPU with .cpu()");
+  }
   return binary_forward(a, b, compute, compute, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
     FASTNN_DISPATCH_NUMERIC(x.dtype(), op,
                             [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
@@ -179,41 +215,61 @@ DType result_type(std::initializer_list<const Tensor*> operands) {
 }
 
 // Functor builders for arith(): each returns a lambda for scalar_t. Integers wrap around on overflow.
+// has_cuda / cuda_op / cuda_alpha(): the GPU kernel (kernels/cuda/binary.h) computing the same thing.
 struct AddF {
   double alpha;
+  static constexpr bool has_cuda = true;
+  static constexpr cuda::BinaryOp cuda_op = cuda::BinaryOp::Add;
+  double cuda_alpha() const { return alpha; }
   template <class T> auto operator()() const {
     T al = convert<T>(alpha);
     return [al](T x, T y) { return wrapping_add(x, wrapping_mul(al, y)); };
   }
 };
 struct AddOneF {
+  static constexpr bool has_cuda = true;
+  static constexpr cuda::BinaryOp cuda_op = cuda::BinaryOp::Add;
+  double cuda_alpha() const { return 1; }
   template <class T> auto operator()() const {
     return [](T x, T y) { return wrapping_add(x, y); };
   }
 };
 struct SubF {
   double alpha;
+  static constexpr bool has_cuda = true;
+  static constexpr cuda::BinaryOp cuda_op = cuda::BinaryOp::Sub;
+  double cuda_alpha() const { return alpha; }
   template <class T> auto operator()() const {
     T al = convert<T>(alpha);
     return [al](T x, T y) { return wrapping_sub(x, wrapping_mul(al, y)); };
   }
 };
 struct SubOneF {
+  static constexpr bool has_cuda = true;
+  static constexpr cuda::BinaryOp cuda_op = cuda::BinaryOp::Sub;
+  double cuda_alpha() const { return 1; }
   template <class T> auto operator()() const {
     return [](T x, T y) { return wrapping_sub(x, y); };
   }
 };
 struct MulF {
+  static constexpr bool has_cuda = true;
+  static constexpr cuda::BinaryOp cuda_op = cuda::BinaryOp::Mul;
+  double cuda_alpha() const { return 1; }
   template <class T> auto operator()() const {
     return [](T x, T y) { return wrapping_mul(x, y); };
   }
 };
 struct DivF {
+  static constexpr bool has_cuda = true;
+  static constexpr cuda::BinaryOp cuda_op = cuda::BinaryOp::Div;
+  double cuda_alpha() const { return 1; }
   template <class T> auto operator()() const {
     return [](T x, T y) { return x / y; };
   }
 };
 struct PowF {
+  static constexpr bool has_cuda = false;
   template <class T> auto operator()() const {
     return [](T x, T y) -> T {
       if constexpr (std::is_floating_point_v<T>) return std::pow(x, y);
@@ -335,6 +391,10 @@ void inplace_arith(TensorPtr& self, const TensorPtr& other, const char* op, cons
                    const std::function<TensorPtr(const TensorPtr&)>& out_of_place) {
   if (any_requires_grad({&self, &other})) {
     inplace_with_history(self, op, true, out_of_place);
+    return;
+  }
+  if (!self->is_cpu() || !other->is_cpu()) {  // on a GPU: the out-of-place op's result written back
+    inplace_with_history(self, op, false, out_of_place);
     return;
   }
   check_inplace(self, op);

@@ -12,8 +12,27 @@
 namespace fastnn {
 namespace {
 
+TensorPtr copy_of(const TensorPtr& t, DType dtype);
+
 // dst <- src elementwise (src broadcast to dst's shape), converting the element type.
 void copy_data(Tensor& dst, const Tensor& src) {
+  if (!dst.is_cpu() || !src.is_cpu()) {  // on a GPU: a contiguous dst from a src of its shape and dtype, so far
+    FASTNN_CHECK_STATE(dst.dtype() == src.dtype() && dst.shape() == src.shape() && dst.is_contiguous(),
+                       "[copy_] a copy involving ", (dst.is_cpu() ? src : dst).device().str(),
+                       " needs a contiguous destination of the source's shape and dtype (got ", dtype_name(src.dtype()),
+                       " ", src.shape(), " into ", dtype_name(dst.dtype()), " ", dst.shape(), ")");
+    if (src.is_contiguous() || src.is_cpu()) {
+      const TensorPtr s = src.is_contiguous() ? src.detach() : copy_of(src.detach(), src.dtype());
+      cuda::copy(dst.device_data(), dst.device(), s->device_data(), s->device(),
+                 size_t(dst.numel()) * itemsize(dst.dtype()));
+    } else if (src.device() == dst.device()) {
+      cuda::strided_copy(dst.device_data(), src.device_data(), src.shape().data(), src.strides().data(), int(src.dim()),
+                         src.numel(), itemsize(src.dtype()), src.device().index);
+    } else {
+      copy_data(dst, *contiguous(src.detach()));
+    }
+    return;
+  }
   if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() && dst.shape() == src.shape()) {
     std::memcpy(dst.raw_mutable_data(), src.raw_data(), size_t(dst.numel()) * itemsize(dst.dtype()));
     return;
@@ -26,7 +45,7 @@ void copy_data(Tensor& dst, const Tensor& src) {
 }
 
 TensorPtr copy_of(const TensorPtr& t, DType dtype) {
-  TensorPtr out = Tensor::empty(t->shape(), dtype, "clone");
+  TensorPtr out = Tensor::empty(t->shape(), dtype, "clone", t->device());
   copy_data(*out, *t);
   return out;
 }
@@ -110,17 +129,7 @@ TensorPtr clone(const TensorPtr& t) {
 
 TensorPtr contiguous(const TensorPtr& t) {
   check_defined(t, "contiguous");
-  if (t->is_contiguous()) return t;
-  if (t->is_cpu()) return clone(t);
-  // On a GPU: gathered there, recorded as torch's CloneBackward0 (the gradient passes through unchanged).
-  TensorPtr out = Tensor::empty(t->shape(), t->dtype(), "contiguous", t->device());
-  cuda::strided_copy(out->device_data(), t->device_data(), t->shape().data(), t->strides().data(), int(t->dim()),
-                     t->numel(), itemsize(t->dtype()), t->device().index);
-  if (is_floating(t->dtype()))
-    record_grad_only(
-        "CloneBackward0", out, {t}, [](const TensorPtr& g) { return std::vector<TensorPtr>{g}; },
-        /*differentiable=*/true);
-  return out;
+  return t->is_contiguous() ? t : clone(t);
 }
 
 TensorPtr to_dtype(const TensorPtr& t, DType dtype) {
@@ -146,16 +155,7 @@ TensorPtr to_device(const TensorPtr& t, Device device) {
   if (from == device) return t;
   if (device.is_cuda()) cuda::check_device(device.index, "to");
   // The source's elements in row-major order, on its own device.
-  TensorPtr src = t;
-  if (!t->is_contiguous()) {
-    if (from.is_cpu()) {
-      src = copy_of(t, t->dtype());
-    } else {
-      src = Tensor::empty(t->shape(), t->dtype(), "to", from);
-      cuda::strided_copy(src->device_data(), t->device_data(), t->shape().data(), t->strides().data(), int(t->dim()),
-                         t->numel(), itemsize(t->dtype()), from.index);
-    }
-  }
+  const TensorPtr src = t->is_contiguous() ? t : copy_of(t, t->dtype());
   TensorPtr out = Tensor::empty(t->shape(), t->dtype(), "to", device);
   cuda::copy(out->device_data(), device, src->device_data(), from, size_t(t->numel()) * itemsize(t->dtype()));
   if (is_floating(t->dtype()))

@@ -1,0 +1,57 @@
+// a + alpha * b, a - alpha * b, a * b and a / b on a GPU, with broadcasting: one grid-stride kernel per op and
+// dtype; each output element reads its operands through their broadcast layouts.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "fastnn/kernels/cuda/binary.h"
+#include "fastnn/kernels/cuda/layout.cuh"
+
+namespace fastnn::cuda {
+namespace {
+
+template <BinaryOp kOp, class T>
+__device__ T apply(T x, T y, T alpha) {
+  if constexpr (kOp == BinaryOp::Add) return x + alpha * y;
+  else if constexpr (kOp == BinaryOp::Sub) return x - alpha * y;
+  else if constexpr (kOp == BinaryOp::Mul) return x * y;
+  else return x / y;
+}
+
+template <BinaryOp kOp, class T>
+__global__ void binary_kernel(const T* a, Layout la, const T* b, Layout lb, T alpha, int64_t n, T* out) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = apply<kOp, T>(a[offset_of(la, i)], b[offset_of(lb, i)], alpha);
+}
+
+template <BinaryOp kOp, class T>
+void launch(const void* a, const Layout& la, const void* b, const Layout& lb, double alpha, int64_t n, void* out) {
+  binary_kernel<kOp, T><<<blocks_for(n), kThreads>>>(static_cast<const T*>(a), la, static_cast<const T*>(b), lb,
+                                                     T(alpha), n, static_cast<T*>(out));
+}
+
+template <class T>
+void launch_op(BinaryOp op, const void* a, const Layout& la, const void* b, const Layout& lb, double alpha, int64_t n,
+               void* out) {
+  switch (op) {
+    case BinaryOp::Add: return launch<BinaryOp::Add, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Sub: return launch<BinaryOp::Sub, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Mul: return launch<BinaryOp::Mul, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Div: return launch<BinaryOp::Div, T>(a, la, b, lb, alpha, n, out);
+  }
+}
+
+}  // namespace
+
+void binary_forward(BinaryOp op, bool is_double, const void* a, const int64_t* a_strides, const void* b,
+                    const int64_t* b_strides, const int64_t* shape, int ndim, double alpha, int64_t n, void* out,
+                    int index) {
+  if (n == 0) return;
+  const Layout la = make_layout(shape, a_strides, ndim, "binary"), lb = make_layout(shape, b_strides, ndim, "binary");
+  use_device(index, "binary");
+  if (is_double) launch_op<double>(op, a, la, b, lb, alpha, n, out);
+  else launch_op<float>(op, a, la, b, lb, alpha, n, out);
+  check_launch("binary");
+}
+
+}  // namespace fastnn::cuda

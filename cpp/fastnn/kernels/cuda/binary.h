@@ -1,0 +1,16 @@
+// Elementwise arithmetic on a GPU, float32 and float64, with broadcasting (kernels/cuda/binary.cu; in a CPU-only
+// build device.cpp defines it to throw). Called by ops/binary.cpp when an operand is on a GPU.
+#pragma once
+#include <cstdint>
+
+namespace fastnn::cuda {
+
+enum class BinaryOp : int { Add, Sub, Mul, Div };  // Add/Sub: a + alpha * b, a - alpha * b
+
+// out[i] = op(a, b) at output element i (row-major over `shape`, out contiguous); a_strides and b_strides are the
+// operands' strides broadcast to `shape` (0 along broadcast dims). On GPU `index`.
+void binary_forward(BinaryOp op, bool is_double, const void* a, const int64_t* a_strides, const void* b,
+                    const int64_t* b_strides, const int64_t* shape, int ndim, double alpha, int64_t n, void* out,
+                    int index);
+
+}  // namespace fastnn::cuda
