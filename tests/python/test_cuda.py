@@ -239,3 +239,58 @@ def test_in_place_arithmetic_and_gradient_accumulation_on_a_gpu_leaf():
         w.sub_(w.grad, alpha=0.5)
         w.mul_(2)
     assert w.cpu().tolist() == [0.0, -2.0, -4.0]
+
+
+@gpu
+@pytest.mark.parametrize("dtype", [fastnn.float32, fastnn.float64], ids=str)
+@pytest.mark.parametrize(
+    "reduce",
+    [
+        lambda t: t.sum(),
+        lambda t: t.mean(),
+        lambda t: t.sum(dim=1),
+        lambda t: t.sum(dim=(0, 2), keepdim=True),
+        lambda t: t.mean(dim=-1),
+    ],
+    ids=["sum", "mean", "sum dim 1", "sum dims 0 2 keepdim", "mean dim -1"],
+)
+def test_sums_on_the_gpu_match_the_cpu_and_repeat_bit_for_bit(reduce, dtype):
+    x = fastnn.from_numpy(np.random.default_rng(2).standard_normal((5, 300, 7))).to(dtype).requires_grad_()
+    y_cpu = reduce(x.transpose(0, 1))
+    y_gpu = reduce(x.cuda().transpose(0, 1))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == fastnn.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy(), **tol)
+    assert np.array_equal(reduce(x.cuda().transpose(0, 1)).detach().cpu().numpy(), y_gpu.detach().cpu().numpy())
+    g = fastnn.ones(y_cpu.shape, dtype=dtype)
+    (gx_cpu,) = fastnn.autograd.grad(y_cpu, x, g)
+    (gx_gpu,) = fastnn.autograd.grad(y_gpu, x, g.cuda())
+    np.testing.assert_allclose(gx_gpu.numpy(), gx_cpu.numpy(), **tol)
+
+
+def _fit(device):
+    """A few steps of gradient descent on y = tanh(w * x + b) with a mean squared error, all on `device`."""
+    rng = np.random.default_rng(3)
+    x = fastnn.from_numpy(rng.standard_normal((64, 4), dtype=np.float32)).to(device)
+    target = fastnn.from_numpy(rng.standard_normal((64, 4), dtype=np.float32)).to(device)
+    w = fastnn.full((4,), 0.5).to(device).requires_grad_()
+    b = fastnn.zeros(4).to(device).requires_grad_()
+    losses = []
+    for _ in range(5):
+        err = fastnn.tanh(w * x + b) - target  # b broadcasts: its gradient is summed back on the device
+        loss = (err * err).mean()
+        loss.backward()
+        with fastnn.no_grad():
+            w.sub_(w.grad, alpha=0.1)
+            b.sub_(b.grad, alpha=0.1)
+        w.grad = None
+        b.grad = None
+        losses.append(loss.item())
+    return losses, w.detach().cpu().numpy(), b.detach().cpu().numpy()
+
+
+@gpu
+def test_a_small_fit_on_the_gpu_follows_the_cpu():
+    cpu, gpu_run = _fit("cpu"), _fit("cuda")
+    np.testing.assert_allclose(gpu_run[0], cpu[0], rtol=1e-5)
+    np.testing.assert_allclose(gpu_run[1], cpu[1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gpu_run[2], cpu[2], rtol=1e-5, atol=1e-6)

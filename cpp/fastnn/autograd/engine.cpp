@@ -27,11 +27,13 @@ TensorPtr seed_grad(const TensorPtr& root, const TensorPtr& g, size_t i) {
     FASTNN_CHECK_STATE(g->shape() == root->shape(), "[backward] Mismatch in shape: grad_output[", i,
                        "] has a shape of ", shape_str(g->shape()), " and output[", i, "] has a shape of ",
                        shape_str(root->shape()));
+    FASTNN_CHECK_STATE(g->device() == root->device(), "[backward] invalid gradient at index ", i, " - expected device ",
+                       root->device().str(), " but got ", g->device().str());
     return g->dtype() == root->dtype() ? g : to_dtype(g, root->dtype());
   }
   FASTNN_CHECK_STATE(root->numel() == 1, "[backward] grad can be implicitly created only for scalar outputs (output ",
                      i, " has shape ", shape_str(root->shape()), ")");
-  return full(root->shape(), 1.0, root->dtype());
+  return to_device(full(root->shape(), 1.0, root->dtype()), root->device());  // a GPU root's 1 goes there
 }
 
 // Anomaly mode's check: torch's message when a node returned NaN.

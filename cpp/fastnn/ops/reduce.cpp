@@ -8,6 +8,7 @@
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
@@ -124,23 +125,32 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   // A storage dtype is read in its compute dtype; a float16/bfloat16 result is rounded once at the end.
   TensorPtr src = dtype ? cast(x->detach(), out_dt) : x;
   src = cast(src, compute_dtype(src->dtype()));
-  const std::optional<ReducePlan> leading = leading_plan(src, dims);
+  const bool gpu = !src->is_cpu();
+  FASTNN_CHECK_TYPE(!gpu || (src->dtype() == out_dt && (out_dt == DType::Float32 || out_dt == DType::Float64)), "[", op,
+                    "] CUDA tensors of dtype ", dtype_name(src->dtype()),
+                    " are not supported yet (float32 and float64 are)");
+  const std::optional<ReducePlan> leading = gpu ? std::nullopt : leading_plan(src, dims);
   ReducePlan p = leading ? *leading : plan_reduction(src, dims, op);
   const DType store_dt = out_dt;
   out_dt = compute_dtype(out_dt);
-  TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op);
+  TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op, src->device());
   double scale = mean ? 1.0 / double(p.reduced) : 1.0;
   if (mean && p.reduced == 0) scale = NAN;  // mean of nothing is nan, as in torch
-  FASTNN_DISPATCH_ALL(p.rows->dtype(), op, [&] {
-    using in_t = scalar_t;
-    FASTNN_DISPATCH_NUMERIC(out_dt, op, [&] {
-      if (mean && p.reduced == 0)
-        for (int64_t o = 0; o < p.outputs; ++o) out->mutable_data<scalar_t>()[o] = scalar_t(NAN);
-      else if (leading)
-        column_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.reduced, p.outputs, out->mutable_data<scalar_t>(), scale);
-      else row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
+  if (gpu) {                                // the plan's rows are contiguous on the GPU: a fixed-order sum per row
+    cuda::row_sums(p.rows->device_data(), p.outputs, p.reduced, scale, out_dt == DType::Float64, out->device_data(),
+                   src->device().index);
+  } else {
+    FASTNN_DISPATCH_ALL(p.rows->dtype(), op, [&] {
+      using in_t = scalar_t;
+      FASTNN_DISPATCH_NUMERIC(out_dt, op, [&] {
+        if (mean && p.reduced == 0)
+          for (int64_t o = 0; o < p.outputs; ++o) out->mutable_data<scalar_t>()[o] = scalar_t(NAN);
+        else if (leading)
+          column_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.reduced, p.outputs, out->mutable_data<scalar_t>(), scale);
+        else row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
+      });
     });
-  });
+  }
   out = cast(out, store_dt);
   if (any_requires_grad({&x}) && is_floating(out_dt)) {  // an integer sum ends the graph, like .long()
     Shape in = x->shape(), keep = p.keep_shape;
