@@ -60,15 +60,17 @@ def _cuda_index(device, op):
     return _device_index(d, op)
 
 
-def _check_device(device, op):
-    """The fastnn.device for a `device=` argument of a factory or layer constructor (None is the CPU). They make
-    their tensors on the CPU, so any other device is a RuntimeError naming the op and the device (a model is
-    moved with .to(device), as torch allows)."""
+def _check_device(device, op, movable=False):
+    """The fastnn.device for a `device=` argument (None is the CPU). A factory (`movable`) makes its tensor on the
+    CPU and _finish moves it to a GPU; a layer constructor takes the CPU only so far, any other device being a
+    RuntimeError naming the op and the device (a model is moved with .to(device), as torch allows)."""
     if device is None:
         return _CPU
     d = _as_device(device, op)
     if d.type != "cpu":
         _device_index(d, op)  # the message for a device that does not exist
+        if movable:
+            return d
         raise RuntimeError(
             f"[{op}] device='{d}' is not supported yet: fastnn makes tensors on the CPU; create it there and call "
             f".to('{d}')"
@@ -76,7 +78,10 @@ def _check_device(device, op):
     return d
 
 
-def _finish(t, requires_grad):
+def _finish(t, requires_grad, device=None):
+    """t on `device` (a factory's device=), requiring grad if asked (after the move: the leaf is the moved tensor)."""
+    if device is not None and device.type != "cpu":
+        t = t.to(device)
     if not isinstance(requires_grad, (bool, int)):
         raise TypeError(f"[{_finish_op(t)}] requires_grad must be a bool, got {type(requires_grad).__name__}")
     if requires_grad:
@@ -122,23 +127,23 @@ def _size(size, op):
 def empty(
     *size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
 ) -> _C.Tensor:
-    _check_device(device, "empty")
-    return _finish(_C._empty(_size(size, "empty"), _dt(dtype, _C._get_default_dtype(), "empty")), requires_grad)
+    device = _check_device(device, "empty", movable=True)
+    return _finish(_C._empty(_size(size, "empty"), _dt(dtype, _C._get_default_dtype(), "empty")), requires_grad, device)
 
 
 def zeros(
     *size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
 ) -> _C.Tensor:
-    _check_device(device, "zeros")
-    return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, _C._get_default_dtype(), "zeros")), requires_grad)
+    device = _check_device(device, "zeros", movable=True)
+    return _finish(_C._zeros(_size(size, "zeros"), _dt(dtype, _C._get_default_dtype(), "zeros")), requires_grad, device)
 
 
 def ones(
     *size: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
 ) -> _C.Tensor:
-    _check_device(device, "ones")
+    device = _check_device(device, "ones", movable=True)
     return _finish(
-        _C._full(_size(size, "ones"), 1.0, _dt(dtype, _C._get_default_dtype(), "ones"), "ones"), requires_grad
+        _C._full(_size(size, "ones"), 1.0, _dt(dtype, _C._get_default_dtype(), "ones"), "ones"), requires_grad, device
     )
 
 
@@ -149,7 +154,7 @@ def full(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "full")
+    device = _check_device(device, "full", movable=True)
     if dtype is None:
         dtype = (
             _bool
@@ -161,7 +166,9 @@ def full(
     if not isinstance(fill_value, numbers.Real):
         raise TypeError(f"[full] fill_value must be a number, got {type(fill_value).__name__}")
     return _finish(
-        _C._full(_size((size,), "full"), fill_value, _dt(dtype, _C._get_default_dtype(), "full"), "full"), requires_grad
+        _C._full(_size((size,), "full"), fill_value, _dt(dtype, _C._get_default_dtype(), "full"), "full"),
+        requires_grad,
+        device,
     )
 
 
@@ -173,7 +180,7 @@ def arange(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "arange")
+    device = _check_device(device, "arange", movable=True)
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -183,17 +190,21 @@ def arange(
         if not isinstance(v, numbers.Real):
             raise TypeError(f"[arange] {what} must be a number, got {type(v).__name__}")
     return _finish(
-        _C._arange(float(start), float(end), float(step), _dt(dtype, _C._get_default_dtype(), "arange")), requires_grad
+        _C._arange(float(start), float(end), float(step), _dt(dtype, _C._get_default_dtype(), "arange")),
+        requires_grad,
+        device,
     )
 
 
 def eye(
     n: int, m: int | None = None, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
 ) -> _C.Tensor:
-    _check_device(device, "eye")
+    device = _check_device(device, "eye", movable=True)
     m = n if m is None else m
     return _finish(
-        _C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, _C._get_default_dtype(), "eye")), requires_grad
+        _C._eye(_int64(n, "eye", "n"), _int64(m, "eye", "m"), _dt(dtype, _C._get_default_dtype(), "eye")),
+        requires_grad,
+        device,
     )
 
 
@@ -219,10 +230,12 @@ def linspace(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "linspace")
+    device = _check_device(device, "linspace", movable=True)
     start, end = _real(start, "linspace", "start"), _real(end, "linspace", "end")
     steps = _int64(steps, "linspace", "steps")
-    return _finish(_C._linspace(start, end, steps, _dt(dtype, _C._get_default_dtype(), "linspace")), requires_grad)
+    return _finish(
+        _C._linspace(start, end, steps, _dt(dtype, _C._get_default_dtype(), "linspace")), requires_grad, device
+    )
 
 
 def logspace(
@@ -235,11 +248,11 @@ def logspace(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "logspace")
+    device = _check_device(device, "logspace", movable=True)
     start, end = _real(start, "logspace", "start"), _real(end, "logspace", "end")
     base, steps = _real(base, "logspace", "base"), _int64(steps, "logspace", "steps")
     return _finish(
-        _C._logspace(start, end, steps, base, _dt(dtype, _C._get_default_dtype(), "logspace")), requires_grad
+        _C._logspace(start, end, steps, base, _dt(dtype, _C._get_default_dtype(), "logspace")), requires_grad, device
     )
 
 
@@ -250,9 +263,9 @@ def randn(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "randn")
+    device = _check_device(device, "randn", movable=True)
     return _finish(
-        _C._randn(_size(size, "randn"), _dt(dtype, _C._get_default_dtype(), "randn"), generator), requires_grad
+        _C._randn(_size(size, "randn"), _dt(dtype, _C._get_default_dtype(), "randn"), generator), requires_grad, device
     )
 
 
@@ -263,8 +276,10 @@ def rand(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "rand")
-    return _finish(_C._rand(_size(size, "rand"), _dt(dtype, _C._get_default_dtype(), "rand"), generator), requires_grad)
+    device = _check_device(device, "rand", movable=True)
+    return _finish(
+        _C._rand(_size(size, "rand"), _dt(dtype, _C._get_default_dtype(), "rand"), generator), requires_grad, device
+    )
 
 
 def randint(
@@ -277,7 +292,7 @@ def randint(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "randint")
+    device = _check_device(device, "randint", movable=True)
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=...)
@@ -285,7 +300,7 @@ def randint(
     if high is None or size is None:
         raise TypeError("[randint] missing the 'high' or 'size' argument")
     low, high, size = _int64(low, "randint", "low"), _int64(high, "randint", "high"), _size((size,), "randint")
-    return _finish(_C._randint(low, high, size, _dt(dtype, int64, "randint"), generator), requires_grad)
+    return _finish(_C._randint(low, high, size, _dt(dtype, int64, "randint"), generator), requires_grad, device)
 
 
 def randperm(
@@ -297,9 +312,9 @@ def randperm(
     device: typing.Any = None,
 ) -> _C.Tensor:
     """A random permutation of 0, ..., n - 1."""
-    _check_device(device, "randperm")
+    device = _check_device(device, "randperm", movable=True)
     n = _int64(n, "randperm", "n")
-    return _finish(_C._randperm(n, _dt(dtype, int64, "randperm"), generator), requires_grad)
+    return _finish(_C._randperm(n, _dt(dtype, int64, "randperm"), generator), requires_grad, device)
 
 
 def normal(
@@ -314,12 +329,12 @@ def normal(
 ) -> _C.Tensor:
     """Normal draws: ``normal(mean_tensor, std)``, ``normal(mean, std_tensor)``, ``normal(mean_tensor,
     std_tensor)`` (broadcast; differentiable with zero gradients, as in torch) or ``normal(mean, std, size)``."""
-    _check_device(device, "normal")
+    device = _check_device(device, "normal", movable=True)
     if isinstance(mean, _C.Tensor) or isinstance(std, _C.Tensor):
-        if size is not None or dtype is not None or requires_grad:
+        if size is not None or dtype is not None or requires_grad or device.type != "cpu":
             raise TypeError(
-                "[normal] size, dtype and requires_grad are only for a float mean and std; with a "
-                "tensor mean or std the result takes their shape and dtype"
+                "[normal] size, dtype, requires_grad and device are only for a float mean and std; with a "
+                "tensor mean or std the result takes their shape, dtype and device"
             )
         return _C._normal(mean, std, generator)
     for v, what in ((mean, "mean"), (std, "std")):
@@ -332,6 +347,7 @@ def normal(
             float(mean), float(std), _size((size,), "normal"), _dt(dtype, _C._get_default_dtype(), "normal"), generator
         ),
         requires_grad,
+        device,
     )
 
 
@@ -347,12 +363,9 @@ def _like(fn):
     def like(
         input: _C.Tensor, dtype: _C.dtype | None = None, requires_grad: bool = False, *, device: typing.Any = None
     ) -> _C.Tensor:
-        _check_device(device, name)
-        return fn(
-            *_input_tensor(input, name).shape,
-            dtype=input.dtype if dtype is None else dtype,
-            requires_grad=requires_grad,
-        )
+        x = _input_tensor(input, name)
+        device = x.device if device is None else _check_device(device, name, movable=True)  # the input's, as torch
+        return fn(*x.shape, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device)
 
     like.__name__ = like.__qualname__ = name  # argument errors then read "zeros_like() takes ..."
     return like
@@ -369,9 +382,15 @@ def rand_like(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "rand_like")
     x = _input_tensor(input, "rand_like")
-    return rand(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    device = x.device if device is None else _check_device(device, "rand_like", movable=True)
+    return rand(
+        *x.shape,
+        generator=generator,
+        dtype=x.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+        device=device,
+    )
 
 
 def randn_like(
@@ -382,9 +401,15 @@ def randn_like(
     requires_grad: bool = False,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "randn_like")
     x = _input_tensor(input, "randn_like")
-    return randn(*x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    device = x.device if device is None else _check_device(device, "randn_like", movable=True)
+    return randn(
+        *x.shape,
+        generator=generator,
+        dtype=x.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+        device=device,
+    )
 
 
 def randint_like(
@@ -398,12 +423,18 @@ def randint_like(
     device: typing.Any = None,
 ) -> _C.Tensor:
     """Integers in [low, high) (``randint_like(input, high)`` for [0, high)) in input's shape and dtype."""
-    _check_device(device, "randint_like")
     x = _input_tensor(input, "randint_like")
+    device = x.device if device is None else _check_device(device, "randint_like", movable=True)
     if high is None:
         low, high = 0, low
     return randint(
-        low, high, x.shape, generator=generator, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad
+        low,
+        high,
+        x.shape,
+        generator=generator,
+        dtype=x.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+        device=device,
     )
 
 
@@ -415,12 +446,10 @@ def full_like(
     *,
     device: typing.Any = None,
 ) -> _C.Tensor:
-    _check_device(device, "full_like")
+    x = _input_tensor(input, "full_like")
+    device = x.device if device is None else _check_device(device, "full_like", movable=True)
     return full(
-        _input_tensor(input, "full_like").shape,
-        fill_value,
-        dtype=input.dtype if dtype is None else dtype,
-        requires_grad=requires_grad,
+        x.shape, fill_value, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device
     )
 
 
@@ -450,7 +479,7 @@ def tensor(
     data: typing.Any, dtype: _C.dtype | None = None, requires_grad: bool = False, device: typing.Any = None
 ) -> _C.Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays or tensors)."""
-    _check_device(device, "tensor")
+    device = _check_device(device, "tensor", movable=True)
     python_floats = False  # floats from Python numbers take the default dtype
     if isinstance(data, _C.Tensor):
         t = data.detach().clone()
@@ -480,4 +509,4 @@ def tensor(
         if not isinstance(dtype, type(float32)):
             raise TypeError(f"[tensor] dtype must be a fastnn.dtype, got {dtype!r}")
         t = t._to_dtype(dtype)
-    return _finish(t, requires_grad)
+    return _finish(t, requires_grad, device)

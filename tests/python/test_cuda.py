@@ -294,3 +294,24 @@ def test_a_small_fit_on_the_gpu_follows_the_cpu():
     np.testing.assert_allclose(gpu_run[0], cpu[0], rtol=1e-5)
     np.testing.assert_allclose(gpu_run[1], cpu[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gpu_run[2], cpu[2], rtol=1e-5, atol=1e-6)
+
+
+@gpu
+def test_factories_make_tensors_on_the_gpu_and_like_factories_follow_their_input():
+    for t in (
+        fastnn.zeros(2, 3, device="cuda"),
+        fastnn.ones(4, device=fastnn.device("cuda", 0)),
+        fastnn.full((2,), 7.0, device="cuda:0"),
+        fastnn.arange(5, device="cuda"),
+        fastnn.randn(3, device="cuda", requires_grad=True),
+        fastnn.tensor([1.0, 2.0], device="cuda"),
+        fastnn.zeros_like(fastnn.ones(2).cuda()),
+        fastnn.rand_like(fastnn.ones(2).cuda()),
+    ):
+        assert t.is_cuda, t
+    leaf = fastnn.randn(3, device="cuda", requires_grad=True)
+    assert leaf.is_leaf and leaf.requires_grad
+    assert fastnn.full((2,), 7.0, device="cuda").cpu().tolist() == [7.0, 7.0]
+    assert not fastnn.zeros_like(fastnn.ones(2).cuda(), device="cpu").is_cuda
+    with pytest.raises(RuntimeError, match=r"^\[Linear\] device='cuda' is not supported yet"):
+        fastnn.nn.Linear(2, 2, device="cuda")
