@@ -30,8 +30,10 @@ bool built();
 int device_count();
 // Throws a RuntimeError naming `op` unless cuda:`index` exists.
 void check_device(int index, const char* op);
-// Raw device memory on GPU `index` (cudaMalloc); throws OutOfMemory naming `op`.
+// Raw device memory on GPU `index` (cudaMalloc); null when the GPU is out of memory (the caching allocator then
+// empties its arena, retries and raises OutOfMemory naming `op`); other failures throw.
 void* malloc(size_t bytes, int index, const char* op);
+// Never throws (storages free from destructors, also at exit).
 void free(void* p, int index);
 // Copies `bytes` between any two devices (host memory is pageable; returns when the copy is done).
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
