@@ -33,5 +33,6 @@ void binary_forward(BinaryOp, bool, const void*, const int64_t*, const void*, co
   not_built("binary");
 }
 void row_sums(const void*, int64_t, int64_t, double, bool, void*, int) { not_built("sum"); }
+void convert(const void*, DType, const int64_t*, const int64_t*, int, int64_t, void*, DType, int) { not_built("to"); }
 }  // namespace fastnn::cuda
 #endif

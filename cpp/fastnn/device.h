@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "fastnn/dtype.h"
+
 namespace fastnn {
 
 enum class DeviceType : int8_t { CPU = 0, CUDA = 1 };
@@ -43,6 +45,10 @@ void synchronize(int index);
 // `index` (kernels/cuda/copy.cu).
 void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel,
                   size_t itemsize, int index);
+// y (contiguous, dtype `to`) <- the `n` elements of x (dtype `from`) in the layout (shape, strides), converted, on
+// GPU `index` (kernels/cuda/convert.cu; float16 and bfloat16 are refused so far).
+void convert(const void* x, DType from, const int64_t* shape, const int64_t* strides, int ndim, int64_t n, void* y,
+             DType to, int index);
 }  // namespace cuda
 
 }  // namespace fastnn

@@ -225,8 +225,8 @@ def test_broadcasting_numbers_and_cpu_scalars_join_the_gpu_operand():
         assert got.is_cuda and np.array_equal(got.cpu().numpy(), want.numpy())
     with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device, .*cuda:0 and cpu"):
         x.cuda() + row
-    with pytest.raises(TypeError, match=r"dtypes float64 and float32 in one op are not supported yet"):
-        x.double().cuda() + x.cuda()
+    mixed = x.double().cuda() + x.cuda()  # float32 converted on the GPU, as torch promotes
+    assert mixed.dtype == fastnn.float64 and np.array_equal(mixed.cpu().numpy(), (x.double() + x).numpy())
 
 
 @gpu
@@ -315,3 +315,28 @@ def test_factories_make_tensors_on_the_gpu_and_like_factories_follow_their_input
     assert not fastnn.zeros_like(fastnn.ones(2).cuda(), device="cpu").is_cuda
     with pytest.raises(RuntimeError, match=r"^\[Linear\] device='cuda' is not supported yet"):
         fastnn.nn.Linear(2, 2, device="cuda")
+
+
+CONVERTIBLE = [
+    fastnn.bool,
+    fastnn.uint8,
+    fastnn.int8,
+    fastnn.int16,
+    fastnn.int32,
+    fastnn.int64,
+    fastnn.float32,
+    fastnn.float64,
+]
+
+
+@gpu
+@pytest.mark.parametrize("src", CONVERTIBLE, ids=str)
+def test_dtype_conversions_on_the_gpu_match_the_cpu(src):
+    values = np.array([[0, 1, -2, 3.75], [-0.5, 100, 7, 0]])
+    x = fastnn.from_numpy(values).to(src)
+    for dst in CONVERTIBLE:
+        got = x.cuda().t().to(dst)  # from a strided view
+        assert got.is_cuda and got.dtype == dst
+        assert np.array_equal(got.cpu().numpy(), x.t().to(dst).numpy()), dst
+    with pytest.raises(TypeError, match=r"^\[to\] CUDA tensors of dtype float16 are not supported yet"):
+        x.cuda().half()

@@ -148,8 +148,8 @@ TensorPtr bool_arith(const TensorPtr& a, const TensorPtr& b, const char* op, con
                         [&](Tensor& out, const Tensor& x, const Tensor& y) { map_binary<bool, bool>(out, x, y, f); });
 }
 
-// An operand for an op running on `device`: a CPU 0-d tensor (a Python number) joins it there in `dtype`, as torch
-// lets it; any other tensor must be there already, in `dtype` (no conversions on the GPU yet).
+// An operand for an op running on `device`, in `dtype`: a CPU 0-d tensor (a Python number) joins it there, as torch
+// lets it; any other tensor must be there already.
 TensorPtr on_device(const TensorPtr& t, Device device, DType dtype, const char* op) {
   if (t->device() != device) {
     FASTNN_CHECK_STATE(t->is_cpu() && t->dim() == 0, "[", op,
@@ -157,9 +157,7 @@ TensorPtr on_device(const TensorPtr& t, Device device, DType dtype, const char* 
                        device.str(), " and ", t->device().str(), "!");
     return to_device(cast(t, dtype), device);
   }
-  FASTNN_CHECK_TYPE(t->dtype() == dtype, "[", op, "] CUDA tensors of dtypes ", dtype_name(t->dtype()), " and ",
-                    dtype_name(dtype), " in one op are not supported yet (no dtype conversion on the GPU)");
-  return t;
+  return cast(t, dtype);
 }
 
 // a op b with an operand on a GPU (float32 or float64 results).

@@ -16,11 +16,20 @@ TensorPtr copy_of(const TensorPtr& t, DType dtype);
 
 // dst <- src elementwise (src broadcast to dst's shape), converting the element type.
 void copy_data(Tensor& dst, const Tensor& src) {
-  if (!dst.is_cpu() || !src.is_cpu()) {  // on a GPU: a contiguous dst from a src of its shape and dtype, so far
-    FASTNN_CHECK_STATE(dst.dtype() == src.dtype() && dst.shape() == src.shape() && dst.is_contiguous(),
-                       "[copy_] a copy involving ", (dst.is_cpu() ? src : dst).device().str(),
-                       " needs a contiguous destination of the source's shape and dtype (got ", dtype_name(src.dtype()),
-                       " ", src.shape(), " into ", dtype_name(dst.dtype()), " ", dst.shape(), ")");
+  if (!dst.is_cpu() || !src.is_cpu()) {  // on a GPU: a contiguous dst from a src of its shape, so far
+    FASTNN_CHECK_STATE(dst.shape() == src.shape() && dst.is_contiguous(), "[copy_] a copy involving ",
+                       (dst.is_cpu() ? src : dst).device().str(),
+                       " needs a contiguous destination of the source's shape (got ", src.shape(), " into ",
+                       dst.shape(), ")");
+    if (src.dtype() != dst.dtype()) {  // converted where the source lives, then copied
+      TensorPtr s = Tensor::empty(src.shape(), dst.dtype(), "to", src.device());
+      if (src.is_cpu()) copy_data(*s, src);
+      else
+        cuda::convert(src.device_data(), src.dtype(), src.shape().data(), src.strides().data(), int(src.dim()),
+                      src.numel(), s->device_data(), dst.dtype(), src.device().index);
+      copy_data(dst, *s);
+      return;
+    }
     if (src.is_contiguous() || src.is_cpu()) {
       const TensorPtr s = src.is_contiguous() ? src.detach() : copy_of(src.detach(), src.dtype());
       cuda::copy(dst.device_data(), dst.device(), s->device_data(), s->device(),
