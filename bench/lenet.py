@@ -34,9 +34,10 @@ def lenet_flops(batch):
 
 
 class Pair:
-    """A torch LeNet and a fastnn LeNet with the same weights, each with SGD(momentum=0.9)."""
+    """A torch LeNet and a fastnn LeNet with the same weights, each with SGD(momentum=0.9), on `device` ('cpu', or
+    'cuda' for bench/cuda.py: models, batches and optimizer state live on the GPU)."""
 
-    def __init__(self, torch, fastnn, seed=0, lr=0.01, momentum=0.9):
+    def __init__(self, torch, fastnn, seed=0, lr=0.01, momentum=0.9, device="cpu"):
         import fastnn.nn.functional as FF
         import torch.nn.functional as TF
 
@@ -48,6 +49,9 @@ class Pair:
         self._t_init = {k: v.detach().clone() for k, v in self.tm.state_dict().items()}
         self._f_init = {k: fastnn.tensor(v.numpy()) for k, v in self._t_init.items()}
         self.fm.load_state_dict(self._f_init)
+        self.device = device
+        self.tm.to(device)
+        self.fm.to(device)
         self.topt = torch.optim.SGD(self.tm.parameters(), lr=lr, momentum=momentum)
         self.fopt = fastnn.optim.SGD(self.fm.parameters(), lr=lr, momentum=momentum)
 
@@ -55,9 +59,10 @@ class Pair:
         rng = np.random.default_rng(seed)
         x = rng.standard_normal((n, 1, 32, 32), dtype=np.float32)
         y = rng.integers(0, 10, n, dtype=np.int64)
-        return (self.fastnn.from_numpy(x), self.fastnn.from_numpy(y)), (
-            self.torch.from_numpy(x),
-            self.torch.from_numpy(y),
+        d = self.device
+        return (self.fastnn.from_numpy(x).to(d), self.fastnn.from_numpy(y).to(d)), (
+            self.torch.from_numpy(x).to(d),
+            self.torch.from_numpy(y).to(d),
         )
 
     def train_steps(self, n, batches=8, compiled=False):
@@ -152,7 +157,9 @@ class Pair:
 
     def finite(self):
         """Whether both models' parameters are still finite (training at a fixed lr may diverge)."""
-        return all(bool(np.isfinite(p.detach().numpy()).all()) for m in (self.fm, self.tm) for p in m.parameters())
+        return all(
+            bool(np.isfinite(p.detach().cpu().numpy()).all()) for m in (self.fm, self.tm) for p in m.parameters()
+        )
 
 
 def epoch_fns(pair, samples=60000, batch=64, seed=2):
@@ -161,8 +168,8 @@ def epoch_fns(pair, samples=60000, batch=64, seed=2):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((samples, 1, 32, 32), dtype=np.float32)
     y = rng.integers(0, 10, samples, dtype=np.int64)
-    fx, fy = pair.fastnn.from_numpy(x), pair.fastnn.from_numpy(y)
-    tx, ty = pair.torch.from_numpy(x), pair.torch.from_numpy(y)
+    fx, fy = pair.fastnn.from_numpy(x).to(pair.device), pair.fastnn.from_numpy(y).to(pair.device)
+    tx, ty = pair.torch.from_numpy(x).to(pair.device), pair.torch.from_numpy(y).to(pair.device)
     starts = range(0, samples, batch)
     fm, fopt, fce = pair.fm, pair.fopt, pair.FF.cross_entropy
     tm, topt, tce = pair.tm, pair.topt, pair.TF.cross_entropy

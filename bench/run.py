@@ -594,6 +594,12 @@ def parse_args(argv):
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="short run (default): 7 repetitions, 1 epoch per side")
     g.add_argument("--full", action="store_true", help="15 repetitions, 3 epochs per side, memory at each thread count")
+    ap.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="cuda: LeNet on a GPU against torch's CUDA instead (bench/cuda.py; the other options do not apply)",
+    )
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--cases", default="all", help="comma-separated subset of: " + ", ".join(CASES) + " (default all)")
     ap.add_argument("--json", default=str(_env.REPO / "bench" / "results.json"), help="where to write the JSON results")
@@ -641,7 +647,13 @@ def parse_args(argv):
 
 def main(argv=None):
     _env.scrub_openblas_env()  # may re-exec this process; must run before numpy is imported
-    Bench(parse_args(argv)).run()
+    args = parse_args(argv)
+    if args.device == "cuda":
+        from bench import cuda
+
+        cuda.main(reps=args.reps or 7)
+        return
+    Bench(args).run()
 
 
 if __name__ == "__main__":

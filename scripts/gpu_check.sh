@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU machine's check for the CUDA backend (docs/cuda.md): builds fastnn with the machine's nvcc for its GPU,
-# then runs the CUDA tests (fastnn-CUDA against fastnn-CPU) and the device tests, and prints a summary.
+# then runs the CUDA tests (fastnn-CUDA against fastnn-CPU and torch's CUDA: the ops, the tutorial, LeNet, the main job
+# for two epochs) and the device tests, then the CUDA bench rows (python -m bench --device cuda), and prints a summary.
 # Run it from the repository root on a machine with an NVIDIA GPU, nvcc, pybind11, pytest and NumPy (no network
 # needed); logs go to $OUT (default build/gpu/out). Extra arguments go to pytest.
 set -uo pipefail
@@ -32,9 +33,15 @@ export PYTHONPATH="$ROOT/$B/pkg"
 echo "== fastnn's view of the machine"
 "$PY" -c "import fastnn; fastnn.show_config(); print('cuda devices:', fastnn.cuda.device_count())" 2>&1 | tee "$OUT/config.txt"
 echo "== CUDA tests"
-"$PY" -m pytest -q -p no:cacheprovider -rs tests/python/test_cuda.py tests/python/test_devices.py "$@" 2>&1 |
+"$PY" -m pytest -q -p no:cacheprovider -rs tests/python/test_cuda.py tests/python/test_cuda_nn.py tests/python/test_devices.py "$@" 2>&1 |
   tee "$OUT/pytest.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
-echo "SUMMARY: build ${build_s}s; tests $([ $status = 0 ] && echo passed || echo FAILED) ($(tail -1 "$OUT/pytest.txt"))"
+echo "== LeNet on the GPU against torch's CUDA (python -m bench --device cuda)"
+bench_status=ok
+"$PY" -m bench --device cuda 2>&1 | tee "$OUT/bench.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || bench_status=FAILED
+
+echo "SUMMARY: build ${build_s}s; tests $([ $status = 0 ] && echo passed || echo FAILED) ($(tail -1 "$OUT/pytest.txt"));" \
+  "bench $bench_status ($(grep -c PASS "$OUT/bench.txt") PASS, $(grep -c MISS "$OUT/bench.txt") MISS)"
 exit $status

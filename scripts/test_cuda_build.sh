@@ -34,5 +34,5 @@ bash scripts/link_package.sh "$B"
 export PYTHONPATH="$ROOT/$B/pkg"
 python -c "import fastnn, sys; sys.exit(0 if fastnn._C._cuda_built() else 'not the CUDA module: ' + fastnn._C.__file__)"
 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py tests/python/test_devices.py \
-  tests/python/test_lenet_e2e.py tests/python/test_ops_elementwise.py "$@"
+  tests/python/test_cuda_nn.py tests/python/test_lenet_e2e.py tests/python/test_ops_elementwise.py "$@"
 echo "CUDA build stage: build ${t0}s, tests $((SECONDS - t0))s"

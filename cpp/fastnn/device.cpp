@@ -3,7 +3,12 @@
 
 #include "fastnn/error.h"
 #include "fastnn/kernels/cuda/binary.h"
+#include "fastnn/kernels/cuda/conv.h"
+#include "fastnn/kernels/cuda/gemm.h"
+#include "fastnn/kernels/cuda/optim.h"
+#include "fastnn/kernels/cuda/pool.h"
 #include "fastnn/kernels/cuda/reduce.h"
+#include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/kernels/cuda/unary.h"
 
 #ifndef FASTNN_CUDA
@@ -32,7 +37,35 @@ void binary_forward(BinaryOp, bool, const void*, const int64_t*, const void*, co
                     double, int64_t, void*, int) {
   not_built("binary");
 }
-void row_sums(const void*, int64_t, int64_t, double, bool, void*, int) { not_built("sum"); }
+void compare_forward(CompareKind, DType, const void*, const int64_t*, const void*, const int64_t*, const int64_t*, int,
+                     int64_t, bool*, int) {
+  not_built("compare");
+}
+void row_sums(const void*, int64_t, int64_t, double, DType, void*, int) { not_built("sum"); }
+void row_arg_extreme(const void*, int64_t, int64_t, bool, bool, int64_t*, int) { not_built("argmax"); }
+void fill(void*, const int64_t*, const int64_t*, int, int64_t, const void*, size_t, int) { not_built("fill_"); }
+void gemm(bool, int64_t, int64_t, int64_t, int64_t, MatrixRef, MatrixRef, void*, int64_t, int64_t, bool, int) {
+  not_built("mm");
+}
+void conv2d_forward(bool, const ConvShape&, const void*, const void*, const void*, void*, const ConvScratch&, int) {
+  not_built("conv2d");
+}
+void conv2d_backward(bool, const ConvShape&, const void*, const void*, const void*, void*, void*, const ConvScratch&,
+                     int) {
+  not_built("conv2d");
+}
+void max_pool2d_forward(bool, const PoolShape&, const void*, void*, int64_t*, int) { not_built("max_pool2d"); }
+void max_pool2d_backward(bool, const PoolShape&, const void*, const int64_t*, void*, int) { not_built("max_pool2d"); }
+void softmax_rows(bool, const void*, void*, int64_t, int64_t, bool, int) { not_built("softmax"); }
+void softmax_backward_rows(bool, const void*, const void*, void*, int64_t, int64_t, bool, int) { not_built("softmax"); }
+void nll_pick(bool, const void*, int64_t, int64_t, const int64_t*, const void*, int64_t, int64_t, void*, int) {
+  not_built("nll_loss");
+}
+void nll_backward(bool, const void*, bool, double, const int64_t*, const void*, int64_t, int64_t, int64_t, void*, int) {
+  not_built("nll_loss");
+}
+void sgd_update(bool, void*, const void*, void*, int64_t, const SgdRule&, bool, int) { not_built("SGD"); }
+void adam_update(bool, void*, const void*, void*, void*, void*, int64_t, const AdamRule&, int) { not_built("Adam"); }
 void convert(const void*, DType, const int64_t*, const int64_t*, int, int64_t, void*, DType, int) { not_built("to"); }
 }  // namespace fastnn::cuda
 #endif

@@ -45,6 +45,9 @@ void synchronize(int index);
 // `index` (kernels/cuda/copy.cu).
 void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel,
                   size_t itemsize, int index);
+// Every element of the strided view at dst (shape, strides) set to the `itemsize` bytes at value (host memory).
+void fill(void* dst, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel, const void* value,
+          size_t itemsize, int index);
 // y (contiguous, dtype `to`) <- the `n` elements of x (dtype `from`) in the layout (shape, strides), converted, on
 // GPU `index` (kernels/cuda/convert.cu; float16 and bfloat16 are refused so far).
 void convert(const void* x, DType from, const int64_t* shape, const int64_t* strides, int ndim, int64_t n, void* y,

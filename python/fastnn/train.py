@@ -102,11 +102,11 @@ def make_optimizer(name, params, lr):
 
 
 @torch.no_grad()
-def accuracy(net, loader):
+def accuracy(net, loader, device="cpu"):
     net.eval()
     correct = total = 0
     for images, labels in loader:
-        correct += int((net(images).argmax(1) == labels).sum())
+        correct += int((net(images.to(device)).argmax(1) == labels.to(device)).sum())
         total += len(labels)
     net.train()
     return correct / max(total, 1)
@@ -135,12 +135,13 @@ def save_plot(history, path, title):
     plt.close(fig)
 
 
-def save_graph(net, criterion, train_set, path):
+def save_graph(net, criterion, train_set, path, device="cpu"):
     """Draws the autograd graph of one batch's loss (fastnn.utils.viz.make_dot) as SVG or PNG."""
     from fastnn.utils.viz import make_dot
 
     images, labels = next(iter(DataLoader(train_set, batch_size=2)))
-    dot = make_dot(criterion(net(images), labels), params=dict(net.named_parameters()))
+    loss = criterion(net(images.to(device)), labels.to(device))
+    dot = make_dot(loss, params=dict(net.named_parameters()))
     with open(path, "wb") as f:
         f.write(dot.pipe(format=os.path.splitext(path)[1][1:].lower()))
 
@@ -181,6 +182,9 @@ def parse_args(argv=None):
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"], default="sgd")
     p.add_argument(
         "--threads", type=positive(int), default=None, help="threads (default: OMP_NUM_THREADS or all cores)"
+    )
+    p.add_argument(
+        "--device", default="cpu", help="where to train: cpu, cuda or cuda:N (needs a CUDA build of fastnn and a GPU)"
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", default="checkpoints")
@@ -224,6 +228,20 @@ def check_output_path(flag, path, extensions):
 
 def check_args(args):
     """Every mistake on the command line is found here, before data is read or anything is written."""
+    try:
+        device = torch.device(args.device)
+    except (RuntimeError, ValueError) as e:
+        fail(f"--device {args.device}: {e}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "fastnn was built for the CPU only" if not torch._C._cuda_built() else "no CUDA GPU was found"
+            fail(f"--device {args.device}: {why} (docs/cuda.md)")
+        if (device.index or 0) >= torch.cuda.device_count():
+            fail(f"--device {args.device}: this machine has {torch.cuda.device_count()} GPU(s)")
+        if args.compile:
+            fail("--compile replays on the CPU only so far: drop --compile or use --device cpu")
+    elif device.type != "cpu":
+        fail(f"--device {args.device}: expected cpu, cuda or cuda:N")
     if args.progress_bar:
         needs("tqdm", "the progress bar", " or --no-progress")
     if args.plot:
@@ -265,7 +283,7 @@ def check_folder(flag, path):
 
 def load_checkpoint(args):
     try:
-        ckpt = torch.load(args.resume)
+        ckpt = torch.load(args.resume, map_location="cpu")  # load_state_dict then moves it to the model's device
     except (ValueError, OSError) as e:
         fail(f"--resume {args.resume}: {e}")
     if not isinstance(ckpt, dict) or not {"model", "optimizer", "data_order", "history", "epoch"} <= ckpt.keys():
@@ -293,7 +311,8 @@ def run(args):
     eval_train = DataLoader(train_set, batch_size=512)
     eval_test = DataLoader(test_set, batch_size=512)
 
-    net = LeNet()
+    device = torch.device(args.device)
+    net = LeNet().to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = make_optimizer(args.optimizer, net.parameters(), args.lr)
     history = {"loss": [], "train_acc": [], "test_acc": []}
@@ -307,7 +326,7 @@ def run(args):
         print(f"resumed from {args.resume} after epoch {first_epoch}")
 
     if args.plot_graph:
-        save_graph(net, criterion, train_set, args.plot_graph)
+        save_graph(net, criterion, train_set, args.plot_graph, device)
     os.makedirs(args.checkpoint_dir, exist_ok=True)
     if args.progress_bar:
         from tqdm import tqdm
@@ -331,7 +350,7 @@ def run(args):
                 train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False, file=sys.stdout
             )
         for images, labels in bar if bar is not None else train_loader:
-            loss = step(images, labels)
+            loss = step(images.to(device), labels.to(device))
             total_loss += loss.item()
             batches += 1
             samples += len(labels)
@@ -340,8 +359,8 @@ def run(args):
                 bar.set_postfix(loss=f"{loss.item():.4f}", samples_per_s=f"{samples / (train_time + elapsed):.0f}")
         train_time += time.perf_counter() - t0
         history["loss"].append(total_loss / max(batches, 1))
-        history["train_acc"].append(accuracy(net, eval_train))
-        history["test_acc"].append(accuracy(net, eval_test))
+        history["train_acc"].append(accuracy(net, eval_train, device))
+        history["test_acc"].append(accuracy(net, eval_test, device))
         print(
             f"epoch {epoch + 1:3d}  loss {history['loss'][-1]:.4f}  train acc {history['train_acc'][-1]:.2%}  "
             f"test acc {history['test_acc'][-1]:.2%}"

@@ -6,6 +6,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/activation_params.h"
@@ -76,11 +77,16 @@ void softmax_backward_rows(const T* g, const T* y, T* dx, int64_t rows, int64_t 
 
 TensorPtr softmax_forward(const TensorPtr& x, int64_t dim, bool log) {
   auto [rows, inverse] = dim_last(x, dim);
-  TensorPtr y = Tensor::empty(rows->shape(), rows->dtype(), log ? "log_softmax" : "softmax");
+  TensorPtr y = Tensor::empty(rows->shape(), rows->dtype(), log ? "log_softmax" : "softmax", x->device());
   int64_t n = x->dim() ? x->shape()[dim] : 1;
-  FASTNN_DISPATCH_FLOAT(x->dtype(), log ? "log_softmax" : "softmax", [&] {
-    softmax_rows<scalar_t>(rows->data<scalar_t>(), y->mutable_data<scalar_t>(), n ? rows->numel() / n : 0, n, log);
-  });
+  if (x->device().is_cuda()) {
+    check_cuda_float(x->dtype(), log ? "log_softmax" : "softmax");
+    cuda::softmax_rows(x->dtype() == DType::Float64, rows->device_data(), y->device_data(), n ? rows->numel() / n : 0,
+                       n, log, x->device().index);
+  } else
+    FASTNN_DISPATCH_FLOAT(x->dtype(), log ? "log_softmax" : "softmax", [&] {
+      softmax_rows<scalar_t>(rows->data<scalar_t>(), y->mutable_data<scalar_t>(), n ? rows->numel() / n : 0, n, log);
+    });
   return undo_dim_last(y, inverse);
 }
 
@@ -92,12 +98,16 @@ class SoftmaxBackward : public Node {
     TensorPtr y = y_.unpack(*this);
     auto [g_rows, inverse] = dim_last(grads[0], dim_);
     TensorPtr y_rows = dim_last(y, dim_).first;
-    TensorPtr dx = Tensor::empty(g_rows->shape(), g_rows->dtype());
+    TensorPtr dx = Tensor::empty(g_rows->shape(), g_rows->dtype(), "softmax", y->device());
     int64_t n = y->dim() ? y->shape()[dim_] : 1;
-    FASTNN_DISPATCH_FLOAT(dx->dtype(), name().c_str(), [&] {
-      softmax_backward_rows<scalar_t>(g_rows->data<scalar_t>(), y_rows->data<scalar_t>(), dx->mutable_data<scalar_t>(),
-                                      n ? dx->numel() / n : 0, n, log_);
-    });
+    if (y->device().is_cuda())
+      cuda::softmax_backward_rows(y->dtype() == DType::Float64, g_rows->device_data(), y_rows->device_data(),
+                                  dx->device_data(), n ? dx->numel() / n : 0, n, log_, y->device().index);
+    else
+      FASTNN_DISPATCH_FLOAT(dx->dtype(), name().c_str(), [&] {
+        softmax_backward_rows<scalar_t>(g_rows->data<scalar_t>(), y_rows->data<scalar_t>(),
+                                        dx->mutable_data<scalar_t>(), n ? dx->numel() / n : 0, n, log_);
+      });
     return {contiguous(undo_dim_last(dx, inverse))};
   }
   void release_saved() override { y_.reset(); }

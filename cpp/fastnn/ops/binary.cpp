@@ -367,6 +367,21 @@ TensorPtr compare(const TensorPtr& a, const TensorPtr& b, CompareOp op) {
   check_defined(a, name);
   check_defined(b, name, "other");
   DType dt = result_type({a.get(), b.get()});
+  if (!a->is_cpu() || !b->is_cpu()) {  // on a GPU: float32, float64 and int64 (bool and integers as int64)
+    if (!is_floating(dt)) dt = DType::Int64;
+    FASTNN_CHECK_TYPE(dt != DType::Float16 && dt != DType::BFloat16, "[", name, "] CUDA tensors of dtype ",
+                      dtype_name(dt), " are not supported yet (float32, float64 and int64 are)");
+    const Device device = a->is_cpu() ? b->device() : a->device();
+    const TensorPtr x = on_device(a, device, dt, name), y = on_device(b, device, dt, name);
+    const Shape shape = broadcast_shapes(x->shape(), y->shape(), name);
+    TensorPtr out = Tensor::empty(shape, DType::Bool, name, device);
+    const Shape xs = broadcast_strides(x->shape(), x->strides(), shape),
+                ys = broadcast_strides(y->shape(), y->strides(), shape);
+    cuda::compare_forward(cuda::CompareKind(int(op)), dt, x->device_data(), xs.data(), y->device_data(), ys.data(),
+                          shape.data(), int(shape.size()), out->numel(), static_cast<bool*>(out->device_data()),
+                          device.index);
+    return out;
+  }
   return binary_forward(a, b, dt, DType::Bool, name, [&](Tensor& out, const Tensor& x, const Tensor& y) {
     FASTNN_DISPATCH_ALL(x.dtype(), name, [&] {
       switch (op) {

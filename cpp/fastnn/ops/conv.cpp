@@ -12,6 +12,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/kernels/cpu/gemm.h"
 #include "fastnn/kernels/cpu/im2col.h"
+#include "fastnn/kernels/cuda/conv.h"
 #include "fastnn/ops/conv_util.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/layers.h"
@@ -248,6 +249,31 @@ void conv_backward(const ConvGeom& g, const T* x, const T* w, const T* gy, T* gx
   if (gb) sum_chunks(partial_b, g.O, gb);
 }
 
+// ---- tensors on a GPU (kernels/cuda/conv.cu) ----
+// Images per chunk keep each scratch matrix under kCudaScratch elements (256 MB of float32).
+constexpr int64_t kCudaScratch = int64_t(1) << 26;
+
+cuda::ConvShape cuda_shape(const ConvGeom& g) {
+  return {g.N, g.C, g.H, g.W, g.O, g.kH, g.kW, g.oH, g.oW, g.groups, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW};
+}
+
+// The scratch matrices, allocated on `device` for as long as `keep` lives.
+cuda::ConvScratch cuda_scratch(const ConvGeom& g, DType dt, Device device, std::vector<TensorPtr>& keep) {
+  const int64_t per_image = std::max<int64_t>(std::max(g.K(), g.Og()) * g.P(), 1);
+  const int64_t chunk = std::clamp<int64_t>(kCudaScratch / per_image, 1, std::max<int64_t>(g.N, 1));
+  keep = {Tensor::empty({g.K() * chunk * g.P()}, dt, "conv2d", device),
+          Tensor::empty({g.Og() * chunk * g.P()}, dt, "conv2d", device)};
+  return {keep[0]->device_data(), keep[1]->device_data(), chunk};
+}
+
+void conv_forward_cuda(const ConvGeom& g, const TensorPtr& x, const TensorPtr& w, const TensorPtr& b,
+                       const TensorPtr& y) {
+  std::vector<TensorPtr> keep;
+  cuda::conv2d_forward(x->dtype() == DType::Float64, cuda_shape(g), x->device_data(), w->device_data(),
+                       b ? b->device_data() : nullptr, y->device_data(), cuda_scratch(g, x->dtype(), x->device(), keep),
+                       x->device().index);
+}
+
 // Gradients are reshaped to the shapes the op was given (1-D and unbatched inputs run as 4-D).
 // With `relu_out` (conv2d_relu's output), ReLU's gradient first: zero where the output is <= 0 (relu's table row).
 class ConvolutionBackward : public Node {
@@ -277,6 +303,7 @@ class ConvolutionBackward : public Node {
       });
       gy = masked;
     }
+    if (x->device().is_cuda()) return apply_cuda(x, w, gy);
     std::vector<TensorPtr> r(3);
     TensorPtr gx = needs_input_grad(0) ? Tensor::empty({g_.N, g_.C, g_.H, g_.W}, x->dtype()) : nullptr;
     TensorPtr gw = needs_input_grad(1) ? Tensor::empty(w->shape(), w->dtype()) : nullptr;
@@ -300,6 +327,27 @@ class ConvolutionBackward : public Node {
   }
 
  private:
+  // On a GPU (never fused with a ReLU there): the bias gradient is a sum over (N, oH, oW).
+  std::vector<TensorPtr> apply_cuda(const TensorPtr& x, const TensorPtr& w, const TensorPtr& gy) {
+    const Device device = x->device();
+    TensorPtr gx =
+        needs_input_grad(0) ? Tensor::empty({g_.N, g_.C, g_.H, g_.W}, x->dtype(), "conv2d", device) : nullptr;
+    TensorPtr gw = needs_input_grad(1) ? Tensor::empty(w->shape(), w->dtype(), "conv2d", device) : nullptr;
+    if (gw && g_.N == 0) gw = to_device(zeros(w->shape(), w->dtype()), device);
+    if ((gx && gx->numel() > 0) || (gw && g_.N > 0 && gw->numel() > 0)) {
+      std::vector<TensorPtr> keep;
+      cuda::conv2d_backward(x->dtype() == DType::Float64, cuda_shape(g_), x->device_data(), w->device_data(),
+                            gy->device_data(), gx ? gx->device_data() : nullptr,
+                            gw && g_.N > 0 ? gw->device_data() : nullptr, cuda_scratch(g_, x->dtype(), device, keep),
+                            device.index);
+    }
+    std::vector<TensorPtr> r(3);
+    if (gx) r[0] = reshape(gx, in_shape_);
+    if (gw) r[1] = reshape(gw, w_shape_);
+    if (has_bias_ && needs_input_grad(2)) r[2] = sum(gy, {0, 2, 3}, false);
+    return r;
+  }
+
   SavedTensor x_, w_, relu_out_;
   ConvGeom g_;
   bool has_bias_;
@@ -404,6 +452,11 @@ TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorP
                   const IntList& padding, const IntList& dilation, int64_t groups, int spatial, const char* op,
                   bool relu = false) {
   const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
+  const Device device = common_device({&input, &weight, &bias}, op);
+  if (device.is_cuda()) {
+    check_cuda_float(input->dtype(), op);
+    if (relu) return fastnn::relu(conv_nd(input, weight, bias, stride, padding, dilation, groups, spatial, op));
+  }
   if (any_storage_dtype({&input, &weight, &bias}))
     return narrowed(
         conv_nd(widened(input), widened(weight), widened(bias), stride, padding, dilation, groups, spatial, op, relu),
@@ -439,12 +492,14 @@ TensorPtr conv_nd(const TensorPtr& input, const TensorPtr& weight, const TensorP
   g.oW = window_out(g.W, g.kW, g.pW, g.sW, g.dW, false);
   x = contiguous(x), w = contiguous(w);
   TensorPtr b = bias ? contiguous(bias) : nullptr;
-  TensorPtr y = Tensor::empty({g.N, g.O, g.oH, g.oW}, x->dtype(), op);
+  TensorPtr y = Tensor::empty({g.N, g.O, g.oH, g.oW}, x->dtype(), op, device);
   if (g.K() == 0) {  // no input channels: output is the bias (or zero)
     GradModeGuard no_grad(false);
-    TensorPtr zero = zeros(y->shape(), y->dtype());
+    TensorPtr zero = to_device(zeros(y->shape(), y->dtype()), device);
     y = b ? add(zero, reshape(b, {1, g.O, 1, 1}), 1) : zero;
     if (relu) y = fastnn::relu(y);
+  } else if (y->numel() > 0 && device.is_cuda()) {
+    conv_forward_cuda(g, x, w, b, y);
   } else if (y->numel() > 0) {
     FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
       conv_forward<scalar_t>(g, x->data<scalar_t>(), w->data<scalar_t>(), b ? b->data<scalar_t>() : nullptr,

@@ -205,7 +205,7 @@ void fill_(TensorPtr& self, const TensorPtr& value, const char* op) {
   FASTNN_CHECK(value->dim() == 0, "[", op, "] only supports a 0-dimension value tensor, got one with ", value->dim(),
                " dimensions");
   check_inplace(self, op, true);
-  TensorPtr vt = scalar_as(value, self->dtype(), op);
+  TensorPtr vt = scalar_as(value->is_cpu() ? value : to_device(value->detach(), Device{}), self->dtype(), op);
   // Elements that share memory (an expanded tensor) are written once: a 2**40-element view of one
   // element is one write, not 2**40.
   TensorPtr dst = self;
@@ -214,10 +214,14 @@ void fill_(TensorPtr& self, const TensorPtr& value, const char* op) {
     for (int64_t d = 0; d < self->dim(); ++d)
       if (self->strides()[d] == 0 && self->shape()[d] > 1) dst = slice(dst, d, 0, 1, 1);
   }
-  FASTNN_DISPATCH_BY_SIZE(self->dtype(), [&] {
-    scalar_t v = *vt->data<scalar_t>();
-    map_unary<scalar_t, scalar_t>(*dst, *vt, [v](scalar_t) { return v; });
-  });
+  if (dst->device().is_cuda())
+    cuda::fill(dst->device_data(), dst->shape().data(), dst->strides().data(), int(dst->dim()), dst->numel(),
+               vt->device_data(), itemsize(dst->dtype()), dst->device().index);
+  else
+    FASTNN_DISPATCH_BY_SIZE(self->dtype(), [&] {
+      scalar_t v = *vt->data<scalar_t>();
+      map_unary<scalar_t, scalar_t>(*dst, *vt, [v](scalar_t) { return v; });
+    });
   self->bump_version();
   // torch's nodes: ZeroBackward0 and FillBackward2 (a number: one edge), FillBackward3 (a tensor: its gradient is
   // the sum of g's)
@@ -240,7 +244,7 @@ void fill_(TensorPtr& self, const TensorPtr& value, const char* op) {
 
 void zero_(TensorPtr& self) {
   check_defined(self, "zero_", "self");
-  if (self->is_contiguous() && !any_requires_grad({&self})) {
+  if (self->is_cpu() && self->is_contiguous() && !any_requires_grad({&self})) {
     check_inplace(self, "zero_", true);
     std::memset(self->raw_mutable_data(), 0, size_t(self->numel()) * itemsize(self->dtype()));
     self->bump_version();

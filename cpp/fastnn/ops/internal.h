@@ -19,6 +19,27 @@ inline void check_defined(const TensorPtr& t, const char* op, const char* what =
   FASTNN_CHECK_TYPE(t != nullptr, "[", op, "] expected a Tensor for '", what, "', got None");
 }
 
+// ---- devices ----
+// The device all the given tensors are on (null pointers and null tensors skipped); tensors on two devices are torch's
+// error, naming `op`.
+inline Device common_device(std::initializer_list<const TensorPtr*> ts, const char* op) {
+  Device first;
+  bool seen = false;
+  for (const TensorPtr* t : ts) {
+    if (!t || !*t) continue;
+    const Device d = (*t)->device();
+    if (!seen) first = d, seen = true;
+    FASTNN_CHECK_STATE(d == first, "[", op, "] Expected all tensors to be on the same device, but found at least two ",
+                       "devices, ", first.str(), " and ", d.str(), "!");
+  }
+  return first;
+}
+// Refuses a GPU op in a dtype its kernels lack (float32 and float64 have them).
+inline void check_cuda_float(DType dt, const char* op) {
+  FASTNN_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "[", op, "] CUDA tensors of dtype ", dtype_name(dt),
+                    " are not supported yet (float32 and float64 are)");
+}
+
 // x + y, x - y, x * y, -x: for integers wrapping around on overflow (two's complement, as torch computes
 // them) instead of C++'s undefined behaviour; plain arithmetic for floats.
 template <class T> T wrapping_add(T x, T y) {

@@ -1,8 +1,10 @@
-// Matrix products: mm, addmm, bmm, matmul and linear, all on the packed GEMM kernel.
+// Matrix products: mm, addmm, bmm, matmul and linear, all on the packed GEMM kernel (kernels/cuda/gemm.cu's for
+// tensors on a GPU).
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/gemm.h"
+#include "fastnn/kernels/cuda/gemm.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
@@ -19,6 +21,13 @@ void check_matrix_dtypes(const TensorPtr& a, const TensorPtr& b, const char* op)
 // c (contiguous n x m) = a (n x k) @ b (k x m), or += when accumulate; any strides for a and b.
 void gemm_into(const Tensor& a, const Tensor& b, Tensor& c, bool accumulate) {
   int64_t n = a.shape()[0], k = a.shape()[1], m = b.shape()[1];
+  if (!c.is_cpu()) {
+    check_cuda_float(a.dtype(), "mm");
+    cuda::gemm(a.dtype() == DType::Float64, 1, n, m, k, {a.device_data(), 0, a.strides()[0], a.strides()[1]},
+               {b.device_data(), 0, b.strides()[0], b.strides()[1]}, c.device_data(), 0, m, accumulate,
+               c.device().index);
+    return;
+  }
   FASTNN_DISPATCH_FLOAT(a.dtype(), "mm", [&] {
     kernels::gemm<scalar_t>(n, m, k, a.data<scalar_t>(), a.strides()[0], a.strides()[1], b.data<scalar_t>(),
                             b.strides()[0], b.strides()[1], c.mutable_data<scalar_t>(), m, accumulate);
@@ -26,7 +35,7 @@ void gemm_into(const Tensor& a, const Tensor& b, Tensor& c, bool accumulate) {
 }
 
 TensorPtr mm_forward(const TensorPtr& a, const TensorPtr& b) {
-  TensorPtr c = Tensor::empty({a->shape()[0], b->shape()[1]}, a->dtype(), "mm");
+  TensorPtr c = Tensor::empty({a->shape()[0], b->shape()[1]}, a->dtype(), "mm", a->device());
   gemm_into(*a, *b, *c, false);
   return c;
 }
@@ -37,6 +46,7 @@ void check_mm(const TensorPtr& a, const TensorPtr& b, const char* op) {
   FASTNN_CHECK(a->shape()[1] == b->shape()[0], "[", op, "] mat1 and mat2 shapes cannot be multiplied (", a->shape()[0],
                "x", a->shape()[1], " and ", b->shape()[0], "x", b->shape()[1], ")");
   check_matrix_dtypes(a, b, op);
+  common_device({&a, &b}, op);
 }
 
 // Backward of mm/addmm: d(a@b)/da = g @ b^T, d/db = a^T @ g, scaled by alpha; bias gets beta*g.
@@ -172,6 +182,7 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
   if (any_storage_dtype({&bias, &a, &b}))
     return narrowed(addmm(widened(bias), widened(a), widened(b), beta, alpha), a->dtype());
   check_mm(a, b, "addmm");
+  common_device({&bias, &a, &b}, "addmm");
   FASTNN_CHECK_TYPE(bias->dtype() == a->dtype(), "[addmm] expected bias of dtype ", dtype_name(a->dtype()), ", got ",
                     dtype_name(bias->dtype()));
   Shape out_shape{a->shape()[0], b->shape()[1]};
@@ -209,21 +220,28 @@ TensorPtr bmm(const TensorPtr& a, const TensorPtr& b) {
                " in dim 1 of the second operand, got ", b->shape()[1], " (shapes ", a->shape(), " and ", b->shape(),
                ")");
   check_matrix_dtypes(a, b, "bmm");
+  const Device device = common_device({&a, &b}, "bmm");
   int64_t batch = a->shape()[0], n = a->shape()[1], k = a->shape()[2], m = b->shape()[2];
-  TensorPtr c = Tensor::empty({batch, n, m}, a->dtype(), "bmm");
-  FASTNN_DISPATCH_FLOAT(a->dtype(), "bmm", [&] {
-    const scalar_t* pa = a->data<scalar_t>();
-    const scalar_t* pb = b->data<scalar_t>();
-    scalar_t* pc = c->mutable_data<scalar_t>();
+  TensorPtr c = Tensor::empty({batch, n, m}, a->dtype(), "bmm", device);
+  if (device.is_cuda()) {
+    check_cuda_float(a->dtype(), "bmm");
     const Shape &sa = a->strides(), &sb = b->strides();
-    // Small matrices: one batch element per task; large ones parallelise inside the GEMM.
-    int64_t grain = n * m * k >= (1 << 18) ? batch : 1;
-    parallel_for(batch, grain, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i)
-        kernels::gemm<scalar_t>(n, m, k, pa + i * sa[0], sa[1], sa[2], pb + i * sb[0], sb[1], sb[2], pc + i * n * m, m,
-                                false);
+    cuda::gemm(a->dtype() == DType::Float64, batch, n, m, k, {a->device_data(), sa[0], sa[1], sa[2]},
+               {b->device_data(), sb[0], sb[1], sb[2]}, c->device_data(), n * m, m, false, device.index);
+  } else
+    FASTNN_DISPATCH_FLOAT(a->dtype(), "bmm", [&] {
+      const scalar_t* pa = a->data<scalar_t>();
+      const scalar_t* pb = b->data<scalar_t>();
+      scalar_t* pc = c->mutable_data<scalar_t>();
+      const Shape &sa = a->strides(), &sb = b->strides();
+      // Small matrices: one batch element per task; large ones parallelise inside the GEMM.
+      int64_t grain = n * m * k >= (1 << 18) ? batch : 1;
+      parallel_for(batch, grain, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i)
+          kernels::gemm<scalar_t>(n, m, k, pa + i * sa[0], sa[1], sa[2], pb + i * sb[0], sb[1], sb[2], pc + i * n * m,
+                                  m, false);
+      });
     });
-  });
   if (any_requires_grad({&a, &b})) record(std::make_shared<BmmBackward>(a, b), {&a, &b}, {&c});
   return c;
 }
@@ -278,7 +296,7 @@ TensorPtr matmul(const TensorPtr& a, const TensorPtr& b) {
 TensorPtr linear_relu(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias) {
   // The fused form covers linear's addmm path with contiguous float operands (whose gradients MatmulBackward
   // computes as LinearReluBackward does); anything else is the two ops.
-  const bool fused = x && weight && bias && x->dim() == 2 && weight->dim() == 2 && x->is_contiguous() &&
+  const bool fused = x && weight && bias && x->is_cpu() && x->dim() == 2 && weight->dim() == 2 && x->is_contiguous() &&
                      weight->is_contiguous() && (x->dtype() == DType::Float32 || x->dtype() == DType::Float64) &&
                      weight->dtype() == x->dtype() && bias->dtype() == x->dtype() && weight->shape()[1] > 1 &&
                      x->shape()[1] == weight->shape()[1];

@@ -9,6 +9,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/loss_more.h"
@@ -199,8 +200,8 @@ NllShape nll_flatten(const TensorPtr& input, const TensorPtr& target, const char
 TensorPtr target_weights(const TensorPtr& target, const TensorPtr& weight, int64_t classes, int64_t ignore_index,
                          DType dtype, const char* op) {
   int64_t m = target->shape()[0];
-  TensorPtr tc = contiguous(target);
-  TensorPtr wc = weight ? contiguous(cast(weight, DType::Float64)) : nullptr;
+  TensorPtr tc = contiguous(to_device(target, Device{}));  // a GPU target is checked on the CPU
+  TensorPtr wc = weight ? contiguous(cast(to_device(weight, Device{}), DType::Float64)) : nullptr;
   TensorPtr out = Tensor::empty({m}, DType::Float64, op);
   const int64_t* t = tc->data<int64_t>();
   double* w = out->mutable_data<double>();
@@ -233,20 +234,28 @@ class NllLossBackward : public Node {
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr target = contiguous(target_.unpack(*this)), w = contiguous(weights_.unpack(*this));
     TensorPtr g = contiguous(reshape(grads[0], {-1}));
-    TensorPtr gi = zeros(logp_shape_, w->dtype());
+    TensorPtr gi;
     int64_t m = logp_shape_[0], c = logp_shape_[1];
-    FASTNN_DISPATCH_FLOAT(gi->dtype(), "nll_loss", [&] {
-      scalar_t* out = gi->mutable_data<scalar_t>();
-      const scalar_t* pw = w->data<scalar_t>();
-      const scalar_t* pg = g->data<scalar_t>();
-      const int64_t* t = target->data<int64_t>();
-      for (int64_t i = 0; i < m; ++i) {
-        if (t[i] == ignore_index_) continue;  // a zero class weight is still written: -0 * g, or nan when total is 0
-        scalar_t gv = r_ == Reduction::None ? pg[i] : pg[0];
-        if (r_ == Reduction::Mean) gv = scalar_t(gv / total_);
-        out[i * c + t[i]] = -pw[i] * gv;
-      }
-    });
+    if (w->device().is_cuda()) {
+      gi = Tensor::empty(logp_shape_, w->dtype(), "nll_loss", w->device());
+      cuda::nll_backward(w->dtype() == DType::Float64, g->device_data(), r_ == Reduction::None,
+                         r_ == Reduction::Mean ? total_ : 1.0, static_cast<const int64_t*>(target->device_data()),
+                         w->device_data(), m, c, ignore_index_, gi->device_data(), w->device().index);
+    } else {
+      gi = zeros(logp_shape_, w->dtype());
+      FASTNN_DISPATCH_FLOAT(gi->dtype(), "nll_loss", [&] {
+        scalar_t* out = gi->mutable_data<scalar_t>();
+        const scalar_t* pw = w->data<scalar_t>();
+        const scalar_t* pg = g->data<scalar_t>();
+        const int64_t* t = target->data<int64_t>();
+        for (int64_t i = 0; i < m; ++i) {
+          if (t[i] == ignore_index_) continue;  // a zero class weight is still written: -0 * g, or nan when total is 0
+          scalar_t gv = r_ == Reduction::None ? pg[i] : pg[0];
+          if (r_ == Reduction::Mean) gv = scalar_t(gv / total_);
+          out[i * c + t[i]] = -pw[i] * gv;
+        }
+      });
+    }
     if (perm_.empty()) return {reshape(gi, input_shape_)};
     // Undo the (N, ..., C) flattening of a K-dim input.
     Shape moved{input_shape_[0]};
@@ -466,26 +475,40 @@ TensorPtr nll_loss(const TensorPtr& input, const TensorPtr& target, const Tensor
                  "[nll_loss] weight tensor should be defined "
                  "either for all ",
                  s.classes, " classes or no classes but got weight tensor of shape: ", weight->shape());
+  const Device device = common_device({&input, &target, &weight}, "nll_loss");
+  if (device.is_cuda()) check_cuda_float(input->dtype(), "nll_loss");
   TensorPtr w = target_weights(s.target, weight, s.classes, ignore_index, input->dtype(), "nll_loss");
   TensorPtr out;
   double total = 0;
+  if (device.is_cuda()) {  // the weights' total in the CPU path's order, then the weights go to the GPU
+    FASTNN_DISPATCH_FLOAT(w->dtype(), "nll_loss", [&] {
+      for (int64_t i = 0; i < w->numel(); ++i) total += double(w->data<scalar_t>()[i]);
+    });
+    w = to_device(w, device);
+  }
   {
     GradModeGuard no_grad(false);
     // picked[i] = logp[i, target[i]]
     int64_t m = s.target->shape()[0];
-    TensorPtr picked = Tensor::empty({m}, input->dtype(), "nll_loss");
+    TensorPtr picked = Tensor::empty({m}, input->dtype(), "nll_loss", device);
     TensorPtr tc = contiguous(s.target);
-    FASTNN_DISPATCH_FLOAT(input->dtype(), "nll_loss", [&] {
-      const int64_t* t = tc->data<int64_t>();
-      const scalar_t* wp = w->data<scalar_t>();
-      scalar_t* p = picked->mutable_data<scalar_t>();
+    if (device.is_cuda()) {
       const Tensor& lp = *s.logp;
-      const scalar_t* base = lp.data<scalar_t>();
-      for (int64_t i = 0; i < m; ++i)
-        // (an ignored row's target may be out of range; a zero weight still multiplies: -0 * inf is nan, as torch)
-        p[i] = t[i] == ignore_index ? scalar_t(0) : -wp[i] * base[i * lp.strides()[0] + t[i] * lp.strides()[1]];
-      for (int64_t i = 0; i < m; ++i) total += double(wp[i]);
-    });
+      cuda::nll_pick(input->dtype() == DType::Float64, lp.device_data(), lp.strides()[0], lp.strides()[1],
+                     static_cast<const int64_t*>(tc->device_data()), w->device_data(), m, ignore_index,
+                     picked->device_data(), device.index);
+    } else
+      FASTNN_DISPATCH_FLOAT(input->dtype(), "nll_loss", [&] {
+        const int64_t* t = tc->data<int64_t>();
+        const scalar_t* wp = w->data<scalar_t>();
+        scalar_t* p = picked->mutable_data<scalar_t>();
+        const Tensor& lp = *s.logp;
+        const scalar_t* base = lp.data<scalar_t>();
+        for (int64_t i = 0; i < m; ++i)
+          // (an ignored row's target may be out of range; a zero weight still multiplies: -0 * inf is nan, as torch)
+          p[i] = t[i] == ignore_index ? scalar_t(0) : -wp[i] * base[i * lp.strides()[0] + t[i] * lp.strides()[1]];
+        for (int64_t i = 0; i < m; ++i) total += double(wp[i]);
+      });
     if (reduction == Reduction::None) out = input->dim() == 1 ? reshape(picked, {}) : reshape(picked, s.none_shape);
     else if (reduction == Reduction::Sum) out = sum(picked);
     else out = div(sum(picked), scalar_tensor(total, input->dtype(), false));

@@ -5,6 +5,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/kernels/cpu/adaptive_pool.h"
 #include "fastnn/kernels/cpu/pool.h"
+#include "fastnn/kernels/cuda/pool.h"
 #include "fastnn/ops/conv_util.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/layers.h"
@@ -47,6 +48,10 @@ PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntLi
   return g;
 }
 
+cuda::PoolShape cuda_shape(const PoolGeom& g) {
+  return {g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW};
+}
+
 class MaxPoolBackward : public Node {
  public:
   MaxPoolBackward(const TensorPtr& indices, PoolGeom g, Shape in_shape,
@@ -56,7 +61,12 @@ class MaxPoolBackward : public Node {
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr idx = indices_.unpack(*this);
     TensorPtr g = contiguous(grads[0]);
-    TensorPtr gx = Tensor::empty(in_, g->dtype());
+    TensorPtr gx = Tensor::empty(in_, g->dtype(), "max_pool2d", g->device());
+    if (g->device().is_cuda()) {
+      cuda::max_pool2d_backward(g->dtype() == DType::Float64, cuda_shape(g_), g->device_data(),
+                                static_cast<const int64_t*>(idx->device_data()), gx->device_data(), g->device().index);
+      return {gx};
+    }
     FASTNN_DISPATCH_FLOAT(g->dtype(), "max_pool2d", [&] {
       kernels::max_pool2d_backward<scalar_t>(g->data<scalar_t>(), idx->data<int64_t>(), g_.planes, g_.H, g_.W, g_.oH,
                                              g_.oW, gx->mutable_data<scalar_t>());
@@ -124,13 +134,19 @@ std::pair<TensorPtr, TensorPtr> max_pool2d_with_indices(const TensorPtr& input, 
   }
   PoolGeom g = pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d");
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "max_pool2d");
-  TensorPtr idx = Tensor::empty(g.out_shape, DType::Int64, "max_pool2d");
-  FASTNN_DISPATCH_FLOAT(x->dtype(), "max_pool2d", [&] {
-    kernels::max_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW,
-                                          g.pH, g.pW, g.dH, g.dW, out->mutable_data<scalar_t>(),
-                                          idx->mutable_data<int64_t>());
-  });
+  const Device device = x->device();
+  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "max_pool2d", device);
+  TensorPtr idx = Tensor::empty(g.out_shape, DType::Int64, "max_pool2d", device);
+  if (device.is_cuda()) {
+    check_cuda_float(x->dtype(), "max_pool2d");
+    cuda::max_pool2d_forward(x->dtype() == DType::Float64, cuda_shape(g), x->device_data(), out->device_data(),
+                             static_cast<int64_t*>(idx->device_data()), device.index);
+  } else
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "max_pool2d", [&] {
+      kernels::max_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW,
+                                            g.pH, g.pW, g.dH, g.dW, out->mutable_data<scalar_t>(),
+                                            idx->mutable_data<int64_t>());
+    });
   if (any_requires_grad({&input})) record(std::make_shared<MaxPoolBackward>(idx, g, input->shape()), {&input}, {&out});
   return {out, idx};
 }

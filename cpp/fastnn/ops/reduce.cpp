@@ -126,9 +126,10 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   TensorPtr src = dtype ? cast(x->detach(), out_dt) : x;
   src = cast(src, compute_dtype(src->dtype()));
   const bool gpu = !src->is_cpu();
-  FASTNN_CHECK_TYPE(!gpu || (src->dtype() == out_dt && (out_dt == DType::Float32 || out_dt == DType::Float64)), "[", op,
+  if (gpu && out_dt == DType::Int64) src = cast(src, out_dt);  // bool and integer sums add int64s on a GPU
+  FASTNN_CHECK_TYPE(!gpu || (src->dtype() == out_dt && (is_floating(out_dt) || out_dt == DType::Int64)), "[", op,
                     "] CUDA tensors of dtype ", dtype_name(src->dtype()),
-                    " are not supported yet (float32 and float64 are)");
+                    " are not supported yet (float32, float64 and int64 are)");
   const std::optional<ReducePlan> leading = gpu ? std::nullopt : leading_plan(src, dims);
   ReducePlan p = leading ? *leading : plan_reduction(src, dims, op);
   const DType store_dt = out_dt;
@@ -137,8 +138,7 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   double scale = mean ? 1.0 / double(p.reduced) : 1.0;
   if (mean && p.reduced == 0) scale = NAN;  // mean of nothing is nan, as in torch
   if (gpu) {                                // the plan's rows are contiguous on the GPU: a fixed-order sum per row
-    cuda::row_sums(p.rows->device_data(), p.outputs, p.reduced, scale, out_dt == DType::Float64, out->device_data(),
-                   src->device().index);
+    cuda::row_sums(p.rows->device_data(), p.outputs, p.reduced, scale, out_dt, out->device_data(), src->device().index);
   } else {
     FASTNN_DISPATCH_ALL(p.rows->dtype(), op, [&] {
       using in_t = scalar_t;
@@ -333,7 +333,26 @@ std::pair<TensorPtr, TensorPtr> min(const TensorPtr& x, int64_t dim, bool keepdi
   return extreme_dim(x, dim, keepdim, false);
 }
 
+namespace {
+// argmax/argmin of a GPU tensor: the plan's contiguous rows, one fixed-order search each.
+TensorPtr arg_extreme_cuda(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "argmax" : "argmin";
+  check_cuda_float(x->dtype(), op);
+  FASTNN_CHECK_INDEX(dim || x->numel() > 0, "[", op,
+                     "] Expected reduction dim to be specified for input.numel() == 0.");
+  const ReducePlan p = plan_reduction(x, dim ? IntList{*dim} : IntList{}, op);
+  FASTNN_CHECK_INDEX(p.reduced > 0 || p.outputs == 0, "[", op, "] Expected reduction dim ", dim ? *dim : 0,
+                     " to have non-zero size.");
+  TensorPtr out = Tensor::empty(p.out_shape, DType::Int64, op, x->device());
+  cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype() == DType::Float64, is_max,
+                        static_cast<int64_t*>(out->device_data()), x->device().index);
+  if (!keepdim) return out;
+  return reshape(out, dim ? p.keep_shape : Shape(x->dim(), 1));
+}
+}  // namespace
+
 TensorPtr argmax(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
+  if (x->device().is_cuda()) return arg_extreme_cuda(x, dim, keepdim, true);
   if (!dim) {
     FASTNN_CHECK_INDEX(x->numel() > 0, "[argmax] Expected reduction dim to be specified for input.numel() == 0.");
     TensorPtr flat = reshape(x->detach(), {-1});
@@ -344,6 +363,7 @@ TensorPtr argmax(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
 }
 
 TensorPtr argmin(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim) {
+  if (x->device().is_cuda()) return arg_extreme_cuda(x, dim, keepdim, false);
   if (!dim) {
     FASTNN_CHECK_INDEX(x->numel() > 0, "[argmin] Expected reduction dim to be specified for input.numel() == 0.");
     TensorPtr flat = reshape(x->detach(), {-1});

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/optim/common.h"
 #include "fastnn/parallel.h"
@@ -15,14 +16,24 @@ T lerp(T a, T b, T w) {
   return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
 }
 
-// Runs body(i, p, g, n) for each parameter with a gradient, as typed pointers, in parallel chunks.
-template <class Body>
-void for_each_param(const char* opt, const std::vector<TensorPtr>& params, const Body& body) {
+// Runs body(i, p, g, n) for each parameter with a gradient, as typed pointers, in parallel chunks; a parameter on a
+// GPU goes to cuda_body(i, p, g) (tensors) instead, or is refused where the optimizer has none.
+template <class Body, class CudaBody = std::nullptr_t>
+void for_each_param(const char* opt, const std::vector<TensorPtr>& params, const Body& body,
+                    const CudaBody& cuda_body = nullptr) {
+  constexpr bool has_cuda = !std::is_same_v<CudaBody, std::nullptr_t>;
   for (size_t i = 0; i < params.size(); ++i) {
     const TensorPtr& p = params[i];
     TensorPtr g = compute_copy(checked_grad(opt, p, i)), pc = compute_copy(p);
-    FASTNN_DISPATCH_FLOAT(pc->dtype(), opt,
-                          [&] { body(i, pc->mutable_data<scalar_t>(), g->data<scalar_t>(), p->numel()); });
+    if (p->device().is_cuda()) {
+      FASTNN_CHECK_STATE(has_cuda, "[cuda] fastnn has no CUDA kernel for ", opt,
+                         " yet (SGD, Adam and AdamW have one); move the parameters to the CPU with .cpu()");
+      common_device({&p, &g}, opt);
+      check_cuda_float(pc->dtype(), opt);
+      if constexpr (has_cuda) cuda_body(i, pc, g);
+    } else
+      FASTNN_DISPATCH_FLOAT(pc->dtype(), opt,
+                            [&] { body(i, pc->mutable_data<scalar_t>(), g->data<scalar_t>(), p->numel()); });
     write_back(p, pc);
     p->bump_version();
   }
@@ -48,7 +59,24 @@ void adam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr
   check_state(name, "exp_avg_sq", params, exp_avg_sqs);
   if (o.amsgrad) check_state(name, "max_exp_avg_sq", params, max_exp_avg_sqs);
   check_steps(name, params, steps);
-  for_each_param(name, params, [&](size_t i, auto* p, const auto* g, int64_t n) {
+  auto on_gpu = [&](size_t i, const TensorPtr& p, const TensorPtr& g) {
+    const TensorPtr* vmax = o.amsgrad ? &max_exp_avg_sqs[i] : nullptr;
+    common_device({&p, &exp_avgs[i], &exp_avg_sqs[i], vmax}, name);
+    const double step = ++steps[i];
+    const cuda::AdamRule rule{o.weight_decay,
+                              o.beta1,
+                              o.beta2,
+                              o.eps,
+                              o.lr / (1 - std::pow(o.beta1, step)),
+                              std::sqrt(1 - std::pow(o.beta2, step)),
+                              1 - o.lr * o.weight_decay,
+                              o.decoupled_weight_decay,
+                              o.maximize};
+    cuda::adam_update(p->dtype() == DType::Float64, p->device_data(), g->device_data(), exp_avgs[i]->device_data(),
+                      exp_avg_sqs[i]->device_data(), vmax ? (*vmax)->device_data() : nullptr, p->numel(), rule,
+                      p->device().index);
+  };
+  auto on_cpu = [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* m = exp_avgs[i]->mutable_data<T>();
     T* v = exp_avg_sqs[i]->mutable_data<T>();
@@ -73,7 +101,8 @@ void adam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr
         p[k] += -step_size * m[k] / denom;
       }
     });
-  });
+  };
+  for_each_param(name, params, on_cpu, on_gpu);
 }
 
 void rmsprop_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr>& square_avgs,

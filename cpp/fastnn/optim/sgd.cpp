@@ -1,6 +1,7 @@
 #include "fastnn/optim/sgd.h"
 
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/optim/common.h"
 #include "fastnn/parallel.h"
@@ -55,21 +56,30 @@ void sgd_step(const std::vector<TensorPtr>& params, std::vector<TensorPtr>& mome
     FASTNN_CHECK(g->storage() != p->storage(), "[SGD] parameter ", i, " and its gradient share memory");
     FASTNN_CHECK_TYPE(is_floating(p->dtype()) && g->dtype() == p->dtype(), "[SGD] parameter ", i, " has dtype ",
                       dtype_name(p->dtype()), " but its grad has ", dtype_name(g->dtype()));
+    common_device({&p, &g}, "SGD");
     TensorPtr pc = compute_copy(p);
     g = compute_copy(g);
     bool first = false;
     if (opt.momentum != 0 && !momentum_buffers[i]) {
-      momentum_buffers[i] = Tensor::empty(p->shape(), pc->dtype(), "SGD");
+      momentum_buffers[i] = Tensor::empty(p->shape(), pc->dtype(), "SGD", p->device());
       first = true;
     }
     TensorPtr& buf = momentum_buffers[i];
     FASTNN_CHECK_TYPE(!buf || (buf->dtype() == pc->dtype() && buf->shape() == p->shape() && buf->is_contiguous()),
                       "[SGD] momentum buffer ", i, " must be a contiguous ", dtype_name(pc->dtype()),
                       " tensor shaped like its parameter ", p->shape());
-    FASTNN_DISPATCH_FLOAT(pc->dtype(), "SGD", [&] {
-      sgd_kernel<scalar_t>(pc->mutable_data<scalar_t>(), g->data<scalar_t>(),
-                           opt.momentum != 0 ? buf->mutable_data<scalar_t>() : nullptr, p->numel(), opt, first);
-    });
+    if (p->device().is_cuda()) {
+      FASTNN_CHECK_STATE(!buf || buf->device() == p->device(), "[SGD] momentum buffer ", i, " is on ",
+                         buf->device().str(), ", its parameter on ", p->device().str());
+      check_cuda_float(pc->dtype(), "SGD");
+      const cuda::SgdRule rule{opt.lr, opt.weight_decay, opt.momentum, opt.dampening, opt.nesterov, opt.maximize};
+      cuda::sgd_update(pc->dtype() == DType::Float64, pc->device_data(), g->device_data(),
+                       opt.momentum != 0 ? buf->device_data() : nullptr, p->numel(), rule, first, p->device().index);
+    } else
+      FASTNN_DISPATCH_FLOAT(pc->dtype(), "SGD", [&] {
+        sgd_kernel<scalar_t>(pc->mutable_data<scalar_t>(), g->data<scalar_t>(),
+                             opt.momentum != 0 ? buf->mutable_data<scalar_t>() : nullptr, p->numel(), opt, first);
+      });
     write_back(p, pc);
     p->bump_version();
   }

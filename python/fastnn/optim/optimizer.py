@@ -168,12 +168,15 @@ class Optimizer:
         for i, s in state_dict["state"].items():
             if i in by_index:
                 p = by_index[i]
-                # as torch: floating state follows the parameter's dtype, except 'step' (kept as saved)
+                # as torch: state follows the parameter's device, floating state its dtype too, except 'step'
+                # (kept as saved)
                 self.state[p] = {
                     k: (
-                        v.detach().clone().to(p.dtype)
+                        v.detach().clone().to(p)
                         if isinstance(v, Tensor) and v.is_floating_point() and k != "step"
                         else v.detach().clone()
+                        if isinstance(v, Tensor) and k == "step"
+                        else v.detach().to(p.device).clone()
                         if isinstance(v, Tensor)
                         else copy.deepcopy(v)
                     )

@@ -1,5 +1,5 @@
-// a + alpha * b, a - alpha * b, a * b and a / b on a GPU, with broadcasting: one grid-stride kernel per op and
-// dtype; each output element reads its operands through their broadcast layouts.
+// a + alpha * b, a - alpha * b, a * b, a / b and the comparisons on a GPU, with broadcasting: one grid-stride kernel
+// per op and dtype; each output element reads its operands through their broadcast layouts.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -20,8 +20,7 @@ __device__ T apply(T x, T y, T alpha) {
 
 template <BinaryOp kOp, class T>
 __global__ void binary_kernel(const T* a, Layout la, const T* b, Layout lb, T alpha, int64_t n, T* out) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    out[i] = apply<kOp, T>(a[offset_of(la, i)], b[offset_of(lb, i)], alpha);
+  FASTNN_GRID_LOOP(i, n) out[i] = apply<kOp, T>(a[offset_of(la, i)], b[offset_of(lb, i)], alpha);
 }
 
 template <BinaryOp kOp, class T>
@@ -41,7 +40,40 @@ void launch_op(BinaryOp op, const void* a, const Layout& la, const void* b, cons
   }
 }
 
+template <class T>
+__global__ void compare_kernel(CompareKind op, const T* a, Layout la, const T* b, Layout lb, int64_t n, bool* out) {
+  FASTNN_GRID_LOOP(i, n) {
+    const T x = a[offset_of(la, i)], y = b[offset_of(lb, i)];
+    switch (op) {
+      case CompareKind::Eq: out[i] = x == y; break;
+      case CompareKind::Ne: out[i] = x != y; break;
+      case CompareKind::Lt: out[i] = x < y; break;
+      case CompareKind::Le: out[i] = x <= y; break;
+      case CompareKind::Gt: out[i] = x > y; break;
+      case CompareKind::Ge: out[i] = x >= y; break;
+    }
+  }
+}
+
+template <class T>
+void launch_compare(CompareKind op, const void* a, const Layout& la, const void* b, const Layout& lb, int64_t n,
+                    bool* out) {
+  compare_kernel<T>
+      <<<blocks_for(n), kThreads>>>(op, static_cast<const T*>(a), la, static_cast<const T*>(b), lb, n, out);
+}
+
 }  // namespace
+
+void compare_forward(CompareKind op, DType dt, const void* a, const int64_t* a_strides, const void* b,
+                     const int64_t* b_strides, const int64_t* shape, int ndim, int64_t n, bool* out, int index) {
+  if (n == 0) return;
+  const Layout la = make_layout(shape, a_strides, ndim, "compare"), lb = make_layout(shape, b_strides, ndim, "compare");
+  use_device(index, "compare");
+  if (dt == DType::Float64) launch_compare<double>(op, a, la, b, lb, n, out);
+  else if (dt == DType::Float32) launch_compare<float>(op, a, la, b, lb, n, out);
+  else launch_compare<int64_t>(op, a, la, b, lb, n, out);
+  check_launch("compare");
+}
 
 void binary_forward(BinaryOp op, bool is_double, const void* a, const int64_t* a_strides, const void* b,
                     const int64_t* b_strides, const int64_t* shape, int ndim, double alpha, int64_t n, void* out,

@@ -1,7 +1,9 @@
-// Elementwise arithmetic on a GPU, float32 and float64, with broadcasting (kernels/cuda/binary.cu; in a CPU-only
-// build device.cpp defines it to throw). Called by ops/binary.cpp when an operand is on a GPU.
+// Elementwise arithmetic (float32 and float64) and comparisons on a GPU, with broadcasting (kernels/cuda/binary.cu; in
+// a CPU-only build device.cpp defines it to throw). Called by ops/binary.cpp when an operand is on a GPU.
 #pragma once
 #include <cstdint>
+
+#include "fastnn/dtype.h"
 
 namespace fastnn::cuda {
 
@@ -12,5 +14,12 @@ enum class BinaryOp : int { Add, Sub, Mul, Div };  // Add/Sub: a + alpha * b, a 
 void binary_forward(BinaryOp op, bool is_double, const void* a, const int64_t* a_strides, const void* b,
                     const int64_t* b_strides, const int64_t* shape, int ndim, double alpha, int64_t n, void* out,
                     int index);
+
+enum class CompareKind : int { Eq, Ne, Lt, Le, Gt, Ge };  // ops.h's CompareOp order
+
+// out[i] = (a op b) at output element i, as binary_forward lays them out; a and b of dtype `dt` (float32, float64
+// or int64), out bool.
+void compare_forward(CompareKind op, DType dt, const void* a, const int64_t* a_strides, const void* b,
+                     const int64_t* b_strides, const int64_t* shape, int ndim, int64_t n, bool* out, int index);
 
 }  // namespace fastnn::cuda

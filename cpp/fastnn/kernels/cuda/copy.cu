@@ -1,4 +1,5 @@
-// Strided -> contiguous copies on a GPU (a non-contiguous tensor made contiguous, e.g. before it leaves the GPU).
+// Strided -> contiguous copies on a GPU (a non-contiguous tensor made contiguous, e.g. before it leaves the GPU), and
+// fills of a strided view with one value.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -12,13 +13,23 @@ namespace {
 // One thread per element, grid-stride: linear index i (row-major over the shape) -> the element's offset in src.
 template <class Word>
 __global__ void gather(Word* dst, const Word* src, Layout layout, int64_t numel) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < numel; i += int64_t(gridDim.x) * blockDim.x)
-    dst[i] = src[offset_of(layout, i)];
+  FASTNN_GRID_LOOP(i, numel) dst[i] = src[offset_of(layout, i)];
+}
+
+template <class Word>
+__global__ void fill_kernel(Word* dst, Layout layout, int64_t numel, Word value) {
+  FASTNN_GRID_LOOP(i, numel) dst[offset_of(layout, i)] = value;
 }
 
 template <class Word>
 void launch(void* dst, const void* src, const Layout& layout, int64_t numel) {
   gather<Word><<<blocks_for(numel), kThreads>>>(static_cast<Word*>(dst), static_cast<const Word*>(src), layout, numel);
+}
+
+template <class Word>
+void launch_fill(void* dst, const Layout& layout, int64_t numel, const void* value) {
+  fill_kernel<Word>
+      <<<blocks_for(numel), kThreads>>>(static_cast<Word*>(dst), layout, numel, *static_cast<const Word*>(value));
 }
 
 }  // namespace
@@ -36,6 +47,21 @@ void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_
     default: throw std::invalid_argument(str("[copy] elements of ", itemsize, " bytes"));
   }
   check_launch("copy");
+}
+
+void fill(void* dst, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel, const void* value,
+          size_t itemsize, int index) {
+  if (numel == 0) return;
+  const Layout layout = make_layout(shape, strides, ndim, "fill_");
+  use_device(index, "fill_");
+  switch (itemsize) {
+    case 1: launch_fill<uint8_t>(dst, layout, numel, value); break;
+    case 2: launch_fill<uint16_t>(dst, layout, numel, value); break;
+    case 4: launch_fill<uint32_t>(dst, layout, numel, value); break;
+    case 8: launch_fill<uint64_t>(dst, layout, numel, value); break;
+    default: throw std::invalid_argument(str("[fill_] elements of ", itemsize, " bytes"));
+  }
+  check_launch("fill_");
 }
 
 }  // namespace fastnn::cuda

@@ -40,10 +40,14 @@ __device__ inline int64_t offset_of(const Layout& l, int64_t i) {
   return offset;
 }
 
-// Blocks for a grid-stride loop over n elements.
+// A grid-stride loop: `i` takes each value in [0, n) on exactly one thread of the launch.
+#define FASTNN_GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+// Blocks for a grid-stride loop over n elements (one for none: a launch needs a block).
 inline unsigned blocks_for(int64_t n) {
   const int64_t b = (n + kThreads - 1) / kThreads;
-  return unsigned(b < 65535 ? b : 65535);
+  return unsigned(b < 1 ? 1 : b < 65535 ? b : 65535);
 }
 
 // Makes GPU `index` current and turns a failed launch into a RuntimeError naming `op`.

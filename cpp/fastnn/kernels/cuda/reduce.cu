@@ -1,5 +1,6 @@
-// Row sums on a GPU: one block per row (grid-stride over rows); thread t adds elements t, t + 256, ... in order,
-// then the block halves its partial sums in a fixed tree. The order depends on the shape only: deterministic.
+// Row sums and argmax/argmin on a GPU: one block per row (grid-stride over rows); thread t adds elements t, t + 256,
+// ... in order, then the block halves its partial sums in a fixed tree. The order depends on the shape only:
+// deterministic.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -28,19 +29,70 @@ __global__ void row_sums_kernel(const T* rows, int64_t outputs, int64_t reduced,
   }
 }
 
+// Whether (vb, ib) beats (va, ia): NaN beats any number, then the larger (is_max) or smaller value, then the smaller
+// index; so the winner is the first extreme in row order whatever order the candidates meet in.
+template <class T>
+__device__ bool beats(T vb, int64_t ib, T va, int64_t ia, bool is_max) {
+  const bool na = va != va, nb = vb != vb;
+  if (na || nb) return nb && (!na || ib < ia);
+  if (vb == va) return ib < ia;
+  return is_max ? vb > va : vb < va;
+}
+
+template <class T>
+__global__ void row_arg_kernel(const T* rows, int64_t outputs, int64_t reduced, bool is_max, int64_t* out) {
+  __shared__ T best_v[kThreads];
+  __shared__ int64_t best_i[kThreads];
+  for (int64_t o = blockIdx.x; o < outputs; o += gridDim.x) {
+    const T* row = rows + o * reduced;
+    T v = 0;
+    int64_t at = -1;  // no element yet
+    for (int64_t r = threadIdx.x; r < reduced; r += kThreads)
+      if (at < 0 || beats(row[r], r, v, at, is_max)) v = row[r], at = r;
+    best_v[threadIdx.x] = v, best_i[threadIdx.x] = at;
+    __syncthreads();
+    for (int half = kThreads / 2; half > 0; half /= 2) {
+      const int t = threadIdx.x;
+      if (t < half && best_i[t + half] >= 0 &&
+          (best_i[t] < 0 || beats(best_v[t + half], best_i[t + half], best_v[t], best_i[t], is_max)))
+        best_v[t] = best_v[t + half], best_i[t] = best_i[t + half];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) out[o] = best_i[0];
+    __syncthreads();
+  }
+}
+
+unsigned row_blocks(int64_t rows) { return unsigned(rows < 65535 ? rows : 65535); }
+
 }  // namespace
 
-void row_sums(const void* rows, int64_t outputs, int64_t reduced, double scale, bool is_double, void* out, int index) {
+void row_sums(const void* rows, int64_t outputs, int64_t reduced, double scale, DType dtype, void* out, int index) {
   if (outputs == 0) return;
   use_device(index, "sum");
-  const unsigned blocks = unsigned(outputs < 65535 ? outputs : 65535);
-  if (is_double)
-    row_sums_kernel<double>
-        <<<blocks, kThreads>>>(static_cast<const double*>(rows), outputs, reduced, scale, static_cast<double*>(out));
+  if (dtype == DType::Float64)
+    row_sums_kernel<double><<<row_blocks(outputs), kThreads>>>(static_cast<const double*>(rows), outputs, reduced,
+                                                               scale, static_cast<double*>(out));
+  else if (dtype == DType::Float32)
+    row_sums_kernel<float><<<row_blocks(outputs), kThreads>>>(static_cast<const float*>(rows), outputs, reduced,
+                                                              float(scale), static_cast<float*>(out));
   else
-    row_sums_kernel<float><<<blocks, kThreads>>>(static_cast<const float*>(rows), outputs, reduced, float(scale),
-                                                 static_cast<float*>(out));
+    row_sums_kernel<int64_t><<<row_blocks(outputs), kThreads>>>(static_cast<const int64_t*>(rows), outputs, reduced,
+                                                                int64_t(1), static_cast<int64_t*>(out));
   check_launch("sum");
+}
+
+void row_arg_extreme(const void* rows, int64_t outputs, int64_t reduced, bool is_double, bool is_max, int64_t* out,
+                     int index) {
+  if (outputs == 0) return;
+  use_device(index, is_max ? "argmax" : "argmin");
+  if (is_double)
+    row_arg_kernel<double>
+        <<<row_blocks(outputs), kThreads>>>(static_cast<const double*>(rows), outputs, reduced, is_max, out);
+  else
+    row_arg_kernel<float>
+        <<<row_blocks(outputs), kThreads>>>(static_cast<const float*>(rows), outputs, reduced, is_max, out);
+  check_launch(is_max ? "argmax" : "argmin");
 }
 
 }  // namespace fastnn::cuda

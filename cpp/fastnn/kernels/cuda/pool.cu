@@ -1,0 +1,89 @@
+// max_pool2d on a GPU: one thread per output scans its window; backward gathers, one thread per input element
+// adding the output gradients of the windows that chose it in output order (no atomics): deterministic.
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+#include "fastnn/kernels/cuda/layout.cuh"
+#include "fastnn/kernels/cuda/pool.h"
+
+namespace fastnn::cuda {
+namespace {
+
+template <class T>
+__global__ void max_forward_kernel(const T* in, PoolShape s, T* out, int64_t* indices) {
+  FASTNN_GRID_LOOP(e, s.planes * s.oH * s.oW) {
+    const int64_t ow = e % s.oW, oh = e / s.oW % s.oH, plane = e / (s.oW * s.oH);
+    const T* x = in + plane * s.H * s.W;
+    const int64_t h_start = oh * s.sH - s.pH, w_start = ow * s.sW - s.pW;
+    T best_val = -INFINITY;
+    int64_t best = -1;
+    for (int64_t ki = 0; ki < s.kH; ++ki) {
+      const int64_t h = h_start + ki * s.dH;
+      if (h < 0 || h >= s.H) continue;
+      for (int64_t kj = 0; kj < s.kW; ++kj) {
+        const int64_t w = w_start + kj * s.dW;
+        if (w < 0 || w >= s.W) continue;
+        const T v = x[h * s.W + w];
+        if (best < 0) best = h * s.W + w;  // the first in-range tap when no value beats -inf
+        if (v > best_val || v != v) best_val = v, best = h * s.W + w;
+      }
+    }
+    out[e] = best_val;
+    indices[e] = best;
+  }
+}
+
+// The first window index (oh or ow) whose window can reach input position i: start * stride - pad + (k - 1) * dil
+// >= i.
+__device__ inline int64_t first_window(int64_t i, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  const int64_t need = i + pad - (k - 1) * dil;
+  return need <= 0 ? 0 : (need + stride - 1) / stride;
+}
+
+template <class T>
+__global__ void max_backward_kernel(const T* grad_out, const int64_t* indices, PoolShape s, T* grad_in) {
+  FASTNN_GRID_LOOP(e, s.planes * s.H * s.W) {
+    const int64_t at = e % (s.H * s.W), plane = e / (s.H * s.W), h = at / s.W, w = at % s.W;
+    const int64_t oh1 = (h + s.pH) / s.sH + 1 < s.oH ? (h + s.pH) / s.sH + 1 : s.oH;
+    const int64_t ow1 = (w + s.pW) / s.sW + 1 < s.oW ? (w + s.pW) / s.sW + 1 : s.oW;
+    const int64_t* idx = indices + plane * s.oH * s.oW;
+    const T* g = grad_out + plane * s.oH * s.oW;
+    T acc = 0;
+    for (int64_t oh = first_window(h, s.kH, s.sH, s.pH, s.dH); oh < oh1; ++oh)
+      for (int64_t ow = first_window(w, s.kW, s.sW, s.pW, s.dW); ow < ow1; ++ow)
+        if (idx[oh * s.oW + ow] == at) acc += g[oh * s.oW + ow];
+    grad_in[e] = acc;
+  }
+}
+
+}  // namespace
+
+void max_pool2d_forward(bool is_double, const PoolShape& s, const void* in, void* out, int64_t* indices, int index) {
+  const int64_t n = s.planes * s.oH * s.oW;
+  if (n == 0) return;
+  use_device(index, "max_pool2d");
+  if (is_double)
+    max_forward_kernel<double>
+        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(in), s, static_cast<double*>(out), indices);
+  else
+    max_forward_kernel<float>
+        <<<blocks_for(n), kThreads>>>(static_cast<const float*>(in), s, static_cast<float*>(out), indices);
+  check_launch("max_pool2d");
+}
+
+void max_pool2d_backward(bool is_double, const PoolShape& s, const void* grad_out, const int64_t* indices,
+                         void* grad_in, int index) {
+  const int64_t n = s.planes * s.H * s.W;
+  if (n == 0) return;
+  use_device(index, "max_pool2d backward");
+  if (is_double)
+    max_backward_kernel<double>
+        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(grad_out), indices, s, static_cast<double*>(grad_in));
+  else
+    max_backward_kernel<float>
+        <<<blocks_for(n), kThreads>>>(static_cast<const float*>(grad_out), indices, s, static_cast<float*>(grad_in));
+  check_launch("max_pool2d backward");
+}
+
+}  // namespace fastnn::cuda

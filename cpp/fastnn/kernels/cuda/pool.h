@@ -1,0 +1,19 @@
+// max_pool2d on a GPU, float32 and float64 (kernels/cuda/pool.cu; in a CPU-only build device.cpp defines them to
+// throw). The CPU kernels' semantics (kernels/cpu/pool.h): first maximum in scan order, NaN wins, padding never
+// chosen.
+#pragma once
+#include <cstdint>
+
+namespace fastnn::cuda {
+
+struct PoolShape {
+  int64_t planes, H, W, oH, oW, kH, kW, sH, sW, pH, pW, dH, dW;
+};
+
+// out and indices (planes, oH, oW) from in (planes, H, W), all contiguous; indices[p, oh, ow] = h * W + w.
+void max_pool2d_forward(bool is_double, const PoolShape& s, const void* in, void* out, int64_t* indices, int index);
+// grad_in (planes, H, W), overwritten: each input element sums the output gradients that chose it, in output order.
+void max_pool2d_backward(bool is_double, const PoolShape& s, const void* grad_out, const int64_t* indices,
+                         void* grad_in, int index);
+
+}  // namespace fastnn::cuda

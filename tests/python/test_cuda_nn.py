@@ -1,0 +1,410 @@
+"""The tutorial's network on a GPU (-DFASTNN_CUDA=ON): matrix products, conv2d, max_pool2d, softmax, the
+classification losses, argmax and comparisons, fill_, and the SGD/Adam updates, each against fastnn on the CPU
+(and against torch's CUDA where the machine's torch has it), forward and backward; then LeNet trained on both
+devices and the main job with --device cuda. Runs where a GPU is present (scripts/gpu_check.sh); elsewhere only
+the refusals run."""
+
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn.functional as F
+
+HAS_GPU = fastnn.cuda.is_available()
+gpu = pytest.mark.skipif(not HAS_GPU, reason="no CUDA GPU (fastnn built without CUDA, or no GPU on this machine)")
+FLOATS = [fastnn.float32, fastnn.float64]
+
+
+def tol(dtype):
+    return dict(rtol=2e-5, atol=2e-5) if dtype == fastnn.float32 else dict(rtol=1e-11, atol=1e-12)
+
+
+def rand(*shape, dtype=fastnn.float64, seed=0, requires_grad=False):
+    x = fastnn.from_numpy(np.random.default_rng(seed).standard_normal(shape)).to(dtype)
+    return x.requires_grad_() if requires_grad else x
+
+
+def both(fn, inputs, grad_seed=7):
+    """fn on the CPU inputs and on their GPU copies; returns (cpu output, gpu output, cpu grads, gpu grads), each
+    gradient taken with respect to the CPU leaves (the GPU's through ToCopyBackward0)."""
+    leaves = [t for t in inputs if isinstance(t, fastnn.Tensor) and t.requires_grad]
+    y_cpu = fn(*inputs)
+    y_gpu = fn(*[t.cuda() if isinstance(t, fastnn.Tensor) else t for t in inputs])
+    assert y_gpu.is_cuda and y_gpu.shape == y_cpu.shape and y_gpu.dtype == y_cpu.dtype
+    if not leaves:
+        return y_cpu, y_gpu.cpu(), [], []
+    g = rand(*y_cpu.shape, dtype=y_cpu.dtype, seed=grad_seed)
+    g_cpu = fastnn.autograd.grad(y_cpu, leaves, g)
+    g_gpu = fastnn.autograd.grad(y_gpu, leaves, g.cuda())
+    return y_cpu.detach(), y_gpu.detach().cpu(), g_cpu, g_gpu
+
+
+def check_close(fn, inputs, dtype):
+    y_cpu, y_gpu, g_cpu, g_gpu = both(fn, inputs)
+    np.testing.assert_allclose(y_gpu.numpy(), y_cpu.numpy(), **tol(dtype))
+    for a, b in zip(g_gpu, g_cpu):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), **tol(dtype))
+
+
+PRODUCTS = {
+    "mm": (lambda a, b: a @ b, (70, 33), (33, 129)),
+    "mm transposed": (lambda a, b: a.t() @ b.t(), (33, 70), (129, 33)),
+    "mm empty depth": (lambda a, b: a @ b, (5, 0), (0, 4)),
+    "bmm": (lambda a, b: fastnn.bmm(a, b), (3, 17, 9), (3, 9, 65)),
+    "matmul broadcast": (lambda a, b: a @ b, (2, 1, 5, 6), (3, 6, 4)),
+    "matmul 3d by 2d": (lambda a, b: a @ b, (4, 5, 6), (6, 3)),
+    "matvec": (lambda a, b: a @ b, (7, 6), (6,)),
+    "linear": (
+        lambda x, w: F.linear(x, w, fastnn.arange(w.shape[0], dtype=w.dtype, device=w.device)),
+        (8, 20),
+        (5, 20),
+    ),
+    "linear no bias 3d": (lambda x, w: F.linear(x, w), (2, 8, 20), (5, 20)),
+    "addmm scaled": (
+        lambda a, b: fastnn.addmm(fastnn.ones(1, device=a.device, dtype=a.dtype), a, b, beta=0.5, alpha=2),
+        (4, 3),
+        (3, 6),
+    ),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_matrix_products_on_the_gpu_match_the_cpu(name, dtype):
+    fn, sa, sb = PRODUCTS[name]
+    check_close(
+        fn,
+        [rand(*sa, dtype=dtype, seed=1, requires_grad=True), rand(*sb, dtype=dtype, seed=2, requires_grad=True)],
+        dtype,
+    )
+
+
+CONVS = {
+    "lenet conv1": dict(x=(4, 1, 32, 32), w=(6, 1, 5, 5)),
+    "stride pad": dict(x=(2, 3, 11, 9), w=(4, 3, 3, 3), stride=2, padding=1),
+    "dilation": dict(x=(2, 2, 12, 12), w=(3, 2, 3, 2), dilation=(2, 3), padding=(2, 1)),
+    "groups": dict(x=(3, 4, 7, 7), w=(6, 2, 3, 3), groups=2),
+    "pointwise": dict(x=(2, 5, 6, 6), w=(7, 5, 1, 1)),
+    "no bias": dict(x=(2, 3, 8, 8), w=(4, 3, 3, 3), bias=False),
+    "empty batch": dict(x=(0, 3, 8, 8), w=(4, 3, 3, 3)),
+    "unbatched": dict(x=(3, 8, 8), w=(4, 3, 3, 3)),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(CONVS))
+def test_conv2d_on_the_gpu_matches_the_cpu(name, dtype):
+    c = dict(CONVS[name])
+    x = rand(*c.pop("x"), dtype=dtype, seed=3, requires_grad=True)
+    w = rand(*c.pop("w"), dtype=dtype, seed=4, requires_grad=True)
+    b = rand(w.shape[0], dtype=dtype, seed=5, requires_grad=True) if c.pop("bias", True) else None
+    inputs = [x, w] + ([b] if b is not None else [])
+    check_close(lambda x, w, b=None: F.conv2d(x, w, b, **c), inputs, dtype)
+
+
+@gpu
+def test_conv2d_on_the_gpu_repeats_bit_for_bit():
+    x = rand(8, 3, 16, 16, dtype=fastnn.float32, seed=6).cuda().requires_grad_()
+    w = rand(5, 3, 3, 3, dtype=fastnn.float32, seed=7).cuda().requires_grad_()
+
+    def run():
+        y = F.conv2d(x, w, padding=1)
+        gx, gw = fastnn.autograd.grad(y.square().sum(), [x, w])
+        return [t.cpu().numpy() for t in (y, gx, gw)]
+
+    for a, b in zip(run(), run()):
+        assert np.array_equal(a, b)
+
+
+POOLS = {
+    "2x2": dict(kernel_size=2),
+    "3x3 stride 2 pad 1": dict(kernel_size=3, stride=2, padding=1),
+    "dilation ceil": dict(kernel_size=2, stride=2, dilation=2, ceil_mode=True),
+    "overlapping": dict(kernel_size=3, stride=1),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_max_pool2d_on_the_gpu_gives_the_cpus_values_indices_and_gradients(name, dtype):
+    values = np.random.default_rng(8).integers(-3, 4, (2, 3, 9, 10)).astype(np.float64)  # many ties
+    values[0, 0, 2, 3] = np.nan  # NaN wins its windows
+    x = fastnn.from_numpy(values).to(dtype).requires_grad_()
+    y_cpu, i_cpu = F.max_pool2d(x, return_indices=True, **POOLS[name])
+    y_gpu, i_gpu = F.max_pool2d(x.cuda(), return_indices=True, **POOLS[name])
+    assert np.array_equal(i_gpu.cpu().numpy(), i_cpu.numpy())
+    np.testing.assert_array_equal(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy())
+    g = rand(*y_cpu.shape, dtype=dtype, seed=9)
+    (gx_cpu,) = fastnn.autograd.grad(y_cpu, x, g)
+    (gx_gpu,) = fastnn.autograd.grad(y_gpu, x, g.cuda())
+    assert np.array_equal(gx_gpu.numpy(), gx_cpu.numpy())  # the same additions in the same order
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim,shape", [(1, (6, 10)), (0, (300, 4)), (-1, (2, 3, 700)), (0, ())])
+def test_softmax_on_the_gpu_matches_the_cpu(dtype, log, dim, shape):
+    fn = F.log_softmax if log else F.softmax
+    check_close(lambda x: fn(x, dim=dim), [rand(*shape, dtype=dtype, seed=10, requires_grad=True)], dtype)
+
+
+LOSSES = {
+    "cross_entropy": lambda x, t: F.cross_entropy(x, t),
+    "cross_entropy sum": lambda x, t: F.cross_entropy(x, t, reduction="sum"),
+    "cross_entropy none": lambda x, t: F.cross_entropy(x, t, reduction="none"),
+    "cross_entropy weight ignore": lambda x, t: F.cross_entropy(
+        x, t, weight=fastnn.linspace(0.5, 2, 10, dtype=x.dtype, device=x.device), ignore_index=3
+    ),
+    "nll_loss": lambda x, t: F.nll_loss(F.log_softmax(x, 1), t),
+    "mse_loss": lambda x, t: F.mse_loss(x, fastnn.full_like(x, 0.25)),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_losses_on_the_gpu_match_the_cpu(name, dtype):
+    target = fastnn.tensor([3, 0, 9, 3, 5, 1, 1, 7])
+    check_close(LOSSES[name], [rand(8, 10, dtype=dtype, seed=11, requires_grad=True), target], dtype)
+
+
+@gpu
+def test_a_target_on_another_device_is_torchs_error():
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        F.cross_entropy(fastnn.zeros(2, 3).cuda(), fastnn.tensor([0, 1]))
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        fastnn.zeros(2, 3).cuda() @ fastnn.zeros(3, 2)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        F.conv2d(fastnn.zeros(1, 1, 4, 4).cuda(), fastnn.zeros(1, 1, 3, 3))
+
+
+@gpu
+def test_argmax_comparisons_and_counting_on_the_gpu_match_the_cpu():
+    values = np.random.default_rng(12).integers(0, 4, (5, 300)).astype(np.float32)  # ties: the first index wins
+    values[2, 17] = np.nan
+    x = fastnn.from_numpy(values)
+    for fn in (
+        lambda t: t.argmax(1),
+        lambda t: t.argmin(1),
+        lambda t: t.argmax(0, keepdim=True),
+        lambda t: t.argmax(),
+        lambda t: t.t().argmin(0),
+    ):
+        assert np.array_equal(fn(x.cuda()).cpu().numpy(), fn(x).numpy())
+    labels = fastnn.tensor([1, 0, 3, 3, 2])
+    pred = x.argmax(1)
+    for fn in (
+        lambda p, l: p == l,
+        lambda p, l: p != l,
+        lambda p, l: p < 2,
+        lambda p, l: p.float() >= l.double(),
+        lambda p, l: (p == l).sum(),
+        lambda p, l: (p.unsqueeze(1) <= l).sum(0),
+    ):
+        got, want = fn(pred.cuda(), labels.cuda()), fn(pred, labels)
+        assert got.is_cuda and got.dtype == want.dtype and np.array_equal(got.cpu().numpy(), want.numpy())
+
+
+@gpu
+def test_fill_and_zero_on_the_gpu():
+    x = fastnn.arange(12.0).reshape(3, 4).cuda()
+    x[:, 1::2].fill_(7.5)
+    x[0].zero_()
+    want = fastnn.arange(12.0).reshape(3, 4)
+    want[:, 1::2] = 7.5
+    want[0] = 0
+    assert np.array_equal(x.cpu().numpy(), want.numpy())
+    n = fastnn.zeros(3, dtype=fastnn.int64).cuda().fill_(fastnn.tensor(4).cuda())
+    assert n.tolist() == [4, 4, 4]
+
+
+OPTIMIZERS = {
+    "sgd": lambda p: fastnn.optim.SGD(p, lr=0.1),
+    "sgd momentum decay": lambda p: fastnn.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01, dampening=0.1),
+    "sgd nesterov maximize": lambda p: fastnn.optim.SGD(p, lr=0.1, momentum=0.5, nesterov=True, maximize=True),
+    "adam": lambda p: fastnn.optim.Adam(p, lr=0.01),
+    "adam amsgrad decay": lambda p: fastnn.optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1),
+    "adamw": lambda p: fastnn.optim.AdamW(p, lr=0.01, weight_decay=0.1),
+}
+
+
+def _steps(make, device, dtype):
+    w = rand(4, 5, dtype=dtype, seed=13).to(device).requires_grad_()
+    opt = make([w])
+    for step in range(4):
+        opt.zero_grad()
+        ((w * rand(4, 5, dtype=dtype, seed=20 + step).to(device)).sin().sum()).backward()
+        opt.step()
+    return w.detach().cpu().numpy()
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_steps_on_the_gpu_match_the_cpu(name, dtype):
+    np.testing.assert_allclose(
+        _steps(OPTIMIZERS[name], "cuda", dtype), _steps(OPTIMIZERS[name], "cpu", dtype), **tol(dtype)
+    )
+
+
+@gpu
+def test_an_optimizer_without_a_cuda_kernel_refuses_clearly():
+    w = fastnn.zeros(3).cuda().requires_grad_()
+    w.grad = fastnn.ones(3).cuda()
+    with pytest.raises(RuntimeError, match=r"no CUDA kernel for RMSprop yet \(SGD, Adam and AdamW have one\)"):
+        fastnn.optim.RMSprop([w]).step()
+
+
+@gpu
+def test_optimizer_state_loads_onto_its_parameters_device():
+    w = fastnn.zeros(3, requires_grad=True)
+    opt = fastnn.optim.Adam([w])
+    w.grad = fastnn.ones(3)
+    opt.step()
+    w_gpu = w.detach().cuda().requires_grad_()
+    moved = fastnn.optim.Adam([w_gpu])
+    moved.load_state_dict(opt.state_dict())
+    state = moved.state[w_gpu]
+    assert state["exp_avg"].is_cuda and state["exp_avg_sq"].is_cuda and not state["step"].is_cuda
+
+
+class LeNet(fastnn.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = fastnn.nn.Conv2d(1, 6, 5)
+        self.conv2 = fastnn.nn.Conv2d(6, 16, 5)
+        self.fc1 = fastnn.nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = fastnn.nn.Linear(120, 84)
+        self.fc3 = fastnn.nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = fastnn.flatten(x, 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+def _train_lenet(device, steps=5, batch=16):
+    fastnn.manual_seed(0)
+    net = LeNet().to(device)
+    opt = fastnn.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    rng = np.random.default_rng(14)
+    losses = []
+    for _ in range(steps):
+        images = fastnn.from_numpy(rng.standard_normal((batch, 1, 32, 32), dtype=np.float32)).to(device)
+        labels = fastnn.from_numpy(rng.integers(0, 10, batch)).to(device)
+        opt.zero_grad()
+        loss = F.cross_entropy(net(images), labels)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, [p.detach().cpu().numpy() for p in net.parameters()]
+
+
+@gpu
+def test_lenet_trains_on_the_gpu_as_on_the_cpu_and_repeats_bit_for_bit():
+    cpu_losses, cpu_params = _train_lenet("cpu")
+    gpu_losses, gpu_params = _train_lenet("cuda")
+    np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-4)
+    for a, b in zip(gpu_params, cpu_params):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    again_losses, again_params = _train_lenet("cuda")
+    assert again_losses == gpu_losses and all(np.array_equal(a, b) for a, b in zip(again_params, gpu_params))
+
+
+def _tutorial(device):
+    """examples/tutorial_neural_networks.py's steps with the net and tensors on `device`."""
+    fastnn.manual_seed(0)
+    net = LeNet().to(device)
+    input = fastnn.randn(1, 1, 32, 32).to(device)
+    out = net(input)
+    net.zero_grad()
+    out.backward(fastnn.randn(1, 10).to(device))
+    target = fastnn.randn(10).to(device).view(1, -1)
+    criterion = fastnn.nn.MSELoss()
+    loss = criterion(net(input), target)
+    names = [
+        type(loss.grad_fn).__name__,
+        type(loss.grad_fn.next_functions[0][0]).__name__,
+        type(loss.grad_fn.next_functions[0][0].next_functions[0][0]).__name__,
+    ]
+    net.zero_grad()
+    assert net.conv1.bias.grad is None
+    loss.backward()
+    bias_grad = net.conv1.bias.grad.cpu().numpy()
+    for f in net.parameters():
+        f.data.sub_(f.grad.data * 0.01)
+    optimizer = fastnn.optim.SGD(net.parameters(), lr=0.01)
+    optimizer.zero_grad()
+    loss2 = criterion(net(input), target)
+    loss2.backward()
+    optimizer.step()
+    return [out.detach().cpu().numpy(), loss.item(), loss2.item(), bias_grad, names] + [
+        p.detach().cpu().numpy() for p in net.parameters()
+    ]
+
+
+@gpu
+def test_the_tutorial_runs_on_the_gpu_as_on_the_cpu():
+    cpu, gpu_run = _tutorial("cpu"), _tutorial("cuda")
+    assert gpu_run[4] == cpu[4]  # the same grad_fn chain
+    for a, b in zip(gpu_run[:4] + gpu_run[5:], cpu[:4] + cpu[5:]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@gpu
+def test_lenet_on_the_gpu_agrees_with_torch_cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("this torch has no CUDA")
+    fastnn.manual_seed(0)
+    net = LeNet()
+    rng = np.random.default_rng(15)
+    images = rng.standard_normal((8, 1, 32, 32), dtype=np.float32)
+    labels = rng.integers(0, 10, 8)
+    params = [torch.tensor(p.detach().numpy(), device="cuda", requires_grad=True) for p in net.parameters()]
+    c1w, c1b, c2w, c2b, f1w, f1b, f2w, f2b, f3w, f3b = params
+    tf = torch.nn.functional
+    x = torch.tensor(images, device="cuda")
+    x = tf.max_pool2d(tf.relu(tf.conv2d(x, c1w, c1b)), 2)
+    x = tf.max_pool2d(tf.relu(tf.conv2d(x, c2w, c2b)), 2).flatten(1)
+    x = tf.linear(tf.relu(tf.linear(tf.relu(tf.linear(x, f1w, f1b)), f2w, f2b)), f3w, f3b)
+    t_loss = tf.cross_entropy(x, torch.tensor(labels, device="cuda"))
+    t_loss.backward()
+    net.cuda()
+    loss = F.cross_entropy(net(fastnn.from_numpy(images).cuda()), fastnn.from_numpy(labels).cuda())
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-5)
+    for p, tp in zip(net.parameters(), params):
+        np.testing.assert_allclose(p.grad.cpu().numpy(), tp.grad.cpu().numpy(), rtol=1e-3, atol=1e-5)
+
+
+@gpu
+def test_the_main_job_trains_on_the_gpu(tmp_path, capsys):
+    from fastnn import train
+
+    args = ["--device", "cuda", "--epochs", "2", "--no-progress", "--plot", "", "--checkpoint-dir", str(tmp_path)]
+    train.main(args)
+    out = capsys.readouterr().out
+    accuracy = float(out.split("test accuracy ")[1].split("%")[0])
+    assert accuracy > 90, out
+    train.main(args[:3] + ["3"] + args[4:] + ["--resume", str(tmp_path / "last.safetensors")])
+    assert "resumed from" in capsys.readouterr().out
+
+
+def test_the_main_job_refuses_a_device_it_cannot_use(capsys):
+    from fastnn import train
+
+    if HAS_GPU:
+        pytest.skip("this machine has a GPU")
+    for device, message in [
+        ("cuda", "built for the CPU only" if not fastnn._C._cuda_built() else "no CUDA GPU was found"),
+        ("tpu", "--device tpu"),
+    ]:
+        with pytest.raises(SystemExit) as e:
+            train.main(["--device", device, "--epochs", "1"])
+        assert e.value.code == 2 and message in capsys.readouterr().err
