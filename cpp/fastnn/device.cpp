@@ -2,11 +2,13 @@
 #include "fastnn/device.h"
 
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/batch_norm.h"
 #include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/kernels/cuda/conv.h"
 #include "fastnn/kernels/cuda/gemm.h"
 #include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/kernels/cuda/pool.h"
+#include "fastnn/kernels/cuda/random.h"
 #include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/kernels/cuda/unary.h"
@@ -43,6 +45,9 @@ void compare_forward(CompareKind, DType, const void*, const int64_t*, const void
 }
 void row_sums(const void*, int64_t, int64_t, double, DType, void*, int) { not_built("sum"); }
 void row_arg_extreme(const void*, int64_t, int64_t, bool, bool, int64_t*, int) { not_built("argmax"); }
+void strided_to_strided(void*, const int64_t*, const void*, const int64_t*, const int64_t*, int, int64_t, size_t, int) {
+  not_built("copy_");
+}
 void fill(void*, const int64_t*, const int64_t*, int, int64_t, const void*, size_t, int) { not_built("fill_"); }
 void gemm(bool, int64_t, int64_t, int64_t, int64_t, MatrixRef, MatrixRef, void*, int64_t, int64_t, bool, int) {
   not_built("mm");
@@ -56,6 +61,8 @@ void conv2d_backward(bool, const ConvShape&, const void*, const void*, const voi
 }
 void max_pool2d_forward(bool, const PoolShape&, const void*, void*, int64_t*, int) { not_built("max_pool2d"); }
 void max_pool2d_backward(bool, const PoolShape&, const void*, const int64_t*, void*, int) { not_built("max_pool2d"); }
+void avg_pool2d_forward(bool, const AvgPoolShape&, const void*, void*, int) { not_built("avg_pool2d"); }
+void avg_pool2d_backward(bool, const AvgPoolShape&, const void*, void*, int) { not_built("avg_pool2d"); }
 void softmax_rows(bool, const void*, void*, int64_t, int64_t, bool, int) { not_built("softmax"); }
 void softmax_backward_rows(bool, const void*, const void*, void*, int64_t, int64_t, bool, int) { not_built("softmax"); }
 void nll_pick(bool, const void*, int64_t, int64_t, const int64_t*, const void*, int64_t, int64_t, void*, int) {
@@ -64,6 +71,15 @@ void nll_pick(bool, const void*, int64_t, int64_t, const int64_t*, const void*, 
 void nll_backward(bool, const void*, bool, double, const int64_t*, const void*, int64_t, int64_t, int64_t, void*, int) {
   not_built("nll_loss");
 }
+void batch_norm_forward(bool, const BatchNormShape&, const void*, const void*, const void*, void*, void*, bool, double,
+                        double, void*, double*, double*, int) {
+  not_built("batch_norm");
+}
+void batch_norm_backward(bool, const BatchNormShape&, const void*, const void*, const void*, const double*,
+                         const double*, bool, void*, void*, void*, int) {
+  not_built("batch_norm");
+}
+void dropout_mask(uint64_t, uint64_t, double, double, bool, int64_t, void*, int) { not_built("dropout"); }
 void sgd_update(bool, void*, const void*, void*, int64_t, const SgdRule&, bool, int) { not_built("SGD"); }
 void adam_update(bool, void*, const void*, void*, void*, void*, int64_t, const AdamRule&, int) { not_built("Adam"); }
 void convert(const void*, DType, const int64_t*, const int64_t*, int, int64_t, void*, DType, int) { not_built("to"); }

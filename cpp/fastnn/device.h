@@ -45,6 +45,9 @@ void synchronize(int index);
 // `index` (kernels/cuda/copy.cu).
 void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel,
                   size_t itemsize, int index);
+// dst (layout shape, dst_strides) <- src (layout shape, src_strides; 0 along broadcast dims), both on GPU `index`.
+void strided_to_strided(void* dst, const int64_t* dst_strides, const void* src, const int64_t* src_strides,
+                        const int64_t* shape, int ndim, int64_t numel, size_t itemsize, int index);
 // Every element of the strided view at dst (shape, strides) set to the `itemsize` bytes at value (host memory).
 void fill(void* dst, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel, const void* value,
           size_t itemsize, int index);

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 
+#include "fastnn/random_bits.h"
+
 namespace fastnn {
 
 // A generator's whole state; `counter` is the first counter of the next draw.
@@ -48,11 +50,6 @@ const GeneratorPtr& default_generator();
 // `gen`, or the default generator when null.
 inline Generator& generator_or_default(Generator* gen) { return gen ? *gen : *default_generator(); }
 
-// 64 well-mixed bits for (seed, counter).
-uint64_t random_bits(uint64_t seed, uint64_t counter);
-// Uniform in [0, 1) with 24 (float) or 53 (double) random bits.
-inline float uniform_float(uint64_t bits) { return float(bits >> 40) * (1.0f / 16777216.0f); }
-inline double uniform_double(uint64_t bits) { return double(bits >> 11) * (1.0 / 9007199254740992.0); }
 // Uniform integer in [0, range) (range > 0): the high word of range * bits, bias below range / 2^64.
 inline uint64_t bounded(uint64_t bits, uint64_t range) {
   return uint64_t((static_cast<unsigned __int128>(range) * bits) >> 64);

@@ -4,6 +4,8 @@ classification losses, argmax and comparisons, fill_, and the SGD/Adam updates, 
 devices and the main job with --device cuda. Runs where a GPU is present (scripts/gpu_check.sh); elsewhere only
 the refusals run."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -170,6 +172,89 @@ LOSSES = {
 def test_losses_on_the_gpu_match_the_cpu(name, dtype):
     target = fastnn.tensor([3, 0, 9, 3, 5, 1, 1, 7])
     check_close(LOSSES[name], [rand(8, 10, dtype=dtype, seed=11, requires_grad=True), target], dtype)
+
+
+AVG_POOLS = {
+    "avg 2x2": lambda x: F.avg_pool2d(x, 2),
+    "avg 3x3 pad ceil": lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+    "avg exclude pad": lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+    "avg divisor": lambda x: F.avg_pool2d(x, 2, divisor_override=3),
+    "avg negative divisor": lambda x: F.avg_pool2d(x, 2, divisor_override=-2),
+    "adaptive 1x1": lambda x: F.adaptive_avg_pool2d(x, 1),
+    "adaptive 4x3": lambda x: F.adaptive_avg_pool2d(x, (4, 3)),
+    "adaptive 3d input": lambda x: F.adaptive_avg_pool2d(x[0], (5, 7)),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(AVG_POOLS))
+def test_average_pools_on_the_gpu_give_the_cpus_bits(name, dtype):
+    y_cpu, y_gpu, g_cpu, g_gpu = both(AVG_POOLS[name], [rand(2, 3, 9, 10, dtype=dtype, seed=16, requires_grad=True)])
+    assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())  # the same sums in the same order
+    assert np.array_equal(g_gpu[0].numpy(), g_cpu[0].numpy())
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5, 7)], ids=["1d", "2d"])
+def test_batch_norm_on_the_gpu_matches_the_cpu(dtype, training, affine, shape):
+    layer = (fastnn.nn.BatchNorm1d if len(shape) == 2 else fastnn.nn.BatchNorm2d)(4, affine=affine).to(dtype)
+    if affine:
+        with fastnn.no_grad():
+            layer.weight.copy_(rand(4, dtype=dtype, seed=17))
+            layer.bias.copy_(rand(4, dtype=dtype, seed=18))
+    layer.running_var.fill_(2.0)
+    layer.train(training)
+    x = rand(*shape, dtype=dtype, seed=19, requires_grad=True)
+    g = rand(*shape, dtype=dtype, seed=20)
+    results = []
+    for device in ("cpu", "cuda"):
+        m = copy.deepcopy(layer).to(device)
+        y = m(x.to(device))
+        params = [x] + list(m.parameters())
+        grads = fastnn.autograd.grad(y, params, g.to(device))
+        results.append([t.detach().cpu().numpy() for t in [y, m.running_mean, m.running_var, *grads]])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **tol(dtype))
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+def test_dropout_on_the_gpu_draws_the_cpus_mask(dtype):
+    x = fastnn.ones(4, 3, 50, dtype=dtype)
+    masks = {}
+    for device in ("cpu", "cuda", "cuda"):
+        fastnn.manual_seed(5)
+        y = F.dropout(x.to(device), p=0.3)
+        y2 = F.dropout2d(x.to(device), p=0.5)
+        masks.setdefault(device, []).append((y.cpu().numpy(), y2.cpu().numpy()))
+    (cpu,), (gpu1, gpu2) = masks["cpu"], masks["cuda"]
+    for a, b, c in zip(cpu, gpu1, gpu2):
+        assert np.array_equal(a, b) and np.array_equal(b, c)
+    assert 0.2 < (cpu[0] == 0).mean() < 0.4
+
+
+@gpu
+def test_joining_and_writing_into_views_on_the_gpu():
+    a = rand(2, 3, seed=21, requires_grad=True)
+    b = rand(2, 5, seed=22, requires_grad=True)
+    check_close(lambda a, b: fastnn.cat([a, b], 1), [a, b], fastnn.float64)
+    check_close(lambda a, b: fastnn.stack([a, b[:, :3]], 2), [a, b], fastnn.float64)
+    check_close(lambda a, b: fastnn.cat([fastnn.empty(0, device=a.device, dtype=a.dtype), a]), [a, b], fastnn.float64)
+    x = fastnn.zeros(3, 4).cuda()
+    x[:, 1] = fastnn.arange(3.0).cuda()  # a strided destination on the GPU
+    x[0] = 5  # a number broadcast into a row
+    x[1:, 2:] = fastnn.ones(2, 2)  # from the CPU
+    want = fastnn.zeros(3, 4)
+    want[:, 1] = fastnn.arange(3.0)
+    want[0] = 5
+    want[1:, 2:] = 1
+    assert np.array_equal(x.cpu().numpy(), want.numpy())
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        fastnn.cat([fastnn.ones(2).cuda(), fastnn.ones(2)])
 
 
 @gpu

@@ -16,12 +16,8 @@ TensorPtr copy_of(const TensorPtr& t, DType dtype);
 
 // dst <- src elementwise (src broadcast to dst's shape), converting the element type.
 void copy_data(Tensor& dst, const Tensor& src) {
-  if (!dst.is_cpu() || !src.is_cpu()) {  // on a GPU: a contiguous dst from a src of its shape, so far
-    FASTNN_CHECK_STATE(dst.shape() == src.shape() && dst.is_contiguous(), "[copy_] a copy involving ",
-                       (dst.is_cpu() ? src : dst).device().str(),
-                       " needs a contiguous destination of the source's shape (got ", src.shape(), " into ",
-                       dst.shape(), ")");
-    if (src.dtype() != dst.dtype()) {  // converted where the source lives, then copied
+  if (!dst.is_cpu() || !src.is_cpu()) {  // a GPU is involved: convert where src lives, move, then lay out
+    if (src.dtype() != dst.dtype()) {
       TensorPtr s = Tensor::empty(src.shape(), dst.dtype(), "to", src.device());
       if (src.is_cpu()) copy_data(*s, src);
       else
@@ -30,16 +26,26 @@ void copy_data(Tensor& dst, const Tensor& src) {
       copy_data(dst, *s);
       return;
     }
-    if (src.is_contiguous() || src.is_cpu()) {
+    const size_t bytes = size_t(src.numel()) * itemsize(src.dtype());
+    if (src.device() != dst.device()) {  // src's elements in row-major order, moved to dst's device
       const TensorPtr s = src.is_contiguous() ? src.detach() : copy_of(src.detach(), src.dtype());
-      cuda::copy(dst.device_data(), dst.device(), s->device_data(), s->device(),
-                 size_t(dst.numel()) * itemsize(dst.dtype()));
-    } else if (src.device() == dst.device()) {
-      cuda::strided_copy(dst.device_data(), src.device_data(), src.shape().data(), src.strides().data(), int(src.dim()),
-                         src.numel(), itemsize(src.dtype()), src.device().index);
-    } else {
-      copy_data(dst, *contiguous(src.detach()));
+      if (dst.is_contiguous() && dst.shape() == src.shape()) {
+        cuda::copy(dst.device_data(), dst.device(), s->device_data(), s->device(), bytes);
+        return;
+      }
+      TensorPtr moved = Tensor::empty(src.shape(), src.dtype(), "copy_", dst.device());
+      cuda::copy(moved->device_data(), dst.device(), s->device_data(), s->device(), bytes);
+      copy_data(dst, *moved);
+      return;
     }
+    const Shape src_strides = broadcast_strides(src.shape(), src.strides(), dst.shape());
+    if (dst.is_contiguous())
+      cuda::strided_copy(dst.device_data(), src.device_data(), dst.shape().data(), src_strides.data(), int(dst.dim()),
+                         dst.numel(), itemsize(dst.dtype()), dst.device().index);
+    else
+      cuda::strided_to_strided(dst.device_data(), dst.strides().data(), src.device_data(), src_strides.data(),
+                               dst.shape().data(), int(dst.dim()), dst.numel(), itemsize(dst.dtype()),
+                               dst.device().index);
     return;
   }
   if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() && dst.shape() == src.shape()) {

@@ -14,9 +14,11 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
   // They still take part in type promotion and get (empty) gradients.
   std::vector<TensorPtr> parts;
   DType dt = tensors[0]->dtype();
+  const Device device = tensors[0]->device();
   for (const TensorPtr& t : tensors) {
     if (!(t->dim() == 1 && t->numel() == 0)) parts.push_back(t);
     dt = promote(dt, t->dtype());
+    common_device({&tensors[0], &t}, "cat");
   }
   const TensorPtr& first = parts.empty() ? tensors[0] : parts[0];
   FASTNN_CHECK(first->dim() > 0, "[cat] zero-dimensional tensor (at position 0) cannot be concatenated");
@@ -35,7 +37,7 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
     total += t->shape()[dim];
   }
   shape[dim] = total;
-  TensorPtr out = Tensor::empty(shape, dt, "cat");
+  TensorPtr out = Tensor::empty(shape, dt, "cat", device);
   {
     GradModeGuard no_grad(false);
     int64_t at = 0;
@@ -64,7 +66,7 @@ TensorPtr cat(const std::vector<TensorPtr>& tensors, int64_t dim) {
           std::vector<TensorPtr> r;
           for (size_t i = 0; i < ranges.size(); ++i)
             r.push_back(ranges[i].first < 0
-                            ? zeros({0}, dtypes[i])
+                            ? Tensor::empty({0}, dtypes[i], "cat", g->device())
                             : cast(contiguous(slice(g, dim, ranges[i].first, ranges[i].second, 1)), dtypes[i]));
           return r;
         },

@@ -10,6 +10,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/normalization.h"
+#include "fastnn/kernels/cuda/batch_norm.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
@@ -86,9 +87,18 @@ class BatchNormBackward : public Node {
     TensorPtr w = w_.defined() ? contiguous(w_.unpack(*this)) : nullptr;
     BNShape s = bn_shape(x);
     std::vector<TensorPtr> r(3);
-    TensorPtr gx = needs_input_grad(0) ? Tensor::empty(x->shape(), x->dtype()) : nullptr;
-    TensorPtr gw = needs_input_grad(1) ? Tensor::empty({s.C}, x->dtype()) : nullptr;
-    TensorPtr gb = needs_input_grad(2) ? Tensor::empty({s.C}, x->dtype()) : nullptr;
+    const Device device = x->device();
+    TensorPtr gx = needs_input_grad(0) ? Tensor::empty(x->shape(), x->dtype(), "batch_norm", device) : nullptr;
+    TensorPtr gw = needs_input_grad(1) ? Tensor::empty({s.C}, x->dtype(), "batch_norm", device) : nullptr;
+    TensorPtr gb = needs_input_grad(2) ? Tensor::empty({s.C}, x->dtype(), "batch_norm", device) : nullptr;
+    if (device.is_cuda()) {
+      auto out = [](const TensorPtr& t) { return t ? t->device_data() : nullptr; };
+      cuda::batch_norm_backward(x->dtype() == DType::Float64, {s.N, s.C, s.S}, x->device_data(), g->device_data(),
+                                w ? w->device_data() : nullptr, static_cast<const double*>(mean_->device_data()),
+                                static_cast<const double*>(invstd_->device_data()), training_, out(gx), out(gw),
+                                out(gb), device.index);
+      return {gx, gw, gb};
+    }
     const double* mean = mean_->data<double>();
     const double* invstd = invstd_->data<double>();
     FASTNN_DISPATCH_FLOAT(x->dtype(), "batch_norm", [&] {
@@ -170,33 +180,50 @@ TensorPtr batch_norm(const TensorPtr& input, const TensorPtr& weight, const Tens
     FASTNN_CHECK(s.N * s.S > 1, "[batch_norm] Expected more than 1 value per channel when training, got input size ",
                  input->shape());
   else FASTNN_CHECK(running_mean && running_var, "[batch_norm] running_mean and running_var are needed in eval mode");
+  const Device device = common_device({&input, &weight, &bias, &running_mean, &running_var}, "batch_norm");
   TensorPtr x = contiguous(input->detach());
-  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "batch_norm");
-  TensorPtr mean = Tensor::empty({s.C}, DType::Float64, "batch_norm");
-  TensorPtr invstd = Tensor::empty({2 * s.C}, DType::Float64, "batch_norm");
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "batch_norm", device);
+  TensorPtr mean = Tensor::empty({s.C}, DType::Float64, "batch_norm", device);
+  TensorPtr invstd = Tensor::empty({2 * s.C}, DType::Float64, "batch_norm", device);
   TensorPtr w = weight ? contiguous(weight->detach()) : nullptr, b = bias ? contiguous(bias->detach()) : nullptr;
   TensorPtr rm = running_mean ? contiguous(running_mean) : nullptr,
             rv = running_var ? contiguous(running_var) : nullptr;
-  FASTNN_DISPATCH_FLOAT(x->dtype(), "batch_norm", [&] {
-    bn_forward<scalar_t>(x->data<scalar_t>(), y->mutable_data<scalar_t>(), s, w ? w->data<scalar_t>() : nullptr,
-                         b ? b->data<scalar_t>() : nullptr, mean->mutable_data<double>(),
-                         invstd->mutable_data<double>(), training, rm ? rm->data<scalar_t>() : nullptr,
-                         rv ? rv->data<scalar_t>() : nullptr, eps);
-    if (training && running_mean && running_var) {
-      // running = (1 - momentum) * running + momentum * batch statistic (unbiased variance)
+  if (device.is_cuda()) {
+    check_cuda_float(x->dtype(), "batch_norm");
+    const bool update = training && running_mean && running_var;
+    if (update)
       FASTNN_CHECK(running_mean->is_contiguous() && running_var->is_contiguous(),
                    "[batch_norm] running statistics must be contiguous");
-      scalar_t* pm = running_mean->mutable_data<scalar_t>();
-      scalar_t* pv = running_var->mutable_data<scalar_t>();
-      double count = double(s.N * s.S);
-      for (int64_t c = 0; c < s.C; ++c) {
-        pm[c] = scalar_t((1 - momentum) * pm[c] + momentum * mean->data<double>()[c]);
-        pv[c] = scalar_t((1 - momentum) * pv[c] + momentum * invstd->data<double>()[s.C + c] / (count - 1));
-      }
+    auto ptr = [](const TensorPtr& t) { return t ? t->device_data() : nullptr; };
+    cuda::batch_norm_forward(x->dtype() == DType::Float64, {s.N, s.C, s.S}, x->device_data(), ptr(w), ptr(b),
+                             update || !training ? ptr(rm) : nullptr, update || !training ? ptr(rv) : nullptr, training,
+                             momentum, eps, y->device_data(), static_cast<double*>(mean->device_data()),
+                             static_cast<double*>(invstd->device_data()), device.index);
+    if (update) {
       running_mean->bump_version();
       running_var->bump_version();
     }
-  });
+  } else
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "batch_norm", [&] {
+      bn_forward<scalar_t>(x->data<scalar_t>(), y->mutable_data<scalar_t>(), s, w ? w->data<scalar_t>() : nullptr,
+                           b ? b->data<scalar_t>() : nullptr, mean->mutable_data<double>(),
+                           invstd->mutable_data<double>(), training, rm ? rm->data<scalar_t>() : nullptr,
+                           rv ? rv->data<scalar_t>() : nullptr, eps);
+      if (training && running_mean && running_var) {
+        // running = (1 - momentum) * running + momentum * batch statistic (unbiased variance)
+        FASTNN_CHECK(running_mean->is_contiguous() && running_var->is_contiguous(),
+                     "[batch_norm] running statistics must be contiguous");
+        scalar_t* pm = running_mean->mutable_data<scalar_t>();
+        scalar_t* pv = running_var->mutable_data<scalar_t>();
+        double count = double(s.N * s.S);
+        for (int64_t c = 0; c < s.C; ++c) {
+          pm[c] = scalar_t((1 - momentum) * pm[c] + momentum * mean->data<double>()[c]);
+          pv[c] = scalar_t((1 - momentum) * pv[c] + momentum * invstd->data<double>()[s.C + c] / (count - 1));
+        }
+        running_mean->bump_version();
+        running_var->bump_version();
+      }
+    });
   if (any_requires_grad({&input, &weight, &bias}))
     record(std::make_shared<BatchNormBackward>(input, weight, mean, invstd, training), {&input, &weight, &bias}, {&y});
   return y;

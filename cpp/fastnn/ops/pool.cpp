@@ -52,6 +52,10 @@ cuda::PoolShape cuda_shape(const PoolGeom& g) {
   return {g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW};
 }
 
+cuda::AvgPoolShape cuda_avg_shape(const PoolGeom& g, bool count_include_pad, int64_t divisor, bool adaptive) {
+  return {g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH, g.pW, count_include_pad, adaptive, divisor};
+}
+
 class MaxPoolBackward : public Node {
  public:
   MaxPoolBackward(const TensorPtr& indices, PoolGeom g, Shape in_shape,
@@ -89,12 +93,17 @@ class AvgPoolBackward : public Node {
   std::string name() const override { return "AvgPool2DBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr g = contiguous(grads[0]);
-    TensorPtr gx = Tensor::empty(in_, g->dtype());
-    FASTNN_DISPATCH_FLOAT(g->dtype(), "avg_pool2d", [&] {
-      kernels::avg_pool2d_backward<scalar_t>(g->data<scalar_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW, g_.kH, g_.kW,
-                                             g_.sH, g_.sW, g_.pH, g_.pW, count_include_pad_, std::abs(divisor_),
-                                             gx->mutable_data<scalar_t>());
-    });
+    TensorPtr gx = Tensor::empty(in_, g->dtype(), "avg_pool2d", g->device());
+    if (g->device().is_cuda())
+      cuda::avg_pool2d_backward(g->dtype() == DType::Float64,
+                                cuda_avg_shape(g_, count_include_pad_, std::abs(divisor_), false), g->device_data(),
+                                gx->device_data(), g->device().index);
+    else
+      FASTNN_DISPATCH_FLOAT(g->dtype(), "avg_pool2d", [&] {
+        kernels::avg_pool2d_backward<scalar_t>(g->data<scalar_t>(), g_.planes, g_.H, g_.W, g_.oH, g_.oW, g_.kH, g_.kW,
+                                               g_.sH, g_.sW, g_.pH, g_.pW, count_include_pad_, std::abs(divisor_),
+                                               gx->mutable_data<scalar_t>());
+      });
     return {divisor_ < 0 ? neg(gx) : gx};
   }
 
@@ -161,13 +170,19 @@ TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride
   if (divisor_override) FASTNN_CHECK(*divisor_override != 0, "[avg_pool2d] divisor must be not zero");
   int64_t divisor = divisor_override ? *divisor_override : 0;
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "avg_pool2d");
+  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "avg_pool2d", x->device());
   // The kernels take a positive divisor; torch accepts a negative override, which only flips the sign (exactly).
-  FASTNN_DISPATCH_FLOAT(x->dtype(), "avg_pool2d", [&] {
-    kernels::avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW,
-                                          g.pH, g.pW, count_include_pad, std::abs(divisor),
-                                          out->mutable_data<scalar_t>());
-  });
+  if (x->device().is_cuda()) {
+    check_cuda_float(x->dtype(), "avg_pool2d");
+    cuda::avg_pool2d_forward(x->dtype() == DType::Float64,
+                             cuda_avg_shape(g, count_include_pad, std::abs(divisor), false), x->device_data(),
+                             out->device_data(), x->device().index);
+  } else
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "avg_pool2d", [&] {
+      kernels::avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW,
+                                            g.pH, g.pW, count_include_pad, std::abs(divisor),
+                                            out->mutable_data<scalar_t>());
+    });
   if (divisor < 0) out = neg(out);
   if (any_requires_grad({&input}))
     record(std::make_shared<AvgPoolBackward>(g, input->shape(), count_include_pad, divisor), {&input}, {&out});
@@ -194,17 +209,28 @@ TensorPtr adaptive_avg_pool2d(const TensorPtr& input, IntList output_size) {
   const int64_t planes = ag.planes, H = ag.H, W = ag.W, oH = ag.oH, oW = ag.oW;
   const Shape& out_shape = ag.out_shape;
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "adaptive_avg_pool2d");
-  FASTNN_DISPATCH_FLOAT(x->dtype(), "adaptive_avg_pool2d", [&] {
-    kernels::adaptive_avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), planes, H, W, oH, oW,
-                                                   out->mutable_data<scalar_t>());
-  });
+  const Device device = x->device();
+  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "adaptive_avg_pool2d", device);
+  if (device.is_cuda()) {
+    check_cuda_float(x->dtype(), "adaptive_avg_pool2d");
+    cuda::avg_pool2d_forward(x->dtype() == DType::Float64, cuda_avg_shape(ag, false, 0, true), x->device_data(),
+                             out->device_data(), device.index);
+  } else
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "adaptive_avg_pool2d", [&] {
+      kernels::adaptive_avg_pool2d_forward<scalar_t>(x->data<scalar_t>(), planes, H, W, oH, oW,
+                                                     out->mutable_data<scalar_t>());
+    });
   if (any_requires_grad({&input})) {
     Shape in_shape = input->shape();
     int64_t oh = oH, ow = oW;
     record_grad_only("AdaptiveAvgPool2DBackward0", out, {input}, [=](const TensorPtr& g) {
       TensorPtr gc = contiguous(g);
-      TensorPtr gx = Tensor::empty(in_shape, g->dtype());
+      TensorPtr gx = Tensor::empty(in_shape, g->dtype(), "adaptive_avg_pool2d", g->device());
+      if (g->device().is_cuda()) {
+        cuda::avg_pool2d_backward(g->dtype() == DType::Float64, cuda_avg_shape(ag, false, 0, true), gc->device_data(),
+                                  gx->device_data(), g->device().index);
+        return std::vector<TensorPtr>{gx};
+      }
       FASTNN_DISPATCH_FLOAT(g->dtype(), "adaptive_avg_pool2d", [&] {
         kernels::adaptive_avg_pool2d_backward<scalar_t>(gc->data<scalar_t>(), planes, H, W, oh, ow,
                                                         gx->mutable_data<scalar_t>());

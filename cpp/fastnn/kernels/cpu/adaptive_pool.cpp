@@ -3,13 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fastnn/kernels/pool_window.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn::kernels {
-namespace {
-int64_t window_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-int64_t window_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
-}  // namespace
 
 template <class T>
 void adaptive_avg_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t W, int64_t oH, int64_t oW, T* out) {
@@ -17,9 +14,9 @@ void adaptive_avg_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t
     for (int64_t p = b; p < e; ++p) {
       const T* plane = in + p * H * W;
       for (int64_t i = 0; i < oH; ++i) {
-        int64_t h0 = window_start(i, H, oH), h1 = window_end(i, H, oH);
+        int64_t h0 = adaptive_start(i, H, oH), h1 = adaptive_end(i, H, oH);
         for (int64_t j = 0; j < oW; ++j) {
-          int64_t w0 = window_start(j, W, oW), w1 = window_end(j, W, oW);
+          int64_t w0 = adaptive_start(j, W, oW), w1 = adaptive_end(j, W, oW);
           T sum = 0;
           for (int64_t h = h0; h < h1; ++h)
             for (int64_t w = w0; w < w1; ++w) sum += plane[h * W + w];
@@ -39,9 +36,9 @@ void adaptive_avg_pool2d_backward(const T* grad_out, int64_t planes, int64_t H, 
       T* plane = grad_in + p * H * W;
       std::fill(plane, plane + H * W, T(0));
       for (int64_t i = 0; i < oH; ++i) {
-        int64_t h0 = window_start(i, H, oH), h1 = window_end(i, H, oH);
+        int64_t h0 = adaptive_start(i, H, oH), h1 = adaptive_end(i, H, oH);
         for (int64_t j = 0; j < oW; ++j) {
-          int64_t w0 = window_start(j, W, oW), w1 = window_end(j, W, oW);
+          int64_t w0 = adaptive_start(j, W, oW), w1 = adaptive_end(j, W, oW);
           T g = grad_out[(p * oH + i) * oW + j] / T((h1 - h0) * (w1 - w0));
           for (int64_t h = h0; h < h1; ++h)
             for (int64_t w = w0; w < w1; ++w) plane[h * W + w] += g;
@@ -58,9 +55,9 @@ void adaptive_max_pool2d_forward(const T* in, int64_t planes, int64_t H, int64_t
     for (int64_t p = b; p < e; ++p) {
       const T* plane = in + p * H * W;
       for (int64_t i = 0; i < oH; ++i) {
-        int64_t h0 = window_start(i, H, oH), h1 = window_end(i, H, oH);
+        int64_t h0 = adaptive_start(i, H, oH), h1 = adaptive_end(i, H, oH);
         for (int64_t j = 0; j < oW; ++j) {
-          int64_t w0 = window_start(j, W, oW), w1 = window_end(j, W, oW);
+          int64_t w0 = adaptive_start(j, W, oW), w1 = adaptive_end(j, W, oW);
           int64_t best = h0 * W + w0;
           for (int64_t h = h0; h < h1; ++h)
             for (int64_t w = w0; w < w1; ++w) {

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "fastnn/kernels/cpu/simd.h"
+#include "fastnn/kernels/pool_window.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn::kernels {
@@ -141,24 +142,10 @@ auto max_rows_2x2() {
   }
 }
 
-// An average-pooling window: the input box [h0, h1) x [w0, w1) and its divisor. PyTorch's rule:
-// the padded window's size is taken before clipping to the input.
-struct AvgWindow {
-  int64_t h0, h1, w0, w1, divisor;
-};
-
+// Output (oh, ow)'s average-pooling window (kernels/pool_window.h).
 AvgWindow avg_window(const Pool& g, int64_t oh, int64_t ow) {
-  int64_t h0 = oh * g.sH - g.pH, w0 = ow * g.sW - g.pW;
-  int64_t h1 = std::min(h0 + g.kH, g.H + g.pH), w1 = std::min(w0 + g.kW, g.W + g.pW);
-  const int64_t padded_size = (h1 - h0) * (w1 - w0);
-  h0 = std::max<int64_t>(h0, 0);
-  w0 = std::max<int64_t>(w0, 0);
-  h1 = std::min(h1, g.H);
-  w1 = std::min(w1, g.W);
-  const int64_t divisor = g.divisor_override > 0 ? g.divisor_override
-                          : g.count_include_pad  ? padded_size
-                                                 : (h1 - h0) * (w1 - w0);
-  return {h0, h1, w0, w1, divisor};
+  return kernels::avg_window(g.H, g.W, g.kH, g.kW, g.sH, g.sW, g.pH, g.pW, g.count_include_pad, g.divisor_override, oh,
+                             ow);
 }
 
 // Output rows [r0, r1), row r = (plane, oh), of average pooling.

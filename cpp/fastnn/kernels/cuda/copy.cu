@@ -1,5 +1,5 @@
-// Strided -> contiguous copies on a GPU (a non-contiguous tensor made contiguous, e.g. before it leaves the GPU), and
-// fills of a strided view with one value.
+// Strided -> contiguous copies on a GPU (a non-contiguous tensor made contiguous, e.g. before it leaves the GPU),
+// copies between any two layouts of one shape (into a view: cat, slice assignment), and fills of a strided view.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -17,6 +17,11 @@ __global__ void gather(Word* dst, const Word* src, Layout layout, int64_t numel)
 }
 
 template <class Word>
+__global__ void scatter_kernel(Word* dst, Layout dst_layout, const Word* src, Layout src_layout, int64_t numel) {
+  FASTNN_GRID_LOOP(i, numel) dst[offset_of(dst_layout, i)] = src[offset_of(src_layout, i)];
+}
+
+template <class Word>
 __global__ void fill_kernel(Word* dst, Layout layout, int64_t numel, Word value) {
   FASTNN_GRID_LOOP(i, numel) dst[offset_of(layout, i)] = value;
 }
@@ -24,6 +29,12 @@ __global__ void fill_kernel(Word* dst, Layout layout, int64_t numel, Word value)
 template <class Word>
 void launch(void* dst, const void* src, const Layout& layout, int64_t numel) {
   gather<Word><<<blocks_for(numel), kThreads>>>(static_cast<Word*>(dst), static_cast<const Word*>(src), layout, numel);
+}
+
+template <class Word>
+void launch_scatter(void* dst, const Layout& dl, const void* src, const Layout& sl, int64_t numel) {
+  scatter_kernel<Word>
+      <<<blocks_for(numel), kThreads>>>(static_cast<Word*>(dst), dl, static_cast<const Word*>(src), sl, numel);
 }
 
 template <class Word>
@@ -47,6 +58,21 @@ void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_
     default: throw std::invalid_argument(str("[copy] elements of ", itemsize, " bytes"));
   }
   check_launch("copy");
+}
+
+void strided_to_strided(void* dst, const int64_t* dst_strides, const void* src, const int64_t* src_strides,
+                        const int64_t* shape, int ndim, int64_t numel, size_t itemsize, int index) {
+  if (numel == 0) return;
+  const Layout dl = make_layout(shape, dst_strides, ndim, "copy_"), sl = make_layout(shape, src_strides, ndim, "copy_");
+  use_device(index, "copy_");
+  switch (itemsize) {
+    case 1: launch_scatter<uint8_t>(dst, dl, src, sl, numel); break;
+    case 2: launch_scatter<uint16_t>(dst, dl, src, sl, numel); break;
+    case 4: launch_scatter<uint32_t>(dst, dl, src, sl, numel); break;
+    case 8: launch_scatter<uint64_t>(dst, dl, src, sl, numel); break;
+    default: throw std::invalid_argument(str("[copy_] elements of ", itemsize, " bytes"));
+  }
+  check_launch("copy_");
 }
 
 void fill(void* dst, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel, const void* value,

@@ -1,11 +1,13 @@
-// max_pool2d on a GPU: one thread per output scans its window; backward gathers, one thread per input element
-// adding the output gradients of the windows that chose it in output order (no atomics): deterministic.
+// max_pool2d and average pooling on a GPU: one thread per output scans its window; backward gathers, one thread per
+// input element adding the output gradients of the windows that chose (or cover) it in output order (no atomics): the
+// CPU's additions in the CPU's order.
 #include <cuda_runtime.h>
 
 #include <cmath>
 
 #include "fastnn/kernels/cuda/layout.cuh"
 #include "fastnn/kernels/cuda/pool.h"
+#include "fastnn/kernels/pool_window.h"
 
 namespace fastnn::cuda {
 namespace {
@@ -57,7 +59,88 @@ __global__ void max_backward_kernel(const T* grad_out, const int64_t* indices, P
   }
 }
 
+// Output (oh, ow)'s window: avg_pool2d's, or adaptive_avg_pool2d's (divided by its size).
+__device__ inline kernels::AvgWindow window_of(const AvgPoolShape& s, int64_t oh, int64_t ow) {
+  if (!s.adaptive)
+    return kernels::avg_window(s.H, s.W, s.kH, s.kW, s.sH, s.sW, s.pH, s.pW, s.count_include_pad, s.divisor_override,
+                               oh, ow);
+  const int64_t h0 = kernels::adaptive_start(oh, s.H, s.oH), h1 = kernels::adaptive_end(oh, s.H, s.oH);
+  const int64_t w0 = kernels::adaptive_start(ow, s.W, s.oW), w1 = kernels::adaptive_end(ow, s.W, s.oW);
+  return {h0, h1, w0, w1, (h1 - h0) * (w1 - w0)};
+}
+
+// The output rows (or columns) whose windows may cover input row i, as [lo, hi): for avg_pool2d those starting at or
+// before i and reaching past it, for the adaptive pool floor(i * out / in) .. floor((i + 1) * out / in).
+__device__ inline void covering(const AvgPoolShape& s, int64_t i, int64_t in, int64_t out, int64_t k, int64_t stride,
+                                int64_t pad, int64_t& lo, int64_t& hi) {
+  if (s.adaptive) {
+    lo = i * out / in;
+    hi = (i + 1) * out / in + 1;
+  } else {
+    const int64_t past = i + pad - k;  // windows starting at or before this reach no further than i
+    lo = past < 0 ? 0 : past / stride + 1;
+    hi = (i + pad) / stride + 1;
+  }
+  hi = hi < out ? hi : out;
+}
+
+template <class T>
+__global__ void avg_forward_kernel(const T* in, AvgPoolShape s, T* out) {
+  FASTNN_GRID_LOOP(e, s.planes * s.oH * s.oW) {
+    const int64_t ow = e % s.oW, oh = e / s.oW % s.oH, plane = e / (s.oW * s.oH);
+    const T* x = in + plane * s.H * s.W;
+    const kernels::AvgWindow win = window_of(s, oh, ow);
+    T sum = 0;
+    for (int64_t h = win.h0; h < win.h1; ++h)
+      for (int64_t w = win.w0; w < win.w1; ++w) sum += x[h * s.W + w];
+    out[e] = win.h0 < win.h1 && win.w0 < win.w1 ? sum / T(win.divisor) : T(0);
+  }
+}
+
+template <class T>
+__global__ void avg_backward_kernel(const T* grad_out, AvgPoolShape s, T* grad_in) {
+  FASTNN_GRID_LOOP(e, s.planes * s.H * s.W) {
+    const int64_t w = e % s.W, h = e / s.W % s.H, plane = e / (s.W * s.H);
+    const T* g = grad_out + plane * s.oH * s.oW;
+    int64_t oh0, oh1, ow0, ow1;
+    covering(s, h, s.H, s.oH, s.kH, s.sH, s.pH, oh0, oh1);
+    covering(s, w, s.W, s.oW, s.kW, s.sW, s.pW, ow0, ow1);
+    T acc = 0;
+    for (int64_t oh = oh0; oh < oh1; ++oh)
+      for (int64_t ow = ow0; ow < ow1; ++ow) {
+        const kernels::AvgWindow win = window_of(s, oh, ow);
+        if (h >= win.h0 && h < win.h1 && w >= win.w0 && w < win.w1) acc += g[oh * s.oW + ow] / T(win.divisor);
+      }
+    grad_in[e] = acc;
+  }
+}
+
 }  // namespace
+
+void avg_pool2d_forward(bool is_double, const AvgPoolShape& s, const void* in, void* out, int index) {
+  const int64_t n = s.planes * s.oH * s.oW;
+  if (n == 0) return;
+  use_device(index, "avg_pool2d");
+  if (is_double)
+    avg_forward_kernel<double>
+        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(in), s, static_cast<double*>(out));
+  else
+    avg_forward_kernel<float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(in), s, static_cast<float*>(out));
+  check_launch("avg_pool2d");
+}
+
+void avg_pool2d_backward(bool is_double, const AvgPoolShape& s, const void* grad_out, void* grad_in, int index) {
+  const int64_t n = s.planes * s.H * s.W;
+  if (n == 0) return;
+  use_device(index, "avg_pool2d backward");
+  if (is_double)
+    avg_backward_kernel<double>
+        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(grad_out), s, static_cast<double*>(grad_in));
+  else
+    avg_backward_kernel<float>
+        <<<blocks_for(n), kThreads>>>(static_cast<const float*>(grad_out), s, static_cast<float*>(grad_in));
+  check_launch("avg_pool2d backward");
+}
 
 void max_pool2d_forward(bool is_double, const PoolShape& s, const void* in, void* out, int64_t* indices, int index) {
   const int64_t n = s.planes * s.oH * s.oW;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "fastnn/kernels/cuda/block_reduce.cuh"
 #include "fastnn/kernels/cuda/layout.cuh"
 #include "fastnn/kernels/cuda/reduce.h"
 
@@ -13,19 +14,12 @@ namespace {
 
 template <class T>
 __global__ void row_sums_kernel(const T* rows, int64_t outputs, int64_t reduced, T scale, T* out) {
-  __shared__ T partial[kThreads];
   for (int64_t o = blockIdx.x; o < outputs; o += gridDim.x) {
     const T* row = rows + o * reduced;
     T s = 0;
     for (int64_t r = threadIdx.x; r < reduced; r += kThreads) s += row[r];
-    partial[threadIdx.x] = s;
-    __syncthreads();
-    for (int half = kThreads / 2; half > 0; half /= 2) {
-      if (int(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-      __syncthreads();
-    }
-    if (threadIdx.x == 0) out[o] = partial[0] * scale;
-    __syncthreads();  // partial is reused by the block's next row
+    s = block_reduce<T>(s);
+    if (threadIdx.x == 0) out[o] = s * scale;
   }
 }
 
@@ -62,8 +56,6 @@ __global__ void row_arg_kernel(const T* rows, int64_t outputs, int64_t reduced, 
     __syncthreads();
   }
 }
-
-unsigned row_blocks(int64_t rows) { return unsigned(rows < 65535 ? rows : 65535); }
 
 }  // namespace
 

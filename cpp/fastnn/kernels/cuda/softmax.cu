@@ -4,30 +4,12 @@
 
 #include <cmath>
 
+#include "fastnn/kernels/cuda/block_reduce.cuh"
 #include "fastnn/kernels/cuda/layout.cuh"
 #include "fastnn/kernels/cuda/softmax.h"
 
 namespace fastnn::cuda {
 namespace {
-
-// The block's total of v (every thread's value) in a fixed tree; every thread gets it. `max` combines with the CPU's
-// maximum rule (NaN wins) instead of adding.
-template <class T>
-__device__ T block_reduce(T v, bool max) {
-  __shared__ T partial[kThreads];
-  partial[threadIdx.x] = v;
-  __syncthreads();
-  for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (int(threadIdx.x) < half) {
-      const T a = partial[threadIdx.x], b = partial[threadIdx.x + half];
-      partial[threadIdx.x] = max ? (b > a || b != b ? b : a) : a + b;
-    }
-    __syncthreads();
-  }
-  const T total = partial[0];
-  __syncthreads();  // partial is reused by the next call
-  return total;
-}
 
 template <class T>
 __global__ void softmax_kernel(const T* x, T* y, int64_t rows, int64_t n, bool log) {
@@ -40,7 +22,7 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t rows, int64_t n, bool l
     if (isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid inf - inf
     double s = 0;
     for (int64_t i = threadIdx.x; i < n; i += kThreads) s += exp(double(xr[i] - mx));
-    s = block_reduce<double>(s, false);
+    s = block_reduce<double>(s);
     if (log) {
       const T ls = T(::log(s));
       for (int64_t i = threadIdx.x; i < n; i += kThreads) yr[i] = xr[i] - mx - ls;
@@ -58,7 +40,7 @@ __global__ void softmax_backward_kernel(const T* g, const T* y, T* dx, int64_t r
     T* dr = dx + r * n;
     double s = 0;
     for (int64_t i = threadIdx.x; i < n; i += kThreads) s += log ? double(gr[i]) : double(gr[i]) * yr[i];
-    s = block_reduce<double>(s, false);
+    s = block_reduce<double>(s);
     for (int64_t i = threadIdx.x; i < n; i += kThreads)
       dr[i] = log ? gr[i] - T(exp(yr[i]) * s) : yr[i] * (gr[i] - T(s));
   }
@@ -79,8 +61,6 @@ __global__ void nll_backward_kernel(const T* g, bool per_row, double divisor, co
     grad[e] = target[i] != ignore && target[i] == e % c ? -w[i] * gv : T(0);
   }
 }
-
-unsigned row_blocks(int64_t rows) { return unsigned(rows < 65535 ? rows : 65535); }
 
 }  // namespace
 
