@@ -2,6 +2,7 @@
 #include "fastnn/device.h"
 
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/activation.h"
 #include "fastnn/kernels/cuda/batch_norm.h"
 #include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/kernels/cuda/conv.h"
@@ -80,6 +81,16 @@ void batch_norm_backward(bool, const BatchNormShape&, const void*, const void*, 
   not_built("batch_norm");
 }
 void dropout_mask(uint64_t, uint64_t, double, double, bool, int64_t, void*, int) { not_built("dropout"); }
+#define FASTNN_CUDA_ACTIVATION_STUB(RULE)                                                                             \
+  void activation_forward(const rules::RULE&, bool, const void*, const int64_t*, const int64_t*, int, int64_t, void*, \
+                          int) {                                                                                      \
+    not_built("activation");                                                                                          \
+  }                                                                                                                   \
+  void activation_backward(const rules::RULE&, bool, const void*, const void*, void*, int64_t, int) {                 \
+    not_built("activation");                                                                                          \
+  }
+FASTNN_PARAM_ACTIVATIONS(FASTNN_CUDA_ACTIVATION_STUB)
+#undef FASTNN_CUDA_ACTIVATION_STUB
 void sgd_update(bool, void*, const void*, void*, int64_t, const SgdRule&, bool, int) { not_built("SGD"); }
 void adam_update(bool, void*, const void*, void*, void*, void*, int64_t, const AdamRule&, int) { not_built("Adam"); }
 void convert(const void*, DType, const int64_t*, const int64_t*, int, int64_t, void*, DType, int) { not_built("to"); }

@@ -174,6 +174,37 @@ def test_losses_on_the_gpu_match_the_cpu(name, dtype):
     check_close(LOSSES[name], [rand(8, 10, dtype=dtype, seed=11, requires_grad=True), target], dtype)
 
 
+ACTIVATIONS = {
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.1),
+    "gelu": F.gelu,
+    "gelu tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "softplus": lambda x: F.softplus(x, beta=2, threshold=3),
+    "elu": lambda x: F.elu(x, 0.7),
+    "selu": F.selu,
+    "celu": lambda x: F.celu(x, 1.5),
+    "hardtanh": lambda x: F.hardtanh(x, -0.5, 0.8),
+    "relu6": F.relu6,
+    "hardshrink": lambda x: F.hardshrink(x, 0.3),
+    "softshrink": lambda x: F.softshrink(x, 0.3),
+    "threshold": lambda x: F.threshold(x, 0.2, -1.0),
+    "clamp_min": lambda x: fastnn._C._clamp_min(x, 0.1),
+    "clamp": lambda x: x.clamp(-0.3, 0.4),
+    "clamp max": lambda x: fastnn.clamp(x, max=0.1),
+    "square": lambda x: x**2,
+    "cube": lambda x: x.pow(3),
+    "sqrt by pow": lambda x: (x.abs() + 0.1) ** 0.5,
+    "pow -1.5": lambda x: (x.abs() + 0.1) ** -1.5,
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_clamp_and_pow_on_the_gpu_match_the_cpu(name, dtype):
+    x = rand(7, 9, dtype=dtype, seed=23, requires_grad=True)
+    check_close(lambda t: ACTIVATIONS[name](t.t()), [x], dtype)  # a transposed view on the GPU
+
+
 AVG_POOLS = {
     "avg 2x2": lambda x: F.avg_pool2d(x, 2),
     "avg 3x3 pad ceil": lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),

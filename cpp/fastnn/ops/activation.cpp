@@ -6,6 +6,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/activation.h"
 #include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
@@ -133,18 +134,24 @@ TensorPtr softmax_op(const TensorPtr& x_in, int64_t dim, bool log) {
   return y;
 }
 
-// Backward of a pointwise activation with parameters: grad_in = bwd(g, x) (x saved).
-template <class Bwd>
+// Backward of a pointwise activation with parameters: grad_in = rule.backward(g, x) (x saved).
+template <class Rule>
 class ActivationBackward : public Node {
  public:
-  ActivationBackward(const char* name, const TensorPtr& x, Bwd bwd) : name_(name), x_(x), bwd_(bwd) {}
+  ActivationBackward(const char* name, const TensorPtr& x, Rule rule) : name_(name), x_(x), rule_(rule) {}
   std::string name() const override { return name_; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = x_.unpack(*this), g = grads[0];
-    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+    TensorPtr out = Tensor::empty(g->shape(), g->dtype(), name_, g->device());
+    if (g->device().is_cuda()) {
+      const TensorPtr gc = contiguous(g), xc = contiguous(x);
+      cuda::activation_backward(rule_, g->dtype() == DType::Float64, gc->device_data(), xc->device_data(),
+                                out->device_data(), out->numel(), g->device().index);
+      return {out};
+    }
     FASTNN_DISPATCH_FLOAT(g->dtype(), name_, [&] {
-      map_binary<scalar_t, scalar_t>(*out, *g, *x,
-                                     [this](scalar_t g, scalar_t x) { return scalar_t(bwd_(double(g), double(x))); });
+      map_binary<scalar_t, scalar_t>(
+          *out, *g, *x, [this](scalar_t g, scalar_t x) { return scalar_t(rule_.backward(double(g), double(x))); });
     });
     return {out};
   }
@@ -153,78 +160,55 @@ class ActivationBackward : public Node {
  private:
   const char* name_;
   SavedTensor x_;
-  Bwd bwd_;
+  Rule rule_;
 };
 
-// y = fwd(x) elementwise in x's floating dtype, recorded with ActivationBackward(bwd).
-template <class Fwd, class Bwd>
-TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Fwd fwd, Bwd bwd) {
+// y = rule.forward(x) elementwise in x's floating dtype (on x's device), recorded with ActivationBackward(rule).
+template <class Rule>
+TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Rule rule) {
   check_defined(x, op);
-  if (any_storage_dtype({&x})) return narrowed(activation(op, node, widened(x), fwd, bwd), x->dtype());
+  if (any_storage_dtype({&x})) return narrowed(activation(op, node, widened(x), rule), x->dtype());
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op, "] expected a floating-point input, got ",
                     dtype_name(x->dtype()));
-  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
-  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
-    map_unary<scalar_t, scalar_t>(*y, *x, [&](scalar_t v) { return scalar_t(fwd(double(v))); });
-  });
-  if (any_requires_grad({&x})) record(std::make_shared<ActivationBackward<Bwd>>(node, x, bwd), {&x}, {&y});
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op, x->device());
+  if (x->device().is_cuda()) {
+    check_cuda_float(x->dtype(), op);
+    cuda::activation_forward(rule, x->dtype() == DType::Float64, x->device_data(), x->shape().data(),
+                             x->strides().data(), int(x->dim()), x->numel(), y->device_data(), x->device().index);
+  } else {
+    FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+      map_unary<scalar_t, scalar_t>(*y, *x, [&](scalar_t v) { return scalar_t(rule.forward(double(v))); });
+    });
+  }
+  if (any_requires_grad({&x})) record(std::make_shared<ActivationBackward<Rule>>(node, x, rule), {&x}, {&y});
   return y;
 }
 
 // torch's elu(x, alpha, scale, input_scale), recorded as `node`.
 TensorPtr elu_like(const char* op, const char* node, const TensorPtr& x, double alpha, double scale,
                    double input_scale) {
-  return activation(
-      op, node, x, [=](double v) { return v <= 0 ? std::expm1(v * input_scale) * alpha * scale : v * scale; },
-      [=](double g, double v) {
-        return v <= 0 ? g * input_scale * alpha * scale * std::exp(v * input_scale) : g * scale;
-      });
+  return activation(op, node, x, rules::EluLike{alpha, scale, input_scale});
 }
 
 void check_number(double v, const char* op, const char* what) {
   FASTNN_CHECK(!std::isnan(v), "[", op, "] ", what, " must be a number, got nan");
 }
 
-// A bound or threshold in x's precision, as torch compares: a float32 x at 1.2f meets lambd=1.2 exactly.
-double in_precision(double v, const TensorPtr& x) { return x && x->dtype() == DType::Float32 ? double(float(v)) : v; }
 
 }  // namespace
 
 TensorPtr leaky_relu(const TensorPtr& x, double slope) {
-  return activation(
-      "leaky_relu", "LeakyReluBackward0", x, [slope](double v) { return v > 0 ? v : v * slope; },
-      [slope](double g, double v) { return v > 0 ? g : g * slope; });
+  return activation("leaky_relu", "LeakyReluBackward0", x, rules::LeakyRelu{slope});
 }
 
 TensorPtr gelu(const TensorPtr& x, bool tanh_approximation) {
-  if (tanh_approximation) {
-    // 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2 / pi)
-    const double k = std::sqrt(2.0 / M_PI), c = 0.044715;
-    return activation(
-        "gelu", "GeluBackward0", x, [=](double v) { return 0.5 * v * (1 + std::tanh(k * (v + c * v * v * v))); },
-        [=](double g, double v) {
-          double t = std::tanh(k * (v + c * v * v * v));
-          return g * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v));
-        });
-  }
-  // 0.5 x (1 + erf(x / sqrt(2))); derivative adds x * phi(x)
-  return activation(
-      "gelu", "GeluBackward0", x, [](double v) { return 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); },
-      [](double g, double v) {
-        return g * (0.5 * (1 + std::erf(v * M_SQRT1_2)) + v * std::exp(-0.5 * v * v) * 0.5 * M_2_SQRTPI * M_SQRT1_2);
-      });
+  if (tanh_approximation)
+    return activation("gelu", "GeluBackward0", x, rules::GeluTanh{std::sqrt(2.0 / M_PI), 0.044715});
+  return activation("gelu", "GeluBackward0", x, rules::GeluErf{});
 }
 
-// log(1 + exp(beta x)) / beta, linear (x) where beta x > threshold, as torch.
 TensorPtr softplus(const TensorPtr& x, double beta, double threshold) {
-  return activation(
-      "softplus", "SoftplusBackward0", x,
-      [=](double v) { return v * beta > threshold ? v : std::log1p(std::exp(v * beta)) / beta; },
-      [=](double g, double v) {
-        if (v * beta > threshold) return g;
-        double z = std::exp(v * beta);
-        return g * z / (z + 1);
-      });
+  return activation("softplus", "SoftplusBackward0", x, rules::Softplus{beta, threshold});
 }
 
 TensorPtr elu(const TensorPtr& x, double alpha) { return elu_like("elu", "EluBackward0", x, alpha, 1, 1); }
@@ -243,38 +227,25 @@ TensorPtr hardtanh(const TensorPtr& x, double min_val, double max_val) {
                ", max_val=", max_val, ")");
   min_val = in_precision(min_val, x);
   max_val = in_precision(max_val, x);
-  return activation(
-      "hardtanh", "HardtanhBackward0", x, [=](double v) { return v < min_val   ? min_val
-                                                                 : v > max_val ? max_val
-                                                                               : v; },
-      [=](double g, double v) { return v <= min_val || v >= max_val ? 0.0 : g; });
+  return activation("hardtanh", "HardtanhBackward0", x, rules::Hardtanh{min_val, max_val});
 }
 
 TensorPtr hardshrink(const TensorPtr& x, double lambd) {
   check_number(lambd, "hardshrink", "lambd");
   lambd = in_precision(lambd, x);
-  return activation(
-      "hardshrink", "HardshrinkBackward0", x, [=](double v) { return v >= -lambd && v <= lambd ? 0.0 : v; },
-      [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
+  return activation("hardshrink", "HardshrinkBackward0", x, rules::Hardshrink{lambd});
 }
 
 TensorPtr softshrink(const TensorPtr& x, double lambd) {
   check_defined(x, "softshrink");
   FASTNN_CHECK(lambd >= 0, "[softshrink] lambda must be greater or equal to 0, but found to be ", lambd);
   lambd = in_precision(lambd, x);
-  return activation(
-      "softshrink", "SoftshrinkBackward0", x,
-      [=](double v) {
-        return v > lambd ? v - lambd : v < -lambd ? v + lambd : v != v ? v : 0.0;
-      },
-      [=](double g, double v) { return v >= -lambd && v <= lambd ? 0.0 : g; });
+  return activation("softshrink", "SoftshrinkBackward0", x, rules::Softshrink{lambd});
 }
 
 TensorPtr threshold(const TensorPtr& x, double threshold, double value) {
   threshold = in_precision(threshold, x);
-  return activation(
-      "threshold", "ThresholdBackward0", x, [=](double v) { return v <= threshold ? value : v; },
-      [=](double g, double v) { return v <= threshold ? 0.0 : g; });
+  return activation("threshold", "ThresholdBackward0", x, rules::Threshold{threshold, value});
 }
 
 void elu_(TensorPtr& x, double alpha) {
@@ -306,18 +277,14 @@ void threshold_(TensorPtr& x, double threshold, double value) {
   apply_(
       x,
       [=](const TensorPtr& s) {
-        return activation(
-            "threshold_", "ThresholdBackward1", s, [=](double v) { return v <= th ? value : v; },
-            [=](double g, double v) { return v <= th ? 0.0 : g; });
+        return activation("threshold_", "ThresholdBackward1", s, rules::Threshold{th, value});
       },
       "threshold_");
 }
 
 TensorPtr clamp_min(const TensorPtr& x, double min) {
   min = in_precision(min, x);
-  return activation(
-      "clamp_min", "ClampMinBackward0", x, [=](double v) { return v < min ? min : v; },
-      [=](double g, double v) { return v >= min ? g : 0.0; });
+  return activation("clamp_min", "ClampMinBackward0", x, rules::ClampMin{min});
 }
 
 namespace {

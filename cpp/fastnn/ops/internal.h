@@ -40,6 +40,11 @@ inline void check_cuda_float(DType dt, const char* op) {
                     " are not supported yet (float32 and float64 are)");
 }
 
+// A bound or threshold in x's precision, as torch compares: a float32 x at 1.2f meets lambd=1.2 exactly.
+inline double in_precision(double v, const TensorPtr& x) {
+  return x && x->dtype() == DType::Float32 ? double(float(v)) : v;
+}
+
 // x + y, x - y, x * y, -x: for integers wrapping around on overflow (two's complement, as torch computes
 // them) instead of C++'s undefined behaviour; plain arithmetic for floats.
 template <class T> T wrapping_add(T x, T y) {

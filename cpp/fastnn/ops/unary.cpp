@@ -9,6 +9,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/unary.h"
+#include "fastnn/kernels/cuda/activation.h"
 #include "fastnn/kernels/cuda/unary.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
@@ -170,6 +171,25 @@ TensorPtr unary(const TensorPtr& x_in) {
 FASTNN_UNARY_OPS(FASTNN_DEFINE_UNARY)
 #undef FASTNN_DEFINE_UNARY
 
+// out = rule.backward(g, x) on a GPU.
+template <class Rule>
+TensorPtr activation_grad_cuda(const Rule& rule, const TensorPtr& g, const TensorPtr& x, const TensorPtr& out) {
+  const TensorPtr gc = contiguous(g), xc = contiguous(x);
+  cuda::activation_backward(rule, g->dtype() == DType::Float64, gc->device_data(), xc->device_data(),
+                            out->device_data(), out->numel(), g->device().index);
+  return out;
+}
+
+// y = rule.forward(x) on a GPU (float32 or float64, any layout).
+template <class Rule>
+TensorPtr activation_cuda(const Rule& rule, const TensorPtr& x, const char* op) {
+  check_cuda_float(x->dtype(), op);
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op, x->device());
+  cuda::activation_forward(rule, x->dtype() == DType::Float64, x->device_data(), x->shape().data(), x->strides().data(),
+                           int(x->dim()), x->numel(), y->device_data(), x->device().index);
+  return y;
+}
+
 // Clamp's gradient passes where min <= x <= max (boundaries included, as in torch).
 class ClampBackward : public Node {
  public:
@@ -177,8 +197,10 @@ class ClampBackward : public Node {
   std::string name() const override { return "ClampBackward1"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = x_.unpack(*this), g = grads[0];
-    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+    TensorPtr out = Tensor::empty(g->shape(), g->dtype(), "clamp", g->device());
     double lo_d = lo_ ? *lo_ : -INFINITY, hi_d = hi_ ? *hi_ : INFINITY;
+    if (g->device().is_cuda())
+      return {activation_grad_cuda(rules::Clamp{in_precision(lo_d, g), in_precision(hi_d, g)}, g, x, out)};
     FASTNN_DISPATCH_FLOAT(g->dtype(), "clamp", [&] {
       // the bounds in the input's dtype, as the forward compared them (0.1 is 0.100000001f for a float32 x)
       scalar_t lo = scalar_t(lo_d), hi = scalar_t(hi_d);
@@ -213,8 +235,9 @@ class PowScalarBackward : public Node {
     TensorPtr x = x_.unpack(*this), g = grads[0];
     if (GradMode::is_enabled())  // create_graph: the same formula as differentiable ops
       return {e_ == 0 ? mul(g, number(0)) : mul(g, mul(pow(x, e_ - 1), number(e_)))};
-    TensorPtr out = Tensor::empty(g->shape(), g->dtype());
+    TensorPtr out = Tensor::empty(g->shape(), g->dtype(), "pow", g->device());
     double e = e_;
+    if (g->device().is_cuda()) return {activation_grad_cuda(rules::PowScalar{e}, g, x, out)};
     FASTNN_DISPATCH_FLOAT(g->dtype(), "pow", [&] {
       map_binary<scalar_t, scalar_t>(*out, *g, *x, [e](scalar_t g, scalar_t x) {
         return e == 0 ? scalar_t(0) : scalar_t(g * e * pow_scalar(x, scalar_t(e - 1)));
@@ -257,17 +280,23 @@ TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
   // A float bound on an integer tensor gives a float result, as in torch.
   bool float_bound = (lo && *lo != std::floor(*lo)) || (hi && *hi != std::floor(*hi));
   TensorPtr xs = float_bound && !is_floating(x->dtype()) ? cast(x, default_float_dtype()) : x;
-  TensorPtr y = Tensor::empty(xs->shape(), xs->dtype(), "clamp");
-  FASTNN_DISPATCH_NUMERIC(xs->dtype(), "clamp", [&] {
-    bool has_lo = bool(lo), has_hi = bool(hi);
-    scalar_t l = has_lo ? scalar_t(*lo) : scalar_t(0), h = has_hi ? scalar_t(*hi) : scalar_t(0);
-    map_unary<scalar_t, scalar_t>(*y, *xs, [=](scalar_t v) {
-      if (v != v) return v;  // NaN stays NaN
-      if (has_lo && v < l) v = l;
-      if (has_hi && v > h) v = h;
-      return v;
+  TensorPtr y;
+  if (xs->device().is_cuda()) {
+    y = activation_cuda(rules::Clamp{in_precision(lo ? *lo : -INFINITY, xs), in_precision(hi ? *hi : INFINITY, xs)}, xs,
+                        "clamp");
+  } else {
+    y = Tensor::empty(xs->shape(), xs->dtype(), "clamp");
+    FASTNN_DISPATCH_NUMERIC(xs->dtype(), "clamp", [&] {
+      bool has_lo = bool(lo), has_hi = bool(hi);
+      scalar_t l = has_lo ? scalar_t(*lo) : scalar_t(0), h = has_hi ? scalar_t(*hi) : scalar_t(0);
+      map_unary<scalar_t, scalar_t>(*y, *xs, [=](scalar_t v) {
+        if (v != v) return v;  // NaN stays NaN
+        if (has_lo && v < l) v = l;
+        if (has_hi && v > h) v = h;
+        return v;
+      });
     });
-  });
+  }
   if (any_requires_grad({&x})) record(std::make_shared<ClampBackward>(x, lo, hi), {&x}, {&y});
   return y;
 }
@@ -288,15 +317,18 @@ TensorPtr pow(const TensorPtr& x_in, double e) {
                  "[pow] integers to negative integer powers are not allowed "
                  "(exponent ",
                  e, ")");
-  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), "pow");
-  FASTNN_DISPATCH_NUMERIC(x->dtype(), "pow", [&] {
-    if (e == 2) map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return wrapping_mul(v, v); });
-    else
-      map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) {
-        if constexpr (std::is_floating_point_v<scalar_t>) return pow_scalar(v, scalar_t(e));
-        else return wrapping_pow(v, uint64_t(e));  // exact, as torch's integer pow
-      });
-  });
+  TensorPtr y;
+  if (x->device().is_cuda()) y = activation_cuda(rules::PowScalar{e}, x, "pow");
+  else y = Tensor::empty(x->shape(), x->dtype(), "pow");
+  if (x->is_cpu())
+    FASTNN_DISPATCH_NUMERIC(x->dtype(), "pow", [&] {
+      if (e == 2) map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return wrapping_mul(v, v); });
+      else
+        map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) {
+          if constexpr (std::is_floating_point_v<scalar_t>) return pow_scalar(v, scalar_t(e));
+          else return wrapping_pow(v, uint64_t(e));  // exact, as torch's integer pow
+        });
+    });
   if (any_requires_grad({&x_in})) record(std::make_shared<PowScalarBackward>(x_in, e), {&x_in}, {&y});
   return y;
 }

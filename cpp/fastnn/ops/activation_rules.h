@@ -1,0 +1,130 @@
+// The activations with parameters (and clamp and pow by a number, on a GPU) as rules: forward(v) and backward(g, v)
+// on the input's values widened to double, one struct per formula. The CPU loops (activation.cpp) and the CUDA kernels
+// (kernels/cuda/activation.cu) both compile them (host_device.h), so the two devices compute the same formulas.
+// FASTNN_PARAM_ACTIVATIONS lists them; the GPU declarations and kernels are generated from that list.
+#pragma once
+#include <cmath>
+
+#include "fastnn/host_device.h"
+
+namespace fastnn::rules {
+
+#define FASTNN_PARAM_ACTIVATIONS(X) \
+  X(LeakyRelu)                      \
+  X(GeluErf)                        \
+  X(GeluTanh)                       \
+  X(Softplus)                       \
+  X(EluLike)                        \
+  X(Hardtanh)                       \
+  X(Hardshrink)                     \
+  X(Softshrink)                     \
+  X(Threshold)                      \
+  X(ClampMin)                       \
+  X(Clamp)                          \
+  X(PowScalar)
+
+// v > 0 ? v : slope v (LeakyReluBackward0).
+struct LeakyRelu {
+  double slope;
+  FASTNN_HOST_DEVICE double forward(double v) const { return v > 0 ? v : v * slope; }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v > 0 ? g : g * slope; }
+};
+
+// 0.5 v (1 + erf(v / sqrt(2))); the derivative adds v phi(v).
+struct GeluErf {
+  FASTNN_HOST_DEVICE double forward(double v) const { return 0.5 * v * (1 + std::erf(v * M_SQRT1_2)); }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const {
+    return g * (0.5 * (1 + std::erf(v * M_SQRT1_2)) + v * std::exp(-0.5 * v * v) * 0.5 * M_2_SQRTPI * M_SQRT1_2);
+  }
+};
+
+// 0.5 v (1 + tanh(k (v + c v^3))), k = sqrt(2 / pi), c = 0.044715 (approximate='tanh').
+struct GeluTanh {
+  double k, c;
+  FASTNN_HOST_DEVICE double forward(double v) const { return 0.5 * v * (1 + std::tanh(k * (v + c * v * v * v))); }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const {
+    const double t = std::tanh(k * (v + c * v * v * v));
+    return g * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * c * v * v));
+  }
+};
+
+// log(1 + exp(beta v)) / beta, linear (v) where beta v > threshold, as torch.
+struct Softplus {
+  double beta, threshold;
+  FASTNN_HOST_DEVICE double forward(double v) const {
+    return v * beta > threshold ? v : std::log1p(std::exp(v * beta)) / beta;
+  }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const {
+    if (v * beta > threshold) return g;
+    const double z = std::exp(v * beta);
+    return g * z / (z + 1);
+  }
+};
+
+// torch's elu(v, alpha, scale, input_scale): elu, selu and celu.
+struct EluLike {
+  double alpha, scale, input_scale;
+  FASTNN_HOST_DEVICE double forward(double v) const {
+    return v <= 0 ? std::expm1(v * input_scale) * alpha * scale : v * scale;
+  }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const {
+    return v <= 0 ? g * input_scale * alpha * scale * std::exp(v * input_scale) : g * scale;
+  }
+};
+
+// v clamped to [min_val, max_val]; the gradient is 0 at and beyond the bounds.
+struct Hardtanh {
+  double min_val, max_val;
+  FASTNN_HOST_DEVICE double forward(double v) const { return v < min_val ? min_val : v > max_val ? max_val : v; }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v <= min_val || v >= max_val ? 0.0 : g; }
+};
+
+// 0 for -lambd <= v <= lambd, else v.
+struct Hardshrink {
+  double lambd;
+  FASTNN_HOST_DEVICE double forward(double v) const { return v >= -lambd && v <= lambd ? 0.0 : v; }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= -lambd && v <= lambd ? 0.0 : g; }
+};
+
+// v - lambd above lambd, v + lambd below -lambd, else 0 (NaN stays NaN).
+struct Softshrink {
+  double lambd;
+  FASTNN_HOST_DEVICE double forward(double v) const {
+    return v > lambd ? v - lambd : v < -lambd ? v + lambd : v != v ? v : 0.0;
+  }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= -lambd && v <= lambd ? 0.0 : g; }
+};
+
+// v <= threshold ? value : v.
+struct Threshold {
+  double threshold, value;
+  FASTNN_HOST_DEVICE double forward(double v) const { return v <= threshold ? value : v; }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v <= threshold ? 0.0 : g; }
+};
+
+// max(v, min); the gradient passes where v >= min (ClampMinBackward0).
+struct ClampMin {
+  double min;
+  FASTNN_HOST_DEVICE double forward(double v) const { return v < min ? min : v; }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= min ? g : 0.0; }
+};
+
+// clamp(v, lo, hi) for floating v (absent bounds are -inf / inf); NaN stays NaN; the gradient passes where
+// lo <= v <= hi (ClampBackward1). The bounds come already rounded to v's dtype, as the CPU compares them.
+struct Clamp {
+  double lo, hi;
+  FASTNN_HOST_DEVICE double forward(double v) const { return v != v ? v : v < lo ? lo : v > hi ? hi : v; }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= lo && v <= hi ? g : 0.0; }
+};
+
+// v ** e for a number e (0.5 and -0.5 as sqrt and 1 / sqrt, as torch); d/dv = e v^(e-1), 0 when e == 0 (PowBackward0).
+struct PowScalar {
+  double e;
+  FASTNN_HOST_DEVICE static double power(double v, double e) {
+    return e == 0.5 ? std::sqrt(v) : e == -0.5 ? 1 / std::sqrt(v) : e == 2 ? v * v : std::pow(v, e);
+  }
+  FASTNN_HOST_DEVICE double forward(double v) const { return power(v, e); }
+  FASTNN_HOST_DEVICE double backward(double g, double v) const { return e == 0 ? 0.0 : g * e * power(v, e - 1); }
+};
+
+}  // namespace fastnn::rules
