@@ -7,6 +7,7 @@
 #include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/kernels/cuda/conv.h"
 #include "fastnn/kernels/cuda/gemm.h"
+#include "fastnn/kernels/cuda/index.h"
 #include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/kernels/cuda/pool.h"
 #include "fastnn/kernels/cuda/random.h"
@@ -44,8 +45,16 @@ void compare_forward(CompareKind, DType, const void*, const int64_t*, const void
                      int64_t, bool*, int) {
   not_built("compare");
 }
+void select_forward(const bool*, const int64_t*, const void*, const int64_t*, const void*, const int64_t*,
+                    const int64_t*, int, int64_t, size_t, void*, int) {
+  not_built("where");
+}
 void row_sums(const void*, int64_t, int64_t, double, DType, void*, int) { not_built("sum"); }
-void row_arg_extreme(const void*, int64_t, int64_t, bool, bool, int64_t*, int) { not_built("argmax"); }
+void row_arg_extreme(const void*, int64_t, int64_t, bool, bool, int64_t*, void*, int) { not_built("argmax"); }
+void scatter_along(void*, const int64_t*, int64_t, const void*, const int64_t*, const int64_t*, const int64_t*,
+                   const int64_t*, int, int64_t, size_t, int) {
+  not_built("scatter");
+}
 void strided_to_strided(void*, const int64_t*, const void*, const int64_t*, const int64_t*, int, int64_t, size_t, int) {
   not_built("copy_");
 }
@@ -91,6 +100,10 @@ void dropout_mask(uint64_t, uint64_t, double, double, bool, int64_t, void*, int)
   }
 FASTNN_PARAM_ACTIVATIONS(FASTNN_CUDA_ACTIVATION_STUB)
 #undef FASTNN_CUDA_ACTIVATION_STUB
+void gather_rows(const void*, const int64_t*, int64_t, int64_t, size_t, void*, int) { not_built("embedding"); }
+void sum_rows_by_index(bool, const void*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, void*, int) {
+  not_built("embedding");
+}
 void sgd_update(bool, void*, const void*, void*, int64_t, const SgdRule&, bool, int) { not_built("SGD"); }
 void adam_update(bool, void*, const void*, void*, void*, void*, int64_t, const AdamRule&, int) { not_built("Adam"); }
 void convert(const void*, DType, const int64_t*, const int64_t*, int, int64_t, void*, DType, int) { not_built("to"); }

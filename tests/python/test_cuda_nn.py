@@ -325,6 +325,66 @@ def test_argmax_comparisons_and_counting_on_the_gpu_match_the_cpu():
         assert got.is_cuda and got.dtype == want.dtype and np.array_equal(got.cpu().numpy(), want.numpy())
 
 
+EXTREMES = {
+    "max dim": lambda x: fastnn.max(x, 1)[0],
+    "min dim keepdim": lambda x: x.min(0, keepdim=True)[0],
+    "max all": lambda x: x.max(),
+    "min all": lambda x: x.min(),
+    "amax via max indices": lambda x: x.max(-1).indices.to(x.dtype),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(EXTREMES))
+def test_max_and_min_on_the_gpu_give_the_cpus_values_indices_and_gradients(name, dtype):
+    values = np.random.default_rng(24).integers(-3, 4, (6, 40)).astype(np.float64)  # ties share or pick the first
+    x = fastnn.from_numpy(values).to(dtype).requires_grad_()
+    y_cpu, y_gpu, g_cpu, g_gpu = both(EXTREMES[name], [x] if name != "amax via max indices" else [x.detach()])
+    assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())
+    for a, b in zip(g_gpu, g_cpu):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), **tol(dtype))
+    _, predicted = fastnn.max(x.detach().cuda(), 1)  # the CIFAR-10 tutorial's accuracy idiom
+    assert predicted.is_cuda and np.array_equal(predicted.cpu().numpy(), values.argmax(1))
+
+
+SELECTIONS = {
+    "where": lambda a, b: fastnn.where(a > 0, a, b),
+    "where number": lambda a, b: fastnn.where(b < 0.5, a, 0.0),
+    "where broadcast": lambda a, b: fastnn.where(a[:1] > 0, a, b[:, :1]),
+    "masked_fill": lambda a, b: a.masked_fill(b > 0, -1e9),
+    "masked_fill causal": lambda a, b: a.masked_fill(fastnn.ones(5, 5, dtype=fastnn.bool).triu(1).to(a.device), 0.0),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(SELECTIONS))
+def test_where_and_masked_fill_on_the_gpu_match_the_cpu(name, dtype):
+    a = rand(5, 5, dtype=dtype, seed=25, requires_grad=True)
+    b = rand(5, 5, dtype=dtype, seed=26, requires_grad=True)
+    y_cpu, y_gpu, g_cpu, g_gpu = both(SELECTIONS[name], [a, b])
+    assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())
+    for x, y in zip(g_gpu, g_cpu):
+        assert np.array_equal(x.numpy(), y.numpy())
+
+
+@gpu
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_on_the_gpu_gives_the_cpus_rows_and_gradients(padding_idx):
+    emb = fastnn.nn.Embedding(7, 4, padding_idx=padding_idx)
+    idx = fastnn.tensor([[1, 2, 6, 1], [0, 1, 2, 2]])
+    y_cpu = emb(idx)
+    (g_cpu,) = fastnn.autograd.grad(y_cpu, [emb.weight], fastnn.ones(2, 4, 4) * fastnn.arange(4.0))
+    emb.cuda()
+    y_gpu = emb(idx.cuda())
+    (g_gpu,) = fastnn.autograd.grad(y_gpu, [emb.weight], (fastnn.ones(2, 4, 4) * fastnn.arange(4.0)).cuda())
+    assert np.array_equal(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy())
+    assert np.array_equal(g_gpu.cpu().numpy(), g_cpu.numpy())  # each row sums its picks in index order
+    with pytest.raises(IndexError, match="index 7 is out of range for 7 embeddings"):
+        emb(fastnn.tensor([7]).cuda())
+
+
 @gpu
 def test_fill_and_zero_on_the_gpu():
     x = fastnn.arange(12.0).reshape(3, 4).cuda()

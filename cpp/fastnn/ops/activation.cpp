@@ -194,7 +194,6 @@ void check_number(double v, const char* op, const char* what) {
   FASTNN_CHECK(!std::isnan(v), "[", op, "] ", what, " must be a number, got nan");
 }
 
-
 }  // namespace
 
 TensorPtr leaky_relu(const TensorPtr& x, double slope) {

@@ -148,18 +148,6 @@ TensorPtr bool_arith(const TensorPtr& a, const TensorPtr& b, const char* op, con
                         [&](Tensor& out, const Tensor& x, const Tensor& y) { map_binary<bool, bool>(out, x, y, f); });
 }
 
-// An operand for an op running on `device`, in `dtype`: a CPU 0-d tensor (a Python number) joins it there, as torch
-// lets it; any other tensor must be there already.
-TensorPtr on_device(const TensorPtr& t, Device device, DType dtype, const char* op) {
-  if (t->device() != device) {
-    FASTNN_CHECK_STATE(t->is_cpu() && t->dim() == 0, "[", op,
-                       "] Expected all tensors to be on the same device, but found at least two devices, ",
-                       device.str(), " and ", t->device().str(), "!");
-    return to_device(cast(t, dtype), device);
-  }
-  return cast(t, dtype);
-}
-
 // a op b with an operand on a GPU (float32 or float64 results).
 TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
                      double alpha) {
@@ -190,6 +178,16 @@ TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType co
 }
 
 }  // namespace
+
+TensorPtr on_device(const TensorPtr& t, Device device, DType dtype, const char* op) {
+  if (t->device() != device) {
+    FASTNN_CHECK_STATE(t->is_cpu() && t->dim() == 0, "[", op,
+                       "] Expected all tensors to be on the same device, but found at least two devices, ",
+                       device.str(), " and ", t->device().str(), "!");
+    return to_device(cast(t, dtype), device);
+  }
+  return cast(t, dtype);
+}
 
 DType result_type(std::initializer_list<const Tensor*> operands) {
   // Three priority classes; a lower class only wins when its kind (bool < int < float) is higher.

@@ -1,7 +1,11 @@
-// Basic indexing: select (x[i]) and slice (x[a:b:c]) along one dim, as views.
+// Basic indexing: select (x[i]) and slice (x[a:b:c]) along one dim, as views; index_select and embedding.
+#include <algorithm>
+#include <vector>
+
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/index.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
@@ -154,6 +158,50 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index_i
 
 namespace fastnn {
 
+namespace {
+
+// The embedding on a GPU: indices checked on the CPU (one copy to the host), rows gathered there; the weight's
+// gradient sums, for each row, the output rows that picked it in index order (a CSR list built on the host).
+TensorPtr embedding_cuda(const TensorPtr& weight, const TensorPtr& indices, int64_t pad) {
+  const Device device = weight->device();
+  check_cuda_float(weight->dtype(), "embedding");
+  const int64_t num = weight->shape()[0], dim = weight->shape()[1];
+  TensorPtr idx = contiguous(reshape(indices, {-1}));
+  const TensorPtr host = to_device(idx, Device{});
+  const int64_t* ip = host->data<int64_t>();
+  const int64_t n = host->numel();
+  for (int64_t i = 0; i < n; ++i)
+    FASTNN_CHECK_INDEX(ip[i] >= 0 && ip[i] < num, "[embedding] index ", ip[i], " is out of range for ", num,
+                       " embeddings");
+  TensorPtr w = contiguous(weight->detach());
+  Shape out_shape = indices->shape();
+  out_shape.push_back(dim);
+  TensorPtr out = Tensor::empty(out_shape, w->dtype(), "embedding", device);
+  cuda::gather_rows(w->device_data(), static_cast<const int64_t*>(idx->device_data()), n, dim, itemsize(w->dtype()),
+                    out->device_data(), device.index);
+  if (!any_requires_grad({&weight})) return out;
+  // positions grouped by row, ascending within a row (a counting sort)
+  TensorPtr starts = Tensor::empty({num + 1}, DType::Int64, "embedding"), positions = Tensor::empty({n}, DType::Int64);
+  int64_t* st = starts->mutable_data<int64_t>();
+  int64_t* pos = positions->mutable_data<int64_t>();
+  std::fill(st, st + num + 1, 0);
+  for (int64_t i = 0; i < n; ++i) ++st[ip[i] + 1];
+  for (int64_t r = 0; r < num; ++r) st[r + 1] += st[r];
+  std::vector<int64_t> next(st, st + num);
+  for (int64_t i = 0; i < n; ++i) pos[next[ip[i]]++] = i;
+  const TensorPtr starts_gpu = to_device(starts, device), positions_gpu = to_device(positions, device);
+  record_grad_only("EmbeddingBackward0", out, {weight, nullptr}, [=](const TensorPtr& g) {
+    TensorPtr gc = contiguous(g), r = Tensor::empty({num, dim}, g->dtype(), "embedding", g->device());
+    cuda::sum_rows_by_index(
+        g->dtype() == DType::Float64, gc->device_data(), static_cast<const int64_t*>(starts_gpu->device_data()),
+        static_cast<const int64_t*>(positions_gpu->device_data()), num, dim, pad, r->device_data(), g->device().index);
+    return std::vector<TensorPtr>{r, nullptr};
+  });
+  return out;
+}
+
+}  // namespace
+
 TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices_in, std::optional<int64_t> padding_idx) {
   check_defined(weight, "embedding", "weight");
   check_defined(indices_in, "embedding");
@@ -164,6 +212,8 @@ TensorPtr embedding(const TensorPtr& weight, const TensorPtr& indices_in, std::o
                weight->shape());
   FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding] expected int64 or int32 indices, got ",
                     dtype_name(indices->dtype()));
+  if (common_device({&weight, &indices}, "embedding").is_cuda())
+    return embedding_cuda(weight, indices, padding_idx ? *padding_idx : -1);
   int64_t num = weight->shape()[0], dim = weight->shape()[1];
   TensorPtr idx = contiguous(reshape(indices, {-1}));
   const int64_t* ip = idx->data<int64_t>();

@@ -34,6 +34,9 @@ inline Device common_device(std::initializer_list<const TensorPtr*> ts, const ch
   }
   return first;
 }
+// An operand for an op running on `device`, in `dtype`: a CPU 0-d tensor (a Python number) joins it there, as torch
+// lets it; any other tensor must be there already (torch's error otherwise). Defined in binary.cpp.
+TensorPtr on_device(const TensorPtr& t, Device device, DType dtype, const char* op);
 // Refuses a GPU op in a dtype its kernels lack (float32 and float64 have them).
 inline void check_cuda_float(DType dt, const char* op) {
   FASTNN_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "[", op, "] CUDA tensors of dtype ", dtype_name(dt),

@@ -199,8 +199,14 @@ std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x_in, IntList dims, boo
   FASTNN_CHECK_INDEX(p.reduced > 0, "[", op, "] cannot reduce over a zero-size dimension (input shape ",
                      shape_str(x->shape()), "); specify a non-zero-size dim");
   Shape shape = keepdim ? p.keep_shape : p.out_shape;
-  TensorPtr values = Tensor::empty(shape, x->dtype(), op);
-  TensorPtr indices = Tensor::empty(shape, DType::Int64, op);
+  TensorPtr values = Tensor::empty(shape, x->dtype(), op, x->device());
+  TensorPtr indices = Tensor::empty(shape, DType::Int64, op, x->device());
+  if (x->device().is_cuda()) {
+    check_cuda_float(x->dtype(), op);
+    cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype() == DType::Float64, is_max,
+                          static_cast<int64_t*>(indices->device_data()), values->device_data(), x->device().index);
+    return {values, indices};
+  }
   FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
     row_argext<scalar_t>(p.rows->data<scalar_t>(), p.outputs, p.reduced, is_max, values->mutable_data<scalar_t>(),
                          indices->mutable_data<int64_t>());
@@ -212,11 +218,20 @@ std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x_in, IntList dims, boo
 TensorPtr scatter_grad(const TensorPtr& g, const TensorPtr& idx, const Shape& in_shape, int64_t dim, bool keepdim) {
   TensorPtr gk = keepdim ? g : unsqueeze(g, dim);
   TensorPtr ik = keepdim ? idx : unsqueeze(idx, dim);
-  TensorPtr out = zeros(in_shape, g->dtype());
+  TensorPtr out = Tensor::empty(in_shape, g->dtype(), "max", g->device());
+  zero_(out);
   Shape st = out->strides();
   int64_t dim_stride = st[dim];
   st[dim] = 0;
   Shape shape = gk->shape();
+  if (g->device().is_cuda()) {
+    const Shape gs = broadcast_strides(gk->shape(), gk->strides(), shape),
+                is = broadcast_strides(ik->shape(), ik->strides(), shape);
+    cuda::scatter_along(out->device_data(), st.data(), dim_stride, gk->device_data(), gs.data(),
+                        static_cast<const int64_t*>(ik->device_data()), is.data(), shape.data(), int(shape.size()),
+                        gk->numel(), itemsize(g->dtype()), g->device().index);
+    return out;
+  }
   auto L = make_loop<3>(shape, {st, broadcast_strides(gk->shape(), gk->strides(), shape),
                                 broadcast_strides(ik->shape(), ik->strides(), shape)});
   FASTNN_DISPATCH_BY_SIZE(g->dtype(), [&] {  // a scatter of values: any dtype of the width
@@ -256,7 +271,7 @@ TensorPtr extreme_all(const TensorPtr& x, bool is_max) {
   if (any_requires_grad({&x})) {
     // Ties share the gradient evenly, as in torch; a NaN result shares it among the NaNs.
     TensorPtr xs = x->detach();
-    const bool nan_result = std::isnan(*cast(v, DType::Float64)->data<double>());
+    const bool nan_result = std::isnan(*to_device(cast(v, DType::Float64), Device{})->data<double>());
     record_grad_only(is_max ? "MaxBackward1" : "MinBackward1", v, {x}, [xs, v, nan_result](const TensorPtr& g) {
       TensorPtr mask =
           cast(nan_result ? compare(xs, xs, CompareOp::Ne) : compare(xs, v->detach(), CompareOp::Eq), g->dtype());
@@ -345,7 +360,7 @@ TensorPtr arg_extreme_cuda(const TensorPtr& x, std::optional<int64_t> dim, bool 
                      " to have non-zero size.");
   TensorPtr out = Tensor::empty(p.out_shape, DType::Int64, op, x->device());
   cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype() == DType::Float64, is_max,
-                        static_cast<int64_t*>(out->device_data()), x->device().index);
+                        static_cast<int64_t*>(out->device_data()), nullptr, x->device().index);
   if (!keepdim) return out;
   return reshape(out, dim ? p.keep_shape : Shape(x->dim(), 1));
 }

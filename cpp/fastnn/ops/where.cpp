@@ -2,6 +2,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
@@ -36,6 +37,19 @@ void select_kernel(Tensor& out, const Tensor& cond, const Tensor& a, const Tenso
 // cond ? a : b with a and b converted to `dt`, of the broadcast shape of all three; no autograd record.
 TensorPtr select_values(const TensorPtr& cond, const TensorPtr& a, const TensorPtr& b, DType dt, const char* op) {
   Shape shape = broadcast_shapes(broadcast_shapes(cond->shape(), a->shape(), op), b->shape(), op);
+  if (!cond->is_cpu() || !a->is_cpu() || !b->is_cpu()) {  // on a GPU; CPU 0-d operands (numbers) join there
+    const Device device = !cond->is_cpu() ? cond->device() : !a->is_cpu() ? a->device() : b->device();
+    const TensorPtr c = on_device(cond, device, DType::Bool, op), ac = on_device(a, device, dt, op),
+                    bc = on_device(b, device, dt, op);
+    TensorPtr out = Tensor::empty(shape, dt, op, device);
+    const Shape cs = broadcast_strides(c->shape(), c->strides(), shape),
+                as = broadcast_strides(ac->shape(), ac->strides(), shape),
+                bs = broadcast_strides(bc->shape(), bc->strides(), shape);
+    cuda::select_forward(static_cast<const bool*>(c->device_data()), cs.data(), ac->device_data(), as.data(),
+                         bc->device_data(), bs.data(), shape.data(), int(shape.size()), out->numel(), itemsize(dt),
+                         out->device_data(), device.index);
+    return out;
+  }
   TensorPtr ac = cast(a, dt), bc = cast(b, dt);
   TensorPtr out = Tensor::empty(shape, dt, op);
   FASTNN_DISPATCH_BY_SIZE(dt, [&] { select_kernel<scalar_t>(*out, *cond, *ac, *bc); });

@@ -62,7 +62,36 @@ void launch_compare(CompareKind op, const void* a, const Layout& la, const void*
       <<<blocks_for(n), kThreads>>>(op, static_cast<const T*>(a), la, static_cast<const T*>(b), lb, n, out);
 }
 
+template <class Word>
+__global__ void select_kernel(const bool* cond, Layout lc, const Word* a, Layout la, const Word* b, Layout lb,
+                              int64_t n, Word* out) {
+  FASTNN_GRID_LOOP(i, n) out[i] = cond[offset_of(lc, i)] ? a[offset_of(la, i)] : b[offset_of(lb, i)];
+}
+
+template <class Word>
+void launch_select(const bool* cond, const Layout& lc, const void* a, const Layout& la, const void* b, const Layout& lb,
+                   int64_t n, void* out) {
+  select_kernel<Word><<<blocks_for(n), kThreads>>>(cond, lc, static_cast<const Word*>(a), la,
+                                                   static_cast<const Word*>(b), lb, n, static_cast<Word*>(out));
+}
+
 }  // namespace
+
+void select_forward(const bool* cond, const int64_t* cond_strides, const void* a, const int64_t* a_strides,
+                    const void* b, const int64_t* b_strides, const int64_t* shape, int ndim, int64_t n, size_t itemsize,
+                    void* out, int index) {
+  if (n == 0) return;
+  const Layout lc = make_layout(shape, cond_strides, ndim, "where"), la = make_layout(shape, a_strides, ndim, "where"),
+               lb = make_layout(shape, b_strides, ndim, "where");
+  use_device(index, "where");
+  switch (itemsize) {
+    case 1: launch_select<uint8_t>(cond, lc, a, la, b, lb, n, out); break;
+    case 2: launch_select<uint16_t>(cond, lc, a, la, b, lb, n, out); break;
+    case 4: launch_select<uint32_t>(cond, lc, a, la, b, lb, n, out); break;
+    default: launch_select<uint64_t>(cond, lc, a, la, b, lb, n, out); break;
+  }
+  check_launch("where");
+}
 
 void compare_forward(CompareKind op, DType dt, const void* a, const int64_t* a_strides, const void* b,
                      const int64_t* b_strides, const int64_t* shape, int ndim, int64_t n, bool* out, int index) {

@@ -1,6 +1,7 @@
 // Elementwise arithmetic (float32 and float64) and comparisons on a GPU, with broadcasting (kernels/cuda/binary.cu; in
 // a CPU-only build device.cpp defines it to throw). Called by ops/binary.cpp when an operand is on a GPU.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "fastnn/dtype.h"
@@ -21,5 +22,11 @@ enum class CompareKind : int { Eq, Ne, Lt, Le, Gt, Ge };  // ops.h's CompareOp o
 // or int64), out bool.
 void compare_forward(CompareKind op, DType dt, const void* a, const int64_t* a_strides, const void* b,
                      const int64_t* b_strides, const int64_t* shape, int ndim, int64_t n, bool* out, int index);
+
+// out[i] = cond ? a : b at output element i (cond bool; a, b and out elements of `itemsize` bytes), each operand
+// through its broadcast strides: where and masked_fill.
+void select_forward(const bool* cond, const int64_t* cond_strides, const void* a, const int64_t* a_strides,
+                    const void* b, const int64_t* b_strides, const int64_t* shape, int ndim, int64_t n, size_t itemsize,
+                    void* out, int index);
 
 }  // namespace fastnn::cuda

@@ -34,7 +34,7 @@ __device__ bool beats(T vb, int64_t ib, T va, int64_t ia, bool is_max) {
 }
 
 template <class T>
-__global__ void row_arg_kernel(const T* rows, int64_t outputs, int64_t reduced, bool is_max, int64_t* out) {
+__global__ void row_arg_kernel(const T* rows, int64_t outputs, int64_t reduced, bool is_max, int64_t* out, T* values) {
   __shared__ T best_v[kThreads];
   __shared__ int64_t best_i[kThreads];
   for (int64_t o = blockIdx.x; o < outputs; o += gridDim.x) {
@@ -52,9 +52,19 @@ __global__ void row_arg_kernel(const T* rows, int64_t outputs, int64_t reduced, 
         best_v[t] = best_v[t + half], best_i[t] = best_i[t + half];
       __syncthreads();
     }
-    if (threadIdx.x == 0) out[o] = best_i[0];
+    if (threadIdx.x == 0) {
+      out[o] = best_i[0];
+      if (values) values[o] = best_v[0];
+    }
     __syncthreads();
   }
+}
+
+// One element i: the source element goes to its row's picked position (each destination written at most once).
+template <class Word>
+__global__ void scatter_kernel(Word* dst, Layout dl, int64_t dim_stride, const Word* src, Layout sl, const int64_t* idx,
+                               Layout il, int64_t n) {
+  FASTNN_GRID_LOOP(i, n) dst[offset_of(dl, i) + idx[offset_of(il, i)] * dim_stride] = src[offset_of(sl, i)];
 }
 
 }  // namespace
@@ -75,16 +85,33 @@ void row_sums(const void* rows, int64_t outputs, int64_t reduced, double scale, 
 }
 
 void row_arg_extreme(const void* rows, int64_t outputs, int64_t reduced, bool is_double, bool is_max, int64_t* out,
-                     int index) {
+                     void* values, int index) {
   if (outputs == 0) return;
   use_device(index, is_max ? "argmax" : "argmin");
   if (is_double)
-    row_arg_kernel<double>
-        <<<row_blocks(outputs), kThreads>>>(static_cast<const double*>(rows), outputs, reduced, is_max, out);
+    row_arg_kernel<double><<<row_blocks(outputs), kThreads>>>(static_cast<const double*>(rows), outputs, reduced,
+                                                              is_max, out, static_cast<double*>(values));
   else
-    row_arg_kernel<float>
-        <<<row_blocks(outputs), kThreads>>>(static_cast<const float*>(rows), outputs, reduced, is_max, out);
+    row_arg_kernel<float><<<row_blocks(outputs), kThreads>>>(static_cast<const float*>(rows), outputs, reduced, is_max,
+                                                             out, static_cast<float*>(values));
   check_launch(is_max ? "argmax" : "argmin");
+}
+
+void scatter_along(void* dst, const int64_t* dst_strides, int64_t dim_stride, const void* src,
+                   const int64_t* src_strides, const int64_t* idx, const int64_t* idx_strides, const int64_t* shape,
+                   int ndim, int64_t n, size_t itemsize, int index) {
+  if (n == 0) return;
+  const Layout dl = make_layout(shape, dst_strides, ndim, "scatter"),
+               sl = make_layout(shape, src_strides, ndim, "scatter"),
+               il = make_layout(shape, idx_strides, ndim, "scatter");
+  use_device(index, "scatter");
+  if (itemsize == 8)
+    scatter_kernel<uint64_t><<<blocks_for(n), kThreads>>>(static_cast<uint64_t*>(dst), dl, dim_stride,
+                                                          static_cast<const uint64_t*>(src), sl, idx, il, n);
+  else
+    scatter_kernel<uint32_t><<<blocks_for(n), kThreads>>>(static_cast<uint32_t*>(dst), dl, dim_stride,
+                                                          static_cast<const uint32_t*>(src), sl, idx, il, n);
+  check_launch("scatter");
 }
 
 }  // namespace fastnn::cuda

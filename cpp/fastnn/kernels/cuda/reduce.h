@@ -1,6 +1,7 @@
 // Reductions on a GPU (kernels/cuda/reduce.cu; in a CPU-only build device.cpp defines them to
 // throw). Deterministic: each sum runs in a fixed order (no atomics), so the same input gives the same bits.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "fastnn/dtype.h"
@@ -11,8 +12,14 @@ namespace fastnn::cuda {
 // (float32, float64 or int64; scale 1 for int64). On GPU `index`.
 void row_sums(const void* rows, int64_t outputs, int64_t reduced, double scale, DType dtype, void* out, int index);
 // out[o] = the index r of the largest (is_max) or smallest element of row o: the first one, NaN counting as the
-// extreme (torch's argmax/argmin). float32 or float64 rows.
+// extreme (torch's argmax/argmin); values[o] = that element when values is not null. float32 or float64 rows.
 void row_arg_extreme(const void* rows, int64_t outputs, int64_t reduced, bool is_double, bool is_max, int64_t* out,
-                     int index);
+                     void* values, int index);
+// For each element i of a layout `shape` (n elements): dst[dst_offset(i) + idx[idx_offset(i)] * dim_stride] =
+// src[src_offset(i)], elements of `itemsize` bytes; the offsets come from each operand's strides (dst's with 0 along
+// the picked dim). The gradient of picking one element along a dim (max/min along a dim).
+void scatter_along(void* dst, const int64_t* dst_strides, int64_t dim_stride, const void* src,
+                   const int64_t* src_strides, const int64_t* idx, const int64_t* idx_strides, const int64_t* shape,
+                   int ndim, int64_t n, size_t itemsize, int index);
 
 }  // namespace fastnn::cuda
