@@ -8,6 +8,7 @@
 #include "fastnn/kernels/cuda/conv.h"
 #include "fastnn/kernels/cuda/gemm.h"
 #include "fastnn/kernels/cuda/index.h"
+#include "fastnn/kernels/cuda/loss.h"
 #include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/kernels/cuda/pool.h"
 #include "fastnn/kernels/cuda/random.h"
@@ -104,6 +105,13 @@ void gather_rows(const void*, const int64_t*, int64_t, int64_t, size_t, void*, i
 void sum_rows_by_index(bool, const void*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, void*, int) {
   not_built("embedding");
 }
+#define FASTNN_CUDA_LOSS_STUB(RULE)                                                                                  \
+  void loss_term(const rules::RULE&, bool, const void*, const int64_t*, const void*, const int64_t*, const int64_t*, \
+                 int, int64_t, void*, int) {                                                                         \
+    not_built("loss");                                                                                               \
+  }
+FASTNN_LOSS_TERMS(FASTNN_CUDA_LOSS_STUB)
+#undef FASTNN_CUDA_LOSS_STUB
 void sgd_update(bool, void*, const void*, void*, int64_t, const SgdRule&, bool, int) { not_built("SGD"); }
 void adam_update(bool, void*, const void*, void*, void*, void*, int64_t, const AdamRule&, int) { not_built("Adam"); }
 void convert(const void*, DType, const int64_t*, const int64_t*, int, int64_t, void*, DType, int) { not_built("to"); }

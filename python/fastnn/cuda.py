@@ -27,7 +27,8 @@ def _seed_arg(seed, op):
 
 
 def manual_seed(seed):
-    """Accepted; no CUDA op draws random numbers yet, so there is no CUDA generator to seed."""
+    """Accepted and checked; GPU draws (dropout) come from the default generator, which fastnn.manual_seed seeds, so
+    there is no separate CUDA generator to seed (and the CPU's stream is left alone, as torch leaves it)."""
     _seed_arg(seed, "manual_seed")
 
 

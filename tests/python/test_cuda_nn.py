@@ -36,8 +36,10 @@ def both(fn, inputs, grad_seed=7):
     if not leaves:
         return y_cpu, y_gpu.cpu(), [], []
     g = rand(*y_cpu.shape, dtype=y_cpu.dtype, seed=grad_seed)
-    g_cpu = fastnn.autograd.grad(y_cpu, leaves, g)
-    g_gpu = fastnn.autograd.grad(y_gpu, leaves, g.cuda())
+    g_cpu = fastnn.autograd.grad(y_cpu, leaves, g, allow_unused=True)
+    g_gpu = fastnn.autograd.grad(y_gpu, leaves, g.cuda(), allow_unused=True)
+    assert [a is None for a in g_gpu] == [b is None for b in g_cpu]
+    g_cpu, g_gpu = [a for a in g_cpu if a is not None], [b for b in g_gpu if b is not None]
     return y_cpu.detach(), y_gpu.detach().cpu(), g_cpu, g_gpu
 
 
@@ -286,6 +288,31 @@ def test_joining_and_writing_into_views_on_the_gpu():
     assert np.array_equal(x.cpu().numpy(), want.numpy())
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         fastnn.cat([fastnn.ones(2).cuda(), fastnn.ones(2)])
+
+
+FLOAT_TARGET_LOSSES = {
+    "l1_loss": lambda x, t: F.l1_loss(x, t),
+    "smooth_l1_loss": lambda x, t: F.smooth_l1_loss(x, t, beta=0.5),
+    "huber_loss": lambda x, t: F.huber_loss(x, t, reduction="sum", delta=0.7),
+    "soft_margin_loss": lambda x, t: F.soft_margin_loss(x, t.detach() * 2 - 1),
+    "binary_cross_entropy": lambda x, t: F.binary_cross_entropy(fastnn.sigmoid(x), t),
+    "binary_cross_entropy weight": lambda x, t: F.binary_cross_entropy(fastnn.sigmoid(x), t, weight=t.detach() + 0.5),
+    "bce_with_logits": lambda x, t: F.binary_cross_entropy_with_logits(x, t),
+    "bce_with_logits pos_weight": lambda x, t: F.binary_cross_entropy_with_logits(
+        x, t, pos_weight=fastnn.linspace(0.5, 3, 10, dtype=x.dtype, device=x.device), reduction="none"
+    ),
+    "cross_entropy label smoothing": lambda x, t: F.cross_entropy(x, t.argmax(1), label_smoothing=0.1),
+    "cross_entropy probabilities": lambda x, t: F.cross_entropy(x, F.softmax(t, 1)),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(FLOAT_TARGET_LOSSES))
+def test_losses_with_float_targets_on_the_gpu_match_the_cpu(name, dtype):
+    x = rand(8, 10, dtype=dtype, seed=27, requires_grad=True)
+    t = fastnn.from_numpy(np.random.default_rng(28).uniform(0, 1, (8, 10))).to(dtype).requires_grad_()
+    check_close(FLOAT_TARGET_LOSSES[name], [x, t], dtype)
 
 
 @gpu

@@ -9,6 +9,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/loss.h"
 #include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
@@ -41,15 +42,9 @@ TensorPtr scale(const TensorPtr& x, double s) {
 // target's term is 0 even where it is nan or inf, and so is its gradient (MaskedFillBackward0).
 TensorPtr zero_ignored(const TensorPtr& x, const TensorPtr& target, int64_t ignore_index) {
   TensorPtr ignored = compare(target, scalar_tensor(double(ignore_index), DType::Int64, true), CompareOp::Eq);
-  auto zero_where_ignored = [ignored](const TensorPtr& t) {
-    TensorPtr out = clone(t);  // contiguous; unrecorded (called with grad mode off, or on a gradient)
-    const bool* m = contiguous(ignored)->data<bool>();
-    FASTNN_DISPATCH_FLOAT(out->dtype(), "cross_entropy", [&] {
-      scalar_t* o = out->mutable_data<scalar_t>();
-      for (int64_t i = 0; i < out->numel(); ++i)
-        if (m[i]) o[i] = 0;
-    });
-    return out;
+  auto zero_where_ignored = [ignored](const TensorPtr& t) {  // unrecorded, on either device
+    GradModeGuard no_grad(false);
+    return masked_fill(t, ignored, scalar_tensor(0, t->dtype(), true));
   };
   TensorPtr out;
   {
@@ -119,12 +114,24 @@ TensorPtr pointwise_loss(const char* name, const TensorPtr& input, const TensorP
   return out;
 }
 
-// f(x, t) elementwise over the broadcast of x and t, in x's floating dtype.
-template <class F>
-TensorPtr map2(const TensorPtr& x, const TensorPtr& t, const char* op, const F& f) {
-  TensorPtr tc = cast(t, x->dtype());
-  TensorPtr out = Tensor::empty(broadcast_shapes(x->shape(), t->shape(), op), x->dtype(), op);
-  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] { map_binary<scalar_t, scalar_t>(*out, *x, *tc, f); });
+// rule(x, t) elementwise over the broadcast of x and t, in x's floating dtype, on x's device (ops/loss_rules.h).
+template <class Rule>
+TensorPtr map2(const TensorPtr& x, const TensorPtr& t, const char* op, const Rule& rule) {
+  const Device device = x->device();
+  TensorPtr tc = on_device(t, device, x->dtype(), op);
+  const Shape shape = broadcast_shapes(x->shape(), t->shape(), op);
+  TensorPtr out = Tensor::empty(shape, x->dtype(), op, device);
+  if (device.is_cuda()) {
+    check_cuda_float(x->dtype(), op);
+    const Shape xs = broadcast_strides(x->shape(), x->strides(), shape),
+                ts = broadcast_strides(tc->shape(), tc->strides(), shape);
+    cuda::loss_term(rule, x->dtype() == DType::Float64, x->device_data(), xs.data(), tc->device_data(), ts.data(),
+                    shape.data(), int(shape.size()), out->numel(), out->device_data(), device.index);
+    return out;
+  }
+  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+    map_binary<scalar_t, scalar_t>(*out, *x, *tc, [&rule](scalar_t a, scalar_t b) { return rule(a, b); });
+  });
   return out;
 }
 
@@ -311,18 +318,9 @@ TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduct
   FASTNN_CHECK(beta >= 0, "[smooth_l1_loss] beta must be non-negative, got ", beta);
   return pointwise_loss(
       "SmoothL1LossBackward0", input, target, {}, reduction,
-      [beta](const std::vector<TensorPtr>& v) {
-        return map2(v[0], v[1], "smooth_l1_loss", [beta](auto x, auto t) {
-          auto d = x - t, a = d < 0 ? -d : d;
-          return a < beta ? decltype(d)(0.5 * d * d / beta) : decltype(d)(a - 0.5 * beta);
-        });
-      },
+      [beta](const std::vector<TensorPtr>& v) { return map2(v[0], v[1], "smooth_l1_loss", rules::SmoothL1{beta}); },
       [beta](const std::vector<TensorPtr>& v, const TensorPtr& g) {
-        TensorPtr slope = map2(v[0], v[1], "smooth_l1_loss", [beta](auto x, auto t) {
-          using T = decltype(x);
-          T d = x - t, a = d < 0 ? -d : d;
-          return a < beta ? T(d / beta) : d > 0 ? T(1) : d < 0 ? T(-1) : d;  // nan stays nan, as in torch
-        });
+        TensorPtr slope = map2(v[0], v[1], "smooth_l1_loss", rules::SmoothL1Slope{beta});
         TensorPtr gi = mul(slope, g);
         return std::make_pair(gi, neg(gi));
       });
@@ -333,19 +331,9 @@ TensorPtr huber_loss(const TensorPtr& input, const TensorPtr& target, Reduction 
   FASTNN_CHECK(delta > 0, "[huber_loss] huber_loss does not support non-positive values for delta (got ", delta, ")");
   return pointwise_loss(
       "HuberLossBackward0", input, target, {}, reduction,
-      [delta](const std::vector<TensorPtr>& v) {
-        return map2(v[0], v[1], "huber_loss", [delta](auto x, auto t) {
-          using T = decltype(x);
-          T d = x - t, a = d < 0 ? -d : d;
-          return a < delta ? T(0.5 * d * d) : T(delta * (a - 0.5 * delta));
-        });
-      },
+      [delta](const std::vector<TensorPtr>& v) { return map2(v[0], v[1], "huber_loss", rules::Huber{delta}); },
       [delta](const std::vector<TensorPtr>& v, const TensorPtr& g) {
-        TensorPtr slope = map2(v[0], v[1], "huber_loss", [delta](auto x, auto t) {
-          using T = decltype(x);
-          T d = x - t;
-          return d < -delta ? T(-delta) : d > delta ? T(delta) : d;
-        });
+        TensorPtr slope = map2(v[0], v[1], "huber_loss", rules::HuberSlope{delta});
         TensorPtr gi = mul(slope, g);
         return std::make_pair(gi, neg(gi));
       });
@@ -358,19 +346,10 @@ TensorPtr soft_margin_loss(const TensorPtr& input, const TensorPtr& target, Redu
                      "differentiable with respect to argument 'target'. This input cannot have requires_grad True.");
   return pointwise_loss(
       "SoftMarginLossBackward0", input, target, {}, reduction,
-      [](const std::vector<TensorPtr>& v) {
-        return map2(v[0], v[1], "soft_margin_loss", [](auto x, auto t) {
-          using T = decltype(x);
-          return T(std::log1p(std::exp(-t * x)));
-        });
-      },
+      [](const std::vector<TensorPtr>& v) { return map2(v[0], v[1], "soft_margin_loss", rules::SoftMargin{}); },
       [](const std::vector<TensorPtr>& v, const TensorPtr& g) {
         // d/dx = -t exp(-t x) / (1 + exp(-t x))
-        TensorPtr slope = map2(v[0], v[1], "soft_margin_loss", [](auto x, auto t) {
-          using T = decltype(x);
-          T z = std::exp(-t * x);
-          return T(-t * z / (1 + z));
-        });
+        TensorPtr slope = map2(v[0], v[1], "soft_margin_loss", rules::SoftMarginSlope{});
         return std::make_pair(mul(slope, g), TensorPtr());
       });
 }
@@ -386,18 +365,15 @@ TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, 
   check_weight_shape(input, weight, "binary_cross_entropy", "weight");
   if (input->numel() > 0) {
     GradModeGuard no_grad(false);
-    double lo = *cast(min(input->detach()), DType::Float64)->data<double>();
-    double hi = *cast(max(input->detach()), DType::Float64)->data<double>();
+    double lo = *to_device(cast(min(input->detach()), DType::Float64), Device{})->data<double>();
+    double hi = *to_device(cast(max(input->detach()), DType::Float64), Device{})->data<double>();
     FASTNN_CHECK(lo >= 0 && hi <= 1,
                  "[binary_cross_entropy] all elements of input should be between 0 and 1 (got values in [", lo, ", ",
                  hi, "])");
   }
   // log terms clamped at -100, as torch does, so 0 and 1 give finite losses.
   auto logs = [](const TensorPtr& x, bool one_minus) {
-    return map2(x, x, "binary_cross_entropy", [one_minus](auto v, auto) {
-      using T = decltype(v);
-      return std::max(T(one_minus ? std::log1p(-v) : std::log(v)), T(-100));  // log1p: exact near 0, as torch
-    });
+    return map2(x, x, "binary_cross_entropy", rules::ClampedLog{one_minus});  // log1p: exact near 0, as torch
   };
   return pointwise_loss(
       "BinaryCrossEntropyBackward0", input, target, {weight}, reduction,
@@ -411,10 +387,7 @@ TensorPtr binary_cross_entropy(const TensorPtr& input, const TensorPtr& target, 
         TensorPtr wg = weighted(g, v[2]);
         // d/dx = (x - t) / max(x (1 - x), 1e-12);  d/dt = -logit(x), unclamped as in torch (+-inf at 0 and 1)
         TensorPtr denom = clamp(mul(x, sub(number(1), x, 1)), 1e-12, std::nullopt);
-        TensorPtr neg_logit = map2(x, x, "binary_cross_entropy", [](auto v, auto) {
-          using T = decltype(v);
-          return T(std::log(T(1) - v) - std::log(v));
-        });
+        TensorPtr neg_logit = map2(x, x, "binary_cross_entropy", rules::NegLogit{});
         return std::make_pair(mul(div(sub(x, t, 1), denom), wg), mul(neg_logit, wg));
       });
 }
@@ -428,10 +401,7 @@ TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorP
   check_weight_shape(input, pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
   // softplus(-x) = log(1 + exp(-x)), computed stably as log1p(exp(-|x|)) + max(-x, 0).
   auto softplus_neg = [](const TensorPtr& x) {
-    return map2(x, x, "binary_cross_entropy_with_logits", [](auto v, auto) {
-      using T = decltype(v);
-      return T(std::log1p(std::exp(-std::abs(v))) + std::max(-v, T(0)));
-    });
+    return map2(x, x, "binary_cross_entropy_with_logits", rules::SoftplusNeg{});
   };
   return pointwise_loss(
       "BinaryCrossEntropyWithLogitsBackward0", input, target, {weight, pos_weight}, reduction,
