@@ -3,7 +3,7 @@
 
 #include "fastnn/error.h"
 #include "fastnn/kernels/cuda/activation.h"
-#include "fastnn/kernels/cuda/batch_norm.h"
+#include "fastnn/kernels/cuda/normalization.h"
 #include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/kernels/cuda/conv.h"
 #include "fastnn/kernels/cuda/gemm.h"
@@ -89,6 +89,14 @@ void batch_norm_forward(bool, const BatchNormShape&, const void*, const void*, c
 void batch_norm_backward(bool, const BatchNormShape&, const void*, const void*, const void*, const double*,
                          const double*, bool, void*, void*, void*, int) {
   not_built("batch_norm");
+}
+void layer_norm_forward(bool, const void*, const void*, const void*, int64_t, int64_t, double, bool, void*, double*,
+                        double*, int) {
+  not_built("layer_norm");
+}
+void layer_norm_backward(bool, const void*, const void*, const double*, const double*, const void*, int64_t, int64_t,
+                         bool, void*, void*, void*, int) {
+  not_built("layer_norm");
 }
 void dropout_mask(uint64_t, uint64_t, double, double, bool, int64_t, void*, int) { not_built("dropout"); }
 #define FASTNN_CUDA_ACTIVATION_STUB(RULE)                                                                             \

@@ -254,6 +254,26 @@ def test_batch_norm_on_the_gpu_matches_the_cpu(dtype, training, affine, shape):
         np.testing.assert_allclose(a, b, **tol(dtype))
 
 
+ROW_NORMS = {
+    "layer_norm": lambda x, w, b: F.layer_norm(x, (30,), w, b),
+    "layer_norm no affine": lambda x, w, b: F.layer_norm(x, (30,)),
+    "layer_norm 2 dims": lambda x, w, b: F.layer_norm(x.reshape(4, 3, 10), (3, 10), w.reshape(3, 10)),
+    "rms_norm": lambda x, w, b: F.rms_norm(x, (30,), w),
+    "layer_norm offset": lambda x, w, b: F.layer_norm(x + 1000, (30,), w, b),
+    "layer_norm wide": lambda x, w, b: F.layer_norm(x.reshape(1, 120).repeat(2, 3), (360,)),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(ROW_NORMS))
+def test_layer_and_rms_norm_on_the_gpu_match_the_cpu(name, dtype):
+    x = rand(4, 30, dtype=dtype, seed=29, requires_grad=True)
+    w = rand(30, dtype=dtype, seed=30, requires_grad=True)
+    b = rand(30, dtype=dtype, seed=31, requires_grad=True)
+    check_close(ROW_NORMS[name], [x, w, b], dtype)
+
+
 @gpu
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
 def test_dropout_on_the_gpu_draws_the_cpus_mask(dtype):
@@ -452,6 +472,21 @@ def test_optimizer_steps_on_the_gpu_match_the_cpu(name, dtype):
     np.testing.assert_allclose(
         _steps(OPTIMIZERS[name], "cuda", dtype), _steps(OPTIMIZERS[name], "cpu", dtype), **tol(dtype)
     )
+
+
+@gpu
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_gradient_clipping_on_the_gpu_matches_the_cpu(norm_type):
+    results = []
+    for device in ("cpu", "cuda"):
+        params = [rand(3, 4, seed=32).to(device).requires_grad_(), rand(5, seed=33).to(device).requires_grad_()]
+        for p, seed in zip(params, (34, 35)):
+            p.grad = (rand(*p.shape, seed=seed) * 3).to(device)
+        total = fastnn.nn.utils.clip_grad_norm_(params, 1.5, norm_type=norm_type)
+        fastnn.nn.utils.clip_grad_value_(params, 0.4)
+        results.append([total.cpu().numpy()] + [p.grad.cpu().numpy() for p in params])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 @gpu

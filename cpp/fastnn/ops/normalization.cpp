@@ -10,7 +10,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/normalization.h"
-#include "fastnn/kernels/cuda/batch_norm.h"
+#include "fastnn/kernels/cuda/normalization.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
@@ -288,17 +288,26 @@ class RowNormBackward : public Node {
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = contiguous(x_.unpack(*this)), g = contiguous(grads[0]);
     TensorPtr w = w_.defined() ? contiguous(w_.unpack(*this)) : nullptr;
-    TensorPtr gx = needs_input_grad(0) ? Tensor::empty(x->shape(), x->dtype()) : nullptr;
-    TensorPtr gw = needs_input_grad(1) ? Tensor::empty(ns_, x->dtype()) : nullptr;
-    TensorPtr gb = needs_input_grad(2) ? Tensor::empty(ns_, x->dtype()) : nullptr;
-    const int64_t n = rows_ ? x->numel() / rows_ : checked_numel(ns_, "layer_norm");
+    const Device device = x->device();
     const char* op = rms_ ? "rms_norm" : "layer_norm";
-    FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
-      using T = scalar_t;
-      kernels::layer_norm_backward<T>(g->data<T>(), x->data<T>(), mean_->data<double>(), rstd_->data<double>(),
-                                      w ? w->data<T>() : nullptr, rows_, n, rms_, gx ? gx->mutable_data<T>() : nullptr,
-                                      gw ? gw->mutable_data<T>() : nullptr, gb ? gb->mutable_data<T>() : nullptr);
-    });
+    TensorPtr gx = needs_input_grad(0) ? Tensor::empty(x->shape(), x->dtype(), op, device) : nullptr;
+    TensorPtr gw = needs_input_grad(1) ? Tensor::empty(ns_, x->dtype(), op, device) : nullptr;
+    TensorPtr gb = !rms_ && needs_input_grad(2) ? Tensor::empty(ns_, x->dtype(), op, device) : nullptr;
+    const int64_t n = rows_ ? x->numel() / rows_ : checked_numel(ns_, "layer_norm");
+    if (device.is_cuda()) {
+      auto ptr = [](const TensorPtr& t) { return t ? t->device_data() : nullptr; };
+      cuda::layer_norm_backward(x->dtype() == DType::Float64, g->device_data(), x->device_data(),
+                                static_cast<const double*>(mean_->device_data()),
+                                static_cast<const double*>(rstd_->device_data()), ptr(w), rows_, n, rms_, ptr(gx),
+                                ptr(gw), ptr(gb), device.index);
+    } else
+      FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+        using T = scalar_t;
+        kernels::layer_norm_backward<T>(g->data<T>(), x->data<T>(), mean_->data<double>(), rstd_->data<double>(),
+                                        w ? w->data<T>() : nullptr, rows_, n, rms_,
+                                        gx ? gx->mutable_data<T>() : nullptr, gw ? gw->mutable_data<T>() : nullptr,
+                                        gb ? gb->mutable_data<T>() : nullptr);
+      });
     std::vector<TensorPtr> r{gx, gw};
     if (!rms_) r.push_back(gb);
     return r;
@@ -320,16 +329,25 @@ TensorPtr row_norm(const TensorPtr& input, const Shape& ns, const TensorPtr& wei
                    bool rms) {
   const char* op = rms ? "rms_norm" : "layer_norm";
   const int64_t rows = row_norm_rows(input, ns, weight, bias, op), n = checked_numel(ns, op);
+  const Device device = common_device({&input, &weight, &bias}, op);
   TensorPtr x = contiguous(input->detach());
-  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
-  TensorPtr mean = Tensor::empty({rows}, DType::Float64, op), rstd = Tensor::empty({rows}, DType::Float64, op);
+  TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op, device);
+  TensorPtr mean = Tensor::empty({rows}, DType::Float64, op, device),
+            rstd = Tensor::empty({rows}, DType::Float64, op, device);
   TensorPtr w = weight ? contiguous(weight->detach()) : nullptr, b = bias ? contiguous(bias->detach()) : nullptr;
-  FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
-    using T = scalar_t;
-    kernels::layer_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, rows, n, eps,
-                                   rms, y->mutable_data<T>(), mean->mutable_data<double>(),
-                                   rstd->mutable_data<double>());
-  });
+  if (device.is_cuda()) {
+    check_cuda_float(x->dtype(), op);
+    cuda::layer_norm_forward(x->dtype() == DType::Float64, x->device_data(), w ? w->device_data() : nullptr,
+                             b ? b->device_data() : nullptr, rows, n, eps, rms, y->device_data(),
+                             static_cast<double*>(mean->device_data()), static_cast<double*>(rstd->device_data()),
+                             device.index);
+  } else
+    FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+      using T = scalar_t;
+      kernels::layer_norm_forward<T>(x->data<T>(), w ? w->data<T>() : nullptr, b ? b->data<T>() : nullptr, rows, n, eps,
+                                     rms, y->mutable_data<T>(), mean->mutable_data<double>(),
+                                     rstd->mutable_data<double>());
+    });
   if (any_requires_grad({&input, &weight, &bias})) {
     auto node = std::make_shared<RowNormBackward>(input, weight, mean, rstd, ns, rows, rms);
     if (rms) record(node, {&input, &weight}, {&y});

@@ -362,8 +362,13 @@ TensorPtr repeat(const TensorPtr& t, const IntList& repeats) {
     out_shape.push_back(size);
   }
   checked_numel(out_shape, "repeat");
-  TensorPtr out = Tensor::empty(paired, t->dtype(), "repeat");
-  if (out->numel() > 0) strided_copy(*out, t->raw_data(), strides);
+  TensorPtr out;
+  if (t->is_cpu()) {
+    out = Tensor::empty(paired, t->dtype(), "repeat");
+    if (out->numel() > 0) strided_copy(*out, t->raw_data(), strides);
+  } else {  // on a GPU: the zero-stride view gathered there
+    out = clone(Tensor::make(t->storage(), paired, strides, t->offset(), t->dtype()));  // a fresh contiguous copy
+  }
   out = Tensor::make(out->storage(), out_shape, contiguous_strides(out_shape), 0, out->dtype());
   Shape in = t->shape();
   record_grad_only("RepeatBackward0", out, {t}, [paired, in](const TensorPtr& g) {

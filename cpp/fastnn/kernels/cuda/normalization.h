@@ -1,5 +1,6 @@
-// Batch normalisation on a GPU, float32 and float64 (kernels/cuda/batch_norm.cu; in a CPU-only build device.cpp
-// defines them to throw). ops/normalization.cpp's formulas: per-channel statistics in double, in a fixed order.
+// Batch, layer and RMS normalisation on a GPU, float32 and float64 (kernels/cuda/normalization.cu; in a CPU-only
+// build device.cpp defines them to throw). The CPU's formulas (ops/normalization.cpp, kernels/cpu/normalization.h):
+// statistics in double, in a fixed order.
 #pragma once
 #include <cstdint>
 
@@ -21,5 +22,14 @@ void batch_norm_forward(bool is_double, const BatchNormShape& s, const void* x, 
 void batch_norm_backward(bool is_double, const BatchNormShape& s, const void* x, const void* gy, const void* w,
                          const double* mean, const double* invstd, bool training, void* gx, void* gw, void* gb,
                          int index);
+
+// x as `rows` contiguous rows of n: y = (x - mean) * rstd * w[j] + b[j] (w, b may be null); mean and rstd (device
+// arrays of `rows` doubles) are written. With `rms` the mean is not subtracted (written as 0) and rstd is
+// 1 / sqrt(mean(x^2) + eps).
+void layer_norm_forward(bool is_double, const void* x, const void* w, const void* b, int64_t rows, int64_t n,
+                        double eps, bool rms, void* y, double* mean, double* rstd, int index);
+// Its gradients for gy; gx, gw, gb may each be null (not needed). gw and gb sum over the rows in row order.
+void layer_norm_backward(bool is_double, const void* gy, const void* x, const double* mean, const double* rstd,
+                         const void* w, int64_t rows, int64_t n, bool rms, void* gx, void* gw, void* gb, int index);
 
 }  // namespace fastnn::cuda
