@@ -274,6 +274,51 @@ def test_layer_and_rms_norm_on_the_gpu_match_the_cpu(name, dtype):
     check_close(ROW_NORMS[name], [x, w, b], dtype)
 
 
+def _attention(name):
+    mask_bool = fastnn.tensor([[True, False, True, True, False, True, True]]).expand(5, 7)
+    return {
+        "plain": lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+        "causal": lambda q, k, v: F.scaled_dot_product_attention(q, k[..., :5, :], v[..., :5, :], is_causal=True),
+        "bool mask": lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask_bool.to(q.device)),
+        "float mask": lambda q, k, v: F.scaled_dot_product_attention(
+            q, k, v, attn_mask=fastnn.linspace(-1, 1, 35, dtype=q.dtype).reshape(5, 7).to(q.device)
+        ),
+        "scale": lambda q, k, v: F.scaled_dot_product_attention(q, k, v, scale=0.3),
+        "dropout": lambda q, k, v: (fastnn.manual_seed(3), F.scaled_dot_product_attention(q, k, v, dropout_p=0.4))[1],
+        "gqa": lambda q, k, v: F.scaled_dot_product_attention(q, k[:, :1], v[:, :1], enable_gqa=True),
+    }[name]
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", ["plain", "causal", "bool mask", "float mask", "scale", "dropout", "gqa"])
+def test_attention_on_the_gpu_matches_the_cpus_fused_kernel(name, dtype):
+    q = rand(2, 2, 5, 4, dtype=dtype, seed=36, requires_grad=True)
+    k = rand(2, 2, 7, 4, dtype=dtype, seed=37, requires_grad=True)
+    v = rand(2, 2, 7, 3, dtype=dtype, seed=38, requires_grad=True)
+    check_close(_attention(name), [q, k, v], dtype)
+
+
+@gpu
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_multihead_attention_and_a_transformer_layer_on_the_gpu_match_the_cpu(norm_first):
+    fastnn.manual_seed(0)
+    mha = fastnn.nn.MultiheadAttention(16, 4, batch_first=True)
+    layer = fastnn.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True, norm_first=norm_first)
+    x = rand(3, 6, 16, dtype=fastnn.float32, seed=39)
+    pad = fastnn.tensor([[False] * 6, [False] * 4 + [True] * 2, [False] * 5 + [True]])
+    outs = []
+    for device in ("cpu", "cuda"):
+        m, t = copy.deepcopy(mha).to(device), copy.deepcopy(layer).to(device)
+        xd = x.to(device).requires_grad_()
+        y, w = m(xd, xd, xd, key_padding_mask=pad.to(device))
+        z = t(xd, src_key_padding_mask=pad.to(device))
+        grads = fastnn.autograd.grad((y.sum() + z.square().sum()), [xd] + list(m.parameters()) + list(t.parameters()))
+        outs.append([r.detach().cpu().numpy() for r in [y, w, z, *grads]])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 @gpu
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
 def test_dropout_on_the_gpu_draws_the_cpus_mask(dtype):

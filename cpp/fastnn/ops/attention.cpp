@@ -1,6 +1,6 @@
 // Scaled dot-product attention: argument checks, the batch layout (broadcast batch dims, grouped-query
-// heads), the fused kernel and its backward node. The kernel reads every operand through its strides,
-// so transposed heads (as MultiheadAttention makes them) are not copied.
+// heads), the fused kernel and its backward node (on a GPU: composed of GPU ops). The kernel reads every operand
+// through its strides, so transposed heads (as MultiheadAttention makes them) are not copied.
 #include "fastnn/ops/attention.h"
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/attention.h"
+#include "fastnn/kernels/cuda/random.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/random.h"
@@ -238,6 +239,45 @@ class ScaledDotProductAttentionBackward : public Node {
   DType mask_dtype_ = DType::Float32;
 };
 
+// Key or value heads (dim -3) repeated for grouped-query attention: head h serves query heads [h G, (h + 1) G).
+TensorPtr expand_heads(const TensorPtr& t, int64_t heads) {
+  const int64_t nd = t->dim();
+  if (nd < 3 || t->shape()[nd - 3] == heads) return t;
+  TensorPtr u = unsqueeze(t, nd - 2);  // (..., Hk, 1, S, E)
+  Shape wide = u->shape(), out = t->shape();
+  wide[nd - 2] = heads / t->shape()[nd - 3];
+  out[nd - 3] = heads;
+  return reshape(expand(u, wide), out);
+}
+
+// On a GPU: the same computation composed of GPU ops (matmul, masks, softmax, the dropout mask drawn as the fused
+// CPU kernel draws it, element (problem, i, j) at counter + (problem L + i) S + j), so autograd records their nodes.
+TensorPtr attention_composed(const Layout& lay, const Settings& set, TensorPtr q, TensorPtr k, TensorPtr v,
+                             const TensorPtr& mask, bool enable_gqa) {
+  if (enable_gqa && q->dim() >= 3) {
+    const int64_t heads = q->shape()[q->dim() - 3];
+    k = expand_heads(k, heads);
+    v = expand_heads(v, heads);
+  }
+  const Device device = q->device();
+  const DType dt = q->dtype();
+  TensorPtr s = mul(matmul(q, transpose(k, -2, -1)), scalar_tensor(set.scale, dt, false));
+  if (mask) s = add(s, mask, 1);
+  if (set.causal) {
+    TensorPtr hidden = to_device(triu(full({lay.L, lay.S}, 1.0, DType::Bool), 1), device);
+    s = masked_fill(s, hidden, scalar_tensor(-std::numeric_limits<double>::infinity(), dt, false));
+  }
+  TensorPtr p = softmax(s, -1);
+  if (set.dropout_p > 0) {
+    const double keep = set.dropout_p < 1 ? 1.0 / (1.0 - set.dropout_p) : 0.0;
+    TensorPtr drop = Tensor::empty({lay.problems, lay.L, lay.S}, dt, kOp, device);
+    cuda::dropout_mask(set.seed, set.counter, set.dropout_p, keep, dt == DType::Float64, drop->numel(),
+                       drop->device_data(), device.index);
+    p = mul(p, reshape(drop, lay.full(lay.L, lay.S)));
+  }
+  return matmul(p, v);
+}
+
 }  // namespace
 
 TensorPtr scaled_dot_product_attention(const TensorPtr& query, const TensorPtr& key, const TensorPtr& value,
@@ -261,6 +301,12 @@ TensorPtr scaled_dot_product_attention(const TensorPtr& query, const TensorPtr& 
     mask = attn_mask->dtype() == DType::Bool ? where(attn_mask, scalar_tensor(0, dt, false),
                                                      scalar_tensor(-std::numeric_limits<double>::infinity(), dt, false))
                                              : cast(attn_mask->detach(), dt);
+  }
+  if (common_device({&query, &key, &value, &attn_mask}, kOp).is_cuda()) {
+    check_cuda_float(dt, kOp);
+    // a floating mask is added with its history (its gradient is the scores')
+    const TensorPtr added = attn_mask && attn_mask->dtype() != DType::Bool ? to_dtype(attn_mask, dt) : mask;
+    return attention_composed(lay, set, query, key, value, added, enable_gqa);
   }
   TensorPtr out = Tensor::empty(lay.full(lay.L, lay.Ev), dt, kOp);
   TensorPtr lse = Tensor::empty({lay.problems, lay.L}, dt, kOp);
