@@ -319,6 +319,45 @@ def test_multihead_attention_and_a_transformer_layer_on_the_gpu_match_the_cpu(no
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+RECURRENT = {
+    "lstm 2 layers bidirectional": (lambda: fastnn.nn.LSTM(4, 6, num_layers=2, bidirectional=True), False),
+    "lstm proj packed": (lambda: fastnn.nn.LSTM(4, 6, proj_size=3), True),
+    "gru packed bidirectional": (lambda: fastnn.nn.GRU(4, 5, bidirectional=True), True),
+    "rnn tanh batch_first": (lambda: fastnn.nn.RNN(4, 5, num_layers=2, batch_first=True), False),
+    "rnn relu no bias packed": (lambda: fastnn.nn.RNN(4, 5, nonlinearity="relu", bias=False), True),
+    "gru unsorted lengths": (lambda: fastnn.nn.GRU(4, 5), "unsorted"),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(RECURRENT))
+def test_recurrent_layers_on_the_gpu_match_the_cpu(name, dtype):
+    from fastnn.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    make, packed = RECURRENT[name]
+    fastnn.manual_seed(0)
+    layer = make().to(dtype)
+    x = rand(5, 3, 4, dtype=dtype, seed=40)
+    results = []
+    for device in ("cpu", "cuda"):
+        m = copy.deepcopy(layer).to(device)
+        xd = x.to(device).requires_grad_()
+        if packed == "unsorted":
+            xd_in = pack_padded_sequence(xd, [2, 5, 3], enforce_sorted=False)
+        else:
+            xd_in = pack_padded_sequence(xd, [5, 3, 2]) if packed else xd
+        out, state = m(xd_in)
+        if packed:
+            out = pad_packed_sequence(out)[0]
+        states = list(state) if isinstance(state, tuple) else [state]
+        loss = (out * out).sum() + sum((s * s.detach()).sum() for s in states)
+        grads = fastnn.autograd.grad(loss, [xd] + list(m.parameters()))
+        results.append([t.detach().cpu().numpy() for t in [out, *states, *grads]])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, **tol(dtype))
+
+
 @gpu
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
 def test_dropout_on_the_gpu_draws_the_cpus_mask(dtype):
@@ -459,6 +498,20 @@ def test_where_and_masked_fill_on_the_gpu_match_the_cpu(name, dtype):
     assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())
     for x, y in zip(g_gpu, g_cpu):
         assert np.array_equal(x.numpy(), y.numpy())
+
+
+@gpu
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_index_select_on_the_gpu_gives_the_cpus_rows_and_gradients(dim):
+    x = rand(4, 5, 6, seed=41, requires_grad=True)
+    idx = fastnn.tensor([3, 0, -1, 3, 1])
+    y_cpu, y_gpu, g_cpu, g_gpu = both(lambda t, i: t.index_select(dim, i), [x, idx])
+    assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())
+    assert np.array_equal(g_gpu[0].numpy(), g_cpu[0].numpy())  # repeated indices add in index order
+    with pytest.raises(IndexError, match="out of bounds"):
+        x.detach().cuda().index_select(0, fastnn.tensor([4]).cuda())
+    padded = fastnn.nn.utils.rnn.pad_sequence([fastnn.ones(3, 2).cuda(), fastnn.ones(1, 2).cuda()])
+    assert padded.is_cuda and padded.cpu().sum().item() == 8
 
 
 @gpu

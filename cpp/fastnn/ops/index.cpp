@@ -103,6 +103,63 @@ void scatter_add_rows(const T* grad, T* out, const int64_t* index, int64_t outer
   });
 }
 
+// For each of `rows` rows, the positions i < n with idx[i] == row, ascending (a counting sort on the host), on
+// `device`: the gather's adjoint sums them in that order.
+struct RowLists {
+  TensorPtr starts, positions;  // int64 (rows + 1) and (n)
+};
+RowLists rows_by_index(const int64_t* idx, int64_t n, int64_t rows, Device device) {
+  TensorPtr starts = Tensor::empty({rows + 1}, DType::Int64, "index"), positions = Tensor::empty({n}, DType::Int64);
+  int64_t* st = starts->mutable_data<int64_t>();
+  int64_t* pos = positions->mutable_data<int64_t>();
+  std::fill(st, st + rows + 1, 0);
+  for (int64_t i = 0; i < n; ++i) ++st[idx[i] + 1];
+  for (int64_t r = 0; r < rows; ++r) st[r + 1] += st[r];
+  std::vector<int64_t> next(st, st + rows);
+  for (int64_t i = 0; i < n; ++i) pos[next[idx[i]]++] = i;
+  return {to_device(starts, device), to_device(positions, device)};
+}
+
+// (rows, width) on g's GPU: row r sums g's rows listed for r (`skip`, when >= 0, stays 0).
+TensorPtr sum_rows_cuda(const TensorPtr& g, const RowLists& lists, int64_t rows, int64_t width, int64_t skip) {
+  check_cuda_float(g->dtype(), "index backward");
+  TensorPtr r = Tensor::empty({rows, width}, g->dtype(), "index", g->device());
+  cuda::sum_rows_by_index(g->dtype() == DType::Float64, g->device_data(),
+                          static_cast<const int64_t*>(lists.starts->device_data()),
+                          static_cast<const int64_t*>(lists.positions->device_data()), rows, width, skip,
+                          r->device_data(), g->device().index);
+  return r;
+}
+
+// index_select on a GPU: the dim moved first, its rows gathered, moved back; host_idx holds the (wrapped) indices.
+TensorPtr index_select_cuda(const TensorPtr& t, const TensorPtr& src, int64_t dim, const TensorPtr& host_idx) {
+  const Device device = src->device();
+  const int64_t nd = src->dim(), n_src = src->shape()[dim], n_idx = host_idx->numel();
+  IntList perm{dim}, inverse(nd);
+  for (int64_t d = 0; d < nd; ++d)
+    if (d != dim) perm.push_back(d);
+  for (int64_t i = 0; i < nd; ++i) inverse[perm[i]] = i;
+  const TensorPtr front = contiguous(permute(src, perm));
+  const int64_t width = n_src ? front->numel() / n_src : 0;
+  Shape moved = front->shape();
+  moved[0] = n_idx;
+  const TensorPtr idx = to_device(host_idx, device);
+  TensorPtr picked = Tensor::empty(moved, src->dtype(), "index_select", device);
+  cuda::gather_rows(front->device_data(), static_cast<const int64_t*>(idx->device_data()), n_idx, width,
+                    itemsize(src->dtype()), picked->device_data(), device.index);
+  TensorPtr out = contiguous(permute(picked, inverse));
+  if (any_requires_grad({&t})) {
+    const RowLists lists = rows_by_index(host_idx->data<int64_t>(), n_idx, n_src, device);
+    const Shape in = t->shape(), front_shape = front->shape();
+    record_grad_only("IndexSelectBackward0", out, {t}, [=](const TensorPtr& g) {
+      const TensorPtr gf = contiguous(permute(g, perm));
+      const TensorPtr r = reshape(sum_rows_cuda(gf, lists, n_src, width, -1), front_shape);
+      return std::vector<TensorPtr>{reshape(contiguous(permute(r, inverse)), in)};
+    });
+  }
+  return out;
+}
+
 }  // namespace
 
 TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index_in) {
@@ -115,7 +172,8 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index_i
   int64_t nd = std::max<int64_t>(t->dim(), 1);
   dim = wrap_dim(dim, t->dim(), "index_select");
   TensorPtr src = contiguous(t->dim() == 0 ? reshape(t->detach(), {1}) : t->detach());
-  TensorPtr idx = contiguous(reshape(index, {-1}));
+  const Device device = common_device({&t, &index}, "index_select");
+  TensorPtr idx = contiguous(to_device(reshape(index, {-1}), Device{}));  // checked (and wrapped) on the CPU
   int64_t n_src = src->shape()[dim], n_idx = idx->numel();
   const int64_t* ip = idx->data<int64_t>();
   for (int64_t i = 0; i < n_idx; ++i)
@@ -128,6 +186,10 @@ TensorPtr index_select(const TensorPtr& t, int64_t dim, const TensorPtr& index_i
     int64_t* w = idx->mutable_data<int64_t>();
     for (int64_t i = 0; i < n_idx; ++i) w[i] += w[i] < 0 ? n_src : 0;
     ip = idx->data<int64_t>();
+  }
+  if (device.is_cuda()) {
+    TensorPtr out = index_select_cuda(t, src, dim, idx);
+    return t->dim() == 0 ? reshape(out, index->dim() == 0 ? Shape{} : Shape{n_idx}) : out;
   }
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < dim; ++d) outer *= src->shape()[d];
@@ -180,22 +242,9 @@ TensorPtr embedding_cuda(const TensorPtr& weight, const TensorPtr& indices, int6
   cuda::gather_rows(w->device_data(), static_cast<const int64_t*>(idx->device_data()), n, dim, itemsize(w->dtype()),
                     out->device_data(), device.index);
   if (!any_requires_grad({&weight})) return out;
-  // positions grouped by row, ascending within a row (a counting sort)
-  TensorPtr starts = Tensor::empty({num + 1}, DType::Int64, "embedding"), positions = Tensor::empty({n}, DType::Int64);
-  int64_t* st = starts->mutable_data<int64_t>();
-  int64_t* pos = positions->mutable_data<int64_t>();
-  std::fill(st, st + num + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++st[ip[i] + 1];
-  for (int64_t r = 0; r < num; ++r) st[r + 1] += st[r];
-  std::vector<int64_t> next(st, st + num);
-  for (int64_t i = 0; i < n; ++i) pos[next[ip[i]]++] = i;
-  const TensorPtr starts_gpu = to_device(starts, device), positions_gpu = to_device(positions, device);
+  const RowLists lists = rows_by_index(ip, n, num, device);
   record_grad_only("EmbeddingBackward0", out, {weight, nullptr}, [=](const TensorPtr& g) {
-    TensorPtr gc = contiguous(g), r = Tensor::empty({num, dim}, g->dtype(), "embedding", g->device());
-    cuda::sum_rows_by_index(
-        g->dtype() == DType::Float64, gc->device_data(), static_cast<const int64_t*>(starts_gpu->device_data()),
-        static_cast<const int64_t*>(positions_gpu->device_data()), num, dim, pad, r->device_data(), g->device().index);
-    return std::vector<TensorPtr>{r, nullptr};
+    return std::vector<TensorPtr>{sum_rows_cuda(contiguous(g), lists, num, dim, pad), nullptr};
   });
   return out;
 }

@@ -6,7 +6,7 @@
 // gate-backward kernel and one GEMM per step for h_prev's gradient; the weight gradients, the input's
 // gradient and the bias sums are then one GEMM (or column sum) each over all steps. GEMMs never split
 // their K dimension across threads and gate rows are independent, so results do not depend on the
-// thread count.
+// thread count. On a GPU a layer is composed of GPU ops instead (layer_composed).
 #include "fastnn/ops/rnn.h"
 
 #include <algorithm>
@@ -198,6 +198,58 @@ class RnnLayerBackward : public Node {
   LayerSaved sv_;  // internal buffers, never seen by users
 };
 
+// On a GPU: the layer composed of GPU ops (every step's input projection in one product, then per step a product
+// and the gate ops, as the CPU kernel computes them), recorded by autograd op by op.
+std::vector<TensorPtr> layer_composed(const LayerGeom& g, const TensorPtr& input, const TensorPtr& h0,
+                                      const TensorPtr& c0, const TensorPtr& w_ih, const TensorPtr& w_hh,
+                                      const TensorPtr& b_ih, const TensorPtr& b_hh, const TensorPtr& w_hr) {
+  check_cuda_float(input->dtype(), layer_name(g.mode));
+  const int64_t H = g.H;
+  TensorPtr gi = matmul(input, t(w_ih));
+  if (b_ih) gi = add(gi, b_ih, 1);
+  TensorPtr h = h0, c = c0;  // each sequence's latest state, (B, Ho) and (B, H)
+  std::vector<TensorPtr> outs(g.T());
+  auto part = [H](const TensorPtr& m, int64_t k) { return narrow(m, 1, k * H, H); };  // gate k's columns
+  auto keep_rest = [](const TensorPtr& fresh, const TensorPtr& state, int64_t n) {    // rows past n keep theirs
+    const int64_t rows = state->shape()[0];
+    return n < rows ? cat({fresh, narrow(state, 0, n, rows - n)}, 0) : fresh;
+  };
+  for (int64_t s = 0; s < g.T(); ++s) {
+    const int64_t t = g.step(s), n = g.batch_sizes[t];
+    if (n == 0) continue;
+    const TensorPtr hp = narrow(h, 0, 0, n), xi = narrow(gi, 0, g.offsets[t], n);
+    TensorPtr gh = matmul(hp, fastnn::t(w_hh));
+    if (b_hh) gh = add(gh, b_hh, 1);
+    TensorPtr hn, cn;
+    switch (g.mode) {
+      case RnnMode::Tanh: hn = tanh(add(xi, gh, 1)); break;
+      case RnnMode::Relu: hn = relu(add(xi, gh, 1)); break;
+      case RnnMode::Lstm: {
+        const TensorPtr i = sigmoid(add(part(xi, 0), part(gh, 0), 1)), f = sigmoid(add(part(xi, 1), part(gh, 1), 1));
+        const TensorPtr gg = tanh(add(part(xi, 2), part(gh, 2), 1)), o = sigmoid(add(part(xi, 3), part(gh, 3), 1));
+        cn = add(mul(f, narrow(c, 0, 0, n)), mul(i, gg), 1);
+        hn = mul(o, tanh(cn));
+        break;
+      }
+      case RnnMode::Gru: {
+        const TensorPtr r = sigmoid(add(part(xi, 0), part(gh, 0), 1)), z = sigmoid(add(part(xi, 1), part(gh, 1), 1));
+        const TensorPtr nn = tanh(add(part(xi, 2), mul(r, part(gh, 2)), 1));
+        hn = add(mul(sub(scalar_tensor(1, z->dtype(), true), z, 1), nn), mul(z, hp), 1);
+        break;
+      }
+    }
+    if (w_hr) hn = matmul(hn, fastnn::t(w_hr));
+    outs[t] = hn;
+    h = keep_rest(hn, h, n);
+    if (cn) c = keep_rest(cn, c, n);
+  }
+  std::vector<TensorPtr> rows;  // the packed layout: step by step
+  for (const TensorPtr& o : outs)
+    if (o) rows.push_back(o);
+  TensorPtr out = rows.empty() ? Tensor::empty({0, g.Ho}, input->dtype(), "rnn", input->device()) : cat(rows, 0);
+  return {out, h, g.lstm() ? c : nullptr};
+}
+
 void check_weight(const TensorPtr& w, const Shape& shape, DType dt, const char* op, const char* what) {
   check_defined(w, op, what);
   FASTNN_CHECK_TYPE(w->dtype() == dt, "[", op, "] expected ", what, " of dtype ", dtype_name(dt), ", got ",
@@ -253,6 +305,8 @@ std::vector<TensorPtr> rnn_layer(RnnMode mode, const TensorPtr& input, const std
   if (mode == RnnMode::Lstm) check_weight(c0, {g.B, g.H}, dt, op, "c0");
   else FASTNN_CHECK(!c0, "[", op, "] only LSTM takes a cell state c0");
 
+  if (common_device({&input, &h0, &c0, &w_ih, &w_hh, &b_ih, &b_hh, &w_hr}, op).is_cuda())
+    return layer_composed(g, input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr);
   auto plain = [](const TensorPtr& t) { return t ? contiguous(t->detach()) : nullptr; };
   TensorPtr x = plain(input), wi = plain(w_ih), wh = plain(w_hh), bi = plain(b_ih), bh = plain(b_hh), wr = plain(w_hr);
   TensorPtr out = Tensor::empty({g.N, g.Ho}, dt, op), hn = Tensor::empty({g.B, g.Ho}, dt, op);

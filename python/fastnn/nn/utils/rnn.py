@@ -90,7 +90,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     sorted_indices = None
     if not enforce_sorted:
         lengths, sorted_indices = fastnn.sort(lengths, descending=True, stable=True)
-        input = input.index_select(1, sorted_indices)
+        input = input.index_select(1, sorted_indices.to(input.device))
     if lengths.numel() and int(lengths.min()) <= 0:
         raise RuntimeError(
             f"[{op}] Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0"
@@ -105,7 +105,12 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     if steps > input.shape[0]:
         raise ValueError(f"[{op}] the longest length is {steps} but the input has only {input.shape[0]} time steps")
     mask = fastnn.arange(steps)[:, None] < lengths[None, :]
-    return PackedSequence(input[:steps][mask], mask.sum(1), sorted_indices, None)
+    if input.is_cuda:  # the mask's rows picked on the GPU (boolean indexing runs on the CPU only)
+        rows = mask.reshape(-1).nonzero().reshape(-1).to(input.device)
+        data = input[:steps].reshape((-1,) + tuple(input.shape[2:])).index_select(0, rows)
+    else:
+        data = input[:steps][mask]
+    return PackedSequence(data, mask.sum(1), sorted_indices, None)
 
 
 @_named_function
@@ -129,15 +134,16 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     flat = mask.reshape(-1)
     # each padded slot's row of data, or the extra padding row appended after the data
     rows = fastnn.where(flat, flat.cumsum(0) - 1, fastnn.full_like(flat, data.shape[0], dtype=fastnn.int64))
-    pad_row = fastnn.full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype)
-    padded = fastnn.cat([data, pad_row]).index_select(0, rows).reshape((steps, batch) + tuple(data.shape[1:]))
+    pad_row = fastnn.full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
+    padded = fastnn.cat([data, pad_row]).index_select(0, rows.to(data.device))
+    padded = padded.reshape((steps, batch) + tuple(data.shape[1:]))
     if total_length is not None and total_length > steps:
-        extra = fastnn.full((total_length - steps, batch) + tuple(data.shape[1:]), padding_value, dtype=data.dtype)
-        padded = fastnn.cat([padded, extra])
+        extra_shape = (total_length - steps, batch) + tuple(data.shape[1:])
+        padded = fastnn.cat([padded, fastnn.full(extra_shape, padding_value, dtype=data.dtype, device=data.device)])
     if batch_first:
         padded = padded.transpose(0, 1)
     if sequence.unsorted_indices is not None:
-        padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices)
+        padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices.to(data.device))
         lengths = lengths[sequence.unsorted_indices]
     return padded, lengths
 
@@ -158,7 +164,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     longest = max(s.shape[0] for s in sequences)
     padded = []
     for s in sequences:
-        fill = fastnn.full((longest - s.shape[0],) + tuple(s.shape[1:]), padding_value, dtype=s.dtype)
+        fill = fastnn.full((longest - s.shape[0],) + tuple(s.shape[1:]), padding_value, dtype=s.dtype, device=s.device)
         padded.append(fastnn.cat([s, fill] if padding_side == "right" else [fill, s]))
     return fastnn.stack(padded, 0 if batch_first else 1)
 
