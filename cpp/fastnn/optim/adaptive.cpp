@@ -5,15 +5,28 @@
 #include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/optim/common.h"
+#include "fastnn/optim/update_rules.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn {
 namespace {
 
-// torch's lerp: a + w (b - a) for w < 0.5, else b - (b - a)(1 - w).
+using rules::lerp;
+
+// Adam's constants for step `step` in the parameter's dtype (torch's single-tensor formulas).
 template <class T>
-T lerp(T a, T b, T w) {
-  return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+rules::AdamStep<T> adam_step_of(const AdamOptions& o, double step) {
+  return {T(o.weight_decay),
+          T(1 - o.beta1),
+          T(o.beta2),
+          T(1 - o.beta2),
+          T(1 - o.lr * o.weight_decay),
+          T(o.eps),
+          T(o.lr / (1 - std::pow(o.beta1, step))),
+          T(std::sqrt(1 - std::pow(o.beta2, step))),
+          o.maximize,
+          o.weight_decay != 0,
+          o.decoupled_weight_decay};
 }
 
 // Runs body(i, p, g, n) for each parameter with a gradient, as typed pointers, in parallel chunks; a parameter on a
@@ -63,43 +76,22 @@ void adam_step(const std::vector<TensorPtr>& params, const std::vector<TensorPtr
     const TensorPtr* vmax = o.amsgrad ? &max_exp_avg_sqs[i] : nullptr;
     common_device({&p, &exp_avgs[i], &exp_avg_sqs[i], vmax}, name);
     const double step = ++steps[i];
-    const cuda::AdamRule rule{o.weight_decay,
-                              o.beta1,
-                              o.beta2,
-                              o.eps,
-                              o.lr / (1 - std::pow(o.beta1, step)),
-                              std::sqrt(1 - std::pow(o.beta2, step)),
-                              1 - o.lr * o.weight_decay,
-                              o.decoupled_weight_decay,
-                              o.maximize};
-    cuda::adam_update(p->dtype() == DType::Float64, p->device_data(), g->device_data(), exp_avgs[i]->device_data(),
-                      exp_avg_sqs[i]->device_data(), vmax ? (*vmax)->device_data() : nullptr, p->numel(), rule,
-                      p->device().index);
+    void* vmax_data = vmax ? (*vmax)->device_data() : nullptr;
+    if (p->dtype() == DType::Float64)
+      cuda::adam_update(adam_step_of<double>(o, step), p->device_data(), g->device_data(), exp_avgs[i]->device_data(),
+                        exp_avg_sqs[i]->device_data(), vmax_data, p->numel(), p->device().index);
+    else
+      cuda::adam_update(adam_step_of<float>(o, step), p->device_data(), g->device_data(), exp_avgs[i]->device_data(),
+                        exp_avg_sqs[i]->device_data(), vmax_data, p->numel(), p->device().index);
   };
   auto on_cpu = [&](size_t i, auto* p, const auto* g, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     T* m = exp_avgs[i]->mutable_data<T>();
     T* v = exp_avg_sqs[i]->mutable_data<T>();
     T* vmax = o.amsgrad ? state_ptr<T>(max_exp_avg_sqs, i) : nullptr;
-    double step = ++steps[i];
-    const T wd = T(o.weight_decay), b1 = T(1 - o.beta1), b2 = T(o.beta2), one_b2 = T(1 - o.beta2);
-    const T decay = T(1 - o.lr * o.weight_decay), eps = T(o.eps);
-    const T step_size = T(o.lr / (1 - std::pow(o.beta1, step)));
-    const T bc2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, step)));
+    const rules::AdamStep<T> update = adam_step_of<T>(o, ++steps[i]);
     parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) {
-        T gk = o.maximize ? -g[k] : g[k];
-        if (o.weight_decay != 0) {
-          if (o.decoupled_weight_decay) p[k] *= decay;
-          else gk += wd * p[k];
-        }
-        m[k] = lerp(m[k], gk, b1);
-        v[k] = v[k] * b2 + one_b2 * gk * gk;
-        T second = v[k];
-        if (vmax) second = vmax[k] = std::max(vmax[k], v[k]);
-        T denom = std::sqrt(second) / bc2_sqrt + eps;
-        p[k] += -step_size * m[k] / denom;
-      }
+      for (int64_t k = b; k < e; ++k) update(p[k], g[k], m[k], v[k], vmax ? vmax + k : nullptr);
     });
   };
   for_each_param(name, params, on_cpu, on_gpu);

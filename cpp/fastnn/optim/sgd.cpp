@@ -4,27 +4,21 @@
 #include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/optim/common.h"
+#include "fastnn/optim/update_rules.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn {
 namespace {
 
-// One parameter's update over [b, e), elementwise (all contiguous, same dtype):
-//   g = grad (+ wd * p) (negated if maximize); buf = momentum * buf + (1 - dampening) * g (buf = g at first);
-//   g = nesterov ? g + momentum * buf : buf; p -= lr * g
-// The options are template flags and the pointers restrict, so each variant is one vector loop.
+// One parameter's update over [b, e), elementwise (all contiguous, same dtype): rules::sgd_update. The pointers are
+// restrict, so each variant of the flags is one vector loop.
 template <class T, bool kMaximize, bool kDecay, bool kMomentum, bool kFirst, bool kNesterov>
 void sgd_range(T* __restrict p, const T* __restrict grad, T* __restrict buf, int64_t b, int64_t e, T lr, T wd, T mom,
                T damp) {
-  for (int64_t i = b; i < e; ++i) {
-    T g = kMaximize ? -grad[i] : grad[i];
-    if (kDecay) g += wd * p[i];
-    if (kMomentum) {
-      buf[i] = kFirst ? g : mom * buf[i] + damp * g;
-      g = kNesterov ? g + mom * buf[i] : buf[i];
-    }
-    p[i] -= lr * g;
-  }
+  T unused = 0;
+  for (int64_t i = b; i < e; ++i)
+    rules::sgd_update<T, kMaximize, kDecay, kMomentum, kFirst, kNesterov>(p[i], grad[i], kMomentum ? buf[i] : unused,
+                                                                          lr, wd, mom, damp);
 }
 
 template <class T, bool... kFlags>
