@@ -121,12 +121,15 @@ void sum_rows_by_index(bool, const void*, const int64_t*, const int64_t*, int64_
 FASTNN_LOSS_TERMS(FASTNN_CUDA_LOSS_STUB)
 #undef FASTNN_CUDA_LOSS_STUB
 void sgd_update(bool, void*, const void*, void*, int64_t, const SgdRule&, bool, int) { not_built("SGD"); }
-void adam_update(const rules::AdamStep<float>&, void*, const void*, void*, void*, void*, int64_t, int) {
-  not_built("Adam");
-}
-void adam_update(const rules::AdamStep<double>&, void*, const void*, void*, void*, void*, int64_t, int) {
-  not_built("Adam");
-}
+#define FASTNN_CUDA_OPTIM_STUB(RULE)                                                                         \
+  void optimizer_update(const rules::RULE<float>&, void*, const void*, void*, void*, void*, int64_t, int) {  \
+    not_built("optimizer step");                                                                             \
+  }                                                                                                          \
+  void optimizer_update(const rules::RULE<double>&, void*, const void*, void*, void*, void*, int64_t, int) { \
+    not_built("optimizer step");                                                                             \
+  }
+FASTNN_OPTIM_RULES(FASTNN_CUDA_OPTIM_STUB)
+#undef FASTNN_CUDA_OPTIM_STUB
 void convert(const void*, DType, const int64_t*, const int64_t*, int, int64_t, void*, DType, int) { not_built("to"); }
 }  // namespace fastnn::cuda
 #endif

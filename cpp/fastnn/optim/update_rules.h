@@ -26,25 +26,138 @@ FASTNN_HOST_DEVICE inline void sgd_update(T& p, T grad, T& buf, T lr, T wd, T mo
   p -= lr * g;
 }
 
-// Adam and AdamW for one step, in the parameter's dtype: step_size = lr / (1 - beta1^t), bc2_sqrt =
-// sqrt(1 - beta2^t), decay = 1 - lr * weight_decay (decoupled: AdamW).
+// The adaptive optimizers' steps, one struct each holding a step's constants in the parameter's dtype;
+// operator()(p, grad, s0, s1, s2) updates one element of the parameter and of its state tensors (element pointers,
+// null where the options leave a state out). FASTNN_OPTIM_RULES lists them (the GPU overloads are generated from it).
+#define FASTNN_OPTIM_RULES(X) \
+  X(AdamStep)                 \
+  X(RmspropStep)              \
+  X(AdagradStep)              \
+  X(AdadeltaStep)             \
+  X(AdamaxStep)               \
+  X(NadamStep)                \
+  X(RadamStep)
+
+// The gradient as the step reads it: negated with maximize, plus wd * p with (L2) weight decay.
+template <class T>
+FASTNN_HOST_DEVICE inline T step_grad(T grad, T p, bool maximize, bool has_decay, T wd) {
+  T g = maximize ? -grad : grad;
+  if (has_decay) g += wd * p;
+  return g;
+}
+
+// Adam and AdamW: s0 exp_avg, s1 exp_avg_sq, s2 max_exp_avg_sq (amsgrad). step_size = lr / (1 - beta1^t),
+// bc2_sqrt = sqrt(1 - beta2^t), decay = 1 - lr * weight_decay (decoupled: AdamW).
 template <class T>
 struct AdamStep {
   T wd, b1, b2, one_b2, decay, eps, step_size, bc2_sqrt;  // b1 = 1 - beta1, b2 = beta2, one_b2 = 1 - beta2
   bool maximize, has_decay, decoupled;
-  // p, m (exp_avg), v (exp_avg_sq) updated; vmax (max_exp_avg_sq) too when amsgrad, else null.
-  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T& m, T& v, T* vmax) const {
-    T g = maximize ? -grad : grad;
-    if (has_decay) {
-      if (decoupled) p *= decay;
-      else g += wd * p;
-    }
-    m = lerp(m, g, b1);
-    v = v * b2 + one_b2 * g * g;
-    T second = v;
-    if (vmax) second = *vmax = *vmax < v ? v : *vmax;  // std::max's rule
+  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* v, T* vmax) const {
+    if (has_decay && decoupled) p *= decay;
+    const T g = step_grad(grad, p, maximize, has_decay && !decoupled, wd);
+    *m = lerp(*m, g, b1);
+    *v = *v * b2 + one_b2 * g * g;
+    T second = *v;
+    if (vmax) second = *vmax = *vmax < *v ? *v : *vmax;  // std::max's rule
     const T denom = std::sqrt(second) / bc2_sqrt + eps;
-    p += -step_size * m / denom;
+    p += -step_size * *m / denom;
+  }
+};
+
+// RMSprop: s0 square_avg, s1 grad_avg (centered), s2 momentum_buffer (momentum > 0).
+template <class T>
+struct RmspropStep {
+  T lr, alpha, one_alpha, eps, wd, mom;
+  bool maximize, has_decay;
+  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* sq, T* ga, T* buf) const {
+    const T g = step_grad(grad, p, maximize, has_decay, wd);
+    *sq = *sq * alpha + one_alpha * g * g;
+    T avg;
+    if (ga) {
+      *ga = lerp(*ga, g, one_alpha);
+      avg = std::sqrt(*sq - *ga * *ga);
+    } else {
+      avg = std::sqrt(*sq);
+    }
+    avg += eps;
+    if (buf) {
+      *buf = *buf * mom + g / avg;
+      p += -lr * *buf;
+    } else {
+      p += -lr * g / avg;
+    }
+  }
+};
+
+// Adagrad: s0 sum; clr = lr / (1 + (t - 1) lr_decay).
+template <class T>
+struct AdagradStep {
+  T clr, eps, wd;
+  bool maximize, has_decay;
+  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* s, T*, T*) const {
+    const T g = step_grad(grad, p, maximize, has_decay, wd);
+    *s += g * g;
+    p += -clr * g / (std::sqrt(*s) + eps);
+  }
+};
+
+// Adadelta: s0 square_avg, s1 acc_delta.
+template <class T>
+struct AdadeltaStep {
+  T lr, rho, one_rho, eps, wd;
+  bool maximize, has_decay;
+  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* sq, T* acc, T*) const {
+    const T g = step_grad(grad, p, maximize, has_decay, wd);
+    *sq = *sq * rho + one_rho * g * g;
+    const T delta = std::sqrt(*acc + eps) / std::sqrt(*sq + eps) * g;
+    *acc = *acc * rho + one_rho * delta * delta;
+    p += -lr * delta;
+  }
+};
+
+// Adamax: s0 exp_avg, s1 exp_inf; neg_clr = -lr / (1 - beta1^t).
+template <class T>
+struct AdamaxStep {
+  T b1, b2, eps, wd, neg_clr;
+  bool maximize, has_decay;
+  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* u, T*) const {
+    const T g = step_grad(grad, p, maximize, has_decay, wd);
+    *m = lerp(*m, g, b1);
+    const T decayed = *u * b2, fresh = std::fabs(g) + eps;
+    *u = (decayed != decayed || fresh != fresh) ? decayed + fresh : decayed < fresh ? fresh : decayed;  // NaN wins
+    p += neg_clr * *m / *u;
+  }
+};
+
+// NAdam: s0 exp_avg, s1 exp_avg_sq; the momentum schedule's coefficients come from the host's running product.
+template <class T>
+struct NadamStep {
+  T grad_coef, avg_coef, b1, b2, one_b2, eps, wd, decay, bc2;
+  bool maximize, has_decay, decoupled;
+  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* v, T*) const {
+    if (has_decay && decoupled) p *= decay;
+    const T g = step_grad(grad, p, maximize, has_decay && !decoupled, wd);
+    *m = lerp(*m, g, b1);
+    *v = *v * b2 + one_b2 * g * g;
+    const T denom = std::sqrt(*v / bc2) + eps;
+    p += grad_coef * g / denom;
+    p += avg_coef * *m / denom;
+  }
+};
+
+// RAdam: s0 exp_avg, s1 exp_avg_sq; the variance is rectified (by rect) once rectify holds.
+template <class T>
+struct RadamStep {
+  T lr, b1, b2, one_b2, eps, wd, decay, tbc1, bc2_sqrt, rect;
+  bool maximize, has_decay, decoupled, rectify;
+  FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* v, T*) const {
+    if (has_decay && decoupled) p *= decay;
+    const T g = step_grad(grad, p, maximize, has_decay && !decoupled, wd);
+    *m = lerp(*m, g, b1);
+    *v = *v * b2 + one_b2 * g * g;
+    T update = *m / tbc1 * lr;
+    if (rectify) update = update * (bc2_sqrt / (std::sqrt(*v) + eps)) * rect;
+    p -= update;
   }
 };
 

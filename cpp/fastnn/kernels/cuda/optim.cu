@@ -30,19 +30,18 @@ void launch_sgd(T* p, const T* grad, T* buf, int64_t n, const SgdRule& r, bool f
   }
 }
 
-template <class T>
-__global__ void adam_kernel(rules::AdamStep<T> step, T* p, const T* grad, T* m, T* v, T* vmax, int64_t n) {
-  FASTNN_GRID_LOOP(k, n) step(p[k], grad[k], m[k], v[k], vmax ? vmax + k : nullptr);
+template <class Rule, class T>
+__global__ void rule_kernel(Rule rule, T* p, const T* grad, T* s0, T* s1, T* s2, int64_t n) {
+  FASTNN_GRID_LOOP(k, n) { rule(p[k], grad[k], s0 ? s0 + k : nullptr, s1 ? s1 + k : nullptr, s2 ? s2 + k : nullptr); }
 }
 
-template <class T>
-void launch_adam(const rules::AdamStep<T>& step, void* p, const void* grad, void* m, void* v, void* vmax, int64_t n,
-                 int index) {
+template <class T, class Rule>
+void launch_rule(const Rule& rule, void* p, const void* grad, void* s0, void* s1, void* s2, int64_t n, int index) {
   if (n == 0) return;
-  use_device(index, "Adam");
-  adam_kernel<T><<<blocks_for(n), kThreads>>>(step, static_cast<T*>(p), static_cast<const T*>(grad), static_cast<T*>(m),
-                                              static_cast<T*>(v), static_cast<T*>(vmax), n);
-  check_launch("Adam");
+  use_device(index, "optimizer step");
+  rule_kernel<Rule, T><<<blocks_for(n), kThreads>>>(rule, static_cast<T*>(p), static_cast<const T*>(grad),
+                                                    static_cast<T*>(s0), static_cast<T*>(s1), static_cast<T*>(s2), n);
+  check_launch("optimizer step");
 }
 
 }  // namespace
@@ -60,13 +59,16 @@ void sgd_update(bool is_double, void* p, const void* grad, void* buf, int64_t n,
   check_launch("SGD");
 }
 
-void adam_update(const rules::AdamStep<float>& step, void* p, const void* grad, void* m, void* v, void* vmax, int64_t n,
-                 int index) {
-  launch_adam(step, p, grad, m, v, vmax, n, index);
-}
-void adam_update(const rules::AdamStep<double>& step, void* p, const void* grad, void* m, void* v, void* vmax,
-                 int64_t n, int index) {
-  launch_adam(step, p, grad, m, v, vmax, n, index);
-}
+#define FASTNN_CUDA_OPTIM_DEF(RULE)                                                                               \
+  void optimizer_update(const rules::RULE<float>& rule, void* p, const void* grad, void* s0, void* s1, void* s2,  \
+                        int64_t n, int index) {                                                                   \
+    launch_rule<float>(rule, p, grad, s0, s1, s2, n, index);                                                      \
+  }                                                                                                               \
+  void optimizer_update(const rules::RULE<double>& rule, void* p, const void* grad, void* s0, void* s1, void* s2, \
+                        int64_t n, int index) {                                                                   \
+    launch_rule<double>(rule, p, grad, s0, s1, s2, n, index);                                                     \
+  }
+FASTNN_OPTIM_RULES(FASTNN_CUDA_OPTIM_DEF)
+#undef FASTNN_CUDA_OPTIM_DEF
 
 }  // namespace fastnn::cuda

@@ -15,10 +15,14 @@ struct SgdRule {
 void sgd_update(bool is_double, void* p, const void* grad, void* buf, int64_t n, const SgdRule& rule, bool first,
                 int index);
 
-// One Adam/AdamW step of p with exp_avg m, exp_avg_sq v and (amsgrad, else null) max_exp_avg_sq vmax.
-void adam_update(const rules::AdamStep<float>& step, void* p, const void* grad, void* m, void* v, void* vmax, int64_t n,
-                 int index);
-void adam_update(const rules::AdamStep<double>& step, void* p, const void* grad, void* m, void* v, void* vmax,
-                 int64_t n, int index);
+// One step of an adaptive optimizer (a rule of FASTNN_OPTIM_RULES) over the n elements of p and of its state tensors
+// s0..s2 (null where the rule's options leave them out). One overload per rule and dtype.
+#define FASTNN_CUDA_OPTIM_DECL(RULE)                                                                              \
+  void optimizer_update(const rules::RULE<float>& rule, void* p, const void* grad, void* s0, void* s1, void* s2,  \
+                        int64_t n, int index);                                                                    \
+  void optimizer_update(const rules::RULE<double>& rule, void* p, const void* grad, void* s0, void* s1, void* s2, \
+                        int64_t n, int index);
+FASTNN_OPTIM_RULES(FASTNN_CUDA_OPTIM_DECL)
+#undef FASTNN_CUDA_OPTIM_DECL
 
 }  // namespace fastnn::cuda
