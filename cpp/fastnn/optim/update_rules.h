@@ -46,6 +46,18 @@ FASTNN_HOST_DEVICE inline T step_grad(T grad, T p, bool maximize, bool has_decay
   return g;
 }
 
+// The Adam family's common start: weight decay (decoupled: p *= decay; else L2 into the gradient), then the moments
+// m = lerp(m, g, b1) and v = b2 v + (1 - b2) g^2. Returns the gradient as the step reads it.
+template <class T>
+FASTNN_HOST_DEVICE inline T adam_moments(T& p, T grad, T* m, T* v, bool maximize, bool has_decay, bool decoupled, T wd,
+                                         T decay, T b1, T b2, T one_b2) {
+  if (has_decay && decoupled) p *= decay;
+  const T g = step_grad(grad, p, maximize, has_decay && !decoupled, wd);
+  *m = lerp(*m, g, b1);
+  *v = *v * b2 + one_b2 * g * g;
+  return g;
+}
+
 // Adam and AdamW: s0 exp_avg, s1 exp_avg_sq, s2 max_exp_avg_sq (amsgrad). step_size = lr / (1 - beta1^t),
 // bc2_sqrt = sqrt(1 - beta2^t), decay = 1 - lr * weight_decay (decoupled: AdamW).
 template <class T>
@@ -53,10 +65,7 @@ struct AdamStep {
   T wd, b1, b2, one_b2, decay, eps, step_size, bc2_sqrt;  // b1 = 1 - beta1, b2 = beta2, one_b2 = 1 - beta2
   bool maximize, has_decay, decoupled;
   FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* v, T* vmax) const {
-    if (has_decay && decoupled) p *= decay;
-    const T g = step_grad(grad, p, maximize, has_decay && !decoupled, wd);
-    *m = lerp(*m, g, b1);
-    *v = *v * b2 + one_b2 * g * g;
+    adam_moments(p, grad, m, v, maximize, has_decay, decoupled, wd, decay, b1, b2, one_b2);
     T second = *v;
     if (vmax) second = *vmax = *vmax < *v ? *v : *vmax;  // std::max's rule
     const T denom = std::sqrt(second) / bc2_sqrt + eps;
@@ -135,10 +144,7 @@ struct NadamStep {
   T grad_coef, avg_coef, b1, b2, one_b2, eps, wd, decay, bc2;
   bool maximize, has_decay, decoupled;
   FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* v, T*) const {
-    if (has_decay && decoupled) p *= decay;
-    const T g = step_grad(grad, p, maximize, has_decay && !decoupled, wd);
-    *m = lerp(*m, g, b1);
-    *v = *v * b2 + one_b2 * g * g;
+    const T g = adam_moments(p, grad, m, v, maximize, has_decay, decoupled, wd, decay, b1, b2, one_b2);
     const T denom = std::sqrt(*v / bc2) + eps;
     p += grad_coef * g / denom;
     p += avg_coef * *m / denom;
@@ -151,10 +157,7 @@ struct RadamStep {
   T lr, b1, b2, one_b2, eps, wd, decay, tbc1, bc2_sqrt, rect;
   bool maximize, has_decay, decoupled, rectify;
   FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* v, T*) const {
-    if (has_decay && decoupled) p *= decay;
-    const T g = step_grad(grad, p, maximize, has_decay && !decoupled, wd);
-    *m = lerp(*m, g, b1);
-    *v = *v * b2 + one_b2 * g * g;
+    adam_moments(p, grad, m, v, maximize, has_decay, decoupled, wd, decay, b1, b2, one_b2);
     T update = *m / tbc1 * lr;
     if (rectify) update = update * (bc2_sqrt / (std::sqrt(*v) + eps)) * rect;
     p -= update;
