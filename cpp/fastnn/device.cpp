@@ -38,7 +38,7 @@ void unary_forward(UnaryOp, bool, const void*, const int64_t*, const int64_t*, i
   not_built("unary");
 }
 void unary_backward(UnaryOp, bool, const void*, const void*, void*, int64_t, int) { not_built("unary"); }
-void binary_forward(BinaryOp, bool, const void*, const int64_t*, const void*, const int64_t*, const int64_t*, int,
+void binary_forward(BinaryOp, DType, const void*, const int64_t*, const void*, const int64_t*, const int64_t*, int,
                     double, int64_t, void*, int) {
   not_built("binary");
 }

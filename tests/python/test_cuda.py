@@ -193,6 +193,27 @@ BINARY = {
 
 
 @gpu
+@pytest.mark.parametrize("dtype", [fastnn.uint8, fastnn.int8, fastnn.int16, fastnn.int32, fastnn.int64], ids=str)
+def test_integer_arithmetic_on_the_gpu_wraps_as_the_cpu(dtype):
+    a = fastnn.tensor([[0, 1, 100, 127], [5, -7, 120, 3], [9, 8, 7, 6]]).to(dtype).t()  # a strided view
+    b = fastnn.tensor([3, 100, -2]).to(dtype)  # broadcast along rows
+    for fn in (
+        lambda x, y: x + y,
+        lambda x, y: x - y,
+        lambda x, y: x * y,
+        lambda x, y: fastnn.add(x, y, alpha=3),
+        lambda x, y: fastnn.sub(x, y, alpha=2),
+    ):
+        got = fn(a.cuda(), b.cuda())
+        assert got.is_cuda and got.dtype == dtype
+        assert np.array_equal(got.cpu().numpy(), fn(a, b).numpy())
+    steps = fastnn.tensor(0).cuda()  # BatchNorm's num_batches_tracked
+    steps.add_(1)
+    steps += 1
+    assert steps.is_cuda and steps.item() == 2
+
+
+@gpu
 @pytest.mark.parametrize("dtype", [fastnn.float32, fastnn.float64], ids=str)
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_arithmetic_on_the_gpu_matches_the_cpu(name, dtype):

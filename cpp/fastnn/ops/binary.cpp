@@ -151,16 +151,18 @@ TensorPtr bool_arith(const TensorPtr& a, const TensorPtr& b, const char* op, con
 // a op b with an operand on a GPU (float32 or float64 results).
 TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
                      double alpha) {
-  FASTNN_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "[", op, "] CUDA tensors of dtype ", dtype_name(dt),
-                    " are not supported yet (float32 and float64 are)");
+  FASTNN_CHECK_TYPE(dt != DType::Bool && dt != DType::Float16 && dt != DType::BFloat16 &&
+                        (is_floating(dt) || kind != cuda::BinaryOp::Div),
+                    "[", op, "] CUDA tensors of dtype ", dtype_name(dt),
+                    " are not supported yet (float32, float64 and the integer dtypes are)");
   const Device device = a->is_cpu() ? b->device() : a->device();
   const TensorPtr x = on_device(a, device, dt, op), y = on_device(b, device, dt, op);
   const Shape shape = broadcast_shapes(x->shape(), y->shape(), op);
   TensorPtr out = Tensor::empty(shape, dt, op, device);
   const Shape xs = broadcast_strides(x->shape(), x->strides(), shape),
               ys = broadcast_strides(y->shape(), y->strides(), shape);
-  cuda::binary_forward(kind, dt == DType::Float64, x->device_data(), xs.data(), y->device_data(), ys.data(),
-                       shape.data(), int(shape.size()), alpha, out->numel(), out->device_data(), device.index);
+  cuda::binary_forward(kind, dt, x->device_data(), xs.data(), y->device_data(), ys.data(), shape.data(),
+                       int(shape.size()), alpha, out->numel(), out->device_data(), device.index);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "fastnn/error.h"
+#include "fastnn/int_cast.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
 #include "fastnn/tensor.h"
@@ -78,20 +79,15 @@ template <class T> T wrapping_abs(T x) {
   else return std::abs(x);  // (-0.0 and a negative nan lose their sign)
 }
 
-// Whether a double has an int64 value: inside [-2^63, 2^63), not nan (converting any other is undefined behaviour).
-inline bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
-
-// v as T; a floating value with no int64 value (nan, inf, beyond 2^63) becomes INT64_MIN, what torch gives
-// on x86, instead of C++'s undefined behaviour.
-// Narrower ints take a floating value through int64 and wrap (what torch's casts give on x86); the
-// 16-bit floats go through float32, rounding to nearest even.
+// v as T: a floating value becomes an integer as float_to_int (int_cast.h) makes it; the 16-bit floats go through
+// float32, rounding to nearest even.
 template <class T, class S> T convert(S v) {
   constexpr bool half_s = std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>;
   constexpr bool half_t = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
   if constexpr (half_s && !std::is_same_v<S, T>) return convert<T>(float(v));
   else if constexpr (half_t) return T(float(v));
   else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> && std::is_floating_point_v<S>)
-    return T(fits_int64(v) ? int64_t(v) : INT64_MIN);
+    return float_to_int<T>(v);
   else return static_cast<T>(v);
 }
 

@@ -1,8 +1,10 @@
 // a + alpha * b, a - alpha * b, a * b, a / b and the comparisons on a GPU, with broadcasting: one grid-stride kernel
-// per op and dtype; each output element reads its operands through their broadcast layouts.
+// per op and dtype; each output element reads its operands through their broadcast layouts. Integers wrap, as the
+// CPU's wrapping_add/wrapping_mul: the arithmetic is done in uint64 and truncated.
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/kernels/cuda/layout.cuh"
@@ -12,7 +14,12 @@ namespace {
 
 template <BinaryOp kOp, class T>
 __device__ T apply(T x, T y, T alpha) {
-  if constexpr (kOp == BinaryOp::Add) return x + alpha * y;
+  if constexpr (std::is_integral_v<T>) {
+    const uint64_t a = uint64_t(x), b = uint64_t(y), k = uint64_t(alpha);
+    if constexpr (kOp == BinaryOp::Add) return T(a + k * b);
+    else if constexpr (kOp == BinaryOp::Sub) return T(a - k * b);
+    else return T(a * b);  // (integer division is refused on the host)
+  } else if constexpr (kOp == BinaryOp::Add) return x + alpha * y;
   else if constexpr (kOp == BinaryOp::Sub) return x - alpha * y;
   else if constexpr (kOp == BinaryOp::Mul) return x * y;
   else return x / y;
@@ -104,14 +111,22 @@ void compare_forward(CompareKind op, DType dt, const void* a, const int64_t* a_s
   check_launch("compare");
 }
 
-void binary_forward(BinaryOp op, bool is_double, const void* a, const int64_t* a_strides, const void* b,
+void binary_forward(BinaryOp op, DType dtype, const void* a, const int64_t* a_strides, const void* b,
                     const int64_t* b_strides, const int64_t* shape, int ndim, double alpha, int64_t n, void* out,
                     int index) {
   if (n == 0) return;
   const Layout la = make_layout(shape, a_strides, ndim, "binary"), lb = make_layout(shape, b_strides, ndim, "binary");
   use_device(index, "binary");
-  if (is_double) launch_op<double>(op, a, la, b, lb, alpha, n, out);
-  else launch_op<float>(op, a, la, b, lb, alpha, n, out);
+  switch (dtype) {
+    case DType::Float64: launch_op<double>(op, a, la, b, lb, alpha, n, out); break;
+    case DType::Float32: launch_op<float>(op, a, la, b, lb, alpha, n, out); break;
+    case DType::Int64: launch_op<int64_t>(op, a, la, b, lb, alpha, n, out); break;
+    case DType::Int32: launch_op<int32_t>(op, a, la, b, lb, alpha, n, out); break;
+    case DType::Int16: launch_op<int16_t>(op, a, la, b, lb, alpha, n, out); break;
+    case DType::Int8: launch_op<int8_t>(op, a, la, b, lb, alpha, n, out); break;
+    case DType::UInt8: launch_op<uint8_t>(op, a, la, b, lb, alpha, n, out); break;
+    default: throw std::invalid_argument(str("[binary] CUDA arithmetic on ", dtype_name(dtype)));
+  }
   check_launch("binary");
 }
 

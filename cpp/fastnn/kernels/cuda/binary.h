@@ -1,5 +1,6 @@
-// Elementwise arithmetic (float32 and float64) and comparisons on a GPU, with broadcasting (kernels/cuda/binary.cu; in
-// a CPU-only build device.cpp defines it to throw). Called by ops/binary.cpp when an operand is on a GPU.
+// Elementwise arithmetic (float32, float64 and the integer dtypes) and comparisons on a GPU, with broadcasting
+// (kernels/cuda/binary.cu; in a CPU-only build device.cpp defines it to throw). Called by ops/binary.cpp when an
+// operand is on a GPU.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,8 +12,9 @@ namespace fastnn::cuda {
 enum class BinaryOp : int { Add, Sub, Mul, Div };  // Add/Sub: a + alpha * b, a - alpha * b
 
 // out[i] = op(a, b) at output element i (row-major over `shape`, out contiguous); a_strides and b_strides are the
-// operands' strides broadcast to `shape` (0 along broadcast dims). On GPU `index`.
-void binary_forward(BinaryOp op, bool is_double, const void* a, const int64_t* a_strides, const void* b,
+// operands' strides broadcast to `shape` (0 along broadcast dims); a, b and out of `dtype` (not bool or 16-bit; Div
+// floating only). On GPU `index`.
+void binary_forward(BinaryOp op, DType dtype, const void* a, const int64_t* a_strides, const void* b,
                     const int64_t* b_strides, const int64_t* shape, int ndim, double alpha, int64_t n, void* out,
                     int index);
 

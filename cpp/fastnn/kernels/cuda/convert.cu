@@ -1,12 +1,14 @@
 // Element type conversion on a GPU (tensor.to(dtype), mixed-dtype arithmetic): every pair of bool, uint8, int8,
-// int16, int32, int64, float32 and float64, from any strided layout into a contiguous result. A value becomes bool
-// as `v != 0` (NaN is true), otherwise as a C++ conversion, as the CPU's convert<>.
+// int16, int32, int64, float32 and float64, from any strided layout into a contiguous result, as the CPU's convert<>:
+// a value becomes bool as `v != 0` (NaN is true), a float becomes an integer through int64 (int_cast.h; the GPU's own
+// conversion saturates where x86 wraps), anything else as a C++ conversion.
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <type_traits>
 
 #include "fastnn/device.h"
+#include "fastnn/int_cast.h"
 #include "fastnn/kernels/cuda/layout.cuh"
 
 namespace fastnn::cuda {
@@ -15,6 +17,7 @@ namespace {
 template <class Out, class In>
 __device__ Out convert_value(In v) {
   if constexpr (std::is_same_v<Out, bool>) return v != In(0);
+  else if constexpr (std::is_integral_v<Out> && std::is_floating_point_v<In>) return float_to_int<Out>(v);
   else return Out(v);
 }
 

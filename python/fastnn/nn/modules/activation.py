@@ -125,7 +125,7 @@ def _canonical_mask(mask, name, dtype, op):
     if not isinstance(mask, _C.Tensor):
         raise TypeError(f"[{op}] {name} must be a Tensor, got {type(mask).__name__}")
     if mask.dtype == _bool:
-        return _factories.zeros(tuple(mask.shape), dtype=dtype).masked_fill(mask, float("-inf"))
+        return _factories.zeros(tuple(mask.shape), dtype=dtype, device=mask.device).masked_fill(mask, float("-inf"))
     if not mask.is_floating_point():
         raise TypeError(f"[{op}] only bool and floating types of {name} are supported, got {mask.dtype}")
     if mask.dtype != dtype:

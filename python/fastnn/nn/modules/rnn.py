@@ -208,7 +208,7 @@ class RNNBase(Module):
             )
         sizes = [self._state_size(batch, False)] + ([self._state_size(batch, True)] if lstm else [])
         if states is None:
-            states = [fastnn.zeros(s, dtype=data.dtype) for s in sizes]
+            states = [fastnn.zeros(s, dtype=data.dtype, device=data.device) for s in sizes]
         else:
             for i, (s, size) in enumerate(zip(states, sizes)):
                 self._check_state(s, size, f"hidden[{i}]" if lstm else "hidden")
@@ -331,7 +331,7 @@ class RNNCellBase(Module):
         x = input if batched else input.unsqueeze(0)
         count = 2 if mode == "LSTM" else 1
         if states is None:
-            states = [fastnn.zeros(x.shape[0], self.hidden_size, dtype=x.dtype)] * count
+            states = [fastnn.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)] * count
         else:
             for i, s in enumerate(states):
                 if not isinstance(s, Tensor):

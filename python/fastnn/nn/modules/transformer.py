@@ -37,8 +37,9 @@ def _generate_square_subsequent_mask(sz, device=None, dtype=None):
     """(sz, sz) float mask: 0 on and below the diagonal, -inf above (each position sees itself and earlier ones)."""
     if isinstance(sz, bool) or not isinstance(sz, numbers.Integral):
         raise TypeError(f"[generate_square_subsequent_mask] sz must be an int, got {type(sz).__name__}")
-    _factories._check_device(device, "generate_square_subsequent_mask")
-    return _C.triu(_factories.full((int(sz), int(sz)), float("-inf"), dtype=dtype or float32), 1)
+    device = _factories._check_device(device, "generate_square_subsequent_mask", movable=True)
+    mask = _C.triu(_factories.full((int(sz), int(sz)), float("-inf"), dtype=dtype or float32), 1)
+    return _factories._finish(mask, False, device)
 
 
 def _get_activation_fn(activation):
