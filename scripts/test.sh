@@ -33,6 +33,12 @@ if [ "${FASTNN_CUDA_BUILD:-1}" != 0 ]; then
   bash scripts/test_cuda_build.sh
 fi
 
+# Then the CUDA kernels run on the CPU by the emulator (the GPU code paths tested without a GPU;
+# scripts/test_cuda_emulated.sh); FASTNN_CUDA_EMULATED=0 skips this stage.
+if [ "${FASTNN_CUDA_EMULATED:-1}" != 0 ]; then
+  bash scripts/test_cuda_emulated.sh
+fi
+
 # Then the wheel as users install it: pip wheel + auditwheel repair (manylinux), the
 # sdist, and a test subset against the wheel installed in a fresh venv; FASTNN_WHEEL=0 skips this stage.
 if [ "${FASTNN_WHEEL:-1}" != 0 ]; then

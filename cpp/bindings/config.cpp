@@ -58,7 +58,9 @@ void bind_config(py::module_& m) {
     d["isa_supported"] = supported;
     d["isa"] = isa_name(kernels::kernel_isa());
     d["threads"] = get_num_threads();
-    d["cuda"] = cuda::built() ? str("built, ", cuda::device_count(), " GPU(s) visible") : std::string("not built");
+    d["cuda"] = !cuda::built()     ? std::string("not built")
+                : cuda::emulated() ? std::string("emulated on the CPU (FASTNN_CUDA_EMULATOR: for tests, not speed)")
+                                   : str("built, ", cuda::device_count(), " GPU(s) visible");
     return d;
   });
 }

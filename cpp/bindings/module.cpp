@@ -166,6 +166,7 @@ PYBIND11_MODULE(_C, m) {
   m.def(
       "_allocator_reset_peak", [=](int64_t index) { allocator_reset_peak(device_of(index)); }, py::arg("device") = -1);
   m.def("_cuda_built", &cuda::built);
+  m.def("_cuda_emulated", &cuda::emulated);
   m.def("_cuda_device_count", &cuda::device_count);
   m.def(
       "_cuda_synchronize",

@@ -27,6 +27,7 @@ namespace {
 }  // namespace
 
 bool built() { return false; }
+bool emulated() { return false; }
 int device_count() { return 0; }
 void check_device(int, const char* op) { not_built(op); }
 void* malloc(size_t, int, const char* op) { not_built(op); }

@@ -26,8 +26,10 @@ struct Device {
 inline Device cuda_device(int index) { return Device{DeviceType::CUDA, index}; }
 
 namespace cuda {
-// Whether this build has the CUDA backend (FASTNN_CUDA).
+// Whether this build has the CUDA backend (FASTNN_CUDA), and whether that backend is the CPU emulator's
+// (FASTNN_CUDA_EMULATOR: one "GPU" whose kernels run on the CPU, for tests).
 bool built();
+bool emulated();
 // GPUs the process can use: 0 without the backend, a driver or a GPU (never throws).
 int device_count();
 // Throws a RuntimeError naming `op` unless cuda:`index` exists.

@@ -134,6 +134,8 @@ void Tensor::set_data(const Tensor& src) {
   if (capture::watching_writes()) capture::note_unrecorded_write(*this, ".data assigned");
   FASTNN_CHECK_STATE(!requires_grad_ || is_floating(src.dtype_),
                      "[data] a tensor that requires grad needs floating-point data, got ", dtype_name(src.dtype_));
+  // Another device, dtype or shape needs a new AccumulateGrad (it checks gradients against them), as torch's set_data.
+  if (src.device() != device() || src.dtype_ != dtype_ || src.shape_ != shape_) grad_accumulator_.reset();
   storage_ = src.storage_;
   shape_ = src.shape_;
   strides_ = src.strides_;

@@ -263,6 +263,41 @@ def test_in_place_arithmetic_and_gradient_accumulation_on_a_gpu_leaf():
 
 
 @gpu
+def test_gradients_stay_on_the_gpu_through_slices_unused_outputs_and_a_move():
+    x = fastnn.arange(6.0).cuda().requires_grad_()
+    a, b, c = x.chunk(3)  # b and c get no gradient: the chunk node's zeros for them are made on the GPU
+    (g,) = fastnn.autograd.grad((a * 2).sum() + x[4:].sum(), [x])  # a slice's gradient is zeros plus the slice
+    assert g.is_cuda and g.cpu().tolist() == [2.0, 2.0, 0.0, 0.0, 1.0, 1.0]
+
+    w = fastnn.nn.Parameter(fastnn.ones(2))
+    kept = (w * 3).sum()  # a CPU graph that keeps w's CPU gradient accumulator alive
+    layer = fastnn.nn.Module()
+    layer.w = w
+    layer.cuda()  # moves w in place: a new accumulator for the new device, as torch
+    (w * 3).sum().backward()
+    assert w.grad.is_cuda and w.grad.cpu().tolist() == [3.0, 3.0]
+    assert kept.requires_grad
+
+
+@gpu
+def test_a_gradient_on_the_wrong_device_is_refused_as_torch_refuses_it():
+    class ToCpu(fastnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.cpu()  # wrong: the input lives on the GPU
+
+    x = fastnn.ones(2).cuda().requires_grad_()
+    with pytest.raises(
+        RuntimeError, match=r"returned an invalid gradient at index 0 - expected device cuda:0 but got cpu"
+    ):
+        ToCpu.apply(x).sum().backward()
+
+
+@gpu
 @pytest.mark.parametrize("dtype", [fastnn.float32, fastnn.float64], ids=str)
 @pytest.mark.parametrize(
     "reduce",

@@ -120,7 +120,7 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
     std::vector<TensorPtr> in = std::move(s.inputs);
     in.resize(n->output_meta().size());
     for (size_t i = 0; i < in.size(); ++i)
-      if (!in[i]) in[i] = zeros(n->output_meta()[i].shape, n->output_meta()[i].dtype);
+      if (!in[i]) in[i] = zeros_on(n->output_meta()[i].shape, n->output_meta()[i].dtype, n->output_meta()[i].device);
     n->run_pre_hooks(in);
     for (auto& [nr, weak] : n->retained())
       if (TensorPtr t = weak.lock()) t->set_grad(t->grad() ? add(t->grad(), in[nr], 1.0) : clone(in[nr]));
@@ -152,6 +152,9 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
         FASTNN_CHECK_STATE(out[i]->shape() == meta.shape, "Function ", n->name(),
                            " returned an invalid gradient at index ", i, " - got ", shape_str(out[i]->shape()),
                            " but expected shape compatible with ", shape_str(meta.shape));
+        FASTNN_CHECK_STATE(out[i]->device() == meta.device, "Function ", n->name(),
+                           " returned an invalid gradient at index ", i, " - expected device ", meta.device.str(),
+                           " but got ", out[i]->device().str());
         // As torch does, a gradient of another dtype (from a custom Function) is cast to the input's.
         TensorPtr g = out[i]->dtype() == meta.dtype ? out[i] : to_dtype(out[i], meta.dtype);
         ms.inputs.resize(m->output_meta().size());

@@ -22,6 +22,7 @@ struct Edge {
 struct OutputMeta {
   Shape shape;
   DType dtype;
+  Device device;
 };
 
 // A tensor kept for backward: its data (no history, so an op saving its own output makes no
@@ -81,7 +82,7 @@ class Node : public std::enable_shared_from_this<Node> {
   // Whether input `i` of the forward op needs a gradient.
   bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].fn; }
   const std::vector<OutputMeta>& output_meta() const { return output_meta_; }
-  void add_output_meta(const Tensor& t) { output_meta_.push_back({t.shape(), t.dtype()}); }
+  void add_output_meta(const Tensor& t) { output_meta_.push_back({t.shape(), t.dtype(), t.device()}); }
   uint64_t sequence_nr() const { return sequence_nr_; }
   // Outputs whose gradient should be stored in their .grad (retain_grad below).
   void retain_output(uint32_t output_nr, const TensorPtr& t);

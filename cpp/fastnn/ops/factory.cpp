@@ -23,9 +23,17 @@ void fill_with(Tensor& t, const G& gen) {
 
 TensorPtr empty(const Shape& shape, DType dtype) { return Tensor::empty(shape, dtype, "empty"); }
 
-TensorPtr zeros(const Shape& shape, DType dtype) {
-  TensorPtr t = Tensor::empty(shape, dtype, "zeros");
-  std::memset(t->raw_mutable_data(), 0, size_t(t->numel()) * itemsize(dtype));
+TensorPtr zeros(const Shape& shape, DType dtype) { return zeros_on(shape, dtype, Device{}); }
+
+TensorPtr zeros_on(const Shape& shape, DType dtype, Device device) {
+  TensorPtr t = Tensor::empty(shape, dtype, "zeros", device);
+  if (device.is_cuda()) {
+    const uint64_t zero = 0;  // all-zero bits: 0 in every dtype
+    cuda::fill(t->device_data(), shape.data(), t->strides().data(), int(shape.size()), t->numel(), &zero,
+               itemsize(dtype), device.index);
+  } else {
+    std::memset(t->raw_mutable_data(), 0, size_t(t->numel()) * itemsize(dtype));
+  }
   return t;
 }
 

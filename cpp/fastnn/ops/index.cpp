@@ -30,7 +30,7 @@ TensorPtr select(const TensorPtr& t, int64_t dim, int64_t index) {
   out->set_base(t->base() ? t->base() : t);
   Shape in = t->shape();
   record_grad_only("SelectBackward0", out, {t}, [in, dim, index](const TensorPtr& g) {
-    TensorPtr full_grad = zeros(in, g->dtype());
+    TensorPtr full_grad = zeros_on(in, g->dtype(), g->device());
     TensorPtr part = select(full_grad, dim, index);
     copy_(part, g);
     return std::vector<TensorPtr>{full_grad};
@@ -62,7 +62,7 @@ TensorPtr slice(const TensorPtr& t, int64_t dim, int64_t start, int64_t end, int
   out->set_base(t->base() ? t->base() : t);
   Shape in = t->shape();
   record_grad_only("SliceBackward0", out, {t}, [in, dim, start, end, step](const TensorPtr& g) {
-    TensorPtr full_grad = zeros(in, g->dtype());
+    TensorPtr full_grad = zeros_on(in, g->dtype(), g->device());
     TensorPtr part = slice(full_grad, dim, start, end, step);
     copy_(part, g);
     return std::vector<TensorPtr>{full_grad};

@@ -20,6 +20,7 @@ using OptDouble = std::optional<double>;
 // ---- factories (factory.cpp) ----
 TensorPtr empty(const Shape& shape, DType dtype);
 TensorPtr zeros(const Shape& shape, DType dtype);
+TensorPtr zeros_on(const Shape& shape, DType dtype, Device device);  // on `device` (a gradient's)
 TensorPtr full(const Shape& shape, double value, DType dtype);
 TensorPtr arange(double start, double end, double step, DType dtype);
 TensorPtr eye(int64_t n, int64_t m, DType dtype);

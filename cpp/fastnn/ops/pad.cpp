@@ -126,7 +126,7 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
   if (out->numel() == 0) {
     if (any_requires_grad({&input}))
       record_grad_only(node, out, {input}, [in_shape = input->shape()](const TensorPtr& g) {
-        return std::vector<TensorPtr>{zeros(in_shape, g->dtype())};
+        return std::vector<TensorPtr>{zeros_on(in_shape, g->dtype(), g->device())};
       });
     return out;
   }

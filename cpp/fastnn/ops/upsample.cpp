@@ -43,7 +43,7 @@ TensorPtr upsample(const TensorPtr& input, IntList size, const std::vector<doubl
   TensorPtr out = Tensor::empty(out_shape, x->dtype(), "interpolate");
   if (out->numel() == 0) {  // an empty batch: no taps to build (they are as long as the output sizes)
     record_grad_only(node.c_str(), out, {input}, [in_shape = input->shape()](const TensorPtr& g) {
-      return std::vector<TensorPtr>{zeros(in_shape, g->dtype())};
+      return std::vector<TensorPtr>{zeros_on(in_shape, g->dtype(), g->device())};
     });
     return out;
   }

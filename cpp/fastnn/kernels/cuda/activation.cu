@@ -25,11 +25,11 @@ void forward(const Rule& rule, bool is_double, const void* x, const int64_t* sha
   const Layout layout = make_layout(shape, strides, ndim, "activation");
   use_device(index, "activation");
   if (is_double)
-    forward_kernel<Rule, double>
-        <<<blocks_for(n), kThreads>>>(rule, static_cast<const double*>(x), layout, n, static_cast<double*>(y));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, forward_kernel<Rule, double>)(rule, static_cast<const double*>(x), layout, n,
+                                                                         static_cast<double*>(y));
   else
-    forward_kernel<Rule, float>
-        <<<blocks_for(n), kThreads>>>(rule, static_cast<const float*>(x), layout, n, static_cast<float*>(y));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, forward_kernel<Rule, float>)(rule, static_cast<const float*>(x), layout, n,
+                                                                        static_cast<float*>(y));
   check_launch("activation");
 }
 
@@ -38,10 +38,10 @@ void backward(const Rule& rule, bool is_double, const void* g, const void* x, vo
   if (n == 0) return;
   use_device(index, "activation backward");
   if (is_double)
-    backward_kernel<Rule, double><<<blocks_for(n), kThreads>>>(
+    FASTNN_LAUNCH(blocks_for(n), kThreads, backward_kernel<Rule, double>)(
         rule, static_cast<const double*>(g), static_cast<const double*>(x), n, static_cast<double*>(out));
   else
-    backward_kernel<Rule, float><<<blocks_for(n), kThreads>>>(
+    FASTNN_LAUNCH(blocks_for(n), kThreads, backward_kernel<Rule, float>)(
         rule, static_cast<const float*>(g), static_cast<const float*>(x), n, static_cast<float*>(out));
   check_launch("activation backward");
 }

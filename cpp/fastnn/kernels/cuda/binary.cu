@@ -32,8 +32,8 @@ __global__ void binary_kernel(const T* a, Layout la, const T* b, Layout lb, T al
 
 template <BinaryOp kOp, class T>
 void launch(const void* a, const Layout& la, const void* b, const Layout& lb, double alpha, int64_t n, void* out) {
-  binary_kernel<kOp, T><<<blocks_for(n), kThreads>>>(static_cast<const T*>(a), la, static_cast<const T*>(b), lb,
-                                                     T(alpha), n, static_cast<T*>(out));
+  FASTNN_LAUNCH(blocks_for(n), kThreads, binary_kernel<kOp, T>)(static_cast<const T*>(a), la, static_cast<const T*>(b),
+                                                                lb, T(alpha), n, static_cast<T*>(out));
 }
 
 template <class T>
@@ -65,8 +65,8 @@ __global__ void compare_kernel(CompareKind op, const T* a, Layout la, const T* b
 template <class T>
 void launch_compare(CompareKind op, const void* a, const Layout& la, const void* b, const Layout& lb, int64_t n,
                     bool* out) {
-  compare_kernel<T>
-      <<<blocks_for(n), kThreads>>>(op, static_cast<const T*>(a), la, static_cast<const T*>(b), lb, n, out);
+  FASTNN_LAUNCH(blocks_for(n), kThreads, compare_kernel<T>)(op, static_cast<const T*>(a), la, static_cast<const T*>(b),
+                                                            lb, n, out);
 }
 
 template <class Word>
@@ -78,8 +78,8 @@ __global__ void select_kernel(const bool* cond, Layout lc, const Word* a, Layout
 template <class Word>
 void launch_select(const bool* cond, const Layout& lc, const void* a, const Layout& la, const void* b, const Layout& lb,
                    int64_t n, void* out) {
-  select_kernel<Word><<<blocks_for(n), kThreads>>>(cond, lc, static_cast<const Word*>(a), la,
-                                                   static_cast<const Word*>(b), lb, n, static_cast<Word*>(out));
+  FASTNN_LAUNCH(blocks_for(n), kThreads, select_kernel<Word>)(
+      cond, lc, static_cast<const Word*>(a), la, static_cast<const Word*>(b), lb, n, static_cast<Word*>(out));
 }
 
 }  // namespace

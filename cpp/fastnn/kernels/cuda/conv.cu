@@ -84,10 +84,10 @@ template <class T>
 void forward(const ConvShape& s, const T* x, const T* w, const T* bias, T* y, const ConvScratch& scratch, int index) {
   T *col = static_cast<T*>(scratch.col), *tile = static_cast<T*>(scratch.tile);
   for_each_chunk(s, scratch, [&](const Chunk& g) {
-    im2col_kernel<T><<<blocks_for(g.K() * g.cols()), kThreads>>>(x, g, col);
+    FASTNN_LAUNCH(blocks_for(g.K() * g.cols()), kThreads, im2col_kernel<T>)(x, g, col);
     gemm(sizeof(T) == 8, 1, g.Og(), g.cols(), g.K(), {w + g.gr * g.Og() * g.K(), 0, g.K(), 1}, {col, 0, g.cols(), 1},
          tile, 0, g.cols(), false, index);
-    tile_to_output_kernel<T><<<blocks_for(g.Og() * g.cols()), kThreads>>>(tile, bias, g, y);
+    FASTNN_LAUNCH(blocks_for(g.Og() * g.cols()), kThreads, tile_to_output_kernel<T>)(tile, bias, g, y);
   });
 }
 
@@ -97,14 +97,14 @@ void backward(const ConvShape& s, const T* x, const T* w, const T* gy, T* gx, T*
   T *col = static_cast<T*>(scratch.col), *tile = static_cast<T*>(scratch.tile);
   for_each_chunk(s, scratch, [&](const Chunk& g) {
     const T* wg = w + g.gr * g.Og() * g.K();
-    output_to_tile_kernel<T><<<blocks_for(g.Og() * g.cols()), kThreads>>>(gy, g, tile);
+    FASTNN_LAUNCH(blocks_for(g.Og() * g.cols()), kThreads, output_to_tile_kernel<T>)(gy, g, tile);
     if (gx) {  // col = W^T @ tile, gathered back into the images
       gemm(sizeof(T) == 8, 1, g.K(), g.cols(), g.Og(), {wg, 0, 1, g.K()}, {tile, 0, g.cols(), 1}, col, 0, g.cols(),
            false, index);
-      col2im_kernel<T><<<blocks_for(g.nb * g.Cg() * g.s.H * g.s.W), kThreads>>>(col, g, gx);
+      FASTNN_LAUNCH(blocks_for(g.nb * g.Cg() * g.s.H * g.s.W), kThreads, col2im_kernel<T>)(col, g, gx);
     }
     if (gw) {  // gw (+)= tile @ col^T, the first chunk overwriting
-      im2col_kernel<T><<<blocks_for(g.K() * g.cols()), kThreads>>>(x, g, col);
+      FASTNN_LAUNCH(blocks_for(g.K() * g.cols()), kThreads, im2col_kernel<T>)(x, g, col);
       gemm(sizeof(T) == 8, 1, g.Og(), g.K(), g.cols(), {tile, 0, g.cols(), 1}, {col, 0, 1, g.cols()},
            gw + g.gr * g.Og() * g.K(), 0, g.K(), g.n0 > 0, index);
     }

@@ -54,7 +54,8 @@ void convert(const void* x, DType from, const int64_t* shape, const int64_t* str
     with_type(to, [&](auto out) {
       using In = decltype(in);
       using Out = decltype(out);
-      convert_kernel<In, Out><<<blocks_for(n), kThreads>>>(static_cast<const In*>(x), layout, n, static_cast<Out*>(y));
+      FASTNN_LAUNCH(blocks_for(n), kThreads, convert_kernel<In, Out>)(static_cast<const In*>(x), layout, n,
+                                                                      static_cast<Out*>(y));
     });
   });
   check_launch("to");

@@ -28,19 +28,20 @@ __global__ void fill_kernel(Word* dst, Layout layout, int64_t numel, Word value)
 
 template <class Word>
 void launch(void* dst, const void* src, const Layout& layout, int64_t numel) {
-  gather<Word><<<blocks_for(numel), kThreads>>>(static_cast<Word*>(dst), static_cast<const Word*>(src), layout, numel);
+  FASTNN_LAUNCH(blocks_for(numel), kThreads, gather<Word>)(static_cast<Word*>(dst), static_cast<const Word*>(src),
+                                                           layout, numel);
 }
 
 template <class Word>
 void launch_scatter(void* dst, const Layout& dl, const void* src, const Layout& sl, int64_t numel) {
-  scatter_kernel<Word>
-      <<<blocks_for(numel), kThreads>>>(static_cast<Word*>(dst), dl, static_cast<const Word*>(src), sl, numel);
+  FASTNN_LAUNCH(blocks_for(numel), kThreads, scatter_kernel<Word>)(static_cast<Word*>(dst), dl,
+                                                                   static_cast<const Word*>(src), sl, numel);
 }
 
 template <class Word>
 void launch_fill(void* dst, const Layout& layout, int64_t numel, const void* value) {
-  fill_kernel<Word>
-      <<<blocks_for(numel), kThreads>>>(static_cast<Word*>(dst), layout, numel, *static_cast<const Word*>(value));
+  FASTNN_LAUNCH(blocks_for(numel), kThreads, fill_kernel<Word>)(static_cast<Word*>(dst), layout, numel,
+                                                                *static_cast<const Word*>(value));
 }
 
 }  // namespace

@@ -59,13 +59,13 @@ void gemm(bool is_double, int64_t batch, int64_t M, int64_t N, int64_t K, Matrix
   use_device(index, "mm");
   const dim3 grid(unsigned(tiles_n), unsigned(tiles_m), unsigned(batch < 65535 ? batch : 65535));
   if (is_double)
-    gemm_kernel<double><<<grid, kThreads>>>(batch, M, N, K, static_cast<const double*>(a.data), a.batch, a.rows, a.cols,
-                                            static_cast<const double*>(b.data), b.batch, b.rows, b.cols,
-                                            static_cast<double*>(c), c_batch, ldc, accumulate);
+    FASTNN_LAUNCH(grid, kThreads, gemm_kernel<double>)(
+        batch, M, N, K, static_cast<const double*>(a.data), a.batch, a.rows, a.cols, static_cast<const double*>(b.data),
+        b.batch, b.rows, b.cols, static_cast<double*>(c), c_batch, ldc, accumulate);
   else
-    gemm_kernel<float><<<grid, kThreads>>>(batch, M, N, K, static_cast<const float*>(a.data), a.batch, a.rows, a.cols,
-                                           static_cast<const float*>(b.data), b.batch, b.rows, b.cols,
-                                           static_cast<float*>(c), c_batch, ldc, accumulate);
+    FASTNN_LAUNCH(grid, kThreads, gemm_kernel<float>)(batch, M, N, K, static_cast<const float*>(a.data), a.batch,
+                                                      a.rows, a.cols, static_cast<const float*>(b.data), b.batch,
+                                                      b.rows, b.cols, static_cast<float*>(c), c_batch, ldc, accumulate);
   check_launch("mm");
 }
 

@@ -27,8 +27,8 @@ __global__ void sum_rows_kernel(const T* g, const int64_t* starts, const int64_t
 
 template <class Word>
 void launch_gather(const void* table, const int64_t* idx, int64_t n, int64_t dim, void* out) {
-  gather_kernel<Word>
-      <<<blocks_for(n * dim), kThreads>>>(static_cast<const Word*>(table), idx, n, dim, static_cast<Word*>(out));
+  FASTNN_LAUNCH(blocks_for(n * dim), kThreads, gather_kernel<Word>)(static_cast<const Word*>(table), idx, n, dim,
+                                                                    static_cast<Word*>(out));
 }
 
 }  // namespace
@@ -50,11 +50,11 @@ void sum_rows_by_index(bool is_double, const void* g, const int64_t* starts, con
   if (rows * dim == 0) return;
   use_device(index, "embedding backward");
   if (is_double)
-    sum_rows_kernel<double><<<blocks_for(rows * dim), kThreads>>>(static_cast<const double*>(g), starts, positions,
-                                                                  rows, dim, skip, static_cast<double*>(grad));
+    FASTNN_LAUNCH(blocks_for(rows * dim), kThreads, sum_rows_kernel<double>)(
+        static_cast<const double*>(g), starts, positions, rows, dim, skip, static_cast<double*>(grad));
   else
-    sum_rows_kernel<float><<<blocks_for(rows * dim), kThreads>>>(static_cast<const float*>(g), starts, positions, rows,
-                                                                 dim, skip, static_cast<float*>(grad));
+    FASTNN_LAUNCH(blocks_for(rows * dim), kThreads, sum_rows_kernel<float>)(
+        static_cast<const float*>(g), starts, positions, rows, dim, skip, static_cast<float*>(grad));
   check_launch("embedding backward");
 }
 

@@ -1,8 +1,19 @@
-// A tensor's layout passed by value to a kernel, and the element offset of a row-major linear index.
+// A tensor's layout passed by value to a kernel, and the element offset of a row-major linear index; the launch macro.
 #pragma once
+#include <cuda_runtime.h>
+
 #include <cstdint>
 
 #include "fastnn/error.h"
+
+// kernel<<<grid, block>>>(args) is written FASTNN_LAUNCH(grid, block, kernel)(args): the same launch under nvcc, and
+// a call of the CPU emulator (emulator/cuda_runtime.h) when the kernels are compiled as C++ (FASTNN_CUDA_EMULATOR).
+#ifdef FASTNN_CUDA_EMULATED
+#define FASTNN_LAUNCH(grid, block, ...) \
+  ::fastnn::cuda::emu::launch(grid, block, [&](const auto&... args) { __VA_ARGS__(args...); })
+#else
+#define FASTNN_LAUNCH(grid, block, ...) __VA_ARGS__<<<grid, block>>>
+#endif
 
 namespace fastnn::cuda {
 

@@ -20,10 +20,10 @@ void term(const Rule& rule, bool is_double, const void* x, const int64_t* x_stri
   const Layout lx = make_layout(shape, x_strides, ndim, "loss"), lt = make_layout(shape, t_strides, ndim, "loss");
   use_device(index, "loss");
   if (is_double)
-    term_kernel<Rule, double><<<blocks_for(n), kThreads>>>(
+    FASTNN_LAUNCH(blocks_for(n), kThreads, term_kernel<Rule, double>)(
         rule, static_cast<const double*>(x), lx, static_cast<const double*>(t), lt, n, static_cast<double*>(out));
   else
-    term_kernel<Rule, float><<<blocks_for(n), kThreads>>>(
+    FASTNN_LAUNCH(blocks_for(n), kThreads, term_kernel<Rule, float>)(
         rule, static_cast<const float*>(x), lx, static_cast<const float*>(t), lt, n, static_cast<float*>(out));
   check_launch("loss");
 }

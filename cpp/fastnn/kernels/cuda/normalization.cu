@@ -82,17 +82,17 @@ __global__ void backward_kernel(BatchNormShape s, const T* x, const T* g, const 
 template <class T>
 void forward(const BatchNormShape& s, const void* x, const void* w, const void* b, void* rm, void* rv, bool training,
              double momentum, double eps, void* y, double* mean, double* invstd) {
-  forward_kernel<T><<<row_blocks(s.C), kThreads>>>(s, static_cast<const T*>(x), static_cast<const T*>(w),
-                                                   static_cast<const T*>(b), static_cast<T*>(rm), static_cast<T*>(rv),
-                                                   training, momentum, eps, static_cast<T*>(y), mean, invstd);
+  FASTNN_LAUNCH(row_blocks(s.C), kThreads, forward_kernel<T>)(
+      s, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(b), static_cast<T*>(rm),
+      static_cast<T*>(rv), training, momentum, eps, static_cast<T*>(y), mean, invstd);
 }
 
 template <class T>
 void backward(const BatchNormShape& s, const void* x, const void* g, const void* w, const double* mean,
               const double* invstd, bool training, void* gx, void* gw, void* gb) {
-  backward_kernel<T><<<row_blocks(s.C), kThreads>>>(s, static_cast<const T*>(x), static_cast<const T*>(g),
-                                                    static_cast<const T*>(w), mean, invstd, training,
-                                                    static_cast<T*>(gx), static_cast<T*>(gw), static_cast<T*>(gb));
+  FASTNN_LAUNCH(row_blocks(s.C), kThreads, backward_kernel<T>)(
+      s, static_cast<const T*>(x), static_cast<const T*>(g), static_cast<const T*>(w), mean, invstd, training,
+      static_cast<T*>(gx), static_cast<T*>(gw), static_cast<T*>(gb));
 }
 
 template <class T>
@@ -169,11 +169,11 @@ void layer_norm_forward(bool is_double, const void* x, const void* w, const void
   if (rows == 0) return;
   use_device(index, "layer_norm");
   if (is_double)
-    layer_norm_forward_kernel<double><<<row_blocks(rows), kThreads>>>(
+    FASTNN_LAUNCH(row_blocks(rows), kThreads, layer_norm_forward_kernel<double>)(
         static_cast<const double*>(x), static_cast<const double*>(w), static_cast<const double*>(b), rows, n, eps, rms,
         static_cast<double*>(y), mean, rstd);
   else
-    layer_norm_forward_kernel<float><<<row_blocks(rows), kThreads>>>(
+    FASTNN_LAUNCH(row_blocks(rows), kThreads, layer_norm_forward_kernel<float>)(
         static_cast<const float*>(x), static_cast<const float*>(w), static_cast<const float*>(b), rows, n, eps, rms,
         static_cast<float*>(y), mean, rstd);
   check_launch("layer_norm");
@@ -184,23 +184,23 @@ void layer_norm_backward(bool is_double, const void* gy, const void* x, const do
   use_device(index, "layer_norm backward");
   if (gx && rows > 0) {
     if (is_double)
-      layer_norm_input_grad_kernel<double>
-          <<<row_blocks(rows), kThreads>>>(static_cast<const double*>(gy), static_cast<const double*>(x), mean, rstd,
-                                           static_cast<const double*>(w), rows, n, rms, static_cast<double*>(gx));
+      FASTNN_LAUNCH(row_blocks(rows), kThreads, layer_norm_input_grad_kernel<double>)(
+          static_cast<const double*>(gy), static_cast<const double*>(x), mean, rstd, static_cast<const double*>(w),
+          rows, n, rms, static_cast<double*>(gx));
     else
-      layer_norm_input_grad_kernel<float>
-          <<<row_blocks(rows), kThreads>>>(static_cast<const float*>(gy), static_cast<const float*>(x), mean, rstd,
-                                           static_cast<const float*>(w), rows, n, rms, static_cast<float*>(gx));
+      FASTNN_LAUNCH(row_blocks(rows), kThreads, layer_norm_input_grad_kernel<float>)(
+          static_cast<const float*>(gy), static_cast<const float*>(x), mean, rstd, static_cast<const float*>(w), rows,
+          n, rms, static_cast<float*>(gx));
   }
   if ((gw || gb) && n > 0) {
     if (is_double)
-      layer_norm_param_grad_kernel<double>
-          <<<blocks_for(n), kThreads>>>(static_cast<const double*>(gy), static_cast<const double*>(x), mean, rstd, rows,
-                                        n, static_cast<double*>(gw), static_cast<double*>(gb));
+      FASTNN_LAUNCH(blocks_for(n), kThreads, layer_norm_param_grad_kernel<double>)(
+          static_cast<const double*>(gy), static_cast<const double*>(x), mean, rstd, rows, n, static_cast<double*>(gw),
+          static_cast<double*>(gb));
     else
-      layer_norm_param_grad_kernel<float>
-          <<<blocks_for(n), kThreads>>>(static_cast<const float*>(gy), static_cast<const float*>(x), mean, rstd, rows,
-                                        n, static_cast<float*>(gw), static_cast<float*>(gb));
+      FASTNN_LAUNCH(blocks_for(n), kThreads, layer_norm_param_grad_kernel<float>)(
+          static_cast<const float*>(gy), static_cast<const float*>(x), mean, rstd, rows, n, static_cast<float*>(gw),
+          static_cast<float*>(gb));
   }
   check_launch("layer_norm backward");
 }

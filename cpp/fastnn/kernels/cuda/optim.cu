@@ -25,8 +25,8 @@ void launch_sgd(T* p, const T* grad, T* buf, int64_t n, const SgdRule& r, bool f
     if (next[sizeof...(kFlags)]) return launch_sgd<T, kFlags..., true>(p, grad, buf, n, r, first);
     return launch_sgd<T, kFlags..., false>(p, grad, buf, n, r, first);
   } else {
-    sgd_kernel<T, kFlags...>
-        <<<blocks_for(n), kThreads>>>(p, grad, buf, n, T(r.lr), T(r.weight_decay), T(r.momentum), T(1 - r.dampening));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, sgd_kernel<T, kFlags...>)(p, grad, buf, n, T(r.lr), T(r.weight_decay),
+                                                                     T(r.momentum), T(1 - r.dampening));
   }
 }
 
@@ -39,8 +39,9 @@ template <class T, class Rule>
 void launch_rule(const Rule& rule, void* p, const void* grad, void* s0, void* s1, void* s2, int64_t n, int index) {
   if (n == 0) return;
   use_device(index, "optimizer step");
-  rule_kernel<Rule, T><<<blocks_for(n), kThreads>>>(rule, static_cast<T*>(p), static_cast<const T*>(grad),
-                                                    static_cast<T*>(s0), static_cast<T*>(s1), static_cast<T*>(s2), n);
+  FASTNN_LAUNCH(blocks_for(n), kThreads, rule_kernel<Rule, T>)(rule, static_cast<T*>(p), static_cast<const T*>(grad),
+                                                               static_cast<T*>(s0), static_cast<T*>(s1),
+                                                               static_cast<T*>(s2), n);
   check_launch("optimizer step");
 }
 

@@ -122,10 +122,11 @@ void avg_pool2d_forward(bool is_double, const AvgPoolShape& s, const void* in, v
   if (n == 0) return;
   use_device(index, "avg_pool2d");
   if (is_double)
-    avg_forward_kernel<double>
-        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(in), s, static_cast<double*>(out));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, avg_forward_kernel<double>)(static_cast<const double*>(in), s,
+                                                                       static_cast<double*>(out));
   else
-    avg_forward_kernel<float><<<blocks_for(n), kThreads>>>(static_cast<const float*>(in), s, static_cast<float*>(out));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, avg_forward_kernel<float>)(static_cast<const float*>(in), s,
+                                                                      static_cast<float*>(out));
   check_launch("avg_pool2d");
 }
 
@@ -134,11 +135,11 @@ void avg_pool2d_backward(bool is_double, const AvgPoolShape& s, const void* grad
   if (n == 0) return;
   use_device(index, "avg_pool2d backward");
   if (is_double)
-    avg_backward_kernel<double>
-        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(grad_out), s, static_cast<double*>(grad_in));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, avg_backward_kernel<double>)(static_cast<const double*>(grad_out), s,
+                                                                        static_cast<double*>(grad_in));
   else
-    avg_backward_kernel<float>
-        <<<blocks_for(n), kThreads>>>(static_cast<const float*>(grad_out), s, static_cast<float*>(grad_in));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, avg_backward_kernel<float>)(static_cast<const float*>(grad_out), s,
+                                                                       static_cast<float*>(grad_in));
   check_launch("avg_pool2d backward");
 }
 
@@ -147,11 +148,11 @@ void max_pool2d_forward(bool is_double, const PoolShape& s, const void* in, void
   if (n == 0) return;
   use_device(index, "max_pool2d");
   if (is_double)
-    max_forward_kernel<double>
-        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(in), s, static_cast<double*>(out), indices);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, max_forward_kernel<double>)(static_cast<const double*>(in), s,
+                                                                       static_cast<double*>(out), indices);
   else
-    max_forward_kernel<float>
-        <<<blocks_for(n), kThreads>>>(static_cast<const float*>(in), s, static_cast<float*>(out), indices);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, max_forward_kernel<float>)(static_cast<const float*>(in), s,
+                                                                      static_cast<float*>(out), indices);
   check_launch("max_pool2d");
 }
 
@@ -161,11 +162,11 @@ void max_pool2d_backward(bool is_double, const PoolShape& s, const void* grad_ou
   if (n == 0) return;
   use_device(index, "max_pool2d backward");
   if (is_double)
-    max_backward_kernel<double>
-        <<<blocks_for(n), kThreads>>>(static_cast<const double*>(grad_out), indices, s, static_cast<double*>(grad_in));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, max_backward_kernel<double>)(static_cast<const double*>(grad_out), indices,
+                                                                        s, static_cast<double*>(grad_in));
   else
-    max_backward_kernel<float>
-        <<<blocks_for(n), kThreads>>>(static_cast<const float*>(grad_out), indices, s, static_cast<float*>(grad_in));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, max_backward_kernel<float>)(static_cast<const float*>(grad_out), indices, s,
+                                                                       static_cast<float*>(grad_in));
   check_launch("max_pool2d backward");
 }
 

@@ -21,8 +21,11 @@ void dropout_mask(uint64_t seed, uint64_t counter, double p, double scale, bool 
   if (n == 0) return;
   use_device(index, "dropout");
   if (is_double)
-    dropout_kernel<double><<<blocks_for(n), kThreads>>>(seed, counter, p, scale, n, static_cast<double*>(out));
-  else dropout_kernel<float><<<blocks_for(n), kThreads>>>(seed, counter, p, float(scale), n, static_cast<float*>(out));
+    FASTNN_LAUNCH(blocks_for(n), kThreads, dropout_kernel<double>)(seed, counter, p, scale, n,
+                                                                   static_cast<double*>(out));
+  else
+    FASTNN_LAUNCH(blocks_for(n), kThreads, dropout_kernel<float>)(seed, counter, p, float(scale), n,
+                                                                  static_cast<float*>(out));
   check_launch("dropout");
 }
 

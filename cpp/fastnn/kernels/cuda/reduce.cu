@@ -73,14 +73,14 @@ void row_sums(const void* rows, int64_t outputs, int64_t reduced, double scale, 
   if (outputs == 0) return;
   use_device(index, "sum");
   if (dtype == DType::Float64)
-    row_sums_kernel<double><<<row_blocks(outputs), kThreads>>>(static_cast<const double*>(rows), outputs, reduced,
-                                                               scale, static_cast<double*>(out));
+    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_sums_kernel<double>)(static_cast<const double*>(rows), outputs,
+                                                                          reduced, scale, static_cast<double*>(out));
   else if (dtype == DType::Float32)
-    row_sums_kernel<float><<<row_blocks(outputs), kThreads>>>(static_cast<const float*>(rows), outputs, reduced,
-                                                              float(scale), static_cast<float*>(out));
+    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_sums_kernel<float>)(
+        static_cast<const float*>(rows), outputs, reduced, float(scale), static_cast<float*>(out));
   else
-    row_sums_kernel<int64_t><<<row_blocks(outputs), kThreads>>>(static_cast<const int64_t*>(rows), outputs, reduced,
-                                                                int64_t(1), static_cast<int64_t*>(out));
+    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_sums_kernel<int64_t>)(
+        static_cast<const int64_t*>(rows), outputs, reduced, int64_t(1), static_cast<int64_t*>(out));
   check_launch("sum");
 }
 
@@ -89,11 +89,11 @@ void row_arg_extreme(const void* rows, int64_t outputs, int64_t reduced, bool is
   if (outputs == 0) return;
   use_device(index, is_max ? "argmax" : "argmin");
   if (is_double)
-    row_arg_kernel<double><<<row_blocks(outputs), kThreads>>>(static_cast<const double*>(rows), outputs, reduced,
-                                                              is_max, out, static_cast<double*>(values));
+    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_arg_kernel<double>)(
+        static_cast<const double*>(rows), outputs, reduced, is_max, out, static_cast<double*>(values));
   else
-    row_arg_kernel<float><<<row_blocks(outputs), kThreads>>>(static_cast<const float*>(rows), outputs, reduced, is_max,
-                                                             out, static_cast<float*>(values));
+    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_arg_kernel<float>)(
+        static_cast<const float*>(rows), outputs, reduced, is_max, out, static_cast<float*>(values));
   check_launch(is_max ? "argmax" : "argmin");
 }
 
@@ -106,11 +106,11 @@ void scatter_along(void* dst, const int64_t* dst_strides, int64_t dim_stride, co
                il = make_layout(shape, idx_strides, ndim, "scatter");
   use_device(index, "scatter");
   if (itemsize == 8)
-    scatter_kernel<uint64_t><<<blocks_for(n), kThreads>>>(static_cast<uint64_t*>(dst), dl, dim_stride,
-                                                          static_cast<const uint64_t*>(src), sl, idx, il, n);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, scatter_kernel<uint64_t>)(static_cast<uint64_t*>(dst), dl, dim_stride,
+                                                                     static_cast<const uint64_t*>(src), sl, idx, il, n);
   else
-    scatter_kernel<uint32_t><<<blocks_for(n), kThreads>>>(static_cast<uint32_t*>(dst), dl, dim_stride,
-                                                          static_cast<const uint32_t*>(src), sl, idx, il, n);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, scatter_kernel<uint32_t>)(static_cast<uint32_t*>(dst), dl, dim_stride,
+                                                                     static_cast<const uint32_t*>(src), sl, idx, il, n);
   check_launch("scatter");
 }
 

@@ -37,6 +37,12 @@ void check_launch(const char* op) {
 
 bool built() { return true; }
 
+#ifdef FASTNN_CUDA_EMULATED
+bool emulated() { return true; }
+#else
+bool emulated() { return false; }
+#endif
+
 int device_count() {
   static int count = [] {
     int n = 0;

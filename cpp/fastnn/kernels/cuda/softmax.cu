@@ -68,11 +68,11 @@ void softmax_rows(bool is_double, const void* x, void* y, int64_t rows, int64_t 
   if (rows == 0 || n == 0) return;
   use_device(index, "softmax");
   if (is_double)
-    softmax_kernel<double>
-        <<<row_blocks(rows), kThreads>>>(static_cast<const double*>(x), static_cast<double*>(y), rows, n, log);
+    FASTNN_LAUNCH(row_blocks(rows), kThreads, softmax_kernel<double>)(static_cast<const double*>(x),
+                                                                      static_cast<double*>(y), rows, n, log);
   else
-    softmax_kernel<float>
-        <<<row_blocks(rows), kThreads>>>(static_cast<const float*>(x), static_cast<float*>(y), rows, n, log);
+    FASTNN_LAUNCH(row_blocks(rows), kThreads, softmax_kernel<float>)(static_cast<const float*>(x),
+                                                                     static_cast<float*>(y), rows, n, log);
   check_launch("softmax");
 }
 
@@ -81,10 +81,10 @@ void softmax_backward_rows(bool is_double, const void* g, const void* y, void* d
   if (rows == 0 || n == 0) return;
   use_device(index, "softmax backward");
   if (is_double)
-    softmax_backward_kernel<double><<<row_blocks(rows), kThreads>>>(
+    FASTNN_LAUNCH(row_blocks(rows), kThreads, softmax_backward_kernel<double>)(
         static_cast<const double*>(g), static_cast<const double*>(y), static_cast<double*>(dx), rows, n, log);
   else
-    softmax_backward_kernel<float><<<row_blocks(rows), kThreads>>>(
+    FASTNN_LAUNCH(row_blocks(rows), kThreads, softmax_backward_kernel<float>)(
         static_cast<const float*>(g), static_cast<const float*>(y), static_cast<float*>(dx), rows, n, log);
   check_launch("softmax backward");
 }
@@ -94,13 +94,13 @@ void nll_pick(bool is_double, const void* logp, int64_t row_stride, int64_t col_
   if (m == 0) return;
   use_device(index, "nll_loss");
   if (is_double)
-    nll_pick_kernel<double><<<blocks_for(m), kThreads>>>(static_cast<const double*>(logp), row_stride, col_stride,
-                                                         target, static_cast<const double*>(weight), m, ignore,
-                                                         static_cast<double*>(picked));
+    FASTNN_LAUNCH(blocks_for(m), kThreads, nll_pick_kernel<double>)(
+        static_cast<const double*>(logp), row_stride, col_stride, target, static_cast<const double*>(weight), m, ignore,
+        static_cast<double*>(picked));
   else
-    nll_pick_kernel<float><<<blocks_for(m), kThreads>>>(static_cast<const float*>(logp), row_stride, col_stride, target,
-                                                        static_cast<const float*>(weight), m, ignore,
-                                                        static_cast<float*>(picked));
+    FASTNN_LAUNCH(blocks_for(m), kThreads, nll_pick_kernel<float>)(
+        static_cast<const float*>(logp), row_stride, col_stride, target, static_cast<const float*>(weight), m, ignore,
+        static_cast<float*>(picked));
   check_launch("nll_loss");
 }
 
@@ -109,13 +109,13 @@ void nll_backward(bool is_double, const void* grad_out, bool per_row, double div
   if (m * c == 0) return;
   use_device(index, "nll_loss backward");
   if (is_double)
-    nll_backward_kernel<double><<<blocks_for(m * c), kThreads>>>(static_cast<const double*>(grad_out), per_row, divisor,
-                                                                 target, static_cast<const double*>(weight), m, c,
-                                                                 ignore, static_cast<double*>(grad));
+    FASTNN_LAUNCH(blocks_for(m * c), kThreads, nll_backward_kernel<double>)(
+        static_cast<const double*>(grad_out), per_row, divisor, target, static_cast<const double*>(weight), m, c,
+        ignore, static_cast<double*>(grad));
   else
-    nll_backward_kernel<float><<<blocks_for(m * c), kThreads>>>(static_cast<const float*>(grad_out), per_row, divisor,
-                                                                target, static_cast<const float*>(weight), m, c, ignore,
-                                                                static_cast<float*>(grad));
+    FASTNN_LAUNCH(blocks_for(m * c), kThreads, nll_backward_kernel<float>)(
+        static_cast<const float*>(grad_out), per_row, divisor, target, static_cast<const float*>(weight), m, c, ignore,
+        static_cast<float*>(grad));
   check_launch("nll_loss backward");
 }
 

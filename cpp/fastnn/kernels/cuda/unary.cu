@@ -85,11 +85,11 @@ void unary_forward(UnaryOp op, bool is_double, const void* x, const int64_t* sha
   with_rule(op, [&](auto rule) {
     using Rule = decltype(rule);
     if (is_double)
-      forward_kernel<Rule, double>
-          <<<blocks_for(n), kThreads>>>(static_cast<const double*>(x), layout, n, static_cast<double*>(y));
+      FASTNN_LAUNCH(blocks_for(n), kThreads, forward_kernel<Rule, double>)(static_cast<const double*>(x), layout, n,
+                                                                           static_cast<double*>(y));
     else
-      forward_kernel<Rule, float>
-          <<<blocks_for(n), kThreads>>>(static_cast<const float*>(x), layout, n, static_cast<float*>(y));
+      FASTNN_LAUNCH(blocks_for(n), kThreads, forward_kernel<Rule, float>)(static_cast<const float*>(x), layout, n,
+                                                                          static_cast<float*>(y));
   });
   check_launch("unary");
 }
@@ -100,10 +100,10 @@ void unary_backward(UnaryOp op, bool is_double, const void* g, const void* v, vo
   with_rule(op, [&](auto rule) {
     using Rule = decltype(rule);
     if (is_double)
-      backward_kernel<Rule, double><<<blocks_for(n), kThreads>>>(
+      FASTNN_LAUNCH(blocks_for(n), kThreads, backward_kernel<Rule, double>)(
           static_cast<const double*>(g), static_cast<const double*>(v), n, static_cast<double*>(out));
     else
-      backward_kernel<Rule, float><<<blocks_for(n), kThreads>>>(
+      FASTNN_LAUNCH(blocks_for(n), kThreads, backward_kernel<Rule, float>)(
           static_cast<const float*>(g), static_cast<const float*>(v), n, static_cast<float*>(out));
   });
   check_launch("unary backward");

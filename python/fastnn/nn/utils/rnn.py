@@ -29,9 +29,10 @@ def _lengths_tensor(lengths, op):
 def invert_permutation(permutation):
     if permutation is None:
         return None
-    out = fastnn.empty_like(permutation)
-    out.scatter_(0, permutation, fastnn.arange(permutation.numel(), dtype=fastnn.int64))
-    return out
+    perm = permutation.cpu()  # (scatter_ runs on the CPU), the result on the permutation's device
+    out = fastnn.empty_like(perm)
+    out.scatter_(0, perm, fastnn.arange(perm.numel(), dtype=fastnn.int64))
+    return out.to(permutation.device)
 
 
 class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
@@ -47,13 +48,20 @@ class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sort
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs):
+        """data moved or converted as Tensor.to; the indices follow data's device, batch_sizes stay on the CPU."""
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+        sorted_indices, unsorted_indices = (
+            None if t is None else t.to(data.device) for t in (self.sorted_indices, self.unsorted_indices)
+        )
+        return type(self)(data, self.batch_sizes, sorted_indices, unsorted_indices)
 
     def cpu(self):
-        return self
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else device)
 
     def double(self):
         return self.to(dtype=fastnn.float64)
@@ -66,7 +74,7 @@ class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sort
 
     @property
     def is_cuda(self):
-        return False
+        return self.data.is_cuda
 
     def is_pinned(self):
         return False
@@ -90,7 +98,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     sorted_indices = None
     if not enforce_sorted:
         lengths, sorted_indices = fastnn.sort(lengths, descending=True, stable=True)
-        input = input.index_select(1, sorted_indices.to(input.device))
+        sorted_indices = sorted_indices.to(input.device)  # as torch: the indices live with the data
+        input = input.index_select(1, sorted_indices)
     if lengths.numel() and int(lengths.min()) <= 0:
         raise RuntimeError(
             f"[{op}] Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0"
@@ -144,7 +153,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         padded = padded.transpose(0, 1)
     if sequence.unsorted_indices is not None:
         padded = padded.index_select(0 if batch_first else 1, sequence.unsorted_indices.to(data.device))
-        lengths = lengths[sequence.unsorted_indices]
+        lengths = lengths[sequence.unsorted_indices.cpu()]  # lengths stay on the CPU, as torch's
     return padded, lengths
 
 
