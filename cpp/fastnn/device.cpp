@@ -111,6 +111,21 @@ void dropout_mask(uint64_t, uint64_t, double, double, bool, int64_t, void*, int)
 FASTNN_PARAM_ACTIVATIONS(FASTNN_CUDA_ACTIVATION_STUB)
 #undef FASTNN_CUDA_ACTIVATION_STUB
 void gather_rows(const void*, const int64_t*, int64_t, int64_t, size_t, void*, int) { not_built("embedding"); }
+void index_gather(const void*, const int64_t*, int64_t, const int64_t*, int64_t, const int64_t*, int64_t, size_t, void*,
+                  int) {
+  not_built("index");
+}
+void index_scatter(bool, DType, void*, const void*, const int64_t*, int64_t, const int64_t*, const int64_t*,
+                   const int64_t*, int64_t, int64_t, const int64_t*, int64_t, int) {
+  not_built("index_put_");
+}
+void gather_along(const void*, const int64_t*, const int64_t*, const int64_t*, int, int64_t, size_t, void*, int) {
+  not_built("gather");
+}
+void gather_along_backward(bool, const void*, const int64_t*, const int64_t*, const int64_t*, int, int64_t, void*,
+                           int) {
+  not_built("gather");
+}
 void sum_rows_by_index(bool, const void*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, void*, int) {
   not_built("embedding");
 }

@@ -543,6 +543,91 @@ def test_index_select_on_the_gpu_gives_the_cpus_rows_and_gradients(dim):
     assert padded.is_cuda and padded.cpu().sum().item() == 8
 
 
+GATHERS = {
+    "dqn q.gather(1, a)": (lambda t, i: t.gather(1, i), (6, 4), lambda: fastnn.tensor([[1], [3], [0], [3], [2], [1]])),
+    "dim 0 repeats": (lambda t, i: t.gather(0, i), (3, 5), lambda: fastnn.tensor([[2, 2, 0, 1, 2], [2, 0, 0, 1, 1]])),
+    "middle dim of a view": (
+        lambda t, i: t.transpose(0, 2).gather(1, i),
+        (4, 3, 2),
+        lambda: fastnn.tensor([[[0, 1, 0], [2, 2, 2]], [[1, 1, 0], [0, 2, 1]]]),
+    ),
+    "take_along_dim": (
+        lambda t, i: fastnn.take_along_dim(t, i, 1),
+        (2, 5),
+        lambda: fastnn.tensor([[4, 0, 4], [1, 1, 3]]),
+    ),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(GATHERS))
+def test_gather_on_the_gpu_gives_the_cpus_values_and_gradients(name, dtype):
+    fn, shape, index = GATHERS[name]
+    y_cpu, y_gpu, g_cpu, g_gpu = both(fn, [rand(*shape, dtype=dtype, seed=43, requires_grad=True), index()])
+    assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())
+    assert np.array_equal(g_gpu[0].numpy(), g_cpu[0].numpy())  # repeated picks add in index order, as on the CPU
+    with pytest.raises(IndexError, match="out of bounds"):
+        fastnn.ones(2, 3).cuda().gather(1, fastnn.tensor([[3]]).cuda())
+
+
+INDEXING = {
+    "rows by a list": lambda t, m: t[fastnn.tensor([2, 0, 2, 1])],
+    "bool mask": lambda t, m: t[m],
+    "mask on the last dims": lambda t, m: t[:, m[0]],
+    "two index tensors broadcast": lambda t, m: t[fastnn.tensor([[0], [2]]), fastnn.tensor([1, 3, 1])],
+    "separated index dims": lambda t, m: t.reshape(3, 2, 2)[fastnn.tensor([1, 1]), :, fastnn.tensor([0, 1])],
+    "masked_select": lambda t, m: fastnn.masked_select(t, m),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(INDEXING))
+def test_advanced_indexing_on_the_gpu_gives_the_cpus_values_and_gradients(name, dtype):
+    mask = fastnn.tensor([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
+    y_cpu, y_gpu, g_cpu, g_gpu = both(INDEXING[name], [rand(3, 4, dtype=dtype, seed=45, requires_grad=True), mask])
+    assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())
+    assert np.array_equal(g_gpu[0].numpy(), g_cpu[0].numpy())  # repeated rows add in index order
+
+
+@gpu
+def test_index_put_on_the_gpu_writes_as_the_cpu():
+    results = []
+    for device in ("cpu", "cuda"):
+        z = fastnn.zeros(3, 4, device=device)
+        z[z.abs() < 1] = 0.5  # a number through a mask
+        z[fastnn.tensor([0, 2, 0]), fastnn.tensor([1, 1, 1])] = fastnn.tensor([1.0, 2.0, 3.0], device=device)
+        z.index_put_((fastnn.tensor([1, 1, 2]),), fastnn.tensor([10.0, 20.0, 30.0, 40.0], device=device), True)
+        n = fastnn.zeros(5, dtype=fastnn.int64, device=device)
+        n.index_put_((fastnn.tensor([4, 0, 4], device=device),), fastnn.tensor(7, device=device), accumulate=True)
+        results.append((z.cpu().numpy(), n.cpu().numpy()))
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+    assert results[1][1].tolist() == [7, 0, 0, 0, 14]
+    with pytest.raises(RuntimeError, match="indices should be either on cpu or on the same device"):
+        fastnn.zeros(3)[fastnn.tensor([1]).cuda()]
+
+
+MOMENTS = {
+    "var": lambda x: x.var(),
+    "std dim": lambda x: x.std(1),
+    "var dims keepdim": lambda x: x.var((0, 2), keepdim=True),
+    "std correction 0": lambda x: fastnn.std(x, dim=-1, correction=0),
+    "var_mean": lambda x: fastnn.cat([t.reshape(-1) for t in fastnn.var_mean(x, 1)]),
+    "std_mean keepdim": lambda x: fastnn.cat([t.reshape(-1) for t in fastnn.std_mean(x, 2, keepdim=True)]),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(MOMENTS))
+def test_var_and_std_on_the_gpu_match_the_cpu(name, dtype):
+    x = rand(3, 4, 5, dtype=dtype, seed=44)
+    x[1] = 0.5  # a constant slice: std 0, whose gradient is 0 (not nan)
+    check_close(MOMENTS[name], [x.requires_grad_()], dtype)
+
+
 @gpu
 @pytest.mark.parametrize("padding_idx", [None, 2])
 def test_embedding_on_the_gpu_gives_the_cpus_rows_and_gradients(padding_idx):

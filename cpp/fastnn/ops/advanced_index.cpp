@@ -6,6 +6,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/index.h"
+#include "fastnn/kernels/cuda/index.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 
@@ -40,7 +41,12 @@ struct IndexPlan {
   }
 };
 
-IndexPlan plan_index(const Shape& shape, const std::vector<TensorPtr>& indices, const char* op) {
+IndexPlan plan_index(const Tensor& self, const std::vector<TensorPtr>& indices, const char* op) {
+  for (const TensorPtr& t : indices)  // a GPU tensor takes CPU indices too; a CPU tensor only CPU ones, as torch
+    FASTNN_CHECK_STATE(!t || t->is_cpu() || t->device() == self.device(), "[", op,
+                       "] indices should be either on cpu or on the same device as the indexed tensor (",
+                       self.device().str(), ")");
+  const Shape& shape = self.shape();
   IndexPlan plan;
   plan.shape = shape;
   const int64_t nd = int64_t(shape.size());
@@ -51,6 +57,7 @@ IndexPlan plan_index(const Shape& shape, const std::vector<TensorPtr>& indices, 
       ++d;
       continue;
     }
+    t = to_device(t->detach(), Device{});  // resolved on the CPU (one copy of a GPU index or mask to the host)
     const DType dt = t->dtype();
     FASTNN_CHECK_INDEX(dt == DType::Int64 || dt == DType::Int32 || dt == DType::UInt8 || dt == DType::Bool, "[", op,
                        "] tensors used as indices must be long, int, byte or bool tensors, got ", dtype_name(dt));
@@ -117,26 +124,75 @@ IndexPlan plan_index(const Shape& shape, const std::vector<TensorPtr>& indices, 
   return plan;
 }
 
+// An int64 vector as a tensor on `device`.
+TensorPtr int64_tensor(const std::vector<int64_t>& v, Device device) {
+  TensorPtr t = Tensor::empty({int64_t(v.size())}, DType::Int64, "index");
+  std::copy(v.begin(), v.end(), t->mutable_data<int64_t>());
+  return to_device(t, device);
+}
+const int64_t* ptr(const TensorPtr& t) { return static_cast<const int64_t*>(t->device_data()); }
+
+// On a GPU: the plan's offsets copied there, with the m sharing a mid offset grouped for the scatters (each
+// destination then sums its sources in index order: the CPU's order, no atomics).
+struct DeviceOffsets {
+  TensorPtr pre, mid, post, unique, starts, positions;
+  int64_t P, M, Q, U;
+  DeviceOffsets(const IndexPlan::Offsets& o, Device device)
+      : P(int64_t(o.pre.size())), M(int64_t(o.mid.size())), Q(int64_t(o.post.size())) {
+    std::vector<int64_t> order(o.mid.size()), unique_mids, first;
+    for (size_t m = 0; m < order.size(); ++m) order[m] = int64_t(m);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return o.mid[a] < o.mid[b]; });
+    for (size_t k = 0; k < order.size(); ++k)
+      if (k == 0 || o.mid[order[k]] != o.mid[order[k - 1]]) {
+        unique_mids.push_back(o.mid[order[k]]);
+        first.push_back(int64_t(k));
+      }
+    first.push_back(int64_t(order.size()));
+    U = int64_t(unique_mids.size());
+    pre = int64_tensor(o.pre, device), mid = int64_tensor(o.mid, device), post = int64_tensor(o.post, device);
+    unique = int64_tensor(unique_mids, device), starts = int64_tensor(first, device);
+    positions = int64_tensor(order, device);
+  }
+};
+
 // The plan's elements of `src`, as a new contiguous tensor of the result's shape.
 TensorPtr gather_plan(const IndexPlan& plan, const TensorPtr& src, const char* op) {
-  TensorPtr out = Tensor::empty(plan.result_shape, src->dtype(), op);
+  TensorPtr out = Tensor::empty(plan.result_shape, src->dtype(), op, src->device());
   IndexPlan::Offsets o = plan.offsets(src->strides());
+  if (src->device().is_cuda()) {
+    const DeviceOffsets d(o, src->device());
+    cuda::index_gather(src->device_data(), ptr(d.pre), d.P, ptr(d.mid), d.M, ptr(d.post), d.Q, itemsize(src->dtype()),
+                       out->device_data(), src->device().index);
+    return out;
+  }
   kernels::index_gather(src->dtype(), src->raw_data(), out->raw_mutable_data(), o.pre, o.mid, o.post);
   return out;
 }
 
 // dst's plan elements <- (or +=) values broadcast to the result's shape; repeated indices in index order.
 void scatter_plan(const IndexPlan& plan, Tensor& dst, const TensorPtr& values, bool accumulate) {
-  TensorPtr v = contiguous(expand(values->detach(), plan.result_shape));
+  TensorPtr v = values->detach();
+  if (v->device() != dst.device()) {  // a CPU 0-d value (a number) joins a GPU destination, as in torch
+    FASTNN_CHECK_STATE(v->is_cpu() && v->dim() == 0, "[index_put_] Expected all tensors to be on the same device, ",
+                       "but found at least two devices, ", dst.device().str(), " and ", v->device().str(), "!");
+    v = to_device(v, dst.device());
+  }
+  v = contiguous(expand(v, plan.result_shape));
   if (v->storage() == dst.storage()) v = clone(v);  // never read what this write changes
   IndexPlan::Offsets o = plan.offsets(dst.strides());
+  if (dst.device().is_cuda()) {
+    const DeviceOffsets d(o, dst.device());
+    cuda::index_scatter(accumulate, dst.dtype(), dst.device_data(), v->device_data(), ptr(d.pre), d.P, ptr(d.unique),
+                        ptr(d.starts), ptr(d.positions), d.U, d.M, ptr(d.post), d.Q, dst.device().index);
+    return;
+  }
   kernels::index_scatter(dst.dtype(), dst.raw_mutable_data(), v->raw_data(), o.pre, o.mid, o.post,
                          accumulate ? ScatterMode::Add : ScatterMode::Assign);
 }
 
 // A zero tensor of the plan's shape with `g` added at the plan's elements (the adjoint of gather_plan).
 TensorPtr accumulate_plan(const IndexPlan& plan, const TensorPtr& g) {
-  TensorPtr r = zeros(plan.shape, g->dtype());
+  TensorPtr r = zeros_on(plan.shape, g->dtype(), g->device());
   scatter_plan(plan, *r, g, true);
   return r;
 }
@@ -161,7 +217,7 @@ TensorPtr index_put_impl(const TensorPtr& self, const std::vector<TensorPtr>& in
                          bool accumulate, const char* op) {
   check_defined(self, op, "self");
   check_defined(values, op, "values");
-  auto plan = std::make_shared<const IndexPlan>(plan_index(self->shape(), indices, op));
+  auto plan = std::make_shared<const IndexPlan>(plan_index(*self, indices, op));
   check_values(self, *plan, values, op);
   TensorPtr out = clone(self->detach());
   scatter_plan(*plan, *out, values, accumulate);
@@ -186,7 +242,7 @@ TensorPtr index_put_impl(const TensorPtr& self, const std::vector<TensorPtr>& in
 
 TensorPtr index(const TensorPtr& self, const std::vector<TensorPtr>& indices) {
   check_defined(self, "index");
-  auto plan = std::make_shared<const IndexPlan>(plan_index(self->shape(), indices, "index"));
+  auto plan = std::make_shared<const IndexPlan>(plan_index(*self, indices, "index"));
   TensorPtr out = gather_plan(*plan, self, "index");
   record_grad_only("IndexBackward0", out, {self},
                    [plan](const TensorPtr& g) { return std::vector<TensorPtr>{accumulate_plan(*plan, g)}; });
@@ -207,7 +263,7 @@ void index_put_(TensorPtr& self, const std::vector<TensorPtr>& indices, const Te
     });
     return;
   }
-  IndexPlan plan = plan_index(self->shape(), indices, "index_put_");
+  IndexPlan plan = plan_index(*self, indices, "index_put_");
   check_values(self, plan, values, "index_put_");
   check_inplace(self, "index_put_");
   scatter_plan(plan, *self, values, accumulate);
@@ -226,7 +282,7 @@ TensorPtr masked_select(const TensorPtr& self, const TensorPtr& mask) {
     src = reshape(src, {1});
     m = reshape(m, {1});
   }
-  auto plan = std::make_shared<const IndexPlan>(plan_index(src->shape(), {m}, "masked_select"));
+  auto plan = std::make_shared<const IndexPlan>(plan_index(*src, {m}, "masked_select"));
   TensorPtr out = gather_plan(*plan, src, "masked_select");
   const Shape in = self->shape();
   record_grad_only("MaskedSelectBackward0", out, {self}, [plan, shape, in](const TensorPtr& g) {

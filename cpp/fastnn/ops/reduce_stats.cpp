@@ -214,6 +214,23 @@ void moments_backward_rows(const ReducePlan& p, double dof, const T* gv, const T
   });
 }
 
+// On a GPU: composed of GPU ops (the mean, the squared deviations' sum), recorded by autograd op by op; a zero
+// standard deviation has a zero gradient (sqrt of v + [v == 0], masked), as the CPU's node gives it.
+std::pair<TensorPtr, TensorPtr> moments_composed(const TensorPtr& x, const IntList& dims, double correction,
+                                                 bool keepdim, bool take_sqrt, bool with_mean, const char* op) {
+  check_cuda_float(x->dtype(), op);
+  const DType dt = x->dtype();
+  const TensorPtr d = sub(x, mean(x, dims, true), 1);
+  TensorPtr v = sum(mul(d, d), dims, keepdim);
+  const double n = v->numel() ? double(x->numel()) / double(v->numel()) : 0.0;
+  v = div(v, scalar_tensor(std::max(0.0, n - correction), dt, true));  // dof <= 0: inf, or nan for 0 / 0, as torch
+  if (take_sqrt) {
+    const TensorPtr zero = compare(v, scalar_tensor(0, dt, true), CompareOp::Eq);
+    v = where(zero, scalar_tensor(0, dt, true), sqrt(add(v, cast(zero, dt), 1)));
+  }
+  return {v, with_mean ? mean(x, dims, keepdim) : nullptr};
+}
+
 std::pair<TensorPtr, TensorPtr> moments(const TensorPtr& x, const IntList& dims, double correction, bool keepdim,
                                         bool take_sqrt, bool with_mean) {
   const char* op = with_mean ? (take_sqrt ? "std_mean" : "var_mean") : (take_sqrt ? "std" : "var");
@@ -224,6 +241,7 @@ std::pair<TensorPtr, TensorPtr> moments(const TensorPtr& x, const IntList& dims,
   }
   FASTNN_CHECK_TYPE(is_floating(x->dtype()), "[", op,
                     "] std and var only support floating point and complex dtypes, got ", dtype_name(x->dtype()));
+  if (x->device().is_cuda()) return moments_composed(x, dims, correction, keepdim, take_sqrt, with_mean, op);
   ReducePlan p = plan_reduction(x, dims, op);
   TensorPtr v = Tensor::empty(result_shape(p, keepdim), x->dtype(), op);
   TensorPtr m = with_mean ? Tensor::empty(v->shape(), x->dtype(), op) : nullptr;

@@ -6,6 +6,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/index.h"
+#include "fastnn/kernels/cuda/index.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 
@@ -36,9 +37,9 @@ void check_index_dtype(const TensorPtr& index, const char* op) {
                     dtype_name(index->dtype()));
 }
 
-// The index as a contiguous int64 tensor, every value checked to lie in [0, size).
+// The index as a contiguous int64 tensor on the CPU, every value checked to lie in [0, size).
 TensorPtr checked_index(const TensorPtr& index, int64_t size, int64_t dim, const char* op) {
-  TensorPtr idx = contiguous(index->detach());
+  TensorPtr idx = contiguous(to_device(index->detach(), Device{}));
   const int64_t* p = idx->data<int64_t>();
   for (int64_t i = 0, n = idx->numel(); i < n; ++i)
     FASTNN_CHECK_INDEX(p[i] >= 0 && p[i] < size, "[", op, "] index ", p[i], " is out of bounds for dimension ", dim,
@@ -173,6 +174,27 @@ void into_self(TensorPtr& self, const TensorPtr& other, const char* op,
   inplace_with_history(self, op, any_requires_grad({&self, &other}), compute);
 }
 
+// gather on a GPU (host_idx: the checked index on the CPU); its gradient gathers too (kernels/cuda/index.cu).
+TensorPtr gather_cuda(const TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& host_idx,
+                      Device device) {
+  const TensorPtr src = self->detach(), idx = to_device(host_idx, device);
+  const Shape ishape = shape1(*index), sstrides = strides1(*src);
+  TensorPtr out = Tensor::empty(index->shape(), src->dtype(), "gather", device);
+  cuda::gather_along(src->device_data(), sstrides.data(), static_cast<const int64_t*>(idx->device_data()),
+                     ishape.data(), int(ishape.size()), dim, itemsize(src->dtype()), out->device_data(), device.index);
+  const Shape in = self->shape(), in1 = shape1(*self);
+  record_grad_only("GatherBackward0", out, {self}, [in, in1, ishape, dim, idx](const TensorPtr& g) {
+    check_cuda_float(g->dtype(), "gather backward");
+    const TensorPtr gc = contiguous(g);
+    TensorPtr r = Tensor::empty(in1, g->dtype(), "gather", g->device());
+    cuda::gather_along_backward(g->dtype() == DType::Float64, gc->device_data(),
+                                static_cast<const int64_t*>(idx->device_data()), ishape.data(), in1.data(),
+                                int(in1.size()), dim, r->device_data(), g->device().index);
+    return std::vector<TensorPtr>{reshape(r, in)};
+  });
+  return out;
+}
+
 }  // namespace
 
 TensorPtr gather(const TensorPtr& self, int64_t dim, const TensorPtr& index) {
@@ -190,6 +212,8 @@ TensorPtr gather(const TensorPtr& self, int64_t dim, const TensorPtr& index) {
                  shape_str(index->shape()), " to be no larger than self ", shape_str(self->shape()),
                  " apart from dimension ", dim);
   TensorPtr idx = checked_index(index, xs[dim], dim, "gather");
+  const Device device = common_device({&self, &index}, "gather");
+  if (device.is_cuda()) return gather_cuda(self, dim, index, idx, device);
   TensorPtr out = gather_raw(self, dim, idx, index->shape());
   const Shape in = self->shape();
   record_grad_only("GatherBackward0", out, {self}, [in, dim, idx](const TensorPtr& g) {

@@ -25,13 +25,147 @@ __global__ void sum_rows_kernel(const T* g, const int64_t* starts, const int64_t
   }
 }
 
+// Output element i (row-major over the index's shape, laid out by `il`; `sl` is src's layout over that shape with
+// dim's stride 0): src's element at i's coordinates with dim's replaced by the index.
+template <class Word>
+__global__ void gather_along_kernel(const Word* src, Layout sl, int64_t dim_stride, const int64_t* idx, int64_t n,
+                                    Word* out) {
+  FASTNN_GRID_LOOP(i, n) out[i] = src[offset_of(sl, i) + idx[i] * dim_stride];
+}
+
+// Input element e (row-major over `in`): the index positions sharing its other coordinates, along dim in order.
+template <class T>
+__global__ void gather_along_backward_kernel(const T* g, const int64_t* idx, Layout ix, Layout in, int dim, int64_t n,
+                                             T* grad) {
+  FASTNN_GRID_LOOP(e, n) {
+    int64_t rest = e, base = 0, target = 0, stride = 1, dim_stride = 0;
+    bool inside = true;
+    for (int d = in.ndim - 1; d >= 0; --d) {  // e's coordinates, and where they sit in the contiguous index
+      const int64_t c = rest % in.shape[d];
+      rest /= in.shape[d];
+      if (d == dim) target = c, dim_stride = stride;
+      else if (c < ix.shape[d]) base += c * stride;
+      else inside = false;
+      stride *= ix.shape[d];
+    }
+    T acc = 0;
+    if (inside)
+      for (int64_t k = 0; k < ix.shape[dim]; ++k) {
+        const int64_t p = base + k * dim_stride;
+        if (idx[p] == target) acc += g[p];
+      }
+    grad[e] = acc;
+  }
+}
+
+template <class Word>
+__global__ void index_gather_kernel(const Word* src, const int64_t* pre, const int64_t* mid, int64_t M,
+                                    const int64_t* post, int64_t Q, int64_t n, Word* dst) {
+  FASTNN_GRID_LOOP(e, n) dst[e] = src[pre[e / (M * Q)] + mid[e / Q % M] + post[e % Q]];
+}
+
+// One destination (p, u, q) per thread: its listed sources folded in order.
+template <class T>
+__global__ void index_scatter_kernel(bool accumulate, T* dst, const T* src, const int64_t* pre, const int64_t* unique,
+                                     const int64_t* starts, const int64_t* positions, int64_t U, int64_t M,
+                                     const int64_t* post, int64_t Q, int64_t n) {
+  FASTNN_GRID_LOOP(e, n) {
+    const int64_t p = e / (U * Q), u = e / Q % U, q = e % Q;
+    T* d = dst + pre[p] + unique[u] + post[q];
+    T v = *d;
+    for (int64_t k = starts[u]; k < starts[u + 1]; ++k) {
+      const T s = src[(p * M + positions[k]) * Q + q];
+      v = accumulate ? T(v + s) : s;
+    }
+    *d = v;
+  }
+}
+
 template <class Word>
 void launch_gather(const void* table, const int64_t* idx, int64_t n, int64_t dim, void* out) {
   FASTNN_LAUNCH(blocks_for(n * dim), kThreads, gather_kernel<Word>)(static_cast<const Word*>(table), idx, n, dim,
                                                                     static_cast<Word*>(out));
 }
 
+template <class Word>
+void launch_gather_along(const void* src, const Layout& sl, int64_t dim_stride, const int64_t* idx, int64_t n,
+                         void* out) {
+  FASTNN_LAUNCH(blocks_for(n), kThreads, gather_along_kernel<Word>)
+  (static_cast<const Word*>(src), sl, dim_stride, idx, n, static_cast<Word*>(out));
+}
+
 }  // namespace
+
+void index_gather(const void* src, const int64_t* pre, int64_t P, const int64_t* mid, int64_t M, const int64_t* post,
+                  int64_t Q, size_t itemsize, void* dst, int index) {
+  const int64_t n = P * M * Q;
+  if (n == 0) return;
+  use_device(index, "index");
+  auto launch = [&](auto word) {
+    using Word = decltype(word);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, index_gather_kernel<Word>)
+    (static_cast<const Word*>(src), pre, mid, M, post, Q, n, static_cast<Word*>(dst));
+  };
+  switch (itemsize) {
+    case 1: launch(uint8_t{}); break;
+    case 2: launch(uint16_t{}); break;
+    case 4: launch(uint32_t{}); break;
+    default: launch(uint64_t{}); break;
+  }
+  check_launch("index");
+}
+
+void index_scatter(bool accumulate, DType dtype, void* dst, const void* src, const int64_t* pre, int64_t P,
+                   const int64_t* unique, const int64_t* starts, const int64_t* positions, int64_t U, int64_t M,
+                   const int64_t* post, int64_t Q, int index) {
+  const int64_t n = P * U * Q;
+  if (n == 0) return;
+  use_device(index, "index_put_");
+  auto launch = [&](auto value) {
+    using T = decltype(value);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, index_scatter_kernel<T>)
+    (accumulate, static_cast<T*>(dst), static_cast<const T*>(src), pre, unique, starts, positions, U, M, post, Q, n);
+  };
+  if (dtype == DType::Float64) launch(double{});
+  else if (dtype == DType::Float32) launch(float{});
+  else if (dtype == DType::Int64) launch(int64_t{});
+  else if (!accumulate && itemsize(dtype) == 1) launch(uint8_t{});  // bool, uint8, int8: assigned as bytes
+  else if (!accumulate && itemsize(dtype) == 4) launch(uint32_t{});
+  else if (!accumulate && itemsize(dtype) == 2) launch(uint16_t{});
+  else throw std::invalid_argument(str("[index_put_] accumulating CUDA tensors of dtype ", dtype_name(dtype)));
+  check_launch("index_put_");
+}
+
+void gather_along(const void* src, const int64_t* src_strides, const int64_t* idx, const int64_t* shape, int ndim,
+                  int64_t dim, size_t itemsize, void* out, int index) {
+  int64_t n = 1, strides[kMaxDims];
+  for (int d = 0; d < ndim && d < kMaxDims; ++d) n *= shape[d], strides[d] = d == dim ? 0 : src_strides[d];
+  if (n == 0) return;
+  const Layout sl = make_layout(shape, strides, ndim, "gather");
+  use_device(index, "gather");
+  switch (itemsize) {
+    case 1: launch_gather_along<uint8_t>(src, sl, src_strides[dim], idx, n, out); break;
+    case 2: launch_gather_along<uint16_t>(src, sl, src_strides[dim], idx, n, out); break;
+    case 4: launch_gather_along<uint32_t>(src, sl, src_strides[dim], idx, n, out); break;
+    default: launch_gather_along<uint64_t>(src, sl, src_strides[dim], idx, n, out); break;
+  }
+  check_launch("gather");
+}
+
+void gather_along_backward(bool is_double, const void* g, const int64_t* idx, const int64_t* idx_shape,
+                           const int64_t* in_shape, int ndim, int64_t dim, void* grad, int index) {
+  int64_t n = 1, unit[kMaxDims];
+  for (int d = 0; d < ndim && d < kMaxDims; ++d) n *= in_shape[d], unit[d] = 1;
+  if (n == 0) return;
+  const Layout ix = make_layout(idx_shape, unit, ndim, "gather backward"),
+               in = make_layout(in_shape, unit, ndim, "gather backward");  // (only their shapes are read)
+  use_device(index, "gather backward");
+  if (is_double) FASTNN_LAUNCH(blocks_for(n), kThreads, gather_along_backward_kernel<double>)
+  (static_cast<const double*>(g), idx, ix, in, int(dim), n, static_cast<double*>(grad));
+  else FASTNN_LAUNCH(blocks_for(n), kThreads, gather_along_backward_kernel<float>)(
+      static_cast<const float*>(g), idx, ix, in, int(dim), n, static_cast<float*>(grad));
+  check_launch("gather backward");
+}
 
 void gather_rows(const void* table, const int64_t* idx, int64_t n, int64_t dim, size_t itemsize, void* out, int index) {
   if (n * dim == 0) return;
