@@ -169,7 +169,10 @@ def _new(fill):
         from fastnn import _factories
 
         return getattr(_factories, fill)(
-            *size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device
+            *size,
+            dtype=self.dtype if dtype is None else dtype,
+            requires_grad=requires_grad,
+            device=self.device if device is None else device,  # as torch: self's device by default
         )
 
     method.__name__ = method.__qualname__ = "new_" + fill
@@ -187,7 +190,11 @@ def _new_full(
     from fastnn import _factories
 
     return _factories.full(
-        size, fill_value, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device
+        size,
+        fill_value,
+        dtype=self.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+        device=self.device if device is None else device,  # as torch: self's device by default
     )
 
 
@@ -201,7 +208,10 @@ def _new_tensor(
     from fastnn import _factories
 
     return _factories.tensor(
-        data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad, device=device
+        data,
+        dtype=self.dtype if dtype is None else dtype,
+        requires_grad=requires_grad,
+        device=self.device if device is None else device,  # as torch: self's device by default
     )
 
 

@@ -280,6 +280,14 @@ def test_gradients_stay_on_the_gpu_through_slices_unused_outputs_and_a_move():
 
 
 @gpu
+def test_new_factories_default_to_their_tensors_device_as_torch():
+    x = fastnn.ones(2, dtype=fastnn.float64).cuda()
+    for made in (x.new_zeros(3), x.new_ones(2, 2), x.new_empty(1), x.new_full((2,), 7.0), x.new_tensor([1.0, 2.0])):
+        assert made.is_cuda and made.dtype == fastnn.float64
+    assert not x.new_zeros(2, device="cpu").is_cuda
+
+
+@gpu
 def test_a_gradient_on_the_wrong_device_is_refused_as_torch_refuses_it():
     class ToCpu(fastnn.autograd.Function):
         @staticmethod

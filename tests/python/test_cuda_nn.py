@@ -609,6 +609,54 @@ def test_index_put_on_the_gpu_writes_as_the_cpu():
         fastnn.zeros(3)[fastnn.tensor([1]).cuda()]
 
 
+COMPOSED = {  # ops whose GPU path is composed of other GPU ops (or copies): values and gradients against the CPU
+    "roll": lambda x: x.roll((1, -2), (0, 2)),
+    "pad constant": lambda x: F.pad(x, (1, 2, 0, 1), value=0.5),
+    "pad crop": lambda x: F.pad(x, (-1, 1)),
+    "pixel_shuffle": lambda x: F.pixel_shuffle(x.reshape(1, 4, 3, 5), 2),
+    "diagonal and diag_embed": lambda x: fastnn.diag_embed(x.diagonal(0, 1, 2)),
+    "flip": lambda x: x.flip((0, 2)),
+    "tril": lambda x: x.tril(-1),
+    "triu": lambda x: x.triu(2),
+    "amax ties": lambda x: x.round().amax((0, 2)),
+    "amin keepdim": lambda x: x.amin(1, keepdim=True),
+    "logsumexp": lambda x: x.logsumexp(2),
+    "logsumexp -inf row": lambda x: x.masked_fill(
+        x.new_ones(x.shape, dtype=fastnn.bool).tril(), -float("inf")
+    ).logsumexp(2),
+    "norm 2 with a zero row": lambda x: fastnn.linalg.vector_norm(
+        x * (x.new_ones(3, 1, 5) * fastnn.arange(3.0, dtype=x.dtype, device=x.device).reshape(3, 1, 1)), dim=(1, 2)
+    ),
+    "norm 1": lambda x: fastnn.linalg.vector_norm(x, 1, dim=1),
+    "norm inf": lambda x: fastnn.linalg.vector_norm(x, float("inf")),
+    "norm 3 keepdim": lambda x: fastnn.linalg.vector_norm(x, 3, dim=-1, keepdim=True),
+    "normalize": lambda x: F.normalize(x, dim=1),
+    "slice assignment": lambda x: _assign(x),
+}
+
+
+def _assign(x):
+    y = x * 2
+    y[1:, :2] = x[:2, 2:]  # copy_ into a view: the overwritten part gets no gradient
+    return y
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(COMPOSED))
+def test_composed_and_copying_ops_on_the_gpu_match_the_cpu(name, dtype):
+    check_close(COMPOSED[name], [rand(3, 4, 5, dtype=dtype, seed=46, requires_grad=True)], dtype)
+
+
+@gpu
+def test_any_all_on_the_gpu_match_the_cpu():
+    x = fastnn.tensor([[0.0, 1.0, float("nan")], [0.0, 0.0, 0.0], [2.0, 3.0, 4.0]])
+    for fn in (lambda t: t.any(), lambda t: t.all(1), lambda t: t.any(0, keepdim=True), lambda t: (t > 1).all()):
+        got = fn(x.cuda())
+        assert got.is_cuda and got.dtype == fastnn.bool
+        assert np.array_equal(got.cpu().numpy(), fn(x).numpy())
+
+
 MOMENTS = {
     "var": lambda x: x.var(),
     "std dim": lambda x: x.std(1),

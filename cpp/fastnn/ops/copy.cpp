@@ -196,7 +196,8 @@ void copy_(TensorPtr& self, const TensorPtr& src) {
     Shape src_shape = src->shape();
     DType src_dtype = src->dtype();
     auto node = std::make_shared<GradOnlyBackward>("CopyBackwards", [src_shape, src_dtype](const TensorPtr& g) {
-      return std::vector<TensorPtr>{zeros(g->shape(), g->dtype()), to_dtype(sum_to(g, src_shape), src_dtype)};
+      return std::vector<TensorPtr>{zeros_on(g->shape(), g->dtype(), g->device()),
+                                    to_dtype(sum_to(g, src_shape), src_dtype)};
     });
     record(node, {&self, &src}, {&self});
     if (self->base()) rebase_view_history(self);

@@ -39,7 +39,7 @@ FoldGeom fold_geometry(int64_t H, int64_t W, const IntList& kernel_size, const I
 TensorPtr rearrange(const TensorPtr& input, const Shape& in_view, const IntList& perm, const Shape& out_shape) {
   GradModeGuard no_grad(false);
   TensorPtr src = permute(reshape(input->detach(), in_view), perm);
-  TensorPtr out = Tensor::empty(out_shape, input->dtype(), "pixel_shuffle");
+  TensorPtr out = Tensor::empty(out_shape, input->dtype(), "pixel_shuffle", input->device());
   TensorPtr dst = view(out, src->shape());
   if (out->numel() > 0) copy_(dst, src);
   return out;

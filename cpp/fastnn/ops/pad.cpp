@@ -25,7 +25,8 @@ TensorPtr constant_pad_nd(const TensorPtr& input, IntList pad, double value) {
                  ". Check dimension ", d, " of your input.");
     shape[d] = int64_t(n);
   }
-  TensorPtr out = full(shape, value, input->dtype());
+  TensorPtr out = Tensor::empty(shape, input->dtype(), "pad", input->device());
+  fill_(out, scalar_tensor(value, DType::Float64, true), "pad");
   {  // the part of the input that survives the crop, copied to where it lands
     GradModeGuard no_grad(false);
     TensorPtr src = input->detach(), dst = out;

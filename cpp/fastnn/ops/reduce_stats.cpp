@@ -9,6 +9,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
@@ -107,6 +108,12 @@ TensorPtr any_all(const TensorPtr& x, const IntList& dims, bool keepdim, bool is
   const char* op = is_any ? "any" : "all";
   check_defined(x, op);
   if (is_storage_dtype(x->dtype())) return any_all(cast(x, compute_dtype(x->dtype())), dims, keepdim, is_any);
+  if (x->device().is_cuda()) {  // on a GPU: the count of nonzero (any) or zero (all) elements, compared with 0
+    GradModeGuard no_grad(false);
+    const TensorPtr hits = compare(x, scalar_tensor(0, DType::Int64, true), is_any ? CompareOp::Ne : CompareOp::Eq);
+    const TensorPtr count = sum(hits, dims, keepdim);
+    return compare(count, scalar_tensor(0, DType::Int64, true), is_any ? CompareOp::Gt : CompareOp::Eq);
+  }
   ReducePlan p = plan_reduction(x, dims, op);
   TensorPtr out = Tensor::empty(result_shape(p, keepdim), DType::Bool, op);
   bool* o = out->mutable_data<bool>();
@@ -279,6 +286,14 @@ TensorPtr logsumexp_impl(const TensorPtr& x_in, const IntList& dims, bool keepdi
   if (is_floating(x_in->dtype()) && is_storage_dtype(x_in->dtype()))
     return narrowed(logsumexp_impl(widened(x_in), dims, keepdim), x_in->dtype());
   TensorPtr x = is_floating(x_in->dtype()) ? x_in : cast(x_in, default_float_dtype());
+  if (x->device().is_cuda()) {  // on a GPU: log(sum(exp(x - m))) + m, m the (detached) maximum, 0 where infinite
+    const DType dt = x->dtype();
+    TensorPtr m = amax(x->detach(), dims, true);
+    const TensorPtr inf = scalar_tensor(std::numeric_limits<double>::infinity(), dt, true);
+    m = where(compare(abs(m), inf, CompareOp::Eq), scalar_tensor(0, dt, true), m);
+    TensorPtr out = add(log(sum(exp(sub(x, m, 1)), dims, true)), m, 1);
+    return keepdim ? out : reshape(out, plan_reduction(x, dims, "logsumexp").out_shape);
+  }
   ReducePlan p = plan_reduction(x, dims, "logsumexp");
   TensorPtr out = Tensor::empty(result_shape(p, keepdim), x->dtype(), "logsumexp");
   FASTNN_DISPATCH_FLOAT(x->dtype(), "logsumexp", [&] {
@@ -380,6 +395,27 @@ void extreme_rows(const T* x, int64_t outputs, int64_t n, bool is_max, T* out) {
   });
 }
 
+// amax/amin on a GPU: each row's extreme (NaN counting as one, as on the CPU); ties share the gradient evenly.
+TensorPtr extreme_cuda(const TensorPtr& x, const ReducePlan& p, bool keepdim, bool is_max, const char* op) {
+  check_cuda_float(x->dtype(), op);
+  const Device device = x->device();
+  TensorPtr out = Tensor::empty(result_shape(p, keepdim), x->dtype(), op, device);
+  const TensorPtr idx = Tensor::empty({p.outputs}, DType::Int64, op, device);
+  cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype() == DType::Float64, is_max,
+                        static_cast<int64_t*>(idx->device_data()), out->device_data(), device.index);
+  const TensorPtr xd = x->detach(), od = reshape(out->detach(), p.keep_shape);
+  const Shape keep = p.keep_shape;
+  IntList reduced;  // the dims kept as 1 (summing over a dim that was 1 already changes nothing)
+  for (size_t d = 0; d < keep.size(); ++d)
+    if (keep[d] == 1) reduced.push_back(int64_t(d));
+  record_grad_only(is_max ? "AmaxBackward0" : "AminBackward0", out, {x}, [xd, od, keep, reduced](const TensorPtr& g) {
+    const TensorPtr hit = compare(xd, od, CompareOp::Eq);
+    const TensorPtr count = sum(cast(hit, g->dtype()), reduced, true);
+    return std::vector<TensorPtr>{where(hit, div(reshape(g, keep), count), scalar_tensor(0, g->dtype(), true))};
+  });
+  return out;
+}
+
 TensorPtr amax_amin(const TensorPtr& x, const IntList& dims, bool keepdim, bool is_max) {
   const char* op = is_max ? "amax" : "amin";
   check_defined(x, op);
@@ -392,6 +428,7 @@ TensorPtr amax_amin(const TensorPtr& x, const IntList& dims, bool keepdim, bool 
   for (int64_t d : dims)
     FASTNN_CHECK_INDEX(x->dim() == 0 || x->shape()[wrap_dim(d, x->dim(), op)] > 0, "[", op, "] Expected reduction dim ",
                        wrap_dim(d, x->dim(), op), " to have non-zero size.");
+  if (x->device().is_cuda()) return extreme_cuda(x, p, keepdim, is_max, op);
   TensorPtr out = Tensor::empty(result_shape(p, keepdim), x->dtype(), op);
   FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
     extreme_rows<scalar_t>(p.rows->data<scalar_t>(), p.outputs, p.reduced, is_max, out->mutable_data<scalar_t>());
@@ -442,6 +479,27 @@ std::pair<TensorPtr, TensorPtr> std_mean(const TensorPtr& x, IntList dims, doubl
 
 TensorPtr logsumexp(const TensorPtr& x, IntList dims, bool keepdim) { return logsumexp_impl(x, dims, keepdim); }
 
+namespace {
+
+// vector_norm on a GPU, composed of GPU ops: sum |x|^ord then its ord-th root (a root of 0 has a zero gradient, as
+// on the CPU: root(s + [s == 0]) masked), max/min of |x| for +-inf, the count of nonzeros for 0.
+TensorPtr norm_composed(const TensorPtr& x, double ord, const IntList& dims, bool keepdim) {
+  check_cuda_float(x->dtype(), "linalg.vector_norm");
+  const DType dt = x->dtype();
+  if (std::isinf(ord)) return amax_amin(abs(x), dims, keepdim, ord > 0);
+  if (ord == 0) {
+    GradModeGuard no_grad(false);
+    return sum(cast(compare(x, scalar_tensor(0, dt, true), CompareOp::Ne), dt), dims, keepdim);
+  }
+  if (ord == 1) return sum(abs(x), dims, keepdim);
+  const TensorPtr s = sum(ord == 2 ? mul(x, x) : pow(abs(x), ord), dims, keepdim);
+  const TensorPtr zero = compare(s, scalar_tensor(0, dt, true), CompareOp::Eq);
+  const TensorPtr root = pow(add(s, cast(zero, dt), 1), 1.0 / ord);
+  return where(zero, scalar_tensor(0, dt, true), root);
+}
+
+}  // namespace
+
 TensorPtr vector_norm(const TensorPtr& x_in, double ord, IntList dims, bool keepdim, std::optional<DType> dtype) {
   const char* op = "linalg.vector_norm";
   check_defined(x_in, op);
@@ -466,6 +524,7 @@ TensorPtr vector_norm(const TensorPtr& x_in, double ord, IntList dims, bool keep
                          "an identity");
     }
   }
+  if (x->device().is_cuda()) return norm_composed(x, ord, dims, keepdim);
   TensorPtr out = Tensor::empty(result_shape(p, keepdim), x->dtype(), op);
   FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
     const scalar_t* r = p.rows->data<scalar_t>();

@@ -294,7 +294,7 @@ TensorPtr unflatten(const TensorPtr& t, int64_t dim, const IntList& sizes) {
 TensorPtr flip(const TensorPtr& t, const IntList& dims) {
   check_defined(t, "flip");
   std::vector<bool> flipped = dim_set(dims, t->dim(), "flip");
-  TensorPtr out = Tensor::empty(t->shape(), t->dtype(), "flip");
+  TensorPtr out = Tensor::empty(t->shape(), t->dtype(), "flip", t->device());
   Shape st = t->strides();
   int64_t start = 0;  // element offset of the source's first read: the last index along flipped dims
   for (int64_t d = 0; d < t->dim(); ++d)
@@ -302,8 +302,11 @@ TensorPtr flip(const TensorPtr& t, const IntList& dims) {
       start += (t->shape()[d] - 1) * st[d];
       st[d] = -st[d];
     }
-  if (t->numel() > 0)
-    strided_copy(*out, static_cast<const char*>(t->raw_data()) + start * int64_t(itemsize(t->dtype())), st);
+  const int64_t first = start * int64_t(itemsize(t->dtype()));  // bytes to the first element read
+  if (t->numel() > 0 && t->device().is_cuda())
+    cuda::strided_copy(out->device_data(), static_cast<const char*>(t->device_data()) + first, t->shape().data(),
+                       st.data(), int(t->dim()), t->numel(), itemsize(t->dtype()), t->device().index);
+  else if (t->numel() > 0) strided_copy(*out, static_cast<const char*>(t->raw_data()) + first, st);
   IntList d = dims;
   record_grad_only("FlipBackward0", out, {t}, [d](const TensorPtr& g) { return Grads{flip(g, d)}; });
   return out;
@@ -325,7 +328,8 @@ TensorPtr roll(const TensorPtr& t, const IntList& shifts, const IntList& dims) {
     int64_t d = ds[i], n = src->dim() ? src->shape()[d] : 1;
     int64_t s = n ? ((shifts[i] % n) + n) % n : 0;
     if (s == 0) continue;
-    TensorPtr next = Tensor::empty(src->shape(), src->dtype(), "roll");  // next[s:] = src[:n-s], next[:s] = src[n-s:]
+    TensorPtr next =
+        Tensor::empty(src->shape(), src->dtype(), "roll", src->device());  // next[s:] = src[:n-s], next[:s] = src[n-s:]
     write(slice(next, d, s, n, 1), slice(src, d, 0, n - s, 1));
     write(slice(next, d, 0, s, 1), slice(src, d, n - s, n, 1));
     src = next;
@@ -460,9 +464,19 @@ TensorPtr triangle(const TensorPtr& t, int64_t k, bool lower) {
   const char* op = lower ? "tril" : "triu";
   check_defined(t, op);
   FASTNN_CHECK(t->dim() >= 2, "[", op, "] ", op, ": input tensor must have at least 2 dimensions");
-  TensorPtr out = plain_copy(t);
   int64_t rows = t->shape()[t->dim() - 2], cols = t->shape().back();
   k = std::clamp<int64_t>(k, -rows - 1, cols + 1);  // the same triangle; i + k cannot overflow
+  if (t->device().is_cuda()) {                      // on a GPU: the kept triangle as a mask made here, selected there
+    TensorPtr keep = Tensor::empty({rows, cols}, DType::Bool, op);
+    bool* pk = keep->mutable_data<bool>();
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) pk[i * cols + j] = lower ? j <= i + k : j >= i + k;
+    TensorPtr out = where(to_device(keep, t->device()), t->detach(), scalar_tensor(0, t->dtype(), true));
+    record_grad_only(lower ? "TrilBackward0" : "TriuBackward0", out, {t},
+                     [k, lower](const TensorPtr& g) { return Grads{triangle(g, k, lower)}; });
+    return out;
+  }
+  TensorPtr out = plain_copy(t);
   int64_t matrices = rows > 0 && cols > 0 ? out->numel() / (rows * cols) : 0;
   FASTNN_DISPATCH_BY_SIZE(out->dtype(), [&] {  // zero bits are zero in every dtype
     scalar_t* p = out->mutable_data<scalar_t>();
@@ -509,7 +523,7 @@ std::pair<int64_t, int64_t> diagonal_dims(int64_t dim1, int64_t dim2, int64_t nd
 
 // A zero tensor of `shape` whose (offset, d1, d2) diagonal holds `values` (no history).
 TensorPtr embed_diagonal(const TensorPtr& values, const Shape& shape, int64_t offset, int64_t d1, int64_t d2) {
-  TensorPtr out = zeros(shape, values->dtype());
+  TensorPtr out = zeros_on(shape, values->dtype(), values->device());
   write(diagonal_alias(out, offset, d1, d2), values);
   return out;
 }
