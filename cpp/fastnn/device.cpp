@@ -52,6 +52,7 @@ void select_forward(const bool*, const int64_t*, const void*, const int64_t*, co
   not_built("where");
 }
 void row_sums(const void*, int64_t, int64_t, double, DType, void*, int) { not_built("sum"); }
+void scan_rows(const void*, void*, int64_t, int64_t, bool, bool, DType, int) { not_built("cumsum"); }
 void row_arg_extreme(const void*, int64_t, int64_t, bool, bool, int64_t*, void*, int) { not_built("argmax"); }
 void scatter_along(void*, const int64_t*, int64_t, const void*, const int64_t*, const int64_t*, const int64_t*,
                    const int64_t*, int, int64_t, size_t, int) {
@@ -122,9 +123,9 @@ void index_scatter(bool, DType, void*, const void*, const int64_t*, int64_t, con
 void gather_along(const void*, const int64_t*, const int64_t*, const int64_t*, int, int64_t, size_t, void*, int) {
   not_built("gather");
 }
-void gather_along_backward(bool, const void*, const int64_t*, const int64_t*, const int64_t*, int, int64_t, void*,
-                           int) {
-  not_built("gather");
+void scatter_along_dim(ScatterKind, DType, void*, const int64_t*, const void*, bool, const int64_t*, const int64_t*,
+                       int, int64_t, int) {
+  not_built("scatter");
 }
 void sum_rows_by_index(bool, const void*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, void*, int) {
   not_built("embedding");

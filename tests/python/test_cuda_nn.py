@@ -657,6 +657,35 @@ def test_any_all_on_the_gpu_match_the_cpu():
         assert np.array_equal(got.cpu().numpy(), fn(x).numpy())
 
 
+SCATTERS = {
+    "scatter": lambda t, i, s: t.scatter(1, i, s),
+    "scatter value": lambda t, i, s: t.scatter(1, i, 2.5),
+    "scatter reduce add": lambda t, i, s: t.scatter(1, i, s, reduce="add"),  # (no derivative, as torch)
+    "scatter reduce multiply": lambda t, i, s: t.scatter(1, i, s, reduce="multiply"),
+    "scatter_add": lambda t, i, s: t.scatter_add(1, i, s),
+    "scatter_add_ dim 0": lambda t, i, s: t.clone().scatter_add_(0, i[:, :2].flip(0) - i[:, :2].flip(0), s[:, :2]),
+    "index_add alpha": lambda t, i, s: t.index_add(1, i[0], s, alpha=-2),
+    "cumsum": lambda t, i, s: t.cumsum(1) + s.cumsum(0).sum(),
+    "cumprod": lambda t, i, s: t.cumprod(0),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(SCATTERS))
+def test_scatters_index_add_and_scans_on_the_gpu_give_the_cpus_values_and_gradients(name, dtype):
+    t = rand(3, 5, dtype=dtype, seed=47, requires_grad=True)
+    s = rand(3, 4, dtype=dtype, seed=48, requires_grad=True)
+    i = fastnn.tensor([[4, 0, 4, 4], [1, 1, 2, 0], [3, 3, 3, 3]])  # repeats: they combine in index order
+    inputs = [t.detach(), i, s.detach()] if "reduce" in name else [t, i, s]
+    y_cpu, y_gpu, g_cpu, g_gpu = both(SCATTERS[name], inputs)
+    assert np.array_equal(y_gpu.numpy(), y_cpu.numpy())
+    for a, b in zip(g_gpu, g_cpu):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), **tol(dtype))
+    with pytest.raises(RuntimeError, match="same device"):
+        fastnn.zeros(3, 5).cuda().scatter_add(1, i.cuda(), fastnn.ones(3, 4))
+
+
 MOMENTS = {
     "var": lambda x: x.var(),
     "std dim": lambda x: x.std(1),

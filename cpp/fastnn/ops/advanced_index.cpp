@@ -180,12 +180,7 @@ void scatter_plan(const IndexPlan& plan, Tensor& dst, const TensorPtr& values, b
   v = contiguous(expand(v, plan.result_shape));
   if (v->storage() == dst.storage()) v = clone(v);  // never read what this write changes
   IndexPlan::Offsets o = plan.offsets(dst.strides());
-  if (dst.device().is_cuda()) {
-    const DeviceOffsets d(o, dst.device());
-    cuda::index_scatter(accumulate, dst.dtype(), dst.device_data(), v->device_data(), ptr(d.pre), d.P, ptr(d.unique),
-                        ptr(d.starts), ptr(d.positions), d.U, d.M, ptr(d.post), d.Q, dst.device().index);
-    return;
-  }
+  if (dst.device().is_cuda()) return index_scatter_cuda(dst, v, o.pre, o.mid, o.post, accumulate);
   kernels::index_scatter(dst.dtype(), dst.raw_mutable_data(), v->raw_data(), o.pre, o.mid, o.post,
                          accumulate ? ScatterMode::Add : ScatterMode::Assign);
 }
@@ -239,6 +234,13 @@ TensorPtr index_put_impl(const TensorPtr& self, const std::vector<TensorPtr>& in
 }
 
 }  // namespace
+
+void index_scatter_cuda(Tensor& dst, const TensorPtr& src, const std::vector<int64_t>& pre,
+                        const std::vector<int64_t>& mid, const std::vector<int64_t>& post, bool accumulate) {
+  const DeviceOffsets d(IndexPlan::Offsets{pre, mid, post}, dst.device());
+  cuda::index_scatter(accumulate, dst.dtype(), dst.device_data(), src->device_data(), ptr(d.pre), d.P, ptr(d.unique),
+                      ptr(d.starts), ptr(d.positions), d.U, d.M, ptr(d.post), d.Q, dst.device().index);
+}
 
 TensorPtr index(const TensorPtr& self, const std::vector<TensorPtr>& indices) {
   check_defined(self, "index");

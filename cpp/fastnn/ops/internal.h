@@ -20,6 +20,11 @@ inline void check_defined(const TensorPtr& t, const char* op, const char* what =
   FASTNN_CHECK_TYPE(t != nullptr, "[", op, "] expected a Tensor for '", what, "', got None");
 }
 
+// dst (on a GPU, contiguous or not) at offsets pre[p] + mid[m] + post[q] <- src[(p*M + m)*Q + q] (src contiguous on
+// dst's device): the last write, or dst plus each in order when `accumulate` (advanced_index.cpp; index_add too).
+void index_scatter_cuda(Tensor& dst, const TensorPtr& src, const std::vector<int64_t>& pre,
+                        const std::vector<int64_t>& mid, const std::vector<int64_t>& post, bool accumulate);
+
 // ---- devices ----
 // The device all the given tensors are on (null pointers and null tensors skipped); tensors on two devices are torch's
 // error, naming `op`.

@@ -5,6 +5,7 @@
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 
@@ -32,7 +33,12 @@ void scan_rows(const T* x, T* y, int64_t rows, int64_t n, bool is_prod, bool rev
 // x's running sums (products) along dim, in x's dtype.
 TensorPtr scan(const TensorPtr& x, int64_t dim, bool is_prod, bool reverse, const char* op) {
   ReducePlan p = plan_reduction(x, {dim}, op);
-  TensorPtr rows = Tensor::empty({p.outputs, p.reduced}, x->dtype(), op);
+  TensorPtr rows = Tensor::empty({p.outputs, p.reduced}, x->dtype(), op, x->device());
+  if (x->device().is_cuda()) {  // the same row scans, one GPU thread per row
+    cuda::scan_rows(p.rows->device_data(), rows->device_data(), p.outputs, p.reduced, is_prod, reverse, x->dtype(),
+                    x->device().index);
+    return from_rows(rows, x->shape(), p.perm, dim, p.reduced);
+  }
   FASTNN_DISPATCH_NUMERIC(x->dtype(), op, [&] {
     scan_rows<scalar_t>(p.rows->data<scalar_t>(), rows->mutable_data<scalar_t>(), p.outputs, p.reduced, is_prod,
                         reverse);
@@ -74,16 +80,18 @@ class CumprodBackward : public Node {
       : x_(x), y_(y), dim_(dim), in_dtype_(in_dtype) {}
   std::string name() const override { return "CumprodBackward0"; }
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
-    TensorPtr x = x_.unpack(*this), y = y_.unpack(*this);
+    // (on a GPU this runs on the host: one copy of x, y and the gradient each way)
+    const Device device = grads[0]->device();
+    TensorPtr x = to_device(x_.unpack(*this), Device{}), y = to_device(y_.unpack(*this), Device{});
     ReducePlan px = plan_reduction(x, {dim_}, "cumprod");
     TensorPtr yr = plan_reduction(y, {dim_}, "cumprod").rows;
-    TensorPtr gr = plan_reduction(cast(grads[0], x->dtype()), {dim_}, "cumprod").rows;
+    TensorPtr gr = plan_reduction(cast(to_device(grads[0], Device{}), x->dtype()), {dim_}, "cumprod").rows;
     TensorPtr dx = Tensor::empty({px.outputs, px.reduced}, x->dtype());
     FASTNN_DISPATCH_FLOAT(x->dtype(), "cumprod", [&] {
       cumprod_backward_rows<scalar_t>(px.rows->data<scalar_t>(), yr->data<scalar_t>(), gr->data<scalar_t>(),
                                       dx->mutable_data<scalar_t>(), px.outputs, px.reduced);
     });
-    return {cast(from_rows(dx, x->shape(), px.perm, dim_, px.reduced), in_dtype_)};
+    return {to_device(cast(from_rows(dx, x->shape(), px.perm, dim_, px.reduced), in_dtype_), device)};
   }
   void release_saved() override {
     x_.reset();

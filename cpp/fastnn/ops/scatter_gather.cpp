@@ -14,6 +14,8 @@ namespace fastnn {
 namespace {
 
 using kernels::ScatterMode;
+static_assert(int(cuda::ScatterKind::Multiply) == int(ScatterMode::Multiply) &&
+              int(cuda::ScatterKind::Add) == int(ScatterMode::Add));
 
 // Shape and strides with a 0-d tensor taken as one element along dim 0.
 Shape shape1(const Tensor& t) { return t.dim() == 0 ? Shape{1} : t.shape(); }
@@ -49,7 +51,15 @@ TensorPtr checked_index(const TensorPtr& index, int64_t size, int64_t dim, const
 
 // gather's result from checked inputs: src's elements at the index's positions along dim.
 TensorPtr gather_raw(const TensorPtr& src, int64_t dim, const TensorPtr& idx, const Shape& out_shape) {
-  TensorPtr out = Tensor::empty(out_shape, src->dtype(), "gather");
+  TensorPtr out = Tensor::empty(out_shape, src->dtype(), "gather", src->device());
+  if (src->device().is_cuda()) {  // idx: checked on the host, copied over
+    const TensorPtr on = to_device(idx, src->device());
+    const Shape ishape = shape1(*idx), sstrides = strides1(*src);
+    cuda::gather_along(src->device_data(), sstrides.data(), static_cast<const int64_t*>(on->device_data()),
+                       ishape.data(), int(ishape.size()), dim, itemsize(src->dtype()), out->device_data(),
+                       src->device().index);
+    return out;
+  }
   DimWalk w = dim_walk(shape1(*idx), strides1(*src), dim);
   kernels::dim_gather(src->dtype(), src->raw_data(), out->raw_mutable_data(), idx->data<int64_t>(), w.outer, w.n,
                       w.stride, w.inner);
@@ -59,6 +69,15 @@ TensorPtr gather_raw(const TensorPtr& src, int64_t dim, const TensorPtr& idx, co
 // dst (op)= src (shaped as the index, or one value when `src_step` is 0) at the index's positions along dim.
 void scatter_raw(Tensor& dst, int64_t dim, const TensorPtr& idx, const TensorPtr& src, int64_t src_step,
                  ScatterMode mode) {
+  if (dst.device().is_cuda()) {  // dst contiguous (a fresh copy); each element folds its picks in index order
+    FASTNN_CHECK_STATE(dst.is_contiguous(), "[scatter] a CUDA destination must be contiguous");
+    const TensorPtr on = to_device(idx, dst.device()), from = to_device(src, dst.device());
+    const Shape ishape = shape1(*idx), dshape = shape1(dst);
+    cuda::scatter_along_dim(cuda::ScatterKind(int(mode)), dst.dtype(), dst.device_data(), dshape.data(),
+                            from->device_data(), src_step == 0, static_cast<const int64_t*>(on->device_data()),
+                            ishape.data(), int(ishape.size()), dim, dst.device().index);
+    return;
+  }
   DimWalk w = dim_walk(shape1(*idx), strides1(dst), dim);
   kernels::dim_scatter(dst.dtype(), dst.raw_mutable_data(), src->raw_data(), src_step, idx->data<int64_t>(), w.outer,
                        w.n, w.stride, w.inner, mode);
@@ -69,7 +88,7 @@ TensorPtr src_grad(const TensorPtr& g, int64_t dim, const TensorPtr& idx, const 
                    const Shape& src_shape) {
   TensorPtr part = gather_raw(contiguous(g), dim, idx, idx_shape);
   if (part->shape() == src_shape) return part;
-  TensorPtr r = zeros(src_shape, g->dtype()), view = r;
+  TensorPtr r = zeros_on(src_shape, g->dtype(), g->device()), view = r;
   for (int64_t d = 0; d < view->dim(); ++d) view = slice(view, d, 0, idx_shape[size_t(d)], 1);
   copy_(view, part);
   return r;
@@ -81,6 +100,7 @@ std::pair<int64_t, TensorPtr> check_scatter(const TensorPtr& self, int64_t dim, 
   check_defined(self, op);
   check_defined(index, op, "index");
   check_index_dtype(index, op);
+  common_device({&self, &index, &src}, op);
   dim = wrap_dim(dim, self->dim(), op);
   const int64_t nd = std::max<int64_t>(self->dim(), 1);
   FASTNN_CHECK(std::max<int64_t>(index->dim(), 1) == nd, "[", op,
@@ -174,27 +194,6 @@ void into_self(TensorPtr& self, const TensorPtr& other, const char* op,
   inplace_with_history(self, op, any_requires_grad({&self, &other}), compute);
 }
 
-// gather on a GPU (host_idx: the checked index on the CPU); its gradient gathers too (kernels/cuda/index.cu).
-TensorPtr gather_cuda(const TensorPtr& self, int64_t dim, const TensorPtr& index, const TensorPtr& host_idx,
-                      Device device) {
-  const TensorPtr src = self->detach(), idx = to_device(host_idx, device);
-  const Shape ishape = shape1(*index), sstrides = strides1(*src);
-  TensorPtr out = Tensor::empty(index->shape(), src->dtype(), "gather", device);
-  cuda::gather_along(src->device_data(), sstrides.data(), static_cast<const int64_t*>(idx->device_data()),
-                     ishape.data(), int(ishape.size()), dim, itemsize(src->dtype()), out->device_data(), device.index);
-  const Shape in = self->shape(), in1 = shape1(*self);
-  record_grad_only("GatherBackward0", out, {self}, [in, in1, ishape, dim, idx](const TensorPtr& g) {
-    check_cuda_float(g->dtype(), "gather backward");
-    const TensorPtr gc = contiguous(g);
-    TensorPtr r = Tensor::empty(in1, g->dtype(), "gather", g->device());
-    cuda::gather_along_backward(g->dtype() == DType::Float64, gc->device_data(),
-                                static_cast<const int64_t*>(idx->device_data()), ishape.data(), in1.data(),
-                                int(in1.size()), dim, r->device_data(), g->device().index);
-    return std::vector<TensorPtr>{reshape(r, in)};
-  });
-  return out;
-}
-
 }  // namespace
 
 TensorPtr gather(const TensorPtr& self, int64_t dim, const TensorPtr& index) {
@@ -212,12 +211,11 @@ TensorPtr gather(const TensorPtr& self, int64_t dim, const TensorPtr& index) {
                  shape_str(index->shape()), " to be no larger than self ", shape_str(self->shape()),
                  " apart from dimension ", dim);
   TensorPtr idx = checked_index(index, xs[dim], dim, "gather");
-  const Device device = common_device({&self, &index}, "gather");
-  if (device.is_cuda()) return gather_cuda(self, dim, index, idx, device);
+  common_device({&self, &index}, "gather");
   TensorPtr out = gather_raw(self, dim, idx, index->shape());
   const Shape in = self->shape();
   record_grad_only("GatherBackward0", out, {self}, [in, dim, idx](const TensorPtr& g) {
-    TensorPtr r = zeros(in, g->dtype());
+    TensorPtr r = zeros_on(in, g->dtype(), g->device());
     scatter_raw(*r, dim, idx, contiguous(g), 1, ScatterMode::Add);
     return std::vector<TensorPtr>{r};
   });
@@ -294,9 +292,10 @@ TensorPtr index_add_impl(const TensorPtr& self, int64_t dim, const TensorPtr& in
                "), for dim: ", dim);
   TensorPtr idx = checked_index(index, xs[dim], dim, op);
   // alpha in self's dtype (an integer tensor truncates it, as torch); a bool alpha keeps or drops source
+  common_device({&self, &index, &source}, op);
   TensorPtr a = scalar_as(alpha, self->dtype(), op), src = contiguous(source->detach());
   if (self->dtype() == DType::Bool) {
-    if (!*a->data<bool>()) src = zeros(src->shape(), DType::Bool);
+    if (!*a->data<bool>()) src = zeros_on(src->shape(), DType::Bool, src->device());
   } else {
     src = mul(src, a);
   }
@@ -307,13 +306,18 @@ TensorPtr index_add_impl(const TensorPtr& self, int64_t dim, const TensorPtr& in
   std::vector<int64_t> mid(idx->data<int64_t>(), idx->data<int64_t>() + n);
   const Shape os = shape1(*out), ost = strides1(*out);
   for (int64_t& m : mid) m *= ost[dim];
-  kernels::index_scatter(out->dtype(), out->raw_mutable_data(), src->raw_data(), kernels::walk_offsets(os, ost, before),
-                         mid, kernels::walk_offsets(os, ost, after), ScatterMode::Add);
+  if (out->device().is_cuda())
+    index_scatter_cuda(*out, src, kernels::walk_offsets(os, ost, before), mid, kernels::walk_offsets(os, ost, after),
+                       true);
+  else
+    kernels::index_scatter(out->dtype(), out->raw_mutable_data(), src->raw_data(),
+                           kernels::walk_offsets(os, ost, before), mid, kernels::walk_offsets(os, ost, after),
+                           ScatterMode::Add);
   const bool need_self = any_requires_grad({&self}), need_source = any_requires_grad({&source});
   const Shape src_shape = source->shape();
   record_grad_only("IndexAddBackward0", out, {self, source}, [=](const TensorPtr& g) {
     std::vector<TensorPtr> r{need_self ? g : nullptr, nullptr};
-    if (need_source) r[1] = reshape(mul(index_select(g, dim, idx), a), src_shape);
+    if (need_source) r[1] = reshape(mul(index_select(g, dim, to_device(idx, g->device())), a), src_shape);
     return r;
   });
   return out;

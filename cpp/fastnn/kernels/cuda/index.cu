@@ -33,10 +33,10 @@ __global__ void gather_along_kernel(const Word* src, Layout sl, int64_t dim_stri
   FASTNN_GRID_LOOP(i, n) out[i] = src[offset_of(sl, i) + idx[i] * dim_stride];
 }
 
-// Input element e (row-major over `in`): the index positions sharing its other coordinates, along dim in order.
+// Destination element e (row-major over `in`): the index positions sharing its other coordinates, along dim in order.
 template <class T>
-__global__ void gather_along_backward_kernel(const T* g, const int64_t* idx, Layout ix, Layout in, int dim, int64_t n,
-                                             T* grad) {
+__global__ void scatter_along_dim_kernel(ScatterKind kind, T* dst, const T* src, bool src_is_value, const int64_t* idx,
+                                         Layout ix, Layout in, int dim, int64_t n) {
   FASTNN_GRID_LOOP(e, n) {
     int64_t rest = e, base = 0, target = 0, stride = 1, dim_stride = 0;
     bool inside = true;
@@ -48,13 +48,15 @@ __global__ void gather_along_backward_kernel(const T* g, const int64_t* idx, Lay
       else inside = false;
       stride *= ix.shape[d];
     }
-    T acc = 0;
+    T acc = dst[e];
     if (inside)
       for (int64_t k = 0; k < ix.shape[dim]; ++k) {
         const int64_t p = base + k * dim_stride;
-        if (idx[p] == target) acc += g[p];
+        if (idx[p] != target) continue;
+        const T v = src_is_value ? src[0] : src[p];
+        acc = kind == ScatterKind::Assign ? v : kind == ScatterKind::Add ? T(acc + v) : T(acc * v);
       }
-    grad[e] = acc;
+    dst[e] = acc;
   }
 }
 
@@ -152,19 +154,25 @@ void gather_along(const void* src, const int64_t* src_strides, const int64_t* id
   check_launch("gather");
 }
 
-void gather_along_backward(bool is_double, const void* g, const int64_t* idx, const int64_t* idx_shape,
-                           const int64_t* in_shape, int ndim, int64_t dim, void* grad, int index) {
+void scatter_along_dim(ScatterKind kind, DType dtype, void* dst, const int64_t* dst_shape, const void* src,
+                       bool src_is_value, const int64_t* idx, const int64_t* idx_shape, int ndim, int64_t dim,
+                       int index) {
   int64_t n = 1, unit[kMaxDims];
-  for (int d = 0; d < ndim && d < kMaxDims; ++d) n *= in_shape[d], unit[d] = 1;
+  for (int d = 0; d < ndim && d < kMaxDims; ++d) n *= dst_shape[d], unit[d] = 1;
   if (n == 0) return;
-  const Layout ix = make_layout(idx_shape, unit, ndim, "gather backward"),
-               in = make_layout(in_shape, unit, ndim, "gather backward");  // (only their shapes are read)
-  use_device(index, "gather backward");
-  if (is_double) FASTNN_LAUNCH(blocks_for(n), kThreads, gather_along_backward_kernel<double>)
-  (static_cast<const double*>(g), idx, ix, in, int(dim), n, static_cast<double*>(grad));
-  else FASTNN_LAUNCH(blocks_for(n), kThreads, gather_along_backward_kernel<float>)(
-      static_cast<const float*>(g), idx, ix, in, int(dim), n, static_cast<float*>(grad));
-  check_launch("gather backward");
+  const Layout ix = make_layout(idx_shape, unit, ndim, "scatter"),
+               in = make_layout(dst_shape, unit, ndim, "scatter");  // (only their shapes are read)
+  use_device(index, "scatter");
+  auto launch = [&](auto value) {
+    using T = decltype(value);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, scatter_along_dim_kernel<T>)
+    (kind, static_cast<T*>(dst), static_cast<const T*>(src), src_is_value, idx, ix, in, int(dim), n);
+  };
+  if (dtype == DType::Float64) launch(double{});
+  else if (dtype == DType::Float32) launch(float{});
+  else if (dtype == DType::Int64) launch(int64_t{});
+  else throw std::invalid_argument(str("[scatter] CUDA tensors of dtype ", dtype_name(dtype)));
+  check_launch("scatter");
 }
 
 void gather_rows(const void* table, const int64_t* idx, int64_t n, int64_t dim, size_t itemsize, void* out, int index) {

@@ -30,9 +30,13 @@ void index_scatter(bool accumulate, DType dtype, void* dst, const void* src, con
 // coordinate replaced by idx[p] (idx contiguous, in range). src_strides are src's strides; shape the index's.
 void gather_along(const void* src, const int64_t* src_strides, const int64_t* idx, const int64_t* shape, int ndim,
                   int64_t dim, size_t itemsize, void* out, int index);
-// gather's gradient: grad (contiguous, shape in_shape) at each element = the sum of g (contiguous, the index's shape)
-// over the positions along `dim` whose index picked it, in index order (float32 or float64; no atomics).
-void gather_along_backward(bool is_double, const void* g, const int64_t* idx, const int64_t* idx_shape,
-                           const int64_t* in_shape, int ndim, int64_t dim, void* grad, int index);
+// scatter along `dim` (and gather's gradient): each element of dst (contiguous, dst_shape) folds in, in index order
+// along dim, the src values (contiguous, the index's shape; or the one value src points to when src_is_value) whose
+// index picked it: the last one (Assign), their sum (Add) or product (Multiply) with dst's value. float32, float64
+// or int64; one thread per destination element, no atomics.
+enum class ScatterKind : int { Assign, Add, Multiply };  // kernels::ScatterMode's order
+void scatter_along_dim(ScatterKind kind, DType dtype, void* dst, const int64_t* dst_shape, const void* src,
+                       bool src_is_value, const int64_t* idx, const int64_t* idx_shape, int ndim, int64_t dim,
+                       int index);
 
 }  // namespace fastnn::cuda

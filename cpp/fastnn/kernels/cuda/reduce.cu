@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "fastnn/kernels/cuda/block_reduce.cuh"
 #include "fastnn/kernels/cuda/layout.cuh"
@@ -67,7 +68,35 @@ __global__ void scatter_kernel(Word* dst, Layout dl, int64_t dim_stride, const W
   FASTNN_GRID_LOOP(i, n) dst[offset_of(dl, i) + idx[offset_of(il, i)] * dim_stride] = src[offset_of(sl, i)];
 }
 
+template <class T>
+__global__ void scan_kernel(const T* x, T* y, int64_t rows, int64_t n, bool is_prod, bool reverse) {
+  using A = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;  // uint64: int64 wraps
+  FASTNN_GRID_LOOP(r, rows) {
+    A acc = is_prod ? A(1) : A(0);
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t i = r * n + (reverse ? n - 1 - k : k);
+      acc = is_prod ? A(acc * A(x[i])) : A(acc + A(x[i]));
+      y[i] = T(acc);
+    }
+  }
+}
+
 }  // namespace
+
+void scan_rows(const void* x, void* y, int64_t rows, int64_t n, bool is_prod, bool reverse, DType dtype, int index) {
+  if (rows * n == 0) return;
+  use_device(index, "cumsum");
+  auto launch = [&](auto value) {
+    using T = decltype(value);
+    FASTNN_LAUNCH(blocks_for(rows), kThreads, scan_kernel<T>)
+    (static_cast<const T*>(x), static_cast<T*>(y), rows, n, is_prod, reverse);
+  };
+  if (dtype == DType::Float64) launch(double{});
+  else if (dtype == DType::Float32) launch(float{});
+  else if (dtype == DType::Int64) launch(int64_t{});
+  else throw std::invalid_argument(str("[cumsum] CUDA tensors of dtype ", dtype_name(dtype)));
+  check_launch("cumsum");
+}
 
 void row_sums(const void* rows, int64_t outputs, int64_t reduced, double scale, DType dtype, void* out, int index) {
   if (outputs == 0) return;

@@ -22,4 +22,8 @@ void scatter_along(void* dst, const int64_t* dst_strides, int64_t dim_stride, co
                    const int64_t* src_strides, const int64_t* idx, const int64_t* idx_strides, const int64_t* shape,
                    int ndim, int64_t n, size_t itemsize, int index);
 
+// y's rows = the running sums (is_prod: products) of x's rows (rows x n, contiguous), from the end when `reverse`:
+// one thread per row in order, floats accumulating in double and int64 wrapping, as the CPU's scan.
+void scan_rows(const void* x, void* y, int64_t rows, int64_t n, bool is_prod, bool reverse, DType dtype, int index);
+
 }  // namespace fastnn::cuda
