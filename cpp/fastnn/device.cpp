@@ -53,6 +53,9 @@ void select_forward(const bool*, const int64_t*, const void*, const int64_t*, co
 }
 void row_sums(const void*, int64_t, int64_t, double, DType, void*, int) { not_built("sum"); }
 void scan_rows(const void*, void*, int64_t, int64_t, bool, bool, DType, int) { not_built("cumsum"); }
+void order_rows(const void*, int64_t, int64_t, int64_t, int64_t, bool, bool, DType, void*, int64_t*, int) {
+  not_built("sort");
+}
 void row_arg_extreme(const void*, int64_t, int64_t, bool, bool, int64_t*, void*, int) { not_built("argmax"); }
 void scatter_along(void*, const int64_t*, int64_t, const void*, const int64_t*, const int64_t*, const int64_t*,
                    const int64_t*, int, int64_t, size_t, int) {

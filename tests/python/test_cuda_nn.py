@@ -686,6 +686,33 @@ def test_scatters_index_add_and_scans_on_the_gpu_give_the_cpus_values_and_gradie
         fastnn.zeros(3, 5).cuda().scatter_add(1, i.cuda(), fastnn.ones(3, 4))
 
 
+SORTS = {
+    "sort": lambda x: x.sort(1)[0],
+    "sort descending indices": lambda x: x.sort(0, descending=True)[1].to(x.dtype),
+    "argsort": lambda x: x.argsort(-1).to(x.dtype),
+    "topk": lambda x: x.topk(3, 1)[0],
+    "topk smallest indices": lambda x: x.topk(2, 1, largest=False)[1].to(x.dtype),
+    "kthvalue": lambda x: x.kthvalue(2, 1)[0],
+    "median dim": lambda x: x.median(0)[0],
+    "median": lambda x: x.median(),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(SORTS))
+def test_sorting_on_the_gpu_gives_the_cpus_order_and_gradients(name, dtype):
+    values = np.random.default_rng(49).integers(-3, 4, (4, 6)).astype(np.float64)  # ties: ordered by index
+    values[2, 3] = np.nan  # NaN sorts last (and wins median)
+    x = fastnn.from_numpy(values).to(dtype).requires_grad_()
+    y_cpu, y_gpu, g_cpu, g_gpu = both(
+        SORTS[name], [x] if "indices" not in name and "argsort" not in name else [x.detach()]
+    )
+    np.testing.assert_array_equal(y_gpu.numpy(), y_cpu.numpy())
+    for a, b in zip(g_gpu, g_cpu):
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
 MOMENTS = {
     "var": lambda x: x.var(),
     "std dim": lambda x: x.std(1),

@@ -7,6 +7,8 @@
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cuda/index.h"
+#include "fastnn/kernels/cuda/sort.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
 
@@ -61,12 +63,16 @@ void order_rows(const T* x, int64_t rows, int64_t n, int64_t first, int64_t k, b
 std::pair<TensorPtr, TensorPtr> pick(const TensorPtr& x, int64_t d, int64_t first, int64_t k, bool descending,
                                      bool nan_wins, const char* op) {
   ReducePlan p = plan_reduction(x, {d}, op);
-  TensorPtr v = Tensor::empty({p.outputs, k - first}, x->dtype(), op);
-  TensorPtr idx = Tensor::empty({p.outputs, k - first}, DType::Int64, op);
-  FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
-    order_rows<scalar_t>(p.rows->data<scalar_t>(), p.outputs, p.reduced, first, k, descending, nan_wins,
-                         v->mutable_data<scalar_t>(), idx->mutable_data<int64_t>());
-  });
+  TensorPtr v = Tensor::empty({p.outputs, k - first}, x->dtype(), op, x->device());
+  TensorPtr idx = Tensor::empty({p.outputs, k - first}, DType::Int64, op, x->device());
+  if (x->device().is_cuda())
+    cuda::order_rows(p.rows->device_data(), p.outputs, p.reduced, first, k, descending, nan_wins, x->dtype(),
+                     v->device_data(), static_cast<int64_t*>(idx->device_data()), x->device().index);
+  else
+    FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
+      order_rows<scalar_t>(p.rows->data<scalar_t>(), p.outputs, p.reduced, first, k, descending, nan_wins,
+                           v->mutable_data<scalar_t>(), idx->mutable_data<int64_t>());
+    });
   return {from_rows(v, x->shape(), p.perm, d, k - first), from_rows(idx, x->shape(), p.perm, d, k - first)};
 }
 
@@ -101,7 +107,14 @@ TensorPtr scatter_add_along(const TensorPtr& g, const TensorPtr& indices, const 
   if (shape.empty()) return reshape(g, {});
   ReducePlan pg = plan_reduction(g, {dim}, "scatter"), pi = plan_reduction(indices, {dim}, "scatter");
   int64_t k = pg.reduced, n = shape[dim];
-  TensorPtr out = zeros({pg.outputs, n}, g->dtype());
+  TensorPtr out = zeros_on({pg.outputs, n}, g->dtype(), g->device());
+  if (g->device().is_cuda()) {  // each row's picks added in order, as below
+    const Shape out_shape{pg.outputs, n}, idx_shape{pg.outputs, k};
+    cuda::scatter_along_dim(cuda::ScatterKind::Add, g->dtype(), out->device_data(), out_shape.data(),
+                            pg.rows->device_data(), false, static_cast<const int64_t*>(pi.rows->device_data()),
+                            idx_shape.data(), 2, 1, g->device().index);
+    return from_rows(out, shape, pg.perm, dim, n);
+  }
   FASTNN_DISPATCH_FLOAT(g->dtype(), "scatter", [&] {
     const scalar_t* pv = pg.rows->data<scalar_t>();
     const int64_t* px = pi.rows->data<int64_t>();
@@ -164,7 +177,7 @@ TensorPtr median(const TensorPtr& x) {
   if (x->numel() == 0) {
     FASTNN_CHECK_INDEX(is_floating(x->dtype()), "[median] cannot compute the median of an empty ",
                        dtype_name(x->dtype()), " tensor");
-    v = full({}, NAN, x->dtype());
+    v = to_device(full({}, NAN, x->dtype()), x->device());
   } else {
     v = kth(reshape(x->detach(), {-1}), (x->numel() - 1) / 2 + 1, 0, false, true, "median").first;
   }
@@ -172,7 +185,8 @@ TensorPtr median(const TensorPtr& x) {
     // Elements equal to the median share its gradient evenly (the NaNs when it is NaN), as in torch.
     TensorPtr xs = x->detach(), vs = v->detach();  // (v itself would make a reference cycle)
     bool nan_result = false;
-    FASTNN_DISPATCH_FLOAT(v->dtype(), "median", [&] { nan_result = std::isnan(*v->data<scalar_t>()); });
+    const TensorPtr host = to_device(v->detach(), Device{});  // (one copy of a GPU median's value)
+    FASTNN_DISPATCH_FLOAT(v->dtype(), "median", [&] { nan_result = std::isnan(*host->data<scalar_t>()); });
     record_grad_only("MedianBackward0", v, {x}, [xs, vs, nan_result](const TensorPtr& g) {
       TensorPtr mask = cast(nan_result ? compare(xs, xs, CompareOp::Ne) : compare(xs, vs, CompareOp::Eq), g->dtype());
       return std::vector<TensorPtr>{mul(mask, div(g, sum(mask)))};
