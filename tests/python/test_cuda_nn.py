@@ -713,6 +713,34 @@ def test_sorting_on_the_gpu_gives_the_cpus_order_and_gradients(name, dtype):
         assert np.array_equal(a.numpy(), b.numpy())
 
 
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", ["group_norm affine", "group_norm plain 3d", "instance_norm", "InstanceNorm2d affine"])
+def test_group_and_instance_norm_on_the_gpu_match_the_cpu(name, dtype):
+    w, b = rand(6, dtype=dtype, seed=50, requires_grad=True), rand(6, dtype=dtype, seed=51, requires_grad=True)
+    fns = {
+        "group_norm affine": lambda x, w, b: F.group_norm(x, 3, w, b),
+        "group_norm plain 3d": lambda x, w, b: F.group_norm(x.flatten(2), 2) + 0 * (w.sum() + b.sum()),
+        "instance_norm": lambda x, w, b: F.instance_norm(x) + 0 * (w.sum() + b.sum()),
+        "InstanceNorm2d affine": lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+    }
+    check_close(fns[name], [rand(2, 6, 3, 4, dtype=dtype, seed=52, requires_grad=True), w, b], dtype)
+
+
+@gpu
+def test_one_hot_and_nonzero_on_the_gpu_give_the_cpus_values():
+    labels = fastnn.tensor([[2, 0], [3, 3]])
+    for num_classes in (-1, 5):
+        got = F.one_hot(labels.cuda(), num_classes)
+        assert got.is_cuda and got.dtype == fastnn.int64
+        assert np.array_equal(got.cpu().numpy(), F.one_hot(labels, num_classes).numpy())
+    with pytest.raises(ValueError, match="smaller than num_classes"):
+        F.one_hot(labels.cuda(), 3)
+    x = fastnn.tensor([[0.0, 1.5, 0.0], [float("nan"), 0.0, -2.0]])
+    got = x.cuda().nonzero()
+    assert got.is_cuda and np.array_equal(got.cpu().numpy(), x.nonzero().numpy())
+
+
 MOMENTS = {
     "var": lambda x: x.var(),
     "std dim": lambda x: x.std(1),

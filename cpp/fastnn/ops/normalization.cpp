@@ -402,6 +402,21 @@ class GroupNormBackward : public Node {
 // y, with the (N, G) mean and rstd, and the node recorded when needed.
 TensorPtr group_norm_impl(const TensorPtr& input, int64_t G, const TensorPtr& weight, const TensorPtr& bias, double eps,
                           const char* op, TensorPtr* mean_out = nullptr, TensorPtr* rstd_out = nullptr) {
+  if (input->device().is_cuda() && !mean_out) {  // on a GPU: composed of GPU ops (the group's mean, biased variance)
+    check_cuda_float(input->dtype(), op);
+    const Shape& shape = input->shape();
+    int64_t per = shape[1] / G;  // values per (sample, group)
+    for (size_t d = 2; d < shape.size(); ++d) per *= shape[d];
+    const TensorPtr xg = reshape(input, {shape[0], G, per});
+    const TensorPtr dev = sub(xg, mean(xg, {2}, true), 1);
+    const TensorPtr var = mean(mul(dev, dev), {2}, true);
+    TensorPtr y = reshape(mul(dev, pow(add(var, scalar_tensor(eps, input->dtype(), true), 1), -0.5)), shape);
+    Shape channel(shape.size(), 1);  // (1, C, 1, ...): the affine parameters broadcast over the channel dim
+    channel[1] = shape[1];
+    if (weight) y = mul(y, reshape(weight, channel));
+    if (bias) y = add(y, reshape(bias, channel), 1);
+    return y;
+  }
   GroupShape s = group_shape(input, G);
   TensorPtr x = contiguous(input->detach());
   TensorPtr y = Tensor::empty(x->shape(), x->dtype(), op);
@@ -483,8 +498,9 @@ TensorPtr instance_norm(const TensorPtr& input, const TensorPtr& weight, const T
     GroupShape s = group_shape(input, C);
     FASTNN_CHECK(s.S > 1, "[instance_norm] Expected more than 1 spatial element when training, got input size ",
                  input->shape());
-    TensorPtr mean, rstd;
-    y = group_norm_impl(input, C, weight, bias, eps, op, &mean, &rstd);
+    TensorPtr mean, rstd;  // (only running statistics need them: without, a GPU input takes the composed path)
+    y = group_norm_impl(input, C, weight, bias, eps, op, running_mean ? &mean : nullptr,
+                        running_mean ? &rstd : nullptr);
     if (running_mean) {
       FASTNN_CHECK(running_mean->is_contiguous() && running_var->is_contiguous(),
                    "[instance_norm] running statistics must be contiguous");

@@ -582,7 +582,7 @@ TensorPtr one_hot(const TensorPtr& t, int64_t num_classes) {
   FASTNN_CHECK_TYPE(t->dtype() == DType::Int64,
                     "[one_hot] one_hot is only applicable to index tensor of type "
                     "LongTensor.");
-  TensorPtr idx = contiguous(t->detach());
+  TensorPtr idx = contiguous(to_device(t->detach(), Device{}));  // checked on the host (one copy of a GPU index)
   const int64_t* p = idx->data<int64_t>();
   int64_t n = idx->numel();
   if (num_classes == -1) {
@@ -596,6 +596,11 @@ TensorPtr one_hot(const TensorPtr& t, int64_t num_classes) {
   FASTNN_CHECK(num_classes >= 0, "[one_hot] num_classes should be positive or -1, got ", num_classes);
   Shape s = t->shape();
   s.push_back(num_classes);
+  if (t->device().is_cuda()) {  // built on the GPU: class == index, compared there
+    GradModeGuard no_grad(false);
+    const TensorPtr classes = to_device(arange(0, double(num_classes), 1, DType::Int64), t->device());
+    return cast(compare(unsqueeze(t->detach(), -1), classes, CompareOp::Eq), DType::Int64);
+  }
   TensorPtr out = zeros(s, DType::Int64);
   int64_t* o = out->mutable_data<int64_t>();
   for (int64_t i = 0; i < n; ++i) o[i * num_classes + p[i]] = 1;

@@ -144,6 +144,8 @@ void masked_fill_(TensorPtr& self, const TensorPtr& mask, const TensorPtr& value
 
 TensorPtr nonzero(const TensorPtr& x_in) {
   check_defined(x_in, "nonzero");
+  // On a GPU: found on the host (the result's size depends on the values, so torch's waits for them too).
+  if (x_in->device().is_cuda()) return to_device(nonzero(to_device(x_in->detach(), Device{})), x_in->device());
   TensorPtr x = contiguous(x_in->detach());
   const int64_t nd = x->dim(), numel = x->numel();
   TensorPtr nz = cast(x, DType::Bool);  // nonzero, nan included
