@@ -741,6 +741,21 @@ def test_one_hot_and_nonzero_on_the_gpu_give_the_cpus_values():
     assert got.is_cuda and np.array_equal(got.cpu().numpy(), x.nonzero().numpy())
 
 
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("is_max", [True, False], ids=["maximum", "minimum"])
+def test_maximum_and_minimum_on_the_gpu_match_the_cpu(is_max, dtype):
+    op = fastnn.maximum if is_max else fastnn.minimum
+    a = fastnn.tensor([[1.0, 2.0, float("nan")], [0.5, -1.0, 3.0]], dtype=dtype).requires_grad_()
+    b = fastnn.tensor([2.0, 2.0, 0.0], dtype=dtype).requires_grad_()  # broadcast, ties split the gradient
+    y_cpu, y_gpu, g_cpu, g_gpu = both(op, [a, b])
+    np.testing.assert_array_equal(y_gpu.numpy(), y_cpu.numpy())
+    for x, y in zip(g_gpu, g_cpu):
+        assert np.array_equal(x.numpy(), y.numpy())
+    ints = fastnn.tensor([[3, -4], [7, 0]])
+    assert np.array_equal(op(ints.cuda(), fastnn.tensor(1)).cpu().numpy(), op(ints, fastnn.tensor(1)).numpy())
+
+
 MOMENTS = {
     "var": lambda x: x.var(),
     "std dim": lambda x: x.std(1),

@@ -148,7 +148,22 @@ TensorPtr bool_arith(const TensorPtr& a, const TensorPtr& b, const char* op, con
                         [&](Tensor& out, const Tensor& x, const Tensor& y) { map_binary<bool, bool>(out, x, y, f); });
 }
 
-// a op b with an operand on a GPU (float32 or float64 results).
+template <class F>
+TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType compute, const F& f) {
+  if (!a->is_cpu() || !b->is_cpu()) {
+    if constexpr (F::has_cuda) return arith_cuda(a, b, op, compute, F::cuda_op, f.cuda_alpha());
+    FASTNN_CHECK_STATE(false, "[cuda] fastnn has no CUDA kernel for ", op,
+                       " yet; move its inputs to the CPU with .cpu()");
+  }
+  return binary_forward(a, b, compute, compute, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
+    FASTNN_DISPATCH_NUMERIC(x.dtype(), op,
+                            [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
+  });
+}
+
+}  // namespace
+
+// a op b with an operand on a GPU (internal.h).
 TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
                      double alpha) {
   FASTNN_CHECK_TYPE(dt != DType::Bool && dt != DType::Float16 && dt != DType::BFloat16 &&
@@ -165,21 +180,6 @@ TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DTy
                        int(shape.size()), alpha, out->numel(), out->device_data(), device.index);
   return out;
 }
-
-template <class F>
-TensorPtr arith(const TensorPtr& a, const TensorPtr& b, const char* op, DType compute, const F& f) {
-  if (!a->is_cpu() || !b->is_cpu()) {
-    if constexpr (F::has_cuda) return arith_cuda(a, b, op, compute, F::cuda_op, f.cuda_alpha());
-    FASTNN_CHECK_STATE(false, "[cuda] fastnn has no CUDA kernel for ", op,
-                       " yet; move its inputs to the CPU with .cpu()");
-  }
-  return binary_forward(a, b, compute, compute, op, [&](Tensor& out, const Tensor& x, const Tensor& y) {
-    FASTNN_DISPATCH_NUMERIC(x.dtype(), op,
-                            [&] { map_binary<scalar_t, scalar_t>(out, x, y, f.template operator()<scalar_t>()); });
-  });
-}
-
-}  // namespace
 
 TensorPtr on_device(const TensorPtr& t, Device device, DType dtype, const char* op) {
   if (t->device() != device) {

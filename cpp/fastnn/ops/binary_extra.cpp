@@ -147,6 +147,14 @@ class ExtremeBackward : public Node {
       bool lose_if_less = is_max_;
       const TensorPtr& self = side == 0 ? a : b;
       const TensorPtr& other = side == 0 ? b : a;
+      if (g->device().is_cuda()) {  // the same rule as GPU ops: where(s == o, g / 2, where(s loses, 0, g))
+        const TensorPtr zero = scalar_tensor(0, g->dtype(), true);
+        const TensorPtr kept = where(compare(self, other, lose_if_less ? CompareOp::Lt : CompareOp::Gt), zero, g);
+        const TensorPtr out =
+            where(compare(self, other, CompareOp::Eq), mul(g, scalar_tensor(0.5, g->dtype(), true)), kept);
+        r[side] = side == 0 ? grad_for(out, sa_, da_) : grad_for(out, sb_, db_);
+        continue;
+      }
       TensorPtr out = Tensor::empty(g->shape(), g->dtype());
       FASTNN_DISPATCH_FLOAT(g->dtype(), name().c_str(), [&] {
         map_ternary<scalar_t>(*out, *g, *self, *other, [lose_if_less](scalar_t g, scalar_t s, scalar_t o) {
@@ -174,8 +182,10 @@ TensorPtr extreme(const TensorPtr& a, const TensorPtr& b, bool is_max) {
   const char* op = is_max ? "maximum" : "minimum";
   check_operands(a, b, op);
   DType dt = result_type({a.get(), b.get()});
-  TensorPtr out =
-      is_max ? binary_op<true>(a, b, dt, op, ExtremeF<true>{}) : binary_op<true>(a, b, dt, op, ExtremeF<false>{});
+  TensorPtr out = !a->is_cpu() || !b->is_cpu()
+                      ? arith_cuda(a, b, op, dt, is_max ? cuda::BinaryOp::Max : cuda::BinaryOp::Min, 1.0)
+                  : is_max ? binary_op<true>(a, b, dt, op, ExtremeF<true>{})
+                           : binary_op<true>(a, b, dt, op, ExtremeF<false>{});
   if (any_requires_grad({&a, &b})) record(std::make_shared<ExtremeBackward>(is_max, a, b), {&a, &b}, {&out});
   return out;
 }

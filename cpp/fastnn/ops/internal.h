@@ -8,6 +8,7 @@
 
 #include "fastnn/error.h"
 #include "fastnn/int_cast.h"
+#include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/parallel.h"
 #include "fastnn/tensor.h"
@@ -19,6 +20,11 @@ namespace fastnn {
 inline void check_defined(const TensorPtr& t, const char* op, const char* what = "input") {
   FASTNN_CHECK_TYPE(t != nullptr, "[", op, "] expected a Tensor for '", what, "', got None");
 }
+
+// a op b (kernels/cuda/binary.h's kind) with an operand on a GPU, in dtype `dt`: the other operand on that GPU or a
+// CPU 0-d tensor; broadcasting (binary.cpp).
+TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
+                     double alpha);
 
 // dst (on a GPU, contiguous or not) at offsets pre[p] + mid[m] + post[q] <- src[(p*M + m)*Q + q] (src contiguous on
 // dst's device): the last write, or dst plus each in order when `accumulate` (advanced_index.cpp; index_add too).

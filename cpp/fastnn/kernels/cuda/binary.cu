@@ -14,7 +14,13 @@ namespace {
 
 template <BinaryOp kOp, class T>
 __device__ T apply(T x, T y, T alpha) {
-  if constexpr (std::is_integral_v<T>) {
+  if constexpr (kOp == BinaryOp::Max || kOp == BinaryOp::Min) {
+    if constexpr (!std::is_integral_v<T>) {
+      if (x != x) return x;
+      if (y != y) return y;
+    }
+    return (kOp == BinaryOp::Max ? x > y : x < y) ? x : y;
+  } else if constexpr (std::is_integral_v<T>) {
     const uint64_t a = uint64_t(x), b = uint64_t(y), k = uint64_t(alpha);
     if constexpr (kOp == BinaryOp::Add) return T(a + k * b);
     else if constexpr (kOp == BinaryOp::Sub) return T(a - k * b);
@@ -44,6 +50,8 @@ void launch_op(BinaryOp op, const void* a, const Layout& la, const void* b, cons
     case BinaryOp::Sub: return launch<BinaryOp::Sub, T>(a, la, b, lb, alpha, n, out);
     case BinaryOp::Mul: return launch<BinaryOp::Mul, T>(a, la, b, lb, alpha, n, out);
     case BinaryOp::Div: return launch<BinaryOp::Div, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Max: return launch<BinaryOp::Max, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Min: return launch<BinaryOp::Min, T>(a, la, b, lb, alpha, n, out);
   }
 }
 

@@ -9,7 +9,8 @@
 
 namespace fastnn::cuda {
 
-enum class BinaryOp : int { Add, Sub, Mul, Div };  // Add/Sub: a + alpha * b, a - alpha * b
+// Add/Sub: a + alpha * b, a - alpha * b; Max/Min: torch.maximum/minimum (a NaN on either side wins).
+enum class BinaryOp : int { Add, Sub, Mul, Div, Max, Min };
 
 // out[i] = op(a, b) at output element i (row-major over `shape`, out contiguous); a_strides and b_strides are the
 // operands' strides broadcast to `shape` (0 along broadcast dims); a, b and out of `dtype` (not bool or 16-bit; Div
