@@ -21,16 +21,6 @@ inline void check_defined(const TensorPtr& t, const char* op, const char* what =
   FASTNN_CHECK_TYPE(t != nullptr, "[", op, "] expected a Tensor for '", what, "', got None");
 }
 
-// a op b (kernels/cuda/binary.h's kind) with an operand on a GPU, in dtype `dt`: the other operand on that GPU or a
-// CPU 0-d tensor; broadcasting (binary.cpp).
-TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
-                     double alpha);
-
-// dst (on a GPU, contiguous or not) at offsets pre[p] + mid[m] + post[q] <- src[(p*M + m)*Q + q] (src contiguous on
-// dst's device): the last write, or dst plus each in order when `accumulate` (advanced_index.cpp; index_add too).
-void index_scatter_cuda(Tensor& dst, const TensorPtr& src, const std::vector<int64_t>& pre,
-                        const std::vector<int64_t>& mid, const std::vector<int64_t>& post, bool accumulate);
-
 // ---- devices ----
 // The device all the given tensors are on (null pointers and null tensors skipped); tensors on two devices are torch's
 // error, naming `op`.
@@ -54,6 +44,14 @@ inline void check_cuda_float(DType dt, const char* op) {
   FASTNN_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "[", op, "] CUDA tensors of dtype ", dtype_name(dt),
                     " are not supported yet (float32 and float64 are)");
 }
+// a op b (kernels/cuda/binary.h's kind) with an operand on a GPU, in dtype `dt`: the other operand on that GPU or a
+// CPU 0-d tensor; broadcasting (binary.cpp).
+TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
+                     double alpha);
+// dst (on a GPU, contiguous or not) at offsets pre[p] + mid[m] + post[q] <- src[(p*M + m)*Q + q] (src contiguous on
+// dst's device): the last write, or dst plus each in order when `accumulate` (advanced_index.cpp; index_add too).
+void index_scatter_cuda(Tensor& dst, const TensorPtr& src, const std::vector<int64_t>& pre,
+                        const std::vector<int64_t>& mid, const std::vector<int64_t>& post, bool accumulate);
 
 // A bound or threshold in x's precision, as torch compares: a float32 x at 1.2f meets lambd=1.2 exactly.
 inline double in_precision(double v, const TensorPtr& x) {

@@ -83,13 +83,6 @@ __global__ void select_kernel(const bool* cond, Layout lc, const Word* a, Layout
   FASTNN_GRID_LOOP(i, n) out[i] = cond[offset_of(lc, i)] ? a[offset_of(la, i)] : b[offset_of(lb, i)];
 }
 
-template <class Word>
-void launch_select(const bool* cond, const Layout& lc, const void* a, const Layout& la, const void* b, const Layout& lb,
-                   int64_t n, void* out) {
-  FASTNN_LAUNCH(blocks_for(n), kThreads, select_kernel<Word>)(
-      cond, lc, static_cast<const Word*>(a), la, static_cast<const Word*>(b), lb, n, static_cast<Word*>(out));
-}
-
 }  // namespace
 
 void select_forward(const bool* cond, const int64_t* cond_strides, const void* a, const int64_t* a_strides,
@@ -99,12 +92,11 @@ void select_forward(const bool* cond, const int64_t* cond_strides, const void* a
   const Layout lc = make_layout(shape, cond_strides, ndim, "where"), la = make_layout(shape, a_strides, ndim, "where"),
                lb = make_layout(shape, b_strides, ndim, "where");
   use_device(index, "where");
-  switch (itemsize) {
-    case 1: launch_select<uint8_t>(cond, lc, a, la, b, lb, n, out); break;
-    case 2: launch_select<uint16_t>(cond, lc, a, la, b, lb, n, out); break;
-    case 4: launch_select<uint32_t>(cond, lc, a, la, b, lb, n, out); break;
-    default: launch_select<uint64_t>(cond, lc, a, la, b, lb, n, out); break;
-  }
+  with_word(itemsize, "where", [&](auto word) {
+    using Word = decltype(word);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, select_kernel<Word>)
+    (cond, lc, static_cast<const Word*>(a), la, static_cast<const Word*>(b), lb, n, static_cast<Word*>(out));
+  });
   check_launch("where");
 }
 

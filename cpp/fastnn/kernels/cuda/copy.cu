@@ -26,24 +26,6 @@ __global__ void fill_kernel(Word* dst, Layout layout, int64_t numel, Word value)
   FASTNN_GRID_LOOP(i, numel) dst[offset_of(layout, i)] = value;
 }
 
-template <class Word>
-void launch(void* dst, const void* src, const Layout& layout, int64_t numel) {
-  FASTNN_LAUNCH(blocks_for(numel), kThreads, gather<Word>)(static_cast<Word*>(dst), static_cast<const Word*>(src),
-                                                           layout, numel);
-}
-
-template <class Word>
-void launch_scatter(void* dst, const Layout& dl, const void* src, const Layout& sl, int64_t numel) {
-  FASTNN_LAUNCH(blocks_for(numel), kThreads, scatter_kernel<Word>)(static_cast<Word*>(dst), dl,
-                                                                   static_cast<const Word*>(src), sl, numel);
-}
-
-template <class Word>
-void launch_fill(void* dst, const Layout& layout, int64_t numel, const void* value) {
-  FASTNN_LAUNCH(blocks_for(numel), kThreads, fill_kernel<Word>)(static_cast<Word*>(dst), layout, numel,
-                                                                *static_cast<const Word*>(value));
-}
-
 }  // namespace
 
 void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_t* strides, int ndim, int64_t numel,
@@ -51,13 +33,11 @@ void strided_copy(void* dst, const void* src, const int64_t* shape, const int64_
   if (numel == 0) return;
   const Layout layout = make_layout(shape, strides, ndim, "copy");
   use_device(index, "copy");
-  switch (itemsize) {
-    case 1: launch<uint8_t>(dst, src, layout, numel); break;
-    case 2: launch<uint16_t>(dst, src, layout, numel); break;
-    case 4: launch<uint32_t>(dst, src, layout, numel); break;
-    case 8: launch<uint64_t>(dst, src, layout, numel); break;
-    default: throw std::invalid_argument(str("[copy] elements of ", itemsize, " bytes"));
-  }
+  with_word(itemsize, "copy", [&](auto word) {
+    using Word = decltype(word);
+    FASTNN_LAUNCH(blocks_for(numel), kThreads, gather<Word>)
+    (static_cast<Word*>(dst), static_cast<const Word*>(src), layout, numel);
+  });
   check_launch("copy");
 }
 
@@ -66,13 +46,11 @@ void strided_to_strided(void* dst, const int64_t* dst_strides, const void* src, 
   if (numel == 0) return;
   const Layout dl = make_layout(shape, dst_strides, ndim, "copy_"), sl = make_layout(shape, src_strides, ndim, "copy_");
   use_device(index, "copy_");
-  switch (itemsize) {
-    case 1: launch_scatter<uint8_t>(dst, dl, src, sl, numel); break;
-    case 2: launch_scatter<uint16_t>(dst, dl, src, sl, numel); break;
-    case 4: launch_scatter<uint32_t>(dst, dl, src, sl, numel); break;
-    case 8: launch_scatter<uint64_t>(dst, dl, src, sl, numel); break;
-    default: throw std::invalid_argument(str("[copy_] elements of ", itemsize, " bytes"));
-  }
+  with_word(itemsize, "copy_", [&](auto word) {
+    using Word = decltype(word);
+    FASTNN_LAUNCH(blocks_for(numel), kThreads, scatter_kernel<Word>)
+    (static_cast<Word*>(dst), dl, static_cast<const Word*>(src), sl, numel);
+  });
   check_launch("copy_");
 }
 
@@ -81,13 +59,11 @@ void fill(void* dst, const int64_t* shape, const int64_t* strides, int ndim, int
   if (numel == 0) return;
   const Layout layout = make_layout(shape, strides, ndim, "fill_");
   use_device(index, "fill_");
-  switch (itemsize) {
-    case 1: launch_fill<uint8_t>(dst, layout, numel, value); break;
-    case 2: launch_fill<uint16_t>(dst, layout, numel, value); break;
-    case 4: launch_fill<uint32_t>(dst, layout, numel, value); break;
-    case 8: launch_fill<uint64_t>(dst, layout, numel, value); break;
-    default: throw std::invalid_argument(str("[fill_] elements of ", itemsize, " bytes"));
-  }
+  with_word(itemsize, "fill_", [&](auto word) {
+    using Word = decltype(word);
+    FASTNN_LAUNCH(blocks_for(numel), kThreads, fill_kernel<Word>)
+    (static_cast<Word*>(dst), layout, numel, *static_cast<const Word*>(value));
+  });
   check_launch("fill_");
 }
 

@@ -83,19 +83,6 @@ __global__ void index_scatter_kernel(bool accumulate, T* dst, const T* src, cons
   }
 }
 
-template <class Word>
-void launch_gather(const void* table, const int64_t* idx, int64_t n, int64_t dim, void* out) {
-  FASTNN_LAUNCH(blocks_for(n * dim), kThreads, gather_kernel<Word>)(static_cast<const Word*>(table), idx, n, dim,
-                                                                    static_cast<Word*>(out));
-}
-
-template <class Word>
-void launch_gather_along(const void* src, const Layout& sl, int64_t dim_stride, const int64_t* idx, int64_t n,
-                         void* out) {
-  FASTNN_LAUNCH(blocks_for(n), kThreads, gather_along_kernel<Word>)
-  (static_cast<const Word*>(src), sl, dim_stride, idx, n, static_cast<Word*>(out));
-}
-
 }  // namespace
 
 void index_gather(const void* src, const int64_t* pre, int64_t P, const int64_t* mid, int64_t M, const int64_t* post,
@@ -103,17 +90,11 @@ void index_gather(const void* src, const int64_t* pre, int64_t P, const int64_t*
   const int64_t n = P * M * Q;
   if (n == 0) return;
   use_device(index, "index");
-  auto launch = [&](auto word) {
+  with_word(itemsize, "index", [&](auto word) {
     using Word = decltype(word);
     FASTNN_LAUNCH(blocks_for(n), kThreads, index_gather_kernel<Word>)
     (static_cast<const Word*>(src), pre, mid, M, post, Q, n, static_cast<Word*>(dst));
-  };
-  switch (itemsize) {
-    case 1: launch(uint8_t{}); break;
-    case 2: launch(uint16_t{}); break;
-    case 4: launch(uint32_t{}); break;
-    default: launch(uint64_t{}); break;
-  }
+  });
   check_launch("index");
 }
 
@@ -128,13 +109,8 @@ void index_scatter(bool accumulate, DType dtype, void* dst, const void* src, con
     FASTNN_LAUNCH(blocks_for(n), kThreads, index_scatter_kernel<T>)
     (accumulate, static_cast<T*>(dst), static_cast<const T*>(src), pre, unique, starts, positions, U, M, post, Q, n);
   };
-  if (dtype == DType::Float64) launch(double{});
-  else if (dtype == DType::Float32) launch(float{});
-  else if (dtype == DType::Int64) launch(int64_t{});
-  else if (!accumulate && itemsize(dtype) == 1) launch(uint8_t{});  // bool, uint8, int8: assigned as bytes
-  else if (!accumulate && itemsize(dtype) == 4) launch(uint32_t{});
-  else if (!accumulate && itemsize(dtype) == 2) launch(uint16_t{});
-  else throw std::invalid_argument(str("[index_put_] accumulating CUDA tensors of dtype ", dtype_name(dtype)));
+  if (accumulate) with_number(dtype, "index_put_", launch);
+  else with_word(itemsize(dtype), "index_put_", launch);  // an assignment moves bits: every dtype
   check_launch("index_put_");
 }
 
@@ -145,12 +121,11 @@ void gather_along(const void* src, const int64_t* src_strides, const int64_t* id
   if (n == 0) return;
   const Layout sl = make_layout(shape, strides, ndim, "gather");
   use_device(index, "gather");
-  switch (itemsize) {
-    case 1: launch_gather_along<uint8_t>(src, sl, src_strides[dim], idx, n, out); break;
-    case 2: launch_gather_along<uint16_t>(src, sl, src_strides[dim], idx, n, out); break;
-    case 4: launch_gather_along<uint32_t>(src, sl, src_strides[dim], idx, n, out); break;
-    default: launch_gather_along<uint64_t>(src, sl, src_strides[dim], idx, n, out); break;
-  }
+  with_word(itemsize, "gather", [&](auto word) {
+    using Word = decltype(word);
+    FASTNN_LAUNCH(blocks_for(n), kThreads, gather_along_kernel<Word>)
+    (static_cast<const Word*>(src), sl, src_strides[dim], idx, n, static_cast<Word*>(out));
+  });
   check_launch("gather");
 }
 
@@ -163,27 +138,22 @@ void scatter_along_dim(ScatterKind kind, DType dtype, void* dst, const int64_t* 
   const Layout ix = make_layout(idx_shape, unit, ndim, "scatter"),
                in = make_layout(dst_shape, unit, ndim, "scatter");  // (only their shapes are read)
   use_device(index, "scatter");
-  auto launch = [&](auto value) {
+  with_number(dtype, "scatter", [&](auto value) {
     using T = decltype(value);
     FASTNN_LAUNCH(blocks_for(n), kThreads, scatter_along_dim_kernel<T>)
     (kind, static_cast<T*>(dst), static_cast<const T*>(src), src_is_value, idx, ix, in, int(dim), n);
-  };
-  if (dtype == DType::Float64) launch(double{});
-  else if (dtype == DType::Float32) launch(float{});
-  else if (dtype == DType::Int64) launch(int64_t{});
-  else throw std::invalid_argument(str("[scatter] CUDA tensors of dtype ", dtype_name(dtype)));
+  });
   check_launch("scatter");
 }
 
 void gather_rows(const void* table, const int64_t* idx, int64_t n, int64_t dim, size_t itemsize, void* out, int index) {
   if (n * dim == 0) return;
   use_device(index, "embedding");
-  switch (itemsize) {
-    case 1: launch_gather<uint8_t>(table, idx, n, dim, out); break;
-    case 2: launch_gather<uint16_t>(table, idx, n, dim, out); break;
-    case 4: launch_gather<uint32_t>(table, idx, n, dim, out); break;
-    default: launch_gather<uint64_t>(table, idx, n, dim, out); break;
-  }
+  with_word(itemsize, "embedding", [&](auto word) {
+    using Word = decltype(word);
+    FASTNN_LAUNCH(blocks_for(n * dim), kThreads, gather_kernel<Word>)
+    (static_cast<const Word*>(table), idx, n, dim, static_cast<Word*>(out));
+  });
   check_launch("embedding");
 }
 

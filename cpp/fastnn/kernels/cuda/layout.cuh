@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "fastnn/dtype.h"
 #include "fastnn/error.h"
 
 // kernel<<<grid, block>>>(args) is written FASTNN_LAUNCH(grid, block, kernel)(args): the same launch under nvcc, and
@@ -59,6 +60,31 @@ __device__ inline int64_t offset_of(const Layout& l, int64_t i) {
 inline unsigned blocks_for(int64_t n) {
   const int64_t b = (n + kThreads - 1) / kThreads;
   return unsigned(b < 1 ? 1 : b < 65535 ? b : 65535);
+}
+
+// Calls f(Word{}) with the unsigned type of `itemsize` bytes: kernels that only move elements (copies, gathers,
+// selections) serve every dtype through its bits.
+template <class F>
+void with_word(size_t itemsize, const char* op, const F& f) {
+  switch (itemsize) {
+    case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
+    case 4: return f(uint32_t{});
+    case 8: return f(uint64_t{});
+  }
+  throw std::invalid_argument(str("[", op, "] elements of ", itemsize, " bytes"));
+}
+
+// Calls f(T{}) with the C++ type of float32, float64 or int64 (what the folding kernels compute in); other dtypes are
+// refused naming `op`.
+template <class F>
+void with_number(DType dtype, const char* op, const F& f) {
+  switch (dtype) {
+    case DType::Float64: return f(double{});
+    case DType::Float32: return f(float{});
+    case DType::Int64: return f(int64_t{});
+    default: throw std::invalid_argument(str("[", op, "] CUDA tensors of dtype ", dtype_name(dtype)));
+  }
 }
 
 // Makes GPU `index` current and turns a failed launch into a RuntimeError naming `op`.

@@ -86,15 +86,11 @@ __global__ void scan_kernel(const T* x, T* y, int64_t rows, int64_t n, bool is_p
 void scan_rows(const void* x, void* y, int64_t rows, int64_t n, bool is_prod, bool reverse, DType dtype, int index) {
   if (rows * n == 0) return;
   use_device(index, "cumsum");
-  auto launch = [&](auto value) {
+  with_number(dtype, "cumsum", [&](auto value) {
     using T = decltype(value);
     FASTNN_LAUNCH(blocks_for(rows), kThreads, scan_kernel<T>)
     (static_cast<const T*>(x), static_cast<T*>(y), rows, n, is_prod, reverse);
-  };
-  if (dtype == DType::Float64) launch(double{});
-  else if (dtype == DType::Float32) launch(float{});
-  else if (dtype == DType::Int64) launch(int64_t{});
-  else throw std::invalid_argument(str("[cumsum] CUDA tensors of dtype ", dtype_name(dtype)));
+  });
   check_launch("cumsum");
 }
 

@@ -29,10 +29,9 @@ def _lengths_tensor(lengths, op):
 def invert_permutation(permutation):
     if permutation is None:
         return None
-    perm = permutation.cpu()  # (scatter_ runs on the CPU), the result on the permutation's device
-    out = fastnn.empty_like(perm)
-    out.scatter_(0, perm, fastnn.arange(perm.numel(), dtype=fastnn.int64))
-    return out.to(permutation.device)
+    out = fastnn.empty_like(permutation)
+    out.scatter_(0, permutation, fastnn.arange(permutation.numel(), dtype=fastnn.int64, device=permutation.device))
+    return out
 
 
 class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
