@@ -44,7 +44,12 @@ def torch_graph_step(pair, n):
     with torch.cuda.graph(graph):
         tce(tm(x), y).backward()
         topt.step()
-    return synced(graph.replay, torch.cuda.synchronize)
+    step = synced(graph.replay, torch.cuda.synchronize)
+    # A replay reads and writes the captured addresses: the batch, the model, its gradients and the optimizer's
+    # state must outlive the graph. Freed, their memory went to other tensors, which the replays then overwrote
+    # (on the H200, torch's own eager targets at batch 64: "nll_loss ... Assertion `t >= 0 && t < n_classes`").
+    step.keep_alive = (pair, x, y)
+    return step
 
 
 def main(reps=7, block_s=0.1):
