@@ -6,6 +6,7 @@
 #include "fastnn/kernels/cuda/normalization.h"
 #include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/kernels/cuda/conv.h"
+#include "fastnn/kernels/cuda/embedding_bag.h"
 #include "fastnn/kernels/cuda/gemm.h"
 #include "fastnn/kernels/cuda/index.h"
 #include "fastnn/kernels/cuda/loss.h"
@@ -13,6 +14,7 @@
 #include "fastnn/kernels/cuda/pool.h"
 #include "fastnn/kernels/cuda/random.h"
 #include "fastnn/kernels/cuda/reduce.h"
+#include "fastnn/kernels/cuda/resample.h"
 #include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/kernels/cuda/unary.h"
 
@@ -53,10 +55,15 @@ void select_forward(const bool*, const int64_t*, const void*, const int64_t*, co
 }
 void row_sums(const void*, int64_t, int64_t, double, DType, void*, int) { not_built("sum"); }
 void scan_rows(const void*, void*, int64_t, int64_t, bool, bool, DType, int) { not_built("cumsum"); }
+void resample_forward(bool, const void*, int64_t, const TapDims&, void*, int) { not_built("resample"); }
+void resample_backward(bool, const void*, int64_t, const TapDims&, void*, int) { not_built("resample"); }
+void row_prods(const void*, int64_t, int64_t, DType, void*, int) { not_built("prod"); }
+void scan_extreme_rows(const void*, void*, int64_t*, int64_t, int64_t, bool, DType, int) { not_built("cummax"); }
+void row_prod_grads(const void*, const void*, int64_t, int64_t, DType, void*, int) { not_built("prod"); }
 void order_rows(const void*, int64_t, int64_t, int64_t, int64_t, bool, bool, DType, void*, int64_t*, int) {
   not_built("sort");
 }
-void row_arg_extreme(const void*, int64_t, int64_t, bool, bool, int64_t*, void*, int) { not_built("argmax"); }
+void row_arg_extreme(const void*, int64_t, int64_t, DType, bool, int64_t*, void*, int) { not_built("argmax"); }
 void scatter_along(void*, const int64_t*, int64_t, const void*, const int64_t*, const int64_t*, const int64_t*,
                    const int64_t*, int, int64_t, size_t, int) {
   not_built("scatter");
@@ -74,6 +81,23 @@ void conv2d_forward(bool, const ConvShape&, const void*, const void*, const void
 void conv2d_backward(bool, const ConvShape&, const void*, const void*, const void*, void*, void*, const ConvScratch&,
                      int) {
   not_built("conv2d");
+}
+void unfold(bool, const ConvShape&, const void*, void*, int) { not_built("unfold"); }
+void fold(bool, const ConvShape&, const void*, void*, int) { not_built("fold"); }
+void embedding_bag_forward(bool, const void*, int64_t, const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t,
+                           int, const void*, void*, int64_t*, int) {
+  not_built("embedding_bag");
+}
+void embedding_bag_backward_sum(bool, const void*, int64_t, int64_t, const int64_t*, const int64_t*, const int64_t*,
+                                int, const void*, const int64_t*, bool, void*, int) {
+  not_built("embedding_bag");
+}
+void embedding_bag_backward_max(bool, const void*, int64_t, int64_t, const int64_t*, void*, int) {
+  not_built("embedding_bag");
+}
+void embedding_bag_backward_psw(bool, const void*, const void*, int64_t, const int64_t*, const int64_t*, int64_t, void*,
+                                int) {
+  not_built("embedding_bag");
 }
 void max_pool2d_forward(bool, const PoolShape&, const void*, void*, int64_t*, int) { not_built("max_pool2d"); }
 void max_pool2d_backward(bool, const PoolShape&, const void*, const int64_t*, void*, int) { not_built("max_pool2d"); }

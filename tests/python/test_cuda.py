@@ -116,7 +116,7 @@ def test_gpu_memory_is_counted_cached_and_given_back():
 def test_an_op_without_a_cuda_kernel_refuses_gpu_tensors():
     g = fastnn.ones(3).cuda()
     with pytest.raises(RuntimeError, match=r"no CUDA kernel for this op yet \(got a tensor on cuda:0\)"):
-        g.cummax(0)
+        g.data_ptr()
     with pytest.raises(RuntimeError, match="invalid device ordinal"):
         fastnn.ones(1).to(f"cuda:{fastnn.cuda.device_count()}")
 
@@ -177,9 +177,12 @@ def test_unary_table_on_the_gpu_matches_the_cpu(name, dtype):
 
 
 @gpu
-def test_unary_ops_refuse_gpu_dtypes_without_a_kernel():
-    with pytest.raises(TypeError, match=r"^\[exp\] CUDA tensors of dtype int64 are not supported yet"):
-        fastnn.exp(fastnn.arange(3).cuda())
+def test_16_bit_floats_are_refused_on_the_gpu_and_integers_promote_as_on_the_cpu():
+    with pytest.raises(TypeError, match=r"^\[to\] CUDA tensors of dtype float16 are not supported yet"):
+        fastnn.arange(3.0).cuda().half()
+    got = fastnn.exp(fastnn.arange(3).cuda())
+    assert got.is_cuda and got.dtype == fastnn.float32
+    np.testing.assert_allclose(got.cpu().numpy(), fastnn.exp(fastnn.arange(3)).numpy(), rtol=1e-6)
 
 
 BINARY = {

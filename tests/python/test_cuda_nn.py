@@ -53,6 +53,13 @@ def check_close(fn, inputs, dtype, **tolerance):
         np.testing.assert_allclose(a.numpy(), b.numpy(), **tolerance)
 
 
+def check_pair(entry, dtype, seeds):
+    """A (fn, shape_a, shape_b) table entry: fn on two random leaves of those shapes, checked as check_close."""
+    fn, sa, sb = entry
+    a = rand(*sa, dtype=dtype, seed=seeds[0], requires_grad=True)
+    check_close(fn, [a, rand(*sb, dtype=dtype, seed=seeds[1], requires_grad=True)], dtype)
+
+
 PRODUCTS = {
     "mm": (lambda a, b: a @ b, (70, 33), (33, 129)),
     "mm transposed": (lambda a, b: a.t() @ b.t(), (33, 70), (129, 33)),
@@ -79,12 +86,7 @@ PRODUCTS = {
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
 @pytest.mark.parametrize("name", sorted(PRODUCTS))
 def test_matrix_products_on_the_gpu_match_the_cpu(name, dtype):
-    fn, sa, sb = PRODUCTS[name]
-    check_close(
-        fn,
-        [rand(*sa, dtype=dtype, seed=1, requires_grad=True), rand(*sb, dtype=dtype, seed=2, requires_grad=True)],
-        dtype,
-    )
+    check_pair(PRODUCTS[name], dtype, seeds=(1, 2))
 
 
 CONVS = {
@@ -789,6 +791,282 @@ def test_embedding_on_the_gpu_gives_the_cpus_rows_and_gradients(padding_idx):
     assert np.array_equal(g_gpu.cpu().numpy(), g_cpu.numpy())  # each row sums its picks in index order
     with pytest.raises(IndexError, match="index 7 is out of range for 7 embeddings"):
         emb(fastnn.tensor([7]).cuda())
+
+
+BINARY_RULES = {  # ops/binary_rules.h: the same formulas on both devices
+    "pow tensor exponent": lambda a, b: a.abs() ** b,
+    "pow broadcast number base": lambda a, b: 2.0 ** b[0],
+    "remainder": lambda a, b: a % (b + 3),
+    "remainder by number": lambda a, b: a % -0.7,
+    "fmod": lambda a, b: fastnn.fmod(a, b + 3),
+    "floor_divide": lambda a, b: (a // 0.7).detach() + b,
+    "atan2": lambda a, b: fastnn.atan2(a, b),
+    "prod": lambda a, b: a.prod(1),
+    "prod all": lambda a, b: b.prod(),
+    "prod with zeros": lambda a, b: (a * (a > 0)).prod(0, keepdim=True),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY_RULES))
+def test_binary_rules_and_prod_on_the_gpu_match_the_cpu(name, dtype):
+    a = rand(4, 6, dtype=dtype, seed=60, requires_grad=True)
+    b = rand(4, 6, dtype=dtype, seed=61, requires_grad=True)
+    check_close(BINARY_RULES[name], [a, b], dtype)
+
+
+@gpu
+def test_integer_powers_divisions_and_remainders_on_the_gpu_are_exact():
+    a, b = fastnn.tensor([7, -7, 8, -9, 0]), fastnn.tensor([2, 3, -3, -4, 5])
+    for fn in (lambda x, y: x // y, lambda x, y: x % y, lambda x, y: fastnn.fmod(x, y), lambda x, y: x ** (y * y)):
+        got = fn(a.cuda(), b.cuda())
+        assert got.is_cuda and got.dtype == fastnn.int64
+        assert np.array_equal(got.cpu().numpy(), fn(a, b).numpy())
+    with pytest.raises(ValueError, match="ZeroDivisionError"):
+        a.cuda() // (b * 0).cuda()
+    with pytest.raises(ValueError, match="negative integer powers"):
+        a.cuda() ** b.cuda()
+    assert fastnn.allclose(a.cuda().double(), a.double().cuda()) and fastnn.equal(a.cuda(), a.cuda())
+
+
+RESAMPLES = {  # the tap-table kernels (kernels/cuda/resample.h)
+    "pad reflect": lambda x: F.pad(x, (1, 2, 2, 1), mode="reflect"),
+    "pad replicate": lambda x: F.pad(x, (3, 0, 1, 2), mode="replicate"),
+    "pad circular with a crop": lambda x: F.pad(x, (2, -1, 1, 1), mode="circular"),
+    "pad reflect 1d": lambda x: F.pad(x[0], (2, 3), mode="reflect"),
+    "pad replicate 3d": lambda x: F.pad(x, (1, 1, 0, 2, 1, 0), mode="replicate"),
+    "interpolate nearest": lambda x: F.interpolate(x, scale_factor=2.3),
+    "interpolate nearest-exact down": lambda x: F.interpolate(x, size=(3, 4), mode="nearest-exact"),
+    "interpolate bilinear": lambda x: F.interpolate(x, size=(9, 4), mode="bilinear"),
+    "interpolate bilinear align_corners": lambda x: F.interpolate(
+        x, scale_factor=1.7, mode="bilinear", align_corners=True
+    ),
+    "interpolate bicubic": lambda x: F.interpolate(x, size=(8, 11), mode="bicubic"),
+    "interpolate linear": lambda x: F.interpolate(x[0], size=13, mode="linear"),
+    "Upsample": lambda x: fastnn.nn.Upsample(scale_factor=2, mode="nearest")(x),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(RESAMPLES))
+def test_padding_modes_and_interpolation_on_the_gpu_match_the_cpu(name, dtype):
+    check_close(RESAMPLES[name], [rand(2, 3, 5, 7, dtype=dtype, seed=62, requires_grad=True)], dtype)
+
+
+CONVOLUTIONS_MORE = {
+    "conv_transpose2d stride output_padding": (
+        lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+        (2, 3, 5, 7),
+        (3, 2, 3, 3),
+    ),
+    "conv_transpose2d groups dilation bias": (
+        lambda x, w: F.conv_transpose2d(x, w, w.sum((1, 2, 3)).repeat(2), groups=3, dilation=2),
+        (2, 3, 5, 7),
+        (3, 2, 3, 3),
+    ),
+    "conv_transpose1d": (lambda x, w: F.conv_transpose1d(x, w, stride=3), (2, 5, 7), (5, 4, 2)),
+    "unfold": (lambda x, w: F.unfold(x + w.sum(), (2, 3), padding=1, stride=(1, 2)), (2, 3, 5, 7), (1,)),
+    "fold": (lambda x, w: F.fold(x * w, (4, 5), 2, dilation=(1, 2), padding=1), (2, 12, 25), (1,)),
+    "adaptive_max_pool2d": (lambda x, w: F.adaptive_max_pool2d(x * w, (2, 3)), (2, 3, 5, 7), (1,)),
+    "adaptive_max_pool2d up": (lambda x, w: F.adaptive_max_pool2d(x * w, (7, 9)), (2, 3, 5, 7), (1,)),
+    "AdaptiveMaxPool1d": (lambda x, w: fastnn.nn.AdaptiveMaxPool1d(4)(x * w), (2, 5, 7), (1,)),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(CONVOLUTIONS_MORE))
+def test_transposed_convolutions_folds_and_adaptive_max_pools_on_the_gpu_match_the_cpu(name, dtype):
+    check_pair(CONVOLUTIONS_MORE[name], dtype, seeds=(63, 64))
+
+
+@gpu
+def test_adaptive_max_pool_indices_on_the_gpu_are_the_cpus():
+    x = rand(2, 3, 5, 7, seed=65)
+    x[0, 0, 1, 1] = float("nan")
+    for size in [(2, 3), (5, 7), (7, 9)]:
+        out, idx = F.adaptive_max_pool2d(x.cuda(), size, return_indices=True)
+        want, want_idx = F.adaptive_max_pool2d(x, size, return_indices=True)
+        assert idx.is_cuda and np.array_equal(idx.cpu().numpy(), want_idx.numpy())
+        assert np.array_equal(out.cpu().numpy(), want.numpy(), equal_nan=True)
+
+
+@gpu
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("variant", ["offsets", "padding_idx", "2d", "include_last_offset", "scale_grad_by_freq"])
+def test_embedding_bag_on_the_gpu_gives_the_cpus_bags_and_gradients(mode, variant):
+    if variant == "scale_grad_by_freq" and mode == "max":
+        pytest.skip("max mode refuses scale_grad_by_freq (as torch)")
+    idx, off = fastnn.tensor([1, 2, 4, 5, 4, 3, 2, 9, 0, 0]), fastnn.tensor([0, 3, 3, 7])
+    kwargs = {"mode": mode}
+    if variant == "padding_idx":
+        kwargs["padding_idx"] = 4
+    elif variant == "2d":
+        idx, off = idx.reshape(2, 5), None
+    elif variant == "include_last_offset":
+        off, kwargs["include_last_offset"] = fastnn.tensor([0, 3, 10]), True
+    elif variant == "scale_grad_by_freq":
+        kwargs["scale_grad_by_freq"] = True
+
+    def bag(w):
+        return F.embedding_bag(idx.to(w.device), w, None if off is None else off.to(w.device), **kwargs)
+
+    check_close(bag, [rand(10, 4, seed=66, requires_grad=True)], fastnn.float64)
+
+
+@gpu
+def test_embedding_bag_per_sample_weights_and_max_norm_on_the_gpu_match_the_cpu():
+    idx, off = fastnn.tensor([1, 2, 4, 5, 4, 3, 2, 9]), fastnn.tensor([0, 3, 3, 7])
+
+    def weighted(w, p):
+        return F.embedding_bag(idx.to(w.device), w, off.to(w.device), mode="sum", per_sample_weights=p)
+
+    check_close(
+        weighted, [rand(10, 4, seed=67, requires_grad=True), rand(8, seed=68, requires_grad=True)], fastnn.float64
+    )
+    emb = fastnn.nn.Embedding(10, 4, max_norm=1.0)
+    w0 = emb.weight.detach().clone()
+    y_cpu = emb(idx)
+    emb.weight.data.copy_(w0)
+    emb.cuda()
+    y_gpu = emb(idx.cuda())
+    assert np.array_equal(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy())
+
+
+@gpu
+def test_random_draws_on_the_gpu_are_the_cpus_for_the_same_seed():
+    draws = {
+        "bernoulli": lambda d: fastnn.bernoulli(fastnn.rand(5, 7).to(d)),
+        "multinomial": lambda d: fastnn.multinomial(fastnn.rand(5, 7).to(d), 4),
+        "multinomial with replacement": lambda d: fastnn.multinomial(fastnn.rand(7).to(d), 9, replacement=True),
+        "uniform_": lambda d: fastnn.empty(3, 4, device=d).uniform_(-1, 2),
+        "normal_ into a transposed view": lambda d: fastnn.empty(3, 4, device=d).t().normal_(),
+        "bernoulli_ with tensor p": lambda d: fastnn.empty(3, 4, device=d).bernoulli_(fastnn.rand(3, 4).to(d)),
+        "exponential_": lambda d: fastnn.empty(6, device=d).exponential_(),
+        "random_": lambda d: fastnn.empty(6, dtype=fastnn.int64, device=d).random_(0, 10),
+    }
+    for name, draw in draws.items():
+        fastnn.manual_seed(3)
+        want = draw("cpu")
+        fastnn.manual_seed(3)
+        got = draw("cuda")
+        assert got.is_cuda, name
+        assert np.array_equal(got.cpu().numpy(), want.numpy()), name
+    p = fastnn.rand(3, requires_grad=True)
+    (g,) = fastnn.autograd.grad((fastnn.bernoulli(p.cuda()) * 2).sum(), [p])
+    assert np.array_equal(g.numpy(), np.zeros(3, np.float32))
+    layer = fastnn.nn.Linear(3, 4).cuda()
+    fastnn.nn.init.xavier_uniform_(layer.weight)
+    fastnn.nn.init.trunc_normal_(layer.bias)
+    assert layer.weight.is_cuda and layer.bias.is_cuda
+
+
+@gpu
+def test_logical_bitwise_predicates_and_integer_ops_on_the_gpu_give_the_cpus_values():
+    x = fastnn.tensor([[0.0, -1.5, float("nan")], [float("inf"), 2.0, -float("inf")]])
+    i = fastnn.tensor([[5, -3, 0], [7, 12, -8]])
+    b = fastnn.tensor([[True, False, True], [False, False, True]])
+    ops = {
+        "logical_and": lambda: fastnn.logical_and(x, i),
+        "logical_or": lambda: fastnn.logical_or(b, i[0]),
+        "logical_xor": lambda: fastnn.logical_xor(x, b),
+        "logical_not": lambda: fastnn.logical_not(x),
+        "~bool": lambda: ~b,
+        "~int": lambda: ~i,
+        "bool & bool": lambda: b & b.flip(0),
+        "int | int": lambda: i | i.flip(1),
+        "int ^ int": lambda: i ^ 6,
+        "isnan": lambda: x.isnan(),
+        "isinf": lambda: fastnn.isinf(x),
+        "isfinite": lambda: fastnn.isfinite(x),
+        "isfinite int": lambda: fastnn.isfinite(i),
+        "int neg": lambda: -i,
+        "int abs": lambda: i.abs(),
+        "int sign": lambda: i.sign(),
+        "int relu": lambda: fastnn.relu(i),
+        "int floor": lambda: i.floor(),
+        "int sigmoid": lambda: i.sigmoid(),
+        "int clamp": lambda: i.clamp(-2, 6),
+        "int clamp float bound": lambda: i.clamp(max=2.5),
+        "int max": lambda: i.max(),
+        "int min dim": lambda: i.min(1)[0],
+        "int argmax": lambda: i.argmax(),
+        "int amax": lambda: i.amax(0),
+        "int cummax": lambda: i.cummax(1)[0],
+        "count_nonzero": lambda: fastnn.count_nonzero(x, 1),
+        "count_nonzero int": lambda: fastnn.count_nonzero(i),
+    }
+    for name, fn in ops.items():
+        want = fn()
+        x, i, b = x.cuda(), i.cuda(), b.cuda()
+        got = fn()
+        x, i, b = x.cpu(), i.cpu(), b.cpu()
+        assert got.is_cuda and got.dtype == want.dtype, name
+        assert np.array_equal(got.cpu().numpy(), want.numpy(), equal_nan=True), name
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+def test_cummax_cummin_on_the_gpu_match_the_cpu(dtype):
+    x = rand(3, 6, dtype=dtype, seed=70).round()  # ties: the last index wins
+    x[1, 2] = float("nan")
+    for is_max in (True, False):
+        fn = (lambda t: t.cummax(1)) if is_max else (lambda t: t.cummin(0))
+        want, got = fn(x), fn(x.cuda())
+        assert np.array_equal(got[0].cpu().numpy(), want[0].numpy(), equal_nan=True)
+        assert np.array_equal(got[1].cpu().numpy(), want[1].numpy())
+    check_close(
+        lambda t: t.cummax(1)[0] + t.cummin(0)[0], [rand(3, 6, dtype=dtype, seed=71, requires_grad=True)], dtype
+    )
+
+
+@gpu
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_loss_on_the_gpu_matches_the_cpu(p, reduction):
+    target = fastnn.tensor([2, 0, 4, 1])
+    weight = fastnn.arange(1.0, 6.0, dtype=fastnn.float64)
+    for w in (None, weight):
+        check_close(
+            lambda x: F.multi_margin_loss(
+                x,
+                target.to(x.device),
+                p=p,
+                margin=0.7,
+                weight=None if w is None else w.to(x.device),
+                reduction=reduction,
+            ),
+            [rand(4, 5, seed=72, requires_grad=True)],
+            fastnn.float64,
+        )
+
+
+@gpu
+def test_instance_norm_running_statistics_and_normal_with_tensor_arguments_on_the_gpu():
+    layer = fastnn.nn.InstanceNorm2d(3, affine=True, track_running_stats=True, momentum=0.3).double()
+    gpu_layer = copy.deepcopy(layer).cuda()
+    for seed in (73, 74):
+        x = rand(2, 3, 4, 5, seed=seed)
+        y_cpu, y_gpu = layer(x), gpu_layer(x.cuda())
+        np.testing.assert_allclose(y_gpu.detach().cpu().numpy(), y_cpu.detach().numpy(), **tol(fastnn.float64))
+    for name in ("running_mean", "running_var"):
+        np.testing.assert_allclose(
+            getattr(gpu_layer, name).cpu().numpy(), getattr(layer, name).numpy(), **tol(fastnn.float64)
+        )
+    gpu_layer.eval()
+    layer.eval()
+    x = rand(2, 3, 4, 5, seed=75)
+    np.testing.assert_allclose(
+        gpu_layer(x.cuda()).detach().cpu().numpy(), layer(x).detach().numpy(), **tol(fastnn.float64)
+    )
+    mean, std = rand(3, 4, seed=76), rand(3, 4, seed=77).abs()
+    fastnn.manual_seed(5)
+    want = fastnn.normal(mean, std)
+    fastnn.manual_seed(5)
+    got = fastnn.normal(mean.cuda(), std.cuda())
+    assert got.is_cuda and np.array_equal(got.cpu().numpy(), want.numpy())
 
 
 @gpu

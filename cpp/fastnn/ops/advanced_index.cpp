@@ -124,12 +124,6 @@ IndexPlan plan_index(const Tensor& self, const std::vector<TensorPtr>& indices, 
   return plan;
 }
 
-// An int64 vector as a tensor on `device`.
-TensorPtr int64_tensor(const std::vector<int64_t>& v, Device device) {
-  TensorPtr t = Tensor::empty({int64_t(v.size())}, DType::Int64, "index");
-  std::copy(v.begin(), v.end(), t->mutable_data<int64_t>());
-  return to_device(t, device);
-}
 const int64_t* ptr(const TensorPtr& t) { return static_cast<const int64_t*>(t->device_data()); }
 
 // On a GPU: the plan's offsets copied there, with the m sharing a mid offset grouped for the scatters (each

@@ -5,6 +5,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cuda/binary.h"
+#include "fastnn/ops/binary_rules.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
 #include "fastnn/ops/ops.h"
@@ -96,24 +97,16 @@ class ProductBackward : public Node {
       // d/db a^b = a^b * log(a), taken as 0 where a == 0 and b >= 0.
       // Computed in the result's dtype: a number operand may be an int or a bool.
       TensorPtr af = cast(a, g->dtype()), bf = cast(b, g->dtype());
+      const TensorPtr zero = scalar_tensor(0, g->dtype(), true);
       if (need_a) {
         // g * (b * a^(b-1)) in torch's order: (g * b) underflows for tiny b, then 0 * inf is nan at a == 0
         TensorPtr d = mul(g, mul(bf, pow(af, sub(bf, scalar_tensor(1, DType::Int64, true), 1))));
-        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
-        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
-          map_binary<scalar_t, scalar_t>(*safe, *d, *bf,
-                                         [](scalar_t v, scalar_t e) { return e == 0 ? scalar_t(0) : v; });
-        });
-        r[0] = grad_for(safe, sa, a_type_);
+        r[0] = grad_for(where(compare(bf, zero, CompareOp::Eq), zero, d), sa, a_type_);
       }
       if (need_b) {
         TensorPtr d = mul(g, mul(pow(af, bf), log(af)));
-        TensorPtr safe = Tensor::empty(d->shape(), d->dtype());
-        FASTNN_DISPATCH_FLOAT(d->dtype(), "pow", [&] {
-          map_ternary<scalar_t>(*safe, *d, *af, *bf,
-                                [](scalar_t v, scalar_t x, scalar_t e) { return x == 0 && e >= 0 ? scalar_t(0) : v; });
-        });
-        r[1] = grad_for(safe, sb, b_type_);
+        TensorPtr zero_base = where(compare(bf, zero, CompareOp::Ge), zero, d);  // where a == 0
+        r[1] = grad_for(where(compare(af, zero, CompareOp::Eq), zero_base, d), sb, b_type_);
       }
     }
     return r;
@@ -266,13 +259,12 @@ struct DivF {
     return [](T x, T y) { return x / y; };
   }
 };
-struct PowF {
-  static constexpr bool has_cuda = false;
+struct PowF {  // (negative integer exponents are refused by pow())
+  static constexpr bool has_cuda = true;
+  static constexpr cuda::BinaryOp cuda_op = cuda::BinaryOp::Pow;
+  double cuda_alpha() const { return 1; }
   template <class T> auto operator()() const {
-    return [](T x, T y) -> T {
-      if constexpr (std::is_floating_point_v<T>) return std::pow(x, y);
-      else return wrapping_pow(x, uint64_t(y));  // negative exponents checked by the caller
-    };
+    return [](T x, T y) { return rules::pow_of(x, y); };
   }
 };
 
@@ -355,8 +347,7 @@ TensorPtr pow(const TensorPtr& a, const TensorPtr& b) {
   // An empty result computes no power, so an empty base with a negative exponent is fine (as in torch).
   if (!is_floating(dt) && b->numel() > 0 && checked_numel(broadcast_shapes(a->shape(), b->shape(), "pow"), "pow") > 0) {
     TensorPtr neg_exp = compare(b, scalar_tensor(0, DType::Int64, true), CompareOp::Lt);
-    TensorPtr any_neg = max(cast(neg_exp, DType::Int64));
-    FASTNN_CHECK(any_neg->data<int64_t>()[0] == 0, "[pow] integers to negative integer powers are not allowed");
+    FASTNN_CHECK(host_int64(any(neg_exp, {}, false)) == 0, "[pow] integers to negative integer powers are not allowed");
   }
   return product(ProductBackward::Pow, a, b, arith(a, b, "pow", dt, PowF{}));
 }

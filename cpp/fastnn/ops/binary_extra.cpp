@@ -5,6 +5,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/ops/binary_rules.h"
 #include "fastnn/ops/bitwise.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/loops.h"
@@ -24,6 +25,11 @@ void check_operands(const TensorPtr& a, const TensorPtr& b, const char* op) {
 // out = make<scalar_t>()(a, b) elementwise, both read as `dt` (the result dtype; bool only WithBool).
 template <bool WithBool = false, class Make>
 TensorPtr binary_op(const TensorPtr& a, const TensorPtr& b, DType dt, const char* op, const Make& make) {
+  if (!a->is_cpu() || !b->is_cpu()) {
+    if constexpr (Make::has_cuda) return arith_cuda(a, b, op, dt, make.cuda_kind(), 1);
+    FASTNN_CHECK_STATE(false, "[cuda] fastnn has no CUDA kernel for ", op,
+                       " yet; move its inputs to the CPU with .cpu()");
+  }
   Shape shape = broadcast_shapes(a->shape(), b->shape(), op);
   const DType storage = dt;  // a storage dtype computes in its compute dtype and rounds once
   dt = compute_dtype(dt);
@@ -44,13 +50,13 @@ TensorPtr binary_op(const TensorPtr& a, const TensorPtr& b, DType dt, const char
 }
 
 // True when every element of the bool tensor t is true (an empty t included).
-bool all_true(const TensorPtr& t) { return t->numel() == 0 || *min(cast(t, DType::Int64))->data<int64_t>() == 1; }
+bool all_true(const TensorPtr& t) { return t->numel() == 0 || host_int64(all(t, {}, false)) == 1; }
 
 // Integer division by zero is an error in torch (floats give inf or nan).
 void check_no_int_zero(const TensorPtr& b, DType dt, const char* op) {
   if (is_floating(dt) || b->numel() == 0) return;
   TensorPtr zero = compare(b, scalar_tensor(0, DType::Int64, true), CompareOp::Eq);
-  FASTNN_CHECK(!*max(cast(zero, DType::Int64))->data<int64_t>(), "[", op, "] ZeroDivisionError");
+  FASTNN_CHECK(!host_int64(any(zero, {}, false)), "[", op, "] ZeroDivisionError");
 }
 
 DType integer_division_type(const TensorPtr& a, const TensorPtr& b, const char* op) {
@@ -59,66 +65,26 @@ DType integer_division_type(const TensorPtr& a, const TensorPtr& b, const char* 
   return dt;
 }
 
-// Python's x // y for floats: the quotient of x - fmod(x, y) rounded to the nearest integer, lowered
-// by one where fmod's sign differs from y's; division by zero is x / y (inf or nan).
-template <class T>
-T floor_div(T x, T y) {
-  if constexpr (std::is_integral_v<T>) {
-    if (y == -1) return wrapping_neg(x);  // INT64_MIN // -1 wraps around, as torch
-    T q = x / y;
-    return (x % y != 0 && (x < 0) != (y < 0)) ? q - 1 : q;
-  } else {
-    if (y == 0) return x / y;
-    T m = std::fmod(x, y);
-    T d = (x - m) / y;
-    if (m != 0 && (y < 0) != (m < 0)) d -= 1;
-    if (d == 0) return std::copysign(T(0), x / y);
-    T f = std::floor(d);
-    return d - f > T(0.5) ? f + 1 : f;
-  }
-}
+// Functors for binary_op(): a lambda for scalar_t (the rule in binary_rules.h) and the GPU kernel computing it.
+#define FASTNN_BINARY_RULE(Name, rule, kind)                          \
+  struct Name {                                                       \
+    static constexpr bool has_cuda = true;                            \
+    cuda::BinaryOp cuda_kind() const { return cuda::BinaryOp::kind; } \
+    template <class T> auto operator()() const {                      \
+      return [](T x, T y) { return rules::rule(x, y); };              \
+    }                                                                 \
+  };
+FASTNN_BINARY_RULE(FloorDivideF, floor_div, FloorDivide)
+FASTNN_BINARY_RULE(FmodF, fmod_of, Fmod)
+FASTNN_BINARY_RULE(RemainderF, remainder_of, Remainder)
+FASTNN_BINARY_RULE(TruncDivF, trunc_div, TruncDiv)
+FASTNN_BINARY_RULE(Atan2F, atan2_of, Atan2)
+#undef FASTNN_BINARY_RULE
 
-template <class T>
-T fmod_of(T x, T y) {
-  if constexpr (std::is_integral_v<T>) return y == -1 ? T(0) : x % y;  // (INT64_MIN % -1 is undefined in C++)
-  else return std::fmod(x, y);
-}
-
-// x mod y with the sign of y (Python's %): fmod, moved by y where the signs differ.
-template <class T>
-T remainder_of(T x, T y) {
-  T m = fmod_of(x, y);
-  return m != 0 && (m < 0) != (y < 0) ? m + y : m;
-}
-
-struct FloorDivideF {
-  template <class T> auto operator()() const {
-    return [](T x, T y) { return floor_div(x, y); };
-  }
-};
-struct FmodF {
-  template <class T> auto operator()() const {
-    return [](T x, T y) { return fmod_of(x, y); };
-  }
-};
-struct RemainderF {
-  template <class T> auto operator()() const {
-    return [](T x, T y) { return remainder_of(x, y); };
-  }
-};
-struct TruncDivF {
-  template <class T> auto operator()() const {
-    return [](T x, T y) { return T(std::trunc(x / y)); };
-  }
-};
-struct Atan2F {
-  template <class T> auto operator()() const {
-    return [](T x, T y) { return T(std::atan2(x, y)); };
-  }
-};
 // max/min propagating nan (from either side), as torch.maximum.
 template <bool IsMax>
 struct ExtremeF {
+  static constexpr bool has_cuda = false;  // (extreme() calls the GPU kernel itself)
   template <class T> auto operator()() const {
     return [](T x, T y) {
       if constexpr (std::is_floating_point_v<T>) {
@@ -278,7 +244,13 @@ enum class Logical { And, Or, Xor };
 TensorPtr logical(const TensorPtr& a, const TensorPtr& b, Logical kind, const char* op) {
   check_operands(a, b, op);
   Shape shape = broadcast_shapes(a->shape(), b->shape(), op);
-  TensorPtr ab = cast(a, DType::Bool), bb = cast(b, DType::Bool);  // nonzero (nan included) is true
+  TensorPtr ab = cast(a->detach(), DType::Bool), bb = cast(b->detach(), DType::Bool);  // nonzero (nan too) is true
+  if (!a->is_cpu() || !b->is_cpu()) {  // on a GPU: selects and a comparison of the bools
+    common_device({&a, &b}, op);
+    return kind == Logical::And  ? where(ab, bb, ab)
+           : kind == Logical::Or ? where(ab, ab, bb)
+                                 : compare(ab, bb, CompareOp::Ne);
+  }
   TensorPtr out = Tensor::empty(shape, DType::Bool, op);
   map_binary<bool, bool>(*out, *ab, *bb, [kind](bool x, bool y) {
     return kind == Logical::And ? x && y : kind == Logical::Or ? x || y : x != y;
@@ -290,6 +262,12 @@ enum class Bitwise { And, Or, Xor };
 
 struct BitwiseF {
   Bitwise kind;
+  static constexpr bool has_cuda = true;
+  cuda::BinaryOp cuda_kind() const {
+    return kind == Bitwise::And  ? cuda::BinaryOp::BitAnd
+           : kind == Bitwise::Or ? cuda::BinaryOp::BitOr
+                                 : cuda::BinaryOp::BitXor;
+  }
   template <class T> auto operator()() const {
     return [k = kind](T x, T y) -> T {
       if constexpr (std::is_integral_v<T>) return k == Bitwise::And ? T(x & y) : k == Bitwise::Or ? T(x | y) : T(x ^ y);
@@ -307,6 +285,8 @@ TensorPtr bitwise(const TensorPtr& a, const TensorPtr& b, Bitwise kind, const ch
   check_operands(a, b, op);
   DType dt = result_type({a.get(), b.get()});
   check_not_floating(dt, op);
+  if ((!a->is_cpu() || !b->is_cpu()) && dt == DType::Bool)
+    return logical(a, b, kind == Bitwise::And ? Logical::And : kind == Bitwise::Or ? Logical::Or : Logical::Xor, op);
   return binary_op<true>(a, b, dt, op, BitwiseF{kind});
 }
 
@@ -370,6 +350,7 @@ TensorPtr bitwise_not(const TensorPtr& x) {
   check_defined(x, "bitwise_not");
   check_not_floating(x->dtype(), "bitwise_not");
   if (x->dtype() == DType::Bool) return logical_not(x);
+  if (!x->is_cpu()) return sub(scalar_tensor(-1, DType::Int64, true), x, 1);  // ~v is -1 - v, wrapping
   TensorPtr xc = cast(x, DType::Int64);  // every integer dtype computes in int64; ~ then wraps back
   TensorPtr out = Tensor::empty(xc->shape(), DType::Int64, "bitwise_not");
   map_unary<int64_t, int64_t>(*out, *xc, [](int64_t v) { return ~v; });
@@ -386,6 +367,11 @@ TensorPtr isclose(const TensorPtr& a, const TensorPtr& b, double rtol, double at
   FASTNN_CHECK(atol >= 0, "[", op, "] atol must be greater than or equal to zero, but got ", atol);
   if (is_storage_dtype(a->dtype()))
     return isclose(cast(a, compute_dtype(a->dtype())), cast(b, compute_dtype(a->dtype())), rtol, atol, equal_nan, op);
+  if (!a->is_cpu() || !b->is_cpu()) {  // on a GPU: tested on the host (a copy of each operand), the result sent back
+    const Device device = common_device({&a, &b}, op);
+    return to_device(
+        isclose(to_device(a->detach(), Device{}), to_device(b->detach(), Device{}), rtol, atol, equal_nan, op), device);
+  }
   TensorPtr out = Tensor::empty(broadcast_shapes(a->shape(), b->shape(), op), DType::Bool, op);
   switch (a->dtype()) {
     case DType::Bool: isclose_kernel<bool, float>(*out, *a, *b, rtol, atol, equal_nan); break;

@@ -367,22 +367,35 @@ class ConvTransposeBackward : public Node {
   std::vector<TensorPtr> apply(std::vector<TensorPtr>& grads) override {
     TensorPtr x = contiguous(x_.unpack(*this)), w = contiguous(w_.unpack(*this));
     TensorPtr gy = contiguous(reshape(grads[0], {g_.N, g_.C, g_.H, g_.W}));
+    const Device device = x->device();
     std::vector<TensorPtr> r(3);
     if (needs_input_grad(0)) {
-      TensorPtr gx = zeros({g_.N, g_.O, g_.oH, g_.oW}, x->dtype());
-      if (g_.K() > 0 && gx->numel() > 0)
-        FASTNN_DISPATCH_FLOAT(x->dtype(), "conv_transpose2d", [&] {
-          conv_forward<scalar_t>(g_, gy->data<scalar_t>(), w->data<scalar_t>(), nullptr, gx->mutable_data<scalar_t>());
-        });
+      TensorPtr gx = zeros_on({g_.N, g_.O, g_.oH, g_.oW}, x->dtype(), device);
+      if (g_.K() > 0 && gx->numel() > 0) {
+        if (device.is_cuda()) conv_forward_cuda(g_, gy, w, nullptr, gx);
+        else
+          FASTNN_DISPATCH_FLOAT(x->dtype(), "conv_transpose2d", [&] {
+            conv_forward<scalar_t>(g_, gy->data<scalar_t>(), w->data<scalar_t>(), nullptr,
+                                   gx->mutable_data<scalar_t>());
+          });
+      }
       r[0] = reshape(gx, in_shape_);
     }
     if (needs_input_grad(1)) {
-      TensorPtr gw = zeros(w->shape(), w->dtype());
-      if (gw->numel() > 0 && g_.N > 0)
-        FASTNN_DISPATCH_FLOAT(x->dtype(), "conv_transpose2d", [&] {
-          conv_backward<scalar_t>(g_, gy->data<scalar_t>(), w->data<scalar_t>(), x->data<scalar_t>(), nullptr,
-                                  gw->mutable_data<scalar_t>(), nullptr);
-        });
+      TensorPtr gw = zeros_on(w->shape(), w->dtype(), device);
+      if (gw->numel() > 0 && g_.N > 0) {
+        if (device.is_cuda()) {
+          std::vector<TensorPtr> keep;
+          cuda::conv2d_backward(x->dtype() == DType::Float64, cuda_shape(g_), gy->device_data(), w->device_data(),
+                                x->device_data(), nullptr, gw->device_data(),
+                                cuda_scratch(g_, x->dtype(), device, keep), device.index);
+        } else {
+          FASTNN_DISPATCH_FLOAT(x->dtype(), "conv_transpose2d", [&] {
+            conv_backward<scalar_t>(g_, gy->data<scalar_t>(), w->data<scalar_t>(), x->data<scalar_t>(), nullptr,
+                                    gw->mutable_data<scalar_t>(), nullptr);
+          });
+        }
+      }
       r[1] = reshape(gw, w_shape_);
     }
     if (has_bias_ && needs_input_grad(2)) r[2] = sum(gy, {0, 2, 3}, false);
@@ -519,6 +532,8 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
                             const IntList& stride, const IntList& padding, const IntList& output_padding,
                             int64_t groups, const IntList& dilation, int spatial, const char* op) {
   const bool batched = check_conv_args(input, weight, bias, groups, spatial, op);
+  const Device device = common_device({&input, &weight, &bias}, op);
+  if (device.is_cuda()) check_cuda_float(input->dtype(), op);
   if (any_storage_dtype({&input, &weight, &bias}))
     return narrowed(conv_transpose_nd(widened(input), widened(weight), widened(bias), stride, padding, output_padding,
                                       groups, dilation, spatial, op),
@@ -555,12 +570,19 @@ TensorPtr conv_transpose_nd(const TensorPtr& input, const TensorPtr& weight, con
   FASTNN_CHECK(g.H > 0 && g.W > 0, "[", op, "] Given input size per channel: ", extent(spatial, g.oH, g.oW),
                ". Calculated output size per channel: ", extent(spatial, g.H, g.W), ". Output size is too small");
   x = contiguous(x), w = contiguous(w);
-  TensorPtr y = zeros({g.N, g.C, g.H, g.W}, x->dtype());
-  if (g.K() > 0 && g.O > 0 && x->numel() > 0)
-    FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
-      conv_backward<scalar_t>(g, nullptr, w->data<scalar_t>(), x->data<scalar_t>(), y->mutable_data<scalar_t>(),
-                              nullptr, nullptr);
-    });
+  TensorPtr y = zeros_on({g.N, g.C, g.H, g.W}, x->dtype(), device);
+  if (g.K() > 0 && g.O > 0 && x->numel() > 0) {
+    if (device.is_cuda()) {  // the convolution's input gradient (col2im overwrites y)
+      std::vector<TensorPtr> keep;
+      cuda::conv2d_backward(x->dtype() == DType::Float64, cuda_shape(g), nullptr, w->device_data(), x->device_data(),
+                            y->device_data(), nullptr, cuda_scratch(g, x->dtype(), device, keep), device.index);
+    } else {
+      FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
+        conv_backward<scalar_t>(g, nullptr, w->data<scalar_t>(), x->data<scalar_t>(), y->mutable_data<scalar_t>(),
+                                nullptr, nullptr);
+      });
+    }
+  }
   if (bias) {
     GradModeGuard no_grad(false);
     y = add(y, reshape(contiguous(bias), {1, g.C, 1, 1}), 1);

@@ -69,6 +69,14 @@ TensorPtr copy_of(const TensorPtr& t, DType dtype) {
 
 TensorPtr cast(const TensorPtr& t, DType dtype) { return t->dtype() == dtype ? t : copy_of(t, dtype); }
 
+int64_t host_int64(const TensorPtr& t) { return *to_device(cast(t, DType::Int64), Device{})->data<int64_t>(); }
+
+TensorPtr tensor_from_host(const void* data, int64_t n, DType dtype, Device device) {
+  TensorPtr t = Tensor::empty({n}, dtype, "copy");
+  if (n > 0) std::memcpy(t->raw_mutable_data(), data, size_t(n) * itemsize(dtype));
+  return to_device(t, device);
+}
+
 TensorPtr scalar_as(const TensorPtr& value, DType dtype, const char* op) {
   if (dtype == DType::Int64 && is_floating(value->dtype())) {
     double v = value->dtype() == DType::Float32 ? double(*value->data<float>()) : *value->data<double>();

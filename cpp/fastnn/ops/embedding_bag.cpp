@@ -8,6 +8,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/embedding_bag.h"
+#include "fastnn/kernels/cuda/embedding_bag.h"
 #include "fastnn/ops/internal.h"
 
 namespace fastnn {
@@ -32,6 +33,7 @@ class EmbeddingBagBackward : public Node {
     TensorPtr w = contiguous(weight_.unpack(*this)), g = contiguous(grads[0]);
     TensorPtr psw = psw_.defined() ? contiguous(psw_.unpack(*this)) : nullptr;
     int64_t rows = w->shape()[0], dim = w->shape()[1], n = index_->numel();
+    if (w->device().is_cuda()) return apply_cuda(w, g, psw, rows, dim, n);
     std::vector<TensorPtr> r(2);
     if (needs_input_grad(0)) {
       r[0] = zeros(w->shape(), g->dtype());
@@ -56,8 +58,45 @@ class EmbeddingBagBackward : public Node {
   }
 
  private:
+  // On a GPU: the host's tables (and, for sum and mean, the positions grouped by row) copied there.
+  std::vector<TensorPtr> apply_cuda(const TensorPtr& w, const TensorPtr& g, const TensorPtr& psw, int64_t rows,
+                                    int64_t dim, int64_t n) {
+    const Device device = w->device();
+    const bool is_double = g->dtype() == DType::Float64;
+    const TensorPtr index = to_device(index_, device), bag_of = int64_tensor(bag_of_, device);
+    auto ptr = [](const TensorPtr& t) { return static_cast<const int64_t*>(t->device_data()); };
+    std::vector<TensorPtr> r(2);
+    if (needs_input_grad(0) && mode_ == BagMode::Max) {
+      r[0] = zeros_on(w->shape(), g->dtype(), device);
+      cuda::embedding_bag_backward_max(is_double, g->device_data(), dim, g->shape()[0], ptr(argmax_),
+                                       r[0]->device_data(), device.index);
+    } else if (needs_input_grad(0)) {
+      const int64_t* ip = index_->data<int64_t>();  // a counting sort keeps each row's positions in order
+      std::vector<int64_t> first(size_t(rows) + 1, 0), order;
+      for (int64_t i = 0; i < n; ++i)
+        if (bag_of_[size_t(i)] >= 0) ++first[size_t(ip[i]) + 1];
+      for (size_t k = 0; k < size_t(rows); ++k) first[k + 1] += first[k];
+      order.resize(size_t(first.back()));
+      std::vector<int64_t> next(first.begin(), first.end() - 1);
+      for (int64_t i = 0; i < n; ++i)
+        if (bag_of_[size_t(i)] >= 0) order[size_t(next[size_t(ip[i])]++)] = i;
+      const TensorPtr first_d = int64_tensor(first, device), order_d = int64_tensor(order, device),
+                      bag_size = int64_tensor(bag_size_, device);
+      r[0] = Tensor::empty(w->shape(), g->dtype(), "embedding_bag", device);
+      cuda::embedding_bag_backward_sum(is_double, g->device_data(), dim, rows, ptr(first_d), ptr(order_d), ptr(bag_of),
+                                       int(mode_), psw ? psw->device_data() : nullptr, ptr(bag_size), scale_by_freq_,
+                                       r[0]->device_data(), device.index);
+    }
+    if (needs_input_grad(1) && psw) {
+      r[1] = Tensor::empty({n}, g->dtype(), "embedding_bag", device);
+      cuda::embedding_bag_backward_psw(is_double, g->device_data(), w->device_data(), dim, ptr(index), ptr(bag_of), n,
+                                       r[1]->device_data(), device.index);
+    }
+    return r;
+  }
+
   SavedTensor weight_, psw_;
-  TensorPtr index_;
+  TensorPtr index_;  // on the host
   std::vector<int64_t> bag_of_, bag_size_;
   TensorPtr argmax_;
   BagMode mode_;
@@ -88,8 +127,12 @@ TensorPtr embedding_bag(const TensorPtr& weight, const TensorPtr& indices, const
   BagMode bag_mode = BagMode(mode);
   FASTNN_CHECK(!(scale_grad_by_freq && bag_mode == BagMode::Max),
                "[embedding_bag] max mode does not support scaling the gradient by the frequency");
+  const Device device = common_device({&weight, &indices, &offsets, &per_sample_weights}, op);
+  if (device.is_cuda()) check_cuda_float(weight->dtype(), op);
   int64_t rows = weight->shape()[0], dim = weight->shape()[1], n = indices->numel();
-  TensorPtr idx = contiguous(indices->detach()), off = contiguous(offsets->detach());
+  // indices and offsets are checked, and the bags laid out, on the host (one copy of each from a GPU)
+  TensorPtr idx = contiguous(to_device(indices->detach(), Device{})),
+            off = contiguous(to_device(offsets->detach(), Device{}));
   const int64_t* ip = idx->data<int64_t>();
   const int64_t* op_ = off->data<int64_t>();
   for (int64_t i = 0; i < n; ++i)
@@ -131,7 +174,7 @@ TensorPtr embedding_bag(const TensorPtr& weight, const TensorPtr& indices, const
                  n, "), got ", per_sample_weights->shape());
     psw = contiguous(per_sample_weights->detach());
   }
-  std::vector<int64_t> start(bags), end(bags), bag_of(n, -1), bag_size(bags);
+  std::vector<int64_t> start(bags), end(bags), bag_of(n, -1), bag_size(bags, 0);
   for (int64_t b = 0; b < bags; ++b) {
     start[b] = op_[b];
     end[b] = b + 1 < num_offsets ? op_[b + 1] : n;
@@ -139,11 +182,23 @@ TensorPtr embedding_bag(const TensorPtr& weight, const TensorPtr& indices, const
       if (ip[i] != padding_idx) bag_of[i] = b;
   }
   TensorPtr w = contiguous(weight->detach());
-  TensorPtr out = Tensor::empty({bags, dim}, w->dtype(), op);
-  TensorPtr argmax = bag_mode == BagMode::Max ? Tensor::empty({bags, dim}, DType::Int64, op) : nullptr;
-  kernels::embedding_bag_forward(w->dtype(), w->raw_data(), dim, ip, start.data(), end.data(), bags, padding_idx,
-                                 bag_mode, psw ? psw->raw_data() : nullptr, out->raw_mutable_data(), bag_size.data(),
-                                 argmax ? argmax->mutable_data<int64_t>() : nullptr);
+  TensorPtr out = Tensor::empty({bags, dim}, w->dtype(), op, device);
+  TensorPtr argmax = bag_mode == BagMode::Max ? Tensor::empty({bags, dim}, DType::Int64, op, device) : nullptr;
+  if (device.is_cuda()) {
+    for (int64_t i = 0; i < n; ++i)
+      if (bag_of[size_t(i)] >= 0) ++bag_size[size_t(bag_of[size_t(i)])];
+    const TensorPtr index = to_device(idx, device), starts = int64_tensor(start, device),
+                    ends = int64_tensor(end, device);
+    auto ptr = [](const TensorPtr& t) { return static_cast<const int64_t*>(t->device_data()); };
+    cuda::embedding_bag_forward(w->dtype() == DType::Float64, w->device_data(), dim, ptr(index), ptr(starts), ptr(ends),
+                                bags, padding_idx, int(bag_mode), psw ? psw->device_data() : nullptr,
+                                out->device_data(), argmax ? static_cast<int64_t*>(argmax->device_data()) : nullptr,
+                                device.index);
+  } else {
+    kernels::embedding_bag_forward(w->dtype(), w->raw_data(), dim, ip, start.data(), end.data(), bags, padding_idx,
+                                   bag_mode, psw ? psw->raw_data() : nullptr, out->raw_mutable_data(), bag_size.data(),
+                                   argmax ? argmax->mutable_data<int64_t>() : nullptr);
+  }
   const TensorPtr& psw_in = per_sample_weights;
   if (any_requires_grad({&weight, &psw_in})) {
     auto node = std::make_shared<EmbeddingBagBackward>(weight, per_sample_weights, idx, std::move(bag_of),
@@ -163,6 +218,13 @@ void embedding_renorm_(TensorPtr& weight, const TensorPtr& indices, double max_n
   FASTNN_CHECK_TYPE(indices->dtype() == DType::Int64, "[embedding_renorm_] expected int64 indices, got ",
                     dtype_name(indices->dtype()));
   FASTNN_CHECK(weight->is_contiguous(), "[embedding_renorm_] expected a contiguous weight");
+  if (!weight->is_cpu()) {  // on a GPU: renormed on the host (a copy of the weight) and copied back
+    TensorPtr host = contiguous(to_device(weight->detach(), Device{}));
+    embedding_renorm_(host, to_device(indices->detach(), Device{}), max_norm, norm_type);
+    GradModeGuard no_grad(false);
+    copy_(weight, host);
+    return;
+  }
   int64_t rows = weight->shape()[0], dim = weight->shape()[1];
   TensorPtr idx = contiguous(reshape(indices->detach(), {-1}));
   const int64_t* ip = idx->data<int64_t>();

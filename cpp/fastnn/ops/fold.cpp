@@ -3,6 +3,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/kernels/cpu/im2col.h"
+#include "fastnn/kernels/cuda/conv.h"
 #include "fastnn/ops/conv_util.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/layers.h"
@@ -32,6 +33,11 @@ FoldGeom fold_geometry(int64_t H, int64_t W, const IntList& kernel_size, const I
                "), calculated shape of ", "the array of sliding blocks as (", g.oH, ", ", g.oW,
                "), but its components must be at least one.");
   return g;
+}
+
+// The GPU's im2col geometry (kernels/cuda/conv.h) for N images of (C, H, W).
+cuda::ConvShape cuda_fold_shape(int64_t N, int64_t C, int64_t H, int64_t W, const FoldGeom& g) {
+  return {N, C, H, W, 0, g.kH, g.kW, g.oH, g.oW, 1, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW};
 }
 
 // out = permute(input viewed as `in_view`, perm), written into a fresh tensor of `out_shape`
@@ -103,12 +109,18 @@ TensorPtr unfold_im2col(const TensorPtr& input, IntList kernel_size, IntList dil
   const FoldGeom g = fold_geometry(H, W, kernel_size, dilation, padding, stride, "unfold");
   const int64_t rows = C * g.kH * g.kW, L = g.oH * g.oW;
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(nd == 4 ? Shape{N, rows, L} : Shape{rows, L}, x->dtype(), "unfold");
-  FASTNN_DISPATCH_FLOAT(x->dtype(), "unfold", [&] {
-    for (int64_t n = 0; n < N; ++n)
-      kernels::im2col<scalar_t>(x->data<scalar_t>() + n * C * H * W, C, H, W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH,
-                                g.dW, g.oH, g.oW, out->mutable_data<scalar_t>() + n * rows * L, L);
-  });
+  TensorPtr out = Tensor::empty(nd == 4 ? Shape{N, rows, L} : Shape{rows, L}, x->dtype(), "unfold", x->device());
+  if (x->device().is_cuda()) {
+    check_cuda_float(x->dtype(), "unfold");
+    cuda::unfold(x->dtype() == DType::Float64, cuda_fold_shape(N, C, H, W, g), x->device_data(), out->device_data(),
+                 x->device().index);
+  } else {
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "unfold", [&] {
+      for (int64_t n = 0; n < N; ++n)
+        kernels::im2col<scalar_t>(x->data<scalar_t>() + n * C * H * W, C, H, W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW,
+                                  g.dH, g.dW, g.oH, g.oW, out->mutable_data<scalar_t>() + n * rows * L, L);
+    });
+  }
   record_grad_only(
       "Im2ColBackward0", out, {input},
       [=](const TensorPtr& grad) {
@@ -137,12 +149,18 @@ TensorPtr fold_col2im(const TensorPtr& input, IntList output_size, IntList kerne
                g.oH, " * ", g.oW, " = ", g.oH * g.oW, ", but got input.size(", nd - 1, ")=", L, ".");
   const int64_t C = rows / (g.kH * g.kW);
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(nd == 3 ? Shape{N, C, H, W} : Shape{C, H, W}, x->dtype(), "fold");
-  FASTNN_DISPATCH_FLOAT(x->dtype(), "fold", [&] {
-    for (int64_t n = 0; n < N; ++n)
-      kernels::col2im<scalar_t>(x->data<scalar_t>() + n * rows * L, L, C, H, W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW,
-                                g.dH, g.dW, g.oH, g.oW, out->mutable_data<scalar_t>() + n * C * H * W);
-  });
+  TensorPtr out = Tensor::empty(nd == 3 ? Shape{N, C, H, W} : Shape{C, H, W}, x->dtype(), "fold", x->device());
+  if (x->device().is_cuda()) {
+    check_cuda_float(x->dtype(), "fold");
+    cuda::fold(x->dtype() == DType::Float64, cuda_fold_shape(N, C, H, W, g), x->device_data(), out->device_data(),
+               x->device().index);
+  } else {
+    FASTNN_DISPATCH_FLOAT(x->dtype(), "fold", [&] {
+      for (int64_t n = 0; n < N; ++n)
+        kernels::col2im<scalar_t>(x->data<scalar_t>() + n * rows * L, L, C, H, W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW,
+                                  g.dH, g.dW, g.oH, g.oW, out->mutable_data<scalar_t>() + n * C * H * W);
+    });
+  }
   record_grad_only(
       "Col2ImBackward0", out, {input},
       [=](const TensorPtr& grad) {

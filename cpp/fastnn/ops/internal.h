@@ -6,6 +6,7 @@
 #include <functional>
 #include <type_traits>
 
+#include "fastnn/arith.h"
 #include "fastnn/error.h"
 #include "fastnn/int_cast.h"
 #include "fastnn/kernels/cuda/binary.h"
@@ -44,6 +45,12 @@ inline void check_cuda_float(DType dt, const char* op) {
   FASTNN_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64, "[", op, "] CUDA tensors of dtype ", dtype_name(dt),
                     " are not supported yet (float32 and float64 are)");
 }
+// The same for the kernels that also take int64 (sums, extrema, scans).
+inline void check_cuda_number(DType dt, const char* op) {
+  FASTNN_CHECK_TYPE(dt == DType::Float32 || dt == DType::Float64 || dt == DType::Int64, "[", op,
+                    "] CUDA tensors of dtype ", dtype_name(dt),
+                    " are not supported yet (float32, float64 and int64 are)");
+}
 // a op b (kernels/cuda/binary.h's kind) with an operand on a GPU, in dtype `dt`: the other operand on that GPU or a
 // CPU 0-d tensor; broadcasting (binary.cpp).
 TensorPtr arith_cuda(const TensorPtr& a, const TensorPtr& b, const char* op, DType dt, cuda::BinaryOp kind,
@@ -58,31 +65,7 @@ inline double in_precision(double v, const TensorPtr& x) {
   return x && x->dtype() == DType::Float32 ? double(float(v)) : v;
 }
 
-// x + y, x - y, x * y, -x: for integers wrapping around on overflow (two's complement, as torch computes
-// them) instead of C++'s undefined behaviour; plain arithmetic for floats.
-template <class T> T wrapping_add(T x, T y) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(x) + std::make_unsigned_t<T>(y));
-  else return x + y;
-}
-template <class T> T wrapping_sub(T x, T y) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(x) - std::make_unsigned_t<T>(y));
-  else return x - y;
-}
-template <class T> T wrapping_mul(T x, T y) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(x) * std::make_unsigned_t<T>(y));
-  else return x * y;
-}
-template <class T> T wrapping_neg(T x) {
-  if constexpr (std::is_integral_v<T>) return wrapping_sub(T(0), x);
-  else return -x;  // (0.0 - 0.0 is +0.0, not -0.0)
-}
-// x ** e for an integer x by squaring, wrapping around like wrapping_mul.
-template <class T> T wrapping_pow(T x, uint64_t e) {
-  T r = 1;
-  for (; e; e >>= 1, x = wrapping_mul(x, x))
-    if (e & 1) r = wrapping_mul(r, x);
-  return r;
-}
+// |x|, wrapping around for the most negative integer (arith.h's wrapping ops).
 template <class T> T wrapping_abs(T x) {
   if constexpr (std::is_integral_v<T>) return x < 0 ? wrapping_neg(x) : x;
   else return std::abs(x);  // (-0.0 and a negative nan lose their sign)
@@ -102,6 +85,25 @@ template <class T, class S> T convert(S v) {
 
 // `t`'s values converted to `dtype` with no autograd record (t itself when already that dtype).
 TensorPtr cast(const TensorPtr& t, DType dtype);
+// The value of a one-element tensor on any device, as int64 (one copy from a GPU).
+int64_t host_int64(const TensorPtr& t);
+// n elements of `dtype` from host memory as a 1-D tensor on `device` (copy.cpp).
+TensorPtr tensor_from_host(const void* data, int64_t n, DType dtype, Device device);
+inline TensorPtr int64_tensor(const std::vector<int64_t>& v, Device device) {
+  return tensor_from_host(v.data(), int64_t(v.size()), DType::Int64, device);
+}
+
+// A resampling as tap tables on the host, per dim (D, H, W): output coordinate o of out[k] reads input coordinates
+// idx[k][o * taps + t] of in[k], weighted by wt[k] (empty: weight 1). kernels/cuda/resample.h runs it.
+struct HostTaps {
+  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1};
+  std::vector<int64_t> idx[3] = {{0}, {0}, {0}};
+  std::vector<double> wt[3];
+};
+// On x's GPU: `input` (planes, in...) resampled to out_shape, recording `node` when input requires grad (a gather
+// over the inverse tables; upsample.cpp). F.pad's index modes and F.interpolate.
+TensorPtr resample_cuda(const TensorPtr& input, const HostTaps& taps, int64_t planes, const Shape& out_shape,
+                        const std::string& node);
 
 // ---- storage dtypes (uint8, int8, int16, int32, float16, bfloat16): kernels exist only for the
 // compute dtypes, so an op computes on inputs converted to compute_dtype() and rounds back ----

@@ -72,11 +72,22 @@ TensorPtr multi_margin_loss(const TensorPtr& input, const TensorPtr& target, int
   if (weight)
     FASTNN_CHECK(weight->dim() == 1 && weight->numel() == c, "[multi_margin_loss] inconsistent weight size, expected ",
                  c, " but got ", weight->shape());
-  TensorPtr t = contiguous(reshape(target, {n}));
+  const Device device = common_device({&input, &target, &weight}, op);
+  TensorPtr t = contiguous(to_device(reshape(target->detach(), {n}), Device{}));  // checked on the host
   const int64_t* tp = t->data<int64_t>();
   for (int64_t i = 0; i < n; ++i)
     FASTNN_CHECK_INDEX(tp[i] >= 0 && tp[i] < c, "[multi_margin_loss] target ", tp[i], " is out of range for ", c,
                        " classes");
+  if (device.is_cuda()) {  // composed of GPU ops: the hinge terms of the classes j != y, weighted by w[y]
+    check_cuda_float(input->dtype(), op);
+    const TensorPtr x = reshape(input, {n, c}), y = reshape(target->detach(), {n, 1});
+    TensorPtr z = relu(add(sub(scalar_tensor(margin, DType::Float64, true), gather(x, 1, y), 1), x, 1));
+    if (p == 2) z = mul(z, z);
+    if (weight) z = mul(z, reshape(index_select(cast(weight, input->dtype()), 0, reshape(y, {n})), {n, 1}));
+    z = where(cast(one_hot(reshape(y, {n}), c), DType::Bool), scalar_tensor(0, DType::Float64, true), z);
+    return reduce_rows(div(sum(z, {1}, false), scalar_tensor(double(c), DType::Float64, true)), reduction,
+                       target->shape());
+  }
   TensorPtr w = weight ? contiguous(cast(weight->detach(), input->dtype())) : nullptr;
   // each (row, j != target) term's derivative factor: p=1: w[y] where z > 0, p=2: 2 z w[y]
   auto rows_loss = [=](const TensorPtr& x) {

@@ -498,10 +498,20 @@ TensorPtr instance_norm(const TensorPtr& input, const TensorPtr& weight, const T
     GroupShape s = group_shape(input, C);
     FASTNN_CHECK(s.S > 1, "[instance_norm] Expected more than 1 spatial element when training, got input size ",
                  input->shape());
-    TensorPtr mean, rstd;  // (only running statistics need them: without, a GPU input takes the composed path)
-    y = group_norm_impl(input, C, weight, bias, eps, op, running_mean ? &mean : nullptr,
-                        running_mean ? &rstd : nullptr);
-    if (running_mean) {
+    const bool on_gpu = input->device().is_cuda();
+    TensorPtr mean, rstd;  // (only the CPU's running statistics need them: a GPU input takes the composed path)
+    y = group_norm_impl(input, C, weight, bias, eps, op, running_mean && !on_gpu ? &mean : nullptr,
+                        running_mean && !on_gpu ? &rstd : nullptr);
+    if (running_mean && on_gpu) {  // the instances' means and unbiased variances, averaged over the batch
+      GradModeGuard no_grad(false);
+      const TensorPtr xs = reshape(input->detach(), {s.N, C, s.S});
+      auto [var_nc, mean_nc] = var_mean(xs, {2}, 1, false);
+      const TensorPtr keep = scalar_tensor(1 - momentum, DType::Float64, true),
+                      take = scalar_tensor(momentum, DType::Float64, true);
+      TensorPtr rm = running_mean, rv = running_var;
+      copy_(rm, add(mul(running_mean->detach(), keep), mul(fastnn::mean(mean_nc, {0}, false), take), 1));
+      copy_(rv, add(mul(running_var->detach(), keep), mul(fastnn::mean(var_nc, {0}, false), take), 1));
+    } else if (running_mean) {
       FASTNN_CHECK(running_mean->is_contiguous() && running_var->is_contiguous(),
                    "[instance_norm] running statistics must be contiguous");
       FASTNN_DISPATCH_FLOAT(input->dtype(), op, [&] {

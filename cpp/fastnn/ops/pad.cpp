@@ -118,7 +118,7 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
   int64_t planes = 1;
   for (int64_t d = 0; d < nd - k; ++d) planes *= input->shape()[d];
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "pad");
+  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "pad", x->device());
   static const char* names[3][3] = {
       {"ReflectionPad1DBackward0", "ReflectionPad2DBackward0", "ReflectionPad3DBackward0"},
       {"ReplicationPad1DBackward0", "ReplicationPad2DBackward0", "ReplicationPad3DBackward0"},
@@ -136,6 +136,11 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
     maps[2 - i].resize(size_t(o));
     for (int64_t j = 0; j < o; ++j)
       maps[2 - i][size_t(j)] = source_index(j, in3[2 - i], pad[2 * i], pad[2 * i + 1], mode);
+  }
+  if (x->device().is_cuda()) {
+    HostTaps taps;
+    for (int k3 = 0; k3 < 3; ++k3) taps.in[k3] = in3[k3], taps.out[k3] = out3[k3], taps.idx[k3] = maps[k3];
+    return resample_cuda(input, taps, planes, out_shape, node);
   }
   FASTNN_DISPATCH_FLOAT(x->dtype(), "pad", [&] {
     kernels::pad_gather<scalar_t>(x->data<scalar_t>(), planes, in3[0], in3[1], in3[2], maps[0].data(), out3[0],

@@ -16,6 +16,7 @@ namespace {
 struct PoolGeom {
   int64_t planes, H, W, oH, oW, kH, kW, sH, sW, pH, pW, dH = 1, dW = 1;
   Shape out_shape;
+  bool adaptive = false;  // adaptive pooling's windows (kernel, stride and padding unused)
 };
 
 PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntList padding, IntList dilation,
@@ -49,7 +50,7 @@ PoolGeom pool_geometry(const TensorPtr& x, IntList kernel, IntList stride, IntLi
 }
 
 cuda::PoolShape cuda_shape(const PoolGeom& g) {
-  return {g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW};
+  return {g.planes, g.H, g.W, g.oH, g.oW, g.kH, g.kW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW, g.adaptive};
 }
 
 cuda::AvgPoolShape cuda_avg_shape(const PoolGeom& g, bool count_include_pad, int64_t divisor, bool adaptive) {
@@ -121,6 +122,7 @@ PoolGeom adaptive_geometry(const TensorPtr& input, const IntList& output_size, c
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[", op, "] expected a floating-point input, got ",
                     dtype_name(input->dtype()));
   PoolGeom g{};
+  g.adaptive = true;
   std::tie(g.oH, g.oW) = pair_arg(output_size, op, "output_size", 0);
   int64_t nd = input->dim();
   g.H = input->shape()[nd - 2], g.W = input->shape()[nd - 1];
@@ -192,13 +194,20 @@ TensorPtr avg_pool2d(const TensorPtr& input, IntList kernel_size, IntList stride
 std::pair<TensorPtr, TensorPtr> adaptive_max_pool2d(const TensorPtr& input, IntList output_size) {
   PoolGeom g = adaptive_geometry(input, output_size, "adaptive_max_pool2d");
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "adaptive_max_pool2d");
-  TensorPtr idx = Tensor::empty(g.out_shape, DType::Int64, "adaptive_max_pool2d");
-  if (out->numel() > 0)
+  const Device device = x->device();
+  TensorPtr out = Tensor::empty(g.out_shape, x->dtype(), "adaptive_max_pool2d", device);
+  TensorPtr idx = Tensor::empty(g.out_shape, DType::Int64, "adaptive_max_pool2d", device);
+  if (device.is_cuda()) {
+    check_cuda_float(x->dtype(), "adaptive_max_pool2d");
+    if (out->numel() > 0)
+      cuda::max_pool2d_forward(x->dtype() == DType::Float64, cuda_shape(g), x->device_data(), out->device_data(),
+                               static_cast<int64_t*>(idx->device_data()), device.index);
+  } else if (out->numel() > 0) {
     FASTNN_DISPATCH_FLOAT(x->dtype(), "adaptive_max_pool2d", [&] {
       kernels::adaptive_max_pool2d_forward<scalar_t>(x->data<scalar_t>(), g.planes, g.H, g.W, g.oH, g.oW,
                                                      out->mutable_data<scalar_t>(), idx->mutable_data<int64_t>());
     });
+  }
   if (any_requires_grad({&input}))
     record(std::make_shared<MaxPoolBackward>(idx, g, input->shape(), "AdaptiveMaxPool2DBackward0"), {&input}, {&out});
   return {out, idx};

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <tuple>
 #include <vector>
 
 #include "fastnn/autograd/functions.h"
@@ -30,9 +31,18 @@ double normal_at(RandomState d, uint64_t i) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
 }
 
-// t[i] = value(i) for every element, i its row-major index, whatever t's layout.
+// t[i] = value(i) for every element, i its row-major index, whatever t's layout and device (a GPU tensor is drawn on
+// the host and copied over: the CPU's numbers for the same generator state).
 template <class T, class F>
 void fill_indexed(Tensor& t, const F& value) {
+  if (!t.is_cpu()) {
+    TensorPtr tmp = Tensor::empty(t.shape(), t.dtype());
+    fill_indexed<T>(*tmp, value);
+    TensorPtr dst = t.shared_from_this();
+    GradModeGuard no_grad(false);
+    copy_(dst, tmp);
+    return;
+  }
   if (!t.is_contiguous()) {
     TensorPtr tmp = Tensor::empty(t.shape(), t.dtype());
     fill_indexed<T>(*tmp, value);
@@ -50,11 +60,14 @@ RandomState reserve_for(const Tensor& t, Generator* gen, uint64_t per_element = 
   return generator_or_default(gen).reserve(uint64_t(t.numel()) * per_element);
 }
 
-// The gradient of a random draw with respect to its inputs: zero (the values do not depend on them).
-std::shared_ptr<Node> zero_grad_node(const char* name, std::vector<std::pair<Shape, DType>> inputs) {
+// The gradient of a random draw with respect to its inputs: zero (the values do not depend on them), on each input's
+// device.
+std::shared_ptr<Node> zero_grad_node(const char* name, const std::vector<const TensorPtr*>& of) {
+  std::vector<std::tuple<Shape, DType, Device>> inputs;
+  for (const TensorPtr* t : of) inputs.emplace_back((*t)->shape(), (*t)->dtype(), (*t)->device());
   return std::make_shared<GradOnlyBackward>(name, [inputs](const TensorPtr&) {
     std::vector<TensorPtr> grads;
-    for (const auto& [shape, dtype] : inputs) grads.push_back(zeros(shape, dtype));
+    for (const auto& [shape, dtype, device] : inputs) grads.push_back(zeros_on(shape, dtype, device));
     return grads;
   });
 }
@@ -63,8 +76,8 @@ std::shared_ptr<Node> zero_grad_node(const char* name, std::vector<std::pair<Sha
 void finish_inplace(TensorPtr& self, const char* node, const TensorPtr& p = nullptr) {
   self->bump_version();
   if (!any_requires_grad({&self, &p})) return;
-  if (p) record(zero_grad_node(node, {{self->shape(), self->dtype()}, {p->shape(), p->dtype()}}), {&self, &p}, {&self});
-  else record(zero_grad_node(node, {{self->shape(), self->dtype()}}), {&self}, {&self});
+  if (p) record(zero_grad_node(node, {&self, &p}), {&self, &p}, {&self});
+  else record(zero_grad_node(node, {&self}), {&self}, {&self});
   if (self->base()) rebase_view_history(self);
 }
 
@@ -129,9 +142,11 @@ void check_integer_range(DType dtype, int64_t from, int64_t to_minus_1, const ch
 
 // out = z * std + mean with z standard normals (counters 2i, 2i+1); mean and std broadcast to `shape`.
 TensorPtr normal_out(const Shape& shape, DType dtype, const TensorPtr& mean, const TensorPtr& std, Generator* gen) {
-  TensorPtr out = Tensor::empty(shape, dtype, "normal");
+  const Device device = mean->is_cpu() ? std->device() : mean->device();
+  TensorPtr out = Tensor::empty(shape, dtype, "normal", device);
   fill_normal(*out, 0.0, 1.0, gen);
-  TensorPtr m = cast(mean, dtype), s = cast(std, dtype);
+  TensorPtr m = cast(mean->detach(), dtype), s = cast(std->detach(), dtype);
+  if (device.is_cuda()) return add(mul(out, s), m, 1);  // the CPU's z * std + mean, rounded the same way
   FASTNN_DISPATCH_FLOAT(dtype, "normal", [&] {
     map_ternary<scalar_t>(*out, *out, *s, *m, [](scalar_t z, scalar_t sd, scalar_t mu) { return z * sd + mu; });
   });
@@ -140,10 +155,10 @@ TensorPtr normal_out(const Shape& shape, DType dtype, const TensorPtr& mean, con
 
 void check_std(double std) { FASTNN_CHECK(std >= 0.0, "[normal] normal expects std >= 0.0, but found std ", std); }
 
-// `t` (broadcast to `shape`) as a contiguous float64 tensor, with no autograd record.
+// `t` (broadcast to `shape`) as a contiguous float64 tensor on the host, with no autograd record.
 TensorPtr as_doubles(const TensorPtr& t, const Shape& shape, const char* op) {
   TensorPtr out = Tensor::empty(shape, DType::Float64, op);
-  map_unary<double, double>(*out, *cast(t, DType::Float64), [](double v) { return v; });
+  map_unary<double, double>(*out, *to_device(cast(t->detach(), DType::Float64), Device{}), [](double v) { return v; });
   return out;
 }
 
@@ -331,17 +346,16 @@ TensorPtr bernoulli(const TensorPtr& input, Generator* gen) {
   FASTNN_CHECK_TYPE(is_floating(input->dtype()), "[bernoulli] expected a floating-point input, got ",
                     dtype_name(input->dtype()));
   TensorPtr probs = probabilities(input, input->shape(), "bernoulli");
-  TensorPtr out = Tensor::empty(input->shape(), input->dtype(), "bernoulli");
+  TensorPtr out = Tensor::empty(input->shape(), input->dtype(), "bernoulli", input->device());
   fill_bernoulli(*out, probs->data<double>(), gen);
-  if (any_requires_grad({&input}))
-    record(zero_grad_node("BernoulliBackward0", {{input->shape(), input->dtype()}}), {&input}, {&out});
+  if (any_requires_grad({&input})) record(zero_grad_node("BernoulliBackward0", {&input}), {&input}, {&out});
   return out;
 }
 
 TensorPtr bernoulli(const TensorPtr& input, double p, Generator* gen) {
   check_defined(input, "bernoulli");
   FASTNN_CHECK(p >= 0.0 && p <= 1.0, "[bernoulli] bernoulli_ expects p to be in [0, 1], but got p=", p);
-  TensorPtr out = Tensor::empty(input->shape(), input->dtype(), "bernoulli");
+  TensorPtr out = Tensor::empty(input->shape(), input->dtype(), "bernoulli", input->device());
   fill_bernoulli(*out, p, gen);
   return out;  // not differentiable (torch records no usable node either)
 }
@@ -354,9 +368,7 @@ TensorPtr normal(const TensorPtr& mean, const TensorPtr& std, Generator* gen) {
   Shape shape = broadcast_shapes(mean->shape(), std->shape(), "normal");
   check_all_std(std);
   TensorPtr out = normal_out(shape, mean->dtype(), mean, std, gen);
-  if (any_requires_grad({&mean, &std}))
-    record(zero_grad_node("NormalBackward3", {{mean->shape(), mean->dtype()}, {std->shape(), std->dtype()}}),
-           {&mean, &std}, {&out});
+  if (any_requires_grad({&mean, &std})) record(zero_grad_node("NormalBackward3", {&mean, &std}), {&mean, &std}, {&out});
   return out;
 }
 
@@ -366,8 +378,7 @@ TensorPtr normal(const TensorPtr& mean, double std, Generator* gen) {
                     dtype_name(mean->dtype()));
   check_std(std);
   TensorPtr out = normal_out(mean->shape(), mean->dtype(), mean, scalar_tensor(std, DType::Float64, true), gen);
-  if (any_requires_grad({&mean}))
-    record(zero_grad_node("NormalBackward1", {{mean->shape(), mean->dtype()}}), {&mean}, {&out});
+  if (any_requires_grad({&mean})) record(zero_grad_node("NormalBackward1", {&mean}), {&mean}, {&out});
   return out;
 }
 
@@ -377,8 +388,7 @@ TensorPtr normal(double mean, const TensorPtr& std, Generator* gen) {
                     dtype_name(std->dtype()));
   check_all_std(std);
   TensorPtr out = normal_out(std->shape(), std->dtype(), scalar_tensor(mean, DType::Float64, true), std, gen);
-  if (any_requires_grad({&std}))
-    record(zero_grad_node("NormalBackward2", {{std->shape(), std->dtype()}}), {&std}, {&out});
+  if (any_requires_grad({&std})) record(zero_grad_node("NormalBackward2", {&std}), {&std}, {&out});
   return out;
 }
 
@@ -424,6 +434,8 @@ TensorPtr multinomial(const TensorPtr& input, int64_t num_samples, bool replacem
                "without replacement (n_sample=",
                num_samples, ", categories=", n, ")");
   FASTNN_CHECK(n <= (int64_t(1) << 24), "[multinomial] number of categories cannot exceed 2^24");
+  if (!input->is_cpu())  // drawn on the host (the CPU's numbers), the samples sent back
+    return to_device(multinomial(to_device(input->detach(), Device{}), num_samples, replacement, gen), input->device());
   TensorPtr out =
       Tensor::empty(input->dim() == 1 ? Shape{num_samples} : Shape{rows, num_samples}, DType::Int64, "multinomial");
   TensorPtr w = as_doubles(input, input->shape(), "multinomial");

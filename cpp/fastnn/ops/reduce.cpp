@@ -202,8 +202,8 @@ std::pair<TensorPtr, TensorPtr> extreme(const TensorPtr& x_in, IntList dims, boo
   TensorPtr values = Tensor::empty(shape, x->dtype(), op, x->device());
   TensorPtr indices = Tensor::empty(shape, DType::Int64, op, x->device());
   if (x->device().is_cuda()) {
-    check_cuda_float(x->dtype(), op);
-    cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype() == DType::Float64, is_max,
+    check_cuda_number(x->dtype(), op);
+    cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype(), is_max,
                           static_cast<int64_t*>(indices->device_data()), values->device_data(), x->device().index);
     return {values, indices};
   }
@@ -352,14 +352,14 @@ namespace {
 // argmax/argmin of a GPU tensor: the plan's contiguous rows, one fixed-order search each.
 TensorPtr arg_extreme_cuda(const TensorPtr& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
   const char* op = is_max ? "argmax" : "argmin";
-  check_cuda_float(x->dtype(), op);
+  check_cuda_number(x->dtype(), op);
   FASTNN_CHECK_INDEX(dim || x->numel() > 0, "[", op,
                      "] Expected reduction dim to be specified for input.numel() == 0.");
   const ReducePlan p = plan_reduction(x, dim ? IntList{*dim} : IntList{}, op);
   FASTNN_CHECK_INDEX(p.reduced > 0 || p.outputs == 0, "[", op, "] Expected reduction dim ", dim ? *dim : 0,
                      " to have non-zero size.");
   TensorPtr out = Tensor::empty(p.out_shape, DType::Int64, op, x->device());
-  cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype() == DType::Float64, is_max,
+  cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype(), is_max,
                         static_cast<int64_t*>(out->device_data()), nullptr, x->device().index);
   if (!keepdim) return out;
   return reshape(out, dim ? p.keep_shape : Shape(x->dim(), 1));

@@ -12,6 +12,7 @@
 #include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
+#include "fastnn/ops/reduce_rules.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn {
@@ -71,7 +72,7 @@ class RowsBackward : public Node {
     std::vector<TensorPtr> g, s;
     for (const TensorPtr& gi : grads) g.push_back(contiguous(cast(gi, x->dtype())));
     for (const SavedTensor& si : saved_) s.push_back(contiguous(si.unpack(*this)));
-    TensorPtr rows = Tensor::empty({p.outputs, p.reduced}, x->dtype());
+    TensorPtr rows = Tensor::empty({p.outputs, p.reduced}, x->dtype(), name_.c_str(), x->device());
     kernel_(p, g, s, rows);
     return {cast(from_rows(rows, x->shape(), p.perm, -1, 0), in_dtype_)};
   }
@@ -131,28 +132,6 @@ TensorPtr any_all(const TensorPtr& x, const IntList& dims, bool keepdim, bool is
 
 // ---- prod ----
 
-// d prod / d x_j = product of the row's other elements: exclusive prefix times exclusive suffix
-// products (exact with zeros, no division).
-template <class T>
-void prod_backward_rows(const ReducePlan& p, const T* g, T* out) {
-  const T* x = p.rows->data<T>();
-  int64_t n = p.reduced;
-  for_each_row(p.outputs, n, [&](int64_t o) {
-    const T* r = x + o * n;
-    T* d = out + o * n;
-    double suffix = 1;
-    for (int64_t j = n - 1; j >= 0; --j) {
-      d[j] = T(suffix);
-      suffix *= r[j];
-    }
-    double prefix = 1;
-    for (int64_t j = 0; j < n; ++j) {
-      d[j] = T(double(g[o]) * prefix * double(d[j]));
-      prefix *= r[j];
-    }
-  });
-}
-
 TensorPtr prod_impl(const TensorPtr& x_in, std::optional<int64_t> dim, bool keepdim, std::optional<DType> dtype) {
   check_defined(x_in, "prod");
   if (is_storage_dtype(x_in->dtype()) && !dtype) {  // integers multiply to int64, as torch
@@ -163,29 +142,32 @@ TensorPtr prod_impl(const TensorPtr& x_in, std::optional<int64_t> dim, bool keep
   TensorPtr x = cast(x_in->detach(), out_dt);
   IntList dims = dim ? IntList{wrap_dim(*dim, x->dim(), "prod")} : IntList{};
   ReducePlan p = plan_reduction(x, dims, "prod");
-  TensorPtr out = Tensor::empty(result_shape(p, keepdim), out_dt, "prod");
-  FASTNN_DISPATCH_NUMERIC(out_dt, "prod", [&] {
-    const scalar_t* r = p.rows->data<scalar_t>();
-    scalar_t* o = out->mutable_data<scalar_t>();
-    for_each_row(p.outputs, p.reduced, [&](int64_t i) {
-      const scalar_t* row = r + i * p.reduced;
-      if constexpr (std::is_floating_point_v<scalar_t>) {
-        double acc = 1;
-        for (int64_t j = 0; j < p.reduced; ++j) acc *= row[j];
-        o[i] = scalar_t(acc);
-      } else {
-        scalar_t acc = 1;
-        for (int64_t j = 0; j < p.reduced; ++j) acc = wrapping_mul(acc, row[j]);
-        o[i] = acc;
-      }
+  TensorPtr out = Tensor::empty(result_shape(p, keepdim), out_dt, "prod", x->device());
+  if (x->device().is_cuda()) {
+    cuda::row_prods(p.rows->device_data(), p.outputs, p.reduced, out_dt, out->device_data(), x->device().index);
+  } else {
+    FASTNN_DISPATCH_NUMERIC(out_dt, "prod", [&] {
+      const scalar_t* r = p.rows->data<scalar_t>();
+      scalar_t* o = out->mutable_data<scalar_t>();
+      for_each_row(p.outputs, p.reduced, [&](int64_t i) { o[i] = rules::prod_of_row(r + i * p.reduced, p.reduced); });
     });
-  });
+  }
   if (is_floating(out_dt) && is_floating(x_in->dtype()))
     record_rows(
         dim ? "ProdBackward1" : "ProdBackward0", x_in, x, dims, {out}, {},
         [](const ReducePlan& p, const std::vector<TensorPtr>& g, const std::vector<TensorPtr>&, const TensorPtr& rows) {
+          if (rows->device().is_cuda()) {
+            cuda::row_prod_grads(p.rows->device_data(), g[0]->device_data(), p.outputs, p.reduced, rows->dtype(),
+                                 rows->device_data(), rows->device().index);
+            return;
+          }
           FASTNN_DISPATCH_FLOAT(rows->dtype(), "prod", [&] {
-            prod_backward_rows<scalar_t>(p, g[0]->data<scalar_t>(), rows->mutable_data<scalar_t>());
+            const scalar_t* x = p.rows->data<scalar_t>();
+            const scalar_t* go = g[0]->data<scalar_t>();
+            scalar_t* d = rows->mutable_data<scalar_t>();
+            for_each_row(p.outputs, p.reduced, [&](int64_t o) {
+              rules::prod_row_grads(x + o * p.reduced, p.reduced, go[o], d + o * p.reduced);
+            });
           });
         });
   return out;
@@ -397,11 +379,11 @@ void extreme_rows(const T* x, int64_t outputs, int64_t n, bool is_max, T* out) {
 
 // amax/amin on a GPU: each row's extreme (NaN counting as one, as on the CPU); ties share the gradient evenly.
 TensorPtr extreme_cuda(const TensorPtr& x, const ReducePlan& p, bool keepdim, bool is_max, const char* op) {
-  check_cuda_float(x->dtype(), op);
+  check_cuda_number(x->dtype(), op);
   const Device device = x->device();
   TensorPtr out = Tensor::empty(result_shape(p, keepdim), x->dtype(), op, device);
   const TensorPtr idx = Tensor::empty({p.outputs}, DType::Int64, op, device);
-  cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype() == DType::Float64, is_max,
+  cuda::row_arg_extreme(p.rows->device_data(), p.outputs, p.reduced, x->dtype(), is_max,
                         static_cast<int64_t*>(idx->device_data()), out->device_data(), device.index);
   const TensorPtr xd = x->detach(), od = reshape(out->detach(), p.keep_shape);
   const Shape keep = p.keep_shape;
@@ -554,6 +536,9 @@ TensorPtr amin(const TensorPtr& x, IntList dims, bool keepdim) { return amax_ami
 TensorPtr count_nonzero(const TensorPtr& x, IntList dims) {
   check_defined(x, "count_nonzero");
   if (is_storage_dtype(x->dtype())) return count_nonzero(cast(x, compute_dtype(x->dtype())), dims);
+  if (x->device().is_cuda())  // on a GPU: the sum of a comparison
+    return sum(cast(compare(x->detach(), scalar_tensor(0, DType::Int64, true), CompareOp::Ne), DType::Int64), dims,
+               false);
   ReducePlan p = plan_reduction(x, dims, "count_nonzero");
   TensorPtr out = Tensor::empty(p.out_shape, DType::Int64, "count_nonzero");
   int64_t* o = out->mutable_data<int64_t>();

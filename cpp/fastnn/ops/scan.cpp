@@ -7,6 +7,7 @@
 #include "fastnn/error.h"
 #include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/ops/internal.h"
+#include "fastnn/ops/reduce_rules.h"
 #include "fastnn/ops/ops.h"
 
 namespace fastnn {
@@ -122,38 +123,26 @@ TensorPtr cumulative(const TensorPtr& x_in, int64_t dim, std::optional<DType> dt
   return y;
 }
 
-// Running max (min) of each row with the index where it was reached: the last of equal values; a NaN
-// is kept from where it appears, the index moving to each later NaN.
-template <class T>
-void cumext_rows(const T* x, T* v, int64_t* idx, int64_t rows, int64_t n, bool is_max) {
-  if (n == 0) return;
-  for_each_row(rows, n, [&](int64_t r) {
-    const T* xr = x + r * n;
-    T best = xr[0];
-    int64_t at = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      T c = xr[i];
-      if (c != c || (best == best && (is_max ? c >= best : c <= best))) {
-        best = c;
-        at = i;
-      }
-      v[r * n + i] = best;
-      idx[r * n + i] = at;
-    }
-  });
-}
-
 std::pair<TensorPtr, TensorPtr> cumext(const TensorPtr& x, int64_t dim, bool is_max) {
   const char* op = is_max ? "cummax" : "cummin";
   check_defined(x, op);
   int64_t d = wrap_dim(dim, x->dim(), op);
   ReducePlan p = plan_reduction(x, {d}, op);
-  TensorPtr v = Tensor::empty({p.outputs, p.reduced}, x->dtype(), op);
-  TensorPtr idx = Tensor::empty({p.outputs, p.reduced}, DType::Int64, op);
-  FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
-    cumext_rows<scalar_t>(p.rows->data<scalar_t>(), v->mutable_data<scalar_t>(), idx->mutable_data<int64_t>(),
-                          p.outputs, p.reduced, is_max);
-  });
+  TensorPtr v = Tensor::empty({p.outputs, p.reduced}, x->dtype(), op, x->device());
+  TensorPtr idx = Tensor::empty({p.outputs, p.reduced}, DType::Int64, op, x->device());
+  if (x->device().is_cuda()) {
+    check_cuda_number(x->dtype(), op);
+    cuda::scan_extreme_rows(p.rows->device_data(), v->device_data(), static_cast<int64_t*>(idx->device_data()),
+                            p.outputs, p.reduced, is_max, x->dtype(), x->device().index);
+  } else {
+    FASTNN_DISPATCH_ALL(x->dtype(), op, [&] {
+      const scalar_t* xr = p.rows->data<scalar_t>();
+      scalar_t* vr = v->mutable_data<scalar_t>();
+      int64_t* ir = idx->mutable_data<int64_t>();
+      const int64_t n = p.reduced;
+      for_each_row(p.outputs, n, [&](int64_t r) { rules::cumext_row(xr + r * n, n, is_max, vr + r * n, ir + r * n); });
+    });
+  }
   TensorPtr values = from_rows(v, x->shape(), p.perm, d, p.reduced);
   TensorPtr indices = from_rows(idx, x->shape(), p.perm, d, p.reduced);
   if (is_floating(x->dtype())) {

@@ -107,9 +107,28 @@ void record_unary(const TensorPtr& x_in, const TensorPtr& y) {
   }
 }
 
-// y = Op(x) for x on a GPU (float32 and float64 so far).
+// An integer (or bool) x on a GPU: the integer-preserving ops composed of GPU arithmetic and comparisons (integers
+// never require grad). Null for an op that has no integer form.
+TensorPtr integer_unary_cuda(const std::string& name, const TensorPtr& x) {
+  const TensorPtr zero = scalar_tensor(0, DType::Int64, true);
+  if (name == "neg") return sub(zero, x, 1);
+  if (name == "abs") return where(compare(x, zero, CompareOp::Lt), sub(zero, x, 1), x);
+  if (name == "relu") return where(compare(x, zero, CompareOp::Lt), zero, x);
+  if (name == "sign")
+    return x->dtype() == DType::Bool ? clone(x)
+                                     : sub(cast(compare(x, zero, CompareOp::Gt), x->dtype()),
+                                           cast(compare(x, zero, CompareOp::Lt), x->dtype()), 1);
+  if (name == "floor" || name == "ceil" || name == "round" || name == "trunc") return clone(x);
+  return nullptr;
+}
+
+// y = Op(x) for x on a GPU: float32 and float64 by the kernels, integers as torch (FLOAT ops in the default float
+// dtype, the rest composed).
 template <class Op>
 TensorPtr unary_cuda(const TensorPtr& x) {
+  if (!is_floating(x->dtype()) && Op::kind == Kind::FLOAT) return unary_cuda<Op>(cast(x, default_float_dtype()));
+  if (!is_floating(x->dtype()))
+    if (TensorPtr y = integer_unary_cuda(Op::name, x)) return y;
   FASTNN_CHECK_TYPE(x->dtype() == DType::Float32 || x->dtype() == DType::Float64, "[", Op::name,
                     "] CUDA tensors of dtype ", dtype_name(x->dtype()),
                     " are not supported yet (float32 and float64 are)");
@@ -124,10 +143,10 @@ TensorPtr unary_cuda(const TensorPtr& x) {
 template <class Op>
 TensorPtr unary(const TensorPtr& x_in) {
   check_defined(x_in, Op::name);
-  if (!x_in->is_cpu()) return unary_cuda<Op>(x_in);
   // Float ops take bools as torch does (as 0.0 and 1.0); neg/abs/relu/floor refuse them, as torch does.
   FASTNN_CHECK_TYPE(Op::kind != Kind::NUMERIC || x_in->dtype() != DType::Bool, "[", Op::name,
                     "] not supported for bool tensors");
+  if (!x_in->is_cpu()) return unary_cuda<Op>(x_in);
   TensorPtr x = Op::kind == Kind::FLOAT && !is_floating(x_in->dtype()) ? cast(x_in, default_float_dtype()) : x_in;
   const DType out_dtype = x->dtype();  // a storage dtype computes in its compute dtype and rounds once
   x = cast(x, compute_dtype(out_dtype));
@@ -261,7 +280,7 @@ FASTNN_UNARY_OPS(FASTNN_DEFINE_PUBLIC)
 
 void relu_(TensorPtr& x) {
   check_defined(x, "relu_");
-  if (!any_requires_grad({&x})) {
+  if (!any_requires_grad({&x}) && x->is_cpu()) {
     check_inplace(x, "relu_");
     FASTNN_DISPATCH_NUMERIC(x->dtype(), "relu_", [&] {
       map_unary<scalar_t, scalar_t>(*x, *x, [](scalar_t v) { return relu_op::forward(v); });
@@ -269,7 +288,7 @@ void relu_(TensorPtr& x) {
     x->bump_version();
     return;
   }
-  inplace_with_history(x, "relu_", true, [](const TensorPtr& s) { return relu(s); });
+  inplace_with_history(x, "relu_", any_requires_grad({&x}), [](const TensorPtr& s) { return relu(s); });
 }
 
 TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
@@ -281,7 +300,12 @@ TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
   bool float_bound = (lo && *lo != std::floor(*lo)) || (hi && *hi != std::floor(*hi));
   TensorPtr xs = float_bound && !is_floating(x->dtype()) ? cast(x, default_float_dtype()) : x;
   TensorPtr y;
-  if (xs->device().is_cuda()) {
+  if (xs->device().is_cuda() && !is_floating(xs->dtype())) {  // integers: torch's maximum and minimum (exact)
+    y = xs;
+    if (lo) y = maximum(y, scalar_tensor(*lo, DType::Int64, true));
+    if (hi) y = minimum(y, scalar_tensor(*hi, DType::Int64, true));
+    if (y == xs) y = clone(xs);
+  } else if (xs->device().is_cuda()) {
     y = activation_cuda(rules::Clamp{in_precision(lo ? *lo : -INFINITY, xs), in_precision(hi ? *hi : INFINITY, xs)}, xs,
                         "clamp");
   } else {
@@ -371,22 +395,33 @@ TensorPtr predicate(const TensorPtr& x, const char* op, const Pred& pred) {
 }
 }  // namespace
 
+// On a GPU the predicates are comparisons: nan alone differs from itself, x - x is 0 only for a finite x.
 TensorPtr isnan(const TensorPtr& x) {
+  if (x && x->device().is_cuda()) return compare(x->detach(), x->detach(), CompareOp::Ne);
   return predicate(x, "isnan", [](auto v) { return v != v; });
 }
 TensorPtr isinf(const TensorPtr& x) {
+  if (x && x->device().is_cuda())
+    return is_floating(x->dtype())
+               ? compare(abs(x->detach()), scalar_tensor(INFINITY, DType::Float64, true), CompareOp::Eq)
+               : compare(x, x, CompareOp::Ne);
   return predicate(x, "isinf", [](auto v) {
     if constexpr (std::is_floating_point_v<decltype(v)>) return bool(std::isinf(v));
     else return false;
   });
 }
 TensorPtr isfinite(const TensorPtr& x) {
+  if (x && x->device().is_cuda())
+    return is_floating(x->dtype())
+               ? compare(sub(x->detach(), x->detach(), 1), scalar_tensor(0, DType::Int64, true), CompareOp::Eq)
+               : compare(x, x, CompareOp::Eq);
   return predicate(x, "isfinite", [](auto v) {
     if constexpr (std::is_floating_point_v<decltype(v)>) return bool(std::isfinite(v));
     else return true;
   });
 }
 TensorPtr logical_not(const TensorPtr& x) {
+  if (x && x->device().is_cuda()) return compare(x->detach(), scalar_tensor(0, DType::Int64, true), CompareOp::Eq);
   return predicate(x, "logical_not", [](auto v) { return v == decltype(v)(0); });  // nan is true, so gives false
 }
 

@@ -4,10 +4,66 @@
 
 #include "fastnn/autograd/functions.h"
 #include "fastnn/kernels/cpu/upsample.h"
+#include "fastnn/kernels/cuda/resample.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/layers.h"
 
 namespace fastnn {
+namespace {
+
+// One dim of `taps` on `device` in x's dtype, with its inverse (the entries reading each input coordinate, in
+// order); the copies go to `keep`.
+cuda::TapDim device_tap_dim(const HostTaps& taps, int k, DType dtype, Device device, std::vector<TensorPtr>& keep) {
+  const std::vector<int64_t>& idx = taps.idx[k];
+  const int64_t in = taps.in[k];
+  std::vector<int64_t> start(size_t(in) + 1, 0), inv(idx.size());
+  for (int64_t c : idx) ++start[size_t(c) + 1];
+  for (size_t c = 0; c < size_t(in); ++c) start[c + 1] += start[c];
+  std::vector<int64_t> next(start.begin(), start.end() - 1);
+  for (size_t e = 0; e < idx.size(); ++e) inv[size_t(next[size_t(idx[e])]++)] = int64_t(e);
+  const std::vector<double>& wt = taps.wt[k];
+  const TensorPtr idx_t = int64_tensor(idx, device), start_t = int64_tensor(start, device),
+                  inv_t = int64_tensor(inv, device);
+  const TensorPtr wt_t =
+      wt.empty()
+          ? nullptr
+          : to_device(cast(tensor_from_host(wt.data(), int64_t(wt.size()), DType::Float64, Device{}), dtype), device);
+  for (const TensorPtr& t : {idx_t, start_t, inv_t, wt_t})
+    if (t) keep.push_back(t);
+  auto ptr = [](const TensorPtr& t) { return static_cast<const int64_t*>(t->device_data()); };
+  return {in,
+          taps.out[k],
+          int(idx.size() / size_t(taps.out[k])),
+          ptr(idx_t),
+          wt_t ? wt_t->device_data() : nullptr,
+          ptr(start_t),
+          ptr(inv_t)};
+}
+
+}  // namespace
+
+TensorPtr resample_cuda(const TensorPtr& input, const HostTaps& taps, int64_t planes, const Shape& out_shape,
+                        const std::string& node) {
+  const Device device = input->device();
+  const TensorPtr x = contiguous(input->detach());
+  check_cuda_float(x->dtype(), node.c_str());
+  const bool is_double = x->dtype() == DType::Float64;
+  auto keep = std::make_shared<std::vector<TensorPtr>>();  // the tables on the GPU, shared with the backward
+  cuda::TapDims dims;
+  for (int k = 0; k < 3; ++k) dims.d[k] = device_tap_dim(taps, k, x->dtype(), device, *keep);
+  TensorPtr out = Tensor::empty(out_shape, x->dtype(), node.c_str(), device);
+  cuda::resample_forward(is_double, x->device_data(), planes, dims, out->device_data(), device.index);
+  if (any_requires_grad({&input}))
+    record_grad_only(node.c_str(), out, {input},
+                     [x, dims, keep, planes, is_double, device, node, in_shape = input->shape()](const TensorPtr& g) {
+                       const TensorPtr gc = contiguous(cast(g, x->dtype()));
+                       TensorPtr gx = Tensor::empty(in_shape, gc->dtype(), node.c_str(), device);
+                       cuda::resample_backward(is_double, gc->device_data(), planes, dims, gx->device_data(),
+                                               device.index);
+                       return std::vector<TensorPtr>{gx};
+                     });
+  return out;
+}
 
 TensorPtr upsample(const TensorPtr& input, IntList size, const std::vector<double>& scales, const std::string& mode,
                    bool align_corners) {
@@ -40,7 +96,7 @@ TensorPtr upsample(const TensorPtr& input, IntList size, const std::vector<doubl
   out_shape[nd - 1] = oW;
   if (k == 2) out_shape[2] = oH;
   TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "interpolate");
+  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "interpolate", x->device());
   if (out->numel() == 0) {  // an empty batch: no taps to build (they are as long as the output sizes)
     record_grad_only(node.c_str(), out, {input}, [in_shape = input->shape()](const TensorPtr& g) {
       return std::vector<TensorPtr>{zeros_on(in_shape, g->dtype(), g->device())};
@@ -55,6 +111,13 @@ TensorPtr upsample(const TensorPtr& input, IntList size, const std::vector<doubl
     if (k == 2) kernels::upsample_taps<scalar_t>(m, H, oH, scale(0), align_corners, ih, wh);
     kernels::upsample_taps<scalar_t>(m, W, oW, scale(k - 1), align_corners, iw, ww);
     const int th = int(ih.size() / size_t(oH)), tw = int(iw.size() / size_t(oW));
+    if (x->device().is_cuda()) {
+      HostTaps taps;
+      taps.in[1] = H, taps.out[1] = oH, taps.idx[1] = ih, taps.wt[1].assign(wh.begin(), wh.end());
+      taps.in[2] = W, taps.out[2] = oW, taps.idx[2] = iw, taps.wt[2].assign(ww.begin(), ww.end());
+      out = resample_cuda(input, taps, planes, out_shape, node);
+      return;
+    }
     kernels::upsample_forward<scalar_t>(x->data<scalar_t>(), planes, H, W, oH, oW, th, ih.data(), wh.data(), tw,
                                         iw.data(), ww.data(), out->mutable_data<scalar_t>());
     if (any_requires_grad({&input})) {

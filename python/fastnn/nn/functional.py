@@ -1263,7 +1263,7 @@ def embedding_bag(
         bags, length = input.shape
         if length == 0:
             raise ValueError(f"[{op}] a 2-D input needs at least one index per bag, got shape {tuple(input.shape)}")
-        offsets = _factories.arange(0, bags * length, length, dtype=input.dtype)
+        offsets = _factories.arange(0, bags * length, length, dtype=input.dtype, device=input.device)
         input = input.reshape(-1)
         if per_sample_weights is not None:
             per_sample_weights = per_sample_weights.reshape(-1)

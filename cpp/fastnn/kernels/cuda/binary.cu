@@ -1,6 +1,6 @@
-// a + alpha * b, a - alpha * b, a * b, a / b and the comparisons on a GPU, with broadcasting: one grid-stride kernel
-// per op and dtype; each output element reads its operands through their broadcast layouts. Integers wrap, as the
-// CPU's wrapping_add/wrapping_mul: the arithmetic is done in uint64 and truncated.
+// a + alpha * b, a - alpha * b, a * b, a / b, the binary_rules.h ops and the comparisons on a GPU, with broadcasting:
+// one grid-stride kernel per op and dtype; each output element reads its operands through their broadcast layouts.
+// Integers wrap, as the CPU's wrapping_add/wrapping_mul: the arithmetic is done in uint64 and truncated.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -8,13 +8,24 @@
 
 #include "fastnn/kernels/cuda/binary.h"
 #include "fastnn/kernels/cuda/layout.cuh"
+#include "fastnn/ops/binary_rules.h"
 
 namespace fastnn::cuda {
 namespace {
 
 template <BinaryOp kOp, class T>
 __device__ T apply(T x, T y, T alpha) {
-  if constexpr (kOp == BinaryOp::Max || kOp == BinaryOp::Min) {
+  if constexpr (kOp == BinaryOp::Pow) return rules::pow_of(x, y);
+  else if constexpr (kOp == BinaryOp::FloorDivide) return rules::floor_div(x, y);
+  else if constexpr (kOp == BinaryOp::Fmod) return rules::fmod_of(x, y);
+  else if constexpr (kOp == BinaryOp::Remainder) return rules::remainder_of(x, y);
+  else if constexpr (kOp == BinaryOp::TruncDiv) return rules::trunc_div(x, y);
+  else if constexpr (kOp == BinaryOp::Atan2) return rules::atan2_of(x, y);
+  else if constexpr (kOp == BinaryOp::BitAnd || kOp == BinaryOp::BitOr || kOp == BinaryOp::BitXor) {
+    if constexpr (std::is_integral_v<T>)
+      return kOp == BinaryOp::BitAnd ? T(x & y) : kOp == BinaryOp::BitOr ? T(x | y) : T(x ^ y);
+    else return T(0);  // (refused on the host)
+  } else if constexpr (kOp == BinaryOp::Max || kOp == BinaryOp::Min) {
     if constexpr (!std::is_integral_v<T>) {
       if (x != x) return x;
       if (y != y) return y;
@@ -52,6 +63,15 @@ void launch_op(BinaryOp op, const void* a, const Layout& la, const void* b, cons
     case BinaryOp::Div: return launch<BinaryOp::Div, T>(a, la, b, lb, alpha, n, out);
     case BinaryOp::Max: return launch<BinaryOp::Max, T>(a, la, b, lb, alpha, n, out);
     case BinaryOp::Min: return launch<BinaryOp::Min, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Pow: return launch<BinaryOp::Pow, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::FloorDivide: return launch<BinaryOp::FloorDivide, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Fmod: return launch<BinaryOp::Fmod, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Remainder: return launch<BinaryOp::Remainder, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::TruncDiv: return launch<BinaryOp::TruncDiv, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::Atan2: return launch<BinaryOp::Atan2, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::BitAnd: return launch<BinaryOp::BitAnd, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::BitOr: return launch<BinaryOp::BitOr, T>(a, la, b, lb, alpha, n, out);
+    case BinaryOp::BitXor: return launch<BinaryOp::BitXor, T>(a, la, b, lb, alpha, n, out);
   }
 }
 

@@ -9,8 +9,26 @@
 
 namespace fastnn::cuda {
 
-// Add/Sub: a + alpha * b, a - alpha * b; Max/Min: torch.maximum/minimum (a NaN on either side wins).
-enum class BinaryOp : int { Add, Sub, Mul, Div, Max, Min };
+// Add/Sub: a + alpha * b, a - alpha * b; Max/Min: torch.maximum/minimum (a NaN on either side wins); the rest as
+// ops/binary_rules.h computes them (Atan2 floating only; integer divisors checked non-zero by the caller); Bit*:
+// & | ^ of integers.
+enum class BinaryOp : int {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Max,
+  Min,
+  Pow,
+  FloorDivide,
+  Fmod,
+  Remainder,
+  TruncDiv,
+  Atan2,
+  BitAnd,
+  BitOr,
+  BitXor
+};
 
 // out[i] = op(a, b) at output element i (row-major over `shape`, out contiguous); a_strides and b_strides are the
 // operands' strides broadcast to `shape` (0 along broadcast dims); a, b and out of `dtype` (not bool or 16-bit; Div

@@ -111,7 +111,38 @@ void backward(const ConvShape& s, const T* x, const T* w, const T* gy, T* gx, T*
   });
 }
 
+// One image at a time: a chunk of one, whose col is that image's (K, oH * oW) block of cols.
+template <class T>
+void unfold_images(const ConvShape& s, const T* x, T* cols) {
+  for (int64_t n = 0; n < s.N; ++n) {
+    const Chunk g{s, n, 1, 0};
+    FASTNN_LAUNCH(blocks_for(g.K() * g.P()), kThreads, im2col_kernel<T>)(x, g, cols + n * g.K() * g.P());
+  }
+}
+
+template <class T>
+void fold_images(const ConvShape& s, const T* cols, T* x) {
+  for (int64_t n = 0; n < s.N; ++n) {
+    const Chunk g{s, n, 1, 0};
+    FASTNN_LAUNCH(blocks_for(s.C * s.H * s.W), kThreads, col2im_kernel<T>)(cols + n * g.K() * g.P(), g, x);
+  }
+}
+
 }  // namespace
+
+void unfold(bool is_double, const ConvShape& s, const void* x, void* cols, int index) {
+  use_device(index, "unfold");
+  if (is_double) unfold_images(s, static_cast<const double*>(x), static_cast<double*>(cols));
+  else unfold_images(s, static_cast<const float*>(x), static_cast<float*>(cols));
+  check_launch("unfold");
+}
+
+void fold(bool is_double, const ConvShape& s, const void* cols, void* x, int index) {
+  use_device(index, "fold");
+  if (is_double) fold_images(s, static_cast<const double*>(cols), static_cast<double*>(x));
+  else fold_images(s, static_cast<const float*>(cols), static_cast<float*>(x));
+  check_launch("fold");
+}
 
 void conv2d_forward(bool is_double, const ConvShape& s, const void* x, const void* w, const void* bias, void* y,
                     const ConvScratch& scratch, int index) {

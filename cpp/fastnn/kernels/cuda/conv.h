@@ -26,4 +26,9 @@ void conv2d_forward(bool is_double, const ConvShape& s, const void* x, const voi
 void conv2d_backward(bool is_double, const ConvShape& s, const void* x, const void* w, const void* gy, void* gx,
                      void* gw, const ConvScratch& scratch, int index);
 
+// F.unfold: cols (N, K, oH * oW), K = C * kH * kW, from x (N, C, H, W) (groups 1, O unused); F.fold, its adjoint:
+// x overwritten, each element summing its taps in (ki, kj) order.
+void unfold(bool is_double, const ConvShape& s, const void* x, void* cols, int index);
+void fold(bool is_double, const ConvShape& s, const void* cols, void* x, int index);
+
 }  // namespace fastnn::cuda

@@ -17,18 +17,26 @@ __global__ void max_forward_kernel(const T* in, PoolShape s, T* out, int64_t* in
   FASTNN_GRID_LOOP(e, s.planes * s.oH * s.oW) {
     const int64_t ow = e % s.oW, oh = e / s.oW % s.oH, plane = e / (s.oW * s.oH);
     const T* x = in + plane * s.H * s.W;
-    const int64_t h_start = oh * s.sH - s.pH, w_start = ow * s.sW - s.pW;
     T best_val = -INFINITY;
     int64_t best = -1;
-    for (int64_t ki = 0; ki < s.kH; ++ki) {
-      const int64_t h = h_start + ki * s.dH;
-      if (h < 0 || h >= s.H) continue;
-      for (int64_t kj = 0; kj < s.kW; ++kj) {
-        const int64_t w = w_start + kj * s.dW;
-        if (w < 0 || w >= s.W) continue;
-        const T v = x[h * s.W + w];
-        if (best < 0) best = h * s.W + w;  // the first in-range tap when no value beats -inf
-        if (v > best_val || v != v) best_val = v, best = h * s.W + w;
+    auto consider = [&](int64_t h, int64_t w) {
+      const T v = x[h * s.W + w];
+      if (best < 0) best = h * s.W + w;  // the first in-range tap when no value beats -inf
+      if (v > best_val || v != v) best_val = v, best = h * s.W + w;
+    };
+    if (s.adaptive) {
+      const int64_t w0 = kernels::adaptive_start(ow, s.W, s.oW), w1 = kernels::adaptive_end(ow, s.W, s.oW);
+      for (int64_t h = kernels::adaptive_start(oh, s.H, s.oH); h < kernels::adaptive_end(oh, s.H, s.oH); ++h)
+        for (int64_t w = w0; w < w1; ++w) consider(h, w);
+    } else {
+      const int64_t h_start = oh * s.sH - s.pH, w_start = ow * s.sW - s.pW;
+      for (int64_t ki = 0; ki < s.kH; ++ki) {
+        const int64_t h = h_start + ki * s.dH;
+        if (h < 0 || h >= s.H) continue;
+        for (int64_t kj = 0; kj < s.kW; ++kj) {
+          const int64_t w = w_start + kj * s.dW;
+          if (w >= 0 && w < s.W) consider(h, w);
+        }
       }
     }
     out[e] = best_val;
@@ -47,13 +55,21 @@ template <class T>
 __global__ void max_backward_kernel(const T* grad_out, const int64_t* indices, PoolShape s, T* grad_in) {
   FASTNN_GRID_LOOP(e, s.planes * s.H * s.W) {
     const int64_t at = e % (s.H * s.W), plane = e / (s.H * s.W), h = at / s.W, w = at % s.W;
-    const int64_t oh1 = (h + s.pH) / s.sH + 1 < s.oH ? (h + s.pH) / s.sH + 1 : s.oH;
-    const int64_t ow1 = (w + s.pW) / s.sW + 1 < s.oW ? (w + s.pW) / s.sW + 1 : s.oW;
+    // the outputs whose windows cover (h, w): [oh0, oh1) x [ow0, ow1)
+    int64_t oh0, oh1, ow0, ow1;
+    if (s.adaptive) {  // output i covers h exactly when adaptive_start(h, oH, H) <= i < adaptive_end(h, oH, H)
+      oh0 = kernels::adaptive_start(h, s.oH, s.H), oh1 = kernels::adaptive_end(h, s.oH, s.H);
+      ow0 = kernels::adaptive_start(w, s.oW, s.W), ow1 = kernels::adaptive_end(w, s.oW, s.W);
+    } else {
+      oh0 = first_window(h, s.kH, s.sH, s.pH, s.dH), ow0 = first_window(w, s.kW, s.sW, s.pW, s.dW);
+      oh1 = (h + s.pH) / s.sH + 1 < s.oH ? (h + s.pH) / s.sH + 1 : s.oH;
+      ow1 = (w + s.pW) / s.sW + 1 < s.oW ? (w + s.pW) / s.sW + 1 : s.oW;
+    }
     const int64_t* idx = indices + plane * s.oH * s.oW;
     const T* g = grad_out + plane * s.oH * s.oW;
     T acc = 0;
-    for (int64_t oh = first_window(h, s.kH, s.sH, s.pH, s.dH); oh < oh1; ++oh)
-      for (int64_t ow = first_window(w, s.kW, s.sW, s.pW, s.dW); ow < ow1; ++ow)
+    for (int64_t oh = oh0; oh < oh1; ++oh)
+      for (int64_t ow = ow0; ow < ow1; ++ow)
         if (idx[oh * s.oW + ow] == at) acc += g[oh * s.oW + ow];
     grad_in[e] = acc;
   }

@@ -6,8 +6,10 @@
 
 namespace fastnn::cuda {
 
+// With `adaptive`, adaptive_max_pool2d's windows (kernels/pool_window.h): only planes, H, W, oH and oW count.
 struct PoolShape {
   int64_t planes, H, W, oH, oW, kH, kW, sH, sW, pH, pW, dH, dW;
+  bool adaptive;
 };
 
 // out and indices (planes, oH, oW) from in (planes, H, W), all contiguous; indices[p, oh, ow] = h * W + w.

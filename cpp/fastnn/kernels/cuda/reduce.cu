@@ -9,6 +9,7 @@
 #include "fastnn/kernels/cuda/block_reduce.cuh"
 #include "fastnn/kernels/cuda/layout.cuh"
 #include "fastnn/kernels/cuda/reduce.h"
+#include "fastnn/ops/reduce_rules.h"
 
 namespace fastnn::cuda {
 namespace {
@@ -81,7 +82,60 @@ __global__ void scan_kernel(const T* x, T* y, int64_t rows, int64_t n, bool is_p
   }
 }
 
+template <class T>
+__global__ void prod_kernel(const T* rows, int64_t outputs, int64_t reduced, T* out) {
+  FASTNN_GRID_LOOP(o, outputs) out[o] = rules::prod_of_row(rows + o * reduced, reduced);
+}
+
+template <class T>
+__global__ void prod_grads_kernel(const T* rows, const T* g, int64_t outputs, int64_t reduced, T* grads) {
+  FASTNN_GRID_LOOP(o, outputs) rules::prod_row_grads(rows + o * reduced, reduced, g[o], grads + o * reduced);
+}
+
+template <class T>
+__global__ void cumext_kernel(const T* x, T* v, int64_t* idx, int64_t rows, int64_t n, bool is_max) {
+  FASTNN_GRID_LOOP(r, rows) rules::cumext_row(x + r * n, n, is_max, v + r * n, idx + r * n);
+}
+
 }  // namespace
+
+void scan_extreme_rows(const void* x, void* v, int64_t* idx, int64_t rows, int64_t n, bool is_max, DType dtype,
+                       int index) {
+  if (rows * n == 0) return;
+  const char* op = is_max ? "cummax" : "cummin";
+  use_device(index, op);
+  with_number(dtype, op, [&](auto value) {
+    using T = decltype(value);
+    FASTNN_LAUNCH(blocks_for(rows), kThreads, cumext_kernel<T>)
+    (static_cast<const T*>(x), static_cast<T*>(v), idx, rows, n, is_max);
+  });
+  check_launch(op);
+}
+
+void row_prods(const void* rows, int64_t outputs, int64_t reduced, DType dtype, void* out, int index) {
+  if (outputs == 0) return;
+  use_device(index, "prod");
+  with_number(dtype, "prod", [&](auto value) {
+    using T = decltype(value);
+    FASTNN_LAUNCH(blocks_for(outputs), kThreads, prod_kernel<T>)
+    (static_cast<const T*>(rows), outputs, reduced, static_cast<T*>(out));
+  });
+  check_launch("prod");
+}
+
+void row_prod_grads(const void* rows, const void* g, int64_t outputs, int64_t reduced, DType dtype, void* grads,
+                    int index) {
+  if (outputs * reduced == 0) return;
+  use_device(index, "prod");
+  with_number(dtype, "prod", [&](auto value) {
+    using T = decltype(value);
+    if constexpr (std::is_floating_point_v<T>) {
+      FASTNN_LAUNCH(blocks_for(outputs), kThreads, prod_grads_kernel<T>)
+      (static_cast<const T*>(rows), static_cast<const T*>(g), outputs, reduced, static_cast<T*>(grads));
+    }
+  });
+  check_launch("prod");
+}
 
 void scan_rows(const void* x, void* y, int64_t rows, int64_t n, bool is_prod, bool reverse, DType dtype, int index) {
   if (rows * n == 0) return;
@@ -109,17 +163,17 @@ void row_sums(const void* rows, int64_t outputs, int64_t reduced, double scale, 
   check_launch("sum");
 }
 
-void row_arg_extreme(const void* rows, int64_t outputs, int64_t reduced, bool is_double, bool is_max, int64_t* out,
+void row_arg_extreme(const void* rows, int64_t outputs, int64_t reduced, DType dtype, bool is_max, int64_t* out,
                      void* values, int index) {
   if (outputs == 0) return;
-  use_device(index, is_max ? "argmax" : "argmin");
-  if (is_double)
-    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_arg_kernel<double>)(
-        static_cast<const double*>(rows), outputs, reduced, is_max, out, static_cast<double*>(values));
-  else
-    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_arg_kernel<float>)(
-        static_cast<const float*>(rows), outputs, reduced, is_max, out, static_cast<float*>(values));
-  check_launch(is_max ? "argmax" : "argmin");
+  const char* op = is_max ? "argmax" : "argmin";
+  use_device(index, op);
+  with_number(dtype, op, [&](auto value) {
+    using T = decltype(value);
+    FASTNN_LAUNCH(row_blocks(outputs), kThreads, row_arg_kernel<T>)
+    (static_cast<const T*>(rows), outputs, reduced, is_max, out, static_cast<T*>(values));
+  });
+  check_launch(op);
 }
 
 void scatter_along(void* dst, const int64_t* dst_strides, int64_t dim_stride, const void* src,
