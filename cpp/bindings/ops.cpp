@@ -66,7 +66,7 @@ py::object max_min(const TensorPtr& x, py::object dim, bool keepdim, bool is_max
 OptDouble bound_arg(py::handle h, const char* op, bool& float_bound) {
   if (h.is_none()) return std::nullopt;
   FASTNN_CHECK_TYPE(!py::isinstance<Tensor>(h), "[", op,
-                    "] tensor bounds are not supported; pass numbers for min and max");
+                    "] tensor bounds are not supported in place yet; pass numbers, or use clamp");
   TensorPtr v = operand(h, op);
   if (v->dtype() == DType::Float64) {
     float_bound = true;
@@ -76,6 +76,17 @@ OptDouble bound_arg(py::handle h, const char* op, bool& float_bound) {
 }
 
 TensorPtr clamp_op(const TensorPtr& x, py::handle lo, py::handle hi) {
+  if (py::isinstance<Tensor>(lo) || py::isinstance<Tensor>(hi)) {  // tensor bounds: selects, as torch's gradients
+    FASTNN_CHECK_TYPE((lo.is_none() || py::isinstance<Tensor>(lo)) && (hi.is_none() || py::isinstance<Tensor>(hi)),
+                      "[clamp] min and max must both be tensors or both numbers (or None), as torch takes them");
+    const TensorPtr l = lo.is_none() ? nullptr : operand(lo, "clamp"),
+                    h = hi.is_none() ? nullptr : operand(hi, "clamp");
+    py::gil_scoped_release nogil;
+    TensorPtr y = is_floating(x->dtype()) ? where(isnan(x), x->detach(), x) : x;  // a NaN gets no gradient (torch)
+    if (l) y = where(compare(y, l, CompareOp::Lt), l, y);
+    if (h) y = where(compare(y, h, CompareOp::Gt), h, y);
+    return y;
+  }
   bool float_bound = false;
   OptDouble l = bound_arg(lo, "clamp", float_bound), h = bound_arg(hi, "clamp", float_bound);
   py::gil_scoped_release nogil;

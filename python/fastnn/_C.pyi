@@ -211,6 +211,18 @@ class Tensor:
         ...
     def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         ...
+    def addcdiv(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        input + value * tensor1 / tensor2.
+        """
+    def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value = 1) -> Tensor:
+        ...
+    def addcmul(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        input + value * tensor1 * tensor2.
+        """
+    def addcmul_(self, tensor1: Tensor, tensor2: Tensor, *, value = 1) -> Tensor:
+        ...
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         ...
     def addmv(self, mat: Tensor, vec: Tensor, *, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
@@ -223,6 +235,10 @@ class Tensor:
         ...
     def amin(self, dim: typing.Any = (), keepdim: builtins.bool = False) -> Tensor:
         ...
+    def aminmax(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        (amin, amax) along dim (every element when None).
+        """
     def any(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
         ...
     def arctan2(self, other: Tensor) -> Tensor:
@@ -285,6 +301,14 @@ class Tensor:
         ...
     def clamp_(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         ...
+    def clamp_max(self, *args: typing.Any, **kwargs: typing.Any):
+        ...
+    def clamp_max_(self, max) -> Tensor:
+        ...
+    def clamp_min(self, *args: typing.Any, **kwargs: typing.Any):
+        ...
+    def clamp_min_(self, min) -> Tensor:
+        ...
     def clip(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         ...
     def clone(self) -> Tensor:
@@ -325,8 +349,16 @@ class Tensor:
         ...
     def diagonal(self, offset: typing.SupportsInt | typing.SupportsIndex = 0, dim1: typing.SupportsInt | typing.SupportsIndex = 0, dim2: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
         ...
+    def diff(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The n-th forward difference along dim, after joining prepend and append.
+        """
     def dim(self) -> builtins.int:
         ...
+    def dist(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The p-norm of input - other.
+        """
     def div(self, other: typing.Any) -> Tensor:
         ...
     def div_(self, other: typing.Any) -> Tensor:
@@ -403,6 +435,10 @@ class Tensor:
         ...
     def half(self) -> Tensor:
         ...
+    def hypot(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        sqrt(input^2 + other^2).
+        """
     def index_add(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, source: Tensor, *, alpha: typing.Any = 1) -> Tensor:
         ...
     def index_add_(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, source: Tensor, *, alpha: typing.Any = 1) -> Tensor:
@@ -423,6 +459,10 @@ class Tensor:
         ...
     def isfinite(self) -> Tensor:
         ...
+    def isin(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        Whether each element of `elements` is among `test_elements` (a tensor or a number each).
+        """
     def isinf(self) -> Tensor:
         ...
     def isnan(self) -> Tensor:
@@ -432,6 +472,12 @@ class Tensor:
     def kthvalue(self, k: typing.Any, dim: typing.Any = -1, keepdim: builtins.bool = False) -> typing.Any:
         ...
     def le(self, other: typing.Any) -> Tensor:
+        ...
+    def lerp(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        input + weight * (end - input), from the nearer end as torch computes it (exact at weight 0 and 1).
+        """
+    def lerp_(self, end: Tensor, weight) -> Tensor:
         ...
     def less(self, other: typing.Any) -> Tensor:
         ...
@@ -453,6 +499,10 @@ class Tensor:
         ...
     def log_softmax(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
+    def logaddexp(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        log(exp(input) + exp(other)) without overflow: the larger plus log1p(exp(-|difference|)).
+        """
     def logical_and(self, other: Tensor) -> Tensor:
         ...
     def logical_and_(self, other: Tensor) -> Tensor:
@@ -511,6 +561,14 @@ class Tensor:
         ...
     def mv(self, vec: Tensor) -> Tensor:
         ...
+    def nanmean(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The mean of the values that are not NaN (NaN where there are none).
+        """
+    def nansum(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The sum with NaNs counted as zero.
+        """
     def narrow(self, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
     def ne(self, other: typing.Any) -> Tensor:
@@ -662,6 +720,10 @@ class Tensor:
         ...
     def topk(self, k: typing.Any, dim: typing.Any = -1, largest: builtins.bool = True, sorted: builtins.bool = True) -> typing.Any:
         ...
+    def trace(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The sum of a matrix's diagonal.
+        """
     def transpose(self, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
     def tril(self, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:

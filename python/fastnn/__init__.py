@@ -193,6 +193,24 @@ from fastnn._C import (  # noqa: F401  (shape family: splits, rearranging copies
     unflatten,
 )
 from fastnn._factories import linspace, logspace, randint_like  # noqa: F401,E402
+from fastnn._math_ops import (  # noqa: F401,E402
+    addcdiv,
+    addcmul,
+    aminmax,
+    cdist,
+    clamp_max,
+    clamp_min,
+    diff,
+    dist,
+    hypot,
+    isin,
+    lerp,
+    logaddexp,
+    nanmean,
+    nansum,
+    tensordot,
+    trace,
+)
 from fastnn._shape_ops import (  # noqa: F401,E402
     block_diag,
     broadcast_shapes,

@@ -408,6 +408,30 @@ def normalize(input: Tensor, p=2.0, dim=1, eps=1e-12, out=None) -> Tensor:
     return input / denom
 
 
+def cosine_similarity(x1: Tensor, x2: Tensor, dim=1, eps=1e-8) -> Tensor:
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim, the operands broadcast together."""
+    _tensor(x1, "cosine_similarity", "x1"), _tensor(x2, "cosine_similarity", "x2")
+    eps = _number(eps, "cosine_similarity", "eps")
+    from fastnn._shape_ops import broadcast_tensors
+
+    x1, x2 = broadcast_tensors(x1, x2)
+
+    def norm(x):  # clamped to eps as torch does it (in place under no_grad: the gradient is the norm's)
+        n = x.norm(2, dim, keepdim=True)
+        return n + (n.detach().clamp(min=eps) - n.detach())
+
+    return ((x1 / norm(x1)) * (x2 / norm(x2))).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p=2.0, eps=1e-6, keepdim=False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim."""
+    _tensor(x1, "pairwise_distance", "x1"), _tensor(x2, "pairwise_distance", "x2")
+    p, eps = _number(p, "pairwise_distance", "p"), _number(eps, "pairwise_distance", "eps")
+    from fastnn import linalg
+
+    return linalg.vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+
+
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), computed without overflow (LogSigmoidBackward0)."""
     return _C._log_sigmoid(_tensor(input, "logsigmoid"))

@@ -11,6 +11,7 @@ from fastnn.nn.modules.transformer import (  # noqa: F401
 from fastnn.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from fastnn.nn.modules.container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from fastnn.nn.modules.conv import Conv2d  # noqa: F401
+from fastnn.nn.modules.distance import CosineSimilarity, PairwiseDistance  # noqa: F401
 from fastnn.nn.modules.dropout import Dropout, Dropout2d  # noqa: F401
 from fastnn.nn.modules.linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
 from fastnn.nn.modules.loss import (  # noqa: F401
