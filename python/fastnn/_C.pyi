@@ -267,6 +267,10 @@ class Tensor:
         ...
     def bfloat16(self) -> Tensor:
         ...
+    def bincount(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        How often each value 0..max occurs in a 1-D non-negative integer tensor (or the sum of its weights).
+        """
     def bitwise_and(self, other: Tensor) -> Tensor:
         ...
     def bitwise_and_(self, other: Tensor) -> Tensor:
@@ -325,6 +329,10 @@ class Tensor:
         ...
     def cpu(self, memory_format: None = None) -> Tensor:
         ...
+    def cross(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The cross product of 3-vectors along dim (None: the first dim of size 3, as torch.cross).
+        """
     def cuda(self, device: typing.Any = None, non_blocking: builtins.bool = False, memory_format: None = None) -> Tensor:
         """
         A copy on the GPU `device` (an index, 'cuda:1' or a fastnn.device; None: GPU 0), or self when it is there.
@@ -435,6 +443,11 @@ class Tensor:
         ...
     def half(self) -> Tensor:
         ...
+    def histc(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        A histogram of `bins` equal bins over [min, max] (the data's range when min == max); values outside are
+            ignored, max itself falls in the last bin.
+        """
     def hypot(self, *args: typing.Any, **kwargs: typing.Any):
         """
         sqrt(input^2 + other^2).
@@ -442,6 +455,18 @@ class Tensor:
     def index_add(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, source: Tensor, *, alpha: typing.Any = 1) -> Tensor:
         ...
     def index_add_(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, source: Tensor, *, alpha: typing.Any = 1) -> Tensor:
+        ...
+    def index_copy(self, dim, index, source) -> Tensor:
+        ...
+    def index_copy_(self, dim, index, source) -> Tensor:
+        """
+        self with source's slices written at `index` along dim (the last write wins for a repeated index).
+        """
+    def index_fill(self, dim, index, value) -> Tensor:
+        """
+        self with value written at `index` along dim.
+        """
+    def index_fill_(self, dim, index, value) -> Tensor:
         ...
     def index_put(self, indices: typing.Any, values: typing.Any, accumulate: builtins.bool = False) -> Tensor:
         ...
@@ -469,6 +494,10 @@ class Tensor:
         ...
     def item(self) -> builtins.float | builtins.int | builtins.bool:
         ...
+    def kron(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The Kronecker product: every element of input times the whole of other, laid out block by block.
+        """
     def kthvalue(self, k: typing.Any, dim: typing.Any = -1, keepdim: builtins.bool = False) -> typing.Any:
         ...
     def le(self, other: typing.Any) -> Tensor:
@@ -529,6 +558,12 @@ class Tensor:
         ...
     def masked_fill_(self, mask: Tensor, value: typing.Any) -> Tensor:
         ...
+    def masked_scatter(self, mask, source) -> Tensor:
+        ...
+    def masked_scatter_(self, mask, source) -> Tensor:
+        """
+        self's elements where mask (broadcast) is true, taken from source's first elements in row-major order.
+        """
     def masked_select(self, mask: Tensor) -> Tensor:
         ...
     def matmul(self, other: Tensor) -> Tensor:
@@ -746,6 +781,10 @@ class Tensor:
         ...
     def uniform_(self, from_: typing.Any = 0.0, to: typing.Any = 1.0, *, generator: typing.Any = None) -> Tensor:
         ...
+    def unique(self, *args: typing.Any, **kwargs: typing.Any):
+        """
+        The distinct values in ascending order, with where each element went (inverse) and how often each occurs.
+        """
     def unsqueeze(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
     def var(self, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None) -> typing.Any:

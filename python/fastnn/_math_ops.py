@@ -1,14 +1,19 @@
 """torch's math helpers composed from the C++ ops (autograd and every device for free): addcmul/addcdiv, lerp,
-hypot, logaddexp, trace, diff, nansum/nanmean, aminmax, clamp_min/clamp_max, tensordot, cdist, dist, isin."""
+hypot, logaddexp, trace, diff, nansum/nanmean, aminmax, clamp_min/clamp_max, tensordot, cdist, dist, isin; and the
+data helpers unique, bincount, histc, searchsorted, kron, cross, index_fill/index_copy, masked_scatter (sorts,
+comparisons, scatters and index_add: no Python loops over elements)."""
 
 from __future__ import annotations
 
+import builtins
 import collections
 import math
 import numbers
 import typing
+import warnings
 
 from fastnn import _C
+from fastnn import _dtype as _dtypes
 
 if typing.TYPE_CHECKING:
     from fastnn._C import Tensor
@@ -220,6 +225,195 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tenso
     return ~found if invert else found
 
 
+def _int_tensor(x, op, what="input"):
+    if _tensor(x, op, what).dtype.is_floating_point or x.dtype == _dtypes.bool:
+        raise RuntimeError(f"[{op}] expected an integer tensor for '{what}', got {x.dtype}")
+    return x
+
+
+def unique(input: Tensor, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values in ascending order, with where each element went (inverse) and how often each occurs."""
+    from fastnn import _factories
+
+    _tensor(input, "unique")
+    if dim is not None:
+        raise NotImplementedError("[unique] dim= is not supported yet (unique over all elements is)")
+    flat = input.detach().reshape(-1)
+    values, order = flat.sort()
+    new = _factories.ones(flat.shape[0], dtype=_dtypes.bool, device=input.device)
+    if flat.shape[0] > 1:
+        new[1:] = values[1:] != values[:-1]
+    out = [values[new]]
+    if return_inverse:
+        group = new.long().cumsum(0) - 1  # each sorted element's distinct value
+        out.append(_factories.empty_like(group).scatter(0, order, group).reshape(input.shape))
+    if return_counts:
+        starts = new.nonzero().reshape(-1)
+        ends = _C.cat([starts[1:], _factories.tensor([flat.shape[0]], device=input.device)])
+        out.append(ends - starts)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input: Tensor, weights=None, minlength=0) -> Tensor:
+    """How often each value 0..max occurs in a 1-D non-negative integer tensor (or the sum of its weights)."""
+    from fastnn import _factories
+
+    x = _int_tensor(input, "bincount")
+    if x.dim() != 1 or (x.numel() and int(x.min()) < 0):
+        raise RuntimeError("[bincount] bincount only supports 1-d non-negative integral inputs.")
+    if isinstance(minlength, bool) or not isinstance(minlength, numbers.Integral) or minlength < 0:
+        raise RuntimeError(f"[bincount] minlength should be >= 0, got {minlength!r}")
+    n = max(int(x.max()) + 1 if x.numel() else 0, minlength)
+    if weights is None:
+        return _factories.zeros(n, dtype=_dtypes.int64, device=x.device).index_add_(
+            0, x, _factories.ones_like(x).long()
+        )
+    if _tensor(weights, "bincount", "weights").shape != x.shape:
+        raise RuntimeError("[bincount] weights should be 1-d and have the same length as input")
+    dtype = weights.dtype if weights.dtype.is_floating_point else _dtypes.float64
+    return _factories.zeros(n, dtype=dtype, device=x.device).index_add_(0, x, weights.detach().to(dtype))
+
+
+def histc(input: Tensor, bins=100, min=0, max=0) -> Tensor:
+    """A histogram of `bins` equal bins over [min, max] (the data's range when min == max); values outside are
+    ignored, max itself falls in the last bin."""
+    _tensor(input, "histc")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"[histc] \"histogram_cpu\" not implemented for '{input.dtype}'")
+    if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins <= 0:
+        raise RuntimeError(f"[histc] bins must be > 0, got {bins!r}")
+    x = input.detach().reshape(-1)
+    lo, hi = float(_real(min, "histc", "min")), float(_real(max, "histc", "max"))
+    if lo == hi and x.numel():
+        lo, hi = float(x.min()), float(x.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise RuntimeError(f"[histc] max must be larger than min, got min={lo}, max={hi}")
+    x = x[(x >= lo) & (x <= hi)]
+    idx = ((x - lo) * (bins / (hi - lo))).floor().long().clamp(0, bins - 1)
+    return bincount(idx, minlength=bins).to(input.dtype)
+
+
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32=False, right=False, side=None, sorter=None) -> Tensor:
+    """For each value, how many entries of the (innermost, ascending) sorted sequence lie before it: < value, or
+    <= value with right=True (side='right')."""
+    from fastnn import _factories
+
+    seq = _tensor(sorted_sequence, "searchsorted", "sorted_sequence")
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"[searchsorted] side can only be 'left' or 'right' but got {side!r}")
+        if right and side == "left":
+            raise RuntimeError(
+                "[searchsorted] side and right can't be set to opposites, got side of left while right was True"
+            )
+        right = side == "right"
+    if sorter is not None:
+        seq = seq.gather(-1, sorter)
+    scalar = not isinstance(input, _C.Tensor)
+    values = _factories.tensor(input, dtype=seq.dtype, device=seq.device) if scalar else input
+    if seq.dim() > 1 and tuple(seq.shape[:-1]) != tuple(values.shape[:-1]):
+        raise RuntimeError(
+            f"[searchsorted] boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor "
+            f"and input value tensor must match, but we got boundaries tensor {list(seq.shape)} and input value "
+            f"tensor {list(values.shape)}"
+        )
+    v = values.detach().unsqueeze(-1)
+    s = seq.detach() if seq.dim() == 1 else seq.detach().unsqueeze(-2)
+    out = ((s <= v) if right else (s < v)).sum(-1)
+    return out.int() if out_int32 else out
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: every element of input times the whole of other, laid out block by block."""
+    a, b = _tensor(input, "kron"), _tensor(other, "kron", "other")
+    nd = builtins.max(a.dim(), b.dim())
+    sa, sb = (1,) * (nd - a.dim()) + tuple(a.shape), (1,) * (nd - b.dim()) + tuple(b.shape)
+    pa = [d for n in sa for d in (n, 1)]
+    pb = [d for n in sb for d in (1, n)]
+    return (a.reshape(pa) * b.reshape(pb)).reshape([x * y for x, y in zip(sa, sb)])
+
+
+def cross(input: Tensor, other: Tensor, dim=None) -> Tensor:
+    """The cross product of 3-vectors along dim (None: the first dim of size 3, as torch.cross)."""
+    a, b = _tensor(input, "cross"), _tensor(other, "cross", "other")
+    if dim is None:
+        warnings.warn(
+            "Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim explicitly "
+            "or simply use torch.linalg.cross.\nThe default value of dim will change to agree with that of "
+            "linalg.cross in a future release.",
+            stacklevel=2,
+        )
+        sizes = [i for i, n in enumerate(a.shape) if n == 3]
+        if not sizes:
+            raise RuntimeError(f"[cross] no dimension of size 3 in input of shape {list(a.shape)}")
+        dim = sizes[0]
+    if a.shape[dim] != 3 or b.shape[dim] != 3:
+        raise RuntimeError(
+            f"[cross] linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[dim]} and {b.shape[dim]}"
+        )
+    return a.roll(-1, dim) * b.roll(-2, dim) - a.roll(-2, dim) * b.roll(-1, dim)
+
+
+def _dim_mask(self, dim, index, op):
+    """A bool tensor true at `index` along dim, shaped to broadcast against self."""
+    from fastnn import _factories
+
+    if index.dim() > 1:
+        raise IndexError(f"[{op}] Index is supposed to be a vector, got {index.dim()}-D")
+    dim = dim % builtins.max(self.dim(), 1)
+    mask = _factories.zeros(self.shape[dim] if self.dim() else 1, dtype=_dtypes.bool, device=self.device)
+    mask[index.reshape(-1)] = True
+    shape = [1] * self.dim()
+    if shape:
+        shape[dim] = -1
+    return mask.reshape(shape)
+
+
+def _index_fill(self: Tensor, dim, index, value) -> Tensor:
+    """self with value written at `index` along dim."""
+    mask = _dim_mask(self, dim, _int_tensor(index, "index_fill", "index"), "index_fill")
+    value = value.to(self.dtype) if isinstance(value, _C.Tensor) else value
+    return self.masked_fill(mask, value)
+
+
+def _index_fill_(self: Tensor, dim, index, value) -> Tensor:
+    mask = _dim_mask(self, dim, _int_tensor(index, "index_fill_", "index"), "index_fill_")
+    return self.masked_fill_(mask, value)
+
+
+def _index_copy_(self: Tensor, dim, index, source) -> Tensor:
+    """self with source's slices written at `index` along dim (the last write wins for a repeated index)."""
+    _int_tensor(index, "index_copy_", "index")
+    self[(slice(None),) * (dim % builtins.max(self.dim(), 1)) + (index,)] = source
+    return self
+
+
+def _index_copy(self: Tensor, dim, index, source) -> Tensor:
+    return _index_copy_(self.clone(), dim, index, source)
+
+
+def _masked_scatter_(self: Tensor, mask, source) -> Tensor:
+    """self's elements where mask (broadcast) is true, taken from source's first elements in row-major order."""
+    if _tensor(mask, "masked_scatter_", "mask").dtype != _dtypes.bool:
+        raise RuntimeError(
+            f"[masked_scatter_] masked_scatter_ only supports boolean masks, but got mask with dtype {mask.dtype}"
+        )
+    m = mask.expand_as(self)
+    count = int(m.sum())
+    if count > source.numel():
+        raise RuntimeError(
+            f"[masked_scatter_] Number of elements of source < number of ones in mask ({source.numel()} < {count})"
+        )
+    self[m] = source.reshape(-1)[:count]
+    return self
+
+
+def _masked_scatter(self: Tensor, mask, source) -> Tensor:
+    return _masked_scatter_(self.clone(), mask, source)
+
+
 def _method(fn):
     """fn(input, ...) as the Tensor method input.fn(...)."""
 
@@ -259,5 +453,16 @@ for _name, _fn in {
     "clamp_max_": _clamp_max_,
     "dist": dist,
     "isin": isin,
+    "unique": unique,
+    "bincount": bincount,
+    "histc": histc,
+    "kron": kron,
+    "cross": cross,
+    "index_fill": _index_fill,
+    "index_fill_": _index_fill_,
+    "index_copy": _index_copy,
+    "index_copy_": _index_copy_,
+    "masked_scatter": _masked_scatter,
+    "masked_scatter_": _masked_scatter_,
 }.items():
     setattr(_C.Tensor, _name, _fn if _fn.__code__.co_varnames[0] == "self" else _method(_fn))

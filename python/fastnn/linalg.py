@@ -4,7 +4,7 @@ import math
 
 from fastnn import _C
 
-__all__ = ["matrix_norm", "norm", "vector_norm"]
+__all__ = ["cross", "matrix_norm", "norm", "vector_norm"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -75,3 +75,10 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if isinstance(ord, str):
         raise TypeError(f"[{op}] ord must be a number for a vector norm, got {ord!r}")
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+def cross(input, other, *, dim=-1):
+    """The cross product of 3-vectors along dim (torch.linalg.cross: dim defaults to the last)."""
+    from fastnn._math_ops import cross as _cross
+
+    return _cross(input, other, dim)

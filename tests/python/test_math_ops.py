@@ -135,3 +135,130 @@ def test_cosine_similarity_near_zero_vectors_matches_torch():
 )
 def test_gradcheck(fn):
     gradcheck_op(fn, [rng.standard_normal((3, 4)), rng.standard_normal((3, 4))])
+
+
+def _same(ours, theirs):
+    ours = ours if isinstance(ours, tuple) else (ours,)
+    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1], (a.dtype, b.dtype)
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+DATA = {  # non-differentiable helpers: exact values and dtypes
+    "unique": lambda lib, x, w: lib.unique(x),
+    "unique inverse counts": lambda lib, x, w: lib.unique(x.reshape(3, 4), return_inverse=True, return_counts=True),
+    "unique method": lambda lib, x, w: x.float().unique(return_counts=True),
+    "bincount": lambda lib, x, w: lib.bincount(x),
+    "bincount minlength": lambda lib, x, w: x.bincount(minlength=12),
+    "bincount weights": lambda lib, x, w: lib.bincount(x, weights=w),
+    "bincount float64 weights": lambda lib, x, w: lib.bincount(x, weights=w.double()),
+    "histc": lambda lib, x, w: lib.histc(w, bins=5),
+    "histc range": lambda lib, x, w: w.histc(bins=4, min=-1, max=1),
+    "searchsorted": lambda lib, x, w: lib.searchsorted(lib.tensor([0, 2, 4, 6]), x),
+    "searchsorted right int32": lambda lib, x, w: lib.searchsorted(
+        lib.tensor([0, 2, 4, 6]), x.reshape(3, 4), right=True, out_int32=True
+    ),
+    "searchsorted batched side": lambda lib, x, w: lib.searchsorted(
+        lib.sort(w.reshape(3, 4), dim=1).values, w.reshape(3, 4) * 0.5, side="right"
+    ),
+    "searchsorted sorter": lambda lib, x, w: lib.searchsorted(w, w[:3], sorter=w.argsort()),
+    "searchsorted scalar": lambda lib, x, w: lib.searchsorted(lib.tensor([0.0, 1.0, 2.0]), 1.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATA))
+def test_data_helpers_match_torch_exactly(name):
+    x = np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 0])
+    w = rng.uniform(-1, 1, 12).astype(np.float32)
+    _same(DATA[name](fastnn, fastnn.tensor(x), fastnn.tensor(w)), DATA[name](torch, torch.tensor(x), torch.tensor(w)))
+
+
+INDEXED = {  # differentiable: values and gradients
+    "kron": lambda lib, a, b: lib.kron(a, b[:2, :3]),
+    "kron 1-d with 2-d": lambda lib, a, b: lib.kron(a[0], b),
+    "cross": lambda lib, a, b: lib.cross(a[:, :3], b[:3, :3], dim=1),
+    "cross default dim": lambda lib, a, b: lib.cross(a[:3, :3].t(), b[:3, :3]),
+    "linalg.cross": lambda lib, a, b: lib.linalg.cross(a[:, 1:4], b[:3, :3]),
+    "index_fill": lambda lib, a, b: a.index_fill(1, lib.tensor([0, 3, 3]), -1.5),
+    "index_fill tensor value": lambda lib, a, b: a.index_fill(0, lib.tensor([2]), b[0, 0]),
+    "index_copy": lambda lib, a, b: a.index_copy(0, lib.tensor([2, 0]), b[:2, :5]),
+    "masked_scatter": lambda lib, a, b: a.masked_scatter(a > 0, b),
+    "masked_scatter broadcast mask": lambda lib, a, b: a.masked_scatter(
+        lib.tensor([True, False, True, False, True]), b
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim arg")
+@pytest.mark.parametrize("name", sorted(INDEXED))
+def test_indexed_helpers_match_torch_with_gradients(name):
+    check_op(INDEXED[name], [arr(3, 5), arr(4, 6)], uses_module=True, atol=1e-6, rtol=1e-6)
+
+
+def test_in_place_index_helpers_and_errors():
+    a = arr(3, 5)
+    for fn in (
+        lambda lib, x: x.clone().index_fill_(1, lib.tensor([1]), 2.0),
+        lambda lib, x: x.clone().index_copy_(1, lib.tensor([4, 0]), x[:, :2] * 3),
+        lambda lib, x: x.clone().masked_scatter_(x < 0, x * 10),
+    ):
+        check_op(fn, [a], uses_module=True)
+    with pytest.raises(RuntimeError, match=r"\[bincount\] bincount only supports 1-d non-negative"):
+        fastnn.bincount(fastnn.tensor([1, -1]))
+    with pytest.raises(RuntimeError, match=r"\[masked_scatter_\] Number of elements of source"):
+        fastnn.zeros(4).masked_scatter(fastnn.ones(4, dtype=fastnn.bool), fastnn.ones(2))
+    with pytest.raises(RuntimeError, match=r"\[cross\] linalg.cross: inputs dimension 0 must have length 3"):
+        fastnn.cross(fastnn.ones(2, 3), fastnn.ones(2, 3), dim=0)
+    with pytest.raises(NotImplementedError, match=r"\[unique\] dim= is not supported"):
+        fastnn.unique(fastnn.ones(2, 2), dim=0)
+
+
+POOLS = {
+    "max_unpool2d": lambda lib, x: lib.nn.functional.max_unpool2d(
+        *lib.nn.functional.max_pool2d(x[..., :6], 2, return_indices=True), 2
+    ),
+    "max_unpool2d stride padding output_size": lambda lib, x: lib.nn.MaxUnpool2d(3, 2, 1)(
+        *lib.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True), output_size=(6, 7)
+    ),
+    "max_unpool1d": lambda lib, x: lib.nn.functional.max_unpool1d(
+        *lib.nn.functional.max_pool1d(x[0], 2, return_indices=True), 2
+    ),
+    "lp_pool2d": lambda lib, x: lib.nn.functional.lp_pool2d(x, 2, 2),
+    "lp_pool2d p3 stride": lambda lib, x: lib.nn.LPPool2d(3, (2, 3), stride=1)(x.abs()),
+    "lp_pool1d": lambda lib, x: lib.nn.functional.lp_pool1d(x[0].abs(), 1.5, 3, stride=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_unpooling_and_power_pooling_match_torch(name):
+    check_op(POOLS[name], [arr(2, 3, 6, 7) + 0.1], uses_module=True, atol=1e-5, rtol=1e-5)
+
+
+def test_channel_and_alpha_dropout_keep_torchs_statistics_and_shapes():
+    x = fastnn.ones(64, 16, 50)
+    y = fastnn.nn.functional.dropout1d(x, 0.25)
+    per_channel = y.numpy().reshape(64, 16, 50)
+    assert set(np.unique(per_channel.min(-1) == per_channel.max(-1))) == {True}  # whole channels kept or dropped
+    assert abs((per_channel[..., 0] == 0).mean() - 0.25) < 0.05 and np.isclose(per_channel.max(), 1 / 0.75)
+    assert fastnn.nn.functional.dropout1d(fastnn.ones(3, 5), 0.5).shape == (3, 5)
+    with pytest.raises(RuntimeError, match=r"\[dropout1d\] dropout1d: Expected 2D or 3D input"):
+        fastnn.nn.functional.dropout1d(fastnn.ones(2, 3, 4, 5))
+    z = fastnn.randn(200000)
+    for f in (fastnn.nn.functional.alpha_dropout, fastnn.nn.functional.feature_alpha_dropout):
+        out = f(z.reshape(1000, 200), 0.2, training=True).numpy()
+        assert abs(out.mean()) < 0.02 and abs(out.std() - 1) < 0.03  # zero mean, unit variance kept (SELU's point)
+        assert f(z, 0.2) is z  # training=False by default, as torch
+    dropped = fastnn.nn.functional.alpha_dropout(fastnn.zeros(10000), 0.3, True).numpy()
+    alpha, p = 1.7580993408473766, 0.3
+    a = 1 / np.sqrt((alpha * alpha * p + 1) * (1 - p))
+    np.testing.assert_allclose(np.unique(dropped), sorted([a * alpha * p - a * alpha, a * alpha * p]), rtol=1e-5)
+    layer = fastnn.nn.AlphaDropout(0.5)
+    assert np.array_equal(layer.eval()(z).numpy(), z.numpy())
+
+
+def test_max_unpool_refuses_bad_indices():
+    with pytest.raises(RuntimeError, match=r"\[max_unpool2d\] Found an invalid max index"):
+        fastnn.nn.functional.max_unpool2d(fastnn.ones(1, 1, 2, 2), fastnn.full((1, 1, 2, 2), 99), 2)

@@ -350,6 +350,46 @@ def dropout2d(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
     return input.copy_(out) if _flag(inplace, "dropout2d", "inplace") and out is not input else out
 
 
+def dropout1d(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
+    """Channel-wise dropout of (N, C, L) or (C, L) inputs: whole channels zeroed, the rest scaled by 1 / (1 - p)."""
+    p = _check_dropout_p(p, "dropout1d")
+    if _tensor(input, "dropout1d").dim() not in (2, 3):
+        raise RuntimeError(
+            f"[dropout1d] dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a channel "
+            "dimension, and an optional batch dimension (i.e. 2D or 3D inputs)."
+        )
+    x = input if input.dim() == 3 else input.unsqueeze(0)
+    out = _C._feature_dropout(x, p, bool(_flag(training, "dropout1d", "training")))
+    out = out if input.dim() == 3 else out.squeeze(0)
+    return input.copy_(out) if _flag(inplace, "dropout1d", "inplace") and out is not input else out
+
+
+def _alpha_dropout(input, p, training, inplace, feature, op):
+    """torch's alpha dropout: kept values scaled by a, dropped ones set to SELU's negative saturation, then shifted by
+    b, so that a SELU network's mean and variance are kept. `feature` drops whole channels."""
+    p = _check_dropout_p(p, op)
+    if p == 0 or not _flag(training, op, "training") or _tensor(input, op).numel() == 0:
+        return input
+    if p == 1:
+        out = input * 0
+    else:
+        noise_shape = list(input.shape[:2]) + [1] * (input.dim() - 2) if feature else list(input.shape)
+        keep = _C.bernoulli(_factories.full(noise_shape, 1 - p, dtype=input.dtype, device=input.device))
+        alpha = 1.7580993408473766
+        a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+        out = input * (keep * a) + ((keep - 1) * (alpha * a) + alpha * a * p)
+    return input.copy_(out) if _flag(inplace, op, "inplace") else out
+
+
+def alpha_dropout(input: Tensor, p=0.5, training=False, inplace=False) -> Tensor:
+    return _alpha_dropout(input, p, training, inplace, False, "alpha_dropout")
+
+
+def feature_alpha_dropout(input: Tensor, p=0.5, training=False, inplace=False) -> Tensor:
+    return _alpha_dropout(input, p, training, inplace, True, "feature_alpha_dropout")
+
+
 def batch_norm(
     input: Tensor, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
 ) -> Tensor:
@@ -427,9 +467,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p=2.0, eps=1e-6, keepdim=False) ->
     """||x1 - x2 + eps||_p over the last dim."""
     _tensor(x1, "pairwise_distance", "x1"), _tensor(x2, "pairwise_distance", "x2")
     p, eps = _number(p, "pairwise_distance", "p"), _number(eps, "pairwise_distance", "eps")
-    from fastnn import linalg
-
-    return linalg.vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+    return _pairwise_distance(x1, x2, p, eps, bool(keepdim))
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -694,6 +732,63 @@ def max_pool1d_with_indices(
     input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
 ) -> tuple[Tensor, Tensor]:
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _max_unpool(input, indices, kernel_size, stride, padding, output_size, n, op):
+    """Each value of `input` put at its index (h * W + w) of a zero output plane: max_pool's indices inverted."""
+    k = _n_ints(kernel_size, n, op, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _n_ints(stride, n, op, "stride")
+    p = _n_ints(padding, n, op, "padding")
+    _tensor(input, op), _tensor(indices, op, "indices")
+    if input.dim() not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"[{op}] expected {n + 1}D or {n + 2}D input, got {input.dim()}D input of shape {list(input.shape)}"
+        )
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"[{op}] Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
+        )
+    spatial = list(input.shape[-n:])
+    default = [(i - 1) * si - 2 * pi + ki for i, si, pi, ki in zip(spatial, s, p, k)]
+    size = default if output_size is None else [int(v) for v in list(output_size)[-n:]]
+    for got, want, si in zip(size, default, s):
+        if not want - si < got < want + si:
+            raise ValueError(
+                f"[{op}] invalid output_size {size} (expected sizes between {[w - x + 1 for w, x in zip(default, s)]} and {[w + x - 1 for w, x in zip(default, s)]})"
+            )
+    lead = list(input.shape[:-n])
+    plane = math.prod(size)
+    flat_idx = indices.reshape(lead + [-1])
+    if flat_idx.numel() and (int(flat_idx.min()) < 0 or int(flat_idx.max()) >= plane):
+        raise RuntimeError(
+            f"[{op}] Found an invalid max index: {int(flat_idx.max())} (output volumes are of size {'x'.join(map(str, size))})"
+        )
+    out = _factories.zeros(lead + [plane], dtype=input.dtype, device=input.device)
+    return out.scatter(-1, flat_idx, input.reshape(lead + [-1])).reshape(lead + size)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
+
+
+def lp_pool1d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
+    """(sum over each window of x^p)^(1/p), as torch composes it from avg_pool1d."""
+    norm_type = _number(norm_type, "lp_pool1d", "norm_type")
+    (k,) = _n_ints(kernel_size, 1, "lp_pool1d", "kernel_size")
+    out = avg_pool1d(_tensor(input, "lp_pool1d").pow(norm_type), k, stride, 0, ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(k).pow(1.0 / norm_type)
+
+
+def lp_pool2d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
+    """(sum over each window of x^p)^(1/p), as torch composes it from avg_pool2d."""
+    norm_type = _number(norm_type, "lp_pool2d", "norm_type")
+    kh, kw = _n_ints(kernel_size, 2, "lp_pool2d", "kernel_size")
+    out = avg_pool2d(_tensor(input, "lp_pool2d").pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(kh * kw).pow(1.0 / norm_type)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
@@ -1196,8 +1291,8 @@ def hinge_embedding_loss(
     return _reduce(out, reduction)
 
 
-def _pairwise_distance(x1, x2, p, eps):
-    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1)
+def _pairwise_distance(x1, x2, p, eps, keepdim=False):
+    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1, keepdim=keepdim)
 
 
 @_named_function

@@ -12,7 +12,7 @@ from fastnn.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from fastnn.nn.modules.container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from fastnn.nn.modules.conv import Conv2d  # noqa: F401
 from fastnn.nn.modules.distance import CosineSimilarity, PairwiseDistance  # noqa: F401
-from fastnn.nn.modules.dropout import Dropout, Dropout2d  # noqa: F401
+from fastnn.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout  # noqa: F401
 from fastnn.nn.modules.linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
 from fastnn.nn.modules.loss import (  # noqa: F401
     BCELoss,
@@ -33,7 +33,11 @@ from fastnn.nn.modules.pooling import (  # noqa: F401,E402
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AvgPool1d,
+    LPPool1d,
+    LPPool2d,
     MaxPool1d,
+    MaxUnpool1d,
+    MaxUnpool2d,
 )
 from fastnn.nn.modules.padding import (  # noqa: F401,E402
     CircularPad1d,

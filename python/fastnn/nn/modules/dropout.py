@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 
-from fastnn.nn.functional import dropout, dropout2d
+from fastnn.nn.functional import alpha_dropout, dropout, dropout1d, dropout2d, feature_alpha_dropout
 from fastnn.nn.modules.module import Module
 
 if typing.TYPE_CHECKING:
@@ -30,3 +30,18 @@ class Dropout(_DropoutNd):
 class Dropout2d(_DropoutNd):
     def forward(self, input: Tensor) -> Tensor:
         return dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout1d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    def forward(self, input: Tensor) -> Tensor:
+        return alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    def forward(self, input: Tensor) -> Tensor:
+        return feature_alpha_dropout(input, self.p, self.training)
