@@ -185,6 +185,11 @@ void bind_reduce(py::module_& m, TensorClass& cls) {
                     return vector_norm(x, ord, dims, keepdim, dt);
                   }),
          py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false, py::arg("dtype") = py::none());
+  // torch.linalg.inv, det, slogdet, solve (fastnn.linalg; torch.inverse, det, logdet, slogdet)
+  m.def("_linalg_inv", recorded("_linalg_inv", &linalg_inv), py::arg("A"), GilRelease());
+  m.def("_linalg_det", recorded("_linalg_det", &linalg_det), py::arg("A"), GilRelease());
+  m.def("_linalg_slogdet", recorded("_linalg_slogdet", &linalg_slogdet), py::arg("A"), GilRelease());
+  m.def("_linalg_solve", recorded("_linalg_solve", &linalg_solve), py::arg("A"), py::arg("B"), GilRelease());
   // torch.linalg.vector_norm (fastnn.linalg builds linalg.norm and matrix_norm on it)
   m.def("_linalg_vector_norm",
         recorded("_linalg_vector_norm",

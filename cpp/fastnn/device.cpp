@@ -9,6 +9,7 @@
 #include "fastnn/kernels/cuda/embedding_bag.h"
 #include "fastnn/kernels/cuda/gemm.h"
 #include "fastnn/kernels/cuda/index.h"
+#include "fastnn/kernels/cuda/linalg.h"
 #include "fastnn/kernels/cuda/loss.h"
 #include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/kernels/cuda/pool.h"
@@ -98,6 +99,10 @@ void embedding_bag_backward_max(bool, const void*, int64_t, int64_t, const int64
 void embedding_bag_backward_psw(bool, const void*, const void*, int64_t, const int64_t*, const int64_t*, int64_t, void*,
                                 int) {
   not_built("embedding_bag");
+}
+void lu_factor_batched(bool, void*, int64_t, int64_t, int64_t*, int64_t*, int) { not_built("linalg.lu_factor"); }
+void lu_solve_batched(bool, const void*, const int64_t*, int64_t, int64_t, const void*, int64_t, void*, int) {
+  not_built("linalg.solve");
 }
 void max_pool2d_forward(bool, const PoolShape&, const void*, void*, int64_t*, int) { not_built("max_pool2d"); }
 void max_pool2d_backward(bool, const PoolShape&, const void*, const int64_t*, void*, int) { not_built("max_pool2d"); }

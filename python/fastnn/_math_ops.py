@@ -424,6 +424,16 @@ def _method(fn):
     return method
 
 
+def _linalg(name):
+    def method(self: Tensor) -> typing.Any:
+        from fastnn import linalg
+
+        return getattr(linalg, name)(self)
+
+    method.__name__ = {"inv": "inverse"}.get(name, name)
+    return method
+
+
 def _clamp_min_(self: Tensor, min) -> Tensor:
     return self.clamp_(min=min)
 
@@ -464,5 +474,9 @@ for _name, _fn in {
     "index_copy_": _index_copy_,
     "masked_scatter": _masked_scatter,
     "masked_scatter_": _masked_scatter_,
+    "inverse": _linalg("inv"),
+    "det": _linalg("det"),
+    "slogdet": _linalg("slogdet"),
+    "logdet": _linalg("logdet"),
 }.items():
     setattr(_C.Tensor, _name, _fn if _fn.__code__.co_varnames[0] == "self" else _method(_fn))

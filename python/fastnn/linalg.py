@@ -1,10 +1,11 @@
 """fastnn.linalg: torch.linalg's norms (vector_norm, matrix_norm, norm) over the C++ vector norm."""
 
+import collections
 import math
 
 from fastnn import _C
 
-__all__ = ["cross", "matrix_norm", "norm", "vector_norm"]
+__all__ = ["cross", "det", "inv", "matrix_norm", "norm", "slogdet", "solve", "vector_norm"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -82,3 +83,50 @@ def cross(input, other, *, dim=-1):
     from fastnn._math_ops import cross as _cross
 
     return _cross(input, other, dim)
+
+
+slogdet_result = collections.namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def _square(A, op):
+    if not isinstance(A, _C.Tensor):
+        raise TypeError(f"[{op}] expected a Tensor for 'A', got {type(A).__name__}")
+    return A
+
+
+def inv(A, *, out=None):
+    """The inverse of each square matrix of A (*, n, n); a singular one is an error."""
+    if out is not None:
+        raise NotImplementedError("[linalg.inv] out= is not supported")
+    return _C._linalg_inv(_square(A, "linalg.inv"))
+
+
+def det(A, *, out=None):
+    """The determinant of each square matrix of A (*, n, n)."""
+    if out is not None:
+        raise NotImplementedError("[linalg.det] out= is not supported")
+    return _C._linalg_det(_square(A, "linalg.det"))
+
+
+def slogdet(A, *, out=None):
+    """(sign, log|det|) of each square matrix of A: the determinant without overflow."""
+    if out is not None:
+        raise NotImplementedError("[linalg.slogdet] out= is not supported")
+    return slogdet_result(*_C._linalg_slogdet(_square(A, "linalg.slogdet")))
+
+
+def solve(A, B, *, left=True, out=None):
+    """X with A X = B for square A (*, n, n) and B (*, n, k) or a vector (*, n); batch dims broadcast."""
+    if out is not None:
+        raise NotImplementedError("[linalg.solve] out= is not supported")
+    if not left:
+        raise NotImplementedError("[linalg.solve] left=False (X A = B) is not supported; solve A^T X^T = B^T instead")
+    if not isinstance(B, _C.Tensor):
+        raise TypeError(f"[linalg.solve] expected a Tensor for 'B', got {type(B).__name__}")
+    return _C._linalg_solve(_square(A, "linalg.solve"), B)
+
+
+def logdet(A):
+    """log(det(A)): nan for a negative determinant, -inf for a singular matrix (torch.logdet)."""
+    sign, logabs = slogdet(A)
+    return _C.where(sign < 0, float("nan"), logabs)

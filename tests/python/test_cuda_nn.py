@@ -1069,6 +1069,23 @@ def test_instance_norm_running_statistics_and_normal_with_tensor_arguments_on_th
     assert got.is_cuda and np.array_equal(got.cpu().numpy(), want.numpy())
 
 
+LINALG = {
+    "inv": lambda a, b: fastnn.linalg.inv(a),
+    "det": lambda a, b: fastnn.linalg.det(a),
+    "slogdet": lambda a, b: fastnn.linalg.slogdet(a).logabsdet,
+    "solve": lambda a, b: fastnn.linalg.solve(a, b),
+    "solve vector broadcast": lambda a, b: fastnn.linalg.solve(a[:1], b[..., 0]),
+}
+
+
+@gpu
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_linalg_solves_on_the_gpu_match_the_cpu(name, dtype):
+    a = (rand(3, 4, 4, dtype=dtype, seed=80) + 3 * fastnn.eye(4, dtype=dtype)).detach().requires_grad_()
+    check_close(LINALG[name], [a, rand(3, 4, 2, dtype=dtype, seed=81, requires_grad=True)], dtype)
+
+
 @gpu
 def test_fill_and_zero_on_the_gpu():
     x = fastnn.arange(12.0).reshape(3, 4).cuda()

@@ -252,6 +252,13 @@ NODES = {
     "CumsumBackward0": Case(lambda x: x.cumsum(1), (3, 4)),
     "CumprodBackward0": Case(lambda x: x.cumprod(1), (3, 4)),
     "CummaxBackward0": Case(lambda x: x.cummax(1)[0], (3, 4)),
+    # (the matrices are shifted by 3 I: well away from singular)
+    "LinalgInvExBackward0": Case(lambda a: fastnn.linalg.inv(a + 3 * fastnn.eye(3, dtype=a.dtype)), (2, 3, 3)),
+    "LinalgDetBackward0": Case(lambda a: fastnn.linalg.det(a + 3 * fastnn.eye(3, dtype=a.dtype)), (2, 3, 3)),
+    "LinalgSlogdetBackward0": Case(lambda a: fastnn.linalg.slogdet(a + 3 * fastnn.eye(3, dtype=a.dtype))[1], (3, 3)),
+    "LinalgSolveExBackward0": Case(
+        lambda a, b: fastnn.linalg.solve(a + 3 * fastnn.eye(3, dtype=a.dtype), b), (2, 3, 3), (3, 2)
+    ),
     "CumminBackward0": Case(lambda x: x.cummin(0)[0], (3, 4)),
     "SortBackward0": Case(lambda x: x.sort(1)[0], (3, 4)),
     "TopkBackward0": Case(lambda x: x.topk(2)[0], (3, 4)),

@@ -291,6 +291,12 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
 TensorPtr bmm(const TensorPtr& a, const TensorPtr& b);
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b);
 TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
+// torch.linalg.inv / det / slogdet / solve over (*, n, n) batches: LU with partial pivoting per matrix
+// (linalg_solve.cpp); a singular matrix is an error for inv and solve, det 0 for det.
+TensorPtr linalg_inv(const TensorPtr& a);
+TensorPtr linalg_det(const TensorPtr& a);
+std::pair<TensorPtr, TensorPtr> linalg_slogdet(const TensorPtr& a);  // (sign, log|det|)
+TensorPtr linalg_solve(const TensorPtr& a, const TensorPtr& b);      // b (*, n, k), or (*, n) / (n,) a vector
 // relu(linear(x, weight, bias)) as one op and one backward node, with the same bits (fastnn.compile's fusion).
 TensorPtr linear_relu(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias);
 
