@@ -405,7 +405,10 @@ TensorClass bind_tensor(py::module_& m) {
       .def("is_floating_point", [](const TensorPtr& t) { return is_floating(t->dtype()); })
       .def("item", [](const TensorPtr& t) { return Number(item(t, "item")); })
       .def("numpy", &to_numpy)
-      .def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(t->raw_data()); })
+      .def("data_ptr",  // the first element's address: in GPU memory for a GPU tensor, as torch's
+           [](const TensorPtr& t) {
+             return reinterpret_cast<uintptr_t>(t->is_cpu() ? t->raw_data() : t->device_data());
+           })
       .def("_is_view", [](const TensorPtr& t) { return t->base() != nullptr; })
       // autograd
       .def("detach", recorded("detach", [](const TensorPtr& t) { return t->detach(); }))

@@ -490,7 +490,8 @@ class Tensor:
         ...
     def isin(self, *args: typing.Any, **kwargs: typing.Any):
         """
-        Whether each element of `elements` is among `test_elements` (a tensor or a number each).
+        Whether each element of `elements` is among `test_elements` (a tensor or a number each). assume_unique is a
+            speed hint in torch; the comparison here does not depend on it.
         """
     def isinf(self) -> Tensor:
         ...

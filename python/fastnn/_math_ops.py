@@ -187,7 +187,9 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
 
 
 def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode=None) -> Tensor:
-    """The p-norm distance between each row of x1 and each row of x2 (batch dims broadcast)."""
+    """The p-norm distance between each row of x1 and each row of x2 (batch dims broadcast). compute_mode only
+    chooses how torch computes euclidean distances (through a matrix product or not); fastnn always takes the
+    differences directly, which is what torch's donot_use_mm_for_euclid_dist gives."""
     _tensor(x1, "cdist", "x1"), _tensor(x2, "cdist", "x2")
     if x1.dim() < 2 or x2.dim() < 2:
         raise RuntimeError(f"[cdist] cdist only supports at least 2D tensors, X1 got: {x1.dim()}D")
@@ -215,7 +217,8 @@ def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tensor:
-    """Whether each element of `elements` is among `test_elements` (a tensor or a number each)."""
+    """Whether each element of `elements` is among `test_elements` (a tensor or a number each). assume_unique is a
+    speed hint in torch; the comparison here does not depend on it."""
     if not isinstance(elements, _C.Tensor) and not isinstance(test_elements, _C.Tensor):
         raise TypeError("[isin] expected at least one Tensor among elements and test_elements")
     if not isinstance(elements, _C.Tensor):

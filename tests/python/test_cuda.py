@@ -116,7 +116,8 @@ def test_gpu_memory_is_counted_cached_and_given_back():
 def test_an_op_without_a_cuda_kernel_refuses_gpu_tensors():
     g = fastnn.ones(3).cuda()
     with pytest.raises(RuntimeError, match=r"no CUDA kernel for this op yet \(got a tensor on cuda:0\)"):
-        g.data_ptr()
+        fastnn.to_dlpack(g)
+    assert g.data_ptr() != 0 and g[1:].data_ptr() == g.data_ptr() + 4  # a GPU address, as torch's
     with pytest.raises(RuntimeError, match="invalid device ordinal"):
         fastnn.ones(1).to(f"cuda:{fastnn.cuda.device_count()}")
 
