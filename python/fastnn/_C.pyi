@@ -74,6 +74,150 @@ class Tensor:
     data: Tensor
     grad: Tensor | None
     requires_grad: builtins.bool
+    @staticmethod
+    def addcdiv(*args: typing.Any, **kwargs: typing.Any):
+        """
+        input + value * tensor1 / tensor2.
+        """
+    @staticmethod
+    def addcdiv_(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def addcmul(*args: typing.Any, **kwargs: typing.Any):
+        """
+        input + value * tensor1 * tensor2.
+        """
+    @staticmethod
+    def addcmul_(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def aminmax(*args: typing.Any, **kwargs: typing.Any):
+        """
+        (amin, amax) along dim (every element when None).
+        """
+    @staticmethod
+    def bincount(*args: typing.Any, **kwargs: typing.Any):
+        """
+        How often each value 0..max occurs in a 1-D non-negative integer tensor (or the sum of its weights).
+        """
+    @staticmethod
+    def clamp_max(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def clamp_max_(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def clamp_min(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def clamp_min_(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def cross(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The cross product of 3-vectors along dim (None: the first dim of size 3, as torch.cross).
+        """
+    @staticmethod
+    def det(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def diff(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The n-th forward difference along dim, after joining prepend and append.
+        """
+    @staticmethod
+    def dist(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The p-norm of input - other.
+        """
+    @staticmethod
+    def histc(*args: typing.Any, **kwargs: typing.Any):
+        """
+        A histogram of `bins` equal bins over [min, max] (the data's range when min == max); values outside are
+            ignored, max itself falls in the last bin.
+        """
+    @staticmethod
+    def hypot(*args: typing.Any, **kwargs: typing.Any):
+        """
+        sqrt(input^2 + other^2).
+        """
+    @staticmethod
+    def index_copy(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def index_copy_(*args: typing.Any, **kwargs: typing.Any):
+        """
+        self with source's slices written at `index` along dim (the last write wins for a repeated index).
+        """
+    @staticmethod
+    def index_fill(*args: typing.Any, **kwargs: typing.Any):
+        """
+        self with value written at `index` along dim.
+        """
+    @staticmethod
+    def index_fill_(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def inverse(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def isin(*args: typing.Any, **kwargs: typing.Any):
+        """
+        Whether each element of `elements` is among `test_elements` (a tensor or a number each). assume_unique is a
+            speed hint in torch; the comparison here does not depend on it.
+        """
+    @staticmethod
+    def kron(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The Kronecker product: every element of input times the whole of other, laid out block by block.
+        """
+    @staticmethod
+    def lerp(*args: typing.Any, **kwargs: typing.Any):
+        """
+        input + weight * (end - input), from the nearer end as torch computes it (exact at weight 0 and 1).
+        """
+    @staticmethod
+    def lerp_(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def logaddexp(*args: typing.Any, **kwargs: typing.Any):
+        """
+        log(exp(input) + exp(other)) without overflow: the larger plus log1p(exp(-|difference|)).
+        """
+    @staticmethod
+    def logdet(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def masked_scatter(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def masked_scatter_(*args: typing.Any, **kwargs: typing.Any):
+        """
+        self's elements where mask (broadcast) is true, taken from source's first elements in row-major order.
+        """
+    @staticmethod
+    def nanmean(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The mean of the values that are not NaN (NaN where there are none).
+        """
+    @staticmethod
+    def nansum(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The sum with NaNs counted as zero.
+        """
+    @staticmethod
+    def slogdet(*args: typing.Any, **kwargs: typing.Any):
+        ...
+    @staticmethod
+    def trace(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The sum of a matrix's diagonal.
+        """
+    @staticmethod
+    def unique(*args: typing.Any, **kwargs: typing.Any):
+        """
+        The distinct values in ascending order, with where each element went (inverse) and how often each occurs.
+        """
     def __abs__(self) -> Tensor:
         ...
     def __add__(self, arg0: typing.Any) -> Tensor:
@@ -211,18 +355,6 @@ class Tensor:
         ...
     def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         ...
-    def addcdiv(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        input + value * tensor1 / tensor2.
-        """
-    def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value = 1) -> Tensor:
-        ...
-    def addcmul(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        input + value * tensor1 * tensor2.
-        """
-    def addcmul_(self, tensor1: Tensor, tensor2: Tensor, *, value = 1) -> Tensor:
-        ...
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         ...
     def addmv(self, mat: Tensor, vec: Tensor, *, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
@@ -235,10 +367,6 @@ class Tensor:
         ...
     def amin(self, dim: typing.Any = (), keepdim: builtins.bool = False) -> Tensor:
         ...
-    def aminmax(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        (amin, amax) along dim (every element when None).
-        """
     def any(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
         ...
     def arctan2(self, other: Tensor) -> Tensor:
@@ -267,10 +395,6 @@ class Tensor:
         ...
     def bfloat16(self) -> Tensor:
         ...
-    def bincount(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        How often each value 0..max occurs in a 1-D non-negative integer tensor (or the sum of its weights).
-        """
     def bitwise_and(self, other: Tensor) -> Tensor:
         ...
     def bitwise_and_(self, other: Tensor) -> Tensor:
@@ -305,14 +429,6 @@ class Tensor:
         ...
     def clamp_(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         ...
-    def clamp_max(self, *args: typing.Any, **kwargs: typing.Any):
-        ...
-    def clamp_max_(self, max) -> Tensor:
-        ...
-    def clamp_min(self, *args: typing.Any, **kwargs: typing.Any):
-        ...
-    def clamp_min_(self, min) -> Tensor:
-        ...
     def clip(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         ...
     def clone(self) -> Tensor:
@@ -329,10 +445,6 @@ class Tensor:
         ...
     def cpu(self, memory_format: None = None) -> Tensor:
         ...
-    def cross(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The cross product of 3-vectors along dim (None: the first dim of size 3, as torch.cross).
-        """
     def cuda(self, device: typing.Any = None, non_blocking: builtins.bool = False, memory_format: None = None) -> Tensor:
         """
         A copy on the GPU `device` (an index, 'cuda:1' or a fastnn.device; None: GPU 0), or self when it is there.
@@ -347,8 +459,6 @@ class Tensor:
         ...
     def data_ptr(self) -> builtins.int:
         ...
-    def det(self) -> typing.Any:
-        ...
     def detach(self) -> Tensor:
         ...
     def detach_(self) -> Tensor:
@@ -359,16 +469,8 @@ class Tensor:
         ...
     def diagonal(self, offset: typing.SupportsInt | typing.SupportsIndex = 0, dim1: typing.SupportsInt | typing.SupportsIndex = 0, dim2: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
         ...
-    def diff(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The n-th forward difference along dim, after joining prepend and append.
-        """
     def dim(self) -> builtins.int:
         ...
-    def dist(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The p-norm of input - other.
-        """
     def div(self, other: typing.Any) -> Tensor:
         ...
     def div_(self, other: typing.Any) -> Tensor:
@@ -445,30 +547,9 @@ class Tensor:
         ...
     def half(self) -> Tensor:
         ...
-    def histc(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        A histogram of `bins` equal bins over [min, max] (the data's range when min == max); values outside are
-            ignored, max itself falls in the last bin.
-        """
-    def hypot(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        sqrt(input^2 + other^2).
-        """
     def index_add(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, source: Tensor, *, alpha: typing.Any = 1) -> Tensor:
         ...
     def index_add_(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, source: Tensor, *, alpha: typing.Any = 1) -> Tensor:
-        ...
-    def index_copy(self, dim, index, source) -> Tensor:
-        ...
-    def index_copy_(self, dim, index, source) -> Tensor:
-        """
-        self with source's slices written at `index` along dim (the last write wins for a repeated index).
-        """
-    def index_fill(self, dim, index, value) -> Tensor:
-        """
-        self with value written at `index` along dim.
-        """
-    def index_fill_(self, dim, index, value) -> Tensor:
         ...
     def index_put(self, indices: typing.Any, values: typing.Any, accumulate: builtins.bool = False) -> Tensor:
         ...
@@ -478,8 +559,6 @@ class Tensor:
         ...
     def int(self) -> Tensor:
         ...
-    def inverse(self) -> typing.Any:
-        ...
     def is_contiguous(self) -> builtins.bool:
         ...
     def is_floating_point(self) -> builtins.bool:
@@ -488,30 +567,15 @@ class Tensor:
         ...
     def isfinite(self) -> Tensor:
         ...
-    def isin(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        Whether each element of `elements` is among `test_elements` (a tensor or a number each). assume_unique is a
-            speed hint in torch; the comparison here does not depend on it.
-        """
     def isinf(self) -> Tensor:
         ...
     def isnan(self) -> Tensor:
         ...
     def item(self) -> builtins.float | builtins.int | builtins.bool:
         ...
-    def kron(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The Kronecker product: every element of input times the whole of other, laid out block by block.
-        """
     def kthvalue(self, k: typing.Any, dim: typing.Any = -1, keepdim: builtins.bool = False) -> typing.Any:
         ...
     def le(self, other: typing.Any) -> Tensor:
-        ...
-    def lerp(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        input + weight * (end - input), from the nearer end as torch computes it (exact at weight 0 and 1).
-        """
-    def lerp_(self, end: Tensor, weight) -> Tensor:
         ...
     def less(self, other: typing.Any) -> Tensor:
         ...
@@ -532,12 +596,6 @@ class Tensor:
     def log2_(self) -> Tensor:
         ...
     def log_softmax(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
-        ...
-    def logaddexp(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        log(exp(input) + exp(other)) without overflow: the larger plus log1p(exp(-|difference|)).
-        """
-    def logdet(self) -> typing.Any:
         ...
     def logical_and(self, other: Tensor) -> Tensor:
         ...
@@ -565,12 +623,6 @@ class Tensor:
         ...
     def masked_fill_(self, mask: Tensor, value: typing.Any) -> Tensor:
         ...
-    def masked_scatter(self, mask, source) -> Tensor:
-        ...
-    def masked_scatter_(self, mask, source) -> Tensor:
-        """
-        self's elements where mask (broadcast) is true, taken from source's first elements in row-major order.
-        """
     def masked_select(self, mask: Tensor) -> Tensor:
         ...
     def matmul(self, other: Tensor) -> Tensor:
@@ -603,14 +655,6 @@ class Tensor:
         ...
     def mv(self, vec: Tensor) -> Tensor:
         ...
-    def nanmean(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The mean of the values that are not NaN (NaN where there are none).
-        """
-    def nansum(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The sum with NaNs counted as zero.
-        """
     def narrow(self, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
     def ne(self, other: typing.Any) -> Tensor:
@@ -709,8 +753,6 @@ class Tensor:
         ...
     def size(self, dim: typing.Any = None) -> typing.Any:
         ...
-    def slogdet(self) -> typing.Any:
-        ...
     def softmax(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
     def sort(self, dim: typing.Any = -1, descending: builtins.bool = False, *, stable: typing.Any = None) -> typing.Any:
@@ -764,10 +806,6 @@ class Tensor:
         ...
     def topk(self, k: typing.Any, dim: typing.Any = -1, largest: builtins.bool = True, sorted: builtins.bool = True) -> typing.Any:
         ...
-    def trace(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The sum of a matrix's diagonal.
-        """
     def transpose(self, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
     def tril(self, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
@@ -790,10 +828,6 @@ class Tensor:
         ...
     def uniform_(self, from_: typing.Any = 0.0, to: typing.Any = 1.0, *, generator: typing.Any = None) -> Tensor:
         ...
-    def unique(self, *args: typing.Any, **kwargs: typing.Any):
-        """
-        The distinct values in ascending order, with where each element went (inverse) and how often each occurs.
-        """
     def unsqueeze(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         ...
     def var(self, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None) -> typing.Any:

@@ -193,8 +193,7 @@ from fastnn._C import (  # noqa: F401  (shape family: splits, rearranging copies
     unflatten,
 )
 from fastnn._factories import linspace, logspace, randint_like  # noqa: F401,E402
-from fastnn.linalg import det, logdet, slogdet  # noqa: F401,E402
-from fastnn.linalg import inv as inverse  # noqa: F401,E402
+from fastnn.linalg import det, inverse, logdet, slogdet  # noqa: F401,E402
 from fastnn._math_ops import (  # noqa: F401,E402
     addcdiv,
     addcmul,

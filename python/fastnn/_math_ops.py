@@ -14,6 +14,7 @@ import warnings
 
 from fastnn import _C
 from fastnn import _dtype as _dtypes
+from fastnn._errors import named_function
 
 if typing.TYPE_CHECKING:
     from fastnn._C import Tensor
@@ -417,14 +418,23 @@ def _masked_scatter(self: Tensor, mask, source) -> Tensor:
     return _masked_scatter_(self.clone(), mask, source)
 
 
-def _method(fn):
-    """fn(input, ...) as the Tensor method input.fn(...)."""
+# The public functions' errors name them (an inner op's message gets "[name] " in front).
+for _public in (
+    "addcmul addcdiv lerp hypot logaddexp trace diff nansum nanmean aminmax clamp_min clamp_max tensordot "
+    "cdist dist isin unique bincount histc searchsorted kron cross"
+).split():
+    globals()[_public] = named_function(globals()[_public])
+
+
+def _method(fn, name=None):
+    """fn(input, ...) as the Tensor method input.name(...), its errors naming it."""
+    name = name or fn.__name__.strip("_") + ("_" if fn.__name__.endswith("_") else "")
 
     def method(self, *args: typing.Any, **kwargs: typing.Any):
         return fn(self, *args, **kwargs)
 
-    method.__name__, method.__qualname__, method.__doc__ = fn.__name__, f"Tensor.{fn.__name__}", fn.__doc__
-    return method
+    method.__name__, method.__qualname__, method.__doc__ = name, name, fn.__doc__
+    return named_function(method)
 
 
 def _linalg(name):
@@ -433,7 +443,7 @@ def _linalg(name):
 
         return getattr(linalg, name)(self)
 
-    method.__name__ = {"inv": "inverse"}.get(name, name)
+    method.__name__ = method.__qualname__ = name
     return method
 
 
@@ -482,4 +492,4 @@ for _name, _fn in {
     "slogdet": _linalg("slogdet"),
     "logdet": _linalg("logdet"),
 }.items():
-    setattr(_C.Tensor, _name, _fn if _fn.__code__.co_varnames[0] == "self" else _method(_fn))
+    setattr(_C.Tensor, _name, _method(_fn, _name))

@@ -4,6 +4,7 @@ import collections
 import math
 
 from fastnn import _C
+from fastnn._errors import named_function
 
 __all__ = ["cross", "det", "inv", "matrix_norm", "norm", "slogdet", "solve", "vector_norm"]
 
@@ -78,6 +79,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
+@named_function
 def cross(input, other, *, dim=-1):
     """The cross product of 3-vectors along dim (torch.linalg.cross: dim defaults to the last)."""
     from fastnn._math_ops import cross as _cross
@@ -94,6 +96,7 @@ def _square(A, op):
     return A
 
 
+@named_function
 def inv(A, *, out=None):
     """The inverse of each square matrix of A (*, n, n); a singular one is an error."""
     if out is not None:
@@ -101,6 +104,7 @@ def inv(A, *, out=None):
     return _C._linalg_inv(_square(A, "linalg.inv"))
 
 
+@named_function
 def det(A, *, out=None):
     """The determinant of each square matrix of A (*, n, n)."""
     if out is not None:
@@ -108,6 +112,7 @@ def det(A, *, out=None):
     return _C._linalg_det(_square(A, "linalg.det"))
 
 
+@named_function
 def slogdet(A, *, out=None):
     """(sign, log|det|) of each square matrix of A: the determinant without overflow."""
     if out is not None:
@@ -115,6 +120,7 @@ def slogdet(A, *, out=None):
     return slogdet_result(*_C._linalg_slogdet(_square(A, "linalg.slogdet")))
 
 
+@named_function
 def solve(A, B, *, left=True, out=None):
     """X with A X = B for square A (*, n, n) and B (*, n, k) or a vector (*, n); batch dims broadcast."""
     if out is not None:
@@ -126,7 +132,14 @@ def solve(A, B, *, left=True, out=None):
     return _C._linalg_solve(_square(A, "linalg.solve"), B)
 
 
+@named_function
 def logdet(A):
     """log(det(A)): nan for a negative determinant, -inf for a singular matrix (torch.logdet)."""
     sign, logabs = slogdet(A)
     return _C.where(sign < 0, float("nan"), logabs)
+
+
+@named_function
+def inverse(input, *, out=None):
+    """torch.inverse: linalg.inv."""
+    return inv(input, out=out)

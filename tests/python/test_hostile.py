@@ -765,7 +765,10 @@ def _layer_ops(name):
             **{f"instancenorm{d}d": {"instance_norm"} for d in (1, 2, 3)},
         }
     )
-    return table.get(low, {low})
+    # otherwise the functional op named as torch names it: LPPool1d -> lp_pool1d, KLDivLoss -> kl_div
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)).lower()
+    snake = snake.replace("multi_label", "multilabel")
+    return table.get(low, {low, snake, snake.removesuffix("_loss")})
 
 
 def _run_method(target, data):

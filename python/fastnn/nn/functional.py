@@ -350,6 +350,7 @@ def dropout2d(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
     return input.copy_(out) if _flag(inplace, "dropout2d", "inplace") and out is not input else out
 
 
+@_named_function
 def dropout1d(input: Tensor, p=0.5, training=True, inplace=False) -> Tensor:
     """Channel-wise dropout of (N, C, L) or (C, L) inputs: whole channels zeroed, the rest scaled by 1 / (1 - p)."""
     p = _check_dropout_p(p, "dropout1d")
@@ -382,10 +383,12 @@ def _alpha_dropout(input, p, training, inplace, feature, op):
     return input.copy_(out) if _flag(inplace, op, "inplace") else out
 
 
+@_named_function
 def alpha_dropout(input: Tensor, p=0.5, training=False, inplace=False) -> Tensor:
     return _alpha_dropout(input, p, training, inplace, False, "alpha_dropout")
 
 
+@_named_function
 def feature_alpha_dropout(input: Tensor, p=0.5, training=False, inplace=False) -> Tensor:
     return _alpha_dropout(input, p, training, inplace, True, "feature_alpha_dropout")
 
@@ -448,6 +451,7 @@ def normalize(input: Tensor, p=2.0, dim=1, eps=1e-12, out=None) -> Tensor:
     return input / denom
 
 
+@_named_function
 def cosine_similarity(x1: Tensor, x2: Tensor, dim=1, eps=1e-8) -> Tensor:
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim, the operands broadcast together."""
     _tensor(x1, "cosine_similarity", "x1"), _tensor(x2, "cosine_similarity", "x2")
@@ -463,6 +467,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim=1, eps=1e-8) -> Tensor:
     return ((x1 / norm(x1)) * (x2 / norm(x2))).sum(dim)
 
 
+@_named_function
 def pairwise_distance(x1: Tensor, x2: Tensor, p=2.0, eps=1e-6, keepdim=False) -> Tensor:
     """||x1 - x2 + eps||_p over the last dim."""
     _tensor(x1, "pairwise_distance", "x1"), _tensor(x2, "pairwise_distance", "x2")
@@ -767,14 +772,17 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, n, op
     return out.scatter(-1, flat_idx, input.reshape(lead + [-1])).reshape(lead + size)
 
 
+@_named_function
 def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
 
 
+@_named_function
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
 
 
+@_named_function
 def lp_pool1d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
     """(sum over each window of x^p)^(1/p), as torch composes it from avg_pool1d."""
     norm_type = _number(norm_type, "lp_pool1d", "norm_type")
@@ -783,6 +791,7 @@ def lp_pool1d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode=Fals
     return (out.sign() * relu(out.abs())).mul(k).pow(1.0 / norm_type)
 
 
+@_named_function
 def lp_pool2d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
     """(sum over each window of x^p)^(1/p), as torch composes it from avg_pool2d."""
     norm_type = _number(norm_type, "lp_pool2d", "norm_type")
