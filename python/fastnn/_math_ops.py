@@ -22,12 +22,6 @@ if typing.TYPE_CHECKING:
 aminmax_result = collections.namedtuple("aminmax", ["min", "max"])
 
 
-def _full_like(t, value):
-    from fastnn import _factories
-
-    return _factories.full_like(t, value)
-
-
 def _tensor(x, op, what="input"):
     if not isinstance(x, _C.Tensor):
         raise TypeError(f"[{op}] expected a Tensor for '{what}', got {type(x).__name__}")
@@ -122,7 +116,7 @@ def diff(input: Tensor, n=1, dim=-1, prepend=None, append=None) -> Tensor:
     x = _C.cat(parts, dim) if len(parts) > 1 else input
     for _ in range(n):
         length = x.shape[dim]
-        x = x.narrow(dim, 1, max(length - 1, 0)) - x.narrow(dim, 0, max(length - 1, 0))
+        x = x.narrow(dim, min(length, 1), max(length - 1, 0)) - x.narrow(dim, 0, max(length - 1, 0))
     return x
 
 
@@ -223,7 +217,9 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tenso
     if not isinstance(elements, _C.Tensor) and not isinstance(test_elements, _C.Tensor):
         raise TypeError("[isin] expected at least one Tensor among elements and test_elements")
     if not isinstance(elements, _C.Tensor):
-        elements = _full_like(test_elements.reshape(-1)[:1].reshape(()), elements)
+        from fastnn import _factories
+
+        elements = _factories.tensor(elements, dtype=test_elements.dtype, device=test_elements.device)
     test = test_elements.reshape(-1) if isinstance(test_elements, _C.Tensor) else test_elements
     found = (elements.unsqueeze(-1) == test).any(-1) if isinstance(test, _C.Tensor) else elements == test
     return ~found if invert else found

@@ -56,6 +56,7 @@ UNARY = {
     "clamp_max method": lambda lib, x: x.clamp_max(-0.2),
     "cdist": lambda lib, x: lib.cdist(x, x[:, :2] * 1.5),
     "cdist p1": lambda lib, x: lib.cdist(x, x.flip(1), p=1.0),
+    "diff of an empty dim": lambda lib, x: lib.diff(x[:, :0], dim=1),
     "cdist with itself (zero distances)": lambda lib, x: lib.cdist(x, x),
     "tensordot int dims": lambda lib, x: lib.tensordot(x, x.permute(1, 2, 0), dims=2),
 }
@@ -81,6 +82,7 @@ def test_inplace_forms_and_isin_match_torch():
         assert np.array_equal(got.numpy(), torch.isin(torch.tensor(e), torch.tensor(t), invert=invert).numpy())
     assert np.array_equal(fastnn.tensor(e).isin(fastnn.tensor(t)).numpy(), np.isin(e, t))
     assert np.array_equal(fastnn.isin(fastnn.tensor(e), 2).numpy(), e == 2)
+    assert not fastnn.isin(3, fastnn.tensor([], dtype=fastnn.int64)).item()
     del b
 
 
