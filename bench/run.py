@@ -33,6 +33,7 @@ CASES = (
     "sequence",
     "convnets",
     "contended",
+    "distributed",
     "memory",
 )
 # Modules under bench/ with pairs(torch, fastnn) -> [(name, fastnn_step, torch_step, target ratio)]: the sequence rows.
@@ -334,6 +335,17 @@ class Bench:
                 )
                 self.add("contended", f"{case} vs torch", fastnn, s["default"], s["torch"], TARGETS["contended"])
 
+    def distributed(self):
+        """LeNet epochs on Digits, data-parallel: fastnn on 2 MPI ranks x 1 thread against PyTorch DDP (gloo) 2 x 1
+        and against fastnn in 1 process x 2 threads (bench/distributed.py; seconds per sample, each its own run)."""
+        from bench import distributed
+
+        log("== distributed: LeNet on Digits, global batch 64, each configuration started by mpirun")
+        s = distributed.measure(reps=max(3, self.mode["reps"] // 2), log=log)
+        case = "LeNet Digits epoch, 2 ranks x 1 thread"
+        self.add("distributed", f"{case} vs torch DDP 2x1", 2, s["fastnn 2x1"], s["torch DDP 2x1"])
+        self.add("distributed", f"{case} vs 1 process x 2 thr", 2, s["fastnn 2x1"], s["fastnn 1x2"], ref="1x2")
+
     def run_memory(self, threads):
         from bench import memory
 
@@ -404,6 +416,10 @@ class Bench:
             t0 = time.perf_counter()
             self.contended()
             self.meta.setdefault("case_wall_s", {})["contended"] = round(time.perf_counter() - t0, 1)
+        if "distributed" in cases:
+            t0 = time.perf_counter()
+            self.distributed()
+            self.meta.setdefault("case_wall_s", {})["distributed"] = round(time.perf_counter() - t0, 1)
         if "memory" in cases:
             self.run_memory(self.args.threads)
         self.meta["load_end"] = load_snapshot()
@@ -494,6 +510,7 @@ class Bench:
                         "gemm": "  (reference: numpy.matmul; GFLOP/s from the median times)",
                         "contended": "  (CPU 0 busy with another process; fastnn at its default threads against "
                         "fastnn at 1 thread and torch at its default)",
+                        "distributed": "  (time per sample; reference: torch DDP over gloo, or fastnn in one process)",
                     }.get(group, "  (reference: torch; medians)")
                 )
             lo, hi = r["ratio_iqr"]

@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f /usr/include/gtest/gtest.h ] || ! command -v dot >/dev/null || ! command -v ccache >/dev/null; then
-  # GoogleTest; Graphviz's dot for make_dot; ccache, with which the wheel stage reuses build/dev's objects
-  apt-get update -qq && apt-get install -y -qq libgtest-dev graphviz ccache
+if [ ! -f /usr/include/gtest/gtest.h ] || ! command -v dot >/dev/null || ! command -v ccache >/dev/null \
+  || ! command -v mpirun >/dev/null; then
+  # GoogleTest; Graphviz's dot for make_dot; ccache, with which the wheel stage reuses build/dev's objects;
+  # Open MPI, which fastnn.distributed runs on (tests/python/test_distributed.py starts 1, 2 and 4 ranks)
+  apt-get update -qq && apt-get install -y -qq libgtest-dev graphviz ccache openmpi-bin libopenmpi-dev
 fi
-python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib
+python -m pip install -q --disable-pip-version-check "torch==2.13.0" numpy pytest hypothesis pybind11 scikit-build-core cmake ninja safetensors scikit-learn tqdm matplotlib mpi4py
 python -m pip install -q --disable-pip-version-check graphviz
 python -m pip install -q --disable-pip-version-check "onnx==1.23.2" "onnxruntime==1.31.1"  # fastnn.onnx and its tests
 python -m pip install -q --disable-pip-version-check "mypy==2.4.1" "pybind11-stubgen==3.0.0"  # tests/python/test_typing.py

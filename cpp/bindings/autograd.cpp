@@ -145,6 +145,28 @@ void bind_autograd(py::module_& m) {
       return {py::cast(t->grad_fn()), t->grad_fn()->add_tensor_pre_hook(t->output_nr(), grad_hook(std::move(fn)))};
     return {py::cast(t), t->add_grad_hook(grad_hook(std::move(fn)))};
   });
+  m.def("_add_post_accumulate_grad_hook", [](const TensorPtr& t, py::object fn) {
+    FASTNN_CHECK_STATE(t->requires_grad(),
+                       "[register_post_accumulate_grad_hook] cannot register a hook on a tensor that doesn't require "
+                       "gradient");
+    FASTNN_CHECK_STATE(t->is_leaf(),
+                       "[register_post_accumulate_grad_hook] post accumulate grad hooks cannot be registered on "
+                       "non-leaf tensors");
+    auto f = std::make_shared<PyCallable>(std::move(fn));
+    return t->add_post_accumulate_hook([f](const TensorPtr& leaf) {
+      py::gil_scoped_acquire gil;
+      py::object r = f->fn(leaf);
+      FASTNN_CHECK_TYPE(r.is_none(), "[register_post_accumulate_grad_hook] hook should return None, got ",
+                        std::string(py::str(py::type::of(r).attr("__name__"))));
+    });
+  });
+  m.def("_queue_callback", [](py::object fn) {
+    auto f = std::make_shared<PyCallable>(std::move(fn));
+    queue_callback([f] {
+      py::gil_scoped_acquire gil;
+      f->fn();
+    });
+  });
   m.def("_remove_grad_hook",
         recorded("_remove_grad_hook", [](const TensorPtr& t, int64_t id) { t->remove_grad_hook(id); }));
   m.def("is_grad_enabled", &GradMode::is_enabled);

@@ -1,5 +1,6 @@
 #include "fastnn/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -122,12 +123,19 @@ int64_t Tensor::add_grad_hook(GradHook hook) {
   return id;
 }
 
+int64_t Tensor::add_post_accumulate_hook(PostAccumulateHook hook) {
+  const int64_t id = next_hook_id();
+  post_accumulate_hooks_.emplace_back(id, std::move(hook));
+  return id;
+}
+
 void Tensor::remove_grad_hook(int64_t id) {
-  for (auto it = grad_hooks_.begin(); it != grad_hooks_.end(); ++it)
-    if (it->first == id) {
-      grad_hooks_.erase(it);
-      return;
-    }
+  auto erase = [id](auto& hooks) {
+    hooks.erase(std::remove_if(hooks.begin(), hooks.end(), [id](const auto& entry) { return entry.first == id; }),
+                hooks.end());
+  };
+  erase(grad_hooks_);
+  erase(post_accumulate_hooks_);
 }
 
 void Tensor::set_data(const Tensor& src) {

@@ -105,6 +105,14 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   using GradHook = std::function<TensorPtr(const TensorPtr&)>;
   const std::vector<std::pair<int64_t, GradHook>>& grad_hooks() const { return grad_hooks_; }
   int64_t add_grad_hook(GradHook hook);
+  // Hooks on a leaf run after its gradient was accumulated into .grad, with the leaf
+  // (Tensor.register_post_accumulate_grad_hook).
+  using PostAccumulateHook = std::function<void(const TensorPtr&)>;
+  const std::vector<std::pair<int64_t, PostAccumulateHook>>& post_accumulate_hooks() const {
+    return post_accumulate_hooks_;
+  }
+  int64_t add_post_accumulate_hook(PostAccumulateHook hook);
+  // Removes the hook of either kind with this id.
   void remove_grad_hook(int64_t id);
 
   // The tensor this one is a view of (null when it owns its layout); views share storage.
@@ -153,6 +161,7 @@ class Tensor : public std::enable_shared_from_this<Tensor> {
   uint32_t output_nr_ = 0;
   TensorPtr grad_;
   std::vector<std::pair<int64_t, GradHook>> grad_hooks_;
+  std::vector<std::pair<int64_t, PostAccumulateHook>> post_accumulate_hooks_;
   std::shared_ptr<Node> grad_fn_;
   std::weak_ptr<Node> grad_accumulator_;
   TensorPtr base_;

@@ -161,4 +161,15 @@ class Variable(metaclass=_VariableMeta):
         return out.requires_grad_(requires_grad)
 
 
+class _ExecutionEngine:
+    """autograd.Variable._execution_engine: queue_callback(fn) runs fn when the backward now running ends."""
+
+    @staticmethod
+    def queue_callback(callback):
+        if not callable(callback):
+            raise TypeError(f"[queue_callback] callback must be callable, got {type(callback).__name__}")
+        _C._queue_callback(callback)
+
+
+Variable._execution_engine = _ExecutionEngine()
 Variable.__module__ = "fastnn.autograd"

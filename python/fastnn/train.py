@@ -3,6 +3,7 @@
     python -m fastnn.train                      # scikit-learn's digits (bundled, offline), 20 epochs
     python -m fastnn.train --dataset mnist --data-dir ~/data --download
     python -m fastnn.train --resume checkpoints/last.safetensors --epochs 30
+    mpirun -n 2 fastnn-train --distributed --threads 1   # data-parallel over 2 processes (docs/distributed.md)
 
 Every epoch prints train/test accuracy and writes a checkpoint (model, optimizer, data-order
 generator, history) with fastnn.save; --resume continues bitwise-identically to an uninterrupted run.
@@ -18,10 +19,11 @@ import sys
 import time
 
 import fastnn as torch
+import fastnn.distributed as dist
 import fastnn.nn as nn
 import fastnn.nn.functional as F
 import fastnn.optim as optim
-from fastnn.utils.data import DataLoader
+from fastnn.utils.data import DataLoader, DistributedSampler, Subset
 
 
 class LeNet(nn.Module):
@@ -102,13 +104,18 @@ def make_optimizer(name, params, lr):
 
 
 @torch.no_grad()
-def accuracy(net, loader, device="cpu"):
+def accuracy(net, loader, device="cpu", distributed=False):
+    """The fraction of the loader's samples classified right (with distributed, of every rank's loader)."""
     net.eval()
     correct = total = 0
     for images, labels in loader:
         correct += int((net(images.to(device)).argmax(1) == labels.to(device)).sum())
         total += len(labels)
     net.train()
+    if distributed:
+        counts = torch.tensor([correct, total])
+        dist.all_reduce(counts)
+        correct, total = counts.tolist()
     return correct / max(total, 1)
 
 
@@ -197,6 +204,12 @@ def parse_args(argv=None):
         action="store_true",
         help="capture the training step once and replay it from C++ (fastnn.compile); same results, less overhead",
     )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train data-parallel over the ranks of an MPI job (mpirun -n N fastnn-train --distributed); "
+        "--batch-size is per rank",
+    )
     p.add_argument("--export-onnx", metavar="PATH", default=None, help="write the trained model as ONNX (needs onnx)")
     p.add_argument("--version", action="version", version=f"%(prog)s {torch.__version__}")
     args = p.parse_args(argv)
@@ -240,6 +253,10 @@ def check_args(args):
             fail(f"--device {args.device}: this machine has {torch.cuda.device_count()} GPU(s)")
         if args.compile:
             fail("--compile replays on the CPU only so far: drop --compile or use --device cpu")
+    if args.distributed and args.compile:
+        fail("--compile cannot replay a --distributed step yet (its gradient reduction runs in backward hooks)")
+    if args.distributed and not dist.is_mpi_available():
+        fail("--distributed needs MPI and mpi4py (apt-get install openmpi-bin libopenmpi-dev; pip install mpi4py)")
     elif device.type != "cpu":
         fail(f"--device {args.device}: expected cpu, cuda or cuda:N")
     if args.progress_bar:
@@ -300,16 +317,30 @@ def main(argv=None):
 
 
 def run(args):
-    """Trains as the parsed arguments say; returns (model, history)."""
+    """Trains as the parsed arguments say; returns (model, history). With --distributed every rank trains on its
+    part of each epoch, and only rank 0 prints and writes files."""
     if args.threads:
         torch.set_num_threads(args.threads)
+    rank, world = 0, 1
+    if args.distributed:
+        dist.init_process_group("mpi")
+        rank, world = dist.get_rank(), dist.get_world_size()
+    lead = rank == 0
+    say = print if lead else (lambda *a, **k: None)
     torch.manual_seed(args.seed)
     start = time.perf_counter()
     train_set, test_set = load_data(args)
     order = torch.Generator().manual_seed(args.seed)  # the order of training batches, checkpointed
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=order)
-    eval_train = DataLoader(train_set, batch_size=512)
-    eval_test = DataLoader(test_set, batch_size=512)
+    if args.distributed:  # each epoch's order from seed + epoch, the same on every rank; each rank its share
+        sampler = DistributedSampler(train_set, seed=args.seed)
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+        shard = lambda data: Subset(data, range(rank, len(data), world))  # noqa: E731
+        eval_train = DataLoader(shard(train_set), batch_size=512)
+        eval_test = DataLoader(shard(test_set), batch_size=512)
+    else:
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=order)
+        eval_train = DataLoader(train_set, batch_size=512)
+        eval_test = DataLoader(test_set, batch_size=512)
 
     device = torch.device(args.device)
     net = LeNet().to(device)
@@ -323,17 +354,19 @@ def run(args):
         optimizer.load_state_dict(ckpt["optimizer"])
         order.set_state(ckpt["data_order"])
         history, first_epoch = ckpt["history"], ckpt["epoch"]
-        print(f"resumed from {args.resume} after epoch {first_epoch}")
+        say(f"resumed from {args.resume} after epoch {first_epoch}")
+    model = nn.parallel.DistributedDataParallel(net) if args.distributed else net
 
-    if args.plot_graph:
+    if args.plot_graph and lead:
         save_graph(net, criterion, train_set, args.plot_graph, device)
-    os.makedirs(args.checkpoint_dir, exist_ok=True)
-    if args.progress_bar:
+    if lead:
+        os.makedirs(args.checkpoint_dir, exist_ok=True)
+    if args.progress_bar and lead:
         from tqdm import tqdm
 
     def train_step(images, labels):
         optimizer.zero_grad()
-        loss = criterion(net(images), labels)
+        loss = criterion(model(images), labels)
         loss.backward()
         optimizer.step()
         return loss
@@ -342,10 +375,12 @@ def run(args):
     samples = 0
     train_time = 0.0
     for epoch in range(first_epoch, args.epochs):
+        if args.distributed:
+            sampler.set_epoch(epoch)
         t0 = time.perf_counter()
         total_loss, batches = 0.0, 0
         bar = None
-        if args.progress_bar:
+        if args.progress_bar and lead:
             bar = tqdm(
                 train_loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False, file=sys.stdout
             )
@@ -353,47 +388,55 @@ def run(args):
             loss = step(images.to(device), labels.to(device))
             total_loss += loss.item()
             batches += 1
-            samples += len(labels)
+            samples += len(labels) * world
             if bar is not None:
                 elapsed = time.perf_counter() - t0
                 bar.set_postfix(loss=f"{loss.item():.4f}", samples_per_s=f"{samples / (train_time + elapsed):.0f}")
         train_time += time.perf_counter() - t0
+        if args.distributed:  # the mean over every rank's batches
+            sums = torch.tensor([total_loss, batches], dtype=torch.float64)
+            dist.all_reduce(sums)
+            total_loss, batches = sums.tolist()
         history["loss"].append(total_loss / max(batches, 1))
-        history["train_acc"].append(accuracy(net, eval_train, device))
-        history["test_acc"].append(accuracy(net, eval_test, device))
-        print(
+        history["train_acc"].append(accuracy(net, eval_train, device, args.distributed))
+        history["test_acc"].append(accuracy(net, eval_test, device, args.distributed))
+        say(
             f"epoch {epoch + 1:3d}  loss {history['loss'][-1]:.4f}  train acc {history['train_acc'][-1]:.2%}  "
             f"test acc {history['test_acc'][-1]:.2%}"
         )
-        checkpoint = {
-            "model": net.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "data_order": order.get_state(),
-            "history": history,
-            "epoch": epoch + 1,
-            "args": vars(args),
-        }
-        torch.save(checkpoint, os.path.join(args.checkpoint_dir, f"epoch_{epoch + 1}.safetensors"))
-        torch.save(checkpoint, os.path.join(args.checkpoint_dir, "last.safetensors"))
+        if lead:
+            checkpoint = {
+                "model": net.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "data_order": order.get_state(),
+                "history": history,
+                "epoch": epoch + 1,
+                "args": vars(args),
+            }
+            torch.save(checkpoint, os.path.join(args.checkpoint_dir, f"epoch_{epoch + 1}.safetensors"))
+            torch.save(checkpoint, os.path.join(args.checkpoint_dir, "last.safetensors"))
 
-    if args.plot and history["loss"]:
+    if args.plot and history["loss"] and lead:
         save_plot(
             history,
             args.plot,
-            f"LeNet on {args.dataset}, {args.optimizer} (lr {args.lr:g}), batch size {args.batch_size}",
+            f"LeNet on {args.dataset}, {args.optimizer} (lr {args.lr:g}), batch size {args.batch_size}"
+            + (f" x {world} ranks" if args.distributed else ""),
         )
     wall = time.perf_counter() - start
     rate = samples / train_time if train_time else 0.0
     final = history["test_acc"][-1] if history["test_acc"] else float("nan")
-    print(
+    say(
         f"done: test accuracy {final:.2%} | {len(history['loss'])} epochs | wall time {wall:.1f} s | "
         f"{rate:.0f} samples/s | checkpoint {os.path.join(args.checkpoint_dir, 'last.safetensors')} | "
         f"plot {args.plot}"
     )
-    if args.export_onnx:
+    if args.export_onnx and lead:
         from fastnn.onnx import export_trained
 
         export_trained(net, train_set[0][0], args.export_onnx)
+    if args.distributed:
+        dist.destroy_process_group()
     return net, history
 
 

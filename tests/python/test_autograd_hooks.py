@@ -232,3 +232,50 @@ def test_detect_anomaly_names_the_node():
         assert lib.is_anomaly_enabled()
         lib.autograd.set_detect_anomaly(False)
         assert not lib.is_anomaly_enabled()
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
+    def run(lib):
+        w = lib.ones(3, requires_grad=True)
+        seen = []
+        handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.clone()))
+        w.register_hook(lambda g: g * 10)  # runs before accumulation: the post hook sees its result
+        (w * 2).sum().backward()
+        (w * w).sum().backward()
+        handle.remove()
+        (w * 3).sum().backward()
+        return seen, w.grad
+
+    _assert_same(*_both(run))
+
+
+def test_post_accumulate_grad_hook_refusals():
+    for lib in LIBS:
+        w = lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf tensors"):
+            (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+        with pytest.raises(RuntimeError, match="doesn't require gradient"):
+            lib.ones(2).register_post_accumulate_grad_hook(lambda p: None)
+        w.register_post_accumulate_grad_hook(lambda p: 5)
+        with pytest.raises(TypeError):
+            w.sum().backward()
+
+
+def test_queue_callback_runs_when_the_backward_ends():
+    def run(lib):
+        w = lib.ones(2, requires_grad=True)
+        events = []
+        engine = lib.autograd.Variable._execution_engine
+
+        def hook(p):
+            events.append(("hook", p.grad.tolist()))
+            engine.queue_callback(lambda: events.append(("callback", w.grad.tolist())))
+
+        w.register_post_accumulate_grad_hook(hook)
+        (w * 3).sum().backward()
+        return events
+
+    assert _both(run)[0] == _both(run)[1] == [("hook", [3.0, 3.0]), ("callback", [3.0, 3.0])]
+    for lib in LIBS:
+        with pytest.raises(RuntimeError, match="Final callbacks can only be installed during backward pass"):
+            lib.autograd.Variable._execution_engine.queue_callback(lambda: None)

@@ -1,8 +1,10 @@
 #include "fastnn/autograd/engine.h"
 
+#include <functional>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
@@ -166,11 +168,37 @@ void run(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grad
   }
 }
 
+// The callbacks queued (queue_callback) during the backward running on this thread.
+thread_local std::vector<std::function<void()>>* final_callbacks = nullptr;
+
+// run(), then the callbacks queued while it ran (which may queue more); a nested backward has its own.
+void run_then_callbacks(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph,
+                        bool create_graph,
+                        std::unordered_map<Node*, std::vector<std::pair<uint32_t, TensorPtr*>>>* capture) {
+  std::vector<std::function<void()>> callbacks;
+  struct Restore {
+    std::vector<std::function<void()>>* outer;
+    ~Restore() { final_callbacks = outer; }
+  } restore{std::exchange(final_callbacks, &callbacks)};
+  run(roots, grads, retain_graph, create_graph, capture);
+  while (!callbacks.empty()) {
+    auto batch = std::move(callbacks);
+    callbacks.clear();
+    for (auto& fn : batch) fn();
+  }
+}
+
 }  // namespace
+
+void queue_callback(std::function<void()> fn) {
+  FASTNN_CHECK_STATE(final_callbacks != nullptr,
+                     "[queue_callback] Final callbacks can only be installed during backward pass.");
+  final_callbacks->push_back(std::move(fn));
+}
 
 void backward(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>& grads, bool retain_graph,
               bool create_graph) {
-  run(roots, grads, retain_graph, create_graph, nullptr);
+  run_then_callbacks(roots, grads, retain_graph, create_graph, nullptr);
 }
 
 std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
@@ -187,7 +215,7 @@ std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::ve
     capture[e.fn.get()].push_back({e.input_nr, &result[i]});
     keep.push_back(e);
   }
-  run(outputs, grad_outputs, retain_graph, create_graph, &capture);
+  run_then_callbacks(outputs, grad_outputs, retain_graph, create_graph, &capture);
   for (size_t i = 0; i < inputs.size(); ++i)
     FASTNN_CHECK_STATE(result[i] || allow_unused, "One of the differentiated Tensors (input ", i,
                        ") appears to not have been used in the graph. Set allow_unused=True if this "

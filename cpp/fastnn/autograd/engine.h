@@ -1,5 +1,6 @@
 // Backward pass: runs the graph's nodes in dependency order, iteratively.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "fastnn/tensor.h"
@@ -17,5 +18,9 @@ void backward(const std::vector<TensorPtr>& roots, const std::vector<TensorPtr>&
 std::vector<TensorPtr> grad(const std::vector<TensorPtr>& outputs, const std::vector<TensorPtr>& inputs,
                             const std::vector<TensorPtr>& grad_outputs, bool retain_graph, bool allow_unused,
                             bool create_graph = false);
+
+// Runs `fn` on this thread when the backward (or grad) now running on it has finished every node
+// (torch's queue_callback); outside a backward it is an error.
+void queue_callback(std::function<void()> fn);
 
 }  // namespace fastnn

@@ -173,11 +173,17 @@ AccumulateGrad::AccumulateGrad(TensorPtr variable) : variable_(std::move(variabl
 }
 
 std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
+  accumulate(grads[0]);
+  for (const auto& [id, hook] : std::vector(variable_->post_accumulate_hooks()))  // a copy: a hook may remove hooks
+    hook(variable_);
+  return {};
+}
+
+void AccumulateGrad::accumulate(const TensorPtr& g) {
   std::lock_guard<std::mutex> lock(mu_);
-  TensorPtr& g = grads[0];
   if (GradMode::is_enabled()) {  // create_graph: .grad keeps the gradient's history, nothing is written in place
     variable_->set_grad(variable_->grad() ? add(variable_->grad(), g, 1.0) : g);
-    return {};
+    return;
   }
   if (!variable_->grad()) {
     // Keep the incoming buffer when nobody else can see it; otherwise store a private copy.
@@ -187,7 +193,6 @@ std::vector<TensorPtr> AccumulateGrad::apply(std::vector<TensorPtr>& grads) {
     TensorPtr acc = variable_->grad();
     add_(acc, g, 1.0);  // in place, as torch does when not creating a graph
   }
-  return {};
 }
 
 std::shared_ptr<Node> grad_accumulator(const TensorPtr& t) {

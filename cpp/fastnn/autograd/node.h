@@ -128,6 +128,7 @@ class AccumulateGrad : public Node {
   const TensorPtr& variable() const { return variable_; }
 
  private:
+  void accumulate(const TensorPtr& g);
   TensorPtr variable_;
   std::mutex mu_;
 };

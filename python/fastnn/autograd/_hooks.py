@@ -21,6 +21,15 @@ def register_hook(self: _C.Tensor, hook: typing.Callable[[_C.Tensor], typing.Opt
     return RemovableHandle(lambda: _C._remove_grad_hook(owner, key))
 
 
+def register_post_accumulate_grad_hook(
+    self: _C.Tensor, hook: typing.Callable[[_C.Tensor], typing.Any]
+) -> RemovableHandle:
+    """Calls ``hook(tensor)`` on this leaf after its gradient was accumulated into .grad during backward."""
+    _check_callable("register_post_accumulate_grad_hook", hook)
+    key = _C._add_post_accumulate_grad_hook(self, hook)
+    return RemovableHandle(lambda: _C._remove_grad_hook(self, key))
+
+
 def _node_register_hook(self: _C.Node, fn: typing.Callable[..., typing.Any]) -> RemovableHandle:
     """Calls ``fn(grad_inputs, grad_outputs)`` after this node ran; a returned tuple replaces grad_inputs."""
     _check_callable("register_hook", fn)
@@ -36,5 +45,6 @@ def _node_register_prehook(self: _C.Node, fn: typing.Callable[..., typing.Any]) 
 
 
 _C.Tensor.register_hook = register_hook
+_C.Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
 _C.Node.register_hook = _node_register_hook
 _C.Node.register_prehook = _node_register_prehook

@@ -4,6 +4,7 @@ behaviour."""
 from fastnn._C import Generator
 from fastnn.utils.data._collate import default_collate, default_convert
 from fastnn.utils.data.dataloader import DataLoader, get_worker_info
+from fastnn.utils.data.distributed import DistributedSampler
 from fastnn.utils.data.dataset import (
     ConcatDataset,
     Dataset,
@@ -26,6 +27,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "Generator",
     "IterableDataset",
     "RandomSampler",

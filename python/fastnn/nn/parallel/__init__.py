@@ -1,7 +1,8 @@
 """fastnn.nn.parallel: DataParallel as torch has it without GPUs (a transparent wrapper whose .module runs
-the forward) and DistributedDataParallel, which needs a process group fastnn does not have."""
+the forward) and DistributedDataParallel over fastnn.distributed's ranks (distributed.py)."""
 
 from fastnn.nn.modules.module import Module
+from fastnn.nn.parallel.distributed import DistributedDataParallel  # noqa: F401
 
 
 class DataParallel(Module):
@@ -21,13 +22,3 @@ class DataParallel(Module):
 
     def forward(self, *inputs, **kwargs):
         return self.module(*inputs, **kwargs)
-
-
-class DistributedDataParallel(Module):
-    def __init__(self, module, *args, **kwargs):
-        super().__init__()
-        raise RuntimeError(
-            "[DistributedDataParallel] Default process group has not been initialized, please make "
-            "sure to call init_process_group (fastnn.distributed is not available: fastnn runs in a "
-            "single process)."
-        )

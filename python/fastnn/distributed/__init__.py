@@ -1,0 +1,334 @@
+"""fastnn.distributed: torch.distributed's process-group API on MPI (mpi4py over the system's Open MPI).
+
+    mpirun -n 2 python train.py          # in train.py: dist.init_process_group("mpi")
+
+The launcher (mpirun) starts the ranks and tells each its rank and the world size. Collectives work in place
+on contiguous fastnn tensors (a GPU tensor goes through host memory); reductions combine the ranks' values in
+rank order, so a run gives the same bits every time whatever MPI's algorithms. A rank that raises ends the whole
+job (MPI_Abort), and a collective that waits longer than the group's timeout raises instead of hanging.
+"""
+
+import datetime
+import enum
+import sys
+
+import numpy as np
+
+from fastnn import _C
+from fastnn.distributed import _mpi
+
+
+class ReduceOp(enum.Enum):
+    """How all_reduce and reduce_scatter combine the ranks' tensors."""
+
+    SUM = "SUM"
+    AVG = "AVG"
+    PRODUCT = "PRODUCT"
+    MIN = "MIN"
+    MAX = "MAX"
+
+
+class Backend(str):
+    """Backend names as torch spells them; fastnn has MPI."""
+
+    MPI = "mpi"
+
+
+class ProcessGroup:
+    """The default group: every rank of the MPI job (the only group fastnn has)."""
+
+    def __repr__(self):
+        return "ProcessGroup(backend='mpi')"
+
+
+class _World:
+    group = None  # the ProcessGroup while initialized
+    engine = None  # its _mpi.Engine
+    excepthook = None  # sys.excepthook before init_process_group wrapped it
+
+
+class group:  # noqa: N801  (torch's spelling: dist.group.WORLD)
+    WORLD = None
+
+
+_DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
+_NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
+
+
+def is_available():
+    """True: the process-group API is there (init_process_group then needs mpi4py and an MPI library)."""
+    return True
+
+
+def is_mpi_available():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def is_gloo_available():
+    return False
+
+
+def is_nccl_available():
+    return False
+
+
+def is_initialized():
+    return _World.group is not None
+
+
+def _engine(op, group=None):
+    if _World.engine is None:
+        raise ValueError(_NOT_INITIALIZED)
+    if group is not None and group is not _World.group:
+        raise ValueError(f"[{op}] group must be None or dist.group.WORLD (fastnn has no other process groups)")
+    return _World.engine
+
+
+def init_process_group(
+    backend=None,
+    init_method=None,
+    timeout=None,
+    world_size=-1,
+    rank=-1,
+    store=None,
+    group_name="",
+    pg_options=None,
+    device_id=None,
+):
+    """Joins the MPI job's ranks into the default process group. rank and world_size, when given, must be what the
+    launcher assigned; timeout (a timedelta, default 30 minutes) bounds every collective's wait."""
+    op = "init_process_group"
+    if _World.group is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    if backend is not None and str(backend).lower() != "mpi":
+        raise ValueError(
+            f"[{op}] backend {backend!r} is not available: fastnn.distributed runs on MPI (backend='mpi'), "
+            "launched with mpirun"
+        )
+    if init_method not in (None, "env://"):
+        raise ValueError(
+            f"[{op}] init_method {init_method!r} is not used by the MPI backend: the MPI launcher (mpirun) connects "
+            "the ranks; pass None or 'env://'"
+        )
+    for name, value in (("store", store), ("pg_options", pg_options), ("device_id", device_id)):
+        if value is not None:
+            raise ValueError(f"[{op}] {name} is not supported by the MPI backend (got {value!r})")
+    if timeout is None:
+        timeout = _DEFAULT_TIMEOUT
+    if not isinstance(timeout, datetime.timedelta) or timeout.total_seconds() <= 0:
+        raise TypeError(f"[{op}] timeout must be a positive datetime.timedelta, got {timeout!r}")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        raise RuntimeError(
+            f"[{op}] the MPI backend needs mpi4py and an MPI library: apt-get install openmpi-bin libopenmpi-dev; "
+            "pip install mpi4py"
+        ) from None
+    engine = _mpi.Engine(timeout.total_seconds())
+    for name, given, actual in (("rank", rank, engine.rank), ("world_size", world_size, engine.size)):
+        if given != -1 and given != actual:
+            engine.close()
+            raise ValueError(f"[{op}] {name}={given}, but the MPI launcher made this process {name} {actual}")
+    _set_world(engine, ProcessGroup())
+    _World.excepthook = sys.excepthook
+    sys.excepthook = _abort_on_error
+
+
+def _abort_on_error(kind, value, tb):
+    """An uncaught error on one rank ends every rank (the others would wait for it forever)."""
+    _World.excepthook(kind, value, tb)
+    engine = _World.engine
+    if engine is not None and engine.size > 1:
+        sys.stderr.write(
+            f"fastnn.distributed: rank {engine.rank} of {engine.size} raised {kind.__name__}; aborting all ranks\n"
+        )
+        sys.stderr.flush()
+        engine.abort(1)
+
+
+def destroy_process_group(group=None):
+    """Leaves the default group (MPI itself stays initialized; init_process_group may be called again)."""
+    engine = _engine("destroy_process_group", group)
+    engine.close()
+    sys.excepthook = _World.excepthook
+    _set_world(None, None)
+
+
+def _set_world(engine, process_group):
+    _World.engine, _World.group = engine, process_group
+    group.WORLD = process_group
+
+
+def get_rank(group=None):
+    return _engine("get_rank", group).rank
+
+
+def get_world_size(group=None):
+    return _engine("get_world_size", group).size
+
+
+def get_backend(group=None):
+    _engine("get_backend", group)
+    return Backend.MPI
+
+
+def _host_array(op, tensor, what="tensor"):
+    """(1-D NumPy array over the tensor's bytes, a function that writes it back): the tensor's own memory on the
+    CPU; a GPU tensor goes through a host copy."""
+    if not isinstance(tensor, _C.Tensor):
+        raise TypeError(f"[{op}] {what} must be a fastnn Tensor, got {type(tensor).__name__}")
+    if not tensor.is_contiguous():
+        raise ValueError(f"[{op}] {what} must be contiguous (shape {tuple(tensor.shape)})")
+    if str(tensor.dtype) == "fastnn.bfloat16":
+        raise TypeError(f"[{op}] bfloat16 tensors are not supported by fastnn.distributed yet")
+    t = tensor.detach()
+    if t.is_cuda:
+        host = t.cpu()
+        return host.numpy().reshape(-1), lambda: t.copy_(host)
+    return t.numpy().reshape(-1), lambda: None
+
+
+def _op_name(op_name, op):
+    if not isinstance(op, ReduceOp):
+        raise TypeError(f"[{op_name}] op must be a dist.ReduceOp, got {op!r}")
+    return op.value
+
+
+def _check_avg(op_name, op, arr):
+    if op == "AVG" and arr.dtype.kind not in "fc":
+        raise TypeError(f"[{op_name}] ReduceOp.AVG needs a floating-point tensor, got {arr.dtype}")
+
+
+def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
+    """Every rank's tensor becomes the reduction of all ranks' tensors (combined in rank order)."""
+    engine = _engine("all_reduce", group)
+    reduce_op = _op_name("all_reduce", op)
+    arr, write_back = _host_array("all_reduce", tensor)
+    _check_avg("all_reduce", reduce_op, arr)
+
+    def run():
+        engine.allreduce(arr, reduce_op)
+        if reduce_op == "AVG":
+            np.divide(arr, engine.size, out=arr)
+        write_back()
+
+    return engine.run("all_reduce", run, async_op)
+
+
+def broadcast(tensor, src, group=None, async_op=False, group_src=None):
+    """Every rank's tensor becomes rank src's."""
+    engine = _engine("broadcast", group)
+    if group_src is not None:
+        src = group_src
+    if isinstance(src, bool) or not isinstance(src, int) or not 0 <= src < engine.size:
+        raise ValueError(f"[broadcast] src must be a rank in [0, {engine.size - 1}], got {src!r}")
+    arr, write_back = _host_array("broadcast", tensor)
+
+    def run():
+        engine.broadcast(arr.view(np.uint8), src)
+        write_back()
+
+    return engine.run("broadcast", run, async_op)
+
+
+def _check_same(op, tensors, ref, what):
+    for i, t in enumerate(tensors):
+        if not isinstance(t, _C.Tensor):
+            raise TypeError(f"[{op}] {what}[{i}] must be a fastnn Tensor, got {type(t).__name__}")
+        if t.dtype != ref.dtype or tuple(t.shape) != tuple(ref.shape):
+            raise ValueError(
+                f"[{op}] {what}[{i}] has dtype {t.dtype} and shape {tuple(t.shape)}; expected {ref.dtype} and "
+                f"{tuple(ref.shape)}"
+            )
+
+
+def _tensor_list(op, tensors, what, size):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"[{op}] {what} must be a list of tensors, got {type(tensors).__name__}")
+    if len(tensors) != size:
+        raise ValueError(f"[{op}] {what} must have one tensor per rank: {size}, got {len(tensors)}")
+
+
+def all_gather(tensor_list, tensor, group=None, async_op=False):
+    """tensor_list[r] <- rank r's tensor, on every rank."""
+    engine = _engine("all_gather", group)
+    _tensor_list("all_gather", tensor_list, "tensor_list", engine.size)
+    arr, _ = _host_array("all_gather", tensor)
+    _check_same("all_gather", tensor_list, tensor, "tensor_list")
+    outs = [_host_array("all_gather", t, f"tensor_list[{i}]") for i, t in enumerate(tensor_list)]
+    gathered = np.empty((engine.size, arr.size), dtype=arr.dtype)
+
+    def run():
+        engine.allgather(arr.view(np.uint8), gathered.view(np.uint8).reshape(-1))
+        for (out, write_back), row in zip(outs, gathered):
+            out[...] = row
+            write_back()
+
+    return engine.run("all_gather", run, async_op)
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
+    """output_tensor (world_size times input_tensor's elements) <- every rank's input_tensor, in rank order."""
+    engine = _engine("all_gather_into_tensor", group)
+    arr, _ = _host_array("all_gather_into_tensor", input_tensor, "input_tensor")
+    out, write_back = _host_array("all_gather_into_tensor", output_tensor, "output_tensor")
+    if out.dtype != arr.dtype or out.size != arr.size * engine.size:
+        raise ValueError(
+            f"[all_gather_into_tensor] output_tensor must have world_size ({engine.size}) times the input's "
+            f"{arr.size} elements of {input_tensor.dtype}; got {out.size} of {output_tensor.dtype}"
+        )
+
+    def run():
+        engine.allgather(arr.view(np.uint8), out.view(np.uint8))
+        write_back()
+
+    return engine.run("all_gather_into_tensor", run, async_op)
+
+
+def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
+    """output <- the reduction over ranks of their input_list[rank] (combined in rank order)."""
+    engine = _engine("reduce_scatter", group)
+    reduce_op = _op_name("reduce_scatter", op)
+    _tensor_list("reduce_scatter", input_list, "input_list", engine.size)
+    out, write_back = _host_array("reduce_scatter", output, "output")
+    _check_same("reduce_scatter", input_list, output, "input_list")
+    _check_avg("reduce_scatter", reduce_op, out)
+    send = np.concatenate([_host_array("reduce_scatter", t, f"input_list[{i}]")[0] for i, t in enumerate(input_list)])
+    return _reduce_scatter_run(engine, "reduce_scatter", send, out, write_back, reduce_op, async_op)
+
+
+def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
+    """output <- the reduction over ranks of the rank-th of world_size equal slices of their input."""
+    engine = _engine("reduce_scatter_tensor", group)
+    reduce_op = _op_name("reduce_scatter_tensor", op)
+    out, write_back = _host_array("reduce_scatter_tensor", output, "output")
+    send, _ = _host_array("reduce_scatter_tensor", input, "input")
+    if send.dtype != out.dtype or send.size != out.size * engine.size:
+        raise ValueError(
+            f"[reduce_scatter_tensor] input must have world_size ({engine.size}) times the output's {out.size} "
+            f"elements of {output.dtype}; got {send.size} of {input.dtype}"
+        )
+    _check_avg("reduce_scatter_tensor", reduce_op, out)
+    return _reduce_scatter_run(engine, "reduce_scatter_tensor", send, out, write_back, reduce_op, async_op)
+
+
+def _reduce_scatter_run(engine, name, send, out, write_back, reduce_op, async_op):
+    def run():
+        out[...] = engine.reduce_chunks(send, [out.size] * engine.size, reduce_op)
+        if reduce_op == "AVG":
+            np.divide(out, engine.size, out=out)
+        write_back()
+
+    return engine.run(name, run, async_op)
+
+
+def barrier(group=None, async_op=False, device_ids=None):
+    """Returns when every rank has reached it."""
+    engine = _engine("barrier", group)
+    if device_ids is not None:
+        raise ValueError(f"[barrier] device_ids is for NCCL's GPUs; the MPI backend takes None, got {device_ids!r}")
+    return engine.run("barrier", engine.barrier, async_op)

@@ -1,0 +1,162 @@
+"""The MPI engine under fastnn.distributed: one communication thread per process runs every collective (so
+DistributedDataParallel's gradient reductions overlap the rest of the backward, and MPI is only ever called from
+one thread), on byte buffers that are the tensors' own memory.
+
+Reductions are deterministic whatever MPI's algorithms: MPI only moves bytes (alltoall, allgather), and every
+element is combined here in rank order 0, 1, ..., N-1, so a run on N ranks gives the same bits every time.
+Waiting polls the nonblocking requests with short sleeps instead of MPI's busy loop, which would take a core
+from the training thread of the same rank.
+"""
+
+import queue
+import threading
+import time
+
+import numpy as np
+
+# element-wise combination of two arrays (into the first), per reduce op; AVG is SUM then a division
+COMBINE = {
+    "SUM": np.add,
+    "AVG": np.add,
+    "PRODUCT": np.multiply,
+    "MIN": np.minimum,
+    "MAX": np.maximum,
+}
+
+
+class Work:
+    """A collective handed to the communication thread (torch's Work): wait() blocks until it has finished."""
+
+    def __init__(self, name, fn, timeout, where):
+        self.name, self._fn, self._timeout, self._where = name, fn, timeout, where
+        self._done = threading.Event()
+        self._error = None
+
+    def _run(self):
+        try:
+            self._fn()
+        except BaseException as e:  # handed to the waiting thread
+            self._error = e
+        self._done.set()
+
+    def is_completed(self):
+        return self._done.is_set()
+
+    def is_success(self):
+        return self._done.is_set() and self._error is None
+
+    def exception(self):
+        return self._error
+
+    def wait(self, timeout=None):
+        limit = self._timeout if timeout is None else _seconds(timeout)
+        if not self._done.wait(limit):
+            raise RuntimeError(
+                f"[{self.name}] {self._where} timed out after {limit:g} s waiting for the other ranks: a rank failed, "
+                "stopped, or did not call the same collective (the process group cannot be used after this)"
+            )
+        if self._error is not None:
+            raise self._error
+        return True
+
+
+def _seconds(timeout):
+    return timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout)
+
+
+class Engine:
+    """MPI.COMM_WORLD (duplicated) and the thread that runs its collectives in submission order."""
+
+    def __init__(self, timeout_s):
+        from mpi4py import MPI
+
+        self.MPI = MPI
+        self.comm = MPI.COMM_WORLD.Dup()
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.timeout_s = timeout_s
+        self.broken = None  # why the group cannot be used any more (a collective timed out)
+        self._queue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="fastnn-distributed", daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        while True:
+            work = self._queue.get()
+            if work is None:
+                return
+            work._run()
+
+    def submit(self, name, fn):
+        if self.broken:
+            raise RuntimeError(f"[{name}] the process group cannot be used: {self.broken}")
+        work = Work(name, fn, self.timeout_s, f"rank {self.rank} of {self.size}")
+        self._queue.put(work)
+        return work
+
+    def run(self, name, fn, async_op):
+        work = self.submit(name, fn)
+        if async_op:
+            return work
+        try:
+            work.wait()
+        except RuntimeError as e:
+            if not work.is_completed():
+                self.broken = str(e)
+            raise
+        return None
+
+    def close(self):
+        self._queue.put(None)
+        self._thread.join(self.timeout_s)
+        self.comm.Free()
+
+    def abort(self, code=1):
+        self.MPI.COMM_WORLD.Abort(code)
+
+    # -- on the communication thread: each call below blocks until its requests completed
+
+    def complete(self, request):
+        delay = 1e-5
+        while not request.Test():
+            time.sleep(delay)
+            delay = min(delay * 2, 2e-4)
+
+    def barrier(self):
+        self.complete(self.comm.Ibarrier())
+
+    def broadcast(self, buf, src):
+        self.complete(self.comm.Ibcast([buf, self.MPI.BYTE], root=src))
+
+    def allgather(self, send, recv):
+        """recv (N * len(send) bytes) <- every rank's send, in rank order."""
+        self.complete(self.comm.Iallgather([send, self.MPI.BYTE], [recv, self.MPI.BYTE]))
+
+    def reduce_chunks(self, send, counts, op):
+        """Rank r gets, reduced in rank order, the r-th of the chunks (sizes `counts`, in elements) of every rank's
+        `send`; returns this rank's reduced chunk (a new array)."""
+        n, item, me = self.size, send.itemsize, self.rank
+        displs = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        recv = np.empty((n, counts[me]), dtype=send.dtype)
+        self.complete(
+            self.comm.Ialltoallv(
+                [send.view(np.uint8), (np.asarray(counts) * item, displs * item), self.MPI.BYTE],
+                [recv.view(np.uint8), ([counts[me] * item] * n, np.arange(n) * counts[me] * item), self.MPI.BYTE],
+            )
+        )
+        acc = recv[0].copy()
+        for r in range(1, n):
+            COMBINE[op](acc, recv[r], out=acc)
+        return acc
+
+    def allreduce(self, buf, op):
+        """buf (1-D) <- the element-wise reduction of every rank's buf, combined in rank order."""
+        n = self.size
+        counts = [len(buf) // n + (r < len(buf) % n) for r in range(n)]
+        mine = self.reduce_chunks(buf, counts, op)
+        displs = np.concatenate(([0], np.cumsum(counts)[:-1])) * buf.itemsize
+        self.complete(
+            self.comm.Iallgatherv(
+                [mine.view(np.uint8), self.MPI.BYTE],
+                [buf.view(np.uint8), (np.asarray(counts) * buf.itemsize, displs), self.MPI.BYTE],
+            )
+        )

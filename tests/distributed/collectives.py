@@ -1,0 +1,85 @@
+"""Run by tests/python/test_distributed.py under mpirun: every collective against the values each rank can work
+out for itself (each rank's input is a function of its rank). Prints 'ok' on success; any mismatch raises."""
+
+import numpy as np
+
+import fastnn as torch
+import fastnn.distributed as dist
+from fastnn.distributed import ReduceOp
+
+dist.init_process_group("mpi")
+rank, n = dist.get_rank(), dist.get_world_size()
+assert dist.is_initialized() and dist.get_backend() == "mpi"
+
+
+def rank_input(r, size, dtype):
+    """Rank r's tensor: different on every rank, with float values whose sum depends on the order of addition."""
+    g = torch.Generator().manual_seed(100 + r)
+    if dtype in (torch.int64, torch.int32):
+        return torch.randint(-50, 50, (size,), generator=g, dtype=dtype)
+    return (torch.randn(size, generator=g, dtype=dtype) * 10.0**r).to(dtype)
+
+
+def rank_order(op, arrays):
+    """The reduction as fastnn.distributed promises it: element-wise, in rank order 0, 1, ..., n-1."""
+    acc = arrays[0].copy()
+    f = {"SUM": np.add, "AVG": np.add, "PRODUCT": np.multiply, "MIN": np.minimum, "MAX": np.maximum}[op.value]
+    for a in arrays[1:]:
+        f(acc, a, out=acc)
+    if op == ReduceOp.AVG:
+        acc = acc / n
+    return acc
+
+
+for dtype in (torch.float32, torch.float64, torch.int64, torch.int32):
+    for size in (0, 1, n - 1, 7, 1000, 4099):
+        for op in ReduceOp:
+            if op == ReduceOp.AVG and dtype in (torch.int64, torch.int32):
+                continue
+            t = rank_input(rank, size, dtype)
+            before = t.data_ptr()
+            dist.all_reduce(t, op=op)
+            want = rank_order(op, [rank_input(r, size, dtype).numpy() for r in range(n)])
+            assert t.data_ptr() == before, "all_reduce must work in place"
+            assert t.numpy().tobytes() == want.astype(t.numpy().dtype).tobytes(), (dtype, size, op, t, want)
+
+# a non-trivial shape, and the asynchronous form
+t = rank_input(rank, 24, torch.float32).reshape(2, 3, 4)
+work = dist.all_reduce(t, async_op=True)
+assert work.wait() is True and work.is_completed()
+want = rank_order(ReduceOp.SUM, [rank_input(r, 24, torch.float32).numpy() for r in range(n)]).reshape(2, 3, 4)
+assert np.array_equal(t.numpy(), want)
+
+for src in range(n):
+    t = rank_input(rank, 5, torch.float64)
+    dist.broadcast(t, src=src)
+    assert torch.equal(t, rank_input(src, 5, torch.float64))
+
+outs = [torch.empty(2, 3, dtype=torch.int64) for _ in range(n)]
+dist.all_gather(outs, torch.full((2, 3), rank * 10 + 1, dtype=torch.int64))
+assert [o[0, 0].item() for o in outs] == [r * 10 + 1 for r in range(n)]
+
+out = torch.empty(n * 3)
+dist.all_gather_into_tensor(out, torch.arange(3.0) + rank)
+assert out.tolist() == [float(i + r) for r in range(n) for i in range(3)]
+
+for op in (ReduceOp.SUM, ReduceOp.MAX, ReduceOp.AVG):
+    inputs = [rank_input(rank * n + j, 6, torch.float32) for j in range(n)]
+    out = torch.empty(6)
+    dist.reduce_scatter(out, inputs, op=op)
+    want = rank_order(op, [rank_input(r * n + rank, 6, torch.float32).numpy() for r in range(n)])
+    assert np.array_equal(out.numpy(), want.astype(np.float32)), (op, out, want)
+    flat = torch.cat(inputs)
+    out2 = torch.empty(6)
+    dist.reduce_scatter_tensor(out2, flat, op=op)
+    assert torch.equal(out, out2)
+
+dist.barrier()
+dist.barrier(async_op=True).wait()
+dist.destroy_process_group()
+assert not dist.is_initialized()
+dist.init_process_group("mpi", rank=rank, world_size=n)  # a second group after destroy, with matching numbers
+t = torch.ones(3)
+dist.all_reduce(t)
+assert t.tolist() == [float(n)] * 3
+print(f"ok rank {rank}")
