@@ -235,9 +235,7 @@ class DistributedDataParallel(Module):
         self._next, self._works, self._arrived = 0, [], set(self._unused)
         _C._queue_callback(self._finish_backward)
         for i in self._unused:  # a parameter this rank did not use contributes zeros
-            b, k = self._slot[i]
-            self._buckets[b].views[k].zero_()
-            self._mark_ready(b)
+            self._mark_ready(self._slot[i][0])
 
     def _grad_ready(self, i):
         if not self.require_backward_grad_sync:
@@ -250,18 +248,25 @@ class DistributedDataParallel(Module):
                 "gradient in this backward (or was found unused in the forward and then received one)"
             )
         self._arrived.add(i)
-        b, k = self._slot[i]
-        view, grad = self._buckets[b].views[k], self._params[i].grad
-        if grad.data_ptr() != view.data_ptr():  # with gradient_as_bucket_view, .grad may already be the view
-            view.copy_(grad)
-        self._mark_ready(b)
+        self._mark_ready(self._slot[i][0])
 
     def _mark_ready(self, b):
         self._left[b] -= 1
         # buckets are reduced in bucket order on every rank, whatever order their gradients arrive in
         while self._next < len(self._buckets) and self._left[self._next] == 0:
-            self._works.append(dist.all_reduce(self._buckets[self._next].flat, async_op=True))
+            bucket = self._buckets[self._next]
+            self._fill(bucket)
+            self._works.append(dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, async_op=True))
             self._next += 1
+
+    def _fill(self, bucket):
+        """Copies the bucket's gradients into its flat buffer (zeros for a parameter this rank did not use)."""
+        for i, view in zip(bucket.indices, bucket.views):
+            grad = self._params[i].grad
+            if i in self._unused:
+                view.zero_()
+            elif grad.data_ptr() != view.data_ptr():  # with gradient_as_bucket_view .grad may be the view already
+                view.copy_(grad)
 
     def _finish_backward(self):
         self._in_backward = False
@@ -283,7 +288,6 @@ class DistributedDataParallel(Module):
             used = used.tolist()
         with fastnn.no_grad():
             for bucket in self._buckets:
-                bucket.flat.div_(self._world)
                 for i, view in zip(bucket.indices, bucket.views):
                     p = self._params[i]
                     if used is not None and not used[i]:
