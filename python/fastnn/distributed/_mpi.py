@@ -25,7 +25,7 @@ COMBINE = {
 }
 
 
-SPIN_S = 1e-4  # how long the communication thread polls a request before it starts sleeping between polls
+SPIN_S = 2e-5  # a request's first polls, before the communication thread sleeps between them
 
 
 def _fine_timer_slack():
@@ -39,8 +39,9 @@ def _fine_timer_slack():
 class Work:
     """A collective handed to the communication thread (torch's Work): wait() blocks until it has finished."""
 
-    def __init__(self, name, fn, timeout, where):
-        self.name, self._fn, self._timeout, self._where = name, fn, timeout, where
+    def __init__(self, name, fn, engine):
+        self.name, self._fn, self._engine = name, fn, engine
+        self._timeout, self._where = engine.timeout_s, f"rank {engine.rank} of {engine.size}"
         self._done = threading.Event()
         self._error = None
 
@@ -62,7 +63,12 @@ class Work:
 
     def wait(self, timeout=None):
         limit = self._timeout if timeout is None else _seconds(timeout)
-        if not self._done.wait(limit):
+        self._engine.waiting(+1)
+        try:
+            done = self._done.wait(limit)
+        finally:
+            self._engine.waiting(-1)
+        if not done:
             raise RuntimeError(
                 f"[{self.name}] {self._where} timed out after {limit:g} s waiting for the other ranks: a rank failed, "
                 "stopped, or did not call the same collective (the process group cannot be used after this)"
@@ -87,6 +93,10 @@ class Engine:
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.timeout_s = timeout_s
         self.broken = None  # why the group cannot be used any more (a collective timed out)
+        self.waiters = 0  # threads blocked in Work.wait (the communication thread then polls without sleeping)
+        self._waiters_lock = threading.Lock()
+        self._scratch = np.empty(0, dtype=np.uint8)  # reduce_chunks' receive buffer, reused
+        self._wake = threading.Event()  # set while waiters > 0: ends the communication thread's sleep between polls
         self._queue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="fastnn-distributed", daemon=True)
         self._thread.start()
@@ -102,7 +112,7 @@ class Engine:
     def submit(self, name, fn):
         if self.broken:
             raise RuntimeError(f"[{name}] the process group cannot be used: {self.broken}")
-        work = Work(name, fn, self.timeout_s, f"rank {self.rank} of {self.size}")
+        work = Work(name, fn, self)
         self._queue.put(work)
         return work
 
@@ -128,17 +138,25 @@ class Engine:
 
     # -- on the communication thread: each call below blocks until its requests completed
 
+    def waiting(self, change):
+        with self._waiters_lock:
+            self.waiters += change
+            if self.waiters:
+                self._wake.set()
+            else:
+                self._wake.clear()
+
     def complete(self, request):
-        """Polls for up to SPIN_S (a few messages' worth), then sleeps between polls, backing off."""
-        deadline = time.perf_counter() + SPIN_S
+        """Polls flat out while a thread waits for a result (it has nothing else to do) and for the first
+        SPIN_S; otherwise (gradient reductions overlapping the backward) sleeps between polls, backing off, so as
+        not to take the training thread's core; a thread starting to wait ends the sleep."""
+        spin_until = time.perf_counter() + SPIN_S
+        delay = 5e-6
         while not request.Test():
-            if time.perf_counter() < deadline:
+            if self.waiters or time.perf_counter() < spin_until:
                 continue
-            delay = 5e-6
-            while not request.Test():
-                time.sleep(delay)
-                delay = min(delay * 2, 2e-4)
-            return
+            self._wake.wait(delay)
+            delay = min(delay * 2, 1e-4)
 
     def barrier(self):
         self.complete(self.comm.Ibarrier())
@@ -152,20 +170,27 @@ class Engine:
 
     def reduce_chunks(self, send, counts, op):
         """Rank r gets, reduced in rank order, the r-th of the chunks (sizes `counts`, in elements) of every rank's
-        `send`; returns this rank's reduced chunk (a new array)."""
+        `send`; returns this rank's reduced chunk (in the scratch buffer: valid until the next collective)."""
         n, item, me = self.size, send.itemsize, self.rank
         displs = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        recv = np.empty((n, counts[me]), dtype=send.dtype)
+        recv = self.scratch(n * counts[me] * item).view(send.dtype).reshape(n, counts[me])
         self.complete(
             self.comm.Ialltoallv(
                 [send.view(np.uint8), (np.asarray(counts) * item, displs * item), self.MPI.BYTE],
                 [recv.view(np.uint8), ([counts[me] * item] * n, np.arange(n) * counts[me] * item), self.MPI.BYTE],
             )
         )
-        acc = recv[0].copy()
+        acc = recv[0]
         for r in range(1, n):
             COMBINE[op](acc, recv[r], out=acc)
         return acc
+
+    def scratch(self, nbytes):
+        """A reused buffer of at least nbytes (fresh large allocations cost a page fault per 4 KiB touched);
+        valid until the next call."""
+        if self._scratch.size < nbytes:
+            self._scratch = np.empty(max(nbytes, 2 * self._scratch.size), dtype=np.uint8)
+        return self._scratch[:nbytes]
 
     def allreduce(self, buf, op):
         """buf (1-D) <- the element-wise reduction of every rank's buf, combined in rank order."""
