@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -112,6 +113,28 @@ def test_main_job_on_two_ranks_trains_as_one_process_and_resumes(tmp_path):
     assert "resumed from" in resumed and resumed.count("resumed from") == 1
     a, b = (fastnn.load(tmp_path / d / "last.safetensors")["model"] for d in ("a", "b"))
     assert all(fastnn.equal(a[k], b[k]) for k in a)
+
+
+@needs_mpi
+def test_a_job_killed_while_it_checkpoints_leaves_a_whole_checkpoint(tmp_path):
+    """Every rank killed at once, some time after the first checkpoint: last.safetensors loads (it is written
+    through a temporary file and a rename), whatever moment the kill fell on."""
+    ckpt = tmp_path / "last.safetensors"
+    cmd = ["mpirun", "-n", "2", "--oversubscribe", sys.executable, "-m", "fastnn.train", "--distributed"]
+    cmd += ["--threads", "1", "--epochs", "1000", "--no-progress", "--plot", "", "--checkpoint-dir", str(tmp_path)]
+    job = subprocess.Popen(
+        cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ckpt.exists() and time.monotonic() < deadline and job.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.7)  # a few more epochs, each rewriting the checkpoints
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+    saved = fastnn.load(ckpt)
+    assert saved["epoch"] >= 1 and set(saved["model"]) >= {"conv1.weight", "fc3.bias"}
 
 
 def test_main_job_refuses_distributed_with_compile(capsys):
