@@ -193,3 +193,27 @@ TEST(Engine, SeedGradientShapeIsChecked) {
         << e.what();
   }
 }
+
+TEST(Engine, PostAccumulateHooksSeeTheAccumulatedGradThenFinalCallbacksRun) {
+  TensorPtr x = leaf({2}, 1.0), w = leaf({2}, 1.0);
+  std::vector<std::string> events;
+  const int64_t id = x->add_post_accumulate_hook([&](const TensorPtr& leaf) {
+    events.push_back("x " + std::to_string(leaf->grad()->data<double>()[0]));
+    // queued from inside the backward: runs once every node has run (w's gradient is there too)
+    queue_callback([&] {
+      events.push_back("callback " + std::to_string(w->grad()->data<double>()[0]));
+      queue_callback([&] { events.push_back("queued by a callback"); });
+    });
+  });
+  backward({sum(add(mul(x, num(3)), mul(w, num(5)), 1))}, {}, false);
+  backward({sum(mul(x, num(2)))}, {}, false);
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[0], "x 3.000000");
+  EXPECT_EQ(events[1], "callback 5.000000");
+  EXPECT_EQ(events[2], "queued by a callback");
+  EXPECT_EQ(events[3], "x 5.000000");  // after accumulation: 3 + 2
+  x->remove_grad_hook(id);
+  backward({sum(x)}, {}, false);
+  EXPECT_EQ(events.size(), 6u);
+  EXPECT_THROW(queue_callback([] {}), std::runtime_error);  // outside a backward
+}
