@@ -76,6 +76,8 @@ raises(TypeError, "module must be a fastnn.nn.Module", DDP, lambda x: x)
 
 ddp = DDP(model)
 assert list(ddp.state_dict()) == ["module.weight", "module.bias"]
+assert ddp.device_ids is None and ddp.output_device is None and ddp.module is model  # torch's for a CPU module
+assert repr(ddp) == "DistributedDataParallel(\n  (module): Linear(in_features=2, out_features=2, bias=True)\n)"
 x = torch.randn(4, 2)
 ddp(x).sum().backward()
 ref = nn.Linear(2, 2)

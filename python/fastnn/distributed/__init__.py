@@ -153,9 +153,11 @@ def _abort_on_error(kind, value, tb):
 def destroy_process_group(group=None):
     """Leaves the default group (MPI itself stays initialized; init_process_group may be called again)."""
     engine = _engine("destroy_process_group", group)
-    engine.close()
-    sys.excepthook = _World.excepthook
-    _set_world(None, None)
+    try:
+        engine.close()
+    finally:
+        sys.excepthook = _World.excepthook
+        _set_world(None, None)
 
 
 def _set_world(engine, process_group):

@@ -69,10 +69,12 @@ class Work:
         finally:
             self._engine.waiting(-1)
         if not done:
-            raise RuntimeError(
+            message = (
                 f"[{self.name}] {self._where} timed out after {limit:g} s waiting for the other ranks: a rank failed, "
                 "stopped, or did not call the same collective (the process group cannot be used after this)"
             )
+            self._engine.broken = message  # the communication thread is stuck in this collective
+            raise RuntimeError(message)
         if self._error is not None:
             raise self._error
         return True
@@ -120,17 +122,19 @@ class Engine:
         work = self.submit(name, fn)
         if async_op:
             return work
-        try:
-            work.wait()
-        except RuntimeError as e:
-            if not work.is_completed():
-                self.broken = str(e)
-            raise
+        work.wait()
         return None
 
     def close(self):
+        """Ends the communication thread after the collectives queued before; a thread stuck in a collective
+        that timed out is left behind (it is a daemon)."""
         self._queue.put(None)
+        if self.broken:
+            return
         self._thread.join(self.timeout_s)
+        if self._thread.is_alive():
+            self.broken = f"destroy_process_group: collectives still running after {self.timeout_s:g} s"
+            raise RuntimeError(f"[destroy_process_group] collectives still running after {self.timeout_s:g} s")
         self.comm.Free()
 
     def abort(self, code=1):

@@ -139,8 +139,8 @@ class DistributedDataParallel(Module):
             raise ValueError(f"[{_OP}] bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}")
 
         self.module = module
-        self.device_ids = [] if device_ids is None else list(device_ids)
-        self.output_device = output_device
+        self.device_ids = [device.index or 0] if device_ids else None  # torch's: None for a CPU module
+        self.output_device = self.device_ids[0] if device_ids else None
         self.dim = dim
         self.broadcast_buffers = bool(broadcast_buffers)
         self.find_unused_parameters = bool(find_unused_parameters)
