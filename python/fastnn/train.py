@@ -188,7 +188,10 @@ def parse_args(argv=None):
     )
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"], default="sgd")
     p.add_argument(
-        "--threads", type=positive(int), default=None, help="threads (default: OMP_NUM_THREADS or all cores)"
+        "--threads",
+        type=positive(int),
+        default=None,
+        help="threads (default: OMP_NUM_THREADS, or all cores shared among the ranks on this machine)",
     )
     p.add_argument(
         "--device", default="cpu", help="where to train: cpu, cuda or cuda:N (needs a CUDA build of fastnn and a GPU)"
@@ -319,12 +322,14 @@ def main(argv=None):
 def run(args):
     """Trains as the parsed arguments say; returns (model, history). With --distributed every rank trains on its
     part of each epoch, and only rank 0 prints and writes files."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
     rank, world = 0, 1
     if args.distributed:
         dist.init_process_group("mpi")
         rank, world = dist.get_rank(), dist.get_world_size()
+        if not args.threads and "OMP_NUM_THREADS" not in os.environ:  # the ranks on this machine share its cores
+            args.threads = max(1, (os.cpu_count() or 1) // int(os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE", 1)))
+    if args.threads:
+        torch.set_num_threads(args.threads)
     lead = rank == 0
     say = print if lead else (lambda *a, **k: None)
     torch.manual_seed(args.seed)
