@@ -8,6 +8,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/embedding_bag.h"
+#include "fastnn/kernels/cpu/group_by_key.h"
 #include "fastnn/kernels/cuda/embedding_bag.h"
 #include "fastnn/ops/internal.h"
 
@@ -71,16 +72,10 @@ class EmbeddingBagBackward : public Node {
       cuda::embedding_bag_backward_max(is_double, g->device_data(), dim, g->shape()[0], ptr(argmax_),
                                        r[0]->device_data(), device.index);
     } else if (needs_input_grad(0)) {
-      const int64_t* ip = index_->data<int64_t>();  // a counting sort keeps each row's positions in order
-      std::vector<int64_t> first(size_t(rows) + 1, 0), order;
-      for (int64_t i = 0; i < n; ++i)
-        if (bag_of_[size_t(i)] >= 0) ++first[size_t(ip[i]) + 1];
-      for (size_t k = 0; k < size_t(rows); ++k) first[k + 1] += first[k];
-      order.resize(size_t(first.back()));
-      std::vector<int64_t> next(first.begin(), first.end() - 1);
-      for (int64_t i = 0; i < n; ++i)
-        if (bag_of_[size_t(i)] >= 0) order[size_t(next[size_t(ip[i])]++)] = i;
-      const TensorPtr first_d = int64_tensor(first, device), order_d = int64_tensor(order, device),
+      const int64_t* ip = index_->data<int64_t>();
+      const kernels::KeyGroups rows_of = kernels::group_by_key(  // each row's positions, in order
+          n, rows, [&](int64_t i) { return ip[i]; }, [&](int64_t i) { return bag_of_[size_t(i)] >= 0; });
+      const TensorPtr first_d = int64_tensor(rows_of.first, device), order_d = int64_tensor(rows_of.order, device),
                       bag_size = int64_tensor(bag_size_, device);
       r[0] = Tensor::empty(w->shape(), g->dtype(), "embedding_bag", device);
       cuda::embedding_bag_backward_sum(is_double, g->device_data(), dim, rows, ptr(first_d), ptr(order_d), ptr(bag_of),

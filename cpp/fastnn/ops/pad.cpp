@@ -117,27 +117,30 @@ TensorPtr index_pad(const TensorPtr& input, const IntList& pad, PadMode mode, co
                "': every padded dim of the output would be empty");
   int64_t planes = 1;
   for (int64_t d = 0; d < nd - k; ++d) planes *= input->shape()[d];
-  TensorPtr x = contiguous(input->detach());
-  TensorPtr out = Tensor::empty(out_shape, x->dtype(), "pad", x->device());
   static const char* names[3][3] = {
       {"ReflectionPad1DBackward0", "ReflectionPad2DBackward0", "ReflectionPad3DBackward0"},
       {"ReplicationPad1DBackward0", "ReplicationPad2DBackward0", "ReplicationPad3DBackward0"},
       {"CopySlices", "CopySlices", "CopySlices"}};  // torch composes circular padding of slice copies
   const char* node = names[int(mode)][k - 1];
-  if (out->numel() == 0) {
+  if (checked_numel(out_shape, "pad") == 0) {
+    TensorPtr out = Tensor::empty(out_shape, input->dtype(), "pad", input->device());
     if (any_requires_grad({&input}))
       record_grad_only(node, out, {input}, [in_shape = input->shape()](const TensorPtr& g) {
         return std::vector<TensorPtr>{zeros_on(in_shape, g->dtype(), g->device())};
       });
     return out;
   }
-  for (int64_t i = 0; i < k; ++i) {  // the maps are no longer than the (allocated) output
+  const bool on_gpu = input->device().is_cuda();
+  const TensorPtr x = on_gpu ? nullptr : contiguous(input->detach());
+  // allocated before the maps, which are no longer than it: a huge pad fails here with a clear error
+  TensorPtr out = on_gpu ? nullptr : Tensor::empty(out_shape, x->dtype(), "pad", x->device());
+  for (int64_t i = 0; i < k; ++i) {
     const int64_t o = out3[2 - i];
     maps[2 - i].resize(size_t(o));
     for (int64_t j = 0; j < o; ++j)
       maps[2 - i][size_t(j)] = source_index(j, in3[2 - i], pad[2 * i], pad[2 * i + 1], mode);
   }
-  if (x->device().is_cuda()) {
+  if (on_gpu) {
     HostTaps taps;
     for (int k3 = 0; k3 < 3; ++k3) taps.in[k3] = in3[k3], taps.out[k3] = out3[k3], taps.idx[k3] = maps[k3];
     return resample_cuda(input, taps, planes, out_shape, node);

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "fastnn/autograd/functions.h"
+#include "fastnn/kernels/cpu/group_by_key.h"
 #include "fastnn/kernels/cpu/upsample.h"
 #include "fastnn/kernels/cuda/resample.h"
 #include "fastnn/ops/internal.h"
@@ -16,14 +17,11 @@ namespace {
 cuda::TapDim device_tap_dim(const HostTaps& taps, int k, DType dtype, Device device, std::vector<TensorPtr>& keep) {
   const std::vector<int64_t>& idx = taps.idx[k];
   const int64_t in = taps.in[k];
-  std::vector<int64_t> start(size_t(in) + 1, 0), inv(idx.size());
-  for (int64_t c : idx) ++start[size_t(c) + 1];
-  for (size_t c = 0; c < size_t(in); ++c) start[c + 1] += start[c];
-  std::vector<int64_t> next(start.begin(), start.end() - 1);
-  for (size_t e = 0; e < idx.size(); ++e) inv[size_t(next[size_t(idx[e])]++)] = int64_t(e);
+  const kernels::KeyGroups taps_of = kernels::group_by_key(  // the taps reading each input position
+      int64_t(idx.size()), in, [&](int64_t e) { return idx[size_t(e)]; }, [](int64_t) { return true; });
   const std::vector<double>& wt = taps.wt[k];
-  const TensorPtr idx_t = int64_tensor(idx, device), start_t = int64_tensor(start, device),
-                  inv_t = int64_tensor(inv, device);
+  const TensorPtr idx_t = int64_tensor(idx, device), start_t = int64_tensor(taps_of.first, device),
+                  inv_t = int64_tensor(taps_of.order, device);
   const TensorPtr wt_t =
       wt.empty()
           ? nullptr
@@ -55,8 +53,9 @@ TensorPtr resample_cuda(const TensorPtr& input, const HostTaps& taps, int64_t pl
   cuda::resample_forward(is_double, x->device_data(), planes, dims, out->device_data(), device.index);
   if (any_requires_grad({&input}))
     record_grad_only(node.c_str(), out, {input},
-                     [x, dims, keep, planes, is_double, device, node, in_shape = input->shape()](const TensorPtr& g) {
-                       const TensorPtr gc = contiguous(cast(g, x->dtype()));
+                     [dtype = x->dtype(), dims, keep, planes, is_double, device, node,
+                      in_shape = input->shape()](const TensorPtr& g) {
+                       const TensorPtr gc = contiguous(cast(g, dtype));
                        TensorPtr gx = Tensor::empty(in_shape, gc->dtype(), node.c_str(), device);
                        cuda::resample_backward(is_double, gc->device_data(), planes, dims, gx->device_data(),
                                                device.index);

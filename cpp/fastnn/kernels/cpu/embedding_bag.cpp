@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "fastnn/kernels/cpu/group_by_key.h"
 #include "fastnn/parallel.h"
 
 namespace fastnn::kernels {
@@ -43,15 +44,10 @@ void forward(const T* w, int64_t dim, const int64_t* index, const int64_t* start
 template <class T>
 void backward_sum(const T* g, int64_t dim, const int64_t* index, const int64_t* bag_of, int64_t n, int64_t rows,
                   BagMode mode, const T* psw, const int64_t* bag_size, bool scale_by_freq, T* gw) {
-  // positions grouped by row (a counting sort keeps them in position order within a row)
-  std::vector<int64_t> first(rows + 1, 0), order;
-  for (int64_t i = 0; i < n; ++i)
-    if (bag_of[i] >= 0) ++first[index[i] + 1];
-  for (int64_t r = 0; r < rows; ++r) first[r + 1] += first[r];
-  order.resize(first[rows]);
-  std::vector<int64_t> next(first.begin(), first.end() - 1);
-  for (int64_t i = 0; i < n; ++i)
-    if (bag_of[i] >= 0) order[next[index[i]]++] = i;
+  // positions grouped by row, in position order within a row
+  const KeyGroups groups =
+      group_by_key(n, rows, [&](int64_t i) { return index[i]; }, [&](int64_t i) { return bag_of[i] >= 0; });
+  const std::vector<int64_t>&first = groups.first, &order = groups.order;
   parallel_for(rows, grain_for(dim * 4), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       T* out = gw + r * dim;
