@@ -74,6 +74,40 @@ for op in (ReduceOp.SUM, ReduceOp.MAX, ReduceOp.AVG):
     dist.reduce_scatter_tensor(out2, flat, op=op)
     assert torch.equal(out, out2)
 
+for dst in range(n):  # reduce: only dst's tensor changes
+    t = rank_input(rank, 9, torch.float32)
+    dist.reduce(t, dst=dst, op=ReduceOp.SUM)
+    want = rank_order(ReduceOp.SUM, [rank_input(r, 9, torch.float32).numpy() for r in range(n)])
+    mine = want if rank == dst else rank_input(rank, 9, torch.float32).numpy()
+    assert t.numpy().tobytes() == mine.tobytes(), (dst, t, mine)
+
+dst = n - 1
+parts = [torch.empty(2, 2) for _ in range(n)] if rank == dst else None
+dist.gather(torch.full((2, 2), float(rank)), parts, dst=dst)
+if rank == dst:
+    assert [p[1, 1].item() for p in parts] == [float(r) for r in range(n)]
+mine = torch.empty(3, dtype=torch.int64)
+parts = [torch.full((3,), 7 * r, dtype=torch.int64) for r in range(n)] if rank == 0 else None
+dist.scatter(mine, parts, src=0)
+assert mine.tolist() == [7 * rank] * 3
+
+if n > 1:  # point to point: a ring, then any-source receives on rank 0
+    right, left = (rank + 1) % n, (rank - 1) % n
+    got = torch.empty(4)
+    if rank % 2 == 0:
+        dist.send(torch.full((4,), float(rank)), dst=right, tag=5)
+        assert dist.recv(got, src=left, tag=5) == left
+    else:
+        work = dist.irecv(got, src=left, tag=5)
+        dist.isend(torch.full((4,), float(rank)), dst=right, tag=5).wait()
+        work.wait()
+    assert got.tolist() == [float(left)] * 4
+    if rank == 0:
+        senders = sorted(dist.recv(got, tag=9) for _ in range(n - 1))
+        assert senders == list(range(1, n))
+    else:
+        dist.send(torch.full((4,), float(rank)), dst=0, tag=9)
+
 dist.barrier()
 dist.barrier(async_op=True).wait()
 dist.destroy_process_group()

@@ -65,6 +65,18 @@ raises(
 raises(ValueError, r"input must have world_size \(1\) times", dist.reduce_scatter_tensor, torch.ones(3), torch.ones(2))
 raises(ValueError, "group must be None or dist.group.WORLD", dist.all_reduce, torch.ones(2), group="other")
 raises(ValueError, "device_ids is for NCCL", dist.barrier, device_ids=[0])
+raises(
+    ValueError,
+    r"\[send\] Invalid dst rank 0: should not be the same as the rank of the current process",
+    dist.send,
+    torch.ones(1),
+    0,
+)
+raises(ValueError, r"\[reduce\] dst must be a rank in \[0, 0\], got 2", dist.reduce, torch.ones(1), 2)
+raises(ValueError, r"\[gather\] gather_list must have one tensor per rank: 1, got 0", dist.gather, torch.ones(1), [])
+t = torch.ones(2)
+dist.reduce(t, 0, op=dist.ReduceOp.AVG)
+assert t.tolist() == [1.0, 1.0]
 
 model = nn.Linear(2, 2)
 raises(ValueError, "device_ids only works with a module on one GPU", DDP, model, device_ids=[0])

@@ -328,6 +328,133 @@ def _reduce_scatter_run(engine, name, send, out, write_back, reduce_op, async_op
     return engine.run(name, run, async_op)
 
 
+def _rank_arg(op, engine, name, value, alias=None, default=None):
+    """dst/src: a rank of the group (group_dst/group_src are the same numbers: fastnn has one group)."""
+    value = alias if alias is not None else (default if value is None else value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < engine.size:
+        raise ValueError(f"[{op}] {name} must be a rank in [0, {engine.size - 1}], got {value!r}")
+    return value
+
+
+def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
+    """Rank dst's tensor becomes the reduction of every rank's (combined in rank order); the others' are unchanged."""
+    engine = _engine("reduce", group)
+    dst = _rank_arg("reduce", engine, "dst", dst, group_dst)
+    reduce_op = _op_name("reduce", op)
+    arr, write_back = _host_array("reduce", tensor)
+    _check_avg("reduce", reduce_op, arr)
+    work = arr.copy()
+
+    def run():
+        engine.allreduce(work, reduce_op)
+        if engine.rank != dst:
+            return
+        if reduce_op == "AVG":
+            np.divide(work, engine.size, out=work)
+        np.copyto(arr, work)
+        write_back()
+
+    return engine.run("reduce", run, async_op)
+
+
+def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
+    """On rank dst, gather_list[r] <- rank r's tensor (the other ranks pass no list)."""
+    engine = _engine("gather", group)
+    dst = _rank_arg("gather", engine, "dst", dst, group_dst, default=0)
+    arr, _ = _host_array("gather", tensor)
+    outs, gathered = None, None
+    if engine.rank == dst:
+        _tensor_list("gather", gather_list, "gather_list", engine.size)
+        _check_same("gather", gather_list, tensor, "gather_list")
+        outs = [_host_array("gather", t, f"gather_list[{i}]") for i, t in enumerate(gather_list)]
+        gathered = np.empty((engine.size, arr.size), dtype=arr.dtype)
+    elif gather_list:
+        raise ValueError(
+            f"[gather] Argument ``gather_list`` must NOT be specified on non-destination ranks (rank {engine.rank})"
+        )
+
+    def run():
+        engine.gather(arr.view(np.uint8), None if gathered is None else gathered.view(np.uint8).reshape(-1), dst)
+        for (out, write_back), row in zip(outs or (), gathered if gathered is not None else ()):
+            out[...] = row
+            write_back()
+
+    return engine.run("gather", run, async_op)
+
+
+def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
+    """tensor <- rank src's scatter_list[rank] (the other ranks pass no list)."""
+    engine = _engine("scatter", group)
+    src = _rank_arg("scatter", engine, "src", src, group_src, default=0)
+    out, write_back = _host_array("scatter", tensor)
+    send = None
+    if engine.rank == src:
+        _tensor_list("scatter", scatter_list, "scatter_list", engine.size)
+        _check_same("scatter", scatter_list, tensor, "scatter_list")
+        send = np.concatenate([_host_array("scatter", t, f"scatter_list[{i}]")[0] for i, t in enumerate(scatter_list)])
+    elif scatter_list:
+        raise ValueError(
+            f"[scatter] Argument ``scatter_list`` must NOT be specified on non-source ranks (rank {engine.rank})"
+        )
+
+    def run():
+        engine.scatter(None if send is None else send.view(np.uint8), out.view(np.uint8), src)
+        write_back()
+
+    return engine.run("scatter", run, async_op)
+
+
+def _peer(op, engine, name, value, alias):
+    peer = _rank_arg(op, engine, name, value, alias)
+    if peer == engine.rank:
+        raise ValueError(
+            f"[{op}] Invalid {name} rank {peer}: should not be the same as the rank of the current process"
+        )
+    return peer
+
+
+def _send(op, tensor, dst, group, tag, group_dst):
+    engine = _engine(op, group)
+    dst = _peer(op, engine, "dst", dst, group_dst)
+    arr, _ = _host_array(op, tensor)
+    return engine.run(op, lambda: engine.send(arr.view(np.uint8), dst, tag), async_op=True)
+
+
+def _recv(op, tensor, src, group, tag, group_src):
+    engine = _engine(op, group)
+    src = None if src is None and group_src is None else _peer(op, engine, "src", src, group_src)
+    arr, write_back = _host_array(op, tensor)
+
+    def run():
+        sender = engine.recv(arr.view(np.uint8), src, tag)
+        write_back()
+        return sender
+
+    return engine.run(op, run, async_op=True)
+
+
+def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
+    """Sends tensor to rank dst; returns a Work (wait() until the data has left this buffer)."""
+    return _send("isend", tensor, dst, group, tag, group_dst)
+
+
+def irecv(tensor, src=None, group=None, tag=0, group_src=None):
+    """Receives into tensor from rank src (None: any rank); returns a Work."""
+    return _recv("irecv", tensor, src, group, tag, group_src)
+
+
+def send(tensor, dst=None, group=None, tag=0, group_dst=None):
+    """Sends tensor to rank dst, which receives it with recv."""
+    _send("send", tensor, dst, group, tag, group_dst).wait()
+
+
+def recv(tensor, src=None, group=None, tag=0, group_src=None):
+    """Receives into tensor from rank src (None: any rank); returns the sender's rank."""
+    work = _recv("recv", tensor, src, group, tag, group_src)
+    work.wait()
+    return work.value
+
+
 def barrier(group=None, async_op=False, device_ids=None):
     """Returns when every rank has reached it."""
     engine = _engine("barrier", group)

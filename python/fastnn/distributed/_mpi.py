@@ -43,11 +43,11 @@ class Work:
         self.name, self._fn, self._engine = name, fn, engine
         self._timeout, self._where = engine.timeout_s, f"rank {engine.rank} of {engine.size}"
         self._done = threading.Event()
-        self._error = None
+        self._error = self.value = None  # value: what the collective returned (recv: the sender's rank)
 
     def _run(self):
         try:
-            self._fn()
+            self.value = self._fn()
         except BaseException as e:  # handed to the waiting thread
             self._error = e
         self._done.set()
@@ -150,13 +150,13 @@ class Engine:
             else:
                 self._wake.clear()
 
-    def complete(self, request):
+    def complete(self, request, status=None):
         """Polls flat out while a thread waits for a result (it has nothing else to do) and for the first
         SPIN_S; otherwise (gradient reductions overlapping the backward) sleeps between polls, backing off, so as
         not to take the training thread's core; a thread starting to wait ends the sleep."""
         spin_until = time.perf_counter() + SPIN_S
         delay = 5e-6
-        while not request.Test():
+        while not request.Test(status):
             if self.waiters or time.perf_counter() < spin_until:
                 continue
             self._wake.wait(delay)
@@ -167,6 +167,29 @@ class Engine:
 
     def broadcast(self, buf, src):
         self.complete(self.comm.Ibcast([buf, self.MPI.BYTE], root=src))
+
+    def gather(self, send, recv, root):
+        """recv (on root: N * len(send) bytes) <- every rank's send, in rank order."""
+        self.complete(
+            self.comm.Igather([send, self.MPI.BYTE], [recv, self.MPI.BYTE] if recv is not None else None, root)
+        )
+
+    def scatter(self, send, recv, root):
+        """recv <- the rank-th of N equal parts of root's send."""
+        self.complete(
+            self.comm.Iscatter([send, self.MPI.BYTE] if send is not None else None, [recv, self.MPI.BYTE], root)
+        )
+
+    def send(self, buf, dst, tag):
+        self.complete(self.comm.Isend([buf, self.MPI.BYTE], dst, tag))
+
+    def recv(self, buf, src, tag):
+        """Receives into buf from src (None: any rank); returns the sender's rank."""
+        status = self.MPI.Status()
+        source = self.MPI.ANY_SOURCE if src is None else src
+        request = self.comm.Irecv([buf, self.MPI.BYTE], source, tag)
+        self.complete(request, status)
+        return status.Get_source()
 
     def allgather(self, send, recv):
         """recv (N * len(send) bytes) <- every rank's send, in rank order."""
