@@ -1321,3 +1321,12 @@ def test_the_main_job_refuses_a_device_it_cannot_use(capsys):
         with pytest.raises(SystemExit) as e:
             train.main(["--device", device, "--epochs", "1"])
         assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+@gpu
+def test_distributed_collectives_and_ddp_on_gpu_tensors():
+    from test_distributed import HAVE_MPI, SCRIPTS, mpirun, ok
+
+    if not HAVE_MPI:
+        pytest.skip("MPI is missing: apt-get install openmpi-bin libopenmpi-dev; pip install mpi4py")
+    assert ok(mpirun(2, SCRIPTS / "cuda.py")).count("ok rank") == 2

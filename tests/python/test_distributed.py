@@ -27,7 +27,10 @@ needs_mpi = pytest.mark.skipif(
 
 
 def _env():
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"), OMP_NUM_THREADS="1")
+    # the ranks import the fastnn this test runs on (the source tree's, or the CUDA emulator's build)
+    env = dict(
+        os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__))), OMP_NUM_THREADS="1"
+    )
     # Open MPI refuses root (CI runs as root) unless told; shared-memory copies without ptrace (containers)
     env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     env.setdefault("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
