@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from fastnn import _C
+from fastnn._dtype import bfloat16
 from fastnn.distributed import _mpi
 
 
@@ -95,7 +96,7 @@ def init_process_group(
     world_size=-1,
     rank=-1,
     store=None,
-    group_name="",
+    group_name="",  # deprecated and ignored by torch too
     pg_options=None,
     device_id=None,
 ):
@@ -185,7 +186,7 @@ def _host_array(op, tensor, what="tensor"):
         raise TypeError(f"[{op}] {what} must be a fastnn Tensor, got {type(tensor).__name__}")
     if not tensor.is_contiguous():
         raise ValueError(f"[{op}] {what} must be contiguous (shape {tuple(tensor.shape)})")
-    if str(tensor.dtype) == "fastnn.bfloat16":
+    if tensor.dtype == bfloat16:  # NumPy has no bfloat16 to view it as
         raise TypeError(f"[{op}] bfloat16 tensors are not supported by fastnn.distributed yet")
     t = tensor.detach()
     if t.is_cuda:

@@ -4,8 +4,8 @@ one thread), on byte buffers that are the tensors' own memory.
 
 Reductions are deterministic whatever MPI's algorithms: MPI only moves bytes (alltoall, allgather), and every
 element is combined here in rank order 0, 1, ..., N-1, so a run on N ranks gives the same bits every time.
-Waiting polls the nonblocking requests with short sleeps instead of MPI's busy loop, which would take a core
-from the training thread of the same rank.
+The thread polls nonblocking requests itself instead of blocking in MPI (whose busy loop would take a core from
+the training thread of the same rank): flat out while a thread waits for a result, with short sleeps otherwise.
 """
 
 import ctypes
