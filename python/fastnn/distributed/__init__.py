@@ -274,16 +274,22 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     return engine.run("all_gather", run, async_op)
 
 
+def _check_slices(op, engine, whole, part):
+    """whole = (array, tensor, name) must hold world_size times part's elements, of part's dtype."""
+    (w, w_tensor, w_name), (p, p_tensor, p_name) = whole, part
+    if w.dtype != p.dtype or w.size != p.size * engine.size:
+        raise ValueError(
+            f"[{op}] {w_name} must have world_size ({engine.size}) times the {p_name}'s {p.size} elements of "
+            f"{p_tensor.dtype}; got {w.size} of {w_tensor.dtype}"
+        )
+
+
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """output_tensor (world_size times input_tensor's elements) <- every rank's input_tensor, in rank order."""
     engine = _engine("all_gather_into_tensor", group)
     arr, _ = _host_array("all_gather_into_tensor", input_tensor, "input_tensor")
     out, write_back = _host_array("all_gather_into_tensor", output_tensor, "output_tensor")
-    if out.dtype != arr.dtype or out.size != arr.size * engine.size:
-        raise ValueError(
-            f"[all_gather_into_tensor] output_tensor must have world_size ({engine.size}) times the input's "
-            f"{arr.size} elements of {input_tensor.dtype}; got {out.size} of {output_tensor.dtype}"
-        )
+    _check_slices("all_gather_into_tensor", engine, (out, output_tensor, "output_tensor"), (arr, input_tensor, "input"))
 
     def run():
         engine.allgather(arr.view(np.uint8), out.view(np.uint8))
@@ -310,11 +316,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     reduce_op = _op_name("reduce_scatter_tensor", op)
     out, write_back = _host_array("reduce_scatter_tensor", output, "output")
     send, _ = _host_array("reduce_scatter_tensor", input, "input")
-    if send.dtype != out.dtype or send.size != out.size * engine.size:
-        raise ValueError(
-            f"[reduce_scatter_tensor] input must have world_size ({engine.size}) times the output's {out.size} "
-            f"elements of {output.dtype}; got {send.size} of {input.dtype}"
-        )
+    _check_slices("reduce_scatter_tensor", engine, (send, input, "input"), (out, output, "output"))
     _check_avg("reduce_scatter_tensor", reduce_op, out)
     return _reduce_scatter_run(engine, "reduce_scatter_tensor", send, out, write_back, reduce_op, async_op)
 
@@ -358,21 +360,27 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     return engine.run("reduce", run, async_op)
 
 
+def _root_list(op, engine, root, tensors, name, like, role):
+    """The host arrays of the root's list of one tensor per rank, like `like`; None on the other ranks, which must
+    pass no list."""
+    if engine.rank != root:
+        if tensors:
+            raise ValueError(
+                f"[{op}] Argument ``{name}`` must NOT be specified on non-{role} ranks (rank {engine.rank})"
+            )
+        return None
+    _tensor_list(op, tensors, name, engine.size)
+    _check_same(op, tensors, like, name)
+    return [_host_array(op, t, f"{name}[{i}]") for i, t in enumerate(tensors)]
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """On rank dst, gather_list[r] <- rank r's tensor (the other ranks pass no list)."""
     engine = _engine("gather", group)
     dst = _rank_arg("gather", engine, "dst", dst, group_dst, default=0)
     arr, _ = _host_array("gather", tensor)
-    outs, gathered = None, None
-    if engine.rank == dst:
-        _tensor_list("gather", gather_list, "gather_list", engine.size)
-        _check_same("gather", gather_list, tensor, "gather_list")
-        outs = [_host_array("gather", t, f"gather_list[{i}]") for i, t in enumerate(gather_list)]
-        gathered = np.empty((engine.size, arr.size), dtype=arr.dtype)
-    elif gather_list:
-        raise ValueError(
-            f"[gather] Argument ``gather_list`` must NOT be specified on non-destination ranks (rank {engine.rank})"
-        )
+    outs = _root_list("gather", engine, dst, gather_list, "gather_list", tensor, "destination")
+    gathered = None if outs is None else np.empty((engine.size, arr.size), dtype=arr.dtype)
 
     def run():
         engine.gather(arr.view(np.uint8), None if gathered is None else gathered.view(np.uint8).reshape(-1), dst)
@@ -388,15 +396,8 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     engine = _engine("scatter", group)
     src = _rank_arg("scatter", engine, "src", src, group_src, default=0)
     out, write_back = _host_array("scatter", tensor)
-    send = None
-    if engine.rank == src:
-        _tensor_list("scatter", scatter_list, "scatter_list", engine.size)
-        _check_same("scatter", scatter_list, tensor, "scatter_list")
-        send = np.concatenate([_host_array("scatter", t, f"scatter_list[{i}]")[0] for i, t in enumerate(scatter_list)])
-    elif scatter_list:
-        raise ValueError(
-            f"[scatter] Argument ``scatter_list`` must NOT be specified on non-source ranks (rank {engine.rank})"
-        )
+    parts = _root_list("scatter", engine, src, scatter_list, "scatter_list", tensor, "source")
+    send = None if parts is None else np.concatenate([part for part, _ in parts])
 
     def run():
         engine.scatter(None if send is None else send.view(np.uint8), out.view(np.uint8), src)
