@@ -103,6 +103,33 @@ for (name, p), q in zip(model.named_parameters(), ref.parameters()):
     else:
         assert max_rel([p.grad], [q.grad / n]) <= 1e-6, (name, p.grad, q.grad / n)
 
+# a backward that raises half-way (after some gradients were reduced) leaves DDP ready for the next step
+torch.manual_seed(3)
+model = TwoHeads()
+# a bucket per parameter: a.* are reduced before body's gradient fails
+ddp = DDP(model, bucket_cap_mb=1e-5, find_unused_parameters=True)
+
+
+def boom(grad):
+    raise ValueError("boom")
+
+
+handle = model.body.register_forward_hook(lambda m, i, out: out.register_hook(boom) and None)
+try:
+    ddp(x[rank], 0).sum().backward()
+    raise AssertionError("the hook did not raise")
+except ValueError as e:
+    assert "boom" in str(e)
+assert ddp._in_backward and ddp._next > 0  # reductions were under way when it failed
+handle.remove()
+model.zero_grad()
+ddp(x[rank], 0).sum().backward()
+torch.manual_seed(3)
+ref = TwoHeads()
+for r in range(n):
+    ref(x[r], 0).sum().backward()
+assert max_rel([model.body.weight.grad], [ref.body.weight.grad / n]) <= 1e-6 and model.b.weight.grad is None
+
 # buffers: every forward with grad enabled starts from rank 0's
 bn = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
 ddp = DDP(bn).eval()

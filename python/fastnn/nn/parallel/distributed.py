@@ -158,7 +158,7 @@ class DistributedDataParallel(Module):
                     dist.broadcast(t, 0)
         self._buckets, self._slot = self._make_buckets(bucket_cap_mb)
         self._in_backward = False
-        self._unused = ()
+        self._unused = frozenset()  # parameters the last forward did not reach (with find_unused_parameters)
         self._hooks = [p.register_post_accumulate_grad_hook(self._make_hook(i)) for i, p in enumerate(self._params)]
 
     def _check_same_model(self):
@@ -207,6 +207,10 @@ class DistributedDataParallel(Module):
             handle.remove()
 
     def forward(self, *inputs, **kwargs):
+        if self._in_backward:  # the last backward raised before it ended: its reductions are dropped
+            for work in self._works:
+                work.wait()
+            self._in_backward = False
         grad_on = fastnn.is_grad_enabled()
         if grad_on and self.broadcast_buffers and self._world > 1:
             with fastnn.no_grad():
@@ -215,7 +219,7 @@ class DistributedDataParallel(Module):
         outputs = self.module(*inputs, **kwargs)
         if self.find_unused_parameters and grad_on and self.require_backward_grad_sync:
             reached = _reached_leaves(_tensors_in(outputs, []))
-            self._unused = tuple(i for i, p in enumerate(self._params) if id(p) not in reached)
+            self._unused = frozenset(i for i, p in enumerate(self._params) if id(p) not in reached)
         return outputs
 
     @contextlib.contextmanager
@@ -282,8 +286,7 @@ class DistributedDataParallel(Module):
             )
         used = None
         if self.find_unused_parameters:
-            unused = set(self._unused)
-            used = fastnn.tensor([int(i not in unused) for i in range(len(self._params))], dtype=fastnn.int64)
+            used = fastnn.tensor([int(i not in self._unused) for i in range(len(self._params))], dtype=fastnn.int64)
             dist.all_reduce(used, op=dist.ReduceOp.MAX)
             used = used.tolist()
         with fastnn.no_grad():
@@ -296,4 +299,4 @@ class DistributedDataParallel(Module):
                         p.grad = view if self.gradient_as_bucket_view else view.clone()
                     else:
                         p.grad.copy_(view)
-        self._unused = ()
+        self._unused = frozenset()
