@@ -108,6 +108,23 @@ if n > 1:  # point to point: a ring, then any-source receives on rank 0
     else:
         dist.send(torch.full((4,), float(rank)), dst=0, tag=9)
 
+# objects (pickled; tensors travel as arrays)
+mine = {"rank": rank, "name": "r" * rank, "t": torch.full((2,), float(rank))}
+everyone = [None] * n
+dist.all_gather_object(everyone, mine)
+assert [o["name"] for o in everyone] == ["r" * r for r in range(n)]
+assert all(torch.equal(o["t"], torch.full((2,), float(r))) for r, o in enumerate(everyone))
+objects = [{"seed": 42}, [1, 2, 3], None] if rank == n - 1 else [None, None, None]
+dist.broadcast_object_list(objects, src=n - 1)
+assert objects == [{"seed": 42}, [1, 2, 3], None]
+gathered = [None] * n if rank == 0 else None
+dist.gather_object(("from", rank), gathered, dst=0)
+if rank == 0:
+    assert gathered == [("from", r) for r in range(n)]
+out = [None]
+dist.scatter_object_list(out, [f"part {r}" * (r + 1) for r in range(n)] if rank == 0 else None, src=0)
+assert out == [f"part {rank}" * (rank + 1)]
+
 dist.barrier()
 dist.barrier(async_op=True).wait()
 dist.destroy_process_group()

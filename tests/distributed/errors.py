@@ -74,6 +74,14 @@ raises(
 )
 raises(ValueError, r"\[reduce\] dst must be a rank in \[0, 0\], got 2", dist.reduce, torch.ones(1), 2)
 raises(ValueError, r"\[gather\] gather_list must have one tensor per rank: 1, got 0", dist.gather, torch.ones(1), [])
+raises(
+    ValueError,
+    r"\[all_gather_object\] object_list must have one entry per rank: 1, got 2",
+    dist.all_gather_object,
+    [None, None],
+    1,
+)
+raises(ValueError, r"\[broadcast_object_list\] device is for NCCL", dist.broadcast_object_list, [1], device="cuda")
 t = torch.ones(2)
 dist.reduce(t, 0, op=dist.ReduceOp.AVG)
 assert t.tolist() == [1.0, 1.0]

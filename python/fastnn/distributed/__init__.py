@@ -457,6 +457,135 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     return work.value
 
 
+# -- objects: pickled (tensors as NumPy arrays, as the DataLoader sends them between processes); only for
+# the ranks of one job, which trust each other: never unpickle bytes from elsewhere.
+
+
+def _pickled(obj):
+    from fastnn.utils.data._worker import dumps
+
+    return np.frombuffer(dumps(obj), dtype=np.uint8)
+
+
+def _unpickled(data):
+    from fastnn.utils.data._worker import loads
+
+    return loads(data.tobytes())
+
+
+def _check_object_list(op, objects, name, size=None):
+    if not isinstance(objects, list):
+        raise TypeError(f"[{op}] {name} must be a list, got {type(objects).__name__}")
+    if size is not None and len(objects) != size:
+        raise ValueError(f"[{op}] {name} must have one entry per rank: {size}, got {len(objects)}")
+
+
+def _blocking(engine, name, fn):
+    work = engine.submit(name, fn)
+    work.wait()
+    return work.value
+
+
+def _split(data, sizes):
+    ends = np.cumsum(sizes)
+    return [data[end - size : end] for size, end in zip(sizes, ends)]
+
+
+def all_gather_object(object_list, obj, group=None):
+    """object_list[r] <- rank r's obj (picklable; tensors go as arrays), on every rank."""
+    engine = _engine("all_gather_object", group)
+    _check_object_list("all_gather_object", object_list, "object_list", engine.size)
+    data = _pickled(obj)
+
+    def run():
+        sizes = np.empty(engine.size, dtype=np.int64)
+        engine.allgather(np.array([data.size], dtype=np.int64).view(np.uint8), sizes.view(np.uint8))
+        everyone = np.empty(int(sizes.sum()), dtype=np.uint8)
+        engine.allgatherv(data, everyone, sizes)
+        return _split(everyone, sizes)
+
+    object_list[:] = [_unpickled(part) for part in _blocking(engine, "all_gather_object", run)]
+
+
+def broadcast_object_list(object_list, src=None, group=None, device=None, group_src=None):
+    """Every rank's object_list (the same length everywhere) <- rank src's objects."""
+    engine = _engine("broadcast_object_list", group)
+    src = _rank_arg("broadcast_object_list", engine, "src", src, group_src, default=0)
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"[broadcast_object_list] device is for NCCL; MPI sends host memory (got {device!r})")
+    _check_object_list("broadcast_object_list", object_list, "object_list")
+    data = _pickled(object_list) if engine.rank == src else None
+
+    def run():
+        size = np.array([0 if data is None else data.size], dtype=np.int64)
+        engine.broadcast(size.view(np.uint8), src)
+        buf = data if data is not None else np.empty(int(size[0]), dtype=np.uint8)
+        engine.broadcast(buf, src)
+        return buf
+
+    received = _blocking(engine, "broadcast_object_list", run)
+    if engine.rank != src:
+        objects = _unpickled(received)
+        if len(objects) != len(object_list):
+            raise ValueError(
+                f"[broadcast_object_list] rank {src} sent {len(objects)} objects; this rank's list has "
+                f"{len(object_list)}"
+            )
+        object_list[:] = objects
+
+
+def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=None):
+    """On rank dst, object_gather_list[r] <- rank r's obj (the other ranks pass None)."""
+    engine = _engine("gather_object", group)
+    dst = _rank_arg("gather_object", engine, "dst", dst, group_dst, default=0)
+    if engine.rank == dst:
+        _check_object_list("gather_object", object_gather_list, "object_gather_list", engine.size)
+    elif object_gather_list is not None:
+        raise ValueError(
+            f"[gather_object] Argument ``object_gather_list`` must NOT be specified on non-destination ranks "
+            f"(rank {engine.rank})"
+        )
+    data = _pickled(obj)
+
+    def run():
+        sizes = np.empty(engine.size, dtype=np.int64) if engine.rank == dst else None
+        size = np.array([data.size], dtype=np.int64)
+        engine.gather(size.view(np.uint8), None if sizes is None else sizes.view(np.uint8), dst)
+        everyone = None if sizes is None else np.empty(int(sizes.sum()), dtype=np.uint8)
+        engine.gatherv(data, everyone, sizes, dst)
+        return None if sizes is None else _split(everyone, sizes)
+
+    parts = _blocking(engine, "gather_object", run)
+    if parts is not None:
+        object_gather_list[:] = [_unpickled(part) for part in parts]
+
+
+def scatter_object_list(
+    scatter_object_output_list, scatter_object_input_list=None, src=None, group=None, group_src=None
+):
+    """scatter_object_output_list[0] <- rank src's scatter_object_input_list[rank]."""
+    op = "scatter_object_list"
+    engine = _engine(op, group)
+    src = _rank_arg(op, engine, "src", src, group_src, default=0)
+    _check_object_list(op, scatter_object_output_list, "scatter_object_output_list")
+    if not scatter_object_output_list:
+        raise ValueError(f"[{op}] Expected argument scatter_object_output_list to be a list of size at least 1.")
+    parts = None
+    if engine.rank == src:
+        _check_object_list(op, scatter_object_input_list, "scatter_object_input_list", engine.size)
+        parts = [_pickled(obj) for obj in scatter_object_input_list]
+
+    def run():
+        size = np.empty(1, dtype=np.int64)
+        sizes = None if parts is None else np.array([p.size for p in parts], dtype=np.int64)
+        engine.scatter(None if sizes is None else sizes.view(np.uint8), size.view(np.uint8), src)
+        mine = np.empty(int(size[0]), dtype=np.uint8)
+        engine.scatterv(None if parts is None else np.concatenate(parts), mine, sizes, src)
+        return mine
+
+    scatter_object_output_list[0] = _unpickled(_blocking(engine, op, run))
+
+
 def barrier(group=None, async_op=False, device_ids=None):
     """Returns when every rank has reached it."""
     engine = _engine("barrier", group)

@@ -36,6 +36,11 @@ def _fine_timer_slack():
         pass
 
 
+def _offsets(counts):
+    """Where each of consecutive parts of these sizes starts."""
+    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
 class Work:
     """A collective handed to the communication thread (torch's Work): wait() blocks until it has finished."""
 
@@ -180,6 +185,20 @@ class Engine:
             self.comm.Iscatter([send, self.MPI.BYTE] if send is not None else None, [recv, self.MPI.BYTE], root)
         )
 
+    def gatherv(self, send, recv, counts, root):
+        """On root, recv <- every rank's send bytes (counts[r] from rank r), in rank order."""
+        spec = [recv, (counts, _offsets(counts)), self.MPI.BYTE] if recv is not None else None
+        self.complete(self.comm.Igatherv([send, self.MPI.BYTE], spec, root))
+
+    def scatterv(self, send, recv, counts, root):
+        """recv <- counts[rank] bytes of root's send, the parts in rank order."""
+        spec = [send, (counts, _offsets(counts)), self.MPI.BYTE] if send is not None else None
+        self.complete(self.comm.Iscatterv(spec, [recv, self.MPI.BYTE], root))
+
+    def allgatherv(self, send, recv, counts):
+        """recv <- every rank's send bytes (counts[r] from rank r), in rank order, on every rank."""
+        self.complete(self.comm.Iallgatherv([send, self.MPI.BYTE], [recv, (counts, _offsets(counts)), self.MPI.BYTE]))
+
     def send(self, buf, dst, tag):
         self.complete(self.comm.Isend([buf, self.MPI.BYTE], dst, tag))
 
@@ -199,7 +218,7 @@ class Engine:
         """Rank r gets, reduced in rank order, the r-th of the chunks (sizes `counts`, in elements) of every rank's
         `send`; returns this rank's reduced chunk (in the scratch buffer: valid until the next collective)."""
         n, item, me = self.size, send.itemsize, self.rank
-        displs = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        displs = _offsets(counts)
         recv = self.scratch(n * counts[me] * item).view(send.dtype).reshape(n, counts[me])
         self.complete(
             self.comm.Ialltoallv(
@@ -224,7 +243,7 @@ class Engine:
         n = self.size
         counts = [len(buf) // n + (r < len(buf) % n) for r in range(n)]
         mine = self.reduce_chunks(buf, counts, op)
-        displs = np.concatenate(([0], np.cumsum(counts)[:-1])) * buf.itemsize
+        displs = _offsets(counts) * buf.itemsize
         self.complete(
             self.comm.Iallgatherv(
                 [mine.view(np.uint8), self.MPI.BYTE],
