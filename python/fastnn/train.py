@@ -256,12 +256,12 @@ def check_args(args):
             fail(f"--device {args.device}: this machine has {torch.cuda.device_count()} GPU(s)")
         if args.compile:
             fail("--compile replays on the CPU only so far: drop --compile or use --device cpu")
+    elif device.type != "cpu":
+        fail(f"--device {args.device}: expected cpu, cuda or cuda:N")
     if args.distributed and args.compile:
         fail("--compile cannot replay a --distributed step yet (its gradient reduction runs in backward hooks)")
     if args.distributed and not dist.is_mpi_available():
         fail("--distributed needs MPI and mpi4py (apt-get install openmpi-bin libopenmpi-dev; pip install mpi4py)")
-    elif device.type != "cpu":
-        fail(f"--device {args.device}: expected cpu, cuda or cuda:N")
     if args.progress_bar:
         needs("tqdm", "the progress bar", " or --no-progress")
     if args.plot:

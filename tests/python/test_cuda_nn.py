@@ -1309,6 +1309,14 @@ def test_the_main_job_trains_on_the_gpu_as_on_the_cpu(tmp_path, capsys):
     assert "resumed from" in capsys.readouterr().out
 
 
+@gpu
+def test_the_main_job_accepts_the_gpu_it_has():  # the emulator runs this where the training test is skipped
+    from fastnn import train
+
+    for device in ("cuda", "cuda:0"):
+        assert train.parse_args(["--device", device]).device == device
+
+
 def test_the_main_job_refuses_a_device_it_cannot_use(capsys):
     from fastnn import train
 
