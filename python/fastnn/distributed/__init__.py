@@ -225,10 +225,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 def broadcast(tensor, src, group=None, async_op=False, group_src=None):
     """Every rank's tensor becomes rank src's."""
     engine = _engine("broadcast", group)
-    if group_src is not None:
-        src = group_src
-    if isinstance(src, bool) or not isinstance(src, int) or not 0 <= src < engine.size:
-        raise ValueError(f"[broadcast] src must be a rank in [0, {engine.size - 1}], got {src!r}")
+    src = _rank_arg("broadcast", engine, "src", src, group_src)
     arr, write_back = _host_array("broadcast", tensor)
 
     def run():

@@ -1,10 +1,11 @@
 """DistributedDataParallel: data-parallel training over fastnn.distributed's ranks, as torch's.
 
 Each rank runs the whole model on its part of the batch. At construction rank 0's parameters and buffers are
-broadcast to every rank. During backward, a hook on each parameter copies its gradient into a bucket (flat
-buffers of about bucket_cap_mb, filled in reverse parameter order, the order backward produces gradients); a full
-bucket is all-reduced on the communication thread while the backward goes on. When the backward ends (an autograd
-final callback) every bucket is waited for and each gradient becomes the average over ranks.
+broadcast to every rank. Parameters are grouped into buckets of about bucket_cap_mb in reverse order (the order
+backward produces their gradients). During backward, a post-accumulate-grad hook on each parameter counts its
+gradient in; when a bucket is complete, its gradients are copied into its flat buffer, which is all-reduced on the
+communication thread while the backward goes on. When the backward ends (an autograd final callback) every bucket
+is waited for and each gradient becomes the average over ranks.
 """
 
 import contextlib
