@@ -125,6 +125,36 @@ out = [None]
 dist.scatter_object_list(out, [f"part {r}" * (r + 1) for r in range(n)] if rank == 0 else None, src=0)
 assert out == [f"part {rank}" * (rank + 1)]
 
+# subgroups: made by every rank; src/dst stay global ranks, group_src/get_rank(group) count within the group
+evens = [r for r in range(n) if r % 2 == 0]
+g = dist.new_group(evens)
+backwards = dist.new_group(list(reversed(range(n))), sort_ranks=False)
+assert dist.get_rank(backwards) == n - 1 - rank and dist.get_global_rank(backwards, 0) == n - 1
+if rank in evens:
+    assert dist.get_rank(g) == evens.index(rank) and dist.get_world_size(g) == len(evens)
+    assert dist.get_process_group_ranks(g) == evens and dist.get_group_rank(g, evens[-1]) == len(evens) - 1
+    t = torch.tensor([float(rank)])
+    dist.all_reduce(t, group=g)
+    assert t.item() == float(sum(evens))
+    t = torch.tensor([float(rank)])
+    dist.broadcast(t, src=evens[-1], group=g)
+    assert t.item() == float(evens[-1])
+    t = torch.tensor([float(rank)])
+    dist.broadcast(t, None, group=g, group_src=0)
+    assert t.item() == 0.0
+    dist.destroy_process_group(g)
+else:
+    assert g is dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(g) == -1 and dist.get_world_size(g) == -1
+    assert dist.all_reduce(torch.ones(1), group=g) is None  # a no-op outside the group, as torch's
+t = torch.tensor([float(rank)])
+dist.all_reduce(t, group=backwards, op=ReduceOp.MAX)
+assert t.item() == float(n - 1)
+if n > 1:
+    sender = dist.recv(t, src=n - 1, group=backwards) if rank == 0 else None
+    if rank == n - 1:
+        dist.send(torch.tensor([5.0]), dst=0, group=backwards)
+    assert rank != 0 or (sender == n - 1 and t.item() == 5.0)  # recv names the sender by its global rank
+
 dist.barrier()
 dist.barrier(async_op=True).wait()
 dist.destroy_process_group()

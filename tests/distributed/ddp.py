@@ -136,5 +136,15 @@ ddp = DDP(bn).eval()
 bn[1].running_mean.fill_(float(rank))
 ddp(x[rank])
 assert bn[1].running_mean.tolist() == [0.0] * 4
+# DDP over a subgroup: ranks 0 and 1 average between themselves
+pair = dist.new_group([0, 1] if n > 1 else [0])
+if rank < 2:
+    torch.manual_seed(rank)
+    lin = nn.Linear(2, 1)
+    ddp = DDP(lin, process_group=pair)
+    ddp(torch.ones(1, 2) * (rank + 1)).sum().backward()
+    assert lin.weight.grad.tolist() == [[1.5, 1.5] if n > 1 else [1.0, 1.0]], lin.weight.grad
+else:
+    assert pair is dist.GroupMember.NON_GROUP_MEMBER
 dist.destroy_process_group()
 print(f"ok rank {rank}")

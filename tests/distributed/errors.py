@@ -63,7 +63,13 @@ raises(
     torch.ones(2),
 )
 raises(ValueError, r"input must have world_size \(1\) times", dist.reduce_scatter_tensor, torch.ones(3), torch.ones(2))
-raises(ValueError, "group must be None or dist.group.WORLD", dist.all_reduce, torch.ones(2), group="other")
+raises(
+    ValueError,
+    "group must be None, dist.group.WORLD or a group from new_group",
+    dist.all_reduce,
+    torch.ones(2),
+    group="x",
+)
 raises(ValueError, "device_ids is for NCCL", dist.barrier, device_ids=[0])
 raises(
     ValueError,
@@ -82,6 +88,19 @@ raises(
     1,
 )
 raises(ValueError, r"\[broadcast_object_list\] device is for NCCL", dist.broadcast_object_list, [1], device="cuda")
+raises(ValueError, "ranks list must not contain duplicate entries", dist.new_group, [0, 0])
+raises(ValueError, r"\[new_group\] ranks must be ranks in \[0, 0\], got 5", dist.new_group, [5])
+raises(ValueError, "doesn't support use_local_synchronization=True", dist.new_group, use_local_synchronization=True)
+solo = dist.new_group([0])
+assert dist.get_process_group_ranks(solo) == [0] and "ranks=[0]" in repr(solo)
+dist.destroy_process_group(solo)
+raises(
+    ValueError,
+    r"\[all_reduce\] ProcessGroup\(backend='mpi', ranks=\[0\]\) was destroyed",
+    dist.all_reduce,
+    torch.ones(1),
+    group=solo,
+)
 t = torch.ones(2)
 dist.reduce(t, 0, op=dist.ReduceOp.AVG)
 assert t.tolist() == [1.0, 1.0]

@@ -10,6 +10,7 @@ job (MPI_Abort), and a collective that waits longer than the group's timeout rai
 
 import datetime
 import enum
+import functools
 import sys
 
 import numpy as np
@@ -36,15 +37,38 @@ class Backend(str):
 
 
 class ProcessGroup:
-    """The default group: every rank of the MPI job (the only group fastnn has)."""
+    """A group of ranks: the default one (every rank of the MPI job) or one made by new_group, with its own
+    communicator and communication thread."""
+
+    def __init__(self, engine, desc="default_pg"):
+        self._engine, self.desc = engine, desc
+
+    def rank(self):
+        return self._engine.rank
+
+    def size(self):
+        return self._engine.size
 
     def __repr__(self):
-        return "ProcessGroup(backend='mpi')"
+        return f"ProcessGroup(backend='mpi', ranks={self._engine.ranks})"
+
+
+class _NonGroupMember:
+    """What new_group returns on a rank outside the group: collectives given it do nothing, as torch's."""
+
+    def __repr__(self):
+        return "GroupMember.NON_GROUP_MEMBER"
+
+
+class GroupMember:
+    WORLD = None
+    NON_GROUP_MEMBER = _NonGroupMember()
 
 
 class _World:
-    group = None  # the ProcessGroup while initialized
+    group = None  # the default ProcessGroup while initialized
     engine = None  # its _mpi.Engine
+    subgroups = []  # the groups new_group made, closed with the default one
     excepthook = None  # sys.excepthook before init_process_group wrapped it
 
 
@@ -82,11 +106,28 @@ def is_initialized():
 
 
 def _engine(op, group=None):
+    """The engine of `group` (None: the default group)."""
     if _World.engine is None:
         raise ValueError(_NOT_INITIALIZED)
-    if group is not None and group is not _World.group:
-        raise ValueError(f"[{op}] group must be None or dist.group.WORLD (fastnn has no other process groups)")
-    return _World.engine
+    if group is None:
+        return _World.engine
+    if not isinstance(group, ProcessGroup):
+        raise ValueError(f"[{op}] group must be None, dist.group.WORLD or a group from new_group, got {group!r}")
+    if group is not _World.group and group not in _World.subgroups:
+        raise ValueError(f"[{op}] {group!r} was destroyed")
+    return group._engine
+
+
+def _members_only(fn):
+    """A collective called with GroupMember.NON_GROUP_MEMBER does nothing and returns None (torch's behaviour)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs.get("group") is GroupMember.NON_GROUP_MEMBER or any(a is GroupMember.NON_GROUP_MEMBER for a in args):
+            return None
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def init_process_group(
@@ -134,7 +175,7 @@ def init_process_group(
         if given != -1 and given != actual:
             engine.close()
             raise ValueError(f"[{op}] {name}={given}, but the MPI launcher made this process {name} {actual}")
-    _set_world(engine, ProcessGroup())
+    _set_world(engine, ProcessGroup(engine))
     _World.excepthook = sys.excepthook
     sys.excepthook = _abort_on_error
 
@@ -152,9 +193,16 @@ def _abort_on_error(kind, value, tb):
 
 
 def destroy_process_group(group=None):
-    """Leaves the default group (MPI itself stays initialized; init_process_group may be called again)."""
+    """Closes a group from new_group, or (None) every group: MPI itself stays initialized, and
+    init_process_group may be called again."""
     engine = _engine("destroy_process_group", group)
+    if group is not None and group is not _World.group:
+        _World.subgroups.remove(group)
+        engine.close()
+        return
     try:
+        while _World.subgroups:
+            _World.subgroups.pop()._engine.close()
         engine.close()
     finally:
         sys.excepthook = _World.excepthook
@@ -163,15 +211,82 @@ def destroy_process_group(group=None):
 
 def _set_world(engine, process_group):
     _World.engine, _World.group = engine, process_group
-    group.WORLD = process_group
+    group.WORLD = GroupMember.WORLD = process_group
+
+
+def new_group(
+    ranks=None,
+    timeout=None,
+    backend=None,
+    pg_options=None,
+    use_local_synchronization=False,
+    group_desc=None,
+    device_id=None,
+    sort_ranks=True,
+):
+    """A group of some of the ranks (every rank must call it, in the same order as the other collectives); on a
+    rank outside it, GroupMember.NON_GROUP_MEMBER. src/dst arguments stay global ranks; group_src/group_dst and
+    get_rank(group) count within the group."""
+    op = "new_group"
+    world = _engine(op)
+    if backend is not None and str(backend).lower() != "mpi":
+        raise ValueError(f"[{op}] backend {backend!r} is not available: fastnn.distributed runs on MPI")
+    for name, value in (("pg_options", pg_options), ("device_id", device_id)):
+        if value is not None:
+            raise ValueError(f"[{op}] {name} is not supported by the MPI backend (got {value!r})")
+    if use_local_synchronization:
+        raise ValueError(f"[{op}] MPI backend doesn't support use_local_synchronization=True")
+    if timeout is not None and (not isinstance(timeout, datetime.timedelta) or timeout.total_seconds() <= 0):
+        raise TypeError(f"[{op}] timeout must be a positive datetime.timedelta, got {timeout!r}")
+    if ranks is not None and not isinstance(ranks, (list, tuple, range)):
+        raise TypeError(f"[{op}] ranks must be a list of ranks, got {type(ranks).__name__}")
+    ranks = list(range(world.size)) if ranks is None else list(ranks)
+    for r in ranks:
+        if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < world.size:
+            raise ValueError(f"[{op}] ranks must be ranks in [0, {world.size - 1}], got {r!r}")
+    if len(set(ranks)) != len(ranks):
+        raise ValueError(f"ranks list must not contain duplicate entries, got {ranks}")
+    if sort_ranks:
+        ranks = sorted(ranks)
+    member = world.rank in ranks
+    color = 0 if member else world.MPI.UNDEFINED
+    key = ranks.index(world.rank) if member else 0
+    comm = _blocking(world, op, lambda: world.comm.Split(color, key))
+    if not member:
+        return GroupMember.NON_GROUP_MEMBER
+    seconds = world.timeout_s if timeout is None else timeout.total_seconds()
+    made = ProcessGroup(_mpi.Engine(seconds, comm, ranks), group_desc or f"group {ranks}")
+    _World.subgroups.append(made)
+    return made
+
+
+def get_process_group_ranks(group):
+    """The group's members as global ranks, in group order."""
+    return list(_engine("get_process_group_ranks", group).ranks)
+
+
+def get_global_rank(group, group_rank):
+    ranks = _engine("get_global_rank", group).ranks
+    if isinstance(group_rank, bool) or not isinstance(group_rank, int) or not 0 <= group_rank < len(ranks):
+        raise ValueError(f"[get_global_rank] Group rank {group_rank!r} is not part of group {ranks}")
+    return ranks[group_rank]
+
+
+def get_group_rank(group, global_rank):
+    ranks = _engine("get_group_rank", group).ranks
+    if global_rank not in ranks:
+        raise ValueError(f"[get_group_rank] Global rank {global_rank!r} is not part of group {ranks}")
+    return ranks.index(global_rank)
 
 
 def get_rank(group=None):
-    return _engine("get_rank", group).rank
+    """This process's rank in the group (-1 outside it)."""
+    return -1 if group is GroupMember.NON_GROUP_MEMBER else _engine("get_rank", group).rank
 
 
 def get_world_size(group=None):
-    return _engine("get_world_size", group).size
+    """The group's size (-1 on a rank outside it)."""
+    return -1 if group is GroupMember.NON_GROUP_MEMBER else _engine("get_world_size", group).size
 
 
 def get_backend(group=None):
@@ -206,6 +321,7 @@ def _check_avg(op_name, op, arr):
         raise TypeError(f"[{op_name}] ReduceOp.AVG needs a floating-point tensor, got {arr.dtype}")
 
 
+@_members_only
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Every rank's tensor becomes the reduction of all ranks' tensors (combined in rank order)."""
     engine = _engine("all_reduce", group)
@@ -222,6 +338,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     return engine.run("all_reduce", run, async_op)
 
 
+@_members_only
 def broadcast(tensor, src, group=None, async_op=False, group_src=None):
     """Every rank's tensor becomes rank src's."""
     engine = _engine("broadcast", group)
@@ -253,6 +370,7 @@ def _tensor_list(op, tensors, what, size):
         raise ValueError(f"[{op}] {what} must have one tensor per rank: {size}, got {len(tensors)}")
 
 
+@_members_only
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """tensor_list[r] <- rank r's tensor, on every rank."""
     engine = _engine("all_gather", group)
@@ -281,6 +399,7 @@ def _check_slices(op, engine, whole, part):
         )
 
 
+@_members_only
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """output_tensor (world_size times input_tensor's elements) <- every rank's input_tensor, in rank order."""
     engine = _engine("all_gather_into_tensor", group)
@@ -295,6 +414,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     return engine.run("all_gather_into_tensor", run, async_op)
 
 
+@_members_only
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
     """output <- the reduction over ranks of their input_list[rank] (combined in rank order)."""
     engine = _engine("reduce_scatter", group)
@@ -307,6 +427,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     return _reduce_scatter_run(engine, "reduce_scatter", send, out, write_back, reduce_op, async_op)
 
 
+@_members_only
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
     """output <- the reduction over ranks of the rank-th of world_size equal slices of their input."""
     engine = _engine("reduce_scatter_tensor", group)
@@ -329,13 +450,20 @@ def _reduce_scatter_run(engine, name, send, out, write_back, reduce_op, async_op
 
 
 def _rank_arg(op, engine, name, value, alias=None, default=None):
-    """dst/src: a rank of the group (group_dst/group_src are the same numbers: fastnn has one group)."""
-    value = alias if alias is not None else (default if value is None else value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < engine.size:
-        raise ValueError(f"[{op}] {name} must be a rank in [0, {engine.size - 1}], got {value!r}")
-    return value
+    """The group rank that dst/src (a global rank) or group_dst/group_src (alias: a rank within the group; default,
+    when both are None) name."""
+    if alias is not None or value is None:
+        value = alias if alias is not None else default
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < engine.size:
+            raise ValueError(f"[{op}] group_{name} must be a rank in [0, {engine.size - 1}], got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value not in engine.ranks:
+        where = f"[0, {engine.size - 1}]" if engine.ranks == list(range(engine.size)) else f"the group {engine.ranks}"
+        raise ValueError(f"[{op}] {name} must be a rank in {where}, got {value!r}")
+    return engine.ranks.index(value)
 
 
+@_members_only
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
     """Rank dst's tensor becomes the reduction of every rank's (combined in rank order); the others' are unchanged."""
     engine = _engine("reduce", group)
@@ -371,6 +499,7 @@ def _root_list(op, engine, root, tensors, name, like, role):
     return [_host_array(op, t, f"{name}[{i}]") for i, t in enumerate(tensors)]
 
 
+@_members_only
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """On rank dst, gather_list[r] <- rank r's tensor (the other ranks pass no list)."""
     engine = _engine("gather", group)
@@ -388,6 +517,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     return engine.run("gather", run, async_op)
 
 
+@_members_only
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
     """tensor <- rank src's scatter_list[rank] (the other ranks pass no list)."""
     engine = _engine("scatter", group)
@@ -427,26 +557,30 @@ def _recv(op, tensor, src, group, tag, group_src):
     def run():
         sender = engine.recv(arr.view(np.uint8), src, tag)
         write_back()
-        return sender
+        return engine.ranks[sender]  # as a global rank
 
     return engine.run(op, run, async_op=True)
 
 
+@_members_only
 def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Sends tensor to rank dst; returns a Work (wait() until the data has left this buffer)."""
     return _send("isend", tensor, dst, group, tag, group_dst)
 
 
+@_members_only
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     """Receives into tensor from rank src (None: any rank); returns a Work."""
     return _recv("irecv", tensor, src, group, tag, group_src)
 
 
+@_members_only
 def send(tensor, dst=None, group=None, tag=0, group_dst=None):
     """Sends tensor to rank dst, which receives it with recv."""
     _send("send", tensor, dst, group, tag, group_dst).wait()
 
 
+@_members_only
 def recv(tensor, src=None, group=None, tag=0, group_src=None):
     """Receives into tensor from rank src (None: any rank); returns the sender's rank."""
     work = _recv("recv", tensor, src, group, tag, group_src)
@@ -488,6 +622,7 @@ def _split(data, sizes):
     return [data[end - size : end] for size, end in zip(sizes, ends)]
 
 
+@_members_only
 def all_gather_object(object_list, obj, group=None):
     """object_list[r] <- rank r's obj (picklable; tensors go as arrays), on every rank."""
     engine = _engine("all_gather_object", group)
@@ -504,6 +639,7 @@ def all_gather_object(object_list, obj, group=None):
     object_list[:] = [_unpickled(part) for part in _blocking(engine, "all_gather_object", run)]
 
 
+@_members_only
 def broadcast_object_list(object_list, src=None, group=None, device=None, group_src=None):
     """Every rank's object_list (the same length everywhere) <- rank src's objects."""
     engine = _engine("broadcast_object_list", group)
@@ -531,6 +667,7 @@ def broadcast_object_list(object_list, src=None, group=None, device=None, group_
         object_list[:] = objects
 
 
+@_members_only
 def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=None):
     """On rank dst, object_gather_list[r] <- rank r's obj (the other ranks pass None)."""
     engine = _engine("gather_object", group)
@@ -557,6 +694,7 @@ def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=
         object_gather_list[:] = [_unpickled(part) for part in parts]
 
 
+@_members_only
 def scatter_object_list(
     scatter_object_output_list, scatter_object_input_list=None, src=None, group=None, group_src=None
 ):
@@ -583,6 +721,7 @@ def scatter_object_list(
     scatter_object_output_list[0] = _unpickled(_blocking(engine, op, run))
 
 
+@_members_only
 def barrier(group=None, async_op=False, device_ids=None):
     """Returns when every rank has reached it."""
     engine = _engine("barrier", group)

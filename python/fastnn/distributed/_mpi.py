@@ -90,14 +90,17 @@ def _seconds(timeout):
 
 
 class Engine:
-    """MPI.COMM_WORLD (duplicated) and the thread that runs its collectives in submission order."""
+    """A group's communicator and the thread that runs its collectives in submission order."""
 
-    def __init__(self, timeout_s):
+    def __init__(self, timeout_s, comm=None, ranks=None):
+        """comm: the group's communicator (default: a duplicate of MPI.COMM_WORLD); ranks: its members' global
+        ranks, in group order."""
         from mpi4py import MPI
 
         self.MPI = MPI
-        self.comm = MPI.COMM_WORLD.Dup()
+        self.comm = MPI.COMM_WORLD.Dup() if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.ranks = list(range(self.size)) if ranks is None else list(ranks)
         self.timeout_s = timeout_s
         self.broken = None  # why the group cannot be used any more (a collective timed out)
         self.waiters = 0  # threads blocked in Work.wait (the communication thread then polls without sleeping)

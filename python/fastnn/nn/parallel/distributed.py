@@ -108,8 +108,9 @@ class DistributedDataParallel(Module):
         ):
             if value:
                 raise ValueError(f"[{_OP}] {name}=True is not supported by fastnn")
-        if process_group is not None and process_group is not dist.group.WORLD:
-            raise ValueError(f"[{_OP}] process_group must be None or dist.group.WORLD (fastnn has no other groups)")
+        if process_group is dist.GroupMember.NON_GROUP_MEMBER:
+            raise ValueError(f"[{_OP}] this rank is not in process_group")
+        dist._engine(_OP, process_group)  # a group of this job's (None: every rank)
         if dim != 0:
             raise ValueError(f"[{_OP}] dim must be 0 (each rank's inputs are its own batch), got {dim!r}")
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
@@ -151,12 +152,13 @@ class DistributedDataParallel(Module):
         self.require_backward_grad_sync = True
         self._names = [n for n, _ in named]
         self._params = [p for _, p in named]
-        self._world = dist.get_world_size()
+        self.process_group = process_group
+        self._world = dist.get_world_size(process_group)
         if init_sync:
             self._check_same_model()
             with fastnn.no_grad():
                 for t in list(module.parameters()) + list(module.buffers()):
-                    dist.broadcast(t, 0)
+                    dist.broadcast(t, None, group=process_group, group_src=0)
         self._buckets, self._slot = self._make_buckets(bucket_cap_mb)
         self._in_backward = False
         self._unused = frozenset()  # parameters the last forward did not reach (with find_unused_parameters)
@@ -165,11 +167,11 @@ class DistributedDataParallel(Module):
     def _check_same_model(self):
         mine = fastnn.tensor([len(self._params), sum(p.numel() for p in self._params)], dtype=fastnn.int64)
         everyone = [fastnn.empty(2, dtype=fastnn.int64) for _ in range(self._world)]
-        dist.all_gather(everyone, mine)
+        dist.all_gather(everyone, mine, group=self.process_group)
         for r, theirs in enumerate(everyone):
             if theirs.tolist() != mine.tolist():
                 raise RuntimeError(
-                    f"[{_OP}] DDP expects the same model on every rank: rank {dist.get_rank()} has "
+                    f"[{_OP}] DDP expects the same model on every rank: rank {dist.get_rank(self.process_group)} has "
                     f"{mine[0].item()} parameters ({mine[1].item()} elements), rank {r} has {theirs[0].item()} "
                     f"({theirs[1].item()} elements)"
                 )
@@ -216,7 +218,7 @@ class DistributedDataParallel(Module):
         if grad_on and self.broadcast_buffers and self._world > 1:
             with fastnn.no_grad():
                 for buf in self.module.buffers():
-                    dist.broadcast(buf, 0)
+                    dist.broadcast(buf, None, group=self.process_group, group_src=0)
         outputs = self.module(*inputs, **kwargs)
         if self.find_unused_parameters and grad_on and self.require_backward_grad_sync:
             reached = _reached_leaves(_tensors_in(outputs, []))
@@ -261,7 +263,9 @@ class DistributedDataParallel(Module):
         while self._next < len(self._buckets) and self._left[self._next] == 0:
             bucket = self._buckets[self._next]
             self._fill(bucket)
-            self._works.append(dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, async_op=True))
+            self._works.append(
+                dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, group=self.process_group, async_op=True)
+            )
             self._next += 1
 
     def _fill(self, bucket):
@@ -281,14 +285,14 @@ class DistributedDataParallel(Module):
             missing = [name for i, name in enumerate(self._names) if i not in self._arrived]
             raise RuntimeError(
                 f"[{_OP}] Expected to have finished reduction: parameters that did not receive a gradient in this "
-                f"backward on rank {dist.get_rank()}: {', '.join(missing)}. If the forward does not use them, pass "
+                f"backward on rank {dist.get_rank(self.process_group)}: {', '.join(missing)}. If the forward does not use them, pass "
                 "find_unused_parameters=True to DistributedDataParallel; make sure every forward output takes part "
                 "in the loss."
             )
         used = None
         if self.find_unused_parameters:
             used = fastnn.tensor([int(i not in self._unused) for i in range(len(self._params))], dtype=fastnn.int64)
-            dist.all_reduce(used, op=dist.ReduceOp.MAX)
+            dist.all_reduce(used, op=dist.ReduceOp.MAX, group=self.process_group)
             used = used.tolist()
         with fastnn.no_grad():
             for bucket in self._buckets:
