@@ -245,7 +245,7 @@ def new_group(
         if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < world.size:
             raise ValueError(f"[{op}] ranks must be ranks in [0, {world.size - 1}], got {r!r}")
     if len(set(ranks)) != len(ranks):
-        raise ValueError(f"ranks list must not contain duplicate entries, got {ranks}")
+        raise ValueError(f"[{op}] ranks list must not contain duplicate entries, got {ranks}")
     if sort_ranks:
         ranks = sorted(ranks)
     member = world.rank in ranks
