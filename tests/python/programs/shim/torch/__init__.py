@@ -18,6 +18,9 @@ for _name in (
     "utils.data",
     "autograd",
     "autograd.function",
+    "distributed",
+    "nn.parallel",
+    "utils.data.distributed",
 ):
     try:
         sys.modules["torch." + _name] = importlib.import_module("fastnn." + _name)
