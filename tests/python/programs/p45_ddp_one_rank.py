@@ -22,8 +22,8 @@ else:
 rank, world = dist.get_rank(), dist.get_world_size()
 
 rng = np.random.default_rng(5)
-x = torch.tensor(rng.standard_normal((96, 6)), dtype=torch.float32)
-y = torch.tensor(rng.integers(0, 3, 96))
+x = torch.tensor(rng.standard_normal((80, 6)), dtype=torch.float32)
+y = torch.tensor(rng.integers(0, 3, 80))
 model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
 with torch.no_grad():
     for p in model.parameters():
@@ -34,7 +34,7 @@ data = TensorDataset(x, y)
 sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=False)
 loader = DataLoader(data, batch_size=16, sampler=sampler)
 step = 0
-for epoch in range(3):
+for epoch in range(4):  # 5 batches of 16 each: 20 steps
     sampler.set_epoch(epoch)
     for xb, yb in loader:
         opt.zero_grad()
@@ -47,5 +47,5 @@ for epoch in range(3):
         step += 1
 ranks = [None] * world
 dist.all_gather_object(ranks, {"rank": rank, "steps": step})
-assert ranks == [{"rank": 0, "steps": 18}]
+assert ranks == [{"rank": 0, "steps": 20}]
 dist.destroy_process_group()
