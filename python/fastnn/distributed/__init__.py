@@ -251,7 +251,7 @@ def new_group(
     member = world.rank in ranks
     color = 0 if member else world.MPI.UNDEFINED
     key = ranks.index(world.rank) if member else 0
-    comm = _blocking(world, op, lambda: world.comm.Split(color, key))
+    comm = world.run(op, lambda: world.comm.Split(color, key), False)
     if not member:
         return GroupMember.NON_GROUP_MEMBER
     seconds = world.timeout_s if timeout is None else timeout.total_seconds()
@@ -611,12 +611,6 @@ def _check_object_list(op, objects, name, size=None):
         raise ValueError(f"[{op}] {name} must have one entry per rank: {size}, got {len(objects)}")
 
 
-def _blocking(engine, name, fn):
-    work = engine.submit(name, fn)
-    work.wait()
-    return work.value
-
-
 def _split(data, sizes):
     ends = np.cumsum(sizes)
     return [data[end - size : end] for size, end in zip(sizes, ends)]
@@ -636,7 +630,7 @@ def all_gather_object(object_list, obj, group=None):
         engine.allgatherv(data, everyone, sizes)
         return _split(everyone, sizes)
 
-    object_list[:] = [_unpickled(part) for part in _blocking(engine, "all_gather_object", run)]
+    object_list[:] = [_unpickled(part) for part in engine.run("all_gather_object", run, False)]
 
 
 @_members_only
@@ -656,7 +650,7 @@ def broadcast_object_list(object_list, src=None, group=None, device=None, group_
         engine.broadcast(buf, src)
         return buf
 
-    received = _blocking(engine, "broadcast_object_list", run)
+    received = engine.run("broadcast_object_list", run, False)
     if engine.rank != src:
         objects = _unpickled(received)
         if len(objects) != len(object_list):
@@ -689,7 +683,7 @@ def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=
         engine.gatherv(data, everyone, sizes, dst)
         return None if sizes is None else _split(everyone, sizes)
 
-    parts = _blocking(engine, "gather_object", run)
+    parts = engine.run("gather_object", run, False)
     if parts is not None:
         object_gather_list[:] = [_unpickled(part) for part in parts]
 
@@ -718,7 +712,7 @@ def scatter_object_list(
         engine.scatterv(None if parts is None else np.concatenate(parts), mine, sizes, src)
         return mine
 
-    scatter_object_output_list[0] = _unpickled(_blocking(engine, op, run))
+    scatter_object_output_list[0] = _unpickled(engine.run(op, run, False))
 
 
 @_members_only

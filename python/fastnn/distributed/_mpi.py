@@ -127,11 +127,12 @@ class Engine:
         return work
 
     def run(self, name, fn, async_op):
+        """The Work when async_op, else fn's result once it ran (None for the tensor collectives)."""
         work = self.submit(name, fn)
         if async_op:
             return work
         work.wait()
-        return None
+        return work.value
 
     def close(self):
         """Ends the communication thread after the collectives queued before; a thread stuck in a collective
