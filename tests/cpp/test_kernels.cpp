@@ -181,6 +181,44 @@ TEST(Gemm, LargeBlockedShapes) {
   }
 }
 
+// C = bias + A*B (the bias epilogue) gives the bits of filling C with the bias and accumulating, on every path
+// (packed, dot-product, tiny, K = 0 and 1) and instruction set; padding columns stay untouched.
+template <class T>
+void check_gemm_bias(int64_t M, int64_t N, int64_t K, Layout la, Layout lb, uint32_t seed) {
+  const Operand a = layout_strides(la, M, K), b = layout_strides(lb, K, N);
+  const int64_t ldc = N + 3;
+  const auto A = random_vector<T>(std::max<int64_t>(a.size, 1), seed);
+  const auto B = random_vector<T>(std::max<int64_t>(b.size, 1), seed + 1);
+  const auto bias = random_vector<T>(std::max<int64_t>(N, 1), seed + 2);
+  std::vector<T> want(std::max<int64_t>(M * ldc, 1), T(7)), got = want;
+  for (int64_t i = 0; i < M; ++i) std::copy(bias.begin(), bias.begin() + N, want.begin() + i * ldc);
+  fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, want.data(), ldc, true);
+  for (int64_t i = 0; i < M; ++i)  // C is written without being read
+    std::fill(got.begin() + i * ldc, got.begin() + i * ldc + N, std::numeric_limits<T>::quiet_NaN());
+  fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, got.data(), ldc, false, bias.data());
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(T)), 0)
+        << "M=" << M << " N=" << N << " K=" << K << " element " << i << ": " << got[i] << " vs " << want[i];
+}
+
+TEST(Gemm, BiasEpilogueGivesTheBitsOfAccumulatingOntoTheBias) {
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    fk::set_kernel_isa(isa);
+    uint32_t seed = 5;
+    for (const GemmShape& s : kGemmShapes)
+      for (Layout la : {Layout::Rows, Layout::Cols})
+        for (Layout lb : {Layout::Rows, Layout::Cols}) {
+          check_gemm_bias<float>(s.M, s.N, s.K, la, lb, seed += 3);
+          check_gemm_bias<double>(s.M, s.N, s.K, la, lb, seed += 3);
+        }
+    check_gemm_bias<float>(2048, 384, 128, Layout::Rows, Layout::Cols, 1);  // a transformer's in-projection
+    check_gemm_bias<float>(70, 50, 1100, Layout::Rows, Layout::Cols, 2);    // several K blocks
+    check_gemm_bias<float>(3, 5, 0, Layout::Rows, Layout::Rows, 3);         // K = 0: C = bias
+  }
+}
+
 TEST(Gemm, EmptyDimensions) {
   std::vector<float> A(12, 1.f), B(12, 1.f), C(12, 5.f);
   fk::gemm<float>(0, 3, 4, A.data(), 4, 1, B.data(), 3, 1, C.data(), 3, false);

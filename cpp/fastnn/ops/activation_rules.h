@@ -121,7 +121,7 @@ struct Clamp {
 struct PowScalar {
   double e;
   FASTNN_HOST_DEVICE static double power(double v, double e) {
-    return e == 0.5 ? std::sqrt(v) : e == -0.5 ? 1 / std::sqrt(v) : e == 2 ? v * v : std::pow(v, e);
+    return e == 1 ? v : e == 0.5 ? std::sqrt(v) : e == -0.5 ? 1 / std::sqrt(v) : e == 2 ? v * v : std::pow(v, e);
   }
   FASTNN_HOST_DEVICE double forward(double v) const { return power(v, e); }
   FASTNN_HOST_DEVICE double backward(double g, double v) const { return e == 0 ? 0.0 : g * e * power(v, e - 1); }

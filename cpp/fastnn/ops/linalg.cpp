@@ -19,7 +19,8 @@ void check_matrix_dtypes(const TensorPtr& a, const TensorPtr& b, const char* op)
 }
 
 // c (contiguous n x m) = a (n x k) @ b (k x m), or += when accumulate; any strides for a and b.
-void gemm_into(const Tensor& a, const Tensor& b, Tensor& c, bool accumulate) {
+// c = a @ b, or c += a @ b when accumulate, or c = bias + a @ b with a CPU bias of b's columns (contiguous).
+void gemm_into(const Tensor& a, const Tensor& b, Tensor& c, bool accumulate, const Tensor* bias = nullptr) {
   int64_t n = a.shape()[0], k = a.shape()[1], m = b.shape()[1];
   if (!c.is_cpu()) {
     check_cuda_float(a.dtype(), "mm");
@@ -30,7 +31,8 @@ void gemm_into(const Tensor& a, const Tensor& b, Tensor& c, bool accumulate) {
   }
   FASTNN_DISPATCH_FLOAT(a.dtype(), "mm", [&] {
     kernels::gemm<scalar_t>(n, m, k, a.data<scalar_t>(), a.strides()[0], a.strides()[1], b.data<scalar_t>(),
-                            b.strides()[0], b.strides()[1], c.mutable_data<scalar_t>(), m, accumulate);
+                            b.strides()[0], b.strides()[1], c.mutable_data<scalar_t>(), m, accumulate,
+                            bias ? bias->data<scalar_t>() : nullptr);
   });
 }
 
@@ -194,6 +196,10 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
     if (beta == 0) {  // the bias is ignored, NaN and inf included (as in torch)
       c = mm_forward(a, b);
       if (alpha != 1) c = mul(c, scalar_tensor(alpha, DType::Float64, true));
+    } else if (alpha == 1 && beta == 1 && bias->is_cpu() && bias->numel() == out_shape[1] && bias->numel() > 0 &&
+               bias->shape().back() == out_shape[1] && (bias->numel() == 1 || bias->strides().back() == 1)) {
+      c = Tensor::empty(out_shape, a->dtype(), "addmm");  // a bias per column: added by the GEMM
+      gemm_into(*a, *b, *c, false, bias.get());
     } else if (alpha == 1) {
       c = beta == 1 ? contiguous(expand(bias->detach(), out_shape))
                     : mul(expand(bias->detach(), out_shape), scalar_tensor(beta, DType::Float64, true));
@@ -331,6 +337,13 @@ TensorPtr linear(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& b
     FASTNN_CHECK(bias->dim() == 1 && bias->shape()[0] == weight->shape()[0], "[linear] expected bias of shape (",
                  weight->shape()[0], ",), got ", bias->shape());
   if (x->dim() == 2 && bias) return addmm(bias, x, t(weight), 1, 1);
+  if (x->dim() > 2 && bias) {  // batch dims folded into the rows: one addmm, the bias added by the GEMM
+    Shape lead(x->shape().begin(), x->shape().end() - 1);
+    int64_t rows = 1;  // not -1: reshape cannot infer it when the input is empty
+    for (int64_t s : lead) rows *= s;
+    lead.push_back(weight->shape()[0]);
+    return reshape(addmm(bias, reshape(x, {rows, x->shape().back()}), t(weight), 1, 1), lead);
+  }
   TensorPtr out = matmul(x, t(weight));
   return bias ? add(out, bias, 1) : out;
 }

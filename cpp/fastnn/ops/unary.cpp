@@ -239,6 +239,8 @@ class ClampBackward : public Node {
 // (-0.0) ** 0.5 is -0.0, unlike std::pow), other exponents std::pow.
 template <class T>
 T pow_scalar(T x, T e) {
+  if (e == T(1)) return x;  // pow(x, 2)'s gradient: no libm call per element
+  if (e == T(2)) return x * x;
   if (e == T(0.5)) return std::sqrt(x);
   if (e == T(-0.5)) return T(1) / std::sqrt(x);
   return std::pow(x, e);

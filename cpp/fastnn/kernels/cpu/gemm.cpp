@@ -69,11 +69,38 @@ FASTNN_INLINE void transpose(V* r) {
   if constexpr (H > 1) transpose<S, H / 2>(r);
 }
 
+// Rows [R0, W) of a panel whose source is contiguous in k, transposed in S x S blocks: S is the largest power
+// of two that fits both the L lanes and the rows left, so a 6-row panel goes as 4 rows then 2.
+template <class T, int W, int L, int R0 = 0>
+FASTNN_INLINE void pack_k_contiguous(const T* src, int64_t rs, int64_t n, int64_t kc, T* dst) {
+  if constexpr (R0 < W) {
+    constexpr int S = std::min(L, 1 << (31 - __builtin_clz(W - R0)));
+    using V = Vec<T, S>;
+    const int64_t m = std::clamp<int64_t>(n - R0, 0, S);
+    const T* s = src + R0 * rs;
+    T* d = dst + R0;
+    int64_t k = 0;
+    for (; k + S <= kc; k += S) {
+      V blk[S];
+#pragma GCC unroll 16
+      for (int i = 0; i < S; ++i) {
+        if (i < m) std::memcpy(&blk[i], s + i * rs + k, sizeof(V));
+        else blk[i] = V{};
+      }
+      transpose<S>(blk);
+#pragma GCC unroll 16
+      for (int i = 0; i < S; ++i) std::memcpy(d + (k + i) * W, &blk[i], sizeof(V));
+    }
+    for (; k < kc; ++k)
+      for (int i = 0; i < S; ++i) d[k * W + i] = i < m ? s[i * rs + k] : T(0);
+    pack_k_contiguous<T, W, L, R0 + S>(src, rs, n, kc, dst);
+  }
+}
+
 // Packs a panel: dst[k * W + r] = src[r * rs + k * ks] for r < n, zero for n <= r < W.
-// Used for A (r = row) and B (r = column); a source contiguous in k is transposed in S x S blocks.
-template <class T, int W, int S>
+// Used for A (r = row) and B (r = column); a source contiguous in k is transposed in blocks of at most L.
+template <class T, int W, int L>
 FASTNN_INLINE void pack_body(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {
-  using V = Vec<T, S>;
   if (rs == 1) {
     for (int64_t k = 0; k < kc; ++k, dst += W) {
       if (n == W) {
@@ -83,25 +110,7 @@ FASTNN_INLINE void pack_body(const T* src, int64_t rs, int64_t ks, int64_t n, in
       }
     }
   } else if (ks == 1) {
-    for (int r0 = 0; r0 < W; r0 += S) {
-      const int64_t m = std::clamp<int64_t>(n - r0, 0, S);
-      const T* s = src + r0 * rs;
-      T* d = dst + r0;
-      int64_t k = 0;
-      for (; k + S <= kc; k += S) {
-        V blk[S];
-#pragma GCC unroll 16
-        for (int i = 0; i < S; ++i) {
-          if (i < m) std::memcpy(&blk[i], s + i * rs + k, sizeof(V));
-          else blk[i] = V{};
-        }
-        transpose<S>(blk);
-#pragma GCC unroll 16
-        for (int i = 0; i < S; ++i) std::memcpy(d + (k + i) * W, &blk[i], sizeof(V));
-      }
-      for (; k < kc; ++k)
-        for (int i = 0; i < S; ++i) d[k * W + i] = i < m ? s[i * rs + k] : T(0);
-    }
+    pack_k_contiguous<T, W, L>(src, rs, n, kc, dst);
   } else {
     for (int64_t k = 0; k < kc; ++k)
       for (int64_t r = 0; r < W; ++r) dst[k * W + r] = r < n ? src[r * rs + k * ks] : T(0);
@@ -110,10 +119,10 @@ FASTNN_INLINE void pack_body(const T* src, int64_t rs, int64_t ks, int64_t n, in
 
 // Micro-kernel: C[R x nr] (+)= A panel (kc x R, packed with row stride MR) * B panel (kc x V*L, row
 // stride ldb: packed, or B itself). Each element's k-sum is one multiply-add chain in k order, then
-// one add to C when beta.
+// one add to C when beta, else to bias[j] when there is a bias (the same in every row).
 template <class T, int L, int MR, int R, int V>
-FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr,
-                              bool beta) {
+FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, bool beta,
+                              const T* bias) {
   using Vt = Vec<T, L>;
   Vt acc[R][V];
 #pragma GCC unroll 16
@@ -137,9 +146,9 @@ FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) {
         Vt x = acc[i][v];
-        if (beta) {
+        if (beta || bias) {
           Vt old;
-          std::memcpy(&old, c + v * L, sizeof(Vt));
+          std::memcpy(&old, (beta ? c : bias) + v * L, sizeof(Vt));
           x = old + x;
         }
         std::memcpy(c + v * L, &x, sizeof(Vt));
@@ -148,7 +157,7 @@ FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T
       T row[V * L];
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) std::memcpy(row + v * L, &acc[i][v], sizeof(Vt));
-      for (int64_t j = 0; j < nr; ++j) c[j] = beta ? c[j] + row[j] : row[j];
+      for (int64_t j = 0; j < nr; ++j) c[j] = beta ? c[j] + row[j] : bias ? bias[j] + row[j] : row[j];
     }
   }
 }
@@ -218,12 +227,12 @@ FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int6
     static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L, DR = DR_, DQ = 4;         \
     template <int R, int V>                                                                                  \
     TARGET static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, \
-                             bool beta) {                                                                    \
-      micro_body<T, L, MR, R, V>(kc, a, b, ldb, c, ldc, nr, beta);                                           \
+                             bool beta, const T* bias) {                                                     \
+      micro_body<T, L, MR, R, V>(kc, a, b, ldb, c, ldc, nr, beta, bias);                                     \
     }                                                                                                        \
     template <int W>                                                                                         \
     TARGET static void pack(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {           \
-      pack_body<T, W, std::min(W, L)>(src, rs, ks, n, kc, dst);                                              \
+      pack_body<T, W, L>(src, rs, ks, n, kc, dst);                                                           \
     }                                                                                                        \
     template <int R, int Q>                                                                                  \
     TARGET static void dot(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,   \
@@ -234,12 +243,13 @@ FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int6
 
 FASTNN_KERNEL_SET(GenericKernel, , 16, 4, 2)
 #ifdef FASTNN_X86
-FASTNN_KERNEL_SET(Avx2Kernel, FASTNN_TARGET_AVX2, 32, 4, 2)
+FASTNN_KERNEL_SET(Avx2Kernel, FASTNN_TARGET_AVX2, 32, 6, 2)
 FASTNN_KERNEL_SET(Avx512Kernel, FASTNN_TARGET_AVX512, 64, 8, 4)
 #endif
 
 template <class T>
-using MicroFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, bool beta);
+using MicroFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, bool beta,
+                         const T* bias);
 template <class T>
 using DotFn = void (*)(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, bool beta);
 
@@ -311,10 +321,11 @@ void pack_b_panels(int64_t K, int64_t N, const T* B, int64_t b_rs, int64_t b_cs,
   });
 }
 
-// Bpre: B already packed by pack_b_panels (B, b_rs and b_cs are then unused).
+// Bpre: B already packed by pack_b_panels (B, b_rs and b_cs are then unused). bias (with !accumulate): C = bias + A*B.
 template <class Kern, class T>
 void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
-                 int64_t b_cs, T* C, int64_t ldc, bool accumulate, int threads, const T* Bpre = nullptr) {
+                 int64_t b_cs, T* C, int64_t ldc, bool accumulate, int threads, const T* Bpre = nullptr,
+                 const T* bias = nullptr) {
   constexpr int MR = Kern::MR, NR = Kern::NR, L = Kern::L;
   static const MicroTable<Kern, T> table;
   // K blocks of near-equal size; their boundaries depend on K only.
@@ -337,6 +348,10 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
         if (split_cols) tn = ceil_div(tn, 2);
         else tm = ceil_div(tm, 2);
       }
+      // Tiles of (nearly) equal size, so that the threads claiming them finish together: 171 panels go as
+      // 8 x 22 (the last 17), not 7 x 24 + 3.
+      tm = ceil_div(mp, ceil_div(mp, tm));
+      tn = ceil_div(np, ceil_div(np, tn));
       const int64_t tiles_m = ceil_div(mp, tm), tiles = tiles_m * ceil_div(np, tn);
       const bool a_in_task = tn == np, b_in_task = tm == mp;
       // With few row panels, full-width B panels are read in place (packing would cost more
@@ -376,7 +391,7 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
             for (int64_t p = p0; p < p1; ++p) {
               const int64_t rows = std::min<int64_t>(MR, mc - p * MR);
               table.fn[rows - 1][nv - 1](kc, Ap + p * MR * kc, bp, ldb, C + (ic + p * MR) * ldc + jc + q * NR, ldc,
-                                         cols, beta);
+                                         cols, beta, bias ? bias + jc + q * NR : nullptr);
             }
           }
         });
@@ -459,16 +474,26 @@ int gemm_threads(int64_t M, int64_t N, int64_t K) { return 2.0 * M * N * K >= kP
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B, int64_t b_rs,
-          int64_t b_cs, T* C, int64_t ldc, bool accumulate) {
+          int64_t b_cs, T* C, int64_t ldc, bool accumulate, const T* bias) {
+  FASTNN_CHECK(!(bias && accumulate), "[gemm] a bias replaces C: accumulate must be false");
+  if (M <= 0 || N <= 0) return;
+  const bool naive = M * N * K <= kNaiveMacs;
+  const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
+  if (bias && (K <= 1 || naive || dot)) {  // paths without a bias epilogue: C = bias, then C += A * B
+    for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, C + i * ldc);
+    accumulate = true;
+    bias = nullptr;
+  }
   if (empty_product(M, N, K, C, ldc, accumulate)) return;
-  if (M * N * K <= kNaiveMacs) return gemm_naive(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate);
+  if (naive) return gemm_naive(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate);
   if (K == 1) return gemm_rank1(M, N, A, a_rs, B, b_cs, C, ldc, accumulate);
   const int threads = gemm_threads(M, N, K);
-  const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
   with_kernel_set<T>([&](auto kern) {
     using Kern = decltype(kern);
     if (dot) gemm_dot<Kern>(M, N, K, A, a_rs, B, b_cs, C, ldc, accumulate, threads);
-    else gemm_packed<Kern>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, threads);
+    else
+      gemm_packed<Kern>(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, threads,
+                        static_cast<const T*>(nullptr), bias);
   });
 }
 
@@ -499,9 +524,9 @@ void gemm_packed_b(int64_t M, const T* A, int64_t a_rs, int64_t a_cs, const Pack
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,
-                          float*, int64_t, bool);
+                          float*, int64_t, bool, const float*);
 template void gemm<double>(int64_t, int64_t, int64_t, const double*, int64_t, int64_t, const double*, int64_t, int64_t,
-                           double*, int64_t, bool);
+                           double*, int64_t, bool, const double*);
 template PackedB<float> pack_b<float>(int64_t, int64_t, const float*, int64_t, int64_t);
 template PackedB<double> pack_b<double>(int64_t, int64_t, const double*, int64_t, int64_t);
 template void gemm_packed_b<float>(int64_t, const float*, int64_t, int64_t, const PackedB<float>&, float*, int64_t,

@@ -9,8 +9,10 @@ namespace fastnn::kernels {
 
 // C[M,N] = A[M,K] * B[K,N]  (or C += A*B when accumulate). A element (i,k) is at A[i*a_rs + k*a_cs],
 // B element (k,j) at B[k*b_rs + j*b_cs] (so transposed operands cost nothing), C row-major with row stride ldc.
+// With a bias (N values, accumulate false): C[i,j] = bias[j] + (A*B)[i,j], the bias added as C's old value would
+// be, so the bits are those of filling C with the bias and accumulating.
 template <class T> void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_cs, const T* B,
-                             int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate);
+                             int64_t b_rs, int64_t b_cs, T* C, int64_t ldc, bool accumulate, const T* bias = nullptr);
 
 // B (K, N) packed once for many products with different A (a recurrent layer's weight, used at every time
 // step): gemm_packed_b then skips the packing of B that gemm does at every call. Packed for the instruction
