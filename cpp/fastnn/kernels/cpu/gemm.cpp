@@ -37,8 +37,11 @@ constexpr int64_t kMinTiles = 8;
 constexpr int64_t kDirectBPanels = 4;
 // A * B^T-style products use dot-product tiles (no packing) when K is long relative to M and N:
 // packing would cost about K * (M + N) element moves against M * N final sums across lanes.
+// Only for small outputs: each dot tile streams its rows of A and B whole, so a larger C re-reads them from memory
+// (a ResNet's 64x576 weight gradient over K = 65,536 ran at 30 GFLOP/s that way, 70 packed).
 constexpr int64_t kDotMinK = 32;
 constexpr int64_t kDotRatio = 8;
+constexpr int64_t kDotMaxOutputs = 4096;
 constexpr int64_t kDotTaskCols = 64;
 // Below this many flops a GEMM runs on one thread (at 1e6, LeNet's 64x120x84 ran slower on two threads
 // than on one: waking the second costs more than it saves); below kNaiveMacs multiply-adds, a plain loop.
@@ -478,7 +481,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int64_t a_c
   FASTNN_CHECK(!(bias && accumulate), "[gemm] a bias replaces C: accumulate must be false");
   if (M <= 0 || N <= 0) return;
   const bool naive = M * N * K <= kNaiveMacs;
-  const bool dot = a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N;
+  const bool dot =
+      a_cs == 1 && b_rs == 1 && K >= kDotMinK && K * (M + N) >= kDotRatio * M * N && M * N <= kDotMaxOutputs;
   if (bias && (K <= 1 || naive || dot)) {  // paths without a bias epilogue: C = bias, then C += A * B
     for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, C + i * ldc);
     accumulate = true;
