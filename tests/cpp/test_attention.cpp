@@ -115,11 +115,45 @@ TEST(Attention, BitwiseIdenticalAcrossThreadCounts) {
     fastnn::set_num_threads(threads);
     std::vector<float> out(c.problems * c.L * c.Ev), lse(c.problems * c.L), gq(c.problems * c.L * c.E),
         gk(c.problems * c.S * c.E), gv(c.problems * c.S * c.Ev), gm(c.problems * c.L * c.S);
-    fk::attention_forward(in.p, out.data(), lse.data());
-    fk::attention_backward(in.p, g.data(), lse.data(), gq.data(), gk.data(), gv.data(), gm.data());
-    std::vector<std::vector<float>> all{out, lse, gq, gk, gv, gm};
+    std::vector<float> w(c.problems * c.L * c.S), gq2(gq.size()), gk2(gk.size()), gv2(gv.size()), gm2(gm.size());
+    fk::attention_forward(in.p, out.data(), lse.data(), w.data());
+    fk::attention_backward(in.p, g.data(), lse.data(), static_cast<const float*>(nullptr), gq.data(), gk.data(),
+                           gv.data(), gm.data());
+    fk::attention_backward(in.p, g.data(), lse.data(), w.data(), gq2.data(), gk2.data(), gv2.data(), gm2.data());
+    std::vector<std::vector<float>> all{out, lse, gq, gk, gv, gm, w, gq2, gk2, gv2, gm2};
     if (first.empty()) first = all;
     for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], first[i]) << "output " << i << " at " << threads;
   }
   fastnn::set_num_threads(saved);
+}
+
+// The backward from the weights the forward kept gives the gradients of the backward that recomputes them (masks,
+// a fully masked row, causal, dropout), and each kept row is a softmax (sums to 1; 0 where no key takes part).
+TEST(Attention, KeptWeightsGiveTheRecomputedGradients) {
+  for (Case c : kCases)
+    for (double dropout : {0.0, 0.3}) {
+      Inputs in(c, 3);
+      in.p.dropout_p = dropout;
+      in.p.seed = 9;
+      const int64_t nq = c.problems * c.L;
+      std::vector<float> out(nq * c.Ev), lse(nq), w(nq * c.S), g(nq * c.Ev);
+      for (size_t i = 0; i < g.size(); ++i) g[i] = std::sin(0.7f * float(i));
+      fk::attention_forward(in.p, out.data(), lse.data(), w.data());
+      for (int64_t r = 0; r < nq; ++r) {
+        double sum = 0;
+        for (int64_t j = 0; j < c.S; ++j) sum += w[r * c.S + j];
+        ASSERT_NEAR(sum, std::isinf(lse[r]) ? 0.0 : 1.0, 1e-5) << "row " << r;
+      }
+      std::vector<std::vector<float>> grads[2];
+      for (int kept = 0; kept < 2; ++kept) {
+        std::vector<float> gq(nq * c.E), gk(c.problems * c.S * c.E), gv(c.problems * c.S * c.Ev), gm(nq * c.S);
+        fk::attention_backward(in.p, g.data(), lse.data(), kept ? w.data() : static_cast<const float*>(nullptr),
+                               gq.data(), gk.data(), gv.data(), gm.data());
+        grads[kept] = {gq, gk, gv, gm};
+      }
+      for (size_t t = 0; t < 4; ++t)
+        for (size_t i = 0; i < grads[0][t].size(); ++i)
+          ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 1e-5 * (1 + std::abs(grads[0][t][i])))
+              << "gradient " << t << " element " << i << " dropout " << dropout;
+    }
 }

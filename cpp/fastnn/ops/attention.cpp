@@ -19,6 +19,8 @@ namespace fastnn {
 namespace {
 
 constexpr const char* kOp = "scaled_dot_product_attention";
+// At most this many attention weights (4 MB of float32) are kept from the forward for the backward.
+constexpr int64_t kKeptWeights = int64_t(1) << 20;
 
 // The output's batch dims and the matrix sizes: L query rows, S keys, head size E, value size Ev.
 struct Layout {
@@ -187,12 +189,14 @@ TensorPtr reduce_to(TensorPtr g, const Shape& shape) {
 class ScaledDotProductAttentionBackward : public Node {
  public:
   ScaledDotProductAttentionBackward(const TensorPtr& q, const TensorPtr& k, const TensorPtr& v, const TensorPtr& mask,
-                                    TensorPtr lse, Layout lay, Settings set, const TensorPtr& user_mask)
+                                    TensorPtr lse, TensorPtr weights, Layout lay, Settings set,
+                                    const TensorPtr& user_mask)
       : q_(q),
         k_(k),
         v_(v),
         mask_(mask ? SavedTensor(mask) : SavedTensor()),
         lse_(std::move(lse)),
+        weights_(std::move(weights)),
         lay_(std::move(lay)),
         set_(set) {
     if (user_mask) {
@@ -213,9 +217,9 @@ class ScaledDotProductAttentionBackward : public Node {
     std::vector<std::vector<int64_t>> offsets;
     FASTNN_DISPATCH_FLOAT(q->dtype(), kOp, [&] {
       auto out = [](const TensorPtr& t) { return t ? t->mutable_data<scalar_t>() : nullptr; };
-      kernels::attention_backward<scalar_t>(make_problem<scalar_t>(lay_, set_, q, k, v, mask, offsets),
-                                            g->data<scalar_t>(), lse_->data<scalar_t>(), out(gq), out(gk), out(gv),
-                                            out(gm));
+      kernels::attention_backward<scalar_t>(
+          make_problem<scalar_t>(lay_, set_, q, k, v, mask, offsets), g->data<scalar_t>(), lse_->data<scalar_t>(),
+          weights_ ? weights_->data<scalar_t>() : nullptr, out(gq), out(gk), out(gv), out(gm));
     });
     std::vector<TensorPtr> r{reduce_to(gq, q->shape()), reduce_to(gk, k->shape()), reduce_to(gv, v->shape())};
     if (gm) r.push_back(cast(reduce_to(gm, mask_shape_), mask_dtype_));
@@ -228,11 +232,13 @@ class ScaledDotProductAttentionBackward : public Node {
     v_.reset();
     mask_.reset();
     lse_.reset();
+    weights_.reset();
   }
 
  private:
   SavedTensor q_, k_, v_, mask_;  // mask_: the additive mask in the query's dtype
   TensorPtr lse_;                 // (problems, L) row logsumexp of the scores
+  TensorPtr weights_;             // (problems, L, S) the softmax, when small enough to keep; else null
   Layout lay_;
   Settings set_;
   Shape mask_shape_;  // the caller's mask (its gradient's shape and dtype)
@@ -310,18 +316,24 @@ TensorPtr scaled_dot_product_attention(const TensorPtr& query, const TensorPtr& 
   }
   TensorPtr out = Tensor::empty(lay.full(lay.L, lay.Ev), dt, kOp);
   TensorPtr lse = Tensor::empty({lay.problems, lay.L}, dt, kOp);
+  const bool grad = any_requires_grad({&query, &key, &value, &attn_mask});
+  // With a backward to come, the weights are kept when small (it then skips the scores' GEMM and exps again).
+  TensorPtr weights =
+      grad && lse->numel() * lay.S <= kKeptWeights ? Tensor::empty({lay.problems, lay.L, lay.S}, dt, kOp) : nullptr;
   std::vector<std::vector<int64_t>> offsets;
   if (lse->numel() > 0) {  // else nothing to compute, however many problems the batch dims count
     FASTNN_DISPATCH_FLOAT(dt, kOp, [&] {
       kernels::attention_forward<scalar_t>(make_problem<scalar_t>(lay, set, query, key, value, mask, offsets),
-                                           out->mutable_data<scalar_t>(), lse->mutable_data<scalar_t>());
+                                           out->mutable_data<scalar_t>(), lse->mutable_data<scalar_t>(),
+                                           weights ? weights->mutable_data<scalar_t>() : nullptr);
     });
   }
-  if (any_requires_grad({&query, &key, &value, &attn_mask})) {
+  if (grad) {
     std::vector<TensorPtr> inputs{query, key, value};
     if (attn_mask && attn_mask->requires_grad()) inputs.push_back(attn_mask);
-    record(std::make_shared<ScaledDotProductAttentionBackward>(query, key, value, mask, lse, lay, set, attn_mask),
-           inputs, {out});
+    record(
+        std::make_shared<ScaledDotProductAttentionBackward>(query, key, value, mask, lse, weights, lay, set, attn_mask),
+        inputs, {out});
   }
   return out;
 }

@@ -169,7 +169,7 @@ std::vector<T> scratch(int threads, int64_t rows, int64_t S) {
 }  // namespace
 
 template <class T>
-void attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
+void attention_forward(const AttentionProblem<T>& p, T* out, T* lse, T* weights) {
   const int64_t rb = std::max<int64_t>(1, std::min(p.L, kRowBlock)), blocks = (p.L + rb - 1) / rb;
   const int threads = get_num_threads();
   std::vector<T> buf = scratch<T>(threads, rb, p.S);
@@ -183,11 +183,14 @@ void attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
           scores(p, b, i0, rows, cols, P);
           for (int64_t r = 0; r < rows; ++r) {
             T* row = P + r * cols;
-            const T mx = row_max(row, cols);                  // (a NaN spreads through the exps)
-            if (mx == -std::numeric_limits<T>::infinity()) {  // no key takes part: zeros, as torch gives (NaN stays)
+            const T mx = row_max(row, cols);  // (a NaN spreads through the exps)
+            T* kept = weights ? weights + (b * p.L + i0 + r) * p.S : nullptr;
+            if (kept) std::fill(kept + cols, kept + p.S, T(0));  // keys hidden from the whole block
+            if (mx == -std::numeric_limits<T>::infinity()) {     // no key takes part: zeros, as torch gives (NaN stays)
               const bool nan = std::any_of(row, row + cols, [](T x) { return x != x; });
               std::fill(row, row + cols, nan ? std::numeric_limits<T>::quiet_NaN() : T(0));
               lse[b * p.L + i0 + r] = nan ? std::numeric_limits<T>::quiet_NaN() : std::numeric_limits<T>::infinity();
+              if (kept) std::copy(row, row + cols, kept);
               continue;
             }
             exp_shifted(row, cols, mx);
@@ -195,6 +198,7 @@ void attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
             lse[b * p.L + i0 + r] = mx + std::log(sum);
             const T inv = T(1) / sum;
             for (int64_t j = 0; j < cols; ++j) row[j] *= inv;
+            if (kept) std::copy(row, row + cols, kept);
             if (p.dropout_p > 0) apply_dropout(p, b, i0 + r, cols, row);
           }
           gemm<T>(rows, p.Ev, cols, P, cols, 1, p.v.data + p.v.offsets[b], p.v.rs, p.v.cs, out + (b * p.L + i0) * p.Ev,
@@ -205,7 +209,8 @@ void attention_forward(const AttentionProblem<T>& p, T* out, T* lse) {
 }
 
 template <class T>
-void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T* lse, T* gq, T* gk, T* gv, T* gmask) {
+void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T* lse, const T* weights, T* gq, T* gk,
+                        T* gv, T* gmask) {
   const int64_t rb = std::max<int64_t>(1, std::min(p.L, kRowBlock));
   const int threads = get_num_threads();
   std::vector<T> buf = scratch<T>(threads, 2 * rb, p.S);
@@ -223,11 +228,15 @@ void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T
           for (int64_t i0 = 0; i0 < p.L; i0 += rb) {
             const int64_t rows = std::min(rb, p.L - i0), cols = visible_keys(p, i0 + rows);
             const T* g = grad_out + (b * p.L + i0) * p.Ev;
-            // P = the attention weights, exp(score - logsumexp) (0 in a row with no key taking part)
-            scores(p, b, i0, rows, cols, P);
-            for (int64_t r = 0; r < rows; ++r) {
-              const T l = lse[b * p.L + i0 + r];
-              exp_shifted(P + r * cols, cols, l);
+            // P = the attention weights: the forward's, or exp(score - logsumexp) (0 in a row with no key taking part)
+            if (weights) {
+              for (int64_t r = 0; r < rows; ++r) {
+                const T* w = weights + (b * p.L + i0 + r) * p.S;
+                std::copy(w, w + cols, P + r * cols);
+              }
+            } else {
+              scores(p, b, i0, rows, cols, P);
+              for (int64_t r = 0; r < rows; ++r) exp_shifted(P + r * cols, cols, lse[b * p.L + i0 + r]);
             }
             if (gvb) {  // gv += (P with dropout)^T g
               const T* A = P;
@@ -264,11 +273,11 @@ void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T
       threads);
 }
 
-template void attention_forward<float>(const AttentionProblem<float>&, float*, float*);
-template void attention_forward<double>(const AttentionProblem<double>&, double*, double*);
-template void attention_backward<float>(const AttentionProblem<float>&, const float*, const float*, float*, float*,
-                                        float*, float*);
-template void attention_backward<double>(const AttentionProblem<double>&, const double*, const double*, double*,
-                                         double*, double*, double*);
+template void attention_forward<float>(const AttentionProblem<float>&, float*, float*, float*);
+template void attention_forward<double>(const AttentionProblem<double>&, double*, double*, double*);
+template void attention_backward<float>(const AttentionProblem<float>&, const float*, const float*, const float*,
+                                        float*, float*, float*, float*);
+template void attention_backward<double>(const AttentionProblem<double>&, const double*, const double*, const double*,
+                                         double*, double*, double*, double*);
 
 }  // namespace fastnn::kernels

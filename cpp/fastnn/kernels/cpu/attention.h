@@ -1,7 +1,8 @@
 // Scaled dot-product attention, fused: softmax(scale * Q K^T + mask) V per (batch, head) problem and
-// block of query rows, so only a block's scores exist at a time. Forward keeps each row's logsumexp;
-// backward recomputes the scores from it. Work is split by problem and row block (forward) or by
-// problem (backward, whose key/value gradients sum over all row blocks in order), never by thread count.
+// block of query rows, so only a block's scores exist at a time. Forward keeps each row's logsumexp (and, when
+// asked, the attention weights); backward takes the weights kept, or recomputes them from the logsumexp. Work is split
+// by problem and row block (forward) or by problem (backward, whose key/value gradients sum over all row blocks in
+// order), never by thread count.
 #pragma once
 #include <cstdint>
 
@@ -30,14 +31,15 @@ struct AttentionProblem {
 };
 
 // out (problems, L, Ev) and lse (problems, L), contiguous. A row with no key taking part (all masked,
-// or S == 0) gets zeros and lse = +inf.
+// or S == 0) gets zeros and lse = +inf. weights (problems, L, S), when not null: the softmax before dropout.
 template <class T>
-void attention_forward(const AttentionProblem<T>& p, T* out, T* lse);
+void attention_forward(const AttentionProblem<T>& p, T* out, T* lse, T* weights = nullptr);
 
-// Gradients from grad_out (problems, L, Ev) and the forward's lse, all contiguous: gq (problems, L, E),
-// gk (problems, S, E), gv (problems, S, Ev), gmask (problems, L, S) (that of the scores after the mask is
-// added); each may be null when not needed.
+// Gradients from grad_out (problems, L, Ev) and the forward's lse (or its weights, when kept), all contiguous:
+// gq (problems, L, E), gk (problems, S, E), gv (problems, S, Ev), gmask (problems, L, S) (that of the scores after
+// the mask is added); each may be null when not needed.
 template <class T>
-void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T* lse, T* gq, T* gk, T* gv, T* gmask);
+void attention_backward(const AttentionProblem<T>& p, const T* grad_out, const T* lse, const T* weights, T* gq, T* gk,
+                        T* gv, T* gmask);
 
 }  // namespace fastnn::kernels
