@@ -107,6 +107,40 @@ def test_addmm(beta, alpha, bias_shape):
     check_op(lambda m, c, x, y: m.addmm(c, x, y, beta=beta, alpha=alpha), arrays, uses_module=True)
 
 
+@pytest.mark.parametrize("bias_layout", ["vector", "row", "strided", "scalar_column"])
+@pytest.mark.parametrize("mkn", [(150, 600, 140), (64, 37, 33), (7, 40, 1), (300, 128, 384)], ids=str)
+def test_addmm_bias_epilogue(mkn, bias_layout):
+    # beta = alpha = 1 with a bias per column: the GEMM adds it in its epilogue (packed, dot and tiny paths)
+    m, k, n = mkn
+    rng = np.random.default_rng(m + n)
+    shape = {"vector": (n,), "row": (1, n), "strided": (2 * n,), "scalar_column": (m, 1)}[bias_layout]
+    prep = (lambda lib, c: c[::2]) if bias_layout == "strided" else None
+    arrays = [
+        rng.standard_normal(shape).astype(np.float32),
+        rng.standard_normal((m, k)).astype(np.float32),
+        rng.standard_normal((k, n)).astype(np.float32),
+    ]
+    check_op(lambda c, x, y: c.addmm(x, y), arrays, prep=[prep, None, None])
+    check_op(lambda c, x, y: c.addmm(x, y.t().contiguous().t()), arrays, prep=[prep, None, None])
+
+
+@pytest.mark.parametrize("shape", [(4, 5, 16), (2, 3, 4, 16), (0, 5, 16), (3, 0, 16)], ids=str)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_folds_batch_dims(shape, bias):
+    # F.linear on 3-D+ input: with a bias, one addmm over the folded rows (ViewBackward0 over AddmmBackward0, as torch)
+    rng = np.random.default_rng(len(shape))
+    arrays = [rng.standard_normal(shape).astype(np.float32), rng.standard_normal((8, 16)).astype(np.float32)]
+    if bias:
+        arrays.append(rng.standard_normal(8).astype(np.float32))
+    check_op(lambda lib, *args: lib.nn.functional.linear(*args), arrays, uses_module=True)
+    if bias:
+        names = []
+        for lib in (fastnn, torch):
+            node = lib.nn.functional.linear(*(lib.tensor(a, requires_grad=True) for a in arrays)).grad_fn
+            names.append((node.name(), node.next_functions[0][0].name()))
+        assert names[0] == names[1] == ("ViewBackward0", "AddmmBackward0")
+
+
 @pytest.mark.parametrize("beta,alpha", ADDMM, ids=str)
 def test_addmm_noncontiguous(beta, alpha):
     rng = np.random.default_rng(4)

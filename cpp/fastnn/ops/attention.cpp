@@ -318,8 +318,9 @@ TensorPtr scaled_dot_product_attention(const TensorPtr& query, const TensorPtr& 
   TensorPtr lse = Tensor::empty({lay.problems, lay.L}, dt, kOp);
   const bool grad = any_requires_grad({&query, &key, &value, &attn_mask});
   // With a backward to come, the weights are kept when small (it then skips the scores' GEMM and exps again).
-  TensorPtr weights =
-      grad && lse->numel() * lay.S <= kKeptWeights ? Tensor::empty({lay.problems, lay.L, lay.S}, dt, kOp) : nullptr;
+  TensorPtr weights = grad && double(lse->numel()) * double(lay.S) <= double(kKeptWeights)
+                          ? Tensor::empty({lay.problems, lay.L, lay.S}, dt, kOp)
+                          : nullptr;
   std::vector<std::vector<int64_t>> offsets;
   if (lse->numel() > 0) {  // else nothing to compute, however many problems the batch dims count
     FASTNN_DISPATCH_FLOAT(dt, kOp, [&] {

@@ -18,11 +18,12 @@ void check_matrix_dtypes(const TensorPtr& a, const TensorPtr& b, const char* op)
                     " and ", dtype_name(b->dtype()));
 }
 
-// c (contiguous n x m) = a (n x k) @ b (k x m), or += when accumulate; any strides for a and b.
-// c = a @ b, or c += a @ b when accumulate, or c = bias + a @ b with a CPU bias of b's columns (contiguous).
+// c (contiguous n x m) = a (n x k) @ b (k x m), or += when accumulate, or = bias + a @ b with a bias of m
+// contiguous values (CPU only); any strides for a and b.
 void gemm_into(const Tensor& a, const Tensor& b, Tensor& c, bool accumulate, const Tensor* bias = nullptr) {
   int64_t n = a.shape()[0], k = a.shape()[1], m = b.shape()[1];
   if (!c.is_cpu()) {
+    FASTNN_CHECK(!bias, "[mm] internal error: a GEMM bias epilogue on the GPU");
     check_cuda_float(a.dtype(), "mm");
     cuda::gemm(a.dtype() == DType::Float64, 1, n, m, k, {a.device_data(), 0, a.strides()[0], a.strides()[1]},
                {b.device_data(), 0, b.strides()[0], b.strides()[1]}, c.device_data(), 0, m, accumulate,
@@ -196,8 +197,9 @@ TensorPtr addmm(const TensorPtr& bias, const TensorPtr& a, const TensorPtr& b, d
     if (beta == 0) {  // the bias is ignored, NaN and inf included (as in torch)
       c = mm_forward(a, b);
       if (alpha != 1) c = mul(c, scalar_tensor(alpha, DType::Float64, true));
-    } else if (alpha == 1 && beta == 1 && bias->is_cpu() && bias->numel() == out_shape[1] && bias->numel() > 0 &&
-               bias->shape().back() == out_shape[1] && (bias->numel() == 1 || bias->strides().back() == 1)) {
+    } else if (alpha == 1 && beta == 1 && bias->is_cpu() && bias->dim() > 0 && bias->numel() == out_shape[1] &&
+               bias->numel() > 0 && bias->shape().back() == out_shape[1] &&
+               (bias->numel() == 1 || bias->strides().back() == 1)) {
       c = Tensor::empty(out_shape, a->dtype(), "addmm");  // a bias per column: added by the GEMM
       gemm_into(*a, *b, *c, false, bias.get());
     } else if (alpha == 1) {
