@@ -342,6 +342,14 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
     const int64_t nc = std::min(kMaxColsBlock, N - jc), np = ceil_div(nc, NR);
     for (int64_t ic = 0; ic < M; ic += kMaxRowsBlock) {
       const int64_t mc = std::min(kMaxRowsBlock, M - ic), mp = ceil_div(mc, MR);
+      // Row panel p: rows [row0(p), row0(p) + rows(p)) of the block, packed at slot p. A last panel of one or two
+      // rows runs at half speed or less (too few accumulators to cover the FMA latency), so it and the panel
+      // before it share their rows evenly: 32 rows go as 6+6+6+6+4+4, not 6+6+6+6+6+2.
+      const int64_t tail = mc - (mp - 1) * MR, pair = mp >= 2 && 3 * tail <= MR ? (MR + tail + 1) / 2 : 0;
+      auto row0 = [&](int64_t p) { return p * MR + (pair && p == mp - 1 ? pair - MR : 0); };
+      auto rows = [&](int64_t p) {
+        return p < mp - 2 || !pair ? std::min<int64_t>(MR, mc - p * MR) : p == mp - 2 ? pair : MR + tail - pair;
+      };
       // Tiles of tm x tn micro-panels: halved until there are kMinTiles, preferring to keep
       // all rows (or all columns) in one tile row (column); then each panel of the split operand
       // belongs to one tile and is packed by the thread that computes the tile.
@@ -364,8 +372,7 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
         const int64_t k0 = k_begin(K, kb), kc = k_begin(K, kb + 1) - k0;
         const bool beta = accumulate || kb > 0;
         auto pack_a = [&](int64_t p) {
-          Kern::template pack<MR>(A + (ic + p * MR) * a_rs + k0 * a_cs, a_rs, a_cs, std::min<int64_t>(MR, mc - p * MR),
-                                  kc, Ap + p * MR * kc);
+          Kern::template pack<MR>(A + (ic + row0(p)) * a_rs + k0 * a_cs, a_rs, a_cs, rows(p), kc, Ap + p * MR * kc);
         };
         auto pack_b = [&](int64_t q) {
           if (Bpre || q < b_packed0) return;
@@ -392,9 +399,8 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
                                  : Bp + q * NR * kc;
             const int64_t ldb = direct ? b_rs : nv * L;
             for (int64_t p = p0; p < p1; ++p) {
-              const int64_t rows = std::min<int64_t>(MR, mc - p * MR);
-              table.fn[rows - 1][nv - 1](kc, Ap + p * MR * kc, bp, ldb, C + (ic + p * MR) * ldc + jc + q * NR, ldc,
-                                         cols, beta, bias ? bias + jc + q * NR : nullptr);
+              table.fn[rows(p) - 1][nv - 1](kc, Ap + p * MR * kc, bp, ldb, C + (ic + row0(p)) * ldc + jc + q * NR, ldc,
+                                            cols, beta, bias ? bias + jc + q * NR : nullptr);
             }
           }
         });
