@@ -219,6 +219,44 @@ TEST(Gemm, BiasEpilogueGivesTheBitsOfAccumulatingOntoTheBias) {
   }
 }
 
+// A's layout does not change the bits: A read in place (rows contiguous in k) and A packed into panels (any other
+// layout) give each element the same k-ordered chain. B is row-major, so the dot-product path never runs.
+template <class T>
+void check_gemm_a_layouts(int64_t M, int64_t N, int64_t K) {
+  const auto values = random_vector<T>(M * K, 21), B = random_vector<T>(K * N, 22);
+  const Operand b = layout_strides(Layout::Rows, K, N);
+  std::vector<T> want;
+  for (Layout la : {Layout::Rows, Layout::Cols, Layout::Strided}) {
+    const Operand a = layout_strides(la, M, K);
+    std::vector<T> A(a.size), C(M * N);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t k = 0; k < K; ++k) A[i * a.rs + k * a.cs] = values[i * K + k];
+    fk::gemm<T>(M, N, K, A.data(), a.rs, a.cs, B.data(), b.rs, b.cs, C.data(), N, false);
+    if (want.empty()) want = C;
+    ASSERT_EQ(std::memcmp(C.data(), want.data(), C.size() * sizeof(T)), 0)
+        << "M=" << M << " N=" << N << " K=" << K << " layout " << int(la);
+  }
+}
+
+TEST(Gemm, ReadingAInPlaceGivesThePackedBits) {
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    fk::set_kernel_isa(isa);
+    // N = 128 and 120 read row-major A in place; N = 1024 packs it; 1100 spans K blocks; 14 and 32 rows pair panels.
+    for (const GemmShape& s : {GemmShape{2048, 128, 128},
+                               {64, 120, 400},
+                               {31, 47, 129},
+                               {70, 50, 1100},
+                               {14, 1024, 256},
+                               {32, 256, 1024},
+                               {9, 33, 17}}) {
+      check_gemm_a_layouts<float>(s.M, s.N, s.K);
+      check_gemm_a_layouts<double>(s.M, s.N, s.K);
+    }
+  }
+}
+
 TEST(Gemm, EmptyDimensions) {
   std::vector<float> A(12, 1.f), B(12, 1.f), C(12, 5.f);
   fk::gemm<float>(0, 3, 4, A.data(), 4, 1, B.data(), 3, 1, C.data(), 3, false);

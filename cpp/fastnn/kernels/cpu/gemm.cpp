@@ -1,6 +1,7 @@
 // Packed, cache-blocked GEMM (the BLIS loop structure):
 //   for each K block (fixed boundaries, in order): pack A into MR-row panels, B into NR-column panels;
 //   for each tile of C (shared among threads):     MR x NR micro-kernels over the packed panels.
+// A with rows contiguous in k and a narrow B is read in place instead of packed (the micro-kernel takes A's strides).
 // A * B^T-shaped products with a long K skip packing and use dot-product tiles instead.
 // Every C element is owned by one tile, and its k-sum runs in the same order whichever thread owns
 // it, so results do not depend on the thread count. Kernels are compiled for AVX-512, AVX2+FMA and
@@ -35,6 +36,9 @@ constexpr int64_t kMaxColsBlock = 2048;
 constexpr int64_t kMinTiles = 8;
 // B is read in place (not packed) when it is row-major and A has at most this many MR-row panels.
 constexpr int64_t kDirectBPanels = 4;
+// A is read in place (not packed) when its rows are contiguous in k and B has at most this many NR-column panels
+// (transformer GEMMs with N = 128: 86-90 -> 92-96 GFLOP/s; at N = 512 and more, packed A read as fast or faster).
+constexpr int64_t kDirectAPanels = 16;
 // A * B^T-style products use dot-product tiles (no packing) when K is long relative to M and N:
 // packing would cost about K * (M + N) element moves against M * N final sums across lanes.
 // Only for small outputs: each dot tile streams its rows of A and B whole, so a larger C re-reads them from memory
@@ -120,25 +124,26 @@ FASTNN_INLINE void pack_body(const T* src, int64_t rs, int64_t ks, int64_t n, in
   }
 }
 
-// Micro-kernel: C[R x nr] (+)= A panel (kc x R, packed with row stride MR) * B panel (kc x V*L, row
-// stride ldb: packed, or B itself). Each element's k-sum is one multiply-add chain in k order, then
-// one add to C when beta, else to bias[j] when there is a bias (the same in every row).
-template <class T, int L, int MR, int R, int V>
-FASTNN_INLINE void micro_body(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, bool beta,
-                              const T* bias) {
+// Micro-kernel: C[R x nr] (+)= A (R x kc: row i at a + i * ars, k stride aks; a packed panel has ars = 1,
+// aks = MR, A read in place ars = its row stride, aks = 1) * B panel (kc x V*L, row stride ldb: packed, or B
+// itself). Each element's k-sum is one multiply-add chain in k order, then one add to C when beta, else to
+// bias[j] when there is a bias (the same in every row).
+template <class T, int L, int R, int V>
+FASTNN_INLINE void micro_body(int64_t kc, const T* a, int64_t ars, int64_t aks, const T* b, int64_t ldb, T* c,
+                              int64_t ldc, int64_t nr, bool beta, const T* bias) {
   using Vt = Vec<T, L>;
   Vt acc[R][V];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) acc[i][v] = Vt{};
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb) {
+  for (int64_t k = 0; k < kc; ++k, a += aks, b += ldb) {
     Vt bv[V];
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) std::memcpy(&bv[v], b + v * L, sizeof(Vt));
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const T ai = a[i];
+      const T ai = a[i * ars];
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) acc[i][v] += ai * bv[v];  // contracted to an FMA where the target has one
     }
@@ -224,24 +229,24 @@ FASTNN_INLINE void dot_body(int64_t K, const T* a, int64_t lda, const T* b, int6
 // ---------------------------------------------------------------- kernel sets, one per ISA
 // L lanes per vector, MR x (NV * L) micro-tiles; micro<R, V> handles R rows and V vectors;
 // dot<R, Q> an R x Q tile of dot products (at most DR x DQ).
-#define FASTNN_KERNEL_SET(Name, TARGET, VEC_BYTES, MR_, DR_)                                                 \
-  template <class T>                                                                                         \
-  struct Name {                                                                                              \
-    static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L, DR = DR_, DQ = 4;         \
-    template <int R, int V>                                                                                  \
-    TARGET static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, \
-                             bool beta, const T* bias) {                                                     \
-      micro_body<T, L, MR, R, V>(kc, a, b, ldb, c, ldc, nr, beta, bias);                                     \
-    }                                                                                                        \
-    template <int W>                                                                                         \
-    TARGET static void pack(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {           \
-      pack_body<T, W, L>(src, rs, ks, n, kc, dst);                                                           \
-    }                                                                                                        \
-    template <int R, int Q>                                                                                  \
-    TARGET static void dot(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,   \
-                           bool beta) {                                                                      \
-      dot_body<T, L, R, Q>(K, a, lda, b, ldb, c, ldc, beta);                                                 \
-    }                                                                                                        \
+#define FASTNN_KERNEL_SET(Name, TARGET, VEC_BYTES, MR_, DR_)                                                  \
+  template <class T>                                                                                          \
+  struct Name {                                                                                               \
+    static constexpr int L = VEC_BYTES / sizeof(T), MR = MR_, NV = 2, NR = NV * L, DR = DR_, DQ = 4;          \
+    template <int R, int V>                                                                                   \
+    TARGET static void micro(int64_t kc, const T* a, int64_t ars, int64_t aks, const T* b, int64_t ldb, T* c, \
+                             int64_t ldc, int64_t nr, bool beta, const T* bias) {                             \
+      micro_body<T, L, R, V>(kc, a, ars, aks, b, ldb, c, ldc, nr, beta, bias);                                \
+    }                                                                                                         \
+    template <int W>                                                                                          \
+    TARGET static void pack(const T* src, int64_t rs, int64_t ks, int64_t n, int64_t kc, T* dst) {            \
+      pack_body<T, W, L>(src, rs, ks, n, kc, dst);                                                            \
+    }                                                                                                         \
+    template <int R, int Q>                                                                                   \
+    TARGET static void dot(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,    \
+                           bool beta) {                                                                       \
+      dot_body<T, L, R, Q>(K, a, lda, b, ldb, c, ldc, beta);                                                  \
+    }                                                                                                         \
   };
 
 FASTNN_KERNEL_SET(GenericKernel, , 16, 4, 2)
@@ -251,8 +256,8 @@ FASTNN_KERNEL_SET(Avx512Kernel, FASTNN_TARGET_AVX512, 64, 8, 4)
 #endif
 
 template <class T>
-using MicroFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t nr, bool beta,
-                         const T* bias);
+using MicroFn = void (*)(int64_t kc, const T* a, int64_t ars, int64_t aks, const T* b, int64_t ldb, T* c, int64_t ldc,
+                         int64_t nr, bool beta, const T* bias);
 template <class T>
 using DotFn = void (*)(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, bool beta);
 
@@ -368,10 +373,14 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
       // With few row panels, full-width B panels are read in place (packing would cost more
       // than it saves); the last, partial one is still packed (zero-padded).
       const int64_t b_packed0 = !Bpre && b_cs == 1 && mp <= kDirectBPanels ? nc / NR : 0;
+      // A whose rows are contiguous in k is read in place when few B panels meet each of its panels (a transposing
+      // copy that few uses amortise; with many, the packed panel's single stream reads faster than MR rows).
+      const bool a_direct = a_cs == 1 && np <= kDirectAPanels;
       for (int64_t kb = 0; kb < kblocks; ++kb) {
         const int64_t k0 = k_begin(K, kb), kc = k_begin(K, kb + 1) - k0;
         const bool beta = accumulate || kb > 0;
         auto pack_a = [&](int64_t p) {
+          if (a_direct) return;
           Kern::template pack<MR>(A + (ic + row0(p)) * a_rs + k0 * a_cs, a_rs, a_cs, rows(p), kc, Ap + p * MR * kc);
         };
         auto pack_b = [&](int64_t q) {
@@ -382,7 +391,7 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
           else Kern::template pack<L>(src, b_cs, b_rs, cols, kc, Bp + q * NR * kc);
         };
         // Panels shared by several tiles are packed first, by all threads.
-        const int64_t shared_a = a_in_task ? 0 : mp, shared = shared_a + (b_in_task || Bpre ? 0 : np);
+        const int64_t shared_a = a_in_task || a_direct ? 0 : mp, shared = shared_a + (b_in_task || Bpre ? 0 : np);
         if (shared > 0) run_tasks(shared, threads, [&](int64_t i) { i < shared_a ? pack_a(i) : pack_b(i - shared_a); });
         run_tasks(tiles, threads, [&](int64_t t) {
           const int64_t p0 = t % tiles_m * tm, p1 = std::min(mp, p0 + tm);
@@ -399,8 +408,10 @@ void gemm_packed(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_rs, int6
                                  : Bp + q * NR * kc;
             const int64_t ldb = direct ? b_rs : nv * L;
             for (int64_t p = p0; p < p1; ++p) {
-              table.fn[rows(p) - 1][nv - 1](kc, Ap + p * MR * kc, bp, ldb, C + (ic + row0(p)) * ldc + jc + q * NR, ldc,
-                                            cols, beta, bias ? bias + jc + q * NR : nullptr);
+              const T* ap = a_direct ? A + (ic + row0(p)) * a_rs + k0 : Ap + p * MR * kc;
+              table.fn[rows(p) - 1][nv - 1](kc, ap, a_direct ? a_rs : 1, a_direct ? 1 : MR, bp, ldb,
+                                            C + (ic + row0(p)) * ldc + jc + q * NR, ldc, cols, beta,
+                                            bias ? bias + jc + q * NR : nullptr);
             }
           }
         });
