@@ -25,15 +25,30 @@ FASTNN_INLINE void load(A& v, const T* p) {
   std::memcpy(&v, p, sizeof(A));
 }
 
+// acc += the lanes of v as four doubles (float lanes i and i + 4 added in double). An out-parameter, as load().
+template <class T>
+FASTNN_INLINE void add_lanes(Vec<double, 4>& acc, const V32<T>& v) {
+  if constexpr (sizeof(T) == 4) {
+    const Vec<float, 4> lo = __builtin_shufflevector(v, v, 0, 1, 2, 3), hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    acc += __builtin_convertvector(lo, Vec<double, 4>) + __builtin_convertvector(hi, Vec<double, 4>);
+  } else {
+    acc += v;
+  }
+}
+
 // (sum of p(j), sum of q(j)) over j in [0, n). f(j, p, q) adds the terms of j's values into p and q, written
-// once for A = V32<T> (the values from j on) and A = T (value j alone). Per chunk of kChunk values, two
-// vector accumulators per sum and a scalar one for the tail are added into double in a fixed order (the
-// same on every thread); the input's precision within a chunk keeps the loop fast and accurate.
+// once for A = V32<T> (the values from j on) and A = T (value j alone). Per chunk of kChunk values: two
+// vector accumulators per sum and a scalar one for the tail, in the input's precision (fast, and accurate
+// over a chunk); then the chunk's two vectors are added and their lanes added into four double lanes, its
+// tail into a double. The four lanes are summed once per row in a fixed tree, so a short row (a
+// transformer's 128 values) pays one cross-lane sum, and the bits are the same on every thread.
 template <class T, class F>
 FASTNN_INLINE void lane_sums(int64_t n, const F& f, double& s, double& q) {
   using V = V32<T>;
   constexpr int L = 32 / sizeof(T);
-  s = q = 0;
+  using D = Vec<double, 4>;
+  D sd = {}, qd = {};
+  double st = 0, qt = 0;
   for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
     const int64_t c1 = std::min(n, c0 + kChunk);
     V ps0 = {}, pq0 = {}, ps1 = {}, pq1 = {};
@@ -44,13 +59,13 @@ FASTNN_INLINE void lane_sums(int64_t n, const F& f, double& s, double& q) {
     }
     T ts = 0, tq = 0;
     for (; j < c1; ++j) f(j, ts, tq);
-    for (int l = 0; l < L; ++l) {
-      s += double(ps0[l]) + double(ps1[l]);
-      q += double(pq0[l]) + double(pq1[l]);
-    }
-    s += double(ts);
-    q += double(tq);
+    add_lanes<T>(sd, ps0 + ps1);
+    add_lanes<T>(qd, pq0 + pq1);
+    st += double(ts);
+    qt += double(tq);
   }
+  s = ((sd[0] + sd[2]) + (sd[1] + sd[3])) + st;
+  q = ((qd[0] + qd[2]) + (qd[1] + qd[3])) + qt;
 }
 
 // mean and rstd of one row of n values. Sums are shifted by the first value, so a large common offset
@@ -258,15 +273,23 @@ void layer_norm_backward(const T* gy, const T* x, const double* mean, const doub
     }
   });
   if (!params) return;
-  parallel_for(n, grain_for(blocks), [&](int64_t j0, int64_t j1) {
-    for (int64_t j = j0; j < j1; ++j) {
-      double sw = 0, sb = 0;
+  // Each column's partials summed in block order, in double; kCols columns at a time so the adds vectorise.
+  constexpr int64_t kCols = 64;
+  parallel_for((n + kCols - 1) / kCols, grain_for(blocks * kCols), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t j0 = c * kCols, m = std::min(kCols, n - j0);
+      double sw[kCols] = {}, sb[kCols] = {};
       for (int64_t blk = 0; blk < blocks; ++blk) {
-        sw += double(partial[size_t(blk * 2 * n + j)]);
-        sb += double(partial[size_t(blk * 2 * n + n + j)]);
+        const T* p = partial.data() + blk * 2 * n + j0;
+        for (int64_t j = 0; j < m; ++j) {
+          sw[j] += double(p[j]);
+          sb[j] += double(p[n + j]);
+        }
       }
-      if (gw) gw[j] = T(sw);
-      if (gb) gb[j] = T(sb);
+      for (int64_t j = 0; j < m; ++j) {
+        if (gw) gw[j0 + j] = T(sw[j]);
+        if (gb) gb[j0 + j] = T(sb[j]);
+      }
     }
   });
 }
