@@ -1,13 +1,16 @@
-// Normalisation kernels against naive double references, at every instruction set this CPU has, and
-// bitwise-identical results at 1, 2 and 3 threads.
+// Normalisation and row-reduction kernels against naive double references, at every instruction set this CPU has,
+// and bitwise-identical results at 1, 2 and 3 threads (and, for the sums, on every instruction set).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
 
 #include "fastnn/kernels/cpu/normalization.h"
+#include "fastnn/kernels/cpu/reduce.h"
 #include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/parallel.h"
 
@@ -137,5 +140,86 @@ TEST(NormalizationKernels, SameBitsAtAnyThreadCount) {
     }
   }
   fastnn::set_num_threads(threads);
+  fk::set_kernel_isa(saved);
+}
+
+// ---------------------------------------------------------------- row reductions and softmax (kernels/cpu/reduce.h)
+
+// kernels::sum: the same bits on every instruction set (one arithmetic, reduce.h); sum and dot within a few float
+// roundings per block of the exact sum; rows under 16 values are the plain double sum in index order. (dot's
+// products contract into multiply-adds where the instruction set has them, so its bits may differ by ISA.)
+template <class T>
+void check_sums(int64_t n) {
+  std::vector<T> x(n), y(n);
+  std::mt19937 rng{uint32_t(n)};
+  std::normal_distribution<double> dist(0.5, 1.0);
+  for (int64_t i = 0; i < n; ++i) x[i] = T(dist(rng)), y[i] = T(dist(rng));
+  long double exact = 0, exact_dot = 0, mag = 0, mag_dot = 0;
+  double plain = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    exact += x[i], mag += std::abs(x[i]), plain += double(x[i]);
+    exact_dot += (long double)T(x[i] * y[i]), mag_dot += std::abs((long double)T(x[i] * y[i]));
+  }
+  const double eps = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  const fk::Isa saved = fk::kernel_isa();
+  double first_sum = 0;
+  bool first = true;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    const double s = fk::sum(x.data(), n), d = fk::dot(x.data(), y.data(), n);
+    EXPECT_NEAR(s, double(exact), 4 * eps * double(mag) + 1e-300) << "n=" << n;
+    EXPECT_NEAR(d, double(exact_dot), 4 * eps * double(mag_dot) + 1e-300) << "n=" << n;
+    if (n < 16) EXPECT_EQ(s, plain) << "n=" << n;
+    if (first) first_sum = s, first = false;
+    EXPECT_EQ(std::memcmp(&s, &first_sum, sizeof s), 0) << "n=" << n << " isa " << int(isa);
+  }
+  fk::set_kernel_isa(saved);
+}
+
+TEST(RowReductions, SumHasTheSameBitsOnEveryIsa) {
+  for (int64_t n : {0, 1, 5, 15, 16, 31, 32, 33, 100, 511, 512, 513, 544, 1000, 5000, 100000}) {
+    check_sums<float>(n);
+    check_sums<double>(n);
+  }
+}
+
+// softmax_row and its backward against double references: long and short rows, -inf entries, a row of -inf
+// only and a row with a NaN (NaN throughout, as torch), and large values (the max shift keeps exp finite).
+TEST(RowReductions, SoftmaxMatchesNaive) {
+  const fk::Isa saved = fk::kernel_isa();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<std::vector<float>> rows = {random_floats(1000, 1), random_floats(7, 2), random_floats(33, 3),
+                                          {3.f, -inf, 1.f, -inf}, {-inf, -inf, -inf},  {1.f, NAN, 2.f},
+                                          {500.f, 499.f, -500.f}};
+  for (int k = 0; k < 40; ++k) rows[0][k * 25] = -inf;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (const auto& x : rows)
+      for (bool log : {false, true}) {
+        const int64_t n = int64_t(x.size());
+        std::vector<float> y(n), g = random_floats(n, 9), dx(n);
+        fk::softmax_row(x.data(), y.data(), n, log);
+        fk::softmax_backward_row(g.data(), y.data(), dx.data(), n, log);
+        double mx = -INFINITY, s = 0, gs = 0, gy = 0;
+        bool nan = true;  // NaN anywhere, or -inf everywhere (0 / 0)
+        for (float v : x) nan &= v == -inf;
+        for (float v : x) nan |= v != v, mx = std::max(mx, double(v));
+        if (std::isinf(mx)) mx = 0;
+        for (float v : x) s += std::exp(double(v) - mx);
+        std::vector<double> p(n);
+        for (int64_t i = 0; i < n; ++i) p[i] = std::exp(double(x[i]) - mx) / s, gs += g[i], gy += g[i] * p[i];
+        for (int64_t i = 0; i < n; ++i) {
+          if (nan) {
+            EXPECT_TRUE(std::isnan(y[i]) && std::isnan(dx[i])) << "n=" << n << " log=" << log << " i=" << i;
+            continue;
+          }
+          const double want = log ? double(x[i]) - mx - std::log(s) : p[i];
+          if (std::isinf(want)) EXPECT_EQ(double(y[i]), want) << i;
+          else EXPECT_NEAR(y[i], want, 1e-6 * (1 + std::abs(want))) << "n=" << n << " log=" << log << " i=" << i;
+          const double dwant = log ? g[i] - p[i] * gs : p[i] * (g[i] - gy);
+          EXPECT_NEAR(dx[i], dwant, 1e-5 * (1 + std::abs(dwant))) << "n=" << n << " log=" << log << " i=" << i;
+        }
+      }
+  }
   fk::set_kernel_isa(saved);
 }

@@ -6,6 +6,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cpu/reduce.h"
 #include "fastnn/kernels/cuda/activation.h"
 #include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/ops/internal.h"
@@ -34,45 +35,18 @@ TensorPtr undo_dim_last(const TensorPtr& rows, const IntList& inverse) {
   return inverse.empty() ? reshape(rows, {}) : permute(rows, inverse);
 }
 
-// Row-wise softmax or log_softmax, max-shifted for stability.
+// Row-wise softmax or log_softmax (kernels::softmax_row), rows split over threads by shape only.
 template <class T>
 void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
   parallel_for(rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T* xr = x + r * n;
-      T* yr = y + r * n;
-      T mx = -INFINITY;
-      for (int64_t i = 0; i < n; ++i) mx = xr[i] > mx || xr[i] != xr[i] ? xr[i] : mx;
-      if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid inf - inf
-      double s = 0;
-      for (int64_t i = 0; i < n; ++i) s += std::exp(double(xr[i] - mx));
-      if (log) {
-        T ls = T(std::log(s));
-        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - mx - ls;
-      } else {
-        T inv = T(1.0 / s);
-        for (int64_t i = 0; i < n; ++i) yr[i] = T(std::exp(xr[i] - mx)) * inv;
-      }
-    }
+    for (int64_t r = b; r < e; ++r) kernels::softmax_row(x + r * n, y + r * n, n, log);
   });
 }
 
-// softmax:     dx = y * (g - sum(g * y));   log_softmax: dx = g - exp(y) * sum(g)
 template <class T>
 void softmax_backward_rows(const T* g, const T* y, T* dx, int64_t rows, int64_t n, bool log) {
   parallel_for(rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T *gr = g + r * n, *yr = y + r * n;
-      T* dr = dx + r * n;
-      double s = 0;
-      if (log) {
-        for (int64_t i = 0; i < n; ++i) s += gr[i];
-        for (int64_t i = 0; i < n; ++i) dr[i] = gr[i] - T(std::exp(yr[i]) * s);
-      } else {
-        for (int64_t i = 0; i < n; ++i) s += double(gr[i]) * yr[i];
-        for (int64_t i = 0; i < n; ++i) dr[i] = yr[i] * (gr[i] - T(s));
-      }
-    }
+    for (int64_t r = b; r < e; ++r) kernels::softmax_backward_row(g + r * n, y + r * n, dx + r * n, n, log);
   });
 }
 

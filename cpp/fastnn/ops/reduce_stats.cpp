@@ -9,6 +9,7 @@
 #include "fastnn/autograd/functions.h"
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cpu/reduce.h"
 #include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
@@ -20,15 +21,10 @@ namespace {
 
 constexpr int64_t kChunk = 16384;
 
-// Sum of term(i) for i in [0, n), in double: chunks of kChunk summed in order, then added in chunk
-// order (in parallel when there are several chunks and no enclosing parallel loop; same bits either way).
+// Sum over [0, n) in double as chunk(b, e) of chunks of kChunk, added in chunk order (in parallel when there are
+// several chunks and no enclosing parallel loop; same bits either way).
 template <class F>
-double chunked_sum(int64_t n, const F& term) {
-  auto chunk = [&](int64_t b, int64_t e) {
-    double s = 0;
-    for (int64_t i = b; i < e; ++i) s += term(i);
-    return s;
-  };
+double chunked(int64_t n, const F& chunk) {
   if (n <= kChunk) return chunk(0, n);
   int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> partial(chunks);
@@ -38,6 +34,26 @@ double chunked_sum(int64_t n, const F& term) {
   double s = 0;
   for (double v : partial) s += v;
   return s;
+}
+
+// Sum of term(i) for i in [0, n), in double, each chunk in index order.
+template <class F>
+double chunked_sum(int64_t n, const F& term) {
+  return chunked(n, [&](int64_t b, int64_t e) {
+    double s = 0;
+    for (int64_t i = b; i < e; ++i) s += term(i);
+    return s;
+  });
+}
+
+// Sum of r[i] (and of r[i]^2) for i in [0, n): chunks by the vectorised row kernels.
+template <class T>
+double chunked_values(const T* r, int64_t n) {
+  return chunked(n, [&](int64_t b, int64_t e) { return kernels::sum(r + b, e - b); });
+}
+template <class T>
+double chunked_squares(const T* r, int64_t n) {
+  return chunked(n, [&](int64_t b, int64_t e) { return kernels::dot(r + b, r + b, e - b); });
 }
 
 template <class T> bool is_nan(T v) { return v != v; }
@@ -178,7 +194,7 @@ TensorPtr prod_impl(const TensorPtr& x_in, std::optional<int64_t> dim, bool keep
 // Mean and sum of squared deviations of a row (two passes, in double, chunked).
 template <class T>
 std::pair<double, double> row_moments(const T* r, int64_t n) {
-  double mean = chunked_sum(n, [&](int64_t i) { return double(r[i]); }) / double(n);
+  double mean = chunked_values(r, n) / double(n);
   double ss = chunked_sum(n, [&](int64_t i) {
     double d = double(r[i]) - mean;
     return d * d;
@@ -194,7 +210,7 @@ void moments_backward_rows(const ReducePlan& p, double dof, const T* gv, const T
   int64_t n = p.reduced;
   for_each_row(p.outputs, n, [&](int64_t o) {
     const T* r = x + o * n;
-    double mean = chunked_sum(n, [&](int64_t i) { return double(r[i]); }) / double(n);
+    double mean = chunked_values(r, n) / double(n);
     T g = gv[o];
     if (std_result) g = std_result[o] == 0 ? T(0) : T(g / (std_result[o] * 2));
     T scale = T(2.0 / dof);
@@ -321,7 +337,7 @@ double row_norm(const T* r, int64_t n, double ord) {
   }
   if (ord == 0) return chunked_sum(n, [&](int64_t j) { return r[j] != 0 ? 1.0 : 0.0; });
   if (ord == 1) return chunked_sum(n, [&](int64_t j) { return std::abs(double(r[j])); });
-  if (ord == 2) return std::sqrt(chunked_sum(n, [&](int64_t j) { return double(r[j]) * r[j]; }));
+  if (ord == 2) return std::sqrt(chunked_squares(r, n));
   return std::pow(chunked_sum(n, [&](int64_t j) { return std::pow(std::abs(double(r[j])), ord); }), 1.0 / ord);
 }
 
