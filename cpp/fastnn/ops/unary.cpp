@@ -2,6 +2,7 @@
 // nodes and public functions; then clamp and pow, which take extra arguments.
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <string_view>
 
 #include "fastnn/autograd/grad_mode.h"
@@ -236,14 +237,40 @@ class ClampBackward : public Node {
 };
 
 // x ** e as torch computes it: e = 0.5 and -0.5 are sqrt and 1/sqrt (so (-inf) ** 0.5 is nan and
-// (-0.0) ** 0.5 is -0.0, unlike std::pow), other exponents std::pow.
+// (-0.0) ** 0.5 is -0.0, unlike std::pow); whole exponents up to 64 by squaring in double (x ** 3 and the
+// gradient of x ** 4 without libm's pow per element), other exponents std::pow.
 template <class T>
 T pow_scalar(T x, T e) {
-  if (e == T(1)) return x;  // pow(x, 2)'s gradient: no libm call per element
+  if (e == T(1)) return x;
   if (e == T(2)) return x * x;
-  if (e == T(0.5)) return std::sqrt(x);
-  if (e == T(-0.5)) return T(1) / std::sqrt(x);
-  return std::pow(x, e);
+  if (e == std::floor(e) && std::abs(e) <= 64) return T(rules::PowScalar::power(double(x), double(e)));
+  return e == T(0.5) ? std::sqrt(x) : e == T(-0.5) ? T(1) / std::sqrt(x) : std::pow(x, e);
+}
+
+// v^N for a constant whole N in T, by squaring (x ** 3 is x * x * x in float, as torch's).
+template <int N, class T>
+T power_of(T v) {
+  if constexpr (N < 0) {
+    return T(1) / power_of<-N>(v);
+  } else if constexpr (N == 1) {
+    return v;
+  } else if constexpr (N % 2) {
+    return power_of<N - 1>(v) * v;
+  } else {
+    const T h = power_of<N / 2>(v);
+    return h * h;
+  }
+}
+
+// f(std::integral_constant<int, n>) for the exponents pow specialises (3, 4, -1, -2).
+template <class F>
+void with_whole_exponent(int n, const F& f) {
+  switch (n) {
+    case 3: return f(std::integral_constant<int, 3>());
+    case 4: return f(std::integral_constant<int, 4>());
+    case -1: return f(std::integral_constant<int, -1>());
+    default: return f(std::integral_constant<int, -2>());
+  }
 }
 
 // pow(x, e) for a scalar exponent: d/dx = e * x^(e-1) (zero when e == 0).
@@ -313,13 +340,13 @@ TensorPtr clamp(const TensorPtr& x, OptDouble lo, OptDouble hi) {
   } else {
     y = Tensor::empty(xs->shape(), xs->dtype(), "clamp");
     FASTNN_DISPATCH_NUMERIC(xs->dtype(), "clamp", [&] {
-      bool has_lo = bool(lo), has_hi = bool(hi);
-      scalar_t l = has_lo ? scalar_t(*lo) : scalar_t(0), h = has_hi ? scalar_t(*hi) : scalar_t(0);
+      using limits = std::numeric_limits<scalar_t>;
+      const scalar_t l = lo ? scalar_t(*lo) : limits::has_infinity ? -limits::infinity() : limits::lowest();
+      const scalar_t h = hi ? scalar_t(*hi) : limits::has_infinity ? limits::infinity() : limits::max();
+      // Selects, not branches, so the loop vectorises; NaN fails both tests and stays NaN; min > max gives max.
       map_unary<scalar_t, scalar_t>(*y, *xs, [=](scalar_t v) {
-        if (v != v) return v;  // NaN stays NaN
-        if (has_lo && v < l) v = l;
-        if (has_hi && v > h) v = h;
-        return v;
+        v = v < l ? l : v;
+        return v > h ? h : v;
       });
     });
   }
@@ -349,6 +376,10 @@ TensorPtr pow(const TensorPtr& x_in, double e) {
   if (x->is_cpu())
     FASTNN_DISPATCH_NUMERIC(x->dtype(), "pow", [&] {
       if (e == 2) map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return wrapping_mul(v, v); });
+      else if (std::is_floating_point_v<scalar_t> && (e == 3 || e == 4 || e == -1 || e == -2))
+        with_whole_exponent(int(e), [&](auto n) {  // a constant exponent: the loop vectorises
+          map_unary<scalar_t, scalar_t>(*y, *x, [](scalar_t v) { return power_of<decltype(n)::value>(v); });
+        });
       else
         map_unary<scalar_t, scalar_t>(*y, *x, [e](scalar_t v) {
           if constexpr (std::is_floating_point_v<scalar_t>) return pow_scalar(v, scalar_t(e));
