@@ -7,6 +7,7 @@
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/reduce.h"
+#include "fastnn/kernels/cpu/unary.h"
 #include "fastnn/kernels/cuda/activation.h"
 #include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/ops/internal.h"
@@ -109,6 +110,24 @@ TensorPtr softmax_op(const TensorPtr& x_in, int64_t dim, bool log) {
 }
 
 // Backward of a pointwise activation with parameters: grad_in = rule.backward(g, x) (x saved).
+// GELU on float32 CPU tensors runs the vectorised kernels of kernels/cpu/unary.h (the rules compute in double, with
+// libm's erf or tanh per element: 7x torch's time).
+template <class Rule>
+constexpr bool kVectorGelu = std::is_same_v<Rule, rules::GeluErf> || std::is_same_v<Rule, rules::GeluTanh>;
+
+// out = GELU (or, with g, its gradient) of float32 x, contiguous, in chunks over the threads.
+template <class Rule>
+void vector_gelu(const Tensor& x, const Tensor* g, Tensor& out) {
+  constexpr bool tanh = std::is_same_v<Rule, rules::GeluTanh>;
+  const float* px = x.data<float>();
+  const float* pg = g ? g->data<float>() : nullptr;
+  float* po = out.mutable_data<float>();
+  parallel_for(out.numel(), kGrainSize, [&](int64_t b, int64_t e) {
+    if (pg) kernels::gelu_backward(tanh, e - b, pg + b, px + b, po + b);
+    else kernels::gelu_forward(tanh, e - b, px + b, po + b);
+  });
+}
+
 template <class Rule>
 class ActivationBackward : public Node {
  public:
@@ -122,6 +141,12 @@ class ActivationBackward : public Node {
       cuda::activation_backward(rule_, g->dtype() == DType::Float64, gc->device_data(), xc->device_data(),
                                 out->device_data(), out->numel(), g->device().index);
       return {out};
+    }
+    if constexpr (kVectorGelu<Rule>) {
+      if (g->dtype() == DType::Float32 && x->dtype() == DType::Float32) {
+        vector_gelu<Rule>(*contiguous(x), contiguous(g).get(), *out);
+        return {out};
+      }
     }
     FASTNN_DISPATCH_FLOAT(g->dtype(), name_, [&] {
       map_binary<scalar_t, scalar_t>(
@@ -149,6 +174,8 @@ TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Rule 
     check_cuda_float(x->dtype(), op);
     cuda::activation_forward(rule, x->dtype() == DType::Float64, x->device_data(), x->shape().data(),
                              x->strides().data(), int(x->dim()), x->numel(), y->device_data(), x->device().index);
+  } else if (kVectorGelu<Rule> && x->dtype() == DType::Float32) {
+    vector_gelu<Rule>(*contiguous(x), nullptr, *y);
   } else {
     FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
       map_unary<scalar_t, scalar_t>(*y, *x, [&](scalar_t v) { return scalar_t(rule.forward(double(v))); });

@@ -1,4 +1,4 @@
-// Vectorised float32 forms of the unary table's transcendental ops (exp, sigmoid, tanh, silu), compiled per
+// Vectorised float32 forms of the unary table's transcendental ops (exp, sigmoid, tanh, silu) and GELU, compiled per
 // instruction set and chosen at run time. Every lane and the scalar tail compute the same arithmetic
 // (vec_math.h), so an element's value depends only on its input and the instruction set.
 #pragma once
@@ -20,5 +20,10 @@ constexpr VecUnary vec_unary_of(std::string_view name) {
 
 // y[i] = op(x[i]) for i in [0, n), on this thread (the caller splits the work). y may be x.
 void vec_unary(VecUnary op, int64_t n, const float* x, float* y);
+
+// GELU over float32, exact (0.5 x erfc(-x / sqrt 2), erfc within about 2 ulp: the negative tail keeps its relative
+// precision) or torch's tanh approximation, and its gradient dx = g * gelu'(x); on this thread. y/dx may alias x.
+void gelu_forward(bool tanh, int64_t n, const float* x, float* y);
+void gelu_backward(bool tanh, int64_t n, const float* g, const float* x, float* dx);
 
 }  // namespace fastnn::kernels
