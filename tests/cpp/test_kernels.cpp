@@ -822,6 +822,49 @@ TEST(VecMath, TanhAndSigmoidMatchLibm) {
 
 // exp over the whole float range: within 2 ulp of the exact value where the result is normal, through the
 // subnormals (within one subnormal step) to 0, and to inf past the largest float, as expf.
+// GELU's kernels on every instruction set against double references: the exact form from erfc (a few ulps for
+// |x| <= 2, then relative error growing as x^2 in the negative tail, which torch's 1 + erf loses entirely), torch's
+// tanh form to its float cancellation;
+// gradients likewise; lanes and the scalar tail agree.
+TEST(VecMath, GeluMatchesDoubleReferences) {
+  std::vector<float> xs = {0.f, -0.f, 1e-30f, -1e-6f, 30.f, -30.f, std::numeric_limits<float>::quiet_NaN()};
+  for (float x = -14.f; x < 14.f; x += 0.00731f) xs.push_back(x);
+  const int64_t n = int64_t(xs.size());
+  std::vector<float> g(n, 1.5f), y(n), dx(n);
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    fk::set_kernel_isa(isa);
+    for (bool tanh : {false, true}) {
+      fk::gelu_forward(tanh, n, xs.data(), y.data());
+      fk::gelu_backward(tanh, n, g.data(), xs.data(), dx.data());
+      for (int64_t i = 0; i < n; ++i) {
+        const double x = xs[i], k = std::sqrt(2 / M_PI), c = 0.044715, u = k * (x + c * x * x * x);
+        const double phi = std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
+        const double want = tanh ? 0.5 * x * (1 + std::tanh(u)) : 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+        const double dwant = 1.5 * (tanh ? 0.5 * (1 + std::tanh(u)) +
+                                               0.5 * x * (1 - std::tanh(u) * std::tanh(u)) * k * (1 + 3 * c * x * x)
+                                         : 0.5 * std::erfc(-x / std::sqrt(2.0)) + x * phi);
+        if (std::isnan(x)) {
+          EXPECT_TRUE(std::isnan(y[i]) && std::isnan(dx[i]));
+          continue;
+        }
+        if (tanh || std::abs(want) < std::numeric_limits<float>::min())  // tanh form: 1 + tanh cancels, as torch's
+          EXPECT_NEAR(y[i], want, 4e-7 * std::max(1.0, std::abs(x))) << "gelu(" << x << ") tanh=" << tanh;
+        else if (std::abs(x) <= 2) EXPECT_LE(ulps(y[i], want), 8) << "gelu(" << x << ") = " << y[i] << " want " << want;
+        else  // exp(-x^2 / 2 + ...) carries x^2's rounding: relative error grows as x^2
+          EXPECT_NEAR(y[i], want, (1e-6 + 2e-7 * x * x) * std::abs(want)) << "gelu(" << x << ") = " << y[i];
+        EXPECT_NEAR(dx[i], dwant, 2e-6 * std::max(1.0, std::abs(dwant))) << "gelu'(" << x << ") tanh=" << tanh;
+      }
+      float one;
+      for (int64_t i : {int64_t(5), n / 2, n - 2}) {
+        fk::gelu_forward(tanh, 1, &xs[i], &one);
+        EXPECT_EQ(std::memcmp(&one, &y[i], sizeof one), 0) << "the 1-lane tail differs at " << xs[i];
+      }
+    }
+  }
+}
+
 TEST(VecMath, ExpCoversTheFloatRange) {
   std::vector<float> xs = {-200.f,
                            -104.5f,
