@@ -2,6 +2,7 @@
 // and bitwise-identical results at 1, 2 and 3 threads (and, for the sums, on every instruction set).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -220,6 +221,28 @@ TEST(RowReductions, SoftmaxMatchesNaive) {
           EXPECT_NEAR(dx[i], dwant, 1e-5 * (1 + std::abs(dwant))) << "n=" << n << " log=" << log << " i=" << i;
         }
       }
+  }
+  fk::set_kernel_isa(saved);
+}
+
+// kernels::extreme: the max or min, NaN wherever a NaN is (in the vector body or the tail), +-inf for an empty row.
+TEST(RowReductions, ExtremeIsNaNFirst) {
+  const fk::Isa saved = fk::kernel_isa();
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (int64_t n : {1, 7, 8, 17, 100}) {
+      std::vector<float> x = random_floats(size_t(n), uint32_t(n));
+      const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+      EXPECT_EQ(fk::extreme(x.data(), n, true), *hi) << n;
+      EXPECT_EQ(fk::extreme(x.data(), n, false), *lo) << n;
+      for (int64_t at : {int64_t(0), n / 2, n - 1}) {
+        std::vector<double> d(x.begin(), x.end());
+        d[size_t(at)] = NAN;
+        EXPECT_TRUE(std::isnan(fk::extreme(d.data(), n, true)) && std::isnan(fk::extreme(d.data(), n, false)));
+      }
+    }
+    EXPECT_EQ(fk::extreme<float>(nullptr, 0, true), -std::numeric_limits<float>::infinity());
+    EXPECT_EQ(fk::extreme<float>(nullptr, 0, false), std::numeric_limits<float>::infinity());
   }
   fk::set_kernel_isa(saved);
 }

@@ -331,3 +331,39 @@ def test_sum_dtype_converts_the_input_first():
     # an integer result is not differentiable (torch refuses to record it; fastnn ends the graph)
     x = fastnn.tensor(arr, requires_grad=True)
     assert not x.sum(dtype=fastnn.int64).requires_grad and not x.sum(0, dtype=fastnn.int64).requires_grad
+
+
+# Rows long enough for the vectorised row kernels (kernels/cpu/reduce): blocks of 512, the 32-value body, the tail,
+# several 16,384-value chunks for a whole-tensor sum; NaN and infinities in some rows; float32 and float64.
+LONG_ROWS = [
+    ("sum_all", lambda x: x.sum()),
+    ("sum_rows", lambda x: x.sum(1)),
+    ("mean_rows", lambda x: x.mean(-1)),
+    ("sum_dim0", lambda x: x.sum(0)),
+    ("amax_rows", lambda x: x.amax(1)),
+    ("amin_dim0", lambda x: x.amin(0)),
+    ("max_rows", lambda x: x.max(1)),
+    ("softmax", lambda x: x.softmax(1)),
+    ("log_softmax_dim0", lambda x: x.log_softmax(0)),
+    ("norm", lambda x: x.norm()),
+    ("var_rows", lambda x: x.var(1)),
+    ("cross_entropy", lambda x: lib(x).nn.functional.cross_entropy(x, lib(x).tensor(np.arange(x.shape[0]) % 7))),
+]
+
+
+def lib(x):
+    return fastnn if isinstance(x, fastnn.Tensor) else torch
+
+
+@pytest.mark.parametrize("name,fn", LONG_ROWS, ids=[n for n, _ in LONG_ROWS])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cols", [31, 33, 530, 1100, 40000])
+def test_long_rows_match_torch(name, fn, dtype, cols):
+    rows = 3 if cols == 40000 else 37
+    arr = np.random.default_rng(cols).standard_normal((rows, cols)).astype(dtype)
+    check_op(fn, [arr])
+    special = arr.copy()
+    special[1, cols // 2] = np.nan
+    special[2, 3] = np.inf
+    special[2, cols - 1] = -np.inf
+    check_op(fn, [special], grad=False)

@@ -555,3 +555,28 @@ def test_inplace_on_split_output():
     b.mul_(2)
     x.sum().backward()
     assert w.grad.tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "shape,perm",
+    [
+        ((1024, 1024), (1, 0)),
+        ((37, 53), (1, 0)),
+        ((3, 40, 70), (0, 2, 1)),
+        ((2, 8, 9, 33), (0, 2, 3, 1)),
+        ((33, 4, 65), (2, 1, 0)),
+        ((130, 7, 9), (1, 2, 0)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.uint8, np.bool_])
+def test_permuted_copies_match_numpy(shape, perm, dtype):
+    # a permuted source made contiguous goes through tiles when its unit stride is not on the last dim
+    arr = (np.random.default_rng(1).standard_normal(shape) * 50).astype(dtype)
+    x = fastnn.tensor(arr).permute(*perm)
+    y = x.contiguous()
+    assert y.is_contiguous()
+    np.testing.assert_array_equal(y.numpy(), arr.transpose(perm))
+    np.testing.assert_array_equal(x[1:].contiguous().numpy(), arr.transpose(perm)[1:])  # with a storage offset
+    z = fastnn.empty(x.shape, dtype=x.dtype)
+    z.copy_(x)
+    np.testing.assert_array_equal(z.numpy(), arr.transpose(perm))

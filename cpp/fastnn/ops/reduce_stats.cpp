@@ -386,6 +386,10 @@ template <class T>
 void extreme_rows(const T* x, int64_t outputs, int64_t n, bool is_max, T* out) {
   for_each_row(outputs, n, [&](int64_t o) {
     const T* r = x + o * n;
+    if constexpr (std::is_floating_point_v<T>) {  // vectorised, with NaN winning as below
+      out[o] = kernels::extreme(r, n, is_max);
+      return;
+    }
     T best = r[0];
     for (int64_t j = 1; j < n && !is_nan(best); ++j)
       if (is_nan(r[j]) || (is_max ? r[j] > best : r[j] < best)) best = r[j];

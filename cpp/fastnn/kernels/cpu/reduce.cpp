@@ -114,20 +114,21 @@ FASTNN_INLINE T exp_one(T v) {
   return v;
 }
 
-// The row's max; NaN if any value is NaN.
-template <class T, int L>
+// The row's max (or min); NaN if any value is NaN; -inf (+inf) for an empty row.
+template <class T, int L, bool Max = true>
 FASTNN_INLINE T max_impl(const T* x, int64_t n) {
-  T mx = -std::numeric_limits<T>::infinity();
+  auto beats = [](auto v, auto m) __attribute__((always_inline)) { return (Max ? v > m : v < m) || v != v; };
+  T mx = Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
   int64_t j = 0;
   if (n >= L) {
     Vec<T, L> m = load_v<T, L>(x);
     for (j = L; j + L <= n; j += L) {
       const Vec<T, L> v = load_v<T, L>(x + j);
-      m = v > m || v != v ? v : m;
+      m = beats(v, m) ? v : m;
     }
-    for (int l = 0; l < L; ++l) mx = m[l] > mx || m[l] != m[l] ? m[l] : mx;
+    for (int l = 0; l < L; ++l) mx = beats(m[l], mx) ? m[l] : mx;
   }
-  for (; j < n; ++j) mx = x[j] > mx || x[j] != x[j] ? x[j] : mx;
+  for (; j < n; ++j) mx = beats(x[j], mx) ? x[j] : mx;
   return mx;
 }
 
@@ -184,6 +185,11 @@ FASTNN_INLINE void softmax_backward_impl(const T* g, const T* y, T* dx, int64_t 
     return dot_impl<T, BYTES / sizeof(T)>(x, y, n);                                           \
   }                                                                                           \
   template <class T>                                                                          \
+  TARGET T extreme_##SUFFIX(const T* x, int64_t n, bool is_max) {                             \
+    constexpr int L = BYTES / sizeof(T);                                                      \
+    return is_max ? max_impl<T, L, true>(x, n) : max_impl<T, L, false>(x, n);                 \
+  }                                                                                           \
+  template <class T>                                                                          \
   TARGET void softmax_##SUFFIX(const T* x, T* y, int64_t n, bool log) {                       \
     softmax_impl<T, BYTES / sizeof(T)>(x, y, n, log);                                         \
   }                                                                                           \
@@ -221,6 +227,10 @@ double dot(const T* x, const T* y, int64_t n) {
   FASTNN_PICK(dot, x, y, n)
 }
 template <class T>
+T extreme(const T* x, int64_t n, bool is_max) {
+  FASTNN_PICK(extreme, x, n, is_max)
+}
+template <class T>
 void softmax_row(const T* x, T* y, int64_t n, bool log) {
   FASTNN_PICK(softmax, x, y, n, log)
 }
@@ -232,6 +242,7 @@ void softmax_backward_row(const T* g, const T* y, T* dx, int64_t n,
 #define FASTNN_INSTANTIATE(T)                                \
   template double sum<T>(const T*, int64_t);                 \
   template double dot<T>(const T*, const T*, int64_t);       \
+  template T extreme<T>(const T*, int64_t, bool);            \
   template void softmax_row<T>(const T*, T*, int64_t, bool); \
   template void softmax_backward_row<T>(const T*, const T*, T*, int64_t, bool);
 FASTNN_INSTANTIATE(float) FASTNN_INSTANTIATE(double)

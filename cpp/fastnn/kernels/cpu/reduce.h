@@ -17,6 +17,9 @@ template <class T> double sum(const T* x, int64_t n);
 // them, so dot's bits, unlike sum's, may differ between instruction sets; never between thread counts).
 template <class T> double dot(const T* x, const T* y, int64_t n);
 
+// The max (is_max) or min of x[0, n): NaN if any value is NaN; -inf (+inf) when n == 0.
+template <class T> T extreme(const T* x, int64_t n, bool is_max);
+
 // One row of n values: y = softmax(x) or log_softmax(x), shifted by the row's max (a row of -inf only is
 // shifted by 0; NaN anywhere gives NaN). float's exp is the vectorised one of vec_math.h, double's libm's.
 template <class T> void softmax_row(const T* x, T* y, int64_t n, bool log);
