@@ -43,10 +43,25 @@ void step_params(const char* opt, const std::vector<TensorPtr>& params,
         const T* gp = g->data<T>();
         T *a = st[0] ? st[0]->mutable_data<T>() : nullptr, *b = st[1] ? st[1]->mutable_data<T>() : nullptr;
         T* c = st[2] ? st[2]->mutable_data<T>() : nullptr;
-        parallel_for(n, kGrainSize, [&](int64_t lo, int64_t hi) {
-          for (int64_t k = lo; k < hi; ++k)
-            rule(pp[k], gp[k], a ? a + k : nullptr, b ? b + k : nullptr, c ? c + k : nullptr);
-        });
+        if constexpr (std::is_same_v<std::decay_t<decltype(rule)>, rules::AdamStep<T>>) {
+          rule.with_flags(c != nullptr, [&](auto mx, auto dc, auto dd, auto am) {  // one branch-free loop
+            parallel_for(n, kGrainSize, [&](int64_t lo, int64_t hi) {
+              const auto r = rule;  // a local copy: writes through the pointers cannot alias its fields
+              T *p0 = pp, *m0 = a, *v0 = b, *x0 = c;
+              const T* g0 = gp;
+              for (int64_t k = lo; k < hi; ++k)
+                r.template apply<mx(), dc(), dd(), am()>(p0[k], g0[k], m0 + k, v0 + k, am() ? x0 + k : nullptr);
+            });
+          });
+        } else {
+          parallel_for(n, kGrainSize, [&](int64_t lo, int64_t hi) {
+            const auto r = rule;  // as above
+            T *p0 = pp, *s0 = a, *s1 = b, *s2 = c;
+            const T* g0 = gp;
+            for (int64_t k = lo; k < hi; ++k)
+              r(p0[k], g0[k], s0 ? s0 + k : nullptr, s1 ? s1 + k : nullptr, s2 ? s2 + k : nullptr);
+          });
+        }
       });
     }
     write_back(p, pc);

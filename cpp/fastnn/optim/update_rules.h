@@ -2,6 +2,7 @@
 // kernels (kernels/cuda/optim.cu) alike (host_device.h), so both devices run the same formulas in the same order.
 #pragma once
 #include <cmath>
+#include <type_traits>
 
 #include "fastnn/host_device.h"
 
@@ -10,7 +11,8 @@ namespace fastnn::rules {
 // torch's lerp: a + w (b - a) for w < 0.5, else b - (b - a)(1 - w).
 template <class T>
 FASTNN_HOST_DEVICE inline T lerp(T a, T b, T w) {
-  return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
+  const T lo = a + w * (b - a), hi = b - (b - a) * (T(1) - w);  // both, then a select: the loops vectorise
+  return w < T(0.5) ? lo : hi;
 }
 
 // SGD: g = grad (+ wd * p) (negated if maximize); buf = momentum * buf + (1 - dampening) * g (buf = g at first);
@@ -64,12 +66,34 @@ template <class T>
 struct AdamStep {
   T wd, b1, b2, one_b2, decay, eps, step_size, bc2_sqrt;  // b1 = 1 - beta1, b2 = beta2, one_b2 = 1 - beta2
   bool maximize, has_decay, decoupled;
+  // The step with the options as constants (the CPU loop runs one instantiation per call, so it vectorises).
+  template <bool kMaximize, bool kDecay, bool kDecoupled, bool kAmsgrad>
+  FASTNN_HOST_DEVICE void apply(T& p, T grad, T* m, T* v, T* vmax) const {
+    adam_moments(p, grad, m, v, kMaximize, kDecay, kDecoupled, wd, decay, b1, b2, one_b2);
+    finish<kAmsgrad>(p, *m, *v, vmax);
+  }
+  // f(apply's flags as std::bool_constant values) for this step's options and amsgrad.
+  template <class F>
+  void with_flags(bool amsgrad, const F& f) const {
+    auto pick = [](bool b, const auto& g) { return b ? g(std::true_type()) : g(std::false_type()); };
+    pick(maximize, [&](auto mx) {
+      pick(has_decay,
+           [&](auto dc) { pick(decoupled, [&](auto dd) { pick(amsgrad, [&](auto am) { f(mx, dc, dd, am); }); }); });
+    });
+  }
   FASTNN_HOST_DEVICE void operator()(T& p, T grad, T* m, T* v, T* vmax) const {
     adam_moments(p, grad, m, v, maximize, has_decay, decoupled, wd, decay, b1, b2, one_b2);
-    T second = *v;
-    if (vmax) second = *vmax = *vmax < *v ? *v : *vmax;  // std::max's rule
+    if (vmax) finish<true>(p, *m, *v, vmax);
+    else finish<false>(p, *m, *v, vmax);
+  }
+
+ private:
+  template <bool kAmsgrad>
+  FASTNN_HOST_DEVICE void finish(T& p, T m, T v, T* vmax) const {
+    T second = v;
+    if (kAmsgrad) second = *vmax = *vmax < v ? v : *vmax;  // std::max's rule
     const T denom = std::sqrt(second) / bc2_sqrt + eps;
-    p += -step_size * *m / denom;
+    p += -step_size * m / denom;
   }
 };
 
