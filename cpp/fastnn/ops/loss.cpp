@@ -9,6 +9,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/autograd/node.h"
 #include "fastnn/error.h"
+#include "fastnn/kernels/cpu/unary.h"
 #include "fastnn/kernels/cuda/loss.h"
 #include "fastnn/kernels/cuda/softmax.h"
 #include "fastnn/ops/internal.h"
@@ -399,9 +400,18 @@ TensorPtr binary_cross_entropy_with_logits(const TensorPtr& input, const TensorP
                ") must be the same as input size (", input->shape(), ")");
   check_weight_shape(input, weight, "binary_cross_entropy_with_logits", "weight");
   check_weight_shape(input, pos_weight, "binary_cross_entropy_with_logits", "pos_weight");
-  // softplus(-x) = log(1 + exp(-x)), computed stably as log1p(exp(-|x|)) + max(-x, 0).
+  // softplus(-x) = log(1 + exp(-x)), computed stably as log1p(exp(-|x|)) + max(-x, 0) (float32 on the CPU by the
+  // vectorised kernel: libm's log1p and exp per element took 4x torch's time).
   auto softplus_neg = [](const TensorPtr& x) {
-    return map2(x, x, "binary_cross_entropy_with_logits", rules::SoftplusNeg{});
+    if (!x->is_cpu() || x->dtype() != DType::Float32)
+      return map2(x, x, "binary_cross_entropy_with_logits", rules::SoftplusNeg{});
+    const TensorPtr xc = contiguous(x);
+    TensorPtr out = Tensor::empty(x->shape(), x->dtype(), "binary_cross_entropy_with_logits");
+    const float* src = xc->data<float>();
+    float* dst = out->mutable_data<float>();
+    parallel_for(out->numel(), kGrainSize,
+                 [&](int64_t b, int64_t e) { kernels::softplus_neg(e - b, src + b, dst + b); });
+    return out;
   };
   return pointwise_loss(
       "BinaryCrossEntropyWithLogitsBackward0", input, target, {weight, pos_weight}, reduction,

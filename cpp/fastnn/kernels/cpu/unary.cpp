@@ -81,6 +81,23 @@ FASTNN_INLINE V gelu_tanh(V x, V g) {
   else return 0.5f * x * (1.0f + t);
 }
 
+// log1p(exp(-|v|)) + max(-v, 0): with y = exp(-|v|) in (0, 1], log1p(y) = 2 atanh(s), s = y / (2 + y) <= 1/3,
+// by its odd series through s^15 (the next term is under 1e-8 of the sum).
+template <class V>
+FASTNN_INLINE V softplus_neg_of(V v) {
+  const V a = v < 0.0f ? V{} - v : v, y = exp_of(V{} - a), s = y / (2.0f + y), s2 = s * s;
+  V p = V{} + 1.0f / 15;
+  p = p * s2 + 1.0f / 13;
+  p = p * s2 + 1.0f / 11;
+  p = p * s2 + 1.0f / 9;
+  p = p * s2 + 1.0f / 7;
+  p = p * s2 + 1.0f / 5;
+  p = p * s2 + 1.0f / 3;
+  p = p * s2 + 1.0f;
+  const V m = V{} - v < 0.0f ? V{} : V{} - v;  // std::max's rule: NaN stays NaN
+  return 2.0f * s * p + m;
+}
+
 template <bool Grad, int L>
 FASTNN_INLINE void gelu_run(bool tanh, int64_t n, const float* g, const float* x, float* y) {
   using V = Vec<float, L>;
@@ -99,6 +116,25 @@ FASTNN_INLINE void gelu_run(bool tanh, int64_t n, const float* g, const float* x
 }
 
 void vec_unary_generic(VecUnary op, int64_t n, const float* x, float* y) { dispatch<4>(op, n, x, y); }
+template <int L>
+FASTNN_INLINE void softplus_neg_run(int64_t n, const float* x, float* y) {
+  using V = Vec<float, L>;
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    V v;
+    std::memcpy(&v, x + i, sizeof v);
+    v = softplus_neg_of(v);
+    std::memcpy(y + i, &v, sizeof v);
+  }
+  for (; i < n; ++i) y[i] = softplus_neg_of(Vec<float, 1>{x[i]})[0];
+}
+
+void softplus_neg_generic(int64_t n, const float* x, float* y) { softplus_neg_run<4>(n, x, y); }
+#ifdef FASTNN_X86
+FASTNN_TARGET_AVX2 void softplus_neg_avx2(int64_t n, const float* x, float* y) { softplus_neg_run<8>(n, x, y); }
+FASTNN_TARGET_AVX512 void softplus_neg_avx512(int64_t n, const float* x, float* y) { softplus_neg_run<16>(n, x, y); }
+#endif
+
 template <bool Grad>
 void gelu_generic(bool tanh, int64_t n, const float* g, const float* x, float* y) {
   gelu_run<Grad, 4>(tanh, n, g, x, y);
@@ -148,5 +184,16 @@ void vec_unary(VecUnary op, int64_t n, const float* x, float* y) {
 
 void gelu_forward(bool tanh, int64_t n, const float* x, float* y) { gelu<false>(tanh, n, nullptr, x, y); }
 void gelu_backward(bool tanh, int64_t n, const float* g, const float* x, float* dx) { gelu<true>(tanh, n, g, x, dx); }
+
+void softplus_neg(int64_t n, const float* x, float* y) {
+#ifdef FASTNN_X86
+  switch (kernel_isa()) {
+    case Isa::Avx512: return softplus_neg_avx512(n, x, y);
+    case Isa::Avx2: return softplus_neg_avx2(n, x, y);
+    default: break;
+  }
+#endif
+  softplus_neg_generic(n, x, y);
+}
 
 }  // namespace fastnn::kernels

@@ -27,4 +27,8 @@ void vec_unary(VecUnary op, int64_t n, const float* x, float* y);
 void gelu_forward(bool tanh, int64_t n, const float* x, float* y);
 void gelu_backward(bool tanh, int64_t n, const float* g, const float* x, float* dx);
 
+// y = softplus(-x) = log1p(exp(-|x|)) + max(-x, 0) over float32 (binary cross entropy with logits), within a few
+// ulps; NaN stays NaN. On this thread; y may be x.
+void softplus_neg(int64_t n, const float* x, float* y);
+
 }  // namespace fastnn::kernels
