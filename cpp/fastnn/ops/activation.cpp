@@ -148,10 +148,12 @@ class ActivationBackward : public Node {
         return {out};
       }
     }
-    FASTNN_DISPATCH_FLOAT(g->dtype(), name_, [&] {
-      map_binary<scalar_t, scalar_t>(
-          *out, *g, *x, [this](scalar_t g, scalar_t x) { return scalar_t(rule_.backward(double(g), double(x))); });
-    });
+    FASTNN_DISPATCH_FLOAT(g->dtype(), name_,
+                          [&] {  // the rule by value: its fields stay in registers, the loop vectorises
+                            map_binary<scalar_t, scalar_t>(*out, *g, *x, [rule = rule_](scalar_t g, scalar_t x) {
+                              return scalar_t(rule.backward(double(g), double(x)));
+                            });
+                          });
     return {out};
   }
   void release_saved() override { x_.reset(); }
@@ -178,7 +180,7 @@ TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Rule 
     vector_gelu<Rule>(*contiguous(x), nullptr, *y);
   } else {
     FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
-      map_unary<scalar_t, scalar_t>(*y, *x, [&](scalar_t v) { return scalar_t(rule.forward(double(v))); });
+      map_unary<scalar_t, scalar_t>(*y, *x, [rule](scalar_t v) { return scalar_t(rule.forward(double(v))); });
     });
   }
   if (any_requires_grad({&x})) record(std::make_shared<ActivationBackward<Rule>>(node, x, rule), {&x}, {&y});

@@ -91,16 +91,18 @@ void map_unary(Tensor& out, const Tensor& a, const F& f) {
   const T* pa = a.data<T>();
   if (dense_like(out, {&a}))
     return parallel_for(out.numel(), kGrainSize, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) po[i] = f(pa[i]);
+      const F fn = f;  // a local copy: its captures stay in registers and the loop can vectorise
+      for (int64_t i = b; i < e; ++i) po[i] = fn(pa[i]);
     });
   auto L = make_loop<2>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape())});
   for_each_run<2>(L, [&](const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st, int64_t n) {
+    const F fn = f;
     U* o = po + off[0];
     const T* x = pa + off[1];
     if (st[0] == 1 && st[1] == 1)
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = fn(x[i]);
     else
-      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(x[i * st[1]]);
+      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = fn(x[i * st[1]]);
   });
 }
 
@@ -112,24 +114,26 @@ void map_binary(Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
   const T* pb = b.data<T>();
   if (dense_like(out, {&a, &b}))
     return parallel_for(out.numel(), kGrainSize, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i]);
+      const F fn = f;  // as in map_unary
+      for (int64_t i = begin; i < end; ++i) po[i] = fn(pa[i], pb[i]);
     });
   auto L = make_loop<3>(out.shape(), {out.strides(), broadcast_strides(a.shape(), a.strides(), out.shape()),
                                       broadcast_strides(b.shape(), b.strides(), out.shape())});
   for_each_run<3>(L, [&](const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& st, int64_t n) {
+    const F fn = f;
     U* o = po + off[0];
     const T* x = pa + off[1];
     const T* y = pb + off[2];
     if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = fn(x[i], y[i]);
     } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
       const T yv = *y;
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+      for (int64_t i = 0; i < n; ++i) o[i] = fn(x[i], yv);
     } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
       const T xv = *x;
-      for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+      for (int64_t i = 0; i < n; ++i) o[i] = fn(xv, y[i]);
     } else {
-      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(x[i * st[1]], y[i * st[2]]);
+      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = fn(x[i * st[1]], y[i * st[2]]);
     }
   });
 }
