@@ -109,7 +109,6 @@ TensorPtr softmax_op(const TensorPtr& x_in, int64_t dim, bool log) {
   return y;
 }
 
-// Backward of a pointwise activation with parameters: grad_in = rule.backward(g, x) (x saved).
 // GELU on float32 CPU tensors runs the vectorised kernels of kernels/cpu/unary.h (the rules compute in double, with
 // libm's erf or tanh per element: 7x torch's time).
 template <class Rule>
@@ -128,6 +127,7 @@ void vector_gelu(const Tensor& x, const Tensor* g, Tensor& out) {
   });
 }
 
+// Backward of a pointwise activation with parameters: grad_in = rule.backward(g, x) (x saved).
 template <class Rule>
 class ActivationBackward : public Node {
  public:
@@ -148,12 +148,12 @@ class ActivationBackward : public Node {
         return {out};
       }
     }
-    FASTNN_DISPATCH_FLOAT(g->dtype(), name_,
-                          [&] {  // the rule by value: its fields stay in registers, the loop vectorises
-                            map_binary<scalar_t, scalar_t>(*out, *g, *x, [rule = rule_](scalar_t g, scalar_t x) {
-                              return scalar_t(rule.backward(double(g), double(x)));
-                            });
-                          });
+    // The rule captured by value, not through `this`.
+    FASTNN_DISPATCH_FLOAT(g->dtype(), name_, [&] {
+      map_binary<scalar_t, scalar_t>(*out, *g, *x, [rule = rule_](scalar_t g, scalar_t x) {
+        return scalar_t(rule.backward(double(g), double(x)));
+      });
+    });
     return {out};
   }
   void release_saved() override { x_.reset(); }

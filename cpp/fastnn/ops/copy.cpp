@@ -16,10 +16,6 @@ namespace {
 
 TensorPtr copy_of(const TensorPtr& t, DType dtype);
 
-// A same-dtype CPU copy into a contiguous dst from a src of the same shape whose unit stride is on another dim than
-// the last (a transpose: t().contiguous(), NCHW -> NHWC, a reduction's permuted rows) goes in small tiles of those
-// two dims, so the lines read and written stay in cache while the tile uses them.
-// False when the layout is not of that kind.
 // d[i * dk + j] = s[i + j * sl] for i < m, j < n: one tile, its strides in registers.
 template <class T>
 void copy_tile(const T* __restrict s, T* __restrict d, int64_t m, int64_t n, int64_t sl, int64_t dk) {
@@ -27,6 +23,10 @@ void copy_tile(const T* __restrict s, T* __restrict d, int64_t m, int64_t n, int
     for (int64_t j = 0; j < n; ++j) d[i * dk + j] = s[i + j * sl];
 }
 
+// A same-dtype CPU copy into a contiguous dst from a src of the same shape whose unit stride is on another dim than
+// the last (a transpose: t().contiguous(), NCHW -> NHWC, a reduction's permuted rows) goes in small tiles of those
+// two dims, so the lines read and written stay in cache while the tile uses them.
+// False when the layout is not of that kind.
 bool transposed_copy(Tensor& dst, const Tensor& src) {
   // Tiles of 16 (the source's unit-stride dim) by 8 (dst's): with power-of-two strides, larger tiles' lines fall in
   // one L1 set and evict each other (1024 x 1024 floats: 32 x 32 tiles 3.3 ms, 16 x 8 1.7 ms, element-wise 4 ms).

@@ -66,7 +66,7 @@ void row_sums(const T* x, int64_t outputs, int64_t reduced, Out* out, double sca
 }
 
 // Sums over the leading dims of a contiguous x viewed as (reduced, outputs): out[j] adds x[i][j] for i in
-// order, as row_sums adds a row, so the results are the same; read in place, the columns split in blocks.
+// order, in double; read in place, the columns split in blocks.
 template <class T, class Out>
 void column_sums(const T* x, int64_t reduced, int64_t outputs, Out* out, double scale) {
   using A = acc_t<T>;

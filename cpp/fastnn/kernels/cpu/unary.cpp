@@ -115,7 +115,6 @@ FASTNN_INLINE void gelu_run(bool tanh, int64_t n, const float* g, const float* x
   for (; i < n; ++i) y[i] = one(V1{x[i]}, V1{Grad ? g[i] : 1.0f})[0];
 }
 
-void vec_unary_generic(VecUnary op, int64_t n, const float* x, float* y) { dispatch<4>(op, n, x, y); }
 template <int L>
 FASTNN_INLINE void softplus_neg_run(int64_t n, const float* x, float* y) {
   using V = Vec<float, L>;
@@ -162,6 +161,7 @@ void gelu(bool tanh, int64_t n, const float* g, const float* x, float* y) {
   gelu_generic<Grad>(tanh, n, g, x, y);
 }
 
+void vec_unary_generic(VecUnary op, int64_t n, const float* x, float* y) { dispatch<4>(op, n, x, y); }
 #ifdef FASTNN_X86
 FASTNN_TARGET_AVX2 void vec_unary_avx2(VecUnary op, int64_t n, const float* x, float* y) { dispatch<8>(op, n, x, y); }
 FASTNN_TARGET_AVX512 void vec_unary_avx512(VecUnary op, int64_t n, const float* x, float* y) {
