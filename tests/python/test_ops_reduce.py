@@ -367,3 +367,26 @@ def test_long_rows_match_torch(name, fn, dtype, cols):
     special[2, 3] = np.inf
     special[2, cols - 1] = -np.inf
     check_op(fn, [special], grad=False)
+
+
+@pytest.mark.parametrize(
+    "shape,dims",
+    [
+        ((32, 33, 130), 1),
+        ((4, 5, 6, 40), (1, 2)),
+        ((3, 70, 17), -2),
+        ((2, 9, 3, 4), 1),
+        ((50, 20), 0),
+        ((7, 1, 20), 1),
+        ((6, 8, 2), 1),
+    ],
+)
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sums_over_middle_dims_match_torch(shape, dims, keepdim):
+    # a block of middle dims of a contiguous input is summed in place as (outer, reduced, inner) columns
+    arr = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    check_op(lambda x: x.sum(dims, keepdim=keepdim), [arr])
+    check_op(lambda x: x.mean(dims, keepdim=keepdim), [arr])
+    check_op(lambda x: x.double().sum(dims), [arr])
+    ints = (arr * 10).astype(np.int64)
+    check_op(lambda x: x.sum(dims, keepdim=keepdim), [ints], grad=False)

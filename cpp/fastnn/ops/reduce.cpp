@@ -65,32 +65,40 @@ void row_sums(const T* x, int64_t outputs, int64_t reduced, Out* out, double sca
   });
 }
 
-// Sums over the leading dims of a contiguous x viewed as (reduced, outputs): out[j] adds x[i][j] for i in
-// order, in double; read in place, the columns split in blocks.
+// Sums over the middle dim of a contiguous x viewed as (outer, reduced, inner): out[o][j] adds x[o][i][j] for i in
+// order, in double; read in place, each outer slab's columns split in blocks.
 template <class T, class Out>
-void column_sums(const T* x, int64_t reduced, int64_t outputs, Out* out, double scale) {
+void column_sums(const T* x, int64_t outer, int64_t reduced, int64_t inner, Out* out, double scale) {
   using A = acc_t<T>;
   constexpr int64_t kColumns = 256;
-  const int64_t blocks = (outputs + kColumns - 1) / kColumns;
-  parallel_for(blocks, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced * kColumns, 1)),
+  const int64_t blocks = (inner + kColumns - 1) / kColumns;
+  parallel_for(outer * blocks, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(reduced * kColumns, 1)),
                [&](int64_t b, int64_t e) {
                  A acc[kColumns];
-                 for (int64_t blk = b; blk < e; ++blk) {
-                   const int64_t j0 = blk * kColumns, n = std::min(outputs, j0 + kColumns) - j0;
+                 for (int64_t t = b; t < e; ++t) {
+                   const int64_t o = t / blocks, j0 = t % blocks * kColumns, n = std::min(inner, j0 + kColumns) - j0;
+                   const T* slab = x + o * reduced * inner + j0;
                    std::fill(acc, acc + n, A(0));
                    for (int64_t i = 0; i < reduced; ++i) {
-                     const T* r = x + i * outputs + j0;
+                     const T* r = slab + i * inner;
                      for (int64_t j = 0; j < n; ++j) acc[j] += A(r[j]);
                    }
+                   Out* dst = out + o * inner + j0;
                    for (int64_t j = 0; j < n; ++j)
-                     out[j0 + j] = scale == 1 ? Out(acc_value(acc[j])) : Out(acc_value(acc[j]) * scale);
+                     dst[j] = scale == 1 ? Out(acc_value(acc[j])) : Out(acc_value(acc[j]) * scale);
                  }
                });
 }
 
-// The plan of a sum over exactly the leading dims 0..k-1 of a contiguous, non-empty x that keeps more than
-// one element (a bias gradient's column sums): rows left as x itself, for column_sums. nullopt otherwise.
-std::optional<ReducePlan> leading_plan(const TensorPtr& x, IntList dims) {
+// A sum over one block of consecutive dims [k0, k1) of a contiguous, non-empty x that keeps more than one element
+// and not the last dim: x as (outer, reduced, inner), read in place by column_sums (a bias gradient's column sums
+// with outer 1, mean pooling over a sequence). Past the leading dims, only for inner >= 16 (narrower, the rows'
+// copy and vectorised row sums win). nullopt otherwise.
+struct BlockPlan {
+  ReducePlan plan;
+  int64_t outer = 1, inner = 1;
+};
+std::optional<BlockPlan> block_plan(const TensorPtr& x, IntList dims) {
   const int64_t nd = x->dim();
   if (dims.empty() || !x->is_contiguous() || x->numel() == 0) return std::nullopt;
   std::vector<bool> red(nd, false);
@@ -99,21 +107,28 @@ std::optional<ReducePlan> leading_plan(const TensorPtr& x, IntList dims) {
     if (w < 0 || w >= nd || red[w]) return std::nullopt;  // (plan_reduction reports it)
     red[w] = true;
   }
-  ReducePlan p;
-  int64_t k = 0;
-  for (; k < nd && red[k]; ++k) {
-    p.reduced *= x->shape()[k];
-    p.keep_shape.push_back(1);
+  int64_t k0 = 0;
+  while (k0 < nd && !red[k0]) ++k0;
+  int64_t k1 = k0;
+  while (k1 < nd && red[k1]) ++k1;
+  BlockPlan b;
+  ReducePlan& p = b.plan;
+  for (int64_t d = 0; d < nd; ++d) {
+    const int64_t n = x->shape()[d];
+    if (red[d] && (d < k0 || d >= k1)) return std::nullopt;  // a second block
+    if (red[d]) {
+      p.reduced *= n;
+      p.keep_shape.push_back(1);
+      continue;
+    }
+    (d < k0 ? b.outer : b.inner) *= n;
+    p.out_shape.push_back(n);
+    p.keep_shape.push_back(n);
   }
-  for (int64_t d = k; d < nd; ++d) {
-    if (red[d]) return std::nullopt;
-    p.outputs *= x->shape()[d];
-    p.out_shape.push_back(x->shape()[d]);
-    p.keep_shape.push_back(x->shape()[d]);
-  }
-  if (p.outputs <= 1) return std::nullopt;
+  if (k1 == nd || b.outer * b.inner <= 1 || (b.outer > 1 && b.inner < 16)) return std::nullopt;
+  p.outputs = b.outer * b.inner;
   p.rows = x->detach();
-  return p;
+  return b;
 }
 
 // Expands a reduced gradient back over the reduced dims of `in_shape`.
@@ -138,8 +153,8 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
   FASTNN_CHECK_TYPE(!gpu || (src->dtype() == out_dt && (is_floating(out_dt) || out_dt == DType::Int64)), "[", op,
                     "] CUDA tensors of dtype ", dtype_name(src->dtype()),
                     " are not supported yet (float32, float64 and int64 are)");
-  const std::optional<ReducePlan> leading = gpu ? std::nullopt : leading_plan(src, dims);
-  ReducePlan p = leading ? *leading : plan_reduction(src, dims, op);
+  const std::optional<BlockPlan> block = gpu ? std::nullopt : block_plan(src, dims);
+  ReducePlan p = block ? block->plan : plan_reduction(src, dims, op);
   const DType store_dt = out_dt;
   out_dt = compute_dtype(out_dt);
   TensorPtr out = Tensor::empty(keepdim ? p.keep_shape : p.out_shape, out_dt, op, src->device());
@@ -153,8 +168,9 @@ TensorPtr sum_impl(const TensorPtr& x, IntList dims, bool keepdim, std::optional
       FASTNN_DISPATCH_NUMERIC(out_dt, op, [&] {
         if (mean && p.reduced == 0)
           for (int64_t o = 0; o < p.outputs; ++o) out->mutable_data<scalar_t>()[o] = scalar_t(NAN);
-        else if (leading)
-          column_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.reduced, p.outputs, out->mutable_data<scalar_t>(), scale);
+        else if (block)
+          column_sums<in_t, scalar_t>(p.rows->data<in_t>(), block->outer, p.reduced, block->inner,
+                                      out->mutable_data<scalar_t>(), scale);
         else row_sums<in_t, scalar_t>(p.rows->data<in_t>(), p.outputs, p.reduced, out->mutable_data<scalar_t>(), scale);
       });
     });
