@@ -94,6 +94,26 @@ def test_sdpa_fully_masked_rows_give_zeros():
     check_op(lambda lib, q, k, v, m: _sdpa(lib, q, k, v, attn_mask=m), [q, k, v, fmask], uses_module=True, grad=True)
 
 
+def test_sdpa_nan_scores_spread_over_their_row_only():
+    """A NaN score makes its row's output NaN, as torch's; other rows, and fully masked rows (zeros), are untouched."""
+    rng = np.random.default_rng(4)
+    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in ((2, 6, 40), (2, 37, 40), (2, 37, 40)))
+    q[0, 2, 5] = np.nan
+    k[1, 30, 0] = np.nan  # every row of batch 1 sees it
+    mask = np.ones((6, 37), dtype=bool)
+    mask[4] = False
+    for m in (None, mask):
+        args = [q, k, v] + ([m] if m is not None else [])
+        f_out, _ = check_op(
+            lambda lib, *t: _sdpa(lib, *t[:3], attn_mask=t[3] if len(t) > 3 else None),
+            args,
+            uses_module=True,
+            grad=False,
+        )
+        nan_rows = np.isnan(f_out.detach().numpy()).any(-1)
+        assert nan_rows[0].tolist() == [False, False, True, False, False, False] and nan_rows[1, :4].all()
+
+
 @pytest.mark.parametrize("layout", ["transposed_heads", "transposed", "strided", "expanded"])
 def test_sdpa_non_contiguous(layout):
     rng = np.random.default_rng(4)

@@ -12,6 +12,7 @@
 
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/gemm.h"
+#include "fastnn/kernels/cpu/reduce.h"
 #include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/kernels/cpu/vec_math.h"
 #include "fastnn/parallel.h"
@@ -43,34 +44,12 @@ FASTNN_INLINE void exp_shifted_body(float* row, int64_t n, float shift) {
   for (; j < n; ++j) row[j] = exp_scalar(row[j] - shift);
 }
 
-template <int L>
-FASTNN_INLINE float row_max_body(const float* row, int64_t n) {
-  using V = Vec<float, L>;
-  float mx = -std::numeric_limits<float>::infinity();
-  int64_t j = 0;
-  if (n >= L) {
-    V m;
-    std::memcpy(&m, row, sizeof m);
-    for (j = L; j + L <= n; j += L) {
-      V v;
-      std::memcpy(&v, row + j, sizeof v);
-      m = v > m ? v : m;
-    }
-    for (int l = 0; l < L; ++l) mx = m[l] > mx ? m[l] : mx;
-  }
-  for (; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
-  return mx;
-}
-
 void exp_shifted_generic(float* row, int64_t n, float shift) { exp_shifted_body<4>(row, n, shift); }
-float row_max_generic(const float* row, int64_t n) { return row_max_body<4>(row, n); }
 #ifdef FASTNN_X86
 FASTNN_TARGET_AVX2 void exp_shifted_avx2(float* row, int64_t n, float shift) { exp_shifted_body<8>(row, n, shift); }
-FASTNN_TARGET_AVX2 float row_max_avx2(const float* row, int64_t n) { return row_max_body<8>(row, n); }
 FASTNN_TARGET_AVX512 void exp_shifted_avx512(float* row, int64_t n, float shift) {
   exp_shifted_body<16>(row, n, shift);
 }
-FASTNN_TARGET_AVX512 float row_max_avx512(const float* row, int64_t n) { return row_max_body<16>(row, n); }
 #endif
 
 // row[j] = exp(row[j] - shift), in place.
@@ -85,22 +64,6 @@ void exp_shifted(float* row, int64_t n, float shift) {
 }
 void exp_shifted(double* row, int64_t n, double shift) {  // float64 (gradchecks): libm's exp
   for (int64_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - shift);
-}
-
-// The row's maximum, ignoring NaN (-inf for an empty row).
-float row_max(const float* row, int64_t n) {
-  switch (kernel_isa()) {
-#ifdef FASTNN_X86
-    case Isa::Avx512: return row_max_avx512(row, n);
-    case Isa::Avx2: return row_max_avx2(row, n);
-#endif
-    default: return row_max_generic(row, n);
-  }
-}
-double row_max(const double* row, int64_t n) {
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int64_t j = 0; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
-  return mx;
 }
 
 // sum(a[j] * b[j]) (b null: sum(a[j])) in 8 interleaved partial sums.
@@ -183,13 +146,12 @@ void attention_forward(const AttentionProblem<T>& p, T* out, T* lse, T* weights)
           scores(p, b, i0, rows, cols, P);
           for (int64_t r = 0; r < rows; ++r) {
             T* row = P + r * cols;
-            const T mx = row_max(row, cols);  // (a NaN spreads through the exps)
+            const T mx = extreme(row, cols, true);  // NaN if the row has one (it spreads through the exps)
             T* kept = weights ? weights + (b * p.L + i0 + r) * p.S : nullptr;
             if (kept) std::fill(kept + cols, kept + p.S, T(0));  // keys hidden from the whole block
-            if (mx == -std::numeric_limits<T>::infinity()) {     // no key takes part: zeros, as torch gives (NaN stays)
-              const bool nan = std::any_of(row, row + cols, [](T x) { return x != x; });
-              std::fill(row, row + cols, nan ? std::numeric_limits<T>::quiet_NaN() : T(0));
-              lse[b * p.L + i0 + r] = nan ? std::numeric_limits<T>::quiet_NaN() : std::numeric_limits<T>::infinity();
+            if (mx == -std::numeric_limits<T>::infinity()) {     // no key takes part: zeros, as torch gives
+              std::fill(row, row + cols, T(0));
+              lse[b * p.L + i0 + r] = std::numeric_limits<T>::infinity();
               if (kept) std::copy(row, row + cols, kept);
               continue;
             }
