@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -836,8 +837,9 @@ TEST(VecMath, GeluMatchesDoubleReferences) {
     SCOPED_TRACE(isa_name(isa));
     fk::set_kernel_isa(isa);
     for (bool tanh : {false, true}) {
-      fk::gelu_forward(tanh, n, xs.data(), y.data());
-      fk::gelu_backward(tanh, n, g.data(), xs.data(), dx.data());
+      const fk::VecActivation op = tanh ? fk::VecActivation::GeluTanh : fk::VecActivation::GeluErf;
+      fk::activation_forward(op, {}, n, xs.data(), y.data());
+      fk::activation_backward(op, {}, n, g.data(), xs.data(), dx.data());
       for (int64_t i = 0; i < n; ++i) {
         const double x = xs[i], k = std::sqrt(2 / M_PI), c = 0.044715, u = k * (x + c * x * x * x);
         const double phi = std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
@@ -858,7 +860,7 @@ TEST(VecMath, GeluMatchesDoubleReferences) {
       }
       float one;
       for (int64_t i : {int64_t(5), n / 2, n - 2}) {
-        fk::gelu_forward(tanh, 1, &xs[i], &one);
+        fk::activation_forward(op, {}, 1, &xs[i], &one);
         EXPECT_EQ(std::memcmp(&one, &y[i], sizeof one), 0) << "the 1-lane tail differs at " << xs[i];
       }
     }
@@ -889,6 +891,104 @@ TEST(VecMath, SoftplusNegMatchesLibm) {
     for (int64_t i : {int64_t(3), n / 2, n - 2}) {
       fk::softplus_neg(1, &xs[i], &one);
       EXPECT_EQ(std::memcmp(&one, &y[i], sizeof one), 0) << "the 1-lane tail differs at " << xs[i];
+    }
+  }
+}
+
+// The vectorised activations (silu, log_sigmoid, mish and the gradients that read the input; softplus and the elu
+// family with their parameters) on every instruction set against double references: values within a few ulps, the
+// gradients within a few ulps of the sum of their terms' magnitudes (silu' and mish' cross zero, where the float
+// terms cancel); NaN where the reference is NaN (silu(-inf), mish' at +-inf); lanes and the scalar tail agree.
+TEST(VecMath, ActivationsMatchDoubleReferences) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> xs = {0.f,      -0.f,  1e-30f, -1e-30f, 0.6999f, -0.6999f, 0.7f, -0.7f, 0.7001f,
+                           -0.7001f, 5.f,   5.01f,  19.99f,  20.f,    20.01f,   88.f, -88.f, -104.f,
+                           120.f,    1e10f, 1e30f,  -1e30f,  inf,     -inf,     NAN};
+  for (float x = -30.f; x < 30.f; x += 0.00917f) xs.push_back(x);
+  const int64_t n = int64_t(xs.size());
+  struct Ref {
+    double value, grad, terms;  // f(x), f'(x), the magnitude of f'(x)'s terms
+  };
+  const auto sig = [](double x) { return 1 / (1 + std::exp(-x)); };
+  // with the coefficients the kernel takes (float, as torch's): neg = alpha scale, pos = scale, is = input_scale, and
+  // x is rounded to float (its rounding moves exp(x is) by up to |x is| 2^-24)
+  const auto elu = [](double x, fk::VecActivationArgs a) {
+    const double neg = a.neg_coef, pos = a.pos_coef, is = a.input_scale, u = float(x) * a.input_scale;  // in float
+    return x <= 0 ? Ref{std::expm1(u) * neg, is * neg * std::exp(u), 0} : Ref{x * pos, pos, 0};
+  };
+  const auto softplus = [&](double x, double beta, double threshold) {
+    return x * beta > threshold ? Ref{x, 1, 0} : Ref{std::log1p(std::exp(x * beta)) / beta, sig(x * beta), 0};
+  };
+  struct Case {
+    const char* name;
+    std::function<void(int64_t, const float*, const float*, float*, float*)> run;  // n, g, x -> y, dx
+    std::function<Ref(double)> ref;
+  };
+  const auto unary = [](fk::VecUnary op) {
+    return [op](int64_t n, const float* g, const float* x, float* y, float* dx) {
+      fk::vec_unary(op, n, x, y);
+      fk::vec_unary_backward(op, n, g, x, dx);
+    };
+  };
+  const auto activation = [](fk::VecActivation op, fk::VecActivationArgs args) {
+    return [op, args](int64_t n, const float* g, const float* x, float* y, float* dx) {
+      fk::activation_forward(op, args, n, x, y);
+      fk::activation_backward(op, args, n, g, x, dx);
+    };
+  };
+  const float selu_alpha = 1.6732632423543772848170429916717f, selu_scale = 1.0507009873554804934193349852946f;
+  const fk::VecActivationArgs elu_args{1, 20, 1, 1, 1}, selu_args{1, 20, selu_alpha * selu_scale, selu_scale, 1},
+      celu_args{1, 20, 1.5f, 1, float(1 / 1.5)};
+  const std::vector<Case> cases = {
+      {"silu", unary(fk::VecUnary::Silu),
+       [&](double x) {
+         const double s = sig(x);
+         return Ref{x / (1 + std::exp(-x)), s * (1 + x * (1 - s)), s * (1 + std::abs(x))};  // 1 - s rounds at 1
+       }},
+      {"log_sigmoid", unary(fk::VecUnary::LogSigmoid),
+       [](double x) { return Ref{std::min(x, 0.0) - std::log1p(std::exp(-std::abs(x))), 1 / (1 + std::exp(x)), 0}; }},
+      {"mish", unary(fk::VecUnary::Mish),
+       [&](double x) {
+         const double t = std::tanh(std::log1p(std::exp(x))), d = x * sig(x) * (1 - t * t);
+         return Ref{x * t, t + d, t + std::abs(d)};
+       }},
+      {"softplus", activation(fk::VecActivation::Softplus, {1, 20}), [&](double x) { return softplus(x, 1, 20); }},
+      {"softplus(beta 2, threshold 5)", activation(fk::VecActivation::Softplus, {2, 5}),
+       [&](double x) { return softplus(x, 2, 5); }},
+      {"elu", activation(fk::VecActivation::Elu, elu_args), [&](double x) { return elu(x, elu_args); }},
+      {"selu", activation(fk::VecActivation::Elu, selu_args), [&](double x) { return elu(x, selu_args); }},
+      {"celu(1.5)", activation(fk::VecActivation::Elu, celu_args), [&](double x) { return elu(x, celu_args); }},
+  };
+  std::vector<float> g(n, -1.5f), y(n), dx(n);
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " " + c.name);
+      c.run(n, g.data(), xs.data(), y.data(), dx.data());
+      for (int64_t i = 0; i < n; ++i) {
+        const double x = xs[i];
+        const Ref want = c.ref(x);
+        const double grad = -1.5 * want.grad;
+        EXPECT_EQ(std::isnan(y[i]), std::isnan(want.value)) << "f(" << x << ") = " << y[i];
+        EXPECT_EQ(std::isnan(dx[i]), std::isnan(grad)) << "f'(" << x << ") = " << dx[i];
+        if (std::isnan(want.value) || std::isnan(grad)) continue;
+        if (std::isinf(want.value)) EXPECT_EQ(double(y[i]), want.value) << "f(" << x << ")";
+        else if (std::abs(want.value) <
+                 std::numeric_limits<float>::min())  // subnormal: exp(-x) overflowed, as in torch
+          EXPECT_NEAR(y[i], want.value, 1e-42);
+        else EXPECT_LE(ulps(y[i], want.value), 6) << "f(" << x << ") = " << y[i] << " want " << want.value;
+        const double slack = 4 * 6e-8 * 1.5 * want.terms;
+        if (std::abs(grad) < std::numeric_limits<float>::min()) EXPECT_NEAR(dx[i], grad, 1e-42 + slack);
+        else if (std::abs(dx[i] - grad) > slack)
+          EXPECT_LE(ulps(dx[i], grad), 6) << "f'(" << x << ") = " << dx[i] << " want " << grad;
+      }
+      float one, done;
+      for (int64_t i : {int64_t(3), n / 2, n - 2}) {
+        c.run(1, &g[i], &xs[i], &one, &done);
+        EXPECT_EQ(std::memcmp(&one, &y[i], sizeof one), 0) << "the 1-lane tail differs at " << xs[i];
+        EXPECT_EQ(std::memcmp(&done, &dx[i], sizeof done), 0) << "the 1-lane tail's gradient differs at " << xs[i];
+      }
     }
   }
 }

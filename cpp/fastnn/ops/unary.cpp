@@ -87,6 +87,16 @@ class UnaryBackward : public Node {
     }
     const DType dt = compute_dtype(g->dtype());  // float16/bfloat16 grads compute in float32
     TensorPtr gc = cast(g, dt), vc = cast(v, dt), out = Tensor::empty(g->shape(), dt);
+    constexpr kernels::VecUnary vec = kernels::vec_unary_of(Op::name);
+    if (kernels::has_vec_unary_backward(vec) && dt == DType::Float32) {  // SIMD under the runtime ISA choice
+      gc = contiguous(gc);
+      vc = contiguous(vc);
+      const float *pg = gc->data<float>(), *pv = vc->data<float>();
+      float* po = out->mutable_data<float>();
+      parallel_for(out->numel(), kGrainSize,
+                   [&](int64_t b, int64_t e) { kernels::vec_unary_backward(vec, e - b, pg + b, pv + b, po + b); });
+      return {cast(out, g->dtype())};
+    }
     FASTNN_DISPATCH_FLOAT(dt, Op::name, [&] {
       map_binary<scalar_t, scalar_t>(*out, *gc, *vc, [](scalar_t g, scalar_t v) { return Op::backward(g, v); });
     });

@@ -4,8 +4,8 @@
 // ALL (NUMERIC, and bools pass through unchanged: sign).
 // saves: INPUT (v = x), OUTPUT (v = y, the result) or NOTHING. Adding an op is one row here
 // (ops.h declares it from the table) and a row in the tests.
-// float32 exp, sigmoid, tanh and silu run as SIMD kernels instead (kernels/cpu/unary.h, within 2 ulp of
-// these forms; float64 uses these).
+// float32 exp, sigmoid, tanh, silu, log_sigmoid and mish (and the last three's backward) run as SIMD kernels
+// instead (kernels/cpu/unary.h, within a few ulps of these forms; float64 uses these).
 #pragma once
 
 #define FASTNN_UNARY_OPS(X)                                                                                        \

@@ -8,77 +8,15 @@
 namespace fastnn::kernels {
 namespace {
 
-template <VecUnary Op, class V>
-FASTNN_INLINE V apply(V x) {
-  if constexpr (Op == VecUnary::Exp) return exp_of(x);
-  else if constexpr (Op == VecUnary::Sigmoid) return sigmoid_of(x);
-  else if constexpr (Op == VecUnary::Tanh) return tanh_of(x);
-  else return x / (1.0f + exp_of(V{} - x));  // silu, in torch's form
-}
-
-// L lanes at a time, then one.
-template <VecUnary Op, int L>
-FASTNN_INLINE void run(int64_t n, const float* x, float* y) {
-  using V = Vec<float, L>;
-  using V1 = Vec<float, 1>;
-  int64_t i = 0;
-  for (; i + L <= n; i += L) {
-    V v;
-    std::memcpy(&v, x + i, sizeof v);
-    v = apply<Op>(v);
-    std::memcpy(y + i, &v, sizeof v);
-  }
-  for (; i < n; ++i) y[i] = apply<Op>(V1{x[i]})[0];
-}
-
-template <int L>
-FASTNN_INLINE void dispatch(VecUnary op, int64_t n, const float* x, float* y) {
-  switch (op) {
-    case VecUnary::Exp: return run<VecUnary::Exp, L>(n, x, y);
-    case VecUnary::Sigmoid: return run<VecUnary::Sigmoid, L>(n, x, y);
-    case VecUnary::Tanh: return run<VecUnary::Tanh, L>(n, x, y);
-    case VecUnary::Silu: return run<VecUnary::Silu, L>(n, x, y);
-    case VecUnary::None: break;
-  }
-}
-
-// erfc(z) and exp(-z^2) for z >= 0: t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), P the Chebyshev fit of Numerical
-// Recipes' erfcc (fractional error under 1.2e-7 for every z).
+// expm1: x (1 + x / 2! + ... + x^9 / 10!) for |x| < 0.7 (the next term is under 1e-9 of the sum), exp(x) - 1 beyond,
+// where the cancellation costs at most a few ulps (exp(x) is at least 0.5 away from 1). -0 stays -0, NaN NaN.
 template <class V>
-FASTNN_INLINE V erfc_nonneg(V z, V& gauss) {
-  const V t = 1.0f / (1.0f + 0.5f * z);
-  V p = V{} + 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t - 1.26551223f;
-  gauss = exp_of(V{} - z * z);
-  return t * exp_of(p - z * z);
-}
-
-// gelu(x) = 0.5 x erfc(-x / sqrt 2) (erfc(-z) = 2 - erfc(z)); with grad, g * (0.5 erfc(-x / sqrt 2) + x phi(x)).
-template <bool Grad, class V>
-FASTNN_INLINE V gelu_erf(V x, V g) {
-  const V z = x * -0.70710678118654752f, az = z < 0.0f ? V{} - z : z;
-  V gauss;
-  V c = erfc_nonneg(az, gauss);
-  c = z < 0.0f ? 2.0f - c : c;
-  if constexpr (Grad) return g * (0.5f * c + x * gauss * 0.3989422804014327f);
-  else return 0.5f * x * c;
-}
-
-// torch's tanh form: 0.5 x (1 + tanh(k (x + c x^3))), and its derivative times g.
-template <bool Grad, class V>
-FASTNN_INLINE V gelu_tanh(V x, V g) {
-  constexpr float k = 0.7978845608028654f, c = 0.044715f;
-  const V x2 = x * x, t = tanh_of(k * (x + c * x2 * x));
-  if constexpr (Grad) return g * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * c * x2));
-  else return 0.5f * x * (1.0f + t);
+FASTNN_INLINE V expm1_of(V x) {
+  V q = V{} + 1.0f / 3628800;
+  for (float c : {1.0f / 362880, 1.0f / 40320, 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f})
+    q = q * x + c;
+  const V small = x * (1.0f + x * q), a = x < 0.0f ? V{} - x : x;
+  return a < 0.7f ? small : exp_of(x) - 1.0f;
 }
 
 // log1p(exp(-|v|)) + max(-v, 0): with y = exp(-|v|) in (0, 1], log1p(y) = 2 atanh(s), s = y / (2 + y) <= 1/3,
@@ -87,113 +25,214 @@ template <class V>
 FASTNN_INLINE V softplus_neg_of(V v) {
   const V a = v < 0.0f ? V{} - v : v, y = exp_of(V{} - a), s = y / (2.0f + y), s2 = s * s;
   V p = V{} + 1.0f / 15;
-  p = p * s2 + 1.0f / 13;
-  p = p * s2 + 1.0f / 11;
-  p = p * s2 + 1.0f / 9;
-  p = p * s2 + 1.0f / 7;
-  p = p * s2 + 1.0f / 5;
-  p = p * s2 + 1.0f / 3;
-  p = p * s2 + 1.0f;
+  for (float c : {1.0f / 13, 1.0f / 11, 1.0f / 9, 1.0f / 7, 1.0f / 5, 1.0f / 3, 1.0f}) p = p * s2 + c;
   const V m = V{} - v < 0.0f ? V{} : V{} - v;  // std::max's rule: NaN stays NaN
   return 2.0f * s * p + m;
 }
 
-template <bool Grad, int L>
-FASTNN_INLINE void gelu_run(bool tanh, int64_t n, const float* g, const float* x, float* y) {
-  using V = Vec<float, L>;
-  using V1 = Vec<float, 1>;
-  auto one = [&](auto xv, auto gv)
-                 __attribute__((always_inline)) { return tanh ? gelu_tanh<Grad>(xv, gv) : gelu_erf<Grad>(xv, gv); };
-  int64_t i = 0;
-  for (; i + L <= n; i += L) {
-    V v, gv = V{} + 1.0f;
-    std::memcpy(&v, x + i, sizeof v);
-    if constexpr (Grad) std::memcpy(&gv, g + i, sizeof gv);
-    v = one(v, gv);
-    std::memcpy(y + i, &v, sizeof v);
-  }
-  for (; i < n; ++i) y[i] = one(V1{x[i]}, V1{Grad ? g[i] : 1.0f})[0];
+// erfc(z) and exp(-z^2) for z >= 0: t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), P the Chebyshev fit of Numerical
+// Recipes' erfcc (fractional error under 1.2e-7 for every z).
+template <class V>
+FASTNN_INLINE V erfc_nonneg(V z, V& gauss) {
+  const V t = 1.0f / (1.0f + 0.5f * z);
+  V p = V{} + 0.17087277f;
+  for (float c : {-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f,
+                  1.00002368f, -1.26551223f})
+    p = p * t + c;
+  gauss = exp_of(V{} - z * z);
+  return t * exp_of(p - z * z);
 }
 
-template <int L>
-FASTNN_INLINE void softplus_neg_run(int64_t n, const float* x, float* y) {
+// The unary table's ops: forward(x), and backward(g, x) = g op'(x) where the gradient reads the input.
+struct Exp {
+  template <class V> FASTNN_INLINE V forward(V x) const { return exp_of(x); }
+};
+struct Sigmoid {
+  template <class V> FASTNN_INLINE V forward(V x) const { return sigmoid_of(x); }
+};
+struct Tanh {
+  template <class V> FASTNN_INLINE V forward(V x) const { return tanh_of(x); }
+};
+struct Silu {  // torch's forms: x / (1 + exp(-x)); g s (1 + x (1 - s)), s = sigmoid(x)
+  template <class V> FASTNN_INLINE V forward(V x) const { return x / (1.0f + exp_of(V{} - x)); }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const {
+    const V s = sigmoid_of(x);
+    return g * s * (1.0f + x * (1.0f - s));
+  }
+};
+struct LogSigmoid {  // -softplus(-x); g / (1 + exp(x))
+  template <class V> FASTNN_INLINE V forward(V x) const { return V{} - softplus_neg_of(x); }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const { return g / (1.0f + exp_of(x)); }
+};
+// mish(x) = x tanh(softplus(x)) = x t, t = n / (n + 2) with e = exp(x), n = e (e + 2); exp's argument stops at 20,
+// where t is 1 in float. The gradient t + x sigmoid(x) (1 - t^2) takes 1 - t as 2 / (n + 2), without cancellation,
+// and as 0 above 20 (so that x (1 - t) stays 0 for large x, and is NaN at inf as torch's).
+struct Mish {
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    const V e = exp_of(x > 20.0f ? V{} + 20.0f : x), n = e * (e + 2.0f);
+    return x * (n / (n + 2.0f));
+  }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const {
+    const V e = exp_of(x > 20.0f ? V{} + 20.0f : x), n = e * (e + 2.0f), t = n / (n + 2.0f);
+    const V one_minus_t = x > 20.0f ? V{} : 2.0f / (n + 2.0f);
+    return g * (t + x * (e / (1.0f + e)) * (one_minus_t * (1.0f + t)));
+  }
+};
+
+// The activations with parameters.
+struct GeluErf {  // 0.5 x erfc(-x / sqrt 2) (erfc(-z) = 2 - erfc(z)); g (0.5 erfc(-x / sqrt 2) + x phi(x))
+  template <bool Grad, class V> FASTNN_INLINE V apply(V g, V x) const {
+    const V z = x * -0.70710678118654752f, az = z < 0.0f ? V{} - z : z;
+    V gauss;
+    V c = erfc_nonneg(az, gauss);
+    c = z < 0.0f ? 2.0f - c : c;
+    if constexpr (Grad) return g * (0.5f * c + x * gauss * 0.3989422804014327f);
+    else return 0.5f * x * c;
+  }
+  template <class V> FASTNN_INLINE V forward(V x) const { return apply<false>(x, x); }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const { return apply<true>(g, x); }
+};
+struct GeluTanh {  // 0.5 x (1 + tanh(k (x + c x^3))) and its derivative times g
+  static constexpr float k = 0.7978845608028654f, c = 0.044715f;
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    const V x2 = x * x;
+    return 0.5f * x * (1.0f + tanh_of(k * (x + c * x2 * x)));
+  }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const {
+    const V x2 = x * x, t = tanh_of(k * (x + c * x2 * x));
+    return g * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * c * x2));
+  }
+};
+struct Softplus {  // softplus(-(-beta x)) / beta
+  float beta, threshold;
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    const V bx = x * beta;
+    return bx > threshold ? x : softplus_neg_of(V{} - bx) / beta;
+  }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const {
+    const V bx = x * beta;
+    return bx > threshold ? g : g * sigmoid_of(bx);
+  }
+};
+struct Elu {
+  float neg_coef, pos_coef, input_scale;
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    return x <= 0.0f ? expm1_of(x * input_scale) * neg_coef : x * pos_coef;
+  }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const {
+    return x <= 0.0f ? g * input_scale * neg_coef * exp_of(x * input_scale) : g * pos_coef;
+  }
+};
+struct SoftplusNeg {
+  template <class V> FASTNN_INLINE V forward(V x) const { return softplus_neg_of(x); }
+};
+
+// y[i] = f.forward(x[i]), or with Grad f.backward(g[i], x[i]): L lanes at a time, then one.
+template <bool Grad, int L, class F>
+FASTNN_INLINE void map_lanes(const F& f, int64_t n, const float* g, const float* x, float* y) {
   using V = Vec<float, L>;
+  using V1 = Vec<float, 1>;
+  const F fn = f;  // a local copy: its fields stay in registers across the stores
   int64_t i = 0;
   for (; i + L <= n; i += L) {
     V v;
     std::memcpy(&v, x + i, sizeof v);
-    v = softplus_neg_of(v);
+    if constexpr (Grad) {
+      V gv;
+      std::memcpy(&gv, g + i, sizeof gv);
+      v = fn.backward(gv, v);
+    } else {
+      v = fn.forward(v);
+    }
     std::memcpy(y + i, &v, sizeof v);
   }
-  for (; i < n; ++i) y[i] = softplus_neg_of(Vec<float, 1>{x[i]})[0];
+  for (; i < n; ++i) {
+    if constexpr (Grad) y[i] = fn.backward(V1{g[i]}, V1{x[i]})[0];
+    else y[i] = fn.forward(V1{x[i]})[0];
+  }
 }
 
-void softplus_neg_generic(int64_t n, const float* x, float* y) { softplus_neg_run<4>(n, x, y); }
-#ifdef FASTNN_X86
-FASTNN_TARGET_AVX2 void softplus_neg_avx2(int64_t n, const float* x, float* y) { softplus_neg_run<8>(n, x, y); }
-FASTNN_TARGET_AVX512 void softplus_neg_avx512(int64_t n, const float* x, float* y) { softplus_neg_run<16>(n, x, y); }
-#endif
+template <int L>
+FASTNN_INLINE void unary_lanes(VecUnary op, int64_t n, const float* x, float* y) {
+  switch (op) {
+    case VecUnary::Exp: return map_lanes<false, L>(Exp{}, n, nullptr, x, y);
+    case VecUnary::Sigmoid: return map_lanes<false, L>(Sigmoid{}, n, nullptr, x, y);
+    case VecUnary::Tanh: return map_lanes<false, L>(Tanh{}, n, nullptr, x, y);
+    case VecUnary::Silu: return map_lanes<false, L>(Silu{}, n, nullptr, x, y);
+    case VecUnary::LogSigmoid: return map_lanes<false, L>(LogSigmoid{}, n, nullptr, x, y);
+    case VecUnary::Mish: return map_lanes<false, L>(Mish{}, n, nullptr, x, y);
+    case VecUnary::None: break;
+  }
+}
 
-template <bool Grad>
-void gelu_generic(bool tanh, int64_t n, const float* g, const float* x, float* y) {
-  gelu_run<Grad, 4>(tanh, n, g, x, y);
-}
-#ifdef FASTNN_X86
-template <bool Grad>
-FASTNN_TARGET_AVX2 void gelu_avx2(bool tanh, int64_t n, const float* g, const float* x, float* y) {
-  gelu_run<Grad, 8>(tanh, n, g, x, y);
-}
-template <bool Grad>
-FASTNN_TARGET_AVX512 void gelu_avx512(bool tanh, int64_t n, const float* g, const float* x, float* y) {
-  gelu_run<Grad, 16>(tanh, n, g, x, y);
-}
-#endif
-
-template <bool Grad>
-void gelu(bool tanh, int64_t n, const float* g, const float* x, float* y) {
-#ifdef FASTNN_X86
-  switch (kernel_isa()) {
-    case Isa::Avx512: return gelu_avx512<Grad>(tanh, n, g, x, y);
-    case Isa::Avx2: return gelu_avx2<Grad>(tanh, n, g, x, y);
+template <int L>
+FASTNN_INLINE void unary_backward_lanes(VecUnary op, int64_t n, const float* g, const float* x, float* dx) {
+  switch (op) {
+    case VecUnary::Silu: return map_lanes<true, L>(Silu{}, n, g, x, dx);
+    case VecUnary::LogSigmoid: return map_lanes<true, L>(LogSigmoid{}, n, g, x, dx);
+    case VecUnary::Mish: return map_lanes<true, L>(Mish{}, n, g, x, dx);
     default: break;
   }
-#endif
-  gelu_generic<Grad>(tanh, n, g, x, y);
 }
 
-void vec_unary_generic(VecUnary op, int64_t n, const float* x, float* y) { dispatch<4>(op, n, x, y); }
-#ifdef FASTNN_X86
-FASTNN_TARGET_AVX2 void vec_unary_avx2(VecUnary op, int64_t n, const float* x, float* y) { dispatch<8>(op, n, x, y); }
-FASTNN_TARGET_AVX512 void vec_unary_avx512(VecUnary op, int64_t n, const float* x, float* y) {
-  dispatch<16>(op, n, x, y);
+template <bool Grad, int L>
+FASTNN_INLINE void activation_lanes(VecActivation op, const VecActivationArgs& a, int64_t n, const float* g,
+                                    const float* x, float* y) {
+  switch (op) {
+    case VecActivation::GeluErf: return map_lanes<Grad, L>(GeluErf{}, n, g, x, y);
+    case VecActivation::GeluTanh: return map_lanes<Grad, L>(GeluTanh{}, n, g, x, y);
+    case VecActivation::Softplus: return map_lanes<Grad, L>(Softplus{a.beta, a.threshold}, n, g, x, y);
+    case VecActivation::Elu: return map_lanes<Grad, L>(Elu{a.neg_coef, a.pos_coef, a.input_scale}, n, g, x, y);
+  }
 }
+
+// Per instruction set: <name>_<isa>(args) runs <name>_lanes<L>(args) compiled for that target.
+#define FASTNN_UNARY_KERNELS(SUFFIX, TARGET, L)                                                                       \
+  TARGET void unary_##SUFFIX(VecUnary op, int64_t n, const float* x, float* y) { unary_lanes<L>(op, n, x, y); }       \
+  TARGET void unary_backward_##SUFFIX(VecUnary op, int64_t n, const float* g, const float* x, float* dx) {            \
+    unary_backward_lanes<L>(op, n, g, x, dx);                                                                         \
+  }                                                                                                                   \
+  TARGET void activation_##SUFFIX(bool grad, VecActivation op, const VecActivationArgs& a, int64_t n, const float* g, \
+                                  const float* x, float* y) {                                                         \
+    if (grad) activation_lanes<true, L>(op, a, n, g, x, y);                                                           \
+    else activation_lanes<false, L>(op, a, n, g, x, y);                                                               \
+  }                                                                                                                   \
+  TARGET void softplus_neg_##SUFFIX(int64_t n, const float* x, float* y) {                                            \
+    map_lanes<false, L>(SoftplusNeg{}, n, nullptr, x, y);                                                             \
+  }
+
+FASTNN_UNARY_KERNELS(generic, , 4)
+#ifdef FASTNN_X86
+FASTNN_UNARY_KERNELS(avx2, FASTNN_TARGET_AVX2, 8)
+FASTNN_UNARY_KERNELS(avx512, FASTNN_TARGET_AVX512, 16)
 #endif
+#undef FASTNN_UNARY_KERNELS
 
 }  // namespace
 
-void vec_unary(VecUnary op, int64_t n, const float* x, float* y) {
 #ifdef FASTNN_X86
-  switch (kernel_isa()) {
-    case Isa::Avx512: return vec_unary_avx512(op, n, x, y);
-    case Isa::Avx2: return vec_unary_avx2(op, n, x, y);
-    default: break;
+#define FASTNN_PICK(NAME, ...)                           \
+  switch (kernel_isa()) {                                \
+    case Isa::Avx512: return NAME##_avx512(__VA_ARGS__); \
+    case Isa::Avx2: return NAME##_avx2(__VA_ARGS__);     \
+    default: return NAME##_generic(__VA_ARGS__);         \
   }
+#else
+#define FASTNN_PICK(NAME, ...) return NAME##_generic(__VA_ARGS__);
 #endif
-  vec_unary_generic(op, n, x, y);
-}
 
-void gelu_forward(bool tanh, int64_t n, const float* x, float* y) { gelu<false>(tanh, n, nullptr, x, y); }
-void gelu_backward(bool tanh, int64_t n, const float* g, const float* x, float* dx) { gelu<true>(tanh, n, g, x, dx); }
-
-void softplus_neg(int64_t n, const float* x, float* y) {
-#ifdef FASTNN_X86
-  switch (kernel_isa()) {
-    case Isa::Avx512: return softplus_neg_avx512(n, x, y);
-    case Isa::Avx2: return softplus_neg_avx2(n, x, y);
-    default: break;
-  }
-#endif
-  softplus_neg_generic(n, x, y);
+void vec_unary(VecUnary op, int64_t n, const float* x, float* y) { FASTNN_PICK(unary, op, n, x, y) }
+void vec_unary_backward(VecUnary op, int64_t n, const float* g, const float* x, float* dx) {
+  FASTNN_PICK(unary_backward, op, n, g, x, dx)
 }
+void activation_forward(VecActivation op, const VecActivationArgs& args, int64_t n, const float* x, float* y) {
+  FASTNN_PICK(activation, false, op, args, n, nullptr, x, y)
+}
+void activation_backward(VecActivation op, const VecActivationArgs& args, int64_t n, const float* g, const float* x,
+                         float* dx) {
+  FASTNN_PICK(activation, true, op, args, n, g, x, dx)
+}
+void softplus_neg(int64_t n, const float* x, float* y) { FASTNN_PICK(softplus_neg, n, x, y) }
+#undef FASTNN_PICK
 
 }  // namespace fastnn::kernels
