@@ -139,6 +139,35 @@ def test_long_float32_inputs_match_torch(name):
     check_op(lambda lib, t: f(lib.nn.functional, t), [np.concatenate([x[:40], special])], grad=False, uses_module=True)
 
 
+PIECEWISE = {
+    "hardtanh": lambda F, x: F.hardtanh(x, -0.7, 1.3),
+    "relu6": lambda F, x: F.relu6(x),
+    "leaky_relu": lambda F, x: F.leaky_relu(x, 0.03),
+    "hardshrink": lambda F, x: F.hardshrink(x, 0.3),
+    "softshrink": lambda F, x: F.softshrink(x, 0.3),
+    "threshold": lambda F, x: F.threshold(x, 0.1, -3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIECEWISE))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_piecewise_activations_match_torch_bitwise(name, dtype):
+    """Selects and one product or difference in the input's dtype, as torch: the same bits, gradients too."""
+    f = PIECEWISE[name]
+    x = np.random.default_rng(6).uniform(-8, 8, 1029).astype(dtype)
+    x[:10] = [0.0, -0.0, 0.3, -0.3, -0.7, 1.3, 6.0, 0.1, np.inf, -np.inf]
+    x[10] = np.nan
+    g = np.random.default_rng(7).standard_normal(x.shape).astype(dtype)
+    out = []
+    for lib in (fastnn, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = f(lib.nn.functional, t)
+        y.backward(lib.tensor(g))
+        out.append((y.detach().numpy(), t.grad.numpy()))
+    for ours, theirs in zip(*out):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 # ---- in place ----
 
 INPLACE = {

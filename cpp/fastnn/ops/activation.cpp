@@ -174,7 +174,7 @@ class ActivationBackward : public Node {
     // The rule captured by value, not through `this`.
     FASTNN_DISPATCH_FLOAT(g->dtype(), name_, [&] {
       map_binary<scalar_t, scalar_t>(*out, *g, *x, [rule = rule_](scalar_t g, scalar_t x) {
-        return scalar_t(rule.backward(double(g), double(x)));
+        return scalar_t(rule.backward(g, x));  // in double, or in scalar_t for a template rule
       });
     });
     return {out};
@@ -201,7 +201,8 @@ TensorPtr activation(const char* op, const char* node, const TensorPtr& x, Rule 
                              x->strides().data(), int(x->dim()), x->numel(), y->device_data(), x->device().index);
   } else if (!vector_activation(rule, x, nullptr, *y)) {
     FASTNN_DISPATCH_FLOAT(x->dtype(), op, [&] {
-      map_unary<scalar_t, scalar_t>(*y, *x, [rule](scalar_t v) { return scalar_t(rule.forward(double(v))); });
+      // in double, or in scalar_t for a template rule
+      map_unary<scalar_t, scalar_t>(*y, *x, [rule](scalar_t v) { return scalar_t(rule.forward(v)); });
     });
   }
   if (any_requires_grad({&x})) record(std::make_shared<ActivationBackward<Rule>>(node, x, rule), {&x}, {&y});

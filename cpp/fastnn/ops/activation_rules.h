@@ -1,5 +1,7 @@
 // The activations with parameters (and clamp and pow by a number, on a GPU) as rules: forward(v) and backward(g, v)
-// on the input's values widened to double, one struct per formula. The CPU loops (activation.cpp) and the CUDA kernels
+// on the input's values widened to double, one struct per formula; the piecewise-linear ones (selects, and one
+// product or difference) are templates that the CPU runs in the input's own dtype, as torch does (a float32 loop then
+// vectorises). The CPU loops (activation.cpp) and the CUDA kernels
 // (kernels/cuda/activation.cu) both compile them (host_device.h), so the two devices compute the same formulas.
 // FASTNN_PARAM_ACTIVATIONS lists them; the GPU declarations and kernels are generated from that list.
 #pragma once
@@ -27,8 +29,8 @@ namespace fastnn::rules {
 // v > 0 ? v : slope v (LeakyReluBackward0).
 struct LeakyRelu {
   double slope;
-  FASTNN_HOST_DEVICE double forward(double v) const { return v > 0 ? v : v * slope; }
-  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v > 0 ? g : g * slope; }
+  template <class T> FASTNN_HOST_DEVICE T forward(T v) const { return v > 0 ? v : v * T(slope); }
+  template <class T> FASTNN_HOST_DEVICE T backward(T g, T v) const { return v > 0 ? g : g * T(slope); }
 };
 
 // 0.5 v (1 + erf(v / sqrt(2))); the derivative adds v phi(v).
@@ -76,46 +78,58 @@ struct EluLike {
 // v clamped to [min_val, max_val]; the gradient is 0 at and beyond the bounds.
 struct Hardtanh {
   double min_val, max_val;
-  FASTNN_HOST_DEVICE double forward(double v) const { return v < min_val ? min_val : v > max_val ? max_val : v; }
-  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v <= min_val || v >= max_val ? 0.0 : g; }
+  template <class T> FASTNN_HOST_DEVICE T forward(T v) const {
+    const T lo = v < T(min_val) ? T(min_val) : v;  // two selects in a row: max then min instructions
+    return lo > T(max_val) ? T(max_val) : lo;
+  }
+  template <class T> FASTNN_HOST_DEVICE T backward(T g, T v) const {  // 0 at NaN too, as torch
+    return v > T(min_val) && v < T(max_val) ? g : T(0);
+  }
 };
 
 // 0 for -lambd <= v <= lambd, else v.
 struct Hardshrink {
   double lambd;
-  FASTNN_HOST_DEVICE double forward(double v) const { return v >= -lambd && v <= lambd ? 0.0 : v; }
-  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= -lambd && v <= lambd ? 0.0 : g; }
+  template <class T> FASTNN_HOST_DEVICE T forward(T v) const { return v >= T(-lambd) && v <= T(lambd) ? T(0) : v; }
+  template <class T> FASTNN_HOST_DEVICE T backward(T g, T v) const {  // 0 at NaN too, as torch
+    return v < T(-lambd) || v > T(lambd) ? g : T(0);
+  }
 };
 
 // v - lambd above lambd, v + lambd below -lambd, else 0 (NaN stays NaN).
 struct Softshrink {
   double lambd;
-  FASTNN_HOST_DEVICE double forward(double v) const {
-    return v > lambd ? v - lambd : v < -lambd ? v + lambd : v != v ? v : 0.0;
+  template <class T> FASTNN_HOST_DEVICE T forward(T v) const {
+    const T l = T(lambd), shrunk = v > l ? v - l : v + l;
+    return v >= -l && v <= l ? T(0) : shrunk;  // NaN fails both tests: it stays
   }
-  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= -lambd && v <= lambd ? 0.0 : g; }
+  template <class T> FASTNN_HOST_DEVICE T backward(T g, T v) const {  // 0 at NaN too, as torch
+    return v < T(-lambd) || v > T(lambd) ? g : T(0);
+  }
 };
 
 // v <= threshold ? value : v.
 struct Threshold {
   double threshold, value;
-  FASTNN_HOST_DEVICE double forward(double v) const { return v <= threshold ? value : v; }
-  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v <= threshold ? 0.0 : g; }
+  template <class T> FASTNN_HOST_DEVICE T forward(T v) const { return v <= T(threshold) ? T(value) : v; }
+  template <class T> FASTNN_HOST_DEVICE T backward(T g, T v) const { return v <= T(threshold) ? T(0) : g; }
 };
 
 // max(v, min); the gradient passes where v >= min (ClampMinBackward0).
 struct ClampMin {
   double min;
-  FASTNN_HOST_DEVICE double forward(double v) const { return v < min ? min : v; }
-  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= min ? g : 0.0; }
+  template <class T> FASTNN_HOST_DEVICE T forward(T v) const { return v < T(min) ? T(min) : v; }
+  template <class T> FASTNN_HOST_DEVICE T backward(T g, T v) const { return v >= T(min) ? g : T(0); }
 };
 
 // clamp(v, lo, hi) for floating v (absent bounds are -inf / inf); NaN stays NaN; the gradient passes where
 // lo <= v <= hi (ClampBackward1). The bounds come already rounded to v's dtype, as the CPU compares them.
 struct Clamp {
   double lo, hi;
-  FASTNN_HOST_DEVICE double forward(double v) const { return v != v ? v : v < lo ? lo : v > hi ? hi : v; }
-  FASTNN_HOST_DEVICE double backward(double g, double v) const { return v >= lo && v <= hi ? g : 0.0; }
+  template <class T> FASTNN_HOST_DEVICE T forward(T v) const {
+    return v != v ? v : v < T(lo) ? T(lo) : v > T(hi) ? T(hi) : v;
+  }
+  template <class T> FASTNN_HOST_DEVICE T backward(T g, T v) const { return v >= T(lo) && v <= T(hi) ? g : T(0); }
 };
 
 // v ** e for a number e (0.5 and -0.5 as sqrt and 1 / sqrt, as torch); d/dv = e v^(e-1), 0 when e == 0 (PowBackward0).
