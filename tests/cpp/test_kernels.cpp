@@ -428,6 +428,46 @@ TEST(Col2im, MatchesNaiveScatter) {
   }
 }
 
+// Every instruction set's col2im adds each pixel's taps in (ki, kj) order onto 0, or onto the image's value when
+// accumulating (the AVX2 form sums a run of pixels in a register, reading each tap's segment by a masked load): the
+// same float bits as that order in plain code, and the col rows' padding (NaN) is never read.
+TEST(Col2im, SumsEachPixelsTapsInOrderOnEveryIsa) {
+  IsaGuard guard;
+  std::vector<ConvGeom> geoms = conv_geometries();
+  geoms.push_back({2, 5, 37, 3, 4, 1, 2, 1, 1, 1, 1});  // rows of several 8-pixel runs and a tail
+  geoms.push_back({3, 6, 21, 2, 7, 0, 3, 1, 1, 2, 3});  // dilated columns, padding wider than a run's edge
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (const ConvGeom& g : geoms) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " " + describe(g));
+      const auto col = random_vector<float>(g.rows() * g.cols(), 11);
+      auto base = random_vector<float>(g.C * g.H * g.W, 12);
+      base[0] = -0.0f;
+      for (bool accumulate : {false, true}) {
+        std::vector<float> ref = accumulate ? base : std::vector<float>(base.size(), 0.0f);
+        for (int64_t c = 0; c < g.C; ++c)
+          for (int64_t ih = 0; ih < g.H; ++ih)
+            for (int64_t iw = 0; iw < g.W; ++iw)
+              for (int64_t ki = 0; ki < g.kH; ++ki)
+                for (int64_t kj = 0; kj < g.kW; ++kj) {
+                  const int64_t fh = ih + g.pH - ki * g.dH, fw = iw + g.pW - kj * g.dW;  // oh * sH, ow * sW
+                  if (fh < 0 || fw < 0 || fh % g.sH || fw % g.sW || fh / g.sH >= g.outH() || fw / g.sW >= g.outW())
+                    continue;
+                  ref[(c * g.H + ih) * g.W + iw] +=
+                      col[((c * g.kH + ki) * g.kW + kj) * g.cols() + fh / g.sH * g.outW() + fw / g.sW];
+                }
+        const int64_t ld = g.cols() + kColPad;
+        std::vector<float> wide(g.rows() * ld, std::numeric_limits<float>::quiet_NaN()), im = base;
+        for (int64_t r = 0; r < g.rows(); ++r)
+          std::copy(col.begin() + r * g.cols(), col.begin() + (r + 1) * g.cols(), wide.begin() + r * ld);
+        fk::col2im<float>(wide.data(), ld, g.C, g.H, g.W, g.kH, g.kW, g.pH, g.pW, g.sH, g.sW, g.dH, g.dW, g.outH(),
+                          g.outW(), im.data(), accumulate);
+        EXPECT_EQ(std::memcmp(im.data(), ref.data(), im.size() * sizeof(float)), 0) << "accumulate=" << accumulate;
+      }
+    }
+  }
+}
+
 TEST(Col2im, IsTheAdjointOfIm2col) {
   // <im2col(x), y> == <x, col2im(y)>; integer data keeps both sides exact.
   for (const ConvGeom& g : conv_geometries()) {

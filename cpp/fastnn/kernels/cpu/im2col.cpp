@@ -4,12 +4,17 @@
 #include "fastnn/kernels/cpu/im2col.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "fastnn/arith.h"
 #include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/parallel.h"
+
+#ifdef FASTNN_X86
+#include <immintrin.h>
+#endif
 
 namespace fastnn::kernels {
 namespace {
@@ -118,8 +123,8 @@ FASTNN_TARGET_AVX2 void im2col_rows_avx2(const T* im, const Geometry g, const Co
 // (ki, kj, oh) order, so each pixel sums its taps in (ki, kj) order. Consecutive adds go to
 // different rows (adds to one row from neighbouring taps overlap, and back-to-back they stall).
 template <class T>
-void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0, int64_t h1,
-                 T* __restrict im, bool accumulate) {
+FASTNN_INLINE void col2im_rows_body(const T* __restrict col, const Geometry g, const ColRange* ranges, int64_t c,
+                                    int64_t h0, int64_t h1, T* __restrict im, bool accumulate) {
   T* img = im + c * g.H * g.W;
   if (!accumulate) std::fill(img + h0 * g.W, img + h1 * g.W, T(0));
   for (int64_t ki = 0; ki < g.kH; ++ki) {
@@ -142,6 +147,97 @@ void col2im_rows(const T* __restrict col, const Geometry g, const ColRange* rang
     }
   }
 }
+
+template <class T>
+void col2im_rows_generic(const T* col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0, int64_t h1,
+                         T* im, bool accumulate) {
+  col2im_rows_body(col, g, ranges, c, h0, h1, im, accumulate);
+}
+#ifdef FASTNN_X86
+// AVX2 masked loads and stores of float or double lanes, and the lane mask of [a, b).
+template <class T>
+struct Avx2Lanes;
+template <>
+struct Avx2Lanes<float> {
+  static constexpr int L = 8;
+  using V = __m256;
+  FASTNN_TARGET_AVX2 static __m256i mask(int64_t a, int64_t b) {
+    const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(int32_t(a - 1))),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(b)), i));
+  }
+  FASTNN_TARGET_AVX2 static V load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+  FASTNN_TARGET_AVX2 static void store(float* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
+  FASTNN_TARGET_AVX2 static V add_where(V acc, V v, __m256i m) {
+    return _mm256_blendv_ps(acc, _mm256_add_ps(acc, v), _mm256_castsi256_ps(m));
+  }
+  FASTNN_TARGET_AVX2 static V zero() { return _mm256_setzero_ps(); }
+};
+template <>
+struct Avx2Lanes<double> {
+  static constexpr int L = 4;
+  using V = __m256d;
+  FASTNN_TARGET_AVX2 static __m256i mask(int64_t a, int64_t b) {
+    const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_and_si256(_mm256_cmpgt_epi64(i, _mm256_set1_epi64x(a - 1)),
+                            _mm256_cmpgt_epi64(_mm256_set1_epi64x(b), i));
+  }
+  FASTNN_TARGET_AVX2 static V load(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+  FASTNN_TARGET_AVX2 static void store(double* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
+  FASTNN_TARGET_AVX2 static V add_where(V acc, V v, __m256i m) {
+    return _mm256_blendv_pd(acc, _mm256_add_pd(acc, v), _mm256_castsi256_pd(m));
+  }
+  FASTNN_TARGET_AVX2 static V zero() { return _mm256_setzero_pd(); }
+};
+
+// col2im_rows_body for unit column stride, input row by input row: each run of L pixels sums its taps in (ki, kj)
+// order in a register, the tap's segment read by a masked load (lanes outside it neither read nor added), and is
+// stored once, instead of a load-add-store of the image per tap. The same adds in the same order: the same bits.
+template <class T>
+FASTNN_TARGET_AVX2 void col2im_rows_avx2(const T* col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0,
+                                         int64_t h1, T* im, bool accumulate) {
+  if (g.sW != 1) return col2im_rows_body(col, g, ranges, c, h0, h1, im, accumulate);
+  using A = Avx2Lanes<T>;
+  constexpr int L = A::L;
+  const int64_t runs = ceil_div(g.W, int64_t(L));
+  // masks[q * kW + kj]: the lanes of run q that kernel column kj's segment covers (pixels lo + offset .. hi + offset)
+  struct M {  // a __m256i's bits, at any alignment
+    int64_t bits[4];
+    M() = default;
+    FASTNN_TARGET_AVX2 explicit M(__m256i m) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(bits), m); }
+    FASTNN_TARGET_AVX2 __m256i get() const { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bits)); }
+  };
+  std::vector<M> masks(size_t(runs * g.kW)), in_image(static_cast<size_t>(runs));
+  for (int64_t q = 0; q < runs; ++q) {
+    in_image[q] = M(A::mask(0, std::min<int64_t>(L, g.W - q * L)));
+    for (int64_t kj = 0; kj < g.kW; ++kj) {
+      const ColRange cr = ranges[kj];
+      masks[q * g.kW + kj] = M(A::mask(cr.lo + cr.offset - q * L, cr.hi + cr.offset - q * L));
+    }
+  }
+  T* img = im + c * g.H * g.W;
+  for (int64_t ih = h0; ih < h1; ++ih)
+    for (int64_t q = 0; q < runs; ++q) {
+      T* dst = img + ih * g.W + q * L;
+      const __m256i inside = in_image[q].get();
+      typename A::V acc = accumulate ? A::load(dst, inside) : A::zero();
+      for (int64_t ki = 0; ki < g.kH; ++ki) {
+        const int64_t from = ih - (ki * g.dH - g.pH);  // oh * sH
+        if (from < 0 || from % g.sH || from / g.sH >= g.outH) continue;
+        const T* row = col + (c * g.kH + ki) * g.kW * g.ld + from / g.sH * g.outW + q * L;
+        for (int64_t kj = 0; kj < g.kW; ++kj) {
+          const __m256i m = masks[q * g.kW + kj].get();
+          if (_mm256_testz_si256(m, m)) continue;
+          // lane l is pixel q L + l, read at ow = q L + l - offset: masked lanes may lie outside col, never read
+          const T* src = reinterpret_cast<const T*>(reinterpret_cast<uintptr_t>(row + kj * g.ld) -
+                                                    uintptr_t(ranges[kj].offset * int64_t(sizeof(T))));
+          acc = A::add_where(acc, A::load(src, m), m);
+        }
+      }
+      A::store(dst, inside, acc);
+    }
+}
+#endif
 
 }  // namespace
 
@@ -167,13 +263,18 @@ void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_
             T* im, bool accumulate) {
   const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW, ldcol};
   const std::vector<ColRange> ranges = col_ranges(g);
+#ifdef FASTNN_X86
+  const auto rows = kernel_isa() == Isa::Generic ? &col2im_rows_generic<T> : &col2im_rows_avx2<T>;
+#else
+  const auto rows = &col2im_rows_generic<T>;
+#endif
   // Tasks: blocks of kCol2imRows input rows of one channel (a fixed split, not per thread).
   const int64_t blocks = (H + kCol2imRows - 1) / kCol2imRows;
   const int64_t task_work = std::max<int64_t>(1, kH * kW * std::min(H, kCol2imRows) * std::max(W, outW));
   parallel_for(C * blocks, std::max<int64_t>(1, kChunkWork / task_work), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t h0 = t % blocks * kCol2imRows;
-      col2im_rows(col, g, ranges.data(), t / blocks, h0, std::min(H, h0 + kCol2imRows), im, accumulate);
+      rows(col, g, ranges.data(), t / blocks, h0, std::min(H, h0 + kCol2imRows), im, accumulate);
     }
   });
 }
