@@ -101,6 +101,14 @@ def test_regression_losses_float64_target_only_and_4d(loss, kw):
         )
 
 
+@pytest.mark.parametrize("fn", ["mse_loss", "smooth_l1_loss"])
+def test_regression_losses_mixed_dtypes_promote_like_torch(fn):
+    # float32 input, float64 target: the loss in float64, each gradient in its operand's dtype
+    x, y = randn(4, 3), randn(4, 3, dtype=np.float64)
+    ours, theirs = check_loss(lambda m: getattr(m.nn.functional, fn), [x, y])
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+
+
 @pytest.mark.parametrize("fn", ["l1_loss", "smooth_l1_loss", "mse_loss"])
 def test_regression_losses_broadcast_warn_like_torch(fn):
     x, y = randn(4, 3), randn(3)

@@ -59,7 +59,8 @@ TensorPtr zero_ignored(const TensorPtr& x, const TensorPtr& target, int64_t igno
 
 // Backward of an elementwise loss reduce(E(input, target, ...)): `fn(saved, g)` returns the
 // gradients of E w.r.t. input and target times g, where g is the output gradient already spread
-// over E's shape (divided by E's size for 'mean'). Broadcast operands get their gradient summed back.
+// over E's shape (divided by E's size for 'mean'); a null target gradient stands for minus the input's (E a function
+// of input - target), computed only when the target needs it. Broadcast operands get their gradient summed back.
 class PointwiseLossBackward : public Node {
  public:
   using Fn = std::function<std::pair<TensorPtr, TensorPtr>(const std::vector<TensorPtr>& saved, const TensorPtr& g)>;
@@ -77,7 +78,7 @@ class PointwiseLossBackward : public Node {
     auto [gi, gt] = fn_(saved, g);
     std::vector<TensorPtr> r(2);
     if (needs_input_grad(0)) r[0] = sum_to(gi, saved[0]->shape());
-    if (needs_input_grad(1)) r[1] = sum_to(gt, saved[1]->shape());
+    if (needs_input_grad(1)) r[1] = sum_to(gt ? gt : neg(gi), saved[1]->shape());
     return r;
   }
   void release_saved() override {
@@ -297,13 +298,17 @@ TensorPtr mse_loss(const TensorPtr& input, const TensorPtr& target, Reduction re
   broadcast_shapes(input->shape(), target->shape(), "mse_loss");
   return pointwise_loss(
       "MseLossBackward0", input, target, {}, reduction,
+      // one pass for same-dtype operands; mixed dtypes through sub's type promotion, as torch
       [](const std::vector<TensorPtr>& v) {
-        TensorPtr d = sub(v[0], v[1], 1);
+        if (v[0]->dtype() == v[1]->dtype()) return map2(v[0], v[1], "mse_loss", rules::SquaredError{});
+        const TensorPtr d = sub(v[0], v[1], 1);
         return mul(d, d);
       },
       [](const std::vector<TensorPtr>& v, const TensorPtr& g) {
-        TensorPtr gi = mul(sub(v[0], v[1], 1), mul(g, number(2)));
-        return std::make_pair(gi, neg(gi));
+        const TensorPtr slope = v[0]->dtype() == v[1]->dtype()
+                                    ? map2(v[0], v[1], "mse_loss", rules::SquaredErrorSlope{})
+                                    : mul(sub(v[0], v[1], 1), number(2));
+        return std::make_pair(mul(slope, g), TensorPtr());
       });
 }
 
@@ -317,13 +322,14 @@ TensorPtr smooth_l1_loss(const TensorPtr& input, const TensorPtr& target, Reduct
     return narrowed(smooth_l1_loss(widened(input), widened(target), reduction, beta), input->dtype());
   check_loss_args(input, target, "smooth_l1_loss");
   FASTNN_CHECK(beta >= 0, "[smooth_l1_loss] beta must be non-negative, got ", beta);
+  if (const DType dt = promote(input->dtype(), target->dtype()); dt != input->dtype() || dt != target->dtype())
+    return smooth_l1_loss(to_dtype(input, dt), to_dtype(target, dt), reduction, beta);  // promoted, as torch
   return pointwise_loss(
       "SmoothL1LossBackward0", input, target, {}, reduction,
       [beta](const std::vector<TensorPtr>& v) { return map2(v[0], v[1], "smooth_l1_loss", rules::SmoothL1{beta}); },
       [beta](const std::vector<TensorPtr>& v, const TensorPtr& g) {
         TensorPtr slope = map2(v[0], v[1], "smooth_l1_loss", rules::SmoothL1Slope{beta});
-        TensorPtr gi = mul(slope, g);
-        return std::make_pair(gi, neg(gi));
+        return std::make_pair(mul(slope, g), TensorPtr());
       });
 }
 
@@ -335,8 +341,7 @@ TensorPtr huber_loss(const TensorPtr& input, const TensorPtr& target, Reduction 
       [delta](const std::vector<TensorPtr>& v) { return map2(v[0], v[1], "huber_loss", rules::Huber{delta}); },
       [delta](const std::vector<TensorPtr>& v, const TensorPtr& g) {
         TensorPtr slope = map2(v[0], v[1], "huber_loss", rules::HuberSlope{delta});
-        TensorPtr gi = mul(slope, g);
-        return std::make_pair(gi, neg(gi));
+        return std::make_pair(mul(slope, g), TensorPtr());
       });
 }
 

@@ -9,6 +9,8 @@
 namespace fastnn::rules {
 
 #define FASTNN_LOSS_TERMS(X) \
+  X(SquaredError)            \
+  X(SquaredErrorSlope)       \
   X(SmoothL1)                \
   X(SmoothL1Slope)           \
   X(Huber)                   \
@@ -19,6 +21,20 @@ namespace fastnn::rules {
   X(NegLogit)                \
   X(SoftplusNeg)
 
+// d^2, d = x - t (mse_loss), and its derivative in x, 2 d.
+struct SquaredError {
+  template <class T>
+  FASTNN_HOST_DEVICE T operator()(T x, T t) const {
+    const T d = x - t;
+    return d * d;
+  }
+};
+struct SquaredErrorSlope {
+  template <class T>
+  FASTNN_HOST_DEVICE T operator()(T x, T t) const {
+    return T(2) * (x - t);
+  }
+};
 // |d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, d = x - t.
 struct SmoothL1 {
   double beta;
