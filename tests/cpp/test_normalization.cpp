@@ -225,6 +225,41 @@ TEST(RowReductions, SoftmaxMatchesNaive) {
   fk::set_kernel_isa(saved);
 }
 
+// logsumexp_row against a double reference: long and short rows, -inf entries, large values (the shift keeps exp
+// finite), a row of -inf only (-inf), one with inf (inf), one with a NaN (NaN), and an empty row (-inf).
+TEST(RowReductions, LogsumexpMatchesNaive) {
+  const fk::Isa saved = fk::kernel_isa();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<std::vector<float>> rows = {random_floats(1000, 4), random_floats(7, 5),    random_floats(33, 6),
+                                          {3.f, -inf, 1.f, -inf}, {-inf, -inf, -inf},     {1.f, inf, 2.f},
+                                          {1.f, NAN, 2.f},        {500.f, 499.f, -500.f}, {}};
+  for (int k = 0; k < 40; ++k) rows[0][k * 25] = -inf;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (const auto& x : rows) {
+      const int64_t n = int64_t(x.size());
+      double mx = -INFINITY, s = 0;
+      bool nan = false;
+      for (float v : x) nan |= v != v, mx = std::max(mx, double(v));
+      if (std::isinf(mx)) mx = 0;
+      for (float v : x) s += std::exp(double(v) - mx);
+      const double want = std::log(s) + mx;
+      const float got = fk::logsumexp_row(x.data(), n);
+      const double got_d = fk::logsumexp_row(std::vector<double>(x.begin(), x.end()).data(), n);
+      if (nan) {
+        EXPECT_TRUE(std::isnan(got) && std::isnan(got_d)) << "n=" << n;
+      } else if (std::isinf(want)) {
+        EXPECT_EQ(double(got), want) << "n=" << n;
+        EXPECT_EQ(got_d, want) << "n=" << n;
+      } else {
+        EXPECT_NEAR(got, want, 1e-6 * (1 + std::abs(want))) << "n=" << n;
+        EXPECT_NEAR(got_d, want, 1e-13 * (1 + std::abs(want))) << "n=" << n;
+      }
+    }
+  }
+  fk::set_kernel_isa(saved);
+}
+
 // kernels::extreme: the max or min, NaN wherever a NaN is (in the vector body or the tail), +-inf for an empty row.
 TEST(RowReductions, ExtremeIsNaNFirst) {
   const fk::Isa saved = fk::kernel_isa();

@@ -347,6 +347,8 @@ LONG_ROWS = [
     ("log_softmax_dim0", lambda x: x.log_softmax(0)),
     ("norm", lambda x: x.norm()),
     ("var_rows", lambda x: x.var(1)),
+    ("logsumexp_rows", lambda x: x.logsumexp(1)),
+    ("logsumexp_dim0", lambda x: x.logsumexp(0)),
     ("cross_entropy", lambda x: lib(x).nn.functional.cross_entropy(x, lib(x).tensor(np.arange(x.shape[0]) % 7))),
 ]
 

@@ -10,6 +10,7 @@
 #include "fastnn/autograd/grad_mode.h"
 #include "fastnn/error.h"
 #include "fastnn/kernels/cpu/reduce.h"
+#include "fastnn/kernels/cpu/unary.h"
 #include "fastnn/kernels/cuda/reduce.h"
 #include "fastnn/ops/internal.h"
 #include "fastnn/ops/ops.h"
@@ -279,6 +280,12 @@ std::pair<TensorPtr, TensorPtr> moments(const TensorPtr& x, const IntList& dims,
 
 // ---- logsumexp ----
 
+// d = exp(d): float32 by the vectorised kernel, float64 by libm.
+void exp_in_place(float* d, int64_t n) { kernels::vec_unary(kernels::VecUnary::Exp, n, d, d); }
+void exp_in_place(double* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = std::exp(d[i]);
+}
+
 TensorPtr logsumexp_impl(const TensorPtr& x_in, const IntList& dims, bool keepdim) {
   check_defined(x_in, "logsumexp");
   if (is_floating(x_in->dtype()) && is_storage_dtype(x_in->dtype()))
@@ -297,14 +304,7 @@ TensorPtr logsumexp_impl(const TensorPtr& x_in, const IntList& dims, bool keepdi
   FASTNN_DISPATCH_FLOAT(x->dtype(), "logsumexp", [&] {
     const scalar_t* r = p.rows->data<scalar_t>();
     scalar_t* o = out->mutable_data<scalar_t>();
-    for_each_row(p.outputs, p.reduced, [&](int64_t i) {
-      const scalar_t* row = r + i * p.reduced;
-      double mx = -INFINITY;
-      for (int64_t j = 0; j < p.reduced; ++j) mx = row[j] > mx || is_nan(row[j]) ? double(row[j]) : mx;
-      if (std::isinf(mx)) mx = 0;  // all -inf (or an inf): no shift, so -inf and inf come out as themselves
-      double s = chunked_sum(p.reduced, [&](int64_t j) { return std::exp(double(row[j]) - mx); });
-      o[i] = scalar_t(std::log(s) + mx);
-    });
+    for_each_row(p.outputs, p.reduced, [&](int64_t i) { o[i] = kernels::logsumexp_row(r + i * p.reduced, p.reduced); });
   });
   record_rows(
       "LogsumexpBackward0", x_in, x, dims, {out}, {out},
@@ -312,9 +312,15 @@ TensorPtr logsumexp_impl(const TensorPtr& x_in, const IntList& dims, bool keepdi
         FASTNN_DISPATCH_FLOAT(rows->dtype(), "logsumexp", [&] {
           const scalar_t *x = p.rows->data<scalar_t>(), *pg = g[0]->data<scalar_t>(), *po = s[0]->data<scalar_t>();
           scalar_t* d = rows->mutable_data<scalar_t>();
-          int64_t n = p.reduced;
+          const int64_t n = p.reduced;
           parallel_for(p.outputs * n, kGrainSize, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) d[i] = pg[i / n] * std::exp(x[i] - po[i / n]);
+            for (int64_t i = b; i < e;) {  // d = g exp(x - out), row by row of the chunk
+              const int64_t row = i / n, end = std::min(e, (row + 1) * n);
+              for (int64_t k = i; k < end; ++k) d[k] = x[k] - po[row];
+              exp_in_place(d + i, end - i);
+              for (int64_t k = i; k < end; ++k) d[k] *= pg[row];
+              i = end;
+            }
           });
         });
       });

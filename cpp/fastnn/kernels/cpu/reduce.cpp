@@ -159,6 +159,16 @@ FASTNN_INLINE void softmax_impl(const T* x, T* y, int64_t n, bool log) {
 }
 
 template <class T, int L>
+FASTNN_INLINE T logsumexp_impl(const T* x, int64_t n) {
+  T mx = max_impl<T, L>(x, n);
+  if (std::isinf(mx)) mx = 0;  // no shift: -inf and inf come out as themselves
+  const double s = sum_body<T, L>(
+      n, [&](int64_t j) __attribute__((always_inline)) { return exp_v<T, L>(load_v<T, L>(x + j) - mx); },
+      [&](int64_t j) __attribute__((always_inline)) { return double(exp_one(T(x[j] - mx))); });
+  return T(std::log(s) + mx);
+}
+
+template <class T, int L>
 FASTNN_INLINE void softmax_backward_impl(const T* g, const T* y, T* dx, int64_t n, bool log) {
   if (log) {
     const T s = T(sum_impl<T, L>(g, n));
@@ -196,6 +206,10 @@ FASTNN_INLINE void softmax_backward_impl(const T* g, const T* y, T* dx, int64_t 
   template <class T>                                                                          \
   TARGET void softmax_backward_##SUFFIX(const T* g, const T* y, T* dx, int64_t n, bool log) { \
     softmax_backward_impl<T, BYTES / sizeof(T)>(g, y, dx, n, log);                            \
+  }                                                                                           \
+  template <class T>                                                                          \
+  TARGET T logsumexp_##SUFFIX(const T* x, int64_t n) {                                        \
+    return logsumexp_impl<T, BYTES / sizeof(T)>(x, n);                                        \
   }
 
 FASTNN_REDUCE_KERNELS(generic, , 16)
@@ -235,16 +249,20 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
   FASTNN_PICK(softmax, x, y, n, log)
 }
 template <class T>
-void softmax_backward_row(const T* g, const T* y, T* dx, int64_t n,
-                          bool log){FASTNN_PICK(softmax_backward, g, y, dx, n, log)}
+void softmax_backward_row(const T* g, const T* y, T* dx, int64_t n, bool log) {
+  FASTNN_PICK(softmax_backward, g, y, dx, n, log)
+}
+template <class T>
+T logsumexp_row(const T* x, int64_t n){FASTNN_PICK(logsumexp, x, n)}
 #undef FASTNN_PICK
 
-#define FASTNN_INSTANTIATE(T)                                \
-  template double sum<T>(const T*, int64_t);                 \
-  template double dot<T>(const T*, const T*, int64_t);       \
-  template T extreme<T>(const T*, int64_t, bool);            \
-  template void softmax_row<T>(const T*, T*, int64_t, bool); \
-  template void softmax_backward_row<T>(const T*, const T*, T*, int64_t, bool);
+#define FASTNN_INSTANTIATE(T)                                                   \
+  template double sum<T>(const T*, int64_t);                                    \
+  template double dot<T>(const T*, const T*, int64_t);                          \
+  template T extreme<T>(const T*, int64_t, bool);                               \
+  template void softmax_row<T>(const T*, T*, int64_t, bool);                    \
+  template void softmax_backward_row<T>(const T*, const T*, T*, int64_t, bool); \
+  template T logsumexp_row<T>(const T*, int64_t);
 FASTNN_INSTANTIATE(float) FASTNN_INSTANTIATE(double)
 #undef FASTNN_INSTANTIATE
 

@@ -25,5 +25,8 @@ template <class T> T extreme(const T* x, int64_t n, bool is_max);
 template <class T> void softmax_row(const T* x, T* y, int64_t n, bool log);
 // Its gradient given y and g: softmax dx = y * (g - sum(g * y)); log_softmax dx = g - exp(y) * sum(g).
 template <class T> void softmax_backward_row(const T* g, const T* y, T* dx, int64_t n, bool log);
+// log(sum(exp(x[0, n)))), the exps shifted by the row's max (not when it is infinite: -inf and inf come out as
+// themselves), summed as sum does; NaN if any value is NaN. float's exp is the vectorised one, double's libm's.
+template <class T> T logsumexp_row(const T* x, int64_t n);
 
 }  // namespace fastnn::kernels
