@@ -1063,12 +1063,42 @@ TEST(VecMath, ExpCoversTheFloatRange) {
 
 // The vectorised unary kernels give the same bits in every lane as in the scalar tail, under every
 // instruction set this CPU runs, for any length and alignment.
+// floor, ceil, trunc and round (halves to even) on every instruction set: the bits of libm's, -0, halves, NaN, the
+// infinities, subnormals and floats past 2^23 (already whole) included.
+TEST(VecMath, RoundingsAreExactOnEveryIsa) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> xs = {0.f,        -0.f,        0.5f,         1.5f,   2.5f,    -0.5f,      -1.5f,
+                           -2.5f,      0.49999997f, -0.49999997f, 1e-40f, -1e-40f, 8388607.5f, -8388607.5f,
+                           16777217.f, 3e38f,       -3e38f,       inf,    -inf,    NAN};
+  for (float x = -40.f; x < 40.f; x += 0.173f) xs.push_back(x);
+  const int64_t n = int64_t(xs.size());
+  const std::pair<fk::VecUnary, float (*)(float)> ops[] = {
+      {fk::VecUnary::Floor, [](float v) { return std::floor(v); }},
+      {fk::VecUnary::Ceil, [](float v) { return std::ceil(v); }},
+      {fk::VecUnary::Trunc, [](float v) { return std::trunc(v); }},
+      {fk::VecUnary::Round, [](float v) { return std::nearbyint(v); }}};
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (const auto& [op, ref] : ops) {
+      std::vector<float> y(n);
+      fk::vec_unary(op, n, xs.data(), y.data());
+      for (int64_t i = 0; i < n; ++i) {
+        const float want = ref(xs[i]);
+        EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0)
+            << isa_name(isa) << " op " << int(op) << " of " << xs[i] << " = " << y[i] << ", want " << want;
+      }
+    }
+  }
+}
+
 TEST(VecMath, UnaryKernelsLanesMatchTheTail) {
   IsaGuard guard;
   const auto x = random_vector<float>(203, 5, -12, 12);
   for (fk::Isa isa : supported_isas()) {
     fk::set_kernel_isa(isa);
-    for (fk::VecUnary op : {fk::VecUnary::Exp, fk::VecUnary::Sigmoid, fk::VecUnary::Tanh, fk::VecUnary::Silu}) {
+    for (fk::VecUnary op : {fk::VecUnary::Exp, fk::VecUnary::Sigmoid, fk::VecUnary::Tanh, fk::VecUnary::Silu,
+                            fk::VecUnary::LogSigmoid, fk::VecUnary::Mish, fk::VecUnary::Floor, fk::VecUnary::Round}) {
       std::vector<float> whole(x.size()), one(x.size());
       fk::vec_unary(op, int64_t(x.size()) - 1, x.data() + 1, whole.data() + 1);
       for (size_t i = 1; i < x.size(); ++i) fk::vec_unary(op, 1, &x[i], &one[i]);

@@ -1,5 +1,6 @@
 #include "fastnn/kernels/cpu/unary.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "fastnn/kernels/cpu/simd.h"
@@ -76,6 +77,33 @@ struct Mish {
     const V e = exp_of(x > 20.0f ? V{} + 20.0f : x), n = e * (e + 2.0f), t = n / (n + 2.0f);
     const V one_minus_t = x > 20.0f ? V{} : 2.0f / (n + 2.0f);
     return g * (t + x * (e / (1.0f + e)) * (one_minus_t * (1.0f + t)));
+  }
+};
+
+// The roundings, lane by lane (the compiler makes one rounding instruction of each where the instruction set has it).
+template <class V, class F>
+FASTNN_INLINE V per_lane(V x, F f) {
+  for (int l = 0; l < int(sizeof(V) / sizeof(float)); ++l) x[l] = f(x[l]);
+  return x;
+}
+struct Floor {
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::floor(v); });
+  }
+};
+struct Ceil {
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::ceil(v); });
+  }
+};
+struct Trunc {
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::trunc(v); });
+  }
+};
+struct Round {
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::nearbyint(v); });
   }
 };
 
@@ -161,6 +189,10 @@ FASTNN_INLINE void unary_lanes(VecUnary op, int64_t n, const float* x, float* y)
     case VecUnary::Silu: return map_lanes<false, L>(Silu{}, n, nullptr, x, y);
     case VecUnary::LogSigmoid: return map_lanes<false, L>(LogSigmoid{}, n, nullptr, x, y);
     case VecUnary::Mish: return map_lanes<false, L>(Mish{}, n, nullptr, x, y);
+    case VecUnary::Floor: return map_lanes<false, L>(Floor{}, n, nullptr, x, y);
+    case VecUnary::Ceil: return map_lanes<false, L>(Ceil{}, n, nullptr, x, y);
+    case VecUnary::Trunc: return map_lanes<false, L>(Trunc{}, n, nullptr, x, y);
+    case VecUnary::Round: return map_lanes<false, L>(Round{}, n, nullptr, x, y);
     case VecUnary::None: break;
   }
 }

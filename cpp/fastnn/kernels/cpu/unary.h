@@ -1,15 +1,16 @@
 // Vectorised float32 forms of the transcendental activations: the unary table's exp, sigmoid, tanh, silu,
-// log_sigmoid and mish, the activations with parameters (GELU, softplus, the elu family) and softplus(-x) for the
-// losses; forward and, where the gradient reads the input, backward. Compiled per instruction set and chosen at run
-// time. Every lane and the scalar tail compute the same arithmetic (vec_math.h), so an element's value depends only
-// on its input and the instruction set. float64 keeps the scalar rules (for gradchecks, not speed).
+// log_sigmoid and mish (and its roundings, exact: one instruction from SSE4.1 on, libm's below), the activations with
+// parameters (GELU, softplus, the elu family) and softplus(-x) for the losses; forward and, where the gradient reads
+// the input, backward. Compiled per instruction set and chosen at run time. Every lane and the scalar tail compute the
+// same arithmetic (vec_math.h), so an element's value depends only on its input and the instruction set. float64 keeps
+// the scalar rules (for gradchecks, not speed).
 #pragma once
 #include <cstdint>
 #include <string_view>
 
 namespace fastnn::kernels {
 
-enum class VecUnary { None, Exp, Sigmoid, Tanh, Silu, LogSigmoid, Mish };
+enum class VecUnary { None, Exp, Sigmoid, Tanh, Silu, LogSigmoid, Mish, Floor, Ceil, Trunc, Round };
 
 // The vectorised form of the unary table's op `name`, or None.
 constexpr VecUnary vec_unary_of(std::string_view name) {
@@ -19,6 +20,10 @@ constexpr VecUnary vec_unary_of(std::string_view name) {
          : name == "silu"        ? VecUnary::Silu
          : name == "log_sigmoid" ? VecUnary::LogSigmoid
          : name == "mish"        ? VecUnary::Mish
+         : name == "floor"       ? VecUnary::Floor
+         : name == "ceil"        ? VecUnary::Ceil
+         : name == "trunc"       ? VecUnary::Trunc
+         : name == "round"       ? VecUnary::Round  // halves to even
                                  : VecUnary::None;
 }
 
