@@ -51,6 +51,7 @@ IndexPlan plan_index(const Tensor& self, const std::vector<TensorPtr>& indices, 
   plan.shape = shape;
   const int64_t nd = int64_t(shape.size());
   std::vector<TensorPtr> tensors;
+  std::vector<bool> from_mask;  // per tensor: a mask's coordinates
   int64_t d = 0;
   for (TensorPtr t : indices) {
     if (!t) {
@@ -64,6 +65,7 @@ IndexPlan plan_index(const Tensor& self, const std::vector<TensorPtr>& indices, 
     if (dt == DType::Int64 || dt == DType::Int32) {
       plan.dims.push_back(d++);
       tensors.push_back(cast(t->detach(), DType::Int64));
+      from_mask.push_back(false);
       continue;
     }
     if (dt == DType::UInt8) t = cast(t, DType::Bool);  // a byte tensor is a mask (torch's deprecated form)
@@ -75,12 +77,18 @@ IndexPlan plan_index(const Tensor& self, const std::vector<TensorPtr>& indices, 
                          " at index ", j, " does not match the shape of the indexed tensor ", shape_str(shape),
                          " at index ", d + j);
     TensorPtr mask = contiguous(t->detach());
-    std::vector<std::vector<int64_t>> coords = kernels::nonzero_coords(mask->data<bool>(), mask->shape());
+    const int64_t count = kernels::count_true(mask->data<bool>(), mask->numel());
+    std::vector<TensorPtr> coords;
+    std::vector<int64_t*> out;
     for (int64_t j = 0; j < t->dim(); ++j) {
-      TensorPtr c = Tensor::empty({int64_t(coords[j].size())}, DType::Int64, op);
-      std::copy(coords[j].begin(), coords[j].end(), c->mutable_data<int64_t>());
+      coords.push_back(Tensor::empty({count + 1}, DType::Int64, op));  // + 1: nonzero_coords' scratch slot
+      out.push_back(coords.back()->mutable_data<int64_t>());
+    }
+    kernels::nonzero_coords(mask->data<bool>(), mask->shape(), out.data());
+    for (int64_t j = 0; j < t->dim(); ++j) {
       plan.dims.push_back(d + j);
-      tensors.push_back(c);
+      tensors.push_back(narrow(coords[size_t(j)], 0, 0, count));
+      from_mask.push_back(true);
     }
     d += t->dim();
   }
@@ -96,6 +104,10 @@ IndexPlan plan_index(const Tensor& self, const std::vector<TensorPtr>& indices, 
         str("[", op, "] shape mismatch: indexing tensors could not be broadcast together with shapes ", shapes));
   }
   for (size_t j = 0; j < tensors.size(); ++j) {
+    if (from_mask[j] && tensors[j]->shape() == plan.index_shape) {  // a mask's coordinates: in range already
+      plan.idx.push_back(tensors[j]);
+      continue;
+    }
     TensorPtr e = contiguous(expand(tensors[j], plan.index_shape));
     TensorPtr w = Tensor::empty(plan.index_shape, DType::Int64, op);
     const int64_t size = shape[plan.dims[j]], *in = e->data<int64_t>();

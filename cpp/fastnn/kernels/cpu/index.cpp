@@ -133,24 +133,32 @@ void dim_scatter(DType dtype, void* dst, const void* src, int64_t src_step, cons
   }
 }
 
-std::vector<std::vector<int64_t>> nonzero_coords(const bool* mask, const std::vector<int64_t>& shape) {
+int64_t count_true(const bool* mask, int64_t n) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += mask[i];
+  return count;
+}
+
+void nonzero_coords(const bool* mask, const std::vector<int64_t>& shape, int64_t* const* out) {
   const size_t nd = shape.size();
-  int64_t numel = 1;
-  for (int64_t s : shape) numel *= s;
-  const int64_t count = std::count(mask, mask + numel, true);
-  std::vector<std::vector<int64_t>> coords(nd, std::vector<int64_t>(size_t(count)));
-  std::vector<int64_t> at(nd, 0);
-  for (int64_t i = 0, j = 0; i < numel; ++i) {
-    if (mask[i]) {
-      for (size_t k = 0; k < nd; ++k) coords[k][size_t(j)] = at[k];
-      ++j;
+  const int64_t last = nd ? shape.back() : 1;
+  int64_t rows = 1;
+  for (size_t k = 0; k + 1 < nd; ++k) rows *= shape[k];
+  if (last == 0) return;
+  std::vector<int64_t> at(nd ? nd - 1 : 0, 0);  // the coordinates of the current row
+  int64_t* const inner = out[nd ? nd - 1 : 0];
+  for (int64_t r = 0, j = 0; r < rows; ++r, mask += last) {
+    // every element writes its coordinates at j, which moves on past the true ones: no branch on the mask
+    for (int64_t w = 0; w < last; ++w) {
+      for (size_t k = 0; k + 1 < nd; ++k) out[k][j] = at[k];
+      inner[j] = w;
+      j += mask[w];
     }
-    for (size_t k = nd; k-- > 0;) {
+    for (size_t k = at.size(); k-- > 0;) {
       if (++at[k] < shape[k]) break;
       at[k] = 0;
     }
   }
-  return coords;
 }
 
 }  // namespace fastnn::kernels

@@ -34,8 +34,10 @@ void dim_scatter(DType dtype, void* dst, const void* src, int64_t src_step, cons
                  const std::vector<int64_t>& outer, int64_t n, int64_t stride, const std::vector<int64_t>& inner,
                  ScatterMode mode);
 
-// Row-major coordinates of the true elements of a contiguous bool tensor: coords[k][j] for the j-th true
-// element and dim k.
-std::vector<std::vector<int64_t>> nonzero_coords(const bool* mask, const std::vector<int64_t>& shape);
+// The number of true values in mask[0, n).
+int64_t count_true(const bool* mask, int64_t n);
+// Row-major coordinates of the true elements of a contiguous bool tensor of `shape`: out[k][j] for the j-th true
+// element and dim k. Each out[k] holds count_true + 1 values (the last is scratch: every element writes there).
+void nonzero_coords(const bool* mask, const std::vector<int64_t>& shape, int64_t* const* out);
 
 }  // namespace fastnn::kernels
