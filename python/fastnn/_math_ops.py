@@ -181,10 +181,11 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     return (am @ bm).reshape(*[a.shape[d] for d in free_a], *[b.shape[d] for d in free_b])
 
 
-def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode=None) -> Tensor:
-    """The p-norm distance between each row of x1 and each row of x2 (batch dims broadcast). compute_mode only
-    chooses how torch computes euclidean distances (through a matrix product or not); fastnn always takes the
-    differences directly, which is what torch's donot_use_mm_for_euclid_dist gives."""
+def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """The p-norm distance between each row of x1 and each row of x2 (batch dims broadcast). Euclidean distances
+    go through one matrix product, as torch's (|a|^2 + |b|^2 - 2 a.b, clamped at 1e-30 before the square root) with
+    compute_mode 'use_mm_for_euclid_dist', or by default ('use_mm_for_euclid_dist_if_necessary') when either side has
+    more than 25 rows; otherwise, and for other p, from the differences directly."""
     _tensor(x1, "cdist", "x1"), _tensor(x2, "cdist", "x2")
     if x1.dim() < 2 or x2.dim() < 2:
         raise RuntimeError(f"[cdist] cdist only supports at least 2D tensors, X1 got: {x1.dim()}D")
@@ -195,7 +196,6 @@ def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode=None) -> Tensor:
     if _real(p, "cdist", "p") < 0:
         raise RuntimeError("[cdist] cdist only supports non-negative p values")
     if compute_mode not in (
-        None,
         "use_mm_for_euclid_dist_if_necessary",
         "use_mm_for_euclid_dist",
         "donot_use_mm_for_euclid_dist",
@@ -203,7 +203,23 @@ def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode=None) -> Tensor:
         raise ValueError(f"[cdist] {compute_mode} is not a valid value for compute_mode")
     from fastnn import linalg
 
+    if float(p) == 2.0 and (
+        compute_mode == "use_mm_for_euclid_dist"
+        or (compute_mode != "donot_use_mm_for_euclid_dist" and (x1.shape[-2] > 25 or x2.shape[-2] > 25))
+    ):
+        return _euclidean_dist(x1, x2)
     return linalg.vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), float(p), dim=-1)
+
+
+def _euclidean_dist(x1: Tensor, x2: Tensor) -> Tensor:
+    """sqrt(|a|^2 + |b|^2 - 2 a.b) for each row a of x1 and b of x2 by one (batched) matrix product: the rows extended
+    by their squared norm and a one, so the product gives the three terms at once."""
+    from fastnn import _factories
+
+    n1, n2 = x1.pow(2).sum(-1, keepdim=True), x2.pow(2).sum(-1, keepdim=True)
+    a = _C.cat([x1.mul(-2), n1, _factories.ones_like(n1)], -1)
+    b = _C.cat([x2, _factories.ones_like(n2), n2], -1)
+    return a.matmul(b.transpose(-2, -1)).clamp_min(1e-30).sqrt()
 
 
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:

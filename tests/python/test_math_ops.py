@@ -116,6 +116,18 @@ def test_modules_and_errors():
         fastnn.ones(2).clamp(-0.3, fastnn.ones(2))  # (torch refuses the mix too)
 
 
+@pytest.mark.parametrize(
+    "mode", ["use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist"]
+)
+def test_cdist_compute_modes_match_torch(mode):
+    # more than 25 rows: the default goes through a matrix product, as torch's (values and gradients, both sides)
+    a, b = rng.standard_normal((2, 40, 5)).astype(np.float32), rng.standard_normal((30, 5)).astype(np.float32)
+    check_op(lambda lib, x, y: lib.cdist(x, y, compute_mode=mode), [a, b], uses_module=True, atol=1e-5, rtol=1e-4)
+    gradcheck_op(lambda x, y: fastnn.cdist(x, y + 0.5, compute_mode=mode), [a[0, :27].astype(np.float64), b[:4]])
+    with pytest.raises(ValueError, match=r"\[cdist\] None is not a valid value for compute_mode"):
+        fastnn.cdist(fastnn.tensor(a), fastnn.tensor(b), compute_mode=None)
+
+
 def test_cosine_similarity_near_zero_vectors_matches_torch():
     a = np.array([[1e-10, 0.0, 0.0], [1.0, 2.0, 3.0]], np.float64)
     b = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]], np.float64)
