@@ -371,6 +371,21 @@ def test_long_rows_match_torch(name, fn, dtype, cols):
     check_op(fn, [special], grad=False)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_long_row_products_match_torch(dtype):
+    # eight interleaved partial products and a tail: rows of 7 to 1037 values, a zero, NaN and inf among them
+    rng = np.random.default_rng(8)
+    for cols in (7, 8, 9, 1037):
+        if dtype == np.int64:
+            arr = rng.integers(-5, 6, (5, cols)).astype(np.int64)  # wraps around int64, as torch
+        else:
+            arr = rng.uniform(0.9, 1.1, (5, cols)).astype(dtype)
+            arr[1, cols // 2], arr[2, -1], arr[3, 0] = 0, np.nan, np.inf
+        check_op(lambda x: x.prod(1), [arr], grad=False)
+        if dtype != np.int64:
+            check_op(lambda x: x.prod(1), [np.abs(arr[4:]) + 0.5])  # with gradients
+
+
 @pytest.mark.parametrize(
     "shape,dims",
     [

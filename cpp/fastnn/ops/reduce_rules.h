@@ -9,17 +9,24 @@
 
 namespace fastnn::rules {
 
-// The product of r[0..n): floats multiplied in order in double, integers wrapping around.
+// a * b: in double for floats, wrapping around for integers.
+template <class A> FASTNN_HOST_DEVICE A mul_acc(A a, A b) {
+  if constexpr (std::is_floating_point_v<A>) return a * b;
+  else return wrapping_mul(a, b);
+}
+
+// The product of r[0..n): floats multiplied in double, integers wrapping around; eight interleaved partial products
+// (independent multiplies instead of one chain), then the tail into the first, combined in a fixed tree.
 template <class T> FASTNN_HOST_DEVICE T prod_of_row(const T* r, int64_t n) {
-  if constexpr (std::is_floating_point_v<T>) {
-    double acc = 1;
-    for (int64_t j = 0; j < n; ++j) acc *= r[j];
-    return T(acc);
-  } else {
-    T acc = 1;
-    for (int64_t j = 0; j < n; ++j) acc = wrapping_mul(acc, r[j]);
-    return acc;
-  }
+  using A = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+  A acc[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] = mul_acc(acc[k], A(r[j + k]));
+  for (; j < n; ++j) acc[0] = mul_acc(acc[0], A(r[j]));
+  for (int h = 4; h >= 1; h /= 2)
+    for (int k = 0; k < h; ++k) acc[k] = mul_acc(acc[k], acc[k + h]);
+  return T(acc[0]);
 }
 
 // d[j] = g * (the product of r's other elements): exclusive suffix times exclusive prefix products in double
