@@ -47,13 +47,21 @@ def _dims(dim, op):
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """input + value * tensor1 * tensor2."""
     _tensor(input, "addcmul"), _tensor(tensor1, "addcmul", "tensor1"), _tensor(tensor2, "addcmul", "tensor2")
-    return input + _real(value, "addcmul", "value") * (tensor1 * tensor2)
+    value = _real(value, "addcmul", "value")
+    if not input.dtype.is_floating_point and isinstance(value, float):
+        value = int(value)  # torch takes value in the input's dtype
+    return input.add(tensor1 * tensor2, alpha=value)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """input + value * tensor1 / tensor2."""
     _tensor(input, "addcdiv"), _tensor(tensor1, "addcdiv", "tensor1"), _tensor(tensor2, "addcdiv", "tensor2")
-    return input + _real(value, "addcdiv", "value") * (tensor1 / tensor2)
+    if not any(t.dtype.is_floating_point for t in (input, tensor1, tensor2)):
+        raise RuntimeError(
+            "[addcdiv] Integer division with addcdiv is no longer supported: use (input + value * tensor1 / tensor2) "
+            "for a true division, as torch says"
+        )
+    return input.add(tensor1 / tensor2, alpha=_real(value, "addcdiv", "value"))
 
 
 def _addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
@@ -77,7 +85,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     if isinstance(weight, _C.Tensor):
         return _C.where(weight.abs() < 0.5, input + weight * delta, end - delta * (1 - weight))
     w = _real(weight, "lerp", "weight")
-    return input + w * delta if abs(w) < 0.5 else end - delta * (1 - w)
+    return input.add(delta, alpha=w) if abs(w) < 0.5 else end.sub(delta, alpha=1 - w)
 
 
 def _lerp_(self: Tensor, end: Tensor, weight) -> Tensor:

@@ -128,6 +128,24 @@ def test_cdist_compute_modes_match_torch(mode):
         fastnn.cdist(fastnn.tensor(a), fastnn.tensor(b), compute_mode=None)
 
 
+def test_addcmul_addcdiv_integer_rules_match_torch():
+    a = [1, 2, -3]
+    for value in (2, 0.5, -1.5):  # an integer input takes value in its dtype (0.5 -> 0), as torch
+        ours, theirs = (
+            fastnn.addcmul(*[fastnn.tensor(a)] * 3, value=value),
+            torch.addcmul(*[torch.tensor(a)] * 3, value=value),
+        )
+        assert ours.dtype == fastnn.int64 and ours.tolist() == theirs.tolist()
+    assert fastnn.addcdiv(
+        fastnn.tensor([1.0, 2.0]), fastnn.tensor([3, 4]), fastnn.tensor([2, 8]), value=2
+    ).tolist() == [
+        4.0,
+        3.0,
+    ]
+    with pytest.raises(RuntimeError, match=r"\[addcdiv\] Integer division with addcdiv is no longer supported"):
+        fastnn.addcdiv(*[fastnn.tensor(a)] * 3)
+
+
 def test_cosine_similarity_near_zero_vectors_matches_torch():
     a = np.array([[1e-10, 0.0, 0.0], [1.0, 2.0, 3.0]], np.float64)
     b = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]], np.float64)
