@@ -1063,6 +1063,38 @@ TEST(VecMath, ExpCoversTheFloatRange) {
 
 // The vectorised unary kernels give the same bits in every lane as in the scalar tail, under every
 // instruction set this CPU runs, for any length and alignment.
+// log and log1p on every instruction set against libm's double values: log within 1 ulp (subnormals included),
+// log1p within 3; 0 / -1 give -inf, negative inputs (below -1) NaN, inf inf, NaN NaN; lanes and the tail agree.
+TEST(VecMath, LogAndLog1pMatchLibm) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> xs = {0.f,  -0.f, 1.f,     -1.f,         1e-45f, 1e-40f, 1.17549435e-38f, 3e38f,       inf,
+                           -inf, NAN,  -1e-30f, -0.99999994f, 1e-8f,  -1e-8f, 0.70710677f,     0.70710683f, 16777216.f};
+  for (float x = 1e-38f; x < 1e38f; x *= 1.0137f) xs.push_back(x), xs.push_back(-x);
+  for (float x = 1e-45f; x < 1e-38f; x *= 2.f) xs.push_back(x);  // subnormals
+  for (float x = -1.f; x < 4.f; x += 0.000731f) xs.push_back(x);
+  const int64_t n = int64_t(xs.size());
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (bool p1 : {false, true}) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + (p1 ? " log1p" : " log"));
+      std::vector<float> y(n);
+      fk::vec_unary(p1 ? fk::VecUnary::Log1p : fk::VecUnary::Log, n, xs.data(), y.data());
+      for (int64_t i = 0; i < n; ++i) {
+        const double x = xs[i], want = p1 ? std::log1p(x) : std::log(x);
+        if (std::isnan(want)) EXPECT_TRUE(std::isnan(y[i])) << "x = " << x << " gave " << y[i];
+        else if (std::isinf(want)) EXPECT_EQ(double(y[i]), want) << "x = " << x;
+        else EXPECT_LE(ulps(y[i], want), p1 ? 3 : 1) << "x = " << x << " gave " << y[i] << ", want " << want;
+      }
+      float one;
+      for (int64_t i : {int64_t(3), n / 2, n - 2}) {
+        fk::vec_unary(p1 ? fk::VecUnary::Log1p : fk::VecUnary::Log, 1, &xs[i], &one);
+        EXPECT_EQ(std::memcmp(&one, &y[i], sizeof one), 0) << "the 1-lane tail differs at " << xs[i];
+      }
+    }
+  }
+}
+
 // floor, ceil, trunc and round (halves to even) on every instruction set: the bits of libm's, -0, halves, NaN, the
 // infinities, subnormals and floats past 2^23 (already whole) included.
 TEST(VecMath, RoundingsAreExactOnEveryIsa) {

@@ -48,6 +48,12 @@ FASTNN_INLINE V erfc_nonneg(V z, V& gauss) {
 struct Exp {
   template <class V> FASTNN_INLINE V forward(V x) const { return exp_of(x); }
 };
+struct Log {
+  template <class V> FASTNN_INLINE V forward(V x) const { return log_of(x); }
+};
+struct Log1p {
+  template <class V> FASTNN_INLINE V forward(V x) const { return log1p_of(x); }
+};
 struct Sigmoid {
   template <class V> FASTNN_INLINE V forward(V x) const { return sigmoid_of(x); }
 };
@@ -184,6 +190,8 @@ template <int L>
 FASTNN_INLINE void unary_lanes(VecUnary op, int64_t n, const float* x, float* y) {
   switch (op) {
     case VecUnary::Exp: return map_lanes<false, L>(Exp{}, n, nullptr, x, y);
+    case VecUnary::Log: return map_lanes<false, L>(Log{}, n, nullptr, x, y);
+    case VecUnary::Log1p: return map_lanes<false, L>(Log1p{}, n, nullptr, x, y);
     case VecUnary::Sigmoid: return map_lanes<false, L>(Sigmoid{}, n, nullptr, x, y);
     case VecUnary::Tanh: return map_lanes<false, L>(Tanh{}, n, nullptr, x, y);
     case VecUnary::Silu: return map_lanes<false, L>(Silu{}, n, nullptr, x, y);

@@ -1,4 +1,4 @@
-// Vectorised float32 forms of the transcendental activations: the unary table's exp, sigmoid, tanh, silu,
+// Vectorised float32 forms of the transcendental activations: the unary table's exp, log, log1p, sigmoid, tanh, silu,
 // log_sigmoid and mish (and its roundings, exact: one instruction from SSE4.1 on, libm's below), the activations with
 // parameters (GELU, softplus, the elu family) and softplus(-x) for the losses; forward and, where the gradient reads
 // the input, backward. Compiled per instruction set and chosen at run time. Every lane and the scalar tail compute the
@@ -10,11 +10,13 @@
 
 namespace fastnn::kernels {
 
-enum class VecUnary { None, Exp, Sigmoid, Tanh, Silu, LogSigmoid, Mish, Floor, Ceil, Trunc, Round };
+enum class VecUnary { None, Exp, Log, Log1p, Sigmoid, Tanh, Silu, LogSigmoid, Mish, Floor, Ceil, Trunc, Round };
 
 // The vectorised form of the unary table's op `name`, or None.
 constexpr VecUnary vec_unary_of(std::string_view name) {
   return name == "exp"           ? VecUnary::Exp
+         : name == "log"         ? VecUnary::Log
+         : name == "log1p"       ? VecUnary::Log1p
          : name == "sigmoid"     ? VecUnary::Sigmoid
          : name == "tanh"        ? VecUnary::Tanh
          : name == "silu"        ? VecUnary::Silu

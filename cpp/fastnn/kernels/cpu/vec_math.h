@@ -65,6 +65,58 @@ FASTNN_INLINE V sigmoid_of(V x) {
   return 1.0f / (1.0f + exp_of(V{} - x));
 }
 
+// log for floats: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) = f - f^2 / 2 + f^3 P(f) with f = m - 1 and Cephes'
+// polynomial, plus e ln 2 in two parts (within 1 ulp of the exact value); subnormals scaled by 2^23 first; 0 gives
+// -inf, a negative x NaN, inf inf, NaN NaN.
+template <class V>
+FASTNN_INLINE V log_of(V x) {
+  if constexpr (std::is_same_v<V, double>) {
+    return std::log(x);
+  } else {
+    using I = LanesOf<V>;
+    const V zero = V{} + 0.0f, inf = zero + __builtin_inff();
+    const auto tiny = x < 1.17549435e-38f;  // subnormal (or not positive): scaled, then fixed below
+    const V xs = tiny ? x * 8388608.0f : x;
+    I bits;
+    std::memcpy(&bits, &xs, sizeof bits);
+    I e = ((bits >> 23) & 0xff) - 126;
+    e = tiny ? e - 23 : e;
+    bits = (bits & int32_t(0x807fffff)) | 0x3f000000;  // the mantissa as m in [0.5, 1)
+    V m;
+    std::memcpy(&m, &bits, sizeof m);
+    const auto low = m < 0.707106781186547524f;
+    e = low ? e - 1 : e;
+    m = low ? m + m : m;
+    V ef;
+    if constexpr (std::is_same_v<V, float>) ef = float(e);
+    else ef = __builtin_convertvector(e, V);
+    const V f = m - 1.0f, z = f * f;
+    V y = zero + 7.0376836292e-2f;
+    for (float c : {-1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
+                    2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f})
+      y = y * f + c;
+    y = y * f * z + ef * -2.12194440e-4f - 0.5f * z;
+    V r = f + y + ef * 0.693359375f;
+    r = x < 0.0f ? zero + __builtin_nanf("") : r;
+    r = x == 0.0f ? zero - inf : r;
+    r = x == inf ? inf : r;
+    return x != x ? x : r;
+  }
+}
+
+// log1p for floats: log(u) x / (u - 1) with u = 1 + x rounded (the quotient corrects u's rounding), x itself where
+// u == 1; within 2 ulp. -1 gives -inf, below it NaN, inf inf.
+template <class V>
+FASTNN_INLINE V log1p_of(V x) {
+  if constexpr (std::is_same_v<V, double>) {
+    return std::log1p(x);
+  } else {
+    const V u = 1.0f + x, r = log_of(u) * (x / (u - 1.0f));
+    const V inf = V{} + __builtin_inff();
+    return u == 1.0f ? x : (x == inf ? inf : r);
+  }
+}
+
 // tanh: below |x| = 0.5 the odd Taylor series through x^17 (the next term is under 1e-9 relative), above it
 // 1 - 2 / (exp(2|x|) + 1) with x's sign; within 2 ulp of the exact value. (glibc's tanhf goes through
 // expm1f, which took a sixth of an LSTM training step.)
