@@ -1095,6 +1095,36 @@ TEST(VecMath, LogAndLog1pMatchLibm) {
   }
 }
 
+// erf on every instruction set against libm's double values within 3 ulp (its series below 0.5, 1 - erfc above), the
+// signed zeros, +-1 at the infinities and NaN; its gradient 2/sqrt(pi) exp(-x^2) g within x^2's rounding (as torch's).
+TEST(VecMath, ErfMatchesLibm) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> xs = {0.f, -0.f, 1e-40f, -1e-30f, 0.49999997f, 0.5f, -0.5f, 6.f, -10.f, inf, -inf, NAN};
+  for (float x = -8.f; x < 8.f; x += 0.000913f) xs.push_back(x);
+  const int64_t n = int64_t(xs.size());
+  std::vector<float> g(n, 0.75f);
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    fk::set_kernel_isa(isa);
+    std::vector<float> y(n), dx(n);
+    fk::vec_unary(fk::VecUnary::Erf, n, xs.data(), y.data());
+    fk::vec_unary_backward(fk::VecUnary::Erf, n, g.data(), xs.data(), dx.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const double x = xs[i], want = std::erf(x), dwant = 0.75 * M_2_SQRTPI * std::exp(-x * x);
+      if (std::isnan(x)) {
+        EXPECT_TRUE(std::isnan(y[i]) && std::isnan(dx[i]));
+        continue;
+      }
+      if (x == 0) EXPECT_EQ(std::signbit(y[i]), std::signbit(x)) << "erf(" << x << ")";
+      if (std::abs(want) < std::numeric_limits<float>::min()) EXPECT_NEAR(y[i], want, 1e-44) << "erf(" << x << ")";
+      else EXPECT_LE(ulps(y[i], want), 3) << "erf(" << x << ") = " << y[i] << ", want " << want;
+      if (std::isinf(x)) EXPECT_EQ(dx[i], 0.0f) << "erf'(" << x << ")";
+      else EXPECT_NEAR(dx[i], dwant, (2e-7 + 1.2e-7 * x * x) * dwant + 1e-44) << "erf'(" << x << ")";
+    }
+  }
+}
+
 // floor, ceil, trunc and round (halves to even) on every instruction set: the bits of libm's, -0, halves, NaN, the
 // infinities, subnormals and floats past 2^23 (already whole) included.
 TEST(VecMath, RoundingsAreExactOnEveryIsa) {
@@ -1130,7 +1160,8 @@ TEST(VecMath, UnaryKernelsLanesMatchTheTail) {
   for (fk::Isa isa : supported_isas()) {
     fk::set_kernel_isa(isa);
     for (fk::VecUnary op : {fk::VecUnary::Exp, fk::VecUnary::Sigmoid, fk::VecUnary::Tanh, fk::VecUnary::Silu,
-                            fk::VecUnary::LogSigmoid, fk::VecUnary::Mish, fk::VecUnary::Floor, fk::VecUnary::Round}) {
+                            fk::VecUnary::LogSigmoid, fk::VecUnary::Mish, fk::VecUnary::Floor, fk::VecUnary::Round,
+                            fk::VecUnary::Erf, fk::VecUnary::Log, fk::VecUnary::Log1p}) {
       std::vector<float> whole(x.size()), one(x.size());
       fk::vec_unary(op, int64_t(x.size()) - 1, x.data() + 1, whole.data() + 1);
       for (size_t i = 1; i < x.size(); ++i) fk::vec_unary(op, 1, &x[i], &one[i]);

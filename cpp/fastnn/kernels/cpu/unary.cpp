@@ -44,6 +44,22 @@ FASTNN_INLINE V erfc_nonneg(V z, V& gauss) {
   return t * exp_of(p - z * z);
 }
 
+// erf: 2/sqrt(pi) times its odd Taylor series through x^15 below |x| = 0.5 (the next term is under 1e-9 of the sum),
+// 1 - erfc(|x|) with x's sign above (within 2 ulp); its gradient 2/sqrt(pi) exp(-x^2) g.
+struct Erf {
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    const V z = x * x, a = x < 0.0f ? V{} - x : x;
+    V p = V{} - 1.4925650358406252e-05f;
+    for (float c : {1.2055332981789665e-04f, -8.548327023450853e-04f, 5.223977625442188e-03f, -2.6866170645131252e-02f,
+                    0.11283791670955128f, -0.37612638903183754f, 1.1283791670955126f})
+      p = p * z + c;
+    V gauss;
+    const V big = 1.0f - erfc_nonneg(a, gauss);
+    return a < 0.5f ? x * p : (x < 0.0f ? V{} - big : big);
+  }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const { return 1.1283791670955126f * exp_of(V{} - x * x) * g; }
+};
+
 // The unary table's ops: forward(x), and backward(g, x) = g op'(x) where the gradient reads the input.
 struct Exp {
   template <class V> FASTNN_INLINE V forward(V x) const { return exp_of(x); }
@@ -192,6 +208,7 @@ FASTNN_INLINE void unary_lanes(VecUnary op, int64_t n, const float* x, float* y)
     case VecUnary::Exp: return map_lanes<false, L>(Exp{}, n, nullptr, x, y);
     case VecUnary::Log: return map_lanes<false, L>(Log{}, n, nullptr, x, y);
     case VecUnary::Log1p: return map_lanes<false, L>(Log1p{}, n, nullptr, x, y);
+    case VecUnary::Erf: return map_lanes<false, L>(Erf{}, n, nullptr, x, y);
     case VecUnary::Sigmoid: return map_lanes<false, L>(Sigmoid{}, n, nullptr, x, y);
     case VecUnary::Tanh: return map_lanes<false, L>(Tanh{}, n, nullptr, x, y);
     case VecUnary::Silu: return map_lanes<false, L>(Silu{}, n, nullptr, x, y);
@@ -209,6 +226,7 @@ template <int L>
 FASTNN_INLINE void unary_backward_lanes(VecUnary op, int64_t n, const float* g, const float* x, float* dx) {
   switch (op) {
     case VecUnary::Silu: return map_lanes<true, L>(Silu{}, n, g, x, dx);
+    case VecUnary::Erf: return map_lanes<true, L>(Erf{}, n, g, x, dx);
     case VecUnary::LogSigmoid: return map_lanes<true, L>(LogSigmoid{}, n, g, x, dx);
     case VecUnary::Mish: return map_lanes<true, L>(Mish{}, n, g, x, dx);
     default: break;
