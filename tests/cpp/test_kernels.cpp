@@ -1125,6 +1125,49 @@ TEST(VecMath, ErfMatchesLibm) {
   }
 }
 
+// sin and cos on every instruction set against libm's double values: within 1e-7 absolutely and 2 ulp where
+// |value| > 1e-3 for |x| <= 8192; beyond (and inf, NaN) libm's float result itself; sin(-0) = -0; gradients
+// g cos x and -g sin x likewise.
+TEST(VecMath, SinCosMatchLibm) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> xs = {0.f, -0.f, 1e-30f, -1e-30f, 8192.f, -8192.f, 8192.001f, 1e5f, -3e7f, 3e38f, inf, -inf, NAN};
+  for (float x = -8200.f; x < 8200.f; x += 0.0917f) xs.push_back(x);
+  for (float x = -7.f; x < 7.f; x += 0.00091f) xs.push_back(x);
+  const int64_t n = int64_t(xs.size());
+  std::vector<float> g(n, 1.0f);
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    for (bool cos : {false, true}) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + (cos ? " cos" : " sin"));
+      const fk::VecUnary op = cos ? fk::VecUnary::Cos : fk::VecUnary::Sin;
+      std::vector<float> y(n), dx(n);
+      fk::vec_unary(op, n, xs.data(), y.data());
+      fk::vec_unary_backward(op, n, g.data(), xs.data(), dx.data());
+      for (int64_t i = 0; i < n; ++i) {
+        const float x = xs[i];
+        if (!(std::abs(x) <= 8192.f)) {  // libm's own float result
+          const float want = cos ? std::cos(x) : std::sin(x), dwant = cos ? -std::sin(x) : std::cos(x);
+          if (std::isnan(want)) EXPECT_TRUE(std::isnan(y[i]) && std::isnan(dx[i])) << "x = " << x;
+          else EXPECT_TRUE(y[i] == want && dx[i] == dwant) << "x = " << x;
+          continue;
+        }
+        const double want = cos ? std::cos(double(x)) : std::sin(double(x));
+        const double dwant = cos ? -std::sin(double(x)) : std::cos(double(x));
+        EXPECT_NEAR(y[i], want, 1e-7) << "x = " << x;
+        EXPECT_NEAR(dx[i], dwant, 1e-7) << "x = " << x;
+        if (std::abs(want) > 1e-3) EXPECT_LE(ulps(y[i], want), 2) << "x = " << x << " gave " << y[i];
+      }
+      if (!cos) EXPECT_TRUE(std::signbit(y[1]) && y[1] == 0) << "sin(-0)";
+      float one;
+      for (int64_t i : {int64_t(3), n / 2, n - 2}) {
+        fk::vec_unary(op, 1, &xs[i], &one);
+        EXPECT_EQ(std::memcmp(&one, &y[i], sizeof one), 0) << "the 1-lane tail differs at " << xs[i];
+      }
+    }
+  }
+}
+
 // floor, ceil, trunc and round (halves to even) on every instruction set: the bits of libm's, -0, halves, NaN, the
 // infinities, subnormals and floats past 2^23 (already whole) included.
 TEST(VecMath, RoundingsAreExactOnEveryIsa) {

@@ -60,6 +60,50 @@ struct Erf {
   template <class V> FASTNN_INLINE V backward(V g, V x) const { return 1.1283791670955126f * exp_of(V{} - x * x) * g; }
 };
 
+// sin(x) (Cos: cos(x)) for floats: |x| = j pi/4 + r with j even and |r| <= pi/4 (pi/4 in three parts, Cephes'
+// reduction, good to |x| = 8192), then Cephes' polynomials for sin r and cos r and the quadrant's choice and sign
+// (within 2 ulp of libm where |sin x| > 1e-3, 8e-8 absolute near its zeros); lanes beyond 8192, inf and NaN go to libm.
+template <bool Cos, class V>
+FASTNN_INLINE V sin_cos_of(V x) {
+  using I = LanesOf<V>;
+  const V a = x < 0.0f ? V{} - x : x, ac = a <= 8192.0f ? a : V{};  // (NaN and large lanes: libm below)
+  I j;
+  if constexpr (std::is_same_v<V, float>) j = int32_t(ac * 1.27323954473516f);
+  else j = __builtin_convertvector(ac * 1.27323954473516f, I);
+  j += j & 1;
+  V y;
+  if constexpr (std::is_same_v<V, float>) y = float(j);
+  else y = __builtin_convertvector(j, V);
+  const V r = ((ac - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f, z = r * r;
+  const V sr = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * r + r;
+  const V cr =
+      ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+  const I q = ((j >> 1) + (Cos ? 1 : 0)) & 3;  // cos(x) = sin(|x| + pi/2)
+  V v = (q & 1) ? cr : sr;
+  I bits, sign;
+  std::memcpy(&bits, &v, sizeof bits);
+  std::memcpy(&sign, &x, sizeof sign);
+  bits ^= -((q >> 1) & 1) & int32_t(0x80000000u);           // quadrants 2 and 3: negated
+  if constexpr (!Cos) bits ^= sign & int32_t(0x80000000u);  // sin(-x) = -sin(x)
+  std::memcpy(&v, &bits, sizeof v);
+  const auto far = !(a <= 8192.0f);
+  bool any = false;
+  for (int l = 0; l < int(sizeof(V) / sizeof(float)); ++l) any |= bool(far[l]);
+  if (any)
+    for (int l = 0; l < int(sizeof(V) / sizeof(float)); ++l)
+      if (far[l]) v[l] = Cos ? std::cos(x[l]) : std::sin(x[l]);
+  return v;
+}
+
+struct Sin {
+  template <class V> FASTNN_INLINE V forward(V x) const { return sin_cos_of<false>(x); }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const { return g * sin_cos_of<true>(x); }
+};
+struct Cos {
+  template <class V> FASTNN_INLINE V forward(V x) const { return sin_cos_of<true>(x); }
+  template <class V> FASTNN_INLINE V backward(V g, V x) const { return g * (V{} - sin_cos_of<false>(x)); }
+};
+
 // The unary table's ops: forward(x), and backward(g, x) = g op'(x) where the gradient reads the input.
 struct Exp {
   template <class V> FASTNN_INLINE V forward(V x) const { return exp_of(x); }
@@ -209,6 +253,8 @@ FASTNN_INLINE void unary_lanes(VecUnary op, int64_t n, const float* x, float* y)
     case VecUnary::Log: return map_lanes<false, L>(Log{}, n, nullptr, x, y);
     case VecUnary::Log1p: return map_lanes<false, L>(Log1p{}, n, nullptr, x, y);
     case VecUnary::Erf: return map_lanes<false, L>(Erf{}, n, nullptr, x, y);
+    case VecUnary::Sin: return map_lanes<false, L>(Sin{}, n, nullptr, x, y);
+    case VecUnary::Cos: return map_lanes<false, L>(Cos{}, n, nullptr, x, y);
     case VecUnary::Sigmoid: return map_lanes<false, L>(Sigmoid{}, n, nullptr, x, y);
     case VecUnary::Tanh: return map_lanes<false, L>(Tanh{}, n, nullptr, x, y);
     case VecUnary::Silu: return map_lanes<false, L>(Silu{}, n, nullptr, x, y);
@@ -227,6 +273,8 @@ FASTNN_INLINE void unary_backward_lanes(VecUnary op, int64_t n, const float* g, 
   switch (op) {
     case VecUnary::Silu: return map_lanes<true, L>(Silu{}, n, g, x, dx);
     case VecUnary::Erf: return map_lanes<true, L>(Erf{}, n, g, x, dx);
+    case VecUnary::Sin: return map_lanes<true, L>(Sin{}, n, g, x, dx);
+    case VecUnary::Cos: return map_lanes<true, L>(Cos{}, n, g, x, dx);
     case VecUnary::LogSigmoid: return map_lanes<true, L>(LogSigmoid{}, n, g, x, dx);
     case VecUnary::Mish: return map_lanes<true, L>(Mish{}, n, g, x, dx);
     default: break;

@@ -1,16 +1,33 @@
-// Vectorised float32 forms of the transcendental activations: the unary table's exp, log, log1p, erf, sigmoid, tanh,
-// silu, log_sigmoid and mish (and its roundings, exact: one instruction from SSE4.1 on, libm's below), the activations
-// with parameters (GELU, softplus, the elu family) and softplus(-x) for the losses; forward and, where the gradient
-// reads the input, backward. Compiled per instruction set and chosen at run time. Every lane and the scalar tail
-// compute the same arithmetic (vec_math.h), so an element's value depends only on its input and the instruction set.
-// float64 keeps the scalar rules (for gradchecks, not speed).
+// Vectorised float32 forms of the transcendental activations: the unary table's exp, log, log1p, erf, sin, cos,
+// sigmoid, tanh, silu, log_sigmoid and mish (and its roundings, exact: one instruction from SSE4.1 on, libm's below),
+// the activations with parameters (GELU, softplus, the elu family) and softplus(-x) for the losses; forward and, where
+// the gradient reads the input, backward. Compiled per instruction set and chosen at run time. Every lane and the
+// scalar tail compute the same arithmetic (vec_math.h), so an element's value depends only on its input and the
+// instruction set. float64 keeps the scalar rules (for gradchecks, not speed).
 #pragma once
 #include <cstdint>
 #include <string_view>
 
 namespace fastnn::kernels {
 
-enum class VecUnary { None, Exp, Log, Log1p, Erf, Sigmoid, Tanh, Silu, LogSigmoid, Mish, Floor, Ceil, Trunc, Round };
+enum class VecUnary {
+  None,
+  Exp,
+  Log,
+  Log1p,
+  Erf,
+  Sin,
+  Cos,
+  Sigmoid,
+  Tanh,
+  Silu,
+  LogSigmoid,
+  Mish,
+  Floor,
+  Ceil,
+  Trunc,
+  Round
+};
 
 // The vectorised form of the unary table's op `name`, or None.
 constexpr VecUnary vec_unary_of(std::string_view name) {
@@ -18,6 +35,8 @@ constexpr VecUnary vec_unary_of(std::string_view name) {
          : name == "log"         ? VecUnary::Log
          : name == "log1p"       ? VecUnary::Log1p
          : name == "erf"         ? VecUnary::Erf
+         : name == "sin"         ? VecUnary::Sin
+         : name == "cos"         ? VecUnary::Cos
          : name == "sigmoid"     ? VecUnary::Sigmoid
          : name == "tanh"        ? VecUnary::Tanh
          : name == "silu"        ? VecUnary::Silu
@@ -33,7 +52,8 @@ constexpr VecUnary vec_unary_of(std::string_view name) {
 // Whether vec_unary_backward has `op` (the ops whose gradient reads the input; the others' reads their output and is
 // a product or two).
 constexpr bool has_vec_unary_backward(VecUnary op) {
-  return op == VecUnary::Erf || op == VecUnary::Silu || op == VecUnary::LogSigmoid || op == VecUnary::Mish;
+  return op == VecUnary::Erf || op == VecUnary::Sin || op == VecUnary::Cos || op == VecUnary::Silu ||
+         op == VecUnary::LogSigmoid || op == VecUnary::Mish;
 }
 
 // y[i] = op(x[i]) for i in [0, n), on this thread (the caller splits the work). y may be x.
