@@ -221,40 +221,30 @@ FASTNN_REDUCE_KERNELS(avx512, FASTNN_TARGET_AVX512, 64)
 
 }  // namespace
 
-#ifdef FASTNN_X86
-#define FASTNN_PICK(NAME, ...)                           \
-  switch (kernel_isa()) {                                \
-    case Isa::Avx512: return NAME##_avx512(__VA_ARGS__); \
-    case Isa::Avx2: return NAME##_avx2(__VA_ARGS__);     \
-    default: return NAME##_generic(__VA_ARGS__);         \
-  }
-#else
-#define FASTNN_PICK(NAME, ...) return NAME##_generic(__VA_ARGS__);
-#endif
-
 template <class T>
 double sum(const T* x, int64_t n) {
-  FASTNN_PICK(sum, x, n)
+  FASTNN_PICK_ISA(sum, x, n);
 }
 template <class T>
 double dot(const T* x, const T* y, int64_t n) {
-  FASTNN_PICK(dot, x, y, n)
+  FASTNN_PICK_ISA(dot, x, y, n);
 }
 template <class T>
 T extreme(const T* x, int64_t n, bool is_max) {
-  FASTNN_PICK(extreme, x, n, is_max)
+  FASTNN_PICK_ISA(extreme, x, n, is_max);
 }
 template <class T>
 void softmax_row(const T* x, T* y, int64_t n, bool log) {
-  FASTNN_PICK(softmax, x, y, n, log)
+  FASTNN_PICK_ISA(softmax, x, y, n, log);
 }
 template <class T>
 void softmax_backward_row(const T* g, const T* y, T* dx, int64_t n, bool log) {
-  FASTNN_PICK(softmax_backward, g, y, dx, n, log)
+  FASTNN_PICK_ISA(softmax_backward, g, y, dx, n, log);
 }
 template <class T>
-T logsumexp_row(const T* x, int64_t n){FASTNN_PICK(logsumexp, x, n)}
-#undef FASTNN_PICK
+T logsumexp_row(const T* x, int64_t n) {
+  FASTNN_PICK_ISA(logsumexp, x, n);
+}
 
 #define FASTNN_INSTANTIATE(T)                                                   \
   template double sum<T>(const T*, int64_t);                                    \

@@ -12,6 +12,19 @@
 #define FASTNN_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define FASTNN_TARGET_AVX512 __attribute__((target("avx512f,fma")))
 
+// In a function of fastnn::kernels: return NAME_<isa>(args...) for the instruction set kernel_isa() picks, where
+// NAME_avx512, NAME_avx2 and NAME_generic are one body compiled per instruction set.
+#ifdef FASTNN_X86
+#define FASTNN_PICK_ISA(NAME, ...)                       \
+  switch (kernel_isa()) {                                \
+    case Isa::Avx512: return NAME##_avx512(__VA_ARGS__); \
+    case Isa::Avx2: return NAME##_avx2(__VA_ARGS__);     \
+    default: return NAME##_generic(__VA_ARGS__);         \
+  }
+#else
+#define FASTNN_PICK_ISA(NAME, ...) return NAME##_generic(__VA_ARGS__);
+#endif
+
 namespace fastnn::kernels {
 
 template <class T, int L>

@@ -316,29 +316,17 @@ FASTNN_UNARY_KERNELS(avx512, FASTNN_TARGET_AVX512, 16)
 
 }  // namespace
 
-#ifdef FASTNN_X86
-#define FASTNN_PICK(NAME, ...)                           \
-  switch (kernel_isa()) {                                \
-    case Isa::Avx512: return NAME##_avx512(__VA_ARGS__); \
-    case Isa::Avx2: return NAME##_avx2(__VA_ARGS__);     \
-    default: return NAME##_generic(__VA_ARGS__);         \
-  }
-#else
-#define FASTNN_PICK(NAME, ...) return NAME##_generic(__VA_ARGS__);
-#endif
-
-void vec_unary(VecUnary op, int64_t n, const float* x, float* y) { FASTNN_PICK(unary, op, n, x, y) }
+void vec_unary(VecUnary op, int64_t n, const float* x, float* y) { FASTNN_PICK_ISA(unary, op, n, x, y); }
 void vec_unary_backward(VecUnary op, int64_t n, const float* g, const float* x, float* dx) {
-  FASTNN_PICK(unary_backward, op, n, g, x, dx)
+  FASTNN_PICK_ISA(unary_backward, op, n, g, x, dx);
 }
 void activation_forward(VecActivation op, const VecActivationArgs& args, int64_t n, const float* x, float* y) {
-  FASTNN_PICK(activation, false, op, args, n, nullptr, x, y)
+  FASTNN_PICK_ISA(activation, false, op, args, n, nullptr, x, y);
 }
 void activation_backward(VecActivation op, const VecActivationArgs& args, int64_t n, const float* g, const float* x,
                          float* dx) {
-  FASTNN_PICK(activation, true, op, args, n, g, x, dx)
+  FASTNN_PICK_ISA(activation, true, op, args, n, g, x, dx);
 }
-void softplus_neg(int64_t n, const float* x, float* y) { FASTNN_PICK(softplus_neg, n, x, y) }
-#undef FASTNN_PICK
+void softplus_neg(int64_t n, const float* x, float* y) { FASTNN_PICK_ISA(softplus_neg, n, x, y); }
 
 }  // namespace fastnn::kernels
