@@ -115,6 +115,7 @@ template <class Rule>
 constexpr bool kVectorForm = std::is_same_v<Rule, rules::GeluErf> || std::is_same_v<Rule, rules::GeluTanh> ||
                              std::is_same_v<Rule, rules::Softplus> || std::is_same_v<Rule, rules::EluLike>;
 
+// The kernel of a rule with a vector form, and its arguments in float.
 template <class Rule>
 std::pair<kernels::VecActivation, kernels::VecActivationArgs> vector_form(const Rule& rule) {
   kernels::VecActivationArgs args;
