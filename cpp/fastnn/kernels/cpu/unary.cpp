@@ -173,6 +173,32 @@ struct Round {
   }
 };
 
+// sqrt, 1 / sqrt, 1 / x, and hardswish / hardsigmoid with std::max / std::min's rules (NaN stays): the table's
+// arithmetic, one instruction per vector on every instruction set.
+struct Sqrt {
+  template <class V> FASTNN_INLINE V forward(V x) const {
+    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::sqrt(v); });
+  }
+};
+struct Rsqrt {
+  template <class V> FASTNN_INLINE V forward(V x) const { return 1.0f / Sqrt{}.forward(x); }
+};
+struct Reciprocal {
+  template <class V> FASTNN_INLINE V forward(V x) const { return 1.0f / x; }
+};
+template <class V>
+FASTNN_INLINE V relu6_of_shifted(V x) {  // min(max(x + 3, 0), 6)
+  V h = x + 3.0f;
+  h = h < 0.0f ? V{} : h;
+  return 6.0f < h ? V{} + 6.0f : h;
+}
+struct Hardswish {
+  template <class V> FASTNN_INLINE V forward(V x) const { return x * relu6_of_shifted(x) / 6.0f; }
+};
+struct Hardsigmoid {
+  template <class V> FASTNN_INLINE V forward(V x) const { return relu6_of_shifted(x) / 6.0f; }
+};
+
 // The activations with parameters.
 struct GeluErf {  // 0.5 x erfc(-x / sqrt 2) (erfc(-z) = 2 - erfc(z)); g (0.5 erfc(-x / sqrt 2) + x phi(x))
   template <bool Grad, class V> FASTNN_INLINE V apply(V g, V x) const {
@@ -260,6 +286,11 @@ FASTNN_INLINE void unary_lanes(VecUnary op, int64_t n, const float* x, float* y)
     case VecUnary::Silu: return map_lanes<false, L>(Silu{}, n, nullptr, x, y);
     case VecUnary::LogSigmoid: return map_lanes<false, L>(LogSigmoid{}, n, nullptr, x, y);
     case VecUnary::Mish: return map_lanes<false, L>(Mish{}, n, nullptr, x, y);
+    case VecUnary::Sqrt: return map_lanes<false, L>(Sqrt{}, n, nullptr, x, y);
+    case VecUnary::Rsqrt: return map_lanes<false, L>(Rsqrt{}, n, nullptr, x, y);
+    case VecUnary::Reciprocal: return map_lanes<false, L>(Reciprocal{}, n, nullptr, x, y);
+    case VecUnary::Hardswish: return map_lanes<false, L>(Hardswish{}, n, nullptr, x, y);
+    case VecUnary::Hardsigmoid: return map_lanes<false, L>(Hardsigmoid{}, n, nullptr, x, y);
     case VecUnary::Floor: return map_lanes<false, L>(Floor{}, n, nullptr, x, y);
     case VecUnary::Ceil: return map_lanes<false, L>(Ceil{}, n, nullptr, x, y);
     case VecUnary::Trunc: return map_lanes<false, L>(Trunc{}, n, nullptr, x, y);

@@ -1,5 +1,6 @@
 // Vectorised float32 forms of the transcendental activations: the unary table's exp, log, log1p, erf, sin, cos,
-// sigmoid, tanh, silu, log_sigmoid and mish (and its roundings, exact: one instruction from SSE4.1 on, libm's below),
+// sigmoid, tanh, silu, log_sigmoid and mish (and its sqrt, rsqrt, reciprocal, hardswish, hardsigmoid and roundings,
+// with the table's exact arithmetic: one instruction per vector, the roundings from SSE4.1 on, libm's below),
 // the activations with parameters (GELU, softplus, the elu family) and softplus(-x) for the losses; forward and, where
 // the gradient reads the input, backward. Compiled per instruction set and chosen at run time. Every lane and the
 // scalar tail compute the same arithmetic (vec_math.h), so an element's value depends only on its input and the
@@ -23,6 +24,11 @@ enum class VecUnary {
   Silu,
   LogSigmoid,
   Mish,
+  Sqrt,
+  Rsqrt,
+  Reciprocal,
+  Hardswish,
+  Hardsigmoid,
   Floor,
   Ceil,
   Trunc,
@@ -42,6 +48,11 @@ constexpr VecUnary vec_unary_of(std::string_view name) {
          : name == "silu"        ? VecUnary::Silu
          : name == "log_sigmoid" ? VecUnary::LogSigmoid
          : name == "mish"        ? VecUnary::Mish
+         : name == "sqrt"        ? VecUnary::Sqrt
+         : name == "rsqrt"       ? VecUnary::Rsqrt
+         : name == "reciprocal"  ? VecUnary::Reciprocal
+         : name == "hardswish"   ? VecUnary::Hardswish
+         : name == "hardsigmoid" ? VecUnary::Hardsigmoid
          : name == "floor"       ? VecUnary::Floor
          : name == "ceil"        ? VecUnary::Ceil
          : name == "trunc"       ? VecUnary::Trunc
