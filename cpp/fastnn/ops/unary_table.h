@@ -4,8 +4,9 @@
 // ALL (NUMERIC, and bools pass through unchanged: sign).
 // saves: INPUT (v = x), OUTPUT (v = y, the result) or NOTHING. Adding an op is one row here
 // (ops.h declares it from the table) and a row in the tests.
-// float32 exp, sigmoid, tanh, silu, log_sigmoid and mish (and the last three's backward) run as SIMD kernels
-// instead (kernels/cpu/unary.h, within a few ulps of these forms; float64 uses these).
+// float32 runs SIMD kernels instead (kernels/cpu/unary.h; float64 uses these) for exp, log, log1p, erf, sin, cos,
+// sigmoid, tanh, silu, log_sigmoid and mish (within a few ulps of these forms; erf, sin, cos, silu, log_sigmoid and
+// mish backward too), and sqrt, rsqrt, reciprocal, hardswish, hardsigmoid, floor, ceil, trunc, round (these bits).
 #pragma once
 
 #define FASTNN_UNARY_OPS(X)                                                                                        \
