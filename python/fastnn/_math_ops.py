@@ -211,9 +211,13 @@ def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode="use_mm_for_euclid_dist_if
         raise ValueError(f"[cdist] {compute_mode} is not a valid value for compute_mode")
     from fastnn import linalg
 
-    if float(p) == 2.0 and (
-        compute_mode == "use_mm_for_euclid_dist"
-        or (compute_mode != "donot_use_mm_for_euclid_dist" and (x1.shape[-2] > 25 or x2.shape[-2] > 25))
+    if (
+        float(p) == 2.0
+        and x1.shape[-1] > 0  # no columns: exact zeros, from the differences
+        and (
+            compute_mode == "use_mm_for_euclid_dist"
+            or (compute_mode != "donot_use_mm_for_euclid_dist" and (x1.shape[-2] > 25 or x2.shape[-2] > 25))
+        )
     ):
         return _euclidean_dist(x1, x2)
     return linalg.vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), float(p), dim=-1)

@@ -124,6 +124,8 @@ def test_cdist_compute_modes_match_torch(mode):
     a, b = rng.standard_normal((2, 40, 5)).astype(np.float32), rng.standard_normal((30, 5)).astype(np.float32)
     check_op(lambda lib, x, y: lib.cdist(x, y, compute_mode=mode), [a, b], uses_module=True, atol=1e-5, rtol=1e-4)
     gradcheck_op(lambda x, y: fastnn.cdist(x, y + 0.5, compute_mode=mode), [a[0, :27].astype(np.float64), b[:4]])
+    empty = fastnn.cdist(fastnn.tensor(a[0, :, :0]), fastnn.tensor(b[:, :0]), compute_mode=mode)
+    assert empty.shape == (40, 30) and not empty.numpy().any()  # no columns: exact zeros, as torch
     with pytest.raises(ValueError, match=r"\[cdist\] None is not a valid value for compute_mode"):
         fastnn.cdist(fastnn.tensor(a), fastnn.tensor(b), compute_mode=None)
 
