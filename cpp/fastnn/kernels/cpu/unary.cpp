@@ -45,7 +45,7 @@ FASTNN_INLINE V erfc_nonneg(V z, V& gauss) {
 }
 
 // erf: 2/sqrt(pi) times its odd Taylor series through x^15 below |x| = 0.5 (the next term is under 1e-9 of the sum),
-// 1 - erfc(|x|) with x's sign above (within 2 ulp); its gradient 2/sqrt(pi) exp(-x^2) g.
+// 1 - erfc(|x|) with x's sign above (within 3 ulp); its gradient 2/sqrt(pi) exp(-x^2) g.
 struct Erf {
   template <class V> FASTNN_INLINE V forward(V x) const {
     const V z = x * x, a = x < 0.0f ? V{} - x : x;

@@ -105,7 +105,7 @@ FASTNN_INLINE V log_of(V x) {
 }
 
 // log1p for floats: log(u) x / (u - 1) with u = 1 + x rounded (the quotient corrects u's rounding), x itself where
-// u == 1; within 2 ulp. -1 gives -inf, below it NaN, inf inf.
+// u == 1; within 3 ulp. -1 gives -inf, below it NaN, inf inf.
 template <class V>
 FASTNN_INLINE V log1p_of(V x) {
   if constexpr (std::is_same_v<V, double>) {
