@@ -146,40 +146,28 @@ struct Mish {
   }
 };
 
-// The roundings, lane by lane (the compiler makes one rounding instruction of each where the instruction set has it).
-template <class V, class F>
-FASTNN_INLINE V per_lane(V x, F f) {
-  for (int l = 0; l < int(sizeof(V) / sizeof(float)); ++l) x[l] = f(x[l]);
-  return x;
-}
-struct Floor {
+// A libm function of one float applied lane by lane (the compiler makes one instruction per vector of it where the
+// instruction set has one: the roundings from SSE4.1 on, sqrt everywhere).
+template <float (*F)(float)>
+struct PerLane {
   template <class V> FASTNN_INLINE V forward(V x) const {
-    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::floor(v); });
+    for (int l = 0; l < int(sizeof(V) / sizeof(float)); ++l) x[l] = F(x[l]);
+    return x;
   }
 };
-struct Ceil {
-  template <class V> FASTNN_INLINE V forward(V x) const {
-    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::ceil(v); });
-  }
-};
-struct Trunc {
-  template <class V> FASTNN_INLINE V forward(V x) const {
-    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::trunc(v); });
-  }
-};
-struct Round {
-  template <class V> FASTNN_INLINE V forward(V x) const {
-    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::nearbyint(v); });
-  }
-};
+FASTNN_INLINE float floor_f(float v) { return std::floor(v); }
+FASTNN_INLINE float ceil_f(float v) { return std::ceil(v); }
+FASTNN_INLINE float trunc_f(float v) { return std::trunc(v); }
+FASTNN_INLINE float round_f(float v) { return std::nearbyint(v); }  // halves to even
+FASTNN_INLINE float sqrt_f(float v) { return std::sqrt(v); }
+using Floor = PerLane<floor_f>;
+using Ceil = PerLane<ceil_f>;
+using Trunc = PerLane<trunc_f>;
+using Round = PerLane<round_f>;
+using Sqrt = PerLane<sqrt_f>;
 
-// sqrt, 1 / sqrt, 1 / x, and hardswish / hardsigmoid with std::max / std::min's rules (NaN stays): the table's
-// arithmetic, one instruction per vector on every instruction set.
-struct Sqrt {
-  template <class V> FASTNN_INLINE V forward(V x) const {
-    return per_lane(x, [](float v) __attribute__((always_inline)) { return std::sqrt(v); });
-  }
-};
+// 1 / sqrt, 1 / x, and hardswish / hardsigmoid with std::max / std::min's rules (NaN stays): the table's arithmetic,
+// one instruction per vector on every instruction set.
 struct Rsqrt {
   template <class V> FASTNN_INLINE V forward(V x) const { return 1.0f / Sqrt{}.forward(x); }
 };
