@@ -136,6 +136,10 @@ def test_long_float32_inputs_match_torch(name):
     atol = 1e-6 if name == "gelu_tanh" else 1e-7  # 1 + tanh cancels below -3 in both (torch's float gives 0 there)
     check_op(lambda lib, t: f(lib.nn.functional, t), [x], atol=atol, rtol=2e-6, uses_module=True)
     special = np.array([np.inf, -np.inf, np.nan, 88.0, -88.0, -104.0, 120.0], np.float32)
+    if name == "gelu":
+        # torch's vectorised GELU gives NaN at +inf on some machines (its scalar path, and fastnn, the limit inf)
+        assert FF.gelu(fastnn.tensor([np.inf] * 20)).numpy().tolist() == [np.inf] * 20
+        special = special[1:]
     check_op(lambda lib, t: f(lib.nn.functional, t), [np.concatenate([x[:40], special])], grad=False, uses_module=True)
 
 
