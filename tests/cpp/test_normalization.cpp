@@ -265,15 +265,18 @@ TEST(RowReductions, ExtremeIsNaNFirst) {
   const fk::Isa saved = fk::kernel_isa();
   for (fk::Isa isa : supported_isas()) {
     fk::set_kernel_isa(isa);
-    for (int64_t n : {1, 7, 8, 17, 100}) {
+    for (int64_t n : {1, 7, 8, 17, 100, 301}) {
       std::vector<float> x = random_floats(size_t(n), uint32_t(n));
       const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
       EXPECT_EQ(fk::extreme(x.data(), n, true), *hi) << n;
       EXPECT_EQ(fk::extreme(x.data(), n, false), *lo) << n;
       for (int64_t at : {int64_t(0), n / 2, n - 1}) {
         std::vector<double> d(x.begin(), x.end());
+        std::vector<float> f = x;
         d[size_t(at)] = NAN;
+        f[size_t(at)] = NAN;
         EXPECT_TRUE(std::isnan(fk::extreme(d.data(), n, true)) && std::isnan(fk::extreme(d.data(), n, false)));
+        EXPECT_TRUE(std::isnan(fk::extreme(f.data(), n, true)) && std::isnan(fk::extreme(f.data(), n, false)));
       }
     }
     EXPECT_EQ(fk::extreme<float>(nullptr, 0, true), -std::numeric_limits<float>::infinity());
