@@ -190,80 +190,122 @@ void col2im_rows_generic(const T* col, const Geometry g, const ColRange* ranges,
   col2im_rows_body(col, g, ranges, c, h0, h1, im, accumulate);
 }
 #ifdef FASTNN_X86
-// AVX2 masked loads and stores of float or double lanes, and the lane mask of [a, b).
+// Masked loads and stores of float or double lanes (masked-off lanes are never read or written), and the lane mask
+// of [a, b): kept in memory as Mask, used as Reg (AVX2: a vector of lane masks; AVX-512: a mask register).
+struct Avx2Mask {  // a __m256i's bits, at any alignment
+  int64_t bits[4];
+};
 template <class T>
-struct Avx2Lanes;
-template <>
-struct Avx2Lanes<float> {
-  static constexpr int L = 8;
-  using V = __m256;
-  FASTNN_TARGET_AVX2 static __m256i mask(int64_t a, int64_t b) {
-    const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(int32_t(a - 1))),
-                            _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(b)), i));
-  }
-  FASTNN_TARGET_AVX2 static V load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
-  FASTNN_TARGET_AVX2 static void store(float* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
-  FASTNN_TARGET_AVX2 static V add_where(V acc, V v, __m256i m) {
-    return _mm256_blendv_ps(acc, _mm256_add_ps(acc, v), _mm256_castsi256_ps(m));
-  }
-  FASTNN_TARGET_AVX2 static V zero() { return _mm256_setzero_ps(); }
+struct X86Vectors {  // the 256- and 512-bit vectors of T
+  using V256 = __m256;
+  using V512 = __m512;
 };
 template <>
-struct Avx2Lanes<double> {
-  static constexpr int L = 4;
-  using V = __m256d;
-  FASTNN_TARGET_AVX2 static __m256i mask(int64_t a, int64_t b) {
-    const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
-    return _mm256_and_si256(_mm256_cmpgt_epi64(i, _mm256_set1_epi64x(a - 1)),
-                            _mm256_cmpgt_epi64(_mm256_set1_epi64x(b), i));
+struct X86Vectors<double> {
+  using V256 = __m256d;
+  using V512 = __m512d;
+};
+template <class T>
+struct Avx2Lanes {
+  static constexpr int L = 32 / sizeof(T);
+  using V = typename X86Vectors<T>::V256;
+  using Mask = Avx2Mask;
+  using Reg = __m256i;
+  FASTNN_TARGET_AVX2 static Mask mask(int64_t a, int64_t b) {
+    Reg m;
+    if constexpr (sizeof(T) == 4) {
+      const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      m = _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(int32_t(a - 1))),
+                           _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(b)), i));
+    } else {
+      const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
+      m = _mm256_and_si256(_mm256_cmpgt_epi64(i, _mm256_set1_epi64x(a - 1)),
+                           _mm256_cmpgt_epi64(_mm256_set1_epi64x(b), i));
+    }
+    Mask r;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.bits), m);
+    return r;
   }
-  FASTNN_TARGET_AVX2 static V load(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
-  FASTNN_TARGET_AVX2 static void store(double* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
-  FASTNN_TARGET_AVX2 static V add_where(V acc, V v, __m256i m) {
-    return _mm256_blendv_pd(acc, _mm256_add_pd(acc, v), _mm256_castsi256_pd(m));
+  FASTNN_TARGET_AVX2 static Reg reg(const Mask& m) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m.bits));
   }
-  FASTNN_TARGET_AVX2 static V zero() { return _mm256_setzero_pd(); }
+  FASTNN_TARGET_AVX2 static bool empty(Reg m) { return _mm256_testz_si256(m, m); }
+  FASTNN_TARGET_AVX2 static V load(const T* p, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm256_maskload_ps(p, m);
+    else return _mm256_maskload_pd(p, m);
+  }
+  FASTNN_TARGET_AVX2 static void store(T* p, Reg m, V v) {
+    if constexpr (sizeof(T) == 4) _mm256_maskstore_ps(p, m, v);
+    else _mm256_maskstore_pd(p, m, v);
+  }
+  FASTNN_TARGET_AVX2 static V add_where(V acc, V v, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm256_blendv_ps(acc, _mm256_add_ps(acc, v), _mm256_castsi256_ps(m));
+    else return _mm256_blendv_pd(acc, _mm256_add_pd(acc, v), _mm256_castsi256_pd(m));
+  }
+  FASTNN_TARGET_AVX2 static V zero() { return V{}; }
+};
+template <class T>
+struct Avx512Lanes {
+  static constexpr int L = 64 / sizeof(T);
+  using V = typename X86Vectors<T>::V512;
+  using Mask = std::conditional_t<sizeof(T) == 4, __mmask16, __mmask8>;
+  using Reg = Mask;
+  static Mask mask(int64_t a, int64_t b) {
+    a = std::clamp<int64_t>(a, 0, L), b = std::clamp<int64_t>(b, a, L);
+    return Mask(((1u << b) - 1) & ~((1u << a) - 1));
+  }
+  static Reg reg(Mask m) { return m; }
+  static bool empty(Reg m) { return m == 0; }
+  FASTNN_TARGET_AVX512 static V load(const T* p, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm512_maskz_loadu_ps(m, p);
+    else return _mm512_maskz_loadu_pd(m, p);
+  }
+  FASTNN_TARGET_AVX512 static void store(T* p, Reg m, V v) {
+    if constexpr (sizeof(T) == 4) _mm512_mask_storeu_ps(p, m, v);
+    else _mm512_mask_storeu_pd(p, m, v);
+  }
+  FASTNN_TARGET_AVX512 static V add_where(V acc, V v, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm512_mask_add_ps(acc, m, acc, v);
+    else return _mm512_mask_add_pd(acc, m, acc, v);
+  }
+  FASTNN_TARGET_AVX512 static V zero() { return V{}; }
 };
 
 // col2im_rows_body for unit column stride, input row by input row: each run of L pixels sums its taps in (ki, kj)
 // order in a register, the tap's segment read by a masked load (lanes outside it neither read nor added), and is
 // stored once, instead of a load-add-store of the image per tap. The same adds in the same order: the same bits.
-template <class T>
-FASTNN_TARGET_AVX2 void col2im_rows_avx2(const T* col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0,
-                                         int64_t h1, T* im, bool accumulate) {
+// A: the lanes (Avx2Lanes, Avx512Lanes), whose target the caller has (always inlined into the target's wrapper below,
+// so no call passes a vector: GCC's ABI note for vectors in a function without the target does not apply).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+template <class A, class T>
+FASTNN_INLINE void col2im_rows_masked(const T* col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0,
+                                      int64_t h1, T* im, bool accumulate) {
   if (g.sW != 1) return col2im_rows_body(col, g, ranges, c, h0, h1, im, accumulate);
-  using A = Avx2Lanes<T>;
   constexpr int L = A::L;
   const int64_t runs = ceil_div(g.W, int64_t(L));
   // masks[q * kW + kj]: the lanes of run q that kernel column kj's segment covers (pixels lo + offset .. hi + offset)
-  struct M {  // a __m256i's bits, at any alignment
-    int64_t bits[4];
-    M() = default;
-    FASTNN_TARGET_AVX2 explicit M(__m256i m) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(bits), m); }
-    FASTNN_TARGET_AVX2 __m256i get() const { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bits)); }
-  };
-  std::vector<M> masks(size_t(runs * g.kW)), in_image(static_cast<size_t>(runs));
+  std::vector<typename A::Mask> masks(size_t(runs * g.kW)), in_image(static_cast<size_t>(runs));
   for (int64_t q = 0; q < runs; ++q) {
-    in_image[q] = M(A::mask(0, std::min<int64_t>(L, g.W - q * L)));
+    in_image[q] = A::mask(0, std::min<int64_t>(L, g.W - q * L));
     for (int64_t kj = 0; kj < g.kW; ++kj) {
       const ColRange cr = ranges[kj];
-      masks[q * g.kW + kj] = M(A::mask(cr.lo + cr.offset - q * L, cr.hi + cr.offset - q * L));
+      masks[q * g.kW + kj] = A::mask(cr.lo + cr.offset - q * L, cr.hi + cr.offset - q * L);
     }
   }
   T* img = im + c * g.H * g.W;
   for (int64_t ih = h0; ih < h1; ++ih)
     for (int64_t q = 0; q < runs; ++q) {
       T* dst = img + ih * g.W + q * L;
-      const __m256i inside = in_image[q].get();
+      const typename A::Reg inside = A::reg(in_image[q]);
       typename A::V acc = accumulate ? A::load(dst, inside) : A::zero();
       for (int64_t ki = 0; ki < g.kH; ++ki) {
         const int64_t from = ih - (ki * g.dH - g.pH);  // oh * sH
         if (from < 0 || from % g.sH || from / g.sH >= g.outH) continue;
         const T* row = col + (c * g.kH + ki) * g.kW * g.ld + from / g.sH * g.outW + q * L;
         for (int64_t kj = 0; kj < g.kW; ++kj) {
-          const __m256i m = masks[q * g.kW + kj].get();
-          if (_mm256_testz_si256(m, m)) continue;
+          const typename A::Reg m = A::reg(masks[q * g.kW + kj]);
+          if (A::empty(m)) continue;
           // lane l is pixel q L + l, read at ow = q L + l - offset: masked lanes may lie outside col, never read
           const T* src = reinterpret_cast<const T*>(reinterpret_cast<uintptr_t>(row + kj * g.ld) -
                                                     uintptr_t(ranges[kj].offset * int64_t(sizeof(T))));
@@ -272,6 +314,17 @@ FASTNN_TARGET_AVX2 void col2im_rows_avx2(const T* col, const Geometry g, const C
       }
       A::store(dst, inside, acc);
     }
+}
+#pragma GCC diagnostic pop
+template <class T>
+FASTNN_TARGET_AVX2 void col2im_rows_avx2(const T* col, const Geometry g, const ColRange* ranges, int64_t c, int64_t h0,
+                                         int64_t h1, T* im, bool accumulate) {
+  col2im_rows_masked<Avx2Lanes<T>>(col, g, ranges, c, h0, h1, im, accumulate);
+}
+template <class T>
+FASTNN_TARGET_AVX512 void col2im_rows_avx512(const T* col, const Geometry g, const ColRange* ranges, int64_t c,
+                                             int64_t h0, int64_t h1, T* im, bool accumulate) {
+  col2im_rows_masked<Avx512Lanes<T>>(col, g, ranges, c, h0, h1, im, accumulate);
 }
 #endif
 
@@ -303,7 +356,10 @@ void col2im(const T* col, int64_t ldcol, int64_t C, int64_t H, int64_t W, int64_
   const Geometry g{C, H, W, kH, kW, padH, padW, strideH, strideW, dilH, dilW, outH, outW, ldcol};
   const std::vector<ColRange> ranges = col_ranges(g);
 #ifdef FASTNN_X86
-  const auto rows = kernel_isa() == Isa::Generic ? &col2im_rows_generic<T> : &col2im_rows_avx2<T>;
+  const Isa isa = kernel_isa();
+  const auto rows = isa == Isa::Avx512 ? &col2im_rows_avx512<T>
+                    : isa == Isa::Avx2 ? &col2im_rows_avx2<T>
+                                       : &col2im_rows_generic<T>;
 #else
   const auto rows = &col2im_rows_generic<T>;
 #endif
