@@ -47,12 +47,18 @@ struct ConvGeom {
     return rows >= oH ? std::max<int64_t>(oH, 1) : ceil_div(oH, ceil_div(oH, rows));  // equal bands
   }
   int64_t bands() const { return std::max<int64_t>(1, ceil_div(oH, band_rows())); }  // one (empty) if oH == 0
-  int64_t chunk() const {                                                            // images per chunk
+  int64_t chunk() const {                                                            // images per chunk, at most
     if (bands() > 1 || pointwise()) return 1;
     const int64_t fit = std::max<int64_t>(1, kTileElements / std::max<int64_t>(std::max(K(), Og()) * P(), 1));
     return std::min(fit, std::max(kMinChunkImages, kChunkPixels / std::max<int64_t>(P(), 1)));
   }
-  int64_t chunks() const { return ceil_div(N, chunk()); }
+  // Chunks of near-equal size (chunk c: images [c N / chunks, (c + 1) N / chunks)), an even number when more than
+  // one, so that two threads get equal shares: 16 images of at most 5 go as 4 x 4, not 5 + 5 + 5 + 1.
+  int64_t chunks() const {
+    const int64_t n = ceil_div(N, chunk());
+    return n > 1 && n % 2 && n < N ? n + 1 : n;
+  }
+  int64_t chunk_begin(int64_t c) const { return c * N / chunks(); }
   int64_t ld() const { return chunk() * band_rows() * oW; }  // row stride of a tile's scratch matrices
   bool inner_parallel() const { return 2.0 * O * K() * ld() >= kInnerFlops; }
 };
@@ -65,8 +71,8 @@ struct Tile {
 };
 
 Tile tile_of(const ConvGeom& g, int64_t c, int64_t band) {
-  const int64_t n0 = c * g.chunk(), oh0 = band * g.band_rows();
-  return {n0, std::min(g.chunk(), g.N - n0), oh0, std::min(g.band_rows(), g.oH - oh0)};
+  const int64_t n0 = g.chunk_begin(c), oh0 = band * g.band_rows();
+  return {n0, g.chunk_begin(c + 1) - n0, oh0, std::min(g.band_rows(), g.oH - oh0)};
 }
 
 // Per-thread scratch matrices of `rows` x ld, from the caching allocator, one for each of `threads`
