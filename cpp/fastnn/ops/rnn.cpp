@@ -134,7 +134,8 @@ void layer_backward(const LayerGeom& g, const T* x, const T* w_ih, const T* w_hh
   if (dw_ih) matmul<T>(G, g.I, g.N, dgi, true, x, false, dw_ih, false);
   if (dw_hh) matmul<T>(G, Ho, g.N, dgh, true, hprev, false, dw_hh, false);
   if (db_ih) kernels::column_sums<T>(g.N, G, dgi, db_ih);
-  if (db_hh) kernels::column_sums<T>(g.N, G, dgh, db_hh);
+  if (db_hh && db_ih && dgh == dgi) std::copy(db_ih, db_ih + G, db_hh);  // LSTM, RNN: one gate gradient
+  else if (db_hh) kernels::column_sums<T>(g.N, G, dgh, db_hh);
   if (dw_hr) matmul<T>(Ho, H, g.N, dr, true, h, false, dw_hr, false);
 }
 
