@@ -1209,6 +1209,27 @@ TEST(VecMath, TableArithmeticOpsKeepTheirBits) {
                         false);
 }
 
+// relu and its gradient (from the output) on every instruction set: the unary table's selects, bit for bit (-0 stays
+// -0, NaN stays NaN; the gradient at v NaN is g, at v = +-0 it is 0).
+TEST(VecMath, ReluKeepsTheTablesBits) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> xs = {0.f, -0.f, 1e-40f, -1e-40f, 3.f, -3.f, inf, -inf, NAN};
+  for (float x = -9.f; x < 9.f; x += 0.0137f) xs.push_back(x);
+  expect_reference_bits(xs, {{fk::VecUnary::Relu, [](float x) { return x < 0 ? 0.f : x; }}}, true);
+  const int64_t n = int64_t(xs.size());
+  std::vector<float> g(xs.size()), dx(xs.size());
+  for (int64_t i = 0; i < n; ++i) g[i] = float(i % 7) - 3.5f;
+  IsaGuard guard;
+  for (fk::Isa isa : supported_isas()) {
+    fk::set_kernel_isa(isa);
+    fk::vec_unary_backward(fk::VecUnary::Relu, n, g.data(), xs.data(), dx.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = xs[i] <= 0 ? 0.f : g[i];
+      EXPECT_EQ(std::memcmp(&dx[i], &want, sizeof want), 0) << isa_name(isa) << " at v = " << xs[i];
+    }
+  }
+}
+
 // floor, ceil, trunc and round (halves to even) on every instruction set: the bits of libm's, -0, halves, NaN, the
 // infinities, subnormals and floats past 2^23 (already whole) included.
 TEST(VecMath, RoundingsAreExactOnEveryIsa) {

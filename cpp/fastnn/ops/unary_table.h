@@ -6,7 +6,8 @@
 // (ops.h declares it from the table) and a row in the tests.
 // float32 runs SIMD kernels instead (kernels/cpu/unary.h; float64 uses these) for exp, log, log1p, erf, sin, cos,
 // sigmoid, tanh, silu, log_sigmoid and mish (within a few ulps of these forms; erf, sin, cos, silu, log_sigmoid and
-// mish backward too), and sqrt, rsqrt, reciprocal, hardswish, hardsigmoid, floor, ceil, trunc, round (these bits).
+// mish backward too), and sqrt, rsqrt, reciprocal, hardswish, hardsigmoid, floor, ceil, trunc, round, relu (these
+// bits; relu backward too).
 #pragma once
 
 #define FASTNN_UNARY_OPS(X)                                                                                        \

@@ -187,6 +187,11 @@ struct Hardsigmoid {
   template <class V> FASTNN_INLINE V forward(V x) const { return relu6_of_shifted(x) / 6.0f; }
 };
 
+struct Relu {  // the unary table's row: x < 0 ? 0 : x; its gradient from the output v: v <= 0 ? 0 : g
+  template <class V> FASTNN_INLINE V forward(V x) const { return x < 0.0f ? V{} : x; }
+  template <class V> FASTNN_INLINE V backward(V g, V v) const { return v <= 0.0f ? V{} : g; }
+};
+
 // The activations with parameters.
 struct GeluErf {  // 0.5 x erfc(-x / sqrt 2) (erfc(-z) = 2 - erfc(z)); g (0.5 erfc(-x / sqrt 2) + x phi(x))
   template <bool Grad, class V> FASTNN_INLINE V apply(V g, V x) const {
@@ -283,6 +288,7 @@ FASTNN_INLINE void unary_lanes(VecUnary op, int64_t n, const float* x, float* y)
     case VecUnary::Ceil: return map_lanes<false, L>(Ceil{}, n, nullptr, x, y);
     case VecUnary::Trunc: return map_lanes<false, L>(Trunc{}, n, nullptr, x, y);
     case VecUnary::Round: return map_lanes<false, L>(Round{}, n, nullptr, x, y);
+    case VecUnary::Relu: return map_lanes<false, L>(Relu{}, n, nullptr, x, y);
     case VecUnary::None: break;
   }
 }
@@ -296,6 +302,7 @@ FASTNN_INLINE void unary_backward_lanes(VecUnary op, int64_t n, const float* g, 
     case VecUnary::Cos: return map_lanes<true, L>(Cos{}, n, g, x, dx);
     case VecUnary::LogSigmoid: return map_lanes<true, L>(LogSigmoid{}, n, g, x, dx);
     case VecUnary::Mish: return map_lanes<true, L>(Mish{}, n, g, x, dx);
+    case VecUnary::Relu: return map_lanes<true, L>(Relu{}, n, g, x, dx);
     default: break;
   }
 }

@@ -32,7 +32,8 @@ enum class VecUnary {
   Floor,
   Ceil,
   Trunc,
-  Round
+  Round,
+  Relu
 };
 
 // The vectorised form of the unary table's op `name`, or None.
@@ -57,14 +58,15 @@ constexpr VecUnary vec_unary_of(std::string_view name) {
          : name == "ceil"        ? VecUnary::Ceil
          : name == "trunc"       ? VecUnary::Trunc
          : name == "round"       ? VecUnary::Round  // halves to even
+         : name == "relu"        ? VecUnary::Relu
                                  : VecUnary::None;
 }
 
-// Whether vec_unary_backward has `op` (the ops whose gradient reads the input; the others' reads their output and is
-// a product or two).
+// Whether vec_unary_backward has `op`: the ops whose gradient reads the input, and relu (its gradient reads the
+// output, as the unary table's row does: v <= 0 ? 0 : g); the others' reads their output and is a product or two.
 constexpr bool has_vec_unary_backward(VecUnary op) {
   return op == VecUnary::Erf || op == VecUnary::Sin || op == VecUnary::Cos || op == VecUnary::Silu ||
-         op == VecUnary::LogSigmoid || op == VecUnary::Mish;
+         op == VecUnary::LogSigmoid || op == VecUnary::Mish || op == VecUnary::Relu;
 }
 
 // y[i] = op(x[i]) for i in [0, n), on this thread (the caller splits the work). y may be x.
