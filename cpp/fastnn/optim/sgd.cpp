@@ -1,6 +1,7 @@
 #include "fastnn/optim/sgd.h"
 
 #include "fastnn/error.h"
+#include "fastnn/kernels/cpu/simd.h"
 #include "fastnn/kernels/cuda/optim.h"
 #include "fastnn/ops/ops.h"
 #include "fastnn/optim/common.h"
@@ -10,15 +11,41 @@
 namespace fastnn {
 namespace {
 
+template <bool... kFlags>
+struct SgdFlags {};
+
 // One parameter's update over [b, e), elementwise (all contiguous, same dtype): rules::sgd_update. The pointers are
 // restrict, so each variant of the flags is one vector loop.
 template <class T, bool kMaximize, bool kDecay, bool kMomentum, bool kFirst, bool kNesterov>
-void sgd_range(T* __restrict p, const T* __restrict grad, T* __restrict buf, int64_t b, int64_t e, T lr, T wd, T mom,
-               T damp) {
+FASTNN_INLINE void sgd_range_body(SgdFlags<kMaximize, kDecay, kMomentum, kFirst, kNesterov>, T* __restrict p,
+                                  const T* __restrict grad, T* __restrict buf, int64_t b, int64_t e, T lr, T wd, T mom,
+                                  T damp) {
   T unused = 0;
   for (int64_t i = b; i < e; ++i)
     rules::sgd_update<T, kMaximize, kDecay, kMomentum, kFirst, kNesterov>(p[i], grad[i], kMomentum ? buf[i] : unused,
                                                                           lr, wd, mom, damp);
+}
+
+// The loop compiled per instruction set (an SGD step with momentum on LeNet's 62k parameters 22.5 -> 19-21 us on Zen 4,
+// where the baseline's 4-lane loop was a tenth of a compiled batch-1 step). Multiply-adds contract to FMAs where the
+// target has them, so the bits may differ between instruction sets, never between thread counts.
+#define FASTNN_SGD_RANGE(SUFFIX, TARGET)                                                                             \
+  template <class F, class T> TARGET void sgd_range_##SUFFIX(F f, T* p, const T* grad, T* buf, int64_t b, int64_t e, \
+                                                             T lr, T wd, T mom, T damp) {                            \
+    sgd_range_body(f, p, grad, buf, b, e, lr, wd, mom, damp);                                                        \
+  }
+FASTNN_SGD_RANGE(generic, )
+#ifdef FASTNN_X86
+FASTNN_SGD_RANGE(avx2, FASTNN_TARGET_AVX2)
+FASTNN_SGD_RANGE(avx512, FASTNN_TARGET_AVX512)
+#endif
+#undef FASTNN_SGD_RANGE
+
+template <class F, class T>
+void sgd_range(F f, T* p, const T* grad, T* buf, int64_t b, int64_t e, T lr, T wd, T mom, T damp) {
+  using kernels::Isa;
+  using kernels::kernel_isa;
+  FASTNN_PICK_ISA(sgd_range, f, p, grad, buf, b, e, lr, wd, mom, damp);
 }
 
 template <class T, bool... kFlags>
@@ -30,8 +57,9 @@ void sgd_kernel(T* p, const T* grad, T* buf, int64_t n, const SGDOptions& o, boo
   } else {
     const T lr = T(o.lr), wd = T(o.weight_decay), mom = T(o.momentum), damp = T(1 - o.dampening);
     // Four loads and two stores per element: a split pays only past a few L2-sized chunks.
-    parallel_for(n, 4 * kGrainSize,
-                 [&](int64_t b, int64_t e) { sgd_range<T, kFlags...>(p, grad, buf, b, e, lr, wd, mom, damp); });
+    parallel_for(n, 4 * kGrainSize, [&](int64_t b, int64_t e) {
+      sgd_range(SgdFlags<kFlags...>(), p, grad, buf, b, e, lr, wd, mom, damp);
+    });
   }
 }
 
