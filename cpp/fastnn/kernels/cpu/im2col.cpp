@@ -62,21 +62,99 @@ FASTNN_INLINE void copy_row(const T* src, T* dst, int64_t n) {
 }
 
 #ifdef FASTNN_X86
-// copy_row by 64-byte vectors, the last one masked (nothing outside either range read or written): one load and one
+// Masked loads and stores of float or double lanes (masked-off lanes are never read or written), and the lane mask
+// of [a, b): kept in memory as Mask, used as Reg (AVX2: a vector of lane masks; AVX-512: a mask register).
+struct Avx2Mask {  // a __m256i's bits, at any alignment
+  int64_t bits[4];
+};
+template <class T>
+struct X86Vectors {  // the 256- and 512-bit vectors of T
+  using V256 = __m256;
+  using V512 = __m512;
+};
+template <>
+struct X86Vectors<double> {
+  using V256 = __m256d;
+  using V512 = __m512d;
+};
+template <class T>
+struct Avx2Lanes {
+  static constexpr int L = 32 / sizeof(T);
+  using V = typename X86Vectors<T>::V256;
+  using Mask = Avx2Mask;
+  using Reg = __m256i;
+  FASTNN_TARGET_AVX2 static Mask mask(int64_t a, int64_t b) {
+    Reg m;
+    if constexpr (sizeof(T) == 4) {
+      const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      m = _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(int32_t(a - 1))),
+                           _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(b)), i));
+    } else {
+      const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
+      m = _mm256_and_si256(_mm256_cmpgt_epi64(i, _mm256_set1_epi64x(a - 1)),
+                           _mm256_cmpgt_epi64(_mm256_set1_epi64x(b), i));
+    }
+    Mask r;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.bits), m);
+    return r;
+  }
+  FASTNN_TARGET_AVX2 static Reg reg(const Mask& m) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m.bits));
+  }
+  FASTNN_TARGET_AVX2 static bool empty(Reg m) { return _mm256_testz_si256(m, m); }
+  FASTNN_TARGET_AVX2 static V load(const T* p, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm256_maskload_ps(p, m);
+    else return _mm256_maskload_pd(p, m);
+  }
+  FASTNN_TARGET_AVX2 static void store(T* p, Reg m, V v) {
+    if constexpr (sizeof(T) == 4) _mm256_maskstore_ps(p, m, v);
+    else _mm256_maskstore_pd(p, m, v);
+  }
+  FASTNN_TARGET_AVX2 static V add_where(V acc, V v, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm256_blendv_ps(acc, _mm256_add_ps(acc, v), _mm256_castsi256_ps(m));
+    else return _mm256_blendv_pd(acc, _mm256_add_pd(acc, v), _mm256_castsi256_pd(m));
+  }
+  FASTNN_TARGET_AVX2 static V zero() { return V{}; }
+};
+template <class T>
+struct Avx512Lanes {
+  static constexpr int L = 64 / sizeof(T);
+  using V = typename X86Vectors<T>::V512;
+  using Mask = std::conditional_t<sizeof(T) == 4, __mmask16, __mmask8>;
+  using Reg = Mask;
+  static Mask mask(int64_t a, int64_t b) {
+    a = std::clamp<int64_t>(a, 0, L), b = std::clamp<int64_t>(b, a, L);
+    return Mask(((1u << b) - 1) & ~((1u << a) - 1));
+  }
+  static Reg reg(Mask m) { return m; }
+  static bool empty(Reg m) { return m == 0; }
+  FASTNN_TARGET_AVX512 static V load(const T* p, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm512_maskz_loadu_ps(m, p);
+    else return _mm512_maskz_loadu_pd(m, p);
+  }
+  FASTNN_TARGET_AVX512 static void store(T* p, Reg m, V v) {
+    if constexpr (sizeof(T) == 4) _mm512_mask_storeu_ps(p, m, v);
+    else _mm512_mask_storeu_pd(p, m, v);
+  }
+  FASTNN_TARGET_AVX512 static V add_where(V acc, V v, Reg m) {
+    if constexpr (sizeof(T) == 4) return _mm512_mask_add_ps(acc, m, acc, v);
+    else return _mm512_mask_add_pd(acc, m, acc, v);
+  }
+  FASTNN_TARGET_AVX512 static V zero() { return V{}; }
+};
+
+// copy_row by 64-byte vectors, the last one masked (nothing outside the runs read or written): one load and one
 // store for a run of up to 16 floats, where copy_row's overlapping pair costs two of each; `runs` runs of n values,
 // src's W apart, packed in dst (on Zen 4, LeNet's conv2 im2col of 16 images 41 -> 35 us, its training step at
 // batch 64 3.16 -> 2.90 ms).
 template <class T>
 FASTNN_TARGET_AVX512 void copy_runs_avx512(const T* src, int64_t W, T* dst, int64_t n, int64_t runs = 1) {
-  constexpr int64_t L = 64 / sizeof(T);
-  using Mask = std::conditional_t<sizeof(T) == 4, __mmask16, __mmask8>;
-  const int64_t full = n / L * L;
-  const Mask tail = Mask((1u << (n - full)) - 1);
+  using A = Avx512Lanes<T>;
+  const int64_t full = n / A::L * A::L;
+  const typename A::Reg all = A::mask(0, A::L), tail = A::mask(0, n - full);
   for (int64_t r = 0; r < runs; ++r, src += W, dst += n) {
-    for (int64_t i = 0; i < full; i += L) _mm512_storeu_si512(dst + i, _mm512_loadu_si512(src + i));
-    if constexpr (sizeof(T) == 4)
-      _mm512_mask_storeu_epi32(dst + full, tail, _mm512_maskz_loadu_epi32(tail, src + full));
-    else _mm512_mask_storeu_epi64(dst + full, tail, _mm512_maskz_loadu_epi64(tail, src + full));
+    for (int64_t i = 0; i < full; i += A::L) A::store(dst + i, all, A::load(src + i, all));
+    A::store(dst + full, tail, A::load(src + full, tail));
   }
 }
 #endif
@@ -190,87 +268,6 @@ void col2im_rows_generic(const T* col, const Geometry g, const ColRange* ranges,
   col2im_rows_body(col, g, ranges, c, h0, h1, im, accumulate);
 }
 #ifdef FASTNN_X86
-// Masked loads and stores of float or double lanes (masked-off lanes are never read or written), and the lane mask
-// of [a, b): kept in memory as Mask, used as Reg (AVX2: a vector of lane masks; AVX-512: a mask register).
-struct Avx2Mask {  // a __m256i's bits, at any alignment
-  int64_t bits[4];
-};
-template <class T>
-struct X86Vectors {  // the 256- and 512-bit vectors of T
-  using V256 = __m256;
-  using V512 = __m512;
-};
-template <>
-struct X86Vectors<double> {
-  using V256 = __m256d;
-  using V512 = __m512d;
-};
-template <class T>
-struct Avx2Lanes {
-  static constexpr int L = 32 / sizeof(T);
-  using V = typename X86Vectors<T>::V256;
-  using Mask = Avx2Mask;
-  using Reg = __m256i;
-  FASTNN_TARGET_AVX2 static Mask mask(int64_t a, int64_t b) {
-    Reg m;
-    if constexpr (sizeof(T) == 4) {
-      const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-      m = _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(int32_t(a - 1))),
-                           _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(b)), i));
-    } else {
-      const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
-      m = _mm256_and_si256(_mm256_cmpgt_epi64(i, _mm256_set1_epi64x(a - 1)),
-                           _mm256_cmpgt_epi64(_mm256_set1_epi64x(b), i));
-    }
-    Mask r;
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.bits), m);
-    return r;
-  }
-  FASTNN_TARGET_AVX2 static Reg reg(const Mask& m) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m.bits));
-  }
-  FASTNN_TARGET_AVX2 static bool empty(Reg m) { return _mm256_testz_si256(m, m); }
-  FASTNN_TARGET_AVX2 static V load(const T* p, Reg m) {
-    if constexpr (sizeof(T) == 4) return _mm256_maskload_ps(p, m);
-    else return _mm256_maskload_pd(p, m);
-  }
-  FASTNN_TARGET_AVX2 static void store(T* p, Reg m, V v) {
-    if constexpr (sizeof(T) == 4) _mm256_maskstore_ps(p, m, v);
-    else _mm256_maskstore_pd(p, m, v);
-  }
-  FASTNN_TARGET_AVX2 static V add_where(V acc, V v, Reg m) {
-    if constexpr (sizeof(T) == 4) return _mm256_blendv_ps(acc, _mm256_add_ps(acc, v), _mm256_castsi256_ps(m));
-    else return _mm256_blendv_pd(acc, _mm256_add_pd(acc, v), _mm256_castsi256_pd(m));
-  }
-  FASTNN_TARGET_AVX2 static V zero() { return V{}; }
-};
-template <class T>
-struct Avx512Lanes {
-  static constexpr int L = 64 / sizeof(T);
-  using V = typename X86Vectors<T>::V512;
-  using Mask = std::conditional_t<sizeof(T) == 4, __mmask16, __mmask8>;
-  using Reg = Mask;
-  static Mask mask(int64_t a, int64_t b) {
-    a = std::clamp<int64_t>(a, 0, L), b = std::clamp<int64_t>(b, a, L);
-    return Mask(((1u << b) - 1) & ~((1u << a) - 1));
-  }
-  static Reg reg(Mask m) { return m; }
-  static bool empty(Reg m) { return m == 0; }
-  FASTNN_TARGET_AVX512 static V load(const T* p, Reg m) {
-    if constexpr (sizeof(T) == 4) return _mm512_maskz_loadu_ps(m, p);
-    else return _mm512_maskz_loadu_pd(m, p);
-  }
-  FASTNN_TARGET_AVX512 static void store(T* p, Reg m, V v) {
-    if constexpr (sizeof(T) == 4) _mm512_mask_storeu_ps(p, m, v);
-    else _mm512_mask_storeu_pd(p, m, v);
-  }
-  FASTNN_TARGET_AVX512 static V add_where(V acc, V v, Reg m) {
-    if constexpr (sizeof(T) == 4) return _mm512_mask_add_ps(acc, m, acc, v);
-    else return _mm512_mask_add_pd(acc, m, acc, v);
-  }
-  FASTNN_TARGET_AVX512 static V zero() { return V{}; }
-};
-
 // col2im_rows_body for unit column stride, input row by input row: each run of L pixels sums its taps in (ki, kj)
 // order in a register, the tap's segment read by a masked load (lanes outside it neither read nor added), and is
 // stored once, instead of a load-add-store of the image per tap. The same adds in the same order: the same bits.
