@@ -148,7 +148,7 @@ struct Avx512Lanes {
 // src's W apart, packed in dst (on Zen 4, LeNet's conv2 im2col of 16 images 41 -> 35 us, its training step at
 // batch 64 3.16 -> 2.90 ms).
 template <class T>
-FASTNN_TARGET_AVX512 void copy_runs_avx512(const T* src, int64_t W, T* dst, int64_t n, int64_t runs = 1) {
+FASTNN_TARGET_AVX512 void copy_runs_avx512(const T* src, int64_t W, T* dst, int64_t n, int64_t runs) {
   using A = Avx512Lanes<T>;
   const int64_t full = n / A::L * A::L;
   const typename A::Reg all = A::mask(0, A::L), tail = A::mask(0, n - full);
